@@ -1,0 +1,67 @@
+"""The interface every backend implements, and the registry that finds them.
+
+Backends are found through the `atlas.backends` entry-point group, the same
+way a third party's package would plug in; the built-in ones are registered
+there by Atlas's own pyproject.toml.  A plugin that fails to load is reported
+as a warning, never a crash.
+"""
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from .ir import Module
+
+GROUP = "atlas.backends"
+
+
+@dataclass
+class Emitted:
+    """What a backend produced in the output folder."""
+    files: list[str]                                 # names relative to the folder
+    manifest: dict                                   # the backend's part of manifest.json
+    dumps: dict[str, str] = field(default_factory=dict)   # stage name -> text (llvm, asm, ...)
+
+
+class Backend(ABC):
+    """Turns a specialised module into artefacts for one machine."""
+
+    name: str = ""
+    description: str = ""
+    dump_stages: tuple[str, ...] = ()   # the stages this backend can print with --dump
+
+    def accepts(self, probe: dict) -> str | None:
+        """None when this backend can target the probed machine, else why not."""
+        return None
+
+    @abstractmethod
+    def emit(self, module: Module, probe: dict, outdir: Path) -> Emitted:
+        """Write the artefacts for `module` into `outdir` (an empty folder)."""
+
+
+class BackendError(Exception):
+    """A backend refused or failed; the message is for the user."""
+
+
+def available() -> dict[str, type[Backend]]:
+    """name -> backend class, for every plugin that loads."""
+    found: dict[str, type[Backend]] = {}
+    for ep in entry_points(group=GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin must not take the compiler down
+            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
+            continue
+        found[ep.name] = cls
+    return found
+
+
+def get(name: str) -> Backend:
+    backends = available()
+    if name not in backends:
+        known = ", ".join(sorted(backends)) or "none"
+        raise BackendError(f"no backend named {name!r} is installed (installed: {known})")
+    return backends[name]()

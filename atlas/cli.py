@@ -1,0 +1,241 @@
+"""The `atlas` command."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from . import backend as backends
+from . import ir
+from . import probe as hwprobe
+from .diagnostics import AtlasError
+from .interp import dtype, exact_length, from_value, to_value
+
+USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError)
+
+
+def _fail(exc) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(1)
+
+
+def _probe_for(hw: str | None) -> dict:
+    """The probe named by --hw, or this machine's."""
+    return hwprobe.load_probe(hw) if hw else hwprobe.probe()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="atlas-compiler")
+def main():
+    """Atlas fits code to one machine: intent (.ax) -> logic -> native code.
+
+    \b
+    Typical use:
+      atlas probe -o probe.json
+      atlas compile intents/saxpy.ax --hw probe.json -o out/saxpy
+      atlas run out/saxpy saxpy 4 2.0 [1,2,3,4] zeros
+    """
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the probe here (default: print it).")
+def probe(output):
+    """Discover this machine: CPU, caches, memory, GPUs, PCI devices.
+
+    The result (format atlas-probe/1, see docs/probe.md) is what `compile
+    --hw` reads to decide every `when hw.*` branch and to pick the target.
+    """
+    p = hwprobe.probe()
+    if output:
+        hwprobe.write_probe(p, output)
+        cpu = p["cpu"]
+        click.echo(f"wrote {output}: {cpu['model_name'] or cpu['arch']} ({cpu['uarch']}, "
+                   f"{len(cpu['features'])} features), {len(p['gpus'])} GPU(s), "
+                   f"{len(p['pci'])} PCI device(s); fingerprint {hwprobe.fingerprint(p)}")
+    else:
+        click.echo(json.dumps(p, indent=2, sort_keys=True))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the target machine (default: probe this one).")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=False,
+              help="Output folder (default: out/<first file's name>).")
+@click.option("--backend", default="x86_64", show_default=True, help="Which backend emits the code.")
+@click.option("--dump", "dumps", multiple=True, metavar="STAGE",
+              help="Print a stage: ast, ir, specialised, llvm, llvm-opt, asm (repeatable).")
+def compile(files, hw, output, backend, dumps):
+    """Compile intent files for one machine.
+
+    Every `when hw.*` branch is decided from the probe; the branch not taken
+    leaves nothing in the output.  The output folder receives a shared
+    library and manifest.json, and is replaced whole or not at all.
+    """
+    from .pipeline import compile_files
+    known = ("ast", "ir", "specialised", "llvm", "llvm-opt", "asm")
+    for d in dumps:
+        if d not in known:
+            _fail(f"--dump: unknown stage '{d}' (stages: {', '.join(known)})")
+    out = output or str(Path("out") / Path(files[0]).stem)
+
+    def dump(stage, text):
+        if stage in dumps:
+            click.echo(f";; ---- {stage} " + "-" * 50)
+            click.echo(text.rstrip("\n"))
+    try:
+        result = compile_files(list(files), _probe_for(hw), out, backend, dump)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    m = result.manifest
+    fns = ", ".join(m["functions"])
+    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library', '')} [{fns}] "
+               f"for {m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
+    for d in result.decisions:
+        click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
+    times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
+    click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def check(files):
+    """Parse and type-check intent files; report the first error."""
+    from .check import check as check_stage
+    from .pipeline import read_sources
+    try:
+        module = check_stage(*read_sources(files))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    for f in module.functions:
+        click.echo(f"ok  {f.signature}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("target", type=click.Path(exists=True))
+@click.argument("func")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="With an .ax TARGET: the probe that decides `when` branches (default: this machine).")
+def run(target, func, args, hw):
+    """Run FUNC from a compiled folder (native code) or an .ax file (the
+    reference interpreter).
+
+    \b
+    Scalars are literals (42, -1, 0xff, 2.5, true).  Arrays are one of:
+      [1,2,3]        the elements
+      @file.npy      a numpy file
+      zeros          zeros of the declared length
+      iota           0, 1, 2, ...
+      random[:SEED]  uniform random values of the element type
+    Written arrays are printed after the call, then the result.
+    """
+    try:
+        if Path(target).is_dir():
+            from .runtime import load
+            lib = load(target)
+            fn = _signature_from_manifest(lib.manifest, func)
+            call = getattr(lib, func)
+        else:
+            from . import interp
+            from .pipeline import front
+            _, module, _ = front([target], _probe_for(hw))
+            try:
+                fn = module.function(func)
+            except KeyError:
+                raise AtlasError(None, f"{target} has no function '{func}'") from None
+
+            def call(*a):
+                return interp.run(module, func, *a)
+        values = _parse_args(fn, list(args))
+        result = call(*values)
+    except USER_ERRORS + (ValueError,) as exc:
+        _fail(exc)
+    with np.printoptions(threshold=16, edgeitems=4):
+        for p, v in zip(fn.params, values):
+            if isinstance(p.ty, ir.Array) and p.ty.mutable:
+                click.echo(f"{p.name} = {np.array2string(v, separator=', ')}")
+    if fn.ret is not None:
+        click.echo(f"{result}")
+
+
+def _signature_from_manifest(manifest: dict, func: str) -> ir.Function:
+    """Rebuild a function's signature from a manifest (for argument parsing)."""
+    from .check import check as check_stage
+    from .syntax import parse
+    if func not in manifest.get("functions", {}):
+        raise AtlasError(None, f"the artefact has no function '{func}' "
+                               f"(it has: {', '.join(manifest.get('functions', {}))})")
+    sig = manifest["functions"][func]["signature"]
+    return check_stage(parse(sig + (" { return 0; }" if "->" in sig else " { }"), "<manifest>")).functions[0]
+
+
+def _parse_args(fn: ir.Function, args: list[str]) -> list:
+    if len(args) != len(fn.params):
+        raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s): {fn.signature}")
+    values: list = [None] * len(args)
+    natural = {}
+    for i, (p, a) in enumerate(zip(fn.params, args)):
+        if isinstance(p.ty, ir.Scalar):
+            values[i] = _scalar(p, a)
+            natural[p.name] = from_value(p.ty, to_value(p.ty, values[i]))
+    for i, (p, a) in enumerate(zip(fn.params, args)):
+        if isinstance(p.ty, ir.Array):
+            values[i] = _array(p, a, exact_length(p.ty.length, natural))
+    return values
+
+
+def _scalar(p: ir.Param, text: str):
+    t = p.ty
+    try:
+        if t.is_bool:
+            if text not in ("true", "false"):
+                raise ValueError
+            return text == "true"
+        if t.is_float:
+            return float(text)
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        raise ValueError(f"argument '{p.name}': expected a {t} literal, found {text!r}") from None
+
+
+def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
+    t = p.ty.elem
+    dt = dtype(t)
+    if n < 0:
+        raise ValueError(f"argument '{p.name}': its declared length is negative ({n})")
+    if text == "zeros":
+        return np.zeros(n, dt)
+    if text == "iota":
+        return np.arange(n).astype(dt)
+    if text.startswith("random"):
+        seed = int(text.split(":", 1)[1]) if ":" in text else 0
+        rng = np.random.default_rng(seed)
+        if t.is_float:
+            return rng.uniform(-1, 1, n).astype(dt)
+        if t.is_bool:
+            return rng.integers(0, 2, n).astype(dt)
+        return rng.integers(np.iinfo(dt).min, np.iinfo(dt).max, n, dtype=dt, endpoint=True)
+    if text.startswith("@"):
+        return np.ascontiguousarray(np.load(text[1:]).astype(dt, copy=False).ravel())
+    if text.startswith("["):
+        try:
+            items = json.loads(text.replace("true", "1").replace("false", "0"))
+        except json.JSONDecodeError:
+            raise ValueError(f"argument '{p.name}': cannot read the list {text!r}") from None
+        return np.array(items).astype(dt)
+    raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
+
+
+@main.command("backends")
+def list_backends():
+    """List the installed backends."""
+    for name, cls in sorted(backends.available().items()):
+        click.echo(f"{name:10} {cls.description}")
+
+
+if __name__ == "__main__":
+    main()

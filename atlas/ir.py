@@ -1,0 +1,411 @@
+"""The typed IR: what the checker produces and every later stage consumes.
+
+One frozen dataclass per node.  Every expression carries its scalar type;
+every node carries the source span it came from, so later stages can still
+point at the user's text.  Locals have unique names within a function (the
+checker renames shadowed ones), so no stage needs scopes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+# ---------------------------------------------------------------- spans
+
+@dataclass(frozen=True)
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOSPAN = Span("<builtin>", 0, 0)
+
+
+# ---------------------------------------------------------------- types
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar type: kind is 'int' (signed), 'uint', 'float' or 'bool'."""
+    kind: str
+    bits: int
+
+    @property
+    def name(self) -> str:
+        if self.kind == "bool":
+            return "bool"
+        return {"int": "i", "uint": "u", "float": "f"}[self.kind] + str(self.bits)
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind in ("int", "uint")
+
+    @property
+    def signed(self) -> bool:
+        return self.kind == "int"
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind == "float"
+
+    @property
+    def is_bool(self) -> bool:
+        return self.kind == "bool"
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.bits) - 1
+
+    def __str__(self) -> str:
+        return self.name
+
+
+I8, I16, I32, I64 = (Scalar("int", b) for b in (8, 16, 32, 64))
+U8, U16, U32, U64 = (Scalar("uint", b) for b in (8, 16, 32, 64))
+F32, F64 = Scalar("float", 32), Scalar("float", 64)
+BOOL = Scalar("bool", 1)
+
+SCALARS = {t.name: t for t in (I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, BOOL)}
+
+
+@dataclass(frozen=True)
+class Array:
+    """An array parameter.  `length` is an expression over the function's
+    integer parameters (which are immutable), evaluated once on entry."""
+    elem: Scalar
+    length: "Expr"
+    mutable: bool
+
+    def __str__(self) -> str:
+        return f"{'mut ' if self.mutable else ''}[{self.elem}; {pretty_expr(self.length)}]"
+
+
+Type = Union[Scalar, Array]
+
+
+# ---------------------------------------------------------------- expressions
+
+@dataclass(frozen=True)
+class Const:
+    value: Union[int, float, bool]   # ints are stored in [0, 2**bits) (two's complement)
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Load:
+    array: str
+    index: "Expr"          # any integer type; its value is read as unsigned
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str                # 'neg' (wrapping / IEEE), 'not' (bitwise on ints, logical on bool)
+    a: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+# Binary ops.  Arithmetic and bitwise ops take and give one type; shifts take
+# any integer amount; comparisons give bool; 'land'/'lor' are on bools.
+ARITH = ("add", "sub", "mul", "div", "rem")
+BITWISE = ("and", "or", "xor")
+SHIFTS = ("shl", "shr")
+COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+LOGIC = ("land", "lor")
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    a: "Expr"
+    b: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Cast:
+    a: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Prim:
+    """A built-in primitive (see primitives/core.yaml)."""
+    name: str
+    args: tuple["Expr", ...]
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of another function of the module.  Array arguments are
+    passed as Var-like names in `args` (ArrayRef)."""
+    func: str
+    args: tuple["Expr | ArrayRef", ...]
+    ty: Scalar | None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ArrayRef:
+    """An array passed whole to a call."""
+    name: str
+    ty: Array
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Expr = Union[Const, Var, Load, Unary, Binary, Cast, Prim, Call]
+
+
+# ---------------------------------------------------------------- hardware facts
+
+@dataclass(frozen=True)
+class Fact:
+    """`hw.<path> <op> <literal>`; a bare `hw.x` is `hw.x == true`."""
+    path: str              # without the leading 'hw.'
+    op: str                # one of COMPARE
+    value: Union[int, float, bool, str]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class FactNot:
+    a: "HwCond"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class FactBin:
+    op: str                # 'land' or 'lor'
+    a: "HwCond"
+    b: "HwCond"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+HwCond = Union[Fact, FactNot, FactBin]
+
+
+# ---------------------------------------------------------------- statements
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    ty: Scalar
+    init: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Store:
+    array: str
+    index: Expr
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple["Stmt", ...]
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class For:
+    """for var in lo..hi: lo and hi evaluated once, var = lo, lo+1, ... < hi
+    (compared with var's signedness); var is immutable in the body."""
+    var: str
+    ty: Scalar
+    lo: Expr
+    hi: Expr
+    body: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class While:
+    cond: Expr
+    body: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr | None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprStmt:
+    expr: Call
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class When:
+    """A hardware branch; `specialise` replaces it by the branch taken."""
+    cond: HwCond
+    then: tuple["Stmt", ...]
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When]
+
+
+# ---------------------------------------------------------------- functions
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    ty: Type
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: tuple[Param, ...]
+    ret: Scalar | None
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def signature(self) -> str:
+        ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)
+        return f"fn {self.name}({ps})" + (f" -> {self.ret}" if self.ret else "")
+
+
+@dataclass(frozen=True)
+class Module:
+    functions: tuple[Function, ...]
+    sources: tuple[tuple[str, str], ...] = ()     # (file name, sha256 of text)
+
+    def function(self, name: str) -> Function:
+        for f in self.functions:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------- printing
+
+_BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",
+           "and": "&", "or": "|", "xor": "^", "shl": "<<", "shr": ">>",
+           "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+           "land": "&&", "lor": "||"}
+
+
+def const_text(value, ty: Scalar) -> str:
+    if ty.is_bool:
+        return "true" if value else "false"
+    if ty.is_float:
+        return f"{float(value)!r}{ty.name}"
+    v = value - (1 << ty.bits) if ty.signed and value >> (ty.bits - 1) else value
+    return f"{v}{ty.name}"
+
+
+def pretty_expr(e) -> str:
+    """Intent-like syntax, fully parenthesised, literals suffixed with their type."""
+    if isinstance(e, Const):
+        return const_text(e.value, e.ty)
+    if isinstance(e, (Var, ArrayRef)):
+        return e.name
+    if isinstance(e, Load):
+        return f"{e.array}[{pretty_expr(e.index)}]"
+    if isinstance(e, Unary):
+        sym = "-" if e.op == "neg" else ("!" if e.ty.is_bool else "~")
+        return f"{sym}{pretty_expr(e.a)}"
+    if isinstance(e, Binary):
+        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+    if isinstance(e, Cast):
+        return f"({pretty_expr(e.a)} as {e.ty})"
+    if isinstance(e, (Prim, Call)):
+        name = e.name if isinstance(e, Prim) else e.func
+        return f"{name}({', '.join(pretty_expr(a) for a in e.args)})"
+    if isinstance(e, Fact):
+        v = ("true" if e.value else "false") if isinstance(e.value, bool) else (
+            f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
+        return f"hw.{e.path} {_BINSYM[e.op]} {v}"
+    if isinstance(e, FactNot):
+        return f"!({pretty_expr(e.a)})"
+    if isinstance(e, FactBin):
+        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def pretty_stmts(stmts, indent: int = 1) -> list[str]:
+    pad = "    " * indent
+    out: list[str] = []
+
+    def block(head, body, tail_else=None):
+        out.append(pad + head + " {")
+        out.extend(pretty_stmts(body, indent + 1))
+        if tail_else:
+            out.append(pad + "} else {")
+            out.extend(pretty_stmts(tail_else, indent + 1))
+        out.append(pad + "}")
+
+    for s in stmts:
+        if isinstance(s, Let):
+            out.append(f"{pad}let {s.name}: {s.ty} = {pretty_expr(s.init)};")
+        elif isinstance(s, Assign):
+            out.append(f"{pad}{s.name} = {pretty_expr(s.value)};")
+        elif isinstance(s, Store):
+            out.append(f"{pad}{s.array}[{pretty_expr(s.index)}] = {pretty_expr(s.value)};")
+        elif isinstance(s, If):
+            block(f"if {pretty_expr(s.cond)}", s.then, s.else_)
+        elif isinstance(s, When):
+            block(f"when {pretty_expr(s.cond)}", s.then, s.else_)
+        elif isinstance(s, For):
+            block(f"for {s.var}: {s.ty} in {pretty_expr(s.lo)}..{pretty_expr(s.hi)}", s.body)
+        elif isinstance(s, While):
+            block(f"while {pretty_expr(s.cond)}", s.body)
+        elif isinstance(s, Return):
+            out.append(pad + "return" + (f" {pretty_expr(s.value)}" if s.value is not None else "") + ";")
+        elif isinstance(s, ExprStmt):
+            out.append(f"{pad}{pretty_expr(s.expr)};")
+        else:
+            raise TypeError(f"not a statement: {s!r}")
+    return out
+
+
+def pretty_function(f: Function) -> str:
+    return "\n".join([f.signature + " {", *pretty_stmts(f.body), "}"])
+
+
+def pretty_module(m: Module) -> str:
+    return "\n\n".join(pretty_function(f) for f in m.functions) + "\n"

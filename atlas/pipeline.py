@@ -1,0 +1,172 @@
+"""The compiler as one function of named stages.
+
+    .ax text --parse--> AST --check--> typed IR --specialise(probe)--> IR
+             --emit(backend)--> artefacts + manifest.json
+
+The same stage names are used for timings and for `--dump STAGE`.  The
+compile API takes plain values and returns one, so it can be driven from a
+CLI, a test or a long-running daemon alike.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import __version__, ir
+from . import backend as backends
+from . import probe as hwprobe
+from .check import check
+from .diagnostics import AtlasError
+from .specialise import Decision, specialise
+from .syntax import ModuleA, parse
+
+FRONT_STAGES = ("ast", "ir", "specialised")
+
+Dump = Callable[[str, str], None]      # (stage, text)
+
+
+@dataclass
+class Compiled:
+    module: ir.Module                  # after specialisation
+    decisions: list[Decision]
+    manifest: dict
+    out: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def read_sources(paths) -> list[ModuleA]:
+    asts = []
+    for p in paths:
+        try:
+            text = Path(p).read_text()
+        except OSError as exc:
+            raise AtlasError(None, f"{p}: cannot read: {exc.strerror or exc}") from None
+        asts.append(parse(text, str(p)))
+    return asts
+
+
+def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = None):
+    """parse, check, specialise: the stages every backend shares."""
+    timings = {} if timings is None else timings
+    dump = dump or (lambda stage, text: None)
+    asts = _timed(timings, "parse", lambda: read_sources(paths))
+    dump("ast", "\n".join(tree_text(a.funcs) for a in asts))
+    module = _timed(timings, "check", lambda: check(*asts))
+    dump("ir", ir.pretty_module(module))
+    specialised, decisions = _timed(timings, "specialise", lambda: specialise(module, probe))
+    dump("specialised", ir.pretty_module(specialised))
+    return module, specialised, decisions
+
+
+def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None) -> Compiled:
+    """Compile intent files for the probed machine into the folder `out`,
+    which is replaced whole or not at all."""
+    timings: dict[str, float] = {}
+    be = backends.get(backend)
+    refusal = be.accepts(probe)
+    if refusal:
+        raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
+    module, specialised, decisions = front(paths, probe, dump, timings)
+    out = Path(out)
+    with _replacing(out) as tmp:
+        emitted = _timed(timings, "emit", lambda: be.emit(specialised, probe, tmp))
+        for stage, text in emitted.dumps.items():
+            if dump:
+                dump(stage, text)
+        manifest = {
+            "format": "atlas-artefact/1",
+            "atlas_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "intent_hash": intent_hash(module),
+            "sources": [{"file": f, "sha256": h} for f, h in module.sources],
+            "probe": {"fingerprint": hwprobe.fingerprint(probe),
+                      "uarch": probe["cpu"].get("uarch", ""),
+                      "llvm_cpu": probe["cpu"].get("llvm_cpu", ""),
+                      "features": sorted(probe["cpu"].get("features", []))},
+            "backend": backend,
+            "decisions": [d.as_dict() for d in decisions],
+            **emitted.manifest,
+        }
+        for f in specialised.functions:      # so `atlas run` can read arguments without the source
+            manifest["functions"].setdefault(f.name, {})["signature"] = f.signature
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return Compiled(specialised, decisions, manifest, out, timings)
+
+
+def intent_hash(module: ir.Module) -> str:
+    h = hashlib.sha256()
+    for f, digest in sorted(module.sources):
+        h.update(f"{os.path.basename(f)}\0{digest}\0".encode())
+    return h.hexdigest()
+
+
+def _timed(timings: dict, stage: str, thunk):
+    t0 = time.perf_counter()
+    try:
+        return thunk()
+    finally:
+        timings[stage] = time.perf_counter() - t0
+
+
+class _replacing:
+    """Build a folder beside `out`, then swap it in: a failed compile leaves
+    whatever was at `out` untouched.  A folder that is not an Atlas artefact
+    is never replaced."""
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def __enter__(self) -> Path:
+        if self.out.exists() and not (self.out.is_dir() and (
+                (self.out / "manifest.json").exists() or not any(self.out.iterdir()))):
+            raise AtlasError(None, f"{self.out} exists and is not an Atlas artefact folder; "
+                                   "refusing to overwrite it")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        return self.tmp
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        old = None
+        if self.out.exists():
+            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            os.replace(self.out, old)
+        os.replace(self.tmp, self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return False
+
+
+def tree_text(node, indent: int = 0) -> str:
+    """An indented view of AST dataclasses (spans shown as line:col)."""
+    pad = "  " * indent
+    if isinstance(node, tuple):
+        return "\n".join(tree_text(n, indent) for n in node)
+    if not is_dataclass(node):
+        return pad + repr(node)
+    span = getattr(node, "span", None)
+    where = f" @{span.line}:{span.col}" if isinstance(span, ir.Span) else ""
+    simple, nested = [], []
+    for f in fields(node):
+        if f.name.endswith("span"):
+            continue
+        v = getattr(node, f.name)
+        if is_dataclass(v) or (isinstance(v, tuple) and v and is_dataclass(v[0])):
+            nested.append((f.name, v))
+        elif not (isinstance(v, tuple) and not v):
+            simple.append(f"{f.name}={v!r}")
+    lines = [f"{pad}{type(node).__name__}{where} " + " ".join(simple)]
+    for name, v in nested:
+        lines.append(f"{pad}  {name}:")
+        lines.append(tree_text(v, indent + 2))
+    return "\n".join(lines)

@@ -1,0 +1,537 @@
+"""Parse: intent text -> AST with source spans.
+
+The grammar lives in grammar/atlas.lark; a lark Transformer builds the frozen
+dataclasses below.  Parse errors become AtlasErrors that say what was
+expected, in the user's terms rather than the grammar's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import Union
+
+import lark
+from lark import Lark, Transformer, v_args
+
+from .diagnostics import AtlasError
+from .ir import Span
+
+
+# ---------------------------------------------------------------- the AST
+
+@dataclass(frozen=True)
+class TypeName:
+    name: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ArrayTypeA:
+    elem: TypeName
+    length: "ExprA"
+    mutable: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Num:
+    text: str            # as written, for messages
+    value: Union[int, float]
+    suffix: str | None   # 'u8', 'f32', ... or None
+    is_float: bool
+    hex_or_bin: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class Index:
+    array: str
+    index: "ExprA"
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class CallA:
+    func: str
+    args: tuple["ExprA", ...]
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class UnOp:
+    op: str              # 'neg', 'not', 'bnot'
+    a: "ExprA"
+    span: Span
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str              # ir binary op names (add, ..., land, lor, eq, ...)
+    a: "ExprA"
+    b: "ExprA"
+    span: Span
+    op_span: Span
+
+
+@dataclass(frozen=True)
+class CastA:
+    a: "ExprA"
+    to: TypeName
+    span: Span
+
+
+ExprA = Union[Num, BoolLit, Name, Index, CallA, UnOp, BinOp, CastA]
+
+
+@dataclass(frozen=True)
+class HwFactA:
+    path: str            # without 'hw.'
+    op: str | None       # None: a bare fact
+    value: object        # int, float, bool, str or None
+    span: Span
+
+
+@dataclass(frozen=True)
+class HwNotA:
+    a: "HwCondA"
+    span: Span
+
+
+@dataclass(frozen=True)
+class HwBinA:
+    op: str              # 'land' | 'lor'
+    a: "HwCondA"
+    b: "HwCondA"
+    span: Span
+
+
+HwCondA = Union[HwFactA, HwNotA, HwBinA]
+
+
+@dataclass(frozen=True)
+class LetA:
+    name: str
+    ty: TypeName | None
+    init: ExprA
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class AssignA:
+    name: str
+    op: str              # '=' or a compound like '+='
+    value: ExprA
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class StoreA:
+    array: str
+    index: ExprA
+    op: str
+    value: ExprA
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
+class IfA:
+    cond: ExprA
+    then: tuple["StmtA", ...]
+    else_: tuple["StmtA", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ForA:
+    var: str
+    lo: ExprA
+    hi: ExprA
+    body: tuple["StmtA", ...]
+    span: Span
+    var_span: Span
+
+
+@dataclass(frozen=True)
+class WhileA:
+    cond: ExprA
+    body: tuple["StmtA", ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class ReturnA:
+    value: ExprA | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class CallStmtA:
+    call: CallA
+    span: Span
+
+
+@dataclass(frozen=True)
+class WhenA:
+    cond: HwCondA
+    then: tuple["StmtA", ...]
+    else_: tuple["StmtA", ...]
+    span: Span
+
+
+StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA]
+
+
+@dataclass(frozen=True)
+class ParamA:
+    name: str
+    ty: Union[TypeName, ArrayTypeA]
+    span: Span
+
+
+@dataclass(frozen=True)
+class FuncA:
+    name: str
+    params: tuple[ParamA, ...]
+    ret: TypeName | None
+    body: tuple[StmtA, ...]
+    span: Span
+    name_span: Span
+    end_span: Span       # the closing brace
+
+
+@dataclass(frozen=True)
+class ModuleA:
+    file: str
+    text: str
+    funcs: tuple[FuncA, ...]
+
+
+# ---------------------------------------------------------------- building it
+
+_CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+
+
+def _span_tok(file: str, tok) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
+
+
+def _span_meta(file: str, meta) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(file, 0, 0)
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _int_value(text: str) -> tuple[int, str | None, bool]:
+    suffix = None
+    for s in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"):
+        if text.endswith(s) and not (text.startswith(("0x", "0X")) and False):
+            suffix = s
+            text = text[: -len(s)]
+            break
+    body = text.replace("_", "")
+    if body.startswith(("0x", "0X")):
+        return int(body, 16), suffix, True
+    if body.startswith(("0b", "0B")):
+        return int(body, 2), suffix, True
+    return int(body), suffix, False
+
+
+@v_args(meta=True)
+class _Build(Transformer):
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _s(self, meta):
+        return _span_meta(self.file, meta)
+
+    def _t(self, tok):
+        return _span_tok(self.file, tok)
+
+    # -- items
+    def start(self, meta, funcs):
+        return tuple(funcs)
+
+    def func(self, meta, ch):
+        name, *rest = ch
+        body = rest[-1]
+        ret = rest[-2]
+        params = tuple(p for p in rest[:-2] if p is not None)
+        end = Span(self.file, meta.end_line, max(meta.end_column - 1, 1), meta.end_line, meta.end_column)
+        return FuncA(str(name), params, ret, body, self._s(meta), self._t(name), end)
+
+    def param(self, meta, ch):
+        name, ty = ch
+        return ParamA(str(name), ty, self._s(meta))
+
+    def array_type(self, meta, ch):
+        mut, elem, length = ch
+        return ArrayTypeA(elem, length, mut is not None, self._s(meta))
+
+    def type_name(self, meta, ch):
+        return TypeName(str(ch[0]), self._t(ch[0]))
+
+    def block(self, meta, stmts):
+        return tuple(stmts)
+
+    # -- statements
+    def let_stmt(self, meta, ch):
+        name, ty, init = ch
+        return LetA(str(name), ty, init, self._s(meta), self._t(name))
+
+    def assign_stmt(self, meta, ch):
+        name, op, value = ch
+        return AssignA(str(name), str(op), value, self._s(meta), self._t(name))
+
+    def store_stmt(self, meta, ch):
+        name, index, op, value = ch
+        return StoreA(str(name), index, str(op), value, self._s(meta), self._t(name))
+
+    def if_stmt(self, meta, ch):
+        cond, then, other = ch
+        if other is None:
+            other = ()
+        elif not isinstance(other, tuple):      # else if: a nested statement
+            other = (other,)
+        return IfA(cond, then, other, self._s(meta))
+
+    def when_stmt(self, meta, ch):
+        cond, then, other = ch
+        if other is None:
+            other = ()
+        elif not isinstance(other, tuple):
+            other = (other,)
+        return WhenA(cond, then, other, self._s(meta))
+
+    def for_stmt(self, meta, ch):
+        var, lo, hi, body = ch
+        return ForA(str(var), lo, hi, body, self._s(meta), self._t(var))
+
+    def while_stmt(self, meta, ch):
+        cond, body = ch
+        return WhileA(cond, body, self._s(meta))
+
+    def return_stmt(self, meta, ch):
+        return ReturnA(ch[0], self._s(meta))
+
+    def call_stmt(self, meta, ch):
+        return CallStmtA(ch[0], self._s(meta))
+
+    # -- hardware conditions
+    def hw_fact(self, meta, ch):
+        path, op, lit = ch
+        value = None if lit is None else self._hw_value(lit)
+        return HwFactA(str(path)[3:], None if op is None else _CMP[str(op)], value, self._s(meta))
+
+    def _hw_value(self, lit):
+        if isinstance(lit, tuple):               # from neg_int
+            return lit[0]
+        t = lit.type
+        if t == "INT":
+            return _int_value(str(lit))[0]
+        if t == "FLOAT":
+            return float(str(lit).rstrip("f3264").replace("_", "") or 0)
+        if t == "STRING":
+            return str(lit)[1:-1]
+        return t == "TRUE"
+
+    def neg_int(self, meta, ch):
+        return (-_int_value(str(ch[0]))[0],)
+
+    def cmp_op(self, meta, ch):
+        return ch[0]
+
+    def hw_neg(self, meta, ch):
+        return HwNotA(ch[0], self._s(meta))
+
+    def hw_and(self, meta, ch):
+        return HwBinA("land", ch[0], ch[1], self._s(meta))
+
+    def hw_or(self, meta, ch):
+        return HwBinA("lor", ch[0], ch[1], self._s(meta))
+
+    # -- expressions
+    def _bin(op):
+        def build(self, meta, ch):
+            a, b = ch[0], ch[-1]
+            op_span = Span(self.file, a.span.end_line, a.span.end_col, b.span.line, b.span.col)
+            return BinOp(op, a, b, self._s(meta), op_span)
+        return build
+
+    lor, land = _bin("lor"), _bin("land")
+    bitor, bitxor, bitand = _bin("or"), _bin("xor"), _bin("and")
+    shl, shr = _bin("shl"), _bin("shr")
+    add, sub, mul, div, rem = _bin("add"), _bin("sub"), _bin("mul"), _bin("div"), _bin("rem")
+
+    def compare(self, meta, ch):
+        a, op, b = ch
+        return BinOp(_CMP[str(op)], a, b, self._s(meta), self._t(op))
+
+    def cast(self, meta, ch):
+        return CastA(ch[0], ch[1], self._s(meta))
+
+    def _un(op):
+        def build(self, meta, ch):
+            return UnOp(op, ch[0], self._s(meta))
+        return build
+
+    neg, not_, bnot = _un("neg"), _un("not"), _un("bnot")
+
+    def index(self, meta, ch):
+        name, idx = ch
+        return Index(str(name), idx, self._s(meta), self._t(name))
+
+    def call(self, meta, ch):
+        name, *args = ch
+        args = tuple(a for a in args if a is not None)
+        return CallA(str(name), args, self._s(meta), self._t(name))
+
+    def int_lit(self, meta, ch):
+        tok = ch[0]
+        value, suffix, hexbin = _int_value(str(tok))
+        return Num(str(tok), value, suffix, False, hexbin, self._t(tok))
+
+    def float_lit(self, meta, ch):
+        tok = ch[0]
+        text = str(tok)
+        suffix = None
+        for s in ("f32", "f64"):
+            if text.endswith(s):
+                suffix, text = s, text[:-3]
+        return Num(str(tok), float(text.replace("_", "")), suffix, True, False, self._t(tok))
+
+    def bool_lit(self, meta, ch):
+        return BoolLit(ch[0].type == "TRUE", self._t(ch[0]))
+
+    def name(self, meta, ch):
+        return Name(str(ch[0]), self._t(ch[0]))
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = files("atlas.grammar").joinpath("atlas.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+# ---------------------------------------------------------------- errors
+
+_TOKEN_WORDS = {
+    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
+    "HW_PATH": "a hardware fact such as hw.cpu.popcnt", "ASSIGN_OP": "'=' or a compound assignment",
+    "MUT": "'mut'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end of the file",
+}
+
+
+def _describe(name: str) -> str:
+    if name in _TOKEN_WORDS:
+        return _TOKEN_WORDS[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
+
+
+_OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "&&", "||",
+              "==", "!=", "<", "<=", ">", ">=", "as", "..", "["}
+
+
+_EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG", "TILDE"}
+
+
+def _expected_text(names) -> str:
+    names = set(names)
+    extra = []
+    if {"INT", "FLOAT", "NAME"} <= names:      # anything that can start an expression
+        names -= _EXPR_START
+        extra.append("an expression")
+    words = sorted({_describe(n) for n in names}) + extra
+    ops = [w for w in words if w.strip("'") in _OPERATORS]
+    rest = [w for w in words if w.strip("'") not in _OPERATORS]
+    if len(ops) > 3:
+        rest.append("an operator")
+    else:
+        rest += ops
+    if len(rest) == 1:
+        return rest[0]
+    return ", ".join(rest[:-1]) + " or " + rest[-1]
+
+
+def _found(tok) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    return f"'{tok}'"
+
+
+def _previous_token(text: str, line: int, col: int):
+    prev = None
+    try:
+        for tok in _parser().lex(text):
+            if (tok.line, tok.column) >= (line, col):
+                break
+            prev = tok
+    except lark.exceptions.LarkError:
+        pass
+    return prev
+
+
+def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasError:
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        span = Span(file, exc.line, exc.column, exc.line, exc.column + 1)
+        line = text.splitlines()[exc.line - 1]
+        if exc.char == "." and line[max(exc.column - 3, 0):exc.column - 1] == "hw":
+            start = Span(file, exc.line, exc.column - 2, exc.line, exc.column - 1)
+            return AtlasError(start, "a hardware fact cannot be used as a value",
+                              note="hardware facts are decided at compile time and can only be tested by `when`",
+                              source=text)
+        return AtlasError(span, f"unexpected character {exc.char!r}", source=text)
+    if isinstance(exc, lark.exceptions.UnexpectedToken):
+        tok = exc.token
+        expected = set(exc.accepts or exc.expected or ())
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            span = Span(file, len(lines), len(lines[-1]) + 1)
+        else:
+            span = _span_tok(file, tok)
+        prev = _previous_token(text, span.line, span.col)
+        # A statement that ends on one line and is followed by more on the next
+        # is, almost always, missing its semicolon: point after the statement.
+        if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
+            at = Span(file, prev.end_line, prev.end_column, prev.end_line, prev.end_column + 1)
+            return AtlasError(at, "expected ';' at the end of this statement", source=text)
+        if tok.type == "HW_PATH":
+            return AtlasError(span, f"found hardware fact '{tok}' in an expression",
+                              note="hardware facts are decided at compile time and can only be tested by `when`",
+                              source=text)
+        return AtlasError(span, f"expected {_expected_text(expected)}, found {_found(tok)}", source=text)
+    if isinstance(exc, lark.exceptions.UnexpectedEOF):
+        lines = text.splitlines() or [""]
+        span = Span(file, len(lines), len(lines[-1]) + 1)
+        return AtlasError(span, f"unexpected end of file, expected {_expected_text(exc.expected)}", source=text)
+    return AtlasError(None, f"{file}: cannot parse: {exc}")
+
+
+def parse(text: str, file: str = "<input>") -> ModuleA:
+    try:
+        tree = _parser().parse(text)
+    except lark.exceptions.LarkError as exc:
+        raise _parse_error(exc, file, text) from None
+    return ModuleA(file, text, _Build(file).transform(tree))
