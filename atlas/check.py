@@ -266,7 +266,8 @@ class _FunctionChecker:
         if op in ir.ARITH and t.is_bool:
             raise AtlasError(e.span, f"`{_SYM[op]}` needs numbers, found bool")
         if op == "rem" and t.is_float:
-            raise AtlasError(e.span, "`%` is defined on integers only")
+            raise AtlasError(e.span, f"`%` needs integers, found {t}",
+                             note="`%` is defined on integers only")
         return ir.Binary(op, a, b, t, e.span)
 
     # -- calls --------------------------------------------------------
@@ -280,8 +281,10 @@ class _FunctionChecker:
         if e.func in primitives():
             return self.prim(e, want)
         if e.func not in self.sigs:
+            close = difflib.get_close_matches(e.func, [*self.sigs, *primitives(), "len"], n=1)
             raise AtlasError(e.name_span, f"unknown function '{e.func}'",
-                             note="built-in primitives: " + ", ".join(sorted(primitives())) + ", len")
+                             note=(f"did you mean '{close[0]}'? " if close else "")
+                             + "the built-in primitives are " + ", ".join(sorted(primitives())) + ", len")
         callee = self.sigs[e.func]
         self.calls.append((e.func, e.name_span))
         if len(e.args) != len(callee.params):
@@ -404,10 +407,10 @@ class _FunctionChecker:
             value = self.compound(s, ir.Load(b.unique, idx, b.ty.elem, s.span), b.ty.elem)
             return [ir.Store(b.unique, idx, value, s.span)]
         if isinstance(s, IfA):
-            cond = self.expr(s.cond, BOOL)
+            cond = self.condition(s.cond, "if")
             return [ir.If(cond, self.block(s.then), self.block(s.else_), s.span)]
         if isinstance(s, WhileA):
-            cond = self.expr(s.cond, BOOL)
+            cond = self.condition(s.cond, "while")
             return [ir.While(cond, self.block(s.body), s.span)]
         if isinstance(s, ForA):
             return [self.for_(s)]
@@ -419,6 +422,15 @@ class _FunctionChecker:
             cond = self.hw(s.cond)
             return [ir.When(cond, self.block(s.then), self.block(s.else_), s.span)]
         raise AtlasError(getattr(s, "span", None), f"not a statement: {type(s).__name__}")
+
+    def condition(self, e, keyword: str):
+        """The condition of an `if` or `while`: a bool, never a number."""
+        cond = self._expr(e, BOOL)
+        if cond.ty != BOOL:
+            raise AtlasError(e.span, f"the condition of `{keyword}` must be a bool, found {cond.ty}",
+                             note="Atlas does not treat numbers as truth values; compare, e.g. `x != 0`"
+                             if cond.ty.is_int else None)
+        return cond
 
     def compound(self, s, current, ty: Scalar):
         if s.op == "=":
@@ -468,17 +480,28 @@ class _FunctionChecker:
             raise AtlasError(c.span, f"unknown hardware fact 'hw.{c.path}'",
                              note=(f"did you mean 'hw.{close[0]}'? " if close else "")
                              + "facts are hw.cpu.<feature flag> or one of: "
-                             + ", ".join("hw." + k for k in hwprobe.known_facts()))
+                             + ", ".join("hw." + k for k in sorted(hwprobe.FACTS)))
+        name = c.path.split(".", 1)[1]
+        if kind == "bool" and c.path not in hwprobe.FACTS and not hwprobe.is_known_flag(name):
+            close = difflib.get_close_matches(c.path, hwprobe.known_facts(), n=1)
+            raise AtlasError(c.span, f"unknown CPU feature flag '{name}' in 'hw.{c.path}'",
+                             note=(f"did you mean 'hw.{close[0]}'? " if close else "")
+                             + "feature flags use the names of /proc/cpuinfo (popcnt, avx2, bmi2, abm, ...)")
         op, value = c.op, c.value
         if op is None:
             if kind != "bool":
-                raise AtlasError(c.span, f"hw.{c.path} is a {kind}; compare it, e.g. `hw.{c.path} > 0`")
+                example = "> 0" if kind == "int" else '== "..."'
+                raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; compare it, "
+                                         f"e.g. `hw.{c.path} {example}`")
             op, value = "eq", True
         want = {"bool": bool, "int": int, "str": str}[kind]
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise AtlasError(c.span, f"hw.{c.path} is a {kind}; it cannot be compared with {value!r}")
+            raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; it cannot be compared with "
+                                     f"{_hw_literal(value)}",
+                             note=f"test it bare: `when hw.{c.path} {{ ... }}` or `when !hw.{c.path} {{ ... }}`"
+                             if kind == "bool" else None)
         if kind in ("bool", "str") and op not in ("eq", "ne"):
-            raise AtlasError(c.span, f"hw.{c.path} is a {kind}; only `==` and `!=` apply")
+            raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; only `==` and `!=` apply")
         return ir.Fact(c.path, op, value, c.span)
 
 
@@ -514,6 +537,22 @@ def _range_text(ty: Scalar) -> str:
     if ty.signed:
         return f"{-(1 << (ty.bits - 1))} to {(1 << (ty.bits - 1)) - 1}"
     return f"0 to {ty.mask}"
+
+
+def _a(ty: Scalar) -> str:
+    """'an i32', 'a u8', 'an f64', 'a bool'."""
+    return ("an " if ty.name[0] in "aeifo" else "a ") + ty.name
+
+
+_KIND_WORDS = {"bool": "a bool", "int": "an integer", "str": "a string"}
+
+
+def _hw_literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
 
 
 def _always_returns(stmts) -> bool:
@@ -608,7 +647,7 @@ def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
         fc = _FunctionChecker(sigs, f, sigs[f.name])
         body = fc.block(f.body)
         if sigs[f.name].ret is not None and not _always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return a {sigs[f.name].ret} on every path; "
+            raise AtlasError(f.end_span, f"{f.name} must return {_a(sigs[f.name].ret)} on every path; "
                                          "this path reaches the end without `return`")
         graph[f.name] = fc.calls
         sig = sigs[f.name]

@@ -646,6 +646,23 @@ def _x86_flags() -> frozenset:
         return frozenset()
 
 
+# Common /proc/cpuinfo flags that archspec does not list (it names only the
+# flags that tell microarchitectures apart).
+_LINUX_FLAGS = frozenset("""fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36
+clflush mmx fxsr sse sse2 ss ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good
+nopl xtopology nonstop_tsc cpuid pni monitor vmx smx est tm2 cx16 xtpr pdcm pcid dca x2apic
+tsc_deadline_timer hypervisor lahf_lm cmp_legacy svm extapic cr8_legacy misalignsse 3dnowprefetch
+osvw ibs skinit wdt invpcid smep smap erms rtm hle mpx avx512_4vnniw avx512_4fmaps clflushopt
+arat umip ospke md_clear arch_capabilities ibrs ibpb stibp ssbd""".split())
+
+
+def is_known_flag(name: str) -> bool:
+    """Whether `name` is a CPU feature flag Atlas knows of (to catch typos
+    such as hw.cpu.popcount, which would otherwise be silently false)."""
+    flags = _x86_flags()
+    return not flags or name in flags or name in _LINUX_FLAGS
+
+
 def known_facts(probe: dict | None = None) -> list[str]:
     """Fact paths for "did you mean" messages: FACTS plus known feature flags."""
     flags = set(_x86_flags()) | set((probe or {}).get("cpu", {}).get("features", []))

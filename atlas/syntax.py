@@ -6,6 +6,7 @@ expected, in the user's terms rather than the grammar's.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -256,9 +257,18 @@ def _int_value(text: str) -> tuple[int, str | None, bool]:
 
 @v_args(meta=True)
 class _Build(Transformer):
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str = ""):
         super().__init__()
         self.file = file
+        self.text = text
+
+    def _id(self, tok) -> str:
+        """A NAME token used as a name.  The contextual lexer lexes a keyword
+        as a NAME wherever a keyword cannot stand, so refuse it here."""
+        if str(tok) in _keywords():
+            raise AtlasError(self._t(tok), f"'{tok}' is a keyword and cannot be used as a name",
+                             source=self.text)
+        return str(tok)
 
     def _s(self, meta):
         return _span_meta(self.file, meta)
@@ -276,11 +286,11 @@ class _Build(Transformer):
         ret = rest[-2]
         params = tuple(p for p in rest[:-2] if p is not None)
         end = Span(self.file, meta.end_line, max(meta.end_column - 1, 1), meta.end_line, meta.end_column)
-        return FuncA(str(name), params, ret, body, self._s(meta), self._t(name), end)
+        return FuncA(self._id(name), params, ret, body, self._s(meta), self._t(name), end)
 
     def param(self, meta, ch):
         name, ty = ch
-        return ParamA(str(name), ty, self._s(meta))
+        return ParamA(self._id(name), ty, self._s(meta))
 
     def array_type(self, meta, ch):
         mut, elem, length = ch
@@ -295,15 +305,15 @@ class _Build(Transformer):
     # -- statements
     def let_stmt(self, meta, ch):
         name, ty, init = ch
-        return LetA(str(name), ty, init, self._s(meta), self._t(name))
+        return LetA(self._id(name), ty, init, self._s(meta), self._t(name))
 
     def assign_stmt(self, meta, ch):
         name, op, value = ch
-        return AssignA(str(name), str(op), value, self._s(meta), self._t(name))
+        return AssignA(self._id(name), str(op), value, self._s(meta), self._t(name))
 
     def store_stmt(self, meta, ch):
         name, index, op, value = ch
-        return StoreA(str(name), index, str(op), value, self._s(meta), self._t(name))
+        return StoreA(self._id(name), index, str(op), value, self._s(meta), self._t(name))
 
     def if_stmt(self, meta, ch):
         cond, then, other = ch
@@ -323,7 +333,7 @@ class _Build(Transformer):
 
     def for_stmt(self, meta, ch):
         var, lo, hi, body = ch
-        return ForA(str(var), lo, hi, body, self._s(meta), self._t(var))
+        return ForA(self._id(var), lo, hi, body, self._s(meta), self._t(var))
 
     def while_stmt(self, meta, ch):
         cond, body = ch
@@ -369,17 +379,33 @@ class _Build(Transformer):
         return HwBinA("lor", ch[0], ch[1], self._s(meta))
 
     # -- expressions
-    def _bin(op):
+    def _bin(op, sym):
         def build(self, meta, ch):
             a, b = ch[0], ch[-1]
             op_span = Span(self.file, a.span.end_line, a.span.end_col, b.span.line, b.span.col)
-            return BinOp(op, a, b, self._s(meta), op_span)
+            return BinOp(op, a, b, self._s(meta), self._op_span(op_span, sym))
         return build
 
-    lor, land = _bin("lor"), _bin("land")
-    bitor, bitxor, bitand = _bin("or"), _bin("xor"), _bin("and")
-    shl, shr = _bin("shl"), _bin("shr")
-    add, sub, mul, div, rem = _bin("add"), _bin("sub"), _bin("mul"), _bin("div"), _bin("rem")
+    def _op_span(self, gap: Span, sym: str) -> Span:
+        """The operator `sym` inside the gap between its operands (which may
+        hold blanks, parentheses and comments), for carets."""
+        lines = self.text.splitlines()
+        for ln in range(gap.line, gap.end_line + 1):
+            if not 1 <= ln <= len(lines):
+                break
+            line = lines[ln - 1]
+            lo = gap.col - 1 if ln == gap.line else 0
+            hi = gap.end_col - 1 if ln == gap.end_line else len(line)
+            at = line.find(sym, lo, hi)
+            if at >= 0:
+                return Span(self.file, ln, at + 1, ln, at + 1 + len(sym))
+        return gap
+
+    lor, land = _bin("lor", "||"), _bin("land", "&&")
+    bitor, bitxor, bitand = _bin("or", "|"), _bin("xor", "^"), _bin("and", "&")
+    shl, shr = _bin("shl", "<<"), _bin("shr", ">>")
+    add, sub, mul = _bin("add", "+"), _bin("sub", "-"), _bin("mul", "*")
+    div, rem = _bin("div", "/"), _bin("rem", "%")
 
     def compare(self, meta, ch):
         a, op, b = ch
@@ -397,12 +423,12 @@ class _Build(Transformer):
 
     def index(self, meta, ch):
         name, idx = ch
-        return Index(str(name), idx, self._s(meta), self._t(name))
+        return Index(self._id(name), idx, self._s(meta), self._t(name))
 
     def call(self, meta, ch):
         name, *args = ch
         args = tuple(a for a in args if a is not None)
-        return CallA(str(name), args, self._s(meta), self._t(name))
+        return CallA(self._id(name), args, self._s(meta), self._t(name))
 
     def int_lit(self, meta, ch):
         tok = ch[0]
@@ -422,7 +448,7 @@ class _Build(Transformer):
         return BoolLit(ch[0].type == "TRUE", self._t(ch[0]))
 
     def name(self, meta, ch):
-        return Name(str(ch[0]), self._t(ch[0]))
+        return Name(self._id(ch[0]), self._t(ch[0]))
 
 
 @lru_cache(maxsize=1)
@@ -475,58 +501,145 @@ def _expected_text(names) -> str:
     return ", ".join(rest[:-1]) + " or " + rest[-1]
 
 
-def _found(tok) -> str:
-    if tok.type == "$END":
-        return "the end of the file"
-    return f"'{tok}'"
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset:
+    """The grammar's words ('fn', 'let', 'true', ...), which are not names."""
+    return frozenset(t.pattern.value for t in _parser().terminals
+                     if t.pattern.type == "str" and t.pattern.value.isidentifier())
 
 
-def _previous_token(text: str, line: int, col: int):
-    prev = None
+def _tokens_before(text: str, line: int, col: int) -> list:
+    """The tokens before (line, col), as far as the text can be lexed."""
+    out = []
     try:
         for tok in _parser().lex(text):
             if (tok.line, tok.column) >= (line, col):
                 break
-            prev = tok
+            out.append(tok)
     except lark.exceptions.LarkError:
         pass
-    return prev
+    return out
+
+
+_CLOSER = {"LPAR": "RPAR", "LBRACE": "RBRACE", "LSQB": "RSQB"}
+
+
+def _unclosed(tokens, opener: str):
+    """The innermost `opener` token that is still open at the end of `tokens`."""
+    stack = []
+    for tok in tokens:
+        if tok.type in _CLOSER:
+            stack.append(tok)
+        elif tok.type in _CLOSER.values():
+            if stack and _CLOSER[stack[-1].type] == tok.type:
+                stack.pop()
+    for tok in reversed(stack):
+        if tok.type == opener:
+            return tok
+    return None
+
+
+def _found(tok) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "STRING":
+        return f"the string {tok}"
+    return f"'{tok}'"
+
+
+def _previous_token(text: str, line: int, col: int):
+    tokens = _tokens_before(text, line, col)
+    return tokens[-1] if tokens else None
+
+
+_FACT_NOTE = "hardware facts are decided at compile time and can only be tested by `when`"
 
 
 def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasError:
+    lines = text.splitlines() or [""]
+
+    def err(span, message, note=None):
+        return AtlasError(span, message, note=note, source=text)
+
+    def at(line, col, width=1):
+        return Span(file, line, col, line, col + width)
+
+    where = None
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
-        span = Span(file, exc.line, exc.column, exc.line, exc.column + 1)
-        line = text.splitlines()[exc.line - 1]
+        where = (exc.line, exc.column)
+    elif isinstance(exc, lark.exceptions.UnexpectedToken) and exc.token.type != "$END":
+        where = (exc.token.line, exc.token.column)
+    if where and 1 <= where[0] <= len(lines) and lines[where[0] - 1].startswith("/*", where[1] - 1):
+        return err(at(*where, 2), "unterminated block comment",
+                   "a block comment that opens with `/*` must be closed with `*/`")
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        line = lines[exc.line - 1]
         if exc.char == "." and line[max(exc.column - 3, 0):exc.column - 1] == "hw":
-            start = Span(file, exc.line, exc.column - 2, exc.line, exc.column - 1)
-            return AtlasError(start, "a hardware fact cannot be used as a value",
-                              note="hardware facts are decided at compile time and can only be tested by `when`",
-                              source=text)
-        return AtlasError(span, f"unexpected character {exc.char!r}", source=text)
+            path = re.compile(_parser().get_terminal("HW_PATH").pattern.value).match(line, exc.column - 3)
+            width = len(path.group(0)) if path else 2
+            return err(at(exc.line, exc.column - 2, width),
+                       "a hardware fact cannot be used as a value", _FACT_NOTE)
+        return err(at(exc.line, exc.column), f"unexpected character {exc.char!r}")
     if isinstance(exc, lark.exceptions.UnexpectedToken):
         tok = exc.token
         expected = set(exc.accepts or exc.expected or ())
         if tok.type == "$END":
-            lines = text.splitlines() or [""]
             span = Span(file, len(lines), len(lines[-1]) + 1)
         else:
             span = _span_tok(file, tok)
-        prev = _previous_token(text, span.line, span.col)
+        before = _tokens_before(text, span.line, span.col)
+        prev = before[-1] if before else None
+        # A keyword where a name or statement was expected is lexed as a NAME.
+        if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
+            return err(_span_tok(file, prev), "'else' without 'if'",
+                       "`else` must follow the closing '}' of an `if` or `when` block")
+        if tok.type == "NAME" and str(tok) in _keywords():
+            return err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
         # A statement that ends on one line and is followed by more on the next
         # is, almost always, missing its semicolon: point after the statement.
         if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
-            at = Span(file, prev.end_line, prev.end_column, prev.end_line, prev.end_column + 1)
-            return AtlasError(at, "expected ';' at the end of this statement", source=text)
+            return err(at(prev.end_line, prev.end_column), "expected ';' at the end of this statement")
         if tok.type == "HW_PATH":
-            return AtlasError(span, f"found hardware fact '{tok}' in an expression",
-                              note="hardware facts are decided at compile time and can only be tested by `when`",
-                              source=text)
-        return AtlasError(span, f"expected {_expected_text(expected)}, found {_found(tok)}", source=text)
+            return err(span, f"found hardware fact '{tok}' in an expression", _FACT_NOTE)
+        if tok.type == "$END" and "RBRACE" in expected:
+            brace = _unclosed(before, "LBRACE")
+            return err(span, "expected '}' before the end of the file",
+                       f"the '{{' at line {brace.line}, column {brace.column} is never closed"
+                       if brace is not None else None)
+        if expected == {"COLON"} and prev is not None and prev.type == "NAME":
+            return err(span, f"expected ':' and a type after parameter '{prev}', found {_found(tok)}",
+                       "a parameter is written `name: type`, e.g. `n: u64` or `x: [f32; n]`")
+        if tok.type == "SEMICOLON" and "LBRACE" in expected and _in_signature(before):
+            return err(span, "expected '{' and the function's body, found ';'",
+                       "Atlas has no declarations without a body; write the body in `{ ... }`")
+        if str(tok) == "=" and any(_describe(n) == "'=='" for n in expected):
+            return err(span, f"expected {_expected_text(expected)}, found '='",
+                       "to compare two values, write `==`")
+        note = None
+        if "HW_PATH" in expected and tok.type != "HW_PATH":
+            note = "`when` tests hardware facts (hw.*), decided at compile time; to test a value, use `if`"
+        elif tok.type == "STRING":
+            note = "strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == \"intel\"`"
+        if "RPAR" in expected and "COMMA" not in expected and tok.type != "RPAR":
+            paren = _unclosed(before, "LPAR")
+            if paren is not None:
+                note = f"the '(' at line {paren.line}, column {paren.column} is not closed"
+        return err(span, f"expected {_expected_text(expected)}, found {_found(tok)}", note)
     if isinstance(exc, lark.exceptions.UnexpectedEOF):
-        lines = text.splitlines() or [""]
         span = Span(file, len(lines), len(lines[-1]) + 1)
-        return AtlasError(span, f"unexpected end of file, expected {_expected_text(exc.expected)}", source=text)
+        return err(span, f"unexpected end of file, expected {_expected_text(exc.expected)}")
     return AtlasError(None, f"{file}: cannot parse: {exc}")
+
+
+def _in_signature(tokens) -> bool:
+    """Whether the tokens end inside a function's signature (after `fn`,
+    before its body)."""
+    for tok in reversed(tokens):
+        if tok.type == "FN":
+            return True
+        if tok.type in ("LBRACE", "RBRACE", "SEMICOLON"):
+            return False
+    return False
 
 
 def parse(text: str, file: str = "<input>") -> ModuleA:
@@ -534,4 +647,10 @@ def parse(text: str, file: str = "<input>") -> ModuleA:
         tree = _parser().parse(text)
     except lark.exceptions.LarkError as exc:
         raise _parse_error(exc, file, text) from None
-    return ModuleA(file, text, _Build(file).transform(tree))
+    try:
+        funcs = _Build(file, text).transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, AtlasError):
+            raise exc.orig_exc from None
+        raise
+    return ModuleA(file, text, funcs)
