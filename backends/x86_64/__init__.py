@@ -1,0 +1,65 @@
+"""The x86_64 backend: typed IR -> LLVM (llvmlite) -> a shared library.
+
+Each function is exported under its own name with the C signature a person
+would write by hand (`void saxpy(uint64_t n, float a, const float *x, float *y)`),
+so the library can be called from C as well as through `atlas.runtime.load`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from atlas import ir
+from atlas.backend import Backend, BackendError, Emitted
+
+from . import target as tgt
+from .codegen import generate
+
+
+class X86Backend(Backend):
+    name = "x86_64"
+    description = "x86_64 machine code through LLVM, tuned to the probed CPU's features"
+    dump_stages = ("llvm", "llvm-opt", "asm")
+
+    def accepts(self, probe: dict) -> str | None:
+        arch = ((probe or {}).get("cpu") or {}).get("arch")
+        if arch == "x86_64":
+            return None
+        return f"the probed CPU is {arch or 'unknown'}, not x86_64"
+
+    def emit(self, module: ir.Module, probe: dict, outdir: Path) -> Emitted:
+        why = self.accepts(probe)
+        if why:
+            raise BackendError(why)
+        target = tgt.target_for(probe)
+        tm = tgt.target_machine(target)
+        text = generate(module, target.triple, str(tm.target_data))
+        opt = tgt.optimise(text, tm)
+        opt_text = str(opt)       # before code generation, which rewrites the module in place
+        lib = tgt.link_shared(tm.emit_object(opt), Path(outdir), tgt.library_stem(module))
+        asm = tm.emit_assembly(tgt.parse(opt_text))
+        manifest = {
+            "library": lib,
+            "triple": target.triple,
+            "cpu": target.cpu,
+            "features": target.features,
+            "cpu_flags": list(target.cpu_flags),
+            "functions": {f.name: _describe(f) for f in module.functions},
+        }
+        dumps = {"llvm": text, "llvm-opt": opt_text, "asm": asm}
+        return Emitted(files=[lib], manifest=manifest, dumps=dumps)
+
+
+def _describe(f: ir.Function) -> dict:
+    """A function's entry in the manifest: enough for the loader to call it
+    and to check every array's length exactly."""
+    from atlas.runtime import encode_length
+    params, lengths = [], {}
+    for p in f.params:
+        if isinstance(p.ty, ir.Array):
+            params.append({"name": p.name, "elem": p.ty.elem.name,
+                           "length": ir.pretty_expr(p.ty.length), "mutable": p.ty.mutable})
+            lengths[p.name] = encode_length(p.ty.length)
+        else:
+            params.append({"name": p.name, "type": p.ty.name})
+    return {"params": params, "ret": f.ret.name if f.ret else None, "symbol": f.name,
+            "length_exprs": lengths}
