@@ -237,5 +237,44 @@ def list_backends():
         click.echo(f"{name:10} {cls.description}")
 
 
+@main.command()
+@click.option("--kernels", "kernels_c", type=click.Path(dir_okay=False),
+              help="The reference kernels.c (default: ../shared/bench/kernels.c, then "
+                   "shared/bench/kernels.c, from the repo root).")
+@click.option("--only", multiple=True, metavar="KERNEL", help="Time only this kernel (repeatable).")
+@click.option("-n", "--size", "sizes", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Time at this n instead of the README's sizes (repeatable).")
+@click.option("--samples", type=click.IntRange(1), help="Samples per side (default 15; 5 with --quick).")
+@click.option("--quick", is_flag=True, help="Smallest README size only, 5 short samples.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the raw figures here.")
+def bench(kernels_c, only, sizes, samples, quick, json_out):
+    """Time the ten benchmark kernels, compiled by Atlas for this machine,
+    against the reference C built with gcc -O3 -march=native.
+
+    Prints a Markdown table of median times, the ratio t(C)/t(Atlas) (above
+    1.0: Atlas is faster) and, for streaming kernels, the memory-copy bound.
+    Exits non-zero when any kernel's outputs differ from the C ones.
+    """
+    import faulthandler
+    from . import bench as B
+    try:                             # a crash in compiled code still shows where it happened
+        faulthandler.enable(sys.__stderr__)
+    except (AttributeError, ValueError, OSError):
+        pass                         # no real stderr (e.g. under a test runner)
+    try:
+        report = B.run_bench(kernels_c, only=only, sizes=sizes, quick=quick, samples=samples,
+                             log=lambda s: click.echo(f"bench: {s}", err=True))
+    except USER_ERRORS + (B.BenchError,) as exc:
+        _fail(exc)
+    click.echo(B.render(report))
+    if json_out:
+        try:
+            B.write_json(report, json_out)
+        except OSError as exc:
+            _fail(f"{json_out}: cannot write: {exc.strerror or exc}")
+    if not report.ok:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
