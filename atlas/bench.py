@@ -447,7 +447,8 @@ class Row:
     max_rel_error: float | None = None   # float kernels
     c_ns: float | None = None            # medians, ns per call
     atlas_ns: float | None = None
-    ratio: float | None = None           # c_ns / atlas_ns
+    ratio: float | None = None           # median of the pairwise ratios C/Atlas
+    ratio_iqr: tuple | None = None       # their quartiles: how much the machine moved
     copy_ns: float | None = None
     copy_bytes: int | None = None
     reps: dict = field(default_factory=dict)
@@ -460,6 +461,10 @@ class Row:
     @property
     def atlas_bound(self):
         return self.atlas_ns / self.copy_ns if self.copy_ns and self.atlas_ns else None
+
+
+def _iqr(r: "Row") -> str:
+    return f" ({_x(r.ratio_iqr[0])}–{_x(r.ratio_iqr[1])})" if r.ratio_iqr else ""
 
 
 def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, samples: int,
@@ -491,7 +496,12 @@ def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, sampl
     row.samples = sample(calls, row.reps, samples)
     med = {label: statistics.median(s) for label, s in row.samples.items()}
     row.c_ns, row.atlas_ns, row.copy_ns = med["C"], med["Atlas"], med.get("copy")
-    row.ratio = row.c_ns / row.atlas_ns
+    # Each C sample is paired with the Atlas sample taken right after it, so a
+    # drift in the machine's speed cancels in the pair's ratio.
+    pairs = sorted(c / a for c, a in zip(row.samples["C"], row.samples["Atlas"]))
+    row.ratio = statistics.median(pairs)
+    q = statistics.quantiles(pairs, n=4) if len(pairs) >= 2 else [pairs[0]] * 3
+    row.ratio_iqr = (q[0], q[2])
     return row
 
 
@@ -629,7 +639,8 @@ def render(report: Report) -> str:
         f"- timing: median of up to {report.samples} samples per side, C and Atlas alternating on the "
         f"same buffers; each sample is a C loop of calls through the same function-pointer shim "
         f"(~{report.target_ms:g} ms), reported as time per call",
-        "- C/Atlas above 1.0: Atlas is faster; matmul's n is the edge of n x n matrices",
+        "- C/Atlas above 1.0: Atlas is faster: the median of the ratios of adjacent C and Atlas samples, "
+        "with their quartiles in brackets; matmul's n is the edge of n x n matrices",
         f"- {COPY_NOTE}",
         "",
         "| kernel | n | C | Atlas | C/Atlas | copy bound | C/bound | Atlas/bound | outputs |",
@@ -643,7 +654,7 @@ def render(report: Report) -> str:
             check = ("**MISMATCH**: " if r.compared else "**FAILED**: ") + r.detail.replace("|", "\\|")
         bound = f"{_time(r.copy_ns)} ({r.copy_bytes / 2**20:.3g} MiB)" if r.copy_ns else ""
         lines.append(f"| {r.kernel} | {_n(r.n)} | {_time(r.c_ns)} | {_time(r.atlas_ns)} | "
-                     f"{'**' + _x(r.ratio) + '**' if r.ratio else '—'} | {bound} | "
+                     f"{'**' + _x(r.ratio) + '**' + _iqr(r) if r.ratio else '—'} | {bound} | "
                      f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} |")
     bad = [r for r in report.rows if not r.ok]
     lines.append("")
