@@ -39,6 +39,8 @@ from typing import Callable
 
 import numpy as np
 
+from .files import write_atomic
+
 REPO = Path(__file__).resolve().parent.parent
 INTENTS = REPO / "intents"
 C_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared")     # as README.md prescribes
@@ -672,18 +674,4 @@ def render(report: Report) -> str:
 def write_json(report: Report, path) -> None:
     """Write the raw figures atomically: a reader sees the old file or the new one."""
     path = Path(path)
-    text = json.dumps(report.as_dict(), indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, json.dumps(report.as_dict(), indent=2) + "\n")

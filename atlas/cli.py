@@ -199,7 +199,7 @@ def _scalar(p: ir.Param, text: str):
             return float(text)
         return int(text.replace("_", ""), 0)
     except ValueError:
-        raise ValueError(f"argument '{p.name}': expected a {t} literal, found {text!r}") from None
+        raise ValueError(f"argument '{p.name}': expected {'an' if t.name[0] in 'if' else 'a'} {t} literal, found {text!r}") from None
 
 
 def _array(p: ir.Param, text: str, n: int) -> np.ndarray:

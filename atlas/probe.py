@@ -20,8 +20,9 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
+
+from .files import write_atomic
 
 FORMAT = "atlas-probe/1"
 
@@ -394,22 +395,7 @@ def fingerprint(probe: dict) -> str:
 def write_probe(probe: dict, path) -> None:
     """Write probe JSON atomically: readers see the old file or the new, never half."""
     text = json.dumps(probe, indent=2, sort_keys=True) + "\n"   # fails before touching disk
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes 0600 files; a probe is not secret.
-        os.chmod(tmp, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
 
 
 # -------------------------------------------------------------- validation

@@ -2,7 +2,6 @@
 interpreter, and the native code compiled for each fixture probe (run on this
 machine, which has every feature both fixtures list)."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest

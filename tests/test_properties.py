@@ -5,7 +5,6 @@ The functions are written as intent source and go through the whole
 pipeline (parse, check, specialise, emit), compiled once for this machine."""
 import math
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -228,7 +228,7 @@ def _edge_args(case):
         return [(a,) for a in edges(case.params[0])]
     if len(case.params) == 2:
         return [(a, b) for a in edges(case.params[0]) for b in edges(case.params[1])]
-    c, t = case.params[0], case.params[1]
+    t = case.params[1]              # select(bool, T, T)
     return [(x, a, b) for x in (False, True) for a in edges(t)[:6] for b in edges(t)[-6:]]
 
 
