@@ -87,24 +87,6 @@ def _is_untyped(e) -> bool:
     return False
 
 
-def _has_call(e) -> bool:
-    if isinstance(e, ir.Call):
-        return True
-    return any(_has_call(c) for c in _children(e))
-
-
-def _children(e):
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return (e.a,)
-    if isinstance(e, ir.Binary):
-        return (e.a, e.b)
-    if isinstance(e, ir.Load):
-        return (e.index,)
-    if isinstance(e, (ir.Prim, ir.Call)):
-        return tuple(a for a in e.args if not isinstance(a, ir.ArrayRef))
-    return ()
-
-
 _COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "%=": "rem", "&=": "and",
              "|=": "or", "^=": "xor", "<<=": "shl", ">>=": "shr"}
 

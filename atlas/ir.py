@@ -321,6 +321,26 @@ class Module:
         raise KeyError(name)
 
 
+def children(e) -> tuple:
+    """The direct scalar subexpressions of an expression."""
+    if isinstance(e, (Unary, Cast)):
+        return (e.a,)
+    if isinstance(e, Binary):
+        return (e.a, e.b)
+    if isinstance(e, Load):
+        return (e.index,)
+    if isinstance(e, (Prim, Call)):
+        return tuple(a for a in e.args if not isinstance(a, ArrayRef))
+    return ()
+
+
+def walk(e):
+    """An expression and all its subexpressions, outermost first."""
+    yield e
+    for c in children(e):
+        yield from walk(c)
+
+
 # ---------------------------------------------------------------- printing
 
 _BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",

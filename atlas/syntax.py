@@ -454,7 +454,7 @@ class _Build(Transformer):
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = files("atlas.grammar").joinpath("atlas.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True)
+    return Lark(grammar, parser="lalr", propagate_positions=True, cache=True)
 
 
 # ---------------------------------------------------------------- errors

@@ -61,17 +61,7 @@ def const(t: ir.Scalar, v) -> ll.Constant:
 
 
 def contains_call(e) -> bool:
-    if isinstance(e, ir.Call):
-        return True
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return contains_call(e.a)
-    if isinstance(e, ir.Binary):
-        return contains_call(e.a) or contains_call(e.b)
-    if isinstance(e, ir.Load):
-        return contains_call(e.index)
-    if isinstance(e, ir.Prim):
-        return any(contains_call(a) for a in e.args)
-    return False
+    return any(isinstance(x, ir.Call) for x in ir.walk(e))
 
 
 def _assigned(stmts) -> set[str]:
@@ -97,13 +87,7 @@ def _locals(stmts):
 
 
 def _vars(e) -> set[str]:
-    if isinstance(e, ir.Var):
-        return {e.name}
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return _vars(e.a)
-    if isinstance(e, ir.Binary):
-        return _vars(e.a) | _vars(e.b)
-    return set()
+    return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
 
 
 # ---------------------------------------------------------------- the bounds proof
