@@ -22,7 +22,9 @@ GROUP = "atlas.backends"
 class Emitted:
     """What a backend produced in the output folder."""
     files: list[str]                                 # names relative to the folder
-    manifest: dict                                   # the backend's part of manifest.json
+    manifest: dict                                   # the backend's part of manifest.json; its
+                                                     # "functions" maps each name to at least
+                                                     # {"signature": Function.signature}
     dumps: dict[str, str] = field(default_factory=dict)   # stage name -> text (llvm, asm, ...)
 
 

@@ -612,6 +612,17 @@ def check(*asts: ModuleA) -> ir.Module:
     return ir.Module(functions, tuple((a.file, hashlib.sha256(a.text.encode()).hexdigest()) for a in asts))
 
 
+def signature_of(text: str, origin: str = "<signature>") -> ir.Function:
+    """A function signature alone (`fn f(n: u64, x: [f32; n]) -> f32`), as
+    the manifest of an artefact records it; the body is empty."""
+    from .syntax import parse
+    ast = parse(text + " { }", origin)
+    try:
+        return _signature(ast.funcs[0])
+    except AtlasError as err:
+        raise err.with_source(ast.text) from None
+
+
 def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
     sigs: dict[str, ir.Function] = {}
     spans: dict[str, Span] = {}

@@ -12,7 +12,7 @@ from . import backend as backends
 from . import ir
 from . import probe as hwprobe
 from .diagnostics import AtlasError
-from .interp import dtype, exact_length, from_value, to_value
+from .interp import dtype, evaluate, to_value
 
 USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError)
 
@@ -137,8 +137,11 @@ def run(target, func, args, hw):
         if Path(target).is_dir():
             from .runtime import load
             lib = load(target)
-            fn = _signature_from_manifest(lib.manifest, func)
-            call = getattr(lib, func)
+            if func not in lib.functions:
+                raise AtlasError(None, f"the artefact has no function '{func}' "
+                                       f"(it has: {', '.join(lib.functions)})")
+            call = lib[func]
+            fn = call.sig
         else:
             from . import interp
             from .pipeline import front
@@ -162,29 +165,21 @@ def run(target, func, args, hw):
         click.echo(f"{result}")
 
 
-def _signature_from_manifest(manifest: dict, func: str) -> ir.Function:
-    """Rebuild a function's signature from a manifest (for argument parsing)."""
-    from .check import check as check_stage
-    from .syntax import parse
-    if func not in manifest.get("functions", {}):
-        raise AtlasError(None, f"the artefact has no function '{func}' "
-                               f"(it has: {', '.join(manifest.get('functions', {}))})")
-    sig = manifest["functions"][func]["signature"]
-    return check_stage(parse(sig + (" { return 0; }" if "->" in sig else " { }"), "<manifest>")).functions[0]
-
-
 def _parse_args(fn: ir.Function, args: list[str]) -> list:
     if len(args) != len(fn.params):
         raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s): {fn.signature}")
     values: list = [None] * len(args)
-    natural = {}
+    scalars = {}
     for i, (p, a) in enumerate(zip(fn.params, args)):
         if isinstance(p.ty, ir.Scalar):
             values[i] = _scalar(p, a)
-            natural[p.name] = from_value(p.ty, to_value(p.ty, values[i]))
+            try:
+                scalars[p.name] = to_value(p.ty, values[i])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"argument '{p.name}': {exc}") from None
     for i, (p, a) in enumerate(zip(fn.params, args)):
         if isinstance(p.ty, ir.Array):
-            values[i] = _array(p, a, exact_length(p.ty.length, natural))
+            values[i] = _array(p, a, evaluate(p.ty.length, scalars, exact=True))
     return values
 
 

@@ -41,8 +41,13 @@ class OutOfFuel(Exception):
 
 def to_value(t: ir.Scalar, v):
     """A Python or numpy argument -> the interpreter's value of type t."""
+    is_bool = isinstance(v, (bool, np.bool_))
     if t.is_bool:
+        if not is_bool:
+            raise TypeError(f"expected a bool, got {type(v).__name__}")
         return bool(v)
+    if is_bool or not isinstance(v, (int, np.integer) if t.is_int else (int, float, np.integer, np.floating)):
+        raise TypeError(f"expected {'an integer' if t.is_int else 'a number'} ({t}), got {type(v).__name__}")
     if t.is_float:
         return D.fconst(t.bits, v)
     v = int(v)
@@ -62,19 +67,22 @@ def from_value(t: ir.Scalar, v):
     return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
 
 
-def exact_length(length: ir.Expr, scalars: dict) -> int:
-    """An array's declared length, with the parameters' natural values, computed
-    exactly (no wrapping): a length that would overflow its type can never
-    match a real buffer, so the call is refused instead."""
-    e = length
+def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
+    """An expression over integer parameters (an array length), given their
+    bit patterns: as the program computes it (wrapping, the natural value of
+    the result), or with `exact`, in unbounded integers.  A length that would
+    overflow its type can never match a real buffer, so callers compare the
+    exact value with the buffer and refuse the call instead."""
+    if not exact:
+        return from_value(e.ty, _Frame(None, scalars, {}).expr(e))
     if isinstance(e, ir.Const):
         return from_value(e.ty, e.value)
     if isinstance(e, ir.Var):
-        return scalars[e.name]
+        return from_value(e.ty, scalars[e.name])
     if isinstance(e, ir.Cast):
-        return exact_length(e.a, scalars)
+        return evaluate(e.a, scalars, True)
     if isinstance(e, ir.Binary):
-        a, b = exact_length(e.a, scalars), exact_length(e.b, scalars)
+        a, b = evaluate(e.a, scalars, True), evaluate(e.b, scalars, True)
         ops = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
                "div": lambda: a // b if b else -1, "rem": lambda: a % b if b else -1,
                "shl": lambda: a << b if 0 <= b < 64 else -1, "shr": lambda: a >> b if 0 <= b < 64 else 0,
@@ -89,21 +97,24 @@ def bind(fn: ir.Function, args) -> tuple[dict, dict]:
     arrays have the declared dtype and exact length, and do not overlap."""
     if len(args) != len(fn.params):
         raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
-    scalars, natural, arrays = {}, {}, {}
+    scalars, arrays = {}, {}
     for p, a in zip(fn.params, args):
         if isinstance(p.ty, ir.Scalar):
             try:
                 scalars[p.name] = to_value(p.ty, a)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
-            natural[p.name] = from_value(p.ty, scalars[p.name])
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):
             continue
         want = dtype(p.ty.elem)
-        if not isinstance(a, np.ndarray) or a.dtype != want or a.ndim != 1:
-            raise ValueError(f"{fn.name}: argument '{p.name}' must be a 1-D numpy array of {want}")
-        n = exact_length(p.ty.length, natural)
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{fn.name}: '{p.name}' must be a numpy array of {want}, got {type(a).__name__}")
+        if a.dtype != want:
+            raise ValueError(f"{fn.name}: '{p.name}' must have dtype {want}, got {a.dtype}")
+        if a.ndim != 1:
+            raise ValueError(f"{fn.name}: '{p.name}' must be 1-D, got {a.ndim} dimensions")
+        n = evaluate(p.ty.length, scalars, exact=True)
         if a.size != n:
             raise ValueError(f"{fn.name}: '{p.name}' has {a.size} elements, its declared length "
                              f"{ir.pretty_expr(p.ty.length)} is {n}")
@@ -133,12 +144,8 @@ def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
 
 def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel):
     frame = _Frame(module, dict(scalars), arrays, fuel)
-    lengths = {}
-    natural = {p.name: from_value(p.ty, scalars[p.name]) for p in fn.params if isinstance(p.ty, ir.Scalar)}
-    for p in fn.params:
-        if isinstance(p.ty, ir.Array):
-            lengths[p.name] = exact_length(p.ty.length, natural)
-    frame.lengths = lengths
+    frame.lengths = {p.name: evaluate(p.ty.length, scalars, exact=True)
+                     for p in fn.params if isinstance(p.ty, ir.Array)}
     try:
         frame.block(fn.body)
     except _Return as r:

@@ -95,8 +95,6 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
             "decisions": [d.as_dict() for d in decisions],
             **emitted.manifest,
         }
-        for f in specialised.functions:      # so `atlas run` can read arguments without the source
-            manifest["functions"].setdefault(f.name, {})["signature"] = f.signature
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Compiled(specialised, decisions, manifest, out, timings)
 

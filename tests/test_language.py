@@ -116,7 +116,7 @@ def test_bind_rejects_bad_arguments():
     a = np.zeros(3, np.uint8)
     with pytest.raises(ValueError, match="overlap"):
         interp.run(m, "f", 3, a, a)
-    with pytest.raises(ValueError, match="numpy array of uint8"):
+    with pytest.raises(ValueError, match="must have dtype uint8"):
         interp.run(m, "f", 3, a, np.zeros(3, np.int8))
     with pytest.raises(ValueError, match="does not fit"):
         interp.run(m, "f", -1, a, a.copy())

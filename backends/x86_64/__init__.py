@@ -50,16 +50,14 @@ class X86Backend(Backend):
 
 
 def _describe(f: ir.Function) -> dict:
-    """A function's entry in the manifest: enough for the loader to call it
-    and to check every array's length exactly."""
-    from atlas.runtime import encode_length
-    params, lengths = [], {}
+    """A function's entry in the manifest.  The signature, in intent syntax,
+    is what the loader reads back to check every call."""
+    params = []
     for p in f.params:
         if isinstance(p.ty, ir.Array):
             params.append({"name": p.name, "elem": p.ty.elem.name,
                            "length": ir.pretty_expr(p.ty.length), "mutable": p.ty.mutable})
-            lengths[p.name] = encode_length(p.ty.length)
         else:
             params.append({"name": p.name, "type": p.ty.name})
-    return {"params": params, "ret": f.ret.name if f.ret else None, "symbol": f.name,
-            "length_exprs": lengths}
+    return {"signature": f.signature, "params": params, "ret": f.ret.name if f.ret else None,
+            "symbol": f.name}
