@@ -1,0 +1,177 @@
+"""The logic level: pure terms over the primitives.
+
+A Term is an immutable tree with a result type; it has no statements, no
+mutation and no calls.  Terms are what the e-graph stores, what rewrite rules
+match, and what Z3 proves equal.  `evaluate` gives a term its meaning by the
+single definitions in atlas/semantics.py, over any domain (Python integers
+for testing, Z3 bit-vectors for proofs).
+
+Operators (`op`), by shape:
+  leaves   'var' (value = name), 'const' (value = bit pattern, float.hex() or bool),
+           'load' (value = array name, args = (index,)) - a read of an array
+           that the term's context does not write
+  unary    'neg' 'not' 'cast' (source type = args[0].ty) and the unary primitives
+  binary   'add' 'sub' 'mul' 'div' 'rem' 'and' 'or' 'xor' 'shl' 'shr'
+           'eq' 'ne' 'lt' 'le' 'gt' 'ge' (operand type = args[0].ty)
+           'land' 'lor' and the binary primitives
+  ternary  'select' (and the shift-shaped primitives rotl/rotr are binary)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import ir
+from . import semantics as sem
+
+COMPARES = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+@dataclass(frozen=True)
+class Term:
+    op: str
+    ty: ir.Scalar
+    args: tuple["Term", ...] = ()
+    value: object = None
+
+    def __str__(self) -> str:
+        return pretty(self)
+
+
+def var(name: str, ty: ir.Scalar) -> Term:
+    return Term("var", ty, (), name)
+
+
+def const(value, ty: ir.Scalar) -> Term:
+    if ty.is_int:
+        value = int(value) & ty.mask
+    elif ty.is_float:
+        value = float(value).hex()      # -0.0 and 0.0 are different constants
+    else:
+        value = bool(value)
+    return Term("const", ty, (), value)
+
+
+def size(t: Term) -> int:
+    """Nodes in the tree (shared subterms counted each time)."""
+    return 1 + sum(size(a) for a in t.args)
+
+
+def subterms(t: Term):
+    """Each distinct subterm once, children before parents."""
+    seen: set[Term] = set()
+    order: list[Term] = []
+
+    def visit(u: Term):
+        if u in seen:
+            return
+        for a in u.args:
+            visit(a)
+        seen.add(u)
+        order.append(u)
+
+    visit(t)
+    return order
+
+
+# ---------------------------------------------------------------- meaning
+
+def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | None = None):
+    """The value of `t` over domain D.  `env` maps variable names to domain
+    values; `load(array, index_value, elem_type)` reads an array."""
+    memo = {} if memo is None else memo
+    if t in memo:
+        return memo[t]
+    op, ty = t.op, t.ty
+    if op == "var":
+        v = env[t.value]
+    elif op == "const":
+        if ty.is_float:
+            v = D.fconst(ty.bits, float.fromhex(t.value))
+        else:
+            v = D.bool(t.value) if ty.is_bool else D.const(ty.bits, t.value)
+    else:
+        a = [evaluate(x, D, env, load, memo) for x in t.args]
+        if op == "load":
+            v = load(t.value, a[0], ty)
+        elif op == "neg":
+            v = sem.neg(D, ty, a[0])
+        elif op == "not":
+            v = sem.bitnot(D, ty, a[0])
+        elif op == "cast":
+            v = sem.cast(D, t.args[0].ty, ty, a[0])
+        elif op in COMPARES:
+            v = sem.compare(D, t.args[0].ty, op, a[0], a[1])
+        elif op == "shl":
+            v = sem.shl(D, ty, t.args[1].ty, a[0], a[1])
+        elif op == "shr":
+            v = sem.shr(D, ty, t.args[1].ty, a[0], a[1])
+        elif op == "land":
+            v = D.band(a[0], a[1])
+        elif op == "lor":
+            v = D.bor(a[0], a[1])
+        elif op in sem.BINARY:
+            v = sem.BINARY[op](D, ty, a[0], a[1])
+        elif op in sem.PRIMITIVES:
+            fn, shape = sem.PRIMITIVES[op]
+            if shape == "select":
+                v = fn(D, ty, *a)
+            elif shape == "shift":
+                v = fn(D, t.args[0].ty, t.args[1].ty, *a)
+            else:
+                v = fn(D, t.args[0].ty, *a)
+        else:
+            raise ValueError(f"unknown term operator {op!r}")
+    memo[t] = v
+    return v
+
+
+# ---------------------------------------------------------------- IR <-> terms
+
+def from_expr(e, env: dict[str, Term]) -> Term | None:
+    """An IR expression as a term, with local variables replaced by the terms
+    they hold (`env`; names not in env stay variables).  None when the
+    expression calls a function (calls may write arrays: they stay statements)."""
+    if isinstance(e, ir.Const):
+        return const(e.value, e.ty)
+    if isinstance(e, ir.Var):
+        return env.get(e.name) or var(e.name, e.ty)
+    if isinstance(e, ir.Call):
+        return None
+    kids = [from_expr(c, env) for c in ir.children(e)]
+    if any(k is None for k in kids):
+        return None
+    if isinstance(e, ir.Load):
+        return Term("load", e.ty, tuple(kids), e.array)
+    if isinstance(e, ir.Unary):
+        return Term(e.op, e.ty, tuple(kids))
+    if isinstance(e, ir.Binary):
+        return Term(e.op, e.ty, tuple(kids))
+    if isinstance(e, ir.Cast):
+        return Term("cast", e.ty, tuple(kids))
+    if isinstance(e, ir.Prim):
+        return Term(e.name, e.ty, tuple(kids))
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def to_expr(t: Term) -> ir.Expr:
+    """A term back as an IR expression."""
+    if t.op == "var":
+        return ir.Var(t.value, t.ty)
+    if t.op == "const":
+        return ir.Const(float.fromhex(t.value) if t.ty.is_float else t.value, t.ty)
+    args = tuple(to_expr(a) for a in t.args)
+    if t.op == "load":
+        return ir.Load(t.value, args[0], t.ty)
+    if t.op in ("neg", "not"):
+        return ir.Unary(t.op, args[0], t.ty)
+    if t.op == "cast":
+        return ir.Cast(args[0], t.ty)
+    if t.op in ir.ARITH + ir.BITWISE + ir.SHIFTS + ir.COMPARE + ir.LOGIC:
+        return ir.Binary(t.op, args[0], args[1], t.ty)
+    return ir.Prim(t.op, args, t.ty)
+
+
+def pretty(t: Term) -> str:
+    """Intent syntax."""
+    return ir.pretty_expr(to_expr(t))
