@@ -355,6 +355,8 @@ def const_text(value, ty: Scalar) -> str:
     if ty.is_float:
         return f"{float(value)!r}{ty.name}"
     v = value - (1 << ty.bits) if ty.signed and value >> (ty.bits - 1) else value
+    if v >= 1 << 16:                 # masks and magic numbers read better in hex
+        return f"{v:#x}{ty.name}"
     return f"{v}{ty.name}"
 
 

@@ -1,0 +1,80 @@
+"""Lowering to terms and back: the source in run form means what the source
+means, and every root is named once."""
+import numpy as np
+import pytest
+
+import golden
+from atlas import interp, ir, lower
+from atlas.pipeline import front
+from atlas.probe import load_probe
+from atlas.terms import Term, var
+
+STEMS = sorted(p.stem for p in (golden.ROOT / "intents").glob("*.ax"))
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_run_form_matches_goldens(stem):
+    for probe_name in golden.PROBES:
+        _, module, _ = front([golden.ROOT / "intents" / f"{stem}.ax"],
+                             load_probe(golden.FIXTURES / f"{probe_name}.json"))
+        rebuilt, roots = lower.transform(module)
+        assert len({r.name for r in roots}) == len(roots)
+        for case in golden.load(stem)["cases"]:
+            if case["probe"] != probe_name:
+                continue
+            args = [golden.decode(a) for a in case["args"]]
+            assert interp.run(rebuilt, case["function"], *args) == case["result"]
+
+
+def test_straight_line_runs_become_one_term():
+    src = golden.ROOT / "intents" / "popcount_total.ax"
+    _, module, _ = front([src], load_probe(golden.FIXTURES / "probe-nopopcnt.json"))
+    _, roots = lower.transform(module)
+    total = [r for r in roots if r.role == "total" and r.term.op == "add"]
+    assert len(total) == 1
+    # the whole bit-slicing chain over one load of w[i]
+    loads = {t for t in _walk(total[0].term) if t.op == "load"}
+    assert {t.value for t in loads} == {"w"} and len(loads) == 1
+
+
+def test_choose_replaces_roots():
+    src = "fn f(a: u32, b: u32) -> u32 { let x = a * 2; return x + b; }"
+    from atlas.check import check
+    from atlas.syntax import parse
+    module = check(parse(src, "t.ax"))
+
+    def swap(root):                       # a deliberately different choice shows up
+        return var("b", ir.U32) if root.role == "return" else root.term
+    rebuilt, roots = lower.transform(module, swap)
+    assert [r.role for r in roots] == ["x", "return"]
+    assert interp.run(rebuilt, "f", 5, 7) == 7
+
+
+def test_a_load_after_a_store_to_the_same_array_ends_the_run():
+    src = """fn f(n: u64, x: mut [u32; n]) -> u32 {
+        x[0] = 5; let y = x[0]; return y; }"""
+    from atlas.check import check
+    from atlas.syntax import parse
+    module = check(parse(src, "t.ax"))
+    rebuilt, _ = lower.transform(module)
+    assert interp.run(rebuilt, "f", 1, np.zeros(1, np.uint32)) == 5
+
+
+def test_loop_forms():
+    forms = {}
+    for stem in STEMS:
+        _, module, _ = front([golden.ROOT / "intents" / f"{stem}.ax"],
+                             load_probe(golden.FIXTURES / "probe-popcnt.json"))
+        forms[stem] = [x["form"] for x in lower.loop_forms(module)]
+    assert forms["saxpy"] == ["map"] and forms["brighten"] == ["map"]
+    assert forms["tiered"] == ["map"] and forms["classify"] == ["map"]
+    assert forms["dot_i32"] == ["fold"] and forms["popcount_total"] == ["fold"]
+    assert forms["prefix_sum"] == ["scan"]
+    assert forms["argmax_i32"] == ["loop"] and forms["inet_checksum"] == ["loop"]
+    assert forms["matmul"] == ["loop", "loop", "loop"]   # the float sum is an ordered fold
+
+
+def _walk(t: Term):
+    yield t
+    for a in t.args:
+        yield from _walk(a)
