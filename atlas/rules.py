@@ -1,0 +1,693 @@
+"""Rewrite rules: read from YAML, instantiated per type, proven by Z3.
+
+A rule file (primitives/rules/*.yaml) holds one ruleset:
+
+    ruleset: algebra            # the ruleset's name
+    doc: "one line"
+    rules:
+      - name: add-commutes      # unique across all files loaded together
+        lhs: a + b              # intent expression syntax; identifiers are pattern variables
+        rhs: b + a
+        types: ints             # ints | uints | sints | floats | all (ints+floats) | bools
+                                #   | a type name | a list of those, e.g. [u32, u64]
+        vars: {c: bool, s: u32} # optional: variables whose type is not the rule's type T
+        reassoc: true           # optional, floats only: holds only where the intent allows
+                                #   reassociation; not proven, never fires by default
+        doc: "optional note"
+
+Each template becomes one `Rule` per type it names.  In `lhs`/`rhs` the name
+`T` is the instantiation type (`(x != 0) as T`); an unsuffixed literal takes
+T, or its context's type, exactly as the checker types intents.  Both sides
+are parsed and checked by atlas.syntax / atlas.check, so a rule reads like
+the intents it rewrites.  Quote a side that YAML would misread (one starting
+with `!`, `*`, `&`, `[`, `{` or containing ` #`).
+
+Loading proves every instance (`prove`, with the semantics of
+atlas/semantics.py on Z3) and refuses an unsound rule with a counterexample at
+the rule's file:line.  Proofs are cached by a content hash in the user cache
+directory ($ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas or ~/.cache/atlas), so
+a second load costs only the parsing.
+
+`prove(lhs, rhs)` is general: any free variables, and array reads (`load`
+terms) with unknown contents; translation validation uses it too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import yaml
+import z3
+
+from . import ir
+from . import syntax
+from .check import check
+from .diagnostics import AtlasError
+from .files import write_atomic
+from .terms import Term, evaluate, from_expr, subterms
+from .z3domain import Z3Domain, sort_of, to_python
+
+_INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]
+TYPE_GROUPS: dict[str, list[ir.Scalar]] = {
+    "ints": _INTS,
+    "uints": [t for t in _INTS if not t.signed],
+    "sints": [t for t in _INTS if t.signed],
+    "floats": [ir.F32, ir.F64],
+    "all": _INTS + [ir.F32, ir.F64],
+    "bools": [ir.BOOL],
+}
+
+_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "doc"}
+
+
+# ---------------------------------------------------------------- the values
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule template instantiated at one type: lhs => rhs.  Variables of
+    lhs and rhs are pattern variables, named with a leading '?'."""
+    name: str
+    ruleset: str
+    ty: ir.Scalar              # the instantiation type T
+    lhs: Term
+    rhs: Term
+    source: str                # "path:line" of the rule in its YAML file
+    reassoc: bool = False      # holds only under reassociation: not proven, opt-in
+    text: str = ""             # "lhs => rhs" as written
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.ty}"
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.ty}]: {self.text}"
+
+
+class RuleError(Exception):
+    """A rule that cannot be loaded; `str()` is the complete message."""
+
+
+class UnsoundRule(RuleError):
+    """A rule whose sides differ for some input."""
+
+    def __init__(self, message: str, rule: Rule, counterexample: dict, lhs_value, rhs_value):
+        super().__init__(message)
+        self.rule = rule
+        self.counterexample = counterexample
+        self.lhs_value = lhs_value
+        self.rhs_value = rhs_value
+
+
+class Undecided(RuleError):
+    """Z3 neither proved nor refuted the equality (time limit, or unknown)."""
+
+
+@dataclass
+class LoadStats:
+    templates: int = 0
+    instances: int = 0
+    proven: int = 0            # proven by Z3 during this load
+    cached: int = 0            # proofs found in the cache
+    reassoc: int = 0           # instances not proven: they hold only under reassociation
+    seconds: float = 0.0       # the whole load
+    prove_seconds: float = 0.0 # of which in Z3
+    rulesets: dict = field(default_factory=dict)   # name -> [templates, instances]
+
+    def __str__(self) -> str:
+        sets = ", ".join(f"{k} {t}/{i}" for k, (t, i) in sorted(self.rulesets.items()))
+        return (f"{self.templates} rule templates, {self.instances} instances ({sets}): "
+                f"{self.proven} proven now, {self.cached} from cache, {self.reassoc} reassoc-only; "
+                f"{self.seconds:.2f} s ({self.prove_seconds:.2f} s proving)")
+
+
+class Rules(list):
+    """The loaded rules (a list of Rule) with the load's `stats`."""
+
+    def __init__(self, rules=(), stats: LoadStats | None = None):
+        super().__init__(rules)
+        self.stats = stats or LoadStats()
+
+    def ruleset(self, name: str) -> list[Rule]:
+        return [r for r in self if r.ruleset == name]
+
+
+_last_stats: LoadStats | None = None
+
+
+def stats() -> LoadStats | None:
+    """The statistics of the last `load_rules` in this process."""
+    return _last_stats
+
+
+# ---------------------------------------------------------------- proving
+
+def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000) -> dict | None:
+    """Prove lhs == rhs for every value of their free variables and every
+    content of the arrays they load from.  None when proven; otherwise a
+    counterexample: variable name -> natural Python value (signed ints
+    negative, floats as floats), and 'array[index]' -> value for each load
+    the terms make.  Ints compare bitwise, floats structurally (one NaN;
+    +0 and -0 differ), bools as bools.  Raises Undecided when Z3 cannot
+    decide within `timeout_ms`."""
+    found = refute(lhs, rhs, timeout_ms)
+    return None if found is None else found[0]
+
+
+def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000):
+    """Like `prove`, but a refutation comes with the two sides' values:
+    None, or (counterexample, lhs value, rhs value)."""
+    if lhs.ty != rhs.ty:
+        raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
+    free = _free_vars(lhs, rhs)              # in order of appearance, for messages
+    keys: dict = {}
+    claim = f"{lhs} == {rhs}"
+    lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
+    env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
+    # Each distinct read of an array is a fresh constant (Ackermann's
+    # reduction): reads at equal indices must be equal, and nothing else is
+    # known of the contents.  Z3 handles this far better than uninterpreted
+    # functions mixed with floats, which can take minutes.
+    reads: dict = {}                         # (array, type) -> [(index as 64 bits, value)]
+
+    def load(array, index, ty):
+        w = index.size()
+        index = z3.ZeroExt(64 - w, index) if w < 64 else index
+        seen = reads.setdefault((array, ty), [])
+        for j, v in seen:
+            if j.eq(index):                  # the same index term: the same read
+                return v
+        v = z3.Const(f"{array}[#{len(seen)}]", sort_of(ty))
+        seen.append((index, v))
+        return v
+
+    D = Z3Domain()
+    zl = evaluate(lhs, D, env, load)
+    zr = evaluate(rhs, D, env, load)
+    differ = z3.simplify(z3.Not(zl == zr))
+    if z3.is_false(differ):                  # the rewriter alone shows them equal
+        return None
+    # Z3's default solver picks its tactic by logic (bit-blasting for plain
+    # bit-vectors, FP as needed); it proved every shipped rule faster than
+    # hand-built tactic pipelines did.
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    for seen in reads.values():
+        for n, (i, v) in enumerate(seen):
+            for j, u in seen[:n]:
+                solver.add(z3.Implies(i == j, v == u))
+    solver.add(differ)
+    result = solver.check()
+    if result == z3.unsat:
+        return None
+    if result != z3.sat:
+        raise Undecided(f"Z3 could not decide `{claim}` ({solver.reason_unknown()}, "
+                        f"limit {timeout_ms} ms)")
+    m = solver.model()
+
+    def value(expr, ty):
+        return to_python(m.eval(expr, model_completion=True), ty)
+
+    cex = {n: value(env[n], t) for n, t in free.items()}
+    for (array, ty), seen in reads.items():
+        for i, v in seen:
+            cex[f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]"] = value(v, ty)
+    return cex, value(zl, lhs.ty), value(zr, rhs.ty)
+
+
+# Operators whose operands commute, at every type: IEEE + and * included, as
+# Z3 has one NaN (tests/test_z3domain.py proves each of these in the domain).
+_COMMUTES = frozenset({"add", "mul", "and", "or", "xor", "eq", "ne", "land", "lor"})
+_FLIPPED = {"gt": "lt", "ge": "le"}            # a > b is b < a by definition
+
+
+def _canonical(t: Term, keys: dict) -> Term:
+    """`t` with the operands of commutative operators in one order and > / >=
+    written as < / <=.  Equal in value, by definition; it spares Z3 proving
+    that two float multipliers with swapped inputs agree, which can take it
+    a minute (translation validation meets such pairs all the time)."""
+    if not t.args:
+        return t
+    args = tuple(_canonical(a, keys) for a in t.args)
+    op = t.op
+    if op in _FLIPPED:
+        op, args = _FLIPPED[op], (args[1], args[0])
+    if op in _COMMUTES:
+        args = tuple(sorted(args, key=lambda a: _order_key(a, keys)))
+    return Term(op, t.ty, args, t.value)
+
+
+def _order_key(t: Term, keys: dict) -> str:
+    """A structural digest: any fixed total order of terms will do."""
+    k = keys.get(t)
+    if k is None:
+        text = f"{t.op}:{t.ty}:{t.value!r}(" + ",".join(_order_key(a, keys) for a in t.args) + ")"
+        k = keys[t] = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return k
+
+
+def _free_vars(*terms: Term) -> dict[str, ir.Scalar]:
+    out: dict[str, ir.Scalar] = {}
+    for term in terms:
+        for t in subterms(term):
+            if t.op == "var":
+                if out.setdefault(t.value, t.ty) != t.ty:
+                    raise ValueError(f"variable {t.value} has two types: {out[t.value]} and {t.ty}")
+    return out
+
+
+# ---------------------------------------------------------------- reading rule files
+
+@dataclass(frozen=True)
+class _Template:
+    name: str
+    ruleset: str
+    lhs: str
+    rhs: str
+    types: tuple[ir.Scalar, ...]
+    vars: tuple[tuple[str, str], ...]       # name -> type name ('T' for the rule's type)
+    reassoc: bool
+    path: str
+    line: int                               # of the rule's mapping
+    lhs_line: int
+    rhs_line: int
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.path}:{line or self.line}: rule '{self.name}'"
+
+
+def _display(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _rule_files(paths) -> list[tuple[str, str]]:
+    """(display name, text) of every rule file."""
+    if paths is None:
+        folder = files("atlas.primitives").joinpath("rules")
+        entries = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
+        return [(_display(Path(str(p))), p.read_text(encoding="utf-8")) for p in entries]
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out += [(str(q), q.read_text(encoding="utf-8")) for q in sorted(p.glob("*.yaml"))]
+        elif p.is_file():
+            out.append((str(p), p.read_text(encoding="utf-8")))
+        else:
+            raise RuleError(f"{p}: no such rule file or folder")
+    return out
+
+
+def _types(spec, where: str) -> tuple[ir.Scalar, ...]:
+    items = spec if isinstance(spec, list) else [spec]
+    out: list[ir.Scalar] = []
+    for item in items:
+        name = str(item)
+        if name in TYPE_GROUPS:
+            group = TYPE_GROUPS[name]
+        elif name in ir.SCALARS:
+            group = [ir.SCALARS[name]]
+        else:
+            raise RuleError(f"{where}: unknown type '{name}' in `types` (use one of "
+                            + ", ".join([*TYPE_GROUPS, *ir.SCALARS]) + ", or a list of them)")
+        out += [t for t in group if t not in out]
+    if not out:
+        raise RuleError(f"{where}: `types` names no type")
+    return tuple(out)
+
+
+def _read_file(path: str, text: str) -> list[_Template]:
+    """The templates of one file, with the line of each rule and of its sides."""
+    loader = yaml.SafeLoader(text)
+    try:
+        # The node tree gives each rule's line; the constructed document its values.
+        root = loader.get_single_node()
+        doc = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        raise RuleError(f"{path}:{line}: not valid YAML: {e.problem or e}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode):
+        raise RuleError(f"{path}:1: a rule file is a mapping with `ruleset`, `doc` and `rules`")
+    top = {k.value: v for k, v in root.value}
+    for key in top:
+        if key not in ("ruleset", "doc", "rules"):
+            raise RuleError(f"{path}:{_line(root, key)}: unknown key '{key}' "
+                            "(a rule file has ruleset, doc, rules)")
+    if "ruleset" not in top or not isinstance(top["ruleset"], yaml.ScalarNode):
+        raise RuleError(f"{path}:1: the file must name its `ruleset`")
+    ruleset = top["ruleset"].value
+    seq = top.get("rules")
+    if not isinstance(seq, yaml.SequenceNode):
+        raise RuleError(f"{path}:{_line(root, 'rules') if seq else 1}: `rules` must be a list of rules")
+    out = []
+    for node, data in zip(seq.value, doc["rules"]):
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            raise RuleError(f"{path}:{line}: each rule is a mapping with name, lhs, rhs, types")
+        entries = {k.value: v for k, v in node.value}
+        name = entries["name"].value if isinstance(entries.get("name"), yaml.ScalarNode) else None
+        where = f"{path}:{line}: rule '{name}'" if name else f"{path}:{line}: rule"
+        for key in entries:
+            if key not in _KEYS:
+                raise RuleError(f"{path}:{_line(node, key)}: rule '{name}': unknown key '{key}' "
+                                f"(a rule has {', '.join(sorted(_KEYS))})")
+        for key in ("name", "lhs", "rhs", "types"):
+            if key not in entries:
+                raise RuleError(f"{where}: missing `{key}`")
+        for key in ("name", "lhs", "rhs"):
+            if not isinstance(entries[key], yaml.ScalarNode) or not entries[key].value.strip():
+                raise RuleError(f"{path}:{_line(node, key)}: rule '{name}': `{key}` must be "
+                                "an expression on one line (quote it if YAML misreads it)")
+        types = _types(data["types"], f"{path}:{_line(node, 'types')}: rule '{name}'")
+        vars_ = data.get("vars") or {}
+        if not isinstance(vars_, dict):
+            raise RuleError(f"{path}:{_line(node, 'vars')}: rule '{name}': `vars` maps names to types")
+        for v, t in vars_.items():
+            if str(t) != "T" and str(t) not in ir.SCALARS:
+                raise RuleError(f"{path}:{_line(node, 'vars')}: rule '{name}': unknown type '{t}' "
+                                f"for variable '{v}' (the scalar types are {', '.join(ir.SCALARS)}, or T)")
+        reassoc = data.get("reassoc", False)
+        if not isinstance(reassoc, bool):
+            raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is true or false")
+        if reassoc and not all(t.is_float for t in types):
+            raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is for "
+                            "float rules only (integer rules must be exact)")
+        out.append(_Template(str(name), ruleset, _squash(entries["lhs"].value),
+                             _squash(entries["rhs"].value), types,
+                             tuple((str(k), str(v)) for k, v in vars_.items()), reassoc, path, line,
+                             _line(node, "lhs"), _line(node, "rhs")))
+    return out
+
+
+def _line(mapping: yaml.MappingNode, key: str) -> int:
+    for k, v in mapping.value:
+        if k.value == key:
+            return v.start_mark.line + 1
+    return mapping.start_mark.line + 1
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- instantiating
+
+_PREFIX = "let __side = "      # the synthetic source's two lines start with this
+
+
+class _Parsed:
+    """A template parsed once; `instance` checks it at one type."""
+
+    def __init__(self, tpl: _Template):
+        self.tpl = tpl
+        # The two sides as two `let`s of one function, one per line, so that
+        # an error's line says which side it is in.
+        self.source = f"fn __rule() {{\n{_PREFIX}{tpl.lhs};\n{_PREFIX}{tpl.rhs};\n}}\n"
+        try:
+            ast = syntax.parse(self.source, tpl.path)
+        except AtlasError as err:
+            raise _side_error(tpl, err) from None
+        lets = ast.funcs[0].body if len(ast.funcs) == 1 else ()
+        if len(lets) != 2 or not all(isinstance(s, syntax.LetA) for s in lets) \
+                or [s.span.line for s in lets] != [2, 3]:
+            raise RuleError(f"{tpl.where()}: lhs and rhs must each be one expression")
+        lhs_names, rhs_names = set(), set()
+        _collect(lets[0].init, lhs_names, tpl, tpl.lhs_line)
+        _collect(lets[1].init, rhs_names, tpl, tpl.rhs_line)
+        unbound = sorted(rhs_names - lhs_names)
+        if unbound:
+            raise RuleError(f"{tpl.path}:{tpl.rhs_line}: rule '{tpl.name}': the rhs uses "
+                            f"{', '.join(repr(u) for u in unbound)}, which the lhs does not bind "
+                            "(every variable of the rhs must occur in the lhs)")
+        if "T" in lhs_names:
+            raise RuleError(f"{tpl.path}:{tpl.lhs_line}: rule '{tpl.name}': `T` names the rule's "
+                            "type; it cannot be a variable")
+        declared = dict(tpl.vars)
+        for v in declared:
+            if v not in lhs_names:
+                raise RuleError(f"{tpl.where()}: `vars` declares '{v}', which the lhs does not use")
+        # Every variable is a parameter: of type T unless `vars` says otherwise.
+        func = ast.funcs[0]
+        params = tuple(syntax.ParamA(v, syntax.TypeName(declared.get(v, "T"), func.span), func.span)
+                       for v in sorted(lhs_names))
+        self.func = replace(func, params=params)
+
+    def instance(self, ty: ir.Scalar) -> Rule:
+        tpl = self.tpl
+        func = _resolve_T(self.func, ty.name)
+        let_l, let_r = func.body
+
+        def lhs_alone(let):
+            return check(syntax.ModuleA(tpl.path, self.source, (replace(func, body=(let,)),)))
+
+        try:
+            # The lhs alone first, to learn its type; the rhs must have it too.
+            # Its context is T (so `select(c, 1, 0)` is a T) unless it has
+            # another type of its own (a comparison, a widening multiply).
+            try:
+                lhs_alone(replace(let_l, ty=syntax.TypeName(ty.name, let_l.span)))
+                lty = ty
+            except AtlasError:
+                lty = lhs_alone(let_l).functions[0].body[0].ty
+            let_l = replace(let_l, ty=syntax.TypeName(lty.name, let_l.span))
+            let_r = replace(let_r, ty=syntax.TypeName(lty.name, let_r.span))
+            mod = check(syntax.ModuleA(tpl.path, self.source, (replace(func, body=(let_l, let_r)),)))
+        except AtlasError as err:
+            raise _side_error(tpl, err, ty) from None
+        lhs, rhs = (_patterns(from_expr(s.init, {})) for s in mod.functions[0].body)
+        return Rule(tpl.name, tpl.ruleset, ty, lhs, rhs, f"{tpl.path}:{tpl.line}", tpl.reassoc,
+                    f"{tpl.lhs} => {tpl.rhs}")
+
+
+def _side_error(tpl: _Template, err: AtlasError, ty: ir.Scalar | None = None) -> RuleError:
+    """An AtlasError in the synthetic source, told at the rule's YAML line."""
+    at = f" for {ty}" if ty is not None else ""
+    line = err.span.line if err.span else 0
+    if line in (2, 3):
+        side, text, yline = (("lhs", tpl.lhs, tpl.lhs_line) if line == 2
+                             else ("rhs", tpl.rhs, tpl.rhs_line))
+        col = max(1, err.span.col - len(_PREFIX))
+        width = 1
+        if err.span.end_line == line and err.span.end_col > err.span.col:
+            width = err.span.end_col - err.span.col
+        width = max(1, min(width, len(text) + 1 - col + 1))
+        msg = [f"{tpl.path}:{yline}: rule '{tpl.name}'{at}: in the {side}: {err.message}",
+               f"    {text}", f"    {' ' * (col - 1)}{'^' * width}"]
+    else:
+        msg = [f"{tpl.where()}{at}: {err.message}"]
+    if err.note:
+        msg.append(f"  = note: {err.note}")
+    return RuleError("\n".join(msg))
+
+
+def _collect(node, found: set, tpl: _Template, line: int) -> None:
+    if isinstance(node, syntax.Name):
+        found.add(node.id)
+    elif isinstance(node, syntax.Index):
+        raise RuleError(f"{tpl.path}:{line}: rule '{tpl.name}': rules cannot index arrays "
+                        f"(`{node.array}[...]`)")
+    elif isinstance(node, (syntax.TypeName, ir.Span)):
+        return
+    if is_dataclass(node):
+        for f in fields(node):
+            _collect(getattr(node, f.name), found, tpl, line)
+    elif isinstance(node, tuple):
+        for x in node:
+            _collect(x, found, tpl, line)
+
+
+def _resolve_T(node, name: str):
+    """The AST with every type named `T` replaced by `name`."""
+    if isinstance(node, syntax.TypeName):
+        return replace(node, name=name) if node.name == "T" else node
+    if isinstance(node, tuple):
+        return tuple(_resolve_T(x, name) for x in node)
+    if is_dataclass(node) and not isinstance(node, ir.Span):
+        changes = {}
+        for f in fields(node):
+            v = getattr(node, f.name)
+            nv = _resolve_T(v, name)
+            if nv is not v:
+                changes[f.name] = nv
+        return replace(node, **changes) if changes else node
+    return node
+
+
+def _patterns(t: Term) -> Term:
+    """Variables become pattern variables ('?a')."""
+    if t.op == "var":
+        return Term("var", t.ty, (), "?" + t.value)
+    if not t.args:
+        return t
+    return Term(t.op, t.ty, tuple(_patterns(a) for a in t.args), t.value)
+
+
+def parse_rules(paths=None) -> tuple[list[Rule], int, dict]:
+    """Every rule instance of the files, unproven: (rules, templates, per-ruleset
+    [templates, instances])."""
+    templates: list[_Template] = []
+    for path, text in _rule_files(paths):
+        templates += _read_file(path, text)
+    seen: dict[str, _Template] = {}
+    for tpl in templates:
+        if tpl.name in seen:
+            first = seen[tpl.name]
+            raise RuleError(f"{tpl.where()}: the name is already used at {first.path}:{first.line}")
+        seen[tpl.name] = tpl
+    rules: list[Rule] = []
+    per_set: dict[str, list[int]] = {}
+    for tpl in templates:
+        parsed = _Parsed(tpl)
+        inst = [parsed.instance(ty) for ty in tpl.types]
+        rules += inst
+        counts = per_set.setdefault(tpl.ruleset, [0, 0])
+        counts[0] += 1
+        counts[1] += len(inst)
+    return rules, len(templates), per_set
+
+
+# ---------------------------------------------------------------- loading (and the proof cache)
+
+def cache_dir() -> Path:
+    if os.environ.get("ATLAS_CACHE_DIR"):
+        return Path(os.environ["ATLAS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "atlas"
+
+
+def _environment_digest() -> str:
+    """What a proof depends on besides the rule: the definitions, the domain,
+    the term evaluator, this prover, and Z3 itself."""
+    from . import semantics, terms, z3domain
+    h = hashlib.sha256(f"z3 {z3.get_full_version()}\n".encode())
+    for mod in (semantics, z3domain, terms):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _rule_key(env: str, r: Rule) -> str:
+    return hashlib.sha256(f"{env}\n{r.ty!r}\n{r.lhs!r}\n{r.rhs!r}".encode()).hexdigest()
+
+
+class _ProofCache:
+    """Successful proofs, keyed by rule instance and environment digest."""
+
+    FORMAT = 1
+
+    def __init__(self, env: str):
+        self.env = env
+        self.path = cache_dir() / "proofs.json"
+        self.proven: dict[str, str] = {}
+        self.dirty = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == self.FORMAT and data.get("env") == env:
+                self.proven = dict(data.get("proven", {}))
+        except (OSError, ValueError, AttributeError, TypeError):
+            pass            # no cache yet, or unreadable: prove again
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.proven
+
+    def add(self, key: str, rule_id: str) -> None:
+        self.proven[key] = rule_id
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            merged = dict(self.proven)
+            try:                      # keep what another process proved meanwhile
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if data.get("format") == self.FORMAT and data.get("env") == self.env:
+                    merged = {**data.get("proven", {}), **merged}
+            except (OSError, ValueError, AttributeError, TypeError):
+                pass
+            write_atomic(self.path, json.dumps({"format": self.FORMAT, "env": self.env,
+                                                "proven": merged}, indent=0, sort_keys=True))
+            self.dirty = False
+        except OSError:
+            pass              # a read-only cache folder costs time, not correctness
+
+
+def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Rules:
+    """Load, instantiate and prove the rules of `paths` (rule files or folders;
+    by default the rule files shipped with Atlas).  Raises UnsoundRule for the
+    first unsound instance, RuleError for a malformed rule, Undecided when Z3
+    cannot decide one (within `timeout_ms` each: generous, so that a busy
+    machine does not refuse a sound rule).  Rules marked `reassoc` are
+    returned unproven."""
+    global _last_stats
+    t0 = time.perf_counter()
+    rules, n_templates, per_set = parse_rules(paths)
+    st = LoadStats(templates=n_templates, instances=len(rules), rulesets=per_set)
+    store = _ProofCache(_environment_digest()) if cache else None
+    try:
+        for r in rules:
+            if r.reassoc:
+                st.reassoc += 1
+                continue
+            key = _rule_key(store.env, r) if store else None
+            if key is not None and key in store:
+                st.cached += 1
+                continue
+            t = time.perf_counter()
+            try:
+                found = refute(r.lhs, r.rhs, timeout_ms)
+            except Undecided as e:
+                raise Undecided(f"{r.source}: rule '{r.name}' could not be proven for {r.ty}: {e}") from None
+            finally:
+                st.prove_seconds += time.perf_counter() - t
+            if found is not None:
+                raise _unsound(r, *found)
+            st.proven += 1
+            if store:
+                store.add(key, r.id)
+    finally:
+        if store:
+            store.save()        # keep the proofs made before a refusal
+    st.seconds = time.perf_counter() - t0
+    _last_stats = st
+    return Rules(rules, st)
+
+
+def _unsound(r: Rule, cex: dict, lv, rv) -> UnsoundRule:
+    types = _free_vars(r.lhs, r.rhs)
+    natural = {k.lstrip("?"): v for k, v in cex.items()}
+    lhs_text, rhs_text = r.text.split(" => ", 1)
+    inputs = ", ".join(f"{k.lstrip('?')} = {_show(v, types.get(k))}" for k, v in cex.items())
+    msg = (f"{r.source}: rule '{r.name}' is unsound for {r.ty}: with {inputs or 'any input'}, "
+           f"{lhs_text} is {_show(lv, r.lhs.ty)} but {rhs_text} is {_show(rv, r.rhs.ty)}")
+    return UnsoundRule(msg, r, natural, lv, rv)
+
+
+def _show(v, ty: ir.Scalar | None = None) -> str:
+    """A value as a person reads it: true/false, ints with their hex pattern
+    when large, f32 values in their shortest f32 spelling."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        if abs(v) > 0xFF:
+            return f"{v} ({v:#x})" if v >= 0 else f"{v} (-{-v:#x})"
+        return str(v)
+    if isinstance(v, float) and ty is not None and ty.is_float and ty.bits == 32:
+        return str(np.float32(v))
+    return repr(v)
