@@ -67,8 +67,15 @@ def probe(output):
               help="Output folder (default: out/<first file's name>).")
 @click.option("--backend", default="x86_64", show_default=True, help="Which backend emits the code.")
 @click.option("--dump", "dumps", multiple=True, metavar="STAGE",
-              help="Print a stage: ast, ir, specialised, llvm, llvm-opt, asm (repeatable).")
-def compile(files, hw, output, backend, dumps):
+              help="Print a stage: ast, ir, specialised, atlas, verified, llvm, llvm-opt, asm (repeatable).")
+@click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
+@click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True,
+              help="E-graph node limit.")
+@click.option("--max-iterations", type=click.IntRange(1), default=12, show_default=True,
+              help="Saturation iteration limit.")
+@click.option("--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Saturation time limit.")
+def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -76,7 +83,7 @@ def compile(files, hw, output, backend, dumps):
     library and manifest.json, and is replaced whole or not at all.
     """
     from .pipeline import compile_files
-    known = ("ast", "ir", "specialised", "llvm", "llvm-opt", "asm")
+    known = ("ast", "ir", "specialised", "atlas", "verified", "llvm", "llvm-opt", "asm")
     for d in dumps:
         if d not in known:
             _fail(f"--dump: unknown stage '{d}' (stages: {', '.join(known)})")
@@ -87,7 +94,9 @@ def compile(files, hw, output, backend, dumps):
             click.echo(f";; ---- {stage} " + "-" * 50)
             click.echo(text.rstrip("\n"))
     try:
-        result = compile_files(list(files), _probe_for(hw), out, backend, dump)
+        from .egraph import Limits
+        result = compile_files(list(files), _probe_for(hw), out, backend, dump, use_atlas=not no_atlas,
+                               limits=Limits(nodes=max_nodes, iterations=max_iterations, seconds=max_seconds))
     except USER_ERRORS as exc:
         _fail(exc)
     m = result.manifest
@@ -96,6 +105,12 @@ def compile(files, hw, output, backend, dumps):
                f"for {m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
     for d in result.decisions:
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
+    for name, f in m["functions"].items():
+        ev = f["evidence"]
+        if ev.get("rewritten"):
+            click.echo(f"  {name}: {ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3, "
+                       f"{ev['differential']['runs']} differential runs agree; {ev['form']} form emitted",
+                       err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
 
@@ -223,6 +238,47 @@ def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
             raise ValueError(f"argument '{p.name}': cannot read the list {text!r}") from None
         return np.array(items).astype(dt)
     raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
+
+
+@main.command("explain")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text",
+              show_default=True, help="text for people, json for tools, dot for Graphviz.")
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the target machine (default: probe this one).")
+@click.option("--all", "show_all", is_flag=True,
+              help="Show every member, class, shared leaf and rule; terms in full.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write here (default: print).  With --format dot and a .svg/.png/.pdf "
+                   "name, Graphviz `dot` renders it.")
+def explain_cmd(files, fmt, hw, show_all, output):
+    """Show the logic atlas of intent files: their equivalence classes.
+
+    All FILES form one atlas (one e-graph).  For each function: where each
+    source expression landed, the class's members in intent syntax with
+    their costs, the chosen one, which rules merged what, and the proof
+    status; then the classes several functions share.
+    """
+    from . import explain as X
+    from .rules import RuleError
+    try:
+        doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
+                        show_all=show_all)
+    except USER_ERRORS + (RuleError,) as exc:
+        _fail(exc)
+    color = fmt == "text" and not output and sys.stdout.isatty()
+    text = X.RENDERERS[fmt](doc, color=color)
+    if not output:
+        click.echo(text, nl=False)
+        return
+    try:
+        if fmt == "dot" and Path(output).suffix in (".svg", ".png", ".pdf"):
+            X.render_graphviz(text, output)
+        else:
+            Path(output).write_text(text)
+    except (OSError, X.GraphvizError) as exc:
+        _fail(f"{output}: cannot write: {getattr(exc, 'strerror', None) or exc}")
+    click.echo(f"wrote {output}", err=True)
 
 
 @main.command("backends")

@@ -1,6 +1,7 @@
 """The compiler as one function of named stages.
 
     .ax text --parse--> AST --check--> typed IR --specialise(probe)--> IR
+             --saturate--> e-graph (the logic atlas) --verify--> proven IR
              --emit(backend)--> artefacts + manifest.json
 
 The same stage names are used for timings and for `--dump STAGE`.  The
@@ -27,8 +28,6 @@ from .check import check
 from .diagnostics import AtlasError
 from .specialise import Decision, specialise
 from .syntax import ModuleA, parse
-
-FRONT_STAGES = ("ast", "ir", "specialised")
 
 Dump = Callable[[str, str], None]      # (stage, text)
 
@@ -66,7 +65,43 @@ def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = N
     return module, specialised, decisions
 
 
-def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None) -> Compiled:
+def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timings: dict | None = None,
+           limits=None):
+    """saturate, verify: the logic atlas.  Returns the proven module and the
+    manifest's account of how it was obtained."""
+    from . import logic
+    from .lower import loop_forms
+    timings = {} if timings is None else timings
+    dump = dump or (lambda stage, text: None)
+    sat = _timed(timings, "saturate", lambda: logic.saturate(specialised, probe, limits))
+    report = sat.atlas.report()
+    dump("atlas", atlas_summary(sat, report))
+    verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
+    dump("verified", ir.pretty_module(verified.module))
+    stats = sat.rule_stats
+    account = {
+        "egraph": {k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression",
+                                          "stop_reason", "limits")},
+        "iterations": [{"nodes": it.nodes, "classes": it.classes} for it in sat.atlas.stats],
+        "rules": {"instances": len(sat.rules),
+                  "per_ruleset": report["rules_per_ruleset"],
+                  "proven_now": getattr(stats, "proven_now", None),
+                  "from_cache": getattr(stats, "from_cache", None)},
+        "loops": loop_forms(specialised),
+    }
+    return verified, account
+
+
+def atlas_summary(sat, report: dict) -> str:
+    sizes = " -> ".join(f"{it.nodes}n/{it.classes}c" for it in sat.atlas.stats)
+    return (f"{len(sat.roots)} roots, {report['source_nodes']} source term nodes -> "
+            f"{report['eclasses']} e-classes, {report['enodes']} e-nodes "
+            f"(compression {report['compression']:.2f}); iterations: {sizes}; "
+            f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances")
+
+
+def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
+                  use_atlas: bool = True, limits=None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
     which is replaced whole or not at all."""
     timings: dict[str, float] = {}
@@ -75,9 +110,13 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     if refusal:
         raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
     module, specialised, decisions = front(paths, probe, dump, timings)
+    final, evidence, account = specialised, {}, None
+    if use_atlas:
+        verified, account = middle(specialised, probe, dump, timings, limits)
+        final, evidence = verified.module, verified.evidence
     out = Path(out)
     with _replacing(out) as tmp:
-        emitted = _timed(timings, "emit", lambda: be.emit(specialised, probe, tmp))
+        emitted = _timed(timings, "emit", lambda: be.emit(final, probe, tmp))
         for stage, text in emitted.dumps.items():
             if dump:
                 dump(stage, text)
@@ -95,8 +134,15 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
             "decisions": [d.as_dict() for d in decisions],
             **emitted.manifest,
         }
+        # What each function's code rests on: the proofs and tests of the logic
+        # atlas, or, compiled without it, the direct translation of its source.
+        for name, entry in manifest["functions"].items():
+            entry["evidence"] = evidence.get(name, {"form": "source", "proof": "none needed: the "
+                                                    "source form, translated directly"})
+        if account is not None:
+            manifest["atlas"] = account
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return Compiled(specialised, decisions, manifest, out, timings)
+    return Compiled(final, decisions, manifest, out, timings)
 
 
 def intent_hash(module: ir.Module) -> str:
