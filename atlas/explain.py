@@ -366,10 +366,14 @@ def _probe_doc(probe: dict, label: str) -> dict:
 
 def _rules_doc(sat, report: dict) -> dict:
     st = sat.rule_stats
-    proven_per: dict[str, int] = defaultdict(int)
+    # Proven at load: every type instance of every template but the reassoc-only
+    # ones (conditioned templates are proven for all constants they admit; egglog
+    # then receives their instances for this program's constants: "loaded").
+    reassoc_per: dict[str, int] = defaultdict(int)
     for r in sat.rules:
-        if not r.reassoc:
-            proven_per[r.ruleset] += 1
+        reassoc_per[r.ruleset] += r.reassoc
+    proven_per = {rs: counts[1] - reassoc_per.get(rs, 0)
+                  for rs, counts in (getattr(st, "rulesets", None) or {}).items()}
     matches = report["rule_matches"]
     ruleset_of = {r.name: r.ruleset for r in sat.rules}
     per_set = {}
@@ -472,8 +476,9 @@ def render_text(doc: dict, color: bool = False) -> str:
         else:
             how = (f" by Z3 in {rl.get('prove_elapsed_s', 0):.2f} s"
                    + (f" ({rl['from_cache']} from the cache)" if rl.get("from_cache") else ""))
-    w(label("rules") + f"{rl['proven']} proven{how}; {rl['instances']} instances"
-      + (f" of {rl['templates']} templates" if rl.get("templates") is not None else "")
+    w(label("rules") + f"{rl['proven']} proven{how}"
+      + (f" from {rl['templates']} templates" if rl.get("templates") is not None else "")
+      + f"; {rl['instances']} given to the e-graph for these constants"
       + (f"; {rl['reassoc_only']} reassoc-only (not used)" if rl["reassoc_only"] else ""))
     for name, r in rl["rulesets"].items():
         w(" " * 13 + f"{name:<14} {r['proven']:>4} proven, {r['loaded']:>4} loaded, "

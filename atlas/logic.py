@@ -44,9 +44,12 @@ def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = No
         rules = rulebook.load_rules()
     rule_stats = getattr(rules, "stats", None)
     _, roots = lower.transform(module)
-    atlas = egraph.saturate({r.name: (r.function, r.term) for r in roots}, list(rules),
+    # egglog cannot test a rule's condition: conditioned rules go in as their
+    # instances for the constants the roots hold (`udiv-pow2-is-shr[c=16]`).
+    concrete = rulebook.for_terms(rules, [r.term for r in roots])
+    atlas = egraph.saturate({r.name: (r.function, r.term) for r in roots}, concrete,
                             limits=limits or egraph.Limits(), costs=egraph.costs(probe))
-    return Saturated(atlas, roots, list(rules), rule_stats)
+    return Saturated(atlas, roots, concrete, rule_stats)
 
 
 def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:

@@ -15,6 +15,15 @@ A rule file (primitives/rules/*.yaml) holds one ruleset:
                                 #   reassociation; not proven, never fires by default
         doc: "optional note"
 
+      - name: udiv-pow2-is-shr  # a rule with a side condition over constants
+        lhs: x / c
+        rhs: x >> ctz(c)
+        consts: [c]             # lhs variables that match only constants
+        when: c != 0 && (c & (c - 1)) == 0
+                                # optional: a bool expression over the consts alone,
+                                #   typed like lhs/rhs; the rule holds where it is true
+        types: uints
+
 Each template becomes one `Rule` per type it names.  In `lhs`/`rhs` the name
 `T` is the instantiation type (`(x != 0) as T`); an unsuffixed literal takes
 T, or its context's type, exactly as the checker types intents.  Both sides
@@ -28,12 +37,30 @@ the rule's file:line.  Proofs are cached by a content hash in the user cache
 directory ($ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas or ~/.cache/atlas), so
 a second load costs only the parsing.
 
+A rule with `consts` (and usually `when`) is *conditioned*.  It is proven
+once per type for every value of its consts at once: Z3 shows `when -> lhs
+== rhs` for every value of every variable (consts included), and a `when`
+that never holds is refused.  Where `when` admits at most CASE_SPLIT_LIMIT
+values of the consts (a power of two: one per bit), Z3 lists them all and
+proves the rule for each in turn, which is the same claim and far faster
+than the symbolic proof (which Z3 cannot finish for 64-bit division).  egglog
+cannot evaluate our conditions, so a conditioned rule never becomes a rewrite
+as it stands: `load_rules` keeps such rules apart (`Rules.conditioned`, not in
+the list itself), and `for_terms` instantiates them before saturation with
+each constant of the right type found in the terms to be rewritten for which
+`when` holds, folding every all-constant subterm, so that `x / c` with c = 16
+becomes the plain rule `udiv-pow2-is-shr[c=16]: x / 16 => x >> 4`.  Each
+instance is a special case of the proven symbolic rule, so it needs no proof
+of its own (`for_terms(..., check=True)`, or ATLAS_CHECK_INSTANCES=1, proves
+them again anyway, as a check of the instantiation).
+
 `prove(lhs, rhs)` is general: any free variables, and array reads (`load`
 terms) with unknown contents; translation validation uses it too.
 """
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -50,7 +77,8 @@ from . import syntax
 from .check import check
 from .diagnostics import AtlasError
 from .files import write_atomic
-from .terms import Term, evaluate, from_expr, subterms
+from .semantics import PyDomain
+from .terms import Term, const, evaluate, from_expr, pretty, subterms
 from .z3domain import Z3Domain, sort_of, to_python
 
 _INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]
@@ -63,7 +91,7 @@ TYPE_GROUPS: dict[str, list[ir.Scalar]] = {
     "bools": [ir.BOOL],
 }
 
-_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "doc"}
+_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "doc"}
 
 
 # ---------------------------------------------------------------- the values
@@ -80,13 +108,23 @@ class Rule:
     source: str                # "path:line" of the rule in its YAML file
     reassoc: bool = False      # holds only under reassociation: not proven, opt-in
     text: str = ""             # "lhs => rhs" as written
+    consts: tuple[str, ...] = ()   # pattern variables ('?c') that match only constants
+    when: Term | None = None   # bool term over the consts: the rule holds where it is true
+    when_text: str = ""        # `when` as written
+    origin: str = ""           # an instance of a conditioned rule: that rule's name
 
     @property
     def id(self) -> str:
         return f"{self.name}@{self.ty}"
 
+    @property
+    def conditioned(self) -> bool:
+        """Whether this rule must be instantiated (`for_terms`) before egglog can run it."""
+        return bool(self.consts)
+
     def __str__(self) -> str:
-        return f"{self.name} [{self.ty}]: {self.text}"
+        cond = f" if {self.when_text}" if self.when_text else ""
+        return f"{self.name} [{self.ty}]: {self.text}{cond}"
 
 
 class RuleError(Exception):
@@ -115,6 +153,7 @@ class LoadStats:
     proven: int = 0            # proven by Z3 during this load
     cached: int = 0            # proofs found in the cache
     reassoc: int = 0           # instances not proven: they hold only under reassociation
+    conditioned: int = 0       # instances with consts/when (Rules.conditioned)
     seconds: float = 0.0       # the whole load
     prove_seconds: float = 0.0 # of which in Z3
     rulesets: dict = field(default_factory=dict)   # name -> [templates, instances]
@@ -122,16 +161,24 @@ class LoadStats:
     def __str__(self) -> str:
         sets = ", ".join(f"{k} {t}/{i}" for k, (t, i) in sorted(self.rulesets.items()))
         return (f"{self.templates} rule templates, {self.instances} instances ({sets}): "
+                f"{self.conditioned} conditioned; "
                 f"{self.proven} proven now, {self.cached} from cache, {self.reassoc} reassoc-only; "
                 f"{self.seconds:.2f} s ({self.prove_seconds:.2f} s proving)")
 
 
 class Rules(list):
-    """The loaded rules (a list of Rule) with the load's `stats`."""
+    """The loaded rules with the load's `stats`.  The list holds the rules
+    egglog can run as they are; the conditioned ones are kept apart in
+    `conditioned`, so that nothing that iterates the list can hand egglog a
+    rule without its condition (`for_terms` instantiates them)."""
 
-    def __init__(self, rules=(), stats: LoadStats | None = None):
+    def __init__(self, rules=(), stats: LoadStats | None = None, conditioned=()):
         super().__init__(rules)
         self.stats = stats or LoadStats()
+        self.conditioned: list[Rule] = list(conditioned)
+
+    def all(self) -> list[Rule]:
+        return list(self) + self.conditioned
 
     def ruleset(self, name: str) -> list[Rule]:
         return [r for r in self if r.ruleset == name]
@@ -147,26 +194,30 @@ def stats() -> LoadStats | None:
 
 # ---------------------------------------------------------------- proving
 
-def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000) -> dict | None:
+def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None) -> dict | None:
     """Prove lhs == rhs for every value of their free variables and every
-    content of the arrays they load from.  None when proven; otherwise a
+    content of the arrays they load from (with `when`, a bool term: for
+    every value where `when` holds).  None when proven; otherwise a
     counterexample: variable name -> natural Python value (signed ints
     negative, floats as floats), and 'array[index]' -> value for each load
     the terms make.  Ints compare bitwise, floats structurally (one NaN;
     +0 and -0 differ), bools as bools.  Raises Undecided when Z3 cannot
     decide within `timeout_ms`."""
-    found = refute(lhs, rhs, timeout_ms)
+    found = refute(lhs, rhs, timeout_ms, when)
     return None if found is None else found[0]
 
 
-def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000):
+def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None):
     """Like `prove`, but a refutation comes with the two sides' values:
-    None, or (counterexample, lhs value, rhs value)."""
+    None, or (counterexample, lhs value, rhs value).  A counterexample
+    satisfies `when`."""
     if lhs.ty != rhs.ty:
         raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
-    free = _free_vars(lhs, rhs)              # in order of appearance, for messages
+    if when is not None and not when.ty.is_bool:
+        raise ValueError(f"the condition is a {when.ty}, not a bool")
+    free = _free_vars(lhs, rhs, *([when] if when is not None else []))   # in order of appearance
     keys: dict = {}
-    claim = f"{lhs} == {rhs}"
+    claim = f"{lhs} == {rhs}" + (f" where {when}" if when is not None else "")
     lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
     # Each distinct read of an array is a fresh constant (Ackermann's
@@ -189,7 +240,10 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000):
     D = Z3Domain()
     zl = evaluate(lhs, D, env, load)
     zr = evaluate(rhs, D, env, load)
-    differ = z3.simplify(z3.Not(zl == zr))
+    differ = z3.Not(zl == zr)
+    if when is not None:            # a refutation must satisfy the condition
+        differ = z3.And(evaluate(_canonical(when, keys), D, env, load), differ)
+    differ = z3.simplify(differ)
     if z3.is_false(differ):                  # the rewriter alone shows them equal
         return None
     # Z3's default solver picks its tactic by logic (bit-blasting for plain
@@ -276,6 +330,10 @@ class _Template:
     line: int                               # of the rule's mapping
     lhs_line: int
     rhs_line: int
+    consts: tuple[str, ...] = ()            # variables that match only constants
+    when: str | None = None                 # the condition over the consts, as written
+    consts_line: int = 0
+    when_line: int = 0
 
     def where(self, line: int | None = None) -> str:
         return f"{self.path}:{line or self.line}: rule '{self.name}'"
@@ -387,10 +445,28 @@ def _read_file(path: str, text: str) -> list[_Template]:
         if reassoc and not all(t.is_float for t in types):
             raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is for "
                             "float rules only (integer rules must be exact)")
+        consts = data.get("consts", [])
+        if not isinstance(consts, list) or not all(
+                isinstance(c, str) and c.isidentifier() for c in consts):
+            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` is a list of "
+                            "variable names, e.g. [c]")
+        if len(set(consts)) != len(consts):
+            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` names a "
+                            "variable twice")
+        when = None
+        if "when" in entries:
+            if not isinstance(entries["when"], yaml.ScalarNode) or not entries["when"].value.strip():
+                raise RuleError(f"{path}:{_line(node, 'when')}: rule '{name}': `when` must be "
+                                "an expression on one line (quote it if YAML misreads it)")
+            if not consts:
+                raise RuleError(f"{path}:{_line(node, 'when')}: rule '{name}': `when` tests "
+                                "constants: name them in `consts` (e.g. consts: [c])")
+            when = _squash(entries["when"].value)
         out.append(_Template(str(name), ruleset, _squash(entries["lhs"].value),
                              _squash(entries["rhs"].value), types,
                              tuple((str(k), str(v)) for k, v in vars_.items()), reassoc, path, line,
-                             _line(node, "lhs"), _line(node, "rhs")))
+                             _line(node, "lhs"), _line(node, "rhs"), tuple(consts), when,
+                             _line(node, "consts"), _line(node, "when")))
     return out
 
 
@@ -415,20 +491,35 @@ class _Parsed:
 
     def __init__(self, tpl: _Template):
         self.tpl = tpl
-        # The two sides as two `let`s of one function, one per line, so that
-        # an error's line says which side it is in.
-        self.source = f"fn __rule() {{\n{_PREFIX}{tpl.lhs};\n{_PREFIX}{tpl.rhs};\n}}\n"
+        # The two sides (and the condition) as `let`s of one function, one per
+        # line, so that an error's line says which part it is in.
+        parts = [tpl.lhs, tpl.rhs] + ([tpl.when] if tpl.when is not None else [])
+        self.source = "fn __rule() {\n" + "".join(f"{_PREFIX}{p};\n" for p in parts) + "}\n"
         try:
             ast = syntax.parse(self.source, tpl.path)
         except AtlasError as err:
             raise _side_error(tpl, err) from None
         lets = ast.funcs[0].body if len(ast.funcs) == 1 else ()
-        if len(lets) != 2 or not all(isinstance(s, syntax.LetA) for s in lets) \
-                or [s.span.line for s in lets] != [2, 3]:
-            raise RuleError(f"{tpl.where()}: lhs and rhs must each be one expression")
+        if len(lets) != len(parts) or not all(isinstance(s, syntax.LetA) for s in lets) \
+                or [s.span.line for s in lets] != list(range(2, 2 + len(parts))):
+            raise RuleError(f"{tpl.where()}: lhs, rhs and when must each be one expression")
         lhs_names, rhs_names = set(), set()
         _collect(lets[0].init, lhs_names, tpl, tpl.lhs_line)
         _collect(lets[1].init, rhs_names, tpl, tpl.rhs_line)
+        for c in tpl.consts:
+            if c not in lhs_names:
+                raise RuleError(f"{tpl.path}:{tpl.consts_line}: rule '{tpl.name}': `consts` names "
+                                f"'{c}', which the lhs does not use")
+        if tpl.when is not None:
+            when_names: set = set()
+            _collect(lets[2].init, when_names, tpl, tpl.when_line)
+            others = sorted(when_names - set(tpl.consts) - {"T"})
+            if others:
+                # A condition on a variable that may match any term could not
+                # be decided when the rule is instantiated, before saturation.
+                raise RuleError(f"{tpl.path}:{tpl.when_line}: rule '{tpl.name}': the condition "
+                                f"may test only the consts ({', '.join(tpl.consts)}), not "
+                                f"{', '.join(repr(o) for o in others)}")
         unbound = sorted(rhs_names - lhs_names)
         if unbound:
             raise RuleError(f"{tpl.path}:{tpl.rhs_line}: rule '{tpl.name}': the rhs uses "
@@ -450,7 +541,8 @@ class _Parsed:
     def instance(self, ty: ir.Scalar) -> Rule:
         tpl = self.tpl
         func = _resolve_T(self.func, ty.name)
-        let_l, let_r = func.body
+        let_l, let_r, *let_w = func.body
+        let_w = [replace(w, ty=syntax.TypeName("bool", w.span)) for w in let_w]
 
         def lhs_alone(let):
             return check(syntax.ModuleA(tpl.path, self.source, (replace(func, body=(let,)),)))
@@ -466,21 +558,25 @@ class _Parsed:
                 lty = lhs_alone(let_l).functions[0].body[0].ty
             let_l = replace(let_l, ty=syntax.TypeName(lty.name, let_l.span))
             let_r = replace(let_r, ty=syntax.TypeName(lty.name, let_r.span))
-            mod = check(syntax.ModuleA(tpl.path, self.source, (replace(func, body=(let_l, let_r)),)))
+            mod = check(syntax.ModuleA(tpl.path, self.source,
+                                       (replace(func, body=(let_l, let_r, *let_w)),)))
         except AtlasError as err:
             raise _side_error(tpl, err, ty) from None
-        lhs, rhs = (_patterns(from_expr(s.init, {})) for s in mod.functions[0].body)
+        lhs, rhs, *when = (_patterns(from_expr(s.init, {})) for s in mod.functions[0].body)
         return Rule(tpl.name, tpl.ruleset, ty, lhs, rhs, f"{tpl.path}:{tpl.line}", tpl.reassoc,
-                    f"{tpl.lhs} => {tpl.rhs}")
+                    f"{tpl.lhs} => {tpl.rhs}", tuple("?" + c for c in tpl.consts),
+                    when[0] if when else None, tpl.when or "")
 
 
 def _side_error(tpl: _Template, err: AtlasError, ty: ir.Scalar | None = None) -> RuleError:
     """An AtlasError in the synthetic source, told at the rule's YAML line."""
     at = f" for {ty}" if ty is not None else ""
     line = err.span.line if err.span else 0
-    if line in (2, 3):
-        side, text, yline = (("lhs", tpl.lhs, tpl.lhs_line) if line == 2
-                             else ("rhs", tpl.rhs, tpl.rhs_line))
+    parts = {2: ("lhs", tpl.lhs, tpl.lhs_line), 3: ("rhs", tpl.rhs, tpl.rhs_line)}
+    if tpl.when is not None:
+        parts[4] = ("condition", tpl.when, tpl.when_line)
+    if line in parts:
+        side, text, yline = parts[line]
         col = max(1, err.span.col - len(_PREFIX))
         width = 1
         if err.span.end_line == line and err.span.end_col > err.span.col:
@@ -582,7 +678,8 @@ def _environment_digest() -> str:
 
 
 def _rule_key(env: str, r: Rule) -> str:
-    return hashlib.sha256(f"{env}\n{r.ty!r}\n{r.lhs!r}\n{r.rhs!r}".encode()).hexdigest()
+    cond = f"\n{r.consts!r}\n{r.when!r}" if r.conditioned else ""    # plain rules keep their keys
+    return hashlib.sha256(f"{env}\n{r.ty!r}\n{r.lhs!r}\n{r.rhs!r}{cond}".encode()).hexdigest()
 
 
 class _ProofCache:
@@ -651,7 +748,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Ru
                 continue
             t = time.perf_counter()
             try:
-                found = refute(r.lhs, r.rhs, timeout_ms)
+                found = _refute_rule(r, timeout_ms)
             except Undecided as e:
                 raise Undecided(f"{r.source}: rule '{r.name}' could not be proven for {r.ty}: {e}") from None
             finally:
@@ -665,8 +762,76 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Ru
         if store:
             store.save()        # keep the proofs made before a refusal
     st.seconds = time.perf_counter() - t0
+    conditioned = [r for r in rules if r.conditioned]
+    st.conditioned = len(conditioned)
     _last_stats = st
-    return Rules(rules, st)
+    return Rules([r for r in rules if not r.conditioned], st, conditioned)
+
+
+CASE_SPLIT_LIMIT = 256      # a condition with at most this many solutions is proven case by case
+
+
+def _refute_rule(r: Rule, timeout_ms: int):
+    """`refute` for a rule instance: None when it holds wherever its condition
+    does.  A conditioned rule's claim is `when -> lhs == rhs` for all values of
+    all variables.  When `when` holds for few values of the consts (a power
+    of two: one per bit), the claim is proven for each of them in turn, with
+    the value substituted: the same claim, as the list is complete, and Z3
+    decides `x / 16 == x >> 4` at once where the symbolic 64-bit division
+    takes it some 20 s.  Otherwise it is proven symbolically in the consts."""
+    if not r.conditioned:
+        return refute(r.lhs, r.rhs, timeout_ms)
+    cases = _solutions(r, CASE_SPLIT_LIMIT, timeout_ms) if r.when is not None else None
+    if cases == []:             # a condition that never holds would make any rule "proven"
+        raise RuleError(f"{r.source}: rule '{r.name}' for {r.ty}: the condition "
+                        f"`{r.when_text}` never holds")
+    if cases is None:
+        return refute(r.lhs, r.rhs, timeout_ms, r.when)
+    order = list(_free_vars(r.lhs, r.rhs))
+    for env in cases:
+        # Folded, each case is exactly the instance `for_terms` would make
+        # (and Z3 is spared building ctz(16) bit by bit).
+        found = refute(fold(_substitute(r.lhs, env)), fold(_substitute(r.rhs, env)), timeout_ms)
+        if found is not None:
+            cex, lv, rv = found
+            cex = {**cex, **{c: _natural(v) for c, v in env.items()}}
+            return {k: cex[k] for k in order if k in cex}, lv, rv
+    return None
+
+
+def _solutions(r: Rule, limit: int, timeout_ms: int):
+    """Every assignment of constants to the consts that satisfies `when`, as
+    {'?c': const Term} ([] when none does), or None when there are more than
+    `limit` (or the consts are floats, which are not listed).  Raises
+    Undecided when Z3 cannot tell whether `when` ever holds."""
+    free = _free_vars(r.lhs)
+    names = list(r.consts)
+    env = {c: z3.Const(c, sort_of(free[c])) for c in names}
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(evaluate(r.when, Z3Domain(), env))
+    out = []
+    while len(out) <= limit:
+        result = solver.check()
+        if result == z3.unsat:      # smallest first: a refutation then shows the simplest case
+            return sorted(out, key=lambda env: [abs(_natural(v)) for v in env.values()])
+        if result != z3.sat:
+            if not out:             # unknown whether it ever holds: a proof could be vacuous
+                raise Undecided(f"Z3 could not decide whether `{r.when_text}` ever holds "
+                                f"({solver.reason_unknown()}, limit {timeout_ms} ms)")
+            return None
+        if any(free[c].is_float for c in names):
+            return None             # it holds somewhere; float values are not listed
+        m = solver.model()
+        vals = {c: m.eval(env[c], model_completion=True) for c in names}
+        out.append({c: const(_pattern_of(v), free[c]) for c, v in vals.items()})
+        solver.add(z3.Or([env[c] != v for c, v in vals.items()]))
+    return None
+
+
+def _pattern_of(v):
+    """A Z3 bit-vector or bool value as the bit pattern (or bool) a const holds."""
+    return z3.is_true(v) if z3.is_bool(v) else v.as_long()
 
 
 def _unsound(r: Rule, cex: dict, lv, rv) -> UnsoundRule:
@@ -674,7 +839,8 @@ def _unsound(r: Rule, cex: dict, lv, rv) -> UnsoundRule:
     natural = {k.lstrip("?"): v for k, v in cex.items()}
     lhs_text, rhs_text = r.text.split(" => ", 1)
     inputs = ", ".join(f"{k.lstrip('?')} = {_show(v, types.get(k))}" for k, v in cex.items())
-    msg = (f"{r.source}: rule '{r.name}' is unsound for {r.ty}: with {inputs or 'any input'}, "
+    cond = f" (where {r.when_text} holds)" if r.when_text else ""
+    msg = (f"{r.source}: rule '{r.name}' is unsound for {r.ty}: with {inputs or 'any input'}{cond}, "
            f"{lhs_text} is {_show(lv, r.lhs.ty)} but {rhs_text} is {_show(rv, r.rhs.ty)}")
     return UnsoundRule(msg, r, natural, lv, rv)
 
@@ -691,3 +857,148 @@ def _show(v, ty: ir.Scalar | None = None) -> str:
     if isinstance(v, float) and ty is not None and ty.is_float and ty.bits == 32:
         return str(np.float32(v))
     return repr(v)
+
+
+# ---------------------------------------------------------------- instantiating conditioned rules
+
+_PY = PyDomain()
+MAX_ASSIGNMENTS = 4096      # per conditioned rule and type: (constants of its type) ** len(consts)
+
+
+def constants_in(terms) -> dict[ir.Scalar, list[Term]]:
+    """The distinct constants of each type in `terms`, in a fixed order."""
+    found: dict[ir.Scalar, set] = {}
+    for term in terms:
+        for t in subterms(term):
+            if t.op == "const":
+                found.setdefault(t.ty, set()).add(t)
+    return {ty: sorted(cs, key=_order) for ty, cs in found.items()}
+
+
+def _order(c: Term):
+    """Constants by natural value (NaN last; the stored text breaks ties, e.g. -0.0 / 0.0)."""
+    v = _natural(c)
+    return (1, 0, str(c.value)) if v != v else (0, v, str(c.value))
+
+
+def fold(t: Term) -> Term:
+    """`t` with every subterm whose leaves are all constants replaced by its
+    value (by the Python domain: the definitions the proofs use)."""
+    if not t.args:
+        return t
+    args = tuple(fold(a) for a in t.args)
+    t = Term(t.op, t.ty, args, t.value) if args != t.args else t
+    if t.op == "load" or not all(a.op == "const" for a in args):
+        return t                    # a load reads an array: never a constant
+    with np.errstate(all="ignore"):
+        v = evaluate(t, _PY, {})
+    return const(float(v) if t.ty.is_float else v, t.ty)
+
+
+def _substitute(t: Term, env: dict[str, Term]) -> Term:
+    if t.op == "var":
+        return env.get(t.value, t)
+    if not t.args:
+        return t
+    return Term(t.op, t.ty, tuple(_substitute(a, env) for a in t.args), t.value)
+
+
+def _natural(c: Term):
+    """A constant's natural Python value: signed ints negative, floats as floats."""
+    if c.ty.is_bool:
+        return c.value
+    if c.ty.is_float:
+        return float.fromhex(c.value)
+    v = c.value
+    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v
+
+
+def _label(c: Term) -> str:
+    """A constant as an instance's name shows it."""
+    v = _natural(c)
+    return ("true" if v else "false") if isinstance(v, bool) else repr(v)
+
+
+def _text(t: Term) -> str:
+    s = pretty(_plain(t))
+    return s[1:-1] if s.startswith("(") and _closes_at_end(s) else s
+
+
+def _plain(t: Term) -> Term:
+    """Pattern variables named as written ('?x' -> 'x'), for messages."""
+    if t.op == "var":
+        return Term("var", t.ty, (), t.value.lstrip("?"))
+    return Term(t.op, t.ty, tuple(_plain(a) for a in t.args), t.value) if t.args else t
+
+
+def _closes_at_end(s: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(s):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            return i == len(s) - 1
+    return False
+
+
+def instances(rule: Rule, constants: dict[ir.Scalar, list]) -> list[Rule]:
+    """The plain rules a conditioned rule stands for on these constants: one
+    per assignment of constants (of each const's type) to its consts under
+    which `when` holds, with the consts substituted and both sides folded.
+    `constants` maps a type to Terms or Python values of that type."""
+    if not rule.conditioned:
+        return [rule]
+    types = _free_vars(rule.lhs)
+    pools = []
+    for c in rule.consts:
+        ty = types[c]
+        pools.append([v if isinstance(v, Term) else const(v, ty) for v in constants.get(ty, ())])
+    out, seen = [], set()
+    for values in itertools.islice(itertools.product(*pools), MAX_ASSIGNMENTS):
+        env = dict(zip(rule.consts, values))
+        if rule.when is not None:
+            holds = fold(_substitute(rule.when, env))
+            if holds.op != "const" or holds.value is not True:
+                continue
+        lhs, rhs = fold(_substitute(rule.lhs, env)), fold(_substitute(rule.rhs, env))
+        if lhs == rhs or (lhs, rhs) in seen:
+            continue
+        seen.add((lhs, rhs))
+        label = ",".join(f"{c.lstrip('?')}={_label(v)}" for c, v in env.items())
+        out.append(Rule(f"{rule.name}[{label}]", rule.ruleset, rule.ty, lhs, rhs, rule.source,
+                        rule.reassoc, f"{_text(lhs)} => {_text(rhs)}", origin=rule.name))
+    return out
+
+
+def specialise_conditioned(rules, constants_by_type: dict, *, check: bool = False) -> list[Rule]:
+    """Every instance (`instances`) of the conditioned rules among `rules`.
+    With `check`, each instance is also proven by Z3 on its own: it is a
+    special case of a proven rule, so a failure means the instantiation
+    (substitution or folding) is wrong, and raises AssertionError."""
+    out = []
+    for rule in rules:
+        if not _has_consts(rule):
+            continue
+        for inst in instances(rule, constants_by_type):
+            if check and not inst.reassoc:
+                found = refute(inst.lhs, inst.rhs)
+                assert found is None, f"instance {inst} of a proven rule is refuted: {found}"
+            out.append(inst)
+    return out
+
+
+def for_terms(rules, terms, *, check: bool | None = None) -> list[Rule]:
+    """The rules egglog can run on `terms`: every plain rule of `rules` (a
+    `Rules` or any list), and the instances of the conditioned ones (those
+    in `rules.conditioned` and any in the list) for the constants of `terms`.
+    `check` defaults to the environment variable ATLAS_CHECK_INSTANCES."""
+    if check is None:
+        check = os.environ.get("ATLAS_CHECK_INSTANCES", "") not in ("", "0")
+    rules = list(rules) + list(getattr(rules, "conditioned", ()))
+    plain = [r for r in rules if not _has_consts(r)]
+    return plain + specialise_conditioned(rules, constants_in(terms), check=check)
+
+
+def _has_consts(rule) -> bool:
+    """Rule.conditioned, for any object with a rule's fields (callers may
+    pass their own, e.g. tests)."""
+    return bool(getattr(rule, "consts", ()))
