@@ -34,6 +34,10 @@ class Backend(ABC):
     name: str = ""
     description: str = ""
     dump_stages: tuple[str, ...] = ()   # the stages this backend can print with --dump
+    # Rule files or folders this backend layers over the shared rules of
+    # primitives/rules/ (forms that pay off only on its targets).  They are
+    # proven like every rule before they are used.
+    rule_paths: tuple = ()
 
     def accepts(self, probe: dict) -> str | None:
         """None when this backend can target the probed machine, else why not."""

@@ -66,14 +66,17 @@ def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = N
 
 
 def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timings: dict | None = None,
-           limits=None):
-    """saturate, verify: the logic atlas.  Returns the proven module and the
-    manifest's account of how it was obtained."""
+           limits=None, rule_paths=()):
+    """saturate, verify: the logic atlas, with the shared rules and any a
+    backend layers over them.  Returns the proven module and the manifest's
+    account of how it was obtained."""
     from . import logic
     from .lower import loop_forms
+    from .rules import SHIPPED, load_rules
     timings = {} if timings is None else timings
     dump = dump or (lambda stage, text: None)
-    sat = _timed(timings, "saturate", lambda: logic.saturate(specialised, probe, limits))
+    sat = _timed(timings, "saturate", lambda: logic.saturate(
+        specialised, probe, limits, load_rules([SHIPPED, *rule_paths])))
     report = sat.atlas.report()
     dump("atlas", atlas_summary(sat, report))
     verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
@@ -112,7 +115,7 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     module, specialised, decisions = front(paths, probe, dump, timings)
     final, evidence, account = specialised, {}, None
     if use_atlas:
-        verified, account = middle(specialised, probe, dump, timings, limits)
+        verified, account = middle(specialised, probe, dump, timings, limits, be.rule_paths)
         final, evidence = verified.module, verified.evidence
     out = Path(out)
     with _replacing(out) as tmp:

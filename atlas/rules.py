@@ -348,16 +348,22 @@ def _display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+SHIPPED = "shipped"      # in a list of paths: the rule files shipped with Atlas
+
+
 def _rule_files(paths) -> list[tuple[str, str]]:
     """(display name, text) of every rule file."""
     if paths is None:
-        folder = files("atlas.primitives").joinpath("rules")
-        entries = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
-        return [(_display(Path(str(p))), p.read_text(encoding="utf-8")) for p in entries]
+        paths = [SHIPPED]
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out = []
     for p in paths:
+        if p == SHIPPED:
+            folder = files("atlas.primitives").joinpath("rules")
+            entries = sorted((q for q in folder.iterdir() if q.name.endswith(".yaml")), key=lambda q: q.name)
+            out += [(_display(Path(str(q))), q.read_text(encoding="utf-8")) for q in entries]
+            continue
         p = Path(p)
         if p.is_dir():
             out += [(str(q), q.read_text(encoding="utf-8")) for q in sorted(p.glob("*.yaml"))]
@@ -726,8 +732,9 @@ class _ProofCache:
 
 
 def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Rules:
-    """Load, instantiate and prove the rules of `paths` (rule files or folders;
-    by default the rule files shipped with Atlas).  Raises UnsoundRule for the
+    """Load, instantiate and prove the rules of `paths` (rule files or folders,
+    and `SHIPPED` for the rule files shipped with Atlas; by default those
+    alone).  Raises UnsoundRule for the
     first unsound instance, RuleError for a malformed rule, Undecided when Z3
     cannot decide one (within `timeout_ms` each: generous, so that a busy
     machine does not refuse a sound rule).  Rules marked `reassoc` are

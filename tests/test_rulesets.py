@@ -5,7 +5,7 @@ e-graph and the rules end to end, independently of the prover."""
 import pytest
 
 import golden
-from atlas import egraph, ir, logic, lower
+from atlas import egraph, logic, lower
 from atlas.pipeline import front
 from atlas.probe import load_probe
 from atlas.rules import for_terms, load_rules
