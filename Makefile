@@ -5,7 +5,9 @@ PY ?= python3
 
 install: .installed
 .installed: pyproject.toml
-	$(PY) -m pip install -q -e '.[test]'
+	@echo "installing atlas and its dependencies (pip install -e '.[test]')"
+	@# quiet when it works; on failure run again with every message shown
+	@$(PY) -m pip install -q -e '.[test]' >/dev/null 2>&1 || $(PY) -m pip install -e '.[test]'
 	@touch .installed
 
 demo: install
