@@ -49,3 +49,7 @@ for p in probe-popcnt probe-nopopcnt; do
         "$(grep -ci '6148914691236517205\|0x5555555555555555' "$OUT/popcount-$p.s" || true)"
 done
 echo "(the branch not taken leaves nothing behind: see $OUT/popcount-*.s)"
+
+step "5. The logic atlas: cheaper forms, each proven equal by Z3 before it is used"
+atlas explain intents/naive.ax --hw "$OUT/probe.json" | sed -n '/^fn split_index/,/^fn clamp/p' | sed '$d'
+echo "(all intents as one atlas: atlas explain intents/*.ax)"
