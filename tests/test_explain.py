@@ -228,21 +228,12 @@ else:
     # -- attribution, on rules made here (independent of primitives/rules)
 
     def test_rule_attribution_by_e_matching(tmp_path):
-        from dataclasses import dataclass
-
         from atlas.explain import explain
         from atlas.probe import load_probe
+        from atlas.rules import Rule
         from atlas.terms import Term, const
 
-        @dataclass(frozen=True)
-        class R:
-            name: str
-            ruleset: str
-            ty: ir.Scalar
-            lhs: Term
-            rhs: Term
-            reassoc: bool = False
-            source: str = "test"
+        R = functools.partial(Rule, source="test")        # name, ruleset, ty, lhs, rhs
 
         U = ir.U32
         a, b = Term("var", U, (), "?a"), Term("var", U, (), "?b")
