@@ -568,7 +568,9 @@ class _Parsed:
                                        (replace(func, body=(let_l, let_r, *let_w)),)))
         except AtlasError as err:
             raise _side_error(tpl, err, ty) from None
-        lhs, rhs, *when = (_patterns(from_expr(s.init, {})) for s in mod.functions[0].body)
+        # Constant subterms are folded (`~0` is the constant all-ones), so that a
+        # pattern matches the constants the program's terms hold.
+        lhs, rhs, *when = (fold(_patterns(from_expr(s.init, {}))) for s in mod.functions[0].body)
         return Rule(tpl.name, tpl.ruleset, ty, lhs, rhs, f"{tpl.path}:{tpl.line}", tpl.reassoc,
                     f"{tpl.lhs} => {tpl.rhs}", tuple("?" + c for c in tpl.consts),
                     when[0] if when else None, tpl.when or "")
