@@ -21,6 +21,8 @@ from .terms import Term
 DIFFERENTIAL_RUNS = 12        # random inputs per function
 MAX_LENGTH = 8                # array lengths tried: 0 .. MAX_LENGTH
 FUEL = 200_000                # interpreter steps per run (a while loop may not end)
+PROOF_TIMEOUT_MS = 30_000     # per rewritten root; generous, so a busy machine still proves
+                              # what a quiet one does (the u64 bit-slicing popcount takes ~4 s)
 
 
 @dataclass
@@ -67,7 +69,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             continue                            # no cheaper form: keep the source, nothing to prove
         ev["rewritten"] += 1
         try:
-            counter = rulebook.prove(r.term, best)
+            counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
         except rulebook.Undecided as exc:
             why = f"undecided: {exc}"
         else:                                   # a refutation is never expected: a rule or the e-graph is wrong
