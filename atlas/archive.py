@@ -1,0 +1,150 @@
+"""The search's archive: every evaluated variant and its measurements.
+
+Kept in an SQLite database in the user's cache directory (`archive.sqlite3`
+under $ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas, else ~/.cache/atlas),
+apart from the emitted code, which carries none of it.  Rows are keyed by
+the intent's hash AND the machine's fingerprint: a variant's speed on one
+machine says nothing about another.
+
+    with Archive() as a:
+        if not a.seen(intent, machine, vhash):
+            a.record(intent, machine, "saxpy", genome, vhash, "ok", 1234.0, [1200, 1234], evidence)
+        a.best(intent, machine, "saxpy")
+
+Two processes may write at once: WAL mode lets readers run beside a writer,
+and the busy timeout makes a second writer wait instead of failing.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from .rules import cache_dir
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS variants (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    intent_hash  TEXT NOT NULL,
+    machine      TEXT NOT NULL,
+    function     TEXT NOT NULL,
+    variant_hash TEXT NOT NULL,
+    genome       TEXT NOT NULL,          -- JSON
+    status       TEXT NOT NULL,          -- "ok" | "crashed" | "timeout" | "error" | ...
+    median_ns    REAL,                   -- NULL unless measured
+    times_ns     TEXT NOT NULL,          -- JSON list
+    evidence     TEXT,                   -- JSON or NULL
+    created      REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS variants_key ON variants (intent_hash, machine, function);
+CREATE INDEX IF NOT EXISTS variants_seen ON variants (intent_hash, machine, variant_hash);
+"""
+
+
+def default_path() -> Path:
+    return cache_dir() / "archive.sqlite3"
+
+
+class Archive:
+    def __init__(self, path=None, timeout_s: float = 30.0):
+        self.path = Path(path) if path is not None else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below).
+        self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        with self._write():
+            for stmt in filter(str.strip, _SCHEMA.split(";")):   # executescript would commit early
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} has archive schema {row[0]}, this Atlas reads "
+                                   f"{SCHEMA_VERSION}; move it aside (it is only a cache)")
+
+    # ------------------------------------------------------------ transactions
+
+    class _Tx:
+        def __init__(self, db):
+            self.db = db
+
+        def __enter__(self):
+            # IMMEDIATE takes the write lock at once, so two writers queue on
+            # the busy timeout rather than deadlock upgrading a read lock.
+            self.db.execute("BEGIN IMMEDIATE")
+
+        def __exit__(self, kind, value, tb):
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+            return False
+
+    def _write(self):
+        return Archive._Tx(self._db)
+
+    # ------------------------------------------------------------ writing
+
+    def record(self, intent_hash: str, machine: str, function: str, genome: dict,
+               variant_hash: str, status: str, median_ns: float | None, times_ns: list,
+               evidence: dict | None = None) -> int:
+        """Store one evaluated variant; returns its row id."""
+        with self._write():
+            cur = self._db.execute(
+                "INSERT INTO variants (intent_hash, machine, function, variant_hash, genome, status,"
+                " median_ns, times_ns, evidence, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (intent_hash, machine, function, variant_hash, json.dumps(genome, sort_keys=True),
+                 status, None if median_ns is None else float(median_ns),
+                 json.dumps([int(t) for t in times_ns]),
+                 None if evidence is None else json.dumps(evidence, sort_keys=True), time.time()))
+            return cur.lastrowid
+
+    # ------------------------------------------------------------ reading
+
+    @staticmethod
+    def _row(r: sqlite3.Row) -> dict:
+        d = dict(r)
+        d["genome"] = json.loads(d["genome"])
+        d["times_ns"] = json.loads(d["times_ns"])
+        d["evidence"] = None if d["evidence"] is None else json.loads(d["evidence"])
+        return d
+
+    # Fastest ok first; failures (and unmeasured rows) after, oldest first among equals.
+    _ORDER = ("ORDER BY (status = 'ok' AND median_ns IS NOT NULL) DESC, median_ns ASC, id ASC")
+
+    def variants(self, intent_hash: str, machine: str, function: str | None = None) -> list[dict]:
+        sql, params = "SELECT * FROM variants WHERE intent_hash = ? AND machine = ?", [intent_hash, machine]
+        if function is not None:
+            sql += " AND function = ?"
+            params.append(function)
+        return [self._row(r) for r in self._db.execute(f"{sql} {self._ORDER}", params)]
+
+    def best(self, intent_hash: str, machine: str, function: str) -> dict | None:
+        """The fastest variant that ran ok, or None."""
+        r = self._db.execute(
+            "SELECT * FROM variants WHERE intent_hash = ? AND machine = ? AND function = ?"
+            " AND status = 'ok' AND median_ns IS NOT NULL ORDER BY median_ns ASC, id ASC LIMIT 1",
+            (intent_hash, machine, function)).fetchone()
+        return None if r is None else self._row(r)
+
+    def seen(self, intent_hash: str, machine: str, variant_hash: str) -> bool:
+        """Whether this structural variant was already evaluated on this machine."""
+        return self._db.execute(
+            "SELECT 1 FROM variants WHERE intent_hash = ? AND machine = ? AND variant_hash = ? LIMIT 1",
+            (intent_hash, machine, variant_hash)).fetchone() is not None
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
