@@ -20,26 +20,25 @@ from pathlib import Path
 
 import numpy as np
 
+from atlas.interp import dtype
+from atlas.ir import SCALARS
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FIXTURES = ROOT / "tests" / "fixtures"
 PROBES = ("probe-popcnt", "probe-nopopcnt")
 
-DT = {"i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64, "u8": np.uint8,
-      "u16": np.uint16, "u32": np.uint32, "u64": np.uint64, "f32": np.float32, "f64": np.float64,
-      "bool": np.bool_}
-
 
 def encode(v):
     if isinstance(v, np.ndarray):
-        name = next(k for k, d in DT.items() if np.dtype(d) == v.dtype)
+        name = next(n for n, t in SCALARS.items() if dtype(t) == v.dtype)
         return {"dtype": name, "data": v.tolist()}
     return v
 
 
 def decode(v):
     if isinstance(v, dict):
-        return np.array(v["data"], dtype=DT[v["dtype"]])
+        return np.array(v["data"], dtype=dtype(SCALARS[v["dtype"]]))
     return v
 
 

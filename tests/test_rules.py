@@ -204,12 +204,16 @@ def test_malformed_rule_is_refused_at_its_line(tmp_path, cache, change, line, pa
         text = re.sub(rf"(?m)^    {key}: .*$", "    " + change, text)
     else:
         text += "    " + change + "\n"
-    path = write(tmp_path, text)
+    assert_refused_at(write(tmp_path, text), line, pattern)
+
+
+def assert_refused_at(path, line: int, pattern: str) -> None:
+    """Loading `path` fails as a malformed rule (not an unsound one), told
+    at `path:line`, with a message matching `pattern`."""
     with pytest.raises(RuleError) as info:
         load_rules(path)
     msg = str(info.value)
-    print(msg)
-    assert not isinstance(info.value, UnsoundRule)
+    assert not isinstance(info.value, UnsoundRule), msg
     assert msg.startswith(f"{path}:{line}: "), msg
     assert re.search(pattern, msg), msg
 
