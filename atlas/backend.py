@@ -28,6 +28,21 @@ class Emitted:
     dumps: dict[str, str] = field(default_factory=dict)   # stage name -> text (llvm, asm, ...)
 
 
+@dataclass(frozen=True)
+class Realisation:
+    """How a backend realises one function: the search's knobs below the
+    level of proven terms.  They change how the code runs, never what it
+    computes.  0 leaves the choice to the backend."""
+    vector_width: int = 0        # elements per vector in innermost loops; 1: do not vectorise
+    interleave: int = 0          # vector iterations in flight (independent accumulators)
+    unroll: int = 0              # 1: do not unroll
+    prefer_width_bits: int = 0   # widest vector registers the code generator should prefer
+
+    def as_dict(self) -> dict:
+        return {"vector_width": self.vector_width, "interleave": self.interleave,
+                "unroll": self.unroll, "prefer_width_bits": self.prefer_width_bits}
+
+
 class Backend(ABC):
     """Turns a specialised module into artefacts for one machine."""
 
@@ -44,8 +59,11 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def emit(self, module: Module, probe: dict, outdir: Path) -> Emitted:
-        """Write the artefacts for `module` into `outdir` (an empty folder)."""
+    def emit(self, module: Module, probe: dict, outdir: Path,
+             realise: "dict[str, Realisation] | None" = None) -> Emitted:
+        """Write the artefacts for `module` into `outdir` (an empty folder).
+        `realise` maps function names to the search's knobs for them; a
+        backend ignores knobs it has no use for."""
 
 
 class BackendError(Exception):

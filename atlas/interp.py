@@ -28,6 +28,11 @@ def dtype(t: ir.Scalar):
     return np.dtype(_DTYPES[t.name])
 
 
+# Run-time counters (ir.Count) hit by interpreted code, by label: what a
+# compiled library keeps in its own counters.  Tests reset it.
+COUNTS: dict[str, int] = {}
+
+
 class _Return(Exception):
     def __init__(self, value):
         self.value = value
@@ -198,6 +203,8 @@ class _Frame:
             raise _Return(None if s.value is None else self.expr(s.value))
         elif isinstance(s, ir.ExprStmt):
             self.expr(s.expr)
+        elif isinstance(s, ir.Count):
+            COUNTS[s.label] = COUNTS.get(s.label, 0) + 1
         elif isinstance(s, ir.When):
             raise RuntimeError("a `when` reached the interpreter: specialise the module for a probe first")
         else:

@@ -111,6 +111,9 @@ class Load:
     index: "Expr"          # any integer type; its value is read as unsigned
     ty: Scalar
     span: Span = field(default=NOSPAN, compare=False)
+    # Set only by a transformation that proved the index below the array's
+    # length wherever this load runs: the backend then emits no range check.
+    inbounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class Store:
     index: Expr
     value: Expr
     span: Span = field(default=NOSPAN, compare=False)
+    inbounds: bool = False     # as Load.inbounds
 
 
 @dataclass(frozen=True)
@@ -277,7 +281,17 @@ class When:
     span: Span = field(default=NOSPAN, compare=False)
 
 
-Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When]
+@dataclass(frozen=True)
+class Count:
+    """Add one to the function's run-time counter `label`.  Only the search
+    makes these (a speculative tier counts its fallbacks); they have no
+    effect on what the function computes, and the surface language has no
+    syntax for them."""
+    label: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count]
 
 
 # ---------------------------------------------------------------- functions
@@ -420,6 +434,8 @@ def pretty_stmts(stmts, indent: int = 1) -> list[str]:
             out.append(pad + "return" + (f" {pretty_expr(s.value)}" if s.value is not None else "") + ";")
         elif isinstance(s, ExprStmt):
             out.append(f"{pad}{pretty_expr(s.expr)};")
+        elif isinstance(s, Count):
+            out.append(f"{pad}count {s.label};  // run-time counter")
         else:
             raise TypeError(f"not a statement: {s!r}")
     return out

@@ -8,6 +8,9 @@ each scalar fits its declared type, each array has exactly the declared
 dtype and length (the length expression computed with exact integers), is
 C-contiguous, aligned and, when written, writeable, and no two arrays share
 memory.  Compiled code relies on all of this (it marks arrays `noalias`).
+
+Run-time counters (ir.Count) live in the library as exported 64-bit
+globals; `lib.counters()` reads them and `lib.reset_counters()` zeroes them.
 """
 from __future__ import annotations
 
@@ -63,6 +66,12 @@ def _check_cpu(manifest: dict, where: Path) -> None:
 
 # ---------------------------------------------------------------- calling
 
+def counter_symbol(symbol: str, label: str) -> str:
+    """The exported 64-bit global that counts `label` in the function
+    exported as `symbol` (the name the x86_64 backend gives it)."""
+    return f"atlas_count_{symbol}_{label}"
+
+
 _CTYPES = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
            "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
            "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_bool}
@@ -85,7 +94,17 @@ class Function:
     def __repr__(self) -> str:
         return f"<compiled {self.__doc__}>"
 
+    @property
+    def address(self) -> int:
+        """The machine code's entry point (for a C caller such as a timing loop)."""
+        return ctypes.cast(self._c, ctypes.c_void_p).value
+
     def __call__(self, *args):
+        return self._c(*self.c_args(*args))
+
+    def c_args(self, *args) -> list:
+        """Check a call as __call__ does; the raw C arguments it would pass
+        (array addresses and plain scalars).  The arrays must outlive their use."""
         if len(args) != len(self.sig.params):
             raise TypeError(f"{self.name} takes {len(self.sig.params)} argument(s), got {len(args)}")
         scalars, arrays = interp.bind(self.sig, args)
@@ -99,9 +118,8 @@ class Function:
             if interp.evaluate(length, scalars) != interp.evaluate(length, scalars, exact=True):
                 raise ValueError(f"{self.name}: the length {ir.pretty_expr(length)} of {pname} "
                                  f"overflows its type {length.ty} for these arguments")
-        cargs = [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
-                 for p, a in zip(self.sig.params, args)]
-        return self._c(*cargs)
+        return [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
+                for p, a in zip(self.sig.params, args)]
 
 
 class Library:
@@ -130,6 +148,37 @@ class Library:
 
     def __dir__(self):
         return [*super().__dir__(), *self._functions]
+
+    # -- run-time counters
+    def _counter_cells(self) -> dict[str, dict[str, ctypes.c_uint64]]:
+        cells = self.__dict__.get("_cells")
+        if cells is None:
+            cells = {}
+            for name, spec in self.manifest["functions"].items():
+                labels = spec.get("counters") or []
+                if not labels:
+                    continue
+                symbol = spec.get("symbol", name)
+                try:
+                    cells[name] = {label: ctypes.c_uint64.in_dll(self._dll, counter_symbol(symbol, label))
+                                   for label in labels}
+                except ValueError as exc:          # dlsym found no such symbol
+                    raise ValueError(f"{self.path}: the manifest lists counters of {name} that "
+                                     f"the library does not export: {exc}") from None
+            self.__dict__["_cells"] = cells
+        return cells
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """{function: {label: count}} for every function that has counters.
+        The values are read while other threads may still count: each is
+        whole, the set is not a snapshot."""
+        return {fn: {label: int(c.value) for label, c in cells.items()}
+                for fn, cells in self._counter_cells().items()}
+
+    def reset_counters(self) -> None:
+        for cells in self._counter_cells().values():
+            for c in cells.values():
+                c.value = 0
 
     def __repr__(self) -> str:
         return f"<atlas library {self.path}: {', '.join(self._functions)}>"

@@ -112,3 +112,63 @@ def test_candidate_output_does_not_corrupt_the_reply(tmp_path):
     m = measure(tmp_path, "p", [5], repeats=2)
     assert m.status == "ok", m.detail
     assert m.result["return"] == 5
+
+
+# ---------------------------------------------------------------- native timing
+
+def test_native_timing_sees_a_trivial_call(bad_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    m = measure(bad_dir, "fine", [41], repeats=5)
+    assert m.status == "ok", m.detail
+    assert m.method == "native", m.note
+    assert m.result["return"] == 42
+    assert len(m.times_ns) == 5
+    # one call through a function pointer costs nanoseconds, not a ctypes call's microsecond
+    assert 0 < m.median_ns < 100, m.times_ns
+    assert m.reps * m.median_ns >= 0.5 * 200_000          # each sample lasted ~0.2 ms or more
+    # the loop was built once, into the cache, and is reused
+    timers = list((tmp_path / "cache" / "timers").glob("*.so"))
+    assert len(timers) == 1
+    stamp = timers[0].stat().st_mtime_ns
+    assert measure(bad_dir, "fine", [1], repeats=2).method == "native"
+    assert timers[0].stat().st_mtime_ns == stamp
+
+
+def test_native_timing_of_a_compiled_kernel(saxpy_dir):
+    n = 1000
+    x = np.arange(n, dtype=np.float32)
+    y = np.ones(n, dtype=np.float32)
+    m = measure(saxpy_dir, "saxpy", [n, np.float32(2.0), x, y], repeats=3, min_sample_ns=100_000)
+    assert m.status == "ok" and m.method == "native", (m.detail, m.note)
+    np.testing.assert_array_equal(m.result["arrays"][3], np.float32(2.0) * x + y)   # the warm-up call
+    assert m.result["return"] == pytest.approx(float(x.sum()))
+    assert m.reps > 1 and 0 < m.median_ns < 100_000
+    assert measure(saxpy_dir, "saxpy", [n, np.float32(2.0), x, y], repeats=2, native=False).method == "python"
+
+
+def test_without_a_compiler_timing_falls_back_to_python(bad_dir, tmp_path, monkeypatch):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))                # no cc, gcc or clang
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))   # and no loop built before
+    m = measure(bad_dir, "fine", [1], repeats=3)
+    assert m.status == "ok", m.detail
+    assert m.method == "python" and "compiler" in m.note
+    assert m.result["return"] == 2 and len(m.times_ns) == 3 and m.reps == 1
+
+
+def test_timing_loops_build_for_every_signature(tmp_path, monkeypatch):
+    from atlas.check import signature_of
+    from atlas.worker import timer_library, timer_source
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
+    sigs = ["fn f()", "fn g(n: u64, b: bool, x: mut [f64; n]) -> bool", "fn h(a: i8, b: u16, c: f32) -> f64"]
+    sigs = [signature_of(s, "<test>") for s in sigs]
+    src = timer_source(sigs[0])
+    assert "typedef void (*fn_t)(void);" in src and "f();" in src
+    src = timer_source(sigs[1])
+    assert "typedef _Bool (*fn_t)(uint64_t, _Bool, void *);" in src
+    assert "double atlas_time(void *fp, uint64_t a0, _Bool a1, void * a2, long reps, void *last)" in src
+    built = [timer_library(s) for s in sigs]
+    assert all(path and not why for path, why in built), built
+    assert len({path for path, _ in built}) == 3
+    assert not [p for p in (tmp_path / "timers").iterdir() if not p.name.endswith(".so")]   # no leftovers

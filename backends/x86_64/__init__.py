@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from atlas import ir
-from atlas.backend import Backend, BackendError, Emitted
+from atlas.backend import Backend, BackendError, Emitted, Realisation
 
 from . import target as tgt
-from .codegen import generate
+from .codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
 
 
 class X86Backend(Backend):
@@ -26,14 +26,24 @@ class X86Backend(Backend):
             return None
         return f"the probed CPU is {arch or 'unknown'}, not x86_64"
 
-    def emit(self, module: ir.Module, probe: dict, outdir: Path) -> Emitted:
+    def emit(self, module: ir.Module, probe: dict, outdir: Path,
+             realise: dict[str, Realisation] | None = None) -> Emitted:
         why = self.accepts(probe)
         if why:
             raise BackendError(why)
         target = tgt.target_for(probe)
         tm = tgt.target_machine(target)
-        text = generate(module, target.triple, str(tm.target_data))
-        opt = tgt.optimise(text, tm)
+        # a dict (as read back from JSON) is taken for the Realisation it spells
+        realise = {name: r if isinstance(r, Realisation) else Realisation(**r)
+                   for name, r in (realise or {}).items() if r is not None}
+        gen = lower_module(module, target.triple, str(tm.target_data), realise,
+                           tgt.vector_widths(target))
+        text = gen.text
+        notes: list[str] = []
+        if any(gen.loops.values()):
+            opt, notes = tgt.optimise_noting(text, tm)
+        else:
+            opt = tgt.optimise(text, tm)
         opt_text = str(opt)       # before code generation, which rewrites the module in place
         lib = tgt.link_shared(tm.emit_object(opt), Path(outdir), tgt.library_stem(module))
         asm = tm.emit_assembly(tgt.parse(opt_text))
@@ -45,6 +55,19 @@ class X86Backend(Backend):
             "cpu_flags": list(target.cpu_flags),
             "functions": {f.name: _describe(f) for f in module.functions},
         }
+        for name, entry in manifest["functions"].items():
+            if name in realise:
+                # what was asked, and what each innermost loop got (a loop that
+                # carries a float keeps its order: no width/interleave there)
+                entry["realisation"] = realise[name].as_dict()
+                entry["loop_hints"] = gen.loops.get(name, [])
+                entry["prefer_vector_width"] = gen.prefer_width.get(name)
+            if gen.counters.get(name):
+                entry["counters"] = list(gen.counters[name])
+        if notes:
+            # LLVM's word on hints it did not follow (e.g. a width on a loop it
+            # cannot vectorise); LLVM names no function or loop in them
+            manifest["llvm_remarks"] = notes
         dumps = {"llvm": text, "llvm-opt": opt_text, "asm": asm}
         return Emitted(files=[lib], manifest=manifest, dumps=dumps)
 

@@ -10,23 +10,39 @@ already happened.
 Values inside a function use i1 for bool; at the ABI and in memory a bool
 is one byte holding 0 or 1.  Locals live in entry-block allocas, which the
 optimiser's SROA/mem2reg turn into registers.
+
+The search's knobs (atlas.backend.Realisation) become loop metadata on the
+latch of every innermost loop and function attributes; see `loop_hints`.
+Run-time counters (ir.Count) are exported i64 globals, incremented atomically.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from llvmlite import ir as ll
-from llvmlite.ir.values import ArgumentAttributes
+from llvmlite.ir.values import ArgumentAttributes, FunctionAttributes
 
 from atlas import ir
-from atlas.backend import BackendError
+from atlas.backend import BackendError, Realisation
 
-I1, I8, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(64)
+I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
 
 
 class _ArgAttrs(ArgumentAttributes):
     """llvmlite's attribute list lacks 'readonly' on parameters (valid LLVM)."""
     _known = MappingProxyType({**ArgumentAttributes._known, "readonly": False})
+
+
+class _FnAttrs(FunctionAttributes):
+    """llvmlite's function attributes, plus LLVM's string attributes
+    ('"prefer-vector-width"="256"'), which it does not know."""
+
+    def add(self, name):
+        if name.startswith('"'):
+            return set.add(self, name)
+        return super().add(name)
 
 
 # ---------------------------------------------------------------- types and constants
@@ -103,6 +119,17 @@ def _same_value(hi: ir.Expr, length: ir.Expr) -> bool:
     return False
 
 
+def _at_most_length(hi: ir.Expr, length: ir.Expr) -> bool:
+    """hi <= length, in hi's own order: hi has the value of the length, or
+    is `min(x, L)` / `min(L, x)` of such an L (a tiered loop's
+    `for i in b..min(e, n)`).  min is taken in hi's type, the same type
+    and order the loop compares its variable in."""
+    if _same_value(hi, length):
+        return True
+    return (isinstance(hi, ir.Prim) and hi.name == "min" and len(hi.args) == 2 and hi.ty.is_int
+            and any(_same_value(a, length) for a in hi.args))
+
+
 def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
                    assigned: set[str] = frozenset()) -> bool:
     """True when `index` is provably inside `array`, so the access needs no check.
@@ -110,14 +137,15 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
     The proof, kept deliberately small: the index is the variable of an
     enclosing `for v in lo..hi` whose `hi` has the very value of the array's
     length expression (structurally equal, or a value-preserving cast of it),
-    and v never goes below 0 (v is unsigned, or lo is a non-negative signed
-    constant).  Then 0 <= lo <= v < hi = length.  For-variables are immutable
+    or is `min` of such a value and anything else, and v never goes below 0
+    (v is unsigned, or lo is a non-negative signed constant).  Then
+    0 <= lo <= v < hi <= length.  For-variables are immutable
     in their body; the parameters the length reads must not be assigned
     (`assigned`), so hi and the length computed on entry agree."""
     if not isinstance(index, ir.Var):
         return False
     loop = next((l for l in reversed(loops) if l.var == index.name), None)
-    if loop is None or not _same_value(loop.hi, array.length):
+    if loop is None or not _at_most_length(loop.hi, array.length):
         return False
     if _vars(array.length) & assigned:
         return False
@@ -127,15 +155,187 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
     return isinstance(lo, ir.Const) and lo.ty.is_int and (not lo.ty.signed or not lo.value >> (lo.ty.bits - 1))
 
 
+# ---------------------------------------------------------------- loops and their hints
+
+def _bodies(s) -> tuple:
+    return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
+
+
+def _stmt_exprs(s) -> tuple:
+    """The expressions a statement itself evaluates (not those of nested statements)."""
+    if isinstance(s, ir.Let):
+        return (s.init,)
+    if isinstance(s, ir.Assign):
+        return (s.value,)
+    if isinstance(s, ir.Store):
+        return (s.index, s.value)
+    if isinstance(s, (ir.If, ir.While)):
+        return (s.cond,)
+    if isinstance(s, ir.For):
+        return (s.lo, s.hi)
+    if isinstance(s, ir.Return):
+        return () if s.value is None else (s.value,)
+    if isinstance(s, ir.ExprStmt):
+        return (s.expr,)
+    return ()
+
+
+def _walk_stmts(stmts):
+    for s in stmts:
+        yield s
+        yield from _walk_stmts(_bodies(s))
+
+
+def _callees(stmts) -> set[str]:
+    return {x.func for s in _walk_stmts(stmts) for e in _stmt_exprs(s)
+            for x in ir.walk(e) if isinstance(x, ir.Call)}
+
+
+@dataclass(frozen=True)
+class _CalleeFacts:
+    has_loop: bool          # the function, or one it calls, loops
+    stores_float: bool      # ... or writes a float array
+
+
+def callee_facts(module: ir.Module) -> dict[str, _CalleeFacts]:
+    """What a call of each function brings into a loop once LLVM inlines it."""
+    direct, calls = {}, {}
+    for f in module.functions:
+        floats = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
+        body = list(_walk_stmts(f.body))
+        direct[f.name] = [any(isinstance(s, (ir.For, ir.While)) for s in body),
+                          any(isinstance(s, ir.Store) and s.array in floats for s in body)]
+        calls[f.name] = _callees(f.body)
+    changed = True
+    while changed:                       # close over calls (a fixed point: recursion is fine)
+        changed = False
+        for name, callees in calls.items():
+            for c in callees:
+                if c not in direct:
+                    continue
+                for k in (0, 1):
+                    if direct[c][k] and not direct[name][k]:
+                        direct[name][k] = changed = True
+    return {n: _CalleeFacts(*v) for n, v in direct.items()}
+
+
+def _loop_callees(loop) -> set[str]:
+    """Functions called on every trip: by the body, and by a while's condition."""
+    out = _callees(loop.body)
+    if isinstance(loop, ir.While):
+        out |= {x.func for x in ir.walk(loop.cond) if isinstance(x, ir.Call)}
+    return out
+
+
+def is_innermost(loop, facts: dict[str, _CalleeFacts]) -> bool:
+    """No loop inside the body, nor in a function the loop calls."""
+    body = list(_walk_stmts(loop.body))
+    if any(isinstance(s, (ir.For, ir.While)) for s in body):
+        return False
+    return not any(facts.get(c, _CalleeFacts(True, True)).has_loop for c in _loop_callees(loop))
+
+
+def carries_float(loop, float_arrays: set[str], facts: dict[str, _CalleeFacts]) -> bool:
+    """True when an iteration may hand a float value on to the next one, so
+    reordering the iterations' float operations would change the result:
+    a float local from outside the loop assigned inside it (`s += a*b`), a
+    float array element written at an address every iteration shares
+    (which LLVM may promote to exactly such a register), or a call that
+    writes float arrays."""
+    body = list(_walk_stmts(loop.body))
+    declared = {s.name for s in body if isinstance(s, ir.Let)}
+    types: dict[str, ir.Scalar] = {}
+    for s in body:
+        if isinstance(s, ir.Assign):
+            types[s.name] = s.value.ty
+    if any(t.is_float and name not in declared for name, t in types.items()):
+        return True
+    varying = declared | set(types) | {s.var for s in body if isinstance(s, ir.For)}
+    if isinstance(loop, ir.For):
+        varying.add(loop.var)
+    for s in body:
+        if isinstance(s, ir.Store) and s.array in float_arrays and not (_vars(s.index) & varying):
+            return True
+    return any(facts.get(c, _CalleeFacts(True, True)).stores_float for c in _loop_callees(loop))
+
+
+_MAX_WIDTH, _MAX_INTERLEAVE = 64, 16     # what LLVM's loop vectoriser accepts in a hint
+
+
+def check_realisation(name: str, r: Realisation) -> None:
+    """Refuse knobs LLVM would silently ignore, so a search never credits one."""
+    def bad(what, why):
+        raise BackendError(f"realisation of {name}: {what} {why}")
+    for what, v, top in (("vector_width", r.vector_width, _MAX_WIDTH),
+                         ("interleave", r.interleave, _MAX_INTERLEAVE)):
+        if v < 0 or v > top or v & (v - 1):
+            bad(what, f"must be 0 or a power of two up to {top}, not {v}")
+    if r.unroll < 0:
+        bad("unroll", f"must be 0 or positive, not {r.unroll}")
+    if r.prefer_width_bits < 0:
+        bad("prefer_width_bits", f"must be 0 or positive, not {r.prefer_width_bits}")
+
+
+def loop_hints(r: Realisation, float_carried: bool) -> list[tuple[str, int | None]]:
+    """LLVM loop properties (name, i32 value or None) for one innermost loop.
+
+    LLVM reads an explicit vectorize.width > 1 (like vectorize.enable) as
+    leave to reorder floating-point reductions, and an interleave count > 1
+    needs the same; Atlas's semantics forbid that, so on a loop that carries
+    a float from one iteration to the next only the widths/counts that
+    *disable* something (1) and the unroll count are given."""
+    hints: list[tuple[str, int | None]] = []
+    if r.vector_width == 1 or (r.vector_width > 1 and not float_carried):
+        hints.append(("llvm.loop.vectorize.width", r.vector_width))
+    if r.interleave == 1 or (r.interleave > 1 and not float_carried):
+        hints.append(("llvm.loop.interleave.count", r.interleave))
+    if r.unroll == 1:
+        hints.append(("llvm.loop.unroll.disable", None))
+    elif r.unroll > 1:
+        hints.append(("llvm.loop.unroll.count", r.unroll))
+    return hints
+
+
+_LOOP_ID = re.compile(r'^(!\d+) = !\{ ?!"atlas\.loopid\.\d+"(.*?) ?\}$', re.M)
+
+
+def patch_loop_ids(text: str) -> str:
+    """Turn each placeholder `!N = !{!"atlas.loopid.K", props...}` into the
+    self-referential `!N = distinct !{!N, props...}` a loop ID must be
+    (llvmlite's metadata API cannot make a node refer to itself)."""
+    return _LOOP_ID.sub(lambda m: f"{m.group(1)} = distinct !{{{m.group(1)}{m.group(2)}}}", text)
+
+
+def counter_symbol(function: str, label: str) -> str:
+    """The exported i64 that counts `label` in `function` (atlas.runtime reads it)."""
+    return f"atlas_count_{function}_{label}"
+
+
 # ---------------------------------------------------------------- the module
 
+@dataclass
+class Generated:
+    """The unoptimised module and what the manifest reports about it."""
+    text: str
+    loops: dict[str, list[dict]] = field(default_factory=dict)   # function -> its innermost loops' hints
+    counters: dict[str, list[str]] = field(default_factory=dict)  # function -> counter labels
+    prefer_width: dict[str, int] = field(default_factory=dict)   # function -> prefer-vector-width given
+
+
 class ModuleCodegen:
-    def __init__(self, module: ir.Module, triple: str, data_layout: str):
+    def __init__(self, module: ir.Module, triple: str, data_layout: str,
+                 realise: dict[str, Realisation] | None = None, vector_bits=frozenset()):
         self.src = module
+        self.realise = dict(realise or {})
+        self.vector_bits = frozenset(vector_bits)     # prefer-vector-width values the CPU can honour
+        self.facts = callee_facts(module)
+        self.out = Generated("")
+        self.loop_ids = 0
         self.m = ll.Module(name=module.sources[0][0] if module.sources else "atlas")
         self.m.triple = triple
         self.m.data_layout = data_layout
         self.funcs = {f.name: self._declare(f) for f in module.functions}
+        self.counter_globals: dict[tuple[str, str], ll.GlobalVariable] = {}
 
     def _declare(self, f: ir.Function) -> ll.Function:
         args = [ll.PointerType() if isinstance(p.ty, ir.Array) else abi_type(p.ty) for p in f.params]
@@ -145,6 +345,16 @@ class ModuleCodegen:
         # a function that happens to share a C library name and prototype
         # (labs, ffs, ...) must not be "optimised" into the library's meaning
         fn.attributes.add("nobuiltin")
+        r = self.realise.get(f.name)
+        if r is not None and r.prefer_width_bits in self.vector_bits:
+            # the widest vectors the vectoriser's cost model and the code
+            # generator should use (LLVM's default comes from the CPU's
+            # tuning, e.g. 256 on many AVX-512 parts)
+            fn.attributes = _FnAttrs(fn.attributes)
+            bits = r.prefer_width_bits
+            fn.attributes.add(f'"prefer-vector-width"="{bits}"')
+            fn.attributes.add(f'"min-legal-vector-width"="{bits}"')
+            self.out.prefer_width[f.name] = bits
         for p, a in zip(f.params, fn.args):
             a.name = p.name
             a.attributes = _ArgAttrs()
@@ -167,10 +377,32 @@ class ModuleCodegen:
             return self.m.globals[name]
         return ll.Function(self.m, ll.FunctionType(ret, args), name=name)
 
-    def emit(self) -> str:
+    def counter(self, f: ir.Function, label: str) -> ll.GlobalVariable:
+        key = (f.name, label)
+        if key not in self.counter_globals:
+            name = counter_symbol(f.name, label)
+            if name in self.m.globals:
+                raise BackendError(f"{f.span}: the counter {label!r} of {f.name} would be exported as "
+                                   f"{name!r}, a name already taken; choose another label")
+            g = ll.GlobalVariable(self.m, I64, name)
+            g.initializer = ll.Constant(I64, 0)
+            g.align = 8
+            self.counter_globals[key] = g
+            self.out.counters.setdefault(f.name, []).append(label)
+        return self.counter_globals[key]
+
+    def loop_id(self, props: list[tuple[str, int | None]]):
+        """A placeholder node for one loop's ID; patch_loop_ids makes it distinct."""
+        ops = [self.m.add_metadata([ll.MetaDataString(self.m, name)] +
+                                   ([] if v is None else [ll.Constant(I32, v)])) for name, v in props]
+        self.loop_ids += 1
+        return self.m.add_metadata([ll.MetaDataString(self.m, f"atlas.loopid.{self.loop_ids}"), *ops])
+
+    def emit(self) -> Generated:
         for f in self.src.functions:
             FunctionCodegen(self, f).emit()
-        return str(self.m)
+        self.out.text = patch_loop_ids(str(self.m))
+        return self.out
 
 
 def _extension(arg, t: ir.Scalar) -> None:
@@ -203,6 +435,8 @@ class FunctionCodegen:
         self.arrays: dict[str, _Arr] = {}
         self.loops: list[ir.For] = []
         self.assigned = _assigned(f.body)
+        self.realise = mc.realise.get(f.name)
+        self.float_arrays = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
 
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")
@@ -296,8 +530,25 @@ class FunctionCodegen:
         self.b.position_at_end(body)
         self.block(s.body)
         if not self.b.block.is_terminated:
-            self.b.branch(head)
+            self.latch(s, self.b.branch(head))
         self.b.position_at_end(done)
+
+    def latch(self, loop, br) -> None:
+        """Hang the realisation's hints on the back edge of an innermost loop."""
+        if self.realise is None or not is_innermost(loop, self.mc.facts):
+            return
+        carried = carries_float(loop, self.float_arrays, self.mc.facts)
+        hints = loop_hints(self.realise, carried)
+        self.mc.out.loops.setdefault(self.f.name, []).append(
+            {"loop": f"for {loop.var}" if isinstance(loop, ir.For) else "while",
+             "line": loop.span.line, "carries_float": carried,
+             "hints": {name: (True if v is None else v) for name, v in hints}})
+        if hints:
+            br.set_metadata("llvm.loop", self.mc.loop_id(hints))
+
+    def s_Count(self, s: ir.Count):
+        # monotonic: the library may run on several threads; no ordering needed
+        self.b.atomic_rmw("add", self.mc.counter(self.f, s.label), ll.Constant(I64, 1), "monotonic")
 
     def s_For(self, s: ir.For):
         lo, hi = self.expr(s.lo), self.expr(s.hi)          # evaluated once
@@ -317,14 +568,14 @@ class FunctionCodegen:
             # i < hi, so i + 1 cannot wrap: the flag helps the trip-count analysis
             nxt = self.b.add(i, ll.Constant(i.type, 1), flags=["nsw" if s.ty.signed else "nuw"])
             self.b.store(nxt, slot)
-            self.b.branch(head)
+            self.latch(s, self.b.branch(head))
         self.b.position_at_end(done)
 
     def s_Store(self, s: ir.Store):
         arr = self.arrays[s.array]
         idx = self.index64(s.index)
         v = self.expr(s.value)
-        if index_in_range(s.index, arr.ty, self.loops, self.assigned):
+        if s.inbounds or index_in_range(s.index, arr.ty, self.loops, self.assigned):
             self.store_elem(arr, idx, v)
             return
         ok, done = self.new_block("store.in"), self.new_block("store.end")
@@ -370,7 +621,7 @@ class FunctionCodegen:
     def e_Load(self, e: ir.Load):
         arr = self.arrays[e.array]
         idx = self.index64(e.index)
-        if index_in_range(e.index, arr.ty, self.loops, self.assigned):
+        if e.inbounds or index_in_range(e.index, arr.ty, self.loops, self.assigned):
             return self.load_elem(arr, idx)
         # out of range reads 0: branch around the load (a select would not
         # do, the load itself would already be out of bounds)
@@ -580,15 +831,27 @@ class FunctionCodegen:
 RESERVED = frozenset({"memcpy", "memmove", "memset", "memcmp", "bcmp"})
 
 
-def generate(module: ir.Module, triple: str, data_layout: str) -> str:
+def generate(module: ir.Module, triple: str, data_layout: str,
+             realise: dict[str, Realisation] | None = None) -> str:
     """The module as LLVM IR text (unoptimised)."""
+    return lower_module(module, triple, data_layout, realise).text
+
+
+def lower_module(module: ir.Module, triple: str, data_layout: str,
+                 realise: dict[str, Realisation] | None = None, vector_bits=frozenset()) -> Generated:
+    """The module as LLVM IR text (unoptimised), with the loop hints and
+    counters it carries.  `realise` maps function names to their knobs;
+    `vector_bits` holds the prefer-vector-width values the CPU supports
+    (any other is ignored)."""
+    for name, r in (realise or {}).items():
+        check_realisation(name, r)
     for f in module.functions:
         if f.name in RESERVED or f.name.startswith("llvm."):
             raise BackendError(f"{f.span}: the x86_64 backend cannot export a function named "
                                f"{f.name!r}: the generated code itself calls the C library's "
                                f"{f.name}; please rename it")
         _reject_when(f.body)
-    return ModuleCodegen(module, triple, data_layout).emit()
+    return ModuleCodegen(module, triple, data_layout, realise, vector_bits).emit()
 
 
 def _reject_when(stmts) -> None:

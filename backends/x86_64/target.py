@@ -116,6 +116,13 @@ def target_for(probe: dict) -> Target:
     return Target(TRIPLE, name, features, tuple(sorted(flags)))
 
 
+def vector_widths(target: Target) -> frozenset[int]:
+    """The vector register widths (bits) the target's features provide:
+    the prefer-vector-width values worth asking LLVM for."""
+    on = {f[1:] for f in target.features.split(",") if f.startswith("+")}
+    return frozenset({128} | ({256} if "avx" in on else set()) | ({512} if "avx512f" in on else set()))
+
+
 def target_machine(target: Target) -> llvm.TargetMachine:
     _init()
     t = llvm.Target.from_triple(target.triple)
@@ -130,6 +137,28 @@ def parse(ir_text: str) -> llvm.ModuleRef:
     mod = llvm.parse_assembly(ir_text)
     mod.verify()
     return mod
+
+
+def optimise_noting(ir_text: str, tm: llvm.TargetMachine) -> tuple[llvm.ModuleRef, list[str]]:
+    """optimise(), also returning what LLVM printed meanwhile: the remarks
+    and warnings it gives when a loop hint asks for something it will not
+    do ("loop not vectorized: ...").  llvmlite has no diagnostic handler, so
+    they are caught on file descriptor 2 for the duration; used only when
+    there are hints, so that a plain compile's stderr is never touched."""
+    import sys
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            mod = optimise(ir_text, tm)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read().decode(errors="replace")
+    notes = [line.strip() for line in text.splitlines() if line.strip()]
+    return mod, list(dict.fromkeys(notes))          # once each, in order
 
 
 def optimise(ir_text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
