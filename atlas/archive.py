@@ -1,7 +1,8 @@
 """The search's archive: every evaluated variant and its measurements.
 
 Kept in an SQLite database in the user's cache directory (`archive.sqlite3`
-under $ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas, else ~/.cache/atlas),
+under $ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas, else ~/.cache/atlas;
+$ATLAS_ARCHIVE names another file),
 apart from the emitted code, which carries none of it.  Rows are keyed by
 the intent's hash AND the machine's fingerprint: a variant's speed on one
 machine says nothing about another.
@@ -17,13 +18,15 @@ and the busy timeout makes a second writer wait instead of failing.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 
 from .rules import cache_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -32,6 +35,7 @@ CREATE TABLE IF NOT EXISTS variants (
     intent_hash  TEXT NOT NULL,
     machine      TEXT NOT NULL,
     function     TEXT NOT NULL,
+    context      TEXT NOT NULL DEFAULT '',   -- what else the timing depended on (profile, feedback)
     variant_hash TEXT NOT NULL,
     genome       TEXT NOT NULL,          -- JSON
     status       TEXT NOT NULL,          -- "ok" | "crashed" | "timeout" | "error" | ...
@@ -42,11 +46,23 @@ CREATE TABLE IF NOT EXISTS variants (
 );
 CREATE INDEX IF NOT EXISTS variants_key ON variants (intent_hash, machine, function);
 CREATE INDEX IF NOT EXISTS variants_seen ON variants (intent_hash, machine, variant_hash);
+CREATE TABLE IF NOT EXISTS champions (
+    intent_hash  TEXT NOT NULL,
+    machine      TEXT NOT NULL,
+    function     TEXT NOT NULL,
+    context      TEXT NOT NULL,
+    genome       TEXT NOT NULL,          -- JSON
+    summary      TEXT NOT NULL,          -- JSON: timings, evaluations, search time
+    created      REAL NOT NULL,
+    PRIMARY KEY (intent_hash, machine, function, context)
+);
 """
 
 
 def default_path() -> Path:
-    return cache_dir() / "archive.sqlite3"
+    """$ATLAS_ARCHIVE, else archive.sqlite3 in the cache directory."""
+    named = os.environ.get("ATLAS_ARCHIVE")
+    return Path(named) if named else cache_dir() / "archive.sqlite3"
 
 
 class Archive:
@@ -64,9 +80,16 @@ class Archive:
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has archive schema {row[0]}, this Atlas reads "
-                                   f"{SCHEMA_VERSION}; move it aside (it is only a cache)")
+        if row is not None and row[0] != SCHEMA_VERSION:
+            # Only a cache: an archive of another layout is set aside, not
+            # read wrongly and not deleted.
+            self._db.close()
+            aside = self.path.with_name(f"{self.path.name}.v{row[0]}-{int(time.time())}")
+            self.path.rename(aside)
+            for extra in ("-wal", "-shm"):
+                Path(str(self.path) + extra).unlink(missing_ok=True)
+            warnings.warn(f"the search archive {self.path} had layout {row[0]}; moved aside to {aside.name}")
+            self.__init__(self.path, timeout_s)
 
     # ------------------------------------------------------------ transactions
 
@@ -90,13 +113,13 @@ class Archive:
 
     def record(self, intent_hash: str, machine: str, function: str, genome: dict,
                variant_hash: str, status: str, median_ns: float | None, times_ns: list,
-               evidence: dict | None = None) -> int:
+               evidence: dict | None = None, context: str = "") -> int:
         """Store one evaluated variant; returns its row id."""
         with self._write():
             cur = self._db.execute(
-                "INSERT INTO variants (intent_hash, machine, function, variant_hash, genome, status,"
-                " median_ns, times_ns, evidence, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (intent_hash, machine, function, variant_hash, json.dumps(genome, sort_keys=True),
+                "INSERT INTO variants (intent_hash, machine, function, context, variant_hash, genome,"
+                " status, median_ns, times_ns, evidence, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (intent_hash, machine, function, context, variant_hash, json.dumps(genome, sort_keys=True),
                  status, None if median_ns is None else float(median_ns),
                  json.dumps([int(t) for t in times_ns]),
                  None if evidence is None else json.dumps(evidence, sort_keys=True), time.time()))
@@ -115,11 +138,15 @@ class Archive:
     # Fastest ok first; failures (and unmeasured rows) after, oldest first among equals.
     _ORDER = ("ORDER BY (status = 'ok' AND median_ns IS NOT NULL) DESC, median_ns ASC, id ASC")
 
-    def variants(self, intent_hash: str, machine: str, function: str | None = None) -> list[dict]:
+    def variants(self, intent_hash: str, machine: str, function: str | None = None,
+                 context: str | None = None) -> list[dict]:
         sql, params = "SELECT * FROM variants WHERE intent_hash = ? AND machine = ?", [intent_hash, machine]
         if function is not None:
             sql += " AND function = ?"
             params.append(function)
+        if context is not None:
+            sql += " AND context = ?"
+            params.append(context)
         return [self._row(r) for r in self._db.execute(f"{sql} {self._ORDER}", params)]
 
     def best(self, intent_hash: str, machine: str, function: str) -> dict | None:
@@ -135,6 +162,32 @@ class Archive:
         return self._db.execute(
             "SELECT 1 FROM variants WHERE intent_hash = ? AND machine = ? AND variant_hash = ? LIMIT 1",
             (intent_hash, machine, variant_hash)).fetchone() is not None
+
+    def measured(self, intent_hash: str, machine: str, function: str, context: str,
+                 variant_hash: str) -> dict | None:
+        """The latest evaluation of this structural variant in this context, or None."""
+        r = self._db.execute(
+            "SELECT * FROM variants WHERE intent_hash = ? AND machine = ? AND function = ?"
+            " AND context = ? AND variant_hash = ? ORDER BY id DESC LIMIT 1",
+            (intent_hash, machine, function, context, variant_hash)).fetchone()
+        return None if r is None else self._row(r)
+
+    # ------------------------------------------------------------ champions
+
+    def crown(self, intent_hash: str, machine: str, function: str, context: str,
+              genome: dict, summary: dict) -> None:
+        """Remember the winner of a search, so an unchanged recompile needs none."""
+        with self._write():
+            self._db.execute(
+                "INSERT OR REPLACE INTO champions VALUES (?,?,?,?,?,?,?)",
+                (intent_hash, machine, function, context, json.dumps(genome, sort_keys=True),
+                 json.dumps(summary, sort_keys=True), time.time()))
+
+    def champion(self, intent_hash: str, machine: str, function: str, context: str) -> dict | None:
+        r = self._db.execute(
+            "SELECT genome, summary FROM champions WHERE intent_hash = ? AND machine = ?"
+            " AND function = ? AND context = ?", (intent_hash, machine, function, context)).fetchone()
+        return None if r is None else {"genome": json.loads(r[0]), "summary": json.loads(r[1])}
 
     # ------------------------------------------------------------ lifetime
 

@@ -152,9 +152,10 @@ KERNELS = (
     Kernel("inet_checksum", "uint16_t", (("n", "size_t"), ("data", "const uint16_t *")),
            (750, 1 << 20), lambda rng, n: {"data": _ints(rng, n, 0, 1 << 16, np.uint16)}),
     Kernel("popcount_total", "uint64_t", (("n", "size_t"), ("w", "const uint64_t *")),
-           (1 << 20,), lambda rng, n: {"w": _ints(rng, n, 0, 1 << 64, np.uint64)}),
+           (1 << 20,), lambda rng, n: {"w": _ints(rng, n, 0, 1 << 64, np.uint64)},
+           moved=lambda n: 8 * n, bound_sizes=(1 << 20,)),
     Kernel("tiered", None, (("n", "size_t"), ("x", "const int32_t *"), ("out", "int32_t *")),
-           (1 << 20,), _tiered_inputs),
+           (1 << 20,), _tiered_inputs, moved=lambda n: 8 * n, bound_sizes=(1 << 20,)),
     Kernel("classify", None, (("n", "size_t"), ("port", "const uint16_t *"), ("size", "const uint16_t *"),
                               ("flags", "const uint8_t *"), ("cls", "uint8_t *")),
            (1 << 20,), _classify_inputs),
@@ -169,7 +170,8 @@ KERNELS = (
            (1 << 22,), lambda rng, n: {"x": _ints(rng, n, -2**20, 2**20, np.int32)},
            moved=lambda n: 8 * n, bound_sizes=(1 << 22,)),
     Kernel("argmax_i32", "size_t", (("n", "size_t"), ("x", "const int32_t *")),
-           (1 << 22,), lambda rng, n: {"x": _ints(rng, n, -2**31, 2**31, np.int32)}),
+           (1 << 22,), lambda rng, n: {"x": _ints(rng, n, -2**31, 2**31, np.int32)},
+           moved=lambda n: 4 * n, bound_sizes=(1 << 22,)),
 )
 BY_NAME = {k.name: k for k in KERNELS}
 
@@ -327,20 +329,27 @@ def intent_abi(signature: str) -> tuple:
     return _abi(_C_OF_INTENT[fn.ret.name] if fn.ret else None, types)
 
 
-def compile_atlas(k: Kernel, probe: dict, workdir: Path, intents: Path = INTENTS):
-    """Compile intents/<kernel>.ax for the probed machine; (library, fn address).
-    Refuses an artefact whose signature is not kernels.c's: calling it would
-    pass the arguments wrongly, not just give a wrong answer."""
+def compile_atlas(k: Kernel, probe: dict, workdir: Path, intents: Path = INTENTS, search=None):
+    """Compile intents/<kernel>.ax for the probed machine; (library, fn address,
+    the search's account or None).  With `search` (atlas.search.Options), the
+    kernel's profile intents/profiles/<kernel>.yaml is what candidates are
+    timed on.  Refuses an artefact whose signature is not kernels.c's: calling
+    it would pass the arguments wrongly, not just give a wrong answer."""
     from .pipeline import compile_files
     out = workdir / "atlas" / k.name
-    compiled = compile_files([intents / f"{k.name}.ax"], probe, out)
+    if search is not None:
+        from dataclasses import replace as _with
+        from .profile import load_profile
+        prof = intents / "profiles" / f"{k.name}.yaml"
+        search = _with(search, profiles={k.name: load_profile(prof)} if prof.exists() else {})
+    compiled = compile_files([intents / f"{k.name}.ax"], probe, out, search=search)
     manifest = compiled.manifest
     sig = manifest["functions"][k.name]["signature"]
     want = _abi(k.ret, [t for _, t in k.params])
     if intent_abi(sig) != want:
         raise BenchError(f"{k.name}: intent signature `{sig}` is not kernels.c's {want}")
     lib = ctypes.CDLL(str(out / manifest["library"]))
-    return lib, address(lib, k.name)
+    return lib, address(lib, k.name), manifest["functions"][k.name].get("search")
 
 
 # ------------------------------------------------------------------ measuring
@@ -453,6 +462,8 @@ class Row:
     ratio_iqr: tuple | None = None       # their quartiles: how much the machine moved
     copy_ns: float | None = None
     copy_bytes: int | None = None
+    variant: str = ""                    # the search's champion, in short
+    search_s: float | None = None        # how long its search took (0: from the archive)
     reps: dict = field(default_factory=dict)
     samples: dict = field(default_factory=dict)   # label -> every sample, ns per call
 
@@ -540,13 +551,14 @@ class Report:
 
 def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, target_s=None,
               budget_s=8.0, probe=None, workdir=None, contender=None, intents=INTENTS,
-              log: Callable[[str], None] = lambda s: None) -> Report:
+              search=None, log: Callable[[str], None] = lambda s: None) -> Report:
     """Measure the kernels named in `only` (default: all ten).
 
     sizes: n to time instead of README's (then every streaming kernel gets
     the copy bound).  quick: only README's smallest size, 5 samples of ~2 ms.
     contender: a shared library to measure instead of compiling the intents
-    with Atlas (the tests use it to check the harness itself)."""
+    with Atlas (the tests use it to check the harness itself).  search:
+    atlas.search.Options to search each kernel (on its profile) first."""
     from . import __version__
     from . import probe as hwprobe
     unknown = [name for name in only if name not in BY_NAME]
@@ -569,21 +581,27 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
         with _pinned():
             for k in kernels:
                 cases = sizes or (k.sizes[:1] if quick else k.sizes)
+                found = None
                 try:
                     if other is not None:
                         lib, atlas_fn = other, address(other, k.name)
                     else:
-                        log(f"compiling intents/{k.name}.ax with Atlas for {cpu.get('llvm_cpu')}")
-                        lib, atlas_fn = compile_atlas(k, probe, work, intents)
+                        log(f"compiling intents/{k.name}.ax with Atlas for {cpu.get('llvm_cpu')}"
+                            + (" (searching)" if search is not None else ""))
+                        lib, atlas_fn, found = compile_atlas(k, probe, work, intents, search)
                 except Exception as exc:   # one kernel that fails to build must not hide the others
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     rows += [Row(k.name, n, detail=f"not compiled: {why}") for n in cases]
                     continue
                 for n in cases:
                     log(f"timing {k.name} n={n}")
-                    rows.append(bench_case(k, n, shim, address(c_lib, k.name), atlas_fn, samples=samples,
-                                           target_s=target_s, budget_s=budget_s,
-                                           with_bound=n in k.bound_sizes or bool(sizes)))
+                    row = bench_case(k, n, shim, address(c_lib, k.name), atlas_fn, samples=samples,
+                                     target_s=target_s, budget_s=budget_s,
+                                     with_bound=n in k.bound_sizes or bool(sizes))
+                    if found:
+                        row.variant = found.get("genome", "")
+                        row.search_s = 0.0 if found.get("from_archive") else found.get("seconds")
+                    rows.append(row)
     return Report(date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   machine={"model_name": cpu.get("model_name", ""), "uarch": cpu.get("uarch", ""),
                            "llvm_cpu": cpu.get("llvm_cpu", ""), "cores": cpu.get("cores"),
@@ -645,8 +663,8 @@ def render(report: Report) -> str:
         "with their quartiles in brackets; matmul's n is the edge of n x n matrices",
         f"- {COPY_NOTE}",
         "",
-        "| kernel | n | C | Atlas | C/Atlas | copy bound | C/bound | Atlas/bound | outputs |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| kernel | n | C | Atlas | C/Atlas | copy bound | C/bound | Atlas/bound | outputs | variant | search |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|",
     ]
     for r in report.rows:
         if r.ok:
@@ -657,7 +675,8 @@ def render(report: Report) -> str:
         bound = f"{_time(r.copy_ns)} ({r.copy_bytes / 2**20:.3g} MiB)" if r.copy_ns else ""
         lines.append(f"| {r.kernel} | {_n(r.n)} | {_time(r.c_ns)} | {_time(r.atlas_ns)} | "
                      f"{'**' + _x(r.ratio) + '**' + _iqr(r) if r.ratio else '—'} | {bound} | "
-                     f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} |")
+                     f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} | {r.variant} | "
+                     f"{'' if r.search_s is None else ('archive' if r.search_s == 0 else f'{r.search_s:.0f} s')} |")
     bad = [r for r in report.rows if not r.ok]
     lines.append("")
     if bad:

@@ -75,15 +75,34 @@ def probe(output):
               help="Saturation iteration limit.")
 @click.option("--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Saturation time limit.")
-def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds):
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Search each function with a loop for its fastest proven variant, measured here.")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
+              help="Sample inputs of one function (docs/profile.md); repeatable.")
+@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="Search time per function, in seconds.")
+@click.option("--evals", type=click.IntRange(2), default=48, show_default=True,
+              help="Most candidates measured per function.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--feedback", type=click.Path(dir_okay=False),
+              help="Run-time counts from `atlas run --feedback` (fallbacks of speculative tiers).")
+@click.option("--fresh", is_flag=True, help="Search again even if the archive holds a champion.")
+@click.option("--pin", "pins", multiple=True, metavar="FUNCTION=SHAPE",
+              help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.")
+def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds,
+            search, profiles, budget, evals, seed, feedback, fresh, pins):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
-    leaves nothing in the output.  The output folder receives a shared
-    library and manifest.json, and is replaced whole or not at all.
+    leaves nothing in the output.  Each function with a loop is then searched
+    for its fastest proven variant on this machine (the candidates are timed
+    here, so only when --hw is this machine); what was tried is kept in the
+    archive, and an unchanged recompile reuses its champion.  The output
+    folder receives a shared library and manifest.json, and is replaced
+    whole or not at all.
     """
     from .pipeline import compile_files
-    known = ("ast", "ir", "specialised", "atlas", "verified", "llvm", "llvm-opt", "asm")
+    known = ("ast", "ir", "specialised", "atlas", "verified", "explode", "llvm", "llvm-opt", "asm")
     for d in dumps:
         if d not in known:
             _fail(f"--dump: unknown stage '{d}' (stages: {', '.join(known)})")
@@ -95,8 +114,15 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
             click.echo(text.rstrip("\n"))
     try:
         from .egraph import Limits
-        result = compile_files(list(files), _probe_for(hw), out, backend, dump, use_atlas=not no_atlas,
-                               limits=Limits(nodes=max_nodes, iterations=max_iterations, seconds=max_seconds))
+        target = _probe_for(hw)
+        options = None
+        if search or pins:
+            options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
+                                      pins, measure=search)
+        with _SearchProgress(options):
+            result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
+                                   limits=Limits(nodes=max_nodes, iterations=max_iterations,
+                                                 seconds=max_seconds), search=options)
     except USER_ERRORS as exc:
         _fail(exc)
     m = result.manifest
@@ -111,8 +137,135 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
             click.echo(f"  {name}: {ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3, "
                        f"{ev['differential']['runs']} differential runs agree; {ev['form']} form emitted",
                        err=bool(dumps))
+        found = f.get("search")
+        if found:
+            how = ("given, not searched" if found.get("fixed") else "champion from the archive"
+                   if found.get("from_archive") else
+                   f"{found['evaluations']} variants in {found['seconds']:.1f} s, stopped: {found['stop']}")
+            speed = (f"{found['speedup']:.2f}x the default variant; " if found.get("speedup") else
+                     "" if found.get("fixed") else "nothing faster than the default; ")
+            click.echo(f"  {name}: {found['genome']} ({speed}{how})", err=bool(dumps))
+            for note in found.get("notes") or []:
+                click.echo(f"    {note}", err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True):
+    """Search options, or None (with a note) where the candidates could not be
+    timed on the target: a probe of another machine."""
+    from .search import Options, pinned
+    fixed = {}
+    for pin in pins:
+        name, eq, shape = pin.partition("=")
+        if not eq or not name or not shape:
+            raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
+        fixed[name] = pinned(shape)
+    here = hwprobe.probe() if measure else target
+    if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed:
+        click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
+                   "where they will run (compile on the target, or pass --no-search)", err=True)
+        return None
+    from .profile import load_profile
+    loaded = {}
+    for path in profiles:
+        prof = load_profile(path)
+        if prof.function in loaded:
+            raise AtlasError(None, f"{path}: a second profile for '{prof.function}' "
+                                   f"(the first is {loaded[prof.function].path})")
+        loaded[prof.function] = prof
+    return Options(budget_s=budget, max_evals=evals, seed=seed, profiles=loaded,
+                   feedback=_read_feedback(feedback) if feedback else None, reuse=not fresh,
+                   fixed=fixed, only_fixed=not measure or hwprobe.fingerprint(here) != hwprobe.fingerprint(target))
+
+
+def _read_feedback(path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise AtlasError(None, f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != "atlas-feedback/1" \
+            or not isinstance(data.get("functions"), dict):
+        raise AtlasError(None, f"{path}: not an Atlas feedback file (expected "
+                               '{"format": "atlas-feedback/1", "functions": {...}}, as `atlas run --feedback` writes)')
+    return data["functions"]
+
+
+class _SearchProgress:
+    """A progress bar per searched function, on stderr, with the best so far."""
+
+    def __init__(self, options):
+        self.options, self.bar, self.current = options, None, None
+        if options is not None:
+            options.progress = self.update
+
+    def update(self, function, done, total, best, note):
+        if total == 0:                                  # nothing to measure: from the archive
+            click.echo(f"  {function}: {note}", err=True)
+            return
+        if function != self.current:
+            self.close()
+            self.current = function
+            self.bar = click.progressbar(length=total, label=f"  searching {function}", file=sys.stderr,
+                                         show_eta=False, item_show_func=lambda x: x)
+            self.bar.__enter__()
+        fit = f"best {1 / best.fitness:.2f}x" if best is not None and best.fitness not in (0, float("inf")) else ""
+        self.bar.update(max(0, min(done, total) - self.bar.pos), current_item=f"{fit} {note}"[:60])
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
+@click.option("--function", "function", default=None, help="Only this function.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def variants(files, hw, function, fmt):
+    """Show what the search tried for these intent files on this machine,
+    fastest first, from the archive."""
+    from .archive import Archive
+    from .pipeline import front, intent_hash
+    try:
+        module, _, _ = front(list(files), _probe_for(hw))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    target = _probe_for(hw)
+    with Archive() as a:
+        rows = a.variants(intent_hash(module), hwprobe.fingerprint(target), function)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        return
+    if not rows:
+        click.echo("no variants archived for these files on this machine (compile them with the search on)")
+        return
+    for name in dict.fromkeys(r["function"] for r in rows):
+        mine = [r for r in rows if r["function"] == name]
+        click.echo(f"{name}: {len(mine)} variants")
+        for r in mine:
+            from .search import Genome
+            t = r["evidence"].get("times_per_input") if r["evidence"] else None
+            when = " / ".join(_ns(x) for x in t) if t else "-"
+            click.echo(f"  {r['status']:<12} {when:>24}  {Genome.from_dict(r['genome']).describe()}"
+                       + (f"  ({r['evidence'].get('detail')})" if r["evidence"] and r["evidence"].get("detail") else ""))
+
+
+def _ns(x: float) -> str:
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g} ns"
 
 
 @main.command()
@@ -135,7 +288,10 @@ def check(files):
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--hw", type=click.Path(dir_okay=False),
               help="With an .ax TARGET: the probe that decides `when` branches (default: this machine).")
-def run(target, func, args, hw):
+@click.option("--feedback", type=click.Path(dir_okay=False),
+              help="Add the run's counters (fallbacks of speculative tiers) to this file, for "
+                   "`atlas compile --feedback`.")
+def run(target, func, args, hw, feedback):
     """Run FUNC from a compiled folder (native code) or an .ax file (the
     reference interpreter).
 
@@ -170,6 +326,10 @@ def run(target, func, args, hw):
                 return interp.run(module, func, *a)
         values = _parse_args(fn, list(args))
         result = call(*values)
+        if feedback:
+            if not Path(target).is_dir():
+                raise AtlasError(None, "--feedback counts what compiled code did: run a compiled folder")
+            _write_feedback(feedback, lib)
     except USER_ERRORS + (ValueError,) as exc:
         _fail(exc)
     with np.printoptions(threshold=16, edgeitems=4):
@@ -178,6 +338,24 @@ def run(target, func, args, hw):
                 click.echo(f"{p.name} = {np.array2string(v, separator=', ')}")
     if fn.ret is not None:
         click.echo(f"{result}")
+
+
+def _write_feedback(path, lib) -> None:
+    """Add the library's counters to the feedback file (created if absent),
+    with each tier's block size from the manifest, so the next search can
+    tell how often a block fell back."""
+    from .files import write_atomic
+    data = {"format": "atlas-feedback/1", "functions": {}}
+    if Path(path).exists():
+        data["functions"] = _read_feedback(path)
+    for fname, counts in lib.counters().items():
+        mine = data["functions"].setdefault(fname, {})
+        for label, n in counts.items():
+            mine[label] = int(mine.get(label, 0)) + int(n)
+        shape = ((lib.manifest.get("functions", {}).get(fname, {}).get("evidence") or {}).get("shape") or {})
+        if shape.get("block"):
+            mine["block"] = int(shape["block"])
+    write_atomic(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _parse_args(fn: ir.Function, args: list[str]) -> list:
@@ -298,7 +476,12 @@ def list_backends():
 @click.option("--samples", type=click.IntRange(1), help="Samples per side (default 15; 5 with --quick).")
 @click.option("--quick", is_flag=True, help="Smallest README size only, 5 short samples.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the raw figures here.")
-def bench(kernels_c, only, sizes, samples, quick, json_out):
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Search each kernel on its profile (intents/profiles/) before timing it.")
+@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
+              help="Search time per kernel, in seconds.")
+@click.option("--fresh", is_flag=True, help="Search again even where the archive holds a champion.")
+def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fresh):
     """Time the ten benchmark kernels, compiled by Atlas for this machine,
     against the reference C built with gcc -O3 -march=native.
 
@@ -312,9 +495,14 @@ def bench(kernels_c, only, sizes, samples, quick, json_out):
         faulthandler.enable(sys.__stderr__)
     except (AttributeError, ValueError, OSError):
         pass                         # no real stderr (e.g. under a test runner)
+    options = None
+    if search:
+        from .search import Options
+        options = Options(budget_s=budget, reuse=not fresh)
     try:
-        report = B.run_bench(kernels_c, only=only, sizes=sizes, quick=quick, samples=samples,
-                             log=lambda s: click.echo(f"bench: {s}", err=True))
+        with _SearchProgress(options):
+            report = B.run_bench(kernels_c, only=only, sizes=sizes, quick=quick, samples=samples,
+                                 search=options, log=lambda s: click.echo(f"bench: {s}", err=True))
     except USER_ERRORS + (B.BenchError,) as exc:
         _fail(exc)
     click.echo(B.render(report))

@@ -38,6 +38,11 @@ class Verified:
     module: ir.Module
     evidence: dict[str, dict] = field(default_factory=dict)
     outcomes: dict[str, tuple[str, Term]] = field(default_factory=dict)   # root -> (status, term used)
+    roots: list = field(default_factory=list)                             # lower.Root, every function's
+
+    def proven(self) -> dict[str, Term]:
+        """Root name -> its proven atlas form, for the roots that were rewritten."""
+        return {name: t for name, (status, t) in self.outcomes.items() if status == "proven by Z3"}
 
 
 def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = None,
@@ -101,7 +106,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         else:
             functions.append(opt)
             ev["form"] = "rewritten" if ev["proven"] else "source"
-    return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes)
+    return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
 
 
 def _has_loops(stmts) -> bool:

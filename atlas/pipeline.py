@@ -2,6 +2,7 @@
 
     .ax text --parse--> AST --check--> typed IR --specialise(probe)--> IR
              --saturate--> e-graph (the logic atlas) --verify--> proven IR
+             --explode(search, profile)--> the fastest proven variants, measured
              --emit(backend)--> artefacts + manifest.json
 
 The same stage names are used for timings and for `--dump STAGE`.  The
@@ -103,23 +104,47 @@ def atlas_summary(sat, report: dict) -> str:
             f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances")
 
 
+def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: str,
+            timings: dict, dump: Dump | None = None):
+    """The search: each function with a loop gets the fastest of its proven
+    variants on this machine.  Returns the module to emit, the backend's
+    knobs per function and each function's account of the search."""
+    from .search import explode as run_search
+    final = verified.module if verified is not None else specialised
+    roots = verified.roots if verified is not None else []
+    chosen = verified.proven() if verified is not None else {}
+    outcomes = _timed(timings, "explode", lambda: run_search(
+        specialised, final, roots, chosen, probe, be, search, intent, hwprobe.fingerprint(probe)))
+    module = ir.Module(tuple(outcomes[f.name].variant if f.name in outcomes else f
+                             for f in final.functions), final.sources)
+    if dump:
+        dump("explode", ir.pretty_module(module))
+    realise = {n: o.genome.realisation() for n, o in outcomes.items()}
+    return module, realise, outcomes
+
+
 def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
-                  use_atlas: bool = True, limits=None) -> Compiled:
+                  use_atlas: bool = True, limits=None, search=None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
-    which is replaced whole or not at all."""
+    which is replaced whole or not at all.  With `search` (atlas.search.Options)
+    every function with a loop is searched for its fastest proven variant."""
     timings: dict[str, float] = {}
     be = backends.get(backend)
     refusal = be.accepts(probe)
     if refusal:
         raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
     module, specialised, decisions = front(paths, probe, dump, timings)
-    final, evidence, account = specialised, {}, None
+    final, evidence, account, verified = specialised, {}, None, None
     if use_atlas:
         verified, account = middle(specialised, probe, dump, timings, limits, be.rule_paths)
         final, evidence = verified.module, verified.evidence
+    realise, searched = None, {}
+    if search is not None:
+        final, realise, searched = explode(specialised, verified, probe, be, search,
+                                           intent_hash(module), timings, dump)
     out = Path(out)
     with _replacing(out) as tmp:
-        emitted = _timed(timings, "emit", lambda: be.emit(final, probe, tmp))
+        emitted = _timed(timings, "emit", lambda: be.emit(final, probe, tmp, realise))
         for stage, text in emitted.dumps.items():
             if dump:
                 dump(stage, text)
@@ -142,6 +167,10 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
         for name, entry in manifest["functions"].items():
             entry["evidence"] = evidence.get(name, {"form": "source", "proof": "none needed: the "
                                                     "source form, translated directly"})
+            if name in searched:
+                o = searched[name]
+                entry["evidence"] = {**entry["evidence"], "shape": o.evidence, "atlas_forms": o.forms}
+                entry["search"] = {"genome": o.genome.as_dict(), **o.summary}
         if account is not None:
             manifest["atlas"] = account
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

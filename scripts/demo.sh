@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the examples: discover this machine, compile every intent
-# for it, run the native code against the reference interpreter, and show a
-# hardware branch decided two ways.
+# for it, run the native code against the reference interpreter, show a
+# hardware branch decided two ways, the logic atlas, and the search for the
+# fastest proven variant on this machine (hot path first, a speculative tier
+# and its run-time feedback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=out/demo
@@ -12,9 +14,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "1. Probe this machine"
 atlas probe -o "$OUT/probe.json"
 
-step "2. Compile every intent for it"
+step "2. Compile every intent for it (the default variant; the search comes in step 6)"
 for f in intents/*.ax; do
-    atlas compile "$f" --hw "$OUT/probe.json" -o "$OUT/$(basename "$f" .ax)"
+    atlas compile "$f" --hw "$OUT/probe.json" --no-search -o "$OUT/$(basename "$f" .ax)"
 done
 
 step "3. Run native code and the reference interpreter on the same inputs"
@@ -53,3 +55,40 @@ echo "(the branch not taken leaves nothing behind: see $OUT/popcount-*.s)"
 step "5. The logic atlas: cheaper forms, each proven equal by Z3 before it is used"
 atlas explain intents/naive.ax --hw "$OUT/probe.json" | sed -n '/^fn split_index/,/^fn clamp/p' | sed '$d'
 echo "(all intents as one atlas: atlas explain intents/*.ax)"
+
+# The search's archive for the demo is its own, so every run shows a search.
+export ATLAS_ARCHIVE="$OUT/archive.sqlite3"
+rm -f "$ATLAS_ARCHIVE"
+
+step "6. The search: the fastest proven variant, measured on this machine"
+atlas compile intents/inet_checksum.ax --hw "$OUT/probe.json" --profile intents/profiles/inet_checksum.yaml \
+    --budget 20 -o "$OUT/inet-searched"
+native=$(atlas run "$OUT/inet-searched" inet_checksum 750 random:3)
+reference=$(atlas run intents/inet_checksum.ax --hw "$OUT/probe.json" inet_checksum 750 random:3)
+echo "   searched variant: $native   interpreter: $reference"
+[ "$native" = "$reference" ] || { echo "   MISMATCH"; exit 1; }
+atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
+    --budget 20 -o "$OUT/tiered-searched"
+echo "-- the same compile again: the archive holds the champion, nothing is measured"
+time atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
+    --budget 20 -o "$OUT/tiered-searched"
+echo "-- what was tried (atlas variants), fastest first"
+atlas variants intents/tiered.ax --hw "$OUT/probe.json" | head -8
+
+step "7. A speculative tier counts its fallbacks; the counts steer the next search"
+atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
+    --pin tiered=tier64 -o "$OUT/tiered-tier64"
+python3 - "$OUT" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(7)
+hot = rng.integers(21, 1000, 64 * 256, dtype=np.int32)     # every element on the hot path
+mixed = hot.copy(); mixed[::16] = -7                       # production: one in 16 is cold
+np.save(f"{sys.argv[1]}/hot.npy", hot); np.save(f"{sys.argv[1]}/mixed.npy", mixed)
+PY
+rm -f "$OUT/feedback.json"
+atlas run "$OUT/tiered-tier64" tiered 16384 "@$OUT/hot.npy" zeros --feedback "$OUT/feedback.json" > /dev/null
+echo "-- after a run on hot data:   $(tr -d ' \n' < "$OUT/feedback.json")"
+atlas run "$OUT/tiered-tier64" tiered 16384 "@$OUT/mixed.npy" zeros --feedback "$OUT/feedback.json" > /dev/null
+echo "-- after a run on mixed data: $(tr -d ' \n' < "$OUT/feedback.json")"
+atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
+    --feedback "$OUT/feedback.json" --budget 20 -o "$OUT/tiered-fed-back"

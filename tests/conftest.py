@@ -1,10 +1,15 @@
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))      # tests import golden.py
+
+# The search's archive of a test run is its own, never the user's.
+os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-archive-"), "archive.sqlite3")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,6 +10,7 @@ from atlas.archive import SCHEMA_VERSION, Archive, default_path
 @pytest.fixture(autouse=True)
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("ATLAS_ARCHIVE", raising=False)
     return tmp_path / "cache"
 
 
@@ -19,6 +20,11 @@ def fill(a, intent="I1", machine="M1"):
     a.record(intent, machine, "f", {"unroll": 2}, "v-fast", "ok", 100.0, [100, 101, 99], None)
     a.record(intent, machine, "f", {"unroll": 16}, "v-hang", "timeout", None, [], None)
     a.record(intent, machine, "g", {"unroll": 1}, "v-g", "ok", 50.0, [50], None)
+
+
+def test_an_archive_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_ARCHIVE", str(tmp_path / "elsewhere.db"))
+    assert default_path() == tmp_path / "elsewhere.db"
 
 
 def test_lives_in_the_cache_dir(cache):
@@ -90,15 +96,34 @@ def test_survives_reopen(tmp_path):
         a.close()
 
 
-def test_refuses_another_schema_version(tmp_path):
+def test_sets_another_layout_aside(tmp_path):
     path = tmp_path / "a.sqlite3"
-    Archive(path).close()
+    with Archive(path) as a:
+        a.record("I", "M", "f", {"i": 1}, "v1", "ok", 1.0, [1], None)
     db = sqlite3.connect(str(path))
     db.execute("UPDATE schema_version SET version = 999")
     db.commit()
     db.close()
-    with pytest.raises(RuntimeError, match="schema 999"):
-        Archive(path)
+    with pytest.warns(UserWarning, match="layout 999"):
+        a = Archive(path)
+    with a:
+        assert a.variants("I", "M") == []            # a fresh archive ...
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("a.sqlite3.v999-")]
+    assert len(aside) == 1                            # ... and the old one kept beside it
+
+
+def test_champions_and_contexts():
+    with Archive() as a:
+        a.record("I", "M", "f", {"u": 1}, "vh", "ok", 10.0, [10], None, context="profile-A")
+        a.record("I", "M", "f", {"u": 1}, "vh", "ok", 20.0, [20], None, context="profile-B")
+        assert a.measured("I", "M", "f", "profile-A", "vh")["median_ns"] == 10.0
+        assert a.measured("I", "M", "f", "profile-B", "vh")["median_ns"] == 20.0
+        assert a.measured("I", "M", "f", "profile-C", "vh") is None
+        assert a.champion("I", "M", "f", "profile-A") is None
+        a.crown("I", "M", "f", "profile-A", {"u": 1}, {"evaluations": 3})
+        a.crown("I", "M", "f", "profile-A", {"u": 2}, {"evaluations": 5})   # replaced, not added
+        assert a.champion("I", "M", "f", "profile-A") == {"genome": {"u": 2}, "summary": {"evaluations": 5}}
+        assert a.champion("I", "M2", "f", "profile-A") is None
 
 
 def _writer(path, tag, n):

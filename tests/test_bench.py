@@ -99,7 +99,7 @@ def test_a_wrong_answer_is_reported_and_not_timed(tmp_path):
 def test_cli_quick_run_writes_json(tmp_path):
     out = tmp_path / "b.json"
     result = CliRunner().invoke(main, ["bench", "--quick", "--only", "dot_i32", "-n", "64",
-                                       "--samples", "2", "--json", str(out)])
+                                       "--samples", "2", "--no-search", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "| dot_i32 | 64 |" in result.output
     row = json.loads(out.read_text())["rows"][0]

@@ -1,0 +1,228 @@
+"""The search wired into the compiler: measured in workers, archived,
+reused, profile-driven, and speculative tiers that count their fallbacks."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from atlas import interp, ir
+from atlas import probe as hwprobe
+from atlas.backend import get as get_backend
+from atlas.cli import main
+from atlas.pipeline import compile_files, front, intent_hash, middle
+from atlas.search import Evaluation, Genome, Options, Search, Space, explode
+
+ROOT = Path(__file__).resolve().parent.parent
+INTENTS = ROOT / "intents"
+FIXTURE = hwprobe.load_probe(ROOT / "tests/fixtures/probe-popcnt.json")
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None, reason="needs a C compiler to link")
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_ARCHIVE", str(tmp_path / "archive.sqlite3"))
+
+
+@pytest.fixture(scope="module")
+def here():
+    return hwprobe.probe()
+
+
+def _search(path, probe, options, name):
+    module, specialised, _ = front([path], probe)
+    verified, _ = middle(specialised, probe)
+    return Search(specialised, verified.module, name, verified.roots, verified.proven(), probe,
+                  get_backend("x86_64"), options, intent_hash(module), hwprobe.fingerprint(probe))
+
+
+def _profile(tmp_path, name, text):
+    from atlas.profile import load_profile
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(text)
+    return load_profile(p)
+
+
+HOT = """function: tiered
+sizes: [1500]
+arrays:
+  x: {mix: [{weight: 90, uniform: [21, 1000]}, {weight: 8, uniform: [11, 20]}, {weight: 2, uniform: [-1000, 10]}]}
+"""
+COLD = HOT.replace("weight: 90, uniform: [21, 1000]", "weight: 2, uniform: [21, 1000]") \
+          .replace("weight: 2, uniform: [-1000, 10]", "weight: 90, uniform: [-1000, 10]")
+
+
+def work_done(search: Search):
+    """A deterministic fitness for tests: the expressions the interpreter
+    evaluates running the candidate on the profile (timings are for the
+    benchmark, not for tests)."""
+    def measure(g: Genome) -> Evaluation:
+        made = search.candidates.shape(g.forms, g.shape)
+        if made is None:
+            return Evaluation(g, "inapplicable")
+        module = ir.Module((made[0],), ())
+        count = [0]
+        original = interp._Frame.expr
+
+        def counting(frame, e):
+            count[0] += 1
+            return original(frame, e)
+
+        interp._Frame.expr = counting
+        try:
+            for args in search.inputs:
+                interp.run(module, search.fn_name, *[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        finally:
+            interp._Frame.expr = original
+        # the knobs do not change the work; a tiny tie-break keeps the default's
+        return Evaluation(g, "ok", times=[count[0] * (1 + 1e-6 * sum(map(bool, g.as_dict().values())))])
+    return measure
+
+
+def champion(tmp_path, profile_text):
+    prof = _profile(tmp_path, "tiered", profile_text)
+    s = _search(INTENTS / "tiered.ax", FIXTURE, Options(profiles={"tiered": prof}, max_evals=40, plateau=4), "tiered")
+    try:
+        s.measure = work_done(s)
+        best, _ = s.run()
+        return best, s
+    finally:
+        s.close()
+
+
+def test_a_different_profile_gives_a_different_champion(tmp_path):
+    hot, s1 = champion(tmp_path, HOT)
+    cold, s2 = champion(tmp_path, COLD)
+    assert "hot-path" in s1.space.shapes and "tier64" in s1.space.shapes
+    f_hot = s1.candidates.shape(hot.genome.forms, hot.genome.shape)[0]
+    f_cold = s2.candidates.shape(cold.genome.forms, cold.genome.shape)[0]
+    assert f_hot != f_cold
+    text_hot, text_cold = ir.pretty_function(f_hot), ir.pretty_function(f_cold)
+    # the hot profile's champion tests x[i] > 20 first; the cold one's does not
+    assert hot.genome.shape == "hot-path" and "x[i] > 20" in text_hot
+    assert "x[i] > 20" not in text_cold
+    assert hot.fitness < 1.0
+
+
+def test_hot_path_first_is_proven_and_tested_once(tmp_path):
+    hot, s = champion(tmp_path, HOT)
+    fn, evidence = s.candidates.shape(hot.genome.forms, "hot-path")
+    assert evidence["shape"] == "hoist" and "z3" in evidence["proof"].lower()
+    loop = fn.body[0]
+    assert isinstance(loop, ir.For)
+    first = loop.body[0]
+    assert isinstance(first, ir.If) and ir.pretty_expr(first.cond) == "(x[i] > 20i32)"
+    assert not any(isinstance(st, ir.If) for st in first.then)      # the hot path runs straight through
+
+
+@needs_cc
+def test_second_compile_hits_the_archive(tmp_path, here, monkeypatch):
+    opts = dict(max_evals=3, budget_s=30, generated_size=512)
+    first = compile_files([INTENTS / "saxpy.ax"], here, tmp_path / "a", search=Options(**opts))
+    found = first.manifest["functions"]["saxpy"]["search"]
+    assert found["from_archive"] is False and found["evaluations"] == 3
+
+    import atlas.worker
+
+    def no_measuring(*a, **k):
+        raise AssertionError("an unchanged recompile must not measure anything")
+
+    monkeypatch.setattr(atlas.worker, "measure", no_measuring)
+    again = compile_files([INTENTS / "saxpy.ax"], here, tmp_path / "b", search=Options(**opts))
+    found2 = again.manifest["functions"]["saxpy"]["search"]
+    assert found2["from_archive"] is True
+    assert found2["genome"] == found["genome"]
+    # the emitted library carries none of the bookkeeping
+    lib = (tmp_path / "b" / again.manifest["library"]).read_bytes()
+    assert b"archive" not in lib and b"sqlite" not in lib.lower()
+    # `atlas variants` shows what was tried
+    result = CliRunner().invoke(main, ["variants", str(INTENTS / "saxpy.ax")])
+    assert result.exit_code == 0, result.output
+    assert "saxpy: 3 variants" in result.output
+
+
+class _Saboteur:
+    """The x86_64 backend, except that two knob settings produce a library
+    whose function crashes (vector width 4) or never returns (width 8)."""
+
+    name = "x86_64"
+
+    def __init__(self):
+        self.real = get_backend("x86_64")
+
+    def emit(self, module, probe, outdir, realise=None):
+        import subprocess
+        emitted = self.real.emit(module, probe, outdir, realise)
+        width = next(iter((realise or {}).values())).vector_width if realise else 0
+        if width in (4, 8):
+            body = "*(volatile int *)0 = 1;" if width == 4 else "for (;;) {}"
+            src = Path(outdir) / "bad.c"
+            src.write_text(f"#include <stdint.h>\nvoid saxpy(uint64_t n, float a, const float *x, float *y)"
+                           f" {{ {body} }}\n")
+            subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", str(Path(outdir) / emitted.manifest["library"]),
+                            str(src)], check=True)
+        return emitted
+
+
+@needs_cc
+def test_a_candidate_that_crashes_or_hangs_costs_only_itself(tmp_path, here):
+    s = _search(INTENTS / "saxpy.ax", here, Options(max_evals=3, timeout_s=3, generated_size=256), "saxpy")
+    try:
+        s.backend = _Saboteur()
+        s._space = Space(roots=s.candidates.roots, vector_width=(0, 4, 8), interleave=(0,), unroll=(0,),
+                         prefer_width_bits=(0,))
+        best, how = s.run()
+        statuses = {g.vector_width: e.status for g, e in s.evaluated.items()}
+    finally:
+        s.close()
+    assert statuses == {0: "ok", 4: "crashed", 8: "timeout"}
+    assert best.status == "ok" and best.genome.vector_width == 0
+
+
+@needs_cc
+def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_search(tmp_path, here):
+    tier = Genome((True,), "tier64")
+    prof = _profile(tmp_path, "tiered", HOT.replace("sizes: [1500]", "sizes: [4096]"))
+    out = tmp_path / "tier"
+    compiled = compile_files([INTENTS / "tiered.ax"], here, out,
+                             search=Options(profiles={"tiered": prof}, fixed={"tiered": tier}))
+    shape = compiled.manifest["functions"]["tiered"]["evidence"]["shape"]
+    assert shape["shape"] == "tier" and shape["block"] == 64
+
+    from atlas.runtime import load
+    lib = load(out)
+    n = 64 * 100
+    hot = np.random.default_rng(0).integers(21, 1000, n, dtype=np.int32)
+    want = np.empty(n, np.int32)
+    interp.run(front([INTENTS / "tiered.ax"], FIXTURE)[1], "tiered", n, hot, want)
+    got = np.zeros(n, np.int32)
+    lib.tiered(n, hot, got)
+    assert np.array_equal(got, want)
+    assert lib.counters()["tiered"] == {"blocks": 100, "fallbacks": 0}
+
+    # production data is not the profile: one element in ten is cold
+    feedback = tmp_path / "feedback.json"
+    data = hot.copy()
+    data[::10] = -7
+    np.save(tmp_path / "data.npy", data)
+    lib.reset_counters()
+    result = CliRunner().invoke(main, ["run", str(out), "tiered", str(n), f"@{tmp_path / 'data.npy'}", "zeros",
+                                       "--feedback", str(feedback)])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(feedback.read_text())["functions"]["tiered"]
+    assert counts["blocks"] == 100 and counts["fallbacks"] == 100 and counts["block"] == 64
+
+    # the next search is told: no tier whose blocks would mostly fall back is offered
+    from atlas.cli import _read_feedback
+    s = _search(INTENTS / "tiered.ax", FIXTURE, Options(profiles={"tiered": prof},
+                                                        feedback=_read_feedback(feedback)), "tiered")
+    try:
+        offered = s.space.shapes
+        notes = s.candidates.notes
+    finally:
+        s.close()
+    assert not any(name.startswith("tier") for name in offered)
+    assert "hot-path" in offered
+    assert any("feedback shows 100 fallbacks in 100 blocks of 64" in note for note in notes)
