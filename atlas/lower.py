@@ -233,3 +233,123 @@ def loop_forms(module: ir.Module) -> list[dict]:
     for f in module.functions:
         visit(f, f.body)
     return found
+
+
+# ---------------------------------------------------------------- tidying
+
+def tidy(fn: ir.Function) -> ir.Function:
+    """The function with each temporary of the run form (`let t.xN = e;`)
+    written into its one use when that use follows in the same statement
+    list with nothing between that could change what `e` reads.  Equal by
+    construction (the same expression, evaluated on the same values); loop
+    transformations match the plain shape (`s = s + e`, `c[i * n + j] = s`)
+    more easily than the run form."""
+    return ir.Function(fn.name, fn.params, fn.ret, _tidy(fn.body), fn.span)
+
+
+def _tidy(stmts) -> tuple:
+    stmts = [_tidy_nested(s) for s in stmts]
+    uses: dict[str, int] = {}
+    for s in stmts:
+        for e in _exprs_deep(s):
+            for x in ir.walk(e):
+                if isinstance(x, ir.Var):
+                    uses[x.name] = uses.get(x.name, 0) + 1
+    out: list = []
+    pending: dict[str, ir.Expr] = {}          # temporary -> its expression, not yet used
+    for s in stmts:
+        if isinstance(s, ir.Let) and s.name.startswith("t.x") and uses.get(s.name) == 1 \
+                and not any(isinstance(x, ir.Call) for x in ir.walk(s.init)):
+            pending[s.name] = s.init
+            out.append(s)
+            continue
+        used = {x.name for e in _exprs_deep(s) for x in ir.walk(e) if isinstance(x, ir.Var)} & set(pending)
+        if used and isinstance(s, (ir.Let, ir.Assign, ir.Store)):
+            s = _substitute_stmt(s, {n: pending[n] for n in used})
+            out = [o for o in out if not (isinstance(o, ir.Let) and o.name in used)]
+            for n in used:
+                del pending[n]
+        # whatever this statement changes ends every pending temporary that reads it
+        changed = _changes(s)
+        for n in [n for n, e in pending.items() if _reads(e) & changed or isinstance(s, (ir.If, ir.For, ir.While))]:
+            del pending[n]
+        out.append(s)
+    return tuple(out)
+
+
+def _tidy_nested(s):
+    if isinstance(s, ir.If):
+        return ir.If(s.cond, _tidy(s.then), _tidy(s.else_), s.span)
+    if isinstance(s, ir.For):
+        return ir.For(s.var, s.ty, s.lo, s.hi, _tidy(s.body), s.span)
+    if isinstance(s, ir.While):
+        return ir.While(s.cond, _tidy(s.body), s.span)
+    return s
+
+
+def _exprs_deep(s):
+    """Every expression a statement evaluates, nested statements included."""
+    if isinstance(s, ir.Let):
+        yield s.init
+    elif isinstance(s, ir.Assign):
+        yield s.value
+    elif isinstance(s, ir.Store):
+        yield s.index
+        yield s.value
+    elif isinstance(s, ir.Return) and s.value is not None:
+        yield s.value
+    elif isinstance(s, ir.ExprStmt):
+        yield s.expr
+    elif isinstance(s, (ir.If, ir.While)):
+        yield s.cond
+    elif isinstance(s, ir.For):
+        yield s.lo
+        yield s.hi
+    for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
+        for inner in body:
+            yield from _exprs_deep(inner)
+
+
+def _reads(e) -> set[str]:
+    """Variables and arrays an expression reads."""
+    out = set()
+    for x in ir.walk(e):
+        if isinstance(x, ir.Var):
+            out.add(x.name)
+        elif isinstance(x, ir.Load):
+            out.add(x.array)
+    return out
+
+
+def _changes(s) -> set[str]:
+    if isinstance(s, (ir.Let, ir.Assign)):
+        return {s.name}
+    if isinstance(s, ir.Store):
+        return {s.array}
+    return set()
+
+
+def _substitute(e, env: dict):
+    if isinstance(e, ir.Var) and e.name in env:
+        return env[e.name]
+    if isinstance(e, (ir.Const, ir.Var)):
+        return e
+    if isinstance(e, ir.Load):
+        return ir.Load(e.array, _substitute(e.index, env), e.ty, e.span, e.inbounds)
+    if isinstance(e, ir.Unary):
+        return ir.Unary(e.op, _substitute(e.a, env), e.ty, e.span)
+    if isinstance(e, ir.Binary):
+        return ir.Binary(e.op, _substitute(e.a, env), _substitute(e.b, env), e.ty, e.span)
+    if isinstance(e, ir.Cast):
+        return ir.Cast(_substitute(e.a, env), e.ty, e.span)
+    if isinstance(e, ir.Prim):
+        return ir.Prim(e.name, tuple(_substitute(a, env) for a in e.args), e.ty, e.span)
+    return e
+
+
+def _substitute_stmt(s, env: dict):
+    if isinstance(s, ir.Let):
+        return ir.Let(s.name, s.ty, _substitute(s.init, env), s.span)
+    if isinstance(s, ir.Assign):
+        return ir.Assign(s.name, _substitute(s.value, env), s.span)
+    return ir.Store(s.array, _substitute(s.index, env), _substitute(s.value, env), s.span, s.inbounds)

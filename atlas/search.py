@@ -28,6 +28,7 @@ import json
 import math
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -154,7 +155,7 @@ class Evaluation:
 @dataclass
 class Options:
     """What a search may spend and what it measures on."""
-    budget_s: float = 60.0             # per function
+    budget_s: float = 45.0             # per function, before the leaders are confirmed
     max_evals: int = 48                # per function
     population: int = 8
     elite: int = 2
@@ -167,6 +168,9 @@ class Options:
     generated_size: int = 4096         # elements per array when a function has no profile
     archive_path: str | None = None    # default: the user's cache dir
     reuse: bool = True                 # take an archived champion instead of searching again
+    confirm_leaders: int = 2           # leaders measured again beside the default at the end
+    confirm_rounds: int = 3
+    noise: float = 0.02                # a leader must beat the default by more than this
     fixed: dict = field(default_factory=dict)      # function -> Genome to emit without searching
     only_fixed: bool = False           # search nothing else
     progress: Callable | None = None   # progress(function, done, total, best Evaluation | None, note)
@@ -188,7 +192,6 @@ class _Candidates:
     def __init__(self, module: ir.Module, fn_name: str, roots, chosen: dict, samples, profiled: bool,
                  feedback: dict | None):
         self.module, self.fn_name = module, fn_name
-        self.source_fn = module.function(fn_name)
         self.roots = tuple(r.name for r in roots if r.function == fn_name and r.name in chosen)
         self.chosen = chosen
         self.samples = samples
@@ -202,7 +205,7 @@ class _Candidates:
         if forms not in self._bases:
             use = {n for n, keep in zip(self.roots, forms) if keep}
             m, _ = lower.transform(self.module, lambda r: self.chosen[r.name] if r.name in use else r.term)
-            self._bases[forms] = m.function(self.fn_name)
+            self._bases[forms] = lower.tidy(m.function(self.fn_name))
         return self._bases[forms]
 
     def shape(self, forms: tuple[bool, ...], shape: str):
@@ -432,19 +435,44 @@ class Search:
                      {"times_per_input": e.times, "detail": e.detail}, context=self.context)
 
     def _confirm(self, best: Evaluation) -> Evaluation:
-        """Measure the leader and the default once more, side by side: a lucky
-        sample must not crown a variant that is not really faster."""
+        """The leaders measured again, each in rounds side by side with the
+        default (default, leader, default, leader, ...): the machine's drift
+        during a search can crown a variant that is not really faster, and
+        can hide one that is.  Each input size's ratio is the median of its
+        rounds; the variant whose geometric mean of those is lowest wins, if
+        it beats the default by more than the noise allowance."""
         default = self.space.default()
-        if best.genome == default or self.baseline is None:
+        if self.baseline is None:
             return best
-        again_base = self._measure(default, again=True)
-        again_best = self._measure(best.genome, again=True)
-        if again_best.status != "ok" or again_base.status != "ok":
-            return self.baseline
-        ratio = _geomean_ratio(again_best.times, again_base.times)
-        if ratio >= 1.0:
-            return self.baseline
-        return best
+        leaders, seen = [], set()
+        for e in sorted((e for e in self.evaluated.values() if e.status == "ok" and e.genome != default),
+                        key=lambda e: e.fitness):
+            if e.variant_hash not in seen and e.fitness < 1.0:
+                seen.add(e.variant_hash)
+                leaders.append(e)
+            if len(leaders) == self.options.confirm_leaders:
+                break
+        self.confirmed = []
+        winner, winner_ratio = self.baseline, 1.0 / (1.0 + self.options.noise)
+        for e in leaders:
+            ratios = [[] for _ in self._args]
+            for _ in range(self.options.confirm_rounds):
+                base = self._measure(default, again=True)
+                lead = self._measure(e.genome, again=True)
+                if base.status != "ok" or lead.status != "ok":
+                    ratios = None
+                    break
+                for k, (t, b) in enumerate(zip(lead.times, base.times)):
+                    ratios[k].append(t / b)
+            if ratios is None:
+                continue
+            ratio = math.exp(sum(math.log(statistics.median(r)) for r in ratios) / len(ratios))
+            self.confirmed.append({"genome": e.genome.describe(), "ratio": round(ratio, 4)})
+            if ratio < winner_ratio:
+                winner, winner_ratio = e, ratio
+        if winner is not self.baseline:
+            winner = replace(winner, fitness=winner_ratio)
+        return winner
 
 
 def _geomean_ratio(times, base) -> float:
@@ -594,11 +622,14 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
                         if options.progress:
                             options.progress(name, 0, 0, None, "champion from the archive")
             if outcome is None:
+                started = time.monotonic()
                 best, how = s.run()
                 g = best.genome if best.status == "ok" else s.space.default()
                 fn, ev = s.candidates.shape(g.forms, g.shape)
                 base = s.baseline.times if s.baseline else []
+                how["seconds"] = round(time.monotonic() - started, 2)      # confirmation included
                 summary = {**how, "genome": g.describe(), "median_ns": best.times, "default_ns": base,
+                           "confirmed": getattr(s, "confirmed", []),
                            "speedup": round(1 / best.fitness, 3) if best.status == "ok" and best.fitness else None,
                            "inputs": _describe_inputs(s.inputs), "notes": s.candidates.notes,
                            "from_archive": False}
