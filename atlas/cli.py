@@ -79,7 +79,7 @@ def probe(output):
               help="Search each function with a loop for its fastest proven variant, measured here.")
 @click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
               help="Sample inputs of one function (docs/profile.md); repeatable.")
-@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
+@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
               help="Search time per function, in seconds.")
 @click.option("--evals", type=click.IntRange(2), default=48, show_default=True,
               help="Most candidates measured per function.")
@@ -478,7 +478,7 @@ def list_backends():
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the raw figures here.")
 @click.option("--search/--no-search", default=True, show_default=True,
               help="Search each kernel on its profile (intents/profiles/) before timing it.")
-@click.option("--budget", type=click.FloatRange(1), default=60.0, show_default=True,
+@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
               help="Search time per kernel, in seconds.")
 @click.option("--fresh", is_flag=True, help="Search again even where the archive holds a champion.")
 def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fresh):
