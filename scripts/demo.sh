@@ -73,7 +73,8 @@ echo "-- the same compile again: the archive holds the champion, nothing is meas
 time atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
     --budget 20 -o "$OUT/tiered-searched"
 echo "-- what was tried (atlas variants), fastest first"
-atlas variants intents/tiered.ax --hw "$OUT/probe.json" | head -8
+atlas variants intents/tiered.ax --hw "$OUT/probe.json" > "$OUT/variants.txt"
+head -8 "$OUT/variants.txt"
 
 step "7. A speculative tier counts its fallbacks; the counts steer the next search"
 atlas compile intents/tiered.ax --hw "$OUT/probe.json" --profile intents/profiles/tiered.yaml \
