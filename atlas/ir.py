@@ -7,7 +7,7 @@ checker renames shadowed ones), so no stage needs scopes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 
@@ -361,6 +361,123 @@ _BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",
            "and": "&", "or": "|", "xor": "^", "shl": "<<", "shr": ">>",
            "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
            "land": "&&", "lor": "||"}
+
+
+def blocks(s) -> tuple:
+    """The statements nested in s: an if's arms, a loop's body."""
+    return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
+
+
+def walk_stmts(stmts):
+    """Every statement of a list, nested ones included, each before those inside it."""
+    for s in stmts:
+        yield s
+        yield from walk_stmts(blocks(s))
+
+
+def own_exprs(s) -> tuple:
+    """The expressions a statement evaluates itself (not those of its blocks)."""
+    if isinstance(s, Let):
+        return (s.init,)
+    if isinstance(s, Assign):
+        return (s.value,)
+    if isinstance(s, Store):
+        return (s.index, s.value)
+    if isinstance(s, (If, While)):
+        return (s.cond,)
+    if isinstance(s, For):
+        return (s.lo, s.hi)
+    if isinstance(s, Return):
+        return () if s.value is None else (s.value,)
+    if isinstance(s, ExprStmt):
+        return (s.expr,)
+    return ()
+
+
+def declared(stmts):
+    """(name, type) of every local a statement list declares, loop variables included."""
+    for s in walk_stmts(stmts):
+        if isinstance(s, Let):
+            yield s.name, s.ty
+        elif isinstance(s, For):
+            yield s.var, s.ty
+
+
+def map_expr(e, var=None, load=None):
+    """e rebuilt bottom-up: each Var through `var`, each Load (its index
+    already rebuilt) through `load`."""
+    if isinstance(e, Var):
+        return var(e) if var else e
+    if isinstance(e, Load):
+        e = replace(e, index=map_expr(e.index, var, load))
+        return load(e) if load else e
+    if isinstance(e, (Unary, Cast)):
+        return replace(e, a=map_expr(e.a, var, load))
+    if isinstance(e, Binary):
+        return replace(e, a=map_expr(e.a, var, load), b=map_expr(e.b, var, load))
+    if isinstance(e, (Prim, Call)):
+        return replace(e, args=tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load)
+                                                  for a in e.args))
+    return e
+
+
+def substitute(e, env: dict):
+    """e with each Var named in env replaced by env's expression."""
+    return map_expr(e, var=lambda v: env.get(v.name, v))
+
+
+def rename_locals(stmts, names: dict[str, str]) -> tuple:
+    """Statements with locals renamed everywhere (declarations and uses)."""
+    def sub(e):
+        return map_expr(e, var=lambda v: replace(v, name=names.get(v.name, v.name)))
+
+    out = []
+    for s in stmts:
+        if isinstance(s, Let):
+            s = replace(s, name=names.get(s.name, s.name), init=sub(s.init))
+        elif isinstance(s, Assign):
+            s = replace(s, name=names.get(s.name, s.name), value=sub(s.value))
+        elif isinstance(s, Store):
+            s = replace(s, index=sub(s.index), value=sub(s.value))
+        elif isinstance(s, If):
+            s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names),
+                                    else_=rename_locals(s.else_, names))
+        elif isinstance(s, When):
+            s = replace(s, then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
+        elif isinstance(s, For):
+            s = replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi),
+                                    body=rename_locals(s.body, names))
+        elif isinstance(s, While):
+            s = replace(s, cond=sub(s.cond), body=rename_locals(s.body, names))
+        elif isinstance(s, Return):
+            s = replace(s, value=None if s.value is None else sub(s.value))
+        elif isinstance(s, ExprStmt):
+            s = replace(s, expr=sub(s.expr))
+        out.append(s)
+    return tuple(out)
+
+
+def names_used(fn: "Function") -> set[str]:
+    """Every name a function uses: parameters, locals, loop variables."""
+    out = {p.name for p in fn.params}
+    for s in walk_stmts(fn.body):
+        if isinstance(s, (Let, Assign)):
+            out.add(s.name)
+        elif isinstance(s, For):
+            out.add(s.var)
+        for e in own_exprs(s):
+            out |= {x.name for x in walk(e) if isinstance(x, Var)}
+    return out
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base`, or base2, base3, ...: the first not in `taken` (which it joins)."""
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}{k}"
+    taken.add(name)
+    return name
 
 
 def const_text(value, ty: Scalar) -> str:

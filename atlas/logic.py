@@ -150,6 +150,20 @@ def differential(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed:
     return {"runs": runs, "skipped": skipped, "max_length": MAX_LENGTH, "agree": True}
 
 
+def differential_function(src: ir.Function, new: ir.Function, module: ir.Module | None,
+                          seed: int = 0) -> dict:
+    """`differential` of one rewritten function against its source, beside
+    the other functions of `module` (which it may call); {"agree": None} with
+    the reason when the pair cannot be run (a callee not given, ...)."""
+    others = tuple(f for f in (module.functions if module else ()) if f.name != src.name)
+    sources = module.sources if module else ()
+    try:
+        return differential(ir.Module((src,) + others, sources), ir.Module((new,) + others, sources),
+                            src, seed)
+    except (KeyError, RuntimeError, ValueError, TypeError, interp.OutOfFuel) as exc:
+        return {"agree": None, "skipped": f"could not run: {exc}"}
+
+
 def _same(a, b) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return (np.isnan(a) and np.isnan(b)) or (a == b and np.signbit(a) == np.signbit(b))

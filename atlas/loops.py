@@ -80,7 +80,8 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
-from . import ir
+from . import ir, logic
+from .shapes import Shaped
 from . import semantics as sem
 from .z3domain import Z3Domain
 
@@ -89,13 +90,6 @@ D = Z3Domain()
 MASK16 = 0xFFFF
 TRIP_BOUND_BITS = 40          # the guard `hi < 2^40` for a u64 loop variable
 PROOF_TIMEOUT_MS = 30_000     # per obligation (each takes milliseconds; generous for a busy machine)
-
-
-@dataclass
-class Shaped:
-    """A function rewritten into a proven shape, and why it may be trusted."""
-    function: ir.Function
-    evidence: dict
 
 
 # ================================================================ the public entry
@@ -163,7 +157,7 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
     if refused:
         evidence["refused"] = refused
     if differential:
-        diff = _differential(fn, new, module, seed)
+        diff = logic.differential_function(fn, new, module, seed)
         evidence["differential"] = diff
         if diff.get("agree") is False:
             return None
@@ -699,43 +693,16 @@ def _var_type(fn: ir.Function, name: str):
     for p in fn.params:
         if p.name == name:
             return p.ty
-    for n, t in _decls(fn.body):
+    for n, t in ir.declared(fn.body):
         if n == name:
             return t
     return None
 
 
-def _decls(stmts):
-    for s in stmts:
-        if isinstance(s, ir.Let):
-            yield s.name, s.ty
-        elif isinstance(s, ir.For):
-            yield s.var, s.ty
-        for b in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-            yield from _decls(b)
-
-
 def _stmt_exprs(stmts):
     """Every expression of a statement list, nested blocks included."""
-    for s in stmts:
-        if isinstance(s, ir.Let):
-            yield s.init
-        elif isinstance(s, ir.Assign):
-            yield s.value
-        elif isinstance(s, ir.Store):
-            yield from (s.index, s.value)
-        elif isinstance(s, ir.If):
-            yield s.cond
-        elif isinstance(s, ir.For):
-            yield from (s.lo, s.hi)
-        elif isinstance(s, ir.While):
-            yield s.cond
-        elif isinstance(s, ir.Return) and s.value is not None:
-            yield s.value
-        elif isinstance(s, ir.ExprStmt):
-            yield s.expr
-        for b in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-            yield from _stmt_exprs(b)
+    for s in ir.walk_stmts(stmts):
+        yield from ir.own_exprs(s)
 
 
 def _reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
@@ -771,13 +738,13 @@ def _reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
 
 def _names(fn: ir.Function) -> set[str]:
     names = {p.name for p in fn.params}
-    names |= {n for n, _ in _decls(fn.body)}
+    names |= {n for n, _ in ir.declared(fn.body)}
     names |= {x.name for e in _stmt_exprs(fn.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
     return names
 
 
 def _stmt_names(loop: ir.For) -> set[str]:
-    return {loop.var} | {n for n, _ in _decls(loop.body)} | \
+    return {loop.var} | {n for n, _ in ir.declared(loop.body)} | \
         {x.name for e in _stmt_exprs(loop.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
 
 
@@ -791,13 +758,3 @@ def _fresh(base: str, used: set[str]) -> str:
 
 # ================================================================ the second check
 
-def _differential(src: ir.Function, new: ir.Function, module: ir.Module | None, seed: int) -> dict:
-    """logic.differential between the source and the rewritten function."""
-    from . import logic
-    others = tuple(f for f in (module.functions if module else ()) if f.name != src.name)
-    sources = module.sources if module else ()
-    try:
-        return logic.differential(ir.Module((src,) + others, sources), ir.Module((new,) + others, sources),
-                                  src, seed)
-    except (KeyError, RuntimeError, ValueError) as exc:     # a callee not given, an unspecialised `when`
-        return {"agree": None, "skipped": f"could not run: {exc}"}

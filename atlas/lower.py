@@ -289,25 +289,8 @@ def _tidy_nested(s):
 
 def _exprs_deep(s):
     """Every expression a statement evaluates, nested statements included."""
-    if isinstance(s, ir.Let):
-        yield s.init
-    elif isinstance(s, ir.Assign):
-        yield s.value
-    elif isinstance(s, ir.Store):
-        yield s.index
-        yield s.value
-    elif isinstance(s, ir.Return) and s.value is not None:
-        yield s.value
-    elif isinstance(s, ir.ExprStmt):
-        yield s.expr
-    elif isinstance(s, (ir.If, ir.While)):
-        yield s.cond
-    elif isinstance(s, ir.For):
-        yield s.lo
-        yield s.hi
-    for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-        for inner in body:
-            yield from _exprs_deep(inner)
+    for inner in ir.walk_stmts((s,)):
+        yield from ir.own_exprs(inner)
 
 
 def _reads(e) -> set[str]:
@@ -329,27 +312,9 @@ def _changes(s) -> set[str]:
     return set()
 
 
-def _substitute(e, env: dict):
-    if isinstance(e, ir.Var) and e.name in env:
-        return env[e.name]
-    if isinstance(e, (ir.Const, ir.Var)):
-        return e
-    if isinstance(e, ir.Load):
-        return ir.Load(e.array, _substitute(e.index, env), e.ty, e.span, e.inbounds)
-    if isinstance(e, ir.Unary):
-        return ir.Unary(e.op, _substitute(e.a, env), e.ty, e.span)
-    if isinstance(e, ir.Binary):
-        return ir.Binary(e.op, _substitute(e.a, env), _substitute(e.b, env), e.ty, e.span)
-    if isinstance(e, ir.Cast):
-        return ir.Cast(_substitute(e.a, env), e.ty, e.span)
-    if isinstance(e, ir.Prim):
-        return ir.Prim(e.name, tuple(_substitute(a, env) for a in e.args), e.ty, e.span)
-    return e
-
-
 def _substitute_stmt(s, env: dict):
     if isinstance(s, ir.Let):
-        return ir.Let(s.name, s.ty, _substitute(s.init, env), s.span)
+        return ir.Let(s.name, s.ty, ir.substitute(s.init, env), s.span)
     if isinstance(s, ir.Assign):
-        return ir.Assign(s.name, _substitute(s.value, env), s.span)
-    return ir.Store(s.array, _substitute(s.index, env), _substitute(s.value, env), s.span, s.inbounds)
+        return ir.Assign(s.name, ir.substitute(s.value, env), s.span)
+    return ir.Store(s.array, ir.substitute(s.index, env), ir.substitute(s.value, env), s.span, s.inbounds)

@@ -81,6 +81,7 @@ from dataclasses import dataclass, field
 import z3
 
 from . import interp, ir, logic
+from .shapes import Shaped
 
 GUARD_BITS = 32                # the guard bounds every wide parameter under a product by 2^32
 PROOF_TIMEOUT_MS = 30_000      # per obligation; matmul's take a few tenths of a second
@@ -93,46 +94,10 @@ PROOF_INTERCHANGE = ("per element the same operations in the same order; z3: ind
                      "not a z3 equivalence of the loops")
 
 
-@dataclass
-class Shaped:
-    """A function rewritten into a proven shape, and why it may be trusted."""
-    function: ir.Function
-    evidence: dict
-
-
 # ================================================================ statements and expressions
 
-def _bodies(s) -> tuple:
-    return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
-
-
-def _walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        yield from _walk_stmts(_bodies(s))
-
-
-def _own_exprs(s) -> tuple:
-    """The expressions a statement evaluates itself (not its blocks')."""
-    if isinstance(s, ir.Let):
-        return (s.init,)
-    if isinstance(s, ir.Assign):
-        return (s.value,)
-    if isinstance(s, ir.Store):
-        return (s.index, s.value)
-    if isinstance(s, (ir.If, ir.While)):
-        return (s.cond,)
-    if isinstance(s, ir.For):
-        return (s.lo, s.hi)
-    if isinstance(s, ir.Return):
-        return () if s.value is None else (s.value,)
-    if isinstance(s, ir.ExprStmt):
-        return (s.expr,)
-    return ()
-
-
 def _assigned(stmts) -> set[str]:
-    return {s.name for s in _walk_stmts(stmts) if isinstance(s, ir.Assign)}
+    return {s.name for s in ir.walk_stmts(stmts) if isinstance(s, ir.Assign)}
 
 
 def _vars(e) -> set[str]:
@@ -143,83 +108,9 @@ def _has(e, kind) -> bool:
     return any(isinstance(x, kind) for x in ir.walk(e))
 
 
-def _map_expr(e, var=None, load=None):
-    """e rebuilt bottom-up: each Var through `var`, each Load (its index
-    already rebuilt) through `load`."""
-    if isinstance(e, ir.Var):
-        return var(e) if var else e
-    if isinstance(e, ir.Load):
-        e = dataclasses.replace(e, index=_map_expr(e.index, var, load))
-        return load(e) if load else e
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return dataclasses.replace(e, a=_map_expr(e.a, var, load))
-    if isinstance(e, ir.Binary):
-        return dataclasses.replace(e, a=_map_expr(e.a, var, load), b=_map_expr(e.b, var, load))
-    if isinstance(e, (ir.Prim, ir.Call)):
-        return dataclasses.replace(e, args=tuple(a if isinstance(a, ir.ArrayRef) else _map_expr(a, var, load)
-                                                  for a in e.args))
-    return e
-
-
-def _subst(e, env: dict):
-    return _map_expr(e, var=lambda v: env.get(v.name, v))
-
-
-def _rename(stmts, names: dict[str, str]) -> tuple:
-    """Statements with locals renamed everywhere (declarations and uses)."""
-    def sub(e):
-        return _map_expr(e, var=lambda v: dataclasses.replace(v, name=names.get(v.name, v.name)))
-
-    out = []
-    for s in stmts:
-        if isinstance(s, ir.Let):
-            s = dataclasses.replace(s, name=names.get(s.name, s.name), init=sub(s.init))
-        elif isinstance(s, ir.Assign):
-            s = dataclasses.replace(s, name=names.get(s.name, s.name), value=sub(s.value))
-        elif isinstance(s, ir.Store):
-            s = dataclasses.replace(s, index=sub(s.index), value=sub(s.value))
-        elif isinstance(s, ir.If):
-            s = dataclasses.replace(s, cond=sub(s.cond), then=_rename(s.then, names),
-                                    else_=_rename(s.else_, names))
-        elif isinstance(s, ir.When):
-            s = dataclasses.replace(s, then=_rename(s.then, names), else_=_rename(s.else_, names))
-        elif isinstance(s, ir.For):
-            s = dataclasses.replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi),
-                                    body=_rename(s.body, names))
-        elif isinstance(s, ir.While):
-            s = dataclasses.replace(s, cond=sub(s.cond), body=_rename(s.body, names))
-        elif isinstance(s, ir.Return):
-            s = dataclasses.replace(s, value=None if s.value is None else sub(s.value))
-        elif isinstance(s, ir.ExprStmt):
-            s = dataclasses.replace(s, expr=sub(s.expr))
-        out.append(s)
-    return tuple(out)
-
-
-def _names(fn: ir.Function) -> set[str]:
-    out = {p.name for p in fn.params}
-    for s in _walk_stmts(fn.body):
-        if isinstance(s, (ir.Let, ir.Assign)):
-            out.add(s.name)
-        elif isinstance(s, ir.For):
-            out.add(s.var)
-        for e in _own_exprs(s):
-            out |= _vars(e)
-    return out
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    name, k = base, 1
-    while name in taken:
-        k += 1
-        name = f"{base}{k}"
-    taken.add(name)
-    return name
-
-
 def _declared(stmts) -> list[str]:
     return [s.name if isinstance(s, ir.Let) else s.var
-            for s in _walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
+            for s in ir.walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
 
 
 def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Function:
@@ -227,11 +118,11 @@ def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Fun
     renamed so that names stay unique in the function."""
     if guard is None:
         return dataclasses.replace(fn, body=fast)
-    taken = _names(fn) | set(_declared(fast))
+    taken = ir.names_used(fn) | set(_declared(fast))
     names = {}
     for name in dict.fromkeys(_declared(fast)):
-        names[name] = _fresh(name + SUFFIX, taken)
-    return dataclasses.replace(fn, body=(ir.If(guard, _rename(fast, names), fn.body, fn.span),))
+        names[name] = ir.fresh_name(name + SUFFIX, taken)
+    return dataclasses.replace(fn, body=(ir.If(guard, ir.rename_locals(fast, names), fn.body, fn.span),))
 
 
 # ================================================================ polynomials on Z3 integers
@@ -471,7 +362,7 @@ class _Marker:
         def load(x):
             ok = self.access("load", x.array, x.index, frames, x.span, x.inbounds)
             return dataclasses.replace(x, inbounds=True) if ok and not x.inbounds else x
-        return _map_expr(e, load=load)
+        return ir.map_expr(e, load=load)
 
     def block(self, stmts, frames: list[_Frame]) -> tuple:
         out = []
@@ -534,22 +425,12 @@ def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
 
 def _finish(fn, new, module, evidence, differential, seed, t0) -> Shaped | None:
     if differential:
-        diff = _differential(fn, new, module, seed)
+        diff = logic.differential_function(fn, new, module, seed)
         evidence["differential"] = diff
         if diff.get("agree") is False:
             return None
     evidence["seconds"] = round(time.perf_counter() - t0, 3)
     return Shaped(new, evidence)
-
-
-def _differential(src: ir.Function, new: ir.Function, module: ir.Module | None, seed: int) -> dict:
-    others = tuple(f for f in (module.functions if module else ()) if f.name != src.name)
-    sources = module.sources if module else ()
-    try:
-        return logic.differential(ir.Module((src,) + others, sources), ir.Module((new,) + others, sources),
-                                  src, seed)
-    except (KeyError, RuntimeError, ValueError, TypeError, interp.OutOfFuel) as exc:
-        return {"agree": None, "skipped": f"could not run: {exc}"}
 
 
 # ================================================================ 2. the ikj interchange
@@ -614,22 +495,22 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
             if _has(b, ir.Load) or _has(b, ir.Call) or not _vars(b) <= ok:
                 return None, f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
-    if any(let.name in _vars(e) for s in _walk_stmts(fn.body) if not _within(s, loop)
-           for e in _own_exprs(s)):
+    if any(let.name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop)
+           for e in ir.own_exprs(s)):
         return None, f"`{let.name}` is read outside the nest"
     return Nest(loop, let, kloop, E, store), ""
 
 
 def _within(s, loop) -> bool:
-    return s is loop or any(s is x for x in _walk_stmts(loop.body))
+    return s is loop or any(s is x for x in ir.walk_stmts(loop.body))
 
 
 def _interchanged(nest: Nest, taken: set[str]) -> tuple:
     """for j0 in B { c[IDX(j0)] = INIT; }  for k in C { for j in B { c[IDX] = c[IDX] + E; } }"""
     J, K, st = nest.j, nest.k, nest.store
     T = nest.s.ty
-    j0 = _fresh(f"{J.var}.init", taken)
-    idx0 = _subst(st.index, {J.var: ir.Var(j0, J.ty, J.span)})
+    j0 = ir.fresh_name(f"{J.var}.init", taken)
+    idx0 = ir.substitute(st.index, {J.var: ir.Var(j0, J.ty, J.span)})
     init = ir.For(j0, J.ty, J.lo, J.hi,
                   (ir.Store(st.array, idx0, nest.s.init, st.span),), J.span)
     acc = ir.Binary("add", ir.Load(st.array, st.index, T, st.span), nest.e, T, K.body[0].span)
@@ -648,7 +529,7 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
     nest is matched and proven."""
     t0 = time.perf_counter()
     prover = _Prover(fn, guard_bits, timeout_ms)
-    taken = _names(fn)
+    taken = ir.names_used(fn)
     nests: list[dict] = []
     guard: set[str] = set()
     reasons = why if why is not None else []

@@ -66,39 +66,11 @@ def _loop_free(stmts) -> bool:
     for s in stmts:
         if isinstance(s, (ir.For, ir.While, ir.Return, ir.ExprStmt, ir.When)):
             return False
-        if any(isinstance(x, ir.Call) for e in _exprs(s) for x in ir.walk(e)):
+        if any(isinstance(x, ir.Call) for e in ir.own_exprs(s) for x in ir.walk(e)):
             return False
         if isinstance(s, ir.If) and not (_loop_free(s.then) and _loop_free(s.else_)):
             return False
     return True
-
-
-def _exprs(s) -> tuple:
-    """The expressions a statement evaluates itself (not its blocks')."""
-    if isinstance(s, ir.Let):
-        return (s.init,)
-    if isinstance(s, ir.Assign):
-        return (s.value,)
-    if isinstance(s, ir.Store):
-        return (s.index, s.value)
-    if isinstance(s, (ir.If, ir.While)):
-        return (s.cond,)
-    if isinstance(s, ir.For):
-        return (s.lo, s.hi)
-    if isinstance(s, ir.Return):
-        return () if s.value is None else (s.value,)
-    if isinstance(s, ir.ExprStmt):
-        return (s.expr,)
-    return ()
-
-
-def _inner(s) -> tuple:
-    """The statements nested in s, as one list (If: then + else)."""
-    if isinstance(s, (ir.If, ir.When)):
-        return s.then + s.else_
-    if isinstance(s, (ir.For, ir.While)):
-        return s.body
-    return ()
 
 
 def candidate_loops(fn: ir.Function) -> list[LoopRef]:
@@ -109,23 +81,17 @@ def candidate_loops(fn: ir.Function) -> list[LoopRef]:
         for k, s in enumerate(stmts):
             here = prefix + (k,)
             if isinstance(s, ir.For) and _loop_free(s.body) and \
-                    any(isinstance(x, ir.If) for x in _all_stmts(s.body)):
+                    any(isinstance(x, ir.If) for x in ir.walk_stmts(s.body)):
                 out.append(LoopRef(here, s))
-            walk(_inner(s), here)
+            walk(ir.blocks(s), here)
 
     walk(fn.body, ())
     return out
 
 
-def _all_stmts(stmts):
-    for s in stmts:
-        yield s
-        yield from _all_stmts(_inner(s))
-
-
 def _at(stmts, path):
     s = stmts[path[0]]
-    return s if len(path) == 1 else _at(_inner(s), path[1:])
+    return s if len(path) == 1 else _at(ir.blocks(s), path[1:])
 
 
 def _replace(stmts: tuple, path, new: tuple) -> tuple:
@@ -145,74 +111,6 @@ def _replace(stmts: tuple, path, new: tuple) -> tuple:
 
 
 # ---------------------------------------------------------------- rewriting expressions
-
-def _map_vars(e, f):
-    """e with each Var v replaced by f(v)."""
-    if isinstance(e, ir.Var):
-        return f(e)
-    if isinstance(e, ir.Load):
-        return dataclasses.replace(e, index=_map_vars(e.index, f))
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return dataclasses.replace(e, a=_map_vars(e.a, f))
-    if isinstance(e, ir.Binary):
-        return dataclasses.replace(e, a=_map_vars(e.a, f), b=_map_vars(e.b, f))
-    if isinstance(e, (ir.Prim, ir.Call)):
-        return dataclasses.replace(e, args=tuple(a if isinstance(a, ir.ArrayRef) else _map_vars(a, f)
-                                                  for a in e.args))
-    return e
-
-
-def _subst(e, env: dict):
-    """e with each Var named in env replaced by env's expression."""
-    return _map_vars(e, lambda v: env.get(v.name, v))
-
-
-def _rename(stmts, names: dict[str, str]) -> tuple:
-    """Statements with locals renamed (declarations, assignments, uses)."""
-    def sub(e):
-        return _map_vars(e, lambda v: dataclasses.replace(v, name=names.get(v.name, v.name)))
-
-    out = []
-    for s in stmts:
-        if isinstance(s, ir.Let):
-            s = dataclasses.replace(s, name=names.get(s.name, s.name), init=sub(s.init))
-        elif isinstance(s, ir.Assign):
-            s = dataclasses.replace(s, name=names.get(s.name, s.name), value=sub(s.value))
-        elif isinstance(s, ir.Store):
-            s = dataclasses.replace(s, index=sub(s.index), value=sub(s.value))
-        elif isinstance(s, ir.If):
-            s = dataclasses.replace(s, cond=sub(s.cond), then=_rename(s.then, names),
-                                    else_=_rename(s.else_, names))
-        elif isinstance(s, ir.For):
-            s = dataclasses.replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi),
-                                    body=_rename(s.body, names))
-        elif isinstance(s, ir.While):
-            s = dataclasses.replace(s, cond=sub(s.cond), body=_rename(s.body, names))
-        out.append(s)
-    return tuple(out)
-
-
-def _names(fn: ir.Function) -> set[str]:
-    """Every name a function uses: parameters and locals."""
-    out = {p.name for p in fn.params}
-    for s in _all_stmts(fn.body):
-        if isinstance(s, (ir.Let, ir.Assign)):
-            out.add(s.name)
-        elif isinstance(s, ir.For):
-            out.add(s.var)
-        for e in _exprs(s):
-            out |= {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
-    return out
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    name, k = base, 1
-    while name in taken:
-        k += 1
-        name = f"{base}{k}"
-    taken.add(name)
-    return name
-
 
 def _negate(c):
     """not c, written as the opposite comparison where that is exact."""
@@ -239,11 +137,11 @@ class _GiveUp(Exception):
 
 
 def _assigned(stmts) -> set[str]:
-    return {s.name for s in _all_stmts(stmts) if isinstance(s, ir.Assign)}
+    return {s.name for s in ir.walk_stmts(stmts) if isinstance(s, ir.Assign)}
 
 
 def _written(stmts) -> set[str]:
-    return {s.array for s in _all_stmts(stmts) if isinstance(s, ir.Store)}
+    return {s.array for s in ir.walk_stmts(stmts) if isinstance(s, ir.Store)}
 
 
 def _reads(e, assigned: set[str], written: set[str]) -> bool:
@@ -267,7 +165,7 @@ def paths(fn: ir.Function, loop: ir.For) -> list[Path] | None:
             nxt = []
             for ids, conds, body, env in states:
                 if isinstance(s, ir.If):
-                    c = _subst(s.cond, env)
+                    c = ir.substitute(s.cond, env)
                     if _reads(c, assigned, written):
                         raise _GiveUp
                     nxt += go(s.then, [(ids + (True,), conds + (c,), body, env)])
@@ -275,7 +173,7 @@ def paths(fn: ir.Function, loop: ir.For) -> list[Path] | None:
                 else:
                     if isinstance(s, (ir.Let, ir.Assign)):
                         init = s.init if isinstance(s, ir.Let) else s.value
-                        env = {**env, s.name: _subst(init, env)}
+                        env = {**env, s.name: ir.substitute(init, env)}
                     nxt.append((ids, conds, body + (s,), env))
             if len(nxt) > MAX_PATHS:
                 raise _GiveUp
@@ -426,7 +324,7 @@ def _located(fn: ir.Function, hot: HotPath) -> bool:
 
 def _hot_locals(hot: HotPath, taken: set[str]) -> dict[str, str]:
     """Fresh names for the hot body's Lets (locals stay unique per function)."""
-    return {s.name: _fresh(f"{s.name}_hot", taken) for s in _all_stmts(hot.body) if isinstance(s, ir.Let)}
+    return {s.name: ir.fresh_name(f"{s.name}_hot", taken) for s in ir.walk_stmts(hot.body) if isinstance(s, ir.Let)}
 
 
 def _refuse(why: list | None, reason: str):
@@ -442,8 +340,8 @@ def hoist(fn: ir.Function, hot: HotPath, module: ir.Module | None = None,
     if not _located(fn, hot):
         return _refuse(why, "the hot path's loop is not in this function")
     loop = hot.loop.loop
-    names = _hot_locals(hot, _names(fn))
-    body = (ir.If(hot.condition, _rename(hot.body, names), loop.body),)
+    names = _hot_locals(hot, ir.names_used(fn))
+    body = (ir.If(hot.condition, ir.rename_locals(hot.body, names), loop.body),)
     failed = bodies.prove_equal(loop.body, body, fn, timeout_ms=PROOF_TIMEOUT_MS)
     if failed:
         return _refuse(why, f"proof: {failed}")
@@ -477,30 +375,30 @@ def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
     # `hi` is evaluated once per block instead of once per loop: it must not change.
     if _reads(loop.hi, assigned, written) or any(isinstance(x, ir.Call) for x in ir.walk(loop.hi)):
         return _refuse(why, "the loop bound may change while the loop runs")
-    declared = {s.name for s in _all_stmts(loop.body) if isinstance(s, ir.Let)}
-    outside = _names(dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, ())))
+    declared = {s.name for s in ir.walk_stmts(loop.body) if isinstance(s, ir.Let)}
+    outside = ir.names_used(dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, ())))
     if declared & outside:
         return _refuse(why, f"the body declares {sorted(declared & outside)}, used outside it")
     failed = bodies.prove_equal(loop.body, hot.body, fn, assume=H, timeout_ms=PROOF_TIMEOUT_MS)
     if failed:
         return _refuse(why, f"proof: {failed}")
 
-    taken = _names(fn)
-    b, e, ok = (_fresh(f"{loop.var}_{s}", taken) for s in ("block", "end", "ok"))
-    i_chk, i_hot = _fresh(f"{loop.var}_chk", taken), _fresh(f"{loop.var}_hot", taken)
+    taken = ir.names_used(fn)
+    b, e, ok = (ir.fresh_name(f"{loop.var}_{s}", taken) for s in ("block", "end", "ok"))
+    i_chk, i_hot = ir.fresh_name(f"{loop.var}_chk", taken), ir.fresh_name(f"{loop.var}_hot", taken)
     names = {**_hot_locals(hot, taken), loop.var: i_hot}
     vb, ve, vok, B = ir.Var(b, T), ir.Var(e, T), ir.Var(ok, ir.BOOL), ir.Const(block, T)
     hi = loop.hi
     upto = ir.Prim("min", (ve, hi), T)      # == e; the shape the backend knows is in range
     end = ir.Prim("select", (ir.Binary("gt", ir.Binary("sub", hi, vb, T), B, ir.BOOL),
                              ir.Binary("add", vb, B, T), hi), T)    # no wrap-around past hi
-    test = _subst(H, {loop.var: ir.Var(i_chk, T)})
+    test = ir.substitute(H, {loop.var: ir.Var(i_chk, T)})
     per_block = (
         ir.Let(e, T, end),
         ir.Count("blocks"),
         ir.Let(ok, ir.BOOL, ir.Const(True, ir.BOOL)),
         ir.For(i_chk, T, vb, upto, (ir.Assign(ok, ir.Binary("land", vok, test, ir.BOOL)),)),
-        ir.If(vok, (ir.For(i_hot, T, vb, upto, _rename(hot.body, names)),),
+        ir.If(vok, (ir.For(i_hot, T, vb, upto, ir.rename_locals(hot.body, names)),),
               (ir.Count(label), ir.For(loop.var, T, vb, upto, loop.body))),
         ir.Assign(b, ve),
     )

@@ -87,9 +87,9 @@ def accesses(stmts) -> list[tuple[str, str, str, bool]]:
                 expr(s.value)
                 out.append(("store", s.array, ir.pretty_expr(s.index), s.inbounds))
             else:
-                for e in nests._own_exprs(s):
+                for e in ir.own_exprs(s):
                     expr(e)
-            block(nests._bodies(s))
+            block(ir.blocks(s))
     block(stmts)
     return out
 
@@ -146,7 +146,7 @@ def test_matmul_is_interchanged_under_a_guard(matmul, interchanged):
     assert all(ok for *_, ok in accesses(top.then)) and len(accesses(top.then)) == 5
     assert not any(ok for *_, ok in accesses(top.else_))
     # locals stay unique within the function
-    names = [s.var if isinstance(s, ir.For) else s.name for s in nests._walk_stmts(new.body)
+    names = [s.var if isinstance(s, ir.For) else s.name for s in ir.walk_stmts(new.body)
              if isinstance(s, (ir.For, ir.Let))]
     assert len(names) == len(set(names))
 
@@ -191,7 +191,7 @@ def test_index_depending_on_k_is_refused():
     jloop = iloop.body[0]
     let, kloop, store = jloop.body
     k = ir.Var("k", ir.U64)
-    bad = dataclasses.replace(store, index=nests._subst(store.index, {"j": k}))
+    bad = dataclasses.replace(store, index=ir.substitute(store.index, {"j": k}))
     fn = dataclasses.replace(fn, body=(dataclasses.replace(
         iloop, body=(dataclasses.replace(jloop, body=(let, kloop, bad)),)),))
     why = []
@@ -226,7 +226,7 @@ def test_forcing_the_non_distinct_nest_would_change_the_result():
     nest, why = nests.match_nest(iloop.body[0], fn, [iloop])
     assert nest is not None, why
     forced = dataclasses.replace(fn, body=(dataclasses.replace(
-        iloop, body=nests._interchanged(nest, nests._names(fn))),))
+        iloop, body=nests._interchanged(nest, ir.names_used(fn))),))
     rng = np.random.default_rng(3)
     args = matmul_args(rng, 4)
     assert not identical(run(fn, args), run(forced, args))

@@ -180,12 +180,12 @@ def test_tier_loops_are_bounded_by_min_of_the_block_end_and_the_length(intents):
     fn = intents["tiered"].functions[0]
     hot = shapes.hot_path(fn, [tiered_sample(np.random.default_rng(6), 100, (21, 1000))])
     new = shapes.tier(fn, hot, 16).function
-    loops = [s for s in shapes._all_stmts(new.body) if isinstance(s, ir.For)]
+    loops = [s for s in ir.walk_stmts(new.body) if isinstance(s, ir.For)]
     assert len(loops) == 3
     for loop in loops:
         assert isinstance(loop.hi, ir.Prim) and loop.hi.name == "min"
         assert loop.hi.args[1] == ir.Var("n", ir.U64)
-    names = [s.name for s in shapes._all_stmts(new.body) if isinstance(s, ir.Let)] + [lp.var for lp in loops]
+    names = [s.name for s in ir.walk_stmts(new.body) if isinstance(s, ir.Let)] + [lp.var for lp in loops]
     assert len(names) == len(set(names))           # locals stay unique
     check_loop = next(lp for lp in loops if lp.var.endswith("_chk"))
     assert not any(isinstance(s, ir.If) for s in check_loop.body)   # branch-free test

@@ -91,17 +91,6 @@ def _assigned(stmts) -> set[str]:
     return out
 
 
-def _locals(stmts):
-    """(name, type) of every local a statement list declares, loop variables included."""
-    for s in stmts:
-        if isinstance(s, ir.Let):
-            yield s.name, s.ty
-        elif isinstance(s, ir.For):
-            yield s.var, s.ty
-        for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-            yield from _locals(body)
-
-
 def _vars(e) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
 
@@ -157,37 +146,8 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
 
 # ---------------------------------------------------------------- loops and their hints
 
-def _bodies(s) -> tuple:
-    return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
-
-
-def _stmt_exprs(s) -> tuple:
-    """The expressions a statement itself evaluates (not those of nested statements)."""
-    if isinstance(s, ir.Let):
-        return (s.init,)
-    if isinstance(s, ir.Assign):
-        return (s.value,)
-    if isinstance(s, ir.Store):
-        return (s.index, s.value)
-    if isinstance(s, (ir.If, ir.While)):
-        return (s.cond,)
-    if isinstance(s, ir.For):
-        return (s.lo, s.hi)
-    if isinstance(s, ir.Return):
-        return () if s.value is None else (s.value,)
-    if isinstance(s, ir.ExprStmt):
-        return (s.expr,)
-    return ()
-
-
-def _walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        yield from _walk_stmts(_bodies(s))
-
-
 def _callees(stmts) -> set[str]:
-    return {x.func for s in _walk_stmts(stmts) for e in _stmt_exprs(s)
+    return {x.func for s in ir.walk_stmts(stmts) for e in ir.own_exprs(s)
             for x in ir.walk(e) if isinstance(x, ir.Call)}
 
 
@@ -202,7 +162,7 @@ def callee_facts(module: ir.Module) -> dict[str, _CalleeFacts]:
     direct, calls = {}, {}
     for f in module.functions:
         floats = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
-        body = list(_walk_stmts(f.body))
+        body = list(ir.walk_stmts(f.body))
         direct[f.name] = [any(isinstance(s, (ir.For, ir.While)) for s in body),
                           any(isinstance(s, ir.Store) and s.array in floats for s in body)]
         calls[f.name] = _callees(f.body)
@@ -229,7 +189,7 @@ def _loop_callees(loop) -> set[str]:
 
 def is_innermost(loop, facts: dict[str, _CalleeFacts]) -> bool:
     """No loop inside the body, nor in a function the loop calls."""
-    body = list(_walk_stmts(loop.body))
+    body = list(ir.walk_stmts(loop.body))
     if any(isinstance(s, (ir.For, ir.While)) for s in body):
         return False
     return not any(facts.get(c, _CalleeFacts(True, True)).has_loop for c in _loop_callees(loop))
@@ -242,7 +202,7 @@ def carries_float(loop, float_arrays: set[str], facts: dict[str, _CalleeFacts]) 
     float array element written at an address every iteration shares
     (which LLVM may promote to exactly such a register), or a call that
     writes float arrays."""
-    body = list(_walk_stmts(loop.body))
+    body = list(ir.walk_stmts(loop.body))
     declared = {s.name for s in body if isinstance(s, ir.Let)}
     types: dict[str, ir.Scalar] = {}
     for s in body:
@@ -300,7 +260,7 @@ _LOOP_ID = re.compile(r'^(!\d+) = !\{ ?!"atlas\.loopid\.\d+"(.*?) ?\}$', re.M)
 
 
 def patch_loop_ids(text: str) -> str:
-    """Turn each placeholder `!N = !{!"atlas.loopid.K", props...}` into the
+    """Turn each stand-in node `!N = !{!"atlas.loopid.K", props...}` into the
     self-referential `!N = distinct !{!N, props...}` a loop ID must be
     (llvmlite's metadata API cannot make a node refer to itself)."""
     return _LOOP_ID.sub(lambda m: f"{m.group(1)} = distinct !{{{m.group(1)}{m.group(2)}}}", text)
@@ -392,7 +352,7 @@ class ModuleCodegen:
         return self.counter_globals[key]
 
     def loop_id(self, props: list[tuple[str, int | None]]):
-        """A placeholder node for one loop's ID; patch_loop_ids makes it distinct."""
+        """A stand-in node for one loop's ID; patch_loop_ids makes it distinct."""
         ops = [self.m.add_metadata([ll.MetaDataString(self.m, name)] +
                                    ([] if v is None else [ll.Constant(I32, v)])) for name, v in props]
         self.loop_ids += 1
@@ -444,7 +404,7 @@ class FunctionCodegen:
         scalars = [(p, a) for p, a in zip(self.f.params, self.fn.args) if isinstance(p.ty, ir.Scalar)]
         for p, _ in scalars:
             self.local(p.name, p.ty)
-        for name, t in _locals(self.f.body):
+        for name, t in ir.declared(self.f.body):
             self.local(name, t)
         for p, a in scalars:
             self.b.store(from_abi(self.b, a, p.ty), self.vars[p.name][0])
