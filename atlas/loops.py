@@ -80,8 +80,8 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
-from . import ir, logic
-from .shapes import Shaped
+from . import ir
+from .shapes import Shaped, finish
 from . import semantics as sem
 from .z3domain import Z3Domain
 
@@ -156,13 +156,7 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
     }
     if refused:
         evidence["refused"] = refused
-    if differential:
-        diff = logic.differential_function(fn, new, module, seed)
-        evidence["differential"] = diff
-        if diff.get("agree") is False:
-            return None
-    evidence["seconds"] = round(time.perf_counter() - t0, 3)
-    return Shaped(new, evidence)
+    return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 # ================================================================ recognition

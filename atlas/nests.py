@@ -80,8 +80,8 @@ from dataclasses import dataclass, field
 
 import z3
 
-from . import interp, ir, logic
-from .shapes import Shaped
+from . import ir
+from .shapes import Shaped, finish
 
 GUARD_BITS = 32                # the guard bounds every wide parameter under a product by 2^32
 PROOF_TIMEOUT_MS = 30_000      # per obligation; matmul's take a few tenths of a second
@@ -420,17 +420,7 @@ def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
         "unproven": marker.unproven,
         "z3": {"calls": prover.calls, "seconds": round(prover.seconds, 3)},
     }
-    return _finish(fn, new, module, evidence, differential, seed, t0)
-
-
-def _finish(fn, new, module, evidence, differential, seed, t0) -> Shaped | None:
-    if differential:
-        diff = logic.differential_function(fn, new, module, seed)
-        evidence["differential"] = diff
-        if diff.get("agree") is False:
-            return None
-    evidence["seconds"] = round(time.perf_counter() - t0, 3)
-    return Shaped(new, evidence)
+    return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 # ================================================================ 2. the ikj interchange
@@ -590,7 +580,7 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
         "unproven": marker.unproven,
         "z3": {"calls": prover.calls, "seconds": round(prover.seconds, 3)},
     }
-    return _finish(fn, new, module, evidence, differential, seed, t0)
+    return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 def _looks_like_nest(s: ir.For) -> bool:

@@ -523,7 +523,7 @@ class Profile:
         node = self._root.get("sizes")[1]
         if kind == "list":
             if len(lengths) > 1:
-                raise self._err(node.span, f"expected sizes per length parameter, e.g. "
+                raise self._err(node.span, "expected sizes per length parameter, e.g. "
                                 "{" + ", ".join(f"{n}: [64]" for n in lengths) + "}, found a list",
                                 f"{fn.name} has the length parameters {', '.join(lengths)}")
             per = {lengths[0]: (None, data)}

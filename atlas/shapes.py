@@ -16,6 +16,7 @@ Each shape is accepted only once Z3 proves the new body equal to the old
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,20 @@ class HotPath:
 class Shaped:
     function: ir.Function
     evidence: dict
+
+
+def finish(fn: ir.Function, new: ir.Function, module, evidence: dict, differential: bool = True,
+           seed: int = 0, t0: float | None = None) -> Shaped | None:
+    """A proven rewrite, run once more against its source on random inputs
+    (logic.differential) as a second check; None if they disagree."""
+    if differential:
+        diff = logic.differential_function(fn, new, module, seed)
+        evidence["differential"] = diff
+        if diff.get("agree") is False:
+            return None
+    if t0 is not None:
+        evidence["seconds"] = round(time.perf_counter() - t0, 3)
+    return Shaped(new, evidence)
 
 
 # ---------------------------------------------------------------- finding loops
