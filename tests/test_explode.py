@@ -226,3 +226,25 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     assert not any(name.startswith("tier") for name in offered)
     assert "hot-path" in offered
     assert any("feedback shows 100 fallbacks in 100 blocks of 64" in note for note in notes)
+
+
+def test_bad_search_options_are_clear_errors(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "tiered=bogus",
+                             "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "unknown shape 'bogus'" in r.output and "Traceback" not in r.output
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "nope=plain",
+                             "--no-search", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "--pin names no function of these files: nope" in r.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("function: tiered\nsizes: [8]\narrays:\n  x: {uniform: [1, 2, 3]}\n")
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--profile", str(bad),
+                             "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert f"{bad}:4:" in r.output and "^" in r.output
+    fb = tmp_path / "fb.json"
+    fb.write_text("{not json")
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--feedback", str(fb),
+                             "-o", str(tmp_path / "o")])
+    assert r.exit_code == 1 and f"{fb}:1:2: not JSON" in r.output
+    assert not (tmp_path / "o").exists()              # nothing half-written
