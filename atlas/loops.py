@@ -80,10 +80,9 @@ from dataclasses import dataclass, field, replace
 
 import z3
 
-from . import ir
+from . import ir, terms
 from .shapes import Shaped, finish
-from . import semantics as sem
-from .z3domain import Z3Domain
+from .z3domain import Z3Domain, sort_of
 
 D = Z3Domain()
 
@@ -586,55 +585,22 @@ def _run(stmts, env: dict, load) -> dict:
 
 
 def _eval(e: ir.Expr, env: dict, load=None):
-    if isinstance(e, ir.Const):
-        if e.ty.is_bool:
-            return z3.BoolVal(bool(e.value))
-        if e.ty.is_float:
-            return D.fconst(e.ty.bits, e.value)
-        return D.const(e.ty.bits, e.value)
-    if isinstance(e, ir.Var):
-        if e.name not in env:                   # anything else the body reads: unconstrained
-            env[e.name] = z3.Const(f"ir!{e.name}", _sort(e.ty))
-        return env[e.name]
-    if isinstance(e, ir.Load):
-        if load is None or load.size() != e.ty.bits:
+    """e on Z3 terms by the one evaluator of terms (atlas/terms.py); a
+    variable not in env is unconstrained (added to env), and every load
+    gives `load`."""
+    t = terms.from_expr(e, {})
+    if t is None:
+        raise ValueError("the prover does not model calls")
+    for u in terms.subterms(t):
+        if u.op == "var" and u.value not in env:
+            env[u.value] = z3.Const(f"ir!{u.value}", sort_of(u.ty))
+
+    def read(array, index, ty):
+        if load is None or load.size() != ty.bits:
             raise ValueError("a load the proof does not model")
         return load
-    if isinstance(e, ir.Unary):
-        a = _eval(e.a, env, load)
-        return sem.neg(D, e.ty, a) if e.op == "neg" else sem.bitnot(D, e.ty, a)
-    if isinstance(e, ir.Binary):
-        a, b = _eval(e.a, env, load), _eval(e.b, env, load)
-        if e.op == "land":
-            return D.band(a, b)
-        if e.op == "lor":
-            return D.bor(a, b)
-        if e.op in ir.COMPARE:
-            return sem.compare(D, e.a.ty, e.op, a, b)
-        if e.op == "shl":
-            return sem.shl(D, e.ty, e.b.ty, a, b)
-        if e.op == "shr":
-            return sem.shr(D, e.ty, e.b.ty, a, b)
-        return sem.BINARY[e.op](D, e.ty, a, b)
-    if isinstance(e, ir.Cast):
-        return sem.cast(D, e.a.ty, e.ty, _eval(e.a, env, load))
-    if isinstance(e, ir.Prim):
-        fn, shape = sem.PRIMITIVES[e.name]
-        args = [_eval(a, env, load) for a in e.args]
-        if shape == "select":
-            return fn(D, e.ty, *args)
-        if shape == "shift":
-            return fn(D, e.args[0].ty, e.args[1].ty, *args)
-        return fn(D, e.args[0].ty, *args)
-    raise ValueError(f"the prover does not model {type(e).__name__}")
 
-
-def _sort(t: ir.Scalar):
-    if t.is_bool:
-        return z3.BoolSort()
-    if t.is_float:
-        return z3.Float32() if t.bits == 32 else z3.Float64()
-    return z3.BitVecSort(t.bits)
+    return terms.evaluate(t, D, env, read)
 
 
 # ================================================================ IR helpers
