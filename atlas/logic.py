@@ -93,7 +93,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         diff = differential(module, ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name),
                                                module.sources), src, seed)
         ev["differential"] = diff
-        has_loops = _has_loops(src.body)
+        has_loops = has_loops_in(src.body)
         ev["proof"] = ("z3: every rewritten term of the loop bodies proven equal to its source; "
                        "loops by induction over the unchanged control structure" if has_loops else
                        "z3: every rewritten term proven equal to its source (loop-free)")
@@ -109,11 +109,11 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
 
 
-def _has_loops(stmts) -> bool:
+def has_loops_in(stmts) -> bool:
     for s in stmts:
         if isinstance(s, (ir.For, ir.While)):
             return True
-        if isinstance(s, ir.If) and (_has_loops(s.then) or _has_loops(s.else_)):
+        if isinstance(s, ir.If) and (has_loops_in(s.then) or has_loops_in(s.else_)):
             return True
     return False
 

@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, ir, lower
+from . import __version__, ir, logic, lower
 from .backend import Realisation
 from .diagnostics import AtlasError
 
@@ -423,6 +423,11 @@ class Search:
             best = self._confirm(best)
         return best, how
 
+    def outcome(self, g: Genome, made: tuple, summary: dict) -> Outcome:
+        """The champion `g`, built as `made` = (function, shape evidence)."""
+        return Outcome(self.fn_name, g, made[0], made[1], summary,
+                       [r for r, keep in zip(self.candidates.roots, g.forms) if keep])
+
     def _record(self, e: Evaluation) -> None:
         if e.variant_hash:
             self.by_hash.setdefault(e.variant_hash, e)
@@ -589,7 +594,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
     proven roots to their atlas form."""
     from .archive import Archive
     outcomes: dict[str, Outcome] = {}
-    names = functions or [f.name for f in module.functions if _has_loop(f.body)
+    names = functions or [f.name for f in module.functions if logic.has_loops_in(f.body)
                           and (f.name in options.fixed or not options.only_fixed)]
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:
@@ -606,8 +611,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
                 if made is None:
                     raise AtlasError(None, f"{name}: the shape {g.shape} does not apply to it (or could "
                                            f"not be proven; without a profile there is no hot path)")
-                outcome = Outcome(name, g, made[0], made[1], {"genome": g.describe(), "fixed": True},
-                                  [r for r, k in zip(s.candidates.roots, g.forms) if k])
+                outcome = s.outcome(g, made, {"genome": g.describe(), "fixed": True})
             if outcome is None and options.reuse:
                 with Archive(options.archive_path) as a:
                     crowned = a.champion(intent, machine, name, s.context)
@@ -617,8 +621,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
                             if len(g.forms) == len(s.candidates.roots) else None)
                     if made is not None:
                         summary = dict(crowned["summary"], from_archive=True)
-                        outcome = Outcome(name, g, made[0], made[1], summary,
-                                          [r for r, k in zip(s.candidates.roots, g.forms) if k])
+                        outcome = s.outcome(g, made, summary)
                         if options.progress:
                             options.progress(name, 0, 0, None, "champion from the archive")
             if outcome is None:
@@ -635,8 +638,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
                            "from_archive": False}
                 with Archive(options.archive_path) as a:
                     a.crown(intent, machine, name, s.context, g.as_dict(), summary)
-                outcome = Outcome(name, g, fn, ev, summary,
-                                  [r for r, k in zip(s.candidates.roots, g.forms) if k])
+                outcome = s.outcome(g, (fn, ev), summary)
             outcomes[name] = outcome
         finally:
             s.close()
@@ -659,12 +661,3 @@ def _describe_inputs(inputs: list) -> list[str]:
         sizes = [a.size for a in args if isinstance(a, np.ndarray)]
         out.append(f"{len(args)} arguments, arrays of {max(sizes) if sizes else 0} elements")
     return out
-
-
-def _has_loop(stmts) -> bool:
-    for s in stmts:
-        if isinstance(s, (ir.For, ir.While)):
-            return True
-        if isinstance(s, ir.If) and (_has_loop(s.then) or _has_loop(s.else_)):
-            return True
-    return False
