@@ -118,7 +118,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         options = None
         if search or pins:
             options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
-                                      pins, measure=search)
+                                      pins, measure=search, probed_here=hw is None)
         with _SearchProgress(options):
             result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
@@ -151,9 +151,11 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     click.echo(f"  stages: {times}", err=bool(dumps))
 
 
-def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True):
+def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
+                    probed_here=False):
     """Search options, or None (with a note) where the candidates could not be
-    timed on the target: a probe of another machine."""
+    timed on the target: a probe of another machine.  `probed_here`: the
+    target is this machine's own probe, taken just now (no second probe)."""
     from .search import Options, pinned
     fixed = {}
     for pin in pins:
@@ -161,7 +163,7 @@ def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh
         if not eq or not name or not shape:
             raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
         fixed[name] = pinned(shape)
-    here = hwprobe.probe() if measure else target
+    here = hwprobe.probe() if measure and not probed_here else target
     if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed:
         click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
                    "where they will run (compile on the target, or pass --no-search)", err=True)

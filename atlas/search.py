@@ -194,7 +194,7 @@ class _Candidates:
         self.module, self.fn_name = module, fn_name
         self.roots = tuple(r.name for r in roots if r.function == fn_name and r.name in chosen)
         self.chosen = chosen
-        self.samples = samples
+        self.samples = samples          # () -> the inputs, drawn only when a hot path is wanted
         self.profiled = profiled
         self.feedback = feedback or {}
         self._bases: dict = {}
@@ -227,7 +227,7 @@ class _Candidates:
             made = nests.guarded_inbounds(fn) if shape == "inbounds" else nests.interchange(fn)
         elif (shape == "hot-path" or shape.startswith("tier")) and self.profiled:
             from . import shapes   # hot paths are read off a profile, never guessed
-            hot = shapes.hot_path(fn, self.samples)
+            hot = shapes.hot_path(fn, self.samples())
             if hot is not None:
                 made = shapes.hoist(fn, hot) if shape == "hot-path" else shapes.tier(fn, hot, int(shape[4:]))
         return None if made is None else (made.function, made.evidence)
@@ -338,13 +338,12 @@ class Search:
 
     def __init__(self, module: ir.Module, final: ir.Module, fn_name: str, roots, chosen: dict, probe: dict,
                  backend, options: Options, intent: str, machine: str):
-        from .profile import generated
         self.module, self.fn_name, self.probe, self.backend = final, fn_name, probe, backend
         self.options, self.intent, self.machine = options, intent, machine
         fn = module.function(fn_name)
+        self._fn, self._inputs = fn, None
         prof = options.profiles.get(fn_name)
-        self.inputs = prof.inputs(fn) if prof is not None else generated(fn, options.generated_size, options.seed)
-        self.candidates = _Candidates(module, fn_name, roots, chosen, self.inputs, prof is not None,
+        self.candidates = _Candidates(module, fn_name, roots, chosen, lambda: self.inputs, prof is not None,
                                       options.feedback)
         self.context = context_key(fn, options, backend.name)
         self.evaluated: dict[Genome, Evaluation] = {}
@@ -355,6 +354,17 @@ class Search:
         self._space: Space | None = None
         self._saved: list | None = None
         self.measure: Callable[[Genome], Evaluation] = self._measure
+
+    @property
+    def inputs(self) -> list:
+        """The profile's inputs (or generated ones), drawn on first use: a
+        champion taken from the archive needs none."""
+        if self._inputs is None:
+            from .profile import generated
+            prof = self.options.profiles.get(self.fn_name)
+            self._inputs = (prof.inputs(self._fn) if prof is not None
+                            else generated(self._fn, self.options.generated_size, self.options.seed))
+        return self._inputs
 
     @property
     def space(self) -> Space:
