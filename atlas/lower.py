@@ -11,6 +11,10 @@ before a load from an array the run has already written, so every load in a
 run's terms reads the memory the run started with.  Conditions, loop bounds
 and returned values are terms too.  Each such term is a *root*.
 
+A scalar function whose loops have constant bounds and that reads no array
+is also written as one term, its *whole-function root* (role "function",
+see atlas/flatten.py); a form chosen for it replaces the whole body.
+
 `transform(module, choose)` rebuilds the module with every root replaced by
 `choose(root)`: the identity gives the source form, the e-graph's extraction
 gives the optimised one.  The control structure never changes, so proving
@@ -157,12 +161,28 @@ class _Lowering:
 def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Module, list[Root]]:
     """Rebuild `module` with every root replaced by choose(root) (default: the
     root itself, which gives the source in run form); also return the roots."""
+    from .flatten import Refused, flatten
     functions, roots = [], []
     for f in module.functions:
         lo = _Lowering(f, choose)
-        functions.append(ir.Function(f.name, f.params, f.ret, lo.block(f.body), f.span))
+        body = lo.block(f.body)
+        try:
+            whole = flatten(f)
+        except Refused:
+            whole = None
+        if whole is not None:
+            # A pure scalar function of constant-bound loops and branches is
+            # also one term: its whole-function root.  Chosen in another
+            # form, that form is the whole body.
+            t = lo.root(whole, f.span, FUNCTION)
+            if t != whole:
+                body = (ir.Return(to_expr(t), f.span),)
+        functions.append(ir.Function(f.name, f.params, f.ret, body, f.span))
         roots += lo.roots
     return ir.Module(tuple(functions), module.sources), roots
+
+
+FUNCTION = "function"       # the role of a whole-function root (atlas/flatten.py)
 
 
 # ---------------------------------------------------------------- loop forms

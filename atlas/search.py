@@ -604,8 +604,10 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
     proven roots to their atlas form."""
     from .archive import Archive
     outcomes: dict[str, Outcome] = {}
+    # a function whose whole body became one proven term has no loop left
+    flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
     names = functions or [f.name for f in module.functions if logic.has_loops_in(f.body)
-                          and (f.name in options.fixed or not options.only_fixed)]
+                          and f.name not in flat and (f.name in options.fixed or not options.only_fixed)]
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:
         raise AtlasError(None, f"--pin names no function of these files: {', '.join(unknown)}")
