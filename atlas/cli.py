@@ -89,8 +89,11 @@ def probe(output):
 @click.option("--fresh", is_flag=True, help="Search again even if the archive holds a champion.")
 @click.option("--pin", "pins", multiple=True, metavar="FUNCTION=SHAPE",
               help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
+              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
 def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds,
-            search, profiles, budget, evals, seed, feedback, fresh, pins):
+            search, profiles, budget, evals, seed, feedback, fresh, pins, learned_file, no_learned):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -101,7 +104,9 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     folder receives a shared library and manifest.json, and is replaced
     whole or not at all.
     """
+    from . import learned
     from .pipeline import compile_files
+    from .rules import RuleError
     known = ("ast", "ir", "specialised", "atlas", "verified", "explode", "llvm", "llvm-opt", "asm")
     for d in dumps:
         if d not in known:
@@ -122,8 +127,9 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         with _SearchProgress(options):
             result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
-                                                 seconds=max_seconds), search=options)
-    except USER_ERRORS as exc:
+                                                 seconds=max_seconds), search=options,
+                                   learned=learned.paths(learned_file, use=not no_learned))
+    except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     m = result.manifest
     fns = ", ".join(m["functions"])
@@ -420,6 +426,53 @@ def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
     raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
+@click.option("--function", "functions", multiple=True, help="Only this function (repeatable).")
+@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
+              help="Search time per root, in seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
+              help="Learned-rule file to add to (default: $ATLAS_LEARNED, else learned-rules.yaml "
+                   "in the cache directory).")
+@click.option("--again", is_flag=True, help="Search roots whose learned rule is already in the file.")
+def superopt(files, hw, functions, budget, seed, learned_file, again):
+    """Search the loop-free code of intent files for cheaper programs.
+
+    Every scalar function whose loops have constant bounds (unrolled into one
+    term) and every loop body is searched by a stochastic search over short
+    straight-line programs, scored by bits wrong on test vectors plus the
+    cost on this machine; what matches every test goes to Z3, and a
+    counterexample becomes a test.  A proven program cheaper than the
+    atlas's form is stored as a learned rule, which later compiles apply by
+    saturation without searching.
+    """
+    from . import costmodel, discover, learned
+    from .rules import RuleError
+    path = Path(learned_file) if learned_file else learned.default_path()
+    try:
+        target = _probe_for(hw)
+        table = costmodel.for_probe(target)
+        click.echo(f"costs: {table.source}")
+        found = discover.run(list(files), target, budget_s=budget, seed=seed, learned_path=path,
+                             only=functions, again=again, costs=table,
+                             progress=lambda text: click.echo(f"  {text}"))
+    except USER_ERRORS + (RuleError,) as exc:
+        _fail(exc)
+    if functions and not found:
+        _fail(f"--function: no searchable root in {', '.join(functions)}")
+    for d in found:
+        click.echo(f"{d.function} [{d.where}]: {d.status}" + (f" ({d.why})" if d.why else ""))
+        if d.found:
+            cost = (f"cost {d.cost_before:.2f} -> {d.cost_after:.2f}" if d.cost_before is not None
+                    else f"cost {d.cost_after:.2f}")
+            click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, "
+                       f"{d.seconds:.1f} s: {d.found}")
+        if d.rule and d.status == "learned":
+            click.echo(f"    learned rule {d.rule} -> {path}")
+
+
 @main.command("explain")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text",
@@ -431,7 +484,10 @@ def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write here (default: print).  With --format dot and a .svg/.png/.pdf "
                    "name, Graphviz `dot` renders it.")
-def explain_cmd(files, fmt, hw, show_all, output):
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
+              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
+def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
     """Show the logic atlas of intent files: their equivalence classes.
 
     All FILES form one atlas (one e-graph).  For each function: where each
@@ -440,10 +496,12 @@ def explain_cmd(files, fmt, hw, show_all, output):
     status; then the classes several functions share.
     """
     from . import explain as X
-    from .rules import RuleError
+    from . import learned
+    from .rules import SHIPPED, RuleError, load_rules
     try:
+        rules = load_rules([SHIPPED, *learned.paths(learned_file, use=not no_learned)])
         doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
-                        show_all=show_all)
+                        show_all=show_all, rules=rules)
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     color = fmt == "text" and not output and sys.stdout.isatty()

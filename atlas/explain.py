@@ -72,12 +72,15 @@ class _Graph:
         for cid, ns in self.nodes.items():
             for n in ns:
                 self.heads[n[:2]].append((cid, n))
-        self._head_memo: dict[Term, tuple] = {}
+        self._head_memo: dict[int, tuple] = {}      # by identity: hashing a big pattern is slow
+        self._vars: dict[int, tuple] = {}
+        self._memo: dict[tuple, list] = {}
 
     def head(self, pat: Term) -> tuple:
-        if pat not in self._head_memo:
-            self._head_memo[pat] = node_head(pat)
-        return self._head_memo[pat]
+        k = id(pat)
+        if k not in self._head_memo:
+            self._head_memo[k] = (pat, node_head(pat))      # the term kept alive: its id stays its own
+        return self._head_memo[k][1]
 
     def class_of(self, t: Term, memo: dict) -> str:
         """The class of a closed (source) term."""
@@ -92,29 +95,56 @@ class _Graph:
         return (ctor, lits, tuple(self.class_of(a, memo) for a in t.args))
 
     # -- e-matching
+    # Each (pattern node, class, bindings of its variables) is matched once
+    # and its distinct results kept: a big pattern (a learned rule is an
+    # unrolled loop) over classes with many equal members would otherwise
+    # be matched along every combination of them.
 
-    def match(self, pat: Term, cid: str, env: dict):
+    def match(self, pat: Term, cid: str, env: dict) -> list[dict]:
         """Every extension of env under which pat matches some member of cid."""
         if _is_pvar(pat):
             if self.classes[cid].ty != pat.ty:
-                return
+                return []
             bound = env.get(pat.value)
             if bound is None:
-                yield {**env, pat.value: cid}
-            elif bound == cid:
-                yield env
-            return
-        head = self.head(pat)
-        for n in self.nodes[cid]:
-            if n[:2] == head:
-                yield from self.match_kids(pat.args, n[2], env)
+                return [{**env, pat.value: cid}]
+            return [env] if bound == cid else []
+        names = self.pattern_vars(pat)
+        key = (id(pat), cid, tuple(env.get(v) for v in names))
+        if key not in self._memo:
+            mine = {v: env[v] for v in names if v in env}
+            head = self.head(pat)
+            found: dict = {}
+            for n in self.nodes[cid]:
+                if n[:2] == head:
+                    for e in self.match_kids(pat.args, n[2], mine):
+                        found.setdefault(frozenset(e.items()), e)
+                        if len(mine) == len(names):
+                            break           # all bound: one match decides
+            self._memo[key] = list(found.values())
+        return [{**env, **e} for e in self._memo[key]]
 
-    def match_kids(self, pats, kids, env):
-        if not pats:
-            yield env
-            return
-        for e in self.match(pats[0], kids[0], env):
-            yield from self.match_kids(pats[1:], kids[1:], e)
+    def match_kids(self, pats, kids, env) -> list[dict]:
+        envs = [env]
+        for pat, kid in zip(pats, kids):
+            step: dict = {}
+            for e in envs:
+                for f in self.match(pat, kid, e):
+                    step.setdefault(frozenset(f.items()), f)
+            envs = list(step.values())
+            if not envs:
+                break
+        return envs
+
+    def pattern_vars(self, pat: Term) -> tuple:
+        k = id(pat)
+        if k not in self._vars:
+            if _is_pvar(pat):
+                names = (pat.value,)
+            else:
+                names = tuple(sorted({v for a in pat.args for v in self.pattern_vars(a)}))
+            self._vars[k] = (pat, names)
+        return self._vars[k][1]
 
     def build(self, pat: Term, env: dict):
         """The class holding pat instantiated by env, or None when that term
@@ -161,6 +191,10 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
     """Everything `atlas explain` shows, as one deterministic JSON-able dict.
     Lists are cut to the MAX_* sizes unless show_all (the cut is recorded)."""
     paths = [str(p) for p in paths]
+    if rules is None:
+        from . import learned
+        from .rules import SHIPPED, load_rules
+        rules = load_rules([SHIPPED, *learned.paths()])
     _, module, decisions = front(paths, probe)
     sat = logic.saturate(module, probe, limits=limits, rules=rules)
     verified = logic.verify(module, sat)

@@ -78,6 +78,7 @@ def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timing
     dump = dump or (lambda stage, text: None)
     sat = _timed(timings, "saturate", lambda: logic.saturate(
         specialised, probe, limits, load_rules([SHIPPED, *rule_paths])))
+    account_learned = sorted({r.name for r in sat.rules if r.ruleset == "learned"})
     report = sat.atlas.report()
     dump("atlas", atlas_summary(sat, report))
     verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
@@ -93,6 +94,8 @@ def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timing
                   "from_cache": getattr(stats, "from_cache", None)},
         "loops": loop_forms(specialised),
     }
+    if account_learned:
+        account["rules"]["learned"] = account_learned
     return verified, account
 
 
@@ -124,11 +127,15 @@ def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: s
 
 
 def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
-                  use_atlas: bool = True, limits=None, search=None) -> Compiled:
+                  use_atlas: bool = True, limits=None, search=None, learned=None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
     which is replaced whole or not at all.  With `search` (atlas.search.Options)
-    every function with a loop is searched for its fastest proven variant."""
+    every function with a loop is searched for its fastest proven variant.
+    `learned`: the learned-rule files the atlas loads beside the shipped
+    rules (default: the user's, atlas.learned.paths())."""
+    from . import learned as learned_rules
     timings: dict[str, float] = {}
+    learned = learned_rules.paths() if learned is None else list(learned)
     be = backends.get(backend)
     refusal = be.accepts(probe)
     if refusal:
@@ -136,7 +143,8 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     module, specialised, decisions = front(paths, probe, dump, timings)
     final, evidence, account, verified = specialised, {}, None, None
     if use_atlas:
-        verified, account = middle(specialised, probe, dump, timings, limits, be.rule_paths)
+        verified, account = middle(specialised, probe, dump, timings, limits,
+                                   [*be.rule_paths, *learned])
         final, evidence = verified.module, verified.evidence
     realise, searched = None, {}
     if search is not None:

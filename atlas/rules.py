@@ -91,7 +91,7 @@ TYPE_GROUPS: dict[str, list[ir.Scalar]] = {
     "bools": [ir.BOOL],
 }
 
-_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "doc"}
+_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "doc", "provenance"}
 
 
 # ---------------------------------------------------------------- the values

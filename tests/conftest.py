@@ -10,6 +10,8 @@ sys.path.insert(0, str(Path(__file__).parent))      # tests import golden.py
 
 # The search's archive of a test run is its own, never the user's.
 os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-archive-"), "archive.sqlite3")
+# So are its learned rules: none, unless a test writes some.
+os.environ["ATLAS_LEARNED"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-learned-"), "learned-rules.yaml")
 
 
 def pytest_collection_modifyitems(config, items):
