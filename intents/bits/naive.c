@@ -1,0 +1,277 @@
+/* The naive specifications of intents/bits/naive.ax in C11, statement for
+ * statement (same loops, same conditions), for gcc -O3 -march=native to
+ * compile as the baseline of atlas/bitbench.py.
+ *
+ * Our semantics where C's differ: shifts by a count at or past the width give
+ * 0 (only p17 can shift by 32; it says so), and signed arithmetic wraps, so
+ * the negations of int32_t go through uint32_t.  bool results are bytes (0/1),
+ * as Atlas stores bool arrays.
+ *
+ * map_<name>(n, x, y, out): out[i] = <name>(x[i], y[i]) (unary problems ignore y).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+/* P1: x with its lowest set bit cleared (0 stays 0). */
+static inline uint32_t p01_clear_lowest_one(uint32_t x) {
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            return x & ~(1u << i);
+        }
+    }
+    return x;
+}
+
+/* P2: whether x is 2^n - 1 for some n (0 included). */
+static inline bool p02_is_low_mask(uint32_t x) {
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 0) {
+            return (x >> i) == 0;
+        }
+    }
+    return true;
+}
+
+/* P3: the lowest set bit of x alone. */
+static inline uint32_t p03_isolate_lowest_one(uint32_t x) {
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+/* P4: a mask of the lowest set bit of x and every bit below it. */
+static inline uint32_t p04_mask_lowest_one_and_below(uint32_t x) {
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        mask |= 1u << i;
+        if (((x >> i) & 1) == 1) {
+            return mask;
+        }
+    }
+    return mask;
+}
+
+/* P5: x with every bit below its lowest set bit set too. */
+static inline uint32_t p05_smear_lowest_one_down(uint32_t x) {
+    uint32_t below = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            return x | below;
+        }
+        below |= 1u << i;
+    }
+    return below;
+}
+
+/* P6: x with its lowest clear bit set. */
+static inline uint32_t p06_set_lowest_zero(uint32_t x) {
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 0) {
+            return x | (1u << i);
+        }
+    }
+    return x;
+}
+
+/* P7: the lowest clear bit of x alone. */
+static inline uint32_t p07_isolate_lowest_zero(uint32_t x) {
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 0) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+/* P8: a mask of the trailing zero bits of x. */
+static inline uint32_t p08_mask_trailing_zeros(uint32_t x) {
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            return mask;
+        }
+        mask |= 1u << i;
+    }
+    return mask;
+}
+
+/* P9: the absolute value of x (MIN stays MIN). */
+static inline int32_t p09_abs(int32_t x) {
+    if (x < 0) {
+        return (int32_t)(0u - (uint32_t)x);      /* -x, wrapping */
+    }
+    return x;
+}
+
+/* P10: whether x and y have the same number of leading zero bits. */
+static inline bool p10_nlz_equal(uint32_t x, uint32_t y) {
+    uint32_t nx = 32;
+    uint32_t ny = 32;
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            nx = 31 - i;
+        }
+        if (((y >> i) & 1) == 1) {
+            ny = 31 - i;
+        }
+    }
+    return nx == ny;
+}
+
+/* P11: whether x has fewer leading zero bits than y. */
+static inline bool p11_nlz_less(uint32_t x, uint32_t y) {
+    uint32_t nx = 32;
+    uint32_t ny = 32;
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            nx = 31 - i;
+        }
+        if (((y >> i) & 1) == 1) {
+            ny = 31 - i;
+        }
+    }
+    return nx < ny;
+}
+
+/* P12: whether x has at most as many leading zero bits as y. */
+static inline bool p12_nlz_less_equal(uint32_t x, uint32_t y) {
+    uint32_t nx = 32;
+    uint32_t ny = 32;
+    for (uint32_t i = 0; i < 32; i++) {
+        if (((x >> i) & 1) == 1) {
+            nx = 31 - i;
+        }
+        if (((y >> i) & 1) == 1) {
+            ny = 31 - i;
+        }
+    }
+    return nx <= ny;
+}
+
+/* P13: the sign of x: -1, 0 or 1. */
+static inline int32_t p13_sign(int32_t x) {
+    if (x > 0) {
+        return 1;
+    } else if (x < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* P14: the average of x and y rounded down, as if computed without overflow. */
+static inline uint32_t p14_floor_average(uint32_t x, uint32_t y) {
+    if (x <= y) {
+        return x + (y - x) / 2;
+    }
+    return y + (x - y) / 2;
+}
+
+/* P15: the average of x and y rounded up, as if computed without overflow. */
+static inline uint32_t p15_ceil_average(uint32_t x, uint32_t y) {
+    if (x <= y) {
+        return y - (y - x) / 2;
+    }
+    return x - (x - y) / 2;
+}
+
+/* P16: the larger of x and y (unsigned). */
+static inline uint32_t p16_max(uint32_t x, uint32_t y) {
+    if (x >= y) {
+        return x;
+    }
+    return y;
+}
+
+/* Our `1 << s`: 0 for a count at or past the width (C leaves it undefined). */
+static inline uint32_t shl1(uint32_t s) {
+    return s < 32 ? 1u << s : 0;
+}
+
+/* P17: x with its lowest run of adjacent set bits cleared. */
+static inline uint32_t p17_clear_lowest_run(uint32_t x) {
+    uint32_t end = 32;
+    for (uint32_t i = 0; i < 32; i++) {
+        uint32_t j = 31 - i;
+        if (((x >> j) & 1) == 0 && (x & ((1u << j) - 1)) != 0) {
+            end = j;
+        }
+    }
+    return x & ~(shl1(end) - 1);
+}
+
+/* P18: whether x is a power of two. */
+static inline bool p18_is_power_of_two(uint32_t x) {
+    uint32_t ones = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        ones += (x >> i) & 1;
+    }
+    return ones == 1;
+}
+
+/* P22: the parity of x (0 or 1). */
+static inline uint32_t p22_parity(uint32_t x) {
+    uint32_t p = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        p ^= (x >> i) & 1;
+    }
+    return p;
+}
+
+/* P23: the number of set bits of x. */
+static inline uint32_t p23_popcount(uint32_t x) {
+    uint32_t ones = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        ones += (x >> i) & 1;
+    }
+    return ones;
+}
+
+/* P24: the smallest power of two at least x; 0 for x = 0 and where none fits. */
+static inline uint32_t p24_round_up_power_of_two(uint32_t x) {
+    if (x == 0) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < 32; i++) {
+        if ((1u << i) >= x) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+/* ---- one loop per problem, for timing: out[i] = f(x[i], y[i]) */
+
+#define MAP1(name, T, R)                                                          \
+    void map_##name(uint64_t n, const T *x, const T *y, R *out) {                 \
+        (void)y;                                                                  \
+        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i]);                  \
+    }
+#define MAP2(name, T, R)                                                          \
+    void map_##name(uint64_t n, const T *x, const T *y, R *out) {                 \
+        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i], y[i]);            \
+    }
+
+MAP1(p01_clear_lowest_one, uint32_t, uint32_t)
+MAP1(p02_is_low_mask, uint32_t, uint8_t)
+MAP1(p03_isolate_lowest_one, uint32_t, uint32_t)
+MAP1(p04_mask_lowest_one_and_below, uint32_t, uint32_t)
+MAP1(p05_smear_lowest_one_down, uint32_t, uint32_t)
+MAP1(p06_set_lowest_zero, uint32_t, uint32_t)
+MAP1(p07_isolate_lowest_zero, uint32_t, uint32_t)
+MAP1(p08_mask_trailing_zeros, uint32_t, uint32_t)
+MAP1(p09_abs, int32_t, int32_t)
+MAP2(p10_nlz_equal, uint32_t, uint8_t)
+MAP2(p11_nlz_less, uint32_t, uint8_t)
+MAP2(p12_nlz_less_equal, uint32_t, uint8_t)
+MAP1(p13_sign, int32_t, int32_t)
+MAP2(p14_floor_average, uint32_t, uint32_t)
+MAP2(p15_ceil_average, uint32_t, uint32_t)
+MAP2(p16_max, uint32_t, uint32_t)
+MAP1(p17_clear_lowest_run, uint32_t, uint32_t)
+MAP1(p18_is_power_of_two, uint32_t, uint8_t)
+MAP1(p22_parity, uint32_t, uint32_t)
+MAP1(p23_popcount, uint32_t, uint32_t)
+MAP1(p24_round_up_power_of_two, uint32_t, uint32_t)
