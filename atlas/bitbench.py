@@ -226,6 +226,8 @@ class Row:
     found_length: Optional[int] = None
     search_s: Optional[float] = None
     proven: Optional[bool] = None
+    rules_length: Optional[int] = None   # operations of the atlas's form from the shipped rules alone
+    status: str = ""                     # the search's word: learned, known, no gain, not found
 
 
 def _kernel(p: Problem) -> Kernel:
@@ -333,17 +335,66 @@ def _x(v: float | None) -> str:
 
 def render(rows) -> str:
     """The rows as a markdown table."""
-    lines = ["| problem | found program | length | known | source | gcc naive ns/elt | Atlas ns/elt | "
-             "gcc/Atlas | literature/Atlas | search s |",
-             "|---|---|--:|--:|---|--:|--:|--:|--:|--:|"]
+    lines = ["| problem | found program | length | known | rules alone | source | gcc naive ns/elt | "
+             "Atlas ns/elt | gcc/Atlas | literature/Atlas | search s |",
+             "|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|"]
     for r in rows:
         found = f"`{_cell(r.found_program)}`" if r.found_program else ""
+        if r.status and r.status != "learned":
+            found = f"{found} ({r.status})" if found else f"({r.status})"
         if found and r.proven is False:
             found += " (unproven)"
         if not r.ok:
             found = (found + " " if found else "") + f"**MISMATCH**: {_cell(r.detail)}"
         lines.append(f"| {r.problem} | {found} | {'' if r.found_length is None else r.found_length} | "
-                     f"{r.known_length} | {_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
+                     f"{r.known_length} | {'' if r.rules_length is None else r.rules_length} | "
+                     f"{_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
                      f"{_x(r.gcc_over_atlas)} | {_x(r.literature_over_atlas)} | "
                      f"{'' if r.search_s is None else f'{r.search_s:.1f}'} |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the whole benchmark
+
+def run(probe: dict, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_path=None,
+        n: int = 1 << 16, samples: int = 11, log: Callable[[str], None] = lambda s: None,
+        costs=None) -> list[Row]:
+    """Search every problem's naive specification (atlas superopt), compile
+    naive.ax with what was learned, and time it against gcc on the same
+    naive C and against the literature's program.  Learned rules go to
+    `learned_path` (default: a new file, so every problem is searched)."""
+    from . import discover
+    problems = load_problems()
+    if only:
+        unknown = sorted(set(only) - {p.name for p in problems})
+        if unknown:
+            raise ProblemsError(f"no such problem: {', '.join(unknown)} (see {PROBLEMS})")
+        problems = [p for p in problems if p.name in only]
+    with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
+        tmp = Path(tmp)
+        path = Path(learned_path) if learned_path else tmp / "learned-rules.yaml"
+        found = discover.run([NAIVE_AX], probe, budget_s=budget_s, seed=seed, learned_path=path,
+                             only=[p.function for p in problems], costs=costs, progress=log)
+        by_fn = {d.function: d for d in found}
+        log("compiling the naive specifications with the learned rules")
+        compiled = compile_atlas(problems, probe, tmp / "atlas", learned=[path] if path.exists() else [])
+        c_lib = build_c(tmp / "c")
+        rows = measure(problems, c_lib, compiled.out, n=n, samples=samples, workdir=tmp, log=log)
+        rules = {r["name"]: r for r in _learned(path)}
+        for p, row in zip(problems, rows):
+            d = by_fn.get(p.function)
+            if d is None:
+                row.status = "not searched"
+                continue
+            row.status, row.rules_length, row.search_s = d.status, d.source_length, round(d.seconds, 1)
+            if d.status in ("learned", "rules suffice"):
+                row.found_program, row.found_length, row.proven = d.found, d.found_length, True
+            elif d.status == "known" and d.rule in rules:
+                row.found_program, row.proven = rules[d.rule]["rhs"], True
+                row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
+    return rows
+
+
+def _learned(path):
+    from . import learned
+    return learned.read(path)

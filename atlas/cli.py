@@ -575,5 +575,42 @@ def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fres
         sys.exit(1)
 
 
+@main.command("bench-bits")
+@click.option("--only", multiple=True, metavar="PROBLEM", help="Only this problem (repeatable), e.g. p01_clear_lowest_one.")
+@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
+              help="Search time per problem, in seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
+              help="Learned-rule file to use and add to (default: a new one, so every problem is searched).")
+@click.option("--samples", type=click.IntRange(3), default=11, show_default=True, help="Timing samples per side.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
+def bench_bits(only, budget, seed, learned_file, samples, json_out):
+    """The superoptimiser's benchmark: classic bit-manipulation problems
+    (intents/bits) written as naive specifications, searched, proven and
+    compiled, then timed against gcc -O3 -march=native on the same naive C
+    and against the shortest program known from the literature.
+    """
+    from dataclasses import asdict
+    from . import bitbench as BB
+    from . import costmodel
+    from .bench import BenchError
+    from .files import write_atomic
+    from .rules import RuleError
+    try:
+        target = hwprobe.probe()
+        table = costmodel.for_probe(target)
+        click.echo(f"bench-bits: costs: {table.source}", err=True)
+        rows = BB.run(target, budget_s=budget, seed=seed, only=only, learned_path=learned_file,
+                      samples=samples, costs=table, log=lambda s: click.echo(f"bench-bits: {s}", err=True))
+    except USER_ERRORS + (BenchError, RuleError) as exc:
+        _fail(exc)
+    click.echo(BB.render(rows))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps([{k: v for k, v in asdict(r).items() if k != "samples"}
+                                                 for r in rows], indent=2) + "\n")
+    if not all(r.ok for r in rows):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

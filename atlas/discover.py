@@ -25,7 +25,7 @@ class Discovery:
     root: str
     function: str
     where: str
-    status: str                   # 'learned', 'known', 'no gain', 'not found', 'skipped'
+    status: str                   # 'learned', 'known', 'rules suffice', 'no gain', 'not found', 'skipped'
     why: str = ""
     source_length: int | None = None      # operations of the atlas's extraction (the starting point)
     found: str = ""
@@ -77,7 +77,11 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
                                  rule=name))
             continue
         if so.term_length(best) < MIN_LENGTH:
-            continue                    # one operation: nothing to gain
+            if root.role == lower.FUNCTION:         # say so for a function; a body's leaves go unmentioned
+                out.append(Discovery(root.name, root.function, str(root.where), "rules suffice",
+                                     "the atlas's form is a single operation", so.term_length(best),
+                                     found=str(best), found_length=so.term_length(best)))
+            continue
         d = Discovery(root.name, root.function, str(root.where), "skipped",
                       source_length=so.term_length(best))
         out.append(d)
