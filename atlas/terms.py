@@ -37,6 +37,29 @@ class Term:
     def __str__(self) -> str:
         return pretty(self)
 
+    # Terms are DAGs (an unrolled loop shares its subterms many times over):
+    # the hash is computed once per node and kept, and equality tries
+    # identity and the hash first, so neither walks the tree again.
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.op, self.ty, self.args, self.value))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Term or hash(self) != hash(other):
+            return False
+        return (self.op, self.ty, self.value, self.args) == (other.op, other.ty, other.value, other.args)
+
+    def __getstate__(self):
+        # string hashes differ between processes: a pickled hash would be wrong
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
 
 def var(name: str, ty: ir.Scalar) -> Term:
     return Term("var", ty, (), name)
