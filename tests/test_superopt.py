@@ -259,15 +259,18 @@ def test_an_unsound_learned_rule_is_refused_and_the_file_kept(learned_file):
     assert learned_file.read_text() == before
 
 
-def test_explain_shows_the_classes_a_learned_rule_merged(naive_file, learned_file):
+def test_explain_shows_the_classes_a_learned_rule_merged(tmp_path, learned_file):
     from atlas import explain as X
-    x = var("x", ir.U32)
-    source = flatten.flatten(fn(module_of(NAIVE), "pop"))
-    learned.add(learned_file, [learned.entry("pop", "naive.ax", source, Term("popcount", ir.U32, (x,)),
-                                             ir.U32, {})], expect={"learned-pop-u32": source})
-    doc = X.explain([naive_file], host(), "this machine")
+    x = var("x", ir.U8)
+    text = NAIVE.split("// x with its lowest")[0].replace("u32", "u8").replace("0..32", "0..8")
+    source = flatten.flatten(fn(module_of(text), "pop"))     # a byte: a small atlas, a quick explain
+    learned.add(learned_file, [learned.entry("pop", "naive.ax", source, Term("popcount", ir.U8, (x,)),
+                                             ir.U8, {})], expect={"learned-pop-u8": source})
+    only_pop = tmp_path / "pop.ax"
+    only_pop.write_text(text)
+    doc = X.explain([only_pop], host(), "this machine")
     text = X.render_text(doc)
-    assert "learned-pop-u32" in text
+    assert "popcount(x)   [chosen; by learned-pop-u8]" in text       # the member the rule brought
     assert doc["rules"]["rulesets"]["learned"]["matches"] >= 1
 
 
