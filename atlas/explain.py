@@ -218,7 +218,8 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
             see(g.class_of(t, memo))
             source_nodes.add(g.node_of(t, memo))
     member_terms = {cid: dict(zip(g.nodes[cid], c.members())) for cid, c in g.classes.items()}
-    member_text = {cid: {n: pretty(t) for n, t in ms.items()} for cid, ms in member_terms.items()}
+    printed: dict = {}                   # one text per distinct subterm, shared by every member
+    member_text = {cid: {n: pretty(t, printed) for n, t in ms.items()} for cid, ms in member_terms.items()}
     totals = {cid: {(n.ctor, n.lits, n.kids): n.total for n in c.nodes} for cid, c in g.classes.items()}
 
     def member_key(cid, n):

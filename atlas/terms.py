@@ -195,6 +195,22 @@ def to_expr(t: Term) -> ir.Expr:
     return ir.Prim(t.op, args, t.ty)
 
 
-def pretty(t: Term) -> str:
-    """Intent syntax."""
-    return ir.pretty_expr(to_expr(t))
+def pretty(t: Term, memo: dict | None = None) -> str:
+    """Intent syntax.  The printing is compositional (every operator writes
+    its own parentheses), so each distinct subterm is printed once and its
+    text reused: `memo` may be shared between calls on terms with common
+    parts."""
+    memo = {} if memo is None else memo
+
+    def text(u: Term) -> str:
+        s = memo.get(u)
+        if s is None:
+            if u.args:      # the operands as variables named by their text
+                u2 = Term(u.op, u.ty, tuple(Term("var", a.ty, (), text(a)) for a in u.args), u.value)
+                s = ir.pretty_expr(to_expr(u2))
+            else:
+                s = ir.pretty_expr(to_expr(u))
+            memo[u] = s
+        return s
+
+    return text(t)
