@@ -114,6 +114,17 @@ class _Run:
             node = Term(e.op, e.ty, tuple(kids))
         return simplify(node)
 
+    def expand(self, s, env: dict) -> list | None:
+        """The statements `s` stands for when it is a loop (unrolled) or an
+        `if` on a constant (the arm taken); None for any other statement."""
+        if isinstance(s, ir.For):
+            return self.unrolled(s, env)
+        if isinstance(s, ir.If):
+            c = self.term(s.cond, env)
+            if c.op == "const":
+                return list(s.then if c.value else s.else_)
+        return None
+
     # -- statements that cannot return: the new environment
     def assign(self, stmts: list, env: dict) -> dict:
         env = dict(env)
@@ -121,21 +132,17 @@ class _Run:
         while i < len(stmts):
             self.step()
             s = stmts[i]
+            more = self.expand(s, env)
+            if more is not None:
+                stmts, i = more + stmts[i + 1:], 0
+                continue
             if isinstance(s, ir.Let):
                 env[s.name] = self.term(s.init, env)
             elif isinstance(s, ir.Assign):
                 env[s.name] = self.term(s.value, env)
             elif isinstance(s, ir.If):
                 c = self.term(s.cond, env)
-                if c.op == "const":
-                    stmts = list(s.then if c.value else s.else_) + stmts[i + 1:]
-                    i = 0
-                    continue
                 env = merge(c, self.assign(list(s.then), env), self.assign(list(s.else_), env), env)
-            elif isinstance(s, ir.For):
-                stmts = self.unrolled(s, env) + stmts[i + 1:]
-                i = 0
-                continue
             else:
                 raise Refused(f"{self.fn.name}: {s.span}: {type(s).__name__} cannot be unrolled")
             i += 1
@@ -151,20 +158,14 @@ class _Run:
             rest = stmts[i + 1:]
             if isinstance(s, ir.Return):
                 return self.term(s.value, env)
-            if isinstance(s, ir.If):
+            more = self.expand(s, env)
+            if more is not None:
+                stmts, i = more + rest, 0
+                continue
+            if isinstance(s, ir.If) and (_returns(s.then) or _returns(s.else_)):
                 c = self.term(s.cond, env)
-                if c.op == "const":
-                    stmts, i = list(s.then if c.value else s.else_) + rest, 0
-                    continue
-                if not (_returns(s.then) or _returns(s.else_)):
-                    env = merge(c, self.assign(list(s.then), env), self.assign(list(s.else_), env), env)
-                    i += 1
-                    continue
                 return simplify(Term("select", self.fn.ret, (
                     c, self.block(list(s.then) + rest, env), self.block(list(s.else_) + rest, env))))
-            if isinstance(s, ir.For):
-                stmts, i = self.unrolled(s, env) + rest, 0
-                continue
             if _returns([s]):
                 raise Refused(f"{self.fn.name}: {s.span}: {type(s).__name__} cannot be unrolled")
             env = self.assign([s], env)
