@@ -363,7 +363,7 @@ def run(probe: dict, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_
     naive.ax with what was learned, and time it against gcc on the same
     naive C and against the literature's program.  Learned rules go to
     `learned_path` (default: a new file, so every problem is searched)."""
-    from . import discover
+    from . import discover, learned
     problems = load_problems()
     if only:
         unknown = sorted(set(only) - {p.name for p in problems})
@@ -380,7 +380,7 @@ def run(probe: dict, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_
         compiled = compile_atlas(problems, probe, tmp / "atlas", learned=[path] if path.exists() else [])
         c_lib = build_c(tmp / "c")
         rows = measure(problems, c_lib, compiled.out, n=n, samples=samples, workdir=tmp, log=log)
-        rules = {r["name"]: r for r in _learned(path)}
+        rules = {r["name"]: r for r in learned.read(path)}
         for p, row in zip(problems, rows):
             d = by_fn.get(p.function)
             if d is None:
@@ -394,7 +394,3 @@ def run(probe: dict, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
     return rows
 
-
-def _learned(path):
-    from . import learned
-    return learned.read(path)

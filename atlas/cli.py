@@ -497,9 +497,9 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
     """
     from . import explain as X
     from . import learned
-    from .rules import SHIPPED, RuleError, load_rules
+    from .rules import RuleError
     try:
-        rules = load_rules([SHIPPED, *learned.paths(learned_file, use=not no_learned)])
+        rules = learned.with_shipped(learned_file, use=not no_learned)
         doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
                         show_all=show_all, rules=rules)
     except USER_ERRORS + (RuleError,) as exc:

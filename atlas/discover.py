@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import egraph, learned, logic, lower, pipeline
+from . import rules as rulebook
 from . import superopt as so
 from .terms import Term
 
@@ -59,7 +60,7 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
     say = progress or (lambda text: None)
     path = learned_path or learned.default_path()
     _, specialised, _ = pipeline.front(paths, probe)
-    sat = logic.saturate(specialised, probe, None, _rules(path))
+    sat = logic.saturate(specialised, probe, None, learned.with_shipped(path))
     verified = logic.verify(specialised, sat)
     table = costs or costmodel.for_probe(probe)
     static = egraph.costs(probe)
@@ -106,7 +107,8 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
             d.why = ("not cheaper on this machine than the atlas's form" if not cheaper_here else
                      "cheaper here, but not by the atlas's cost table, so extraction would not pick it")
             continue
-        found_term = _reads_back(f.term, reads)
+        # the variables that stood for array reads, read again
+        found_term = rulebook._substitute(f.term, {v.value: load for load, v in reads.items()})
         entry = learned.entry(root.function if root.role == lower.FUNCTION else root.name,
                               str(root.where), root.term, found_term, spec.term.ty, {
                                   "machine": table.source, "seed": seed, "search_s": round(r.seconds, 2),
@@ -118,24 +120,6 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
         known.add(entry["name"])
         d.status, d.rule = "learned", entry["name"]
     return out
-
-
-def _rules(path):
-    from .rules import SHIPPED, load_rules
-    return load_rules([SHIPPED, *learned.paths(path)])
-
-
-def _reads_back(t: Term, reads: dict) -> Term:
-    """The found program with the variables standing for array reads turned
-    back into the reads."""
-    back = {v.value: load for load, v in reads.items()}
-
-    def go(u: Term) -> Term:
-        if u.op == "var" and u.value in back:
-            return back[u.value]
-        return Term(u.op, u.ty, tuple(go(a) for a in u.args), u.value) if u.args else u
-
-    return go(t)
 
 
 def _round(v):

@@ -193,8 +193,7 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
     paths = [str(p) for p in paths]
     if rules is None:
         from . import learned
-        from .rules import SHIPPED, load_rules
-        rules = load_rules([SHIPPED, *learned.paths()])
+        rules = learned.with_shipped()
     _, module, decisions = front(paths, probe)
     sat = logic.saturate(module, probe, limits=limits, rules=rules)
     verified = logic.verify(module, sat)

@@ -26,7 +26,7 @@ import yaml
 from . import __version__, ir
 from . import rules as rulebook
 from .files import write_atomic
-from .terms import Term
+from .terms import Term, subterms
 
 RULESET = "learned"
 HEADER = ("# Rules the superoptimiser learned (`atlas superopt`), each proven by Z3\n"
@@ -37,6 +37,11 @@ HEADER = ("# Rules the superoptimiser learned (`atlas superopt`), each proven by
 def default_path() -> Path:
     named = os.environ.get("ATLAS_LEARNED")
     return Path(named) if named else rulebook.cache_dir() / "learned-rules.yaml"
+
+
+def with_shipped(explicit=None, use: bool = True) -> rulebook.Rules:
+    """The shipped rules and the learned ones of `paths(explicit, use)`, loaded."""
+    return rulebook.load_rules([rulebook.SHIPPED, *paths(explicit, use)])
 
 
 def paths(explicit=None, use: bool = True) -> list[Path]:
@@ -56,27 +61,23 @@ def generalise(source: Term, found: Term) -> tuple[str, str, dict[str, str]]:
     """(lhs, rhs, vars): the two sides in intent syntax with every input a
     pattern variable, and each variable's type."""
     names: dict[str, str] = {}
-    types: dict[str, str] = {}
+    lhs, rhs = _patterned(source, names), _patterned(found, names)
+    types = {u.value: u.ty.name for u in subterms(lhs) if u.op == "var"}
+    return rulebook._text(lhs), rulebook._text(rhs), types
 
-    def go(t: Term) -> Term:
-        if t.op == "var":
-            n = names.setdefault(t.value, _pattern_name(t.value, len(names)))
-            types[n] = t.ty.name
-            return Term("var", t.ty, (), n)
-        return Term(t.op, t.ty, tuple(go(a) for a in t.args), t.value) if t.args else t
 
-    lhs, rhs = go(source), go(found)
-    return _side(lhs), _side(rhs), types
+def _patterned(t: Term, names: dict[str, str]) -> Term:
+    """`t` with its variables named as the rule's pattern variables
+    (`names`, shared between the two sides, grows as they are met)."""
+    if t.op == "var":
+        return Term("var", t.ty, (), names.setdefault(t.value, _pattern_name(t.value, len(names))))
+    return Term(t.op, t.ty, tuple(_patterned(a, names) for a in t.args), t.value) if t.args else t
 
 
 def _pattern_name(name: str, k: int) -> str:
     # a variable of the source keeps its name; names the rule syntax
     # reserves (T, the type) or that are not identifiers get a plain one
     return name if name.isidentifier() and name != "T" and not name.startswith("_") else f"v{k}"
-
-
-def _side(t: Term) -> str:
-    return rulebook._text(t)
 
 
 def entry(function: str, where: str, source: Term, found: Term, ty: ir.Scalar, provenance: dict) -> dict:
@@ -113,25 +114,9 @@ def add(path, entries: list[dict], expect: dict[str, Term] | None = None) -> lis
         loaded = rulebook.load_rules([trial], cache=True)
     for r in loaded:
         want = (expect or {}).get(r.name)
-        if want is not None and _unpattern(r.lhs) != _rename(want, r):
+        if want is not None and rulebook._plain(r.lhs) != _patterned(want, {}):
             raise rulebook.RuleError(f"learned rule {r.name}: its lhs does not read back as the "
                                      "term it was learned from; not stored")
     write_atomic(p, text)
     return list(loaded)
 
-
-def _unpattern(t: Term) -> Term:
-    if t.op == "var":
-        return Term("var", t.ty, (), t.value.lstrip("?"))
-    return Term(t.op, t.ty, tuple(_unpattern(a) for a in t.args), t.value) if t.args else t
-
-
-def _rename(t: Term, rule) -> Term:
-    names: dict[str, str] = {}
-
-    def go(u: Term) -> Term:
-        if u.op == "var":
-            return Term("var", u.ty, (), names.setdefault(u.value, _pattern_name(u.value, len(names))))
-        return Term(u.op, u.ty, tuple(go(a) for a in u.args), u.value) if u.args else u
-
-    return go(t)
