@@ -39,7 +39,6 @@ import numpy as np
 
 from . import ir
 from . import rules as rulebook
-from . import semantics as sem
 from .terms import Term, const, evaluate, subterms
 
 MAX_LENGTH = 8              # instructions in a program
@@ -262,14 +261,6 @@ class Program:
     inputs: tuple[tuple[str, ir.Scalar], ...]
     code: tuple[Instr, ...]
 
-    def kind(self, ref) -> str:
-        tag, v = ref
-        if tag == "in":
-            return "B" if self.inputs[v][1].is_bool else "W"
-        if tag == "r":
-            return OPCODES[self.code[v].op].out
-        return "B" if isinstance(v, bool) else "W"
-
     def live(self) -> list[int]:
         """Indices of the instructions the result depends on."""
         if not self.code:
@@ -397,6 +388,7 @@ class _Chain:
         self.W = spec.W
         self.ops = opcodes_for(spec.W)
         self.by_out = {k: [o for o in self.ops if o.out == k] for k in "WB"}
+        self.want = "B" if spec.term.ty.is_bool else "W"       # the kind of the result
         rng = np.random.default_rng(seed)
         cols = {}
         for name, ty in spec.inputs:
@@ -439,7 +431,7 @@ class _Chain:
     def mismatch(self, prog: Program) -> float:
         if not prog.code:
             return math.inf
-        want = "B" if self.spec.term.ty.is_bool else "W"
+        want = self.want
         if OPCODES[prog.code[-1].op].out != want:
             return float(TESTS * self.W.bits * 4)
         try:
@@ -498,7 +490,7 @@ class _Chain:
 
     # -- moves
     def operand(self, prog_code: list, j: int, kind: str):
-        choices = [("in", k) for k, (_, t) in enumerate(self.spec.inputs) if ("B" if t.is_bool else "W") == kind]
+        choices = [("in", k) for k in range(len(self.spec.inputs)) if self._kind(prog_code, ("in", k)) == kind]
         choices += [("r", i) for i in range(j) if OPCODES[prog_code[i].op].out == kind]
         r = self.rng.random()
         if kind == "W" and (r < 0.2 or not choices):
@@ -517,9 +509,8 @@ class _Chain:
     def random_program(self) -> Program:
         code: list[Instr] = []
         n = self.rng.randint(1, 3)
-        want = "B" if self.spec.term.ty.is_bool else "W"
         for j in range(n):
-            code.append(self.random_instr(code, j, want if j == n - 1 else None))
+            code.append(self.random_instr(code, j, self.want if j == n - 1 else None))
         return Program(self.W, self.spec.inputs, tuple(code))
 
     def propose(self, prog: Program) -> Program | None:
@@ -585,10 +576,11 @@ class _Chain:
             code = [code[i] if i <= j + 1 else _renumber(code[i], lambda i, j=j: j + 1 if i == j else
                                                           (j if i == j + 1 else i)) for i in range(n)]
         else:
-            code = [self.random_instr(code, 0, "B" if self.spec.term.ty.is_bool else "W")]
+            code = [self.random_instr(code, 0, self.want)]
         return Program(self.W, self.spec.inputs, tuple(code))
 
-    def _kind(self, code, ref):
+    def _kind(self, code, ref) -> str:
+        """W or B: the kind of value an operand names."""
         tag, v = ref
         if tag == "in":
             return "B" if self.spec.inputs[v][1].is_bool else "W"

@@ -17,7 +17,7 @@ from atlas import superopt as so
 from atlas.check import check
 from atlas.semantics import PyDomain
 from atlas.syntax import parse
-from atlas.terms import Term, const, evaluate
+from atlas.terms import Term, evaluate
 
 PROBLEMS = bb.load_problems()
 IDS = [p.name for p in PROBLEMS]

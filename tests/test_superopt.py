@@ -3,7 +3,6 @@ loop, learned rules and their use by later compiles."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
