@@ -23,7 +23,7 @@ its own update doubles the term at every iteration) is refused too.
 from __future__ import annotations
 
 from . import ir
-from .rules import fold
+from .rules import _natural, fold
 from .terms import Term, const
 
 MAX_NODES = 20_000          # the largest unrolled term (tree nodes) kept
@@ -87,6 +87,25 @@ def flatten(fn: ir.Function, *, straight_too: bool = False) -> Term:
         raise Refused(f"{fn.name}: unrolled, it is a term of {n} nodes (at most {MAX_NODES}); a variable "
                       "updated under a condition that reads it doubles the term at every iteration")
     return t
+
+
+_UNROLLED: dict[int, tuple] = {}       # id(function) -> (function, its term or None)
+
+
+def whole_term(fn: ir.Function) -> Term | None:
+    """flatten(fn), or None where it is refused.  Kept per function object:
+    the search rebuilds one module many times over, and an unrolled loop is
+    not free to build again."""
+    hit = _UNROLLED.get(id(fn))
+    if hit is None or hit[0] is not fn:
+        try:
+            t = flatten(fn)
+        except Refused:
+            t = None
+        if len(_UNROLLED) >= 256:
+            _UNROLLED.clear()
+        hit = _UNROLLED[id(fn)] = (fn, t)
+    return hit[1]
 
 
 class _Run:
@@ -225,11 +244,6 @@ def simplify(t: Term) -> Term:
 # Operators with a right identity: x op unit == x.
 _IDENTITY = {"add": lambda t: 0, "sub": lambda t: 0, "or": lambda t: 0, "xor": lambda t: 0,
              "mul": lambda t: 1, "and": lambda t: t.mask}
-
-
-def _natural(c: Term) -> int:
-    v = c.value
-    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v
 
 
 def _returns(stmts) -> bool:

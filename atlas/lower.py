@@ -161,15 +161,12 @@ class _Lowering:
 def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Module, list[Root]]:
     """Rebuild `module` with every root replaced by choose(root) (default: the
     root itself, which gives the source in run form); also return the roots."""
-    from .flatten import Refused, flatten
+    from .flatten import whole_term
     functions, roots = [], []
     for f in module.functions:
         lo = _Lowering(f, choose)
         body = lo.block(f.body)
-        try:
-            whole = flatten(f)
-        except Refused:
-            whole = None
+        whole = whole_term(f)
         if whole is not None:
             # A pure scalar function of constant-bound loops and branches is
             # also one term: its whole-function root.  Chosen in another
