@@ -411,16 +411,22 @@ def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
         return None
     guard = _guard_expr(prover, marker.guard)
     new = _guarded_copy(fn, body, guard)
-    evidence = {
-        "shape": "guarded-inbounds",
+    evidence = _evidence("guarded-inbounds", PROOF_INBOUNDS, guard, marker, prover)
+    return finish(fn, new, module, evidence, differential, seed, t0)
+
+
+def _evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
+    """What a guarded shape rests on: its accesses, guard, obligations, Z3's work."""
+    return {
+        "shape": shape,
+        **more,
         "accesses": [a["access"] for a in marker.proven],
         "guard": ir.pretty_expr(guard) if guard is not None else "true",
-        "proof": PROOF_INBOUNDS,
+        "proof": proof,
         "obligations": marker.proven,
         "unproven": marker.unproven,
         "z3": {"calls": prover.calls, "seconds": round(prover.seconds, 3)},
     }
-    return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 # ================================================================ 2. the ikj interchange
@@ -570,16 +576,7 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
     guard |= marker.guard
     g = _guard_expr(prover, guard)
     new = _guarded_copy(fn, body, g)
-    evidence = {
-        "shape": "interchange",
-        "nests": nests,
-        "accesses": [a["access"] for a in marker.proven],
-        "guard": ir.pretty_expr(g) if g is not None else "true",
-        "proof": PROOF_INTERCHANGE,
-        "obligations": marker.proven,
-        "unproven": marker.unproven,
-        "z3": {"calls": prover.calls, "seconds": round(prover.seconds, 3)},
-    }
+    evidence = _evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=nests)
     return finish(fn, new, module, evidence, differential, seed, t0)
 
 
