@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .rules import cache_dir
+from .files import cache_dir     # not .rules: that needs z3
 
 SCHEMA_VERSION = 2
 

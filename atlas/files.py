@@ -1,8 +1,19 @@
-"""Writing files so that nothing the user had is lost half-way."""
+"""Writing files so that nothing the user had is lost half-way, and where
+Atlas keeps its caches.  Standard library only: the probe and the archive
+import this on machines without the compiler's heavier dependencies."""
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """$ATLAS_CACHE_DIR, else $XDG_CACHE_HOME/atlas, else ~/.cache/atlas."""
+    if os.environ.get("ATLAS_CACHE_DIR"):
+        return Path(os.environ["ATLAS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "atlas"
 
 
 def write_atomic(path, text: str) -> None:

@@ -10,6 +10,7 @@ Every discovery step degrades to empty/0/null on an odd machine: a missing
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import glob
 import hashlib
@@ -175,6 +176,8 @@ def _cpu() -> dict:
         import archspec.cpu
         uarch = archspec.cpu.host().name
     except Exception:
+        # No archspec (e.g. a GPU machine with only the runtime's packages):
+        # name the psABI level the /proc/cpuinfo flags prove, never a guessed chip.
         uarch = _x86_level(features) if arch == "x86_64" else ""
     return {
         "arch": arch,
@@ -239,6 +242,14 @@ def _cuda_sm_counts() -> dict:
         return {}
 
 
+def _bandwidth(bus_width_bits, max_memory_clock_mhz) -> int | None:
+    """Peak memory bandwidth in bytes/s: bus bytes x clock x 2 (double data
+    rate); an H100 80GB HBM3 (5120 bits, 2619 MHz) gives its datasheet 3.35e12."""
+    if bus_width_bits is None or max_memory_clock_mhz is None:
+        return None
+    return bus_width_bits * max_memory_clock_mhz * 1_000_000 * 2 // 8
+
+
 def _gpus() -> list[dict]:
     """NVIDIA GPUs through NVML; [] when pynvml or the driver is absent."""
     try:
@@ -263,22 +274,30 @@ def _gpus() -> list[dict]:
                 continue
             mem = ask(pynvml.nvmlDeviceGetMemoryInfo, h)
             cc = ask(pynvml.nvmlDeviceGetCudaComputeCapability, h)
+            pci = ask(pynvml.nvmlDeviceGetPciInfo, h)
+            bus = _bus_id(_text(pci.busId)) if pci is not None else None
             mps = getattr(ask(pynvml.nvmlDeviceGetAttributes, h), "multiprocessorCount", None)
-            if mps is None:
+            if mps is None and bus is not None:
                 # NVML answers this only for MIG-capable setups; CUDA always knows.
                 sms = _cuda_sm_counts() if sms is None else sms
-                pci = ask(pynvml.nvmlDeviceGetPciInfo, h)
-                mps = sms.get(_bus_id(_text(pci.busId))) if pci is not None else None
+                mps = sms.get(bus)
             name, uuid = ask(pynvml.nvmlDeviceGetName, h), ask(pynvml.nvmlDeviceGetUUID, h)
+            width = ask(pynvml.nvmlDeviceGetMemoryBusWidth, h)
+            mem_clock = ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_MEM)
             gpus.append({
                 "index": i, "vendor": "nvidia",
                 "name": _text(name) if name is not None else "",
                 "uuid": _text(uuid) if uuid is not None else None,
                 "memory_bytes": int(mem.total) if mem is not None else 0,
                 "compute_capability": [int(cc[0]), int(cc[1])] if cc else [0, 0],
+                # The GPU backend sizes launches from the SM count and clock; the
+                # GPU benchmark quotes measured bandwidth against the datasheet peak.
                 "multiprocessors": mps,
-                "memory_bus_width": ask(pynvml.nvmlDeviceGetMemoryBusWidth, h),
-                "max_memory_clock_mhz": ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_MEM),
+                "max_sm_clock_mhz": ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_SM),
+                "memory_bus_width": width,
+                "max_memory_clock_mhz": mem_clock,
+                "memory_bandwidth_bytes_per_s": _bandwidth(width, mem_clock),
+                "pci_bus_id": bus,
                 "driver_version": _text(driver) if driver is not None else None,
             })
     finally:
@@ -392,10 +411,13 @@ def fingerprint(probe: dict) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
+def _json(probe: dict) -> str:
+    return json.dumps(probe, indent=2, sort_keys=True) + "\n"
+
+
 def write_probe(probe: dict, path) -> None:
     """Write probe JSON atomically: readers see the old file or the new, never half."""
-    text = json.dumps(probe, indent=2, sort_keys=True) + "\n"   # fails before touching disk
-    write_atomic(path, text)
+    write_atomic(path, _json(probe))                # _json fails before touching disk
 
 
 # -------------------------------------------------------------- validation
@@ -533,9 +555,12 @@ def validate_probe(data, src: str = "<probe>") -> dict:
         field(g, "name", at, STR)
         field(g, "compute_capability", at, CC)
         field(g, "memory_bytes", at, INT0, 0)
-        for key in ("index", "multiprocessors", "memory_bus_width", "max_memory_clock_mhz"):
+        # Launch sizing (SMs, clock), bandwidth for benchmark reports and the bus
+        # id are optional: older probes and odd drivers leave them out or null.
+        for key in ("index", "multiprocessors", "memory_bus_width", "max_memory_clock_mhz",
+                    "max_sm_clock_mhz", "memory_bandwidth_bytes_per_s"):
             field(g, key, at, _or_null(INT0), None)
-        for key in ("vendor", "uuid", "driver_version"):
+        for key in ("vendor", "uuid", "driver_version", "pci_bus_id"):
             field(g, key, at, _or_null(STR), None)
 
     for i, d in enumerate(field(p, "pci", "", LIST, [])):
@@ -654,3 +679,24 @@ def known_facts(probe: dict | None = None) -> list[str]:
     flags = set(_x86_flags()) | set((probe or {}).get("cpu", {}).get("features", []))
     return sorted(set(FACTS) | {f"cpu.{f}" for f in flags
                                 if _IDENT.match(f) and f not in _NOT_FLAGS})
+
+
+# ---------------------------------------------------------------- command
+
+def main(argv=None) -> None:
+    """`python -m atlas.probe [-o FILE]`: the probe without the `atlas` CLI, for
+    machines (the GPU hosts) that have only the runtime's packages, not click."""
+    ap = argparse.ArgumentParser(prog="python -m atlas.probe", description=main.__doc__)
+    ap.add_argument("-o", "--output", metavar="FILE", help="write the probe here (default: stdout)")
+    args = ap.parse_args(argv)
+    p = probe()
+    if args.output:
+        write_probe(p, args.output)
+        print(f"wrote {args.output}: {len(p['gpus'])} GPU(s), fingerprint {fingerprint(p)}",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(_json(p))
+
+
+if __name__ == "__main__":
+    main()

@@ -76,7 +76,7 @@ from . import ir
 from . import syntax
 from .check import check
 from .diagnostics import AtlasError
-from .files import write_atomic
+from .files import cache_dir, write_atomic   # cache_dir: also rules.cache_dir for callers
 from .semantics import PyDomain
 from .terms import Term, const, evaluate, from_expr, pretty, subterms
 from .z3domain import Z3Domain, sort_of, to_python
@@ -666,13 +666,6 @@ def parse_rules(paths=None) -> tuple[list[Rule], int, dict]:
 
 
 # ---------------------------------------------------------------- loading (and the proof cache)
-
-def cache_dir() -> Path:
-    if os.environ.get("ATLAS_CACHE_DIR"):
-        return Path(os.environ["ATLAS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "atlas"
-
 
 def _environment_digest() -> str:
     """What a proof depends on besides the rule: the definitions, the domain,

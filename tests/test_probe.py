@@ -3,6 +3,9 @@ import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from atlas.probe import (FACTS, ProbeError, fact_type, fact_value, fingerprint,
 FIXTURES = Path(__file__).parent / "fixtures"
 POPCNT = FIXTURES / "probe-popcnt.json"
 NOPOPCNT = FIXTURES / "probe-nopopcnt.json"
+H100 = FIXTURES / "probe-h100.json"
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +65,52 @@ def test_probe_gpus_is_a_list(here):
         assert g["vendor"] == "nvidia" and len(g["compute_capability"]) == 2
 
 
+def _unsupported(*_):
+    raise RuntimeError("NVML_ERROR_NOT_SUPPORTED")
+
+
+def _fake_nvml(**answers):
+    """A pynvml stand-in with one H100; `answers` replace its calls' results
+    (a function, such as _unsupported, is called instead)."""
+    calls = {
+        "nvmlInit": None, "nvmlShutdown": None, "nvmlSystemGetDriverVersion": "550.54",
+        "nvmlDeviceGetCount": 1, "nvmlDeviceGetHandleByIndex": "h",
+        "nvmlDeviceGetMemoryInfo": types.SimpleNamespace(total=85520809984),
+        "nvmlDeviceGetCudaComputeCapability": (9, 0),
+        "nvmlDeviceGetAttributes": types.SimpleNamespace(multiprocessorCount=132),
+        "nvmlDeviceGetPciInfo": types.SimpleNamespace(busId=b"00000000:1B:00.0"),
+        "nvmlDeviceGetName": b"NVIDIA H100 80GB HBM3", "nvmlDeviceGetUUID": "GPU-1",
+        "nvmlDeviceGetMemoryBusWidth": 5120,
+        "nvmlDeviceGetMaxClockInfo": lambda _h, clock: {"mem": 2619, "sm": 1980}[clock],
+        **answers,
+    }
+    fake = types.SimpleNamespace(NVML_CLOCK_MEM="mem", NVML_CLOCK_SM="sm")
+    for name, value in calls.items():
+        setattr(fake, name, value if callable(value) else lambda *_, v=value: v)
+    return fake
+
+
+def _validated_gpu(gpu):
+    return P.validate_probe({**load_probe(POPCNT), "gpus": [gpu]})["gpus"][0]
+
+
+def test_gpu_fields_from_nvml(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml())
+    (gpu,) = P._gpus()
+    assert gpu["pci_bus_id"] == "0000:1b:00.0" and gpu["max_sm_clock_mhz"] == 1980
+    assert gpu["memory_bandwidth_bytes_per_s"] == 3_352_320_000_000
+    assert _validated_gpu(gpu) == gpu
+
+
+def test_gpu_fields_unanswered_are_null(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(
+        nvmlDeviceGetMemoryBusWidth=_unsupported, nvmlDeviceGetMaxClockInfo=_unsupported,
+        nvmlDeviceGetPciInfo=_unsupported))
+    (gpu,) = P._gpus()
+    assert gpu["memory_bandwidth_bytes_per_s"] is gpu["max_sm_clock_mhz"] is gpu["pci_bus_id"] is None
+    assert gpu["multiprocessors"] == 132 and _validated_gpu(gpu) == gpu
+
+
 def test_bus_ids_compare_across_nvml_and_cuda():
     assert P._bus_id("00000000:00:06.0") == P._bus_id("0000:00:06.0") == "0000:00:06.0"
 
@@ -97,7 +147,7 @@ def test_fingerprint_ignores_created_and_host(here, tmp_path):
 
 # ---------------------------------------------------------------- fixtures
 
-@pytest.mark.parametrize("path", [POPCNT, NOPOPCNT])
+@pytest.mark.parametrize("path", [POPCNT, NOPOPCNT, H100])
 def test_fixtures_load_unchanged(path):
     assert load_probe(path) == json.loads(path.read_text())
 
@@ -110,6 +160,16 @@ def test_fixtures_differ_in_popcnt():
     assert fact_value(fast, "cpu.llvm_cpu") == "haswell"
     assert fact_value(slow, "cpu.llvm_cpu") == "x86-64"
     assert fingerprint(fast) != fingerprint(slow)
+
+
+def test_h100_fixture_is_the_gpu_check_machine():
+    h100 = load_probe(H100)
+    (gpu,) = h100["gpus"]
+    assert gpu["name"] == "NVIDIA H100 80GB HBM3" and gpu["multiprocessors"] == 132
+    assert fact_value(h100, "gpu.cc") == 90 and fact_value(h100, "gpu.count") == 1
+    # The datasheet's 3.35 TB/s, from the bus width and memory clock.
+    assert gpu["memory_bandwidth_bytes_per_s"] == P._bandwidth(5120, 2619) == 3_352_320_000_000
+    assert h100["cpu"] == load_probe(POPCNT)["cpu"]
 
 
 # -------------------------------------------------------------- validation
@@ -157,6 +217,10 @@ def _valid():
     (lambda d: d["cpu"]["cache"].__setitem__("l2", -1), "cpu.cache.l2", "expected an integer >= 0"),
     (lambda d: d["memory"].__setitem__("total_bytes", "lots"), "memory.total_bytes", "found the string"),
     (lambda d: d["gpus"].append({"name": "X"}), "gpus[0].compute_capability", "found nothing"),
+    (lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "max_sm_clock_mhz": "fast"}),
+     "gpus[0].max_sm_clock_mhz", "expected an integer >= 0 or null"),
+    (lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "pci_bus_id": 6}),
+     "gpus[0].pci_bus_id", "expected a string or null, found the number 6"),
     (lambda d: d["pci"][0].__setitem__("vendor", "8086"), "pci[0].vendor", "expected a hex string"),
     (lambda d: d["pci"][0]["bars"][1].__setitem__("kind", "rom"), "pci[0].bars[1].kind", 'expected "mem" or "io"'),
 ])
@@ -181,6 +245,10 @@ def test_defaults_are_filled(tmp_path):
     assert d["cpu"]["features"] == ["popcnt", "sse2"]
     assert d["cpu"]["llvm_cpu"] == "x86-64" and d["cpu"]["vendor"] == ""
     assert d["memory"] == {"total_bytes": 0} and d["gpus"] == [] and d["pci"] == []
+    # A GPU from a probe older than the bandwidth/clock/bus-id fields still loads.
+    minimal["gpus"] = [{"name": "X", "compute_capability": [8, 0]}]
+    gpu = roundtrip(minimal, tmp_path)["gpus"][0]
+    assert gpu["memory_bandwidth_bytes_per_s"] is gpu["max_sm_clock_mhz"] is gpu["pci_bus_id"] is None
 
 
 # ------------------------------------------------------------------- facts
@@ -341,3 +409,61 @@ def test_x86_level_without_archspec():
     assert P._x86_level(fixture) == "x86_64_v3"          # haswell: no avx512
     assert P._x86_level(fixture + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64_v4"
     assert P._x86_level(base + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64"
+
+
+# ------------------------------------- on a machine with only the runtime's packages
+
+# The GPU machines have numpy, llvmlite, pyyaml, jinja2, nvidia-ml-py and cupy,
+# not the compiler's parser, e-graph, prover, CLI or CPU-naming libraries.
+NOT_ON_GPU_MACHINES = ("lark", "egglog", "z3", "click", "archspec", "cpuinfo")
+_BLOCKING = """
+import runpy, sys
+BLOCKED = set(sys.argv[1].split(","))
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is not installed on the GPU machines")
+sys.meta_path.insert(0, Blocked())
+del sys.argv[1]
+"""
+
+
+def run_without(blocked, code, *args, cwd):
+    """Run `code` in a fresh Python where importing any of `blocked` fails."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-c", _BLOCKING + code, ",".join(blocked), *args],
+                          capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+
+
+def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
+    code = ('runpy.run_module("atlas.probe", run_name="__main__")\n'
+            'assert not {m.partition(".")[0] for m in sys.modules} & BLOCKED\n')
+    run = run_without(NOT_ON_GPU_MACHINES, code, "-o", "out.json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "wrote out.json" in run.stderr
+    written = load_probe(tmp_path / "out.json")
+    assert written["cpu"]["arch"] and written["cpu"]["features"]
+    if written["cpu"]["arch"] == "x86_64":     # no archspec: the psABI level from the flags
+        assert written["cpu"]["uarch"] == P._x86_level(written["cpu"]["features"])
+
+
+def test_python_m_atlas_probe_prints_to_stdout(tmp_path):
+    run = run_without(NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.probe", run_name="__main__")\n',
+                      cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert P.validate_probe(json.loads(run.stdout))["format"] == "atlas-probe/1"
+    assert os.listdir(tmp_path) == []
+
+
+def test_archive_imports_without_z3_lark_or_egglog(tmp_path):
+    code = ("import atlas.archive, atlas.files\n"
+            "assert atlas.archive.cache_dir is atlas.files.cache_dir\n")
+    run = run_without(("z3", "lark", "egglog"), code, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+
+def test_rules_still_offers_cache_dir(monkeypatch, tmp_path):
+    from atlas import files, rules
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
+    assert rules.cache_dir is files.cache_dir and rules.cache_dir() == tmp_path
