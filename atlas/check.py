@@ -567,7 +567,7 @@ def _signature(f: FuncA) -> ir.Function:
     order = {p.name: i for i, p in enumerate(f.params)}
     params.sort(key=lambda p: order[p.name])
     ret = scalar_type(f.ret) if f.ret is not None else None
-    return ir.Function(f.name, tuple(params), ret, (), f.span)
+    return ir.Function(f.name, tuple(params), ret, (), f.span, reassoc=f.reassoc is not None)
 
 
 def _array_type(a: ArrayTypeA, scalars: dict[str, Scalar], f: FuncA) -> ir.Array:
@@ -644,9 +644,24 @@ def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
                                          "this path reaches the end without `return`")
         graph[f.name] = fc.calls
         sig = sigs[f.name]
-        functions.append(ir.Function(sig.name, sig.params, sig.ret, body, f.span))
+        if f.reassoc is not None and not _has_float(sig, body):
+            # Integer arithmetic wraps, so it is associative already: the
+            # modifier would mean nothing here, and is most likely a mistake.
+            raise AtlasError(f.reassoc, f"`reassoc` allows reordering float arithmetic, and {f.name} has none",
+                             note="integer `+` and `*` wrap, so their order never changes the result; "
+                                  "remove `reassoc`")
+        functions.append(ir.Function(sig.name, sig.params, sig.ret, body, f.span, reassoc=sig.reassoc))
     _no_recursion(graph)
     return tuple(functions)
+
+
+def _has_float(sig: ir.Function, body) -> bool:
+    """Whether a float type appears anywhere in the function: a parameter,
+    the result, a local, or any expression of the body."""
+    types = [p.ty.elem if isinstance(p.ty, ir.Array) else p.ty for p in sig.params]
+    types += [sig.ret] + [t for _, t in ir.declared(body)]
+    types += [getattr(e, "ty", None) for s in ir.walk_stmts(body) for x in ir.own_exprs(s) for e in ir.walk(x)]
+    return any(isinstance(t, Scalar) and t.is_float for t in types)
 
 
 def _no_recursion(graph):

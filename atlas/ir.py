@@ -310,6 +310,11 @@ class Function:
     ret: Scalar | None
     body: tuple[Stmt, ...]
     span: Span = field(default=NOSPAN, compare=False)
+    # `reassoc fn`: any regrouping of the function's float sums and products
+    # is an acceptable result (docs/language.md, "Reassociation").  Last, so
+    # that positional constructions keep their meaning; it takes part in
+    # equality because it widens what the function may compute.
+    reassoc: bool = False
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -320,7 +325,9 @@ class Function:
     @property
     def signature(self) -> str:
         ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)
-        return f"fn {self.name}({ps})" + (f" -> {self.ret}" if self.ret else "")
+        # As written, modifier included: check.signature_of reads it back.
+        return (("reassoc " if self.reassoc else "") + f"fn {self.name}({ps})"
+                + (f" -> {self.ret}" if self.ret else ""))
 
 
 @dataclass(frozen=True)

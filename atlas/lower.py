@@ -22,7 +22,7 @@ each root equal to its replacement proves the function equal.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from . import ir
@@ -174,7 +174,7 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
             t = lo.root(whole, f.span, FUNCTION)
             if t != whole:
                 body = (ir.Return(to_expr(t), f.span),)
-        functions.append(ir.Function(f.name, f.params, f.ret, body, f.span))
+        functions.append(replace(f, body=body))
         roots += lo.roots
     return ir.Module(tuple(functions), module.sources), roots
 
@@ -261,7 +261,7 @@ def tidy(fn: ir.Function) -> ir.Function:
     construction (the same expression, evaluated on the same values); loop
     transformations match the plain shape (`s = s + e`, `c[i * n + j] = s`)
     more easily than the run form."""
-    return ir.Function(fn.name, fn.params, fn.ret, _tidy(fn.body), fn.span)
+    return replace(fn, body=_tidy(fn.body))
 
 
 def _tidy(stmts) -> tuple:

@@ -6,7 +6,7 @@ decisions are returned for the manifest, so a person can see what was kept.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import ir
 from . import probe as hwprobe
@@ -55,5 +55,5 @@ def specialise(module: ir.Module, probe: dict) -> tuple[ir.Module, list[Decision
                 out.append(s)
         return tuple(out)
 
-    functions = tuple(ir.Function(f.name, f.params, f.ret, block(f.body), f.span) for f in module.functions)
+    functions = tuple(replace(f, body=block(f.body)) for f in module.functions)
     return ir.Module(functions, module.sources), decisions

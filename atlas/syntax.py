@@ -216,6 +216,9 @@ class FuncA:
     span: Span
     name_span: Span
     end_span: Span       # the closing brace
+    # The `reassoc` keyword before `fn`, if written: the function allows its
+    # float arithmetic to be reordered (docs/language.md, "Reassociation").
+    reassoc: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -281,12 +284,13 @@ class _Build(Transformer):
         return tuple(funcs)
 
     def func(self, meta, ch):
-        name, *rest = ch
+        reassoc, name, *rest = ch
         body = rest[-1]
         ret = rest[-2]
         params = tuple(p for p in rest[:-2] if p is not None)
         end = Span(self.file, meta.end_line, max(meta.end_column - 1, 1), meta.end_line, meta.end_column)
-        return FuncA(self._id(name), params, ret, body, self._s(meta), self._t(name), end)
+        return FuncA(self._id(name), params, ret, body, self._s(meta), self._t(name), end,
+                     None if reassoc is None else self._t(reassoc))
 
     def param(self, meta, ch):
         name, ty = ch
