@@ -53,6 +53,9 @@ class Backend(ABC):
     # primitives/rules/ (forms that pay off only on its targets).  They are
     # proven like every rule before they are used.
     rule_paths: tuple = ()
+    # The search can time this backend's artefacts here, in the worker (a CPU
+    # library that atlas.runtime loads).  Others are measured where they run.
+    searchable: bool = False
 
     def accepts(self, probe: dict) -> str | None:
         """None when this backend can target the probed machine, else why not."""
@@ -83,9 +86,13 @@ def available() -> dict[str, type[Backend]]:
     return found
 
 
-def get(name: str) -> Backend:
+def get(name: str, **options) -> Backend:
+    """The backend called `name`, made with its own `options`."""
     backends = available()
     if name not in backends:
         known = ", ".join(sorted(backends)) or "none"
         raise BackendError(f"no backend named {name!r} is installed (installed: {known})")
-    return backends[name]()
+    try:
+        return backends[name](**options)
+    except TypeError:
+        raise BackendError(f"backend {name!r} takes no options {', '.join(sorted(options))}") from None

@@ -67,7 +67,7 @@ def probe(output):
               help="Output folder (default: out/<first file's name>).")
 @click.option("--backend", default="x86_64", show_default=True, help="Which backend emits the code.")
 @click.option("--dump", "dumps", multiple=True, metavar="STAGE",
-              help="Print a stage: ast, ir, specialised, atlas, verified, llvm, llvm-opt, asm (repeatable).")
+              help="Print a stage: ast, ir, specialised, atlas, verified, llvm, llvm-opt, asm, ptx (repeatable).")
 @click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
 @click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True,
               help="E-graph node limit.")
@@ -92,8 +92,14 @@ def probe(output):
 @click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
               help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
 @click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
+@click.option("--variants", is_flag=True,
+              help="nvptx: also write every launch shape's PTX (variants/), for the search on the GPU.")
+@click.option("--archive", "archive_file", type=click.Path(dir_okay=False, exists=True),
+              help="nvptx: the archive holding the launch shapes the GPU search crowned "
+                   "(default: the user's archive).")
 def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds,
-            search, profiles, budget, evals, seed, feedback, fresh, pins, learned_file, no_learned):
+            search, profiles, budget, evals, seed, feedback, fresh, pins, learned_file, no_learned,
+            variants, archive_file):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -107,7 +113,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     from . import learned
     from .pipeline import compile_files
     from .rules import RuleError
-    known = ("ast", "ir", "specialised", "atlas", "verified", "explode", "llvm", "llvm-opt", "asm")
+    known = ("ast", "ir", "specialised", "atlas", "verified", "explode", "llvm", "llvm-opt", "asm", "ptx")
     for d in dumps:
         if d not in known:
             _fail(f"--dump: unknown stage '{d}' (stages: {', '.join(known)})")
@@ -121,20 +127,26 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         from .egraph import Limits
         target = _probe_for(hw)
         options = None
-        if search or pins:
+        backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
+        cls = backends.available().get(backend)
+        if cls is not None and not cls.searchable and (search or pins):
+            click.echo(f"  search skipped: the {backend} backend's variants are timed on their own "
+                       "device (for nvptx: scripts/gpu_check.py, whose archive --archive reads)", err=True)
+        elif search or pins:
             options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
                                       pins, measure=search, probed_here=hw is None)
         with _SearchProgress(options):
             result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
                                                  seconds=max_seconds), search=options,
-                                   learned=learned.paths(learned_file, use=not no_learned))
+                                   learned=learned.paths(learned_file, use=not no_learned),
+                                   backend_options=backend_options)
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     m = result.manifest
     fns = ", ".join(m["functions"])
-    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library', '')} [{fns}] "
-               f"for {m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
+    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library') or m.get('ptx', '')} [{fns}] "
+               f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
     for d in result.decisions:
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
     for name, f in m["functions"].items():
@@ -143,6 +155,11 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
             click.echo(f"  {name}: {ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3, "
                        f"{ev['differential']['runs']} differential runs agree; {ev['form']} form emitted",
                        err=bool(dumps))
+        if "gpu" in f:
+            gpu = f["gpu"]
+            click.echo(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
+                                        f"shape {_shape_text(gpu['shape'])} ({gpu['shape_from']})"
+                                        if gpu else f"no kernel: {f['gpu_why_not']}"), err=bool(dumps))
         found = f.get("search")
         if found:
             how = ("given, not searched" if found.get("fixed") else "champion from the archive"
@@ -155,6 +172,11 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                 click.echo(f"    {note}", err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+def _shape_text(shape: dict) -> str:
+    from atlas_backends.nvptx.kernels import Shape
+    return Shape(**shape).describe()
 
 
 def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,

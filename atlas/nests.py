@@ -303,17 +303,18 @@ class _Prover:
         claim, guard = self.claim(frames, [x, n], x.value < n.value)
         return self.check(claim), guard
 
-    def distinct(self, index: ir.Expr, frames: list[_Frame], loop: ir.For):
-        """(verdict, guard parameters): for `loop` (the last frame), two distinct
-        values of its variable give distinct indices."""
-        v = loop.var
-        j1, j2 = z3.Int(v + "!1"), z3.Int(v + "!2")
-        x1 = _poly(index, self.env(frames, {v: j1}))
-        x2 = _poly(index, self.env(frames, {v: j2}))
+    def distinct(self, index: ir.Expr, frames: list[_Frame], *loops: ir.For):
+        """(verdict, guard parameters): two different values of the variables
+        of `loops` (among the frames) give distinct indices."""
+        one = {l.var: z3.Int(l.var + "!1") for l in loops}
+        two = {l.var: z3.Int(l.var + "!2") for l in loops}
+        x1 = _poly(index, self.env(frames, one))
+        x2 = _poly(index, self.env(frames, two))
         if x1 is None or x2 is None:
             return "the index is not a polynomial of loop variables and fixed parameters", set()
-        claim, guard = self.claim(frames, [x1, x2], z3.Implies(j1 != j2, x1.value != x2.value),
-                                  copies={v: (j1, j2)})
+        differ = z3.Or(*(one[v] != two[v] for v in one))
+        claim, guard = self.claim(frames, [x1, x2], z3.Implies(differ, x1.value != x2.value),
+                                  copies={v: (one[v], two[v]) for v in one})
         return self.check(claim), guard
 
 

@@ -127,16 +127,18 @@ def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: s
 
 
 def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
-                  use_atlas: bool = True, limits=None, search=None, learned=None) -> Compiled:
+                  use_atlas: bool = True, limits=None, search=None, learned=None,
+                  backend_options: dict | None = None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
     which is replaced whole or not at all.  With `search` (atlas.search.Options)
     every function with a loop is searched for its fastest proven variant.
     `learned`: the learned-rule files the atlas loads beside the shipped
-    rules (default: the user's, atlas.learned.paths())."""
+    rules (default: the user's, atlas.learned.paths()).  `backend_options`:
+    keyword arguments for the backend's constructor (e.g. nvptx's variants)."""
     from . import learned as learned_rules
     timings: dict[str, float] = {}
     learned = learned_rules.paths() if learned is None else list(learned)
-    be = backends.get(backend)
+    be = backends.get(backend, **(backend_options or {}))
     refusal = be.accepts(probe)
     if refusal:
         raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
@@ -147,6 +149,9 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
                                    [*be.rule_paths, *learned])
         final, evidence = verified.module, verified.evidence
     realise, searched = None, {}
+    if search is not None and not be.searchable:
+        raise backends.BackendError(f"the {backend} backend's variants cannot be timed here; "
+                                    "compile without the search")
     if search is not None:
         final, realise, searched = explode(specialised, verified, probe, be, search,
                                            intent_hash(module), timings, dump)

@@ -19,6 +19,7 @@ class X86Backend(Backend):
     name = "x86_64"
     description = "x86_64 machine code through LLVM, tuned to the probed CPU's features"
     dump_stages = ("llvm", "llvm-opt", "asm")
+    searchable = True
 
     def accepts(self, probe: dict) -> str | None:
         arch = ((probe or {}).get("cpu") or {}).get("arch")

@@ -1,0 +1,171 @@
+; ModuleID = "saxpy"
+target triple = "nvptx64-nvidia-cuda"
+target datalayout = "e-p6:32:32-i64:64-i128:128-i256:256-v16:16-v32:32-n16:32:64"
+
+define ptx_kernel void @"saxpy__map"(i64 %"n", float %"a", ptr noalias readonly align 16 %"x", ptr noalias align 16 %"y") nounwind
+{
+entry:
+  %"n.1" = alloca i64
+  %"a.1" = alloca float
+  %"i" = alloca i64
+  %"base" = alloca i64
+  %"pos" = alloca i64
+  %"k" = alloca i64
+  store i64 %"n", i64* %"n.1"
+  store float %"a", float* %"a.1"
+  %".8" = load i64, i64* %"n.1"
+  %".9" = load i64, i64* %"n.1"
+  %".10" = load i64, i64* %"n.1"
+  %".11" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".12" = zext i32 %".11" to i64
+  %".13" = mul i64 %".12", 1024
+  %".14" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".15" = zext i32 %".14" to i64
+  %".16" = mul i64 %".15", 4
+  %".17" = add i64 %".13", %".16"
+  %".18" = add i64 %".17", 4
+  %".19" = icmp ule i64 %".18", %".10"
+  br i1 %".19", label %"k.full", label %"k.part"
+k.full:
+  %".21" = add i64 %".17", 0
+  store i64 %".21", i64* %"i"
+  %".23" = load i64, i64* %"i"
+  %".24" = load float, float* %"a.1"
+  %".25" = load i64, i64* %"i"
+  %".26" = getelementptr inbounds float, ptr %"x", i64 %".25"
+  %".27" = load float, ptr %".26", align 4
+  %".28" = fmul float %".24", %".27"
+  %".29" = load i64, i64* %"i"
+  %".30" = getelementptr inbounds float, ptr %"y", i64 %".29"
+  %".31" = load float, ptr %".30", align 4
+  %".32" = fadd float %".28", %".31"
+  %".33" = getelementptr inbounds float, ptr %"y", i64 %".23"
+  store float %".32", ptr %".33", align 4
+  %".35" = add i64 %".17", 1
+  store i64 %".35", i64* %"i"
+  %".37" = load i64, i64* %"i"
+  %".38" = load float, float* %"a.1"
+  %".39" = load i64, i64* %"i"
+  %".40" = getelementptr inbounds float, ptr %"x", i64 %".39"
+  %".41" = load float, ptr %".40", align 4
+  %".42" = fmul float %".38", %".41"
+  %".43" = load i64, i64* %"i"
+  %".44" = getelementptr inbounds float, ptr %"y", i64 %".43"
+  %".45" = load float, ptr %".44", align 4
+  %".46" = fadd float %".42", %".45"
+  %".47" = getelementptr inbounds float, ptr %"y", i64 %".37"
+  store float %".46", ptr %".47", align 4
+  %".49" = add i64 %".17", 2
+  store i64 %".49", i64* %"i"
+  %".51" = load i64, i64* %"i"
+  %".52" = load float, float* %"a.1"
+  %".53" = load i64, i64* %"i"
+  %".54" = getelementptr inbounds float, ptr %"x", i64 %".53"
+  %".55" = load float, ptr %".54", align 4
+  %".56" = fmul float %".52", %".55"
+  %".57" = load i64, i64* %"i"
+  %".58" = getelementptr inbounds float, ptr %"y", i64 %".57"
+  %".59" = load float, ptr %".58", align 4
+  %".60" = fadd float %".56", %".59"
+  %".61" = getelementptr inbounds float, ptr %"y", i64 %".51"
+  store float %".60", ptr %".61", align 4
+  %".63" = add i64 %".17", 3
+  store i64 %".63", i64* %"i"
+  %".65" = load i64, i64* %"i"
+  %".66" = load float, float* %"a.1"
+  %".67" = load i64, i64* %"i"
+  %".68" = getelementptr inbounds float, ptr %"x", i64 %".67"
+  %".69" = load float, ptr %".68", align 4
+  %".70" = fmul float %".66", %".69"
+  %".71" = load i64, i64* %"i"
+  %".72" = getelementptr inbounds float, ptr %"y", i64 %".71"
+  %".73" = load float, ptr %".72", align 4
+  %".74" = fadd float %".70", %".73"
+  %".75" = getelementptr inbounds float, ptr %"y", i64 %".65"
+  store float %".74", ptr %".75", align 4
+  br label %"k.chunk"
+k.part:
+  %".78" = add i64 %".17", 0
+  %".79" = icmp ult i64 %".78", %".10"
+  br i1 %".79", label %"k.then", label %"k.end"
+k.chunk:
+  ret void
+k.then:
+  store i64 %".78", i64* %"i"
+  %".82" = load i64, i64* %"i"
+  %".83" = load float, float* %"a.1"
+  %".84" = load i64, i64* %"i"
+  %".85" = getelementptr inbounds float, ptr %"x", i64 %".84"
+  %".86" = load float, ptr %".85", align 4
+  %".87" = fmul float %".83", %".86"
+  %".88" = load i64, i64* %"i"
+  %".89" = getelementptr inbounds float, ptr %"y", i64 %".88"
+  %".90" = load float, ptr %".89", align 4
+  %".91" = fadd float %".87", %".90"
+  %".92" = getelementptr inbounds float, ptr %"y", i64 %".82"
+  store float %".91", ptr %".92", align 4
+  br label %"k.end"
+k.end:
+  %".95" = add i64 %".17", 1
+  %".96" = icmp ult i64 %".95", %".10"
+  br i1 %".96", label %"k.then.1", label %"k.end.1"
+k.then.1:
+  store i64 %".95", i64* %"i"
+  %".99" = load i64, i64* %"i"
+  %".100" = load float, float* %"a.1"
+  %".101" = load i64, i64* %"i"
+  %".102" = getelementptr inbounds float, ptr %"x", i64 %".101"
+  %".103" = load float, ptr %".102", align 4
+  %".104" = fmul float %".100", %".103"
+  %".105" = load i64, i64* %"i"
+  %".106" = getelementptr inbounds float, ptr %"y", i64 %".105"
+  %".107" = load float, ptr %".106", align 4
+  %".108" = fadd float %".104", %".107"
+  %".109" = getelementptr inbounds float, ptr %"y", i64 %".99"
+  store float %".108", ptr %".109", align 4
+  br label %"k.end.1"
+k.end.1:
+  %".112" = add i64 %".17", 2
+  %".113" = icmp ult i64 %".112", %".10"
+  br i1 %".113", label %"k.then.2", label %"k.end.2"
+k.then.2:
+  store i64 %".112", i64* %"i"
+  %".116" = load i64, i64* %"i"
+  %".117" = load float, float* %"a.1"
+  %".118" = load i64, i64* %"i"
+  %".119" = getelementptr inbounds float, ptr %"x", i64 %".118"
+  %".120" = load float, ptr %".119", align 4
+  %".121" = fmul float %".117", %".120"
+  %".122" = load i64, i64* %"i"
+  %".123" = getelementptr inbounds float, ptr %"y", i64 %".122"
+  %".124" = load float, ptr %".123", align 4
+  %".125" = fadd float %".121", %".124"
+  %".126" = getelementptr inbounds float, ptr %"y", i64 %".116"
+  store float %".125", ptr %".126", align 4
+  br label %"k.end.2"
+k.end.2:
+  %".129" = add i64 %".17", 3
+  %".130" = icmp ult i64 %".129", %".10"
+  br i1 %".130", label %"k.then.3", label %"k.end.3"
+k.then.3:
+  store i64 %".129", i64* %"i"
+  %".133" = load i64, i64* %"i"
+  %".134" = load float, float* %"a.1"
+  %".135" = load i64, i64* %"i"
+  %".136" = getelementptr inbounds float, ptr %"x", i64 %".135"
+  %".137" = load float, ptr %".136", align 4
+  %".138" = fmul float %".134", %".137"
+  %".139" = load i64, i64* %"i"
+  %".140" = getelementptr inbounds float, ptr %"y", i64 %".139"
+  %".141" = load float, ptr %".140", align 4
+  %".142" = fadd float %".138", %".141"
+  %".143" = getelementptr inbounds float, ptr %"y", i64 %".133"
+  store float %".142", ptr %".143", align 4
+  br label %"k.end.3"
+k.end.3:
+  br label %"k.chunk"
+}
+
+declare i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+
+declare i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
