@@ -341,10 +341,10 @@ class _Kernel(FunctionCodegen):
         for j in range(s.per_thread):
             self.element(self.b.add(first, self.i64(j)))
         self.b.branch(done)
-        self.b.position_at_end(part)
-        for j in range(s.per_thread):
-            e = self.b.add(first, self.i64(j))
-            self.when(self.b.icmp_unsigned("<", e, n), lambda e=e: self.element(e))
+        self.b.position_at_end(part)      # the range's ragged end: a loop, so that no copy of
+        end = self.b.add(first, self.i64(s.per_thread))   # the full path's code is shared with it
+        end = self.b.select(self.b.icmp_unsigned("<", end, n), end, n)
+        self.counted("pos", first, end, self.i64(1), self.element)
         self.b.branch(done)
         self.b.position_at_end(done)
 

@@ -189,248 +189,32 @@ k.full:
   store i8 %".178", ptr %".179", align 1
   br label %"k.chunk"
 k.part:
-  %".182" = add i64 %".17", 0
+  %".182" = add i64 %".17", 16
   %".183" = icmp ult i64 %".182", %".10"
-  br i1 %".183", label %"k.then", label %"k.end"
+  %".184" = select  i1 %".183", i64 %".182", i64 %".10"
+  store i64 %".17", i64* %"pos"
+  br label %"k.head"
 k.chunk:
   ret void
-k.then:
-  store i64 %".182", i64* %"i"
-  %".186" = load i64, i64* %"i"
-  %".187" = load i64, i64* %"i"
-  %".188" = getelementptr inbounds i8, ptr %"pixels", i64 %".187"
-  %".189" = load i8, ptr %".188", align 1
-  %".190" = load i8, i8* %"delta.1"
-  %".191" = call i8 @"llvm.uadd.sat.i8"(i8 %".189", i8 %".190")
-  %".192" = getelementptr inbounds i8, ptr %"out", i64 %".186"
-  store i8 %".191", ptr %".192", align 1
-  br label %"k.end"
-k.end:
-  %".195" = add i64 %".17", 1
-  %".196" = icmp ult i64 %".195", %".10"
-  br i1 %".196", label %"k.then.1", label %"k.end.1"
-k.then.1:
-  store i64 %".195", i64* %"i"
-  %".199" = load i64, i64* %"i"
-  %".200" = load i64, i64* %"i"
-  %".201" = getelementptr inbounds i8, ptr %"pixels", i64 %".200"
-  %".202" = load i8, ptr %".201", align 1
-  %".203" = load i8, i8* %"delta.1"
-  %".204" = call i8 @"llvm.uadd.sat.i8"(i8 %".202", i8 %".203")
-  %".205" = getelementptr inbounds i8, ptr %"out", i64 %".199"
-  store i8 %".204", ptr %".205", align 1
-  br label %"k.end.1"
-k.end.1:
-  %".208" = add i64 %".17", 2
-  %".209" = icmp ult i64 %".208", %".10"
-  br i1 %".209", label %"k.then.2", label %"k.end.2"
-k.then.2:
-  store i64 %".208", i64* %"i"
-  %".212" = load i64, i64* %"i"
-  %".213" = load i64, i64* %"i"
-  %".214" = getelementptr inbounds i8, ptr %"pixels", i64 %".213"
-  %".215" = load i8, ptr %".214", align 1
-  %".216" = load i8, i8* %"delta.1"
-  %".217" = call i8 @"llvm.uadd.sat.i8"(i8 %".215", i8 %".216")
-  %".218" = getelementptr inbounds i8, ptr %"out", i64 %".212"
-  store i8 %".217", ptr %".218", align 1
-  br label %"k.end.2"
-k.end.2:
-  %".221" = add i64 %".17", 3
-  %".222" = icmp ult i64 %".221", %".10"
-  br i1 %".222", label %"k.then.3", label %"k.end.3"
-k.then.3:
-  store i64 %".221", i64* %"i"
-  %".225" = load i64, i64* %"i"
-  %".226" = load i64, i64* %"i"
-  %".227" = getelementptr inbounds i8, ptr %"pixels", i64 %".226"
-  %".228" = load i8, ptr %".227", align 1
-  %".229" = load i8, i8* %"delta.1"
-  %".230" = call i8 @"llvm.uadd.sat.i8"(i8 %".228", i8 %".229")
-  %".231" = getelementptr inbounds i8, ptr %"out", i64 %".225"
-  store i8 %".230", ptr %".231", align 1
-  br label %"k.end.3"
-k.end.3:
-  %".234" = add i64 %".17", 4
-  %".235" = icmp ult i64 %".234", %".10"
-  br i1 %".235", label %"k.then.4", label %"k.end.4"
-k.then.4:
-  store i64 %".234", i64* %"i"
-  %".238" = load i64, i64* %"i"
-  %".239" = load i64, i64* %"i"
-  %".240" = getelementptr inbounds i8, ptr %"pixels", i64 %".239"
-  %".241" = load i8, ptr %".240", align 1
-  %".242" = load i8, i8* %"delta.1"
-  %".243" = call i8 @"llvm.uadd.sat.i8"(i8 %".241", i8 %".242")
-  %".244" = getelementptr inbounds i8, ptr %"out", i64 %".238"
-  store i8 %".243", ptr %".244", align 1
-  br label %"k.end.4"
-k.end.4:
-  %".247" = add i64 %".17", 5
-  %".248" = icmp ult i64 %".247", %".10"
-  br i1 %".248", label %"k.then.5", label %"k.end.5"
-k.then.5:
-  store i64 %".247", i64* %"i"
-  %".251" = load i64, i64* %"i"
-  %".252" = load i64, i64* %"i"
-  %".253" = getelementptr inbounds i8, ptr %"pixels", i64 %".252"
-  %".254" = load i8, ptr %".253", align 1
-  %".255" = load i8, i8* %"delta.1"
-  %".256" = call i8 @"llvm.uadd.sat.i8"(i8 %".254", i8 %".255")
-  %".257" = getelementptr inbounds i8, ptr %"out", i64 %".251"
-  store i8 %".256", ptr %".257", align 1
-  br label %"k.end.5"
-k.end.5:
-  %".260" = add i64 %".17", 6
-  %".261" = icmp ult i64 %".260", %".10"
-  br i1 %".261", label %"k.then.6", label %"k.end.6"
-k.then.6:
-  store i64 %".260", i64* %"i"
-  %".264" = load i64, i64* %"i"
-  %".265" = load i64, i64* %"i"
-  %".266" = getelementptr inbounds i8, ptr %"pixels", i64 %".265"
-  %".267" = load i8, ptr %".266", align 1
-  %".268" = load i8, i8* %"delta.1"
-  %".269" = call i8 @"llvm.uadd.sat.i8"(i8 %".267", i8 %".268")
-  %".270" = getelementptr inbounds i8, ptr %"out", i64 %".264"
-  store i8 %".269", ptr %".270", align 1
-  br label %"k.end.6"
-k.end.6:
-  %".273" = add i64 %".17", 7
-  %".274" = icmp ult i64 %".273", %".10"
-  br i1 %".274", label %"k.then.7", label %"k.end.7"
-k.then.7:
-  store i64 %".273", i64* %"i"
-  %".277" = load i64, i64* %"i"
-  %".278" = load i64, i64* %"i"
-  %".279" = getelementptr inbounds i8, ptr %"pixels", i64 %".278"
-  %".280" = load i8, ptr %".279", align 1
-  %".281" = load i8, i8* %"delta.1"
-  %".282" = call i8 @"llvm.uadd.sat.i8"(i8 %".280", i8 %".281")
-  %".283" = getelementptr inbounds i8, ptr %"out", i64 %".277"
-  store i8 %".282", ptr %".283", align 1
-  br label %"k.end.7"
-k.end.7:
-  %".286" = add i64 %".17", 8
-  %".287" = icmp ult i64 %".286", %".10"
-  br i1 %".287", label %"k.then.8", label %"k.end.8"
-k.then.8:
-  store i64 %".286", i64* %"i"
-  %".290" = load i64, i64* %"i"
-  %".291" = load i64, i64* %"i"
-  %".292" = getelementptr inbounds i8, ptr %"pixels", i64 %".291"
-  %".293" = load i8, ptr %".292", align 1
-  %".294" = load i8, i8* %"delta.1"
-  %".295" = call i8 @"llvm.uadd.sat.i8"(i8 %".293", i8 %".294")
-  %".296" = getelementptr inbounds i8, ptr %"out", i64 %".290"
-  store i8 %".295", ptr %".296", align 1
-  br label %"k.end.8"
-k.end.8:
-  %".299" = add i64 %".17", 9
-  %".300" = icmp ult i64 %".299", %".10"
-  br i1 %".300", label %"k.then.9", label %"k.end.9"
-k.then.9:
-  store i64 %".299", i64* %"i"
-  %".303" = load i64, i64* %"i"
-  %".304" = load i64, i64* %"i"
-  %".305" = getelementptr inbounds i8, ptr %"pixels", i64 %".304"
-  %".306" = load i8, ptr %".305", align 1
-  %".307" = load i8, i8* %"delta.1"
-  %".308" = call i8 @"llvm.uadd.sat.i8"(i8 %".306", i8 %".307")
-  %".309" = getelementptr inbounds i8, ptr %"out", i64 %".303"
-  store i8 %".308", ptr %".309", align 1
-  br label %"k.end.9"
-k.end.9:
-  %".312" = add i64 %".17", 10
-  %".313" = icmp ult i64 %".312", %".10"
-  br i1 %".313", label %"k.then.10", label %"k.end.10"
-k.then.10:
-  store i64 %".312", i64* %"i"
-  %".316" = load i64, i64* %"i"
-  %".317" = load i64, i64* %"i"
-  %".318" = getelementptr inbounds i8, ptr %"pixels", i64 %".317"
-  %".319" = load i8, ptr %".318", align 1
-  %".320" = load i8, i8* %"delta.1"
-  %".321" = call i8 @"llvm.uadd.sat.i8"(i8 %".319", i8 %".320")
-  %".322" = getelementptr inbounds i8, ptr %"out", i64 %".316"
-  store i8 %".321", ptr %".322", align 1
-  br label %"k.end.10"
-k.end.10:
-  %".325" = add i64 %".17", 11
-  %".326" = icmp ult i64 %".325", %".10"
-  br i1 %".326", label %"k.then.11", label %"k.end.11"
-k.then.11:
-  store i64 %".325", i64* %"i"
-  %".329" = load i64, i64* %"i"
-  %".330" = load i64, i64* %"i"
-  %".331" = getelementptr inbounds i8, ptr %"pixels", i64 %".330"
-  %".332" = load i8, ptr %".331", align 1
-  %".333" = load i8, i8* %"delta.1"
-  %".334" = call i8 @"llvm.uadd.sat.i8"(i8 %".332", i8 %".333")
-  %".335" = getelementptr inbounds i8, ptr %"out", i64 %".329"
-  store i8 %".334", ptr %".335", align 1
-  br label %"k.end.11"
-k.end.11:
-  %".338" = add i64 %".17", 12
-  %".339" = icmp ult i64 %".338", %".10"
-  br i1 %".339", label %"k.then.12", label %"k.end.12"
-k.then.12:
-  store i64 %".338", i64* %"i"
-  %".342" = load i64, i64* %"i"
-  %".343" = load i64, i64* %"i"
-  %".344" = getelementptr inbounds i8, ptr %"pixels", i64 %".343"
-  %".345" = load i8, ptr %".344", align 1
-  %".346" = load i8, i8* %"delta.1"
-  %".347" = call i8 @"llvm.uadd.sat.i8"(i8 %".345", i8 %".346")
-  %".348" = getelementptr inbounds i8, ptr %"out", i64 %".342"
-  store i8 %".347", ptr %".348", align 1
-  br label %"k.end.12"
-k.end.12:
-  %".351" = add i64 %".17", 13
-  %".352" = icmp ult i64 %".351", %".10"
-  br i1 %".352", label %"k.then.13", label %"k.end.13"
-k.then.13:
-  store i64 %".351", i64* %"i"
-  %".355" = load i64, i64* %"i"
-  %".356" = load i64, i64* %"i"
-  %".357" = getelementptr inbounds i8, ptr %"pixels", i64 %".356"
-  %".358" = load i8, ptr %".357", align 1
-  %".359" = load i8, i8* %"delta.1"
-  %".360" = call i8 @"llvm.uadd.sat.i8"(i8 %".358", i8 %".359")
-  %".361" = getelementptr inbounds i8, ptr %"out", i64 %".355"
-  store i8 %".360", ptr %".361", align 1
-  br label %"k.end.13"
-k.end.13:
-  %".364" = add i64 %".17", 14
-  %".365" = icmp ult i64 %".364", %".10"
-  br i1 %".365", label %"k.then.14", label %"k.end.14"
-k.then.14:
-  store i64 %".364", i64* %"i"
-  %".368" = load i64, i64* %"i"
-  %".369" = load i64, i64* %"i"
-  %".370" = getelementptr inbounds i8, ptr %"pixels", i64 %".369"
-  %".371" = load i8, ptr %".370", align 1
-  %".372" = load i8, i8* %"delta.1"
-  %".373" = call i8 @"llvm.uadd.sat.i8"(i8 %".371", i8 %".372")
-  %".374" = getelementptr inbounds i8, ptr %"out", i64 %".368"
-  store i8 %".373", ptr %".374", align 1
-  br label %"k.end.14"
-k.end.14:
-  %".377" = add i64 %".17", 15
-  %".378" = icmp ult i64 %".377", %".10"
-  br i1 %".378", label %"k.then.15", label %"k.end.15"
-k.then.15:
-  store i64 %".377", i64* %"i"
-  %".381" = load i64, i64* %"i"
-  %".382" = load i64, i64* %"i"
-  %".383" = getelementptr inbounds i8, ptr %"pixels", i64 %".382"
-  %".384" = load i8, ptr %".383", align 1
-  %".385" = load i8, i8* %"delta.1"
-  %".386" = call i8 @"llvm.uadd.sat.i8"(i8 %".384", i8 %".385")
-  %".387" = getelementptr inbounds i8, ptr %"out", i64 %".381"
-  store i8 %".386", ptr %".387", align 1
-  br label %"k.end.15"
-k.end.15:
+k.head:
+  %".187" = load i64, i64* %"pos"
+  %".188" = icmp ult i64 %".187", %".184"
+  br i1 %".188", label %"k.loop", label %"k.done"
+k.loop:
+  store i64 %".187", i64* %"i"
+  %".191" = load i64, i64* %"i"
+  %".192" = load i64, i64* %"i"
+  %".193" = getelementptr inbounds i8, ptr %"pixels", i64 %".192"
+  %".194" = load i8, ptr %".193", align 1
+  %".195" = load i8, i8* %"delta.1"
+  %".196" = call i8 @"llvm.uadd.sat.i8"(i8 %".194", i8 %".195")
+  %".197" = getelementptr inbounds i8, ptr %"out", i64 %".191"
+  store i8 %".196", ptr %".197", align 1
+  %".199" = load i64, i64* %"pos"
+  %".200" = add i64 %".199", 1
+  store i64 %".200", i64* %"pos"
+  br label %"k.head"
+k.done:
   br label %"k.chunk"
 }
 

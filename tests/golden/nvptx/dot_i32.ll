@@ -38,23 +38,23 @@ k.loop:
   %".28" = icmp ule i64 %".27", %".10"
   br i1 %".28", label %"k.full", label %"k.part"
 k.done:
-  %".144" = load i32, i32* %"s"
-  %".145" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".146" = zext i32 %".145" to i64
-  %".147" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".144", i32 16, i32 31)
-  %".148" = add i32 %".144", %".147"
-  %".149" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".148", i32 8, i32 31)
-  %".150" = add i32 %".148", %".149"
-  %".151" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".150", i32 4, i32 31)
-  %".152" = add i32 %".150", %".151"
-  %".153" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".152", i32 2, i32 31)
-  %".154" = add i32 %".152", %".153"
-  %".155" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".154", i32 1, i32 31)
-  %".156" = add i32 %".154", %".155"
-  %".157" = and i64 %".146", 31
-  %".158" = lshr i64 %".146", 5
-  %".159" = icmp eq i64 %".157", 0
-  br i1 %".159", label %"k.then.4", label %"k.end.4"
+  %".107" = load i32, i32* %"s"
+  %".108" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".109" = zext i32 %".108" to i64
+  %".110" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".107", i32 16, i32 31)
+  %".111" = add i32 %".107", %".110"
+  %".112" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".111", i32 8, i32 31)
+  %".113" = add i32 %".111", %".112"
+  %".114" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".113", i32 4, i32 31)
+  %".115" = add i32 %".113", %".114"
+  %".116" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".115", i32 2, i32 31)
+  %".117" = add i32 %".115", %".116"
+  %".118" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".117", i32 1, i32 31)
+  %".119" = add i32 %".117", %".118"
+  %".120" = and i64 %".109", 31
+  %".121" = lshr i64 %".109", 5
+  %".122" = icmp eq i64 %".120", 0
+  br i1 %".122", label %"k.then", label %"k.end"
 k.full:
   %".30" = add i64 %".26", 0
   store i64 %".30", i64* %"i"
@@ -106,113 +106,71 @@ k.full:
   store i32 %".76", i32* %"s"
   br label %"k.chunk"
 k.part:
-  %".79" = add i64 %".26", 0
+  %".79" = add i64 %".26", 4
   %".80" = icmp ult i64 %".79", %".10"
-  br i1 %".80", label %"k.then", label %"k.end"
+  %".81" = select  i1 %".80", i64 %".79", i64 %".10"
+  store i64 %".26", i64* %"pos"
+  br label %"k.head.1"
 k.chunk:
-  %".140" = load i64, i64* %"base"
-  %".141" = add i64 %".140", %".17"
-  store i64 %".141", i64* %"base"
+  %".103" = load i64, i64* %"base"
+  %".104" = add i64 %".103", %".17"
+  store i64 %".104", i64* %"base"
   br label %"k.head"
+k.head.1:
+  %".84" = load i64, i64* %"pos"
+  %".85" = icmp ult i64 %".84", %".81"
+  br i1 %".85", label %"k.loop.1", label %"k.done.1"
+k.loop.1:
+  store i64 %".84", i64* %"i"
+  %".88" = load i32, i32* %"s"
+  %".89" = load i64, i64* %"i"
+  %".90" = getelementptr inbounds i32, ptr %"a", i64 %".89"
+  %".91" = load i32, ptr %".90", align 4
+  %".92" = load i64, i64* %"i"
+  %".93" = getelementptr inbounds i32, ptr %"b", i64 %".92"
+  %".94" = load i32, ptr %".93", align 4
+  %".95" = mul i32 %".91", %".94"
+  %".96" = add i32 %".88", %".95"
+  store i32 %".96", i32* %"s"
+  %".98" = load i64, i64* %"pos"
+  %".99" = add i64 %".98", 1
+  store i64 %".99", i64* %"pos"
+  br label %"k.head.1"
+k.done.1:
+  br label %"k.chunk"
 k.then:
-  store i64 %".79", i64* %"i"
-  %".83" = load i32, i32* %"s"
-  %".84" = load i64, i64* %"i"
-  %".85" = getelementptr inbounds i32, ptr %"a", i64 %".84"
-  %".86" = load i32, ptr %".85", align 4
-  %".87" = load i64, i64* %"i"
-  %".88" = getelementptr inbounds i32, ptr %"b", i64 %".87"
-  %".89" = load i32, ptr %".88", align 4
-  %".90" = mul i32 %".86", %".89"
-  %".91" = add i32 %".83", %".90"
-  store i32 %".91", i32* %"s"
+  %".124" = trunc i64 %".121" to i32
+  %".125" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"dot_i32__fold.shared5", i32 0, i32 %".124"
+  store i32 %".119", i32 addrspace(3)* %".125"
   br label %"k.end"
 k.end:
-  %".94" = add i64 %".26", 1
-  %".95" = icmp ult i64 %".94", %".10"
-  br i1 %".95", label %"k.then.1", label %"k.end.1"
+  call void @"llvm.nvvm.barrier0"()
+  %".129" = trunc i64 %".120" to i32
+  %".130" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"dot_i32__fold.shared5", i32 0, i32 %".129"
+  %".131" = load i32, i32 addrspace(3)* %".130"
+  %".132" = icmp ult i64 %".120", 8
+  %".133" = select  i1 %".132", i32 %".131", i32 0
+  %".134" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".133", i32 16, i32 31)
+  %".135" = add i32 %".133", %".134"
+  %".136" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".135", i32 8, i32 31)
+  %".137" = add i32 %".135", %".136"
+  %".138" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".137", i32 4, i32 31)
+  %".139" = add i32 %".137", %".138"
+  %".140" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".139", i32 2, i32 31)
+  %".141" = add i32 %".139", %".140"
+  %".142" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".141", i32 1, i32 31)
+  %".143" = add i32 %".141", %".142"
+  %".144" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".145" = zext i32 %".144" to i64
+  %".146" = icmp eq i64 %".145", 0
+  br i1 %".146", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  store i64 %".94", i64* %"i"
-  %".98" = load i32, i32* %"s"
-  %".99" = load i64, i64* %"i"
-  %".100" = getelementptr inbounds i32, ptr %"a", i64 %".99"
-  %".101" = load i32, ptr %".100", align 4
-  %".102" = load i64, i64* %"i"
-  %".103" = getelementptr inbounds i32, ptr %"b", i64 %".102"
-  %".104" = load i32, ptr %".103", align 4
-  %".105" = mul i32 %".101", %".104"
-  %".106" = add i32 %".98", %".105"
-  store i32 %".106", i32* %"s"
+  %".148" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".149" = zext i32 %".148" to i64
+  %".150" = getelementptr inbounds i32, ptr %"partials", i64 %".149"
+  store i32 %".143", ptr %".150"
   br label %"k.end.1"
 k.end.1:
-  %".109" = add i64 %".26", 2
-  %".110" = icmp ult i64 %".109", %".10"
-  br i1 %".110", label %"k.then.2", label %"k.end.2"
-k.then.2:
-  store i64 %".109", i64* %"i"
-  %".113" = load i32, i32* %"s"
-  %".114" = load i64, i64* %"i"
-  %".115" = getelementptr inbounds i32, ptr %"a", i64 %".114"
-  %".116" = load i32, ptr %".115", align 4
-  %".117" = load i64, i64* %"i"
-  %".118" = getelementptr inbounds i32, ptr %"b", i64 %".117"
-  %".119" = load i32, ptr %".118", align 4
-  %".120" = mul i32 %".116", %".119"
-  %".121" = add i32 %".113", %".120"
-  store i32 %".121", i32* %"s"
-  br label %"k.end.2"
-k.end.2:
-  %".124" = add i64 %".26", 3
-  %".125" = icmp ult i64 %".124", %".10"
-  br i1 %".125", label %"k.then.3", label %"k.end.3"
-k.then.3:
-  store i64 %".124", i64* %"i"
-  %".128" = load i32, i32* %"s"
-  %".129" = load i64, i64* %"i"
-  %".130" = getelementptr inbounds i32, ptr %"a", i64 %".129"
-  %".131" = load i32, ptr %".130", align 4
-  %".132" = load i64, i64* %"i"
-  %".133" = getelementptr inbounds i32, ptr %"b", i64 %".132"
-  %".134" = load i32, ptr %".133", align 4
-  %".135" = mul i32 %".131", %".134"
-  %".136" = add i32 %".128", %".135"
-  store i32 %".136", i32* %"s"
-  br label %"k.end.3"
-k.end.3:
-  br label %"k.chunk"
-k.then.4:
-  %".161" = trunc i64 %".158" to i32
-  %".162" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"dot_i32__fold.shared5", i32 0, i32 %".161"
-  store i32 %".156", i32 addrspace(3)* %".162"
-  br label %"k.end.4"
-k.end.4:
-  call void @"llvm.nvvm.barrier0"()
-  %".166" = trunc i64 %".157" to i32
-  %".167" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"dot_i32__fold.shared5", i32 0, i32 %".166"
-  %".168" = load i32, i32 addrspace(3)* %".167"
-  %".169" = icmp ult i64 %".157", 8
-  %".170" = select  i1 %".169", i32 %".168", i32 0
-  %".171" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".170", i32 16, i32 31)
-  %".172" = add i32 %".170", %".171"
-  %".173" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".172", i32 8, i32 31)
-  %".174" = add i32 %".172", %".173"
-  %".175" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".174", i32 4, i32 31)
-  %".176" = add i32 %".174", %".175"
-  %".177" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".176", i32 2, i32 31)
-  %".178" = add i32 %".176", %".177"
-  %".179" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".178", i32 1, i32 31)
-  %".180" = add i32 %".178", %".179"
-  %".181" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".182" = zext i32 %".181" to i64
-  %".183" = icmp eq i64 %".182", 0
-  br i1 %".183", label %"k.then.5", label %"k.end.5"
-k.then.5:
-  %".185" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".186" = zext i32 %".185" to i64
-  %".187" = getelementptr inbounds i32, ptr %"partials", i64 %".186"
-  store i32 %".180", ptr %".187"
-  br label %"k.end.5"
-k.end.5:
   ret void
 }
 

@@ -87,134 +87,86 @@ k.full:
   store i32 %".76", i32* %"s"
   br label %"k.chunk"
 k.part:
-  %".79" = add i64 %".18", 0
+  %".79" = add i64 %".18", 4
   %".80" = icmp ult i64 %".79", %".10"
-  br i1 %".80", label %"k.then", label %"k.end"
+  %".81" = select  i1 %".80", i64 %".79", i64 %".10"
+  store i64 %".18", i64* %"pos"
+  br label %"k.head"
 k.chunk:
-  %".148" = load i32, i32* %"s"
-  %".149" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".150" = zext i32 %".149" to i64
-  %".151" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".148", i32 16, i32 31)
-  %".152" = add i32 %".148", %".151"
-  %".153" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".152", i32 8, i32 31)
-  %".154" = add i32 %".152", %".153"
-  %".155" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".154", i32 4, i32 31)
-  %".156" = add i32 %".154", %".155"
-  %".157" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".156", i32 2, i32 31)
-  %".158" = add i32 %".156", %".157"
-  %".159" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".158", i32 1, i32 31)
-  %".160" = add i32 %".158", %".159"
-  %".161" = and i64 %".150", 31
-  %".162" = lshr i64 %".150", 5
-  %".163" = icmp eq i64 %".161", 0
-  br i1 %".163", label %"k.then.4", label %"k.end.4"
+  %".105" = load i32, i32* %"s"
+  %".106" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".107" = zext i32 %".106" to i64
+  %".108" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".105", i32 16, i32 31)
+  %".109" = add i32 %".105", %".108"
+  %".110" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".109", i32 8, i32 31)
+  %".111" = add i32 %".109", %".110"
+  %".112" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".111", i32 4, i32 31)
+  %".113" = add i32 %".111", %".112"
+  %".114" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".113", i32 2, i32 31)
+  %".115" = add i32 %".113", %".114"
+  %".116" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".115", i32 1, i32 31)
+  %".117" = add i32 %".115", %".116"
+  %".118" = and i64 %".107", 31
+  %".119" = lshr i64 %".107", 5
+  %".120" = icmp eq i64 %".118", 0
+  br i1 %".120", label %"k.then", label %"k.end"
+k.head:
+  %".84" = load i64, i64* %"pos"
+  %".85" = icmp ult i64 %".84", %".81"
+  br i1 %".85", label %"k.loop", label %"k.done"
+k.loop:
+  store i64 %".84", i64* %"i"
+  %".88" = load i32, i32* %"s"
+  %".89" = load i64, i64* %"i"
+  %".90" = getelementptr inbounds i32, ptr %"x", i64 %".89"
+  %".91" = load i32, ptr %".90", align 4
+  %".92" = add i32 %".88", %".91"
+  store i32 %".92", i32* %"t.x2"
+  %".94" = load i32, i32* %"s"
+  %".95" = load i64, i64* %"i"
+  %".96" = getelementptr inbounds i32, ptr %"x", i64 %".95"
+  %".97" = load i32, ptr %".96", align 4
+  %".98" = add i32 %".94", %".97"
+  store i32 %".98", i32* %"s"
+  %".100" = load i64, i64* %"pos"
+  %".101" = add i64 %".100", 1
+  store i64 %".101", i64* %"pos"
+  br label %"k.head"
+k.done:
+  br label %"k.chunk"
 k.then:
-  store i64 %".79", i64* %"i"
-  %".83" = load i32, i32* %"s"
-  %".84" = load i64, i64* %"i"
-  %".85" = getelementptr inbounds i32, ptr %"x", i64 %".84"
-  %".86" = load i32, ptr %".85", align 4
-  %".87" = add i32 %".83", %".86"
-  store i32 %".87", i32* %"t.x2"
-  %".89" = load i32, i32* %"s"
-  %".90" = load i64, i64* %"i"
-  %".91" = getelementptr inbounds i32, ptr %"x", i64 %".90"
-  %".92" = load i32, ptr %".91", align 4
-  %".93" = add i32 %".89", %".92"
-  store i32 %".93", i32* %"s"
+  %".122" = trunc i64 %".119" to i32
+  %".123" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".122"
+  store i32 %".117", i32 addrspace(3)* %".123"
   br label %"k.end"
 k.end:
-  %".96" = add i64 %".18", 1
-  %".97" = icmp ult i64 %".96", %".10"
-  br i1 %".97", label %"k.then.1", label %"k.end.1"
+  call void @"llvm.nvvm.barrier0"()
+  %".127" = trunc i64 %".118" to i32
+  %".128" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".127"
+  %".129" = load i32, i32 addrspace(3)* %".128"
+  %".130" = icmp ult i64 %".118", 8
+  %".131" = select  i1 %".130", i32 %".129", i32 0
+  %".132" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".131", i32 16, i32 31)
+  %".133" = add i32 %".131", %".132"
+  %".134" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".133", i32 8, i32 31)
+  %".135" = add i32 %".133", %".134"
+  %".136" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".135", i32 4, i32 31)
+  %".137" = add i32 %".135", %".136"
+  %".138" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".137", i32 2, i32 31)
+  %".139" = add i32 %".137", %".138"
+  %".140" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".139", i32 1, i32 31)
+  %".141" = add i32 %".139", %".140"
+  %".142" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".143" = zext i32 %".142" to i64
+  %".144" = icmp eq i64 %".143", 0
+  br i1 %".144", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  store i64 %".96", i64* %"i"
-  %".100" = load i32, i32* %"s"
-  %".101" = load i64, i64* %"i"
-  %".102" = getelementptr inbounds i32, ptr %"x", i64 %".101"
-  %".103" = load i32, ptr %".102", align 4
-  %".104" = add i32 %".100", %".103"
-  store i32 %".104", i32* %"t.x2"
-  %".106" = load i32, i32* %"s"
-  %".107" = load i64, i64* %"i"
-  %".108" = getelementptr inbounds i32, ptr %"x", i64 %".107"
-  %".109" = load i32, ptr %".108", align 4
-  %".110" = add i32 %".106", %".109"
-  store i32 %".110", i32* %"s"
+  %".146" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".147" = zext i32 %".146" to i64
+  %".148" = getelementptr inbounds i32, ptr %"partials", i64 %".147"
+  store i32 %".141", ptr %".148"
   br label %"k.end.1"
 k.end.1:
-  %".113" = add i64 %".18", 2
-  %".114" = icmp ult i64 %".113", %".10"
-  br i1 %".114", label %"k.then.2", label %"k.end.2"
-k.then.2:
-  store i64 %".113", i64* %"i"
-  %".117" = load i32, i32* %"s"
-  %".118" = load i64, i64* %"i"
-  %".119" = getelementptr inbounds i32, ptr %"x", i64 %".118"
-  %".120" = load i32, ptr %".119", align 4
-  %".121" = add i32 %".117", %".120"
-  store i32 %".121", i32* %"t.x2"
-  %".123" = load i32, i32* %"s"
-  %".124" = load i64, i64* %"i"
-  %".125" = getelementptr inbounds i32, ptr %"x", i64 %".124"
-  %".126" = load i32, ptr %".125", align 4
-  %".127" = add i32 %".123", %".126"
-  store i32 %".127", i32* %"s"
-  br label %"k.end.2"
-k.end.2:
-  %".130" = add i64 %".18", 3
-  %".131" = icmp ult i64 %".130", %".10"
-  br i1 %".131", label %"k.then.3", label %"k.end.3"
-k.then.3:
-  store i64 %".130", i64* %"i"
-  %".134" = load i32, i32* %"s"
-  %".135" = load i64, i64* %"i"
-  %".136" = getelementptr inbounds i32, ptr %"x", i64 %".135"
-  %".137" = load i32, ptr %".136", align 4
-  %".138" = add i32 %".134", %".137"
-  store i32 %".138", i32* %"t.x2"
-  %".140" = load i32, i32* %"s"
-  %".141" = load i64, i64* %"i"
-  %".142" = getelementptr inbounds i32, ptr %"x", i64 %".141"
-  %".143" = load i32, ptr %".142", align 4
-  %".144" = add i32 %".140", %".143"
-  store i32 %".144", i32* %"s"
-  br label %"k.end.3"
-k.end.3:
-  br label %"k.chunk"
-k.then.4:
-  %".165" = trunc i64 %".162" to i32
-  %".166" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".165"
-  store i32 %".160", i32 addrspace(3)* %".166"
-  br label %"k.end.4"
-k.end.4:
-  call void @"llvm.nvvm.barrier0"()
-  %".170" = trunc i64 %".161" to i32
-  %".171" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".170"
-  %".172" = load i32, i32 addrspace(3)* %".171"
-  %".173" = icmp ult i64 %".161", 8
-  %".174" = select  i1 %".173", i32 %".172", i32 0
-  %".175" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".174", i32 16, i32 31)
-  %".176" = add i32 %".174", %".175"
-  %".177" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".176", i32 8, i32 31)
-  %".178" = add i32 %".176", %".177"
-  %".179" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".178", i32 4, i32 31)
-  %".180" = add i32 %".178", %".179"
-  %".181" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".180", i32 2, i32 31)
-  %".182" = add i32 %".180", %".181"
-  %".183" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".182", i32 1, i32 31)
-  %".184" = add i32 %".182", %".183"
-  %".185" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".186" = zext i32 %".185" to i64
-  %".187" = icmp eq i64 %".186", 0
-  br i1 %".187", label %"k.then.5", label %"k.end.5"
-k.then.5:
-  %".189" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".190" = zext i32 %".189" to i64
-  %".191" = getelementptr inbounds i32, ptr %"partials", i64 %".190"
-  store i32 %".184", ptr %".191"
-  br label %"k.end.5"
-k.end.5:
   ret void
 }
 
@@ -511,401 +463,293 @@ k.full:
   store i32 %".77", i32* %"s"
   br label %"k.chunk"
 k.part:
-  %".80" = add i64 %".19", 0
+  %".80" = add i64 %".19", 4
   %".81" = icmp ult i64 %".80", %".10"
-  br i1 %".81", label %"k.then", label %"k.end"
+  %".82" = select  i1 %".81", i64 %".80", i64 %".10"
+  store i64 %".19", i64* %"pos"
+  br label %"k.head"
 k.chunk:
-  %".149" = load i32, i32* %"s"
-  %".150" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".151" = zext i32 %".150" to i64
-  %".152" = trunc i64 %".151" to i32
-  %".153" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".152"
-  store i32 %".149", i32 addrspace(3)* %".153"
+  %".106" = load i32, i32* %"s"
+  %".107" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".108" = zext i32 %".107" to i64
+  %".109" = trunc i64 %".108" to i32
+  %".110" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".109"
+  store i32 %".106", i32 addrspace(3)* %".110"
   call void @"llvm.nvvm.barrier0"()
-  %".156" = icmp uge i64 %".151", 1
-  %".157" = sub i64 %".151", 1
-  %".158" = select  i1 %".156", i64 %".157", i64 %".151"
-  %".159" = trunc i64 %".158" to i32
-  %".160" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".159"
-  %".161" = load i32, i32 addrspace(3)* %".160"
+  %".113" = icmp uge i64 %".108", 1
+  %".114" = sub i64 %".108", 1
+  %".115" = select  i1 %".113", i64 %".114", i64 %".108"
+  %".116" = trunc i64 %".115" to i32
+  %".117" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".116"
+  %".118" = load i32, i32 addrspace(3)* %".117"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".156", label %"k.then.4", label %"k.end.4"
+  br i1 %".113", label %"k.then", label %"k.end"
+k.head:
+  %".85" = load i64, i64* %"pos"
+  %".86" = icmp ult i64 %".85", %".82"
+  br i1 %".86", label %"k.loop", label %"k.done"
+k.loop:
+  store i64 %".85", i64* %"i"
+  %".89" = load i32, i32* %"s"
+  %".90" = load i64, i64* %"i"
+  %".91" = getelementptr inbounds i32, ptr %"x", i64 %".90"
+  %".92" = load i32, ptr %".91", align 4
+  %".93" = add i32 %".89", %".92"
+  store i32 %".93", i32* %"t.x2"
+  %".95" = load i32, i32* %"s"
+  %".96" = load i64, i64* %"i"
+  %".97" = getelementptr inbounds i32, ptr %"x", i64 %".96"
+  %".98" = load i32, ptr %".97", align 4
+  %".99" = add i32 %".95", %".98"
+  store i32 %".99", i32* %"s"
+  %".101" = load i64, i64* %"pos"
+  %".102" = add i64 %".101", 1
+  store i64 %".102", i64* %"pos"
+  br label %"k.head"
+k.done:
+  br label %"k.chunk"
 k.then:
-  store i64 %".80", i64* %"i"
-  %".84" = load i32, i32* %"s"
-  %".85" = load i64, i64* %"i"
-  %".86" = getelementptr inbounds i32, ptr %"x", i64 %".85"
-  %".87" = load i32, ptr %".86", align 4
-  %".88" = add i32 %".84", %".87"
-  store i32 %".88", i32* %"t.x2"
-  %".90" = load i32, i32* %"s"
-  %".91" = load i64, i64* %"i"
-  %".92" = getelementptr inbounds i32, ptr %"x", i64 %".91"
-  %".93" = load i32, ptr %".92", align 4
-  %".94" = add i32 %".90", %".93"
-  store i32 %".94", i32* %"s"
+  %".121" = load i32, i32 addrspace(3)* %".110"
+  %".122" = add i32 %".118", %".121"
+  store i32 %".122", i32 addrspace(3)* %".110"
   br label %"k.end"
 k.end:
-  %".97" = add i64 %".19", 1
-  %".98" = icmp ult i64 %".97", %".10"
-  br i1 %".98", label %"k.then.1", label %"k.end.1"
+  call void @"llvm.nvvm.barrier0"()
+  %".126" = icmp uge i64 %".108", 2
+  %".127" = sub i64 %".108", 2
+  %".128" = select  i1 %".126", i64 %".127", i64 %".108"
+  %".129" = trunc i64 %".128" to i32
+  %".130" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".129"
+  %".131" = load i32, i32 addrspace(3)* %".130"
+  call void @"llvm.nvvm.barrier0"()
+  br i1 %".126", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  store i64 %".97", i64* %"i"
-  %".101" = load i32, i32* %"s"
-  %".102" = load i64, i64* %"i"
-  %".103" = getelementptr inbounds i32, ptr %"x", i64 %".102"
-  %".104" = load i32, ptr %".103", align 4
-  %".105" = add i32 %".101", %".104"
-  store i32 %".105", i32* %"t.x2"
-  %".107" = load i32, i32* %"s"
-  %".108" = load i64, i64* %"i"
-  %".109" = getelementptr inbounds i32, ptr %"x", i64 %".108"
-  %".110" = load i32, ptr %".109", align 4
-  %".111" = add i32 %".107", %".110"
-  store i32 %".111", i32* %"s"
+  %".134" = load i32, i32 addrspace(3)* %".110"
+  %".135" = add i32 %".131", %".134"
+  store i32 %".135", i32 addrspace(3)* %".110"
   br label %"k.end.1"
 k.end.1:
-  %".114" = add i64 %".19", 2
-  %".115" = icmp ult i64 %".114", %".10"
-  br i1 %".115", label %"k.then.2", label %"k.end.2"
+  call void @"llvm.nvvm.barrier0"()
+  %".139" = icmp uge i64 %".108", 4
+  %".140" = sub i64 %".108", 4
+  %".141" = select  i1 %".139", i64 %".140", i64 %".108"
+  %".142" = trunc i64 %".141" to i32
+  %".143" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".142"
+  %".144" = load i32, i32 addrspace(3)* %".143"
+  call void @"llvm.nvvm.barrier0"()
+  br i1 %".139", label %"k.then.2", label %"k.end.2"
 k.then.2:
-  store i64 %".114", i64* %"i"
-  %".118" = load i32, i32* %"s"
-  %".119" = load i64, i64* %"i"
-  %".120" = getelementptr inbounds i32, ptr %"x", i64 %".119"
-  %".121" = load i32, ptr %".120", align 4
-  %".122" = add i32 %".118", %".121"
-  store i32 %".122", i32* %"t.x2"
-  %".124" = load i32, i32* %"s"
-  %".125" = load i64, i64* %"i"
-  %".126" = getelementptr inbounds i32, ptr %"x", i64 %".125"
-  %".127" = load i32, ptr %".126", align 4
-  %".128" = add i32 %".124", %".127"
-  store i32 %".128", i32* %"s"
+  %".147" = load i32, i32 addrspace(3)* %".110"
+  %".148" = add i32 %".144", %".147"
+  store i32 %".148", i32 addrspace(3)* %".110"
   br label %"k.end.2"
 k.end.2:
-  %".131" = add i64 %".19", 3
-  %".132" = icmp ult i64 %".131", %".10"
-  br i1 %".132", label %"k.then.3", label %"k.end.3"
+  call void @"llvm.nvvm.barrier0"()
+  %".152" = icmp uge i64 %".108", 8
+  %".153" = sub i64 %".108", 8
+  %".154" = select  i1 %".152", i64 %".153", i64 %".108"
+  %".155" = trunc i64 %".154" to i32
+  %".156" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".155"
+  %".157" = load i32, i32 addrspace(3)* %".156"
+  call void @"llvm.nvvm.barrier0"()
+  br i1 %".152", label %"k.then.3", label %"k.end.3"
 k.then.3:
-  store i64 %".131", i64* %"i"
-  %".135" = load i32, i32* %"s"
-  %".136" = load i64, i64* %"i"
-  %".137" = getelementptr inbounds i32, ptr %"x", i64 %".136"
-  %".138" = load i32, ptr %".137", align 4
-  %".139" = add i32 %".135", %".138"
-  store i32 %".139", i32* %"t.x2"
-  %".141" = load i32, i32* %"s"
-  %".142" = load i64, i64* %"i"
-  %".143" = getelementptr inbounds i32, ptr %"x", i64 %".142"
-  %".144" = load i32, ptr %".143", align 4
-  %".145" = add i32 %".141", %".144"
-  store i32 %".145", i32* %"s"
+  %".160" = load i32, i32 addrspace(3)* %".110"
+  %".161" = add i32 %".157", %".160"
+  store i32 %".161", i32 addrspace(3)* %".110"
   br label %"k.end.3"
 k.end.3:
-  br label %"k.chunk"
+  call void @"llvm.nvvm.barrier0"()
+  %".165" = icmp uge i64 %".108", 16
+  %".166" = sub i64 %".108", 16
+  %".167" = select  i1 %".165", i64 %".166", i64 %".108"
+  %".168" = trunc i64 %".167" to i32
+  %".169" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".168"
+  %".170" = load i32, i32 addrspace(3)* %".169"
+  call void @"llvm.nvvm.barrier0"()
+  br i1 %".165", label %"k.then.4", label %"k.end.4"
 k.then.4:
-  %".164" = load i32, i32 addrspace(3)* %".153"
-  %".165" = add i32 %".161", %".164"
-  store i32 %".165", i32 addrspace(3)* %".153"
+  %".173" = load i32, i32 addrspace(3)* %".110"
+  %".174" = add i32 %".170", %".173"
+  store i32 %".174", i32 addrspace(3)* %".110"
   br label %"k.end.4"
 k.end.4:
   call void @"llvm.nvvm.barrier0"()
-  %".169" = icmp uge i64 %".151", 2
-  %".170" = sub i64 %".151", 2
-  %".171" = select  i1 %".169", i64 %".170", i64 %".151"
-  %".172" = trunc i64 %".171" to i32
-  %".173" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".172"
-  %".174" = load i32, i32 addrspace(3)* %".173"
+  %".178" = icmp uge i64 %".108", 32
+  %".179" = sub i64 %".108", 32
+  %".180" = select  i1 %".178", i64 %".179", i64 %".108"
+  %".181" = trunc i64 %".180" to i32
+  %".182" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".181"
+  %".183" = load i32, i32 addrspace(3)* %".182"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".169", label %"k.then.5", label %"k.end.5"
+  br i1 %".178", label %"k.then.5", label %"k.end.5"
 k.then.5:
-  %".177" = load i32, i32 addrspace(3)* %".153"
-  %".178" = add i32 %".174", %".177"
-  store i32 %".178", i32 addrspace(3)* %".153"
+  %".186" = load i32, i32 addrspace(3)* %".110"
+  %".187" = add i32 %".183", %".186"
+  store i32 %".187", i32 addrspace(3)* %".110"
   br label %"k.end.5"
 k.end.5:
   call void @"llvm.nvvm.barrier0"()
-  %".182" = icmp uge i64 %".151", 4
-  %".183" = sub i64 %".151", 4
-  %".184" = select  i1 %".182", i64 %".183", i64 %".151"
-  %".185" = trunc i64 %".184" to i32
-  %".186" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".185"
-  %".187" = load i32, i32 addrspace(3)* %".186"
+  %".191" = icmp uge i64 %".108", 64
+  %".192" = sub i64 %".108", 64
+  %".193" = select  i1 %".191", i64 %".192", i64 %".108"
+  %".194" = trunc i64 %".193" to i32
+  %".195" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".194"
+  %".196" = load i32, i32 addrspace(3)* %".195"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".182", label %"k.then.6", label %"k.end.6"
+  br i1 %".191", label %"k.then.6", label %"k.end.6"
 k.then.6:
-  %".190" = load i32, i32 addrspace(3)* %".153"
-  %".191" = add i32 %".187", %".190"
-  store i32 %".191", i32 addrspace(3)* %".153"
+  %".199" = load i32, i32 addrspace(3)* %".110"
+  %".200" = add i32 %".196", %".199"
+  store i32 %".200", i32 addrspace(3)* %".110"
   br label %"k.end.6"
 k.end.6:
   call void @"llvm.nvvm.barrier0"()
-  %".195" = icmp uge i64 %".151", 8
-  %".196" = sub i64 %".151", 8
-  %".197" = select  i1 %".195", i64 %".196", i64 %".151"
-  %".198" = trunc i64 %".197" to i32
-  %".199" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".198"
-  %".200" = load i32, i32 addrspace(3)* %".199"
+  %".204" = icmp uge i64 %".108", 128
+  %".205" = sub i64 %".108", 128
+  %".206" = select  i1 %".204", i64 %".205", i64 %".108"
+  %".207" = trunc i64 %".206" to i32
+  %".208" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".207"
+  %".209" = load i32, i32 addrspace(3)* %".208"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".195", label %"k.then.7", label %"k.end.7"
+  br i1 %".204", label %"k.then.7", label %"k.end.7"
 k.then.7:
-  %".203" = load i32, i32 addrspace(3)* %".153"
-  %".204" = add i32 %".200", %".203"
-  store i32 %".204", i32 addrspace(3)* %".153"
+  %".212" = load i32, i32 addrspace(3)* %".110"
+  %".213" = add i32 %".209", %".212"
+  store i32 %".213", i32 addrspace(3)* %".110"
   br label %"k.end.7"
 k.end.7:
   call void @"llvm.nvvm.barrier0"()
-  %".208" = icmp uge i64 %".151", 16
-  %".209" = sub i64 %".151", 16
-  %".210" = select  i1 %".208", i64 %".209", i64 %".151"
-  %".211" = trunc i64 %".210" to i32
-  %".212" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".211"
-  %".213" = load i32, i32 addrspace(3)* %".212"
-  call void @"llvm.nvvm.barrier0"()
-  br i1 %".208", label %"k.then.8", label %"k.end.8"
-k.then.8:
-  %".216" = load i32, i32 addrspace(3)* %".153"
-  %".217" = add i32 %".213", %".216"
-  store i32 %".217", i32 addrspace(3)* %".153"
-  br label %"k.end.8"
-k.end.8:
-  call void @"llvm.nvvm.barrier0"()
-  %".221" = icmp uge i64 %".151", 32
-  %".222" = sub i64 %".151", 32
-  %".223" = select  i1 %".221", i64 %".222", i64 %".151"
-  %".224" = trunc i64 %".223" to i32
-  %".225" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".224"
-  %".226" = load i32, i32 addrspace(3)* %".225"
-  call void @"llvm.nvvm.barrier0"()
-  br i1 %".221", label %"k.then.9", label %"k.end.9"
-k.then.9:
-  %".229" = load i32, i32 addrspace(3)* %".153"
-  %".230" = add i32 %".226", %".229"
-  store i32 %".230", i32 addrspace(3)* %".153"
-  br label %"k.end.9"
-k.end.9:
-  call void @"llvm.nvvm.barrier0"()
-  %".234" = icmp uge i64 %".151", 64
-  %".235" = sub i64 %".151", 64
-  %".236" = select  i1 %".234", i64 %".235", i64 %".151"
-  %".237" = trunc i64 %".236" to i32
-  %".238" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".237"
-  %".239" = load i32, i32 addrspace(3)* %".238"
-  call void @"llvm.nvvm.barrier0"()
-  br i1 %".234", label %"k.then.10", label %"k.end.10"
-k.then.10:
-  %".242" = load i32, i32 addrspace(3)* %".153"
-  %".243" = add i32 %".239", %".242"
-  store i32 %".243", i32 addrspace(3)* %".153"
-  br label %"k.end.10"
-k.end.10:
-  call void @"llvm.nvvm.barrier0"()
-  %".247" = icmp uge i64 %".151", 128
-  %".248" = sub i64 %".151", 128
-  %".249" = select  i1 %".247", i64 %".248", i64 %".151"
-  %".250" = trunc i64 %".249" to i32
-  %".251" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".250"
-  %".252" = load i32, i32 addrspace(3)* %".251"
-  call void @"llvm.nvvm.barrier0"()
-  br i1 %".247", label %"k.then.11", label %"k.end.11"
-k.then.11:
-  %".255" = load i32, i32 addrspace(3)* %".153"
-  %".256" = add i32 %".252", %".255"
-  store i32 %".256", i32 addrspace(3)* %".153"
-  br label %"k.end.11"
-k.end.11:
-  call void @"llvm.nvvm.barrier0"()
-  %".260" = icmp ugt i64 %".151", 0
-  %".261" = sub i64 %".151", 1
-  %".262" = select  i1 %".260", i64 %".261", i64 %".151"
-  %".263" = trunc i64 %".262" to i32
-  %".264" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".263"
-  %".265" = load i32, i32 addrspace(3)* %".264"
-  %".266" = select  i1 %".260", i32 %".265", i32 0
-  %".267" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".268" = zext i32 %".267" to i64
-  %".269" = getelementptr inbounds i32, ptr %"partials", i64 %".268"
-  %".270" = load i32, ptr %".269"
-  %".271" = add i32 %".11", %".270"
-  %".272" = add i32 %".271", %".266"
-  store i32 %".272", i32* %"s"
-  %".274" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".275" = zext i32 %".274" to i64
-  %".276" = mul i64 %".275", 4
-  %".277" = add i64 %".15", %".276"
-  %".278" = add i64 %".277", 4
-  %".279" = icmp ule i64 %".278", %".10"
-  br i1 %".279", label %"k.full.1", label %"k.part.1"
+  %".217" = icmp ugt i64 %".108", 0
+  %".218" = sub i64 %".108", 1
+  %".219" = select  i1 %".217", i64 %".218", i64 %".108"
+  %".220" = trunc i64 %".219" to i32
+  %".221" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".220"
+  %".222" = load i32, i32 addrspace(3)* %".221"
+  %".223" = select  i1 %".217", i32 %".222", i32 0
+  %".224" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".225" = zext i32 %".224" to i64
+  %".226" = getelementptr inbounds i32, ptr %"partials", i64 %".225"
+  %".227" = load i32, ptr %".226"
+  %".228" = add i32 %".11", %".227"
+  %".229" = add i32 %".228", %".223"
+  store i32 %".229", i32* %"s"
+  %".231" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".232" = zext i32 %".231" to i64
+  %".233" = mul i64 %".232", 4
+  %".234" = add i64 %".15", %".233"
+  %".235" = add i64 %".234", 4
+  %".236" = icmp ule i64 %".235", %".10"
+  br i1 %".236", label %"k.full.1", label %"k.part.1"
 k.full.1:
-  %".281" = add i64 %".277", 0
-  store i64 %".281", i64* %"i"
-  %".283" = load i32, i32* %"s"
-  %".284" = load i64, i64* %"i"
-  %".285" = getelementptr inbounds i32, ptr %"x", i64 %".284"
-  %".286" = load i32, ptr %".285", align 4
-  %".287" = add i32 %".283", %".286"
-  store i32 %".287", i32* %"t.x2"
-  %".289" = load i32, i32* %"s"
-  %".290" = load i64, i64* %"i"
-  %".291" = getelementptr inbounds i32, ptr %"x", i64 %".290"
-  %".292" = load i32, ptr %".291", align 4
-  %".293" = add i32 %".289", %".292"
-  store i32 %".293", i32* %"s"
+  %".238" = add i64 %".234", 0
+  store i64 %".238", i64* %"i"
+  %".240" = load i32, i32* %"s"
+  %".241" = load i64, i64* %"i"
+  %".242" = getelementptr inbounds i32, ptr %"x", i64 %".241"
+  %".243" = load i32, ptr %".242", align 4
+  %".244" = add i32 %".240", %".243"
+  store i32 %".244", i32* %"t.x2"
+  %".246" = load i32, i32* %"s"
+  %".247" = load i64, i64* %"i"
+  %".248" = getelementptr inbounds i32, ptr %"x", i64 %".247"
+  %".249" = load i32, ptr %".248", align 4
+  %".250" = add i32 %".246", %".249"
+  store i32 %".250", i32* %"s"
+  %".252" = load i64, i64* %"i"
+  %".253" = load i32, i32* %"t.x2"
+  %".254" = getelementptr inbounds i32, ptr %"out", i64 %".252"
+  store i32 %".253", ptr %".254", align 4
+  %".256" = add i64 %".234", 1
+  store i64 %".256", i64* %"i"
+  %".258" = load i32, i32* %"s"
+  %".259" = load i64, i64* %"i"
+  %".260" = getelementptr inbounds i32, ptr %"x", i64 %".259"
+  %".261" = load i32, ptr %".260", align 4
+  %".262" = add i32 %".258", %".261"
+  store i32 %".262", i32* %"t.x2"
+  %".264" = load i32, i32* %"s"
+  %".265" = load i64, i64* %"i"
+  %".266" = getelementptr inbounds i32, ptr %"x", i64 %".265"
+  %".267" = load i32, ptr %".266", align 4
+  %".268" = add i32 %".264", %".267"
+  store i32 %".268", i32* %"s"
+  %".270" = load i64, i64* %"i"
+  %".271" = load i32, i32* %"t.x2"
+  %".272" = getelementptr inbounds i32, ptr %"out", i64 %".270"
+  store i32 %".271", ptr %".272", align 4
+  %".274" = add i64 %".234", 2
+  store i64 %".274", i64* %"i"
+  %".276" = load i32, i32* %"s"
+  %".277" = load i64, i64* %"i"
+  %".278" = getelementptr inbounds i32, ptr %"x", i64 %".277"
+  %".279" = load i32, ptr %".278", align 4
+  %".280" = add i32 %".276", %".279"
+  store i32 %".280", i32* %"t.x2"
+  %".282" = load i32, i32* %"s"
+  %".283" = load i64, i64* %"i"
+  %".284" = getelementptr inbounds i32, ptr %"x", i64 %".283"
+  %".285" = load i32, ptr %".284", align 4
+  %".286" = add i32 %".282", %".285"
+  store i32 %".286", i32* %"s"
+  %".288" = load i64, i64* %"i"
+  %".289" = load i32, i32* %"t.x2"
+  %".290" = getelementptr inbounds i32, ptr %"out", i64 %".288"
+  store i32 %".289", ptr %".290", align 4
+  %".292" = add i64 %".234", 3
+  store i64 %".292", i64* %"i"
+  %".294" = load i32, i32* %"s"
   %".295" = load i64, i64* %"i"
-  %".296" = load i32, i32* %"t.x2"
-  %".297" = getelementptr inbounds i32, ptr %"out", i64 %".295"
-  store i32 %".296", ptr %".297", align 4
-  %".299" = add i64 %".277", 1
-  store i64 %".299", i64* %"i"
-  %".301" = load i32, i32* %"s"
-  %".302" = load i64, i64* %"i"
-  %".303" = getelementptr inbounds i32, ptr %"x", i64 %".302"
-  %".304" = load i32, ptr %".303", align 4
-  %".305" = add i32 %".301", %".304"
-  store i32 %".305", i32* %"t.x2"
-  %".307" = load i32, i32* %"s"
-  %".308" = load i64, i64* %"i"
-  %".309" = getelementptr inbounds i32, ptr %"x", i64 %".308"
-  %".310" = load i32, ptr %".309", align 4
-  %".311" = add i32 %".307", %".310"
-  store i32 %".311", i32* %"s"
-  %".313" = load i64, i64* %"i"
-  %".314" = load i32, i32* %"t.x2"
-  %".315" = getelementptr inbounds i32, ptr %"out", i64 %".313"
-  store i32 %".314", ptr %".315", align 4
-  %".317" = add i64 %".277", 2
-  store i64 %".317", i64* %"i"
-  %".319" = load i32, i32* %"s"
-  %".320" = load i64, i64* %"i"
-  %".321" = getelementptr inbounds i32, ptr %"x", i64 %".320"
-  %".322" = load i32, ptr %".321", align 4
-  %".323" = add i32 %".319", %".322"
-  store i32 %".323", i32* %"t.x2"
-  %".325" = load i32, i32* %"s"
-  %".326" = load i64, i64* %"i"
-  %".327" = getelementptr inbounds i32, ptr %"x", i64 %".326"
-  %".328" = load i32, ptr %".327", align 4
-  %".329" = add i32 %".325", %".328"
-  store i32 %".329", i32* %"s"
-  %".331" = load i64, i64* %"i"
-  %".332" = load i32, i32* %"t.x2"
-  %".333" = getelementptr inbounds i32, ptr %"out", i64 %".331"
-  store i32 %".332", ptr %".333", align 4
-  %".335" = add i64 %".277", 3
-  store i64 %".335", i64* %"i"
-  %".337" = load i32, i32* %"s"
-  %".338" = load i64, i64* %"i"
-  %".339" = getelementptr inbounds i32, ptr %"x", i64 %".338"
-  %".340" = load i32, ptr %".339", align 4
-  %".341" = add i32 %".337", %".340"
-  store i32 %".341", i32* %"t.x2"
-  %".343" = load i32, i32* %"s"
-  %".344" = load i64, i64* %"i"
-  %".345" = getelementptr inbounds i32, ptr %"x", i64 %".344"
-  %".346" = load i32, ptr %".345", align 4
-  %".347" = add i32 %".343", %".346"
-  store i32 %".347", i32* %"s"
-  %".349" = load i64, i64* %"i"
-  %".350" = load i32, i32* %"t.x2"
-  %".351" = getelementptr inbounds i32, ptr %"out", i64 %".349"
-  store i32 %".350", ptr %".351", align 4
+  %".296" = getelementptr inbounds i32, ptr %"x", i64 %".295"
+  %".297" = load i32, ptr %".296", align 4
+  %".298" = add i32 %".294", %".297"
+  store i32 %".298", i32* %"t.x2"
+  %".300" = load i32, i32* %"s"
+  %".301" = load i64, i64* %"i"
+  %".302" = getelementptr inbounds i32, ptr %"x", i64 %".301"
+  %".303" = load i32, ptr %".302", align 4
+  %".304" = add i32 %".300", %".303"
+  store i32 %".304", i32* %"s"
+  %".306" = load i64, i64* %"i"
+  %".307" = load i32, i32* %"t.x2"
+  %".308" = getelementptr inbounds i32, ptr %"out", i64 %".306"
+  store i32 %".307", ptr %".308", align 4
   br label %"k.chunk.1"
 k.part.1:
-  %".354" = add i64 %".277", 0
-  %".355" = icmp ult i64 %".354", %".10"
-  br i1 %".355", label %"k.then.12", label %"k.end.12"
+  %".311" = add i64 %".234", 4
+  %".312" = icmp ult i64 %".311", %".10"
+  %".313" = select  i1 %".312", i64 %".311", i64 %".10"
+  store i64 %".234", i64* %"pos"
+  br label %"k.head.1"
 k.chunk.1:
   ret void
-k.then.12:
-  store i64 %".354", i64* %"i"
-  %".358" = load i32, i32* %"s"
-  %".359" = load i64, i64* %"i"
-  %".360" = getelementptr inbounds i32, ptr %"x", i64 %".359"
-  %".361" = load i32, ptr %".360", align 4
-  %".362" = add i32 %".358", %".361"
-  store i32 %".362", i32* %"t.x2"
-  %".364" = load i32, i32* %"s"
-  %".365" = load i64, i64* %"i"
-  %".366" = getelementptr inbounds i32, ptr %"x", i64 %".365"
-  %".367" = load i32, ptr %".366", align 4
-  %".368" = add i32 %".364", %".367"
-  store i32 %".368", i32* %"s"
-  %".370" = load i64, i64* %"i"
-  %".371" = load i32, i32* %"t.x2"
-  %".372" = getelementptr inbounds i32, ptr %"out", i64 %".370"
-  store i32 %".371", ptr %".372", align 4
-  br label %"k.end.12"
-k.end.12:
-  %".375" = add i64 %".277", 1
-  %".376" = icmp ult i64 %".375", %".10"
-  br i1 %".376", label %"k.then.13", label %"k.end.13"
-k.then.13:
-  store i64 %".375", i64* %"i"
-  %".379" = load i32, i32* %"s"
-  %".380" = load i64, i64* %"i"
-  %".381" = getelementptr inbounds i32, ptr %"x", i64 %".380"
-  %".382" = load i32, ptr %".381", align 4
-  %".383" = add i32 %".379", %".382"
-  store i32 %".383", i32* %"t.x2"
-  %".385" = load i32, i32* %"s"
-  %".386" = load i64, i64* %"i"
-  %".387" = getelementptr inbounds i32, ptr %"x", i64 %".386"
-  %".388" = load i32, ptr %".387", align 4
-  %".389" = add i32 %".385", %".388"
-  store i32 %".389", i32* %"s"
-  %".391" = load i64, i64* %"i"
-  %".392" = load i32, i32* %"t.x2"
-  %".393" = getelementptr inbounds i32, ptr %"out", i64 %".391"
-  store i32 %".392", ptr %".393", align 4
-  br label %"k.end.13"
-k.end.13:
-  %".396" = add i64 %".277", 2
-  %".397" = icmp ult i64 %".396", %".10"
-  br i1 %".397", label %"k.then.14", label %"k.end.14"
-k.then.14:
-  store i64 %".396", i64* %"i"
-  %".400" = load i32, i32* %"s"
-  %".401" = load i64, i64* %"i"
-  %".402" = getelementptr inbounds i32, ptr %"x", i64 %".401"
-  %".403" = load i32, ptr %".402", align 4
-  %".404" = add i32 %".400", %".403"
-  store i32 %".404", i32* %"t.x2"
-  %".406" = load i32, i32* %"s"
-  %".407" = load i64, i64* %"i"
-  %".408" = getelementptr inbounds i32, ptr %"x", i64 %".407"
-  %".409" = load i32, ptr %".408", align 4
-  %".410" = add i32 %".406", %".409"
-  store i32 %".410", i32* %"s"
-  %".412" = load i64, i64* %"i"
-  %".413" = load i32, i32* %"t.x2"
-  %".414" = getelementptr inbounds i32, ptr %"out", i64 %".412"
-  store i32 %".413", ptr %".414", align 4
-  br label %"k.end.14"
-k.end.14:
-  %".417" = add i64 %".277", 3
-  %".418" = icmp ult i64 %".417", %".10"
-  br i1 %".418", label %"k.then.15", label %"k.end.15"
-k.then.15:
-  store i64 %".417", i64* %"i"
-  %".421" = load i32, i32* %"s"
-  %".422" = load i64, i64* %"i"
-  %".423" = getelementptr inbounds i32, ptr %"x", i64 %".422"
-  %".424" = load i32, ptr %".423", align 4
-  %".425" = add i32 %".421", %".424"
-  store i32 %".425", i32* %"t.x2"
-  %".427" = load i32, i32* %"s"
-  %".428" = load i64, i64* %"i"
-  %".429" = getelementptr inbounds i32, ptr %"x", i64 %".428"
-  %".430" = load i32, ptr %".429", align 4
-  %".431" = add i32 %".427", %".430"
-  store i32 %".431", i32* %"s"
-  %".433" = load i64, i64* %"i"
-  %".434" = load i32, i32* %"t.x2"
-  %".435" = getelementptr inbounds i32, ptr %"out", i64 %".433"
-  store i32 %".434", ptr %".435", align 4
-  br label %"k.end.15"
-k.end.15:
+k.head.1:
+  %".316" = load i64, i64* %"pos"
+  %".317" = icmp ult i64 %".316", %".313"
+  br i1 %".317", label %"k.loop.1", label %"k.done.1"
+k.loop.1:
+  store i64 %".316", i64* %"i"
+  %".320" = load i32, i32* %"s"
+  %".321" = load i64, i64* %"i"
+  %".322" = getelementptr inbounds i32, ptr %"x", i64 %".321"
+  %".323" = load i32, ptr %".322", align 4
+  %".324" = add i32 %".320", %".323"
+  store i32 %".324", i32* %"t.x2"
+  %".326" = load i32, i32* %"s"
+  %".327" = load i64, i64* %"i"
+  %".328" = getelementptr inbounds i32, ptr %"x", i64 %".327"
+  %".329" = load i32, ptr %".328", align 4
+  %".330" = add i32 %".326", %".329"
+  store i32 %".330", i32* %"s"
+  %".332" = load i64, i64* %"i"
+  %".333" = load i32, i32* %"t.x2"
+  %".334" = getelementptr inbounds i32, ptr %"out", i64 %".332"
+  store i32 %".333", ptr %".334", align 4
+  %".336" = load i64, i64* %"pos"
+  %".337" = add i64 %".336", 1
+  store i64 %".337", i64* %"pos"
+  br label %"k.head.1"
+k.done.1:
   br label %"k.chunk.1"
 }
 

@@ -85,84 +85,36 @@ k.full:
   store float %".74", ptr %".75", align 4
   br label %"k.chunk"
 k.part:
-  %".78" = add i64 %".17", 0
+  %".78" = add i64 %".17", 4
   %".79" = icmp ult i64 %".78", %".10"
-  br i1 %".79", label %"k.then", label %"k.end"
+  %".80" = select  i1 %".79", i64 %".78", i64 %".10"
+  store i64 %".17", i64* %"pos"
+  br label %"k.head"
 k.chunk:
   ret void
-k.then:
-  store i64 %".78", i64* %"i"
-  %".82" = load i64, i64* %"i"
-  %".83" = load float, float* %"a.1"
-  %".84" = load i64, i64* %"i"
-  %".85" = getelementptr inbounds float, ptr %"x", i64 %".84"
-  %".86" = load float, ptr %".85", align 4
-  %".87" = fmul float %".83", %".86"
-  %".88" = load i64, i64* %"i"
-  %".89" = getelementptr inbounds float, ptr %"y", i64 %".88"
-  %".90" = load float, ptr %".89", align 4
-  %".91" = fadd float %".87", %".90"
-  %".92" = getelementptr inbounds float, ptr %"y", i64 %".82"
-  store float %".91", ptr %".92", align 4
-  br label %"k.end"
-k.end:
-  %".95" = add i64 %".17", 1
-  %".96" = icmp ult i64 %".95", %".10"
-  br i1 %".96", label %"k.then.1", label %"k.end.1"
-k.then.1:
-  store i64 %".95", i64* %"i"
-  %".99" = load i64, i64* %"i"
-  %".100" = load float, float* %"a.1"
-  %".101" = load i64, i64* %"i"
-  %".102" = getelementptr inbounds float, ptr %"x", i64 %".101"
-  %".103" = load float, ptr %".102", align 4
-  %".104" = fmul float %".100", %".103"
-  %".105" = load i64, i64* %"i"
-  %".106" = getelementptr inbounds float, ptr %"y", i64 %".105"
-  %".107" = load float, ptr %".106", align 4
-  %".108" = fadd float %".104", %".107"
-  %".109" = getelementptr inbounds float, ptr %"y", i64 %".99"
-  store float %".108", ptr %".109", align 4
-  br label %"k.end.1"
-k.end.1:
-  %".112" = add i64 %".17", 2
-  %".113" = icmp ult i64 %".112", %".10"
-  br i1 %".113", label %"k.then.2", label %"k.end.2"
-k.then.2:
-  store i64 %".112", i64* %"i"
-  %".116" = load i64, i64* %"i"
-  %".117" = load float, float* %"a.1"
-  %".118" = load i64, i64* %"i"
-  %".119" = getelementptr inbounds float, ptr %"x", i64 %".118"
-  %".120" = load float, ptr %".119", align 4
-  %".121" = fmul float %".117", %".120"
-  %".122" = load i64, i64* %"i"
-  %".123" = getelementptr inbounds float, ptr %"y", i64 %".122"
-  %".124" = load float, ptr %".123", align 4
-  %".125" = fadd float %".121", %".124"
-  %".126" = getelementptr inbounds float, ptr %"y", i64 %".116"
-  store float %".125", ptr %".126", align 4
-  br label %"k.end.2"
-k.end.2:
-  %".129" = add i64 %".17", 3
-  %".130" = icmp ult i64 %".129", %".10"
-  br i1 %".130", label %"k.then.3", label %"k.end.3"
-k.then.3:
-  store i64 %".129", i64* %"i"
-  %".133" = load i64, i64* %"i"
-  %".134" = load float, float* %"a.1"
-  %".135" = load i64, i64* %"i"
-  %".136" = getelementptr inbounds float, ptr %"x", i64 %".135"
-  %".137" = load float, ptr %".136", align 4
-  %".138" = fmul float %".134", %".137"
-  %".139" = load i64, i64* %"i"
-  %".140" = getelementptr inbounds float, ptr %"y", i64 %".139"
-  %".141" = load float, ptr %".140", align 4
-  %".142" = fadd float %".138", %".141"
-  %".143" = getelementptr inbounds float, ptr %"y", i64 %".133"
-  store float %".142", ptr %".143", align 4
-  br label %"k.end.3"
-k.end.3:
+k.head:
+  %".83" = load i64, i64* %"pos"
+  %".84" = icmp ult i64 %".83", %".80"
+  br i1 %".84", label %"k.loop", label %"k.done"
+k.loop:
+  store i64 %".83", i64* %"i"
+  %".87" = load i64, i64* %"i"
+  %".88" = load float, float* %"a.1"
+  %".89" = load i64, i64* %"i"
+  %".90" = getelementptr inbounds float, ptr %"x", i64 %".89"
+  %".91" = load float, ptr %".90", align 4
+  %".92" = fmul float %".88", %".91"
+  %".93" = load i64, i64* %"i"
+  %".94" = getelementptr inbounds float, ptr %"y", i64 %".93"
+  %".95" = load float, ptr %".94", align 4
+  %".96" = fadd float %".92", %".95"
+  %".97" = getelementptr inbounds float, ptr %"y", i64 %".87"
+  store float %".96", ptr %".97", align 4
+  %".99" = load i64, i64* %"pos"
+  %".100" = add i64 %".99", 1
+  store i64 %".100", i64* %"pos"
+  br label %"k.head"
+k.done:
   br label %"k.chunk"
 }
 

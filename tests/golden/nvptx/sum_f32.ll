@@ -37,33 +37,33 @@ k.loop:
   %".26" = icmp ule i64 %".25", %".8"
   br i1 %".26", label %"k.full", label %"k.part"
 k.done:
-  %".110" = load float, float* %"s"
-  %".111" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".112" = zext i32 %".111" to i64
-  %".113" = bitcast float %".110" to i32
-  %".114" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".113", i32 16, i32 31)
-  %".115" = bitcast i32 %".114" to float
-  %".116" = fadd float %".110", %".115"
-  %".117" = bitcast float %".116" to i32
-  %".118" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".117", i32 8, i32 31)
-  %".119" = bitcast i32 %".118" to float
-  %".120" = fadd float %".116", %".119"
-  %".121" = bitcast float %".120" to i32
-  %".122" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".121", i32 4, i32 31)
-  %".123" = bitcast i32 %".122" to float
-  %".124" = fadd float %".120", %".123"
-  %".125" = bitcast float %".124" to i32
-  %".126" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".125", i32 2, i32 31)
-  %".127" = bitcast i32 %".126" to float
-  %".128" = fadd float %".124", %".127"
-  %".129" = bitcast float %".128" to i32
-  %".130" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".129", i32 1, i32 31)
-  %".131" = bitcast i32 %".130" to float
-  %".132" = fadd float %".128", %".131"
-  %".133" = and i64 %".112", 31
-  %".134" = lshr i64 %".112", 5
-  %".135" = icmp eq i64 %".133", 0
-  br i1 %".135", label %"k.then.4", label %"k.end.4"
+  %".85" = load float, float* %"s"
+  %".86" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".87" = zext i32 %".86" to i64
+  %".88" = bitcast float %".85" to i32
+  %".89" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".88", i32 16, i32 31)
+  %".90" = bitcast i32 %".89" to float
+  %".91" = fadd float %".85", %".90"
+  %".92" = bitcast float %".91" to i32
+  %".93" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".92", i32 8, i32 31)
+  %".94" = bitcast i32 %".93" to float
+  %".95" = fadd float %".91", %".94"
+  %".96" = bitcast float %".95" to i32
+  %".97" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".96", i32 4, i32 31)
+  %".98" = bitcast i32 %".97" to float
+  %".99" = fadd float %".95", %".98"
+  %".100" = bitcast float %".99" to i32
+  %".101" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".100", i32 2, i32 31)
+  %".102" = bitcast i32 %".101" to float
+  %".103" = fadd float %".99", %".102"
+  %".104" = bitcast float %".103" to i32
+  %".105" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".104", i32 1, i32 31)
+  %".106" = bitcast i32 %".105" to float
+  %".107" = fadd float %".103", %".106"
+  %".108" = and i64 %".87", 31
+  %".109" = lshr i64 %".87", 5
+  %".110" = icmp eq i64 %".108", 0
+  br i1 %".110", label %"k.then", label %"k.end"
 k.full:
   %".28" = add i64 %".24", 0
   store i64 %".28", i64* %"i"
@@ -99,107 +99,77 @@ k.full:
   store float %".58", float* %"s"
   br label %"k.chunk"
 k.part:
-  %".61" = add i64 %".24", 0
+  %".61" = add i64 %".24", 4
   %".62" = icmp ult i64 %".61", %".8"
-  br i1 %".62", label %"k.then", label %"k.end"
+  %".63" = select  i1 %".62", i64 %".61", i64 %".8"
+  store i64 %".24", i64* %"pos"
+  br label %"k.head.1"
 k.chunk:
-  %".106" = load i64, i64* %"base"
-  %".107" = add i64 %".106", %".15"
-  store i64 %".107", i64* %"base"
+  %".81" = load i64, i64* %"base"
+  %".82" = add i64 %".81", %".15"
+  store i64 %".82", i64* %"base"
   br label %"k.head"
+k.head.1:
+  %".66" = load i64, i64* %"pos"
+  %".67" = icmp ult i64 %".66", %".63"
+  br i1 %".67", label %"k.loop.1", label %"k.done.1"
+k.loop.1:
+  store i64 %".66", i64* %"i"
+  %".70" = load float, float* %"s"
+  %".71" = load i64, i64* %"i"
+  %".72" = getelementptr inbounds float, ptr %"x", i64 %".71"
+  %".73" = load float, ptr %".72", align 4
+  %".74" = fadd float %".70", %".73"
+  store float %".74", float* %"s"
+  %".76" = load i64, i64* %"pos"
+  %".77" = add i64 %".76", 1
+  store i64 %".77", i64* %"pos"
+  br label %"k.head.1"
+k.done.1:
+  br label %"k.chunk"
 k.then:
-  store i64 %".61", i64* %"i"
-  %".65" = load float, float* %"s"
-  %".66" = load i64, i64* %"i"
-  %".67" = getelementptr inbounds float, ptr %"x", i64 %".66"
-  %".68" = load float, ptr %".67", align 4
-  %".69" = fadd float %".65", %".68"
-  store float %".69", float* %"s"
+  %".112" = trunc i64 %".109" to i32
+  %".113" = getelementptr inbounds [32 x float], [32 x float] addrspace(3)* @"sum_f32__fold.shared5", i32 0, i32 %".112"
+  store float %".107", float addrspace(3)* %".113"
   br label %"k.end"
 k.end:
-  %".72" = add i64 %".24", 1
-  %".73" = icmp ult i64 %".72", %".8"
-  br i1 %".73", label %"k.then.1", label %"k.end.1"
+  call void @"llvm.nvvm.barrier0"()
+  %".117" = trunc i64 %".108" to i32
+  %".118" = getelementptr inbounds [32 x float], [32 x float] addrspace(3)* @"sum_f32__fold.shared5", i32 0, i32 %".117"
+  %".119" = load float, float addrspace(3)* %".118"
+  %".120" = icmp ult i64 %".108", 8
+  %".121" = select  i1 %".120", float %".119", float 0x8000000000000000
+  %".122" = bitcast float %".121" to i32
+  %".123" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".122", i32 16, i32 31)
+  %".124" = bitcast i32 %".123" to float
+  %".125" = fadd float %".121", %".124"
+  %".126" = bitcast float %".125" to i32
+  %".127" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".126", i32 8, i32 31)
+  %".128" = bitcast i32 %".127" to float
+  %".129" = fadd float %".125", %".128"
+  %".130" = bitcast float %".129" to i32
+  %".131" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".130", i32 4, i32 31)
+  %".132" = bitcast i32 %".131" to float
+  %".133" = fadd float %".129", %".132"
+  %".134" = bitcast float %".133" to i32
+  %".135" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".134", i32 2, i32 31)
+  %".136" = bitcast i32 %".135" to float
+  %".137" = fadd float %".133", %".136"
+  %".138" = bitcast float %".137" to i32
+  %".139" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".138", i32 1, i32 31)
+  %".140" = bitcast i32 %".139" to float
+  %".141" = fadd float %".137", %".140"
+  %".142" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".143" = zext i32 %".142" to i64
+  %".144" = icmp eq i64 %".143", 0
+  br i1 %".144", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  store i64 %".72", i64* %"i"
-  %".76" = load float, float* %"s"
-  %".77" = load i64, i64* %"i"
-  %".78" = getelementptr inbounds float, ptr %"x", i64 %".77"
-  %".79" = load float, ptr %".78", align 4
-  %".80" = fadd float %".76", %".79"
-  store float %".80", float* %"s"
+  %".146" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".147" = zext i32 %".146" to i64
+  %".148" = getelementptr inbounds float, ptr %"partials", i64 %".147"
+  store float %".141", ptr %".148"
   br label %"k.end.1"
 k.end.1:
-  %".83" = add i64 %".24", 2
-  %".84" = icmp ult i64 %".83", %".8"
-  br i1 %".84", label %"k.then.2", label %"k.end.2"
-k.then.2:
-  store i64 %".83", i64* %"i"
-  %".87" = load float, float* %"s"
-  %".88" = load i64, i64* %"i"
-  %".89" = getelementptr inbounds float, ptr %"x", i64 %".88"
-  %".90" = load float, ptr %".89", align 4
-  %".91" = fadd float %".87", %".90"
-  store float %".91", float* %"s"
-  br label %"k.end.2"
-k.end.2:
-  %".94" = add i64 %".24", 3
-  %".95" = icmp ult i64 %".94", %".8"
-  br i1 %".95", label %"k.then.3", label %"k.end.3"
-k.then.3:
-  store i64 %".94", i64* %"i"
-  %".98" = load float, float* %"s"
-  %".99" = load i64, i64* %"i"
-  %".100" = getelementptr inbounds float, ptr %"x", i64 %".99"
-  %".101" = load float, ptr %".100", align 4
-  %".102" = fadd float %".98", %".101"
-  store float %".102", float* %"s"
-  br label %"k.end.3"
-k.end.3:
-  br label %"k.chunk"
-k.then.4:
-  %".137" = trunc i64 %".134" to i32
-  %".138" = getelementptr inbounds [32 x float], [32 x float] addrspace(3)* @"sum_f32__fold.shared5", i32 0, i32 %".137"
-  store float %".132", float addrspace(3)* %".138"
-  br label %"k.end.4"
-k.end.4:
-  call void @"llvm.nvvm.barrier0"()
-  %".142" = trunc i64 %".133" to i32
-  %".143" = getelementptr inbounds [32 x float], [32 x float] addrspace(3)* @"sum_f32__fold.shared5", i32 0, i32 %".142"
-  %".144" = load float, float addrspace(3)* %".143"
-  %".145" = icmp ult i64 %".133", 8
-  %".146" = select  i1 %".145", float %".144", float 0x8000000000000000
-  %".147" = bitcast float %".146" to i32
-  %".148" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".147", i32 16, i32 31)
-  %".149" = bitcast i32 %".148" to float
-  %".150" = fadd float %".146", %".149"
-  %".151" = bitcast float %".150" to i32
-  %".152" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".151", i32 8, i32 31)
-  %".153" = bitcast i32 %".152" to float
-  %".154" = fadd float %".150", %".153"
-  %".155" = bitcast float %".154" to i32
-  %".156" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".155", i32 4, i32 31)
-  %".157" = bitcast i32 %".156" to float
-  %".158" = fadd float %".154", %".157"
-  %".159" = bitcast float %".158" to i32
-  %".160" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".159", i32 2, i32 31)
-  %".161" = bitcast i32 %".160" to float
-  %".162" = fadd float %".158", %".161"
-  %".163" = bitcast float %".162" to i32
-  %".164" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".163", i32 1, i32 31)
-  %".165" = bitcast i32 %".164" to float
-  %".166" = fadd float %".162", %".165"
-  %".167" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".168" = zext i32 %".167" to i64
-  %".169" = icmp eq i64 %".168", 0
-  br i1 %".169", label %"k.then.5", label %"k.end.5"
-k.then.5:
-  %".171" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".172" = zext i32 %".171" to i64
-  %".173" = getelementptr inbounds float, ptr %"partials", i64 %".172"
-  store float %".166", ptr %".173"
-  br label %"k.end.5"
-k.end.5:
   ret void
 }
 
