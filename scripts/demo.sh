@@ -126,3 +126,16 @@ done
 echo "-- atlas explain names the learned rule among those that merged the class:"
 atlas explain "$OUT/elsewhere.ax" --hw "$OUT/probe.json" | grep 'learned-'
 echo "(the whole benchmark: atlas bench-bits)"
+
+step "9. GPU kernels: compiled and checked here, for a GPU this machine does not have"
+probe_gpus=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1])).get('gpus', [])))" "$OUT/probe.json")
+echo "(this machine's probe lists $probe_gpus GPU(s); the probe of an H100 machine stands in for one)"
+atlas compile intents/saxpy.ax intents/dot_i32.ax intents/sum_f32.ax intents/matmul.ax \
+    intents/prefix_sum.ax intents/argmax_i32.ax --backend nvptx \
+    --hw tests/fixtures/probe-h100.json -o "$OUT/gpu"
+echo "-- the fold's kernels, as ptxas sees them:"
+grep -E '^\.visible \.entry' "$OUT/gpu/kernels.ptx"
+if command -v ptxas >/dev/null 2>&1; then
+    ptxas -arch=sm_90 "$OUT/gpu/kernels.ptx" -o "$OUT/gpu/kernels.cubin" && echo "   ptxas -arch=sm_90: assembles"
+fi
+echo "(run on a GPU: docs/gpu.md)"
