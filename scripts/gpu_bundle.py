@@ -5,9 +5,11 @@ where the compiler and its prover are installed; the GPU machine has neither).
     python3 scripts/gpu_bundle.py [BUNDLE]        # default build/gpu-bundle
 
 For each benchmark intent, BUNDLE/<intent>/ holds the nvptx artefact
-compiled for the H100 probe (kernels.ptx, manifest.json, variants/), the
+compiled for the H100 probe (kernels.ptx, manifest.json, variants/), Atlas's
+CPU library of the same intent (cpu/), the
 golden cases (golden.json: the interpreter's inputs and outputs) and the
-profile (profile.yaml) when there is one.  BUNDLE/bundle.json says what was
+profile (profile.yaml) when there is one; BUNDLE/site/ the parser the
+CPU library's loader needs.  BUNDLE/bundle.json says what was
 built from which commit, and why an intent is missing if one failed.
 The folder is replaced whole, so a stale artefact never travels.
 """
@@ -42,6 +44,10 @@ def bundle_intent(stem: str, probe: dict, dest: Path) -> dict:
     t0 = time.perf_counter()
     compiled = compile_files([ROOT / "intents" / f"{stem}.ax"], probe, out, backend="nvptx",
                              backend_options={"variants": True})
+    # Atlas's CPU library of the same intent, for the CPU-or-GPU choice; built
+    # for the probe's CPU (the fixture's is a Haswell: AVX2, which any x86_64
+    # server of the last decade has; the loader refuses, saying why, where not)
+    compile_files([ROOT / "intents" / f"{stem}.ax"], probe, out / "cpu", backend="x86_64")
     golden = ROOT / "tests" / "golden" / f"{stem}.json"
     if not golden.exists():
         raise FileNotFoundError(f"{golden} is missing: the GPU machine would have nothing to compare with")
@@ -77,6 +83,11 @@ def main(argv: list[str]) -> int:
             report["intents"][stem] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                                        "traceback": traceback.format_exc(limit=4)}
             print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
+    # the front end's parser, pure Python: atlas.runtime reads the CPU
+    # libraries' signatures back with it, and the GPU machine has none
+    import lark
+    shutil.copytree(Path(lark.__file__).parent, tmp / "site" / "lark",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     (tmp / "bundle.json").write_text(json.dumps(report, indent=1) + "\n")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)

@@ -626,9 +626,35 @@ def _wall_ms(fn, reps: int = 5) -> float:
     return median(times)
 
 
-def round_trips(run: Run, lib, stem: str, fname: str, spec: dict, folder: Path) -> None:
-    """The default kernels with host<->device copies at the profile's sizes,
-    for the CPU-or-GPU choice, beside numpy on this CPU."""
+def cpu_library(folder: Path):
+    """(the intent's Atlas CPU library, loaded, or None; why not).  The
+    bundle carries the front end's parser (site/) so that atlas.runtime,
+    which reads signatures back, loads here."""
+    if not (folder / "cpu" / "manifest.json").exists():
+        return None, "no Atlas CPU library in the bundle"
+    site = folder.parent / "site"
+    if site.is_dir() and str(site) not in sys.path:
+        sys.path.insert(0, str(site))
+    try:
+        import atlas
+        if importlib.util.find_spec("atlas.grammar") is None:
+            # a plain checkout: grammar/ and primitives/ are mapped into the
+            # package only by an install (pyproject's package-dir); as
+            # namespace packages under the checkout they resolve the same
+            atlas.__path__.append(str(ROOT))
+        from atlas.runtime import load
+        return load(folder / "cpu"), None
+    except Exception as exc:          # e.g. a CPU without the library's features: say so, go on
+        return None, f"the Atlas CPU library does not load here: {type(exc).__name__}: {exc}"
+
+
+def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Path,
+                archive=None, machine: str = "") -> None:
+    """The CPU-or-GPU choice at the profile's sizes: the default kernels with
+    host<->device copies and on data already on the device, beside Atlas's
+    CPU library for the same intent (numpy stands in, labelled, where the
+    library cannot run).  Each side's time goes to the archive (context
+    "actuator"), where the backend reads which wins at which size."""
     import yaml
     path = folder / "profile.yaml"
     profile = yaml.safe_load(path.read_text()) if path.exists() else None
@@ -638,7 +664,7 @@ def round_trips(run: Run, lib, stem: str, fname: str, spec: dict, folder: Path) 
         return
     scalars = {**BENCH.get(stem, {}).get("scalars", {}),
                **{k: v for k, v in (profile.get("scalars") or {}).items() if isinstance(v, (int, float))}}
-    cpu_lib = (folder / "cpu" / "manifest.json").exists()
+    cpu, why_not = cpu_library(folder)
     rows = run.data["round_trip"][f"{stem}/{fname}"] = []
     for size in sizes:
         if run.left() < 10:
@@ -647,13 +673,33 @@ def round_trips(run: Run, lib, stem: str, fname: str, spec: dict, folder: Path) 
         with run.step(stem, fname, "round trip", str(size)):
             args = host_inputs(spec["params"], size, scalars)
             row = {"n": size, "gpu_ms_with_copies": _wall_ms(lambda: lib[fname](*args))}
-            ref = numpy_version(stem)
-            if cpu_lib:
-                row["cpu"] = "an Atlas CPU library is in the bundle: time it there, not numpy"
-            elif ref is not None:
-                row["numpy_cpu_ms"] = _wall_ms(lambda: ref(*args))
-                row["cpu"] = "numpy on the GPU machine's CPU (a reference point, not Atlas)"
+            dev = {p["name"]: cp.asarray(a) if isinstance(a, np.ndarray) else a
+                   for p, a in zip(spec["params"], args)}
+            row["gpu_ms_on_device_data"] = median(host.time_ms(lambda: lib.run(fname, dev), 10, 2))
             rows.append(row)
+            if cpu is None:
+                row["cpu"] = why_not
+                ref = numpy_version(stem)
+                if ref is not None:
+                    row["numpy_cpu_ms"] = _wall_ms(lambda: ref(*args))
+                    row["cpu"] += "; numpy on the GPU machine's CPU instead (a reference point, not Atlas)"
+                continue
+            row["atlas_cpu_ms"] = _wall_ms(lambda: getattr(cpu, fname)(*args))
+            for key, gpu_ms in (("with_copies", row["gpu_ms_with_copies"]),
+                                ("on_device_data", row["gpu_ms_on_device_data"])):
+                row[f"faster_{key}"] = "gpu" if gpu_ms < row["atlas_cpu_ms"] else "cpu"
+            if archive is not None:
+                record_actuators(archive, lib.manifest["intent_hash"], machine, fname, row)
+
+
+def record_actuators(archive, intent: str, machine: str, fname: str, row: dict) -> None:
+    """One archive row per actuator measured at row["n"] (context "actuator")."""
+    for actuator, ms in (("cpu", row["atlas_cpu_ms"]), ("gpu-with-copies", row["gpu_ms_with_copies"]),
+                         ("gpu-on-device-data", row["gpu_ms_on_device_data"])):
+        genome = {"actuator": actuator, "n": row["n"]}
+        archive.record(intent, machine, fname, genome, genome_hash(genome), "ok", ms * 1e6, [ms * 1e6],
+                       {"timed": "wall clock, median of 5" if actuator != "gpu-on-device-data"
+                        else "CUDA events, median of 10"}, context="actuator")
 
 
 def open_archive(run: Run):
@@ -686,7 +732,7 @@ def check_intent(run: Run, cp, bundle: Path, stem: str, machine: str, archive) -
         else:
             run.skip(f"timing {stem}/{fname}", "out of time")
         with run.step(stem, fname, "round trip"):
-            round_trips(run, lib, stem, fname, spec, folder)
+            round_trips(run, cp, lib, stem, fname, spec, folder, archive, machine)
 
 
 def intent_main(stem: str, bundle: Path, out: Path, machine: str, budget_s: float, part: Path) -> int:

@@ -193,6 +193,32 @@ def test_the_archive_champion_picks_the_shape(tmp_path, monkeypatch):
                         backend_options={"archive": tmp_path / "a.sqlite3"})
     gpu = out.manifest["functions"]["saxpy"]["gpu"]
     assert gpu["shape"] == shape.as_dict() and gpu["shape_from"] == "archive champion"
+    assert out.manifest["functions"]["saxpy"]["actuator"].startswith("not measured")
+
+
+def test_the_manifest_says_which_actuator_wins_at_which_size(tmp_path):
+    """The GPU run's CPU and GPU times per size, from the archive, side by side."""
+    from atlas.archive import Archive
+    from atlas.pipeline import intent_hash
+    from atlas.probe import fingerprint
+    _, module, _ = front([ROOT / "intents/saxpy.ax"], PROBE)
+    times = {4096: {"cpu": 900, "gpu-with-copies": 40_000, "gpu-on-device-data": 5_000},
+             1 << 24: {"cpu": 9e6, "gpu-with-copies": 2e7, "gpu-on-device-data": 1e5}}
+    with Archive(tmp_path / "a.sqlite3") as a:
+        for n, by in times.items():
+            for actuator, ns in by.items():
+                g = {"actuator": actuator, "n": n}
+                a.record(intent_hash(module), fingerprint(PROBE), "saxpy", g, f"{actuator}{n}", "ok",
+                         ns, [ns], {}, context="actuator")
+        a.record(intent_hash(module), fingerprint(PROBE), "saxpy", {"actuator": "cpu", "n": 4096},
+                 "slow", "ok", 5000, [5000], {}, context="actuator")      # the faster time counts
+    out = compile_files([ROOT / "intents/saxpy.ax"], PROBE, tmp_path / "out", backend="nvptx",
+                        use_atlas=False, learned=[], backend_options={"archive": tmp_path / "a.sqlite3"})
+    table = out.manifest["functions"]["saxpy"]["actuator"]
+    assert [r["n"] for r in table] == [4096, 1 << 24]
+    assert table[0]["cpu_ns"] == 900
+    assert (table[0]["faster_with_copies"], table[0]["faster_on_device_data"]) == ("cpu", "cpu")
+    assert (table[1]["faster_with_copies"], table[1]["faster_on_device_data"]) == ("cpu", "gpu")
 
 
 # ---------------------------------------------------------------- ptxas and snapshots

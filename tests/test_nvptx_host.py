@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -560,7 +561,7 @@ def test_the_bundle_holds_what_the_gpu_machine_needs(bundle):
     report = json.loads((bundle / "bundle.json").read_text())
     assert all(r["ok"] for r in report["intents"].values()), report
     for stem in report["intents"]:
-        for name in ("manifest.json", "kernels.ptx", "golden.json"):
+        for name in ("manifest.json", "kernels.ptx", "golden.json", "cpu/manifest.json"):
             assert (bundle / stem / name).exists(), (stem, name)
         lib = host.load(bundle / stem, check=False)
         for fname, spec in lib.manifest["functions"].items():
@@ -767,7 +768,10 @@ def test_the_check_of_each_intent_runs_through(bundle, fake_gpu, tmp_path):
     assert run.data["timings"]["dot_i32/dot_i32"]["baselines"]["cupy"]["agrees"] is True
     assert "copy_ratio" in run.data["timings"]["saxpy/saxpy"]["champion"]
     assert "gflops" in run.data["timings"]["matmul/matmul"]["champion"]
-    assert all(r[0]["numpy_cpu_ms"] > 0 for r in run.data["round_trip"].values())
+    # the CPU-or-GPU choice: Atlas's own CPU library of each intent, timed beside the kernels
+    for key, rows in run.data["round_trip"].items():
+        assert rows and all(r["atlas_cpu_ms"] > 0 and r["faster_with_copies"] in ("cpu", "gpu")
+                            for r in rows), (key, rows)
     # the champions are where `atlas compile --archive` looks: intent, machine, function, context "gpu"
     from atlas_backends.nvptx.kernels import Shape
     with Archive(tmp_path / "out" / "archive.sqlite3") as archive:
@@ -777,6 +781,9 @@ def test_the_check_of_each_intent_runs_through(bundle, fake_gpu, tmp_path):
             assert Shape(**champ["genome"]).as_dict() == champ["genome"]
             rows = archive.variants(manifest["intent_hash"], "gpu-machine", stem, "gpu")
             assert len(rows) == len(json.loads((bundle / stem / "variants" / f"{stem}.json").read_text()))
+            timed = archive.variants(manifest["intent_hash"], "gpu-machine", stem, "actuator")
+            assert sorted(r["genome"]["actuator"] for r in timed) == \
+                ["cpu", "gpu-on-device-data", "gpu-with-copies"]      # one profile size (the fake's)
     assert run.finish() == 0
     assert json.loads((tmp_path / "out" / "results.json").read_text())["champions"]
 
@@ -900,3 +907,33 @@ def test_device_resident_runs_and_timing(tmp_path):
     assert len(times) == 5 and all(t > 0 for t in times)
     with pytest.raises(ValueError, match="has 4 elements"):
         lib.run("dot_i32", {"n": n, "a": a[:4], "b": b})
+
+
+def test_the_cpu_library_loads_as_on_the_gpu_machine(bundle):
+    """No install, no z3/egglog/click: a plain checkout and the bundle's parser,
+    as the GPU machine has them, still load and call Atlas's CPU library."""
+    code = f"""
+import importlib.abc, importlib.util, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("z3", "egglog", "click", "archspec", "cpuinfo", "atlas_backends"):
+            raise ImportError("not on the GPU machine: " + name)
+# this environment's editable install would map the package; the GPU machine has none
+sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__
+                    and "Editable" not in getattr(f, "__name__", "")]
+sys.path_hooks[:] = [h for h in sys.path_hooks if "Editable" not in repr(h)]
+sys.path_importer_cache.clear()
+sys.path.insert(0, {str(ROOT)!r})
+spec = importlib.util.spec_from_file_location("gpu_check", {str(ROOT / "scripts/gpu_check.py")!r})
+check = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check)
+import pathlib, numpy as np
+lib, why = check.cpu_library(pathlib.Path({str(bundle / "dot_i32")!r}))
+assert lib is not None, why
+print(lib.dot_i32(3, np.array([1, 2, 3], np.int32), np.array([4, 5, -6], np.int32)))
+import lark; print(lark.__file__)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir())
+    assert run.returncode == 0, run.stderr[-2000:]
+    value, where = run.stdout.split()
+    assert value == "-4" and str(bundle / "site") in where

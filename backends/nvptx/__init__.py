@@ -7,7 +7,8 @@ manifest saying, for each function, which kernels to launch with what grid
 needs).  A function with no parallel form is listed with the reason and no
 kernel.  The launch shape of each kernel comes from the archive's champion
 for this GPU when the GPU search (scripts/gpu_check.py) has crowned one,
-else from `kernels.default_shape`.
+else from `kernels.default_shape`; the same run's CPU and GPU times per
+size become the manifest's "actuator" table: which wins where.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .plan import NotParallel, Plan, plan_for
 
 DEFAULT_SMS = 80        # when the probe could not count multiprocessors: only caps grid-stride grids
 CONTEXT = "gpu"         # the archive context of launch-shape measurements
+ACTUATOR = "actuator"   # ... and of CPU-or-GPU measurements per size
 
 
 class NvptxBackend(Backend):
@@ -59,13 +61,16 @@ class NvptxBackend(Backend):
                 plans[f.name] = plan_for(f)
             except NotParallel as exc:
                 functions[f.name].update(gpu=None, gpu_why_not=str(exc))
-        crowned = self._crowned(module, probe, list(plans))
+        crowned, actuators = self._from_archive(module, probe, list(plans))
         km = KernelModule(_stem(module), tgt.TRIPLE, tgt.data_layout(sm, ptx_version))
         for name, p in plans.items():
             shape = crowned.get(name) or default_shape(p)
             km.add(p, shape)
             functions[name]["gpu"] = {**launches(p, shape, sms),
                                       "shape_from": "archive champion" if name in crowned else "default"}
+            functions[name]["actuator"] = actuators.get(name) or (
+                "not measured on this machine: scripts/gpu_check.py times the CPU and the GPU at "
+                "the profile's sizes, and --archive brings its findings here (docs/gpu.md)")
         text = km.text()
         opt, ptx = tgt.to_ptx(text, sm, ptx_version)
         outdir = Path(outdir)
@@ -79,20 +84,47 @@ class NvptxBackend(Backend):
                     "alignment": 16, "functions": functions}
         return Emitted(files=files, manifest=manifest, dumps={"llvm": text, "llvm-opt": opt, "ptx": ptx})
 
-    def _crowned(self, module: ir.Module, probe: dict, names: list[str]) -> dict[str, Shape]:
-        """Launch shapes the GPU search crowned for these functions on this GPU."""
+    def _from_archive(self, module: ir.Module, probe: dict, names: list[str]):
+        """What the GPU run (scripts/gpu_check.py) left in the archive for
+        these functions on this machine: the crowned launch shapes, and each
+        function's CPU and GPU times per size (the actuator choice)."""
         if not names:
-            return {}
+            return {}, {}
         from atlas.archive import Archive
         from atlas.pipeline import intent_hash
         from atlas.probe import fingerprint
-        found = {}
+        crowned, actuators = {}, {}
+        intent, machine = intent_hash(module), fingerprint(probe)
         with Archive(self.archive) as a:
             for name in names:
-                champ = a.champion(intent_hash(module), fingerprint(probe), name, CONTEXT)
+                champ = a.champion(intent, machine, name, CONTEXT)
                 if champ is not None:
-                    found[name] = Shape(**champ["genome"])
-        return found
+                    crowned[name] = Shape(**champ["genome"])
+                rows = a.variants(intent, machine, name, ACTUATOR)
+                if rows:
+                    actuators[name] = actuator_table(rows)
+        return crowned, actuators
+
+
+def actuator_table(rows: list[dict]) -> list[dict]:
+    """Per size, the fastest time recorded for each actuator, and which wins:
+    with the copies to and from the GPU, and on data already there."""
+    best: dict[int, dict] = {}
+    for r in rows:
+        if r["status"] != "ok" or r["median_ns"] is None:
+            continue
+        at = best.setdefault(int(r["genome"]["n"]), {})
+        kind = r["genome"]["actuator"]
+        at[kind] = min(at.get(kind, r["median_ns"]), r["median_ns"])
+    table = []
+    for n in sorted(best):
+        t = best[n]
+        row = {"n": n, **{f"{k.replace('-', '_')}_ns": v for k, v in sorted(t.items())}}
+        for gpu in ("gpu-with-copies", "gpu-on-device-data"):
+            if "cpu" in t and gpu in t:
+                row["faster_" + gpu[4:].replace("-", "_")] = "gpu" if t[gpu] < t["cpu"] else "cpu"
+        table.append(row)
+    return table
 
 
 def write_variants(plans: dict[str, Plan], outdir: Path, sm: str, ptx_version: int, sms: int) -> list[str]:

@@ -450,7 +450,7 @@ class GpuFunction:
         gl = grids(self.name, gpu, values)
         scratch = scratch if scratch is not None else {s: s for s in scratch_counts(gpu, gl)}
         if result is None and gpu.get("result"):
-            result = "result"                    # a placeholder, as for scratch
+            result = "result"                    # buffers named by role, as scratch is above
         return marshal(gpu, values, gl, scratch, result)
 
     def prepare(self, device_args: dict):
