@@ -59,6 +59,17 @@ def test_matmul_needs_its_size_below_2_to_the_32():
     assert "differs for distinct (i, j)" in p.evidence["proof"]
 
 
+def test_a_dot_product_body_may_be_tiled(tmp_path):
+    p = plan_for(function("matmul"))
+    assert (p.dot.x.array, p.dot.y.array, p.dot.loop.var) == ("a", "b", "k")
+    assert K.default_shape(p).tile == 16 and any(s.tile == 32 for s in K.space(p))
+    copy = plan_for(function("f", "fn f(n: u64, a: [f32; n * n], c: mut [f32; n * n]) "
+                                  "{ for i in 0..n { for j in 0..n { c[i * n + j] = a[j * n + i]; } } }", tmp_path))
+    assert copy.kind == "map2d" and copy.dot is None and not any(s.tile for s in K.space(copy))
+    with pytest.raises(BackendError, match="not one this backend builds"):
+        K.check_shape(copy, K.Shape(block=16, block_y=16, tile=16))
+
+
 @pytest.mark.parametrize("name,why", [
     ("argmax_i32", "from 0 to a parameter"),
     ("inet_checksum", "not a map, fold, scan"),
@@ -134,6 +145,8 @@ CASES = [
     ("prefix_sum", K.Shape(64, 4, "contiguous"), [0, 1, 255, 256, 1000]),
     ("prefix_sum", K.Shape(32, 1, "contiguous"), [70]),
     ("matmul", K.Shape(block=16, block_y=4), [1, 13]),
+    ("matmul", K.Shape(block=8, block_y=8, tile=8), [1, 13, 20]),
+    ("matmul", K.Shape(block=16, block_y=16, tile=16), [16, 21]),
 ]
 
 

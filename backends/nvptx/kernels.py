@@ -16,6 +16,9 @@ Launch shape (the search's genome for a GPU function):
     grid_stride  a bounded grid loops over the range instead of one block per tile
     reduce       warp: butterfly shuffles, then one shared slot per warp;
                  tree: halving in shared memory
+    tile         a 2-d map whose body is a dot product: a tile x tile block
+                 stages tile x tile operands in shared memory per step of k
+                 (0: each thread reads its own operands)
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ class Shape:
     grid_stride: bool = False
     reduce: str = "warp"
     block_y: int = 1
+    tile: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -57,7 +61,8 @@ class Shape:
         b = f"{self.block}x{self.block_y}" if self.block_y > 1 else str(self.block)
         return " ".join(filter(None, [f"block={b}", f"per_thread={self.per_thread}", self.layout,
                                       "grid-stride" if self.grid_stride else "",
-                                      self.reduce if self.reduce != "warp" else ""]))
+                                      self.reduce if self.reduce != "warp" else "",
+                                      f"tile={self.tile}" if self.tile else ""]))
 
 
 def _elem_bytes(plan: Plan) -> int:
@@ -70,7 +75,7 @@ def default_shape(plan: Plan) -> Shape:
     array per thread (one vector load), 256 threads."""
     per = max(1, min(16, 16 // _elem_bytes(plan)))
     if plan.kind == "map2d":
-        return Shape(block=32, block_y=8)
+        return Shape(block=16, block_y=16, tile=16) if plan.dot else Shape(block=32, block_y=8)
     if plan.kind == "fold":
         return Shape(256, per, "contiguous", True, "warp")
     if plan.kind == "scan":
@@ -81,8 +86,9 @@ def default_shape(plan: Plan) -> Shape:
 def space(plan: Plan) -> list[Shape]:
     """Every launch shape the search may try for the plan."""
     if plan.kind == "map2d":
-        return [Shape(block=x, block_y=y) for x, y in ((32, 4), (32, 8), (32, 16), (64, 4),
-                                                       (128, 2), (256, 1), (16, 16))]
+        tiled = [Shape(block=t, block_y=t, tile=t) for t in (8, 16, 32)] if plan.dot else []
+        return tiled + [Shape(block=x, block_y=y) for x, y in ((32, 4), (32, 8), (32, 16), (64, 4),
+                                                               (128, 2), (256, 1), (16, 16))]
     pers = (1, 2, 4, 8, 16) if _elem_bytes(plan) == 1 else (1, 2, 4, 8)
     out = []
     for block in (128, 256, 512, 1024):
@@ -103,7 +109,8 @@ def check_shape(plan: Plan, s: Shape) -> None:
     threads = s.block * s.block_y
     if s.block % WARP and plan.kind != "map2d" or threads > 1024 or threads % WARP or \
             s.block & (s.block - 1) or s.per_thread < 1 or s.layout not in ("strided", "contiguous") \
-            or s.reduce not in ("warp", "tree"):
+            or s.reduce not in ("warp", "tree") or \
+            (s.tile and not (plan.dot and s.block == s.block_y == s.tile)):
         raise BackendError(f"{plan.fn.name}: launch shape {s.describe()} is not one this backend "
                            "builds (a power-of-two block of 32..1024 threads)")
 
@@ -168,7 +175,8 @@ class KernelModule:
         if plan.kind == "map":
             _Kernel(self.mc, plan, s, f"{name}__map").map()
         elif plan.kind == "map2d":
-            _Kernel(self.mc, plan, s, f"{name}__map2d").map2d()
+            k = _Kernel(self.mc, plan, s, f"{name}__map2d")
+            k.tiled() if s.tile else k.map2d()
         elif plan.kind == "fold":
             _Kernel(self.mc, plan, s, f"{name}__fold", [("partials", ll.PointerType())]).fold()
             _Kernel(self.mc, plan, s, f"{name}__finish",
@@ -221,8 +229,11 @@ class _Kernel(FunctionCodegen):
             self.local(p.name, p.ty)
         for n, t in ir.declared(f.body):
             self.local(n, t)
+        if plan.dot is not None:       # a tile's operands, as the dot's combine reads them
+            self.local("x.tile", plan.dot.x.ty)
+            self.local("y.tile", plan.dot.y.ty)
         # the kernel's own counters, made here with the other slots (see FunctionCodegen.local)
-        self.slots = {k: self.b.alloca(I64, name=k) for k in ("base", "pos", "k")}
+        self.slots = {k: self.b.alloca(I64, name=k) for k in ("base", "pos", "k", "kk")}
         for p, a in scalars:
             self.b.store(from_abi(self.b, a, p.ty), self.vars[p.name][0])
         for p, a in zip(f.params, kfn.args):
@@ -267,6 +278,11 @@ class _Kernel(FunctionCodegen):
     def count(self, loop: ir.For):
         v = self.expr(loop.hi)
         return self.b.zext(v, I64) if loop.ty.bits < 64 else v
+
+    def set_var(self, loop: ir.For, v) -> None:
+        """A loop variable's slot := v (i64)."""
+        self.b.store(self.b.trunc(v, value_type(loop.ty)) if loop.ty.bits < 64 else v,
+                     self.vars[loop.var][0])
 
     def element(self, e, loops=None) -> None:
         """Run the loop body for element e (i64; (i, j) for a 2-d map)."""
@@ -372,8 +388,8 @@ class _Kernel(FunctionCodegen):
             v = self.combine(v, self.shuffle(v, lanes))
         return v
 
-    def shared(self, count: int):
-        g = ll.GlobalVariable(self.mc.m, ll.ArrayType(value_type(self.plan.acc_ty), count),
+    def shared(self, count: int, ty: ir.Scalar | None = None):
+        g = ll.GlobalVariable(self.mc.m, ll.ArrayType(value_type(ty or self.plan.acc_ty), count),
                               f"{self.fn.name}.shared{len(self.mc.m.globals)}", addrspace=SHARED)
         g.linkage = "internal"
         g.initializer = ll.Constant(g.value_type, ll.Undefined)    # shared memory has no initial value
@@ -460,6 +476,63 @@ class _Kernel(FunctionCodegen):
         step_j = self.b.mul(self.sreg("nctaid.x"), bx)
         self.counted("base", i0, rows, step_i, lambda i: self.counted(
             "pos", j0, cols, step_j, lambda j: self.element(None, [(outer, i), (inner, j)])))
+        self.b.ret_void()
+
+    def tiled(self) -> None:
+        """A 2-d map of dot products, a tile x tile block per tile of outputs:
+        per step of k every thread stages one x and one y in shared memory
+        (each the intent's own load, range-checked as the source reads it),
+        then adds its products in k order, exactly as the loop does."""
+        self.prologue()
+        d, T = self.plan.dot, self.shape.tile
+        outer, inner = self.plan.loop, self.plan.inner
+        rows, cols, depth = self.n, self.count(inner), self.count(d.loop)
+        xs, ys = self.shared(T * T, d.x.ty), self.shared(T * T, d.y.ty)
+        t = self.i64(T)
+        acc = ir.Var(d.init.name, d.init.ty)
+        mul = d.combine.value.b
+        product = ir.Binary("mul", ir.Var("x.tile", d.x.ty), ir.Var("y.tile", d.y.ty), mul.ty, mul.span)
+        combine = ir.Assign(acc.name, ir.Binary("add", acc, product, d.combine.value.ty), d.combine.span)
+
+        def tile(ib, jb):
+            ty, tx = self.sreg("tid.y"), self.sreg("tid.x")
+            i, j = self.b.add(ib, ty), self.b.add(jb, tx)
+            mine = self.b.add(self.b.mul(ty, t), tx)
+            self.s_Let(d.init)
+
+            def step(k0):
+                self.set_var(outer, i)
+                self.set_var(d.loop, self.b.add(k0, tx))
+                self.b.store(self.expr(d.x), self.at(xs, mine))
+                self.set_var(inner, j)
+                self.set_var(d.loop, self.b.add(k0, ty))
+                self.b.store(self.expr(d.y), self.at(ys, mine))
+                self.barrier()
+                left = self.b.sub(depth, k0)
+                end = self.b.select(self.b.icmp_unsigned("<", left, t), left, t)
+
+                def add(kk):
+                    x = self.b.load(self.at(xs, self.b.add(self.b.mul(ty, t), kk)), typ=value_type(d.x.ty))
+                    y = self.b.load(self.at(ys, self.b.add(self.b.mul(kk, t), tx)), typ=value_type(d.y.ty))
+                    self.b.store(x, self.vars["x.tile"][0])
+                    self.b.store(y, self.vars["y.tile"][0])
+                    self.s_Assign(combine)
+                self.counted("kk", self.i64(0), end, self.i64(1), add)
+                self.barrier()
+            self.counted("k", self.i64(0), depth, t, step)
+
+            def out():
+                self.set_var(outer, i)
+                self.set_var(inner, j)
+                self.s_Store(d.store)
+            inside = self.b.and_(self.b.icmp_unsigned("<", i, rows), self.b.icmp_unsigned("<", j, cols))
+            self.when(inside, out)
+
+        # every thread of a block runs the same tiles, so all reach each barrier
+        step_i = self.b.mul(self.sreg("nctaid.y"), t)
+        step_j = self.b.mul(self.sreg("nctaid.x"), t)
+        self.counted("base", self.b.mul(self.sreg("ctaid.y"), t), rows, step_i, lambda ib: self.counted(
+            "pos", self.b.mul(self.sreg("ctaid.x"), t), cols, step_j, lambda jb: tile(ib, jb)))
         self.b.ret_void()
 
     def fold(self) -> None:

@@ -51,10 +51,25 @@ class Plan:
     counts: tuple[str, ...] = ()      # the parameters bounding the loops, outer first
     requires: tuple[tuple[str, int], ...] = ()   # (param, bound): value < bound, checked by the host
     evidence: dict = field(default_factory=dict, compare=False)
+    dot: "Dot | None" = None          # map2d: its body is a dot product (tiles may stage its operands)
 
     @property
     def body(self) -> tuple:
         return (self.inner or self.loop).body
+
+
+@dataclass(frozen=True)
+class Dot:
+    """A 2-d map body `let s = c; for k in 0..K { s = s + x * y }; out[E] = s`
+    where x reads only (i, k) and y only (k, j): a block can load a tile of
+    each operand once into shared memory for all its threads, and every
+    output still sums its products in the order k = 0, 1, ..."""
+    init: ir.Let
+    loop: ir.For                      # the k loop
+    combine: ir.Assign
+    x: ir.Load                        # reads (i, k)
+    y: ir.Load                        # reads (k, j)
+    store: ir.Store
 
 
 class NotParallel(Exception):
@@ -122,11 +137,35 @@ def _map2d(fn, pre, loop, post, outer, params) -> Plan:
     guard = " under " + " and ".join(f"{p} < 2^{b.bit_length() - 1}" for p, b in requires) \
         if requires else ""
     return Plan("map2d", fn, pre, loop, inner=inner, counts=(outer, inner_count),
-                requires=requires,
+                requires=requires, dot=_dot(body, loop.var, inner.var, params),
                 evidence={"form": "map2d", "independent": f"every ({loop.var}, {inner.var}) writes "
                           f"only {ir.pretty_expr(index)}, and reads the arrays it writes only there",
                           "proof": f"Z3: {ir.pretty_expr(index)} differs for distinct "
                                    f"({loop.var}, {inner.var}) in range{guard}"})
+
+
+def _dot(body, i: str, j: str, params: set[str]) -> Dot | None:
+    """The body as a Dot, or None (then each thread just runs it)."""
+    if len(body) != 3 or not (isinstance(body[0], ir.Let) and isinstance(body[0].init, ir.Const)
+                               and isinstance(body[1], ir.For) and isinstance(body[2], ir.Store)):
+        return None
+    init, kloop, store = body
+    s, k = init.name, kloop.var
+    if not (isinstance(kloop.lo, ir.Const) and kloop.lo.value == 0 and not kloop.ty.signed
+            and _names(kloop.hi) <= params and len(kloop.body) == 1
+            and isinstance(kloop.body[0], ir.Assign) and kloop.body[0].name == s
+            and store.value == ir.Var(s, init.ty)):
+        return None
+    combine = kloop.body[0]
+    v = combine.value
+    if not (isinstance(v, ir.Binary) and v.op == "add" and v.a == ir.Var(s, init.ty)
+            and isinstance(v.b, ir.Binary) and v.b.op == "mul"
+            and all(isinstance(t, ir.Load) for t in (v.b.a, v.b.b))):
+        return None
+    x, y = v.b.a, v.b.b
+    if not (_names(x.index) <= params | {i, k} and _names(y.index) <= params | {k, j}):
+        return None
+    return Dot(init, kloop, combine, x, y, store)
 
 
 def _fold(fn, pre, loop, post, outer) -> Plan:

@@ -11,6 +11,7 @@ entry:
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
+  %"kk" = alloca i64
   store i64 %"n", i64* %"n.1"
   store i8 %"delta", i8* %"delta.1"
   %".8" = load i64, i64* %"n.1"

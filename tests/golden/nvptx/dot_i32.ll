@@ -11,6 +11,7 @@ entry:
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
+  %"kk" = alloca i64
   store i64 %"n", i64* %"n.1"
   %".7" = load i64, i64* %"n.1"
   %".8" = load i64, i64* %"n.1"
@@ -194,6 +195,7 @@ entry:
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
+  %"kk" = alloca i64
   store i64 %"n", i64* %"n.1"
   %".9" = load i64, i64* %"n.1"
   %".10" = load i64, i64* %"n.1"

@@ -11,6 +11,7 @@ entry:
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
+  %"kk" = alloca i64
   store i64 %"n", i64* %"n.1"
   %".6" = load i64, i64* %"n.1"
   store float              0x0, float* %"s"
@@ -193,6 +194,7 @@ entry:
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
+  %"kk" = alloca i64
   store i64 %"n", i64* %"n.1"
   %".8" = load i64, i64* %"n.1"
   %".9" = zext i32 %"blocks" to i64
