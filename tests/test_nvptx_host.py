@@ -937,3 +937,12 @@ import lark; print(lark.__file__)
     assert run.returncode == 0, run.stderr[-2000:]
     value, where = run.stdout.split()
     assert value == "-4" and str(bundle / "site") in where
+
+
+def test_device_arrays_must_start_where_vector_loads_may():
+    """The kernels mark array pointers 16-byte aligned (they load neighbours
+    as vectors): an offset view is refused before any launch."""
+    buf = np.zeros(64, np.float32).view(_Dev)
+    assert host.bind_args("saxpy", SAXPY_PARAMS, [4, 1.0, buf[:4], buf[8:12]], device=True)
+    with pytest.raises(ValueError, match="16-byte boundary"):
+        host.bind_args("saxpy", SAXPY_PARAMS, [4, 1.0, buf[:4], buf[5:9]], device=True)

@@ -235,11 +235,12 @@ def _address(a) -> int:
     return iface["data"][0]
 
 
-def bind_args(fname: str, params: list[dict], args, device: bool = False) -> dict:
+def bind_args(fname: str, params: list[dict], args, device: bool = False, alignment: int = 16) -> dict:
     """Check a call's arguments against the manifest's params; return
     {name: value}: scalars as the numpy scalars kernels take, arrays as given.
     `device`: arrays are cupy arrays (anything with __cuda_array_interface__),
-    else numpy arrays."""
+    else numpy arrays; a device array must start on an `alignment` boundary
+    (the kernels load neighbours as vectors)."""
     if len(args) != len(params):
         raise TypeError(f"{fname} takes {len(params)} argument(s), got {len(args)}")
     values: dict = {}
@@ -269,6 +270,9 @@ def bind_args(fname: str, params: list[dict], args, device: bool = False) -> dic
         if p.get("mutable") and not getattr(a.flags, "writeable", True):
             raise ValueError(f"{fname}: {name!r} is written but the array is read-only")
         start = _address(a)
+        if device and a.nbytes and start % alignment:
+            raise ValueError(f"{fname}: {name!r} starts at {start:#x}, not on a {alignment}-byte boundary "
+                             "as the kernels need (pass a fresh array, not an offset view)")
         for other, lo, hi in spans:
             if a.nbytes and lo < start + a.nbytes and start < hi:
                 raise ValueError(f"{fname}: {name!r} overlaps {other!r}; arrays must not overlap")
