@@ -203,6 +203,11 @@ class _Kernel(FunctionCodegen):
         kfn = ll.Function(mc.m, ll.FunctionType(ll.VoidType(), args + [t for _, t in extra]), name=name)
         kfn.calling_convention = "ptx_kernel"
         kfn.attributes.add("nounwind")
+        # the block size it is launched with: ptxas keeps registers within
+        # what that many threads may use, so the launch never runs out
+        nvvm = mc.m.add_named_metadata("nvvm.annotations")
+        for axis, n in (("maxntidx", shape.block), ("maxntidy", shape.block_y), ("maxntidz", 1)):
+            nvvm.add(mc.m.add_metadata([kfn, ll.MetaDataString(mc.m, axis), ll.Constant(I32, n)]))
         for p, a in zip(f.params, kfn.args):
             a.name = p.name
             a.attributes = _ArgAttrs()

@@ -224,3 +224,8 @@ declare i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
 declare i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
 
 declare i8 @"llvm.uadd.sat.i8"(i8 %".1", i8 %".2")
+
+!nvvm.annotations = !{ !0, !1, !2 }
+!0 = !{ void (i64, ptr, i8, ptr)* @"brighten__map", !"maxntidx", i32 256 }
+!1 = !{ void (i64, ptr, i8, ptr)* @"brighten__map", !"maxntidy", i32 1 }
+!2 = !{ void (i64, ptr, i8, ptr)* @"brighten__map", !"maxntidz", i32 1 }

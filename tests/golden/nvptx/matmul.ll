@@ -199,3 +199,8 @@ declare i32 @"llvm.nvvm.read.ptx.sreg.tid.y"()
 declare i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
 
 declare void @"llvm.nvvm.barrier0"()
+
+!nvvm.annotations = !{ !0, !1, !2 }
+!0 = !{ void (i64, ptr, ptr, ptr)* @"matmul__map2d", !"maxntidx", i32 16 }
+!1 = !{ void (i64, ptr, ptr, ptr)* @"matmul__map2d", !"maxntidy", i32 16 }
+!2 = !{ void (i64, ptr, ptr, ptr)* @"matmul__map2d", !"maxntidz", i32 1 }

@@ -757,3 +757,13 @@ k.done.1:
 }
 
 @"prefix_sum__scan_apply.shared9" = internal addrspace(3) global [256 x i32] undef
+!nvvm.annotations = !{ !0, !1, !2, !3, !4, !5, !6, !7, !8 }
+!0 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_reduce", !"maxntidx", i32 256 }
+!1 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_reduce", !"maxntidy", i32 1 }
+!2 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_reduce", !"maxntidz", i32 1 }
+!3 = !{ void (i64, ptr, ptr, ptr, i32)* @"prefix_sum__scan_carry", !"maxntidx", i32 256 }
+!4 = !{ void (i64, ptr, ptr, ptr, i32)* @"prefix_sum__scan_carry", !"maxntidy", i32 1 }
+!5 = !{ void (i64, ptr, ptr, ptr, i32)* @"prefix_sum__scan_carry", !"maxntidz", i32 1 }
+!6 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_apply", !"maxntidx", i32 256 }
+!7 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_apply", !"maxntidy", i32 1 }
+!8 = !{ void (i64, ptr, ptr, ptr)* @"prefix_sum__scan_apply", !"maxntidz", i32 1 }

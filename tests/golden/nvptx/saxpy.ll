@@ -122,3 +122,8 @@ k.done:
 declare i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
 
 declare i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+
+!nvvm.annotations = !{ !0, !1, !2 }
+!0 = !{ void (i64, float, ptr, ptr)* @"saxpy__map", !"maxntidx", i32 256 }
+!1 = !{ void (i64, float, ptr, ptr)* @"saxpy__map", !"maxntidy", i32 1 }
+!2 = !{ void (i64, float, ptr, ptr)* @"saxpy__map", !"maxntidz", i32 1 }

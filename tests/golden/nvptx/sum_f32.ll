@@ -294,3 +294,10 @@ k.end.1:
 }
 
 @"sum_f32__finish.shared8" = internal addrspace(3) global [32 x float] undef
+!nvvm.annotations = !{ !0, !1, !2, !3, !4, !5 }
+!0 = !{ void (i64, ptr, ptr)* @"sum_f32__fold", !"maxntidx", i32 256 }
+!1 = !{ void (i64, ptr, ptr)* @"sum_f32__fold", !"maxntidy", i32 1 }
+!2 = !{ void (i64, ptr, ptr)* @"sum_f32__fold", !"maxntidz", i32 1 }
+!3 = !{ void (i64, ptr, ptr, i32, ptr)* @"sum_f32__finish", !"maxntidx", i32 256 }
+!4 = !{ void (i64, ptr, ptr, i32, ptr)* @"sum_f32__finish", !"maxntidy", i32 1 }
+!5 = !{ void (i64, ptr, ptr, i32, ptr)* @"sum_f32__finish", !"maxntidz", i32 1 }
