@@ -15,7 +15,7 @@ are in flight), in units of this machine's 64-bit add latency, so add@u64 has
 latency 1.0.
 
 Whose code.  Each operation is an atlas.ir function `op_<op>_<t>(a, y, z, s,
-c) -> T` lowered by the x86_64 backend (`codegen.lower_module`) and optimised
+c) -> T` lowered as the x86_64 backend lowers it (`atlas_backends.llvm.codegen.lower_module`) and optimised
 by its O3 pipeline (`target.optimise`), so its guards and expansions (a
 shift's count check, abs, mulhi) are the backend's.  The benchmark loops
 around it are LLVM IR written here; the op is made internal and always
@@ -225,7 +225,7 @@ def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
     {(op, t): the type whose benchmark times it}).  Optimising these small
     functions first also leaves the large module much less to do."""
     from atlas_backends.x86_64 import target as tgt
-    from atlas_backends.x86_64.codegen import lower_module
+    from atlas_backends.llvm.codegen import lower_module
     functions = tuple(_op_function(op, t) for t in types for op in ops)
     lowered = lower_module(ir.Module(functions), triple, str(tm.target_data)).text
     text = str(tgt.optimise(lowered, tm))

@@ -131,7 +131,7 @@ def test_counting_from_several_threads_loses_nothing(counted):
 
 
 def test_counter_symbols_agree():
-    from atlas_backends.x86_64.codegen import counter_symbol
+    from atlas_backends.llvm.codegen import counter_symbol
     assert counter_symbol("f", "tier1") == runtime.counter_symbol("f", "tier1") == "atlas_count_f_tier1"
 
 

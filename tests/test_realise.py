@@ -26,7 +26,7 @@ from atlas.probe import probe as host_probe
 pytestmark = pytest.mark.cc         # every emit links a shared library
 
 X86 = pytest.importorskip("atlas_backends.x86_64")
-from atlas_backends.x86_64 import codegen  # noqa: E402
+from atlas_backends.llvm import codegen  # noqa: E402
 
 INTENTS = golden.ROOT / "intents"
 

@@ -1,7 +1,7 @@
 """GPU plans -> LLVM IR kernels for NVPTX.
 
 The element code is the x86_64 backend's lowering of the intent's own
-statements (atlas_backends.x86_64.codegen), which already gives every
+statements (atlas_backends.llvm.codegen, as for the CPU), which gives every
 operator the exact result atlas/semantics.py states; only what surrounds it
 is GPU-specific: which thread runs which elements, and how per-thread
 partial results are combined (warp shuffles, shared memory, a second launch).
@@ -30,8 +30,8 @@ from llvmlite import ir as ll
 
 from atlas import ir
 from atlas.backend import BackendError
-from atlas_backends.x86_64.codegen import (I32, I64, FunctionCodegen, ModuleCodegen, _Arr,
-                                           _ArgAttrs, _assigned, abi_type, const, from_abi, to_abi, value_type)
+from atlas_backends.llvm.codegen import (I32, I64, Arr, ArgAttrs, FunctionCodegen, ModuleCodegen,
+                                         abi_type, assigned_names, const, from_abi, to_abi, value_type)
 
 from .plan import Plan
 
@@ -210,7 +210,7 @@ class _Kernel(FunctionCodegen):
             nvvm.add(mc.m.add_metadata([kfn, ll.MetaDataString(mc.m, axis), ll.Constant(I32, n)]))
         for p, a in zip(f.params, kfn.args):
             a.name = p.name
-            a.attributes = _ArgAttrs()
+            a.attributes = ArgAttrs()
             if isinstance(p.ty, ir.Array):
                 # the host passes whole arrays: distinct, 16-byte aligned allocations
                 a.add_attribute("noalias")
@@ -223,7 +223,7 @@ class _Kernel(FunctionCodegen):
             self.extra[xname] = a
         self.mc, self.f, self.fn, self.plan, self.shape = mc, f, kfn, plan, shape
         self.vars, self.arrays, self.loops = {}, {}, []
-        self.assigned = _assigned(f.body)
+        self.assigned = assigned_names(f.body)
         self.realise = None
         self.float_arrays = set()
         self.quiet = False            # run the body without its stores (a scan's first pass)
@@ -243,7 +243,7 @@ class _Kernel(FunctionCodegen):
             self.b.store(from_abi(self.b, a, p.ty), self.vars[p.name][0])
         for p, a in zip(f.params, kfn.args):
             if isinstance(p.ty, ir.Array):
-                self.arrays[p.name] = _Arr(a, p.ty, self.array_length(p.ty))
+                self.arrays[p.name] = Arr(a, p.ty, self.array_length(p.ty))
 
     # -- small helpers
     def i64(self, v: int):

@@ -12,7 +12,7 @@ from atlas import ir
 from atlas.backend import Backend, BackendError, Emitted, Realisation
 
 from . import target as tgt
-from .codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
+from atlas_backends.llvm.codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
 
 
 class X86Backend(Backend):

@@ -1,4 +1,4 @@
-"""Typed IR -> LLVM IR (llvmlite.ir).
+"""Typed IR -> LLVM IR (llvmlite.ir), for every backend that goes through LLVM.
 
 Every operator is lowered so that the result is exactly the one stated in
 atlas/semantics.py.  LLVM leaves several of those edges undefined (division
@@ -30,7 +30,7 @@ from atlas.backend import BackendError, Realisation
 I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
 
 
-class _ArgAttrs(ArgumentAttributes):
+class ArgAttrs(ArgumentAttributes):
     """llvmlite's attribute list lacks 'readonly' on parameters (valid LLVM)."""
     _known = MappingProxyType({**ArgumentAttributes._known, "readonly": False})
 
@@ -80,14 +80,14 @@ def contains_call(e) -> bool:
     return any(isinstance(x, ir.Call) for x in ir.walk(e))
 
 
-def _assigned(stmts) -> set[str]:
+def assigned_names(stmts) -> set[str]:
     """Names assigned anywhere in a statement list."""
     out: set[str] = set()
     for s in stmts:
         if isinstance(s, ir.Assign):
             out.add(s.name)
         for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-            out |= _assigned(body)
+            out |= assigned_names(body)
     return out
 
 
@@ -317,7 +317,7 @@ class ModuleCodegen:
             self.out.prefer_width[f.name] = bits
         for p, a in zip(f.params, fn.args):
             a.name = p.name
-            a.attributes = _ArgAttrs()
+            a.attributes = ArgAttrs()
             if isinstance(p.ty, ir.Array):
                 # the loader (and the checker, for calls) guarantees that no
                 # array that is written overlaps another argument
@@ -380,7 +380,7 @@ def from_abi(b: ll.IRBuilder, v, t: ir.Scalar):
     return b.icmp_unsigned("!=", v, ll.Constant(I8, 0)) if t.is_bool else v
 
 
-class _Arr:
+class Arr:
     def __init__(self, ptr, ty: ir.Array, length):
         self.ptr, self.ty, self.length = ptr, ty, length
 
@@ -392,9 +392,9 @@ class FunctionCodegen:
         self.mc, self.f = mc, f
         self.fn = mc.funcs[f.name]
         self.vars: dict[str, tuple[ll.AllocaInstr, ir.Scalar]] = {}
-        self.arrays: dict[str, _Arr] = {}
+        self.arrays: dict[str, Arr] = {}
         self.loops: list[ir.For] = []
-        self.assigned = _assigned(f.body)
+        self.assigned = assigned_names(f.body)
         self.realise = mc.realise.get(f.name)
         self.float_arrays = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
 
@@ -410,7 +410,7 @@ class FunctionCodegen:
             self.b.store(from_abi(self.b, a, p.ty), self.vars[p.name][0])
         for p, a in zip(self.f.params, self.fn.args):
             if isinstance(p.ty, ir.Array):
-                self.arrays[p.name] = _Arr(a, p.ty, self.array_length(p.ty))
+                self.arrays[p.name] = Arr(a, p.ty, self.array_length(p.ty))
         self.block(self.f.body)
         if not self.b.block.is_terminated:
             # the checker guarantees every path returns; this end is dead
@@ -546,7 +546,7 @@ class FunctionCodegen:
         self.b.position_at_end(done)
 
     def s_When(self, s):
-        raise BackendError("internal error: a `when` reached the x86_64 backend "
+        raise BackendError("internal error: a `when` reached the LLVM lowering "
                            "(the specialise stage must resolve every `when` first)")
 
     # -- memory
@@ -555,15 +555,15 @@ class FunctionCodegen:
         v = self.expr(e)
         return self.b.zext(v, I64) if e.ty.bits < 64 else v
 
-    def elem_ptr(self, arr: _Arr, idx):
+    def elem_ptr(self, arr: Arr, idx):
         return self.b.gep(arr.ptr, [idx], inbounds=True, source_etype=abi_type(arr.ty.elem))
 
-    def load_elem(self, arr: _Arr, idx):
+    def load_elem(self, arr: Arr, idx):
         t = arr.ty.elem
         v = self.b.load(self.elem_ptr(arr, idx), typ=abi_type(t), align=max(1, t.bits // 8))
         return from_abi(self.b, v, t)
 
-    def store_elem(self, arr: _Arr, idx, v):
+    def store_elem(self, arr: Arr, idx, v):
         t = arr.ty.elem
         self.b.store(to_abi(self.b, v, t), self.elem_ptr(arr, idx), align=max(1, t.bits // 8))
 
@@ -635,7 +635,7 @@ class FunctionCodegen:
             return {"and": B.and_, "or": B.or_, "xor": B.xor}[e.op](a, b)
         if t.is_float:
             if e.op == "rem":
-                raise BackendError("internal error: `%` on floats reached the x86_64 backend")
+                raise BackendError("internal error: `%` on floats reached the LLVM lowering")
             return {"add": B.fadd, "sub": B.fsub, "mul": B.fmul, "div": B.fdiv}[e.op](a, b)
         if e.op in ("div", "rem"):
             return self.divrem(e.op, t, a, b, e.b)
@@ -783,7 +783,7 @@ class FunctionCodegen:
             vt = value_type(t)
             k = B.trunc(b, vt) if ts.bits > t.bits else (B.zext(b, vt) if ts.bits < t.bits else b)
             return self.call_intrinsic("llvm.fshl" if n == "rotl" else "llvm.fshr", t, [a, a, k])
-        raise BackendError(f"internal error: the x86_64 backend does not know primitive {n!r}")
+        raise BackendError(f"internal error: the LLVM lowering does not know primitive {n!r}")
 
 
 # LLVM's code generator may call these itself (a loop that fills memory
@@ -807,7 +807,7 @@ def lower_module(module: ir.Module, triple: str, data_layout: str,
         check_realisation(name, r)
     for f in module.functions:
         if f.name in RESERVED or f.name.startswith("llvm."):
-            raise BackendError(f"{f.span}: the x86_64 backend cannot export a function named "
+            raise BackendError(f"{f.span}: a library cannot export a function named "
                                f"{f.name!r}: the generated code itself calls the C library's "
                                f"{f.name}; please rename it")
         _reject_when(f.body)
@@ -817,7 +817,7 @@ def lower_module(module: ir.Module, triple: str, data_layout: str,
 def _reject_when(stmts) -> None:
     for s in stmts:
         if isinstance(s, ir.When):
-            raise BackendError(f"internal error: a `when` at {s.span} reached the x86_64 backend "
+            raise BackendError(f"internal error: a `when` at {s.span} reached the LLVM lowering "
                                "(the specialise stage must resolve every `when` first)")
         for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
             _reject_when(body)
