@@ -133,7 +133,7 @@ echo "(this machine's probe lists $probe_gpus GPU(s); the probe of an H100 machi
 atlas compile intents/saxpy.ax intents/dot_i32.ax intents/sum_f32.ax intents/matmul.ax \
     intents/prefix_sum.ax intents/argmax_i32.ax --backend nvptx \
     --hw tests/fixtures/probe-h100.json -o "$OUT/gpu"
-echo "-- the fold's kernels, as ptxas sees them:"
+echo "-- the kernels in the PTX (each fold has two, the scan three):"
 grep -E '^\.visible \.entry' "$OUT/gpu/kernels.ptx"
 if command -v ptxas >/dev/null 2>&1; then
     ptxas -arch=sm_90 "$OUT/gpu/kernels.ptx" -o "$OUT/gpu/kernels.cubin" && echo "   ptxas -arch=sm_90: assembles"
