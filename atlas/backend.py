@@ -80,10 +80,26 @@ def available() -> dict[str, type[Backend]]:
         try:
             cls = ep.load()
         except Exception as exc:  # a broken plugin must not take the compiler down
-            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) failed to load: {exc}", stacklevel=2)
+            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) failed to load: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Backend)):
+            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) is not a subclass of "
+                          "atlas.backend.Backend; ignored", stacklevel=2)
+            continue
+        if ep.name in found:
+            warnings.warn(f"two backend plugins are named {ep.name!r}; {ep.value} is ignored", stacklevel=2)
             continue
         found[ep.name] = cls
     return found
+
+
+def origin(cls: type[Backend]) -> str:
+    """Where a backend comes from: its distribution and version, for people."""
+    for ep in entry_points(group=GROUP):
+        if ep.value.split(":")[0] == cls.__module__ and ep.dist is not None:
+            return f"{ep.dist.name} {ep.dist.version}"
+    return cls.__module__
 
 
 def get(name: str, **options) -> Backend:

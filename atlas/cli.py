@@ -542,10 +542,30 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
 
 
 @main.command("backends")
-def list_backends():
-    """List the installed backends."""
-    for name, cls in sorted(backends.available().items()):
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the machine to check each backend against (default: probe this one).")
+def list_backends(hw):
+    """List the installed backends (plugins of the `atlas.backends` entry-point
+    group, built-in ones included), where each comes from, and whether it can
+    target the probed machine.  A plugin that fails to load is a warning."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = backends.available()
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    try:
+        target = _probe_for(hw)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    for name, cls in sorted(found.items()):
+        try:
+            why = cls().accepts(target)
+        except Exception as exc:          # a plugin's own bug: shown, not raised
+            why = f"its accepts() failed: {type(exc).__name__}: {exc}"
         click.echo(f"{name:10} {cls.description}")
+        click.echo(f"{'':10} from {backends.origin(cls)}; "
+                   + ("can target this machine" if why is None else f"cannot target this machine: {why}"))
 
 
 @main.command()
