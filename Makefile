@@ -4,10 +4,15 @@ PY ?= python3
 .PHONY: install demo test bench clean
 
 install: .installed
-.installed: pyproject.toml
+.installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
 	@echo "installing atlas and its dependencies (pip install -e '.[test]')"
 	@# quiet when it works; on failure run again with every message shown
 	@$(PY) -m pip install -q -e '.[test]' >/dev/null 2>&1 || $(PY) -m pip install -e '.[test]'
+	@# the example plugin, installed as a user would install their own package;
+	@# --no-deps: it depends on atlas-compiler, which is the editable install
+	@# above and is not on PyPI, so pip must not try to fetch it from there
+	@echo "installing the example plugin (pip install ./examples/atlas-c-backend)"
+	@$(PY) -m pip install -q --no-deps ./examples/atlas-c-backend >/dev/null 2>&1 || $(PY) -m pip install --no-deps ./examples/atlas-c-backend
 	@touch .installed
 
 demo: install

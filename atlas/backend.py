@@ -69,6 +69,22 @@ class Backend(ABC):
         backend ignores knobs it has no use for."""
 
 
+def describe(f) -> dict:
+    """A function's entry in a manifest, for every backend: the signature in
+    intent syntax (what atlas.runtime reads back to check each call), the
+    parameters, the result type and the exported symbol."""
+    from . import ir
+    params = []
+    for p in f.params:
+        if isinstance(p.ty, ir.Array):
+            params.append({"name": p.name, "elem": p.ty.elem.name,
+                           "length": ir.pretty_expr(p.ty.length), "mutable": p.ty.mutable})
+        else:
+            params.append({"name": p.name, "type": p.ty.name})
+    return {"signature": f.signature, "params": params, "ret": f.ret.name if f.ret else None,
+            "symbol": f.name}
+
+
 class BackendError(Exception):
     """A backend refused or failed; the message is for the user."""
 

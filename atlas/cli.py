@@ -130,8 +130,10 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
         cls = backends.available().get(backend)
         if cls is not None and not cls.searchable and (search or pins):
-            click.echo(f"  search skipped: the {backend} backend's variants are timed on their own "
-                       "device (for nvptx: scripts/gpu_check.py, whose archive --archive reads)", err=True)
+            where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
+                     "--archive reads)" if backend == "nvptx" else "")
+            click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
+                       err=True)
         elif search or pins:
             options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
                                       pins, measure=search, probed_here=hw is None)

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from atlas import ir
-from atlas.backend import Backend, BackendError, Emitted, Realisation
+from atlas.backend import Backend, BackendError, Emitted, Realisation, describe
 
 from . import target as tgt
 from .kernels import KernelModule, Shape, default_shape, launches, space
@@ -56,7 +56,7 @@ class NvptxBackend(Backend):
         sms = gpu.get("multiprocessors") or DEFAULT_SMS
         plans, functions = {}, {}
         for f in module.functions:
-            functions[f.name] = _describe(f)
+            functions[f.name] = describe(f)
             try:
                 plans[f.name] = plan_for(f)
             except NotParallel as exc:
@@ -153,7 +153,3 @@ def write_variants(plans: dict[str, Plan], outdir: Path, sm: str, ptx_version: i
 def _stem(module: ir.Module) -> str:
     return Path(module.sources[0][0]).stem if module.sources else "atlas"
 
-
-def _describe(f: ir.Function) -> dict:
-    from atlas_backends.x86_64 import _describe as describe
-    return describe(f)

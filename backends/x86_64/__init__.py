@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from atlas import ir
-from atlas.backend import Backend, BackendError, Emitted, Realisation
+from atlas.backend import Backend, BackendError, Emitted, Realisation, describe
 
 from . import target as tgt
 from atlas_backends.llvm.codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
@@ -54,7 +54,7 @@ class X86Backend(Backend):
             "cpu": target.cpu,
             "features": target.features,
             "cpu_flags": list(target.cpu_flags),
-            "functions": {f.name: _describe(f) for f in module.functions},
+            "functions": {f.name: describe(f) for f in module.functions},
         }
         for name, entry in manifest["functions"].items():
             if name in realise:
@@ -72,16 +72,3 @@ class X86Backend(Backend):
         dumps = {"llvm": text, "llvm-opt": opt_text, "asm": asm}
         return Emitted(files=[lib], manifest=manifest, dumps=dumps)
 
-
-def _describe(f: ir.Function) -> dict:
-    """A function's entry in the manifest.  The signature, in intent syntax,
-    is what the loader reads back to check every call."""
-    params = []
-    for p in f.params:
-        if isinstance(p.ty, ir.Array):
-            params.append({"name": p.name, "elem": p.ty.elem.name,
-                           "length": ir.pretty_expr(p.ty.length), "mutable": p.ty.mutable})
-        else:
-            params.append({"name": p.name, "type": p.ty.name})
-    return {"signature": f.signature, "params": params, "ret": f.ret.name if f.ret else None,
-            "symbol": f.name}
