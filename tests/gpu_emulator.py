@@ -19,14 +19,15 @@ from __future__ import annotations
 import ctypes
 import re
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 
 import llvmlite.binding as llvm
 import numpy as np
 
-from atlas import interp, ir
+from atlas import ir
+from atlas.backend import describe
+from atlas_backends.nvptx import host
 
 RUNTIME = r"""
 #include <pthread.h>
@@ -64,11 +65,6 @@ _RENAMES = [(re.compile(r'@"?llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.([xyz])"?'), r"
             (re.compile(r'@"?llvm\.nvvm\.barrier0"?'), "@emu_barrier0"),
             (re.compile(r'@"?llvm\.nvvm\.shfl\.sync\.bfly\.i32"?'), "@emu_shfl_bfly")]
 
-_CT = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
-       "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
-       "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_uint8}
-
-
 def build(llvm_text: str, folder: Path) -> ctypes.CDLL:
     """The kernel module, compiled for this CPU against the runtime above."""
     text = llvm_text.replace(" addrspace(3)", "").replace("ptx_kernel ", "")
@@ -87,57 +83,22 @@ def build(llvm_text: str, folder: Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(folder / "k.so"))
 
 
-def _blocks(axis: dict, values: dict) -> int:
-    if "fixed" in axis:
-        return axis["fixed"]
-    n = -(-int(values[axis["param"]]) // axis["per_block"])
-    n = max(1, n)
-    return min(n, axis["max"]) if axis.get("max") else n
-
-
 def run(lib: ctypes.CDLL, fn: ir.Function, gpu: dict, args: list):
     """Call `fn` (given numpy arrays and Python scalars, as the interpreter
-    takes them) through the kernels of its "gpu" manifest block.  Arrays
-    are written in place; returns the result, as the interpreter does."""
-    values = {p.name: a for p, a in zip(fn.params, args)}
-    for r in gpu["requires"]:
-        assert int(values[r["param"]]) < r["below"]
-    grids = [(_blocks(l["grid"]["x"], values), _blocks(l["grid"]["y"], values)) for l in gpu["launches"]]
-    scratch = {}
-    for name, s in gpu["scratch"].items():
-        count = s["count"]
-        n = count["fixed"] if "fixed" in count else grids[count["blocks_of"]][0]
-        t = interp.dtype(ir.SCALARS[s["elem"]])
-        scratch[name] = np.full(n * t.itemsize, 0x5A, dtype=np.uint8).view(t)   # garbage, as on a GPU
-    result = None
-    if gpu["result"]:
-        result = np.zeros(1, dtype=interp.dtype(ir.SCALARS[gpu["result"]["elem"]]))
-    keep = []
-    for launch, (gx, gy) in zip(gpu["launches"], grids):
-        c_args, types = [], []
-        for a in launch["args"]:
-            if "param" in a:
-                p = fn.param(a["param"])
-                if isinstance(p.ty, ir.Array):
-                    c_args.append(values[p.name].ctypes.data_as(ctypes.c_void_p))
-                    types.append(ctypes.c_void_p)
-                else:
-                    v = values[p.name]
-                    types.append(_CT[p.ty.name])
-                    c_args.append(types[-1](int(v) if p.ty.is_int or p.ty.is_bool else float(v)))
-            elif "scratch" in a:
-                c_args.append(scratch[a["scratch"]].ctypes.data_as(ctypes.c_void_p))
-                types.append(ctypes.c_void_p)
-            elif "blocks_of" in a:
-                c_args.append(ctypes.c_uint32(grids[a["blocks_of"]][0]))
-                types.append(ctypes.c_uint32)
-            else:
-                c_args.append(result.ctypes.data_as(ctypes.c_void_p))
-                types.append(ctypes.c_void_p)
-        kernel = getattr(lib, launch["kernel"])
-        kernel.argtypes, kernel.restype = types, None
-        keep.append(kernel)
-        bx, by = launch["block"]
+    takes them) through the kernels of its "gpu" manifest block, laid out
+    by the GPU host glue's own pure steps (argument checks, grids, scratch,
+    marshalling), so that those run against real kernels too.  Arrays are
+    written in place; returns the result, as the interpreter does."""
+    values = host.bind_args(fn.name, describe(fn)["params"], args)
+    grid_list = host.grids(fn.name, gpu, values)
+    scratch = {name: np.full(n * t.itemsize, 0x5A, dtype=np.uint8).view(t)   # garbage, as on a GPU
+               for name, (t, n) in host.scratch_counts(gpu, grid_list).items()}
+    result = np.zeros(1, host.dtype_of(gpu["result"]["elem"])) if gpu["result"] else None
+    for name, (gx, gy, _), (bx, by, _), kernel_args in host.marshal(gpu, values, grid_list, scratch, result):
+        c_args = [a.ctypes.data_as(ctypes.c_void_p) if isinstance(a, np.ndarray)
+                  else np.ctypeslib.as_ctypes_type(a.dtype)(a.item()) for a in kernel_args]
+        kernel = getattr(lib, name)
+        kernel.argtypes, kernel.restype = [type(a) for a in c_args], None
         lib.emu_launch(gx, gy, bx, by)
         for y in range(gy):
             for x in range(gx):
