@@ -293,8 +293,7 @@ class _Kernel(FunctionCodegen):
         """Run the loop body for element e (i64; (i, j) for a 2-d map)."""
         loops = loops or [(self.plan.loop, e)]
         for loop, v in loops:
-            self.b.store(self.b.trunc(v, value_type(loop.ty)) if loop.ty.bits < 64 else v,
-                         self.vars[loop.var][0])
+            self.set_var(loop, v)
             self.loops.append(loop)
         self.block(self.plan.body)
         del self.loops[-len(loops):]

@@ -119,11 +119,10 @@ def _map2d(fn, pre, loop, post, outer, params) -> Plan:
     _no_post(post)
     body = inner.body
     _plain_body(body, nested_ok=True)
-    local = {n for n, _ in ir.declared(body)}
-    for s in ir.walk_stmts(body):
-        if isinstance(s, ir.Assign) and s.name not in local:
-            raise NotParallel(f"{s.span}: {s.name} is carried from one ({loop.var}, {inner.var}) "
-                              "to the next")
+    carried = _carried(body)
+    if carried:
+        raise NotParallel(f"{carried[0].span}: {carried[0].name} is carried from one "
+                          f"({loop.var}, {inner.var}) to the next")
     stores = [s for s in ir.walk_stmts(body) if isinstance(s, ir.Store)]
     if not stores:
         raise NotParallel(f"{loop.span}: the nest stores nothing")
@@ -270,8 +269,7 @@ def _stored_read_only_at(body, index: ir.Expr, pre) -> None:
 
 def _combine_of(body, fn):
     """(acc, type, op, the assignment) of the loop's one carried combine."""
-    local = {n for n, _ in ir.declared(body)}
-    carried = [s for s in ir.walk_stmts(body) if isinstance(s, ir.Assign) and s.name not in local]
+    carried = _carried(body)
     if len(carried) != 1:
         raise NotParallel("the loop carries more than one value")
     a = carried[0]
@@ -289,8 +287,7 @@ def _combine_of(body, fn):
 
 def _float_fold(loop) -> bool:
     """One carried float value and no stores: a float fold (allowed or not)."""
-    local = {n for n, _ in ir.declared(loop.body)}
-    carried = [s for s in ir.walk_stmts(loop.body) if isinstance(s, ir.Assign) and s.name not in local]
+    carried = _carried(loop.body)
     return len(carried) == 1 and carried[0].value.ty.is_float and \
         not any(isinstance(s, ir.Store) for s in ir.walk_stmts(loop.body))
 
@@ -308,7 +305,14 @@ def _names(e) -> set[str]:
 
 
 def _stmt_reads(s) -> set[str]:
-    return set().union(*(_names(e) for e in ir.own_exprs(s))) if ir.own_exprs(s) else set()
+    return set().union(*(_names(e) for e in ir.own_exprs(s)))
+
+
+def _carried(body) -> list[ir.Assign]:
+    """Assignments in a loop body to names it does not declare: what one
+    iteration hands to the next."""
+    local = {n for n, _ in ir.declared(body)}
+    return [s for s in ir.walk_stmts(body) if isinstance(s, ir.Assign) and s.name not in local]
 
 
 def _calls(s) -> bool:
