@@ -121,6 +121,14 @@ class Prelude:
         return self.need(f"atlas_f{w}_bits", make)
 
     # -- integer helpers (t an integer Scalar)
+    @staticmethod
+    def magnitudes(t: ir.Scalar) -> list[str]:
+        """C lines giving signed division's operands as sign flags na, nb and
+        magnitudes ua, ub, in the unsigned type (MIN's magnitude fits there)."""
+        w, u, W = t.bits, U[t.bits], wide(t.bits)
+        return [f"    {u} na = ({u})(a >> {w - 1}), nb = ({u})(b >> {w - 1});",
+                f"    {u} ua = na ? ({u})(({W})0 - a) : a, ub = nb ? ({u})(({W})0 - b) : b;"]
+
     def int_op(self, op: str, t: ir.Scalar) -> str:
         w, u, W = t.bits, U[t.bits], wide(t.bits)
         name = f"atlas_{op}_{t.name}"
@@ -148,9 +156,8 @@ class Prelude:
             if not t.signed:
                 body = [f"    if (b == 0) return ({u}){hex(t.mask)}u;", "    return a / b;"]
             else:
-                body = [f"    {u} na = ({u})(a >> {w - 1}), nb = ({u})(b >> {w - 1});",
+                body = [*self.magnitudes(t),
                         f"    if (b == 0) return na ? ({u})1 : ({u}){hex(t.mask)}u;",
-                        f"    {u} ua = na ? ({u})(({W})0 - a) : a, ub = nb ? ({u})(({W})0 - b) : b;",
                         f"    {u} q = ({u})(ua / ub);",
                         f"    return (na != nb) ? ({u})(({W})0 - q) : q;"]
             return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{", *body, "}"])
@@ -158,9 +165,7 @@ class Prelude:
             if not t.signed:
                 body = ["    if (b == 0) return a;", f"    return ({u})(a % b);"]
             else:
-                body = ["    if (b == 0) return a;",
-                        f"    {u} na = ({u})(a >> {w - 1}), nb = ({u})(b >> {w - 1});",
-                        f"    {u} ua = na ? ({u})(({W})0 - a) : a, ub = nb ? ({u})(({W})0 - b) : b;",
+                body = ["    if (b == 0) return a;", *self.magnitudes(t),
                         f"    {u} r = ({u})(ua % ub);",
                         f"    return na ? ({u})(({W})0 - r) : r;"]
             return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{", *body, "}"])
