@@ -160,7 +160,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         if "gpu" in f:
             gpu = f["gpu"]
             click.echo(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
-                                        f"shape {_shape_text(gpu['shape'])} ({gpu['shape_from']})"
+                                        f"shape {gpu['shape_text']} ({gpu['shape_from']})"
                                         if gpu else f"no kernel: {f['gpu_why_not']}"), err=bool(dumps))
         found = f.get("search")
         if found:
@@ -174,11 +174,6 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                 click.echo(f"    {note}", err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
-
-
-def _shape_text(shape: dict) -> str:
-    from atlas_backends.nvptx.kernels import Shape
-    return Shape(**shape).describe()
 
 
 def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,

@@ -67,6 +67,7 @@ class NvptxBackend(Backend):
             shape = crowned.get(name) or default_shape(p)
             km.add(p, shape)
             functions[name]["gpu"] = {**launches(p, shape, sms),
+                                      "shape_text": shape.describe(),
                                       "shape_from": "archive champion" if name in crowned else "default"}
             functions[name]["actuator"] = actuators.get(name) or (
                 "not measured on this machine: scripts/gpu_check.py times the CPU and the GPU at "
