@@ -609,7 +609,9 @@ def check(*asts: ModuleA) -> ir.Module:
     except AtlasError as err:
         src = texts.get(err.span.file) if err.span else None
         raise (err.with_source(src) if src is not None else err) from None
-    return ir.Module(functions, tuple((a.file, hashlib.sha256(a.text.encode()).hexdigest()) for a in asts))
+    from .devices import check_devices          # it builds on this module's checker
+    return ir.Module(functions, tuple((a.file, hashlib.sha256(a.text.encode()).hexdigest()) for a in asts),
+                     check_devices(asts))
 
 
 def signature_of(text: str, origin: str = "<signature>") -> ir.Function:

@@ -143,12 +143,20 @@ def run(module: ir.Module, name: str, *args, fuel: int | None = None):
                      [fuel])
 
 
+def run_device(dev: ir.Device, name: str, args, bus, fuel: int | None = None):
+    """Run operation `name` of a placed device (atlas.devices.run)."""
+    fn = dev.function(name)
+    scalars, arrays = bind(fn, args)
+    return _call(dev, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
+                 [fuel], bus)
+
+
 def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
     return a.view(_UNSIGNED[t.bits]) if t.is_int else a
 
 
-def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel):
-    frame = _Frame(module, dict(scalars), arrays, fuel)
+def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
+    frame = _Frame(module, dict(scalars), arrays, fuel, bus)
     frame.lengths = {p.name: evaluate(p.ty.length, scalars, exact=True)
                      for p in fn.params if isinstance(p.ty, ir.Array)}
     try:
@@ -159,8 +167,9 @@ def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel):
 
 
 class _Frame:
-    def __init__(self, module, env, arrays, fuel=None):
-        self.module = module
+    def __init__(self, module, env, arrays, fuel=None, bus=None):
+        self.module = module          # an ir.Module, or an ir.Device running an operation
+        self.bus = bus                # a device's registers: read/write/delay (atlas.devices)
         self.env = env
         self.arrays = arrays
         self.lengths: dict[str, int] = {}
@@ -205,6 +214,22 @@ class _Frame:
             self.expr(s.expr)
         elif isinstance(s, ir.Count):
             COUNTS[s.label] = COUNTS.get(s.label, 0) + 1
+        elif isinstance(s, ir.RegWrite):
+            at = self.locate(s.reg, s.index)
+            v = self.expr(s.value)
+            if at is not None:
+                self.bus.write(*at, self.module.register(s.reg).ty.bits, v)
+        elif isinstance(s, ir.Poll):
+            for k in range(s.tries):
+                self.tick()
+                if self.expr(s.cond):
+                    break
+                if s.every and k + 1 < s.tries:
+                    self.bus.delay(s.every)
+            else:
+                self.block(s.else_)
+        elif isinstance(s, ir.Delay):
+            self.bus.delay(s.us)
         elif isinstance(s, ir.When):
             raise RuntimeError("a `when` reached the interpreter: specialise the module for a probe first")
         else:
@@ -233,7 +258,14 @@ class _Frame:
             return self.prim(e)
         if isinstance(e, ir.Call):
             return self.call(e)
+        if isinstance(e, ir.RegRead):
+            at = self.locate(e.reg, e.index)
+            return 0 if at is None else self.bus.read(*at, e.ty.bits) & e.ty.mask
         raise TypeError(f"not an expression: {e!r}")
+
+    def locate(self, reg: str, index):
+        """(BAR, offset) of a register access, None past a register array's end."""
+        return self.module.locate(reg, None if index is None else self.expr(index))
 
     def binary(self, e: ir.Binary):
         if e.op == "land":                              # short-circuit: the right side may call
@@ -267,5 +299,5 @@ class _Frame:
                 arrays[p.name] = self.arrays[a.name]
             else:
                 scalars[p.name] = self.expr(a)
-        value = _call(self.module, callee, scalars, arrays, self.fuel)
+        value = _call(self.module, callee, scalars, arrays, self.fuel, self.bus)
         return None if value is None else to_value(callee.ret, value)

@@ -291,7 +291,43 @@ class Count:
     span: Span = field(default=NOSPAN, compare=False)
 
 
-Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count]
+# ---- device access (only in a device's operations; docs/devices.md)
+
+@dataclass(frozen=True)
+class RegRead:
+    """Read register `reg` (element `index` of a register array)."""
+    reg: str
+    index: Expr | None
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class RegWrite:
+    reg: str
+    index: Expr | None
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Evaluate `cond` up to `tries` times, pausing `every` microseconds
+    between tries; if it never holds, run `else_`."""
+    cond: Expr
+    tries: int
+    every: int
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Delay:
+    us: int
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count, RegWrite, Poll, Delay]
 
 
 # ---------------------------------------------------------------- functions
@@ -330,10 +366,108 @@ class Function:
                 + (f" -> {self.ret}" if self.ret else ""))
 
 
+# ---------------------------------------------------------------- devices
+
+@dataclass(frozen=True)
+class Field:
+    """Bits lo..hi (inclusive) of a register."""
+    name: str
+    lo: int
+    hi: int
+
+    @property
+    def mask(self) -> int:
+        return ((1 << (self.hi - self.lo + 1)) - 1) << self.lo
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where registers live.  As written: `bar` (arg = BAR index, plus
+    `offset`) or `virtio` (arg = structure name).  A placed region (see
+    atlas.devices.place) has `bar`, `base` and `size` from the probe."""
+    name: str
+    source: str
+    arg: Union[int, str]
+    offset: int = 0
+    bar: int | None = None
+    base: int | None = None
+    size: int | None = None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    ty: Scalar
+    region: str
+    offset: int                      # bytes from the region's start
+    access: str                      # 'ro', 'wo', 'rw'
+    fields: tuple[Field, ...] = ()
+    count: int | None = None         # a register array: this many elements ...
+    stride: Union[int, tuple[str, str], None] = None   # ... this many bytes apart (or a region attribute)
+    span: Span = field(default=NOSPAN, compare=False)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device description: what it matches, where its registers are, and
+    its operations.  `address` is set once placed on one probed device."""
+    name: str
+    match: tuple[tuple[str, int], ...]        # ('vendor', 0x8086), ('device', 0x100e), ...
+    regions: tuple[Region, ...]
+    registers: tuple[Register, ...]
+    ops: tuple[Function, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    address: str | None = None
+
+    def register(self, name: str) -> Register:
+        for r in self.registers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def region(self, name: str) -> Region:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def function(self, name: str) -> Function:
+        for f in self.ops:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def locate(self, name: str, index: int | None) -> tuple[int, int] | None:
+        """(BAR, byte offset in it) of a register once placed; None for an
+        index past the end of a register array (the access does nothing)."""
+        reg = self.register(name)
+        region = self.region(reg.region)
+        offset = region.base + reg.offset
+        if index is not None:
+            if index >= reg.count:
+                return None
+            offset += index * reg.stride
+        return region.bar, offset
+
+    @property
+    def ids(self) -> str:
+        """'8086:100e'."""
+        m = dict(self.match)
+        return f"{m['vendor']:04x}:{m['device']:04x}"
+
+
 @dataclass(frozen=True)
 class Module:
     functions: tuple[Function, ...]
     sources: tuple[tuple[str, str], ...] = ()     # (file name, sha256 of text)
+    devices: tuple[Device, ...] = ()
 
     def function(self, name: str) -> Function:
         for f in self.functions:
@@ -352,6 +486,8 @@ def children(e) -> tuple:
         return (e.index,)
     if isinstance(e, (Prim, Call)):
         return tuple(a for a in e.args if not isinstance(a, ArrayRef))
+    if isinstance(e, RegRead):
+        return () if e.index is None else (e.index,)
     return ()
 
 
@@ -398,6 +534,10 @@ def own_exprs(s) -> tuple:
         return () if s.value is None else (s.value,)
     if isinstance(s, ExprStmt):
         return (s.expr,)
+    if isinstance(s, RegWrite):
+        return (s.value,) if s.index is None else (s.index, s.value)
+    if isinstance(s, Poll):
+        return (s.cond,)
     return ()
 
 
@@ -516,6 +656,8 @@ def pretty_expr(e) -> str:
     if isinstance(e, (Prim, Call)):
         name = e.name if isinstance(e, Prim) else e.func
         return f"{name}({', '.join(pretty_expr(a) for a in e.args)})"
+    if isinstance(e, RegRead):
+        return f"read({e.reg}{'' if e.index is None else '[' + pretty_expr(e.index) + ']'})"
     if isinstance(e, Fact):
         v = ("true" if e.value else "false") if isinstance(e.value, bool) else (
             f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
@@ -560,6 +702,14 @@ def pretty_stmts(stmts, indent: int = 1) -> list[str]:
             out.append(f"{pad}{pretty_expr(s.expr)};")
         elif isinstance(s, Count):
             out.append(f"{pad}count {s.label};  // run-time counter")
+        elif isinstance(s, RegWrite):
+            at = "" if s.index is None else f"[{pretty_expr(s.index)}]"
+            out.append(f"{pad}write({s.reg}{at}, {pretty_expr(s.value)});")
+        elif isinstance(s, Poll):
+            every = f" every {s.every}" if s.every else ""
+            block(f"poll {pretty_expr(s.cond)} within {s.tries}{every} else", s.else_)
+        elif isinstance(s, Delay):
+            out.append(f"{pad}delay({s.us});")
         else:
             raise TypeError(f"not a statement: {s!r}")
     return out

@@ -359,6 +359,45 @@ def _bars(resource: str | None) -> list[dict]:
     return bars
 
 
+VIRTIO_VENDOR = 0x1AF4
+PCI_CAP_VENDOR = 0x09
+
+
+def virtio_structures(config: bytes) -> list[dict]:
+    """The virtio structures a virtio 1.x device lists in its PCI capabilities
+    (virtio spec 4.1.4): [{type, bar, offset, length[, multiplier]}].  Only
+    the first 256 bytes of config space are needed, and sysfs gives those to
+    any user."""
+    if len(config) < 64 or int.from_bytes(config[0:2], "little") != VIRTIO_VENDOR \
+            or not config[6] & 0x10:               # status: no capability list
+        return []
+    out, at, seen = [], config[0x34] & 0xFC, set()
+    while at and at + 16 <= len(config) and at not in seen:
+        seen.add(at)
+        cap_id, nxt = config[at], config[at + 1] & 0xFC
+        if cap_id == PCI_CAP_VENDOR:
+            kind, bar = config[at + 3], config[at + 4]
+            entry = {"type": kind, "bar": bar,
+                     "offset": int.from_bytes(config[at + 8:at + 12], "little"),
+                     "length": int.from_bytes(config[at + 12:at + 16], "little")}
+            if kind == 2 and at + 20 <= len(config):          # notify: + notify_off_multiplier
+                entry["multiplier"] = int.from_bytes(config[at + 16:at + 20], "little")
+            # Types 1-4 locate a structure in a BAR; keep the first of each
+            # (the spec lets later ones be alternatives), skip the rest.
+            if 1 <= kind <= 4 and bar <= 5 and kind not in {e["type"] for e in out}:
+                out.append(entry)
+        at = nxt
+    return out
+
+
+def _read_bytes(path: str, n: int = 256) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
 def _pci(root: str = "/sys/bus/pci/devices", ids_path: str | None = None) -> list[dict]:
     if ids_path is None:
         ids_path = next((p for p in PCI_IDS_PATHS if os.path.isfile(p)), None)
@@ -379,6 +418,9 @@ def _pci(root: str = "/sys/bus/pci/devices", ids_path: str | None = None) -> lis
             "driver": os.path.basename(driver) if driver else None,
             "vendor_name": vname, "device_name": dnames.get(device[2:].lower().zfill(4)),
         })
+        virtio = virtio_structures(_read_bytes(f"{d}/config"))
+        if virtio:
+            devices[-1]["virtio"] = virtio
     return devices
 
 
@@ -584,6 +626,15 @@ def validate_probe(data, src: str = "<probe>") -> dict:
             field(b, "kind", bat, BAR_KIND)
             field(b, "prefetchable", bat, BOOL, False)
             field(b, "64bit", bat, BOOL, False)
+        for j, c in enumerate(field(d, "virtio", at, LIST, [])):
+            cat = f"{at}.virtio[{j}]"
+            if not OBJ[1](c):
+                fail(cat, OBJ, c)
+            field(c, "type", cat, INT1)
+            field(c, "bar", cat, BAR_INDEX)
+            field(c, "offset", cat, INT0)
+            field(c, "length", cat, INT0)
+            field(c, "multiplier", cat, _or_null(INT0), None)
     p["pci"].sort(key=lambda d: d["address"])
     return p
 

@@ -197,7 +197,27 @@ class WhenA:
     span: Span
 
 
-StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA]
+@dataclass(frozen=True)
+class PollA:
+    """`poll COND within TRIES [every MICROSECONDS] else { ... }`."""
+    cond: ExprA
+    tries: Num
+    every: Num | None
+    else_: tuple["StmtA", ...]
+    span: Span
+
+
+StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA]
+
+
+@dataclass(frozen=True)
+class FieldRefA:
+    """`REG.FIELD` (a register's bit field) or `REGION.ATTR`."""
+    owner: str
+    name: str
+    span: Span
+    owner_span: Span
+    name_span: Span
 
 
 @dataclass(frozen=True)
@@ -222,10 +242,59 @@ class FuncA:
 
 
 @dataclass(frozen=True)
+class RegionA:
+    """`region NAME = bar(N) [+ OFFSET];` or `region NAME = virtio(KIND);`."""
+    name: str
+    source: str              # 'bar' or 'virtio'
+    arg: Union[int, str]     # a BAR index, or a virtio structure's name
+    offset: int
+    span: Span
+    name_span: Span
+    arg_span: Span
+
+
+@dataclass(frozen=True)
+class FieldA:
+    name: str
+    lo: int
+    hi: int                  # inclusive; == lo for one bit
+    span: Span
+
+
+@dataclass(frozen=True)
+class RegisterA:
+    name: str
+    ty: TypeName
+    count: Num | None        # a register array's element count
+    region: str
+    offset: Num
+    stride: Union[Num, FieldRefA, None]
+    access: str              # 'ro', 'wo' or 'rw'
+    fields: tuple[FieldA, ...]
+    span: Span
+    name_span: Span
+    region_span: Span
+    access_span: Span
+
+
+@dataclass(frozen=True)
+class DeviceA:
+    name: str
+    match: tuple[tuple[str, int, Span], ...]    # (key, value, span): vendor=0x8086, device=...
+    regions: tuple[RegionA, ...]
+    registers: tuple[RegisterA, ...]
+    funcs: tuple[FuncA, ...]
+    span: Span
+    name_span: Span
+    match_span: Span
+
+
+@dataclass(frozen=True)
 class ModuleA:
     file: str
     text: str
     funcs: tuple[FuncA, ...]
+    devices: tuple[DeviceA, ...] = ()
 
 
 # ---------------------------------------------------------------- building it
@@ -280,8 +349,70 @@ class _Build(Transformer):
         return _span_tok(self.file, tok)
 
     # -- items
-    def start(self, meta, funcs):
-        return tuple(funcs)
+    def start(self, meta, items):
+        return tuple(items)
+
+    # -- device descriptions
+    def device(self, meta, ch):
+        name, bus, *rest = ch
+        if str(bus) != "pci":
+            raise AtlasError(self._t(bus), f"a device matches a bus; expected 'pci', found '{bus}'",
+                             note="write `device NAME matches pci(vendor = 0x8086, device = 0x100e) { ... }`",
+                             source=self.text)
+        keys = tuple(x for x in rest if isinstance(x, tuple))
+        items = [x for x in rest if not isinstance(x, tuple)]
+        match_span = Span(self.file, bus.line, bus.column, keys[-1][2].end_line, keys[-1][2].end_col)
+        return DeviceA(self._id(name), keys,
+                       tuple(x for x in items if isinstance(x, RegionA)),
+                       tuple(x for x in items if isinstance(x, RegisterA)),
+                       tuple(x for x in items if isinstance(x, FuncA)),
+                       self._s(meta), self._t(name), match_span)
+
+    def pci_key(self, meta, ch):
+        key, value = ch
+        return (str(key), _int_value(str(value))[0], self._s(meta))
+
+    def region(self, meta, ch):
+        name, source, arg, offset = ch
+        if str(source) not in ("bar", "virtio"):
+            raise AtlasError(self._t(source), f"unknown region source '{source}'",
+                             note="a region is `bar(N)` (a PCI base address register) or "
+                                  "`virtio(common|notify|isr|device)` (a virtio structure)",
+                             source=self.text)
+        value = _int_value(str(arg))[0] if arg.type == "INT" else str(arg)
+        return RegionA(self._id(name), str(source), value,
+                       0 if offset is None else _int_value(str(offset))[0],
+                       self._s(meta), self._t(name), self._t(arg))
+
+    def register(self, meta, ch):
+        name, ty, count, region, offset, stride, access, *fields = ch
+        fields = fields[0] if fields else ()
+        if str(access) not in ("ro", "wo", "rw"):
+            raise AtlasError(self._t(access), f"expected an access mode 'ro', 'wo' or 'rw', found '{access}'",
+                             source=self.text)
+        return RegisterA(self._id(name), ty, None if count is None else self.int_lit(meta, [count]),
+                         self._id(region), self.int_lit(meta, [offset]),
+                         self.int_lit(meta, [stride]) if isinstance(stride, lark.Token) else stride,
+                         str(access), fields or (), self._s(meta), self._t(name), self._t(region),
+                         self._t(access))
+
+    def fields(self, meta, ch):
+        return tuple(ch)
+
+    def field(self, meta, ch):
+        name, lo, hi = ch
+        lo_v = _int_value(str(lo))[0]
+        hi_v = lo_v if hi is None else _int_value(str(hi))[0]
+        return FieldA(self._id(name), lo_v, hi_v, self._s(meta))
+
+    def field_ref(self, meta, ch):
+        owner, name = ch
+        return FieldRefA(self._id(owner), self._id(name), self._s(meta), self._t(owner), self._t(name))
+
+    def poll_stmt(self, meta, ch):
+        cond, tries, every, else_ = ch
+        return PollA(cond, self.int_lit(meta, [tries]), None if every is None else self.int_lit(meta, [every]),
+                     else_, self._s(meta))
 
     def func(self, meta, ch):
         reassoc, name, *rest = ch
@@ -489,6 +620,8 @@ _EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG",
 
 def _expected_text(names) -> str:
     names = set(names)
+    if len(names) > 1:
+        names.discard("DOT")      # after a name, `R.FIELD` could follow; it is rarely the fix
     extra = []
     if {"INT", "FLOAT", "NAME"} <= names:      # anything that can start an expression
         names -= _EXPR_START
@@ -652,9 +785,10 @@ def parse(text: str, file: str = "<input>") -> ModuleA:
     except lark.exceptions.LarkError as exc:
         raise _parse_error(exc, file, text) from None
     try:
-        funcs = _Build(file, text).transform(tree)
+        items = _Build(file, text).transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, AtlasError):
             raise exc.orig_exc from None
         raise
-    return ModuleA(file, text, funcs)
+    return ModuleA(file, text, tuple(x for x in items if isinstance(x, FuncA)),
+                   tuple(x for x in items if isinstance(x, DeviceA)))

@@ -1,0 +1,401 @@
+"""Device descriptions: check them, place them on probed devices, run them.
+
+A description (`device NAME matches pci(...) { ... }`, docs/devices.md)
+names its regions, its registers with their bit fields, and its operations.
+The operations are intent functions, checked by the intent checker with
+register access added: `read(R)`, `write(R, v)`, `get(R.F, v)`, `put(R.F, x)`,
+`delay(us)` and the bounded `poll`.  They compute with unsigned integers and
+bool only, since a register holds bits, not numbers with a sign.
+
+`place` fixes a description to one device of the probe: every region gets its
+BAR and offset, every stride its value, so the stub backend can fold them all
+into constants.  `run` interprets one operation of a placed device against a
+bus (anything with read, write and delay), which is the oracle the generated
+stubs are tested against.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+
+from . import check, interp, ir
+from .diagnostics import AtlasError
+from .ir import BOOL, U32, U64, Span
+from .syntax import CallA, CallStmtA, DeviceA, FieldRefA, FuncA, Index, Name, PollA, WhenA
+
+MATCH_KEYS = {"vendor": 0xFFFF, "device": 0xFFFF, "subsystem_vendor": 0xFFFF,
+              "subsystem_device": 0xFFFF, "revision": 0xFF}
+# virtio 1.x PCI capability structure types (virtio spec 4.1.4, cfg_type).
+VIRTIO_STRUCTURES = {"common": 1, "notify": 2, "isr": 3, "device": 4}
+BUILTINS = ("read", "write", "get", "put", "delay")
+MAX_TRIES = 1 << 31
+
+
+# ---------------------------------------------------------------- checking
+
+class _OpChecker(check._FunctionChecker):
+    """The intent checker, with the device's registers in reach."""
+
+    def __init__(self, regs: dict[str, ir.Register], sigs, f: FuncA, fn: ir.Function):
+        super().__init__(sigs, f, fn)
+        self.regs = regs
+
+    def literal(self, e, want, negated=False):
+        # A register holds bits: an unsuffixed literal with no context is a
+        # u32 here (an i32 elsewhere), so `let n = 0;` stays unsigned.
+        if want is None and e.suffix is None and not e.is_float:
+            want = U32
+        return super().literal(e, want, negated)
+
+    def _expr(self, e, want):
+        if isinstance(e, FieldRefA):
+            reg, fld = self.field(e)
+            return ir.Const(fld.mask, reg.ty, e.span)
+        return super()._expr(e, want)
+
+    def name(self, e: Name):
+        if self.scopes.lookup(e.id) is None and e.id in self.regs:
+            raise AtlasError(e.span, f"'{e.id}' is a register; read it with `read({e.id})`")
+        return super().name(e)
+
+    def index(self, e: Index):
+        if self.scopes.lookup(e.array) is None and e.array in self.regs:
+            raise AtlasError(e.span, f"'{e.array}' is a register array; read it with `read({e.array}[i])`")
+        return super().index(e)
+
+    def field(self, e: FieldRefA) -> tuple[ir.Register, ir.Field]:
+        reg = self.regs.get(e.owner)
+        if reg is None:
+            close = difflib.get_close_matches(e.owner, list(self.regs), n=1)
+            raise AtlasError(e.owner_span, f"unknown register '{e.owner}'",
+                             note=f"did you mean '{close[0]}'?" if close else None)
+        try:
+            return reg, reg.field(e.name)
+        except KeyError:
+            names = [f.name for f in reg.fields]
+            raise AtlasError(e.name_span, f"register {reg.name} has no field '{e.name}'",
+                             note=("its fields are " + ", ".join(names)) if names
+                             else f"{reg.name} declares no fields") from None
+
+    def register(self, a, verb: str) -> tuple[ir.Register, ir.Expr | None]:
+        """The register argument of read/write: `R`, or `R[i]` for an array."""
+        name, idx = (a.id, None) if isinstance(a, Name) else (a.array, a.index) if isinstance(a, Index) else (None, None)
+        if name is None or name not in self.regs:
+            raise AtlasError(a.span, f"{verb} takes a register first, e.g. `{verb}(STATUS{', v' if verb == 'write' else ''})`",
+                             note="the registers are " + ", ".join(self.regs) if self.regs else None)
+        reg = self.regs[name]
+        if reg.count is None and idx is not None:
+            raise AtlasError(a.span, f"{name} is one register, not an array; write `{verb}({name}...)`")
+        if reg.count is not None and idx is None:
+            raise AtlasError(a.span, f"{name} is an array of {reg.count} registers; say which: `{name}[i]`")
+        bad = {"read": "wo", "write": "ro"}[verb]
+        if reg.access == bad:
+            raise AtlasError(a.span, f"{name} is {'write' if bad == 'wo' else 'read'}-only "
+                                     f"(declared `{bad}`); it cannot be {verb[:4]}{'ten' if verb == 'write' else ''}")
+        return reg, None if idx is None else self.index_expr(idx)
+
+    def call(self, e: CallA, want, as_value: bool):
+        if e.func == "read":
+            self.arity(e, 1)
+            reg, idx = self.register(e.args[0], "read")
+            return ir.RegRead(reg.name, idx, reg.ty, e.span)
+        if e.func in ("write", "delay"):
+            raise AtlasError(e.span, f"`{e.func}` gives no value; call it as a statement")
+        if e.func in ("get", "put"):
+            self.arity(e, 2)
+            if not isinstance(e.args[0], FieldRefA):
+                raise AtlasError(e.args[0].span, f"{e.func} takes a register field first, e.g. "
+                                                 f"`{e.func}(STATUS.SPEED, ...)`")
+            reg, fld = self.field(e.args[0])
+            v = self.expr(e.args[1], reg.ty)
+            t = reg.ty
+            lo = ir.Const(fld.lo, t, e.span)
+            mask = ir.Const(fld.mask, t, e.span)
+            if e.func == "get":       # (v & mask) >> lo
+                return ir.Binary("shr", ir.Binary("and", v, mask, t, e.span), lo, t, e.span)
+            return ir.Binary("and", ir.Binary("shl", v, lo, t, e.span), mask, t, e.span)
+        if e.func in check.primitives() and e.func not in ("min", "max", "select"):
+            raise AtlasError(e.name_span, f"{e.func} is not available in a device operation",
+                             note="device operations use the operators, min, max and select")
+        return super().call(e, want, as_value)
+
+    @staticmethod
+    def arity(e: CallA, n: int):
+        if len(e.args) != n:
+            raise AtlasError(e.span, f"{e.func} takes {n} argument(s), found {len(e.args)}")
+
+    def stmt(self, s) -> list:
+        if isinstance(s, CallStmtA) and s.call.func == "write":
+            e = s.call
+            self.arity(e, 2)
+            reg, idx = self.register(e.args[0], "write")
+            return [ir.RegWrite(reg.name, idx, self.expr(e.args[1], reg.ty), s.span)]
+        if isinstance(s, CallStmtA) and s.call.func == "delay":
+            e = s.call
+            self.arity(e, 1)
+            return [ir.Delay(_bounded(e.args[0], "a delay in microseconds", 1, 1_000_000), s.span)]
+        if isinstance(s, PollA):
+            tries = _bounded(s.tries, "a poll's number of tries", 1, MAX_TRIES)
+            every = 0 if s.every is None else _bounded(s.every, "a poll's pause in microseconds", 1, 1_000_000)
+            return [ir.Poll(self.condition(s.cond, "poll"), tries, every, self.block(s.else_), s.span)]
+        if isinstance(s, WhenA):
+            raise AtlasError(s.span, "a device operation cannot branch on hardware facts",
+                             note="the description is already specific to one device")
+        return super().stmt(s)
+
+
+def _bounded(e, what: str, lo: int, hi: int) -> int:
+    if not hasattr(e, "value") or getattr(e, "is_float", True) or not lo <= e.value <= hi:
+        raise AtlasError(e.span, f"{what} must be a whole number from {lo} to {hi}")
+    return e.value
+
+
+def _touches(e) -> int:
+    """How many times evaluating e accesses the device (reads and op calls)."""
+    return sum(isinstance(x, (ir.RegRead, ir.Call)) for x in ir.walk(e))
+
+
+def _check_op_body(fn: ir.Function):
+    for s in ir.walk_stmts(fn.body):
+        exprs = ir.own_exprs(s)
+        if sum(_touches(e) for e in exprs) > 1 or (isinstance(s, ir.ExprStmt) and _touches(s.expr) > 1):
+            raise AtlasError(s.span, "this statement accesses the device more than once",
+                             note="C leaves the order of such accesses open, and device accesses "
+                                  "must happen in a known order: read into a `let` first")
+        for e in exprs:
+            for x in ir.walk(e):
+                t = getattr(x, "ty", None)
+                if isinstance(t, ir.Scalar) and not (t.is_bool or (t.is_int and not t.signed)):
+                    raise AtlasError(x.span, f"device operations compute with unsigned integers and bool, found {t}")
+    for s in ir.walk_stmts(fn.body):
+        t = s.ty if isinstance(s, (ir.Let, ir.For)) else None
+        if t is not None and not (t.is_bool or (t.is_int and not t.signed)):
+            raise AtlasError(s.span, f"device operations compute with unsigned integers and bool, found {t}")
+
+
+def _device(d: DeviceA, text: str) -> ir.Device:
+    match: dict[str, int] = {}
+    for key, value, span in d.match:
+        if key not in MATCH_KEYS:
+            close = difflib.get_close_matches(key, list(MATCH_KEYS), n=1)
+            raise AtlasError(span, f"unknown PCI match key '{key}'",
+                             note=(f"did you mean '{close[0]}'? " if close else "")
+                             + "keys are " + ", ".join(MATCH_KEYS))
+        if key in match:
+            raise AtlasError(span, f"'{key}' is given twice")
+        if value > MATCH_KEYS[key]:
+            raise AtlasError(span, f"{key} {value:#x} does not fit in {MATCH_KEYS[key].bit_length()} bits")
+        match[key] = value
+    for key in ("vendor", "device"):
+        if key not in match:
+            raise AtlasError(d.match_span, f"a PCI match needs `{key} = ...`")
+
+    regions: dict[str, ir.Region] = {}
+    for r in d.regions:
+        if r.name in regions:
+            raise AtlasError(r.name_span, f"region '{r.name}' is declared twice")
+        if r.source == "bar" and not (isinstance(r.arg, int) and 0 <= r.arg <= 5):
+            raise AtlasError(r.arg_span, "a PCI device has BARs 0 to 5")
+        if r.source == "virtio":
+            if r.arg not in VIRTIO_STRUCTURES:
+                raise AtlasError(r.arg_span, f"unknown virtio structure '{r.arg}'",
+                                 note="virtio PCI structures are " + ", ".join(VIRTIO_STRUCTURES))
+            if r.offset:
+                raise AtlasError(r.span, "a virtio structure starts where its capability says; no offset")
+        regions[r.name] = ir.Region(r.name, r.source, r.arg, r.offset, span=r.span)
+
+    regs: dict[str, ir.Register] = {}
+    for r in d.registers:
+        if r.name in regs:
+            raise AtlasError(r.name_span, f"register '{r.name}' is declared twice")
+        if r.name in BUILTINS:
+            raise AtlasError(r.name_span, f"'{r.name}' names a built-in; choose another name")
+        ty = check.scalar_type(r.ty)
+        if not (ty.is_int and not ty.signed):
+            raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
+        if r.region not in regions:
+            raise AtlasError(r.region_span, f"unknown region '{r.region}'",
+                             note="declare it: `region NAME = bar(N);`")
+        size = ty.bits // 8
+        if r.offset.value % size:
+            raise AtlasError(r.offset.span, f"a {ty} register must sit at a multiple of {size} bytes")
+        count = stride = None
+        if r.count is not None:
+            count = r.count.value
+            if count < 1:
+                raise AtlasError(r.count.span, "a register array has at least one element")
+            if r.stride is None:
+                raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)")
+            if isinstance(r.stride, FieldRefA):
+                region = regions.get(r.stride.owner)
+                if region is None or region.source != "virtio" or region.arg != "notify" \
+                        or r.stride.name != "multiplier":
+                    raise AtlasError(r.stride.span, "a stride is a number of bytes, or `R.multiplier` "
+                                                    "for a region R = virtio(notify)")
+                stride = (r.stride.owner, r.stride.name)
+            else:
+                stride = r.stride.value
+                if stride < size or stride % size:
+                    raise AtlasError(r.stride.span, f"the stride of {ty} registers is a multiple of {size} bytes")
+        elif r.stride is not None:
+            raise AtlasError(r.stride.span, "only a register array (`R: u32[N] at ...`) has a stride")
+        fields: dict[str, ir.Field] = {}
+        for f in r.fields:
+            if f.name in fields:
+                raise AtlasError(f.span, f"field '{f.name}' of {r.name} is declared twice")
+            if not f.lo <= f.hi < ty.bits:
+                raise AtlasError(f.span, f"bits {f.lo}..{f.hi} are not within a {ty} register")
+            fld = ir.Field(f.name, f.lo, f.hi)
+            for g in fields.values():
+                if g.mask & fld.mask:
+                    raise AtlasError(f.span, f"field {f.name} overlaps field {g.name} of {r.name}")
+            fields[f.name] = fld
+        regs[r.name] = ir.Register(r.name, ty, r.region, r.offset.value, r.access, tuple(fields.values()),
+                                   count, stride, r.span)
+
+    sigs: dict[str, ir.Function] = {}
+    for f in d.funcs:
+        if f.name in sigs:
+            raise AtlasError(f.name_span, f"operation '{f.name}' is defined twice")
+        if f.name in BUILTINS or f.name in check.primitives() or f.name in regs:
+            raise AtlasError(f.name_span, f"'{f.name}' is already a name in this description; choose another")
+        if f.reassoc is not None:
+            raise AtlasError(f.reassoc, "`reassoc` has no meaning for a device operation")
+        sig = check._signature(f)
+        for p in sig.params:
+            t = p.ty.elem if isinstance(p.ty, ir.Array) else p.ty
+            if not (t.is_bool or (t.is_int and not t.signed)):
+                raise AtlasError(p.span, f"device operations take unsigned integers and bool, found {t}")
+        if sig.ret is not None and not (sig.ret.is_bool or (sig.ret.is_int and not sig.ret.signed)):
+            raise AtlasError(f.ret.span, f"device operations return unsigned integers or bool, found {sig.ret}")
+        sigs[f.name] = sig
+    ops, graph = [], {}
+    for f in d.funcs:
+        fc = _OpChecker(regs, sigs, f, sigs[f.name])
+        body = fc.block(f.body)
+        sig = sigs[f.name]
+        if sig.ret is not None and not check._always_returns(body):
+            raise AtlasError(f.end_span, f"{f.name} must return {check._a(sig.ret)} on every path; "
+                                         "this path reaches the end without `return`")
+        fn = ir.Function(sig.name, sig.params, sig.ret, body, f.span)
+        _check_op_body(fn)
+        graph[f.name] = fc.calls
+        ops.append(fn)
+    check._no_recursion(graph)
+    return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()),
+                     tuple(ops), d.span)
+
+
+def check_devices(asts) -> tuple[ir.Device, ...]:
+    """Check every description of the parsed files; names are unique."""
+    out: dict[str, ir.Device] = {}
+    for a in asts:
+        for d in a.devices:
+            try:
+                if d.name in out:
+                    raise AtlasError(d.name_span, f"device '{d.name}' is described twice",
+                                     note=f"first at {out[d.name].span}")
+                out[d.name] = _device(d, a.text)
+            except AtlasError as err:
+                raise err.with_source(a.text) from None
+    return tuple(out.values())
+
+
+# ---------------------------------------------------------------- placing
+
+def matches(dev: ir.Device, pci: dict) -> bool:
+    for key, value in dev.match:
+        have = pci.get(key)
+        try:
+            if have is None or int(str(have), 16) != value:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def place(dev: ir.Device, pci: dict) -> ir.Device:
+    """Fix `dev` to the probed PCI device `pci`: each region's BAR, base and
+    size, each stride's value.  Raises ValueError saying why it cannot be."""
+    bars = {b["index"]: b for b in pci.get("bars", [])}
+    caps = {c["type"]: c for c in pci.get("virtio", [])}
+    where = pci.get("address", "?")
+    regions = {}
+    for r in dev.regions:
+        if r.source == "bar":
+            bar = bars.get(r.arg)
+            if bar is None:
+                raise ValueError(f"{where} has no BAR {r.arg} (region '{r.name}')")
+            if bar.get("kind") != "mem":
+                raise ValueError(f"BAR {r.arg} of {where} is {bar.get('kind')} space; region '{r.name}' "
+                                 "needs memory-mapped registers")
+            if r.offset >= bar["size"]:
+                raise ValueError(f"region '{r.name}' starts past the end of BAR {r.arg} of {where}")
+            regions[r.name] = replace(r, bar=r.arg, base=r.offset, size=bar["size"] - r.offset)
+        else:
+            cap = caps.get(VIRTIO_STRUCTURES[r.arg])
+            if cap is None:
+                raise ValueError(f"the probe lists no virtio {r.arg} structure for {where} (region "
+                                 f"'{r.name}'; a probe must read the device's PCI capabilities)")
+            bar = bars.get(cap["bar"])
+            if bar is None or bar.get("kind") != "mem":
+                raise ValueError(f"the virtio {r.arg} structure of {where} is in BAR {cap['bar']}, "
+                                 "which is not a memory BAR")
+            regions[r.name] = replace(r, bar=cap["bar"], base=cap["offset"], size=cap["length"])
+    regs = []
+    for g in dev.registers:
+        stride = g.stride
+        if isinstance(stride, tuple):
+            cap = caps[VIRTIO_STRUCTURES["notify"]]
+            stride = cap.get("multiplier")
+            if stride is None:
+                raise ValueError(f"the probe gives no notify multiplier for {where}")
+        width = g.ty.bits // 8
+        end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
+        if end > regions[g.region].size:
+            raise ValueError(f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
+                             f"which is {regions[g.region].size:#x} bytes on {where}")
+        if g.count is not None and stride == 0:
+            stride = width            # a multiplier of 0: every queue shares one address
+        regs.append(replace(g, stride=stride))
+    return replace(dev, regions=tuple(regions[r.name] for r in dev.regions), registers=tuple(regs),
+                   address=where)
+
+
+@dataclass(frozen=True)
+class Selection:
+    placed: tuple[tuple[ir.Device, tuple[str, ...]], ...]   # one placed description, the addresses it serves
+    absent: tuple[ir.Device, ...]                          # no probed device matches
+    unplaced: tuple[tuple[ir.Device, str, str], ...]       # (description, address, why)
+
+
+def select(devices, probe: dict) -> Selection:
+    """The descriptions that match devices in the probe, placed.  Devices
+    of one kind with the same placement share one stub."""
+    placed, absent, unplaced = [], [], []
+    for dev in devices:
+        found = [p for p in probe.get("pci", []) if matches(dev, p)]
+        if not found:
+            absent.append(dev)
+            continue
+        groups: dict[ir.Device, list[str]] = {}
+        for p in found:
+            try:
+                d = place(dev, p)
+            except ValueError as why:
+                unplaced.append((dev, p.get("address", "?"), str(why)))
+                continue
+            groups.setdefault(replace(d, address=None), []).append(p.get("address", "?"))
+        for d, addrs in groups.items():
+            placed.append((replace(d, address=addrs[0]), tuple(addrs)))
+    return Selection(tuple(placed), tuple(absent), tuple(unplaced))
+
+
+# ---------------------------------------------------------------- running
+
+def run(dev: ir.Device, op: str, *args, bus, fuel: int | None = None):
+    """Run operation `op` of a placed device against `bus`; arrays are
+    updated in place.  The bus sees every access, in order."""
+    if any(r.bar is None for r in dev.regions):
+        raise ValueError(f"{dev.name} is not placed on a probed device")
+    return interp.run_device(dev, op, args, bus, fuel)
