@@ -626,7 +626,8 @@ def validate_probe(data, src: str = "<probe>") -> dict:
             field(b, "kind", bat, BAR_KIND)
             field(b, "prefetchable", bat, BOOL, False)
             field(b, "64bit", bat, BOOL, False)
-        for j, c in enumerate(field(d, "virtio", at, LIST, [])):
+        # Only virtio devices carry `virtio`; absent elsewhere, not [].
+        for j, c in enumerate(field(d, "virtio", at, LIST) if "virtio" in d else []):
             cat = f"{at}.virtio[{j}]"
             if not OBJ[1](c):
                 fail(cat, OBJ, c)
@@ -634,7 +635,8 @@ def validate_probe(data, src: str = "<probe>") -> dict:
             field(c, "bar", cat, BAR_INDEX)
             field(c, "offset", cat, INT0)
             field(c, "length", cat, INT0)
-            field(c, "multiplier", cat, _or_null(INT0), None)
+            if "multiplier" in c:                     # the notify structure's only
+                field(c, "multiplier", cat, INT0)
     p["pci"].sort(key=lambda d: d["address"])
     return p
 

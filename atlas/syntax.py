@@ -724,6 +724,14 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
             span = Span(file, len(lines), len(lines[-1]) + 1)
         else:
             span = _span_tok(file, tok)
+        # `hw.cpu.x` where a value stands lexes as a field reference
+        # `hw.cpu` and fails at the next dot.
+        if tok.type != "$END":
+            pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
+            for m in pattern.finditer(lines[span.line - 1]):
+                if m.start() < span.col - 1 < m.end():
+                    return err(at(span.line, m.start() + 1, m.end() - m.start()),
+                               "a hardware fact cannot be used as a value", _FACT_NOTE)
         before = _tokens_before(text, span.line, span.col)
         prev = before[-1] if before else None
         # A keyword where a name or statement was expected is lexed as a NAME.
