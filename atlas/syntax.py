@@ -638,11 +638,16 @@ def _expected_text(names) -> str:
     return ", ".join(rest[:-1]) + " or " + rest[-1]
 
 
+# Words of device descriptions that stand only where no name can, so the
+# contextual lexer never confuses them with one: they stay usable as names.
+_SOFT_KEYWORDS = frozenset({"device", "matches", "region", "register", "at", "stride", "within", "every"})
+
+
 @lru_cache(maxsize=1)
 def _keywords() -> frozenset:
     """The grammar's words ('fn', 'let', 'true', ...), which are not names."""
     return frozenset(t.pattern.value for t in _parser().terminals
-                     if t.pattern.type == "str" and t.pattern.value.isidentifier())
+                     if t.pattern.type == "str" and t.pattern.value.isidentifier()) - _SOFT_KEYWORDS
 
 
 def _tokens_before(text: str, line: int, col: int) -> list:
