@@ -65,7 +65,8 @@ def probe(output):
               help="probe.json of the target machine (default: probe this one).")
 @click.option("-o", "--output", type=click.Path(file_okay=False), required=False,
               help="Output folder (default: out/<first file's name>).")
-@click.option("--backend", default="x86_64", show_default=True, help="Which backend emits the code.")
+@click.option("--backend", default=None,
+              help="Which backend emits the code (default: x86_64; stubs for files with only device descriptions).")
 @click.option("--dump", "dumps", multiple=True, metavar="STAGE",
               help="Print a stage: ast, ir, specialised, atlas, verified, llvm, llvm-opt, asm, ptx (repeatable).")
 @click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
@@ -125,11 +126,16 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
             click.echo(text.rstrip("\n"))
     try:
         from .egraph import Limits
+        from .pipeline import only_devices
+        devices_only = only_devices(files)
+        backend = backend or ("stubs" if devices_only else "x86_64")
         target = _probe_for(hw)
         options = None
         backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
         cls = backends.available().get(backend)
-        if cls is not None and not cls.searchable and (search or pins):
+        if devices_only:
+            pass                    # device operations are emitted as written: nothing to search
+        elif cls is not None and not cls.searchable and (search or pins):
             where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
                      "--archive reads)" if backend == "nvptx" else "")
             click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
@@ -146,6 +152,9 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     m = result.manifest
+    if "devices" in m:
+        _report_stubs(files, out, m)
+        return
     fns = ", ".join(m["functions"])
     click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library') or m.get('ptx', '')} [{fns}] "
                f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
@@ -174,6 +183,19 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                 click.echo(f"    {note}", err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+def _report_stubs(files, out, m: dict):
+    """What the stubs backend wrote, and why each other description wrote nothing."""
+    click.echo(f"compiled {len(files)} file(s) -> {out}/: driver stubs for {len(m['devices'])} device(s)")
+    for stem, d in m["devices"].items():
+        ops = ", ".join(d["operations"])
+        click.echo(f"  {d['description']} ({d['pci']}) at {', '.join(d['addresses'])}: "
+                   f"{stem}.h {stem}.c [{ops}]")
+    for name, why in m["absent"].items():
+        click.echo(f"  {name}: nothing emitted ({why})")
+    for u in m["unplaced"]:
+        click.echo(f"  {u['description']} at {u['address']}: nothing emitted ({u['why']})")
 
 
 def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,

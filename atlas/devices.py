@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from . import check, interp, ir
 from .diagnostics import AtlasError
 from .ir import BOOL, U32, U64, Span
-from .syntax import CallA, CallStmtA, DeviceA, FieldRefA, FuncA, Index, Name, PollA, WhenA
+from .syntax import CallA, CallStmtA, DeviceA, FieldRefA, FuncA, Index, Name, PollA, WhenA, WhileA
 
 MATCH_KEYS = {"vendor": 0xFFFF, "device": 0xFFFF, "subsystem_vendor": 0xFFFF,
               "subsystem_device": 0xFFFF, "revision": 0xFF}
@@ -138,6 +138,11 @@ class _OpChecker(check._FunctionChecker):
             tries = _bounded(s.tries, "a poll's number of tries", 1, MAX_TRIES)
             every = 0 if s.every is None else _bounded(s.every, "a poll's pause in microseconds", 1, 1_000_000)
             return [ir.Poll(self.condition(s.cond, "poll"), tries, every, self.block(s.else_), s.span)]
+        if isinstance(s, WhileA):
+            # Every operation must finish: a driver never spins on a device
+            # without a bound, and the behaviour test runs each one to its end.
+            raise AtlasError(s.span, "a device operation has no `while`: its loops are bounded",
+                             note="repeat with `for i in 0..n`, or wait with `poll COND within N else { ... }`")
         if isinstance(s, WhenA):
             raise AtlasError(s.span, "a device operation cannot branch on hardware facts",
                              note="the description is already specific to one device")

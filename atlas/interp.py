@@ -220,13 +220,17 @@ class _Frame:
             if at is not None:
                 self.bus.write(*at, self.module.register(s.reg).ty.bits, v)
         elif isinstance(s, ir.Poll):
+            held = False
             for k in range(s.tries):
                 self.tick()
                 if self.expr(s.cond):
+                    held = True
                     break
                 if s.every and k + 1 < s.tries:
                     self.bus.delay(s.every)
-            else:
+            if hasattr(self.bus, "polled"):             # a test bus may count each poll's outcome
+                self.bus.polled(s, held)
+            if not held:
                 self.block(s.else_)
         elif isinstance(s, ir.Delay):
             self.bus.delay(s.us)

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -126,6 +126,13 @@ def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: s
     return module, realise, outcomes
 
 
+def only_devices(paths) -> bool:
+    """Whether the files describe devices and define no functions (then the
+    default backend is stubs, and there is nothing to search)."""
+    asts = read_sources(paths)
+    return any(a.devices for a in asts) and not any(a.funcs for a in asts)
+
+
 def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
                   use_atlas: bool = True, limits=None, search=None, learned=None,
                   backend_options: dict | None = None) -> Compiled:
@@ -144,7 +151,7 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
         raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
     module, specialised, decisions = front(paths, probe, dump, timings)
     final, evidence, account, verified = specialised, {}, None, None
-    if use_atlas:
+    if use_atlas and specialised.functions:      # device descriptions alone: no terms to saturate
         verified, account = middle(specialised, probe, dump, timings, limits,
                                    [*be.rule_paths, *learned])
         final, evidence = verified.module, verified.evidence
@@ -155,6 +162,9 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     if search is not None:
         final, realise, searched = explode(specialised, verified, probe, be, search,
                                            intent_hash(module), timings, dump)
+    # The middle stages see functions only; device descriptions (checked,
+    # nothing to prove or search) go to the backend as the front left them.
+    final = replace(final, devices=specialised.devices)
     out = Path(out)
     with _replacing(out) as tmp:
         emitted = _timed(timings, "emit", lambda: be.emit(final, probe, tmp, realise))

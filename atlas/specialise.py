@@ -56,4 +56,4 @@ def specialise(module: ir.Module, probe: dict) -> tuple[ir.Module, list[Decision
         return tuple(out)
 
     functions = tuple(replace(f, body=block(f.body)) for f in module.functions)
-    return ir.Module(functions, module.sources), decisions
+    return ir.Module(functions, module.sources, module.devices), decisions

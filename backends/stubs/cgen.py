@@ -1,0 +1,254 @@
+"""A placed device -> the values the C templates print.
+
+Device operations compute with unsigned integers and bool only (the
+checker makes sure), so C's unsigned arithmetic already wraps as
+atlas.semantics does.  What differs is made explicit: u8 and u16 operands
+are widened to uint32_t before arithmetic (C would promote them to a signed
+int, where a product can overflow), shifts by the width or more give 0,
+division by zero gives all ones and remainder by zero the dividend, and an
+array element past the end reads 0 and is never written.  Each such
+operation is a small static inline helper, emitted only where used and
+evaluating every argument exactly once, so a register read inside one
+happens once, as in the interpreter.
+"""
+from __future__ import annotations
+
+from atlas import ir
+
+C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
+float for goto if inline int long register restrict return short signed sizeof static struct
+switch typedef union unsigned void volatile while bool true false dev i value""".split())
+
+_OPS = {"add": "+", "sub": "-", "mul": "*", "and": "&", "or": "|", "xor": "^",
+        "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "land": "&&", "lor": "||"}
+
+
+def ctype(t: ir.Scalar) -> str:
+    return "bool" if t.is_bool else f"uint{t.bits}_t"
+
+
+def const(value, t: ir.Scalar) -> str:
+    if t.is_bool:
+        return "true" if value else "false"
+    text = f"{value:#x}" if value >= 1 << 16 else str(value)
+    if t.bits == 64:
+        return f"UINT64_C({text})"
+    return f"{text}u" if t.bits == 32 else f"(({ctype(t)}){text}u)"
+
+
+def hexu(value: int) -> str:
+    return f"{value:#06x}u"
+
+
+class OpWriter:
+    """The C body of one operation of a placed device."""
+
+    def __init__(self, stem: str, dev: ir.Device, fn: ir.Function, helpers: dict[str, str]):
+        self.stem, self.dev, self.fn = stem, dev, fn
+        self.helpers = helpers
+        self.names: dict[str, str] = {}
+        self.polls = 0
+        self.lengths = {p.name: p.ty.length for p in fn.params if isinstance(p.ty, ir.Array)}
+        self.used = {e.name for s in ir.walk_stmts(fn.body) for x in ir.own_exprs(s)
+                     for e in ir.walk(x) if isinstance(e, ir.Var)}
+        self.used |= {a.name for s in ir.walk_stmts(fn.body) for x in ir.own_exprs(s)
+                      for e in ir.walk(x) if isinstance(e, ir.Call) for a in e.args if isinstance(a, ir.ArrayRef)}
+        self.used |= {s.array for s in ir.walk_stmts(fn.body) if isinstance(s, ir.Store)}
+        for p in fn.params:                    # array lengths name scalar parameters
+            if isinstance(p.ty, ir.Array):
+                self.used |= {e.name for e in ir.walk(p.ty.length) if isinstance(e, ir.Var)}
+
+    # -- names and signature
+    def name(self, n: str) -> str:
+        if n not in self.names:
+            self.names[n] = n + "_" if n in C_KEYWORDS else n
+        return self.names[n]
+
+    def prototype(self) -> str:
+        fn = self.fn
+        params = [f"const struct {self.stem} *dev"]
+        for p in fn.params:
+            if isinstance(p.ty, ir.Array):
+                q = "" if p.ty.mutable else "const "
+                params.append(f"{q}{ctype(p.ty.elem)} *{self.name(p.name)}")
+            else:
+                params.append(f"{ctype(p.ty)} {self.name(p.name)}")
+        ret = "void" if fn.ret is None else ctype(fn.ret)
+        return f"{ret} {self.stem}_{fn.name}({', '.join(params)})"
+
+    def body(self) -> list[str]:
+        lines = ["    (void)dev;"] if not _touches_device(self.fn.body) else []
+        for p in self.fn.params:
+            if p.name not in self.used:
+                lines.append(f"    (void){self.name(p.name)};")
+        return lines + self.block(self.fn.body, 1)
+
+    # -- statements
+    def block(self, stmts, depth: int) -> list[str]:
+        out: list[str] = []
+        for s in stmts:
+            out += self.stmt(s, depth)
+        return out
+
+    def stmt(self, s, depth: int) -> list[str]:
+        pad = "    " * depth
+        if isinstance(s, ir.Let):
+            line = [f"{pad}{ctype(s.ty)} {self.name(s.name)} = {self.expr(s.init)};"]
+            if s.name not in self.used:                 # read for its effect on the device
+                line.append(f"{pad}(void){self.name(s.name)};")
+            return line
+        if isinstance(s, ir.Assign):
+            return [f"{pad}{self.name(s.name)} = {self.expr(s.value)};"]
+        if isinstance(s, ir.Store):
+            elem = self.fn.param(s.array).ty.elem
+            h = self.helper_store(elem)
+            return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, "
+                    f"{self.expr(s.value)});"]
+        if isinstance(s, ir.If):
+            out = [f"{pad}if ({self.expr(s.cond)}) {{", *self.block(s.then, depth + 1)]
+            if s.else_:
+                out += [f"{pad}}} else {{", *self.block(s.else_, depth + 1)]
+            return out + [f"{pad}}}"]
+        if isinstance(s, ir.For):
+            v, t = self.name(s.var), ctype(s.ty)
+            hi = f"{v}_end"
+            return [f"{pad}{{", f"{pad}    {t} {hi} = {self.expr(s.hi)};",
+                    f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
+                    *self.block(s.body, depth + 2), f"{pad}    }}", f"{pad}}}"]
+        if isinstance(s, ir.While):
+            return [f"{pad}while ({self.expr(s.cond)}) {{", *self.block(s.body, depth + 1), f"{pad}}}"]
+        if isinstance(s, ir.Return):
+            return [f"{pad}return;" if s.value is None else f"{pad}return {self.expr(s.value)};"]
+        if isinstance(s, ir.ExprStmt):
+            return [f"{pad}(void){self.expr(s.expr)};"]
+        if isinstance(s, ir.RegWrite):
+            reg = self.dev.register(s.reg)
+            idx = "" if s.index is None else f", {self.expr(s.index)}"
+            return [f"{pad}{self.stem}_write_{reg.name.lower()}(dev{idx}, {self.expr(s.value)});"]
+        if isinstance(s, ir.Poll):
+            # The interpreter's poll: up to `tries` evaluations, a pause
+            # between two of them, the else block if none held.
+            k = f"tries{self.polls}"
+            self.polls += 1
+            pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
+            return [f"{pad}{{", f"{pad}    uint32_t {k} = 0;",
+                    f"{pad}    while (!({self.expr(s.cond)}) && ++{k} < {s.tries}u)",
+                    f"{pad}        {pause}",
+                    f"{pad}    if ({k} == {s.tries}u) {{", *self.block(s.else_, depth + 2), f"{pad}    }}",
+                    f"{pad}}}"]
+        if isinstance(s, ir.Delay):
+            return [f"{pad}atlas_delay_us({s.us}u);"]
+        raise TypeError(f"a device operation holds no {type(s).__name__}")
+
+    def length(self, array: str) -> str:
+        return f"(uint64_t)({self.expr(self.lengths[array])})"
+
+    # -- expressions
+    def expr(self, e) -> str:
+        if isinstance(e, ir.Const):
+            return const(e.value, e.ty)
+        if isinstance(e, ir.Var):
+            return self.name(e.name)
+        if isinstance(e, ir.Load):
+            h = self.helper_load(e.ty)
+            return f"{h}({self.name(e.array)}, {self.length(e.array)}, {self.expr(e.index)})"
+        if isinstance(e, ir.RegRead):
+            reg = self.dev.register(e.reg)
+            idx = "" if e.index is None else f", {self.expr(e.index)}"
+            return f"{self.stem}_read_{reg.name.lower()}(dev{idx})"
+        if isinstance(e, ir.Unary):
+            a = self.expr(e.a)
+            if e.ty.is_bool:
+                return f"(!{a})"
+            op = "-" if e.op == "neg" else "~"
+            return f"(({ctype(e.ty)})({op}{self.wide(e.ty, a)}))"
+        if isinstance(e, ir.Binary):
+            return self.binary(e)
+        if isinstance(e, ir.Cast):
+            a = self.expr(e.a)
+            return f"(({ctype(e.ty)})({a}))"
+        if isinstance(e, ir.Prim):
+            t = e.ty
+            args = ", ".join(self.expr(a) for a in e.args)
+            return f"{self.helper_prim(e.name, t)}({args})"
+        if isinstance(e, ir.Call):
+            args = ["dev"] + [self.name(a.name) if isinstance(a, ir.ArrayRef) else self.expr(a) for a in e.args]
+            return f"{self.stem}_{e.func}({', '.join(args)})"
+        raise TypeError(f"a device operation holds no {type(e).__name__}")
+
+    @staticmethod
+    def wide(t: ir.Scalar, a: str) -> str:
+        """u8/u16 operands as uint32_t, so C never promotes them to int."""
+        return f"(uint32_t){a}" if not t.is_bool and t.bits < 32 else a
+
+    def binary(self, e: ir.Binary) -> str:
+        a, b = self.expr(e.a), self.expr(e.b)
+        t = e.a.ty
+        if e.op in ("land", "lor") or e.op in ir.COMPARE:
+            return f"({a} {_OPS[e.op]} {b})"
+        if e.op in ("shl", "shr"):
+            if isinstance(e.b, ir.Const) and e.b.value < t.bits:     # the usual case: a field's shift
+                sym = "<<" if e.op == "shl" else ">>"
+                return f"(({ctype(t)})({self.wide(t, a)} {sym} {e.b.value}))"
+            return f"{self.helper_shift(e.op, t)}({a}, (uint64_t)({b}))"
+        if e.op in ("div", "rem"):
+            return f"{self.helper_div(e.op, t)}({a}, {b})"
+        if t.is_bool:                                       # & | ^ on bools
+            return f"({a} {_OPS[e.op]} {b})"
+        return f"(({ctype(t)})({self.wide(t, a)} {_OPS[e.op]} {self.wide(t, b)}))"
+
+    # -- helpers, each emitted once per file where used
+    def _helper(self, name: str, text: str) -> str:
+        self.helpers.setdefault(name, text)
+        return name
+
+    def helper_load(self, t: ir.Scalar) -> str:
+        c = ctype(t)
+        n = f"atlas_load_{_tag(t)}"
+        return self._helper(n, f"static inline {c} {n}(const {c} *a, uint64_t n, uint64_t i)\n"
+                               f"{{\n    return i < n ? a[i] : ({c})0;\n}}")
+
+    def helper_store(self, t: ir.Scalar) -> str:
+        c = ctype(t)
+        n = f"atlas_store_{_tag(t)}"
+        return self._helper(n, f"static inline void {n}({c} *a, uint64_t n, uint64_t i, {c} v)\n"
+                               f"{{\n    if (i < n)\n        a[i] = v;\n}}")
+
+    def helper_shift(self, op: str, t: ir.Scalar) -> str:
+        c = ctype(t)
+        n = f"atlas_{op}_{_tag(t)}"
+        sym = "<<" if op == "shl" else ">>"
+        return self._helper(n, f"static inline {c} {n}({c} a, uint64_t s)\n"
+                               f"{{\n    return s < {t.bits}u ? ({c})({self.wide(t, 'a')} {sym} s) : ({c})0;\n}}")
+
+    def helper_div(self, op: str, t: ir.Scalar) -> str:
+        c = ctype(t)
+        n = f"atlas_{op}_{_tag(t)}"
+        zero = f"({c}){const(t.mask, t)}" if op == "div" else "a"
+        sym = "/" if op == "div" else "%"
+        return self._helper(n, f"static inline {c} {n}({c} a, {c} b)\n"
+                               f"{{\n    return b ? ({c})(a {sym} b) : {zero};\n}}")
+
+    def helper_prim(self, name: str, t: ir.Scalar) -> str:
+        c = ctype(t)
+        n = f"atlas_{name}_{_tag(t)}"
+        if name == "select":
+            text = f"static inline {c} {n}(bool c, {c} a, {c} b)\n{{\n    return c ? a : b;\n}}"
+        else:
+            sym = "<" if name == "min" else ">"
+            text = f"static inline {c} {n}({c} a, {c} b)\n{{\n    return b {sym} a ? b : a;\n}}"
+        return self._helper(n, text)
+
+
+def _tag(t: ir.Scalar) -> str:
+    return "bool" if t.is_bool else f"u{t.bits}"
+
+
+def _touches_device(stmts) -> bool:
+    for s in ir.walk_stmts(stmts):
+        if isinstance(s, ir.RegWrite):
+            return True
+        for x in ir.own_exprs(s):
+            if any(isinstance(e, (ir.RegRead, ir.Call)) for e in ir.walk(x)):
+                return True
+    return False
