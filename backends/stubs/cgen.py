@@ -13,7 +13,7 @@ happens once, as in the interpreter.
 """
 from __future__ import annotations
 
-from atlas import ir
+from atlas import interp, ir
 
 C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static struct
@@ -147,6 +147,8 @@ class OpWriter:
     def expr(self, e) -> str:
         if isinstance(e, ir.Const):
             return const(e.value, e.ty)
+        if _constant(e):             # e.g. put(R.F, 1): the field's bits, computed here
+            return const(interp.constant(e), e.ty)
         if isinstance(e, ir.Var):
             return self.name(e.name)
         if isinstance(e, ir.Load):
@@ -193,7 +195,7 @@ class OpWriter:
             return f"{self.helper_shift(e.op, t)}({a}, (uint64_t)({b}))"
         if e.op in ("div", "rem"):
             return f"{self.helper_div(e.op, t)}({a}, {b})"
-        if t.is_bool:                                       # & | ^ on bools
+        if t.is_bool or t.bits >= 32:     # bools, or unsigned C types that wrap as they are
             return f"({a} {_OPS[e.op]} {b})"
         return f"(({ctype(t)})({self.wide(t, a)} {_OPS[e.op]} {self.wide(t, b)}))"
 
@@ -238,6 +240,11 @@ class OpWriter:
             sym = "<" if name == "min" else ">"
             text = f"static inline {c} {n}({c} a, {c} b)\n{{\n    return b {sym} a ? b : a;\n}}"
         return self._helper(n, text)
+
+
+def _constant(e) -> bool:
+    """Whether e is computed from literals alone."""
+    return all(isinstance(x, (ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for x in ir.walk(e))
 
 
 def _tag(t: ir.Scalar) -> str:
