@@ -152,6 +152,9 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     m = result.manifest
+    if result.module.devices and "devices" not in m:
+        click.echo(f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
+                   "are compiled by --backend stubs", err=True)
     if "devices" in m:
         _report_stubs(files, out, m)
         return
@@ -329,6 +332,9 @@ def check(files):
         _fail(exc)
     for f in module.functions:
         click.echo(f"ok  {f.signature}")
+    for d in module.devices:
+        click.echo(f"ok  device {d.name} matches pci {d.ids}: {len(d.registers)} registers, "
+                   f"operations {', '.join(f.name for f in d.ops) or 'none'}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
