@@ -101,6 +101,11 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
             "fields": [{"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty),
                         "lo": f.lo} for f in g.fields],
         })
+    accessors = {r["read"] for r in regs} | {r["write"] for r in regs}
+    for fn in dev.ops:
+        if f"{stem}_{fn.name}" in accessors:
+            raise BackendError(f"{dev.name}: operation '{fn.name}' would have the C name of a register "
+                               f"accessor ({stem}_{fn.name}); rename it")
     helpers: dict[str, str] = {}
     ops = []
     for fn in dev.ops:
