@@ -182,3 +182,58 @@ def arguments(fn: ir.Function, rng: random.Random) -> list:
             dt = interp.dtype(p.ty.elem)
             args.append(np.array([rng.getrandbits(p.ty.elem.bits) for _ in range(n)], dtype=dt))
     return args
+
+
+def _trace(argv=None) -> int:
+    """Print one operation's accesses, made by the interpreter and by the
+    compiled stub on the same simulated registers (the demo uses this)."""
+    import argparse
+    import tempfile
+
+    from atlas import devices, probe as hwprobe
+    from atlas.check import check
+    from atlas.pipeline import compile_files, read_sources
+
+    ap = argparse.ArgumentParser(description=_trace.__doc__)
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--hw", required=True)
+    ap.add_argument("--op", required=True, help="DEVICE.OPERATION")
+    ap.add_argument("--mode", default="settling", choices=MODES)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    name, _, op = a.op.partition(".")
+    probe = hwprobe.load_probe(a.hw)
+    placed = {d.name: d for d, _ in devices.select(check(*read_sources(a.files)).devices, probe).placed}
+    dev = placed[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        compile_files(a.files, probe, out, backend="stubs")
+        stub = Stub(build(out, name, sorted({g.ty.bits for g in dev.registers})), name, dev)
+        args = arguments(dev.function(op), random.Random(a.seed))
+        oracle, sim = RegisterFile(a.seed, a.mode), RegisterFile(a.seed, a.mode)
+        want = devices.run(dev, op, *args, bus=oracle)
+        got = stub.run(op, [x.copy() if isinstance(x, np.ndarray) else x for x in args], sim)
+    print(f"   {name}.{op}({', '.join(map(str, args))}) on {a.mode} registers:")
+    names = {}
+    for g in dev.registers:
+        for k in range(g.count or 1):
+            at = dev.locate(g.name, None if g.count is None else k)
+            names[at] = g.name if g.count is None else f"{g.name}[{k}]"
+
+    def text(entry):
+        if entry[0] == "delay":
+            return f"delay {entry[1]} us"
+        kind, bar, offset, bits, value = entry
+        where = f"{names.get((bar, offset), '?')} (BAR {bar} + {offset:#06x})"
+        return f"{kind:5} {where:30} {'->' if kind == 'read' else '<-'} {value:#x}"
+
+    for i, (x, y) in enumerate(zip(oracle.log, sim.log)):
+        print(f"   {i + 1:3}  {text(x):58} {'stub: same' if x == y else 'stub: ' + text(y)}")
+    same = oracle.log == sim.log and want == got
+    print(f"   interpreter -> {want}, stub -> {got}: "
+          + ("the same accesses, in the same order" if same else "they DIFFER"))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(_trace())
