@@ -51,8 +51,7 @@ class StubsBackend(Backend):
                                          for r in dev.regions},
                              "operations": {f.name: f.signature for f in dev.ops}}
         if files:
-            widths = sorted({g.ty.bits for dev, _ in chosen.placed for g in dev.registers})
-            (outdir / "atlas_mmio.h").write_text(env.get_template("atlas_mmio.h.j2").render(widths=widths))
+            (outdir / "atlas_mmio.h").write_text(env.get_template("atlas_mmio.h.j2").render(widths=(8, 16, 32, 64)))
             files.append("atlas_mmio.h")
         manifest = {
             "functions": {},
@@ -84,7 +83,8 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
         if r.bar not in seen:
             seen.add(r.bar)
             bar_list.append({"index": r.bar, "size": ", ".join(
-                f"{q.name} at {q.base:#x} ({_size(q.size)})" for q in dev.regions if q.bar == r.bar)})
+                f"{q.name} at {q.base:#x} ({_size(q.size)})"
+                for q in sorted(dev.regions, key=lambda q: q.base) if q.bar == r.bar)})
     prefix = stem.upper()
     regs = []
     for g in dev.registers:
@@ -127,4 +127,4 @@ def _size(n: int) -> str:
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale and n % scale == 0:
             return f"{n // scale} {unit}"
-    return f"{n} bytes"
+    return "1 byte" if n == 1 else f"{n} bytes"

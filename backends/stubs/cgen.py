@@ -31,9 +31,26 @@ def const(value, t: ir.Scalar) -> str:
     if t.is_bool:
         return "true" if value else "false"
     text = f"{value:#x}" if value >= 1 << 16 else str(value)
-    if t.bits == 64:
-        return f"UINT64_C({text})"
-    return f"{text}u" if t.bits == 32 else f"(({ctype(t)}){text}u)"
+    # A u8 or u16 literal needs no cast: it fits, and every operation it
+    # meets converts it to the operation's type.
+    return f"UINT64_C({text})" if t.bits == 64 else f"{text}u"
+
+
+def bare(text: str) -> str:
+    """text without one pair of parentheses around all of it."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(text) - 1:
+            return text            # "(a) + (b)": the first pair closes early
+    return text[1:-1]
+
+
+def cast(t: ir.Scalar, a: str) -> str:
+    return f"(({ctype(t)}){a})" if a.isidentifier() or a.endswith(")") and bare(a) != a else f"(({ctype(t)})({a}))"
 
 
 def hexu(value: int) -> str:
@@ -93,19 +110,19 @@ class OpWriter:
     def stmt(self, s, depth: int) -> list[str]:
         pad = "    " * depth
         if isinstance(s, ir.Let):
-            line = [f"{pad}{ctype(s.ty)} {self.name(s.name)} = {self.expr(s.init)};"]
+            line = [f"{pad}{ctype(s.ty)} {self.name(s.name)} = {bare(self.expr(s.init))};"]
             if s.name not in self.used:                 # read for its effect on the device
                 line.append(f"{pad}(void){self.name(s.name)};")
             return line
         if isinstance(s, ir.Assign):
-            return [f"{pad}{self.name(s.name)} = {self.expr(s.value)};"]
+            return [f"{pad}{self.name(s.name)} = {bare(self.expr(s.value))};"]
         if isinstance(s, ir.Store):
             elem = self.fn.param(s.array).ty.elem
             h = self.helper_store(elem)
             return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, "
                     f"{self.expr(s.value)});"]
         if isinstance(s, ir.If):
-            out = [f"{pad}if ({self.expr(s.cond)}) {{", *self.block(s.then, depth + 1)]
+            out = [f"{pad}if ({bare(self.expr(s.cond))}) {{", *self.block(s.then, depth + 1)]
             if s.else_:
                 out += [f"{pad}}} else {{", *self.block(s.else_, depth + 1)]
             return out + [f"{pad}}}"]
@@ -116,15 +133,15 @@ class OpWriter:
                     f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
                     *self.block(s.body, depth + 2), f"{pad}    }}", f"{pad}}}"]
         if isinstance(s, ir.While):
-            return [f"{pad}while ({self.expr(s.cond)}) {{", *self.block(s.body, depth + 1), f"{pad}}}"]
+            return [f"{pad}while ({bare(self.expr(s.cond))}) {{", *self.block(s.body, depth + 1), f"{pad}}}"]
         if isinstance(s, ir.Return):
-            return [f"{pad}return;" if s.value is None else f"{pad}return {self.expr(s.value)};"]
+            return [f"{pad}return;" if s.value is None else f"{pad}return {bare(self.expr(s.value))};"]
         if isinstance(s, ir.ExprStmt):
             return [f"{pad}(void){self.expr(s.expr)};"]
         if isinstance(s, ir.RegWrite):
             reg = self.dev.register(s.reg)
             idx = "" if s.index is None else f", {self.expr(s.index)}"
-            return [f"{pad}{self.stem}_write_{reg.name.lower()}(dev{idx}, {self.expr(s.value)});"]
+            return [f"{pad}{self.stem}_write_{reg.name.lower()}(dev{idx}, {bare(self.expr(s.value))});"]
         if isinstance(s, ir.Poll):
             # The interpreter's poll: up to `tries` evaluations, a pause
             # between two of them, the else block if none held.
@@ -167,8 +184,7 @@ class OpWriter:
         if isinstance(e, ir.Binary):
             return self.binary(e)
         if isinstance(e, ir.Cast):
-            a = self.expr(e.a)
-            return f"(({ctype(e.ty)})({a}))"
+            return cast(e.ty, self.expr(e.a))
         if isinstance(e, ir.Prim):
             t = e.ty
             args = ", ".join(self.expr(a) for a in e.args)
@@ -181,7 +197,9 @@ class OpWriter:
     @staticmethod
     def wide(t: ir.Scalar, a: str) -> str:
         """u8/u16 operands as uint32_t, so C never promotes them to int."""
-        return f"(uint32_t){a}" if not t.is_bool and t.bits < 32 else a
+        if t.is_bool or t.bits >= 32 or a[0].isdigit():        # a literal is unsigned int already
+            return a
+        return f"(uint32_t){a}"
 
     def binary(self, e: ir.Binary) -> str:
         a, b = self.expr(e.a), self.expr(e.b)
@@ -191,6 +209,8 @@ class OpWriter:
         if e.op in ("shl", "shr"):
             if isinstance(e.b, ir.Const) and e.b.value < t.bits:     # the usual case: a field's shift
                 sym = "<<" if e.op == "shl" else ">>"
+                if t.bits >= 32:
+                    return f"({a} {sym} {e.b.value})"
                 return f"(({ctype(t)})({self.wide(t, a)} {sym} {e.b.value}))"
             return f"{self.helper_shift(e.op, t)}({a}, (uint64_t)({b}))"
         if e.op in ("div", "rem"):

@@ -1,0 +1,206 @@
+"""Driver stubs: which devices get one, that they compile without a warning,
+that they match their golden text, and that every operation of every shipped
+description makes exactly the register accesses the interpreter makes.
+
+Regenerate the goldens after a deliberate change with
+    ATLAS_REGEN_STUBS=1 python -m pytest tests/test_stubs.py
+and read the diff before keeping it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlas import probe as hwprobe
+from atlas.pipeline import compile_files
+
+from stub_harness import CFLAGS, MODES, RegisterFile, Stub, arguments, build
+
+ROOT = Path(__file__).resolve().parent.parent
+DESCRIPTIONS = sorted((ROOT / "intents" / "devices").glob("*.ax"))
+FIXTURES = ROOT / "tests" / "fixtures"
+GOLDEN = ROOT / "tests" / "golden" / "stubs"
+SEEDS = range(4)
+
+# Which fixture probe lists which shipped description's device.
+PROBES = {"probe-popcnt.json": {"e1000"}, "probe-nopopcnt.json": {"rtl8139"},
+          "probe-virtio.json": {"virtio_net", "virtio_blk", "virtio_rng"}}
+
+pytestmark = pytest.mark.cc
+
+
+def _compile(probe_name: str, out: Path):
+    probe = hwprobe.load_probe(FIXTURES / probe_name)
+    return compile_files([str(p) for p in DESCRIPTIONS], probe, out, backend="stubs")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """stem -> (Stub, placed device) for every fixture probe's stubs."""
+    from atlas import devices
+    from atlas.check import check
+    from atlas.pipeline import read_sources
+    module = check(*read_sources([str(p) for p in DESCRIPTIONS]))
+    stubs = {}
+    for name in PROBES:
+        out = tmp_path_factory.mktemp(name.replace(".json", ""))
+        result = _compile(name, out)
+        placed = {d.name: d for d, _ in devices.select(module.devices, hwprobe.load_probe(FIXTURES / name)).placed}
+        for stem, entry in result.manifest["devices"].items():
+            dev = placed[entry["description"]]
+            lib = build(out, stem, sorted({g.ty.bits for g in dev.registers}))
+            stubs[stem] = (Stub(lib, stem, dev), out)
+    return stubs
+
+
+@pytest.mark.parametrize("probe_name", sorted(PROBES))
+def test_stubs_exactly_for_the_devices_in_the_probe(tmp_path, probe_name):
+    result = _compile(probe_name, tmp_path / "out")
+    m = result.manifest
+    assert set(m["devices"]) == PROBES[probe_name]
+    every = {p.stem for p in DESCRIPTIONS}
+    assert set(m["absent"]) == every - PROBES[probe_name]
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    want = {f"{s}.{x}" for s in PROBES[probe_name] for x in "hc"} | {"atlas_mmio.h", "manifest.json"}
+    assert written == want                   # nothing for the absent devices
+    for stem in PROBES[probe_name]:
+        text = (tmp_path / "out" / f"{stem}.h").read_text() + (tmp_path / "out" / f"{stem}.c").read_text()
+        for other in every - {stem}:
+            assert other not in text
+        # No dispatch on what the device is: the probe decided that, so its
+        # IDs appear in the opening comments and nowhere in the code.
+        code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        vendor, device = m["devices"][stem]["pci"].split(":")
+        assert f"0x{vendor}" not in code.lower() and f"0x{device}" not in code.lower()
+        assert "switch" not in code
+
+
+def test_e1000_and_no_rtl8139_gives_only_the_e1000_stub(tmp_path):
+    probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
+    ids = {(d["vendor"], d["device"]) for d in probe["pci"]}
+    assert ("0x8086", "0x100e") in ids and ("0x10ec", "0x8139") not in ids
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "atlas.cli", "compile", *map(str, DESCRIPTIONS),
+                        "--hw", str(FIXTURES / "probe-popcnt.json"), "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["atlas_mmio.h", "e1000.c", "e1000.h", "manifest.json"]
+    assert "e1000 (8086:100e) at 0000:00:03.0: e1000.h e1000.c" in r.stdout
+    assert "rtl8139: nothing emitted (no 10ec:8139 device in the probe)" in r.stdout
+
+
+def test_this_machine(tmp_path):
+    """`atlas probe` then `atlas compile`: a stub for each described device
+    present here, nothing for the others."""
+    probe_file = tmp_path / "probe.json"
+    subprocess.run([sys.executable, "-m", "atlas.cli", "probe", "-o", str(probe_file)], check=True,
+                   capture_output=True)
+    here = json.loads(probe_file.read_text())
+    present = {(int(d["vendor"], 16), int(d["device"], 16)) for d in here["pci"]}
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "atlas.cli", "compile", *map(str, DESCRIPTIONS),
+                        "--hw", str(probe_file), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    from atlas.check import check
+    from atlas.pipeline import read_sources
+    described = {d.name: tuple(dict(d.match)[k] for k in ("vendor", "device"))
+                 for d in check(*read_sources([str(p) for p in DESCRIPTIONS])).devices}
+    want = {name for name, ids in described.items() if ids in present}
+    assert {e["description"] for e in m["devices"].values()} | {u["description"] for u in m["unplaced"]} == want
+    assert set(m["absent"]) == set(described) - want
+
+
+@pytest.mark.parametrize("probe_name", sorted(PROBES))
+def test_stubs_compile_without_warnings(tmp_path, probe_name):
+    _compile(probe_name, tmp_path)
+    cc = shutil.which("gcc") or shutil.which("cc")
+    for c in sorted(tmp_path.glob("*.c")):
+        r = subprocess.run([cc, *CFLAGS, "-O2", "-c", str(c), "-o", os.devnull], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == ""
+
+
+@pytest.mark.parametrize("probe_name", sorted(PROBES))
+def test_golden_stubs(tmp_path, probe_name):
+    _compile(probe_name, tmp_path)
+    for stem in sorted(PROBES[probe_name]):
+        for ext in ("h", "c"):
+            got = (tmp_path / f"{stem}.{ext}").read_text()
+            golden = GOLDEN / f"{stem}.{ext}"
+            if os.environ.get("ATLAS_REGEN_STUBS"):
+                golden.parent.mkdir(parents=True, exist_ok=True)
+                golden.write_text(got)
+            assert golden.exists(), f"no golden {golden}; run with ATLAS_REGEN_STUBS=1"
+            assert got == golden.read_text(), f"{stem}.{ext} differs from {golden}"
+    golden = GOLDEN / "atlas_mmio.h"
+    if os.environ.get("ATLAS_REGEN_STUBS"):
+        golden.write_text((tmp_path / "atlas_mmio.h").read_text())
+    assert (tmp_path / "atlas_mmio.h").read_text() == golden.read_text()
+
+
+def _operations():
+    from atlas.check import check
+    from atlas.pipeline import read_sources
+    module = check(*read_sources([str(p) for p in DESCRIPTIONS]))
+    return [(d.name, f.name) for d in module.devices for f in d.ops]
+
+
+def _same_run(stub: Stub, op: str, mode: str, seed: int):
+    from atlas import devices
+    fn = stub.dev.function(op)
+    args = arguments(fn, random.Random(f"{stub.stem}.{op}.{seed}"))
+    c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    oracle, sim = RegisterFile(seed, mode), RegisterFile(seed, mode)
+    want = devices.run(stub.dev, op, *args, bus=oracle)
+    got = stub.run(op, c_args, sim)
+    assert sim.log == oracle.log, f"{stub.stem}_{op} ({mode}, seed {seed}): accesses differ"
+    assert got == want
+    for a, b in zip(args, c_args):
+        if isinstance(a, np.ndarray):
+            assert np.array_equal(a, b)
+    return oracle
+
+
+@pytest.mark.parametrize("device,op", _operations())
+def test_every_operation_accesses_registers_as_the_interpreter(built, device, op):
+    stub, _ = built[device]
+    polls: dict = {}
+    accesses = 0
+    for mode in MODES:
+        for seed in SEEDS:
+            regs = _same_run(stub, op, mode, seed)
+            accesses += len(regs.log)
+            for span, held in regs.polls:
+                polls.setdefault(span, set()).add(held)
+    assert accesses > 0, f"{device}.{op} never touched the device"
+    # Each bounded wait was seen both to succeed and to give up.
+    for span, outcomes in polls.items():
+        assert outcomes == {True, False}, f"the poll at {span} only ever {'held' if True in outcomes else 'timed out'}"
+
+
+def test_the_harness_sees_a_wrong_access(built, tmp_path):
+    """A stub whose one register offset is off by four is caught."""
+    stub, out = built["e1000"]
+    source = (out / "e1000.h").read_text()
+    status = stub.dev.register("STATUS")
+    where = f"{stub.dev.region(status.region).base + status.offset:#06x}u"
+    assert where in source
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    (bad / "e1000.h").write_text(source.replace(where, f"{int(where[:-1], 16) + 4:#06x}u", 1))
+    lib = build(bad, "e1000", sorted({g.ty.bits for g in stub.dev.registers}))
+    mutant = Stub(lib, "e1000", stub.dev)
+    with pytest.raises(AssertionError, match="accesses differ"):
+        for op in [f.name for f in stub.dev.ops]:
+            for seed in SEEDS:
+                _same_run(mutant, op, "random", seed)
