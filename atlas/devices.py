@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from . import check, interp, ir
 from .diagnostics import AtlasError
 from .ir import BOOL, U32, U64, Span
-from .syntax import CallA, CallStmtA, DeviceA, FieldRefA, FuncA, Index, Name, PollA, WhenA, WhileA
+from .syntax import CallA, CallStmtA, CastA, DeviceA, FieldRefA, FuncA, Index, LetA, Name, PollA, WhenA, WhileA
 
 MATCH_KEYS = {"vendor": 0xFFFF, "device": 0xFFFF, "subsystem_vendor": 0xFFFF,
               "subsystem_device": 0xFFFF, "revision": 0xFF}
@@ -48,6 +48,8 @@ class _OpChecker(check._FunctionChecker):
         return super().literal(e, want, negated)
 
     def _expr(self, e, want):
+        if isinstance(e, CastA):
+            _unsigned(e.to)             # point at the type, not at the whole cast
         if isinstance(e, FieldRefA):
             reg, fld = self.field(e)
             return ir.Const(fld.mask, reg.ty, e.span)
@@ -80,6 +82,12 @@ class _OpChecker(check._FunctionChecker):
     def register(self, a, verb: str) -> tuple[ir.Register, ir.Expr | None]:
         """The register argument of read/write: `R`, or `R[i]` for an array."""
         name, idx = (a.id, None) if isinstance(a, Name) else (a.array, a.index) if isinstance(a, Index) else (None, None)
+        if name is not None and name not in self.regs and self.scopes.lookup(name) is None:
+            # A misspelt register is the likely mistake: name it, not the rule.
+            close = difflib.get_close_matches(name, list(self.regs), n=1)
+            raise AtlasError(a.span if idx is None else a.name_span, f"unknown register '{name}'",
+                             note=f"did you mean '{close[0]}'?" if close
+                             else ("the registers are " + ", ".join(self.regs)) if self.regs else None)
         if name is None or name not in self.regs:
             raise AtlasError(a.span, f"{verb} takes a register first, e.g. `{verb}(STATUS{', v' if verb == 'write' else ''})`",
                              note="the registers are " + ", ".join(self.regs) if self.regs else None)
@@ -125,6 +133,8 @@ class _OpChecker(check._FunctionChecker):
             raise AtlasError(e.span, f"{e.func} takes {n} argument(s), found {len(e.args)}")
 
     def stmt(self, s) -> list:
+        if isinstance(s, LetA) and s.ty is not None:
+            _unsigned(s.ty)             # point at the declared type, not at the value
         if isinstance(s, CallStmtA) and s.call.func == "write":
             e = s.call
             self.arity(e, 2)
@@ -147,6 +157,13 @@ class _OpChecker(check._FunctionChecker):
             raise AtlasError(s.span, "a device operation cannot branch on hardware facts",
                              note="the description is already specific to one device")
         return super().stmt(s)
+
+
+def _unsigned(t) -> None:
+    """A type written in an operation: unsigned integer or bool."""
+    ty = check.scalar_type(t)
+    if not (ty.is_bool or (ty.is_int and not ty.signed)):
+        raise AtlasError(t.span, f"device operations compute with unsigned integers and bool, found {ty}")
 
 
 def _bounded(e, what: str, lo: int, hi: int) -> int:
@@ -176,6 +193,12 @@ def _check_op_body(fn: ir.Function):
         t = s.ty if isinstance(s, (ir.Let, ir.For)) else None
         if t is not None and not (t.is_bool or (t.is_int and not t.signed)):
             raise AtlasError(s.span, f"device operations compute with unsigned integers and bool, found {t}")
+
+
+def _bits(lo: int, hi: int, verb: bool = True) -> str:
+    """'bit 7 is' / 'bits 6..7 are' (verb), or 'bit 7' / 'bits 6..7'."""
+    text = f"bit {lo}" if lo == hi else f"bits {lo}..{hi}"
+    return text + ((" is" if lo == hi else " are") if verb else "")
 
 
 def _device(d: DeviceA, text: str) -> ir.Device:
@@ -219,8 +242,10 @@ def _device(d: DeviceA, text: str) -> ir.Device:
         if not (ty.is_int and not ty.signed):
             raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
         if r.region not in regions:
+            close = difflib.get_close_matches(r.region, list(regions), n=1)
             raise AtlasError(r.region_span, f"unknown region '{r.region}'",
-                             note="declare it: `region NAME = bar(N);`")
+                             note=f"did you mean '{close[0]}'?" if close
+                             else "declare it: `region NAME = bar(N);`")
         size = ty.bits // 8
         if r.offset.value % size:
             raise AtlasError(r.offset.span, f"a {ty} register must sit at a multiple of {size} bytes")
@@ -230,7 +255,9 @@ def _device(d: DeviceA, text: str) -> ir.Device:
             if count < 1:
                 raise AtlasError(r.count.span, "a register array has at least one element")
             if r.stride is None:
-                raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)")
+                raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)",
+                                 note=f"e.g. `register {r.name}: {ty}[{count}] at {r.region} + {r.offset.text} "
+                                      f"stride {size} {r.access}`")
             if isinstance(r.stride, FieldRefA):
                 region = regions.get(r.stride.owner)
                 if region is None or region.source != "virtio" or region.arg != "notify" \
@@ -248,12 +275,16 @@ def _device(d: DeviceA, text: str) -> ir.Device:
         for f in r.fields:
             if f.name in fields:
                 raise AtlasError(f.span, f"field '{f.name}' of {r.name} is declared twice")
-            if not f.lo <= f.hi < ty.bits:
-                raise AtlasError(f.span, f"bits {f.lo}..{f.hi} are not within a {ty} register")
+            if f.lo > f.hi:
+                raise AtlasError(f.span, f"field {f.name}'s bits run from low to high: write {f.hi}..{f.lo}")
+            if f.hi >= ty.bits:
+                raise AtlasError(f.span, f"{_bits(f.lo, f.hi)} not within a {ty} register",
+                                 note=f"a {ty} register has bits 0..{ty.bits - 1}")
             fld = ir.Field(f.name, f.lo, f.hi)
             for g in fields.values():
                 if g.mask & fld.mask:
-                    raise AtlasError(f.span, f"field {f.name} overlaps field {g.name} of {r.name}")
+                    raise AtlasError(f.span, f"field {f.name} ({_bits(f.lo, f.hi, False)}) overlaps "
+                                             f"field {g.name} ({_bits(g.lo, g.hi, False)}) of {r.name}")
             fields[f.name] = fld
         regs[r.name] = ir.Register(r.name, ty, r.region, r.offset.value, r.access, tuple(fields.values()),
                                    count, stride, r.span)
@@ -346,6 +377,11 @@ def place(dev: ir.Device, pci: dict) -> ir.Device:
             if bar is None or bar.get("kind") != "mem":
                 raise ValueError(f"the virtio {r.arg} structure of {where} is in BAR {cap['bar']}, "
                                  "which is not a memory BAR")
+            if cap["offset"] + cap["length"] > bar["size"]:
+                # A structure the BAR cannot hold: its registers would be past the BAR's end.
+                raise ValueError(f"the virtio {r.arg} structure of {where} ends at byte "
+                                 f"{cap['offset'] + cap['length']:#x} of BAR {cap['bar']}, "
+                                 f"which is {bar['size']:#x} bytes")
             regions[r.name] = replace(r, bar=cap["bar"], base=cap["offset"], size=cap["length"])
     regs = []
     for g in dev.registers:
@@ -355,13 +391,16 @@ def place(dev: ir.Device, pci: dict) -> ir.Device:
             stride = cap.get("multiplier")
             if stride is None:
                 raise ValueError(f"the probe gives no notify multiplier for {where}")
+            if stride % (g.ty.bits // 8):
+                raise ValueError(f"the notify multiplier of {where} is {stride}, so the elements of "
+                                 f"{g.name} ({g.ty}) would not be aligned")
         width = g.ty.bits // 8
         end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
         if end > regions[g.region].size:
             raise ValueError(f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
                              f"which is {regions[g.region].size:#x} bytes on {where}")
-        if g.count is not None and stride == 0:
-            stride = width            # a multiplier of 0: every queue shares one address
+        # A multiplier of 0 means every queue shares one address (virtio
+        # 4.1.4.4): the stride stays 0, and every element is that address.
         regs.append(replace(g, stride=stride))
     return replace(dev, regions=tuple(regions[r.name] for r in dev.regions), registers=tuple(regs),
                    address=where)

@@ -372,10 +372,13 @@ def virtio_structures(config: bytes) -> list[dict]:
             or not config[6] & 0x10:               # status: no capability list
         return []
     out, at, seen = [], config[0x34] & 0xFC, set()
-    while at and at + 16 <= len(config) and at not in seen:
+    # Capabilities live past the 64-byte header (a pointer below 0x40 ends
+    # the list, as in Linux); any kind may sit near the end of the 256
+    # bytes, so only a virtio one needs its 16 bytes to be there.
+    while 0x40 <= at and at + 2 <= len(config) and at not in seen:
         seen.add(at)
         cap_id, nxt = config[at], config[at + 1] & 0xFC
-        if cap_id == PCI_CAP_VENDOR:
+        if cap_id == PCI_CAP_VENDOR and at + 16 <= len(config):
             kind, bar = config[at + 3], config[at + 4]
             entry = {"type": kind, "bar": bar,
                      "offset": int.from_bytes(config[at + 8:at + 12], "little"),

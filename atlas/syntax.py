@@ -437,6 +437,8 @@ class _Build(Transformer):
     def block(self, meta, stmts):
         return tuple(stmts)
 
+    fn_body = block
+
     # -- statements
     def let_stmt(self, meta, ch):
         name, ty, init = ch
@@ -745,6 +747,11 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
                        "`else` must follow the closing '}' of an `if` or `when` block")
         if tok.type == "NAME" and str(tok) in _keywords():
             return err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
+        # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
+        # as a variable (`poll` became one with device descriptions).
+        if prev is not None and prev.type != "NAME" and str(prev) in _keywords() and str(prev) != "let" \
+                and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=") and "ASSIGN_OP" not in expected:
+            return err(_span_tok(file, prev), f"'{prev}' is a keyword and cannot be used as a name")
         # A statement that ends on one line and is followed by more on the next
         # is, almost always, missing its semicolon: point after the statement.
         if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
@@ -766,7 +773,10 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
             return err(span, f"expected {_expected_text(expected)}, found '='",
                        "to compare two values, write `==`")
         note = None
-        if "HW_PATH" in expected and tok.type != "HW_PATH":
+        if expected == {"WITHIN"} or "EVERY" in expected or (
+                expected == {"ELSE"} and len(before) > 1 and before[-2].type == "EVERY"):
+            note = "a poll is written `poll CONDITION within TRIES [every MICROSECONDS] else { ... }`"
+        elif "HW_PATH" in expected and tok.type != "HW_PATH":
             note = "`when` tests hardware facts (hw.*), decided at compile time; to test a value, use `if`"
         elif tok.type == "STRING":
             note = "strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == \"intel\"`"
