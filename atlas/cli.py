@@ -333,7 +333,8 @@ def check(files):
     for f in module.functions:
         click.echo(f"ok  {f.signature}")
     for d in module.devices:
-        click.echo(f"ok  device {d.name} matches pci {d.ids}: {len(d.registers)} registers, "
+        what = f"matches pci {d.ids}" if d.match else "(a base for other descriptions)"
+        click.echo(f"ok  device {d.name} {what}: {len(d.registers)} registers, "
                    f"operations {', '.join(f.name for f in d.ops) or 'none'}")
 
 

@@ -201,7 +201,7 @@ def _bits(lo: int, hi: int, verb: bool = True) -> str:
     return text + ((" is" if lo == hi else " are") if verb else "")
 
 
-def _device(d: DeviceA, text: str) -> ir.Device:
+def _device(d: DeviceA) -> ir.Device:
     match: dict[str, int] = {}
     for key, value, span in d.match:
         if key not in MATCH_KEYS:
@@ -215,7 +215,7 @@ def _device(d: DeviceA, text: str) -> ir.Device:
             raise AtlasError(span, f"{key} {value:#x} does not fit in {MATCH_KEYS[key].bit_length()} bits")
         match[key] = value
     for key in ("vendor", "device"):
-        if key not in match:
+        if key not in match and not d.is_base:
             raise AtlasError(d.match_span, f"a PCI match needs `{key} = ...`")
 
     regions: dict[str, ir.Region] = {}
@@ -323,18 +323,51 @@ def _device(d: DeviceA, text: str) -> ir.Device:
 
 
 def check_devices(asts) -> tuple[ir.Device, ...]:
-    """Check every description of the parsed files; names are unique."""
-    out: dict[str, ir.Device] = {}
-    for a in asts:
-        for d in a.devices:
-            try:
-                if d.name in out:
+    """Check every description of the parsed files; names are unique.  A
+    description that extends a base is checked with the base's regions,
+    registers and operations in front of its own."""
+    texts = {a.file: a.text for a in asts}
+    described: dict[str, DeviceA] = {}
+    out = []
+    try:
+        for a in asts:
+            for d in a.devices:
+                if d.name in described:
                     raise AtlasError(d.name_span, f"device '{d.name}' is described twice",
-                                     note=f"first at {out[d.name].span}")
-                out[d.name] = _device(d, a.text)
-            except AtlasError as err:
-                raise err.with_source(a.text) from None
-    return tuple(out.values())
+                                     note=f"first at {described[d.name].name_span}")
+                described[d.name] = d
+        for d in described.values():
+            out.append(_device(_with_base(d, described)))
+    except AtlasError as err:
+        src = texts.get(err.span.file) if err.span else None
+        raise (err.with_source(src) if src is not None else err) from None
+    return tuple(out)
+
+
+def _with_base(d: DeviceA, described: dict[str, DeviceA], seen=()) -> DeviceA:
+    if d.extends is None:
+        return d
+    name, span = d.extends
+    base = described.get(name)
+    if base is None:
+        close = difflib.get_close_matches(name, [k for k, v in described.items() if v.is_base], n=1)
+        raise AtlasError(span, f"unknown base description '{name}'",
+                         note=f"did you mean '{close[0]}'?" if close else
+                         "a base is a `device NAME { ... }` without `matches`, in one of the files compiled")
+    if not base.is_base:
+        raise AtlasError(span, f"'{name}' matches a device of its own; only a description without "
+                               "`matches` can be extended")
+    if name in seen or name == d.name:
+        raise AtlasError(span, f"'{d.name}' extends itself through '{name}'")
+    base = _with_base(base, described, seen + (d.name,))
+    for kind in ("regions", "registers", "funcs"):
+        have = {x.name: x for x in getattr(base, kind)}
+        for x in getattr(d, kind):
+            if x.name in have:
+                raise AtlasError(x.name_span, f"'{x.name}' is already declared by the base '{name}'",
+                                 note=f"at {have[x.name].name_span}")
+    return replace(d, regions=base.regions + d.regions, registers=base.registers + d.registers,
+                   funcs=base.funcs + d.funcs)
 
 
 # ---------------------------------------------------------------- placing
@@ -418,6 +451,8 @@ def select(devices, probe: dict) -> Selection:
     of one kind with the same placement share one stub."""
     placed, absent, unplaced = [], [], []
     for dev in devices:
+        if not dev.match:                  # a base: only the descriptions extending it are devices
+            continue
         found = [p for p in probe.get("pci", []) if matches(dev, p)]
         if not found:
             absent.append(dev)

@@ -458,8 +458,10 @@ class Device:
 
     @property
     def ids(self) -> str:
-        """'8086:100e'."""
+        """'8086:100e' ('base' for a description others extend)."""
         m = dict(self.match)
+        if not m:
+            return "base"
         return f"{m['vendor']:04x}:{m['device']:04x}"
 
 

@@ -287,6 +287,13 @@ class DeviceA:
     span: Span
     name_span: Span
     match_span: Span
+    # `extends BASE`: the base's name and where it is written.
+    extends: tuple[str, Span] | None = None
+
+    @property
+    def is_base(self) -> bool:
+        """No `matches`: a description others extend, never a device itself."""
+        return not self.match
 
 
 @dataclass(frozen=True)
@@ -354,19 +361,25 @@ class _Build(Transformer):
 
     # -- device descriptions
     def device(self, meta, ch):
-        name, bus, *rest = ch
-        if str(bus) != "pci":
-            raise AtlasError(self._t(bus), f"a device matches a bus; expected 'pci', found '{bus}'",
-                             note="write `device NAME matches pci(vendor = 0x8086, device = 0x100e) { ... }`",
-                             source=self.text)
-        keys = tuple(x for x in rest if isinstance(x, tuple))
-        items = [x for x in rest if not isinstance(x, tuple)]
-        match_span = Span(self.file, bus.line, bus.column, keys[-1][2].end_line, keys[-1][2].end_col)
+        name, match, base, *items = ch
+        keys, match_span = match if match is not None else ((), self._t(name))
         return DeviceA(self._id(name), keys,
                        tuple(x for x in items if isinstance(x, RegionA)),
                        tuple(x for x in items if isinstance(x, RegisterA)),
                        tuple(x for x in items if isinstance(x, FuncA)),
-                       self._s(meta), self._t(name), match_span)
+                       self._s(meta), self._t(name), match_span,
+                       None if base is None else (self._id(base), self._t(base)))
+
+    def pci_match(self, meta, ch):
+        bus, *keys = ch
+        if str(bus) != "pci":
+            raise AtlasError(self._t(bus), f"a device matches a bus; expected 'pci', found '{bus}'",
+                             note="write `device NAME matches pci(vendor = 0x8086, device = 0x100e) { ... }`",
+                             source=self.text)
+        return tuple(keys), Span(self.file, bus.line, bus.column, keys[-1][2].end_line, keys[-1][2].end_col)
+
+    def base(self, meta, ch):
+        return ch[0]
 
     def pci_key(self, meta, ch):
         key, value = ch
@@ -642,7 +655,8 @@ def _expected_text(names) -> str:
 
 # Words of device descriptions that stand only where no name can, so the
 # contextual lexer never confuses them with one: they stay usable as names.
-_SOFT_KEYWORDS = frozenset({"device", "matches", "region", "register", "at", "stride", "within", "every"})
+_SOFT_KEYWORDS = frozenset({"device", "matches", "extends", "region", "register", "at", "stride", "within",
+                            "every"})
 
 
 @lru_cache(maxsize=1)

@@ -210,6 +210,55 @@ def test_a_device_described_in_two_files_is_refused():
         check(parse(E1000, "a.ax"), parse(E1000, "b.ax"))
 
 
+BASE = """
+device nic_base {
+    region regs = bar(0);
+    register CTRL: u32 at regs + 0x0000 rw { RST = 26; }
+    fn reset() { write(CTRL, CTRL.RST); }
+}
+"""
+
+
+def test_a_description_extends_a_base():
+    src = BASE + """
+device e1000 matches pci(vendor = 0x8086, device = 0x100e) extends nic_base {
+    register STATUS: u32 at regs + 0x0008 ro { LU = 1; }
+    fn init() -> bool { reset(); return read(STATUS) & STATUS.LU != 0; }
+}
+"""
+    m = check(parse(src, "base.ax"))
+    base, dev = m.devices
+    assert base.match == () and base.ids == "base"
+    assert [r.name for r in dev.regions] == ["regs"]
+    assert [g.name for g in dev.registers] == ["CTRL", "STATUS"]
+    assert [f.name for f in dev.ops] == ["reset", "init"]
+    sel = devices.select(m.devices, load(FIXTURES / "probe-popcnt.json"))
+    assert [d.name for d, _ in sel.placed] == ["e1000"] and sel.absent == ()   # the base is neither
+
+
+def test_a_base_may_live_in_another_file():
+    derived = "device e1000 matches pci(vendor = 0x8086, device = 0x100e) extends nic_base {}"
+    m = check(parse(derived, "e1000.ax"), parse(BASE, "base.ax"))
+    assert [f.name for f in m.devices[0].ops] == ["reset"]
+
+
+@pytest.mark.parametrize("derived,message", [
+    ("device a matches pci(vendor = 1, device = 2) extends nic_bse {}",
+     "unknown base description 'nic_bse'"),
+    ("device a matches pci(vendor = 1, device = 2) extends nic_base { register CTRL: u32 at regs + 4 rw; }",
+     "'CTRL' is already declared by the base 'nic_base'"),
+    ("device a matches pci(vendor = 1, device = 2) extends nic_base {}\n"
+     "device b matches pci(vendor = 1, device = 3) extends a {}",
+     "'a' matches a device of its own"),
+    ("device x extends y {}\ndevice y extends x {}", "extends itself"),
+])
+def test_bad_extends_is_refused_at_its_name(derived, message):
+    with pytest.raises(AtlasError, match=message) as err:
+        check(parse(BASE + derived, "d.ax"))
+    assert err.value.span.line >= BASE.count("\n") + 1
+    assert "^" in str(err.value)
+
+
 def test_unsuffixed_literals_in_an_operation_are_unsigned():
     d = describe(E1000.replace("fn reset", "fn count() -> u32 { let n = 0; n += 1; return n; }\n    fn reset"))
     let = d.function("count").body[0]
