@@ -199,6 +199,10 @@ def _report_stubs(files, out, m: dict):
         click.echo(f"  {name}: nothing emitted ({why})")
     for u in m["unplaced"]:
         click.echo(f"  {u['description']} at {u['address']}: nothing emitted ({u['why']})")
+    if m.get("undescribed"):
+        click.echo("  no description matches: " + ", ".join(
+            f"{u['pci']} at {u['address']}" + (f" ({u['name']})" if u.get("name") else "")
+            for u in m["undescribed"]))
 
 
 def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,

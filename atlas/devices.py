@@ -444,6 +444,7 @@ class Selection:
     placed: tuple[tuple[ir.Device, tuple[str, ...]], ...]   # one placed description, the addresses it serves
     absent: tuple[ir.Device, ...]                          # no probed device matches
     unplaced: tuple[tuple[ir.Device, str, str], ...]       # (description, address, why)
+    undescribed: tuple[dict, ...] = ()                     # probed devices no description matches
 
 
 def select(devices, probe: dict) -> Selection:
@@ -467,7 +468,9 @@ def select(devices, probe: dict) -> Selection:
             groups.setdefault(replace(d, address=None), []).append(p.get("address", "?"))
         for d, addrs in groups.items():
             placed.append((replace(d, address=addrs[0]), tuple(addrs)))
-    return Selection(tuple(placed), tuple(absent), tuple(unplaced))
+    undescribed = tuple(p for p in probe.get("pci", [])
+                        if not any(d.match and matches(d, p) for d in devices))
+    return Selection(tuple(placed), tuple(absent), tuple(unplaced), undescribed)
 
 
 # ---------------------------------------------------------------- running

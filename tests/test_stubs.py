@@ -117,6 +117,10 @@ def test_this_machine(tmp_path):
     want = {name for name, ids in described.items() if ids in present}
     assert {e["description"] for e in m["devices"].values()} | {u["description"] for u in m["unplaced"]} == want
     assert set(m["absent"]) == set(described) - want
+    # Every probed device no description matches is named, and only those.
+    ids = set(described.values())
+    assert {u["address"] for u in m["undescribed"]} == {
+        d["address"] for d in here["pci"] if (int(d["vendor"], 16), int(d["device"], 16)) not in ids}
 
 
 @pytest.mark.parametrize("probe_name", sorted(PROBES))

@@ -58,6 +58,8 @@ class StubsBackend(Backend):
             "devices": entries,
             "absent": {d.name: f"no {d.ids} device in the probe" for d in chosen.absent},
             "unplaced": [{"description": d.name, "address": a, "why": why} for d, a, why in chosen.unplaced],
+            "undescribed": [{"address": p.get("address"), "pci": f"{p['vendor'][2:]}:{p['device'][2:]}",
+                             "name": p.get("device_name")} for p in chosen.undescribed],
             "c_files": [f for f in files if f.endswith(".c")],
             "c_flags": C_FLAGS,
         }
