@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from atlas import ir
 from atlas import probe as hwprobe
 from atlas.pipeline import compile_files
 
-from stub_harness import CFLAGS, MODES, RegisterFile, Stub, arguments, build
+from stub_harness import CFLAGS, MODES, RegisterFile, Stub, _ctype, arguments, build
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTIONS = sorted((ROOT / "intents" / "devices").glob("*.ax"))
@@ -211,3 +212,59 @@ def test_the_harness_sees_a_wrong_access(built, tmp_path):
         for op in [f.name for f in stub.dev.ops]:
             for seed in SEEDS:
                 _same_run(mutant, op, "random", seed)
+
+
+class _Memory:
+    """A bus over plain memory, one numpy buffer per BAR, as the default
+    accessors of atlas_mmio.h see a mapped BAR."""
+
+    def __init__(self, bars: dict[int, np.ndarray]):
+        self.bars = bars
+
+    def read(self, bar, offset, bits):
+        return int.from_bytes(self.bars[bar][offset:offset + bits // 8].tobytes(), "little")
+
+    def write(self, bar, offset, bits, value):
+        self.bars[bar][offset:offset + bits // 8] = np.frombuffer(value.to_bytes(bits // 8, "little"), np.uint8)
+
+    def delay(self, us):
+        pass
+
+
+@pytest.mark.parametrize("device", sorted({d for names in PROBES.values() for d in names}))
+def test_default_accessors_on_mapped_memory(built, tmp_path, device):
+    """Built without hooks, a stub reads and writes the BAR memory it is
+    given: after every operation the memory is what the interpreter left."""
+    import ctypes
+
+    from atlas import devices
+    stub, out = built[device]
+    dev = stub.dev
+    cc = shutil.which("gcc") or shutil.which("cc")
+    (tmp_path / "delay.c").write_text('#include "atlas_mmio.h"\nvoid atlas_delay_us(uint32_t us) { (void)us; }\n')
+    lib = tmp_path / f"lib{device}.so"
+    subprocess.run([cc, *CFLAGS, "-O1", "-fPIC", "-shared", "-I", str(out), str(out / f"{device}.c"),
+                    str(tmp_path / "delay.c"), "-o", str(lib)], check=True)
+    c = ctypes.CDLL(str(lib))
+    sizes = {}
+    for r in dev.regions:
+        sizes[r.bar] = max(sizes.get(r.bar, 0), r.base + r.size)
+    rng = np.random.default_rng(7)
+    start = {b: rng.integers(0, 256, n, dtype=np.uint8) for b, n in sizes.items()}
+    mine = {b: a.copy() for b, a in start.items()}
+    theirs = {b: a.copy() for b, a in start.items()}
+    handle = (ctypes.c_void_p * len(sizes))(*[theirs[b].ctypes.data for b in sorted(sizes)])
+    for f in dev.ops:
+        args = arguments(f, random.Random(f.name))
+        c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        want = devices.run(dev, f.name, *args, bus=_Memory(mine))
+        cfn = getattr(c, f"{device}_{f.name}")
+        cfn.restype = None if f.ret is None else _ctype(f.ret)
+        argv = [ctypes.cast(handle, ctypes.c_void_p)] + [
+            a.ctypes.data_as(ctypes.c_void_p) if isinstance(p.ty, ir.Array) else _ctype(p.ty)(a)
+            for p, a in zip(f.params, c_args)]
+        got = cfn(*argv)
+        assert (None if f.ret is None else (bool(got) if f.ret.is_bool else int(got))) == want, f.name
+        for b in sizes:
+            assert np.array_equal(mine[b], theirs[b]), f"{device}_{f.name}: BAR {b} differs"
+    assert any(not np.array_equal(mine[b], start[b]) for b in sizes), "no operation wrote anything"
