@@ -147,7 +147,12 @@ class _OpChecker(check._FunctionChecker):
         if isinstance(s, PollA):
             tries = _bounded(s.tries, "a poll's number of tries", 1, MAX_TRIES)
             every = 0 if s.every is None else _bounded(s.every, "a poll's pause in microseconds", 1, 1_000_000)
-            return [ir.Poll(self.condition(s.cond, "poll"), tries, every, self.block(s.else_), s.span)]
+            var = value = None
+            if s.var is not None:
+                value = self.expr(s.value)
+                var = self.scopes.declare(s.var, value.ty, "local")     # visible after the poll too
+            return [ir.Poll(self.condition(s.cond, "poll"), tries, every, self.block(s.else_), s.span,
+                            var, None if value is None else value.ty, value)]
         if isinstance(s, WhileA):
             # Every operation must finish: a driver never spins on a device
             # without a bound, and the behaviour test runs each one to its end.
@@ -190,7 +195,7 @@ def _check_op_body(fn: ir.Function):
                 if isinstance(t, ir.Scalar) and not (t.is_bool or (t.is_int and not t.signed)):
                     raise AtlasError(x.span, f"device operations compute with unsigned integers and bool, found {t}")
     for s in ir.walk_stmts(fn.body):
-        t = s.ty if isinstance(s, (ir.Let, ir.For)) else None
+        t = s.ty if isinstance(s, (ir.Let, ir.For, ir.Poll)) else None
         if t is not None and not (t.is_bool or (t.is_int and not t.signed)):
             raise AtlasError(s.span, f"device operations compute with unsigned integers and bool, found {t}")
 

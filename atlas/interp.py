@@ -229,6 +229,8 @@ class _Frame:
             held = False
             for k in range(s.tries):
                 self.tick()
+                if s.var is not None:
+                    self.env[s.var] = self.expr(s.value)
                 if self.expr(s.cond):
                     held = True
                     break

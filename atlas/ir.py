@@ -319,6 +319,11 @@ class Poll:
     every: int
     else_: tuple["Stmt", ...]
     span: Span = field(default=NOSPAN, compare=False)
+    # `poll var = value until cond`: value is evaluated into the local var
+    # before each test of cond; var keeps the last value afterwards.
+    var: str | None = None
+    ty: Scalar | None = None
+    value: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -539,7 +544,7 @@ def own_exprs(s) -> tuple:
     if isinstance(s, RegWrite):
         return (s.value,) if s.index is None else (s.index, s.value)
     if isinstance(s, Poll):
-        return (s.cond,)
+        return (s.cond,) if s.value is None else (s.value, s.cond)
     return ()
 
 
@@ -709,7 +714,8 @@ def pretty_stmts(stmts, indent: int = 1) -> list[str]:
             out.append(f"{pad}write({s.reg}{at}, {pretty_expr(s.value)});")
         elif isinstance(s, Poll):
             every = f" every {s.every}" if s.every else ""
-            block(f"poll {pretty_expr(s.cond)} within {s.tries}{every} else", s.else_)
+            bind = "" if s.var is None else f"{s.var}: {s.ty} = {pretty_expr(s.value)} until "
+            block(f"poll {bind}{pretty_expr(s.cond)} within {s.tries}{every} else", s.else_)
         elif isinstance(s, Delay):
             out.append(f"{pad}delay({s.us});")
         else:

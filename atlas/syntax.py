@@ -199,12 +199,15 @@ class WhenA:
 
 @dataclass(frozen=True)
 class PollA:
-    """`poll COND within TRIES [every MICROSECONDS] else { ... }`."""
+    """`poll [VAR = VALUE until] COND within TRIES [every MICROSECONDS] else { ... }`."""
     cond: ExprA
     tries: Num
     every: Num | None
     else_: tuple["StmtA", ...]
     span: Span
+    var: str | None = None
+    var_span: Span | None = None
+    value: ExprA | None = None
 
 
 StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA]
@@ -423,9 +426,10 @@ class _Build(Transformer):
         return FieldRefA(self._id(owner), self._id(name), self._s(meta), self._t(owner), self._t(name))
 
     def poll_stmt(self, meta, ch):
-        cond, tries, every, else_ = ch
+        var, value, cond, tries, every, else_ = ch
         return PollA(cond, self.int_lit(meta, [tries]), None if every is None else self.int_lit(meta, [every]),
-                     else_, self._s(meta))
+                     else_, self._s(meta), None if var is None else self._id(var),
+                     None if var is None else self._t(var), value)
 
     def func(self, meta, ch):
         reassoc, name, *rest = ch
@@ -656,7 +660,7 @@ def _expected_text(names) -> str:
 # Words of device descriptions that stand only where no name can, so the
 # contextual lexer never confuses them with one: they stay usable as names.
 _SOFT_KEYWORDS = frozenset({"device", "matches", "extends", "region", "register", "at", "stride", "within",
-                            "every"})
+                            "every", "until"})
 
 
 @lru_cache(maxsize=1)

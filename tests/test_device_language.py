@@ -409,6 +409,27 @@ def test_poll_that_never_holds_reads_n_times_then_runs_else():
     assert bus.polls == [False]
 
 
+def test_poll_that_names_its_value_reads_once_per_try_and_keeps_the_last():
+    d = on_e1000("""fn speed() -> u32 {
+        poll s = read(STATUS) until s & STATUS.LU != 0 within 3 every 5 else { return 9 + get(STATUS.SPEED, s); }
+        return get(STATUS.SPEED, s);
+    }""")
+    bus = Bus({(0, 8): [0x80, 0x40 | 2]})           # link down at 1000 Mb/s, then up at 100
+    assert devices.run(d, "speed", bus=bus) == 1
+    assert bus.log == [("read", 0, 8, 32), ("delay", 5), ("read", 0, 8, 32)]
+    bus = Bus({(0, 8): [0x00, 0x00, 0xC0]})          # never up: the last value read is kept
+    assert devices.run(d, "speed", bus=bus) == 9 + 3
+    assert bus.log == [("read", 0, 8, 32), ("delay", 5)] * 2 + [("read", 0, 8, 32)]
+
+
+def test_a_named_poll_may_not_read_again_in_its_condition():
+    with pytest.raises(AtlasError, match="accesses the device more than once"):
+        on_e1000("""fn f() -> bool {
+            poll s = read(STATUS) until read(STATUS) & s != 0 within 3 else { return false; }
+            return true;
+        }""")
+
+
 def test_poll_without_every_never_pauses():
     d = on_e1000("""fn wait() -> bool {
         poll read(STATUS) & STATUS.LU != 0 within 3 else { return false; }

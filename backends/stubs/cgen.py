@@ -78,7 +78,8 @@ class OpWriter:
     # -- names and signature
     def name(self, n: str) -> str:
         if n not in self.names:
-            self.names[n] = n + "_" if n in C_KEYWORDS else n
+            c = n.replace(".", "__")          # the checker names a shadowing local `x.1`
+            self.names[n] = c + "_" if c in C_KEYWORDS else c
         return self.names[n]
 
     def prototype(self) -> str:
@@ -117,6 +118,8 @@ class OpWriter:
         if isinstance(s, ir.Assign):
             return [f"{pad}{self.name(s.name)} = {bare(self.expr(s.value))};"]
         if isinstance(s, ir.Store):
+            if self.in_range(s.array, s.index):
+                return [f"{pad}{self.name(s.array)}[{s.index.value}] = {bare(self.expr(s.value))};"]
             elem = self.fn.param(s.array).ty.elem
             h = self.helper_store(elem)
             return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, "
@@ -148,8 +151,14 @@ class OpWriter:
             k = f"tries{self.polls}"
             self.polls += 1
             pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
-            return [f"{pad}{{", f"{pad}    uint32_t {k} = 0;",
-                    f"{pad}    while (!({self.expr(s.cond)}) && ++{k} < {s.tries}u)",
+            test = f"!({bare(self.expr(s.cond))})"
+            declare = []
+            if s.var is not None:        # the value, then the test, each try
+                v = self.name(s.var)
+                declare = [f"{pad}{ctype(s.ty)} {v};"]
+                test = f"({v} = {bare(self.expr(s.value))}, {test})"
+            return declare + [f"{pad}{{", f"{pad}    uint32_t {k} = 0;",
+                    f"{pad}    while ({test} && ++{k} < {s.tries}u)",
                     f"{pad}        {pause}",
                     f"{pad}    if ({k} == {s.tries}u) {{", *self.block(s.else_, depth + 2), f"{pad}    }}",
                     f"{pad}}}"]
@@ -158,7 +167,13 @@ class OpWriter:
         raise TypeError(f"a device operation holds no {type(s).__name__}")
 
     def length(self, array: str) -> str:
-        return f"(uint64_t)({self.expr(self.lengths[array])})"
+        n = self.lengths[array]
+        return f"{n.value}u" if isinstance(n, ir.Const) else f"(uint64_t)({self.expr(n)})"
+
+    def in_range(self, array: str, index) -> bool:
+        """A constant index below a constant length: no check is needed."""
+        n = self.lengths[array]
+        return isinstance(index, ir.Const) and isinstance(n, ir.Const) and index.value < n.value
 
     # -- expressions
     def expr(self, e) -> str:
@@ -169,6 +184,8 @@ class OpWriter:
         if isinstance(e, ir.Var):
             return self.name(e.name)
         if isinstance(e, ir.Load):
+            if self.in_range(e.array, e.index):
+                return f"{self.name(e.array)}[{e.index.value}]"
             h = self.helper_load(e.ty)
             return f"{h}({self.name(e.array)}, {self.length(e.array)}, {self.expr(e.index)})"
         if isinstance(e, ir.RegRead):

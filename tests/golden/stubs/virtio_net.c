@@ -13,7 +13,7 @@ bool virtio_net_reset(const struct virtio_net *dev)
     virtio_net_write_device_status(dev, 0u);
     {
         uint32_t tries0 = 0;
-        while (!((virtio_net_read_device_status(dev) == 0u)) && ++tries0 < 1000u)
+        while (!(virtio_net_read_device_status(dev) == 0u) && ++tries0 < 1000u)
             atlas_delay_us(10u);
         if (tries0 == 1000u) {
             return false;
@@ -110,7 +110,7 @@ bool virtio_net_read_mac_once(const struct virtio_net *dev, uint8_t *mac)
     {
         uint32_t i__end = 6u;
         for (uint32_t i_ = 0u; i_ < i__end; i_ = (uint32_t)(i_ + 1u)) {
-            atlas_store_u8(mac, (uint64_t)(UINT64_C(6)), i_, virtio_net_read_cfg_mac(dev, i_));
+            atlas_store_u8(mac, 6u, i_, virtio_net_read_cfg_mac(dev, i_));
         }
     }
     uint8_t after = virtio_net_read_config_generation(dev);
