@@ -268,3 +268,21 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
         for b in sizes:
             assert np.array_equal(mine[b], theirs[b]), f"{device}_{f.name}: BAR {b} differs"
     assert any(not np.array_equal(mine[b], start[b]) for b in sizes), "no operation wrote anything"
+
+
+def test_two_devices_of_one_kind_share_a_stub_unless_their_addresses_differ(tmp_path):
+    import copy
+    probe = hwprobe.load_probe(FIXTURES / "probe-virtio.json")
+    net = next(d for d in probe["pci"] if d["device"] == "0x1041")
+    twin = copy.deepcopy(net)
+    twin["address"] = "0000:00:09.0"
+    probe["pci"].append(twin)
+    m = compile_files([str(p) for p in DESCRIPTIONS], probe, tmp_path / "same", backend="stubs").manifest
+    assert m["devices"]["virtio_net"]["addresses"] == [net["address"], "0000:00:09.0"]
+    # Its device configuration elsewhere in the BAR: a stub of its own, named by its address.
+    next(c for c in twin["virtio"] if c["type"] == 4)["offset"] = 0x5000
+    m = compile_files([str(p) for p in DESCRIPTIONS], probe, tmp_path / "other", backend="stubs").manifest
+    assert {s for s in m["devices"] if s.startswith("virtio_net")} == {"virtio_net_0000_00_03_0",
+                                                                        "virtio_net_0000_00_09_0"}
+    header = (tmp_path / "other" / "virtio_net_0000_00_09_0.h").read_text()
+    assert "0x5000u" in header and "struct virtio_net_0000_00_09_0" in header
