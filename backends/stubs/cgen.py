@@ -237,46 +237,40 @@ class OpWriter:
         return f"(({ctype(t)})({self.wide(t, a)} {_OPS[e.op]} {self.wide(t, b)}))"
 
     # -- helpers, each emitted once per file where used
-    def _helper(self, name: str, text: str) -> str:
-        self.helpers.setdefault(name, text)
+    def _helper(self, name: str, ret: str, params: str, *body: str) -> str:
+        """Emit `static inline ret name(params) { body }` once per file; its name."""
+        lines = "".join(f"    {line}\n" for line in body)
+        self.helpers.setdefault(name, f"static inline {ret} {name}({params})\n{{\n{lines}}}")
         return name
 
     def helper_load(self, t: ir.Scalar) -> str:
         c = ctype(t)
-        n = f"atlas_load_{_tag(t)}"
-        return self._helper(n, f"static inline {c} {n}(const {c} *a, uint64_t n, uint64_t i)\n"
-                               f"{{\n    return i < n ? a[i] : ({c})0;\n}}")
+        return self._helper(f"atlas_load_{_tag(t)}", c, f"const {c} *a, uint64_t n, uint64_t i",
+                            f"return i < n ? a[i] : ({c})0;")
 
     def helper_store(self, t: ir.Scalar) -> str:
         c = ctype(t)
-        n = f"atlas_store_{_tag(t)}"
-        return self._helper(n, f"static inline void {n}({c} *a, uint64_t n, uint64_t i, {c} v)\n"
-                               f"{{\n    if (i < n)\n        a[i] = v;\n}}")
+        return self._helper(f"atlas_store_{_tag(t)}", "void", f"{c} *a, uint64_t n, uint64_t i, {c} v",
+                            "if (i < n)", "    a[i] = v;")
 
     def helper_shift(self, op: str, t: ir.Scalar) -> str:
         c = ctype(t)
-        n = f"atlas_{op}_{_tag(t)}"
         sym = "<<" if op == "shl" else ">>"
-        return self._helper(n, f"static inline {c} {n}({c} a, uint64_t s)\n"
-                               f"{{\n    return s < {t.bits}u ? ({c})({self.wide(t, 'a')} {sym} s) : ({c})0;\n}}")
+        return self._helper(f"atlas_{op}_{_tag(t)}", c, f"{c} a, uint64_t s",
+                            f"return s < {t.bits}u ? ({c})({self.wide(t, 'a')} {sym} s) : ({c})0;")
 
     def helper_div(self, op: str, t: ir.Scalar) -> str:
         c = ctype(t)
-        n = f"atlas_{op}_{_tag(t)}"
         zero = f"({c}){const(t.mask, t)}" if op == "div" else "a"
         sym = "/" if op == "div" else "%"
-        return self._helper(n, f"static inline {c} {n}({c} a, {c} b)\n"
-                               f"{{\n    return b ? ({c})(a {sym} b) : {zero};\n}}")
+        return self._helper(f"atlas_{op}_{_tag(t)}", c, f"{c} a, {c} b", f"return b ? ({c})(a {sym} b) : {zero};")
 
     def helper_prim(self, name: str, t: ir.Scalar) -> str:
         c = ctype(t)
-        n = f"atlas_{name}_{_tag(t)}"
         if name == "select":
-            text = f"static inline {c} {n}(bool c, {c} a, {c} b)\n{{\n    return c ? a : b;\n}}"
-        else:
-            sym = "<" if name == "min" else ">"
-            text = f"static inline {c} {n}({c} a, {c} b)\n{{\n    return b {sym} a ? b : a;\n}}"
-        return self._helper(n, text)
+            return self._helper(f"atlas_select_{_tag(t)}", c, f"bool c, {c} a, {c} b", "return c ? a : b;")
+        sym = "<" if name == "min" else ">"
+        return self._helper(f"atlas_{name}_{_tag(t)}", c, f"{c} a, {c} b", f"return b {sym} a ? b : a;")
 
 
 def _constant(e) -> bool:
