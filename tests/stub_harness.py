@@ -165,14 +165,22 @@ class Stub:
 
 
 def arguments(fn: ir.Function, rng: random.Random) -> list:
-    """Arguments for one call: scalars from the seed (half the time a small
-    value, as indexes and counts usually are), arrays of their declared length."""
+    """Arguments for one call: scalars from the seed (often a small value,
+    as indexes and counts usually are, or one at an edge: a shift by the
+    width, the largest value), arrays of their declared length."""
     scalars, args = {}, []
     for p in fn.params:
         if isinstance(p.ty, ir.Scalar):
             t = p.ty
-            v = rng.random() < 0.5 if t.is_bool else (rng.randrange(8) if rng.random() < 0.5
-                                                      else rng.getrandbits(t.bits))
+            pick = rng.random()
+            if t.is_bool:
+                v = pick < 0.5
+            elif pick < 0.35:
+                v = rng.randrange(8)
+            elif pick < 0.7:
+                v = rng.choice((t.bits - 1, t.bits, t.bits + 1, 32, 64, t.mask)) & t.mask
+            else:
+                v = rng.getrandbits(t.bits)
             scalars[p.name] = v
     for p in fn.params:
         if isinstance(p.ty, ir.Scalar):
