@@ -321,7 +321,7 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
     n_shared = len(shared_doc)
     n_shared_all = len(report["shared_classes"])
 
-    return {
+    doc = {
         "format": FORMAT,
         "files": paths,
         "probe": _probe_doc(probe, probe_label),
@@ -348,6 +348,10 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
         "classes": [classes[cid] for cid in order],
         "show_all": show_all,
     }
+    if module.devices:       # their operations are emitted as written, not terms of the atlas
+        doc["devices"] = [{"name": d.name, "pci": d.ids, "registers": len(d.registers),
+                           "operations": [f.name for f in d.ops]} for d in module.devices]
+    return doc
 
 
 def _preorder(t: Term) -> list[Term]:
@@ -493,6 +497,9 @@ def render_text(doc: dict, color: bool = False) -> str:
         w(label("decision") + f"{d['where']}: when {d['condition']} -> {d['taken']} branch")
     fns = doc["functions_in_order"]
     w(label("functions") + f"{len(fns)}: {', '.join(fns)}")
+    for d in doc.get("devices", []):
+        w(label("device") + f"{d['name']} ({d['pci']}): {d['registers']} registers, "
+          f"{len(d['operations'])} operations, emitted as written (not in the atlas)")
     w(label("atlas") + f"{_plural(a['roots'], 'root')}, {a['source_nodes']} source term nodes "
       f"({a['source_distinct_nodes']} distinct) -> {a['eclasses']} e-classes, {a['enodes']} e-nodes; "
       f"compression {a['compression']} (source nodes per e-class)")

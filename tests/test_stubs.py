@@ -340,3 +340,13 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
         for mode in MODES:
             for seed in range(60):
                 _same_run(stub, op, mode, seed)
+
+
+def test_explain_lists_the_descriptions_beside_the_atlas():
+    from atlas import explain as X
+    probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
+    doc = X.explain([str(p) for p in DESCRIPTIONS], probe, "fixture")
+    assert {d["name"] for d in doc["devices"]} == {d.name for d in _devices()} | {"virtio_pci"}
+    e1000 = next(d for d in doc["devices"] if d["name"] == "e1000")
+    assert e1000["pci"] == "8086:100e" and "reset" in e1000["operations"]
+    assert "e1000 (8086:100e): 27 registers, 22 operations, emitted as written" in X.render_text(doc)
