@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from . import check, interp, ir
 from .diagnostics import AtlasError
-from .ir import BOOL, U32, U64, Span
+from .ir import U32
 from .syntax import CallA, CallStmtA, CastA, DeviceA, FieldRefA, FuncA, Index, LetA, Name, PollA, WhenA, WhileA
 
 MATCH_KEYS = {"vendor": 0xFFFF, "device": 0xFFFF, "subsystem_vendor": 0xFFFF,
@@ -485,4 +485,4 @@ def run(dev: ir.Device, op: str, *args, bus, fuel: int | None = None):
     updated in place.  The bus sees every access, in order."""
     if any(r.bar is None for r in dev.regions):
         raise ValueError(f"{dev.name} is not placed on a probed device")
-    return interp.run_device(dev, op, args, bus, fuel)
+    return interp.run(dev, op, *args, fuel=fuel, bus=bus)

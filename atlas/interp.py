@@ -134,21 +134,14 @@ def bind(fn: ir.Function, args) -> tuple[dict, dict]:
 
 # ---------------------------------------------------------------- execution
 
-def run(module: ir.Module, name: str, *args, fuel: int | None = None):
-    """Run function `name` of a specialised module; arrays are updated in place."""
+def run(module: ir.Module, name: str, *args, fuel: int | None = None, bus=None):
+    """Run function `name` of a specialised module, or operation `name` of a
+    placed device against `bus` (atlas.devices.run); arrays are updated in place."""
     fn = module.function(name)
     scalars, arrays = bind(fn, args)
     with np.errstate(all="ignore"):          # IEEE results (inf, NaN) are the defined answers
         return _call(module, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
-                     [fuel])
-
-
-def run_device(dev: ir.Device, name: str, args, bus, fuel: int | None = None):
-    """Run operation `name` of a placed device (atlas.devices.run)."""
-    fn = dev.function(name)
-    scalars, arrays = bind(fn, args)
-    return _call(dev, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
-                 [fuel], bus)
+                     [fuel], bus)
 
 
 def constant(e: ir.Expr):
