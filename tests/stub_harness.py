@@ -142,26 +142,42 @@ def _ctype(t: ir.Scalar):
 
 
 class Stub:
-    """A built stub of one placed device, callable with a register file."""
+    """A built stub of one placed device.  Built with the shim, it runs
+    against a register file; built without, against the memory `bars` maps
+    (BAR index -> address) stands in for its BARs."""
 
-    def __init__(self, lib: ctypes.CDLL, stem: str, dev: ir.Device):
+    def __init__(self, lib: ctypes.CDLL, stem: str, dev: ir.Device, bars: dict[int, int] | None = None):
         self.lib, self.stem, self.dev = lib, stem, dev
-        bars = sorted({r.bar for r in dev.regions})
-        self.handle = (ctypes.c_void_p * len(bars))(*[(b + 1) * 4096 for b in bars])
+        used = sorted({r.bar for r in dev.regions})
+        bars = bars or {b: (b + 1) * 4096 for b in used}
+        self.handle = (ctypes.c_void_p * len(used))(*[bars[b] for b in used])
 
-    def run(self, op: str, args, regs: RegisterFile):
+    def run(self, op: str, args, regs: RegisterFile | None = None):
         fn = self.dev.function(op)
         cfn = getattr(self.lib, f"{self.stem}_{op}")
         cfn.restype = None if fn.ret is None else _ctype(fn.ret)
         argv = [ctypes.cast(self.handle, ctypes.c_void_p)]
         for p, a in zip(fn.params, args):
             argv.append(a.ctypes.data_as(ctypes.c_void_p) if isinstance(p.ty, ir.Array) else _ctype(p.ty)(a))
-        callbacks = (READ(lambda b, o, n: regs.read(b, o, n)),
-                     WRITE(lambda b, o, n, v: regs.write(b, o, n, v)),
-                     DELAY(lambda us: regs.delay(us)))
-        self.lib.atlas_sim_attach(*callbacks)
+        if regs is not None:
+            callbacks = (READ(lambda b, o, n: regs.read(b, o, n)),
+                         WRITE(lambda b, o, n, v: regs.write(b, o, n, v)),
+                         DELAY(lambda us: regs.delay(us)))
+            self.lib.atlas_sim_attach(*callbacks)
         value = cfn(*argv)
         return None if fn.ret is None else (bool(value) if fn.ret.is_bool else int(value))
+
+
+def run_both(stub: Stub, op: str, args, mode: str, seed: int):
+    """One call by the interpreter and by the stub, each on a fresh register
+    file of `mode` and `seed`: (interpreter's result, stub's result, the two
+    register files, the stub's copy of the arguments)."""
+    from atlas import devices
+    c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    oracle, sim = RegisterFile(seed, mode), RegisterFile(seed, mode)
+    want = devices.run(stub.dev, op, *args, bus=oracle)
+    got = stub.run(op, c_args, sim)
+    return want, got, oracle, sim, c_args
 
 
 def arguments(fn: ir.Function, rng: random.Random) -> list:
@@ -218,9 +234,7 @@ def _trace(argv=None) -> int:
         compile_files(a.files, probe, out, backend="stubs")
         stub = Stub(build(out, name, sorted({g.ty.bits for g in dev.registers})), name, dev)
         args = arguments(dev.function(op), random.Random(a.seed))
-        oracle, sim = RegisterFile(a.seed, a.mode), RegisterFile(a.seed, a.mode)
-        want = devices.run(dev, op, *args, bus=oracle)
-        got = stub.run(op, [x.copy() if isinstance(x, np.ndarray) else x for x in args], sim)
+        want, got, oracle, sim, _ = run_both(stub, op, args, a.mode, a.seed)
     print(f"   {name}.{op}({', '.join(map(str, args))}) on {a.mode} registers:")
     names = {}
     for g in dev.registers:

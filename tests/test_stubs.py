@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import ir
 from atlas import probe as hwprobe
 from atlas.pipeline import compile_files
 
-from stub_harness import CFLAGS, MODES, RegisterFile, Stub, _ctype, arguments, build
+from stub_harness import CFLAGS, MODES, Stub, arguments, build, run_both
 
 ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTIONS = sorted((ROOT / "intents" / "devices").glob("*.ax"))
@@ -112,8 +111,6 @@ def test_this_machine(tmp_path):
                         "--hw", str(probe_file), "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
-    from atlas.check import check
-    from atlas.pipeline import read_sources
     described = {d.name: tuple(dict(d.match)[k] for k in ("vendor", "device")) for d in _devices()}
     want = {name for name, ids in described.items() if ids in present}
     assert {e["description"] for e in m["devices"].values()} | {u["description"] for u in m["unplaced"]} == want
@@ -164,13 +161,8 @@ def _operations():
 
 
 def _same_run(stub: Stub, op: str, mode: str, seed: int):
-    from atlas import devices
-    fn = stub.dev.function(op)
-    args = arguments(fn, random.Random(f"{stub.stem}.{op}.{seed}"))
-    c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    oracle, sim = RegisterFile(seed, mode), RegisterFile(seed, mode)
-    want = devices.run(stub.dev, op, *args, bus=oracle)
-    got = stub.run(op, c_args, sim)
+    args = arguments(stub.dev.function(op), random.Random(f"{stub.stem}.{op}.{seed}"))
+    want, got, oracle, sim, c_args = run_both(stub, op, args, mode, seed)
     assert sim.log == oracle.log, f"{stub.stem}_{op} ({mode}, seed {seed}): accesses differ"
     assert got == want
     for a, b in zip(args, c_args):
@@ -245,7 +237,6 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
     lib = tmp_path / f"lib{device}.so"
     subprocess.run([cc, *CFLAGS, "-O1", "-fPIC", "-shared", "-I", str(out), str(out / f"{device}.c"),
                     str(tmp_path / "delay.c"), "-o", str(lib)], check=True)
-    c = ctypes.CDLL(str(lib))
     sizes = {}
     for r in dev.regions:
         sizes[r.bar] = max(sizes.get(r.bar, 0), r.base + r.size)
@@ -253,18 +244,12 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
     start = {b: rng.integers(0, 256, n, dtype=np.uint8) for b, n in sizes.items()}
     mine = {b: a.copy() for b, a in start.items()}
     theirs = {b: a.copy() for b, a in start.items()}
-    handle = (ctypes.c_void_p * len(sizes))(*[theirs[b].ctypes.data for b in sorted(sizes)])
+    mapped = Stub(ctypes.CDLL(str(lib)), device, dev, {b: a.ctypes.data for b, a in theirs.items()})
     for f in dev.ops:
         args = arguments(f, random.Random(f.name))
         c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         want = devices.run(dev, f.name, *args, bus=_Memory(mine))
-        cfn = getattr(c, f"{device}_{f.name}")
-        cfn.restype = None if f.ret is None else _ctype(f.ret)
-        argv = [ctypes.cast(handle, ctypes.c_void_p)] + [
-            a.ctypes.data_as(ctypes.c_void_p) if isinstance(p.ty, ir.Array) else _ctype(p.ty)(a)
-            for p, a in zip(f.params, c_args)]
-        got = cfn(*argv)
-        assert (None if f.ret is None else (bool(got) if f.ret.is_bool else int(got))) == want, f.name
+        assert mapped.run(f.name, c_args) == want, f.name
         for b in sizes:
             assert np.array_equal(mine[b], theirs[b]), f"{device}_{f.name}: BAR {b} differs"
     assert any(not np.array_equal(mine[b], start[b]) for b in sizes), "no operation wrote anything"
