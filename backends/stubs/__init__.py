@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from atlas import devices, ir
 from atlas.backend import Backend, BackendError, Emitted
 
-from .cgen import OpWriter, ctype, hexu
+from .cgen import OpWriter, accessor, ctype, hexu
 
 C_FLAGS = "-std=c11 -Wall -Wextra -Werror"
 
@@ -80,13 +80,10 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
     lower = [g.name.lower() for g in dev.registers]
     if len(set(lower)) != len(lower):
         raise BackendError(f"{dev.name}: two registers differ only in case; their C accessors would clash")
-    bar_list, seen = [], set()
-    for r in sorted(dev.regions, key=lambda r: r.bar):
-        if r.bar not in seen:
-            seen.add(r.bar)
-            bar_list.append({"index": r.bar, "size": ", ".join(
-                f"{q.name} at {q.base:#x} ({_size(q.size)})"
-                for q in sorted(dev.regions, key=lambda q: q.base) if q.bar == r.bar)})
+    by_base = sorted(dev.regions, key=lambda q: q.base)
+    bar_list = [{"index": bar, "size": ", ".join(f"{q.name} at {q.base:#x} ({_size(q.size)})"
+                                                 for q in by_base if q.bar == bar)}
+                for bar in sorted({r.bar for r in dev.regions})]
     prefix = stem.upper()
     regs = []
     for g in dev.registers:
@@ -99,7 +96,7 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
             "offset": hexu(region.base + g.offset), "count": g.count, "stride": g.stride,
             "index_param": ", uint64_t i" if g.count else "",
             "readable": g.access != "wo", "writable": g.access != "ro",
-            "read": f"{stem}_read_{g.name.lower()}", "write": f"{stem}_write_{g.name.lower()}",
+            "read": accessor(stem, "read", g.name), "write": accessor(stem, "write", g.name),
             "fields": [{"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty),
                         "lo": f.lo} for f in g.fields],
         })

@@ -13,7 +13,7 @@ happens once, as in the interpreter.
 """
 from __future__ import annotations
 
-from atlas import interp, ir
+from atlas import devices, interp, ir
 
 C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static struct
@@ -53,6 +53,11 @@ def cast(t: ir.Scalar, a: str) -> str:
     return f"(({ctype(t)}){a})" if a.isidentifier() or a.endswith(")") and bare(a) != a else f"(({ctype(t)})({a}))"
 
 
+def accessor(stem: str, verb: str, reg: str) -> str:
+    """The C name of a register's accessor: `e1000_read_ctrl`."""
+    return f"{stem}_{verb}_{reg.lower()}"
+
+
 def hexu(value: int) -> str:
     return f"{value:#06x}u"
 
@@ -66,11 +71,16 @@ class OpWriter:
         self.names: dict[str, str] = {}
         self.polls = 0
         self.lengths = {p.name: p.ty.length for p in fn.params if isinstance(p.ty, ir.Array)}
-        self.used = {e.name for s in ir.walk_stmts(fn.body) for x in ir.own_exprs(s)
-                     for e in ir.walk(x) if isinstance(e, ir.Var)}
-        self.used |= {a.name for s in ir.walk_stmts(fn.body) for x in ir.own_exprs(s)
-                      for e in ir.walk(x) if isinstance(e, ir.Call) for a in e.args if isinstance(a, ir.ArrayRef)}
-        self.used |= {s.array for s in ir.walk_stmts(fn.body) if isinstance(s, ir.Store)}
+        # Names read anywhere: a local or parameter never read gets `(void)`.
+        self.used: set[str] = set()
+        for s in ir.walk_stmts(fn.body):
+            if isinstance(s, ir.Store):
+                self.used.add(s.array)
+            for e in (e for x in ir.own_exprs(s) for e in ir.walk(x)):
+                if isinstance(e, ir.Var):
+                    self.used.add(e.name)
+                elif isinstance(e, ir.Call):
+                    self.used |= {a.name for a in e.args if isinstance(a, ir.ArrayRef)}
         for p in fn.params:                    # array lengths name scalar parameters
             if isinstance(p.ty, ir.Array):
                 self.used |= {e.name for e in ir.walk(p.ty.length) if isinstance(e, ir.Var)}
@@ -144,7 +154,7 @@ class OpWriter:
         if isinstance(s, ir.RegWrite):
             reg = self.dev.register(s.reg)
             idx = "" if s.index is None else f", {self.expr(s.index)}"
-            return [f"{pad}{self.stem}_write_{reg.name.lower()}(dev{idx}, {bare(self.expr(s.value))});"]
+            return [f"{pad}{accessor(self.stem, 'write', reg.name)}(dev{idx}, {bare(self.expr(s.value))});"]
         if isinstance(s, ir.Poll):
             # The interpreter's poll: up to `tries` evaluations, a pause
             # between two of them, the else block if none held.
@@ -191,7 +201,7 @@ class OpWriter:
         if isinstance(e, ir.RegRead):
             reg = self.dev.register(e.reg)
             idx = "" if e.index is None else f", {self.expr(e.index)}"
-            return f"{self.stem}_read_{reg.name.lower()}(dev{idx})"
+            return f"{accessor(self.stem, 'read', reg.name)}(dev{idx})"
         if isinstance(e, ir.Unary):
             a = self.expr(e.a)
             if e.ty.is_bool:
@@ -283,10 +293,5 @@ def _tag(t: ir.Scalar) -> str:
 
 
 def _touches_device(stmts) -> bool:
-    for s in ir.walk_stmts(stmts):
-        if isinstance(s, ir.RegWrite):
-            return True
-        for x in ir.own_exprs(s):
-            if any(isinstance(e, (ir.RegRead, ir.Call)) for e in ir.walk(x)):
-                return True
-    return False
+    return any(isinstance(s, ir.RegWrite) or any(devices.touches(x) for x in ir.own_exprs(s))
+               for s in ir.walk_stmts(stmts))
