@@ -241,9 +241,12 @@ def simplify(t: Term) -> Term:
     return t
 
 
-# Operators with a right identity: x op unit == x.
-_IDENTITY = {"add": lambda t: 0, "sub": lambda t: 0, "or": lambda t: 0, "xor": lambda t: 0,
-             "mul": lambda t: 1, "and": lambda t: t.mask}
+# Operators with a right identity: x op unit == x for every x of the type.
+# For floats that is -0.0 for addition (0.0 + -0.0 is 0.0, not -0.0), +0.0
+# for subtraction and 1.0 for multiplication; NaN stays NaN under each.
+_IDENTITY = {"add": lambda t: -0.0 if t.is_float else 0, "sub": lambda t: 0.0 if t.is_float else 0,
+             "or": lambda t: 0, "xor": lambda t: 0,
+             "mul": lambda t: 1.0 if t.is_float else 1, "and": lambda t: t.mask}
 
 
 def _returns(stmts) -> bool:

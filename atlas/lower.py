@@ -119,12 +119,17 @@ class _Lowering:
 
     def flush(self, run: _Run) -> list:
         """The run's effects as statements: every value first into a temporary
-        (all terms read the run's starting state), then locals, then stores."""
+        (all terms read the run's starting state, so a bare local the run
+        reassigns is copied too), then locals, then stores."""
         out, finals = [], {}
+        # the locals this run reassigns: a term naming one of them means its
+        # value at the run's start, which must be read before it is replaced
+        reassigned = {name for name in run.order
+                      if run.env[name] != var(name, run.env[name].ty) or name in run.declared}
 
         def settle(term: Term, where, role) -> ir.Expr:
             chosen = self.root(term, where, role)
-            if chosen.op in ("var", "const"):
+            if chosen.op == "const" or (chosen.op == "var" and chosen.value not in reassigned):
                 return to_expr(chosen)
             self.temps += 1
             name = f"t.x{self.temps}"
