@@ -22,12 +22,34 @@ def _fail(exc) -> None:
     sys.exit(1)
 
 
+def _readable(files) -> None:
+    """Read every intent file once before any stage runs, so that a file
+    that cannot be read, or bytes that are not UTF-8, are a located error
+    (the stages' own reader, pipeline.read_sources, decodes without one)."""
+    from .syntax import read_source
+    for f in files:
+        read_source(f)
+
+
 def _probe_for(hw: str | None) -> dict:
     """The probe named by --hw, or this machine's."""
     return hwprobe.load_probe(hw) if hw else hwprobe.probe()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _DeepGroup(click.Group):
+    """Runs each command on a thread with a deep stack: the stages walk the
+    program recursively, and a valid program may nest syntax.MAX_DEPTH deep."""
+
+    def invoke(self, ctx):
+        from .syntax import run_deep
+
+        def body():
+            with ctx:                 # click's current context is per thread
+                return click.Group.invoke(self, ctx)
+        return run_deep(body)
+
+
+@click.group(cls=_DeepGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="atlas-compiler")
 def main():
     """Atlas fits code to one machine: intent (.ax) -> logic -> native code.
@@ -127,6 +149,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     try:
         from .egraph import Limits
         from .pipeline import only_devices
+        _readable(files)
         devices_only = only_devices(files)
         backend = backend or ("stubs" if devices_only else "x86_64")
         target = _probe_for(hw)
@@ -294,6 +317,7 @@ def variants(files, hw, function, fmt):
     from .archive import Archive
     from .pipeline import front, intent_hash
     try:
+        _readable(files)
         module, _, _ = front(list(files), _probe_for(hw))
     except USER_ERRORS as exc:
         _fail(exc)
@@ -329,9 +353,9 @@ def _ns(x: float) -> str:
 def check(files):
     """Parse and type-check intent files; report the first error."""
     from .check import check as check_stage
-    from .pipeline import read_sources
+    from .syntax import parse, read_source
     try:
-        module = check_stage(*read_sources(files))
+        module = check_stage(*(parse(read_source(f), f) for f in files))
     except USER_ERRORS as exc:
         _fail(exc)
     for f in module.functions:
@@ -376,6 +400,7 @@ def run(target, func, args, hw, feedback):
         else:
             from . import interp
             from .pipeline import front
+            _readable([target])
             _, module, _ = front([target], _probe_for(hw))
             try:
                 fn = module.function(func)
@@ -504,6 +529,7 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     from .rules import RuleError
     path = Path(learned_file) if learned_file else learned.default_path()
     try:
+        _readable(files)
         target = _probe_for(hw)
         table = costmodel.for_probe(target)
         click.echo(f"costs: {table.source}")
@@ -551,6 +577,7 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
     from . import learned
     from .rules import RuleError
     try:
+        _readable(files)
         rules = learned.with_shipped(learned_file, use=not no_learned)
         doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
                         show_all=show_all, rules=rules)

@@ -45,6 +45,19 @@ def excerpt(text: str, span: Span) -> list[str]:
     width = 1
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col
+    col = span.col
+    if len(line) > _WIDE:
+        # A very long line (a generated chain, a huge literal) is shown as a
+        # window around the caret, so the message stays readable.
+        start = max(0, col - 1 - _BEFORE)
+        shown = line[start:start + _WIDE]
+        line = ("..." if start else "") + shown + ("..." if start + _WIDE < len(line) else "")
+        col = col - start + (3 if start else 0)
+        width = max(1, min(width, len(shown) - (col - 1 - (3 if start else 0))))
     gutter = f"{span.line:>4} | "
     return [gutter + line,
-            " " * (len(gutter) - 2) + "| " + " " * (span.col - 1) + "^" * width]
+            " " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width]
+
+
+_WIDE = 120       # longest excerpt shown whole
+_BEFORE = 40      # context kept before the caret in a window

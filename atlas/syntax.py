@@ -7,6 +7,8 @@ expected, in the user's terms rather than the grammar's.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -322,7 +324,13 @@ def _span_meta(file: str, meta) -> Span:
     return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-def _int_value(text: str) -> tuple[int, str | None, bool]:
+# The largest integer literal any type holds: f64's largest finite value.
+# Past it the value is None, before Python's int() is asked to convert more
+# decimal digits than it will (4,300) or float() meets what it cannot hold.
+_LARGEST = int(sys.float_info.max)
+
+
+def _int_value(text: str) -> tuple[int | None, str | None, bool]:
     suffix = None
     for s in ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"):
         if text.endswith(s) and not (text.startswith(("0x", "0X")) and False):
@@ -330,11 +338,14 @@ def _int_value(text: str) -> tuple[int, str | None, bool]:
             text = text[: -len(s)]
             break
     body = text.replace("_", "")
-    if body.startswith(("0x", "0X")):
-        return int(body, 16), suffix, True
-    if body.startswith(("0b", "0B")):
-        return int(body, 2), suffix, True
-    return int(body), suffix, False
+    hexbin = body.startswith(("0x", "0X", "0b", "0B"))
+    if hexbin:
+        value = int(body, 16 if body[1] in "xX" else 2)
+    elif len(body.lstrip("0")) > len(str(_LARGEST)):
+        return None, suffix, False
+    else:
+        value = int(body)
+    return (value if value <= _LARGEST else None), suffix, hexbin
 
 
 @v_args(meta=True)
@@ -386,7 +397,7 @@ class _Build(Transformer):
 
     def pci_key(self, meta, ch):
         key, value = ch
-        return (str(key), _int_value(str(value))[0], self._s(meta))
+        return (str(key), self._int(value), self._s(meta))
 
     def region(self, meta, ch):
         name, source, arg, offset = ch
@@ -395,9 +406,9 @@ class _Build(Transformer):
                              note="a region is `bar(N)` (a PCI base address register) or "
                                   "`virtio(common|notify|isr|device)` (a virtio structure)",
                              source=self.text)
-        value = _int_value(str(arg))[0] if arg.type == "INT" else str(arg)
+        value = self._int(arg) if arg.type == "INT" else str(arg)
         return RegionA(self._id(name), str(source), value,
-                       0 if offset is None else _int_value(str(offset))[0],
+                       0 if offset is None else self._int(offset),
                        self._s(meta), self._t(name), self._t(arg))
 
     def register(self, meta, ch):
@@ -417,8 +428,8 @@ class _Build(Transformer):
 
     def field(self, meta, ch):
         name, lo, hi = ch
-        lo_v = _int_value(str(lo))[0]
-        hi_v = lo_v if hi is None else _int_value(str(hi))[0]
+        lo_v = self._int(lo)
+        hi_v = lo_v if hi is None else self._int(hi)
         return FieldA(self._id(name), lo_v, hi_v, self._s(meta))
 
     def field_ref(self, meta, ch):
@@ -510,7 +521,7 @@ class _Build(Transformer):
             return lit[0]
         t = lit.type
         if t == "INT":
-            return _int_value(str(lit))[0]
+            return self._int(lit)
         if t == "FLOAT":
             return float(str(lit).rstrip("f3264").replace("_", "") or 0)
         if t == "STRING":
@@ -518,7 +529,7 @@ class _Build(Transformer):
         return t == "TRUE"
 
     def neg_int(self, meta, ch):
-        return (-_int_value(str(ch[0]))[0],)
+        return (-self._int(ch[0]),)
 
     def cmp_op(self, meta, ch):
         return ch[0]
@@ -584,9 +595,19 @@ class _Build(Transformer):
         args = tuple(a for a in args if a is not None)
         return CallA(self._id(name), args, self._s(meta), self._t(name))
 
+    def _int(self, tok) -> int:
+        """The value of an INT token; a literal no type holds is refused here."""
+        value = _int_value(str(tok))[0]
+        if value is None:
+            raise AtlasError(self._t(tok), "literal too large for any type",
+                             note="u64 holds up to 18446744073709551615, f64 up to about 1.8e308",
+                             source=self.text)
+        return value
+
     def int_lit(self, meta, ch):
         tok = ch[0]
-        value, suffix, hexbin = _int_value(str(tok))
+        value = self._int(tok)
+        _, suffix, hexbin = _int_value(str(tok))
         return Num(str(tok), value, suffix, False, hexbin, self._t(tok))
 
     def float_lit(self, meta, ch):
@@ -820,11 +841,105 @@ def _in_signature(tokens) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- limits
+
+# How deep expressions and statements may nest.  Every stage after the parser
+# (the transformer, the checker, lowering, the e-graph, codegen, the
+# interpreter) walks the tree recursively, so the depth is bounded here, where
+# it can be reported at its place, and the command runs those stages on a
+# stack sized for it (run_deep).  A thousand levels is far beyond written
+# code and still cheap to walk.
+MAX_DEPTH = 1000
+
+# Lark's wrappers that are not a level of nesting a user wrote.
+_NOT_A_LEVEL = frozenset({"start", "func", "fn_body", "block", "device", "param", "type_name"})
+
+
+def _check_depth(tree, file: str, text: str) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH, at the first node past it.
+    The walk keeps its own stack: it must not recurse on the very depth it
+    measures."""
+    todo = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        if node.data not in _NOT_A_LEVEL:
+            depth += 1
+            if depth > MAX_DEPTH:
+                span = _span_meta(file, node.meta)
+                raise AtlasError(Span(file, span.line, span.col, span.line, span.col + 1),
+                                 f"nesting deeper than {MAX_DEPTH}",
+                                 note=f"expressions and blocks nest at most {MAX_DEPTH} deep; "
+                                      "name a part with `let` to split it", source=text)
+        todo.extend((child, depth) for child in node.children)
+
+
+# Enough stack and recursion for MAX_DEPTH levels through every stage: each
+# level costs a few dozen Python frames at most, and the C stack under them.
+_DEEP_RECURSION = 200_000
+_DEEP_STACK = 1024 * 1024 * 1024
+
+
+def run_deep(fn, *args, **kwargs):
+    """fn(*args, **kwargs) on a thread whose stack holds programs MAX_DEPTH
+    deep; its result or its exception (SystemExit included) passes through."""
+    box: dict = {}
+
+    def body():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:          # re-raised on the calling thread
+            box["error"] = exc
+
+    old_size = threading.stack_size()
+    old_limit = sys.getrecursionlimit()
+    threading.stack_size(_DEEP_STACK)
+    sys.setrecursionlimit(max(old_limit, _DEEP_RECURSION))
+    try:
+        worker = threading.Thread(target=body, name="atlas-deep")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def decode_source(data: bytes, file: str) -> str:
+    """The text of an intent file, which must be UTF-8: a located error at
+    the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        start = before.rfind(b"\n") + 1
+        col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
+        text = data.decode("utf-8", "replace")     # the excerpt shows the bad byte as U+FFFD
+        raise AtlasError(Span(file, line, col, line, col + 1),
+                         f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+                         note="intent files are read as UTF-8", source=text) from None
+
+
+def read_source(path) -> str:
+    """Read one intent file: its text, or an AtlasError naming it."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
+    return decode_source(data, str(path))
+
+
 def parse(text: str, file: str = "<input>") -> ModuleA:
     try:
         tree = _parser().parse(text)
     except lark.exceptions.LarkError as exc:
         raise _parse_error(exc, file, text) from None
+    _check_depth(tree, file, text)
     try:
         items = _Build(file, text).transform(tree)
     except lark.exceptions.VisitError as exc:
