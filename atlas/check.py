@@ -625,6 +625,29 @@ def signature_of(text: str, origin: str = "<signature>") -> ir.Function:
         raise err.with_source(ast.text) from None
 
 
+# A function's name is exported as is, so a name the linker, the C start-up
+# files or the generated code already use would fail to link or, worse,
+# capture their calls.  Refused here, at the name, rather than as linker
+# output after the whole compile.
+_LINKER_SYMBOLS = frozenset({"_init", "_fini"})
+# LLVM's code generator calls these itself (a loop that fills memory becomes
+# memset); the llvm backend refuses them too (backends/llvm/codegen.py).
+_CALLED_BY_GENERATED_CODE = frozenset({"memcpy", "memmove", "memset", "memcmp", "bcmp"})
+
+
+def reserved_symbol(name: str) -> str | None:
+    """Why `name` cannot name a function in a compiled library, or None."""
+    if name in _LINKER_SYMBOLS:
+        return "every shared library's start-up code (crti.o) defines this symbol"
+    if name.startswith("__") or (name[:1] == "_" and name[1:2].isupper()):
+        return "names that begin with `__` or `_` and a capital letter belong to the C implementation"
+    if name in _CALLED_BY_GENERATED_CODE:
+        return "the generated code calls the C library's function of this name"
+    if name.startswith("atlas_"):
+        return "names that begin with `atlas_` belong to Atlas's runtime (counters, timing loops)"
+    return None
+
+
 def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
     sigs: dict[str, ir.Function] = {}
     spans: dict[str, Span] = {}
@@ -634,6 +657,11 @@ def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
                              note=f"first defined at {spans[f.name]}")
         if f.name in primitives() or f.name == "len":
             raise AtlasError(f.name_span, f"'{f.name}' is a built-in primitive; choose another name")
+        why = reserved_symbol(f.name)
+        if why:
+            raise AtlasError(f.name_span, f"'{f.name}' is reserved: {why}; choose another name",
+                             note="a function's name is its symbol in the compiled library "
+                                  "(docs/language.md, \"Names\")")
         sigs[f.name] = _signature(f)
         spans[f.name] = f.name_span
     functions = []
