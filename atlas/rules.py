@@ -500,7 +500,7 @@ class _Parsed:
         # The two sides (and the condition) as `let`s of one function, one per
         # line, so that an error's line says which part it is in.
         parts = [tpl.lhs, tpl.rhs] + ([tpl.when] if tpl.when is not None else [])
-        self.source = "fn __rule() {\n" + "".join(f"{_PREFIX}{p};\n" for p in parts) + "}\n"
+        self.source = "fn rule_sides() {\n" + "".join(f"{_PREFIX}{p};\n" for p in parts) + "}\n"
         try:
             ast = syntax.parse(self.source, tpl.path)
         except AtlasError as err:
