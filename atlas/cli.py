@@ -22,6 +22,36 @@ def _fail(exc) -> None:
     sys.exit(1)
 
 
+def _os_text(exc: OSError) -> str:
+    """An OSError in one line that names its file."""
+    if exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _writable_folder(out: str) -> None:
+    """Refuse an output folder that cannot be written before any work
+    starts: the compile and the search may take minutes, and
+    pipeline.compile_files writes only at the end.  The nearest folder that
+    exists must take a new entry (tried for real: as root, os.access says
+    yes to nearly anything)."""
+    import tempfile
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise AtlasError(None, f"{out} exists and is not a folder; refusing to overwrite it")
+    if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").exists():
+        raise AtlasError(None, f"{out} exists and is not an Atlas artefact folder; refusing to overwrite it")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise AtlasError(None, f"{out}: cannot create it: {parent} is not a folder")
+    try:
+        Path(tempfile.mkdtemp(prefix=".atlas-write-check.", dir=parent)).rmdir()
+    except OSError as exc:
+        raise AtlasError(None, f"{out}: cannot write there: {parent}: {exc.strerror or exc}") from None
+
+
 def _readable(files) -> None:
     """Read every intent file once before any stage runs, so that a file
     that cannot be read, or bytes that are not UTF-8, are a located error
@@ -72,7 +102,10 @@ def probe(output):
     """
     p = hwprobe.probe()
     if output:
-        hwprobe.write_probe(p, output)
+        try:
+            hwprobe.write_probe(p, output)
+        except OSError as exc:
+            _fail(f"{output}: cannot write: {exc.strerror or exc}")
         cpu = p["cpu"]
         click.echo(f"wrote {output}: {cpu['model_name'] or cpu['arch']} ({cpu['uarch']}, "
                    f"{len(cpu['features'])} features), {len(p['gpus'])} GPU(s), "
@@ -150,6 +183,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         from .egraph import Limits
         from .pipeline import only_devices
         _readable(files)
+        _writable_folder(out)
         devices_only = only_devices(files)
         backend = backend or ("stubs" if devices_only else "x86_64")
         target = _probe_for(hw)
@@ -414,8 +448,15 @@ def run(target, func, args, hw, feedback):
         if feedback:
             if not Path(target).is_dir():
                 raise AtlasError(None, "--feedback counts what compiled code did: run a compiled folder")
-            _write_feedback(feedback, lib)
+            try:
+                _write_feedback(feedback, lib)
+            except OSError as exc:
+                raise AtlasError(None, f"{feedback}: cannot write: {exc.strerror or exc}") from None
     except USER_ERRORS + (ValueError,) as exc:
+        _fail(exc)
+    except OSError as exc:          # a folder that is no artefact, a library that will not load
+        _fail(_os_text(exc))
+    except RuntimeError as exc:     # runtime.CpuMismatch: compiled for another CPU
         _fail(exc)
     with np.printoptions(threshold=16, edgeitems=4):
         for p, v in zip(fn.params, values):
@@ -476,6 +517,13 @@ def _scalar(p: ir.Param, text: str):
 
 
 def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
+    try:
+        return _array_of(p, text, n)
+    except MemoryError:
+        raise ValueError(f"argument '{p.name}': {n} elements of {p.ty.elem} do not fit in memory") from None
+
+
+def _array_of(p: ir.Param, text: str, n: int) -> np.ndarray:
     t = p.ty.elem
     dt = dtype(t)
     if n < 0:
@@ -493,13 +541,17 @@ def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
             return rng.integers(0, 2, n).astype(dt)
         return rng.integers(np.iinfo(dt).min, np.iinfo(dt).max, n, dtype=dt, endpoint=True)
     if text.startswith("@"):
-        return np.ascontiguousarray(np.load(text[1:]).astype(dt, copy=False).ravel())
+        try:
+            return np.ascontiguousarray(np.load(text[1:]).astype(dt, copy=False).ravel())
+        except (OSError, ValueError, EOFError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ValueError(f"argument '{p.name}': cannot read {text[1:]}: {why}") from None
     if text.startswith("["):
         try:
             items = json.loads(text.replace("true", "1").replace("false", "0"))
-        except json.JSONDecodeError:
+            return np.array(items).astype(dt)
+        except (ValueError, TypeError, OverflowError):      # not JSON, ragged, not numbers
             raise ValueError(f"argument '{p.name}': cannot read the list {text!r}") from None
-        return np.array(items).astype(dt)
     raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
 
 

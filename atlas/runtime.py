@@ -188,13 +188,26 @@ def load(path, check_cpu: bool = True) -> Library:
     """Load the artefact folder `path` (its manifest.json and shared library)."""
     path = Path(path)
     mpath = path / "manifest.json"
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} is not a compiled artefact folder")
     try:
-        manifest = json.loads(mpath.read_text())
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} is not a compiled artefact: {mpath} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{mpath}:{exc.lineno}:{exc.colno}: damaged manifest, not JSON: {exc.msg} "
+                         "(recompile the artefact)") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{mpath}: damaged manifest, not UTF-8 text (recompile the artefact)") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("functions", {}), dict):
+        raise ValueError(f"{mpath}: damaged manifest, not an Atlas artefact's (recompile the artefact)")
     if "library" not in manifest or "functions" not in manifest:
         raise ValueError(f"{mpath} names no library to load (backend {manifest.get('backend')!r})")
     if check_cpu:
         _check_cpu(manifest, path)
     dll = ctypes.CDLL(str((path / manifest["library"]).resolve()))
-    return Library(path, manifest, dll)
+    try:
+        return Library(path, manifest, dll)
+    except (KeyError, TypeError, AttributeError) as exc:      # an entry without its fields
+        raise ValueError(f"{mpath}: damaged manifest, a function's entry lacks {exc} "
+                         "(recompile the artefact)") from None
