@@ -65,31 +65,63 @@ def default_path() -> Path:
     return Path(named) if named else cache_dir() / "archive.sqlite3"
 
 
+class ArchiveNotice(UserWarning):
+    """The archive was moved aside and started afresh (a damaged file, an
+    older layout).  Only a cache: nothing the user wrote is lost."""
+
+
 class Archive:
     def __init__(self, path=None, timeout_s: float = 30.0):
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = None
+        try:
+            row = self._open(timeout_s)
+        except sqlite3.DatabaseError as exc:
+            # Random bytes, a truncated copy, a disk error: every search and
+            # `atlas variants` would fail on it, --fresh included.  It is a
+            # cache, so it is kept for inspection and a new one started.
+            self.close()
+            self._move_aside("damaged", f"is damaged ({exc})")
+            row = self._open(timeout_s)
+        if row is not None and row[0] != SCHEMA_VERSION:
+            # Only a cache: an archive of another layout is set aside, not
+            # read wrongly and not deleted.
+            self.close()
+            self._move_aside(f"v{row[0]}", f"had layout {row[0]}")
+            self.__init__(self.path, timeout_s)
+
+    def _open(self, timeout_s: float):
+        """Connect, check the file and create the tables; the schema row."""
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below).
         self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
+        # A file whose header survived but whose pages did not reads fine
+        # until a query touches them; quick_check finds that now, in
+        # milliseconds for an archive of this size.
+        verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(verdict)
         with self._write():
             for stmt in filter(str.strip, _SCHEMA.split(";")):   # executescript would commit early
                 self._db.execute(stmt)
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        if row is not None and row[0] != SCHEMA_VERSION:
-            # Only a cache: an archive of another layout is set aside, not
-            # read wrongly and not deleted.
-            self._db.close()
-            aside = self.path.with_name(f"{self.path.name}.v{row[0]}-{int(time.time())}")
+        return row
+
+    def _move_aside(self, suffix: str, why: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.{suffix}-{int(time.time())}")
+        try:
             self.path.rename(aside)
-            for extra in ("-wal", "-shm"):
-                Path(str(self.path) + extra).unlink(missing_ok=True)
-            warnings.warn(f"the search archive {self.path} had layout {row[0]}; moved aside to {aside.name}")
-            self.__init__(self.path, timeout_s)
+        except FileNotFoundError:       # another process moved it aside first
+            return
+        for extra in ("-wal", "-shm"):
+            Path(str(self.path) + extra).unlink(missing_ok=True)
+        warnings.warn(ArchiveNotice(f"the search archive {self.path} {why}; moved aside to {aside}, "
+                                    "and a new one started"))
 
     # ------------------------------------------------------------ transactions
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -66,12 +67,25 @@ def _probe_for(hw: str | None) -> dict:
     return hwprobe.load_probe(hw) if hw else hwprobe.probe()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Atlas's own warnings (an archive moved aside, ...) are one line for
+    the user; any other keeps Python's form, which locates it."""
+    if issubclass(category, UserWarning) and category.__module__.startswith("atlas"):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 class _DeepGroup(click.Group):
     """Runs each command on a thread with a deep stack: the stages walk the
     program recursively, and a valid program may nest syntax.MAX_DEPTH deep."""
 
     def invoke(self, ctx):
         from .syntax import run_deep
+        warnings.showwarning = _show_warning
 
         def body():
             with ctx:                 # click's current context is per thread

@@ -40,11 +40,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, Union
 
 Args = Union[Sequence[Any], Callable[[], Sequence[Any]]]
+
+
+class TimerNotice(UserWarning):
+    """A cached timing loop was damaged, moved aside and rebuilt."""
 
 
 @dataclass
@@ -114,6 +119,8 @@ def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
         tail = err.decode(errors="replace").strip().splitlines()[-5:]
         return Measurement("crashed", f"exit status {proc.returncode} without an answer"
                            + (": " + " | ".join(tail) if tail else ""), wall_s=wall)
+    if reply.get("notice"):             # the child repaired the cache: the user hears of it here
+        warnings.warn(TimerNotice(reply["notice"]))
     if reply["status"] != "ok":
         return Measurement(reply["status"], reply["detail"], wall_s=wall)
     times = reply["times_ns"]
@@ -167,17 +174,37 @@ def find_cc() -> str | None:
     return None
 
 
+def _loads(path: Path) -> str | None:
+    """Why the timing loop at `path` cannot be used, or None."""
+    try:
+        ctypes.CDLL(str(path)).atlas_time
+    except (OSError, AttributeError) as exc:
+        return str(exc).replace(f"{path}: ", "")
+    return None
+
+
 def timer_library(sig) -> tuple[str | None, str]:
-    """The compiled timing loop for `sig`: (path of the .so, "") or (None,
-    why not).  Built once per signature into <cache>/timers/<hash>.so,
-    written atomically, so concurrent workers share it safely."""
+    """The compiled timing loop for `sig`: (path of the .so, notice) or
+    (None, why not).  Built once per signature into <cache>/timers/<hash>.so,
+    written atomically, so concurrent workers share it safely.  A cached
+    loop that does not load (a damaged file) is moved aside and rebuilt; the
+    notice then says so, else it is empty."""
     from .rules import cache_dir
     source = timer_source(sig)
     digest = hashlib.sha256((source + "\0" + " ".join(TIMER_FLAGS)).encode()).hexdigest()[:32]
     folder = cache_dir() / "timers"
     path = folder / f"{digest}.so"
+    notice = ""
     if path.exists():
-        return str(path), ""
+        why = _loads(path)
+        if why is None:
+            return str(path), ""
+        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            pass                         # another worker moved it first
+        notice = f"the cached timing loop {path} is damaged ({why}); moved aside to {aside}, and rebuilt"
     cc = find_cc()
     if cc is None:
         return None, "no C compiler (cc, gcc, clang) on PATH: timed from Python"
@@ -200,7 +227,7 @@ def timer_library(sig) -> tuple[str | None, str]:
                     os.unlink(partial)
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"cannot build the timing loop: {exc}"
-    return str(path), ""
+    return str(path), notice
 
 
 class NativeTimer:
@@ -262,7 +289,7 @@ def _run(request: dict) -> dict:
             reps = timer.reps_for(args, request.get("min_sample_ns", 200_000))
             times = [timer.sample(args, reps) / reps for _ in range(request["repeats"])]
             return {"status": "ok", "times_ns": times, "result": result, "method": "native",
-                    "reps": reps}
+                    "reps": reps, "notice": note}
     times = []
     for _ in range(request["repeats"]):
         call = _fresh(args)
