@@ -53,13 +53,13 @@ def _writable_folder(out: str) -> None:
         raise AtlasError(None, f"{out}: cannot write there: {parent}: {exc.strerror or exc}") from None
 
 
-def _readable(files) -> None:
-    """Read every intent file once before any stage runs, so that a file
-    that cannot be read, or bytes that are not UTF-8, are a located error
-    (the stages' own reader, pipeline.read_sources, decodes without one)."""
-    from .syntax import read_source
-    for f in files:
-        read_source(f)
+def _readable(files) -> list[str]:
+    """Read and parse every intent file once before any stage runs, so that
+    a file that cannot be read, or bytes that are not UTF-8, are a located
+    error (the stages' own reader, pipeline.read_sources, decodes without
+    one).  The names of the functions the files define."""
+    from .syntax import parse, read_source
+    return [fn.name for f in files for fn in parse(read_source(f), f).funcs]
 
 
 def _probe_for(hw: str | None) -> dict:
@@ -196,7 +196,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     try:
         from .egraph import Limits
         from .pipeline import only_devices
-        _readable(files)
+        defined = _readable(files)
         _writable_folder(out)
         devices_only = only_devices(files)
         backend = backend or ("stubs" if devices_only else "x86_64")
@@ -213,7 +213,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                        err=True)
         elif search or pins:
             options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
-                                      pins, measure=search, probed_here=hw is None)
+                                      pins, measure=search, probed_here=hw is None, defined=defined)
         with _SearchProgress(options):
             result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
@@ -277,10 +277,11 @@ def _report_stubs(files, out, m: dict):
 
 
 def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
-                    probed_here=False):
+                    probed_here=False, defined=None):
     """Search options, or None (with a note) where the candidates could not be
     timed on the target: a probe of another machine.  `probed_here`: the
-    target is this machine's own probe, taken just now (no second probe)."""
+    target is this machine's own probe, taken just now (no second probe).
+    `defined`: the compiled files' functions, which each profile must name."""
     from .search import Options, pinned
     fixed = {}
     for pin in pins:
@@ -297,6 +298,8 @@ def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh
     loaded = {}
     for path in profiles:
         prof = load_profile(path)
+        if defined is not None:
+            prof.check_function(defined)
         if prof.function in loaded:
             raise AtlasError(None, f"{path}: a second profile for '{prof.function}' "
                                    f"(the first is {loaded[prof.function].path})")

@@ -259,6 +259,14 @@ class Profile:
         """How many argument lists `inputs` gives (None: one, no sizes given)."""
         return None if self._sizes is None else self._sizes[2]
 
+    def check_function(self, names) -> None:
+        """Refuse a profile whose function is not among `names` (the compiled
+        files' functions): it would otherwise be silently unused."""
+        if self.function not in names:
+            raise self._err(self._function_span,
+                            f"the profile is for '{self.function}', which the compiled files do not define",
+                            note=f"they define: {', '.join(names) or 'no functions'}")
+
     # -- errors
 
     def _err(self, span, message, note=None) -> AtlasError:
