@@ -611,7 +611,10 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
         _fail(f"--function: no searchable root in {', '.join(functions)}")
     for d in found:
         click.echo(f"{d.function} [{d.where}]: {d.status}" + (f" ({d.why})" if d.why else ""))
-        if d.found:
+        if d.found and d.cost_after is None:
+            # not searched ("rules suffice": the atlas's form is one operation): no costs to show
+            click.echo(f"    {d.found}")
+        elif d.found:
             cost = (f"cost {d.cost_before:.2f} -> {d.cost_after:.2f}" if d.cost_before is not None
                     else f"cost {d.cost_after:.2f}")
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, "
