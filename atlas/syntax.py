@@ -6,6 +6,7 @@ expected, in the user's terms rather than the grammar's.
 """
 from __future__ import annotations
 
+import gc
 import re
 import sys
 import threading
@@ -344,7 +345,7 @@ def _int_value(text: str) -> tuple[int | None, str | None, bool]:
     elif len(body.lstrip("0")) > len(str(_LARGEST)):
         return None, suffix, False
     else:
-        value = int(body)
+        value = int(body.lstrip("0") or "0")    # leading zeros count towards int()'s limit
     return (value if value <= _LARGEST else None), suffix, hexbin
 
 
@@ -891,6 +892,9 @@ def run_deep(fn, *args, **kwargs):
             box["value"] = fn(*args, **kwargs)
         except BaseException as exc:          # re-raised on the calling thread
             box["error"] = exc
+        # Some native objects (egglog's e-graph) must be freed on the thread
+        # that made them: collect this thread's garbage before it ends.
+        gc.collect()
 
     old_size = threading.stack_size()
     old_limit = sys.getrecursionlimit()
