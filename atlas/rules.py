@@ -194,7 +194,27 @@ def stats() -> LoadStats | None:
 
 # ---------------------------------------------------------------- proving
 
-def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None) -> dict | None:
+# Z3's work on one proof is bounded by a resource limit (`rlimit`), which
+# counts Z3's own steps: a proof succeeds or gives up the same way on any
+# machine and under any load, where a time limit made results depend on
+# both.  Measured with this Z3 (units per claim): the hardest shipped rule,
+# f64 `x / 2.0 == x * 0.5`, 7 million (2 s here); the hardest translation
+# validation of intents/*.ax and intents/bits, 11.4 million (8 s, with the
+# popcnt-less probe).  Z3 spends 1.5 to 3.5 million a second, so a claim it
+# cannot decide gives up in 10 to 20 s.  The time limits callers pass stay,
+# far above, only as a safety net.
+PROOF_RLIMIT = 30_000_000       # per claim put to Z3 by `prove` / `refute`
+RULE_RLIMIT = 200_000_000       # per rule instance at load: generous, proven once and cached
+MAX_PARTS = 8                   # differing parts proven one by one before the whole (`refute`)
+# Z3 bit-blasts each float operation into thousands of clauses; past a few
+# dozen in one claim it spends its whole limit and gives up (a 64-step f64
+# multiply-add chain: 60 s, then "unknown").  Such a claim is refused at once.
+MAX_FLOAT_OPS = 32              # distinct float arithmetic nodes in one claim put to Z3
+_FLOAT_OPS = frozenset({"add", "sub", "mul", "div", "rem", "sqrt", "min", "max"})
+
+
+def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
+          rlimit: int | None = None) -> dict | None:
     """Prove lhs == rhs for every value of their free variables and every
     content of the arrays they load from (with `when`, a bool term: for
     every value where `when` holds).  None when proven; otherwise a
@@ -202,15 +222,26 @@ def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = Non
     negative, floats as floats), and 'array[index]' -> value for each load
     the terms make.  Ints compare bitwise, floats structurally (one NaN;
     +0 and -0 differ), bools as bools.  Raises Undecided when Z3 cannot
-    decide within `timeout_ms`."""
-    found = refute(lhs, rhs, timeout_ms, when)
+    decide within `rlimit` of its resource units (PROOF_RLIMIT by default;
+    deterministic) or, as a safety net, `timeout_ms`."""
+    found = refute(lhs, rhs, timeout_ms, when, rlimit)
     return None if found is None else found[0]
 
 
-def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None):
+def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
+           rlimit: int | None = None):
     """Like `prove`, but a refutation comes with the two sides' values:
     None, or (counterexample, lhs value, rhs value).  A counterexample
-    satisfies `when`."""
+    satisfies `when`.
+
+    Where the two sides are one context around differing parts (a rewrite
+    deep inside an unrolled loop), the parts are proven first: equal parts
+    make equal wholes (congruence: every operator is a function of its
+    operands' values), and Z3 decides `y / 2.0 == 0.5 * y` in 2 s where,
+    inside 64 multiply-adds, it gives up.  Only if that fails is the whole
+    claim put to Z3."""
+    if rlimit is None:
+        rlimit = PROOF_RLIMIT            # read here, so that a caller may lower it for a run
     if lhs.ty != rhs.ty:
         raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
     if when is not None and not when.ty.is_bool:
@@ -218,7 +249,21 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     free = _free_vars(lhs, rhs, *([when] if when is not None else []))   # in order of appearance
     keys: dict = {}
     claim = f"{lhs} == {rhs}" + (f" where {when}" if when is not None else "")
+    # Parts are found before the canonical ordering, which may pair them wrongly.
+    parts = _differing(lhs, rhs)
+    if parts != [(lhs, rhs)] and len(parts) <= MAX_PARTS:
+        if not parts:
+            return None                      # the same term
+        try:
+            if all(refute(a, b, timeout_ms, when, rlimit) is None for a, b in parts):
+                return None
+        except Undecided:
+            pass                             # the whole claim may still be decided
     lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
+    heavy = {t for side in (lhs, rhs) for t in subterms(side) if t.ty.is_float and t.op in _FLOAT_OPS}
+    if len(heavy) > MAX_FLOAT_OPS:
+        raise Undecided(f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
+                        f"are past the {MAX_FLOAT_OPS} it can decide")
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
     # Each distinct read of an array is a fresh constant (Ackermann's
     # reduction): reads at equal indices must be equal, and nothing else is
@@ -250,18 +295,20 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     # bit-vectors, FP as needed); it proved every shipped rule faster than
     # hand-built tactic pipelines did.
     solver = z3.Solver()
+    solver.set("rlimit", rlimit)
     solver.set("timeout", timeout_ms)
     for seen in reads.values():
         for n, (i, v) in enumerate(seen):
             for j, u in seen[:n]:
                 solver.add(z3.Implies(i == j, v == u))
     solver.add(differ)
+    started = time.perf_counter()
     result = solver.check()
     if result == z3.unsat:
         return None
     if result != z3.sat:
-        raise Undecided(f"Z3 could not decide `{claim}` ({solver.reason_unknown()}, "
-                        f"limit {timeout_ms} ms)")
+        raise Undecided(f"Z3 could not decide `{claim}` "
+                        f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})")
     m = solver.model()
 
     def value(expr, ty):
@@ -272,6 +319,65 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
         for i, v in seen:
             cex[f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]"] = value(v, ty)
     return cex, value(zl, lhs.ty), value(zr, rhs.ty)
+
+
+def _why_unknown(solver, rlimit: int, timeout_ms: int, seconds: float) -> str:
+    """Which limit stopped Z3, in words.  Z3 says "timeout" for its time
+    limit and "canceled" for its resource limit (as for an interrupt)."""
+    reason = solver.reason_unknown()
+    if reason == "timeout" or seconds * 1000 >= timeout_ms:
+        return f"time limit of {timeout_ms} ms reached"
+    if reason == "canceled" or "resource" in reason:
+        return f"resource limit of {rlimit:,} Z3 units reached"
+    return f"{reason}; limits {rlimit:,} Z3 units and {timeout_ms} ms"
+
+
+def _differing(a: Term, b: Term) -> list[tuple[Term, Term]]:
+    """The outermost pairs of subterms where `a` and `b` differ, in order and
+    without repeats: [] when they are the same term, [(a, b)] when they
+    differ at the top.  Both sides' load indices are compared like any
+    other operand."""
+    out: list[tuple[Term, Term]] = []
+    seen: set = set()
+
+    def walk(x: Term, y: Term):
+        if x == y or (x, y) in seen:
+            return
+        seen.add((x, y))
+        pairs = list(zip(x.args, _paired(x, y)))
+        if (x.op, x.ty, x.value, len(x.args)) != (y.op, y.ty, y.value, len(y.args)) or \
+                any(u.ty != v.ty for u, v in pairs):     # a load's index may be of another width
+            out.append((x, y))
+            return
+        for u, v in pairs:
+            walk(u, v)
+
+    walk(a, b)
+    return out
+
+
+def _paired(x: Term, y: Term, depth: int = 3) -> tuple:
+    """y's operands in the order that matches x's best: a commutative
+    operator's two operands crosswise where the rewrite swapped them (as
+    extraction often does), judged by how alike they look `depth` levels down."""
+    ys = y.args
+    if x.op in _COMMUTES and len(ys) == 2:
+        crossed = _alike(x.args[0], ys[1], depth) + _alike(x.args[1], ys[0], depth)
+        if crossed > _alike(x.args[0], ys[0], depth) + _alike(x.args[1], ys[1], depth):
+            return ys[1], ys[0]
+    return ys
+
+
+def _alike(x: Term, y: Term, depth: int) -> int:
+    """How alike two terms look: 2 ** (depth + 1) for the same term, else the
+    number of matching operator nodes from the top, down to `depth`."""
+    if x == y:
+        return 1 << (depth + 1)
+    if (x.op, x.ty, x.value, len(x.args)) != (y.op, y.ty, y.value, len(y.args)):
+        return 0
+    if depth == 0:
+        return 1
+    return 1 + sum(_alike(u, v, depth - 1) for u, v in zip(x.args, _paired(x, y, depth - 1)))
 
 
 # Operators whose operands commute, at every type: IEEE + and * included, as
@@ -726,13 +832,14 @@ class _ProofCache:
             pass              # a read-only cache folder costs time, not correctness
 
 
-def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Rules:
+def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
+               rlimit: int = RULE_RLIMIT) -> Rules:
     """Load, instantiate and prove the rules of `paths` (rule files or folders,
     and `SHIPPED` for the rule files shipped with Atlas; by default those
     alone).  Raises UnsoundRule for the
     first unsound instance, RuleError for a malformed rule, Undecided when Z3
-    cannot decide one (within `timeout_ms` each: generous, so that a busy
-    machine does not refuse a sound rule).  Rules marked `reassoc` are
+    cannot decide one (within `rlimit` Z3 units each, the same on every
+    machine; `timeout_ms` is only a safety net).  Rules marked `reassoc` are
     returned unproven."""
     global _last_stats
     t0 = time.perf_counter()
@@ -750,7 +857,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Ru
                 continue
             t = time.perf_counter()
             try:
-                found = _refute_rule(r, timeout_ms)
+                found = _refute_rule(r, timeout_ms, rlimit)
             except Undecided as e:
                 raise Undecided(f"{r.source}: rule '{r.name}' could not be proven for {r.ty}: {e}") from None
             finally:
@@ -773,7 +880,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000) -> Ru
 CASE_SPLIT_LIMIT = 256      # a condition with at most this many solutions is proven case by case
 
 
-def _refute_rule(r: Rule, timeout_ms: int):
+def _refute_rule(r: Rule, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     """`refute` for a rule instance: None when it holds wherever its condition
     does.  A conditioned rule's claim is `when -> lhs == rhs` for all values of
     all variables.  When `when` holds for few values of the consts (a power
@@ -782,18 +889,19 @@ def _refute_rule(r: Rule, timeout_ms: int):
     decides `x / 16 == x >> 4` at once where the symbolic 64-bit division
     takes it some 20 s.  Otherwise it is proven symbolically in the consts."""
     if not r.conditioned:
-        return refute(r.lhs, r.rhs, timeout_ms)
-    cases = _solutions(r, CASE_SPLIT_LIMIT, timeout_ms) if r.when is not None else None
+        return refute(r.lhs, r.rhs, timeout_ms, rlimit=rlimit)
+    cases = _solutions(r, CASE_SPLIT_LIMIT, timeout_ms, rlimit) if r.when is not None else None
     if cases == []:             # a condition that never holds would make any rule "proven"
         raise RuleError(f"{r.source}: rule '{r.name}' for {r.ty}: the condition "
                         f"`{r.when_text}` never holds")
     if cases is None:
-        return refute(r.lhs, r.rhs, timeout_ms, r.when)
+        return refute(r.lhs, r.rhs, timeout_ms, r.when, rlimit)
     order = list(_free_vars(r.lhs, r.rhs))
     for env in cases:
         # Folded, each case is exactly the instance `for_terms` would make
         # (and Z3 is spared building ctz(16) bit by bit).
-        found = refute(fold(_substitute(r.lhs, env)), fold(_substitute(r.rhs, env)), timeout_ms)
+        found = refute(fold(_substitute(r.lhs, env)), fold(_substitute(r.rhs, env)), timeout_ms,
+                       rlimit=rlimit)
         if found is not None:
             cex, lv, rv = found
             cex = {**cex, **{c: _natural(v) for c, v in env.items()}}
@@ -801,7 +909,7 @@ def _refute_rule(r: Rule, timeout_ms: int):
     return None
 
 
-def _solutions(r: Rule, limit: int, timeout_ms: int):
+def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     """Every assignment of constants to the consts that satisfies `when`, as
     {'?c': const Term} ([] when none does), or None when there are more than
     `limit` (or the consts are floats, which are not listed).  Raises
@@ -810,17 +918,19 @@ def _solutions(r: Rule, limit: int, timeout_ms: int):
     names = list(r.consts)
     env = {c: z3.Const(c, sort_of(free[c])) for c in names}
     solver = z3.Solver()
+    solver.set("rlimit", rlimit)
     solver.set("timeout", timeout_ms)
     solver.add(evaluate(r.when, Z3Domain(), env))
     out = []
     while len(out) <= limit:
+        started = time.perf_counter()
         result = solver.check()
         if result == z3.unsat:      # smallest first: a refutation then shows the simplest case
             return sorted(out, key=lambda env: [abs(_natural(v)) for v in env.values()])
         if result != z3.sat:
             if not out:             # unknown whether it ever holds: a proof could be vacuous
                 raise Undecided(f"Z3 could not decide whether `{r.when_text}` ever holds "
-                                f"({solver.reason_unknown()}, limit {timeout_ms} ms)")
+                                f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})")
             return None
         if any(free[c].is_float for c in names):
             return None             # it holds somewhere; float values are not listed
