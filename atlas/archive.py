@@ -65,6 +65,17 @@ def default_path() -> Path:
     return Path(named) if named else cache_dir() / "archive.sqlite3"
 
 
+class ArchiveError(Exception):
+    """The archive cannot be used, and is not a damaged file to replace."""
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether sqlite found the file's contents damaged (not a database, or
+    corrupt), as opposed to a file it could not open or lock."""
+    return getattr(exc, "sqlite_errorname", None) in ("SQLITE_NOTADB", "SQLITE_CORRUPT") \
+        or type(exc) is sqlite3.DatabaseError
+
+
 class ArchiveNotice(UserWarning):
     """The archive was moved aside and started afresh (a damaged file, an
     older layout).  Only a cache: nothing the user wrote is lost."""
@@ -73,15 +84,23 @@ class ArchiveNotice(UserWarning):
 class Archive:
     def __init__(self, path=None, timeout_s: float = 30.0):
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(f"the search archive {self.path} cannot be created: "
+                               f"{exc.strerror or exc}") from None
         try:
             row = self._open(timeout_s)
         except sqlite3.DatabaseError as exc:
-            # Random bytes, a truncated copy, a disk error: every search and
-            # `atlas variants` would fail on it, --fresh included.  It is a
-            # cache, so it is kept for inspection and a new one started.
             self.close()
+            if not _damaged(exc) or not self.path.is_file():
+                # Not a damaged file (a folder, no permission, a lock held
+                # too long): nothing to move aside; say which file it was.
+                raise ArchiveError(f"the search archive {self.path} cannot be opened: {exc}") from None
+            # Random bytes, a truncated copy: every search and `atlas
+            # variants` would fail on it, --fresh included.  It is a cache,
+            # so it is kept for inspection and a new one started.
             self._move_aside("damaged", f"is damaged ({exc})")
             row = self._open(timeout_s)
         if row is not None and row[0] != SCHEMA_VERSION:

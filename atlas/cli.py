@@ -12,10 +12,11 @@ import numpy as np
 from . import backend as backends
 from . import ir
 from . import probe as hwprobe
+from .archive import ArchiveError
 from .diagnostics import AtlasError
 from .interp import dtype, evaluate, to_value
 
-USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError)
+USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError)
 
 
 def _fail(exc) -> None:
@@ -370,11 +371,11 @@ def variants(files, hw, function, fmt):
     try:
         _readable(files)
         module, _, _ = front(list(files), _probe_for(hw))
+        target = _probe_for(hw)
+        with Archive() as a:
+            rows = a.variants(intent_hash(module), hwprobe.fingerprint(target), function)
     except USER_ERRORS as exc:
         _fail(exc)
-    target = _probe_for(hw)
-    with Archive() as a:
-        rows = a.variants(intent_hash(module), hwprobe.fingerprint(target), function)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True, default=str))
         return

@@ -224,6 +224,19 @@ def test_a_damaged_archive_is_moved_aside_and_rebuilt(tmp_path):
     assert atlas("variants", SAXPY, env={"ATLAS_ARCHIVE": str(archive)}) == (0, out.splitlines()[-1] + "\n")
 
 
+def test_an_archive_that_cannot_be_opened_is_left_alone(tmp_path):
+    folder = tmp_path / "not-a-file"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("mine")
+    for archive, says in ((folder, "cannot be opened"), (tmp_path / "x.txt" / "a.sqlite3", "cannot be created")):
+        if archive.parent.name == "x.txt":
+            archive.parent.write_text("")
+        message = clear_failure(*atlas("variants", SAXPY, env={"ATLAS_ARCHIVE": str(archive)}))
+        assert message == f"the search archive {archive} {says}: " + message.split(": ", 1)[1]
+    assert (folder / "mine.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-file", "x.txt"]
+
+
 def test_an_archive_damaged_past_its_header(tmp_path):
     from atlas.archive import Archive, ArchiveNotice
     path = tmp_path / "a.sqlite3"
