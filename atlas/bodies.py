@@ -1,4 +1,4 @@
-"""Loop-free statement lists as terms, and their equality proven by Z3.
+"""Statement lists as terms, and their equality proven by Z3.
 
 `effects` runs a list of Let/Assign/Store/If/Count statements symbolically:
 each scalar ends as one Term over the start state, each array as an ordered
@@ -9,6 +9,13 @@ out of range gives 0, a write out of range does nothing, an index is read
 as unsigned, and array lengths are the parameters' length expressions,
 evaluated on entry (a negative signed length counts as 0, as compiled code
 has it).
+
+`prove_functions` does the same for two whole functions, loops and returns
+included: each loop is unrolled, iteration k running under the guard that
+the loop has not ended before it, up to a bound K (a loop whose bounds are
+constants is unrolled whole).  The claim proven is bounded: for every input
+on which no loop of either function runs more than K times, the two return
+the same value and leave every array element the same.
 """
 from __future__ import annotations
 
@@ -48,7 +55,25 @@ def _and(a: Term, b: Term) -> Term:
 
 
 def _not(a: Term) -> Term:
+    if a in (TRUE, FALSE):
+        return FALSE if a == TRUE else TRUE
     return Term("not", ir.BOOL, (a,))
+
+
+def _or(a: Term, b: Term) -> Term:
+    if a == FALSE:
+        return b
+    if b == FALSE:
+        return a
+    if TRUE in (a, b):
+        return TRUE
+    return Term("lor", ir.BOOL, (a, b))
+
+
+def _folded(t: Term) -> Term:
+    """A node of constants replaced by its value: a loop's guards with
+    constant bounds become constants, so it unrolls exactly."""
+    return rules.fold(t) if t.args and all(a.op == "const" for a in t.args) else t
 
 
 def _cast(t: Term, ty: ir.Scalar) -> Term:
@@ -100,13 +125,31 @@ class _State:
     writes: dict[str, list]                 # array -> [(guard, index u64, value)]
     pc: Term                                # the path condition
     declared: set[str]                      # shared by all forks
+    loops: "_Unroll | None" = None          # set when loops and returns are modelled
+    done: Term = FALSE                      # a return has been taken
+    ret: Term | None = None                 # the value returned, where `done`
 
     def fork(self, pc: Term) -> "_State":
         return _State(self.fn, dict(self.scalars), {a: list(w) for a, w in self.writes.items()},
-                      pc, self.declared)
+                      pc, self.declared, self.loops, self.done, self.ret)
+
+    def active(self) -> Term:
+        """Whether a statement here runs: its path is taken and no return came first."""
+        return _and(self.pc, _not(self.done)) if self.done != FALSE else self.pc
+
+
+@dataclass
+class _Unroll:
+    """The bound of a whole-function run and what it found past it."""
+    k: int                                  # iterations unrolled per loop with a bound not constant
+    budget: int                             # statements executed, all iterations together
+    steps: int = 0
+    over: list = field(default_factory=list)     # guards under which a loop runs more than k times
 
 
 def _expr(e, st: _State) -> Term:
+    if isinstance(e, _Held):
+        return e.term
     if isinstance(e, ir.Const):
         return const(e.value, e.ty)
     if isinstance(e, ir.Var):
@@ -128,6 +171,10 @@ def _expr(e, st: _State) -> Term:
 
 def _run(stmts, st: _State) -> None:
     for s in stmts:
+        if st.loops is not None:
+            st.loops.steps += 1
+            if st.loops.steps > st.loops.budget:
+                raise _Unsupported(f"more than {st.loops.budget} statements to unroll")
         if isinstance(s, ir.Let):
             st.scalars[s.name] = _expr(s.init, st)
             st.declared.add(s.name)
@@ -137,27 +184,93 @@ def _run(stmts, st: _State) -> None:
             k = to_u64(_expr(s.index, st))
             v = _expr(s.value, st)
             inside = Term("lt", ir.BOOL, (k, length_term(st.fn, s.array)))
-            st.writes.setdefault(s.array, []).append((_and(st.pc, inside), k, v))
+            st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
         elif isinstance(s, ir.If):
             c = _expr(s.cond, st)
-            then, else_ = st.fork(_and(st.pc, c)), st.fork(_and(st.pc, _not(c)))
-            _run(s.then, then)
-            _run(s.else_, else_)
-            for name in then.scalars.keys() | else_.scalars.keys():
-                a, b = then.scalars.get(name), else_.scalars.get(name)
-                a = a or var(name, b.ty)            # untouched on that side: the start value
-                b = b or var(name, a.ty)
-                st.scalars[name] = _select(c, a, b)
-            # Both forks copied the writes made before the If; their new
-            # writes have exclusive guards, so their relative order is moot.
-            for arr in then.writes.keys() | else_.writes.keys():
-                old = len(st.writes.get(arr, ()))
-                st.writes[arr] = (st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:]
-                                  + else_.writes.get(arr, [])[old:])
+            _branch(st, c, s.then, s.else_)
         elif isinstance(s, ir.Count):
             pass                                    # counters do not change values
+        elif st.loops is not None and isinstance(s, ir.Return):
+            v = None if s.value is None else _expr(s.value, st)
+            if v is not None:
+                st.ret = v if st.ret is None else _select(st.active(), v, st.ret)
+            st.done = _or(st.done, st.active())
+        elif st.loops is not None and isinstance(s, ir.For):
+            _unroll_for(s, st)
+        elif st.loops is not None and isinstance(s, ir.While):
+            _unroll_while(s, st)
         else:
             raise _Unsupported(f"a {type(s).__name__.lower()} statement")
+
+
+def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
+    """Run `if c {then} else {else}` on st: each arm in a fork, then one
+    select per scalar the arms left different."""
+    if c == TRUE or c == FALSE:                     # a constant condition: the arm taken only
+        _run(then_stmts if c == TRUE else else_stmts, st)
+        return
+    then, else_ = st.fork(_and(st.pc, c)), st.fork(_and(st.pc, _not(c)))
+    _run(then_stmts, then)
+    _run(else_stmts, else_)
+    for name in then.scalars.keys() | else_.scalars.keys():
+        a, b = then.scalars.get(name), else_.scalars.get(name)
+        a = a or var(name, b.ty)            # untouched on that side: the start value
+        b = b or var(name, a.ty)
+        st.scalars[name] = _select(c, a, b)
+    # Both forks copied the writes made before the If; their new
+    # writes have exclusive guards, so their relative order is moot.
+    for arr in then.writes.keys() | else_.writes.keys():
+        old = len(st.writes.get(arr, ()))
+        st.writes[arr] = (st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:]
+                          + else_.writes.get(arr, [])[old:])
+    st.done = _select(c, then.done, else_.done)
+    if then.ret is not None or else_.ret is not None:
+        st.ret = _select(c, then.ret or else_.ret, else_.ret or then.ret)
+
+
+def _unroll_for(loop: ir.For, st: _State) -> None:
+    """for i in lo..hi as `if g0 {i = lo; body}; if g1 {i = lo+1; body}; ...`
+    where g_k says iteration k runs (lo + k < hi, and so did every one before,
+    so lo + k cannot wrap); past k iterations the guard goes to `over`."""
+    lo, hi = _expr(loop.lo, st), _expr(loop.hi, st)
+    guard, k = TRUE, 0
+    while True:
+        i = _folded(Term("add", loop.ty, (lo, const(k, loop.ty)))) if k else lo
+        guard = _and(guard, _folded(Term("lt", ir.BOOL, (i, hi))))
+        if guard == FALSE:
+            return
+        if k >= st.loops.k and not _constant(lo, hi):
+            st.loops.over.append(_and(st.active(), guard))
+            return
+        body = (ir.Let(loop.var, loop.ty, _Held(i), loop.span),) + tuple(loop.body)
+        _branch(st, guard, body, ())
+        k += 1
+
+
+def _unroll_while(loop: ir.While, st: _State) -> None:
+    guard = TRUE
+    for _ in range(st.loops.k):
+        guard = _and(guard, _folded(_expr(loop.cond, st)))
+        if guard == FALSE:
+            return
+        _branch(st, guard, loop.body, ())
+    guard = _and(guard, _folded(_expr(loop.cond, st)))
+    if guard != FALSE:
+        st.loops.over.append(_and(st.active(), guard))
+
+
+def _constant(*ts: Term) -> bool:
+    return all(t.op == "const" for t in ts)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """An expression standing for a term already built (a loop's index)."""
+    term: Term
+    ty: ir.Scalar = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "ty", self.term.ty)
 
 
 @dataclass
@@ -268,3 +381,67 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
         if cex is not None:
             return f"refuted: {what} differs with {_show(cex)}"
     return None
+
+
+# ---------------------------------------------------------------- whole functions
+
+@dataclass(frozen=True)
+class FunctionProof:
+    """What Z3 said of two whole functions."""
+    status: str                 # 'proven', 'refuted', 'undecided' or 'unsupported'
+    bound: int | None           # K; None when no loop's trip count depends on the input
+    detail: str = ""            # the counterexample, or why it was not decided
+
+
+def _whole(fn: ir.Function, k: int, budget: int) -> _State:
+    st = _State(fn, {}, {}, TRUE, set(), _Unroll(k, budget))
+    _run(fn.body, st)
+    return st
+
+
+def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget: int = 20_000,
+                    timeout_ms: int = 30_000) -> FunctionProof:
+    """Whether `candidate` returns what `source` returns and leaves every
+    array element as it does, for every input on which no loop of either
+    runs more than k times (loops with constant bounds: whole).  A candidate
+    that runs on where the source stops is for the differential runs to see."""
+    try:
+        a, b = _whole(source, k, budget), _whole(candidate, k, budget)
+    except (_Unsupported, KeyError) as exc:
+        return FunctionProof("unsupported", None, str(exc).strip("'"))
+    bounded = bool(a.loops.over or b.loops.over)
+    bound = k if bounded else None
+    over = FALSE
+    for g in a.loops.over + b.loops.over:
+        over = _or(over, g)
+    when = None if over == FALSE else _not(over)
+    claims = []
+    if when is not None:
+        # a claim under a condition no input meets would be proven vacuously
+        try:
+            if rules.prove(when, FALSE, timeout_ms) is None:
+                return FunctionProof("unsupported", bound, f"no input keeps every loop within {k} iterations")
+        except rules.Undecided:
+            pass
+    if source.ret is not None:
+        if a.ret is None or b.ret is None:
+            return FunctionProof("unsupported", bound, "a path returns no value")
+        claims.append(("the value returned", a.ret, b.ret))
+    taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
+    j = var(_fresh("__j", taken), U64)
+    ea = Effects(source, a.scalars, a.declared, a.writes)
+    eb = Effects(candidate, b.scalars, b.declared, b.writes)
+    for arr in sorted(a.writes.keys() | b.writes.keys()):
+        claims.append((f"{arr}[{j.value}]", ea.content(arr, j), eb.content(arr, j)))
+    for what, x, y in claims:
+        if x == y:
+            continue
+        try:
+            cex = rules.prove(x, y, timeout_ms, when=when)
+        except rules.Undecided as exc:
+            return FunctionProof("undecided", bound, f"{what}: {exc}")
+        except (ValueError, RecursionError) as exc:
+            return FunctionProof("unsupported", bound, f"{what}: {exc}")
+        if cex is not None:
+            return FunctionProof("refuted", bound, f"{what} differs with {_show(cex)}")
+    return FunctionProof("proven", bound)

@@ -139,9 +139,11 @@ def run(module: ir.Module, name: str, *args, fuel: int | None = None, bus=None):
     placed device against `bus` (atlas.devices.run); arrays are updated in place."""
     fn = module.function(name)
     scalars, arrays = bind(fn, args)
+    # a one-element list as fuel is spent in place: the caller sees what is left
+    tank = fuel if isinstance(fuel, list) else [fuel]
     with np.errstate(all="ignore"):          # IEEE results (inf, NaN) are the defined answers
         return _call(module, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
-                     [fuel], bus)
+                     tank, bus)
 
 
 def constant(e: ir.Expr):

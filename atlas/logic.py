@@ -3,24 +3,28 @@
     saturate: every root term of every function goes into one e-graph, which
               the proven rules of primitives/rules/ grow under limits;
     verify:   each root's cheapest member replaces it only once Z3 has proven
-              the two equal; the rebuilt functions are then run against the
-              source on random inputs.  Anything unproven keeps its source form.
+              the two equal; each rebuilt function is then validated against
+              its source as a whole function (atlas/validate.py).  Anything
+              not validated keeps its source form.
 
 Every function's evidence goes into the manifest.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import egraph, interp, ir, lower
+from . import egraph, interp, ir, lower, validate
 from . import rules as rulebook
-from .terms import Term
+from .terms import Term, to_expr
 
-DIFFERENTIAL_RUNS = 12        # random inputs per function
-MAX_LENGTH = 8                # array lengths tried: 0 .. MAX_LENGTH
-FUEL = 200_000                # interpreter steps per run (a while loop may not end)
+SMALL = 8                     # every length and trip count 0..SMALL is tried
+MAX_LENGTH = 64               # larger ones up to this, as the step budget allows
+BIG = (16, 33, 64)            # always among them
+RANDOM_LENGTHS = 3            # and a few drawn at random
+MAX_ELEMENTS = 1 << 20        # a run whose arrays would be larger is skipped
+FUEL = 2_000_000              # loop iterations per function, all of the source's runs together
 PROOF_TIMEOUT_MS = 30_000     # per rewritten root; generous, so a busy machine still proves
                               # what a quiet one does (the u64 bit-slicing popcount takes ~4 s)
 
@@ -87,26 +91,48 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         chosen[r.name] = best
         outcomes[r.name] = ("proven by Z3", best)
     optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
+    run_form, _ = lower.transform(module)
     functions = []
     for src, opt in zip(module.functions, optimised.functions):
         ev = evidence[src.name]
-        diff = differential(module, ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name),
-                                               module.sources), src, seed)
-        ev["differential"] = diff
-        has_loops = has_loops_in(src.body)
-        ev["proof"] = ("z3: every rewritten term of the loop bodies proven equal to its source; "
-                       "loops by induction over the unchanged control structure" if has_loops else
-                       "z3: every rewritten term proven equal to its source (loop-free)")
-        if not diff["agree"]:
-            why = "differential test disagreed: source form kept"
+        if not ev["proven"]:                    # nothing rewritten: the source itself is emitted
+            functions.append(src)
+            ev["form"] = "source"
+            _account(ev, validate.Validation(src.name, True, None, {}))
+            continue
+        others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
+        check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
+                                  ev["proven"])
+        _account(ev, check)
+        if check.validated:
+            functions.append(opt)
+            ev["form"] = "rewritten"
+        else:
+            why = f"the whole function was not validated ({check.proven_text()}; {check.tested_text()}): " \
+                  "source form kept"
             ev["fallbacks"].append({"root": "*", "why": why})
             outcomes.update({r.name: (f"fallback: {why}", r.term) for r in sat.roots if r.function == src.name})
             functions.append(src)
             ev["form"] = "source"
-        else:
-            functions.append(opt)
-            ev["form"] = "rewritten" if ev["proven"] else "source"
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
+
+
+def _source_terms(src: ir.Function, run_form: ir.Module, roots, chosen: dict) -> ir.Function:
+    """The emitted function with every rewritten term put back as it was:
+    the run form, or, where the whole function became one term, the return
+    of its unrolled source term (so that unrolling is proven too)."""
+    for r in roots:
+        if r.function == src.name and r.role == lower.FUNCTION and r.name in chosen:
+            return replace(src, body=(ir.Return(to_expr(r.term), src.span),))
+    return run_form.function(src.name)
+
+
+def _account(ev: dict, check: "validate.Validation") -> None:
+    """A function's evidence: what was proven of it, what tested, what neither."""
+    ev["validation"] = check.as_dict()
+    ev["proof"] = check.proven_text()
+    if check.tested:
+        ev["differential"] = check.tested
 
 
 def has_loops_in(stmts) -> bool:
@@ -120,34 +146,107 @@ def has_loops_in(stmts) -> bool:
 
 # ---------------------------------------------------------------- differential tests
 
+def largest_constant_index(fn: ir.Function) -> int:
+    """The largest literal index of a load or store (-1 when none): a fault
+    at a[9] is only seen on an array of ten or more elements."""
+    top = -1
+    for s in ir.walk_stmts(fn.body):
+        if isinstance(s, ir.Store) and isinstance(s.index, ir.Const):
+            top = max(top, s.index.value)
+        for e in ir.own_exprs(s):
+            for x in ir.walk(e):
+                if isinstance(x, ir.Load) and isinstance(x.index, ir.Const):
+                    top = max(top, x.index.value)
+    return top
+
+
+def schedule(fn: ir.Function, rng) -> list[int]:
+    """The lengths and trip counts tried, smallest first: every one up to 8,
+    just past the largest constant index, then larger ones up to MAX_LENGTH."""
+    top = largest_constant_index(fn)
+    past = [top + 1, top + 2] if top >= 0 else []
+    extra = sorted(int(v) for v in rng.integers(9, MAX_LENGTH + 1, RANDOM_LENGTHS))
+    out: list[int] = []
+    for k in [*range(SMALL + 1), *past, *BIG, *extra]:
+        if k not in out:
+            out.append(k)
+    return sorted(out)
+
+
+def small_params(fn: ir.Function) -> set[str]:
+    """Scalar parameters that set a length or a loop's trip count: they follow
+    the schedule, so every loop runs to its end on inputs of known size."""
+    names = {v.name for p in fn.params if isinstance(p.ty, ir.Array)
+             for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
+    for s in ir.walk_stmts(fn.body):
+        bounds = (s.lo, s.hi) if isinstance(s, ir.For) else (s.cond,) if isinstance(s, ir.While) else ()
+        for e in bounds:
+            names |= {v.name for v in ir.walk(e) if isinstance(v, ir.Var)}
+    return names & {p.name for p in fn.params if isinstance(p.ty, ir.Scalar) and p.ty.is_int}
+
+
 def differential(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed: int = 0) -> dict:
-    """Run fn from both modules on the same random inputs (array lengths 0..8,
-    so every loop is also run for its first few trip counts)."""
+    """Run fn from both modules on the same inputs: lengths and trip counts
+    from `schedule`, other scalars random with their edge values.  Every run
+    goes to its end: one the source cannot finish within the step budget is
+    a disagreement at the lengths every function must reach (0..8), and ends
+    the schedule past them; one the candidate cannot finish is a disagreement."""
     rng = np.random.default_rng(seed)
+    small = small_params(fn)
+    lengths = schedule(fn, rng)
     runs = skipped = 0
-    length_params = {v.name for p in fn.params if isinstance(p.ty, ir.Array)
-                     for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
-    for k in range(DIFFERENTIAL_RUNS):
-        args = _random_args(fn, rng, length_params, k)
+    tried: list[int] = []
+    tank = [FUEL]
+    note = None
+    for k in lengths:
+        args = _random_args(fn, rng, small, k)
         if args is None:
             skipped += 1
             continue
         a1 = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         a2 = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        before = tank[0]
         try:
-            r1 = interp.run(source, fn.name, *a1, fuel=FUEL)
+            r1 = interp.run(source, fn.name, *a1, fuel=tank)
         except interp.OutOfFuel:
-            skipped += 1
-            continue
+            if k <= SMALL:
+                return _verdict(runs, skipped, tried, False, f"the source did not finish in "
+                                f"{FUEL} loop iterations at length {k}")
+            note = f"stopped before length {k}: the step budget ({FUEL} loop iterations) was spent"
+            break
+        spent = before - tank[0]
         try:
-            r2 = interp.run(candidate, fn.name, *a2, fuel=FUEL * 2)
+            r2 = interp.run(candidate, fn.name, *a2, fuel=2 * spent + 1000)
         except interp.OutOfFuel:
-            return {"runs": runs, "skipped": skipped, "agree": False}
+            return _verdict(runs + 1, skipped, tried + [k], False,
+                            f"the candidate did not finish at length {k} where the source took {spent} steps")
+        runs += 1
+        tried.append(k)
         if not (_same(r1, r2) and all(_same_array(x, y) for x, y in zip(a1, a2)
                                       if isinstance(x, np.ndarray))):
-            return {"runs": runs + 1, "skipped": skipped, "agree": False}
-        runs += 1
-    return {"runs": runs, "skipped": skipped, "max_length": MAX_LENGTH, "agree": True}
+            return _verdict(runs, skipped, tried, False, f"different results at length {k}")
+    return _verdict(runs, skipped, tried, runs > 0 or not lengths, note)
+
+
+def _verdict(runs: int, skipped: int, tried: list[int], agree: bool, note: str | None) -> dict:
+    out = {"runs": runs, "skipped": skipped, "max_length": max(tried, default=0),
+           "lengths": _ranges(tried), "agree": agree}
+    if note:
+        out["note"] = note
+    return out
+
+
+def _ranges(ks: list[int]) -> str:
+    """0, 1, 2, 3, 9, 10, 16 -> '0..3, 9..10, 16'."""
+    parts, ks = [], sorted(set(ks))
+    i = 0
+    while i < len(ks):
+        j = i
+        while j + 1 < len(ks) and ks[j + 1] == ks[j] + 1:
+            j += 1
+        parts.append(str(ks[i]) if i == j else f"{ks[i]}..{ks[j]}")
+        i = j + 1
+    return ", ".join(parts) or "none"
 
 
 def differential_function(src: ir.Function, new: ir.Function, module: ir.Module | None,
@@ -178,15 +277,13 @@ def _same_array(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.array_equal(x, y))
 
 
-def _random_scalar(t: ir.Scalar, rng, small: bool):
+def _random_scalar(t: ir.Scalar, rng):
     if t.is_bool:
         return bool(rng.integers(0, 2))
     if t.is_float:
         return float(rng.choice([0.0, -0.0, 1.0, -1.5, 1e30, float("inf"), float("nan")])) \
             if rng.random() < 0.2 else float(rng.uniform(-100, 100))
     lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, t.mask)
-    if small:
-        return int(rng.integers(0, MAX_LENGTH + 1))
     if rng.random() < 0.25:
         edge = [lo, hi, 0, 1, lo + 1, hi - 1] + ([-1] if t.signed else [])
         return edge[int(rng.integers(0, len(edge)))]
@@ -194,13 +291,18 @@ def _random_scalar(t: ir.Scalar, rng, small: bool):
     return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
 
 
-def _random_args(fn: ir.Function, rng, length_params: set[str], k: int):
+def _random_args(fn: ir.Function, rng, small: set[str], k: int):
+    """Arguments for one run: the first parameter that sets a size is k, any
+    other one k or a smaller value, so nests and pairs of lengths vary too."""
     scalars, values = {}, []
+    first = True
     for p in fn.params:
         if isinstance(p.ty, ir.Scalar):
-            v = _random_scalar(p.ty, rng, p.name in length_params)
-            if p.name in length_params and k < MAX_LENGTH + 1:
-                v = k                              # every small trip count once
+            if p.name in small:
+                v = k if first or rng.random() < 0.5 else int(rng.integers(0, k + 1))
+                first = False
+            else:
+                v = _random_scalar(p.ty, rng)
             scalars[p.name] = interp.to_value(p.ty, v)
             values.append(v)
         else:
@@ -208,11 +310,13 @@ def _random_args(fn: ir.Function, rng, length_params: set[str], k: int):
     for i, p in enumerate(fn.params):
         if isinstance(p.ty, ir.Array):
             n = interp.evaluate(p.ty.length, scalars, exact=True)
-            if not 0 <= n <= MAX_LENGTH * MAX_LENGTH:
+            if not 0 <= n <= MAX_ELEMENTS:
                 return None
             dt = interp.dtype(p.ty.elem)
             if p.ty.elem.is_float:
                 values[i] = rng.uniform(-100, 100, n).astype(dt)
+                edges = rng.random(n) < 0.1
+                values[i][edges] = rng.choice([0.0, -0.0, np.inf, -np.inf, np.nan], int(edges.sum()))
             elif p.ty.elem.is_bool:
                 values[i] = rng.integers(0, 2, n).astype(dt)
             else:

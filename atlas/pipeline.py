@@ -3,6 +3,7 @@
     .ax text --parse--> AST --check--> typed IR --specialise(probe)--> IR
              --saturate--> e-graph (the logic atlas) --verify--> proven IR
              --explode(search, profile)--> the fastest proven variants, measured
+             --validate--> each champion checked against its source, whole
              --emit(backend)--> artefacts + manifest.json
 
 The same stage names are used for timings and for `--dump STAGE`.  The
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, ir
+from . import __version__, ir, validate
 from . import backend as backends
 from . import probe as hwprobe
 from .check import check
@@ -159,9 +160,15 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     if search is not None and not be.searchable:
         raise backends.BackendError(f"the {backend} backend's variants cannot be timed here; "
                                     "compile without the search")
+    checks = {}
     if search is not None:
+        before = final
         final, realise, searched = explode(specialised, verified, probe, be, search,
                                            intent_hash(module), timings, dump)
+        # what the search crowned is checked whole against the source; what
+        # fails gives way to the form it was built from
+        final, checks = _timed(timings, "validate", lambda: validate.searched(
+            specialised, before, final, set(searched)))
     # The middle stages see functions only; device descriptions (checked,
     # nothing to prove or search) go to the backend as the front left them.
     final = replace(final, devices=specialised.devices)
@@ -194,10 +201,24 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
                 o = searched[name]
                 entry["evidence"] = {**entry["evidence"], "shape": o.evidence, "atlas_forms": o.forms}
                 entry["search"] = {"genome": o.genome.as_dict(), **o.summary}
+            if name in checks:
+                entry["evidence"] = _champion_evidence(entry["evidence"], checks[name])
+                if not checks[name].validated:
+                    entry["search"]["emitted"] = False        # the form it was built from was
         if account is not None:
             manifest["atlas"] = account
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return Compiled(final, decisions, manifest, out, timings)
+
+
+def _champion_evidence(before: dict, check: validate.Validation) -> dict:
+    """The evidence of a searched function: its champion's validation, or,
+    where that failed, the account of the form emitted instead."""
+    if check.validated:
+        return {**before, "form": "searched", "validation": check.as_dict(), "proof": check.proven_text(),
+                **({"differential": check.tested} if check.tested else {})}
+    why = f"the search's champion was not validated ({check.proven_text()}; {check.tested_text()})"
+    return {**before, "champion_refused": why}
 
 
 def intent_hash(module: ir.Module) -> str:

@@ -52,12 +52,31 @@ class Term:
             return True
         if other.__class__ is not Term or hash(self) != hash(other):
             return False
-        return (self.op, self.ty, self.value, self.args) == (other.op, other.ty, other.value, other.args)
+        a, b = self._rep(), other._rep()
+        if a is b:
+            return True
+        same = (a.op, a.ty, a.value, a.args) == (b.op, b.ty, b.value, b.args)
+        if same:
+            # Two equal DAGs built apart (a source and a candidate unrolled
+            # side by side) share subterms along many paths: remembering
+            # each equal pair keeps comparing them linear, not exponential.
+            object.__setattr__(b, "_same", a)
+        return same
+
+    def _rep(self) -> "Term":
+        """The first term found equal to this one (itself if none)."""
+        t = self
+        while True:
+            up = t.__dict__.get("_same")
+            if up is None:
+                return t
+            t = up
 
     def __getstate__(self):
         # string hashes differ between processes: a pickled hash would be wrong
         state = dict(self.__dict__)
         state.pop("_hash", None)
+        state.pop("_same", None)
         return state
 
 

@@ -1,0 +1,177 @@
+"""Validate: each function to be emitted, checked against its source as a
+whole function.
+
+Proving the pieces (the atlas's roots, a shape's loop body) does not prove
+the function: the order of stores and assignments between them is where
+faults hide.  So whatever will be emitted is checked whole:
+
+  proven  by Z3 (bodies.prove_functions): loop-free code for every input;
+          code with loops by bounded symbolic execution, for every input on
+          which each loop runs at most K times, K past every constant index
+          the function uses;
+  tested  by differential runs in the interpreter (logic.differential):
+          lengths and trip counts from 0 up to 64 and past every constant
+          index, every loop run to its end; a run that cannot finish is a
+          disagreement.
+
+A function is validated when both hold; one that is not is emitted in its
+source form, and its evidence says why.  The evidence names, per function,
+what was proven, what was only tested and what was neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import bodies, ir, logic
+
+K = 8                   # the least bound: every trip count 0..8
+MAX_K = 64              # a constant index past this is left to the tests
+BUDGET = 20_000         # statements unrolled per function, all loops together
+TIMEOUT_MS = 5_000      # per claim of a whole-function proof; past it, the proof in two steps
+
+
+@dataclass(frozen=True)
+class Validation:
+    function: str
+    identical: bool                     # the candidate is the source itself: nothing to check
+    proof: bodies.FunctionProof | None
+    tested: dict                        # logic.differential's account
+    # proven in two steps: the function with every term in source form (the
+    # same statements around them) equal to the source whole, and this many
+    # rewritten terms each equal to the one it replaces
+    composed_of: int | None = None
+
+    @property
+    def validated(self) -> bool:
+        return self.identical or (self.proof is not None and self.proof.status == "proven"
+                                  and self.tested.get("agree") is True)
+
+    def proven_text(self) -> str:
+        """What was proven, for this function only."""
+        if self.identical:
+            return "nothing to prove: the emitted code is the source form, translated directly"
+        p = self.proof
+        if p.status != "proven":
+            return f"not proven ({p.status}: {p.detail})"
+        scope = ("for every input" if p.bound is None else
+                 f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
+                 f"execution, K = {p.bound}; loops with constant bounds unrolled whole)")
+        if self.composed_of is not None:
+            return (f"Z3, in two steps: the function with its terms in source form equal to the source "
+                    f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
+                    "to the term it replaces, for every input")
+        return f"Z3: equal to the source as a whole function {scope}"
+
+    def tested_text(self) -> str:
+        t = self.tested
+        if self.identical and not t:
+            return "not needed"
+        if not t.get("runs") and t.get("agree") is not False:
+            return "no run could be made" + (f" ({t['skipped']})" if isinstance(t.get("skipped"), str) else "")
+        verdict = "all agree" if t.get("agree") else "DISAGREED"
+        return (f"{t['runs']} differential runs in the interpreter, array lengths and trip counts "
+                f"{t.get('lengths', '?')}: {verdict}")
+
+    def untested_text(self) -> str:
+        """What neither the proof nor the tests cover."""
+        if self.identical:
+            return "none: the source form is the intent's own meaning"
+        p = self.proof
+        if p.status == "proven" and p.bound is None:
+            return "none"
+        if p.status == "proven":
+            return (f"inputs on which a loop runs more than {p.bound} times: tested only, "
+                    f"up to length {self.tested.get('max_length', '?')}")
+        return "every input not among the tested ones"
+
+    def as_dict(self) -> dict:
+        out = {"validated": self.validated, "proven": self.proven_text(), "tested": self.tested_text(),
+               "neither": self.untested_text()}
+        if self.proof is not None:
+            method = ("z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence")
+            if self.composed_of is not None:
+                method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
+            out["proof"] = {"status": self.proof.status, "bound": self.proof.bound,
+                            "method": method, "detail": self.proof.detail}
+        if self.tested:
+            out["runs"] = dict(self.tested)
+        return out
+
+
+def bound_for(fn: ir.Function) -> int:
+    """K: at least 8, and past the largest constant index the function uses
+    (a store to a[9] is only seen with ten elements), at most MAX_K."""
+    top = -1
+    for s in ir.walk_stmts(fn.body):
+        if isinstance(s, ir.Store) and isinstance(s.index, ir.Const):
+            top = max(top, s.index.value)
+        for e in ir.own_exprs(s):
+            for x in ir.walk(e):
+                if isinstance(x, ir.Load) and isinstance(x.index, ir.Const):
+                    top = max(top, x.index.value)
+    return max(K, min(MAX_K, top + 2))
+
+
+def function(source: ir.Function, candidate: ir.Function, module: ir.Module | None = None,
+             seed: int = 0, run_form: ir.Function | None = None, terms_proven: int = 0) -> Validation:
+    """Check `candidate` against `source` (`module` gives the callees).  With
+    `run_form` (the candidate with every rewritten term put back in source
+    form) and the count of those terms proven, a whole-function proof that
+    Z3 cannot decide in time may be made in two steps instead."""
+    if candidate == source:
+        return Validation(source.name, True, None, {})
+    k = bound_for(source)
+    proof = prove(source, candidate, k)
+    composed = None
+    if proof.status == "undecided" and run_form is not None:
+        first = prove(source, run_form, k)
+        if first.status == "proven":
+            proof, composed = first, terms_proven
+    tested = {}
+    if proof.status != "refuted":       # a counterexample already decides it
+        tested = logic.differential_function(source, candidate, module, seed)
+    return Validation(source.name, False, proof, tested, composed)
+
+
+def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:
+    """The proof at bound k, or, where a deep nest is too large to unroll or
+    Z3 cannot decide in time, at the largest of k/2, k/4, ... down to 2 that
+    it decides: a smaller bound said plainly rather than no proof at all."""
+    proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS)
+    first = proof
+    while k > 2 and (proof.status == "undecided" or
+                     proof.status == "unsupported" and "statements to unroll" in proof.detail):
+        k = max(2, k // 2)
+        proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS)
+    if proof.status in ("undecided", "unsupported") and proof.status != first.status:
+        return first
+    return proof
+
+
+def module(source: ir.Module, candidate: ir.Module, seed: int = 0) -> tuple[ir.Module, dict[str, Validation]]:
+    """Every function of `candidate` checked against its source; those not
+    validated are replaced by their source form."""
+    out, checks = [], {}
+    for fn in candidate.functions:
+        src = source.function(fn.name)
+        v = function(src, fn, candidate, seed)
+        checks[fn.name] = v
+        out.append(fn if v.validated else src)
+    return ir.Module(tuple(out), candidate.sources, candidate.devices), checks
+
+
+def searched(source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
+             ) -> tuple[ir.Module, dict[str, Validation]]:
+    """The search's champions (functions `names` of `chosen`) checked against
+    their source; one that is not validated gives way to its form in
+    `fallback` (the atlas's validated form, or the source)."""
+    out, checks = [], {}
+    for fn in chosen.functions:
+        keep = fallback.function(fn.name)
+        if fn.name in names and fn != keep:
+            v = function(source.function(fn.name), fn, chosen, seed)
+            checks[fn.name] = v
+            if not v.validated:
+                fn = keep
+        out.append(fn)
+    return ir.Module(tuple(out), chosen.sources, chosen.devices), checks
