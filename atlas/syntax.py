@@ -6,6 +6,7 @@ expected, in the user's terms rather than the grammar's.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import re
 import sys
@@ -884,28 +885,43 @@ _DEEP_STACK = 1024 * 1024 * 1024
 
 def run_deep(fn, *args, **kwargs):
     """fn(*args, **kwargs) on a thread whose stack holds programs MAX_DEPTH
-    deep; its result or its exception (SystemExit included) passes through."""
+    deep; its result or its exception (SystemExit included) passes through.
+    Ctrl-C, which only the main thread receives, is passed on to it."""
     box: dict = {}
+    done = threading.Event()
 
     def body():
         try:
             box["value"] = fn(*args, **kwargs)
         except BaseException as exc:          # re-raised on the calling thread
             box["error"] = exc
-        # Some native objects (egglog's e-graph) must be freed on the thread
-        # that made them: collect this thread's garbage before it ends.
-        gc.collect()
+        finally:
+            # Some native objects (egglog's e-graph) must be freed on the
+            # thread that made them: collect this thread's garbage first.
+            gc.collect()
+            done.set()
 
     old_size = threading.stack_size()
     old_limit = sys.getrecursionlimit()
     threading.stack_size(_DEEP_STACK)
     sys.setrecursionlimit(max(old_limit, _DEEP_RECURSION))
     try:
-        worker = threading.Thread(target=body, name="atlas-deep")
+        worker = threading.Thread(target=body, name="atlas-deep", daemon=True)
         worker.start()
-        worker.join()
     finally:
         threading.stack_size(old_size)
+    try:
+        # Waiting on an Event, not join(): a join interrupted by Ctrl-C may
+        # leave the thread looking finished while it still runs.
+        while True:
+            try:
+                if done.wait(0.5):
+                    break
+            except KeyboardInterrupt:
+                # The work stops where it is and cleans up (search workers too).
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
+                                                           ctypes.py_object(KeyboardInterrupt))
+    finally:
         sys.setrecursionlimit(old_limit)
     if "error" in box:
         raise box["error"]

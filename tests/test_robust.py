@@ -117,6 +117,27 @@ def test_nesting_limit_is_a_located_error(tmp_path):
     assert f"nesting deeper than {MAX_DEPTH}" in clear_failure(*atlas("check", f))
 
 
+def test_run_deep_passes_ctrl_c_on(tmp_path):
+    script = write(tmp_path / "interrupt.py", """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)   # a background job starts with it ignored
+from atlas.syntax import run_deep
+def work():
+    print("started", flush=True)
+    while True:
+        sum(range(1000))
+try:
+    run_deep(work)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+""")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "started\n"
+    proc.send_signal(2)
+    out, _ = proc.communicate(timeout=60)
+    assert out == "interrupted\n" and proc.returncode == 0
+
+
 def test_run_deep_restores_the_limits_and_passes_exceptions():
     from atlas.syntax import run_deep
     before = sys.getrecursionlimit()
