@@ -396,6 +396,7 @@ def rule_text(rule, egg_name: str, ruleset: str) -> str:
 
 
 FOLD_RULESET = "fold_constants"     # egglog ruleset of the `folds` rules (never rs_*)
+PLAIN_NODES = 2_000     # a pass over a bigger graph runs under the match limit (see `saturate`)
 
 
 def folds(rule) -> bool:
@@ -573,7 +574,7 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
     matches: dict[str, int] = defaultdict(int)
     # The folding rules first, to their fixed point (see `folds`), then one
     # pass of every other ruleset.  Once the graph is past a sixteenth of the
-    # node limit, passes run under egglog's back-off scheduler: a rule that
+    # node limit or PLAIN_NODES, passes run under egglog's back-off scheduler: a rule that
     # finds more than `limits.matches` matches sits that pass out, so that no
     # single pass can multiply the graph (a 16-term sum under add-assoc and
     # add-commutes went from 167 000 to 2 million nodes in one 15 s pass,
@@ -597,7 +598,7 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
             stop = "time limit"
             break
         t0 = time.perf_counter()
-        report = run(plain if n <= limits.nodes // 16 else capped)[0].report
+        report = run(plain if n <= min(limits.nodes // 16, PLAIN_NODES) else capped)[0].report
         dt = time.perf_counter() - t0
         found = 0
         for k, v in report.num_matches_per_rule.items():
