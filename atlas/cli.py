@@ -41,6 +41,7 @@ def _writable_folder(out: str) -> None:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise AtlasError(None, f"{out} exists and is not a folder; refusing to overwrite it")
+    # pipeline's _replacing refuses this too, but only once the work is done
     if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").exists():
         raise AtlasError(None, f"{out} exists and is not an Atlas artefact folder; refusing to overwrite it")
     parent = path.absolute().parent
@@ -237,10 +238,8 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
     for name, f in m["functions"].items():
         ev = f["evidence"]
-        if ev.get("rewritten"):
-            click.echo(f"  {name}: {ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3, "
-                       f"{ev['differential']['runs']} differential runs agree; {ev['form']} form emitted",
-                       err=bool(dumps))
+        if ev.get("rewritten") or ev.get("champion_refused") or ev.get("form") == "searched":
+            click.echo(f"  {name}: {_validation_line(ev)}; {ev['form']} form emitted", err=bool(dumps))
         if "gpu" in f:
             gpu = f["gpu"]
             click.echo(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
@@ -258,6 +257,25 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                 click.echo(f"    {note}", err=bool(dumps))
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+def _validation_line(ev: dict) -> str:
+    """One line of a function's evidence: its terms, then the whole function."""
+    parts = []
+    if ev.get("rewritten"):
+        parts.append(f"{ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3")
+    v = ev.get("validation") or {}
+    proof = v.get("proof")
+    if proof:
+        scope = "every input" if proof["bound"] is None else f"loops up to {proof['bound']} iterations"
+        parts.append(f"whole function {proof['status']} ({scope})" if proof["status"] == "proven"
+                     else f"whole function {proof['status']}")
+    runs = v.get("runs")
+    if runs:
+        parts.append(f"{runs['runs']} differential runs " + ("agree" if runs.get("agree") else "DISAGREE"))
+    if ev.get("champion_refused"):
+        parts.append("the search's champion was not validated")
+    return ", ".join(parts) or "nothing rewritten"
 
 
 def _report_stubs(files, out, m: dict):
@@ -440,6 +458,7 @@ def run(target, func, args, hw, feedback):
       random[:SEED]  uniform random values of the element type
     Written arrays are printed after the call, then the result.
     """
+    from .runtime import CpuMismatch
     try:
         if Path(target).is_dir():
             from .runtime import load
@@ -474,7 +493,7 @@ def run(target, func, args, hw, feedback):
         _fail(exc)
     except OSError as exc:          # a folder that is no artefact, a library that will not load
         _fail(_os_text(exc))
-    except RuntimeError as exc:     # runtime.CpuMismatch: compiled for another CPU
+    except CpuMismatch as exc:      # compiled for another CPU
         _fail(exc)
     with np.printoptions(threshold=16, edgeitems=4):
         for p, v in zip(fn.params, values):
