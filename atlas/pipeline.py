@@ -215,7 +215,11 @@ def _champion_evidence(before: dict, check: validate.Validation) -> dict:
     """The evidence of a searched function: its champion's validation, or,
     where that failed, the account of the form emitted instead."""
     if check.validated:
-        return {**before, "form": "searched", "validation": check.as_dict(), "proof": check.proven_text(),
+        proof = check.proven_text()
+        shape = before.get("shape") or {}
+        if isinstance(shape.get("proof"), str):      # a loop rule's own proof, e.g. by induction
+            proof += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
+        return {**before, "form": "searched", "validation": check.as_dict(), "proof": proof,
                 **({"differential": check.tested} if check.tested else {})}
     why = f"the search's champion was not validated ({check.proven_text()}; {check.tested_text()})"
     return {**before, "champion_refused": why}
