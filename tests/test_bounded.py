@@ -179,3 +179,35 @@ def test_the_shipped_rules_prove_within_the_rule_limit():
     st = shipped().stats
     assert st.instances > 0                      # load_rules raised nothing: all proven
     assert rules.RULE_RLIMIT >= rules.PROOF_RLIMIT
+
+
+HORNER = """fn horner(x: f64, y: f64) -> f64 {
+    let acc: f64 = 0.0;
+    for i in 0u32..64 {
+        acc = acc * x + y / 2.0;
+    }
+    return acc;
+}
+"""
+
+
+def test_an_unprovable_float_rewrite_keeps_the_source_form_and_says_why(tmp_path, monkeypatch):
+    """The unrolled 64-step multiply-add spent 60 s in two Z3 proofs that
+    timed out.  Where the proof cannot be made within the limit (lowered
+    here so that it cannot), the function keeps its source form and its
+    evidence names the limit, without waiting on a clock."""
+    import json
+    from pathlib import Path
+
+    from atlas import learned, logic, pipeline
+    src = tmp_path / "horner.ax"
+    src.write_text(HORNER)
+    probe = json.loads((Path(__file__).parent / "fixtures" / "probe-popcnt.json").read_text())
+    _, module, _ = pipeline.front([str(src)], probe)
+    sat = logic.saturate(module, probe, rules=learned.with_shipped(use=False))
+    monkeypatch.setattr(rules, "PROOF_RLIMIT", 100_000)
+    ev = logic.verify(module, sat).evidence["horner"]
+    assert ev["rewritten"] == 2 and ev["proven"] == 0 and ev["form"] == "source"
+    whys = [f["why"] for f in ev["fallbacks"]]
+    assert any("resource limit of 100,000 Z3 units" in w for w in whys), whys
+    assert any("float operations are past" in w for w in whys), whys
