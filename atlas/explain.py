@@ -506,7 +506,8 @@ def render_text(doc: dict, color: bool = False) -> str:
     lim = a["limits"]
     w(label("saturation") + f"{_plural(len(a['iterations']) - 1, 'iteration')}, stopped: "
       + s(a["stop_reason"], fg="yellow" if "limit" in a["stop_reason"] else "green")
-      + f" (limits: {lim['nodes']} e-nodes, {lim['iterations']} iterations, {lim['seconds']:g} s)"
+      + f" (limits: {lim['nodes']} e-nodes, {lim['iterations']} iterations, {lim['seconds']:g} s"
+      + (f", {lim['matches']} matches per rule and pass" if "matches" in lim else "") + ")"
       + (f" in {a['elapsed_s']:.2f} s" if "elapsed_s" in a else ""))
     sizes = [f"{it['iteration']}: {it['enodes']}/{it['eclasses']}" for it in a["iterations"]]
     w(" " * 13 + "e-nodes/e-classes per iteration  " + "  ".join(sizes))
