@@ -69,16 +69,16 @@ def _probe_for(hw: str | None) -> dict:
     return hwprobe.load_probe(hw) if hw else hwprobe.probe()
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    """Atlas's own warnings (an archive moved aside, ...) are one line for
-    the user; any other keeps Python's form, which locates it."""
-    if issubclass(category, UserWarning) and category.__module__.startswith("atlas"):
-        click.echo(f"warning: {message}", err=True)
-    else:
-        _python_showwarning(message, category, filename, lineno, file, line)
-
-
-_python_showwarning = warnings.showwarning
+def _one_line_warnings(shown):
+    """A warnings.showwarning that prints Atlas's own warnings (an archive
+    moved aside, ...) as one line for the user, and hands any other to
+    `shown`, which keeps Python's form that locates it."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and category.__module__.startswith("atlas"):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    return show
 
 
 class _DeepGroup(click.Group):
@@ -87,12 +87,16 @@ class _DeepGroup(click.Group):
 
     def invoke(self, ctx):
         from .syntax import run_deep
-        warnings.showwarning = _show_warning
 
         def body():
             with ctx:                 # click's current context is per thread
                 return click.Group.invoke(self, ctx)
-        return run_deep(body)
+        shown = warnings.showwarning
+        warnings.showwarning = _one_line_warnings(shown)
+        try:
+            return run_deep(body)
+        finally:
+            warnings.showwarning = shown
 
 
 @click.group(cls=_DeepGroup, context_settings={"help_option_names": ["-h", "--help"]})
