@@ -901,6 +901,7 @@ def run_deep(fn, *args, **kwargs):
             gc.collect()
             done.set()
 
+    gc.collect()        # likewise, the caller's garbage is freed here, not on the new thread
     old_size = threading.stack_size()
     old_limit = sys.getrecursionlimit()
     threading.stack_size(_DEEP_STACK)
