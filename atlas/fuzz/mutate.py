@@ -8,8 +8,9 @@ caret, or one line naming what is wrong -- never a traceback or a hang.
 
 Mutations: byte flips, token deletion, duplication and swaps, lines spliced
 in from another intent, deep nesting and long operator chains (around the
-nesting limit, syntax.MAX_DEPTH), huge literals, bytes that are not UTF-8,
-and function names the linker or the runtime reserve.
+nesting limit, syntax.MAX_DEPTH), chains of assignments whose value doubles
+in size with each line, huge literals, bytes that are not UTF-8, and
+function names the linker or the runtime reserve.
 
 The command runs in a forked worker process, which serves one mutant after
 another (the checker takes milliseconds; starting Python per mutant would
@@ -131,6 +132,16 @@ def long_chain(data: bytes, others, rng: random.Random) -> bytes:
     return data[:at] + b"\nlet chain_ = " + op.join(terms) + b";\n" + data[at:]
 
 
+def shared_chain(data: bytes, others, rng: random.Random) -> bytes:
+    """`x = x * x + x;` repeated: linear text whose value, written out as a
+    tree, doubles with every line (stages must share, not copy, subterms)."""
+    at = _function_body_start(data, rng)
+    if at is None:
+        return data
+    steps = rng.choice((rng.randint(2, 20), rng.randint(40, 80)))
+    return data[:at] + b"\nlet s_: u64 = 3;\n" + b"s_ = s_ * s_ + s_;\n" * steps + data[at:]
+
+
 def huge_literal(data: bytes, others, rng: random.Random) -> bytes:
     nums = [m.span() for m in re.finditer(rb"\b[0-9][0-9_]*\b", data)]
     big = rng.choice((b"9" * rng.randint(20, 6000), b"0x" + b"f" * rng.randint(17, 3000),
@@ -157,7 +168,8 @@ def reserved_name(data: bytes, others, rng: random.Random) -> bytes:
 
 
 MUTATIONS = {f.__name__: f for f in (byte_flip, token_delete, token_duplicate, token_swap, splice,
-                                     deep_nesting, long_chain, huge_literal, non_utf8, reserved_name)}
+                                     deep_nesting, long_chain, shared_chain, huge_literal, non_utf8,
+                                     reserved_name)}
 
 
 def seeds(root: Path = ROOT) -> dict[str, bytes]:
