@@ -446,7 +446,7 @@ def _worker(seed: int, combos, probe: dict, findings: Path | None, reduce_s: flo
         target = Target(probe)
         res = run_program(prog, combos, target, scratch, note=lambda name: conn.send(("combo", name)))
         if findings is not None and res.failed:
-            conn.send(("combo", "reducing"))
+            conn.send(("unreduced", res))          # kept should the reduction itself be killed
             res = reduce_findings(prog, res, combos, target, scratch, findings, reduce_s)
         conn.send(("done", res))
     except Exception:             # noqa: BLE001 -- reported, the campaign goes on
@@ -463,6 +463,7 @@ class _Running:
     conn: object
     started: float
     combo: str = "front"
+    unreduced: Result | None = None
 
 
 def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0,
@@ -508,6 +509,8 @@ def _poll(r: _Running, timeout_s: float) -> Result | None:
             kind, payload = r.conn.recv()
             if kind == "combo":
                 r.combo = payload
+            elif kind == "unreduced":
+                r.unreduced, r.combo = payload, "reducing"
             elif kind == "done":
                 r.proc.join()
                 return payload
@@ -518,11 +521,15 @@ def _poll(r: _Running, timeout_s: float) -> Result | None:
         pass
     if not r.proc.is_alive():
         r.proc.join()
+        if r.unreduced is not None:
+            return r.unreduced
         return Result(programs=1, crashes=[Crash(r.seed, r.combo, "worker",
                                                  f"the worker died (exit code {r.proc.exitcode})")])
     if time.monotonic() - r.started > timeout_s:
         r.proc.kill()
         r.proc.join()
+        if r.unreduced is not None:
+            return r.unreduced
         return Result(programs=1, crashes=[Crash(r.seed, r.combo, "hang",
                                                  f"no result after {timeout_s:.0f} s")])
     return None
