@@ -2,8 +2,6 @@
 type-check and run in the interpreter; some are compiled natively (no
 search, and without the atlas) and agree with it bit for bit; the reducer
 shrinks a planted miscompilation; the generator covers the language."""
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np

@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=max(1, C.cpu_count() - 1))
     ap.add_argument("--quick", action="store_true", help="only the default and no-atlas combinations")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds one program may take (a hang)")
-    ap.add_argument("--memory-gb", type=float, default=4.0, help="address space per program's worker")
+    ap.add_argument("--memory-gb", type=float, default=6.0, help="address space per program's worker")
     ap.add_argument("--reduce-seconds", type=float, default=120.0, help="per finding")
     args = ap.parse_args(argv)
 

@@ -249,7 +249,10 @@ class NotApplicable(Exception):
 
 def native_compile(source: Path, combo: Combo, options, out: Path, probe: dict) -> None:
     from ..pipeline import compile_files
-    compile_files([source], probe, out, use_atlas=combo.use_atlas, search=options, learned=[])
+    from ..syntax import run_deep
+    # As `atlas compile` does: on a thread whose stack and recursion limit
+    # hold deep terms, so that a RecursionError is a finding of the CLI too.
+    run_deep(compile_files, [source], probe, out, use_atlas=combo.use_atlas, search=options, learned=[])
 
 
 def native_runner(out: Path) -> Callable:
@@ -468,7 +471,7 @@ class _Running:
 
 def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0,
              deadline: float | None = None, findings: Path | None = None, reduce_s: float = 120.0,
-             memory_gb: float = 4.0, progress: Callable[[int, Result], None] = lambda s, r: None) -> Result:
+             memory_gb: float = 6.0, progress: Callable[[int, Result], None] = lambda s, r: None) -> Result:
     """Run programs `seeds` (an iterable, possibly endless) until it ends or
     time.monotonic() passes `deadline`; each program in a forked worker
     killed after `timeout_s` (a hang; reducing its findings gets its own
@@ -485,7 +488,8 @@ def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0
                 exhausted = True
                 break
             here, there = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_worker, args=(seed, combos, probe, findings, reduce_s, memory_gb, there), daemon=True)
+            p = ctx.Process(target=_worker, daemon=True,
+                            args=(seed, combos, probe, findings, reduce_s, memory_gb, there))
             p.start()
             there.close()
             running.append(_Running(seed, p, here, time.monotonic()))
