@@ -19,6 +19,7 @@ the same value and leave every array element the same.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from . import ir
@@ -77,7 +78,7 @@ def _folded(t: Term) -> Term:
 
 
 def _cast(t: Term, ty: ir.Scalar) -> Term:
-    return t if t.ty == ty else Term("cast", ty, (t,))
+    return t if t.ty == ty else _folded(Term("cast", ty, (t,)))
 
 
 def _zero(ty: ir.Scalar) -> Term:
@@ -93,26 +94,27 @@ def to_u64(t: Term) -> Term:
     return _cast(t, U64)                    # unsigned source: zero-extends
 
 
-def length_term(fn: ir.Function, array: str) -> Term:
-    """The array's length as u64, over the parameters (codegen's array_length)."""
+def length_term(fn: ir.Function, array: str, entry: dict | None = None) -> Term:
+    """The array's length as u64, over the parameters (codegen's array_length);
+    `entry` fixes some parameters' values."""
     p = fn.param(array)
     if not isinstance(p.ty, ir.Array):
         raise _Unsupported(f"'{array}' is not an array")
-    n = _expr(p.ty.length, _State(fn, {}, {}, TRUE, set()))
+    n = _expr(p.ty.length, _State(fn, dict(entry or {}), {}, TRUE, set()))
     if n.ty.signed:
         n = _cast(n, ir.I64)                # sign-extends
-        n = _select(Term("lt", ir.BOOL, (n, const(0, ir.I64))), const(0, ir.I64), n)
+        n = _select(_folded(Term("lt", ir.BOOL, (n, const(0, ir.I64)))), const(0, ir.I64), n)
     return to_u64(n)
 
 
-def _content(fn: ir.Function, array: str, writes, k: Term) -> Term:
+def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None) -> Term:
     """The value at index k (u64) after `writes`: the latest write whose guard
     holds at k, else the start content (0 out of range)."""
     elem = fn.param(array).ty.elem
-    t = _select(Term("lt", ir.BOOL, (k, length_term(fn, array))),
+    t = _select(_folded(Term("lt", ir.BOOL, (k, length_term(fn, array, entry)))),
                 Term("load", elem, (k,), array), _zero(elem))
     for guard, idx, value in writes:
-        t = _select(_and(guard, Term("eq", ir.BOOL, (idx, k))), value, t)
+        t = _select(_and(guard, _folded(Term("eq", ir.BOOL, (idx, k)))), value, t)
     return t
 
 
@@ -128,10 +130,11 @@ class _State:
     loops: "_Unroll | None" = None          # set when loops and returns are modelled
     done: Term = FALSE                      # a return has been taken
     ret: Term | None = None                 # the value returned, where `done`
+    entry: dict = field(default_factory=dict)    # parameters fixed to constants, as on entry
 
     def fork(self, pc: Term) -> "_State":
         return _State(self.fn, dict(self.scalars), {a: list(w) for a, w in self.writes.items()},
-                      pc, self.declared, self.loops, self.done, self.ret)
+                      pc, self.declared, self.loops, self.done, self.ret, self.entry)
 
     def active(self) -> Term:
         """Whether a statement here runs: its path is taken and no return came first."""
@@ -158,14 +161,14 @@ def _expr(e, st: _State) -> Term:
         raise _Unsupported(f"a call of {e.func}")
     if isinstance(e, ir.Load):
         k = to_u64(_expr(e.index, st))
-        return _content(st.fn, e.array, st.writes.get(e.array, ()), k)
+        return _content(st.fn, e.array, st.writes.get(e.array, ()), k, st.entry)
     kids = tuple(_expr(c, st) for c in ir.children(e))
     if isinstance(e, (ir.Unary, ir.Binary)):
-        return Term(e.op, e.ty, kids)
+        return _folded(Term(e.op, e.ty, kids))
     if isinstance(e, ir.Cast):
-        return Term("cast", e.ty, kids)
+        return _folded(Term("cast", e.ty, kids))
     if isinstance(e, ir.Prim):
-        return Term(e.name, e.ty, kids)
+        return _folded(Term(e.name, e.ty, kids))
     raise _Unsupported(f"the expression {e!r}")
 
 
@@ -183,7 +186,7 @@ def _run(stmts, st: _State) -> None:
         elif isinstance(s, ir.Store):
             k = to_u64(_expr(s.index, st))
             v = _expr(s.value, st)
-            inside = Term("lt", ir.BOOL, (k, length_term(st.fn, s.array)))
+            inside = _folded(Term("lt", ir.BOOL, (k, length_term(st.fn, s.array, st.entry))))
             st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
         elif isinstance(s, ir.If):
             c = _expr(s.cond, st)
@@ -391,25 +394,63 @@ class FunctionProof:
     status: str                 # 'proven', 'refuted', 'undecided' or 'unsupported'
     bound: int | None           # K; None when no loop's trip count depends on the input
     detail: str = ""            # the counterexample, or why it was not decided
+    cases: str = ""             # proven case by case: the sizes taken, e.g. "n = 0..8"
 
 
-def _whole(fn: ir.Function, k: int, budget: int) -> _State:
-    st = _State(fn, {}, {}, TRUE, set(), _Unroll(k, budget))
+MAX_CASES = 100             # size assignments tried one by one, at most
+
+
+def _whole(fn: ir.Function, k: int, budget: int, fixed: dict[str, int] | None = None) -> _State:
+    entry = {p.name: const(fixed[p.name], p.ty) for p in fn.params if fixed and p.name in fixed}
+    st = _State(fn, dict(entry), {}, TRUE, set(), _Unroll(k, budget), entry=entry)
     _run(fn.body, st)
     return st
 
 
 def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget: int = 20_000,
-                    timeout_ms: int = 30_000) -> FunctionProof:
+                    timeout_ms: int = 60_000, sizes: tuple[str, ...] = (),
+                    rlimit: int | None = None) -> FunctionProof:
     """Whether `candidate` returns what `source` returns and leaves every
     array element as it does, for every input on which no loop of either
     runs more than k times (loops with constant bounds: whole).  A candidate
-    that runs on where the source stops is for the differential runs to see."""
+    that runs on where the source stops is for the differential runs to see.
+
+    `sizes`: scalar parameters that set lengths and trip counts.  Where a
+    loop's trip count is not a constant, the claim is proven for each of
+    their values from 0 to k in turn, everything else symbolic: indices are
+    then constants, where over a symbolic n Z3 must reason about products
+    of 64-bit numbers (and the terms of a nest grow with every write)."""
+    limits = (budget, timeout_ms, rlimit)
+    if not sizes or not (_open_loops(source.body) or _open_loops(candidate.body)):
+        return _prove_case(source, candidate, k, limits, None)
+    per = k
+    while per > 1 and (per + 1) ** len(sizes) > MAX_CASES:
+        per -= 1
+    for values in itertools.product(*[range(per + 1)] * len(sizes)):
+        case = _prove_case(source, candidate, k, limits, dict(zip(sizes, values)))
+        if case.status != "proven":
+            return case
+    return FunctionProof("proven", k, "", ", ".join(f"{n} = 0..{per}" for n in sizes))
+
+
+def _open_loops(stmts) -> bool:
+    """Whether a loop's trip count may depend on the input."""
+    for s in ir.walk_stmts(stmts):
+        if isinstance(s, ir.While) or isinstance(s, ir.For) and not (
+                isinstance(s.lo, ir.Const) and isinstance(s.hi, ir.Const)):
+            return True
+    return False
+
+
+def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tuple,
+                fixed: dict[str, int] | None) -> FunctionProof:
+    budget, timeout_ms, rlimit = limits
     try:
-        a, b = _whole(source, k, budget), _whole(candidate, k, budget)
+        a, b = _whole(source, k, budget, fixed), _whole(candidate, k, budget, fixed)
     except (_Unsupported, KeyError) as exc:
         return FunctionProof("unsupported", None, str(exc).strip("'"))
-    bounded = bool(a.loops.over or b.loops.over)
+    where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
+    bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None
     over = FALSE
     for g in a.loops.over + b.loops.over:
@@ -419,7 +460,9 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
     if when is not None:
         # a claim under a condition no input meets would be proven vacuously
         try:
-            if rules.prove(when, FALSE, timeout_ms) is None:
+            if rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None:
+                if fixed:
+                    return FunctionProof("proven", bound)      # this case is past the bound
                 return FunctionProof("unsupported", bound, f"no input keeps every loop within {k} iterations")
         except rules.Undecided:
             pass
@@ -429,19 +472,34 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
         claims.append(("the value returned", a.ret, b.ret))
     taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
     j = var(_fresh("__j", taken), U64)
-    ea = Effects(source, a.scalars, a.declared, a.writes)
-    eb = Effects(candidate, b.scalars, b.declared, b.writes)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
-        claims.append((f"{arr}[{j.value}]", ea.content(arr, j), eb.content(arr, j)))
+        claims.append((f"{arr}[{j.value}]", _content(source, arr, a.writes.get(arr, ()), j, a.entry),
+                       _content(candidate, arr, b.writes.get(arr, ()), j, b.entry)))
     for what, x, y in claims:
         if x == y:
             continue
         try:
-            cex = rules.prove(x, y, timeout_ms, when=when)
+            if _floats(x, y):
+                # the same float operations on equal operands: shown without
+                # bit-blasting one of them; where that fails, exactly
+                try:
+                    rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit, abstract_floats=True)
+                    continue
+                except rules.Undecided:
+                    pass
+            cex = rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit)
         except rules.Undecided as exc:
-            return FunctionProof("undecided", bound, f"{what}: {exc}")
-        except (ValueError, RecursionError) as exc:
-            return FunctionProof("unsupported", bound, f"{what}: {exc}")
+            return FunctionProof("undecided", bound, f"{what}{where}: {exc}")
+        except RecursionError:
+            return FunctionProof("undecided", bound, f"{what}{where}: its terms are too deep for the prover")
+        except ValueError as exc:
+            return FunctionProof("unsupported", bound, f"{what}{where}: {exc}")
         if cex is not None:
+            cex = {**(fixed or {}), **cex}
             return FunctionProof("refuted", bound, f"{what} differs with {_show(cex)}")
     return FunctionProof("proven", bound)
+
+
+def _floats(*ts: Term) -> bool:
+    from .terms import subterms
+    return any(u.ty.is_float and u.op in ("add", "sub", "mul", "div", "sqrt") for t in ts for u in subterms(t))

@@ -79,7 +79,7 @@ from .diagnostics import AtlasError
 from .files import cache_dir, write_atomic   # cache_dir: also rules.cache_dir for callers
 from .semantics import PyDomain
 from .terms import Term, const, evaluate, from_expr, pretty, subterms
-from .z3domain import Z3Domain, sort_of, to_python
+from .z3domain import Z3AbstractFloats, Z3Domain, sort_of, to_python
 
 _INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]
 TYPE_GROUPS: dict[str, list[ir.Scalar]] = {
@@ -214,7 +214,7 @@ _FLOAT_OPS = frozenset({"add", "sub", "mul", "div", "rem", "sqrt", "min", "max"}
 
 
 def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
-          rlimit: int | None = None) -> dict | None:
+          rlimit: int | None = None, abstract_floats: bool = False) -> dict | None:
     """Prove lhs == rhs for every value of their free variables and every
     content of the arrays they load from (with `when`, a bool term: for
     every value where `when` holds).  None when proven; otherwise a
@@ -223,13 +223,16 @@ def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = Non
     the terms make.  Ints compare bitwise, floats structurally (one NaN;
     +0 and -0 differ), bools as bools.  Raises Undecided when Z3 cannot
     decide within `rlimit` of its resource units (PROOF_RLIMIT by default;
-    deterministic) or, as a safety net, `timeout_ms`."""
-    found = refute(lhs, rhs, timeout_ms, when, rlimit)
+    deterministic) or, as a safety net, `timeout_ms`.  With
+    `abstract_floats`, float arithmetic is taken as unknown functions of its
+    operands (z3domain.Z3AbstractFloats): a proof then holds for IEEE
+    arithmetic too, and a failure raises Undecided, never a counterexample."""
+    found = refute(lhs, rhs, timeout_ms, when, rlimit, abstract_floats)
     return None if found is None else found[0]
 
 
 def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
-           rlimit: int | None = None):
+           rlimit: int | None = None, abstract_floats: bool = False):
     """Like `prove`, but a refutation comes with the two sides' values:
     None, or (counterexample, lhs value, rhs value).  A counterexample
     satisfies `when`.
@@ -248,20 +251,20 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
         raise ValueError(f"the condition is a {when.ty}, not a bool")
     free = _free_vars(lhs, rhs, *([when] if when is not None else []))   # in order of appearance
     keys: dict = {}
-    claim = f"{lhs} == {rhs}" + (f" where {when}" if when is not None else "")
+    claim = _claim_text(lhs, rhs, when)
     # Parts are found before the canonical ordering, which may pair them wrongly.
     parts = _differing(lhs, rhs)
     if parts != [(lhs, rhs)] and len(parts) <= MAX_PARTS:
         if not parts:
             return None                      # the same term
         try:
-            if all(refute(a, b, timeout_ms, when, rlimit) is None for a, b in parts):
+            if all(refute(a, b, timeout_ms, when, rlimit, abstract_floats) is None for a, b in parts):
                 return None
         except Undecided:
             pass                             # the whole claim may still be decided
     lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
     heavy = {t for side in (lhs, rhs) for t in subterms(side) if t.ty.is_float and t.op in _FLOAT_OPS}
-    if len(heavy) > MAX_FLOAT_OPS:
+    if len(heavy) > MAX_FLOAT_OPS and not abstract_floats:
         raise Undecided(f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
                         f"are past the {MAX_FLOAT_OPS} it can decide")
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
@@ -282,7 +285,7 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
         seen.append((index, v))
         return v
 
-    D = Z3Domain()
+    D = Z3AbstractFloats() if abstract_floats else Z3Domain()
     zl = evaluate(lhs, D, env, load)
     zr = evaluate(rhs, D, env, load)
     differ = z3.Not(zl == zr)
@@ -309,6 +312,8 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     if result != z3.sat:
         raise Undecided(f"Z3 could not decide `{claim}` "
                         f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})")
+    if abstract_floats:
+        raise Undecided(f"`{claim}` is not shown with float operations abstracted")
     m = solver.model()
 
     def value(expr, ty):
@@ -386,20 +391,41 @@ _COMMUTES = frozenset({"add", "mul", "and", "or", "xor", "eq", "ne", "land", "lo
 _FLIPPED = {"gt": "lt", "ge": "le"}            # a > b is b < a by definition
 
 
-def _canonical(t: Term, keys: dict) -> Term:
+def _canonical(t: Term, keys: dict, memo: dict | None = None) -> Term:
     """`t` with the operands of commutative operators in one order and > / >=
     written as < / <=.  Equal in value, by definition; it spares Z3 proving
     that two float multipliers with swapped inputs agree, which can take it
-    a minute (translation validation meets such pairs all the time)."""
+    a minute (translation validation meets such pairs all the time).  Each
+    shared subterm is rewritten once: an unrolled loop's terms are DAGs whose
+    trees are exponentially large."""
     if not t.args:
         return t
-    args = tuple(_canonical(a, keys) for a in t.args)
+    memo = {} if memo is None else memo
+    done = memo.get(t)
+    if done is not None:
+        return done
+    args = tuple(_canonical(a, keys, memo) for a in t.args)
     op = t.op
     if op in _FLIPPED:
         op, args = _FLIPPED[op], (args[1], args[0])
     if op in _COMMUTES:
         args = tuple(sorted(args, key=lambda a: _order_key(a, keys)))
-    return Term(op, t.ty, args, t.value)
+    out = memo[t] = Term(op, t.ty, args, t.value)
+    return out
+
+
+CLAIM_NODES = 400           # a claim shown in a message is at most this many tree nodes
+
+
+def _claim_text(lhs: Term, rhs: Term, when: Term | None) -> str:
+    """The claim in intent syntax, or its size where the text would be huge."""
+    from .flatten import tree_size
+    parts = [lhs, rhs] + ([when] if when is not None else [])
+    sizes = [tree_size(t) for t in parts]
+    if max(sizes) > CLAIM_NODES:
+        return f"two terms of {sizes[0]} and {sizes[1]} nodes equal" + (
+            f" where a condition of {sizes[2]} nodes holds" if when is not None else "")
+    return f"{lhs} == {rhs}" + (f" where {when}" if when is not None else "")
 
 
 def _order_key(t: Term, keys: dict) -> str:

@@ -60,17 +60,26 @@ class Term:
             # Two equal DAGs built apart (a source and a candidate unrolled
             # side by side) share subterms along many paths: remembering
             # each equal pair keeps comparing them linear, not exponential.
-            object.__setattr__(b, "_same", a)
+            # The left side joins the right's: `t == TRUE` keeps TRUE the
+            # representative of its class.
+            object.__setattr__(a, "_same", b)
         return same
 
     def _rep(self) -> "Term":
-        """The first term found equal to this one (itself if none)."""
-        t = self
+        """The representative of the terms found equal to this one (itself
+        if none); the path to it is shortened as it is walked."""
+        root = self
         while True:
-            up = t.__dict__.get("_same")
+            up = root.__dict__.get("_same")
             if up is None:
-                return t
+                break
+            root = up
+        t = self
+        while t is not root:
+            up = t.__dict__["_same"]
+            object.__setattr__(t, "_same", root)
             t = up
+        return root
 
     def __getstate__(self):
         # string hashes differ between processes: a pickled hash would be wrong

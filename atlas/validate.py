@@ -27,7 +27,9 @@ from . import bodies, ir, logic
 K = 8                   # the least bound: every trip count 0..8
 MAX_K = 64              # a constant index past this is left to the tests
 BUDGET = 20_000         # statements unrolled per function, all loops together
-TIMEOUT_MS = 5_000      # per claim of a whole-function proof; past it, the proof in two steps
+RLIMIT = 8_000_000      # Z3's resource units per claim (about 5 s here), the same on every machine;
+                        # past it, a smaller bound or the proof in two steps
+TIMEOUT_MS = 60_000     # a safety net only
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class Validation:
             return f"not proven ({p.status}: {p.detail})"
         scope = ("for every input" if p.bound is None else
                  f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
-                 f"execution, K = {p.bound}; loops with constant bounds unrolled whole)")
+                 f"execution, K = {p.bound}; loops with constant bounds unrolled whole"
+                 + (f"; case by case, {p.cases}, all else symbolic" if p.cases else "") + ")")
         if self.composed_of is not None:
             return (f"Z3, in two steps: the function with its terms in source form equal to the source "
                     f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
@@ -93,6 +96,8 @@ class Validation:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
             out["proof"] = {"status": self.proof.status, "bound": self.proof.bound,
                             "method": method, "detail": self.proof.detail}
+            if self.proof.cases:
+                out["proof"]["cases"] = self.proof.cases
         if self.tested:
             out["runs"] = dict(self.tested)
         return out
@@ -137,12 +142,13 @@ def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.Functio
     """The proof at bound k, or, where a deep nest is too large to unroll or
     Z3 cannot decide in time, at the largest of k/2, k/4, ... down to 2 that
     it decides: a smaller bound said plainly rather than no proof at all."""
-    proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS)
+    sizes = tuple(sorted(logic.small_params(source)))
+    proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     first = proof
     while k > 2 and (proof.status == "undecided" or
                      proof.status == "unsupported" and "statements to unroll" in proof.detail):
         k = max(2, k // 2)
-        proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS)
+        proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     if proof.status in ("undecided", "unsupported") and proof.status != first.status:
         return first
     return proof

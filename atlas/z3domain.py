@@ -184,6 +184,39 @@ class Z3Domain:
         return conv(z3.RTZ(), a, z3.BitVecSort(w_int))
 
 
+class Z3AbstractFloats(Z3Domain):
+    """Float arithmetic as uninterpreted functions of its operands.  What is
+    proven here holds for IEEE arithmetic too, since it holds whatever the
+    functions are; and two computations doing the same float operations on
+    equal operands are equal at once, however many operations there are,
+    where bit-blasting each one may not finish.  A refutation here proves
+    nothing: the exact domain decides then."""
+
+    def __init__(self):
+        self._functions: dict = {}
+
+    def _apply(self, name: str, w: int, *args):
+        f = self._functions.get((name, w))
+        if f is None:
+            f = self._functions[(name, w)] = z3.Function(f"{name}.f{w}", *([_SORT[w]] * (len(args) + 1)))
+        return f(*args)
+
+    def fadd(self, w, a, b):
+        return self._apply("fadd", w, a, b)
+
+    def fsub(self, w, a, b):
+        return self._apply("fsub", w, a, b)
+
+    def fmul(self, w, a, b):
+        return self._apply("fmul", w, a, b)
+
+    def fdiv(self, w, a, b):
+        return self._apply("fdiv", w, a, b)
+
+    def fsqrt(self, w, a):
+        return self._apply("fsqrt", w, a)
+
+
 def _to_f32(v: float) -> float:
     with np.errstate(over="ignore"):
         return float(np.float32(v))
