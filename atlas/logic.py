@@ -25,8 +25,7 @@ BIG = (16, 33, 64)            # always among them
 RANDOM_LENGTHS = 3            # and a few drawn at random
 MAX_ELEMENTS = 1 << 20        # a run whose arrays would be larger is skipped
 FUEL = 2_000_000              # loop iterations per function, all of the source's runs together
-PROOF_TIMEOUT_MS = 30_000     # per rewritten root; generous, so a busy machine still proves
-                              # what a quiet one does (the u64 bit-slicing popcount takes ~4 s)
+PROOF_TIMEOUT_MS = 30_000     # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
 
 
 @dataclass

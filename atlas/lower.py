@@ -131,10 +131,7 @@ class _Lowering:
             chosen = self.root(term, where, role)
             if chosen.op == "const" or (chosen.op == "var" and chosen.value not in reassigned):
                 return to_expr(chosen)
-            self.temps += 1
-            name = f"t.x{self.temps}"
-            out.append(ir.Let(name, chosen.ty, to_expr(chosen), where))
-            return ir.Var(name, chosen.ty)
+            return self.bind(self.shared(chosen, out, where), out, where)
 
         for name in run.order:
             t = run.env[name]
@@ -149,6 +146,38 @@ class _Lowering:
                 out.append(ir.Assign(name, value, run.spans[name]))
         out += [ir.Store(a, i, v, sp) for a, i, v, sp in stores]
         return out
+
+    def bind(self, t: Term, out: list, where: ir.Span) -> ir.Var:
+        """A temporary holding t, declared at the end of `out`."""
+        self.temps += 1
+        name = f"t.x{self.temps}"
+        out.append(ir.Let(name, t.ty, to_expr(t), where))
+        return ir.Var(name, t.ty)
+
+    def shared(self, t: Term, out: list, where: ir.Span) -> Term:
+        """t, where written out as a tree it would be large, with each subterm
+        it uses more than once bound to a temporary first: `x = x * x + x`
+        repeated 60 times is a small DAG whose tree has 2^60 nodes."""
+        from .flatten import tree_size
+        if tree_size(t) <= SHARED_TREE:
+            return t
+        uses: dict[Term, int] = {}
+        for u in subterms(t):
+            for a in u.args:
+                uses[a] = uses.get(a, 0) + 1
+        done: dict[Term, Term] = {}
+
+        def rebuild(u: Term) -> Term:
+            if u in done:
+                return done[u]
+            r = u if not u.args else Term(u.op, u.ty, tuple(rebuild(a) for a in u.args), u.value)
+            if u.args and uses.get(u, 0) > 1 and u.op != "load":
+                v = self.bind(r, out, where)
+                r = var(v.name, v.ty)
+            done[u] = r
+            return r
+
+        return rebuild(t)
 
     def statement(self, s):
         if isinstance(s, ir.If):
@@ -185,6 +214,7 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
 
 
 FUNCTION = "function"       # the role of a whole-function root (atlas/flatten.py)
+SHARED_TREE = 256           # a term larger than this as a tree gets its shared parts named
 
 
 # ---------------------------------------------------------------- loop forms

@@ -29,7 +29,7 @@ from . import probe as hwprobe
 from .check import check
 from .diagnostics import AtlasError
 from .specialise import Decision, specialise
-from .syntax import ModuleA, parse
+from .syntax import ModuleA, parse, read_source
 
 Dump = Callable[[str, str], None]      # (stage, text)
 
@@ -44,14 +44,7 @@ class Compiled:
 
 
 def read_sources(paths) -> list[ModuleA]:
-    asts = []
-    for p in paths:
-        try:
-            text = Path(p).read_text()
-        except OSError as exc:
-            raise AtlasError(None, f"{p}: cannot read: {exc.strerror or exc}") from None
-        asts.append(parse(text, str(p)))
-    return asts
+    return [parse(read_source(p), str(p)) for p in paths]
 
 
 def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = None):

@@ -233,3 +233,17 @@ def test_flatten_conditional_update_keeps_negative_zero():
         want = interp.run(module, "f", c, x, y)
         got = interp.run(ir.Module((whole,)), "f", c, x, y)
         assert _same(want, got), (c, x, y, want, got)
+
+
+def test_a_chain_that_doubles_its_tree_compiles_and_agrees(probe, tmp_path):
+    """`x = x * x + x` sixty times is a small DAG of a tree of 2^60 nodes:
+    written out as a tree it never finished; its shared parts are named."""
+    text = "fn f(a: u64) -> u64 {\n    let x = a;\n" + "    x = x * x + x;\n" * 60 + "    return x;\n}\n"
+    path = tmp_path / "doubling.ax"
+    path.write_text(text)
+    module = check(parse(text, str(path)))
+    for ways in ({}, {"use_atlas": False}):
+        compile_files([path], probe, tmp_path / "out", **ways)
+        lib = load(tmp_path / "out")
+        for a in (0, 1, 3, 2**64 - 1, 12345678901234567):
+            assert lib.f(a) == interp.run(module, "f", a), (ways, a)
