@@ -550,7 +550,12 @@ def render_text(doc: dict, color: bool = False) -> str:
         w(head)
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")
-        if e.get("proof"):
+        v = e.get("validation") or {}
+        if v:                           # what was proven of this function, what tested, what neither
+            w(f"  proven:  {v['proven']}")
+            w(f"  tested:  {v['tested']}")
+            w(f"  neither: {v['neither']}")
+        elif e.get("proof"):
             w(f"  evidence: {e['proof']}")
         for r in f["roots"]:
             _root_text(r, classes, s, full, w, shown)

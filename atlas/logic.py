@@ -210,26 +210,27 @@ def differential(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed:
         except interp.OutOfFuel:
             if k <= SMALL:
                 return _verdict(runs, skipped, tried, False, f"the source did not finish in "
-                                f"{FUEL} loop iterations at length {k}")
+                                f"{FUEL} loop iterations at length {k}", small)
             note = f"stopped before length {k}: the step budget ({FUEL} loop iterations) was spent"
             break
         spent = before - tank[0]
         try:
             r2 = interp.run(candidate, fn.name, *a2, fuel=2 * spent + 1000)
         except interp.OutOfFuel:
-            return _verdict(runs + 1, skipped, tried + [k], False,
-                            f"the candidate did not finish at length {k} where the source took {spent} steps")
+            return _verdict(runs + 1, skipped, tried + [k], False, f"the candidate did not finish at "
+                            f"length {k} where the source took {spent} steps", small)
         runs += 1
         tried.append(k)
         if not (_same(r1, r2) and all(_same_array(x, y) for x, y in zip(a1, a2)
                                       if isinstance(x, np.ndarray))):
-            return _verdict(runs, skipped, tried, False, f"different results at length {k}")
-    return _verdict(runs, skipped, tried, runs > 0 or not lengths, note)
+            return _verdict(runs, skipped, tried, False, f"different results at length {k}", small)
+    return _verdict(runs, skipped, tried, runs > 0 or not lengths, note, small)
 
 
-def _verdict(runs: int, skipped: int, tried: list[int], agree: bool, note: str | None) -> dict:
+def _verdict(runs: int, skipped: int, tried: list[int], agree: bool, note: str | None,
+             sizes: set[str] = frozenset()) -> dict:
     out = {"runs": runs, "skipped": skipped, "max_length": max(tried, default=0),
-           "lengths": _ranges(tried), "agree": agree}
+           "lengths": _ranges(tried), "agree": agree, "sizes": sorted(sizes)}
     if note:
         out["note"] = note
     return out

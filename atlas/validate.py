@@ -55,10 +55,14 @@ class Validation:
         p = self.proof
         if p.status != "proven":
             return f"not proven ({p.status}: {p.detail})"
-        scope = ("for every input" if p.bound is None else
-                 f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
-                 f"execution, K = {p.bound}; loops with constant bounds unrolled whole"
-                 + (f"; case by case, {p.cases}, all else symbolic" if p.cases else "") + ")")
+        if p.bound is None:
+            scope = "for every input"
+        elif p.cases:
+            scope = (f"for {p.cases} and every value of the other inputs on which no loop runs more than "
+                     f"{p.bound} times (bounded symbolic execution, one size at a time, K = {p.bound})")
+        else:
+            scope = (f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
+                     f"execution, K = {p.bound}; loops with constant bounds unrolled whole)")
         if self.composed_of is not None:
             return (f"Z3, in two steps: the function with its terms in source form equal to the source "
                     f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
@@ -72,8 +76,11 @@ class Validation:
         if not t.get("runs") and t.get("agree") is not False:
             return "no run could be made" + (f" ({t['skipped']})" if isinstance(t.get("skipped"), str) else "")
         verdict = "all agree" if t.get("agree") else "DISAGREED"
-        return (f"{t['runs']} differential runs in the interpreter, array lengths and trip counts "
-                f"{t.get('lengths', '?')}: {verdict}")
+        sizes = t.get("sizes") or []
+        what = (f"{', '.join(sizes)} (lengths and trip counts) {t.get('lengths', '?')}, other inputs random "
+                "with edge values" if sizes else "random inputs with edge values")
+        note = f" ({t['note']})" if t.get("note") else ""
+        return f"{t['runs']} differential runs in the interpreter, {what}: {verdict}{note}"
 
     def untested_text(self) -> str:
         """What neither the proof nor the tests cover."""
@@ -83,8 +90,9 @@ class Validation:
         if p.status == "proven" and p.bound is None:
             return "none"
         if p.status == "proven":
-            return (f"inputs on which a loop runs more than {p.bound} times: tested only, "
-                    f"up to length {self.tested.get('max_length', '?')}")
+            past = (f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}" if p.cases else
+                    f"inputs on which a loop runs more than {p.bound} times")
+            return f"{past}: tested only, up to length {self.tested.get('max_length', '?')}"
         return "every input not among the tested ones"
 
     def as_dict(self) -> dict:
