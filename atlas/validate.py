@@ -114,15 +114,7 @@ class Validation:
 def bound_for(fn: ir.Function) -> int:
     """K: at least 8, and past the largest constant index the function uses
     (a store to a[9] is only seen with ten elements), at most MAX_K."""
-    top = -1
-    for s in ir.walk_stmts(fn.body):
-        if isinstance(s, ir.Store) and isinstance(s.index, ir.Const):
-            top = max(top, s.index.value)
-        for e in ir.own_exprs(s):
-            for x in ir.walk(e):
-                if isinstance(x, ir.Load) and isinstance(x.index, ir.Const):
-                    top = max(top, x.index.value)
-    return max(K, min(MAX_K, top + 2))
+    return max(K, min(MAX_K, logic.largest_constant_index(fn) + 2))
 
 
 def function(source: ir.Function, candidate: ir.Function, module: ir.Module | None = None,
