@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 PY ?= python3
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench fuzz clean
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
@@ -23,6 +23,17 @@ test: install
 
 bench: install
 	$(PY) -m atlas.cli bench
+
+# A fuzzing campaign: generated programs compiled every way and compared with
+# the interpreter for FUZZ_SECONDS, then mutated intent files through
+# `atlas check` and `atlas compile`; findings are kept under out/fuzz/.
+FUZZ_SECONDS ?= 600
+FUZZ_SEED ?= 0
+FUZZ_MUTANTS ?= 2000
+fuzz: install
+	$(PY) -m atlas.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out out/fuzz
+	$(PY) -m atlas.fuzz.mutate --count $(FUZZ_MUTANTS) --seed $(FUZZ_SEED) --keep out/fuzz/mutants
+	$(PY) -m atlas.fuzz.mutate --count $$(( $(FUZZ_MUTANTS) / 10 )) --seed $(FUZZ_SEED) --compile --keep out/fuzz/mutants-compiled
 
 clean:
 	rm -rf out .installed

@@ -420,7 +420,7 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
     their values from 0 to k in turn, everything else symbolic: indices are
     then constants, where over a symbolic n Z3 must reason about products
     of 64-bit numbers (and the terms of a nest grow with every write)."""
-    limits = (budget, timeout_ms, rlimit)
+    limits = (_Spent(budget), timeout_ms, rlimit)      # one statement budget for every case
     if not sizes or not (_open_loops(source.body) or _open_loops(candidate.body)):
         return _prove_case(source, candidate, k, limits, None)
     per = k
@@ -442,13 +442,29 @@ def _open_loops(stmts) -> bool:
     return False
 
 
+@dataclass
+class _Spent:
+    """Statements unrolled by a proof, all its cases together, and the most allowed."""
+    budget: int
+    steps: int = 0
+
+    def take(self, fn: ir.Function, k: int, fixed) -> _State:
+        """fn run symbolically within what is left of the budget."""
+        st = _whole(fn, k, self.budget - self.steps, fixed)
+        self.steps += st.loops.steps
+        return st
+
+
 def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tuple,
                 fixed: dict[str, int] | None) -> FunctionProof:
-    budget, timeout_ms, rlimit = limits
+    spent, timeout_ms, rlimit = limits
     try:
-        a, b = _whole(source, k, budget, fixed), _whole(candidate, k, budget, fixed)
+        a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
     except (_Unsupported, KeyError) as exc:
-        return FunctionProof("unsupported", None, str(exc).strip("'"))
+        why = str(exc).strip("'")
+        if "statements to unroll" in why:
+            why = f"more than {spent.budget} statements to unroll"
+        return FunctionProof("unsupported", None, why)
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
     bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None
