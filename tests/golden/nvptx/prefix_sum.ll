@@ -8,7 +8,6 @@ entry:
   %"n.1" = alloca i64
   %"s" = alloca i32
   %"i" = alloca i64
-  %"t.x2" = alloca i32
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
@@ -37,135 +36,105 @@ k.full:
   %".26" = getelementptr inbounds i32, ptr %"x", i64 %".25"
   %".27" = load i32, ptr %".26", align 4
   %".28" = add i32 %".24", %".27"
-  store i32 %".28", i32* %"t.x2"
-  %".30" = load i32, i32* %"s"
-  %".31" = load i64, i64* %"i"
-  %".32" = getelementptr inbounds i32, ptr %"x", i64 %".31"
-  %".33" = load i32, ptr %".32", align 4
-  %".34" = add i32 %".30", %".33"
-  store i32 %".34", i32* %"s"
-  %".36" = add i64 %".18", 1
-  store i64 %".36", i64* %"i"
-  %".38" = load i32, i32* %"s"
-  %".39" = load i64, i64* %"i"
-  %".40" = getelementptr inbounds i32, ptr %"x", i64 %".39"
-  %".41" = load i32, ptr %".40", align 4
-  %".42" = add i32 %".38", %".41"
-  store i32 %".42", i32* %"t.x2"
-  %".44" = load i32, i32* %"s"
-  %".45" = load i64, i64* %"i"
-  %".46" = getelementptr inbounds i32, ptr %"x", i64 %".45"
-  %".47" = load i32, ptr %".46", align 4
-  %".48" = add i32 %".44", %".47"
-  store i32 %".48", i32* %"s"
-  %".50" = add i64 %".18", 2
-  store i64 %".50", i64* %"i"
-  %".52" = load i32, i32* %"s"
-  %".53" = load i64, i64* %"i"
-  %".54" = getelementptr inbounds i32, ptr %"x", i64 %".53"
-  %".55" = load i32, ptr %".54", align 4
-  %".56" = add i32 %".52", %".55"
-  store i32 %".56", i32* %"t.x2"
-  %".58" = load i32, i32* %"s"
-  %".59" = load i64, i64* %"i"
-  %".60" = getelementptr inbounds i32, ptr %"x", i64 %".59"
-  %".61" = load i32, ptr %".60", align 4
-  %".62" = add i32 %".58", %".61"
-  store i32 %".62", i32* %"s"
-  %".64" = add i64 %".18", 3
-  store i64 %".64", i64* %"i"
-  %".66" = load i32, i32* %"s"
-  %".67" = load i64, i64* %"i"
-  %".68" = getelementptr inbounds i32, ptr %"x", i64 %".67"
-  %".69" = load i32, ptr %".68", align 4
-  %".70" = add i32 %".66", %".69"
-  store i32 %".70", i32* %"t.x2"
-  %".72" = load i32, i32* %"s"
-  %".73" = load i64, i64* %"i"
-  %".74" = getelementptr inbounds i32, ptr %"x", i64 %".73"
-  %".75" = load i32, ptr %".74", align 4
-  %".76" = add i32 %".72", %".75"
-  store i32 %".76", i32* %"s"
+  store i32 %".28", i32* %"s"
+  %".30" = add i64 %".18", 1
+  store i64 %".30", i64* %"i"
+  %".32" = load i32, i32* %"s"
+  %".33" = load i64, i64* %"i"
+  %".34" = getelementptr inbounds i32, ptr %"x", i64 %".33"
+  %".35" = load i32, ptr %".34", align 4
+  %".36" = add i32 %".32", %".35"
+  store i32 %".36", i32* %"s"
+  %".38" = add i64 %".18", 2
+  store i64 %".38", i64* %"i"
+  %".40" = load i32, i32* %"s"
+  %".41" = load i64, i64* %"i"
+  %".42" = getelementptr inbounds i32, ptr %"x", i64 %".41"
+  %".43" = load i32, ptr %".42", align 4
+  %".44" = add i32 %".40", %".43"
+  store i32 %".44", i32* %"s"
+  %".46" = add i64 %".18", 3
+  store i64 %".46", i64* %"i"
+  %".48" = load i32, i32* %"s"
+  %".49" = load i64, i64* %"i"
+  %".50" = getelementptr inbounds i32, ptr %"x", i64 %".49"
+  %".51" = load i32, ptr %".50", align 4
+  %".52" = add i32 %".48", %".51"
+  store i32 %".52", i32* %"s"
   br label %"k.chunk"
 k.part:
-  %".79" = add i64 %".18", 4
-  %".80" = icmp ult i64 %".79", %".10"
-  %".81" = select  i1 %".80", i64 %".79", i64 %".10"
+  %".55" = add i64 %".18", 4
+  %".56" = icmp ult i64 %".55", %".10"
+  %".57" = select  i1 %".56", i64 %".55", i64 %".10"
   store i64 %".18", i64* %"pos"
   br label %"k.head"
 k.chunk:
-  %".105" = load i32, i32* %"s"
-  %".106" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".107" = zext i32 %".106" to i64
-  %".108" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".105", i32 16, i32 31)
-  %".109" = add i32 %".105", %".108"
-  %".110" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".109", i32 8, i32 31)
-  %".111" = add i32 %".109", %".110"
-  %".112" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".111", i32 4, i32 31)
-  %".113" = add i32 %".111", %".112"
-  %".114" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".113", i32 2, i32 31)
-  %".115" = add i32 %".113", %".114"
-  %".116" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".115", i32 1, i32 31)
-  %".117" = add i32 %".115", %".116"
-  %".118" = and i64 %".107", 31
-  %".119" = lshr i64 %".107", 5
-  %".120" = icmp eq i64 %".118", 0
-  br i1 %".120", label %"k.then", label %"k.end"
+  %".75" = load i32, i32* %"s"
+  %".76" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".77" = zext i32 %".76" to i64
+  %".78" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".75", i32 16, i32 31)
+  %".79" = add i32 %".75", %".78"
+  %".80" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".79", i32 8, i32 31)
+  %".81" = add i32 %".79", %".80"
+  %".82" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".81", i32 4, i32 31)
+  %".83" = add i32 %".81", %".82"
+  %".84" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".83", i32 2, i32 31)
+  %".85" = add i32 %".83", %".84"
+  %".86" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".85", i32 1, i32 31)
+  %".87" = add i32 %".85", %".86"
+  %".88" = and i64 %".77", 31
+  %".89" = lshr i64 %".77", 5
+  %".90" = icmp eq i64 %".88", 0
+  br i1 %".90", label %"k.then", label %"k.end"
 k.head:
-  %".84" = load i64, i64* %"pos"
-  %".85" = icmp ult i64 %".84", %".81"
-  br i1 %".85", label %"k.loop", label %"k.done"
+  %".60" = load i64, i64* %"pos"
+  %".61" = icmp ult i64 %".60", %".57"
+  br i1 %".61", label %"k.loop", label %"k.done"
 k.loop:
-  store i64 %".84", i64* %"i"
-  %".88" = load i32, i32* %"s"
-  %".89" = load i64, i64* %"i"
-  %".90" = getelementptr inbounds i32, ptr %"x", i64 %".89"
-  %".91" = load i32, ptr %".90", align 4
-  %".92" = add i32 %".88", %".91"
-  store i32 %".92", i32* %"t.x2"
-  %".94" = load i32, i32* %"s"
-  %".95" = load i64, i64* %"i"
-  %".96" = getelementptr inbounds i32, ptr %"x", i64 %".95"
-  %".97" = load i32, ptr %".96", align 4
-  %".98" = add i32 %".94", %".97"
-  store i32 %".98", i32* %"s"
-  %".100" = load i64, i64* %"pos"
-  %".101" = add i64 %".100", 1
-  store i64 %".101", i64* %"pos"
+  store i64 %".60", i64* %"i"
+  %".64" = load i32, i32* %"s"
+  %".65" = load i64, i64* %"i"
+  %".66" = getelementptr inbounds i32, ptr %"x", i64 %".65"
+  %".67" = load i32, ptr %".66", align 4
+  %".68" = add i32 %".64", %".67"
+  store i32 %".68", i32* %"s"
+  %".70" = load i64, i64* %"pos"
+  %".71" = add i64 %".70", 1
+  store i64 %".71", i64* %"pos"
   br label %"k.head"
 k.done:
   br label %"k.chunk"
 k.then:
-  %".122" = trunc i64 %".119" to i32
-  %".123" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".122"
-  store i32 %".117", i32 addrspace(3)* %".123"
+  %".92" = trunc i64 %".89" to i32
+  %".93" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".92"
+  store i32 %".87", i32 addrspace(3)* %".93"
   br label %"k.end"
 k.end:
   call void @"llvm.nvvm.barrier0"()
-  %".127" = trunc i64 %".118" to i32
-  %".128" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".127"
-  %".129" = load i32, i32 addrspace(3)* %".128"
-  %".130" = icmp ult i64 %".118", 8
-  %".131" = select  i1 %".130", i32 %".129", i32 0
-  %".132" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".131", i32 16, i32 31)
-  %".133" = add i32 %".131", %".132"
-  %".134" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".133", i32 8, i32 31)
-  %".135" = add i32 %".133", %".134"
-  %".136" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".135", i32 4, i32 31)
-  %".137" = add i32 %".135", %".136"
-  %".138" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".137", i32 2, i32 31)
-  %".139" = add i32 %".137", %".138"
-  %".140" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".139", i32 1, i32 31)
-  %".141" = add i32 %".139", %".140"
-  %".142" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".143" = zext i32 %".142" to i64
-  %".144" = icmp eq i64 %".143", 0
-  br i1 %".144", label %"k.then.1", label %"k.end.1"
+  %".97" = trunc i64 %".88" to i32
+  %".98" = getelementptr inbounds [32 x i32], [32 x i32] addrspace(3)* @"prefix_sum__scan_reduce.shared4", i32 0, i32 %".97"
+  %".99" = load i32, i32 addrspace(3)* %".98"
+  %".100" = icmp ult i64 %".88", 8
+  %".101" = select  i1 %".100", i32 %".99", i32 0
+  %".102" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".101", i32 16, i32 31)
+  %".103" = add i32 %".101", %".102"
+  %".104" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".103", i32 8, i32 31)
+  %".105" = add i32 %".103", %".104"
+  %".106" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".105", i32 4, i32 31)
+  %".107" = add i32 %".105", %".106"
+  %".108" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".107", i32 2, i32 31)
+  %".109" = add i32 %".107", %".108"
+  %".110" = call i32 @"llvm.nvvm.shfl.sync.bfly.i32"(i32 -1, i32 %".109", i32 1, i32 31)
+  %".111" = add i32 %".109", %".110"
+  %".112" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".113" = zext i32 %".112" to i64
+  %".114" = icmp eq i64 %".113", 0
+  br i1 %".114", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  %".146" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".147" = zext i32 %".146" to i64
-  %".148" = getelementptr inbounds i32, ptr %"partials", i64 %".147"
-  store i32 %".141", ptr %".148"
+  %".116" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".117" = zext i32 %".116" to i64
+  %".118" = getelementptr inbounds i32, ptr %"partials", i64 %".117"
+  store i32 %".111", ptr %".118"
   br label %"k.end.1"
 k.end.1:
   ret void
@@ -186,7 +155,6 @@ entry:
   %"n.1" = alloca i64
   %"s" = alloca i32
   %"i" = alloca i64
-  %"t.x2" = alloca i32
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
@@ -385,7 +353,6 @@ entry:
   %"n.1" = alloca i64
   %"s" = alloca i32
   %"i" = alloca i64
-  %"t.x2" = alloca i32
   %"base" = alloca i64
   %"pos" = alloca i64
   %"k" = alloca i64
@@ -415,244 +382,244 @@ k.full:
   %".27" = getelementptr inbounds i32, ptr %"x", i64 %".26"
   %".28" = load i32, ptr %".27", align 4
   %".29" = add i32 %".25", %".28"
-  store i32 %".29", i32* %"t.x2"
-  %".31" = load i32, i32* %"s"
-  %".32" = load i64, i64* %"i"
-  %".33" = getelementptr inbounds i32, ptr %"x", i64 %".32"
-  %".34" = load i32, ptr %".33", align 4
-  %".35" = add i32 %".31", %".34"
-  store i32 %".35", i32* %"s"
-  %".37" = add i64 %".19", 1
-  store i64 %".37", i64* %"i"
-  %".39" = load i32, i32* %"s"
-  %".40" = load i64, i64* %"i"
-  %".41" = getelementptr inbounds i32, ptr %"x", i64 %".40"
-  %".42" = load i32, ptr %".41", align 4
-  %".43" = add i32 %".39", %".42"
-  store i32 %".43", i32* %"t.x2"
-  %".45" = load i32, i32* %"s"
-  %".46" = load i64, i64* %"i"
-  %".47" = getelementptr inbounds i32, ptr %"x", i64 %".46"
-  %".48" = load i32, ptr %".47", align 4
-  %".49" = add i32 %".45", %".48"
-  store i32 %".49", i32* %"s"
-  %".51" = add i64 %".19", 2
-  store i64 %".51", i64* %"i"
-  %".53" = load i32, i32* %"s"
-  %".54" = load i64, i64* %"i"
-  %".55" = getelementptr inbounds i32, ptr %"x", i64 %".54"
-  %".56" = load i32, ptr %".55", align 4
-  %".57" = add i32 %".53", %".56"
-  store i32 %".57", i32* %"t.x2"
-  %".59" = load i32, i32* %"s"
-  %".60" = load i64, i64* %"i"
-  %".61" = getelementptr inbounds i32, ptr %"x", i64 %".60"
-  %".62" = load i32, ptr %".61", align 4
-  %".63" = add i32 %".59", %".62"
-  store i32 %".63", i32* %"s"
-  %".65" = add i64 %".19", 3
-  store i64 %".65", i64* %"i"
-  %".67" = load i32, i32* %"s"
-  %".68" = load i64, i64* %"i"
-  %".69" = getelementptr inbounds i32, ptr %"x", i64 %".68"
-  %".70" = load i32, ptr %".69", align 4
-  %".71" = add i32 %".67", %".70"
-  store i32 %".71", i32* %"t.x2"
-  %".73" = load i32, i32* %"s"
-  %".74" = load i64, i64* %"i"
-  %".75" = getelementptr inbounds i32, ptr %"x", i64 %".74"
-  %".76" = load i32, ptr %".75", align 4
-  %".77" = add i32 %".73", %".76"
-  store i32 %".77", i32* %"s"
+  store i32 %".29", i32* %"s"
+  %".31" = add i64 %".19", 1
+  store i64 %".31", i64* %"i"
+  %".33" = load i32, i32* %"s"
+  %".34" = load i64, i64* %"i"
+  %".35" = getelementptr inbounds i32, ptr %"x", i64 %".34"
+  %".36" = load i32, ptr %".35", align 4
+  %".37" = add i32 %".33", %".36"
+  store i32 %".37", i32* %"s"
+  %".39" = add i64 %".19", 2
+  store i64 %".39", i64* %"i"
+  %".41" = load i32, i32* %"s"
+  %".42" = load i64, i64* %"i"
+  %".43" = getelementptr inbounds i32, ptr %"x", i64 %".42"
+  %".44" = load i32, ptr %".43", align 4
+  %".45" = add i32 %".41", %".44"
+  store i32 %".45", i32* %"s"
+  %".47" = add i64 %".19", 3
+  store i64 %".47", i64* %"i"
+  %".49" = load i32, i32* %"s"
+  %".50" = load i64, i64* %"i"
+  %".51" = getelementptr inbounds i32, ptr %"x", i64 %".50"
+  %".52" = load i32, ptr %".51", align 4
+  %".53" = add i32 %".49", %".52"
+  store i32 %".53", i32* %"s"
   br label %"k.chunk"
 k.part:
-  %".80" = add i64 %".19", 4
-  %".81" = icmp ult i64 %".80", %".10"
-  %".82" = select  i1 %".81", i64 %".80", i64 %".10"
+  %".56" = add i64 %".19", 4
+  %".57" = icmp ult i64 %".56", %".10"
+  %".58" = select  i1 %".57", i64 %".56", i64 %".10"
   store i64 %".19", i64* %"pos"
   br label %"k.head"
 k.chunk:
-  %".106" = load i32, i32* %"s"
-  %".107" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".108" = zext i32 %".107" to i64
-  %".109" = trunc i64 %".108" to i32
-  %".110" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".109"
-  store i32 %".106", i32 addrspace(3)* %".110"
+  %".76" = load i32, i32* %"s"
+  %".77" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".78" = zext i32 %".77" to i64
+  %".79" = trunc i64 %".78" to i32
+  %".80" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".79"
+  store i32 %".76", i32 addrspace(3)* %".80"
   call void @"llvm.nvvm.barrier0"()
-  %".113" = icmp uge i64 %".108", 1
-  %".114" = sub i64 %".108", 1
-  %".115" = select  i1 %".113", i64 %".114", i64 %".108"
-  %".116" = trunc i64 %".115" to i32
-  %".117" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".116"
-  %".118" = load i32, i32 addrspace(3)* %".117"
+  %".83" = icmp uge i64 %".78", 1
+  %".84" = sub i64 %".78", 1
+  %".85" = select  i1 %".83", i64 %".84", i64 %".78"
+  %".86" = trunc i64 %".85" to i32
+  %".87" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".86"
+  %".88" = load i32, i32 addrspace(3)* %".87"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".113", label %"k.then", label %"k.end"
+  br i1 %".83", label %"k.then", label %"k.end"
 k.head:
-  %".85" = load i64, i64* %"pos"
-  %".86" = icmp ult i64 %".85", %".82"
-  br i1 %".86", label %"k.loop", label %"k.done"
+  %".61" = load i64, i64* %"pos"
+  %".62" = icmp ult i64 %".61", %".58"
+  br i1 %".62", label %"k.loop", label %"k.done"
 k.loop:
-  store i64 %".85", i64* %"i"
-  %".89" = load i32, i32* %"s"
-  %".90" = load i64, i64* %"i"
-  %".91" = getelementptr inbounds i32, ptr %"x", i64 %".90"
-  %".92" = load i32, ptr %".91", align 4
-  %".93" = add i32 %".89", %".92"
-  store i32 %".93", i32* %"t.x2"
-  %".95" = load i32, i32* %"s"
-  %".96" = load i64, i64* %"i"
-  %".97" = getelementptr inbounds i32, ptr %"x", i64 %".96"
-  %".98" = load i32, ptr %".97", align 4
-  %".99" = add i32 %".95", %".98"
-  store i32 %".99", i32* %"s"
-  %".101" = load i64, i64* %"pos"
-  %".102" = add i64 %".101", 1
-  store i64 %".102", i64* %"pos"
+  store i64 %".61", i64* %"i"
+  %".65" = load i32, i32* %"s"
+  %".66" = load i64, i64* %"i"
+  %".67" = getelementptr inbounds i32, ptr %"x", i64 %".66"
+  %".68" = load i32, ptr %".67", align 4
+  %".69" = add i32 %".65", %".68"
+  store i32 %".69", i32* %"s"
+  %".71" = load i64, i64* %"pos"
+  %".72" = add i64 %".71", 1
+  store i64 %".72", i64* %"pos"
   br label %"k.head"
 k.done:
   br label %"k.chunk"
 k.then:
-  %".121" = load i32, i32 addrspace(3)* %".110"
-  %".122" = add i32 %".118", %".121"
-  store i32 %".122", i32 addrspace(3)* %".110"
+  %".91" = load i32, i32 addrspace(3)* %".80"
+  %".92" = add i32 %".88", %".91"
+  store i32 %".92", i32 addrspace(3)* %".80"
   br label %"k.end"
 k.end:
   call void @"llvm.nvvm.barrier0"()
-  %".126" = icmp uge i64 %".108", 2
-  %".127" = sub i64 %".108", 2
-  %".128" = select  i1 %".126", i64 %".127", i64 %".108"
-  %".129" = trunc i64 %".128" to i32
-  %".130" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".129"
-  %".131" = load i32, i32 addrspace(3)* %".130"
+  %".96" = icmp uge i64 %".78", 2
+  %".97" = sub i64 %".78", 2
+  %".98" = select  i1 %".96", i64 %".97", i64 %".78"
+  %".99" = trunc i64 %".98" to i32
+  %".100" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".99"
+  %".101" = load i32, i32 addrspace(3)* %".100"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".126", label %"k.then.1", label %"k.end.1"
+  br i1 %".96", label %"k.then.1", label %"k.end.1"
 k.then.1:
-  %".134" = load i32, i32 addrspace(3)* %".110"
-  %".135" = add i32 %".131", %".134"
-  store i32 %".135", i32 addrspace(3)* %".110"
+  %".104" = load i32, i32 addrspace(3)* %".80"
+  %".105" = add i32 %".101", %".104"
+  store i32 %".105", i32 addrspace(3)* %".80"
   br label %"k.end.1"
 k.end.1:
   call void @"llvm.nvvm.barrier0"()
-  %".139" = icmp uge i64 %".108", 4
-  %".140" = sub i64 %".108", 4
-  %".141" = select  i1 %".139", i64 %".140", i64 %".108"
-  %".142" = trunc i64 %".141" to i32
-  %".143" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".142"
-  %".144" = load i32, i32 addrspace(3)* %".143"
+  %".109" = icmp uge i64 %".78", 4
+  %".110" = sub i64 %".78", 4
+  %".111" = select  i1 %".109", i64 %".110", i64 %".78"
+  %".112" = trunc i64 %".111" to i32
+  %".113" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".112"
+  %".114" = load i32, i32 addrspace(3)* %".113"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".139", label %"k.then.2", label %"k.end.2"
+  br i1 %".109", label %"k.then.2", label %"k.end.2"
 k.then.2:
-  %".147" = load i32, i32 addrspace(3)* %".110"
-  %".148" = add i32 %".144", %".147"
-  store i32 %".148", i32 addrspace(3)* %".110"
+  %".117" = load i32, i32 addrspace(3)* %".80"
+  %".118" = add i32 %".114", %".117"
+  store i32 %".118", i32 addrspace(3)* %".80"
   br label %"k.end.2"
 k.end.2:
   call void @"llvm.nvvm.barrier0"()
-  %".152" = icmp uge i64 %".108", 8
-  %".153" = sub i64 %".108", 8
-  %".154" = select  i1 %".152", i64 %".153", i64 %".108"
-  %".155" = trunc i64 %".154" to i32
-  %".156" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".155"
-  %".157" = load i32, i32 addrspace(3)* %".156"
+  %".122" = icmp uge i64 %".78", 8
+  %".123" = sub i64 %".78", 8
+  %".124" = select  i1 %".122", i64 %".123", i64 %".78"
+  %".125" = trunc i64 %".124" to i32
+  %".126" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".125"
+  %".127" = load i32, i32 addrspace(3)* %".126"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".152", label %"k.then.3", label %"k.end.3"
+  br i1 %".122", label %"k.then.3", label %"k.end.3"
 k.then.3:
-  %".160" = load i32, i32 addrspace(3)* %".110"
-  %".161" = add i32 %".157", %".160"
-  store i32 %".161", i32 addrspace(3)* %".110"
+  %".130" = load i32, i32 addrspace(3)* %".80"
+  %".131" = add i32 %".127", %".130"
+  store i32 %".131", i32 addrspace(3)* %".80"
   br label %"k.end.3"
 k.end.3:
   call void @"llvm.nvvm.barrier0"()
-  %".165" = icmp uge i64 %".108", 16
-  %".166" = sub i64 %".108", 16
-  %".167" = select  i1 %".165", i64 %".166", i64 %".108"
-  %".168" = trunc i64 %".167" to i32
-  %".169" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".168"
-  %".170" = load i32, i32 addrspace(3)* %".169"
+  %".135" = icmp uge i64 %".78", 16
+  %".136" = sub i64 %".78", 16
+  %".137" = select  i1 %".135", i64 %".136", i64 %".78"
+  %".138" = trunc i64 %".137" to i32
+  %".139" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".138"
+  %".140" = load i32, i32 addrspace(3)* %".139"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".165", label %"k.then.4", label %"k.end.4"
+  br i1 %".135", label %"k.then.4", label %"k.end.4"
 k.then.4:
-  %".173" = load i32, i32 addrspace(3)* %".110"
-  %".174" = add i32 %".170", %".173"
-  store i32 %".174", i32 addrspace(3)* %".110"
+  %".143" = load i32, i32 addrspace(3)* %".80"
+  %".144" = add i32 %".140", %".143"
+  store i32 %".144", i32 addrspace(3)* %".80"
   br label %"k.end.4"
 k.end.4:
   call void @"llvm.nvvm.barrier0"()
-  %".178" = icmp uge i64 %".108", 32
-  %".179" = sub i64 %".108", 32
-  %".180" = select  i1 %".178", i64 %".179", i64 %".108"
-  %".181" = trunc i64 %".180" to i32
-  %".182" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".181"
-  %".183" = load i32, i32 addrspace(3)* %".182"
+  %".148" = icmp uge i64 %".78", 32
+  %".149" = sub i64 %".78", 32
+  %".150" = select  i1 %".148", i64 %".149", i64 %".78"
+  %".151" = trunc i64 %".150" to i32
+  %".152" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".151"
+  %".153" = load i32, i32 addrspace(3)* %".152"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".178", label %"k.then.5", label %"k.end.5"
+  br i1 %".148", label %"k.then.5", label %"k.end.5"
 k.then.5:
-  %".186" = load i32, i32 addrspace(3)* %".110"
-  %".187" = add i32 %".183", %".186"
-  store i32 %".187", i32 addrspace(3)* %".110"
+  %".156" = load i32, i32 addrspace(3)* %".80"
+  %".157" = add i32 %".153", %".156"
+  store i32 %".157", i32 addrspace(3)* %".80"
   br label %"k.end.5"
 k.end.5:
   call void @"llvm.nvvm.barrier0"()
-  %".191" = icmp uge i64 %".108", 64
-  %".192" = sub i64 %".108", 64
-  %".193" = select  i1 %".191", i64 %".192", i64 %".108"
-  %".194" = trunc i64 %".193" to i32
-  %".195" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".194"
-  %".196" = load i32, i32 addrspace(3)* %".195"
+  %".161" = icmp uge i64 %".78", 64
+  %".162" = sub i64 %".78", 64
+  %".163" = select  i1 %".161", i64 %".162", i64 %".78"
+  %".164" = trunc i64 %".163" to i32
+  %".165" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".164"
+  %".166" = load i32, i32 addrspace(3)* %".165"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".191", label %"k.then.6", label %"k.end.6"
+  br i1 %".161", label %"k.then.6", label %"k.end.6"
 k.then.6:
-  %".199" = load i32, i32 addrspace(3)* %".110"
-  %".200" = add i32 %".196", %".199"
-  store i32 %".200", i32 addrspace(3)* %".110"
+  %".169" = load i32, i32 addrspace(3)* %".80"
+  %".170" = add i32 %".166", %".169"
+  store i32 %".170", i32 addrspace(3)* %".80"
   br label %"k.end.6"
 k.end.6:
   call void @"llvm.nvvm.barrier0"()
-  %".204" = icmp uge i64 %".108", 128
-  %".205" = sub i64 %".108", 128
-  %".206" = select  i1 %".204", i64 %".205", i64 %".108"
-  %".207" = trunc i64 %".206" to i32
-  %".208" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".207"
-  %".209" = load i32, i32 addrspace(3)* %".208"
+  %".174" = icmp uge i64 %".78", 128
+  %".175" = sub i64 %".78", 128
+  %".176" = select  i1 %".174", i64 %".175", i64 %".78"
+  %".177" = trunc i64 %".176" to i32
+  %".178" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".177"
+  %".179" = load i32, i32 addrspace(3)* %".178"
   call void @"llvm.nvvm.barrier0"()
-  br i1 %".204", label %"k.then.7", label %"k.end.7"
+  br i1 %".174", label %"k.then.7", label %"k.end.7"
 k.then.7:
-  %".212" = load i32, i32 addrspace(3)* %".110"
-  %".213" = add i32 %".209", %".212"
-  store i32 %".213", i32 addrspace(3)* %".110"
+  %".182" = load i32, i32 addrspace(3)* %".80"
+  %".183" = add i32 %".179", %".182"
+  store i32 %".183", i32 addrspace(3)* %".80"
   br label %"k.end.7"
 k.end.7:
   call void @"llvm.nvvm.barrier0"()
-  %".217" = icmp ugt i64 %".108", 0
-  %".218" = sub i64 %".108", 1
-  %".219" = select  i1 %".217", i64 %".218", i64 %".108"
-  %".220" = trunc i64 %".219" to i32
-  %".221" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".220"
-  %".222" = load i32, i32 addrspace(3)* %".221"
-  %".223" = select  i1 %".217", i32 %".222", i32 0
-  %".224" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
-  %".225" = zext i32 %".224" to i64
-  %".226" = getelementptr inbounds i32, ptr %"partials", i64 %".225"
-  %".227" = load i32, ptr %".226"
-  %".228" = add i32 %".11", %".227"
-  %".229" = add i32 %".228", %".223"
-  store i32 %".229", i32* %"s"
-  %".231" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
-  %".232" = zext i32 %".231" to i64
-  %".233" = mul i64 %".232", 4
-  %".234" = add i64 %".15", %".233"
-  %".235" = add i64 %".234", 4
-  %".236" = icmp ule i64 %".235", %".10"
-  br i1 %".236", label %"k.full.1", label %"k.part.1"
+  %".187" = icmp ugt i64 %".78", 0
+  %".188" = sub i64 %".78", 1
+  %".189" = select  i1 %".187", i64 %".188", i64 %".78"
+  %".190" = trunc i64 %".189" to i32
+  %".191" = getelementptr inbounds [256 x i32], [256 x i32] addrspace(3)* @"prefix_sum__scan_apply.shared9", i32 0, i32 %".190"
+  %".192" = load i32, i32 addrspace(3)* %".191"
+  %".193" = select  i1 %".187", i32 %".192", i32 0
+  %".194" = call i32 @"llvm.nvvm.read.ptx.sreg.ctaid.x"()
+  %".195" = zext i32 %".194" to i64
+  %".196" = getelementptr inbounds i32, ptr %"partials", i64 %".195"
+  %".197" = load i32, ptr %".196"
+  %".198" = add i32 %".11", %".197"
+  %".199" = add i32 %".198", %".193"
+  store i32 %".199", i32* %"s"
+  %".201" = call i32 @"llvm.nvvm.read.ptx.sreg.tid.x"()
+  %".202" = zext i32 %".201" to i64
+  %".203" = mul i64 %".202", 4
+  %".204" = add i64 %".15", %".203"
+  %".205" = add i64 %".204", 4
+  %".206" = icmp ule i64 %".205", %".10"
+  br i1 %".206", label %"k.full.1", label %"k.part.1"
 k.full.1:
-  %".238" = add i64 %".234", 0
-  store i64 %".238", i64* %"i"
-  %".240" = load i32, i32* %"s"
-  %".241" = load i64, i64* %"i"
-  %".242" = getelementptr inbounds i32, ptr %"x", i64 %".241"
-  %".243" = load i32, ptr %".242", align 4
-  %".244" = add i32 %".240", %".243"
-  store i32 %".244", i32* %"t.x2"
+  %".208" = add i64 %".204", 0
+  store i64 %".208", i64* %"i"
+  %".210" = load i32, i32* %"s"
+  %".211" = load i64, i64* %"i"
+  %".212" = getelementptr inbounds i32, ptr %"x", i64 %".211"
+  %".213" = load i32, ptr %".212", align 4
+  %".214" = add i32 %".210", %".213"
+  store i32 %".214", i32* %"s"
+  %".216" = load i64, i64* %"i"
+  %".217" = load i32, i32* %"s"
+  %".218" = getelementptr inbounds i32, ptr %"out", i64 %".216"
+  store i32 %".217", ptr %".218", align 4
+  %".220" = add i64 %".204", 1
+  store i64 %".220", i64* %"i"
+  %".222" = load i32, i32* %"s"
+  %".223" = load i64, i64* %"i"
+  %".224" = getelementptr inbounds i32, ptr %"x", i64 %".223"
+  %".225" = load i32, ptr %".224", align 4
+  %".226" = add i32 %".222", %".225"
+  store i32 %".226", i32* %"s"
+  %".228" = load i64, i64* %"i"
+  %".229" = load i32, i32* %"s"
+  %".230" = getelementptr inbounds i32, ptr %"out", i64 %".228"
+  store i32 %".229", ptr %".230", align 4
+  %".232" = add i64 %".204", 2
+  store i64 %".232", i64* %"i"
+  %".234" = load i32, i32* %"s"
+  %".235" = load i64, i64* %"i"
+  %".236" = getelementptr inbounds i32, ptr %"x", i64 %".235"
+  %".237" = load i32, ptr %".236", align 4
+  %".238" = add i32 %".234", %".237"
+  store i32 %".238", i32* %"s"
+  %".240" = load i64, i64* %"i"
+  %".241" = load i32, i32* %"s"
+  %".242" = getelementptr inbounds i32, ptr %"out", i64 %".240"
+  store i32 %".241", ptr %".242", align 4
+  %".244" = add i64 %".204", 3
+  store i64 %".244", i64* %"i"
   %".246" = load i32, i32* %"s"
   %".247" = load i64, i64* %"i"
   %".248" = getelementptr inbounds i32, ptr %"x", i64 %".247"
@@ -660,97 +627,37 @@ k.full.1:
   %".250" = add i32 %".246", %".249"
   store i32 %".250", i32* %"s"
   %".252" = load i64, i64* %"i"
-  %".253" = load i32, i32* %"t.x2"
+  %".253" = load i32, i32* %"s"
   %".254" = getelementptr inbounds i32, ptr %"out", i64 %".252"
   store i32 %".253", ptr %".254", align 4
-  %".256" = add i64 %".234", 1
-  store i64 %".256", i64* %"i"
-  %".258" = load i32, i32* %"s"
-  %".259" = load i64, i64* %"i"
-  %".260" = getelementptr inbounds i32, ptr %"x", i64 %".259"
-  %".261" = load i32, ptr %".260", align 4
-  %".262" = add i32 %".258", %".261"
-  store i32 %".262", i32* %"t.x2"
-  %".264" = load i32, i32* %"s"
-  %".265" = load i64, i64* %"i"
-  %".266" = getelementptr inbounds i32, ptr %"x", i64 %".265"
-  %".267" = load i32, ptr %".266", align 4
-  %".268" = add i32 %".264", %".267"
-  store i32 %".268", i32* %"s"
-  %".270" = load i64, i64* %"i"
-  %".271" = load i32, i32* %"t.x2"
-  %".272" = getelementptr inbounds i32, ptr %"out", i64 %".270"
-  store i32 %".271", ptr %".272", align 4
-  %".274" = add i64 %".234", 2
-  store i64 %".274", i64* %"i"
-  %".276" = load i32, i32* %"s"
-  %".277" = load i64, i64* %"i"
-  %".278" = getelementptr inbounds i32, ptr %"x", i64 %".277"
-  %".279" = load i32, ptr %".278", align 4
-  %".280" = add i32 %".276", %".279"
-  store i32 %".280", i32* %"t.x2"
-  %".282" = load i32, i32* %"s"
-  %".283" = load i64, i64* %"i"
-  %".284" = getelementptr inbounds i32, ptr %"x", i64 %".283"
-  %".285" = load i32, ptr %".284", align 4
-  %".286" = add i32 %".282", %".285"
-  store i32 %".286", i32* %"s"
-  %".288" = load i64, i64* %"i"
-  %".289" = load i32, i32* %"t.x2"
-  %".290" = getelementptr inbounds i32, ptr %"out", i64 %".288"
-  store i32 %".289", ptr %".290", align 4
-  %".292" = add i64 %".234", 3
-  store i64 %".292", i64* %"i"
-  %".294" = load i32, i32* %"s"
-  %".295" = load i64, i64* %"i"
-  %".296" = getelementptr inbounds i32, ptr %"x", i64 %".295"
-  %".297" = load i32, ptr %".296", align 4
-  %".298" = add i32 %".294", %".297"
-  store i32 %".298", i32* %"t.x2"
-  %".300" = load i32, i32* %"s"
-  %".301" = load i64, i64* %"i"
-  %".302" = getelementptr inbounds i32, ptr %"x", i64 %".301"
-  %".303" = load i32, ptr %".302", align 4
-  %".304" = add i32 %".300", %".303"
-  store i32 %".304", i32* %"s"
-  %".306" = load i64, i64* %"i"
-  %".307" = load i32, i32* %"t.x2"
-  %".308" = getelementptr inbounds i32, ptr %"out", i64 %".306"
-  store i32 %".307", ptr %".308", align 4
   br label %"k.chunk.1"
 k.part.1:
-  %".311" = add i64 %".234", 4
-  %".312" = icmp ult i64 %".311", %".10"
-  %".313" = select  i1 %".312", i64 %".311", i64 %".10"
-  store i64 %".234", i64* %"pos"
+  %".257" = add i64 %".204", 4
+  %".258" = icmp ult i64 %".257", %".10"
+  %".259" = select  i1 %".258", i64 %".257", i64 %".10"
+  store i64 %".204", i64* %"pos"
   br label %"k.head.1"
 k.chunk.1:
   ret void
 k.head.1:
-  %".316" = load i64, i64* %"pos"
-  %".317" = icmp ult i64 %".316", %".313"
-  br i1 %".317", label %"k.loop.1", label %"k.done.1"
+  %".262" = load i64, i64* %"pos"
+  %".263" = icmp ult i64 %".262", %".259"
+  br i1 %".263", label %"k.loop.1", label %"k.done.1"
 k.loop.1:
-  store i64 %".316", i64* %"i"
-  %".320" = load i32, i32* %"s"
-  %".321" = load i64, i64* %"i"
-  %".322" = getelementptr inbounds i32, ptr %"x", i64 %".321"
-  %".323" = load i32, ptr %".322", align 4
-  %".324" = add i32 %".320", %".323"
-  store i32 %".324", i32* %"t.x2"
-  %".326" = load i32, i32* %"s"
-  %".327" = load i64, i64* %"i"
-  %".328" = getelementptr inbounds i32, ptr %"x", i64 %".327"
-  %".329" = load i32, ptr %".328", align 4
-  %".330" = add i32 %".326", %".329"
-  store i32 %".330", i32* %"s"
-  %".332" = load i64, i64* %"i"
-  %".333" = load i32, i32* %"t.x2"
-  %".334" = getelementptr inbounds i32, ptr %"out", i64 %".332"
-  store i32 %".333", ptr %".334", align 4
-  %".336" = load i64, i64* %"pos"
-  %".337" = add i64 %".336", 1
-  store i64 %".337", i64* %"pos"
+  store i64 %".262", i64* %"i"
+  %".266" = load i32, i32* %"s"
+  %".267" = load i64, i64* %"i"
+  %".268" = getelementptr inbounds i32, ptr %"x", i64 %".267"
+  %".269" = load i32, ptr %".268", align 4
+  %".270" = add i32 %".266", %".269"
+  store i32 %".270", i32* %"s"
+  %".272" = load i64, i64* %"i"
+  %".273" = load i32, i32* %"s"
+  %".274" = getelementptr inbounds i32, ptr %"out", i64 %".272"
+  store i32 %".273", ptr %".274", align 4
+  %".276" = load i64, i64* %"pos"
+  %".277" = add i64 %".276", 1
+  store i64 %".277", i64* %"pos"
   br label %"k.head.1"
 k.done.1:
   br label %"k.chunk.1"
