@@ -114,7 +114,13 @@ def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = 
     t = _select(_folded(Term("lt", ir.BOOL, (k, length_term(fn, array, entry)))),
                 Term("load", elem, (k,), array), _zero(elem))
     for guard, idx, value in writes:
-        t = _select(_and(guard, _folded(Term("eq", ir.BOOL, (idx, k)))), value, t)
+        if idx.op == "const" and k.op == "const":      # both known: no term to build
+            if idx.value != k.value:
+                continue
+            hit = guard
+        else:
+            hit = _and(guard, _folded(Term("eq", ir.BOOL, (idx, k))))
+        t = _select(hit, value, t)
     return t
 
 
