@@ -35,6 +35,10 @@ class _Unsupported(Exception):
     """Something this module does not model (a loop, a call, ...)."""
 
 
+class _TooLarge(_Unsupported):
+    """More statements to unroll than the budget allows."""
+
+
 # ---------------------------------------------------------------- small term builders
 
 def _select(c: Term, a: Term, b: Term) -> Term:
@@ -183,7 +187,7 @@ def _run(stmts, st: _State) -> None:
         if st.loops is not None:
             st.loops.steps += 1
             if st.loops.steps > st.loops.budget:
-                raise _Unsupported(f"more than {st.loops.budget} statements to unroll")
+                raise _TooLarge(f"more than {st.loops.budget} statements to unroll")
         if isinstance(s, ir.Let):
             st.scalars[s.name] = _expr(s.init, st)
             st.declared.add(s.name)
@@ -401,6 +405,7 @@ class FunctionProof:
     bound: int | None           # K; None when no loop's trip count depends on the input
     detail: str = ""            # the counterexample, or why it was not decided
     cases: str = ""             # proven case by case: the sizes taken, e.g. "n = 0..8"
+    too_large: bool = False     # unsupported only for its size: a smaller bound may do
 
 
 MAX_CASES = 100             # size assignments tried one by one, at most
@@ -466,11 +471,11 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
     spent, timeout_ms, rlimit = limits
     try:
         a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
+    except _TooLarge:
+        return FunctionProof("unsupported", None, f"more than {spent.budget} statements to unroll",
+                             too_large=True)
     except (_Unsupported, KeyError) as exc:
-        why = str(exc).strip("'")
-        if "statements to unroll" in why:
-            why = f"more than {spent.budget} statements to unroll"
-        return FunctionProof("unsupported", None, why)
+        return FunctionProof("unsupported", None, str(exc).strip("'"))
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
     bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None

@@ -97,18 +97,17 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if not ev["proven"]:                    # nothing rewritten: the source itself is emitted
             functions.append(src)
             ev["form"] = "source"
-            _account(ev, validate.Validation(src.name, True, None, {}))
+            ev.update(validate.Validation(src.name, True, None, {}).evidence())
             continue
         others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
         check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
                                   ev["proven"])
-        _account(ev, check)
+        ev.update(check.evidence())
         if check.validated:
             functions.append(opt)
             ev["form"] = "rewritten"
         else:
-            why = f"the whole function was not validated ({check.proven_text()}; {check.tested_text()}): " \
-                  "source form kept"
+            why = f"the whole function was not validated ({check.why_not()}): source form kept"
             ev["fallbacks"].append({"root": "*", "why": why})
             outcomes.update({r.name: (f"fallback: {why}", r.term) for r in sat.roots if r.function == src.name})
             functions.append(src)
@@ -124,14 +123,6 @@ def _source_terms(src: ir.Function, run_form: ir.Module, roots, chosen: dict) ->
         if r.function == src.name and r.role == lower.FUNCTION and r.name in chosen:
             return replace(src, body=(ir.Return(to_expr(r.term), src.span),))
     return run_form.function(src.name)
-
-
-def _account(ev: dict, check: "validate.Validation") -> None:
-    """A function's evidence: what was proven of it, what tested, what neither."""
-    ev["validation"] = check.as_dict()
-    ev["proof"] = check.proven_text()
-    if check.tested:
-        ev["differential"] = check.tested
 
 
 def has_loops_in(stmts) -> bool:

@@ -207,15 +207,13 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
 def _champion_evidence(before: dict, check: validate.Validation) -> dict:
     """The evidence of a searched function: its champion's validation, or,
     where that failed, the account of the form emitted instead."""
-    if check.validated:
-        proof = check.proven_text()
-        shape = before.get("shape") or {}
-        if isinstance(shape.get("proof"), str):      # a loop rule's own proof, e.g. by induction
-            proof += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
-        return {**before, "form": "searched", "validation": check.as_dict(), "proof": proof,
-                **({"differential": check.tested} if check.tested else {})}
-    why = f"the search's champion was not validated ({check.proven_text()}; {check.tested_text()})"
-    return {**before, "champion_refused": why}
+    if not check.validated:
+        return {**before, "champion_refused": f"the search's champion was not validated ({check.why_not()})"}
+    out = {**before, "form": "searched", **check.evidence()}
+    shape = before.get("shape") or {}
+    if isinstance(shape.get("proof"), str):          # a loop rule's own proof, e.g. by induction
+        out["proof"] += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
+    return out
 
 
 def intent_hash(module: ir.Module) -> str:

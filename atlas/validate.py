@@ -95,6 +95,17 @@ class Validation:
             return f"{past}: tested only, up to length {self.tested.get('max_length', '?')}"
         return "every input not among the tested ones"
 
+    def why_not(self) -> str:
+        """Why a function is not validated: its proof, then its runs."""
+        return f"{self.proven_text()}; {self.tested_text()}"
+
+    def evidence(self) -> dict:
+        """The manifest's evidence entries for this function's check."""
+        out = {"validation": self.as_dict(), "proof": self.proven_text()}
+        if self.tested:
+            out["differential"] = self.tested
+        return out
+
     def as_dict(self) -> dict:
         out = {"validated": self.validated, "proven": self.proven_text(), "tested": self.tested_text(),
                "neither": self.untested_text()}
@@ -145,25 +156,12 @@ def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.Functio
     sizes = tuple(sorted(logic.small_params(source)))
     proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     first = proof
-    while k > 2 and (proof.status == "undecided" or
-                     proof.status == "unsupported" and "statements to unroll" in proof.detail):
+    while k > 2 and (proof.status == "undecided" or proof.too_large):
         k = max(2, k // 2)
         proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     if proof.status in ("undecided", "unsupported") and proof.status != first.status:
         return first
     return proof
-
-
-def module(source: ir.Module, candidate: ir.Module, seed: int = 0) -> tuple[ir.Module, dict[str, Validation]]:
-    """Every function of `candidate` checked against its source; those not
-    validated are replaced by their source form."""
-    out, checks = [], {}
-    for fn in candidate.functions:
-        src = source.function(fn.name)
-        v = function(src, fn, candidate, seed)
-        checks[fn.name] = v
-        out.append(fn if v.validated else src)
-    return ir.Module(tuple(out), candidate.sources, candidate.devices), checks
 
 
 def searched(source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
