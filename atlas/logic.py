@@ -155,12 +155,8 @@ def schedule(fn: ir.Function, rng) -> list[int]:
     just past the largest constant index, then larger ones up to MAX_LENGTH."""
     top = largest_constant_index(fn)
     past = [top + 1, top + 2] if top >= 0 else []
-    extra = sorted(int(v) for v in rng.integers(9, MAX_LENGTH + 1, RANDOM_LENGTHS))
-    out: list[int] = []
-    for k in [*range(SMALL + 1), *past, *BIG, *extra]:
-        if k not in out:
-            out.append(k)
-    return sorted(out)
+    extra = [int(v) for v in rng.integers(SMALL + 1, MAX_LENGTH + 1, RANDOM_LENGTHS)]
+    return sorted({*range(SMALL + 1), *past, *BIG, *extra})
 
 
 def small_params(fn: ir.Function) -> set[str]:

@@ -134,9 +134,8 @@ class _Lowering:
             return self.bind(self.shared(chosen, out, where), out, where)
 
         for name in run.order:
-            t = run.env[name]
-            if t != var(name, t.ty) or name in run.declared:
-                finals[name] = settle(t, run.spans[name], name)
+            if name in reassigned:
+                finals[name] = settle(run.env[name], run.spans[name], name)
         stores = [(a, settle(i, sp, f"index of {a}[]"), settle(v, sp, f"value of {a}[]"), sp)
                   for a, i, v, sp in run.stores]
         for name, value in finals.items():
