@@ -75,10 +75,23 @@ def _or(a: Term, b: Term) -> Term:
     return Term("lor", ir.BOOL, (a, b))
 
 
+_FOLDED: dict[Term, Term] = {}
+MAX_FOLDED = 1 << 18
+
+
 def _folded(t: Term) -> Term:
     """A node of constants replaced by its value: a loop's guards with
     constant bounds become constants, so it unrolls exactly."""
-    return rules.fold(t) if t.args and all(a.op == "const" for a in t.args) else t
+    if not t.args or not all(a.op == "const" for a in t.args):
+        return t
+    # A run with its sizes fixed is mostly arithmetic on constants, the same
+    # few (an index plus one, a comparison with the length) over and over.
+    done = _FOLDED.get(t)
+    if done is None:
+        if len(_FOLDED) >= MAX_FOLDED:
+            _FOLDED.clear()
+        done = _FOLDED[t] = rules.fold(t)
+    return done
 
 
 def _cast(t: Term, ty: ir.Scalar) -> Term:
@@ -111,13 +124,25 @@ def length_term(fn: ir.Function, array: str, entry: dict | None = None) -> Term:
     return to_u64(n)
 
 
-def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None) -> Term:
+def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None,
+             length: Term | None = None) -> Term:
     """The value at index k (u64) after `writes`: the latest write whose guard
-    holds at k, else the start content (0 out of range)."""
+    holds at k, else the start content (0 out of range).  `length`: the
+    array's length_term, where the caller has it."""
     elem = fn.param(array).ty.elem
-    t = _select(_folded(Term("lt", ir.BOOL, (k, length_term(fn, array, entry)))),
-                Term("load", elem, (k,), array), _zero(elem))
-    for guard, idx, value in writes:
+    # The latest write sure to hit k hides every write before it and the
+    # start content: with the sizes fixed nearly every read is such a case,
+    # and a long unrolled run then costs a short scan, not all its writes.
+    last = len(writes) - 1
+    while last >= 0 and not _sure_hit(writes[last], k):
+        last -= 1
+    if last >= 0:
+        t = writes[last][2]
+    else:
+        length = length_term(fn, array, entry) if length is None else length
+        t = _select(_folded(Term("lt", ir.BOOL, (k, length))),
+                    Term("load", elem, (k,), array), _zero(elem))
+    for guard, idx, value in writes[last + 1:]:
         if idx.op == "const" and k.op == "const":      # both known: no term to build
             if idx.value != k.value:
                 continue
@@ -126,6 +151,17 @@ def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = 
             hit = _and(guard, _folded(Term("eq", ir.BOOL, (idx, k))))
         t = _select(hit, value, t)
     return t
+
+
+def _sure_hit(write, k: Term) -> bool:
+    """Whether the write (guard, index, value) certainly stores at k.  Its
+    guard holds only in range, so the start content is not read then."""
+    guard, idx, _ = write
+    if idx.op == "const" and k.op == "const":
+        same = idx.value == k.value
+    else:
+        same = idx == k
+    return same and guard == TRUE
 
 
 # ---------------------------------------------------------------- symbolic execution
@@ -141,10 +177,18 @@ class _State:
     done: Term = FALSE                      # a return has been taken
     ret: Term | None = None                 # the value returned, where `done`
     entry: dict = field(default_factory=dict)    # parameters fixed to constants, as on entry
+    lengths: dict = field(default_factory=dict)  # array -> length_term; shared by all forks
 
     def fork(self, pc: Term) -> "_State":
         return _State(self.fn, dict(self.scalars), {a: list(w) for a, w in self.writes.items()},
-                      pc, self.declared, self.loops, self.done, self.ret, self.entry)
+                      pc, self.declared, self.loops, self.done, self.ret, self.entry, self.lengths)
+
+    def length(self, array: str) -> Term:
+        """The array's length, fixed on entry: built once per run."""
+        n = self.lengths.get(array)
+        if n is None:
+            n = self.lengths[array] = length_term(self.fn, array, self.entry)
+        return n
 
     def active(self) -> Term:
         """Whether a statement here runs: its path is taken and no return came first."""
@@ -171,7 +215,7 @@ def _expr(e, st: _State) -> Term:
         raise _Unsupported(f"a call of {e.func}")
     if isinstance(e, ir.Load):
         k = to_u64(_expr(e.index, st))
-        return _content(st.fn, e.array, st.writes.get(e.array, ()), k, st.entry)
+        return _content(st.fn, e.array, st.writes.get(e.array, ()), k, length=st.length(e.array))
     kids = tuple(_expr(c, st) for c in ir.children(e))
     if isinstance(e, (ir.Unary, ir.Binary)):
         return _folded(Term(e.op, e.ty, kids))
@@ -196,7 +240,7 @@ def _run(stmts, st: _State) -> None:
         elif isinstance(s, ir.Store):
             k = to_u64(_expr(s.index, st))
             v = _expr(s.value, st)
-            inside = _folded(Term("lt", ir.BOOL, (k, length_term(st.fn, s.array, st.entry))))
+            inside = _folded(Term("lt", ir.BOOL, (k, st.length(s.array))))
             st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
         elif isinstance(s, ir.If):
             c = _expr(s.cond, st)

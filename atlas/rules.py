@@ -773,11 +773,25 @@ def _patterns(t: Term) -> Term:
     return Term(t.op, t.ty, tuple(_patterns(a) for a in t.args), t.value)
 
 
+_PARSED: dict[tuple, tuple[list[Rule], int, dict]] = {}     # by the files' names and texts
+
+
 def parse_rules(paths=None) -> tuple[list[Rule], int, dict]:
     """Every rule instance of the files, unproven: (rules, templates, per-ruleset
     [templates, instances])."""
+    files = tuple(_rule_files(paths))
+    # Instantiating every template takes a fraction of a second; a process
+    # that compiles many times (a test run, a campaign) does it once per
+    # distinct set of files.  Rules are frozen: sharing them is safe.
+    if files not in _PARSED:
+        _PARSED[files] = _parse_files(files)
+    rules, n_templates, per_set = _PARSED[files]
+    return list(rules), n_templates, {k: list(v) for k, v in per_set.items()}
+
+
+def _parse_files(files) -> tuple[list[Rule], int, dict]:
     templates: list[_Template] = []
-    for path, text in _rule_files(paths):
+    for path, text in files:
         templates += _read_file(path, text)
     seen: dict[str, _Template] = {}
     for tpl in templates:

@@ -141,3 +141,33 @@ def test_evidence_says_what_was_proven_function_by_function():
     assert loop.untested_text().startswith("inputs with n past 8: tested only")
     same = fn("fn f(x: u32) -> u32 { return x; }")
     assert validate.function(same, same).identical
+
+
+def test_a_read_sees_the_guarded_writes_after_the_last_sure_one():
+    # With n fixed, every index is a constant: a read looks back only to the
+    # last write certain to land there, but not past the guarded ones after
+    # it.  The arrays end equal: only the value read tells these apart.
+    src = fn("""
+fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
+    let r: u8 = 0;
+    for i in 0..n { a[2] = 1; if c { a[2] = 5; } r = a[2]; a[2] = 0; }
+    return r;
+}
+""")
+    dropped = fn("""
+fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
+    let r: u8 = 0;
+    for i in 0..n { a[2] = 1; r = a[2]; a[2] = 0; }
+    return r;
+}
+""")
+    p = bodies.prove_functions(src, dropped, 8, sizes=("n",))
+    assert p.status == "refuted" and "value returned" in p.detail
+    overwritten = fn("""
+fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
+    let r: u8 = 0;
+    for i in 0..n { a[2] = 7; a[2] = 1; if c { a[2] = 5; } r = a[2]; a[2] = 0; }
+    return r;
+}
+""")
+    assert bodies.prove_functions(src, overwritten, 8, sizes=("n",)).status == "proven"
