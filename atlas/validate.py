@@ -136,6 +136,23 @@ def function(source: ir.Function, candidate: ir.Function, module: ir.Module | No
     Z3 cannot decide in time may be made in two steps instead."""
     if candidate == source:
         return Validation(source.name, True, None, {})
+    # The same pair comes back within one process (each flag combination of
+    # a campaign, a test compiling one file again): the answer is a function
+    # of the arguments alone, so it is kept rather than proven again.
+    key = (source, candidate, module.functions if module is not None else None, seed, run_form, terms_proven)
+    if key not in _DONE:
+        if len(_DONE) >= MAX_KEPT:
+            _DONE.clear()
+        _DONE[key] = _function(source, candidate, module, seed, run_form, terms_proven)
+    return _DONE[key]
+
+
+_DONE: dict[tuple, Validation] = {}
+MAX_KEPT = 256
+
+
+def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | None, seed: int,
+              run_form: ir.Function | None, terms_proven: int) -> Validation:
     k = bound_for(source)
     proof = prove(source, candidate, k)
     composed = None
