@@ -46,7 +46,8 @@ def candidates(sat, verified) -> list[tuple[lower.Root, Term]]:
     for r in sat.roots:
         if r.function in flat and r.role != lower.FUNCTION:
             continue                    # the function's own root covers it
-        out.append((r, verified.outcomes.get(r.name, ("", r.term))[1]))
+        outcome = verified.outcomes.get(r.name)
+        out.append((r, outcome.term if outcome is not None else r.term))
     return out
 
 

@@ -293,8 +293,9 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
         e = ev.get(f.name, {})
         for r in (r for r in sat.roots if r.function == f.name):
             cid = memo[r.term]
-            status, best = verified.outcomes[r.name]      # best: the form emitted
-            rewritten = status != "unchanged"             # a rewrite was attempted
+            outcome = verified.outcomes[r.name]
+            best = outcome.term                           # the form emitted
+            rewritten = outcome.status is not logic.RootStatus.UNCHANGED    # a rewrite was attempted
             inner, changed = [], []
             for t in _preorder(r.term)[1:]:
                 k = memo[t]
@@ -307,7 +308,7 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
                 "role": r.role, "where": str(r.where), "class": cname[cid],
                 "source": pretty(r.term), "source_cost": atlas.cost(r.term),
                 "chosen": pretty(best), "cost": atlas.cost(best),
-                "rewritten": rewritten, "status": status,
+                "rewritten": rewritten, "status": str(outcome),
                 "inner_classes": [cname[k] for k in inner],
             })
         functions.append({"name": f.name, "where": str(f.span), "roots": roots,

@@ -11,6 +11,7 @@ Every function's evidence goes into the manifest.
 """
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -36,16 +37,33 @@ class Saturated:
     rule_stats: object = None
 
 
+class RootStatus(enum.Enum):
+    UNCHANGED = "unchanged"         # no cheaper form: nothing to prove
+    PROVEN = "proven by Z3"         # the cheaper form is used
+    FALLBACK = "fallback"           # a cheaper form, not used (why says why)
+
+
+@dataclass(frozen=True)
+class RootOutcome:
+    """What became of one root: its status and the term emitted for it."""
+    status: RootStatus
+    term: Term
+    why: str = ""
+
+    def __str__(self) -> str:
+        return f"fallback: {self.why}" if self.status is RootStatus.FALLBACK else self.status.value
+
+
 @dataclass
 class Verified:
     module: ir.Module
     evidence: dict[str, dict] = field(default_factory=dict)
-    outcomes: dict[str, tuple[str, Term]] = field(default_factory=dict)   # root -> (status, term used)
-    roots: list = field(default_factory=list)                             # lower.Root, every function's
+    outcomes: dict[str, RootOutcome] = field(default_factory=dict)   # root name -> what became of it
+    roots: list = field(default_factory=list)                        # lower.Root, every function's
 
     def proven(self) -> dict[str, Term]:
         """Root name -> its proven atlas form, for the roots that were rewritten."""
-        return {name: t for name, (status, t) in self.outcomes.items() if status == "proven by Z3"}
+        return {name: o.term for name, o in self.outcomes.items() if o.status is RootStatus.PROVEN}
 
 
 def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = None,
@@ -65,14 +83,14 @@ def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = No
 def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     """Replace each root by its extracted form where Z3 proves them equal."""
     chosen: dict[str, Term] = {}
-    outcomes: dict[str, tuple[str, Term]] = {}
+    outcomes: dict[str, RootOutcome] = {}
     evidence: dict[str, dict] = {f.name: {"roots": 0, "rewritten": 0, "proven": 0, "fallbacks": []}
                                  for f in module.functions}
     for r in sat.roots:
         ev = evidence[r.function]
         ev["roots"] += 1
         best = sat.atlas.extract(r.name)
-        outcomes[r.name] = ("unchanged", r.term)
+        outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue                            # no cheaper form: keep the source, nothing to prove
         ev["rewritten"] += 1
@@ -84,11 +102,11 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             why = None if counter is None else f"refuted by {counter}"
         if why is not None:
             ev["fallbacks"].append({"root": r.name, "why": why})
-            outcomes[r.name] = (f"fallback: {why}", r.term)
+            outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
             continue
         ev["proven"] += 1
         chosen[r.name] = best
-        outcomes[r.name] = ("proven by Z3", best)
+        outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best)
     optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
     run_form, _ = lower.transform(module)
     functions = []
@@ -109,7 +127,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         else:
             why = f"the whole function was not validated ({check.why_not()}): source form kept"
             ev["fallbacks"].append({"root": "*", "why": why})
-            outcomes.update({r.name: (f"fallback: {why}", r.term) for r in sat.roots if r.function == src.name})
+            outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
+                             for r in sat.roots if r.function == src.name})
             functions.append(src)
             ev["form"] = "source"
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
