@@ -525,6 +525,11 @@ def walk_stmts(stmts):
         yield from walk_stmts(blocks(s))
 
 
+def has_loops(stmts) -> bool:
+    """Whether a statement list holds a loop, at any depth."""
+    return any(isinstance(s, (For, While)) for s in walk_stmts(stmts))
+
+
 def own_exprs(s) -> tuple:
     """The expressions a statement evaluates itself (not those of its blocks)."""
     if isinstance(s, Let):

@@ -70,7 +70,7 @@ proven by Z3; Z3 proves the two side conditions):
 
 This ordering argument is the proof of the interchange; it is not a Z3
 equivalence of the two loops.  A differential run in the interpreter
-(logic.differential) checks the result once more.
+(atlas/differential.py) checks the result once more.
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, ir, logic, lower
+from . import __version__, ir, lower
 from .backend import Realisation
 from .diagnostics import AtlasError
 
@@ -606,7 +606,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
     outcomes: dict[str, Outcome] = {}
     # a function whose whole body became one proven term has no loop left
     flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
-    names = functions or [f.name for f in module.functions if logic.has_loops_in(f.body)
+    names = functions or [f.name for f in module.functions if ir.has_loops(f.body)
                           and f.name not in flat and (f.name in options.fixed or not options.only_fixed)]
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:

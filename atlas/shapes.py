@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import bodies, interp, ir, logic, rules
+from . import bodies, differential, interp, ir, rules
 from . import semantics as sem
 from .terms import const, evaluate, from_expr
 
@@ -61,14 +61,14 @@ class Shaped:
     evidence: dict
 
 
-def finish(fn: ir.Function, new: ir.Function, module, evidence: dict, differential: bool = True,
+def finish(fn: ir.Function, new: ir.Function, module, evidence: dict, run: bool = True,
            seed: int = 0, t0: float | None = None) -> Shaped | None:
     """A proven rewrite, run once more against its source on random inputs
-    (logic.differential) as a second check; None if they disagree."""
-    if differential:
-        diff = logic.differential_function(fn, new, module, seed)
-        evidence["differential"] = diff
-        if diff.get("agree") is False:
+    (atlas/differential.py) as a second check; None if they disagree."""
+    if run:
+        diff = differential.function(fn, new, module, seed)
+        evidence["differential"] = diff.to_json()
+        if diff.agree is False:
             return None
     if t0 is not None:
         evidence["seconds"] = round(time.perf_counter() - t0, 3)
@@ -291,16 +291,8 @@ def hot_path(fn: ir.Function, samples: list) -> HotPath | None:
 
 # ---------------------------------------------------------------- shapes
 
-def _same(x, y) -> bool:
-    if isinstance(x, np.ndarray):
-        if x.dtype.kind == "f":
-            return bool(np.all((x == y) | (np.isnan(x) & np.isnan(y))))
-        return bool(np.array_equal(x, y))
-    return x == y or (x != x and y != y)
-
-
-def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples) -> dict:
-    """Differential runs of fn against new: logic's random inputs, then the
+def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples) -> differential.Runs:
+    """Differential runs of fn against new: the schedule's inputs, then the
     given samples.  The interpreter's counters are left as they were."""
     source = module or ir.Module((fn,), ())
     candidate = ir.Module(tuple(new if f.name == fn.name else f for f in source.functions),
@@ -308,22 +300,22 @@ def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples)
     saved = dict(interp.COUNTS)
     try:
         try:
-            diff = logic.differential(source, candidate, fn)
+            diff = differential.run_both(source, candidate, fn)
         except (ValueError, TypeError, KeyError, RuntimeError) as exc:     # a shape the interpreter refuses
-            return {"agree": False, "error": str(exc)}
-        for args in samples if diff["agree"] else ():
+            return differential.Runs(False, error=str(exc))
+        for args in samples if diff.agree else ():
             a1 = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
             a2 = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
             try:
                 r1 = interp.run(source, fn.name, *a1, fuel=SAMPLE_FUEL)
                 r2 = interp.run(candidate, fn.name, *a2, fuel=2 * SAMPLE_FUEL)
             except interp.OutOfFuel:
-                return {**diff, "agree": False, "samples": "out of fuel"}
+                return dataclasses.replace(diff, agree=False, samples="out of fuel")
             except ValueError:
                 continue                    # a sample the function refuses
-            if not (_same(r1, r2) and all(_same(x, y) for x, y in zip(a1, a2))):
-                return {**diff, "agree": False, "samples": "disagreed"}
-            diff["samples"] = diff.get("samples", 0) + 1
+            if not (differential.same(r1, r2) and all(differential.same(x, y) for x, y in zip(a1, a2))):
+                return dataclasses.replace(diff, agree=False, samples="disagreed")
+            diff = dataclasses.replace(diff, samples=(diff.samples or 0) + 1)
     finally:
         interp.COUNTS.clear()
         interp.COUNTS.update(saved)
@@ -363,11 +355,11 @@ def hoist(fn: ir.Function, hot: HotPath, module: ir.Module | None = None,
     shaped = dataclasses.replace(loop, body=body)
     new = dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, (shaped,)))
     diff = _check(fn, new, module, samples)
-    if not diff["agree"]:
-        return _refuse(why, f"differential run disagreed: {diff}")
+    if not diff.agree:
+        return _refuse(why, f"differential run disagreed: {diff.to_json()}")
     return Shaped(new, {"shape": "hoist", "condition": ir.pretty_expr(hot.condition), "share": hot.share,
                         "proof": "z3: the new loop body equals the old for every start state",
-                        "differential": diff})
+                        "differential": diff.to_json()})
 
 
 def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
@@ -420,10 +412,10 @@ def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
     blocks = (ir.Let(b, T, loop.lo), ir.While(ir.Binary("lt", vb, hi, ir.BOOL), per_block))
     new = dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, blocks))
     diff = _check(fn, new, module, samples)
-    if not diff["agree"]:
-        return _refuse(why, f"differential run disagreed: {diff}")
+    if not diff.agree:
+        return _refuse(why, f"differential run disagreed: {diff.to_json()}")
     return Shaped(new, {"shape": "tier", "condition": ir.pretty_expr(H), "share": hot.share,
                         "block": block, "label": label,
                         "proof": "z3: under the condition the hot body equals the loop body; "
                                  "the blocks run the same iterations in the same order",
-                        "differential": diff})
+                        "differential": diff.to_json()})

@@ -9,7 +9,7 @@ faults hide.  So whatever will be emitted is checked whole:
           code with loops by bounded symbolic execution, for every input on
           which each loop runs at most K times, K past every constant index
           the function uses;
-  tested  by differential runs in the interpreter (logic.differential):
+  tested  by differential runs in the interpreter (atlas/differential.py):
           lengths and trip counts from 0 up to 64 and past every constant
           index, every loop run to its end; a run that cannot finish is a
           disagreement.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import bodies, ir, logic
+from . import bodies, differential, ir
 
 K = 8                   # the least bound: every trip count 0..8
 MAX_K = 64              # a constant index past this is left to the tests
@@ -37,7 +37,7 @@ class Validation:
     function: str
     identical: bool                     # the candidate is the source itself: nothing to check
     proof: bodies.FunctionProof | None
-    tested: dict                        # logic.differential's account
+    tested: differential.Runs | None    # None: nothing was run (identical, or refuted first)
     # proven in two steps: the function with every term in source form (the
     # same statements around them) equal to the source whole, and this many
     # rewritten terms each equal to the one it replaces
@@ -46,7 +46,7 @@ class Validation:
     @property
     def validated(self) -> bool:
         return self.identical or (self.proof is not None and self.proof.status == "proven"
-                                  and self.tested.get("agree") is True)
+                                  and self.tested is not None and self.tested.agree is True)
 
     def proven_text(self) -> str:
         """What was proven, for this function only."""
@@ -71,16 +71,15 @@ class Validation:
 
     def tested_text(self) -> str:
         t = self.tested
-        if self.identical and not t:
-            return "not needed"
-        if not t.get("runs") and t.get("agree") is not False:
-            return "no run could be made" + (f" ({t['skipped']})" if isinstance(t.get("skipped"), str) else "")
-        verdict = "all agree" if t.get("agree") else "DISAGREED"
-        sizes = t.get("sizes") or []
-        what = (f"{', '.join(sizes)} (lengths and trip counts) {t.get('lengths', '?')}, other inputs random "
-                "with edge values" if sizes else "random inputs with edge values")
-        note = f" ({t['note']})" if t.get("note") else ""
-        return f"{t['runs']} differential runs in the interpreter, {what}: {verdict}{note}"
+        if t is None:
+            return "not needed" if self.identical else "no run could be made"
+        if not t.runs and t.agree is not False:
+            return "no run could be made" + (f" ({t.unrunnable})" if t.unrunnable else "")
+        verdict = "all agree" if t.agree else "DISAGREED"
+        what = (f"{', '.join(t.sizes)} (lengths and trip counts) {t.lengths}, other inputs random "
+                "with edge values" if t.sizes else "random inputs with edge values")
+        note = f" ({t.note})" if t.note else ""
+        return f"{t.runs} differential runs in the interpreter, {what}: {verdict}{note}"
 
     def untested_text(self) -> str:
         """What neither the proof nor the tests cover."""
@@ -92,7 +91,7 @@ class Validation:
         if p.status == "proven":
             past = (f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}" if p.cases else
                     f"inputs on which a loop runs more than {p.bound} times")
-            return f"{past}: tested only, up to length {self.tested.get('max_length', '?')}"
+            return f"{past}: tested only, up to length {self.tested.max_length if self.tested else '?'}"
         return "every input not among the tested ones"
 
     def why_not(self) -> str:
@@ -102,8 +101,8 @@ class Validation:
     def evidence(self) -> dict:
         """The manifest's evidence entries for this function's check."""
         out = {"validation": self.as_dict(), "proof": self.proven_text()}
-        if self.tested:
-            out["differential"] = self.tested
+        if self.tested is not None:
+            out["differential"] = self.tested.to_json()
         return out
 
     def as_dict(self) -> dict:
@@ -117,15 +116,15 @@ class Validation:
                             "method": method, "detail": self.proof.detail}
             if self.proof.cases:
                 out["proof"]["cases"] = self.proof.cases
-        if self.tested:
-            out["runs"] = dict(self.tested)
+        if self.tested is not None:
+            out["runs"] = self.tested.to_json()
         return out
 
 
 def bound_for(fn: ir.Function) -> int:
     """K: at least 8, and past the largest constant index the function uses
     (a store to a[9] is only seen with ten elements), at most MAX_K."""
-    return max(K, min(MAX_K, logic.largest_constant_index(fn) + 2))
+    return max(K, min(MAX_K, differential.largest_constant_index(fn) + 2))
 
 
 def function(source: ir.Function, candidate: ir.Function, module: ir.Module | None = None,
@@ -135,7 +134,7 @@ def function(source: ir.Function, candidate: ir.Function, module: ir.Module | No
     form) and the count of those terms proven, a whole-function proof that
     Z3 cannot decide in time may be made in two steps instead."""
     if candidate == source:
-        return Validation(source.name, True, None, {})
+        return Validation(source.name, True, None, None)
     # The same pair comes back within one process (each flag combination of
     # a campaign, a test compiling one file again): the answer is a function
     # of the arguments alone, so it is kept rather than proven again.
@@ -160,9 +159,9 @@ def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | N
         first = prove(source, run_form, k)
         if first.status == "proven":
             proof, composed = first, terms_proven
-    tested = {}
+    tested = None
     if proof.status != "refuted":       # a counterexample already decides it
-        tested = logic.differential_function(source, candidate, module, seed)
+        tested = differential.function(source, candidate, module, seed)
     return Validation(source.name, False, proof, tested, composed)
 
 
@@ -170,7 +169,7 @@ def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.Functio
     """The proof at bound k, or, where a deep nest is too large to unroll or
     Z3 cannot decide in time, at the largest of k/2, k/4, ... down to 2 that
     it decides: a smaller bound said plainly rather than no proof at all."""
-    sizes = tuple(sorted(logic.small_params(source)))
+    sizes = tuple(sorted(differential.small_params(source)))
     proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     first = proof
     while k > 2 and (proof.status == "undecided" or proof.too_large):

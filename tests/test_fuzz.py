@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from atlas import interp
+from atlas.differential import same
 from atlas.fuzz import campaign as C
 from atlas.fuzz import gen
 from atlas.fuzz.reduce import reduce
@@ -151,8 +152,8 @@ def test_campaign_finds_and_reduces_a_planted_bug(tmp_path):
 
 
 def test_same_is_bit_exact():
-    assert C.same(float("nan"), -float("nan"))
-    assert not C.same(0.0, -0.0)
-    assert not C.same(np.array([0.0]), np.array([-0.0]))
-    assert C.same(np.array([np.nan], np.float32), np.array([-np.nan], np.float32))
-    assert not C.same(1, True)
+    assert same(float("nan"), -float("nan"))
+    assert not same(0.0, -0.0)
+    assert not same(np.array([0.0]), np.array([-0.0]))
+    assert same(np.array([np.nan], np.float32), np.array([-np.nan], np.float32))
+    assert not same(1, True)

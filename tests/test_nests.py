@@ -355,7 +355,7 @@ def native(matmul, interchanged, tmp_path_factory):
 
 def same_or_both_nan(x: np.ndarray, y: np.ndarray) -> bool:
     """Bit for bit, except that any NaN equals any NaN: LLVM treats fmul and
-    fadd as commutative, so a NaN's payload is not fixed (logic._same_array)."""
+    fadd as commutative, so a NaN's payload is not fixed (differential.same)."""
     return bool(np.all((bits(x) == bits(y)) | (np.isnan(x) & np.isnan(y))))
 
 

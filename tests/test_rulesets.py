@@ -5,7 +5,7 @@ e-graph and the rules end to end, independently of the prover."""
 import pytest
 
 import golden
-from atlas import egraph, logic, lower
+from atlas import differential, egraph, lower
 from atlas.pipeline import front
 from atlas.probe import load_probe
 from atlas.rules import for_terms, load_rules
@@ -31,9 +31,9 @@ def test_extraction_preserves_results(project, ruleset):
     extracted, _ = lower.transform(project, lambda r: atlas.extract(r.name))
     changed = sum(atlas.extract(r.name) != r.term for r in roots)
     for fn in project.functions:
-        diff = logic.differential(project, extracted, fn, seed=7)
-        assert diff["agree"], (ruleset, fn.name)
-        assert diff["runs"] > 0, fn.name
+        diff = differential.run_both(project, extracted, fn, seed=7)
+        assert diff.agree, (ruleset, fn.name)
+        assert diff.runs > 0, fn.name
     assert atlas.stop_reason == "saturated" or atlas.stop_reason.endswith("limit")
     if ruleset in ("algebra", "bits"):
         assert changed > 0              # these rulesets do change some of the intents' terms

@@ -4,7 +4,7 @@ indexes, and the differential runs count a run that cannot finish as a
 disagreement.  The evidence says what was proven of each function."""
 from __future__ import annotations
 
-from atlas import bodies, ir, logic, validate
+from atlas import bodies, differential, ir, validate
 from atlas.check import check
 from atlas.syntax import parse
 
@@ -100,8 +100,8 @@ fn f(n: u64, a: mut [u32; n]) {
     while k < n + 1 { if k < n { a[k] = 1; } else { k = 0; } k += 1; }
 }
 """)
-    got = logic.differential(ir.Module((src,)), ir.Module((spins,)), src)
-    assert got["agree"] is False and "did not finish" in got["note"]
+    got = differential.run_both(ir.Module((src,)), ir.Module((spins,)), src)
+    assert got.agree is False and "did not finish" in got.note
 
 
 def test_loop_bounds_from_scalars_run_to_their_end():
@@ -110,23 +110,23 @@ def test_loop_bounds_from_scalars_run_to_their_end():
     out of steps."""
     src = fn("fn f(m: u32, x: u32) -> u32 { let s: u32 = x; for i in 0..m { s = s * 3 + i; } "
              "let a: u32 = s; return a; }")
-    got = logic.differential(ir.Module((src,)), ir.Module((src,)), src)
-    assert got["agree"] is True and got["max_length"] == logic.MAX_LENGTH
-    assert got["lengths"].startswith("0..8") and got["runs"] >= 12
+    got = differential.run_both(ir.Module((src,)), ir.Module((src,)), src)
+    assert got.agree is True and got.max_length == differential.MAX_LENGTH
+    assert got.lengths.startswith("0..8") and got.runs >= 12
 
 
 def test_the_step_budget_ends_the_schedule_or_fails_it(monkeypatch):
-    monkeypatch.setattr(logic, "FUEL", 200_000)
+    monkeypatch.setattr(differential, "FUEL", 200_000)
     def spin(per: int) -> ir.Function:
         return fn(f"fn f(m: u64) -> u64 {{ let s: u64 = 0; while s < m * {per} {{ s += 1; }} return s; }}")
     slow = spin(3000)
-    out = logic.differential(ir.Module((slow,)), ir.Module((slow,)), slow)
+    out = differential.run_both(ir.Module((slow,)), ir.Module((slow,)), slow)
     # past the lengths every function must reach, the schedule stops, and says so
-    assert out["agree"] is True and "step budget" in out["note"] and 8 <= out["max_length"] < 64
+    assert out.agree is True and "step budget" in out.note and 8 <= out.max_length < 64
     slower = spin(100_000)
-    out = logic.differential(ir.Module((slower,)), ir.Module((slower,)), slower)
+    out = differential.run_both(ir.Module((slower,)), ir.Module((slower,)), slower)
     # a source that cannot finish at a small length is not a pass
-    assert out["agree"] is False and "did not finish" in out["note"]
+    assert out.agree is False and "did not finish" in out.note
 
 
 def test_evidence_says_what_was_proven_function_by_function():

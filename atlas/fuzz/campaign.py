@@ -24,7 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import interp, ir, logic
+from .. import interp, ir
+from ..differential import same
 from ..diagnostics import AtlasError
 from . import gen
 
@@ -130,24 +131,6 @@ def calls_for(spec: gen.FnSpec, fn: ir.Function, rng: np.random.Generator) -> li
 
 
 # ---------------------------------------------------------------- comparing
-
-def same(a, b) -> bool:
-    """Bit for bit, except that any NaN equals any NaN (-0.0 is not 0.0)."""
-    if isinstance(a, np.ndarray):
-        if a.dtype != b.dtype or a.shape != b.shape:
-            return False
-        if a.dtype.kind == "f":
-            nan = np.isnan(a) & np.isnan(b)
-            ua = a.view(np.uint32 if a.dtype.itemsize == 4 else np.uint64)
-            ub = b.view(ua.dtype)
-            return bool(np.all((ua == ub) | nan))
-        return bool(np.array_equal(a, b))
-    if isinstance(a, float) or isinstance(b, float):
-        if not isinstance(a, float) or not isinstance(b, float):
-            return False
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    return type(a) is type(b) and a == b
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -289,7 +272,7 @@ class Target:
         every looped function, then without each one that refuses it; if it
         fits none, NotApplicable."""
         compile_fn = self.compile or (lambda s, c, o, d: native_compile(s, c, o, d, self.probe))
-        looped = [f.name for f in specialised.functions if logic.has_loops_in(f.body)]
+        looped = [f.name for f in specialised.functions if ir.has_loops(f.body)]
         while True:
             if combo.shape is not None and not looped:
                 raise NotApplicable(combo.shape)
