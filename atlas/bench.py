@@ -215,7 +215,7 @@ def gcc_version() -> str:
     return subprocess.run([gcc(), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 
-def _build(source: Path, out: Path, flags) -> Path:
+def build_shared(source: Path, out: Path, flags) -> Path:
     done = subprocess.run([gcc(), *flags, "-o", str(out), str(source)], capture_output=True, text=True)
     if done.returncode:
         raise BenchError(f"gcc failed on {source}:\n{done.stderr.strip()}")
@@ -266,7 +266,7 @@ class Shim:
     def __init__(self, kernels, workdir: Path):
         src = workdir / "bench_shim.c"
         src.write_text(shim_source(kernels))
-        self.lib = ctypes.CDLL(str(_build(src, workdir / "bench_shim.so", SHIM_FLAGS)))
+        self.lib = ctypes.CDLL(str(build_shared(src, workdir / "bench_shim.so", SHIM_FLAGS)))
         for k in kernels:
             f = getattr(self.lib, f"time_{k.name}")
             f.argtypes = ([ctypes.c_void_p]
@@ -354,7 +354,7 @@ def compile_atlas(k: Kernel, probe: dict, workdir: Path, intents: Path = INTENTS
 
 # ------------------------------------------------------------------ measuring
 
-def _aligned(values: np.ndarray) -> np.ndarray:
+def aligned(values: np.ndarray) -> np.ndarray:
     """A copy at a 64-byte boundary: the same alignment on every run and for both sides."""
     buf = np.empty(values.nbytes + ALIGN, np.uint8)
     off = -buf.ctypes.data % ALIGN
@@ -373,14 +373,14 @@ def make_inputs(k: Kernel, n: int) -> dict:
         if t.endswith("*"):
             if p not in values:                    # a pure output
                 values[p] = np.zeros(k.length(n), _DTYPE[_base(t)])
-            values[p] = _aligned(np.asarray(values[p], _DTYPE[_base(t)]))
+            values[p] = aligned(np.asarray(values[p], _DTYPE[_base(t)]))
         else:
             values[p] = _DTYPE[t](values[p]).item()   # as the C scalar type holds it
     return values
 
 
 def _args(k: Kernel, n: int, values: dict, fresh: bool) -> list:
-    return [n if p == "n" else (_aligned(values[p]) if fresh and isinstance(values[p], np.ndarray)
+    return [n if p == "n" else (aligned(values[p]) if fresh and isinstance(values[p], np.ndarray)
                                 else values[p]) for p, _ in k.params]
 
 
@@ -494,8 +494,8 @@ def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, sampl
     calls = {"C": shim.caller(k, c_fn, args), "Atlas": shim.caller(k, atlas_fn, args)}
     if with_bound and k.moved is not None:
         row.copy_bytes = k.moved(n) // 2
-        src = _aligned(np.ones(row.copy_bytes, np.uint8))   # written, so no page is the shared zero page
-        dst = _aligned(np.ones(row.copy_bytes, np.uint8))
+        src = aligned(np.ones(row.copy_bytes, np.uint8))   # written, so no page is the shared zero page
+        dst = aligned(np.ones(row.copy_bytes, np.uint8))
         calls["copy"] = shim.copier(dst, src)
     per = {label: per_call_ns(call) for label, call in calls.items()}
     # C and Atlas repeat the same number of times, so each sample does the
@@ -575,10 +575,10 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         log(f"building {source} with gcc {' '.join(C_FLAGS)}")
-        c_lib = ctypes.CDLL(str(_build(source, work / "kernels_c.so", C_FLAGS)))
+        c_lib = ctypes.CDLL(str(build_shared(source, work / "kernels_c.so", C_FLAGS)))
         shim = Shim(kernels, work)
         other = ctypes.CDLL(str(contender)) if contender else None
-        with _pinned():
+        with pinned():
             for k in kernels:
                 cases = sizes or (k.sizes[:1] if quick else k.sizes)
                 found = None
@@ -610,7 +610,7 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
                   samples=samples, target_ms=target_s * 1e3, rows=rows)
 
 
-class _pinned:
+class pinned:
     """Keep the process on one CPU while timing: a migration mid-sample
     would cost cold caches to whichever side it hit."""
 

@@ -39,7 +39,7 @@ from typing import Callable, Optional
 import numpy as np
 import yaml
 
-from .bench import (REPO, BenchError, C_FLAGS, Kernel, Shim, _aligned, _build, _pinned,
+from .bench import (REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned,
                     per_call_ns, sample)
 
 BITS = REPO / "intents" / "bits"
@@ -201,7 +201,7 @@ def build_c(workdir, source=NAIVE_C) -> Path:
     """naive.c built as README.md prescribes for the reference C (gcc -O3 -march=native)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    return _build(Path(source), workdir / "bits_naive_c.so", C_FLAGS)
+    return build_shared(Path(source), workdir / "bits_naive_c.so", C_FLAGS)
 
 
 # ------------------------------------------------------------------ measuring
@@ -244,7 +244,7 @@ def make_inputs(p: Problem, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     dt = np.dtype(_NP[p.ty])
     bits = rng.integers(0, 1 << 64, (2, n), dtype=np.uint64, endpoint=False)
     x, y = (b.astype(np.dtype(f"u{dt.itemsize}")).view(dt) for b in bits)
-    return _aligned(x), _aligned(y)
+    return aligned(x), aligned(y)
 
 
 def _symbol(manifest: dict, name: str, where: Path) -> str:
@@ -276,7 +276,7 @@ def measure(problems, c_lib_path, atlas_artefact_dir, *, n: int = 1 << 16, sampl
     rows = []
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
         shim = Shim(list(kernels.values()), Path(workdir or tmp))
-        with _pinned():
+        with pinned():
             for p in problems:
                 k = kernels[_kernel(p).name]
                 fns = {"gcc": _address(c_lib, prefix + p.function, c_lib_path),
@@ -294,7 +294,7 @@ def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: 
     x, y = make_inputs(p, n, seed)
     outs = {}
     for label, fn in fns.items():
-        out = _aligned(np.zeros(n, _NP[p.ret]))
+        out = aligned(np.zeros(n, _NP[p.ret]))
         shim.call_once(k, fn, [n, x, y, out])
         outs[label] = out
     for label in ("atlas", "literature"):
@@ -306,7 +306,7 @@ def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: 
                           f"({differ.size} of {n} elements differ)")
             return row                   # a wrong answer gets no time
     row.ok = True
-    out = _aligned(np.zeros(n, _NP[p.ret]))
+    out = aligned(np.zeros(n, _NP[p.ret]))
     calls = {label: shim.caller(k, fn, [n, x, y, out]) for label, fn in fns.items()}
     per = {label: per_call_ns(call) for label, call in calls.items()}
     row.reps = max(1, round(target_s * 1e9 / max(per.values())))

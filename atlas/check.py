@@ -521,7 +521,7 @@ def _range_text(ty: Scalar) -> str:
     return f"0 to {ty.mask}"
 
 
-def _a(ty: Scalar) -> str:
+def article(ty: Scalar) -> str:
     """'an i32', 'a u8', 'an f64', 'a bool'."""
     return ("an " if ty.name[0] in "aeifo" else "a ") + ty.name
 
@@ -537,18 +537,18 @@ def _hw_literal(value) -> str:
     return repr(value)
 
 
-def _always_returns(stmts) -> bool:
+def always_returns(stmts) -> bool:
     for s in stmts:
         if isinstance(s, ir.Return):
             return True
-        if isinstance(s, (ir.If, ir.When)) and _always_returns(s.then) and _always_returns(s.else_):
+        if isinstance(s, (ir.If, ir.When)) and always_returns(s.then) and always_returns(s.else_):
             return True
     return False
 
 
 # ---------------------------------------------------------------- signatures
 
-def _signature(f: FuncA) -> ir.Function:
+def signature(f: FuncA) -> ir.Function:
     seen: dict[str, Span] = {}
     for p in f.params:
         if p.name in seen:
@@ -620,7 +620,7 @@ def signature_of(text: str, origin: str = "<signature>") -> ir.Function:
     from .syntax import parse
     ast = parse(text + " { }", origin)
     try:
-        return _signature(ast.funcs[0])
+        return signature(ast.funcs[0])
     except AtlasError as err:
         raise err.with_source(ast.text) from None
 
@@ -662,15 +662,15 @@ def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
             raise AtlasError(f.name_span, f"'{f.name}' is reserved: {why}; choose another name",
                              note="a function's name is its symbol in the compiled library "
                                   "(docs/language.md, \"Names\")")
-        sigs[f.name] = _signature(f)
+        sigs[f.name] = signature(f)
         spans[f.name] = f.name_span
     functions = []
     graph: dict[str, list[tuple[str, Span]]] = {}
     for f in funcs:
         fc = _FunctionChecker(sigs, f, sigs[f.name])
         body = fc.block(f.body)
-        if sigs[f.name].ret is not None and not _always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {_a(sigs[f.name].ret)} on every path; "
+        if sigs[f.name].ret is not None and not always_returns(body):
+            raise AtlasError(f.end_span, f"{f.name} must return {article(sigs[f.name].ret)} on every path; "
                                          "this path reaches the end without `return`")
         graph[f.name] = fc.calls
         sig = sigs[f.name]
@@ -681,7 +681,7 @@ def _check(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
                              note="integer `+` and `*` wrap, so their order never changes the result; "
                                   "remove `reassoc`")
         functions.append(ir.Function(sig.name, sig.params, sig.ret, body, f.span, reassoc=sig.reassoc))
-    _no_recursion(graph)
+    no_recursion(graph)
     return tuple(functions)
 
 
@@ -694,7 +694,7 @@ def _has_float(sig: ir.Function, body) -> bool:
     return any(isinstance(t, Scalar) and t.is_float for t in types)
 
 
-def _no_recursion(graph):
+def no_recursion(graph):
     state: dict[str, int] = {}
 
     def visit(f, path):

@@ -302,7 +302,7 @@ def _device(d: DeviceA) -> ir.Device:
             raise AtlasError(f.name_span, f"'{f.name}' is already a name in this description; choose another")
         if f.reassoc is not None:
             raise AtlasError(f.reassoc, "`reassoc` has no meaning for a device operation")
-        sig = check._signature(f)
+        sig = check.signature(f)
         for p in sig.params:
             t = p.ty.elem if isinstance(p.ty, ir.Array) else p.ty
             if not (t.is_bool or (t.is_int and not t.signed)):
@@ -315,14 +315,14 @@ def _device(d: DeviceA) -> ir.Device:
         fc = _OpChecker(regs, sigs, f, sigs[f.name])
         body = fc.block(f.body)
         sig = sigs[f.name]
-        if sig.ret is not None and not check._always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {check._a(sig.ret)} on every path; "
+        if sig.ret is not None and not check.always_returns(body):
+            raise AtlasError(f.end_span, f"{f.name} must return {check.article(sig.ret)} on every path; "
                                          "this path reaches the end without `return`")
         fn = ir.Function(sig.name, sig.params, sig.ret, body, f.span)
         _check_op_body(fn)
         graph[f.name] = fc.calls
         ops.append(fn)
-    check._no_recursion(graph)
+    check.no_recursion(graph)
     return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()),
                      tuple(ops), d.span)
 

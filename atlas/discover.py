@@ -109,7 +109,7 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
                      "cheaper here, but not by the atlas's cost table, so extraction would not pick it")
             continue
         # the variables that stood for array reads, read again
-        found_term = rulebook._substitute(f.term, {v.value: load for load, v in reads.items()})
+        found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
         entry = learned.entry(root.function if root.role == lower.FUNCTION else root.name,
                               str(root.where), root.term, found_term, spec.term.ty, {
                                   "machine": table.source, "seed": seed, "search_s": round(r.seconds, 2),

@@ -196,7 +196,7 @@ def _int_lit(value: int) -> int:
 
 # ---------------------------------------------------------------- encode
 
-def _parts(t: Term) -> tuple[str, tuple]:
+def node_parts(t: Term) -> tuple[str, tuple]:
     """One node's constructor and literal arguments, as egglog holds them
     (strings unquoted, integers as i64).  Literals always precede the Term
     children in a constructor's signature."""
@@ -251,7 +251,7 @@ class _Renderer:
         """One node over already rendered children."""
         if self.pattern and t.op == "var" and _is_pattern_var(t.value):
             return self.var(t.value)
-        ctor, lits = _parts(t)
+        ctor, lits = node_parts(t)
         out = [ctor]
         for sort, v in zip(_signature(ctor), lits):
             if self.pattern and _is_pattern_var(v):
@@ -325,7 +325,7 @@ def _scalar(name: str) -> ir.Scalar:
         raise ValueError(f"unknown type tag {name!r}") from None
 
 
-def _build(ctor: str, lits: list, kids: list[Term]) -> Term:
+def build_node(ctor: str, lits: list, kids: list[Term]) -> Term:
     """A term from one e-node: its constructor, its literal arguments (strings
     already unquoted) and its children as terms."""
     if ctor == "Var":
@@ -371,7 +371,7 @@ def _from_sexpr(x) -> Term:
             lits.append(_unquote(a))
         else:
             lits.append(a)
-    return _build(ctor, lits, kids)
+    return build_node(ctor, lits, kids)
 
 
 def decode(text: str) -> Term:
@@ -708,7 +708,7 @@ class Atlas:
         def best_term(cid):
             if cid not in terms:
                 ctor, lits, kids = choice[cid]
-                terms[cid] = _build(ctor, list(lits), [best_term(k) for k in kids])
+                terms[cid] = build_node(ctor, list(lits), [best_term(k) for k in kids])
             return terms[cid]
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
@@ -718,14 +718,14 @@ class Atlas:
 
     def _member(self, n: ENode) -> Term:
         g = self._load()
-        return _build(n.ctor, list(n.lits), [g["best_term"](k) for k in n.kids])
+        return build_node(n.ctor, list(n.lits), [g["best_term"](k) for k in n.kids])
 
     def _class_id(self, t: Term, memo: dict) -> str:
         """The class of a source term: look its canonical node up bottom-up."""
         if t in memo:
             return memo[t]
         kids = tuple(self._class_id(a, memo) for a in t.args)
-        ctor, lits = _parts(t)
+        ctor, lits = node_parts(t)
         cid = self._load()["index"].get((ctor, lits, kids))
         if cid is None:
             raise KeyError(f"term not in the e-graph: {pretty(t)}")

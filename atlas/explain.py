@@ -35,7 +35,7 @@ from pathlib import Path
 
 from . import egraph, logic, lower
 from . import probe as hwprobe
-from .egraph import _parts as node_head    # the encoding's one definition of (ctor, literals)
+from .egraph import node_parts as node_head    # the encoding's one definition of (ctor, literals)
 from .pipeline import front
 from .terms import Term, pretty, subterms
 
@@ -384,7 +384,7 @@ def _op_label(n: tuple) -> str:
     """One e-node alone, for the graph: its operator (and literal for leaves)."""
     ctor, lits, _ = n
     if ctor in ("Var", "Int", "Flt", "Bool"):
-        t = egraph._build(ctor, list(lits), [])
+        t = egraph.build_node(ctor, list(lits), [])
         return pretty(t)
     if ctor == "Load":
         return f"{lits[0]}[·]"

@@ -23,7 +23,7 @@ its own update doubles the term at every iteration) is refused too.
 from __future__ import annotations
 
 from . import ir
-from .rules import _natural, fold
+from .rules import fold, natural_value
 from .terms import Term, const
 
 MAX_NODES = 20_000          # the largest unrolled term (tree nodes) kept
@@ -195,7 +195,7 @@ class _Run:
         lo, hi = self.term(loop.lo, env), self.term(loop.hi, env)
         if lo.op != "const" or hi.op != "const":
             raise Refused(f"{self.fn.name}: {loop.span}: the loop's bounds are not constants")
-        a, b = _natural(lo), _natural(hi)
+        a, b = natural_value(lo), natural_value(hi)
         if b - a > MAX_STEPS:
             raise Refused(f"{self.fn.name}: {loop.span}: {b - a} iterations")
         out = []

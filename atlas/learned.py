@@ -63,7 +63,7 @@ def generalise(source: Term, found: Term) -> tuple[str, str, dict[str, str]]:
     names: dict[str, str] = {}
     lhs, rhs = _patterned(source, names), _patterned(found, names)
     types = {u.value: u.ty.name for u in subterms(lhs) if u.op == "var"}
-    return rulebook._text(lhs), rulebook._text(rhs), types
+    return rulebook.pattern_text(lhs), rulebook.pattern_text(rhs), types
 
 
 def _patterned(t: Term, names: dict[str, str]) -> Term:
@@ -114,7 +114,7 @@ def add(path, entries: list[dict], expect: dict[str, Term] | None = None) -> lis
         loaded = rulebook.load_rules([trial], cache=True)
     for r in loaded:
         want = (expect or {}).get(r.name)
-        if want is not None and rulebook._plain(r.lhs) != _patterned(want, {}):
+        if want is not None and rulebook.without_marks(r.lhs) != _patterned(want, {}):
             raise rulebook.RuleError(f"learned rule {r.name}: its lhs does not read back as the "
                                      "term it was learned from; not stored")
     write_atomic(p, text)

@@ -940,11 +940,11 @@ def _refute_rule(r: Rule, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     for env in cases:
         # Folded, each case is exactly the instance `for_terms` would make
         # (and Z3 is spared building ctz(16) bit by bit).
-        found = refute(fold(_substitute(r.lhs, env)), fold(_substitute(r.rhs, env)), timeout_ms,
+        found = refute(fold(substitute(r.lhs, env)), fold(substitute(r.rhs, env)), timeout_ms,
                        rlimit=rlimit)
         if found is not None:
             cex, lv, rv = found
-            cex = {**cex, **{c: _natural(v) for c, v in env.items()}}
+            cex = {**cex, **{c: natural_value(v) for c, v in env.items()}}
             return {k: cex[k] for k in order if k in cex}, lv, rv
     return None
 
@@ -966,7 +966,7 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
         started = time.perf_counter()
         result = solver.check()
         if result == z3.unsat:      # smallest first: a refutation then shows the simplest case
-            return sorted(out, key=lambda env: [abs(_natural(v)) for v in env.values()])
+            return sorted(out, key=lambda env: [abs(natural_value(v)) for v in env.values()])
         if result != z3.sat:
             if not out:             # unknown whether it ever holds: a proof could be vacuous
                 raise Undecided(f"Z3 could not decide whether `{r.when_text}` ever holds "
@@ -1029,7 +1029,7 @@ def constants_in(terms) -> dict[ir.Scalar, list[Term]]:
 
 def _order(c: Term):
     """Constants by natural value (NaN last; the stored text breaks ties, e.g. -0.0 / 0.0)."""
-    v = _natural(c)
+    v = natural_value(c)
     return (1, 0, str(c.value)) if v != v else (0, v, str(c.value))
 
 
@@ -1047,15 +1047,15 @@ def fold(t: Term) -> Term:
     return const(float(v) if t.ty.is_float else v, t.ty)
 
 
-def _substitute(t: Term, env: dict[str, Term]) -> Term:
+def substitute(t: Term, env: dict[str, Term]) -> Term:
     if t.op == "var":
         return env.get(t.value, t)
     if not t.args:
         return t
-    return Term(t.op, t.ty, tuple(_substitute(a, env) for a in t.args), t.value)
+    return Term(t.op, t.ty, tuple(substitute(a, env) for a in t.args), t.value)
 
 
-def _natural(c: Term):
+def natural_value(c: Term):
     """A constant's natural Python value: signed ints negative, floats as floats."""
     if c.ty.is_bool:
         return c.value
@@ -1067,20 +1067,20 @@ def _natural(c: Term):
 
 def _label(c: Term) -> str:
     """A constant as an instance's name shows it."""
-    v = _natural(c)
+    v = natural_value(c)
     return ("true" if v else "false") if isinstance(v, bool) else repr(v)
 
 
-def _text(t: Term) -> str:
-    s = pretty(_plain(t))
+def pattern_text(t: Term) -> str:
+    s = pretty(without_marks(t))
     return s[1:-1] if s.startswith("(") and _closes_at_end(s) else s
 
 
-def _plain(t: Term) -> Term:
+def without_marks(t: Term) -> Term:
     """Pattern variables named as written ('?x' -> 'x'), for messages."""
     if t.op == "var":
         return Term("var", t.ty, (), t.value.lstrip("?"))
-    return Term(t.op, t.ty, tuple(_plain(a) for a in t.args), t.value) if t.args else t
+    return Term(t.op, t.ty, tuple(without_marks(a) for a in t.args), t.value) if t.args else t
 
 
 def _closes_at_end(s: str) -> bool:
@@ -1108,16 +1108,16 @@ def instances(rule: Rule, constants: dict[ir.Scalar, list]) -> list[Rule]:
     for values in itertools.islice(itertools.product(*pools), MAX_ASSIGNMENTS):
         env = dict(zip(rule.consts, values))
         if rule.when is not None:
-            holds = fold(_substitute(rule.when, env))
+            holds = fold(substitute(rule.when, env))
             if holds.op != "const" or holds.value is not True:
                 continue
-        lhs, rhs = fold(_substitute(rule.lhs, env)), fold(_substitute(rule.rhs, env))
+        lhs, rhs = fold(substitute(rule.lhs, env)), fold(substitute(rule.rhs, env))
         if lhs == rhs or (lhs, rhs) in seen:
             continue
         seen.add((lhs, rhs))
         label = ",".join(f"{c.lstrip('?')}={_label(v)}" for c, v in env.items())
         out.append(Rule(f"{rule.name}[{label}]", rule.ruleset, rule.ty, lhs, rhs, rule.source,
-                        rule.reassoc, f"{_text(lhs)} => {_text(rhs)}", origin=rule.name))
+                        rule.reassoc, f"{pattern_text(lhs)} => {pattern_text(rhs)}", origin=rule.name))
     return out
 
 

@@ -72,7 +72,7 @@ def counter_symbol(symbol: str, label: str) -> str:
     return f"atlas_count_{symbol}_{label}"
 
 
-_CTYPES = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
+CTYPES = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
            "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
            "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_bool}
 
@@ -84,9 +84,9 @@ class Function:
     def __init__(self, name: str, spec: dict, cfunc):
         self.name, self.spec = name, spec
         self.sig = signature(spec, name)
-        cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else _CTYPES[p.ty.name]
+        cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
                           for p in self.sig.params]
-        cfunc.restype = _CTYPES[self.sig.ret.name] if self.sig.ret else None
+        cfunc.restype = CTYPES[self.sig.ret.name] if self.sig.ret else None
         self._c = cfunc
         self.__name__ = name
         self.__doc__ = self.sig.signature

@@ -235,11 +235,11 @@ class NativeTimer:
 
     def __init__(self, so_path: str, fn):
         from . import ir
-        from .runtime import _CTYPES
+        from .runtime import CTYPES
         self.fn = fn
         self._t = ctypes.CDLL(so_path).atlas_time
         self._t.argtypes = ([ctypes.c_void_p]
-                            + [ctypes.c_void_p if isinstance(p.ty, ir.Array) else _CTYPES[p.ty.name]
+                            + [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
                                for p in fn.sig.params] + [ctypes.c_long, ctypes.c_void_p])
         self._t.restype = ctypes.c_double
 
