@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from . import ir
 from . import rules
-from .terms import Term, const, var
+from .terms import Term, const, fold, var
 
 U64 = ir.U64
 TRUE = const(True, ir.BOOL)
@@ -90,7 +90,7 @@ def _folded(t: Term) -> Term:
     if done is None:
         if len(_FOLDED) >= MAX_FOLDED:
             _FOLDED.clear()
-        done = _FOLDED[t] = rules.fold(t)
+        done = _FOLDED[t] = fold(t)
     return done
 
 

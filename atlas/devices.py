@@ -18,7 +18,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
-from . import check, interp, ir
+from . import interp, ir
+from . import typecheck
 from .diagnostics import AtlasError
 from .ir import U32
 from .syntax import CallA, CallStmtA, CastA, DeviceA, FieldRefA, FuncA, Index, LetA, Name, PollA, WhenA, WhileA
@@ -33,7 +34,7 @@ MAX_TRIES = 1 << 31
 
 # ---------------------------------------------------------------- checking
 
-class _OpChecker(check._FunctionChecker):
+class _OpChecker(typecheck.FunctionChecker):
     """The intent checker, with the device's registers in reach."""
 
     def __init__(self, regs: dict[str, ir.Register], sigs, f: FuncA, fn: ir.Function):
@@ -122,7 +123,7 @@ class _OpChecker(check._FunctionChecker):
             if e.func == "get":       # (v & mask) >> lo
                 return ir.Binary("shr", ir.Binary("and", v, mask, t, e.span), lo, t, e.span)
             return ir.Binary("and", ir.Binary("shl", v, lo, t, e.span), mask, t, e.span)
-        if e.func in check.primitives() and e.func not in ("min", "max", "select"):
+        if e.func in typecheck.primitives() and e.func not in ("min", "max", "select"):
             raise AtlasError(e.name_span, f"{e.func} is not available in a device operation",
                              note="device operations use the operators, min, max and select")
         return super().call(e, want, as_value)
@@ -166,7 +167,7 @@ class _OpChecker(check._FunctionChecker):
 
 def _unsigned(t) -> None:
     """A type written in an operation: unsigned integer or bool."""
-    ty = check.scalar_type(t)
+    ty = typecheck.scalar_type(t)
     if not (ty.is_bool or (ty.is_int and not ty.signed)):
         raise AtlasError(t.span, f"device operations compute with unsigned integers and bool, found {ty}")
 
@@ -243,7 +244,7 @@ def _device(d: DeviceA) -> ir.Device:
             raise AtlasError(r.name_span, f"register '{r.name}' is declared twice")
         if r.name in BUILTINS:
             raise AtlasError(r.name_span, f"'{r.name}' names a built-in; choose another name")
-        ty = check.scalar_type(r.ty)
+        ty = typecheck.scalar_type(r.ty)
         if not (ty.is_int and not ty.signed):
             raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
         if r.region not in regions:
@@ -298,11 +299,11 @@ def _device(d: DeviceA) -> ir.Device:
     for f in d.funcs:
         if f.name in sigs:
             raise AtlasError(f.name_span, f"operation '{f.name}' is defined twice")
-        if f.name in BUILTINS or f.name in check.primitives() or f.name in regs:
+        if f.name in BUILTINS or f.name in typecheck.primitives() or f.name in regs:
             raise AtlasError(f.name_span, f"'{f.name}' is already a name in this description; choose another")
         if f.reassoc is not None:
             raise AtlasError(f.reassoc, "`reassoc` has no meaning for a device operation")
-        sig = check.signature(f)
+        sig = typecheck.signature(f)
         for p in sig.params:
             t = p.ty.elem if isinstance(p.ty, ir.Array) else p.ty
             if not (t.is_bool or (t.is_int and not t.signed)):
@@ -315,14 +316,14 @@ def _device(d: DeviceA) -> ir.Device:
         fc = _OpChecker(regs, sigs, f, sigs[f.name])
         body = fc.block(f.body)
         sig = sigs[f.name]
-        if sig.ret is not None and not check.always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {check.article(sig.ret)} on every path; "
+        if sig.ret is not None and not typecheck.always_returns(body):
+            raise AtlasError(f.end_span, f"{f.name} must return {typecheck.article(sig.ret)} on every path; "
                                          "this path reaches the end without `return`")
         fn = ir.Function(sig.name, sig.params, sig.ret, body, f.span)
         _check_op_body(fn)
         graph[f.name] = fc.calls
         ops.append(fn)
-    check.no_recursion(graph)
+    typecheck.no_recursion(graph)
     return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()),
                      tuple(ops), d.span)
 

@@ -84,14 +84,14 @@ LEAVES = {"Var": ("String", "String"), "Int": ("i64", "String"),
           "Flt": ("String", "String"), "Bool": ("bool", "String"),
           "Load": ("String", "String", "String", "Term")}
 
-_BY_CTOR = {ctor: (op, n, shape) for op, (ctor, n, shape) in OPS.items()}
+BY_CTOR = {ctor: (op, n, shape) for op, (ctor, n, shape) in OPS.items()}
 
 
 def _signature(ctor: str) -> tuple[str, ...]:
     """Argument sorts of a constructor, literals before Term children."""
     if ctor in LEAVES:
         return LEAVES[ctor]
-    _, n, shape = _BY_CTOR[ctor]
+    _, n, shape = BY_CTOR[ctor]
     return ("String",) * _TAGS[shape] + ("Term",) * n
 
 
@@ -123,7 +123,7 @@ _X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4),
 
 @lru_cache(maxsize=1)
 def _primitive_costs() -> dict[str, int]:
-    from .check import primitives
+    from .typecheck import primitives
     return {name: int(p["cost"]) for name, p in primitives().items()
             if isinstance(p, dict) and "cost" in p}
 
@@ -341,9 +341,9 @@ def build_node(ctor: str, lits: list, kids: list[Term]) -> Term:
         if kids[0].ty.name != lits[2]:
             raise ValueError(f"load index tagged {lits[2]} but is {kids[0].ty}")
         return Term("load", _scalar(lits[1]), (kids[0],), lits[0])
-    if ctor not in _BY_CTOR:
+    if ctor not in BY_CTOR:
         raise ValueError(f"unknown constructor {ctor!r}")
-    op, n, shape = _BY_CTOR[ctor]
+    op, n, shape = BY_CTOR[ctor]
     if len(kids) != n:
         raise ValueError(f"{ctor} takes {n} operands, got {len(kids)}")
     # The extra tags are redundant with the children's own types: check them.
@@ -358,7 +358,7 @@ def _from_sexpr(x) -> Term:
     if not isinstance(x, list) or not x or not isinstance(x[0], str) or isinstance(x[0], _Str):
         raise ValueError(f"not a term: {x!r}")
     ctor, args = x[0], x[1:]
-    sig = _signature(ctor) if (ctor in LEAVES or ctor in _BY_CTOR) else None
+    sig = _signature(ctor) if (ctor in LEAVES or ctor in BY_CTOR) else None
     if sig is None or len(sig) != len(args):
         raise ValueError(f"bad constructor application: {x!r}")
     lits, kids = [], []
@@ -676,11 +676,11 @@ class Atlas:
                 return ir.BOOL
             if ctor == "Load":
                 return _scalar(lits[1])
-            return ir.BOOL if _BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
+            return ir.BOOL if BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
         cls_ty = {cid: node_ty(*ns[0][:2]) for cid, ns in raw.items()}
 
         def own_cost(ctor, lits, kids):
-            op = _BY_CTOR[ctor][0] if ctor in _BY_CTOR else \
+            op = BY_CTOR[ctor][0] if ctor in BY_CTOR else \
                 {"Var": "var", "Load": "load"}.get(ctor, "const")
             return node_cost(self.costs, op, node_ty(ctor, lits), [cls_ty[k] for k in kids])
 

@@ -388,7 +388,7 @@ def _op_label(n: tuple) -> str:
         return pretty(t)
     if ctor == "Load":
         return f"{lits[0]}[·]"
-    op = egraph._BY_CTOR[ctor][0]
+    op = egraph.BY_CTOR[ctor][0]
     if op == "cast":
         return f"as {lits[0]}"
     return _SYM.get(op, op)

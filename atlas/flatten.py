@@ -23,8 +23,7 @@ its own update doubles the term at every iteration) is refused too.
 from __future__ import annotations
 
 from . import ir
-from .rules import fold, natural_value
-from .terms import Term, const
+from .terms import Term, const, fold, natural_value
 
 MAX_NODES = 20_000          # the largest unrolled term (tree nodes) kept
 MAX_STEPS = 200_000         # statements executed while unrolling, all paths together

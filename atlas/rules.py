@@ -77,8 +77,7 @@ from . import syntax
 from .check import check
 from .diagnostics import AtlasError
 from .files import cache_dir, write_atomic   # cache_dir: also rules.cache_dir for callers
-from .semantics import PyDomain
-from .terms import Term, const, evaluate, from_expr, pretty, subterms
+from .terms import Term, const, evaluate, fold, from_expr, natural_value, pretty, subterms
 from .z3domain import Z3AbstractFloats, Z3Domain, sort_of, to_python
 
 _INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]
@@ -1013,7 +1012,6 @@ def _show(v, ty: ir.Scalar | None = None) -> str:
 
 # ---------------------------------------------------------------- instantiating conditioned rules
 
-_PY = PyDomain()
 MAX_ASSIGNMENTS = 4096      # per conditioned rule and type: (constants of its type) ** len(consts)
 
 
@@ -1033,36 +1031,12 @@ def _order(c: Term):
     return (1, 0, str(c.value)) if v != v else (0, v, str(c.value))
 
 
-def fold(t: Term) -> Term:
-    """`t` with every subterm whose leaves are all constants replaced by its
-    value (by the Python domain: the definitions the proofs use)."""
-    if not t.args:
-        return t
-    args = tuple(fold(a) for a in t.args)
-    t = Term(t.op, t.ty, args, t.value) if args != t.args else t
-    if t.op == "load" or not all(a.op == "const" for a in args):
-        return t                    # a load reads an array: never a constant
-    with np.errstate(all="ignore"):
-        v = evaluate(t, _PY, {})
-    return const(float(v) if t.ty.is_float else v, t.ty)
-
-
 def substitute(t: Term, env: dict[str, Term]) -> Term:
     if t.op == "var":
         return env.get(t.value, t)
     if not t.args:
         return t
     return Term(t.op, t.ty, tuple(substitute(a, env) for a in t.args), t.value)
-
-
-def natural_value(c: Term):
-    """A constant's natural Python value: signed ints negative, floats as floats."""
-    if c.ty.is_bool:
-        return c.value
-    if c.ty.is_float:
-        return float.fromhex(c.value)
-    v = c.value
-    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v
 
 
 def _label(c: Term) -> str:

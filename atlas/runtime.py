@@ -30,7 +30,7 @@ class CpuMismatch(RuntimeError):
 
 def signature(spec: dict, name: str) -> ir.Function:
     """A function's signature, read back from its manifest entry."""
-    from .check import signature_of
+    from .typecheck import signature_of
     return signature_of(spec["signature"], f"<manifest: {name}>")
 
 

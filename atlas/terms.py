@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from . import ir
 from . import semantics as sem
 
@@ -242,3 +244,32 @@ def pretty(t: Term, memo: dict | None = None) -> str:
         return s
 
     return text(t)
+
+
+# ---------------------------------------------------------------- constants
+
+_PY = sem.PyDomain()
+
+
+def fold(t: Term) -> Term:
+    """`t` with every subterm whose leaves are all constants replaced by its
+    value (by the Python domain: the definitions the proofs use)."""
+    if not t.args:
+        return t
+    args = tuple(fold(a) for a in t.args)
+    t = Term(t.op, t.ty, args, t.value) if args != t.args else t
+    if t.op == "load" or not all(a.op == "const" for a in args):
+        return t                    # a load reads an array: never a constant
+    with np.errstate(all="ignore"):
+        v = evaluate(t, _PY, {})
+    return const(float(v) if t.ty.is_float else v, t.ty)
+
+
+def natural_value(c: Term):
+    """A constant's natural Python value: signed ints negative, floats as floats."""
+    if c.ty.is_bool:
+        return c.value
+    if c.ty.is_float:
+        return float.fromhex(c.value)
+    v = c.value
+    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v

@@ -51,7 +51,7 @@ def test_generator_covers_every_operator_primitive_and_width():
 
 
 def test_required_features_name_every_primitive_and_type():
-    from atlas.check import primitives
+    from atlas.typecheck import primitives
     need = gen.required_features()
     for name in primitives():
         assert any(f.startswith(f"prim:{name}:") for f in need)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from atlas import interp, runtime
-from atlas.check import primitives
+from atlas.typecheck import primitives
 from atlas.pipeline import compile_files, front
 from atlas.probe import probe as probe_host
 

@@ -9,7 +9,8 @@ import pytest
 
 import golden
 from atlas import interp, ir, runtime
-from atlas.check import check, signature_of
+from atlas.check import check
+from atlas.typecheck import signature_of
 from atlas.diagnostics import AtlasError
 from atlas.syntax import parse
 

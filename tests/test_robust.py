@@ -277,7 +277,7 @@ def test_an_archive_damaged_past_its_header(tmp_path):
 @pytest.mark.cc
 def test_a_damaged_timing_loop_is_rebuilt(tmp_path, monkeypatch):
     from atlas import worker
-    from atlas.check import signature_of
+    from atlas.typecheck import signature_of
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     sig = signature_of("fn f(n: u64, x: [f32; n]) -> f32")
     so, note = worker.timer_library(sig)

@@ -158,7 +158,7 @@ def test_without_a_compiler_timing_falls_back_to_python(bad_dir, tmp_path, monke
 
 
 def test_timing_loops_build_for_every_signature(tmp_path, monkeypatch):
-    from atlas.check import signature_of
+    from atlas.typecheck import signature_of
     from atlas.worker import timer_library, timer_source
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     sigs = ["fn f()", "fn g(n: u64, b: bool, x: mut [f64; n]) -> bool", "fn h(a: i8, b: u16, c: f32) -> f64"]

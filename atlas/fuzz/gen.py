@@ -20,7 +20,8 @@ import random
 from dataclasses import dataclass, field
 
 from .. import ir
-from ..check import check, primitives
+from ..check import check
+from ..typecheck import primitives
 from ..diagnostics import AtlasError
 from ..syntax import parse
 

@@ -1,0 +1,113 @@
+"""The modules' plan holds: no two modules of the package import each other
+(even inside a function), and none reaches into another's private names.
+Read from the source with `ast`, so a new cycle or a new private use
+fails here before anyone has to untangle it."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import atlas
+
+PACKAGE = Path(atlas.__file__).parent
+
+
+def _modules() -> dict[str, ast.Module]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = ast.parse(path.read_text(), str(path))
+    return out
+
+
+def _target(module: str, is_package: bool, node: ast.ImportFrom) -> str:
+    """The absolute name a relative `from ... import` points at."""
+    base = module.split(".")
+    base = base[:len(base) - node.level + (1 if is_package else 0)]
+    return ".".join(base + (node.module.split(".") if node.module else []))
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, anywhere in its text."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for name, tree in mods.items():
+        is_package = (PACKAGE.parent / Path(*name.split("."), "__init__.py")).exists()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                target = _target(name, is_package, node)
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    graph[name].add(sub if sub in mods else target)
+            elif isinstance(node, ast.Import):
+                graph[name] |= {a.name for a in node.names if a.name in mods}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_imports_one_that_imports_it():
+    assert cycles(imports()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_module_uses_another_modules_private_names():
+    mods = _modules()
+    offences = []
+    for name, tree in mods.items():
+        is_package = (PACKAGE.parent / Path(*name.split("."), "__init__.py")).exists()
+        imported_as: dict[str, str] = {}          # local alias -> module of the package
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                target = _target(name, is_package, node)
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    if sub in mods:
+                        imported_as[alias.asname or alias.name] = sub
+                    elif alias.name.startswith("_") and not alias.name.startswith("__") and target != name:
+                        offences.append(f"{name} imports {target}.{alias.name}")
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in imported_as and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                offences.append(f"{name} uses {imported_as[node.value.id]}.{node.attr}")
+    assert offences == []
