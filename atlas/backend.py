@@ -89,6 +89,9 @@ class BackendError(Exception):
     """A backend refused or failed; the message is for the user."""
 
 
+DEFAULT = "x86_64"          # the backend of files that define functions
+
+
 def available() -> dict[str, type[Backend]]:
     """name -> backend class, for every plugin that loads."""
     found: dict[str, type[Backend]] = {}

@@ -143,7 +143,8 @@ def probe(output):
 @click.option("--backend", default=None,
               help="Which backend emits the code (default: x86_64; stubs for files with only device descriptions).")
 @click.option("--dump", "dumps", multiple=True, metavar="STAGE",
-              help="Print a stage: ast, ir, specialised, atlas, verified, llvm, llvm-opt, asm, ptx (repeatable).")
+              help="Print a stage: ast, ir, specialised, atlas, verified, explode, and the backend's own "
+                   "(x86_64: llvm, llvm-opt, asm; nvptx: llvm, llvm-opt, ptx); repeatable.")
 @click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
 @click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True,
               help="E-graph node limit.")
@@ -187,12 +188,8 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     whole or not at all.
     """
     from . import learned
-    from .pipeline import compile_files
+    from .pipeline import DUMP_STAGES, compile_files
     from .rules import RuleError
-    known = ("ast", "ir", "specialised", "atlas", "verified", "explode", "llvm", "llvm-opt", "asm", "ptx")
-    for d in dumps:
-        if d not in known:
-            _fail(f"--dump: unknown stage '{d}' (stages: {', '.join(known)})")
     out = output or str(Path("out") / Path(files[0]).stem)
 
     def dump(stage, text):
@@ -205,11 +202,15 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         defined = _readable(files)
         _writable_folder(out)
         devices_only = only_devices(files)
-        backend = backend or ("stubs" if devices_only else "x86_64")
+        backend = backend or ("stubs" if devices_only else backends.DEFAULT)
         target = _probe_for(hw)
         options = None
         backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
         cls = backends.available().get(backend)
+        known = DUMP_STAGES + (cls.dump_stages if cls is not None else ())
+        for d in dumps:
+            if d not in known:
+                _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
         if devices_only:
             pass                    # device operations are emitted as written: nothing to search
         elif cls is not None and not cls.searchable and (search or pins):
@@ -661,7 +662,10 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
 @click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
               help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
 @click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
-def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
+@click.option("--backend", default=None,
+              help="Show the atlas `atlas compile --backend` builds, with that backend's own rules "
+                   "(default: x86_64).")
+def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned, backend):
     """Show the logic atlas of intent files: their equivalence classes.
 
     All FILES form one atlas (one e-graph).  For each function: where each
@@ -671,10 +675,12 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned):
     """
     from . import explain as X
     from . import learned
-    from .rules import RuleError
+    from .pipeline import rule_files
+    from .rules import RuleError, load_rules
     try:
         _readable(files)
-        rules = learned.with_shipped(learned_file, use=not no_learned)
+        be = backends.get(backend or backends.DEFAULT)
+        rules = load_rules(rule_files(be, learned.paths(learned_file, use=not no_learned)))
         doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
                         show_all=show_all, rules=rules)
     except USER_ERRORS + (RuleError,) as exc:

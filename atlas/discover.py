@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import egraph, learned, logic, lower, pipeline
+from . import backend, egraph, learned, lower, pipeline
 from . import rules as rulebook
 from . import superopt as so
 from .terms import Term
@@ -61,8 +61,8 @@ def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_pa
     say = progress or (lambda text: None)
     path = learned_path or learned.default_path()
     _, specialised, _ = pipeline.front(paths, probe)
-    sat = logic.saturate(specialised, probe, None, learned.with_shipped(path))
-    verified = logic.verify(specialised, sat)
+    files = pipeline.rule_files(backend.get(backend.DEFAULT), learned.paths(path))
+    sat, verified = pipeline.logic_atlas(specialised, probe, rulebook.load_rules(files))
     table = costs or costmodel.for_probe(probe)
     static = egraph.costs(probe)
     known = {e.get("name") for e in learned.read(path)}

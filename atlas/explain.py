@@ -36,7 +36,7 @@ from pathlib import Path
 from . import egraph, logic, lower
 from . import probe as hwprobe
 from .egraph import node_parts as node_head    # the encoding's one definition of (ctor, literals)
-from .pipeline import front
+from .pipeline import front, logic_atlas, rule_files
 from .terms import Term, pretty, subterms
 
 FORMAT = "atlas-explain/1"
@@ -191,12 +191,13 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
     """Everything `atlas explain` shows, as one deterministic JSON-able dict.
     Lists are cut to the MAX_* sizes unless show_all (the cut is recorded)."""
     paths = [str(p) for p in paths]
-    if rules is None:
+    if rules is None:           # what a compile for the default backend loads
         from . import learned
-        rules = learned.with_shipped()
+        from .backend import DEFAULT, get
+        from .rules import load_rules
+        rules = load_rules(rule_files(get(DEFAULT), learned.paths()))
     _, module, decisions = front(paths, probe)
-    sat = logic.saturate(module, probe, limits=limits, rules=rules)
-    verified = logic.verify(module, sat)
+    sat, verified = logic_atlas(module, probe, rules, limits)
     atlas = sat.atlas
     report = atlas.report()
     g = _Graph(atlas)

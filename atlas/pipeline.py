@@ -43,6 +43,10 @@ class Compiled:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+# What `--dump` can print besides a backend's own stages (Backend.dump_stages).
+DUMP_STAGES = ("ast", "ir", "specialised", "atlas", "verified", "explode")
+
+
 def read_sources(paths) -> list[ModuleA]:
     return [parse(read_source(p), str(p)) for p in paths]
 
@@ -60,23 +64,40 @@ def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = N
     return module, specialised, decisions
 
 
-def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timings: dict | None = None,
-           limits=None, rule_paths=()):
-    """saturate, verify: the logic atlas, with the shared rules and any a
-    backend layers over them.  Returns the proven module and the manifest's
-    account of how it was obtained."""
+def rule_files(be, learned=()) -> list:
+    """The rule files of the logic atlas for backend `be`: the shipped rules,
+    the backend's own, then the learned ones.  compile, explain and
+    superopt all load these, so they all show the same e-graph."""
+    from .rules import SHIPPED
+    return [SHIPPED, *be.rule_paths, *learned]
+
+
+def logic_atlas(specialised: ir.Module, probe: dict, rules, limits=None, dump: Dump | None = None,
+                timings: dict | None = None):
+    """saturate, verify: the logic atlas of `specialised` under the loaded
+    `rules`.  Returns (logic.Saturated, logic.Verified)."""
     from . import logic
+    timings = {} if timings is None else timings
+    dump = dump or (lambda stage, text: None)
+    sat = _timed(timings, "saturate", lambda: logic.saturate(specialised, probe, limits, rules))
+    dump("atlas", atlas_summary(sat, sat.atlas.report()))
+    verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
+    dump("verified", ir.pretty_module(verified.module))
+    return sat, verified
+
+
+def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timings: dict | None = None,
+           limits=None, rule_paths=None):
+    """The logic atlas under the rules of `rule_paths` (rule_files: the
+    shipped ones by default).  Returns the proven module and the manifest's
+    account of how it was obtained."""
     from .lower import loop_forms
     from .rules import SHIPPED, load_rules
     timings = {} if timings is None else timings
-    dump = dump or (lambda stage, text: None)
-    sat = _timed(timings, "saturate", lambda: logic.saturate(
-        specialised, probe, limits, load_rules([SHIPPED, *rule_paths])))
+    rules = _timed(timings, "saturate", lambda: load_rules(rule_paths or [SHIPPED]))
+    sat, verified = logic_atlas(specialised, probe, rules, limits, dump, timings)
     account_learned = sorted({r.name for r in sat.rules if r.ruleset == "learned"})
     report = sat.atlas.report()
-    dump("atlas", atlas_summary(sat, report))
-    verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
-    dump("verified", ir.pretty_module(verified.module))
     stats = sat.rule_stats
     account = {
         "egraph": {k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression",
@@ -127,7 +148,7 @@ def only_devices(paths) -> bool:
     return any(a.devices for a in asts) and not any(a.funcs for a in asts)
 
 
-def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump | None = None,
+def compile_files(paths, probe: dict, out, backend: str = backends.DEFAULT, dump: Dump | None = None,
                   use_atlas: bool = True, limits=None, search=None, learned=None,
                   backend_options: dict | None = None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
@@ -147,7 +168,7 @@ def compile_files(paths, probe: dict, out, backend: str = "x86_64", dump: Dump |
     final, evidence, account, verified = specialised, {}, None, None
     if use_atlas and specialised.functions:      # device descriptions alone: no terms to saturate
         verified, account = middle(specialised, probe, dump, timings, limits,
-                                   [*be.rule_paths, *learned])
+                                   rule_files(be, learned))
         final, evidence = verified.module, verified.evidence
     realise, searched = None, {}
     if search is not None and not be.searchable:
@@ -227,8 +248,8 @@ def _timed(timings: dict, stage: str, thunk):
     t0 = time.perf_counter()
     try:
         return thunk()
-    finally:
-        timings[stage] = time.perf_counter() - t0
+    finally:           # a stage timed in parts (loading its rules, then running) adds up
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
 class _replacing:
