@@ -348,7 +348,7 @@ def _analyse(stmts, fn: ir.Function) -> tuple[Effects | None, str]:
                    for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
     # Lengths are fixed on entry: a body that changes their inputs (or a
     # function that does, before the body runs) would make `n` lie.
-    changed = length_vars & (_assigned(stmts) | _assigned(fn.body))
+    changed = length_vars & (ir.assigned(stmts) | ir.assigned(fn.body))
     if changed:
         return None, f"assigns {', '.join(sorted(changed))}, which an array length reads"
     st = _State(fn, {}, {}, TRUE, set())
@@ -359,24 +359,6 @@ def _analyse(stmts, fn: ir.Function) -> tuple[Effects | None, str]:
     return Effects(fn, st.scalars, st.declared, st.writes), ""
 
 
-def _assigned(stmts) -> set[str]:
-    out: set[str] = set()
-    for s in stmts:
-        if isinstance(s, ir.Assign):
-            out.add(s.name)
-        for inner in _blocks(s):
-            out |= _assigned(inner)
-    return out
-
-
-def _blocks(s) -> tuple:
-    if isinstance(s, (ir.If, ir.When)):
-        return (s.then, s.else_)
-    if isinstance(s, (ir.For, ir.While)):
-        return (s.body,)
-    return ()
-
-
 def effects(stmts, fn: ir.Function) -> Effects | None:
     """The statements' effects as terms, or None when they hold a loop, a
     return, a call or anything else this module does not model."""
@@ -384,13 +366,6 @@ def effects(stmts, fn: ir.Function) -> Effects | None:
 
 
 # ---------------------------------------------------------------- equality
-
-def _fresh(base: str, taken: set[str]) -> str:
-    name = base
-    while name in taken:
-        name += "_"
-    return name
-
 
 def _show(cex: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in cex.items()) or "any input"
@@ -422,7 +397,7 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
         x, y = a.scalars.get(name), b.scalars.get(name)
         claims.append((name, x or var(name, y.ty), y or var(name, x.ty)))
     taken = {p.name for p in fn.params} | a.scalars.keys() | b.scalars.keys()
-    j = var(_fresh("__j", taken), U64)
+    j = var(ir.fresh_name("__j", taken), U64)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
         claims.append((f"{arr}[{j.value}]", a.content(arr, j), b.content(arr, j)))
 
@@ -542,7 +517,7 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
             return FunctionProof("unsupported", bound, "a path returns no value")
         claims.append(("the value returned", a.ret, b.ret))
     taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
-    j = var(_fresh("__j", taken), U64)
+    j = var(ir.fresh_name("__j", taken), U64)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
         claims.append((f"{arr}[{j.value}]", _content(source, arr, a.writes.get(arr, ()), j, a.entry),
                        _content(candidate, arr, b.writes.get(arr, ()), j, b.entry)))

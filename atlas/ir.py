@@ -629,6 +629,16 @@ def names_used(fn: "Function") -> set[str]:
     return out
 
 
+def assigned(stmts) -> set[str]:
+    """The scalars assigned anywhere in a statement list (not those declared)."""
+    return {s.name for s in walk_stmts(stmts) if isinstance(s, Assign)}
+
+
+def stored(stmts) -> set[str]:
+    """The arrays stored to anywhere in a statement list."""
+    return {s.array for s in walk_stmts(stmts) if isinstance(s, Store)}
+
+
 def fresh_name(base: str, taken: set[str]) -> str:
     """`base`, or base2, base3, ...: the first not in `taken` (which it joins)."""
     name, k = base, 1

@@ -382,8 +382,9 @@ def prove_site(site: Site, *, used: set[str] | None = None, folds: int | None = 
     if why is not None:
         raise ValueError(f"not a loop this proof covers: {why}")
     used = set(used or ()) | _stmt_names(site.loop)
-    w = _fresh(f"{site.sum}.wide", used)
-    j = _fresh(f"{site.loop.var}.wide", used | {w})
+    taken = set(used)
+    w = ir.fresh_name(f"{site.sum}.wide", taken)
+    j = ir.fresh_name(f"{site.loop.var}.wide", taken)
     T = site.loop.ty
     trip_bits = trip_bound_bits if T.bits > trip_bound_bits else None
     needed = len(_q_bounds(_trip_bound_of(T, trip_bits))) - 1
@@ -706,14 +707,6 @@ def _names(fn: ir.Function) -> set[str]:
 def _stmt_names(loop: ir.For) -> set[str]:
     return {loop.var} | {n for n, _ in ir.declared(loop.body)} | \
         {x.name for e in _stmt_exprs(loop.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    name, n = base, 1
-    while name in used:
-        n += 1
-        name = f"{base}{n}"
-    return name
 
 
 # ================================================================ the second check

@@ -96,10 +96,6 @@ PROOF_INTERCHANGE = ("per element the same operations in the same order; z3: ind
 
 # ================================================================ statements and expressions
 
-def _assigned(stmts) -> set[str]:
-    return {s.name for s in ir.walk_stmts(stmts) if isinstance(s, ir.Assign)}
-
-
 def _vars(e) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
 
@@ -184,7 +180,7 @@ class _Prover:
         self.fn = fn
         self.guard_bits = guard_bits
         self.timeout_ms = timeout_ms
-        assigned = _assigned(fn.body)
+        assigned = ir.assigned(fn.body)
         self.scalars = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar)}
         # parameters never assigned: constant for the whole call
         self.fixed = {n: t for n, t in self.scalars.items() if n not in assigned}
@@ -471,7 +467,7 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
         return None, f"`{c}` is not a mutable array parameter of {T}"
     if not (isinstance(store.value, ir.Var) and store.value.name == let.name):
         return None, "the store does not write the accumulator"
-    assigned = _assigned(fn.body)
+    assigned = ir.assigned(fn.body)
     fixed = {p.name for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in assigned}
     outer_vars = {f.var for f in outer}
     i_vars = fixed | outer_vars

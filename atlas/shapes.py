@@ -151,14 +151,6 @@ class _GiveUp(Exception):
     pass
 
 
-def _assigned(stmts) -> set[str]:
-    return {s.name for s in ir.walk_stmts(stmts) if isinstance(s, ir.Assign)}
-
-
-def _written(stmts) -> set[str]:
-    return {s.array for s in ir.walk_stmts(stmts) if isinstance(s, ir.Store)}
-
-
 def _reads(e, assigned: set[str], written: set[str]) -> bool:
     """Whether e reads a scalar in `assigned` or an array in `written`."""
     return any((isinstance(x, ir.Var) and x.name in assigned) or
@@ -171,7 +163,7 @@ def paths(fn: ir.Function, loop: ir.For) -> list[Path] | None:
     something the loop changes (a loop-carried scalar, an array it writes)."""
     if not _loop_free(loop.body):
         return None
-    assigned, written = _assigned(loop.body), _written(loop.body)
+    assigned, written = ir.assigned(loop.body), ir.stored(loop.body)
     # (decisions, conditions, statements, local -> expression over the start)
     states = [((), (), (), {})]
 
@@ -376,7 +368,7 @@ def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
         return _refuse(why, f"the loop counts over {T}, not an unsigned type")
     if not 1 <= block <= T.mask:
         return _refuse(why, f"a block of {block} does not fit {T}")
-    assigned, written = _assigned(loop.body), _written(loop.body)
+    assigned, written = ir.assigned(loop.body), ir.stored(loop.body)
     if _reads(H, assigned, written):
         return _refuse(why, "the condition reads what the loop changes")
     # `hi` is evaluated once per block instead of once per loop: it must not change.
