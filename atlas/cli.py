@@ -413,7 +413,8 @@ def variants(files, hw, function, fmt):
             t = r["evidence"].get("times_per_input") if r["evidence"] else None
             when = " / ".join(_ns(x) for x in t) if t else "-"
             click.echo(f"  {r['status']:<12} {when:>24}  {Genome.from_dict(r['genome']).describe()}"
-                       + (f"  ({r['evidence'].get('detail')})" if r["evidence"] and r["evidence"].get("detail") else ""))
+                       + (f"  ({r['evidence'].get('detail')})"
+                          if r["evidence"] and r["evidence"].get("detail") else ""))
 
 
 def _ns(x: float) -> str:
@@ -555,7 +556,8 @@ def _scalar(p: ir.Param, text: str):
             return float(text)
         return int(text.replace("_", ""), 0)
     except ValueError:
-        raise ValueError(f"argument '{p.name}': expected {'an' if t.name[0] in 'if' else 'a'} {t} literal, found {text!r}") from None
+        article = "an" if t.name[0] in "if" else "a"
+        raise ValueError(f"argument '{p.name}': expected {article} {t} literal, found {text!r}") from None
 
 
 def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
@@ -777,7 +779,8 @@ def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fres
 
 
 @main.command("bench-bits")
-@click.option("--only", multiple=True, metavar="PROBLEM", help="Only this problem (repeatable), e.g. p01_clear_lowest_one.")
+@click.option("--only", multiple=True, metavar="PROBLEM",
+              help="Only this problem (repeatable), e.g. p01_clear_lowest_one.")
 @click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
               help="Search time per problem, in seconds.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")

@@ -82,7 +82,8 @@ class _OpChecker(typecheck.FunctionChecker):
 
     def register(self, a, verb: str) -> tuple[ir.Register, ir.Expr | None]:
         """The register argument of read/write: `R`, or `R[i]` for an array."""
-        name, idx = (a.id, None) if isinstance(a, Name) else (a.array, a.index) if isinstance(a, Index) else (None, None)
+        name, idx = ((a.id, None) if isinstance(a, Name) else
+                     (a.array, a.index) if isinstance(a, Index) else (None, None))
         if name is not None and name not in self.regs and self.scopes.lookup(name) is None:
             # A misspelt register is the likely mistake: name it, not the rule.
             close = difflib.get_close_matches(name, list(self.regs), n=1)
@@ -90,7 +91,8 @@ class _OpChecker(typecheck.FunctionChecker):
                              note=f"did you mean '{close[0]}'?" if close
                              else ("the registers are " + ", ".join(self.regs)) if self.regs else None)
         if name is None or name not in self.regs:
-            raise AtlasError(a.span, f"{verb} takes a register first, e.g. `{verb}(STATUS{', v' if verb == 'write' else ''})`",
+            example = f"{verb}(STATUS{', v' if verb == 'write' else ''})"
+            raise AtlasError(a.span, f"{verb} takes a register first, e.g. `{example}`",
                              note="the registers are " + ", ".join(self.regs) if self.regs else None)
         reg = self.regs[name]
         if reg.count is None and idx is not None:

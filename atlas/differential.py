@@ -11,7 +11,7 @@ must reach; one the candidate cannot finish is a disagreement.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -302,8 +302,8 @@ class _Prover:
     def distinct(self, index: ir.Expr, frames: list[_Frame], *loops: ir.For):
         """(verdict, guard parameters): two different values of the variables
         of `loops` (among the frames) give distinct indices."""
-        one = {l.var: z3.Int(l.var + "!1") for l in loops}
-        two = {l.var: z3.Int(l.var + "!2") for l in loops}
+        one = {lp.var: z3.Int(lp.var + "!1") for lp in loops}
+        two = {lp.var: z3.Int(lp.var + "!2") for lp in loops}
         x1 = _poly(index, self.env(frames, one))
         x2 = _poly(index, self.env(frames, two))
         if x1 is None or x2 is None:

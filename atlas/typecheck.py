@@ -22,7 +22,7 @@ from . import probe as hwprobe
 from .diagnostics import AtlasError
 from .ir import BOOL, F64, I32, U64, Scalar, Span
 from .syntax import (ArrayTypeA, AssignA, BinOp, BoolLit, CallA, CallStmtA, CastA, ForA,
-                     FuncA, HwBinA, HwFactA, HwNotA, IfA, Index, LetA, ModuleA, Name, Num,
+                     FuncA, HwBinA, HwFactA, HwNotA, IfA, Index, LetA, Name, Num,
                      ReturnA, StoreA, TypeName, UnOp, WhenA, WhileA)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from atlas import ir, rules
 from atlas.egraph import FOLD_RULESET, PLAIN_NODES, Limits, folds, rule_text, saturate
-from atlas.terms import Term, const, subterms, var
+from atlas.terms import Term, const, var
 
 U16, U64, F64 = ir.U16, ir.U64, ir.F64
 

@@ -13,7 +13,7 @@ from atlas import probe as hwprobe
 from atlas.backend import get as get_backend
 from atlas.cli import main
 from atlas.pipeline import compile_files, front, intent_hash, middle
-from atlas.search import Evaluation, Genome, Options, Search, Space, explode
+from atlas.search import Evaluation, Genome, Options, Search, Space
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"

@@ -14,12 +14,10 @@ mutation campaign (atlas/fuzz/mutate.py).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np

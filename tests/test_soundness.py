@@ -146,7 +146,9 @@ def _random_inputs(fn, rng, count: int):
                 vals.append(k % 21)
             else:
                 lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, t.mask)
-                vals.append(int(rng.choice([lo, hi, 0, 1, -1 if t.signed else 2, int(rng.integers(-50, 50)) & t.mask if not t.signed else int(rng.integers(-50, 50))])))
+                small = int(rng.integers(-50, 50))
+                vals.append(int(rng.choice([lo, hi, 0, 1, -1 if t.signed else 2,
+                                            small if t.signed else small & t.mask])))
         scalars = {p.name: interp.to_value(p.ty, v) for p, v in zip(fn.params, vals) if v is not None}
         for i, p in enumerate(fn.params):
             if hasattr(p.ty, "length"):

@@ -311,7 +311,8 @@ def _programs() -> Module:
                                                Load("y", Var("i2", U64), F32), F32)),)),)))
     # a length expression: [u8; n + 1] with n: u32
     nn = Var("n", U32)
-    fs.append(Function("last", (Param("n", U32), Param("x", ir.Array(U8, Binary("add", nn, Const(1, U32), U32), False))),
+    fs.append(Function("last", (Param("n", U32),
+                                Param("x", ir.Array(U8, Binary("add", nn, Const(1, U32), U32), False))),
                        U8, (Return(Load("x", nn, U8)),)))
     # find: a return inside a loop inside an if; a while loop
     fs.append(Function("find", (Param("n", U64), Param("x", x_i32), Param("v", I32)), I64, (

@@ -557,7 +557,7 @@ class Generator:
             t = self.pick(INTS)
             params = [Param("n", length_ty, "length"), Param("w", t, "array")]
             head = f"fn {name}({n}, w: [{t}; n]) -> {t}"
-            loop = [f"for i in {z}..n {{", f"    total += popcount(w[i]);", "}"]
+            loop = [f"for i in {z}..n {{", "    total += popcount(w[i]);", "}"]
             manual = [f"for i in {z}..n {{", "    let x = w[i];", "    while x != 0" + t + " {",
                       f"        total += x & 1{t};", f"        x = x >> 1{t};" if t[0] == "u"
                       else f"        x = (x as u{t[1:]} >> 1u8) as {t};", "    }", "}"]

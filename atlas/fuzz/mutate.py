@@ -26,7 +26,6 @@ import contextlib
 import io
 import json
 import multiprocessing
-import os
 import random
 import re
 import shutil
