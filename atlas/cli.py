@@ -277,7 +277,8 @@ def _validation_line(ev: dict) -> str:
                      else f"whole function {proof['status']}")
     runs = v.get("runs")
     if runs:
-        parts.append(f"{runs['runs']} differential runs " + ("agree" if runs.get("agree") else "DISAGREE"))
+        from .differential import VERDICT
+        parts.append(f"{runs['runs']} differential runs {VERDICT.get(runs.get('agree'), '?')}")
     if ev.get("champion_refused"):
         parts.append("the search's champion was not validated")
     return ", ".join(parts) or "nothing rewritten"

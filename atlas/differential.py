@@ -22,13 +22,19 @@ MAX_LENGTH = 64               # larger ones up to this, as the step budget allow
 BIG = (16, 33, 64)            # always among them
 RANDOM_LENGTHS = 3            # and a few drawn at random
 MAX_ELEMENTS = 1 << 20        # a run whose arrays would be larger is skipped
-FUEL = 2_000_000              # loop iterations per function, all of the source's runs together
+FUEL = 500_000                # loop iterations per function, all of the source's runs together
+                              # (about half a minute of the interpreter at most)
+
+
+# How the manifest's `agree` reads: False only when a run told them apart
+# (or the candidate did not finish); None when the runs could not settle it.
+VERDICT = {True: "agree", False: "DISAGREE", None: "inconclusive"}
 
 
 @dataclass(frozen=True)
 class Runs:
     """What the differential runs of one function came to."""
-    agree: bool | None            # None: no run could be made at all (unrunnable says why)
+    agree: bool | None            # None: the runs could not settle it (unrunnable or note says why)
     runs: int = 0
     skipped: int = 0              # inputs not run (arrays too large)
     max_length: int = 0
@@ -99,8 +105,9 @@ def run_both(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed: int
     """Run fn from both modules on the same inputs: lengths and trip counts
     from `schedule`, other scalars random with their edge values.  Every run
     goes to its end: one the source cannot finish within the step budget is
-    a disagreement at the lengths every function must reach (0..8), and ends
-    the schedule past them; one the candidate cannot finish is a disagreement."""
+    a disagreement at the lengths every function must reach (0..8, and past
+    its largest constant index), and ends the schedule past them; one the
+    candidate cannot finish is a disagreement."""
     rng = np.random.default_rng(seed)
     small = small_params(fn)
     lengths = schedule(fn, rng)
@@ -120,7 +127,7 @@ def run_both(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed: int
             r1 = interp.run(source, fn.name, *a1, fuel=tank)
         except interp.OutOfFuel:
             if k <= SMALL:
-                return Runs.of(runs, skipped, tried, False, f"the source did not finish in "
+                return Runs.of(runs, skipped, tried, None, f"the source did not finish in "
                                 f"{FUEL} loop iterations at length {k}", small)
             note = f"stopped before length {k}: the step budget ({FUEL} loop iterations) was spent"
             break
@@ -134,6 +141,12 @@ def run_both(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed: int
         tried.append(k)
         if not (same(r1, r2) and all(same(x, y) for x, y in zip(a1, a2) if isinstance(x, np.ndarray))):
             return Runs.of(runs, skipped, tried, False, f"different results at length {k}", small)
+    top = largest_constant_index(fn)
+    if top >= 0 and not any(k > top for k in tried):
+        # a store to a[top] is only seen on an array that holds it: without
+        # such a run the candidate is not known to agree there
+        why = f"no run reached past the constant index {top}"
+        return Runs.of(runs, skipped, tried, None, f"{note}; {why}" if note else why, small)
     return Runs.of(runs, skipped, tried, runs > 0 or not lengths, note, small)
 
 

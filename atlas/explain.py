@@ -36,6 +36,7 @@ from pathlib import Path
 from . import egraph, logic, lower
 from . import probe as hwprobe
 from .egraph import node_parts as node_head    # the encoding's one definition of (ctor, literals)
+from .differential import VERDICT
 from .pipeline import front, logic_atlas, rule_files
 from .terms import Term, pretty, subterms
 
@@ -547,8 +548,9 @@ def render_text(doc: dict, color: bool = False) -> str:
             head += (f"   {e.get('form', '?')}: {e.get('rewritten', 0)} of {_plural(e.get('roots', 0), 'root')} "
                      f"rewritten, {e.get('proven', 0)} proven by Z3")
             if diff:
+                verdict = VERDICT.get(diff.get("agree"), "?")
                 head += (f"; differential {diff.get('runs', 0)} runs "
-                         + ("agree" if diff.get("agree") else s("DISAGREE", fg="red")))
+                         + (verdict if diff.get("agree") else s(verdict, fg="red")))
         w(head)
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")

@@ -74,8 +74,9 @@ class Validation:
         if t is None:
             return "not needed" if self.identical else "no run could be made"
         if not t.runs and t.agree is not False:
-            return "no run could be made" + (f" ({t.unrunnable})" if t.unrunnable else "")
-        verdict = "all agree" if t.agree else "DISAGREED"
+            why = t.unrunnable or t.note
+            return "no run could be made" + (f" ({why})" if why else "")
+        verdict = {True: "all agree", False: "DISAGREED", None: "inconclusive"}[t.agree]
         what = (f"{', '.join(t.sizes)} (lengths and trip counts) {t.lengths}, other inputs random "
                 "with edge values" if t.sizes else "random inputs with edge values")
         note = f" ({t.note})" if t.note else ""

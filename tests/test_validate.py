@@ -5,6 +5,7 @@ disagreement.  The evidence says what was proven of each function."""
 from __future__ import annotations
 
 from atlas import bodies, differential, ir, validate
+from atlas.differential import VERDICT
 from atlas.check import check
 from atlas.syntax import parse
 
@@ -125,8 +126,8 @@ def test_the_step_budget_ends_the_schedule_or_fails_it(monkeypatch):
     assert out.agree is True and "step budget" in out.note and 8 <= out.max_length < 64
     slower = spin(100_000)
     out = differential.run_both(ir.Module((slower,)), ir.Module((slower,)), slower)
-    # a source that cannot finish at a small length is not a pass
-    assert out.agree is False and "did not finish" in out.note
+    # a source that cannot finish at a small length is not a pass (nor a failure)
+    assert out.agree is None and "did not finish" in out.note
 
 
 def test_evidence_says_what_was_proven_function_by_function():
@@ -171,3 +172,19 @@ fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
 }
 """)
     assert bodies.prove_functions(src, overwritten, 8, sizes=("n",)).status == "proven"
+
+
+def test_a_constant_index_the_runs_cannot_reach_leaves_them_inconclusive(monkeypatch):
+    """A store to a[300] is only seen on an array of 301 elements: when the
+    step budget ends the schedule before that, the runs do not vouch for
+    the function, and it is not validated."""
+    monkeypatch.setattr(differential, "FUEL", 500)        # past length 64, not to 301
+    src = fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = 1; } a[300] = 7; }")
+    other = fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = 1; } if n > 300 { a[300] = 7; } }")
+    got = differential.run_both(ir.Module((src,)), ir.Module((other,)), src)
+    assert got.agree is None and "constant index 300" in got.note and got.max_length < 300
+    assert VERDICT[got.agree] == "inconclusive"
+    v = validate.function(src, other)
+    assert not v.validated and "inconclusive" in v.tested_text()
+    monkeypatch.setattr(differential, "FUEL", 200_000)
+    assert differential.run_both(ir.Module((src,)), ir.Module((other,)), src).agree is True
