@@ -199,54 +199,78 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
         rules = load_rules(rule_files(get(DEFAULT), learned.paths()))
     _, module, decisions = front(paths, probe)
     sat, verified = logic_atlas(module, probe, rules, limits)
-    atlas = sat.atlas
-    report = atlas.report()
-    g = _Graph(atlas)
+    report = sat.atlas.report()
+    view = _Numbered(sat)
+    attributed = _attribute(view.g, sat.rules, sat.atlas.rule_matches)
+    classes = {cid: view.class_doc(cid, attributed, show_all) for cid in view.order}
+    shared_doc = _shared_doc(report, view.cname, classes, show_all)
+    doc = {
+        "format": FORMAT,
+        "files": paths,
+        "probe": _probe_doc(probe, probe_label),
+        "decisions": [d.as_dict() for d in decisions],
+        "functions_in_order": [f.name for f in module.functions],
+        "atlas": _atlas_doc(report),
+        "rules": _rules_doc(sat, report),
+        "functions": _function_docs(module, sat, verified, view, classes),
+        "shared": {"count": len(shared_doc), "count_with_leaves": len(report["shared_classes"]),
+                   "classes": shared_doc if show_all else shared_doc[:MAX_SHARED]},
+        "classes": [classes[cid] for cid in view.order],
+        "show_all": show_all,
+    }
+    if module.devices:       # their operations are emitted as written, not terms of the atlas
+        doc["devices"] = [{"name": d.name, "pci": d.ids, "registers": len(d.registers),
+                           "operations": [f.name for f in d.ops]} for d in module.devices]
+    return doc
 
-    # -- renumber classes: roots in order, each source term top-down, then the rest
-    memo: dict[Term, str] = {}
-    order: list[str] = []
-    seen: set[str] = set()
 
-    def see(cid):
-        if cid not in seen:
-            seen.add(cid)
-            order.append(cid)
+class _Numbered:
+    """The saturated e-graph with its classes numbered as the document shows
+    them: roots in order, each source term top-down, then breadth first
+    through the members, then the rest; and each member's text and cost."""
 
-    source_nodes: set[tuple] = set()
-    for r in sat.roots:
-        for t in _preorder(r.term):
-            see(g.class_of(t, memo))
-            source_nodes.add(g.node_of(t, memo))
-    member_terms = {cid: dict(zip(g.nodes[cid], c.members())) for cid, c in g.classes.items()}
-    printed: dict = {}                   # one text per distinct subterm, shared by every member
-    member_text = {cid: {n: pretty(t, printed) for n, t in ms.items()} for cid, ms in member_terms.items()}
-    totals = {cid: {(n.ctor, n.lits, n.kids): n.total for n in c.nodes} for cid, c in g.classes.items()}
+    def __init__(self, sat):
+        g = self.g = _Graph(sat.atlas)
+        self.memo: dict[Term, str] = {}
+        self.order: list[str] = []
+        self.seen: set[str] = set()
+        self.source_nodes: set[tuple] = set()
+        for r in sat.roots:
+            for t in _preorder(r.term):
+                self._see(g.class_of(t, self.memo))
+                self.source_nodes.add(g.node_of(t, self.memo))
+        member_terms = {cid: dict(zip(g.nodes[cid], c.members())) for cid, c in g.classes.items()}
+        printed: dict = {}               # one text per distinct subterm, shared by every member
+        self.member_text = {cid: {n: pretty(t, printed) for n, t in ms.items()}
+                            for cid, ms in member_terms.items()}
+        self.totals = {cid: {(n.ctor, n.lits, n.kids): n.total for n in c.nodes} for cid, c in g.classes.items()}
+        i = 0
+        while i < len(self.order):       # breadth first through the members
+            cid = self.order[i]
+            for n in sorted(g.nodes[cid], key=lambda n: self.member_key(cid, n)):
+                for k in n[2]:
+                    self._see(k)
+            i += 1
+        for cid in sorted(set(g.classes) - self.seen, key=lambda c: (pretty(g.classes[c].best), str(g.classes[c].ty))):
+            self._see(cid)
+        self.cname = {cid: f"c{j + 1}" for j, cid in enumerate(self.order)}
+        self.owners = defaultdict(set)         # class -> functions whose source terms reach it
+        self.roots_in = defaultdict(list)      # class -> root names landing in it
+        for r in sat.roots:
+            self.roots_in[self.memo[r.term]].append(r.name)
+            for t in subterms(r.term):
+                self.owners[self.memo[t]].add(r.function)
 
-    def member_key(cid, n):
-        return (totals[cid][n], member_text[cid][n], n[0], repr(n[1]))
+    def _see(self, cid) -> None:
+        if cid not in self.seen:
+            self.seen.add(cid)
+            self.order.append(cid)
 
-    i = 0
-    while i < len(order):                # breadth first through the members
-        cid = order[i]
-        for n in sorted(g.nodes[cid], key=lambda n: member_key(cid, n)):
-            for k in n[2]:
-                see(k)
-        i += 1
-    for cid in sorted(set(g.classes) - seen, key=lambda c: (pretty(g.classes[c].best), str(g.classes[c].ty))):
-        see(cid)
-    cname = {cid: f"c{j + 1}" for j, cid in enumerate(order)}
+    def member_key(self, cid, n):
+        return (self.totals[cid][n], self.member_text[cid][n], n[0], repr(n[1]))
 
-    # -- which rules explain which members
-    attributed = _attribute(g, sat.rules, atlas.rule_matches)
-    owners = defaultdict(set)              # class -> functions whose source terms reach it
-    roots_in = defaultdict(list)           # class -> root names landing in it
-    for r in sat.roots:
-        roots_in[memo[r.term]].append(r.name)
-        for t in subterms(r.term):
-            owners[memo[t]].add(r.function)
-
-    def class_doc(cid: str) -> dict:
+    def class_doc(self, cid: str, attributed, show_all: bool) -> dict:
+        g, cname = self.g, self.cname
         c = g.classes[cid]
         chosen = _chosen_node(g, cid)
         produced, collapses, merged = defaultdict(set), defaultdict(set), defaultdict(int)
@@ -256,15 +280,15 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
                 collapses[lhs].add(rule)
             else:
                 produced[rhs].add(rule)
-        nodes = sorted(g.nodes[cid], key=lambda n: (n != chosen, n not in source_nodes,
-                                                    member_key(cid, n)))
+        nodes = sorted(g.nodes[cid], key=lambda n: (n != chosen, n not in self.source_nodes,
+                                                    self.member_key(cid, n)))
         shown = nodes if show_all else nodes[:MAX_MEMBERS]
         members = []
         for n in shown:
-            m = {"term": member_text[cid][n], "cost": totals[cid][n]}
+            m = {"term": self.member_text[cid][n], "cost": self.totals[cid][n]}
             if n == chosen:
                 m["chosen"] = True
-            if n in source_nodes:
+            if n in self.source_nodes:
                 m["source"] = True
             if produced.get(n):
                 m["by"] = sorted(produced[n])
@@ -278,21 +302,21 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
             "member_count": len(nodes), "members": members,
             "merged_by": [{"rule": rule, "ruleset": rs, "pairs": k}
                           for (rs, rule), k in sorted(merged.items())],
-            "functions": sorted(owners.get(cid, ())),
-            "roots": sorted(roots_in.get(cid, ())),
+            "functions": sorted(self.owners.get(cid, ())),
+            "roots": sorted(self.roots_in.get(cid, ())),
         }
 
-    classes = {cid: class_doc(cid) for cid in order}
 
-    # -- per function, in source order
-    ev = verified.evidence
+def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> list[dict]:
+    """Per function, in source order: where each root landed, what was
+    chosen and why, its loops and its evidence."""
+    atlas, memo, cname = sat.atlas, view.memo, view.cname
     loops = defaultdict(list)
     for lf in lower.loop_forms(module):
         loops[lf["function"]].append({"where": lf["where"], "form": lf["form"]})
     functions = []
     for f in module.functions:
         roots = []
-        e = ev.get(f.name, {})
         for r in (r for r in sat.roots if r.function == f.name):
             cid = memo[r.term]
             outcome = verified.outcomes[r.name]
@@ -304,7 +328,7 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
                 if k == cid or k in inner or k in changed or classes[k]["member_count"] < 2:
                     continue
                 # classes whose choice differs from the source come first: they explain the rewrite
-                (changed if g.classes[k].best != t else inner).append(k)
+                (changed if view.g.classes[k].best != t else inner).append(k)
             inner = changed + inner
             roots.append({
                 "role": r.role, "where": str(r.where), "class": cname[cid],
@@ -314,47 +338,34 @@ def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
                 "inner_classes": [cname[k] for k in inner],
             })
         functions.append({"name": f.name, "where": str(f.span), "roots": roots,
-                          "loops": loops.get(f.name, []), "evidence": e})
+                          "loops": loops.get(f.name, []), "evidence": verified.evidence.get(f.name, {})})
+    return functions
 
+
+def _shared_doc(report: dict, cname: dict, classes: dict, show_all: bool) -> list[dict]:
+    """The classes several functions share (leaves only with show_all)."""
     shared = [s for s in report["shared_classes"] if show_all or not s["leaf"]]
-    shared_doc = sorted(({"class": cname[s["class"]], "type": classes[s["class"]]["type"],
-                         "best": s["best"], "cost": s["cost"], "leaf": s["leaf"],
-                         "functions": s["intents"]} for s in shared),
-                        key=lambda s: int(s["class"][1:]))
-    n_shared = len(shared_doc)
-    n_shared_all = len(report["shared_classes"])
+    return sorted(({"class": cname[s["class"]], "type": classes[s["class"]]["type"],
+                    "best": s["best"], "cost": s["cost"], "leaf": s["leaf"],
+                    "functions": s["intents"]} for s in shared),
+                  key=lambda s: int(s["class"][1:]))
 
-    doc = {
-        "format": FORMAT,
-        "files": paths,
-        "probe": _probe_doc(probe, probe_label),
-        "decisions": [d.as_dict() for d in decisions],
-        "functions_in_order": [f.name for f in module.functions],
-        "atlas": {
-            "roots": report["roots"],
-            "source_nodes": report["source_nodes"],
-            "source_distinct_nodes": report["source_distinct_nodes"],
-            "eclasses": report["eclasses"],
-            "enodes": report["enodes"],
-            "compression": report["compression"],
-            "iterations": [{"iteration": s["iteration"], "enodes": s["nodes"],
-                            "eclasses": s["classes"], "matches": s["matches"],
-                            "elapsed_s": round(s["seconds"], 4)} for s in report["iterations"]],
-            "stop_reason": report["stop_reason"],
-            "limits": report["limits"],
-            "elapsed_s": report["seconds"],
-        },
-        "rules": _rules_doc(sat, report),
-        "functions": functions,
-        "shared": {"count": n_shared, "count_with_leaves": n_shared_all,
-                   "classes": shared_doc if show_all else shared_doc[:MAX_SHARED]},
-        "classes": [classes[cid] for cid in order],
-        "show_all": show_all,
+
+def _atlas_doc(report: dict) -> dict:
+    return {
+        "roots": report["roots"],
+        "source_nodes": report["source_nodes"],
+        "source_distinct_nodes": report["source_distinct_nodes"],
+        "eclasses": report["eclasses"],
+        "enodes": report["enodes"],
+        "compression": report["compression"],
+        "iterations": [{"iteration": s["iteration"], "enodes": s["nodes"],
+                        "eclasses": s["classes"], "matches": s["matches"],
+                        "elapsed_s": round(s["seconds"], 4)} for s in report["iterations"]],
+        "stop_reason": report["stop_reason"],
+        "limits": report["limits"],
+        "elapsed_s": report["seconds"],
     }
-    if module.devices:       # their operations are emitted as written, not terms of the atlas
-        doc["devices"] = [{"name": d.name, "pci": d.ids, "registers": len(d.registers),
-                           "operations": [f.name for f in d.ops]} for d in module.devices]
-    return doc
 
 
 def _preorder(t: Term) -> list[Term]:
