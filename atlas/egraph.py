@@ -503,49 +503,78 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
     def run(text: str):
         return eg.run_program(*eg.parse_program(text))
 
-    # The datatype; :cost mirrors our table (integer variants) for anyone
-    # running egglog's own (extract) on atlas.program; Atlas.extract uses
-    # the exact model instead (see the module docstring).
+    program = [_datatype(table)]
+    loaded = _LoadedRules(rules, allow_reassoc)
+    program += loaded.declarations()
+    run("\n".join(program))
+    program += loaded.load(run)
+    lets = _root_lets(named)
+    if lets:
+        run("\n".join(lets))
+    program += lets
+    start = time.perf_counter()
+    stats, stop, matches = _run_passes(eg, run, loaded, limits)
+    program.append(f";; {stop} after {len(stats) - 1} iterations")
+    return Atlas(eg, named, table, limits, stats, stop, dict(loaded.per_ruleset),
+                 loaded.skipped_reassoc, dict(matches), "\n".join(program),
+                 time.perf_counter() - start)
+
+
+def _datatype(table: dict[str, int]) -> str:
+    """The datatype; :cost mirrors our table (integer variants) for anyone
+    running egglog's own (extract) on atlas.program; Atlas.extract uses
+    the exact model instead (see the module docstring)."""
     decls = []
     for ctor, sig in LEAVES.items():
         c = table.get("load", 4) if ctor == "Load" else table.get("var", 0)
         decls.append(f"({ctor} {' '.join(sig)} :cost {c})")
     for op, (ctor, _, _) in OPS.items():
         decls.append(f"({ctor} {' '.join(_signature(ctor))} :cost {max(1, table.get(op, 1))})")
-    program = ["(datatype Term\n  " + "\n  ".join(decls) + ")"]
+    return "(datatype Term\n  " + "\n  ".join(decls) + ")"
 
-    # Rules, one egglog command at a time so an error names its rule.
-    idents: dict[str, str] = {}
-    rule_names: dict[str, str] = {}        # egglog name -> Rule.name
-    per_ruleset: dict[str, int] = defaultdict(int)
-    skipped_reassoc = 0
-    rule_cmds = []
-    for rule in rules:
-        if getattr(rule, "reassoc", False) and not allow_reassoc:
-            skipped_reassoc += 1
-            continue
-        ident = FOLD_RULESET if folds(rule) else _ruleset_ident(rule.ruleset, idents)
-        egg_name = f"r{len(rule_names)}"
-        rule_names[egg_name] = rule.name
-        per_ruleset[rule.ruleset] += 1
-        try:
-            rule_cmds.append((rule, rule_text(rule, egg_name, ident)))
-        except ValueError as e:
-            raise ValueError(f"rule {rule.name} ({getattr(rule, 'source', '?')}): {e}") from e
-    folding = any(folds(rule) for rule, _ in rule_cmds)
-    program += [f"(ruleset {i})" for i in idents.values()]
-    if folding:
-        program.append(f"(ruleset {FOLD_RULESET})")
-    run("\n".join(program))
-    for rule, text in rule_cmds:
-        try:
-            run(text)
-        except Exception as e:      # egglog raises EggSmolError
-            where = f" ({rule.source})" if getattr(rule, "source", None) else ""
-            raise ValueError(f"rule {rule.name}{where} does not load into egglog: {e}") from e
-        program.append(text)
 
-    # Roots: one global per distinct non-leaf subterm, so a DAG stays a DAG.
+class _LoadedRules:
+    """The rules as egglog commands, grouped into rulesets (the folding
+    rules in one of their own), with the names egglog reports them by."""
+
+    def __init__(self, rules, allow_reassoc: bool):
+        self.idents: dict[str, str] = {}
+        self.rule_names: dict[str, str] = {}        # egglog name -> Rule.name
+        self.per_ruleset: dict[str, int] = defaultdict(int)
+        self.skipped_reassoc = 0
+        self.commands = []
+        for rule in rules:
+            if getattr(rule, "reassoc", False) and not allow_reassoc:
+                self.skipped_reassoc += 1
+                continue
+            ident = FOLD_RULESET if folds(rule) else _ruleset_ident(rule.ruleset, self.idents)
+            egg_name = f"r{len(self.rule_names)}"
+            self.rule_names[egg_name] = rule.name
+            self.per_ruleset[rule.ruleset] += 1
+            try:
+                self.commands.append((rule, rule_text(rule, egg_name, ident)))
+            except ValueError as e:
+                raise ValueError(f"rule {rule.name} ({getattr(rule, 'source', '?')}): {e}") from e
+        self.folding = any(folds(rule) for rule, _ in self.commands)
+
+    def declarations(self) -> list[str]:
+        return [f"(ruleset {i})" for i in self.idents.values()] + ([f"(ruleset {FOLD_RULESET})"]
+                                                                   if self.folding else [])
+
+    def load(self, run) -> list[str]:
+        """Each rule, one egglog command at a time so an error names its rule."""
+        for rule, text in self.commands:
+            try:
+                run(text)
+            except Exception as e:      # egglog raises EggSmolError
+                where = f" ({rule.source})" if getattr(rule, "source", None) else ""
+                raise ValueError(f"rule {rule.name}{where} does not load into egglog: {e}") from e
+        return [text for _, text in self.commands]
+
+
+def _root_lets(named: dict) -> list[str]:
+    """The roots: one global per distinct non-leaf subterm, so a DAG stays a
+    DAG; roots that are leaves are inserted as they are."""
     lets, glob = [], {}
     r = _Renderer()
     for _, term in named.values():
@@ -558,17 +587,18 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
                 lets.append(f"(let {glob[t]} {text})")
             else:
                 glob[t] = text
-    # Roots that are leaves still have to be inserted.
-    lets += [glob[t] for _, t in named.values() if not t.args]
-    if lets:
-        run("\n".join(lets))
-    program += lets
+    return lets + [glob[t] for _, t in named.values() if not t.args]
 
+
+def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
+    """Passes until saturation or a limit: (stats per pass, why it stopped,
+    matches per rule)."""
     def size():
         rows = [row for fn in eg.freeze().functions.values()
                 if fn.output_sort == "Term" and not fn.is_let_binding for row in fn.rows]
         return len(rows), len({row.output for row in rows})
 
+    idents, rule_names = loaded.idents, loaded.rule_names
     n, c = size()
     stats = [IterationStat(0, n, c, 0.0, 0, True)]
     matches: dict[str, int] = defaultdict(int)
@@ -580,13 +610,13 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
     # add-commutes went from 167 000 to 2 million nodes in one 15 s pass,
     # which nothing between passes could stop).  Small graphs skip the
     # scheduler, which costs some 60 us per rule and pass.
-    fold = f"(saturate (run {FOLD_RULESET})) " if folding else ""
+    fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
     plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
     capped = (f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
               + fold + " ".join(f"(run-with capped {i})" for i in idents.values()) + ")")
     start = time.perf_counter()
     stop = None
-    if not idents and not folding:
+    if not idents and not loaded.folding:
         stop = "saturated"
     elif n > limits.nodes:
         stop = "node limit"
@@ -618,10 +648,7 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
             # only rules left are those held back at the match limit, and
             # every later pass would repeat this one.
             stop = "match limit"
-    program.append(f";; {stop} after {len(stats) - 1} iterations")
-    return Atlas(eg, named, table, limits, stats, stop, dict(per_ruleset),
-                 skipped_reassoc, dict(matches), "\n".join(program),
-                 time.perf_counter() - start)
+    return stats, stop, matches
 
 
 # ---------------------------------------------------------------- the atlas
