@@ -493,15 +493,21 @@ def _plural(n: int, word: str) -> str:
 
 def render_text(doc: dict, color: bool = False) -> str:
     s = _Style(color)
-    full = doc["show_all"]
-    a, rl = doc["atlas"], doc["rules"]
     out: list[str] = []
-    w = out.append
+    _header_text(doc, s, out.append)
+    _functions_text(doc, s, out.append)
+    _shared_text(doc, s, out.append)
+    _matches_text(doc, s, out.append)
+    return "\n".join(out) + "\n"
+
+
+def _header_text(doc: dict, s: _Style, w) -> None:
+    """The files, the probe and its decisions, the atlas's figures and the rules'."""
+    a, rl = doc["atlas"], doc["rules"]
 
     def label(name):
         return s(f"  {name:<11}", bold=True)
 
-    # -- header
     w(s("atlas explain", bold=True) + "  " + " ".join(doc["files"]))
     p = doc["probe"]
     costs = ", ".join(f"{op} costs {c}" for op, c in p["costs_changed"].items())
@@ -540,10 +546,14 @@ def render_text(doc: dict, color: bool = False) -> str:
         w(" " * 13 + f"{name:<14} {r['proven']:>4} proven, {r['loaded']:>4} loaded, "
           f"{r['matches']:>6} {'match' if r['matches'] == 1 else 'matches'}")
 
+
+
+def _functions_text(doc: dict, s: _Style, w) -> None:
+    """Each function: its evidence, its loops, where each root landed."""
+    full = doc["show_all"]
     classes = {c["id"]: c for c in doc["classes"]}
     shown: set[str] = set()             # each class in detail once, later by its id
 
-    # -- functions
     w("")
     w(s("legend", bold=True) + "  member lines: cost, term in intent syntax, and [chosen] the extracted one, "
       "[source] as the intent wrote it")
@@ -575,7 +585,10 @@ def render_text(doc: dict, color: bool = False) -> str:
         for r in f["roots"]:
             _root_text(r, classes, s, full, w, shown)
 
-    # -- sharing
+
+
+def _shared_text(doc: dict, s: _Style, w) -> None:
+    full = doc["show_all"]
     sh = doc["shared"]
     w("")
     hidden = sh["count_with_leaves"] - sh["count"]
@@ -590,7 +603,11 @@ def render_text(doc: dict, color: bool = False) -> str:
     if len(sh["classes"]) < sh["count"]:
         w(f"  … {sh['count'] - len(sh['classes'])} more (--all)")
 
-    # -- rules that fired
+
+
+def _matches_text(doc: dict, s: _Style, w) -> None:
+    """The rules that fired, most matches first."""
+    full, rl = doc["show_all"], doc["rules"]
     m = {k: v for k, v in rl["matches"].items() if v}
     top = sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))
     w("")
@@ -598,8 +615,6 @@ def render_text(doc: dict, color: bool = False) -> str:
     shown = top if full else top[:MAX_RULES]
     if shown:
         w("  " + ", ".join(f"{k} {v}" for k, v in shown) + ("" if len(shown) == len(top) else ", … (--all)"))
-    return "\n".join(out) + "\n"
-
 
 def _root_text(r: dict, classes: dict, s: _Style, full: bool, w, shown: set) -> None:
     c = classes[r["class"]]
