@@ -210,93 +210,13 @@ def _bits(lo: int, hi: int, verb: bool = True) -> str:
 
 
 def _device(d: DeviceA) -> ir.Device:
-    match: dict[str, int] = {}
-    for key, value, span in d.match:
-        if key not in MATCH_KEYS:
-            close = difflib.get_close_matches(key, list(MATCH_KEYS), n=1)
-            raise AtlasError(span, f"unknown PCI match key '{key}'",
-                             note=(f"did you mean '{close[0]}'? " if close else "")
-                             + "keys are " + ", ".join(MATCH_KEYS))
-        if key in match:
-            raise AtlasError(span, f"'{key}' is given twice")
-        if value > MATCH_KEYS[key]:
-            raise AtlasError(span, f"{key} {value:#x} does not fit in {MATCH_KEYS[key].bit_length()} bits")
-        match[key] = value
-    for key in ("vendor", "device"):
-        if key not in match and not d.is_base:
-            raise AtlasError(d.match_span, f"a PCI match needs `{key} = ...`")
-
-    regions: dict[str, ir.Region] = {}
-    for r in d.regions:
-        if r.name in regions:
-            raise AtlasError(r.name_span, f"region '{r.name}' is declared twice")
-        if r.source == "bar" and not (isinstance(r.arg, int) and 0 <= r.arg <= 5):
-            raise AtlasError(r.arg_span, "a PCI device has BARs 0 to 5")
-        if r.source == "virtio":
-            if r.arg not in VIRTIO_STRUCTURES:
-                raise AtlasError(r.arg_span, f"unknown virtio structure '{r.arg}'",
-                                 note="virtio PCI structures are " + ", ".join(VIRTIO_STRUCTURES))
-            if r.offset:
-                raise AtlasError(r.span, "a virtio structure starts where its capability says; no offset")
-        regions[r.name] = ir.Region(r.name, r.source, r.arg, r.offset, span=r.span)
-
+    match = _match(d)
+    regions = _regions(d)
     regs: dict[str, ir.Register] = {}
     for r in d.registers:
         if r.name in regs:
             raise AtlasError(r.name_span, f"register '{r.name}' is declared twice")
-        if r.name in BUILTINS:
-            raise AtlasError(r.name_span, f"'{r.name}' names a built-in; choose another name")
-        ty = typecheck.scalar_type(r.ty)
-        if not (ty.is_int and not ty.signed):
-            raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
-        if r.region not in regions:
-            close = difflib.get_close_matches(r.region, list(regions), n=1)
-            raise AtlasError(r.region_span, f"unknown region '{r.region}'",
-                             note=f"did you mean '{close[0]}'?" if close
-                             else "declare it: `region NAME = bar(N);`")
-        size = ty.bits // 8
-        if r.offset.value % size:
-            raise AtlasError(r.offset.span, f"a {ty} register must sit at a multiple of {size} bytes")
-        count = stride = None
-        if r.count is not None:
-            count = r.count.value
-            if count < 1:
-                raise AtlasError(r.count.span, "a register array has at least one element")
-            if r.stride is None:
-                raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)",
-                                 note=f"e.g. `register {r.name}: {ty}[{count}] at {r.region} + {r.offset.text} "
-                                      f"stride {size} {r.access}`")
-            if isinstance(r.stride, FieldRefA):
-                region = regions.get(r.stride.owner)
-                if region is None or region.source != "virtio" or region.arg != "notify" \
-                        or r.stride.name != "multiplier":
-                    raise AtlasError(r.stride.span, "a stride is a number of bytes, or `R.multiplier` "
-                                                    "for a region R = virtio(notify)")
-                stride = (r.stride.owner, r.stride.name)
-            else:
-                stride = r.stride.value
-                if stride < size or stride % size:
-                    raise AtlasError(r.stride.span, f"the stride of {ty} registers is a multiple of {size} bytes")
-        elif r.stride is not None:
-            raise AtlasError(r.stride.span, "only a register array (`R: u32[N] at ...`) has a stride")
-        fields: dict[str, ir.Field] = {}
-        for f in r.fields:
-            if f.name in fields:
-                raise AtlasError(f.span, f"field '{f.name}' of {r.name} is declared twice")
-            if f.lo > f.hi:
-                raise AtlasError(f.span, f"field {f.name}'s bits run from low to high: write {f.hi}..{f.lo}")
-            if f.hi >= ty.bits:
-                raise AtlasError(f.span, f"{_bits(f.lo, f.hi)} not within a {ty} register",
-                                 note=f"a {ty} register has bits 0..{ty.bits - 1}")
-            fld = ir.Field(f.name, f.lo, f.hi)
-            for g in fields.values():
-                if g.mask & fld.mask:
-                    raise AtlasError(f.span, f"field {f.name} ({_bits(f.lo, f.hi, False)}) overlaps "
-                                             f"field {g.name} ({_bits(g.lo, g.hi, False)}) of {r.name}")
-            fields[f.name] = fld
-        regs[r.name] = ir.Register(r.name, ty, r.region, r.offset.value, r.access, tuple(fields.values()),
-                                   count, stride, r.span)
-
+        regs[r.name] = _register(r, regions)
     sigs: dict[str, ir.Function] = {}
     for f in d.funcs:
         if f.name in sigs:
@@ -328,6 +248,112 @@ def _device(d: DeviceA) -> ir.Device:
     typecheck.no_recursion(graph)
     return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()),
                      tuple(ops), d.span)
+
+
+def _match(d: DeviceA) -> dict[str, int]:
+    """The PCI ids the description matches."""
+    match: dict[str, int] = {}
+    for key, value, span in d.match:
+        if key not in MATCH_KEYS:
+            close = difflib.get_close_matches(key, list(MATCH_KEYS), n=1)
+            raise AtlasError(span, f"unknown PCI match key '{key}'",
+                             note=(f"did you mean '{close[0]}'? " if close else "")
+                             + "keys are " + ", ".join(MATCH_KEYS))
+        if key in match:
+            raise AtlasError(span, f"'{key}' is given twice")
+        if value > MATCH_KEYS[key]:
+            raise AtlasError(span, f"{key} {value:#x} does not fit in {MATCH_KEYS[key].bit_length()} bits")
+        match[key] = value
+    for key in ("vendor", "device"):
+        if key not in match and not d.is_base:
+            raise AtlasError(d.match_span, f"a PCI match needs `{key} = ...`")
+    return match
+
+
+def _regions(d: DeviceA) -> dict[str, ir.Region]:
+    """The description's memory regions: PCI BARs and virtio structures."""
+    regions: dict[str, ir.Region] = {}
+    for r in d.regions:
+        if r.name in regions:
+            raise AtlasError(r.name_span, f"region '{r.name}' is declared twice")
+        if r.source == "bar" and not (isinstance(r.arg, int) and 0 <= r.arg <= 5):
+            raise AtlasError(r.arg_span, "a PCI device has BARs 0 to 5")
+        if r.source == "virtio":
+            if r.arg not in VIRTIO_STRUCTURES:
+                raise AtlasError(r.arg_span, f"unknown virtio structure '{r.arg}'",
+                                 note="virtio PCI structures are " + ", ".join(VIRTIO_STRUCTURES))
+            if r.offset:
+                raise AtlasError(r.span, "a virtio structure starts where its capability says; no offset")
+        regions[r.name] = ir.Region(r.name, r.source, r.arg, r.offset, span=r.span)
+    return regions
+
+
+def _register(r, regions: dict[str, ir.Region]) -> ir.Register:
+    """One register (or register array) of a description, checked."""
+    if r.name in BUILTINS:
+        raise AtlasError(r.name_span, f"'{r.name}' names a built-in; choose another name")
+    ty = typecheck.scalar_type(r.ty)
+    if not (ty.is_int and not ty.signed):
+        raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
+    if r.region not in regions:
+        close = difflib.get_close_matches(r.region, list(regions), n=1)
+        raise AtlasError(r.region_span, f"unknown region '{r.region}'",
+                         note=f"did you mean '{close[0]}'?" if close
+                         else "declare it: `region NAME = bar(N);`")
+    size = ty.bits // 8
+    if r.offset.value % size:
+        raise AtlasError(r.offset.span, f"a {ty} register must sit at a multiple of {size} bytes")
+    count, stride = _array_shape(r, ty, regions)
+    return ir.Register(r.name, ty, r.region, r.offset.value, r.access, _fields(r, ty),
+                       count, stride, r.span)
+
+
+def _array_shape(r, ty: ir.Scalar, regions: dict[str, ir.Region]):
+    """(count, stride) of a register array; (None, None) for one register."""
+    size = ty.bits // 8
+    count = stride = None
+    if r.count is not None:
+        count = r.count.value
+        if count < 1:
+            raise AtlasError(r.count.span, "a register array has at least one element")
+        if r.stride is None:
+            raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)",
+                             note=f"e.g. `register {r.name}: {ty}[{count}] at {r.region} + {r.offset.text} "
+                                  f"stride {size} {r.access}`")
+        if isinstance(r.stride, FieldRefA):
+            region = regions.get(r.stride.owner)
+            if region is None or region.source != "virtio" or region.arg != "notify" \
+                    or r.stride.name != "multiplier":
+                raise AtlasError(r.stride.span, "a stride is a number of bytes, or `R.multiplier` "
+                                                "for a region R = virtio(notify)")
+            stride = (r.stride.owner, r.stride.name)
+        else:
+            stride = r.stride.value
+            if stride < size or stride % size:
+                raise AtlasError(r.stride.span, f"the stride of {ty} registers is a multiple of {size} bytes")
+    elif r.stride is not None:
+        raise AtlasError(r.stride.span, "only a register array (`R: u32[N] at ...`) has a stride")
+    return count, stride
+
+
+def _fields(r, ty: ir.Scalar) -> tuple[ir.Field, ...]:
+    """A register's named bit fields: within it, and not overlapping."""
+    fields: dict[str, ir.Field] = {}
+    for f in r.fields:
+        if f.name in fields:
+            raise AtlasError(f.span, f"field '{f.name}' of {r.name} is declared twice")
+        if f.lo > f.hi:
+            raise AtlasError(f.span, f"field {f.name}'s bits run from low to high: write {f.hi}..{f.lo}")
+        if f.hi >= ty.bits:
+            raise AtlasError(f.span, f"{_bits(f.lo, f.hi)} not within a {ty} register",
+                             note=f"a {ty} register has bits 0..{ty.bits - 1}")
+        fld = ir.Field(f.name, f.lo, f.hi)
+        for g in fields.values():
+            if g.mask & fld.mask:
+                raise AtlasError(f.span, f"field {f.name} ({_bits(f.lo, f.hi, False)}) overlaps "
+                                         f"field {g.name} ({_bits(g.lo, g.hi, False)}) of {r.name}")
+        fields[f.name] = fld
+    return tuple(fields.values())
 
 
 def check_devices(asts) -> tuple[ir.Device, ...]:

@@ -78,11 +78,12 @@ def logic_atlas(specialised: ir.Module, probe: dict, rules, limits=None, dump: D
     `rules`.  Returns (logic.Saturated, logic.Verified)."""
     from . import logic
     timings = {} if timings is None else timings
-    dump = dump or (lambda stage, text: None)
     sat = _timed(timings, "saturate", lambda: logic.saturate(specialised, probe, limits, rules))
-    dump("atlas", atlas_summary(sat, sat.atlas.report()))
+    if dump:
+        dump("atlas", atlas_summary(sat, sat.atlas.report()))
     verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
-    dump("verified", ir.pretty_module(verified.module))
+    if dump:
+        dump("verified", ir.pretty_module(verified.module))
     return sat, verified
 
 
@@ -118,7 +119,7 @@ def atlas_summary(sat, report: dict) -> str:
     sizes = " -> ".join(f"{it.nodes}n/{it.classes}c" for it in sat.atlas.stats)
     return (f"{len(sat.roots)} roots, {report['source_nodes']} source term nodes -> "
             f"{report['eclasses']} e-classes, {report['enodes']} e-nodes "
-            f"(compression {report['compression']:.2f}); iterations: {sizes}; "
+            f"(compression {report['compression'] or 0:.2f}); iterations: {sizes}; "
             f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances")
 
 
