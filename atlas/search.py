@@ -40,6 +40,7 @@ import numpy as np
 from . import __version__, ir, lower
 from .backend import Realisation
 from .diagnostics import AtlasError
+from .differential import same
 
 SEARCH_VERSION = "1"          # part of the archive context: a new search space invalidates old champions
 
@@ -307,28 +308,13 @@ class _NpyArgs:
 
 
 def _same_outputs(a: dict | None, b: dict | None) -> bool:
+    """Two variants' outputs on one input, bit for bit (any NaN equal to any NaN)."""
     if a is None or b is None:
         return False
-    if not _same_value(a.get("return"), b.get("return")):
+    if not same(a.get("return"), b.get("return")):
         return False
     arrays_a, arrays_b = a.get("arrays") or {}, b.get("arrays") or {}
-    if arrays_a.keys() != arrays_b.keys():
-        return False
-    for k in arrays_a:
-        x, y = arrays_a[k], arrays_b[k]
-        if x.dtype.kind == "f":
-            bits = np.dtype(f"u{x.itemsize}")
-            if not np.all((x.view(bits) == y.view(bits)) | (np.isnan(x) & np.isnan(y))):
-                return False
-        elif not np.array_equal(x, y):
-            return False
-    return True
-
-
-def _same_value(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    return a == b
+    return arrays_a.keys() == arrays_b.keys() and all(same(arrays_a[k], arrays_b[k]) for k in arrays_a)
 
 
 class Search:
