@@ -128,12 +128,13 @@ def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: s
     """The search: each function with a loop gets the fastest of its proven
     variants on this machine.  Returns the module to emit, the backend's
     knobs per function and each function's account of the search."""
+    from .search import Target
     from .search import explode as run_search
     final = verified.module if verified is not None else specialised
-    roots = verified.roots if verified is not None else []
-    chosen = verified.proven() if verified is not None else {}
-    outcomes = _timed(timings, "explode", lambda: run_search(
-        specialised, final, roots, chosen, probe, be, search, intent, hwprobe.fingerprint(probe)))
+    target = Target(specialised, final, verified.roots if verified is not None else [],
+                    verified.proven() if verified is not None else {}, probe, be, intent,
+                    hwprobe.fingerprint(probe))
+    outcomes = _timed(timings, "explode", lambda: run_search(target, search))
     module = ir.Module(tuple(outcomes[f.name].variant if f.name in outcomes else f
                              for f in final.functions), final.sources)
     if dump:

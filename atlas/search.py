@@ -317,21 +317,33 @@ def _same_outputs(a: dict | None, b: dict | None) -> bool:
     return arrays_a.keys() == arrays_b.keys() and all(same(arrays_a[k], arrays_b[k]) for k in arrays_a)
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a search works on and for which machine."""
+    module: ir.Module           # the specialised source the roots belong to
+    final: ir.Module            # the proven module a candidate is compiled beside
+    roots: list                 # lower.Root, every function's
+    chosen: dict                # proven root name -> its atlas form
+    probe: dict
+    backend: object             # atlas.backend.Backend
+    intent: str                 # the intent's hash: the archive's key
+    machine: str                # the probe's fingerprint
+
+
 class Search:
     """One function's search.  `measure(genome) -> Evaluation` can be replaced
     (tests use a deterministic fitness); by default it compiles the candidate
     and times it in the worker."""
 
-    def __init__(self, module: ir.Module, final: ir.Module, fn_name: str, roots, chosen: dict, probe: dict,
-                 backend, options: Options, intent: str, machine: str):
-        self.module, self.fn_name, self.probe, self.backend = final, fn_name, probe, backend
-        self.options, self.intent, self.machine = options, intent, machine
-        fn = module.function(fn_name)
+    def __init__(self, target: Target, fn_name: str, options: Options):
+        self.module, self.fn_name, self.probe, self.backend = target.final, fn_name, target.probe, target.backend
+        self.options, self.intent, self.machine = options, target.intent, target.machine
+        fn = target.module.function(fn_name)
         self._fn, self._inputs = fn, None
         prof = options.profiles.get(fn_name)
-        self.candidates = _Candidates(module, fn_name, roots, chosen, lambda: self.inputs, prof is not None,
-                                      options.feedback)
-        self.context = context_key(fn, options, backend.name)
+        self.candidates = _Candidates(target.module, fn_name, target.roots, target.chosen, lambda: self.inputs,
+                                      prof is not None, options.feedback)
+        self.context = context_key(fn, options, target.backend.name)
         self.evaluated: dict[Genome, Evaluation] = {}
         self.by_hash: dict[str, Evaluation] = {}
         self.baseline: Evaluation | None = None
@@ -581,14 +593,11 @@ class Genetic:
         return children
 
 
-def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dict, backend,
-            options: Options, intent: str, machine: str, functions=None) -> dict[str, Outcome]:
+def explode(target: Target, options: Options, functions=None) -> dict[str, Outcome]:
     """Search every function that has a loop (the knobs and shapes are about
-    loops), or the ones named; returns each one's champion.  `module` is the
-    specialised source the roots belong to, `final` the proven module whose
-    other functions a candidate is compiled beside; `chosen` maps the names of
-    proven roots to their atlas form."""
+    loops), or the ones named; returns each one's champion."""
     from .archive import Archive
+    module, roots, chosen, intent, machine = target.module, target.roots, target.chosen, target.intent, target.machine
     outcomes: dict[str, Outcome] = {}
     # a function whose whole body became one proven term has no loop left
     flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
@@ -598,7 +607,7 @@ def explode(module: ir.Module, final: ir.Module, roots, chosen: dict, probe: dic
     if unknown:
         raise AtlasError(None, f"--pin names no function of these files: {', '.join(unknown)}")
     for name in names:
-        s = Search(module, final, name, roots, chosen, probe, backend, options, intent, machine)
+        s = Search(target, name, options)
         try:
             outcome = None
             if name in options.fixed:

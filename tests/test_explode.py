@@ -13,7 +13,7 @@ from atlas import probe as hwprobe
 from atlas.backend import get as get_backend
 from atlas.cli import main
 from atlas.pipeline import compile_files, front, intent_hash, middle
-from atlas.search import Evaluation, Genome, Options, Search, Space
+from atlas.search import Evaluation, Genome, Options, Search, Space, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
@@ -34,8 +34,9 @@ def here():
 def _search(path, probe, options, name):
     module, specialised, _ = front([path], probe)
     verified, _ = middle(specialised, probe)
-    return Search(specialised, verified.module, name, verified.roots, verified.proven(), probe,
-                  get_backend("x86_64"), options, intent_hash(module), hwprobe.fingerprint(probe))
+    target = Target(specialised, verified.module, verified.roots, verified.proven(), probe,
+                    get_backend("x86_64"), intent_hash(module), hwprobe.fingerprint(probe))
+    return Search(target, name, options)
 
 
 def _profile(tmp_path, name, text):
