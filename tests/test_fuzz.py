@@ -157,3 +157,25 @@ def test_same_is_bit_exact():
     assert not same(np.array([0.0]), np.array([-0.0]))
     assert same(np.array([np.nan], np.float32), np.array([-np.nan], np.float32))
     assert not same(1, True)
+
+
+def test_a_stopped_campaign_keeps_its_figures(tmp_path):
+    """Ctrl-C ends a campaign with its figures on disk and no worker left."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "campaign"
+    proc = subprocess.Popen([sys.executable, "-m", "atlas.fuzz", "--programs", "1000", "--seed", "3",
+                             "--quick", "--jobs", "1", "--out", str(out), "--seconds", "100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    summary = out / "summary.json"
+    while not summary.exists() and proc.poll() is None:     # the first program's figures
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    got = json.loads(summary.read_text())
+    assert got["partial"] is True and got["programs"] >= 1 and got["mismatches"] == []

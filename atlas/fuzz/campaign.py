@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
+import signal
 import tempfile
 import time
 import traceback
@@ -195,6 +196,7 @@ class Result:
     combos: set = field(default_factory=set)
     mismatches: list = field(default_factory=list)
     crashes: list = field(default_factory=list)
+    interrupted: bool = False    # stopped by Ctrl-C: the programs under way are not in it
 
     def add(self, other: "Result") -> None:
         for name in ("programs", "rejected", "calls", "compiles", "not_applicable", "out_of_fuel"):
@@ -420,6 +422,9 @@ def reduce_findings(prog: gen.Program, res: Result, combos, target: Target, scra
 
 def _worker(seed: int, combos, probe: dict, findings: Path | None, reduce_s: float, memory_gb: float,
             conn) -> None:
+    # Ctrl-C at a terminal reaches every process of the group: the campaign
+    # stops its workers itself, and they print nothing of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A compile that eats all memory must fail here as a MemoryError (a
     # finding), not have the machine's OOM killer pick some other process.
     if memory_gb:
@@ -463,29 +468,36 @@ def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0
     total = Result()
     running: list[_Running] = []
     seeds = iter(seeds)
-    exhausted = False
-    while True:
-        while not exhausted and len(running) < jobs and (deadline is None or time.monotonic() < deadline):
-            seed = next(seeds, None)
-            if seed is None:
-                exhausted = True
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(running) < jobs and (deadline is None or time.monotonic() < deadline):
+                seed = next(seeds, None)
+                if seed is None:
+                    exhausted = True
+                    break
+                here, there = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=_worker, daemon=True,
+                                args=(seed, combos, probe, findings, reduce_s, memory_gb, there))
+                p.start()
+                there.close()
+                running.append(_Running(seed, p, here, time.monotonic()))
+            if not running:
                 break
-            here, there = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_worker, daemon=True,
-                            args=(seed, combos, probe, findings, reduce_s, memory_gb, there))
-            p.start()
-            there.close()
-            running.append(_Running(seed, p, here, time.monotonic()))
-        if not running:
-            return total
-        multiprocessing.connection.wait([r.conn for r in running] + [r.proc.sentinel for r in running],
-                                        timeout=1.0)
-        for r in list(running):
-            res = _poll(r, timeout_s + (2 * reduce_s if r.combo == "reducing" else 0))
-            if res is not None:
-                running.remove(r)
-                total.add(res)
-                progress(r.seed, res)
+            multiprocessing.connection.wait([r.conn for r in running] + [r.proc.sentinel for r in running],
+                                            timeout=1.0)
+            for r in list(running):
+                res = _poll(r, timeout_s + (2 * reduce_s if r.combo == "reducing" else 0))
+                if res is not None:
+                    running.remove(r)
+                    total.add(res)
+                    progress(r.seed, res)
+    except KeyboardInterrupt:
+        for r in running:          # a stopped campaign leaves no worker behind
+            r.proc.kill()
+            r.proc.join()
+        total.interrupted = True
+    return total
 
 
 def _poll(r: _Running, timeout_s: float) -> Result | None:
