@@ -2,7 +2,7 @@
 each compiled function called on random and edge inputs, and every result
 and output array compared bit for bit with the reference interpreter.
 
-A program runs in a forked worker of its own, so a hang or a crash in
+A program runs in a worker process of its own, so a hang or a crash in
 machine code costs that program only (and is reported with the flag
 combination it was in).  The compile itself is the only thing that could
 legitimately refuse: a pinned shape that does not apply is "not
@@ -461,10 +461,15 @@ def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0
              deadline: float | None = None, findings: Path | None = None, reduce_s: float = 120.0,
              memory_gb: float = 6.0, progress: Callable[[int, Result], None] = lambda s, r: None) -> Result:
     """Run programs `seeds` (an iterable, possibly endless) until it ends or
-    time.monotonic() passes `deadline`; each program in a forked worker
+    time.monotonic() passes `deadline`; each program in a worker process
     killed after `timeout_s` (a hang; reducing its findings gets its own
     time on top).  Failures are reduced into `findings` when given."""
-    ctx = multiprocessing.get_context("fork")
+    # Workers come from a fork server, a fresh process with Atlas imported:
+    # forking this one could copy a lock that one of its threads (a compile
+    # still being stopped, an egglog run) holds, and the copy would wait on
+    # it for ever.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["atlas.fuzz.campaign", "atlas.pipeline"])
     total = Result()
     running: list[_Running] = []
     seeds = iter(seeds)
