@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 PY ?= python3
 
-.PHONY: install demo test bench fuzz clean
+.PHONY: install demo test test-fast bench fuzz clean
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
@@ -18,8 +18,17 @@ install: .installed
 demo: install
 	bash scripts/demo.sh
 
+# The lint gate first (pyflakes and pycodestyle, pyproject.toml [tool.ruff]),
+# then the suite.
 test: install
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# The tests that take under half a second each (tests/slow.txt lists the
+# others): a check while working, not a substitute for `make test`.
+test-fast: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not slow"
 
 bench: install
 	$(PY) -m atlas.cli bench

@@ -18,7 +18,7 @@ arithmetic the program performs computes exactly the integers the proof is
 about.  A loop runs on the wrapped values of its bounds: v < hi holds of the
 integer hi regardless (wrapping only lowers a sum or product of
 non-negative values), lo <= v only where lo's operations do not wrap, and
-that is how the premises are stated (`_Prover.claim`).  (Bit-vector proofs of `i*n + j < n*n` time out;
+that is how the premises are stated (`Prover.claim`).  (Bit-vector proofs of `i*n + j < n*n` time out;
 over the integers they take a fraction of a second.)  G is a guard on the
 parameters, `p < 2^32` for each wide parameter that appears under a
 multiplication: it keeps the products from wrapping.  Proven accesses get
@@ -163,7 +163,7 @@ def _poly(e, env: dict) -> _Poly | None:
 @dataclass
 class _Frame:
     """An enclosing `for`: its variable and those of its bounds that are
-    polynomials (each gives a premise; see _Prover.claim)."""
+    polynomials (each gives a premise; see Prover.claim)."""
     loop: ir.For
     lo: _Poly | None
     hi: _Poly | None
@@ -173,7 +173,7 @@ class _Frame:
         return self.loop.var
 
 
-class _Prover:
+class Prover:
     """Range and distinctness obligations of one function, checked by Z3."""
 
     def __init__(self, fn: ir.Function, guard_bits: int, timeout_ms: int):
@@ -314,7 +314,7 @@ class _Prover:
         return self.check(claim), guard
 
 
-def _guard_expr(prover: _Prover, params: set[str]) -> ir.Expr | None:
+def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
     conds = []
     for p in prover.fn.params:
         if p.name in params:
@@ -334,7 +334,7 @@ class _Marker:
     """Walks a body with its stack of enclosing loops and marks each access
     whose index Z3 proves in range."""
 
-    def __init__(self, prover: _Prover):
+    def __init__(self, prover: Prover):
         self.p = prover
         self.proven: list[dict] = []
         self.unproven: list[dict] = []
@@ -401,7 +401,7 @@ def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
     tested once per call (the original body runs when it fails).  None when
     no access is proven.  `module` supplies callees for the differential run."""
     t0 = time.perf_counter()
-    prover = _Prover(fn, guard_bits, timeout_ms)
+    prover = Prover(fn, guard_bits, timeout_ms)
     marker = _Marker(prover)
     body = marker.block(fn.body, [])
     if not marker.proven:
@@ -521,7 +521,7 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
     as by guarded_inbounds.  None (the reasons appended to `why`) when no
     nest is matched and proven."""
     t0 = time.perf_counter()
-    prover = _Prover(fn, guard_bits, timeout_ms)
+    prover = Prover(fn, guard_bits, timeout_ms)
     taken = ir.names_used(fn)
     nests: list[dict] = []
     guard: set[str] = set()

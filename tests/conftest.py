@@ -14,7 +14,14 @@ os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-a
 os.environ["ATLAS_LEARNED"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-learned-"), "learned-rules.yaml")
 
 
+SLOW = {line.strip() for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")}
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:      # the fast tier: `pytest -m "not slow"` (make test-fast)
+        if item.nodeid.split("[")[0] in SLOW or item.nodeid.split("::")[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
     if shutil.which("cc") or shutil.which("gcc"):
         return
     skip = pytest.mark.skip(reason="needs a C compiler (cc) to link shared libraries")

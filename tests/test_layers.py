@@ -111,3 +111,24 @@ def test_no_module_uses_another_modules_private_names():
                     and not node.attr.startswith("__")):
                 offences.append(f"{name} uses {imported_as[node.value.id]}.{node.attr}")
     assert offences == []
+
+
+def test_the_backends_use_only_public_names_of_atlas():
+    import atlas_backends
+    root = Path(atlas_backends.__file__).parent
+    offences = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        aliases: dict[str, str] = {}                  # local name -> atlas module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "atlas":
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        offences.append(f"{path.name} imports {node.module}.{alias.name}")
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in aliases and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                offences.append(f"{path.name} uses {aliases[node.value.id]}.{node.attr}")
+    assert offences == []

@@ -80,17 +80,6 @@ def contains_call(e) -> bool:
     return any(isinstance(x, ir.Call) for x in ir.walk(e))
 
 
-def assigned_names(stmts) -> set[str]:
-    """Names assigned anywhere in a statement list."""
-    out: set[str] = set()
-    for s in stmts:
-        if isinstance(s, ir.Assign):
-            out.add(s.name)
-        for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
-            out |= assigned_names(body)
-    return out
-
-
 def _vars(e) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
 
@@ -133,7 +122,7 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
     (`assigned`), so hi and the length computed on entry agree."""
     if not isinstance(index, ir.Var):
         return False
-    loop = next((l for l in reversed(loops) if l.var == index.name), None)
+    loop = next((lp for lp in reversed(loops) if lp.var == index.name), None)
     if loop is None or not _at_most_length(loop.hi, array.length):
         return False
     if _vars(array.length) & assigned:
@@ -394,7 +383,7 @@ class FunctionCodegen:
         self.vars: dict[str, tuple[ll.AllocaInstr, ir.Scalar]] = {}
         self.arrays: dict[str, Arr] = {}
         self.loops: list[ir.For] = []
-        self.assigned = assigned_names(f.body)
+        self.assigned = ir.assigned(f.body)
         self.realise = mc.realise.get(f.name)
         self.float_arrays = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
 

@@ -31,7 +31,7 @@ from llvmlite import ir as ll
 from atlas import ir
 from atlas.backend import BackendError
 from atlas_backends.llvm.codegen import (I32, I64, Arr, ArgAttrs, FunctionCodegen, ModuleCodegen,
-                                         abi_type, assigned_names, const, from_abi, to_abi, value_type)
+                                         abi_type, const, from_abi, to_abi, value_type)
 
 from .plan import Plan
 
@@ -223,7 +223,7 @@ class _Kernel(FunctionCodegen):
             self.extra[xname] = a
         self.mc, self.f, self.fn, self.plan, self.shape = mc, f, kfn, plan, shape
         self.vars, self.arrays, self.loops = {}, {}, []
-        self.assigned = assigned_names(f.body)
+        self.assigned = ir.assigned(f.body)
         self.realise = None
         self.float_arrays = set()
         self.quiet = False            # run the body without its stores (a scan's first pass)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from atlas import ir
 from atlas.lower import ASSOCIATIVE, loop_form, tidy
-from atlas.nests import _Prover
+from atlas.nests import Prover
 
 FLOAT_REASSOC = {"add", "mul"}
 
@@ -328,7 +328,7 @@ def _distinct(fn, outer: ir.For, inner: ir.For, index: ir.Expr) -> tuple:
     """Prove with Z3 (over integers, every operation shown not to wrap; see
     atlas/nests.py) that `index` differs for distinct (i, j) in range.
     Returns the parameter bounds the proof assumed, for the host to check."""
-    prover = _Prover(fn, GUARD_BITS, timeout_ms=10_000)
+    prover = Prover(fn, GUARD_BITS, timeout_ms=10_000)
     first = prover.frame(outer, [])
     frames = [first, prover.frame(inner, [first])]
     verdict, guard = prover.distinct(index, frames, outer, inner)
