@@ -82,6 +82,17 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_uses(tree: ast.Module, aliases: dict[str, str]) -> list[str]:
+    """`module._name` for each private name reached through an imported module's alias."""
+    return [f"{aliases[node.value.id]}.{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in aliases and _private(node.attr)]
+
+
 def test_no_module_imports_one_that_imports_it():
     assert cycles(imports()) == []
 
@@ -103,13 +114,9 @@ def test_no_module_uses_another_modules_private_names():
                     sub = f"{target}.{alias.name}"
                     if sub in mods:
                         imported_as[alias.asname or alias.name] = sub
-                    elif alias.name.startswith("_") and not alias.name.startswith("__") and target != name:
+                    elif _private(alias.name) and target != name:
                         offences.append(f"{name} imports {target}.{alias.name}")
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in imported_as and node.attr.startswith("_")
-                    and not node.attr.startswith("__")):
-                offences.append(f"{name} uses {imported_as[node.value.id]}.{node.attr}")
+        offences += [f"{name} uses {u}" for u in _private_uses(tree, imported_as)]
     assert offences == []
 
 
@@ -123,12 +130,8 @@ def test_the_backends_use_only_public_names_of_atlas():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "atlas":
                 for alias in node.names:
-                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    if _private(alias.name):
                         offences.append(f"{path.name} imports {node.module}.{alias.name}")
                     aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and node.attr.startswith("_")
-                    and not node.attr.startswith("__")):
-                offences.append(f"{path.name} uses {aliases[node.value.id]}.{node.attr}")
+        offences += [f"{path.name} uses {u}" for u in _private_uses(tree, aliases)]
     assert offences == []
