@@ -31,7 +31,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install
-	$(PY) -m atlas.cli bench
+	$(PY) -m atlas.tools.cli bench
 
 # A fuzzing campaign: generated programs compiled every way and compared with
 # the interpreter for FUZZ_SECONDS, then mutated intent files through
@@ -40,9 +40,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_SEED ?= 0
 FUZZ_MUTANTS ?= 2000
 fuzz: install
-	$(PY) -m atlas.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out out/fuzz
-	$(PY) -m atlas.fuzz.mutate --count $(FUZZ_MUTANTS) --seed $(FUZZ_SEED) --keep out/fuzz/mutants
-	$(PY) -m atlas.fuzz.mutate --count $$(( $(FUZZ_MUTANTS) / 10 )) --seed $(FUZZ_SEED) --compile --keep out/fuzz/mutants-compiled
+	$(PY) -m atlas.tools.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out out/fuzz
+	$(PY) -m atlas.tools.fuzz.mutate --count $(FUZZ_MUTANTS) --seed $(FUZZ_SEED) --keep out/fuzz/mutants
+	$(PY) -m atlas.tools.fuzz.mutate --count $$(( $(FUZZ_MUTANTS) / 10 )) --seed $(FUZZ_SEED) --compile --keep out/fuzz/mutants-compiled
 
 clean:
 	rm -rf out .installed

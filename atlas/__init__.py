@@ -4,5 +4,5 @@ __version__ = "0.1.0"
 
 def load(path):
     """Load a compiled artefact folder; its functions become attributes."""
-    from .runtime import load as _load
+    from .machine.runtime import load as _load
     return _load(path)

@@ -12,7 +12,6 @@ CLI, a test or a long-running daemon alike.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,13 +22,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, ir, validate
-from . import backend as backends
-from . import probe as hwprobe
-from .check import check
-from .diagnostics import AtlasError
-from .specialise import Decision, specialise
-from .syntax import ModuleA, parse, read_source
+from . import __version__
+from .meaning import ir
+from .logic import validate
+from .machine import backend as backends
+from .machine import probe as hwprobe
+from .front.check import check
+from .front.diagnostics import AtlasError
+from .front.specialise import Decision, specialise
+from .front.syntax import ModuleA, parse, read_source
+from .search.archive import intent_hash
 
 Dump = Callable[[str, str], None]      # (stage, text)
 
@@ -68,20 +70,20 @@ def rule_files(be, learned=()) -> list:
     """The rule files of the logic atlas for backend `be`: the shipped rules,
     the backend's own, then the learned ones.  compile, explain and
     superopt all load these, so they all show the same e-graph."""
-    from .rules import SHIPPED
+    from .logic.rules import SHIPPED
     return [SHIPPED, *be.rule_paths, *learned]
 
 
 def logic_atlas(specialised: ir.Module, probe: dict, rules, limits=None, dump: Dump | None = None,
                 timings: dict | None = None):
     """saturate, verify: the logic atlas of `specialised` under the loaded
-    `rules`.  Returns (logic.Saturated, logic.Verified)."""
-    from . import logic
+    `rules`.  Returns (stages.Saturated, stages.Verified)."""
+    from .logic import stages
     timings = {} if timings is None else timings
-    sat = _timed(timings, "saturate", lambda: logic.saturate(specialised, probe, limits, rules))
+    sat = _timed(timings, "saturate", lambda: stages.saturate(specialised, probe, limits, rules))
     if dump:
         dump("atlas", atlas_summary(sat, sat.atlas.report()))
-    verified = _timed(timings, "verify", lambda: logic.verify(specialised, sat))
+    verified = _timed(timings, "verify", lambda: stages.verify(specialised, sat))
     if dump:
         dump("verified", ir.pretty_module(verified.module))
     return sat, verified
@@ -92,8 +94,8 @@ def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timing
     """The logic atlas under the rules of `rule_paths` (rule_files: the
     shipped ones by default).  Returns the proven module and the manifest's
     account of how it was obtained."""
-    from .lower import loop_forms
-    from .rules import SHIPPED, load_rules
+    from .logic.lower import loop_forms
+    from .logic.rules import SHIPPED, load_rules
     timings = {} if timings is None else timings
     rules = _timed(timings, "saturate", lambda: load_rules(rule_paths or [SHIPPED]))
     sat, verified = logic_atlas(specialised, probe, rules, limits, dump, timings)
@@ -128,8 +130,8 @@ def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: s
     """The search: each function with a loop gets the fastest of its proven
     variants on this machine.  Returns the module to emit, the backend's
     knobs per function and each function's account of the search."""
-    from .search import Target
-    from .search import explode as run_search
+    from .search.explode import Target
+    from .search.explode import explode as run_search
     final = verified.module if verified is not None else specialised
     target = Target(specialised, final, verified.roots if verified is not None else [],
                     verified.proven() if verified is not None else {}, probe, be, intent,
@@ -154,12 +156,12 @@ def compile_files(paths, probe: dict, out, backend: str = backends.DEFAULT, dump
                   use_atlas: bool = True, limits=None, search=None, learned=None,
                   backend_options: dict | None = None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
-    which is replaced whole or not at all.  With `search` (atlas.search.Options)
+    which is replaced whole or not at all.  With `search` (atlas.search.explode.Options)
     every function with a loop is searched for its fastest proven variant.
     `learned`: the learned-rule files the atlas loads beside the shipped
-    rules (default: the user's, atlas.learned.paths()).  `backend_options`:
+    rules (default: the user's, atlas.logic.learned.paths()).  `backend_options`:
     keyword arguments for the backend's constructor (e.g. nvptx's variants)."""
-    from . import learned as learned_rules
+    from .logic import learned as learned_rules
     timings: dict[str, float] = {}
     learned = learned_rules.paths() if learned is None else list(learned)
     be = backends.get(backend, **(backend_options or {}))
@@ -237,13 +239,6 @@ def _champion_evidence(before: dict, check: validate.Validation) -> dict:
     if isinstance(shape.get("proof"), str):          # a loop rule's own proof, e.g. by induction
         out["proof"] += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
     return out
-
-
-def intent_hash(module: ir.Module) -> str:
-    h = hashlib.sha256()
-    for f, digest in sorted(module.sources):
-        h.update(f"{os.path.basename(f)}\0{digest}\0".encode())
-    return h.hexdigest()
 
 
 def _timed(timings: dict, stage: str, thunk):

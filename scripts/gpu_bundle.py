@@ -66,7 +66,7 @@ def bundle_intent(stem: str, probe: dict, dest: Path) -> dict:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     dest = Path(argv[0]).resolve() if argv else ROOT / "build" / "gpu-bundle"
     probe = load_probe(PROBE)
     tmp = dest.with_name(dest.name + ".tmp")
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
             report["intents"][stem] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                                        "traceback": traceback.format_exc(limit=4)}
             print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
-    # the front end's parser, pure Python: atlas.runtime reads the CPU
+    # the front end's parser, pure Python: atlas.machine.runtime reads the CPU
     # libraries' signatures back with it, and the GPU machine has none
     import lark
     shutil.copytree(Path(lark.__file__).parent, tmp / "site" / "lark",

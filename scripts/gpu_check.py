@@ -8,7 +8,7 @@ so a run cut short still tells what it did), probe.json (the GPU machine's
 probe), archive.sqlite3 (each variant's timing, the fastest crowned per
 function, for `atlas compile --archive`) and log.txt (what was printed).
 
-  a. probe the machine (python -m atlas.probe) and take its fingerprint;
+  a. probe the machine (python -m atlas.machine.probe) and take its fingerprint;
   b. correctness: every golden case through the default kernels and every
      tuning variant, bit for bit against the interpreter (a `reassoc fn`
      fold within the recursive-summation bound);
@@ -368,13 +368,13 @@ class _Step:
 
 def probe_step(run: Run) -> str:
     """Probe in a child process (before this one starts CUDA); the fingerprint."""
-    from atlas.probe import fingerprint
+    from atlas.machine.probe import fingerprint
     path = run.out / "probe.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "atlas.probe", "-o", str(path)], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "atlas.machine.probe", "-o", str(path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
-        raise RuntimeError(f"python -m atlas.probe exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+        raise RuntimeError(f"python -m atlas.machine.probe exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
     probe = json.loads(path.read_text())
     fp = fingerprint(probe)
     run.data["probe"] = {"file": "probe.json", "fingerprint": fp, "gpus": probe.get("gpus")}
@@ -628,7 +628,7 @@ def _wall_ms(fn, reps: int = 5) -> float:
 
 def cpu_library(folder: Path):
     """(the intent's Atlas CPU library, loaded, or None; why not).  The
-    bundle carries the front end's parser (site/) so that atlas.runtime,
+    bundle carries the front end's parser (site/) so that atlas.machine.runtime,
     which reads signatures back, loads here."""
     if not (folder / "cpu" / "manifest.json").exists():
         return None, "no Atlas CPU library in the bundle"
@@ -642,7 +642,7 @@ def cpu_library(folder: Path):
             # package only by an install (pyproject's package-dir); as
             # namespace packages under the checkout they resolve the same
             atlas.__path__.append(str(ROOT))
-        from atlas.runtime import load
+        from atlas.machine.runtime import load
         return load(folder / "cpu"), None
     except Exception as exc:          # e.g. a CPU without the library's features: say so, go on
         return None, f"the Atlas CPU library does not load here: {type(exc).__name__}: {exc}"
@@ -703,7 +703,7 @@ def record_actuators(archive, intent: str, machine: str, fname: str, row: dict) 
 
 
 def open_archive(run: Run):
-    from atlas.archive import Archive
+    from atlas.search.archive import Archive
     return Archive(run.out / "archive.sqlite3")
 
 

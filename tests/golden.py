@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas.interp import dtype
-from atlas.ir import SCALARS
+from atlas.meaning.interp import dtype
+from atlas.meaning.ir import SCALARS
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -137,9 +137,9 @@ def _c_call(lib, fn, args, ret: str | None):
 
 def regenerate():
     sys.path.insert(0, str(ROOT))
-    from atlas import interp
+    from atlas.meaning import interp
     from atlas.pipeline import front
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     clib = _c_reference()
     GOLDEN.mkdir(exist_ok=True)
     for stem, cases in _cases().items():

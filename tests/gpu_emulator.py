@@ -25,9 +25,9 @@ from pathlib import Path
 import llvmlite.binding as llvm
 import numpy as np
 
-from atlas import ir
-from atlas.backend import describe
-from atlas_backends.nvptx import host
+from atlas.meaning import ir
+from atlas.machine.backend import describe
+from atlas.backends.nvptx import host
 
 RUNTIME = r"""
 #include <pthread.h>

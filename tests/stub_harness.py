@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas import interp, ir
+from atlas.meaning import interp, ir
 
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 
@@ -172,7 +172,7 @@ def run_both(stub: Stub, op: str, args, mode: str, seed: int):
     """One call by the interpreter and by the stub, each on a fresh register
     file of `mode` and `seed`: (interpreter's result, stub's result, the two
     register files, the stub's copy of the arguments)."""
-    from atlas import devices
+    from atlas.front import devices
     c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     oracle, sim = RegisterFile(seed, mode), RegisterFile(seed, mode)
     want = devices.run(stub.dev, op, *args, bus=oracle)
@@ -214,8 +214,9 @@ def _trace(argv=None) -> int:
     import argparse
     import tempfile
 
-    from atlas import devices, probe as hwprobe
-    from atlas.check import check
+    from atlas.front import devices
+    from atlas.machine import probe as hwprobe
+    from atlas.front.check import check
     from atlas.pipeline import compile_files, read_sources
 
     ap = argparse.ArgumentParser(description=_trace.__doc__)

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from atlas.archive import SCHEMA_VERSION, Archive, default_path
+from atlas.search.archive import SCHEMA_VERSION, Archive, default_path
 
 
 @pytest.fixture(autouse=True)

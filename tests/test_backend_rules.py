@@ -7,14 +7,14 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from atlas import backend
-from atlas.check import check
-from atlas.cli import main
+from atlas.machine import backend
+from atlas.front.check import check
+from atlas.tools.cli import main
 from atlas.pipeline import middle, rule_files
-from atlas.rules import UnsoundRule
-from atlas.specialise import specialise
-from atlas.syntax import parse
-from atlas_backends.x86_64 import X86Backend
+from atlas.logic.rules import UnsoundRule
+from atlas.front.specialise import specialise
+from atlas.front.syntax import parse
+from atlas.backends.x86_64 import X86Backend
 
 PROBE = {"cpu": {"arch": "x86_64", "features": ["popcnt"], "cores": 1, "threads": 1, "cache": {}},
          "gpus": [], "pci": []}
@@ -58,7 +58,7 @@ class Layered(X86Backend):
 def test_explain_shows_the_atlas_the_backend_compiles_with(monkeypatch, tmp_path):
     monkeypatch.setattr(Layered, "rule_paths", (write(tmp_path, "(x << 2) + (x << 1)"),))
     eps = [EntryPoint("layered", f"{__name__}:Layered", backend.GROUP),
-           EntryPoint("x86_64", "atlas_backends.x86_64:X86Backend", backend.GROUP)]
+           EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP)]
     monkeypatch.setattr(backend, "entry_points", lambda group: eps if group == backend.GROUP else [])
     src = tmp_path / "t.ax"
     src.write_text(SRC)
@@ -78,7 +78,7 @@ class Dumps(X86Backend):
 
 def test_dump_stages_are_the_pipelines_and_the_backends(monkeypatch, tmp_path):
     eps = [EntryPoint("dumps", f"{__name__}:Dumps", backend.GROUP),
-           EntryPoint("x86_64", "atlas_backends.x86_64:X86Backend", backend.GROUP)]
+           EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP)]
     monkeypatch.setattr(backend, "entry_points", lambda group: eps if group == backend.GROUP else [])
     src = tmp_path / "t.ax"
     src.write_text(SRC)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from atlas import bench as B
-from atlas.cli import main
+from atlas.tools import bench as B
+from atlas.tools.cli import main
 
 
 def _kernels_c():

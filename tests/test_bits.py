@@ -1,4 +1,4 @@
-"""The bit-manipulation benchmark (intents/bits, atlas/bitbench.py): every
+"""The bit-manipulation benchmark (intents/bits, atlas/tools/bitbench.py): every
 naive specification means what its literature program and its C version
 compute, keeps to what the superoptimiser's front end accepts, and the
 harness checks and times the three builds."""
@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import bitbench as bb
-from atlas import flatten, interp, ir, probe, rules
-from atlas import superopt as so
-from atlas.check import check
-from atlas.semantics import PyDomain
-from atlas.syntax import parse
-from atlas.terms import Term, evaluate
+from atlas.tools import bitbench as bb
+from atlas.logic import flatten, rules
+from atlas.meaning import interp, ir
+from atlas.machine import probe
+from atlas.superopt import stochastic as so
+from atlas.front.check import check
+from atlas.meaning.semantics import PyDomain
+from atlas.front.syntax import parse
+from atlas.meaning.terms import Term, evaluate
 
 PROBLEMS = bb.load_problems()
 IDS = [p.name for p in PROBLEMS]
@@ -135,7 +137,7 @@ def test_naive_c_equals_naive_intent(module, c_lib, p):
 # ---------------------------------------------------------------- what the front end accepts
 
 def unroll(fn: ir.Function) -> Term:
-    """fn as one term over its parameters (atlas.flatten, straight-line
+    """fn as one term over its parameters (atlas.logic.flatten, straight-line
     functions too: the literature's programs)."""
     return flatten.flatten(fn, straight_too=True)
 
@@ -205,7 +207,7 @@ def test_naive_is_proven_equal_to_literature(module, p):
 # ---------------------------------------------------------------- problems.yaml
 
 def operation_count(fn: ir.Function) -> int:
-    """problems.yaml's measure of a program: atlas.superopt.term_length."""
+    """problems.yaml's measure of a program: atlas.superopt.stochastic.term_length."""
     return so.term_length(unroll(fn))
 
 

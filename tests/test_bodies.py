@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from atlas import bodies, ir
-from atlas.check import check
-from atlas.syntax import parse
-from atlas.terms import Term, const, var
+from atlas.logic import bodies
+from atlas.meaning import ir
+from atlas.front.check import check
+from atlas.front.syntax import parse
+from atlas.meaning.terms import Term, const, var
 
 import golden
 
@@ -101,7 +102,7 @@ def test_tiered_nested_if_equals_its_hoisted_form():
 
 def golden_front(stem: str):
     from atlas.pipeline import front
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     return front([golden.ROOT / "intents" / f"{stem}.ax"], probe)
 

@@ -13,9 +13,10 @@ import threading
 
 import pytest
 
-from atlas import ir, rules
-from atlas.egraph import FOLD_RULESET, PLAIN_NODES, Limits, folds, rule_text, saturate
-from atlas.terms import Term, const, var
+from atlas.meaning import ir
+from atlas.logic import rules
+from atlas.logic.egraph import FOLD_RULESET, PLAIN_NODES, Limits, folds, rule_text, saturate
+from atlas.meaning.terms import Term, const, var
 
 U16, U64, F64 = ir.U16, ir.U64, ir.F64
 
@@ -201,14 +202,15 @@ def test_an_unprovable_float_rewrite_keeps_the_source_form_and_says_why(tmp_path
     import json
     from pathlib import Path
 
-    from atlas import learned, logic, pipeline
+    from atlas.logic import learned, stages
+    from atlas import pipeline
     src = tmp_path / "horner.ax"
     src.write_text(HORNER)
     probe = json.loads((Path(__file__).parent / "fixtures" / "probe-popcnt.json").read_text())
     _, module, _ = pipeline.front([str(src)], probe)
-    sat = logic.saturate(module, probe, rules=learned.with_shipped(use=False))
+    sat = stages.saturate(module, probe, rules=learned.with_shipped(use=False))
     monkeypatch.setattr(rules, "PROOF_RLIMIT", 100_000)
-    ev = logic.verify(module, sat).evidence["horner"]
+    ev = stages.verify(module, sat).evidence["horner"]
     assert ev["rewritten"] == 2 and ev["proven"] == 0 and ev["form"] == "source"
     whys = [f["why"] for f in ev["fallbacks"]]
     assert any("resource limit of 100,000 Z3 units" in w for w in whys), whys

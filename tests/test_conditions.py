@@ -10,12 +10,14 @@ import pytest
 
 import golden
 from test_rules import assert_refused_at
-from atlas import ir, logic, rules, runtime, semantics as sem
-from atlas.explain import explain
+from atlas.meaning import ir, semantics as sem
+from atlas.logic import stages, rules
+from atlas.machine import runtime
+from atlas.tools.explain import explain
 from atlas.pipeline import compile_files, front
-from atlas.probe import load_probe
-from atlas.rules import RuleError, UnsoundRule, for_terms, load_rules, specialise_conditioned
-from atlas.terms import Term, const, evaluate, var
+from atlas.machine.probe import load_probe
+from atlas.logic.rules import RuleError, UnsoundRule, for_terms, load_rules, specialise_conditioned
+from atlas.meaning.terms import Term, const, evaluate, var
 
 PY = sem.PyDomain()
 U32 = ir.U32
@@ -235,15 +237,15 @@ def test_saturation_gets_instances_never_conditioned_rules(monkeypatch):
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     _, module, _ = front([golden.ROOT / "intents" / "naive.ax"], probe)
     seen = {}
-    real = logic.egraph.saturate
+    real = stages.egraph.saturate
 
     def spy(roots, rule_list, **kw):
         seen["rules"] = list(rule_list)
         return real(roots, rule_list, **kw)
 
-    monkeypatch.setattr(logic.egraph, "saturate", spy)
+    monkeypatch.setattr(stages.egraph, "saturate", spy)
     monkeypatch.setenv("ATLAS_CHECK_INSTANCES", "1")      # and each instance proves on its own
-    sat = logic.saturate(module, probe)
+    sat = stages.saturate(module, probe)
     assert seen["rules"] == sat.rules and not any(r.conditioned for r in sat.rules)
     names = {r.name for r in sat.rules}
     assert {"udiv-pow2-is-shr[c=16]", "urem-pow2-is-and[c=16]", "mul-pow2-is-shl[c=8]",
@@ -318,8 +320,8 @@ def test_every_new_rule_fires_and_native_code_agrees(tmp_path):
     src.write_text(CONSTANTS_AX)
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     _, module, _ = front([src], probe)
-    sat = logic.saturate(module, probe)
-    verified = logic.verify(module, sat)
+    sat = stages.saturate(module, probe)
+    verified = stages.verify(module, sat)
     matched = {k for k, v in sat.atlas.rule_matches.items() if v}
     assert set(EXPECTED.values()) <= matched
     for name in EXPECTED:
@@ -333,7 +335,7 @@ def test_every_new_rule_fires_and_native_code_agrees(tmp_path):
         lib = runtime.load(compiled.out)
     except runtime.CpuMismatch as exc:
         pytest.skip(str(exc))
-    from atlas import interp
+    from atlas.meaning import interp
     rng = np.random.default_rng(5)
     for f in module.functions:
         t = f.params[0].ty

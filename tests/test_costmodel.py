@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from atlas import costmodel as cm
-from atlas import ir
-from atlas import probe as hwprobe
-from atlas.egraph import costs as static_costs
-from atlas.runtime import host_cpu_flags
+from atlas.superopt import costmodel as cm
+from atlas.meaning import ir
+from atlas.machine import probe as hwprobe
+from atlas.logic.egraph import costs as static_costs
+from atlas.machine.runtime import host_cpu_flags
 
 FIXTURES = Path(__file__).parent / "fixtures"
 X86_HOST = platform.machine() in ("x86_64", "AMD64")
@@ -201,7 +201,7 @@ def test_another_architecture_gets_the_static_table_with_the_reason(cache, monke
 
 @pytest.mark.skipif(not X86_HOST, reason="needs an x86_64 host")
 def test_a_feature_this_machine_lacks_gets_the_static_table(host, cache, monkeypatch):
-    from atlas_backends.x86_64.target import FEATURES, target_for
+    from atlas.backends.x86_64.target import FEATURES, target_for
     have = host_cpu_flags() or set()
     extra = None
     for flags in FEATURES.values():

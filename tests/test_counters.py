@@ -1,5 +1,5 @@
 """Run-time counters (ir.Count): exported i64 globals in the library, read
-back through atlas.runtime, against the interpreter's atlas.interp.COUNTS."""
+back through atlas.machine.runtime, against the interpreter's atlas.meaning.interp.COUNTS."""
 from __future__ import annotations
 
 import json
@@ -10,16 +10,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from atlas import interp, ir, runtime
+from atlas.meaning import interp, ir
+from atlas.machine import runtime
 from atlas.pipeline import front
-from atlas.probe import probe as host_probe
+from atlas.machine.probe import probe as host_probe
 
 pytestmark = [
     pytest.mark.cc,
     pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="runs x86_64 code"),
 ]
 
-X86 = pytest.importorskip("atlas_backends.x86_64")
+X86 = pytest.importorskip("atlas.backends.x86_64")
 
 SRC = """
 fn tally(n: u64, x: [i32; n]) -> i32 {
@@ -131,7 +132,7 @@ def test_counting_from_several_threads_loses_nothing(counted):
 
 
 def test_counter_symbols_agree():
-    from atlas_backends.llvm.codegen import counter_symbol
+    from atlas.backends.llvm.codegen import counter_symbol
     assert counter_symbol("f", "tier1") == runtime.counter_symbol("f", "tier1") == "atlas_count_f_tier1"
 
 

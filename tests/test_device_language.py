@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import devices, interp, ir
-from atlas import probe as hwprobe
-from atlas.check import check
-from atlas.diagnostics import AtlasError
-from atlas.ir import U8, U16, U32
-from atlas.probe import ProbeError, validate_probe, virtio_structures
-from atlas.specialise import specialise
-from atlas.syntax import parse
+from atlas.front import devices
+from atlas.meaning import interp, ir
+from atlas.machine import probe as hwprobe
+from atlas.front.check import check
+from atlas.front.diagnostics import AtlasError
+from atlas.meaning.ir import U8, U16, U32
+from atlas.machine.probe import ProbeError, validate_probe, virtio_structures
+from atlas.front.specialise import specialise
+from atlas.front.syntax import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POPCNT = FIXTURES / "probe-popcnt.json"        # an e1000 (8086:100e) at 0000:00:03.0: mem BAR 0, io BAR 1

@@ -1,4 +1,4 @@
-"""The logic atlas (atlas/egraph.py): the egglog encoding round-trips exactly,
+"""The logic atlas (atlas/logic/egraph.py): the egglog encoding round-trips exactly,
 rules saturate under limits, extraction picks the cheapest member, classes
 and cross-intent sharing are reported, and costs follow the probe.
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import egglog.bindings as eb
 import pytest
 
-from atlas import ir, semantics as sem
-from atlas.egraph import (Limits, costs, decode, encode, parse_sexpr, saturate,
+from atlas.meaning import ir, semantics as sem
+from atlas.logic.egraph import (Limits, costs, decode, encode, parse_sexpr, saturate,
                           term_cost)
-from atlas.terms import Term, const, evaluate, pretty, subterms, var
+from atlas.meaning.terms import Term, const, evaluate, pretty, subterms, var
 
 U8, U32, U64, I32, F32, BOOL = ir.U8, ir.U32, ir.U64, ir.I32, ir.F32, ir.BOOL
 INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]

@@ -40,8 +40,8 @@ def rel(path: Path) -> str:
 def render(case: Path) -> str:
     """Parse and check one case in-process; the error text, or a line saying
     that no error was reported."""
-    from atlas.check import check
-    from atlas.diagnostics import AtlasError
+    from atlas.front.check import check
+    from atlas.front.diagnostics import AtlasError
     from atlas.pipeline import read_sources
 
     cwd = os.getcwd()
@@ -107,7 +107,7 @@ else:
         assert case.exists()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        proc = subprocess.run([sys.executable, "-m", "atlas.cli", "check", rel(case)],
+        proc = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "check", rel(case)],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1
         assert "Traceback" not in proc.stdout + proc.stderr

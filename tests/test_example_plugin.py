@@ -1,7 +1,7 @@
 """The example plugin of examples/atlas-c-backend: installed like a user's
 package (`make install` does it), it is listed by `atlas backends`, and the
 C it writes computes exactly what the interpreter computes: on every golden
-case of every intent, and on the edge cases of atlas/semantics.py."""
+case of every intent, and on the edge cases of atlas/meaning/semantics.py."""
 from __future__ import annotations
 
 import ctypes
@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 import golden
-from atlas import interp, runtime
-from atlas.cli import main
+from atlas.meaning import interp
+from atlas.machine import runtime
+from atlas.tools.cli import main
 from atlas.pipeline import compile_files
-from atlas.probe import load_probe
+from atlas.machine.probe import load_probe
 
 pytestmark = pytest.mark.skipif(
     find_spec("atlas_c_backend") is None,
@@ -36,7 +37,7 @@ POPCNT = golden.FIXTURES / "probe-popcnt.json"
 
 def _build(out: Path) -> dict:
     """Compile the C the backend wrote into a shared library (warnings are
-    errors); {name: a callable checked against the signature, as atlas.runtime
+    errors); {name: a callable checked against the signature, as atlas.machine.runtime
     calls a library}."""
     manifest = json.loads((out / "manifest.json").read_text())
     sources = [out / f for f in manifest["c_files"] if f.endswith(".c")]

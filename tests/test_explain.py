@@ -7,7 +7,7 @@ Goldens (tests/golden/explain/):
     all.json      every intent together: the project atlas
 
 They hold the document less its volatile fields (times, proof-cache hits,
-see atlas.explain.VOLATILE).  After a deliberate change (to explain, the
+see atlas.tools.explain.VOLATILE).  After a deliberate change (to explain, the
 rules, the cost model or the intents) rewrite them with
 
     python tests/test_explain.py --regen
@@ -42,8 +42,8 @@ def _files(stem: str) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def document(stem: str, probe: str = PROBE, show_all: bool = False) -> dict:
     """The full document (volatile fields included), computed once per run."""
-    from atlas.explain import explain
-    from atlas.probe import load_probe
+    from atlas.tools.explain import explain
+    from atlas.machine.probe import load_probe
     cwd = os.getcwd()
     os.chdir(ROOT)                  # locations name the files as they were given
     try:
@@ -53,13 +53,13 @@ def document(stem: str, probe: str = PROBE, show_all: bool = False) -> dict:
 
 
 def snapshot(stem: str) -> dict:
-    from atlas.explain import strip_volatile
+    from atlas.tools.explain import strip_volatile
     return strip_volatile(document(stem))
 
 
 def regen() -> None:
     sys.path.insert(0, str(ROOT))
-    from atlas.explain import to_json
+    from atlas.tools.explain import to_json
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for stem in STEMS + ["all"]:
         path = GOLDEN / f"{stem}.json"
@@ -99,7 +99,7 @@ def dot_problems(text: str) -> list[str]:
 def _cli(*args) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "atlas.cli", "explain", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "atlas.tools.cli", "explain", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -111,8 +111,8 @@ if __name__ == "__main__":
 else:
     import pytest
 
-    from atlas import ir
-    from atlas.explain import render_dot, render_text, to_json
+    from atlas.meaning import ir
+    from atlas.tools.explain import render_dot, render_text, to_json
 
     # -- goldens
 
@@ -228,10 +228,10 @@ else:
     # -- attribution, on rules made here (independent of primitives/rules)
 
     def test_rule_attribution_by_e_matching(tmp_path):
-        from atlas.explain import explain
-        from atlas.probe import load_probe
-        from atlas.rules import Rule
-        from atlas.terms import Term, const
+        from atlas.tools.explain import explain
+        from atlas.machine.probe import load_probe
+        from atlas.logic.rules import Rule
+        from atlas.meaning.terms import Term, const
 
         R = functools.partial(Rule, source="test")        # name, ruleset, ty, lhs, rhs
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from atlas import interp, ir
-from atlas import probe as hwprobe
-from atlas.backend import get as get_backend
-from atlas.cli import main
-from atlas.pipeline import compile_files, front, intent_hash, middle
-from atlas.search import Evaluation, Genome, Options, Search, Space, Target
+from atlas.meaning import interp, ir
+from atlas.machine import probe as hwprobe
+from atlas.machine.backend import get as get_backend
+from atlas.tools.cli import main
+from atlas.pipeline import compile_files, front, middle
+from atlas.search.archive import intent_hash
+from atlas.search.explode import Evaluation, Genome, Options, Search, Space, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
@@ -40,7 +41,7 @@ def _search(path, probe, options, name):
 
 
 def _profile(tmp_path, name, text):
-    from atlas.profile import load_profile
+    from atlas.search.profile import load_profile
     p = tmp_path / f"{name}.yaml"
     p.write_text(text)
     return load_profile(p)
@@ -125,12 +126,12 @@ def test_second_compile_hits_the_archive(tmp_path, here, monkeypatch):
     found = first.manifest["functions"]["saxpy"]["search"]
     assert found["from_archive"] is False and found["evaluations"] == 3
 
-    import atlas.worker
+    import atlas.search.worker
 
     def no_measuring(*a, **k):
         raise AssertionError("an unchanged recompile must not measure anything")
 
-    monkeypatch.setattr(atlas.worker, "measure", no_measuring)
+    monkeypatch.setattr(atlas.search.worker, "measure", no_measuring)
     again = compile_files([INTENTS / "saxpy.ax"], here, tmp_path / "b", search=Options(**opts))
     found2 = again.manifest["functions"]["saxpy"]["search"]
     assert found2["from_archive"] is True
@@ -192,7 +193,7 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     shape = compiled.manifest["functions"]["tiered"]["evidence"]["shape"]
     assert shape["shape"] == "tier" and shape["block"] == 64
 
-    from atlas.runtime import load
+    from atlas.machine.runtime import load
     lib = load(out)
     n = 64 * 100
     hot = np.random.default_rng(0).integers(21, 1000, n, dtype=np.int32)
@@ -216,7 +217,7 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     assert counts["blocks"] == 100 and counts["fallbacks"] == 100 and counts["block"] == 64
 
     # the next search is told: no tier whose blocks would mostly fall back is offered
-    from atlas.cli import _read_feedback
+    from atlas.tools.cli import _read_feedback
     s = _search(INTENTS / "tiered.ax", FIXTURE, Options(profiles={"tiered": prof},
                                                         feedback=_read_feedback(feedback)), "tiered")
     try:

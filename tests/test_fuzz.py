@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import interp
-from atlas.differential import same
-from atlas.fuzz import campaign as C
-from atlas.fuzz import gen
-from atlas.fuzz.reduce import reduce
+from atlas.meaning import interp
+from atlas.logic.differential import same
+from atlas.tools.fuzz import campaign as C
+from atlas.tools.fuzz import gen
+from atlas.tools.fuzz.reduce import reduce
 
 CHECKED = range(300)            # through the checker and the interpreter
 # Also compiled natively, two ways: seeds whose compiles take seconds.  (Seeds
@@ -22,12 +22,12 @@ COMPILED = (1000, 1003, 1004, 1005, 1006, 1007, 1008)
 
 @pytest.fixture(scope="module")
 def host():
-    from atlas.probe import probe
+    from atlas.machine.probe import probe
     return probe()
 
 
 def test_generated_programs_check_and_interpret(host):
-    from atlas.specialise import specialise
+    from atlas.front.specialise import specialise
     rejected = 0
     for seed in CHECKED:
         prog = gen.generate(seed)
@@ -51,7 +51,7 @@ def test_generator_covers_every_operator_primitive_and_width():
 
 
 def test_required_features_name_every_primitive_and_type():
-    from atlas.typecheck import primitives
+    from atlas.front.typecheck import primitives
     need = gen.required_features()
     for name in primitives():
         assert any(f.startswith(f"prim:{name}:") for f in need)
@@ -167,7 +167,7 @@ def test_a_stopped_campaign_keeps_its_figures(tmp_path):
     import sys
     import time
     out = tmp_path / "campaign"
-    proc = subprocess.Popen([sys.executable, "-m", "atlas.fuzz", "--programs", "1000", "--seed", "3",
+    proc = subprocess.Popen([sys.executable, "-m", "atlas.tools.fuzz", "--programs", "1000", "--seed", "3",
                              "--quick", "--jobs", "1", "--out", str(out), "--seconds", "100000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     summary = out / "summary.json"

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import golden
-from atlas import interp, runtime
+from atlas.meaning import interp
+from atlas.machine import runtime
 from atlas.pipeline import compile_files, front
-from atlas.probe import load_probe
+from atlas.machine.probe import load_probe
 
 STEMS = sorted(p.stem for p in (golden.ROOT / "intents").glob("*.ax"))
 

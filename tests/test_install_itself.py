@@ -11,7 +11,7 @@ import pytest
 
 import golden
 from atlas.pipeline import compile_files
-from atlas.probe import load_probe
+from atlas.machine.probe import load_probe
 
 pytestmark = [pytest.mark.cc,
               pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")]

@@ -3,10 +3,10 @@ results worked out by hand."""
 import numpy as np
 import pytest
 
-from atlas import interp, ir
-from atlas.check import check
-from atlas.specialise import specialise
-from atlas.syntax import parse
+from atlas.meaning import interp, ir
+from atlas.front.check import check
+from atlas.front.specialise import specialise
+from atlas.front.syntax import parse
 
 HOST_LIKE = {"cpu": {"arch": "x86_64", "features": ["popcnt", "sse2"], "cores": 4, "threads": 8,
                      "cache": {"l1d": 32768, "l1i": 32768, "l2": 262144, "l3": 8388608}},

@@ -1,7 +1,8 @@
-"""The modules' plan holds: no two modules of the package import each other
-(even inside a function), and none reaches into another's private names.
-Read from the source with `ast`, so a new cycle or a new private use
-fails here before anyone has to untangle it."""
+"""The modules' plan holds: each layer imports only its own and the layers
+below it (docs/architecture.md), no two modules of the package import each
+other (even inside a function), and none reaches into another's private
+names.  Read from the source with `ast`, so a new upward import, cycle or
+private use fails here before anyone has to untangle it."""
 from __future__ import annotations
 
 import ast
@@ -82,6 +83,33 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+# Bottom up.  The package's root (`atlas`, for __version__ and `atlas.load`)
+# stands outside the order: it is what every layer belongs to.
+LAYERS = ["atlas.files", "atlas.meaning", "atlas.front", "atlas.machine", "atlas.logic", "atlas.search",
+          "atlas.pipeline", "atlas.superopt", "atlas.tools"]
+# What a backend plugin may use: the layers up to the search.
+BACKEND_REACH = LAYERS.index("atlas.search")
+
+
+def layer(module: str) -> int | None:
+    """The index in LAYERS of the layer a module belongs to; None for the root."""
+    for i, name in enumerate(LAYERS):
+        if module == name or module.startswith(name + "."):
+            return i
+    return None
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of a module from a layer above the importer's."""
+    out = []
+    for name, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            here, there = layer(name), layer(target)
+            if here is not None and there is not None and there > here:
+                out.append(f"{name} imports {target}")
+    return out
+
+
 def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
@@ -95,6 +123,36 @@ def _private_uses(tree: ast.Module, aliases: dict[str, str]) -> list[str]:
 
 def test_no_module_imports_one_that_imports_it():
     assert cycles(imports()) == []
+
+
+def test_every_module_belongs_to_a_layer():
+    assert [m for m in _modules() if m != "atlas" and layer(m) is None] == []
+
+
+def test_no_layer_imports_one_above_it():
+    assert upward(imports()) == []
+
+
+def test_an_upward_import_is_found():
+    graph = {"atlas.meaning.ir": {"atlas.logic.rules"}, "atlas.logic.rules": {"atlas.meaning.ir"},
+             "atlas.tools.cli": {"atlas.pipeline", "atlas"}}
+    assert upward(graph) == ["atlas.meaning.ir imports atlas.logic.rules"]
+
+
+def test_the_backends_import_no_layer_above_the_search():
+    import atlas.backends
+    offences = []
+    for path in sorted(Path(atlas.backends.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("atlas."):
+                targets = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            offences += [f"{path.name} imports {t}" for t in targets
+                         if (layer(t) or 0) > BACKEND_REACH]
+    assert offences == []
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -121,8 +179,8 @@ def test_no_module_uses_another_modules_private_names():
 
 
 def test_the_backends_use_only_public_names_of_atlas():
-    import atlas_backends
-    root = Path(atlas_backends.__file__).parent
+    import atlas.backends
+    root = Path(atlas.backends.__file__).parent
     offences = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))

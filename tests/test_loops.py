@@ -1,4 +1,4 @@
-"""atlas/loops.py: the end-around-carry loop rewritten to a wide accumulator,
+"""atlas/search/loops.py: the end-around-carry loop rewritten to a wide accumulator,
 proven by induction with Z3, checked against the interpreter (and, with a C
 compiler, natively)."""
 from __future__ import annotations
@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import interp, ir, loops
-from atlas.check import check
+from atlas.meaning import interp, ir
+from atlas.search import loops
+from atlas.front.check import check
 from atlas.pipeline import front
-from atlas.probe import load_probe
-from atlas.specialise import specialise
-from atlas.syntax import parse
+from atlas.machine.probe import load_probe
+from atlas.front.specialise import specialise
+from atlas.front.syntax import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -338,7 +339,7 @@ def test_invariant_obligations_are_each_checked():
 # ---------------------------------------------------------------- native code
 
 def _native_probe():
-    from atlas import runtime
+    from atlas.machine import runtime
     have = runtime.host_cpu_flags()
     if have is None or set(PROBE["cpu"]["features"]) <= have:
         return PROBE
@@ -346,8 +347,8 @@ def _native_probe():
 
 
 def _build(m: ir.Module, outdir: Path):
-    from atlas import runtime
-    X86 = pytest.importorskip("atlas_backends.x86_64")
+    from atlas.machine import runtime
+    X86 = pytest.importorskip("atlas.backends.x86_64")
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(m, _native_probe(), outdir)
     (outdir / "manifest.json").write_text(json.dumps(

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 import golden
-from atlas import interp, ir, lower
+from atlas.meaning import interp, ir
+from atlas.logic import lower
 from atlas.pipeline import front
-from atlas.probe import load_probe
-from atlas.terms import Term, var
+from atlas.machine.probe import load_probe
+from atlas.meaning.terms import Term, var
 
 STEMS = sorted(p.stem for p in (golden.ROOT / "intents").glob("*.ax"))
 
@@ -80,8 +81,8 @@ def test_straight_line_runs_become_one_term():
 
 def test_choose_replaces_roots():
     src = "fn f(a: u32, b: u32) -> u32 { let x = a * 2; return x + b; }"
-    from atlas.check import check
-    from atlas.syntax import parse
+    from atlas.front.check import check
+    from atlas.front.syntax import parse
     module = check(parse(src, "t.ax"))
 
     def swap(root):                       # a deliberately different choice shows up
@@ -94,8 +95,8 @@ def test_choose_replaces_roots():
 def test_a_load_after_a_store_to_the_same_array_ends_the_run():
     src = """fn f(n: u64, x: mut [u32; n]) -> u32 {
         x[0] = 5; let y = x[0]; return y; }"""
-    from atlas.check import check
-    from atlas.syntax import parse
+    from atlas.front.check import check
+    from atlas.front.syntax import parse
     module = check(parse(src, "t.ax"))
     rebuilt, _ = lower.transform(module)
     assert interp.run(rebuilt, "f", 1, np.zeros(1, np.uint32)) == 5

@@ -14,9 +14,10 @@ import re
 import numpy as np
 import pytest
 
-from atlas import interp, ir, nests
-from atlas.check import check
-from atlas.syntax import parse
+from atlas.meaning import interp, ir
+from atlas.search import nests
+from atlas.front.check import check
+from atlas.front.syntax import parse
 
 import golden
 
@@ -26,7 +27,7 @@ import golden
 @pytest.fixture(scope="module")
 def matmul():
     from atlas.pipeline import front
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     _, module, _ = front([golden.ROOT / "intents" / "matmul.ax"], probe)
     return module
@@ -342,9 +343,9 @@ fn total(n: u64, x: [f32; n]) -> f32 {
 def native(matmul, interchanged, tmp_path_factory):
     if platform.machine() not in ("x86_64", "AMD64"):
         pytest.skip("runs x86_64 code")
-    X86 = pytest.importorskip("atlas_backends.x86_64")
-    from atlas import runtime
-    from atlas.probe import probe
+    X86 = pytest.importorskip("atlas.backends.x86_64")
+    from atlas.machine import runtime
+    from atlas.machine.probe import probe
     out = tmp_path_factory.mktemp("ikj")
     module = ir.Module((interchanged.function,), matmul.sources)
     emitted = X86.X86Backend().emit(module, probe(), out)

@@ -14,13 +14,13 @@ import llvmlite
 import numpy as np
 import pytest
 
-from atlas import interp, ir
-from atlas.backend import BackendError
+from atlas.meaning import interp, ir
+from atlas.machine.backend import BackendError
 from atlas.pipeline import compile_files, front
-from atlas_backends.nvptx import NvptxBackend, write_variants
-from atlas_backends.nvptx import kernels as K
-from atlas_backends.nvptx import target as T
-from atlas_backends.nvptx.plan import NotParallel, plan_for
+from atlas.backends.nvptx import NvptxBackend, write_variants
+from atlas.backends.nvptx import kernels as K
+from atlas.backends.nvptx import target as T
+from atlas.backends.nvptx.plan import NotParallel, plan_for
 
 import gpu_emulator as emu
 
@@ -190,9 +190,9 @@ def test_functions_without_a_parallel_loop_are_listed_with_the_reason(tmp_path):
 
 
 def test_the_archive_champion_picks_the_shape(tmp_path, monkeypatch):
-    from atlas.archive import Archive
-    from atlas.pipeline import intent_hash
-    from atlas.probe import fingerprint
+    from atlas.search.archive import Archive
+    from atlas.search.archive import intent_hash
+    from atlas.machine.probe import fingerprint
     _, module, _ = front([ROOT / "intents/saxpy.ax"], PROBE)
     shape = K.Shape(512, 2, "strided", True)
     with Archive(tmp_path / "a.sqlite3") as a:
@@ -209,9 +209,9 @@ def test_the_archive_champion_picks_the_shape(tmp_path, monkeypatch):
 
 def test_the_manifest_says_which_actuator_wins_at_which_size(tmp_path):
     """The GPU run's CPU and GPU times per size, from the archive, side by side."""
-    from atlas.archive import Archive
-    from atlas.pipeline import intent_hash
-    from atlas.probe import fingerprint
+    from atlas.search.archive import Archive
+    from atlas.search.archive import intent_hash
+    from atlas.machine.probe import fingerprint
     _, module, _ = front([ROOT / "intents/saxpy.ax"], PROBE)
     times = {4096: {"cpu": 900, "gpu-with-copies": 40_000, "gpu-on-device-data": 5_000},
              1 << 24: {"cpu": 9e6, "gpu-with-copies": 2e7, "gpu-on-device-data": 1e5}}

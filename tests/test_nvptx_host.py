@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _by_path(name: str, rel: str):
-    # by path: the host module runs where atlas_backends is not installed,
+    # by path: the host module runs where atlas.backends is not installed,
     # and the scripts are no package
     spec = importlib.util.spec_from_file_location(name, ROOT / rel)
     module = importlib.util.module_from_spec(spec)
@@ -539,9 +539,9 @@ def test_the_script_explains_itself_without_arguments():
 
 def _backend_or_skip():
     try:
-        from atlas.backend import available
+        from atlas.machine.backend import available
         if "nvptx" not in available():
-            pytest.skip("the nvptx backend is not registered (atlas_backends.nvptx)")
+            pytest.skip("the nvptx backend is not registered (atlas.backends.nvptx)")
     except Exception as exc:
         pytest.skip(f"no backend registry: {exc}")
     if not (ROOT / "tests" / "fixtures" / "probe-h100.json").exists():
@@ -755,7 +755,7 @@ def fake_gpu(monkeypatch):
 def test_the_check_of_each_intent_runs_through(bundle, fake_gpu, tmp_path):
     cp = fake_gpu()
     run = check.Run(tmp_path / "out")
-    from atlas.archive import Archive
+    from atlas.search.archive import Archive
     with Archive(tmp_path / "out" / "archive.sqlite3") as archive:
         for stem in json.loads((bundle / "bundle.json").read_text())["intents"]:
             check.check_intent(run, cp, bundle, stem, "gpu-machine", archive)
@@ -773,7 +773,7 @@ def test_the_check_of_each_intent_runs_through(bundle, fake_gpu, tmp_path):
         assert rows and all(r["atlas_cpu_ms"] > 0 and r["faster_with_copies"] in ("cpu", "gpu")
                             for r in rows), (key, rows)
     # the champions are where `atlas compile --archive` looks: intent, machine, function, context "gpu"
-    from atlas_backends.nvptx.kernels import Shape
+    from atlas.backends.nvptx.kernels import Shape
     with Archive(tmp_path / "out" / "archive.sqlite3") as archive:
         for stem in ("saxpy", "matmul"):
             manifest = json.loads((bundle / stem / "manifest.json").read_text())
@@ -873,7 +873,7 @@ def _artefact_or_skip(stem: str, tmp_path: Path) -> Path:
         return bundle / stem
     _backend_or_skip()
     from atlas.pipeline import compile_files
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     compile_files([ROOT / "intents" / f"{stem}.ax"], load_probe(ROOT / "tests" / "fixtures" / "probe-h100.json"),
                   tmp_path / stem, backend="nvptx", backend_options={"variants": True})
     return tmp_path / stem
@@ -916,7 +916,7 @@ def test_the_cpu_library_loads_as_on_the_gpu_machine(bundle):
 import importlib.abc, importlib.util, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("z3", "egglog", "click", "archspec", "cpuinfo", "atlas_backends"):
+        if name.split(".")[0] in ("z3", "egglog", "click", "archspec", "cpuinfo", "atlas.backends"):
             raise ImportError("not on the GPU machine: " + name)
 # this environment's editable install would map the package; the GPU machine has none
 sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__

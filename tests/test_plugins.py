@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from atlas import backend
-from atlas.cli import main
+from atlas.machine import backend
+from atlas.tools.cli import main
 
 
 def _plugins(monkeypatch, *pairs):
@@ -28,26 +28,26 @@ def test_the_built_in_backends_are_plugins():
 
 @pytest.mark.parametrize("value,why", [
     ("atlas_no_such_plugin:Backend", "failed to load: ModuleNotFoundError"),
-    ("atlas_backends.x86_64:NoSuchClass", "failed to load: AttributeError"),
-    ("atlas.ir:Module", "is not a subclass of atlas.backend.Backend"),
+    ("atlas.backends.x86_64:NoSuchClass", "failed to load: AttributeError"),
+    ("atlas.meaning.ir:Module", "is not a subclass of atlas.machine.backend.Backend"),
 ])
 def test_a_broken_plugin_is_a_warning_and_the_others_still_load(monkeypatch, value, why):
-    _plugins(monkeypatch, ("broken", value), ("x86_64", "atlas_backends.x86_64:X86Backend"))
+    _plugins(monkeypatch, ("broken", value), ("x86_64", "atlas.backends.x86_64:X86Backend"))
     with pytest.warns(UserWarning, match=why):
         found = backend.available()
     assert list(found) == ["x86_64"]
 
 
 def test_a_second_plugin_of_the_same_name_is_ignored_with_a_warning(monkeypatch):
-    _plugins(monkeypatch, ("x86_64", "atlas_backends.x86_64:X86Backend"),
-             ("x86_64", "atlas_backends.nvptx:NvptxBackend"))
+    _plugins(monkeypatch, ("x86_64", "atlas.backends.x86_64:X86Backend"),
+             ("x86_64", "atlas.backends.nvptx:NvptxBackend"))
     with pytest.warns(UserWarning, match="two backend plugins are named 'x86_64'"):
         found = backend.available()
     assert found["x86_64"].name == "x86_64"
 
 
 def test_asking_for_a_missing_backend_names_those_installed(monkeypatch):
-    _plugins(monkeypatch, ("x86_64", "atlas_backends.x86_64:X86Backend"))
+    _plugins(monkeypatch, ("x86_64", "atlas.backends.x86_64:X86Backend"))
     with pytest.raises(backend.BackendError, match=r"no backend named 'c' is installed \(installed: x86_64\)"):
         backend.get("c")
     with pytest.raises(backend.BackendError, match="takes no options"):
@@ -56,7 +56,7 @@ def test_asking_for_a_missing_backend_names_those_installed(monkeypatch):
 
 def test_atlas_backends_lists_and_warns(monkeypatch, tmp_path):
     _plugins(monkeypatch, ("broken", "atlas_no_such_plugin:Backend"),
-             ("x86_64", "atlas_backends.x86_64:X86Backend"), ("nvptx", "atlas_backends.nvptx:NvptxBackend"))
+             ("x86_64", "atlas.backends.x86_64:X86Backend"), ("nvptx", "atlas.backends.nvptx:NvptxBackend"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # the command must catch them itself
         probe = Path(__file__).parent / "fixtures" / "probe-nopopcnt.json"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from atlas import probe as P
-from atlas.probe import (FACTS, ProbeError, fact_type, fact_value, fingerprint,
-                         known_facts, llvm_cpu, load_probe, probe, write_probe)
+from atlas.machine import probe as P
+from atlas.front.facts import FACTS, fact_type, fact_value, known_facts
+from atlas.machine.probe import ProbeError, fingerprint, llvm_cpu, load_probe, probe, write_probe
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POPCNT = FIXTURES / "probe-popcnt.json"
@@ -437,7 +437,7 @@ def run_without(blocked, code, *args, cwd):
 
 
 def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
-    code = ('runpy.run_module("atlas.probe", run_name="__main__")\n'
+    code = ('runpy.run_module("atlas.machine.probe", run_name="__main__")\n'
             'assert not {m.partition(".")[0] for m in sys.modules} & BLOCKED\n')
     run = run_without(NOT_ON_GPU_MACHINES, code, "-o", "out.json", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -449,7 +449,7 @@ def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
 
 
 def test_python_m_atlas_probe_prints_to_stdout(tmp_path):
-    run = run_without(NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.probe", run_name="__main__")\n',
+    run = run_without(NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.machine.probe", run_name="__main__")\n',
                       cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert P.validate_probe(json.loads(run.stdout))["format"] == "atlas-probe/1"
@@ -457,13 +457,14 @@ def test_python_m_atlas_probe_prints_to_stdout(tmp_path):
 
 
 def test_archive_imports_without_z3_lark_or_egglog(tmp_path):
-    code = ("import atlas.archive, atlas.files\n"
-            "assert atlas.archive.cache_dir is atlas.files.cache_dir\n")
+    code = ("import atlas.search.archive, atlas.files\n"
+            "assert atlas.search.archive.cache_dir is atlas.files.cache_dir\n")
     run = run_without(("z3", "lark", "egglog"), code, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
 
 def test_rules_still_offers_cache_dir(monkeypatch, tmp_path):
-    from atlas import files, rules
+    from atlas import files
+    from atlas.logic import rules
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     assert rules.cache_dir is files.cache_dir and rules.cache_dir() == tmp_path

@@ -1,4 +1,4 @@
-"""Input profiles (atlas/profile.py, docs/profile.md): the shipped profiles of
+"""Input profiles (atlas/search/profile.py, docs/profile.md): the shipped profiles of
 the ten benchmark kernels, the distributions they draw, determinism, the
 inputs made without a profile, and the errors for malformed profiles.
 
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import interp, ir
-from atlas.check import check
-from atlas.diagnostics import AtlasError
-from atlas.profile import (ALIGN, generated, length_params, load_profile, parse_profile)
-from atlas.syntax import parse
+from atlas.meaning import interp, ir
+from atlas.front.check import check
+from atlas.front.diagnostics import AtlasError
+from atlas.search.profile import (ALIGN, generated, length_params, load_profile, parse_profile)
+from atlas.front.syntax import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "intents" / "profiles"

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atlas import interp, runtime
-from atlas.typecheck import primitives
+from atlas.meaning import interp
+from atlas.machine import runtime
+from atlas.front.typecheck import primitives
 from atlas.pipeline import compile_files, front
-from atlas.probe import probe as probe_host
+from atlas.machine.probe import probe as probe_host
 
 INTS = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
 FLOATS = ["f32", "f64"]

@@ -1,4 +1,4 @@
-"""The x86_64 backend's realisation knobs (atlas.backend.Realisation).
+"""The x86_64 backend's realisation knobs (atlas.machine.backend.Realisation).
 
 The knobs change how LLVM shapes the loops, never what they compute.  These
 tests read the unoptimised / optimised IR and the assembly, never timings;
@@ -17,16 +17,17 @@ import numpy as np
 import pytest
 
 import golden
-from atlas import interp, ir, runtime
-from atlas.backend import BackendError, Realisation
-from atlas.ir import U32, U64, Assign, Binary, Const, For, Function, Let, Load, Module, Param, Prim, Return, Var
+from atlas.meaning import interp, ir
+from atlas.machine import runtime
+from atlas.machine.backend import BackendError, Realisation
+from atlas.meaning.ir import U32, U64, Assign, Binary, Const, For, Function, Let, Load, Module, Param, Prim, Return, Var
 from atlas.pipeline import front
-from atlas.probe import probe as host_probe
+from atlas.machine.probe import probe as host_probe
 
 pytestmark = pytest.mark.cc         # every emit links a shared library
 
-X86 = pytest.importorskip("atlas_backends.x86_64")
-from atlas_backends.llvm import codegen  # noqa: E402
+X86 = pytest.importorskip("atlas.backends.x86_64")
+from atlas.backends.llvm import codegen  # noqa: E402
 
 INTENTS = golden.ROOT / "intents"
 

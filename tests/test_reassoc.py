@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 import golden
-from atlas import interp, ir, runtime
-from atlas.check import check
-from atlas.typecheck import signature_of
-from atlas.diagnostics import AtlasError
-from atlas.syntax import parse
+from atlas.meaning import interp, ir
+from atlas.machine import runtime
+from atlas.front.check import check
+from atlas.front.typecheck import signature_of
+from atlas.front.diagnostics import AtlasError
+from atlas.front.syntax import parse
 
 SUM = """\
 // any order of the additions is acceptable
@@ -136,9 +137,9 @@ def test_the_shipped_intent_is_reassoc():
 # ---------------------------------------------------------------- through the pipeline
 
 def test_the_flag_survives_specialise_and_lowering():
-    from atlas import lower
+    from atlas.logic import lower
     from atlas.pipeline import front
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     _, module, _ = front([golden.ROOT / "intents" / "sum_f32.ax"], load_probe(golden.FIXTURES / "probe-popcnt.json"))
     assert module.function("sum_f32").reassoc
     rebuilt, _ = lower.transform(module)
@@ -150,7 +151,7 @@ def test_the_manifest_records_the_modifier(tmp_path):
     import json
 
     from atlas.pipeline import compile_files
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     compile_files([golden.ROOT / "intents" / "sum_f32.ax"], load_probe(golden.FIXTURES / "probe-popcnt.json"),
                   tmp_path / "out")
     spec = json.loads((tmp_path / "out" / "manifest.json").read_text())["functions"]["sum_f32"]

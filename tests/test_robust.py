@@ -9,7 +9,7 @@ command line, the file system or several stages: bytes that are not UTF-8,
 valid programs nested hundreds deep compiled and run, output folders that
 cannot be written, damaged artefacts, archives and timing loops, profiles
 for absent functions, the superoptimiser's report, and a fixed slice of the
-mutation campaign (atlas/fuzz/mutate.py).
+mutation campaign (atlas/tools/fuzz/mutate.py).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from atlas.cli import main
+from atlas.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAXPY = ROOT / "intents" / "saxpy.ax"
@@ -57,7 +57,7 @@ def write(path: Path, text: str) -> Path:
 def test_bytes_that_are_not_utf8_are_a_located_error(tmp_path):
     f = tmp_path / "bad.ax"
     f.write_bytes("fn f(x: i64) -> i64 {\n    // é\n    return x\xff + 1;\n}\n".encode("latin-1"))
-    proc = subprocess.run([sys.executable, "-m", "atlas.cli", "check", str(f)],
+    proc = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "check", str(f)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
@@ -105,7 +105,7 @@ def test_deep_valid_programs_compile_and_run(tmp_path, name):
 
 
 def test_nesting_limit_is_a_located_error(tmp_path):
-    from atlas.syntax import MAX_DEPTH
+    from atlas.front.syntax import MAX_DEPTH
     ok = write(tmp_path / "ok.ax", _sum(MAX_DEPTH - 1))
     assert atlas("check", ok)[0] == 0
     f = write(tmp_path / "deep.ax", _sum(MAX_DEPTH + 5))
@@ -119,7 +119,7 @@ def test_run_deep_passes_ctrl_c_on(tmp_path):
     script = write(tmp_path / "interrupt.py", """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)   # a background job starts with it ignored
-from atlas.syntax import run_deep
+from atlas.front.syntax import run_deep
 def work():
     print("started", flush=True)
     while True:
@@ -137,7 +137,7 @@ except KeyboardInterrupt:
 
 
 def test_run_deep_restores_the_limits_and_passes_exceptions():
-    from atlas.syntax import run_deep
+    from atlas.front.syntax import run_deep
     before = sys.getrecursionlimit()
     assert run_deep(lambda: sys.getrecursionlimit()) > before
     assert sys.getrecursionlimit() == before
@@ -257,7 +257,7 @@ def test_an_archive_that_cannot_be_opened_is_left_alone(tmp_path):
 
 
 def test_an_archive_damaged_past_its_header(tmp_path):
-    from atlas.archive import Archive, ArchiveNotice
+    from atlas.search.archive import Archive, ArchiveNotice
     path = tmp_path / "a.sqlite3"
     with Archive(path) as a:
         for i in range(200):
@@ -274,8 +274,8 @@ def test_an_archive_damaged_past_its_header(tmp_path):
 
 @pytest.mark.cc
 def test_a_damaged_timing_loop_is_rebuilt(tmp_path, monkeypatch):
-    from atlas import worker
-    from atlas.typecheck import signature_of
+    from atlas.search import worker
+    from atlas.front.typecheck import signature_of
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     sig = signature_of("fn f(n: u64, x: [f32; n]) -> f32")
     so, note = worker.timer_library(sig)
@@ -310,7 +310,7 @@ def test_superopt_reports_a_root_the_rules_already_reduce(tmp_path):
 # ---------------------------------------------------------------- 9. the mutation campaign
 
 def test_mutation_campaign_slice():
-    from atlas.fuzz.mutate import campaign
+    from atlas.tools.fuzz.mutate import campaign
     report = campaign(200, seed=14, timeout_s=60)
     assert sum(report.counts.values()) == 200
     assert report.ok, report.render() + "\n" + "\n".join(out[-2000:] for _, _, out in report.failures[:3])

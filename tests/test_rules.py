@@ -13,9 +13,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from atlas import ir, rules, semantics as sem
-from atlas.rules import RuleError, UnsoundRule, load_rules, parse_rules, prove
-from atlas.terms import Term, const, evaluate, var
+from atlas.meaning import ir, semantics as sem
+from atlas.logic import rules
+from atlas.logic.rules import RuleError, UnsoundRule, load_rules, parse_rules, prove
+from atlas.meaning.terms import Term, const, evaluate, var
 
 PY = sem.PyDomain()
 

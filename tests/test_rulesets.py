@@ -5,10 +5,10 @@ e-graph and the rules end to end, independently of the prover."""
 import pytest
 
 import golden
-from atlas import differential, egraph, lower
+from atlas.logic import differential, egraph, lower
 from atlas.pipeline import front
-from atlas.probe import load_probe
-from atlas.rules import for_terms, load_rules
+from atlas.machine.probe import load_probe
+from atlas.logic.rules import for_terms, load_rules
 
 RULES = load_rules()
 RULESETS = sorted({r.ruleset for r in RULES})

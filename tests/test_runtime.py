@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-from atlas import interp, runtime
+from atlas.meaning import interp
+from atlas.machine import runtime
 from atlas.pipeline import compile_files, front
-from atlas.probe import probe as probe_host
+from atlas.machine.probe import probe as probe_host
 
 pytestmark = pytest.mark.cc
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from atlas.search import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
+from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
 
 SPACE = Space(roots=("r0", "r1"), shapes=("plain", "hot-path"), vector_width=(0, 1, 4, 8, 16),
               interleave=(0, 1, 2, 4), unroll=(0, 1, 2, 4), prefer_width_bits=(0, 256, 512))

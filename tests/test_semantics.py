@@ -1,4 +1,4 @@
-"""The definitions in atlas/semantics.py against independent, plain statements
+"""The definitions in atlas/meaning/semantics.py against independent, plain statements
 of the stated results (Python arithmetic on natural numbers)."""
 import math
 
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from atlas import semantics as sem
-from atlas.ir import F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Scalar
-from atlas.semantics import PyDomain
+from atlas.meaning import semantics as sem
+from atlas.meaning.ir import F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Scalar
+from atlas.meaning.semantics import PyDomain
 
 D = PyDomain()
 INTS = [I8, I16, I32, I64, U8, U16, U32, U64]
@@ -145,6 +145,6 @@ def test_int_casts():
     assert sem.cast(D, U8, I32, 0x80) == 128
     assert sem.cast(D, I32, U8, pat(I32, -1)) == 255
     assert sem.cast(D, I32, I16, 0x12345678) == 0x5678
-    from atlas.ir import BOOL
+    from atlas.meaning.ir import BOOL
     assert sem.cast(D, U32, BOOL, 4) is True
     assert sem.cast(D, BOOL, I64, True) == 1

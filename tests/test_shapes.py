@@ -9,9 +9,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from atlas import interp, ir, shapes
-from atlas.check import check
-from atlas.syntax import parse
+from atlas.meaning import interp, ir
+from atlas.search import shapes
+from atlas.front.check import check
+from atlas.front.syntax import parse
 
 import golden
 
@@ -19,7 +20,7 @@ import golden
 @pytest.fixture(scope="module")
 def intents():
     from atlas.pipeline import front
-    from atlas.probe import load_probe
+    from atlas.machine.probe import load_probe
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     out = {}
     for stem in ("tiered", "classify"):

@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import interp, load, search
-from atlas.check import check
-from atlas.diagnostics import AtlasError
+from atlas.meaning import interp
+from atlas import load
+from atlas.search import explode
+from atlas.front.check import check
+from atlas.front.diagnostics import AtlasError
 from atlas.pipeline import compile_files
-from atlas.syntax import parse
+from atlas.front.syntax import parse
 
 pytestmark = pytest.mark.cc
 
@@ -107,12 +109,12 @@ WAYS = [
     ("no atlas, no search", dict(use_atlas=False)),
     ("search", dict(search=TINY)),
     ("no atlas, search", dict(use_atlas=False, search=TINY)),
-] + [(f"pinned {s}", dict(pin=s)) for s in search.SHAPES]
+] + [(f"pinned {s}", dict(pin=s)) for s in explode.SHAPES]
 
 
 @pytest.fixture(scope="module")
 def probe():
-    from atlas.probe import probe as probe_this
+    from atlas.machine.probe import probe as probe_this
     return probe_this()          # the search times candidates here: this machine's probe
 
 
@@ -180,9 +182,9 @@ def _compile(path: Path, out: Path, probe: dict, how: dict):
     if "use_atlas" in how:
         kw["use_atlas"] = how["use_atlas"]
     if "search" in how:
-        kw["search"] = search.Options(**how["search"])
+        kw["search"] = explode.Options(**how["search"])
     if "pin" in how:
-        kw["search"] = search.Options(fixed={"f": search.pinned(how["pin"])}, only_fixed=True,
+        kw["search"] = explode.Options(fixed={"f": explode.pinned(how["pin"])}, only_fixed=True,
                                       reuse=False)
     return compile_files([path], probe, out, **kw)
 
@@ -224,9 +226,9 @@ def test_flatten_conditional_update_keeps_negative_zero():
     what the source does: -0.0 for v = -0.0 when c is false."""
     import dataclasses
 
-    from atlas import ir
-    from atlas.flatten import flatten
-    from atlas.terms import to_expr
+    from atlas.meaning import ir
+    from atlas.logic.flatten import flatten
+    from atlas.meaning.terms import to_expr
     module = check(parse(FLOAT_IDENTITY, "t.ax"))
     fn = module.functions[0]
     whole = dataclasses.replace(fn, body=(ir.Return(to_expr(flatten(fn)), fn.span),))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atlas import probe as hwprobe
+from atlas.machine import probe as hwprobe
 from atlas.pipeline import compile_files
 
 from stub_harness import CFLAGS, MODES, Stub, arguments, build, run_both
@@ -46,8 +46,8 @@ def _compile(probe_name: str, out: Path):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """stem -> (Stub, placed device) for every fixture probe's stubs."""
-    from atlas import devices
-    from atlas.check import check
+    from atlas.front import devices
+    from atlas.front.check import check
     from atlas.pipeline import read_sources
     module = check(*read_sources([str(p) for p in DESCRIPTIONS]))
     stubs = {}
@@ -89,7 +89,7 @@ def test_e1000_and_no_rtl8139_gives_only_the_e1000_stub(tmp_path):
     ids = {(d["vendor"], d["device"]) for d in probe["pci"]}
     assert ("0x8086", "0x100e") in ids and ("0x10ec", "0x8139") not in ids
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "atlas.cli", "compile", *map(str, DESCRIPTIONS),
+    r = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "compile", *map(str, DESCRIPTIONS),
                         "--hw", str(FIXTURES / "probe-popcnt.json"), "-o", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -102,12 +102,12 @@ def test_this_machine(tmp_path):
     """`atlas probe` then `atlas compile`: a stub for each described device
     present here, nothing for the others."""
     probe_file = tmp_path / "probe.json"
-    subprocess.run([sys.executable, "-m", "atlas.cli", "probe", "-o", str(probe_file)], check=True,
+    subprocess.run([sys.executable, "-m", "atlas.tools.cli", "probe", "-o", str(probe_file)], check=True,
                    capture_output=True)
     here = json.loads(probe_file.read_text())
     present = {(int(d["vendor"], 16), int(d["device"], 16)) for d in here["pci"]}
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "atlas.cli", "compile", *map(str, DESCRIPTIONS),
+    r = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "compile", *map(str, DESCRIPTIONS),
                         "--hw", str(probe_file), "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
@@ -151,7 +151,7 @@ def test_golden_stubs(tmp_path, probe_name):
 
 def _devices():
     """The shipped descriptions that match a device (not the bases they extend)."""
-    from atlas.check import check
+    from atlas.front.check import check
     from atlas.pipeline import read_sources
     return [d for d in check(*read_sources([str(p) for p in DESCRIPTIONS])).devices if d.match]
 
@@ -229,7 +229,7 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
     given: after every operation the memory is what the interpreter left."""
     import ctypes
 
-    from atlas import devices
+    from atlas.front import devices
     stub, out = built[device]
     dev = stub.dev
     cc = shutil.which("gcc") or shutil.which("cc")
@@ -307,9 +307,9 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
     """Narrow arithmetic, division and remainder by zero, shifts by the
     width or more, out-of-range register indexes: the C of a stub against
     the interpreter, on many inputs."""
-    from atlas import devices
-    from atlas.check import check
-    from atlas.syntax import parse
+    from atlas.front import devices
+    from atlas.front.check import check
+    from atlas.front.syntax import parse
     src = tmp_path / "ops_check.ax"
     src.write_text(OPERATORS)
     probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
@@ -328,7 +328,7 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
 
 
 def test_explain_lists_the_descriptions_beside_the_atlas():
-    from atlas import explain as X
+    from atlas.tools import explain as X
     probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
     doc = X.explain([str(p) for p in DESCRIPTIONS], probe, "fixture")
     assert {d["name"] for d in doc["devices"]} == {d.name for d in _devices()} | {"virtio_pci"}

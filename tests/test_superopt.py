@@ -10,14 +10,16 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from atlas import discover, flatten, interp, ir, learned, lower
-from atlas import rules as rulebook
-from atlas import superopt as so
-from atlas.check import check
-from atlas.cli import main
-from atlas.semantics import PyDomain
-from atlas.syntax import parse
-from atlas.terms import Term, const, evaluate, var
+from atlas.superopt import discover
+from atlas.logic import flatten, learned, lower
+from atlas.meaning import interp, ir
+from atlas.logic import rules as rulebook
+from atlas.superopt import stochastic as so
+from atlas.front.check import check
+from atlas.tools.cli import main
+from atlas.meaning.semantics import PyDomain
+from atlas.front.syntax import parse
+from atlas.meaning.terms import Term, const, evaluate, var
 
 NAIVE = """\
 // the number of set bits, one bit at a time
@@ -213,7 +215,7 @@ def naive_file(tmp_path):
 
 
 def host():
-    from atlas import probe
+    from atlas.machine import probe
     return probe.probe()
 
 
@@ -236,7 +238,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     out = compile_files([naive_file], host(), tmp_path / "out")
     assert out.manifest["atlas"]["rules"]["learned"] == [rule["name"]]
     assert "return popcount(x);" in ir.pretty_function(fn(out.module, "pop"))
-    from atlas import runtime
+    from atlas.machine import runtime
     lib = runtime.load(out.out)
     for x in (0, 1, 0xFFFFFFFF, 0x80000000, 12345):
         assert lib.pop(x) == bin(x).count("1")
@@ -259,7 +261,7 @@ def test_an_unsound_learned_rule_is_refused_and_the_file_kept(learned_file):
 
 
 def test_explain_shows_the_classes_a_learned_rule_merged(tmp_path, learned_file):
-    from atlas import explain as X
+    from atlas.tools import explain as X
     x = var("x", ir.U8)
     text = NAIVE.split("// x with its lowest")[0].replace("u32", "u8").replace("0..32", "0..8")
     source = flatten.flatten(fn(module_of(text), "pop"))     # a byte: a small atlas, a quick explain
@@ -274,7 +276,7 @@ def test_explain_shows_the_classes_a_learned_rule_merged(tmp_path, learned_file)
 
 
 def test_superopt_command(naive_file, learned_file, monkeypatch):
-    from atlas import costmodel
+    from atlas.superopt import costmodel
     monkeypatch.setattr(costmodel, "for_probe", lambda probe, **k: FlatCosts())
     r = CliRunner().invoke(main, ["superopt", str(naive_file), "--function", "pop", "--budget", "30"])
     assert r.exit_code == 0, r.output

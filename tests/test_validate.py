@@ -4,10 +4,11 @@ indexes, and the differential runs count a run that cannot finish as a
 disagreement.  The evidence says what was proven of each function."""
 from __future__ import annotations
 
-from atlas import bodies, differential, ir, validate
-from atlas.differential import VERDICT
-from atlas.check import check
-from atlas.syntax import parse
+from atlas.logic import bodies, differential, validate
+from atlas.meaning import ir
+from atlas.logic.differential import VERDICT
+from atlas.front.check import check
+from atlas.front.syntax import parse
 
 
 def fn(src: str, name: str = "f") -> ir.Function:

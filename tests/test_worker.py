@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from atlas.pipeline import compile_files
-from atlas.probe import probe
-from atlas.worker import Measurement, measure
+from atlas.machine.probe import probe
+from atlas.search.worker import Measurement, measure
 
 pytestmark = pytest.mark.cc
 
@@ -158,8 +158,8 @@ def test_without_a_compiler_timing_falls_back_to_python(bad_dir, tmp_path, monke
 
 
 def test_timing_loops_build_for_every_signature(tmp_path, monkeypatch):
-    from atlas.typecheck import signature_of
-    from atlas.worker import timer_library, timer_source
+    from atlas.front.typecheck import signature_of
+    from atlas.search.worker import timer_library, timer_source
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     sigs = ["fn f()", "fn g(n: u64, b: bool, x: mut [f64; n]) -> bool", "fn h(a: i8, b: u16, c: f32) -> f64"]
     sigs = [signature_of(s, "<test>") for s in sigs]

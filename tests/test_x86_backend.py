@@ -1,7 +1,7 @@
 """The x86_64 backend against the semantics, on this machine.
 
 IR is built by hand; every compiled result is compared, bit for bit, with
-the definitions in atlas/semantics.py run on Python integers (PyDomain).
+the definitions in atlas/meaning/semantics.py run on Python integers (PyDomain).
 All operator/type functions go into one module compiled once per session.
 """
 from __future__ import annotations
@@ -18,21 +18,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atlas import ir
-from atlas import semantics as sem
-from atlas.backend import BackendError
-from atlas.ir import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Assign, Binary, Call, Cast,
+from atlas.meaning import ir
+from atlas.meaning import semantics as sem
+from atlas.machine.backend import BackendError
+from atlas.meaning.ir import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Assign, Binary, Call, Cast,
                       Const, ExprStmt, For, Function, If, Let, Load, Module, Param, Prim, Return,
                       Store, Unary, Var, While)
-from atlas.semantics import PyDomain
-from atlas import runtime
+from atlas.meaning.semantics import PyDomain
+from atlas.machine import runtime
 
 pytestmark = [
     pytest.mark.cc,
     pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="runs x86_64 code"),
 ]
 
-X86 = pytest.importorskip("atlas_backends.x86_64")
+X86 = pytest.importorskip("atlas.backends.x86_64")
 D = PyDomain()
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -571,5 +571,5 @@ def test_when_is_an_internal_error(tmp_path):
 
 
 def test_registered_entry_point():
-    from atlas import backend
+    from atlas.machine import backend
     assert backend.available().get("x86_64") is X86.X86Backend

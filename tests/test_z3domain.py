@@ -1,5 +1,5 @@
 """The Z3 domain agrees with the Python domain on every operator, cast and
-primitive at every width: the definitions of atlas/semantics.py run on Z3
+primitive at every width: the definitions of atlas/meaning/semantics.py run on Z3
 constants and simplified give exactly PyDomain's result.  A few proofs show
 the domain is fit for proving."""
 from __future__ import annotations
@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import z3
 
-from atlas import ir, rules, semantics as sem
-from atlas.terms import Term, const, evaluate, var
-from atlas.z3domain import Z3Domain, bits_of, fresh
+from atlas.meaning import ir, semantics as sem
+from atlas.logic import rules
+from atlas.meaning.terms import Term, const, evaluate, var
+from atlas.meaning.z3domain import Z3Domain, bits_of, fresh
 
 PY, ZD = sem.PyDomain(), Z3Domain()
 INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]

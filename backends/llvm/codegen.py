@@ -1,7 +1,7 @@
 """Typed IR -> LLVM IR (llvmlite.ir), for every backend that goes through LLVM.
 
 Every operator is lowered so that the result is exactly the one stated in
-atlas/semantics.py.  LLVM leaves several of those edges undefined (division
+atlas/meaning/semantics.py.  LLVM leaves several of those edges undefined (division
 by zero, `sdiv MIN, -1`, shifts by the width or more), so the operands are
 made safe *before* the instruction and the result fixed up after it; a select
 on the result alone would not help, because immediate UB or poison has
@@ -11,7 +11,7 @@ Values inside a function use i1 for bool; at the ABI and in memory a bool
 is one byte holding 0 or 1.  Locals live in entry-block allocas, which the
 optimiser's SROA/mem2reg turn into registers.
 
-The search's knobs (atlas.backend.Realisation) become loop metadata on the
+The search's knobs (atlas.machine.backend.Realisation) become loop metadata on the
 latch of every innermost loop and function attributes; see `loop_hints`.
 Run-time counters (ir.Count) are exported i64 globals, incremented atomically.
 """
@@ -24,8 +24,8 @@ from types import MappingProxyType
 from llvmlite import ir as ll
 from llvmlite.ir.values import ArgumentAttributes, FunctionAttributes
 
-from atlas import ir
-from atlas.backend import BackendError, Realisation
+from atlas.meaning import ir
+from atlas.machine.backend import BackendError, Realisation
 
 I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
 
@@ -256,7 +256,7 @@ def patch_loop_ids(text: str) -> str:
 
 
 def counter_symbol(function: str, label: str) -> str:
-    """The exported i64 that counts `label` in `function` (atlas.runtime reads it)."""
+    """The exported i64 that counts `label` in `function` (atlas.machine.runtime reads it)."""
     return f"atlas_count_{function}_{label}"
 
 

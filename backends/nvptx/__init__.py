@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from atlas import ir
-from atlas.backend import Backend, BackendError, Emitted, Realisation, describe
+from atlas.meaning import ir
+from atlas.machine.backend import Backend, BackendError, Emitted, Realisation, describe
 
 from . import target as tgt
 from .kernels import KernelModule, Shape, default_shape, launches, space
@@ -91,9 +91,8 @@ class NvptxBackend(Backend):
         function's CPU and GPU times per size (the actuator choice)."""
         if not names:
             return {}, {}
-        from atlas.archive import Archive
-        from atlas.pipeline import intent_hash
-        from atlas.probe import fingerprint
+        from atlas.search.archive import Archive, intent_hash
+        from atlas.machine.probe import fingerprint
         crowned, actuators = {}, {}
         intent, machine = intent_hash(module), fingerprint(probe)
         with Archive(self.archive) as a:

@@ -12,7 +12,7 @@ only the interpreter's value rules from atlas.  CuPy is imported lazily, so
 the pure parts (length expressions, grids, argument marshalling, input
 checks) run and are tested on machines without a GPU.
 
-Every call is checked before a kernel sees it, like atlas.runtime: the
+Every call is checked before a kernel sees it, like atlas.machine.runtime: the
 argument count, each scalar fits its type, each array has exactly the
 declared dtype and length, is C-contiguous, writeable when written, and no
 two arrays share memory (the kernels assume they do not).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from atlas import interp, ir
+from atlas.meaning import interp, ir
 
 
 class GpuUnavailable(RuntimeError):

@@ -1,8 +1,8 @@
 """GPU plans -> LLVM IR kernels for NVPTX.
 
 The element code is the x86_64 backend's lowering of the intent's own
-statements (atlas_backends.llvm.codegen, as for the CPU), which gives every
-operator the exact result atlas/semantics.py states; only what surrounds it
+statements (atlas.backends.llvm.codegen, as for the CPU), which gives every
+operator the exact result atlas/meaning/semantics.py states; only what surrounds it
 is GPU-specific: which thread runs which elements, and how per-thread
 partial results are combined (warp shuffles, shared memory, a second launch).
 
@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 
 from llvmlite import ir as ll
 
-from atlas import ir
-from atlas.backend import BackendError
-from atlas_backends.llvm.codegen import (I32, I64, Arr, ArgAttrs, FunctionCodegen, ModuleCodegen,
+from atlas.meaning import ir
+from atlas.machine.backend import BackendError
+from atlas.backends.llvm.codegen import (I32, I64, Arr, ArgAttrs, FunctionCodegen, ModuleCodegen,
                                          abi_type, const, from_abi, to_abi, value_type)
 
 from .plan import Plan

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from atlas import ir
-from atlas.lower import ASSOCIATIVE, loop_form, tidy
-from atlas.nests import Prover
+from atlas.meaning import ir
+from atlas.logic.lower import ASSOCIATIVE, loop_form, tidy
+from atlas.search.nests import Prover
 
 FLOAT_REASSOC = {"add", "mul"}
 
@@ -326,7 +326,7 @@ GUARD_BITS = 32
 
 def _distinct(fn, outer: ir.For, inner: ir.For, index: ir.Expr) -> tuple:
     """Prove with Z3 (over integers, every operation shown not to wrap; see
-    atlas/nests.py) that `index` differs for distinct (i, j) in range.
+    atlas/search/nests.py) that `index` differs for distinct (i, j) in range.
     Returns the parameter bounds the proof assumed, for the host to check."""
     prover = Prover(fn, GUARD_BITS, timeout_ms=10_000)
     first = prover.frame(outer, [])

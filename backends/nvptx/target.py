@@ -15,7 +15,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 
-from atlas.backend import BackendError
+from atlas.machine.backend import BackendError
 
 TRIPLE = "nvptx64-nvidia-cuda"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from atlas import devices, ir
-from atlas.backend import Backend, BackendError, Emitted
+from atlas.front import devices
+from atlas.meaning import ir
+from atlas.machine.backend import Backend, BackendError, Emitted
 
 from .cgen import OpWriter, accessor, ctype, hexu
 
@@ -67,7 +68,7 @@ class StubsBackend(Backend):
 
 
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("atlas_backends.stubs", "templates"), trim_blocks=True,
+    return Environment(loader=PackageLoader("atlas.backends.stubs", "templates"), trim_blocks=True,
                        lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined)
 
 

@@ -2,7 +2,7 @@
 
 Device operations compute with unsigned integers and bool only (the
 checker makes sure), so C's unsigned arithmetic already wraps as
-atlas.semantics does.  What differs is made explicit: u8 and u16 operands
+atlas.meaning.semantics does.  What differs is made explicit: u8 and u16 operands
 are widened to uint32_t before arithmetic (C would promote them to a signed
 int, where a product can overflow), shifts by the width or more give 0,
 division by zero gives all ones and remainder by zero the dividend, and an
@@ -13,7 +13,8 @@ happens once, as in the interpreter.
 """
 from __future__ import annotations
 
-from atlas import devices, interp, ir
+from atlas.front import devices
+from atlas.meaning import interp, ir
 
 C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static struct

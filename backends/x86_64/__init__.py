@@ -2,17 +2,17 @@
 
 Each function is exported under its own name with the C signature a person
 would write by hand (`void saxpy(uint64_t n, float a, const float *x, float *y)`),
-so the library can be called from C as well as through `atlas.runtime.load`.
+so the library can be called from C as well as through `atlas.machine.runtime.load`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from atlas import ir
-from atlas.backend import Backend, BackendError, Emitted, Realisation, describe
+from atlas.meaning import ir
+from atlas.machine.backend import Backend, BackendError, Emitted, Realisation, describe
 
 from . import target as tgt
-from atlas_backends.llvm.codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
+from atlas.backends.llvm.codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
 
 
 class X86Backend(Backend):

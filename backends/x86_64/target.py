@@ -19,7 +19,7 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 
-from atlas.backend import BackendError
+from atlas.machine.backend import BackendError
 
 TRIPLE = "x86_64-unknown-linux-gnu"
 

@@ -1,7 +1,7 @@
 """atlas-c-backend: an example third-party backend for Atlas.
 
 It turns any module the checker accepts into one portable C11 file and its
-header, computing exactly what atlas.interp computes.  Installed, it is found
+header, computing exactly what atlas.meaning.interp computes.  Installed, it is found
 through the `atlas.backends` entry-point group like the built-in backends:
 
     atlas compile intents/saxpy.ax --backend c -o out/saxpy-c
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atlas import ir
-from atlas.backend import Backend, Emitted, describe
+from atlas.meaning import ir
+from atlas.machine.backend import Backend, Emitted, describe
 
 from .emit import generate, prototype
 
@@ -35,7 +35,7 @@ class CBackend(Backend):
         (outdir / f"{stem}.c").write_text(source)
         functions = {}
         for f in module.functions:
-            entry = {**describe(f), "c_prototype": prototype(f)}   # the shape atlas.runtime reads
+            entry = {**describe(f), "c_prototype": prototype(f)}   # the shape atlas.machine.runtime reads
             if counters.get(f.name):
                 entry["counters"] = list(counters[f.name])
             functions[f.name] = entry

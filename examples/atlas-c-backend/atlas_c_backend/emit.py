@@ -1,11 +1,11 @@
 """Atlas IR -> portable C11 text.
 
 The generated code keeps every integer value as the *unsigned* C type of its
-width (a bit pattern, as atlas.semantics does), so arithmetic wraps without
+width (a bit pattern, as atlas.meaning.semantics does), so arithmetic wraps without
 ever touching signed overflow.  Signed meaning appears only where an
 operation needs it (compare, divide, shift right, widen, convert), and each
 such operation is a small `static inline` helper in the prelude of the .c
-file, written from its definition in atlas/semantics.py.  Helpers are
+file, written from its definition in atlas/meaning/semantics.py.  Helpers are
 generated only for the (operation, type) pairs a module uses.
 
 Values cross the C boundary in their natural types (int32_t, float, ...):
@@ -22,8 +22,8 @@ import struct
 
 import numpy as np
 
-from atlas import ir
-from atlas.backend import BackendError
+from atlas.meaning import ir
+from atlas.machine.backend import BackendError
 
 U = {8: "uint8_t", 16: "uint16_t", 32: "uint32_t", 64: "uint64_t"}
 S = {8: "int8_t", 16: "int16_t", 32: "int32_t", 64: "int64_t"}
@@ -641,7 +641,7 @@ def generate(module: ir.Module, stem: str) -> tuple[str, str, dict[str, list[str
         "/* GCC ignores the standard pragma (and -std=c11 already turns contraction off) */",
         "#else", "#pragma STDC FP_CONTRACT OFF", "#endif", "",
         *([f"uint64_t {c} = 0;" for c in counters] + [""] if counters else []),
-        "/* ---- helpers: the exact semantics of each operation (atlas/semantics.py) ---- */", "",
+        "/* ---- helpers: the exact semantics of each operation (atlas/meaning/semantics.py) ---- */", "",
         em.pre.text(), "", "/* ---- the functions ---- */", "",
         "\n\n".join(bodies), ""])
     return header, source, em.counters

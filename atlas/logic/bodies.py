@@ -1,0 +1,551 @@
+"""Statement lists as terms, and their equality proven by Z3.
+
+`effects` runs a list of Let/Assign/Store/If/Count statements symbolically:
+each scalar ends as one Term over the start state, each array as an ordered
+list of guarded writes.  `prove_equal` then asks Z3 whether two lists leave
+every observable scalar and every array element the same, for every start
+state (array contents unknown).  The model follows the interpreter: a read
+out of range gives 0, a write out of range does nothing, an index is read
+as unsigned, and array lengths are the parameters' length expressions,
+evaluated on entry (a negative signed length counts as 0, as compiled code
+has it).
+
+`prove_functions` does the same for two whole functions, loops and returns
+included: each loop is unrolled, iteration k running under the guard that
+the loop has not ended before it, up to a bound K (a loop whose bounds are
+constants is unrolled whole).  The claim proven is bounded: for every input
+on which no loop of either function runs more than K times, the two return
+the same value and leave every array element the same.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from ..meaning import ir
+from . import rules
+from ..meaning.terms import Term, const, fold, var
+
+U64 = ir.U64
+TRUE = const(True, ir.BOOL)
+FALSE = const(False, ir.BOOL)
+
+
+class _Unsupported(Exception):
+    """Something this module does not model (a loop, a call, ...)."""
+
+
+class _TooLarge(_Unsupported):
+    """More statements to unroll than the budget allows."""
+
+
+# ---------------------------------------------------------------- small term builders
+
+def _select(c: Term, a: Term, b: Term) -> Term:
+    if c == TRUE or a == b:
+        return a
+    if c == FALSE:
+        return b
+    return Term("select", a.ty, (c, a, b))
+
+
+def _and(a: Term, b: Term) -> Term:
+    if a == TRUE:
+        return b
+    if b == TRUE:
+        return a
+    if FALSE in (a, b):
+        return FALSE
+    return Term("land", ir.BOOL, (a, b))
+
+
+def _not(a: Term) -> Term:
+    if a in (TRUE, FALSE):
+        return FALSE if a == TRUE else TRUE
+    return Term("not", ir.BOOL, (a,))
+
+
+def _or(a: Term, b: Term) -> Term:
+    if a == FALSE:
+        return b
+    if b == FALSE:
+        return a
+    if TRUE in (a, b):
+        return TRUE
+    return Term("lor", ir.BOOL, (a, b))
+
+
+_FOLDED: dict[Term, Term] = {}
+MAX_FOLDED = 1 << 18
+
+
+def _folded(t: Term) -> Term:
+    """A node of constants replaced by its value: a loop's guards with
+    constant bounds become constants, so it unrolls exactly."""
+    if not t.args or not all(a.op == "const" for a in t.args):
+        return t
+    # A run with its sizes fixed is mostly arithmetic on constants, the same
+    # few (an index plus one, a comparison with the length) over and over.
+    done = _FOLDED.get(t)
+    if done is None:
+        if len(_FOLDED) >= MAX_FOLDED:
+            _FOLDED.clear()
+        done = _FOLDED[t] = fold(t)
+    return done
+
+
+def _cast(t: Term, ty: ir.Scalar) -> Term:
+    return t if t.ty == ty else _folded(Term("cast", ty, (t,)))
+
+
+def _zero(ty: ir.Scalar) -> Term:
+    return const(False if ty.is_bool else (0.0 if ty.is_float else 0), ty)
+
+
+def to_u64(t: Term) -> Term:
+    """An index as the interpreter reads it: its bit pattern, unsigned, widened."""
+    if not t.ty.is_int:
+        raise _Unsupported(f"an index of type {t.ty}")
+    if t.ty.signed:                         # same width: keeps the bits
+        t = _cast(t, ir.Scalar("uint", t.ty.bits))
+    return _cast(t, U64)                    # unsigned source: zero-extends
+
+
+def length_term(fn: ir.Function, array: str, entry: dict | None = None) -> Term:
+    """The array's length as u64, over the parameters (codegen's array_length);
+    `entry` fixes some parameters' values."""
+    p = fn.param(array)
+    if not isinstance(p.ty, ir.Array):
+        raise _Unsupported(f"'{array}' is not an array")
+    n = _expr(p.ty.length, _State(fn, dict(entry or {}), {}, TRUE, set()))
+    if n.ty.signed:
+        n = _cast(n, ir.I64)                # sign-extends
+        n = _select(_folded(Term("lt", ir.BOOL, (n, const(0, ir.I64)))), const(0, ir.I64), n)
+    return to_u64(n)
+
+
+def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None,
+             length: Term | None = None) -> Term:
+    """The value at index k (u64) after `writes`: the latest write whose guard
+    holds at k, else the start content (0 out of range).  `length`: the
+    array's length_term, where the caller has it."""
+    elem = fn.param(array).ty.elem
+    # The latest write sure to hit k hides every write before it and the
+    # start content: with the sizes fixed nearly every read is such a case,
+    # and a long unrolled run then costs a short scan, not all its writes.
+    last = len(writes) - 1
+    while last >= 0 and not _sure_hit(writes[last], k):
+        last -= 1
+    if last >= 0:
+        t = writes[last][2]
+    else:
+        length = length_term(fn, array, entry) if length is None else length
+        t = _select(_folded(Term("lt", ir.BOOL, (k, length))),
+                    Term("load", elem, (k,), array), _zero(elem))
+    for guard, idx, value in writes[last + 1:]:
+        if idx.op == "const" and k.op == "const":      # both known: no term to build
+            if idx.value != k.value:
+                continue
+            hit = guard
+        else:
+            hit = _and(guard, _folded(Term("eq", ir.BOOL, (idx, k))))
+        t = _select(hit, value, t)
+    return t
+
+
+def _sure_hit(write, k: Term) -> bool:
+    """Whether the write (guard, index, value) certainly stores at k.  Its
+    guard holds only in range, so the start content is not read then."""
+    guard, idx, _ = write
+    if idx.op == "const" and k.op == "const":
+        same = idx.value == k.value
+    else:
+        same = idx == k
+    return same and guard == TRUE
+
+
+# ---------------------------------------------------------------- symbolic execution
+
+@dataclass
+class _State:
+    fn: ir.Function
+    scalars: dict[str, Term]
+    writes: dict[str, list]                 # array -> [(guard, index u64, value)]
+    pc: Term                                # the path condition
+    declared: set[str]                      # shared by all forks
+    loops: "_Unroll | None" = None          # set when loops and returns are modelled
+    done: Term = FALSE                      # a return has been taken
+    ret: Term | None = None                 # the value returned, where `done`
+    entry: dict = field(default_factory=dict)    # parameters fixed to constants, as on entry
+    lengths: dict = field(default_factory=dict)  # array -> length_term; shared by all forks
+
+    def fork(self, pc: Term) -> "_State":
+        return _State(self.fn, dict(self.scalars), {a: list(w) for a, w in self.writes.items()},
+                      pc, self.declared, self.loops, self.done, self.ret, self.entry, self.lengths)
+
+    def length(self, array: str) -> Term:
+        """The array's length, fixed on entry: built once per run."""
+        n = self.lengths.get(array)
+        if n is None:
+            n = self.lengths[array] = length_term(self.fn, array, self.entry)
+        return n
+
+    def active(self) -> Term:
+        """Whether a statement here runs: its path is taken and no return came first."""
+        return _and(self.pc, _not(self.done)) if self.done != FALSE else self.pc
+
+
+@dataclass
+class _Unroll:
+    """The bound of a whole-function run and what it found past it."""
+    k: int                                  # iterations unrolled per loop with a bound not constant
+    budget: int                             # statements executed, all iterations together
+    steps: int = 0
+    over: list = field(default_factory=list)     # guards under which a loop runs more than k times
+
+
+def _expr(e, st: _State) -> Term:
+    if isinstance(e, _Held):
+        return e.term
+    if isinstance(e, ir.Const):
+        return const(e.value, e.ty)
+    if isinstance(e, ir.Var):
+        return st.scalars.get(e.name) or var(e.name, e.ty)
+    if isinstance(e, ir.Call):
+        raise _Unsupported(f"a call of {e.func}")
+    if isinstance(e, ir.Load):
+        k = to_u64(_expr(e.index, st))
+        return _content(st.fn, e.array, st.writes.get(e.array, ()), k, length=st.length(e.array))
+    kids = tuple(_expr(c, st) for c in ir.children(e))
+    if isinstance(e, (ir.Unary, ir.Binary)):
+        return _folded(Term(e.op, e.ty, kids))
+    if isinstance(e, ir.Cast):
+        return _folded(Term("cast", e.ty, kids))
+    if isinstance(e, ir.Prim):
+        return _folded(Term(e.name, e.ty, kids))
+    raise _Unsupported(f"the expression {e!r}")
+
+
+def _run(stmts, st: _State) -> None:
+    for s in stmts:
+        if st.loops is not None:
+            st.loops.steps += 1
+            if st.loops.steps > st.loops.budget:
+                raise _TooLarge(f"more than {st.loops.budget} statements to unroll")
+        if isinstance(s, ir.Let):
+            st.scalars[s.name] = _expr(s.init, st)
+            st.declared.add(s.name)
+        elif isinstance(s, ir.Assign):
+            st.scalars[s.name] = _expr(s.value, st)
+        elif isinstance(s, ir.Store):
+            k = to_u64(_expr(s.index, st))
+            v = _expr(s.value, st)
+            inside = _folded(Term("lt", ir.BOOL, (k, st.length(s.array))))
+            st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
+        elif isinstance(s, ir.If):
+            c = _expr(s.cond, st)
+            _branch(st, c, s.then, s.else_)
+        elif isinstance(s, ir.Count):
+            pass                                    # counters do not change values
+        elif st.loops is not None and isinstance(s, ir.Return):
+            v = None if s.value is None else _expr(s.value, st)
+            if v is not None:
+                st.ret = v if st.ret is None else _select(st.active(), v, st.ret)
+            st.done = _or(st.done, st.active())
+        elif st.loops is not None and isinstance(s, ir.For):
+            _unroll_for(s, st)
+        elif st.loops is not None and isinstance(s, ir.While):
+            _unroll_while(s, st)
+        else:
+            raise _Unsupported(f"a {type(s).__name__.lower()} statement")
+
+
+def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
+    """Run `if c {then} else {else}` on st: each arm in a fork, then one
+    select per scalar the arms left different."""
+    if c == TRUE or c == FALSE:                     # a constant condition: the arm taken only
+        _run(then_stmts if c == TRUE else else_stmts, st)
+        return
+    then, else_ = st.fork(_and(st.pc, c)), st.fork(_and(st.pc, _not(c)))
+    _run(then_stmts, then)
+    _run(else_stmts, else_)
+    for name in then.scalars.keys() | else_.scalars.keys():
+        a, b = then.scalars.get(name), else_.scalars.get(name)
+        a = a or var(name, b.ty)            # untouched on that side: the start value
+        b = b or var(name, a.ty)
+        st.scalars[name] = _select(c, a, b)
+    # Both forks copied the writes made before the If; their new
+    # writes have exclusive guards, so their relative order is moot.
+    for arr in then.writes.keys() | else_.writes.keys():
+        old = len(st.writes.get(arr, ()))
+        st.writes[arr] = (st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:]
+                          + else_.writes.get(arr, [])[old:])
+    st.done = _select(c, then.done, else_.done)
+    if then.ret is not None or else_.ret is not None:
+        st.ret = _select(c, then.ret or else_.ret, else_.ret or then.ret)
+
+
+def _unroll_for(loop: ir.For, st: _State) -> None:
+    """for i in lo..hi as `if g0 {i = lo; body}; if g1 {i = lo+1; body}; ...`
+    where g_k says iteration k runs (lo + k < hi, and so did every one before,
+    so lo + k cannot wrap); past k iterations the guard goes to `over`."""
+    lo, hi = _expr(loop.lo, st), _expr(loop.hi, st)
+    guard, k = TRUE, 0
+    while True:
+        i = _folded(Term("add", loop.ty, (lo, const(k, loop.ty)))) if k else lo
+        guard = _and(guard, _folded(Term("lt", ir.BOOL, (i, hi))))
+        if guard == FALSE:
+            return
+        if k >= st.loops.k and not _constant(lo, hi):
+            st.loops.over.append(_and(st.active(), guard))
+            return
+        body = (ir.Let(loop.var, loop.ty, _Held(i), loop.span),) + tuple(loop.body)
+        _branch(st, guard, body, ())
+        k += 1
+
+
+def _unroll_while(loop: ir.While, st: _State) -> None:
+    guard = TRUE
+    for _ in range(st.loops.k):
+        guard = _and(guard, _folded(_expr(loop.cond, st)))
+        if guard == FALSE:
+            return
+        _branch(st, guard, loop.body, ())
+    guard = _and(guard, _folded(_expr(loop.cond, st)))
+    if guard != FALSE:
+        st.loops.over.append(_and(st.active(), guard))
+
+
+def _constant(*ts: Term) -> bool:
+    return all(t.op == "const" for t in ts)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """An expression standing for a term already built (a loop's index)."""
+    term: Term
+    ty: ir.Scalar = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "ty", self.term.ty)
+
+
+@dataclass
+class Effects:
+    """What a loop-free statement list does to the state it starts from."""
+    fn: ir.Function
+    scalars: dict[str, Term]                # name -> final value (names touched only)
+    declared: set[str]                      # Let inside: local, not observable
+    writes: dict[str, list] = field(default_factory=dict)
+
+    def content(self, array: str, j: Term) -> Term:
+        """The array's final value at index j (a u64 term)."""
+        return _content(self.fn, array, self.writes.get(array, ()), j)
+
+
+def _analyse(stmts, fn: ir.Function) -> tuple[Effects | None, str]:
+    length_vars = {v.name for p in fn.params if isinstance(p.ty, ir.Array)
+                   for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
+    # Lengths are fixed on entry: a body that changes their inputs (or a
+    # function that does, before the body runs) would make `n` lie.
+    changed = length_vars & (ir.assigned(stmts) | ir.assigned(fn.body))
+    if changed:
+        return None, f"assigns {', '.join(sorted(changed))}, which an array length reads"
+    st = _State(fn, {}, {}, TRUE, set())
+    try:
+        _run(stmts, st)
+    except (_Unsupported, KeyError) as exc:
+        return None, str(exc).strip("'")
+    return Effects(fn, st.scalars, st.declared, st.writes), ""
+
+
+def effects(stmts, fn: ir.Function) -> Effects | None:
+    """The statements' effects as terms, or None when they hold a loop, a
+    return, a call or anything else this module does not model."""
+    return _analyse(stmts, fn)[0]
+
+
+# ---------------------------------------------------------------- equality
+
+def _show(cex: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in cex.items()) or "any input"
+
+
+def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
+                timeout_ms: int = 10000) -> str | None:
+    """None when `before` and `after` leave every observable scalar and
+    every array element equal, from every start state where `assume` holds;
+    otherwise why not ("refuted: ...", "undecided: ...", "unsupported: ...")."""
+    a, why = _analyse(before, fn)
+    if a is None:
+        return f"unsupported: before: {why}"
+    b, why = _analyse(after, fn)
+    if b is None:
+        return f"unsupported: after: {why}"
+    when = None
+    if assume is not None:
+        try:
+            when = _expr(assume, _State(fn, {}, {}, TRUE, set()))
+        except (_Unsupported, KeyError) as exc:
+            return f"unsupported: assumption: {exc}"
+        if not when.ty.is_bool:
+            return f"unsupported: the assumption is a {when.ty}, not a bool"
+
+    hidden = a.declared | b.declared
+    claims = []
+    for name in sorted((a.scalars.keys() | b.scalars.keys()) - hidden):
+        x, y = a.scalars.get(name), b.scalars.get(name)
+        claims.append((name, x or var(name, y.ty), y or var(name, x.ty)))
+    taken = {p.name for p in fn.params} | a.scalars.keys() | b.scalars.keys()
+    j = var(ir.fresh_name("__j", taken), U64)
+    for arr in sorted(a.writes.keys() | b.writes.keys()):
+        claims.append((f"{arr}[{j.value}]", a.content(arr, j), b.content(arr, j)))
+
+    for what, x, y in claims:
+        if x == y:
+            continue
+        try:
+            cex = rules.prove(x, y, timeout_ms, when=when)
+        except rules.Undecided as exc:
+            return f"undecided: {what}: {exc}"
+        except ValueError as exc:
+            return f"unsupported: {what}: {exc}"
+        if cex is not None:
+            return f"refuted: {what} differs with {_show(cex)}"
+    return None
+
+
+# ---------------------------------------------------------------- whole functions
+
+@dataclass(frozen=True)
+class FunctionProof:
+    """What Z3 said of two whole functions."""
+    status: str                 # 'proven', 'refuted', 'undecided' or 'unsupported'
+    bound: int | None           # K; None when no loop's trip count depends on the input
+    detail: str = ""            # the counterexample, or why it was not decided
+    cases: str = ""             # proven case by case: the sizes taken, e.g. "n = 0..8"
+    too_large: bool = False     # unsupported only for its size: a smaller bound may do
+
+
+MAX_CASES = 100             # size assignments tried one by one, at most
+
+
+def _whole(fn: ir.Function, k: int, budget: int, fixed: dict[str, int] | None = None) -> _State:
+    entry = {p.name: const(fixed[p.name], p.ty) for p in fn.params if fixed and p.name in fixed}
+    st = _State(fn, dict(entry), {}, TRUE, set(), _Unroll(k, budget), entry=entry)
+    _run(fn.body, st)
+    return st
+
+
+def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget: int = 20_000,
+                    timeout_ms: int = 60_000, sizes: tuple[str, ...] = (),
+                    rlimit: int | None = None) -> FunctionProof:
+    """Whether `candidate` returns what `source` returns and leaves every
+    array element as it does, for every input on which no loop of either
+    runs more than k times (loops with constant bounds: whole).  A candidate
+    that runs on where the source stops is for the differential runs to see.
+
+    `sizes`: scalar parameters that set lengths and trip counts.  Where a
+    loop's trip count is not a constant, the claim is proven for each of
+    their values from 0 to k in turn, everything else symbolic: indices are
+    then constants, where over a symbolic n Z3 must reason about products
+    of 64-bit numbers (and the terms of a nest grow with every write)."""
+    limits = (_Spent(budget), timeout_ms, rlimit)      # one statement budget for every case
+    if not sizes or not (_open_loops(source.body) or _open_loops(candidate.body)):
+        return _prove_case(source, candidate, k, limits, None)
+    per = k
+    while per > 1 and (per + 1) ** len(sizes) > MAX_CASES:
+        per -= 1
+    for values in itertools.product(*[range(per + 1)] * len(sizes)):
+        case = _prove_case(source, candidate, k, limits, dict(zip(sizes, values)))
+        if case.status != "proven":
+            return case
+    return FunctionProof("proven", k, "", ", ".join(f"{n} = 0..{per}" for n in sizes))
+
+
+def _open_loops(stmts) -> bool:
+    """Whether a loop's trip count may depend on the input."""
+    for s in ir.walk_stmts(stmts):
+        if isinstance(s, ir.While) or isinstance(s, ir.For) and not (
+                isinstance(s.lo, ir.Const) and isinstance(s.hi, ir.Const)):
+            return True
+    return False
+
+
+@dataclass
+class _Spent:
+    """Statements unrolled by a proof, all its cases together, and the most allowed."""
+    budget: int
+    steps: int = 0
+
+    def take(self, fn: ir.Function, k: int, fixed) -> _State:
+        """fn run symbolically within what is left of the budget."""
+        st = _whole(fn, k, self.budget - self.steps, fixed)
+        self.steps += st.loops.steps
+        return st
+
+
+def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tuple,
+                fixed: dict[str, int] | None) -> FunctionProof:
+    spent, timeout_ms, rlimit = limits
+    try:
+        a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
+    except _TooLarge:
+        return FunctionProof("unsupported", None, f"more than {spent.budget} statements to unroll",
+                             too_large=True)
+    except (_Unsupported, KeyError) as exc:
+        return FunctionProof("unsupported", None, str(exc).strip("'"))
+    where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
+    bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
+    bound = k if bounded else None
+    over = FALSE
+    for g in a.loops.over + b.loops.over:
+        over = _or(over, g)
+    when = None if over == FALSE else _not(over)
+    claims = []
+    if when is not None:
+        # a claim under a condition no input meets would be proven vacuously
+        try:
+            if rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None:
+                if fixed:
+                    return FunctionProof("proven", bound)      # this case is past the bound
+                return FunctionProof("unsupported", bound, f"no input keeps every loop within {k} iterations")
+        except rules.Undecided:
+            pass
+    if source.ret is not None:
+        if a.ret is None or b.ret is None:
+            return FunctionProof("unsupported", bound, "a path returns no value")
+        claims.append(("the value returned", a.ret, b.ret))
+    taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
+    j = var(ir.fresh_name("__j", taken), U64)
+    for arr in sorted(a.writes.keys() | b.writes.keys()):
+        claims.append((f"{arr}[{j.value}]", _content(source, arr, a.writes.get(arr, ()), j, a.entry),
+                       _content(candidate, arr, b.writes.get(arr, ()), j, b.entry)))
+    for what, x, y in claims:
+        if x == y:
+            continue
+        try:
+            if _floats(x, y):
+                # the same float operations on equal operands: shown without
+                # bit-blasting one of them; where that fails, exactly
+                try:
+                    rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit, abstract_floats=True)
+                    continue
+                except rules.Undecided:
+                    pass
+            cex = rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit)
+        except rules.Undecided as exc:
+            return FunctionProof("undecided", bound, f"{what}{where}: {exc}")
+        except RecursionError:
+            return FunctionProof("undecided", bound, f"{what}{where}: its terms are too deep for the prover")
+        except ValueError as exc:
+            return FunctionProof("unsupported", bound, f"{what}{where}: {exc}")
+        if cex is not None:
+            cex = {**(fixed or {}), **cex}
+            return FunctionProof("refuted", bound, f"{what} differs with {_show(cex)}")
+    return FunctionProof("proven", bound)
+
+
+def _floats(*ts: Term) -> bool:
+    from ..meaning.terms import subterms
+    return any(u.ty.is_float and u.op in ("add", "sub", "mul", "div", "sqrt") for t in ts for u in subterms(t))

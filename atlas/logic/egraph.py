@@ -1,0 +1,839 @@
+"""The logic atlas: every root term of every intent in ONE e-graph (egglog).
+
+    atlas = saturate({"saxpy@intents/saxpy.ax:4:9 value of y[i]": term, ...}, rules)
+    atlas.extract(name)       the cheapest equal term under the cost model
+    atlas.classes()           the equivalence classes, for people
+    atlas.report()            sharing, compression, per-iteration sizes
+
+We talk to egglog through its low-level text interface (egglog.bindings):
+one `Term` datatype with a constructor per operator, rules as `rewrite`s in
+named rulesets, and a saturation loop driven from Python one iteration at a
+time so that sizes can be recorded and limits enforced between iterations.
+Rules that rewrite to a constant run first and retire what they match
+(`folds`), and a pass over a big graph holds back any rule with too many
+matches (`Limits.matches`), so that no single pass can explode.
+
+Encoding (`encode` / `decode` are exact inverses):
+
+    (Var "x" "u32")               variable x: u32
+    (Int -1 "u64")                integer constant; i64 = the bit pattern read
+                                  as two's complement (u64 max -> -1)
+    (Flt "-0x0.0p+0" "f32")       float constant, float.hex() text as stored
+    (Bool true "bool")            bool constant
+    (Load "a" "f32" "u32" i)      a[i]: array, element type, INDEX type, index
+    (Add "u32" a b)               ordinary op: the RESULT type, then children
+    (Lt "i32" a b)                comparison: the OPERAND type (result is bool)
+    (Cast "f32" "i32" a)          cast: target type, SOURCE type
+    (Shl "u32" "u8" a s)          shift/rotate: value type, COUNT type
+
+Why the extra type tags: every child position's type is then fixed by its
+parent's tags, so a rule's pattern variable `?a: i32` under a Cast or in a
+shift-count position can never match a class of another type (every e-class
+has one type because rules preserve types).  Names and strings are
+percent-encoded to printable ASCII without `"`, `\\` or `%`, because egglog
+13 prints strings back *without* escaping embedded quotes.
+
+Extraction is ours, not egglog's `(extract)`: egglog charges every literal
+child (the type tags, names, constant values) a cost of 1, which would bias
+choices by how many tags a constructor carries.  We read the saturated
+e-graph once (`serialize().to_json()`) and run the usual bottom-up
+fixed point with the documented cost table (`costs`), minimising (cost,
+size) so ties go to the smaller term.  Costs are tree costs (a shared
+subterm is paid at each use), matching egglog's tree-additive model.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+
+from ..meaning import ir
+from ..meaning.terms import Term, pretty, subterms
+
+# ---------------------------------------------------------------- operators
+
+# op -> (egglog constructor, number of Term children, shape).  Shapes decide
+# the type tags (see the module docstring): 'plain' result type; 'cmp'
+# operand type; 'cast' target + source; 'shift' value + count type.
+OPS: dict[str, tuple[str, int, str]] = {
+    "neg": ("Neg", 1, "plain"), "not": ("Not", 1, "plain"),
+    "cast": ("Cast", 1, "cast"),
+    "add": ("Add", 2, "plain"), "sub": ("Sub", 2, "plain"), "mul": ("Mul", 2, "plain"),
+    "div": ("Div", 2, "plain"), "rem": ("Rem", 2, "plain"),
+    "and": ("And", 2, "plain"), "or": ("Or", 2, "plain"), "xor": ("Xor", 2, "plain"),
+    "shl": ("Shl", 2, "shift"), "shr": ("Shr", 2, "shift"),
+    "eq": ("Eq", 2, "cmp"), "ne": ("Ne", 2, "cmp"), "lt": ("Lt", 2, "cmp"),
+    "le": ("Le", 2, "cmp"), "gt": ("Gt", 2, "cmp"), "ge": ("Ge", 2, "cmp"),
+    "land": ("Land", 2, "plain"), "lor": ("Lor", 2, "plain"),
+    "popcount": ("Popcount", 1, "plain"), "clz": ("Clz", 1, "plain"),
+    "ctz": ("Ctz", 1, "plain"), "abs": ("Abs", 1, "plain"),
+    "bswap": ("Bswap", 1, "plain"), "sqrt": ("Sqrt", 1, "plain"),
+    "min": ("Min", 2, "plain"), "max": ("Max", 2, "plain"),
+    "wmul": ("Wmul", 2, "plain"), "mulhi": ("Mulhi", 2, "plain"),
+    "add_sat": ("AddSat", 2, "plain"), "sub_sat": ("SubSat", 2, "plain"),
+    "rotl": ("Rotl", 2, "shift"), "rotr": ("Rotr", 2, "shift"),
+    "select": ("Select", 3, "plain"),
+}
+_TAGS = {"plain": 1, "cmp": 1, "cast": 2, "shift": 2}
+
+# Leaf constructors: egglog argument sorts (literals first, then Term kids).
+LEAVES = {"Var": ("String", "String"), "Int": ("i64", "String"),
+          "Flt": ("String", "String"), "Bool": ("bool", "String"),
+          "Load": ("String", "String", "String", "Term")}
+
+BY_CTOR = {ctor: (op, n, shape) for op, (ctor, n, shape) in OPS.items()}
+
+
+def _signature(ctor: str) -> tuple[str, ...]:
+    """Argument sorts of a constructor, literals before Term children."""
+    if ctor in LEAVES:
+        return LEAVES[ctor]
+    _, n, shape = BY_CTOR[ctor]
+    return ("String",) * _TAGS[shape] + ("Term",) * n
+
+
+# ---------------------------------------------------------------- costs
+
+# Cost of ONE node, roughly its x86_64 latency in cycles; a term costs the
+# sum over its nodes.  Keys are term ops, plus float variants ("fadd" is an
+# add on floats, "fcmp" a float compare, "fcast" a cast to or from a float).
+# Primitives take their `cost` from primitives/core.yaml (merged in
+# `costs`), so that file stays the one place their hints live.
+BASE_COSTS: dict[str, int] = {
+    # leaves: a variable or constant is already in a register or an immediate
+    "var": 0, "const": 0, "load": 4,
+    "add": 1, "sub": 1, "neg": 1, "not": 1, "and": 1, "or": 1, "xor": 1,
+    "shl": 1, "shr": 1, "land": 1, "lor": 1, "cast": 1, "select": 1,
+    "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
+    "mul": 3, "div": 26, "rem": 26,
+    "fadd": 4, "fsub": 4, "fmul": 4, "fdiv": 13, "frem": 30,
+    "fneg": 1, "fabs": 1, "fmin": 4, "fmax": 4, "fcmp": 3, "fcast": 4,
+    "sqrt": 15,
+}
+_FLOAT_KEYED = {"add", "sub", "mul", "div", "rem", "neg", "abs", "min", "max"}
+
+# Without these x86 features the primitive is a multi-instruction sequence:
+# popcount is the ~12-op SWAR sum, clz is bsr + cmov + xor, ctz bsf + cmov.
+_X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4),
+                 "ctz": ({"bmi1"}, 3)}
+
+
+@lru_cache(maxsize=1)
+def _primitive_costs() -> dict[str, int]:
+    from ..front.typecheck import primitives
+    return {name: int(p["cost"]) for name, p in primitives().items()
+            if isinstance(p, dict) and "cost" in p}
+
+
+def costs(probe: dict | None = None) -> dict[str, int]:
+    """The cost table for a machine.  With no probe, the optimistic hints
+    (every feature present); an x86_64 probe lacking popcnt / lzcnt (abm) /
+    bmi1 makes popcount / clz / ctz cost their fallback sequences."""
+    table = dict(BASE_COSTS)
+    table.update(_primitive_costs())
+    cpu = (probe or {}).get("cpu") or {}
+    if probe is not None and cpu.get("arch", "x86_64") in ("x86_64", "amd64"):
+        have = {f.lower() for f in cpu.get("features") or ()}
+        for op, (needs, fallback) in _X86_FALLBACK.items():
+            if not have & needs:
+                table[op] = max(table.get(op, 1), fallback)
+    return table
+
+
+default_costs = costs     # `saturate` has a parameter named costs
+
+
+def _cost_key(op: str, ty: ir.Scalar, arg_tys) -> str:
+    if op in _FLOAT_KEYED and ty.is_float:
+        return "f" + op
+    if op in ("eq", "ne", "lt", "le", "gt", "ge") and arg_tys[0].is_float:
+        return "fcmp"
+    if op == "cast" and (ty.is_float or arg_tys[0].is_float):
+        return "fcast"
+    return op
+
+
+def node_cost(table: dict[str, int], op: str, ty: ir.Scalar, arg_tys=()) -> int:
+    """Cost of one node; operators never cost less than 1 (which also keeps
+    extraction well founded: a cycle through an operator is never free)."""
+    c = table.get(_cost_key(op, ty, arg_tys), table.get(op, 1))
+    return c if op in ("var", "const") else max(1, c)
+
+
+def term_cost(t: Term, table: dict[str, int]) -> int:
+    """Tree cost: a shared subterm is paid at each use (memoised, so a
+    term with much sharing is still cheap to cost)."""
+    memo: dict[Term, int] = {}
+    for u in subterms(t):
+        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + \
+            sum(memo[a] for a in u.args)
+    return memo[t]
+
+
+# ---------------------------------------------------------------- literals
+
+_SAFE = {chr(c) for c in range(0x20, 0x7f)} - {'"', "\\", "%"}
+
+
+def _quote(s: str) -> str:
+    """An egglog string literal that egglog also prints back verbatim."""
+    return '"' + "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode())
+                         for c in s) + '"'
+
+
+def _unquote(s: str) -> str:
+    from urllib.parse import unquote
+    return unquote(s, errors="strict")
+
+
+def _int_lit(value: int) -> int:
+    """A bit pattern (< 2**64) as the i64 egglog stores."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+# ---------------------------------------------------------------- encode
+
+def node_parts(t: Term) -> tuple[str, tuple]:
+    """One node's constructor and literal arguments, as egglog holds them
+    (strings unquoted, integers as i64).  Literals always precede the Term
+    children in a constructor's signature."""
+    ty = t.ty.name
+    if t.op == "var":
+        return "Var", (t.value, ty)
+    if t.op == "const":
+        if t.ty.is_bool:
+            return "Bool", (t.value, "bool")
+        if t.ty.is_float:
+            return "Flt", (t.value, ty)
+        return "Int", (t.value if isinstance(t.value, str) else _int_lit(t.value), ty)
+    if t.op == "load":
+        return "Load", (t.value, ty, t.args[0].ty.name)
+    if t.op not in OPS:
+        raise ValueError(f"the e-graph has no constructor for term operator {t.op!r}")
+    ctor, n, shape = OPS[t.op]
+    if len(t.args) != n:
+        raise ValueError(f"{t.op} takes {n} operands, got {len(t.args)}")
+    if shape == "cmp":
+        return ctor, (t.args[0].ty.name,)
+    if shape == "cast":
+        return ctor, (ty, t.args[0].ty.name)
+    if shape == "shift":
+        return ctor, (ty, t.args[1].ty.name)
+    return ctor, (ty,)
+
+
+def _is_pattern_var(value) -> bool:
+    return isinstance(value, str) and value.startswith("?")
+
+
+class _Renderer:
+    """Term -> egglog text.  In a pattern, a variable leaf or a literal
+    (constant value, array name) written '?x' becomes an egglog variable."""
+
+    def __init__(self, pattern: bool = False):
+        self.pattern = pattern
+        self.vars: dict[str, str] = {}
+
+    def var(self, name: str) -> str:
+        if name not in self.vars:
+            base = "p_" + re.sub(r"\W", "_", name[1:])
+            taken = set(self.vars.values())
+            v, i = base, 1
+            while v in taken:
+                v, i = f"{base}_{i}", i + 1
+            self.vars[name] = v
+        return self.vars[name]
+
+    def node(self, t: Term, kids: list[str]) -> str:
+        """One node over already rendered children."""
+        if self.pattern and t.op == "var" and _is_pattern_var(t.value):
+            return self.var(t.value)
+        ctor, lits = node_parts(t)
+        out = [ctor]
+        for sort, v in zip(_signature(ctor), lits):
+            if self.pattern and _is_pattern_var(v):
+                out.append(self.var(v))
+            elif sort == "String":
+                out.append(_quote(v))
+            elif sort == "i64":
+                out.append(str(v))
+            else:
+                out.append("true" if v else "false")
+        return "(" + " ".join(out + kids) + ")"
+
+    def tree(self, t: Term) -> str:
+        return self.node(t, [self.tree(a) for a in t.args])
+
+
+def encode(t: Term) -> str:
+    """A closed term as one egglog expression (a tree: shared subterms are
+    written out each time; `saturate` loads roots through `let`s instead)."""
+    return _Renderer().tree(t)
+
+
+# ---------------------------------------------------------------- decode
+
+class _Str(str):
+    """A quoted string token (as opposed to a symbol)."""
+
+
+_TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')
+
+
+def parse_sexpr(text: str):
+    """egglog text -> nested lists of: _Str (strings, still percent-encoded),
+    int, bool, and str (symbols)."""
+    stack: list[list] = [[]]
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"cannot parse egglog text at {pos}: {text[pos:pos + 30]!r}")
+        pos = m.end()
+        if m.group(1):
+            stack.append([])
+        elif m.group(2):
+            if len(stack) < 2:
+                raise ValueError("unbalanced ')' in egglog text")
+            done = stack.pop()
+            stack[-1].append(done)
+        elif m.group(3) is not None:
+            stack[-1].append(_Str(re.sub(r"\\(.)", r"\1", m.group(3))))
+        else:
+            stack[-1].append(_atom(m.group(4)))
+    if len(stack) != 1 or len(stack[0]) != 1:
+        raise ValueError("egglog text is not exactly one expression")
+    return stack[0][0]
+
+
+def _atom(tok: str):
+    if tok in ("true", "false"):
+        return tok == "true"
+    if re.fullmatch(r"-?\d+", tok):
+        return int(tok)
+    return tok
+
+
+def _scalar(name: str) -> ir.Scalar:
+    try:
+        return ir.SCALARS[name]
+    except KeyError:
+        raise ValueError(f"unknown type tag {name!r}") from None
+
+
+def build_node(ctor: str, lits: list, kids: list[Term]) -> Term:
+    """A term from one e-node: its constructor, its literal arguments (strings
+    already unquoted) and its children as terms."""
+    if ctor == "Var":
+        return Term("var", _scalar(lits[1]), (), lits[0])
+    if ctor == "Int":
+        ty = _scalar(lits[1])
+        return Term("const", ty, (), lits[0] & ty.mask)
+    if ctor == "Flt":
+        return Term("const", _scalar(lits[1]), (), lits[0])
+    if ctor == "Bool":
+        return Term("const", ir.BOOL, (), bool(lits[0]))
+    if ctor == "Load":
+        if kids[0].ty.name != lits[2]:
+            raise ValueError(f"load index tagged {lits[2]} but is {kids[0].ty}")
+        return Term("load", _scalar(lits[1]), (kids[0],), lits[0])
+    if ctor not in BY_CTOR:
+        raise ValueError(f"unknown constructor {ctor!r}")
+    op, n, shape = BY_CTOR[ctor]
+    if len(kids) != n:
+        raise ValueError(f"{ctor} takes {n} operands, got {len(kids)}")
+    # The extra tags are redundant with the children's own types: check them.
+    checked = {"cmp": (0, 0), "cast": (1, 0), "shift": (1, 1)}.get(shape)
+    if checked and kids[checked[1]].ty.name != lits[checked[0]]:
+        raise ValueError(f"{ctor} tagged {lits[checked[0]]} but operand is {kids[checked[1]].ty}")
+    ty = ir.BOOL if shape == "cmp" else _scalar(lits[0])
+    return Term(op, ty, tuple(kids))
+
+
+def _from_sexpr(x) -> Term:
+    if not isinstance(x, list) or not x or not isinstance(x[0], str) or isinstance(x[0], _Str):
+        raise ValueError(f"not a term: {x!r}")
+    ctor, args = x[0], x[1:]
+    sig = _signature(ctor) if (ctor in LEAVES or ctor in BY_CTOR) else None
+    if sig is None or len(sig) != len(args):
+        raise ValueError(f"bad constructor application: {x!r}")
+    lits, kids = [], []
+    for sort, a in zip(sig, args):
+        if sort == "Term":
+            kids.append(_from_sexpr(a))
+        elif sort == "String":
+            if not isinstance(a, _Str):
+                raise ValueError(f"expected a string in {ctor}, got {a!r}")
+            lits.append(_unquote(a))
+        else:
+            lits.append(a)
+    return build_node(ctor, lits, kids)
+
+
+def decode(text: str) -> Term:
+    """egglog text (as `encode` writes it or egglog prints it) -> Term."""
+    return _from_sexpr(parse_sexpr(text))
+
+
+# ---------------------------------------------------------------- rules
+
+def rule_text(rule, egg_name: str, ruleset: str) -> str:
+    """One Rule as an egglog (bi)rewrite.  `?x` leaves are pattern variables;
+    their types are enforced by the parents' type tags (see module doc)."""
+    r = _Renderer(pattern=True)
+    if rule.lhs.op == "var" and _is_pattern_var(rule.lhs.value):
+        raise ValueError(f"rule {rule.name}: the left side is a bare pattern "
+                         "variable, which would match every class of every type")
+    lhs = r.tree(rule.lhs)
+    rhs = r.tree(rule.rhs)
+    kind = "birewrite" if getattr(rule, "bidirectional", False) else "rewrite"
+    subsume = " :subsume" if folds(rule) else ""
+    return f'({kind} {lhs} {rhs}{subsume} :ruleset {ruleset} :name "{egg_name}")'
+
+
+FOLD_RULESET = "fold_constants"     # egglog ruleset of the `folds` rules (never rs_*)
+PLAIN_NODES = 2_000     # a pass over a bigger graph runs under the match limit (see `saturate`)
+
+
+def folds(rule) -> bool:
+    """Whether a rule rewrites to a constant (x * 0 => 0, x | ~0 => ~0,
+    x ^ x => 0).  Such a rule subsumes the node it matched: the node stays in
+    its class (a source term is still found there, explain still shows it)
+    but no rule matches it again, and `saturate` runs these rules to a fixed
+    point before each iteration of the others.  Why: x * 0 merged into the
+    class of 0 is a node over its own class, and associativity then matches
+    through it to build every product of the graph inside that class
+    (`acc[i * 0]` grew fourfold per iteration, 27 000 nodes by the ninth).  Subsumed
+    first, such a node is never matched by associativity or commutativity.
+    The constant is its class's cheapest member, so extraction loses nothing."""
+    return rule.rhs.op == "const" and not getattr(rule, "bidirectional", False)
+
+
+def _ruleset_ident(name: str, taken: dict[str, str]) -> str:
+    if name not in taken:
+        base = "rs_" + re.sub(r"\W", "_", name)
+        ident, i = base, 1
+        while ident in taken.values():
+            ident, i = f"{base}_{i}", i + 1
+        taken[name] = ident
+    return taken[name]
+
+
+# ---------------------------------------------------------------- saturation
+
+@dataclass(frozen=True)
+class Limits:
+    """Saturation stops at the first of these.  They are checked between
+    iterations; within one, `matches` bounds each rule's work (a rule that
+    finds more matches than that sits the pass out), so a pass cannot run
+    far past them."""
+    nodes: int = 20_000
+    iterations: int = 12
+    seconds: float = 10.0
+    matches: int = 5_000
+
+
+@dataclass(frozen=True)
+class IterationStat:
+    iteration: int        # 0 = the e-graph as loaded, before any rule ran
+    nodes: int            # e-nodes (Term rows) after the iteration
+    classes: int          # e-classes of sort Term after the iteration
+    seconds: float        # time egglog spent running this iteration
+    matches: int          # rule matches found in this iteration
+    changed: bool         # whether egglog reported any change
+
+
+@dataclass(frozen=True)
+class ENode:
+    """One member of a class: an operator over literal arguments (names,
+    type tags, constant values) and child classes."""
+    ctor: str
+    lits: tuple
+    kids: tuple[str, ...]
+    cost: int             # this node alone
+    total: int            # with each child's best representative
+
+
+@dataclass
+class EClass:
+    id: str
+    ty: ir.Scalar
+    nodes: list[ENode]
+    best: Term
+    cost: int
+    roots: list[str] = field(default_factory=list)
+    _atlas: "Atlas | None" = field(default=None, repr=False, compare=False)
+
+    def members(self) -> list[Term]:
+        """Each member with every child class replaced by its cheapest
+        representative, cheapest first."""
+        return [self._atlas._member(n) for n in self.nodes]
+
+    def members_pretty(self) -> list[str]:
+        return [pretty(m) for m in self.members()]
+
+
+def _intent_of(name: str) -> str:
+    return name.split("@", 1)[0]
+
+
+def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
+             costs: dict[str, int] | None = None, allow_reassoc: bool = False) -> "Atlas":
+    """Load every root into one e-graph, run the rules to saturation or a
+    limit, and return the Atlas.
+
+    `roots` maps a root name to a Term, or to (intent, Term).  With a bare
+    Term the intent is the part of the name before '@' (so
+    "saxpy@intents/saxpy.ax:4:9 ..." belongs to intent "saxpy").
+    Rules with `reassoc` set are left out unless `allow_reassoc`."""
+    import egglog.bindings as b
+
+    table = default_costs() if costs is None else dict(costs)
+    named: dict[str, tuple[str, Term]] = {}
+    for name, v in roots.items():
+        intent, term = v if isinstance(v, tuple) else (_intent_of(name), v)
+        named[name] = (intent, term)
+
+    eg = b.EGraph()
+
+    def run(text: str):
+        return eg.run_program(*eg.parse_program(text))
+
+    program = [_datatype(table)]
+    loaded = _LoadedRules(rules, allow_reassoc)
+    program += loaded.declarations()
+    run("\n".join(program))
+    program += loaded.load(run)
+    lets = _root_lets(named)
+    if lets:
+        run("\n".join(lets))
+    program += lets
+    start = time.perf_counter()
+    stats, stop, matches = _run_passes(eg, run, loaded, limits)
+    program.append(f";; {stop} after {len(stats) - 1} iterations")
+    return Atlas(eg, named, table, limits, stats, stop, dict(loaded.per_ruleset),
+                 loaded.skipped_reassoc, dict(matches), "\n".join(program),
+                 time.perf_counter() - start)
+
+
+def _datatype(table: dict[str, int]) -> str:
+    """The datatype; :cost mirrors our table (integer variants) for anyone
+    running egglog's own (extract) on atlas.program; Atlas.extract uses
+    the exact model instead (see the module docstring)."""
+    decls = []
+    for ctor, sig in LEAVES.items():
+        c = table.get("load", 4) if ctor == "Load" else table.get("var", 0)
+        decls.append(f"({ctor} {' '.join(sig)} :cost {c})")
+    for op, (ctor, _, _) in OPS.items():
+        decls.append(f"({ctor} {' '.join(_signature(ctor))} :cost {max(1, table.get(op, 1))})")
+    return "(datatype Term\n  " + "\n  ".join(decls) + ")"
+
+
+class _LoadedRules:
+    """The rules as egglog commands, grouped into rulesets (the folding
+    rules in one of their own), with the names egglog reports them by."""
+
+    def __init__(self, rules, allow_reassoc: bool):
+        self.idents: dict[str, str] = {}
+        self.rule_names: dict[str, str] = {}        # egglog name -> Rule.name
+        self.per_ruleset: dict[str, int] = defaultdict(int)
+        self.skipped_reassoc = 0
+        self.commands = []
+        for rule in rules:
+            if getattr(rule, "reassoc", False) and not allow_reassoc:
+                self.skipped_reassoc += 1
+                continue
+            ident = FOLD_RULESET if folds(rule) else _ruleset_ident(rule.ruleset, self.idents)
+            egg_name = f"r{len(self.rule_names)}"
+            self.rule_names[egg_name] = rule.name
+            self.per_ruleset[rule.ruleset] += 1
+            try:
+                self.commands.append((rule, rule_text(rule, egg_name, ident)))
+            except ValueError as e:
+                raise ValueError(f"rule {rule.name} ({getattr(rule, 'source', '?')}): {e}") from e
+        self.folding = any(folds(rule) for rule, _ in self.commands)
+
+    def declarations(self) -> list[str]:
+        return [f"(ruleset {i})" for i in self.idents.values()] + ([f"(ruleset {FOLD_RULESET})"]
+                                                                   if self.folding else [])
+
+    def load(self, run) -> list[str]:
+        """Each rule, one egglog command at a time so an error names its rule."""
+        for rule, text in self.commands:
+            try:
+                run(text)
+            except Exception as e:      # egglog raises EggSmolError
+                where = f" ({rule.source})" if getattr(rule, "source", None) else ""
+                raise ValueError(f"rule {rule.name}{where} does not load into egglog: {e}") from e
+        return [text for _, text in self.commands]
+
+
+def _root_lets(named: dict) -> list[str]:
+    """The roots: one global per distinct non-leaf subterm, so a DAG stays a
+    DAG; roots that are leaves are inserted as they are."""
+    lets, glob = [], {}
+    r = _Renderer()
+    for _, term in named.values():
+        for t in subterms(term):
+            if t in glob:
+                continue
+            text = r.node(t, [glob[a] for a in t.args])
+            if t.args:
+                glob[t] = f"$t{len(lets)}"
+                lets.append(f"(let {glob[t]} {text})")
+            else:
+                glob[t] = text
+    return lets + [glob[t] for _, t in named.values() if not t.args]
+
+
+def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
+    """Passes until saturation or a limit: (stats per pass, why it stopped,
+    matches per rule)."""
+    def size():
+        rows = [row for fn in eg.freeze().functions.values()
+                if fn.output_sort == "Term" and not fn.is_let_binding for row in fn.rows]
+        return len(rows), len({row.output for row in rows})
+
+    idents, rule_names = loaded.idents, loaded.rule_names
+    n, c = size()
+    stats = [IterationStat(0, n, c, 0.0, 0, True)]
+    matches: dict[str, int] = defaultdict(int)
+    # The folding rules first, to their fixed point (see `folds`), then one
+    # pass of every other ruleset.  Once the graph is past a sixteenth of the
+    # node limit or PLAIN_NODES, passes run under egglog's back-off scheduler: a rule that
+    # finds more than `limits.matches` matches sits that pass out, so that no
+    # single pass can multiply the graph (a 16-term sum under add-assoc and
+    # add-commutes went from 167 000 to 2 million nodes in one 15 s pass,
+    # which nothing between passes could stop).  Small graphs skip the
+    # scheduler, which costs some 60 us per rule and pass.
+    fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
+    plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
+    capped = (f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
+              + fold + " ".join(f"(run-with capped {i})" for i in idents.values()) + ")")
+    start = time.perf_counter()
+    stop = None
+    if not idents and not loaded.folding:
+        stop = "saturated"
+    elif n > limits.nodes:
+        stop = "node limit"
+    while stop is None:
+        if len(stats) - 1 >= limits.iterations:
+            stop = "iteration limit"
+            break
+        if time.perf_counter() - start >= limits.seconds:
+            stop = "time limit"
+            break
+        t0 = time.perf_counter()
+        report = run(plain if n <= min(limits.nodes // 16, PLAIN_NODES) else capped)[0].report
+        dt = time.perf_counter() - t0
+        found = 0
+        for k, v in report.num_matches_per_rule.items():
+            # a birewrite named r3 reports as "r3=>" and "r3<=": count both
+            base = k[:-2] if k.endswith(("=>", "<=")) and k[:-2] in rule_names else k
+            matches[rule_names.get(base, k)] += v
+            found += v
+        before = (n, c)
+        n, c = size()
+        stats.append(IterationStat(len(stats), n, c, dt, found, report.updated))
+        if not report.updated:
+            stop = "saturated"
+        elif n > limits.nodes:
+            stop = "node limit"
+        elif (n, c) == before:
+            # Nothing was added or merged, yet egglog reports a change: the
+            # only rules left are those held back at the match limit, and
+            # every later pass would repeat this one.
+            stop = "match limit"
+    return stats, stop, matches
+
+
+# ---------------------------------------------------------------- the atlas
+
+class Atlas:
+    """A saturated e-graph holding the roots of every intent."""
+
+    def __init__(self, eg, roots, costs, limits, stats, stop_reason, rules_per_ruleset,
+                 skipped_reassoc, rule_matches, program, seconds):
+        self.egraph = eg
+        self.roots: dict[str, tuple[str, Term]] = roots   # name -> (intent, term)
+        self.costs = costs
+        self.limits = limits
+        self.stats: list[IterationStat] = stats
+        self.stop_reason: str = stop_reason
+        self.rules_per_ruleset = rules_per_ruleset
+        self.skipped_reassoc = skipped_reassoc
+        self.rule_matches = rule_matches      # Rule.name -> matches over all iterations
+        self.program = program                # the egglog text that built it
+        self.seconds = seconds
+        self._graph = None
+        self._classes = None
+
+    # -- reading the e-graph back (once; it no longer changes)
+
+    def _load(self):
+        if self._graph is not None:
+            return self._graph
+        data = json.loads(self.egraph.serialize([]).to_json())
+        nodes = data["nodes"]
+        lit_of = {}                       # primitive node id -> python value
+        raw: dict[str, list] = defaultdict(list)   # class -> [(ctor, lits, kids)]
+        for nid, nd in nodes.items():
+            if data["class_data"].get(nd["eclass"], {}).get("type") != "Term":
+                v = _atom(nd["op"]) if not nd["op"].startswith('"') else \
+                    _unquote(parse_sexpr(nd["op"]))
+                lit_of[nid] = v
+        for nid, nd in nodes.items():
+            if nid in lit_of:
+                continue
+            ctor = nd["op"]
+            sig = _signature(ctor)
+            lits = tuple(lit_of[k] for s, k in zip(sig, nd["children"]) if s != "Term")
+            kids = tuple(nodes[k]["eclass"] for s, k in zip(sig, nd["children"]) if s == "Term")
+            raw[nd["eclass"]].append((ctor, lits, kids))
+
+        # Each class's type, from any member (rules preserve types).
+        def node_ty(ctor, lits):
+            if ctor in ("Var", "Int", "Flt"):
+                return _scalar(lits[1])
+            if ctor == "Bool":
+                return ir.BOOL
+            if ctor == "Load":
+                return _scalar(lits[1])
+            return ir.BOOL if BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
+        cls_ty = {cid: node_ty(*ns[0][:2]) for cid, ns in raw.items()}
+
+        def own_cost(ctor, lits, kids):
+            op = BY_CTOR[ctor][0] if ctor in BY_CTOR else \
+                {"Var": "var", "Load": "load"}.get(ctor, "const")
+            return node_cost(self.costs, op, node_ty(ctor, lits), [cls_ty[k] for k in kids])
+
+        # Bottom-up fixed point on (cost, size): strictly better only, so the
+        # first node found wins ties; nodes are visited in a fixed order.
+        INF = (float("inf"), 0)
+        best: dict[str, tuple] = {cid: INF for cid in raw}
+        choice: dict[str, tuple] = {}
+        order = sorted((cid, n) for cid, ns in raw.items() for n in ns)
+        own = {(cid, n): own_cost(*n) for cid, n in order}
+        changed = True
+        while changed:
+            changed = False
+            for cid, n in order:
+                kb = [best[k] for k in n[2]]
+                if any(k is INF for k in kb):
+                    continue
+                cand = (own[cid, n] + sum(k[0] for k in kb), 1 + sum(k[1] for k in kb))
+                if cand < best[cid]:
+                    best[cid], choice[cid] = cand, n
+                    changed = True
+
+        terms: dict[str, Term] = {}
+
+        def best_term(cid):
+            if cid not in terms:
+                ctor, lits, kids = choice[cid]
+                terms[cid] = build_node(ctor, list(lits), [best_term(k) for k in kids])
+            return terms[cid]
+
+        index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
+        self._graph = dict(raw=raw, best=best, choice=choice, best_term=best_term,
+                           own=own, index=index, ty=cls_ty)
+        return self._graph
+
+    def _member(self, n: ENode) -> Term:
+        g = self._load()
+        return build_node(n.ctor, list(n.lits), [g["best_term"](k) for k in n.kids])
+
+    def _class_id(self, t: Term, memo: dict) -> str:
+        """The class of a source term: look its canonical node up bottom-up."""
+        if t in memo:
+            return memo[t]
+        kids = tuple(self._class_id(a, memo) for a in t.args)
+        ctor, lits = node_parts(t)
+        cid = self._load()["index"].get((ctor, lits, kids))
+        if cid is None:
+            raise KeyError(f"term not in the e-graph: {pretty(t)}")
+        memo[t] = cid
+        return cid
+
+    # -- public
+
+    def class_of(self, root_name: str) -> EClass:
+        cid = self._class_id(self.roots[root_name][1], {})
+        return next(c for c in self.classes() if c.id == cid)
+
+    def extract(self, root_name: str) -> Term:
+        """The cheapest term equal to the root under the cost model."""
+        g = self._load()
+        return g["best_term"](self._class_id(self.roots[root_name][1], {}))
+
+    def cost(self, term: Term) -> int:
+        return term_cost(term, self.costs)
+
+    def classes(self) -> list[EClass]:
+        """Every e-class, members cheapest first, with the roots landing in it."""
+        if self._classes is not None:
+            return self._classes
+        g = self._load()
+        landed = defaultdict(list)
+        for name, (_, term) in self.roots.items():
+            landed[self._class_id(term, {})].append(name)
+        out = []
+        for cid, ns in g["raw"].items():
+            nodes = []
+            for n in ns:
+                total = g["own"][cid, n] + sum(g["best"][k][0] for k in n[2])
+                nodes.append(ENode(n[0], n[1], n[2], g["own"][cid, n], total))
+            chosen = g["choice"][cid]
+            nodes.sort(key=lambda e: (e.total, (e.ctor, e.lits, e.kids) != chosen))
+            out.append(EClass(cid, g["ty"][cid], nodes, g["best_term"](cid),
+                              g["best"][cid][0], sorted(landed.get(cid, [])), self))
+        out.sort(key=lambda c: _id_key(c.id))
+        self._classes = out
+        return out
+
+    def report(self) -> dict:
+        """Sharing and compression, sizes per iteration, limits, rules."""
+        memo: dict[Term, str] = {}
+        owners: dict[str, set] = defaultdict(set)
+        by_root: dict[str, set] = defaultdict(set)
+        source_nodes, distinct = 0, set()
+        for name, (intent, term) in self.roots.items():
+            subs = subterms(term)
+            source_nodes += len(subs)
+            distinct.update(subs)
+            for t in subs:
+                cid = self._class_id(t, memo)
+                owners[cid].add(intent)
+                by_root[cid].add(name)
+        by_id = {c.id: c for c in self.classes()}
+        shared = [{"class": cid, "intents": sorted(owners[cid]), "roots": sorted(by_root[cid]),
+                   "best": pretty(by_id[cid].best), "cost": by_id[cid].cost,
+                   "leaf": not by_id[cid].best.args}
+                  for cid in sorted(owners, key=_id_key) if len(owners[cid]) > 1]
+        last = self.stats[-1]
+        return {
+            "roots": len(self.roots),
+            "intents": sorted({i for i, _ in self.roots.values()}),
+            "source_nodes": source_nodes,          # each root stored alone, as a DAG
+            "source_distinct_nodes": len(distinct),  # all roots hash-consed together
+            "eclasses": last.classes,
+            "enodes": last.nodes,
+            "compression": round(source_nodes / last.classes, 3) if last.classes else None,
+            "shared_classes": shared,
+            "iterations": [asdict(s) for s in self.stats],
+            "limits": asdict(self.limits),
+            "stop_reason": self.stop_reason,
+            "seconds": round(self.seconds, 4),
+            "rules_per_ruleset": dict(self.rules_per_ruleset),
+            "reassoc_rules_skipped": self.skipped_reassoc,
+            "rule_matches": dict(self.rule_matches),
+        }
+
+
+def _id_key(cid: str):
+    sort, _, num = cid.rpartition("-")
+    return (sort, int(num)) if num.isdigit() else (cid, 0)

@@ -1,0 +1,137 @@
+"""The logic stages: saturate the atlas, then extract and verify.
+
+    saturate: every root term of every function goes into one e-graph, which
+              the proven rules of primitives/rules/ grow under limits;
+    verify:   each root's cheapest member replaces it only once Z3 has proven
+              the two equal; each rebuilt function is then validated against
+              its source as a whole function (atlas/logic/validate.py).  Anything
+              not validated keeps its source form.
+
+Every function's evidence goes into the manifest.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from . import egraph, lower, validate
+from ..meaning import ir
+from . import rules as rulebook
+from ..meaning.terms import Term, to_expr
+
+PROOF_TIMEOUT_MS = 30_000     # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
+
+
+@dataclass
+class Saturated:
+    atlas: "egraph.Atlas"
+    roots: list[lower.Root]
+    rules: list
+    rule_stats: object = None
+
+
+class RootStatus(enum.Enum):
+    UNCHANGED = "unchanged"         # no cheaper form: nothing to prove
+    PROVEN = "proven by Z3"         # the cheaper form is used
+    FALLBACK = "fallback"           # a cheaper form, not used (why says why)
+
+
+@dataclass(frozen=True)
+class RootOutcome:
+    """What became of one root: its status and the term emitted for it."""
+    status: RootStatus
+    term: Term
+    why: str = ""
+
+    def __str__(self) -> str:
+        return f"fallback: {self.why}" if self.status is RootStatus.FALLBACK else self.status.value
+
+
+@dataclass
+class Verified:
+    module: ir.Module
+    evidence: dict[str, dict] = field(default_factory=dict)
+    outcomes: dict[str, RootOutcome] = field(default_factory=dict)   # root name -> what became of it
+    roots: list = field(default_factory=list)                        # lower.Root, every function's
+
+    def proven(self) -> dict[str, Term]:
+        """Root name -> its proven atlas form, for the roots that were rewritten."""
+        return {name: o.term for name, o in self.outcomes.items() if o.status is RootStatus.PROVEN}
+
+
+def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = None,
+             rules=None) -> Saturated:
+    if rules is None:
+        rules = rulebook.load_rules()
+    rule_stats = getattr(rules, "stats", None)
+    _, roots = lower.transform(module)
+    # egglog cannot test a rule's condition: conditioned rules go in as their
+    # instances for the constants the roots hold (`udiv-pow2-is-shr[c=16]`).
+    concrete = rulebook.for_terms(rules, [r.term for r in roots])
+    atlas = egraph.saturate({r.name: (r.function, r.term) for r in roots}, concrete,
+                            limits=limits or egraph.Limits(), costs=egraph.costs(probe))
+    return Saturated(atlas, roots, concrete, rule_stats)
+
+
+def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
+    """Replace each root by its extracted form where Z3 proves them equal."""
+    chosen: dict[str, Term] = {}
+    outcomes: dict[str, RootOutcome] = {}
+    evidence: dict[str, dict] = {f.name: {"roots": 0, "rewritten": 0, "proven": 0, "fallbacks": []}
+                                 for f in module.functions}
+    for r in sat.roots:
+        ev = evidence[r.function]
+        ev["roots"] += 1
+        best = sat.atlas.extract(r.name)
+        outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
+        if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
+            continue                            # no cheaper form: keep the source, nothing to prove
+        ev["rewritten"] += 1
+        try:
+            counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
+        except rulebook.Undecided as exc:
+            why = f"undecided: {exc}"
+        else:                                   # a refutation is never expected: a rule or the e-graph is wrong
+            why = None if counter is None else f"refuted by {counter}"
+        if why is not None:
+            ev["fallbacks"].append({"root": r.name, "why": why})
+            outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
+            continue
+        ev["proven"] += 1
+        chosen[r.name] = best
+        outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best)
+    optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
+    run_form, _ = lower.transform(module)
+    functions = []
+    for src, opt in zip(module.functions, optimised.functions):
+        ev = evidence[src.name]
+        if not ev["proven"]:                    # nothing rewritten: the source itself is emitted
+            functions.append(src)
+            ev["form"] = "source"
+            ev.update(validate.Validation(src.name, True, None, None).evidence())
+            continue
+        others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
+        check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
+                                  ev["proven"])
+        ev.update(check.evidence())
+        if check.validated:
+            functions.append(opt)
+            ev["form"] = "rewritten"
+        else:
+            why = f"the whole function was not validated ({check.why_not()}): source form kept"
+            ev["fallbacks"].append({"root": "*", "why": why})
+            outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
+                             for r in sat.roots if r.function == src.name})
+            functions.append(src)
+            ev["form"] = "source"
+    return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
+
+
+def _source_terms(src: ir.Function, run_form: ir.Module, roots, chosen: dict) -> ir.Function:
+    """The emitted function with every rewritten term put back as it was:
+    the run form, or, where the whole function became one term, the return
+    of its unrolled source term (so that unrolling is proven too)."""
+    for r in roots:
+        if r.function == src.name and r.role == lower.FUNCTION and r.name in chosen:
+            return replace(src, body=(ir.Return(to_expr(r.term), src.span),))
+    return run_form.function(src.name)

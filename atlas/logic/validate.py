@@ -1,0 +1,199 @@
+"""Validate: each function to be emitted, checked against its source as a
+whole function.
+
+Proving the pieces (the atlas's roots, a shape's loop body) does not prove
+the function: the order of stores and assignments between them is where
+faults hide.  So whatever will be emitted is checked whole:
+
+  proven  by Z3 (bodies.prove_functions): loop-free code for every input;
+          code with loops by bounded symbolic execution, for every input on
+          which each loop runs at most K times, K past every constant index
+          the function uses;
+  tested  by differential runs in the interpreter (atlas/logic/differential.py):
+          lengths and trip counts from 0 up to 64 and past every constant
+          index, every loop run to its end; a run that cannot finish is a
+          disagreement.
+
+A function is validated when both hold; one that is not is emitted in its
+source form, and its evidence says why.  The evidence names, per function,
+what was proven, what was only tested and what was neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import bodies, differential
+from ..meaning import ir
+
+K = 8                   # the least bound: every trip count 0..8
+MAX_K = 64              # a constant index past this is left to the tests
+BUDGET = 20_000         # statements unrolled per function, all loops together
+RLIMIT = 8_000_000      # Z3's resource units per claim (about 5 s here), the same on every machine;
+                        # past it, a smaller bound or the proof in two steps
+TIMEOUT_MS = 60_000     # a safety net only
+
+
+@dataclass(frozen=True)
+class Validation:
+    function: str
+    identical: bool                     # the candidate is the source itself: nothing to check
+    proof: bodies.FunctionProof | None
+    tested: differential.Runs | None    # None: nothing was run (identical, or refuted first)
+    # proven in two steps: the function with every term in source form (the
+    # same statements around them) equal to the source whole, and this many
+    # rewritten terms each equal to the one it replaces
+    composed_of: int | None = None
+
+    @property
+    def validated(self) -> bool:
+        return self.identical or (self.proof is not None and self.proof.status == "proven"
+                                  and self.tested is not None and self.tested.agree is True)
+
+    def proven_text(self) -> str:
+        """What was proven, for this function only."""
+        if self.identical:
+            return "nothing to prove: the emitted code is the source form, translated directly"
+        p = self.proof
+        if p.status != "proven":
+            return f"not proven ({p.status}: {p.detail})"
+        if p.bound is None:
+            scope = "for every input"
+        elif p.cases:
+            scope = (f"for {p.cases} and every value of the other inputs on which no loop runs more than "
+                     f"{p.bound} times (bounded symbolic execution, one size at a time, K = {p.bound})")
+        else:
+            scope = (f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
+                     f"execution, K = {p.bound}; loops with constant bounds unrolled whole)")
+        if self.composed_of is not None:
+            return (f"Z3, in two steps: the function with its terms in source form equal to the source "
+                    f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
+                    "to the term it replaces, for every input")
+        return f"Z3: equal to the source as a whole function {scope}"
+
+    def tested_text(self) -> str:
+        t = self.tested
+        if t is None:
+            return "not needed" if self.identical else "no run could be made"
+        if not t.runs and t.agree is not False:
+            why = t.unrunnable or t.note
+            return "no run could be made" + (f" ({why})" if why else "")
+        verdict = {True: "all agree", False: "DISAGREED", None: "inconclusive"}[t.agree]
+        what = (f"{', '.join(t.sizes)} (lengths and trip counts) {t.lengths}, other inputs random "
+                "with edge values" if t.sizes else "random inputs with edge values")
+        note = f" ({t.note})" if t.note else ""
+        return f"{t.runs} differential runs in the interpreter, {what}: {verdict}{note}"
+
+    def untested_text(self) -> str:
+        """What neither the proof nor the tests cover."""
+        if self.identical:
+            return "none: the source form is the intent's own meaning"
+        p = self.proof
+        if p.status == "proven" and p.bound is None:
+            return "none"
+        if p.status == "proven":
+            past = (f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}" if p.cases else
+                    f"inputs on which a loop runs more than {p.bound} times")
+            return f"{past}: tested only, up to length {self.tested.max_length if self.tested else '?'}"
+        return "every input not among the tested ones"
+
+    def why_not(self) -> str:
+        """Why a function is not validated: its proof, then its runs."""
+        return f"{self.proven_text()}; {self.tested_text()}"
+
+    def evidence(self) -> dict:
+        """The manifest's evidence entries for this function's check."""
+        out = {"validation": self.as_dict(), "proof": self.proven_text()}
+        if self.tested is not None:
+            out["differential"] = self.tested.to_json()
+        return out
+
+    def as_dict(self) -> dict:
+        out = {"validated": self.validated, "proven": self.proven_text(), "tested": self.tested_text(),
+               "neither": self.untested_text()}
+        if self.proof is not None:
+            method = ("z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence")
+            if self.composed_of is not None:
+                method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
+            out["proof"] = {"status": self.proof.status, "bound": self.proof.bound,
+                            "method": method, "detail": self.proof.detail}
+            if self.proof.cases:
+                out["proof"]["cases"] = self.proof.cases
+        if self.tested is not None:
+            out["runs"] = self.tested.to_json()
+        return out
+
+
+def bound_for(fn: ir.Function) -> int:
+    """K: at least 8, and past the largest constant index the function uses
+    (a store to a[9] is only seen with ten elements), at most MAX_K."""
+    return max(K, min(MAX_K, differential.largest_constant_index(fn) + 2))
+
+
+def function(source: ir.Function, candidate: ir.Function, module: ir.Module | None = None,
+             seed: int = 0, run_form: ir.Function | None = None, terms_proven: int = 0) -> Validation:
+    """Check `candidate` against `source` (`module` gives the callees).  With
+    `run_form` (the candidate with every rewritten term put back in source
+    form) and the count of those terms proven, a whole-function proof that
+    Z3 cannot decide in time may be made in two steps instead."""
+    if candidate == source:
+        return Validation(source.name, True, None, None)
+    # The same pair comes back within one process (each flag combination of
+    # a campaign, a test compiling one file again): the answer is a function
+    # of the arguments alone, so it is kept rather than proven again.
+    key = (source, candidate, module.functions if module is not None else None, seed, run_form, terms_proven)
+    if key not in _DONE:
+        if len(_DONE) >= MAX_KEPT:
+            _DONE.clear()
+        _DONE[key] = _function(source, candidate, module, seed, run_form, terms_proven)
+    return _DONE[key]
+
+
+_DONE: dict[tuple, Validation] = {}
+MAX_KEPT = 256
+
+
+def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | None, seed: int,
+              run_form: ir.Function | None, terms_proven: int) -> Validation:
+    k = bound_for(source)
+    proof = prove(source, candidate, k)
+    composed = None
+    if proof.status == "undecided" and run_form is not None:
+        first = prove(source, run_form, k)
+        if first.status == "proven":
+            proof, composed = first, terms_proven
+    tested = None
+    if proof.status != "refuted":       # a counterexample already decides it
+        tested = differential.function(source, candidate, module, seed)
+    return Validation(source.name, False, proof, tested, composed)
+
+
+def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:
+    """The proof at bound k, or, where a deep nest is too large to unroll or
+    Z3 cannot decide in time, at the largest of k/2, k/4, ... down to 2 that
+    it decides: a smaller bound said plainly rather than no proof at all."""
+    sizes = tuple(sorted(differential.small_params(source)))
+    proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
+    first = proof
+    while k > 2 and (proof.status == "undecided" or proof.too_large):
+        k = max(2, k // 2)
+        proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
+    if proof.status in ("undecided", "unsupported") and proof.status != first.status:
+        return first
+    return proof
+
+
+def searched(source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
+             ) -> tuple[ir.Module, dict[str, Validation]]:
+    """The search's champions (functions `names` of `chosen`) checked against
+    their source; one that is not validated gives way to its form in
+    `fallback` (the atlas's validated form, or the source)."""
+    out, checks = [], {}
+    for fn in chosen.functions:
+        keep = fallback.function(fn.name)
+        if fn.name in names and fn != keep:
+            v = function(source.function(fn.name), fn, chosen, seed)
+            checks[fn.name] = v
+            if not v.validated:
+                fn = keep
+        out.append(fn)
+    return ir.Module(tuple(out), chosen.sources, chosen.devices), checks

@@ -1,0 +1,310 @@
+"""The reference interpreter: the living definition of the language.
+
+It walks the typed IR and computes every operation through the single
+definitions in atlas/meaning/semantics.py on Python integers, so whatever it says is
+what an intent means.  Compiled code is tested against it.
+
+Arrays are numpy arrays, written in place (as compiled code does).  Integer
+arrays are viewed as unsigned so that loads give bit patterns directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ir
+from . import semantics as sem
+from .semantics import PyDomain
+
+D = PyDomain()
+
+_UNSIGNED = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
+_DTYPES = {"i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
+           "u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64,
+           "f32": np.float32, "f64": np.float64, "bool": np.bool_}
+
+
+def dtype(t: ir.Scalar):
+    """The numpy dtype that holds one element of type t."""
+    return np.dtype(_DTYPES[t.name])
+
+
+# Run-time counters (ir.Count) hit by interpreted code, by label: what a
+# compiled library keeps in its own counters.  Tests reset it.
+COUNTS: dict[str, int] = {}
+
+
+class _Return(Exception):
+    def __init__(self, value):
+        self.value = value
+
+
+class OutOfFuel(Exception):
+    """The step budget given to the interpreter ran out (a loop that runs too long)."""
+
+
+# ---------------------------------------------------------------- values at the boundary
+
+def to_value(t: ir.Scalar, v):
+    """A Python or numpy argument -> the interpreter's value of type t."""
+    is_bool = isinstance(v, (bool, np.bool_))
+    if t.is_bool:
+        if not is_bool:
+            raise TypeError(f"expected a bool, got {type(v).__name__}")
+        return bool(v)
+    if is_bool or not isinstance(v, (int, np.integer) if t.is_int else (int, float, np.integer, np.floating)):
+        raise TypeError(f"expected {'an integer' if t.is_int else 'a number'} ({t}), got {type(v).__name__}")
+    if t.is_float:
+        return D.fconst(t.bits, v)
+    v = int(v)
+    lo = -(1 << (t.bits - 1)) if t.signed else 0
+    hi = (1 << (t.bits - 1)) - 1 if t.signed else t.mask
+    if not lo <= v <= hi:
+        raise ValueError(f"{v} does not fit in {t}")
+    return v & t.mask
+
+
+def from_value(t: ir.Scalar, v):
+    """The interpreter's value -> the natural Python value (signed ints negative)."""
+    if t.is_bool:
+        return bool(v)
+    if t.is_float:
+        return float(v)
+    return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
+
+
+def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
+    """An expression over integer parameters (an array length), given their
+    bit patterns: as the program computes it (wrapping, the natural value of
+    the result), or with `exact`, in unbounded integers.  A length that would
+    overflow its type can never match a real buffer, so callers compare the
+    exact value with the buffer and refuse the call instead."""
+    if not exact:
+        return from_value(e.ty, _Frame(None, scalars, {}).expr(e))
+    if isinstance(e, ir.Const):
+        return from_value(e.ty, e.value)
+    if isinstance(e, ir.Var):
+        return from_value(e.ty, scalars[e.name])
+    if isinstance(e, ir.Cast):
+        return evaluate(e.a, scalars, True)
+    if isinstance(e, ir.Binary):
+        a, b = evaluate(e.a, scalars, True), evaluate(e.b, scalars, True)
+        ops = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
+               "div": lambda: a // b if b else -1, "rem": lambda: a % b if b else -1,
+               "shl": lambda: a << b if 0 <= b < 64 else -1, "shr": lambda: a >> b if 0 <= b < 64 else 0,
+               "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b}
+        if e.op in ops:
+            return ops[e.op]()
+    raise ValueError(f"unsupported length expression {ir.pretty_expr(e)}")
+
+
+def bind(fn: ir.Function, args) -> tuple[dict, dict]:
+    """Check the arguments against fn's signature: scalars fit their types,
+    arrays have the declared dtype and exact length, and do not overlap."""
+    if len(args) != len(fn.params):
+        raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
+    scalars, arrays = {}, {}
+    for p, a in zip(fn.params, args):
+        if isinstance(p.ty, ir.Scalar):
+            try:
+                scalars[p.name] = to_value(p.ty, a)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
+    for p, a in zip(fn.params, args):
+        if not isinstance(p.ty, ir.Array):
+            continue
+        want = dtype(p.ty.elem)
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"{fn.name}: '{p.name}' must be a numpy array of {want}, got {type(a).__name__}")
+        if a.dtype != want:
+            raise ValueError(f"{fn.name}: '{p.name}' must have dtype {want}, got {a.dtype}")
+        if a.ndim != 1:
+            raise ValueError(f"{fn.name}: '{p.name}' must be 1-D, got {a.ndim} dimensions")
+        n = evaluate(p.ty.length, scalars, exact=True)
+        if a.size != n:
+            raise ValueError(f"{fn.name}: '{p.name}' has {a.size} elements, its declared length "
+                             f"{ir.pretty_expr(p.ty.length)} is {n}")
+        if p.ty.mutable and not a.flags.writeable:
+            raise ValueError(f"{fn.name}: '{p.name}' is written but the array is read-only")
+        for other, b in arrays.items():
+            if np.shares_memory(a, b):
+                raise ValueError(f"{fn.name}: '{p.name}' overlaps '{other}'; arrays must not overlap")
+        arrays[p.name] = a
+    return scalars, arrays
+
+
+# ---------------------------------------------------------------- execution
+
+def run(module: ir.Module, name: str, *args, fuel: int | None = None, bus=None):
+    """Run function `name` of a specialised module, or operation `name` of a
+    placed device against `bus` (atlas.front.devices.run); arrays are updated in place."""
+    fn = module.function(name)
+    scalars, arrays = bind(fn, args)
+    # a one-element list as fuel is spent in place: the caller sees what is left
+    tank = fuel if isinstance(fuel, list) else [fuel]
+    with np.errstate(all="ignore"):          # IEEE results (inf, NaN) are the defined answers
+        return _call(module, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
+                     tank, bus)
+
+
+def constant(e: ir.Expr):
+    """The value of an expression made of literals alone (a backend folding it)."""
+    with np.errstate(all="ignore"):
+        return _Frame(None, {}, {}).expr(e)
+
+
+def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
+    return a.view(_UNSIGNED[t.bits]) if t.is_int else a
+
+
+def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
+    frame = _Frame(module, dict(scalars), arrays, fuel, bus)
+    frame.lengths = {p.name: evaluate(p.ty.length, scalars, exact=True)
+                     for p in fn.params if isinstance(p.ty, ir.Array)}
+    try:
+        frame.block(fn.body)
+    except _Return as r:
+        return None if fn.ret is None else from_value(fn.ret, r.value)
+    return None
+
+
+class _Frame:
+    def __init__(self, module, env, arrays, fuel=None, bus=None):
+        self.module = module          # an ir.Module, or an ir.Device running an operation
+        self.bus = bus                # a device's registers: read/write/delay (atlas.front.devices)
+        self.env = env
+        self.arrays = arrays
+        self.lengths: dict[str, int] = {}
+        self.fuel = fuel if fuel is not None else [None]
+
+    def tick(self):
+        if self.fuel[0] is not None:
+            self.fuel[0] -= 1
+            if self.fuel[0] < 0:
+                raise OutOfFuel("the interpreter's step budget ran out")
+
+    # -- statements
+    def block(self, stmts):
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s):
+        if isinstance(s, (ir.Let, ir.Assign)):
+            self.env[s.name] = self.expr(s.init if isinstance(s, ir.Let) else s.value)
+        elif isinstance(s, ir.Store):
+            i = self.expr(s.index)
+            v = self.expr(s.value)
+            if i < self.lengths[s.array]:               # out of range: the write does nothing
+                self.arrays[s.array][i] = v
+        elif isinstance(s, ir.If):
+            self.block(s.then if self.expr(s.cond) else s.else_)
+        elif isinstance(s, ir.For):
+            lo, hi = self.expr(s.lo), self.expr(s.hi)
+            i = lo
+            while sem.compare(D, s.ty, "lt", i, hi):
+                self.tick()
+                self.env[s.var] = i
+                self.block(s.body)
+                i = D.add(s.ty.bits, i, 1)
+        elif isinstance(s, ir.While):
+            while self.expr(s.cond):
+                self.tick()
+                self.block(s.body)
+        elif isinstance(s, ir.Return):
+            raise _Return(None if s.value is None else self.expr(s.value))
+        elif isinstance(s, ir.ExprStmt):
+            self.expr(s.expr)
+        elif isinstance(s, ir.Count):
+            COUNTS[s.label] = COUNTS.get(s.label, 0) + 1
+        elif isinstance(s, ir.RegWrite):
+            at = self.locate(s.reg, s.index)
+            v = self.expr(s.value)
+            if at is not None:
+                self.bus.write(*at, self.module.register(s.reg).ty.bits, v)
+        elif isinstance(s, ir.Poll):
+            held = False
+            for k in range(s.tries):
+                self.tick()
+                if s.var is not None:
+                    self.env[s.var] = self.expr(s.value)
+                if self.expr(s.cond):
+                    held = True
+                    break
+                if s.every and k + 1 < s.tries:
+                    self.bus.delay(s.every)
+            if hasattr(self.bus, "polled"):             # a test bus may count each poll's outcome
+                self.bus.polled(s, held)
+            if not held:
+                self.block(s.else_)
+        elif isinstance(s, ir.Delay):
+            self.bus.delay(s.us)
+        elif isinstance(s, ir.When):
+            raise RuntimeError("a `when` reached the interpreter: specialise the module for a probe first")
+        else:
+            raise TypeError(f"not a statement: {s!r}")
+
+    # -- expressions
+    def expr(self, e):
+        if isinstance(e, ir.Const):
+            return D.fconst(e.ty.bits, e.value) if e.ty.is_float else e.value
+        if isinstance(e, ir.Var):
+            return self.env[e.name]
+        if isinstance(e, ir.Load):
+            i = self.expr(e.index)
+            if i >= self.lengths[e.array]:              # out of range: reads 0
+                return False if e.ty.is_bool else (D.fconst(e.ty.bits, 0.0) if e.ty.is_float else 0)
+            v = self.arrays[e.array][i]
+            return bool(v) if e.ty.is_bool else (v if e.ty.is_float else int(v))
+        if isinstance(e, ir.Unary):
+            a = self.expr(e.a)
+            return sem.neg(D, e.ty, a) if e.op == "neg" else sem.bitnot(D, e.ty, a)
+        if isinstance(e, ir.Binary):
+            return self.binary(e)
+        if isinstance(e, ir.Cast):
+            return sem.cast(D, e.a.ty, e.ty, self.expr(e.a))
+        if isinstance(e, ir.Prim):
+            return self.prim(e)
+        if isinstance(e, ir.Call):
+            return self.call(e)
+        if isinstance(e, ir.RegRead):
+            at = self.locate(e.reg, e.index)
+            return 0 if at is None else self.bus.read(*at, e.ty.bits) & e.ty.mask
+        raise TypeError(f"not an expression: {e!r}")
+
+    def locate(self, reg: str, index):
+        """(BAR, offset) of a register access, None past a register array's end."""
+        return self.module.locate(reg, None if index is None else self.expr(index))
+
+    def binary(self, e: ir.Binary):
+        if e.op == "land":                              # short-circuit: the right side may call
+            return bool(self.expr(e.a)) and bool(self.expr(e.b))
+        if e.op == "lor":
+            return bool(self.expr(e.a)) or bool(self.expr(e.b))
+        a, b = self.expr(e.a), self.expr(e.b)
+        if e.op in ir.COMPARE:
+            return sem.compare(D, e.a.ty, e.op, a, b)
+        if e.op == "shl":
+            return sem.shl(D, e.ty, e.b.ty, a, b)
+        if e.op == "shr":
+            return sem.shr(D, e.ty, e.b.ty, a, b)
+        return sem.BINARY[e.op](D, e.ty, a, b)
+
+    def prim(self, e: ir.Prim):
+        fn, shape = sem.PRIMITIVES[e.name]
+        args = [self.expr(a) for a in e.args]
+        if shape == "select":
+            return fn(D, e.ty, *args)
+        t = e.args[0].ty
+        if shape == "shift":
+            return fn(D, t, e.args[1].ty, *args)
+        return fn(D, t, *args)
+
+    def call(self, e: ir.Call):
+        callee = self.module.function(e.func)
+        scalars, arrays = {}, {}
+        for p, a in zip(callee.params, e.args):
+            if isinstance(a, ir.ArrayRef):
+                arrays[p.name] = self.arrays[a.name]
+            else:
+                scalars[p.name] = self.expr(a)
+        value = _call(self.module, callee, scalars, arrays, self.fuel, self.bus)
+        return None if value is None else to_value(callee.ret, value)

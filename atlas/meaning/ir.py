@@ -1,0 +1,746 @@
+"""The typed IR: what the checker produces and every later stage consumes.
+
+One frozen dataclass per node.  Every expression carries its scalar type;
+every node carries the source span it came from, so later stages can still
+point at the user's text.  Locals have unique names within a function (the
+checker renames shadowed ones), so no stage needs scopes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Union
+
+
+# ---------------------------------------------------------------- spans
+
+@dataclass(frozen=True)
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOSPAN = Span("<builtin>", 0, 0)
+
+
+# ---------------------------------------------------------------- types
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar type: kind is 'int' (signed), 'uint', 'float' or 'bool'."""
+    kind: str
+    bits: int
+
+    @property
+    def name(self) -> str:
+        if self.kind == "bool":
+            return "bool"
+        return {"int": "i", "uint": "u", "float": "f"}[self.kind] + str(self.bits)
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind in ("int", "uint")
+
+    @property
+    def signed(self) -> bool:
+        return self.kind == "int"
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind == "float"
+
+    @property
+    def is_bool(self) -> bool:
+        return self.kind == "bool"
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.bits) - 1
+
+    def __str__(self) -> str:
+        return self.name
+
+
+I8, I16, I32, I64 = (Scalar("int", b) for b in (8, 16, 32, 64))
+U8, U16, U32, U64 = (Scalar("uint", b) for b in (8, 16, 32, 64))
+F32, F64 = Scalar("float", 32), Scalar("float", 64)
+BOOL = Scalar("bool", 1)
+
+SCALARS = {t.name: t for t in (I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, BOOL)}
+
+
+@dataclass(frozen=True)
+class Array:
+    """An array parameter.  `length` is an expression over the function's
+    integer parameters (which are immutable), evaluated once on entry."""
+    elem: Scalar
+    length: "Expr"
+    mutable: bool
+
+    def __str__(self) -> str:
+        return f"{'mut ' if self.mutable else ''}[{self.elem}; {pretty_expr(self.length)}]"
+
+
+Type = Union[Scalar, Array]
+
+
+# ---------------------------------------------------------------- expressions
+
+@dataclass(frozen=True)
+class Const:
+    value: Union[int, float, bool]   # ints are stored in [0, 2**bits) (two's complement)
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Load:
+    array: str
+    index: "Expr"          # any integer type; its value is read as unsigned
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+    # Set only by a transformation that proved the index below the array's
+    # length wherever this load runs: the backend then emits no range check.
+    inbounds: bool = False
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str                # 'neg' (wrapping / IEEE), 'not' (bitwise on ints, logical on bool)
+    a: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+# Binary ops.  Arithmetic and bitwise ops take and give one type; shifts take
+# any integer amount; comparisons give bool; 'land'/'lor' are on bools.
+ARITH = ("add", "sub", "mul", "div", "rem")
+BITWISE = ("and", "or", "xor")
+SHIFTS = ("shl", "shr")
+COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+LOGIC = ("land", "lor")
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    a: "Expr"
+    b: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Cast:
+    a: "Expr"
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Prim:
+    """A built-in primitive (see primitives/core.yaml)."""
+    name: str
+    args: tuple["Expr", ...]
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of another function of the module.  Array arguments are
+    passed as Var-like names in `args` (ArrayRef)."""
+    func: str
+    args: tuple["Expr | ArrayRef", ...]
+    ty: Scalar | None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ArrayRef:
+    """An array passed whole to a call."""
+    name: str
+    ty: Array
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Expr = Union[Const, Var, Load, Unary, Binary, Cast, Prim, Call]
+
+
+# ---------------------------------------------------------------- hardware facts
+
+@dataclass(frozen=True)
+class Fact:
+    """`hw.<path> <op> <literal>`; a bare `hw.x` is `hw.x == true`."""
+    path: str              # without the leading 'hw.'
+    op: str                # one of COMPARE
+    value: Union[int, float, bool, str]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class FactNot:
+    a: "HwCond"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class FactBin:
+    op: str                # 'land' or 'lor'
+    a: "HwCond"
+    b: "HwCond"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+HwCond = Union[Fact, FactNot, FactBin]
+
+
+# ---------------------------------------------------------------- statements
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    ty: Scalar
+    init: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Store:
+    array: str
+    index: Expr
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+    inbounds: bool = False     # as Load.inbounds
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: tuple["Stmt", ...]
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class For:
+    """for var in lo..hi: lo and hi evaluated once, var = lo, lo+1, ... < hi
+    (compared with var's signedness); var is immutable in the body."""
+    var: str
+    ty: Scalar
+    lo: Expr
+    hi: Expr
+    body: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class While:
+    cond: Expr
+    body: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Return:
+    value: Expr | None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprStmt:
+    expr: Call
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class When:
+    """A hardware branch; `specialise` replaces it by the branch taken."""
+    cond: HwCond
+    then: tuple["Stmt", ...]
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Count:
+    """Add one to the function's run-time counter `label`.  Only the search
+    makes these (a speculative tier counts its fallbacks); they have no
+    effect on what the function computes, and the surface language has no
+    syntax for them."""
+    label: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+# ---- device access (only in a device's operations; docs/devices.md)
+
+@dataclass(frozen=True)
+class RegRead:
+    """Read register `reg` (element `index` of a register array)."""
+    reg: str
+    index: Expr | None
+    ty: Scalar
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class RegWrite:
+    reg: str
+    index: Expr | None
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Evaluate `cond` up to `tries` times, pausing `every` microseconds
+    between tries; if it never holds, run `else_`."""
+    cond: Expr
+    tries: int
+    every: int
+    else_: tuple["Stmt", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    # `poll var = value until cond`: value is evaluated into the local var
+    # before each test of cond; var keeps the last value afterwards.
+    var: str | None = None
+    ty: Scalar | None = None
+    value: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Delay:
+    us: int
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count, RegWrite, Poll, Delay]
+
+
+# ---------------------------------------------------------------- functions
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    ty: Type
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: tuple[Param, ...]
+    ret: Scalar | None
+    body: tuple[Stmt, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    # `reassoc fn`: any regrouping of the function's float sums and products
+    # is an acceptable result (docs/language.md, "Reassociation").  Last, so
+    # that positional constructions keep their meaning; it takes part in
+    # equality because it widens what the function may compute.
+    reassoc: bool = False
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def signature(self) -> str:
+        ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)
+        # As written, modifier included: check.signature_of reads it back.
+        return (("reassoc " if self.reassoc else "") + f"fn {self.name}({ps})"
+                + (f" -> {self.ret}" if self.ret else ""))
+
+
+# ---------------------------------------------------------------- devices
+
+@dataclass(frozen=True)
+class Field:
+    """Bits lo..hi (inclusive) of a register."""
+    name: str
+    lo: int
+    hi: int
+
+    @property
+    def mask(self) -> int:
+        return ((1 << (self.hi - self.lo + 1)) - 1) << self.lo
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where registers live.  As written: `bar` (arg = BAR index, plus
+    `offset`) or `virtio` (arg = structure name).  A placed region (see
+    atlas.front.devices.place) has `bar`, `base` and `size` from the probe."""
+    name: str
+    source: str
+    arg: Union[int, str]
+    offset: int = 0
+    bar: int | None = None
+    base: int | None = None
+    size: int | None = None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    ty: Scalar
+    region: str
+    offset: int                      # bytes from the region's start
+    access: str                      # 'ro', 'wo', 'rw'
+    fields: tuple[Field, ...] = ()
+    count: int | None = None         # a register array: this many elements ...
+    stride: Union[int, tuple[str, str], None] = None   # ... this many bytes apart (or a region attribute)
+    span: Span = field(default=NOSPAN, compare=False)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device description: what it matches, where its registers are, and
+    its operations.  `address` is set once placed on one probed device."""
+    name: str
+    match: tuple[tuple[str, int], ...]        # ('vendor', 0x8086), ('device', 0x100e), ...
+    regions: tuple[Region, ...]
+    registers: tuple[Register, ...]
+    ops: tuple[Function, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    address: str | None = None
+
+    def register(self, name: str) -> Register:
+        for r in self.registers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def region(self, name: str) -> Region:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def function(self, name: str) -> Function:
+        for f in self.ops:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def locate(self, name: str, index: int | None) -> tuple[int, int] | None:
+        """(BAR, byte offset in it) of a register once placed; None for an
+        index past the end of a register array (the access does nothing)."""
+        reg = self.register(name)
+        region = self.region(reg.region)
+        offset = region.base + reg.offset
+        if index is not None:
+            if index >= reg.count:
+                return None
+            offset += index * reg.stride
+        return region.bar, offset
+
+    @property
+    def ids(self) -> str:
+        """'8086:100e' ('base' for a description others extend)."""
+        m = dict(self.match)
+        if not m:
+            return "base"
+        return f"{m['vendor']:04x}:{m['device']:04x}"
+
+
+@dataclass(frozen=True)
+class Module:
+    functions: tuple[Function, ...]
+    sources: tuple[tuple[str, str], ...] = ()     # (file name, sha256 of text)
+    devices: tuple[Device, ...] = ()
+
+    def function(self, name: str) -> Function:
+        for f in self.functions:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def children(e) -> tuple:
+    """The direct scalar subexpressions of an expression."""
+    if isinstance(e, (Unary, Cast)):
+        return (e.a,)
+    if isinstance(e, Binary):
+        return (e.a, e.b)
+    if isinstance(e, Load):
+        return (e.index,)
+    if isinstance(e, (Prim, Call)):
+        return tuple(a for a in e.args if not isinstance(a, ArrayRef))
+    if isinstance(e, RegRead):
+        return () if e.index is None else (e.index,)
+    return ()
+
+
+def walk(e):
+    """An expression and all its subexpressions, outermost first."""
+    yield e
+    for c in children(e):
+        yield from walk(c)
+
+
+# ---------------------------------------------------------------- printing
+
+_BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",
+           "and": "&", "or": "|", "xor": "^", "shl": "<<", "shr": ">>",
+           "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+           "land": "&&", "lor": "||"}
+
+
+def blocks(s) -> tuple:
+    """The statements nested in s: an if's arms, a loop's body."""
+    return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
+
+
+def walk_stmts(stmts):
+    """Every statement of a list, nested ones included, each before those inside it."""
+    for s in stmts:
+        yield s
+        yield from walk_stmts(blocks(s))
+
+
+def has_loops(stmts) -> bool:
+    """Whether a statement list holds a loop, at any depth."""
+    return any(isinstance(s, (For, While)) for s in walk_stmts(stmts))
+
+
+def own_exprs(s) -> tuple:
+    """The expressions a statement evaluates itself (not those of its blocks)."""
+    if isinstance(s, Let):
+        return (s.init,)
+    if isinstance(s, Assign):
+        return (s.value,)
+    if isinstance(s, Store):
+        return (s.index, s.value)
+    if isinstance(s, (If, While)):
+        return (s.cond,)
+    if isinstance(s, For):
+        return (s.lo, s.hi)
+    if isinstance(s, Return):
+        return () if s.value is None else (s.value,)
+    if isinstance(s, ExprStmt):
+        return (s.expr,)
+    if isinstance(s, RegWrite):
+        return (s.value,) if s.index is None else (s.index, s.value)
+    if isinstance(s, Poll):
+        return (s.cond,) if s.value is None else (s.value, s.cond)
+    return ()
+
+
+def declared(stmts):
+    """(name, type) of every local a statement list declares, loop variables included."""
+    for s in walk_stmts(stmts):
+        if isinstance(s, Let):
+            yield s.name, s.ty
+        elif isinstance(s, For):
+            yield s.var, s.ty
+
+
+def map_expr(e, var=None, load=None):
+    """e rebuilt bottom-up: each Var through `var`, each Load (its index
+    already rebuilt) through `load`."""
+    if isinstance(e, Var):
+        return var(e) if var else e
+    if isinstance(e, Load):
+        e = replace(e, index=map_expr(e.index, var, load))
+        return load(e) if load else e
+    if isinstance(e, (Unary, Cast)):
+        return replace(e, a=map_expr(e.a, var, load))
+    if isinstance(e, Binary):
+        return replace(e, a=map_expr(e.a, var, load), b=map_expr(e.b, var, load))
+    if isinstance(e, (Prim, Call)):
+        return replace(e, args=tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load)
+                                                  for a in e.args))
+    return e
+
+
+def substitute(e, env: dict):
+    """e with each Var named in env replaced by env's expression."""
+    return map_expr(e, var=lambda v: env.get(v.name, v))
+
+
+def rename_locals(stmts, names: dict[str, str]) -> tuple:
+    """Statements with locals renamed everywhere (declarations and uses)."""
+    def sub(e):
+        return map_expr(e, var=lambda v: replace(v, name=names.get(v.name, v.name)))
+
+    out = []
+    for s in stmts:
+        if isinstance(s, Let):
+            s = replace(s, name=names.get(s.name, s.name), init=sub(s.init))
+        elif isinstance(s, Assign):
+            s = replace(s, name=names.get(s.name, s.name), value=sub(s.value))
+        elif isinstance(s, Store):
+            s = replace(s, index=sub(s.index), value=sub(s.value))
+        elif isinstance(s, If):
+            s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names),
+                                    else_=rename_locals(s.else_, names))
+        elif isinstance(s, When):
+            s = replace(s, then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
+        elif isinstance(s, For):
+            s = replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi),
+                                    body=rename_locals(s.body, names))
+        elif isinstance(s, While):
+            s = replace(s, cond=sub(s.cond), body=rename_locals(s.body, names))
+        elif isinstance(s, Return):
+            s = replace(s, value=None if s.value is None else sub(s.value))
+        elif isinstance(s, ExprStmt):
+            s = replace(s, expr=sub(s.expr))
+        out.append(s)
+    return tuple(out)
+
+
+def names_used(fn: "Function") -> set[str]:
+    """Every name a function uses: parameters, locals, loop variables."""
+    out = {p.name for p in fn.params}
+    for s in walk_stmts(fn.body):
+        if isinstance(s, (Let, Assign)):
+            out.add(s.name)
+        elif isinstance(s, For):
+            out.add(s.var)
+        for e in own_exprs(s):
+            out |= {x.name for x in walk(e) if isinstance(x, Var)}
+    return out
+
+
+def assigned(stmts) -> set[str]:
+    """The scalars assigned anywhere in a statement list (not those declared)."""
+    return {s.name for s in walk_stmts(stmts) if isinstance(s, Assign)}
+
+
+def stored(stmts) -> set[str]:
+    """The arrays stored to anywhere in a statement list."""
+    return {s.array for s in walk_stmts(stmts) if isinstance(s, Store)}
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """`base`, or base2, base3, ...: the first not in `taken` (which it joins)."""
+    name, k = base, 1
+    while name in taken:
+        k += 1
+        name = f"{base}{k}"
+    taken.add(name)
+    return name
+
+
+def const_text(value, ty: Scalar) -> str:
+    if ty.is_bool:
+        return "true" if value else "false"
+    if ty.is_float:
+        return f"{float(value)!r}{ty.name}"
+    v = value - (1 << ty.bits) if ty.signed and value >> (ty.bits - 1) else value
+    if v >= 1 << 16:                 # masks and magic numbers read better in hex
+        return f"{v:#x}{ty.name}"
+    return f"{v}{ty.name}"
+
+
+def pretty_expr(e) -> str:
+    """Intent-like syntax, fully parenthesised, literals suffixed with their type."""
+    if isinstance(e, Const):
+        return const_text(e.value, e.ty)
+    if isinstance(e, (Var, ArrayRef)):
+        return e.name
+    if isinstance(e, Load):
+        return f"{e.array}[{pretty_expr(e.index)}]"
+    if isinstance(e, Unary):
+        sym = "-" if e.op == "neg" else ("!" if e.ty.is_bool else "~")
+        return f"{sym}{pretty_expr(e.a)}"
+    if isinstance(e, Binary):
+        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+    if isinstance(e, Cast):
+        return f"({pretty_expr(e.a)} as {e.ty})"
+    if isinstance(e, (Prim, Call)):
+        name = e.name if isinstance(e, Prim) else e.func
+        return f"{name}({', '.join(pretty_expr(a) for a in e.args)})"
+    if isinstance(e, RegRead):
+        return f"read({e.reg}{'' if e.index is None else '[' + pretty_expr(e.index) + ']'})"
+    if isinstance(e, Fact):
+        v = ("true" if e.value else "false") if isinstance(e.value, bool) else (
+            f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
+        return f"hw.{e.path} {_BINSYM[e.op]} {v}"
+    if isinstance(e, FactNot):
+        return f"!({pretty_expr(e.a)})"
+    if isinstance(e, FactBin):
+        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def pretty_stmts(stmts, indent: int = 1) -> list[str]:
+    pad = "    " * indent
+    out: list[str] = []
+
+    def block(head, body, tail_else=None):
+        out.append(pad + head + " {")
+        out.extend(pretty_stmts(body, indent + 1))
+        if tail_else:
+            out.append(pad + "} else {")
+            out.extend(pretty_stmts(tail_else, indent + 1))
+        out.append(pad + "}")
+
+    for s in stmts:
+        if isinstance(s, Let):
+            out.append(f"{pad}let {s.name}: {s.ty} = {pretty_expr(s.init)};")
+        elif isinstance(s, Assign):
+            out.append(f"{pad}{s.name} = {pretty_expr(s.value)};")
+        elif isinstance(s, Store):
+            out.append(f"{pad}{s.array}[{pretty_expr(s.index)}] = {pretty_expr(s.value)};")
+        elif isinstance(s, If):
+            block(f"if {pretty_expr(s.cond)}", s.then, s.else_)
+        elif isinstance(s, When):
+            block(f"when {pretty_expr(s.cond)}", s.then, s.else_)
+        elif isinstance(s, For):
+            block(f"for {s.var}: {s.ty} in {pretty_expr(s.lo)}..{pretty_expr(s.hi)}", s.body)
+        elif isinstance(s, While):
+            block(f"while {pretty_expr(s.cond)}", s.body)
+        elif isinstance(s, Return):
+            out.append(pad + "return" + (f" {pretty_expr(s.value)}" if s.value is not None else "") + ";")
+        elif isinstance(s, ExprStmt):
+            out.append(f"{pad}{pretty_expr(s.expr)};")
+        elif isinstance(s, Count):
+            out.append(f"{pad}count {s.label};  // run-time counter")
+        elif isinstance(s, RegWrite):
+            at = "" if s.index is None else f"[{pretty_expr(s.index)}]"
+            out.append(f"{pad}write({s.reg}{at}, {pretty_expr(s.value)});")
+        elif isinstance(s, Poll):
+            every = f" every {s.every}" if s.every else ""
+            bind = "" if s.var is None else f"{s.var}: {s.ty} = {pretty_expr(s.value)} until "
+            block(f"poll {bind}{pretty_expr(s.cond)} within {s.tries}{every} else", s.else_)
+        elif isinstance(s, Delay):
+            out.append(f"{pad}delay({s.us});")
+        else:
+            raise TypeError(f"not a statement: {s!r}")
+    return out
+
+
+def pretty_function(f: Function) -> str:
+    return "\n".join([f.signature + " {", *pretty_stmts(f.body), "}"])
+
+
+def pretty_module(m: Module) -> str:
+    return "\n\n".join(pretty_function(f) for f in m.functions) + "\n"

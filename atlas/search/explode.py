@@ -1,0 +1,672 @@
+"""The explosion: for each function, search its proven-equal variants for the
+one that runs fastest on this machine, on the inputs it will really see.
+
+A variant is named by a Genome, a small immutable record of choices:
+
+    forms       per rewritten root: the logic atlas's proven cheaper member of
+                its e-class, or the source's own member
+    shape       how the loops are written: as given, hot path first, a
+                speculative block tier, a wide accumulator, range checks
+                proven away, loops interchanged (each one a proven
+                transformation: atlas/search/shapes.py, loops.py, nests.py)
+    knobs       how the backend realises the loops: vector width, interleaved
+                iterations (accumulators), unrolling, preferred register width.
+                They change how the code runs, never what it computes.
+
+Every gene value on offer is proven before the search starts, so whatever
+wins is proven.  Fitness is measured, never guessed: each candidate is
+compiled, run in a separate worker process on the profile's inputs (or
+generated ones), and scored by the median of repeated runs against the
+default variant measured in the same search.  Everything measured goes into
+the archive (atlas/search/archive.py); an unchanged recompile takes the champion
+from there without measuring anything.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__
+from ..meaning import ir
+from ..logic import lower
+from ..machine.backend import Realisation
+from ..front.diagnostics import AtlasError
+from ..logic.differential import same
+
+SEARCH_VERSION = "1"          # part of the archive context: a new search space invalidates old champions
+
+
+# ---------------------------------------------------------------- the genome
+
+@dataclass(frozen=True)
+class Genome:
+    forms: tuple[bool, ...] = ()     # per rewritten root (Space.roots): the atlas's form?
+    shape: str = "plain"
+    vector_width: int = 0            # 0: the backend decides
+    interleave: int = 0
+    unroll: int = 0
+    prefer_width_bits: int = 0
+
+    def realisation(self) -> Realisation:
+        return Realisation(self.vector_width, self.interleave, self.unroll, self.prefer_width_bits)
+
+    def as_dict(self) -> dict:
+        return {"forms": list(self.forms), "shape": self.shape, **self.realisation().as_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Genome":
+        return cls(tuple(bool(x) for x in d.get("forms", ())), d.get("shape", "plain"),
+                   int(d.get("vector_width", 0)), int(d.get("interleave", 0)),
+                   int(d.get("unroll", 0)), int(d.get("prefer_width_bits", 0)))
+
+    def describe(self) -> str:
+        knobs = [f"{k}={v}" for k, v in (("vw", self.vector_width), ("il", self.interleave),
+                                          ("ur", self.unroll), ("pw", self.prefer_width_bits)) if v]
+        forms = f"atlas {sum(self.forms)}/{len(self.forms)}" if self.forms else ""
+        return " ".join(filter(None, [self.shape, forms, *knobs])) or "default"
+
+
+KNOBS = ("vector_width", "interleave", "unroll", "prefer_width_bits")
+
+
+@dataclass(frozen=True)
+class Space:
+    """The values each gene may take for one function."""
+    roots: tuple[str, ...] = ()
+    shapes: tuple[str, ...] = ("plain",)
+    vector_width: tuple[int, ...] = (0, 1, 4, 8, 16)
+    interleave: tuple[int, ...] = (0, 1, 2, 4)
+    unroll: tuple[int, ...] = (0, 1, 2, 4)
+    prefer_width_bits: tuple[int, ...] = (0, 256)
+
+    def default(self) -> Genome:
+        """What the compiler does without a search: every proven rewrite, the
+        loops as written, the backend's own choices."""
+        return Genome(tuple(True for _ in self.roots))
+
+    def genes(self) -> list[tuple[str, tuple]]:
+        out = [(f"form:{i}", (True, False)) for i in range(len(self.roots))]
+        out.append(("shape", self.shapes))
+        return out + [(k, getattr(self, k)) for k in KNOBS]
+
+    def contains(self, g: Genome) -> bool:
+        return (len(g.forms) == len(self.roots) and g.shape in self.shapes
+                and all(getattr(g, k) in getattr(self, k) for k in KNOBS))
+
+    def size(self) -> int:
+        return math.prod(len(v) for _, v in self.genes())
+
+
+def _get(g: Genome, gene: str):
+    if gene.startswith("form:"):
+        return g.forms[int(gene[5:])]
+    return getattr(g, gene)
+
+
+def _set(g: Genome, gene: str, value) -> Genome:
+    if gene.startswith("form:"):
+        i = int(gene[5:])
+        return replace(g, forms=g.forms[:i] + (value,) + g.forms[i + 1:])
+    return replace(g, **{gene: value})
+
+
+def mutate(g: Genome, space: Space, rng: random.Random, rate: float = 0.3) -> Genome:
+    """Each gene changes with probability `rate`; at least one changes."""
+    genes = [(n, v) for n, v in space.genes() if len(v) > 1]
+    if not genes:
+        return g
+    forced = rng.randrange(len(genes))
+    for k, (name, values) in enumerate(genes):
+        if k == forced or rng.random() < rate:
+            g = _set(g, name, rng.choice([v for v in values if v != _get(g, name)]))
+    return g
+
+
+def crossover(a: Genome, b: Genome, space: Space, rng: random.Random) -> Genome:
+    """Uniform crossover: each gene from either parent."""
+    child = a
+    for name, _ in space.genes():
+        if rng.random() < 0.5:
+            child = _set(child, name, _get(b, name))
+    return child
+
+
+# ---------------------------------------------------------------- evaluation
+
+@dataclass
+class Evaluation:
+    genome: Genome
+    status: str                        # ok | crashed | timeout | error | wrong | inapplicable
+    variant_hash: str = ""
+    times: list[float] = field(default_factory=list)   # median ns per input size
+    fitness: float = math.inf          # geometric mean of time / baseline time (lower is better)
+    detail: str = ""
+    from_archive: bool = False
+
+
+@dataclass
+class Options:
+    """What a search may spend and what it measures on."""
+    budget_s: float = 45.0             # per function, before the leaders are confirmed
+    max_evals: int = 48                # per function
+    population: int = 8
+    elite: int = 2
+    plateau: int = 3                   # generations without a 2% gain end the search
+    seed: int = 0
+    repeats: int = 7                   # timed samples per candidate and input
+    timeout_s: float = 20.0            # a candidate that runs longer is killed
+    profiles: dict = field(default_factory=dict)   # function name -> atlas.search.profile.Profile
+    feedback: dict | None = None       # function -> {counter label: count}, from a previous run
+    generated_size: int = 4096         # elements per array when a function has no profile
+    archive_path: str | None = None    # default: the user's cache dir
+    reuse: bool = True                 # take an archived champion instead of searching again
+    confirm_leaders: int = 2           # leaders measured again beside the default at the end
+    confirm_rounds: int = 3
+    noise: float = 0.02                # a leader must beat the default by more than this
+    fixed: dict = field(default_factory=dict)      # function -> Genome to emit without searching
+    only_fixed: bool = False           # search nothing else
+    progress: Callable | None = None   # progress(function, done, total, best Evaluation | None, note)
+
+
+@dataclass
+class Outcome:
+    function: str
+    genome: Genome
+    variant: ir.Function
+    evidence: dict
+    summary: dict
+    forms: list = field(default_factory=list)     # names of the roots given their atlas form
+
+
+class _Candidates:
+    """Builds the variant function a genome names; every shape proven once."""
+
+    def __init__(self, module: ir.Module, fn_name: str, roots, chosen: dict, samples, profiled: bool,
+                 feedback: dict | None):
+        self.module, self.fn_name = module, fn_name
+        self.roots = tuple(r.name for r in roots if r.function == fn_name and r.name in chosen)
+        self.chosen = chosen
+        self.samples = samples          # () -> the inputs, drawn only when a hot path is wanted
+        self.profiled = profiled
+        self.feedback = feedback or {}
+        self._bases: dict = {}
+        self._shaped: dict = {}
+        self.notes: list[str] = []
+
+    def base(self, forms: tuple[bool, ...]) -> ir.Function:
+        if forms not in self._bases:
+            use = {n for n, keep in zip(self.roots, forms) if keep}
+            m, _ = lower.transform(self.module, lambda r: self.chosen[r.name] if r.name in use else r.term)
+            self._bases[forms] = lower.tidy(m.function(self.fn_name))
+        return self._bases[forms]
+
+    def shape(self, forms: tuple[bool, ...], shape: str):
+        """(function, evidence) or None when the shape does not apply to this base."""
+        key = (forms, shape)
+        if key not in self._shaped:
+            self._shaped[key] = self._make(self.base(forms), shape)
+        return self._shaped[key]
+
+    def _make(self, fn: ir.Function, shape: str):
+        if shape == "plain":
+            return fn, {"shape": "plain"}
+        made = None
+        if shape == "wide-accumulator":
+            from .loops import end_around_carry
+            made = end_around_carry(fn)
+        elif shape in ("inbounds", "interchange"):
+            from . import nests
+            made = nests.guarded_inbounds(fn) if shape == "inbounds" else nests.interchange(fn)
+        elif (shape == "hot-path" or shape.startswith("tier")) and self.profiled:
+            from . import shapes   # hot paths are read off a profile, never guessed
+            hot = shapes.hot_path(fn, self.samples())
+            if hot is not None:
+                made = shapes.hoist(fn, hot) if shape == "hot-path" else shapes.tier(fn, hot, int(shape[4:]))
+        return None if made is None else (made.function, made.evidence)
+
+    def offered(self) -> tuple[str, ...]:
+        """The shapes that apply (and are proven) for the default forms."""
+        forms = tuple(True for _ in self.roots)
+        names = ["plain", "wide-accumulator", "inbounds", "interchange"]
+        if self.profiled:
+            names += ["hot-path", "tier16", "tier64", "tier256"]
+        names = [n for n in names if not n.startswith("tier") or self._tier_allowed(int(n[4:]))]
+        return tuple(n for n in names if self.shape(forms, n) is not None)
+
+    def _tier_allowed(self, block: int) -> bool:
+        """Counted fallbacks from a previous run: a block tier whose blocks
+        would fall back more often than 1 in 20 is not offered again.  The
+        per-element miss rate p follows from the observed block rate r at
+        block size B: 1 - r = (1 - p)^B."""
+        fb = self.feedback.get(self.fn_name) or {}
+        for label, blocks in fb.items():
+            if not label.endswith("blocks") or not blocks:
+                continue
+            falls = fb.get(label[:-len("blocks")] + "fallbacks", 0)
+            size = int(fb.get(label[:-len("blocks")] + "block", 0)) or None
+            if size is None:
+                continue
+            r = min(max(falls / blocks, 0.0), 1.0)
+            p = 1.0 - (1.0 - r) ** (1.0 / size)
+            predicted = 1.0 - (1.0 - p) ** block
+            if predicted > 0.05:
+                self.notes.append(f"tier{block} not offered: feedback shows {falls} fallbacks in "
+                                  f"{blocks} blocks of {size}, so about {predicted:.0%} of blocks "
+                                  f"of {block} would fall back")
+                return False
+        return True
+
+
+def space_for(candidates: _Candidates, probe: dict) -> Space:
+    features = set((probe.get("cpu") or {}).get("features") or ())
+    wide = (0, 256, 512) if "avx512f" in features else (0, 256)
+    widths = (0, 1, 4, 8, 16, 32) if "avx512f" in features else (0, 1, 4, 8, 16)
+    return Space(roots=candidates.roots, shapes=candidates.offered(), vector_width=widths,
+                 prefer_width_bits=wide)
+
+
+def context_key(fn: ir.Function, options: Options, backend: str) -> str:
+    """What a measurement depends on besides the intent and the machine."""
+    prof = options.profiles.get(fn.name)
+    fb = (options.feedback or {}).get(fn.name)
+    h = hashlib.sha256(json.dumps({
+        "search": SEARCH_VERSION, "atlas": __version__, "backend": backend,
+        "profile": prof.digest if prof is not None else f"generated:{options.generated_size}",
+        "feedback": fb, "repeats": options.repeats}, sort_keys=True).encode())
+    return h.hexdigest()[:32]
+
+
+def _module_with(module: ir.Module, fn: ir.Function) -> ir.Module:
+    return ir.Module(tuple(fn if f.name == fn.name else f for f in module.functions), module.sources)
+
+
+class _NpyArgs:
+    """Arguments stored as .npy files, loaded in the worker: large inputs are
+    written once per search, not pickled through a pipe for every candidate."""
+
+    def __init__(self, folder: Path, args: list):
+        self.items = []
+        for k, a in enumerate(args):
+            if isinstance(a, np.ndarray):
+                path = folder / f"arg{k}.npy"
+                np.save(path, a)
+                self.items.append(("npy", str(path)))
+            else:
+                self.items.append(("value", a))
+
+    def __call__(self):
+        return [np.load(v) if kind == "npy" else v for kind, v in self.items]
+
+
+def _same_outputs(a: dict | None, b: dict | None) -> bool:
+    """Two variants' outputs on one input, bit for bit (any NaN equal to any NaN)."""
+    if a is None or b is None:
+        return False
+    if not same(a.get("return"), b.get("return")):
+        return False
+    arrays_a, arrays_b = a.get("arrays") or {}, b.get("arrays") or {}
+    return arrays_a.keys() == arrays_b.keys() and all(same(arrays_a[k], arrays_b[k]) for k in arrays_a)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a search works on and for which machine."""
+    module: ir.Module           # the specialised source the roots belong to
+    final: ir.Module            # the proven module a candidate is compiled beside
+    roots: list                 # lower.Root, every function's
+    chosen: dict                # proven root name -> its atlas form
+    probe: dict
+    backend: object             # atlas.machine.backend.Backend
+    intent: str                 # the intent's hash: the archive's key
+    machine: str                # the probe's fingerprint
+
+
+class Search:
+    """One function's search.  `measure(genome) -> Evaluation` can be replaced
+    (tests use a deterministic fitness); by default it compiles the candidate
+    and times it in the worker."""
+
+    def __init__(self, target: Target, fn_name: str, options: Options):
+        self.module, self.fn_name, self.probe, self.backend = target.final, fn_name, target.probe, target.backend
+        self.options, self.intent, self.machine = options, target.intent, target.machine
+        fn = target.module.function(fn_name)
+        self._fn, self._inputs = fn, None
+        prof = options.profiles.get(fn_name)
+        self.candidates = _Candidates(target.module, fn_name, target.roots, target.chosen, lambda: self.inputs,
+                                      prof is not None, options.feedback)
+        self.context = context_key(fn, options, target.backend.name)
+        self.evaluated: dict[Genome, Evaluation] = {}
+        self.by_hash: dict[str, Evaluation] = {}
+        self.baseline: Evaluation | None = None
+        self.reference: list | None = None      # the default variant's outputs, per input
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"atlas-search-{fn_name}-"))
+        self._space: Space | None = None
+        self._saved: list | None = None
+        self.measure: Callable[[Genome], Evaluation] = self._measure
+
+    @property
+    def inputs(self) -> list:
+        """The profile's inputs (or generated ones), drawn on first use: a
+        champion taken from the archive needs none."""
+        if self._inputs is None:
+            from .profile import generated
+            prof = self.options.profiles.get(self.fn_name)
+            self._inputs = (prof.inputs(self._fn) if prof is not None
+                            else generated(self._fn, self.options.generated_size, self.options.seed))
+        return self._inputs
+
+    @property
+    def space(self) -> Space:
+        """Built on first use: offering a shape means proving it, which an
+        archived champion does not need for the shapes it did not pick."""
+        if self._space is None:
+            self._space = space_for(self.candidates, self.probe)
+        return self._space
+
+    @property
+    def _args(self) -> list:
+        if self._saved is None:
+            self._saved = [_NpyArgs(self._mkdir(f"inputs{k}"), a) for k, a in enumerate(self.inputs)]
+        return self._saved
+
+    def _mkdir(self, name: str) -> Path:
+        p = self.workdir / name
+        p.mkdir()
+        return p
+
+    def close(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- one candidate
+    def _measure(self, g: Genome, again: bool = False) -> Evaluation:
+        from . import worker
+        made = self.candidates.shape(g.forms, g.shape)
+        if made is None:
+            return Evaluation(g, "inapplicable", detail=f"shape {g.shape} does not apply to these forms")
+        fn, _ = made
+        out = Path(tempfile.mkdtemp(dir=self.workdir, prefix="cand-"))
+        try:
+            emitted = self.backend.emit(_module_with(self.module, fn), self.probe, out,
+                                        {self.fn_name: g.realisation()})
+        except Exception as exc:                 # a backend that cannot realise it: not a winner
+            return Evaluation(g, "error", detail=f"emit failed: {exc}")
+        (out / "manifest.json").write_text(json.dumps({"format": "atlas-artefact/1", **emitted.manifest}))
+        vhash = hashlib.sha256((emitted.dumps.get("llvm-opt") or "".join(
+            (out / f).read_bytes().hex() for f in emitted.files)).encode()).hexdigest()[:24]
+        if vhash in self.by_hash and not again:  # the same code under another name
+            prior = self.by_hash[vhash]
+            shutil.rmtree(out, ignore_errors=True)
+            return replace(prior, genome=g)
+        times, results = [], []
+        for args in self._args:
+            m = worker.measure(out, self.fn_name, args, repeats=self.options.repeats,
+                               timeout_s=self.options.timeout_s)
+            if not m.ok:
+                shutil.rmtree(out, ignore_errors=True)
+                return Evaluation(g, m.status, vhash, detail=m.detail)
+            times.append(m.median_ns)
+            results.append(m.result)
+        shutil.rmtree(out, ignore_errors=True)
+        if self.reference is not None and not all(map(_same_outputs, results, self.reference)):
+            return Evaluation(g, "wrong", vhash, times, detail="outputs differ from the default variant's")
+        if self.reference is None:
+            self.reference = results
+        return Evaluation(g, "ok", vhash, times)
+
+    def run(self) -> tuple[Evaluation, dict]:
+        ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
+        best, how = ga.run()
+        self.baseline = ga.baseline
+        self.evaluated = ga.evaluated
+        if self.measure == self._measure:
+            best = self._confirm(best)
+        return best, how
+
+    def outcome(self, g: Genome, made: tuple, summary: dict) -> Outcome:
+        """The champion `g`, built as `made` = (function, shape evidence)."""
+        return Outcome(self.fn_name, g, made[0], made[1], summary,
+                       [r for r, keep in zip(self.candidates.roots, g.forms) if keep])
+
+    def _record(self, e: Evaluation) -> None:
+        if e.variant_hash:
+            self.by_hash.setdefault(e.variant_hash, e)
+        if e.from_archive or self.measure != self._measure or e.status == "inapplicable":
+            return
+        from .archive import Archive
+        with Archive(self.options.archive_path) as a:
+            a.record(self.intent, self.machine, self.fn_name, e.genome.as_dict(), e.variant_hash, e.status,
+                     e.times[0] if e.times else None, [int(t) for t in e.times],
+                     {"times_per_input": e.times, "detail": e.detail}, context=self.context)
+
+    def _confirm(self, best: Evaluation) -> Evaluation:
+        """The leaders measured again, each in rounds side by side with the
+        default (default, leader, default, leader, ...): the machine's drift
+        during a search can crown a variant that is not really faster, and
+        can hide one that is.  Each input size's ratio is the median of its
+        rounds; the variant whose geometric mean of those is lowest wins, if
+        it beats the default by more than the noise allowance."""
+        default = self.space.default()
+        if self.baseline is None:
+            return best
+        leaders, seen = [], set()
+        for e in sorted((e for e in self.evaluated.values() if e.status == "ok" and e.genome != default),
+                        key=lambda e: e.fitness):
+            if e.variant_hash not in seen and e.fitness < 1.0:
+                seen.add(e.variant_hash)
+                leaders.append(e)
+            if len(leaders) == self.options.confirm_leaders:
+                break
+        self.confirmed = []
+        winner, winner_ratio = self.baseline, 1.0 / (1.0 + self.options.noise)
+        for e in leaders:
+            ratios = [[] for _ in self._args]
+            for _ in range(self.options.confirm_rounds):
+                base = self._measure(default, again=True)
+                lead = self._measure(e.genome, again=True)
+                if base.status != "ok" or lead.status != "ok":
+                    ratios = None
+                    break
+                for k, (t, b) in enumerate(zip(lead.times, base.times)):
+                    ratios[k].append(t / b)
+            if ratios is None:
+                continue
+            ratio = math.exp(sum(math.log(statistics.median(r)) for r in ratios) / len(ratios))
+            self.confirmed.append({"genome": e.genome.describe(), "ratio": round(ratio, 4)})
+            if ratio < winner_ratio:
+                winner, winner_ratio = e, ratio
+        if winner is not self.baseline:
+            winner = replace(winner, fitness=winner_ratio)
+        return winner
+
+
+def _geomean_ratio(times, base) -> float:
+    if not times or not all(times) or not all(base):
+        return math.inf
+    return math.exp(sum(math.log(t / b) for t, b in zip(times, base)) / len(times))
+
+
+class Genetic:
+    """Mutation, crossover and selection with elitism over one Space.
+    Deterministic for a seed: the random choices depend on nothing else
+    (measurements only rank the genomes)."""
+
+    def __init__(self, space: Space, measure: Callable[[Genome], Evaluation], options: Options,
+                 name: str = "", on_result: Callable[[Evaluation], None] | None = None):
+        self.space, self.measure, self.options, self.name = space, measure, options, name
+        self.on_result = on_result or (lambda e: None)
+        self.evaluated: dict[Genome, Evaluation] = {}
+        self.order: list[Genome] = []              # in the order they were measured
+        self.baseline: Evaluation | None = None
+
+    def evaluate(self, g: Genome) -> Evaluation:
+        if g in self.evaluated:
+            return self.evaluated[g]
+        e = self.measure(g)
+        if e.status == "ok":
+            if self.baseline is None:
+                self.baseline = e
+            e.fitness = _geomean_ratio(e.times, self.baseline.times)
+        self.evaluated[g] = e
+        self.order.append(g)
+        self.on_result(e)
+        return e
+
+    def run(self) -> tuple[Evaluation, dict]:
+        o = self.options
+        rng = random.Random(f"{o.seed}:{self.name}")
+        start = time.monotonic()
+        default = self.space.default()
+        best = self.evaluate(default)
+
+        def report(note):
+            if o.progress:
+                o.progress(self.name, len(self.evaluated), o.max_evals, best, note)
+
+        report("default variant")
+        if best.status != "ok":
+            return best, {"stop": f"the default variant did not run: {best.status} {best.detail}",
+                          "evaluations": 1, "generations": 0, "seconds": round(time.monotonic() - start, 2)}
+        population = self._fresh(rng, o.population - 1, default)
+        leader, stale, generation, stop = math.inf, 0, 0, "evaluation limit"
+        while True:
+            for g in population:
+                if len(self.evaluated) >= o.max_evals:
+                    break
+                if time.monotonic() - start > o.budget_s:
+                    stop = "time limit"
+                    break
+                e = self.evaluate(g)
+                if e.status == "ok" and e.fitness < best.fitness:
+                    best = e
+                report(g.describe())
+            if len(self.evaluated) >= o.max_evals or stop == "time limit":
+                break
+            generation += 1
+            stale = stale + 1 if best.fitness > leader / 1.02 else 0
+            leader = min(leader, best.fitness)
+            if stale >= o.plateau:
+                stop = f"plateau: no gain over 2% in {o.plateau} generations"
+                break
+            ranked = sorted((e for e in self.evaluated.values() if e.status == "ok"), key=lambda e: e.fitness)
+            population = self._next(ranked, rng)
+            if not population:
+                stop = "search space exhausted"
+                break
+        return best, {"stop": stop, "evaluations": len(self.evaluated), "generations": generation,
+                      "seconds": round(time.monotonic() - start, 2), "space": self.space.size()}
+
+    def _fresh(self, rng, k: int, around: Genome) -> list[Genome]:
+        out, tries = [], 0
+        while len(out) < k and tries < 50 * k:
+            tries += 1
+            g = mutate(around, self.space, rng, rate=0.5)
+            if g not in self.evaluated and g not in out:
+                out.append(g)
+        return out
+
+    def _next(self, ranked: list[Evaluation], rng) -> list[Genome]:
+        """Children of tournament winners; the elite stay in the pool of
+        parents (already measured, they are not run again)."""
+        o = self.options
+        pool = ranked[:max(o.elite, len(ranked) // 2)]
+
+        def pick() -> Genome:
+            group = rng.sample(pool, min(3, len(pool)))
+            return min(group, key=lambda e: e.fitness).genome
+
+        children, tries = [], 0
+        while len(children) < o.population and tries < 400:
+            tries += 1
+            a = pick()
+            child = mutate(crossover(a, pick(), self.space, rng), self.space, rng, rate=0.2)
+            if child not in self.evaluated and child not in children and self.space.contains(child):
+                children.append(child)
+        return children
+
+
+def explode(target: Target, options: Options, functions=None) -> dict[str, Outcome]:
+    """Search every function that has a loop (the knobs and shapes are about
+    loops), or the ones named; returns each one's champion."""
+    from .archive import Archive
+    module, roots, chosen, intent, machine = target.module, target.roots, target.chosen, target.intent, target.machine
+    outcomes: dict[str, Outcome] = {}
+    # a function whose whole body became one proven term has no loop left
+    flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
+    names = functions or [f.name for f in module.functions if ir.has_loops(f.body)
+                          and f.name not in flat and (f.name in options.fixed or not options.only_fixed)]
+    unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
+    if unknown:
+        raise AtlasError(None, f"--pin names no function of these files: {', '.join(unknown)}")
+    for name in names:
+        s = Search(target, name, options)
+        try:
+            outcome = None
+            if name in options.fixed:
+                g = options.fixed[name]
+                if g.forms is None:                       # pinned by shape alone: every proven form
+                    g = replace(g, forms=tuple(True for _ in s.candidates.roots))
+                made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
+                if made is None:
+                    raise AtlasError(None, f"{name}: the shape {g.shape} does not apply to it (or could "
+                                           f"not be proven; without a profile there is no hot path)")
+                outcome = s.outcome(g, made, {"genome": g.describe(), "fixed": True})
+            if outcome is None and options.reuse:
+                with Archive(options.archive_path) as a:
+                    crowned = a.champion(intent, machine, name, s.context)
+                if crowned is not None:
+                    g = Genome.from_dict(crowned["genome"])
+                    made = (s.candidates.shape(g.forms, g.shape)
+                            if len(g.forms) == len(s.candidates.roots) else None)
+                    if made is not None:
+                        summary = dict(crowned["summary"], from_archive=True)
+                        outcome = s.outcome(g, made, summary)
+                        if options.progress:
+                            options.progress(name, 0, 0, None, "champion from the archive")
+            if outcome is None:
+                started = time.monotonic()
+                best, how = s.run()
+                g = best.genome if best.status == "ok" else s.space.default()
+                fn, ev = s.candidates.shape(g.forms, g.shape)
+                base = s.baseline.times if s.baseline else []
+                how["seconds"] = round(time.monotonic() - started, 2)      # confirmation included
+                summary = {**how, "genome": g.describe(), "median_ns": best.times, "default_ns": base,
+                           "confirmed": getattr(s, "confirmed", []),
+                           "speedup": round(1 / best.fitness, 3) if best.status == "ok" and best.fitness else None,
+                           "inputs": _describe_inputs(s.inputs), "notes": s.candidates.notes,
+                           "from_archive": False}
+                with Archive(options.archive_path) as a:
+                    a.crown(intent, machine, name, s.context, g.as_dict(), summary)
+                outcome = s.outcome(g, (fn, ev), summary)
+            outcomes[name] = outcome
+        finally:
+            s.close()
+    return outcomes
+
+
+SHAPES = ("plain", "wide-accumulator", "inbounds", "interchange", "hot-path", "tier16", "tier64", "tier256")
+
+
+def pinned(shape: str) -> Genome:
+    """A genome that names only a shape: every proven form, the backend's own knobs."""
+    if shape not in SHAPES:
+        raise AtlasError(None, f"unknown shape {shape!r} (shapes: {', '.join(SHAPES)})")
+    return Genome(None, shape)
+
+
+def _describe_inputs(inputs: list) -> list[str]:
+    out = []
+    for args in inputs:
+        sizes = [a.size for a in args if isinstance(a, np.ndarray)]
+        out.append(f"{len(args)} arguments, arrays of {max(sizes) if sizes else 0} elements")
+    return out

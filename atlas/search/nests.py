@@ -1,0 +1,582 @@
+"""Loop nests: range checks proven away, and the ikj interchange of a
+reduction nest.
+
+`guarded_inbounds`: an access `a[i * n + k]` is not a plain loop variable,
+so the backend guards it with a range check (a branch per access), and a
+loop with such branches does not vectorise.  For every load and store
+inside `for` loops whose index is a *polynomial* (+ and * over unsigned loop
+variables, unsigned parameters that are never assigned, and constants;
+widening casts between unsigned types), Z3 is asked to prove, over
+mathematical integers, that
+
+    G  &&  the bounds of the enclosing loops (lo <= v < hi, each a polynomial)
+       ->  index < length
+
+and that no intermediate value of the index or of the length expression
+leaves its type's range (below 2^bits), so that the wrapping bit-vector
+arithmetic the program performs computes exactly the integers the proof is
+about.  A loop runs on the wrapped values of its bounds: v < hi holds of the
+integer hi regardless (wrapping only lowers a sum or product of
+non-negative values), lo <= v only where lo's operations do not wrap, and
+that is how the premises are stated (`Prover.claim`).  (Bit-vector proofs of `i*n + j < n*n` time out;
+over the integers they take a fraction of a second.)  G is a guard on the
+parameters, `p < 2^32` for each wide parameter that appears under a
+multiplication: it keeps the products from wrapping.  Proven accesses get
+`inbounds=True`; the function becomes
+
+    if G { body, proven accesses marked } else { the original body }
+
+G is over parameters that are never assigned, so testing it once on entry
+says what holds wherever the accesses run.  A loop's bounds are evaluated
+once, on entry to the loop, from loop variables of enclosing loops (which
+are immutable) and such parameters, so the premise lo <= v < hi holds in
+the whole body.
+
+`interchange`: the reduction nest
+
+    for j in B { let s: T = INIT; for k in C { s = s + E; }  c[IDX] = s; }
+
+(usually the body of a `for i`) becomes
+
+    for j in B { c[IDX] = INIT; }
+    for k in C { for j in B { c[IDX] = c[IDX] + E; } }
+
+whose inner loop reads and writes c contiguously and carries nothing from
+one iteration to the next: LLVM may vectorise it without reordering any
+float operation.  Why the results are bit-identical (argued here, not
+proven by Z3; Z3 proves the two side conditions):
+
+  * E reads only loop variables, parameters that are never assigned, and
+    arrays other than c; the nest writes only c (and the checker guarantees
+    that a mutable array aliases no other argument), and E calls nothing.
+    So E(j, k) has the same value whenever and in whatever order it is
+    evaluated.  B and C read no array and nothing the nest assigns: every
+    evaluation of them gives the same bounds.
+  * Per j, the source computes ((INIT + E(j, k0)) + E(j, k1)) + ... in
+    ascending k, in type T, and stores it in c[IDX(j)].  The new nest keeps
+    that running value in the slot c[IDX(j)] instead of in s: it stores INIT
+    there, then for k ascending adds E(j, k) to what it reads back.  The
+    same operations on the same operands in the same order, so the same
+    bits (a float stored and loaded back is the same float, NaN payloads and
+    -0.0 included).
+  * Reading back gives what was stored only if (a) no other j of the same
+    nest writes the slot in between — Z3 proves that distinct j in B give
+    distinct IDX — and (b) the slot exists (an out-of-range write does
+    nothing and an out-of-range read gives 0) — Z3 proves IDX below c's
+    length.  Both under the guard, with the loop bounds as premises.
+  * So after the nest every slot c[IDX(j)] holds what the source leaves
+    there, and no other element of c is touched by either.  The `let s`
+    is local to the j loop and read nowhere else.
+
+This ordering argument is the proof of the interchange; it is not a Z3
+equivalence of the two loops.  A differential run in the interpreter
+(atlas/logic/differential.py) checks the result once more.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import z3
+
+from ..meaning import ir
+from .shapes import Shaped, finish
+
+GUARD_BITS = 32                # the guard bounds every wide parameter under a product by 2^32
+PROOF_TIMEOUT_MS = 30_000      # per obligation; matmul's take a few tenths of a second
+SUFFIX = ".g"                  # locals of the guarded copy are renamed x -> x.g
+
+PROOF_INBOUNDS = ("z3 (integer arithmetic, no wrap-around): every marked index is below its "
+                  "array's length whenever the guard holds")
+PROOF_INTERCHANGE = ("per element the same operations in the same order; z3: indices distinct "
+                     "and in range under the guard (integer arithmetic, no wrap-around); "
+                     "not a z3 equivalence of the loops")
+
+
+# ================================================================ statements and expressions
+
+def _vars(e) -> set[str]:
+    return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
+
+
+def _has(e, kind) -> bool:
+    return any(isinstance(x, kind) for x in ir.walk(e))
+
+
+def _declared(stmts) -> list[str]:
+    return [s.name if isinstance(s, ir.Let) else s.var
+            for s in ir.walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
+
+
+def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Function:
+    """`if guard { fast } else { original body }`, the fast copy's locals
+    renamed so that names stay unique in the function."""
+    if guard is None:
+        return dataclasses.replace(fn, body=fast)
+    taken = ir.names_used(fn) | set(_declared(fast))
+    names = {}
+    for name in dict.fromkeys(_declared(fast)):
+        names[name] = ir.fresh_name(name + SUFFIX, taken)
+    return dataclasses.replace(fn, body=(ir.If(guard, ir.rename_locals(fast, names), fn.body, fn.span),))
+
+
+# ================================================================ polynomials on Z3 integers
+
+@dataclass
+class _Poly:
+    """An index-like expression as a Z3 integer, with what keeps it exact."""
+    value: object                       # z3 ArithRef
+    safe: list = field(default_factory=list)     # every add/mul result below 2^bits of its type
+    vars: set = field(default_factory=set)       # names read
+    product: set = field(default_factory=set)    # names read under a multiplication
+
+
+def _unsigned(t) -> bool:
+    return isinstance(t, ir.Scalar) and t.kind == "uint"
+
+
+def _poly(e, env: dict) -> _Poly | None:
+    """e as a polynomial over the names in env (name -> z3 term), or None
+    when it is anything else (a load, a local, a signed value, ...)."""
+    if isinstance(e, ir.Const):
+        return _Poly(z3.IntVal(e.value)) if _unsigned(e.ty) else None
+    if isinstance(e, ir.Var):
+        if not _unsigned(e.ty) or e.name not in env:
+            return None
+        return _Poly(env[e.name], [], {e.name}, set())
+    if isinstance(e, ir.Cast):
+        # widening an unsigned value to a wider (or equal) unsigned type keeps it
+        if _unsigned(e.ty) and _unsigned(e.a.ty) and e.ty.bits >= e.a.ty.bits:
+            return _poly(e.a, env)
+        return None
+    if isinstance(e, ir.Binary) and e.op in ("add", "mul") and _unsigned(e.ty):
+        a, b = _poly(e.a, env), _poly(e.b, env)
+        if a is None or b is None:
+            return None
+        v = a.value + b.value if e.op == "add" else a.value * b.value
+        product = a.product | b.product | ((a.vars | b.vars) if e.op == "mul" else set())
+        return _Poly(v, a.safe + b.safe + [v < 2 ** e.ty.bits], a.vars | b.vars, product)
+    return None
+
+
+@dataclass
+class _Frame:
+    """An enclosing `for`: its variable and those of its bounds that are
+    polynomials (each gives a premise; see Prover.claim)."""
+    loop: ir.For
+    lo: _Poly | None
+    hi: _Poly | None
+
+    @property
+    def var(self) -> str:
+        return self.loop.var
+
+
+class Prover:
+    """Range and distinctness obligations of one function, checked by Z3."""
+
+    def __init__(self, fn: ir.Function, guard_bits: int, timeout_ms: int):
+        self.fn = fn
+        self.guard_bits = guard_bits
+        self.timeout_ms = timeout_ms
+        assigned = ir.assigned(fn.body)
+        self.scalars = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar)}
+        # parameters never assigned: constant for the whole call
+        self.fixed = {n: t for n, t in self.scalars.items() if n not in assigned}
+        self.arrays = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Array)}
+        self.assigned = assigned
+        self.cache: dict[str, str] = {}
+        self.calls = 0
+        self.seconds = 0.0
+
+    # -- terms
+    def env(self, frames: list[_Frame], rename: dict | None = None) -> dict:
+        """name -> z3 Int for the names a polynomial here may read."""
+        out = {n: z3.Int(n) for n, t in self.fixed.items() if _unsigned(t)}
+        for f in frames:
+            if _unsigned(f.loop.ty) and f.var not in self.assigned:
+                out[f.var] = z3.Int(f.var)
+        out.update(rename or {})
+        return out
+
+    def frame(self, loop: ir.For, frames: list[_Frame]) -> _Frame:
+        env = self.env(frames)
+        if not _unsigned(loop.ty) or loop.lo.ty != loop.ty or loop.hi.ty != loop.ty:
+            return _Frame(loop, None, None)
+        return _Frame(loop, _poly(loop.lo, env), _poly(loop.hi, env))
+
+    def types(self, frames: list[_Frame]) -> dict:
+        out = {n: t for n, t in self.fixed.items() if _unsigned(t)}
+        out.update({f.var: f.loop.ty for f in frames})
+        return out
+
+    # -- claims
+    def claim(self, frames: list[_Frame], polys: list[_Poly], goal, copies: dict | None = None):
+        """G && domains && the premises of the relevant loops -> every poly
+        exact (no add/mul result leaves its type) && goal.  Returns (claim,
+        guard parameter names).  `copies` maps a loop's variable to extra z3
+        copies of it that range over the same bounds (j1, j2).
+
+        The premises of `for v in lo..hi`, where the program runs
+        lo' <= v < hi' on the wrapped values lo', hi' of the bounds:
+          v < hi:   always, as wrapping only ever lowers a sum or product of
+                    non-negative values (hi' <= hi, by induction over the
+                    polynomial: a widening cast keeps the value);
+          lo <= v:  only where lo's own operations do not wrap (then lo' = lo).
+        So a bound that may wrap weakens the premise instead of being trusted."""
+        copies = copies or {}
+        # only the loops that share a name with the goal, directly or through
+        # other such loops (`for i in m..n` says m < n even where the goal
+        # does not read i): dropping a premise only weakens the claim, and
+        # keeps unrelated parameters out of the guard
+        need = set().union(*(p.vars for p in polys))
+        relevant: list[_Frame] = []
+        grown = True
+        while grown:
+            grown = False
+            for f in frames:
+                names = {f.var}.union(*(b.vars for b in (f.lo, f.hi) if b is not None))
+                if not any(f is r for r in relevant) and names & need:
+                    relevant.append(f)
+                    need |= names
+                    grown = True
+        used = list(polys)
+        premises = []
+        for f in relevant:
+            for v in [z3.Int(f.var)] + list(copies.get(f.var, ())):
+                if f.lo is not None:
+                    premises.append(z3.Implies(z3.And(*f.lo.safe), f.lo.value <= v))
+                if f.hi is not None:
+                    premises.append(v < f.hi.value)
+            used += [b for b in (f.lo, f.hi) if b is not None]
+        guard_params = {n for p in used for n in p.product
+                        if n in self.fixed and self.fixed[n].bits > self.guard_bits}
+        types = self.types(frames)
+        domain = []
+        for n in sorted(set().union(*(p.vars for p in used))):
+            for v in [z3.Int(n)] + list(copies.get(n, ())):
+                domain += [v >= 0, v < 2 ** types[n].bits]
+        guard = [z3.Int(n) < 2 ** self.guard_bits for n in sorted(guard_params)]
+        exact = [c for p in polys for c in p.safe]
+        return z3.Implies(z3.And(*domain, *guard, *premises), z3.And(*exact, goal)), guard_params
+
+    def check(self, claim) -> str:
+        key = claim.sexpr()
+        if key in self.cache:
+            return self.cache[key] + ", the same obligation as before"
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(z3.Not(claim))
+        t0 = time.perf_counter()
+        r = solver.check()
+        ms = (time.perf_counter() - t0) * 1000
+        self.calls += 1
+        self.seconds += ms / 1000
+        if r == z3.unsat:
+            verdict = f"proven ({ms:.0f} ms)"
+        elif r == z3.sat:
+            m = solver.model()
+            cex = ", ".join(f"{d.name()}={m[d]}" for d in sorted(m.decls(), key=lambda d: d.name()))
+            verdict = f"refuted ({cex})"
+        else:
+            verdict = f"undecided ({solver.reason_unknown()})"
+        self.cache[key] = verdict
+        return verdict
+
+    # -- the two obligations
+    def in_range(self, array: str, index: ir.Expr, frames: list[_Frame]):
+        """(verdict, guard parameters): index < len(array) wherever it runs."""
+        if array not in self.arrays:
+            return "not an array parameter", set()
+        env = self.env(frames)
+        x = _poly(index, env)
+        n = _poly(self.arrays[array].length, env)
+        if x is None:
+            return "the index is not a polynomial of loop variables and fixed parameters", set()
+        if n is None:
+            return "the length is not a polynomial of fixed parameters", set()
+        claim, guard = self.claim(frames, [x, n], x.value < n.value)
+        return self.check(claim), guard
+
+    def distinct(self, index: ir.Expr, frames: list[_Frame], *loops: ir.For):
+        """(verdict, guard parameters): two different values of the variables
+        of `loops` (among the frames) give distinct indices."""
+        one = {lp.var: z3.Int(lp.var + "!1") for lp in loops}
+        two = {lp.var: z3.Int(lp.var + "!2") for lp in loops}
+        x1 = _poly(index, self.env(frames, one))
+        x2 = _poly(index, self.env(frames, two))
+        if x1 is None or x2 is None:
+            return "the index is not a polynomial of loop variables and fixed parameters", set()
+        differ = z3.Or(*(one[v] != two[v] for v in one))
+        claim, guard = self.claim(frames, [x1, x2], z3.Implies(differ, x1.value != x2.value),
+                                  copies={v: (one[v], two[v]) for v in one})
+        return self.check(claim), guard
+
+
+def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
+    conds = []
+    for p in prover.fn.params:
+        if p.name in params:
+            bound = ir.Const(1 << prover.guard_bits, p.ty)
+            conds.append(ir.Binary("lt", ir.Var(p.name, p.ty), bound, ir.BOOL))
+    if not conds:
+        return None
+    out = conds[0]
+    for c in conds[1:]:
+        out = ir.Binary("land", out, c, ir.BOOL)
+    return out
+
+
+# ================================================================ marking accesses
+
+class _Marker:
+    """Walks a body with its stack of enclosing loops and marks each access
+    whose index Z3 proves in range."""
+
+    def __init__(self, prover: Prover):
+        self.p = prover
+        self.proven: list[dict] = []
+        self.unproven: list[dict] = []
+        self.guard: set[str] = set()
+
+    def access(self, kind: str, array: str, index, frames, span, already: bool) -> bool:
+        if already:
+            return True
+        if not frames:
+            return False
+        verdict, guard = self.p.in_range(array, index, frames)
+        entry = {"access": f"{array}[{ir.pretty_expr(index)}]", "kind": kind, "line": span.line,
+                 "verdict": verdict}
+        if verdict.startswith("proven"):
+            self.proven.append(entry)
+            self.guard |= guard
+            return True
+        self.unproven.append(entry)
+        return False
+
+    def expr(self, e, frames):
+        def load(x):
+            ok = self.access("load", x.array, x.index, frames, x.span, x.inbounds)
+            return dataclasses.replace(x, inbounds=True) if ok and not x.inbounds else x
+        return ir.map_expr(e, load=load)
+
+    def block(self, stmts, frames: list[_Frame]) -> tuple:
+        out = []
+        for s in stmts:
+            if isinstance(s, ir.Let):
+                s = dataclasses.replace(s, init=self.expr(s.init, frames))
+            elif isinstance(s, ir.Assign):
+                s = dataclasses.replace(s, value=self.expr(s.value, frames))
+            elif isinstance(s, ir.Store):
+                s = dataclasses.replace(s, index=self.expr(s.index, frames), value=self.expr(s.value, frames))
+                if self.access("store", s.array, s.index, frames, s.span, s.inbounds):
+                    s = dataclasses.replace(s, inbounds=True)
+            elif isinstance(s, ir.If):
+                s = dataclasses.replace(s, cond=self.expr(s.cond, frames), then=self.block(s.then, frames),
+                                        else_=self.block(s.else_, frames))
+            elif isinstance(s, ir.When):
+                s = dataclasses.replace(s, then=self.block(s.then, frames), else_=self.block(s.else_, frames))
+            elif isinstance(s, ir.For):
+                lo, hi = self.expr(s.lo, frames), self.expr(s.hi, frames)
+                frame = self.p.frame(s, frames)
+                s = dataclasses.replace(s, lo=lo, hi=hi, body=self.block(s.body, frames + [frame]))
+            elif isinstance(s, ir.While):
+                s = dataclasses.replace(s, cond=self.expr(s.cond, frames), body=self.block(s.body, frames))
+            elif isinstance(s, ir.Return) and s.value is not None:
+                s = dataclasses.replace(s, value=self.expr(s.value, frames))
+            elif isinstance(s, ir.ExprStmt):
+                s = dataclasses.replace(s, expr=self.expr(s.expr, frames))
+            out.append(s)
+        return tuple(out)
+
+
+# ================================================================ 1. guarded range checks
+
+def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
+                     guard_bits: int = GUARD_BITS, timeout_ms: int = PROOF_TIMEOUT_MS,
+                     differential: bool = True, seed: int = 0) -> Shaped | None:
+    """`fn` with every access inside `for` loops whose index Z3 proves below
+    its array's length marked `inbounds`, under a guard on the parameters
+    tested once per call (the original body runs when it fails).  None when
+    no access is proven.  `module` supplies callees for the differential run."""
+    t0 = time.perf_counter()
+    prover = Prover(fn, guard_bits, timeout_ms)
+    marker = _Marker(prover)
+    body = marker.block(fn.body, [])
+    if not marker.proven:
+        return None
+    guard = _guard_expr(prover, marker.guard)
+    new = _guarded_copy(fn, body, guard)
+    evidence = _evidence("guarded-inbounds", PROOF_INBOUNDS, guard, marker, prover)
+    return finish(fn, new, module, evidence, differential, seed, t0)
+
+
+def _evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
+    """What a guarded shape rests on: its accesses, guard, obligations, Z3's work."""
+    return {
+        "shape": shape,
+        **more,
+        "accesses": [a["access"] for a in marker.proven],
+        "guard": ir.pretty_expr(guard) if guard is not None else "true",
+        "proof": proof,
+        "obligations": marker.proven,
+        "unproven": marker.unproven,
+        "z3": {"calls": prover.calls, "seconds": round(prover.seconds, 3)},
+    }
+
+
+# ================================================================ 2. the ikj interchange
+
+@dataclass(frozen=True)
+class Nest:
+    """A matched reduction nest: `for j in B { let s: T = INIT;
+    for k in C { s = s + E; } c[IDX] = s; }`."""
+    j: ir.For
+    s: ir.Let
+    k: ir.For
+    e: ir.Expr
+    store: ir.Store
+
+
+def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest | None, str]:
+    """The nest `loop` is, or None and why not.  `outer`: the enclosing
+    `for` loops, whose variables the nest may read."""
+    body = loop.body
+    if len(body) != 3:
+        return None, "the j loop's body is not exactly `let s; for k {..}; c[..] = s`"
+    let, kloop, store = body
+    if not (isinstance(let, ir.Let) and isinstance(kloop, ir.For) and isinstance(store, ir.Store)):
+        return None, "the j loop's body is not exactly `let s; for k {..}; c[..] = s`"
+    T = let.ty
+    if not (T.is_float or T.is_int):
+        return None, f"the accumulator's type {T} is neither float nor int"
+    if not (isinstance(let.init, ir.Const) and let.init.ty == T):
+        return None, "the accumulator's initial value is not a constant"
+    if len(kloop.body) != 1 or not isinstance(kloop.body[0], ir.Assign):
+        return None, "the k loop's body is not exactly `s = s + E`"
+    upd = kloop.body[0]
+    v = upd.value
+    if not (upd.name == let.name and isinstance(v, ir.Binary) and v.op == "add" and v.ty == T
+            and isinstance(v.a, ir.Var) and v.a.name == let.name and v.b.ty == T):
+        return None, "the k loop's body is not exactly `s = s + E`"
+    E = v.b
+    c = store.array
+    arr = fn.param(c).ty if c in {p.name for p in fn.params} else None
+    if not (isinstance(arr, ir.Array) and arr.mutable and arr.elem == T):
+        return None, f"`{c}` is not a mutable array parameter of {T}"
+    if not (isinstance(store.value, ir.Var) and store.value.name == let.name):
+        return None, "the store does not write the accumulator"
+    assigned = ir.assigned(fn.body)
+    fixed = {p.name for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in assigned}
+    outer_vars = {f.var for f in outer}
+    i_vars = fixed | outer_vars
+    if _has(E, ir.Call):
+        return None, "E calls a function"
+    if any(isinstance(x, ir.Load) and x.array == c for x in ir.walk(E)):
+        return None, f"E reads `{c}`, the array the nest writes"
+    if not _vars(E) <= i_vars | {loop.var, kloop.var}:
+        return None, f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables " \
+                     "or fixed parameters"
+    idx = store.index
+    if _has(idx, ir.Load) or _has(idx, ir.Call):
+        return None, "the index reads an array or calls"
+    if not _vars(idx) <= i_vars | {loop.var}:
+        return None, f"the index depends on {sorted(_vars(idx) - i_vars - {loop.var})}"
+    for what, bounds, ok in (("B", (loop.lo, loop.hi), i_vars), ("C", (kloop.lo, kloop.hi), i_vars)):
+        for b in bounds:
+            if _has(b, ir.Load) or _has(b, ir.Call) or not _vars(b) <= ok:
+                return None, f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
+    # the accumulator lives only here (scoping guarantees it; checked again)
+    if any(let.name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop)
+           for e in ir.own_exprs(s)):
+        return None, f"`{let.name}` is read outside the nest"
+    return Nest(loop, let, kloop, E, store), ""
+
+
+def _within(s, loop) -> bool:
+    return s is loop or any(s is x for x in ir.walk_stmts(loop.body))
+
+
+def _interchanged(nest: Nest, taken: set[str]) -> tuple:
+    """for j0 in B { c[IDX(j0)] = INIT; }  for k in C { for j in B { c[IDX] = c[IDX] + E; } }"""
+    J, K, st = nest.j, nest.k, nest.store
+    T = nest.s.ty
+    j0 = ir.fresh_name(f"{J.var}.init", taken)
+    idx0 = ir.substitute(st.index, {J.var: ir.Var(j0, J.ty, J.span)})
+    init = ir.For(j0, J.ty, J.lo, J.hi,
+                  (ir.Store(st.array, idx0, nest.s.init, st.span),), J.span)
+    acc = ir.Binary("add", ir.Load(st.array, st.index, T, st.span), nest.e, T, K.body[0].span)
+    inner = ir.For(J.var, J.ty, J.lo, J.hi, (ir.Store(st.array, st.index, acc, st.span),), J.span)
+    update = ir.For(K.var, K.ty, K.lo, K.hi, (inner,), K.span)
+    return (init, update)
+
+
+def interchange(fn: ir.Function, module: ir.Module | None = None, *,
+                guard_bits: int = GUARD_BITS, timeout_ms: int = PROOF_TIMEOUT_MS,
+                differential: bool = True, seed: int = 0, why: list | None = None) -> Shaped | None:
+    """Every reduction nest of `fn` (see the module docstring) in the ikj
+    form, each once Z3 proves its index distinct per j and in range under
+    the guard; the other provable accesses of the new body marked in range
+    as by guarded_inbounds.  None (the reasons appended to `why`) when no
+    nest is matched and proven."""
+    t0 = time.perf_counter()
+    prover = Prover(fn, guard_bits, timeout_ms)
+    taken = ir.names_used(fn)
+    nests: list[dict] = []
+    guard: set[str] = set()
+    reasons = why if why is not None else []
+
+    def rewrite(stmts: tuple, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+        out = []
+        for s in stmts:
+            if isinstance(s, ir.For):
+                nest, reason = match_nest(s, fn, outer)
+                if nest is not None:
+                    done = _prove_nest(nest, frames)
+                    if done is not None:
+                        nests.append(done)
+                        out.extend(_interchanged(nest, taken))
+                        continue
+                elif _looks_like_nest(s):
+                    reasons.append(f"{s.span}: {reason}")
+                frame = prover.frame(s, frames)
+                out.append(dataclasses.replace(s, body=rewrite(s.body, outer + [s], frames + [frame])))
+            elif isinstance(s, (ir.If, ir.When)):
+                out.append(dataclasses.replace(s, then=rewrite(s.then, outer, frames),
+                                               else_=rewrite(s.else_, outer, frames)))
+            elif isinstance(s, ir.While):
+                out.append(dataclasses.replace(s, body=rewrite(s.body, outer, frames)))
+            else:
+                out.append(s)
+        return tuple(out)
+
+    def _prove_nest(nest: Nest, frames: list[_Frame]) -> dict | None:
+        here = frames + [prover.frame(nest.j, frames)]
+        idx = nest.store.index
+        ranged, g1 = prover.in_range(nest.store.array, idx, here)
+        distinct, g2 = prover.distinct(idx, here, nest.j)
+        entry = {"loop": str(nest.j.span), "array": nest.store.array,
+                 "index": ir.pretty_expr(idx), "init": ir.pretty_expr(nest.s.init),
+                 "in_range": ranged, "distinct": distinct}
+        if not (ranged.startswith("proven") and distinct.startswith("proven")):
+            reasons.append(f"{nest.j.span}: index {entry['index']}: in range {ranged}; distinct {distinct}")
+            return None
+        guard.update(g1 | g2)
+        return entry
+
+    body = rewrite(fn.body, [], [])
+    if not nests:
+        return None
+    marker = _Marker(prover)
+    body = marker.block(body, [])
+    guard |= marker.guard
+    g = _guard_expr(prover, guard)
+    new = _guarded_copy(fn, body, g)
+    evidence = _evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=nests)
+    return finish(fn, new, module, evidence, differential, seed, t0)
+
+
+def _looks_like_nest(s: ir.For) -> bool:
+    """A j loop worth a reason when it is refused: it holds a k loop and stores."""
+    return any(isinstance(x, ir.For) for x in s.body) and any(isinstance(x, ir.Store) for x in s.body)

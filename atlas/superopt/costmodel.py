@@ -1,0 +1,501 @@
+"""What each operation costs on this machine, as the x86_64 backend emits it.
+
+The superoptimiser weighs candidate terms by the costs of their nodes.  The
+static hints of primitives/core.yaml are one guess for every x86_64; this
+module measures instead, once per machine, and caches the result under the
+probe's fingerprint:
+
+    table = for_probe(probe)           # cached, else measured, else the static hints
+    table.cost("popcount", ir.U64)     # OpCost(latency=..., throughput=...)
+
+What is measured.  For each operation of OPS at each type of TYPES: its
+latency (from an operand to the result, when every op waits for the one
+before) and its reciprocal throughput (time per op when many independent ones
+are in flight), in units of this machine's 64-bit add latency, so add@u64 has
+latency 1.0.
+
+Whose code.  Each operation is an atlas.meaning.ir function `op_<op>_<t>(a, y, z, s,
+c) -> T` lowered as the x86_64 backend lowers it (`atlas.backends.llvm.codegen.lower_module`) and optimised
+by its O3 pipeline (`target.optimise`), so its guards and expansions (a
+shift's count check, abs, mulhi) are the backend's.  The benchmark loops
+around it are LLVM IR written here; the op is made internal and always
+inlined into them, the whole module is optimised again by `target.optimise`
+(which hoists what the backend's code leaves loop-invariant, as in a real
+loop), emitted by the probe's target machine (`target.target_for`: the
+probe's CPU features decide the instructions, so a probe without popcnt
+gives no popcnt instruction) and linked by `target.link_shared`.  Everything
+is one module and one shared library.
+
+  latency      a = keep(op(a)) K times per trip: each op waits for the one before
+  throughput   CHAINS accumulators, each a_j = keep(op(a_j)), ROUNDS times per trip
+  baseline     the same loops with keep alone; each figure is (loop - baseline) / K
+
+op(a) is op(a, y), or op(a, s) for shifts and rotates: y and s (s = 3, in
+range, as programs use) are arguments the compiler cannot see, so they are
+loop-invariant but never folded.  LLVM would fold a plain chain (`a + y + y`
+is `a + 2*y`), so every result passes through `keep`: an empty inline asm
+tying its output register to its input (`asm sideeffect "", "=r,0"`).  It
+emits no instruction, yet the optimiser cannot see through it, drop it or
+hoist it.  Where two types give the same optimised IR for an op (add is the
+same at u32 and i32; shr is not), it is timed once and both get the figure.
+
+Operations that need help to form a chain:
+  select    the condition is computed once per trip from a value passed
+            through keep (a loop-invariant one would be unswitched);
+  eq, lt    a bool cannot feed the next compare: the chain is
+            a = select(a OP y, a, z), less the select's own cost;
+  cast      bool -> T, measured as a = (a < y) as T, less the compare (lt).
+Every trip also holds an inner loop that never runs, whose bound comes
+through keep: the trip loop is then not innermost, and x86's cmov-to-branch
+conversion (which looks only at innermost loops) leaves min, max, abs and
+compare+select as the cmovs the backend emits wherever they are not on a
+loop's critical path.  On the chain it would make them branches, perfectly
+predicted here, and time nothing.
+
+Timing.  One ctypes call runs n trips, n chosen so that a call lasts about
+SAMPLE_NS (the call's own microsecond is then small, and cancels in the
+subtraction); samples go round-robin over all benchmarks, `repeats` rounds,
+and the median of each is kept, so a passing disturbance spoils one sample
+of many benchmarks rather than every sample of one.
+
+Caveats.  On a VM or a busy machine figures move by several per cent from
+run to run; they are rounded to 0.01 unit.  An op that costs nothing here
+(abs of an unsigned value is the value) or less than the noise gets
+MIN_COST, so that no operator is free.  The loop's own counter and branch
+run beside a latency chain, so latencies come out a little low (about 1/K of
+a cycle), and derived figures (eq, lt, cast) carry the noise of the two or
+three they are computed from.  A shift's count is a run-time value here, so
+its cost includes the backend's guard (a cmov, or the count masked); a
+shift by a constant is cheaper.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import json
+import platform
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..meaning import ir
+
+OPS: tuple[str, ...] = ("add", "sub", "mul", "and", "or", "xor", "not", "neg", "shl", "shr",
+                        "popcount", "clz", "ctz", "bswap", "rotl", "rotr", "min", "max", "abs",
+                        "mulhi", "select", "eq", "lt", "cast")
+TYPES = (ir.U32, ir.U64, ir.I32, ir.I64)
+
+K = 32                      # ops per trip, in both kinds of benchmark
+CHAINS, ROUNDS = 8, 4       # throughput: independent chains x ops on each per trip (= K)
+SAMPLE_NS = 400_000         # the length of one timed call
+MIN_COST = 0.1              # no operator is free (and below this it is noise)
+FORMAT = "atlas-costs/1"
+METHOD = 1                  # bump when the way of measuring changes: cached tables are then stale
+
+_UNARY = {"not", "neg", "popcount", "clz", "ctz", "bswap", "abs"}
+_COUNTED = {"shl", "shr", "rotl", "rotr"}
+_PRIMS = {"popcount", "clz", "ctz", "bswap", "rotl", "rotr", "min", "max", "abs", "mulhi"}
+
+# The arguments, as bit patterns: x starts the chains, y is the second
+# operand (odd, so a multiply chain never collapses to 0), z the other arm
+# of a compare's select and (non-zero) the select benchmark's condition, s
+# a shift or rotate count.
+_X, _Y, _Z, _S = 0x12345, 0x9E3779B1, 1, 3
+
+
+# ---------------------------------------------------------------- the table
+
+@dataclass(frozen=True)
+class OpCost:
+    latency: float      # in units of this machine's 64-bit add latency
+    throughput: float   # reciprocal throughput (time per op, many in flight), same unit
+
+
+@dataclass(frozen=True)
+class CostTable:
+    costs: dict[str, OpCost]   # "op@type", e.g. "popcount@u64", "shr@i32"
+    source: str                # "measured on <fingerprint> <date>" or "static hints (...): <why>"
+    ns_per_unit: float | None  # what 1.0 is in nanoseconds when measured, else None
+
+    def cost(self, op: str, ty) -> OpCost:
+        """The cost of `op` at `ty` (an ir.Scalar or its name: the operand
+        type for a compare, the integer type made for cast).  Not in the
+        table: an 8- or 16-bit integer takes the 32-bit figure of its
+        signedness, a bool the u32 one; ne/le/gt/ge cost what eq/lt cost,
+        land/lor what and/or cost; anything else (floats, div, load, ...)
+        is egraph's static hint, in cycles, which are close to this unit."""
+        t = ir.SCALARS[ty] if isinstance(ty, str) else ty
+        op = _ALIAS.get(op, op)
+        hit = self.costs.get(f"{op}@{t.name}")
+        if hit is None and (t.is_int or t.is_bool):
+            hit = self.costs.get(f"{op}@{_nearest(t).name}")
+        if hit is not None:
+            return hit
+        from ..logic.egraph import node_cost
+        hints = _static_hints()
+        c = float(hints.get(op, 0) if op in ("var", "const") else node_cost(hints, op, t, (t,)))
+        return OpCost(c, c)
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "ns_per_unit": self.ns_per_unit,
+                "costs": {k: {"latency": v.latency, "throughput": v.throughput}
+                          for k, v in sorted(self.costs.items())}}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CostTable":
+        unit = d.get("ns_per_unit")
+        return cls({str(k): OpCost(float(v["latency"]), float(v["throughput"]))
+                    for k, v in d["costs"].items()},
+                   str(d["source"]), None if unit is None else float(unit))
+
+
+_ALIAS = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
+
+
+def _nearest(t: ir.Scalar) -> ir.Scalar:
+    if t.is_bool:
+        return ir.U32
+    if t.bits > 32:
+        return ir.I64 if t.signed else ir.U64
+    return ir.I32 if t.signed else ir.U32
+
+
+@functools.lru_cache(maxsize=1)
+def _static_hints() -> dict[str, int]:
+    from ..logic.egraph import costs
+    return costs()
+
+
+def static_table(probe: dict | None, why: str) -> CostTable:
+    """egraph.costs(probe) as a table (latency = throughput = the hint),
+    with `why` it was not measured."""
+    from ..logic.egraph import costs
+    hints = costs(probe)
+    table = {f"{op}@{t.name}": OpCost(float(hints.get(op, 1)), float(hints.get(op, 1)))
+             for op in OPS for t in TYPES}
+    return CostTable(table, f"static hints (primitives/core.yaml): {why}", None)
+
+
+# ---------------------------------------------------------------- the benchmarks
+
+def _op_name(op: str, t: ir.Scalar) -> str:
+    return f"op_{op}_{t.name}"
+
+
+def _bench_name(op: str | None, t: ir.Scalar, mode: str) -> str:
+    return f"bench_{op or 'none'}_{t.name}_{mode}"
+
+
+def _op_expr(op: str, t: ir.Scalar) -> ir.Expr:
+    """`op` applied to a, with y (or the count s) as its second operand."""
+    a, y, z, s = (ir.Var(n, t) for n in "ayzs")
+    if op in ("not", "neg"):
+        return ir.Unary(op, a, t)
+    if op in ("eq", "lt"):
+        return ir.Prim("select", (ir.Binary(op, a, y, ir.BOOL), a, z), t)
+    if op == "cast":
+        return ir.Cast(ir.Binary("lt", a, y, ir.BOOL), t)
+    if op == "select":
+        return ir.Prim("select", (ir.Var("c", ir.BOOL), a, y), t)
+    if op in _UNARY:
+        return ir.Prim(op, (a,), t)
+    second = s if op in _COUNTED else y
+    if op in _PRIMS:
+        return ir.Prim(op, (a, second), t)
+    return ir.Binary(op, a, second, t)
+
+
+def _op_function(op: str, t: ir.Scalar) -> ir.Function:
+    """fn op_<op>_<t>(a: T, y: T, z: T, s: T, c: bool) -> T { return <op>; }"""
+    params = tuple(ir.Param(n, t) for n in "ayzs") + (ir.Param("c", ir.BOOL),)
+    return ir.Function(_op_name(op, t), params, t, (ir.Return(_op_expr(op, t)),))
+
+
+_DEFINE = re.compile(r'^define [^\n]*?@"?(op_\w+)"?\(.*?^\}$', re.M | re.S)
+_HEADER = re.compile(r'^(define [^\n]*?@"?op_\w+"?\([^\n]*\)[^\n]*?) \{$', re.M)
+
+
+def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
+    """The backend's code for every op at every type: (LLVM IR text with
+    each op_<op>_<t> lowered, optimised, made internal and always inlined,
+    {(op, t): the type whose benchmark times it}).  Optimising these small
+    functions first also leaves the large module much less to do."""
+    from atlas.backends.x86_64 import target as tgt
+    from atlas.backends.llvm.codegen import lower_module
+    functions = tuple(_op_function(op, t) for t in types for op in ops)
+    lowered = lower_module(ir.Module(functions), triple, str(tm.target_data)).text
+    text = str(tgt.optimise(lowered, tm))
+    bodies = {m.group(1): m.group(0).replace(m.group(1), "OP") for m in _DEFINE.finditer(text)}
+    if len(bodies) != len(functions):
+        raise RuntimeError(f"internal error: found {len(bodies)} of the {len(functions)} lowered operations")
+    timed_as: dict = {}
+    first: dict = {}
+    for t in types:
+        for op in ops:
+            # the same IR at the same width is the same machine code
+            key = (t.bits, bodies[_op_name(op, t)])
+            timed_as[op, t] = first.setdefault(key, t)
+    text, made = _HEADER.subn(lambda m: m.group(1).replace("define ", "define internal ", 1)
+                              + " alwaysinline {", text)
+    if made != len(functions):
+        raise RuntimeError(f"internal error: could mark {made} of the {len(functions)} operations inlinable")
+    return text, timed_as
+
+
+def _keep(ty: str, v: str) -> str:
+    return f'call {ty} asm sideeffect "", "=r,0"({ty} {v})'
+
+
+def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
+    """LLVM IR of one benchmark: n trips of K applications of op_<op>_<t>
+    (none for the baseline), as one dependent chain (mode "lat") or CHAINS
+    interleaved ones ("thr"), each result passed through the barrier."""
+    ty = f"i{t.bits}"
+    chains, rounds = (1, K) if mode == "lat" else (CHAINS, ROUNDS)
+    out = [f'define {ty} @"{_bench_name(op, t, mode)}"(i64 %n, {ty} %x, {ty} %y, {ty} %z, {ty} %s) '
+           "nounwind {", "entry:"]
+    # distinct starting values, so that no two chains are one value
+    out += [f"  %x.{j} = add {ty} %x, {j}" for j in range(chains)]
+    out += ["  %go = icmp ne i64 %n, 0", "  br i1 %go, label %trip, label %done",
+            "trip:", "  %i = phi i64 [0, %entry], [%i.next, %latch]"]
+    out += [f"  %a{j}.0 = phi {ty} [%x.{j}, %entry], [%a{j}.end, %latch]" for j in range(chains)]
+    cur = [f"%a{j}.0" for j in range(chains)]
+    c = "0"
+    if op == "select":
+        # once per trip, through the barrier: neither hoisted nor unswitched
+        out += [f"  %cz = {_keep(ty, '%z')}", f"  %cb = icmp ne {ty} %cz, 0", "  %c = zext i1 %cb to i8"]
+        c = "%c"
+    step = 0
+    for _ in range(rounds):
+        for j in range(chains):
+            step += 1
+            v = cur[j]
+            if op is not None:
+                out.append(f'  %r{step} = call {ty} @"{_op_name(op, t)}"({ty} {v}, {ty} %y, {ty} %z, '
+                           f"{ty} %s, i8 {c})")
+                v = f"%r{step}"
+            out.append(f"  %k{step} = {_keep(ty, v)}")
+            cur[j] = f"%k{step}"
+    # the inner loop that never runs (see the module's docstring)
+    out += [f"  %m = {_keep(ty, '0')}", f"  %inner.go = icmp ne {ty} %m, 0",
+            "  br i1 %inner.go, label %inner, label %latch",
+            "inner:", f"  %j = phi {ty} [0, %trip], [%j.next, %inner]",
+            f"  %j.kept = {_keep(ty, '%j')}", f"  %j.next = add {ty} %j, 1",
+            f"  %j.more = icmp ult {ty} %j.next, %m",
+            "  br i1 %j.more, label %inner, label %latch",
+            "latch:"]
+    out += [f"  %a{j}.end = phi {ty} [{cur[j]}, %trip], [{cur[j]}, %inner]" for j in range(chains)]
+    out += ["  %i.next = add i64 %i, 1", "  %more = icmp ult i64 %i.next, %n",
+            "  br i1 %more, label %trip, label %done", "done:"]
+    out += [f"  %out{j} = phi {ty} [%x.{j}, %entry], [%a{j}.end, %latch]" for j in range(chains)]
+    acc = "%out0"
+    for j in range(1, chains):
+        out.append(f"  %acc{j} = xor {ty} {acc}, %out{j}")
+        acc = f"%acc{j}"
+    out += [f"  ret {ty} {acc}", "}", ""]
+    return "\n".join(out)
+
+
+def _build(probe: dict, ops, types):
+    """(target machine, optimised module, {(op, t): timed as}, benchmark keys)."""
+    from atlas.backends.x86_64 import target as tgt
+    target = tgt.target_for(probe)
+    tm = tgt.target_machine(target)
+    text, timed_as = _operations(ops, types, tm, target.triple)
+    keys = sorted({(op, u, mode) for (op, _), u in timed_as.items() for mode in ("lat", "thr")}
+                  | {(None, u, mode) for u in timed_as.values() for mode in ("lat", "thr")},
+                  key=lambda k: (k[1].name, k[2], k[0] or ""))
+    text += "\n" + "\n".join(_bench_text(*k) for k in keys)
+    opt = tgt.optimise(text, tm)
+    if re.search(r'@"?op_', str(opt)):
+        # a call left standing would time a call, not the operation
+        raise RuntimeError("internal error: an operation was not inlined into its benchmark")
+    return tm, opt, timed_as, keys
+
+
+def benchmark_asm(probe: dict, op: str, ty) -> str:
+    """The assembly of the benchmarks of `op` at `ty` (latency, throughput
+    and their baselines) compiled for `probe`: what a measurement times.
+    Needs an x86_64 probe, not an x86_64 host."""
+    t = ir.SCALARS[ty] if isinstance(ty, str) else ty
+    if op not in OPS or t not in TYPES:
+        raise ValueError(f"no benchmark for {op}@{t.name}: the ops are {', '.join(OPS)}; "
+                         f"the types {', '.join(x.name for x in TYPES)}")
+    arch = ((probe or {}).get("cpu") or {}).get("arch")
+    if arch not in ("x86_64", "amd64"):
+        raise ValueError("the benchmarks are x86_64 code, and the probe's CPU is "
+                         f"{arch or 'of no stated kind'}")
+    tm, opt, _, _ = _build(probe, [op], [t])
+    return tm.emit_assembly(opt)
+
+
+# ---------------------------------------------------------------- measuring
+
+_CTYPES = {"u32": ctypes.c_uint32, "u64": ctypes.c_uint64, "i32": ctypes.c_int32, "i64": ctypes.c_int64}
+
+
+def _arg(t: ir.Scalar, v: int) -> int:
+    """The bit pattern v as the Python int ctypes takes for t."""
+    v &= t.mask
+    return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
+
+
+def _caller(lib, op: str | None, t: ir.Scalar, mode: str):
+    fn = getattr(lib, _bench_name(op, t, mode))
+    c = _CTYPES[t.name]
+    fn.argtypes = [ctypes.c_uint64, c, c, c, c]
+    fn.restype = c
+    args = tuple(_arg(t, v) for v in (_X, _Y, _Z, _S))
+    return lambda n: fn(n, *args)
+
+
+def _trip_ns(call, n: int) -> float:
+    t0 = time.perf_counter_ns()
+    call(n)
+    return (time.perf_counter_ns() - t0) / n
+
+
+def measure(probe: dict, *, types=TYPES, repeats: int = 5) -> CostTable:
+    """Measure every op of OPS at each of `types` now (no cache), for code
+    compiled for `probe` and run here.  ValueError when can_measure(probe)
+    gives a reason; the backend's BackendError when the library cannot be
+    linked (no C compiler); RuntimeError when the timings make no sense."""
+    why = can_measure(probe)
+    if why:
+        raise ValueError(why)
+    wanted = tuple(dict.fromkeys(ir.SCALARS[t] if isinstance(t, str) else t for t in types))
+    for t in wanted:
+        if t not in TYPES:
+            raise ValueError(f"costs are measured at {', '.join(x.name for x in TYPES)}, not {t.name}")
+    built = tuple(dict.fromkeys((*wanted, ir.U64)))          # u64's add latency is the unit
+    from atlas.backends.x86_64 import target as tgt
+    tm, opt, timed_as, keys = _build(probe, OPS, built)
+    with tempfile.TemporaryDirectory(prefix="atlas-costs-") as tmp:
+        lib = ctypes.CDLL(str(Path(tmp) / tgt.link_shared(tm.emit_object(opt), Path(tmp), "atlas_costs")))
+    calls = {k: _caller(lib, *k) for k in keys}
+
+    # Trips per call for about SAMPLE_NS a call; these first calls also bring
+    # the code into the caches and the clock up to speed.
+    trips = {}
+    for k, call in calls.items():
+        call(16)
+        per = min(_trip_ns(call, 256) for _ in range(2))
+        trips[k] = max(16, int(SAMPLE_NS / max(per, 0.1)))
+    samples: dict = {k: [] for k in keys}
+    for _ in range(max(1, repeats)):
+        for k in keys:
+            samples[k].append(_trip_ns(calls[k], trips[k]))
+    trip = {k: statistics.median(v) for k, v in samples.items()}
+
+    def raw(op, t, mode):               # ns per op, the loop's own cost taken off
+        u = timed_as[op, t]
+        return (trip[op, u, mode] - trip[None, u, mode]) / K
+
+    def alone(op, t, mode):             # ... and what the op needed to form a chain
+        if op in ("eq", "lt"):
+            return raw(op, t, mode) - raw("select", t, mode)
+        if op == "cast":
+            return raw(op, t, mode) - alone("lt", t, mode)
+        return raw(op, t, mode)
+
+    unit = raw("add", ir.U64, "lat")
+    if not unit > 0:
+        raise RuntimeError(f"the 64-bit add latency measured {unit:.3g} ns, which cannot be")
+    costs = {f"{op}@{t.name}": OpCost(*(max(MIN_COST, round(alone(op, t, mode) / unit, 2))
+                                        for mode in ("lat", "thr")))
+             for t in wanted for op in OPS}
+    from ..machine.probe import fingerprint
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return CostTable(costs, f"measured on {fingerprint(probe)} {when}", unit)
+
+
+# ---------------------------------------------------------------- for a probe
+
+def can_measure(probe: dict) -> str | None:
+    """None when code compiled for `probe` runs on this machine: the host is
+    x86_64, the probe's CPU too, and every CPU flag that code may use (the
+    probe's flags that switch LLVM features on, the flags the loader checks)
+    is one this machine has; so a probe of this machine with popcnt removed
+    runs here.  Otherwise the reason, in words."""
+    host = platform.machine().lower()
+    host = {"amd64": "x86_64"}.get(host, host)
+    if host != "x86_64":
+        return f"this machine is {host or 'of an unknown architecture'}, and the benchmarks are x86_64 code"
+    arch = ((probe or {}).get("cpu") or {}).get("arch")
+    if arch not in ("x86_64", "amd64"):
+        return (f"the probe's CPU is {arch or 'of no stated kind'}, not x86_64, and costs are measured "
+                "for the x86_64 backend only")
+    from atlas.backends.x86_64.target import target_for
+    from ..machine.runtime import host_cpu_flags
+    have = host_cpu_flags()
+    if have is None:
+        return ("this machine's CPU flags cannot be read (/proc/cpuinfo), so code for the probe "
+                "may not run here")
+    missing = sorted(set(target_for(probe).cpu_flags) - have)
+    if missing:
+        return (f"the probe's CPU has {', '.join(missing)}, which this machine lacks, so code for it "
+                "cannot run here")
+    return None
+
+
+def cache_path(probe: dict) -> Path:
+    from ..machine.probe import fingerprint
+    from ..logic.rules import cache_dir
+    return cache_dir() / "costs" / f"{fingerprint(probe)}.json"
+
+
+def _stamp() -> dict:
+    """What a cached table depends on besides the machine."""
+    import llvmlite
+    from .. import __version__
+    return {"format": FORMAT, "method": METHOD, "atlas": __version__, "llvmlite": llvmlite.__version__}
+
+
+def _cached(path: Path) -> CostTable | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in _stamp().items()):
+        return None
+    try:
+        table = CostTable.from_dict(data["table"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if any(f"{op}@{t.name}" not in table.costs for op in OPS for t in TYPES):
+        return None
+    return table
+
+
+def for_probe(probe: dict, *, cache: bool = True, remeasure: bool = False) -> CostTable:
+    """The table for `probe`: from the cache (cache_dir()/costs/<fingerprint>.json,
+    valid for this atlas, llvmlite and way of measuring), else measured here
+    and cached, else (it cannot be measured here, or measuring failed) the
+    static hints of egraph.costs(probe), with the reason in `source`."""
+    why = can_measure(probe)
+    if why:
+        return static_table(probe, why)
+    path = cache_path(probe)
+    if cache and not remeasure:
+        hit = _cached(path)
+        if hit is not None:
+            return hit
+    from atlas.machine.backend import BackendError
+    try:
+        table = measure(probe)
+    except (BackendError, RuntimeError, OSError) as e:
+        return static_table(probe, f"measuring failed: {e}")
+    if cache:
+        from ..files import write_atomic
+        from ..machine.probe import fingerprint
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps({**_stamp(), "fingerprint": fingerprint(probe),
+                                           "table": table.as_dict()}, indent=1) + "\n")
+        except OSError:
+            pass          # an unwritable cache costs a measurement next time, nothing more
+    return table

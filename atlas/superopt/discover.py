@@ -1,0 +1,129 @@
+"""`atlas superopt`: search the loop-free code of intent files, learn rules.
+
+For every whole-function root (atlas/logic/flatten.py) and every loop-body root of
+the files, in the program space of atlas/superopt/stochastic.py, the search starts from
+the atlas's best extraction and from random programs.  A proven program
+cheaper than that extraction, by the cost model of this machine and by the
+atlas's own cost table (which decides extraction), becomes a learned rule
+(atlas/logic/learned.py).  A root whose learned rule is already in the file is not
+searched again: the atlas applies the rule by saturation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..machine import backend
+from ..logic import egraph, learned, lower
+from .. import pipeline
+from ..logic import rules as rulebook
+from . import stochastic as so
+from ..meaning.terms import Term
+
+MIN_LENGTH = 2              # a root of one operation has nothing to gain
+
+
+@dataclass
+class Discovery:
+    root: str
+    function: str
+    where: str
+    status: str                   # 'learned', 'known', 'rules suffice', 'no gain', 'not found', 'skipped'
+    why: str = ""
+    source_length: int | None = None      # operations of the atlas's extraction (the starting point)
+    found: str = ""
+    found_length: int | None = None
+    cost_before: float | None = None
+    cost_after: float | None = None
+    seconds: float = 0.0
+    result: so.Result | None = field(default=None, repr=False)
+    rule: str = ""
+
+
+def candidates(sat, verified) -> list[tuple[lower.Root, Term]]:
+    """The roots to search, with the atlas's form of each: every
+    whole-function root, and the roots of the other functions."""
+    flat = {r.function for r in sat.roots if r.role == lower.FUNCTION}
+    out = []
+    for r in sat.roots:
+        if r.function in flat and r.role != lower.FUNCTION:
+            continue                    # the function's own root covers it
+        outcome = verified.outcomes.get(r.name)
+        out.append((r, outcome.term if outcome is not None else r.term))
+    return out
+
+
+def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_path=None,
+        only=(), again: bool = False, costs=None,
+        progress: Callable[[str], None] | None = None) -> list[Discovery]:
+    """Search the roots of `paths`; store what is learned in `learned_path`
+    (default: the user's learned-rule file).  `costs`: a costmodel.CostTable
+    (default: this machine's, measured once and cached)."""
+    from . import costmodel
+    say = progress or (lambda text: None)
+    path = learned_path or learned.default_path()
+    _, specialised, _ = pipeline.front(paths, probe)
+    files = pipeline.rule_files(backend.get(backend.DEFAULT), learned.paths(path))
+    sat, verified = pipeline.logic_atlas(specialised, probe, rulebook.load_rules(files))
+    table = costs or costmodel.for_probe(probe)
+    static = egraph.costs(probe)
+    known = {e.get("name") for e in learned.read(path)}
+    out: list[Discovery] = []
+    for root, best in candidates(sat, verified):
+        if only and root.function not in only:
+            continue
+        source, reads = so.load_inputs(root.term)
+        spec, why = so.spec_of(root.name, source)
+        name = learned.rule_name(root.function if root.role == lower.FUNCTION else root.name, source.ty)
+        if name in known and not again:
+            out.append(Discovery(root.name, root.function, str(root.where), "known",
+                                 "its learned rule is loaded: the atlas applies it", so.term_length(best),
+                                 rule=name))
+            continue
+        if so.term_length(best) < MIN_LENGTH:
+            if root.role == lower.FUNCTION:         # say so for a function; a body's leaves go unmentioned
+                out.append(Discovery(root.name, root.function, str(root.where), "rules suffice",
+                                     "the atlas's form is a single operation", so.term_length(best),
+                                     found=str(best), found_length=so.term_length(best)))
+            continue
+        d = Discovery(root.name, root.function, str(root.where), "skipped",
+                      source_length=so.term_length(best))
+        out.append(d)
+        if spec is None:
+            d.why = why
+            continue
+        start, _ = so.load_inputs(best, reads)
+        say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
+        pairs = so.cost_pairs(table, spec.W)
+        r = so.search(spec, pairs, budget_s=budget_s, seed=seed, start=start)
+        d.result, d.seconds = r, r.seconds
+        d.cost_before = r.start_cost
+        if r.found is None:
+            d.status, d.why = "not found", f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
+            continue
+        f = r.found
+        d.found, d.found_length, d.cost_after = str(f.term), f.length, f.cost
+        cheaper_here = r.start_cost is None or f.cost < r.start_cost - 1e-9
+        cheaper_atlas = egraph.term_cost(f.term, static) < egraph.term_cost(start, static)
+        if not (cheaper_here and cheaper_atlas):
+            d.status = "no gain"
+            d.why = ("not cheaper on this machine than the atlas's form" if not cheaper_here else
+                     "cheaper here, but not by the atlas's cost table, so extraction would not pick it")
+            continue
+        # the variables that stood for array reads, read again
+        found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
+        entry = learned.entry(root.function if root.role == lower.FUNCTION else root.name,
+                              str(root.where), root.term, found_term, spec.term.ty, {
+                                  "machine": table.source, "seed": seed, "search_s": round(r.seconds, 2),
+                                  "proposals": r.proposals, "proofs": r.proofs,
+                                  "counterexamples": r.counterexamples,
+                                  "cost_before": _round(r.start_cost), "cost_after": _round(f.cost),
+                                  "length_before": d.source_length, "length_after": f.length})
+        learned.add(path, [entry], expect={entry["name"]: root.term})
+        known.add(entry["name"])
+        d.status, d.rule = "learned", entry["name"]
+    return out
+
+
+def _round(v):
+    return None if v is None else round(v, 3)

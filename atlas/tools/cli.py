@@ -1,0 +1,823 @@
+"""The `atlas` command."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ..machine import backend as backends
+from ..meaning import ir
+from ..machine import probe as hwprobe
+from ..search.archive import ArchiveError
+from ..front.diagnostics import AtlasError
+from ..meaning.interp import dtype, evaluate, to_value
+
+USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError)
+
+
+def _fail(exc) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(1)
+
+
+def _os_text(exc: OSError) -> str:
+    """An OSError in one line that names its file."""
+    if exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def _writable_folder(out: str) -> None:
+    """Refuse an output folder that cannot be written before any work
+    starts: the compile and the search may take minutes, and
+    pipeline.compile_files writes only at the end.  The nearest folder that
+    exists must take a new entry (tried for real: as root, os.access says
+    yes to nearly anything)."""
+    import tempfile
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise AtlasError(None, f"{out} exists and is not a folder; refusing to overwrite it")
+    # pipeline's _replacing refuses this too, but only once the work is done
+    if path.is_dir() and any(path.iterdir()) and not (path / "manifest.json").exists():
+        raise AtlasError(None, f"{out} exists and is not an Atlas artefact folder; refusing to overwrite it")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise AtlasError(None, f"{out}: cannot create it: {parent} is not a folder")
+    try:
+        Path(tempfile.mkdtemp(prefix=".atlas-write-check.", dir=parent)).rmdir()
+    except OSError as exc:
+        raise AtlasError(None, f"{out}: cannot write there: {parent}: {exc.strerror or exc}") from None
+
+
+def _readable(files) -> list[str]:
+    """Read and parse every intent file once before any stage runs, so that
+    a file that cannot be read, or bytes that are not UTF-8, are a located
+    error (the stages' own reader, pipeline.read_sources, decodes without
+    one).  The names of the functions the files define."""
+    from ..front.syntax import parse, read_source
+    return [fn.name for f in files for fn in parse(read_source(f), f).funcs]
+
+
+def _probe_for(hw: str | None) -> dict:
+    """The probe named by --hw, or this machine's."""
+    return hwprobe.load_probe(hw) if hw else hwprobe.probe()
+
+
+def _one_line_warnings(shown):
+    """A warnings.showwarning that prints Atlas's own warnings (an archive
+    moved aside, ...) as one line for the user, and hands any other to
+    `shown`, which keeps Python's form that locates it."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and category.__module__.startswith("atlas"):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+    return show
+
+
+class _DeepGroup(click.Group):
+    """Runs each command on a thread with a deep stack: the stages walk the
+    program recursively, and a valid program may nest syntax.MAX_DEPTH deep."""
+
+    def invoke(self, ctx):
+        from ..front.syntax import run_deep
+
+        def body():
+            with ctx:                 # click's current context is per thread
+                return click.Group.invoke(self, ctx)
+        shown = warnings.showwarning
+        warnings.showwarning = _one_line_warnings(shown)
+        try:
+            return run_deep(body)
+        finally:
+            warnings.showwarning = shown
+
+
+@click.group(cls=_DeepGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="atlas-compiler")
+def main():
+    """Atlas fits code to one machine: intent (.ax) -> logic -> native code.
+
+    \b
+    Typical use:
+      atlas probe -o probe.json
+      atlas compile intents/saxpy.ax --hw probe.json -o out/saxpy
+      atlas run out/saxpy saxpy 4 2.0 [1,2,3,4] zeros
+    """
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the probe here (default: print it).")
+def probe(output):
+    """Discover this machine: CPU, caches, memory, GPUs, PCI devices.
+
+    The result (format atlas-probe/1, see docs/probe.md) is what `compile
+    --hw` reads to decide every `when hw.*` branch and to pick the target.
+    """
+    p = hwprobe.probe()
+    if output:
+        try:
+            hwprobe.write_probe(p, output)
+        except OSError as exc:
+            _fail(f"{output}: cannot write: {exc.strerror or exc}")
+        cpu = p["cpu"]
+        click.echo(f"wrote {output}: {cpu['model_name'] or cpu['arch']} ({cpu['uarch']}, "
+                   f"{len(cpu['features'])} features), {len(p['gpus'])} GPU(s), "
+                   f"{len(p['pci'])} PCI device(s); fingerprint {hwprobe.fingerprint(p)}")
+    else:
+        click.echo(json.dumps(p, indent=2, sort_keys=True))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the target machine (default: probe this one).")
+@click.option("-o", "--output", type=click.Path(file_okay=False), required=False,
+              help="Output folder (default: out/<first file's name>).")
+@click.option("--backend", default=None,
+              help="Which backend emits the code (default: x86_64; stubs for files with only device descriptions).")
+@click.option("--dump", "dumps", multiple=True, metavar="STAGE",
+              help="Print a stage: ast, ir, specialised, atlas, verified, explode, and the backend's own "
+                   "(x86_64: llvm, llvm-opt, asm; nvptx: llvm, llvm-opt, ptx); repeatable.")
+@click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
+@click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True,
+              help="E-graph node limit.")
+@click.option("--max-iterations", type=click.IntRange(1), default=12, show_default=True,
+              help="Saturation iteration limit.")
+@click.option("--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Saturation time limit.")
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Search each function with a loop for its fastest proven variant, measured here.")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
+              help="Sample inputs of one function (docs/profile.md); repeatable.")
+@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
+              help="Search time per function, in seconds.")
+@click.option("--evals", type=click.IntRange(2), default=48, show_default=True,
+              help="Most candidates measured per function.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--feedback", type=click.Path(dir_okay=False),
+              help="Run-time counts from `atlas run --feedback` (fallbacks of speculative tiers).")
+@click.option("--fresh", is_flag=True, help="Search again even if the archive holds a champion.")
+@click.option("--pin", "pins", multiple=True, metavar="FUNCTION=SHAPE",
+              help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
+              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
+@click.option("--variants", is_flag=True,
+              help="nvptx: also write every launch shape's PTX (variants/), for the search on the GPU.")
+@click.option("--archive", "archive_file", type=click.Path(dir_okay=False, exists=True),
+              help="nvptx: the archive holding the launch shapes the GPU search crowned "
+                   "(default: the user's archive).")
+def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds,
+            search, profiles, budget, evals, seed, feedback, fresh, pins, learned_file, no_learned,
+            variants, archive_file):
+    """Compile intent files for one machine.
+
+    Every `when hw.*` branch is decided from the probe; the branch not taken
+    leaves nothing in the output.  Each function with a loop is then searched
+    for its fastest proven variant on this machine (the candidates are timed
+    here, so only when --hw is this machine); what was tried is kept in the
+    archive, and an unchanged recompile reuses its champion.  The output
+    folder receives a shared library and manifest.json, and is replaced
+    whole or not at all.
+    """
+    from ..logic import learned
+    from ..pipeline import DUMP_STAGES, compile_files
+    from ..logic.rules import RuleError
+    out = output or str(Path("out") / Path(files[0]).stem)
+
+    def dump(stage, text):
+        if stage in dumps:
+            click.echo(f";; ---- {stage} " + "-" * 50)
+            click.echo(text.rstrip("\n"))
+    try:
+        from ..logic.egraph import Limits
+        from ..pipeline import only_devices
+        defined = _readable(files)
+        _writable_folder(out)
+        devices_only = only_devices(files)
+        backend = backend or ("stubs" if devices_only else backends.DEFAULT)
+        target = _probe_for(hw)
+        options = None
+        backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
+        cls = backends.available().get(backend)
+        known = DUMP_STAGES + (cls.dump_stages if cls is not None else ())
+        for d in dumps:
+            if d not in known:
+                _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
+        if devices_only:
+            pass                    # device operations are emitted as written: nothing to search
+        elif cls is not None and not cls.searchable and (search or pins):
+            where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
+                     "--archive reads)" if backend == "nvptx" else "")
+            click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
+                       err=True)
+        elif search or pins:
+            options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
+                                      pins, measure=search, probed_here=hw is None, defined=defined)
+        with _SearchProgress(options):
+            result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
+                                   limits=Limits(nodes=max_nodes, iterations=max_iterations,
+                                                 seconds=max_seconds), search=options,
+                                   learned=learned.paths(learned_file, use=not no_learned),
+                                   backend_options=backend_options)
+    except USER_ERRORS + (RuleError,) as exc:
+        _fail(exc)
+    m = result.manifest
+    if result.module.devices and "devices" not in m:
+        click.echo(f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
+                   "are compiled by --backend stubs", err=True)
+    if "devices" in m:
+        _report_stubs(files, out, m)
+        return
+    fns = ", ".join(m["functions"])
+    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library') or m.get('ptx', '')} [{fns}] "
+               f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
+    for d in result.decisions:
+        click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
+    for name, f in m["functions"].items():
+        ev = f["evidence"]
+        if ev.get("rewritten") or ev.get("champion_refused") or ev.get("form") == "searched":
+            click.echo(f"  {name}: {_validation_line(ev)}; {ev['form']} form emitted", err=bool(dumps))
+        if "gpu" in f:
+            gpu = f["gpu"]
+            click.echo(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
+                                        f"shape {gpu['shape_text']} ({gpu['shape_from']})"
+                                        if gpu else f"no kernel: {f['gpu_why_not']}"), err=bool(dumps))
+        found = f.get("search")
+        if found:
+            how = ("given, not searched" if found.get("fixed") else "champion from the archive"
+                   if found.get("from_archive") else
+                   f"{found['evaluations']} variants in {found['seconds']:.1f} s, stopped: {found['stop']}")
+            speed = (f"{found['speedup']:.2f}x the default variant; " if found.get("speedup") else
+                     "" if found.get("fixed") else "nothing faster than the default; ")
+            click.echo(f"  {name}: {found['genome']} ({speed}{how})", err=bool(dumps))
+            for note in found.get("notes") or []:
+                click.echo(f"    {note}", err=bool(dumps))
+    times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
+    click.echo(f"  stages: {times}", err=bool(dumps))
+
+
+def _validation_line(ev: dict) -> str:
+    """One line of a function's evidence: its terms, then the whole function."""
+    parts = []
+    if ev.get("rewritten"):
+        parts.append(f"{ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3")
+    v = ev.get("validation") or {}
+    proof = v.get("proof")
+    if proof:
+        scope = "every input" if proof["bound"] is None else f"loops up to {proof['bound']} iterations"
+        parts.append(f"whole function {proof['status']} ({scope})" if proof["status"] == "proven"
+                     else f"whole function {proof['status']}")
+    runs = v.get("runs")
+    if runs:
+        from ..logic.differential import VERDICT
+        parts.append(f"{runs['runs']} differential runs {VERDICT.get(runs.get('agree'), '?')}")
+    if ev.get("champion_refused"):
+        parts.append("the search's champion was not validated")
+    return ", ".join(parts) or "nothing rewritten"
+
+
+def _report_stubs(files, out, m: dict):
+    """What the stubs backend wrote, and why each other description wrote nothing."""
+    click.echo(f"compiled {len(files)} file(s) -> {out}/: driver stubs for {len(m['devices'])} device(s)")
+    for stem, d in m["devices"].items():
+        ops = ", ".join(d["operations"])
+        click.echo(f"  {d['description']} ({d['pci']}) at {', '.join(d['addresses'])}: "
+                   f"{stem}.h {stem}.c [{ops}]")
+    for name, why in m["absent"].items():
+        click.echo(f"  {name}: nothing emitted ({why})")
+    for u in m["unplaced"]:
+        click.echo(f"  {u['description']} at {u['address']}: nothing emitted ({u['why']})")
+    if m.get("undescribed"):
+        click.echo("  no description matches: " + ", ".join(
+            f"{u['pci']} at {u['address']}" + (f" ({u['name']})" if u.get("name") else "")
+            for u in m["undescribed"]))
+
+
+def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
+                    probed_here=False, defined=None):
+    """Search options, or None (with a note) where the candidates could not be
+    timed on the target: a probe of another machine.  `probed_here`: the
+    target is this machine's own probe, taken just now (no second probe).
+    `defined`: the compiled files' functions, which each profile must name."""
+    from ..search.explode import Options, pinned
+    fixed = {}
+    for pin in pins:
+        name, eq, shape = pin.partition("=")
+        if not eq or not name or not shape:
+            raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
+        fixed[name] = pinned(shape)
+    here = hwprobe.probe() if measure and not probed_here else target
+    if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed:
+        click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
+                   "where they will run (compile on the target, or pass --no-search)", err=True)
+        return None
+    from ..search.profile import load_profile
+    loaded = {}
+    for path in profiles:
+        prof = load_profile(path)
+        if defined is not None:
+            prof.check_function(defined)
+        if prof.function in loaded:
+            raise AtlasError(None, f"{path}: a second profile for '{prof.function}' "
+                                   f"(the first is {loaded[prof.function].path})")
+        loaded[prof.function] = prof
+    return Options(budget_s=budget, max_evals=evals, seed=seed, profiles=loaded,
+                   feedback=_read_feedback(feedback) if feedback else None, reuse=not fresh,
+                   fixed=fixed, only_fixed=not measure or hwprobe.fingerprint(here) != hwprobe.fingerprint(target))
+
+
+def _read_feedback(path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise AtlasError(None, f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != "atlas-feedback/1" \
+            or not isinstance(data.get("functions"), dict):
+        raise AtlasError(None, f"{path}: not an Atlas feedback file (expected "
+                               '{"format": "atlas-feedback/1", "functions": {...}}, as `atlas run --feedback` writes)')
+    return data["functions"]
+
+
+class _SearchProgress:
+    """A progress bar per searched function, on stderr, with the best so far."""
+
+    def __init__(self, options):
+        self.options, self.bar, self.current = options, None, None
+        if options is not None:
+            options.progress = self.update
+
+    def update(self, function, done, total, best, note):
+        if total == 0:                                  # nothing to measure: from the archive
+            click.echo(f"  {function}: {note}", err=True)
+            return
+        if function != self.current:
+            self.close()
+            self.current = function
+            self.bar = click.progressbar(length=total, label=f"  searching {function}", file=sys.stderr,
+                                         show_eta=False, item_show_func=lambda x: x)
+            self.bar.__enter__()
+        fit = f"best {1 / best.fitness:.2f}x" if best is not None and best.fitness not in (0, float("inf")) else ""
+        self.bar.update(max(0, min(done, total) - self.bar.pos), current_item=f"{fit} {note}"[:60])
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
+@click.option("--function", "function", default=None, help="Only this function.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def variants(files, hw, function, fmt):
+    """Show what the search tried for these intent files on this machine,
+    fastest first, from the archive."""
+    from ..search.archive import Archive
+    from ..pipeline import front
+    from ..search.archive import intent_hash
+    try:
+        _readable(files)
+        module, _, _ = front(list(files), _probe_for(hw))
+        target = _probe_for(hw)
+        with Archive() as a:
+            rows = a.variants(intent_hash(module), hwprobe.fingerprint(target), function)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, sort_keys=True, default=str))
+        return
+    if not rows:
+        click.echo("no variants archived for these files on this machine (compile them with the search on)")
+        return
+    for name in dict.fromkeys(r["function"] for r in rows):
+        mine = [r for r in rows if r["function"] == name]
+        click.echo(f"{name}: {len(mine)} variants")
+        for r in mine:
+            from ..search.explode import Genome
+            t = r["evidence"].get("times_per_input") if r["evidence"] else None
+            when = " / ".join(_ns(x) for x in t) if t else "-"
+            click.echo(f"  {r['status']:<12} {when:>24}  {Genome.from_dict(r['genome']).describe()}"
+                       + (f"  ({r['evidence'].get('detail')})"
+                          if r["evidence"] and r["evidence"].get("detail") else ""))
+
+
+def _ns(x: float) -> str:
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g} ns"
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def check(files):
+    """Parse and type-check intent files; report the first error."""
+    from ..front.check import check as check_stage
+    from ..front.syntax import parse, read_source
+    try:
+        module = check_stage(*(parse(read_source(f), f) for f in files))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    for f in module.functions:
+        click.echo(f"ok  {f.signature}")
+    for d in module.devices:
+        what = f"matches pci {d.ids}" if d.match else "(a base for other descriptions)"
+        click.echo(f"ok  device {d.name} {what}: {len(d.registers)} registers, "
+                   f"operations {', '.join(f.name for f in d.ops) or 'none'}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("target", type=click.Path(exists=True))
+@click.argument("func")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="With an .ax TARGET: the probe that decides `when` branches (default: this machine).")
+@click.option("--feedback", type=click.Path(dir_okay=False),
+              help="Add the run's counters (fallbacks of speculative tiers) to this file, for "
+                   "`atlas compile --feedback`.")
+def run(target, func, args, hw, feedback):
+    """Run FUNC from a compiled folder (native code) or an .ax file (the
+    reference interpreter).
+
+    \b
+    Scalars are literals (42, -1, 0xff, 2.5, true).  Arrays are one of:
+      [1,2,3]        the elements
+      @file.npy      a numpy file
+      zeros          zeros of the declared length
+      iota           0, 1, 2, ...
+      random[:SEED]  uniform random values of the element type
+    Written arrays are printed after the call, then the result.
+    """
+    from ..machine.runtime import CpuMismatch
+    try:
+        if Path(target).is_dir():
+            from ..machine.runtime import load
+            lib = load(target)
+            if func not in lib.functions:
+                raise AtlasError(None, f"the artefact has no function '{func}' "
+                                       f"(it has: {', '.join(lib.functions)})")
+            call = lib[func]
+            fn = call.sig
+        else:
+            from ..meaning import interp
+            from ..pipeline import front
+            _readable([target])
+            _, module, _ = front([target], _probe_for(hw))
+            try:
+                fn = module.function(func)
+            except KeyError:
+                raise AtlasError(None, f"{target} has no function '{func}'") from None
+
+            def call(*a):
+                return interp.run(module, func, *a)
+        values = _parse_args(fn, list(args))
+        result = call(*values)
+        if feedback:
+            if not Path(target).is_dir():
+                raise AtlasError(None, "--feedback counts what compiled code did: run a compiled folder")
+            try:
+                _write_feedback(feedback, lib)
+            except OSError as exc:
+                raise AtlasError(None, f"{feedback}: cannot write: {exc.strerror or exc}") from None
+    except USER_ERRORS + (ValueError,) as exc:
+        _fail(exc)
+    except OSError as exc:          # a folder that is no artefact, a library that will not load
+        _fail(_os_text(exc))
+    except CpuMismatch as exc:      # compiled for another CPU
+        _fail(exc)
+    with np.printoptions(threshold=16, edgeitems=4):
+        for p, v in zip(fn.params, values):
+            if isinstance(p.ty, ir.Array) and p.ty.mutable:
+                click.echo(f"{p.name} = {np.array2string(v, separator=', ')}")
+    if fn.ret is not None:
+        click.echo(f"{result}")
+
+
+def _write_feedback(path, lib) -> None:
+    """Add the library's counters to the feedback file (created if absent),
+    with each tier's block size from the manifest, so the next search can
+    tell how often a block fell back."""
+    from ..files import write_atomic
+    data = {"format": "atlas-feedback/1", "functions": {}}
+    if Path(path).exists():
+        data["functions"] = _read_feedback(path)
+    for fname, counts in lib.counters().items():
+        mine = data["functions"].setdefault(fname, {})
+        for label, n in counts.items():
+            mine[label] = int(mine.get(label, 0)) + int(n)
+        shape = ((lib.manifest.get("functions", {}).get(fname, {}).get("evidence") or {}).get("shape") or {})
+        if shape.get("block"):
+            mine["block"] = int(shape["block"])
+    write_atomic(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _parse_args(fn: ir.Function, args: list[str]) -> list:
+    if len(args) != len(fn.params):
+        raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s): {fn.signature}")
+    values: list = [None] * len(args)
+    scalars = {}
+    for i, (p, a) in enumerate(zip(fn.params, args)):
+        if isinstance(p.ty, ir.Scalar):
+            values[i] = _scalar(p, a)
+            try:
+                scalars[p.name] = to_value(p.ty, values[i])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"argument '{p.name}': {exc}") from None
+    for i, (p, a) in enumerate(zip(fn.params, args)):
+        if isinstance(p.ty, ir.Array):
+            values[i] = _array(p, a, evaluate(p.ty.length, scalars, exact=True))
+    return values
+
+
+def _scalar(p: ir.Param, text: str):
+    t = p.ty
+    try:
+        if t.is_bool:
+            if text not in ("true", "false"):
+                raise ValueError
+            return text == "true"
+        if t.is_float:
+            return float(text)
+        return int(text.replace("_", ""), 0)
+    except ValueError:
+        article = "an" if t.name[0] in "if" else "a"
+        raise ValueError(f"argument '{p.name}': expected {article} {t} literal, found {text!r}") from None
+
+
+def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
+    try:
+        return _array_of(p, text, n)
+    except MemoryError:
+        raise ValueError(f"argument '{p.name}': {n} elements of {p.ty.elem} do not fit in memory") from None
+
+
+def _array_of(p: ir.Param, text: str, n: int) -> np.ndarray:
+    t = p.ty.elem
+    dt = dtype(t)
+    if n < 0:
+        raise ValueError(f"argument '{p.name}': its declared length is negative ({n})")
+    if text == "zeros":
+        return np.zeros(n, dt)
+    if text == "iota":
+        return np.arange(n).astype(dt)
+    if text.startswith("random"):
+        seed = int(text.split(":", 1)[1]) if ":" in text else 0
+        rng = np.random.default_rng(seed)
+        if t.is_float:
+            return rng.uniform(-1, 1, n).astype(dt)
+        if t.is_bool:
+            return rng.integers(0, 2, n).astype(dt)
+        return rng.integers(np.iinfo(dt).min, np.iinfo(dt).max, n, dtype=dt, endpoint=True)
+    if text.startswith("@"):
+        try:
+            return np.ascontiguousarray(np.load(text[1:]).astype(dt, copy=False).ravel())
+        except (OSError, ValueError, EOFError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ValueError(f"argument '{p.name}': cannot read {text[1:]}: {why}") from None
+    if text.startswith("["):
+        try:
+            items = json.loads(text.replace("true", "1").replace("false", "0"))
+            return np.array(items).astype(dt)
+        except (ValueError, TypeError, OverflowError):      # not JSON, ragged, not numbers
+            raise ValueError(f"argument '{p.name}': cannot read the list {text!r}") from None
+    raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
+@click.option("--function", "functions", multiple=True, help="Only this function (repeatable).")
+@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
+              help="Search time per root, in seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
+              help="Learned-rule file to add to (default: $ATLAS_LEARNED, else learned-rules.yaml "
+                   "in the cache directory).")
+@click.option("--again", is_flag=True, help="Search roots whose learned rule is already in the file.")
+def superopt(files, hw, functions, budget, seed, learned_file, again):
+    """Search the loop-free code of intent files for cheaper programs.
+
+    Every scalar function whose loops have constant bounds (unrolled into one
+    term) and every loop body is searched by a stochastic search over short
+    straight-line programs, scored by bits wrong on test vectors plus the
+    cost on this machine; what matches every test goes to Z3, and a
+    counterexample becomes a test.  A proven program cheaper than the
+    atlas's form is stored as a learned rule, which later compiles apply by
+    saturation without searching.
+    """
+    from ..superopt import costmodel, discover
+    from ..logic import learned
+    from ..logic.rules import RuleError
+    path = Path(learned_file) if learned_file else learned.default_path()
+    try:
+        _readable(files)
+        target = _probe_for(hw)
+        table = costmodel.for_probe(target)
+        click.echo(f"costs: {table.source}")
+        found = discover.run(list(files), target, budget_s=budget, seed=seed, learned_path=path,
+                             only=functions, again=again, costs=table,
+                             progress=lambda text: click.echo(f"  {text}"))
+    except USER_ERRORS + (RuleError,) as exc:
+        _fail(exc)
+    if functions and not found:
+        _fail(f"--function: no searchable root in {', '.join(functions)}")
+    for d in found:
+        click.echo(f"{d.function} [{d.where}]: {d.status}" + (f" ({d.why})" if d.why else ""))
+        if d.found and d.cost_after is None:
+            # not searched ("rules suffice": the atlas's form is one operation): no costs to show
+            click.echo(f"    {d.found}")
+        elif d.found:
+            cost = (f"cost {d.cost_before:.2f} -> {d.cost_after:.2f}" if d.cost_before is not None
+                    else f"cost {d.cost_after:.2f}")
+            click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, "
+                       f"{d.seconds:.1f} s: {d.found}")
+        if d.rule and d.status == "learned":
+            click.echo(f"    learned rule {d.rule} -> {path}")
+
+
+@main.command("explain")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text",
+              show_default=True, help="text for people, json for tools, dot for Graphviz.")
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the target machine (default: probe this one).")
+@click.option("--all", "show_all", is_flag=True,
+              help="Show every member, class, shared leaf and rule; terms in full.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write here (default: print).  With --format dot and a .svg/.png/.pdf "
+                   "name, Graphviz `dot` renders it.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
+              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
+@click.option("--backend", default=None,
+              help="Show the atlas `atlas compile --backend` builds, with that backend's own rules "
+                   "(default: x86_64).")
+def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned, backend):
+    """Show the logic atlas of intent files: their equivalence classes.
+
+    All FILES form one atlas (one e-graph).  For each function: where each
+    source expression landed, the class's members in intent syntax with
+    their costs, the chosen one, which rules merged what, and the proof
+    status; then the classes several functions share.
+    """
+    from . import explain as X
+    from ..logic import learned
+    from ..pipeline import rule_files
+    from ..logic.rules import RuleError, load_rules
+    try:
+        _readable(files)
+        be = backends.get(backend or backends.DEFAULT)
+        rules = load_rules(rule_files(be, learned.paths(learned_file, use=not no_learned)))
+        doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
+                        show_all=show_all, rules=rules)
+    except USER_ERRORS + (RuleError,) as exc:
+        _fail(exc)
+    color = fmt == "text" and not output and sys.stdout.isatty()
+    text = X.RENDERERS[fmt](doc, color=color)
+    if not output:
+        click.echo(text, nl=False)
+        return
+    try:
+        if fmt == "dot" and Path(output).suffix in (".svg", ".png", ".pdf"):
+            X.render_graphviz(text, output)
+        else:
+            Path(output).write_text(text)
+    except (OSError, X.GraphvizError) as exc:
+        _fail(f"{output}: cannot write: {getattr(exc, 'strerror', None) or exc}")
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("backends")
+@click.option("--hw", type=click.Path(dir_okay=False),
+              help="probe.json of the machine to check each backend against (default: probe this one).")
+def list_backends(hw):
+    """List the installed backends (plugins of the `atlas.backends` entry-point
+    group, built-in ones included), where each comes from, and whether it can
+    target the probed machine.  A plugin that fails to load is a warning."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = backends.available()
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    try:
+        target = _probe_for(hw)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    for name, cls in sorted(found.items()):
+        try:
+            why = cls().accepts(target)
+        except Exception as exc:          # a plugin's own bug: shown, not raised
+            why = f"its accepts() failed: {type(exc).__name__}: {exc}"
+        click.echo(f"{name:10} {cls.description}")
+        click.echo(f"{'':10} from {backends.origin(cls)}; "
+                   + ("can target this machine" if why is None else f"cannot target this machine: {why}"))
+
+
+@main.command()
+@click.option("--kernels", "kernels_c", type=click.Path(dir_okay=False),
+              help="The reference kernels.c (default: ../shared/bench/kernels.c, then "
+                   "shared/bench/kernels.c, from the repo root).")
+@click.option("--only", multiple=True, metavar="KERNEL", help="Time only this kernel (repeatable).")
+@click.option("-n", "--size", "sizes", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Time at this n instead of the README's sizes (repeatable).")
+@click.option("--samples", type=click.IntRange(1), help="Samples per side (default 15; 5 with --quick).")
+@click.option("--quick", is_flag=True, help="Smallest README size only, 5 short samples.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the raw figures here.")
+@click.option("--search/--no-search", default=True, show_default=True,
+              help="Search each kernel on its profile (intents/profiles/) before timing it.")
+@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
+              help="Search time per kernel, in seconds.")
+@click.option("--fresh", is_flag=True, help="Search again even where the archive holds a champion.")
+def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fresh):
+    """Time the ten benchmark kernels, compiled by Atlas for this machine,
+    against the reference C built with gcc -O3 -march=native.
+
+    Prints a Markdown table of median times, the ratio t(C)/t(Atlas) (above
+    1.0: Atlas is faster) and, for streaming kernels, the memory-copy bound.
+    Exits non-zero when any kernel's outputs differ from the C ones.
+    """
+    import faulthandler
+    from . import bench as B
+    try:                             # a crash in compiled code still shows where it happened
+        faulthandler.enable(sys.__stderr__)
+    except (AttributeError, ValueError, OSError):
+        pass                         # no real stderr (e.g. under a test runner)
+    options = None
+    if search:
+        from ..search.explode import Options
+        options = Options(budget_s=budget, reuse=not fresh)
+    try:
+        with _SearchProgress(options):
+            report = B.run_bench(kernels_c, only=only, sizes=sizes, quick=quick, samples=samples,
+                                 search=options, log=lambda s: click.echo(f"bench: {s}", err=True))
+    except USER_ERRORS + (B.BenchError,) as exc:
+        _fail(exc)
+    click.echo(B.render(report))
+    if json_out:
+        try:
+            B.write_json(report, json_out)
+        except OSError as exc:
+            _fail(f"{json_out}: cannot write: {exc.strerror or exc}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("bench-bits")
+@click.option("--only", multiple=True, metavar="PROBLEM",
+              help="Only this problem (repeatable), e.g. p01_clear_lowest_one.")
+@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
+              help="Search time per problem, in seconds.")
+@click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
+@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
+              help="Learned-rule file to use and add to (default: a new one, so every problem is searched).")
+@click.option("--samples", type=click.IntRange(3), default=11, show_default=True, help="Timing samples per side.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
+def bench_bits(only, budget, seed, learned_file, samples, json_out):
+    """The superoptimiser's benchmark: classic bit-manipulation problems
+    (intents/bits) written as naive specifications, searched, proven and
+    compiled, then timed against gcc -O3 -march=native on the same naive C
+    and against the shortest program known from the literature.
+    """
+    from dataclasses import asdict
+    from . import bitbench as BB
+    from ..superopt import costmodel
+    from .bench import BenchError
+    from ..files import write_atomic
+    from ..logic.rules import RuleError
+    try:
+        target = hwprobe.probe()
+        table = costmodel.for_probe(target)
+        click.echo(f"bench-bits: costs: {table.source}", err=True)
+        rows = BB.run(target, budget_s=budget, seed=seed, only=only, learned_path=learned_file,
+                      samples=samples, costs=table, log=lambda s: click.echo(f"bench-bits: {s}", err=True))
+    except USER_ERRORS + (BenchError, RuleError) as exc:
+        _fail(exc)
+    click.echo(BB.render(rows))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps([{k: v for k, v in asdict(r).items() if k != "samples"}
+                                                 for r in rows], indent=2) + "\n")
+    if not all(r.ok for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,698 @@
+"""A typed random generator of intent programs.
+
+Programs are well typed by construction: every expression is generated for
+the type its context needs, every literal carries a suffix, and every
+operand is parenthesised, so the checker's inference and the grammar's
+precedence never decide anything.  The same seed gives the same program.
+
+Besides free-form statements the generator writes, as templates, the
+shapes that have miscompiled before or that the compiler rewrites hardest:
+swaps through a local, copies, a store of a local then reassigning it,
+inclusive and exclusive scans, conditional float updates, and small
+kernels (saxpy, dot, checksum, popcount, argmax, prefix sum, brighten).
+Loops are bounded by construction (a length parameter, a constant, or a
+`bound` parameter the campaign keeps small), so only a deliberately slow
+nest can exhaust the interpreter's fuel.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from ...meaning import ir
+from ...front.check import check
+from ...front.typecheck import primitives
+from ...front.diagnostics import AtlasError
+from ...front.syntax import parse
+
+INTS = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
+FLOATS = ("f32", "f64")
+SCALARS = INTS + FLOATS + ("bool",)
+# Constant indexes: in range of every array, and past the short ones.
+CONST_INDEXES = (0, 1, 2, 9, 17, 40)
+MAX_CONST_INDEX = max(CONST_INDEXES)
+HW_FACTS = ("hw.cpu.popcnt", "hw.cpu.avx2", "hw.cpu.avx512f", "hw.cpu.bmi2", "hw.cpu.sse2")
+
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem"}
+_BITS = {"&": "and", "|": "or", "^": "xor"}
+_SHIFT = {"<<": "shl", ">>": "shr"}
+_CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+
+
+def bits(t: str) -> int:
+    return 1 if t == "bool" else int(t[1:])
+
+
+def int_range(t: str) -> tuple[int, int]:
+    b = bits(t)
+    return (-(1 << (b - 1)), (1 << (b - 1)) - 1) if t[0] == "i" else (0, (1 << b) - 1)
+
+
+# ---------------------------------------------------------------- what a program is
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    ty: str                     # a scalar name, or the element type of an array
+    kind: str                   # "length" | "bound" | "value" | "array"
+    mutable: bool = False
+
+
+@dataclass(frozen=True)
+class FnSpec:
+    name: str
+    params: tuple[Param, ...]
+    ret: str | None
+
+
+@dataclass(frozen=True)
+class Program:
+    seed: int
+    source: str
+    functions: tuple[FnSpec, ...]
+    rejected: int = 0           # candidates the checker refused before this one
+
+
+# ---------------------------------------------------------------- the generator
+
+@dataclass
+class _Var:
+    ty: str
+    assignable: bool
+
+
+@dataclass
+class _Fn:
+    """What is in scope while one function's body is written."""
+    arrays: dict[str, tuple[str, bool]]          # name -> (element type, mutable)
+    length: str                                  # the length parameter's name
+    length_ty: str
+    bounds: list[str]                            # `bound` parameters (int scalars)
+    scopes: list[dict[str, _Var]] = field(default_factory=lambda: [{}])
+    loop_vars: list[tuple[str, str]] = field(default_factory=list)   # (name, type), innermost last
+    loop_depth: int = 0
+    ret: str | None = None
+
+    def vars(self, ty: str | None = None, assignable: bool = False) -> list[str]:
+        seen: dict[str, _Var] = {}
+        for frame in self.scopes:
+            seen.update(frame)
+        return [n for n, v in seen.items() if (ty is None or v.ty == ty) and (v.assignable or not assignable)]
+
+
+class Generator:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.counter = 0
+        self.fn: _Fn | None = None
+
+    def fresh(self, stem: str) -> str:
+        self.counter += 1
+        return f"{stem}{self.counter}"
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def pick(self, seq):
+        return self.rng.choice(list(seq))
+
+    # -- literals
+    def literal(self, t: str) -> str:
+        r = self.rng
+        if t == "bool":
+            return self.pick(("true", "false"))
+        if t in FLOATS:
+            v = self.pick((0.0, -0.0, 1.0, -1.0, 0.5, 2.5, 3.0, 255.0, 1e10, -1e-30, 3.0e38, 1e-45,
+                           round(r.uniform(-300, 300), 3)))
+            text = repr(abs(v)) + t
+            return f"(-{text})" if str(v).startswith("-") else text
+        lo, hi = int_range(t)
+        v = self.pick((0, 1, 2, 3, 7, bits(t) - 1, bits(t), bits(t) + 1, lo, hi, hi - 1, lo + 1,
+                       -1 if lo else 255, r.randint(lo, hi), r.randint(-100, 100)))
+        v = min(max(v, lo), hi)
+        return f"({v}{t})" if v < 0 else f"{v}{t}"
+
+    # -- expressions
+    def expr(self, t: str, depth: int = 2) -> str:
+        if depth <= 0 or self.chance(0.2):
+            return self.leaf(t)
+        makers = [self.leaf, self.unary, self.cast, self.cast, self.prim, self.prim, self.select]
+        if t in INTS:
+            makers += [self.arith, self.arith, self.bitwise, self.shift, self.wmul]
+        elif t in FLOATS:
+            makers += [self.arith, self.arith]
+        else:
+            makers += [self.compare, self.compare, self.logic, self.bitwise]
+        return self.pick(makers)(t, depth)
+
+    def leaf(self, t: str, depth: int = 0) -> str:
+        f = self.fn
+        options = ["lit"]
+        if f.vars(t):
+            options += ["var", "var"]
+        if any(e == t for e, _ in f.arrays.values()):
+            options += ["load", "load"]
+        if t == "u64":
+            options.append("len")
+        if t == f.length_ty:
+            options.append("length")
+        k = self.pick(options)
+        if k == "var":
+            return self.pick(f.vars(t))
+        if k == "load":
+            return f"{self.pick([a for a, (e, _) in f.arrays.items() if e == t])}[{self.index()}]"
+        if k == "len":
+            return f"len({self.pick(f.arrays)})"
+        if k == "length":
+            return f.length
+        return self.literal(t)
+
+    def index(self) -> str:
+        f = self.fn
+        k = self.rng.random()
+        if f.loop_vars and k < 0.6:
+            v, vt = self.pick(f.loop_vars) if self.chance(0.3) else f.loop_vars[-1]
+            return self.pick((v, v, f"({v} + 1{vt})", f"({v} * 2{vt})", f"({v} ^ 1{vt})",
+                              f"(({v} as i64) - 1i64)"))
+        if k < 0.85:
+            return f"{self.pick(CONST_INDEXES)}{self.pick(('u64', 'u64', 'i32', 'u8'))}"
+        return self.expr(self.pick(INTS), 1)
+
+    def unary(self, t: str, depth: int) -> str:
+        a = self.expr(t, depth - 1)
+        if t == "bool":
+            return f"(!{a})"
+        if t in FLOATS:
+            return f"(-{a})"
+        return f"({self.pick('-~!')}{a})"
+
+    def cast(self, t: str, depth: int) -> str:
+        src = self.pick([s for s in SCALARS if s != t])
+        return f"({self.expr(src, depth - 1)} as {t})"
+
+    def arith(self, t: str, depth: int) -> str:
+        ops = list(_ARITH) if t in INTS else ["+", "-", "*", "/"]
+        return f"({self.expr(t, depth - 1)} {self.pick(ops)} {self.expr(t, depth - 1)})"
+
+    def bitwise(self, t: str, depth: int) -> str:
+        return f"({self.expr(t, depth - 1)} {self.pick(_BITS)} {self.expr(t, depth - 1)})"
+
+    def shift(self, t: str, depth: int) -> str:
+        count = self.literal(self.pick(INTS)) if self.chance(0.5) else self.expr(self.pick(INTS), depth - 1)
+        return f"({self.expr(t, depth - 1)} {self.pick(_SHIFT)} {count})"
+
+    def compare(self, t: str, depth: int) -> str:
+        s = self.pick(SCALARS)
+        return f"({self.expr(s, depth - 1)} {self.pick(_CMP)} {self.expr(s, depth - 1)})"
+
+    def logic(self, t: str, depth: int) -> str:
+        return f"({self.expr('bool', depth - 1)} {self.pick(('&&', '||'))} {self.expr('bool', depth - 1)})"
+
+    def select(self, t: str, depth: int) -> str:
+        return f"select({self.expr('bool', depth - 1)}, {self.expr(t, depth - 1)}, {self.expr(t, depth - 1)})"
+
+    def wmul(self, t: str, depth: int) -> str:
+        if bits(t) < 16:
+            return self.arith(t, depth)
+        half = f"{t[0]}{bits(t) // 2}"
+        return f"wmul({self.expr(half, depth - 1)}, {self.expr(half, depth - 1)})"
+
+    def prim(self, t: str, depth: int) -> str:
+        fits = []
+        for name, spec in primitives().items():
+            if spec["result"] != "T" or name == "select":
+                continue
+            kind_ok = {"int": t in INTS, "float": t in FLOATS, "num": t != "bool", "scalar": True}[spec["T"]]
+            if kind_ok and spec.get("min_bits", 0) <= bits(t) <= spec.get("max_bits", 64):
+                fits.append((name, spec["params"]))
+        if not fits:
+            return self.compare(t, depth)
+        name, params = self.pick(fits)
+        args = [self.expr(t, depth - 1) if p == "T" else self.expr(self.pick(INTS), depth - 1)
+                for p in params]
+        return f"{name}({', '.join(args)})"
+
+    # -- statements
+    def declare(self, name: str, t: str, assignable: bool = True) -> None:
+        self.fn.scopes[-1][name] = _Var(t, assignable)
+
+    def block(self, count: int, depth: int) -> list[str]:
+        self.fn.scopes.append({})
+        try:
+            return [line for _ in range(count) for line in self.stmt(depth)]
+        finally:
+            self.fn.scopes.pop()
+
+    def stmt(self, depth: int) -> list[str]:
+        f = self.fn
+        kinds = ["let", "let", "assign", "assign", "compound", "store", "store", "if"]
+        if depth > 0:
+            kinds += ["for", "for", "template", "template", "while"]
+            if f.loop_depth == 0:
+                kinds += ["when"]
+        if f.ret is not None and self.chance(0.05):
+            kinds.append("early_return")
+        return getattr(self, "s_" + self.pick(kinds))(depth)
+
+    def s_let(self, depth: int) -> list[str]:
+        t = self.pick(SCALARS)
+        name = self.fresh("v")
+        init = self.expr(t)
+        self.declare(name, t)
+        return [f"let {name}: {t} = {init};"]
+
+    def s_assign(self, depth: int) -> list[str]:
+        targets = self.fn.vars(assignable=True)
+        if not targets:
+            return self.s_let(depth)
+        name = self.pick(targets)
+        t = self._type_of(name)
+        return [f"{name} = {self.expr(t)};"]
+
+    def _type_of(self, name: str) -> str:
+        for frame in reversed(self.fn.scopes):
+            if name in frame:
+                return frame[name].ty
+        raise KeyError(name)
+
+    def compound_op(self, t: str) -> str:
+        if t in INTS:
+            return self.pick([*_ARITH, *_BITS, *_SHIFT]) + "="
+        if t in FLOATS:
+            return self.pick("+-*/") + "="
+        return self.pick(_BITS) + "="
+
+    def compound_rhs(self, t: str, op: str) -> str:
+        return self.expr(self.pick(INTS), 1) if op in ("<<=", ">>=") else self.expr(t)
+
+    def s_compound(self, depth: int) -> list[str]:
+        targets = self.fn.vars(assignable=True)
+        if not targets:
+            return self.s_let(depth)
+        name = self.pick(targets)
+        t = self._type_of(name)
+        op = self.compound_op(t)
+        return [f"{name} {op} {self.compound_rhs(t, op)};"]
+
+    def s_store(self, depth: int) -> list[str]:
+        muts = [a for a, (_, m) in self.fn.arrays.items() if m]
+        if not muts:
+            return self.s_let(depth)
+        a = self.pick(muts)
+        t = self.fn.arrays[a][0]
+        if self.chance(0.3):
+            op = self.compound_op(t)
+            return [f"{a}[{self.index()}] {op} {self.compound_rhs(t, op)};"]
+        return [f"{a}[{self.index()}] = {self.expr(t)};"]
+
+    def s_if(self, depth: int) -> list[str]:
+        out = [f"if {self.expr('bool')} {{", *self.indent(self.block(self.rng.randint(1, 3), depth - 1))]
+        if self.chance(0.5):
+            out += ["} else {", *self.indent(self.block(self.rng.randint(1, 2), depth - 1))]
+        return out + ["}"]
+
+    def s_when(self, depth: int) -> list[str]:
+        fact = self.pick(HW_FACTS)
+        return [f"when {'!' if self.chance(0.3) else ''}{fact} {{",
+                *self.indent(self.block(self.rng.randint(1, 2), depth - 1)),
+                "} else {", *self.indent(self.block(self.rng.randint(1, 2), depth - 1)), "}"]
+
+    def s_early_return(self, depth: int) -> list[str]:
+        return [f"if {self.expr('bool', 1)} {{", f"    return {self.expr(self.fn.ret)};", "}"]
+
+    def loop_header(self) -> tuple[str, str, str]:
+        """(variable, its type, `for` header) for a loop over the length,
+        a constant range, or a bound parameter."""
+        f = self.fn
+        var = self.fresh("i")
+        kinds = ["length", "length", "const"] + (["bound"] if f.bounds else [])
+        if f.loop_depth > 0:
+            kinds = ["const", "const", "length"]      # keep nests cheap for the interpreter
+        k = self.pick(kinds)
+        if k == "length":
+            lo = self.pick((0, 0, 0, 1))
+            return var, f.length_ty, f"for {var} in {lo}{f.length_ty}..{f.length} {{"
+        if k == "bound":
+            b = self.pick(f.bounds)
+            t = self._type_of(b)
+            return var, t, f"for {var} in 0{t}..{b} {{"
+        t = self.pick(INTS)
+        lo, hi = self.pick(((0, 4), (0, 8), (0, 16), (1, 9), (3, 3), (0, 41)))
+        return var, t, f"for {var} in {lo}{t}..{hi}{t} {{"
+
+    def loop(self, body) -> list[str]:
+        """A loop whose body `body()` writes with the loop variable in scope."""
+        f = self.fn
+        var, t, header = self.loop_header()
+        f.scopes.append({var: _Var(t, False)})
+        f.loop_vars.append((var, t))
+        f.loop_depth += 1
+        try:
+            lines = body()
+        finally:
+            f.loop_depth -= 1
+            f.loop_vars.pop()
+            f.scopes.pop()
+        return [header, *self.indent(lines), "}"]
+
+    def s_for(self, depth: int) -> list[str]:
+        return self.loop(lambda: self.block(self.rng.randint(1, 4), depth - 1))
+
+    def s_while(self, depth: int) -> list[str]:
+        f = self.fn
+        w = self.fresh("w")
+        t = f.length_ty
+        self.declare(w, t, assignable=False)       # only the loop's own step moves it
+        extra = f" && {self.expr('bool', 1)}" if self.chance(0.3) else ""
+        f.loop_vars.append((w, t))
+        f.loop_depth += 1
+        try:
+            body = self.block(self.rng.randint(1, 3), depth - 1)
+        finally:
+            f.loop_depth -= 1
+            f.loop_vars.pop()
+        return [f"let {w}: {t} = 0{t};", f"while ({w} < {f.length}){extra} {{", *self.indent(body),
+                f"    {w} += 1{t};", "}"]
+
+    # -- templates: loop shapes written on purpose
+    def s_template(self, depth: int) -> list[str]:
+        return self.pick((self.t_swap, self.t_copy, self.t_store_reassign, self.t_scan,
+                          self.t_cond_float, self.t_fold, self.t_swap_elements))()
+
+    def _arrays(self, t: str | None = None, mutable: bool = False) -> list[str]:
+        return [a for a, (e, m) in self.fn.arrays.items() if (t is None or e == t) and (m or not mutable)]
+
+    def _mut_and_source(self) -> tuple[str, str, str] | None:
+        """(written array, read array of the same type, element type), or None."""
+        pairs = [(w, r) for w in self._arrays(mutable=True) for r in self._arrays(self.fn.arrays[w][0])]
+        if not pairs:
+            return None
+        w, r = self.pick(pairs)
+        return w, r, self.fn.arrays[w][0]
+
+    def t_swap(self) -> list[str]:
+        t = self.pick(SCALARS)
+        a, b, tmp = self.fresh("sa"), self.fresh("sb"), self.fresh("t")
+        out = [f"let {a}: {t} = {self.expr(t, 1)};", f"let {b}: {t} = {self.expr(t, 1)};"]
+        self.declare(a, t)
+        self.declare(b, t)
+
+        def body():
+            lines = [f"let {tmp}: {t} = {a};", f"{a} = {b};", f"{b} = {tmp};"]
+            self.declare(tmp, t)
+            muts = self._arrays(t, mutable=True)
+            if muts:
+                lines.append(f"{self.pick(muts)}[{self.index()}] = {a};")
+            return lines
+        return out + (self.loop(body) if self.chance(0.7) else body())
+
+    def t_swap_elements(self) -> list[str]:
+        muts = self._arrays(mutable=True)
+        if not muts:
+            return self.t_swap()
+        y = self.pick(muts)
+        t = self.fn.arrays[y][0]
+        tmp = self.fresh("t")
+
+        def body():
+            i, j = self.index(), self.index()
+            return [f"let {tmp}: {t} = {y}[{i}];", f"{y}[{i}] = {y}[{j}];", f"{y}[{j}] = {tmp};"]
+        return self.loop(body)
+
+    def t_copy(self) -> list[str]:
+        found = self._mut_and_source()
+        if found is None:
+            return self.s_let(0)
+        y, x, _ = found
+        return self.loop(lambda: [f"{y}[{self.index()}] = {x}[{self.index()}];"])
+
+    def t_store_reassign(self) -> list[str]:
+        muts = self._arrays(mutable=True)
+        if not muts:
+            return self.t_swap()
+        y = self.pick(muts)
+        t = self.fn.arrays[y][0]
+        v = self.fresh("v")
+
+        def body():
+            first = f"let {v}: {t} = {self.expr(t, 1)};"
+            self.declare(v, t)
+            return [first, f"{y}[{self.index()}] = {v};",
+                    f"{v} = {self.expr(t, 1)};", f"{y}[{self.index()}] = {v};"]
+        return self.loop(body)
+
+    def t_scan(self) -> list[str]:
+        found = self._mut_and_source()
+        if found is None or found[2] == "bool":
+            return self.t_fold()
+        y, x, t = found
+        s = self.fresh("s")
+        op = self.pick(("+", "+", "^", "*", "|")) if t in INTS else self.pick("+*")
+        inclusive = self.chance(0.5)
+        out = [f"let {s}: {t} = {self.literal(t) if self.chance(0.3) else '0' + t};"]
+
+        def body():
+            i = self.fn.loop_vars[-1][0]
+            step = f"{s} = {s} {op} {x}[{i}];"
+            put = f"{y}[{i}] = {s};"
+            return [step, put] if inclusive else [put, step]
+        out += self.loop(body)
+        self.declare(s, t)
+        return out
+
+    def t_cond_float(self) -> list[str]:
+        t = self.pick(FLOATS)
+        v = self.fresh("fv")
+        out = [f"let {v}: {t} = {self.pick(('0.0', '-0.0', '1.0'))}{t};"]
+
+        def body():
+            return [f"if {self.expr('bool', 1)} {{", f"    {v} = {v} + {self.expr(t, 1)};", "}"]
+        out += self.loop(body)
+        self.declare(v, t)
+        return out
+
+    def t_fold(self) -> list[str]:
+        t = self.pick(SCALARS)
+        s = self.fresh("acc")
+        out = [f"let {s}: {t} = {self.literal(t)};"]
+        op = self.compound_op(t)
+        out += self.loop(lambda: [f"{s} {op} {self.compound_rhs(t, op)};"])
+        self.declare(s, t)
+        return out
+
+    @staticmethod
+    def indent(lines: list[str]) -> list[str]:
+        return ["    " + line for line in lines]
+
+    # -- functions
+    def function(self, name: str) -> tuple[str, FnSpec]:
+        r = self.rng
+        if self.chance(0.35):
+            return self.kernel(name)
+        length_ty = self.pick(("u64", "u64", "u32", "i64"))
+        main = self.pick(SCALARS)
+        params = [Param("n", length_ty, "length")]
+        arrays: dict[str, tuple[str, bool]] = {}
+        for k in range(r.randint(1, 3)):
+            elem = main if self.chance(0.6) else self.pick(SCALARS)
+            mutable = k == 0 or self.chance(0.4)
+            arrays[f"a{k}"] = (elem, mutable)
+            params.append(Param(f"a{k}", elem, "array", mutable))
+        bounds = []
+        for k in range(r.randint(0, 3)):
+            t = self.pick(SCALARS)
+            params.append(Param(f"p{k}", t, "value"))
+        if self.chance(0.4):
+            bt = self.pick(INTS)
+            params.append(Param("k", bt, "bound"))
+            bounds.append("k")
+        ret = self.pick((*SCALARS, None))
+        self.fn = _Fn(arrays, "n", length_ty, bounds, ret=ret)
+        for p in params:
+            if p.kind != "array":
+                self.declare(p.name, p.ty, assignable=False)
+        body = self.block(r.randint(2, 6), depth=2)
+        if ret is not None:
+            body.append(f"return {self.expr(ret)};")
+        return self.render(name, params, ret, body), FnSpec(name, tuple(params), ret)
+
+    def render(self, name: str, params: list[Param], ret: str | None, body: list[str]) -> str:
+        def ptext(p: Param) -> str:
+            if p.kind != "array":
+                return f"{p.name}: {p.ty}"
+            return f"{p.name}: {'mut ' if p.mutable else ''}[{p.ty}; n]"
+        head = f"fn {name}({', '.join(ptext(p) for p in params)})" + (f" -> {ret}" if ret else "")
+        return "\n".join([head + " {", *self.indent(body), "}"])
+
+    # -- kernels
+    def kernel(self, name: str) -> tuple[str, FnSpec]:
+        kind = self.pick(("saxpy", "dot", "checksum", "popcount", "argmax", "prefix", "brighten"))
+        length_ty = self.pick(("u64", "u64", "u32"))
+        n = f"n: {length_ty}"
+        z = f"0{length_ty}"
+        if kind == "saxpy":
+            t = self.pick(FLOATS + INTS)
+            params = [Param("n", length_ty, "length"), Param("a", t, "value"), Param("x", t, "array"),
+                      Param("y", t, "array", True)]
+            head = f"fn {name}({n}, a: {t}, x: [{t}; n], y: mut [{t}; n])"
+            body = [f"for i in {z}..n {{", "    y[i] = a * x[i] + y[i];", "}"]
+            ret = None
+        elif kind == "dot":
+            t = self.pick(FLOATS + INTS)
+            params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array")]
+            head = f"fn {name}({n}, x: [{t}; n], y: [{t}; n]) -> {t}"
+            body = [f"let s: {t} = {self.pick(('0', '1'))}{t};", f"for i in {z}..n {{",
+                    f"    s {self.pick(('+=', '-='))} x[i] * y[i];", "}", "return s;"]
+            ret = t
+        elif kind == "checksum":
+            t = self.pick(("u32", "u64", "u16"))
+            e = self.pick(("u8", "u16", "u32"))
+            params = [Param("n", length_ty, "length"), Param("x", e, "array"), Param("h0", t, "value")]
+            head = f"fn {name}({n}, x: [{e}; n], h0: {t}) -> {t}"
+            mix = self.pick((f"(h ^ (x[i] as {t})) * {16777619 & int_range(t)[1]}{t}", f"rotl(h, 5u32) + (x[i] as {t})",
+                             f"add_sat(h, x[i] as {t})", f"(h + (x[i] as {t})) % 65521{t}"))
+            body = ["let h = h0;", f"for i in {z}..n {{", f"    h = {mix};", "}", "return h;"]
+            ret = t
+        elif kind == "popcount":
+            t = self.pick(INTS)
+            params = [Param("n", length_ty, "length"), Param("w", t, "array")]
+            head = f"fn {name}({n}, w: [{t}; n]) -> {t}"
+            loop = [f"for i in {z}..n {{", "    total += popcount(w[i]);", "}"]
+            manual = [f"for i in {z}..n {{", "    let x = w[i];", "    while x != 0" + t + " {",
+                      f"        total += x & 1{t};", f"        x = x >> 1{t};" if t[0] == "u"
+                      else f"        x = (x as u{t[1:]} >> 1u8) as {t};", "    }", "}"]
+            body = [f"let total: {t} = 0{t};", "when hw.cpu.popcnt {", *self.indent(loop), "} else {",
+                    *self.indent(manual), "}", "return total;"]
+            ret = t
+        elif kind == "argmax":
+            t = self.pick(SCALARS[:-1])
+            params = [Param("n", length_ty, "length"), Param("x", t, "array")]
+            head = f"fn {name}({n}, x: [{t}; n]) -> {length_ty}"
+            cmp = self.pick((">", ">="))
+            body = [f"let best: {length_ty} = {z};", "let bv = x[0];", f"for i in 1{length_ty}..n {{",
+                    f"    if x[i] {cmp} bv {{", "        bv = x[i];", "        best = i;", "    }", "}",
+                    "return best;"]
+            ret = length_ty
+        elif kind == "prefix":
+            t = self.pick(FLOATS + INTS)
+            params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array", True)]
+            head = f"fn {name}({n}, x: [{t}; n], y: mut [{t}; n]) -> {t}"
+            step = ["    s += x[i];", "    y[i] = s;"]
+            body = [f"let s: {t} = 0{t};", f"for i in {z}..n {{",
+                    *(step if self.chance(0.5) else step[::-1]), "}", "return s;"]
+            ret = t
+        else:                                              # brighten / clamp
+            params = [Param("n", length_ty, "length"), Param("x", "u8", "array"), Param("y", "u8", "array", True),
+                      Param("d", "i32", "value")]
+            head = f"fn {name}({n}, x: [u8; n], y: mut [u8; n], d: i32)"
+            v = self.pick(("min(max((x[i] as i32) + d, 0i32), 255i32) as u8",
+                           "add_sat(x[i], d as u8)",
+                           "select((x[i] as i32) + d > 255i32, 255u8, ((x[i] as i32) + d) as u8)"))
+            body = [f"for i in {z}..n {{", f"    y[i] = {v};", "}"]
+            ret = None
+        return "\n".join([head + " {", *self.indent(body), "}"]), FnSpec(name, tuple(params), ret)
+
+    def program(self, seed: int) -> Program:
+        texts, specs = [], []
+        for k in range(self.rng.randint(1, 2)):
+            text, spec = self.function(f"f{k}")
+            texts.append(text)
+            specs.append(spec)
+        return Program(seed, "\n\n".join(texts) + "\n", tuple(specs))
+
+
+def check_source(source: str) -> ir.Module:
+    """The checked module of `source` (raises AtlasError as `atlas check` would)."""
+    return check(parse(source, "<fuzz>"))
+
+
+def generate(seed: int, max_tries: int = 50) -> Program:
+    """The program of `seed`: the first candidate the checker accepts (the
+    number refused before it is kept: a refusal is a generator bug)."""
+    for attempt in range(max_tries):
+        prog = Generator(seed * 1000 + attempt).program(seed)
+        try:
+            check_source(prog.source)
+        except AtlasError:
+            continue
+        return Program(prog.seed, prog.source, prog.functions, attempt)
+    raise RuntimeError(f"seed {seed}: no well-typed program in {max_tries} tries")
+
+
+# ---------------------------------------------------------------- coverage
+
+def features(module: ir.Module) -> set[str]:
+    """What a checked module exercises: operators and primitives by type,
+    casts, parameter and local widths, statement kinds."""
+    out: set[str] = set()
+
+    def expr(e) -> None:
+        if isinstance(e, ir.Binary):
+            out.add(f"op:{e.op}:{e.a.ty.name}")
+        elif isinstance(e, ir.Unary):
+            out.add(f"op:{e.op}:{e.ty.name}")
+        elif isinstance(e, ir.Prim):
+            out.add(f"prim:{e.name}:{e.args[-1 if e.name == 'select' else 0].ty.name}")
+        elif isinstance(e, ir.Cast):
+            out.add(f"cast:{e.a.ty.name}:{e.ty.name}")
+        elif isinstance(e, ir.Load):
+            out.add(f"load:{e.ty.name}")
+        for child in _children(e):
+            expr(child)
+
+    def stmts(body) -> None:
+        for s in body:
+            out.add(f"stmt:{type(s).__name__}")
+            for child in _children(s):
+                if isinstance(child, tuple):
+                    stmts(child)
+                else:
+                    expr(child)
+            if isinstance(s, ir.Let):
+                out.add(f"local:{s.ty.name}")
+
+    for fn in module.functions:
+        for p in fn.params:
+            out.add(f"param:{'mut ' if isinstance(p.ty, ir.Array) and p.ty.mutable else ''}"
+                    f"{'array' if isinstance(p.ty, ir.Array) else 'scalar'}:"
+                    f"{(p.ty.elem if isinstance(p.ty, ir.Array) else p.ty).name}")
+        stmts(fn.body)
+    return out
+
+
+_EXPRS = (ir.Const, ir.Var, ir.Load, ir.Unary, ir.Binary, ir.Cast, ir.Prim, ir.Call)
+
+
+def _children(node):
+    """An IR node's expressions, and its statement blocks as tuples."""
+    for name in getattr(node, "__dataclass_fields__", {}):
+        v = getattr(node, name)
+        if isinstance(v, _EXPRS):
+            yield v
+        elif isinstance(v, tuple) and v:
+            if isinstance(v[0], _EXPRS):
+                yield from v
+            elif not isinstance(v[0], (str, ir.ArrayRef)):
+                yield v
+
+
+def required_features() -> set[str]:
+    """Every operator, primitive and cast at every type that allows it, every
+    scalar as a parameter and array element, and every statement kind."""
+    need = {f"stmt:{k}" for k in ("Let", "Assign", "Store", "If", "For", "While", "Return", "When")}
+    for t in SCALARS:
+        need |= {f"param:scalar:{t}", f"param:array:{t}", f"param:mut array:{t}", f"local:{t}", f"load:{t}"}
+        need |= {f"cast:{t}:{u}" for u in SCALARS if u != t}
+        need |= {f"op:{op}:{t}" for op in _CMP.values()}
+        need.add(f"prim:select:{t}")
+        if t == "bool":
+            need |= {f"op:{op}:bool" for op in (*_BITS.values(), "land", "lor", "not")}
+            continue
+        need |= {f"op:{op}:{t}" for op in ("add", "sub", "mul", "div", "neg")}
+        if t in INTS:
+            need |= {f"op:{op}:{t}" for op in ("rem", *_BITS.values(), *_SHIFT.values(), "not")}
+        for name, spec in primitives().items():
+            kind_ok = {"int": t in INTS, "float": t in FLOATS, "num": True, "scalar": True}[spec["T"]]
+            if kind_ok and spec.get("min_bits", 0) <= bits(t) <= spec.get("max_bits", 64):
+                need.add(f"prim:{name}:{t}")
+    return need
