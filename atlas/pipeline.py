@@ -32,6 +32,7 @@ from .front.diagnostics import AtlasError
 from .front.specialise import Decision, specialise
 from .front.syntax import ModuleA, parse, read_source
 from .search.archive import intent_hash
+from .machine.probe import Probe
 
 Dump = Callable[[str, str], None]      # (stage, text)
 
@@ -53,7 +54,7 @@ def read_sources(paths) -> list[ModuleA]:
     return [parse(read_source(p), str(p)) for p in paths]
 
 
-def front(paths, probe: dict, dump: Dump | None = None, timings: dict | None = None):
+def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = None):
     """parse, check, specialise: the stages every backend shares."""
     timings = {} if timings is None else timings
     dump = dump or (lambda stage, text: None)
@@ -74,7 +75,7 @@ def rule_files(be, learned=()) -> list:
     return [SHIPPED, *be.rule_paths, *learned]
 
 
-def logic_atlas(specialised: ir.Module, probe: dict, rules, limits=None, dump: Dump | None = None,
+def logic_atlas(specialised: ir.Module, probe: Probe, rules, limits=None, dump: Dump | None = None,
                 timings: dict | None = None):
     """saturate, verify: the logic atlas of `specialised` under the loaded
     `rules`.  Returns (stages.Saturated, stages.Verified)."""
@@ -89,7 +90,7 @@ def logic_atlas(specialised: ir.Module, probe: dict, rules, limits=None, dump: D
     return sat, verified
 
 
-def middle(specialised: ir.Module, probe: dict, dump: Dump | None = None, timings: dict | None = None,
+def middle(specialised: ir.Module, probe: Probe, dump: Dump | None = None, timings: dict | None = None,
            limits=None, rule_paths=None):
     """The logic atlas under the rules of `rule_paths` (rule_files: the
     shipped ones by default).  Returns the proven module and the manifest's
@@ -125,7 +126,7 @@ def atlas_summary(sat, report: dict) -> str:
             f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances")
 
 
-def explode(specialised: ir.Module, verified, probe: dict, be, search, intent: str,
+def explode(specialised: ir.Module, verified, probe: Probe, be, search, intent: str,
             timings: dict, dump: Dump | None = None):
     """The search: each function with a loop gets the fastest of its proven
     variants on this machine.  Returns the module to emit, the backend's
@@ -152,7 +153,7 @@ def only_devices(paths) -> bool:
     return any(a.devices for a in asts) and not any(a.funcs for a in asts)
 
 
-def compile_files(paths, probe: dict, out, backend: str = backends.DEFAULT, dump: Dump | None = None,
+def compile_files(paths, probe: Probe, out, backend: str = backends.DEFAULT, dump: Dump | None = None,
                   use_atlas: bool = True, limits=None, search=None, learned=None,
                   backend_options: dict | None = None) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
@@ -203,9 +204,8 @@ def compile_files(paths, probe: dict, out, backend: str = backends.DEFAULT, dump
             "intent_hash": intent_hash(module),
             "sources": [{"file": f, "sha256": h} for f, h in module.sources],
             "probe": {"fingerprint": hwprobe.fingerprint(probe),
-                      "uarch": probe["cpu"].get("uarch", ""),
-                      "llvm_cpu": probe["cpu"].get("llvm_cpu", ""),
-                      "features": sorted(probe["cpu"].get("features", []))},
+                      "uarch": probe.cpu.uarch, "llvm_cpu": probe.cpu.llvm_cpu,
+                      "features": list(probe.cpu.features)},
             "backend": backend,
             "decisions": [d.as_dict() for d in decisions],
             **emitted.manifest,

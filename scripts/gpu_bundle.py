@@ -8,8 +8,7 @@ For each benchmark intent, BUNDLE/<intent>/ holds the nvptx artefact
 compiled for the H100 probe (kernels.ptx, manifest.json, variants/), Atlas's
 CPU library of the same intent (cpu/), the
 golden cases (golden.json: the interpreter's inputs and outputs) and the
-profile (profile.yaml) when there is one; BUNDLE/site/ the parser the
-CPU library's loader needs.  BUNDLE/bundle.json says what was
+profile (profile.yaml) when there is one.  BUNDLE/bundle.json says what was
 built from which commit, and why an intent is missing if one failed.
 The folder is replaced whole, so a stale artefact never travels.
 """
@@ -22,6 +21,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from atlas.machine.probe import Probe
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ("saxpy", "brighten", "dot_i32", "sum_f32", "matmul", "prefix_sum")
@@ -37,7 +40,7 @@ def _commit() -> str | None:
         return None
 
 
-def bundle_intent(stem: str, probe: dict, dest: Path) -> dict:
+def bundle_intent(stem: str, probe: Probe, dest: Path) -> dict:
     """Compile one intent into dest/<stem>/ and copy its golden cases and profile beside it."""
     from atlas.pipeline import compile_files
     out = dest / stem
@@ -83,11 +86,6 @@ def main(argv: list[str]) -> int:
             report["intents"][stem] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                                        "traceback": traceback.format_exc(limit=4)}
             print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
-    # the front end's parser, pure Python: atlas.machine.runtime reads the CPU
-    # libraries' signatures back with it, and the GPU machine has none
-    import lark
-    shutil.copytree(Path(lark.__file__).parent, tmp / "site" / "lark",
-                    ignore=shutil.ignore_patterns("__pycache__"))
     (tmp / "bundle.json").write_text(json.dumps(report, indent=1) + "\n")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)

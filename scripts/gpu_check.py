@@ -116,7 +116,7 @@ def reassoc_bound(n: int, abs_sum: float) -> float:
 
 def is_reassoc_fold(spec: dict, gpu: dict) -> bool:
     """A float fold the intent lets run in another order (its sum is not bit-exact)."""
-    return spec.get("signature", "").startswith("reassoc fn") and gpu.get("plan") == "fold"
+    return bool(spec.get("reassoc")) and gpu.get("plan") == "fold"
 
 
 def fold_terms(params: list[dict], args: list):
@@ -368,16 +368,16 @@ class _Step:
 
 def probe_step(run: Run) -> str:
     """Probe in a child process (before this one starts CUDA); the fingerprint."""
-    from atlas.machine.probe import fingerprint
+    from atlas.machine.probe import fingerprint, load_probe
     path = run.out / "probe.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, "-m", "atlas.machine.probe", "-o", str(path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
     if proc.returncode != 0:
         raise RuntimeError(f"python -m atlas.machine.probe exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
-    probe = json.loads(path.read_text())
+    probe = load_probe(path)
     fp = fingerprint(probe)
-    run.data["probe"] = {"file": "probe.json", "fingerprint": fp, "gpus": probe.get("gpus")}
+    run.data["probe"] = {"file": "probe.json", "fingerprint": fp, "gpus": probe.to_json()["gpus"]}
     return fp
 
 
@@ -396,7 +396,7 @@ def _scalar_default(type_name: str):
 
 
 def _length_params(params: list[dict]) -> set[str]:
-    return {n for p in params if "elem" in p for n in host.length_names(p["length"])}
+    return {n for p in params if "elem" in p for n in host.length_names(p)}
 
 
 def _sizes(params: list[dict], size: int, scalars: dict) -> tuple[dict, dict]:
@@ -404,9 +404,7 @@ def _sizes(params: list[dict], size: int, scalars: dict) -> tuple[dict, dict]:
     lengths = _length_params(params)
     values = {p["name"]: size if p["name"] in lengths else scalars.get(p["name"], _scalar_default(p["type"]))
               for p in params if "type" in p}
-    types = {p["name"]: p["type"] for p in params if "type" in p}
-    counts = {p["name"]: host.eval_length(p["length"], values, types) for p in params if "elem" in p}
-    return values, counts
+    return values, host.lengths(params, values)
 
 
 def device_inputs(cp, params: list[dict], bench: dict, seed: int = 2026) -> dict:
@@ -628,20 +626,11 @@ def _wall_ms(fn, reps: int = 5) -> float:
 
 def cpu_library(folder: Path):
     """(the intent's Atlas CPU library, loaded, or None; why not).  The
-    bundle carries the front end's parser (site/) so that atlas.machine.runtime,
-    which reads signatures back, loads here."""
+    manifest gives each signature as data, so loading needs only the
+    runtime's packages."""
     if not (folder / "cpu" / "manifest.json").exists():
         return None, "no Atlas CPU library in the bundle"
-    site = folder.parent / "site"
-    if site.is_dir() and str(site) not in sys.path:
-        sys.path.insert(0, str(site))
     try:
-        import atlas
-        if importlib.util.find_spec("atlas.grammar") is None:
-            # a plain checkout: grammar/ and primitives/ are mapped into the
-            # package only by an install (pyproject's package-dir); as
-            # namespace packages under the checkout they resolve the same
-            atlas.__path__.append(str(ROOT))
         from atlas.machine.runtime import load
         return load(folder / "cpu"), None
     except Exception as exc:          # e.g. a CPU without the library's features: say so, go on

@@ -15,9 +15,9 @@ from atlas.logic.rules import UnsoundRule
 from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
 from atlas.backends.x86_64 import X86Backend
+from atlas.machine.probe import Cpu, Probe
 
-PROBE = {"cpu": {"arch": "x86_64", "features": ["popcnt"], "cores": 1, "threads": 1, "cache": {}},
-         "gpus": [], "pci": []}
+PROBE = Probe(cpu=Cpu(arch="x86_64", features=("popcnt",), cores=1, threads=1))
 SRC = "fn f(x: u32) -> u32 { return x * 6; }"
 
 

@@ -13,6 +13,7 @@ import threading
 
 import pytest
 
+from atlas.machine.probe import load_probe
 from atlas.meaning import ir
 from atlas.logic import rules
 from atlas.logic.egraph import FOLD_RULESET, PLAIN_NODES, Limits, folds, rule_text, saturate
@@ -199,14 +200,13 @@ def test_an_unprovable_float_rewrite_keeps_the_source_form_and_says_why(tmp_path
     timed out.  Where the proof cannot be made within the limit (lowered
     here so that it cannot), the function keeps its source form and its
     evidence names the limit, without waiting on a clock."""
-    import json
     from pathlib import Path
 
     from atlas.logic import learned, stages
     from atlas import pipeline
     src = tmp_path / "horner.ax"
     src.write_text(HORNER)
-    probe = json.loads((Path(__file__).parent / "fixtures" / "probe-popcnt.json").read_text())
+    probe = load_probe(Path(__file__).parent / "fixtures" / "probe-popcnt.json")
     _, module, _ = pipeline.front([str(src)], probe)
     sat = stages.saturate(module, probe, rules=learned.with_shipped(use=False))
     monkeypatch.setattr(rules, "PROOF_RLIMIT", 100_000)

@@ -1,10 +1,10 @@
 """The cost model: per-op latency and throughput measured on this machine,
 cached per probe, and the static hints where it cannot be measured.  These
 tests check what is measured and how the table is kept, never the timings."""
-import copy
 import json
 import platform
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from atlas.superopt import costmodel as cm
 from atlas.meaning import ir
 from atlas.machine import probe as hwprobe
+from atlas.machine.probe import Cpu, Probe, load_probe
 from atlas.logic.egraph import costs as static_costs
 from atlas.machine.runtime import host_cpu_flags
 
@@ -41,13 +42,20 @@ def cache(tmp_path, monkeypatch):
 
 
 def fixture_probe(name):
-    return json.loads((FIXTURES / name).read_text())
+    return load_probe(FIXTURES / name)
+
+
+def with_features(probe, features):
+    return replace(probe, cpu=replace(probe.cpu, features=tuple(sorted(set(features)))))
 
 
 def without(probe, *flags):
-    p = copy.deepcopy(probe)
-    p["cpu"]["features"] = [f for f in p["cpu"]["features"] if f not in flags]
-    return p
+    return with_features(probe, [f for f in probe.cpu.features if f not in flags])
+
+
+def other_arch(arch, features=()):
+    """A probe of a CPU that is not x86_64."""
+    return Probe(cpu=Cpu(arch=arch, features=tuple(features), cores=1, threads=1))
 
 
 def function_asm(asm: str, name: str) -> str:
@@ -148,7 +156,7 @@ def test_popcount_benchmark_uses_popcnt_only_when_the_probe_has_it():
 
 @pytest.mark.skipif(not X86_HOST, reason="the host probe must be x86_64")
 def test_host_probe_without_popcnt_still_measurable_and_has_no_popcnt(host):
-    if "popcnt" not in host["cpu"]["features"]:
+    if not host.cpu.has("popcnt"):
         pytest.skip("this machine has no popcnt")
     nopop = without(host, "popcnt")
     assert cm.can_measure(nopop) is None
@@ -180,7 +188,7 @@ def test_shift_benchmark_carries_the_backends_guard():
 
 def test_benchmark_asm_refuses_what_it_cannot_build():
     with pytest.raises(ValueError, match="aarch64"):
-        cm.benchmark_asm({"cpu": {"arch": "aarch64", "features": []}}, "add", ir.U64)
+        cm.benchmark_asm(other_arch("aarch64"), "add", ir.U64)
     with pytest.raises(ValueError, match="div"):
         cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "div", ir.U64)
 
@@ -188,7 +196,7 @@ def test_benchmark_asm_refuses_what_it_cannot_build():
 # ---------------------------------------------------------------- cannot measure
 
 def test_another_architecture_gets_the_static_table_with_the_reason(cache, monkeypatch):
-    arm = {"cpu": {"arch": "aarch64", "features": ["asimd"]}}
+    arm = other_arch("aarch64", ["asimd"])
     why = cm.can_measure(arm)
     assert why and ("aarch64" in why or "x86_64" in why)
     monkeypatch.setattr(cm, "measure", raising)
@@ -206,8 +214,7 @@ def test_a_feature_this_machine_lacks_gets_the_static_table(host, cache, monkeyp
     extra = None
     for flags in FEATURES.values():
         if flags and not set(flags) & have:
-            trial = copy.deepcopy(host)
-            trial["cpu"]["features"] = sorted(set(trial["cpu"]["features"]) | {flags[0]})
+            trial = with_features(host, set(host.cpu.features) | {flags[0]})
             if flags[0] in target_for(trial).cpu_flags:     # this LLVM knows the feature
                 extra = flags[0]
                 break
@@ -225,7 +232,7 @@ def test_a_feature_this_machine_lacks_gets_the_static_table(host, cache, monkeyp
 
 def test_measure_refuses_a_probe_that_cannot_run_here():
     with pytest.raises(ValueError, match="x86_64"):
-        cm.measure({"cpu": {"arch": "aarch64", "features": []}})
+        cm.measure(other_arch("aarch64"))
 
 
 def test_static_table_is_egraphs_hints_per_probe():

@@ -5,6 +5,7 @@ capabilities from PCI config space."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import glob
 import json
 import os
@@ -19,7 +20,7 @@ from atlas.machine import probe as hwprobe
 from atlas.front.check import check
 from atlas.front.diagnostics import AtlasError
 from atlas.meaning.ir import U8, U16, U32
-from atlas.machine.probe import ProbeError, validate_probe, virtio_structures
+from atlas.machine.probe import Probe, ProbeError, virtio_structures
 from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
 
@@ -75,17 +76,22 @@ def describe(src: str, name: str | None = None) -> ir.Device:
     return devs[0] if name is None else next(d for d in devs if d.name == name)
 
 
-def load(path: Path) -> dict:
+def load(path: Path) -> Probe:
     return hwprobe.load_probe(path)
 
 
-def placed(src: str, probe: dict) -> ir.Device:
+def raw(path: Path) -> dict:
+    """A probe file's JSON, validated and normalised, to change in a test."""
+    return load(path).to_json()
+
+
+def placed(src: str, probe: Probe) -> ir.Device:
     sel = devices.select([describe(src)], probe)
     assert len(sel.placed) == 1, sel
     return sel.placed[0][0]
 
 
-def unplaced_reason(src: str, probe: dict) -> str:
+def unplaced_reason(src: str, probe: Probe) -> str:
     sel = devices.select([describe(src)], probe)
     assert not sel.placed and len(sel.unplaced) == 1, sel
     return sel.unplaced[0][2]
@@ -630,24 +636,24 @@ def test_register_past_the_end_of_its_region():
 def test_virtio_regions_from_the_probe():
     probe = load(VIRTIO)
     d = placed(VIRTIO_NET, probe)
-    pci = next(p for p in probe["pci"] if p["device"] == "0x1041")
-    caps = {c["type"]: c for c in pci["virtio"]}
-    assert d.address == pci["address"]
+    pci = next(p for p in probe.pci if p.device == "0x1041")
+    caps = {c.type: c for c in pci.virtio}
+    assert d.address == pci.address
     for name, kind in [("common", 1), ("notify", 2), ("isr", 3), ("config", 4)]:
         r = d.region(name)
-        assert (r.bar, r.base, r.size) == (caps[kind]["bar"], caps[kind]["offset"], caps[kind]["length"])
-    mult = caps[2]["multiplier"]
+        assert (r.bar, r.base, r.size) == (caps[kind].bar, caps[kind].offset, caps[kind].length)
+    mult = caps[2].multiplier
     assert d.register("QUEUE_NOTIFY").stride == mult
-    assert d.locate("QUEUE_NOTIFY", 3) == (caps[2]["bar"], caps[2]["offset"] + 3 * mult)
-    assert d.locate("DEVICE_STATUS", None) == (caps[1]["bar"], caps[1]["offset"] + 0x14)
+    assert d.locate("QUEUE_NOTIFY", 3) == (caps[2].bar, caps[2].offset + 3 * mult)
+    assert d.locate("DEVICE_STATUS", None) == (caps[1].bar, caps[1].offset + 0x14)
     bus = Bus()
     devices.run(d, "kick", 3, bus=bus)
-    assert bus.log == [("write", caps[2]["bar"], caps[2]["offset"] + 3 * mult, 16, 3)]
+    assert bus.log == [("write", caps[2].bar, caps[2].offset + 3 * mult, 16, 3)]
 
 
-def _virtio_probe(**notify) -> dict:
+def _virtio_probe(**notify) -> Probe:
     """The virtio fixture with the virtio-net notify structure changed."""
-    probe = copy.deepcopy(load(VIRTIO))
+    probe = raw(VIRTIO)
     pci = next(p for p in probe["pci"] if p["device"] == "0x1041")
     cap = next(c for c in pci["virtio"] if c["type"] == 2)
     for k, v in notify.items():
@@ -655,14 +661,14 @@ def _virtio_probe(**notify) -> dict:
             cap.pop(k, None)
         else:
             cap[k] = v
-    return probe
+    return Probe.from_json(probe)
 
 
 def test_virtio_region_without_the_probes_virtio_list():
-    probe = copy.deepcopy(load(VIRTIO))
+    probe = raw(VIRTIO)
     for p in probe["pci"]:
         p.pop("virtio", None)
-    why = unplaced_reason(VIRTIO_NET, probe)
+    why = unplaced_reason(VIRTIO_NET, Probe.from_json(probe))
     assert why.startswith("the probe lists no virtio common structure for ")
     assert "a probe must read the device's PCI capabilities" in why
 
@@ -696,19 +702,19 @@ def test_register_past_a_virtio_structure():
 
 def test_match_keys():
     probe = load(POPCNT)
-    pci = probe["pci"][0]
+    pci = probe.pci[0]
     assert devices.matches(describe(E1000), pci)
     sub = E1000.replace("device = 0x100e)", "device = 0x100e, subsystem_vendor = 0x1af4, revision = 0x03)")
     assert devices.matches(describe(sub), pci)
     assert not devices.matches(describe(sub.replace("revision = 0x03", "revision = 0x04")), pci)
     assert not devices.matches(describe(E1000.replace("0x100e", "0x100f")), pci)
-    assert not devices.matches(describe(sub), dict(pci, subsystem_vendor=None))
+    assert not devices.matches(describe(sub), replace(pci, subsystem_vendor=None))
 
 
 def test_select_absent_unplaced_and_placed():
     e1000, rtl_io = describe(E1000), describe(RTL.replace("bar(1)", "bar(0)"))
     probe = load(POPCNT)
-    probe["pci"].append(dict(json.loads(json.dumps(load(NOPOPCNT)["pci"][0]))))
+    probe = replace(probe, pci=probe.pci + (load(NOPOPCNT).pci[0],))
     sel = devices.select([e1000, rtl_io, describe(VIRTIO_NET)], probe)
     assert [(d.name, addrs) for d, addrs in sel.placed] == [("e1000", ("0000:00:03.0",))]
     assert [d.name for d in sel.absent] == ["virtio_net"]
@@ -717,7 +723,7 @@ def test_select_absent_unplaced_and_placed():
 
 
 def test_select_groups_identical_devices():
-    probe = load(POPCNT)
+    probe = raw(POPCNT)
     first = probe["pci"][0]
     twin = dict(copy.deepcopy(first), address="0000:00:07.0")
     for b in twin["bars"]:
@@ -726,7 +732,7 @@ def test_select_groups_identical_devices():
     bigger["address"] = "0000:00:09.0"
     bigger["bars"][0]["size"] *= 2
     probe["pci"] += [twin, bigger]
-    sel = devices.select([describe(E1000)], probe)
+    sel = devices.select([describe(E1000)], Probe.from_json(probe))
     assert [(d.address, addrs) for d, addrs in sel.placed] == [
         ("0000:00:03.0", ("0000:00:03.0", "0000:00:07.0")),
         ("0000:00:09.0", ("0000:00:09.0",))]
@@ -849,8 +855,8 @@ def _with_virtio(virtio) -> dict:
 
 
 def test_validate_probe_accepts_virtio_structures():
-    p = validate_probe(_with_virtio(WANT))
-    assert p["pci"][0]["virtio"] == WANT
+    p = Probe.from_json(_with_virtio(WANT))
+    assert p.to_json()["pci"][0]["virtio"] == WANT
 
 
 @pytest.mark.parametrize("virtio, where, expected", [
@@ -866,7 +872,7 @@ def test_validate_probe_accepts_virtio_structures():
 ])
 def test_validate_probe_refuses_malformed_virtio(virtio, where, expected):
     with pytest.raises(ProbeError) as info:
-        validate_probe(_with_virtio(virtio), "p.json")
+        Probe.from_json(_with_virtio(virtio), "p.json")
     msg = str(info.value)
     assert msg.startswith(f"p.json: {where}: ") and expected in msg
 
@@ -876,5 +882,5 @@ def test_probe_without_virtio_loads_unchanged(path):
     raw = json.loads(path.read_text())
     assert all("virtio" not in p for p in raw["pci"])
     loaded = hwprobe.load_probe(path)
-    assert loaded == raw
-    assert all("virtio" not in p for p in loaded["pci"])
+    assert loaded.to_json() == raw
+    assert all(p.virtio is None for p in loaded.pci)

@@ -16,6 +16,7 @@ import egglog.bindings as eb
 import pytest
 
 from atlas.meaning import ir, semantics as sem
+from atlas.machine.probe import load_probe
 from atlas.logic.egraph import (Limits, costs, decode, encode, parse_sexpr, saturate,
                           term_cost)
 from atlas.meaning.terms import Term, const, evaluate, pretty, subterms, var
@@ -285,7 +286,7 @@ def test_bad_rules_are_refused_with_their_name():
 # ---------------------------------------------------------------- costs
 
 def _probe(name):
-    return json.loads((FIXTURES / name).read_text())
+    return load_probe(FIXTURES / name)
 
 
 def _swar32(v):

@@ -1,5 +1,7 @@
 """The language as the reference interpreter defines it: small programs with
 results worked out by hand."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -7,10 +9,11 @@ from atlas.meaning import interp, ir
 from atlas.front.check import check
 from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
+from atlas.machine.probe import Cache, Cpu, Probe
 
-HOST_LIKE = {"cpu": {"arch": "x86_64", "features": ["popcnt", "sse2"], "cores": 4, "threads": 8,
-                     "cache": {"l1d": 32768, "l1i": 32768, "l2": 262144, "l3": 8388608}},
-             "memory": {"total_bytes": 1 << 34}, "gpus": [], "pci": []}
+HOST_LIKE = Probe(cpu=Cpu(arch="x86_64", features=("popcnt", "sse2"), cores=4, threads=8,
+                          cache=Cache(l1d=32768, l1i=32768, l2=262144, l3=8388608)),
+                  memory_bytes=1 << 34)
 
 
 def module(src, probe=HOST_LIKE):
@@ -143,7 +146,7 @@ def test_when_is_decided_by_the_probe():
     with_pop, decisions = specialise(m, HOST_LIKE)
     assert interp.run(with_pop, "f") == 2
     assert [d.taken for d in decisions] == ["else", "then"]
-    bare = dict(HOST_LIKE, cpu=dict(HOST_LIKE["cpu"], features=["sse2"]))
+    bare = replace(HOST_LIKE, cpu=replace(HOST_LIKE.cpu, features=("sse2",)))
     plain, _ = specialise(m, bare)
     assert interp.run(plain, "f") == 1
     # the branch not taken is gone from the IR

@@ -85,7 +85,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 # Bottom up.  The package's root (`atlas`, for __version__ and `atlas.load`)
 # stands outside the order: it is what every layer belongs to.
-LAYERS = ["atlas.files", "atlas.meaning", "atlas.front", "atlas.machine", "atlas.logic", "atlas.search",
+LAYERS = ["atlas.files", "atlas.meaning", "atlas.machine", "atlas.front", "atlas.logic", "atlas.search",
           "atlas.pipeline", "atlas.superopt", "atlas.tools"]
 # What a backend plugin may use: the layers up to the search.
 BACKEND_REACH = LAYERS.index("atlas.search")

@@ -17,7 +17,7 @@ from atlas.meaning import interp, ir
 from atlas.search import loops
 from atlas.front.check import check
 from atlas.pipeline import front
-from atlas.machine.probe import load_probe
+from atlas.machine.probe import Cpu, Probe, load_probe
 from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
 
@@ -341,9 +341,9 @@ def test_invariant_obligations_are_each_checked():
 def _native_probe():
     from atlas.machine import runtime
     have = runtime.host_cpu_flags()
-    if have is None or set(PROBE["cpu"]["features"]) <= have:
+    if have is None or set(PROBE.cpu.features) <= have:
         return PROBE
-    return {"cpu": {"arch": "x86_64", "llvm_cpu": "x86-64", "features": sorted(have)}}
+    return Probe(cpu=Cpu(arch="x86_64", llvm_cpu="x86-64", features=tuple(sorted(have)), cores=1, threads=1))
 
 
 def _build(m: ir.Module, outdir: Path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import llvmlite
@@ -16,6 +17,7 @@ import pytest
 
 from atlas.meaning import interp, ir
 from atlas.machine.backend import BackendError
+from atlas.machine.probe import load_probe
 from atlas.pipeline import compile_files, front
 from atlas.backends.nvptx import NvptxBackend, write_variants
 from atlas.backends.nvptx import kernels as K
@@ -25,7 +27,7 @@ from atlas.backends.nvptx.plan import NotParallel, plan_for
 import gpu_emulator as emu
 
 ROOT = Path(__file__).resolve().parent.parent
-PROBE = json.loads((ROOT / "tests/fixtures/probe-h100.json").read_text())
+PROBE = load_probe(ROOT / "tests/fixtures/probe-h100.json")
 GOLDEN = ROOT / "tests/golden/nvptx"
 needs_ptxas = pytest.mark.skipif(T.ptxas() is None, reason="ptxas (CUDA toolkit) is not installed")
 
@@ -95,9 +97,9 @@ def test_refusals(tmp_path, text, why):
 
 
 def test_a_probe_without_a_gpu_is_refused():
-    probe = {**PROBE, "gpus": []}
+    probe = replace(PROBE, gpus=())
     assert "no NVIDIA GPU" in NvptxBackend().accepts(probe)
-    odd = {**PROBE, "gpus": [{**PROBE["gpus"][0], "compute_capability": [1, 0]}]}
+    odd = replace(PROBE, gpus=(replace(PROBE.gpus[0], compute_capability=(1, 0)),))
     assert "compute capability 1.0" in NvptxBackend().accepts(odd)
 
 

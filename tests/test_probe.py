@@ -6,13 +6,14 @@ import re
 import subprocess
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from atlas.machine import probe as P
 from atlas.front.facts import FACTS, fact_type, fact_value, known_facts
-from atlas.machine.probe import ProbeError, fingerprint, llvm_cpu, load_probe, probe, write_probe
+from atlas.machine.probe import Cache, Gpu, Probe, ProbeError, fingerprint, llvm_cpu, load_probe, probe, write_probe
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POPCNT = FIXTURES / "probe-popcnt.json"
@@ -27,7 +28,7 @@ def here():
 
 def roundtrip(d, tmp_path):
     path = tmp_path / "probe.json"
-    path.write_text(json.dumps(d))
+    path.write_text(json.dumps(d.to_json() if isinstance(d, Probe) else d))
     return load_probe(path)
 
 
@@ -42,27 +43,28 @@ def expect_error(tmp_path, text, name="probe.json"):
 # ------------------------------------------------------------ this machine
 
 def test_probe_of_this_machine_validates_after_json_round_trip(here, tmp_path):
-    assert here["format"] == "atlas-probe/1"
-    assert roundtrip(here, tmp_path) == json.loads(json.dumps(here))
+    assert here.to_json()["format"] == "atlas-probe/1"
+    again = roundtrip(here, tmp_path)
+    assert again == here and again.to_json() == here.to_json()
 
 
 def test_probe_cpu_facts_are_real(here):
-    cpu = here["cpu"]
-    assert cpu["features"] and cpu["features"] == sorted(set(cpu["features"]))
-    assert cpu["threads"] >= cpu["cores"] >= 1
-    assert set(cpu["cache"]) == {"l1d", "l1i", "l2", "l3"}
-    assert here["memory"]["total_bytes"] > 0
+    cpu = here.cpu
+    assert cpu.features and list(cpu.features) == sorted(set(cpu.features))
+    assert cpu.threads >= cpu.cores >= 1
+    assert set(here.to_json()["cpu"]["cache"]) == {"l1d", "l1i", "l2", "l3"}
+    assert here.memory_bytes > 0
     if platform.machine() == "x86_64":
-        assert cpu["arch"] == "x86_64"
-        assert "sse2" in cpu["features"]
-        assert cpu["llvm_cpu"]
+        assert cpu.arch == "x86_64"
+        assert cpu.has("sse2")
+        assert cpu.llvm_cpu
 
 
 def test_probe_gpus_is_a_list(here):
     # Empty without an NVIDIA driver; never an error.
-    assert isinstance(here["gpus"], list)
-    for g in here["gpus"]:
-        assert g["vendor"] == "nvidia" and len(g["compute_capability"]) == 2
+    assert isinstance(here.gpus, tuple)
+    for g in here.gpus:
+        assert g.vendor == "nvidia" and len(g.compute_capability) == 2
 
 
 def _unsupported(*_):
@@ -91,7 +93,7 @@ def _fake_nvml(**answers):
 
 
 def _validated_gpu(gpu):
-    return P.validate_probe({**load_probe(POPCNT), "gpus": [gpu]})["gpus"][0]
+    return Probe.from_json({**load_probe(POPCNT).to_json(), "gpus": [gpu]}).to_json()["gpus"][0]
 
 
 def test_gpu_fields_from_nvml(monkeypatch):
@@ -116,32 +118,30 @@ def test_bus_ids_compare_across_nvml_and_cuda():
 
 
 def test_probe_pci_entries_parse(here):
-    addresses = [d["address"] for d in here["pci"]]
+    addresses = [d.address for d in here.pci]
     assert addresses == sorted(addresses)
-    for d in here["pci"]:
-        assert re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", d["address"])
-        assert re.fullmatch(r"0x[0-9a-f]{4}", d["vendor"])
-        for bar in d["bars"]:
-            assert 0 <= bar["index"] <= 5 and bar["size"] > 0 and bar["kind"] in ("mem", "io")
-    virtio = [d for d in here["pci"] if d["vendor"] == "0x1af4"]
+    for d in here.pci:
+        assert re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", d.address)
+        assert re.fullmatch(r"0x[0-9a-f]{4}", d.vendor)
+        for bar in d.bars:
+            assert 0 <= bar.index <= 5 and bar.size > 0 and bar.kind in ("mem", "io")
+    virtio = [d for d in here.pci if d.vendor == "0x1af4"]
     if virtio:   # this project's VMs: virtio devices with one 64-bit memory BAR
-        assert any(b["kind"] == "mem" for d in virtio for b in d["bars"])
+        assert any(b.kind == "mem" for d in virtio for b in d.bars)
 
 
 def test_fingerprint_is_stable_and_sees_features(here):
     again = probe()
     assert fingerprint(here) == fingerprint(again)
     assert re.fullmatch(r"[0-9a-f]{16}", fingerprint(here))
-    fewer = json.loads(json.dumps(here))
-    fewer["cpu"]["features"] = fewer["cpu"]["features"][1:]
+    fewer = replace(here, cpu=replace(here.cpu, features=here.cpu.features[1:]))
     assert fingerprint(fewer) != fingerprint(here)
 
 
 def test_fingerprint_ignores_created_and_host(here, tmp_path):
-    other = json.loads(json.dumps(here))
-    other["created"] = "1999-01-01T00:00:00+00:00"
-    other["host"] = {"hostname": "elsewhere", "os": "Linux", "kernel": "1.0"}
-    assert fingerprint(other) == fingerprint(here)
+    other = replace(here, created="1999-01-01T00:00:00+00:00",
+                    host={"hostname": "elsewhere", "os": "Linux", "kernel": "1.0"})
+    assert fingerprint(other) == fingerprint(here) and other == here
     assert fingerprint(roundtrip(here, tmp_path)) == fingerprint(here)
 
 
@@ -149,7 +149,7 @@ def test_fingerprint_ignores_created_and_host(here, tmp_path):
 
 @pytest.mark.parametrize("path", [POPCNT, NOPOPCNT, H100])
 def test_fixtures_load_unchanged(path):
-    assert load_probe(path) == json.loads(path.read_text())
+    assert load_probe(path).to_json() == json.loads(path.read_text())
 
 
 def test_fixtures_differ_in_popcnt():
@@ -164,12 +164,12 @@ def test_fixtures_differ_in_popcnt():
 
 def test_h100_fixture_is_the_gpu_check_machine():
     h100 = load_probe(H100)
-    (gpu,) = h100["gpus"]
-    assert gpu["name"] == "NVIDIA H100 80GB HBM3" and gpu["multiprocessors"] == 132
+    (gpu,) = h100.gpus
+    assert gpu.name == "NVIDIA H100 80GB HBM3" and gpu.multiprocessors == 132
     assert fact_value(h100, "gpu.cc") == 90 and fact_value(h100, "gpu.count") == 1
     # The datasheet's 3.35 TB/s, from the bus width and memory clock.
-    assert gpu["memory_bandwidth_bytes_per_s"] == P._bandwidth(5120, 2619) == 3_352_320_000_000
-    assert h100["cpu"] == load_probe(POPCNT)["cpu"]
+    assert gpu.memory_bandwidth_bytes_per_s == P._bandwidth(5120, 2619) == 3_352_320_000_000
+    assert h100.cpu == load_probe(POPCNT).cpu
 
 
 # -------------------------------------------------------------- validation
@@ -241,14 +241,14 @@ def test_defaults_are_filled(tmp_path):
                "cpu": {"arch": "x86_64", "features": ["SSE2", "popcnt"], "cores": 1, "threads": 1,
                        "cache": {"l2": 262144}}}
     d = roundtrip(minimal, tmp_path)
-    assert d["cpu"]["cache"] == {"l1d": 0, "l1i": 0, "l2": 262144, "l3": 0}
-    assert d["cpu"]["features"] == ["popcnt", "sse2"]
-    assert d["cpu"]["llvm_cpu"] == "x86-64" and d["cpu"]["vendor"] == ""
-    assert d["memory"] == {"total_bytes": 0} and d["gpus"] == [] and d["pci"] == []
+    assert d.cpu.cache == Cache(l2=262144)
+    assert d.cpu.features == ("popcnt", "sse2")
+    assert d.cpu.llvm_cpu == "x86-64" and d.cpu.vendor == ""
+    assert d.memory_bytes == 0 and d.gpus == () and d.pci == ()
     # A GPU from a probe older than the bandwidth/clock/bus-id fields still loads.
     minimal["gpus"] = [{"name": "X", "compute_capability": [8, 0]}]
-    gpu = roundtrip(minimal, tmp_path)["gpus"][0]
-    assert gpu["memory_bandwidth_bytes_per_s"] is gpu["max_sm_clock_mhz"] is gpu["pci_bus_id"] is None
+    (gpu,) = roundtrip(minimal, tmp_path).gpus
+    assert gpu.memory_bandwidth_bytes_per_s is gpu.max_sm_clock_mhz is gpu.pci_bus_id is None
 
 
 # ------------------------------------------------------------------- facts
@@ -279,7 +279,7 @@ def test_fact_values():
     assert fact_value(fast, "mem.total") == 16 << 30
     with pytest.raises(KeyError):
         fact_value(fast, "gpu.cout")
-    with_gpu = dict(fast, gpus=[{"name": "H100", "compute_capability": [9, 0], "memory_bytes": 80 << 30}])
+    with_gpu = replace(fast, gpus=(Gpu(name="H100", compute_capability=(9, 0), memory_bytes=80 << 30),))
     assert fact_value(with_gpu, "gpu.cc") == 90 and fact_value(with_gpu, "gpu.memory") == 80 << 30
 
 
@@ -311,7 +311,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     write_probe(load_probe(POPCNT), path)
     before = path.read_bytes()
     with pytest.raises(TypeError):
-        write_probe({"format": object()}, path)
+        write_probe(replace(load_probe(POPCNT), host={"hostname": object()}), path)
     # A failure after the temp file exists must clean it up too.
     def broken_replace(src, dst):
         raise OSError("disk on fire")
@@ -404,7 +404,7 @@ def test_llvm_cpu_names():
 
 def test_x86_level_without_archspec():
     base = "fpu cx8 cmov mmx fxsr sse sse2 syscall lm nx".split()
-    fixture = load_probe(POPCNT)["cpu"]["features"]
+    fixture = list(load_probe(POPCNT).cpu.features)
     assert P._x86_level(base) == "x86_64"
     assert P._x86_level(fixture) == "x86_64_v3"          # haswell: no avx512
     assert P._x86_level(fixture + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64_v4"
@@ -443,16 +443,16 @@ def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "wrote out.json" in run.stderr
     written = load_probe(tmp_path / "out.json")
-    assert written["cpu"]["arch"] and written["cpu"]["features"]
-    if written["cpu"]["arch"] == "x86_64":     # no archspec: the psABI level from the flags
-        assert written["cpu"]["uarch"] == P._x86_level(written["cpu"]["features"])
+    assert written.cpu.arch and written.cpu.features
+    if written.cpu.arch == "x86_64":     # no archspec: the psABI level from the flags
+        assert written.cpu.uarch == P._x86_level(list(written.cpu.features))
 
 
 def test_python_m_atlas_probe_prints_to_stdout(tmp_path):
     run = run_without(NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.machine.probe", run_name="__main__")\n',
                       cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert P.validate_probe(json.loads(run.stdout))["format"] == "atlas-probe/1"
+    assert Probe.from_json(json.loads(run.stdout)).to_json()["format"] == "atlas-probe/1"
     assert os.listdir(tmp_path) == []
 
 
@@ -460,6 +460,22 @@ def test_archive_imports_without_z3_lark_or_egglog(tmp_path):
     code = ("import atlas.search.archive, atlas.files\n"
             "assert atlas.search.archive.cache_dir is atlas.files.cache_dir\n")
     run = run_without(("z3", "lark", "egglog"), code, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+
+def test_an_artefact_loads_and_runs_without_the_compilers_packages(here, tmp_path):
+    """The manifest gives each signature as data: loading a library needs
+    no parser, so a machine with only the runtime's packages runs it."""
+    from atlas.pipeline import compile_files
+    compile_files([FIXTURES.parent.parent / "intents" / "saxpy.ax"], here, tmp_path / "lib",
+                  use_atlas=False, search=None)
+    code = ("import numpy as np, atlas\n"
+            "lib = atlas.load(sys.argv[1])\n"
+            "x, y = np.ones(3, np.float32), np.zeros(3, np.float32)\n"
+            "lib.saxpy(3, 2.0, x, y)\n"
+            "assert y.tolist() == [2.0, 2.0, 2.0], y\n"
+            "assert not {m.partition('.')[0] for m in sys.modules} & BLOCKED\n")
+    run = run_without(NOT_ON_GPU_MACHINES, code, str(tmp_path / "lib"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
 

@@ -22,7 +22,7 @@ from atlas.machine import runtime
 from atlas.machine.backend import BackendError, Realisation
 from atlas.meaning.ir import U32, U64, Assign, Binary, Const, For, Function, Let, Load, Module, Param, Prim, Return, Var
 from atlas.pipeline import front
-from atlas.machine.probe import probe as host_probe
+from atlas.machine.probe import Cpu, Probe, load_probe, probe as host_probe
 
 pytestmark = pytest.mark.cc         # every emit links a shared library
 
@@ -32,17 +32,17 @@ from atlas.backends.llvm import codegen  # noqa: E402
 INTENTS = golden.ROOT / "intents"
 
 # A machine with AVX-512: only read as text here, never run.
-AVX512 = {"cpu": {"arch": "x86_64", "llvm_cpu": "x86-64",
-                  "features": ["sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c",
-                               "bmi1", "bmi2", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"]}}
-AVX2 = json.loads((golden.FIXTURES / "probe-popcnt.json").read_text())
+AVX512 = Probe(cpu=Cpu(arch="x86_64", llvm_cpu="x86-64", cores=1, threads=1, features=tuple(sorted((
+    "sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c",
+    "bmi1", "bmi2", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd")))))
+AVX2 = load_probe(golden.FIXTURES / "probe-popcnt.json")
 
 
-def module_of(stem: str, probe: dict) -> Module:
+def module_of(stem: str, probe: Probe) -> Module:
     return front([INTENTS / f"{stem}.ax"], probe)[1]
 
 
-def emit(module: Module, probe: dict, outdir: Path, realise=None):
+def emit(module: Module, probe: Probe, outdir: Path, realise=None):
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(module, probe, outdir, realise)
     (outdir / "manifest.json").write_text(json.dumps(

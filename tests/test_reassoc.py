@@ -9,7 +9,7 @@ import pytest
 
 import golden
 from atlas.meaning import interp, ir
-from atlas.machine import runtime
+from atlas.machine.backend import describe, signature_of as signature_of_entry
 from atlas.front.check import check
 from atlas.front.typecheck import signature_of
 from atlas.front.diagnostics import AtlasError
@@ -88,7 +88,7 @@ def test_signature_and_pretty_show_the_modifier():
 @pytest.mark.parametrize("src", [SUM, PLAIN])
 def test_signature_round_trips_through_the_manifest_reader(src):
     f = function(src)
-    back = runtime.signature({"signature": f.signature}, f.name)     # as atlas.load reads it
+    back = signature_of_entry(f.name, describe(f))     # as atlas.load reads it
     assert back.reassoc == f.reassoc and back.params == f.params and back.ret == f.ret
     assert back.signature == f.signature
     assert signature_of(f.signature).reassoc == f.reassoc
@@ -156,4 +156,4 @@ def test_the_manifest_records_the_modifier(tmp_path):
                   tmp_path / "out")
     spec = json.loads((tmp_path / "out" / "manifest.json").read_text())["functions"]["sum_f32"]
     assert spec["signature"] == "reassoc fn sum_f32(n: u64, x: [f32; n]) -> f32"
-    assert runtime.signature(spec, "sum_f32").reassoc
+    assert spec["reassoc"] is True and signature_of_entry("sum_f32", spec).reassoc

@@ -86,7 +86,7 @@ def test_stubs_exactly_for_the_devices_in_the_probe(tmp_path, probe_name):
 
 def test_e1000_and_no_rtl8139_gives_only_the_e1000_stub(tmp_path):
     probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
-    ids = {(d["vendor"], d["device"]) for d in probe["pci"]}
+    ids = {(d.vendor, d.device) for d in probe.pci}
     assert ("0x8086", "0x100e") in ids and ("0x10ec", "0x8139") not in ids
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "compile", *map(str, DESCRIPTIONS),
@@ -257,16 +257,18 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
 
 def test_two_devices_of_one_kind_share_a_stub_unless_their_addresses_differ(tmp_path):
     import copy
-    probe = hwprobe.load_probe(FIXTURES / "probe-virtio.json")
+    probe = hwprobe.load_probe(FIXTURES / "probe-virtio.json").to_json()
     net = next(d for d in probe["pci"] if d["device"] == "0x1041")
     twin = copy.deepcopy(net)
     twin["address"] = "0000:00:09.0"
     probe["pci"].append(twin)
-    m = compile_files([str(p) for p in DESCRIPTIONS], probe, tmp_path / "same", backend="stubs").manifest
+    m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "same",
+                      backend="stubs").manifest
     assert m["devices"]["virtio_net"]["addresses"] == [net["address"], "0000:00:09.0"]
     # Its device configuration elsewhere in the BAR: a stub of its own, named by its address.
     next(c for c in twin["virtio"] if c["type"] == 4)["offset"] = 0x5000
-    m = compile_files([str(p) for p in DESCRIPTIONS], probe, tmp_path / "other", backend="stubs").manifest
+    m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "other",
+                      backend="stubs").manifest
     assert {s for s in m["devices"] if s.startswith("virtio_net")} == {"virtio_net_0000_00_03_0",
                                                                         "virtio_net_0000_00_09_0"}
     header = (tmp_path / "other" / "virtio_net_0000_00_09_0.h").read_text()

@@ -11,6 +11,8 @@ import pytest
 from atlas.pipeline import compile_files
 from atlas.machine.probe import probe
 from atlas.search.worker import Measurement, measure
+from atlas.front.typecheck import signature_of
+from atlas.machine.backend import describe
 
 pytestmark = pytest.mark.cc
 
@@ -53,7 +55,7 @@ def bad_dir(tmp_path_factory):
                    check=True)
     names = ["segv", "aborts", "hang", "fine"]
     manifest = {"library": "bad.so",
-                "functions": {n: {"signature": f"fn {n}(x: u32) -> u32", "symbol": n} for n in names}}
+                "functions": {n: describe(signature_of(f"fn {n}(x: u32) -> u32")) for n in names}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -108,7 +110,7 @@ def test_candidate_output_does_not_corrupt_the_reply(tmp_path):
                                   'uint32_t p(uint32_t x) { printf("noise\\n"); fflush(stdout); return x; }\n')
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(tmp_path / "p.so"), str(tmp_path / "p.c")], check=True)
     (tmp_path / "manifest.json").write_text(json.dumps(
-        {"library": "p.so", "functions": {"p": {"signature": "fn p(x: u32) -> u32", "symbol": "p"}}}))
+        {"library": "p.so", "functions": {"p": describe(signature_of("fn p(x: u32) -> u32"))}}))
     m = measure(tmp_path, "p", [5], repeats=2)
     assert m.status == "ok", m.detail
     assert m.result["return"] == 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +26,7 @@ from atlas.meaning.ir import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U
                       Store, Unary, Var, While)
 from atlas.meaning.semantics import PyDomain
 from atlas.machine import runtime
+from atlas.machine.probe import Cpu, Probe, load_probe
 
 pytestmark = [
     pytest.mark.cc,
@@ -41,12 +42,12 @@ FLOATS = (F32, F64)
 SCALARS = INTS + FLOATS + (BOOL,)
 
 
-def host_probe() -> dict:
+def host_probe() -> Probe:
     flags = runtime.host_cpu_flags() or set()
-    return {"cpu": {"arch": "x86_64", "llvm_cpu": "x86-64", "features": sorted(flags)}}
+    return Probe(cpu=Cpu(arch="x86_64", llvm_cpu="x86-64", features=tuple(sorted(flags)), cores=1, threads=1))
 
 
-def build(module: Module, outdir: Path, probe: dict | None = None):
+def build(module: Module, outdir: Path, probe: Probe | None = None):
     """Compile, write the manifest as the pipeline would, and load."""
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(module, probe or host_probe(), outdir)
@@ -492,7 +493,7 @@ def test_loader_checks_arguments(progs):
         lib.guarded(2, np.zeros(2, np.int32), 1)
     assert set(lib.functions) >= {"load_at", "saxpy"}
     assert lib.manifest["functions"]["saxpy"]["params"][3] == {
-        "name": "y", "elem": "f32", "length": "n", "mutable": True}
+        "name": "y", "elem": "f32", "length": {"var": "n", "type": "u64"}, "mutable": True}
 
 
 def test_abi_signature(progs):
@@ -520,8 +521,8 @@ def test_cpu_check(tmp_path, progs):
 
 # ---------------------------------------------------------------- the target
 
-def _probe(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
+def _probe(name: str) -> Probe:
+    return load_probe(FIXTURES / name)
 
 
 def _popcount_module() -> Module:
@@ -559,8 +560,9 @@ def test_calls_stay_inside_the_library(tmp_path):
 
 
 def test_accepts():
-    assert X86.X86Backend().accepts({"cpu": {"arch": "x86_64"}}) is None
-    assert "aarch64" in X86.X86Backend().accepts({"cpu": {"arch": "aarch64"}})
+    cpu = Cpu(arch="x86_64", features=(), cores=1, threads=1)
+    assert X86.X86Backend().accepts(Probe(cpu=cpu)) is None
+    assert "aarch64" in X86.X86Backend().accepts(Probe(cpu=replace(cpu, arch="aarch64")))
 
 
 def test_when_is_an_internal_error(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
+from ..machine.probe import PciDevice, Probe
 from ..meaning import interp, ir
 from . import typecheck
 from .diagnostics import AtlasError
@@ -406,9 +407,9 @@ def _with_base(d: DeviceA, described: dict[str, DeviceA], seen=()) -> DeviceA:
 
 # ---------------------------------------------------------------- placing
 
-def matches(dev: ir.Device, pci: dict) -> bool:
+def matches(dev: ir.Device, pci: PciDevice) -> bool:
     for key, value in dev.match:
-        have = pci.get(key)
+        have = pci.ident(key)
         try:
             if have is None or int(str(have), 16) != value:
                 return False
@@ -417,45 +418,45 @@ def matches(dev: ir.Device, pci: dict) -> bool:
     return True
 
 
-def place(dev: ir.Device, pci: dict) -> ir.Device:
+def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
     """Fix `dev` to the probed PCI device `pci`: each region's BAR, base and
     size, each stride's value.  Raises ValueError saying why it cannot be."""
-    bars = {b["index"]: b for b in pci.get("bars", [])}
-    caps = {c["type"]: c for c in pci.get("virtio", [])}
-    where = pci.get("address", "?")
+    bars = {b.index: b for b in pci.bars}
+    caps = {c.type: c for c in pci.virtio or ()}
+    where = pci.address
     regions = {}
     for r in dev.regions:
         if r.source == "bar":
             bar = bars.get(r.arg)
             if bar is None:
                 raise ValueError(f"{where} has no BAR {r.arg} (region '{r.name}')")
-            if bar.get("kind") != "mem":
-                raise ValueError(f"BAR {r.arg} of {where} is {bar.get('kind')} space; region '{r.name}' "
+            if bar.kind != "mem":
+                raise ValueError(f"BAR {r.arg} of {where} is {bar.kind} space; region '{r.name}' "
                                  "needs memory-mapped registers")
-            if r.offset >= bar["size"]:
+            if r.offset >= bar.size:
                 raise ValueError(f"region '{r.name}' starts past the end of BAR {r.arg} of {where}")
-            regions[r.name] = replace(r, bar=r.arg, base=r.offset, size=bar["size"] - r.offset)
+            regions[r.name] = replace(r, bar=r.arg, base=r.offset, size=bar.size - r.offset)
         else:
             cap = caps.get(VIRTIO_STRUCTURES[r.arg])
             if cap is None:
                 raise ValueError(f"the probe lists no virtio {r.arg} structure for {where} (region "
                                  f"'{r.name}'; a probe must read the device's PCI capabilities)")
-            bar = bars.get(cap["bar"])
-            if bar is None or bar.get("kind") != "mem":
-                raise ValueError(f"the virtio {r.arg} structure of {where} is in BAR {cap['bar']}, "
+            bar = bars.get(cap.bar)
+            if bar is None or bar.kind != "mem":
+                raise ValueError(f"the virtio {r.arg} structure of {where} is in BAR {cap.bar}, "
                                  "which is not a memory BAR")
-            if cap["offset"] + cap["length"] > bar["size"]:
+            if cap.offset + cap.length > bar.size:
                 # A structure the BAR cannot hold: its registers would be past the BAR's end.
                 raise ValueError(f"the virtio {r.arg} structure of {where} ends at byte "
-                                 f"{cap['offset'] + cap['length']:#x} of BAR {cap['bar']}, "
-                                 f"which is {bar['size']:#x} bytes")
-            regions[r.name] = replace(r, bar=cap["bar"], base=cap["offset"], size=cap["length"])
+                                 f"{cap.offset + cap.length:#x} of BAR {cap.bar}, "
+                                 f"which is {bar.size:#x} bytes")
+            regions[r.name] = replace(r, bar=cap.bar, base=cap.offset, size=cap.length)
     regs = []
     for g in dev.registers:
         stride = g.stride
         if isinstance(stride, tuple):
             cap = caps[VIRTIO_STRUCTURES["notify"]]
-            stride = cap.get("multiplier")
+            stride = cap.multiplier
             if stride is None:
                 raise ValueError(f"the probe gives no notify multiplier for {where}")
             if stride % (g.ty.bits // 8):
@@ -478,17 +479,17 @@ class Selection:
     placed: tuple[tuple[ir.Device, tuple[str, ...]], ...]   # one placed description, the addresses it serves
     absent: tuple[ir.Device, ...]                          # no probed device matches
     unplaced: tuple[tuple[ir.Device, str, str], ...]       # (description, address, why)
-    undescribed: tuple[dict, ...] = ()                     # probed devices no description matches
+    undescribed: tuple[PciDevice, ...] = ()                # probed devices no description matches
 
 
-def select(devices, probe: dict) -> Selection:
+def select(devices, probe: Probe) -> Selection:
     """The descriptions that match devices in the probe, placed.  Devices
     of one kind with the same placement share one stub."""
     placed, absent, unplaced = [], [], []
     for dev in devices:
         if not dev.match:                  # a base: only the descriptions extending it are devices
             continue
-        found = [p for p in probe.get("pci", []) if matches(dev, p)]
+        found = [p for p in probe.pci if matches(dev, p)]
         if not found:
             absent.append(dev)
             continue
@@ -497,12 +498,12 @@ def select(devices, probe: dict) -> Selection:
             try:
                 d = place(dev, p)
             except ValueError as why:
-                unplaced.append((dev, p.get("address", "?"), str(why)))
+                unplaced.append((dev, p.address, str(why)))
                 continue
-            groups.setdefault(replace(d, address=None), []).append(p.get("address", "?"))
+            groups.setdefault(replace(d, address=None), []).append(p.address)
         for d, addrs in groups.items():
             placed.append((replace(d, address=addrs[0]), tuple(addrs)))
-    undescribed = tuple(p for p in probe.get("pci", [])
+    undescribed = tuple(p for p in probe.pci
                         if not any(d.match and matches(d, p) for d in devices))
     return Selection(tuple(placed), tuple(absent), tuple(unplaced), undescribed)
 

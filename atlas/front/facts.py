@@ -6,34 +6,34 @@ from __future__ import annotations
 import functools
 import re
 
+from ..machine.probe import Gpu, Probe
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def _gpu0(p: dict) -> dict:
-    gpus = p.get("gpus") or [{}]
-    return gpus[0]
+def _gpu0(p: Probe) -> Gpu | None:
+    return p.gpus[0] if p.gpus else None
 
 
-def _cc(p: dict) -> int:
-    cc = _gpu0(p).get("compute_capability") or [0, 0]
-    return cc[0] * 10 + cc[1]
+def _cc(p: Probe) -> int:
+    g = _gpu0(p)
+    return g.compute_capability[0] * 10 + g.compute_capability[1] if g else 0
 
 
 # fact path (without "hw.") -> (type name, how to read it from a probe)
 _FACTS = {
-    "cpu.arch": ("str", lambda p: p["cpu"]["arch"]),
-    "cpu.vendor": ("str", lambda p: p["cpu"].get("vendor", "")),
-    "cpu.uarch": ("str", lambda p: p["cpu"].get("uarch", "")),
-    "cpu.llvm_cpu": ("str", lambda p: p["cpu"].get("llvm_cpu", "x86-64")),
-    "cpu.cores": ("int", lambda p: p["cpu"]["cores"]),
-    "cpu.threads": ("int", lambda p: p["cpu"]["threads"]),
-    **{f"cpu.cache.{k}": ("int", lambda p, k=k: p["cpu"].get("cache", {}).get(k, 0))
-       for k in ("l1d", "l1i", "l2", "l3")},
-    "mem.total": ("int", lambda p: p.get("memory", {}).get("total_bytes", 0)),
-    "gpu.count": ("int", lambda p: len(p.get("gpus", []))),
-    "gpu.memory": ("int", lambda p: _gpu0(p).get("memory_bytes", 0)),
+    "cpu.arch": ("str", lambda p: p.cpu.arch),
+    "cpu.vendor": ("str", lambda p: p.cpu.vendor),
+    "cpu.uarch": ("str", lambda p: p.cpu.uarch),
+    "cpu.llvm_cpu": ("str", lambda p: p.cpu.llvm_cpu),
+    "cpu.cores": ("int", lambda p: p.cpu.cores),
+    "cpu.threads": ("int", lambda p: p.cpu.threads),
+    **{f"cpu.cache.{k}": ("int", lambda p, k=k: getattr(p.cpu.cache, k)) for k in ("l1d", "l1i", "l2", "l3")},
+    "mem.total": ("int", lambda p: p.memory_bytes),
+    "gpu.count": ("int", lambda p: len(p.gpus)),
+    "gpu.memory": ("int", lambda p: g.memory_bytes if (g := _gpu0(p)) else 0),
     "gpu.cc": ("int", _cc),
-    "pci.count": ("int", lambda p: len(p.get("pci", []))),
+    "pci.count": ("int", lambda p: len(p.pci)),
 }
 FACTS = {path: t for path, (t, _) in _FACTS.items()}
 # cpu.<name> means a feature flag, except names that are cpu record fields.
@@ -55,13 +55,13 @@ def fact_type(path: str) -> str | None:
     return None
 
 
-def fact_value(probe: dict, path: str):
+def fact_value(probe: Probe, path: str):
     """The value of a fact in a probe; a feature flag is True iff the CPU has it."""
     path = _bare(path)
     if path in _FACTS:
         return _FACTS[path][1](probe)
     if fact_type(path) == "bool":
-        return path[4:].lower() in probe.get("cpu", {}).get("features", [])
+        return probe.cpu.has(path[4:])
     raise KeyError(f"unknown hardware fact hw.{path}")
 
 
@@ -93,8 +93,8 @@ def is_known_flag(name: str) -> bool:
     return not flags or name in flags or name in _LINUX_FLAGS
 
 
-def known_facts(probe: dict | None = None) -> list[str]:
+def known_facts(probe: Probe | None = None) -> list[str]:
     """Fact paths for "did you mean" messages: FACTS plus known feature flags."""
-    flags = set(_x86_flags()) | set((probe or {}).get("cpu", {}).get("features", []))
+    flags = set(_x86_flags()) | set(probe.cpu.features if probe else ())
     return sorted(set(FACTS) | {f"cpu.{f}" for f in flags
                                 if _IDENT.match(f) and f not in _NOT_FLAGS})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from ..meaning import ir
 from . import facts
+from ..machine.probe import Probe
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ _CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b:
         "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
 
 
-def holds(cond: ir.HwCond, probe: dict) -> bool:
+def holds(cond: ir.HwCond, probe: Probe) -> bool:
     if isinstance(cond, ir.FactNot):
         return not holds(cond.a, probe)
     if isinstance(cond, ir.FactBin):
@@ -35,7 +36,7 @@ def holds(cond: ir.HwCond, probe: dict) -> bool:
     return _CMP[cond.op](facts.fact_value(probe, cond.path), cond.value)
 
 
-def specialise(module: ir.Module, probe: dict) -> tuple[ir.Module, list[Decision]]:
+def specialise(module: ir.Module, probe: Probe) -> tuple[ir.Module, list[Decision]]:
     decisions: list[Decision] = []
 
     def block(stmts) -> tuple:

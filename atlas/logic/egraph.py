@@ -52,6 +52,7 @@ from functools import lru_cache
 
 from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
+from ..machine.probe import Probe
 
 # ---------------------------------------------------------------- operators
 
@@ -128,15 +129,14 @@ def _primitive_costs() -> dict[str, int]:
             if isinstance(p, dict) and "cost" in p}
 
 
-def costs(probe: dict | None = None) -> dict[str, int]:
+def costs(probe: Probe | None = None) -> dict[str, int]:
     """The cost table for a machine.  With no probe, the optimistic hints
     (every feature present); an x86_64 probe lacking popcnt / lzcnt (abm) /
     bmi1 makes popcount / clz / ctz cost their fallback sequences."""
     table = dict(BASE_COSTS)
     table.update(_primitive_costs())
-    cpu = (probe or {}).get("cpu") or {}
-    if probe is not None and cpu.get("arch", "x86_64") in ("x86_64", "amd64"):
-        have = {f.lower() for f in cpu.get("features") or ()}
+    if probe is not None and probe.cpu.arch in ("x86_64", "amd64"):
+        have = set(probe.cpu.features)
         for op, (needs, fallback) in _X86_FALLBACK.items():
             if not have & needs:
                 table[op] = max(table.get(op, 1), fallback)

@@ -18,6 +18,7 @@ from . import egraph, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, to_expr
+from ..machine.probe import Probe
 
 PROOF_TIMEOUT_MS = 30_000     # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
 
@@ -59,7 +60,7 @@ class Verified:
         return {name: o.term for name, o in self.outcomes.items() if o.status is RootStatus.PROVEN}
 
 
-def saturate(module: ir.Module, probe: dict, limits: "egraph.Limits | None" = None,
+def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = None,
              rules=None) -> Saturated:
     if rules is None:
         rules = rulebook.load_rules()

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from ..meaning import ir
 from ..meaning.ir import Module
+from .probe import Probe
 
 GROUP = "atlas.backends"
 
@@ -57,32 +59,61 @@ class Backend(ABC):
     # library that atlas.machine.runtime loads).  Others are measured where they run.
     searchable: bool = False
 
-    def accepts(self, probe: dict) -> str | None:
+    def accepts(self, probe: Probe) -> str | None:
         """None when this backend can target the probed machine, else why not."""
         return None
 
     @abstractmethod
-    def emit(self, module: Module, probe: dict, outdir: Path,
+    def emit(self, module: Module, probe: Probe, outdir: Path,
              realise: "dict[str, Realisation] | None" = None) -> Emitted:
         """Write the artefacts for `module` into `outdir` (an empty folder).
         `realise` maps function names to the search's knobs for them; a
         backend ignores knobs it has no use for."""
 
 
-def describe(f) -> dict:
+def describe(f: ir.Function) -> dict:
     """A function's entry in a manifest, for every backend: the signature in
-    intent syntax (what atlas.machine.runtime reads back to check each call), the
-    parameters, the result type and the exported symbol."""
-    from ..meaning import ir
+    intent syntax (for people), the parameters as data (what signature_of
+    reads back to check each call: each array's length an expression in
+    ir.length_to_json's form), the result type, whether the function is
+    `reassoc` and the exported symbol."""
     params = []
     for p in f.params:
         if isinstance(p.ty, ir.Array):
             params.append({"name": p.name, "elem": p.ty.elem.name,
-                           "length": ir.pretty_expr(p.ty.length), "mutable": p.ty.mutable})
+                           "length": ir.length_to_json(p.ty.length), "mutable": p.ty.mutable})
         else:
             params.append({"name": p.name, "type": p.ty.name})
     return {"signature": f.signature, "params": params, "ret": f.ret.name if f.ret else None,
-            "symbol": f.name}
+            "reassoc": f.reassoc, "symbol": f.name}
+
+
+def signature_of(name: str, entry: dict) -> ir.Function:
+    """The function (without a body) that a manifest entry written by
+    describe() declares: what the runtime and the GPU host check each call
+    against.  ValueError when the entry is not describe()'s."""
+    def scalar(type_name, where):
+        t = ir.SCALARS.get(type_name) if isinstance(type_name, str) else None
+        if t is None:
+            raise ValueError(f"{name}: {where} has no scalar type ({type_name!r})")
+        return t
+
+    params = entry.get("params") if isinstance(entry, dict) else None
+    if not isinstance(params, list):
+        raise ValueError(f"{name}: the entry lists no parameters")
+    out = []
+    for p in params:
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str):
+            raise ValueError(f"{name}: a parameter without a name ({p!r})")
+        if "elem" in p:
+            ty = ir.Array(scalar(p["elem"], p["name"]), ir.length_from_json(p.get("length")),
+                          bool(p.get("mutable")))
+        else:
+            ty = scalar(p.get("type"), p["name"])
+        out.append(ir.Param(p["name"], ty))
+    ret = entry.get("ret")
+    return ir.Function(name, tuple(out), None if ret is None else scalar(ret, "the result"), (),
+                       reassoc=bool(entry.get("reassoc")))
 
 
 class BackendError(Exception):

@@ -1,8 +1,9 @@
 """Hardware discovery: what machine are we compiling for?
 
-`probe()` describes this machine as a plain JSON-able dict (format
-"atlas-probe/1"); `load_probe()` reads and validates one a user supplies, so
-that Atlas can compile *for* a machine it is not running on.  What a
+`probe()` describes this machine as a `Probe` (typed, frozen; its
+`to_json()` is the file format "atlas-probe/1"); `load_probe()` reads and
+validates one a user supplies (`Probe.from_json`), so that Atlas can
+compile *for* a machine it is not running on.  What a
 `when hw.…` branch reads from a probe is atlas/front/facts.py.  See
 docs/probe.md.
 
@@ -22,6 +23,7 @@ import re
 import socket
 import subprocess
 import sys
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 
 from ..files import write_atomic
@@ -430,38 +432,36 @@ def _pci(root: str = "/sys/bus/pci/devices", ids_path: str | None = None) -> lis
 
 # ------------------------------------------------------- probe, fingerprint
 
-def probe() -> dict:
+def probe() -> Probe:
     """Describe this machine (format atlas-probe/1)."""
-    return {
+    return Probe.from_json({
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "host": {"hostname": socket.gethostname(), "os": platform.system(),
                  "kernel": platform.release()},
         "cpu": _cpu(), "memory": _memory(), "gpus": _gpus(), "pci": _pci(),
-    }
+    }, "<this machine's probe>")
 
 
-def fingerprint(probe: dict) -> str:
+def fingerprint(probe: Probe) -> str:
     """A short stable id of the machine: same hardware, same fingerprint."""
-    cpu = probe.get("cpu", {})
+    p = probe.to_json()
     keyed = {
-        "cpu": {k: cpu.get(k) for k in ("arch", "vendor", "model_name", "uarch", "llvm_cpu",
-                                        "features", "cores", "threads", "cache")},
-        "memory": probe.get("memory", {}).get("total_bytes", 0),
-        "gpus": [{k: g.get(k) for k in ("name", "compute_capability", "memory_bytes")}
-                 for g in probe.get("gpus", [])],
-        "pci": [{k: p.get(k) for k in ("address", "vendor", "device", "class")}
-                for p in probe.get("pci", [])],
+        "cpu": {k: p["cpu"][k] for k in ("arch", "vendor", "model_name", "uarch", "llvm_cpu",
+                                         "features", "cores", "threads", "cache")},
+        "memory": probe.memory_bytes,
+        "gpus": [{k: g[k] for k in ("name", "compute_capability", "memory_bytes")} for g in p["gpus"]],
+        "pci": [{k: d[k] for k in ("address", "vendor", "device", "class")} for d in p["pci"]],
     }
     canon = json.dumps(keyed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-def _json(probe: dict) -> str:
-    return json.dumps(probe, indent=2, sort_keys=True) + "\n"
+def _json(probe: Probe) -> str:
+    return json.dumps(probe.to_json(), indent=2, sort_keys=True) + "\n"
 
 
-def write_probe(probe: dict, path) -> None:
+def write_probe(probe: Probe, path) -> None:
     """Write probe JSON atomically: readers see the old file or the new, never half."""
     write_atomic(path, _json(probe))                # _json fails before touching disk
 
@@ -530,7 +530,7 @@ def _json_error(src: str, e: json.JSONDecodeError) -> str:
     return f"{src}:{e.lineno}:{col}: malformed JSON: {e.msg}\n{lead}{shown}{tail}\n{pad}^"
 
 
-def load_probe(path) -> dict:
+def load_probe(path) -> Probe:
     """Read and validate a probe file; raises ProbeError with a user-facing message."""
     src = os.fspath(path)
     try:
@@ -549,10 +549,10 @@ def load_probe(path) -> dict:
         raise ProbeError(_json_error(src, e)) from None
     except RecursionError:
         raise ProbeError(f"{src}: malformed JSON: nested too deeply") from None
-    return validate_probe(data, src)
+    return Probe.from_json(data, src)
 
 
-def validate_probe(data, src: str = "<probe>") -> dict:
+def _normalise(data, src: str) -> dict:
     """Check a decoded probe and return a normalised copy with defaults filled."""
     def fail(where, want, found):
         raise ProbeError(f"{src}: {where}: expected {want[0]}, found {_describe(found)}")
@@ -644,6 +644,167 @@ def validate_probe(data, src: str = "<probe>") -> dict:
     return p
 
 
+# ------------------------------------------------------------ typed probe
+
+@dataclass(frozen=True)
+class Cache:
+    """Cache sizes in bytes; 0 where unknown."""
+    l1d: int = 0
+    l1i: int = 0
+    l2: int = 0
+    l3: int = 0
+
+
+@dataclass(frozen=True)
+class Cpu:
+    arch: str
+    features: tuple[str, ...]                 # lower case, sorted, each once
+    cores: int
+    threads: int
+    vendor: str = ""
+    model_name: str = ""
+    uarch: str = ""                           # archspec's name
+    llvm_cpu: str = "x86-64"                  # LLVM's -mcpu
+    cache: Cache = Cache()
+
+    def has(self, flag: str) -> bool:
+        return flag.lower() in self.features
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str
+    compute_capability: tuple[int, int]
+    memory_bytes: int = 0
+    # What older probes and odd drivers leave out is None.
+    index: int | None = None
+    vendor: str | None = None
+    uuid: str | None = None
+    multiprocessors: int | None = None
+    max_sm_clock_mhz: int | None = None
+    memory_bus_width: int | None = None
+    max_memory_clock_mhz: int | None = None
+    memory_bandwidth_bytes_per_s: int | None = None
+    pci_bus_id: str | None = None
+    driver_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    index: int
+    start: int
+    size: int
+    kind: str                                 # "mem" or "io"
+    prefetchable: bool = False
+    wide: bool = False                        # "64bit" in the file
+
+
+@dataclass(frozen=True)
+class VirtioStructure:
+    type: int                                 # virtio spec 4.1.4: 1 common, 2 notify, 3 isr, 4 device
+    bar: int
+    offset: int
+    length: int
+    multiplier: int | None = None             # the notify structure's only
+
+
+# The PCI identifiers a device description may match on, by their names in
+# an intent's `match` clause (and in the probe file).
+PCI_IDS = ("vendor", "device", "class", "subsystem_vendor", "subsystem_device", "revision")
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    address: str
+    vendor: str                               # hex text, "0x8086"
+    device: str
+    device_class: str                         # "class" in the file
+    subsystem_vendor: str | None = None
+    subsystem_device: str | None = None
+    revision: str | None = None
+    driver: str | None = None
+    vendor_name: str | None = None
+    device_name: str | None = None
+    bars: tuple[Bar, ...] = ()
+    virtio: tuple[VirtioStructure, ...] | None = None      # virtio devices only
+
+    def ident(self, name: str) -> str | None:
+        """One of PCI_IDS by its name, as hex text (None if not probed)."""
+        if name not in PCI_IDS:
+            raise KeyError(f"not a PCI identifier: {name}")
+        return self.device_class if name == "class" else getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One machine, as `probe()` finds it or a probe file describes it.
+    `created` and `host` say where the probe came from, not what the machine
+    is: they take no part in equality (or the fingerprint)."""
+    cpu: Cpu
+    memory_bytes: int = 0
+    gpus: tuple[Gpu, ...] = ()
+    pci: tuple[PciDevice, ...] = ()           # sorted by address
+    created: str | None = field(default=None, compare=False)
+    host: dict | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_json(cls, data, src: str = "<probe>") -> "Probe":
+        """Validate a decoded probe file (raising ProbeError, which names the
+        file and the field) and build it, with defaults filled."""
+        p = _normalise(data, src)
+        c = p["cpu"]
+        cpu = Cpu(arch=c["arch"], features=tuple(c["features"]), cores=c["cores"], threads=c["threads"],
+                  vendor=c["vendor"], model_name=c["model_name"], uarch=c["uarch"], llvm_cpu=c["llvm_cpu"],
+                  cache=Cache(**{k: c["cache"][k] for k in ("l1d", "l1i", "l2", "l3")}))
+        gpus = tuple(Gpu(**{**{k: g[k] for k in _GPU_KEYS}, "compute_capability": tuple(g["compute_capability"])})
+                     for g in p["gpus"])
+        return cls(cpu=cpu, memory_bytes=p["memory"]["total_bytes"], gpus=gpus,
+                   pci=tuple(_pci_device(d) for d in p["pci"]),
+                   created=p.get("created"), host=p.get("host"))
+
+    def to_json(self) -> dict:
+        """The probe file's form (format atlas-probe/1): from_json(to_json()) == self."""
+        out = {"format": FORMAT,
+               "cpu": {**{k: getattr(self.cpu, k) for k in ("arch", "vendor", "model_name", "uarch",
+                                                            "llvm_cpu", "cores", "threads")},
+                       "features": list(self.cpu.features), "cache": asdict(self.cpu.cache)},
+               "memory": {"total_bytes": self.memory_bytes},
+               "gpus": [{**asdict(g), "compute_capability": list(g.compute_capability)} for g in self.gpus],
+               "pci": [_pci_json(d) for d in self.pci]}
+        if self.created is not None:
+            out["created"] = self.created
+        if self.host is not None:
+            out["host"] = dict(self.host)
+        return out
+
+
+_GPU_KEYS = tuple(f.name for f in fields(Gpu))
+
+
+def _pci_device(d: dict) -> PciDevice:
+    return PciDevice(
+        address=d["address"], vendor=d["vendor"], device=d["device"], device_class=d["class"],
+        **{k: d[k] for k in ("subsystem_vendor", "subsystem_device", "revision", "driver",
+                             "vendor_name", "device_name")},
+        bars=tuple(Bar(index=b["index"], start=b["start"], size=b["size"], kind=b["kind"],
+                       prefetchable=b["prefetchable"], wide=b["64bit"]) for b in d["bars"]),
+        virtio=None if "virtio" not in d else tuple(
+            VirtioStructure(type=c["type"], bar=c["bar"], offset=c["offset"], length=c["length"],
+                            multiplier=c.get("multiplier")) for c in d["virtio"]))
+
+
+def _pci_json(d: PciDevice) -> dict:
+    out = {"address": d.address, "vendor": d.vendor, "device": d.device, "class": d.device_class,
+           **{k: getattr(d, k) for k in ("subsystem_vendor", "subsystem_device", "revision", "driver",
+                                         "vendor_name", "device_name")},
+           "bars": [{"index": b.index, "start": b.start, "size": b.size, "kind": b.kind,
+                     "prefetchable": b.prefetchable, "64bit": b.wide} for b in d.bars]}
+    if d.virtio is not None:
+        out["virtio"] = [{k: v for k, v in asdict(c).items() if k != "multiplier" or v is not None}
+                         for c in d.virtio]
+    return out
+
+
 # ---------------------------------------------------------------- command
 
 def main(argv=None) -> None:
@@ -655,7 +816,7 @@ def main(argv=None) -> None:
     p = probe()
     if args.output:
         write_probe(p, args.output)
-        print(f"wrote {args.output}: {len(p['gpus'])} GPU(s), fingerprint {fingerprint(p)}",
+        print(f"wrote {args.output}: {len(p.gpus)} GPU(s), fingerprint {fingerprint(p)}",
               file=sys.stderr)
     else:
         sys.stdout.write(_json(p))

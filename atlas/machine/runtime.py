@@ -20,18 +20,11 @@ from pathlib import Path
 
 
 from ..meaning import interp, ir
+from .backend import signature_of
 
 
 class CpuMismatch(RuntimeError):
     """The artefact needs CPU features this machine lacks."""
-
-
-# ---------------------------------------------------------------- signatures
-
-def signature(spec: dict, name: str) -> ir.Function:
-    """A function's signature, read back from its manifest entry."""
-    from ..front.typecheck import signature_of
-    return signature_of(spec["signature"], f"<manifest: {name}>")
 
 
 # ---------------------------------------------------------------- the CPU check
@@ -83,13 +76,13 @@ class Function:
 
     def __init__(self, name: str, spec: dict, cfunc):
         self.name, self.spec = name, spec
-        self.sig = signature(spec, name)
+        self.sig = signature_of(name, spec)
         cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
                           for p in self.sig.params]
         cfunc.restype = CTYPES[self.sig.ret.name] if self.sig.ret else None
         self._c = cfunc
         self.__name__ = name
-        self.__doc__ = self.sig.signature
+        self.__doc__ = spec.get("signature") or self.sig.signature
 
     def __repr__(self) -> str:
         return f"<compiled {self.__doc__}>"
@@ -114,10 +107,10 @@ class Function:
                                  "(pass np.ascontiguousarray(...))")
             # Machine code computes the length in its declared types; refuse
             # a call where that wraps and would disagree with the exact length.
-            length = self.sig.param(pname).ty.length
-            if interp.evaluate(length, scalars) != interp.evaluate(length, scalars, exact=True):
-                raise ValueError(f"{self.name}: the length {ir.pretty_expr(length)} of {pname} "
-                                 f"overflows its type {length.ty} for these arguments")
+            try:
+                interp.machine_length(self.sig.param(pname).ty.length, scalars)
+            except ValueError as exc:
+                raise ValueError(f"{self.name}: {pname}: {exc}") from None
         return [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
                 for p, a in zip(self.sig.params, args)]
 
@@ -211,3 +204,5 @@ def load(path, check_cpu: bool = True) -> Library:
     except (KeyError, TypeError, AttributeError) as exc:      # an entry without its fields
         raise ValueError(f"{mpath}: damaged manifest, a function's entry lacks {exc} "
                          "(recompile the artefact)") from None
+    except ValueError as exc:          # an entry describe() did not write (or an older Atlas did)
+        raise ValueError(f"{mpath}: damaged or outdated manifest: {exc} (recompile the artefact)") from None

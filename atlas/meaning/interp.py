@@ -88,13 +88,26 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
         return evaluate(e.a, scalars, True)
     if isinstance(e, ir.Binary):
         a, b = evaluate(e.a, scalars, True), evaluate(e.b, scalars, True)
+        # Division truncates toward zero, as the intent divides.
+        q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1) if b else None
         ops = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-               "div": lambda: a // b if b else -1, "rem": lambda: a % b if b else -1,
+               "div": lambda: q if b else -1, "rem": lambda: a - b * q if b else -1,
                "shl": lambda: a << b if 0 <= b < 64 else -1, "shr": lambda: a >> b if 0 <= b < 64 else 0,
                "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b}
         if e.op in ops:
             return ops[e.op]()
     raise ValueError(f"unsupported length expression {ir.pretty_expr(e)}")
+
+
+def machine_length(e: ir.Expr, scalars: dict) -> int:
+    """An array's length as compiled code needs it: the exact value, refused
+    (ValueError) where computing it in its declared types, as machine code
+    does, would wrap and so disagree with the buffer it describes.  The one
+    check of a length that the CPU runtime and the GPU host share."""
+    exact = evaluate(e, scalars, exact=True)
+    if evaluate(e, scalars) != exact:
+        raise ValueError(f"the length {ir.pretty_expr(e)} overflows its type {e.ty} for these arguments")
+    return exact
 
 
 def bind(fn: ir.Function, args) -> tuple[dict, dict]:

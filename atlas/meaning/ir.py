@@ -505,6 +505,45 @@ def walk(e):
         yield from walk(c)
 
 
+# ---------------------------------------------------------------- lengths as data
+
+# An array length crosses into a manifest as JSON, so that what loads an
+# artefact (the runtime, the GPU host) rebuilds the expression without a
+# parser: {"var": name, "type": t}, {"const": bits, "type": t},
+# {"cast": e, "type": t} and {"op": o, "a": e, "b": e, "type": t}, over the
+# integer operators a length may use.
+LENGTH_OPS = ARITH + BITWISE + SHIFTS
+
+
+def length_to_json(e) -> dict:
+    if isinstance(e, Var):
+        return {"var": e.name, "type": e.ty.name}
+    if isinstance(e, Const):
+        return {"const": e.value, "type": e.ty.name}
+    if isinstance(e, Cast):
+        return {"cast": length_to_json(e.a), "type": e.ty.name}
+    if isinstance(e, Binary) and e.op in LENGTH_OPS:
+        return {"op": e.op, "a": length_to_json(e.a), "b": length_to_json(e.b), "type": e.ty.name}
+    raise ValueError(f"not a length expression: {pretty_expr(e)}")
+
+
+def length_from_json(d) -> "Expr":
+    """The inverse of length_to_json; ValueError on anything it did not write."""
+    if not isinstance(d, dict) or not isinstance(SCALARS.get(d.get("type")), Scalar) \
+            or not SCALARS[d["type"]].is_int:
+        raise ValueError(f"not a length expression: {d!r}")
+    ty = SCALARS[d["type"]]
+    if isinstance(d.get("var"), str):
+        return Var(d["var"], ty)
+    if isinstance(d.get("const"), int) and not isinstance(d["const"], bool) and 0 <= d["const"] <= ty.mask:
+        return Const(d["const"], ty)
+    if "cast" in d:
+        return Cast(length_from_json(d["cast"]), ty)
+    if d.get("op") in LENGTH_OPS:
+        return Binary(d["op"], length_from_json(d.get("a")), length_from_json(d.get("b")), ty)
+    raise ValueError(f"not a length expression: {d!r}")
+
+
 # ---------------------------------------------------------------- printing
 
 _BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",

@@ -40,6 +40,7 @@ import numpy as np
 from .. import __version__
 from ..meaning import ir
 from ..logic import lower
+from ..machine.probe import Probe
 from ..machine.backend import Realisation
 from ..front.diagnostics import AtlasError
 from ..logic.differential import same
@@ -268,10 +269,9 @@ class _Candidates:
         return True
 
 
-def space_for(candidates: _Candidates, probe: dict) -> Space:
-    features = set((probe.get("cpu") or {}).get("features") or ())
-    wide = (0, 256, 512) if "avx512f" in features else (0, 256)
-    widths = (0, 1, 4, 8, 16, 32) if "avx512f" in features else (0, 1, 4, 8, 16)
+def space_for(candidates: _Candidates, probe: Probe) -> Space:
+    wide = (0, 256, 512) if probe.cpu.has("avx512f") else (0, 256)
+    widths = (0, 1, 4, 8, 16, 32) if probe.cpu.has("avx512f") else (0, 1, 4, 8, 16)
     return Space(roots=candidates.roots, shapes=candidates.offered(), vector_width=widths,
                  prefer_width_bits=wide)
 
@@ -326,7 +326,7 @@ class Target:
     final: ir.Module            # the proven module a candidate is compiled beside
     roots: list                 # lower.Root, every function's
     chosen: dict                # proven root name -> its atlas form
-    probe: dict
+    probe: Probe
     backend: object             # atlas.machine.backend.Backend
     intent: str                 # the intent's hash: the archive's key
     machine: str                # the probe's fingerprint

@@ -83,6 +83,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..meaning import ir
+from ..machine.probe import Probe
 
 OPS: tuple[str, ...] = ("add", "sub", "mul", "and", "or", "xor", "not", "neg", "shl", "shr",
                         "popcount", "clz", "ctz", "bswap", "rotl", "rotr", "min", "max", "abs",
@@ -170,7 +171,7 @@ def _static_hints() -> dict[str, int]:
     return costs()
 
 
-def static_table(probe: dict | None, why: str) -> CostTable:
+def static_table(probe: Probe | None, why: str) -> CostTable:
     """egraph.costs(probe) as a table (latency = throughput = the hint),
     with `why` it was not measured."""
     from ..logic.egraph import costs
@@ -300,7 +301,7 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
     return "\n".join(out)
 
 
-def _build(probe: dict, ops, types):
+def _build(probe: Probe, ops, types):
     """(target machine, optimised module, {(op, t): timed as}, benchmark keys)."""
     from atlas.backends.x86_64 import target as tgt
     target = tgt.target_for(probe)
@@ -317,7 +318,7 @@ def _build(probe: dict, ops, types):
     return tm, opt, timed_as, keys
 
 
-def benchmark_asm(probe: dict, op: str, ty) -> str:
+def benchmark_asm(probe: Probe, op: str, ty) -> str:
     """The assembly of the benchmarks of `op` at `ty` (latency, throughput
     and their baselines) compiled for `probe`: what a measurement times.
     Needs an x86_64 probe, not an x86_64 host."""
@@ -325,7 +326,7 @@ def benchmark_asm(probe: dict, op: str, ty) -> str:
     if op not in OPS or t not in TYPES:
         raise ValueError(f"no benchmark for {op}@{t.name}: the ops are {', '.join(OPS)}; "
                          f"the types {', '.join(x.name for x in TYPES)}")
-    arch = ((probe or {}).get("cpu") or {}).get("arch")
+    arch = probe.cpu.arch if probe else None
     if arch not in ("x86_64", "amd64"):
         raise ValueError("the benchmarks are x86_64 code, and the probe's CPU is "
                          f"{arch or 'of no stated kind'}")
@@ -359,7 +360,7 @@ def _trip_ns(call, n: int) -> float:
     return (time.perf_counter_ns() - t0) / n
 
 
-def measure(probe: dict, *, types=TYPES, repeats: int = 5) -> CostTable:
+def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
     """Measure every op of OPS at each of `types` now (no cache), for code
     compiled for `probe` and run here.  ValueError when can_measure(probe)
     gives a reason; the backend's BackendError when the library cannot be
@@ -415,7 +416,7 @@ def measure(probe: dict, *, types=TYPES, repeats: int = 5) -> CostTable:
 
 # ---------------------------------------------------------------- for a probe
 
-def can_measure(probe: dict) -> str | None:
+def can_measure(probe: Probe) -> str | None:
     """None when code compiled for `probe` runs on this machine: the host is
     x86_64, the probe's CPU too, and every CPU flag that code may use (the
     probe's flags that switch LLVM features on, the flags the loader checks)
@@ -425,7 +426,7 @@ def can_measure(probe: dict) -> str | None:
     host = {"amd64": "x86_64"}.get(host, host)
     if host != "x86_64":
         return f"this machine is {host or 'of an unknown architecture'}, and the benchmarks are x86_64 code"
-    arch = ((probe or {}).get("cpu") or {}).get("arch")
+    arch = probe.cpu.arch if probe else None
     if arch not in ("x86_64", "amd64"):
         return (f"the probe's CPU is {arch or 'of no stated kind'}, not x86_64, and costs are measured "
                 "for the x86_64 backend only")
@@ -442,7 +443,7 @@ def can_measure(probe: dict) -> str | None:
     return None
 
 
-def cache_path(probe: dict) -> Path:
+def cache_path(probe: Probe) -> Path:
     from ..machine.probe import fingerprint
     from ..logic.rules import cache_dir
     return cache_dir() / "costs" / f"{fingerprint(probe)}.json"
@@ -471,7 +472,7 @@ def _cached(path: Path) -> CostTable | None:
     return table
 
 
-def for_probe(probe: dict, *, cache: bool = True, remeasure: bool = False) -> CostTable:
+def for_probe(probe: Probe, *, cache: bool = True, remeasure: bool = False) -> CostTable:
     """The table for `probe`: from the cache (cache_dir()/costs/<fingerprint>.json,
     valid for this atlas, llvmlite and way of measuring), else measured here
     and cached, else (it cannot be measured here, or measuring failed) the

@@ -19,6 +19,7 @@ from .. import pipeline
 from ..logic import rules as rulebook
 from . import stochastic as so
 from ..meaning.terms import Term
+from ..machine.probe import Probe
 
 MIN_LENGTH = 2              # a root of one operation has nothing to gain
 
@@ -53,7 +54,7 @@ def candidates(sat, verified) -> list[tuple[lower.Root, Term]]:
     return out
 
 
-def run(paths, probe: dict, *, budget_s: float = 60.0, seed: int = 0, learned_path=None,
+def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_path=None,
         only=(), again: bool = False, costs=None,
         progress: Callable[[str], None] | None = None) -> list[Discovery]:
     """Search the roots of `paths`; store what is learned in `learned_path`

@@ -40,6 +40,7 @@ from typing import Callable
 import numpy as np
 
 from ..files import write_atomic
+from ..machine.probe import Probe
 
 REPO = Path(__file__).resolve().parents[2]
 INTENTS = REPO / "intents"
@@ -329,7 +330,7 @@ def intent_abi(signature: str) -> tuple:
     return _abi(_C_OF_INTENT[fn.ret.name] if fn.ret else None, types)
 
 
-def compile_atlas(k: Kernel, probe: dict, workdir: Path, intents: Path = INTENTS, search=None):
+def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENTS, search=None):
     """Compile intents/<kernel>.ax for the probed machine; (library, fn address,
     the search's account or None).  With `search` (atlas.search.explode.Options), the
     kernel's profile intents/profiles/<kernel>.yaml is what candidates are
@@ -569,7 +570,7 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
     target_s = target_s or (0.002 if quick else 0.010)
     source = find_kernels_c(kernels_c)
     probe = probe or hwprobe.probe()
-    cpu = probe["cpu"]
+    cpu = probe.cpu
     rows = []
     with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
         work = Path(workdir or tmp)
@@ -603,9 +604,8 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
                         row.search_s = 0.0 if found.get("from_archive") else found.get("seconds")
                     rows.append(row)
     return Report(date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  machine={"model_name": cpu.get("model_name", ""), "uarch": cpu.get("uarch", ""),
-                           "llvm_cpu": cpu.get("llvm_cpu", ""), "cores": cpu.get("cores"),
-                           "threads": cpu.get("threads"), "fingerprint": hwprobe.fingerprint(probe)},
+                  machine={"model_name": cpu.model_name, "uarch": cpu.uarch, "llvm_cpu": cpu.llvm_cpu,
+                           "cores": cpu.cores, "threads": cpu.threads, "fingerprint": hwprobe.fingerprint(probe)},
                   gcc=gcc_version(), kernels_c=str(source), atlas_version=__version__,
                   samples=samples, target_ms=target_s * 1e3, rows=rows)
 

@@ -41,6 +41,7 @@ import yaml
 
 from .bench import (REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned,
                     per_call_ns, sample)
+from ..machine.probe import Probe
 
 BITS = REPO / "intents" / "bits"
 PROBLEMS = BITS / "problems.yaml"
@@ -185,7 +186,7 @@ def driver_source(problems, prefix: str = "map_") -> str:
     return "\n".join(out)
 
 
-def compile_atlas(problems, probe: dict, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX,
+def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX,
                   **options):
     """Compile naive.ax, literature.ax and the driver into the artefact folder
     `out` (options go to atlas.pipeline.compile_files); the Compiled result."""
@@ -356,7 +357,7 @@ def render(rows) -> str:
 
 # ------------------------------------------------------------------ the whole benchmark
 
-def run(probe: dict, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_path=None,
+def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_path=None,
         n: int = 1 << 16, samples: int = 11, log: Callable[[str], None] = lambda s: None,
         costs=None) -> list[Row]:
     """Search every problem's naive specification (atlas superopt), compile

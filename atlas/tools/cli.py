@@ -126,12 +126,12 @@ def probe(output):
             hwprobe.write_probe(p, output)
         except OSError as exc:
             _fail(f"{output}: cannot write: {exc.strerror or exc}")
-        cpu = p["cpu"]
-        click.echo(f"wrote {output}: {cpu['model_name'] or cpu['arch']} ({cpu['uarch']}, "
-                   f"{len(cpu['features'])} features), {len(p['gpus'])} GPU(s), "
-                   f"{len(p['pci'])} PCI device(s); fingerprint {hwprobe.fingerprint(p)}")
+        cpu = p.cpu
+        click.echo(f"wrote {output}: {cpu.model_name or cpu.arch} ({cpu.uarch}, "
+                   f"{len(cpu.features)} features), {len(p.gpus)} GPU(s), "
+                   f"{len(p.pci)} PCI device(s); fingerprint {hwprobe.fingerprint(p)}")
     else:
-        click.echo(json.dumps(p, indent=2, sort_keys=True))
+        click.echo(json.dumps(p.to_json(), indent=2, sort_keys=True))
 
 
 @main.command()

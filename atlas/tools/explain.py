@@ -39,6 +39,7 @@ from ..logic.egraph import node_parts as node_head    # the encoding's one defin
 from ..logic.differential import VERDICT
 from ..pipeline import front, logic_atlas, rule_files
 from ..meaning.terms import Term, pretty, subterms
+from ..machine.probe import Probe
 
 FORMAT = "atlas-explain/1"
 
@@ -187,7 +188,7 @@ def _attribute(g: _Graph, rules, fired: dict) -> dict:
 
 # ---------------------------------------------------------------- the document
 
-def explain(paths, probe: dict, probe_label: str, *, show_all: bool = False,
+def explain(paths, probe: Probe, probe_label: str, *, show_all: bool = False,
             rules=None, limits: egraph.Limits | None = None) -> dict:
     """Everything `atlas explain` shows, as one deterministic JSON-able dict.
     Lists are cut to the MAX_* sizes unless show_all (the cut is recorded)."""
@@ -407,12 +408,11 @@ def _op_label(n: tuple) -> str:
     return _SYM.get(op, op)
 
 
-def _probe_doc(probe: dict, label: str) -> dict:
-    cpu = probe.get("cpu") or {}
+def _probe_doc(probe: Probe, label: str) -> dict:
     # What this probe changes in the cost model (e.g. popcount without popcnt).
     base, here = egraph.costs(None), egraph.costs(probe)
     return {"source": label, "fingerprint": hwprobe.fingerprint(probe),
-            "arch": cpu.get("arch", ""), "uarch": cpu.get("uarch", ""),
+            "arch": probe.cpu.arch, "uarch": probe.cpu.uarch,
             "costs_changed": {op: here[op] for op in sorted(here) if here[op] != base.get(op)}}
 
 

@@ -21,6 +21,7 @@ from atlas.machine.backend import Backend, BackendError, Emitted, Realisation, d
 from . import target as tgt
 from .kernels import KernelModule, Shape, default_shape, launches, space
 from .plan import NotParallel, Plan, plan_for
+from atlas.machine.probe import Probe
 
 DEFAULT_SMS = 80        # when the probe could not count multiprocessors: only caps grid-stride grids
 CONTEXT = "gpu"         # the archive context of launch-shape measurements
@@ -36,7 +37,7 @@ class NvptxBackend(Backend):
         self.variants = variants      # also write every launch shape's PTX, for the GPU search
         self.archive = archive        # where to look for crowned shapes (default: the user's archive)
 
-    def accepts(self, probe: dict) -> str | None:
+    def accepts(self, probe: Probe) -> str | None:
         gpu = tgt.gpu_of(probe)
         if gpu is None:
             return "the probe lists no NVIDIA GPU"
@@ -46,14 +47,14 @@ class NvptxBackend(Backend):
             return str(exc)
         return None
 
-    def emit(self, module: ir.Module, probe: dict, outdir: Path,
+    def emit(self, module: ir.Module, probe: Probe, outdir: Path,
              realise: dict[str, Realisation] | None = None) -> Emitted:
         why = self.accepts(probe)
         if why:
             raise BackendError(why)
         gpu = tgt.gpu_of(probe)
         sm, ptx_version = tgt.arch(gpu)
-        sms = gpu.get("multiprocessors") or DEFAULT_SMS
+        sms = gpu.multiprocessors or DEFAULT_SMS
         plans, functions = {}, {}
         for f in module.functions:
             functions[f.name] = describe(f)
@@ -81,11 +82,12 @@ class NvptxBackend(Backend):
             files += write_variants(plans, outdir, sm, ptx_version, sms)
         manifest = {"ptx": "kernels.ptx", "triple": tgt.TRIPLE, "arch": sm,
                     "ptx_version": f"{ptx_version // 10}.{ptx_version % 10}",
-                    "gpu": {k: gpu.get(k) for k in ("name", "compute_capability", "multiprocessors")},
+                    "gpu": {"name": gpu.name, "compute_capability": list(gpu.compute_capability),
+                            "multiprocessors": gpu.multiprocessors},
                     "alignment": 16, "functions": functions}
         return Emitted(files=files, manifest=manifest, dumps={"llvm": text, "llvm-opt": opt, "ptx": ptx})
 
-    def _from_archive(self, module: ir.Module, probe: dict, names: list[str]):
+    def _from_archive(self, module: ir.Module, probe: Probe, names: list[str]):
         """What the GPU run (scripts/gpu_check.py) left in the archive for
         these functions on this machine: the crowned launch shapes, and each
         function's CPU and GPU times per size (the actuator choice)."""

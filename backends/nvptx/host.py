@@ -8,7 +8,8 @@ and run a function's launches on the GPU with CuPy.
 This module is what runs on the GPU machine, which has numpy and CuPy but
 not the compiler's parser, e-graph or prover: it reads each function's
 parameters from the manifest (never by parsing its signature) and imports
-only the interpreter's value rules from atlas.  CuPy is imported lazily, so
+only the IR and the interpreter's value rules from atlas: an array's length
+is checked by the same function as the CPU runtime's (interp.machine_length).  CuPy is imported lazily, so
 the pure parts (length expressions, grids, argument marshalling, input
 checks) run and are tested on machines without a GPU.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,161 +71,26 @@ def scalar_arg(type_name: str, value, where: str = "argument"):
 
 # ---------------------------------------------------------------- array lengths
 
-# Intent syntax for lengths: integers (0x/0b, `_`, a type suffix), names,
-# + - * / %, `as TYPE` and parentheses.  Precedence as in the grammar: `as`
-# binds tighter than * / %, which bind tighter than + -.
-_TOKEN = re.compile(r"\s*(?:(?P<int>(?:0x[0-9a-fA-F_]+|0b[01_]+|[0-9][0-9_]*))(?P<suffix>[ui](?:8|16|32|64))?"
-                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/%()]))")
+def length_of(p: dict) -> ir.Expr:
+    """An array parameter's length, as the manifest gives it (ir.length_to_json)."""
+    return ir.length_from_json(p["length"])
 
 
-@lru_cache(maxsize=256)
-def parse_length(text: str) -> tuple:
-    """A length expression -> a small tree: ("int", value, type|None),
-    ("var", name), ("as", tree, type) or (op, left, right).  Anything else
-    (calls, loads, other operators) is refused: a length is arithmetic on
-    scalar parameters."""
-    tokens, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            if text[pos:].strip() == "":
-                break
-            raise ValueError(f"length {text!r}: unexpected {text[pos:].strip()[:10]!r} "
-                             "(a length may use names, integers, + - * / %, `as` and parentheses)")
-        pos = m.end()
-        if m["int"]:
-            digits = m["int"].replace("_", "")
-            base = {"0x": 16, "0b": 2}.get(digits[:2], 10)
-            tokens.append(("int", int(digits[2:] if base != 10 else digits, base), m["suffix"]))
-        elif m["name"]:
-            tokens.append(("name", m["name"]))
-        else:
-            tokens.append(("op", m["op"]))
-    tokens.append(("end",))
-    at = [0]
-
-    def peek():
-        return tokens[at[0]]
-
-    def take():
-        at[0] += 1
-        return tokens[at[0] - 1]
-
-    def fail(what):
-        tok = peek()
-        found = "the end" if tok[0] == "end" else repr(str(tok[1]))
-        raise ValueError(f"length {text!r}: expected {what}, found {found}")
-
-    def atom():
-        tok = take()
-        if tok[0] == "int":
-            return ("int", tok[1], tok[2])
-        if tok[0] == "name" and tok[1] != "as":
-            return ("var", tok[1])
-        if tok == ("op", "("):
-            e = sum_()
-            if take() != ("op", ")"):
-                at[0] -= 1
-                fail("')'")
-            return e
-        at[0] -= 1
-        fail("a name, an integer or '('")
-
-    def cast():
-        e = atom()
-        while peek() == ("name", "as"):
-            take()
-            tok = take()
-            if tok[0] != "name" or tok[1] not in ir.SCALARS:
-                at[0] -= 1
-                fail("a type after `as`")
-            e = ("as", e, tok[1])
-        return e
-
-    def product():
-        e = cast()
-        while peek() in (("op", "*"), ("op", "/"), ("op", "%")):
-            e = (take()[1], e, cast())
-        return e
-
-    def sum_():
-        e = product()
-        while peek() in (("op", "+"), ("op", "-")):
-            e = (take()[1], e, product())
-        return e
-
-    tree = sum_()
-    if peek() != ("end",):
-        fail("an operator or the end")
-    return tree
-
-
-def length_names(text: str) -> list[str]:
-    """The parameter names a length expression reads, in order of appearance."""
+def length_names(p: dict) -> list[str]:
+    """The scalar parameters an array parameter's length reads, in order of appearance."""
     names: list[str] = []
-
-    def walk(e):
-        if e[0] == "var" and e[1] not in names:
-            names.append(e[1])
-        elif e[0] not in ("int", "var"):
-            for sub in e[1:]:
-                if isinstance(sub, tuple):
-                    walk(sub)
-    walk(parse_length(text))
+    for e in ir.walk(length_of(p)):
+        if isinstance(e, ir.Var) and e.name not in names:
+            names.append(e.name)
     return names
 
 
-def _fits(t: ir.Scalar, v: int) -> bool:
-    return (-(1 << (t.bits - 1)) <= v < (1 << (t.bits - 1))) if t.signed else 0 <= v <= t.mask
-
-
-def eval_length(text: str, values: dict, types: dict) -> int:
-    """The exact value of a length expression, given the scalar parameters'
-    values (natural ints) and intent types.  The kernels compute it in the
-    declared types, so a step whose exact value does not fit its type
-    (where the kernel's would wrap) is refused, as is a division by zero."""
-
-    def ev(e) -> tuple[int, ir.Scalar | None]:
-        kind = e[0]
-        if kind == "int":
-            t = ir.SCALARS[e[2]] if e[2] else None
-            if t is not None and not _fits(t, e[1]):
-                raise ValueError(f"length {text!r}: {e[1]} does not fit in {t}")
-            return e[1], t
-        if kind == "var":
-            if e[1] not in values:
-                raise ValueError(f"length {text!r}: {e[1]!r} is not a scalar parameter")
-            t = ir.SCALARS.get(types.get(e[1], ""))
-            if t is None or not t.is_int:
-                raise ValueError(f"length {text!r}: {e[1]!r} is not an integer parameter")
-            return int(values[e[1]]), t
-        if kind == "as":
-            v, _ = ev(e[1])
-            t = ir.SCALARS[e[2]]
-            if not t.is_int:
-                raise ValueError(f"length {text!r}: a length is an integer, not {t}")
-            if not _fits(t, v):
-                raise ValueError(f"length {text!r}: {v} as {t} does not keep its value")
-            return v, t
-        (a, ta), (b, tb) = ev(e[1]), ev(e[2])
-        if ta is not None and tb is not None and ta != tb:
-            raise ValueError(f"length {text!r}: mixes {ta} and {tb}")
-        t = ta or tb
-        if kind in "/%" and b == 0:
-            raise ValueError(f"length {text!r}: division by zero")
-        if kind in "/%":
-            q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)     # truncating, as the intent divides
-            v = q if kind == "/" else a - b * q
-        else:
-            v = {"+": a + b, "-": a - b, "*": a * b}[kind]
-        if t is not None and not _fits(t, v):
-            raise ValueError(f"length {text!r}: {v} overflows {t} for these arguments")
-        return v, t
-
-    v, _ = ev(parse_length(text))
-    if v < 0:
-        raise ValueError(f"length {text!r} is negative ({v}) for these arguments")
-    return v
+def lengths(params: list[dict], values: dict) -> dict[str, int]:
+    """Each array parameter's length, given the scalar parameters' values
+    (natural numbers): interp.machine_length, the CPU runtime's own check."""
+    bits = {p["name"]: interp.to_value(ir.SCALARS[p["type"]], values[p["name"]])
+            for p in params if "type" in p and p["name"] in values}
+    return {p["name"]: interp.machine_length(length_of(p), bits) for p in params if "elem" in p}
 
 
 # ---------------------------------------------------------------- checking a call
@@ -244,10 +109,11 @@ def bind_args(fname: str, params: list[dict], args, device: bool = False, alignm
     if len(args) != len(params):
         raise TypeError(f"{fname} takes {len(params)} argument(s), got {len(args)}")
     values: dict = {}
+    bits: dict = {}                    # the scalars as the interpreter holds them, for the lengths
     for p, a in zip(params, args):
         if "type" in p:
             values[p["name"]] = scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
-    types = {p["name"]: p["type"] for p in params if "type" in p}
+            bits[p["name"]] = interp.to_value(ir.SCALARS[p["type"]], a)
     spans: list[tuple[str, int, int]] = []
     for p, a in zip(params, args):
         if "elem" not in p:
@@ -261,10 +127,14 @@ def bind_args(fname: str, params: list[dict], args, device: bool = False, alignm
             raise ValueError(f"{fname}: {name!r} must have dtype {want}, got {a.dtype}")
         if a.ndim != 1:
             raise ValueError(f"{fname}: {name!r} must be 1-D, got {a.ndim} dimensions")
-        n = eval_length(p["length"], values, types)
+        length = length_of(p)
+        try:
+            n = interp.machine_length(length, bits)
+        except ValueError as exc:
+            raise ValueError(f"{fname}: {name!r}: {exc}") from None
         if a.size != n:
             raise ValueError(f"{fname}: {name!r} has {a.size} elements, its declared length "
-                             f"{p['length']} is {n}")
+                             f"{ir.pretty_expr(length)} is {n}")
         if not a.flags.c_contiguous:
             raise ValueError(f"{fname}: {name!r} must be contiguous (pass a contiguous copy)")
         if p.get("mutable") and not getattr(a.flags, "writeable", True):

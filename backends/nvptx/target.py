@@ -16,6 +16,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 
 from atlas.machine.backend import BackendError
+from atlas.machine.probe import Gpu, Probe
 
 TRIPLE = "nvptx64-nvidia-cuda"
 
@@ -24,20 +25,20 @@ _FIRST_PTX = {(7, 0): 60, (7, 2): 61, (7, 5): 63, (8, 0): 70, (8, 6): 71, (8, 7)
               (8, 9): 78, (9, 0): 78, (10, 0): 86, (10, 1): 86, (12, 0): 87}
 
 
-def gpu_of(probe: dict) -> dict | None:
+def gpu_of(probe: Probe | None) -> Gpu | None:
     """The first NVIDIA GPU the probe lists (the one kernels are built for)."""
-    for g in (probe or {}).get("gpus") or []:
-        if (g.get("vendor") or "nvidia") == "nvidia":
+    for g in probe.gpus if probe else ():
+        if (g.vendor or "nvidia") == "nvidia":
             return g
     return None
 
 
-def arch(gpu: dict) -> tuple[str, int]:
+def arch(gpu: Gpu) -> tuple[str, int]:
     """(sm_XY, PTX version) for the GPU's compute capability."""
-    cc = tuple(gpu.get("compute_capability") or (0, 0))
+    cc = gpu.compute_capability
     if cc not in _FIRST_PTX:
         known = ", ".join(f"{a}.{b}" for a, b in sorted(_FIRST_PTX))
-        raise BackendError(f"the probed GPU {gpu.get('name') or ''!r} has compute capability "
+        raise BackendError(f"the probed GPU {gpu.name!r} has compute capability "
                            f"{cc[0]}.{cc[1]}, which this backend does not target (known: {known})")
     return f"sm_{cc[0]}{cc[1]}", _FIRST_PTX[cc]
 

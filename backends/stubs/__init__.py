@@ -19,6 +19,7 @@ from atlas.meaning import ir
 from atlas.machine.backend import Backend, BackendError, Emitted
 
 from .cgen import OpWriter, accessor, ctype, hexu
+from atlas.machine.probe import Probe
 
 C_FLAGS = "-std=c11 -Wall -Wextra -Werror"
 
@@ -27,10 +28,10 @@ class StubsBackend(Backend):
     name = "stubs"
     description = "C driver stubs for the PCI devices the probe lists that a description matches"
 
-    def accepts(self, probe: dict) -> str | None:
-        return None if probe.get("pci") else "the probe lists no PCI devices"
+    def accepts(self, probe: Probe) -> str | None:
+        return None if probe.pci else "the probe lists no PCI devices"
 
-    def emit(self, module: ir.Module, probe: dict, outdir: Path, realise=None) -> Emitted:
+    def emit(self, module: ir.Module, probe: Probe, outdir: Path, realise=None) -> Emitted:
         if not module.devices:
             raise BackendError("the input has no device descriptions (`device NAME matches pci(...) { ... }`)")
         chosen = devices.select(module.devices, probe)
@@ -59,8 +60,8 @@ class StubsBackend(Backend):
             "devices": entries,
             "absent": {d.name: f"no {d.ids} device in the probe" for d in chosen.absent},
             "unplaced": [{"description": d.name, "address": a, "why": why} for d, a, why in chosen.unplaced],
-            "undescribed": [{"address": p.get("address"), "pci": f"{p['vendor'][2:]}:{p['device'][2:]}",
-                             "name": p.get("device_name")} for p in chosen.undescribed],
+            "undescribed": [{"address": p.address, "pci": f"{p.vendor[2:]}:{p.device[2:]}",
+                             "name": p.device_name} for p in chosen.undescribed],
             "c_files": [f for f in files if f.endswith(".c")],
             "c_flags": C_FLAGS,
         }

@@ -13,6 +13,7 @@ from atlas.machine.backend import Backend, BackendError, Emitted, Realisation, d
 
 from . import target as tgt
 from atlas.backends.llvm.codegen import generate, lower_module  # noqa: F401  (generate: the plain entry point)
+from atlas.machine.probe import Probe
 
 
 class X86Backend(Backend):
@@ -21,13 +22,13 @@ class X86Backend(Backend):
     dump_stages = ("llvm", "llvm-opt", "asm")
     searchable = True
 
-    def accepts(self, probe: dict) -> str | None:
-        arch = ((probe or {}).get("cpu") or {}).get("arch")
+    def accepts(self, probe: Probe) -> str | None:
+        arch = probe.cpu.arch if probe else None
         if arch == "x86_64":
             return None
         return f"the probed CPU is {arch or 'unknown'}, not x86_64"
 
-    def emit(self, module: ir.Module, probe: dict, outdir: Path,
+    def emit(self, module: ir.Module, probe: Probe, outdir: Path,
              realise: dict[str, Realisation] | None = None) -> Emitted:
         why = self.accepts(probe)
         if why:

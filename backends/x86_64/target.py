@@ -20,6 +20,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 
 from atlas.machine.backend import BackendError
+from atlas.machine.probe import Probe
 
 TRIPLE = "x86_64-unknown-linux-gnu"
 
@@ -92,11 +93,10 @@ def _known_features() -> frozenset[str] | None:
     return frozenset(names) if "sse2" in names else None
 
 
-def target_for(probe: dict) -> Target:
-    """The target described by the probe's CPU section."""
-    cpu = (probe or {}).get("cpu", {}) or {}
-    name = cpu.get("llvm_cpu") or "x86-64"
-    have = {str(f).lower() for f in cpu.get("features", ())}
+def target_for(probe: Probe | None) -> Target:
+    """The target described by the probe's CPU section (None: plain x86-64)."""
+    name = (probe.cpu.llvm_cpu if probe else "") or "x86-64"
+    have = set(probe.cpu.features) if probe else set()
     known = _known_features()
     on, off, flags = [], [], set()
     for feat, aliases in FEATURES.items():

@@ -29,6 +29,7 @@ from ...meaning import interp, ir
 from ...logic.differential import same
 from ...front.diagnostics import AtlasError
 from . import gen
+from ...machine.probe import Probe
 
 FUEL = 400_000                   # interpreter steps per call; a slower call is skipped, not compared
 SIZES = (0, 1, 3, gen.MAX_CONST_INDEX + 1, 64, 70)
@@ -232,7 +233,7 @@ class NotApplicable(Exception):
     """The combination does not apply to this program (a pinned shape)."""
 
 
-def native_compile(source: Path, combo: Combo, options, out: Path, probe: dict) -> None:
+def native_compile(source: Path, combo: Combo, options, out: Path, probe: Probe) -> None:
     from ...pipeline import compile_files
     from ...front.syntax import run_deep
     # As `atlas compile` does: on a thread whose stack and recursion limit
@@ -264,7 +265,7 @@ def search_options(combo: Combo, looped: list[str], calls: list[Call], seed: int
 class Target:
     """How to build and run one program: the real compiler and loader, or
     (in tests) a planted miscompiling one."""
-    probe: dict
+    probe: Probe
     compile: Callable | None = None          # (source, combo, options, out) -> None
     runner: Callable = native_runner         # out -> run(function name, args)
 
@@ -420,7 +421,7 @@ def reduce_findings(prog: gen.Program, res: Result, combos, target: Target, scra
 
 # ---------------------------------------------------------------- many programs, each in a worker
 
-def _worker(seed: int, combos, probe: dict, findings: Path | None, reduce_s: float, memory_gb: float,
+def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: float, memory_gb: float,
             conn) -> None:
     # Ctrl-C at a terminal reaches every process of the group: the campaign
     # stops its workers itself, and they print nothing of it.
@@ -457,7 +458,7 @@ class _Running:
     unreduced: Result | None = None
 
 
-def campaign(seeds, combos, probe: dict, jobs: int = 1, timeout_s: float = 300.0,
+def campaign(seeds, combos, probe: Probe, jobs: int = 1, timeout_s: float = 300.0,
              deadline: float | None = None, findings: Path | None = None, reduce_s: float = 120.0,
              memory_gb: float = 6.0, progress: Callable[[int, Result], None] = lambda s, r: None) -> Result:
     """Run programs `seeds` (an iterable, possibly endless) until it ends or

@@ -14,6 +14,7 @@ from atlas.meaning import ir
 from atlas.machine.backend import Backend, Emitted, describe
 
 from .emit import generate, prototype
+from atlas.machine.probe import Probe
 
 __version__ = "0.1.0"
 
@@ -22,10 +23,10 @@ class CBackend(Backend):
     name = "c"
     description = "plain C11 for any machine with a C compiler (an example plugin)"
 
-    def accepts(self, probe: dict) -> str | None:
+    def accepts(self, probe: Probe) -> str | None:
         return None           # C compiles anywhere; the probe only decided the `when`s
 
-    def emit(self, module: ir.Module, probe: dict, outdir: Path, realise=None) -> Emitted:
+    def emit(self, module: ir.Module, probe: Probe, outdir: Path, realise=None) -> Emitted:
         # `realise` (the search's knobs) has no meaning here: this backend is
         # not searchable, so the pipeline never passes any.
         stem = _stem(module)
