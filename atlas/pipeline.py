@@ -1,4 +1,4 @@
-"""The compiler as one function of named stages.
+"""The compiler as a list of named stages (STAGES) over one Compilation.
 
     .ax text --parse--> AST --check--> typed IR --specialise(probe)--> IR
              --saturate--> e-graph (the logic atlas) --verify--> proven IR
@@ -153,80 +153,150 @@ def only_devices(paths) -> bool:
     return any(a.devices for a in asts) and not any(a.funcs for a in asts)
 
 
-def compile_files(paths, probe: Probe, out, backend: str = backends.DEFAULT, dump: Dump | None = None,
-                  use_atlas: bool = True, limits=None, search=None, learned=None,
-                  backend_options: dict | None = None) -> Compiled:
+@dataclass
+class Request:
+    """What a compile is asked for, besides the files, the machine and the folder."""
+    backend: str = backends.DEFAULT
+    use_atlas: bool = True             # False: each function's source form, translated directly
+    limits: object = None              # egraph.Limits for saturation; None: the defaults
+    search: object = None              # search.explode.Options; None: no search
+    learned: list | None = None        # learned-rule files; None: the user's (learned.paths())
+    backend_options: dict | None = None    # keyword arguments of the backend's constructor
+
+
+@dataclass
+class Compilation:
+    """One compile as it passes through STAGES: each stage reads what the
+    stages before it left here and adds its own part."""
+    paths: list
+    probe: Probe
+    request: Request
+    backend: backends.Backend
+    dump: Dump | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    module: ir.Module | None = None          # checked (front)
+    specialised: ir.Module | None = None     # every `when hw.…` decided (front)
+    decisions: list[Decision] = field(default_factory=list)
+    final: ir.Module | None = None           # what the backend gets: each stage may replace it
+    verified: object = None                  # stages.Verified (logic atlas)
+    evidence: dict = field(default_factory=dict)       # function -> what its form rests on
+    account: dict | None = None              # the logic atlas's account for the manifest
+    realise: dict | None = None              # function -> the search's backend knobs (explode)
+    searched: dict = field(default_factory=dict)       # function -> explode.Outcome
+    checks: dict = field(default_factory=dict)         # function -> validate.Validation of its champion
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Compilation], None]
+    applies: Callable[[Compilation], bool] = lambda c: True
+
+
+def _front_stage(c: Compilation) -> None:
+    c.module, c.specialised, c.decisions = front(c.paths, c.probe, c.dump, c.timings)
+    c.final = c.specialised
+
+
+def _logic_stage(c: Compilation) -> None:
+    from .logic import learned
+    files = learned.paths() if c.request.learned is None else list(c.request.learned)
+    c.verified, c.account = middle(c.specialised, c.probe, c.dump, c.timings, c.request.limits,
+                                   rule_files(c.backend, files))
+    c.final, c.evidence = c.verified.module, c.verified.evidence
+
+
+def _explode_stage(c: Compilation) -> None:
+    before = c.final
+    c.final, c.realise, c.searched = explode(c.specialised, c.verified, c.probe, c.backend, c.request.search,
+                                             intent_hash(c.module), c.timings, c.dump)
+    # what the search crowned is checked whole against the source; what
+    # fails gives way to the form it was built from
+    c.final, c.checks = _timed(c.timings, "validate", lambda: validate.searched(
+        c.specialised, before, c.final, set(c.searched)))
+
+
+# The stages of a compile, in order; `emit` (the backend's, into the output
+# folder) follows them.  Each is timed under the names it reports itself
+# (front: parse, check, specialise; logic atlas: saturate, verify; explode:
+# explode, validate).
+STAGES = (
+    Stage("front", _front_stage),
+    # device descriptions alone leave no terms to saturate
+    Stage("logic atlas", _logic_stage, lambda c: c.request.use_atlas and bool(c.specialised.functions)),
+    Stage("explode", _explode_stage, lambda c: c.request.search is not None),
+)
+
+
+def run_stages(c: Compilation, stages=STAGES) -> Compilation:
+    for stage in stages:
+        if stage.applies(c):
+            stage.run(c)
+    return c
+
+
+def compile_files(paths, probe: Probe, out, dump: Dump | None = None, **request) -> Compiled:
     """Compile intent files for the probed machine into the folder `out`,
-    which is replaced whole or not at all.  With `search` (atlas.search.explode.Options)
-    every function with a loop is searched for its fastest proven variant.
-    `learned`: the learned-rule files the atlas loads beside the shipped
-    rules (default: the user's, atlas.logic.learned.paths()).  `backend_options`:
-    keyword arguments for the backend's constructor (e.g. nvptx's variants)."""
-    from .logic import learned as learned_rules
-    timings: dict[str, float] = {}
-    learned = learned_rules.paths() if learned is None else list(learned)
-    be = backends.get(backend, **(backend_options or {}))
+    which is replaced whole or not at all.  `request`: the fields of
+    Request (backend, use_atlas, limits, search, learned, backend_options);
+    with `search` every function with a loop is searched for its fastest
+    proven variant."""
+    return compile_request(paths, probe, out, Request(**request), dump)
+
+
+def compile_request(paths, probe: Probe, out, request: Request, dump: Dump | None = None) -> Compiled:
+    be = backends.get(request.backend, **(request.backend_options or {}))
     refusal = be.accepts(probe)
     if refusal:
-        raise backends.BackendError(f"backend {backend} cannot target this probe: {refusal}")
-    module, specialised, decisions = front(paths, probe, dump, timings)
-    final, evidence, account, verified = specialised, {}, None, None
-    if use_atlas and specialised.functions:      # device descriptions alone: no terms to saturate
-        verified, account = middle(specialised, probe, dump, timings, limits,
-                                   rule_files(be, learned))
-        final, evidence = verified.module, verified.evidence
-    realise, searched = None, {}
-    if search is not None and not be.searchable:
-        raise backends.BackendError(f"the {backend} backend's variants cannot be timed here; "
+        raise backends.BackendError(f"backend {request.backend} cannot target this probe: {refusal}")
+    if request.search is not None and not be.searchable:
+        raise backends.BackendError(f"the {request.backend} backend's variants cannot be timed here; "
                                     "compile without the search")
-    checks = {}
-    if search is not None:
-        before = final
-        final, realise, searched = explode(specialised, verified, probe, be, search,
-                                           intent_hash(module), timings, dump)
-        # what the search crowned is checked whole against the source; what
-        # fails gives way to the form it was built from
-        final, checks = _timed(timings, "validate", lambda: validate.searched(
-            specialised, before, final, set(searched)))
+    c = run_stages(Compilation(list(paths), probe, request, be, dump))
     # The middle stages see functions only; device descriptions (checked,
     # nothing to prove or search) go to the backend as the front left them.
-    final = replace(final, devices=specialised.devices)
+    c.final = replace(c.final, devices=c.specialised.devices)
     out = Path(out)
     with _replacing(out) as tmp:
-        emitted = _timed(timings, "emit", lambda: be.emit(final, probe, tmp, realise))
+        emitted = _timed(c.timings, "emit", lambda: be.emit(c.final, probe, tmp, c.realise))
         for stage, text in emitted.dumps.items():
             if dump:
                 dump(stage, text)
-        manifest = {
-            "format": "atlas-artefact/1",
-            "atlas_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "intent_hash": intent_hash(module),
-            "sources": [{"file": f, "sha256": h} for f, h in module.sources],
-            "probe": {"fingerprint": hwprobe.fingerprint(probe),
-                      "uarch": probe.cpu.uarch, "llvm_cpu": probe.cpu.llvm_cpu,
-                      "features": list(probe.cpu.features)},
-            "backend": backend,
-            "decisions": [d.as_dict() for d in decisions],
-            **emitted.manifest,
-        }
-        # What each function's code rests on: the proofs and tests of the logic
-        # atlas, or, compiled without it, the direct translation of its source.
-        for name, entry in manifest["functions"].items():
-            entry["evidence"] = evidence.get(name, {"form": "source", "proof": "none needed: the "
-                                                    "source form, translated directly"})
-            if name in searched:
-                o = searched[name]
-                entry["evidence"] = {**entry["evidence"], "shape": o.evidence, "atlas_forms": o.forms}
-                entry["search"] = {"genome": o.genome.as_dict(), **o.summary}
-            if name in checks:
-                entry["evidence"] = _champion_evidence(entry["evidence"], checks[name])
-                if not checks[name].validated:
-                    entry["search"]["emitted"] = False        # the form it was built from was
-        if account is not None:
-            manifest["atlas"] = account
+        manifest = _manifest(c, emitted)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return Compiled(final, decisions, manifest, out, timings)
+    return Compiled(c.final, c.decisions, manifest, out, c.timings)
+
+
+def _manifest(c: Compilation, emitted) -> dict:
+    manifest = {
+        "format": "atlas-artefact/1",
+        "atlas_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "intent_hash": intent_hash(c.module),
+        "sources": [{"file": f, "sha256": h} for f, h in c.module.sources],
+        "probe": {"fingerprint": hwprobe.fingerprint(c.probe),
+                  "uarch": c.probe.cpu.uarch, "llvm_cpu": c.probe.cpu.llvm_cpu,
+                  "features": list(c.probe.cpu.features)},
+        "backend": c.request.backend,
+        "decisions": [d.as_dict() for d in c.decisions],
+        **emitted.manifest,
+    }
+    # What each function's code rests on: the proofs and tests of the logic
+    # atlas, or, compiled without it, the direct translation of its source.
+    for name, entry in manifest["functions"].items():
+        entry["evidence"] = c.evidence.get(name, {"form": "source", "proof": "none needed: the "
+                                                  "source form, translated directly"})
+        if name in c.searched:
+            o = c.searched[name]
+            entry["evidence"] = {**entry["evidence"], "shape": o.evidence, "atlas_forms": o.forms}
+            entry["search"] = {"genome": o.genome.as_dict(), **o.summary}
+        if name in c.checks:
+            entry["evidence"] = _champion_evidence(entry["evidence"], c.checks[name])
+            if not c.checks[name].validated:
+                entry["search"]["emitted"] = False        # the form it was built from was
+    if c.account is not None:
+        manifest["atlas"] = c.account
+    return manifest
 
 
 def _champion_evidence(before: dict, check: validate.Validation) -> dict:

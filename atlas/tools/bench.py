@@ -587,7 +587,7 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
                     if other is not None:
                         lib, atlas_fn = other, address(other, k.name)
                     else:
-                        log(f"compiling intents/{k.name}.ax with Atlas for {cpu.get('llvm_cpu')}"
+                        log(f"compiling intents/{k.name}.ax with Atlas for {cpu.llvm_cpu}"
                             + (" (searching)" if search is not None else ""))
                         lib, atlas_fn, found = compile_atlas(k, probe, work, intents, search)
                 except Exception as exc:   # one kernel that fails to build must not hide the others

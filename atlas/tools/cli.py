@@ -64,7 +64,7 @@ def _readable(files) -> list[str]:
     return [fn.name for f in files for fn in parse(read_source(f), f).funcs]
 
 
-def _probe_for(hw: str | None) -> dict:
+def _probe_for(hw: str | None) -> hwprobe.Probe:
     """The probe named by --hw, or this machine's."""
     return hwprobe.load_probe(hw) if hw else hwprobe.probe()
 
@@ -222,7 +222,7 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
             options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
                                       pins, measure=search, probed_here=hw is None, defined=defined)
         with _SearchProgress(options):
-            result = compile_files(list(files), target, out, backend, dump, use_atlas=not no_atlas,
+            result = compile_files(list(files), target, out, dump, backend=backend, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
                                                  seconds=max_seconds), search=options,
                                    learned=learned.paths(learned_file, use=not no_learned),
@@ -301,7 +301,7 @@ def _report_stubs(files, out, m: dict):
             for u in m["undescribed"]))
 
 
-def _search_options(target: dict, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
+def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
                     probed_here=False, defined=None):
     """Search options, or None (with a note) where the candidates could not be
     timed on the target: a probe of another machine.  `probed_here`: the
