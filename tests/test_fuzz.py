@@ -9,6 +9,7 @@ import pytest
 
 from atlas.meaning import interp
 from atlas.logic.differential import same
+from atlas.machine.probe import load_probe
 from atlas.tools.fuzz import campaign as C
 from atlas.tools.fuzz import gen
 from atlas.tools.fuzz.reduce import reduce
@@ -18,6 +19,7 @@ CHECKED = range(300)            # through the checker and the interpreter
 # 1001 and 1002 are left out: their compile with the atlas runs for minutes
 # and ends in a RecursionError, a finding listed in docs/fuzz.md.)
 COMPILED = (1000, 1003, 1004, 1005, 1006, 1007, 1008)
+FIXTURE_PROBE = load_probe(Path(__file__).parent / "fixtures" / "probe-popcnt.json")
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +112,9 @@ def _interpreting_target(bug: tuple[str, str]) -> C.Target:
         (out / "p.ax").write_text(source.read_text().replace(*bug))
 
     def runner(out: Path):
-        _, module, _ = front([out / "p.ax"], {})
+        _, module, _ = front([out / "p.ax"], FIXTURE_PROBE)
         return lambda name, args: interp.run(module, name, *args, fuel=C.FUEL)
-    return C.Target({}, compile_fn, runner)
+    return C.Target(FIXTURE_PROBE, compile_fn, runner)
 
 
 def test_reducer_shrinks_a_planted_miscompilation(tmp_path):

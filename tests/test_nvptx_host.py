@@ -904,13 +904,15 @@ def test_device_resident_runs_and_timing(tmp_path):
 
 
 def test_the_cpu_library_loads_as_on_the_gpu_machine(bundle):
-    """No install, no z3/egglog/click: a plain checkout and the bundle's parser,
-    as the GPU machine has them, still load and call Atlas's CPU library."""
+    """No install, no parser, z3, egglog or click: a plain checkout, as the
+    GPU machine has it, still loads and calls Atlas's CPU library (the
+    manifest gives the signatures as data)."""
     code = f"""
 import importlib.abc, importlib.util, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("z3", "egglog", "click", "archspec", "cpuinfo", "atlas.backends"):
+        if name.split(".")[0] in ("z3", "egglog", "click", "archspec", "cpuinfo", "lark") \
+                or name.startswith("atlas.backends"):
             raise ImportError("not on the GPU machine: " + name)
 # this environment's editable install would map the package; the GPU machine has none
 sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__
@@ -925,12 +927,10 @@ import pathlib, numpy as np
 lib, why = check.cpu_library(pathlib.Path({str(bundle / "dot_i32")!r}))
 assert lib is not None, why
 print(lib.dot_i32(3, np.array([1, 2, 3], np.int32), np.array([4, 5, -6], np.int32)))
-import lark; print(lark.__file__)
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir())
     assert run.returncode == 0, run.stderr[-2000:]
-    value, where = run.stdout.split()
-    assert value == "-4" and str(bundle / "site") in where
+    assert run.stdout.split() == ["-4"]
 
 
 def test_device_arrays_must_start_where_vector_loads_may():
