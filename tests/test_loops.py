@@ -298,6 +298,21 @@ def test_prover_refuses_too_few_folds():
     assert proof.proven                     # more than needed is fine (a fold is the identity below 2^16)
 
 
+def test_the_provers_limit_is_work_not_time(monkeypatch):
+    """Z3's resource limit, not the clock, decides: with too little of it
+    an obligation is undecided whatever the machine's load; with the
+    shipped limit the same site is proven."""
+    from atlas.logic import rules
+    m = inet_module()
+    site = loops._match(m.functions[0].body[1], m.functions[0])
+    assert loops.prove_site(site, folds=4).proven
+    monkeypatch.setattr(rules, "PROOF_RLIMIT", 1_000)
+    monkeypatch.setattr(loops, "SEED_RLIMIT", 1_000)
+    proof = loops.prove_site(site, folds=4, timeout_ms=600_000)
+    assert not proof.proven
+    assert any(v.startswith("undecided") for v in proof.obligations.values()), proof.obligations
+
+
 def test_prover_refuses_a_trip_bound_that_lets_w_wrap():
     m = inet_module()
     assert loops.end_around_carry(m.functions[0], m, trip_bound_bits=50) is None

@@ -80,11 +80,15 @@ from dataclasses import dataclass, field
 
 import z3
 
+from ..logic import rules
 from ..meaning import ir
 from .shapes import Shaped, finish
 
 GUARD_BITS = 32                # the guard bounds every wide parameter under a product by 2^32
-PROOF_TIMEOUT_MS = 30_000      # per obligation; matmul's take a few tenths of a second
+# Per obligation, a safety net: Z3's resource limit (rules.PROOF_RLIMIT)
+# decides, the same on any machine under any load; the shipped cases take
+# up to 2.4 million units, matmul's a few tenths of a second.
+PROOF_TIMEOUT_MS = 30_000
 SUFFIX = ".g"                  # locals of the guarded copy are renamed x -> x.g
 
 PROOF_INBOUNDS = ("z3 (integer arithmetic, no wrap-around): every marked index is below its "
@@ -266,6 +270,7 @@ class Prover:
         if key in self.cache:
             return self.cache[key] + ", the same obligation as before"
         solver = z3.Solver()
+        solver.set("rlimit", rules.PROOF_RLIMIT)
         solver.set("timeout", self.timeout_ms)
         solver.add(z3.Not(claim))
         t0 = time.perf_counter()
