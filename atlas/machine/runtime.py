@@ -72,7 +72,7 @@ CTYPES = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i6
 
 class Function:
     """One compiled function, called with Python/numpy values under the same
-    contract as the interpreter (interp.bind), plus what machine code needs."""
+    contract as the interpreter (interp.bind, with what machine code needs)."""
 
     def __init__(self, name: str, spec: dict, cfunc):
         self.name, self.spec = name, spec
@@ -98,19 +98,9 @@ class Function:
     def c_args(self, *args) -> list:
         """Check a call as __call__ does; the raw C arguments it would pass
         (array addresses and plain scalars).  The arrays must outlive their use."""
-        if len(args) != len(self.sig.params):
+        if len(args) != len(self.sig.params):          # as for any Python function
             raise TypeError(f"{self.name} takes {len(self.sig.params)} argument(s), got {len(args)}")
-        scalars, arrays = interp.bind(self.sig, args)
-        for pname, a in arrays.items():
-            if not a.flags.c_contiguous or not a.flags.aligned:
-                raise ValueError(f"{self.name}: {pname} must be contiguous and aligned "
-                                 "(pass np.ascontiguousarray(...))")
-            # Machine code computes the length in its declared types; refuse
-            # a call where that wraps and would disagree with the exact length.
-            try:
-                interp.machine_length(self.sig.param(pname).ty.length, scalars)
-            except ValueError as exc:
-                raise ValueError(f"{self.name}: {pname}: {exc}") from None
+        scalars, _ = interp.bind(self.sig, args, compiled=True)
         return [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
                 for p, a in zip(self.sig.params, args)]
 

@@ -110,9 +110,18 @@ def machine_length(e: ir.Expr, scalars: dict) -> int:
     return exact
 
 
-def bind(fn: ir.Function, args) -> tuple[dict, dict]:
-    """Check the arguments against fn's signature: scalars fit their types,
-    arrays have the declared dtype and exact length, and do not overlap."""
+def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
+         alignment: int = 16) -> tuple[dict, dict]:
+    """Check a call against fn's signature and return (scalars as bit
+    patterns, arrays): the one statement of the call contract, for the
+    interpreter, the CPU runtime (`compiled`) and the GPU host (`device`).
+    Each scalar fits its type; each array is 1-D, has the declared dtype and
+    exact length, is writeable when written, and shares no memory with
+    another.  Machine code also needs each length, computed in its declared
+    types, to agree with the exact one (machine_length), and each array
+    contiguous; GPU arrays (anything with __cuda_array_interface__) must
+    start on an `alignment` boundary, as the kernels load neighbours as
+    vectors."""
     if len(args) != len(fn.params):
         raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
     scalars, arrays = {}, {}
@@ -122,25 +131,47 @@ def bind(fn: ir.Function, args) -> tuple[dict, dict]:
                 scalars[p.name] = to_value(p.ty, a)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
+    spans: list[tuple[str, int, int]] = []          # device arrays: (name, start, end) in GPU memory
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):
             continue
-        want = dtype(p.ty.elem)
-        if not isinstance(a, np.ndarray):
-            raise ValueError(f"{fn.name}: '{p.name}' must be a numpy array of {want}, got {type(a).__name__}")
+        where, want = f"{fn.name}: '{p.name}'", dtype(p.ty.elem)
+        if device and not hasattr(a, "__cuda_array_interface__"):
+            raise ValueError(f"{where} must be a cupy array of {want}, got {type(a).__name__}")
+        if not device and not isinstance(a, np.ndarray):
+            raise ValueError(f"{where} must be a numpy array of {want}, got {type(a).__name__}")
         if a.dtype != want:
-            raise ValueError(f"{fn.name}: '{p.name}' must have dtype {want}, got {a.dtype}")
+            raise ValueError(f"{where} must have dtype {want}, got {a.dtype}")
         if a.ndim != 1:
-            raise ValueError(f"{fn.name}: '{p.name}' must be 1-D, got {a.ndim} dimensions")
-        n = evaluate(p.ty.length, scalars, exact=True)
+            raise ValueError(f"{where} must be 1-D, got {a.ndim} dimensions")
+        if compiled or device:
+            try:
+                n = machine_length(p.ty.length, scalars)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        else:
+            n = evaluate(p.ty.length, scalars, exact=True)
         if a.size != n:
-            raise ValueError(f"{fn.name}: '{p.name}' has {a.size} elements, its declared length "
+            raise ValueError(f"{where} has {a.size} elements, its declared length "
                              f"{ir.pretty_expr(p.ty.length)} is {n}")
-        if p.ty.mutable and not a.flags.writeable:
-            raise ValueError(f"{fn.name}: '{p.name}' is written but the array is read-only")
-        for other, b in arrays.items():
-            if np.shares_memory(a, b):
-                raise ValueError(f"{fn.name}: '{p.name}' overlaps '{other}'; arrays must not overlap")
+        if (compiled or device) and not (a.flags.c_contiguous and getattr(a.flags, "aligned", True)):
+            raise ValueError(f"{where} must be contiguous and aligned (pass a contiguous copy, "
+                             "e.g. np.ascontiguousarray(...))")
+        if p.ty.mutable and not getattr(a.flags, "writeable", True):
+            raise ValueError(f"{where} is written but the array is read-only")
+        if device:
+            start = a.__cuda_array_interface__["data"][0]
+            if a.nbytes and start % alignment:
+                raise ValueError(f"{where} starts at {start:#x}, not on a {alignment}-byte boundary as the "
+                                 "kernels need (pass a fresh array, not an offset view)")
+            for other, lo, hi in spans:
+                if a.nbytes and lo < start + a.nbytes and start < hi:
+                    raise ValueError(f"{where} overlaps '{other}'; arrays must not overlap")
+            spans.append((p.name, start, start + a.nbytes))
+        else:
+            for other, b in arrays.items():
+                if np.shares_memory(a, b):
+                    raise ValueError(f"{where} overlaps '{other}'; arrays must not overlap")
         arrays[p.name] = a
     return scalars, arrays
 

@@ -13,10 +13,11 @@ is checked by the same function as the CPU runtime's (interp.machine_length).  C
 the pure parts (length expressions, grids, argument marshalling, input
 checks) run and are tested on machines without a GPU.
 
-Every call is checked before a kernel sees it, like atlas.machine.runtime: the
-argument count, each scalar fits its type, each array has exactly the
-declared dtype and length, is C-contiguous, writeable when written, and no
-two arrays share memory (the kernels assume they do not).
+Every call is checked before a kernel sees it, by the CPU runtime's own
+check (interp.bind): the argument count, each scalar fits its type, each
+array has exactly the declared dtype and length, is C-contiguous, writeable
+when written, and no two arrays share memory (the kernels assume they do
+not).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atlas.machine.backend import signature_of
 from atlas.meaning import interp, ir
 
 
@@ -95,60 +97,18 @@ def lengths(params: list[dict], values: dict) -> dict[str, int]:
 
 # ---------------------------------------------------------------- checking a call
 
-def _address(a) -> int:
-    iface = getattr(a, "__cuda_array_interface__", None) or a.__array_interface__
-    return iface["data"][0]
-
-
 def bind_args(fname: str, params: list[dict], args, device: bool = False, alignment: int = 16) -> dict:
-    """Check a call's arguments against the manifest's params; return
-    {name: value}: scalars as the numpy scalars kernels take, arrays as given.
-    `device`: arrays are cupy arrays (anything with __cuda_array_interface__),
-    else numpy arrays; a device array must start on an `alignment` boundary
-    (the kernels load neighbours as vectors)."""
-    if len(args) != len(params):
+    """Check a call's arguments against the manifest's params (interp.bind:
+    the CPU runtime's contract, with `device` for cupy arrays, each starting
+    on an `alignment` boundary); return {name: value}: scalars as the numpy
+    scalars kernels take, arrays as given."""
+    if len(args) != len(params):                    # as for any Python function
         raise TypeError(f"{fname} takes {len(params)} argument(s), got {len(args)}")
-    values: dict = {}
-    bits: dict = {}                    # the scalars as the interpreter holds them, for the lengths
-    for p, a in zip(params, args):
-        if "type" in p:
-            values[p["name"]] = scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
-            bits[p["name"]] = interp.to_value(ir.SCALARS[p["type"]], a)
-    spans: list[tuple[str, int, int]] = []
-    for p, a in zip(params, args):
-        if "elem" not in p:
-            continue
-        name, want = p["name"], dtype_of(p["elem"])
-        kind = "a cupy array" if device else "a numpy array"
-        ok = hasattr(a, "__cuda_array_interface__") if device else isinstance(a, np.ndarray)
-        if not ok:
-            raise ValueError(f"{fname}: {name!r} must be {kind} of {want}, got {type(a).__name__}")
-        if a.dtype != want:
-            raise ValueError(f"{fname}: {name!r} must have dtype {want}, got {a.dtype}")
-        if a.ndim != 1:
-            raise ValueError(f"{fname}: {name!r} must be 1-D, got {a.ndim} dimensions")
-        length = length_of(p)
-        try:
-            n = interp.machine_length(length, bits)
-        except ValueError as exc:
-            raise ValueError(f"{fname}: {name!r}: {exc}") from None
-        if a.size != n:
-            raise ValueError(f"{fname}: {name!r} has {a.size} elements, its declared length "
-                             f"{ir.pretty_expr(length)} is {n}")
-        if not a.flags.c_contiguous:
-            raise ValueError(f"{fname}: {name!r} must be contiguous (pass a contiguous copy)")
-        if p.get("mutable") and not getattr(a.flags, "writeable", True):
-            raise ValueError(f"{fname}: {name!r} is written but the array is read-only")
-        start = _address(a)
-        if device and a.nbytes and start % alignment:
-            raise ValueError(f"{fname}: {name!r} starts at {start:#x}, not on a {alignment}-byte boundary "
-                             "as the kernels need (pass a fresh array, not an offset view)")
-        for other, lo, hi in spans:
-            if a.nbytes and lo < start + a.nbytes and start < hi:
-                raise ValueError(f"{fname}: {name!r} overlaps {other!r}; arrays must not overlap")
-        spans.append((name, start, start + a.nbytes))
-        values[name] = a
-    return values
+    sig = signature_of(fname, {"params": params})
+    _, arrays = interp.bind(sig, args, compiled=True, device=device, alignment=alignment)
+    values = {p["name"]: scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
+              for p, a in zip(params, args) if "type" in p}
+    return {**values, **arrays}
 
 
 # ---------------------------------------------------------------- launches (pure)
