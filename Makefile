@@ -18,16 +18,18 @@ install: .installed
 demo: install
 	bash scripts/demo.sh
 
-# The lint gate first (pyflakes and pycodestyle, pyproject.toml [tool.ruff]),
+# The lint and type gates first (pyproject.toml [tool.ruff], [tool.mypy]),
 # then the suite.
 test: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 # The tests that take under half a second each (tests/slow.txt lists the
 # others): a check while working, not a substitute for `make test`.
 test-fast: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install

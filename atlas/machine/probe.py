@@ -101,7 +101,8 @@ def _cpuinfo_lib() -> dict:
 
 def _proc_cpuinfo() -> list[dict]:
     """/proc/cpuinfo as one dict per logical CPU."""
-    blocks, cur = [], {}
+    blocks: list[dict] = []
+    cur: dict[str, str] = {}
     for line in (_read("/proc/cpuinfo") or "").splitlines() + [""]:
         if not line.strip():
             if cur:
@@ -120,7 +121,7 @@ def _caches(sys_cpu: str = "/sys/devices/system/cpu") -> dict:
     for d in glob.glob(f"{sys_cpu}/cpu0/cache/index*"):
         level, kind = _read(f"{d}/level"), (_read(f"{d}/type") or "").lower()
         key = {("1", "data"): "l1d", ("1", "instruction"): "l1i",
-               ("2", "unified"): "l2", ("2", "data"): "l2"}.get((level, kind))
+               ("2", "unified"): "l2", ("2", "data"): "l2"}.get((level or "", kind))
         if key:
             cache[key] = _size(_read(f"{d}/size"))
     # L3 is reported per instance; the total is one size per distinct
@@ -322,7 +323,7 @@ IORESOURCE_PREFETCH, IORESOURCE_MEM_64 = 0x2000, 0x100000
 def read_pci_ids(path: str) -> dict:
     """Parse a pci.ids file: {'8086': ('Intel Corporation', {'100e': '82540EM ...'})}."""
     vendors: dict = {}
-    current = None
+    current: tuple[str, dict] | None = None
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -374,7 +375,8 @@ def virtio_structures(config: bytes) -> list[dict]:
     if len(config) < 64 or int.from_bytes(config[0:2], "little") != VIRTIO_VENDOR \
             or not config[6] & 0x10:               # status: no capability list
         return []
-    out, at, seen = [], config[0x34] & 0xFC, set()
+    out: list[dict] = []
+    at, seen = config[0x34] & 0xFC, set()
     # Capabilities live past the 64-byte header (a pointer below 0x40 ends
     # the list, as in Linux); any kind may sit near the end of the 256
     # bytes, so only a virtio one needs its 16 bytes to be there.

@@ -90,7 +90,7 @@ class Function:
     @property
     def address(self) -> int:
         """The machine code's entry point (for a C caller such as a timing loop)."""
-        return ctypes.cast(self._c, ctypes.c_void_p).value
+        return ctypes.cast(self._c, ctypes.c_void_p).value or 0
 
     def __call__(self, *args):
         return self._c(*self.c_args(*args))

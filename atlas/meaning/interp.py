@@ -78,6 +78,8 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
     the result), or with `exact`, in unbounded integers.  A length that would
     overflow its type can never match a real buffer, so callers compare the
     exact value with the buffer and refuse the call instead."""
+    if not isinstance(e.ty, ir.Scalar) or not e.ty.is_int:
+        raise ValueError(f"a length is an integer expression, not {ir.pretty_expr(e)}")
     if not exact:
         return from_value(e.ty, _Frame(None, scalars, {}).expr(e))
     if isinstance(e, ir.Const):
@@ -88,10 +90,12 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
         return evaluate(e.a, scalars, True)
     if isinstance(e, ir.Binary):
         a, b = evaluate(e.a, scalars, True), evaluate(e.b, scalars, True)
-        # Division truncates toward zero, as the intent divides.
-        q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1) if b else None
+        if e.op in ("div", "rem"):
+            if b == 0:
+                return -1                # no buffer has this length: the call is refused
+            q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)     # toward zero, as the intent divides
+            return q if e.op == "div" else a - b * q
         ops = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-               "div": lambda: q if b else -1, "rem": lambda: a - b * q if b else -1,
                "shl": lambda: a << b if 0 <= b < 64 else -1, "shr": lambda: a >> b if 0 <= b < 64 else 0,
                "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b}
         if e.op in ops:
@@ -124,7 +128,8 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
     vectors."""
     if len(args) != len(fn.params):
         raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
-    scalars, arrays = {}, {}
+    scalars: dict = {}
+    arrays: dict[str, np.ndarray] = {}
     for p, a in zip(fn.params, args):
         if isinstance(p.ty, ir.Scalar):
             try:
@@ -186,8 +191,8 @@ def run(module: ir.Module, name: str, *args, fuel: int | None = None, bus=None):
     # a one-element list as fuel is spent in place: the caller sees what is left
     tank = fuel if isinstance(fuel, list) else [fuel]
     with np.errstate(all="ignore"):          # IEEE results (inf, NaN) are the defined answers
-        return _call(module, fn, scalars, {k: _view(v, fn.param(k).ty.elem) for k, v in arrays.items()},
-                     tank, bus)
+        elems = {p.name: p.ty.elem for p in fn.params if isinstance(p.ty, ir.Array)}
+        return _call(module, fn, scalars, {k: _view(v, elems[k]) for k, v in arrays.items()}, tank, bus)
 
 
 def constant(e: ir.Expr):

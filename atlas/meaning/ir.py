@@ -454,10 +454,13 @@ class Device:
         index past the end of a register array (the access does nothing)."""
         reg = self.register(name)
         region = self.region(reg.region)
+        if region.bar is None or region.base is None:
+            raise ValueError(f"{self.name} is not placed on a probed device")
         offset = region.base + reg.offset
         if index is not None:
-            if index >= reg.count:
+            if reg.count is None or index >= reg.count:
                 return None
+            assert isinstance(reg.stride, int), "placing fixes every stride to a number"
             offset += index * reg.stride
         return region.bar, offset
 
@@ -529,10 +532,10 @@ def length_to_json(e) -> dict:
 
 def length_from_json(d) -> "Expr":
     """The inverse of length_to_json; ValueError on anything it did not write."""
-    if not isinstance(d, dict) or not isinstance(SCALARS.get(d.get("type")), Scalar) \
-            or not SCALARS[d["type"]].is_int:
+    name = d.get("type") if isinstance(d, dict) else None
+    ty = SCALARS.get(name) if isinstance(name, str) else None
+    if ty is None or not ty.is_int:
         raise ValueError(f"not a length expression: {d!r}")
-    ty = SCALARS[d["type"]]
     if isinstance(d.get("var"), str):
         return Var(d["var"], ty)
     if isinstance(d.get("const"), int) and not isinstance(d["const"], bool) and 0 <= d["const"] <= ty.mask:

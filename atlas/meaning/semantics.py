@@ -32,6 +32,8 @@ The stated results, which every backend must reproduce exactly:
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from .ir import Scalar
@@ -482,12 +484,12 @@ def sqrt(D, t, a):
 
 
 # Binary operator name -> definition (shifts and comparisons have their own shape).
-BINARY = {"add": add, "sub": sub, "mul": mul, "div": div, "rem": rem,
+BINARY: dict[str, Callable[..., Any]] = {"add": add, "sub": sub, "mul": mul, "div": div, "rem": rem,
           "and": bitand, "or": bitor, "xor": bitxor}
 
 # Primitive name -> (definition, shape).  Shapes: 'unary' (D,t,a), 'binary'
 # (D,t,a,b), 'shift' (D,t,ts,a,s), 'select' (D,t,c,a,b).
-PRIMITIVES = {
+PRIMITIVES: dict[str, tuple[Callable[..., Any], str]] = {
     "popcount": (popcount, "unary"), "clz": (clz, "unary"), "ctz": (ctz, "unary"),
     "abs": (abs_, "unary"), "bswap": (bswap, "unary"), "sqrt": (sqrt, "unary"),
     "min": (min_, "binary"), "max": (max_, "binary"),

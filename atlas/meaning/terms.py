@@ -19,7 +19,7 @@ Operators (`op`), by shape:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class Term:
     op: str
     ty: ir.Scalar
     args: tuple["Term", ...] = ()
-    value: object = None
+    value: Any = None          # var, load: the name; const: bits (int, bool) or a float's hex text
 
     def __str__(self) -> str:
         return pretty(self)
@@ -146,6 +146,8 @@ def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | N
     else:
         a = [evaluate(x, D, env, load, memo) for x in t.args]
         if op == "load":
+            if load is None:
+                raise ValueError(f"a load of {t.value} where no array can be read")
             v = load(t.value, a[0], ty)
         elif op == "neg":
             v = sem.neg(D, ty, a[0])
@@ -191,8 +193,9 @@ def from_expr(e, env: dict[str, Term]) -> Term | None:
         return env.get(e.name) or var(e.name, e.ty)
     if isinstance(e, ir.Call):
         return None
-    kids = [from_expr(c, env) for c in ir.children(e)]
-    if any(k is None for k in kids):
+    found = [from_expr(c, env) for c in ir.children(e)]
+    kids = [k for k in found if k is not None]
+    if len(kids) < len(found):
         return None
     if isinstance(e, ir.Load):
         return Term("load", e.ty, tuple(kids), e.array)
