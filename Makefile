@@ -19,11 +19,11 @@ demo: install
 	bash scripts/demo.sh
 
 # The lint and type gates first (pyproject.toml [tool.ruff], [tool.mypy]),
-# then the suite.
+# then the suite, one worker per core (pytest-xdist).
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # The tests that take under half a second each (tests/slow.txt lists the
 # others): a check while working, not a substitute for `make test`.
