@@ -81,6 +81,7 @@ from dataclasses import dataclass, field, replace
 import z3
 
 from ..logic import rules
+from ..logic.verdict import Status, Verdict, of_check
 from ..meaning import ir, terms
 from .shapes import Shaped, finish
 from ..meaning.z3domain import Z3Domain, sort_of
@@ -359,7 +360,7 @@ class Wide:
 class Proof:
     wide: Wide
     proven: bool
-    obligations: dict = field(default_factory=dict)     # name -> "proven (3 ms)" / "refuted: ..." / ...
+    obligations: dict[str, Verdict] = field(default_factory=dict)
     fewer_folds: str = ""
     why: str = ""
 
@@ -368,7 +369,7 @@ class Proof:
         return {"loop": str(s.loop.span), "sum": s.sum, "accumulator": self.wide.w,
                 "folds": self.wide.folds, "trip_bound": _trip_bound(self.wide),
                 "guard": ir.pretty_expr(self.wide.guard()),
-                "obligations": dict(self.obligations), "fewer_folds": self.fewer_folds}
+                "obligations": {k: str(v) for k, v in self.obligations.items()}, "fewer_folds": self.fewer_folds}
 
 
 def _trip_bound(wide: Wide) -> int:
@@ -402,7 +403,7 @@ def prove_site(site: Site, *, used: set[str] | None = None, folds: int | None = 
     for name, check in checks:
         verdict = check()
         proof.obligations[name] = verdict
-        if not verdict.startswith("proven"):
+        if not verdict.proven:
             proof.why = f"{name}: {verdict}"
             return proof
     if folds is None and wide.folds > 1:
@@ -488,7 +489,7 @@ class _Obligations:
                       z3.Implies(s == 0, q == 0),
                       z3.ULE(q, k))
 
-    def _check(self, claim, tries: int = 0) -> str:
+    def _check(self, claim, tries: int = 0) -> Verdict:
         """`tries` > 0: a claim expected false, whose counterexample Z3 finds
         in milliseconds with one random seed and in seconds with another;
         short runs with fresh seeds first, then one with the full limit."""
@@ -503,18 +504,12 @@ class _Obligations:
             if r != z3.unknown:
                 break
         ms = (time.perf_counter() - t0) * 1000
-        if r == z3.unsat:
-            return f"proven ({ms:.0f} ms)"
-        if r == z3.sat:
-            m = solver.model()
-            cex = ", ".join(f"{v.name().removeprefix('inv!')}={m[v]}" for v in sorted(m.decls(), key=str))
-            return f"refuted ({cex})"
-        return f"undecided ({solver.reason_unknown()})"
+        return of_check(r, solver, ms, shown=lambda name: name.removeprefix("inv!"))
 
-    def times(self) -> str:
+    def times(self) -> Verdict:
         return self._check(z3.BitVecVal(MASK16, 64) * self.q == _times_ffff(self.q))
 
-    def trip(self) -> str:
+    def trip(self) -> Verdict:
         """The guard bounds the trip count: lo < hi -> hi - lo <= B."""
         T = self.site.loop.ty
         lo, hi = z3.BitVec("inv!lo", T.bits), z3.BitVec("inv!hi", T.bits)
@@ -523,13 +518,13 @@ class _Obligations:
         trips = z3.ZeroExt(64 - T.bits, hi - lo) if T.bits < 64 else hi - lo
         return self._check(z3.Implies(z3.And(ok, z3.ULT(lo, hi)), z3.ULE(trips, self.B)))
 
-    def init(self) -> str:
+    def init(self) -> Verdict:
         s, zero = self.s, z3.BitVecVal(0, 64)
         env = _run(self.wide.prologue(), {self.site.sum: s}, None)
         pre = _eval(self.wide.sum_guard(ir.Var("s", ir.U32)), {"s": s})
         return self._check(z3.Implies(pre, self.inv(s, env[self.wide.w], zero, zero)))
 
-    def step(self) -> str:
+    def step(self) -> Verdict:
         s, w, q, k, d = self.s, self.w, self.q, self.k, self.d
         s2 = _run(self.site.loop.body, {self.site.sum: s}, d)[self.site.sum]
         w2 = _run(self.wide.wide_body(), {self.wide.w: w}, d)[self.wide.w]
@@ -537,7 +532,7 @@ class _Obligations:
         pre = z3.And(self.inv(s, w, q, k), z3.ULT(k, self.B))
         return self._check(z3.Implies(pre, z3.Or(self.inv(s2, w2, q, k2), self.inv(s2, w2, q + one, k2))))
 
-    def exit(self) -> str:
+    def exit(self) -> Verdict:
         """The epilogue, one statement at a time: each fold keeps the
         invariant with q' = q - (w >> 16) and the next bound Q_{j+1}; after
         the last, q <= 0 and `sum = w as u32` gives s.  When a lemma fails,
@@ -555,13 +550,13 @@ class _Obligations:
             else:
                 post = _run((last,), {self.wide.w: w, self.site.sum: s}, None)[self.site.sum] == s
             verdict = self._check(z3.Implies(pre, post))
-            if not verdict.startswith("proven"):
+            if not verdict.proven:
                 return self.exit_direct(len(folds))
             lemmas.append(verdict)
         ms = (time.perf_counter() - t0) * 1000
-        return f"proven ({ms:.0f} ms: {len(folds)} fold lemmas and the result)"
+        return Verdict(Status.PROVEN, f"{ms:.0f} ms: {len(folds)} fold lemmas and the result")
 
-    def exit_direct(self, folds: int) -> str:
+    def exit_direct(self, folds: int) -> Verdict:
         """Inv after k <= B iterations -> `folds` folds of w, as u32, == s."""
         s, w, q, k = self.s, self.w, self.q, self.k
         saved, self.wide.folds = self.wide.folds, folds

@@ -76,11 +76,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import z3
 
 from ..logic import rules
+from ..logic.verdict import Status, Verdict, of_check
 from ..meaning import ir
 from .shapes import Shaped, finish
 
@@ -177,6 +178,9 @@ class _Frame:
         return self.loop.var
 
 
+_NOT_POLYNOMIAL = Verdict(Status.NOT_POSED, "the index is not a polynomial of loop variables and fixed parameters")
+
+
 class Prover:
     """Range and distinctness obligations of one function, checked by Z3."""
 
@@ -265,10 +269,10 @@ class Prover:
         exact = [c for p in polys for c in p.safe]
         return z3.Implies(z3.And(*domain, *guard, *premises), z3.And(*exact, goal)), guard_params
 
-    def check(self, claim) -> str:
+    def check(self, claim) -> Verdict:
         key = claim.sexpr()
         if key in self.cache:
-            return self.cache[key] + ", the same obligation as before"
+            return replace(self.cache[key], note="the same obligation as before")
         solver = z3.Solver()
         solver.set("rlimit", rules.PROOF_RLIMIT)
         solver.set("timeout", self.timeout_ms)
@@ -278,14 +282,7 @@ class Prover:
         ms = (time.perf_counter() - t0) * 1000
         self.calls += 1
         self.seconds += ms / 1000
-        if r == z3.unsat:
-            verdict = f"proven ({ms:.0f} ms)"
-        elif r == z3.sat:
-            m = solver.model()
-            cex = ", ".join(f"{d.name()}={m[d]}" for d in sorted(m.decls(), key=lambda d: d.name()))
-            verdict = f"refuted ({cex})"
-        else:
-            verdict = f"undecided ({solver.reason_unknown()})"
+        verdict = of_check(r, solver, ms)
         self.cache[key] = verdict
         return verdict
 
@@ -293,14 +290,14 @@ class Prover:
     def in_range(self, array: str, index: ir.Expr, frames: list[_Frame]):
         """(verdict, guard parameters): index < len(array) wherever it runs."""
         if array not in self.arrays:
-            return "not an array parameter", set()
+            return Verdict(Status.NOT_POSED, "not an array parameter"), set()
         env = self.env(frames)
         x = _poly(index, env)
         n = _poly(self.arrays[array].length, env)
         if x is None:
-            return "the index is not a polynomial of loop variables and fixed parameters", set()
+            return _NOT_POLYNOMIAL, set()
         if n is None:
-            return "the length is not a polynomial of fixed parameters", set()
+            return Verdict(Status.NOT_POSED, "the length is not a polynomial of fixed parameters"), set()
         claim, guard = self.claim(frames, [x, n], x.value < n.value)
         return self.check(claim), guard
 
@@ -312,7 +309,7 @@ class Prover:
         x1 = _poly(index, self.env(frames, one))
         x2 = _poly(index, self.env(frames, two))
         if x1 is None or x2 is None:
-            return "the index is not a polynomial of loop variables and fixed parameters", set()
+            return _NOT_POLYNOMIAL, set()
         differ = z3.Or(*(one[v] != two[v] for v in one))
         claim, guard = self.claim(frames, [x1, x2], z3.Implies(differ, x1.value != x2.value),
                                   copies={v: (one[v], two[v]) for v in one})
@@ -352,8 +349,8 @@ class _Marker:
             return False
         verdict, guard = self.p.in_range(array, index, frames)
         entry = {"access": f"{array}[{ir.pretty_expr(index)}]", "kind": kind, "line": span.line,
-                 "verdict": verdict}
-        if verdict.startswith("proven"):
+                 "verdict": str(verdict)}
+        if verdict.proven:
             self.proven.append(entry)
             self.guard |= guard
             return True
@@ -563,8 +560,8 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
         distinct, g2 = prover.distinct(idx, here, nest.j)
         entry = {"loop": str(nest.j.span), "array": nest.store.array,
                  "index": ir.pretty_expr(idx), "init": ir.pretty_expr(nest.s.init),
-                 "in_range": ranged, "distinct": distinct}
-        if not (ranged.startswith("proven") and distinct.startswith("proven")):
+                 "in_range": str(ranged), "distinct": str(distinct)}
+        if not (ranged.proven and distinct.proven):
             reasons.append(f"{nest.j.span}: index {entry['index']}: in range {ranged}; distinct {distinct}")
             return None
         guard.update(g1 | g2)

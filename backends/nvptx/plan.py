@@ -332,7 +332,7 @@ def _distinct(fn, outer: ir.For, inner: ir.For, index: ir.Expr) -> tuple:
     first = prover.frame(outer, [])
     frames = [first, prover.frame(inner, [first])]
     verdict, guard = prover.distinct(index, frames, outer, inner)
-    if not verdict.startswith("proven"):
+    if not verdict.proven:
         raise NotParallel(f"{outer.span}: {ir.pretty_expr(index)} for distinct ({outer.var}, "
                           f"{inner.var}): {verdict}")
     return tuple((p, 1 << GUARD_BITS) for p in sorted(guard))
