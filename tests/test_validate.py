@@ -9,6 +9,7 @@ from atlas.meaning import ir
 from atlas.logic.differential import VERDICT
 from atlas.front.check import check
 from atlas.front.syntax import parse
+from atlas.logic.verdict import Status
 
 
 def fn(src: str, name: str = "f") -> ir.Function:
@@ -34,9 +35,9 @@ fn f(n: u32, x: u32, y: u32) -> u32 {
 
 def test_a_wrong_swap_is_refuted_and_the_right_one_proven():
     p = bodies.prove_functions(fn(SWAP), fn(SWAP_WRONG), 8)
-    assert p.status == "refuted" and p.bound == 8 and "n = " in p.detail
+    assert p.status is Status.REFUTED and p.bound == 8 and "n = " in p.detail
     same = fn(SWAP.replace("let t = a; a = b; b = t;", "let t = b; b = a; a = t;"))
-    assert bodies.prove_functions(fn(SWAP), same, 8).status == "proven"
+    assert bodies.prove_functions(fn(SWAP), same, 8).status is Status.PROVEN
 
 
 def test_the_bound_goes_past_constant_indexes():
@@ -54,9 +55,9 @@ fn f(n: u64, x: i8, a: mut [i8; n]) {
 }
 """)
     assert validate.bound_for(src) == 11
-    assert bodies.prove_functions(src, bad, 8).status == "proven"       # K = 8 cannot see it
+    assert bodies.prove_functions(src, bad, 8).status is Status.PROVEN       # K = 8 cannot see it
     v = validate.function(src, bad)
-    assert v.proof.status == "refuted" and not v.validated
+    assert v.proof.status is Status.REFUTED and not v.validated
     assert "a[" in v.proof.detail
 
 
@@ -64,9 +65,9 @@ def test_constant_bound_loops_are_unrolled_whole():
     src = fn("fn f(x: u32) -> u32 { let s: u32 = 0; for i in 0..20 { s += x >> 1; } return s; }")
     other = fn("fn f(x: u32) -> u32 { return (x >> 1) * 20; }")
     p = bodies.prove_functions(src, other, 2)
-    assert p.status == "proven" and p.bound is None          # for every input, not up to K
+    assert p.status is Status.PROVEN and p.bound is None          # for every input, not up to K
     off = fn("fn f(x: u32) -> u32 { return (x >> 1) * 19; }")
-    assert bodies.prove_functions(src, off, 2).status == "refuted"
+    assert bodies.prove_functions(src, off, 2).status is Status.REFUTED
 
 
 def test_early_returns_inside_loops():
@@ -90,8 +91,8 @@ fn f(n: u64, a: [u32; n], key: u32) -> u64 {
     return found;
 }
 """)
-    assert bodies.prove_functions(src, last, 6).status == "refuted"      # the last match, not the first
-    assert bodies.prove_functions(src, first, 6).status == "proven"
+    assert bodies.prove_functions(src, last, 6).status is Status.REFUTED      # the last match, not the first
+    assert bodies.prove_functions(src, first, 6).status is Status.PROVEN
 
 
 def test_a_candidate_that_does_not_finish_disagrees():
@@ -164,7 +165,7 @@ fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
 }
 """)
     p = bodies.prove_functions(src, dropped, 8, sizes=("n",))
-    assert p.status == "refuted" and "value returned" in p.detail
+    assert p.status is Status.REFUTED and "value returned" in p.detail
     overwritten = fn("""
 fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
     let r: u8 = 0;
@@ -172,7 +173,7 @@ fn f(n: u64, c: bool, a: mut [u8; n]) -> u8 {
     return r;
 }
 """)
-    assert bodies.prove_functions(src, overwritten, 8, sizes=("n",)).status == "proven"
+    assert bodies.prove_functions(src, overwritten, 8, sizes=("n",)).status is Status.PROVEN
 
 
 def test_a_constant_index_the_runs_cannot_reach_leaves_them_inconclusive(monkeypatch):

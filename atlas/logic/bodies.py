@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..meaning import ir
 from . import rules
+from .verdict import Status
 from ..meaning.terms import Term, const, fold, var
 
 U64 = ir.U64
@@ -420,7 +421,7 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
 @dataclass(frozen=True)
 class FunctionProof:
     """What Z3 said of two whole functions."""
-    status: str                 # 'proven', 'refuted', 'undecided' or 'unsupported'
+    status: Status
     bound: int | None           # K; None when no loop's trip count depends on the input
     detail: str = ""            # the counterexample, or why it was not decided
     cases: str = ""             # proven case by case: the sizes taken, e.g. "n = 0..8"
@@ -458,9 +459,9 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
         per -= 1
     for values in itertools.product(*[range(per + 1)] * len(sizes)):
         case = _prove_case(source, candidate, k, limits, dict(zip(sizes, values)))
-        if case.status != "proven":
+        if case.status is not Status.PROVEN:
             return case
-    return FunctionProof("proven", k, "", ", ".join(f"{n} = 0..{per}" for n in sizes))
+    return FunctionProof(Status.PROVEN, k, "", ", ".join(f"{n} = 0..{per}" for n in sizes))
 
 
 def _open_loops(stmts) -> bool:
@@ -491,10 +492,10 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
     try:
         a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
     except _TooLarge:
-        return FunctionProof("unsupported", None, f"more than {spent.budget} statements to unroll",
+        return FunctionProof(Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll",
                              too_large=True)
     except (_Unsupported, KeyError) as exc:
-        return FunctionProof("unsupported", None, str(exc).strip("'"))
+        return FunctionProof(Status.UNSUPPORTED, None, str(exc).strip("'"))
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
     bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None
@@ -508,13 +509,13 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
         try:
             if rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None:
                 if fixed:
-                    return FunctionProof("proven", bound)      # this case is past the bound
-                return FunctionProof("unsupported", bound, f"no input keeps every loop within {k} iterations")
+                    return FunctionProof(Status.PROVEN, bound)      # this case is past the bound
+                return FunctionProof(Status.UNSUPPORTED, bound, f"no input keeps every loop within {k} iterations")
         except rules.Undecided:
             pass
     if source.ret is not None:
         if a.ret is None or b.ret is None:
-            return FunctionProof("unsupported", bound, "a path returns no value")
+            return FunctionProof(Status.UNSUPPORTED, bound, "a path returns no value")
         claims.append(("the value returned", a.ret, b.ret))
     taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
     j = var(ir.fresh_name("__j", taken), U64)
@@ -535,15 +536,15 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
                     pass
             cex = rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit)
         except rules.Undecided as exc:
-            return FunctionProof("undecided", bound, f"{what}{where}: {exc}")
+            return FunctionProof(Status.UNDECIDED, bound, f"{what}{where}: {exc}")
         except RecursionError:
-            return FunctionProof("undecided", bound, f"{what}{where}: its terms are too deep for the prover")
+            return FunctionProof(Status.UNDECIDED, bound, f"{what}{where}: its terms are too deep for the prover")
         except ValueError as exc:
-            return FunctionProof("unsupported", bound, f"{what}{where}: {exc}")
+            return FunctionProof(Status.UNSUPPORTED, bound, f"{what}{where}: {exc}")
         if cex is not None:
             cex = {**(fixed or {}), **cex}
-            return FunctionProof("refuted", bound, f"{what} differs with {_show(cex)}")
-    return FunctionProof("proven", bound)
+            return FunctionProof(Status.REFUTED, bound, f"{what} differs with {_show(cex)}")
+    return FunctionProof(Status.PROVEN, bound)
 
 
 def _floats(*ts: Term) -> bool:

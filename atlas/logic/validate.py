@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from . import bodies, differential
 from ..meaning import ir
+from .verdict import Status
 
 K = 8                   # the least bound: every trip count 0..8
 MAX_K = 64              # a constant index past this is left to the tests
@@ -46,7 +47,7 @@ class Validation:
 
     @property
     def validated(self) -> bool:
-        return self.identical or (self.proof is not None and self.proof.status == "proven"
+        return self.identical or (self.proof is not None and self.proof.status is Status.PROVEN
                                   and self.tested is not None and self.tested.agree is True)
 
     def proven_text(self) -> str:
@@ -54,8 +55,8 @@ class Validation:
         if self.identical:
             return "nothing to prove: the emitted code is the source form, translated directly"
         p = self.proof
-        if p.status != "proven":
-            return f"not proven ({p.status}: {p.detail})"
+        if p.status is not Status.PROVEN:
+            return f"not proven ({p.status.value}: {p.detail})"
         if p.bound is None:
             scope = "for every input"
         elif p.cases:
@@ -88,9 +89,9 @@ class Validation:
         if self.identical:
             return "none: the source form is the intent's own meaning"
         p = self.proof
-        if p.status == "proven" and p.bound is None:
+        if p.status is Status.PROVEN and p.bound is None:
             return "none"
-        if p.status == "proven":
+        if p.status is Status.PROVEN:
             past = (f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}" if p.cases else
                     f"inputs on which a loop runs more than {p.bound} times")
             return f"{past}: tested only, up to length {self.tested.max_length if self.tested else '?'}"
@@ -114,7 +115,7 @@ class Validation:
             method = ("z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence")
             if self.composed_of is not None:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
-            out["proof"] = {"status": self.proof.status, "bound": self.proof.bound,
+            out["proof"] = {"status": self.proof.status.value, "bound": self.proof.bound,
                             "method": method, "detail": self.proof.detail}
             if self.proof.cases:
                 out["proof"]["cases"] = self.proof.cases
@@ -157,12 +158,12 @@ def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | N
     k = bound_for(source)
     proof = prove(source, candidate, k)
     composed = None
-    if proof.status == "undecided" and run_form is not None:
+    if proof.status is Status.UNDECIDED and run_form is not None:
         first = prove(source, run_form, k)
-        if first.status == "proven":
+        if first.status is Status.PROVEN:
             proof, composed = first, terms_proven
     tested = None
-    if proof.status != "refuted":       # a counterexample already decides it
+    if proof.status is not Status.REFUTED:       # a counterexample already decides it
         tested = differential.function(source, candidate, module, seed)
     return Validation(source.name, False, proof, tested, composed)
 
@@ -174,10 +175,10 @@ def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.Functio
     sizes = tuple(sorted(differential.small_params(source)))
     proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
     first = proof
-    while k > 2 and (proof.status == "undecided" or proof.too_large):
+    while k > 2 and (proof.status is Status.UNDECIDED or proof.too_large):
         k = max(2, k // 2)
         proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
-    if proof.status in ("undecided", "unsupported") and proof.status != first.status:
+    if proof.status in (Status.UNDECIDED, Status.UNSUPPORTED) and proof.status is not first.status:
         return first
     return proof
 

@@ -10,7 +10,7 @@ class Status(enum.Enum):
     PROVEN = "proven"
     REFUTED = "refuted"              # Z3 found a counterexample
     UNDECIDED = "undecided"          # Z3 stopped at a limit, or could not say
-    NOT_POSED = "not posed"          # the claim could not be stated (the detail says why)
+    UNSUPPORTED = "unsupported"      # not put to Z3: outside what the prover can state (the detail says why)
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Verdict:
         return self.status is Status.PROVEN
 
     def __str__(self) -> str:
-        text = self.detail if self.status is Status.NOT_POSED else \
+        text = self.detail if self.status is Status.UNSUPPORTED else \
             f"{self.status.value} ({self.detail})" if self.detail else self.status.value
         return f"{text}, {self.note}" if self.note else text
 

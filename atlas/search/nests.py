@@ -178,7 +178,7 @@ class _Frame:
         return self.loop.var
 
 
-_NOT_POLYNOMIAL = Verdict(Status.NOT_POSED, "the index is not a polynomial of loop variables and fixed parameters")
+_NOT_POLYNOMIAL = Verdict(Status.UNSUPPORTED, "the index is not a polynomial of loop variables and fixed parameters")
 
 
 class Prover:
@@ -290,14 +290,14 @@ class Prover:
     def in_range(self, array: str, index: ir.Expr, frames: list[_Frame]):
         """(verdict, guard parameters): index < len(array) wherever it runs."""
         if array not in self.arrays:
-            return Verdict(Status.NOT_POSED, "not an array parameter"), set()
+            return Verdict(Status.UNSUPPORTED, "not an array parameter"), set()
         env = self.env(frames)
         x = _poly(index, env)
         n = _poly(self.arrays[array].length, env)
         if x is None:
             return _NOT_POLYNOMIAL, set()
         if n is None:
-            return Verdict(Status.NOT_POSED, "the length is not a polynomial of fixed parameters"), set()
+            return Verdict(Status.UNSUPPORTED, "the length is not a polynomial of fixed parameters"), set()
         claim, guard = self.claim(frames, [x, n], x.value < n.value)
         return self.check(claim), guard
 
