@@ -114,6 +114,30 @@ def machine_length(e: ir.Expr, scalars: dict) -> int:
     return exact
 
 
+def _check_array(where: str, ty: ir.Array, a, scalars: dict, compiled: bool, device: bool) -> None:
+    """One array argument against its declared type (bind's contract)."""
+    want = dtype(ty.elem)
+    if device and not hasattr(a, "__cuda_array_interface__"):
+        raise ValueError(f"{where} must be a cupy array of {want}, got {type(a).__name__}")
+    if not device and not isinstance(a, np.ndarray):
+        raise ValueError(f"{where} must be a numpy array of {want}, got {type(a).__name__}")
+    if a.dtype != want:
+        raise ValueError(f"{where} must have dtype {want}, got {a.dtype}")
+    if a.ndim != 1:
+        raise ValueError(f"{where} must be 1-D, got {a.ndim} dimensions")
+    try:
+        n = machine_length(ty.length, scalars) if compiled else evaluate(ty.length, scalars, exact=True)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if a.size != n:
+        raise ValueError(f"{where} has {a.size} elements, its declared length {ir.pretty_expr(ty.length)} is {n}")
+    if compiled and not (a.flags.c_contiguous and getattr(a.flags, "aligned", True)):
+        raise ValueError(f"{where} must be contiguous and aligned (pass a contiguous copy, "
+                         "e.g. np.ascontiguousarray(...))")
+    if ty.mutable and not getattr(a.flags, "writeable", True):
+        raise ValueError(f"{where} is written but the array is read-only")
+
+
 def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
          alignment: int = 16) -> tuple[dict, dict]:
     """Check a call against fn's signature and return (scalars as bit
@@ -140,30 +164,8 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):
             continue
-        where, want = f"{fn.name}: '{p.name}'", dtype(p.ty.elem)
-        if device and not hasattr(a, "__cuda_array_interface__"):
-            raise ValueError(f"{where} must be a cupy array of {want}, got {type(a).__name__}")
-        if not device and not isinstance(a, np.ndarray):
-            raise ValueError(f"{where} must be a numpy array of {want}, got {type(a).__name__}")
-        if a.dtype != want:
-            raise ValueError(f"{where} must have dtype {want}, got {a.dtype}")
-        if a.ndim != 1:
-            raise ValueError(f"{where} must be 1-D, got {a.ndim} dimensions")
-        if compiled or device:
-            try:
-                n = machine_length(p.ty.length, scalars)
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-        else:
-            n = evaluate(p.ty.length, scalars, exact=True)
-        if a.size != n:
-            raise ValueError(f"{where} has {a.size} elements, its declared length "
-                             f"{ir.pretty_expr(p.ty.length)} is {n}")
-        if (compiled or device) and not (a.flags.c_contiguous and getattr(a.flags, "aligned", True)):
-            raise ValueError(f"{where} must be contiguous and aligned (pass a contiguous copy, "
-                             "e.g. np.ascontiguousarray(...))")
-        if p.ty.mutable and not getattr(a.flags, "writeable", True):
-            raise ValueError(f"{where} is written but the array is read-only")
+        where = f"{fn.name}: '{p.name}'"
+        _check_array(where, p.ty, a, scalars, compiled or device, device)
         if device:
             start = a.__cuda_array_interface__["data"][0]
             if a.nbytes and start % alignment:
