@@ -232,7 +232,8 @@ def _device(d: DeviceA) -> ir.Device:
             if not (t.is_bool or (t.is_int and not t.signed)):
                 raise AtlasError(p.span, f"device operations take unsigned integers and bool, found {t}")
         if sig.ret is not None and not (sig.ret.is_bool or (sig.ret.is_int and not sig.ret.signed)):
-            raise AtlasError(f.ret.span, f"device operations return unsigned integers or bool, found {sig.ret}")
+            raise AtlasError(f.ret.span if f.ret else f.span,
+                             f"device operations return unsigned integers or bool, found {sig.ret}")
         sigs[f.name] = sig
     ops, graph = [], {}
     for f in d.funcs:
@@ -426,7 +427,7 @@ def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
     where = pci.address
     regions = {}
     for r in dev.regions:
-        if r.source == "bar":
+        if isinstance(r.arg, int):                    # bar(N): the region's BAR as written
             bar = bars.get(r.arg)
             if bar is None:
                 raise ValueError(f"{where} has no BAR {r.arg} (region '{r.name}')")
@@ -464,7 +465,7 @@ def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
                                  f"{g.name} ({g.ty}) would not be aligned")
         width = g.ty.bits // 8
         end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
-        if end > regions[g.region].size:
+        if end > (regions[g.region].size or 0):
             raise ValueError(f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
                              f"which is {regions[g.region].size:#x} bytes on {where}")
         # A multiplier of 0 means every queue shares one address (virtio

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Callable
 
 from ..machine.probe import Gpu, Probe
 
@@ -20,15 +21,19 @@ def _cc(p: Probe) -> int:
     return g.compute_capability[0] * 10 + g.compute_capability[1] if g else 0
 
 
+def _cache_size(level: str) -> Callable[[Probe], object]:
+    return lambda p: getattr(p.cpu.cache, level)
+
+
 # fact path (without "hw.") -> (type name, how to read it from a probe)
-_FACTS = {
+_FACTS: dict[str, tuple[str, Callable[[Probe], object]]] = {
     "cpu.arch": ("str", lambda p: p.cpu.arch),
     "cpu.vendor": ("str", lambda p: p.cpu.vendor),
     "cpu.uarch": ("str", lambda p: p.cpu.uarch),
     "cpu.llvm_cpu": ("str", lambda p: p.cpu.llvm_cpu),
     "cpu.cores": ("int", lambda p: p.cpu.cores),
     "cpu.threads": ("int", lambda p: p.cpu.threads),
-    **{f"cpu.cache.{k}": ("int", lambda p, k=k: getattr(p.cpu.cache, k)) for k in ("l1d", "l1i", "l2", "l3")},
+    **{f"cpu.cache.{k}": ("int", _cache_size(k)) for k in ("l1d", "l1i", "l2", "l3")},
     "mem.total": ("int", lambda p: p.memory_bytes),
     "gpu.count": ("int", lambda p: len(p.gpus)),
     "gpu.memory": ("int", lambda p: g.memory_bytes if (g := _gpu0(p)) else 0),

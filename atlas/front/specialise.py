@@ -40,7 +40,7 @@ def specialise(module: ir.Module, probe: Probe) -> tuple[ir.Module, list[Decisio
     decisions: list[Decision] = []
 
     def block(stmts) -> tuple:
-        out = []
+        out: list[ir.Stmt] = []
         for s in stmts:
             if isinstance(s, ir.When):
                 taken = holds(s.cond, probe)

@@ -350,6 +350,22 @@ def _int_value(text: str) -> tuple[int | None, str | None, bool]:
     return (value if value <= _LARGEST else None), suffix, hexbin
 
 
+def _bin(op: str, sym: str):
+    """A tree-builder method for the binary operator `op` (written `sym`)."""
+    def build(self, meta, ch):
+        a, b = ch[0], ch[-1]
+        op_span = Span(self.file, a.span.end_line, a.span.end_col, b.span.line, b.span.col)
+        return BinOp(op, a, b, self._s(meta), self._op_span(op_span, sym))
+    return build
+
+
+def _un(op: str):
+    """A tree-builder method for the unary operator `op`."""
+    def build(self, meta, ch):
+        return UnOp(op, ch[0], self._s(meta))
+    return build
+
+
 @v_args(meta=True)
 class _Build(Transformer):
     def __init__(self, file: str, text: str = ""):
@@ -546,13 +562,6 @@ class _Build(Transformer):
         return HwBinA("lor", ch[0], ch[1], self._s(meta))
 
     # -- expressions
-    def _bin(op, sym):
-        def build(self, meta, ch):
-            a, b = ch[0], ch[-1]
-            op_span = Span(self.file, a.span.end_line, a.span.end_col, b.span.line, b.span.col)
-            return BinOp(op, a, b, self._s(meta), self._op_span(op_span, sym))
-        return build
-
     def _op_span(self, gap: Span, sym: str) -> Span:
         """The operator `sym` inside the gap between its operands (which may
         hold blanks, parentheses and comments), for carets."""
@@ -580,11 +589,6 @@ class _Build(Transformer):
 
     def cast(self, meta, ch):
         return CastA(ch[0], ch[1], self._s(meta))
-
-    def _un(op):
-        def build(self, meta, ch):
-            return UnOp(op, ch[0], self._s(meta))
-        return build
 
     neg, not_, bnot = _un("neg"), _un("not"), _un("bnot")
 

@@ -44,8 +44,19 @@ def scalar_type(t: TypeName) -> Scalar:
 @dataclass
 class _Binding:
     unique: str
-    ty: object           # Scalar or ir.Array
+    ty: Scalar | ir.Array
     kind: str            # 'param', 'local', 'loop', 'array'
+
+    # The checker looks at `kind` before it reads either.
+    @property
+    def scalar(self) -> Scalar:
+        assert isinstance(self.ty, Scalar), self
+        return self.ty
+
+    @property
+    def arr(self) -> ir.Array:
+        assert isinstance(self.ty, ir.Array), self
+        return self.ty
 
 
 class _Scopes:
@@ -158,7 +169,7 @@ class FunctionChecker:
         if e.value > limit:
             raise AtlasError(e.span, f"the literal {e.text} does not fit in {ty}",
                              note=f"{ty} holds {_range_text(ty)}")
-        return ir.Const(e.value & ty.mask, ty, e.span)
+        return ir.Const(int(e.value) & ty.mask, ty, e.span)
 
     def name(self, e: Name):
         b = self.scopes.lookup(e.id)
@@ -166,7 +177,7 @@ class FunctionChecker:
             raise AtlasError(e.span, f"unknown name '{e.id}'", note=self._did_you_mean(e.id))
         if b.kind == "array":
             raise AtlasError(e.span, f"'{e.id}' is an array; index it (`{e.id}[i]`) or pass it to a call")
-        return ir.Var(b.unique, b.ty, e.span)
+        return ir.Var(b.unique, b.scalar, e.span)
 
     def _did_you_mean(self, name: str) -> str | None:
         names = [n for frame in self.scopes.frames for n in frame]
@@ -189,7 +200,7 @@ class FunctionChecker:
 
     def index(self, e: Index):
         b = self.array(e.array, e.name_span)
-        return ir.Load(b.unique, self.index_expr(e.index), b.ty.elem, e.span)
+        return ir.Load(b.unique, self.index_expr(e.index), b.arr.elem, e.span)
 
     def unary(self, e: UnOp, want):
         if e.op == "neg" and isinstance(e.a, Num):      # -128i8 is a literal, not 128i8 negated
@@ -258,7 +269,7 @@ class FunctionChecker:
             if len(e.args) != 1 or not isinstance(e.args[0], Name):
                 raise AtlasError(e.span, "len takes one array: `len(x)`")
             b = self.array(e.args[0].id, e.args[0].span)
-            length = b.ty.length
+            length = b.arr.length
             return length if length.ty == U64 else ir.Cast(length, U64, e.span)
         if e.func in primitives():
             return self.prim(e, want)
@@ -274,7 +285,7 @@ class FunctionChecker:
                                      f"found {len(e.args)}", note=callee.signature)
         if as_value and callee.ret is None:
             raise AtlasError(e.span, f"{e.func} returns no value")
-        args = []
+        args: list = []
         subst = {}
         for p, a in zip(callee.params, e.args):
             if isinstance(p.ty, ir.Array):
@@ -290,20 +301,20 @@ class FunctionChecker:
             if not isinstance(a, Name):
                 raise AtlasError(a.span, f"parameter '{p.name}' of {e.func} is an array; pass an array by name")
             b = self.array(a.id, a.span)
-            if b.ty.elem != p.ty.elem:
-                raise AtlasError(a.span, f"'{a.id}' holds {b.ty.elem}, {e.func} expects [{p.ty.elem}]")
-            if p.ty.mutable and not b.ty.mutable:
+            if b.arr.elem != p.ty.elem:
+                raise AtlasError(a.span, f"'{a.id}' holds {b.arr.elem}, {e.func} expects [{p.ty.elem}]")
+            if p.ty.mutable and not b.arr.mutable:
                 raise AtlasError(a.span, f"{e.func} writes '{p.name}', but '{a.id}' is read-only here",
-                                 note=f"declare it `mut [{b.ty.elem}; ...]`")
+                                 note=f"declare it `mut [{b.arr.elem}; ...]`")
             want_len = _substitute(p.ty.length, subst)
-            if want_len != b.ty.length:
-                raise AtlasError(a.span, f"'{a.id}' has length {ir.pretty_expr(b.ty.length)}, "
+            if want_len != b.arr.length:
+                raise AtlasError(a.span, f"'{a.id}' has length {ir.pretty_expr(b.arr.length)}, "
                                          f"{e.func} expects length {ir.pretty_expr(want_len)}",
                                  note="array lengths must match exactly at a call")
             if a.id in passed and (passed[a.id] or p.ty.mutable):
                 raise AtlasError(a.span, f"'{a.id}' is passed twice and written: arrays must not overlap")
             passed[a.id] = passed.get(a.id, False) or p.ty.mutable
-            args[i] = ir.ArrayRef(b.unique, b.ty, a.span)
+            args[i] = ir.ArrayRef(b.unique, b.arr, a.span)
         return ir.Call(e.func, tuple(args), callee.ret, e.span)
 
     def prim(self, e: CallA, want):
@@ -331,6 +342,7 @@ class FunctionChecker:
                 v = self.expr(a, t if t is not None else t_want)
                 t = v.ty
                 args[i] = v
+        assert t is not None, "every primitive has an argument of its type T"
         self._check_kind(e, spec, t)
         if spec["result"] == "T":
             ret = t
@@ -378,15 +390,15 @@ class FunctionChecker:
                 raise AtlasError(s.name_span, f"cannot assign to {what} '{s.name}'",
                                  note="parameters and loop variables are immutable; copy into a `let`"
                                  if b.kind != "array" else f"assign an element: `{s.name}[i] = ...`")
-            value = self.compound(s, ir.Var(b.unique, b.ty, s.name_span), b.ty)
+            value = self.compound(s, ir.Var(b.unique, b.scalar, s.name_span), b.scalar)
             return [ir.Assign(b.unique, value, s.span)]
         if isinstance(s, StoreA):
             b = self.array(s.array, s.name_span)
-            if not b.ty.mutable:
+            if not b.arr.mutable:
                 raise AtlasError(s.name_span, f"cannot write to '{s.array}': it is read-only",
-                                 note=f"declare the parameter `{s.array}: mut [{b.ty.elem}; ...]`")
+                                 note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`")
             idx = self.index_expr(s.index)
-            value = self.compound(s, ir.Load(b.unique, idx, b.ty.elem, s.span), b.ty.elem)
+            value = self.compound(s, ir.Load(b.unique, idx, b.arr.elem, s.span), b.arr.elem)
             return [ir.Store(b.unique, idx, value, s.span)]
         if isinstance(s, IfA):
             cond = self.condition(s.cond, "if")
@@ -418,7 +430,7 @@ class FunctionChecker:
         if s.op == "=":
             return self.expr(s.value, ty)
         op = _COMPOUND[s.op]
-        rhs = BinOp(op, _Typed(current), s.value, s.span, s.span)
+        rhs = BinOp(op, _Typed(current), s.value, s.span, s.span)  # type: ignore[arg-type]  # a checked operand
         return self.expr(rhs, ty)
 
     def for_(self, s: ForA):
@@ -656,8 +668,9 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
     for f in funcs:
         fc = FunctionChecker(sigs, f, sigs[f.name])
         body = fc.block(f.body)
-        if sigs[f.name].ret is not None and not always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {article(sigs[f.name].ret)} on every path; "
+        ret = sigs[f.name].ret
+        if ret is not None and not always_returns(body):
+            raise AtlasError(f.end_span, f"{f.name} must return {article(ret)} on every path; "
                                          "this path reaches the end without `return`")
         graph[f.name] = fc.calls
         sig = sigs[f.name]
@@ -675,7 +688,7 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
 def _has_float(sig: ir.Function, body) -> bool:
     """Whether a float type appears anywhere in the function: a parameter,
     the result, a local, or any expression of the body."""
-    types = [p.ty.elem if isinstance(p.ty, ir.Array) else p.ty for p in sig.params]
+    types: list = [p.ty.elem if isinstance(p.ty, ir.Array) else p.ty for p in sig.params]
     types += [sig.ret] + [t for _, t in ir.declared(body)]
     types += [getattr(e, "ty", None) for s in ir.walk_stmts(body) for x in ir.own_exprs(s) for e in ir.walk(x)]
     return any(isinstance(t, Scalar) and t.is_float for t in types)
