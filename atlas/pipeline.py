@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import __version__
 from .meaning import ir
@@ -33,6 +33,9 @@ from .front.specialise import Decision, specialise
 from .front.syntax import ModuleA, parse, read_source
 from .search.archive import intent_hash
 from .machine.probe import Probe
+
+if TYPE_CHECKING:
+    from .logic.stages import Verified
 
 Dump = Callable[[str, str], None]      # (stage, text)
 
@@ -103,7 +106,7 @@ def middle(specialised: ir.Module, probe: Probe, dump: Dump | None = None, timin
     account_learned = sorted({r.name for r in sat.rules if r.ruleset == "learned"})
     report = sat.atlas.report()
     stats = sat.rule_stats
-    account = {
+    account: dict[str, Any] = {
         "egraph": {k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression",
                                           "stop_reason", "limits")},
         "iterations": [{"nodes": it.nodes, "classes": it.classes} for it in sat.atlas.stats],
@@ -167,18 +170,18 @@ class Request:
 @dataclass
 class Compilation:
     """One compile as it passes through STAGES: each stage reads what the
-    stages before it left here and adds its own part."""
-    paths: list
+    stages before it left here and adds its own part.  `begin` makes one
+    from the front end's result."""
     probe: Probe
     request: Request
     backend: backends.Backend
+    module: ir.Module                        # checked
+    specialised: ir.Module                   # every `when hw.…` decided
+    decisions: list[Decision]
+    final: ir.Module                         # what the backend gets: each stage may replace it
     dump: Dump | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    module: ir.Module | None = None          # checked (front)
-    specialised: ir.Module | None = None     # every `when hw.…` decided (front)
-    decisions: list[Decision] = field(default_factory=list)
-    final: ir.Module | None = None           # what the backend gets: each stage may replace it
-    verified: object = None                  # stages.Verified (logic atlas)
+    verified: Verified | None = None         # the logic atlas's
     evidence: dict = field(default_factory=dict)       # function -> what its form rests on
     account: dict | None = None              # the logic atlas's account for the manifest
     realise: dict | None = None              # function -> the search's backend knobs (explode)
@@ -193,17 +196,21 @@ class Stage:
     applies: Callable[[Compilation], bool] = lambda c: True
 
 
-def _front_stage(c: Compilation) -> None:
-    c.module, c.specialised, c.decisions = front(c.paths, c.probe, c.dump, c.timings)
-    c.final = c.specialised
+def begin(paths, probe: Probe, request: Request, backend: backends.Backend,
+          dump: Dump | None = None) -> Compilation:
+    """The front end (parse, check, specialise: the same for every backend
+    and every command) and the Compilation the stages then carry on."""
+    timings: dict[str, float] = {}
+    module, specialised, decisions = front(paths, probe, dump, timings)
+    return Compilation(probe, request, backend, module, specialised, decisions, specialised, dump, timings)
 
 
 def _logic_stage(c: Compilation) -> None:
     from .logic import learned
     files = learned.paths() if c.request.learned is None else list(c.request.learned)
-    c.verified, c.account = middle(c.specialised, c.probe, c.dump, c.timings, c.request.limits,
-                                   rule_files(c.backend, files))
-    c.final, c.evidence = c.verified.module, c.verified.evidence
+    verified, c.account = middle(c.specialised, c.probe, c.dump, c.timings, c.request.limits,
+                                 rule_files(c.backend, files))
+    c.verified, c.final, c.evidence = verified, verified.module, verified.evidence
 
 
 def _explode_stage(c: Compilation) -> None:
@@ -216,12 +223,11 @@ def _explode_stage(c: Compilation) -> None:
         c.specialised, before, c.final, set(c.searched)))
 
 
-# The stages of a compile, in order; `emit` (the backend's, into the output
-# folder) follows them.  Each is timed under the names it reports itself
-# (front: parse, check, specialise; logic atlas: saturate, verify; explode:
-# explode, validate).
+# The stages of a compile after the front end (`begin`), in order; `emit`
+# (the backend's, into the output folder) follows them.  Each is timed
+# under the names it reports itself (logic atlas: saturate, verify;
+# explode: explode, validate).
 STAGES = (
-    Stage("front", _front_stage),
     # device descriptions alone leave no terms to saturate
     Stage("logic atlas", _logic_stage, lambda c: c.request.use_atlas and bool(c.specialised.functions)),
     Stage("explode", _explode_stage, lambda c: c.request.search is not None),
@@ -252,7 +258,7 @@ def compile_request(paths, probe: Probe, out, request: Request, dump: Dump | Non
     if request.search is not None and not be.searchable:
         raise backends.BackendError(f"the {request.backend} backend's variants cannot be timed here; "
                                     "compile without the search")
-    c = run_stages(Compilation(list(paths), probe, request, be, dump))
+    c = run_stages(begin(paths, probe, request, be, dump))
     # The middle stages see functions only; device descriptions (checked,
     # nothing to prove or search) go to the backend as the front left them.
     c.final = replace(c.final, devices=c.specialised.devices)

@@ -34,6 +34,7 @@ import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -202,7 +203,7 @@ class Op:
     name: str
     args: str               # one letter per operand: W (the integer type) or B (bool)
     out: str                # W or B
-    build: object           # (W type, operand terms) -> Term
+    build: Callable[[ir.Scalar, list[Term]], Term]      # (W type, operand terms) -> the term
     cost: str               # the cost model's operator
 
 
@@ -334,7 +335,7 @@ def spec_of(name: str, term: Term) -> tuple[Spec | None, str]:
     if any(u.ty.is_int and u.ty.bits != W.bits and not (u.op == "const" and u.ty.bits <= 64)
            for u in subterms(term) if u.op not in ("mulhi", "wmul")):
         return None, "it mixes integer widths"
-    seen = {}
+    seen: dict[str, ir.Scalar] = {}
     for u in leaves:
         seen.setdefault(u.value, u.ty)
     return Spec(name, term, tuple(seen.items()), W), ""
