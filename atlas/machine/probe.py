@@ -554,94 +554,102 @@ def load_probe(path) -> Probe:
     return Probe.from_json(data, src)
 
 
-def _normalise(data, src: str) -> dict:
-    """Check a decoded probe and return a normalised copy with defaults filled."""
-    def fail(where, want, found):
-        raise ProbeError(f"{src}: {where}: expected {want[0]}, found {_describe(found)}")
+class _Fields:
+    """Field checks for one probe file: each names the file and the field."""
 
-    def field(obj, key, where, want, default=_MISSING):
+    def __init__(self, src: str):
+        self.src = src
+
+    def fail(self, where, want, found):
+        raise ProbeError(f"{self.src}: {where}: expected {want[0]}, found {_describe(found)}")
+
+    def field(self, obj, key, where, want, default=_MISSING):
         v = obj.get(key, _MISSING)
         if v is _MISSING and default is not _MISSING:
             v = json.loads(json.dumps(default))     # a fresh copy of a mutable default
         elif not want[1](v):
-            fail(f"{where}.{key}" if where else key, want, v)
+            self.fail(f"{where}.{key}" if where else key, want, v)
         obj[key] = v
         return v
 
-    if not isinstance(data, dict):
-        fail("(top level)", OBJ, data)
-    p = json.loads(json.dumps(data))                 # never mutate the caller's value
-    field(p, "format", "", (json.dumps(FORMAT), lambda v: v == FORMAT))
-    if "created" in p:
-        field(p, "created", "", STR)
-    if "host" in p:
-        for key in field(p, "host", "", OBJ):
-            field(p["host"], key, "host", _or_null(STR))
+    def objects(self, obj, key, where, default=_MISSING):
+        """The list `key` of `obj`, each item an object: (its place, it)."""
+        for i, item in enumerate(self.field(obj, key, where, LIST, default)):
+            at = f"{where}.{key}[{i}]" if where else f"{key}[{i}]"
+            if not OBJ[1](item):
+                self.fail(at, OBJ, item)
+            yield at, item
 
-    cpu = field(p, "cpu", "", OBJ)
-    field(cpu, "arch", "cpu", STR)
-    for i, f in enumerate(field(cpu, "features", "cpu", LIST)):
-        if not STR[1](f):
-            fail(f"cpu.features[{i}]", STR, f)
-    cpu["features"] = sorted({f.lower() for f in cpu["features"]})
-    field(cpu, "cores", "cpu", INT1)
-    field(cpu, "threads", "cpu", INT1)
-    for key in ("vendor", "model_name", "uarch"):
-        field(cpu, key, "cpu", STR, "")
-    field(cpu, "llvm_cpu", "cpu", STR, "x86-64")
-    cache = field(cpu, "cache", "cpu", OBJ)
-    for key in list(cache) + ["l1d", "l1i", "l2", "l3"]:
-        field(cache, key, "cpu.cache", INT0, 0)
+    def cpu(self, cpu: dict) -> None:
+        self.field(cpu, "arch", "cpu", STR)
+        for i, f in enumerate(self.field(cpu, "features", "cpu", LIST)):
+            if not STR[1](f):
+                self.fail(f"cpu.features[{i}]", STR, f)
+        cpu["features"] = sorted({f.lower() for f in cpu["features"]})
+        self.field(cpu, "cores", "cpu", INT1)
+        self.field(cpu, "threads", "cpu", INT1)
+        for key in ("vendor", "model_name", "uarch"):
+            self.field(cpu, key, "cpu", STR, "")
+        self.field(cpu, "llvm_cpu", "cpu", STR, "x86-64")
+        cache = self.field(cpu, "cache", "cpu", OBJ)
+        for key in list(cache) + ["l1d", "l1i", "l2", "l3"]:
+            self.field(cache, key, "cpu.cache", INT0, 0)
 
-    field(field(p, "memory", "", OBJ, {}), "total_bytes", "memory", INT0, 0)
-
-    for i, g in enumerate(field(p, "gpus", "", LIST, [])):
-        at = f"gpus[{i}]"
-        if not OBJ[1](g):
-            fail(at, OBJ, g)
-        field(g, "name", at, STR)
-        field(g, "compute_capability", at, CC)
-        field(g, "memory_bytes", at, INT0, 0)
+    def gpu(self, g: dict, at: str) -> None:
+        self.field(g, "name", at, STR)
+        self.field(g, "compute_capability", at, CC)
+        self.field(g, "memory_bytes", at, INT0, 0)
         # Launch sizing (SMs, clock), bandwidth for benchmark reports and the bus
         # id are optional: older probes and odd drivers leave them out or null.
         for key in ("index", "multiprocessors", "memory_bus_width", "max_memory_clock_mhz",
                     "max_sm_clock_mhz", "memory_bandwidth_bytes_per_s"):
-            field(g, key, at, _or_null(INT0), None)
+            self.field(g, key, at, _or_null(INT0), None)
         for key in ("vendor", "uuid", "driver_version", "pci_bus_id"):
-            field(g, key, at, _or_null(STR), None)
+            self.field(g, key, at, _or_null(STR), None)
 
-    for i, d in enumerate(field(p, "pci", "", LIST, [])):
-        at = f"pci[{i}]"
-        if not OBJ[1](d):
-            fail(at, OBJ, d)
-        field(d, "address", at, ADDR)
+    def pci(self, d: dict, at: str) -> None:
+        self.field(d, "address", at, ADDR)
         for key in ("vendor", "device", "class"):
-            field(d, key, at, HEX)
+            self.field(d, key, at, HEX)
         for key in ("subsystem_vendor", "subsystem_device", "revision"):
-            field(d, key, at, _or_null(HEX), None)
+            self.field(d, key, at, _or_null(HEX), None)
         for key in ("driver", "vendor_name", "device_name"):
-            field(d, key, at, _or_null(STR), None)
-        for j, b in enumerate(field(d, "bars", at, LIST, [])):
-            bat = f"{at}.bars[{j}]"
-            if not OBJ[1](b):
-                fail(bat, OBJ, b)
-            field(b, "index", bat, BAR_INDEX)
-            field(b, "start", bat, INT0)
-            field(b, "size", bat, INT1)
-            field(b, "kind", bat, BAR_KIND)
-            field(b, "prefetchable", bat, BOOL, False)
-            field(b, "64bit", bat, BOOL, False)
-        # Only virtio devices carry `virtio`; absent elsewhere, not [].
-        for j, c in enumerate(field(d, "virtio", at, LIST) if "virtio" in d else []):
-            cat = f"{at}.virtio[{j}]"
-            if not OBJ[1](c):
-                fail(cat, OBJ, c)
-            field(c, "type", cat, INT1)
-            field(c, "bar", cat, BAR_INDEX)
-            field(c, "offset", cat, INT0)
-            field(c, "length", cat, INT0)
-            if "multiplier" in c:                     # the notify structure's only
-                field(c, "multiplier", cat, INT0)
+            self.field(d, key, at, _or_null(STR), None)
+        for bat, b in self.objects(d, "bars", at, []):
+            self.field(b, "index", bat, BAR_INDEX)
+            self.field(b, "start", bat, INT0)
+            self.field(b, "size", bat, INT1)
+            self.field(b, "kind", bat, BAR_KIND)
+            self.field(b, "prefetchable", bat, BOOL, False)
+            self.field(b, "64bit", bat, BOOL, False)
+        if "virtio" in d:             # only virtio devices carry `virtio`; absent elsewhere, not []
+            for cat, c in self.objects(d, "virtio", at):
+                self.field(c, "type", cat, INT1)
+                self.field(c, "bar", cat, BAR_INDEX)
+                self.field(c, "offset", cat, INT0)
+                self.field(c, "length", cat, INT0)
+                if "multiplier" in c:                     # the notify structure's only
+                    self.field(c, "multiplier", cat, INT0)
+
+
+def _normalise(data, src: str) -> dict:
+    """Check a decoded probe and return a normalised copy with defaults filled."""
+    check = _Fields(src)
+    if not isinstance(data, dict):
+        check.fail("(top level)", OBJ, data)
+    p = json.loads(json.dumps(data))                 # never mutate the caller's value
+    check.field(p, "format", "", (json.dumps(FORMAT), lambda v: v == FORMAT))
+    if "created" in p:
+        check.field(p, "created", "", STR)
+    if "host" in p:
+        for key in check.field(p, "host", "", OBJ):
+            check.field(p["host"], key, "host", _or_null(STR))
+    check.cpu(check.field(p, "cpu", "", OBJ))
+    check.field(check.field(p, "memory", "", OBJ, {}), "total_bytes", "memory", INT0, 0)
+    for at, g in check.objects(p, "gpus", "", []):
+        check.gpu(g, at)
+    for at, d in check.objects(p, "pci", "", []):
+        check.pci(d, at)
     p["pci"].sort(key=lambda d: d["address"])
     return p
 
