@@ -267,29 +267,13 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
         raise Undecided(f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
                         f"are past the {MAX_FLOAT_OPS} it can decide")
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
-    # Each distinct read of an array is a fresh constant (Ackermann's
-    # reduction): reads at equal indices must be equal, and nothing else is
-    # known of the contents.  Z3 handles this far better than uninterpreted
-    # functions mixed with floats, which can take minutes.
-    reads: dict = {}                         # (array, type) -> [(index as 64 bits, value)]
-
-    def load(array, index, ty):
-        w = index.size()
-        index = z3.ZeroExt(64 - w, index) if w < 64 else index
-        seen = reads.setdefault((array, ty), [])
-        for j, v in seen:
-            if j.eq(index):                  # the same index term: the same read
-                return v
-        v = z3.Const(f"{array}[#{len(seen)}]", sort_of(ty))
-        seen.append((index, v))
-        return v
-
+    reads = _Reads()
     D = Z3AbstractFloats() if abstract_floats else Z3Domain()
-    zl = evaluate(lhs, D, env, load)
-    zr = evaluate(rhs, D, env, load)
+    zl = evaluate(lhs, D, env, reads.load)
+    zr = evaluate(rhs, D, env, reads.load)
     differ = z3.Not(zl == zr)
     if when is not None:            # a refutation must satisfy the condition
-        differ = z3.And(evaluate(_canonical(when, keys), D, env, load), differ)
+        differ = z3.And(evaluate(_canonical(when, keys), D, env, reads.load), differ)
     differ = z3.simplify(differ)
     if z3.is_false(differ):                  # the rewriter alone shows them equal
         return None
@@ -299,11 +283,7 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     solver = z3.Solver()
     solver.set("rlimit", rlimit)
     solver.set("timeout", timeout_ms)
-    for seen in reads.values():
-        for n, (i, v) in enumerate(seen):
-            for j, u in seen[:n]:
-                solver.add(z3.Implies(i == j, v == u))
-    solver.add(differ)
+    solver.add(*reads.consistent(), differ)
     started = time.perf_counter()
     result = solver.check()
     if result == z3.unsat:
@@ -319,10 +299,39 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
         return to_python(m.eval(expr, model_completion=True), ty)
 
     cex = {n: value(env[n], t) for n, t in free.items()}
-    for (array, ty), seen in reads.items():
-        for i, v in seen:
-            cex[f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]"] = value(v, ty)
+    cex.update(reads.values(m, value))
     return cex, value(zl, lhs.ty), value(zr, rhs.ty)
+
+
+class _Reads:
+    """Each distinct read of an array as a fresh constant (Ackermann's
+    reduction): reads at equal indices must be equal, and nothing else is
+    known of the contents.  Z3 handles this far better than uninterpreted
+    functions mixed with floats, which can take minutes."""
+
+    def __init__(self):
+        self.seen: dict = {}                 # (array, type) -> [(index as 64 bits, value)]
+
+    def load(self, array, index, ty):
+        w = index.size()
+        index = z3.ZeroExt(64 - w, index) if w < 64 else index
+        seen = self.seen.setdefault((array, ty), [])
+        for j, v in seen:
+            if j.eq(index):                  # the same index term: the same read
+                return v
+        v = z3.Const(f"{array}[#{len(seen)}]", sort_of(ty))
+        seen.append((index, v))
+        return v
+
+    def consistent(self) -> list:
+        """Reads of one array at equal indices give equal values."""
+        return [z3.Implies(i == j, v == u) for seen in self.seen.values()
+                for n, (i, v) in enumerate(seen) for j, u in seen[:n]]
+
+    def values(self, m, value) -> dict:
+        """`array[index]` -> its value, for each read, in the model `m`."""
+        return {f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]": value(v, ty)
+                for (array, ty), seen in self.seen.items() for i, v in seen}
 
 
 def _why_unknown(solver, rlimit: int, timeout_ms: int, seconds: float) -> str:
