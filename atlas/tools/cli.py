@@ -229,6 +229,11 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
                                    backend_options=backend_options)
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
+    _report_compiled(files, out, result, err=bool(dumps))
+
+
+def _report_compiled(files, out, result, err: bool) -> None:
+    """What `atlas compile` says of what it built (on stderr when --dump owns stdout)."""
     m = result.manifest
     if result.module.devices and "devices" not in m:
         click.echo(f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
@@ -238,30 +243,37 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         return
     fns = ", ".join(m["functions"])
     click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library') or m.get('ptx', '')} [{fns}] "
-               f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=bool(dumps))
+               f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=err)
     for d in result.decisions:
-        click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=bool(dumps))
+        click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=err)
     for name, f in m["functions"].items():
-        ev = f["evidence"]
-        if ev.get("rewritten") or ev.get("champion_refused") or ev.get("form") == "searched":
-            click.echo(f"  {name}: {_validation_line(ev)}; {ev['form']} form emitted", err=bool(dumps))
-        if "gpu" in f:
-            gpu = f["gpu"]
-            click.echo(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
-                                        f"shape {gpu['shape_text']} ({gpu['shape_from']})"
-                                        if gpu else f"no kernel: {f['gpu_why_not']}"), err=bool(dumps))
-        found = f.get("search")
-        if found:
-            how = ("given, not searched" if found.get("fixed") else "champion from the archive"
-                   if found.get("from_archive") else
-                   f"{found['evaluations']} variants in {found['seconds']:.1f} s, stopped: {found['stop']}")
-            speed = (f"{found['speedup']:.2f}x the default variant; " if found.get("speedup") else
-                     "" if found.get("fixed") else "nothing faster than the default; ")
-            click.echo(f"  {name}: {found['genome']} ({speed}{how})", err=bool(dumps))
-            for note in found.get("notes") or []:
-                click.echo(f"    {note}", err=bool(dumps))
+        for line in _function_lines(name, f):
+            click.echo(line, err=err)
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
-    click.echo(f"  stages: {times}", err=bool(dumps))
+    click.echo(f"  stages: {times}", err=err)
+
+
+def _function_lines(name: str, f: dict) -> list[str]:
+    """One function's lines of the compile report: its proof, its GPU plan, its search."""
+    out = []
+    ev = f["evidence"]
+    if ev.get("rewritten") or ev.get("champion_refused") or ev.get("form") == "searched":
+        out.append(f"  {name}: {_validation_line(ev)}; {ev['form']} form emitted")
+    if "gpu" in f:
+        gpu = f["gpu"]
+        out.append(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
+                                    f"shape {gpu['shape_text']} ({gpu['shape_from']})"
+                                    if gpu else f"no kernel: {f['gpu_why_not']}"))
+    found = f.get("search")
+    if found:
+        how = ("given, not searched" if found.get("fixed") else "champion from the archive"
+               if found.get("from_archive") else
+               f"{found['evaluations']} variants in {found['seconds']:.1f} s, stopped: {found['stop']}")
+        speed = (f"{found['speedup']:.2f}x the default variant; " if found.get("speedup") else
+                 "" if found.get("fixed") else "nothing faster than the default; ")
+        out.append(f"  {name}: {found['genome']} ({speed}{how})")
+        out += [f"    {note}" for note in found.get("notes") or []]
+    return out
 
 
 def _validation_line(ev: dict) -> str:
