@@ -744,96 +744,112 @@ def _previous_token(text: str, line: int, col: int):
 _FACT_NOTE = "hardware facts are decided at compile time and can only be tested by `when`"
 
 
+class _Blame:
+    """Where in one source a parse error is told, and the error itself."""
+
+    def __init__(self, file: str, text: str):
+        self.file, self.text = file, text
+        self.lines = text.splitlines() or [""]
+
+    def err(self, span, message, note=None) -> AtlasError:
+        return AtlasError(span, message, note=note, source=self.text)
+
+    def at(self, line, col, width=1) -> Span:
+        return Span(self.file, line, col, line, col + width)
+
+    def end(self) -> Span:
+        return Span(self.file, len(self.lines), len(self.lines[-1]) + 1)
+
+
 def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasError:
-    lines = text.splitlines() or [""]
-
-    def err(span, message, note=None):
-        return AtlasError(span, message, note=note, source=text)
-
-    def at(line, col, width=1):
-        return Span(file, line, col, line, col + width)
-
+    b = _Blame(file, text)
     where = None
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         where = (exc.line, exc.column)
     elif isinstance(exc, lark.exceptions.UnexpectedToken) and exc.token.type != "$END":
         where = (exc.token.line, exc.token.column)
-    if where and 1 <= where[0] <= len(lines) and lines[where[0] - 1].startswith("/*", where[1] - 1):
-        return err(at(*where, 2), "unterminated block comment",
-                   "a block comment that opens with `/*` must be closed with `*/`")
+    if where and 1 <= where[0] <= len(b.lines) and b.lines[where[0] - 1].startswith("/*", where[1] - 1):
+        return b.err(b.at(*where, 2), "unterminated block comment",
+                     "a block comment that opens with `/*` must be closed with `*/`")
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
-        line = lines[exc.line - 1]
+        line = b.lines[exc.line - 1]
         if exc.char == "." and line[max(exc.column - 3, 0):exc.column - 1] == "hw":
             path = re.compile(_parser().get_terminal("HW_PATH").pattern.value).match(line, exc.column - 3)
             width = len(path.group(0)) if path else 2
-            return err(at(exc.line, exc.column - 2, width),
-                       "a hardware fact cannot be used as a value", _FACT_NOTE)
-        return err(at(exc.line, exc.column), f"unexpected character {exc.char!r}")
+            return b.err(b.at(exc.line, exc.column - 2, width),
+                         "a hardware fact cannot be used as a value", _FACT_NOTE)
+        return b.err(b.at(exc.line, exc.column), f"unexpected character {exc.char!r}")
     if isinstance(exc, lark.exceptions.UnexpectedToken):
-        tok = exc.token
-        expected = set(exc.accepts or exc.expected or ())
-        if tok.type == "$END":
-            span = Span(file, len(lines), len(lines[-1]) + 1)
-        else:
-            span = _span_tok(file, tok)
-        # `hw.cpu.x` where a value stands lexes as a field reference
-        # `hw.cpu` and fails at the next dot.
-        if tok.type != "$END":
-            pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
-            for m in pattern.finditer(lines[span.line - 1]):
-                if m.start() < span.col - 1 < m.end():
-                    return err(at(span.line, m.start() + 1, m.end() - m.start()),
-                               "a hardware fact cannot be used as a value", _FACT_NOTE)
-        before = _tokens_before(text, span.line, span.col)
-        prev = before[-1] if before else None
-        # A keyword where a name or statement was expected is lexed as a NAME.
-        if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
-            return err(_span_tok(file, prev), "'else' without 'if'",
-                       "`else` must follow the closing '}' of an `if` or `when` block")
-        if tok.type == "NAME" and str(tok) in _keywords():
-            return err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
-        # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
-        # as a variable (`poll` became one with device descriptions).
-        if prev is not None and prev.type != "NAME" and str(prev) in _keywords() and str(prev) != "let" \
-                and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=") and "ASSIGN_OP" not in expected:
-            return err(_span_tok(file, prev), f"'{prev}' is a keyword and cannot be used as a name")
-        # A statement that ends on one line and is followed by more on the next
-        # is, almost always, missing its semicolon: point after the statement.
-        if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
-            return err(at(prev.end_line, prev.end_column), "expected ';' at the end of this statement")
-        if tok.type == "HW_PATH":
-            return err(span, f"found hardware fact '{tok}' in an expression", _FACT_NOTE)
-        if tok.type == "$END" and "RBRACE" in expected:
-            brace = _unclosed(before, "LBRACE")
-            return err(span, "expected '}' before the end of the file",
-                       f"the '{{' at line {brace.line}, column {brace.column} is never closed"
-                       if brace is not None else None)
-        if expected == {"COLON"} and prev is not None and prev.type == "NAME":
-            return err(span, f"expected ':' and a type after parameter '{prev}', found {_found(tok)}",
-                       "a parameter is written `name: type`, e.g. `n: u64` or `x: [f32; n]`")
-        if tok.type == "SEMICOLON" and "LBRACE" in expected and _in_signature(before):
-            return err(span, "expected '{' and the function's body, found ';'",
-                       "Atlas has no declarations without a body; write the body in `{ ... }`")
-        if str(tok) == "=" and any(_describe(n) == "'=='" for n in expected):
-            return err(span, f"expected {_expected_text(expected)}, found '='",
-                       "to compare two values, write `==`")
-        note = None
-        if expected == {"WITHIN"} or "EVERY" in expected or (
-                expected == {"ELSE"} and len(before) > 1 and before[-2].type == "EVERY"):
-            note = "a poll is written `poll CONDITION within TRIES [every MICROSECONDS] else { ... }`"
-        elif "HW_PATH" in expected and tok.type != "HW_PATH":
-            note = "`when` tests hardware facts (hw.*), decided at compile time; to test a value, use `if`"
-        elif tok.type == "STRING":
-            note = "strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == \"intel\"`"
-        if "RPAR" in expected and "COMMA" not in expected and tok.type != "RPAR":
-            paren = _unclosed(before, "LPAR")
-            if paren is not None:
-                note = f"the '(' at line {paren.line}, column {paren.column} is not closed"
-        return err(span, f"expected {_expected_text(expected)}, found {_found(tok)}", note)
+        return _unexpected_token(b, exc)
     if isinstance(exc, lark.exceptions.UnexpectedEOF):
-        span = Span(file, len(lines), len(lines[-1]) + 1)
-        return err(span, f"unexpected end of file, expected {_expected_text(exc.expected)}")
+        return b.err(b.end(), f"unexpected end of file, expected {_expected_text(exc.expected)}")
     return AtlasError(None, f"{file}: cannot parse: {exc}")
+
+
+def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasError:
+    file, tok = b.file, exc.token
+    expected = set(exc.accepts or exc.expected or ())
+    span = b.end() if tok.type == "$END" else _span_tok(file, tok)
+    # `hw.cpu.x` where a value stands lexes as a field reference
+    # `hw.cpu` and fails at the next dot.
+    if tok.type != "$END":
+        pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
+        for m in pattern.finditer(b.lines[span.line - 1]):
+            if m.start() < span.col - 1 < m.end():
+                return b.err(b.at(span.line, m.start() + 1, m.end() - m.start()),
+                             "a hardware fact cannot be used as a value", _FACT_NOTE)
+    before = _tokens_before(b.text, span.line, span.col)
+    prev = before[-1] if before else None
+    # A keyword where a name or statement was expected is lexed as a NAME.
+    if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
+        return b.err(_span_tok(file, prev), "'else' without 'if'",
+                     "`else` must follow the closing '}' of an `if` or `when` block")
+    if tok.type == "NAME" and str(tok) in _keywords():
+        return b.err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
+    # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
+    # as a variable (`poll` became one with device descriptions).
+    if prev is not None and prev.type != "NAME" and str(prev) in _keywords() and str(prev) != "let" \
+            and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=") and "ASSIGN_OP" not in expected:
+        return b.err(_span_tok(file, prev), f"'{prev}' is a keyword and cannot be used as a name")
+    # A statement that ends on one line and is followed by more on the next
+    # is, almost always, missing its semicolon: point after the statement.
+    if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
+        return b.err(b.at(prev.end_line, prev.end_column), "expected ';' at the end of this statement")
+    if tok.type == "HW_PATH":
+        return b.err(span, f"found hardware fact '{tok}' in an expression", _FACT_NOTE)
+    if tok.type == "$END" and "RBRACE" in expected:
+        brace = _unclosed(before, "LBRACE")
+        return b.err(span, "expected '}' before the end of the file",
+                     f"the '{{' at line {brace.line}, column {brace.column} is never closed"
+                     if brace is not None else None)
+    if expected == {"COLON"} and prev is not None and prev.type == "NAME":
+        return b.err(span, f"expected ':' and a type after parameter '{prev}', found {_found(tok)}",
+                     "a parameter is written `name: type`, e.g. `n: u64` or `x: [f32; n]`")
+    if tok.type == "SEMICOLON" and "LBRACE" in expected and _in_signature(before):
+        return b.err(span, "expected '{' and the function's body, found ';'",
+                     "Atlas has no declarations without a body; write the body in `{ ... }`")
+    if str(tok) == "=" and any(_describe(n) == "'=='" for n in expected):
+        return b.err(span, f"expected {_expected_text(expected)}, found '='",
+                     "to compare two values, write `==`")
+    return b.err(span, f"expected {_expected_text(expected)}, found {_found(tok)}",
+                 _token_note(tok, expected, before))
+
+
+def _token_note(tok, expected: set, before: list) -> str | None:
+    """The hint under a plain "expected X, found Y"."""
+    note = None
+    if expected == {"WITHIN"} or "EVERY" in expected or (
+            expected == {"ELSE"} and len(before) > 1 and before[-2].type == "EVERY"):
+        note = "a poll is written `poll CONDITION within TRIES [every MICROSECONDS] else { ... }`"
+    elif "HW_PATH" in expected and tok.type != "HW_PATH":
+        note = "`when` tests hardware facts (hw.*), decided at compile time; to test a value, use `if`"
+    elif tok.type == "STRING":
+        note = "strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == \"intel\"`"
+    if "RPAR" in expected and "COMMA" not in expected and tok.type != "RPAR":
+        paren = _unclosed(before, "LPAR")
+        if paren is not None:
+            note = f"the '(' at line {paren.line}, column {paren.column} is not closed"
+    return note
 
 
 def _in_signature(tokens) -> bool:
