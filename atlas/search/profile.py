@@ -412,36 +412,44 @@ class Profile:
                                 + _found(val))
             return Constant(val.value, val.span)
         if key.value == "uniform":
-            if val.kind != "seq" or len(val.value) != 2:
-                raise self._err(val.span, "expected [lo, hi] (two numbers), found "
-                                + (f"a list of {len(val.value)}" if val.kind == "seq" else _found(val)))
-            lo, hi = val.value
-            for b in (lo, hi):
-                if b.kind != "scalar" or not _is_number(b.value) or not _finite(b.value):
-                    raise self._err(b.span, "expected a finite number as a bound, found " + _found(b))
-            if lo.value > hi.value:
-                raise self._err(val.span, f"expected lo <= hi, found lo {lo.value} above hi {hi.value}")
-            excl, espans = (), ()
-            if enode is not None:
-                items = enode.value if enode.kind == "seq" else None
-                if items is None:
-                    raise self._err(enode.span, "expected a list of integers to leave out, found "
-                                    + _found(enode))
-                for it in items:
-                    if it.kind != "scalar" or not _is_int(it.value):
-                        raise self._err(it.span, "expected an integer to leave out, found " + _found(it))
-                excl, espans = tuple(it.value for it in items), tuple(it.span for it in items)
-            return Uniform(lo.value, hi.value, excl, val.span, lo.span, hi.span, espans)
+            return self._uniform(val, enode)
         if key.value == "choice":
-            if val.kind != "seq" or not val.value:
-                raise self._err(val.span, "expected a non-empty list of values to choose from, found "
-                                + ("an empty list" if val.kind == "seq" else _found(val)))
-            for it in val.value:
-                if it.kind != "scalar" or not isinstance(it.value, (bool, int, float)):
-                    raise self._err(it.span, "expected a value (a number, `true` or `false`), found "
-                                    + _found(it))
-            return Choice(tuple(it.value for it in val.value), tuple(it.span for it in val.value), val.span)
-        # mix
+            return self._choice(val)
+        return self._mix(val)
+
+    def _uniform(self, val: _N, enode: _N | None) -> Uniform:
+        if val.kind != "seq" or len(val.value) != 2:
+            raise self._err(val.span, "expected [lo, hi] (two numbers), found "
+                            + (f"a list of {len(val.value)}" if val.kind == "seq" else _found(val)))
+        lo, hi = val.value
+        for b in (lo, hi):
+            if b.kind != "scalar" or not _is_number(b.value) or not _finite(b.value):
+                raise self._err(b.span, "expected a finite number as a bound, found " + _found(b))
+        if lo.value > hi.value:
+            raise self._err(val.span, f"expected lo <= hi, found lo {lo.value} above hi {hi.value}")
+        excl, espans = (), ()
+        if enode is not None:
+            items = enode.value if enode.kind == "seq" else None
+            if items is None:
+                raise self._err(enode.span, "expected a list of integers to leave out, found "
+                                + _found(enode))
+            for it in items:
+                if it.kind != "scalar" or not _is_int(it.value):
+                    raise self._err(it.span, "expected an integer to leave out, found " + _found(it))
+            excl, espans = tuple(it.value for it in items), tuple(it.span for it in items)
+        return Uniform(lo.value, hi.value, excl, val.span, lo.span, hi.span, espans)
+
+    def _choice(self, val: _N) -> Choice:
+        if val.kind != "seq" or not val.value:
+            raise self._err(val.span, "expected a non-empty list of values to choose from, found "
+                            + ("an empty list" if val.kind == "seq" else _found(val)))
+        for it in val.value:
+            if it.kind != "scalar" or not isinstance(it.value, (bool, int, float)):
+                raise self._err(it.span, "expected a value (a number, `true` or `false`), found "
+                                + _found(it))
+        return Choice(tuple(it.value for it in val.value), tuple(it.span for it in val.value), val.span)
+
+    def _mix(self, val: _N) -> Mix:
         if val.kind != "seq" or not val.value:
             raise self._err(val.span, "expected a non-empty list of weighted parts, e.g. "
                             "[{weight: 90, uniform: [21, 1000]}, ...], found "
