@@ -19,11 +19,12 @@ demo: install
 	bash scripts/demo.sh
 
 # The lint and type gates first (pyproject.toml [tool.ruff], [tool.mypy]),
-# then the suite, one worker per core (pytest-xdist).
+# then the suite, one worker per core up to four (pytest-xdist; each worker
+# may hold a gigabyte).
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q -n auto --maxprocesses 4
 
 # The tests that take under half a second each (tests/slow.txt lists the
 # others): a check while working, not a substitute for `make test`.
