@@ -366,7 +366,7 @@ class Function:
     @property
     def signature(self) -> str:
         ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)
-        # As written, modifier included: check.signature_of reads it back.
+        # As written, modifier included: typecheck.signature_of parses it back.
         return (("reassoc " if self.reassoc else "") + f"fn {self.name}({ps})"
                 + (f" -> {self.ret}" if self.ret else ""))
 
