@@ -396,7 +396,9 @@ def _scalar_default(type_name: str):
 
 
 def _length_params(params: list[dict]) -> set[str]:
-    return {n for p in params if "elem" in p for n in host.length_names(p)}
+    from atlas.machine.backend import signature_of
+    from atlas.search.profile import length_params
+    return set(length_params(signature_of("f", {"params": params})))
 
 
 def _sizes(params: list[dict], size: int, scalars: dict) -> tuple[dict, dict]:

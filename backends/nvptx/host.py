@@ -73,26 +73,13 @@ def scalar_arg(type_name: str, value, where: str = "argument"):
 
 # ---------------------------------------------------------------- array lengths
 
-def length_of(p: dict) -> ir.Expr:
-    """An array parameter's length, as the manifest gives it (ir.length_to_json)."""
-    return ir.length_from_json(p["length"])
-
-
-def length_names(p: dict) -> list[str]:
-    """The scalar parameters an array parameter's length reads, in order of appearance."""
-    names: list[str] = []
-    for e in ir.walk(length_of(p)):
-        if isinstance(e, ir.Var) and e.name not in names:
-            names.append(e.name)
-    return names
-
-
 def lengths(params: list[dict], values: dict) -> dict[str, int]:
     """Each array parameter's length, given the scalar parameters' values
     (natural numbers): interp.machine_length, the CPU runtime's own check."""
-    bits = {p["name"]: interp.to_value(ir.SCALARS[p["type"]], values[p["name"]])
-            for p in params if "type" in p and p["name"] in values}
-    return {p["name"]: interp.machine_length(length_of(p), bits) for p in params if "elem" in p}
+    sig = signature_of("lengths", {"params": params})
+    bits = {p.name: interp.to_value(p.ty, values[p.name])
+            for p in sig.params if isinstance(p.ty, ir.Scalar) and p.name in values}
+    return {p.name: interp.machine_length(p.ty.length, bits) for p in sig.params if isinstance(p.ty, ir.Array)}
 
 
 # ---------------------------------------------------------------- checking a call
