@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import z3
 
@@ -272,7 +272,7 @@ class Prover:
     def check(self, claim) -> Verdict:
         key = claim.sexpr()
         if key in self.cache:
-            return replace(self.cache[key], note="the same obligation as before")
+            return dataclasses.replace(self.cache[key], note="the same obligation as before")
         solver = z3.Solver()
         solver.set("rlimit", rules.PROOF_RLIMIT)
         solver.set("timeout", self.timeout_ms)
