@@ -32,6 +32,7 @@ from .front.diagnostics import AtlasError
 from .front.specialise import Decision, specialise
 from .front.syntax import ModuleA, parse, read_source
 from .search.archive import intent_hash
+from .machine.manifest import Evidence, Form, MachineSummary, Manifest, Source
 from .machine.probe import Probe
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ Dump = Callable[[str, str], None]      # (stage, text)
 class Compiled:
     module: ir.Module                  # after specialisation
     decisions: list[Decision]
-    manifest: dict
+    manifest: Manifest
     out: Path
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -182,7 +183,7 @@ class Compilation:
     dump: Dump | None = None
     timings: dict[str, float] = field(default_factory=dict)
     verified: Verified | None = None         # the logic atlas's
-    evidence: dict = field(default_factory=dict)       # function -> what its form rests on
+    evidence: dict[str, Evidence] = field(default_factory=dict)   # function -> what its form rests on
     account: dict | None = None              # the logic atlas's account for the manifest
     realise: dict | None = None              # function -> the search's backend knobs (explode)
     searched: dict = field(default_factory=dict)       # function -> explode.Outcome
@@ -269,52 +270,51 @@ def compile_request(paths, probe: Probe, out, request: Request, dump: Dump | Non
             if dump:
                 dump(stage, text)
         manifest = _manifest(c, emitted)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2, sort_keys=True) + "\n")
     return Compiled(c.final, c.decisions, manifest, out, c.timings)
 
 
-def _manifest(c: Compilation, emitted) -> dict:
-    manifest = {
-        "format": "atlas-artefact/1",
-        "atlas_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "intent_hash": intent_hash(c.module),
-        "sources": [{"file": f, "sha256": h} for f, h in c.module.sources],
-        "probe": {"fingerprint": hwprobe.fingerprint(c.probe),
-                  "uarch": c.probe.cpu.uarch, "llvm_cpu": c.probe.cpu.llvm_cpu,
-                  "features": list(c.probe.cpu.features)},
-        "backend": c.request.backend,
-        "decisions": [d.as_dict() for d in c.decisions],
-        **emitted.manifest,
-    }
-    # What each function's code rests on: the proofs and tests of the logic
-    # atlas, or, compiled without it, the direct translation of its source.
-    for name, entry in manifest["functions"].items():
-        entry["evidence"] = c.evidence.get(name, {"form": "source", "proof": "none needed: the "
-                                                  "source form, translated directly"})
+def _manifest(c: Compilation, emitted: backends.Emitted) -> Manifest:
+    """The backend's part of the manifest, read as every reader reads it,
+    with what each function's code rests on: the proofs and tests of the
+    logic atlas, or, compiled without it, the direct translation of its
+    source; and for a searched function, its search."""
+    base = Manifest.from_json({**emitted.manifest, "backend": c.request.backend},
+                              f"the {c.request.backend} backend's manifest")
+    functions = {}
+    for name, entry in base.functions.items():
+        evidence = c.evidence.get(name) or Evidence.untouched()
+        found = None
         if name in c.searched:
             o = c.searched[name]
-            entry["evidence"] = {**entry["evidence"], "shape": o.evidence, "atlas_forms": o.forms}
-            entry["search"] = {"genome": o.genome.as_dict(), **o.summary}
+            evidence = replace(evidence, shape=o.evidence, atlas_forms=tuple(o.forms))
+            found = o.summary
         if name in c.checks:
-            entry["evidence"] = _champion_evidence(entry["evidence"], c.checks[name])
-            if not c.checks[name].validated:
-                entry["search"]["emitted"] = False        # the form it was built from was
-    if c.account is not None:
-        manifest["atlas"] = c.account
-    return manifest
+            evidence = _champion_evidence(evidence, c.checks[name])
+            if found is not None and not c.checks[name].validated:
+                found = replace(found, emitted=False)      # the form it was built from was
+        functions[name] = replace(entry, evidence=evidence, search=found)
+    return replace(
+        base, functions=functions, atlas_version=__version__,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"), intent_hash=intent_hash(c.module),
+        sources=tuple(Source(f, h) for f, h in c.module.sources),
+        probe=MachineSummary(hwprobe.fingerprint(c.probe), c.probe.cpu.uarch, c.probe.cpu.llvm_cpu,
+                             tuple(c.probe.cpu.features)),
+        decisions=tuple(d.as_dict() for d in c.decisions), atlas=c.account)
 
 
-def _champion_evidence(before: dict, check: validate.Validation) -> dict:
+def _champion_evidence(before: Evidence, check: validate.Validation) -> Evidence:
     """The evidence of a searched function: its champion's validation, or,
     where that failed, the account of the form emitted instead."""
     if not check.validated:
-        return {**before, "champion_refused": f"the search's champion was not validated ({check.why_not()})"}
-    out = {**before, "form": "searched", **check.evidence()}
-    shape = before.get("shape") or {}
+        return replace(before, champion_refused=f"the search's champion was not validated ({check.why_not()})")
+    proof = check.proven_text()
+    shape = before.shape or {}
     if isinstance(shape.get("proof"), str):          # a loop rule's own proof, e.g. by induction
-        out["proof"] += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
-    return out
+        proof += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
+    runs = check.runs
+    return replace(before, form=Form.SEARCHED, check=check.check(), proof=proof,
+                   differential=before.differential if runs is None else runs)
 
 
 def _timed(timings: dict, stage: str, thunk):

@@ -58,7 +58,7 @@ def bundle_intent(stem: str, probe: Probe, dest: Path) -> dict:
     profile = ROOT / "intents" / "profiles" / f"{stem}.yaml"
     if profile.exists():
         shutil.copyfile(profile, out / "profile.yaml")
-    fns = compiled.manifest["functions"]
+    fns = {name: entry.to_json() for name, entry in compiled.manifest.functions.items()}
     return {"ok": True, "seconds": round(time.perf_counter() - t0, 1),
             "functions": {name: {"gpu": (e.get("gpu") or {}).get("plan"),
                                  "variants": len(json.loads((out / "variants" / f"{name}.json").read_text()))

@@ -555,7 +555,7 @@ def time_function(run: Run, cp, lib, stem: str, fname: str, spec: dict, archive,
         if archive is not None and not (entry is None and any(e["genome"] == genome for e in entries)):
             with run.step(key, "archive", label):
                 med = row.get("median_ms")
-                archive.record(lib.manifest["intent_hash"], machine, fname, genome,
+                archive.record(lib.manifest.intent_hash, machine, fname, genome,
                                entry["hash"] if entry else genome_hash(genome),
                                "ok" if row["status"] == "ok" else "error", None if med is None else med * 1e6,
                                [ms * 1e6 for ms in row.get("times_ms", [])],
@@ -576,7 +576,7 @@ def time_function(run: Run, cp, lib, stem: str, fname: str, spec: dict, archive,
                                       "median_ms": champ["median_ms"]}
         if archive is not None:
             with run.step(key, "crown"):
-                archive.crown(lib.manifest["intent_hash"], machine, fname, "gpu", champ["genome"], {
+                archive.crown(lib.manifest.intent_hash, machine, fname, "gpu", champ["genome"], {
                     "median_ns": champ["median_ms"] * 1e6, "variant": champ["variant"], "n": n,
                     "evaluated": len(t["variants"]), "default_median_ns": (default.get("median_ms") or 0) * 1e6,
                     "copy_ratio": champ.get("copy_ratio"), "cupy_ms_over_ours": champ.get("cupy_ms_over_ours")})
@@ -680,7 +680,7 @@ def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Pa
                                 ("on_device_data", row["gpu_ms_on_device_data"])):
                 row[f"faster_{key}"] = "gpu" if gpu_ms < row["atlas_cpu_ms"] else "cpu"
             if archive is not None:
-                record_actuators(archive, lib.manifest["intent_hash"], machine, fname, row)
+                record_actuators(archive, lib.manifest.intent_hash, machine, fname, row)
 
 
 def record_actuators(archive, intent: str, machine: str, fname: str, row: dict) -> None:
@@ -703,7 +703,8 @@ def check_intent(run: Run, cp, bundle: Path, stem: str, machine: str, archive) -
     folder = bundle / stem
     lib = host.load(folder)
     cases = json.loads((folder / "golden.json").read_text())["cases"]
-    for fname, spec in lib.manifest["functions"].items():
+    for fname, fentry in lib.manifest.functions.items():
+        spec = fentry.to_json()
         if spec.get("gpu") is None:
             run.skip(f"{stem}/{fname}", spec.get("gpu_why_not") or "no GPU kernel")
             continue

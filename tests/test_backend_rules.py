@@ -41,7 +41,7 @@ def test_layered_rules_join_the_shared_ones(tmp_path):
     verified, account = middle(module(), PROBE, rule_paths=layered(write(tmp_path, "(x << 2) + (x << 1)")))
     assert "mine" in account["rules"]["per_ruleset"]
     assert "algebra" in account["rules"]["per_ruleset"]
-    assert verified.evidence["f"]["form"] in ("rewritten", "source")
+    assert verified.evidence["f"].form.value in ("rewritten", "source")
 
 
 def test_an_unsound_layered_rule_is_refused(tmp_path):

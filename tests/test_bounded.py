@@ -211,7 +211,7 @@ def test_an_unprovable_float_rewrite_keeps_the_source_form_and_says_why(tmp_path
     sat = stages.saturate(module, probe, rules=learned.with_shipped(use=False))
     monkeypatch.setattr(rules, "PROOF_RLIMIT", 100_000)
     ev = stages.verify(module, sat).evidence["horner"]
-    assert ev["rewritten"] == 2 and ev["proven"] == 0 and ev["form"] == "source"
-    whys = [f["why"] for f in ev["fallbacks"]]
+    assert ev.terms.rewritten == 2 and ev.terms.proven == 0 and ev.form.value == "source"
+    whys = [f.why for f in ev.terms.fallbacks]
     assert any("resource limit of 100,000 Z3 units" in w for w in whys), whys
     assert any("float operations are past" in w for w in whys), whys

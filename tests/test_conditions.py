@@ -263,7 +263,7 @@ def test_naive_divides_by_a_shift_named_by_its_instance(tmp_path):
     compiled = compile_files([src], probe, tmp_path / "out")
     split = ir.pretty_module(ir.Module((compiled.module.function("split_index"),), ()))
     assert "(i >> 4u32)" in split and "(i & 15u32)" in split and "/" not in split
-    assert compiled.manifest["functions"]["split_index"]["evidence"]["form"] == "rewritten"
+    assert compiled.manifest.functions["split_index"].evidence.form.value == "rewritten"
 
     doc = explain([str(src)], probe, "fixture")
     assert doc["rules"]["matches"]["udiv-pow2-is-shr[c=16]"] >= 1
@@ -326,7 +326,7 @@ def test_every_new_rule_fires_and_native_code_agrees(tmp_path):
     assert set(EXPECTED.values()) <= matched
     for name in EXPECTED:
         ev = verified.evidence[name]
-        assert ev["form"] == "rewritten" and ev["proven"] >= 1 and not ev["fallbacks"], (name, ev)
+        assert ev.form.value == "rewritten" and ev.terms.proven >= 1 and not ev.terms.fallbacks, (name, ev)
     # 12 and 6 are no powers of two (nor neighbours of one): nothing of ours fires on `odd`
     assert not any(n.startswith(("udiv-pow2-is-shr[c=12]", "mul-pow2-is-shl[c=6]")) for n in matched)
 

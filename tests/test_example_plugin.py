@@ -21,6 +21,7 @@ from click.testing import CliRunner
 import golden
 from atlas.meaning import interp
 from atlas.machine import runtime
+from atlas.machine.manifest import Manifest
 from atlas.tools.cli import main
 from atlas.pipeline import compile_files
 from atlas.machine.probe import load_probe
@@ -47,8 +48,8 @@ def _build(out: Path) -> dict:
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     dll = ctypes.CDLL(str(lib))
-    return {name: runtime.Function(name, spec, getattr(dll, spec["symbol"]))
-            for name, spec in manifest["functions"].items()}
+    entries = Manifest.from_json(manifest).functions
+    return {name: runtime.Function(name, entry, getattr(dll, entry.symbol)) for name, entry in entries.items()}
 
 
 def _compile(path: Path, out: Path, probe=POPCNT) -> dict:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from atlas.meaning import interp, ir
 from atlas.machine import probe as hwprobe
 from atlas.machine.backend import get as get_backend
+from atlas.machine.manifest import Origin
 from atlas.tools.cli import main
 from atlas.pipeline import compile_files, front, middle
 from atlas.search.archive import intent_hash
@@ -123,8 +124,8 @@ def test_hot_path_first_is_proven_and_tested_once(tmp_path):
 def test_second_compile_hits_the_archive(tmp_path, here, monkeypatch):
     opts = dict(max_evals=3, budget_s=30, generated_size=512)
     first = compile_files([INTENTS / "saxpy.ax"], here, tmp_path / "a", search=Options(**opts))
-    found = first.manifest["functions"]["saxpy"]["search"]
-    assert found["from_archive"] is False and found["evaluations"] == 3
+    found = first.manifest.functions["saxpy"].search
+    assert found.origin is Origin.SEARCHED and found.evaluations == 3
 
     import atlas.search.worker
 
@@ -133,11 +134,11 @@ def test_second_compile_hits_the_archive(tmp_path, here, monkeypatch):
 
     monkeypatch.setattr(atlas.search.worker, "measure", no_measuring)
     again = compile_files([INTENTS / "saxpy.ax"], here, tmp_path / "b", search=Options(**opts))
-    found2 = again.manifest["functions"]["saxpy"]["search"]
-    assert found2["from_archive"] is True
-    assert found2["genome"] == found["genome"]
+    found2 = again.manifest.functions["saxpy"].search
+    assert found2.origin is Origin.ARCHIVE
+    assert found2.genome == found.genome
     # the emitted library carries none of the bookkeeping
-    lib = (tmp_path / "b" / again.manifest["library"]).read_bytes()
+    lib = (tmp_path / "b" / again.manifest.library).read_bytes()
     assert b"archive" not in lib and b"sqlite" not in lib.lower()
     # `atlas variants` shows what was tried
     result = CliRunner().invoke(main, ["variants", str(INTENTS / "saxpy.ax")])
@@ -190,7 +191,7 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     out = tmp_path / "tier"
     compiled = compile_files([INTENTS / "tiered.ax"], here, out,
                              search=Options(profiles={"tiered": prof}, fixed={"tiered": tier}))
-    shape = compiled.manifest["functions"]["tiered"]["evidence"]["shape"]
+    shape = compiled.manifest.functions["tiered"].evidence.shape
     assert shape["shape"] == "tier" and shape["block"] == 64
 
     from atlas.machine.runtime import load

@@ -28,7 +28,7 @@ def built(tmp_path_factory):
     for name in golden.PROBES:
         folder = tmp_path_factory.mktemp(name)
         c = compile_files(INTENTS, load_probe(golden.FIXTURES / f"{name}.json"), folder / "lib")
-        lib = folder / "lib" / c.manifest["library"]
+        lib = folder / "lib" / c.manifest.library
         asm = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)],
                              capture_output=True, text=True, check=True).stdout
         out[name] = (lib.read_bytes(), asm, c)

@@ -173,7 +173,7 @@ def test_the_compiled_artefact_runs_through_its_manifest(tmp_path):
     dumps = {}
     out = compile_files([ROOT / "intents/dot_i32.ax"], PROBE, tmp_path / "out", backend="nvptx",
                         dump=lambda stage, text: dumps.__setitem__(stage, text), learned=[])
-    entry = out.manifest["functions"]["dot_i32"]
+    entry = out.manifest.functions["dot_i32"].target
     assert entry["gpu"]["plan"] == "fold" and entry["gpu"]["shape_from"] == "default"
     assert (tmp_path / "out/kernels.ptx").read_text().startswith("//")
     lib = emu.build(dumps["llvm"], tmp_path)
@@ -185,10 +185,10 @@ def test_the_compiled_artefact_runs_through_its_manifest(tmp_path):
 def test_functions_without_a_parallel_loop_are_listed_with_the_reason(tmp_path):
     out = compile_files([ROOT / "intents/argmax_i32.ax", ROOT / "intents/saxpy.ax"], PROBE,
                         tmp_path / "out", backend="nvptx", use_atlas=False, learned=[])
-    fns = out.manifest["functions"]
+    fns = {name: e.target for name, e in out.manifest.functions.items()}
     assert fns["argmax_i32"]["gpu"] is None and "parameter" in fns["argmax_i32"]["gpu_why_not"]
     assert fns["saxpy"]["gpu"]["launches"][0]["kernel"] == "saxpy__map"
-    assert out.manifest["arch"] == "sm_90"
+    assert out.manifest.arch == "sm_90"
 
 
 def test_the_archive_champion_picks_the_shape(tmp_path, monkeypatch):
@@ -204,9 +204,9 @@ def test_the_archive_champion_picks_the_shape(tmp_path, monkeypatch):
     out = compile_files([ROOT / "intents/saxpy.ax"], PROBE, tmp_path / "out", backend="nvptx",
                         use_atlas=False, learned=[],
                         backend_options={"archive": tmp_path / "a.sqlite3"})
-    gpu = out.manifest["functions"]["saxpy"]["gpu"]
+    gpu = out.manifest.functions["saxpy"].target["gpu"]
     assert gpu["shape"] == shape.as_dict() and gpu["shape_from"] == "archive champion"
-    assert out.manifest["functions"]["saxpy"]["actuator"].startswith("not measured")
+    assert out.manifest.functions["saxpy"].target["actuator"].startswith("not measured")
 
 
 def test_the_manifest_says_which_actuator_wins_at_which_size(tmp_path):
@@ -227,7 +227,7 @@ def test_the_manifest_says_which_actuator_wins_at_which_size(tmp_path):
                  "slow", "ok", 5000, [5000], {}, context="actuator")      # the faster time counts
     out = compile_files([ROOT / "intents/saxpy.ax"], PROBE, tmp_path / "out", backend="nvptx",
                         use_atlas=False, learned=[], backend_options={"archive": tmp_path / "a.sqlite3"})
-    table = out.manifest["functions"]["saxpy"]["actuator"]
+    table = out.manifest.functions["saxpy"].target["actuator"]
     assert [r["n"] for r in table] == [4096, 1 << 24]
     assert table[0]["cpu_ns"] == 900
     assert (table[0]["faster_with_copies"], table[0]["faster_on_device_data"]) == ("cpu", "cpu")

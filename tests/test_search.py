@@ -49,7 +49,7 @@ def test_mutation_and_crossover_stay_in_the_space():
 def test_finds_the_best_of_a_large_space_with_few_evaluations():
     ga = Genetic(SPACE, bowl, Options(max_evals=80, budget_s=60, plateau=20, seed=0))
     best, how = ga.run()
-    assert how["evaluations"] <= 80 < SPACE.size()
+    assert how.evaluations <= 80 < SPACE.size()
     assert best.fitness <= bowl(BEST).times[0] / bowl(SPACE.default()).times[0] * 1.15
     assert best.fitness < 0.6                       # far below the default's 1.0
     assert ga.order[0] == SPACE.default()           # the default is the baseline, measured first
@@ -69,15 +69,15 @@ def test_stops_on_a_plateau():
     flat = lambda g: Evaluation(g, "ok", times=[100.0])   # noqa: E731
     ga = Genetic(SPACE, flat, Options(max_evals=500, plateau=3, population=6))
     best, how = ga.run()
-    assert how["stop"].startswith("plateau")
-    assert how["evaluations"] < 500
+    assert how.stop.startswith("plateau")
+    assert how.evaluations < 500
     assert best.genome == SPACE.default()            # nothing better than the default: keep it
 
 
 def test_stops_at_the_time_limit():
     ga = Genetic(SPACE, bowl, Options(max_evals=500, budget_s=0))
     best, how = ga.run()
-    assert how["stop"] == "time limit" and how["evaluations"] == 1
+    assert how.stop == "time limit" and how.evaluations == 1
 
 
 def test_crashing_and_hanging_candidates_cost_only_themselves():
@@ -99,8 +99,8 @@ def test_crashing_and_hanging_candidates_cost_only_themselves():
 def test_a_default_that_does_not_run_ends_the_search():
     broken = lambda g: Evaluation(g, "error", detail="no")   # noqa: E731
     best, how = Genetic(SPACE, broken, Options()).run()
-    assert best.status == "error" and how["evaluations"] == 1
-    assert "did not run" in how["stop"]
+    assert best.status == "error" and how.evaluations == 1
+    assert "did not run" in how.stop
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -55,7 +55,7 @@ def built(tmp_path_factory):
         out = tmp_path_factory.mktemp(name.replace(".json", ""))
         result = _compile(name, out)
         placed = {d.name: d for d, _ in devices.select(module.devices, hwprobe.load_probe(FIXTURES / name)).placed}
-        for stem, entry in result.manifest["devices"].items():
+        for stem, entry in result.manifest.target["devices"].items():
             dev = placed[entry["description"]]
             lib = build(out, stem, sorted({g.ty.bits for g in dev.registers}))
             stubs[stem] = (Stub(lib, stem, dev), out)
@@ -65,7 +65,7 @@ def built(tmp_path_factory):
 @pytest.mark.parametrize("probe_name", sorted(PROBES))
 def test_stubs_exactly_for_the_devices_in_the_probe(tmp_path, probe_name):
     result = _compile(probe_name, tmp_path / "out")
-    m = result.manifest
+    m = result.manifest.target
     assert set(m["devices"]) == PROBES[probe_name]
     every = {d.name for d in _devices()}
     assert set(m["absent"]) == every - PROBES[probe_name]
@@ -263,12 +263,12 @@ def test_two_devices_of_one_kind_share_a_stub_unless_their_addresses_differ(tmp_
     twin["address"] = "0000:00:09.0"
     probe["pci"].append(twin)
     m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "same",
-                      backend="stubs").manifest
+                      backend="stubs").manifest.target
     assert m["devices"]["virtio_net"]["addresses"] == [net["address"], "0000:00:09.0"]
     # Its device configuration elsewhere in the BAR: a stub of its own, named by its address.
     next(c for c in twin["virtio"] if c["type"] == 4)["offset"] = 0x5000
     m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "other",
-                      backend="stubs").manifest
+                      backend="stubs").manifest.target
     assert {s for s in m["devices"] if s.startswith("virtio_net")} == {"virtio_net_0000_00_03_0",
                                                                         "virtio_net_0000_00_09_0"}
     header = (tmp_path / "other" / "virtio_net_0000_00_09_0.h").read_text()

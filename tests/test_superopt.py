@@ -236,7 +236,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     assert [x.status for x in again] == ["known"]
     from atlas.pipeline import compile_files
     out = compile_files([naive_file], host(), tmp_path / "out")
-    assert out.manifest["atlas"]["rules"]["learned"] == [rule["name"]]
+    assert out.manifest.atlas["rules"]["learned"] == [rule["name"]]
     assert "return popcount(x);" in ir.pretty_function(fn(out.module, "pop"))
     from atlas.machine import runtime
     lib = runtime.load(out.out)

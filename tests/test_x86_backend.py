@@ -492,7 +492,7 @@ def test_loader_checks_arguments(progs):
     with pytest.raises(ValueError, match="bool"):
         lib.guarded(2, np.zeros(2, np.int32), 1)
     assert set(lib.functions) >= {"load_at", "saxpy"}
-    assert lib.manifest["functions"]["saxpy"]["params"][3] == {
+    assert lib.manifest.functions["saxpy"].to_json()["params"][3] == {
         "name": "y", "elem": "f32", "length": {"var": "n", "type": "u64"}, "mutable": True}
 
 

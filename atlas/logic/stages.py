@@ -18,6 +18,7 @@ from . import egraph, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, to_expr
+from ..machine.manifest import Evidence, Fallback, Form, Terms
 from ..machine.probe import Probe
 
 PROOF_TIMEOUT_MS = 30_000     # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
@@ -51,7 +52,7 @@ class RootOutcome:
 @dataclass
 class Verified:
     module: ir.Module
-    evidence: dict[str, dict] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
     outcomes: dict[str, RootOutcome] = field(default_factory=dict)   # root name -> what became of it
     roots: list = field(default_factory=list)                        # lower.Root, every function's
 
@@ -78,16 +79,16 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     """Replace each root by its extracted form where Z3 proves them equal."""
     chosen: dict[str, Term] = {}
     outcomes: dict[str, RootOutcome] = {}
-    evidence: dict[str, dict] = {f.name: {"roots": 0, "rewritten": 0, "proven": 0, "fallbacks": []}
-                                 for f in module.functions}
+    counts = {f.name: [0, 0, 0] for f in module.functions}          # roots, rewritten, proven
+    fallbacks: dict[str, list[Fallback]] = {f.name: [] for f in module.functions}
     for r in sat.roots:
-        ev = evidence[r.function]
-        ev["roots"] += 1
+        n = counts[r.function]
+        n[0] += 1
         best = sat.atlas.extract(r.name)
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue                            # no cheaper form: keep the source, nothing to prove
-        ev["rewritten"] += 1
+        n[1] += 1
         try:
             counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
         except rulebook.Undecided as exc:
@@ -95,36 +96,35 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         else:                                   # a refutation is never expected: a rule or the e-graph is wrong
             why = None if counter is None else f"refuted by {counter}"
         if why is not None:
-            ev["fallbacks"].append({"root": r.name, "why": why})
+            fallbacks[r.function].append(Fallback(r.name, why))
             outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
             continue
-        ev["proven"] += 1
+        n[2] += 1
         chosen[r.name] = best
         outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best)
     optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
     run_form, _ = lower.transform(module)
     functions = []
+    evidence: dict[str, Evidence] = {}
     for src, opt in zip(module.functions, optimised.functions):
-        ev = evidence[src.name]
-        if not ev["proven"]:                    # nothing rewritten: the source itself is emitted
-            functions.append(src)
-            ev["form"] = "source"
-            ev.update(validate.Validation(src.name, True, None, None).evidence())
-            continue
-        others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
-        check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
-                                  ev["proven"])
-        ev.update(check.evidence())
-        if check.validated:
-            functions.append(opt)
-            ev["form"] = "rewritten"
+        proven = counts[src.name][2]
+        emitted, form = src, Form.SOURCE
+        if not proven:                          # nothing rewritten: the source itself is emitted
+            check = validate.Validation(src.name, True, None, None)
         else:
-            why = f"the whole function was not validated ({check.why_not()}): source form kept"
-            ev["fallbacks"].append({"root": "*", "why": why})
-            outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
-                             for r in sat.roots if r.function == src.name})
-            functions.append(src)
-            ev["form"] = "source"
+            others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
+            check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
+                                      proven)
+            if check.validated:
+                emitted, form = opt, Form.REWRITTEN
+            else:
+                why = f"the whole function was not validated ({check.why_not()}): source form kept"
+                fallbacks[src.name].append(Fallback("*", why))
+                outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
+                                 for r in sat.roots if r.function == src.name})
+        functions.append(emitted)
+        evidence[src.name] = Evidence(form, check.proven_text(), Terms(*counts[src.name], tuple(fallbacks[src.name])),
+                                      check.check(), check.runs)
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
 
 

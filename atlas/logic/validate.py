@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from . import bodies, differential
 from ..meaning import ir
 from .verdict import Status
+from ..machine.manifest import Check, ProofRecord
 
 K = 8                   # the least bound: every trip count 0..8
 MAX_K = 64              # a constant index past this is left to the tests
@@ -101,27 +102,22 @@ class Validation:
         """Why a function is not validated: its proof, then its runs."""
         return f"{self.proven_text()}; {self.tested_text()}"
 
-    def evidence(self) -> dict:
-        """The manifest's evidence entries for this function's check."""
-        out = {"validation": self.as_dict(), "proof": self.proven_text()}
-        if self.tested is not None:
-            out["differential"] = self.tested.to_json()
-        return out
-
-    def as_dict(self) -> dict:
-        out = {"validated": self.validated, "proven": self.proven_text(), "tested": self.tested_text(),
-               "neither": self.untested_text()}
+    def check(self) -> Check:
+        """The manifest's record of this function's check."""
+        proof = None
         if self.proof is not None:
             method = ("z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence")
             if self.composed_of is not None:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
-            out["proof"] = {"status": self.proof.status.value, "bound": self.proof.bound,
-                            "method": method, "detail": self.proof.detail}
-            if self.proof.cases:
-                out["proof"]["cases"] = self.proof.cases
-        if self.tested is not None:
-            out["runs"] = self.tested.to_json()
-        return out
+            proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail,
+                                self.proof.cases or "")
+        return Check(self.validated, self.proven_text(), self.tested_text(), self.untested_text(), proof,
+                     None if self.tested is None else self.tested.to_json())
+
+    @property
+    def runs(self) -> dict | None:
+        """The differential runs' record, where any were made."""
+        return None if self.tested is None else self.tested.to_json()
 
 
 def bound_for(fn: ir.Function) -> int:

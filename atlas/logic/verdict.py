@@ -2,15 +2,11 @@
 decide on; the text (`str`) is what the evidence shows a person."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from ..machine.manifest import Status   # the manifest records it
 
-class Status(enum.Enum):
-    PROVEN = "proven"
-    REFUTED = "refuted"              # Z3 found a counterexample
-    UNDECIDED = "undecided"          # Z3 stopped at a limit, or could not say
-    UNSUPPORTED = "unsupported"      # not put to Z3: outside what the prover can state (the detail says why)
+__all__ = ["Status", "Verdict", "of_check"]
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,10 @@ globals; `lib.counters()` reads them and `lib.reset_counters()` zeroes them.
 from __future__ import annotations
 
 import ctypes
-import json
 from pathlib import Path
 
-
 from ..meaning import interp, ir
-from .backend import signature_of
+from .manifest import FunctionEntry, Manifest
 
 
 class CpuMismatch(RuntimeError):
@@ -41,10 +39,10 @@ def host_cpu_flags() -> set[str] | None:
     return None
 
 
-def _check_cpu(manifest: dict, where: Path) -> None:
-    need = manifest.get("cpu_flags")
-    if need is None:                     # an older manifest: the probe's ISA flags
-        need = (manifest.get("probe") or {}).get("features")
+def _check_cpu(manifest: Manifest, where: Path) -> None:
+    need = manifest.cpu_flags
+    if need is None and manifest.probe is not None:      # an older manifest: the probe's ISA flags
+        need = manifest.probe.features
     if not need:
         return
     have = host_cpu_flags()
@@ -74,15 +72,15 @@ class Function:
     """One compiled function, called with Python/numpy values under the same
     contract as the interpreter (interp.bind, with what machine code needs)."""
 
-    def __init__(self, name: str, spec: dict, cfunc):
-        self.name, self.spec = name, spec
-        self.sig = signature_of(name, spec)
+    def __init__(self, name: str, entry: FunctionEntry, cfunc):
+        self.name, self.entry = name, entry
+        self.sig = entry.function
         cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
                           for p in self.sig.params]
         cfunc.restype = CTYPES[self.sig.ret.name] if self.sig.ret else None
         self._c = cfunc
         self.__name__ = name
-        self.__doc__ = spec.get("signature") or self.sig.signature
+        self.__doc__ = entry.signature
 
     def __repr__(self) -> str:
         return f"<compiled {self.__doc__}>"
@@ -108,10 +106,10 @@ class Function:
 class Library:
     """A loaded artefact: each function is an attribute."""
 
-    def __init__(self, path: Path, manifest: dict, dll: ctypes.CDLL):
+    def __init__(self, path: Path, manifest: Manifest, dll: ctypes.CDLL):
         self.path, self.manifest, self._dll = path, manifest, dll
-        self._functions = {name: Function(name, spec, getattr(dll, spec.get("symbol", name)))
-                           for name, spec in manifest["functions"].items()}
+        self._functions = {name: Function(name, entry, getattr(dll, entry.symbol))
+                           for name, entry in manifest.functions.items()}
 
     @property
     def functions(self) -> list[str]:
@@ -137,14 +135,12 @@ class Library:
         cells = self.__dict__.get("_cells")
         if cells is None:
             cells = {}
-            for name, spec in self.manifest["functions"].items():
-                labels = spec.get("counters") or []
-                if not labels:
+            for name, entry in self.manifest.functions.items():
+                if not entry.counters:
                     continue
-                symbol = spec.get("symbol", name)
                 try:
-                    cells[name] = {label: ctypes.c_uint64.in_dll(self._dll, counter_symbol(symbol, label))
-                                   for label in labels}
+                    cells[name] = {label: ctypes.c_uint64.in_dll(self._dll, counter_symbol(entry.symbol, label))
+                                   for label in entry.counters}
                 except ValueError as exc:          # dlsym found no such symbol
                     raise ValueError(f"{self.path}: the manifest lists counters of {name} that "
                                      f"the library does not export: {exc}") from None
@@ -170,29 +166,14 @@ class Library:
 def load(path, check_cpu: bool = True) -> Library:
     """Load the artefact folder `path` (its manifest.json and shared library)."""
     path = Path(path)
-    mpath = path / "manifest.json"
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} is not a compiled artefact folder")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is not a compiled artefact: {mpath} is missing") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{mpath}:{exc.lineno}:{exc.colno}: damaged manifest, not JSON: {exc.msg} "
-                         "(recompile the artefact)") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{mpath}: damaged manifest, not UTF-8 text (recompile the artefact)") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("functions", {}), dict):
-        raise ValueError(f"{mpath}: damaged manifest, not an Atlas artefact's (recompile the artefact)")
-    if "library" not in manifest or "functions" not in manifest:
-        raise ValueError(f"{mpath} names no library to load (backend {manifest.get('backend')!r})")
+    manifest = Manifest.read(path)
+    if manifest.library is None:
+        raise ValueError(f"{path / 'manifest.json'} names no library to load (backend {manifest.backend!r})")
     if check_cpu:
         _check_cpu(manifest, path)
-    dll = ctypes.CDLL(str((path / manifest["library"]).resolve()))
+    dll = ctypes.CDLL(str((path / manifest.library).resolve()))
     try:
         return Library(path, manifest, dll)
-    except (KeyError, TypeError, AttributeError) as exc:      # an entry without its fields
-        raise ValueError(f"{mpath}: damaged manifest, a function's entry lacks {exc} "
+    except AttributeError as exc:          # dlsym found no such function
+        raise ValueError(f"{path / 'manifest.json'}: damaged manifest, {exc} "
                          "(recompile the artefact)") from None
-    except ValueError as exc:          # an entry describe() did not write (or an older Atlas did)
-        raise ValueError(f"{mpath}: damaged or outdated manifest: {exc} (recompile the artefact)") from None

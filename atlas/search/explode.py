@@ -42,6 +42,7 @@ from ..meaning import ir
 from ..logic import lower
 from ..machine.probe import Probe
 from ..machine.backend import Realisation
+from ..machine.manifest import Origin, SearchSummary
 from ..front.diagnostics import AtlasError
 from ..logic.differential import same
 
@@ -186,8 +187,17 @@ class Outcome:
     genome: Genome
     variant: ir.Function
     evidence: dict
-    summary: dict
+    summary: SearchSummary
     forms: list = field(default_factory=list)     # names of the roots given their atlas form
+
+
+@dataclass(frozen=True)
+class Ran:
+    """How one search went."""
+    stop: str                  # why it ended
+    evaluations: int
+    generations: int
+    space: int | None = None   # genomes in the space searched
 
 
 class _Candidates:
@@ -424,7 +434,7 @@ class Search:
             self.reference = results
         return Evaluation(g, "ok", vhash, times)
 
-    def run(self) -> tuple[Evaluation, dict]:
+    def run(self) -> tuple[Evaluation, Ran]:
         ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
         best, how = ga.run()
         self.baseline = ga.baseline
@@ -433,7 +443,7 @@ class Search:
             best = self._confirm(best)
         return best, how
 
-    def outcome(self, g: Genome, made: tuple, summary: dict) -> Outcome:
+    def outcome(self, g: Genome, made: tuple, summary: SearchSummary) -> Outcome:
         """The champion `g`, built as `made` = (function, shape evidence)."""
         return Outcome(self.fn_name, g, made[0], made[1], summary,
                        [r for r, keep in zip(self.candidates.roots, g.forms) if keep])
@@ -522,7 +532,7 @@ class Genetic:
         self.on_result(e)
         return e
 
-    def run(self) -> tuple[Evaluation, dict]:
+    def run(self) -> tuple[Evaluation, Ran]:
         o = self.options
         rng = random.Random(f"{o.seed}:{self.name}")
         start = time.monotonic()
@@ -535,8 +545,7 @@ class Genetic:
 
         report("default variant")
         if best.status != "ok":
-            return best, {"stop": f"the default variant did not run: {best.status} {best.detail}",
-                          "evaluations": 1, "generations": 0, "seconds": round(time.monotonic() - start, 2)}
+            return best, Ran(f"the default variant did not run: {best.status} {best.detail}", 1, 0)
         population = self._fresh(rng, o.population - 1, default)
         leader, stale, generation, stop = math.inf, 0, 0, "evaluation limit"
         while True:
@@ -563,8 +572,7 @@ class Genetic:
             if not population:
                 stop = "search space exhausted"
                 break
-        return best, {"stop": stop, "evaluations": len(self.evaluated), "generations": generation,
-                      "seconds": round(time.monotonic() - start, 2), "space": self.space.size()}
+        return best, Ran(stop, len(self.evaluated), generation, self.space.size())
 
     def _fresh(self, rng, k: int, around: Genome) -> list[Genome]:
         out, tries = [], 0
@@ -620,7 +628,7 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
                 if made is None:
                     raise AtlasError(None, f"{name}: the shape {g.shape} does not apply to it (or could "
                                            f"not be proven; without a profile there is no hot path)")
-                outcome = s.outcome(g, made, {"genome": g.describe(), "fixed": True})
+                outcome = s.outcome(g, made, SearchSummary(g.describe(), Origin.PINNED))
             if outcome is None and options.reuse:
                 with Archive(options.archive_path) as a:
                     crowned = a.champion(intent, machine, name, s.context)
@@ -629,8 +637,8 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
                     made = (s.candidates.shape(g.forms, g.shape)
                             if len(g.forms) == len(s.candidates.roots) else None)
                     if made is not None:
-                        summary = dict(crowned["summary"], from_archive=True)
-                        outcome = s.outcome(g, made, summary)
+                        summary = SearchSummary.from_json(crowned["summary"], "the archive's champion")
+                        outcome = s.outcome(g, made, replace(summary, origin=Origin.ARCHIVE))
                         if options.progress:
                             options.progress(name, 0, 0, None, "champion from the archive")
             if outcome is None:
@@ -639,14 +647,15 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
                 g = best.genome if best.status == "ok" else s.space.default()
                 fn, ev = s.candidates.shape(g.forms, g.shape)
                 base = s.baseline.times if s.baseline else []
-                how["seconds"] = round(time.monotonic() - started, 2)      # confirmation included
-                summary = {**how, "genome": g.describe(), "median_ns": best.times, "default_ns": base,
-                           "confirmed": getattr(s, "confirmed", []),
-                           "speedup": round(1 / best.fitness, 3) if best.status == "ok" and best.fitness else None,
-                           "inputs": _describe_inputs(s.inputs), "notes": s.candidates.notes,
-                           "from_archive": False}
+                summary = SearchSummary(
+                    g.describe(), Origin.SEARCHED, stop=how.stop, evaluations=how.evaluations,
+                    generations=how.generations, seconds=round(time.monotonic() - started, 2),  # confirmation included
+                    space=how.space, median_ns=tuple(best.times), default_ns=tuple(base),
+                    confirmed=tuple(getattr(s, "confirmed", [])),
+                    speedup=round(1 / best.fitness, 3) if best.status == "ok" and best.fitness else None,
+                    inputs=tuple(_describe_inputs(s.inputs)), notes=tuple(s.candidates.notes))
                 with Archive(options.archive_path) as a:
-                    a.crown(intent, machine, name, s.context, g.as_dict(), summary)
+                    a.crown(intent, machine, name, s.context, g.as_dict(), summary.to_json())
                 outcome = s.outcome(g, (fn, ev), summary)
             outcomes[name] = outcome
         finally:

@@ -40,6 +40,7 @@ from typing import Callable
 import numpy as np
 
 from ..files import write_atomic
+from ..machine.manifest import Origin
 from ..machine.probe import Probe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -345,12 +346,12 @@ def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENT
         search = _with(search, profiles={k.name: load_profile(prof)} if prof.exists() else {})
     compiled = compile_files([intents / f"{k.name}.ax"], probe, out, search=search)
     manifest = compiled.manifest
-    sig = manifest["functions"][k.name]["signature"]
+    entry = manifest.functions[k.name]
     want = _abi(k.ret, [t for _, t in k.params])
-    if intent_abi(sig) != want:
-        raise BenchError(f"{k.name}: intent signature `{sig}` is not kernels.c's {want}")
-    lib = ctypes.CDLL(str(out / manifest["library"]))
-    return lib, address(lib, k.name), manifest["functions"][k.name].get("search")
+    if intent_abi(entry.signature) != want:
+        raise BenchError(f"{k.name}: intent signature `{entry.signature}` is not kernels.c's {want}")
+    lib = ctypes.CDLL(str(out / (manifest.library or "")))
+    return lib, address(lib, k.name), entry.search
 
 
 # ------------------------------------------------------------------ measuring
@@ -600,8 +601,8 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
                                      target_s=target_s, budget_s=budget_s,
                                      with_bound=n in k.bound_sizes or bool(sizes))
                     if found:
-                        row.variant = found.get("genome", "")
-                        row.search_s = 0.0 if found.get("from_archive") else found.get("seconds")
+                        row.variant = found.genome
+                        row.search_s = 0.0 if found.origin is Origin.ARCHIVE else found.seconds
                     rows.append(row)
     return Report(date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   machine={"model_name": cpu.model_name, "uarch": cpu.uarch, "llvm_cpu": cpu.llvm_cpu,

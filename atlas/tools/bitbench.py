@@ -28,7 +28,6 @@ whether it is proven) are left for the caller, which runs the search.
 from __future__ import annotations
 
 import ctypes
-import json
 import statistics
 import tempfile
 import zlib
@@ -41,6 +40,7 @@ import yaml
 
 from .bench import (REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned,
                     per_call_ns, sample)
+from ..machine.manifest import Manifest
 from ..machine.probe import Probe
 
 BITS = REPO / "intents" / "bits"
@@ -248,11 +248,11 @@ def make_inputs(p: Problem, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return aligned(x), aligned(y)
 
 
-def _symbol(manifest: dict, name: str, where: Path) -> str:
-    spec = manifest["functions"].get(name)
-    if spec is None:
+def _symbol(manifest: Manifest, name: str, where: Path) -> str:
+    entry = manifest.functions.get(name)
+    if entry is None:
         raise BenchError(f"{where}: the artefact has no function {name} (compile the driver with it)")
-    return spec.get("symbol", name)
+    return entry.symbol
 
 
 def _address(lib: ctypes.CDLL, symbol: str, where) -> int:
@@ -268,10 +268,12 @@ def measure(problems, c_lib_path, atlas_artefact_dir, *, n: int = 1 << 16, sampl
     """Check and time each problem's three loops (see the module's doc); one Row each."""
     artefact = Path(atlas_artefact_dir)
     try:
-        manifest = json.loads((artefact / "manifest.json").read_text())
+        manifest = Manifest.read(artefact)
     except (OSError, ValueError) as exc:
         raise BenchError(f"{artefact}: not an Atlas artefact: {exc}") from None
-    atlas_lib = ctypes.CDLL(str((artefact / manifest["library"]).resolve()))
+    if manifest.library is None:
+        raise BenchError(f"{artefact}: not a CPU artefact (backend {manifest.backend!r})")
+    atlas_lib = ctypes.CDLL(str((artefact / manifest.library).resolve()))
     c_lib = ctypes.CDLL(str(Path(c_lib_path).resolve()))
     kernels = {k.name: k for k in map(_kernel, problems)}
     rows = []

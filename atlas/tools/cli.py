@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from ..machine import backend as backends
+from ..machine.manifest import Evidence, Form, FunctionEntry, Origin, Status
 from ..meaning import ir
 from ..machine import probe as hwprobe
 from ..search.archive import ArchiveError
@@ -235,68 +236,68 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
 def _report_compiled(files, out, result, err: bool) -> None:
     """What `atlas compile` says of what it built (on stderr when --dump owns stdout)."""
     m = result.manifest
-    if result.module.devices and "devices" not in m:
+    if result.module.devices and "devices" not in m.target:
         click.echo(f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
                    "are compiled by --backend stubs", err=True)
-    if "devices" in m:
-        _report_stubs(files, out, m)
+    if "devices" in m.target:
+        _report_stubs(files, out, m.target)
         return
-    fns = ", ".join(m["functions"])
-    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.get('library') or m.get('ptx', '')} [{fns}] "
-               f"for {m.get('arch') or m['probe']['llvm_cpu'] or 'x86-64'}", err=err)
+    fns = ", ".join(m.functions)
+    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.library or m.ptx or ''} [{fns}] "
+               f"for {m.arch or (m.probe.llvm_cpu if m.probe else '') or 'x86-64'}", err=err)
     for d in result.decisions:
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=err)
-    for name, f in m["functions"].items():
+    for name, f in m.functions.items():
         for line in _function_lines(name, f):
             click.echo(line, err=err)
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
     click.echo(f"  stages: {times}", err=err)
 
 
-def _function_lines(name: str, f: dict) -> list[str]:
+def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     """One function's lines of the compile report: its proof, its GPU plan, its search."""
     out = []
-    ev = f["evidence"]
-    if ev.get("rewritten") or ev.get("champion_refused") or ev.get("form") == "searched":
-        out.append(f"  {name}: {_validation_line(ev)}; {ev['form']} form emitted")
-    if "gpu" in f:
-        gpu = f["gpu"]
+    ev = f.evidence
+    if ev is not None and ((ev.terms and ev.terms.rewritten) or ev.champion_refused or ev.form is Form.SEARCHED):
+        out.append(f"  {name}: {_validation_line(ev)}; {ev.form.value} form emitted")
+    if "gpu" in f.target:           # the nvptx backend's launch record
+        gpu = f.target["gpu"]
         out.append(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
                                     f"shape {gpu['shape_text']} ({gpu['shape_from']})"
-                                    if gpu else f"no kernel: {f['gpu_why_not']}"))
-    found = f.get("search")
+                                    if gpu else f"no kernel: {f.target.get('gpu_why_not')}"))
+    found = f.search
     if found:
-        how = ("given, not searched" if found.get("fixed") else "champion from the archive"
-               if found.get("from_archive") else
-               f"{found['evaluations']} variants in {found['seconds']:.1f} s, stopped: {found['stop']}")
-        speed = (f"{found['speedup']:.2f}x the default variant; " if found.get("speedup") else
-                 "" if found.get("fixed") else "nothing faster than the default; ")
-        out.append(f"  {name}: {found['genome']} ({speed}{how})")
-        out += [f"    {note}" for note in found.get("notes") or []]
+        pinned = found.origin is Origin.PINNED
+        how = ("given, not searched" if pinned else "champion from the archive"
+               if found.origin is Origin.ARCHIVE else
+               f"{found.evaluations} variants in {found.seconds or 0:.1f} s, stopped: {found.stop}")
+        speed = (f"{found.speedup:.2f}x the default variant; " if found.speedup else
+                 "" if pinned else "nothing faster than the default; ")
+        out.append(f"  {name}: {found.genome} ({speed}{how})")
+        out += [f"    {note}" for note in found.notes]
     return out
 
 
-def _validation_line(ev: dict) -> str:
+def _validation_line(ev: Evidence) -> str:
     """One line of a function's evidence: its terms, then the whole function."""
     parts = []
-    if ev.get("rewritten"):
-        parts.append(f"{ev['proven']} of {ev['rewritten']} rewritten terms proven by Z3")
-    v = ev.get("validation") or {}
-    proof = v.get("proof")
+    if ev.terms and ev.terms.rewritten:
+        parts.append(f"{ev.terms.proven} of {ev.terms.rewritten} rewritten terms proven by Z3")
+    proof = ev.check.proof if ev.check else None
     if proof:
-        scope = "every input" if proof["bound"] is None else f"loops up to {proof['bound']} iterations"
-        parts.append(f"whole function {proof['status']} ({scope})" if proof["status"] == "proven"
-                     else f"whole function {proof['status']}")
-    runs = v.get("runs")
+        scope = "every input" if proof.bound is None else f"loops up to {proof.bound} iterations"
+        parts.append(f"whole function {proof.status.value} ({scope})" if proof.status is Status.PROVEN
+                     else f"whole function {proof.status.value}")
+    runs = ev.check.runs if ev.check else None
     if runs:
         from ..logic.differential import VERDICT
-        parts.append(f"{runs['runs']} differential runs {VERDICT.get(runs.get('agree'), '?')}")
-    if ev.get("champion_refused"):
+        parts.append(f"{runs.get('runs', 0)} differential runs {VERDICT.get(runs.get('agree'), '?')}")
+    if ev.champion_refused:
         parts.append("the search's champion was not validated")
     return ", ".join(parts) or "nothing rewritten"
 
 
-def _report_stubs(files, out, m: dict):
+def _report_stubs(files, out, m: dict):   # the stubs backend's own fields
     """What the stubs backend wrote, and why each other description wrote nothing."""
     click.echo(f"compiled {len(files)} file(s) -> {out}/: driver stubs for {len(m['devices'])} device(s)")
     for stem, d in m["devices"].items():
@@ -535,7 +536,8 @@ def _write_feedback(path, lib) -> None:
         mine = data["functions"].setdefault(fname, {})
         for label, n in counts.items():
             mine[label] = int(mine.get(label, 0)) + int(n)
-        shape = ((lib.manifest.get("functions", {}).get(fname, {}).get("evidence") or {}).get("shape") or {})
+        entry = lib.manifest.functions.get(fname)
+        shape = (entry.evidence.shape if entry and entry.evidence else None) or {}
         if shape.get("block"):
             mine["block"] = int(shape["block"])
     write_atomic(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")

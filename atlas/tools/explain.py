@@ -339,7 +339,8 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                 "inner_classes": [cname[k] for k in inner],
             })
         functions.append({"name": f.name, "where": str(f.span), "roots": roots,
-                          "loops": loops.get(f.name, []), "evidence": verified.evidence.get(f.name, {})})
+                          "loops": loops.get(f.name, []), "evidence": verified.evidence[f.name].to_json()
+                          if f.name in verified.evidence else {}})
     return functions
 
 

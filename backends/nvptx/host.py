@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from atlas.machine.backend import signature_of
+from atlas.machine.manifest import Manifest
 from atlas.meaning import interp, ir
 
 
@@ -319,12 +320,14 @@ class GpuLibrary:
     """A loaded artefact folder: each function is an attribute (one without
     a kernel raises NoKernel, with the manifest's reason, when called)."""
 
-    def __init__(self, path: Path, manifest: dict):
+    def __init__(self, path: Path, manifest: Manifest):
         self.path, self.manifest = path, manifest
         self._modules: dict[Path, object] = {}
-        ptx = path / manifest["ptx"]
+        ptx = path / (manifest.ptx or "")
+        # each entry as this backend wrote it: its "gpu" block is the launch record
+        specs = {name: entry.to_json() for name, entry in manifest.functions.items()}
         self._functions = {name: GpuFunction(name, spec, spec.get("gpu"), lambda ptx=ptx: self.module(ptx))
-                           for name, spec in manifest["functions"].items()}
+                           for name, spec in specs.items()}
 
     def module(self, ptx: Path):
         """The CUDA module of a PTX file (loaded once; the driver JIT-compiles it)."""
@@ -376,19 +379,15 @@ def load(folder, check: bool = True) -> GpuLibrary:
     the GPU must be present and at least the compute capability the PTX
     targets; without it nothing touches CuPy until a call."""
     path = Path(folder)
-    mpath = path / "manifest.json"
-    try:
-        manifest = json.loads(mpath.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is not a compiled artefact: {mpath} is missing") from None
-    if "ptx" not in manifest or "functions" not in manifest:
-        raise ValueError(f"{mpath} names no PTX to load (backend {manifest.get('backend')!r})")
-    if not (path / manifest["ptx"]).exists():
-        raise FileNotFoundError(f"{path / manifest['ptx']} is missing")
+    manifest = Manifest.read(path)
+    if manifest.ptx is None:
+        raise ValueError(f"{path / 'manifest.json'} names no PTX to load (backend {manifest.backend!r})")
+    if not (path / manifest.ptx).exists():
+        raise FileNotFoundError(f"{path / manifest.ptx} is missing")
     if check:
         have = device_cc()
-        need = arch_number(manifest["arch"]) if manifest.get("arch") else 0
+        need = arch_number(manifest.arch) if manifest.arch else 0
         if have < need:
-            raise GpuMismatch(f"{path} targets {manifest.get('arch')} (compute capability "
+            raise GpuMismatch(f"{path} targets {manifest.arch} (compute capability "
                               f"{need // 10}.{need % 10}); this GPU is {have // 10}.{have % 10}")
     return GpuLibrary(path, manifest)
