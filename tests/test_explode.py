@@ -16,6 +16,7 @@ from atlas.tools.cli import main
 from atlas.pipeline import compile_files, front, middle
 from atlas.search.archive import intent_hash
 from atlas.search.explode import Evaluation, Genome, Options, Search, Space, Target
+from atlas.search.worker import Measured
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ROOT / "intents"
@@ -64,7 +65,7 @@ def work_done(search: Search):
     def measure(g: Genome) -> Evaluation:
         made = search.candidates.shape(g.forms, g.shape)
         if made is None:
-            return Evaluation(g, "inapplicable")
+            return Evaluation(g, Measured.INAPPLICABLE)
         module = ir.Module((made[0],), ())
         count = [0]
         original = interp._Frame.expr
@@ -80,7 +81,7 @@ def work_done(search: Search):
         finally:
             interp._Frame.expr = original
         # the knobs do not change the work; a tiny tie-break keeps the default's
-        return Evaluation(g, "ok", times=[count[0] * (1 + 1e-6 * sum(map(bool, g.as_dict().values())))])
+        return Evaluation(g, Measured.OK, times=[count[0] * (1 + 1e-6 * sum(map(bool, g.as_dict().values())))])
     return measure
 
 
@@ -177,11 +178,11 @@ def test_a_candidate_that_crashes_or_hangs_costs_only_itself(tmp_path, here):
         s._space = Space(roots=s.candidates.roots, vector_width=(0, 4, 8), interleave=(0,), unroll=(0,),
                          prefer_width_bits=(0,))
         best, how = s.run()
-        statuses = {g.vector_width: e.status for g, e in s.evaluated.items()}
+        statuses = {g.vector_width: e.status.value for g, e in s.evaluated.items()}
     finally:
         s.close()
     assert statuses == {0: "ok", 4: "crashed", 8: "timeout"}
-    assert best.status == "ok" and best.genome.vector_width == 0
+    assert best.status is Measured.OK and best.genome.vector_width == 0
 
 
 @needs_cc

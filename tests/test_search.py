@@ -6,6 +6,7 @@ import random
 import pytest
 
 from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
+from atlas.search.worker import Measured
 
 SPACE = Space(roots=("r0", "r1"), shapes=("plain", "hot-path"), vector_width=(0, 1, 4, 8, 16),
               interleave=(0, 1, 2, 4), unroll=(0, 1, 2, 4), prefer_width_bits=(0, 256, 512))
@@ -19,7 +20,7 @@ def bowl(g: Genome) -> Evaluation:
     t *= {0: 1.0, 1: 1.1, 2: 0.9, 4: 1.05}[g.unroll]
     t *= 0.8 if g.shape == "hot-path" else 1.0
     t *= 1.0 - 0.05 * sum(g.forms)
-    return Evaluation(g, "ok", times=[t, 2 * t])
+    return Evaluation(g, Measured.OK, times=[t, 2 * t])
 
 
 BEST = Genome((True, True), "hot-path", 8, 4, 2, 0)
@@ -66,7 +67,7 @@ def test_deterministic_for_a_seed():
 
 
 def test_stops_on_a_plateau():
-    flat = lambda g: Evaluation(g, "ok", times=[100.0])   # noqa: E731
+    flat = lambda g: Evaluation(g, Measured.OK, times=[100.0])   # noqa: E731
     ga = Genetic(SPACE, flat, Options(max_evals=500, plateau=3, population=6))
     best, how = ga.run()
     assert how.stop.startswith("plateau")
@@ -83,23 +84,23 @@ def test_stops_at_the_time_limit():
 def test_crashing_and_hanging_candidates_cost_only_themselves():
     def risky(g):
         if g.vector_width == 16:
-            return Evaluation(g, "crashed", detail="SIGSEGV")
+            return Evaluation(g, Measured.CRASHED, detail="SIGSEGV")
         if g.unroll == 4:
-            return Evaluation(g, "timeout", detail="killed")
+            return Evaluation(g, Measured.TIMEOUT, detail="killed")
         return bowl(g)
 
     ga = Genetic(SPACE, risky, Options(max_evals=60, plateau=20))
     best, how = ga.run()
-    statuses = {e.status for e in ga.evaluated.values()}
+    statuses = {e.status.value for e in ga.evaluated.values()}
     assert {"crashed", "timeout"} <= statuses
-    assert best.status == "ok" and best.genome.vector_width != 16 and best.genome.unroll != 4
+    assert best.status is Measured.OK and best.genome.vector_width != 16 and best.genome.unroll != 4
     assert best.fitness < 1.0
 
 
 def test_a_default_that_does_not_run_ends_the_search():
-    broken = lambda g: Evaluation(g, "error", detail="no")   # noqa: E731
+    broken = lambda g: Evaluation(g, Measured.ERROR, detail="no")   # noqa: E731
     best, how = Genetic(SPACE, broken, Options()).run()
-    assert best.status == "error" and how.evaluations == 1
+    assert best.status is Measured.ERROR and how.evaluations == 1
     assert "did not run" in how.stop
 
 

@@ -223,7 +223,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
                                                                     tmp_path):
     found = discover.run([naive_file], host(), budget_s=60, seed=1, only=("pop",), costs=FlatCosts())
     [d] = found
-    assert d.status == "learned" and d.found == "popcount(x)" and d.found_length == 1
+    assert d.status.value == "learned" and d.found == "popcount(x)" and d.found_length == 1
     doc = yaml.safe_load(learned_file.read_text())
     [rule] = doc["rules"]
     assert rule["rhs"] == "popcount(x)" and rule["provenance"]["function"] == "pop"
@@ -233,7 +233,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     # a later compile applies it by saturation and searches nothing
     monkeypatch.setattr(so, "search", lambda *a, **k: pytest.fail("searched again"))
     again = discover.run([naive_file], host(), budget_s=60, only=("pop",), costs=FlatCosts())
-    assert [x.status for x in again] == ["known"]
+    assert [x.status.value for x in again] == ["known"]
     from atlas.pipeline import compile_files
     out = compile_files([naive_file], host(), tmp_path / "out")
     assert out.manifest.atlas["rules"]["learned"] == [rule["name"]]

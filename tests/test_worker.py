@@ -10,7 +10,7 @@ import pytest
 
 from atlas.pipeline import compile_files
 from atlas.machine.probe import probe
-from atlas.search.worker import Measurement, measure
+from atlas.search.worker import Measured, Measurement, measure
 from atlas.front.typecheck import signature_of
 from atlas.machine.backend import describe
 
@@ -66,7 +66,7 @@ def test_normal_candidate_measures_ok(saxpy_dir):
     y = np.ones(n, dtype=np.float32)
     m = measure(saxpy_dir, "saxpy", [n, np.float32(2.0), x, y], repeats=5)
     assert isinstance(m, Measurement)
-    assert m.status == "ok", m.detail
+    assert m.status is Measured.OK, m.detail
     assert len(m.times_ns) == 5 and all(t > 0 for t in m.times_ns)
     assert m.median_ns > 0
     # The result is that of one call on the inputs as given (fresh copies each call).
@@ -79,7 +79,7 @@ def test_normal_candidate_measures_ok(saxpy_dir):
 @pytest.mark.parametrize("name, signal", [("segv", "SIGSEGV"), ("aborts", "SIGABRT")])
 def test_crash_costs_only_the_child(bad_dir, name, signal):
     m = measure(bad_dir, name, [7], timeout_s=10)
-    assert m.status == "crashed"
+    assert m.status is Measured.CRASHED
     assert m.detail == signal
     assert m.median_ns is None and m.result is None
     # ...and this process carries on: the same library measures fine afterwards.
@@ -90,18 +90,18 @@ def test_hang_is_killed_after_the_time_limit(bad_dir):
     t0 = time.monotonic()
     m = measure(bad_dir, "hang", [1], timeout_s=2)
     elapsed = time.monotonic() - t0
-    assert m.status == "timeout"
+    assert m.status is Measured.TIMEOUT
     assert elapsed >= 2            # killed at the limit, not before (how long after depends on the load)
 
 
 def test_exception_in_child_is_an_error(bad_dir):
     m = measure(bad_dir, "fine", [1, 2])                       # wrong argument count
-    assert m.status == "error"
+    assert m.status is Measured.ERROR
     assert "TypeError" in m.detail and "argument" in m.detail
     m = measure(bad_dir, "nosuch", [1])
-    assert m.status == "error" and "nosuch" in m.detail
+    assert m.status is Measured.ERROR and "nosuch" in m.detail
     m = measure(bad_dir.parent / "missing", "fine", [1])
-    assert m.status == "error" and "not a compiled artefact" in m.detail
+    assert m.status is Measured.ERROR and "not a compiled artefact" in m.detail
 
 
 def test_candidate_output_does_not_corrupt_the_reply(tmp_path):
@@ -112,7 +112,7 @@ def test_candidate_output_does_not_corrupt_the_reply(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(
         {"library": "p.so", "functions": {"p": describe(signature_of("fn p(x: u32) -> u32"))}}))
     m = measure(tmp_path, "p", [5], repeats=2)
-    assert m.status == "ok", m.detail
+    assert m.status is Measured.OK, m.detail
     assert m.result["return"] == 5
 
 
@@ -121,7 +121,7 @@ def test_candidate_output_does_not_corrupt_the_reply(tmp_path):
 def test_native_timing_sees_a_trivial_call(bad_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
     m = measure(bad_dir, "fine", [41], repeats=5)
-    assert m.status == "ok", m.detail
+    assert m.status is Measured.OK, m.detail
     assert m.method == "native", m.note
     assert m.result["return"] == 42
     assert len(m.times_ns) == 5
@@ -141,7 +141,7 @@ def test_native_timing_of_a_compiled_kernel(saxpy_dir):
     x = np.arange(n, dtype=np.float32)
     y = np.ones(n, dtype=np.float32)
     m = measure(saxpy_dir, "saxpy", [n, np.float32(2.0), x, y], repeats=3, min_sample_ns=100_000)
-    assert m.status == "ok" and m.method == "native", (m.detail, m.note)
+    assert m.status is Measured.OK and m.method == "native", (m.detail, m.note)
     np.testing.assert_array_equal(m.result["arrays"][3], np.float32(2.0) * x + y)   # the warm-up call
     assert m.result["return"] == pytest.approx(float(x.sum()))
     assert m.reps > 1 and 0 < m.median_ns < 100_000
@@ -154,7 +154,7 @@ def test_without_a_compiler_timing_falls_back_to_python(bad_dir, tmp_path, monke
     monkeypatch.setenv("PATH", str(empty))                # no cc, gcc or clang
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))   # and no loop built before
     m = measure(bad_dir, "fine", [1], repeats=3)
-    assert m.status == "ok", m.detail
+    assert m.status is Measured.OK, m.detail
     assert m.method == "python" and "compiler" in m.note
     assert m.result["return"] == 2 and len(m.times_ns) == 3 and m.reps == 1
 

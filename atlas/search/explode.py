@@ -43,6 +43,7 @@ from ..logic import lower
 from ..machine.probe import Probe
 from ..machine.backend import Realisation
 from ..machine.manifest import Origin, SearchSummary
+from .worker import Measured
 from ..front.diagnostics import AtlasError
 from ..logic.differential import same
 
@@ -149,7 +150,7 @@ def crossover(a: Genome, b: Genome, space: Space, rng: random.Random) -> Genome:
 @dataclass
 class Evaluation:
     genome: Genome
-    status: str                        # ok | crashed | timeout | error | wrong | inapplicable
+    status: Measured
     variant_hash: str = ""
     times: list[float] = field(default_factory=list)   # median ns per input size
     fitness: float = math.inf          # geometric mean of time / baseline time (lower is better)
@@ -403,14 +404,14 @@ class Search:
         from . import worker
         made = self.candidates.shape(g.forms, g.shape)
         if made is None:
-            return Evaluation(g, "inapplicable", detail=f"shape {g.shape} does not apply to these forms")
+            return Evaluation(g, Measured.INAPPLICABLE, detail=f"shape {g.shape} does not apply to these forms")
         fn, _ = made
         out = Path(tempfile.mkdtemp(dir=self.workdir, prefix="cand-"))
         try:
             emitted = self.backend.emit(_module_with(self.module, fn), self.probe, out,
                                         {self.fn_name: g.realisation()})
         except Exception as exc:                 # a backend that cannot realise it: not a winner
-            return Evaluation(g, "error", detail=f"emit failed: {exc}")
+            return Evaluation(g, Measured.ERROR, detail=f"emit failed: {exc}")
         (out / "manifest.json").write_text(json.dumps({"format": "atlas-artefact/1", **emitted.manifest}))
         vhash = hashlib.sha256((emitted.dumps.get("llvm-opt") or "".join(
             (out / f).read_bytes().hex() for f in emitted.files)).encode()).hexdigest()[:24]
@@ -429,10 +430,10 @@ class Search:
             results.append(m.result)
         shutil.rmtree(out, ignore_errors=True)
         if self.reference is not None and not all(map(_same_outputs, results, self.reference)):
-            return Evaluation(g, "wrong", vhash, times, detail="outputs differ from the default variant's")
+            return Evaluation(g, Measured.WRONG, vhash, times, detail="outputs differ from the default variant's")
         if self.reference is None:
             self.reference = results
-        return Evaluation(g, "ok", vhash, times)
+        return Evaluation(g, Measured.OK, vhash, times)
 
     def run(self) -> tuple[Evaluation, Ran]:
         ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
@@ -451,11 +452,11 @@ class Search:
     def _record(self, e: Evaluation) -> None:
         if e.variant_hash:
             self.by_hash.setdefault(e.variant_hash, e)
-        if e.from_archive or self.measure != self._measure or e.status == "inapplicable":
+        if e.from_archive or self.measure != self._measure or e.status is Measured.INAPPLICABLE:
             return
         from .archive import Archive
         with Archive(self.options.archive_path) as a:
-            a.record(self.intent, self.machine, self.fn_name, e.genome.as_dict(), e.variant_hash, e.status,
+            a.record(self.intent, self.machine, self.fn_name, e.genome.as_dict(), e.variant_hash, e.status.value,
                      e.times[0] if e.times else None, [int(t) for t in e.times],
                      {"times_per_input": e.times, "detail": e.detail}, context=self.context)
 
@@ -470,7 +471,7 @@ class Search:
         if self.baseline is None:
             return best
         leaders, seen = [], set()
-        for e in sorted((e for e in self.evaluated.values() if e.status == "ok" and e.genome != default),
+        for e in sorted((e for e in self.evaluated.values() if e.status is Measured.OK and e.genome != default),
                         key=lambda e: e.fitness):
             if e.variant_hash not in seen and e.fitness < 1.0:
                 seen.add(e.variant_hash)
@@ -484,7 +485,7 @@ class Search:
             for _ in range(self.options.confirm_rounds):
                 base = self._measure(default, again=True)
                 lead = self._measure(e.genome, again=True)
-                if base.status != "ok" or lead.status != "ok":
+                if base.status is not Measured.OK or lead.status is not Measured.OK:
                     ratios = None
                     break
                 for k, (t, b) in enumerate(zip(lead.times, base.times)):
@@ -523,7 +524,7 @@ class Genetic:
         if g in self.evaluated:
             return self.evaluated[g]
         e = self.measure(g)
-        if e.status == "ok":
+        if e.status is Measured.OK:
             if self.baseline is None:
                 self.baseline = e
             e.fitness = _geomean_ratio(e.times, self.baseline.times)
@@ -544,8 +545,8 @@ class Genetic:
                 o.progress(self.name, len(self.evaluated), o.max_evals, best, note)
 
         report("default variant")
-        if best.status != "ok":
-            return best, Ran(f"the default variant did not run: {best.status} {best.detail}", 1, 0)
+        if best.status is not Measured.OK:
+            return best, Ran(f"the default variant did not run: {best.status.value} {best.detail}", 1, 0)
         population = self._fresh(rng, o.population - 1, default)
         leader, stale, generation, stop = math.inf, 0, 0, "evaluation limit"
         while True:
@@ -556,7 +557,7 @@ class Genetic:
                     stop = "time limit"
                     break
                 e = self.evaluate(g)
-                if e.status == "ok" and e.fitness < best.fitness:
+                if e.status is Measured.OK and e.fitness < best.fitness:
                     best = e
                 report(g.describe())
             if len(self.evaluated) >= o.max_evals or stop == "time limit":
@@ -567,7 +568,7 @@ class Genetic:
             if stale >= o.plateau:
                 stop = f"plateau: no gain over 2% in {o.plateau} generations"
                 break
-            ranked = sorted((e for e in self.evaluated.values() if e.status == "ok"), key=lambda e: e.fitness)
+            ranked = sorted((e for e in self.evaluated.values() if e.status is Measured.OK), key=lambda e: e.fitness)
             population = self._next(ranked, rng)
             if not population:
                 stop = "search space exhausted"
@@ -644,7 +645,7 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
             if outcome is None:
                 started = time.monotonic()
                 best, how = s.run()
-                g = best.genome if best.status == "ok" else s.space.default()
+                g = best.genome if best.status is Measured.OK else s.space.default()
                 fn, ev = s.candidates.shape(g.forms, g.shape)
                 base = s.baseline.times if s.baseline else []
                 summary = SearchSummary(
@@ -652,7 +653,7 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
                     generations=how.generations, seconds=round(time.monotonic() - started, 2),  # confirmation included
                     space=how.space, median_ns=tuple(best.times), default_ns=tuple(base),
                     confirmed=tuple(getattr(s, "confirmed", [])),
-                    speedup=round(1 / best.fitness, 3) if best.status == "ok" and best.fitness else None,
+                    speedup=round(1 / best.fitness, 3) if best.status is Measured.OK and best.fitness else None,
                     inputs=tuple(_describe_inputs(s.inputs)), notes=tuple(s.candidates.notes))
                 with Archive(options.archive_path) as a:
                     a.crown(intent, machine, name, s.context, g.as_dict(), summary.to_json())

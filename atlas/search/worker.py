@@ -1,7 +1,7 @@
 """Measure a compiled candidate in a separate process, under a time limit.
 
     m = measure("out/saxpy", "saxpy", [4, np.float32(2), x, y], repeats=7, timeout_s=10)
-    m.status        # "ok" | "crashed" | "timeout" | "error"
+    m.status        # Measured.OK, CRASHED, TIMEOUT or ERROR
     m.median_ns     # median of the timed samples, ns per call (None unless ok)
     m.result        # {"return": value, "arrays": {position: array}} from the first call
     m.method        # "native" (a C timing loop) or "python" (one ctypes call per sample)
@@ -30,6 +30,7 @@ cached loop) the child falls back to timing one ctypes call per sample.
 from __future__ import annotations
 
 import ctypes
+import enum
 import hashlib
 import os
 import pickle
@@ -52,9 +53,19 @@ class TimerNotice(UserWarning):
     """A cached timing loop was damaged, moved aside and rebuilt."""
 
 
+class Measured(enum.Enum):
+    """What came of running one candidate (the search adds the last two)."""
+    OK = "ok"
+    CRASHED = "crashed"                  # killed by a signal, or died without an answer
+    TIMEOUT = "timeout"                  # killed at the time limit
+    ERROR = "error"                      # the child raised (e.g. the call was refused)
+    WRONG = "wrong"                      # ran, and its outputs differ from the default variant's
+    INAPPLICABLE = "inapplicable"        # the genome names a shape that does not apply
+
+
 @dataclass
 class Measurement:
-    status: str                          # "ok" | "crashed" | "timeout" | "error"
+    status: Measured
     detail: str = ""                     # signal name, exception text, or why it timed out
     times_ns: list = field(default_factory=list)
     median_ns: float | None = None
@@ -66,7 +77,7 @@ class Measurement:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is Measured.OK
 
 
 def _signal_name(num: int) -> str:
@@ -104,7 +115,7 @@ def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return Measurement("timeout", f"no answer within {timeout_s:g} s; killed",
+        return Measurement(Measured.TIMEOUT, f"no answer within {timeout_s:g} s; killed",
                            wall_s=time.monotonic() - start)
     except BaseException:
         proc.kill()                      # never leave a stray child behind (e.g. KeyboardInterrupt)
@@ -112,19 +123,19 @@ def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
         raise
     wall = time.monotonic() - start
     if proc.returncode < 0:
-        return Measurement("crashed", _signal_name(-proc.returncode), wall_s=wall)
+        return Measurement(Measured.CRASHED, _signal_name(-proc.returncode), wall_s=wall)
     try:
         reply = pickle.loads(out)
     except Exception:
         tail = err.decode(errors="replace").strip().splitlines()[-5:]
-        return Measurement("crashed", f"exit status {proc.returncode} without an answer"
+        return Measurement(Measured.CRASHED, f"exit status {proc.returncode} without an answer"
                            + (": " + " | ".join(tail) if tail else ""), wall_s=wall)
     if reply.get("notice"):             # the child repaired the cache: the user hears of it here
         warnings.warn(TimerNotice(reply["notice"]))
-    if reply["status"] != "ok":
-        return Measurement(reply["status"], reply["detail"], wall_s=wall)
+    if reply["status"] != "ok":            # the child's own reply: "error" and why
+        return Measurement(Measured(reply["status"]), reply["detail"], wall_s=wall)
     times = reply["times_ns"]
-    return Measurement("ok", "", times, float(statistics.median(times)) if times else None,
+    return Measurement(Measured.OK, "", times, float(statistics.median(times)) if times else None,
                        reply["result"], wall, method=reply.get("method", "python"),
                        reps=reply.get("reps", 1), note=reply.get("note", ""))
 

@@ -10,6 +10,8 @@ searched again: the atlas applies the rule by saturation.
 """
 from __future__ import annotations
 
+import enum
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,12 +26,22 @@ from ..machine.probe import Probe
 MIN_LENGTH = 2              # a root of one operation has nothing to gain
 
 
+class Found(enum.Enum):
+    """What the search of one root came to."""
+    LEARNED = "learned"                  # a cheaper program, proven, stored as a rule
+    KNOWN = "known"                      # its learned rule is already loaded
+    RULES_SUFFICE = "rules suffice"      # the atlas's form is a single operation
+    NO_GAIN = "no gain"                  # a proven program, not cheaper
+    NOT_FOUND = "not found"              # no proven program within the budget
+    SKIPPED = "skipped"                  # not searched (why says why)
+
+
 @dataclass
 class Discovery:
     root: str
     function: str
     where: str
-    status: str                   # 'learned', 'known', 'rules suffice', 'no gain', 'not found', 'skipped'
+    status: Found
     why: str = ""
     source_length: int | None = None      # operations of the atlas's extraction (the starting point)
     found: str = ""
@@ -77,17 +89,17 @@ def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_p
         spec, why = so.spec_of(root.name, source)
         name = learned.rule_name(root.function if root.role == lower.FUNCTION else root.name, source.ty)
         if name in known and not again:
-            out.append(Discovery(root.name, root.function, str(root.where), "known",
+            out.append(Discovery(root.name, root.function, str(root.where), Found.KNOWN,
                                  "its learned rule is loaded: the atlas applies it", so.term_length(best),
                                  rule=name))
             continue
         if so.term_length(best) < MIN_LENGTH:
             if root.role == lower.FUNCTION:         # say so for a function; a body's leaves go unmentioned
-                out.append(Discovery(root.name, root.function, str(root.where), "rules suffice",
+                out.append(Discovery(root.name, root.function, str(root.where), Found.RULES_SUFFICE,
                                      "the atlas's form is a single operation", so.term_length(best),
                                      found=str(best), found_length=so.term_length(best)))
             continue
-        d = Discovery(root.name, root.function, str(root.where), "skipped",
+        d = Discovery(root.name, root.function, str(root.where), Found.SKIPPED,
                       source_length=so.term_length(best))
         out.append(d)
         if spec is None:
@@ -100,14 +112,14 @@ def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_p
         d.result, d.seconds = r, r.seconds
         d.cost_before = r.start_cost
         if r.found is None:
-            d.status, d.why = "not found", f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
+            d.status, d.why = Found.NOT_FOUND, f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
             continue
         f = r.found
         d.found, d.found_length, d.cost_after = str(f.term), f.length, f.cost
         cheaper_here = r.start_cost is None or f.cost < r.start_cost - 1e-9
         cheaper_atlas = egraph.term_cost(f.term, static) < egraph.term_cost(start, static)
         if not (cheaper_here and cheaper_atlas):
-            d.status = "no gain"
+            d.status = Found.NO_GAIN
             d.why = ("not cheaper on this machine than the atlas's form" if not cheaper_here else
                      "cheaper here, but not by the atlas's cost table, so extraction would not pick it")
             continue
@@ -122,7 +134,7 @@ def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_p
                                   "length_before": d.source_length, "length_after": f.length})
         learned.add(path, [entry], expect={entry["name"]: root.term})
         known.add(entry["name"])
-        d.status, d.rule = "learned", entry["name"]
+        d.status, d.rule = Found.LEARNED, entry["name"]
     return out
 
 

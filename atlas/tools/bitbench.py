@@ -367,6 +367,7 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
     naive C and against the literature's program.  Learned rules go to
     `learned_path` (default: a new file, so every problem is searched)."""
     from ..superopt import discover
+    from ..superopt.discover import Found
     from ..logic import learned
     problems = load_problems()
     if only:
@@ -390,10 +391,10 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
             if d is None:
                 row.status = "not searched"
                 continue
-            row.status, row.rules_length, row.search_s = d.status, d.source_length, round(d.seconds, 1)
-            if d.status in ("learned", "rules suffice"):
+            row.status, row.rules_length, row.search_s = d.status.value, d.source_length, round(d.seconds, 1)
+            if d.status in (Found.LEARNED, Found.RULES_SUFFICE):
                 row.found_program, row.found_length, row.proven = d.found, d.found_length, True
-            elif d.status == "known" and d.rule in rules:
+            elif d.status is Found.KNOWN and d.rule in rules:
                 row.found_program, row.proven = rules[d.rule]["rhs"], True
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
     return rows

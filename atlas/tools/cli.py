@@ -638,6 +638,7 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     saturation without searching.
     """
     from ..superopt import costmodel, discover
+    from ..superopt.discover import Found
     from ..logic import learned
     from ..logic.rules import RuleError
     path = Path(learned_file) if learned_file else learned.default_path()
@@ -654,7 +655,7 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     if functions and not found:
         _fail(f"--function: no searchable root in {', '.join(functions)}")
     for d in found:
-        click.echo(f"{d.function} [{d.where}]: {d.status}" + (f" ({d.why})" if d.why else ""))
+        click.echo(f"{d.function} [{d.where}]: {d.status.value}" + (f" ({d.why})" if d.why else ""))
         if d.found and d.cost_after is None:
             # not searched ("rules suffice": the atlas's form is one operation): no costs to show
             click.echo(f"    {d.found}")
@@ -663,7 +664,7 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
                     else f"cost {d.cost_after:.2f}")
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, "
                        f"{d.seconds:.1f} s: {d.found}")
-        if d.rule and d.status == "learned":
+        if d.rule and d.status is Found.LEARNED:
             click.echo(f"    learned rule {d.rule} -> {path}")
 
 
