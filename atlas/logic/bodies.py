@@ -130,7 +130,10 @@ def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = 
     """The value at index k (u64) after `writes`: the latest write whose guard
     holds at k, else the start content (0 out of range).  `length`: the
     array's length_term, where the caller has it."""
-    elem = fn.param(array).ty.elem
+    ty = fn.param(array).ty
+    if not isinstance(ty, ir.Array):
+        raise _Unsupported(f"{array} is not an array")
+    elem = ty.elem
     # The latest write sure to hit k hides every write before it and the
     # start content: with the sizes fixed nearly every read is such a case,
     # and a long unrolled run then costs a short scan, not all its writes.
@@ -206,8 +209,6 @@ class _Unroll:
 
 
 def _expr(e, st: _State) -> Term:
-    if isinstance(e, _Held):
-        return e.term
     if isinstance(e, ir.Const):
         return const(e.value, e.ty)
     if isinstance(e, ir.Var):
@@ -233,7 +234,10 @@ def _run(stmts, st: _State) -> None:
             st.loops.steps += 1
             if st.loops.steps > st.loops.budget:
                 raise _TooLarge(f"more than {st.loops.budget} statements to unroll")
-        if isinstance(s, ir.Let):
+        if isinstance(s, _Bind):
+            st.scalars[s.name] = s.term
+            st.declared.add(s.name)
+        elif isinstance(s, ir.Let):
             st.scalars[s.name] = _expr(s.init, st)
             st.declared.add(s.name)
         elif isinstance(s, ir.Assign):
@@ -249,14 +253,14 @@ def _run(stmts, st: _State) -> None:
         elif isinstance(s, ir.Count):
             pass                                    # counters do not change values
         elif st.loops is not None and isinstance(s, ir.Return):
-            v = None if s.value is None else _expr(s.value, st)
-            if v is not None:
-                st.ret = v if st.ret is None else _select(st.active(), v, st.ret)
+            if s.value is not None:
+                out = _expr(s.value, st)
+                st.ret = out if st.ret is None else _select(st.active(), out, st.ret)
             st.done = _or(st.done, st.active())
         elif st.loops is not None and isinstance(s, ir.For):
-            _unroll_for(s, st)
+            _unroll_for(s, st, st.loops)
         elif st.loops is not None and isinstance(s, ir.While):
-            _unroll_while(s, st)
+            _unroll_while(s, st, st.loops)
         else:
             raise _Unsupported(f"a {type(s).__name__.lower()} statement")
 
@@ -271,9 +275,8 @@ def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
     _run(then_stmts, then)
     _run(else_stmts, else_)
     for name in then.scalars.keys() | else_.scalars.keys():
-        a, b = then.scalars.get(name), else_.scalars.get(name)
-        a = a or var(name, b.ty)            # untouched on that side: the start value
-        b = b or var(name, a.ty)
+        a = then.scalars.get(name) or var(name, else_.scalars[name].ty)    # untouched on that side:
+        b = else_.scalars.get(name) or var(name, a.ty)                     # the start value
         st.scalars[name] = _select(c, a, b)
     # Both forks copied the writes made before the If; their new
     # writes have exclusive guards, so their relative order is moot.
@@ -282,11 +285,13 @@ def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
         st.writes[arr] = (st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:]
                           + else_.writes.get(arr, [])[old:])
     st.done = _select(c, then.done, else_.done)
-    if then.ret is not None or else_.ret is not None:
-        st.ret = _select(c, then.ret or else_.ret, else_.ret or then.ret)
+    t_ret = then.ret if then.ret is not None else else_.ret
+    e_ret = else_.ret if else_.ret is not None else then.ret
+    if t_ret is not None and e_ret is not None:
+        st.ret = _select(c, t_ret, e_ret)
 
 
-def _unroll_for(loop: ir.For, st: _State) -> None:
+def _unroll_for(loop: ir.For, st: _State, loops: _Unroll) -> None:
     """for i in lo..hi as `if g0 {i = lo; body}; if g1 {i = lo+1; body}; ...`
     where g_k says iteration k runs (lo + k < hi, and so did every one before,
     so lo + k cannot wrap); past k iterations the guard goes to `over`."""
@@ -297,24 +302,24 @@ def _unroll_for(loop: ir.For, st: _State) -> None:
         guard = _and(guard, _folded(Term("lt", ir.BOOL, (i, hi))))
         if guard == FALSE:
             return
-        if k >= st.loops.k and not _constant(lo, hi):
-            st.loops.over.append(_and(st.active(), guard))
+        if k >= loops.k and not _constant(lo, hi):
+            loops.over.append(_and(st.active(), guard))
             return
-        body = (ir.Let(loop.var, loop.ty, _Held(i), loop.span),) + tuple(loop.body)
+        body = (_Bind(loop.var, i),) + tuple(loop.body)
         _branch(st, guard, body, ())
         k += 1
 
 
-def _unroll_while(loop: ir.While, st: _State) -> None:
+def _unroll_while(loop: ir.While, st: _State, loops: _Unroll) -> None:
     guard = TRUE
-    for _ in range(st.loops.k):
+    for _ in range(loops.k):
         guard = _and(guard, _folded(_expr(loop.cond, st)))
         if guard == FALSE:
             return
         _branch(st, guard, loop.body, ())
     guard = _and(guard, _folded(_expr(loop.cond, st)))
     if guard != FALSE:
-        st.loops.over.append(_and(st.active(), guard))
+        loops.over.append(_and(st.active(), guard))
 
 
 def _constant(*ts: Term) -> bool:
@@ -322,13 +327,11 @@ def _constant(*ts: Term) -> bool:
 
 
 @dataclass(frozen=True)
-class _Held:
-    """An expression standing for a term already built (a loop's index)."""
+class _Bind:
+    """A statement of the unrolling's own: `name` declared as a term already
+    built (a loop's index at one iteration)."""
+    name: str
     term: Term
-    ty: ir.Scalar = None
-
-    def __post_init__(self):
-        object.__setattr__(self, "ty", self.term.ty)
 
 
 @dataclass
@@ -395,8 +398,9 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
     hidden = a.declared | b.declared
     claims = []
     for name in sorted((a.scalars.keys() | b.scalars.keys()) - hidden):
-        x, y = a.scalars.get(name), b.scalars.get(name)
-        claims.append((name, x or var(name, y.ty), y or var(name, x.ty)))
+        x = a.scalars.get(name) or var(name, b.scalars[name].ty)     # untouched on one side:
+        y = b.scalars.get(name) or var(name, x.ty)                   # the start value
+        claims.append((name, x, y))
     taken = {p.name for p in fn.params} | a.scalars.keys() | b.scalars.keys()
     j = var(ir.fresh_name("__j", taken), U64)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
@@ -432,7 +436,8 @@ MAX_CASES = 100             # size assignments tried one by one, at most
 
 
 def _whole(fn: ir.Function, k: int, budget: int, fixed: dict[str, int] | None = None) -> _State:
-    entry = {p.name: const(fixed[p.name], p.ty) for p in fn.params if fixed and p.name in fixed}
+    entry = {p.name: const(fixed[p.name], p.ty) for p in fn.params
+             if fixed and p.name in fixed and isinstance(p.ty, ir.Scalar)}
     st = _State(fn, dict(entry), {}, TRUE, set(), _Unroll(k, budget), entry=entry)
     _run(fn.body, st)
     return st
@@ -482,7 +487,7 @@ class _Spent:
     def take(self, fn: ir.Function, k: int, fixed) -> _State:
         """fn run symbolically within what is left of the budget."""
         st = _whole(fn, k, self.budget - self.steps, fixed)
-        self.steps += st.loops.steps
+        self.steps += st.loops.steps if st.loops else 0
         return st
 
 

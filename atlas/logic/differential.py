@@ -46,7 +46,7 @@ class Runs:
     error: str = ""               # the interpreter refused the candidate
 
     @classmethod
-    def of(cls, runs: int, skipped: int, tried: list[int], agree: bool, note: str | None,
+    def of(cls, runs: int, skipped: int, tried: list[int], agree: bool | None, note: str | None,
            sizes=()) -> "Runs":
         return cls(agree, runs, skipped, max(tried, default=0), _ranges(tried), tuple(sorted(sizes)), note or "")
 
@@ -72,11 +72,11 @@ def largest_constant_index(fn: ir.Function) -> int:
     top = -1
     for s in ir.walk_stmts(fn.body):
         if isinstance(s, ir.Store) and isinstance(s.index, ir.Const):
-            top = max(top, s.index.value)
+            top = max(top, int(s.index.value))
         for e in ir.own_exprs(s):
             for x in ir.walk(e):
                 if isinstance(x, ir.Load) and isinstance(x.index, ir.Const):
-                    top = max(top, x.index.value)
+                    top = max(top, int(x.index.value))
     return top
 
 
@@ -210,7 +210,8 @@ def _random_scalar(t: ir.Scalar, rng):
 def _random_args(fn: ir.Function, rng, small: set[str], k: int):
     """Arguments for one run: the first parameter that sets a size is k, any
     other one k or a smaller value, so nests and pairs of lengths vary too."""
-    scalars, values = {}, []
+    scalars: dict = {}
+    values: list = []
     first = True
     for p in fn.params:
         if isinstance(p.ty, ir.Scalar):

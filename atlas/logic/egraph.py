@@ -471,7 +471,10 @@ class EClass:
     def members(self) -> list[Term]:
         """Each member with every child class replaced by its cheapest
         representative, cheapest first."""
-        return [self._atlas._member(n) for n in self.nodes]
+        atlas = self._atlas
+        if atlas is None:
+            raise ValueError("an e-class read outside its atlas has no members")
+        return [atlas._member(n) for n in self.nodes]
 
     def members_pretty(self) -> list[str]:
         return [pretty(m) for m in self.members()]
@@ -575,7 +578,8 @@ class _LoadedRules:
 def _root_lets(named: dict) -> list[str]:
     """The roots: one global per distinct non-leaf subterm, so a DAG stays a
     DAG; roots that are leaves are inserted as they are."""
-    lets, glob = [], {}
+    lets: list[str] = []
+    glob: dict[Term, str] = {}
     r = _Renderer()
     for _, term in named.values():
         for t in subterms(term):

@@ -79,7 +79,7 @@ def flatten(fn: ir.Function, *, straight_too: bool = False) -> Term:
     if why and not (straight_too and why.startswith(_STRAIGHT)):
         raise Refused(f"{fn.name}: {why}")
     run = _Run(fn)
-    env = {p.name: Term("var", p.ty, (), p.name) for p in fn.params}
+    env = {p.name: Term("var", p.ty, (), p.name) for p in fn.params if isinstance(p.ty, ir.Scalar)}
     t = run.block(list(fn.body), env)
     n = tree_size(t)
     if n > MAX_NODES:
@@ -109,7 +109,9 @@ def whole_term(fn: ir.Function) -> Term | None:
 
 class _Run:
     def __init__(self, fn: ir.Function):
-        self.fn = fn
+        if fn.ret is None:
+            raise Refused(f"{fn.name}: it returns nothing")
+        self.fn, self.ret = fn, fn.ret
         self.steps = 0
 
     def step(self) -> None:
@@ -123,14 +125,15 @@ class _Run:
             return const(e.value, e.ty)
         if isinstance(e, ir.Var):
             return env[e.name]
-        kids = [self.term(c, env) for c in ir.children(e)]
-        if isinstance(e, ir.Cast):
-            node = Term("cast", e.ty, tuple(kids))
-        elif isinstance(e, ir.Prim):
-            node = Term(e.name, e.ty, tuple(kids))
-        else:
-            node = Term(e.op, e.ty, tuple(kids))
-        return simplify(node)
+        kids = tuple(self.term(c, env) for c in ir.children(e))
+        match e:
+            case ir.Cast():
+                return simplify(Term("cast", e.ty, kids))
+            case ir.Prim():
+                return simplify(Term(e.name, e.ty, kids))
+            case ir.Unary() | ir.Binary():
+                return simplify(Term(e.op, e.ty, kids))
+        raise Refused(f"{self.fn.name}: {e.span}: {type(e).__name__} is not a term")   # why_not keeps them out
 
     def expand(self, s, env: dict) -> list | None:
         """The statements `s` stands for when it is a loop (unrolled) or an
@@ -174,7 +177,7 @@ class _Run:
             self.step()
             s = stmts[i]
             rest = stmts[i + 1:]
-            if isinstance(s, ir.Return):
+            if isinstance(s, ir.Return) and s.value is not None:
                 return self.term(s.value, env)
             more = self.expand(s, env)
             if more is not None:
@@ -182,7 +185,7 @@ class _Run:
                 continue
             if isinstance(s, ir.If) and (_returns(s.then) or _returns(s.else_)):
                 c = self.term(s.cond, env)
-                return simplify(Term("select", self.fn.ret, (
+                return simplify(Term("select", self.ret, (
                     c, self.block(list(s.then) + rest, env), self.block(list(s.else_) + rest, env))))
             if _returns([s]):
                 raise Refused(f"{self.fn.name}: {s.span}: {type(s).__name__} cannot be unrolled")
@@ -197,7 +200,7 @@ class _Run:
         a, b = natural_value(lo), natural_value(hi)
         if b - a > MAX_STEPS:
             raise Refused(f"{self.fn.name}: {loop.span}: {b - a} iterations")
-        out = []
+        out: list[ir.Stmt] = []
         for k in range(a, max(a, b)):
             out.append(ir.Let(loop.var, loop.ty, ir.Const(k & loop.ty.mask, loop.ty), loop.span))
             out.extend(loop.body)

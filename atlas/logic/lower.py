@@ -121,7 +121,8 @@ class _Lowering:
         """The run's effects as statements: every value first into a temporary
         (all terms read the run's starting state, so a bare local the run
         reassigns is copied too), then locals, then stores."""
-        out, finals = [], {}
+        out: list[ir.Stmt] = []
+        finals: dict[str, ir.Expr] = {}
         # the locals this run reassigns: a term naming one of them means its
         # value at the run's start, which must be read before it is replaced
         reassigned = {name for name in run.order

@@ -545,7 +545,7 @@ def _read_file(path: str, text: str) -> list[_Template]:
         raise RuleError(f"{path}:{line}: not valid YAML: {e.problem or e}") from None
     finally:
         loader.dispose()
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, yaml.MappingNode) or not isinstance(doc, dict):
         raise RuleError(f"{path}:1: a rule file is a mapping with `ruleset`, `doc` and `rules`")
     top = {k.value: v for k, v in root.value}
     for key in top:
@@ -645,11 +645,13 @@ class _Parsed:
             ast = syntax.parse(self.source, tpl.path)
         except AtlasError as err:
             raise _side_error(tpl, err) from None
-        lets = ast.funcs[0].body if len(ast.funcs) == 1 else ()
-        if len(lets) != len(parts) or not all(isinstance(s, syntax.LetA) for s in lets) \
+        body = ast.funcs[0].body if len(ast.funcs) == 1 else ()
+        lets = [s for s in body if isinstance(s, syntax.LetA)]
+        if len(lets) != len(body) or len(lets) != len(parts) \
                 or [s.span.line for s in lets] != list(range(2, 2 + len(parts))):
             raise RuleError(f"{tpl.where()}: lhs, rhs and when must each be one expression")
-        lhs_names, rhs_names = set(), set()
+        lhs_names: set[str] = set()
+        rhs_names: set[str] = set()
         _collect(lets[0].init, lhs_names, tpl, tpl.lhs_line)
         _collect(lets[1].init, rhs_names, tpl, tpl.rhs_line)
         for c in tpl.consts:
@@ -710,25 +712,34 @@ class _Parsed:
             raise _side_error(tpl, err, ty) from None
         # Constant subterms are folded (`~0` is the constant all-ones), so that a
         # pattern matches the constants the program's terms hold.
-        lhs, rhs, *when = (fold(_patterns(from_expr(s.init, {}))) for s in mod.functions[0].body)
+        lhs, rhs, *when = (fold(_patterns(_side_term(s, tpl))) for s in mod.functions[0].body)
         return Rule(tpl.name, tpl.ruleset, ty, lhs, rhs, f"{tpl.path}:{tpl.line}", tpl.reassoc,
                     f"{tpl.lhs} => {tpl.rhs}", tuple("?" + c for c in tpl.consts),
                     when[0] if when else None, tpl.when or "")
 
 
+def _side_term(s: ir.Stmt, tpl: _Template) -> Term:
+    """One side of a rule (a `let` of the synthetic function) as a term."""
+    t = from_expr(s.init, {}) if isinstance(s, ir.Let) else None
+    if t is None:
+        raise RuleError(f"{tpl.where()}: lhs, rhs and when must each be one expression without calls")
+    return t
+
+
 def _side_error(tpl: _Template, err: AtlasError, ty: ir.Scalar | None = None) -> RuleError:
     """An AtlasError in the synthetic source, told at the rule's YAML line."""
     at = f" for {ty}" if ty is not None else ""
-    line = err.span.line if err.span else 0
+    span = err.span
+    line = span.line if span else 0
     parts = {2: ("lhs", tpl.lhs, tpl.lhs_line), 3: ("rhs", tpl.rhs, tpl.rhs_line)}
     if tpl.when is not None:
         parts[4] = ("condition", tpl.when, tpl.when_line)
-    if line in parts:
+    if span is not None and line in parts:
         side, text, yline = parts[line]
-        col = max(1, err.span.col - len(_PREFIX))
+        col = max(1, span.col - len(_PREFIX))
         width = 1
-        if err.span.end_line == line and err.span.end_col > err.span.col:
-            width = err.span.end_col - err.span.col
+        if span.end_line == line and span.end_col > span.col:
+            width = span.end_col - span.col
         width = max(1, min(width, len(text) + 1 - col + 1))
         msg = [f"{tpl.path}:{yline}: rule '{tpl.name}'{at}: in the {side}: {err.message}",
                f"    {text}", f"    {' ' * (col - 1)}{'^' * width}"]
@@ -761,7 +772,7 @@ def _resolve_T(node, name: str):
         return replace(node, name=name) if node.name == "T" else node
     if isinstance(node, tuple):
         return tuple(_resolve_T(x, name) for x in node)
-    if is_dataclass(node) and not isinstance(node, ir.Span):
+    if is_dataclass(node) and not isinstance(node, (ir.Span, type)):
         changes = {}
         for f in fields(node):
             v = getattr(node, f.name)
@@ -827,7 +838,7 @@ def _environment_digest() -> str:
     from ..meaning import semantics, terms, z3domain
     h = hashlib.sha256(f"z3 {z3.get_full_version()}\n".encode())
     for mod in (semantics, z3domain, terms):
-        h.update(Path(mod.__file__).read_bytes())
+        h.update(Path(str(mod.__file__)).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
 
@@ -900,7 +911,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
                 st.reassoc += 1
                 continue
             key = _rule_key(store.env, r) if store else None
-            if key is not None and key in store:
+            if store is not None and key is not None and key in store:
                 st.cached += 1
                 continue
             t = time.perf_counter()
@@ -913,7 +924,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
             if found is not None:
                 raise _unsound(r, *found)
             st.proven += 1
-            if store:
+            if store is not None and key is not None:
                 store.add(key, r.id)
     finally:
         if store:
@@ -962,6 +973,8 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     {'?c': const Term} ([] when none does), or None when there are more than
     `limit` (or the consts are floats, which are not listed).  Raises
     Undecided when Z3 cannot tell whether `when` ever holds."""
+    if r.when is None:
+        raise ValueError(f"rule '{r.name}' has no condition to solve")
     free = _free_vars(r.lhs)
     names = list(r.consts)
     env = {c: z3.Const(c, sort_of(free[c])) for c in names}
@@ -969,7 +982,7 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     solver.set("rlimit", rlimit)
     solver.set("timeout", timeout_ms)
     solver.add(evaluate(r.when, Z3Domain(), env))
-    out = []
+    out: list[dict] = []
     while len(out) <= limit:
         started = time.perf_counter()
         result = solver.check()

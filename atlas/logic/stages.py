@@ -89,6 +89,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue                            # no cheaper form: keep the source, nothing to prove
         n[1] += 1
+        why: str | None
         try:
             counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
         except rulebook.Undecided as exc:
@@ -123,8 +124,9 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
                 outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
                                  for r in sat.roots if r.function == src.name})
         functions.append(emitted)
-        evidence[src.name] = Evidence(form, check.proven_text(), Terms(*counts[src.name], tuple(fallbacks[src.name])),
-                                      check.check(), check.runs)
+        roots, rewritten, _ = counts[src.name]
+        terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]))
+        evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
 
 

@@ -56,6 +56,8 @@ class Validation:
         if self.identical:
             return "nothing to prove: the emitted code is the source form, translated directly"
         p = self.proof
+        if p is None:
+            return "not proven (no proof was attempted)"
         if p.status is not Status.PROVEN:
             return f"not proven ({p.status.value}: {p.detail})"
         if p.bound is None:
@@ -90,6 +92,8 @@ class Validation:
         if self.identical:
             return "none: the source form is the intent's own meaning"
         p = self.proof
+        if p is None:
+            return "every input not among the tested ones"
         if p.status is Status.PROVEN and p.bound is None:
             return "none"
         if p.status is Status.PROVEN:

@@ -185,7 +185,7 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
 
 # ---------------------------------------------------------------- execution
 
-def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | None = None, bus=None):
+def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | list[int] | None = None, bus=None):
     """Run function `name` of a specialised module, or operation `name` of a
     placed device against `bus` (atlas.front.devices.run); arrays are updated in place."""
     fn = module.function(name)
