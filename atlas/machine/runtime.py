@@ -63,9 +63,10 @@ def counter_symbol(symbol: str, label: str) -> str:
     return f"atlas_count_{symbol}_{label}"
 
 
-CTYPES = {"i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
-           "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
-           "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_bool}
+CTYPES: dict[str, type[ctypes._SimpleCData]] = {
+    "i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
+    "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
+    "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_bool}
 
 
 class Function:

@@ -363,6 +363,20 @@ class Function:
                 return p
         raise KeyError(name)
 
+    def scalar(self, name: str) -> Scalar:
+        """The type of scalar parameter `name` (TypeError for an array)."""
+        ty = self.param(name).ty
+        if not isinstance(ty, Scalar):
+            raise TypeError(f"{self.name}: parameter {name} is an array, not a scalar")
+        return ty
+
+    def array(self, name: str) -> Array:
+        """The type of array parameter `name` (TypeError for a scalar)."""
+        ty = self.param(name).ty
+        if not isinstance(ty, Array):
+            raise TypeError(f"{self.name}: parameter {name} is a scalar, not an array")
+        return ty
+
     @property
     def signature(self) -> str:
         ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)

@@ -96,7 +96,16 @@ class ArchiveNotice(UserWarning):
 class Archive:
     def __init__(self, path=None, timeout_s: float = 30.0):
         self.path = Path(path) if path is not None else default_path()
-        self._db = None
+        self._conn: sqlite3.Connection | None = None
+        self._connect(timeout_s)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ArchiveError(f"the search archive {self.path} is closed")
+        return self._conn
+
+    def _connect(self, timeout_s: float) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -120,12 +129,12 @@ class Archive:
             # read wrongly and not deleted.
             self.close()
             self._move_aside(f"v{row[0]}", f"had layout {row[0]}")
-            self.__init__(self.path, timeout_s)
+            self._connect(timeout_s)
 
     def _open(self, timeout_s: float):
         """Connect, check the file and create the tables; the schema row."""
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below).
-        self._db = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
+        self._conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -186,7 +195,7 @@ class Archive:
                  status, None if median_ns is None else float(median_ns),
                  json.dumps([int(t) for t in times_ns]),
                  None if evidence is None else json.dumps(evidence, sort_keys=True), time.time()))
-            return cur.lastrowid
+            return cur.lastrowid or 0         # an INSERT always sets it
 
     # ------------------------------------------------------------ reading
 
@@ -255,9 +264,9 @@ class Archive:
     # ------------------------------------------------------------ lifetime
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __enter__(self) -> "Archive":
         return self

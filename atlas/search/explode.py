@@ -41,7 +41,7 @@ from .. import __version__
 from ..meaning import ir
 from ..logic import lower
 from ..machine.probe import Probe
-from ..machine.backend import Realisation
+from ..machine.backend import Backend, Realisation
 from ..machine.manifest import Origin, SearchSummary
 from .worker import Measured
 from ..front.diagnostics import AtlasError
@@ -99,7 +99,7 @@ class Space:
         return Genome(tuple(True for _ in self.roots))
 
     def genes(self) -> list[tuple[str, tuple]]:
-        out = [(f"form:{i}", (True, False)) for i in range(len(self.roots))]
+        out: list[tuple[str, tuple]] = [(f"form:{i}", (True, False)) for i in range(len(self.roots))]
         out.append(("shape", self.shapes))
         return out + [(k, getattr(self, k)) for k in KNOBS]
 
@@ -177,7 +177,7 @@ class Options:
     confirm_leaders: int = 2           # leaders measured again beside the default at the end
     confirm_rounds: int = 3
     noise: float = 0.02                # a leader must beat the default by more than this
-    fixed: dict = field(default_factory=dict)      # function -> Genome to emit without searching
+    fixed: dict[str, "Genome | Pinned"] = field(default_factory=dict)   # function -> what to emit, unsearched
     only_fixed: bool = False           # search nothing else
     progress: Callable | None = None   # progress(function, done, total, best Evaluation | None, note)
 
@@ -338,7 +338,7 @@ class Target:
     roots: list                 # lower.Root, every function's
     chosen: dict                # proven root name -> its atlas form
     probe: Probe
-    backend: object             # atlas.machine.backend.Backend
+    backend: Backend
     intent: str                 # the intent's hash: the archive's key
     machine: str                # the probe's fingerprint
 
@@ -352,7 +352,8 @@ class Search:
         self.module, self.fn_name, self.probe, self.backend = target.final, fn_name, target.probe, target.backend
         self.options, self.intent, self.machine = options, target.intent, target.machine
         fn = target.module.function(fn_name)
-        self._fn, self._inputs = fn, None
+        self._fn = fn
+        self._inputs: list | None = None
         prof = options.profiles.get(fn_name)
         self.candidates = _Candidates(target.module, fn_name, target.roots, target.chosen, lambda: self.inputs,
                                       prof is not None, options.feedback)
@@ -423,9 +424,10 @@ class Search:
         for args in self._args:
             m = worker.measure(out, self.fn_name, args, repeats=self.options.repeats,
                                timeout_s=self.options.timeout_s)
-            if not m.ok:
+            if not m.ok or m.median_ns is None:
                 shutil.rmtree(out, ignore_errors=True)
-                return Evaluation(g, m.status, vhash, detail=m.detail)
+                return Evaluation(g, m.status if not m.ok else Measured.ERROR, vhash,
+                                  detail=m.detail or "no timing came back")
             times.append(m.median_ns)
             results.append(m.result)
         shutil.rmtree(out, ignore_errors=True)
@@ -481,16 +483,17 @@ class Search:
         self.confirmed = []
         winner, winner_ratio = self.baseline, 1.0 / (1.0 + self.options.noise)
         for e in leaders:
-            ratios = [[] for _ in self._args]
+            ratios: list[list[float]] = [[] for _ in self._args]
+            ran = True
             for _ in range(self.options.confirm_rounds):
                 base = self._measure(default, again=True)
                 lead = self._measure(e.genome, again=True)
                 if base.status is not Measured.OK or lead.status is not Measured.OK:
-                    ratios = None
+                    ran = False
                     break
                 for k, (t, b) in enumerate(zip(lead.times, base.times)):
                     ratios[k].append(t / b)
-            if ratios is None:
+            if not ran:
                 continue
             ratio = math.exp(sum(math.log(statistics.median(r)) for r in ratios) / len(ratios))
             self.confirmed.append({"genome": e.genome.describe(), "ratio": round(ratio, 4)})
@@ -576,7 +579,8 @@ class Genetic:
         return best, Ran(stop, len(self.evaluated), generation, self.space.size())
 
     def _fresh(self, rng, k: int, around: Genome) -> list[Genome]:
-        out, tries = [], 0
+        out: list[Genome] = []
+        tries = 0
         while len(out) < k and tries < 50 * k:
             tries += 1
             g = mutate(around, self.space, rng, rate=0.5)
@@ -594,7 +598,8 @@ class Genetic:
             group = rng.sample(pool, min(3, len(pool)))
             return min(group, key=lambda e: e.fitness).genome
 
-        children, tries = [], 0
+        children: list[Genome] = []
+        tries = 0
         while len(children) < o.population and tries < 400:
             tries += 1
             a = pick()
@@ -622,9 +627,8 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
         try:
             outcome = None
             if name in options.fixed:
-                g = options.fixed[name]
-                if g.forms is None:                       # pinned by shape alone: every proven form
-                    g = replace(g, forms=tuple(True for _ in s.candidates.roots))
+                pin = options.fixed[name]
+                g = pin if isinstance(pin, Genome) else Genome(tuple(True for _ in s.candidates.roots), pin.shape)
                 made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
                 if made is None:
                     raise AtlasError(None, f"{name}: the shape {g.shape} does not apply to it (or could "
@@ -667,11 +671,17 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
 SHAPES = ("plain", "wide-accumulator", "inbounds", "interchange", "hot-path", "tier16", "tier64", "tier256")
 
 
-def pinned(shape: str) -> Genome:
-    """A genome that names only a shape: every proven form, the backend's own knobs."""
+@dataclass(frozen=True)
+class Pinned:
+    """A shape alone, to emit without searching: with every proven form and
+    the backend's own knobs."""
+    shape: str
+
+
+def pinned(shape: str) -> Pinned:
     if shape not in SHAPES:
         raise AtlasError(None, f"unknown shape {shape!r} (shapes: {', '.join(SHAPES)})")
-    return Genome(None, shape)
+    return Pinned(shape)
 
 
 def _describe_inputs(inputs: list) -> list[str]:

@@ -117,7 +117,7 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
     refused: list[dict] = []
 
     def rewrite(stmts: tuple) -> tuple:
-        out = []
+        out: list[ir.Stmt] = []
         for s in stmts:
             site = _match(s, fn) if isinstance(s, ir.For) else None
             try:
@@ -208,10 +208,11 @@ def _match(loop: ir.For, fn: ir.Function) -> Site | None:
 
     # The values: forward-substitute the temporaries.
     S = ir.Var(acc, ir.U32)
-    env = {acc: S}
+    env: dict[str, ir.Expr] = {acc: S}
     straight = body[:-1] if isinstance(tail, ir.If) else body
     for s in straight:
-        env[s.name] = _subst(_stmt_expr(s), env)
+        name, value = _bound(s)
+        env[name] = _subst(value, env)
     A = env[acc]
     if not isinstance(tail, ir.If):
         # the fold applied unconditionally (it is the identity below 2^16)
@@ -228,7 +229,8 @@ def _match(loop: ir.For, fn: ir.Function) -> Site | None:
     for branch in (tail.then, tail.else_):
         benv = dict(env)
         for s in branch:
-            benv[s.name] = _subst(_stmt_expr(s), benv)
+            name, value = _bound(s)
+            benv[name] = _subst(value, benv)
         finals.append(benv[acc])
     pol = _overflow_test(cond, A)
     if pol is None:
@@ -283,9 +285,9 @@ def _overflow_test(c: ir.Expr, X: ir.Expr) -> bool | None:
     a, op, b = c.a, c.op, c.b
     if _const(a) and not _const(b):
         a, op, b = b, flip[op], a
-    if not _const(b):
+    if not isinstance(b, ir.Const) or not _const(b):
         return None
-    k = b.value
+    k = int(b.value)
     if a == X:
         table = {("gt", MASK16): True, ("ge", MASK16 + 1): True,
                  ("le", MASK16): False, ("lt", MASK16 + 1): False}
@@ -612,6 +614,15 @@ def _stmt_expr(s) -> ir.Expr:
     return s.init if isinstance(s, ir.Let) else s.value
 
 
+def _bound(s: ir.Stmt) -> tuple[str, ir.Expr]:
+    """The name a let or an assignment sets, and its value."""
+    if isinstance(s, ir.Let):
+        return s.name, s.init
+    if isinstance(s, ir.Assign):
+        return s.name, s.value
+    raise TypeError(f"{s.span}: not a let or an assignment")
+
+
 def _flat(stmts):
     for s in stmts:
         yield s if not isinstance(s, ir.If) else _CondStmt(s.cond)
@@ -643,7 +654,9 @@ def _subst(e: ir.Expr, env: dict) -> ir.Expr:
         return replace(e, a=_subst(e.a, env), b=_subst(e.b, env))
     if isinstance(e, ir.Load):
         return replace(e, index=_subst(e.index, env))
-    if isinstance(e, (ir.Prim, ir.Call)):
+    if isinstance(e, ir.Prim):
+        return replace(e, args=tuple(_subst(a, env) for a in e.args))
+    if isinstance(e, ir.Call):
         return replace(e, args=tuple(a if isinstance(a, ir.ArrayRef) else _subst(a, env) for a in e.args))
     return e
 

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import TypeGuard
 from dataclasses import dataclass, field
 
 import z3
@@ -131,13 +132,13 @@ def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Fun
 @dataclass
 class _Poly:
     """An index-like expression as a Z3 integer, with what keeps it exact."""
-    value: object                       # z3 ArithRef
+    value: z3.ArithRef
     safe: list = field(default_factory=list)     # every add/mul result below 2^bits of its type
     vars: set = field(default_factory=set)       # names read
     product: set = field(default_factory=set)    # names read under a multiplication
 
 
-def _unsigned(t) -> bool:
+def _unsigned(t: object) -> TypeGuard[ir.Scalar]:
     return isinstance(t, ir.Scalar) and t.kind == "uint"
 
 
@@ -194,7 +195,7 @@ class Prover:
         self.fixed = {n: t for n, t in self.scalars.items() if n not in assigned}
         self.arrays = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Array)}
         self.assigned = assigned
-        self.cache: dict[str, str] = {}
+        self.cache: dict[str, Verdict] = {}
         self.calls = 0
         self.seconds = 0.0
 
@@ -319,7 +320,7 @@ class Prover:
 def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
     conds = []
     for p in prover.fn.params:
-        if p.name in params:
+        if p.name in params and isinstance(p.ty, ir.Scalar):
             bound = ir.Const(1 << prover.guard_bits, p.ty)
             conds.append(ir.Binary("lt", ir.Var(p.name, p.ty), bound, ir.BOOL))
     if not conds:
@@ -530,7 +531,7 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
     reasons = why if why is not None else []
 
     def rewrite(stmts: tuple, outer: list[ir.For], frames: list[_Frame]) -> tuple:
-        out = []
+        out: list[ir.Stmt] = []
         for s in stmts:
             if isinstance(s, ir.For):
                 nest, reason = match_nest(s, fn, outer)

@@ -32,8 +32,8 @@ import math
 import os
 import re
 import zlib
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard, Union
 
 import numpy as np
 import yaml
@@ -99,7 +99,7 @@ class Records:
     weights: tuple
     entries: tuple                     # per class: {field: Dist}
     span: ir.Span | None = None
-    field_spans: dict | None = None    # field -> span of its key in the first record
+    field_spans: dict = field(default_factory=dict)    # field -> span of its key in the first record
 
 
 # ---------------------------------------------------------------- the YAML tree
@@ -126,7 +126,7 @@ class _N:
     """A YAML node: kind 'scalar' (value: the Python value), 'seq' (value:
     list of _N) or 'map' (value: list of (key _N, value _N))."""
     kind: str
-    value: object
+    value: Any          # YAML data, by kind: a scalar, a list of _N, or a list of (_N, _N)
     span: ir.Span
 
     def get(self, key: str):
@@ -158,7 +158,8 @@ def _wrap(loader, node, file: str, text: str, depth: int = 0) -> _N:
     if isinstance(node, yaml.SequenceNode):
         return _N("seq", [_wrap(loader, n, file, text, depth + 1) for n in node.value], span)
     loader.flatten_mapping(node)              # `<<: *anchor` merges
-    pairs, seen = [], {}
+    pairs: list[tuple[_N, _N]] = []
+    seen: dict[object, ir.Span] = {}
     for k, v in node.value:
         key = _wrap(loader, k, file, text, depth + 1)
         if key.kind != "scalar":
@@ -190,11 +191,11 @@ def _found(n: _N) -> str:
     return f"a {type(v).__name__} ({v})"
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -312,8 +313,7 @@ class Profile:
                 count, first = len(vs), first or k.value
             per[str(k.value)] = (k.span, vs, v.kind == "seq")
         count = count or 1
-        per = {p: (ks, vs if is_list else vs * count) for p, (ks, vs, is_list) in per.items()}
-        return ("map", per, count)
+        return ("map", {p: (ks, vs if is_list else vs * count) for p, (ks, vs, is_list) in per.items()}, count)
 
     def _read_seed(self, node: _N | None) -> int:
         if node is None:
@@ -366,7 +366,7 @@ class Profile:
                                     f"expected the fields of the first one ({', '.join(fields)})",
                                     "every record class gives every field")
             entries.append({str(k.value): self._dist(v) for k, v in rec.value if k.value != "weight"})
-        return Records(fields, tuple(weights), tuple(entries), node.span, field_spans)
+        return Records(fields or (), tuple(weights), tuple(entries), node.span, field_spans)
 
     def _weight(self, node: _N) -> float:
         v = node.value if node.kind == "scalar" else None
@@ -499,13 +499,13 @@ class Profile:
                                                      if name in lengths else ""))
         # Every value against its type, before anything is drawn.
         for name, d in self.scalars.items():
-            self._check(d, params[name].ty, name)
+            self._check(d, fn.scalar(name), name)
         for name, d in self.arrays.items():
-            self._check(d, params[name].ty.elem, name)
+            self._check(d, fn.array(name).elem, name)
         if self.records is not None:
             for entry in self.records.entries:
                 for f, d in entry.items():
-                    self._check(d, params[f].ty.elem, f)
+                    self._check(d, fn.array(f).elem, f)
         samples = self._length_values(fn, lengths)
         scal, arrs = dict(self.scalars), dict(self.arrays)
         covered = arrs.keys() | set(self.records.fields if self.records else ())
@@ -554,16 +554,17 @@ class Profile:
                                     f"(expected values for {', '.join(lengths)})")
             per = data
         for name, (_, vs) in per.items():
-            t = fn.param(name).ty
+            t = fn.scalar(name)
             for v, span in vs:
                 self._fit(v, span, t, name)
         return [{name: per[name][1][i][0] for name in lengths} for i in range(count)]
 
     def _lengths(self, fn: ir.Function, values: dict, i: int) -> dict[str, int]:
         spans = {}
-        kind, data, _ = self._sizes if self._sizes else (None, None, 0)
-        for name in values:
-            spans[name] = (data[i][1] if kind == "list" else data[name][1][i][1])
+        if self._sizes is not None:          # else no length parameter: no values
+            kind, data, _ = self._sizes
+            for name in values:
+                spans[name] = (data[i][1] if kind == "list" else data[name][1][i][1])
         where = next(iter(spans.values()), self._function_span)
         try:
             lens = array_lengths(fn, values)
@@ -572,7 +573,7 @@ class Profile:
         for name, n in lens.items():
             if not 0 <= n <= MAX_ELEMENTS:
                 raise self._err(where, f"expected array lengths from 0 to {MAX_ELEMENTS}, found "
-                                f"{n} for '{name}' ({ir.pretty_expr(fn.param(name).ty.length)})")
+                                f"{n} for '{name}' ({ir.pretty_expr(fn.array(name).length)})")
         if self.records is not None:
             got = {f: lens[f] for f in self.records.fields}
             if len(set(got.values())) > 1:
@@ -683,7 +684,7 @@ def length_params(fn: ir.Function) -> list[str]:
 
 def array_lengths(fn: ir.Function, values: dict) -> dict[str, int]:
     """Each array's length (exact arithmetic) for given length-parameter values."""
-    bits = {name: to_value(fn.param(name).ty, v) for name, v in values.items()}
+    bits = {name: to_value(fn.scalar(name), v) for name, v in values.items()}
     return {p.name: evaluate(p.ty.length, bits, exact=True)
             for p in fn.params if isinstance(p.ty, ir.Array)}
 
@@ -725,7 +726,7 @@ def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0) -> list[
     lengths = length_params(fn)
     values: dict = {}
     if lengths:
-        cap = min([size] + [_int_range(fn.param(n).ty)[1] for n in lengths])
+        cap = min([size] + [_int_range(fn.scalar(n))[1] for n in lengths])
 
         def fits(m):
             try:
@@ -830,10 +831,10 @@ def _draw(d: Dist, t: ir.Scalar, k: int, rng) -> np.ndarray:
 def _draw_records(fn, rec: Records, lens, rng) -> dict:
     n = lens[rec.fields[0]]
     counts = _split(n, rec.weights, rng)
-    cols = {f: [] for f in rec.fields}
+    cols: dict[str, list] = {f: [] for f in rec.fields}
     for entry, c in zip(rec.entries, counts):
         for f in rec.fields:
-            cols[f].append(_draw(entry[f], fn.param(f).ty.elem, int(c), rng))
+            cols[f].append(_draw(entry[f], fn.array(f).elem, int(c), rng))
     order = rng.permutation(n)           # one shuffle for every field: records stay whole
     out = {}
     for f in rec.fields:

@@ -24,7 +24,7 @@ import numpy as np
 from ..logic import bodies, differential, rules
 from ..meaning import interp, ir
 from ..meaning import semantics as sem
-from ..meaning.terms import const, evaluate, from_expr
+from ..meaning.terms import Term, const, evaluate, from_expr
 
 MAX_PATHS = 64               # per loop body; more and the loop is left alone
 PROOF_TIMEOUT_MS = 10_000
@@ -166,7 +166,7 @@ def paths(fn: ir.Function, loop: ir.For) -> list[Path] | None:
         return None
     assigned, written = ir.assigned(loop.body), ir.stored(loop.body)
     # (decisions, conditions, statements, local -> expression over the start)
-    states = [((), (), (), {})]
+    states: list[tuple[tuple, tuple, tuple, dict]] = [((), (), (), {})]
 
     def go(stmts, states):
         for s in stmts:
@@ -204,16 +204,21 @@ def path_counts(fn: ir.Function, loop: LoopRef, samples: list, max_iterations: i
     ps = paths(fn, loop.loop)
     if not ps:
         return {}
-    tests = [(p.id, [from_expr(c, {}) for c in p.conds]) for p in ps]
+    tests: list[tuple[tuple[bool, ...], list[Term]]] = []
+    for p in ps:
+        conds = [from_expr(c, {}) for c in p.conds]
+        if any(t is None for t in conds):
+            return {}
+        tests.append((p.id, [t for t in conds if t is not None]))
     lo, hi = from_expr(loop.loop.lo, {}), from_expr(loop.loop.hi, {})
-    if lo is None or hi is None or any(t is None for _, ts in tests for t in ts):
+    if lo is None or hi is None:
         return {}
     D, ty, var = sem.PyDomain(), loop.loop.ty, loop.loop.var
     counts = {p.id: 0 for p in ps}
     for args in samples:
         try:
             scalars, arrays = interp.bind(fn, list(args))
-            lengths = {name: interp.evaluate(fn.param(name).ty.length, scalars, exact=True)
+            lengths = {name: interp.evaluate(fn.array(name).length, scalars, exact=True)
                        for name in arrays}
             env = dict(scalars)
             a, b = (interp.from_value(ty, evaluate(t, D, env)) for t in (lo, hi))
@@ -251,7 +256,8 @@ def _simplify(conds, timeout_ms: int = PROOF_TIMEOUT_MS):
         others = keep[:k] + keep[k + 1:]
         when, this = from_expr(_conj(others), {}), from_expr(keep[k], {})
         try:
-            implied = rules.prove(this, const(True, ir.BOOL), timeout_ms, when=when) is None
+            implied = this is not None and when is not None and \
+                rules.prove(this, const(True, ir.BOOL), timeout_ms, when=when) is None
         except (rules.Undecided, ValueError):
             implied = False
         if implied:
@@ -263,7 +269,7 @@ def _simplify(conds, timeout_ms: int = PROOF_TIMEOUT_MS):
 
 def hot_paths(fn: ir.Function, samples: list) -> list[HotPath]:
     """The most frequent path of each candidate loop that has one."""
-    out = []
+    out: list[HotPath] = []
     if not samples:
         return out
     for ref in candidate_loops(fn):
@@ -308,7 +314,7 @@ def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples)
                 continue                    # a sample the function refuses
             if not (differential.same(r1, r2) and all(differential.same(x, y) for x, y in zip(a1, a2))):
                 return dataclasses.replace(diff, agree=False, samples="disagreed")
-            diff = dataclasses.replace(diff, samples=(diff.samples or 0) + 1)
+            diff = dataclasses.replace(diff, samples=(diff.samples if isinstance(diff.samples, int) else 0) + 1)
     finally:
         interp.COUNTS.clear()
         interp.COUNTS.update(saved)
