@@ -97,8 +97,6 @@ class Function:
     def c_args(self, *args) -> list:
         """Check a call as __call__ does; the raw C arguments it would pass
         (array addresses and plain scalars).  The arrays must outlive their use."""
-        if len(args) != len(self.sig.params):          # as for any Python function
-            raise TypeError(f"{self.name} takes {len(self.sig.params)} argument(s), got {len(args)}")
         scalars, _ = interp.bind(self.sig, args, compiled=True)
         return [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
                 for p, a in zip(self.sig.params, args)]

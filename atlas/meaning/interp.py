@@ -138,6 +138,11 @@ def _check_array(where: str, ty: ir.Array, a, scalars: dict, compiled: bool, dev
         raise ValueError(f"{where} is written but the array is read-only")
 
 
+class ArityError(TypeError, ValueError):
+    """A call with the wrong number of arguments: a TypeError, as for any
+    Python function, and a ValueError, as every other refused call."""
+
+
 def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
          alignment: int = 16) -> tuple[dict, dict]:
     """Check a call against fn's signature and return (scalars as bit
@@ -151,7 +156,7 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
     start on an `alignment` boundary, as the kernels load neighbours as
     vectors."""
     if len(args) != len(fn.params):
-        raise ValueError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
+        raise ArityError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
     scalars: dict = {}
     arrays: dict[str, np.ndarray] = {}
     for p, a in zip(fn.params, args):
