@@ -252,3 +252,72 @@ def test_bad_search_options_are_clear_errors(tmp_path):
                              "-o", str(tmp_path / "o")])
     assert r.exit_code == 1 and f"{fb}:1:2: not JSON" in r.output
     assert not (tmp_path / "o").exists()              # nothing half-written
+
+
+class _Clock:
+    """A clock the tests move: the budget's arithmetic without waiting."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class _Timed:
+    """Stands for a Search in explode._shares: timing its default costs
+    `cost` seconds of the fake clock and gives `ns`."""
+
+    def __init__(self, name, ns, cost, clock):
+        self.fn_name, self.ns, self.cost, self.clock = name, ns, cost, clock
+
+    def default_ns(self, until):
+        self.until = until
+        self.clock.now += self.cost
+        return self.ns
+
+
+def test_the_budget_is_shared_by_what_each_function_has_to_gain(monkeypatch):
+    import atlas.search.explode as X
+    clock = _Clock()
+    monkeypatch.setattr(X.time, "monotonic", clock)
+    small, big, broken = _Timed("small", 1_000.0, 1.0, clock), _Timed("big", 9_000.0, 1.0, clock), \
+        _Timed("broken", None, 1.0, clock)
+    start = clock.now
+    deadlines = []
+    for s, until in X._shares([big, small, broken], 60.0):
+        deadlines.append((s.fn_name, until - clock.now))
+        clock.now = until                       # each search spends its whole share
+    # each default within an equal share of what was left
+    assert big.until - start == pytest.approx(20.0) and small.until - (start + 1) == pytest.approx(59.0 / 2)
+    # the least first; shares in proportion (a tenth of the largest at least); nothing past the budget
+    assert [n for n, _ in deadlines] == ["broken", "small", "big"]
+    shares = dict(deadlines)
+    assert shares["broken"] == pytest.approx(57.0 * 900 / 10_900)
+    assert shares["big"] == pytest.approx(9 * shares["small"])
+    assert clock.now == pytest.approx(start + 60.0)
+
+
+@needs_cc
+def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkeypatch):
+    import atlas.search.explode as X
+    import atlas.search.worker as W
+    asked = []
+
+    def slow(out, fn, args, repeats, timeout_s):
+        asked.append(timeout_s)
+        return W.Measurement(Measured.TIMEOUT, f"no answer within {timeout_s:g} s; killed")
+
+    monkeypatch.setattr(W, "measure", slow)
+    s = _search(INTENTS / "saxpy.ax", here, Options(generated_size=64, timeout_s=20), "saxpy")
+    try:
+        s.until = X.time.monotonic() + 3
+        e = s._measure(s.space.default())
+        assert e.status is Measured.TIMEOUT and e.cut_off and asked and asked[0] <= 3
+        s.until = X.time.monotonic() - 1          # no time left: nothing is run
+        assert s._measure(s.space.default()).cut_off and len(asked) == 1
+        # a cut-off candidate is neither archived nor taken for its variant
+        s._record(e)
+        assert not s.by_hash
+    finally:
+        s.close()

@@ -156,12 +156,13 @@ class Evaluation:
     fitness: float = math.inf          # geometric mean of time / baseline time (lower is better)
     detail: str = ""
     from_archive: bool = False
+    cut_off: bool = False              # stopped at the search's deadline: says nothing of the variant
 
 
 @dataclass
 class Options:
     """What a search may spend and what it measures on."""
-    budget_s: float = 45.0             # per function, before the leaders are confirmed
+    budget_s: float = 60.0             # the whole search: every function, its confirmation included
     max_evals: int = 48                # per function
     population: int = 8
     elite: int = 2
@@ -179,6 +180,7 @@ class Options:
     noise: float = 0.02                # a leader must beat the default by more than this
     fixed: dict[str, "Genome | Pinned"] = field(default_factory=dict)   # function -> what to emit, unsearched
     only_fixed: bool = False           # search nothing else
+    search_new: bool = True            # False: champions from the archive only, the rest as they are
     progress: Callable | None = None   # progress(function, done, total, best Evaluation | None, note)
 
 
@@ -366,6 +368,9 @@ class Search:
         self._space: Space | None = None
         self._saved: list | None = None
         self.measure: Callable[[Genome], Evaluation] = self._measure
+        self.until = math.inf                   # the deadline of what runs now (time.monotonic())
+        self.spent = 0.0                        # seconds measuring before run()
+        self._ga: Genetic | None = None
 
     @property
     def inputs(self) -> list:
@@ -422,8 +427,16 @@ class Search:
             return replace(prior, genome=g)
         times, results = [], []
         for args in self._args:
+            left = self.until - time.monotonic()
+            if left <= 0:
+                shutil.rmtree(out, ignore_errors=True)
+                return Evaluation(g, Measured.TIMEOUT, vhash, detail="the search's time ran out", cut_off=True)
             m = worker.measure(out, self.fn_name, args, repeats=self.options.repeats,
-                               timeout_s=self.options.timeout_s)
+                               timeout_s=min(self.options.timeout_s, left))
+            if m.status is Measured.TIMEOUT and left < self.options.timeout_s:
+                shutil.rmtree(out, ignore_errors=True)     # cut off in flight, not too slow
+                return Evaluation(g, Measured.TIMEOUT, vhash, detail="cut off: the search's time ran out",
+                                  cut_off=True)
             if not m.ok or m.median_ns is None:
                 shutil.rmtree(out, ignore_errors=True)
                 return Evaluation(g, m.status if not m.ok else Measured.ERROR, vhash,
@@ -437,11 +450,30 @@ class Search:
             self.reference = results
         return Evaluation(g, Measured.OK, vhash, times)
 
-    def run(self) -> tuple[Evaluation, Ran]:
-        ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
-        best, how = ga.run()
-        self.baseline = ga.baseline
-        self.evaluated = ga.evaluated
+    @property
+    def ga(self) -> Genetic:
+        if self._ga is None:
+            self._ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
+        return self._ga
+
+    def default_ns(self, until: float = math.inf) -> float | None:
+        """The default variant measured (once): its time summed over the
+        inputs, what the search's share of the budget is weighed by; None
+        where it did not run."""
+        self.until = until
+        t0 = time.monotonic()
+        e = self.ga.evaluate(self.space.default())
+        self.spent += time.monotonic() - t0
+        return sum(e.times) if e.status is Measured.OK else None
+
+    def run(self, until: float | None = None) -> tuple[Evaluation, Ran]:
+        """The search, ended by `until` (default: the options' budget from
+        now); a quarter of what is left is kept to confirm the leaders."""
+        start = time.monotonic()
+        self.until = until if until is not None else start + self.options.budget_s
+        best, how = self.ga.run(until=start + 0.75 * (self.until - start))
+        self.baseline = self.ga.baseline
+        self.evaluated = self.ga.evaluated
         if self.measure == self._measure:
             best = self._confirm(best)
         return best, how
@@ -452,6 +484,8 @@ class Search:
                        [r for r, keep in zip(self.candidates.roots, g.forms) if keep])
 
     def _record(self, e: Evaluation) -> None:
+        if e.cut_off:                  # says nothing of the variant: neither reused nor archived
+            return
         if e.variant_hash:
             self.by_hash.setdefault(e.variant_hash, e)
         if e.from_archive or self.measure != self._measure or e.status is Measured.INAPPLICABLE:
@@ -486,6 +520,9 @@ class Search:
             ratios: list[list[float]] = [[] for _ in self._args]
             ran = True
             for _ in range(self.options.confirm_rounds):
+                if time.monotonic() >= self.until:        # unconfirmed: not crowned
+                    ran = False
+                    break
                 base = self._measure(default, again=True)
                 lead = self._measure(e.genome, again=True)
                 if base.status is not Measured.OK or lead.status is not Measured.OK:
@@ -527,6 +564,8 @@ class Genetic:
         if g in self.evaluated:
             return self.evaluated[g]
         e = self.measure(g)
+        if e.cut_off:                  # measured again if there is time for it
+            return e
         if e.status is Measured.OK:
             if self.baseline is None:
                 self.baseline = e
@@ -536,10 +575,11 @@ class Genetic:
         self.on_result(e)
         return e
 
-    def run(self) -> tuple[Evaluation, Ran]:
+    def run(self, until: float | None = None) -> tuple[Evaluation, Ran]:
+        """Until `until` (time.monotonic(); default: the options' budget from now)."""
         o = self.options
         rng = random.Random(f"{o.seed}:{self.name}")
-        start = time.monotonic()
+        deadline = until if until is not None else time.monotonic() + o.budget_s
         default = self.space.default()
         best = self.evaluate(default)
 
@@ -556,10 +596,13 @@ class Genetic:
             for g in population:
                 if len(self.evaluated) >= o.max_evals:
                     break
-                if time.monotonic() - start > o.budget_s:
+                if time.monotonic() >= deadline:
                     stop = "time limit"
                     break
                 e = self.evaluate(g)
+                if e.cut_off:
+                    stop = "time limit"
+                    break
                 if e.status is Measured.OK and e.fitness < best.fitness:
                     best = e
                 report(g.describe())
@@ -611,10 +654,10 @@ class Genetic:
 
 def explode(target: Target, options: Options, functions=None) -> dict[str, Outcome]:
     """Search every function that has a loop (the knobs and shapes are about
-    loops), or the ones named; returns each one's champion."""
-    from .archive import Archive
-    module, roots, chosen, intent, machine = target.module, target.roots, target.chosen, target.intent, target.machine
-    outcomes: dict[str, Outcome] = {}
+    loops), or the ones named; returns each one's champion.  A function
+    pinned or crowned in the archive costs no time; the others share
+    options.budget_s."""
+    module, roots, chosen = target.module, target.roots, target.chosen
     # a function whose whole body became one proven term has no loop left
     flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
     names = functions or [f.name for f in module.functions if ir.has_loops(f.body)
@@ -622,50 +665,94 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:
         raise AtlasError(None, f"--pin names no function of these files: {', '.join(unknown)}")
-    for name in names:
-        s = Search(target, name, options)
-        try:
-            outcome = None
-            if name in options.fixed:
-                pin = options.fixed[name]
-                g = pin if isinstance(pin, Genome) else Genome(tuple(True for _ in s.candidates.roots), pin.shape)
-                made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
-                if made is None:
-                    raise AtlasError(None, f"{name}: the shape {g.shape} does not apply to it (or could "
-                                           f"not be proven; without a profile there is no hot path)")
-                outcome = s.outcome(g, made, SearchSummary(g.describe(), Origin.PINNED))
-            if outcome is None and options.reuse:
-                with Archive(options.archive_path) as a:
-                    crowned = a.champion(intent, machine, name, s.context)
-                if crowned is not None:
-                    g = Genome.from_dict(crowned["genome"])
-                    made = (s.candidates.shape(g.forms, g.shape)
-                            if len(g.forms) == len(s.candidates.roots) else None)
-                    if made is not None:
-                        summary = SearchSummary.from_json(crowned["summary"], "the archive's champion")
-                        outcome = s.outcome(g, made, replace(summary, origin=Origin.ARCHIVE))
-                        if options.progress:
-                            options.progress(name, 0, 0, None, "champion from the archive")
-            if outcome is None:
-                started = time.monotonic()
-                best, how = s.run()
-                g = best.genome if best.status is Measured.OK else s.space.default()
-                fn, ev = s.candidates.shape(g.forms, g.shape)
-                base = s.baseline.times if s.baseline else []
-                summary = SearchSummary(
-                    g.describe(), Origin.SEARCHED, stop=how.stop, evaluations=how.evaluations,
-                    generations=how.generations, seconds=round(time.monotonic() - started, 2),  # confirmation included
-                    space=how.space, median_ns=tuple(best.times), default_ns=tuple(base),
-                    confirmed=tuple(getattr(s, "confirmed", [])),
-                    speedup=round(1 / best.fitness, 3) if best.status is Measured.OK and best.fitness else None,
-                    inputs=tuple(_describe_inputs(s.inputs)), notes=tuple(s.candidates.notes))
-                with Archive(options.archive_path) as a:
-                    a.crown(intent, machine, name, s.context, g.as_dict(), summary.to_json())
-                outcome = s.outcome(g, (fn, ev), summary)
-            outcomes[name] = outcome
-        finally:
+    outcomes: dict[str, Outcome] = {}
+    searches = [Search(target, name, options) for name in names]
+    try:
+        pending = []
+        for s in searches:
+            found = _pinned(s) or _archived(s)
+            if found is not None:
+                outcomes[s.fn_name] = found
+            elif options.search_new:
+                pending.append(s)
+        for s, until in _shares(pending, options.budget_s):
+            outcomes[s.fn_name] = _searched(s, until)
+    finally:
+        for s in searches:
             s.close()
-    return outcomes
+    return {name: outcomes[name] for name in names if name in outcomes}
+
+
+def _pinned(s: Search) -> Outcome | None:
+    pin = s.options.fixed.get(s.fn_name)
+    if pin is None:
+        return None
+    g = pin if isinstance(pin, Genome) else Genome(tuple(True for _ in s.candidates.roots), pin.shape)
+    made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
+    if made is None:
+        raise AtlasError(None, f"{s.fn_name}: the shape {g.shape} does not apply to it (or could "
+                               f"not be proven; without a profile there is no hot path)")
+    return s.outcome(g, made, SearchSummary(g.describe(), Origin.PINNED))
+
+
+def _archived(s: Search) -> Outcome | None:
+    """The archive's champion for this intent, machine and context, if any."""
+    from .archive import Archive
+    if not s.options.reuse:
+        return None
+    with Archive(s.options.archive_path) as a:
+        crowned = a.champion(s.intent, s.machine, s.fn_name, s.context)
+    if crowned is None:
+        return None
+    g = Genome.from_dict(crowned["genome"])
+    made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
+    if made is None:
+        return None
+    summary = SearchSummary.from_json(crowned["summary"], "the archive's champion")
+    if s.options.progress:
+        s.options.progress(s.fn_name, 0, 0, None, "champion from the archive")
+    return s.outcome(g, made, replace(summary, origin=Origin.ARCHIVE))
+
+
+def _shares(pending: list[Search], budget_s: float):
+    """(search, its deadline) for each search, the budget shared by what
+    each has to gain: first every default variant is timed (within an equal
+    share), then each search gets the time left in proportion to its
+    default's time (at least a tenth of the largest's), the least first, so
+    that what a search leaves unused goes to the larger ones after it."""
+    deadline = time.monotonic() + budget_s
+    weight: dict[str, float] = {}
+    for i, s in enumerate(pending):
+        now = time.monotonic()
+        ns = s.default_ns(until=now + max(0.0, deadline - now) / (len(pending) - i))
+        weight[s.fn_name] = ns or 0.0
+    floor = 0.1 * max(weight.values(), default=0.0)
+    order = sorted(pending, key=lambda s: max(weight[s.fn_name], floor))
+    for i, s in enumerate(order):
+        now = time.monotonic()
+        rest = sum(max(weight[t.fn_name], floor) for t in order[i:])
+        share = max(weight[s.fn_name], floor) / rest if rest > 0 else 1.0 / (len(order) - i)
+        yield s, now + max(0.0, deadline - now) * share
+
+
+def _searched(s: Search, until: float) -> Outcome:
+    """The search of one function until `until`, its champion crowned in the archive."""
+    from .archive import Archive
+    started = time.monotonic()
+    best, how = s.run(until=until)
+    g = best.genome if best.status is Measured.OK else s.space.default()
+    fn, ev = s.candidates.shape(g.forms, g.shape)
+    base = s.baseline.times if s.baseline else []
+    summary = SearchSummary(
+        g.describe(), Origin.SEARCHED, stop=how.stop, evaluations=how.evaluations,
+        generations=how.generations, seconds=round(s.spent + time.monotonic() - started, 2),  # all of it
+        space=how.space, median_ns=tuple(best.times), default_ns=tuple(base),
+        confirmed=tuple(getattr(s, "confirmed", [])),
+        speedup=round(1 / best.fitness, 3) if best.status is Measured.OK and best.fitness else None,
+        inputs=tuple(_describe_inputs(s.inputs)), notes=tuple(s.candidates.notes))
+    with Archive(s.options.archive_path) as a:
+        a.crown(s.intent, s.machine, s.fn_name, s.context, g.as_dict(), summary.to_json())
+    return s.outcome(g, (fn, ev), summary)
 
 
 SHAPES = ("plain", "wide-accumulator", "inbounds", "interchange", "hot-path", "tier16", "tier64", "tier256")
