@@ -90,6 +90,8 @@ def test_what_stays_on_the_cpu(name, why):
      "for i in 0..n { s += x[i] * s; o[i] = s; } }", "not a map, fold, scan|depends on s"),
     ("fn f(n: u64, c: mut [f32; n * n]) { for i in 0..n { for j in 0..n { c[i + j] = 1.0; } } }",
      "refuted|could not"),
+    ("fn f(n: u64, x: [u32; n]) { let s: u32 = 0; for i in 0..n { s = s + x[i]; } return; }",
+     "returns nothing"),
 ])
 def test_refusals(tmp_path, text, why):
     with pytest.raises(NotParallel, match=why):

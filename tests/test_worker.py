@@ -97,7 +97,7 @@ def test_hang_is_killed_after_the_time_limit(bad_dir):
 def test_exception_in_child_is_an_error(bad_dir):
     m = measure(bad_dir, "fine", [1, 2])                       # wrong argument count
     assert m.status is Measured.ERROR
-    assert "TypeError" in m.detail and "argument" in m.detail
+    assert "ArityError" in m.detail and "takes 1 argument" in m.detail
     m = measure(bad_dir, "nosuch", [1])
     assert m.status is Measured.ERROR and "nosuch" in m.detail
     m = measure(bad_dir.parent / "missing", "fine", [1])

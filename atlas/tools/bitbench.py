@@ -116,7 +116,7 @@ def load_problems(path=PROBLEMS, naive=None, literature=None) -> list[Problem]:
                     raise ProblemsError(f"{where}: missing field '{key}'")
                 continue
             v = entry[key]
-            if not isinstance(v, kind) or isinstance(v, bool) or (kind is str and not v.strip()):
+            if not isinstance(v, kind) or isinstance(v, bool) or (isinstance(v, str) and not v.strip()):
                 raise ProblemsError(f"{where}: '{key}' must be a{' non-empty string' if kind is str else 'n integer'}"
                                     f", got {v!r}")
         for key in ("known_length", "primitive_length"):
@@ -257,9 +257,12 @@ def _symbol(manifest: Manifest, name: str, where: Path) -> str:
 
 def _address(lib: ctypes.CDLL, symbol: str, where) -> int:
     try:
-        return ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+        at = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
     except AttributeError:
         raise BenchError(f"{where} exports no {symbol}") from None
+    if at is None:          # a symbol the library exports is never at address 0
+        raise BenchError(f"{where}: {symbol} is at address 0")
+    return at
 
 
 def measure(problems, c_lib_path, atlas_artefact_dir, *, n: int = 1 << 16, samples: int = 11,
@@ -375,8 +378,8 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
         if unknown:
             raise ProblemsError(f"no such problem: {', '.join(unknown)} (see {PROBLEMS})")
         problems = [p for p in problems if p.name in only]
-    with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp_name:
+        tmp = Path(tmp_name)
         path = Path(learned_path) if learned_path else tmp / "learned-rules.yaml"
         found = discover.run([NAIVE_AX], probe, budget_s=budget_s, seed=seed, learned_path=path,
                              only=[p.function for p in problems], costs=costs, progress=log)

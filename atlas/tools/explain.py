@@ -230,7 +230,7 @@ class _Numbered:
     them: roots in order, each source term top-down, then breadth first
     through the members, then the rest; and each member's text and cost."""
 
-    def __init__(self, sat):
+    def __init__(self, sat) -> None:
         g = self.g = _Graph(sat.atlas)
         self.memo: dict[Term, str] = {}
         self.order: list[str] = []
@@ -274,7 +274,9 @@ class _Numbered:
         g, cname = self.g, self.cname
         c = g.classes[cid]
         chosen = _chosen_node(g, cid)
-        produced, collapses, merged = defaultdict(set), defaultdict(set), defaultdict(int)
+        produced: dict[tuple, set[str]] = defaultdict(set)      # node -> rules that made it
+        collapses: dict[tuple, set[str]] = defaultdict(set)     # node -> rules that rewrite it to one of its kids
+        merged: dict[tuple[str, str], int] = defaultdict(int)   # (ruleset, rule) -> node pairs merged
         for rule, ruleset, lhs, rhs in attributed.get(cid, ()):
             merged[(ruleset, rule)] += 1
             if rhs is None:
@@ -323,7 +325,8 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
             outcome = verified.outcomes[r.name]
             best = outcome.term                           # the form emitted
             rewritten = outcome.status is not stages.RootStatus.UNCHANGED    # a rewrite was attempted
-            inner, changed = [], []
+            inner: list[str] = []
+            changed: list[str] = []
             for t in _preorder(r.term)[1:]:
                 k = memo[t]
                 if k == cid or k in inner or k in changed or classes[k]["member_count"] < 2:

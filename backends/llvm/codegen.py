@@ -76,6 +76,14 @@ def const(t: ir.Scalar, v) -> ll.Constant:
     return ll.Constant(value_type(t), v - (1 << t.bits) if v >> (t.bits - 1) else v)
 
 
+def type_of(e: ir.Expr) -> ir.Scalar:
+    """The type of an expression used as a value: only a call of a function
+    that returns nothing has none, and the checker allows that only as a statement."""
+    if e.ty is None:
+        raise BackendError(f"internal error: {e.span}: {ir.pretty_expr(e)} gives no value")
+    return e.ty
+
+
 def contains_call(e) -> bool:
     return any(isinstance(x, ir.Call) for x in ir.walk(e))
 
@@ -91,8 +99,8 @@ def _same_value(hi: ir.Expr, length: ir.Expr) -> bool:
     value (e.g. `len(x)`, the length widened to u64)."""
     if hi == length:
         return True
-    if isinstance(hi, ir.Cast) and hi.a == length and hi.ty.is_int and length.ty.is_int:
-        src, dst = length.ty, hi.ty
+    if isinstance(hi, ir.Cast) and hi.a == length and hi.ty.is_int and type_of(length).is_int:
+        src, dst = type_of(length), hi.ty
         return dst.bits > src.bits and (dst.signed or not src.signed)
     return False
 
@@ -109,7 +117,7 @@ def _at_most_length(hi: ir.Expr, length: ir.Expr) -> bool:
 
 
 def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
-                   assigned: set[str] = frozenset()) -> bool:
+                   assigned: set[str] | frozenset[str] = frozenset()) -> bool:
     """True when `index` is provably inside `array`, so the access needs no check.
 
     The proof, kept deliberately small: the index is the variable of an
@@ -130,7 +138,8 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
     if not loop.ty.signed:
         return True
     lo = loop.lo
-    return isinstance(lo, ir.Const) and lo.ty.is_int and (not lo.ty.signed or not lo.value >> (lo.ty.bits - 1))
+    return isinstance(lo, ir.Const) and lo.ty.is_int and \
+        (not lo.ty.signed or isinstance(lo.value, int) and not lo.value >> (lo.ty.bits - 1))
 
 
 # ---------------------------------------------------------------- loops and their hints
@@ -196,7 +205,7 @@ def carries_float(loop, float_arrays: set[str], facts: dict[str, _CalleeFacts]) 
     types: dict[str, ir.Scalar] = {}
     for s in body:
         if isinstance(s, ir.Assign):
-            types[s.name] = s.value.ty
+            types[s.name] = type_of(s.value)
     if any(t.is_float and name not in declared for name, t in types.items()):
         return True
     varying = declared | set(types) | {s.var for s in body if isinstance(s, ir.For)}
@@ -390,13 +399,13 @@ class FunctionCodegen:
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")
         self.b = ll.IRBuilder(self.entry)
-        scalars = [(p, a) for p, a in zip(self.f.params, self.fn.args) if isinstance(p.ty, ir.Scalar)]
-        for p, _ in scalars:
-            self.local(p.name, p.ty)
+        scalars = [(p.name, p.ty, a) for p, a in zip(self.f.params, self.fn.args) if isinstance(p.ty, ir.Scalar)]
+        for name, t, _ in scalars:
+            self.local(name, t)
         for name, t in ir.declared(self.f.body):
             self.local(name, t)
-        for p, a in scalars:
-            self.b.store(from_abi(self.b, a, p.ty), self.vars[p.name][0])
+        for name, t, a in scalars:
+            self.b.store(from_abi(self.b, a, t), self.vars[name][0])
         for p, a in zip(self.f.params, self.fn.args):
             if isinstance(p.ty, ir.Array):
                 self.arrays[p.name] = Arr(a, p.ty, self.array_length(p.ty))
@@ -419,7 +428,7 @@ class FunctionCodegen:
     def array_length(self, a: ir.Array):
         """The length as i64, evaluated once on entry.  A negative signed
         length (only a C caller breaking the contract can make one) is 0."""
-        t = a.length.ty
+        t = type_of(a.length)
         n = self.expr(a.length)
         if t.bits < 64:
             n = (self.b.sext if t.signed else self.b.zext)(n, I64)
@@ -452,6 +461,8 @@ class FunctionCodegen:
     def s_Return(self, s: ir.Return):
         if s.value is None:
             self.b.ret_void()
+        elif self.f.ret is None:
+            raise BackendError(f"internal error: {s.span}: {self.f.name} returns nothing, yet this returns a value")
         else:
             self.b.ret(to_abi(self.b, self.expr(s.value), self.f.ret))
 
@@ -542,7 +553,7 @@ class FunctionCodegen:
     def index64(self, e: ir.Expr):
         """The index as i64, read as unsigned."""
         v = self.expr(e)
-        return self.b.zext(v, I64) if e.ty.bits < 64 else v
+        return self.b.zext(v, I64) if type_of(e).bits < 64 else v
 
     def elem_ptr(self, arr: Arr, idx):
         return self.b.gep(arr.ptr, [idx], inbounds=True, source_etype=abi_type(arr.ty.elem))
@@ -593,7 +604,7 @@ class FunctionCodegen:
         return self.b.not_(a)                           # xor with all ones (i1: logical not)
 
     def e_Cast(self, e: ir.Cast):
-        return self.cast(e.a.ty, e.ty, self.expr(e.a))
+        return self.cast(type_of(e.a), e.ty, self.expr(e.a))
 
     def e_Call(self, e: ir.Call):
         callee = self.mc.src.function(e.func)
@@ -602,14 +613,14 @@ class FunctionCodegen:
             if isinstance(a, ir.ArrayRef):
                 args.append(self.arrays[a.name].ptr)
             else:
-                args.append(to_abi(self.b, self.expr(a), p.ty))
+                args.append(to_abi(self.b, self.expr(a), callee.scalar(p.name)))
         r = self.b.call(self.mc.funcs[e.func], args)
         return None if callee.ret is None else from_abi(self.b, r, callee.ret)
 
     def e_Binary(self, e: ir.Binary):
         if e.op in ir.LOGIC:
             return self.logic(e)
-        t = e.a.ty
+        t = type_of(e.a)
         a, b = self.expr(e.a), self.expr(e.b)           # left to right, as the interpreter
         B = self.b
         if e.op in ir.COMPARE:
@@ -619,7 +630,7 @@ class FunctionCodegen:
                 return (B.fcmp_unordered if e.op == "ne" else B.fcmp_ordered)(sym, a, b)
             return (B.icmp_signed if t.signed else B.icmp_unsigned)(sym, a, b)
         if e.op in ir.SHIFTS:
-            return self.shift(e.op, t, e.b.ty, a, b, e.b)
+            return self.shift(e.op, t, type_of(e.b), a, b, e.b)
         if e.op in ir.BITWISE:
             return {"and": B.and_, "or": B.or_, "xor": B.xor}[e.op](a, b)
         if t.is_float:
@@ -731,7 +742,7 @@ class FunctionCodegen:
         args = [self.expr(a) for a in e.args]
         if e.name == "select":
             return B.select(*args)
-        t = e.args[0].ty
+        t = type_of(e.args[0])
         a = args[0]
         false = ll.Constant(I1, 0)
         n = e.name
@@ -768,7 +779,7 @@ class FunctionCodegen:
         if n in ("rotl", "rotr"):
             # fshl/fshr take the count modulo the width; truncating a wider
             # count first keeps it modulo the width (widths are powers of two)
-            ts = e.args[1].ty
+            ts = type_of(e.args[1])
             vt = value_type(t)
             k = B.trunc(b, vt) if ts.bits > t.bits else (B.zext(b, vt) if ts.bits < t.bits else b)
             return self.call_intrinsic("llvm.fshl" if n == "rotl" else "llvm.fshr", t, [a, a, k])

@@ -53,6 +53,8 @@ class NvptxBackend(Backend):
         if why:
             raise BackendError(why)
         gpu = tgt.gpu_of(probe)
+        if gpu is None:             # accepts() has refused a probe without one
+            raise BackendError("internal error: the probe lists no NVIDIA GPU")
         sm, ptx_version = tgt.arch(gpu)
         sms = gpu.multiprocessors or DEFAULT_SMS
         plans, functions = {}, {}

@@ -65,6 +65,13 @@ class Shape:
                                       f"tile={self.tile}" if self.tile else ""]))
 
 
+def _acc_ty(plan: Plan) -> ir.Scalar:
+    """A fold's or a scan's accumulator type (plan_for sets it for both)."""
+    if plan.acc_ty is None:
+        raise BackendError(f"internal error: the {plan.kind} plan of {plan.fn.name} has no accumulator")
+    return plan.acc_ty
+
+
 def _elem_bytes(plan: Plan) -> int:
     arrays = [p.ty.elem for p in plan.fn.params if isinstance(p.ty, ir.Array)]
     return min((max(1, t.bits // 8) for t in arrays), default=4)
@@ -140,7 +147,9 @@ def launches(plan: Plan, s: Shape, sms: int) -> dict:
                             "grid": {"x": {"param": inner, "per_block": s.block, "max": 2 ** 31 - 1},
                                      "y": {"param": outer, "per_block": s.block_y, "max": 65535}}}]
     elif plan.kind == "fold":
-        gpu["scratch"] = {"partials": {"elem": plan.acc_ty.name, "count": {"blocks_of": 0}}}
+        if plan.fn.ret is None:     # plan_for does not refuse this: say so rather than fail on None
+            raise BackendError(f"{plan.fn.name}: a GPU fold needs a result, and the function returns nothing")
+        gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
         gpu["result"] = {"elem": plan.fn.ret.name}
         gpu["launches"] = [
             {"kernel": f"{name}__fold", "block": block, "args": params + [{"scratch": "partials"}],
@@ -148,7 +157,7 @@ def launches(plan: Plan, s: Shape, sms: int) -> dict:
             {"kernel": f"{name}__finish", "block": block, "grid": one,
              "args": params + [{"scratch": "partials"}, {"blocks_of": 0}, {"result": True}]}]
     else:
-        gpu["scratch"] = {"partials": {"elem": plan.acc_ty.name, "count": {"blocks_of": 0}}}
+        gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
         grid = {"x": {"param": n, "per_block": tile, "max": None}, "y": {"fixed": 1}}
         gpu["launches"] = [
             {"kernel": f"{name}__scan_reduce", "block": block, "grid": grid,
@@ -222,10 +231,12 @@ class _Kernel(FunctionCodegen):
             a.name = xname
             self.extra[xname] = a
         self.mc, self.f, self.fn, self.plan, self.shape = mc, f, kfn, plan, shape
-        self.vars, self.arrays, self.loops = {}, {}, []
+        self.vars: dict[str, tuple[ll.AllocaInstr, ir.Scalar]] = {}
+        self.arrays: dict[str, Arr] = {}
+        self.loops: list[ir.For] = []
         self.assigned = ir.assigned(f.body)
         self.realise = None
-        self.float_arrays = set()
+        self.float_arrays: set[str] = set()
         self.quiet = False            # run the body without its stores (a scan's first pass)
         self.entry = kfn.append_basic_block("entry")
         self.b = ll.IRBuilder(self.entry)
@@ -304,8 +315,11 @@ class _Kernel(FunctionCodegen):
 
     def s_Return(self, s: ir.Return):
         # only a fold's finishing code returns: its value goes to the result buffer
-        v = to_abi(self.b, self.expr(s.value), self.f.ret)
-        self.b.store(v, self.extra["result"], align=max(1, self.f.ret.bits // 8))
+        ret = self.f.ret
+        if ret is None:             # plan_for does not refuse this: say so rather than fail on None
+            raise BackendError(f"{self.f.name}: a GPU fold needs a result, and the function returns nothing")
+        v = to_abi(self.b, self.expr(s.value), ret)
+        self.b.store(v, self.extra["result"], align=max(1, ret.bits // 8))
         self.b.ret_void()
 
     # -- the accumulator's operator
@@ -371,7 +385,7 @@ class _Kernel(FunctionCodegen):
     # -- combining across a block
     def shuffle(self, v, lanes: int):
         """v of the lane `lanes` away in the butterfly (any type up to 64 bits)."""
-        t = self.plan.acc_ty
+        t = _acc_ty(self.plan)
         bits = t.bits
         x = self.b.bitcast(v, ll.IntType(bits)) if t.is_float else v
         fn = self.mc.intrinsic("llvm.nvvm.shfl.sync.bfly.i32", I32, [I32, I32, I32, I32])
@@ -472,6 +486,8 @@ class _Kernel(FunctionCodegen):
     def map2d(self) -> None:
         self.prologue()
         outer, inner = self.plan.loop, self.plan.inner
+        if inner is None:
+            raise BackendError(f"internal error: the 2-d map of {self.f.name} has no inner loop")
         rows, cols = self.n, self.count(inner)
         by, bx = self.i64(self.shape.block_y), self.i64(self.shape.block)
         i0 = self.b.add(self.b.mul(self.sreg("ctaid.y"), by), self.sreg("tid.y"))
@@ -490,13 +506,18 @@ class _Kernel(FunctionCodegen):
         self.prologue()
         d, T = self.plan.dot, self.shape.tile
         outer, inner = self.plan.loop, self.plan.inner
+        if d is None or inner is None:      # check_shape allows a tile only for a 2-d map's dot
+            raise BackendError(f"internal error: a tiled kernel for {self.f.name}, which has no dot product")
+        v = d.combine.value
+        if not (isinstance(v, ir.Binary) and isinstance(v.b, ir.Binary)):      # _dot's `s + x * y`
+            raise BackendError(f"internal error: {d.combine.span}: the dot's combine is not `s + x * y`")
         rows, cols, depth = self.n, self.count(inner), self.count(d.loop)
         xs, ys = self.shared(T * T, d.x.ty), self.shared(T * T, d.y.ty)
         t = self.i64(T)
         acc = ir.Var(d.init.name, d.init.ty)
-        mul = d.combine.value.b
+        mul = v.b
         product = ir.Binary("mul", ir.Var("x.tile", d.x.ty), ir.Var("y.tile", d.y.ty), mul.ty, mul.span)
-        combine = ir.Assign(acc.name, ir.Binary("add", acc, product, d.combine.value.ty), d.combine.span)
+        combine = ir.Assign(acc.name, ir.Binary("add", acc, product, v.ty), d.combine.span)
 
         def tile(ib, jb):
             ty, tx = self.sreg("tid.y"), self.sreg("tid.x")

@@ -81,12 +81,12 @@ def plan_for(fn: ir.Function) -> Plan:
     logic stage's temporaries (`let t.x1 = e;`) are first written back into
     their one use, so that the plain shapes above are seen."""
     fn = tidy(fn)
-    loops = [k for k, s in enumerate(fn.body) if isinstance(s, ir.For)]
+    loops = [(k, s) for k, s in enumerate(fn.body) if isinstance(s, ir.For)]
     if len(loops) != 1:
         raise NotParallel("its body is not one counted loop between straight-line code"
                           if loops else "it has no counted loop")
-    k = loops[0]
-    pre, loop, post = fn.body[:k], fn.body[k], fn.body[k + 1:]
+    k, loop = loops[0]
+    pre, post = fn.body[:k], fn.body[k + 1:]
     params = _fixed_params(fn)
     for s in pre:
         if not isinstance(s, (ir.Let, ir.Assign)) or _calls(s):
@@ -159,7 +159,7 @@ def _dot(body, i: str, j: str, params: set[str]) -> Dot | None:
     v = combine.value
     if not (isinstance(v, ir.Binary) and v.op == "add" and v.a == ir.Var(s, init.ty)
             and isinstance(v.b, ir.Binary) and v.b.op == "mul"
-            and all(isinstance(t, ir.Load) for t in (v.b.a, v.b.b))):
+            and isinstance(v.b.a, ir.Load) and isinstance(v.b.b, ir.Load)):
         return None
     x, y = v.b.a, v.b.b
     if not (_names(x.index) <= params | {i, k} and _names(y.index) <= params | {k, j}):
@@ -182,6 +182,9 @@ def _fold(fn, pre, loop, post, outer) -> Plan:
     if not post or not isinstance(post[-1], ir.Return):
         raise NotParallel(f"{loop.span}: a fold must be followed by straight-line code ending "
                           "in a return")
+    if fn.ret is None:              # nothing carries the result out of the kernel
+        raise NotParallel(f"{loop.span}: a fold whose function returns nothing computes nothing "
+                          "to keep")
     order = ("in any order: the function is `reassoc`" if ty.is_float else
              f"in any order: {op} is associative and commutative on {ty}")
     return Plan("fold", fn, pre, loop, post=post, acc=acc, acc_ty=ty, op=op, counts=(outer,),
@@ -288,14 +291,24 @@ def _combine_of(body, fn):
 def _float_fold(loop) -> bool:
     """One carried float value and no stores: a float fold (allowed or not)."""
     carried = _carried(loop.body)
-    return len(carried) == 1 and carried[0].value.ty.is_float and \
-        not any(isinstance(s, ir.Store) for s in ir.walk_stmts(loop.body))
+    if len(carried) != 1:
+        return False
+    ty = carried[0].value.ty
+    if ty is None:          # the checker lets a call that gives no value stand only as a statement
+        raise TypeError(f"{carried[0].span}: {carried[0].name} is assigned a call that gives no value")
+    return ty.is_float and not any(isinstance(s, ir.Store) for s in ir.walk_stmts(loop.body))
 
 
 def _operand(a: ir.Assign) -> ir.Expr:
     """The side of a combine that is not the accumulator itself."""
     v = a.value
-    args = (v.a, v.b) if isinstance(v, ir.Binary) else v.args
+    args: tuple[ir.Expr, ...]
+    if isinstance(v, ir.Binary):
+        args = (v.a, v.b)
+    elif isinstance(v, ir.Prim):
+        args = v.args
+    else:                   # _combine_of takes only an operator or a primitive
+        raise TypeError(f"{a.span}: {a.name} is not combined by an operator")
     first_is_acc = isinstance(args[0], ir.Var) and args[0].name == a.name
     return args[1] if first_is_acc else args[0]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -82,14 +83,15 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
     lower = [g.name.lower() for g in dev.registers]
     if len(set(lower)) != len(lower):
         raise BackendError(f"{dev.name}: two registers differ only in case; their C accessors would clash")
-    by_base = sorted(dev.regions, key=lambda q: q.base)
+    regions = {q.name: _placed(dev, q) for q in dev.regions}
+    by_base = sorted(regions.values(), key=lambda q: q.base)
     bar_list = [{"index": bar, "size": ", ".join(f"{q.name} at {q.base:#x} ({_size(q.size)})"
                                                  for q in by_base if q.bar == bar)}
-                for bar in sorted({r.bar for r in dev.regions})]
+                for bar in sorted({r.bar for r in regions.values()})]
     prefix = stem.upper()
     regs = []
     for g in dev.registers:
-        region = dev.region(g.region)
+        region = regions[g.region]
         where = f"BAR {region.bar} + {region.base + g.offset:#06x}"
         doc = (f"{g.name}: {g.count} x {g.ty}, {g.access}, at {where}, {g.stride} bytes apart"
                if g.count else f"{g.name}: {g.ty}, {g.access}, at {where}")
@@ -116,6 +118,20 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
            "guard": f"ATLAS_STUB_{prefix}_H", "bars": bar_list, "registers": regs, "ops": ops,
            "helpers": list(helpers.values())}
     return env.get_template("stub.h.j2").render(**ctx), env.get_template("stub.c.j2").render(**ctx)
+
+
+class _Placed(NamedTuple):
+    """A region of a placed device: where it is, every part known."""
+    name: str
+    bar: int
+    base: int
+    size: int
+
+
+def _placed(dev: ir.Device, q: ir.Region) -> _Placed:
+    if q.bar is None or q.base is None or q.size is None:
+        raise BackendError(f"internal error: {dev.name} is not placed on a probed device (region {q.name})")
+    return _Placed(q.name, q.bar, q.base, q.size)
 
 
 def _mask(value: int, t: ir.Scalar) -> str:

@@ -129,9 +129,9 @@ class OpWriter:
         if isinstance(s, ir.Assign):
             return [f"{pad}{self.name(s.name)} = {bare(self.expr(s.value))};"]
         if isinstance(s, ir.Store):
-            if self.in_range(s.array, s.index):
+            if isinstance(s.index, ir.Const) and self.in_range(s.array, s.index):
                 return [f"{pad}{self.name(s.array)}[{s.index.value}] = {bare(self.expr(s.value))};"]
-            elem = self.fn.param(s.array).ty.elem
+            elem = self.fn.array(s.array).elem
             h = self.helper_store(elem)
             return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, "
                     f"{self.expr(s.value)});"]
@@ -165,6 +165,8 @@ class OpWriter:
             test = f"!({bare(self.expr(s.cond))})"
             declare = []
             if s.var is not None:        # the value, then the test, each try
+                if s.ty is None:
+                    raise TypeError(f"{s.span}: a poll that keeps its value in {s.var} has no type for it")
                 v = self.name(s.var)
                 declare = [f"{pad}{ctype(s.ty)} {v};"]
                 test = f"({v} = {bare(self.expr(s.value))}, {test})"
@@ -195,7 +197,7 @@ class OpWriter:
         if isinstance(e, ir.Var):
             return self.name(e.name)
         if isinstance(e, ir.Load):
-            if self.in_range(e.array, e.index):
+            if isinstance(e.index, ir.Const) and self.in_range(e.array, e.index):
                 return f"{self.name(e.array)}[{e.index.value}]"
             h = self.helper_load(e.ty)
             return f"{h}({self.name(e.array)}, {self.length(e.array)}, {self.expr(e.index)})"
@@ -218,8 +220,8 @@ class OpWriter:
             args = ", ".join(self.expr(a) for a in e.args)
             return f"{self.helper_prim(e.name, t)}({args})"
         if isinstance(e, ir.Call):
-            args = ["dev"] + [self.name(a.name) if isinstance(a, ir.ArrayRef) else self.expr(a) for a in e.args]
-            return f"{self.stem}_{e.func}({', '.join(args)})"
+            parts = ["dev"] + [self.name(a.name) if isinstance(a, ir.ArrayRef) else self.expr(a) for a in e.args]
+            return f"{self.stem}_{e.func}({', '.join(parts)})"
         raise TypeError(f"a device operation holds no {type(e).__name__}")
 
     @staticmethod
@@ -232,6 +234,8 @@ class OpWriter:
     def binary(self, e: ir.Binary) -> str:
         a, b = self.expr(e.a), self.expr(e.b)
         t = e.a.ty
+        if t is None:               # the checker lets a call that gives no value stand only as a statement
+            raise TypeError(f"{e.span}: the left operand of {e.op} gives no value")
         if e.op in ("land", "lor") or e.op in ir.COMPARE:
             return f"({a} {_OPS[e.op]} {b})"
         if e.op in ("shl", "shr"):

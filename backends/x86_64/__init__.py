@@ -49,15 +49,16 @@ class X86Backend(Backend):
         opt_text = str(opt)       # before code generation, which rewrites the module in place
         lib = tgt.link_shared(tm.emit_object(opt), Path(outdir), tgt.library_stem(module))
         asm = tm.emit_assembly(tgt.parse(opt_text))
+        functions = {f.name: describe(f) for f in module.functions}
         manifest = {
             "library": lib,
             "triple": target.triple,
             "cpu": target.cpu,
             "features": target.features,
             "cpu_flags": list(target.cpu_flags),
-            "functions": {f.name: describe(f) for f in module.functions},
+            "functions": functions,
         }
-        for name, entry in manifest["functions"].items():
+        for name, entry in functions.items():
             if name in realise:
                 # what was asked, and what each innermost loop got (a loop that
                 # carries a float keeps its order: no width/interleave there)

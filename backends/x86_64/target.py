@@ -179,8 +179,9 @@ def optimise(ir_text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
 
 def find_cc() -> str:
     for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return shutil.which(name)
+        found = shutil.which(name) if name else None
+        if found:
+            return found
     raise BackendError("the x86_64 backend links a shared library with a C compiler, but none "
                        "was found (tried $CC, cc, gcc, clang): install one, e.g. `apt install gcc`")
 

@@ -20,6 +20,8 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable
 
@@ -121,8 +123,8 @@ def calls_for(spec: gen.FnSpec, fn: ir.Function, rng: np.random.Generator) -> li
                 scalars[p.name] = [size, size + 3, 0][rng.integers(3)]
             else:
                 scalars[p.name] = random_scalar(p.ty, rng)
-        bits = {n: interp.to_value(fn.param(n).ty, v) for n, v in scalars.items()}
-        args = []
+        bits = {p.name: interp.to_value(p.ty, scalars[p.name]) for p in fn.params if isinstance(p.ty, ir.Scalar)}
+        args: list[object] = []
         for p in fn.params:
             if isinstance(p.ty, ir.Array):
                 args.append(random_array(p.ty.elem, interp.evaluate(p.ty.length, bits, exact=True), rng))
@@ -451,8 +453,8 @@ def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: fl
 @dataclass
 class _Running:
     seed: int
-    proc: multiprocessing.Process
-    conn: object
+    proc: BaseProcess
+    conn: Connection
     started: float
     combo: str = "front"
     unreduced: Result | None = None

@@ -106,6 +106,13 @@ class Generator:
         self.counter = 0
         self.fn: _Fn | None = None
 
+    @property
+    def cur(self) -> _Fn:
+        """The function whose body is being written (`function` sets it before writing one)."""
+        if self.fn is None:
+            raise RuntimeError("fuzz generator: no function is being written")
+        return self.fn
+
     def fresh(self, stem: str) -> str:
         self.counter += 1
         return f"{stem}{self.counter}"
@@ -146,7 +153,7 @@ class Generator:
         return self.pick(makers)(t, depth)
 
     def leaf(self, t: str, depth: int = 0) -> str:
-        f = self.fn
+        f = self.cur
         options = ["lit"]
         if f.vars(t):
             options += ["var", "var"]
@@ -168,7 +175,7 @@ class Generator:
         return self.literal(t)
 
     def index(self) -> str:
-        f = self.fn
+        f = self.cur
         k = self.rng.random()
         if f.loop_vars and k < 0.6:
             v, vt = self.pick(f.loop_vars) if self.chance(0.3) else f.loop_vars[-1]
@@ -234,17 +241,17 @@ class Generator:
 
     # -- statements
     def declare(self, name: str, t: str, assignable: bool = True) -> None:
-        self.fn.scopes[-1][name] = _Var(t, assignable)
+        self.cur.scopes[-1][name] = _Var(t, assignable)
 
     def block(self, count: int, depth: int) -> list[str]:
-        self.fn.scopes.append({})
+        self.cur.scopes.append({})
         try:
             return [line for _ in range(count) for line in self.stmt(depth)]
         finally:
-            self.fn.scopes.pop()
+            self.cur.scopes.pop()
 
     def stmt(self, depth: int) -> list[str]:
-        f = self.fn
+        f = self.cur
         kinds = ["let", "let", "assign", "assign", "compound", "store", "store", "if"]
         if depth > 0:
             kinds += ["for", "for", "template", "template", "while"]
@@ -262,7 +269,7 @@ class Generator:
         return [f"let {name}: {t} = {init};"]
 
     def s_assign(self, depth: int) -> list[str]:
-        targets = self.fn.vars(assignable=True)
+        targets = self.cur.vars(assignable=True)
         if not targets:
             return self.s_let(depth)
         name = self.pick(targets)
@@ -270,7 +277,7 @@ class Generator:
         return [f"{name} = {self.expr(t)};"]
 
     def _type_of(self, name: str) -> str:
-        for frame in reversed(self.fn.scopes):
+        for frame in reversed(self.cur.scopes):
             if name in frame:
                 return frame[name].ty
         raise KeyError(name)
@@ -286,7 +293,7 @@ class Generator:
         return self.expr(self.pick(INTS), 1) if op in ("<<=", ">>=") else self.expr(t)
 
     def s_compound(self, depth: int) -> list[str]:
-        targets = self.fn.vars(assignable=True)
+        targets = self.cur.vars(assignable=True)
         if not targets:
             return self.s_let(depth)
         name = self.pick(targets)
@@ -295,11 +302,11 @@ class Generator:
         return [f"{name} {op} {self.compound_rhs(t, op)};"]
 
     def s_store(self, depth: int) -> list[str]:
-        muts = [a for a, (_, m) in self.fn.arrays.items() if m]
+        muts = [a for a, (_, m) in self.cur.arrays.items() if m]
         if not muts:
             return self.s_let(depth)
         a = self.pick(muts)
-        t = self.fn.arrays[a][0]
+        t = self.cur.arrays[a][0]
         if self.chance(0.3):
             op = self.compound_op(t)
             return [f"{a}[{self.index()}] {op} {self.compound_rhs(t, op)};"]
@@ -318,12 +325,15 @@ class Generator:
                 "} else {", *self.indent(self.block(self.rng.randint(1, 2), depth - 1)), "}"]
 
     def s_early_return(self, depth: int) -> list[str]:
-        return [f"if {self.expr('bool', 1)} {{", f"    return {self.expr(self.fn.ret)};", "}"]
+        ret = self.cur.ret
+        if ret is None:     # `stmt` offers an early return only in a function with a result
+            raise RuntimeError("fuzz generator: early return in a function without a result")
+        return [f"if {self.expr('bool', 1)} {{", f"    return {self.expr(ret)};", "}"]
 
     def loop_header(self) -> tuple[str, str, str]:
         """(variable, its type, `for` header) for a loop over the length,
         a constant range, or a bound parameter."""
-        f = self.fn
+        f = self.cur
         var = self.fresh("i")
         kinds = ["length", "length", "const"] + (["bound"] if f.bounds else [])
         if f.loop_depth > 0:
@@ -342,7 +352,7 @@ class Generator:
 
     def loop(self, body) -> list[str]:
         """A loop whose body `body()` writes with the loop variable in scope."""
-        f = self.fn
+        f = self.cur
         var, t, header = self.loop_header()
         f.scopes.append({var: _Var(t, False)})
         f.loop_vars.append((var, t))
@@ -359,7 +369,7 @@ class Generator:
         return self.loop(lambda: self.block(self.rng.randint(1, 4), depth - 1))
 
     def s_while(self, depth: int) -> list[str]:
-        f = self.fn
+        f = self.cur
         w = self.fresh("w")
         t = f.length_ty
         self.declare(w, t, assignable=False)       # only the loop's own step moves it
@@ -380,15 +390,15 @@ class Generator:
                           self.t_cond_float, self.t_fold, self.t_swap_elements))()
 
     def _arrays(self, t: str | None = None, mutable: bool = False) -> list[str]:
-        return [a for a, (e, m) in self.fn.arrays.items() if (t is None or e == t) and (m or not mutable)]
+        return [a for a, (e, m) in self.cur.arrays.items() if (t is None or e == t) and (m or not mutable)]
 
     def _mut_and_source(self) -> tuple[str, str, str] | None:
         """(written array, read array of the same type, element type), or None."""
-        pairs = [(w, r) for w in self._arrays(mutable=True) for r in self._arrays(self.fn.arrays[w][0])]
+        pairs = [(w, r) for w in self._arrays(mutable=True) for r in self._arrays(self.cur.arrays[w][0])]
         if not pairs:
             return None
         w, r = self.pick(pairs)
-        return w, r, self.fn.arrays[w][0]
+        return w, r, self.cur.arrays[w][0]
 
     def t_swap(self) -> list[str]:
         t = self.pick(SCALARS)
@@ -411,7 +421,7 @@ class Generator:
         if not muts:
             return self.t_swap()
         y = self.pick(muts)
-        t = self.fn.arrays[y][0]
+        t = self.cur.arrays[y][0]
         tmp = self.fresh("t")
 
         def body():
@@ -431,7 +441,7 @@ class Generator:
         if not muts:
             return self.t_swap()
         y = self.pick(muts)
-        t = self.fn.arrays[y][0]
+        t = self.cur.arrays[y][0]
         v = self.fresh("v")
 
         def body():
@@ -452,7 +462,7 @@ class Generator:
         out = [f"let {s}: {t} = {self.literal(t) if self.chance(0.3) else '0' + t};"]
 
         def body():
-            i = self.fn.loop_vars[-1][0]
+            i = self.cur.loop_vars[-1][0]
             step = f"{s} = {s} {op} {x}[{i}];"
             put = f"{y}[{i}] = {s};"
             return [step, put] if inclusive else [put, step]
@@ -628,13 +638,13 @@ def features(module: ir.Module) -> set[str]:
 
     def expr(e) -> None:
         if isinstance(e, ir.Binary):
-            out.add(f"op:{e.op}:{e.a.ty.name}")
+            out.add(f"op:{e.op}:{_operand_type(e.a).name}")
         elif isinstance(e, ir.Unary):
             out.add(f"op:{e.op}:{e.ty.name}")
         elif isinstance(e, ir.Prim):
-            out.add(f"prim:{e.name}:{e.args[-1 if e.name == 'select' else 0].ty.name}")
+            out.add(f"prim:{e.name}:{_operand_type(e.args[-1 if e.name == 'select' else 0]).name}")
         elif isinstance(e, ir.Cast):
-            out.add(f"cast:{e.a.ty.name}:{e.ty.name}")
+            out.add(f"cast:{_operand_type(e.a).name}:{e.ty.name}")
         elif isinstance(e, ir.Load):
             out.add(f"load:{e.ty.name}")
         for child in _children(e):
@@ -658,6 +668,14 @@ def features(module: ir.Module) -> set[str]:
                     f"{(p.ty.elem if isinstance(p.ty, ir.Array) else p.ty).name}")
         stmts(fn.body)
     return out
+
+
+def _operand_type(e: ir.Expr) -> ir.Scalar:
+    """An operand's type (only a call can lack one, and the checker refuses a
+    call without a result as an operand)."""
+    if e.ty is None:
+        raise ValueError(f"features: a {type(e).__name__} without a type used as an operand")
+    return e.ty
 
 
 _EXPRS = (ir.Const, ir.Var, ir.Load, ir.Unary, ir.Binary, ir.Cast, ir.Prim, ir.Call)
