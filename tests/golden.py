@@ -5,7 +5,7 @@
 A golden file holds the inputs and the expected outputs of each case, so the
 tests need nothing else.  Regeneration computes the outputs with the reference
 interpreter and, for the ten benchmark kernels, refuses to write them unless
-the C reference (../shared/bench/kernels.c, built without FP contraction so
+the C reference (bench/kernels.c, built without FP contraction so
 that it rounds exactly like the intent) computes the same, bit for bit.
 """
 from __future__ import annotations
@@ -108,10 +108,7 @@ def _cases():
 # ---------------------------------------------------------------- regeneration
 
 def _c_reference():
-    src = next((p for p in (ROOT.parent / "shared/bench/kernels.c", ROOT / "shared/bench/kernels.c") if p.exists()),
-               None)
-    if src is None:
-        return None
+    src = ROOT / "bench" / "kernels.c"
     lib = Path(tempfile.mkdtemp()) / "kernels.so"
     subprocess.run(["cc", "-O2", "-ffp-contract=off", "-fPIC", "-shared", str(src), "-o", str(lib)], check=True)
     return ctypes.CDLL(str(lib))

@@ -37,7 +37,7 @@ PROFILES = ROOT / "intents" / "profiles"
 BAD = ROOT / "tests" / "malformed_profiles"
 BAD_CASES = sorted(BAD.glob("*.yaml"))
 
-# The sizes timed by shared/bench/README.md, per shipped profile.
+# The sizes timed by bench/README.md, per shipped profile.
 README_SIZES = {
     "saxpy": [4096, 1 << 24], "dot_i32": [4096, 1 << 22], "inet_checksum": [750, 1 << 20],
     "popcount_total": [1 << 20], "tiered": [1 << 20], "tiered-cold": [1 << 20],

@@ -1,7 +1,7 @@
 """`atlas bench`: the ten benchmark kernels, compiled by Atlas for this
-machine, timed against the reference C in shared/bench/kernels.c.
+machine, timed against the reference C in bench/kernels.c.
 
-How a kernel at one size is measured (see shared/bench/README.md):
+How a kernel at one size is measured (see bench/README.md):
 
 1. Inputs are drawn from a numpy generator seeded by (kernel, n), with the
    distributions of the README, into 64-byte aligned buffers.
@@ -193,17 +193,16 @@ def _base(ctype: str) -> str:
 # ------------------------------------------------------------------ building
 
 def find_kernels_c(path=None) -> Path:
-    """--kernels PATH, else ../shared/bench/kernels.c or shared/bench/kernels.c from the repo root."""
+    """--kernels PATH, else the repository's bench/kernels.c."""
     if path is not None:
         if not Path(path).is_file():
             raise BenchError(f"{path}: no such file (--kernels names the reference kernels.c)")
         return Path(path)
-    tried = [REPO.parent / "shared/bench/kernels.c", REPO / "shared/bench/kernels.c"]
-    for p in tried:
-        if p.is_file():
-            return p
-    raise BenchError("cannot find the reference kernels.c; looked at " + ", ".join(map(str, tried))
-                     + "; pass --kernels PATH")
+    mine = REPO / "bench" / "kernels.c"
+    if mine.is_file():
+        return mine
+    raise BenchError(f"cannot find the reference kernels.c at {mine} (run from a clone of the "
+                     "repository); pass --kernels PATH")
 
 
 def gcc() -> str:
@@ -299,7 +298,10 @@ class Shim:
 
 
 def address(lib: ctypes.CDLL, name: str) -> int:
-    return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+    at = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+    if at is None:          # a symbol the library exports is never at address 0
+        raise BenchError(f"{name} is at address 0")
+    return at
 
 
 # ------------------------------------------------------------------ Atlas side
@@ -431,7 +433,7 @@ def check_outputs(k: Kernel, n: int, values: dict, shim: Shim, c_fn: int, atlas_
 
 def sample(calls: dict[str, Callable[[int], float]], reps: dict[str, int], samples: int) -> dict[str, list[float]]:
     """`samples` rounds, each timing every call once, in the order given: C, Atlas, C, Atlas, ..."""
-    out = {label: [] for label in calls}
+    out: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(samples):
         for label, call in calls.items():
             out[label].append(call(reps[label]))
@@ -647,6 +649,15 @@ def _x(v: float | None) -> str:
     return "" if v is None else f"{v:.2f}"
 
 
+def _bound(r: Row) -> str:
+    """The copy bound's cell: its time and the bytes it moved."""
+    if not r.copy_ns:
+        return ""
+    if r.copy_bytes is None:    # bench_case sets copy_bytes whenever it times the copy
+        raise BenchError(f"{r.kernel}: a copy time without the bytes copied")
+    return f"{_time(r.copy_ns)} ({r.copy_bytes / 2**20:.3g} MiB)"
+
+
 def render(report: Report) -> str:
     m = report.machine
     lines = [
@@ -673,7 +684,7 @@ def render(report: Report) -> str:
             check = f"match, {how} ({r.compared} value{'s' if r.compared != 1 else ''})"
         else:
             check = ("**MISMATCH**: " if r.compared else "**FAILED**: ") + r.detail.replace("|", "\\|")
-        bound = f"{_time(r.copy_ns)} ({r.copy_bytes / 2**20:.3g} MiB)" if r.copy_ns else ""
+        bound = _bound(r)
         lines.append(f"| {r.kernel} | {_n(r.n)} | {_time(r.c_ns)} | {_time(r.atlas_ns)} | "
                      f"{'**' + _x(r.ratio) + '**' + _iqr(r) if r.ratio else '—'} | {bound} | "
                      f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} | {r.variant} | "

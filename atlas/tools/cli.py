@@ -320,8 +320,8 @@ def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedba
     timed on the target: a probe of another machine.  `probed_here`: the
     target is this machine's own probe, taken just now (no second probe).
     `defined`: the compiled files' functions, which each profile must name."""
-    from ..search.explode import Options, pinned
-    fixed = {}
+    from ..search.explode import Genome, Options, Pinned, pinned
+    fixed: dict[str, Genome | Pinned] = {}
     for pin in pins:
         name, eq, shape = pin.partition("=")
         if not eq or not name or not shape:
@@ -332,8 +332,8 @@ def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedba
         click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
                    "where they will run (compile on the target, or pass --no-search)", err=True)
         return None
-    from ..search.profile import load_profile
-    loaded = {}
+    from ..search.profile import Profile, load_profile
+    loaded: dict[str, Profile] = {}
     for path in profiles:
         prof = load_profile(path)
         if defined is not None:
@@ -529,17 +529,16 @@ def _write_feedback(path, lib) -> None:
     with each tier's block size from the manifest, so the next search can
     tell how often a block fell back."""
     from ..files import write_atomic
-    data = {"format": "atlas-feedback/1", "functions": {}}
-    if Path(path).exists():
-        data["functions"] = _read_feedback(path)
+    functions: dict[str, dict] = _read_feedback(path) if Path(path).exists() else {}
     for fname, counts in lib.counters().items():
-        mine = data["functions"].setdefault(fname, {})
+        mine = functions.setdefault(fname, {})
         for label, n in counts.items():
             mine[label] = int(mine.get(label, 0)) + int(n)
         entry = lib.manifest.functions.get(fname)
         shape = (entry.evidence.shape if entry and entry.evidence else None) or {}
         if shape.get("block"):
             mine["block"] = int(shape["block"])
+    data = {"format": "atlas-feedback/1", "functions": functions}
     write_atomic(Path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
@@ -563,6 +562,8 @@ def _parse_args(fn: ir.Function, args: list[str]) -> list:
 
 def _scalar(p: ir.Param, text: str):
     t = p.ty
+    if not isinstance(t, ir.Scalar):        # _parse_args passes only scalar parameters here
+        raise TypeError(f"argument '{p.name}' is an array, not a scalar")
     try:
         if t.is_bool:
             if text not in ("true", "false"):
@@ -580,11 +581,18 @@ def _array(p: ir.Param, text: str, n: int) -> np.ndarray:
     try:
         return _array_of(p, text, n)
     except MemoryError:
-        raise ValueError(f"argument '{p.name}': {n} elements of {p.ty.elem} do not fit in memory") from None
+        raise ValueError(f"argument '{p.name}': {n} elements of {_elem(p)} do not fit in memory") from None
+
+
+def _elem(p: ir.Param) -> ir.Scalar:
+    """An array parameter's element type (_parse_args passes only array parameters to _array)."""
+    if not isinstance(p.ty, ir.Array):
+        raise TypeError(f"argument '{p.name}' is a scalar, not an array")
+    return p.ty.elem
 
 
 def _array_of(p: ir.Param, text: str, n: int) -> np.ndarray:
-    t = p.ty.elem
+    t = _elem(p)
     dt = dtype(t)
     if n < 0:
         raise ValueError(f"argument '{p.name}': its declared length is negative ({n})")
@@ -749,8 +757,7 @@ def list_backends(hw):
 
 @main.command()
 @click.option("--kernels", "kernels_c", type=click.Path(dir_okay=False),
-              help="The reference kernels.c (default: ../shared/bench/kernels.c, then "
-                   "shared/bench/kernels.c, from the repo root).")
+              help="The reference kernels.c (default: the repository's bench/kernels.c).")
 @click.option("--only", multiple=True, metavar="KERNEL", help="Time only this kernel (repeatable).")
 @click.option("-n", "--size", "sizes", multiple=True, type=click.IntRange(1), metavar="N",
               help="Time at this n instead of the README's sizes (repeatable).")
