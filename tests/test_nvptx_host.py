@@ -150,6 +150,8 @@ def _saxpy_error(args, why):
 def test_calls_with_bad_arrays_are_refused():
     x, y = np.ones(4, np.float32), np.zeros(4, np.float32)
     _saxpy_error([4, 2.0, x], "takes 4 argument")
+    with pytest.raises(TypeError, match="takes 4 argument"):      # as for any Python function
+        host.bind_args("saxpy", SAXPY_PARAMS, [4, 2.0, x])
     _saxpy_error([4, 2.0, x.astype(np.float64), y], "dtype float32, got float64")
     _saxpy_error([5, 2.0, x, y], "'x' has 4 elements, its declared length n is 5")
     _saxpy_error([4, 2.0, [1.0] * 4, y], "must be a numpy array")

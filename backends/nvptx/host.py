@@ -90,8 +90,6 @@ def bind_args(fname: str, params: list[dict], args, device: bool = False, alignm
     the CPU runtime's contract, with `device` for cupy arrays, each starting
     on an `alignment` boundary); return {name: value}: scalars as the numpy
     scalars kernels take, arrays as given."""
-    if len(args) != len(params):                    # as for any Python function
-        raise TypeError(f"{fname} takes {len(params)} argument(s), got {len(args)}")
     sig = signature_of(fname, {"params": params})
     _, arrays = interp.bind(sig, args, compiled=True, device=device, alignment=alignment)
     values = {p["name"]: scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
