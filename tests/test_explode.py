@@ -321,3 +321,34 @@ def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkey
         assert not s.by_hash
     finally:
         s.close()
+
+
+@needs_cc
+def test_a_compile_measures_nothing_unless_asked_and_takes_what_the_archive_holds(tmp_path, monkeypatch):
+    import json as _json
+    import atlas.search.worker
+    monkeypatch.setenv("ATLAS_ARCHIVE", str(tmp_path / "archive.sqlite3"))
+    runner = CliRunner()
+    calls = []
+    real = atlas.search.worker.measure
+
+    def counted(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(atlas.search.worker, "measure", counted)
+    src = str(INTENTS / "saxpy.ax")
+    r = runner.invoke(main, ["compile", src, "-o", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "not searched: saxpy" in r.output and "--search" in r.output and not calls
+    assert "search" not in _json.loads((tmp_path / "a" / "manifest.json").read_text())["functions"]["saxpy"]
+    r = runner.invoke(main, ["compile", src, "--budget", "5", "--evals", "2", "-o", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert calls and "not searched" not in r.output
+    crowned = _json.loads((tmp_path / "b" / "manifest.json").read_text())["functions"]["saxpy"]["search"]
+    calls.clear()
+    r = runner.invoke(main, ["compile", src, "-o", str(tmp_path / "c")])       # the champion, unmeasured
+    assert r.exit_code == 0, r.output
+    again = _json.loads((tmp_path / "c" / "manifest.json").read_text())["functions"]["saxpy"]["search"]
+    assert not calls and again["from_archive"] and again["genome"] == crowned["genome"]
+    assert "champion from the archive" in r.output and "not searched" not in r.output

@@ -18,6 +18,7 @@ from ..front.diagnostics import AtlasError
 from ..meaning.interp import dtype, evaluate, to_value
 
 USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError)
+BUDGET_S = 60.0         # a search's default time, for the whole compile
 
 
 def _fail(exc) -> None:
@@ -153,12 +154,15 @@ def probe(output):
               help="Saturation iteration limit.")
 @click.option("--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Saturation time limit.")
-@click.option("--search/--no-search", default=True, show_default=True,
-              help="Search each function with a loop for its fastest proven variant, measured here.")
+@click.option("--search/--no-search", default=None,
+              help="Search each function with a loop for its fastest proven variant, measured here "
+                   "(default: with --profile, --feedback or --budget; else the archive's champions are taken "
+                   "and nothing is measured).")
 @click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
               help="Sample inputs of one function (docs/profile.md); repeatable.")
-@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
-              help="Search time per function, in seconds.")
+@click.option("--budget", type=click.FloatRange(1), default=None,
+              help=f"Seconds the whole search may take, every function together (default {BUDGET_S:g}; "
+                   "implies --search).")
 @click.option("--evals", type=click.IntRange(2), default=48, show_default=True,
               help="Most candidates measured per function.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
@@ -181,12 +185,13 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
-    leaves nothing in the output.  Each function with a loop is then searched
-    for its fastest proven variant on this machine (the candidates are timed
-    here, so only when --hw is this machine); what was tried is kept in the
-    archive, and an unchanged recompile reuses its champion.  The output
-    folder receives a shared library and manifest.json, and is replaced
-    whole or not at all.
+    leaves nothing in the output.  Each function takes the logic atlas's
+    proven form, or the champion the archive holds for it on this machine.
+    With --search (implied by --profile or --budget) each function with a
+    loop is searched for its fastest proven variant, timed here (so only
+    when --hw is this machine), within one budget for the whole compile;
+    what was tried is kept in the archive.  The output folder receives a
+    shared library and manifest.json, and is replaced whole or not at all.
     """
     from ..logic import learned
     from ..pipeline import DUMP_STAGES, compile_files
@@ -212,16 +217,22 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         for d in dumps:
             if d not in known:
                 _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
+        # Searching is asked for, or implied by what only a search uses; else
+        # the archive's champions are taken and nothing is measured.
+        archive_only = search is None and not (profiles or feedback or budget is not None)
+        search = bool(search) or (search is None and not archive_only)
         if devices_only:
             pass                    # device operations are emitted as written: nothing to search
-        elif cls is not None and not cls.searchable and (search or pins):
-            where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
-                     "--archive reads)" if backend == "nvptx" else "")
-            click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
-                       err=True)
-        elif search or pins:
-            options = _search_options(target, profiles, budget, evals, seed, feedback, fresh,
-                                      pins, measure=search, probed_here=hw is None, defined=defined)
+        elif cls is not None and not cls.searchable:
+            if search or pins:
+                where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
+                         "--archive reads)" if backend == "nvptx" else "")
+                click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
+                           err=True)
+        elif search or pins or archive_only:
+            options = _search_options(target, profiles, BUDGET_S if budget is None else budget, evals, seed,
+                                      feedback, fresh, pins, measure=search, probed_here=hw is None,
+                                      defined=defined, archive_only=archive_only)
         with _SearchProgress(options):
             result = compile_files(list(files), target, out, dump, backend=backend, use_atlas=not no_atlas,
                                    limits=Limits(nodes=max_nodes, iterations=max_iterations,
@@ -231,6 +242,18 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     _report_compiled(files, out, result, err=bool(dumps))
+    if options is not None and not options.search_new:
+        _worth_a_search(result, err=bool(dumps))
+
+
+def _worth_a_search(result, err: bool) -> None:
+    """Say which functions a search could speed up, and how to run one."""
+    waiting = [f.name for f in result.module.functions
+               if ir.has_loops(f.body) and f.name in result.manifest.functions
+               and result.manifest.functions[f.name].search is None]
+    if waiting:
+        click.echo(f"  not searched: {', '.join(waiting)} (the proven default emitted; `--search` times "
+                   f"variants here, within --budget seconds, default {BUDGET_S:g})", err=err)
 
 
 def _report_compiled(files, out, result, err: bool) -> None:
@@ -315,11 +338,12 @@ def _report_stubs(files, out, m: dict):   # the stubs backend's own fields
 
 
 def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
-                    probed_here=False, defined=None):
+                    probed_here=False, defined=None, archive_only=False):
     """Search options, or None (with a note) where the candidates could not be
     timed on the target: a probe of another machine.  `probed_here`: the
     target is this machine's own probe, taken just now (no second probe).
-    `defined`: the compiled files' functions, which each profile must name."""
+    `defined`: the compiled files' functions, which each profile must name.
+    `archive_only`: take the archive's champions, measure nothing."""
     from ..search.explode import Genome, Options, Pinned, pinned
     fixed: dict[str, Genome | Pinned] = {}
     for pin in pins:
@@ -328,7 +352,7 @@ def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedba
             raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
         fixed[name] = pinned(shape)
     here = hwprobe.probe() if measure and not probed_here else target
-    if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed:
+    if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed and not archive_only:
         click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
                    "where they will run (compile on the target, or pass --no-search)", err=True)
         return None
@@ -344,7 +368,8 @@ def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedba
         loaded[prof.function] = prof
     return Options(budget_s=budget, max_evals=evals, seed=seed, profiles=loaded,
                    feedback=_read_feedback(feedback) if feedback else None, reuse=not fresh,
-                   fixed=fixed, only_fixed=not measure or hwprobe.fingerprint(here) != hwprobe.fingerprint(target))
+                   fixed=fixed, search_new=measure and not archive_only,
+                   only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target))
 
 
 def _read_feedback(path) -> dict:
