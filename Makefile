@@ -18,11 +18,13 @@ install: .installed
 demo: install
 	bash scripts/demo.sh
 
-# The lint and type gates first (pyproject.toml [tool.ruff], [tool.mypy]),
+# The lint, format and type gates first (pyproject.toml [tool.ruff], [tool.mypy];
+# `ruff format .` makes the code as the format gate wants it),
 # then the suite, one worker per core up to four (pytest-xdist; each worker
 # may hold a gigabyte).
 test: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -n auto --maxprocesses 4
 
@@ -30,6 +32,7 @@ test: install
 # others): a check while working, not a substitute for `make test`.
 test-fast: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"
 

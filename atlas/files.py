@@ -1,6 +1,7 @@
 """Writing files so that nothing the user had is lost half-way, and where
 Atlas keeps its caches.  Standard library only: the probe and the archive
 import this on machines without the compiler's heavier dependencies."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ def cache_dir() -> Path:
 def write_atomic(path, text: str) -> None:
     """Write `text` to `path`: readers see the old file or the new, never half."""
     path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=os.path.dirname(path) or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -10,6 +10,7 @@ The same stage names are used for timings and for `--dump STAGE`.  The
 compile API takes plain values and returns one, so it can be driven from a
 CLI, a test or a long-running daemon alike.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,12 +39,12 @@ from .machine.probe import Probe
 if TYPE_CHECKING:
     from .logic.stages import Verified
 
-Dump = Callable[[str, str], None]      # (stage, text)
+Dump = Callable[[str, str], None]  # (stage, text)
 
 
 @dataclass
 class Compiled:
-    module: ir.Module                  # after specialisation
+    module: ir.Module  # after specialisation
     decisions: list[Decision]
     manifest: Manifest
     out: Path
@@ -76,14 +77,17 @@ def rule_files(be, learned=()) -> list:
     the backend's own, then the learned ones.  compile, explain and
     superopt all load these, so they all show the same e-graph."""
     from .logic.rules import SHIPPED
+
     return [SHIPPED, *be.rule_paths, *learned]
 
 
-def logic_atlas(specialised: ir.Module, probe: Probe, rules, limits=None, dump: Dump | None = None,
-                timings: dict | None = None):
+def logic_atlas(
+    specialised: ir.Module, probe: Probe, rules, limits=None, dump: Dump | None = None, timings: dict | None = None
+):
     """saturate, verify: the logic atlas of `specialised` under the loaded
     `rules`.  Returns (stages.Saturated, stages.Verified)."""
     from .logic import stages
+
     timings = {} if timings is None else timings
     sat = _timed(timings, "saturate", lambda: stages.saturate(specialised, probe, limits, rules))
     if dump:
@@ -94,13 +98,20 @@ def logic_atlas(specialised: ir.Module, probe: Probe, rules, limits=None, dump: 
     return sat, verified
 
 
-def middle(specialised: ir.Module, probe: Probe, dump: Dump | None = None, timings: dict | None = None,
-           limits=None, rule_paths=None):
+def middle(
+    specialised: ir.Module,
+    probe: Probe,
+    dump: Dump | None = None,
+    timings: dict | None = None,
+    limits=None,
+    rule_paths=None,
+):
     """The logic atlas under the rules of `rule_paths` (rule_files: the
     shipped ones by default).  Returns the proven module and the manifest's
     account of how it was obtained."""
     from .logic.lower import loop_forms
     from .logic.rules import SHIPPED, load_rules
+
     timings = {} if timings is None else timings
     rules = _timed(timings, "saturate", lambda: load_rules(rule_paths or [SHIPPED]))
     sat, verified = logic_atlas(specialised, probe, rules, limits, dump, timings)
@@ -108,13 +119,16 @@ def middle(specialised: ir.Module, probe: Probe, dump: Dump | None = None, timin
     report = sat.atlas.report()
     stats = sat.rule_stats
     account: dict[str, Any] = {
-        "egraph": {k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression",
-                                          "stop_reason", "limits")},
+        "egraph": {
+            k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression", "stop_reason", "limits")
+        },
         "iterations": [{"nodes": it.nodes, "classes": it.classes} for it in sat.atlas.stats],
-        "rules": {"instances": len(sat.rules),
-                  "per_ruleset": report["rules_per_ruleset"],
-                  "proven_now": getattr(stats, "proven_now", None),
-                  "from_cache": getattr(stats, "from_cache", None)},
+        "rules": {
+            "instances": len(sat.rules),
+            "per_ruleset": report["rules_per_ruleset"],
+            "proven_now": getattr(stats, "proven_now", None),
+            "from_cache": getattr(stats, "from_cache", None),
+        },
         "loops": loop_forms(specialised),
     }
     if account_learned:
@@ -124,26 +138,38 @@ def middle(specialised: ir.Module, probe: Probe, dump: Dump | None = None, timin
 
 def atlas_summary(sat, report: dict) -> str:
     sizes = " -> ".join(f"{it.nodes}n/{it.classes}c" for it in sat.atlas.stats)
-    return (f"{len(sat.roots)} roots, {report['source_nodes']} source term nodes -> "
-            f"{report['eclasses']} e-classes, {report['enodes']} e-nodes "
-            f"(compression {report['compression'] or 0:.2f}); iterations: {sizes}; "
-            f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances")
+    return (
+        f"{len(sat.roots)} roots, {report['source_nodes']} source term nodes -> "
+        f"{report['eclasses']} e-classes, {report['enodes']} e-nodes "
+        f"(compression {report['compression'] or 0:.2f}); iterations: {sizes}; "
+        f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances"
+    )
 
 
-def explode(specialised: ir.Module, verified, probe: Probe, be, search, intent: str,
-            timings: dict, dump: Dump | None = None):
+def explode(
+    specialised: ir.Module, verified, probe: Probe, be, search, intent: str, timings: dict, dump: Dump | None = None
+):
     """The search: each function with a loop gets the fastest of its proven
     variants on this machine.  Returns the module to emit, the backend's
     knobs per function and each function's account of the search."""
     from .search.explode import Target
     from .search.explode import explode as run_search
+
     final = verified.module if verified is not None else specialised
-    target = Target(specialised, final, verified.roots if verified is not None else [],
-                    verified.proven() if verified is not None else {}, probe, be, intent,
-                    hwprobe.fingerprint(probe))
+    target = Target(
+        specialised,
+        final,
+        verified.roots if verified is not None else [],
+        verified.proven() if verified is not None else {},
+        probe,
+        be,
+        intent,
+        hwprobe.fingerprint(probe),
+    )
     outcomes = _timed(timings, "explode", lambda: run_search(target, search))
-    module = ir.Module(tuple(outcomes[f.name].variant if f.name in outcomes else f
-                             for f in final.functions), final.sources)
+    module = ir.Module(
+        tuple(outcomes[f.name].variant if f.name in outcomes else f for f in final.functions), final.sources
+    )
     if dump:
         dump("explode", ir.pretty_module(module))
     realise = {n: o.genome.realisation() for n, o in outcomes.items()}
@@ -160,12 +186,13 @@ def only_devices(paths) -> bool:
 @dataclass
 class Request:
     """What a compile is asked for, besides the files, the machine and the folder."""
+
     backend: str = backends.DEFAULT
-    use_atlas: bool = True             # False: each function's source form, translated directly
-    limits: object = None              # egraph.Limits for saturation; None: the defaults
-    search: object = None              # search.explode.Options; None: no search
-    learned: list | None = None        # learned-rule files; None: the user's (learned.paths())
-    backend_options: dict | None = None    # keyword arguments of the backend's constructor
+    use_atlas: bool = True  # False: each function's source form, translated directly
+    limits: object = None  # egraph.Limits for saturation; None: the defaults
+    search: object = None  # search.explode.Options; None: no search
+    learned: list | None = None  # learned-rule files; None: the user's (learned.paths())
+    backend_options: dict | None = None  # keyword arguments of the backend's constructor
 
 
 @dataclass
@@ -173,21 +200,22 @@ class Compilation:
     """One compile as it passes through STAGES: each stage reads what the
     stages before it left here and adds its own part.  `begin` makes one
     from the front end's result."""
+
     probe: Probe
     request: Request
     backend: backends.Backend
-    module: ir.Module                        # checked
-    specialised: ir.Module                   # every `when hw.…` decided
+    module: ir.Module  # checked
+    specialised: ir.Module  # every `when hw.…` decided
     decisions: list[Decision]
-    final: ir.Module                         # what the backend gets: each stage may replace it
+    final: ir.Module  # what the backend gets: each stage may replace it
     dump: Dump | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    verified: Verified | None = None         # the logic atlas's
-    evidence: dict[str, Evidence] = field(default_factory=dict)   # function -> what its form rests on
-    account: dict | None = None              # the logic atlas's account for the manifest
-    realise: dict | None = None              # function -> the search's backend knobs (explode)
-    searched: dict = field(default_factory=dict)       # function -> explode.Outcome
-    checks: dict = field(default_factory=dict)         # function -> validate.Validation of its champion
+    verified: Verified | None = None  # the logic atlas's
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # function -> what its form rests on
+    account: dict | None = None  # the logic atlas's account for the manifest
+    realise: dict | None = None  # function -> the search's backend knobs (explode)
+    searched: dict = field(default_factory=dict)  # function -> explode.Outcome
+    checks: dict = field(default_factory=dict)  # function -> validate.Validation of its champion
 
 
 @dataclass(frozen=True)
@@ -197,8 +225,7 @@ class Stage:
     applies: Callable[[Compilation], bool] = lambda c: True
 
 
-def begin(paths, probe: Probe, request: Request, backend: backends.Backend,
-          dump: Dump | None = None) -> Compilation:
+def begin(paths, probe: Probe, request: Request, backend: backends.Backend, dump: Dump | None = None) -> Compilation:
     """The front end (parse, check, specialise: the same for every backend
     and every command) and the Compilation the stages then carry on."""
     timings: dict[str, float] = {}
@@ -208,20 +235,24 @@ def begin(paths, probe: Probe, request: Request, backend: backends.Backend,
 
 def _logic_stage(c: Compilation) -> None:
     from .logic import learned
+
     files = learned.paths() if c.request.learned is None else list(c.request.learned)
-    verified, c.account = middle(c.specialised, c.probe, c.dump, c.timings, c.request.limits,
-                                 rule_files(c.backend, files))
+    verified, c.account = middle(
+        c.specialised, c.probe, c.dump, c.timings, c.request.limits, rule_files(c.backend, files)
+    )
     c.verified, c.final, c.evidence = verified, verified.module, verified.evidence
 
 
 def _explode_stage(c: Compilation) -> None:
     before = c.final
-    c.final, c.realise, c.searched = explode(c.specialised, c.verified, c.probe, c.backend, c.request.search,
-                                             intent_hash(c.module), c.timings, c.dump)
+    c.final, c.realise, c.searched = explode(
+        c.specialised, c.verified, c.probe, c.backend, c.request.search, intent_hash(c.module), c.timings, c.dump
+    )
     # what the search crowned is checked whole against the source; what
     # fails gives way to the form it was built from
-    c.final, c.checks = _timed(c.timings, "validate", lambda: validate.searched(
-        c.specialised, before, c.final, set(c.searched)))
+    c.final, c.checks = _timed(
+        c.timings, "validate", lambda: validate.searched(c.specialised, before, c.final, set(c.searched))
+    )
 
 
 # The stages of a compile after the front end (`begin`), in order; `emit`
@@ -257,8 +288,9 @@ def compile_request(paths, probe: Probe, out, request: Request, dump: Dump | Non
     if refusal:
         raise backends.BackendError(f"backend {request.backend} cannot target this probe: {refusal}")
     if request.search is not None and not be.searchable:
-        raise backends.BackendError(f"the {request.backend} backend's variants cannot be timed here; "
-                                    "compile without the search")
+        raise backends.BackendError(
+            f"the {request.backend} backend's variants cannot be timed here; compile without the search"
+        )
     c = run_stages(begin(paths, probe, request, be, dump))
     # The middle stages see functions only; device descriptions (checked,
     # nothing to prove or search) go to the backend as the front left them.
@@ -279,8 +311,9 @@ def _manifest(c: Compilation, emitted: backends.Emitted) -> Manifest:
     with what each function's code rests on: the proofs and tests of the
     logic atlas, or, compiled without it, the direct translation of its
     source; and for a searched function, its search."""
-    base = Manifest.from_json({**emitted.manifest, "backend": c.request.backend},
-                              f"the {c.request.backend} backend's manifest")
+    base = Manifest.from_json(
+        {**emitted.manifest, "backend": c.request.backend}, f"the {c.request.backend} backend's manifest"
+    )
     functions = {}
     for name, entry in base.functions.items():
         evidence = c.evidence.get(name) or Evidence.untouched()
@@ -292,15 +325,21 @@ def _manifest(c: Compilation, emitted: backends.Emitted) -> Manifest:
         if name in c.checks:
             evidence = _champion_evidence(evidence, c.checks[name])
             if found is not None and not c.checks[name].validated:
-                found = replace(found, emitted=False)      # the form it was built from was
+                found = replace(found, emitted=False)  # the form it was built from was
         functions[name] = replace(entry, evidence=evidence, search=found)
     return replace(
-        base, functions=functions, atlas_version=__version__,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"), intent_hash=intent_hash(c.module),
+        base,
+        functions=functions,
+        atlas_version=__version__,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        intent_hash=intent_hash(c.module),
         sources=tuple(Source(f, h) for f, h in c.module.sources),
-        probe=MachineSummary(hwprobe.fingerprint(c.probe), c.probe.cpu.uarch, c.probe.cpu.llvm_cpu,
-                             tuple(c.probe.cpu.features)),
-        decisions=tuple(d.as_dict() for d in c.decisions), atlas=c.account)
+        probe=MachineSummary(
+            hwprobe.fingerprint(c.probe), c.probe.cpu.uarch, c.probe.cpu.llvm_cpu, tuple(c.probe.cpu.features)
+        ),
+        decisions=tuple(d.as_dict() for d in c.decisions),
+        atlas=c.account,
+    )
 
 
 def _champion_evidence(before: Evidence, check: validate.Validation) -> Evidence:
@@ -310,18 +349,23 @@ def _champion_evidence(before: Evidence, check: validate.Validation) -> Evidence
         return replace(before, champion_refused=f"the search's champion was not validated ({check.why_not()})")
     proof = check.proven_text()
     shape = before.shape or {}
-    if isinstance(shape.get("proof"), str):          # a loop rule's own proof, e.g. by induction
+    if isinstance(shape.get("proof"), str):  # a loop rule's own proof, e.g. by induction
         proof += f"; and its shape ({shape.get('shape', '?')}): {shape['proof']}"
     runs = check.runs
-    return replace(before, form=Form.SEARCHED, check=check.check(), proof=proof,
-                   differential=before.differential if runs is None else runs)
+    return replace(
+        before,
+        form=Form.SEARCHED,
+        check=check.check(),
+        proof=proof,
+        differential=before.differential if runs is None else runs,
+    )
 
 
 def _timed(timings: dict, stage: str, thunk):
     t0 = time.perf_counter()
     try:
         return thunk()
-    finally:           # a stage timed in parts (loading its rules, then running) adds up
+    finally:  # a stage timed in parts (loading its rules, then running) adds up
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
@@ -334,10 +378,10 @@ class _replacing:
         self.out = out
 
     def __enter__(self) -> Path:
-        if self.out.exists() and not (self.out.is_dir() and (
-                (self.out / "manifest.json").exists() or not any(self.out.iterdir()))):
-            raise AtlasError(None, f"{self.out} exists and is not an Atlas artefact folder; "
-                                   "refusing to overwrite it")
+        if self.out.exists() and not (
+            self.out.is_dir() and ((self.out / "manifest.json").exists() or not any(self.out.iterdir()))
+        ):
+            raise AtlasError(None, f"{self.out} exists and is not an Atlas artefact folder; refusing to overwrite it")
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
         return self.tmp

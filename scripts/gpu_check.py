@@ -23,6 +23,7 @@ Each step is caught on its own, so one failure never loses the rest.  Only
 stdlib, numpy, CuPy, PyYAML and the atlas modules free of the compiler's
 parser and prover are imported: that is all the GPU machine has.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))                  # atlas, without installing it
-sys.path.insert(0, str(ROOT / "tests"))        # golden.decode: the golden files' own reader
+sys.path.insert(0, str(ROOT))  # atlas, without installing it
+sys.path.insert(0, str(ROOT / "tests"))  # golden.decode: the golden files' own reader
 
 import golden  # noqa: E402
 
@@ -57,31 +58,39 @@ def _load_host():
 
 host = _load_host()
 
-EPS_F32 = 2.0 ** -24
+EPS_F32 = 2.0**-24
 REPS, WARMUP = 20, 3
-BUDGET_S = 420            # no timing starts after this: the device tool allows 540 s in all
-HARD_S = 500              # an intent's process still running then is stopped
+BUDGET_S = 420  # no timing starts after this: the device tool allows 540 s in all
+HARD_S = 500  # an intent's process still running then is stopped
 
 # What each benchmark intent is timed on: the length parameters' value, other
 # scalars, each array's range (floats: uniform [lo, hi); ints: [lo, hi);
 # an array not named is zeros) and how many times each array crosses memory
 # (for the bandwidth).
 BENCH = {
-    "saxpy": {"size": 2**27, "scalars": {"a": 1.5}, "arrays": {"x": (-1.0, 1.0), "y": (-1.0, 1.0)},
-              "traffic": {"x": 1, "y": 2}},
-    "brighten": {"size": 2**27, "scalars": {"delta": 37}, "arrays": {"pixels": (0, 256)},
-                 "traffic": {"pixels": 1, "out": 1}},
-    "dot_i32": {"size": 2**27, "arrays": {"a": (-2**15, 2**15), "b": (-2**15, 2**15)},
-                "traffic": {"a": 1, "b": 1}},
+    "saxpy": {
+        "size": 2**27,
+        "scalars": {"a": 1.5},
+        "arrays": {"x": (-1.0, 1.0), "y": (-1.0, 1.0)},
+        "traffic": {"x": 1, "y": 2},
+    },
+    "brighten": {
+        "size": 2**27,
+        "scalars": {"delta": 37},
+        "arrays": {"pixels": (0, 256)},
+        "traffic": {"pixels": 1, "out": 1},
+    },
+    "dot_i32": {"size": 2**27, "arrays": {"a": (-(2**15), 2**15), "b": (-(2**15), 2**15)}, "traffic": {"a": 1, "b": 1}},
     # integers -1, 0, 1 as floats: every partial sum is a small integer, so
     # every summation order gives the exact sum and the check is bit for bit
     "sum_f32": {"size": 2**27, "arrays": {"x": (-1, 2)}, "traffic": {"x": 1}},
     "matmul": {"size": 1024, "arrays": {"a": (-1.0, 1.0), "b": (-1.0, 1.0)}},
-    "prefix_sum": {"size": 2**24, "arrays": {"x": (-2**20, 2**20)}, "traffic": {"x": 1, "out": 1}},
+    "prefix_sum": {"size": 2**24, "arrays": {"x": (-(2**20), 2**20)}, "traffic": {"x": 1, "out": 1}},
 }
 
 
 # ---------------------------------------------------------------- comparing (pure)
+
 
 def wrap_i32(x: int):
     """An integer wrapped to 32 bits, as np.int32 (how int32 arithmetic ends)."""
@@ -122,8 +131,11 @@ def is_reassoc_fold(spec: dict, gpu: dict) -> bool:
 def fold_terms(params: list[dict], args: list):
     """The terms a fold adds: its one read-only float array, or the
     elementwise product of several (a dot product's terms), as float64."""
-    arrays = [np.asarray(a, np.float64) for p, a in zip(params, args)
-              if "elem" in p and not p.get("mutable") and p["elem"] in ("f32", "f64")]
+    arrays = [
+        np.asarray(a, np.float64)
+        for p, a in zip(params, args)
+        if "elem" in p and not p.get("mutable") and p["elem"] in ("f32", "f64")
+    ]
     if not arrays:
         return None
     return np.prod(arrays, axis=0) if len(arrays) > 1 else arrays[0]
@@ -193,20 +205,22 @@ def run_cases(f, spec: dict, gpu: dict, cases: list[dict]) -> dict:
 
 # ---------------------------------------------------------------- figures (pure)
 
+
 def median(xs: list[float]) -> float:
     return float(statistics.median(xs))
 
 
-def derive(median_ms: float, traffic_bytes: int = 0, copy: dict | None = None,
-           cupy_ms: float | None = None, flops: float = 0) -> dict:
+def derive(
+    median_ms: float, traffic_bytes: int = 0, copy: dict | None = None, cupy_ms: float | None = None, flops: float = 0
+) -> dict:
     """The figures a timing gives beside its baselines from the same run."""
     d = {}
     if traffic_bytes:
         d["bandwidth_gbs"] = traffic_bytes / median_ms / 1e6
         if copy:
-            d["copy_ratio"] = d["bandwidth_gbs"] / copy["gbs"]          # target >= 0.90
+            d["copy_ratio"] = d["bandwidth_gbs"] / copy["gbs"]  # target >= 0.90
     if cupy_ms:
-        d["cupy_ms_over_ours"] = cupy_ms / median_ms                  # > 1: ours is faster
+        d["cupy_ms_over_ours"] = cupy_ms / median_ms  # > 1: ours is faster
     if flops:
         d["gflops"] = flops / median_ms / 1e6
     return d
@@ -247,14 +261,17 @@ def summary_lines(data: dict) -> list[str]:
     lines = []
     m = data.get("machine") or {}
     if m:
-        lines.append(f"GPU: {m.get('name')} (cc {m.get('compute_capability')}, {m.get('multiprocessors')} SMs, "
-                     f"driver {m.get('driver')})")
+        lines.append(
+            f"GPU: {m.get('name')} (cc {m.get('compute_capability')}, {m.get('multiprocessors')} SMs, "
+            f"driver {m.get('driver')})"
+        )
     for key, entry in data.get("correctness", {}).items():
         d = entry.get("default", {})
         var = [v for k, v in entry.items() if k != "default"]
-        lines.append(f"correct  {key}: default {d.get('passed')}/{d.get('cases')}"
-                     + (f", {len(var)} variants {sum(v['passed'] for v in var)}/{sum(v['cases'] for v in var)}"
-                        if var else ""))
+        lines.append(
+            f"correct  {key}: default {d.get('passed')}/{d.get('cases')}"
+            + (f", {len(var)} variants {sum(v['passed'] for v in var)}/{sum(v['cases'] for v in var)}" if var else "")
+        )
     for key, t in data.get("timings", {}).items():
         champ = t.get("champion")
         if not champ:
@@ -270,8 +287,10 @@ def summary_lines(data: dict) -> list[str]:
         if "gflops" in champ:
             figs.append(f"{champ['gflops']:.0f} GFLOP/s")
         wrong = sum(r.get("verified") is False for r in t["variants"])
-        lines.append(f"timing   {key} n={_fmt_n(t['n'])}: {champ['variant']} {', '.join(figs)} "
-                     f"({len(t['variants'])} timed" + (f", {wrong} WRONG at this size)" if wrong else ")"))
+        lines.append(
+            f"timing   {key} n={_fmt_n(t['n'])}: {champ['variant']} {', '.join(figs)} "
+            f"({len(t['variants'])} timed" + (f", {wrong} WRONG at this size)" if wrong else ")")
+        )
     errors = data.get("errors", [])
     lines.append(f"errors: {len(errors)}" + "".join(f"\n  {e['step']}: {e['error']}" for e in errors[:10]))
     return lines
@@ -287,6 +306,7 @@ def failed(data: dict) -> bool:
 
 # ---------------------------------------------------------------- the run's record
 
+
 def _plain(v):
     """JSON for numpy values and paths."""
     if isinstance(v, np.generic):
@@ -301,9 +321,20 @@ class Run:
         self.out, self.budget_s, self.t0 = out, budget_s, time.monotonic()
         self.results = results or out / "results.json"
         out.mkdir(parents=True, exist_ok=True)
-        self.data = {"format": "atlas-gpu-check/1", "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                     "machine": None, "probe": None, "bundle": None, "correctness": {}, "timings": {},
-                     "round_trip": {}, "champions": {}, "skipped": [], "errors": [], "steps": {}}
+        self.data = {
+            "format": "atlas-gpu-check/1",
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": None,
+            "probe": None,
+            "bundle": None,
+            "correctness": {},
+            "timings": {},
+            "round_trip": {},
+            "champions": {},
+            "skipped": [],
+            "errors": [],
+            "steps": {},
+        }
         self._log = open(out / "log.txt", "a", encoding="utf-8")
 
     def log(self, msg: str) -> None:
@@ -356,9 +387,14 @@ class _Step:
 
     def __exit__(self, kind, exc, tb):
         self.run.data["steps"][self.name] = round(time.monotonic() - self.t0, 2)
-        if exc is not None and isinstance(exc, Exception):     # never swallow Ctrl-C or SystemExit
-            self.run.data["errors"].append({"step": self.name, "error": f"{type(exc).__name__}: {exc}",
-                                            "traceback": traceback.format_exception(kind, exc, tb)[-3:]})
+        if exc is not None and isinstance(exc, Exception):  # never swallow Ctrl-C or SystemExit
+            self.run.data["errors"].append(
+                {
+                    "step": self.name,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exception(kind, exc, tb)[-3:],
+                }
+            )
             self.run.log(f"  ERROR in {self.name}: {type(exc).__name__}: {exc}")
         self.run.save()
         return exc is None or isinstance(exc, Exception)
@@ -366,13 +402,21 @@ class _Step:
 
 # ---------------------------------------------------------------- the GPU steps
 
+
 def probe_step(run: Run) -> str:
     """Probe in a child process (before this one starts CUDA); the fingerprint."""
     from atlas.machine.probe import fingerprint, load_probe
+
     path = run.out / "probe.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "atlas.machine.probe", "-o", str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "atlas.machine.probe", "-o", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"python -m atlas.machine.probe exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
     probe = load_probe(path)
@@ -385,10 +429,16 @@ def machine_info(cp, probe: dict | None) -> dict:
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
     gpus = (probe or {}).get("gpus") or [{}]
-    return {"name": name, "compute_capability": f"{props['major']}.{props['minor']}",
-            "multiprocessors": props["multiProcessorCount"], "memory_bytes": props["totalGlobalMem"],
-            "driver": gpus[0].get("driver_version"), "cuda_driver": cp.cuda.runtime.driverGetVersion(),
-            "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(), "cupy": cp.__version__}
+    return {
+        "name": name,
+        "compute_capability": f"{props['major']}.{props['minor']}",
+        "multiprocessors": props["multiProcessorCount"],
+        "memory_bytes": props["totalGlobalMem"],
+        "driver": gpus[0].get("driver_version"),
+        "cuda_driver": cp.cuda.runtime.driverGetVersion(),
+        "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(),
+        "cupy": cp.__version__,
+    }
 
 
 def _scalar_default(type_name: str):
@@ -398,14 +448,18 @@ def _scalar_default(type_name: str):
 def _length_params(params: list[dict]) -> set[str]:
     from atlas.machine.backend import signature_of
     from atlas.search.profile import length_params
+
     return set(length_params(signature_of("f", {"params": params})))
 
 
 def _sizes(params: list[dict], size: int, scalars: dict) -> tuple[dict, dict]:
     """Every scalar's value (length parameters = size) and every array's length."""
     lengths = _length_params(params)
-    values = {p["name"]: size if p["name"] in lengths else scalars.get(p["name"], _scalar_default(p["type"]))
-              for p in params if "type" in p}
+    values = {
+        p["name"]: size if p["name"] in lengths else scalars.get(p["name"], _scalar_default(p["type"]))
+        for p in params
+        if "type" in p
+    }
     return values, host.lengths(params, values)
 
 
@@ -423,7 +477,7 @@ def device_inputs(cp, params: list[dict], bench: dict, seed: int = 2026) -> dict
         elif isinstance(lohi[0], float):
             values[name] = rs.uniform(lohi[0], lohi[1], n, dtype=dt)
         else:
-            wide = np.int32 if -2**31 <= lohi[0] and lohi[1] <= 2**31 else np.int64
+            wide = np.int32 if -(2**31) <= lohi[0] and lohi[1] <= 2**31 else np.int64
             values[name] = rs.randint(lohi[0], lohi[1], size=n, dtype=wide).astype(dt, copy=False)
     return values
 
@@ -431,26 +485,26 @@ def device_inputs(cp, params: list[dict], bench: dict, seed: int = 2026) -> dict
 def reference(cp, stem: str, v: dict) -> dict:
     """The exact outputs at the timing size, computed another way on the device:
     {"outputs": {array: values}, "result": value} (only what the function gives)."""
-    if stem == "saxpy":            # two kernels, each rounding once: a*x then +y, no FMA
+    if stem == "saxpy":  # two kernels, each rounding once: a*x then +y, no FMA
         t = v["x"] * np.float32(v["a"])
         t += v["y"]
         return {"outputs": {"y": t}}
     if stem == "brighten":
         wide = v["pixels"].astype(cp.uint16) + np.uint16(v["delta"])
         return {"outputs": {"out": cp.minimum(wide, 255).astype(cp.uint8)}}
-    if stem == "dot_i32":          # exact in int64 (|sum| < 2^57), then wrapped to 32 bits
+    if stem == "dot_i32":  # exact in int64 (|sum| < 2^57), then wrapped to 32 bits
         return {"result": wrap_i32(int((v["a"].astype(cp.int64) * v["b"]).sum()))}
     if stem == "sum_f32":
         s = int(v["x"].astype(cp.int64).sum())
         if abs(s) >= 2**24:
             raise ValueError(f"the timing data's sum {s} is not exact in float32; no exact reference")
         return {"result": np.float32(s)}
-    if stem == "matmul":           # the interpreter's order: s = 0; s += a[i,k] * b[k,j] for k ascending
+    if stem == "matmul":  # the interpreter's order: s = 0; s += a[i,k] * b[k,j] for k ascending
         n = int(v["n"])
         a, b = v["a"].reshape(n, n), v["b"].reshape(n, n)
         c = cp.zeros((n, n), cp.float32)
         for k in range(n):
-            c += a[:, k:k + 1] * b[k:k + 1, :]
+            c += a[:, k : k + 1] * b[k : k + 1, :]
         return {"outputs": {"c": c.ravel()}}
     if stem == "prefix_sum":
         wide = cp.cumsum(v["x"].astype(cp.int64)) & 0xFFFFFFFF
@@ -492,8 +546,9 @@ def copy_baseline(cp, nbytes: int) -> dict:
     return {"bytes": src.nbytes, "median_ms": ms, "gbs": 2 * src.nbytes / ms / 1e6}
 
 
-def time_function(run: Run, cp, lib, stem: str, fname: str, spec: dict, archive, machine: str,
-                  golden_runs: dict) -> None:
+def time_function(
+    run: Run, cp, lib, stem: str, fname: str, spec: dict, archive, machine: str, golden_runs: dict
+) -> None:
     """Check and time the default and every variant at the benchmark size;
     baselines in the same run; the archive's records and champion.  A
     variant counts ("ok") only if it passed all its golden cases (golden_runs:
@@ -544,23 +599,39 @@ def time_function(run: Run, cp, lib, stem: str, fname: str, spec: dict, archive,
             if expected is None:
                 row["verified"], row["check"] = None, "no reference at this size (see errors)"
             else:
-                got = {"outputs": {name: v[name] for name in expected.get("outputs", {})},
-                       "result": host.read_result(result, spec.get("ret"))}
+                got = {
+                    "outputs": {name: v[name] for name in expected.get("outputs", {})},
+                    "result": host.read_result(result, spec.get("ret")),
+                }
                 row["verified"], row["check"] = matches(expected, got, spec.get("ret"))
             times = host.time_ms(launcher, REPS, WARMUP)
-            row.update(median_ms=median(times), times_ms=times,
-                       status="ok" if trusted(golden_runs.get(label), row["verified"]) else "wrong")
+            row.update(
+                median_ms=median(times),
+                times_ms=times,
+                status="ok" if trusted(golden_runs.get(label), row["verified"]) else "wrong",
+            )
             row.update(derive(row["median_ms"], traffic, t["baselines"].get("copy"), cupy_ms, flops))
         # the default is usually one of the variants too: record it once
         if archive is not None and not (entry is None and any(e["genome"] == genome for e in entries)):
             with run.step(key, "archive", label):
                 med = row.get("median_ms")
-                archive.record(lib.manifest.intent_hash, machine, fname, genome,
-                               entry["hash"] if entry else genome_hash(genome),
-                               "ok" if row["status"] == "ok" else "error", None if med is None else med * 1e6,
-                               [ms * 1e6 for ms in row.get("times_ms", [])],
-                               {"checked": f"golden cases; exact reference at n={n}", "device": "gpu",
-                                "status": row["status"], "check": row.get("check")}, context="gpu")
+                archive.record(
+                    lib.manifest.intent_hash,
+                    machine,
+                    fname,
+                    genome,
+                    entry["hash"] if entry else genome_hash(genome),
+                    "ok" if row["status"] == "ok" else "error",
+                    None if med is None else med * 1e6,
+                    [ms * 1e6 for ms in row.get("times_ms", [])],
+                    {
+                        "checked": f"golden cases; exact reference at n={n}",
+                        "device": "gpu",
+                        "status": row["status"],
+                        "check": row.get("check"),
+                    },
+                    context="gpu",
+                )
         if row["status"] != "ok":
             run.log(f"  {key} {label}: {row['status']} {row.get('check') or ''}")
 
@@ -568,18 +639,35 @@ def time_function(run: Run, cp, lib, stem: str, fname: str, spec: dict, archive,
     t["champion"] = {k: champ[k] for k in champ if k != "times_ms"} if champ else None
     default = next((r for r in t["variants"] if r["variant"] == "default"), {})
     t["default_ms"] = default.get("median_ms")
-    run.log(f"  {key}: timed {len(t['variants'])} at n={n}; fastest "
-            + (f"{champ['variant']} {champ['median_ms']:.4f} ms" if champ else "none")
-            + (f", default {t['default_ms']:.4f} ms" if t["default_ms"] else ""))
+    run.log(
+        f"  {key}: timed {len(t['variants'])} at n={n}; fastest "
+        + (f"{champ['variant']} {champ['median_ms']:.4f} ms" if champ else "none")
+        + (f", default {t['default_ms']:.4f} ms" if t["default_ms"] else "")
+    )
     if champ is not None:
-        run.data["champions"][key] = {"variant": champ["variant"], "genome": champ["genome"],
-                                      "median_ms": champ["median_ms"]}
+        run.data["champions"][key] = {
+            "variant": champ["variant"],
+            "genome": champ["genome"],
+            "median_ms": champ["median_ms"],
+        }
         if archive is not None:
             with run.step(key, "crown"):
-                archive.crown(lib.manifest.intent_hash, machine, fname, "gpu", champ["genome"], {
-                    "median_ns": champ["median_ms"] * 1e6, "variant": champ["variant"], "n": n,
-                    "evaluated": len(t["variants"]), "default_median_ns": (default.get("median_ms") or 0) * 1e6,
-                    "copy_ratio": champ.get("copy_ratio"), "cupy_ms_over_ours": champ.get("cupy_ms_over_ours")})
+                archive.crown(
+                    lib.manifest.intent_hash,
+                    machine,
+                    fname,
+                    "gpu",
+                    champ["genome"],
+                    {
+                        "median_ns": champ["median_ms"] * 1e6,
+                        "variant": champ["variant"],
+                        "n": n,
+                        "evaluated": len(t["variants"]),
+                        "default_median_ns": (default.get("median_ms") or 0) * 1e6,
+                        "copy_ratio": champ.get("copy_ratio"),
+                        "cupy_ms_over_ours": champ.get("cupy_ms_over_ours"),
+                    },
+                )
 
 
 def host_inputs(params: list[dict], size: int, scalars: dict, seed: int = 7) -> list:
@@ -600,7 +688,7 @@ def host_inputs(params: list[dict], size: int, scalars: dict, seed: int = 7) -> 
             args.append(rng.integers(0, 2, n).astype(dt))
         else:
             info = np.iinfo(dt)
-            args.append(rng.integers(max(info.min, -2**15), min(info.max, 2**15 - 1), n, endpoint=True).astype(dt))
+            args.append(rng.integers(max(info.min, -(2**15)), min(info.max, 2**15 - 1), n, endpoint=True).astype(dt))
     return args
 
 
@@ -634,27 +722,32 @@ def cpu_library(folder: Path):
         return None, "no Atlas CPU library in the bundle"
     try:
         from atlas.machine.runtime import load
+
         return load(folder / "cpu"), None
-    except Exception as exc:          # e.g. a CPU without the library's features: say so, go on
+    except Exception as exc:  # e.g. a CPU without the library's features: say so, go on
         return None, f"the Atlas CPU library does not load here: {type(exc).__name__}: {exc}"
 
 
-def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Path,
-                archive=None, machine: str = "") -> None:
+def round_trips(
+    run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Path, archive=None, machine: str = ""
+) -> None:
     """The CPU-or-GPU choice at the profile's sizes: the default kernels with
     host<->device copies and on data already on the device, beside Atlas's
     CPU library for the same intent (numpy stands in, labelled, where the
     library cannot run).  Each side's time goes to the archive (context
     "actuator"), where the backend reads which wins at which size."""
     import yaml
+
     path = folder / "profile.yaml"
     profile = yaml.safe_load(path.read_text()) if path.exists() else None
     sizes = profile_sizes(profile, fname)
     if not sizes:
         run.skip(f"round trip {stem}/{fname}", "no profile sizes")
         return
-    scalars = {**BENCH.get(stem, {}).get("scalars", {}),
-               **{k: v for k, v in (profile.get("scalars") or {}).items() if isinstance(v, (int, float))}}
+    scalars = {
+        **BENCH.get(stem, {}).get("scalars", {}),
+        **{k: v for k, v in (profile.get("scalars") or {}).items() if isinstance(v, (int, float))},
+    }
     cpu, why_not = cpu_library(folder)
     rows = run.data["round_trip"][f"{stem}/{fname}"] = []
     for size in sizes:
@@ -664,8 +757,7 @@ def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Pa
         with run.step(stem, fname, "round trip", str(size)):
             args = host_inputs(spec["params"], size, scalars)
             row = {"n": size, "gpu_ms_with_copies": _wall_ms(lambda: lib[fname](*args))}
-            dev = {p["name"]: cp.asarray(a) if isinstance(a, np.ndarray) else a
-                   for p, a in zip(spec["params"], args)}
+            dev = {p["name"]: cp.asarray(a) if isinstance(a, np.ndarray) else a for p, a in zip(spec["params"], args)}
             row["gpu_ms_on_device_data"] = median(host.time_ms(lambda: lib.run(fname, dev), 10, 2))
             rows.append(row)
             if cpu is None:
@@ -676,8 +768,10 @@ def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Pa
                     row["cpu"] += "; numpy on the GPU machine's CPU instead (a reference point, not Atlas)"
                 continue
             row["atlas_cpu_ms"] = _wall_ms(lambda: getattr(cpu, fname)(*args))
-            for key, gpu_ms in (("with_copies", row["gpu_ms_with_copies"]),
-                                ("on_device_data", row["gpu_ms_on_device_data"])):
+            for key, gpu_ms in (
+                ("with_copies", row["gpu_ms_with_copies"]),
+                ("on_device_data", row["gpu_ms_on_device_data"]),
+            ):
                 row[f"faster_{key}"] = "gpu" if gpu_ms < row["atlas_cpu_ms"] else "cpu"
             if archive is not None:
                 record_actuators(archive, lib.manifest.intent_hash, machine, fname, row)
@@ -685,16 +779,29 @@ def round_trips(run: Run, cp, lib, stem: str, fname: str, spec: dict, folder: Pa
 
 def record_actuators(archive, intent: str, machine: str, fname: str, row: dict) -> None:
     """One archive row per actuator measured at row["n"] (context "actuator")."""
-    for actuator, ms in (("cpu", row["atlas_cpu_ms"]), ("gpu-with-copies", row["gpu_ms_with_copies"]),
-                         ("gpu-on-device-data", row["gpu_ms_on_device_data"])):
+    for actuator, ms in (
+        ("cpu", row["atlas_cpu_ms"]),
+        ("gpu-with-copies", row["gpu_ms_with_copies"]),
+        ("gpu-on-device-data", row["gpu_ms_on_device_data"]),
+    ):
         genome = {"actuator": actuator, "n": row["n"]}
-        archive.record(intent, machine, fname, genome, genome_hash(genome), "ok", ms * 1e6, [ms * 1e6],
-                       {"timed": "wall clock, median of 5" if actuator != "gpu-on-device-data"
-                        else "CUDA events, median of 10"}, context="actuator")
+        archive.record(
+            intent,
+            machine,
+            fname,
+            genome,
+            genome_hash(genome),
+            "ok",
+            ms * 1e6,
+            [ms * 1e6],
+            {"timed": "wall clock, median of 5" if actuator != "gpu-on-device-data" else "CUDA events, median of 10"},
+            context="actuator",
+        )
 
 
 def open_archive(run: Run):
     from atlas.search.archive import Archive
+
     return Archive(run.out / "archive.sqlite3")
 
 
@@ -716,8 +823,10 @@ def check_intent(run: Run, cp, bundle: Path, stem: str, machine: str, archive) -
             with run.step(stem, fname, "correctness", e["hash"]):
                 entry[e["hash"]] = run_cases(lib.variant(fname, e), spec, e["gpu"], mine)
         bad = [k for k, r in entry.items() if r["passed"] != r["cases"]]
-        run.log(f"  {stem}/{fname} golden cases: default {entry['default']['passed']}/{entry['default']['cases']}, "
-                f"{len(entry) - 1} variants" + (f"; FAILING: {', '.join(bad)}" if bad else ", all pass"))
+        run.log(
+            f"  {stem}/{fname} golden cases: default {entry['default']['passed']}/{entry['default']['cases']}, "
+            f"{len(entry) - 1} variants" + (f"; FAILING: {', '.join(bad)}" if bad else ", all pass")
+        )
         if run.left() > 20:
             with run.step(stem, fname, "timing"):
                 time_function(run, cp, lib, stem, fname, spec, archive, machine, entry)
@@ -744,18 +853,25 @@ def intent_main(stem: str, bundle: Path, out: Path, machine: str, budget_s: floa
     return 0
 
 
-def run_intent(run: Run, bundle: Path, out: Path, stem: str, machine: str, budget_s: float,
-               hard_s: float) -> None:
+def run_intent(run: Run, bundle: Path, out: Path, stem: str, machine: str, budget_s: float, hard_s: float) -> None:
     """intent_main in a child process; its findings merged, whatever became of it."""
     with tempfile.TemporaryDirectory(prefix="atlas-gpu-check-") as tmp:
         part = Path(tmp) / f"{stem}.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--intent", stem, str(bundle), str(out),
-               machine, str(budget_s), str(part)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--intent",
+            stem,
+            str(bundle),
+            str(out),
+            machine,
+            str(budget_s),
+            str(part),
+        ]
         try:
             proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=hard_s)
             if proc.returncode != 0:
-                raise RuntimeError(f"the process for {stem} exited {proc.returncode}: "
-                                   f"{proc.stderr.strip()[-1500:]}")
+                raise RuntimeError(f"the process for {stem} exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
         finally:
             if part.exists():
                 run.merge(json.loads(part.read_text()))
@@ -786,8 +902,9 @@ def main(argv: list[str]) -> int:
     cp = None
     with run.step("gpu"):
         cp = host.cupy()
-        run.data["machine"] = info = machine_info(cp, None if machine is None else
-                                                  json.loads((out / "probe.json").read_text()))
+        run.data["machine"] = info = machine_info(
+            cp, None if machine is None else json.loads((out / "probe.json").read_text())
+        )
         run.log(f"GPU: {info['name']} cc {info['compute_capability']}, {info['multiprocessors']} SMs")
     if cp is None:
         return run.finish()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))      # tests import golden.py
+sys.path.insert(0, str(Path(__file__).parent))  # tests import golden.py
 
 # The search's archive of a test run is its own, never the user's.
 os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-archive-"), "archive.sqlite3")
@@ -14,12 +14,15 @@ os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-a
 os.environ["ATLAS_LEARNED"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-learned-"), "learned-rules.yaml")
 
 
-SLOW = {line.strip() for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")}
+SLOW = {
+    line.strip()
+    for line in (Path(__file__).parent / "slow.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+}
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:      # the fast tier: `pytest -m "not slow"` (make test-fast)
+    for item in items:  # the fast tier: `pytest -m "not slow"` (make test-fast)
         if item.nodeid.split("[")[0] in SLOW or item.nodeid.split("::")[0] in SLOW:
             item.add_marker(pytest.mark.slow)
     if shutil.which("cc") or shutil.which("gcc"):

@@ -14,6 +14,7 @@ What this checks is the kernels' logic (which thread does which element,
 how partial results combine, tails, scans), run against the interpreter.
 PTX code generation itself is LLVM's; ptxas checks that the PTX assembles.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -61,14 +62,17 @@ void emu_block(unsigned x, unsigned y) { ctaid_x = x; ctaid_y = y; }
 void emu_thread(unsigned x, unsigned y) { tid_x = x; tid_y = y; }
 """
 
-_RENAMES = [(re.compile(r'@"?llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.([xyz])"?'), r"@emu_sreg_\1_\2"),
-            (re.compile(r'@"?llvm\.nvvm\.barrier0"?'), "@emu_barrier0"),
-            (re.compile(r'@"?llvm\.nvvm\.shfl\.sync\.bfly\.i32"?'), "@emu_shfl_bfly")]
+_RENAMES = [
+    (re.compile(r'@"?llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.([xyz])"?'), r"@emu_sreg_\1_\2"),
+    (re.compile(r'@"?llvm\.nvvm\.barrier0"?'), "@emu_barrier0"),
+    (re.compile(r'@"?llvm\.nvvm\.shfl\.sync\.bfly\.i32"?'), "@emu_shfl_bfly"),
+]
+
 
 def build(llvm_text: str, folder: Path) -> ctypes.CDLL:
     """The kernel module, compiled for this CPU against the runtime above."""
     text = llvm_text.replace(" addrspace(3)", "").replace("ptx_kernel ", "")
-    text = re.sub(r'^target (triple|datalayout) = .*$', "", text, flags=re.M)
+    text = re.sub(r"^target (triple|datalayout) = .*$", "", text, flags=re.M)
     for pattern, name in _RENAMES:
         text = pattern.sub(name, text)
     llvm.initialize_native_target()
@@ -78,8 +82,21 @@ def build(llvm_text: str, folder: Path) -> ctypes.CDLL:
     tm = llvm.Target.from_default_triple().create_target_machine(reloc="pic", opt=1)
     (folder / "k.o").write_bytes(tm.emit_object(mod))
     (folder / "rt.c").write_text(RUNTIME)
-    subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-pthread", "-o", str(folder / "k.so"),
-                    str(folder / "rt.c"), str(folder / "k.o")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "cc",
+            "-O1",
+            "-shared",
+            "-fPIC",
+            "-pthread",
+            "-o",
+            str(folder / "k.so"),
+            str(folder / "rt.c"),
+            str(folder / "k.o"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return ctypes.CDLL(str(folder / "k.so"))
 
 
@@ -91,20 +108,29 @@ def run(lib: ctypes.CDLL, fn: ir.Function, gpu: dict, args: list):
     written in place; returns the result, as the interpreter does."""
     values = host.bind_args(fn.name, describe(fn)["params"], args)
     grid_list = host.grids(fn.name, gpu, values)
-    scratch = {name: np.full(n * t.itemsize, 0x5A, dtype=np.uint8).view(t)   # garbage, as on a GPU
-               for name, (t, n) in host.scratch_counts(gpu, grid_list).items()}
+    scratch = {
+        name: np.full(n * t.itemsize, 0x5A, dtype=np.uint8).view(t)  # garbage, as on a GPU
+        for name, (t, n) in host.scratch_counts(gpu, grid_list).items()
+    }
     result = np.zeros(1, host.dtype_of(gpu["result"]["elem"])) if gpu["result"] else None
     for name, (gx, gy, _), (bx, by, _), kernel_args in host.marshal(gpu, values, grid_list, scratch, result):
-        c_args = [a.ctypes.data_as(ctypes.c_void_p) if isinstance(a, np.ndarray)
-                  else np.ctypeslib.as_ctypes_type(a.dtype)(a.item()) for a in kernel_args]
+        c_args = [
+            a.ctypes.data_as(ctypes.c_void_p)
+            if isinstance(a, np.ndarray)
+            else np.ctypeslib.as_ctypes_type(a.dtype)(a.item())
+            for a in kernel_args
+        ]
         kernel = getattr(lib, name)
         kernel.argtypes, kernel.restype = [type(a) for a in c_args], None
         lib.emu_launch(gx, gy, bx, by)
         for y in range(gy):
             for x in range(gx):
                 lib.emu_block(x, y)
-                threads = [threading.Thread(target=_thread, args=(lib, kernel, tx, ty, c_args))
-                           for ty in range(by) for tx in range(bx)]
+                threads = [
+                    threading.Thread(target=_thread, args=(lib, kernel, tx, ty, c_args))
+                    for ty in range(by)
+                    for tx in range(bx)
+                ]
                 for t in threads:
                     t.start()
                 for t in threads:

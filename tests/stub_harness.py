@@ -7,6 +7,7 @@ same `RegisterFile`, whose answers depend only on its seed and the accesses
 made so far; two runs agree exactly when they make the same accesses, in the
 same order, with the same values.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -118,7 +119,7 @@ class RegisterFile:
     def delay(self, us: int):
         self.log.append(("delay", us))
 
-    def polled(self, poll, held: bool):         # called by the interpreter only
+    def polled(self, poll, held: bool):  # called by the interpreter only
         self.polls.append((poll.span, held))
 
 
@@ -128,9 +129,25 @@ def build(folder: Path, stem: str, widths) -> ctypes.CDLL:
     shim = folder / "sim_shim.c"
     shim.write_text(SHIM + "".join(ACCESSORS.format(b=b) for b in widths))
     lib = folder / f"lib{stem}_sim.so"
-    subprocess.run([cc, *CFLAGS, "-O1", "-fPIC", "-shared", "-DATLAS_MMIO_HOOKS", "-I", str(folder),
-                    str(folder / f"{stem}.c"), str(shim), "-o", str(lib)], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        [
+            cc,
+            *CFLAGS,
+            "-O1",
+            "-fPIC",
+            "-shared",
+            "-DATLAS_MMIO_HOOKS",
+            "-I",
+            str(folder),
+            str(folder / f"{stem}.c"),
+            str(shim),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return ctypes.CDLL(str(lib))
 
 
@@ -160,9 +177,11 @@ class Stub:
         for p, a in zip(fn.params, args):
             argv.append(a.ctypes.data_as(ctypes.c_void_p) if isinstance(p.ty, ir.Array) else _ctype(p.ty)(a))
         if regs is not None:
-            callbacks = (READ(lambda b, o, n: regs.read(b, o, n)),
-                         WRITE(lambda b, o, n, v: regs.write(b, o, n, v)),
-                         DELAY(lambda us: regs.delay(us)))
+            callbacks = (
+                READ(lambda b, o, n: regs.read(b, o, n)),
+                WRITE(lambda b, o, n, v: regs.write(b, o, n, v)),
+                DELAY(lambda us: regs.delay(us)),
+            )
             self.lib.atlas_sim_attach(*callbacks)
         value = cfn(*argv)
         return None if fn.ret is None else (bool(value) if fn.ret.is_bool else int(value))
@@ -173,6 +192,7 @@ def run_both(stub: Stub, op: str, args, mode: str, seed: int):
     file of `mode` and `seed`: (interpreter's result, stub's result, the two
     register files, the stub's copy of the arguments)."""
     from atlas.front import devices
+
     c_args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     oracle, sim = RegisterFile(seed, mode), RegisterFile(seed, mode)
     want = devices.run(stub.dev, op, *args, bus=oracle)
@@ -253,8 +273,10 @@ def _trace(argv=None) -> int:
     for i, (x, y) in enumerate(zip(oracle.log, sim.log)):
         print(f"   {i + 1:3}  {text(x):58} {'stub: same' if x == y else 'stub: ' + text(y)}")
     same = oracle.log == sim.log and want == got
-    print(f"   interpreter -> {want}, stub -> {got}: "
-          + ("the same accesses, in the same order" if same else "they DIFFER"))
+    print(
+        f"   interpreter -> {want}, stub -> {got}: "
+        + ("the same accesses, in the same order" if same else "they DIFFER")
+    )
     return 0 if same else 1
 
 

@@ -1,4 +1,5 @@
 """The search archive: SQLite bookkeeping keyed by intent and machine."""
+
 import multiprocessing
 import sqlite3
 
@@ -40,14 +41,29 @@ def test_lives_in_the_cache_dir(cache):
 
 def test_record_and_read_back():
     with Archive() as a:
-        a.record("I1", "M1", "f", {"unroll": 4, "tier": "safe"}, "vh", "ok", 123.5, [120, 123, 130],
-                 {"rules": ["add-comm"], "proved": True})
+        a.record(
+            "I1",
+            "M1",
+            "f",
+            {"unroll": 4, "tier": "safe"},
+            "vh",
+            "ok",
+            123.5,
+            [120, 123, 130],
+            {"rules": ["add-comm"], "proved": True},
+        )
         [v] = a.variants("I1", "M1")
     assert v["genome"] == {"unroll": 4, "tier": "safe"}
     assert v["times_ns"] == [120, 123, 130]
     assert v["evidence"] == {"rules": ["add-comm"], "proved": True}
-    assert (v["intent_hash"], v["machine"], v["function"], v["variant_hash"], v["status"], v["median_ns"]) \
-        == ("I1", "M1", "f", "vh", "ok", 123.5)
+    assert (v["intent_hash"], v["machine"], v["function"], v["variant_hash"], v["status"], v["median_ns"]) == (
+        "I1",
+        "M1",
+        "f",
+        "vh",
+        "ok",
+        123.5,
+    )
 
 
 def test_ordering_fastest_first_failures_last():
@@ -62,7 +78,7 @@ def test_ordering_fastest_first_failures_last():
 def test_best_ignores_failures():
     with Archive() as a:
         a.record("I1", "M1", "f", {}, "crash", "crashed", None, [], None)
-        a.record("I1", "M1", "f", {}, "err", "error", 1.0, [1], None)   # even with a time, not ok
+        a.record("I1", "M1", "f", {}, "err", "error", 1.0, [1], None)  # even with a time, not ok
         assert a.best("I1", "M1", "f") is None
         fill(a)
         assert a.best("I1", "M1", "f")["variant_hash"] == "v-fast"
@@ -74,10 +90,10 @@ def test_seen_and_keys_by_intent_and_machine():
     with Archive() as a:
         fill(a, machine="M1")
         assert a.seen("I1", "M1", "v-fast")
-        assert a.seen("I1", "M1", "v-crash")          # failures are remembered too
+        assert a.seen("I1", "M1", "v-crash")  # failures are remembered too
         assert not a.seen("I1", "M1", "v-new")
-        assert not a.seen("I1", "M2", "v-fast")       # the same variant on another machine is separate
-        assert not a.seen("I2", "M1", "v-fast")       # ...and for another intent
+        assert not a.seen("I1", "M2", "v-fast")  # the same variant on another machine is separate
+        assert not a.seen("I2", "M1", "v-fast")  # ...and for another intent
         assert a.variants("I1", "M2") == [] and a.best("I1", "M2", "f") is None
         a.record("I1", "M2", "f", {"unroll": 4}, "v-slow", "ok", 50.0, [50], None)
         assert a.best("I1", "M2", "f")["variant_hash"] == "v-slow"
@@ -107,9 +123,9 @@ def test_sets_another_layout_aside(tmp_path):
     with pytest.warns(UserWarning, match="layout 999"):
         a = Archive(path)
     with a:
-        assert a.variants("I", "M") == []            # a fresh archive ...
+        assert a.variants("I", "M") == []  # a fresh archive ...
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("a.sqlite3.v999-")]
-    assert len(aside) == 1                            # ... and the old one kept beside it
+    assert len(aside) == 1  # ... and the old one kept beside it
 
 
 def test_champions_and_contexts():
@@ -121,7 +137,7 @@ def test_champions_and_contexts():
         assert a.measured("I", "M", "f", "profile-C", "vh") is None
         assert a.champion("I", "M", "f", "profile-A") is None
         a.crown("I", "M", "f", "profile-A", {"u": 1}, {"evaluations": 3})
-        a.crown("I", "M", "f", "profile-A", {"u": 2}, {"evaluations": 5})   # replaced, not added
+        a.crown("I", "M", "f", "profile-A", {"u": 2}, {"evaluations": 5})  # replaced, not added
         assert a.champion("I", "M", "f", "profile-A") == {"genome": {"u": 2}, "summary": {"evaluations": 5}}
         assert a.champion("I", "M2", "f", "profile-A") is None
 

@@ -1,5 +1,6 @@
 """A backend may layer rules of its own over the shared ones; they are
 proven like every rule before the e-graph sees them."""
+
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,8 +33,7 @@ def layered(path):
 
 def write(tmp_path, rhs):
     p = tmp_path / "mine.yaml"
-    p.write_text(f"ruleset: mine\nrules:\n  - name: mul-6-layered\n    lhs: x * 6\n    rhs: {rhs}\n"
-                 "    types: [u32]\n")
+    p.write_text(f"ruleset: mine\nrules:\n  - name: mul-6-layered\n    lhs: x * 6\n    rhs: {rhs}\n    types: [u32]\n")
     return p
 
 
@@ -51,14 +51,17 @@ def test_an_unsound_layered_rule_is_refused(tmp_path):
 
 class Layered(X86Backend):
     """A backend that layers a rule of its own (set by the test)."""
+
     name = "layered"
     rule_paths: tuple = ()
 
 
 def test_explain_shows_the_atlas_the_backend_compiles_with(monkeypatch, tmp_path):
     monkeypatch.setattr(Layered, "rule_paths", (write(tmp_path, "(x << 2) + (x << 1)"),))
-    eps = [EntryPoint("layered", f"{__name__}:Layered", backend.GROUP),
-           EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP)]
+    eps = [
+        EntryPoint("layered", f"{__name__}:Layered", backend.GROUP),
+        EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP),
+    ]
     monkeypatch.setattr(backend, "entry_points", lambda group: eps if group == backend.GROUP else [])
     src = tmp_path / "t.ax"
     src.write_text(SRC)
@@ -72,13 +75,16 @@ def test_explain_shows_the_atlas_the_backend_compiles_with(monkeypatch, tmp_path
 
 class Dumps(X86Backend):
     """A backend with a dump stage of its own."""
+
     name = "dumps"
     dump_stages = X86Backend.dump_stages + ("mine",)
 
 
 def test_dump_stages_are_the_pipelines_and_the_backends(monkeypatch, tmp_path):
-    eps = [EntryPoint("dumps", f"{__name__}:Dumps", backend.GROUP),
-           EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP)]
+    eps = [
+        EntryPoint("dumps", f"{__name__}:Dumps", backend.GROUP),
+        EntryPoint("x86_64", "atlas.backends.x86_64:X86Backend", backend.GROUP),
+    ]
     monkeypatch.setattr(backend, "entry_points", lambda group: eps if group == backend.GROUP else [])
     src = tmp_path / "t.ax"
     src.write_text(SRC)

@@ -1,5 +1,6 @@
 """`atlas bench`: the harness on tiny sizes.  These tests check behaviour
 (outputs compared, figures well formed, wrong answers caught), never timings."""
+
 import json
 import math
 import shutil
@@ -13,7 +14,7 @@ from atlas.tools import bench as B
 from atlas.tools.cli import main
 
 
-KERNELS_C = B.find_kernels_c()          # in the repository: never missing
+KERNELS_C = B.find_kernels_c()  # in the repository: never missing
 
 
 def needs_c(test):
@@ -23,7 +24,7 @@ def needs_c(test):
     return test
 
 
-TINY = dict(sizes=(100,), samples=3, target_s=1e-4)      # a few hundred µs per kernel
+TINY = dict(sizes=(100,), samples=3, target_s=1e-4)  # a few hundred µs per kernel
 
 
 def _positive_finite(x):
@@ -36,12 +37,12 @@ def test_quick_run_compares_outputs_and_gives_ratios(tmp_path):
     assert [(r.kernel, r.n) for r in report.rows] == [("saxpy", 100), ("dot_i32", 100), ("classify", 100)]
     for r in report.rows:
         assert r.ok, r.detail
-        assert r.compared > 0                                # outputs were compared before timing
+        assert r.compared > 0  # outputs were compared before timing
         assert _positive_finite(r.ratio) and _positive_finite(r.c_ns) and _positive_finite(r.atlas_ns)
         assert len(r.samples["C"]) == len(r.samples["Atlas"]) >= 1
     saxpy, dot, classify = report.rows
-    assert saxpy.compared == 100 and saxpy.max_rel_error is not None     # y, within tolerance
-    assert dot.compared == 1 and dot.max_rel_error is None               # the return value, exactly
+    assert saxpy.compared == 100 and saxpy.max_rel_error is not None  # y, within tolerance
+    assert dot.compared == 1 and dot.max_rel_error is None  # the return value, exactly
     assert classify.compared == 100
     assert _positive_finite(saxpy.copy_ns) and saxpy.copy_bytes == 12 * 100 // 2
     assert _positive_finite(report.geomean)
@@ -89,8 +90,9 @@ def test_a_wrong_answer_is_reported_and_not_timed(tmp_path):
 @needs_c
 def test_cli_quick_run_writes_json(tmp_path):
     out = tmp_path / "b.json"
-    result = CliRunner().invoke(main, ["bench", "--quick", "--only", "dot_i32", "-n", "64",
-                                       "--samples", "2", "--no-search", "--json", str(out)])
+    result = CliRunner().invoke(
+        main, ["bench", "--quick", "--only", "dot_i32", "-n", "64", "--samples", "2", "--no-search", "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "| dot_i32 | 64 |" in result.output
     row = json.loads(out.read_text())["rows"][0]
@@ -105,12 +107,13 @@ def test_missing_kernels_c_is_a_clear_error(tmp_path):
 
 # ------------------------------------------------------------- the inputs
 
+
 def test_tiered_inputs_follow_the_readme_mix():
     x = B.make_inputs(B.BY_NAME["tiered"], 10_000)["x"]
     assert np.count_nonzero((x > 20) & (x <= 1000)) == 9000
     assert np.count_nonzero((x > 10) & (x <= 20)) == 800
     assert np.count_nonzero((x >= -1000) & (x <= 10)) == 200
-    assert not np.all(np.diff(x[:9000]) == 0) and (x[:100] <= 20).any()   # shuffled
+    assert not np.all(np.diff(x[:9000]) == 0) and (x[:100] <= 20).any()  # shuffled
 
 
 def test_classify_inputs_follow_the_readme_mix():
@@ -135,7 +138,9 @@ def test_inputs_are_seeded_and_aligned():
 
 
 def test_intent_signatures_are_read_as_c_types():
-    assert B.intent_abi("fn saxpy(n: u64, a: f32, x: [f32; n], y: mut [f32; n])") == \
-        (None, ("uint64_t", "float", "const float *", "float *"))
+    assert B.intent_abi("fn saxpy(n: u64, a: f32, x: [f32; n], y: mut [f32; n])") == (
+        None,
+        ("uint64_t", "float", "const float *", "float *"),
+    )
     k = B.BY_NAME["argmax_i32"]
     assert B.intent_abi("fn argmax_i32(n: u64, x: [i32; n]) -> u64") == B._abi(k.ret, [t for _, t in k.params])

@@ -2,6 +2,7 @@
 naive specification means what its literature program and its C version
 compute, keeps to what the superoptimiser's front end accepts, and the
 harness checks and times the three builds."""
+
 import ctypes
 import random
 import re
@@ -46,6 +47,7 @@ def module():
 
 # ---------------------------------------------------------------- inputs
 
+
 def _range(ty: str):
     bits = int(ty[1:])
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if ty[0] == "i" else (0, (1 << bits) - 1)
@@ -55,7 +57,7 @@ def edge_values(ty: str) -> list[int]:
     """0, 1, -1/all ones, MIN, MAX, every power of two and its neighbours, runs of ones."""
     lo, hi = _range(ty)
     bits = int(ty[1:])
-    wrap = lambda v: ((v - lo) & ((1 << bits) - 1)) + lo          # noqa: E731  the bit pattern v, as ty
+    wrap = lambda v: ((v - lo) & ((1 << bits) - 1)) + lo  # noqa: E731  the bit pattern v, as ty
     vals = {0, 1, 2, 3, lo, hi, wrap(-1), wrap(lo + 1), wrap(hi - 1)}
     for k in range(bits):
         for v in (1 << k, (1 << k) - 1, (1 << k) + 1, ((1 << bits) - 1) << k, 0b1011 << k, 0b0110 << k):
@@ -75,8 +77,8 @@ def inputs(p: bb.Problem, count: int = 300, seed: int = 1) -> list[tuple]:
     bits = int(p.ty[1:])
     out = [(a, b) for a in edges[::3] for b in edges[::5]]
     out += [(rnd.choice(rand), rnd.choice(rand)) for _ in range(count)]
-    for v in rand[:count // 2]:
-        k = rnd.randrange(bits)                    # y: x's top bits, its low k bits random
+    for v in rand[: count // 2]:
+        k = rnd.randrange(bits)  # y: x's top bits, its low k bits random
         u = (v - lo) ^ rnd.getrandbits(k) if k else v - lo
         out += [(v, u + lo), (v, v)]
     return out
@@ -87,6 +89,7 @@ def naive_results(module, p, args):
 
 
 # ---------------------------------------------------------------- meaning
+
 
 @pytest.mark.parametrize("p", PROBLEMS, ids=IDS)
 def test_naive_equals_literature(module, p):
@@ -123,7 +126,7 @@ def _array(ty: str, values) -> np.ndarray:
 def test_naive_c_equals_naive_intent(module, c_lib, p):
     args = inputs(p)
     x = _array(p.ty, [a[0] for a in args])
-    y = _array(p.ty, [a[-1] for a in args])          # unary problems ignore it
+    y = _array(p.ty, [a[-1] for a in args])  # unary problems ignore it
     out = np.zeros(len(args), bb._NP[p.ret])
     f = getattr(c_lib, f"map_{p.function}")
     f.argtypes = [ctypes.c_uint64] + [ctypes.c_void_p] * 3
@@ -135,6 +138,7 @@ def test_naive_c_equals_naive_intent(module, c_lib, p):
 
 
 # ---------------------------------------------------------------- what the front end accepts
+
 
 def unroll(fn: ir.Function) -> Term:
     """fn as one term over its parameters (atlas.logic.flatten, straight-line
@@ -175,7 +179,9 @@ def test_naive_fits_the_front_end(module, p):
 
 
 def test_the_constraint_checks_can_fail():
-    bad = check(parse("""
+    bad = check(
+        parse(
+            """
         fn loop_on_data(x: u32) -> u32 { let v = x; let c: u32 = 0; while v != 0 { v &= v - 1; c += 1; } return c; }
         fn mixed(x: u32, y: i32) -> u32 { if x == 0 { return 0; } return x + y as u32; }
         fn bounded(x: u32) -> u32 { let c: u32 = 0; for i in 0u32..x { c += 1; } return c; }
@@ -186,25 +192,35 @@ def test_the_constraint_checks_can_fail():
             let found = false; let low: u32 = 0;
             for i in 0u32..32 { if !found && (x >> i) & 1 == 1 { low = 1u32 << i; found = true; } }
             return low;
-        }""", "bad.ax"))
-    why = {"loop_on_data": "while loop", "mixed": "one integer type", "bounded": "not constants",
-           "calls": "calls bounded", "straight": "no branch or loop", "wide": "mixes integer widths",
-           "flagged": "nodes"}                              # the flag doubles the term
+        }""",
+            "bad.ax",
+        )
+    )
+    why = {
+        "loop_on_data": "while loop",
+        "mixed": "one integer type",
+        "bounded": "not constants",
+        "calls": "calls bounded",
+        "straight": "no branch or loop",
+        "wide": "mixes integer widths",
+        "flagged": "nodes",
+    }  # the flag doubles the term
     for name, reason in why.items():
         assert any(reason in f for f in constraint_faults(bad.function(name))), name
 
 
 # ---------------------------------------------------------------- proofs
 
+
 @pytest.mark.parametrize("p", PROBLEMS, ids=IDS)
 def test_naive_is_proven_equal_to_literature(module, p):
     """For every input, not only those tried: Z3 on the unrolled terms."""
-    cex = rules.prove(unroll(module.function(p.function)), unroll(module.function(p.literature)),
-                      timeout_ms=60000)
+    cex = rules.prove(unroll(module.function(p.function)), unroll(module.function(p.literature)), timeout_ms=60000)
     assert cex is None, f"{p.function} and {p.literature} differ at {cex}"
 
 
 # ---------------------------------------------------------------- problems.yaml
+
 
 def operation_count(fn: ir.Function) -> int:
     """problems.yaml's measure of a program: atlas.superopt.stochastic.term_length."""
@@ -236,23 +252,41 @@ def test_types_mix():
     assert {p.arity for p in PROBLEMS} == {1, 2}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("- name: a\n", "missing field 'function'"),
-    ("{}", "non-empty list"),
-    ("- [1]\n", "expected a mapping"),
-    ("- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: two,"
-     " source: s, doc: d}\n", "'known_length' must be an integer"),
-    ("- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: 2,"
-     " source: s, doc: d, colour: red}\n", "unknown field(s) colour"),
-    ("- {name: p, function: nothing_here, literature: lit_p01_clear_lowest_one, known_length: 2,"
-     " source: s, doc: d}\n", "no function nothing_here"),
-    ("- {name: p, function: p01_clear_lowest_one, literature: lit_p09_abs, known_length: 2,"
-     " source: s, doc: d}\n", "does not have the signature"),
-    ("- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: 2,"
-     " source: s, doc: d}\n- {name: p, function: p03_isolate_lowest_one, literature: lit_p03_isolate_lowest_one,"
-     " known_length: 2, source: s, doc: d}\n", "used twice"),
-    ("- : [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("- name: a\n", "missing field 'function'"),
+        ("{}", "non-empty list"),
+        ("- [1]\n", "expected a mapping"),
+        (
+            "- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: two,"
+            " source: s, doc: d}\n",
+            "'known_length' must be an integer",
+        ),
+        (
+            "- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: 2,"
+            " source: s, doc: d, colour: red}\n",
+            "unknown field(s) colour",
+        ),
+        (
+            "- {name: p, function: nothing_here, literature: lit_p01_clear_lowest_one, known_length: 2,"
+            " source: s, doc: d}\n",
+            "no function nothing_here",
+        ),
+        (
+            "- {name: p, function: p01_clear_lowest_one, literature: lit_p09_abs, known_length: 2,"
+            " source: s, doc: d}\n",
+            "does not have the signature",
+        ),
+        (
+            "- {name: p, function: p01_clear_lowest_one, literature: lit_p01_clear_lowest_one, known_length: 2,"
+            " source: s, doc: d}\n- {name: p, function: p03_isolate_lowest_one, literature: lit_p03_isolate_lowest_one,"
+            " known_length: 2, source: s, doc: d}\n",
+            "used twice",
+        ),
+        ("- : [\n", "not valid YAML"),
+    ],
+)
 def test_bad_problem_files_are_refused(tmp_path, text, message):
     path = tmp_path / "problems.yaml"
     path.write_text(text)
@@ -312,8 +346,9 @@ def test_measure_reports_a_wrong_answer(smoke, tmp_path):
     work, _ = smoke
     wrong = tmp_path / "wrong.c"
     wrong.write_text(bb.NAIVE_C.read_text().replace("return x & ~(1u << i);", "return x;"))
-    rows = bb.measure(SMOKE, bb.build_c(tmp_path, source=wrong), work / "art", n=256, samples=3,
-                      target_s=0.0005, workdir=tmp_path)
+    rows = bb.measure(
+        SMOKE, bb.build_c(tmp_path, source=wrong), work / "art", n=256, samples=3, target_s=0.0005, workdir=tmp_path
+    )
     bad, good = rows
     assert not bad.ok and "differs from gcc" in bad.detail and bad.gcc_ns is None
     assert good.ok

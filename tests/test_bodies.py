@@ -1,6 +1,7 @@
 """Loop-free bodies as terms: equal bodies written differently are proven
 equal by Z3, unequal ones are refuted with a counterexample, and what the
 module does not model is said to be unsupported."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,7 @@ from atlas.meaning.terms import Term, const, var
 import golden
 
 SIG = "(n: u64, x: [i32; n], out: mut [i32; n], i: u64, k: u64, s0: i32)"
-PRE = "let s: i32 = s0;"     # an outer local the bodies may assign (parameters are immutable)
+PRE = "let s: i32 = s0;"  # an outer local the bodies may assign (parameters are immutable)
 
 
 def fns(src: str) -> dict[str, ir.Function]:
@@ -30,21 +31,19 @@ def pair(before: str, after: str):
 def equal(before: str, after: str, assume: str | None = None):
     a, b, fn = pair(before, after)
     cond = None
-    if assume is not None:      # the assumption as the condition of an If in a third body
+    if assume is not None:  # the assumption as the condition of an If in a third body
         cond = fns(f"fn c{SIG} {{ if {assume} {{ }} }}")["c"].body[0].cond
     return bodies.prove_equal(a, b, fn, assume=cond)
 
 
 def test_two_stores_under_if_equal_one_store_of_a_select():
-    assert equal("if x[i] > 10 { out[i] = 1; } else { out[i] = 2; }",
-                 "out[i] = select(x[i] > 10, 1, 2);") is None
+    assert equal("if x[i] > 10 { out[i] = 1; } else { out[i] = 2; }", "out[i] = select(x[i] > 10, 1, 2);") is None
 
 
 def test_a_wrong_arm_is_refuted_with_a_counterexample():
-    why = equal("if x[i] > 10 { out[i] = 1; } else { out[i] = 2; }",
-                "out[i] = select(x[i] > 10, 2, 1);")
+    why = equal("if x[i] > 10 { out[i] = 1; } else { out[i] = 2; }", "out[i] = select(x[i] > 10, 2, 1);")
     assert why is not None and why.startswith("refuted: out[__j]")
-    assert "i = " in why and "n = " in why      # the inputs that tell them apart
+    assert "i = " in why and "n = " in why  # the inputs that tell them apart
 
 
 def test_a_store_to_another_index_is_refuted():
@@ -68,13 +67,13 @@ def test_reads_see_earlier_writes_and_read_zero_out_of_range():
     why = equal("out[i] = 7; s = out[i];", "out[i] = 7; s = 7;")
     assert why is not None and why.startswith("refuted: s ")
     # a later write wins; a read between the two sees the first
-    assert equal("out[i] = 1; s = out[i]; out[i] = 2;",
-                 "out[i] = 2; s = select(i < n, 1, 0);") is None
+    assert equal("out[i] = 1; s = out[i]; out[i] = 2;", "out[i] = 2; s = select(i < n, 1, 0);") is None
 
 
 def test_scalars_merge_after_if_and_locals_are_not_observable():
-    assert equal("let t: i32 = 4; if x[i] != 0 { t = 0; } s = t;",
-                 "let u: i32 = x[i]; s = select(u != 0, 0, 4);") is None
+    assert (
+        equal("let t: i32 = 4; if x[i] != 0 { t = 0; } s = t;", "let u: i32 = x[i]; s = select(u != 0, 0, 4);") is None
+    )
     why = equal("if x[i] != 0 { s = 0; }", "s = 0;")
     assert why is not None and why.startswith("refuted: s ")
 
@@ -91,18 +90,23 @@ def test_tiered_nested_if_equals_its_hoisted_form():
     _, module, _ = golden_front("tiered")
     fn = module.functions[0]
     body = fn.body[0].body
-    hoisted = fns("fn h(n: u64, x: [i32; n], out: mut [i32; n], i: u64) {"
-                  " if x[i] > 20 { out[i] = x[i] * 2; } else { let v = x[i];"
-                  " if v > 10 { out[i] = v + 10; } else { out[i] = v - 5; } } }")["h"].body
+    hoisted = fns(
+        "fn h(n: u64, x: [i32; n], out: mut [i32; n], i: u64) {"
+        " if x[i] > 20 { out[i] = x[i] * 2; } else { let v = x[i];"
+        " if v > 10 { out[i] = v + 10; } else { out[i] = v - 5; } } }"
+    )["h"].body
     assert bodies.prove_equal(body, hoisted, fn) is None
-    wrong = fns("fn h(n: u64, x: [i32; n], out: mut [i32; n], i: u64) {"
-                " if x[i] > 10 { out[i] = x[i] * 2; } else { out[i] = x[i] - 5; } }")["h"].body
+    wrong = fns(
+        "fn h(n: u64, x: [i32; n], out: mut [i32; n], i: u64) {"
+        " if x[i] > 10 { out[i] = x[i] * 2; } else { out[i] = x[i] - 5; } }"
+    )["h"].body
     assert bodies.prove_equal(body, wrong, fn).startswith("refuted")
 
 
 def golden_front(stem: str):
     from atlas.pipeline import front
     from atlas.machine.probe import load_probe
+
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     return front([golden.ROOT / "intents" / f"{stem}.ax"], probe)
 
@@ -111,22 +115,26 @@ def test_effects_give_final_terms_and_contents():
     a, _, fn = pair("let t: i32 = x[i]; s = t + 1; out[k] = t;", "")
     eff = bodies.effects(a, fn)
     assert eff.declared == {"t"}
-    read = bodies.effects((), fn).content("x", var("i", ir.U64))      # 0 out of range
+    read = bodies.effects((), fn).content("x", var("i", ir.U64))  # 0 out of range
     assert eff.scalars["s"] == Term("add", ir.I32, (read, const(1, ir.I32)))
     j = var("j", ir.U64)
     assert eff.content("out", j) != bodies.effects((), fn).content("out", j)
     assert eff.content("x", j) == bodies.effects((), fn).content("x", j)
 
 
-@pytest.mark.parametrize("before", [
-    "for q in 0..n { out[q] = 1; }",
-    "while s < 3 { s = s + 1; }",
-    "g(n, out);",
-    "s = h(s);",
-])
+@pytest.mark.parametrize(
+    "before",
+    [
+        "for q in 0..n { out[q] = 1; }",
+        "while s < 3 { s = s + 1; }",
+        "g(n, out);",
+        "s = h(s);",
+    ],
+)
 def test_loops_and_calls_are_unsupported(before):
-    f = fns(f"fn a{SIG} {{ {PRE} {before} }}\nfn g(n: u64, out: mut [i32; n]) {{ }}\n"
-            "fn h(v: i32) -> i32 { return v; }")
+    f = fns(
+        f"fn a{SIG} {{ {PRE} {before} }}\nfn g(n: u64, out: mut [i32; n]) {{ }}\nfn h(v: i32) -> i32 {{ return v; }}"
+    )
     fn, body = f["a"], f["a"].body[1:]
     assert bodies.effects(body, fn) is None
     why = bodies.prove_equal(body, body, fn)

@@ -5,6 +5,7 @@ by a resource limit (the same on every machine) instead of a clock.
 
 No test here asserts a wall-clock time: each asserts the behaviour that
 bounds it (the stop reason, node counts, the reason a proof gave up)."""
+
 from __future__ import annotations
 
 import functools
@@ -33,14 +34,14 @@ def T(op, ty, *args):
 
 # ---------------------------------------------------------------- absorbing elements
 
+
 def test_a_rule_to_a_constant_subsumes_what_it_matched():
     by_name = {(r.name, r.ty): r for r in shipped()}
-    for name in ("mul-zero", "zero-mul", "and-zero", "zero-and", "or-ones", "ones-or",
-                 "xor-self", "sub-self"):
+    for name in ("mul-zero", "zero-mul", "and-zero", "zero-and", "or-ones", "ones-or", "xor-self", "sub-self"):
         rule = by_name[name, U64]
         assert folds(rule), name
         assert ":subsume" in rule_text(rule, "r0", FOLD_RULESET)
-    assert not folds(by_name["add-zero", U64])          # x + 0 => x: not a constant
+    assert not folds(by_name["add-zero", U64])  # x + 0 => x: not a constant
 
 
 def test_multiplying_an_index_by_zero_saturates_small():
@@ -54,17 +55,23 @@ def test_multiplying_an_index_by_zero_saturates_small():
     assert atlas.stop_reason == "saturated"
     assert atlas.stats[-1].nodes < 20
     assert atlas.extract("f@f.ax:3:9 index") == const(0, U64)
-    assert atlas.extract("f@f.ax:3:9 value").args[0 if atlas.extract("f@f.ax:3:9 value").args[0].op == "load"
-                                                   and atlas.extract("f@f.ax:3:9 value").args[0].value == "acc"
-                                                   else 1].args == (const(0, U64),)
+    assert atlas.extract("f@f.ax:3:9 value").args[
+        0
+        if atlas.extract("f@f.ax:3:9 value").args[0].op == "load"
+        and atlas.extract("f@f.ax:3:9 value").args[0].value == "acc"
+        else 1
+    ].args == (const(0, U64),)
 
 
-@pytest.mark.parametrize("op, absorbing", [
-    ("mul", lambda a: T("mul", U64, const(0, U64), a)),                 # zero on the left
-    ("and", lambda a: T("and", U64, a, const(0, U64))),
-    ("or", lambda a: T("or", U64, const(U64.mask, U64), a)),
-    ("mul", lambda a: T("mul", U64, T("xor", U64, a, a), var("k", U64))),   # a zero the rules find
-])
+@pytest.mark.parametrize(
+    "op, absorbing",
+    [
+        ("mul", lambda a: T("mul", U64, const(0, U64), a)),  # zero on the left
+        ("and", lambda a: T("and", U64, a, const(0, U64))),
+        ("or", lambda a: T("or", U64, const(U64.mask, U64), a)),
+        ("mul", lambda a: T("mul", U64, T("xor", U64, a, a), var("k", U64))),  # a zero the rules find
+    ],
+)
 def test_every_absorbing_form_stays_small(op, absorbing):
     """The same blow-up through the other annihilators, on either side, and
     through a zero that only saturation discovers (a ^ a)."""
@@ -73,10 +80,11 @@ def test_every_absorbing_form_stays_small(op, absorbing):
     atlas = saturate({"f@r": root}, shipped())
     assert atlas.stop_reason == "saturated"
     assert atlas.stats[-1].nodes < 60
-    assert not atlas.extract("f@r").args          # a constant
+    assert not atlas.extract("f@r").args  # a constant
 
 
 # ---------------------------------------------------------------- one pass is bounded
+
 
 def _sum_of_bits(n: int) -> Term:
     """The naive 16-bit popcount of a power-of-two test: sum of (x >> k) & 1."""
@@ -133,6 +141,7 @@ def test_ctrl_c_stops_saturation():
 
 # ---------------------------------------------------------------- proofs
 
+
 def _horner(div: bool, steps: int = 64) -> Term:
     """acc = acc * x + y / 2.0 unrolled `steps` times (or with 0.5 * y and
     the operands swapped, as extraction writes it)."""
@@ -140,8 +149,7 @@ def _horner(div: bool, steps: int = 64) -> Term:
     half = T("div", F64, y, const(2.0, F64)) if div else T("mul", F64, const(0.5, F64), y)
     acc = const(0.0, F64)
     for _ in range(steps):
-        acc = T("add", F64, T("mul", F64, acc, x), half) if div else \
-            T("add", F64, half, T("mul", F64, x, acc))
+        acc = T("add", F64, T("mul", F64, acc, x), half) if div else T("add", F64, half, T("mul", F64, x, acc))
     return acc
 
 
@@ -150,15 +158,16 @@ def test_a_rewrite_deep_in_an_unrolled_float_loop_is_proven_by_its_part():
     operand pair swapped): that part alone is proven, and so the whole,
     where the whole claim timed out twice (60 s)."""
     src, new = _horner(True), _horner(False)
-    assert rules._differing(src, new) == [(T("div", F64, var("y", F64), const(2.0, F64)),
-                                          T("mul", F64, const(0.5, F64), var("y", F64)))]
+    assert rules._differing(src, new) == [
+        (T("div", F64, var("y", F64), const(2.0, F64)), T("mul", F64, const(0.5, F64), var("y", F64)))
+    ]
     assert rules.prove(src, new) is None
 
 
 def test_a_large_float_claim_is_refused_without_asking_z3():
     x = var("x", F64)
     src = _horner(True, 20)
-    other = T("add", F64, _horner(True, 20), x)          # differs at the top: no parts
+    other = T("add", F64, _horner(True, 20), x)  # differs at the top: no parts
     with pytest.raises(rules.Undecided, match="float operations"):
         rules.prove(src, other)
 
@@ -167,7 +176,7 @@ def test_proofs_give_up_by_resource_limit_the_same_way_each_time(monkeypatch):
     """A proof bounded by Z3's resource units stops at the same point on
     every machine: the outcome and the reason do not depend on the clock."""
     y = var("y", F64)
-    hard = (T("div", F64, y, const(2.0, F64)), T("mul", F64, const(0.5, F64), y))   # ~7 million units
+    hard = (T("div", F64, y, const(2.0, F64)), T("mul", F64, const(0.5, F64), y))  # ~7 million units
     monkeypatch.setattr(rules, "PROOF_RLIMIT", 100_000)
     reasons = set()
     for _ in range(2):
@@ -176,12 +185,12 @@ def test_proofs_give_up_by_resource_limit_the_same_way_each_time(monkeypatch):
         reasons.add(str(err.value))
     assert len(reasons) == 1 and "resource limit" in reasons.pop()
     monkeypatch.undo()
-    assert rules.prove(*hard) is None            # the shipped limit proves it
+    assert rules.prove(*hard) is None  # the shipped limit proves it
 
 
 def test_the_shipped_rules_prove_within_the_rule_limit():
     st = shipped().stats
-    assert st.instances > 0                      # load_rules raised nothing: all proven
+    assert st.instances > 0  # load_rules raised nothing: all proven
     assert rules.RULE_RLIMIT >= rules.PROOF_RLIMIT
 
 
@@ -204,6 +213,7 @@ def test_an_unprovable_float_rewrite_keeps_the_source_form_and_says_why(tmp_path
 
     from atlas.logic import learned, stages
     from atlas import pipeline
+
     src = tmp_path / "horner.ax"
     src.write_text(HORNER)
     probe = load_probe(Path(__file__).parent / "fixtures" / "probe-popcnt.json")

@@ -1,6 +1,7 @@
 """Rules with side conditions over constants (`consts` + `when`): proven for
 every constant the condition admits, refused when unsound or when the
 condition never holds, and instantiated per constant before saturation."""
+
 from __future__ import annotations
 
 import textwrap
@@ -47,7 +48,9 @@ def write(tmp_path, text: str, name: str = "rules.yaml"):
 
 
 def one_rule(tmp_path, lhs, rhs, types, when=POW2, consts="[c]", extra=""):
-    return write(tmp_path, f"""
+    return write(
+        tmp_path,
+        f"""
         ruleset: cond
         rules:
           - name: r
@@ -56,15 +59,17 @@ def one_rule(tmp_path, lhs, rhs, types, when=POW2, consts="[c]", extra=""):
             consts: {consts}
             when: {when}
             types: {types}
-        {extra}""")
+        {extra}""",
+    )
 
 
 # ---------------------------------------------------------------- proving
 
+
 def test_conditioned_rule_is_proven_and_cached(tmp_path, cache, strategy):
     path = one_rule(tmp_path, "x / c", "x >> ctz(c)", "[u8, u16, u32]")
     rs = load_rules(path)
-    assert list(rs) == []                       # never in the list egglog may be handed as is
+    assert list(rs) == []  # never in the list egglog may be handed as is
     assert [r.id for r in rs.conditioned] == ["r@u8", "r@u16", "r@u32"]
     st = rs.stats
     assert (st.instances, st.conditioned, st.proven, st.cached) == (3, 3, 3, 0)
@@ -88,8 +93,7 @@ def test_condition_is_what_makes_a_rule_sound(tmp_path, cache):
     assert c != 0 and c & (c - 1) != 0
 
 
-def test_unsound_conditioned_rule_has_a_counterexample_satisfying_the_condition(
-        tmp_path, cache, strategy):
+def test_unsound_conditioned_rule_has_a_counterexample_satisfying_the_condition(tmp_path, cache, strategy):
     """Signed division by a power of two is not an arithmetic shift."""
     path = one_rule(tmp_path, "x / c", "x >> ctz(c)", "[i8, i16]")
     with pytest.raises(UnsoundRule) as info:
@@ -103,7 +107,7 @@ def test_unsound_conditioned_rule_has_a_counterexample_satisfying_the_condition(
     cex = err.counterexample
     assert set(cex) == {"x", "c"}
     env = {"?" + k: v & ir.I8.mask for k, v in cex.items()}
-    assert evaluate(err.rule.when, PY, env) is True               # the witness meets the condition
+    assert evaluate(err.rule.when, PY, env) is True  # the witness meets the condition
     lv, rv = evaluate(err.rule.lhs, PY, env), evaluate(err.rule.rhs, PY, env)
     assert lv != rv
     assert (lv, rv) == (err.lhs_value & 0xFF, err.rhs_value & 0xFF)
@@ -137,7 +141,9 @@ def test_malformed_conditions_are_refused_at_their_line(tmp_path, cache, when, c
 def test_consts_without_when_match_any_constant(tmp_path, cache):
     """`consts` alone: proven symbolically for every value, instantiated for
     every constant of the type, the rhs folded."""
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: cond
         rules:
           - name: clear-low
@@ -145,12 +151,16 @@ def test_consts_without_when_match_any_constant(tmp_path, cache):
             rhs: x & (~0 << c)
             consts: [c]
             types: [u8, i32]
-        """)
+        """,
+    )
     rs = load_rules(path)
     assert rs.stats.proven == 2 and [r.when for r in rs.conditioned] == [None, None]
     got = for_terms(rs, [const(3, ir.U8), const(200, ir.U8), const(-1, ir.I32)])
-    assert [r.text for r in got] == ["(x >> 3u8) << 3u8 => x & 248u8", "(x >> 200u8) << 200u8 => x & 0u8",
-                                     "(x >> -1i32) << -1i32 => x & 0i32"]
+    assert [r.text for r in got] == [
+        "(x >> 3u8) << 3u8 => x & 248u8",
+        "(x >> 200u8) << 200u8 => x & 0u8",
+        "(x >> -1i32) << -1i32 => x & 0i32",
+    ]
     assert [r.name for r in got] == ["clear-low[c=3]", "clear-low[c=200]", "clear-low[c=-1]"]
 
 
@@ -159,15 +169,19 @@ def test_float_consts_are_proven_symbolically_and_folded(tmp_path, cache):
     rs = load_rules(path)
     assert rs.stats.proven == 1
     got = for_terms(rs, [const(2.0, ir.F32), const(3.0, ir.F32), const(0.5, ir.F32)])
-    assert [(r.name, r.text) for r in got] == [("r[c=0.5]", "x / 0.5f32 => x * 2.0f32"),
-                                               ("r[c=2.0]", "x / 2.0f32 => x * 0.5f32")]
+    assert [(r.name, r.text) for r in got] == [
+        ("r[c=0.5]", "x / 0.5f32 => x * 2.0f32"),
+        ("r[c=2.0]", "x / 2.0f32 => x * 0.5f32"),
+    ]
     path.write_text(path.read_text().replace("c == 2.0 || c == 0.5", "c < 1.0 && c > 2.0"))
     with pytest.raises(RuleError, match="the condition `c < 1.0 && c > 2.0` never holds"):
         load_rules(path)
 
 
 def test_when_needs_consts(tmp_path, cache):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: cond
         rules:
           - name: r
@@ -175,20 +189,24 @@ def test_when_needs_consts(tmp_path, cache):
             rhs: x >> ctz(c)
             when: c != 0
             types: u8
-        """)
+        """,
+    )
     with pytest.raises(RuleError, match=r":6: rule 'r': `when` tests constants: name them in `consts`"):
         load_rules(path)
 
 
 # ---------------------------------------------------------------- instantiating
 
+
 def _roots():
     x, y = var("x", U32), var("y", U32)
-    return [Term("div", U32, (x, const(16, U32))),
-            Term("div", U32, (x, const(12, U32))),
-            Term("rem", U32, (y, const(8, U32))),
-            Term("add", U32, (y, const(0, U32))),
-            Term("div", ir.U16, (var("z", ir.U16), const(64, ir.U16)))]
+    return [
+        Term("div", U32, (x, const(16, U32))),
+        Term("div", U32, (x, const(12, U32))),
+        Term("rem", U32, (y, const(8, U32))),
+        Term("add", U32, (y, const(0, U32))),
+        Term("div", ir.U16, (var("z", ir.U16), const(64, ir.U16))),
+    ]
 
 
 def test_instances_are_the_constants_that_satisfy_the_condition(tmp_path, cache):
@@ -199,26 +217,34 @@ def test_instances_are_the_constants_that_satisfy_the_condition(tmp_path, cache)
     r16 = next(r for r in got if r.name == "r[c=16]")
     px = Term("var", U32, (), "?x")
     assert r16.lhs == Term("div", U32, (px, const(16, U32)))
-    assert r16.rhs == Term("shr", U32, (px, const(4, U32)))           # ctz(16) folded to 4
+    assert r16.rhs == Term("shr", U32, (px, const(4, U32)))  # ctz(16) folded to 4
     assert r16.text == "x / 16u32 => x >> 4u32" and r16.origin == "r" and r16.when is None
     assert r16.source == rs.conditioned[0].source
     # a plain list works too, and plain rules pass through untouched
-    plain = load_rules(write(tmp_path, "ruleset: p\nrules:\n  - {name: q, lhs: a + 0, rhs: a, types: u32}\n",
-                             "p.yaml"))
+    plain = load_rules(write(tmp_path, "ruleset: p\nrules:\n  - {name: q, lhs: a + 0, rhs: a, types: u32}\n", "p.yaml"))
     mixed = for_terms(list(plain) + rs.conditioned, _roots())
     assert [r.name for r in mixed][:1] == ["q"] and len(mixed) == 4
 
 
 def test_instances_fold_every_constant_subterm_and_still_prove():
-    conditioned = [r for r in rules.parse_rules()[0] if r.conditioned]      # the shipped ones
+    conditioned = [r for r in rules.parse_rules()[0] if r.conditioned]  # the shipped ones
     consts = {t: [1, 2, 3, 7, 8, 9, 16, 31, 24, -8, 1 << (t.bits - 1)] for t in rules.TYPE_GROUPS["ints"]}
-    got = specialise_conditioned(conditioned, consts, check=True)    # each proven by Z3 directly
+    got = specialise_conditioned(conditioned, consts, check=True)  # each proven by Z3 directly
     names = {r.id for r in got}
-    assert {"udiv-pow2-is-shr[c=16]@u32", "urem-pow2-is-and[c=8]@u64", "mul-pow2-is-shl[c=2]@i8",
-            "sdiv-pow2-is-shr[c=8]@i32", "srem-pow2-is-and[c=16]@i64", "mul-pow2-plus-1[c=9]@u16",
-            "mul-pow2-minus-1[c=31]@i64", "shifts-or-is-rotl[c=8,d=24]@u32",
-            "shifts-or-is-rotl[c=24,d=8]@u32", "rotl-const-is-shifts[c=7]@u8",
-            "shr-shl-clears-low[c=3]@i16", "mul-pow2-is-shl[c=-128]@i8"} <= names
+    assert {
+        "udiv-pow2-is-shr[c=16]@u32",
+        "urem-pow2-is-and[c=8]@u64",
+        "mul-pow2-is-shl[c=2]@i8",
+        "sdiv-pow2-is-shr[c=8]@i32",
+        "srem-pow2-is-and[c=16]@i64",
+        "mul-pow2-plus-1[c=9]@u16",
+        "mul-pow2-minus-1[c=31]@i64",
+        "shifts-or-is-rotl[c=8,d=24]@u32",
+        "shifts-or-is-rotl[c=24,d=8]@u32",
+        "rotl-const-is-shifts[c=7]@u8",
+        "shr-shl-clears-low[c=3]@i16",
+        "mul-pow2-is-shl[c=-128]@i8",
+    } <= names
     assert "shr-shl-clears-low[c=-8]@i16" not in names
     assert "sdiv-pow2-is-shr[c=1]@i32" not in names and "udiv-pow2-is-shr[c=24]@u32" not in names
     assert "mul-pow2-minus-1[c=3]@u32" not in names and "shifts-or-is-rotl[c=8,d=8]@u32" not in names
@@ -244,16 +270,16 @@ def test_saturation_gets_instances_never_conditioned_rules(monkeypatch):
         return real(roots, rule_list, **kw)
 
     monkeypatch.setattr(stages.egraph, "saturate", spy)
-    monkeypatch.setenv("ATLAS_CHECK_INSTANCES", "1")      # and each instance proves on its own
+    monkeypatch.setenv("ATLAS_CHECK_INSTANCES", "1")  # and each instance proves on its own
     sat = stages.saturate(module, probe)
     assert seen["rules"] == sat.rules and not any(r.conditioned for r in sat.rules)
     names = {r.name for r in sat.rules}
-    assert {"udiv-pow2-is-shr[c=16]", "urem-pow2-is-and[c=16]", "mul-pow2-is-shl[c=8]",
-            "mul-pow2-plus-1[c=3]"} <= names
+    assert {"udiv-pow2-is-shr[c=16]", "urem-pow2-is-and[c=16]", "mul-pow2-is-shl[c=8]", "mul-pow2-plus-1[c=3]"} <= names
     assert not any(n.startswith("udiv-pow2-is-shr[c=3]") for n in names)
 
 
 # ---------------------------------------------------------------- end to end
+
 
 @pytest.mark.cc
 def test_naive_divides_by_a_shift_named_by_its_instance(tmp_path):
@@ -267,8 +293,9 @@ def test_naive_divides_by_a_shift_named_by_its_instance(tmp_path):
 
     doc = explain([str(src)], probe, "fixture")
     assert doc["rules"]["matches"]["udiv-pow2-is-shr[c=16]"] >= 1
-    root = next(r for f in doc["functions"] if f["name"] == "split_index" for r in f["roots"]
-                if r["source"] == "(i / 16u32)")
+    root = next(
+        r for f in doc["functions"] if f["name"] == "split_index" for r in f["roots"] if r["source"] == "(i / 16u32)"
+    )
     assert root["chosen"] == "(i >> 4u32)" and root["status"] == "proven by Z3"
     cls = next(c for c in doc["classes"] if c["id"] == root["class"])
     member = next(m for m in cls["members"] if m["term"] == "(i >> 4u32)")
@@ -306,10 +333,15 @@ fn udiv64(x: u16) -> u16 { return x / 64 + x % 64; }
 fn odd(x: u32) -> u32 { return x / 12 + x * 6; }
 """
 
-EXPECTED = {"sdiv8": "sdiv-pow2-is-shr[c=8]", "srem16": "srem-pow2-is-and[c=16]",
-            "mul7": "mul-pow2-minus-1[c=7]", "mul9": "mul-pow2-plus-1[c=9]",
-            "rot8": "shifts-or-is-rotl[c=8,d=24]", "clear5": "shr-shl-clears-low[c=5]",
-            "udiv64": "udiv-pow2-is-shr[c=64]"}
+EXPECTED = {
+    "sdiv8": "sdiv-pow2-is-shr[c=8]",
+    "srem16": "srem-pow2-is-and[c=16]",
+    "mul7": "mul-pow2-minus-1[c=7]",
+    "mul9": "mul-pow2-plus-1[c=9]",
+    "rot8": "shifts-or-is-rotl[c=8,d=24]",
+    "clear5": "shr-shl-clears-low[c=5]",
+    "udiv64": "udiv-pow2-is-shr[c=64]",
+}
 
 
 @pytest.mark.cc
@@ -336,6 +368,7 @@ def test_every_new_rule_fires_and_native_code_agrees(tmp_path):
     except runtime.CpuMismatch as exc:
         pytest.skip(str(exc))
     from atlas.meaning import interp
+
     rng = np.random.default_rng(5)
     for f in module.functions:
         t = f.params[0].ty

@@ -1,6 +1,7 @@
 """The cost model: per-op latency and throughput measured on this machine,
 cached per probe, and the static hints where it cannot be measured.  These
 tests check what is measured and how the table is kept, never the timings."""
+
 import json
 import platform
 import re
@@ -61,7 +62,7 @@ def other_arch(arch, features=()):
 def function_asm(asm: str, name: str) -> str:
     """The assembly of one function of an emitted module."""
     start = asm.index(f"{name}:")
-    return asm[start:asm.index(".Lfunc_end", start)]
+    return asm[start : asm.index(".Lfunc_end", start)]
 
 
 def instructions(asm: str, mnemonic: str) -> list[str]:
@@ -75,6 +76,7 @@ def raising(*args, **kwargs):
 
 
 # ---------------------------------------------------------------- a measurement
+
 
 @pytest.mark.cc
 def test_measured_table_has_every_op_at_every_type_all_positive(table, host):
@@ -103,6 +105,7 @@ def test_measure_of_some_types_still_normalises_to_u64_add(host):
 
 # ---------------------------------------------------------------- the cache
 
+
 @pytest.mark.cc
 def test_second_for_probe_reads_the_cache_and_measures_nothing(table, host, cache, monkeypatch):
     calls = []
@@ -129,14 +132,14 @@ def test_remeasure_and_a_stale_cache_measure_again(table, host, cache, monkeypat
 
     path = cm.cache_path(host)
     data = json.loads(path.read_text())
-    data["llvmlite"] = "0.0.0"           # written by another llvmlite
+    data["llvmlite"] = "0.0.0"  # written by another llvmlite
     path.write_text(json.dumps(data))
     cm.for_probe(host)
     assert len(calls) == 3
     path.write_text("{ not json")
     cm.for_probe(host)
     assert len(calls) == 4
-    assert json.loads(path.read_text())["llvmlite"] != "0.0.0"      # rewritten whole
+    assert json.loads(path.read_text())["llvmlite"] != "0.0.0"  # rewritten whole
 
 
 def test_other_probes_are_cached_under_their_own_fingerprint(host, cache):
@@ -145,6 +148,7 @@ def test_other_probes_are_cached_under_their_own_fingerprint(host, cache):
 
 
 # ---------------------------------------------------------------- what is timed
+
 
 def test_popcount_benchmark_uses_popcnt_only_when_the_probe_has_it():
     with_it = cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "popcount", ir.U64)
@@ -181,8 +185,7 @@ def test_min_on_the_chain_stays_a_cmov():
 
 def test_shift_benchmark_carries_the_backends_guard():
     """A count the compiler cannot see: the backend's check that it is in range stays."""
-    asm = function_asm(cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "shl", ir.U64),
-                       "bench_shl_u64_lat")
+    asm = function_asm(cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "shl", ir.U64), "bench_shl_u64_lat")
     assert re.search(r"\bcmpq\s+\$64,", asm)
 
 
@@ -194,6 +197,7 @@ def test_benchmark_asm_refuses_what_it_cannot_build():
 
 
 # ---------------------------------------------------------------- cannot measure
+
 
 def test_another_architecture_gets_the_static_table_with_the_reason(cache, monkeypatch):
     arm = other_arch("aarch64", ["asimd"])
@@ -210,12 +214,13 @@ def test_another_architecture_gets_the_static_table_with_the_reason(cache, monke
 @pytest.mark.skipif(not X86_HOST, reason="needs an x86_64 host")
 def test_a_feature_this_machine_lacks_gets_the_static_table(host, cache, monkeypatch):
     from atlas.backends.x86_64.target import FEATURES, target_for
+
     have = host_cpu_flags() or set()
     extra = None
     for flags in FEATURES.values():
         if flags and not set(flags) & have:
             trial = with_features(host, set(host.cpu.features) | {flags[0]})
-            if flags[0] in target_for(trial).cpu_flags:     # this LLVM knows the feature
+            if flags[0] in target_for(trial).cpu_flags:  # this LLVM knows the feature
                 extra = flags[0]
                 break
     if extra is None:
@@ -246,13 +251,16 @@ def test_static_table_is_egraphs_hints_per_probe():
 
 # ---------------------------------------------------------------- lookups
 
+
 def test_cost_falls_back_sensibly():
-    costs = {f"{op}@{t.name}": cm.OpCost(i + 1.0, (i + 1.0) / 2)
-             for i, (op, t) in enumerate((op, t) for op in cm.OPS for t in cm.TYPES)}
+    costs = {
+        f"{op}@{t.name}": cm.OpCost(i + 1.0, (i + 1.0) / 2)
+        for i, (op, t) in enumerate((op, t) for op in cm.OPS for t in cm.TYPES)
+    }
     t = cm.CostTable(costs, "made up", 1.0)
     assert t.cost("add", ir.U64) == costs["add@u64"]
     assert t.cost("shr", "i32") == costs["shr@i32"]
-    assert t.cost("add", ir.I16) == costs["add@i32"]           # narrower: 32-bit, same signedness
+    assert t.cost("add", ir.I16) == costs["add@i32"]  # narrower: 32-bit, same signedness
     assert t.cost("popcount", ir.U8) == costs["popcount@u32"]
     assert t.cost("ne", ir.I64) == costs["eq@i64"]
     assert t.cost("ge", ir.U32) == costs["lt@u32"]

@@ -1,5 +1,6 @@
 """Run-time counters (ir.Count): exported i64 globals in the library, read
 back through atlas.machine.runtime, against the interpreter's atlas.meaning.interp.COUNTS."""
+
 from __future__ import annotations
 
 import json
@@ -48,16 +49,21 @@ fn other(n: u64, x: [i32; n]) -> u64 {
 def _with_counts(f: ir.Function) -> ir.Function:
     """Count every trip of each loop ("trip"), and the else arm of an if
     inside a loop ("fallback"); "entry" once per call."""
+
     def stmts(body, in_loop=False):
         out = []
         for s in body:
             if isinstance(s, ir.For | ir.While):
                 s = replace(s, body=(ir.Count("trip"), *stmts(s.body, True)))
             elif isinstance(s, ir.If):
-                s = replace(s, then=tuple(stmts(s.then, in_loop)),
-                            else_=((ir.Count("fallback"),) if in_loop else ()) + tuple(stmts(s.else_, in_loop)))
+                s = replace(
+                    s,
+                    then=tuple(stmts(s.then, in_loop)),
+                    else_=((ir.Count("fallback"),) if in_loop else ()) + tuple(stmts(s.else_, in_loop)),
+                )
             out.append(s)
         return out
+
     return replace(f, body=(ir.Count("entry"), *stmts(f.body)))
 
 
@@ -71,8 +77,7 @@ def counted(tmp_path_factory):
     out = folder / "out"
     out.mkdir()
     em = X86.X86Backend().emit(module, probe, out)
-    (out / "manifest.json").write_text(json.dumps({"format": "atlas-artefact/1", "backend": "x86_64",
-                                                   **em.manifest}))
+    (out / "manifest.json").write_text(json.dumps({"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest}))
     return module, runtime.load(out), em
 
 
@@ -87,8 +92,7 @@ def test_the_manifest_lists_each_functions_counters(counted):
 def test_counters_match_the_interpreter(counted):
     module, lib, _ = counted
     lib.reset_counters()
-    assert lib.counters() == {"tally": {"entry": 0, "trip": 0, "fallback": 0},
-                              "other": {"entry": 0, "trip": 0}}
+    assert lib.counters() == {"tally": {"entry": 0, "trip": 0, "fallback": 0}, "other": {"entry": 0, "trip": 0}}
     rng = np.random.default_rng(3)
     calls = [[n, rng.integers(-5, 6, n, dtype=np.int32)] for n in (0, 1, 17, 100)]
     for args in calls:
@@ -116,12 +120,13 @@ def test_counters_match_the_interpreter(counted):
 def test_counting_from_several_threads_loses_nothing(counted):
     _, lib, _ = counted
     n, threads, calls = 50_000, 4, 5
-    x = np.full(n, -1, np.int32)                  # every element takes the counted else arm
+    x = np.full(n, -1, np.int32)  # every element takes the counted else arm
     lib.reset_counters()
 
     def work():
         for _ in range(calls):
-            lib.tally(n, x)                       # ctypes lets go of the GIL during the call
+            lib.tally(n, x)  # ctypes lets go of the GIL during the call
+
     ts = [threading.Thread(target=work) for _ in range(threads)]
     for t in ts:
         t.start()
@@ -133,6 +138,7 @@ def test_counting_from_several_threads_loses_nothing(counted):
 
 def test_counter_symbols_agree():
     from atlas.backends.llvm.codegen import counter_symbol
+
     assert counter_symbol("f", "tier1") == runtime.counter_symbol("f", "tier1") == "atlas_count_f_tier1"
 
 

@@ -2,6 +2,7 @@
 front end makes of them, where placement puts them on a probe, what their
 operations do against a recording bus, and the probe's reading of virtio
 capabilities from PCI config space."""
+
 from __future__ import annotations
 
 import copy
@@ -25,9 +26,9 @@ from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
 
 FIXTURES = Path(__file__).parent / "fixtures"
-POPCNT = FIXTURES / "probe-popcnt.json"        # an e1000 (8086:100e) at 0000:00:03.0: mem BAR 0, io BAR 1
-NOPOPCNT = FIXTURES / "probe-nopopcnt.json"    # an RTL8139 (10ec:8139) at 0000:00:04.0: io BAR 0, mem BAR 1
-VIRTIO = FIXTURES / "probe-virtio.json"        # virtio devices listing their structures
+POPCNT = FIXTURES / "probe-popcnt.json"  # an e1000 (8086:100e) at 0000:00:03.0: mem BAR 0, io BAR 1
+NOPOPCNT = FIXTURES / "probe-nopopcnt.json"  # an RTL8139 (10ec:8139) at 0000:00:04.0: io BAR 0, mem BAR 1
+VIRTIO = FIXTURES / "probe-virtio.json"  # virtio devices listing their structures
 
 E1000 = """
 device e1000 matches pci(vendor = 0x8086, device = 0x100e) {
@@ -150,16 +151,18 @@ RST = 1 << 26
 
 # ================================================================ front end
 
+
 def test_description_checks_into_a_device():
     d = describe(E1000)
     assert d.name == "e1000"
-    assert d.match == (("vendor", 0x8086), ("device", 0x100e))
+    assert d.match == (("vendor", 0x8086), ("device", 0x100E))
     assert d.ids == "8086:100e"
     assert d.address is None
     assert d.regions == (ir.Region("regs", "bar", 0, 0),)
     ctrl, status, ral, rah = d.registers
-    assert ctrl == ir.Register("CTRL", U32, "regs", 0, "rw",
-                               (ir.Field("FD", 0, 0), ir.Field("SLU", 6, 6), ir.Field("RST", 26, 26)))
+    assert ctrl == ir.Register(
+        "CTRL", U32, "regs", 0, "rw", (ir.Field("FD", 0, 0), ir.Field("SLU", 6, 6), ir.Field("RST", 26, 26))
+    )
     assert [f.mask for f in ctrl.fields] == [1, 1 << 6, 1 << 26]
     assert status.access == "ro" and status.offset == 8
     assert status.field("SPEED") == ir.Field("SPEED", 6, 7) and status.field("SPEED").mask == 0xC0
@@ -172,7 +175,7 @@ def test_description_checks_into_a_device():
     write, poll, ret = reset.body
     assert isinstance(write, ir.RegWrite) and write.reg == "CTRL" and write.index is None
     assert isinstance(write.value, ir.Binary) and isinstance(write.value.a, ir.RegRead)
-    assert write.value.b == ir.Const(RST, U32)                 # a field as a value is its mask
+    assert write.value.b == ir.Const(RST, U32)  # a field as a value is its mask
     assert isinstance(poll, ir.Poll) and (poll.tries, poll.every) == (1000, 10)
     assert isinstance(poll.else_[0], ir.Return)
 
@@ -187,11 +190,20 @@ def test_register_sizes_offsets_and_extra_match_keys():
         register C: u64 at regs + 0x08 rw { TOP = 63; ALL = 0..62; }
         register D: u16[3] at regs + 0x10 stride 6 wo;
     }""")
-    assert dict(d.match) == {"vendor": 0x10ec, "device": 0x8139, "subsystem_vendor": 0x1af4,
-                             "subsystem_device": 0x1100, "revision": 0x20}
+    assert dict(d.match) == {
+        "vendor": 0x10EC,
+        "device": 0x8139,
+        "subsystem_vendor": 0x1AF4,
+        "subsystem_device": 0x1100,
+        "revision": 0x20,
+    }
     assert d.region("regs") == ir.Region("regs", "bar", 1, 0x40)
     assert [(g.name, g.ty, g.offset) for g in d.registers] == [
-        ("A", U8, 1), ("B", U16, 2), ("C", ir.U64, 8), ("D", U16, 0x10)]
+        ("A", U8, 1),
+        ("B", U16, 2),
+        ("C", ir.U64, 8),
+        ("D", U16, 0x10),
+    ]
     assert d.register("C").field("TOP").mask == 1 << 63
     assert d.register("C").field("ALL").mask == (1 << 63) - 1
     assert (d.register("D").count, d.register("D").stride, d.register("D").access) == (3, 6, "wo")
@@ -200,8 +212,11 @@ def test_register_sizes_offsets_and_extra_match_keys():
 def test_virtio_regions_and_a_stride_from_the_probe():
     d = describe(VIRTIO_NET)
     assert [(r.name, r.source, r.arg) for r in d.regions] == [
-        ("common", "virtio", "common"), ("notify", "virtio", "notify"),
-        ("isr", "virtio", "isr"), ("config", "virtio", "device")]
+        ("common", "virtio", "common"),
+        ("notify", "virtio", "notify"),
+        ("isr", "virtio", "isr"),
+        ("config", "virtio", "device"),
+    ]
     assert d.register("QUEUE_NOTIFY").stride == ("notify", "multiplier")
     assert d.register("MAC").stride == 1
 
@@ -227,12 +242,15 @@ device nic_base {
 
 
 def test_a_description_extends_a_base():
-    src = BASE + """
+    src = (
+        BASE
+        + """
 device e1000 matches pci(vendor = 0x8086, device = 0x100e) extends nic_base {
     register STATUS: u32 at regs + 0x0008 ro { LU = 1; }
     fn init() -> bool { reset(); return read(STATUS) & STATUS.LU != 0; }
 }
 """
+    )
     m = check(parse(src, "base.ax"))
     base, dev = m.devices
     assert base.match == () and base.ids == "base"
@@ -240,7 +258,7 @@ device e1000 matches pci(vendor = 0x8086, device = 0x100e) extends nic_base {
     assert [g.name for g in dev.registers] == ["CTRL", "STATUS"]
     assert [f.name for f in dev.ops] == ["reset", "init"]
     sel = devices.select(m.devices, load(FIXTURES / "probe-popcnt.json"))
-    assert [d.name for d, _ in sel.placed] == ["e1000"] and sel.absent == ()   # the base is neither
+    assert [d.name for d, _ in sel.placed] == ["e1000"] and sel.absent == ()  # the base is neither
 
 
 def test_a_base_may_live_in_another_file():
@@ -249,16 +267,22 @@ def test_a_base_may_live_in_another_file():
     assert [f.name for f in m.devices[0].ops] == ["reset"]
 
 
-@pytest.mark.parametrize("derived,message", [
-    ("device a matches pci(vendor = 1, device = 2) extends nic_bse {}",
-     "unknown base description 'nic_bse'"),
-    ("device a matches pci(vendor = 1, device = 2) extends nic_base { register CTRL: u32 at regs + 4 rw; }",
-     "'CTRL' is already declared by the base 'nic_base'"),
-    ("device a matches pci(vendor = 1, device = 2) extends nic_base {}\n"
-     "device b matches pci(vendor = 1, device = 3) extends a {}",
-     "'a' matches a device of its own"),
-    ("device x extends y {}\ndevice y extends x {}", "extends itself"),
-])
+@pytest.mark.parametrize(
+    "derived,message",
+    [
+        ("device a matches pci(vendor = 1, device = 2) extends nic_bse {}", "unknown base description 'nic_bse'"),
+        (
+            "device a matches pci(vendor = 1, device = 2) extends nic_base { register CTRL: u32 at regs + 4 rw; }",
+            "'CTRL' is already declared by the base 'nic_base'",
+        ),
+        (
+            "device a matches pci(vendor = 1, device = 2) extends nic_base {}\n"
+            "device b matches pci(vendor = 1, device = 3) extends a {}",
+            "'a' matches a device of its own",
+        ),
+        ("device x extends y {}\ndevice y extends x {}", "extends itself"),
+    ],
+)
 def test_bad_extends_is_refused_at_its_name(derived, message):
     with pytest.raises(AtlasError, match=message) as err:
         check(parse(BASE + derived, "d.ax"))
@@ -273,13 +297,16 @@ def test_unsuffixed_literals_in_an_operation_are_unsigned():
 
 
 def test_poll_prints_back():
-    assert ir.pretty_function(describe(E1000).function("reset")) == """fn reset() -> bool {
+    assert (
+        ir.pretty_function(describe(E1000).function("reset"))
+        == """fn reset() -> bool {
     write(CTRL, (read(CTRL) | 0x4000000u32));
     poll ((read(CTRL) & 0x4000000u32) == 0u32) within 1000 every 10 else {
         return false;
     }
     return true;
 }"""
+    )
 
 
 # ---------------------------------------------------------------- soft keywords
@@ -305,8 +332,10 @@ def test_soft_keywords_stay_names_in_plain_functions(word):
         {word}[0] = k;
         return {word}[0];
     }}"""
-    m = specialise(check(parse(src, "soft.ax")), {"cpu": {"arch": "x86_64", "features": [], "cores": 1,
-                                                          "threads": 1, "cache": {}}, "pci": []})[0]
+    m = specialise(
+        check(parse(src, "soft.ax")),
+        {"cpu": {"arch": "x86_64", "features": [], "cores": 1, "threads": 1, "cache": {}}, "pci": []},
+    )[0]
     out = np.zeros(2, np.uint32)
     assert interp.run(m, "f", 2, out, 5) == 6 and out.tolist() == [6, 6]
     assert interp.run(m, "f", 2, out, 1) == 2
@@ -315,7 +344,8 @@ def test_soft_keywords_stay_names_in_plain_functions(word):
 
 
 def test_soft_keywords_as_names_inside_a_description():
-    d = placed("""
+    d = placed(
+        """
     device e1000 matches pci(vendor = 0x8086, device = 0x100e) {
         region at = bar(0);
         register every: u32 at at + 0x8 rw { within = 0..3; }
@@ -330,7 +360,9 @@ def test_soft_keywords_as_names_inside_a_description():
             return matches + region;
         }
         fn register(v: u32) { }
-    }""", load(POPCNT))
+    }""",
+        load(POPCNT),
+    )
     assert devices.run(d, "stride", bus=Bus({(0, 8): 0xA5})) == 6
     assert devices.run(d, "stride", bus=Bus()) == 99
 
@@ -351,18 +383,22 @@ def test_a_statement_may_start_with_a_soft_keyword_after_a_block(word):
     assert interp.run(m, "f", 3) == 8
 
 
-@pytest.mark.parametrize("src", [
-    "fn f(poll: u32) -> u32 { return poll; }",
-    "fn f(x: u32) -> u32 { let poll = x; return poll; }",
-    "fn f(x: u32) -> u32 { poll = x; return x; }",
-    "fn poll() {}",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "fn f(poll: u32) -> u32 { return poll; }",
+        "fn f(x: u32) -> u32 { let poll = x; return poll; }",
+        "fn f(x: u32) -> u32 { poll = x; return x; }",
+        "fn poll() {}",
+    ],
+)
 def test_poll_is_reserved(src):
     with pytest.raises(AtlasError, match="'poll' is a keyword and cannot be used as a name"):
         check(parse(src, "p.ax"))
 
 
 # ================================================================ interpreter
+
 
 def test_read_modify_write_makes_exactly_two_accesses():
     d = on_e1000("fn set_link_up() { write(CTRL, read(CTRL) | CTRL.SLU); }")
@@ -387,8 +423,10 @@ def test_poll_that_holds_at_try_k(k):
     d = placed(E1000, load(POPCNT))
     # After the write, CTRL reads back with RST set k-1 times, then clear.
     bus = Bus()
-    bus.write = lambda bar, off, bits, v: (bus.log.append(("write", bar, off, bits, v)),
-                                           bus.script.__setitem__((bar, off), [v] * (k - 1) + [0]))
+    bus.write = lambda bar, off, bits, v: (
+        bus.log.append(("write", bar, off, bits, v)),
+        bus.script.__setitem__((bar, off), [v] * (k - 1) + [0]),
+    )
     bus.script[(0, 0)] = [0x40]
     assert devices.run(d, "reset", bus=bus) is True
     polls = [("read", 0, 0, 32)] + [("delay", 10), ("read", 0, 0, 32)] * (k - 1)
@@ -411,8 +449,7 @@ def test_poll_that_never_holds_reads_n_times_then_runs_else():
     delays = [e for e in bus.log if e[0] == "delay"]
     assert reads == [("read", 0, 8, 32)] * 4
     assert delays == [("delay", 25)] * 3
-    assert bus.log == [("read", 0, 8, 32), ("delay", 25)] * 3 + [("read", 0, 8, 32),
-                                                                 ("write", 0, 0, 32, RST)]
+    assert bus.log == [("read", 0, 8, 32), ("delay", 25)] * 3 + [("read", 0, 8, 32), ("write", 0, 0, 32, RST)]
     assert bus.polls == [False]
 
 
@@ -421,10 +458,10 @@ def test_poll_that_names_its_value_reads_once_per_try_and_keeps_the_last():
         poll s = read(STATUS) until s & STATUS.LU != 0 within 3 every 5 else { return 9 + get(STATUS.SPEED, s); }
         return get(STATUS.SPEED, s);
     }""")
-    bus = Bus({(0, 8): [0x80, 0x40 | 2]})           # link down at 1000 Mb/s, then up at 100
+    bus = Bus({(0, 8): [0x80, 0x40 | 2]})  # link down at 1000 Mb/s, then up at 100
     assert devices.run(d, "speed", bus=bus) == 1
     assert bus.log == [("read", 0, 8, 32), ("delay", 5), ("read", 0, 8, 32)]
-    bus = Bus({(0, 8): [0x00, 0x00, 0xC0]})          # never up: the last value read is kept
+    bus = Bus({(0, 8): [0x00, 0x00, 0xC0]})  # never up: the last value read is kept
     assert devices.run(d, "speed", bus=bus) == 9 + 3
     assert bus.log == [("read", 0, 8, 32), ("delay", 5)] * 2 + [("read", 0, 8, 32)]
 
@@ -458,7 +495,7 @@ def test_poll_once_and_delay():
     }""")
     bus = Bus({(0, 8): 0})
     assert devices.run(d, "settle", bus=bus) is False
-    assert bus.log == [("delay", 100), ("read", 0, 8, 32)]       # one try: no pause after it
+    assert bus.log == [("delay", 100), ("read", 0, 8, 32)]  # one try: no pause after it
 
 
 def test_register_array_elements_and_past_the_end():
@@ -470,10 +507,10 @@ def test_register_array_elements_and_past_the_end():
     assert devices.run(d, "get_ral", 3, bus=bus) == 0x1234
     assert devices.run(d, "get_ral", 15, bus=bus) == 0
     assert bus.log == [("read", 0, 0x5418, 32), ("read", 0, 0x5400 + 15 * 8, 32)]
-    bus = Bus({(0, 0x5400 + 16 * 8): 0xdead})
-    assert devices.run(d, "get_ral", 16, bus=bus) == 0           # past the end: 0, and no access
+    bus = Bus({(0, 0x5400 + 16 * 8): 0xDEAD})
+    assert devices.run(d, "get_ral", 16, bus=bus) == 0  # past the end: 0, and no access
     assert devices.run(d, "get_ral", 0xFFFF_FFFF, bus=bus) == 0
-    devices.run(d, "set_ral", 16, 7, bus=bus)                   # past the end: nothing
+    devices.run(d, "set_ral", 16, 7, bus=bus)  # past the end: nothing
     devices.run(d, "set_ral", 1000, 7, bus=bus)
     assert bus.log == []
     devices.run(d, "set_ral", 0, 7, bus=bus)
@@ -494,7 +531,7 @@ def test_get_and_put_on_multi_bit_fields():
     assert devices.run(d, "speed_of", 0xC0, bus=Bus()) == 3
     assert devices.run(d, "speed_of", 0x3F, bus=Bus()) == 0
     assert devices.run(d, "with_speed", 2, bus=Bus()) == 0x80
-    assert devices.run(d, "with_speed", 5, bus=Bus()) == 0x40       # too wide: cut to the field
+    assert devices.run(d, "with_speed", 5, bus=Bus()) == 0x40  # too wide: cut to the field
     bus = Bus()
     devices.run(d, "nibbles", 0x1A, 0x2B, bus=bus)
     assert bus.log == [("write", 0, 0x100, 8, 0xBA)]
@@ -570,8 +607,7 @@ def test_writes_carry_the_register_width():
     """)
     bus = Bus()
     devices.run(d, "go", 0xAB, 0xBEEF, bus=bus)
-    assert bus.log == [("write", 0, 0x100, 8, 0xAB), ("write", 0, 0x102, 16, 0xBEEF),
-                       ("write", 0, 0xc8, 32, 1)]
+    assert bus.log == [("write", 0, 0x100, 8, 0xAB), ("write", 0, 0x102, 16, 0xBEEF), ("write", 0, 0xC8, 32, 1)]
 
 
 def test_an_unplaced_description_does_not_run():
@@ -580,6 +616,7 @@ def test_an_unplaced_description_does_not_run():
 
 
 # ================================================================ placement
+
 
 def test_bar_region_on_the_fixture_probe():
     d = placed(E1000, load(POPCNT))
@@ -598,7 +635,7 @@ def test_mem_bar_of_the_rtl8139():
     assert d.address == "0000:00:04.0"
     assert d.region("regs") == ir.Region("regs", "bar", 1, 0, bar=1, base=0, size=256)
     assert d.locate("IDR", 5) == (1, 5)
-    assert d.locate("TSD", 3) == (1, 0x1c)
+    assert d.locate("TSD", 3) == (1, 0x1C)
 
 
 def test_region_on_an_io_bar_is_refused():
@@ -618,15 +655,17 @@ def test_region_starting_past_its_bar():
 
 def test_register_past_the_end_of_its_region():
     fits = RTL.replace("register IMR: u16 at regs + 0x3c rw;", "register LAST: u32 at regs + 0xfc rw;")
-    assert placed(fits, load(NOPOPCNT)).locate("LAST", None) == (1, 0xfc)
-    why = unplaced_reason(RTL.replace("register IMR: u16 at regs + 0x3c rw;",
-                                      "register PAST: u32 at regs + 0x100 rw;"), load(NOPOPCNT))
+    assert placed(fits, load(NOPOPCNT)).locate("LAST", None) == (1, 0xFC)
+    why = unplaced_reason(
+        RTL.replace("register IMR: u16 at regs + 0x3c rw;", "register PAST: u32 at regs + 0x100 rw;"), load(NOPOPCNT)
+    )
     assert why == "register PAST ends at byte 0x104 of region 'regs', which is 0x100 bytes on 0000:00:04.0"
     # An array: its last element counts.
     array_fits = RTL.replace("u32[4] at regs + 0x10 stride 4", "u32[4] at regs + 0xf0 stride 4")
-    assert placed(array_fits, load(NOPOPCNT)).locate("TSD", 3) == (1, 0xfc)
-    why = unplaced_reason(RTL.replace("u32[4] at regs + 0x10 stride 4", "u32[4] at regs + 0xf0 stride 8"),
-                          load(NOPOPCNT))
+    assert placed(array_fits, load(NOPOPCNT)).locate("TSD", 3) == (1, 0xFC)
+    why = unplaced_reason(
+        RTL.replace("u32[4] at regs + 0x10 stride 4", "u32[4] at regs + 0xf0 stride 8"), load(NOPOPCNT)
+    )
     assert "register TSD ends at byte 0x10c" in why
     # A region with an offset is that much smaller.
     why = unplaced_reason(RTL.replace("bar(1);", "bar(1) + 0xc4;"), load(NOPOPCNT))
@@ -727,7 +766,7 @@ def test_select_groups_identical_devices():
     first = probe["pci"][0]
     twin = dict(copy.deepcopy(first), address="0000:00:07.0")
     for b in twin["bars"]:
-        b["start"] += 0x100000                    # elsewhere in memory, same layout
+        b["start"] += 0x100000  # elsewhere in memory, same layout
     bigger = copy.deepcopy(twin)
     bigger["address"] = "0000:00:09.0"
     bigger["bars"][0]["size"] *= 2
@@ -735,7 +774,8 @@ def test_select_groups_identical_devices():
     sel = devices.select([describe(E1000)], Probe.from_json(probe))
     assert [(d.address, addrs) for d, addrs in sel.placed] == [
         ("0000:00:03.0", ("0000:00:03.0", "0000:00:07.0")),
-        ("0000:00:09.0", ("0000:00:09.0",))]
+        ("0000:00:09.0", ("0000:00:09.0",)),
+    ]
     assert sel.placed[1][0].region("regs").size == 2 * 131072
     assert not sel.absent and not sel.unplaced
 
@@ -749,6 +789,7 @@ def test_select_on_the_virtio_fixture_places_each_kind_once():
 
 # ================================================================ the probe's virtio capabilities
 
+
 def config_space(vendor=0x1AF4, caps=(), first=None, status=0x10) -> bytes:
     """256 bytes of PCI config space: `caps` are (at, id, next, body bytes)."""
     c = bytearray(256)
@@ -758,7 +799,7 @@ def config_space(vendor=0x1AF4, caps=(), first=None, status=0x10) -> bytes:
     c[0x34] = caps[0][0] if first is None and caps else (first or 0)
     for at, cap_id, nxt, body in caps:
         c[at], c[at + 1] = cap_id, nxt
-        c[at + 2:at + 2 + len(body)] = body
+        c[at + 2 : at + 2 + len(body)] = body
     return bytes(c)
 
 
@@ -774,14 +815,16 @@ def virtio_cap(kind, bar, offset, length, multiplier=None) -> bytes:
 STRUCTS = [
     (0x40, 9, 0x50, virtio_cap(1, 4, 0x0000, 0x38)),
     (0x50, 9, 0x60, virtio_cap(3, 4, 0x1000, 0x1)),
-    (0x60, 5, 0x64, b"\x02\x03"),                               # MSI, not virtio
+    (0x60, 5, 0x64, b"\x02\x03"),  # MSI, not virtio
     (0x64, 9, 0x74, virtio_cap(4, 4, 0x2000, 0x100)),
     (0x74, 9, 0x00, virtio_cap(2, 4, 0x3000, 0x1000, multiplier=4)),
 ]
-WANT = [{"type": 1, "bar": 4, "offset": 0, "length": 0x38},
-        {"type": 3, "bar": 4, "offset": 0x1000, "length": 1},
-        {"type": 4, "bar": 4, "offset": 0x2000, "length": 0x100},
-        {"type": 2, "bar": 4, "offset": 0x3000, "length": 0x1000, "multiplier": 4}]
+WANT = [
+    {"type": 1, "bar": 4, "offset": 0, "length": 0x38},
+    {"type": 3, "bar": 4, "offset": 0x1000, "length": 1},
+    {"type": 4, "bar": 4, "offset": 0x2000, "length": 0x100},
+    {"type": 2, "bar": 4, "offset": 0x3000, "length": 0x1000, "multiplier": 4},
+]
 
 
 def test_virtio_structures_from_a_capability_list():
@@ -789,7 +832,7 @@ def test_virtio_structures_from_a_capability_list():
 
 
 def test_virtio_structures_survive_a_loop():
-    looped = STRUCTS[:-1] + [(0x74, 9, 0x50, STRUCTS[-1][3])]     # the last points back to the second
+    looped = STRUCTS[:-1] + [(0x74, 9, 0x50, STRUCTS[-1][3])]  # the last points back to the second
     assert virtio_structures(config_space(caps=looped)) == WANT
     itself = [(0x40, 9, 0x40, virtio_cap(1, 0, 0, 0x38))]
     assert virtio_structures(config_space(caps=itself)) == [{"type": 1, "bar": 0, "offset": 0, "length": 0x38}]
@@ -797,27 +840,30 @@ def test_virtio_structures_survive_a_loop():
 
 def test_virtio_structures_skip_what_is_not_a_structure():
     caps = [
-        (0x40, 9, 0x50, virtio_cap(5, 0, 0, 0)),                # PCI config access: not in a BAR
-        (0x50, 9, 0x60, virtio_cap(1, 7, 0, 0x38)),             # a BAR that does not exist
-        (0x60, 9, 0x70, virtio_cap(1, 2, 0x100, 0x38)),         # the first common one
-        (0x70, 9, 0x00, virtio_cap(1, 3, 0x200, 0x38)),         # an alternative: skipped
+        (0x40, 9, 0x50, virtio_cap(5, 0, 0, 0)),  # PCI config access: not in a BAR
+        (0x50, 9, 0x60, virtio_cap(1, 7, 0, 0x38)),  # a BAR that does not exist
+        (0x60, 9, 0x70, virtio_cap(1, 2, 0x100, 0x38)),  # the first common one
+        (0x70, 9, 0x00, virtio_cap(1, 3, 0x200, 0x38)),  # an alternative: skipped
     ]
     assert virtio_structures(config_space(caps=caps)) == [{"type": 1, "bar": 2, "offset": 0x100, "length": 0x38}]
 
 
 def test_virtio_structures_after_a_capability_at_the_end_of_config():
-    caps = [(0xF8, 1, 0x40, b"\x03\x00")] + STRUCTS                  # power management, near the end
+    caps = [(0xF8, 1, 0x40, b"\x03\x00")] + STRUCTS  # power management, near the end
     assert virtio_structures(config_space(caps=caps, first=0xF8)) == WANT
 
 
-@pytest.mark.parametrize("config", [
-    config_space(vendor=0x8086, caps=STRUCTS),                    # not virtio
-    config_space(caps=STRUCTS, status=0),                         # no capability list
-    config_space(caps=STRUCTS)[:63],                              # too short to say
-    config_space(caps=STRUCTS, first=0),                          # an empty list
-    config_space(caps=STRUCTS, first=0x20),                       # a pointer into the header
-    b"",
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        config_space(vendor=0x8086, caps=STRUCTS),  # not virtio
+        config_space(caps=STRUCTS, status=0),  # no capability list
+        config_space(caps=STRUCTS)[:63],  # too short to say
+        config_space(caps=STRUCTS, first=0),  # an empty list
+        config_space(caps=STRUCTS, first=0x20),  # a pointer into the header
+        b"",
+    ],
+)
 def test_virtio_structures_of_other_devices_are_empty(config):
     assert virtio_structures(config) == []
 
@@ -859,17 +905,23 @@ def test_validate_probe_accepts_virtio_structures():
     assert p.to_json()["pci"][0]["virtio"] == WANT
 
 
-@pytest.mark.parametrize("virtio, where, expected", [
-    ({"type": 1}, "pci[0].virtio", "expected a list, found an object"),
-    ([7], "pci[0].virtio[0]", "expected an object, found the number 7"),
-    ([{"bar": 0, "offset": 0, "length": 8}], "pci[0].virtio[0].type", "expected an integer >= 1, found nothing"),
-    ([{"type": 0, "bar": 0, "offset": 0, "length": 8}], "pci[0].virtio[0].type", "expected an integer >= 1"),
-    ([{"type": 1, "bar": 6, "offset": 0, "length": 8}], "pci[0].virtio[0].bar", "expected a BAR index 0..5"),
-    ([{"type": 1, "bar": 0, "offset": -4, "length": 8}], "pci[0].virtio[0].offset", "expected an integer >= 0"),
-    ([{"type": 1, "bar": 0, "offset": 0}], "pci[0].virtio[0].length", "found nothing"),
-    ([{"type": 2, "bar": 0, "offset": 0, "length": 8, "multiplier": "4"}],
-     "pci[0].virtio[0].multiplier", 'found the string "4"'),
-])
+@pytest.mark.parametrize(
+    "virtio, where, expected",
+    [
+        ({"type": 1}, "pci[0].virtio", "expected a list, found an object"),
+        ([7], "pci[0].virtio[0]", "expected an object, found the number 7"),
+        ([{"bar": 0, "offset": 0, "length": 8}], "pci[0].virtio[0].type", "expected an integer >= 1, found nothing"),
+        ([{"type": 0, "bar": 0, "offset": 0, "length": 8}], "pci[0].virtio[0].type", "expected an integer >= 1"),
+        ([{"type": 1, "bar": 6, "offset": 0, "length": 8}], "pci[0].virtio[0].bar", "expected a BAR index 0..5"),
+        ([{"type": 1, "bar": 0, "offset": -4, "length": 8}], "pci[0].virtio[0].offset", "expected an integer >= 0"),
+        ([{"type": 1, "bar": 0, "offset": 0}], "pci[0].virtio[0].length", "found nothing"),
+        (
+            [{"type": 2, "bar": 0, "offset": 0, "length": 8, "multiplier": "4"}],
+            "pci[0].virtio[0].multiplier",
+            'found the string "4"',
+        ),
+    ],
+)
 def test_validate_probe_refuses_malformed_virtio(virtio, where, expected):
     with pytest.raises(ProbeError) as info:
         Probe.from_json(_with_virtio(virtio), "p.json")

@@ -4,6 +4,7 @@ and cross-intent sharing are reported, and costs follow the probe.
 
 Rules here are small hand-made Rule-like records, so these tests do not
 depend on the rule files."""
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,7 @@ import pytest
 
 from atlas.meaning import ir, semantics as sem
 from atlas.machine.probe import load_probe
-from atlas.logic.egraph import (Limits, costs, decode, encode, parse_sexpr, saturate,
-                          term_cost)
+from atlas.logic.egraph import Limits, costs, decode, encode, parse_sexpr, saturate, term_cost
 from atlas.meaning.terms import Term, const, evaluate, pretty, subterms, var
 
 U8, U32, U64, I32, F32, BOOL = ir.U8, ir.U32, ir.U64, ir.I32, ir.F32, ir.BOOL
@@ -48,20 +48,43 @@ def wide(t):
 
 # ---------------------------------------------------------------- encoding
 
+
 def _zoo() -> list[Term]:
     """Every operator at every type it applies to, and awkward leaves."""
     out = []
     for t in INTS:
         a, b = var("a", t), var("b", t)
         c = var("c", BOOL)
-        out += [T(op, t, a, b) for op in ("add", "sub", "mul", "div", "rem", "and", "or",
-                                          "xor", "min", "max", "mulhi", "add_sat", "sub_sat")]
+        out += [
+            T(op, t, a, b)
+            for op in (
+                "add",
+                "sub",
+                "mul",
+                "div",
+                "rem",
+                "and",
+                "or",
+                "xor",
+                "min",
+                "max",
+                "mulhi",
+                "add_sat",
+                "sub_sat",
+            )
+        ]
         out += [T(op, t, a) for op in ("neg", "not", "popcount", "clz", "ctz", "abs")]
         out += [T(op, BOOL, a, b) for op in ("eq", "ne", "lt", "le", "gt", "ge")]
-        out += [T("shl", t, a, var("s", U8)), T("shr", t, a, const(3, U32)),
-                T("rotl", t, a, var("k", ir.I64)), T("rotr", t, a, const(65, U8)),
-                T("select", t, c, a, b), T("cast", F32, a), T("cast", U64, a),
-                Term("load", t, (var("i", ir.I16),), "arr")]
+        out += [
+            T("shl", t, a, var("s", U8)),
+            T("shr", t, a, const(3, U32)),
+            T("rotl", t, a, var("k", ir.I64)),
+            T("rotr", t, a, const(65, U8)),
+            T("select", t, c, a, b),
+            T("cast", F32, a),
+            T("cast", U64, a),
+            Term("load", t, (var("i", ir.I16),), "arr"),
+        ]
         if t.bits >= 16:
             out.append(T("bswap", t, a))
         if t.bits <= 32:
@@ -71,19 +94,46 @@ def _zoo() -> list[Term]:
         a, b = var("a", t), var("b", t)
         out += [T(op, t, a, b) for op in ("add", "sub", "mul", "div", "rem", "min", "max")]
         out += [T(op, t, a) for op in ("neg", "abs", "sqrt")]
-        out += [T("lt", BOOL, a, b), T("cast", I32, a), T("cast", ir.F64, a),
-                T("select", t, var("c", BOOL), a, b)]
-        out += [const(v, t) for v in (0.0, -0.0, 1.5, -2.25e-300, 5e-324, float("inf"),
-                                     float("-inf"), float("nan"), 3.4028234663852886e38)]
+        out += [T("lt", BOOL, a, b), T("cast", I32, a), T("cast", ir.F64, a), T("select", t, var("c", BOOL), a, b)]
+        out += [
+            const(v, t)
+            for v in (
+                0.0,
+                -0.0,
+                1.5,
+                -2.25e-300,
+                5e-324,
+                float("inf"),
+                float("-inf"),
+                float("nan"),
+                3.4028234663852886e38,
+            )
+        ]
     p, q = var("p", BOOL), var("q", BOOL)
-    out += [T("land", BOOL, p, q), T("lor", BOOL, p, q), T("not", BOOL, p),
-            T("eq", BOOL, p, q), const(True, BOOL), const(False, BOOL)]
+    out += [
+        T("land", BOOL, p, q),
+        T("lor", BOOL, p, q),
+        T("not", BOOL, p),
+        T("eq", BOOL, p, q),
+        const(True, BOOL),
+        const(False, BOOL),
+    ]
     # Names egglog cannot hold verbatim, and a deep mixed term.
-    out += [var('x"q', U32), var("a b\\c", U32), var("ümlaut%20", U32),
-            Term("load", F32, (const(-1, U64),), 'we"ird[name]')]
+    out += [
+        var('x"q', U32),
+        var("a b\\c", U32),
+        var("ümlaut%20", U32),
+        Term("load", F32, (const(-1, U64),), 'we"ird[name]'),
+    ]
     x = var("x", U64)
-    out.append(T("add", U64, T("mul", U64, T("cast", U64, Term("load", U32, (x,), "v")),
-                               const(2**64 - 1, U64)), T("popcount", U64, x)))
+    out.append(
+        T(
+            "add",
+            U64,
+            T("mul", U64, T("cast", U64, Term("load", U32, (x,), "v")), const(2**64 - 1, U64)),
+            T("popcount", U64, x),
+        )
+    )
     return out
 
 
@@ -93,7 +143,7 @@ def test_encode_decode_round_trip_on_every_operator_and_type():
     for t in terms:
         text = encode(t)
         assert decode(text) == t, text
-        assert parse_sexpr(text)           # one balanced expression
+        assert parse_sexpr(text)  # one balanced expression
 
 
 def test_encoding_details():
@@ -130,11 +180,11 @@ def test_terms_survive_the_egraph_unchanged():
 # ---------------------------------------------------------------- a tiny ruleset
 
 a_, b_, c_ = var("?a", U32), var("?b", U32), var("?c", U32)
-MUL2 = R("mul2-shl", "strength", U32, T("mul", U32, a_, const(2, U32)),
-         T("shl", U32, a_, const(1, U32)))
+MUL2 = R("mul2-shl", "strength", U32, T("mul", U32, a_, const(2, U32)), T("shl", U32, a_, const(1, U32)))
 COMM = R("add-comm", "algebra", U32, T("add", U32, a_, b_), T("add", U32, b_, a_))
-ASSOC = R("add-assoc", "algebra", U32, T("add", U32, T("add", U32, a_, b_), c_),
-          T("add", U32, a_, T("add", U32, b_, c_)))
+ASSOC = R(
+    "add-assoc", "algebra", U32, T("add", U32, T("add", U32, a_, b_), c_), T("add", U32, a_, T("add", U32, b_, c_))
+)
 x, y, z = var("x", U32), var("y", U32), var("z", U32)
 X2 = T("mul", U32, x, const(2, U32))
 
@@ -151,7 +201,7 @@ def test_tiny_ruleset_saturates_and_extracts_the_shift():
     cls = [c for c in atlas.classes() if shl in c.members()]
     assert len(cls) == 1
     assert set(cls[0].members_pretty()) == {"(x << 1u32)", "(x * 2u32)"}
-    assert cls[0].members_pretty()[0] == "(x << 1u32)"      # cheapest first
+    assert cls[0].members_pretty()[0] == "(x << 1u32)"  # cheapest first
     assert cls[0].best == shl and cls[0].nodes[0].total == 1
     root = atlas.class_of("f@f.ax:1:1 r")
     assert root.roots == ["f@f.ax:1:1 r"]
@@ -174,10 +224,13 @@ def test_extraction_is_sound_and_agrees_with_egglogs_extractor():
 
     eg, table = atlas.egraph, atlas.costs
     ops = {"Var": "var", "Int": "const", "Add": "add", "Mul": "mul", "Shl": "shl"}
-    model = eb.CostModel(lambda name, own, kids: own + sum(kids),
-                         lambda name, args: table[ops[name]],
-                         lambda sort, value, kids: sum(kids), lambda sort, value: 0)
-    root_global = atlas.program.strip().splitlines()[-2].split()[1]     # last let
+    model = eb.CostModel(
+        lambda name, own, kids: own + sum(kids),
+        lambda name, args: table[ops[name]],
+        lambda sort, value, kids: sum(kids),
+        lambda sort, value: 0,
+    )
+    root_global = atlas.program.strip().splitlines()[-2].split()[1]  # last let
     _, value = eg.eval_expr(eg.parse_program(f"(extract {root_global})")[0].args[0])
     dag = eb.TermDag()
     cost, tid = eb.Extractor(["Term"], eg, model).extract_best(eg, dag, value, "Term")
@@ -187,11 +240,14 @@ def test_extraction_is_sound_and_agrees_with_egglogs_extractor():
 
 # ---------------------------------------------------------------- sharing
 
+
 def test_two_intents_share_a_class_and_the_numbers_add_up():
-    roots = {"alpha@a.ax:3:5 value of out[i]": T("add", U32, X2, y),
-             # beta writes x << 1 itself: the rule makes it the same class
-             "beta@b.ax:7:2 return": T("xor", U32, T("shl", U32, x, const(1, U32)), z),
-             "gamma return": ("gamma", T("sub", U32, z, y))}
+    roots = {
+        "alpha@a.ax:3:5 value of out[i]": T("add", U32, X2, y),
+        # beta writes x << 1 itself: the rule makes it the same class
+        "beta@b.ax:7:2 return": T("xor", U32, T("shl", U32, x, const(1, U32)), z),
+        "gamma return": ("gamma", T("sub", U32, z, y)),
+    }
     atlas = saturate(roots, [MUL2, COMM])
     rep = atlas.report()
     assert rep["intents"] == ["alpha", "beta", "gamma"]
@@ -200,11 +256,9 @@ def test_two_intents_share_a_class_and_the_numbers_add_up():
     assert shared["(x << 1u32)"]["leaf"] is False
     assert shared["y"]["intents"] == ["alpha", "gamma"]
     assert shared["z"]["intents"] == ["beta", "gamma"]
-    assert atlas.class_of("alpha@a.ax:3:5 value of out[i]").roots == [
-        "alpha@a.ax:3:5 value of out[i]"]
+    assert atlas.class_of("alpha@a.ax:3:5 value of out[i]").roots == ["alpha@a.ax:3:5 value of out[i]"]
 
-    assert rep["source_nodes"] == sum(len(subterms(t if isinstance(t, Term) else t[1]))
-                                      for t in roots.values()) == 13
+    assert rep["source_nodes"] == sum(len(subterms(t if isinstance(t, Term) else t[1])) for t in roots.values()) == 13
     assert rep["source_distinct_nodes"] == rep["iterations"][0]["nodes"] == 10
     classes = atlas.classes()
     assert rep["eclasses"] == len(classes) == rep["iterations"][-1]["classes"]
@@ -212,7 +266,7 @@ def test_two_intents_share_a_class_and_the_numbers_add_up():
     assert rep["compression"] == round(rep["source_nodes"] / rep["eclasses"], 3)
     assert rep["rules_per_ruleset"] == {"strength": 1, "algebra": 1}
     assert rep["stop_reason"] == "saturated"
-    json.dumps(rep)                                     # plain data
+    json.dumps(rep)  # plain data
 
 
 # ---------------------------------------------------------------- limits
@@ -251,9 +305,14 @@ def test_time_limit():
 def test_reassoc_rules_only_when_allowed():
     fa, fb = var("?a", F32), var("?b", F32)
     fcomm = R("fadd-comm", "algebra", F32, T("add", F32, fa, fb), T("add", F32, fb, fa))
-    fassoc = R("fadd-assoc", "float-reassoc", F32,
-               T("add", F32, T("add", F32, fa, fb), var("?c", F32)),
-               T("add", F32, fa, T("add", F32, fb, var("?c", F32))), reassoc=True)
+    fassoc = R(
+        "fadd-assoc",
+        "float-reassoc",
+        F32,
+        T("add", F32, T("add", F32, fa, fb), var("?c", F32)),
+        T("add", F32, fa, T("add", F32, fb, var("?c", F32))),
+        reassoc=True,
+    )
     s = T("add", F32, T("add", F32, var("p", F32), var("q", F32)), var("r", F32))
     strict = saturate({"f@x": s}, [fcomm, fassoc])
     assert strict.report()["reassoc_rules_skipped"] == 1
@@ -267,8 +326,7 @@ def test_type_tags_keep_patterns_to_their_types():
     """A rule about a u16 -> u32 -> u16 round trip must not fire on an i16
     source: the cast's source-type tag is part of the pattern."""
     u16, i16 = ir.U16, ir.I16
-    rule = R("cast-round-trip", "algebra", u16,
-             T("cast", u16, T("cast", U32, var("?a", u16))), var("?a", u16))
+    rule = R("cast-round-trip", "algebra", u16, T("cast", u16, T("cast", U32, var("?a", u16))), var("?a", u16))
     good = T("cast", u16, T("cast", U32, var("h", u16)))
     bad = T("cast", u16, T("cast", U32, var("h", i16)))
     atlas = saturate({"g@x": good, "b@x": bad}, [rule])
@@ -285,6 +343,7 @@ def test_bad_rules_are_refused_with_their_name():
 
 # ---------------------------------------------------------------- costs
 
+
 def _probe(name):
     return load_probe(FIXTURES / name)
 
@@ -292,8 +351,7 @@ def _probe(name):
 def _swar32(v):
     c = lambda k: const(k, U32)
     x1 = T("sub", U32, v, T("and", U32, T("shr", U32, v, c(1)), c(0x55555555)))
-    x2 = T("add", U32, T("and", U32, x1, c(0x33333333)),
-           T("and", U32, T("shr", U32, x1, c(2)), c(0x33333333)))
+    x2 = T("add", U32, T("and", U32, x1, c(0x33333333)), T("and", U32, T("shr", U32, x1, c(2)), c(0x33333333)))
     x3 = T("and", U32, T("add", U32, x2, T("shr", U32, x2, c(4))), c(0x0F0F0F0F))
     return T("shr", U32, T("mul", U32, x3, c(0x01010101)), c(24))
 
@@ -309,12 +367,10 @@ def test_probe_aware_costs():
 
 def test_popcount_is_extracted_when_popcnt_is_present():
     p = var("?p", U32)
-    swar_rule = R("popcount-swar", "bits", U32, T("popcount", U32, p), _swar32(p),
-                  bidirectional=True)
+    swar_rule = R("popcount-swar", "bits", U32, T("popcount", U32, p), _swar32(p), bidirectional=True)
     table = costs(_probe("probe-popcnt.json"))
     atlas = saturate({"pc@popcount_total.ax:3:1": _swar32(x)}, [swar_rule], costs=table)
     assert atlas.extract("pc@popcount_total.ax:3:1") == T("popcount", U32, x)
     assert atlas.cost(T("popcount", U32, x)) == 1 < atlas.cost(_swar32(x))
-    assert atlas.rule_matches == {"popcount-swar": 2}      # both directions fired
-    assert {"popcount(x)", pretty(_swar32(x))} <= set(
-        atlas.class_of("pc@popcount_total.ax:3:1").members_pretty())
+    assert atlas.rule_matches == {"popcount-swar": 2}  # both directions fired
+    assert {"popcount(x)", pretty(_swar32(x))} <= set(atlas.class_of("pc@popcount_total.ax:3:1").members_pretty())

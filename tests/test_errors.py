@@ -19,6 +19,7 @@ After a deliberate change to a message, rewrite the expected files with
 then read every changed message (`git diff tests/malformed`) as a user would
 before keeping it.  The tests themselves never rewrite anything.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ def render(case: Path) -> str:
     from atlas.pipeline import read_sources
 
     cwd = os.getcwd()
-    os.chdir(ROOT)                  # messages name the file as it was given
+    os.chdir(ROOT)  # messages name the file as it was given
     try:
         check(*read_sources([rel(case)]))
     except AtlasError as err:
@@ -98,8 +99,12 @@ else:
         assert CARET.search(text), "no caret line"
         assert "Traceback" not in text
 
-    CLI_CASES = ["001_missing_semicolon", "011_unterminated_block_comment",
-                 "023_mismatched_operands", "051_unknown_hw_fact"]
+    CLI_CASES = [
+        "001_missing_semicolon",
+        "011_unterminated_block_comment",
+        "023_mismatched_operands",
+        "051_unknown_hw_fact",
+    ]
 
     @pytest.mark.parametrize("stem", CLI_CASES)
     def test_cli(stem):
@@ -107,8 +112,14 @@ else:
         assert case.exists()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        proc = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "check", rel(case)],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "atlas.tools.cli", "check", rel(case)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 1
         assert "Traceback" not in proc.stdout + proc.stderr
         assert proc.stdout == ""

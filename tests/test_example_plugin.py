@@ -2,6 +2,7 @@
 package (`make install` does it), it is listed by `atlas backends`, and the
 C it writes computes exactly what the interpreter computes: on every golden
 case of every intent, and on the edge cases of atlas/meaning/semantics.py."""
+
 from __future__ import annotations
 
 import ctypes
@@ -29,7 +30,8 @@ from atlas.machine.probe import load_probe
 pytestmark = pytest.mark.skipif(
     find_spec("atlas_c_backend") is None,
     reason="the example plugin atlas_c_backend is not installed "
-           "(pip install ./examples/atlas-c-backend, or make install)")
+    "(pip install ./examples/atlas-c-backend, or make install)",
+)
 
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 STEMS = sorted(p.stem for p in (golden.ROOT / "intents").glob("*.ax"))
@@ -44,8 +46,9 @@ def _build(out: Path) -> dict:
     sources = [out / f for f in manifest["c_files"] if f.endswith(".c")]
     lib = out / "lib.so"
     cc = shutil.which("gcc") or shutil.which("cc")
-    done = subprocess.run([cc, *CFLAGS, "-shared", "-fPIC", *map(str, sources), "-o", str(lib), "-lm"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [cc, *CFLAGS, "-shared", "-fPIC", *map(str, sources), "-o", str(lib), "-lm"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     dll = ctypes.CDLL(str(lib))
     entries = Manifest.from_json(manifest).functions
@@ -70,6 +73,7 @@ def _bits(v):
 
 # ---------------------------------------------------------------- the plugin is found
 
+
 def test_atlas_backends_lists_the_example_plugin():
     result = CliRunner().invoke(main, ["backends", "--hw", str(POPCNT)])
     assert result.exit_code == 0, result.output
@@ -81,9 +85,21 @@ def test_atlas_backends_lists_the_example_plugin():
 
 def test_atlas_compile_backend_c_writes_a_header_and_a_source(tmp_path):
     out = tmp_path / "saxpy-c"
-    result = CliRunner().invoke(main, ["compile", str(golden.ROOT / "intents" / "saxpy.ax"),
-                                       "--hw", str(POPCNT), "--backend", "c", "--no-search",
-                                       "--no-learned", "-o", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "compile",
+            str(golden.ROOT / "intents" / "saxpy.ax"),
+            "--hw",
+            str(POPCNT),
+            "--backend",
+            "c",
+            "--no-search",
+            "--no-learned",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert {"saxpy.h", "saxpy.c", "manifest.json"} <= {p.name for p in out.iterdir()}
     assert "void saxpy(uint64_t n, float a, const float *x, float *y);" in (out / "saxpy.h").read_text()
@@ -95,6 +111,7 @@ def test_atlas_compile_backend_c_writes_a_header_and_a_source(tmp_path):
 
 
 # ---------------------------------------------------------------- the goldens
+
 
 def _check(call, case, names):
     args = [golden.decode(a) for a in case["args"]]
@@ -111,9 +128,15 @@ def test_c_code_matches_goldens(stem, tmp_path):
     ran = 0
     for probe_name in golden.PROBES:
         out = tmp_path / probe_name
-        compiled = compile_files([golden.ROOT / "intents" / f"{stem}.ax"],
-                                 load_probe(golden.FIXTURES / f"{probe_name}.json"), out,
-                                 backend="c", use_atlas=True, learned=[], search=None)
+        compiled = compile_files(
+            [golden.ROOT / "intents" / f"{stem}.ax"],
+            load_probe(golden.FIXTURES / f"{probe_name}.json"),
+            out,
+            backend="c",
+            use_atlas=True,
+            learned=[],
+            search=None,
+        )
         lib = _build(out)
         for case in golden.load(stem)["cases"]:
             if case["probe"] == probe_name:
@@ -192,27 +215,88 @@ I8 = (-128, -127, -1, 0, 1, 2, 7, 8, 127)
 U8 = (0, 1, 2, 7, 8, 9, 127, 128, 255)
 I16 = (-32768, -32767, -256, -1, 0, 1, 255, 256, 32767)
 U16 = (0, 1, 0x8000, 0x00F0, 0x1234, 0xFFFF)
-I32 = (-2**31, -2**31 + 1, -7, -1, 0, 1, 7, 31, 32, 2**31 - 1)
+I32 = (-(2**31), -(2**31) + 1, -7, -1, 0, 1, 7, 31, 32, 2**31 - 1)
 U32 = (0, 1, 7, 31, 32, 33, 64, 2**31, 2**32 - 1)
-I64 = (-2**63, -2**63 + 1, -2**32, -7, -1, 0, 1, 3, 31, 32, 63, 64, 2**32 + 5, 2**63 - 1)
+I64 = (-(2**63), -(2**63) + 1, -(2**32), -7, -1, 0, 1, 3, 31, 32, 63, 64, 2**32 + 5, 2**63 - 1)
 U64 = (0, 1, 7, 8, 63, 64, 2**32, 2**53 + 1, 2**63, 2**64 - 1)
-F32 = [np.float32(v) for v in (0.0, -0.0, 0.5, -0.5, 1.5, -1.0, 2.5, 1e10, -1e10, 2**31, -2**31,
-                               2.0**31 - 128, 3.4e38, float("inf"), float("-inf"), float("nan"))]
-F64 = [0.0, -0.0, 0.75, -0.75, -1.0, 127.9, 128.0, -128.9, -129.0, 2.0**63, 2.0**64, 2.0**64 - 2048,
-       -1e300, 1e300, float("inf"), float("-inf"), float("nan"), 5e-324]
+F32 = [
+    np.float32(v)
+    for v in (
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.0,
+        2.5,
+        1e10,
+        -1e10,
+        2**31,
+        -(2**31),
+        2.0**31 - 128,
+        3.4e38,
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+    )
+]
+F64 = [
+    0.0,
+    -0.0,
+    0.75,
+    -0.75,
+    -1.0,
+    127.9,
+    128.0,
+    -128.9,
+    -129.0,
+    2.0**63,
+    2.0**64,
+    2.0**64 - 2048,
+    -1e300,
+    1e300,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    5e-324,
+]
 BOOL = (False, True)
 
 SCALAR_CASES = {
-    "shl32": (I32, U32), "shr32": (I32, I64), "shr16": (U16, U8), "shl8": (U8, U64),
-    "div32": (I32, I32), "rem32": (I32, I32), "div8": (U8, U8), "rem64": (I64, I64),
-    "f2i": (F32,), "f2u": (F64,), "f2i8": (F64,), "f2b": (F32,),
+    "shl32": (I32, U32),
+    "shr32": (I32, I64),
+    "shr16": (U16, U8),
+    "shl8": (U8, U64),
+    "div32": (I32, I32),
+    "rem32": (I32, I32),
+    "div8": (U8, U8),
+    "rem64": (I64, I64),
+    "f2i": (F32,),
+    "f2u": (F64,),
+    "f2i8": (F64,),
+    "f2b": (F32,),
     "u2f": (U64 + (2**24 + 1, 2**64 - 2**39, 2**64 - 2**40 + 1),),
-    "s2f": (I64 + (2**24 + 1, -2**24 - 3),), "b2f": (BOOL,), "sext": (I8,),
-    "rotl32": (U32, I64), "rotr8": (U8, U32), "bits": (U16,), "abs8": (I8,),
-    "hi64": (I64, I64), "hiu64": (U64, U64), "hi16": (I16, I16), "wide8": (I8, I8),
-    "sat8": (I8, I8), "satu16": (U16, U16), "fmin32": (F32, F32),
-    "fmax64": (F64, F64), "imin": (I16, I16), "fabs32": (F32,), "root": (F64,),
-    "mul8": (U8, U8), "cmp": (I8, I8), "loops": ((3, 4, 10, 255, 0, 1),),
+    "s2f": (I64 + (2**24 + 1, -(2**24) - 3),),
+    "b2f": (BOOL,),
+    "sext": (I8,),
+    "rotl32": (U32, I64),
+    "rotr8": (U8, U32),
+    "bits": (U16,),
+    "abs8": (I8,),
+    "hi64": (I64, I64),
+    "hiu64": (U64, U64),
+    "hi16": (I16, I16),
+    "wide8": (I8, I8),
+    "sat8": (I8, I8),
+    "satu16": (U16, U16),
+    "fmin32": (F32, F32),
+    "fmax64": (F64, F64),
+    "imin": (I16, I16),
+    "fabs32": (F32,),
+    "root": (F64,),
+    "mul8": (U8, U8),
+    "cmp": (I8, I8),
+    "loops": ((3, 4, 10, 255, 0, 1),),
 }
 
 
@@ -222,8 +306,7 @@ def edge(tmp_path_factory):
     path = d / "edge.ax"
     path.write_text(EDGE)
     out = d / "out"
-    compiled = compile_files([path], load_probe(POPCNT), out, backend="c", use_atlas=True, learned=[],
-                             search=None)
+    compiled = compile_files([path], load_probe(POPCNT), out, backend="c", use_atlas=True, learned=[], search=None)
     return compiled.module, _build(out)
 
 
@@ -247,7 +330,7 @@ def test_out_of_range_reads_give_zero_and_writes_do_nothing(edge):
     # a loop whose bounds wrap to a negative index: i32 indices read as unsigned
     x = np.arange(1, 9, dtype=np.int32)
     for n in (0, 1, 2, 4):
-        assert lib["wrap"](n, x[:2 * n].copy()) == interp.run(module, "wrap", n, x[:2 * n].copy()), n
+        assert lib["wrap"](n, x[: 2 * n].copy()) == interp.run(module, "wrap", n, x[: 2 * n].copy()), n
 
 
 @pytest.mark.cc
@@ -260,8 +343,7 @@ def test_calls_and_short_circuits_run_in_the_interpreters_order(edge):
 
 def test_the_c_is_plain_c11_with_contraction_off(tmp_path):
     out = tmp_path / "out"
-    compile_files([golden.ROOT / "intents" / "matmul.ax"], load_probe(POPCNT), out, backend="c",
-                  learned=[])
+    compile_files([golden.ROOT / "intents" / "matmul.ax"], load_probe(POPCNT), out, backend="c", learned=[])
     source = (out / "matmul.c").read_text()
     assert "#pragma STDC FP_CONTRACT OFF" in source
     assert "void matmul(uint64_t n, const float *a, const float *b, float *c);" in (out / "matmul.h").read_text()

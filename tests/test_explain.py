@@ -15,6 +15,7 @@ rules, the cost model or the intents) rewrite them with
 and read `git diff tests/golden/explain` before keeping it.  The tests
 themselves never rewrite anything.
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,8 +45,9 @@ def document(stem: str, probe: str = PROBE, show_all: bool = False) -> dict:
     """The full document (volatile fields included), computed once per run."""
     from atlas.tools.explain import explain
     from atlas.machine.probe import load_probe
+
     cwd = os.getcwd()
-    os.chdir(ROOT)                  # locations name the files as they were given
+    os.chdir(ROOT)  # locations name the files as they were given
     try:
         return explain(_files(stem), load_probe(probe), probe, show_all=show_all)
     finally:
@@ -54,12 +56,14 @@ def document(stem: str, probe: str = PROBE, show_all: bool = False) -> dict:
 
 def snapshot(stem: str) -> dict:
     from atlas.tools.explain import strip_volatile
+
     return strip_volatile(document(stem))
 
 
 def regen() -> None:
     sys.path.insert(0, str(ROOT))
     from atlas.tools.explain import to_json
+
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for stem in STEMS + ["all"]:
         path = GOLDEN / f"{stem}.json"
@@ -74,7 +78,7 @@ def dot_problems(text: str) -> list[str]:
     problems = []
     if not text.startswith("digraph"):
         problems.append("does not start with `digraph`")
-    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)     # drop quoted labels
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)  # drop quoted labels
     depth = 0
     for ch in bare:
         depth += (ch == "{") - (ch == "}")
@@ -99,8 +103,14 @@ def dot_problems(text: str) -> list[str]:
 def _cli(*args) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "atlas.tools.cli", "explain", *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "atlas.tools.cli", "explain", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 if __name__ == "__main__":
@@ -122,9 +132,11 @@ else:
         assert path.exists(), f"no golden {path.relative_to(ROOT)}: run python tests/test_explain.py --regen"
         expected = json.loads(path.read_text())
         got = json.loads(to_json(snapshot(stem)))
-        if got != expected:             # name the first difference, not two 100 kB blobs
-            pytest.fail(f"{path.relative_to(ROOT)} differs at {_first_difference(expected, got)}; "
-                        "if the change is intended: python tests/test_explain.py --regen")
+        if got != expected:  # name the first difference, not two 100 kB blobs
+            pytest.fail(
+                f"{path.relative_to(ROOT)} differs at {_first_difference(expected, got)}; "
+                "if the change is intended: python tests/test_explain.py --regen"
+            )
 
     def test_every_golden_has_an_intent():
         orphans = [p.name for p in GOLDEN.glob("*.json") if p.stem not in STEMS + ["all"]]
@@ -137,7 +149,7 @@ else:
         popcount(...) sit in one class, and the rule that merged them is named."""
         doc = document("popcount_total", NOPOPCNT)
         text = render_text(doc)
-        assert "popcount costs 12" in text          # the probe's effect on the cost model
+        assert "popcount costs 12" in text  # the probe's effect on the cost model
         blocks = _class_blocks(text)
         merged = [b for b in blocks if "popcount(w[" in b and "0x101010101010101u64" in b]
         assert merged, "no class holds both popcount(...) and the bit-slicing chain"
@@ -152,10 +164,18 @@ else:
 
     def test_text_has_every_section():
         text = render_text(document("popcount_total", NOPOPCNT))
-        for head in ("probe", "atlas", "saturation", "rules", "fn popcount_total", "loop ",
-                     "shared across intents", "rule matches"):
+        for head in (
+            "probe",
+            "atlas",
+            "saturation",
+            "rules",
+            "fn popcount_total",
+            "loop ",
+            "shared across intents",
+            "rule matches",
+        ):
             assert head in text
-        assert "\x1b[" not in text                   # no colour unless asked
+        assert "\x1b[" not in text  # no colour unless asked
 
     # -- the project atlas
 
@@ -166,7 +186,7 @@ else:
         fns = set(doc["functions_in_order"])
         for s in shared:
             assert set(s["functions"]) <= fns and len(s["functions"]) >= 2
-            assert not s["leaf"]                    # leaves only with --all
+            assert not s["leaf"]  # leaves only with --all
 
     def test_compression_is_consistent():
         doc = document("all")
@@ -233,15 +253,16 @@ else:
         from atlas.logic.rules import Rule
         from atlas.meaning.terms import Term, const
 
-        R = functools.partial(Rule, source="test")        # name, ruleset, ty, lhs, rhs
+        R = functools.partial(Rule, source="test")  # name, ruleset, ty, lhs, rhs
 
         U = ir.U32
         a, b = Term("var", U, (), "?a"), Term("var", U, (), "?b")
-        rules = [R("mul2-shl", "bits", U, Term("mul", U, (a, const(2, U))),
-                   Term("shl", U, (a, const(1, U)))),
-                 R("add-zero", "algebra", U, Term("add", U, (a, const(0, U))), a),
-                 R("add-commutes", "algebra", U, Term("add", U, (a, b)), Term("add", U, (b, a))),
-                 R("never", "algebra", U, Term("sub", U, (a, a)), const(0, U))]
+        rules = [
+            R("mul2-shl", "bits", U, Term("mul", U, (a, const(2, U))), Term("shl", U, (a, const(1, U)))),
+            R("add-zero", "algebra", U, Term("add", U, (a, const(0, U))), a),
+            R("add-commutes", "algebra", U, Term("add", U, (a, b)), Term("add", U, (b, a))),
+            R("never", "algebra", U, Term("sub", U, (a, a)), const(0, U)),
+        ]
         src = tmp_path / "f.ax"
         src.write_text("fn f(x: u32, y: u32) -> u32 {\n    return (x * 2) + 0;\n}\n")
         doc = explain([src], load_probe(ROOT / PROBE), "fixture", rules=rules, show_all=True)

@@ -1,5 +1,6 @@
 """The search wired into the compiler: measured in workers, archived,
 reused, profile-driven, and speculative tiers that count their fallbacks."""
+
 import json
 import shutil
 from pathlib import Path
@@ -37,13 +38,22 @@ def here():
 def _search(path, probe, options, name):
     module, specialised, _ = front([path], probe)
     verified, _ = middle(specialised, probe)
-    target = Target(specialised, verified.module, verified.roots, verified.proven(), probe,
-                    get_backend("x86_64"), intent_hash(module), hwprobe.fingerprint(probe))
+    target = Target(
+        specialised,
+        verified.module,
+        verified.roots,
+        verified.proven(),
+        probe,
+        get_backend("x86_64"),
+        intent_hash(module),
+        hwprobe.fingerprint(probe),
+    )
     return Search(target, name, options)
 
 
 def _profile(tmp_path, name, text):
     from atlas.search.profile import load_profile
+
     p = tmp_path / f"{name}.yaml"
     p.write_text(text)
     return load_profile(p)
@@ -54,14 +64,16 @@ sizes: [1500]
 arrays:
   x: {mix: [{weight: 90, uniform: [21, 1000]}, {weight: 8, uniform: [11, 20]}, {weight: 2, uniform: [-1000, 10]}]}
 """
-COLD = HOT.replace("weight: 90, uniform: [21, 1000]", "weight: 2, uniform: [21, 1000]") \
-          .replace("weight: 2, uniform: [-1000, 10]", "weight: 90, uniform: [-1000, 10]")
+COLD = HOT.replace("weight: 90, uniform: [21, 1000]", "weight: 2, uniform: [21, 1000]").replace(
+    "weight: 2, uniform: [-1000, 10]", "weight: 90, uniform: [-1000, 10]"
+)
 
 
 def work_done(search: Search):
     """A deterministic fitness for tests: the expressions the interpreter
     evaluates running the candidate on the profile (timings are for the
     benchmark, not for tests)."""
+
     def measure(g: Genome) -> Evaluation:
         made = search.candidates.shape(g.forms, g.shape)
         if made is None:
@@ -82,6 +94,7 @@ def work_done(search: Search):
             interp._Frame.expr = original
         # the knobs do not change the work; a tiny tie-break keeps the default's
         return Evaluation(g, Measured.OK, times=[count[0] * (1 + 1e-6 * sum(map(bool, g.as_dict().values())))])
+
     return measure
 
 
@@ -118,7 +131,7 @@ def test_hot_path_first_is_proven_and_tested_once(tmp_path):
     assert isinstance(loop, ir.For)
     first = loop.body[0]
     assert isinstance(first, ir.If) and ir.pretty_expr(first.cond) == "(x[i] > 20i32)"
-    assert not any(isinstance(st, ir.If) for st in first.then)      # the hot path runs straight through
+    assert not any(isinstance(st, ir.If) for st in first.then)  # the hot path runs straight through
 
 
 @needs_cc
@@ -158,15 +171,19 @@ class _Saboteur:
 
     def emit(self, module, probe, outdir, realise=None):
         import subprocess
+
         emitted = self.real.emit(module, probe, outdir, realise)
         width = next(iter((realise or {}).values())).vector_width if realise else 0
         if width in (4, 8):
             body = "*(volatile int *)0 = 1;" if width == 4 else "for (;;) {}"
             src = Path(outdir) / "bad.c"
-            src.write_text(f"#include <stdint.h>\nvoid saxpy(uint64_t n, float a, const float *x, float *y)"
-                           f" {{ {body} }}\n")
-            subprocess.run(["cc", "-O1", "-shared", "-fPIC", "-o", str(Path(outdir) / emitted.manifest["library"]),
-                            str(src)], check=True)
+            src.write_text(
+                f"#include <stdint.h>\nvoid saxpy(uint64_t n, float a, const float *x, float *y) {{ {body} }}\n"
+            )
+            subprocess.run(
+                ["cc", "-O1", "-shared", "-fPIC", "-o", str(Path(outdir) / emitted.manifest["library"]), str(src)],
+                check=True,
+            )
         return emitted
 
 
@@ -175,8 +192,9 @@ def test_a_candidate_that_crashes_or_hangs_costs_only_itself(tmp_path, here):
     s = _search(INTENTS / "saxpy.ax", here, Options(max_evals=3, timeout_s=3, generated_size=256), "saxpy")
     try:
         s.backend = _Saboteur()
-        s._space = Space(roots=s.candidates.roots, vector_width=(0, 4, 8), interleave=(0,), unroll=(0,),
-                         prefer_width_bits=(0,))
+        s._space = Space(
+            roots=s.candidates.roots, vector_width=(0, 4, 8), interleave=(0,), unroll=(0,), prefer_width_bits=(0,)
+        )
         best, how = s.run()
         statuses = {g.vector_width: e.status.value for g, e in s.evaluated.items()}
     finally:
@@ -190,12 +208,14 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     tier = Genome((True,), "tier64")
     prof = _profile(tmp_path, "tiered", HOT.replace("sizes: [1500]", "sizes: [4096]"))
     out = tmp_path / "tier"
-    compiled = compile_files([INTENTS / "tiered.ax"], here, out,
-                             search=Options(profiles={"tiered": prof}, fixed={"tiered": tier}))
+    compiled = compile_files(
+        [INTENTS / "tiered.ax"], here, out, search=Options(profiles={"tiered": prof}, fixed={"tiered": tier})
+    )
     shape = compiled.manifest.functions["tiered"].evidence.shape
     assert shape["shape"] == "tier" and shape["block"] == 64
 
     from atlas.machine.runtime import load
+
     lib = load(out)
     n = 64 * 100
     hot = np.random.default_rng(0).integers(21, 1000, n, dtype=np.int32)
@@ -212,16 +232,19 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
     data[::10] = -7
     np.save(tmp_path / "data.npy", data)
     lib.reset_counters()
-    result = CliRunner().invoke(main, ["run", str(out), "tiered", str(n), f"@{tmp_path / 'data.npy'}", "zeros",
-                                       "--feedback", str(feedback)])
+    result = CliRunner().invoke(
+        main, ["run", str(out), "tiered", str(n), f"@{tmp_path / 'data.npy'}", "zeros", "--feedback", str(feedback)]
+    )
     assert result.exit_code == 0, result.output
     counts = json.loads(feedback.read_text())["functions"]["tiered"]
     assert counts["blocks"] == 100 and counts["fallbacks"] == 100 and counts["block"] == 64
 
     # the next search is told: no tier whose blocks would mostly fall back is offered
     from atlas.tools.cli import _read_feedback
-    s = _search(INTENTS / "tiered.ax", FIXTURE, Options(profiles={"tiered": prof},
-                                                        feedback=_read_feedback(feedback)), "tiered")
+
+    s = _search(
+        INTENTS / "tiered.ax", FIXTURE, Options(profiles={"tiered": prof}, feedback=_read_feedback(feedback)), "tiered"
+    )
     try:
         offered = s.space.shapes
         notes = s.candidates.notes
@@ -234,24 +257,22 @@ def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_se
 
 def test_bad_search_options_are_clear_errors(tmp_path):
     runner = CliRunner()
-    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "tiered=bogus",
-                             "-o", str(tmp_path / "o")])
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "tiered=bogus", "-o", str(tmp_path / "o")])
     assert r.exit_code == 1 and "unknown shape 'bogus'" in r.output and "Traceback" not in r.output
-    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "nope=plain",
-                             "--no-search", "-o", str(tmp_path / "o")])
+    r = runner.invoke(
+        main, ["compile", str(INTENTS / "tiered.ax"), "--pin", "nope=plain", "--no-search", "-o", str(tmp_path / "o")]
+    )
     assert r.exit_code == 1 and "--pin names no function of these files: nope" in r.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("function: tiered\nsizes: [8]\narrays:\n  x: {uniform: [1, 2, 3]}\n")
-    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--profile", str(bad),
-                             "-o", str(tmp_path / "o")])
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--profile", str(bad), "-o", str(tmp_path / "o")])
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert f"{bad}:4:" in r.output and "^" in r.output
     fb = tmp_path / "fb.json"
     fb.write_text("{not json")
-    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--feedback", str(fb),
-                             "-o", str(tmp_path / "o")])
+    r = runner.invoke(main, ["compile", str(INTENTS / "tiered.ax"), "--feedback", str(fb), "-o", str(tmp_path / "o")])
     assert r.exit_code == 1 and f"{fb}:1:2: not JSON" in r.output
-    assert not (tmp_path / "o").exists()              # nothing half-written
+    assert not (tmp_path / "o").exists()  # nothing half-written
 
 
 class _Clock:
@@ -279,15 +300,19 @@ class _Timed:
 
 def test_the_budget_is_shared_by_what_each_function_has_to_gain(monkeypatch):
     import atlas.search.explode as X
+
     clock = _Clock()
     monkeypatch.setattr(X.time, "monotonic", clock)
-    small, big, broken = _Timed("small", 1_000.0, 1.0, clock), _Timed("big", 9_000.0, 1.0, clock), \
-        _Timed("broken", None, 1.0, clock)
+    small, big, broken = (
+        _Timed("small", 1_000.0, 1.0, clock),
+        _Timed("big", 9_000.0, 1.0, clock),
+        _Timed("broken", None, 1.0, clock),
+    )
     start = clock.now
     deadlines = []
     for s, until in X._shares([big, small, broken], 60.0):
         deadlines.append((s.fn_name, until - clock.now))
-        clock.now = until                       # each search spends its whole share
+        clock.now = until  # each search spends its whole share
     # each default within an equal share of what was left
     assert big.until - start == pytest.approx(20.0) and small.until - (start + 1) == pytest.approx(59.0 / 2)
     # the least first; shares in proportion (a tenth of the largest at least); nothing past the budget
@@ -302,6 +327,7 @@ def test_the_budget_is_shared_by_what_each_function_has_to_gain(monkeypatch):
 def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkeypatch):
     import atlas.search.explode as X
     import atlas.search.worker as W
+
     asked = []
 
     def slow(out, fn, args, repeats, timeout_s):
@@ -314,7 +340,7 @@ def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkey
         s.until = X.time.monotonic() + 3
         e = s._measure(s.space.default())
         assert e.status is Measured.TIMEOUT and e.cut_off and asked and asked[0] <= 3
-        s.until = X.time.monotonic() - 1          # no time left: nothing is run
+        s.until = X.time.monotonic() - 1  # no time left: nothing is run
         assert s._measure(s.space.default()).cut_off and len(asked) == 1
         # a cut-off candidate is neither archived nor taken for its variant
         s._record(e)
@@ -327,6 +353,7 @@ def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkey
 def test_a_compile_measures_nothing_unless_asked_and_takes_what_the_archive_holds(tmp_path, monkeypatch):
     import json as _json
     import atlas.search.worker
+
     monkeypatch.setenv("ATLAS_ARCHIVE", str(tmp_path / "archive.sqlite3"))
     runner = CliRunner()
     calls = []
@@ -347,7 +374,7 @@ def test_a_compile_measures_nothing_unless_asked_and_takes_what_the_archive_hold
     assert calls and "not searched" not in r.output
     crowned = _json.loads((tmp_path / "b" / "manifest.json").read_text())["functions"]["saxpy"]["search"]
     calls.clear()
-    r = runner.invoke(main, ["compile", src, "-o", str(tmp_path / "c")])       # the champion, unmeasured
+    r = runner.invoke(main, ["compile", src, "-o", str(tmp_path / "c")])  # the champion, unmeasured
     assert r.exit_code == 0, r.output
     again = _json.loads((tmp_path / "c" / "manifest.json").read_text())["functions"]["saxpy"]["search"]
     assert not calls and again["from_archive"] and again["genome"] == crowned["genome"]

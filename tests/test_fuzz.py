@@ -2,6 +2,7 @@
 type-check and run in the interpreter; some are compiled natively (no
 search, and without the atlas) and agree with it bit for bit; the reducer
 shrinks a planted miscompilation; the generator covers the language."""
+
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from atlas.tools.fuzz import campaign as C
 from atlas.tools.fuzz import gen
 from atlas.tools.fuzz.reduce import reduce
 
-CHECKED = range(300)            # through the checker and the interpreter
+CHECKED = range(300)  # through the checker and the interpreter
 # Also compiled natively, two ways: seeds whose compiles take seconds.  (Seeds
 # 1001 and 1002 are left out: their compile with the atlas runs for minutes
 # and ends in a RecursionError, a finding listed in docs/fuzz.md.)
@@ -25,21 +26,23 @@ FIXTURE_PROBE = load_probe(Path(__file__).parent / "fixtures" / "probe-popcnt.js
 @pytest.fixture(scope="module")
 def host():
     from atlas.machine.probe import probe
+
     return probe()
 
 
 def test_generated_programs_check_and_interpret(host):
     from atlas.front.specialise import specialise
+
     rejected = 0
     for seed in CHECKED:
         prog = gen.generate(seed)
         rejected += prog.rejected
         module, _ = specialise(gen.check_source(prog.source), host)
-        assert prog.source == gen.generate(seed).source          # deterministic
+        assert prog.source == gen.generate(seed).source  # deterministic
         rng = np.random.default_rng(seed)
         for spec in prog.functions[:1]:
             for call in C.calls_for(spec, module.function(spec.name), rng)[:2]:
-                C.interpret(module, call)                          # total: never raises, may run out of fuel
+                C.interpret(module, call)  # total: never raises, may run out of fuel
     # a refusal is a generator bug, retried; it must stay rare
     assert rejected <= len(CHECKED) // 20
 
@@ -54,6 +57,7 @@ def test_generator_covers_every_operator_primitive_and_width():
 
 def test_required_features_name_every_primitive_and_type():
     from atlas.front.typecheck import primitives
+
     need = gen.required_features()
     for name in primitives():
         assert any(f.startswith(f"prim:{name}:") for f in need)
@@ -114,6 +118,7 @@ def _interpreting_target(bug: tuple[str, str]) -> C.Target:
     def runner(out: Path):
         _, module, _ = front([out / "p.ax"], FIXTURE_PROBE)
         return lambda name, args: interp.run(module, name, *args, fuel=C.FUEL)
+
     return C.Target(FIXTURE_PROBE, compile_fn, runner)
 
 
@@ -168,12 +173,31 @@ def test_a_stopped_campaign_keeps_its_figures(tmp_path):
     import subprocess
     import sys
     import time
+
     out = tmp_path / "campaign"
-    proc = subprocess.Popen([sys.executable, "-m", "atlas.tools.fuzz", "--programs", "1000", "--seed", "3",
-                             "--quick", "--jobs", "1", "--out", str(out), "--seconds", "100000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "atlas.tools.fuzz",
+            "--programs",
+            "1000",
+            "--seed",
+            "3",
+            "--quick",
+            "--jobs",
+            "1",
+            "--out",
+            str(out),
+            "--seconds",
+            "100000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     summary = out / "summary.json"
-    while not summary.exists() and proc.poll() is None:     # the first program's figures
+    while not summary.exists() and proc.poll() is None:  # the first program's figures
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate()

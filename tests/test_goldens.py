@@ -1,6 +1,7 @@
 """Every intent in intents/ against its golden outputs: the reference
 interpreter, and the native code compiled for each fixture probe (run on this
 machine, which has every feature both fixtures list)."""
+
 import math
 
 import numpy as np
@@ -37,12 +38,12 @@ def _check(call, case, signature):
 @pytest.mark.parametrize("stem", STEMS)
 def test_interpreter_matches_goldens(stem):
     for probe_name in golden.PROBES:
-        _, module, _ = front([golden.ROOT / "intents" / f"{stem}.ax"],
-                             load_probe(golden.FIXTURES / f"{probe_name}.json"))
+        _, module, _ = front(
+            [golden.ROOT / "intents" / f"{stem}.ax"], load_probe(golden.FIXTURES / f"{probe_name}.json")
+        )
         for case in golden.load(stem)["cases"]:
             if case["probe"] == probe_name:
-                _check(lambda *a: interp.run(module, case["function"], *a), case,
-                       module.function(case["function"]))
+                _check(lambda *a: interp.run(module, case["function"], *a), case, module.function(case["function"]))
 
 
 @pytest.mark.cc
@@ -54,7 +55,7 @@ def test_native_code_matches_goldens(stem, tmp_path):
         compiled = compile_files([golden.ROOT / "intents" / f"{stem}.ax"], probe, out)
         try:
             lib = runtime.load(out)
-        except runtime.CpuMismatch as exc:          # this machine lacks a feature of the fixture
+        except runtime.CpuMismatch as exc:  # this machine lacks a feature of the fixture
             pytest.skip(str(exc))
         for case in golden.load(stem)["cases"]:
             if case["probe"] == probe_name:

@@ -4,6 +4,7 @@ artefact holds no code, constant or check of the branch not taken.
 One pair of intents is compiled for two probes, one with popcnt and lzcnt and
 one without; the shared libraries are disassembled and each branch's
 distinctive instructions and constants are found in one library only."""
+
 import shutil
 import subprocess
 
@@ -13,8 +14,7 @@ import golden
 from atlas.pipeline import compile_files
 from atlas.machine.probe import load_probe
 
-pytestmark = [pytest.mark.cc,
-              pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")]
+pytestmark = [pytest.mark.cc, pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")]
 
 # The bit-slicing branch's own constants.  (0x0f0f... is not among them: the
 # vectorised popcount of the other branch masks nibbles with it too.)
@@ -29,8 +29,9 @@ def built(tmp_path_factory):
         folder = tmp_path_factory.mktemp(name)
         c = compile_files(INTENTS, load_probe(golden.FIXTURES / f"{name}.json"), folder / "lib")
         lib = folder / "lib" / c.manifest.library
-        asm = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(lib)],
-                             capture_output=True, text=True, check=True).stdout
+        asm = subprocess.run(
+            ["objdump", "-d", "--no-show-raw-insn", str(lib)], capture_output=True, text=True, check=True
+        ).stdout
         out[name] = (lib.read_bytes(), asm, c)
     return out
 
@@ -45,8 +46,7 @@ def mnemonics(asm: str) -> set[str]:
 
 
 def test_probes_decide_the_branches(built):
-    taken = {name: [d.taken for d in c.decisions if "popcnt" in d.condition]
-             for name, (_, _, c) in built.items()}
+    taken = {name: [d.taken for d in c.decisions if "popcnt" in d.condition] for name, (_, _, c) in built.items()}
     assert taken == {"probe-popcnt": ["then", "then"], "probe-nopopcnt": ["else", "else"]}
 
 

@@ -1,5 +1,6 @@
 """The language as the reference interpreter defines it: small programs with
 results worked out by hand."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -11,9 +12,16 @@ from atlas.front.specialise import specialise
 from atlas.front.syntax import parse
 from atlas.machine.probe import Cache, Cpu, Probe
 
-HOST_LIKE = Probe(cpu=Cpu(arch="x86_64", features=("popcnt", "sse2"), cores=4, threads=8,
-                          cache=Cache(l1d=32768, l1i=32768, l2=262144, l3=8388608)),
-                  memory_bytes=1 << 34)
+HOST_LIKE = Probe(
+    cpu=Cpu(
+        arch="x86_64",
+        features=("popcnt", "sse2"),
+        cores=4,
+        threads=8,
+        cache=Cache(l1d=32768, l1i=32768, l2=262144, l3=8388608),
+    ),
+    memory_bytes=1 << 34,
+)
 
 
 def module(src, probe=HOST_LIKE):
@@ -26,11 +34,11 @@ def run(src, fn, *args, probe=HOST_LIKE):
 
 def test_literals_take_their_context_type():
     src = "fn f(x: u8) -> u8 { return x + 250; }"
-    assert run(src, "f", 10) == 4                               # wraps at 8 bits
+    assert run(src, "f", 10) == 4  # wraps at 8 bits
     assert run("fn f() -> i8 { return -128; }", "f") == -128
     assert run("fn f() -> u64 { return 0xffff_ffff_ffff_ffff; }", "f") == 2**64 - 1
     assert run("fn f() -> f32 { return 0.1; }", "f") == float(np.float32(0.1))
-    assert run("fn f() -> i32 { let x = 7; return x / 2; }", "f") == 3   # unsuffixed defaults to i32
+    assert run("fn f() -> i32 { let x = 7; return x / 2; }", "f") == 3  # unsuffixed defaults to i32
 
 
 def test_precedence_is_rusts():

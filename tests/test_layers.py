@@ -3,6 +3,7 @@ below it (docs/architecture.md), no two modules of the package import each
 other (even inside a function), and none reaches into another's private
 names.  Read from the source with `ast`, so a new upward import, cycle or
 private use fails here before anyone has to untangle it."""
+
 from __future__ import annotations
 
 import ast
@@ -25,7 +26,7 @@ def _modules() -> dict[str, ast.Module]:
 def _target(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     """The absolute name a relative `from ... import` points at."""
     base = module.split(".")
-    base = base[:len(base) - node.level + (1 if is_package else 0)]
+    base = base[: len(base) - node.level + (1 if is_package else 0)]
     return ".".join(base + (node.module.split(".") if node.module else []))
 
 
@@ -85,8 +86,17 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 # Bottom up.  The package's root (`atlas`, for __version__ and `atlas.load`)
 # stands outside the order: it is what every layer belongs to.
-LAYERS = ["atlas.files", "atlas.meaning", "atlas.machine", "atlas.front", "atlas.logic", "atlas.search",
-          "atlas.pipeline", "atlas.superopt", "atlas.tools"]
+LAYERS = [
+    "atlas.files",
+    "atlas.meaning",
+    "atlas.machine",
+    "atlas.front",
+    "atlas.logic",
+    "atlas.search",
+    "atlas.pipeline",
+    "atlas.superopt",
+    "atlas.tools",
+]
 # What a backend plugin may use: the layers up to the search.
 BACKEND_REACH = LAYERS.index("atlas.search")
 
@@ -116,9 +126,14 @@ def _private(name: str) -> bool:
 
 def _private_uses(tree: ast.Module, aliases: dict[str, str]) -> list[str]:
     """`module._name` for each private name reached through an imported module's alias."""
-    return [f"{aliases[node.value.id]}.{node.attr}" for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and node.value.id in aliases and _private(node.attr)]
+    return [
+        f"{aliases[node.value.id]}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in aliases
+        and _private(node.attr)
+    ]
 
 
 def test_no_module_imports_one_that_imports_it():
@@ -134,13 +149,17 @@ def test_no_layer_imports_one_above_it():
 
 
 def test_an_upward_import_is_found():
-    graph = {"atlas.meaning.ir": {"atlas.logic.rules"}, "atlas.logic.rules": {"atlas.meaning.ir"},
-             "atlas.tools.cli": {"atlas.pipeline", "atlas"}}
+    graph = {
+        "atlas.meaning.ir": {"atlas.logic.rules"},
+        "atlas.logic.rules": {"atlas.meaning.ir"},
+        "atlas.tools.cli": {"atlas.pipeline", "atlas"},
+    }
     assert upward(graph) == ["atlas.meaning.ir imports atlas.logic.rules"]
 
 
 def test_the_backends_import_no_layer_above_the_search():
     import atlas.backends
+
     offences = []
     for path in sorted(Path(atlas.backends.__file__).parent.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -150,8 +169,7 @@ def test_the_backends_import_no_layer_above_the_search():
                 targets = [a.name for a in node.names]
             else:
                 continue
-            offences += [f"{path.name} imports {t}" for t in targets
-                         if (layer(t) or 0) > BACKEND_REACH]
+            offences += [f"{path.name} imports {t}" for t in targets if (layer(t) or 0) > BACKEND_REACH]
     assert offences == []
 
 
@@ -164,7 +182,7 @@ def test_no_module_uses_another_modules_private_names():
     offences = []
     for name, tree in mods.items():
         is_package = (PACKAGE.parent / Path(*name.split("."), "__init__.py")).exists()
-        imported_as: dict[str, str] = {}          # local alias -> module of the package
+        imported_as: dict[str, str] = {}  # local alias -> module of the package
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level:
                 target = _target(name, is_package, node)
@@ -180,11 +198,12 @@ def test_no_module_uses_another_modules_private_names():
 
 def test_the_backends_use_only_public_names_of_atlas():
     import atlas.backends
+
     root = Path(atlas.backends.__file__).parent
     offences = []
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
-        aliases: dict[str, str] = {}                  # local name -> atlas module
+        aliases: dict[str, str] = {}  # local name -> atlas module
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "atlas":
                 for alias in node.names:

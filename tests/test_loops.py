@@ -1,6 +1,7 @@
 """atlas/search/loops.py: the end-around-carry loop rewritten to a wide accumulator,
 proven by induction with Z3, checked against the interpreter (and, with a C
 compiler, natively)."""
+
 from __future__ import annotations
 
 import ctypes
@@ -83,6 +84,7 @@ def declared(stmts):
 
 # ---------------------------------------------------------------- the intent
 
+
 def test_inet_checksum_is_rewritten_with_a_proof():
     m = inet_module()
     new, shaped = rewritten(m)
@@ -95,15 +97,15 @@ def test_inet_checksum_is_rewritten_with_a_proof():
     assert site["folds"] == 4
     assert set(site["obligations"]) == {"times", "trip", "init", "step", "exit"}
     assert all(v.startswith("proven") for v in site["obligations"].values())
-    assert site["fewer_folds"].startswith("3 folds: refuted")          # 4 is the least
+    assert site["fewer_folds"].startswith("3 folds: refuted")  # 4 is the least
     assert ev["differential"]["agree"] is True and ev["differential"]["runs"] > 0
-    json.dumps(ev)                                                    # goes into a manifest as it is
+    json.dumps(ev)  # goes into a manifest as it is
 
     fn = shaped.function
     text = ir.pretty_function(fn)
     assert "sum.wide: u64" in text and "for i.wide: u64 in 0u64..n" in text
     names = list(declared(fn.body))
-    assert len(names) == len(set(names))                              # locals stay unique
+    assert len(names) == len(set(names))  # locals stay unique
     # the guarded branch: a plain u64 reduction, then the folds; the original loop in the else
     stmt = fn.body[1]
     assert isinstance(stmt, ir.If) and stmt.else_ == (m.functions[0].body[1],)
@@ -125,6 +127,7 @@ def test_the_logic_stages_spelling_is_recognised():
     """After saturate/verify the body holds lets of temporaries (`let t.x1 =
     sum + ..; sum = t.x1;`): the search hands end_around_carry that form."""
     from atlas.pipeline import middle
+
     verified, _ = middle(inet_module(), PROBE)
     m = verified.module
     new, shaped = rewritten(m)
@@ -136,8 +139,8 @@ def test_the_logic_stages_spelling_is_recognised():
 
 # ---------------------------------------------------------------- spellings
 
-def checksum_src(body: str, elem: str = "u16", init: str = "0", loop: str = "for i in 0..n",
-                 n: str = "u64") -> str:
+
+def checksum_src(body: str, elem: str = "u16", init: str = "0", loop: str = "for i in 0..n", n: str = "u64") -> str:
     return f"""
 fn f(n: {n}, s0: u32, data: [{elem}; n]) -> u32 {{
     let sum: u32 = {init};
@@ -161,7 +164,7 @@ SPELLINGS = {
     "negated": f"sum += data[i] as u32; if sum <= 0xffff {{ }} else {{ {FOLD} }}",
     "not": f"sum += data[i] as u32; if !(sum <= 0xffff) {{ {FOLD} }}",
     "temporary": "let t = sum + data[i] as u32; sum = t; "
-                 "if sum > 0xffff { let u = (sum & 0xffff) + (sum >> 16); sum = u; }",
+    "if sum > 0xffff { let u = (sum & 0xffff) + (sum >> 16); sum = u; }",
     "unconditional": f"sum += data[i] as u32; {FOLD}",
 }
 
@@ -184,24 +187,27 @@ def test_other_shapes_of_the_loop(variant):
         "u32-index": checksum_src(body, n="u32"),
         "u16-index": checksum_src(body, n="u16"),
         "bounds": checksum_src(body, loop="for i in n / 3..n - n / 4"),
-        "start-value": checksum_src(body, init="s0"),            # s0 > 0xffff takes the source loop
+        "start-value": checksum_src(body, init="s0"),  # s0 > 0xffff takes the source loop
         "nested": checksum_src(f"for r in 0..2 {{ for i in 0..n {{ {body} }} }}", loop="if n > 1"),
     }[variant]
     m = module(src)
     new, shaped = rewritten(m)
     assert shaped is not None
     folds = shaped.evidence["loops"][0]["folds"]
-    assert folds == {"u32-index": 3, "u16-index": 2}.get(variant, 4)   # the type bounds the trips
+    assert folds == {"u32-index": 3, "u16-index": 2}.get(variant, 4)  # the type bounds the trips
     if variant in ("u32-index", "u16-index"):
-        assert "&&" not in shaped.evidence["guard"]                    # no trip-count test needed
+        assert "&&" not in shaped.evidence["guard"]  # no trip-count test needed
     p = m.functions[0].params
     elem = interp.dtype(p[2].ty.elem)
     rng = np.random.default_rng(5)
     for data in inputs(rng, elem)[::2]:
         for s0 in (0, 1, 0xFFFF, 0x10000, 0xFFFFFFFF, int(rng.integers(0, 1 << 32))):
             args = (len(data), s0)
-            assert interp.run(new, "f", *args, data.copy()) == interp.run(m, "f", *args, data.copy()), \
-                (variant, len(data), s0)
+            assert interp.run(new, "f", *args, data.copy()) == interp.run(m, "f", *args, data.copy()), (
+                variant,
+                len(data),
+                s0,
+            )
 
 
 def test_two_loops_get_distinct_fresh_names():
@@ -243,8 +249,9 @@ NEAR_MISSES = {
     "no-fold": checksum_src("sum += data[i] as u32;"),
     "fold-other": checksum_src("sum += data[i] as u32; if s0 > 0xffff { sum = (sum & 0xffff) + (sum >> 16); }"),
     "index-reads-sum": checksum_src(f"sum += data[sum as u64 % n] as u32; if sum > 0xffff {{ {FOLD} }}"),
-    "signed-index": checksum_src(f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}",
-                                 loop="for i in 0 as i64..n as i64"),
+    "signed-index": checksum_src(
+        f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}", loop="for i in 0 as i64..n as i64"
+    ),
     "u64-sum": """
 fn f(n: u64, s0: u32, data: [u16; n]) -> u64 {
     let sum: u64 = 0;
@@ -280,12 +287,12 @@ def test_other_intents_are_left_alone():
 
 # ---------------------------------------------------------------- the prover itself
 
+
 def site_of(src: str) -> loops.Site:
     """A Site built by hand, bypassing the recogniser, from a loop's first load."""
     fn = module(src).functions[0]
     loop = next(s for s in fn.body if isinstance(s, ir.For))
-    load = next(x for s in loop.body for e in loops._stmt_exprs((s,)) for x in ir.walk(e)
-                if isinstance(x, ir.Load))
+    load = next(x for s in loop.body for e in loops._stmt_exprs((s,)) for x in ir.walk(e) if isinstance(x, ir.Load))
     return loops.Site(loop, "sum", load)
 
 
@@ -296,7 +303,7 @@ def test_prover_refuses_too_few_folds():
         proof = loops.prove_site(loops._match(m.functions[0].body[1], m.functions[0]), folds=folds)
         assert not proof.proven and proof.obligations["exit"].status is Status.REFUTED, proof.obligations
     proof = loops.prove_site(loops._match(m.functions[0].body[1], m.functions[0]), folds=5)
-    assert proof.proven                     # more than needed is fine (a fold is the identity below 2^16)
+    assert proof.proven  # more than needed is fine (a fold is the identity below 2^16)
 
 
 def test_the_provers_limit_is_work_not_time(monkeypatch):
@@ -304,6 +311,7 @@ def test_the_provers_limit_is_work_not_time(monkeypatch):
     an obligation is undecided whatever the machine's load; with the
     shipped limit the same site is proven."""
     from atlas.logic import rules
+
     m = inet_module()
     site = loops._match(m.functions[0].body[1], m.functions[0])
     assert loops.prove_site(site, folds=4).proven
@@ -334,7 +342,7 @@ def test_prover_reads_the_body_not_the_pattern():
     proof = loops.prove_site(site_of(NEAR_MISSES["test-0xfffe"]))
     assert proof.proven and proof.wide.folds == 4
     with pytest.raises(ValueError):
-        loops.prove_site(site_of(NEAR_MISSES["second-write"]))      # outside what the proof covers
+        loops.prove_site(site_of(NEAR_MISSES["second-write"]))  # outside what the proof covers
 
 
 def test_invariant_obligations_are_each_checked():
@@ -345,6 +353,7 @@ def test_invariant_obligations_are_each_checked():
     class Weak(loops._Obligations):
         def inv(self, s, w, q, k):
             import z3
+
             return z3.And(w == z3.ZeroExt(32, s) + loops._times_ffff(q), z3.ULE(s, 0xFFFF), z3.ULE(q, k))
 
     assert loops.prove_site(site).proven
@@ -354,8 +363,10 @@ def test_invariant_obligations_are_each_checked():
 
 # ---------------------------------------------------------------- native code
 
+
 def _native_probe():
     from atlas.machine import runtime
+
     have = runtime.host_cpu_flags()
     if have is None or set(PROBE.cpu.features) <= have:
         return PROBE
@@ -364,11 +375,13 @@ def _native_probe():
 
 def _build(m: ir.Module, outdir: Path):
     from atlas.machine import runtime
+
     X86 = pytest.importorskip("atlas.backends.x86_64")
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(m, _native_probe(), outdir)
-    (outdir / "manifest.json").write_text(json.dumps(
-        {"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest}))
+    (outdir / "manifest.json").write_text(
+        json.dumps({"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest})
+    )
     return runtime.load(outdir)
 
 

@@ -1,6 +1,7 @@
 """The manifest as typed data: what the pipeline writes reads back whole,
 each function's evidence and search are typed, and a damaged manifest is
 refused with where it is wrong."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,16 @@ import pytest
 
 from atlas.logic import verdict
 from atlas.machine import runtime
-from atlas.machine.manifest import (DamagedManifest, Evidence, Form, FunctionEntry, Manifest, Origin,
-                                    SearchSummary, Status)
+from atlas.machine.manifest import (
+    DamagedManifest,
+    Evidence,
+    Form,
+    FunctionEntry,
+    Manifest,
+    Origin,
+    SearchSummary,
+    Status,
+)
 from atlas.machine.probe import load_probe, probe as probe_this
 from atlas.pipeline import compile_files
 from atlas.search import explode
@@ -43,7 +52,7 @@ def test_what_the_pipeline_writes_reads_back_whole(tmp_path, how):
     ev = again.functions["scale"].evidence
     if how:
         assert ev == Evidence.untouched() and ev.terms is None
-    else:                                   # a * 8 -> a << 3: proven, rewritten
+    else:  # a * 8 -> a << 3: proven, rewritten
         assert ev.form is Form.REWRITTEN and ev.terms.rewritten == ev.terms.proven == 1
         assert ev.check.validated and ev.check.proof.status is Status.PROVEN
 
@@ -75,15 +84,20 @@ def test_one_proof_status_for_the_prover_and_the_manifest():
     assert verdict.Status is Status
 
 
-@pytest.mark.parametrize("damage, said", [
-    (lambda m: m["functions"]["scale"]["evidence"].update(form="polished"), "'polished' is not one of"),
-    (lambda m: m["functions"]["scale"]["evidence"]["validation"]["proof"].update(status="maybe"),
-     "evidence.validation.proof.status"),
-    (lambda m: m["functions"]["scale"].update(counters="entry"), "'counters' is 'entry', not list"),
-    (lambda m: m["functions"]["scale"].update(params=[{"name": "a", "type": "u33"}]), "no scalar type"),
-    (lambda m: m.update(cpu_flags="sse2"), "'cpu_flags' is 'sse2', not list"),
-    (lambda m: m["functions"].update(scale=[1]), "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "damage, said",
+    [
+        (lambda m: m["functions"]["scale"]["evidence"].update(form="polished"), "'polished' is not one of"),
+        (
+            lambda m: m["functions"]["scale"]["evidence"]["validation"]["proof"].update(status="maybe"),
+            "evidence.validation.proof.status",
+        ),
+        (lambda m: m["functions"]["scale"].update(counters="entry"), "'counters' is 'entry', not list"),
+        (lambda m: m["functions"]["scale"].update(params=[{"name": "a", "type": "u33"}]), "no scalar type"),
+        (lambda m: m.update(cpu_flags="sse2"), "'cpu_flags' is 'sse2', not list"),
+        (lambda m: m["functions"].update(scale=[1]), "expected a JSON object"),
+    ],
+)
 def test_a_damaged_manifest_says_where(tmp_path, damage, said):
     src = tmp_path / "k.ax"
     src.write_text(REWRITTEN)
@@ -100,8 +114,16 @@ def test_a_damaged_manifest_says_where(tmp_path, damage, said):
 
 
 def test_an_entry_keeps_the_backends_own_fields():
-    data = {"signature": "fn f(a: u8) -> u8", "params": [{"name": "a", "type": "u8"}], "ret": "u8",
-            "reassoc": False, "symbol": "f_sym", "counters": ["entry"], "gpu": None, "gpu_why_not": "no loop"}
+    data = {
+        "signature": "fn f(a: u8) -> u8",
+        "params": [{"name": "a", "type": "u8"}],
+        "ret": "u8",
+        "reassoc": False,
+        "symbol": "f_sym",
+        "counters": ["entry"],
+        "gpu": None,
+        "gpu_why_not": "no loop",
+    }
     e = FunctionEntry.from_json("f", data, "m")
     assert e.symbol == "f_sym" and e.counters == ("entry",) and e.target == {"gpu": None, "gpu_why_not": "no loop"}
     assert e.function.params[0].name == "a" and e.function.ret.name == "u8"

@@ -4,6 +4,7 @@ interpreter (random floats, NaN/inf/-0.0, n = 0..9) and natively (n = 1..40),
 its inner loop vectorises without a float reduction, near misses of the
 pattern are refused, and an index that is not provably in range keeps its
 check."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,10 +25,12 @@ import golden
 
 # ---------------------------------------------------------------- helpers
 
+
 @pytest.fixture(scope="module")
 def matmul():
     from atlas.pipeline import front
     from atlas.machine.probe import load_probe
+
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     _, module, _ = front([golden.ROOT / "intents" / "matmul.ax"], probe)
     return module
@@ -62,14 +65,12 @@ def floats(rng, size, specials=False) -> np.ndarray:
     x = rng.uniform(-100, 100, size).astype(np.float32)
     if specials and size:
         pick = rng.random(size) < 0.2
-        x[pick] = rng.choice(np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e38, -1e-45], np.float32),
-                             int(pick.sum()))
+        x[pick] = rng.choice(np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e38, -1e-45], np.float32), int(pick.sum()))
     return x
 
 
 def matmul_args(rng, n, specials=False, c_fill=0.0):
-    return [n, floats(rng, n * n, specials), floats(rng, n * n, specials),
-            np.full(n * n, c_fill, np.float32)]
+    return [n, floats(rng, n * n, specials), floats(rng, n * n, specials), np.full(n * n, c_fill, np.float32)]
 
 
 def accesses(stmts) -> list[tuple[str, str, str, bool]]:
@@ -91,6 +92,7 @@ def accesses(stmts) -> list[tuple[str, str, str, bool]]:
                 for e in ir.own_exprs(s):
                     expr(e)
             block(ir.blocks(s))
+
     block(stmts)
     return out
 
@@ -110,13 +112,14 @@ fn mm(n: u64, a: [f32; n * n], b: [f32; n * n], c: mut [f32; n * n]) {
 """
 
 
-def mm(init="0.0", e="a[i * n + k] * b[k * n + j]", extra="", idx="i * n + j",
-       update="s += E") -> ir.Function:
-    return source(MM.replace("INIT", init).replace("UPDATE", update.replace("E", e))
-                  .replace("EXTRA", extra).replace("IDX", idx))
+def mm(init="0.0", e="a[i * n + k] * b[k * n + j]", extra="", idx="i * n + j", update="s += E") -> ir.Function:
+    return source(
+        MM.replace("INIT", init).replace("UPDATE", update.replace("E", e)).replace("EXTRA", extra).replace("IDX", idx)
+    )
 
 
 # ---------------------------------------------------------------- matmul: the interchange
+
 
 def test_matmul_is_interchanged_under_a_guard(matmul, interchanged):
     src = matmul.functions[0]
@@ -124,8 +127,9 @@ def test_matmul_is_interchanged_under_a_guard(matmul, interchanged):
     new, ev = interchanged.function, interchanged.evidence
     assert ev["shape"] == "interchange"
     assert ev["guard"] == "(n < 0x100000000u64)"
-    assert ev["proof"].startswith("per element the same operations in the same order; "
-                                  "z3: indices distinct and in range under the guard")
+    assert ev["proof"].startswith(
+        "per element the same operations in the same order; z3: indices distinct and in range under the guard"
+    )
     (nest,) = ev["nests"]
     assert nest["index"] == "((i * n) + j)" and nest["array"] == "c" and nest["init"] == "0.0f32"
     assert nest["in_range"].startswith("proven") and nest["distinct"].startswith("proven")
@@ -147,8 +151,9 @@ def test_matmul_is_interchanged_under_a_guard(matmul, interchanged):
     assert all(ok for *_, ok in accesses(top.then)) and len(accesses(top.then)) == 5
     assert not any(ok for *_, ok in accesses(top.else_))
     # locals stay unique within the function
-    names = [s.var if isinstance(s, ir.For) else s.name for s in ir.walk_stmts(new.body)
-             if isinstance(s, (ir.For, ir.Let))]
+    names = [
+        s.var if isinstance(s, ir.For) else s.name for s in ir.walk_stmts(new.body) if isinstance(s, (ir.For, ir.Let))
+    ]
     assert len(names) == len(set(names))
 
 
@@ -157,7 +162,7 @@ def test_interchanged_matmul_is_bit_identical_in_the_interpreter(matmul, interch
     src, new = matmul.functions[0], interchanged.function
     rng = np.random.default_rng(100 + n)
     for specials in (False, True):
-        for fill in (0.0, np.nan):                  # what c held before does not matter
+        for fill in (0.0, np.nan):  # what c held before does not matter
             args = matmul_args(rng, n, specials, fill)
             assert identical(run(src, args), run(new, args)), (n, specials, fill)
 
@@ -170,8 +175,10 @@ def test_guarded_inbounds_marks_every_matmul_access(matmul):
     assert ev["shape"] == "guarded-inbounds"
     assert ev["accesses"] == ["a[((i * n) + k)]", "b[((k * n) + j)]", "c[((i * n) + j)]"]
     assert ev["guard"] == "(n < 0x100000000u64)"
-    assert ev["proof"] == ("z3 (integer arithmetic, no wrap-around): every marked index is "
-                           "below its array's length whenever the guard holds")
+    assert ev["proof"] == (
+        "z3 (integer arithmetic, no wrap-around): every marked index is "
+        "below its array's length whenever the guard holds"
+    )
     assert all(o["verdict"].startswith("proven") for o in ev["obligations"])
     (top,) = shaped.function.body
     assert isinstance(top, ir.If) and top.else_ == src.body
@@ -184,6 +191,7 @@ def test_guarded_inbounds_marks_every_matmul_access(matmul):
 
 # ---------------------------------------------------------------- near misses
 
+
 def test_index_depending_on_k_is_refused():
     # k is out of scope after its loop, so the surface language cannot say
     # this; the matcher must refuse it anyway (hand-made IR)
@@ -193,24 +201,28 @@ def test_index_depending_on_k_is_refused():
     let, kloop, store = jloop.body
     k = ir.Var("k", ir.U64)
     bad = dataclasses.replace(store, index=ir.substitute(store.index, {"j": k}))
-    fn = dataclasses.replace(fn, body=(dataclasses.replace(
-        iloop, body=(dataclasses.replace(jloop, body=(let, kloop, bad)),)),))
+    fn = dataclasses.replace(
+        fn, body=(dataclasses.replace(iloop, body=(dataclasses.replace(jloop, body=(let, kloop, bad)),)),)
+    )
     why = []
     assert nests.interchange(fn, why=why) is None
     assert any("index depends on ['k']" in w for w in why)
 
 
-@pytest.mark.parametrize("variant, reason", [
-    (dict(e="a[i * n + k] * c[k * n + j]"), "E reads `c`"),
-    # any non-constant initial value is refused (this one depends on j)
-    (dict(init="a[i * n + j]"), "initial value is not a constant"),
-    (dict(extra="s = s * 2.0;\n            "), "not exactly"),
-    (dict(update="s = s * 0.5 + E"), "not exactly `s = s + E`"),
-    # E + s: the same value, but not the same operation (a NaN's payload)
-    (dict(update="s = E + s"), "not exactly `s = s + E`"),
-    # in range, but every j writes the same slot: distinctness is refuted
-    (dict(idx="i"), "distinct refuted"),
-])
+@pytest.mark.parametrize(
+    "variant, reason",
+    [
+        (dict(e="a[i * n + k] * c[k * n + j]"), "E reads `c`"),
+        # any non-constant initial value is refused (this one depends on j)
+        (dict(init="a[i * n + j]"), "initial value is not a constant"),
+        (dict(extra="s = s * 2.0;\n            "), "not exactly"),
+        (dict(update="s = s * 0.5 + E"), "not exactly `s = s + E`"),
+        # E + s: the same value, but not the same operation (a NaN's payload)
+        (dict(update="s = E + s"), "not exactly `s = s + E`"),
+        # in range, but every j writes the same slot: distinctness is refuted
+        (dict(idx="i"), "distinct refuted"),
+    ],
+)
 def test_near_misses_are_not_interchanged(variant, reason):
     fn = mm(**variant)
     why = []
@@ -226,8 +238,9 @@ def test_forcing_the_non_distinct_nest_would_change_the_result():
     iloop = fn.body[0]
     nest, why = nests.match_nest(iloop.body[0], fn, [iloop])
     assert nest is not None, why
-    forced = dataclasses.replace(fn, body=(dataclasses.replace(
-        iloop, body=nests._interchanged(nest, ir.names_used(fn))),))
+    forced = dataclasses.replace(
+        fn, body=(dataclasses.replace(iloop, body=nests._interchanged(nest, ir.names_used(fn))),)
+    )
     rng = np.random.default_rng(3)
     args = matmul_args(rng, 4)
     assert not identical(run(fn, args), run(forced, args))
@@ -254,12 +267,17 @@ fn mv(n: u64, a: [i32; n * n], x: [i32; n], y: mut [i32; n]) {
     rng = np.random.default_rng(5)
     for n in range(9):
         big = np.iinfo(np.int32)
-        args = [n, rng.integers(big.min, big.max, n * n, dtype=np.int32, endpoint=True),
-                rng.integers(big.min, big.max, n, dtype=np.int32, endpoint=True), np.zeros(n, np.int32)]
+        args = [
+            n,
+            rng.integers(big.min, big.max, n * n, dtype=np.int32, endpoint=True),
+            rng.integers(big.min, big.max, n, dtype=np.int32, endpoint=True),
+            np.zeros(n, np.int32),
+        ]
         assert identical(run(fn, args), run(shaped.function, args))
 
 
 # ---------------------------------------------------------------- what cannot be proven
+
 
 def test_an_index_past_the_end_keeps_its_check():
     fn = mm(e="a[i * n + k + 1] * b[k * n + j]")
@@ -267,17 +285,20 @@ def test_an_index_past_the_end_keeps_its_check():
     assert shaped is not None
     (top,) = shaped.function.body
     # (the guarded copy's locals are renamed x -> x.g; the evidence names the source's)
-    assert accesses(top.then) == [("load", "a", "(((i.g * n) + k.g) + 1u64)", False),
-                                  ("load", "b", "((k.g * n) + j.g)", True),
-                                  ("store", "c", "((i.g * n) + j.g)", True)]
+    assert accesses(top.then) == [
+        ("load", "a", "(((i.g * n) + k.g) + 1u64)", False),
+        ("load", "b", "((k.g * n) + j.g)", True),
+        ("store", "c", "((i.g * n) + j.g)", True),
+    ]
     (miss,) = shaped.evidence["unproven"]
     assert miss["access"] == "a[(((i * n) + k) + 1u64)]" and miss["verdict"].startswith("refuted")
 
     # the interchange still applies (E may read out of range: it reads 0 there)
     ikj = nests.interchange(fn)
     assert ikj is not None
-    assert [a for a in accesses(ikj.function.body[0].then) if not a[3]] == \
-        [("load", "a", "(((i.g * n) + k.g) + 1u64)", False)]
+    assert [a for a in accesses(ikj.function.body[0].then) if not a[3]] == [
+        ("load", "a", "(((i.g * n) + k.g) + 1u64)", False)
+    ]
     rng = np.random.default_rng(11)
     for n in range(7):
         args = matmul_args(rng, n, specials=True)
@@ -310,8 +331,7 @@ fn f(n: u64, m: u64, x: [f32; n], y: mut [f32; n]) {
 """)
     shaped = nests.guarded_inbounds(fn)
     assert shaped is not None
-    assert accesses(shaped.function.body[0].then) == [("load", "x", "m", False),
-                                                       ("store", "y", "i.g", True)]
+    assert accesses(shaped.function.body[0].then) == [("load", "x", "m", False), ("store", "y", "i.g", True)]
     assert shaped.evidence["unproven"][0]["verdict"].startswith("refuted")
     # with a guard that keeps m^3 exact, the lower bound is a premise again
     tight = nests.guarded_inbounds(fn, guard_bits=21)
@@ -333,11 +353,12 @@ fn total(n: u64, x: [f32; n]) -> f32 {
     plain = source("fn cp(n: u64, x: [f32; n], y: mut [f32; n]) { for i in 0..n { y[i] = x[i]; } }")
     shaped = nests.guarded_inbounds(plain)
     assert shaped.evidence["guard"] == "true"
-    assert isinstance(shaped.function.body[0], ir.For)          # no `if`: nothing to guard
+    assert isinstance(shaped.function.body[0], ir.For)  # no `if`: nothing to guard
     assert [ok for *_, ok in accesses(shaped.function.body)] == [True, True]
 
 
 # ---------------------------------------------------------------- natively
+
 
 @pytest.fixture(scope="module")
 def native(matmul, interchanged, tmp_path_factory):
@@ -346,11 +367,13 @@ def native(matmul, interchanged, tmp_path_factory):
     X86 = pytest.importorskip("atlas.backends.x86_64")
     from atlas.machine import runtime
     from atlas.machine.probe import probe
+
     out = tmp_path_factory.mktemp("ikj")
     module = ir.Module((interchanged.function,), matmul.sources)
     emitted = X86.X86Backend().emit(module, probe(), out)
-    (out / "manifest.json").write_text(json.dumps(
-        {"format": "atlas-artefact/1", "backend": "x86_64", **emitted.manifest}))
+    (out / "manifest.json").write_text(
+        json.dumps({"format": "atlas-artefact/1", "backend": "x86_64", **emitted.manifest})
+    )
     return runtime.load(out), emitted
 
 

@@ -1,6 +1,7 @@
 """The compile as data: the front end begins a Compilation, pipeline.STAGES
 run in order over it, each where it applies; compile_files takes a
 Request's fields."""
+
 from __future__ import annotations
 
 import pytest

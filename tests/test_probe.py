@@ -1,4 +1,5 @@
 """Hardware discovery: probe this machine, validate user probes, decide hw facts."""
+
 import json
 import os
 import platform
@@ -42,6 +43,7 @@ def expect_error(tmp_path, text, name="probe.json"):
 
 # ------------------------------------------------------------ this machine
 
+
 def test_probe_of_this_machine_validates_after_json_round_trip(here, tmp_path):
     assert here.to_json()["format"] == "atlas-probe/1"
     again = roundtrip(here, tmp_path)
@@ -75,13 +77,17 @@ def _fake_nvml(**answers):
     """A pynvml stand-in with one H100; `answers` replace its calls' results
     (a function, such as _unsupported, is called instead)."""
     calls = {
-        "nvmlInit": None, "nvmlShutdown": None, "nvmlSystemGetDriverVersion": "550.54",
-        "nvmlDeviceGetCount": 1, "nvmlDeviceGetHandleByIndex": "h",
+        "nvmlInit": None,
+        "nvmlShutdown": None,
+        "nvmlSystemGetDriverVersion": "550.54",
+        "nvmlDeviceGetCount": 1,
+        "nvmlDeviceGetHandleByIndex": "h",
         "nvmlDeviceGetMemoryInfo": types.SimpleNamespace(total=85520809984),
         "nvmlDeviceGetCudaComputeCapability": (9, 0),
         "nvmlDeviceGetAttributes": types.SimpleNamespace(multiprocessorCount=132),
         "nvmlDeviceGetPciInfo": types.SimpleNamespace(busId=b"00000000:1B:00.0"),
-        "nvmlDeviceGetName": b"NVIDIA H100 80GB HBM3", "nvmlDeviceGetUUID": "GPU-1",
+        "nvmlDeviceGetName": b"NVIDIA H100 80GB HBM3",
+        "nvmlDeviceGetUUID": "GPU-1",
         "nvmlDeviceGetMemoryBusWidth": 5120,
         "nvmlDeviceGetMaxClockInfo": lambda _h, clock: {"mem": 2619, "sm": 1980}[clock],
         **answers,
@@ -105,9 +111,15 @@ def test_gpu_fields_from_nvml(monkeypatch):
 
 
 def test_gpu_fields_unanswered_are_null(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(
-        nvmlDeviceGetMemoryBusWidth=_unsupported, nvmlDeviceGetMaxClockInfo=_unsupported,
-        nvmlDeviceGetPciInfo=_unsupported))
+    monkeypatch.setitem(
+        sys.modules,
+        "pynvml",
+        _fake_nvml(
+            nvmlDeviceGetMemoryBusWidth=_unsupported,
+            nvmlDeviceGetMaxClockInfo=_unsupported,
+            nvmlDeviceGetPciInfo=_unsupported,
+        ),
+    )
     (gpu,) = P._gpus()
     assert gpu["memory_bandwidth_bytes_per_s"] is gpu["max_sm_clock_mhz"] is gpu["pci_bus_id"] is None
     assert gpu["multiprocessors"] == 132 and _validated_gpu(gpu) == gpu
@@ -126,7 +138,7 @@ def test_probe_pci_entries_parse(here):
         for bar in d.bars:
             assert 0 <= bar.index <= 5 and bar.size > 0 and bar.kind in ("mem", "io")
     virtio = [d for d in here.pci if d.vendor == "0x1af4"]
-    if virtio:   # this project's VMs: virtio devices with one 64-bit memory BAR
+    if virtio:  # this project's VMs: virtio devices with one 64-bit memory BAR
         assert any(b.kind == "mem" for d in virtio for b in d.bars)
 
 
@@ -139,13 +151,15 @@ def test_fingerprint_is_stable_and_sees_features(here):
 
 
 def test_fingerprint_ignores_created_and_host(here, tmp_path):
-    other = replace(here, created="1999-01-01T00:00:00+00:00",
-                    host={"hostname": "elsewhere", "os": "Linux", "kernel": "1.0"})
+    other = replace(
+        here, created="1999-01-01T00:00:00+00:00", host={"hostname": "elsewhere", "os": "Linux", "kernel": "1.0"}
+    )
     assert fingerprint(other) == fingerprint(here) and other == here
     assert fingerprint(roundtrip(here, tmp_path)) == fingerprint(here)
 
 
 # ---------------------------------------------------------------- fixtures
+
 
 @pytest.mark.parametrize("path", [POPCNT, NOPOPCNT, H100])
 def test_fixtures_load_unchanged(path):
@@ -173,6 +187,7 @@ def test_h100_fixture_is_the_gpu_check_machine():
 
 
 # -------------------------------------------------------------- validation
+
 
 def test_malformed_json_points_at_line_and_column(tmp_path):
     text = '{\n  "format": "atlas-probe/1",\n  "cpu": {"arch": "x86_64",, "cores": 1}\n}\n'
@@ -207,23 +222,32 @@ def _valid():
     return json.loads(POPCNT.read_text())
 
 
-@pytest.mark.parametrize("mutate, where, expected", [
-    (lambda d: d["cpu"].pop("features"), "cpu.features", "expected a list, found nothing"),
-    (lambda d: d["cpu"]["features"].__setitem__(3, 7), "cpu.features[3]", "expected a string, found the number 7"),
-    (lambda d: d.__setitem__("format", "atlas-probe/2"), "format", 'expected "atlas-probe/1"'),
-    (lambda d: d.pop("format"), "format", "found nothing"),
-    (lambda d: d["cpu"].__setitem__("cores", True), "cpu.cores", "expected an integer >= 1, found true"),
-    (lambda d: d["cpu"].__setitem__("threads", 0), "cpu.threads", "expected an integer >= 1"),
-    (lambda d: d["cpu"]["cache"].__setitem__("l2", -1), "cpu.cache.l2", "expected an integer >= 0"),
-    (lambda d: d["memory"].__setitem__("total_bytes", "lots"), "memory.total_bytes", "found the string"),
-    (lambda d: d["gpus"].append({"name": "X"}), "gpus[0].compute_capability", "found nothing"),
-    (lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "max_sm_clock_mhz": "fast"}),
-     "gpus[0].max_sm_clock_mhz", "expected an integer >= 0 or null"),
-    (lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "pci_bus_id": 6}),
-     "gpus[0].pci_bus_id", "expected a string or null, found the number 6"),
-    (lambda d: d["pci"][0].__setitem__("vendor", "8086"), "pci[0].vendor", "expected a hex string"),
-    (lambda d: d["pci"][0]["bars"][1].__setitem__("kind", "rom"), "pci[0].bars[1].kind", 'expected "mem" or "io"'),
-])
+@pytest.mark.parametrize(
+    "mutate, where, expected",
+    [
+        (lambda d: d["cpu"].pop("features"), "cpu.features", "expected a list, found nothing"),
+        (lambda d: d["cpu"]["features"].__setitem__(3, 7), "cpu.features[3]", "expected a string, found the number 7"),
+        (lambda d: d.__setitem__("format", "atlas-probe/2"), "format", 'expected "atlas-probe/1"'),
+        (lambda d: d.pop("format"), "format", "found nothing"),
+        (lambda d: d["cpu"].__setitem__("cores", True), "cpu.cores", "expected an integer >= 1, found true"),
+        (lambda d: d["cpu"].__setitem__("threads", 0), "cpu.threads", "expected an integer >= 1"),
+        (lambda d: d["cpu"]["cache"].__setitem__("l2", -1), "cpu.cache.l2", "expected an integer >= 0"),
+        (lambda d: d["memory"].__setitem__("total_bytes", "lots"), "memory.total_bytes", "found the string"),
+        (lambda d: d["gpus"].append({"name": "X"}), "gpus[0].compute_capability", "found nothing"),
+        (
+            lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "max_sm_clock_mhz": "fast"}),
+            "gpus[0].max_sm_clock_mhz",
+            "expected an integer >= 0 or null",
+        ),
+        (
+            lambda d: d["gpus"].append({"name": "X", "compute_capability": [9, 0], "pci_bus_id": 6}),
+            "gpus[0].pci_bus_id",
+            "expected a string or null, found the number 6",
+        ),
+        (lambda d: d["pci"][0].__setitem__("vendor", "8086"), "pci[0].vendor", "expected a hex string"),
+        (lambda d: d["pci"][0]["bars"][1].__setitem__("kind", "rom"), "pci[0].bars[1].kind", 'expected "mem" or "io"'),
+    ],
+)
 def test_ill_typed_fields_are_named(tmp_path, mutate, where, expected):
     d = _valid()
     mutate(d)
@@ -237,9 +261,10 @@ def test_top_level_must_be_an_object(tmp_path):
 
 
 def test_defaults_are_filled(tmp_path):
-    minimal = {"format": "atlas-probe/1",
-               "cpu": {"arch": "x86_64", "features": ["SSE2", "popcnt"], "cores": 1, "threads": 1,
-                       "cache": {"l2": 262144}}}
+    minimal = {
+        "format": "atlas-probe/1",
+        "cpu": {"arch": "x86_64", "features": ["SSE2", "popcnt"], "cores": 1, "threads": 1, "cache": {"l2": 262144}},
+    }
     d = roundtrip(minimal, tmp_path)
     assert d.cpu.cache == Cache(l2=262144)
     assert d.cpu.features == ("popcnt", "sse2")
@@ -253,6 +278,7 @@ def test_defaults_are_filled(tmp_path):
 
 # ------------------------------------------------------------------- facts
 
+
 def test_fact_types():
     assert fact_type("cpu.popcnt") == "bool"
     assert fact_type("cpu.bmi2") == "bool"
@@ -262,7 +288,7 @@ def test_fact_types():
     assert fact_type("gpu.count") == "int"
     assert fact_type("mem.total") == "int"
     assert fact_type("gpu.cout") is None
-    assert fact_type("cpu.cache") is None          # a record, not a flag
+    assert fact_type("cpu.cache") is None  # a record, not a flag
     assert fact_type("cpu.cache.l4") is None
     assert fact_type("nic.count") is None
     assert set(FACTS.values()) <= {"bool", "int", "str"}
@@ -297,6 +323,7 @@ def test_known_facts_for_suggestions():
 
 # ----------------------------------------------------------------- writing
 
+
 def test_write_probe_is_sorted_and_leaves_no_temp_file(tmp_path):
     path = tmp_path / "probe.json"
     write_probe(load_probe(POPCNT), path)
@@ -312,9 +339,11 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     before = path.read_bytes()
     with pytest.raises(TypeError):
         write_probe(replace(load_probe(POPCNT), host={"hostname": object()}), path)
+
     # A failure after the temp file exists must clean it up too.
     def broken_replace(src, dst):
         raise OSError("disk on fire")
+
     monkeypatch.setattr(P.os, "replace", broken_replace)
     with pytest.raises(OSError):
         write_probe(load_probe(NOPOPCNT), path)
@@ -339,9 +368,15 @@ C 02  Network controller
 def _fake_device(root, addr, vendor, device, cls, resource, driver=None):
     d = root / addr
     d.mkdir(parents=True)
-    for name, value in (("vendor", vendor), ("device", device), ("class", cls),
-                        ("revision", "0x03"), ("subsystem_vendor", "0x8086"),
-                        ("subsystem_device", "0x001e"), ("resource", resource)):
+    for name, value in (
+        ("vendor", vendor),
+        ("device", device),
+        ("class", cls),
+        ("revision", "0x03"),
+        ("subsystem_vendor", "0x8086"),
+        ("subsystem_device", "0x001e"),
+        ("resource", resource),
+    ):
         (d / name).write_text(value + "\n")
     if driver:
         (root / "drivers" / driver).mkdir(parents=True, exist_ok=True)
@@ -350,14 +385,17 @@ def _fake_device(root, addr, vendor, device, cls, resource, driver=None):
 
 def test_pci_bars_names_and_driver_from_sysfs(tmp_path):
     zero = "0x0000000000000000 0x0000000000000000 0x0000000000000000"
-    resource = "\n".join([
-        "0x00000000febc0000 0x00000000febdffff 0x0000000000040200",   # mem, 128 KiB
-        "0x000000000000c000 0x000000000000c03f 0x0000000000040101",   # io, 64 B
-        zero,
-        "0x0000004000000000 0x0000004000ffffff 0x000000000014220c",   # 64-bit prefetchable
-        zero, zero,
-        "0x00000000feb80000 0x00000000febbffff 0x0000000000046200",   # ROM: not a BAR
-    ])
+    resource = "\n".join(
+        [
+            "0x00000000febc0000 0x00000000febdffff 0x0000000000040200",  # mem, 128 KiB
+            "0x000000000000c000 0x000000000000c03f 0x0000000000040101",  # io, 64 B
+            zero,
+            "0x0000004000000000 0x0000004000ffffff 0x000000000014220c",  # 64-bit prefetchable
+            zero,
+            zero,
+            "0x00000000feb80000 0x00000000febbffff 0x0000000000046200",  # ROM: not a BAR
+        ]
+    )
     devices = tmp_path / "devices"
     _fake_device(devices, "0000:00:03.0", "0x8086", "0x100e", "0x020000", resource, driver="e1000")
     _fake_device(devices, "0000:00:01.0", "0x1234", "0x1111", "0x030000", zero)
@@ -372,8 +410,8 @@ def test_pci_bars_names_and_driver_from_sysfs(tmp_path):
     assert nic["vendor_name"] == "Intel Corporation"
     assert nic["device_name"] == "82540EM Gigabit Ethernet Controller"
     assert nic["bars"] == [
-        {"index": 0, "start": 0xfebc0000, "size": 128 << 10, "kind": "mem", "prefetchable": False, "64bit": False},
-        {"index": 1, "start": 0xc000, "size": 64, "kind": "io", "prefetchable": False, "64bit": False},
+        {"index": 0, "start": 0xFEBC0000, "size": 128 << 10, "kind": "mem", "prefetchable": False, "64bit": False},
+        {"index": 1, "start": 0xC000, "size": 64, "kind": "io", "prefetchable": False, "64bit": False},
         {"index": 3, "start": 0x4000000000, "size": 16 << 20, "kind": "mem", "prefetchable": True, "64bit": True},
     ]
 
@@ -388,7 +426,7 @@ def test_pci_ids_parser_stops_at_classes(tmp_path):
 
 def test_odd_machine_degrades_quietly(tmp_path):
     assert P._pci(str(tmp_path / "no-such-dir"), None) == []
-    assert P._caches(str(tmp_path)) == P._caches(str(tmp_path))   # no raise
+    assert P._caches(str(tmp_path)) == P._caches(str(tmp_path))  # no raise
     assert P.read_pci_ids(str(tmp_path / "missing.ids")) == {}
 
 
@@ -399,14 +437,14 @@ def test_llvm_cpu_names():
     assert llvm_cpu("x86_64_v3") == "x86-64-v3"
     assert llvm_cpu("no-such-chip") == "x86-64"
     pytest.importorskip("archspec")
-    assert llvm_cpu("zen5") == "znver4"          # newer than the table: nearest ancestor
+    assert llvm_cpu("zen5") == "znver4"  # newer than the table: nearest ancestor
 
 
 def test_x86_level_without_archspec():
     base = "fpu cx8 cmov mmx fxsr sse sse2 syscall lm nx".split()
     fixture = list(load_probe(POPCNT).cpu.features)
     assert P._x86_level(base) == "x86_64"
-    assert P._x86_level(fixture) == "x86_64_v3"          # haswell: no avx512
+    assert P._x86_level(fixture) == "x86_64_v3"  # haswell: no avx512
     assert P._x86_level(fixture + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64_v4"
     assert P._x86_level(base + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64"
 
@@ -432,33 +470,41 @@ def run_without(blocked, code, *args, cwd):
     """Run `code` in a fresh Python where importing any of `blocked` fails."""
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-c", _BLOCKING + code, ",".join(blocked), *args],
-                          capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", _BLOCKING + code, ",".join(blocked), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
-    code = ('runpy.run_module("atlas.machine.probe", run_name="__main__")\n'
-            'assert not {m.partition(".")[0] for m in sys.modules} & BLOCKED\n')
+    code = (
+        'runpy.run_module("atlas.machine.probe", run_name="__main__")\n'
+        'assert not {m.partition(".")[0] for m in sys.modules} & BLOCKED\n'
+    )
     run = run_without(NOT_ON_GPU_MACHINES, code, "-o", "out.json", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "wrote out.json" in run.stderr
     written = load_probe(tmp_path / "out.json")
     assert written.cpu.arch and written.cpu.features
-    if written.cpu.arch == "x86_64":     # no archspec: the psABI level from the flags
+    if written.cpu.arch == "x86_64":  # no archspec: the psABI level from the flags
         assert written.cpu.uarch == P._x86_level(list(written.cpu.features))
 
 
 def test_python_m_atlas_probe_prints_to_stdout(tmp_path):
-    run = run_without(NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.machine.probe", run_name="__main__")\n',
-                      cwd=tmp_path)
+    run = run_without(
+        NOT_ON_GPU_MACHINES, 'runpy.run_module("atlas.machine.probe", run_name="__main__")\n', cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert Probe.from_json(json.loads(run.stdout)).to_json()["format"] == "atlas-probe/1"
     assert os.listdir(tmp_path) == []
 
 
 def test_archive_imports_without_z3_lark_or_egglog(tmp_path):
-    code = ("import atlas.search.archive, atlas.files\n"
-            "assert atlas.search.archive.cache_dir is atlas.files.cache_dir\n")
+    code = "import atlas.search.archive, atlas.files\nassert atlas.search.archive.cache_dir is atlas.files.cache_dir\n"
     run = run_without(("z3", "lark", "egglog"), code, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
@@ -467,14 +513,18 @@ def test_an_artefact_loads_and_runs_without_the_compilers_packages(here, tmp_pat
     """The manifest gives each signature as data: loading a library needs
     no parser, so a machine with only the runtime's packages runs it."""
     from atlas.pipeline import compile_files
-    compile_files([FIXTURES.parent.parent / "intents" / "saxpy.ax"], here, tmp_path / "lib",
-                  use_atlas=False, search=None)
-    code = ("import numpy as np, atlas\n"
-            "lib = atlas.load(sys.argv[1])\n"
-            "x, y = np.ones(3, np.float32), np.zeros(3, np.float32)\n"
-            "lib.saxpy(3, 2.0, x, y)\n"
-            "assert y.tolist() == [2.0, 2.0, 2.0], y\n"
-            "assert not {m.partition('.')[0] for m in sys.modules} & BLOCKED\n")
+
+    compile_files(
+        [FIXTURES.parent.parent / "intents" / "saxpy.ax"], here, tmp_path / "lib", use_atlas=False, search=None
+    )
+    code = (
+        "import numpy as np, atlas\n"
+        "lib = atlas.load(sys.argv[1])\n"
+        "x, y = np.ones(3, np.float32), np.zeros(3, np.float32)\n"
+        "lib.saxpy(3, 2.0, x, y)\n"
+        "assert y.tolist() == [2.0, 2.0, 2.0], y\n"
+        "assert not {m.partition('.')[0] for m in sys.modules} & BLOCKED\n"
+    )
     run = run_without(NOT_ON_GPU_MACHINES, code, str(tmp_path / "lib"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
 
@@ -482,5 +532,6 @@ def test_an_artefact_loads_and_runs_without_the_compilers_packages(here, tmp_pat
 def test_rules_still_offers_cache_dir(monkeypatch, tmp_path):
     from atlas import files
     from atlas.logic import rules
+
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     assert rules.cache_dir is files.cache_dir and rules.cache_dir() == tmp_path

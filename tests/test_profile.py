@@ -15,6 +15,7 @@ rewrite the expected files with
 
 and read every changed message (`git diff tests/malformed_profiles`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,7 +30,7 @@ import pytest
 from atlas.meaning import interp, ir
 from atlas.front.check import check
 from atlas.front.diagnostics import AtlasError
-from atlas.search.profile import (ALIGN, generated, length_params, load_profile, parse_profile)
+from atlas.search.profile import ALIGN, generated, length_params, load_profile, parse_profile
 from atlas.front.syntax import parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +40,18 @@ BAD_CASES = sorted(BAD.glob("*.yaml"))
 
 # The sizes timed by bench/README.md, per shipped profile.
 README_SIZES = {
-    "saxpy": [4096, 1 << 24], "dot_i32": [4096, 1 << 22], "inet_checksum": [750, 1 << 20],
-    "popcount_total": [1 << 20], "tiered": [1 << 20], "tiered-cold": [1 << 20],
-    "classify": [1 << 20], "brighten": [1 << 22], "matmul": [64, 256],
-    "prefix_sum": [1 << 22], "argmax_i32": [1 << 22],
-    "sum_f32": [4096, 1 << 24],         # not a benchmark kernel: saxpy's sizes
+    "saxpy": [4096, 1 << 24],
+    "dot_i32": [4096, 1 << 22],
+    "inet_checksum": [750, 1 << 20],
+    "popcount_total": [1 << 20],
+    "tiered": [1 << 20],
+    "tiered-cold": [1 << 20],
+    "classify": [1 << 20],
+    "brighten": [1 << 22],
+    "matmul": [64, 256],
+    "prefix_sum": [1 << 22],
+    "argmax_i32": [1 << 22],
+    "sum_f32": [4096, 1 << 24],  # not a benchmark kernel: saxpy's sizes
 }
 
 
@@ -64,6 +72,7 @@ def shipped(stem: str):
 
 
 # ---------------------------------------------------------------- shipped profiles
+
 
 def test_every_kernel_has_a_profile():
     assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == sorted(README_SIZES)
@@ -91,7 +100,7 @@ def test_shipped_profile_fits_its_intent(stem):
                 assert a.ctypes.data % ALIGN == 0 and a.flags.writeable and a.flags.c_contiguous
                 if q.ty.mutable and q.name not in p.arrays:
                     assert not a.any(), "an unmentioned output array starts as zeros"
-        interp.bind(fn, args)                        # the argument contract holds
+        interp.bind(fn, args)  # the argument contract holds
 
 
 def test_saxpy_and_matmul_floats():
@@ -101,7 +110,7 @@ def test_saxpy_and_matmul_floats():
         for v in (x, y):
             assert v.min() >= -1.0 and v.max() < 1.0
     big_x = samples[1][2]
-    assert abs(float(big_x.mean())) < 0.01 and big_x.std() > 0.55       # uniform: std 1/sqrt(3)
+    assert abs(float(big_x.mean())) < 0.01 and big_x.std() > 0.55  # uniform: std 1/sqrt(3)
     _, mm = shipped("matmul")
     assert [(n, a.size, c.size) for n, a, b, c in mm] == [(64, 64 * 64, 64 * 64), (256, 256 * 256, 256 * 256)]
     assert all(-1.0 <= v.min() and v.max() < 1.0 for _, a, b, _ in mm for v in (a, b))
@@ -114,7 +123,7 @@ def test_integer_kernels_ranges():
     _, ps = shipped("prefix_sum")
     assert ps[0][1].min() == -(1 << 20) and ps[0][1].max() == (1 << 20) - 1
     _, pc = shipped("popcount_total")
-    assert pc[0][1].max() > np.uint64(1 << 63)                  # the whole of u64, not a signed half
+    assert pc[0][1].max() > np.uint64(1 << 63)  # the whole of u64, not a signed half
     _, am = shipped("argmax_i32")
     assert am[0][1].min() < -(1 << 30) and am[0][1].max() > 1 << 30
     _, ck = shipped("inet_checksum")
@@ -125,8 +134,7 @@ def test_integer_kernels_ranges():
 
 
 def _tiers(x):
-    return (np.mean((x > 20) & (x <= 1000)), np.mean((x > 10) & (x <= 20)),
-            np.mean((x >= -1000) & (x <= 10)))
+    return (np.mean((x > 20) & (x <= 1000)), np.mean((x > 10) & (x <= 20)), np.mean((x >= -1000) & (x <= 10)))
 
 
 def test_tiered_distribution():
@@ -160,7 +168,7 @@ def test_classify_joint_records():
     assert size.min() >= 40 and size.max() <= 1500 and size[dns].max() <= 512
     assert (flags[~hot & ~bad] < 0x80).all() and flags[small].any()
     assert set(np.unique(port[bad])) >= {53, 443}
-    assert ((port[bad] != 53) & (port[bad] != 443)).mean() > 0.25         # a third on other ports
+    assert ((port[bad] != 53) & (port[bad] != 443)).mean() > 0.25  # a third on other ports
     # Records stay whole through the shuffle, and the shuffle spreads them.
     for part in np.array_split(hot, 16):
         assert abs(part.mean() - 0.85) < 0.02
@@ -180,6 +188,7 @@ def test_classify_inputs_run_in_the_interpreter():
 
 # ---------------------------------------------------------------- determinism
 
+
 def test_same_seed_same_inputs_other_seed_other_inputs():
     text = (PROFILES / "tiered.yaml").read_text().replace("[1048576]", "[4096, 100]")
     fn = intent("tiered")
@@ -196,8 +205,10 @@ def test_same_seed_same_inputs_other_seed_other_inputs():
 
 def test_digest_is_of_the_content_not_the_formatting():
     one = "function: saxpy\nsizes: [16]\narrays: {x: {uniform: [-1.0, 1.0]}}\nscalars: {a: 2.0}\n"
-    two = ("# a comment\nscalars:\n  a: 2.0\nfunction: saxpy   # the kernel\n"
-           "arrays:\n  x:\n    uniform: [-1.0, 1.0]\nsizes:\n  - 16\n")
+    two = (
+        "# a comment\nscalars:\n  a: 2.0\nfunction: saxpy   # the kernel\n"
+        "arrays:\n  x:\n    uniform: [-1.0, 1.0]\nsizes:\n  - 16\n"
+    )
     assert parse_profile(one, "1.yaml").digest == parse_profile(two, "2.yaml").digest
     assert parse_profile(one, "1.yaml").digest != parse_profile(one.replace("2.0", "2.5"), "1.yaml").digest
 
@@ -237,7 +248,7 @@ arrays:
     assert set(np.unique(b)) == {-5, 16, 7}
     assert (c == np.uint64(18446744073709551614)).all()
     assert f.dtype == np.float32 and (f >= 1.0).all() and (f < np.float32(1.0000001)).all()
-    assert np.sum(g == -2.5) == 25000 and np.sum(g == 1.0) == 37500          # exact shares
+    assert np.sum(g == -2.5) == 25000 and np.sum(g == 1.0) == 37500  # exact shares
     assert ((g >= 10) & (g < 11)).sum() == 37500
     assert abs(h.mean() - 0.25) < 0.01
     assert k.min() == -127 and k.max() == 126 and not (k == 0).any()
@@ -249,7 +260,7 @@ def test_mix_shares_are_exact_and_shuffled():
     text = "function: m\nsizes: [10000, 1]\narrays:\n  x: {mix: [{weight: 3, value: 1}, {weight: 1, value: 2}]}\n"
     [[_, x], [_, one]] = parse_profile(text, "m.yaml").inputs(fn)
     assert np.sum(x == 1) == 7500 and np.sum(x == 2) == 2500
-    assert x[:5000].sum() != 5000 and np.sum(x[:2500] == 2) > 400            # not sorted
+    assert x[:5000].sum() != 5000 and np.sum(x[:2500] == 2) > 400  # not sorted
     assert one.tolist() in ([1], [2])
 
 
@@ -263,15 +274,20 @@ def test_unmentioned_parameters_get_defaults():
 
 
 def test_several_length_params_and_records():
-    fn = function_of("fn g(rows: u32, cols: u32, m: [f64; rows * cols], r: mut [f64; rows], "
-                     "p: [u16; cols], q: [u8; cols]) {}", "g")
-    text = ("function: g\nsizes: {rows: [2, 8], cols: 3}\n"
-            "records:\n  - {weight: 1, p: 7, q: 1}\n  - {weight: 2, p: 9, q: 2}\n")
+    fn = function_of(
+        "fn g(rows: u32, cols: u32, m: [f64; rows * cols], r: mut [f64; rows], p: [u16; cols], q: [u8; cols]) {}", "g"
+    )
+    text = (
+        "function: g\nsizes: {rows: [2, 8], cols: 3}\n"
+        "records:\n  - {weight: 1, p: 7, q: 1}\n  - {weight: 2, p: 9, q: 2}\n"
+    )
     samples = parse_profile(text, "g.yaml").inputs(fn)
-    assert [(rows, cols, m.size, r.size, p.size) for rows, cols, m, r, p, q in samples] == \
-        [(2, 3, 6, 2, 3), (8, 3, 24, 8, 3)]
+    assert [(rows, cols, m.size, r.size, p.size) for rows, cols, m, r, p, q in samples] == [
+        (2, 3, 6, 2, 3),
+        (8, 3, 24, 8, 3),
+    ]
     for *_, p, q in samples:
-        assert ((p == 7) == (q == 1)).all() and (p == 7).sum() == 1        # joint, exact shares
+        assert ((p == 7) == (q == 1)).all() and (p == 7).sum() == 1  # joint, exact shares
         interp.bind(fn, samples[0])
     with pytest.raises(AtlasError, match=r"g\.yaml:2:8: error: expected sizes per length parameter"):
         parse_profile("function: g\nsizes: [4]\n", "g.yaml").inputs(fn)
@@ -307,13 +323,14 @@ def test_inputs_run_in_the_interpreter():
 
 # ---------------------------------------------------------------- generated inputs
 
+
 def test_generated_sizes_follow_the_largest_array():
     [[n, a, b, c]] = generated(intent("matmul"))
     assert n == 64 and a.size == b.size == c.size == 4096 and not c.any()
     assert generated(intent("matmul"), size=1000)[0][0] == 31
     [[n, a, x, y]] = generated(intent("saxpy"))
     assert (n, a) == (4096, 1.5) and x.dtype == np.float32 and -1 <= x.min() and x.max() < 1
-    assert -1 <= y.min() and y.max() < 1                                  # y is read too: not zeros
+    assert -1 <= y.min() and y.max() < 1  # y is read too: not zeros
     [[n, pixels, delta, out]] = generated(intent("brighten"), size=100)
     assert (n, delta, pixels.size) == (100, 3, 100) and not out.any()
     for name in README_SIZES:
@@ -324,24 +341,28 @@ def test_generated_sizes_follow_the_largest_array():
 
 
 def test_generated_defaults_and_several_length_params():
-    fn = function_of("fn g(rows: u32, cols: u32, m: [f64; rows * cols], v: [bool; cols], "
-                     "k: i8, s: f64, b: bool, out: mut [i64; rows + 1]) {}", "g")
+    fn = function_of(
+        "fn g(rows: u32, cols: u32, m: [f64; rows * cols], v: [bool; cols], "
+        "k: i8, s: f64, b: bool, out: mut [i64; rows + 1]) {}",
+        "g",
+    )
     [[rows, cols, m, v, k, s, b, out]] = generated(fn)
     assert rows == cols == 64 and m.size == 4096 and out.size == 65
     assert m.dtype == np.float64 and -1 <= m.min() and m.max() < 1
     assert v.dtype == np.bool_ and v.any() and not v.all()
     assert (k, s, b) == (3, 1.5, True) and type(k) is int and type(s) is float
     fn = function_of("fn small(n: u8, x: [u16; n]) {}", "small")
-    assert generated(fn)[0][0] == 255                                     # what u8 holds
+    assert generated(fn)[0][0] == 255  # what u8 holds
     fn = function_of("fn noarrays(x: u32, y: f32) -> u32 { return x; }", "noarrays")
     assert generated(fn) == [[3, 1.5]]
 
 
 # ---------------------------------------------------------------- malformed profiles
 
+
 def render(case: Path) -> str:
     cwd = os.getcwd()
-    os.chdir(ROOT)                  # messages name the file as it was given
+    os.chdir(ROOT)  # messages name the file as it was given
     try:
         p = load_profile(case.relative_to(ROOT).as_posix())
         p.inputs(intent(p.function))
@@ -365,8 +386,14 @@ def test_malformed_profile(case):
 
 def test_the_malformed_cases_cover_the_brief():
     stems = {c.stem.split("_", 1)[1] for c in BAD_CASES}
-    assert {"unknown_key", "unknown_distribution", "negative_weight", "out_of_range_u8",
-            "unknown_parameter", "missing_sizes"} <= stems
+    assert {
+        "unknown_key",
+        "unknown_distribution",
+        "negative_weight",
+        "out_of_range_u8",
+        "unknown_parameter",
+        "missing_sizes",
+    } <= stems
 
 
 def test_errors_point_at_the_value():

@@ -3,6 +3,7 @@ operator and primitive at every width, on random and edge inputs.
 
 The functions are written as intent source and go through the whole
 pipeline (parse, check, specialise, emit), compiled once for this machine."""
+
 import math
 
 import pytest
@@ -18,8 +19,22 @@ from atlas.machine.probe import probe as probe_host
 INTS = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
 FLOATS = ["f32", "f64"]
 BITS = {t: int(t[1:]) for t in INTS + FLOATS}
-OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%", "and": "&", "or": "|",
-       "xor": "^", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+OPS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "rem": "%",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+}
 SHIFT_COUNTS = ["u8", "i16", "u32", "u64"]
 
 
@@ -39,8 +54,7 @@ def _functions():
         fns[f"not_{t}"] = (f"fn not_{t}(a: {t}) -> {t} {{ return ~a; }}", (t,))
         for c in SHIFT_COUNTS:
             for name, sym in (("shl", "<<"), ("shr", ">>")):
-                fns[f"{name}_{t}_{c}"] = (f"fn {name}_{t}_{c}(a: {t}, s: {c}) -> {t} {{ return a {sym} s; }}",
-                                          (t, c))
+                fns[f"{name}_{t}_{c}"] = (f"fn {name}_{t}_{c}(a: {t}, s: {c}) -> {t} {{ return a {sym} s; }}", (t, c))
     for prim, spec in primitives().items():
         for t in INTS + FLOATS:
             kind_ok = {"int": t in INTS, "float": t in FLOATS, "num": True, "scalar": True}[spec["T"]]
@@ -73,8 +87,21 @@ def _edge(t):
         return st.booleans()
     if t in FLOATS:
         width = BITS[t]
-        specials = [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan, 2.0**31, -2.0**63, 2.0**64,
-                    255.5, -0.5, 1e-45 if width == 32 else 5e-324]
+        specials = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            math.inf,
+            -math.inf,
+            math.nan,
+            2.0**31,
+            -(2.0**63),
+            2.0**64,
+            255.5,
+            -0.5,
+            1e-45 if width == 32 else 5e-324,
+        ]
         return st.sampled_from(specials) | st.floats(width=width, allow_nan=True)
     bits, signed = BITS[t], t[0] == "i"
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)

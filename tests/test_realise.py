@@ -5,6 +5,7 @@ tests read the unoptimised / optimised IR and the assembly, never timings;
 the soundness test runs matmul natively and compares bit for bit with the
 interpreter.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ from atlas.meaning.ir import U32, U64, Assign, Binary, Const, For, Function, Let
 from atlas.pipeline import front
 from atlas.machine.probe import Cpu, Probe, load_probe, probe as host_probe
 
-pytestmark = pytest.mark.cc         # every emit links a shared library
+pytestmark = pytest.mark.cc  # every emit links a shared library
 
 X86 = pytest.importorskip("atlas.backends.x86_64")
 from atlas.backends.llvm import codegen  # noqa: E402
@@ -32,9 +33,36 @@ from atlas.backends.llvm import codegen  # noqa: E402
 INTENTS = golden.ROOT / "intents"
 
 # A machine with AVX-512: only read as text here, never run.
-AVX512 = Probe(cpu=Cpu(arch="x86_64", llvm_cpu="x86-64", cores=1, threads=1, features=tuple(sorted((
-    "sse3", "ssse3", "sse4_1", "sse4_2", "popcnt", "avx", "avx2", "fma", "f16c",
-    "bmi1", "bmi2", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd")))))
+AVX512 = Probe(
+    cpu=Cpu(
+        arch="x86_64",
+        llvm_cpu="x86-64",
+        cores=1,
+        threads=1,
+        features=tuple(
+            sorted(
+                (
+                    "sse3",
+                    "ssse3",
+                    "sse4_1",
+                    "sse4_2",
+                    "popcnt",
+                    "avx",
+                    "avx2",
+                    "fma",
+                    "f16c",
+                    "bmi1",
+                    "bmi2",
+                    "avx512f",
+                    "avx512dq",
+                    "avx512bw",
+                    "avx512vl",
+                    "avx512cd",
+                )
+            )
+        ),
+    )
+)
 AVX2 = load_probe(golden.FIXTURES / "probe-popcnt.json")
 
 
@@ -45,8 +73,9 @@ def module_of(stem: str, probe: Probe) -> Module:
 def emit(module: Module, probe: Probe, outdir: Path, realise=None):
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(module, probe, outdir, realise)
-    (outdir / "manifest.json").write_text(json.dumps(
-        {"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest}))
+    (outdir / "manifest.json").write_text(
+        json.dumps({"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest})
+    )
     return em
 
 
@@ -59,6 +88,7 @@ def regs(asm: str) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- the knobs take effect
+
 
 @pytest.fixture(scope="module")
 def saxpy512():
@@ -77,7 +107,7 @@ def test_vector_width_picks_the_registers(saxpy512, tmp_path):
 def test_vector_width_one_keeps_the_loop_scalar(saxpy512, tmp_path):
     default = emit(saxpy512, AVX512, tmp_path / "d")
     scalar = emit(saxpy512, AVX512, tmp_path / "s", {"saxpy": Realisation(vector_width=1)})
-    assert vectors(default.dumps["llvm-opt"])            # LLVM vectorises saxpy by itself
+    assert vectors(default.dumps["llvm-opt"])  # LLVM vectorises saxpy by itself
     assert not vectors(scalar.dumps["llvm-opt"])
 
 
@@ -85,6 +115,7 @@ def test_interleave_and_unroll_change_the_loop(saxpy512, tmp_path):
     def fmuls(r, tag, pattern):
         text = emit(saxpy512, AVX512, tmp_path / tag, {"saxpy": r}).dumps["llvm-opt"]
         return len(re.findall(pattern, text))
+
     vec = r"fmul <8 x float>"
     assert fmuls(Realisation(vector_width=8, interleave=1), "i1", vec) == 1
     assert fmuls(Realisation(vector_width=8, interleave=4), "i4", vec) == 4
@@ -116,7 +147,7 @@ def test_only_innermost_loops_get_hints(tmp_path):
 def test_prefer_width_only_where_the_cpu_has_it(saxpy512, tmp_path):
     em = emit(saxpy512, AVX512, tmp_path / "p512", {"saxpy": Realisation(prefer_width_bits=512)})
     assert '"prefer-vector-width"="512"' in em.dumps["llvm"]
-    assert regs(em.dumps["asm"])["zmm"] > 0               # LLVM picks 512-bit vectors by itself
+    assert regs(em.dumps["asm"])["zmm"] > 0  # LLVM picks 512-bit vectors by itself
     em = emit(saxpy512, AVX512, tmp_path / "p128", {"saxpy": Realisation(prefer_width_bits=128)})
     assert '"prefer-vector-width"="128"' in em.dumps["llvm"]
     assert vectors(em.dumps["llvm-opt"]) == {4}
@@ -133,22 +164,28 @@ def test_manifest_records_the_knobs_only_when_given(saxpy512, tmp_path):
     em = emit(saxpy512, AVX512, tmp_path / "knobs", {"saxpy": r})
     entry = em.manifest["functions"]["saxpy"]
     assert entry["realisation"] == r.as_dict()
-    assert entry["loop_hints"] == [{"loop": "for i", "line": 3, "carries_float": False,
-                                    "hints": {"llvm.loop.vectorize.width": 8,
-                                              "llvm.loop.interleave.count": 2}}]
+    assert entry["loop_hints"] == [
+        {
+            "loop": "for i",
+            "line": 3,
+            "carries_float": False,
+            "hints": {"llvm.loop.vectorize.width": 8, "llvm.loop.interleave.count": 2},
+        }
+    ]
 
 
 def test_hints_llvm_does_not_follow_are_noted_not_printed(tmp_path, capfd):
-    em = emit(module_of("prefix_sum", AVX512), AVX512, tmp_path / "p",
-              {"prefix_sum": Realisation(vector_width=16)})
+    em = emit(module_of("prefix_sum", AVX512), AVX512, tmp_path / "p", {"prefix_sum": Realisation(vector_width=16)})
     assert any("not vectorized" in n for n in em.manifest["llvm_remarks"])
     assert "not vectorized" not in capfd.readouterr().err
     em = emit(module_of("saxpy", AVX512), AVX512, tmp_path / "s", {"saxpy": Realisation(vector_width=16)})
     assert "llvm_remarks" not in em.manifest
 
 
-@pytest.mark.parametrize("bad", [Realisation(vector_width=3), Realisation(interleave=32),
-                                 Realisation(unroll=-1), Realisation(vector_width=128)])
+@pytest.mark.parametrize(
+    "bad",
+    [Realisation(vector_width=3), Realisation(interleave=32), Realisation(unroll=-1), Realisation(vector_width=128)],
+)
 def test_knobs_llvm_would_ignore_are_refused(saxpy512, tmp_path, bad):
     with pytest.raises(BackendError, match="realisation of saxpy"):
         emit(saxpy512, AVX512, tmp_path / "bad", {"saxpy": bad})
@@ -156,12 +193,13 @@ def test_knobs_llvm_would_ignore_are_refused(saxpy512, tmp_path, bad):
 
 # ---------------------------------------------------------------- soundness: float order
 
+
 def test_float_reduction_keeps_its_order_in_the_ir(tmp_path):
     module = module_of("matmul", AVX512)
     em = emit(module, AVX512, tmp_path / "m", {"matmul": Realisation(16, 4, 4, 512)})
     (loop,) = em.manifest["functions"]["matmul"]["loop_hints"]
     assert loop["carries_float"] is True
-    assert loop["hints"] == {"llvm.loop.unroll.count": 4}          # no width, no interleave
+    assert loop["hints"] == {"llvm.loop.unroll.count": 4}  # no width, no interleave
     opt = em.dumps["llvm-opt"]
     assert not re.search(r"fadd[^\n]*<\d+ x float>", opt)
     assert "vector.reduce.fadd" not in opt
@@ -174,18 +212,31 @@ def test_carried_float_detection():
     loop = For("i", U64, Const(0, U64), Var("n", U64), (s_add,))
     assert codegen.carries_float(loop, {"x"}, {})
     # a float declared inside the body starts afresh each iteration
-    local = For("i", U64, Const(0, U64), Var("n", U64),
-                (Let("t", f32, Load("x", Var("i", U64), f32)),
-                 Assign("t", Binary("mul", Var("t", f32), Var("t", f32), f32))))
+    local = For(
+        "i",
+        U64,
+        Const(0, U64),
+        Var("n", U64),
+        (Let("t", f32, Load("x", Var("i", U64), f32)), Assign("t", Binary("mul", Var("t", f32), Var("t", f32), f32))),
+    )
     assert not codegen.carries_float(local, {"x"}, {})
     # an element every iteration writes is a register in disguise
-    acc = For("i", U64, Const(0, U64), Var("n", U64),
-              (ir.Store("y", Var("j", U64), Binary("add", Load("y", Var("j", U64), f32),
-                                                    Load("x", Var("i", U64), f32), f32)),))
+    acc = For(
+        "i",
+        U64,
+        Const(0, U64),
+        Var("n", U64),
+        (
+            ir.Store(
+                "y", Var("j", U64), Binary("add", Load("y", Var("j", U64), f32), Load("x", Var("i", U64), f32), f32)
+            ),
+        ),
+    )
     assert codegen.carries_float(acc, {"x", "y"}, {})
     # integers may be reassociated: wrapping arithmetic is associative
-    i_add = For("i", U64, Const(0, U64), Var("n", U64),
-                (Assign("k", Binary("add", Var("k", U32), Const(1, U32), U32)),))
+    i_add = For(
+        "i", U64, Const(0, U64), Var("n", U64), (Assign("k", Binary("add", Var("k", U32), Const(1, U32), U32)),)
+    )
     assert not codegen.carries_float(i_add, set(), {})
 
 
@@ -196,8 +247,14 @@ def test_matmul_wide_knobs_match_the_interpreter_bit_for_bit(tmp_path):
     rng = np.random.default_rng(7)
     cases = [[golden.decode(a) for a in c["args"]] for c in golden.load("matmul")["cases"]]
     for n in (5, 17, 33):
-        cases.append([n, rng.uniform(-1, 1, n * n).astype(np.float32),
-                      rng.uniform(-1, 1, n * n).astype(np.float32), np.zeros(n * n, np.float32)])
+        cases.append(
+            [
+                n,
+                rng.uniform(-1, 1, n * n).astype(np.float32),
+                rng.uniform(-1, 1, n * n).astype(np.float32),
+                np.zeros(n * n, np.float32),
+            ]
+        )
     want = []
     for args in cases:
         out = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
@@ -214,17 +271,20 @@ def test_matmul_wide_knobs_match_the_interpreter_bit_for_bit(tmp_path):
 
 # ---------------------------------------------------------------- bounds: for i in b..min(e, n)
 
+
 def _tier_fn(hi: ir.Expr, length: ir.Expr = Var("n", U64)) -> Function:
     """fn f(n: u64, b: u64, e: u64, x: [u32; length]) -> u32: sums x[b..hi]
     (n has the type `length` reads it in)."""
     s = Var("s", U32)
-    body = (Let("s", U32, Const(0, U32)),
-            For("i", U64, Var("b", U64), hi,
-                (Assign("s", Binary("add", s, Load("x", Var("i", U64), U32), U32)),)),
-            Return(s))
+    body = (
+        Let("s", U32, Const(0, U32)),
+        For("i", U64, Var("b", U64), hi, (Assign("s", Binary("add", s, Load("x", Var("i", U64), U32), U32)),)),
+        Return(s),
+    )
     n_ty = next(v.ty for v in ir.walk(length) if isinstance(v, Var))
-    return Function("f", (Param("n", n_ty), Param("b", U64), Param("e", U64),
-                          Param("x", ir.Array(U32, length, False))), U32, body)
+    return Function(
+        "f", (Param("n", n_ty), Param("b", U64), Param("e", U64), Param("x", ir.Array(U32, length, False))), U32, body
+    )
 
 
 def _min(a, b):
@@ -234,12 +294,17 @@ def _min(a, b):
 N, E, B = Var("n", U64), Var("e", U64), Var("b", U64)
 
 
-@pytest.mark.parametrize("hi, checked", [
-    (_min(E, N), False), (_min(N, E), False),      # i < min(e, n) <= n: in range
-    (N, False),                                     # the plain case, as before
-    (_min(E, B), True), (E, True),                  # nothing bounds i by n
-    (Prim("max", (E, N), U64), True),
-])
+@pytest.mark.parametrize(
+    "hi, checked",
+    [
+        (_min(E, N), False),
+        (_min(N, E), False),  # i < min(e, n) <= n: in range
+        (N, False),  # the plain case, as before
+        (_min(E, B), True),
+        (E, True),  # nothing bounds i by n
+        (Prim("max", (E, N), U64), True),
+    ],
+)
 def test_min_of_the_length_bounds_the_index(hi, checked):
     text = codegen.generate(Module((_tier_fn(hi),)), "x86_64-unknown-linux-gnu", "")
     assert ("load.in" in text) is checked
@@ -252,8 +317,13 @@ def test_min_with_a_widened_length(tmp_path):
     assert "load.in" not in codegen.generate(Module((f,)), "x86_64-unknown-linux-gnu", "")
     # ...but not a narrowing cast of a wider length
     i32, s = Var("i", U32), Var("s", U32)
-    loop = For("i", U32, Const(0, U32), Prim("min", (ir.Cast(E, U32), ir.Cast(N, U32)), U32),
-               (Assign("s", Binary("add", s, Load("x", i32, U32), U32)),))
+    loop = For(
+        "i",
+        U32,
+        Const(0, U32),
+        Prim("min", (ir.Cast(E, U32), ir.Cast(N, U32)), U32),
+        (Assign("s", Binary("add", s, Load("x", i32, U32), U32)),),
+    )
     f = replace(_tier_fn(N), body=(Let("s", U32, Const(0, U32)), loop, Return(s)))
     assert "load.in" in codegen.generate(Module((f,)), "x86_64-unknown-linux-gnu", "")
 

@@ -2,6 +2,7 @@
 regrouped (docs/language.md, "Reassociation").  The front end records the
 flag for backends; the reference interpreter keeps source order, one of the
 allowed orders."""
+
 import dataclasses
 
 import numpy as np
@@ -39,19 +40,23 @@ def error(src: str) -> str:
 
 # ---------------------------------------------------------------- syntax
 
+
 def test_the_ast_records_the_modifier_and_its_span():
     f = parse(SUM, "t.ax").funcs[0]
     assert f.reassoc == ir.Span("t.ax", 2, 1, 2, 8)
-    assert f.span.line == 2 and f.span.col == 1            # the function starts at the modifier
+    assert f.span.line == 2 and f.span.col == 1  # the function starts at the modifier
     assert parse(PLAIN, "t.ax").funcs[0].reassoc is None
 
 
-@pytest.mark.parametrize("src, message", [
-    ("fn f() { let reassoc = 1; }", "1:14: error: 'reassoc' is a keyword and cannot be used as a name"),
-    ("fn reassoc() { }", "1:4: error: 'reassoc' is a keyword and cannot be used as a name"),
-    ("reassoc reassoc fn f() { }", "1:9: error: expected 'fn', found 'reassoc'"),
-    ("fn f() { } reassoc", "1:19: error: expected 'fn', found the end of the file"),
-])
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("fn f() { let reassoc = 1; }", "1:14: error: 'reassoc' is a keyword and cannot be used as a name"),
+        ("fn reassoc() { }", "1:4: error: 'reassoc' is a keyword and cannot be used as a name"),
+        ("reassoc reassoc fn f() { }", "1:9: error: expected 'fn', found 'reassoc'"),
+        ("fn f() { } reassoc", "1:19: error: expected 'fn', found the end of the file"),
+    ],
+)
 def test_reassoc_is_a_keyword_before_fn_only(src, message):
     with pytest.raises(AtlasError) as exc:
         parse(src, "t.ax")
@@ -65,6 +70,7 @@ def test_names_that_merely_start_with_reassoc_still_parse():
 
 # ---------------------------------------------------------------- the IR
 
+
 def test_the_checker_sets_the_flag():
     assert function(SUM).reassoc is True
     assert function(PLAIN).reassoc is False
@@ -72,10 +78,10 @@ def test_the_checker_sets_the_flag():
 
 def test_the_field_defaults_off_and_survives_replace():
     f = ir.Function("f", (ir.Param("x", ir.F32),), ir.F32, (ir.Return(ir.Var("x", ir.F32)),))
-    assert f.reassoc is False                               # positional constructions mean what they did
+    assert f.reassoc is False  # positional constructions mean what they did
     g = dataclasses.replace(f, reassoc=True)
     assert g.reassoc and dataclasses.replace(g, body=()).reassoc
-    assert f != g                                           # the flag widens what g may compute
+    assert f != g  # the flag widens what g may compute
 
 
 def test_signature_and_pretty_show_the_modifier():
@@ -88,7 +94,7 @@ def test_signature_and_pretty_show_the_modifier():
 @pytest.mark.parametrize("src", [SUM, PLAIN])
 def test_signature_round_trips_through_the_manifest_reader(src):
     f = function(src)
-    back = signature_of_entry(f.name, describe(f))     # as atlas.load reads it
+    back = signature_of_entry(f.name, describe(f))  # as atlas.load reads it
     assert back.reassoc == f.reassoc and back.params == f.params and back.ret == f.ret
     assert back.signature == f.signature
     assert signature_of(f.signature).reassoc == f.reassoc
@@ -96,29 +102,37 @@ def test_signature_round_trips_through_the_manifest_reader(src):
 
 # ---------------------------------------------------------------- the checker
 
-@pytest.mark.parametrize("src", [
-    "reassoc fn f(a: f64, b: f64) -> bool { return a < b; }",                   # a float parameter
-    "reassoc fn f(n: u64, x: mut [f32; n]) { }",                                # a float array
-    "reassoc fn f() -> f32 { return 1.0; }",                                    # the result
-    "reassoc fn f(a: i32) -> i32 { return (a as f32 * 0.5) as i32; }",          # an expression only
-    "reassoc fn f(a: i32) -> i32 { let t: f64 = 2.0; return a; }",              # a local only
-    "reassoc fn f(a: i32) -> i32 { when hw.cpu.popcnt { return (a as f64) as i32; } return a; }",
-])
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "reassoc fn f(a: f64, b: f64) -> bool { return a < b; }",  # a float parameter
+        "reassoc fn f(n: u64, x: mut [f32; n]) { }",  # a float array
+        "reassoc fn f() -> f32 { return 1.0; }",  # the result
+        "reassoc fn f(a: i32) -> i32 { return (a as f32 * 0.5) as i32; }",  # an expression only
+        "reassoc fn f(a: i32) -> i32 { let t: f64 = 2.0; return a; }",  # a local only
+        "reassoc fn f(a: i32) -> i32 { when hw.cpu.popcnt { return (a as f64) as i32; } return a; }",
+    ],
+)
 def test_reassoc_accepts_any_float_type(src):
     assert function(src).reassoc
 
 
 def test_reassoc_without_floats_is_an_error_at_the_keyword():
-    text = error("fn g() { }\nreassoc fn total(n: u64, x: [i32; n]) -> i32 {\n"
-                 "    let s = 0;\n    for i in 0..n { s += x[i]; }\n    return s;\n}\n")
+    text = error(
+        "fn g() { }\nreassoc fn total(n: u64, x: [i32; n]) -> i32 {\n"
+        "    let s = 0;\n    for i in 0..n { s += x[i]; }\n    return s;\n}\n"
+    )
     assert text == (
         "t.ax:2:1: error: `reassoc` allows reordering float arithmetic, and total has none\n"
         "   2 | reassoc fn total(n: u64, x: [i32; n]) -> i32 {\n"
         "     | ^^^^^^^\n"
-        "  = note: integer `+` and `*` wrap, so their order never changes the result; remove `reassoc`")
+        "  = note: integer `+` and `*` wrap, so their order never changes the result; remove `reassoc`"
+    )
 
 
 # ---------------------------------------------------------------- meaning
+
 
 def test_the_interpreter_keeps_source_order():
     m = check(parse(SUM, "t.ax"))
@@ -136,10 +150,12 @@ def test_the_shipped_intent_is_reassoc():
 
 # ---------------------------------------------------------------- through the pipeline
 
+
 def test_the_flag_survives_specialise_and_lowering():
     from atlas.logic import lower
     from atlas.pipeline import front
     from atlas.machine.probe import load_probe
+
     _, module, _ = front([golden.ROOT / "intents" / "sum_f32.ax"], load_probe(golden.FIXTURES / "probe-popcnt.json"))
     assert module.function("sum_f32").reassoc
     rebuilt, _ = lower.transform(module)
@@ -152,8 +168,10 @@ def test_the_manifest_records_the_modifier(tmp_path):
 
     from atlas.pipeline import compile_files
     from atlas.machine.probe import load_probe
-    compile_files([golden.ROOT / "intents" / "sum_f32.ax"], load_probe(golden.FIXTURES / "probe-popcnt.json"),
-                  tmp_path / "out")
+
+    compile_files(
+        [golden.ROOT / "intents" / "sum_f32.ax"], load_probe(golden.FIXTURES / "probe-popcnt.json"), tmp_path / "out"
+    )
     spec = json.loads((tmp_path / "out" / "manifest.json").read_text())["functions"]["sum_f32"]
     assert spec["signature"] == "reassoc fn sum_f32(n: u64, x: [f32; n]) -> f32"
     assert spec["reassoc"] is True and signature_of_entry("sum_f32", spec).reassoc

@@ -11,6 +11,7 @@ cannot be written, damaged artefacts, archives and timing loops, profiles
 for absent functions, the superoptimiser's report, and a fixed slice of the
 mutation campaign (atlas/tools/fuzz/mutate.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,27 +55,34 @@ def write(path: Path, text: str) -> Path:
 
 # ---------------------------------------------------------------- 1. encoding
 
+
 def test_bytes_that_are_not_utf8_are_a_located_error(tmp_path):
     f = tmp_path / "bad.ax"
     f.write_bytes("fn f(x: i64) -> i64 {\n    // é\n    return x\xff + 1;\n}\n".encode("latin-1"))
-    proc = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "check", str(f)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "atlas.tools.cli", "check", str(f)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
-    assert lines[0] == f"{f}:2:8: error: byte 0xe9 is not UTF-8 text"   # the first bad byte
+    assert lines[0] == f"{f}:2:8: error: byte 0xe9 is not UTF-8 text"  # the first bad byte
     assert lines[2].endswith("^") and "Traceback" not in proc.stderr
 
 
 def test_every_command_reading_intents_locates_bad_bytes(tmp_path):
     f = tmp_path / "bad.ax"
     f.write_bytes(b"fn f(x: i64) -> i64 {\n    return x\xff + 1;\n}\n")
-    for args in (["check", f], ["compile", f, "--no-search", "-o", tmp_path / "out"],
-                 ["run", f, "f", "1"], ["variants", f]):
+    for args in (
+        ["check", f],
+        ["compile", f, "--no-search", "-o", tmp_path / "out"],
+        ["run", f, "f", "1"],
+        ["variants", f],
+    ):
         message = clear_failure(*atlas(*args))
         assert message.startswith(f"{f}:2:13: error: byte 0xff is not UTF-8 text"), args
 
 
 # ---------------------------------------------------------------- 2. depth
+
 
 def _sum(n):
     return "fn f(x: i64) -> i64 {\n    return " + " + ".join(["x"] * n) + ";\n}\n"
@@ -85,12 +93,21 @@ def _negations(n):
 
 
 def _ifs(n):
-    return ("fn f(x: i64) -> i64 {\n    let y: i64 = x;\n" + "".join(f"if x > {i} {{\n" for i in range(n))
-            + "y = y + 1;\n" + "}\n" * n + "    return y;\n}\n")
+    return (
+        "fn f(x: i64) -> i64 {\n    let y: i64 = x;\n"
+        + "".join(f"if x > {i} {{\n" for i in range(n))
+        + "y = y + 1;\n"
+        + "}\n" * n
+        + "    return y;\n}\n"
+    )
 
 
-DEEP = {"sum250": (_sum(250), 3, 750), "negations350": (_negations(350), 3, 3),
-        "negations351": (_negations(351), 3, -3), "ifs250": (_ifs(250), 300, 301)}
+DEEP = {
+    "sum250": (_sum(250), 3, 750),
+    "negations350": (_negations(350), 3, 3),
+    "negations351": (_negations(351), 3, -3),
+    "ifs250": (_ifs(250), 300, 301),
+}
 
 
 @pytest.mark.cc
@@ -101,11 +118,12 @@ def test_deep_valid_programs_compile_and_run(tmp_path, name):
     status, out = atlas("compile", f, "--no-search", "-o", tmp_path / "out")
     assert status == 0, out
     assert atlas("run", tmp_path / "out", "f", arg) == (0, f"{want}\n")
-    assert atlas("run", f, "f", arg) == (0, f"{want}\n")            # the interpreter too
+    assert atlas("run", f, "f", arg) == (0, f"{want}\n")  # the interpreter too
 
 
 def test_nesting_limit_is_a_located_error(tmp_path):
     from atlas.front.syntax import MAX_DEPTH
+
     ok = write(tmp_path / "ok.ax", _sum(MAX_DEPTH - 1))
     assert atlas("check", ok)[0] == 0
     f = write(tmp_path / "deep.ax", _sum(MAX_DEPTH + 5))
@@ -116,7 +134,9 @@ def test_nesting_limit_is_a_located_error(tmp_path):
 
 
 def test_run_deep_passes_ctrl_c_on(tmp_path):
-    script = write(tmp_path / "interrupt.py", """
+    script = write(
+        tmp_path / "interrupt.py",
+        """
 import signal, sys, time
 signal.signal(signal.SIGINT, signal.default_int_handler)   # a background job starts with it ignored
 from atlas.front.syntax import run_deep
@@ -128,7 +148,8 @@ try:
     run_deep(work)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
-""")
+""",
+    )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline() == "started\n"
     proc.send_signal(2)
@@ -138,6 +159,7 @@ except KeyboardInterrupt:
 
 def test_run_deep_restores_the_limits_and_passes_exceptions():
     from atlas.front.syntax import run_deep
+
     before = sys.getrecursionlimit()
     assert run_deep(lambda: sys.getrecursionlimit()) > before
     assert sys.getrecursionlimit() == before
@@ -147,12 +169,13 @@ def test_run_deep_restores_the_limits_and_passes_exceptions():
 
 # ---------------------------------------------------------------- 3. literals
 
+
 def test_literals_past_pythons_digit_limit_are_located(tmp_path):
     for lit in ("9" * 5000, "0" * 5000 + "7", "0x" + "f" * 300):
         f = write(tmp_path / "big.ax", f"fn f(x: u64) -> u64 {{\n    return x + {lit};\n}}\n")
         status, out = atlas("check", f)
         if lit.lstrip("0") == "7":
-            assert status == 0, out                    # leading zeros are no size
+            assert status == 0, out  # leading zeros are no size
         else:
             assert clear_failure(status, out).startswith(f"{f}:2:16: error: literal too large for any type")
     f = write(tmp_path / "float.ax", "fn f(x: f64) -> f64 {\n    return x + " + "1" + "0" * 400 + ";\n}\n")
@@ -160,6 +183,7 @@ def test_literals_past_pythons_digit_limit_are_located(tmp_path):
 
 
 # ---------------------------------------------------------------- 4. reserved names
+
 
 @pytest.mark.parametrize("name", ["_init", "_fini", "memset", "atlas_count_f_x", "__dso_handle"])
 def test_reserved_symbols_are_refused_before_linking(tmp_path, name):
@@ -176,16 +200,19 @@ def test_other_underscore_names_are_ordinary(tmp_path):
 
 # ---------------------------------------------------------------- 5. the command line
 
+
 def test_unwritable_output_is_refused_before_the_compile(tmp_path):
     blocker = write(tmp_path / "a-file", "")
-    for out, says in ((blocker / "out", "is not a folder"), (blocker, "is a file"),
-                      ("/proc/atlas-no-such/out", "cannot write there")):
+    for out, says in (
+        (blocker / "out", "is not a folder"),
+        (blocker, "is a file"),
+        ("/proc/atlas-no-such/out", "cannot write there"),
+    ):
         message = clear_failure(*atlas("compile", SAXPY, "-o", out, "--budget", "1"))
         assert says in message and "compiled" not in message and "search" not in message
     (tmp_path / "notes").mkdir()
     notes = write(tmp_path / "notes" / "x.txt", "mine")
-    assert "not an Atlas artefact folder" in clear_failure(
-        *atlas("compile", SAXPY, "--no-search", "-o", notes.parent))
+    assert "not an Atlas artefact folder" in clear_failure(*atlas("compile", SAXPY, "--no-search", "-o", notes.parent))
     assert notes.read_text() == "mine"
 
 
@@ -205,12 +232,16 @@ def artefact(tmp_path_factory):
 @pytest.mark.cc
 def test_run_errors_are_one_line(tmp_path, artefact):
     missing = tmp_path / "nope.npy"
-    assert clear_failure(*atlas("run", artefact, "saxpy", 4, 2.0, f"@{missing}", "zeros")) == \
-        f"argument 'x': cannot read {missing}: No such file or directory"
-    message = clear_failure(*atlas("run", artefact, "saxpy", 10 ** 15, 2.0, "zeros", "zeros"))
-    assert message == f"argument 'x': {10 ** 15} elements of f32 do not fit in memory"
-    assert clear_failure(*atlas("run", tmp_path, "saxpy", 1)) == \
-        f"{tmp_path} is not a compiled artefact: {tmp_path / 'manifest.json'} is missing"
+    assert (
+        clear_failure(*atlas("run", artefact, "saxpy", 4, 2.0, f"@{missing}", "zeros"))
+        == f"argument 'x': cannot read {missing}: No such file or directory"
+    )
+    message = clear_failure(*atlas("run", artefact, "saxpy", 10**15, 2.0, "zeros", "zeros"))
+    assert message == f"argument 'x': {10**15} elements of f32 do not fit in memory"
+    assert (
+        clear_failure(*atlas("run", tmp_path, "saxpy", 1))
+        == f"{tmp_path} is not a compiled artefact: {tmp_path / 'manifest.json'} is missing"
+    )
 
 
 @pytest.mark.cc
@@ -231,6 +262,7 @@ def test_damaged_or_foreign_artefacts(tmp_path, artefact):
 
 
 # ---------------------------------------------------------------- 6. damaged caches
+
 
 def test_a_damaged_archive_is_moved_aside_and_rebuilt(tmp_path):
     archive = tmp_path / "archive.sqlite3"
@@ -258,6 +290,7 @@ def test_an_archive_that_cannot_be_opened_is_left_alone(tmp_path):
 
 def test_an_archive_damaged_past_its_header(tmp_path):
     from atlas.search.archive import Archive, ArchiveNotice
+
     path = tmp_path / "a.sqlite3"
     with Archive(path) as a:
         for i in range(200):
@@ -276,6 +309,7 @@ def test_an_archive_damaged_past_its_header(tmp_path):
 def test_a_damaged_timing_loop_is_rebuilt(tmp_path, monkeypatch):
     from atlas.search import worker
     from atlas.front.typecheck import signature_of
+
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
     sig = signature_of("fn f(n: u64, x: [f32; n]) -> f32")
     so, note = worker.timer_library(sig)
@@ -289,19 +323,22 @@ def test_a_damaged_timing_loop_is_rebuilt(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- 7. profiles
 
+
 def test_a_profile_for_an_absent_function_is_an_error(tmp_path):
     profile = ROOT / "intents" / "profiles" / "tiered.yaml"
-    message = clear_failure(*atlas("compile", SAXPY, "--profile", profile, "-o", tmp_path / "o",
-                                   "--budget", "1"))
+    message = clear_failure(*atlas("compile", SAXPY, "--profile", profile, "-o", tmp_path / "o", "--budget", "1"))
     assert message.startswith(f"{profile}:") and "'tiered'" in message
     assert "they define: saxpy" in message
 
 
 # ---------------------------------------------------------------- 8. the superoptimiser
 
+
 def test_superopt_reports_a_root_the_rules_already_reduce(tmp_path):
-    f = write(tmp_path / "abs.ax", "fn p09_abs(x: i32) -> i32 {\n    if x < 0 {\n        return -x;\n"
-                                   "    }\n    return x;\n}\n")
+    f = write(
+        tmp_path / "abs.ax",
+        "fn p09_abs(x: i32) -> i32 {\n    if x < 0 {\n        return -x;\n    }\n    return x;\n}\n",
+    )
     status, out = atlas("superopt", f, "--budget", "1", "--learned", tmp_path / "learned.yaml")
     assert status == 0, out
     assert "p09_abs" in out and "rules suffice" in out
@@ -309,8 +346,10 @@ def test_superopt_reports_a_root_the_rules_already_reduce(tmp_path):
 
 # ---------------------------------------------------------------- 9. the mutation campaign
 
+
 def test_mutation_campaign_slice():
     from atlas.tools.fuzz.mutate import campaign
+
     report = campaign(200, seed=14, timeout_s=60)
     assert sum(report.counts.values()) == 200
     assert report.ok, report.render() + "\n" + "\n".join(out[-2000:] for _, _, out in report.failures[:3])

@@ -1,6 +1,7 @@
 """Rewrite rules: every shipped rule is proven by Z3 (and the proofs are
 cached), unsound and malformed rules are refused with file:line, and every
 rule also holds on random inputs under the Python domain, independently of Z3."""
+
 from __future__ import annotations
 
 import json
@@ -36,6 +37,7 @@ def write(tmp_path, text: str, name: str = "rules.yaml"):
 
 # ---------------------------------------------------------------- the shipped rules
 
+
 def test_every_shipped_rule_is_proven_and_cached(cache):
     cold = load_rules()
     st = cold.stats
@@ -58,8 +60,7 @@ def test_every_shipped_rule_is_proven_and_cached(cache):
     assert warm.stats.cached == st.proven and warm.stats.proven == 0
     assert warm.stats.seconds < max(1.0, st.seconds / 4)
     assert rules.stats() is warm.stats
-    assert [(r.id, r.lhs, r.rhs, r.when) for r in warm.all()] == \
-        [(r.id, r.lhs, r.rhs, r.when) for r in cold.all()]
+    assert [(r.id, r.lhs, r.rhs, r.when) for r in warm.all()] == [(r.id, r.lhs, r.rhs, r.when) for r in cold.all()]
 
 
 def test_rule_instances_are_typed_patterns():
@@ -81,10 +82,10 @@ def test_rule_instances_are_typed_patterns():
 
 UNSOUND = [
     # (lhs, rhs, types, the type it is refused for)
-    ("a / 2", "a >> 1", "[i32]", ir.I32),               # signed: rounds toward zero
-    ("a + 1 > a", "'true'", "ints", ir.I8),             # false at MAX
-    ("a + 0.0", "a", "floats", ir.F32),                 # -0.0 + 0.0 is +0.0
-    ("(a + b) + c", "a + (b + c)", "floats", ir.F32),   # reassociation without `reassoc`
+    ("a / 2", "a >> 1", "[i32]", ir.I32),  # signed: rounds toward zero
+    ("a + 1 > a", "'true'", "ints", ir.I8),  # false at MAX
+    ("a + 0.0", "a", "floats", ir.F32),  # -0.0 + 0.0 is +0.0
+    ("(a + b) + c", "a + (b + c)", "floats", ir.F32),  # reassociation without `reassoc`
     ("a * 2", "a << 2", "ints", ir.I8),
     ("a - b", "b - a", "uints", ir.U8),
 ]
@@ -92,7 +93,9 @@ UNSOUND = [
 
 @pytest.mark.parametrize("lhs,rhs,types,refused_at", UNSOUND, ids=lambda x: str(x)[:12])
 def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs, types, refused_at):
-    path = write(tmp_path, f"""
+    path = write(
+        tmp_path,
+        f"""
         ruleset: bad
         doc: "rules that do not hold"
         rules:
@@ -104,7 +107,8 @@ def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs
             lhs: {lhs}
             rhs: {rhs}
             types: {types}
-        """)
+        """,
+    )
     with pytest.raises(UnsoundRule) as info:
         load_rules(path)
     err = info.value
@@ -114,7 +118,7 @@ def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs
     assert err.rule.name == "wrong" and err.rule.ty == refused_at
     # the counterexample really separates the sides, by the Python domain
     env = {"?" + k: _pattern(v, err.rule.lhs, "?" + k) for k, v in err.counterexample.items()}
-    with np.errstate(all="ignore"):                   # inf and NaN are defined results
+    with np.errstate(all="ignore"):  # inf and NaN are defined results
         lv, rv = evaluate(err.rule.lhs, PY, env), evaluate(err.rule.rhs, PY, env)
     assert not _same(lv, rv, err.rule.lhs.ty)
     t = err.rule.lhs.ty
@@ -124,22 +128,29 @@ def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs
 
 
 def test_unsound_messages_name_the_witness(tmp_path, cache):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: bad
         rules:
           - name: sdiv-by-two
             lhs: a / 2
             rhs: a >> 1
             types: i32
-        """)
+        """,
+    )
     with pytest.raises(UnsoundRule) as info:
         load_rules(path)
     a = info.value.counterexample["a"]
-    assert a < 0 and a % 2 == 1            # a negative odd number: -1 / 2 is 0, -1 >> 1 is -1
-    assert str(info.value) == (f"{path}:3: rule 'sdiv-by-two' is unsound for i32: with a = {_show(a)}, "
-                               f"a / 2 is {_show(int(a / 2))} but a >> 1 is {_show(a >> 1)}")
+    assert a < 0 and a % 2 == 1  # a negative odd number: -1 / 2 is 0, -1 >> 1 is -1
+    assert str(info.value) == (
+        f"{path}:3: rule 'sdiv-by-two' is unsound for i32: with a = {_show(a)}, "
+        f"a / 2 is {_show(int(a / 2))} but a >> 1 is {_show(a >> 1)}"
+    )
 
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: bad
         rules:
           - name: add-one-grows
@@ -150,18 +161,27 @@ def test_unsound_messages_name_the_witness(tmp_path, cache):
             lhs: a + 0.0
             rhs: a
             types: f64
-        """)
-    with pytest.raises(UnsoundRule, match=r":3: rule 'add-one-grows' is unsound for u16: "
-                                          r"with a = 65535 \(0xffff\), a \+ 1 > a is false but true is true"):
+        """,
+    )
+    with pytest.raises(
+        UnsoundRule,
+        match=r":3: rule 'add-one-grows' is unsound for u16: "
+        r"with a = 65535 \(0xffff\), a \+ 1 > a is false but true is true",
+    ):
         load_rules(path)
     path.write_text(path.read_text().replace("[u16]", "bools").replace("a + 1 > a", "a || !a"))
-    with pytest.raises(UnsoundRule, match=r":7: rule 'add-zero' is unsound for f64: with a = -0.0, "
-                                          r"a \+ 0.0 is 0.0 but a is -0.0$"):
+    with pytest.raises(
+        UnsoundRule,
+        match=r":7: rule 'add-zero' is unsound for f64: with a = -0.0, "
+        r"a \+ 0.0 is 0.0 but a is -0.0$",
+    ):
         load_rules(path)
 
 
 def test_reassoc_rules_are_not_proven_and_only_for_floats(tmp_path, cache):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: fast-math
         rules:
           - name: fadd-reassoc
@@ -169,7 +189,8 @@ def test_reassoc_rules_are_not_proven_and_only_for_floats(tmp_path, cache):
             rhs: a + (b + c)
             types: floats
             reassoc: true
-        """)
+        """,
+    )
     rs = load_rules(path)
     assert [r.reassoc for r in rs] == [True, True] and rs.stats.reassoc == 2 and rs.stats.proven == 0
     path.write_text(path.read_text().replace("floats", "ints"))
@@ -221,8 +242,12 @@ def assert_refused_at(path, line: int, pattern: str) -> None:
 
 def test_duplicate_names_and_bad_yaml(tmp_path, cache):
     one = write(tmp_path, "ruleset: a\nrules:\n  - {name: r, lhs: x + x, rhs: x << 1, types: ints}\n", "a.yaml")
-    write(tmp_path, "ruleset: b\nrules:\n  - {name: q, lhs: x, rhs: x, types: u8}\n"
-                    "  - {name: r, lhs: x * 2, rhs: x << 1, types: ints}\n", "b.yaml")
+    write(
+        tmp_path,
+        "ruleset: b\nrules:\n  - {name: q, lhs: x, rhs: x, types: u8}\n"
+        "  - {name: r, lhs: x * 2, rhs: x << 1, types: ints}\n",
+        "b.yaml",
+    )
     with pytest.raises(RuleError, match=rf"b\.yaml:4: rule 'r': the name is already used at {re.escape(str(one))}:3"):
         load_rules(tmp_path)
     bad = write(tmp_path, "ruleset: c\nrules:\n  - name: [unclosed\n", "c.yaml")
@@ -231,27 +256,31 @@ def test_duplicate_names_and_bad_yaml(tmp_path, cache):
 
 
 def test_cache_is_keyed_by_the_environment_and_survives_garbage(tmp_path, cache):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         ruleset: small
         rules:
           - name: double
             lhs: x + x
             rhs: x << 1
             types: [u8, u16]
-        """)
+        """,
+    )
     assert load_rules(path).stats.proven == 2
     assert load_rules(path).stats.cached == 2
-    assert load_rules(path, cache=False).stats.proven == 2          # cache=False proves again
+    assert load_rules(path, cache=False).stats.proven == 2  # cache=False proves again
     proofs = cache / "proofs.json"
     data = json.loads(proofs.read_text())
     proofs.write_text(json.dumps({**data, "env": "other semantics"}))
-    assert load_rules(path).stats.proven == 2                     # other definitions: prove again
+    assert load_rules(path).stats.proven == 2  # other definitions: prove again
     proofs.write_text("{not json")
     assert load_rules(path).stats.proven == 2
     assert load_rules(path).stats.cached == 2
 
 
 # ---------------------------------------------------------------- prove() in general
+
 
 def test_prove_handles_loads_and_any_variable_names():
     u = ir.U32
@@ -291,6 +320,7 @@ def test_prove_float_expressions_with_loads_quickly():
 
 # ---------------------------------------------------------------- independent of Z3
 
+
 def test_every_rule_holds_on_random_inputs_in_the_python_domain():
     """50 random inputs per instance, by PyDomain alone: a bug in Z3Domain
     that hid an unsound rule would show here.  A conditioned rule's consts
@@ -327,19 +357,19 @@ def _admitted(r) -> list[dict]:
 
 # ---------------------------------------------------------------- helpers
 
+
 def _random(t: ir.Scalar, rng: random.Random):
     if t.is_bool:
         return rng.random() < 0.5
     if t.is_float:
         pick = rng.random()
         if pick < 0.3:
-            v = rng.choice([0.0, -0.0, 1.0, -1.0, 0.5, math.inf, -math.inf, math.nan, 2.0 ** 100, 5e-324])
+            v = rng.choice([0.0, -0.0, 1.0, -1.0, 0.5, math.inf, -math.inf, math.nan, 2.0**100, 5e-324])
         elif pick < 0.6:
             v = rng.uniform(-1e6, 1e6)
         else:
             bits = rng.getrandbits(t.bits)
-            v = struct.unpack("<f" if t.bits == 32 else "<d",
-                              struct.pack("<I" if t.bits == 32 else "<Q", bits))[0]
+            v = struct.unpack("<f" if t.bits == 32 else "<d", struct.pack("<I" if t.bits == 32 else "<Q", bits))[0]
         return PY.fconst(t.bits, v)
     w = t.bits
     pick = rng.random()
@@ -355,7 +385,7 @@ def _same(a, b, t: ir.Scalar) -> bool:
         if np.isnan(a) or np.isnan(b):
             return bool(np.isnan(a) and np.isnan(b))
         dt = np.float32 if t.bits == 32 else np.float64
-        return np.array(a, dt).tobytes() == np.array(b, dt).tobytes()      # -0.0 != +0.0
+        return np.array(a, dt).tobytes() == np.array(b, dt).tobytes()  # -0.0 != +0.0
     return a == b
 
 

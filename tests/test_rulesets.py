@@ -2,6 +2,7 @@
 the cheapest member of every class - without the Z3 check of `verify` -
 preserves the interpreter's results on random inputs.  This tests the
 e-graph and the rules end to end, independently of the prover."""
+
 import pytest
 
 import golden
@@ -26,8 +27,11 @@ def test_extraction_preserves_results(project, ruleset):
     _, roots = lower.transform(project)
     # conditioned rules take part as their instances for the program's constants
     rules = [r for r in for_terms(RULES, [r.term for r in roots]) if r.ruleset == ruleset and not r.reassoc]
-    atlas = egraph.saturate({r.name: (r.function, r.term) for r in roots}, rules,
-                            costs=egraph.costs(load_probe(golden.FIXTURES / "probe-nopopcnt.json")))
+    atlas = egraph.saturate(
+        {r.name: (r.function, r.term) for r in roots},
+        rules,
+        costs=egraph.costs(load_probe(golden.FIXTURES / "probe-nopopcnt.json")),
+    )
     extracted, _ = lower.transform(project, lambda r: atlas.extract(r.name))
     changed = sum(atlas.extract(r.name) != r.term for r in roots)
     for fn in project.functions:
@@ -36,7 +40,7 @@ def test_extraction_preserves_results(project, ruleset):
         assert diff.runs > 0, fn.name
     assert atlas.stop_reason == "saturated" or atlas.stop_reason.endswith("limit")
     if ruleset in ("algebra", "bits"):
-        assert changed > 0              # these rulesets do change some of the intents' terms
+        assert changed > 0  # these rulesets do change some of the intents' terms
 
 
 def test_every_ruleset_is_tested():

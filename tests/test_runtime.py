@@ -1,4 +1,5 @@
 """The loader: calls reach machine code only under the interpreter's contract."""
+
 import numpy as np
 import pytest
 

@@ -1,6 +1,7 @@
 """The genetic search itself, with made-up fitness functions: deterministic,
 bounded, stops on a plateau, survives candidates that crash, finds a good
 genome in a space too large to try whole."""
+
 import random
 
 import pytest
@@ -8,8 +9,14 @@ import pytest
 from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
 from atlas.search.worker import Measured
 
-SPACE = Space(roots=("r0", "r1"), shapes=("plain", "hot-path"), vector_width=(0, 1, 4, 8, 16),
-              interleave=(0, 1, 2, 4), unroll=(0, 1, 2, 4), prefer_width_bits=(0, 256, 512))
+SPACE = Space(
+    roots=("r0", "r1"),
+    shapes=("plain", "hot-path"),
+    vector_width=(0, 1, 4, 8, 16),
+    interleave=(0, 1, 2, 4),
+    unroll=(0, 1, 2, 4),
+    prefer_width_bits=(0, 256, 512),
+)
 
 
 def bowl(g: Genome) -> Evaluation:
@@ -52,8 +59,8 @@ def test_finds_the_best_of_a_large_space_with_few_evaluations():
     best, how = ga.run()
     assert how.evaluations <= 80 < SPACE.size()
     assert best.fitness <= bowl(BEST).times[0] / bowl(SPACE.default()).times[0] * 1.15
-    assert best.fitness < 0.6                       # far below the default's 1.0
-    assert ga.order[0] == SPACE.default()           # the default is the baseline, measured first
+    assert best.fitness < 0.6  # far below the default's 1.0
+    assert ga.order[0] == SPACE.default()  # the default is the baseline, measured first
 
 
 def test_deterministic_for_a_seed():
@@ -67,12 +74,12 @@ def test_deterministic_for_a_seed():
 
 
 def test_stops_on_a_plateau():
-    flat = lambda g: Evaluation(g, Measured.OK, times=[100.0])   # noqa: E731
+    flat = lambda g: Evaluation(g, Measured.OK, times=[100.0])  # noqa: E731
     ga = Genetic(SPACE, flat, Options(max_evals=500, plateau=3, population=6))
     best, how = ga.run()
     assert how.stop.startswith("plateau")
     assert how.evaluations < 500
-    assert best.genome == SPACE.default()            # nothing better than the default: keep it
+    assert best.genome == SPACE.default()  # nothing better than the default: keep it
 
 
 def test_stops_at_the_time_limit():
@@ -98,7 +105,7 @@ def test_crashing_and_hanging_candidates_cost_only_themselves():
 
 
 def test_a_default_that_does_not_run_ends_the_search():
-    broken = lambda g: Evaluation(g, Measured.ERROR, detail="no")   # noqa: E731
+    broken = lambda g: Evaluation(g, Measured.ERROR, detail="no")  # noqa: E731
     best, how = Genetic(SPACE, broken, Options()).run()
     assert best.status is Measured.ERROR and how.evaluations == 1
     assert "did not run" in how.stop

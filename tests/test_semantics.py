@@ -1,5 +1,6 @@
 """The definitions in atlas/meaning/semantics.py against independent, plain statements
 of the stated results (Python arithmetic on natural numbers)."""
+
 import math
 
 import numpy as np
@@ -51,9 +52,10 @@ def test_division_and_remainder(t, data):
 def test_shifts(t, data):
     a = data.draw(values(t))
     ts = data.draw(st.sampled_from(INTS))
-    s = data.draw(st.integers(0, ts.mask) | st.sampled_from([0, 1, t.bits - 1, t.bits, t.bits + 1]).map(
-        lambda v: v & ts.mask))
-    count = s                                  # counts are read unsigned
+    s = data.draw(
+        st.integers(0, ts.mask) | st.sampled_from([0, 1, t.bits - 1, t.bits, t.bits + 1]).map(lambda v: v & ts.mask)
+    )
+    count = s  # counts are read unsigned
     left = sem.shl(D, t, ts, a, s)
     right = sem.shr(D, t, ts, a, s)
     assert left == (pat(t, a << count) if count < t.bits else 0)
@@ -102,13 +104,13 @@ def test_float_to_int_saturates():
         f = lambda v: D.fconst(src.bits, v)
         assert sem.cast(D, src, I32, f(float("nan"))) == 0
         assert nat(I32, sem.cast(D, src, I32, f(1e20))) == 2**31 - 1
-        assert nat(I32, sem.cast(D, src, I32, f(-1e20))) == -2**31
+        assert nat(I32, sem.cast(D, src, I32, f(-1e20))) == -(2**31)
         assert nat(I32, sem.cast(D, src, I32, f(-7.9))) == -7
         assert sem.cast(D, src, U8, f(-3.0)) == 0
         assert sem.cast(D, src, U8, f(255.9)) == 255
         assert sem.cast(D, src, U8, f(256.0)) == 255
         assert sem.cast(D, src, U64, f(float("inf"))) == 2**64 - 1
-        assert nat(I64, sem.cast(D, src, I64, f(-(2.0**63)))) == -2**63
+        assert nat(I64, sem.cast(D, src, I64, f(-(2.0**63)))) == -(2**63)
 
 
 def test_int_to_f32_rounds_once():
@@ -116,7 +118,7 @@ def test_int_to_f32_rounds_once():
     # float64 first would round the second one wrongly.
     for v in (2**24 + 1, 2**24 + 3, 2**60 + 2**36 + 1, 2**64 - 1):
         got = sem.cast(D, U64, F32, v)
-        exact = float(np.float32(float(v)))     # wrong only where double rounding bites
+        exact = float(np.float32(float(v)))  # wrong only where double rounding bites
         assert abs(int(got) - v) <= abs(int(exact) - v)
         lo, hi = np.nextafter(got, np.float32(0)), np.nextafter(got, np.float32(np.inf))
         assert abs(int(got) - v) <= abs(int(lo) - v) and abs(int(got) - v) <= abs(int(hi) - v)
@@ -126,11 +128,11 @@ def test_int_to_f32_rounds_once():
 def test_float_min_max_follow_x86():
     nan = D.fconst(32, float("nan"))
     one = D.fconst(32, 1.0)
-    assert sem.min_(D, F32, nan, one) == one          # a < b is false: b
+    assert sem.min_(D, F32, nan, one) == one  # a < b is false: b
     assert math.isnan(sem.min_(D, F32, one, nan))
     assert sem.max_(D, F32, nan, one) == one
     z, nz = D.fconst(32, 0.0), D.fconst(32, -0.0)
-    assert np.signbit(sem.min_(D, F32, z, nz))        # 0.0 < -0.0 is false: b
+    assert np.signbit(sem.min_(D, F32, z, nz))  # 0.0 < -0.0 is false: b
 
 
 def test_float_compare_nan():
@@ -146,5 +148,6 @@ def test_int_casts():
     assert sem.cast(D, I32, U8, pat(I32, -1)) == 255
     assert sem.cast(D, I32, I16, 0x12345678) == 0x5678
     from atlas.meaning.ir import BOOL
+
     assert sem.cast(D, U32, BOOL, 4) is True
     assert sem.cast(D, BOOL, I64, True) == 1

@@ -2,6 +2,7 @@
 profile, the shaped functions compute what the source does (in the
 interpreter, on hot and cold inputs, lengths on and off the block), the
 fallback counter shows cold blocks, and a wrong hot body is refused."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,6 +22,7 @@ import golden
 def intents():
     from atlas.pipeline import front
     from atlas.machine.probe import load_probe
+
     probe = load_probe(golden.FIXTURES / "probe-popcnt.json")
     out = {}
     for stem in ("tiered", "classify"):
@@ -58,12 +60,13 @@ def same_results(src: ir.Function, new: ir.Function, args) -> bool:
 
 # ---------------------------------------------------------------- hot paths
 
+
 def test_tiered_hot_path_follows_the_profile(intents):
     fn = intents["tiered"].functions[0]
     rng = np.random.default_rng(1)
     high = shapes.hot_path(fn, [tiered_sample(rng, 1000, (21, 1000))])
     assert high.loop.path == (0,) and high.path == (True, True)
-    assert ir.pretty_expr(high.condition) == "(x[i] > 20i32)"      # x > 10 was implied
+    assert ir.pretty_expr(high.condition) == "(x[i] > 20i32)"  # x > 10 was implied
     assert [ir.pretty_expr(s.value) for s in high.body if isinstance(s, ir.Store)] == ["(v * 2i32)"]
     assert 0.85 < high.share < 0.97
 
@@ -83,8 +86,11 @@ def test_path_counts_partition_the_iterations_and_stride_long_loops(intents):
     big = tiered_sample(np.random.default_rng(2), 10_000, (21, 1000))
     counts = shapes.path_counts(fn, ref, [big, big], max_iterations=500)
     assert sum(counts.values()) == 1000
-    assert shapes.path_counts(fn, ref, [[3, x, np.zeros(8, np.int32)]]) == \
-        {(True, True): 0, (True, False): 0, (False,): 0}         # a sample the function refuses
+    assert shapes.path_counts(fn, ref, [[3, x, np.zeros(8, np.int32)]]) == {
+        (True, True): 0,
+        (True, False): 0,
+        (False,): 0,
+    }  # a sample the function refuses
 
 
 def test_classify_hot_path_is_class_1(intents):
@@ -118,15 +124,16 @@ def test_candidate_loops_and_loop_carried_conditions():
     }""")
     refs = shapes.candidate_loops(fn)
     assert [r.path for r in refs] == [(1, 0), (3,), (4,)]
-    assert shapes.paths(fn, refs[1].loop) is None            # s is carried from the last iteration
-    assert shapes.paths(fn, refs[2].loop) is None            # reads what the loop writes
+    assert shapes.paths(fn, refs[1].loop) is None  # s is carried from the last iteration
+    assert shapes.paths(fn, refs[2].loop) is None  # reads what the loop writes
     x = np.arange(-3, 5, dtype=np.int32)
     hots = shapes.hot_paths(fn, [[8, 2, x, np.zeros(8, np.int32)]])
-    assert [h.loop.path for h in hots] == [(1, 0)]           # only the inner loop of the first nest
-    assert hots[0].share == 4 / 8                            # x > 0 for 1..4; counted once (params only)
+    assert [h.loop.path for h in hots] == [(1, 0)]  # only the inner loop of the first nest
+    assert hots[0].share == 4 / 8  # x > 0 for 1..4; counted once (params only)
 
 
 # ---------------------------------------------------------------- shapes
+
 
 def _inputs(rng, n, kind):
     if kind == "hot":
@@ -165,7 +172,7 @@ def test_fallbacks_are_counted_per_cold_block(intents):
     interp.COUNTS.clear()
     interp.run(module, fn.name, 100, x, np.zeros(100, np.int32))
     assert interp.COUNTS.get("fallbacks", 0) == 0 and interp.COUNTS["blocks"] == 13
-    x[[3, 5, 50, 99]] = -4                       # cold elements in blocks 0, 6 and 12
+    x[[3, 5, 50, 99]] = -4  # cold elements in blocks 0, 6 and 12
     interp.COUNTS.clear()
     out = np.zeros(100, np.int32)
     interp.run(module, fn.name, 100, x, out)
@@ -187,9 +194,9 @@ def test_tier_loops_are_bounded_by_min_of_the_block_end_and_the_length(intents):
         assert isinstance(loop.hi, ir.Prim) and loop.hi.name == "min"
         assert loop.hi.args[1] == ir.Var("n", ir.U64)
     names = [s.name for s in ir.walk_stmts(new.body) if isinstance(s, ir.Let)] + [lp.var for lp in loops]
-    assert len(names) == len(set(names))           # locals stay unique
+    assert len(names) == len(set(names))  # locals stay unique
     check_loop = next(lp for lp in loops if lp.var.endswith("_chk"))
-    assert not any(isinstance(s, ir.If) for s in check_loop.body)   # branch-free test
+    assert not any(isinstance(s, ir.If) for s in check_loop.body)  # branch-free test
 
 
 def test_classify_tier_agrees_on_hot_and_cold_packets(intents):
@@ -218,10 +225,11 @@ def test_a_wrong_hot_body_or_condition_is_refused(intents):
     assert shapes.hoist(fn, wrong, why=why) is None
     assert shapes.tier(fn, wrong, 8, why=why) is None
     assert len(why) == 2 and all(w.startswith("proof: refuted") for w in why)
-    too_wide = dataclasses.replace(hot, condition=ir.Binary(
-        "gt", ir.Load("x", ir.Var("i", ir.U64), ir.I32), ir.Const(10, ir.I32), ir.BOOL))
+    too_wide = dataclasses.replace(
+        hot, condition=ir.Binary("gt", ir.Load("x", ir.Var("i", ir.U64), ir.I32), ir.Const(10, ir.I32), ir.BOOL)
+    )
     assert shapes.tier(fn, too_wide, 8) is None and shapes.hoist(fn, too_wide) is None
-    assert shapes.tier(fn, hot, 8) is not None       # the unmodified one is accepted
+    assert shapes.tier(fn, hot, 8) is not None  # the unmodified one is accepted
 
 
 def test_tier_needs_an_unsigned_loop_and_a_bound_the_loop_does_not_change():

@@ -7,6 +7,7 @@ Two causes: a straight-line run wrote its locals before its stores and
 copies, so a store or copy of a local the run reassigns read the new value;
 and flatten took 0.0 for the identity of float addition (-0.0 + 0.0 is 0.0).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -102,8 +103,7 @@ CASES = {
 }
 
 # how each case is compiled: (label, compile_files keyword arguments)
-TINY = dict(budget_s=1.0, max_evals=3, population=2, repeats=1, confirm_leaders=0, generated_size=64,
-            reuse=False)
+TINY = dict(budget_s=1.0, max_evals=3, population=2, repeats=1, confirm_leaders=0, generated_size=64, reuse=False)
 WAYS = [
     ("default, no search", dict()),
     ("no atlas, no search", dict(use_atlas=False)),
@@ -115,7 +115,8 @@ WAYS = [
 @pytest.fixture(scope="module")
 def probe():
     from atlas.machine.probe import probe as probe_this
-    return probe_this()          # the search times candidates here: this machine's probe
+
+    return probe_this()  # the search times candidates here: this machine's probe
 
 
 def _arrays(fn, values):
@@ -149,8 +150,9 @@ def _random_inputs(fn, rng, count: int):
             else:
                 lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, t.mask)
                 small = int(rng.integers(-50, 50))
-                vals.append(int(rng.choice([lo, hi, 0, 1, -1 if t.signed else 2,
-                                            small if t.signed else small & t.mask])))
+                vals.append(
+                    int(rng.choice([lo, hi, 0, 1, -1 if t.signed else 2, small if t.signed else small & t.mask]))
+                )
         scalars = {p.name: interp.to_value(p.ty, v) for p, v in zip(fn.params, vals) if v is not None}
         for i, p in enumerate(fn.params):
             if hasattr(p.ty, "length"):
@@ -184,8 +186,7 @@ def _compile(path: Path, out: Path, probe: dict, how: dict):
     if "search" in how:
         kw["search"] = explode.Options(**how["search"])
     if "pin" in how:
-        kw["search"] = explode.Options(fixed={"f": explode.pinned(how["pin"])}, only_fixed=True,
-                                      reuse=False)
+        kw["search"] = explode.Options(fixed={"f": explode.pinned(how["pin"])}, only_fixed=True, reuse=False)
     return compile_files([path], probe, out, **kw)
 
 
@@ -218,7 +219,7 @@ def test_compiled_every_way_agrees_with_the_interpreter(case, probe, tmp_path):
             for x, y in zip(a1, a2):
                 if isinstance(x, np.ndarray):
                     assert _same(x, y), (case, label, shown, x.tolist(), y.tolist())
-    assert compiled_ways >= 4          # at least the four unpinned ways
+    assert compiled_ways >= 4  # at least the four unpinned ways
 
 
 def test_flatten_conditional_update_keeps_negative_zero():
@@ -229,11 +230,17 @@ def test_flatten_conditional_update_keeps_negative_zero():
     from atlas.meaning import ir
     from atlas.logic.flatten import flatten
     from atlas.meaning.terms import to_expr
+
     module = check(parse(FLOAT_IDENTITY, "t.ax"))
     fn = module.functions[0]
     whole = dataclasses.replace(fn, body=(ir.Return(to_expr(flatten(fn)), fn.span),))
-    for c, x, y in [(False, -0.0, 1.0), (True, -0.0, 0.0), (True, -0.0, -0.0), (False, float("inf"), 2.0),
-                    (True, float("nan"), -0.0)]:
+    for c, x, y in [
+        (False, -0.0, 1.0),
+        (True, -0.0, 0.0),
+        (True, -0.0, -0.0),
+        (False, float("inf"), 2.0),
+        (True, float("nan"), -0.0),
+    ]:
         want = interp.run(module, "f", c, x, y)
         got = interp.run(ir.Module((whole,)), "f", c, x, y)
         assert _same(want, got), (c, x, y, want, got)

@@ -6,6 +6,7 @@ Regenerate the goldens after a deliberate change with
     ATLAS_REGEN_STUBS=1 python -m pytest tests/test_stubs.py
 and read the diff before keeping it.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ GOLDEN = ROOT / "tests" / "golden" / "stubs"
 SEEDS = range(4)
 
 # Which fixture probe lists which shipped description's device.
-PROBES = {"probe-popcnt.json": {"e1000"}, "probe-nopopcnt.json": {"rtl8139"},
-          "probe-virtio.json": {"virtio_net", "virtio_blk", "virtio_rng"}}
+PROBES = {
+    "probe-popcnt.json": {"e1000"},
+    "probe-nopopcnt.json": {"rtl8139"},
+    "probe-virtio.json": {"virtio_net", "virtio_blk", "virtio_rng"},
+}
 
 pytestmark = pytest.mark.cc
 
@@ -49,6 +53,7 @@ def built(tmp_path_factory):
     from atlas.front import devices
     from atlas.front.check import check
     from atlas.pipeline import read_sources
+
     module = check(*read_sources([str(p) for p in DESCRIPTIONS]))
     stubs = {}
     for name in PROBES:
@@ -71,7 +76,7 @@ def test_stubs_exactly_for_the_devices_in_the_probe(tmp_path, probe_name):
     assert set(m["absent"]) == every - PROBES[probe_name]
     written = {p.name for p in (tmp_path / "out").iterdir()}
     want = {f"{s}.{x}" for s in PROBES[probe_name] for x in "hc"} | {"atlas_mmio.h", "manifest.json"}
-    assert written == want                   # nothing for the absent devices
+    assert written == want  # nothing for the absent devices
     for stem in PROBES[probe_name]:
         text = (tmp_path / "out" / f"{stem}.h").read_text() + (tmp_path / "out" / f"{stem}.c").read_text()
         for other in every - {stem}:
@@ -89,9 +94,21 @@ def test_e1000_and_no_rtl8139_gives_only_the_e1000_stub(tmp_path):
     ids = {(d.vendor, d.device) for d in probe.pci}
     assert ("0x8086", "0x100e") in ids and ("0x10ec", "0x8139") not in ids
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "compile", *map(str, DESCRIPTIONS),
-                        "--hw", str(FIXTURES / "probe-popcnt.json"), "-o", str(out)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atlas.tools.cli",
+            "compile",
+            *map(str, DESCRIPTIONS),
+            "--hw",
+            str(FIXTURES / "probe-popcnt.json"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["atlas_mmio.h", "e1000.c", "e1000.h", "manifest.json"]
     assert "e1000 (8086:100e) at 0000:00:03.0: e1000.h e1000.c" in r.stdout
@@ -102,13 +119,27 @@ def test_this_machine(tmp_path):
     """`atlas probe` then `atlas compile`: a stub for each described device
     present here, nothing for the others."""
     probe_file = tmp_path / "probe.json"
-    subprocess.run([sys.executable, "-m", "atlas.tools.cli", "probe", "-o", str(probe_file)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "atlas.tools.cli", "probe", "-o", str(probe_file)], check=True, capture_output=True
+    )
     here = json.loads(probe_file.read_text())
     present = {(int(d["vendor"], 16), int(d["device"], 16)) for d in here["pci"]}
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "atlas.tools.cli", "compile", *map(str, DESCRIPTIONS),
-                        "--hw", str(probe_file), "-o", str(out)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "atlas.tools.cli",
+            "compile",
+            *map(str, DESCRIPTIONS),
+            "--hw",
+            str(probe_file),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
     described = {d.name: tuple(dict(d.match)[k] for k in ("vendor", "device")) for d in _devices()}
@@ -118,7 +149,8 @@ def test_this_machine(tmp_path):
     # Every probed device no description matches is named, and only those.
     ids = set(described.values())
     assert {u["address"] for u in m["undescribed"]} == {
-        d["address"] for d in here["pci"] if (int(d["vendor"], 16), int(d["device"], 16)) not in ids}
+        d["address"] for d in here["pci"] if (int(d["vendor"], 16), int(d["device"], 16)) not in ids
+    }
 
 
 @pytest.mark.parametrize("probe_name", sorted(PROBES))
@@ -153,6 +185,7 @@ def _devices():
     """The shipped descriptions that match a device (not the bases they extend)."""
     from atlas.front.check import check
     from atlas.pipeline import read_sources
+
     return [d for d in check(*read_sources([str(p) for p in DESCRIPTIONS])).devices if d.match]
 
 
@@ -214,10 +247,10 @@ class _Memory:
         self.bars = bars
 
     def read(self, bar, offset, bits):
-        return int.from_bytes(self.bars[bar][offset:offset + bits // 8].tobytes(), "little")
+        return int.from_bytes(self.bars[bar][offset : offset + bits // 8].tobytes(), "little")
 
     def write(self, bar, offset, bits, value):
-        self.bars[bar][offset:offset + bits // 8] = np.frombuffer(value.to_bytes(bits // 8, "little"), np.uint8)
+        self.bars[bar][offset : offset + bits // 8] = np.frombuffer(value.to_bytes(bits // 8, "little"), np.uint8)
 
     def delay(self, us):
         pass
@@ -230,13 +263,28 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
     import ctypes
 
     from atlas.front import devices
+
     stub, out = built[device]
     dev = stub.dev
     cc = shutil.which("gcc") or shutil.which("cc")
     (tmp_path / "delay.c").write_text('#include "atlas_mmio.h"\nvoid atlas_delay_us(uint32_t us) { (void)us; }\n')
     lib = tmp_path / f"lib{device}.so"
-    subprocess.run([cc, *CFLAGS, "-O1", "-fPIC", "-shared", "-I", str(out), str(out / f"{device}.c"),
-                    str(tmp_path / "delay.c"), "-o", str(lib)], check=True)
+    subprocess.run(
+        [
+            cc,
+            *CFLAGS,
+            "-O1",
+            "-fPIC",
+            "-shared",
+            "-I",
+            str(out),
+            str(out / f"{device}.c"),
+            str(tmp_path / "delay.c"),
+            "-o",
+            str(lib),
+        ],
+        check=True,
+    )
     sizes = {}
     for r in dev.regions:
         sizes[r.bar] = max(sizes.get(r.bar, 0), r.base + r.size)
@@ -257,20 +305,25 @@ def test_default_accessors_on_mapped_memory(built, tmp_path, device):
 
 def test_two_devices_of_one_kind_share_a_stub_unless_their_addresses_differ(tmp_path):
     import copy
+
     probe = hwprobe.load_probe(FIXTURES / "probe-virtio.json").to_json()
     net = next(d for d in probe["pci"] if d["device"] == "0x1041")
     twin = copy.deepcopy(net)
     twin["address"] = "0000:00:09.0"
     probe["pci"].append(twin)
-    m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "same",
-                      backend="stubs").manifest.target
+    m = compile_files(
+        [str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "same", backend="stubs"
+    ).manifest.target
     assert m["devices"]["virtio_net"]["addresses"] == [net["address"], "0000:00:09.0"]
     # Its device configuration elsewhere in the BAR: a stub of its own, named by its address.
     next(c for c in twin["virtio"] if c["type"] == 4)["offset"] = 0x5000
-    m = compile_files([str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "other",
-                      backend="stubs").manifest.target
-    assert {s for s in m["devices"] if s.startswith("virtio_net")} == {"virtio_net_0000_00_03_0",
-                                                                        "virtio_net_0000_00_09_0"}
+    m = compile_files(
+        [str(p) for p in DESCRIPTIONS], hwprobe.Probe.from_json(probe), tmp_path / "other", backend="stubs"
+    ).manifest.target
+    assert {s for s in m["devices"] if s.startswith("virtio_net")} == {
+        "virtio_net_0000_00_03_0",
+        "virtio_net_0000_00_09_0",
+    }
     header = (tmp_path / "other" / "virtio_net_0000_00_09_0.h").read_text()
     assert "0x5000u" in header and "struct virtio_net_0000_00_09_0" in header
 
@@ -312,6 +365,7 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
     from atlas.front import devices
     from atlas.front.check import check
     from atlas.front.syntax import parse
+
     src = tmp_path / "ops_check.ax"
     src.write_text(OPERATORS)
     probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
@@ -320,9 +374,16 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
     dev = devices.select(check(parse(OPERATORS, str(src))).devices, probe).placed[0][0]
     stub = Stub(build(out, "ops_check", [8, 16, 32, 64]), "ops_check", dev)
     helpers = (out / "ops_check.c").read_text()
-    for name in ("atlas_div_u8", "atlas_rem_u16", "atlas_shl_u8", "atlas_shr_u16", "atlas_shl_u64", "atlas_min_u16",
-                 "atlas_select_u16"):
-        assert name in helpers                    # each kind of helper is exercised
+    for name in (
+        "atlas_div_u8",
+        "atlas_rem_u16",
+        "atlas_shl_u8",
+        "atlas_shr_u16",
+        "atlas_shl_u64",
+        "atlas_min_u16",
+        "atlas_select_u16",
+    ):
+        assert name in helpers  # each kind of helper is exercised
     for op in ("narrow", "wide"):
         for mode in MODES:
             for seed in range(60):
@@ -331,6 +392,7 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
 
 def test_explain_lists_the_descriptions_beside_the_atlas():
     from atlas.tools import explain as X
+
     probe = hwprobe.load_probe(FIXTURES / "probe-popcnt.json")
     doc = X.explain([str(p) for p in DESCRIPTIONS], probe, "fixture")
     assert {d["name"] for d in doc["devices"]} == {d.name for d in _devices()} | {"virtio_pci"}

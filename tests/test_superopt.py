@@ -1,5 +1,6 @@
 """The superoptimiser: flattening, the program space, the search, the proof
 loop, learned rules and their use by later compiles."""
+
 from __future__ import annotations
 
 import random
@@ -55,6 +56,7 @@ def fn(module: ir.Module, name: str) -> ir.Function:
 
 class FlatCosts:
     """A cost table that measures nothing: every operation 1, the slow ones more."""
+
     source = "fixed test costs"
 
     def cost(self, op, ty):
@@ -67,6 +69,7 @@ def pairs(W=ir.U32):
 
 
 # ---------------------------------------------------------------- flatten
+
 
 @pytest.mark.parametrize("name", ["pop", "clear_low", "sign"])
 def test_flattened_term_computes_what_the_function_does(name):
@@ -86,7 +89,7 @@ def test_flattened_term_computes_what_the_function_does(name):
 
 def test_a_conditional_update_stays_linear_in_the_trip_count():
     t = flatten.flatten(fn(module_of(NAIVE), "pop"))
-    assert flatten.tree_size(t) < 40 * 32          # not 2**32
+    assert flatten.tree_size(t) < 40 * 32  # not 2**32
 
 
 def test_flatten_refuses_what_is_not_one_term():
@@ -119,11 +122,15 @@ def test_every_eligible_function_gets_a_whole_function_root():
 
 # ---------------------------------------------------------------- evaluation on test vectors
 
+
 @pytest.mark.parametrize("W", [ir.U8, ir.U16, ir.U32, ir.U64, ir.I32, ir.I64])
 def test_the_vectorised_evaluation_is_the_definitions(W):
     rng = random.Random(W.bits)
-    vals = [0, 1, 2, W.mask, 1 << (W.bits - 1), (1 << (W.bits - 1)) - 1, W.bits, W.bits + 1] + \
-        [rng.getrandbits(W.bits) for _ in range(60)] + [rng.randrange(70) for _ in range(20)]
+    vals = (
+        [0, 1, 2, W.mask, 1 << (W.bits - 1), (1 << (W.bits - 1)) - 1, W.bits, W.bits + 1]
+        + [rng.getrandbits(W.bits) for _ in range(60)]
+        + [rng.randrange(70) for _ in range(20)]
+    )
     xs, ys = vals, vals[::-1]
     x, y = var("x", W), var("y", W)
     env = {"x": np.array(xs, dtype=np.uint64), "y": np.array(ys, dtype=np.uint64)}
@@ -143,6 +150,7 @@ def test_the_vectorised_evaluation_is_the_definitions(W):
 
 # ---------------------------------------------------------------- the search
 
+
 def spec_of(name: str, text: str = NAIVE) -> so.Spec:
     spec, why = so.spec_of(name, flatten.flatten(fn(module_of(text), name)))
     assert spec is not None, why
@@ -150,37 +158,39 @@ def spec_of(name: str, text: str = NAIVE) -> so.Spec:
 
 
 def test_the_search_finds_popcount_in_the_unrolled_loop():
-    r = so.search(spec_of("pop"), pairs(), budget_s=120, seed=1, chains=1, patience_s=1e9,
-                  max_proposals=3000)
+    r = so.search(spec_of("pop"), pairs(), budget_s=120, seed=1, chains=1, patience_s=1e9, max_proposals=3000)
     assert r.found is not None and str(r.found.term) == "popcount(x)"
     assert r.found.length == 1 and r.proofs >= 1
 
 
 def test_the_search_is_determined_by_its_seed():
-    a = so.search(spec_of("clear_low"), pairs(), budget_s=120, seed=3, chains=1, patience_s=1e9,
-                  max_proposals=1500)
-    b = so.search(spec_of("clear_low"), pairs(), budget_s=120, seed=3, chains=1, patience_s=1e9,
-                  max_proposals=1500)
+    a = so.search(spec_of("clear_low"), pairs(), budget_s=120, seed=3, chains=1, patience_s=1e9, max_proposals=1500)
+    b = so.search(spec_of("clear_low"), pairs(), budget_s=120, seed=3, chains=1, patience_s=1e9, max_proposals=1500)
     assert (a.found and str(a.found.term)) == (b.found and str(b.found.term))
     assert a.proofs == b.proofs
 
 
 def test_a_counterexample_becomes_a_test_vector():
     x = var("x", ir.U32)
-    spec = so.Spec("rare", Term("select", ir.U32, (Term("eq", ir.BOOL, (x, const(0xDEADBEEF, ir.U32))),
-                                                   const(7, ir.U32), const(0, ir.U32))), (("x", ir.U32),), ir.U32)
+    spec = so.Spec(
+        "rare",
+        Term(
+            "select", ir.U32, (Term("eq", ir.BOOL, (x, const(0xDEADBEEF, ir.U32))), const(7, ir.U32), const(0, ir.U32))
+        ),
+        (("x", ir.U32),),
+        ir.U32,
+    )
     ch = so._Chain(spec, pairs(), seed=0)
     zero = so.Program(ir.U32, spec.inputs, (so.Instr("and", (("in", 0), ("imm", 0))),))
-    assert ch.mismatch(zero) == 0            # no random test vector hits the one value
-    assert not ch.prove(zero)                # Z3 finds it
+    assert ch.mismatch(zero) == 0  # no random test vector hits the one value
+    assert not ch.prove(zero)  # Z3 finds it
     assert ch.cex == 1 and 0xDEADBEEF in ch.env["x"]
-    assert ch.mismatch(zero) == 3            # 7 has three bits
+    assert ch.mismatch(zero) == 3  # 7 has three bits
 
 
 def test_nothing_unproven_leaves_the_search(monkeypatch):
     monkeypatch.setattr(rulebook, "prove", lambda *a, **k: {"x": 0})
-    r = so.search(spec_of("pop"), pairs(), budget_s=120, seed=1, chains=1, patience_s=1e9,
-                  max_proposals=2000)
+    r = so.search(spec_of("pop"), pairs(), budget_s=120, seed=1, chains=1, patience_s=1e9, max_proposals=2000)
     assert r.found is None and r.proofs >= 1
 
 
@@ -200,6 +210,7 @@ def test_program_length_counts_shared_work_once():
 
 # ---------------------------------------------------------------- learned rules
 
+
 @pytest.fixture
 def learned_file(tmp_path, monkeypatch):
     path = tmp_path / "learned.yaml"
@@ -216,11 +227,11 @@ def naive_file(tmp_path):
 
 def host():
     from atlas.machine import probe
+
     return probe.probe()
 
 
-def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, learned_file, monkeypatch,
-                                                                    tmp_path):
+def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, learned_file, monkeypatch, tmp_path):
     found = discover.run([naive_file], host(), budget_s=60, seed=1, only=("pop",), costs=FlatCosts())
     [d] = found
     assert d.status.value == "learned" and d.found == "popcount(x)" and d.found_length == 1
@@ -235,10 +246,12 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     again = discover.run([naive_file], host(), budget_s=60, only=("pop",), costs=FlatCosts())
     assert [x.status.value for x in again] == ["known"]
     from atlas.pipeline import compile_files
+
     out = compile_files([naive_file], host(), tmp_path / "out")
     assert out.manifest.atlas["rules"]["learned"] == [rule["name"]]
     assert "return popcount(x);" in ir.pretty_function(fn(out.module, "pop"))
     from atlas.machine import runtime
+
     lib = runtime.load(out.out)
     for x in (0, 1, 0xFFFFFFFF, 0x80000000, 12345):
         assert lib.pop(x) == bin(x).count("1")
@@ -246,6 +259,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
 
 def test_without_learned_rules_the_loop_stays(naive_file, learned_file, tmp_path):
     from atlas.pipeline import compile_files
+
     out = compile_files([naive_file], host(), tmp_path / "out", learned=[])
     assert "popcount" not in ir.pretty_module(out.module)
 
@@ -262,21 +276,26 @@ def test_an_unsound_learned_rule_is_refused_and_the_file_kept(learned_file):
 
 def test_explain_shows_the_classes_a_learned_rule_merged(tmp_path, learned_file):
     from atlas.tools import explain as X
+
     x = var("x", ir.U8)
     text = NAIVE.split("// x with its lowest")[0].replace("u32", "u8").replace("0..32", "0..8")
-    source = flatten.flatten(fn(module_of(text), "pop"))     # a byte: a small atlas, a quick explain
-    learned.add(learned_file, [learned.entry("pop", "naive.ax", source, Term("popcount", ir.U8, (x,)),
-                                             ir.U8, {})], expect={"learned-pop-u8": source})
+    source = flatten.flatten(fn(module_of(text), "pop"))  # a byte: a small atlas, a quick explain
+    learned.add(
+        learned_file,
+        [learned.entry("pop", "naive.ax", source, Term("popcount", ir.U8, (x,)), ir.U8, {})],
+        expect={"learned-pop-u8": source},
+    )
     only_pop = tmp_path / "pop.ax"
     only_pop.write_text(text)
     doc = X.explain([only_pop], host(), "this machine")
     text = X.render_text(doc)
-    assert "popcount(x)   [chosen; by learned-pop-u8]" in text       # the member the rule brought
+    assert "popcount(x)   [chosen; by learned-pop-u8]" in text  # the member the rule brought
     assert doc["rules"]["rulesets"]["learned"]["matches"] >= 1
 
 
 def test_superopt_command(naive_file, learned_file, monkeypatch):
     from atlas.superopt import costmodel
+
     monkeypatch.setattr(costmodel, "for_probe", lambda probe, **k: FlatCosts())
     r = CliRunner().invoke(main, ["superopt", str(naive_file), "--function", "pop", "--budget", "30"])
     assert r.exit_code == 0, r.output

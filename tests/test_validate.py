@@ -2,6 +2,7 @@
 proofs miss (the order of stores and assignments), reaches past constant
 indexes, and the differential runs count a run that cannot finish as a
 disagreement.  The evidence says what was proven of each function."""
+
 from __future__ import annotations
 
 from atlas.logic import bodies, differential, validate
@@ -55,7 +56,7 @@ fn f(n: u64, x: i8, a: mut [i8; n]) {
 }
 """)
     assert validate.bound_for(src) == 11
-    assert bodies.prove_functions(src, bad, 8).status is Status.PROVEN       # K = 8 cannot see it
+    assert bodies.prove_functions(src, bad, 8).status is Status.PROVEN  # K = 8 cannot see it
     v = validate.function(src, bad)
     assert v.proof.status is Status.REFUTED and not v.validated
     assert "a[" in v.proof.detail
@@ -65,7 +66,7 @@ def test_constant_bound_loops_are_unrolled_whole():
     src = fn("fn f(x: u32) -> u32 { let s: u32 = 0; for i in 0..20 { s += x >> 1; } return s; }")
     other = fn("fn f(x: u32) -> u32 { return (x >> 1) * 20; }")
     p = bodies.prove_functions(src, other, 2)
-    assert p.status is Status.PROVEN and p.bound is None          # for every input, not up to K
+    assert p.status is Status.PROVEN and p.bound is None  # for every input, not up to K
     off = fn("fn f(x: u32) -> u32 { return (x >> 1) * 19; }")
     assert bodies.prove_functions(src, off, 2).status is Status.REFUTED
 
@@ -91,7 +92,7 @@ fn f(n: u64, a: [u32; n], key: u32) -> u64 {
     return found;
 }
 """)
-    assert bodies.prove_functions(src, last, 6).status is Status.REFUTED      # the last match, not the first
+    assert bodies.prove_functions(src, last, 6).status is Status.REFUTED  # the last match, not the first
     assert bodies.prove_functions(src, first, 6).status is Status.PROVEN
 
 
@@ -111,8 +112,9 @@ def test_loop_bounds_from_scalars_run_to_their_end():
     """A trip count set by a scalar parameter follows the schedule, up to 64
     and past the constant index, instead of random 64-bit values that run
     out of steps."""
-    src = fn("fn f(m: u32, x: u32) -> u32 { let s: u32 = x; for i in 0..m { s = s * 3 + i; } "
-             "let a: u32 = s; return a; }")
+    src = fn(
+        "fn f(m: u32, x: u32) -> u32 { let s: u32 = x; for i in 0..m { s = s * 3 + i; } let a: u32 = s; return a; }"
+    )
     got = differential.run_both(ir.Module((src,)), ir.Module((src,)), src)
     assert got.agree is True and got.max_length == differential.MAX_LENGTH
     assert got.lengths.startswith("0..8") and got.runs >= 12
@@ -120,8 +122,10 @@ def test_loop_bounds_from_scalars_run_to_their_end():
 
 def test_the_step_budget_ends_the_schedule_or_fails_it(monkeypatch):
     monkeypatch.setattr(differential, "FUEL", 200_000)
+
     def spin(per: int) -> ir.Function:
         return fn(f"fn f(m: u64) -> u64 {{ let s: u64 = 0; while s < m * {per} {{ s += 1; }} return s; }}")
+
     slow = spin(3000)
     out = differential.run_both(ir.Module((slow,)), ir.Module((slow,)), slow)
     # past the lengths every function must reach, the schedule stops, and says so
@@ -133,12 +137,15 @@ def test_the_step_budget_ends_the_schedule_or_fails_it(monkeypatch):
 
 
 def test_evidence_says_what_was_proven_function_by_function():
-    loop_free = validate.function(fn("fn f(x: u32) -> u32 { return x * 2; }"),
-                                  fn("fn f(x: u32) -> u32 { return x << 1; }"))
+    loop_free = validate.function(
+        fn("fn f(x: u32) -> u32 { return x * 2; }"), fn("fn f(x: u32) -> u32 { return x << 1; }")
+    )
     assert loop_free.validated and loop_free.proof.bound is None
     assert loop_free.proven_text().endswith("for every input") and loop_free.untested_text() == "none"
-    loop = validate.function(fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = a[i] * 2; } }"),
-                             fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = a[i] << 1; } }"))
+    loop = validate.function(
+        fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = a[i] * 2; } }"),
+        fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = a[i] << 1; } }"),
+    )
     assert loop.validated and loop.proof.bound == 8
     assert "for n = 0..8 and every value of the other inputs" in loop.proven_text()
     assert loop.untested_text().startswith("inputs with n past 8: tested only")
@@ -180,7 +187,7 @@ def test_a_constant_index_the_runs_cannot_reach_leaves_them_inconclusive(monkeyp
     """A store to a[300] is only seen on an array of 301 elements: when the
     step budget ends the schedule before that, the runs do not vouch for
     the function, and it is not validated."""
-    monkeypatch.setattr(differential, "FUEL", 500)        # past length 64, not to 301
+    monkeypatch.setattr(differential, "FUEL", 500)  # past length 64, not to 301
     src = fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = 1; } a[300] = 7; }")
     other = fn("fn f(n: u64, a: mut [u32; n]) { for i in 0..n { a[i] = 1; } if n > 300 { a[300] = 7; } }")
     got = differential.run_both(ir.Module((src,)), ir.Module((other,)), src)

@@ -4,6 +4,7 @@ IR is built by hand; every compiled result is compared, bit for bit, with
 the definitions in atlas/meaning/semantics.py run on Python integers (PyDomain).
 All operator/type functions go into one module compiled once per session.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,38 @@ from hypothesis import strategies as st
 from atlas.meaning import ir
 from atlas.meaning import semantics as sem
 from atlas.machine.backend import BackendError
-from atlas.meaning.ir import (BOOL, F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Assign, Binary, Call, Cast,
-                      Const, ExprStmt, For, Function, If, Let, Load, Module, Param, Prim, Return,
-                      Store, Unary, Var, While)
+from atlas.meaning.ir import (
+    BOOL,
+    F32,
+    F64,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Assign,
+    Binary,
+    Call,
+    Cast,
+    Const,
+    ExprStmt,
+    For,
+    Function,
+    If,
+    Let,
+    Load,
+    Module,
+    Param,
+    Prim,
+    Return,
+    Store,
+    Unary,
+    Var,
+    While,
+)
 from atlas.meaning.semantics import PyDomain
 from atlas.machine import runtime
 from atlas.machine.probe import Cpu, Probe, load_probe
@@ -51,12 +81,14 @@ def build(module: Module, outdir: Path, probe: Probe | None = None):
     """Compile, write the manifest as the pipeline would, and load."""
     outdir.mkdir(parents=True, exist_ok=True)
     em = X86.X86Backend().emit(module, probe or host_probe(), outdir)
-    (outdir / "manifest.json").write_text(json.dumps(
-        {"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest}))
+    (outdir / "manifest.json").write_text(
+        json.dumps({"format": "atlas-artefact/1", "backend": "x86_64", **em.manifest})
+    )
     return runtime.load(outdir), em
 
 
 # ---------------------------------------------------------------- values
+
 
 def natural(t, v):
     """Domain value -> the Python value the loader takes."""
@@ -87,17 +119,64 @@ def same(t, got, want) -> bool:
 
 def int_edges(t):
     w = t.bits
-    return sorted({0, 1, 2, 3, 7, t.mask, t.mask - 1, 1 << (w - 1), (1 << (w - 1)) + 1,
-                   (1 << (w - 1)) - 1, w - 1, w, w + 1, 255 & t.mask, 0x5A & t.mask,
-                   (0xA5A5A5A5A5A5A5A5 & t.mask)})
+    return sorted(
+        {
+            0,
+            1,
+            2,
+            3,
+            7,
+            t.mask,
+            t.mask - 1,
+            1 << (w - 1),
+            (1 << (w - 1)) + 1,
+            (1 << (w - 1)) - 1,
+            w - 1,
+            w,
+            w + 1,
+            255 & t.mask,
+            0x5A & t.mask,
+            (0xA5A5A5A5A5A5A5A5 & t.mask),
+        }
+    )
 
 
 def float_edges(t):
     ft = np.float32 if t.bits == 32 else np.float64
-    vals = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.9999, 3.0, 100.25, -7.75,
-            np.inf, -np.inf, np.nan, 2.0 ** 31, -2.0 ** 31, 2.0 ** 31 - 128, 2.0 ** 32,
-            2.0 ** 63, -2.0 ** 63, 2.0 ** 64, 1e20, -1e20, 255.5, 256.0, -129.0, 65535.9,
-            np.finfo(ft).max, np.finfo(ft).tiny, np.finfo(ft).smallest_subnormal]
+    vals = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        1.5,
+        2.5,
+        -2.5,
+        0.9999,
+        3.0,
+        100.25,
+        -7.75,
+        np.inf,
+        -np.inf,
+        np.nan,
+        2.0**31,
+        -(2.0**31),
+        2.0**31 - 128,
+        2.0**32,
+        2.0**63,
+        -(2.0**63),
+        2.0**64,
+        1e20,
+        -1e20,
+        255.5,
+        256.0,
+        -129.0,
+        65535.9,
+        np.finfo(ft).max,
+        np.finfo(ft).tiny,
+        np.finfo(ft).smallest_subnormal,
+    ]
     return [ft(v) for v in vals]
 
 
@@ -112,12 +191,12 @@ def strategy(t):
         return st.booleans()
     if t.is_float:
         ft = np.float32 if t.bits == 32 else np.float64
-        return st.one_of(st.sampled_from(float_edges(t)),
-                         st.floats(width=t.bits).map(ft))
+        return st.one_of(st.sampled_from(float_edges(t)), st.floats(width=t.bits).map(ft))
     return st.one_of(st.sampled_from(int_edges(t)), st.integers(0, t.mask))
 
 
 # ---------------------------------------------------------------- one function per (op, type)
+
 
 @dataclass
 class Case:
@@ -142,67 +221,119 @@ def op_cases() -> list[Case]:
         cases.append(Case(_fn(name, params, ret, mk(*_args(params))), tuple(params), ret, oracle))
 
     for t in INTS + FLOATS + (BOOL,):
-        ops = ((ir.ARITH if t.is_int else ("add", "sub", "mul", "div")) if not t.is_bool else ()) \
-            + (ir.BITWISE if not t.is_float else ())
+        ops = ((ir.ARITH if t.is_int else ("add", "sub", "mul", "div")) if not t.is_bool else ()) + (
+            ir.BITWISE if not t.is_float else ()
+        )
         for op in ops:
-            add(f"bin_{op}_{t}", (t, t), t, lambda a, b, op=op, t=t: Binary(op, a, b, t),
-                lambda a, b, op=op, t=t: sem.BINARY[op](D, t, a, b))
+            add(
+                f"bin_{op}_{t}",
+                (t, t),
+                t,
+                lambda a, b, op=op, t=t: Binary(op, a, b, t),
+                lambda a, b, op=op, t=t: sem.BINARY[op](D, t, a, b),
+            )
         for op in ir.COMPARE:
-            add(f"cmp_{op}_{t}", (t, t), BOOL, lambda a, b, op=op: Binary(op, a, b, BOOL),
-                lambda a, b, op=op, t=t: sem.compare(D, t, op, a, b))
+            add(
+                f"cmp_{op}_{t}",
+                (t, t),
+                BOOL,
+                lambda a, b, op=op: Binary(op, a, b, BOOL),
+                lambda a, b, op=op, t=t: sem.compare(D, t, op, a, b),
+            )
         if t.is_bool:
             for op in ir.LOGIC:
-                add(f"logic_{op}", (t, t), t, lambda a, b, op=op: Binary(op, a, b, BOOL),
-                    (lambda a, b: a and b) if op == "land" else (lambda a, b: a or b))
+                add(
+                    f"logic_{op}",
+                    (t, t),
+                    t,
+                    lambda a, b, op=op: Binary(op, a, b, BOOL),
+                    (lambda a, b: a and b) if op == "land" else (lambda a, b: a or b),
+                )
             add("not_bool", (t,), t, lambda a: Unary("not", a, t), lambda a: sem.bitnot(D, t, a))
         else:
             add(f"neg_{t}", (t,), t, lambda a, t=t: Unary("neg", a, t), lambda a, t=t: sem.neg(D, t, a))
         if t.is_int:
             add(f"not_{t}", (t,), t, lambda a, t=t: Unary("not", a, t), lambda a, t=t: sem.bitnot(D, t, a))
-            for ts in (U8, I16, U32, U64):              # shift counts of every width
+            for ts in (U8, I16, U32, U64):  # shift counts of every width
                 for op in ir.SHIFTS:
                     f = sem.shl if op == "shl" else sem.shr
-                    add(f"sh_{op}_{t}_{ts}", (t, ts), t, lambda a, s, op=op, t=t: Binary(op, a, s, t),
-                        lambda a, s, f=f, t=t, ts=ts: f(D, t, ts, a, s))
-            for k in (0, 1, t.bits - 1, t.bits, t.bits + 1, 255):   # constant counts
+                    add(
+                        f"sh_{op}_{t}_{ts}",
+                        (t, ts),
+                        t,
+                        lambda a, s, op=op, t=t: Binary(op, a, s, t),
+                        lambda a, s, f=f, t=t, ts=ts: f(D, t, ts, a, s),
+                    )
+            for k in (0, 1, t.bits - 1, t.bits, t.bits + 1, 255):  # constant counts
                 for op in ir.SHIFTS:
                     f = sem.shl if op == "shl" else sem.shr
-                    add(f"shk_{op}_{t}_{k}", (t,), t,
+                    add(
+                        f"shk_{op}_{t}_{k}",
+                        (t,),
+                        t,
                         lambda a, op=op, t=t, k=k: Binary(op, a, Const(k, U32), t),
-                        lambda a, f=f, t=t, k=k: f(D, t, U32, a, k))
-            for k in (0, 1, 3, 7, t.mask, 1 << (t.bits - 1)):   # constant divisors
+                        lambda a, f=f, t=t, k=k: f(D, t, U32, a, k),
+                    )
+            for k in (0, 1, 3, 7, t.mask, 1 << (t.bits - 1)):  # constant divisors
                 for op in ("div", "rem"):
-                    add(f"divk_{op}_{t}_{k}", (t,), t,
+                    add(
+                        f"divk_{op}_{t}_{k}",
+                        (t,),
+                        t,
                         lambda a, op=op, t=t, k=k: Binary(op, a, Const(k, t), t),
-                        lambda a, op=op, t=t, k=k: sem.BINARY[op](D, t, a, k))
-        for dst in SCALARS:                             # every cast pair
-            add(f"cast_{t}_{dst}", (t,), dst, lambda a, dst=dst: Cast(a, dst),
-                lambda a, t=t, dst=dst: sem.cast(D, t, dst, a))
+                        lambda a, op=op, t=t, k=k: sem.BINARY[op](D, t, a, k),
+                    )
+        for dst in SCALARS:  # every cast pair
+            add(
+                f"cast_{t}_{dst}",
+                (t,),
+                dst,
+                lambda a, dst=dst: Cast(a, dst),
+                lambda a, t=t, dst=dst: sem.cast(D, t, dst, a),
+            )
         # primitives
         for name, (fdef, shape) in sem.PRIMITIVES.items():
             if shape == "select":
-                add(f"prim_select_{t}", (BOOL, t, t), t, lambda c, a, b, t=t: Prim("select", (c, a, b), t),
-                    lambda c, a, b, t=t: sem.select(D, t, c, a, b))
+                add(
+                    f"prim_select_{t}",
+                    (BOOL, t, t),
+                    t,
+                    lambda c, a, b, t=t: Prim("select", (c, a, b), t),
+                    lambda c, a, b, t=t: sem.select(D, t, c, a, b),
+                )
                 continue
             if t.is_bool:
                 continue
             if t.is_float and name not in ("abs", "sqrt", "min", "max"):
                 continue
-            if t.is_int and name == "sqrt" or name == "bswap" and t.bits < 16 \
-                    or name == "wmul" and t.bits > 32:
+            if t.is_int and name == "sqrt" or name == "bswap" and t.bits < 16 or name == "wmul" and t.bits > 32:
                 continue
             ret = ir.Scalar(t.kind, 2 * t.bits) if name == "wmul" else t
             if shape == "unary":
-                add(f"prim_{name}_{t}", (t,), ret, lambda a, name=name, ret=ret: Prim(name, (a,), ret),
-                    lambda a, fdef=fdef, t=t: fdef(D, t, a))
+                add(
+                    f"prim_{name}_{t}",
+                    (t,),
+                    ret,
+                    lambda a, name=name, ret=ret: Prim(name, (a,), ret),
+                    lambda a, fdef=fdef, t=t: fdef(D, t, a),
+                )
             elif shape == "binary":
-                add(f"prim_{name}_{t}", (t, t), ret, lambda a, b, name=name, ret=ret: Prim(name, (a, b), ret),
-                    lambda a, b, fdef=fdef, t=t: fdef(D, t, a, b))
-            else:                                       # rotates: counts of several widths
+                add(
+                    f"prim_{name}_{t}",
+                    (t, t),
+                    ret,
+                    lambda a, b, name=name, ret=ret: Prim(name, (a, b), ret),
+                    lambda a, b, fdef=fdef, t=t: fdef(D, t, a, b),
+                )
+            else:  # rotates: counts of several widths
                 for ts in (U8, I32, U64):
-                    add(f"prim_{name}_{t}_{ts}", (t, ts), t,
+                    add(
+                        f"prim_{name}_{t}_{ts}",
+                        (t, ts),
+                        t,
                         lambda a, s, name=name, t=t: Prim(name, (a, s), t),
-                        lambda a, s, fdef=fdef, t=t, ts=ts: fdef(D, t, ts, a, s))
+                        lambda a, s, fdef=fdef, t=t, ts=ts: fdef(D, t, ts, a, s),
+                    )
     return cases
 
 
@@ -218,10 +349,11 @@ def ops(tmp_path_factory):
 
 def check_case(lib, case: Case, args):
     got = getattr(lib, case.fn.name)(*(natural(t, a) for t, a in zip(case.params, args)))
-    with np.errstate(all="ignore"):                       # numpy warns on inf/NaN results
+    with np.errstate(all="ignore"):  # numpy warns on inf/NaN results
         want = case.oracle(*args)
-    assert same(case.ret, domain(case.ret, got), want), \
+    assert same(case.ret, domain(case.ret, got), want), (
         f"{case.fn.name}{tuple(args)}: compiled {got!r}, semantics {want!r}"
+    )
 
 
 def _edge_args(case):
@@ -229,7 +361,7 @@ def _edge_args(case):
         return [(a,) for a in edges(case.params[0])]
     if len(case.params) == 2:
         return [(a, b) for a in edges(case.params[0]) for b in edges(case.params[1])]
-    t = case.params[1]              # select(bool, T, T)
+    t = case.params[1]  # select(bool, T, T)
     return [(x, a, b) for x in (False, True) for a in edges(t)[:6] for b in edges(t)[-6:]]
 
 
@@ -269,86 +401,271 @@ def _programs() -> Module:
     x_i32 = ir.Array(I32, N, False)
     fs = []
     # x[i] with bounds checks (index u64, and i8 read as unsigned)
-    fs.append(Function("load_at", (Param("n", U64), Param("x", x_i32), Param("i", U64)), I32,
-                       (Return(Load("x", Var("i", U64), I32)),)))
-    fs.append(Function("load_i8", (Param("n", U64), Param("x", ir.Array(F32, N, False)), Param("i", I8)), F32,
-                       (Return(Load("x", Var("i", I8), F32)),)))
-    fs.append(Function("store_at", (Param("n", U64), Param("x", ir.Array(I16, N, True)), Param("i", U32),
-                                    Param("v", I16)), None,
-                       (Store("x", Var("i", U32), Var("v", I16)),)))
+    fs.append(
+        Function(
+            "load_at",
+            (Param("n", U64), Param("x", x_i32), Param("i", U64)),
+            I32,
+            (Return(Load("x", Var("i", U64), I32)),),
+        )
+    )
+    fs.append(
+        Function(
+            "load_i8",
+            (Param("n", U64), Param("x", ir.Array(F32, N, False)), Param("i", I8)),
+            F32,
+            (Return(Load("x", Var("i", I8), F32)),),
+        )
+    )
+    fs.append(
+        Function(
+            "store_at",
+            (Param("n", U64), Param("x", ir.Array(I16, N, True)), Param("i", U32), Param("v", I16)),
+            None,
+            (Store("x", Var("i", U32), Var("v", I16)),),
+        )
+    )
     # bool arrays: in memory one byte each
     nb = ir.Array(BOOL, N, True)
-    fs.append(Function("flip", (Param("n", U64), Param("b", nb)), U64, (
-        Let("c", U64, Const(0, U64)),
-        For("i", U64, Const(0, U64), N, (
-            If(Load("b", Var("i", U64), BOOL), (Assign("c", Binary("add", Var("c", U64), Const(1, U64), U64)),), ()),
-            Store("b", Var("i", U64), Unary("not", Load("b", Var("i", U64), BOOL), BOOL)),)),
-        Return(Var("c", U64)))))
+    fs.append(
+        Function(
+            "flip",
+            (Param("n", U64), Param("b", nb)),
+            U64,
+            (
+                Let("c", U64, Const(0, U64)),
+                For(
+                    "i",
+                    U64,
+                    Const(0, U64),
+                    N,
+                    (
+                        If(
+                            Load("b", Var("i", U64), BOOL),
+                            (Assign("c", Binary("add", Var("c", U64), Const(1, U64), U64)),),
+                            (),
+                        ),
+                        Store("b", Var("i", U64), Unary("not", Load("b", Var("i", U64), BOOL), BOOL)),
+                    ),
+                ),
+                Return(Var("c", U64)),
+            ),
+        )
+    )
     # the bounds proof applies: for i in 0..n over x: [i32; n]
-    fs.append(Function("sum_i32", (Param("n", U64), Param("x", x_i32)), I32, (
-        Let("s", I32, Const(0, I32)),
-        For("i", U64, Const(0, U64), N, (
-            Assign("s", Binary("add", Var("s", I32), Load("x", Var("i", U64), I32), I32)),)),
-        Return(Var("s", I32)))))
+    fs.append(
+        Function(
+            "sum_i32",
+            (Param("n", U64), Param("x", x_i32)),
+            I32,
+            (
+                Let("s", I32, Const(0, I32)),
+                For(
+                    "i",
+                    U64,
+                    Const(0, U64),
+                    N,
+                    (Assign("s", Binary("add", Var("s", I32), Load("x", Var("i", U64), I32), I32)),),
+                ),
+                Return(Var("s", I32)),
+            ),
+        )
+    )
     # signed loop variable from a constant 0, length an i32 parameter
     m = Var("m", I32)
-    fs.append(Function("sum_signed", (Param("m", I32), Param("x", ir.Array(I32, m, False))), I32, (
-        Let("s2", I32, Const(0, I32)),
-        For("j", I32, Const(0, I32), m, (
-            Assign("s2", Binary("add", Var("s2", I32), Load("x", Var("j", I32), I32), I32)),)),
-        Return(Var("s2", I32)))))
+    fs.append(
+        Function(
+            "sum_signed",
+            (Param("m", I32), Param("x", ir.Array(I32, m, False))),
+            I32,
+            (
+                Let("s2", I32, Const(0, I32)),
+                For(
+                    "j",
+                    I32,
+                    Const(0, I32),
+                    m,
+                    (Assign("s2", Binary("add", Var("s2", I32), Load("x", Var("j", I32), I32), I32)),),
+                ),
+                Return(Var("s2", I32)),
+            ),
+        )
+    )
     # the proof does not apply (hi = n + 1): x[n] is read as 0
     n1 = Binary("add", N, Const(1, U64), U64)
-    fs.append(Function("sum_past", (Param("n", U64), Param("x", x_i32)), I32, (
-        Let("s3", I32, Const(0, I32)),
-        For("k", U64, Const(0, U64), n1, (
-            Assign("s3", Binary("add", Var("s3", I32), Load("x", Var("k", U64), I32), I32)),)),
-        Return(Var("s3", I32)))))
+    fs.append(
+        Function(
+            "sum_past",
+            (Param("n", U64), Param("x", x_i32)),
+            I32,
+            (
+                Let("s3", I32, Const(0, I32)),
+                For(
+                    "k",
+                    U64,
+                    Const(0, U64),
+                    n1,
+                    (Assign("s3", Binary("add", Var("s3", I32), Load("x", Var("k", U64), I32), I32)),),
+                ),
+                Return(Var("s3", I32)),
+            ),
+        )
+    )
     # saxpy: y[i] = a * x[i] + y[i] -- no fused multiply-add without permission
-    fs.append(Function("saxpy", (Param("n", U64), Param("a", F32), Param("x", ir.Array(F32, N, False)),
-                                 Param("y", ir.Array(F32, N, True))), None, (
-        For("i2", U64, Const(0, U64), N, (
-            Store("y", Var("i2", U64), Binary("add", Binary("mul", Var("a", F32), Load("x", Var("i2", U64), F32), F32),
-                                               Load("y", Var("i2", U64), F32), F32)),)),)))
+    fs.append(
+        Function(
+            "saxpy",
+            (Param("n", U64), Param("a", F32), Param("x", ir.Array(F32, N, False)), Param("y", ir.Array(F32, N, True))),
+            None,
+            (
+                For(
+                    "i2",
+                    U64,
+                    Const(0, U64),
+                    N,
+                    (
+                        Store(
+                            "y",
+                            Var("i2", U64),
+                            Binary(
+                                "add",
+                                Binary("mul", Var("a", F32), Load("x", Var("i2", U64), F32), F32),
+                                Load("y", Var("i2", U64), F32),
+                                F32,
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        )
+    )
     # a length expression: [u8; n + 1] with n: u32
     nn = Var("n", U32)
-    fs.append(Function("last", (Param("n", U32),
-                                Param("x", ir.Array(U8, Binary("add", nn, Const(1, U32), U32), False))),
-                       U8, (Return(Load("x", nn, U8)),)))
+    fs.append(
+        Function(
+            "last",
+            (Param("n", U32), Param("x", ir.Array(U8, Binary("add", nn, Const(1, U32), U32), False))),
+            U8,
+            (Return(Load("x", nn, U8)),),
+        )
+    )
     # find: a return inside a loop inside an if; a while loop
-    fs.append(Function("find", (Param("n", U64), Param("x", x_i32), Param("v", I32)), I64, (
-        For("i3", U64, Const(0, U64), N, (
-            If(Binary("eq", Load("x", Var("i3", U64), I32), Var("v", I32), BOOL),
-               (Return(Cast(Var("i3", U64), I64)),), ()),)),
-        Return(Const(I64.mask, I64)))))
-    fs.append(Function("collatz", (Param("v", U64),), U32, (
-        Let("steps", U32, Const(0, U32)),
-        Let("c", U64, Var("v", U64)),
-        While(Binary("gt", Var("c", U64), Const(1, U64), BOOL), (
-            If(Binary("eq", Binary("rem", Var("c", U64), Const(2, U64), U64), Const(0, U64), BOOL),
-               (Assign("c", Binary("div", Var("c", U64), Const(2, U64), U64)),),
-               (Assign("c", Binary("add", Binary("mul", Var("c", U64), Const(3, U64), U64), Const(1, U64), U64)),)),
-            Assign("steps", Binary("add", Var("steps", U32), Const(1, U32), U32)))),
-        Return(Var("steps", U32)))))
+    fs.append(
+        Function(
+            "find",
+            (Param("n", U64), Param("x", x_i32), Param("v", I32)),
+            I64,
+            (
+                For(
+                    "i3",
+                    U64,
+                    Const(0, U64),
+                    N,
+                    (
+                        If(
+                            Binary("eq", Load("x", Var("i3", U64), I32), Var("v", I32), BOOL),
+                            (Return(Cast(Var("i3", U64), I64)),),
+                            (),
+                        ),
+                    ),
+                ),
+                Return(Const(I64.mask, I64)),
+            ),
+        )
+    )
+    fs.append(
+        Function(
+            "collatz",
+            (Param("v", U64),),
+            U32,
+            (
+                Let("steps", U32, Const(0, U32)),
+                Let("c", U64, Var("v", U64)),
+                While(
+                    Binary("gt", Var("c", U64), Const(1, U64), BOOL),
+                    (
+                        If(
+                            Binary("eq", Binary("rem", Var("c", U64), Const(2, U64), U64), Const(0, U64), BOOL),
+                            (Assign("c", Binary("div", Var("c", U64), Const(2, U64), U64)),),
+                            (
+                                Assign(
+                                    "c",
+                                    Binary("add", Binary("mul", Var("c", U64), Const(3, U64), U64), Const(1, U64), U64),
+                                ),
+                            ),
+                        ),
+                        Assign("steps", Binary("add", Var("steps", U32), Const(1, U32), U32)),
+                    ),
+                ),
+                Return(Var("steps", U32)),
+            ),
+        )
+    )
     # both arms return (nothing follows); statements after a return are dead
     v = Var("v", I32)
-    fs.append(Function("sign", (Param("v", I32),), I8, (
-        If(Binary("lt", v, Const(0, I32), BOOL), (Return(Const(I8.mask, I8)),),
-           (If(Binary("eq", v, Const(0, I32), BOOL), (Return(Const(0, I8)),),
-               (Return(Const(1, I8)), Let("dead", I8, Const(9, I8)))),)),)))
+    fs.append(
+        Function(
+            "sign",
+            (Param("v", I32),),
+            I8,
+            (
+                If(
+                    Binary("lt", v, Const(0, I32), BOOL),
+                    (Return(Const(I8.mask, I8)),),
+                    (
+                        If(
+                            Binary("eq", v, Const(0, I32), BOOL),
+                            (Return(Const(0, I8)),),
+                            (Return(Const(1, I8)), Let("dead", I8, Const(9, I8))),
+                        ),
+                    ),
+                ),
+            ),
+        )
+    )
     # calls: a callee that writes, && whose right side calls, a void call statement
     out = ir.Array(I32, N, True)
-    fs.append(Function("mark", (Param("n", U64), Param("o", out), Param("v", I32)), BOOL, (
-        Store("o", Const(0, U64), Var("v", I32)),
-        Return(Const(True, BOOL)))))
-    fs.append(Function("guarded", (Param("n", U64), Param("o", out), Param("flag", BOOL)), BOOL, (
-        Return(Binary("land", Var("flag", BOOL),
-                      Call("mark", (N, ir.ArrayRef("o", out), Const(7, I32)), BOOL), BOOL)),)))
-    fs.append(Function("twice", (Param("n", U64), Param("o", out)), None, (
-        ExprStmt(Call("mark", (N, ir.ArrayRef("o", out), Const(5, I32)), BOOL)),
-        Store("o", Const(1, U64), Binary("add", Load("o", Const(0, U64), I32), Const(1, I32), I32)))))
-    fs.append(Function("sum_via", (Param("n", U64), Param("x", x_i32)), I32, (
-        Return(Binary("mul", Call("sum_i32", (N, ir.ArrayRef("x", x_i32)), I32), Const(2, I32), I32)),)))
+    fs.append(
+        Function(
+            "mark",
+            (Param("n", U64), Param("o", out), Param("v", I32)),
+            BOOL,
+            (Store("o", Const(0, U64), Var("v", I32)), Return(Const(True, BOOL))),
+        )
+    )
+    fs.append(
+        Function(
+            "guarded",
+            (Param("n", U64), Param("o", out), Param("flag", BOOL)),
+            BOOL,
+            (
+                Return(
+                    Binary(
+                        "land", Var("flag", BOOL), Call("mark", (N, ir.ArrayRef("o", out), Const(7, I32)), BOOL), BOOL
+                    )
+                ),
+            ),
+        )
+    )
+    fs.append(
+        Function(
+            "twice",
+            (Param("n", U64), Param("o", out)),
+            None,
+            (
+                ExprStmt(Call("mark", (N, ir.ArrayRef("o", out), Const(5, I32)), BOOL)),
+                Store("o", Const(1, U64), Binary("add", Load("o", Const(0, U64), I32), Const(1, I32), I32)),
+            ),
+        )
+    )
+    fs.append(
+        Function(
+            "sum_via",
+            (Param("n", U64), Param("x", x_i32)),
+            I32,
+            (Return(Binary("mul", Call("sum_i32", (N, ir.ArrayRef("x", x_i32)), I32), Const(2, I32), I32)),),
+        )
+    )
     return Module(tuple(fs))
 
 
@@ -360,11 +677,11 @@ def progs(tmp_path_factory):
 def test_loads_out_of_range_give_zero(progs):
     lib, _ = progs
     x = np.array([5, -6, 7], dtype=np.int32)
-    assert [lib.load_at(3, x, i) for i in (0, 1, 2, 3, 4, 2 ** 64 - 1)] == [5, -6, 7, 0, 0, 0]
+    assert [lib.load_at(3, x, i) for i in (0, 1, 2, 3, 4, 2**64 - 1)] == [5, -6, 7, 0, 0, 0]
     assert lib.load_at(0, np.zeros(0, np.int32), 0) == 0
     f = np.array([1.5] * 200, dtype=np.float32)
     assert lib.load_i8(200, f, 127) == 1.5
-    assert lib.load_i8(200, f, -1) == 0.0                 # an i8 index -1 is read as 255
+    assert lib.load_i8(200, f, -1) == 0.0  # an i8 index -1 is read as 255
     assert lib.load_i8(300, np.ones(300, np.float32), -1) == 1.0
 
 
@@ -373,7 +690,7 @@ def test_stores_out_of_range_do_nothing(progs):
     x = np.zeros(4, dtype=np.int16)
     assert lib.store_at(4, x, 3, -9) is None
     lib.store_at(4, x, 4, 11)
-    lib.store_at(4, x, 2 ** 32 - 1, 12)
+    lib.store_at(4, x, 2**32 - 1, 12)
     assert x.tolist() == [0, 0, 0, -9]
 
 
@@ -387,13 +704,13 @@ def test_bool_arrays(progs):
 def test_sum_loops(progs):
     lib, em = progs
     rng = np.random.default_rng(1)
-    x = rng.integers(-2 ** 31, 2 ** 31, size=1003, dtype=np.int32)
+    x = rng.integers(-(2**31), 2**31, size=1003, dtype=np.int32)
     want = int(x.astype(np.int64).sum())
-    want = ((want + 2 ** 31) % 2 ** 32) - 2 ** 31
+    want = ((want + 2**31) % 2**32) - 2**31
     assert lib.sum_i32(1003, x) == want
     assert lib.sum_signed(1003, x) == want
-    assert lib.sum_past(1003, x) == want                  # x[1003] reads 0
-    assert lib.sum_via(1003, x) == ((2 * want + 2 ** 31) % 2 ** 32) - 2 ** 31
+    assert lib.sum_past(1003, x) == want  # x[1003] reads 0
+    assert lib.sum_via(1003, x) == ((2 * want + 2**31) % 2**32) - 2**31
     assert lib.sum_i32(0, np.zeros(0, np.int32)) == 0
     assert lib.sum_signed(-5 + 5, np.zeros(0, np.int32)) == 0
 
@@ -422,7 +739,7 @@ def test_no_fma_contraction(progs):
     x = rng.standard_normal(257).astype(np.float32)
     y = rng.standard_normal(257).astype(np.float32)
     a = np.float32(1.1)
-    want = a * x + y                                       # float32 ops, each rounded
+    want = a * x + y  # float32 ops, each rounded
     lib.saxpy(257, float(a), x, y)
     assert np.array_equal(y.view(np.uint32), want.view(np.uint32))
 
@@ -435,7 +752,7 @@ def test_length_expression(progs):
         lib.last(4, x)
     # n + 1 wraps to 0 in u32, where the exact length is 2**32: no buffer can be right
     with pytest.raises(ValueError, match=r"the length \(n \+ 1u32\) overflows its type u32"):
-        lib.last(2 ** 32 - 1, np.zeros(0, np.uint8))
+        lib.last(2**32 - 1, np.zeros(0, np.uint8))
 
 
 def test_control_flow(progs):
@@ -445,14 +762,14 @@ def test_control_flow(progs):
     assert lib.find(6, x, 5) == -1
     assert lib.collatz(27) == 111
     assert lib.collatz(1) == 0
-    assert [lib.sign(v) for v in (-2 ** 31, -1, 0, 1, 2 ** 31 - 1)] == [-1, -1, 0, 1, 1]
+    assert [lib.sign(v) for v in (-(2**31), -1, 0, 1, 2**31 - 1)] == [-1, -1, 0, 1, 1]
 
 
 def test_calls_and_short_circuit(progs):
     lib, _ = progs
     o = np.zeros(2, dtype=np.int32)
     assert lib.guarded(2, o, False) is False
-    assert o.tolist() == [0, 0]                            # the call did not run
+    assert o.tolist() == [0, 0]  # the call did not run
     assert lib.guarded(2, o, True) is True
     assert o.tolist() == [7, 0]
     assert lib.twice(2, o) is None
@@ -471,7 +788,7 @@ def test_loader_checks_arguments(progs):
     with pytest.raises(ValueError, match="does not fit"):
         lib.load_at(-1, x, 0)
     with pytest.raises(ValueError, match="does not fit"):
-        lib.load_at(2 ** 64, x, 0)
+        lib.load_at(2**64, x, 0)
     with pytest.raises(ValueError, match="integer"):
         lib.load_at(4.0, x, 0)
     with pytest.raises(ValueError, match="integer"):
@@ -492,12 +809,16 @@ def test_loader_checks_arguments(progs):
     z = np.zeros(4, np.float32)
     with pytest.raises(ValueError, match="overlaps"):
         lib.saxpy(2, 1.0, z[:2], z[1:3])
-    lib.saxpy(2, 1.0, z[:2], z[2:])                        # adjacent, not overlapping
+    lib.saxpy(2, 1.0, z[:2], z[2:])  # adjacent, not overlapping
     with pytest.raises(ValueError, match="bool"):
         lib.guarded(2, np.zeros(2, np.int32), 1)
     assert set(lib.functions) >= {"load_at", "saxpy"}
     assert lib.manifest.functions["saxpy"].to_json()["params"][3] == {
-        "name": "y", "elem": "f32", "length": {"var": "n", "type": "u64"}, "mutable": True}
+        "name": "y",
+        "elem": "f32",
+        "length": {"var": "n", "type": "u64"},
+        "mutable": True,
+    }
 
 
 def test_abi_signature(progs):
@@ -525,6 +846,7 @@ def test_cpu_check(tmp_path, progs):
 
 # ---------------------------------------------------------------- the target
 
+
 def _probe(name: str) -> Probe:
     return load_probe(FIXTURES / name)
 
@@ -547,7 +869,7 @@ def test_popcnt_only_where_the_probe_has_it(tmp_path):
     # the lean library still computes popcount correctly on this machine
     (tmp_path / "a" / "manifest.json").write_text(json.dumps({"backend": "x86_64", **lean.manifest}))
     lib = runtime.load(tmp_path / "a")
-    for v in (0, 1, 2 ** 64 - 1, 0xF0F0, 12345678901234567):
+    for v in (0, 1, 2**64 - 1, 0xF0F0, 12345678901234567):
         assert lib.pc(v) == bin(v).count("1")
 
 
@@ -555,9 +877,12 @@ def test_calls_stay_inside_the_library(tmp_path):
     """A function named like a libc symbol (labs) calls itself, not libc."""
     n = Var("n", I64)
     rec = lambda k: Call("labs", (Binary("sub", n, Const(k, I64), I64),), I64)
-    fib = Function("labs", (Param("n", I64),), I64, (
-        If(Binary("lt", n, Const(2, I64), BOOL), (Return(n),), ()),
-        Return(Binary("add", rec(1), rec(2), I64))))
+    fib = Function(
+        "labs",
+        (Param("n", I64),),
+        I64,
+        (If(Binary("lt", n, Const(2, I64), BOOL), (Return(n),), ()), Return(Binary("add", rec(1), rec(2), I64))),
+    )
     lib, _ = build(Module((fib,)), tmp_path)
     assert lib.labs(20) == 6765
     assert lib["labs"](-3) == -3
@@ -578,4 +903,5 @@ def test_when_is_an_internal_error(tmp_path):
 
 def test_registered_entry_point():
     from atlas.machine import backend
+
     assert backend.available().get("x86_64") is X86.X86Backend

@@ -2,6 +2,7 @@
 primitive at every width: the definitions of atlas/meaning/semantics.py run on Z3
 constants and simplified give exactly PyDomain's result.  A few proofs show
 the domain is fit for proving."""
+
 from __future__ import annotations
 
 import math
@@ -21,7 +22,7 @@ PY, ZD = sem.PyDomain(), Z3Domain()
 INTS = [ir.I8, ir.I16, ir.I32, ir.I64, ir.U8, ir.U16, ir.U32, ir.U64]
 FLOATS = [ir.F32, ir.F64]
 ALL = INTS + FLOATS + [ir.BOOL]
-N = 8                      # random operand tuples per case (edge values come on top)
+N = 8  # random operand tuples per case (edge values come on top)
 
 
 def test_same_methods_as_the_python_domain():
@@ -30,6 +31,7 @@ def test_same_methods_as_the_python_domain():
 
 
 # ---------------------------------------------------------------- values
+
 
 def _int_values(t: ir.Scalar, rng: random.Random) -> list[int]:
     w = t.bits
@@ -43,10 +45,28 @@ def _f32(x: float) -> float:
 
 
 def _float_values(t: ir.Scalar, rng: random.Random) -> list[float]:
-    big = [2.0 ** 7, 2.0 ** 8, 2.0 ** 15, 2.0 ** 16, 2.0 ** 31, 2.0 ** 32, 2.0 ** 63, 2.0 ** 64]
-    edges = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1.5, 2.5, -2.5, math.inf, -math.inf, math.nan,
-             5e-324 if t.bits == 64 else 1.401298464324817e-45, 3.4028234663852886e38, 1e300,
-             *big, *(-b for b in big), *(b - 1 for b in big), *(-b - 1 for b in big)]
+    big = [2.0**7, 2.0**8, 2.0**15, 2.0**16, 2.0**31, 2.0**32, 2.0**63, 2.0**64]
+    edges = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        1.5,
+        2.5,
+        -2.5,
+        math.inf,
+        -math.inf,
+        math.nan,
+        5e-324 if t.bits == 64 else 1.401298464324817e-45,
+        3.4028234663852886e38,
+        1e300,
+        *big,
+        *(-b for b in big),
+        *(b - 1 for b in big),
+        *(-b - 1 for b in big),
+    ]
     rand = []
     for _ in range(N):
         if t.bits == 32:
@@ -66,9 +86,10 @@ def values(t: ir.Scalar, rng: random.Random) -> list:
 
 # ---------------------------------------------------------------- comparing
 
+
 def same(term: Term) -> None:
     """PyDomain and Z3Domain (simplified) agree on a constant term."""
-    with np.errstate(all="ignore"):             # NaN and overflow are expected results here
+    with np.errstate(all="ignore"):  # NaN and overflow are expected results here
         want = evaluate(term, PY, {})
     got = z3.simplify(evaluate(term, ZD, {}))
     ty = term.ty
@@ -79,8 +100,11 @@ def same(term: Term) -> None:
         if np.isnan(want):
             assert z3.is_fp_value(got) and got.isNaN(), f"{term}: Z3 {got}, Python nan"
         else:
-            pattern = int(np.array(want, dtype=np.float32 if ty.bits == 32 else np.float64)
-                          .view(np.uint32 if ty.bits == 32 else np.uint64))
+            pattern = int(
+                np.array(want, dtype=np.float32 if ty.bits == 32 else np.float64).view(
+                    np.uint32 if ty.bits == 32 else np.uint64
+                )
+            )
             assert bits_of(got, ty) == pattern, f"{term}: Z3 {got}, Python {want!r}"
     else:
         assert z3.is_bv_value(got), f"{term}: not folded: {got}"
@@ -96,13 +120,13 @@ def pairs(xs, ys, rng, n=3 * N):
 
 # ---------------------------------------------------------------- cases
 
+
 def _binary_ops(t):
     if t.is_bool:
         return ["and", "or", "xor", "land", "lor"]
     if t.is_float:
         return ["add", "sub", "mul", "div", "min", "max"]
-    ops = ["add", "sub", "mul", "div", "rem", "and", "or", "xor", "min", "max",
-           "mulhi", "add_sat", "sub_sat"]
+    ops = ["add", "sub", "mul", "div", "rem", "and", "or", "xor", "min", "max", "mulhi", "add_sat", "sub_sat"]
     return ops + (["wmul"] if t.bits <= 32 else [])
 
 
@@ -141,9 +165,17 @@ def test_unary_binary_compare_select(t):
 def test_shifts_and_rotates(t):
     rng = random.Random(f"shift-{t}")
     xs = values(t, rng)
-    for ts in INTS:                             # every count type, counts at and past the width
-        counts = [0, 1, t.bits - 1, t.bits, t.bits + 1, 2 * t.bits, ts.mask,
-                  *(rng.getrandbits(ts.bits) for _ in range(3))]
+    for ts in INTS:  # every count type, counts at and past the width
+        counts = [
+            0,
+            1,
+            t.bits - 1,
+            t.bits,
+            t.bits + 1,
+            2 * t.bits,
+            ts.mask,
+            *(rng.getrandbits(ts.bits) for _ in range(3)),
+        ]
         counts = [c & ts.mask for c in counts]
         for op in ("shl", "shr", "rotl", "rotr"):
             for x, s in pairs(xs, counts, rng, n=N):
@@ -160,6 +192,7 @@ def test_casts(src):
 
 
 # ---------------------------------------------------------------- proofs
+
 
 def _proves(claim) -> bool:
     s = z3.Solver()
@@ -184,8 +217,7 @@ def test_prove_popcount_swar_u64():
     x = var("x", u)
     c = lambda v: const(v, u)
     x1 = T("sub", u, x, T("and", u, T("shr", u, x, c(1)), c(0x5555555555555555)))
-    x2 = T("add", u, T("and", u, x1, c(0x3333333333333333)),
-           T("and", u, T("shr", u, x1, c(2)), c(0x3333333333333333)))
+    x2 = T("add", u, T("and", u, x1, c(0x3333333333333333)), T("and", u, T("shr", u, x1, c(2)), c(0x3333333333333333)))
     x3 = T("and", u, T("add", u, x2, T("shr", u, x2, c(4))), c(0x0F0F0F0F0F0F0F0F))
     swar = T("shr", u, T("mul", u, x3, c(0x0101010101010101)), c(56))
     env = {"x": fresh("x", u)}
@@ -203,7 +235,7 @@ def test_prove_small_identities_and_refute_signed_halving():
         assert _proves(evaluate(T("bswap", t, T("bswap", t, x)), ZD, env) == env["x"])
         halve = evaluate(T("div", t, x, const(2, t)), ZD, env)
         shift = evaluate(T("shr", t, x, const(1, t)), ZD, env)
-        assert _proves(halve == shift) == (not t.signed)     # x / 2 is x >> 1 only unsigned
+        assert _proves(halve == shift) == (not t.signed)  # x / 2 is x >> 1 only unsigned
 
 
 def test_prove_float_doubling_and_refute_zero_add():
@@ -211,9 +243,8 @@ def test_prove_float_doubling_and_refute_zero_add():
     x = var("x", t)
     env = {"x": fresh("x", t)}
     # structural equality (z3 `==`): one NaN, +0 and -0 differ
-    assert _proves(evaluate(T("mul", t, x, const(2.0, t)), ZD, env)
-                   == evaluate(T("add", t, x, x), ZD, env))
-    assert not _proves(evaluate(T("add", t, x, const(0.0, t)), ZD, env) == env["x"])   # -0.0
+    assert _proves(evaluate(T("mul", t, x, const(2.0, t)), ZD, env) == evaluate(T("add", t, x, x), ZD, env))
+    assert not _proves(evaluate(T("add", t, x, const(0.0, t)), ZD, env) == env["x"])  # -0.0
     assert _proves(evaluate(T("add", t, x, const(-0.0, t)), ZD, env) == env["x"])
 
 
@@ -224,11 +255,16 @@ def test_the_commutations_prove_assumes_hold(t):
     a, b = var("a", t), var("b", t)
     env = {"a": fresh("a", t), "b": fresh("b", t)}
     for op in sorted(rules._COMMUTES):
-        if op in ("land", "lor") and not t.is_bool or op in ("and", "or", "xor") and t.is_float \
-                or op in ("add", "mul") and t.is_bool:
+        if (
+            op in ("land", "lor")
+            and not t.is_bool
+            or op in ("and", "or", "xor")
+            and t.is_float
+            or op in ("add", "mul")
+            and t.is_bool
+        ):
             continue
         ty = ir.BOOL if op in ("eq", "ne", "land", "lor") else t
         assert _proves(evaluate(T(op, ty, a, b), ZD, env) == evaluate(T(op, ty, b, a), ZD, env)), op
     for op, flipped in rules._FLIPPED.items():
-        assert _proves(evaluate(T(op, ir.BOOL, a, b), ZD, env)
-                       == evaluate(T(flipped, ir.BOOL, b, a), ZD, env)), op
+        assert _proves(evaluate(T(op, ir.BOOL, a, b), ZD, env) == evaluate(T(flipped, ir.BOOL, b, a), ZD, env)), op

@@ -5,6 +5,7 @@ are checked by atlas/front/devices.py, which builds on the same checker.  Every
 error is an AtlasError at the offending span, carrying the text of the file
 it points into.
 """
+
 from __future__ import annotations
 
 import hashlib

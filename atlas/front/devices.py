@@ -13,6 +13,7 @@ into constants.  `run` interprets one operation of a placed device against a
 bus (anything with read, write and delay), which is the oracle the generated
 stubs are tested against.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -25,8 +26,13 @@ from .diagnostics import AtlasError
 from ..meaning.ir import U32
 from .syntax import CallA, CallStmtA, CastA, DeviceA, FieldRefA, FuncA, Index, LetA, Name, PollA, WhenA, WhileA
 
-MATCH_KEYS = {"vendor": 0xFFFF, "device": 0xFFFF, "subsystem_vendor": 0xFFFF,
-              "subsystem_device": 0xFFFF, "revision": 0xFF}
+MATCH_KEYS = {
+    "vendor": 0xFFFF,
+    "device": 0xFFFF,
+    "subsystem_vendor": 0xFFFF,
+    "subsystem_device": 0xFFFF,
+    "revision": 0xFF,
+}
 # virtio 1.x PCI capability structure types (virtio spec 4.1.4, cfg_type).
 VIRTIO_STRUCTURES = {"common": 1, "notify": 2, "isr": 3, "device": 4}
 BUILTINS = ("read", "write", "get", "put", "delay")
@@ -34,6 +40,7 @@ MAX_TRIES = 1 << 31
 
 
 # ---------------------------------------------------------------- checking
+
 
 class _OpChecker(typecheck.FunctionChecker):
     """The intent checker, with the device's registers in reach."""
@@ -51,7 +58,7 @@ class _OpChecker(typecheck.FunctionChecker):
 
     def _expr(self, e, want):
         if isinstance(e, CastA):
-            _unsigned(e.to)             # point at the type, not at the whole cast
+            _unsigned(e.to)  # point at the type, not at the whole cast
         if isinstance(e, FieldRefA):
             reg, fld = self.field(e)
             return ir.Const(fld.mask, reg.ty, e.span)
@@ -71,30 +78,43 @@ class _OpChecker(typecheck.FunctionChecker):
         reg = self.regs.get(e.owner)
         if reg is None:
             close = difflib.get_close_matches(e.owner, list(self.regs), n=1)
-            raise AtlasError(e.owner_span, f"unknown register '{e.owner}'",
-                             note=f"did you mean '{close[0]}'?" if close else None)
+            raise AtlasError(
+                e.owner_span, f"unknown register '{e.owner}'", note=f"did you mean '{close[0]}'?" if close else None
+            )
         try:
             return reg, reg.field(e.name)
         except KeyError:
             names = [f.name for f in reg.fields]
-            raise AtlasError(e.name_span, f"register {reg.name} has no field '{e.name}'",
-                             note=("its fields are " + ", ".join(names)) if names
-                             else f"{reg.name} declares no fields") from None
+            raise AtlasError(
+                e.name_span,
+                f"register {reg.name} has no field '{e.name}'",
+                note=("its fields are " + ", ".join(names)) if names else f"{reg.name} declares no fields",
+            ) from None
 
     def register(self, a, verb: str) -> tuple[ir.Register, ir.Expr | None]:
         """The register argument of read/write: `R`, or `R[i]` for an array."""
-        name, idx = ((a.id, None) if isinstance(a, Name) else
-                     (a.array, a.index) if isinstance(a, Index) else (None, None))
+        name, idx = (
+            (a.id, None) if isinstance(a, Name) else (a.array, a.index) if isinstance(a, Index) else (None, None)
+        )
         if name is not None and name not in self.regs and self.scopes.lookup(name) is None:
             # A misspelt register is the likely mistake: name it, not the rule.
             close = difflib.get_close_matches(name, list(self.regs), n=1)
-            raise AtlasError(a.span if idx is None else a.name_span, f"unknown register '{name}'",
-                             note=f"did you mean '{close[0]}'?" if close
-                             else ("the registers are " + ", ".join(self.regs)) if self.regs else None)
+            raise AtlasError(
+                a.span if idx is None else a.name_span,
+                f"unknown register '{name}'",
+                note=f"did you mean '{close[0]}'?"
+                if close
+                else ("the registers are " + ", ".join(self.regs))
+                if self.regs
+                else None,
+            )
         if name is None or name not in self.regs:
             example = f"{verb}(STATUS{', v' if verb == 'write' else ''})"
-            raise AtlasError(a.span, f"{verb} takes a register first, e.g. `{example}`",
-                             note="the registers are " + ", ".join(self.regs) if self.regs else None)
+            raise AtlasError(
+                a.span,
+                f"{verb} takes a register first, e.g. `{example}`",
+                note="the registers are " + ", ".join(self.regs) if self.regs else None,
+            )
         reg = self.regs[name]
         if reg.count is None and idx is not None:
             raise AtlasError(a.span, f"{name} is one register, not an array; write `{verb}({name}...)`")
@@ -102,8 +122,11 @@ class _OpChecker(typecheck.FunctionChecker):
             raise AtlasError(a.span, f"{name} is an array of {reg.count} registers; say which: `{name}[i]`")
         bad = {"read": "wo", "write": "ro"}[verb]
         if reg.access == bad:
-            raise AtlasError(a.span, f"{name} is {'write' if bad == 'wo' else 'read'}-only "
-                                     f"(declared `{bad}`); it cannot be {verb[:4]}{'ten' if verb == 'write' else ''}")
+            raise AtlasError(
+                a.span,
+                f"{name} is {'write' if bad == 'wo' else 'read'}-only "
+                f"(declared `{bad}`); it cannot be {verb[:4]}{'ten' if verb == 'write' else ''}",
+            )
         return reg, None if idx is None else self.index_expr(idx)
 
     def call(self, e: CallA, want, as_value: bool):
@@ -116,19 +139,23 @@ class _OpChecker(typecheck.FunctionChecker):
         if e.func in ("get", "put"):
             self.arity(e, 2)
             if not isinstance(e.args[0], FieldRefA):
-                raise AtlasError(e.args[0].span, f"{e.func} takes a register field first, e.g. "
-                                                 f"`{e.func}(STATUS.SPEED, ...)`")
+                raise AtlasError(
+                    e.args[0].span, f"{e.func} takes a register field first, e.g. `{e.func}(STATUS.SPEED, ...)`"
+                )
             reg, fld = self.field(e.args[0])
             v = self.expr(e.args[1], reg.ty)
             t = reg.ty
             lo = ir.Const(fld.lo, t, e.span)
             mask = ir.Const(fld.mask, t, e.span)
-            if e.func == "get":       # (v & mask) >> lo
+            if e.func == "get":  # (v & mask) >> lo
                 return ir.Binary("shr", ir.Binary("and", v, mask, t, e.span), lo, t, e.span)
             return ir.Binary("and", ir.Binary("shl", v, lo, t, e.span), mask, t, e.span)
         if e.func in typecheck.primitives() and e.func not in ("min", "max", "select"):
-            raise AtlasError(e.name_span, f"{e.func} is not available in a device operation",
-                             note="device operations use the operators, min, max and select")
+            raise AtlasError(
+                e.name_span,
+                f"{e.func} is not available in a device operation",
+                note="device operations use the operators, min, max and select",
+            )
         return super().call(e, want, as_value)
 
     @staticmethod
@@ -138,7 +165,7 @@ class _OpChecker(typecheck.FunctionChecker):
 
     def stmt(self, s) -> list:
         if isinstance(s, LetA) and s.ty is not None:
-            _unsigned(s.ty)             # point at the declared type, not at the value
+            _unsigned(s.ty)  # point at the declared type, not at the value
         if isinstance(s, CallStmtA) and s.call.func == "write":
             e = s.call
             self.arity(e, 2)
@@ -154,17 +181,33 @@ class _OpChecker(typecheck.FunctionChecker):
             var = value = None
             if s.var is not None:
                 value = self.expr(s.value)
-                var = self.scopes.declare(s.var, value.ty, "local")     # visible after the poll too
-            return [ir.Poll(self.condition(s.cond, "poll"), tries, every, self.block(s.else_), s.span,
-                            var, None if value is None else value.ty, value)]
+                var = self.scopes.declare(s.var, value.ty, "local")  # visible after the poll too
+            return [
+                ir.Poll(
+                    self.condition(s.cond, "poll"),
+                    tries,
+                    every,
+                    self.block(s.else_),
+                    s.span,
+                    var,
+                    None if value is None else value.ty,
+                    value,
+                )
+            ]
         if isinstance(s, WhileA):
             # Every operation must finish: a driver never spins on a device
             # without a bound, and the behaviour test runs each one to its end.
-            raise AtlasError(s.span, "a device operation has no `while`: its loops are bounded",
-                             note="repeat with `for i in 0..n`, or wait with `poll COND within N else { ... }`")
+            raise AtlasError(
+                s.span,
+                "a device operation has no `while`: its loops are bounded",
+                note="repeat with `for i in 0..n`, or wait with `poll COND within N else { ... }`",
+            )
         if isinstance(s, WhenA):
-            raise AtlasError(s.span, "a device operation cannot branch on hardware facts",
-                             note="the description is already specific to one device")
+            raise AtlasError(
+                s.span,
+                "a device operation cannot branch on hardware facts",
+                note="the description is already specific to one device",
+            )
         return super().stmt(s)
 
 
@@ -190,9 +233,12 @@ def _check_op_body(fn: ir.Function):
     for s in ir.walk_stmts(fn.body):
         exprs = ir.own_exprs(s)
         if sum(touches(e) for e in exprs) > 1:
-            raise AtlasError(s.span, "this statement accesses the device more than once",
-                             note="C leaves the order of such accesses open, and device accesses "
-                                  "must happen in a known order: read into a `let` first")
+            raise AtlasError(
+                s.span,
+                "this statement accesses the device more than once",
+                note="C leaves the order of such accesses open, and device accesses "
+                "must happen in a known order: read into a `let` first",
+            )
         for e in exprs:
             for x in ir.walk(e):
                 t = getattr(x, "ty", None)
@@ -232,8 +278,9 @@ def _device(d: DeviceA) -> ir.Device:
             if not (t.is_bool or (t.is_int and not t.signed)):
                 raise AtlasError(p.span, f"device operations take unsigned integers and bool, found {t}")
         if sig.ret is not None and not (sig.ret.is_bool or (sig.ret.is_int and not sig.ret.signed)):
-            raise AtlasError(f.ret.span if f.ret else f.span,
-                             f"device operations return unsigned integers or bool, found {sig.ret}")
+            raise AtlasError(
+                f.ret.span if f.ret else f.span, f"device operations return unsigned integers or bool, found {sig.ret}"
+            )
         sigs[f.name] = sig
     ops, graph = [], {}
     for f in d.funcs:
@@ -241,15 +288,17 @@ def _device(d: DeviceA) -> ir.Device:
         body = fc.block(f.body)
         sig = sigs[f.name]
         if sig.ret is not None and not typecheck.always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {typecheck.article(sig.ret)} on every path; "
-                                         "this path reaches the end without `return`")
+            raise AtlasError(
+                f.end_span,
+                f"{f.name} must return {typecheck.article(sig.ret)} on every path; "
+                "this path reaches the end without `return`",
+            )
         fn = ir.Function(sig.name, sig.params, sig.ret, body, f.span)
         _check_op_body(fn)
         graph[f.name] = fc.calls
         ops.append(fn)
     typecheck.no_recursion(graph)
-    return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()),
-                     tuple(ops), d.span)
+    return ir.Device(d.name, tuple(match.items()), tuple(regions.values()), tuple(regs.values()), tuple(ops), d.span)
 
 
 def _match(d: DeviceA) -> dict[str, int]:
@@ -258,9 +307,11 @@ def _match(d: DeviceA) -> dict[str, int]:
     for key, value, span in d.match:
         if key not in MATCH_KEYS:
             close = difflib.get_close_matches(key, list(MATCH_KEYS), n=1)
-            raise AtlasError(span, f"unknown PCI match key '{key}'",
-                             note=(f"did you mean '{close[0]}'? " if close else "")
-                             + "keys are " + ", ".join(MATCH_KEYS))
+            raise AtlasError(
+                span,
+                f"unknown PCI match key '{key}'",
+                note=(f"did you mean '{close[0]}'? " if close else "") + "keys are " + ", ".join(MATCH_KEYS),
+            )
         if key in match:
             raise AtlasError(span, f"'{key}' is given twice")
         if value > MATCH_KEYS[key]:
@@ -282,8 +333,11 @@ def _regions(d: DeviceA) -> dict[str, ir.Region]:
             raise AtlasError(r.arg_span, "a PCI device has BARs 0 to 5")
         if r.source == "virtio":
             if r.arg not in VIRTIO_STRUCTURES:
-                raise AtlasError(r.arg_span, f"unknown virtio structure '{r.arg}'",
-                                 note="virtio PCI structures are " + ", ".join(VIRTIO_STRUCTURES))
+                raise AtlasError(
+                    r.arg_span,
+                    f"unknown virtio structure '{r.arg}'",
+                    note="virtio PCI structures are " + ", ".join(VIRTIO_STRUCTURES),
+                )
             if r.offset:
                 raise AtlasError(r.span, "a virtio structure starts where its capability says; no offset")
         regions[r.name] = ir.Region(r.name, r.source, r.arg, r.offset, span=r.span)
@@ -299,15 +353,16 @@ def _register(r, regions: dict[str, ir.Region]) -> ir.Register:
         raise AtlasError(r.ty.span, f"a register is u8, u16, u32 or u64, found {ty}")
     if r.region not in regions:
         close = difflib.get_close_matches(r.region, list(regions), n=1)
-        raise AtlasError(r.region_span, f"unknown region '{r.region}'",
-                         note=f"did you mean '{close[0]}'?" if close
-                         else "declare it: `region NAME = bar(N);`")
+        raise AtlasError(
+            r.region_span,
+            f"unknown region '{r.region}'",
+            note=f"did you mean '{close[0]}'?" if close else "declare it: `region NAME = bar(N);`",
+        )
     size = ty.bits // 8
     if r.offset.value % size:
         raise AtlasError(r.offset.span, f"a {ty} register must sit at a multiple of {size} bytes")
     count, stride = _array_shape(r, ty, regions)
-    return ir.Register(r.name, ty, r.region, r.offset.value, r.access, _fields(r, ty),
-                       count, stride, r.span)
+    return ir.Register(r.name, ty, r.region, r.offset.value, r.access, _fields(r, ty), count, stride, r.span)
 
 
 def _array_shape(r, ty: ir.Scalar, regions: dict[str, ir.Region]):
@@ -319,15 +374,18 @@ def _array_shape(r, ty: ir.Scalar, regions: dict[str, ir.Region]):
         if count < 1:
             raise AtlasError(r.count.span, "a register array has at least one element")
         if r.stride is None:
-            raise AtlasError(r.span, "a register array needs `stride BYTES` (the distance between elements)",
-                             note=f"e.g. `register {r.name}: {ty}[{count}] at {r.region} + {r.offset.text} "
-                                  f"stride {size} {r.access}`")
+            raise AtlasError(
+                r.span,
+                "a register array needs `stride BYTES` (the distance between elements)",
+                note=f"e.g. `register {r.name}: {ty}[{count}] at {r.region} + {r.offset.text} "
+                f"stride {size} {r.access}`",
+            )
         if isinstance(r.stride, FieldRefA):
             region = regions.get(r.stride.owner)
-            if region is None or region.source != "virtio" or region.arg != "notify" \
-                    or r.stride.name != "multiplier":
-                raise AtlasError(r.stride.span, "a stride is a number of bytes, or `R.multiplier` "
-                                                "for a region R = virtio(notify)")
+            if region is None or region.source != "virtio" or region.arg != "notify" or r.stride.name != "multiplier":
+                raise AtlasError(
+                    r.stride.span, "a stride is a number of bytes, or `R.multiplier` for a region R = virtio(notify)"
+                )
             stride = (r.stride.owner, r.stride.name)
         else:
             stride = r.stride.value
@@ -347,13 +405,19 @@ def _fields(r, ty: ir.Scalar) -> tuple[ir.Field, ...]:
         if f.lo > f.hi:
             raise AtlasError(f.span, f"field {f.name}'s bits run from low to high: write {f.hi}..{f.lo}")
         if f.hi >= ty.bits:
-            raise AtlasError(f.span, f"{_bits(f.lo, f.hi)} not within a {ty} register",
-                             note=f"a {ty} register has bits 0..{ty.bits - 1}")
+            raise AtlasError(
+                f.span,
+                f"{_bits(f.lo, f.hi)} not within a {ty} register",
+                note=f"a {ty} register has bits 0..{ty.bits - 1}",
+            )
         fld = ir.Field(f.name, f.lo, f.hi)
         for g in fields.values():
             if g.mask & fld.mask:
-                raise AtlasError(f.span, f"field {f.name} ({_bits(f.lo, f.hi, False)}) overlaps "
-                                         f"field {g.name} ({_bits(g.lo, g.hi, False)}) of {r.name}")
+                raise AtlasError(
+                    f.span,
+                    f"field {f.name} ({_bits(f.lo, f.hi, False)}) overlaps "
+                    f"field {g.name} ({_bits(g.lo, g.hi, False)}) of {r.name}",
+                )
         fields[f.name] = fld
     return tuple(fields.values())
 
@@ -369,8 +433,11 @@ def check_devices(asts) -> tuple[ir.Device, ...]:
         for a in asts:
             for d in a.devices:
                 if d.name in described:
-                    raise AtlasError(d.name_span, f"device '{d.name}' is described twice",
-                                     note=f"first at {described[d.name].name_span}")
+                    raise AtlasError(
+                        d.name_span,
+                        f"device '{d.name}' is described twice",
+                        note=f"first at {described[d.name].name_span}",
+                    )
                 described[d.name] = d
         for d in described.values():
             out.append(_device(_with_base(d, described)))
@@ -387,12 +454,17 @@ def _with_base(d: DeviceA, described: dict[str, DeviceA], seen=()) -> DeviceA:
     base = described.get(name)
     if base is None:
         close = difflib.get_close_matches(name, [k for k, v in described.items() if v.is_base], n=1)
-        raise AtlasError(span, f"unknown base description '{name}'",
-                         note=f"did you mean '{close[0]}'?" if close else
-                         "a base is a `device NAME { ... }` without `matches`, in one of the files compiled")
+        raise AtlasError(
+            span,
+            f"unknown base description '{name}'",
+            note=f"did you mean '{close[0]}'?"
+            if close
+            else "a base is a `device NAME { ... }` without `matches`, in one of the files compiled",
+        )
     if not base.is_base:
-        raise AtlasError(span, f"'{name}' matches a device of its own; only a description without "
-                               "`matches` can be extended")
+        raise AtlasError(
+            span, f"'{name}' matches a device of its own; only a description without `matches` can be extended"
+        )
     if name in seen or name == d.name:
         raise AtlasError(span, f"'{d.name}' extends itself through '{name}'")
     base = _with_base(base, described, seen + (d.name,))
@@ -400,13 +472,18 @@ def _with_base(d: DeviceA, described: dict[str, DeviceA], seen=()) -> DeviceA:
         have = {x.name: x for x in getattr(base, kind)}
         for x in getattr(d, kind):
             if x.name in have:
-                raise AtlasError(x.name_span, f"'{x.name}' is already declared by the base '{name}'",
-                                 note=f"at {have[x.name].name_span}")
-    return replace(d, regions=base.regions + d.regions, registers=base.registers + d.registers,
-                   funcs=base.funcs + d.funcs)
+                raise AtlasError(
+                    x.name_span,
+                    f"'{x.name}' is already declared by the base '{name}'",
+                    note=f"at {have[x.name].name_span}",
+                )
+    return replace(
+        d, regions=base.regions + d.regions, registers=base.registers + d.registers, funcs=base.funcs + d.funcs
+    )
 
 
 # ---------------------------------------------------------------- placing
+
 
 def matches(dev: ir.Device, pci: PciDevice) -> bool:
     for key, value in dev.match:
@@ -427,30 +504,36 @@ def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
     where = pci.address
     regions = {}
     for r in dev.regions:
-        if isinstance(r.arg, int):                    # bar(N): the region's BAR as written
+        if isinstance(r.arg, int):  # bar(N): the region's BAR as written
             bar = bars.get(r.arg)
             if bar is None:
                 raise ValueError(f"{where} has no BAR {r.arg} (region '{r.name}')")
             if bar.kind != "mem":
-                raise ValueError(f"BAR {r.arg} of {where} is {bar.kind} space; region '{r.name}' "
-                                 "needs memory-mapped registers")
+                raise ValueError(
+                    f"BAR {r.arg} of {where} is {bar.kind} space; region '{r.name}' needs memory-mapped registers"
+                )
             if r.offset >= bar.size:
                 raise ValueError(f"region '{r.name}' starts past the end of BAR {r.arg} of {where}")
             regions[r.name] = replace(r, bar=r.arg, base=r.offset, size=bar.size - r.offset)
         else:
             cap = caps.get(VIRTIO_STRUCTURES[r.arg])
             if cap is None:
-                raise ValueError(f"the probe lists no virtio {r.arg} structure for {where} (region "
-                                 f"'{r.name}'; a probe must read the device's PCI capabilities)")
+                raise ValueError(
+                    f"the probe lists no virtio {r.arg} structure for {where} (region "
+                    f"'{r.name}'; a probe must read the device's PCI capabilities)"
+                )
             bar = bars.get(cap.bar)
             if bar is None or bar.kind != "mem":
-                raise ValueError(f"the virtio {r.arg} structure of {where} is in BAR {cap.bar}, "
-                                 "which is not a memory BAR")
+                raise ValueError(
+                    f"the virtio {r.arg} structure of {where} is in BAR {cap.bar}, which is not a memory BAR"
+                )
             if cap.offset + cap.length > bar.size:
                 # A structure the BAR cannot hold: its registers would be past the BAR's end.
-                raise ValueError(f"the virtio {r.arg} structure of {where} ends at byte "
-                                 f"{cap.offset + cap.length:#x} of BAR {cap.bar}, "
-                                 f"which is {bar.size:#x} bytes")
+                raise ValueError(
+                    f"the virtio {r.arg} structure of {where} ends at byte "
+                    f"{cap.offset + cap.length:#x} of BAR {cap.bar}, "
+                    f"which is {bar.size:#x} bytes"
+                )
             regions[r.name] = replace(r, bar=cap.bar, base=cap.offset, size=cap.length)
     regs = []
     for g in dev.registers:
@@ -461,26 +544,29 @@ def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
             if stride is None:
                 raise ValueError(f"the probe gives no notify multiplier for {where}")
             if stride % (g.ty.bits // 8):
-                raise ValueError(f"the notify multiplier of {where} is {stride}, so the elements of "
-                                 f"{g.name} ({g.ty}) would not be aligned")
+                raise ValueError(
+                    f"the notify multiplier of {where} is {stride}, so the elements of "
+                    f"{g.name} ({g.ty}) would not be aligned"
+                )
         width = g.ty.bits // 8
         end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
         if end > (regions[g.region].size or 0):
-            raise ValueError(f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
-                             f"which is {regions[g.region].size:#x} bytes on {where}")
+            raise ValueError(
+                f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
+                f"which is {regions[g.region].size:#x} bytes on {where}"
+            )
         # A multiplier of 0 means every queue shares one address (virtio
         # 4.1.4.4): the stride stays 0, and every element is that address.
         regs.append(replace(g, stride=stride))
-    return replace(dev, regions=tuple(regions[r.name] for r in dev.regions), registers=tuple(regs),
-                   address=where)
+    return replace(dev, regions=tuple(regions[r.name] for r in dev.regions), registers=tuple(regs), address=where)
 
 
 @dataclass(frozen=True)
 class Selection:
-    placed: tuple[tuple[ir.Device, tuple[str, ...]], ...]   # one placed description, the addresses it serves
-    absent: tuple[ir.Device, ...]                          # no probed device matches
-    unplaced: tuple[tuple[ir.Device, str, str], ...]       # (description, address, why)
-    undescribed: tuple[PciDevice, ...] = ()                # probed devices no description matches
+    placed: tuple[tuple[ir.Device, tuple[str, ...]], ...]  # one placed description, the addresses it serves
+    absent: tuple[ir.Device, ...]  # no probed device matches
+    unplaced: tuple[tuple[ir.Device, str, str], ...]  # (description, address, why)
+    undescribed: tuple[PciDevice, ...] = ()  # probed devices no description matches
 
 
 def select(devices, probe: Probe) -> Selection:
@@ -488,7 +574,7 @@ def select(devices, probe: Probe) -> Selection:
     of one kind with the same placement share one stub."""
     placed, absent, unplaced = [], [], []
     for dev in devices:
-        if not dev.match:                  # a base: only the descriptions extending it are devices
+        if not dev.match:  # a base: only the descriptions extending it are devices
             continue
         found = [p for p in probe.pci if matches(dev, p)]
         if not found:
@@ -504,12 +590,12 @@ def select(devices, probe: Probe) -> Selection:
             groups.setdefault(replace(d, address=None), []).append(p.address)
         for d, addrs in groups.items():
             placed.append((replace(d, address=addrs[0]), tuple(addrs)))
-    undescribed = tuple(p for p in probe.pci
-                        if not any(d.match and matches(d, p) for d in devices))
+    undescribed = tuple(p for p in probe.pci if not any(d.match and matches(d, p) for d in devices))
     return Selection(tuple(placed), tuple(absent), tuple(unplaced), undescribed)
 
 
 # ---------------------------------------------------------------- running
+
 
 def run(dev: ir.Device, op: str, *args, bus, fuel: int | None = None):
     """Run operation `op` of a placed device against `bus`; arrays are

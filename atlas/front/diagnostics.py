@@ -1,4 +1,5 @@
 """Errors for people: `file:line:col`, what was expected, the line and a caret."""
+
 from __future__ import annotations
 
 from ..meaning.ir import Span
@@ -7,12 +8,11 @@ from ..meaning.ir import Span
 class AtlasError(Exception):
     """An error in the user's input.  `str()` is the complete message."""
 
-    def __init__(self, span: Span | None, message: str, note: str | None = None,
-                 source: str | None = None):
+    def __init__(self, span: Span | None, message: str, note: str | None = None, source: str | None = None):
         self.span = span
         self.message = message
         self.note = note
-        self.source = source          # the text of span.file, for the excerpt
+        self.source = source  # the text of span.file, for the excerpt
         super().__init__(self.render())
 
     def with_source(self, text: str) -> "AtlasError":
@@ -50,14 +50,13 @@ def excerpt(text: str, span: Span) -> list[str]:
         # A very long line (a generated chain, a huge literal) is shown as a
         # window around the caret, so the message stays readable.
         start = max(0, col - 1 - _BEFORE)
-        shown = line[start:start + _WIDE]
+        shown = line[start : start + _WIDE]
         line = ("..." if start else "") + shown + ("..." if start + _WIDE < len(line) else "")
         col = col - start + (3 if start else 0)
         width = max(1, min(width, len(shown) - (col - 1 - (3 if start else 0))))
     gutter = f"{span.line:>4} | "
-    return [gutter + line,
-            " " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width]
+    return [gutter + line, " " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width]
 
 
-_WIDE = 120       # longest excerpt shown whole
-_BEFORE = 40      # context kept before the caret in a window
+_WIDE = 120  # longest excerpt shown whole
+_BEFORE = 40  # context kept before the caret in a window

@@ -1,6 +1,7 @@
 """The hardware facts a `when hw.…` branch may test, and their values in a
 probe (atlas/machine/probe.py writes the probe; this is what the language
 reads from it).  A branch is decided at compile time from these values."""
+
 from __future__ import annotations
 
 import functools
@@ -75,20 +76,22 @@ def _x86_flags() -> frozenset:
     # Flags archspec knows for any x86 chip: enough to suggest "cpu.popcnt" for "cpu.popcount".
     try:
         import archspec.cpu
-        return frozenset(f for t in archspec.cpu.TARGETS.values()
-                         if t.family.name == "x86_64" for f in t.features)
+
+        return frozenset(f for t in archspec.cpu.TARGETS.values() if t.family.name == "x86_64" for f in t.features)
     except Exception:
         return frozenset()
 
 
 # Common /proc/cpuinfo flags that archspec does not list (it names only the
 # flags that tell microarchitectures apart).
-_LINUX_FLAGS = frozenset("""fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36
+_LINUX_FLAGS = frozenset(
+    """fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36
 clflush mmx fxsr sse sse2 ss ht syscall nx mmxext fxsr_opt pdpe1gb rdtscp lm constant_tsc rep_good
 nopl xtopology nonstop_tsc cpuid pni monitor vmx smx est tm2 cx16 xtpr pdcm pcid dca x2apic
 tsc_deadline_timer hypervisor lahf_lm cmp_legacy svm extapic cr8_legacy misalignsse 3dnowprefetch
 osvw ibs skinit wdt invpcid smep smap erms rtm hle mpx avx512_4vnniw avx512_4fmaps clflushopt
-arat umip ospke md_clear arch_capabilities ibrs ibpb stibp ssbd""".split())
+arat umip ospke md_clear arch_capabilities ibrs ibpb stibp ssbd""".split()
+)
 
 
 def is_known_flag(name: str) -> bool:
@@ -101,5 +104,4 @@ def is_known_flag(name: str) -> bool:
 def known_facts(probe: Probe | None = None) -> list[str]:
     """Fact paths for "did you mean" messages: FACTS plus known feature flags."""
     flags = set(_x86_flags()) | set(probe.cpu.features if probe else ())
-    return sorted(set(FACTS) | {f"cpu.{f}" for f in flags
-                                if _IDENT.match(f) and f not in _NOT_FLAGS})
+    return sorted(set(FACTS) | {f"cpu.{f}" for f in flags if _IDENT.match(f) and f not in _NOT_FLAGS})

@@ -4,6 +4,7 @@ The branch not taken is dropped from the IR here, before any code is
 generated, so the artefact holds no code, data or check for it.  The
 decisions are returned for the manifest, so a person can see what was kept.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -15,16 +16,22 @@ from ..machine.probe import Probe
 
 @dataclass(frozen=True)
 class Decision:
-    where: str          # file:line:col of the `when`
-    condition: str      # as written, in intent syntax
-    taken: str          # 'then' or 'else'
+    where: str  # file:line:col of the `when`
+    condition: str  # as written, in intent syntax
+    taken: str  # 'then' or 'else'
 
     def as_dict(self) -> dict:
         return {"where": self.where, "condition": self.condition, "taken": self.taken}
 
 
-_CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+_CMP = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
 
 
 def holds(cond: ir.HwCond, probe: Probe) -> bool:

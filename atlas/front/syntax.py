@@ -4,6 +4,7 @@ The grammar lives in grammar/atlas.lark; a lark Transformer builds the frozen
 dataclasses below.  Parse errors become AtlasErrors that say what was
 expected, in the user's terms rather than the grammar's.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -25,6 +26,7 @@ from ..meaning.ir import Span
 
 # ---------------------------------------------------------------- the AST
 
+
 @dataclass(frozen=True)
 class TypeName:
     name: str
@@ -41,9 +43,9 @@ class ArrayTypeA:
 
 @dataclass(frozen=True)
 class Num:
-    text: str            # as written, for messages
+    text: str  # as written, for messages
     value: Union[int, float]
-    suffix: str | None   # 'u8', 'f32', ... or None
+    suffix: str | None  # 'u8', 'f32', ... or None
     is_float: bool
     hex_or_bin: bool
     span: Span
@@ -79,14 +81,14 @@ class CallA:
 
 @dataclass(frozen=True)
 class UnOp:
-    op: str              # 'neg', 'not', 'bnot'
+    op: str  # 'neg', 'not', 'bnot'
     a: "ExprA"
     span: Span
 
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str              # ir binary op names (add, ..., land, lor, eq, ...)
+    op: str  # ir binary op names (add, ..., land, lor, eq, ...)
     a: "ExprA"
     b: "ExprA"
     span: Span
@@ -105,9 +107,9 @@ ExprA = Union[Num, BoolLit, Name, Index, CallA, UnOp, BinOp, CastA]
 
 @dataclass(frozen=True)
 class HwFactA:
-    path: str            # without 'hw.'
-    op: str | None       # None: a bare fact
-    value: object        # int, float, bool, str or None
+    path: str  # without 'hw.'
+    op: str | None  # None: a bare fact
+    value: object  # int, float, bool, str or None
     span: Span
 
 
@@ -119,7 +121,7 @@ class HwNotA:
 
 @dataclass(frozen=True)
 class HwBinA:
-    op: str              # 'land' | 'lor'
+    op: str  # 'land' | 'lor'
     a: "HwCondA"
     b: "HwCondA"
     span: Span
@@ -140,7 +142,7 @@ class LetA:
 @dataclass(frozen=True)
 class AssignA:
     name: str
-    op: str              # '=' or a compound like '+='
+    op: str  # '=' or a compound like '+='
     value: ExprA
     span: Span
     name_span: Span
@@ -204,6 +206,7 @@ class WhenA:
 @dataclass(frozen=True)
 class PollA:
     """`poll [VAR = VALUE until] COND within TRIES [every MICROSECONDS] else { ... }`."""
+
     cond: ExprA
     tries: Num
     every: Num | None
@@ -220,6 +223,7 @@ StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, When
 @dataclass(frozen=True)
 class FieldRefA:
     """`REG.FIELD` (a register's bit field) or `REGION.ATTR`."""
+
     owner: str
     name: str
     span: Span
@@ -242,7 +246,7 @@ class FuncA:
     body: tuple[StmtA, ...]
     span: Span
     name_span: Span
-    end_span: Span       # the closing brace
+    end_span: Span  # the closing brace
     # The `reassoc` keyword before `fn`, if written: the function allows its
     # float arithmetic to be reordered (docs/language.md, "Reassociation").
     reassoc: Span | None = None
@@ -251,9 +255,10 @@ class FuncA:
 @dataclass(frozen=True)
 class RegionA:
     """`region NAME = bar(N) [+ OFFSET];` or `region NAME = virtio(KIND);`."""
+
     name: str
-    source: str              # 'bar' or 'virtio'
-    arg: Union[int, str]     # a BAR index, or a virtio structure's name
+    source: str  # 'bar' or 'virtio'
+    arg: Union[int, str]  # a BAR index, or a virtio structure's name
     offset: int
     span: Span
     name_span: Span
@@ -264,7 +269,7 @@ class RegionA:
 class FieldA:
     name: str
     lo: int
-    hi: int                  # inclusive; == lo for one bit
+    hi: int  # inclusive; == lo for one bit
     span: Span
 
 
@@ -272,11 +277,11 @@ class FieldA:
 class RegisterA:
     name: str
     ty: TypeName
-    count: Num | None        # a register array's element count
+    count: Num | None  # a register array's element count
     region: str
     offset: Num
     stride: Union[Num, FieldRefA, None]
-    access: str              # 'ro', 'wo' or 'rw'
+    access: str  # 'ro', 'wo' or 'rw'
     fields: tuple[FieldA, ...]
     span: Span
     name_span: Span
@@ -287,7 +292,7 @@ class RegisterA:
 @dataclass(frozen=True)
 class DeviceA:
     name: str
-    match: tuple[tuple[str, int, Span], ...]    # (key, value, span): vendor=0x8086, device=...
+    match: tuple[tuple[str, int, Span], ...]  # (key, value, span): vendor=0x8086, device=...
     regions: tuple[RegionA, ...]
     registers: tuple[RegisterA, ...]
     funcs: tuple[FuncA, ...]
@@ -346,23 +351,27 @@ def _int_value(text: str) -> tuple[int | None, str | None, bool]:
     elif len(body.lstrip("0")) > len(str(_LARGEST)):
         return None, suffix, False
     else:
-        value = int(body.lstrip("0") or "0")    # leading zeros count towards int()'s limit
+        value = int(body.lstrip("0") or "0")  # leading zeros count towards int()'s limit
     return (value if value <= _LARGEST else None), suffix, hexbin
 
 
 def _bin(op: str, sym: str):
     """A tree-builder method for the binary operator `op` (written `sym`)."""
+
     def build(self, meta, ch):
         a, b = ch[0], ch[-1]
         op_span = Span(self.file, a.span.end_line, a.span.end_col, b.span.line, b.span.col)
         return BinOp(op, a, b, self._s(meta), self._op_span(op_span, sym))
+
     return build
 
 
 def _un(op: str):
     """A tree-builder method for the unary operator `op`."""
+
     def build(self, meta, ch):
         return UnOp(op, ch[0], self._s(meta))
+
     return build
 
 
@@ -377,8 +386,7 @@ class _Build(Transformer):
         """A NAME token used as a name.  The contextual lexer lexes a keyword
         as a NAME wherever a keyword cannot stand, so refuse it here."""
         if str(tok) in _keywords():
-            raise AtlasError(self._t(tok), f"'{tok}' is a keyword and cannot be used as a name",
-                             source=self.text)
+            raise AtlasError(self._t(tok), f"'{tok}' is a keyword and cannot be used as a name", source=self.text)
         return str(tok)
 
     def _s(self, meta):
@@ -395,19 +403,27 @@ class _Build(Transformer):
     def device(self, meta, ch):
         name, match, base, *items = ch
         keys, match_span = match if match is not None else ((), self._t(name))
-        return DeviceA(self._id(name), keys,
-                       tuple(x for x in items if isinstance(x, RegionA)),
-                       tuple(x for x in items if isinstance(x, RegisterA)),
-                       tuple(x for x in items if isinstance(x, FuncA)),
-                       self._s(meta), self._t(name), match_span,
-                       None if base is None else (self._id(base), self._t(base)))
+        return DeviceA(
+            self._id(name),
+            keys,
+            tuple(x for x in items if isinstance(x, RegionA)),
+            tuple(x for x in items if isinstance(x, RegisterA)),
+            tuple(x for x in items if isinstance(x, FuncA)),
+            self._s(meta),
+            self._t(name),
+            match_span,
+            None if base is None else (self._id(base), self._t(base)),
+        )
 
     def pci_match(self, meta, ch):
         bus, *keys = ch
         if str(bus) != "pci":
-            raise AtlasError(self._t(bus), f"a device matches a bus; expected 'pci', found '{bus}'",
-                             note="write `device NAME matches pci(vendor = 0x8086, device = 0x100e) { ... }`",
-                             source=self.text)
+            raise AtlasError(
+                self._t(bus),
+                f"a device matches a bus; expected 'pci', found '{bus}'",
+                note="write `device NAME matches pci(vendor = 0x8086, device = 0x100e) { ... }`",
+                source=self.text,
+            )
         return tuple(keys), Span(self.file, bus.line, bus.column, keys[-1][2].end_line, keys[-1][2].end_col)
 
     def base(self, meta, ch):
@@ -420,26 +436,45 @@ class _Build(Transformer):
     def region(self, meta, ch):
         name, source, arg, offset = ch
         if str(source) not in ("bar", "virtio"):
-            raise AtlasError(self._t(source), f"unknown region source '{source}'",
-                             note="a region is `bar(N)` (a PCI base address register) or "
-                                  "`virtio(common|notify|isr|device)` (a virtio structure)",
-                             source=self.text)
+            raise AtlasError(
+                self._t(source),
+                f"unknown region source '{source}'",
+                note="a region is `bar(N)` (a PCI base address register) or "
+                "`virtio(common|notify|isr|device)` (a virtio structure)",
+                source=self.text,
+            )
         value = self._int(arg) if arg.type == "INT" else str(arg)
-        return RegionA(self._id(name), str(source), value,
-                       0 if offset is None else self._int(offset),
-                       self._s(meta), self._t(name), self._t(arg))
+        return RegionA(
+            self._id(name),
+            str(source),
+            value,
+            0 if offset is None else self._int(offset),
+            self._s(meta),
+            self._t(name),
+            self._t(arg),
+        )
 
     def register(self, meta, ch):
         name, ty, count, region, offset, stride, access, *fields = ch
         fields = fields[0] if fields else ()
         if str(access) not in ("ro", "wo", "rw"):
-            raise AtlasError(self._t(access), f"expected an access mode 'ro', 'wo' or 'rw', found '{access}'",
-                             source=self.text)
-        return RegisterA(self._id(name), ty, None if count is None else self.int_lit(meta, [count]),
-                         self._id(region), self.int_lit(meta, [offset]),
-                         self.int_lit(meta, [stride]) if isinstance(stride, lark.Token) else stride,
-                         str(access), fields or (), self._s(meta), self._t(name), self._t(region),
-                         self._t(access))
+            raise AtlasError(
+                self._t(access), f"expected an access mode 'ro', 'wo' or 'rw', found '{access}'", source=self.text
+            )
+        return RegisterA(
+            self._id(name),
+            ty,
+            None if count is None else self.int_lit(meta, [count]),
+            self._id(region),
+            self.int_lit(meta, [offset]),
+            self.int_lit(meta, [stride]) if isinstance(stride, lark.Token) else stride,
+            str(access),
+            fields or (),
+            self._s(meta),
+            self._t(name),
+            self._t(region),
+            self._t(access),
+        )
 
     def fields(self, meta, ch):
         return tuple(ch)
@@ -456,9 +491,16 @@ class _Build(Transformer):
 
     def poll_stmt(self, meta, ch):
         var, value, cond, tries, every, else_ = ch
-        return PollA(cond, self.int_lit(meta, [tries]), None if every is None else self.int_lit(meta, [every]),
-                     else_, self._s(meta), None if var is None else self._id(var),
-                     None if var is None else self._t(var), value)
+        return PollA(
+            cond,
+            self.int_lit(meta, [tries]),
+            None if every is None else self.int_lit(meta, [every]),
+            else_,
+            self._s(meta),
+            None if var is None else self._id(var),
+            None if var is None else self._t(var),
+            value,
+        )
 
     def func(self, meta, ch):
         reassoc, name, *rest = ch
@@ -466,8 +508,16 @@ class _Build(Transformer):
         ret = rest[-2]
         params = tuple(p for p in rest[:-2] if p is not None)
         end = Span(self.file, meta.end_line, max(meta.end_column - 1, 1), meta.end_line, meta.end_column)
-        return FuncA(self._id(name), params, ret, body, self._s(meta), self._t(name), end,
-                     None if reassoc is None else self._t(reassoc))
+        return FuncA(
+            self._id(name),
+            params,
+            ret,
+            body,
+            self._s(meta),
+            self._t(name),
+            end,
+            None if reassoc is None else self._t(reassoc),
+        )
 
     def param(self, meta, ch):
         name, ty = ch
@@ -502,7 +552,7 @@ class _Build(Transformer):
         cond, then, other = ch
         if other is None:
             other = ()
-        elif not isinstance(other, tuple):      # else if: a nested statement
+        elif not isinstance(other, tuple):  # else if: a nested statement
             other = (other,)
         return IfA(cond, then, other, self._s(meta))
 
@@ -535,7 +585,7 @@ class _Build(Transformer):
         return HwFactA(str(path)[3:], None if op is None else _CMP[str(op)], value, self._s(meta))
 
     def _hw_value(self, lit):
-        if isinstance(lit, tuple):               # from neg_int
+        if isinstance(lit, tuple):  # from neg_int
             return lit[0]
         t = lit.type
         if t == "INT":
@@ -605,9 +655,12 @@ class _Build(Transformer):
         """The value of an INT token; a literal no type holds is refused here."""
         value = _int_value(str(tok))[0]
         if value is None:
-            raise AtlasError(self._t(tok), "literal too large for any type",
-                             note="u64 holds up to 18446744073709551615, f64 up to about 1.8e308",
-                             source=self.text)
+            raise AtlasError(
+                self._t(tok),
+                "literal too large for any type",
+                note="u64 holds up to 18446744073709551615, f64 up to about 1.8e308",
+                source=self.text,
+            )
         return value
 
     def int_lit(self, meta, ch):
@@ -641,9 +694,16 @@ def _parser() -> Lark:
 # ---------------------------------------------------------------- errors
 
 _TOKEN_WORDS = {
-    "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string",
-    "HW_PATH": "a hardware fact such as hw.cpu.popcnt", "ASSIGN_OP": "'=' or a compound assignment",
-    "MUT": "'mut'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end of the file",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "HW_PATH": "a hardware fact such as hw.cpu.popcnt",
+    "ASSIGN_OP": "'=' or a compound assignment",
+    "MUT": "'mut'",
+    "TRUE": "'true'",
+    "FALSE": "'false'",
+    "$END": "the end of the file",
 }
 
 
@@ -657,8 +717,29 @@ def _describe(name: str) -> str:
     return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
 
 
-_OPERATORS = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "&&", "||",
-              "==", "!=", "<", "<=", ">", ">=", "as", "..", "["}
+_OPERATORS = {
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "&",
+    "|",
+    "^",
+    "<<",
+    ">>",
+    "&&",
+    "||",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "as",
+    "..",
+    "[",
+}
 
 
 _EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG", "TILDE"}
@@ -667,9 +748,9 @@ _EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG",
 def _expected_text(names) -> str:
     names = set(names)
     if len(names) > 1:
-        names.discard("DOT")      # after a name, `R.FIELD` could follow; it is rarely the fix
+        names.discard("DOT")  # after a name, `R.FIELD` could follow; it is rarely the fix
     extra = []
-    if {"INT", "FLOAT", "NAME"} <= names:      # anything that can start an expression
+    if {"INT", "FLOAT", "NAME"} <= names:  # anything that can start an expression
         names -= _EXPR_START
         extra.append("an expression")
     words = sorted({_describe(n) for n in names}) + extra
@@ -686,15 +767,20 @@ def _expected_text(names) -> str:
 
 # Words of device descriptions that stand only where no name can, so the
 # contextual lexer never confuses them with one: they stay usable as names.
-_SOFT_KEYWORDS = frozenset({"device", "matches", "extends", "region", "register", "at", "stride", "within",
-                            "every", "until"})
+_SOFT_KEYWORDS = frozenset(
+    {"device", "matches", "extends", "region", "register", "at", "stride", "within", "every", "until"}
+)
 
 
 @lru_cache(maxsize=1)
 def _keywords() -> frozenset:
     """The grammar's words ('fn', 'let', 'true', ...), which are not names."""
-    return frozenset(t.pattern.value for t in _parser().terminals
-                     if t.pattern.type == "str" and t.pattern.value.isidentifier()) - _SOFT_KEYWORDS
+    return (
+        frozenset(
+            t.pattern.value for t in _parser().terminals if t.pattern.type == "str" and t.pattern.value.isidentifier()
+        )
+        - _SOFT_KEYWORDS
+    )
 
 
 def _tokens_before(text: str, line: int, col: int) -> list:
@@ -769,15 +855,17 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
     elif isinstance(exc, lark.exceptions.UnexpectedToken) and exc.token.type != "$END":
         where = (exc.token.line, exc.token.column)
     if where and 1 <= where[0] <= len(b.lines) and b.lines[where[0] - 1].startswith("/*", where[1] - 1):
-        return b.err(b.at(*where, 2), "unterminated block comment",
-                     "a block comment that opens with `/*` must be closed with `*/`")
+        return b.err(
+            b.at(*where, 2),
+            "unterminated block comment",
+            "a block comment that opens with `/*` must be closed with `*/`",
+        )
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         line = b.lines[exc.line - 1]
-        if exc.char == "." and line[max(exc.column - 3, 0):exc.column - 1] == "hw":
+        if exc.char == "." and line[max(exc.column - 3, 0) : exc.column - 1] == "hw":
             path = re.compile(_parser().get_terminal("HW_PATH").pattern.value).match(line, exc.column - 3)
             width = len(path.group(0)) if path else 2
-            return b.err(b.at(exc.line, exc.column - 2, width),
-                         "a hardware fact cannot be used as a value", _FACT_NOTE)
+            return b.err(b.at(exc.line, exc.column - 2, width), "a hardware fact cannot be used as a value", _FACT_NOTE)
         return b.err(b.at(exc.line, exc.column), f"unexpected character {exc.char!r}")
     if isinstance(exc, lark.exceptions.UnexpectedToken):
         return _unexpected_token(b, exc)
@@ -796,20 +884,32 @@ def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasE
         pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
         for m in pattern.finditer(b.lines[span.line - 1]):
             if m.start() < span.col - 1 < m.end():
-                return b.err(b.at(span.line, m.start() + 1, m.end() - m.start()),
-                             "a hardware fact cannot be used as a value", _FACT_NOTE)
+                return b.err(
+                    b.at(span.line, m.start() + 1, m.end() - m.start()),
+                    "a hardware fact cannot be used as a value",
+                    _FACT_NOTE,
+                )
     before = _tokens_before(b.text, span.line, span.col)
     prev = before[-1] if before else None
     # A keyword where a name or statement was expected is lexed as a NAME.
     if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
-        return b.err(_span_tok(file, prev), "'else' without 'if'",
-                     "`else` must follow the closing '}' of an `if` or `when` block")
+        return b.err(
+            _span_tok(file, prev),
+            "'else' without 'if'",
+            "`else` must follow the closing '}' of an `if` or `when` block",
+        )
     if tok.type == "NAME" and str(tok) in _keywords():
         return b.err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
     # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
     # as a variable (`poll` became one with device descriptions).
-    if prev is not None and prev.type != "NAME" and str(prev) in _keywords() and str(prev) != "let" \
-            and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=") and "ASSIGN_OP" not in expected:
+    if (
+        prev is not None
+        and prev.type != "NAME"
+        and str(prev) in _keywords()
+        and str(prev) != "let"
+        and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=")
+        and "ASSIGN_OP" not in expected
+    ):
         return b.err(_span_tok(file, prev), f"'{prev}' is a keyword and cannot be used as a name")
     # A statement that ends on one line and is followed by more on the next
     # is, almost always, missing its semicolon: point after the statement.
@@ -819,32 +919,41 @@ def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasE
         return b.err(span, f"found hardware fact '{tok}' in an expression", _FACT_NOTE)
     if tok.type == "$END" and "RBRACE" in expected:
         brace = _unclosed(before, "LBRACE")
-        return b.err(span, "expected '}' before the end of the file",
-                     f"the '{{' at line {brace.line}, column {brace.column} is never closed"
-                     if brace is not None else None)
+        return b.err(
+            span,
+            "expected '}' before the end of the file",
+            f"the '{{' at line {brace.line}, column {brace.column} is never closed" if brace is not None else None,
+        )
     if expected == {"COLON"} and prev is not None and prev.type == "NAME":
-        return b.err(span, f"expected ':' and a type after parameter '{prev}', found {_found(tok)}",
-                     "a parameter is written `name: type`, e.g. `n: u64` or `x: [f32; n]`")
+        return b.err(
+            span,
+            f"expected ':' and a type after parameter '{prev}', found {_found(tok)}",
+            "a parameter is written `name: type`, e.g. `n: u64` or `x: [f32; n]`",
+        )
     if tok.type == "SEMICOLON" and "LBRACE" in expected and _in_signature(before):
-        return b.err(span, "expected '{' and the function's body, found ';'",
-                     "Atlas has no declarations without a body; write the body in `{ ... }`")
+        return b.err(
+            span,
+            "expected '{' and the function's body, found ';'",
+            "Atlas has no declarations without a body; write the body in `{ ... }`",
+        )
     if str(tok) == "=" and any(_describe(n) == "'=='" for n in expected):
-        return b.err(span, f"expected {_expected_text(expected)}, found '='",
-                     "to compare two values, write `==`")
-    return b.err(span, f"expected {_expected_text(expected)}, found {_found(tok)}",
-                 _token_note(tok, expected, before))
+        return b.err(span, f"expected {_expected_text(expected)}, found '='", "to compare two values, write `==`")
+    return b.err(span, f"expected {_expected_text(expected)}, found {_found(tok)}", _token_note(tok, expected, before))
 
 
 def _token_note(tok, expected: set, before: list) -> str | None:
     """The hint under a plain "expected X, found Y"."""
     note = None
-    if expected == {"WITHIN"} or "EVERY" in expected or (
-            expected == {"ELSE"} and len(before) > 1 and before[-2].type == "EVERY"):
+    if (
+        expected == {"WITHIN"}
+        or "EVERY" in expected
+        or (expected == {"ELSE"} and len(before) > 1 and before[-2].type == "EVERY")
+    ):
         note = "a poll is written `poll CONDITION within TRIES [every MICROSECONDS] else { ... }`"
     elif "HW_PATH" in expected and tok.type != "HW_PATH":
         note = "`when` tests hardware facts (hw.*), decided at compile time; to test a value, use `if`"
     elif tok.type == "STRING":
-        note = "strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == \"intel\"`"
+        note = 'strings appear only in comparisons with hardware facts, e.g. `hw.cpu.vendor == "intel"`'
     if "RPAR" in expected and "COMMA" not in expected and tok.type != "RPAR":
         paren = _unclosed(before, "LPAR")
         if paren is not None:
@@ -890,10 +999,12 @@ def _check_depth(tree, file: str, text: str) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 span = _span_meta(file, node.meta)
-                raise AtlasError(Span(file, span.line, span.col, span.line, span.col + 1),
-                                 f"nesting deeper than {MAX_DEPTH}",
-                                 note=f"expressions and blocks nest at most {MAX_DEPTH} deep; "
-                                      "name a part with `let` to split it", source=text)
+                raise AtlasError(
+                    Span(file, span.line, span.col, span.line, span.col + 1),
+                    f"nesting deeper than {MAX_DEPTH}",
+                    note=f"expressions and blocks nest at most {MAX_DEPTH} deep; name a part with `let` to split it",
+                    source=text,
+                )
         todo.extend((child, depth) for child in node.children)
 
 
@@ -913,7 +1024,7 @@ def run_deep(fn, *args, **kwargs):
     def body():
         try:
             box["value"] = fn(*args, **kwargs)
-        except BaseException as exc:          # re-raised on the calling thread
+        except BaseException as exc:  # re-raised on the calling thread
             box["error"] = exc
         finally:
             # Some native objects (egglog's e-graph) must be freed on the
@@ -921,7 +1032,7 @@ def run_deep(fn, *args, **kwargs):
             gc.collect()
             done.set()
 
-    gc.collect()        # likewise, the caller's garbage is freed here, not on the new thread
+    gc.collect()  # likewise, the caller's garbage is freed here, not on the new thread
     old_size = threading.stack_size()
     old_limit = sys.getrecursionlimit()
     threading.stack_size(_DEEP_STACK)
@@ -940,8 +1051,9 @@ def run_deep(fn, *args, **kwargs):
                     break
             except KeyboardInterrupt:
                 # The work stops where it is and cleans up (search workers too).
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
-                                                           ctypes.py_object(KeyboardInterrupt))
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(worker.ident), ctypes.py_object(KeyboardInterrupt)
+                )
     finally:
         sys.setrecursionlimit(old_limit)
     if "error" in box:
@@ -955,14 +1067,17 @@ def decode_source(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[:exc.start]
+        before = data[: exc.start]
         line = before.count(b"\n") + 1
         start = before.rfind(b"\n") + 1
-        col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
-        text = data.decode("utf-8", "replace")     # the excerpt shows the bad byte as U+FFFD
-        raise AtlasError(Span(file, line, col, line, col + 1),
-                         f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
-                         note="intent files are read as UTF-8", source=text) from None
+        col = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        text = data.decode("utf-8", "replace")  # the excerpt shows the bad byte as U+FFFD
+        raise AtlasError(
+            Span(file, line, col, line, col + 1),
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+            note="intent files are read as UTF-8",
+            source=text,
+        ) from None
 
 
 def read_source(path) -> str:
@@ -987,5 +1102,6 @@ def parse(text: str, file: str = "<input>") -> ModuleA:
         if isinstance(exc.orig_exc, AtlasError):
             raise exc.orig_exc from None
         raise
-    return ModuleA(file, text, tuple(x for x in items if isinstance(x, FuncA)),
-                   tuple(x for x in items if isinstance(x, DeviceA)))
+    return ModuleA(
+        file, text, tuple(x for x in items if isinstance(x, FuncA)), tuple(x for x in items if isinstance(x, DeviceA))
+    )

@@ -8,6 +8,7 @@ array-length contracts, names every hardware fact, and makes sure every path
 of a function with a result returns one.  Every error is an AtlasError at the
 offending span.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -21,9 +22,31 @@ from ..meaning import ir
 from . import facts
 from .diagnostics import AtlasError
 from ..meaning.ir import BOOL, F64, I32, U64, Scalar, Span
-from .syntax import (ArrayTypeA, AssignA, BinOp, BoolLit, CallA, CallStmtA, CastA, ForA,
-                     FuncA, HwBinA, HwFactA, HwNotA, IfA, Index, LetA, Name, Num,
-                     ReturnA, StoreA, TypeName, UnOp, WhenA, WhileA)
+from .syntax import (
+    ArrayTypeA,
+    AssignA,
+    BinOp,
+    BoolLit,
+    CallA,
+    CallStmtA,
+    CastA,
+    ForA,
+    FuncA,
+    HwBinA,
+    HwFactA,
+    HwNotA,
+    IfA,
+    Index,
+    LetA,
+    Name,
+    Num,
+    ReturnA,
+    StoreA,
+    TypeName,
+    UnOp,
+    WhenA,
+    WhileA,
+)
 
 
 @lru_cache(maxsize=1)
@@ -35,17 +58,17 @@ def primitives() -> dict:
 def scalar_type(t: TypeName) -> Scalar:
     if t.name in ir.SCALARS:
         return ir.SCALARS[t.name]
-    raise AtlasError(t.span, f"unknown type '{t.name}'",
-                     note="the scalar types are " + ", ".join(ir.SCALARS))
+    raise AtlasError(t.span, f"unknown type '{t.name}'", note="the scalar types are " + ", ".join(ir.SCALARS))
 
 
 # ---------------------------------------------------------------- scopes
+
 
 @dataclass
 class _Binding:
     unique: str
     ty: Scalar | ir.Array
-    kind: str            # 'param', 'local', 'loop', 'array'
+    kind: str  # 'param', 'local', 'loop', 'array'
 
     # The checker looks at `kind` before it reads either.
     @property
@@ -78,7 +101,7 @@ class _Scopes:
 
     def declare(self, name: str, ty, kind: str) -> str:
         unique, n = name, 0
-        while unique in self.used:          # a shadowing local gets a fresh name
+        while unique in self.used:  # a shadowing local gets a fresh name
             n += 1
             unique = f"{name}.{n}"
         self.used.add(unique)
@@ -98,15 +121,43 @@ def _is_untyped(e) -> bool:
     return False
 
 
-_COMPOUND = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "%=": "rem", "&=": "and",
-             "|=": "or", "^=": "xor", "<<=": "shl", ">>=": "shr"}
+_COMPOUND = {
+    "+=": "add",
+    "-=": "sub",
+    "*=": "mul",
+    "/=": "div",
+    "%=": "rem",
+    "&=": "and",
+    "|=": "or",
+    "^=": "xor",
+    "<<=": "shl",
+    ">>=": "shr",
+}
 
-_SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%", "and": "&", "or": "|",
-        "xor": "^", "shl": "<<", "shr": ">>", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
-        "gt": ">", "ge": ">=", "land": "&&", "lor": "||"}
+_SYM = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "rem": "%",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "shl": "<<",
+    "shr": ">>",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "land": "&&",
+    "lor": "||",
+}
 
 
 # ---------------------------------------------------------------- the checker
+
 
 class FunctionChecker:
     def __init__(self, sigs: dict[str, ir.Function], f: FuncA, fn: ir.Function):
@@ -125,9 +176,13 @@ class FunctionChecker:
         result has type `want` when given, or an error says why not."""
         out = self._expr(e, want)
         if want is not None and out.ty != want:
-            raise AtlasError(e.span, f"expected a value of type {want}, found {out.ty}",
-                             note=f"Atlas never converts implicitly; write `... as {want}`"
-                             if out.ty.kind != "bool" and want.kind != "bool" else None)
+            raise AtlasError(
+                e.span,
+                f"expected a value of type {want}, found {out.ty}",
+                note=f"Atlas never converts implicitly; write `... as {want}`"
+                if out.ty.kind != "bool" and want.kind != "bool"
+                else None,
+            )
         return out
 
     def _expr(self, e, want):
@@ -167,8 +222,7 @@ class FunctionChecker:
             return ir.Const(float(_round_float(float(e.value), ty)), ty, e.span)
         limit = ty.mask if (not ty.signed or e.hex_or_bin) else (1 << (ty.bits - 1)) - (0 if negated else 1)
         if e.value > limit:
-            raise AtlasError(e.span, f"the literal {e.text} does not fit in {ty}",
-                             note=f"{ty} holds {_range_text(ty)}")
+            raise AtlasError(e.span, f"the literal {e.text} does not fit in {ty}", note=f"{ty} holds {_range_text(ty)}")
         return ir.Const(int(e.value) & ty.mask, ty, e.span)
 
     def name(self, e: Name):
@@ -203,7 +257,7 @@ class FunctionChecker:
         return ir.Load(b.unique, self.index_expr(e.index), b.arr.elem, e.span)
 
     def unary(self, e: UnOp, want):
-        if e.op == "neg" and isinstance(e.a, Num):      # -128i8 is a literal, not 128i8 negated
+        if e.op == "neg" and isinstance(e.a, Num):  # -128i8 is a literal, not 128i8 negated
             a = self.literal(e.a, want, negated=True)
         else:
             a = self.expr(e.a, want if _is_untyped(e.a) else None)
@@ -230,10 +284,12 @@ class FunctionChecker:
             a = self.expr(e.a, want)
             b = self._expr(e.b, a.ty)
         if a.ty != b.ty:
-            raise AtlasError(e.op_span if e.op_span.line else e.span,
-                             f"mismatched types: {a.ty} {_SYM[e.op]} {b.ty}",
-                             note=f"both operands of `{_SYM[e.op]}` must have one type; "
-                                  f"Atlas never converts implicitly (write `... as {a.ty}`)")
+            raise AtlasError(
+                e.op_span if e.op_span.line else e.span,
+                f"mismatched types: {a.ty} {_SYM[e.op]} {b.ty}",
+                note=f"both operands of `{_SYM[e.op]}` must have one type; "
+                f"Atlas never converts implicitly (write `... as {a.ty}`)",
+            )
         return a, b
 
     def binary(self, e: BinOp, want):
@@ -259,8 +315,7 @@ class FunctionChecker:
         if op in ir.ARITH and t.is_bool:
             raise AtlasError(e.span, f"`{_SYM[op]}` needs numbers, found bool")
         if op == "rem" and t.is_float:
-            raise AtlasError(e.span, f"`%` needs integers, found {t}",
-                             note="`%` is defined on integers only")
+            raise AtlasError(e.span, f"`%` needs integers, found {t}", note="`%` is defined on integers only")
         return ir.Binary(op, a, b, t, e.span)
 
     # -- calls --------------------------------------------------------
@@ -275,14 +330,20 @@ class FunctionChecker:
             return self.prim(e, want)
         if e.func not in self.sigs:
             close = difflib.get_close_matches(e.func, [*self.sigs, *primitives(), "len"], n=1)
-            raise AtlasError(e.name_span, f"unknown function '{e.func}'",
-                             note=(f"did you mean '{close[0]}'? " if close else "")
-                             + "the built-in primitives are " + ", ".join(sorted(primitives())) + ", len")
+            raise AtlasError(
+                e.name_span,
+                f"unknown function '{e.func}'",
+                note=(f"did you mean '{close[0]}'? " if close else "")
+                + "the built-in primitives are "
+                + ", ".join(sorted(primitives()))
+                + ", len",
+            )
         callee = self.sigs[e.func]
         self.calls.append((e.func, e.name_span))
         if len(e.args) != len(callee.params):
-            raise AtlasError(e.span, f"{e.func} takes {len(callee.params)} argument(s), "
-                                     f"found {len(e.args)}", note=callee.signature)
+            raise AtlasError(
+                e.span, f"{e.func} takes {len(callee.params)} argument(s), found {len(e.args)}", note=callee.signature
+            )
         if as_value and callee.ret is None:
             raise AtlasError(e.span, f"{e.func} returns no value")
         args: list = []
@@ -304,13 +365,19 @@ class FunctionChecker:
             if b.arr.elem != p.ty.elem:
                 raise AtlasError(a.span, f"'{a.id}' holds {b.arr.elem}, {e.func} expects [{p.ty.elem}]")
             if p.ty.mutable and not b.arr.mutable:
-                raise AtlasError(a.span, f"{e.func} writes '{p.name}', but '{a.id}' is read-only here",
-                                 note=f"declare it `mut [{b.arr.elem}; ...]`")
+                raise AtlasError(
+                    a.span,
+                    f"{e.func} writes '{p.name}', but '{a.id}' is read-only here",
+                    note=f"declare it `mut [{b.arr.elem}; ...]`",
+                )
             want_len = _substitute(p.ty.length, subst)
             if want_len != b.arr.length:
-                raise AtlasError(a.span, f"'{a.id}' has length {ir.pretty_expr(b.arr.length)}, "
-                                         f"{e.func} expects length {ir.pretty_expr(want_len)}",
-                                 note="array lengths must match exactly at a call")
+                raise AtlasError(
+                    a.span,
+                    f"'{a.id}' has length {ir.pretty_expr(b.arr.length)}, "
+                    f"{e.func} expects length {ir.pretty_expr(want_len)}",
+                    note="array lengths must match exactly at a call",
+                )
             if a.id in passed and (passed[a.id] or p.ty.mutable):
                 raise AtlasError(a.span, f"'{a.id}' is passed twice and written: arrays must not overlap")
             passed[a.id] = passed.get(a.id, False) or p.ty.mutable
@@ -346,7 +413,7 @@ class FunctionChecker:
         self._check_kind(e, spec, t)
         if spec["result"] == "T":
             ret = t
-        else:                                   # 'wide T'
+        else:  # 'wide T'
             ret = Scalar(t.kind, 2 * t.bits)
         return ir.Prim(e.func, tuple(args), ret, e.span)
 
@@ -383,20 +450,30 @@ class FunctionChecker:
         if isinstance(s, AssignA):
             b = self.scopes.lookup(s.name)
             if b is None:
-                raise AtlasError(s.name_span, f"unknown name '{s.name}'",
-                                 note=self._did_you_mean(s.name) or f"declare it with `let {s.name} = ...;`")
+                raise AtlasError(
+                    s.name_span,
+                    f"unknown name '{s.name}'",
+                    note=self._did_you_mean(s.name) or f"declare it with `let {s.name} = ...;`",
+                )
             if b.kind != "local":
                 what = {"param": "parameter", "loop": "loop variable", "array": "array"}[b.kind]
-                raise AtlasError(s.name_span, f"cannot assign to {what} '{s.name}'",
-                                 note="parameters and loop variables are immutable; copy into a `let`"
-                                 if b.kind != "array" else f"assign an element: `{s.name}[i] = ...`")
+                raise AtlasError(
+                    s.name_span,
+                    f"cannot assign to {what} '{s.name}'",
+                    note="parameters and loop variables are immutable; copy into a `let`"
+                    if b.kind != "array"
+                    else f"assign an element: `{s.name}[i] = ...`",
+                )
             value = self.compound(s, ir.Var(b.unique, b.scalar, s.name_span), b.scalar)
             return [ir.Assign(b.unique, value, s.span)]
         if isinstance(s, StoreA):
             b = self.array(s.array, s.name_span)
             if not b.arr.mutable:
-                raise AtlasError(s.name_span, f"cannot write to '{s.array}': it is read-only",
-                                 note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`")
+                raise AtlasError(
+                    s.name_span,
+                    f"cannot write to '{s.array}': it is read-only",
+                    note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`",
+                )
             idx = self.index_expr(s.index)
             value = self.compound(s, ir.Load(b.unique, idx, b.arr.elem, s.span), b.arr.elem)
             return [ir.Store(b.unique, idx, value, s.span)]
@@ -421,9 +498,11 @@ class FunctionChecker:
         """The condition of an `if` or `while`: a bool, never a number."""
         cond = self._expr(e, BOOL)
         if cond.ty != BOOL:
-            raise AtlasError(e.span, f"the condition of `{keyword}` must be a bool, found {cond.ty}",
-                             note="Atlas does not treat numbers as truth values; compare, e.g. `x != 0`"
-                             if cond.ty.is_int else None)
+            raise AtlasError(
+                e.span,
+                f"the condition of `{keyword}` must be a bool, found {cond.ty}",
+                note="Atlas does not treat numbers as truth values; compare, e.g. `x != 0`" if cond.ty.is_int else None,
+            )
         return cond
 
     def compound(self, s, current, ty: Scalar):
@@ -457,8 +536,11 @@ class FunctionChecker:
                 raise AtlasError(s.span, f"{self.fn.name} must return a value of type {ret}")
             return ir.Return(None, s.span)
         if ret is None:
-            raise AtlasError(s.value.span, f"{self.fn.name} returns no value",
-                             note=f"declare the result type: `fn {self.fn.name}(...) -> T`")
+            raise AtlasError(
+                s.value.span,
+                f"{self.fn.name} returns no value",
+                note=f"declare the result type: `fn {self.fn.name}(...) -> T`",
+            )
         return ir.Return(self.expr(s.value, ret), s.span)
 
     # -- hardware conditions -----------------------------------------
@@ -471,29 +553,39 @@ class FunctionChecker:
         kind = facts.fact_type(c.path)
         if kind is None:
             close = difflib.get_close_matches(c.path, facts.known_facts(), n=1)
-            raise AtlasError(c.span, f"unknown hardware fact 'hw.{c.path}'",
-                             note=(f"did you mean 'hw.{close[0]}'? " if close else "")
-                             + "facts are hw.cpu.<feature flag> or one of: "
-                             + ", ".join("hw." + k for k in sorted(facts.FACTS)))
+            raise AtlasError(
+                c.span,
+                f"unknown hardware fact 'hw.{c.path}'",
+                note=(f"did you mean 'hw.{close[0]}'? " if close else "")
+                + "facts are hw.cpu.<feature flag> or one of: "
+                + ", ".join("hw." + k for k in sorted(facts.FACTS)),
+            )
         name = c.path.split(".", 1)[1]
         if kind == "bool" and c.path not in facts.FACTS and not facts.is_known_flag(name):
             close = difflib.get_close_matches(c.path, facts.known_facts(), n=1)
-            raise AtlasError(c.span, f"unknown CPU feature flag '{name}' in 'hw.{c.path}'",
-                             note=(f"did you mean 'hw.{close[0]}'? " if close else "")
-                             + "feature flags use the names of /proc/cpuinfo (popcnt, avx2, bmi2, abm, ...)")
+            raise AtlasError(
+                c.span,
+                f"unknown CPU feature flag '{name}' in 'hw.{c.path}'",
+                note=(f"did you mean 'hw.{close[0]}'? " if close else "")
+                + "feature flags use the names of /proc/cpuinfo (popcnt, avx2, bmi2, abm, ...)",
+            )
         op, value = c.op, c.value
         if op is None:
             if kind != "bool":
                 example = "> 0" if kind == "int" else '== "..."'
-                raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; compare it, "
-                                         f"e.g. `hw.{c.path} {example}`")
+                raise AtlasError(
+                    c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; compare it, e.g. `hw.{c.path} {example}`"
+                )
             op, value = "eq", True
         want = {"bool": bool, "int": int, "str": str}[kind]
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; it cannot be compared with "
-                                     f"{_hw_literal(value)}",
-                             note=f"test it bare: `when hw.{c.path} {{ ... }}` or `when !hw.{c.path} {{ ... }}`"
-                             if kind == "bool" else None)
+            raise AtlasError(
+                c.span,
+                f"hw.{c.path} is {_KIND_WORDS[kind]}; it cannot be compared with {_hw_literal(value)}",
+                note=f"test it bare: `when hw.{c.path} {{ ... }}` or `when !hw.{c.path} {{ ... }}`"
+                if kind == "bool"
+                else None,
+            )
         if kind in ("bool", "str") and op not in ("eq", "ne"):
             raise AtlasError(c.span, f"hw.{c.path} is {_KIND_WORDS[kind]}; only `==` and `!=` apply")
         return ir.Fact(c.path, op, value, c.span)
@@ -502,6 +594,7 @@ class FunctionChecker:
 @dataclass(frozen=True)
 class _Typed:
     """An already-typed IR expression inside an AST (for compound assignment)."""
+
     node: object
 
     @property
@@ -524,6 +617,7 @@ def _substitute(e, subst: dict):
 
 def _round_float(v: float, ty: Scalar):
     import numpy as np
+
     return np.float32(v) if ty.bits == 32 else np.float64(v)
 
 
@@ -560,6 +654,7 @@ def always_returns(stmts) -> bool:
 
 # ---------------------------------------------------------------- signatures
 
+
 def signature(f: FuncA) -> ir.Function:
     seen: dict[str, Span] = {}
     for p in f.params:
@@ -590,13 +685,18 @@ def _array_type(a: ArrayTypeA, scalars: dict[str, Scalar], f: FuncA) -> ir.Array
     try:
         length = chk.expr(a.length, U64 if _is_untyped(a.length) else None)
     except AtlasError as err:
-        raise AtlasError(err.span, f"in the length of an array: {err.message}",
-                         note="an array length is an expression over the function's integer parameters")
+        raise AtlasError(
+            err.span,
+            f"in the length of an array: {err.message}",
+            note="an array length is an expression over the function's integer parameters",
+        )
     if not length.ty.is_int:
         raise AtlasError(a.length.span, f"an array length must be an integer, found {length.ty}")
     if not _plain_length(length):
-        raise AtlasError(a.length.span, "an array length may use only integer parameters, literals, "
-                                        "casts and the operators + - * / % << >> & | ^")
+        raise AtlasError(
+            a.length.span,
+            "an array length may use only integer parameters, literals, casts and the operators + - * / % << >> & | ^",
+        )
     return ir.Array(elem, length, a.mutable)
 
 
@@ -612,10 +712,12 @@ def _plain_length(e) -> bool:
 
 # ---------------------------------------------------------------- the stage
 
+
 def signature_of(text: str, origin: str = "<signature>") -> ir.Function:
     """A function signature alone (`fn f(n: u64, x: [f32; n]) -> f32`), as
     the manifest of an artefact records it; the body is empty."""
     from .syntax import parse
+
     ast = parse(text + " { }", origin)
     try:
         return signature(ast.funcs[0])
@@ -652,15 +754,18 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
     spans: dict[str, Span] = {}
     for f in funcs:
         if f.name in sigs:
-            raise AtlasError(f.name_span, f"function '{f.name}' is defined twice",
-                             note=f"first defined at {spans[f.name]}")
+            raise AtlasError(
+                f.name_span, f"function '{f.name}' is defined twice", note=f"first defined at {spans[f.name]}"
+            )
         if f.name in primitives() or f.name == "len":
             raise AtlasError(f.name_span, f"'{f.name}' is a built-in primitive; choose another name")
         why = reserved_symbol(f.name)
         if why:
-            raise AtlasError(f.name_span, f"'{f.name}' is reserved: {why}; choose another name",
-                             note="a function's name is its symbol in the compiled library "
-                                  "(docs/language.md, \"Names\")")
+            raise AtlasError(
+                f.name_span,
+                f"'{f.name}' is reserved: {why}; choose another name",
+                note='a function\'s name is its symbol in the compiled library (docs/language.md, "Names")',
+            )
         sigs[f.name] = signature(f)
         spans[f.name] = f.name_span
     functions = []
@@ -670,16 +775,20 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
         body = fc.block(f.body)
         ret = sigs[f.name].ret
         if ret is not None and not always_returns(body):
-            raise AtlasError(f.end_span, f"{f.name} must return {article(ret)} on every path; "
-                                         "this path reaches the end without `return`")
+            raise AtlasError(
+                f.end_span,
+                f"{f.name} must return {article(ret)} on every path; this path reaches the end without `return`",
+            )
         graph[f.name] = fc.calls
         sig = sigs[f.name]
         if f.reassoc is not None and not _has_float(sig, body):
             # Integer arithmetic wraps, so it is associative already: the
             # modifier would mean nothing here, and is most likely a mistake.
-            raise AtlasError(f.reassoc, f"`reassoc` allows reordering float arithmetic, and {f.name} has none",
-                             note="integer `+` and `*` wrap, so their order never changes the result; "
-                                  "remove `reassoc`")
+            raise AtlasError(
+                f.reassoc,
+                f"`reassoc` allows reordering float arithmetic, and {f.name} has none",
+                note="integer `+` and `*` wrap, so their order never changes the result; remove `reassoc`",
+            )
         functions.append(ir.Function(sig.name, sig.params, sig.ret, body, f.span, reassoc=sig.reassoc))
     no_recursion(graph)
     return tuple(functions)
@@ -701,9 +810,8 @@ def no_recursion(graph):
         state[f] = 1
         for g, span in graph.get(f, ()):
             if state.get(g) == 1:
-                cycle = " -> ".join(path[path.index(g):] + [g]) if g in path else f"{f} -> {g}"
-                raise AtlasError(span, f"recursion is not supported: {cycle}",
-                                 note="write the repetition as a loop")
+                cycle = " -> ".join(path[path.index(g) :] + [g]) if g in path else f"{f} -> {g}"
+                raise AtlasError(span, f"recursion is not supported: {cycle}", note="write the repetition as a loop")
             if g not in state:
                 visit(g, path + [g])
         state[f] = 2

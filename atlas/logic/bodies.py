@@ -17,6 +17,7 @@ constants is unrolled whole).  The claim proven is bounded: for every input
 on which no loop of either function runs more than K times, the two return
 the same value and leave every array element the same.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -41,6 +42,7 @@ class _TooLarge(_Unsupported):
 
 
 # ---------------------------------------------------------------- small term builders
+
 
 def _select(c: Term, a: Term, b: Term) -> Term:
     if c == TRUE or a == b:
@@ -107,9 +109,9 @@ def to_u64(t: Term) -> Term:
     """An index as the interpreter reads it: its bit pattern, unsigned, widened."""
     if not t.ty.is_int:
         raise _Unsupported(f"an index of type {t.ty}")
-    if t.ty.signed:                         # same width: keeps the bits
+    if t.ty.signed:  # same width: keeps the bits
         t = _cast(t, ir.Scalar("uint", t.ty.bits))
-    return _cast(t, U64)                    # unsigned source: zero-extends
+    return _cast(t, U64)  # unsigned source: zero-extends
 
 
 def length_term(fn: ir.Function, array: str, entry: dict | None = None) -> Term:
@@ -120,13 +122,14 @@ def length_term(fn: ir.Function, array: str, entry: dict | None = None) -> Term:
         raise _Unsupported(f"'{array}' is not an array")
     n = _expr(p.ty.length, _State(fn, dict(entry or {}), {}, TRUE, set()))
     if n.ty.signed:
-        n = _cast(n, ir.I64)                # sign-extends
+        n = _cast(n, ir.I64)  # sign-extends
         n = _select(_folded(Term("lt", ir.BOOL, (n, const(0, ir.I64)))), const(0, ir.I64), n)
     return to_u64(n)
 
 
-def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None,
-             length: Term | None = None) -> Term:
+def _content(
+    fn: ir.Function, array: str, writes, k: Term, entry: dict | None = None, length: Term | None = None
+) -> Term:
     """The value at index k (u64) after `writes`: the latest write whose guard
     holds at k, else the start content (0 out of range).  `length`: the
     array's length_term, where the caller has it."""
@@ -144,10 +147,9 @@ def _content(fn: ir.Function, array: str, writes, k: Term, entry: dict | None = 
         t = writes[last][2]
     else:
         length = length_term(fn, array, entry) if length is None else length
-        t = _select(_folded(Term("lt", ir.BOOL, (k, length))),
-                    Term("load", elem, (k,), array), _zero(elem))
-    for guard, idx, value in writes[last + 1:]:
-        if idx.op == "const" and k.op == "const":      # both known: no term to build
+        t = _select(_folded(Term("lt", ir.BOOL, (k, length))), Term("load", elem, (k,), array), _zero(elem))
+    for guard, idx, value in writes[last + 1 :]:
+        if idx.op == "const" and k.op == "const":  # both known: no term to build
             if idx.value != k.value:
                 continue
             hit = guard
@@ -170,22 +172,33 @@ def _sure_hit(write, k: Term) -> bool:
 
 # ---------------------------------------------------------------- symbolic execution
 
+
 @dataclass
 class _State:
     fn: ir.Function
     scalars: dict[str, Term]
-    writes: dict[str, list]                 # array -> [(guard, index u64, value)]
-    pc: Term                                # the path condition
-    declared: set[str]                      # shared by all forks
-    loops: "_Unroll | None" = None          # set when loops and returns are modelled
-    done: Term = FALSE                      # a return has been taken
-    ret: Term | None = None                 # the value returned, where `done`
-    entry: dict = field(default_factory=dict)    # parameters fixed to constants, as on entry
+    writes: dict[str, list]  # array -> [(guard, index u64, value)]
+    pc: Term  # the path condition
+    declared: set[str]  # shared by all forks
+    loops: "_Unroll | None" = None  # set when loops and returns are modelled
+    done: Term = FALSE  # a return has been taken
+    ret: Term | None = None  # the value returned, where `done`
+    entry: dict = field(default_factory=dict)  # parameters fixed to constants, as on entry
     lengths: dict = field(default_factory=dict)  # array -> length_term; shared by all forks
 
     def fork(self, pc: Term) -> "_State":
-        return _State(self.fn, dict(self.scalars), {a: list(w) for a, w in self.writes.items()},
-                      pc, self.declared, self.loops, self.done, self.ret, self.entry, self.lengths)
+        return _State(
+            self.fn,
+            dict(self.scalars),
+            {a: list(w) for a, w in self.writes.items()},
+            pc,
+            self.declared,
+            self.loops,
+            self.done,
+            self.ret,
+            self.entry,
+            self.lengths,
+        )
 
     def length(self, array: str) -> Term:
         """The array's length, fixed on entry: built once per run."""
@@ -202,10 +215,11 @@ class _State:
 @dataclass
 class _Unroll:
     """The bound of a whole-function run and what it found past it."""
-    k: int                                  # iterations unrolled per loop with a bound not constant
-    budget: int                             # statements executed, all iterations together
+
+    k: int  # iterations unrolled per loop with a bound not constant
+    budget: int  # statements executed, all iterations together
     steps: int = 0
-    over: list = field(default_factory=list)     # guards under which a loop runs more than k times
+    over: list = field(default_factory=list)  # guards under which a loop runs more than k times
 
 
 def _expr(e, st: _State) -> Term:
@@ -251,7 +265,7 @@ def _run(stmts, st: _State) -> None:
             c = _expr(s.cond, st)
             _branch(st, c, s.then, s.else_)
         elif isinstance(s, ir.Count):
-            pass                                    # counters do not change values
+            pass  # counters do not change values
         elif st.loops is not None and isinstance(s, ir.Return):
             if s.value is not None:
                 out = _expr(s.value, st)
@@ -268,22 +282,21 @@ def _run(stmts, st: _State) -> None:
 def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
     """Run `if c {then} else {else}` on st: each arm in a fork, then one
     select per scalar the arms left different."""
-    if c == TRUE or c == FALSE:                     # a constant condition: the arm taken only
+    if c == TRUE or c == FALSE:  # a constant condition: the arm taken only
         _run(then_stmts if c == TRUE else else_stmts, st)
         return
     then, else_ = st.fork(_and(st.pc, c)), st.fork(_and(st.pc, _not(c)))
     _run(then_stmts, then)
     _run(else_stmts, else_)
     for name in then.scalars.keys() | else_.scalars.keys():
-        a = then.scalars.get(name) or var(name, else_.scalars[name].ty)    # untouched on that side:
-        b = else_.scalars.get(name) or var(name, a.ty)                     # the start value
+        a = then.scalars.get(name) or var(name, else_.scalars[name].ty)  # untouched on that side:
+        b = else_.scalars.get(name) or var(name, a.ty)  # the start value
         st.scalars[name] = _select(c, a, b)
     # Both forks copied the writes made before the If; their new
     # writes have exclusive guards, so their relative order is moot.
     for arr in then.writes.keys() | else_.writes.keys():
         old = len(st.writes.get(arr, ()))
-        st.writes[arr] = (st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:]
-                          + else_.writes.get(arr, [])[old:])
+        st.writes[arr] = st.writes.get(arr, [])[:old] + then.writes.get(arr, [])[old:] + else_.writes.get(arr, [])[old:]
     st.done = _select(c, then.done, else_.done)
     t_ret = then.ret if then.ret is not None else else_.ret
     e_ret = else_.ret if else_.ret is not None else then.ret
@@ -330,6 +343,7 @@ def _constant(*ts: Term) -> bool:
 class _Bind:
     """A statement of the unrolling's own: `name` declared as a term already
     built (a loop's index at one iteration)."""
+
     name: str
     term: Term
 
@@ -337,9 +351,10 @@ class _Bind:
 @dataclass
 class Effects:
     """What a loop-free statement list does to the state it starts from."""
+
     fn: ir.Function
-    scalars: dict[str, Term]                # name -> final value (names touched only)
-    declared: set[str]                      # Let inside: local, not observable
+    scalars: dict[str, Term]  # name -> final value (names touched only)
+    declared: set[str]  # Let inside: local, not observable
     writes: dict[str, list] = field(default_factory=dict)
 
     def content(self, array: str, j: Term) -> Term:
@@ -348,8 +363,9 @@ class Effects:
 
 
 def _analyse(stmts, fn: ir.Function) -> tuple[Effects | None, str]:
-    length_vars = {v.name for p in fn.params if isinstance(p.ty, ir.Array)
-                   for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
+    length_vars = {
+        v.name for p in fn.params if isinstance(p.ty, ir.Array) for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)
+    }
     # Lengths are fixed on entry: a body that changes their inputs (or a
     # function that does, before the body runs) would make `n` lie.
     changed = length_vars & (ir.assigned(stmts) | ir.assigned(fn.body))
@@ -371,12 +387,12 @@ def effects(stmts, fn: ir.Function) -> Effects | None:
 
 # ---------------------------------------------------------------- equality
 
+
 def _show(cex: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in cex.items()) or "any input"
 
 
-def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
-                timeout_ms: int = 10000) -> str | None:
+def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None, timeout_ms: int = 10000) -> str | None:
     """None when `before` and `after` leave every observable scalar and
     every array element equal, from every start state where `assume` holds;
     otherwise why not ("refuted: ...", "undecided: ...", "unsupported: ...")."""
@@ -398,8 +414,8 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
     hidden = a.declared | b.declared
     claims = []
     for name in sorted((a.scalars.keys() | b.scalars.keys()) - hidden):
-        x = a.scalars.get(name) or var(name, b.scalars[name].ty)     # untouched on one side:
-        y = b.scalars.get(name) or var(name, x.ty)                   # the start value
+        x = a.scalars.get(name) or var(name, b.scalars[name].ty)  # untouched on one side:
+        y = b.scalars.get(name) or var(name, x.ty)  # the start value
         claims.append((name, x, y))
     taken = {p.name for p in fn.params} | a.scalars.keys() | b.scalars.keys()
     j = var(ir.fresh_name("__j", taken), U64)
@@ -422,30 +438,41 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None,
 
 # ---------------------------------------------------------------- whole functions
 
+
 @dataclass(frozen=True)
 class FunctionProof:
     """What Z3 said of two whole functions."""
+
     status: Status
-    bound: int | None           # K; None when no loop's trip count depends on the input
-    detail: str = ""            # the counterexample, or why it was not decided
-    cases: str = ""             # proven case by case: the sizes taken, e.g. "n = 0..8"
-    too_large: bool = False     # unsupported only for its size: a smaller bound may do
+    bound: int | None  # K; None when no loop's trip count depends on the input
+    detail: str = ""  # the counterexample, or why it was not decided
+    cases: str = ""  # proven case by case: the sizes taken, e.g. "n = 0..8"
+    too_large: bool = False  # unsupported only for its size: a smaller bound may do
 
 
-MAX_CASES = 100             # size assignments tried one by one, at most
+MAX_CASES = 100  # size assignments tried one by one, at most
 
 
 def _whole(fn: ir.Function, k: int, budget: int, fixed: dict[str, int] | None = None) -> _State:
-    entry = {p.name: const(fixed[p.name], p.ty) for p in fn.params
-             if fixed and p.name in fixed and isinstance(p.ty, ir.Scalar)}
+    entry = {
+        p.name: const(fixed[p.name], p.ty)
+        for p in fn.params
+        if fixed and p.name in fixed and isinstance(p.ty, ir.Scalar)
+    }
     st = _State(fn, dict(entry), {}, TRUE, set(), _Unroll(k, budget), entry=entry)
     _run(fn.body, st)
     return st
 
 
-def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget: int = 20_000,
-                    timeout_ms: int = 60_000, sizes: tuple[str, ...] = (),
-                    rlimit: int | None = None) -> FunctionProof:
+def prove_functions(
+    source: ir.Function,
+    candidate: ir.Function,
+    k: int,
+    budget: int = 20_000,
+    timeout_ms: int = 60_000,
+    sizes: tuple[str, ...] = (),
+    rlimit: int | None = None,
+) -> FunctionProof:
     """Whether `candidate` returns what `source` returns and leaves every
     array element as it does, for every input on which no loop of either
     runs more than k times (loops with constant bounds: whole).  A candidate
@@ -456,7 +483,7 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
     their values from 0 to k in turn, everything else symbolic: indices are
     then constants, where over a symbolic n Z3 must reason about products
     of 64-bit numbers (and the terms of a nest grow with every write)."""
-    limits = (_Spent(budget), timeout_ms, rlimit)      # one statement budget for every case
+    limits = (_Spent(budget), timeout_ms, rlimit)  # one statement budget for every case
     if not sizes or not (_open_loops(source.body) or _open_loops(candidate.body)):
         return _prove_case(source, candidate, k, limits, None)
     per = k
@@ -472,8 +499,11 @@ def prove_functions(source: ir.Function, candidate: ir.Function, k: int, budget:
 def _open_loops(stmts) -> bool:
     """Whether a loop's trip count may depend on the input."""
     for s in ir.walk_stmts(stmts):
-        if isinstance(s, ir.While) or isinstance(s, ir.For) and not (
-                isinstance(s.lo, ir.Const) and isinstance(s.hi, ir.Const)):
+        if (
+            isinstance(s, ir.While)
+            or isinstance(s, ir.For)
+            and not (isinstance(s.lo, ir.Const) and isinstance(s.hi, ir.Const))
+        ):
             return True
     return False
 
@@ -481,6 +511,7 @@ def _open_loops(stmts) -> bool:
 @dataclass
 class _Spent:
     """Statements unrolled by a proof, all its cases together, and the most allowed."""
+
     budget: int
     steps: int = 0
 
@@ -491,14 +522,14 @@ class _Spent:
         return st
 
 
-def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tuple,
-                fixed: dict[str, int] | None) -> FunctionProof:
+def _prove_case(
+    source: ir.Function, candidate: ir.Function, k: int, limits: tuple, fixed: dict[str, int] | None
+) -> FunctionProof:
     spent, timeout_ms, rlimit = limits
     try:
         a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
     except _TooLarge:
-        return FunctionProof(Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll",
-                             too_large=True)
+        return FunctionProof(Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll", too_large=True)
     except (_Unsupported, KeyError) as exc:
         return FunctionProof(Status.UNSUPPORTED, None, str(exc).strip("'"))
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
@@ -514,7 +545,7 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
         try:
             if rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None:
                 if fixed:
-                    return FunctionProof(Status.PROVEN, bound)      # this case is past the bound
+                    return FunctionProof(Status.PROVEN, bound)  # this case is past the bound
                 return FunctionProof(Status.UNSUPPORTED, bound, f"no input keeps every loop within {k} iterations")
         except rules.Undecided:
             pass
@@ -525,8 +556,13 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
     taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
     j = var(ir.fresh_name("__j", taken), U64)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
-        claims.append((f"{arr}[{j.value}]", _content(source, arr, a.writes.get(arr, ()), j, a.entry),
-                       _content(candidate, arr, b.writes.get(arr, ()), j, b.entry)))
+        claims.append(
+            (
+                f"{arr}[{j.value}]",
+                _content(source, arr, a.writes.get(arr, ()), j, a.entry),
+                _content(candidate, arr, b.writes.get(arr, ()), j, b.entry),
+            )
+        )
     for what, x, y in claims:
         if x == y:
             continue
@@ -554,4 +590,5 @@ def _prove_case(source: ir.Function, candidate: ir.Function, k: int, limits: tup
 
 def _floats(*ts: Term) -> bool:
     from ..meaning.terms import subterms
+
     return any(u.ty.is_float and u.op in ("add", "sub", "mul", "div", "sqrt") for t in ts for u in subterms(t))

@@ -9,6 +9,7 @@ are random with their type's edge values.  A run the source cannot finish
 within the step budget is a disagreement at the lengths every function
 must reach; one the candidate cannot finish is a disagreement.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,13 +18,13 @@ import numpy as np
 
 from ..meaning import interp, ir
 
-SMALL = 8                     # every length and trip count 0..SMALL is tried
-MAX_LENGTH = 64               # larger ones up to this, as the step budget allows
-BIG = (16, 33, 64)            # always among them
-RANDOM_LENGTHS = 3            # and a few drawn at random
-MAX_ELEMENTS = 1 << 20        # a run whose arrays would be larger is skipped
-FUEL = 500_000                # loop iterations per function, all of the source's runs together
-                              # (about half a minute of the interpreter at most)
+SMALL = 8  # every length and trip count 0..SMALL is tried
+MAX_LENGTH = 64  # larger ones up to this, as the step budget allows
+BIG = (16, 33, 64)  # always among them
+RANDOM_LENGTHS = 3  # and a few drawn at random
+MAX_ELEMENTS = 1 << 20  # a run whose arrays would be larger is skipped
+FUEL = 500_000  # loop iterations per function, all of the source's runs together
+# (about half a minute of the interpreter at most)
 
 
 # How the manifest's `agree` reads: False only when a run told them apart
@@ -34,20 +35,20 @@ VERDICT = {True: "agree", False: "DISAGREE", None: "inconclusive"}
 @dataclass(frozen=True)
 class Runs:
     """What the differential runs of one function came to."""
-    agree: bool | None            # None: the runs could not settle it (unrunnable or note says why)
+
+    agree: bool | None  # None: the runs could not settle it (unrunnable or note says why)
     runs: int = 0
-    skipped: int = 0              # inputs not run (arrays too large)
+    skipped: int = 0  # inputs not run (arrays too large)
     max_length: int = 0
-    lengths: str = "none"         # the lengths and trip counts run, as ranges: "0..8, 16"
-    sizes: tuple[str, ...] = ()   # the parameters that set them
-    note: str = ""                # how the schedule ended early, or why they disagree
-    unrunnable: str = ""          # why the pair could not be run
-    samples: int | str | None = None    # a shape's profile samples run too: how many, or what failed
-    error: str = ""               # the interpreter refused the candidate
+    lengths: str = "none"  # the lengths and trip counts run, as ranges: "0..8, 16"
+    sizes: tuple[str, ...] = ()  # the parameters that set them
+    note: str = ""  # how the schedule ended early, or why they disagree
+    unrunnable: str = ""  # why the pair could not be run
+    samples: int | str | None = None  # a shape's profile samples run too: how many, or what failed
+    error: str = ""  # the interpreter refused the candidate
 
     @classmethod
-    def of(cls, runs: int, skipped: int, tried: list[int], agree: bool | None, note: str | None,
-           sizes=()) -> "Runs":
+    def of(cls, runs: int, skipped: int, tried: list[int], agree: bool | None, note: str | None, sizes=()) -> "Runs":
         return cls(agree, runs, skipped, max(tried, default=0), _ranges(tried), tuple(sorted(sizes)), note or "")
 
     def to_json(self) -> dict:
@@ -56,14 +57,19 @@ class Runs:
             return {"agree": self.agree, "error": self.error}
         if self.unrunnable:
             return {"agree": self.agree, "skipped": self.unrunnable}
-        out = {"runs": self.runs, "skipped": self.skipped, "max_length": self.max_length,
-               "lengths": self.lengths, "agree": self.agree, "sizes": list(self.sizes)}
+        out = {
+            "runs": self.runs,
+            "skipped": self.skipped,
+            "max_length": self.max_length,
+            "lengths": self.lengths,
+            "agree": self.agree,
+            "sizes": list(self.sizes),
+        }
         if self.note:
             out["note"] = self.note
         if self.samples is not None:
             out["samples"] = self.samples
         return out
-
 
 
 def largest_constant_index(fn: ir.Function) -> int:
@@ -92,8 +98,9 @@ def schedule(fn: ir.Function, rng) -> list[int]:
 def small_params(fn: ir.Function) -> set[str]:
     """Scalar parameters that set a length or a loop's trip count: they follow
     the schedule, so every loop runs to its end on inputs of known size."""
-    names = {v.name for p in fn.params if isinstance(p.ty, ir.Array)
-             for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)}
+    names = {
+        v.name for p in fn.params if isinstance(p.ty, ir.Array) for v in ir.walk(p.ty.length) if isinstance(v, ir.Var)
+    }
     for s in ir.walk_stmts(fn.body):
         bounds = (s.lo, s.hi) if isinstance(s, ir.For) else (s.cond,) if isinstance(s, ir.While) else ()
         for e in bounds:
@@ -127,16 +134,28 @@ def run_both(source: ir.Module, candidate: ir.Module, fn: ir.Function, seed: int
             r1 = interp.run(source, fn.name, *a1, fuel=tank)
         except interp.OutOfFuel:
             if k <= SMALL:
-                return Runs.of(runs, skipped, tried, None, f"the source did not finish in "
-                                f"{FUEL} loop iterations at length {k}", small)
+                return Runs.of(
+                    runs,
+                    skipped,
+                    tried,
+                    None,
+                    f"the source did not finish in {FUEL} loop iterations at length {k}",
+                    small,
+                )
             note = f"stopped before length {k}: the step budget ({FUEL} loop iterations) was spent"
             break
         spent = before - tank[0]
         try:
             r2 = interp.run(candidate, fn.name, *a2, fuel=2 * spent + 1000)
         except interp.OutOfFuel:
-            return Runs.of(runs + 1, skipped, tried + [k], False, f"the candidate did not finish at "
-                            f"length {k} where the source took {spent} steps", small)
+            return Runs.of(
+                runs + 1,
+                skipped,
+                tried + [k],
+                False,
+                f"the candidate did not finish at length {k} where the source took {spent} steps",
+                small,
+            )
         runs += 1
         tried.append(k)
         if not (same(r1, r2) and all(same(x, y) for x, y in zip(a1, a2) if isinstance(x, np.ndarray))):
@@ -179,8 +198,7 @@ def same(a, b) -> bool:
     """Bit for bit, except that any NaN equals any NaN (-0.0 is not 0.0);
     arrays element by element."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype \
-                or a.shape != b.shape:
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.dtype != b.dtype or a.shape != b.shape:
             return False
         if a.dtype.kind == "f":
             bits = np.dtype(f"u{a.itemsize}")
@@ -197,13 +215,16 @@ def _random_scalar(t: ir.Scalar, rng):
     if t.is_bool:
         return bool(rng.integers(0, 2))
     if t.is_float:
-        return float(rng.choice([0.0, -0.0, 1.0, -1.5, 1e30, float("inf"), float("nan")])) \
-            if rng.random() < 0.2 else float(rng.uniform(-100, 100))
+        return (
+            float(rng.choice([0.0, -0.0, 1.0, -1.5, 1e30, float("inf"), float("nan")]))
+            if rng.random() < 0.2
+            else float(rng.uniform(-100, 100))
+        )
     lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, t.mask)
     if rng.random() < 0.25:
         edge = [lo, hi, 0, 1, lo + 1, hi - 1] + ([-1] if t.signed else [])
         return edge[int(rng.integers(0, len(edge)))]
-    v = int.from_bytes(rng.bytes(t.bits // 8), "little")          # uniform over the whole width
+    v = int.from_bytes(rng.bytes(t.bits // 8), "little")  # uniform over the whole width
     return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
 
 

@@ -41,6 +41,7 @@ fixed point with the documented cost table (`costs`), minimising (cost,
 size) so ties go to the smaller term.  Costs are tree costs (a shared
 subterm is paid at each use), matching egglog's tree-additive model.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,30 +61,53 @@ from ..machine.probe import Probe
 # the type tags (see the module docstring): 'plain' result type; 'cmp'
 # operand type; 'cast' target + source; 'shift' value + count type.
 OPS: dict[str, tuple[str, int, str]] = {
-    "neg": ("Neg", 1, "plain"), "not": ("Not", 1, "plain"),
+    "neg": ("Neg", 1, "plain"),
+    "not": ("Not", 1, "plain"),
     "cast": ("Cast", 1, "cast"),
-    "add": ("Add", 2, "plain"), "sub": ("Sub", 2, "plain"), "mul": ("Mul", 2, "plain"),
-    "div": ("Div", 2, "plain"), "rem": ("Rem", 2, "plain"),
-    "and": ("And", 2, "plain"), "or": ("Or", 2, "plain"), "xor": ("Xor", 2, "plain"),
-    "shl": ("Shl", 2, "shift"), "shr": ("Shr", 2, "shift"),
-    "eq": ("Eq", 2, "cmp"), "ne": ("Ne", 2, "cmp"), "lt": ("Lt", 2, "cmp"),
-    "le": ("Le", 2, "cmp"), "gt": ("Gt", 2, "cmp"), "ge": ("Ge", 2, "cmp"),
-    "land": ("Land", 2, "plain"), "lor": ("Lor", 2, "plain"),
-    "popcount": ("Popcount", 1, "plain"), "clz": ("Clz", 1, "plain"),
-    "ctz": ("Ctz", 1, "plain"), "abs": ("Abs", 1, "plain"),
-    "bswap": ("Bswap", 1, "plain"), "sqrt": ("Sqrt", 1, "plain"),
-    "min": ("Min", 2, "plain"), "max": ("Max", 2, "plain"),
-    "wmul": ("Wmul", 2, "plain"), "mulhi": ("Mulhi", 2, "plain"),
-    "add_sat": ("AddSat", 2, "plain"), "sub_sat": ("SubSat", 2, "plain"),
-    "rotl": ("Rotl", 2, "shift"), "rotr": ("Rotr", 2, "shift"),
+    "add": ("Add", 2, "plain"),
+    "sub": ("Sub", 2, "plain"),
+    "mul": ("Mul", 2, "plain"),
+    "div": ("Div", 2, "plain"),
+    "rem": ("Rem", 2, "plain"),
+    "and": ("And", 2, "plain"),
+    "or": ("Or", 2, "plain"),
+    "xor": ("Xor", 2, "plain"),
+    "shl": ("Shl", 2, "shift"),
+    "shr": ("Shr", 2, "shift"),
+    "eq": ("Eq", 2, "cmp"),
+    "ne": ("Ne", 2, "cmp"),
+    "lt": ("Lt", 2, "cmp"),
+    "le": ("Le", 2, "cmp"),
+    "gt": ("Gt", 2, "cmp"),
+    "ge": ("Ge", 2, "cmp"),
+    "land": ("Land", 2, "plain"),
+    "lor": ("Lor", 2, "plain"),
+    "popcount": ("Popcount", 1, "plain"),
+    "clz": ("Clz", 1, "plain"),
+    "ctz": ("Ctz", 1, "plain"),
+    "abs": ("Abs", 1, "plain"),
+    "bswap": ("Bswap", 1, "plain"),
+    "sqrt": ("Sqrt", 1, "plain"),
+    "min": ("Min", 2, "plain"),
+    "max": ("Max", 2, "plain"),
+    "wmul": ("Wmul", 2, "plain"),
+    "mulhi": ("Mulhi", 2, "plain"),
+    "add_sat": ("AddSat", 2, "plain"),
+    "sub_sat": ("SubSat", 2, "plain"),
+    "rotl": ("Rotl", 2, "shift"),
+    "rotr": ("Rotr", 2, "shift"),
     "select": ("Select", 3, "plain"),
 }
 _TAGS = {"plain": 1, "cmp": 1, "cast": 2, "shift": 2}
 
 # Leaf constructors: egglog argument sorts (literals first, then Term kids).
-LEAVES = {"Var": ("String", "String"), "Int": ("i64", "String"),
-          "Flt": ("String", "String"), "Bool": ("bool", "String"),
-          "Load": ("String", "String", "String", "Term")}
+LEAVES = {
+    "Var": ("String", "String"),
+    "Int": ("i64", "String"),
+    "Flt": ("String", "String"),
+    "Bool": ("bool", "String"),
+    "Load": ("String", "String", "String", "Term"),
+}
 
 BY_CTOR = {ctor: (op, n, shape) for op, (ctor, n, shape) in OPS.items()}
 
@@ -105,28 +129,56 @@ def _signature(ctor: str) -> tuple[str, ...]:
 # `costs`), so that file stays the one place their hints live.
 BASE_COSTS: dict[str, int] = {
     # leaves: a variable or constant is already in a register or an immediate
-    "var": 0, "const": 0, "load": 4,
-    "add": 1, "sub": 1, "neg": 1, "not": 1, "and": 1, "or": 1, "xor": 1,
-    "shl": 1, "shr": 1, "land": 1, "lor": 1, "cast": 1, "select": 1,
-    "eq": 1, "ne": 1, "lt": 1, "le": 1, "gt": 1, "ge": 1,
-    "mul": 3, "div": 26, "rem": 26,
-    "fadd": 4, "fsub": 4, "fmul": 4, "fdiv": 13, "frem": 30,
-    "fneg": 1, "fabs": 1, "fmin": 4, "fmax": 4, "fcmp": 3, "fcast": 4,
+    "var": 0,
+    "const": 0,
+    "load": 4,
+    "add": 1,
+    "sub": 1,
+    "neg": 1,
+    "not": 1,
+    "and": 1,
+    "or": 1,
+    "xor": 1,
+    "shl": 1,
+    "shr": 1,
+    "land": 1,
+    "lor": 1,
+    "cast": 1,
+    "select": 1,
+    "eq": 1,
+    "ne": 1,
+    "lt": 1,
+    "le": 1,
+    "gt": 1,
+    "ge": 1,
+    "mul": 3,
+    "div": 26,
+    "rem": 26,
+    "fadd": 4,
+    "fsub": 4,
+    "fmul": 4,
+    "fdiv": 13,
+    "frem": 30,
+    "fneg": 1,
+    "fabs": 1,
+    "fmin": 4,
+    "fmax": 4,
+    "fcmp": 3,
+    "fcast": 4,
     "sqrt": 15,
 }
 _FLOAT_KEYED = {"add", "sub", "mul", "div", "rem", "neg", "abs", "min", "max"}
 
 # Without these x86 features the primitive is a multi-instruction sequence:
 # popcount is the ~12-op SWAR sum, clz is bsr + cmov + xor, ctz bsf + cmov.
-_X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4),
-                 "ctz": ({"bmi1"}, 3)}
+_X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4), "ctz": ({"bmi1"}, 3)}
 
 
 @lru_cache(maxsize=1)
 def _primitive_costs() -> dict[str, int]:
     from ..front.typecheck import primitives
-    return {name: int(p["cost"]) for name, p in primitives().items()
-            if isinstance(p, dict) and "cost" in p}
+
+    return {name: int(p["cost"]) for name, p in primitives().items() if isinstance(p, dict) and "cost" in p}
 
 
 def costs(probe: Probe | None = None) -> dict[str, int]:
@@ -143,7 +195,7 @@ def costs(probe: Probe | None = None) -> dict[str, int]:
     return table
 
 
-default_costs = costs     # `saturate` has a parameter named costs
+default_costs = costs  # `saturate` has a parameter named costs
 
 
 def _cost_key(op: str, ty: ir.Scalar, arg_tys) -> str:
@@ -168,24 +220,23 @@ def term_cost(t: Term, table: dict[str, int]) -> int:
     term with much sharing is still cheap to cost)."""
     memo: dict[Term, int] = {}
     for u in subterms(t):
-        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + \
-            sum(memo[a] for a in u.args)
+        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + sum(memo[a] for a in u.args)
     return memo[t]
 
 
 # ---------------------------------------------------------------- literals
 
-_SAFE = {chr(c) for c in range(0x20, 0x7f)} - {'"', "\\", "%"}
+_SAFE = {chr(c) for c in range(0x20, 0x7F)} - {'"', "\\", "%"}
 
 
 def _quote(s: str) -> str:
     """An egglog string literal that egglog also prints back verbatim."""
-    return '"' + "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode())
-                         for c in s) + '"'
+    return '"' + "".join(c if c in _SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in s) + '"'
 
 
 def _unquote(s: str) -> str:
     from urllib.parse import unquote
+
     return unquote(s, errors="strict")
 
 
@@ -195,6 +246,7 @@ def _int_lit(value: int) -> int:
 
 
 # ---------------------------------------------------------------- encode
+
 
 def node_parts(t: Term) -> tuple[str, tuple]:
     """One node's constructor and literal arguments, as egglog holds them
@@ -276,6 +328,7 @@ def encode(t: Term) -> str:
 
 # ---------------------------------------------------------------- decode
 
+
 class _Str(str):
     """A quoted string token (as opposed to a symbol)."""
 
@@ -292,7 +345,7 @@ def parse_sexpr(text: str):
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ValueError(f"cannot parse egglog text at {pos}: {text[pos:pos + 30]!r}")
+            raise ValueError(f"cannot parse egglog text at {pos}: {text[pos : pos + 30]!r}")
         pos = m.end()
         if m.group(1):
             stack.append([])
@@ -381,13 +434,15 @@ def decode(text: str) -> Term:
 
 # ---------------------------------------------------------------- rules
 
+
 def rule_text(rule, egg_name: str, ruleset: str) -> str:
     """One Rule as an egglog (bi)rewrite.  `?x` leaves are pattern variables;
     their types are enforced by the parents' type tags (see module doc)."""
     r = _Renderer(pattern=True)
     if rule.lhs.op == "var" and _is_pattern_var(rule.lhs.value):
-        raise ValueError(f"rule {rule.name}: the left side is a bare pattern "
-                         "variable, which would match every class of every type")
+        raise ValueError(
+            f"rule {rule.name}: the left side is a bare pattern variable, which would match every class of every type"
+        )
     lhs = r.tree(rule.lhs)
     rhs = r.tree(rule.rhs)
     kind = "birewrite" if getattr(rule, "bidirectional", False) else "rewrite"
@@ -395,8 +450,8 @@ def rule_text(rule, egg_name: str, ruleset: str) -> str:
     return f'({kind} {lhs} {rhs}{subsume} :ruleset {ruleset} :name "{egg_name}")'
 
 
-FOLD_RULESET = "fold_constants"     # egglog ruleset of the `folds` rules (never rs_*)
-PLAIN_NODES = 2_000     # a pass over a bigger graph runs under the match limit (see `saturate`)
+FOLD_RULESET = "fold_constants"  # egglog ruleset of the `folds` rules (never rs_*)
+PLAIN_NODES = 2_000  # a pass over a bigger graph runs under the match limit (see `saturate`)
 
 
 def folds(rule) -> bool:
@@ -425,12 +480,14 @@ def _ruleset_ident(name: str, taken: dict[str, str]) -> str:
 
 # ---------------------------------------------------------------- saturation
 
+
 @dataclass(frozen=True)
 class Limits:
     """Saturation stops at the first of these.  They are checked between
     iterations; within one, `matches` bounds each rule's work (a rule that
     finds more matches than that sits the pass out), so a pass cannot run
     far past them."""
+
     nodes: int = 20_000
     iterations: int = 12
     seconds: float = 10.0
@@ -439,23 +496,24 @@ class Limits:
 
 @dataclass(frozen=True)
 class IterationStat:
-    iteration: int        # 0 = the e-graph as loaded, before any rule ran
-    nodes: int            # e-nodes (Term rows) after the iteration
-    classes: int          # e-classes of sort Term after the iteration
-    seconds: float        # time egglog spent running this iteration
-    matches: int          # rule matches found in this iteration
-    changed: bool         # whether egglog reported any change
+    iteration: int  # 0 = the e-graph as loaded, before any rule ran
+    nodes: int  # e-nodes (Term rows) after the iteration
+    classes: int  # e-classes of sort Term after the iteration
+    seconds: float  # time egglog spent running this iteration
+    matches: int  # rule matches found in this iteration
+    changed: bool  # whether egglog reported any change
 
 
 @dataclass(frozen=True)
 class ENode:
     """One member of a class: an operator over literal arguments (names,
     type tags, constant values) and child classes."""
+
     ctor: str
     lits: tuple
     kids: tuple[str, ...]
-    cost: int             # this node alone
-    total: int            # with each child's best representative
+    cost: int  # this node alone
+    total: int  # with each child's best representative
 
 
 @dataclass
@@ -484,8 +542,14 @@ def _intent_of(name: str) -> str:
     return name.split("@", 1)[0]
 
 
-def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
-             costs: dict[str, int] | None = None, allow_reassoc: bool = False) -> "Atlas":
+def saturate(
+    roots: dict,
+    rules=(),
+    *,
+    limits: Limits = Limits(),
+    costs: dict[str, int] | None = None,
+    allow_reassoc: bool = False,
+) -> "Atlas":
     """Load every root into one e-graph, run the rules to saturation or a
     limit, and return the Atlas.
 
@@ -518,9 +582,19 @@ def saturate(roots: dict, rules=(), *, limits: Limits = Limits(),
     start = time.perf_counter()
     stats, stop, matches = _run_passes(eg, run, loaded, limits)
     program.append(f";; {stop} after {len(stats) - 1} iterations")
-    return Atlas(eg, named, table, limits, stats, stop, dict(loaded.per_ruleset),
-                 loaded.skipped_reassoc, dict(matches), "\n".join(program),
-                 time.perf_counter() - start)
+    return Atlas(
+        eg,
+        named,
+        table,
+        limits,
+        stats,
+        stop,
+        dict(loaded.per_ruleset),
+        loaded.skipped_reassoc,
+        dict(matches),
+        "\n".join(program),
+        time.perf_counter() - start,
+    )
 
 
 def _datatype(table: dict[str, int]) -> str:
@@ -542,7 +616,7 @@ class _LoadedRules:
 
     def __init__(self, rules, allow_reassoc: bool):
         self.idents: dict[str, str] = {}
-        self.rule_names: dict[str, str] = {}        # egglog name -> Rule.name
+        self.rule_names: dict[str, str] = {}  # egglog name -> Rule.name
         self.per_ruleset: dict[str, int] = defaultdict(int)
         self.skipped_reassoc = 0
         self.commands = []
@@ -561,15 +635,16 @@ class _LoadedRules:
         self.folding = any(folds(rule) for rule, _ in self.commands)
 
     def declarations(self) -> list[str]:
-        return [f"(ruleset {i})" for i in self.idents.values()] + ([f"(ruleset {FOLD_RULESET})"]
-                                                                   if self.folding else [])
+        return [f"(ruleset {i})" for i in self.idents.values()] + (
+            [f"(ruleset {FOLD_RULESET})"] if self.folding else []
+        )
 
     def load(self, run) -> list[str]:
         """Each rule, one egglog command at a time so an error names its rule."""
         for rule, text in self.commands:
             try:
                 run(text)
-            except Exception as e:      # egglog raises EggSmolError
+            except Exception as e:  # egglog raises EggSmolError
                 where = f" ({rule.source})" if getattr(rule, "source", None) else ""
                 raise ValueError(f"rule {rule.name}{where} does not load into egglog: {e}") from e
         return [text for _, text in self.commands]
@@ -597,9 +672,14 @@ def _root_lets(named: dict) -> list[str]:
 def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
     """Passes until saturation or a limit: (stats per pass, why it stopped,
     matches per rule)."""
+
     def size():
-        rows = [row for fn in eg.freeze().functions.values()
-                if fn.output_sort == "Term" and not fn.is_let_binding for row in fn.rows]
+        rows = [
+            row
+            for fn in eg.freeze().functions.values()
+            if fn.output_sort == "Term" and not fn.is_let_binding
+            for row in fn.rows
+        ]
         return len(rows), len({row.output for row in rows})
 
     idents, rule_names = loaded.idents, loaded.rule_names
@@ -616,8 +696,12 @@ def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
     # scheduler, which costs some 60 us per rule and pass.
     fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
     plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
-    capped = (f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
-              + fold + " ".join(f"(run-with capped {i})" for i in idents.values()) + ")")
+    capped = (
+        f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
+        + fold
+        + " ".join(f"(run-with capped {i})" for i in idents.values())
+        + ")"
+    )
     start = time.perf_counter()
     stop = None
     if not idents and not loaded.folding:
@@ -657,21 +741,34 @@ def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
 
 # ---------------------------------------------------------------- the atlas
 
+
 class Atlas:
     """A saturated e-graph holding the roots of every intent."""
 
-    def __init__(self, eg, roots, costs, limits, stats, stop_reason, rules_per_ruleset,
-                 skipped_reassoc, rule_matches, program, seconds):
+    def __init__(
+        self,
+        eg,
+        roots,
+        costs,
+        limits,
+        stats,
+        stop_reason,
+        rules_per_ruleset,
+        skipped_reassoc,
+        rule_matches,
+        program,
+        seconds,
+    ):
         self.egraph = eg
-        self.roots: dict[str, tuple[str, Term]] = roots   # name -> (intent, term)
+        self.roots: dict[str, tuple[str, Term]] = roots  # name -> (intent, term)
         self.costs = costs
         self.limits = limits
         self.stats: list[IterationStat] = stats
         self.stop_reason: str = stop_reason
         self.rules_per_ruleset = rules_per_ruleset
         self.skipped_reassoc = skipped_reassoc
-        self.rule_matches = rule_matches      # Rule.name -> matches over all iterations
-        self.program = program                # the egglog text that built it
+        self.rule_matches = rule_matches  # Rule.name -> matches over all iterations
+        self.program = program  # the egglog text that built it
         self.seconds = seconds
         self._graph = None
         self._classes = None
@@ -683,12 +780,11 @@ class Atlas:
             return self._graph
         data = json.loads(self.egraph.serialize([]).to_json())
         nodes = data["nodes"]
-        lit_of = {}                       # primitive node id -> python value
-        raw: dict[str, list] = defaultdict(list)   # class -> [(ctor, lits, kids)]
+        lit_of = {}  # primitive node id -> python value
+        raw: dict[str, list] = defaultdict(list)  # class -> [(ctor, lits, kids)]
         for nid, nd in nodes.items():
             if data["class_data"].get(nd["eclass"], {}).get("type") != "Term":
-                v = _atom(nd["op"]) if not nd["op"].startswith('"') else \
-                    _unquote(parse_sexpr(nd["op"]))
+                v = _atom(nd["op"]) if not nd["op"].startswith('"') else _unquote(parse_sexpr(nd["op"]))
                 lit_of[nid] = v
         for nid, nd in nodes.items():
             if nid in lit_of:
@@ -708,11 +804,11 @@ class Atlas:
             if ctor == "Load":
                 return _scalar(lits[1])
             return ir.BOOL if BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
+
         cls_ty = {cid: node_ty(*ns[0][:2]) for cid, ns in raw.items()}
 
         def own_cost(ctor, lits, kids):
-            op = BY_CTOR[ctor][0] if ctor in BY_CTOR else \
-                {"Var": "var", "Load": "load"}.get(ctor, "const")
+            op = BY_CTOR[ctor][0] if ctor in BY_CTOR else {"Var": "var", "Load": "load"}.get(ctor, "const")
             return node_cost(self.costs, op, node_ty(ctor, lits), [cls_ty[k] for k in kids])
 
         # Bottom-up fixed point on (cost, size): strictly better only, so the
@@ -743,8 +839,7 @@ class Atlas:
             return terms[cid]
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
-        self._graph = dict(raw=raw, best=best, choice=choice, best_term=best_term,
-                           own=own, index=index, ty=cls_ty)
+        self._graph = dict(raw=raw, best=best, choice=choice, best_term=best_term, own=own, index=index, ty=cls_ty)
         return self._graph
 
     def _member(self, n: ENode) -> Term:
@@ -793,8 +888,11 @@ class Atlas:
                 nodes.append(ENode(n[0], n[1], n[2], g["own"][cid, n], total))
             chosen = g["choice"][cid]
             nodes.sort(key=lambda e: (e.total, (e.ctor, e.lits, e.kids) != chosen))
-            out.append(EClass(cid, g["ty"][cid], nodes, g["best_term"](cid),
-                              g["best"][cid][0], sorted(landed.get(cid, [])), self))
+            out.append(
+                EClass(
+                    cid, g["ty"][cid], nodes, g["best_term"](cid), g["best"][cid][0], sorted(landed.get(cid, [])), self
+                )
+            )
         out.sort(key=lambda c: _id_key(c.id))
         self._classes = out
         return out
@@ -814,15 +912,23 @@ class Atlas:
                 owners[cid].add(intent)
                 by_root[cid].add(name)
         by_id = {c.id: c for c in self.classes()}
-        shared = [{"class": cid, "intents": sorted(owners[cid]), "roots": sorted(by_root[cid]),
-                   "best": pretty(by_id[cid].best), "cost": by_id[cid].cost,
-                   "leaf": not by_id[cid].best.args}
-                  for cid in sorted(owners, key=_id_key) if len(owners[cid]) > 1]
+        shared = [
+            {
+                "class": cid,
+                "intents": sorted(owners[cid]),
+                "roots": sorted(by_root[cid]),
+                "best": pretty(by_id[cid].best),
+                "cost": by_id[cid].cost,
+                "leaf": not by_id[cid].best.args,
+            }
+            for cid in sorted(owners, key=_id_key)
+            if len(owners[cid]) > 1
+        ]
         last = self.stats[-1]
         return {
             "roots": len(self.roots),
             "intents": sorted({i for i, _ in self.roots.values()}),
-            "source_nodes": source_nodes,          # each root stored alone, as a DAG
+            "source_nodes": source_nodes,  # each root stored alone, as a DAG
             "source_distinct_nodes": len(distinct),  # all roots hash-consed together
             "eclasses": last.classes,
             "enodes": last.nodes,

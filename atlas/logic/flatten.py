@@ -20,13 +20,14 @@ A function this does not apply to raises `Refused` with the reason; one
 whose unrolled term would exceed MAX_NODES (a tree count: a flag that guards
 its own update doubles the term at every iteration) is refused too.
 """
+
 from __future__ import annotations
 
 from ..meaning import ir
 from ..meaning.terms import Term, const, fold, natural_value
 
-MAX_NODES = 20_000          # the largest unrolled term (tree nodes) kept
-MAX_STEPS = 200_000         # statements executed while unrolling, all paths together
+MAX_NODES = 20_000  # the largest unrolled term (tree nodes) kept
+MAX_STEPS = 200_000  # statements executed while unrolling, all paths together
 
 
 _STRAIGHT = "it has no branch or loop"
@@ -83,12 +84,14 @@ def flatten(fn: ir.Function, *, straight_too: bool = False) -> Term:
     t = run.block(list(fn.body), env)
     n = tree_size(t)
     if n > MAX_NODES:
-        raise Refused(f"{fn.name}: unrolled, it is a term of {n} nodes (at most {MAX_NODES}); a variable "
-                      "updated under a condition that reads it doubles the term at every iteration")
+        raise Refused(
+            f"{fn.name}: unrolled, it is a term of {n} nodes (at most {MAX_NODES}); a variable "
+            "updated under a condition that reads it doubles the term at every iteration"
+        )
     return t
 
 
-_UNROLLED: dict[int, tuple] = {}       # id(function) -> (function, its term or None)
+_UNROLLED: dict[int, tuple] = {}  # id(function) -> (function, its term or None)
 
 
 def whole_term(fn: ir.Function) -> Term | None:
@@ -133,7 +136,7 @@ class _Run:
                 return simplify(Term(e.name, e.ty, kids))
             case ir.Unary() | ir.Binary():
                 return simplify(Term(e.op, e.ty, kids))
-        raise Refused(f"{self.fn.name}: {e.span}: {type(e).__name__} is not a term")   # why_not keeps them out
+        raise Refused(f"{self.fn.name}: {e.span}: {type(e).__name__} is not a term")  # why_not keeps them out
 
     def expand(self, s, env: dict) -> list | None:
         """The statements `s` stands for when it is a loop (unrolled) or an
@@ -155,7 +158,7 @@ class _Run:
             s = stmts[i]
             more = self.expand(s, env)
             if more is not None:
-                stmts, i = more + stmts[i + 1:], 0
+                stmts, i = more + stmts[i + 1 :], 0
                 continue
             if isinstance(s, ir.Let):
                 env[s.name] = self.term(s.init, env)
@@ -176,7 +179,7 @@ class _Run:
         while i < len(stmts):
             self.step()
             s = stmts[i]
-            rest = stmts[i + 1:]
+            rest = stmts[i + 1 :]
             if isinstance(s, ir.Return) and s.value is not None:
                 return self.term(s.value, env)
             more = self.expand(s, env)
@@ -185,8 +188,13 @@ class _Run:
                 continue
             if isinstance(s, ir.If) and (_returns(s.then) or _returns(s.else_)):
                 c = self.term(s.cond, env)
-                return simplify(Term("select", self.ret, (
-                    c, self.block(list(s.then) + rest, env), self.block(list(s.else_) + rest, env))))
+                return simplify(
+                    Term(
+                        "select",
+                        self.ret,
+                        (c, self.block(list(s.then) + rest, env), self.block(list(s.else_) + rest, env)),
+                    )
+                )
             if _returns([s]):
                 raise Refused(f"{self.fn.name}: {s.span}: {type(s).__name__} cannot be unrolled")
             env = self.assign([s], env)
@@ -246,9 +254,14 @@ def simplify(t: Term) -> Term:
 # Operators with a right identity: x op unit == x for every x of the type.
 # For floats that is -0.0 for addition (0.0 + -0.0 is 0.0, not -0.0), +0.0
 # for subtraction and 1.0 for multiplication; NaN stays NaN under each.
-_IDENTITY = {"add": lambda t: -0.0 if t.is_float else 0, "sub": lambda t: 0.0 if t.is_float else 0,
-             "or": lambda t: 0, "xor": lambda t: 0,
-             "mul": lambda t: 1.0 if t.is_float else 1, "and": lambda t: t.mask}
+_IDENTITY = {
+    "add": lambda t: -0.0 if t.is_float else 0,
+    "sub": lambda t: 0.0 if t.is_float else 0,
+    "or": lambda t: 0,
+    "xor": lambda t: 0,
+    "mul": lambda t: 1.0 if t.is_float else 1,
+    "and": lambda t: t.mask,
+}
 
 
 def _returns(stmts) -> bool:

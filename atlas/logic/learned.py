@@ -13,6 +13,7 @@ The file is `$ATLAS_LEARNED`, else learned-rules.yaml in the cache
 directory; `load_rules` reads it beside the shipped rules, so the next
 compile gets the program by saturation, without searching.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,11 @@ from ..files import write_atomic
 from ..meaning.terms import Term, subterms
 
 RULESET = "learned"
-HEADER = ("# Rules the superoptimiser learned (`atlas superopt`), each proven by Z3\n"
-          "# when found and again whenever this file is loaded.  Safe to delete:\n"
-          "# a later search finds them again.\n")
+HEADER = (
+    "# Rules the superoptimiser learned (`atlas superopt`), each proven by Z3\n"
+    "# when found and again whenever this file is loaded.  Safe to delete:\n"
+    "# a later search finds them again.\n"
+)
 
 
 def default_path() -> Path:
@@ -83,11 +86,21 @@ def _pattern_name(name: str, k: int) -> str:
 
 def entry(function: str, where: str, source: Term, found: Term, ty: ir.Scalar, provenance: dict) -> dict:
     lhs, rhs, types = generalise(source, found)
-    return {"name": rule_name(function, ty), "lhs": lhs, "rhs": rhs, "types": ty.name,
-            "vars": types, "doc": f"found by the superoptimiser for {function} ({where})",
-            "provenance": {"function": function, "where": where, "atlas": __version__,
-                           "found": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           **provenance}}
+    return {
+        "name": rule_name(function, ty),
+        "lhs": lhs,
+        "rhs": rhs,
+        "types": ty.name,
+        "vars": types,
+        "doc": f"found by the superoptimiser for {function} ({where})",
+        "provenance": {
+            "function": function,
+            "where": where,
+            "atlas": __version__,
+            "found": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **provenance,
+        },
+    }
 
 
 def read(path) -> list[dict]:
@@ -105,8 +118,7 @@ def add(path, entries: list[dict], expect: dict[str, Term] | None = None) -> lis
     Returns the new file's rules."""
     p = Path(path)
     keep = [r for r in read(p) if r.get("name") not in {e["name"] for e in entries}]
-    doc = {"ruleset": RULESET, "doc": "rules found and proven by the superoptimiser",
-           "rules": keep + entries}
+    doc = {"ruleset": RULESET, "doc": "rules found and proven by the superoptimiser", "rules": keep + entries}
     text = HEADER + yaml.safe_dump(doc, sort_keys=False, width=1 << 16)
     p.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=p.parent) as tmp:
@@ -116,8 +128,8 @@ def add(path, entries: list[dict], expect: dict[str, Term] | None = None) -> lis
     for r in loaded:
         want = (expect or {}).get(r.name)
         if want is not None and rulebook.without_marks(r.lhs) != _patterned(want, {}):
-            raise rulebook.RuleError(f"learned rule {r.name}: its lhs does not read back as the "
-                                     "term it was learned from; not stored")
+            raise rulebook.RuleError(
+                f"learned rule {r.name}: its lhs does not read back as the term it was learned from; not stored"
+            )
     write_atomic(p, text)
     return list(loaded)
-

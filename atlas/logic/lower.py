@@ -20,6 +20,7 @@ see atlas/logic/flatten.py); a form chosen for it replaces the whole body.
 gives the optimised one.  The control structure never changes, so proving
 each root equal to its replacement proves the function equal.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -31,9 +32,9 @@ from ..meaning.terms import Term, from_expr, subterms, to_expr, var
 
 @dataclass(frozen=True)
 class Root:
-    name: str            # unique: "<function>@<file:line:col> <role>"
+    name: str  # unique: "<function>@<file:line:col> <role>"
     function: str
-    role: str            # 'value of y[i]', 'index of y[i]', 'x', 'condition', 'return', ...
+    role: str  # 'value of y[i]', 'index of y[i]', 'x', 'condition', 'return', ...
     term: Term
     where: ir.Span
 
@@ -48,12 +49,13 @@ def _loads(t: Term) -> set[str]:
 @dataclass
 class _Run:
     """The symbolic state of one straight-line run."""
-    env: dict[str, Term] = field(default_factory=dict)        # local -> its term now
+
+    env: dict[str, Term] = field(default_factory=dict)  # local -> its term now
     declared: dict[str, ir.Scalar] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)            # locals written, first write first
-    stores: list[tuple] = field(default_factory=list)         # (array, index, value, span)
+    order: list[str] = field(default_factory=list)  # locals written, first write first
+    stores: list[tuple] = field(default_factory=list)  # (array, index, value, span)
     written: set[str] = field(default_factory=set)
-    spans: dict[str, ir.Span] = field(default_factory=dict)   # local -> its last writer
+    spans: dict[str, ir.Span] = field(default_factory=dict)  # local -> its last writer
 
 
 class _Lowering:
@@ -67,7 +69,7 @@ class _Lowering:
     def root(self, term: Term, where: ir.Span, role: str) -> Term:
         name = f"{self.fn.name}@{where} {role}"
         self.names[name] = self.names.get(name, 0) + 1
-        if self.names[name] > 1:                # the same statement seen again (rare)
+        if self.names[name] > 1:  # the same statement seen again (rare)
             name += f" #{self.names[name]}"
         r = Root(name, self.fn.name, role, term, where)
         self.roots.append(r)
@@ -76,7 +78,7 @@ class _Lowering:
     def expr(self, e: ir.Expr, role: str, where: ir.Span) -> ir.Expr:
         """A single expression outside any run (conditions, bounds, returns)."""
         t = from_expr(e, {})
-        if t is None:                       # it calls a function: left as it is
+        if t is None:  # it calls a function: left as it is
             return e
         return to_expr(self.root(t, where, role))
 
@@ -125,8 +127,9 @@ class _Lowering:
         finals: dict[str, ir.Expr] = {}
         # the locals this run reassigns: a term naming one of them means its
         # value at the run's start, which must be read before it is replaced
-        reassigned = {name for name in run.order
-                      if run.env[name] != var(name, run.env[name].ty) or name in run.declared}
+        reassigned = {
+            name for name in run.order if run.env[name] != var(name, run.env[name].ty) or name in run.declared
+        }
 
         def settle(term: Term, where, role) -> ir.Expr:
             chosen = self.root(term, where, role)
@@ -137,8 +140,9 @@ class _Lowering:
         for name in run.order:
             if name in reassigned:
                 finals[name] = settle(run.env[name], run.spans[name], name)
-        stores = [(a, settle(i, sp, f"index of {a}[]"), settle(v, sp, f"value of {a}[]"), sp)
-                  for a, i, v, sp in run.stores]
+        stores = [
+            (a, settle(i, sp, f"index of {a}[]"), settle(v, sp, f"value of {a}[]"), sp) for a, i, v, sp in run.stores
+        ]
         for name, value in finals.items():
             if name in run.declared:
                 out.append(ir.Let(name, run.declared[name], value, run.spans[name]))
@@ -159,6 +163,7 @@ class _Lowering:
         it uses more than once bound to a temporary first: `x = x * x + x`
         repeated 60 times is a small DAG whose tree has 2^60 nodes."""
         from .flatten import tree_size
+
         if tree_size(t) <= SHARED_TREE:
             return t
         uses: dict[Term, int] = {}
@@ -185,17 +190,24 @@ class _Lowering:
         if isinstance(s, ir.While):
             return ir.While(self.expr(s.cond, "condition", s.span), self.block(s.body), s.span)
         if isinstance(s, ir.For):
-            return ir.For(s.var, s.ty, self.expr(s.lo, "lower bound", s.span),
-                          self.expr(s.hi, "upper bound", s.span), self.block(s.body), s.span)
+            return ir.For(
+                s.var,
+                s.ty,
+                self.expr(s.lo, "lower bound", s.span),
+                self.expr(s.hi, "upper bound", s.span),
+                self.block(s.body),
+                s.span,
+            )
         if isinstance(s, ir.Return):
             return s if s.value is None else ir.Return(self.expr(s.value, "return", s.span), s.span)
-        return s                            # calls and anything holding one stay as written
+        return s  # calls and anything holding one stay as written
 
 
 def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Module, list[Root]]:
     """Rebuild `module` with every root replaced by choose(root) (default: the
     root itself, which gives the source in run form); also return the roots."""
     from .flatten import whole_term
+
     functions, roots = [], []
     for f in module.functions:
         lo = _Lowering(f, choose)
@@ -213,8 +225,8 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
     return ir.Module(tuple(functions), module.sources), roots
 
 
-FUNCTION = "function"       # the role of a whole-function root (atlas/logic/flatten.py)
-SHARED_TREE = 256           # a term larger than this as a tree gets its shared parts named
+FUNCTION = "function"  # the role of a whole-function root (atlas/logic/flatten.py)
+SHARED_TREE = 256  # a term larger than this as a tree gets its shared parts named
 
 
 # ---------------------------------------------------------------- loop forms
@@ -243,7 +255,7 @@ def loop_form(loop: ir.For) -> str:
             elif isinstance(s, ir.If):
                 if not (visit(s.then) and visit(s.else_)):
                     return False
-            else:                            # nested loops, returns, calls
+            else:  # nested loops, returns, calls
                 return False
         return True
 
@@ -289,6 +301,7 @@ def loop_forms(module: ir.Module) -> list[dict]:
 
 # ---------------------------------------------------------------- tidying
 
+
 def tidy(fn: ir.Function) -> ir.Function:
     """The function with each temporary of the run form (`let t.xN = e;`)
     written into its one use when that use follows in the same statement
@@ -308,10 +321,14 @@ def _tidy(stmts) -> tuple:
                 if isinstance(x, ir.Var):
                     uses[x.name] = uses.get(x.name, 0) + 1
     out: list = []
-    pending: dict[str, ir.Expr] = {}          # temporary -> its expression, not yet used
+    pending: dict[str, ir.Expr] = {}  # temporary -> its expression, not yet used
     for s in stmts:
-        if isinstance(s, ir.Let) and s.name.startswith("t.x") and uses.get(s.name) == 1 \
-                and not any(isinstance(x, ir.Call) for x in ir.walk(s.init)):
+        if (
+            isinstance(s, ir.Let)
+            and s.name.startswith("t.x")
+            and uses.get(s.name) == 1
+            and not any(isinstance(x, ir.Call) for x in ir.walk(s.init))
+        ):
             pending[s.name] = s.init
             out.append(s)
             continue

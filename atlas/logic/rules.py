@@ -57,6 +57,7 @@ them again anyway, as a check of the instantiation).
 `prove(lhs, rhs)` is general: any free variables, and array reads (`load`
 terms) with unknown contents; translation validation uses it too.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,7 +77,7 @@ from ..meaning import ir
 from ..front import syntax
 from ..front.check import check
 from ..front.diagnostics import AtlasError
-from ..files import cache_dir, write_atomic   # cache_dir: also rules.cache_dir for callers
+from ..files import cache_dir, write_atomic  # cache_dir: also rules.cache_dir for callers
 from ..meaning.terms import Term, const, evaluate, fold, from_expr, natural_value, pretty, subterms
 from ..meaning.z3domain import Z3AbstractFloats, Z3Domain, sort_of, to_python
 
@@ -95,22 +96,24 @@ _KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "do
 
 # ---------------------------------------------------------------- the values
 
+
 @dataclass(frozen=True)
 class Rule:
     """One rule template instantiated at one type: lhs => rhs.  Variables of
     lhs and rhs are pattern variables, named with a leading '?'."""
+
     name: str
     ruleset: str
-    ty: ir.Scalar              # the instantiation type T
+    ty: ir.Scalar  # the instantiation type T
     lhs: Term
     rhs: Term
-    source: str                # "path:line" of the rule in its YAML file
-    reassoc: bool = False      # holds only under reassociation: not proven, opt-in
-    text: str = ""             # "lhs => rhs" as written
-    consts: tuple[str, ...] = ()   # pattern variables ('?c') that match only constants
-    when: Term | None = None   # bool term over the consts: the rule holds where it is true
-    when_text: str = ""        # `when` as written
-    origin: str = ""           # an instance of a conditioned rule: that rule's name
+    source: str  # "path:line" of the rule in its YAML file
+    reassoc: bool = False  # holds only under reassociation: not proven, opt-in
+    text: str = ""  # "lhs => rhs" as written
+    consts: tuple[str, ...] = ()  # pattern variables ('?c') that match only constants
+    when: Term | None = None  # bool term over the consts: the rule holds where it is true
+    when_text: str = ""  # `when` as written
+    origin: str = ""  # an instance of a conditioned rule: that rule's name
 
     @property
     def id(self) -> str:
@@ -149,20 +152,22 @@ class Undecided(RuleError):
 class LoadStats:
     templates: int = 0
     instances: int = 0
-    proven: int = 0            # proven by Z3 during this load
-    cached: int = 0            # proofs found in the cache
-    reassoc: int = 0           # instances not proven: they hold only under reassociation
-    conditioned: int = 0       # instances with consts/when (Rules.conditioned)
-    seconds: float = 0.0       # the whole load
-    prove_seconds: float = 0.0 # of which in Z3
-    rulesets: dict = field(default_factory=dict)   # name -> [templates, instances]
+    proven: int = 0  # proven by Z3 during this load
+    cached: int = 0  # proofs found in the cache
+    reassoc: int = 0  # instances not proven: they hold only under reassociation
+    conditioned: int = 0  # instances with consts/when (Rules.conditioned)
+    seconds: float = 0.0  # the whole load
+    prove_seconds: float = 0.0  # of which in Z3
+    rulesets: dict = field(default_factory=dict)  # name -> [templates, instances]
 
     def __str__(self) -> str:
         sets = ", ".join(f"{k} {t}/{i}" for k, (t, i) in sorted(self.rulesets.items()))
-        return (f"{self.templates} rule templates, {self.instances} instances ({sets}): "
-                f"{self.conditioned} conditioned; "
-                f"{self.proven} proven now, {self.cached} from cache, {self.reassoc} reassoc-only; "
-                f"{self.seconds:.2f} s ({self.prove_seconds:.2f} s proving)")
+        return (
+            f"{self.templates} rule templates, {self.instances} instances ({sets}): "
+            f"{self.conditioned} conditioned; "
+            f"{self.proven} proven now, {self.cached} from cache, {self.reassoc} reassoc-only; "
+            f"{self.seconds:.2f} s ({self.prove_seconds:.2f} s proving)"
+        )
 
 
 class Rules(list):
@@ -202,18 +207,24 @@ def stats() -> LoadStats | None:
 # popcnt-less probe).  Z3 spends 1.5 to 3.5 million a second, so a claim it
 # cannot decide gives up in 10 to 20 s.  The time limits callers pass stay,
 # far above, only as a safety net.
-PROOF_RLIMIT = 30_000_000       # per claim put to Z3 by `prove` / `refute`
-RULE_RLIMIT = 200_000_000       # per rule instance at load: generous, proven once and cached
-MAX_PARTS = 8                   # differing parts proven one by one before the whole (`refute`)
+PROOF_RLIMIT = 30_000_000  # per claim put to Z3 by `prove` / `refute`
+RULE_RLIMIT = 200_000_000  # per rule instance at load: generous, proven once and cached
+MAX_PARTS = 8  # differing parts proven one by one before the whole (`refute`)
 # Z3 bit-blasts each float operation into thousands of clauses; past a few
 # dozen in one claim it spends its whole limit and gives up (a 64-step f64
 # multiply-add chain: 60 s, then "unknown").  Such a claim is refused at once.
-MAX_FLOAT_OPS = 32              # distinct float arithmetic nodes in one claim put to Z3
+MAX_FLOAT_OPS = 32  # distinct float arithmetic nodes in one claim put to Z3
 _FLOAT_OPS = frozenset({"add", "sub", "mul", "div", "rem", "sqrt", "min", "max"})
 
 
-def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
-          rlimit: int | None = None, abstract_floats: bool = False) -> dict | None:
+def prove(
+    lhs: Term,
+    rhs: Term,
+    timeout_ms: int = 10000,
+    when: Term | None = None,
+    rlimit: int | None = None,
+    abstract_floats: bool = False,
+) -> dict | None:
     """Prove lhs == rhs for every value of their free variables and every
     content of the arrays they load from (with `when`, a bool term: for
     every value where `when` holds).  None when proven; otherwise a
@@ -230,8 +241,14 @@ def prove(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = Non
     return None if found is None else found[0]
 
 
-def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = None,
-           rlimit: int | None = None, abstract_floats: bool = False):
+def refute(
+    lhs: Term,
+    rhs: Term,
+    timeout_ms: int = 10000,
+    when: Term | None = None,
+    rlimit: int | None = None,
+    abstract_floats: bool = False,
+):
     """Like `prove`, but a refutation comes with the two sides' values:
     None, or (counterexample, lhs value, rhs value).  A counterexample
     satisfies `when`.
@@ -243,39 +260,41 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     inside 64 multiply-adds, it gives up.  Only if that fails is the whole
     claim put to Z3."""
     if rlimit is None:
-        rlimit = PROOF_RLIMIT            # read here, so that a caller may lower it for a run
+        rlimit = PROOF_RLIMIT  # read here, so that a caller may lower it for a run
     if lhs.ty != rhs.ty:
         raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
     if when is not None and not when.ty.is_bool:
         raise ValueError(f"the condition is a {when.ty}, not a bool")
-    free = _free_vars(lhs, rhs, *([when] if when is not None else []))   # in order of appearance
+    free = _free_vars(lhs, rhs, *([when] if when is not None else []))  # in order of appearance
     keys: dict = {}
     claim = _claim_text(lhs, rhs, when)
     # Parts are found before the canonical ordering, which may pair them wrongly.
     parts = _differing(lhs, rhs)
     if parts != [(lhs, rhs)] and len(parts) <= MAX_PARTS:
         if not parts:
-            return None                      # the same term
+            return None  # the same term
         try:
             if all(refute(a, b, timeout_ms, when, rlimit, abstract_floats) is None for a, b in parts):
                 return None
         except Undecided:
-            pass                             # the whole claim may still be decided
+            pass  # the whole claim may still be decided
     lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
     heavy = {t for side in (lhs, rhs) for t in subterms(side) if t.ty.is_float and t.op in _FLOAT_OPS}
     if len(heavy) > MAX_FLOAT_OPS and not abstract_floats:
-        raise Undecided(f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
-                        f"are past the {MAX_FLOAT_OPS} it can decide")
+        raise Undecided(
+            f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
+            f"are past the {MAX_FLOAT_OPS} it can decide"
+        )
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
     reads = _Reads()
     D = Z3AbstractFloats() if abstract_floats else Z3Domain()
     zl = evaluate(lhs, D, env, reads.load)
     zr = evaluate(rhs, D, env, reads.load)
     differ = z3.Not(zl == zr)
-    if when is not None:            # a refutation must satisfy the condition
+    if when is not None:  # a refutation must satisfy the condition
         differ = z3.And(evaluate(_canonical(when, keys), D, env, reads.load), differ)
     differ = z3.simplify(differ)
-    if z3.is_false(differ):                  # the rewriter alone shows them equal
+    if z3.is_false(differ):  # the rewriter alone shows them equal
         return None
     # Z3's default solver picks its tactic by logic (bit-blasting for plain
     # bit-vectors, FP as needed); it proved every shipped rule faster than
@@ -289,8 +308,9 @@ def refute(lhs: Term, rhs: Term, timeout_ms: int = 10000, when: Term | None = No
     if result == z3.unsat:
         return None
     if result != z3.sat:
-        raise Undecided(f"Z3 could not decide `{claim}` "
-                        f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})")
+        raise Undecided(
+            f"Z3 could not decide `{claim}` ({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})"
+        )
     if abstract_floats:
         raise Undecided(f"`{claim}` is not shown with float operations abstracted")
     m = solver.model()
@@ -310,14 +330,14 @@ class _Reads:
     functions mixed with floats, which can take minutes."""
 
     def __init__(self):
-        self.seen: dict = {}                 # (array, type) -> [(index as 64 bits, value)]
+        self.seen: dict = {}  # (array, type) -> [(index as 64 bits, value)]
 
     def load(self, array, index, ty):
         w = index.size()
         index = z3.ZeroExt(64 - w, index) if w < 64 else index
         seen = self.seen.setdefault((array, ty), [])
         for j, v in seen:
-            if j.eq(index):                  # the same index term: the same read
+            if j.eq(index):  # the same index term: the same read
                 return v
         v = z3.Const(f"{array}[#{len(seen)}]", sort_of(ty))
         seen.append((index, v))
@@ -325,13 +345,20 @@ class _Reads:
 
     def consistent(self) -> list:
         """Reads of one array at equal indices give equal values."""
-        return [z3.Implies(i == j, v == u) for seen in self.seen.values()
-                for n, (i, v) in enumerate(seen) for j, u in seen[:n]]
+        return [
+            z3.Implies(i == j, v == u)
+            for seen in self.seen.values()
+            for n, (i, v) in enumerate(seen)
+            for j, u in seen[:n]
+        ]
 
     def values(self, m, value) -> dict:
         """`array[index]` -> its value, for each read, in the model `m`."""
-        return {f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]": value(v, ty)
-                for (array, ty), seen in self.seen.items() for i, v in seen}
+        return {
+            f"{array}[{z3.simplify(m.eval(i, model_completion=True)).as_long()}]": value(v, ty)
+            for (array, ty), seen in self.seen.items()
+            for i, v in seen
+        }
 
 
 def _why_unknown(solver, rlimit: int, timeout_ms: int, seconds: float) -> str:
@@ -358,8 +385,9 @@ def _differing(a: Term, b: Term) -> list[tuple[Term, Term]]:
             return
         seen.add((x, y))
         pairs = list(zip(x.args, _paired(x, y)))
-        if (x.op, x.ty, x.value, len(x.args)) != (y.op, y.ty, y.value, len(y.args)) or \
-                any(u.ty != v.ty for u, v in pairs):     # a load's index may be of another width
+        if (x.op, x.ty, x.value, len(x.args)) != (y.op, y.ty, y.value, len(y.args)) or any(
+            u.ty != v.ty for u, v in pairs
+        ):  # a load's index may be of another width
             out.append((x, y))
             return
         for u, v in pairs:
@@ -396,7 +424,7 @@ def _alike(x: Term, y: Term, depth: int) -> int:
 # Operators whose operands commute, at every type: IEEE + and * included, as
 # Z3 has one NaN (tests/test_z3domain.py proves each of these in the domain).
 _COMMUTES = frozenset({"add", "mul", "and", "or", "xor", "eq", "ne", "land", "lor"})
-_FLIPPED = {"gt": "lt", "ge": "le"}            # a > b is b < a by definition
+_FLIPPED = {"gt": "lt", "ge": "le"}  # a > b is b < a by definition
 
 
 def _canonical(t: Term, keys: dict, memo: dict | None = None) -> Term:
@@ -422,17 +450,19 @@ def _canonical(t: Term, keys: dict, memo: dict | None = None) -> Term:
     return out
 
 
-CLAIM_NODES = 400           # a claim shown in a message is at most this many tree nodes
+CLAIM_NODES = 400  # a claim shown in a message is at most this many tree nodes
 
 
 def _claim_text(lhs: Term, rhs: Term, when: Term | None) -> str:
     """The claim in intent syntax, or its size where the text would be huge."""
     from .flatten import tree_size
+
     parts = [lhs, rhs] + ([when] if when is not None else [])
     sizes = [tree_size(t) for t in parts]
     if max(sizes) > CLAIM_NODES:
         return f"two terms of {sizes[0]} and {sizes[1]} nodes equal" + (
-            f" where a condition of {sizes[2]} nodes holds" if when is not None else "")
+            f" where a condition of {sizes[2]} nodes holds" if when is not None else ""
+        )
     return f"{lhs} == {rhs}" + (f" where {when}" if when is not None else "")
 
 
@@ -457,6 +487,7 @@ def _free_vars(*terms: Term) -> dict[str, ir.Scalar]:
 
 # ---------------------------------------------------------------- reading rule files
 
+
 @dataclass(frozen=True)
 class _Template:
     name: str
@@ -464,14 +495,14 @@ class _Template:
     lhs: str
     rhs: str
     types: tuple[ir.Scalar, ...]
-    vars: tuple[tuple[str, str], ...]       # name -> type name ('T' for the rule's type)
+    vars: tuple[tuple[str, str], ...]  # name -> type name ('T' for the rule's type)
     reassoc: bool
     path: str
-    line: int                               # of the rule's mapping
+    line: int  # of the rule's mapping
     lhs_line: int
     rhs_line: int
-    consts: tuple[str, ...] = ()            # variables that match only constants
-    when: str | None = None                 # the condition over the consts, as written
+    consts: tuple[str, ...] = ()  # variables that match only constants
+    when: str | None = None  # the condition over the consts, as written
     consts_line: int = 0
     when_line: int = 0
 
@@ -488,7 +519,7 @@ def _display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-SHIPPED = "shipped"      # in a list of paths: the rule files shipped with Atlas
+SHIPPED = "shipped"  # in a list of paths: the rule files shipped with Atlas
 
 
 def _rule_files(paths) -> list[tuple[str, str]]:
@@ -524,8 +555,11 @@ def _types(spec, where: str) -> tuple[ir.Scalar, ...]:
         elif name in ir.SCALARS:
             group = [ir.SCALARS[name]]
         else:
-            raise RuleError(f"{where}: unknown type '{name}' in `types` (use one of "
-                            + ", ".join([*TYPE_GROUPS, *ir.SCALARS]) + ", or a list of them)")
+            raise RuleError(
+                f"{where}: unknown type '{name}' in `types` (use one of "
+                + ", ".join([*TYPE_GROUPS, *ir.SCALARS])
+                + ", or a list of them)"
+            )
         out += [t for t in group if t not in out]
     if not out:
         raise RuleError(f"{where}: `types` names no type")
@@ -550,8 +584,7 @@ def _read_file(path: str, text: str) -> list[_Template]:
     top = {k.value: v for k, v in root.value}
     for key in top:
         if key not in ("ruleset", "doc", "rules"):
-            raise RuleError(f"{path}:{_line(root, key)}: unknown key '{key}' "
-                            "(a rule file has ruleset, doc, rules)")
+            raise RuleError(f"{path}:{_line(root, key)}: unknown key '{key}' (a rule file has ruleset, doc, rules)")
     if "ruleset" not in top or not isinstance(top["ruleset"], yaml.ScalarNode):
         raise RuleError(f"{path}:1: the file must name its `ruleset`")
     ruleset = top["ruleset"].value
@@ -568,51 +601,76 @@ def _read_file(path: str, text: str) -> list[_Template]:
         where = f"{path}:{line}: rule '{name}'" if name else f"{path}:{line}: rule"
         for key in entries:
             if key not in _KEYS:
-                raise RuleError(f"{path}:{_line(node, key)}: rule '{name}': unknown key '{key}' "
-                                f"(a rule has {', '.join(sorted(_KEYS))})")
+                raise RuleError(
+                    f"{path}:{_line(node, key)}: rule '{name}': unknown key '{key}' "
+                    f"(a rule has {', '.join(sorted(_KEYS))})"
+                )
         for key in ("name", "lhs", "rhs", "types"):
             if key not in entries:
                 raise RuleError(f"{where}: missing `{key}`")
         for key in ("name", "lhs", "rhs"):
             if not isinstance(entries[key], yaml.ScalarNode) or not entries[key].value.strip():
-                raise RuleError(f"{path}:{_line(node, key)}: rule '{name}': `{key}` must be "
-                                "an expression on one line (quote it if YAML misreads it)")
+                raise RuleError(
+                    f"{path}:{_line(node, key)}: rule '{name}': `{key}` must be "
+                    "an expression on one line (quote it if YAML misreads it)"
+                )
         types = _types(data["types"], f"{path}:{_line(node, 'types')}: rule '{name}'")
         vars_ = data.get("vars") or {}
         if not isinstance(vars_, dict):
             raise RuleError(f"{path}:{_line(node, 'vars')}: rule '{name}': `vars` maps names to types")
         for v, t in vars_.items():
             if str(t) != "T" and str(t) not in ir.SCALARS:
-                raise RuleError(f"{path}:{_line(node, 'vars')}: rule '{name}': unknown type '{t}' "
-                                f"for variable '{v}' (the scalar types are {', '.join(ir.SCALARS)}, or T)")
+                raise RuleError(
+                    f"{path}:{_line(node, 'vars')}: rule '{name}': unknown type '{t}' "
+                    f"for variable '{v}' (the scalar types are {', '.join(ir.SCALARS)}, or T)"
+                )
         reassoc = data.get("reassoc", False)
         if not isinstance(reassoc, bool):
             raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is true or false")
         if reassoc and not all(t.is_float for t in types):
-            raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is for "
-                            "float rules only (integer rules must be exact)")
+            raise RuleError(
+                f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is for "
+                "float rules only (integer rules must be exact)"
+            )
         consts = data.get("consts", [])
-        if not isinstance(consts, list) or not all(
-                isinstance(c, str) and c.isidentifier() for c in consts):
-            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` is a list of "
-                            "variable names, e.g. [c]")
+        if not isinstance(consts, list) or not all(isinstance(c, str) and c.isidentifier() for c in consts):
+            raise RuleError(
+                f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` is a list of variable names, e.g. [c]"
+            )
         if len(set(consts)) != len(consts):
-            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` names a "
-                            "variable twice")
+            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` names a variable twice")
         when = None
         if "when" in entries:
             if not isinstance(entries["when"], yaml.ScalarNode) or not entries["when"].value.strip():
-                raise RuleError(f"{path}:{_line(node, 'when')}: rule '{name}': `when` must be "
-                                "an expression on one line (quote it if YAML misreads it)")
+                raise RuleError(
+                    f"{path}:{_line(node, 'when')}: rule '{name}': `when` must be "
+                    "an expression on one line (quote it if YAML misreads it)"
+                )
             if not consts:
-                raise RuleError(f"{path}:{_line(node, 'when')}: rule '{name}': `when` tests "
-                                "constants: name them in `consts` (e.g. consts: [c])")
+                raise RuleError(
+                    f"{path}:{_line(node, 'when')}: rule '{name}': `when` tests "
+                    "constants: name them in `consts` (e.g. consts: [c])"
+                )
             when = _squash(entries["when"].value)
-        out.append(_Template(str(name), ruleset, _squash(entries["lhs"].value),
-                             _squash(entries["rhs"].value), types,
-                             tuple((str(k), str(v)) for k, v in vars_.items()), reassoc, path, line,
-                             _line(node, "lhs"), _line(node, "rhs"), tuple(consts), when,
-                             _line(node, "consts"), _line(node, "when")))
+        out.append(
+            _Template(
+                str(name),
+                ruleset,
+                _squash(entries["lhs"].value),
+                _squash(entries["rhs"].value),
+                types,
+                tuple((str(k), str(v)) for k, v in vars_.items()),
+                reassoc,
+                path,
+                line,
+                _line(node, "lhs"),
+                _line(node, "rhs"),
+                tuple(consts),
+                when,
+                _line(node, "consts"),
+                _line(node, "when"),
+            )
+        )
     return out
 
 
@@ -629,7 +687,7 @@ def _squash(text: str) -> str:
 
 # ---------------------------------------------------------------- instantiating
 
-_PREFIX = "let __side = "      # the synthetic source's two lines start with this
+_PREFIX = "let __side = "  # the synthetic source's two lines start with this
 
 
 class _Parsed:
@@ -647,8 +705,11 @@ class _Parsed:
             raise _side_error(tpl, err) from None
         body = ast.funcs[0].body if len(ast.funcs) == 1 else ()
         lets = [s for s in body if isinstance(s, syntax.LetA)]
-        if len(lets) != len(body) or len(lets) != len(parts) \
-                or [s.span.line for s in lets] != list(range(2, 2 + len(parts))):
+        if (
+            len(lets) != len(body)
+            or len(lets) != len(parts)
+            or [s.span.line for s in lets] != list(range(2, 2 + len(parts)))
+        ):
             raise RuleError(f"{tpl.where()}: lhs, rhs and when must each be one expression")
         lhs_names: set[str] = set()
         rhs_names: set[str] = set()
@@ -656,8 +717,9 @@ class _Parsed:
         _collect(lets[1].init, rhs_names, tpl, tpl.rhs_line)
         for c in tpl.consts:
             if c not in lhs_names:
-                raise RuleError(f"{tpl.path}:{tpl.consts_line}: rule '{tpl.name}': `consts` names "
-                                f"'{c}', which the lhs does not use")
+                raise RuleError(
+                    f"{tpl.path}:{tpl.consts_line}: rule '{tpl.name}': `consts` names '{c}', which the lhs does not use"
+                )
         if tpl.when is not None:
             when_names: set = set()
             _collect(lets[2].init, when_names, tpl, tpl.when_line)
@@ -665,25 +727,31 @@ class _Parsed:
             if others:
                 # A condition on a variable that may match any term could not
                 # be decided when the rule is instantiated, before saturation.
-                raise RuleError(f"{tpl.path}:{tpl.when_line}: rule '{tpl.name}': the condition "
-                                f"may test only the consts ({', '.join(tpl.consts)}), not "
-                                f"{', '.join(repr(o) for o in others)}")
+                raise RuleError(
+                    f"{tpl.path}:{tpl.when_line}: rule '{tpl.name}': the condition "
+                    f"may test only the consts ({', '.join(tpl.consts)}), not "
+                    f"{', '.join(repr(o) for o in others)}"
+                )
         unbound = sorted(rhs_names - lhs_names)
         if unbound:
-            raise RuleError(f"{tpl.path}:{tpl.rhs_line}: rule '{tpl.name}': the rhs uses "
-                            f"{', '.join(repr(u) for u in unbound)}, which the lhs does not bind "
-                            "(every variable of the rhs must occur in the lhs)")
+            raise RuleError(
+                f"{tpl.path}:{tpl.rhs_line}: rule '{tpl.name}': the rhs uses "
+                f"{', '.join(repr(u) for u in unbound)}, which the lhs does not bind "
+                "(every variable of the rhs must occur in the lhs)"
+            )
         if "T" in lhs_names:
-            raise RuleError(f"{tpl.path}:{tpl.lhs_line}: rule '{tpl.name}': `T` names the rule's "
-                            "type; it cannot be a variable")
+            raise RuleError(
+                f"{tpl.path}:{tpl.lhs_line}: rule '{tpl.name}': `T` names the rule's type; it cannot be a variable"
+            )
         declared = dict(tpl.vars)
         for v in declared:
             if v not in lhs_names:
                 raise RuleError(f"{tpl.where()}: `vars` declares '{v}', which the lhs does not use")
         # Every variable is a parameter: of type T unless `vars` says otherwise.
         func = ast.funcs[0]
-        params = tuple(syntax.ParamA(v, syntax.TypeName(declared.get(v, "T"), func.span), func.span)
-                       for v in sorted(lhs_names))
+        params = tuple(
+            syntax.ParamA(v, syntax.TypeName(declared.get(v, "T"), func.span), func.span) for v in sorted(lhs_names)
+        )
         self.func = replace(func, params=params)
 
     def instance(self, ty: ir.Scalar) -> Rule:
@@ -706,16 +774,25 @@ class _Parsed:
                 lty = lhs_alone(let_l).functions[0].body[0].ty
             let_l = replace(let_l, ty=syntax.TypeName(lty.name, let_l.span))
             let_r = replace(let_r, ty=syntax.TypeName(lty.name, let_r.span))
-            mod = check(syntax.ModuleA(tpl.path, self.source,
-                                       (replace(func, body=(let_l, let_r, *let_w)),)))
+            mod = check(syntax.ModuleA(tpl.path, self.source, (replace(func, body=(let_l, let_r, *let_w)),)))
         except AtlasError as err:
             raise _side_error(tpl, err, ty) from None
         # Constant subterms are folded (`~0` is the constant all-ones), so that a
         # pattern matches the constants the program's terms hold.
         lhs, rhs, *when = (fold(_patterns(_side_term(s, tpl))) for s in mod.functions[0].body)
-        return Rule(tpl.name, tpl.ruleset, ty, lhs, rhs, f"{tpl.path}:{tpl.line}", tpl.reassoc,
-                    f"{tpl.lhs} => {tpl.rhs}", tuple("?" + c for c in tpl.consts),
-                    when[0] if when else None, tpl.when or "")
+        return Rule(
+            tpl.name,
+            tpl.ruleset,
+            ty,
+            lhs,
+            rhs,
+            f"{tpl.path}:{tpl.line}",
+            tpl.reassoc,
+            f"{tpl.lhs} => {tpl.rhs}",
+            tuple("?" + c for c in tpl.consts),
+            when[0] if when else None,
+            tpl.when or "",
+        )
 
 
 def _side_term(s: ir.Stmt, tpl: _Template) -> Term:
@@ -741,8 +818,11 @@ def _side_error(tpl: _Template, err: AtlasError, ty: ir.Scalar | None = None) ->
         if span.end_line == line and span.end_col > span.col:
             width = span.end_col - span.col
         width = max(1, min(width, len(text) + 1 - col + 1))
-        msg = [f"{tpl.path}:{yline}: rule '{tpl.name}'{at}: in the {side}: {err.message}",
-               f"    {text}", f"    {' ' * (col - 1)}{'^' * width}"]
+        msg = [
+            f"{tpl.path}:{yline}: rule '{tpl.name}'{at}: in the {side}: {err.message}",
+            f"    {text}",
+            f"    {' ' * (col - 1)}{'^' * width}",
+        ]
     else:
         msg = [f"{tpl.where()}{at}: {err.message}"]
     if err.note:
@@ -754,8 +834,7 @@ def _collect(node, found: set, tpl: _Template, line: int) -> None:
     if isinstance(node, syntax.Name):
         found.add(node.id)
     elif isinstance(node, syntax.Index):
-        raise RuleError(f"{tpl.path}:{line}: rule '{tpl.name}': rules cannot index arrays "
-                        f"(`{node.array}[...]`)")
+        raise RuleError(f"{tpl.path}:{line}: rule '{tpl.name}': rules cannot index arrays (`{node.array}[...]`)")
     elif isinstance(node, (syntax.TypeName, ir.Span)):
         return
     if is_dataclass(node):
@@ -792,7 +871,7 @@ def _patterns(t: Term) -> Term:
     return Term(t.op, t.ty, tuple(_patterns(a) for a in t.args), t.value)
 
 
-_PARSED: dict[tuple, tuple[list[Rule], int, dict]] = {}     # by the files' names and texts
+_PARSED: dict[tuple, tuple[list[Rule], int, dict]] = {}  # by the files' names and texts
 
 
 def parse_rules(paths=None) -> tuple[list[Rule], int, dict]:
@@ -832,10 +911,12 @@ def _parse_files(files) -> tuple[list[Rule], int, dict]:
 
 # ---------------------------------------------------------------- loading (and the proof cache)
 
+
 def _environment_digest() -> str:
     """What a proof depends on besides the rule: the definitions, the domain,
     the term evaluator, this prover, and Z3 itself."""
     from ..meaning import semantics, terms, z3domain
+
     h = hashlib.sha256(f"z3 {z3.get_full_version()}\n".encode())
     for mod in (semantics, z3domain, terms):
         h.update(Path(str(mod.__file__)).read_bytes())
@@ -844,7 +925,7 @@ def _environment_digest() -> str:
 
 
 def _rule_key(env: str, r: Rule) -> str:
-    cond = f"\n{r.consts!r}\n{r.when!r}" if r.conditioned else ""    # plain rules keep their keys
+    cond = f"\n{r.consts!r}\n{r.when!r}" if r.conditioned else ""  # plain rules keep their keys
     return hashlib.sha256(f"{env}\n{r.ty!r}\n{r.lhs!r}\n{r.rhs!r}{cond}".encode()).hexdigest()
 
 
@@ -863,7 +944,7 @@ class _ProofCache:
             if data.get("format") == self.FORMAT and data.get("env") == env:
                 self.proven = dict(data.get("proven", {}))
         except (OSError, ValueError, AttributeError, TypeError):
-            pass            # no cache yet, or unreadable: prove again
+            pass  # no cache yet, or unreadable: prove again
 
     def __contains__(self, key: str) -> bool:
         return key in self.proven
@@ -878,21 +959,22 @@ class _ProofCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             merged = dict(self.proven)
-            try:                      # keep what another process proved meanwhile
+            try:  # keep what another process proved meanwhile
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 if data.get("format") == self.FORMAT and data.get("env") == self.env:
                     merged = {**data.get("proven", {}), **merged}
             except (OSError, ValueError, AttributeError, TypeError):
                 pass
-            write_atomic(self.path, json.dumps({"format": self.FORMAT, "env": self.env,
-                                                "proven": merged}, indent=0, sort_keys=True))
+            write_atomic(
+                self.path,
+                json.dumps({"format": self.FORMAT, "env": self.env, "proven": merged}, indent=0, sort_keys=True),
+            )
             self.dirty = False
         except OSError:
-            pass              # a read-only cache folder costs time, not correctness
+            pass  # a read-only cache folder costs time, not correctness
 
 
-def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
-               rlimit: int = RULE_RLIMIT) -> Rules:
+def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimit: int = RULE_RLIMIT) -> Rules:
     """Load, instantiate and prove the rules of `paths` (rule files or folders,
     and `SHIPPED` for the rule files shipped with Atlas; by default those
     alone).  Raises UnsoundRule for the
@@ -928,7 +1010,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
                 store.add(key, r.id)
     finally:
         if store:
-            store.save()        # keep the proofs made before a refusal
+            store.save()  # keep the proofs made before a refusal
     st.seconds = time.perf_counter() - t0
     conditioned = [r for r in rules if r.conditioned]
     st.conditioned = len(conditioned)
@@ -936,7 +1018,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000,
     return Rules([r for r in rules if not r.conditioned], st, conditioned)
 
 
-CASE_SPLIT_LIMIT = 256      # a condition with at most this many solutions is proven case by case
+CASE_SPLIT_LIMIT = 256  # a condition with at most this many solutions is proven case by case
 
 
 def _refute_rule(r: Rule, timeout_ms: int, rlimit: int = RULE_RLIMIT):
@@ -950,17 +1032,15 @@ def _refute_rule(r: Rule, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     if not r.conditioned:
         return refute(r.lhs, r.rhs, timeout_ms, rlimit=rlimit)
     cases = _solutions(r, CASE_SPLIT_LIMIT, timeout_ms, rlimit) if r.when is not None else None
-    if cases == []:             # a condition that never holds would make any rule "proven"
-        raise RuleError(f"{r.source}: rule '{r.name}' for {r.ty}: the condition "
-                        f"`{r.when_text}` never holds")
+    if cases == []:  # a condition that never holds would make any rule "proven"
+        raise RuleError(f"{r.source}: rule '{r.name}' for {r.ty}: the condition `{r.when_text}` never holds")
     if cases is None:
         return refute(r.lhs, r.rhs, timeout_ms, r.when, rlimit)
     order = list(_free_vars(r.lhs, r.rhs))
     for env in cases:
         # Folded, each case is exactly the instance `for_terms` would make
         # (and Z3 is spared building ctz(16) bit by bit).
-        found = refute(fold(substitute(r.lhs, env)), fold(substitute(r.rhs, env)), timeout_ms,
-                       rlimit=rlimit)
+        found = refute(fold(substitute(r.lhs, env)), fold(substitute(r.rhs, env)), timeout_ms, rlimit=rlimit)
         if found is not None:
             cex, lv, rv = found
             cex = {**cex, **{c: natural_value(v) for c, v in env.items()}}
@@ -986,15 +1066,17 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     while len(out) <= limit:
         started = time.perf_counter()
         result = solver.check()
-        if result == z3.unsat:      # smallest first: a refutation then shows the simplest case
+        if result == z3.unsat:  # smallest first: a refutation then shows the simplest case
             return sorted(out, key=lambda env: [abs(natural_value(v)) for v in env.values()])
         if result != z3.sat:
-            if not out:             # unknown whether it ever holds: a proof could be vacuous
-                raise Undecided(f"Z3 could not decide whether `{r.when_text}` ever holds "
-                                f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})")
+            if not out:  # unknown whether it ever holds: a proof could be vacuous
+                raise Undecided(
+                    f"Z3 could not decide whether `{r.when_text}` ever holds "
+                    f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})"
+                )
             return None
         if any(free[c].is_float for c in names):
-            return None             # it holds somewhere; float values are not listed
+            return None  # it holds somewhere; float values are not listed
         m = solver.model()
         vals = {c: m.eval(env[c], model_completion=True) for c in names}
         out.append({c: const(_pattern_of(v), free[c]) for c, v in vals.items()})
@@ -1013,8 +1095,10 @@ def _unsound(r: Rule, cex: dict, lv, rv) -> UnsoundRule:
     lhs_text, rhs_text = r.text.split(" => ", 1)
     inputs = ", ".join(f"{k.lstrip('?')} = {_show(v, types.get(k))}" for k, v in cex.items())
     cond = f" (where {r.when_text} holds)" if r.when_text else ""
-    msg = (f"{r.source}: rule '{r.name}' is unsound for {r.ty}: with {inputs or 'any input'}{cond}, "
-           f"{lhs_text} is {_show(lv, r.lhs.ty)} but {rhs_text} is {_show(rv, r.rhs.ty)}")
+    msg = (
+        f"{r.source}: rule '{r.name}' is unsound for {r.ty}: with {inputs or 'any input'}{cond}, "
+        f"{lhs_text} is {_show(lv, r.lhs.ty)} but {rhs_text} is {_show(rv, r.rhs.ty)}"
+    )
     return UnsoundRule(msg, r, natural, lv, rv)
 
 
@@ -1034,7 +1118,7 @@ def _show(v, ty: ir.Scalar | None = None) -> str:
 
 # ---------------------------------------------------------------- instantiating conditioned rules
 
-MAX_ASSIGNMENTS = 4096      # per conditioned rule and type: (constants of its type) ** len(consts)
+MAX_ASSIGNMENTS = 4096  # per conditioned rule and type: (constants of its type) ** len(consts)
 
 
 def constants_in(terms) -> dict[ir.Scalar, list[Term]]:
@@ -1112,8 +1196,19 @@ def instances(rule: Rule, constants: dict[ir.Scalar, list]) -> list[Rule]:
             continue
         seen.add((lhs, rhs))
         label = ",".join(f"{c.lstrip('?')}={_label(v)}" for c, v in env.items())
-        out.append(Rule(f"{rule.name}[{label}]", rule.ruleset, rule.ty, lhs, rhs, rule.source,
-                        rule.reassoc, f"{pattern_text(lhs)} => {pattern_text(rhs)}", origin=rule.name))
+        out.append(
+            Rule(
+                f"{rule.name}[{label}]",
+                rule.ruleset,
+                rule.ty,
+                lhs,
+                rhs,
+                rule.source,
+                rule.reassoc,
+                f"{pattern_text(lhs)} => {pattern_text(rhs)}",
+                origin=rule.name,
+            )
+        )
     return out
 
 

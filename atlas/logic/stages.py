@@ -9,6 +9,7 @@
 
 Every function's evidence goes into the manifest.
 """
+
 from __future__ import annotations
 
 import enum
@@ -21,7 +22,7 @@ from ..meaning.terms import Term, to_expr
 from ..machine.manifest import Evidence, Fallback, Form, Terms
 from ..machine.probe import Probe
 
-PROOF_TIMEOUT_MS = 30_000     # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
+PROOF_TIMEOUT_MS = 30_000  # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
 
 
 @dataclass
@@ -33,14 +34,15 @@ class Saturated:
 
 
 class RootStatus(enum.Enum):
-    UNCHANGED = "unchanged"         # no cheaper form: nothing to prove
-    PROVEN = "proven by Z3"         # the cheaper form is used
-    FALLBACK = "fallback"           # a cheaper form, not used (why says why)
+    UNCHANGED = "unchanged"  # no cheaper form: nothing to prove
+    PROVEN = "proven by Z3"  # the cheaper form is used
+    FALLBACK = "fallback"  # a cheaper form, not used (why says why)
 
 
 @dataclass(frozen=True)
 class RootOutcome:
     """What became of one root: its status and the term emitted for it."""
+
     status: RootStatus
     term: Term
     why: str = ""
@@ -53,16 +55,15 @@ class RootOutcome:
 class Verified:
     module: ir.Module
     evidence: dict[str, Evidence] = field(default_factory=dict)
-    outcomes: dict[str, RootOutcome] = field(default_factory=dict)   # root name -> what became of it
-    roots: list = field(default_factory=list)                        # lower.Root, every function's
+    outcomes: dict[str, RootOutcome] = field(default_factory=dict)  # root name -> what became of it
+    roots: list = field(default_factory=list)  # lower.Root, every function's
 
     def proven(self) -> dict[str, Term]:
         """Root name -> its proven atlas form, for the roots that were rewritten."""
         return {name: o.term for name, o in self.outcomes.items() if o.status is RootStatus.PROVEN}
 
 
-def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = None,
-             rules=None) -> Saturated:
+def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = None, rules=None) -> Saturated:
     if rules is None:
         rules = rulebook.load_rules()
     rule_stats = getattr(rules, "stats", None)
@@ -70,8 +71,12 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
     # egglog cannot test a rule's condition: conditioned rules go in as their
     # instances for the constants the roots hold (`udiv-pow2-is-shr[c=16]`).
     concrete = rulebook.for_terms(rules, [r.term for r in roots])
-    atlas = egraph.saturate({r.name: (r.function, r.term) for r in roots}, concrete,
-                            limits=limits or egraph.Limits(), costs=egraph.costs(probe))
+    atlas = egraph.saturate(
+        {r.name: (r.function, r.term) for r in roots},
+        concrete,
+        limits=limits or egraph.Limits(),
+        costs=egraph.costs(probe),
+    )
     return Saturated(atlas, roots, concrete, rule_stats)
 
 
@@ -79,7 +84,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     """Replace each root by its extracted form where Z3 proves them equal."""
     chosen: dict[str, Term] = {}
     outcomes: dict[str, RootOutcome] = {}
-    counts = {f.name: [0, 0, 0] for f in module.functions}          # roots, rewritten, proven
+    counts = {f.name: [0, 0, 0] for f in module.functions}  # roots, rewritten, proven
     fallbacks: dict[str, list[Fallback]] = {f.name: [] for f in module.functions}
     for r in sat.roots:
         n = counts[r.function]
@@ -87,14 +92,14 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         best = sat.atlas.extract(r.name)
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
-            continue                            # no cheaper form: keep the source, nothing to prove
+            continue  # no cheaper form: keep the source, nothing to prove
         n[1] += 1
         why: str | None
         try:
             counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
         except rulebook.Undecided as exc:
             why = f"undecided: {exc}"
-        else:                                   # a refutation is never expected: a rule or the e-graph is wrong
+        else:  # a refutation is never expected: a rule or the e-graph is wrong
             why = None if counter is None else f"refuted by {counter}"
         if why is not None:
             fallbacks[r.function].append(Fallback(r.name, why))
@@ -110,19 +115,19 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     for src, opt in zip(module.functions, optimised.functions):
         proven = counts[src.name][2]
         emitted, form = src, Form.SOURCE
-        if not proven:                          # nothing rewritten: the source itself is emitted
+        if not proven:  # nothing rewritten: the source itself is emitted
             check = validate.Validation(src.name, True, None, None)
         else:
             others = ir.Module((opt,) + tuple(f for f in module.functions if f.name != src.name), module.sources)
-            check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen),
-                                      proven)
+            check = validate.function(src, opt, others, seed, _source_terms(src, run_form, sat.roots, chosen), proven)
             if check.validated:
                 emitted, form = opt, Form.REWRITTEN
             else:
                 why = f"the whole function was not validated ({check.why_not()}): source form kept"
                 fallbacks[src.name].append(Fallback("*", why))
-                outcomes.update({r.name: RootOutcome(RootStatus.FALLBACK, r.term, why)
-                                 for r in sat.roots if r.function == src.name})
+                outcomes.update(
+                    {r.name: RootOutcome(RootStatus.FALLBACK, r.term, why) for r in sat.roots if r.function == src.name}
+                )
         functions.append(emitted)
         roots, rewritten, _ = counts[src.name]
         terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]))

@@ -18,6 +18,7 @@ A function is validated when both hold; one that is not is emitted in its
 source form, and its evidence says why.  The evidence names, per function,
 what was proven, what was only tested and what was neither.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,20 +28,20 @@ from ..meaning import ir
 from .verdict import Status
 from ..machine.manifest import Check, ProofRecord
 
-K = 8                   # the least bound: every trip count 0..8
-MAX_K = 64              # a constant index past this is left to the tests
-BUDGET = 20_000         # statements unrolled per function, all loops together
-RLIMIT = 8_000_000      # Z3's resource units per claim (about 5 s here), the same on every machine;
-                        # past it, a smaller bound or the proof in two steps
-TIMEOUT_MS = 60_000     # a safety net only
+K = 8  # the least bound: every trip count 0..8
+MAX_K = 64  # a constant index past this is left to the tests
+BUDGET = 20_000  # statements unrolled per function, all loops together
+RLIMIT = 8_000_000  # Z3's resource units per claim (about 5 s here), the same on every machine;
+# past it, a smaller bound or the proof in two steps
+TIMEOUT_MS = 60_000  # a safety net only
 
 
 @dataclass(frozen=True)
 class Validation:
     function: str
-    identical: bool                     # the candidate is the source itself: nothing to check
+    identical: bool  # the candidate is the source itself: nothing to check
     proof: bodies.FunctionProof | None
-    tested: differential.Runs | None    # None: nothing was run (identical, or refuted first)
+    tested: differential.Runs | None  # None: nothing was run (identical, or refuted first)
     # proven in two steps: the function with every term in source form (the
     # same statements around them) equal to the source whole, and this many
     # rewritten terms each equal to the one it replaces
@@ -48,8 +49,12 @@ class Validation:
 
     @property
     def validated(self) -> bool:
-        return self.identical or (self.proof is not None and self.proof.status is Status.PROVEN
-                                  and self.tested is not None and self.tested.agree is True)
+        return self.identical or (
+            self.proof is not None
+            and self.proof.status is Status.PROVEN
+            and self.tested is not None
+            and self.tested.agree is True
+        )
 
     def proven_text(self) -> str:
         """What was proven, for this function only."""
@@ -63,15 +68,21 @@ class Validation:
         if p.bound is None:
             scope = "for every input"
         elif p.cases:
-            scope = (f"for {p.cases} and every value of the other inputs on which no loop runs more than "
-                     f"{p.bound} times (bounded symbolic execution, one size at a time, K = {p.bound})")
+            scope = (
+                f"for {p.cases} and every value of the other inputs on which no loop runs more than "
+                f"{p.bound} times (bounded symbolic execution, one size at a time, K = {p.bound})"
+            )
         else:
-            scope = (f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
-                     f"execution, K = {p.bound}; loops with constant bounds unrolled whole)")
+            scope = (
+                f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
+                f"execution, K = {p.bound}; loops with constant bounds unrolled whole)"
+            )
         if self.composed_of is not None:
-            return (f"Z3, in two steps: the function with its terms in source form equal to the source "
-                    f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
-                    "to the term it replaces, for every input")
+            return (
+                f"Z3, in two steps: the function with its terms in source form equal to the source "
+                f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
+                "to the term it replaces, for every input"
+            )
         return f"Z3: equal to the source as a whole function {scope}"
 
     def tested_text(self) -> str:
@@ -82,8 +93,11 @@ class Validation:
             why = t.unrunnable or t.note
             return "no run could be made" + (f" ({why})" if why else "")
         verdict = {True: "all agree", False: "DISAGREED", None: "inconclusive"}[t.agree]
-        what = (f"{', '.join(t.sizes)} (lengths and trip counts) {t.lengths}, other inputs random "
-                "with edge values" if t.sizes else "random inputs with edge values")
+        what = (
+            f"{', '.join(t.sizes)} (lengths and trip counts) {t.lengths}, other inputs random with edge values"
+            if t.sizes
+            else "random inputs with edge values"
+        )
         note = f" ({t.note})" if t.note else ""
         return f"{t.runs} differential runs in the interpreter, {what}: {verdict}{note}"
 
@@ -97,8 +111,11 @@ class Validation:
         if p.status is Status.PROVEN and p.bound is None:
             return "none"
         if p.status is Status.PROVEN:
-            past = (f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}" if p.cases else
-                    f"inputs on which a loop runs more than {p.bound} times")
+            past = (
+                f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}"
+                if p.cases
+                else f"inputs on which a loop runs more than {p.bound} times"
+            )
             return f"{past}: tested only, up to length {self.tested.max_length if self.tested else '?'}"
         return "every input not among the tested ones"
 
@@ -110,13 +127,18 @@ class Validation:
         """The manifest's record of this function's check."""
         proof = None
         if self.proof is not None:
-            method = ("z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence")
+            method = "z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence"
             if self.composed_of is not None:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
-            proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail,
-                                self.proof.cases or "")
-        return Check(self.validated, self.proven_text(), self.tested_text(), self.untested_text(), proof,
-                     None if self.tested is None else self.tested.to_json())
+            proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail, self.proof.cases or "")
+        return Check(
+            self.validated,
+            self.proven_text(),
+            self.tested_text(),
+            self.untested_text(),
+            proof,
+            None if self.tested is None else self.tested.to_json(),
+        )
 
     @property
     def runs(self) -> dict | None:
@@ -130,8 +152,14 @@ def bound_for(fn: ir.Function) -> int:
     return max(K, min(MAX_K, differential.largest_constant_index(fn) + 2))
 
 
-def function(source: ir.Function, candidate: ir.Function, module: ir.Module | None = None,
-             seed: int = 0, run_form: ir.Function | None = None, terms_proven: int = 0) -> Validation:
+def function(
+    source: ir.Function,
+    candidate: ir.Function,
+    module: ir.Module | None = None,
+    seed: int = 0,
+    run_form: ir.Function | None = None,
+    terms_proven: int = 0,
+) -> Validation:
     """Check `candidate` against `source` (`module` gives the callees).  With
     `run_form` (the candidate with every rewritten term put back in source
     form) and the count of those terms proven, a whole-function proof that
@@ -153,8 +181,14 @@ _DONE: dict[tuple, Validation] = {}
 MAX_KEPT = 256
 
 
-def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | None, seed: int,
-              run_form: ir.Function | None, terms_proven: int) -> Validation:
+def _function(
+    source: ir.Function,
+    candidate: ir.Function,
+    module: ir.Module | None,
+    seed: int,
+    run_form: ir.Function | None,
+    terms_proven: int,
+) -> Validation:
     k = bound_for(source)
     proof = prove(source, candidate, k)
     composed = None
@@ -163,7 +197,7 @@ def _function(source: ir.Function, candidate: ir.Function, module: ir.Module | N
         if first.status is Status.PROVEN:
             proof, composed = first, terms_proven
     tested = None
-    if proof.status is not Status.REFUTED:       # a counterexample already decides it
+    if proof.status is not Status.REFUTED:  # a counterexample already decides it
         tested = differential.function(source, candidate, module, seed)
     return Validation(source.name, False, proof, tested, composed)
 
@@ -183,8 +217,9 @@ def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.Functio
     return proof
 
 
-def searched(source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
-             ) -> tuple[ir.Module, dict[str, Validation]]:
+def searched(
+    source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
+) -> tuple[ir.Module, dict[str, Validation]]:
     """The search's champions (functions `names` of `chosen`) checked against
     their source; one that is not validated gives way to its form in
     `fallback` (the atlas's validated form, or the source)."""

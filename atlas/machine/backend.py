@@ -5,6 +5,7 @@ way a third party's package would plug in; the built-in ones are registered
 there by Atlas's own pyproject.toml.  A plugin that fails to load is reported
 as a warning, never a crash.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -23,11 +24,12 @@ GROUP = "atlas.backends"
 @dataclass
 class Emitted:
     """What a backend produced in the output folder."""
-    files: list[str]                                 # names relative to the folder
-    manifest: dict                                   # the backend's part of manifest.json; its
-                                                     # "functions" maps each name to at least
-                                                     # {"signature": Function.signature}
-    dumps: dict[str, str] = field(default_factory=dict)   # stage name -> text (llvm, asm, ...)
+
+    files: list[str]  # names relative to the folder
+    manifest: dict  # the backend's part of manifest.json; its
+    # "functions" maps each name to at least
+    # {"signature": Function.signature}
+    dumps: dict[str, str] = field(default_factory=dict)  # stage name -> text (llvm, asm, ...)
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,19 @@ class Realisation:
     """How a backend realises one function: the search's knobs below the
     level of proven terms.  They change how the code runs, never what it
     computes.  0 leaves the choice to the backend."""
-    vector_width: int = 0        # elements per vector in innermost loops; 1: do not vectorise
-    interleave: int = 0          # vector iterations in flight (independent accumulators)
-    unroll: int = 0              # 1: do not unroll
-    prefer_width_bits: int = 0   # widest vector registers the code generator should prefer
+
+    vector_width: int = 0  # elements per vector in innermost loops; 1: do not vectorise
+    interleave: int = 0  # vector iterations in flight (independent accumulators)
+    unroll: int = 0  # 1: do not unroll
+    prefer_width_bits: int = 0  # widest vector registers the code generator should prefer
 
     def as_dict(self) -> dict:
-        return {"vector_width": self.vector_width, "interleave": self.interleave,
-                "unroll": self.unroll, "prefer_width_bits": self.prefer_width_bits}
+        return {
+            "vector_width": self.vector_width,
+            "interleave": self.interleave,
+            "unroll": self.unroll,
+            "prefer_width_bits": self.prefer_width_bits,
+        }
 
 
 class Backend(ABC):
@@ -50,7 +57,7 @@ class Backend(ABC):
 
     name: str = ""
     description: str = ""
-    dump_stages: tuple[str, ...] = ()   # the stages this backend can print with --dump
+    dump_stages: tuple[str, ...] = ()  # the stages this backend can print with --dump
     # Rule files or folders this backend layers over the shared rules of
     # primitives/rules/ (forms that pay off only on its targets).  They are
     # proven like every rule before they are used.
@@ -64,8 +71,9 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def emit(self, module: Module, probe: Probe, outdir: Path,
-             realise: "dict[str, Realisation] | None" = None) -> Emitted:
+    def emit(
+        self, module: Module, probe: Probe, outdir: Path, realise: "dict[str, Realisation] | None" = None
+    ) -> Emitted:
         """Write the artefacts for `module` into `outdir` (an empty folder).
         `realise` maps function names to the search's knobs for them; a
         backend ignores knobs it has no use for."""
@@ -80,18 +88,30 @@ def describe(f: ir.Function) -> dict:
     params = []
     for p in f.params:
         if isinstance(p.ty, ir.Array):
-            params.append({"name": p.name, "elem": p.ty.elem.name,
-                           "length": ir.length_to_json(p.ty.length), "mutable": p.ty.mutable})
+            params.append(
+                {
+                    "name": p.name,
+                    "elem": p.ty.elem.name,
+                    "length": ir.length_to_json(p.ty.length),
+                    "mutable": p.ty.mutable,
+                }
+            )
         else:
             params.append({"name": p.name, "type": p.ty.name})
-    return {"signature": f.signature, "params": params, "ret": f.ret.name if f.ret else None,
-            "reassoc": f.reassoc, "symbol": f.name}
+    return {
+        "signature": f.signature,
+        "params": params,
+        "ret": f.ret.name if f.ret else None,
+        "reassoc": f.reassoc,
+        "symbol": f.name,
+    }
 
 
 def signature_of(name: str, entry: dict) -> ir.Function:
     """The function (without a body) that a manifest entry written by
     describe() declares: what the runtime and the GPU host check each call
     against.  ValueError when the entry is not describe()'s."""
+
     def scalar(type_name, where):
         t = ir.SCALARS.get(type_name) if isinstance(type_name, str) else None
         if t is None:
@@ -106,21 +126,21 @@ def signature_of(name: str, entry: dict) -> ir.Function:
         if not isinstance(p, dict) or not isinstance(p.get("name"), str):
             raise ValueError(f"{name}: a parameter without a name ({p!r})")
         if "elem" in p:
-            ty = ir.Array(scalar(p["elem"], p["name"]), ir.length_from_json(p.get("length")),
-                          bool(p.get("mutable")))
+            ty = ir.Array(scalar(p["elem"], p["name"]), ir.length_from_json(p.get("length")), bool(p.get("mutable")))
         else:
             ty = scalar(p.get("type"), p["name"])
         out.append(ir.Param(p["name"], ty))
     ret = entry.get("ret")
-    return ir.Function(name, tuple(out), None if ret is None else scalar(ret, "the result"), (),
-                       reassoc=bool(entry.get("reassoc")))
+    return ir.Function(
+        name, tuple(out), None if ret is None else scalar(ret, "the result"), (), reassoc=bool(entry.get("reassoc"))
+    )
 
 
 class BackendError(Exception):
     """A backend refused or failed; the message is for the user."""
 
 
-DEFAULT = "x86_64"          # the backend of files that define functions
+DEFAULT = "x86_64"  # the backend of files that define functions
 
 
 def available() -> dict[str, type[Backend]]:
@@ -130,12 +150,15 @@ def available() -> dict[str, type[Backend]]:
         try:
             cls = ep.load()
         except Exception as exc:  # a broken plugin must not take the compiler down
-            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) failed to load: "
-                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+            warnings.warn(
+                f"backend plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}", stacklevel=2
+            )
             continue
         if not (isinstance(cls, type) and issubclass(cls, Backend)):
-            warnings.warn(f"backend plugin {ep.name!r} ({ep.value}) is not a subclass of "
-                          "atlas.machine.backend.Backend; ignored", stacklevel=2)
+            warnings.warn(
+                f"backend plugin {ep.name!r} ({ep.value}) is not a subclass of atlas.machine.backend.Backend; ignored",
+                stacklevel=2,
+            )
             continue
         if ep.name in found:
             warnings.warn(f"two backend plugins are named {ep.name!r}; {ep.value} is ignored", stacklevel=2)

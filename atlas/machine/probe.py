@@ -10,6 +10,7 @@ docs/probe.md.
 Every discovery step degrades to empty/0/null on an odd machine: a missing
 /sys file must never stop a compile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,17 +41,36 @@ class ProbeError(Exception):
 # archspec microarchitecture -> LLVM -mcpu.  Only names that differ or that
 # LLVM has long known; anything else is resolved through archspec's ancestors.
 LLVM_CPU = {
-    "x86_64": "x86-64", "x86_64_v2": "x86-64-v2", "x86_64_v3": "x86-64-v3",
-    "x86_64_v4": "x86-64-v4", "nocona": "nocona", "core2": "core2",
-    "nehalem": "nehalem", "westmere": "westmere", "sandybridge": "sandybridge",
-    "ivybridge": "ivybridge", "haswell": "haswell", "broadwell": "broadwell",
-    "skylake": "skylake", "skylake_avx512": "skylake-avx512",
-    "cannonlake": "cannonlake", "cascadelake": "cascadelake",
-    "cooperlake": "cooperlake", "icelake": "icelake-server",
-    "sapphirerapids": "sapphirerapids", "alderlake": "alderlake",
-    "mic_knl": "knl", "k10": "amdfam10", "bulldozer": "bdver1",
-    "piledriver": "bdver2", "steamroller": "bdver3", "excavator": "bdver4",
-    "zen": "znver1", "zen2": "znver2", "zen3": "znver3", "zen4": "znver4",
+    "x86_64": "x86-64",
+    "x86_64_v2": "x86-64-v2",
+    "x86_64_v3": "x86-64-v3",
+    "x86_64_v4": "x86-64-v4",
+    "nocona": "nocona",
+    "core2": "core2",
+    "nehalem": "nehalem",
+    "westmere": "westmere",
+    "sandybridge": "sandybridge",
+    "ivybridge": "ivybridge",
+    "haswell": "haswell",
+    "broadwell": "broadwell",
+    "skylake": "skylake",
+    "skylake_avx512": "skylake-avx512",
+    "cannonlake": "cannonlake",
+    "cascadelake": "cascadelake",
+    "cooperlake": "cooperlake",
+    "icelake": "icelake-server",
+    "sapphirerapids": "sapphirerapids",
+    "alderlake": "alderlake",
+    "mic_knl": "knl",
+    "k10": "amdfam10",
+    "bulldozer": "bdver1",
+    "piledriver": "bdver2",
+    "steamroller": "bdver3",
+    "excavator": "bdver4",
+    "zen": "znver1",
+    "zen2": "znver2",
+    "zen3": "znver3",
+    "zen4": "znver4",
 }
 
 
@@ -60,6 +80,7 @@ def llvm_cpu(uarch: str) -> str:
         return LLVM_CPU[uarch]
     try:
         import archspec.cpu
+
         target = archspec.cpu.TARGETS[uarch]
     except Exception:
         return "x86-64"
@@ -72,6 +93,7 @@ def llvm_cpu(uarch: str) -> str:
 
 
 # ------------------------------------------------------------ small readers
+
 
 def _read(path: str) -> str | None:
     try:
@@ -94,6 +116,7 @@ def _cpuinfo_lib() -> dict:
     # py-cpuinfo is slow (it may spawn processes): only asked when /proc fails.
     try:
         import cpuinfo
+
         return cpuinfo.get_cpu_info() or {}
     except Exception:
         return {}
@@ -116,12 +139,14 @@ def _proc_cpuinfo() -> list[dict]:
 
 # --------------------------------------------------------------------- cpu
 
+
 def _caches(sys_cpu: str = "/sys/devices/system/cpu") -> dict:
     cache = {"l1d": 0, "l1i": 0, "l2": 0, "l3": 0}
     for d in glob.glob(f"{sys_cpu}/cpu0/cache/index*"):
         level, kind = _read(f"{d}/level"), (_read(f"{d}/type") or "").lower()
-        key = {("1", "data"): "l1d", ("1", "instruction"): "l1i",
-               ("2", "unified"): "l2", ("2", "data"): "l2"}.get((level or "", kind))
+        key = {("1", "data"): "l1d", ("1", "instruction"): "l1i", ("2", "unified"): "l2", ("2", "data"): "l2"}.get(
+            (level or "", kind)
+        )
         if key:
             cache[key] = _size(_read(f"{d}/size"))
     # L3 is reported per instance; the total is one size per distinct
@@ -135,8 +160,12 @@ def _caches(sys_cpu: str = "/sys/devices/system/cpu") -> dict:
     if not all(cache.values()):
         # Fallback only; note that py-cpuinfo may report l1/l2 summed over cores.
         lib = _cpuinfo_lib()
-        for key, name in (("l1d", "l1_data_cache_size"), ("l1i", "l1_instruction_cache_size"),
-                          ("l2", "l2_cache_size"), ("l3", "l3_cache_size")):
+        for key, name in (
+            ("l1d", "l1_data_cache_size"),
+            ("l1i", "l1_instruction_cache_size"),
+            ("l2", "l2_cache_size"),
+            ("l3", "l3_cache_size"),
+        ):
             if not cache[key] and isinstance(lib.get(name), int):
                 cache[key] = lib[name]
     return cache
@@ -153,7 +182,7 @@ _X86_LEVELS = (
 def _x86_level(features: list[str]) -> str:
     """Without archspec, the best psABI level the flags support (each includes the last)."""
     have, level = set(features), "x86_64"
-    for name, need in reversed(_X86_LEVELS):       # v2, then v3, then v4
+    for name, need in reversed(_X86_LEVELS):  # v2, then v3, then v4
         if not need <= have:
             break
         level = name
@@ -172,12 +201,15 @@ def _cpu() -> dict:
     # Physical cores are distinct (package, core) pairs; SMT siblings share one.
     pairs = {(b.get("physical id"), b.get("core id")) for b in blocks if "core id" in b}
     if not pairs:
-        pairs = {(_read(f"{c}/topology/physical_package_id"), _read(f"{c}/topology/core_id"))
-                 for c in glob.glob("/sys/devices/system/cpu/cpu[0-9]*")}
+        pairs = {
+            (_read(f"{c}/topology/physical_package_id"), _read(f"{c}/topology/core_id"))
+            for c in glob.glob("/sys/devices/system/cpu/cpu[0-9]*")
+        }
         pairs.discard((None, None))
     features = sorted({f.lower() for f in flags.split()})
     try:
         import archspec.cpu
+
         uarch = archspec.cpu.host().name
     except Exception:
         # No archspec (e.g. a GPU machine with only the runtime's packages):
@@ -207,6 +239,7 @@ def _memory() -> dict:
 
 
 # -------------------------------------------------------------------- gpus
+
 
 def _text(v) -> str:
     return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
@@ -238,10 +271,8 @@ for i in range(n.value):
 def _cuda_sm_counts() -> dict:
     """PCI bus id -> multiprocessor count from the CUDA driver; {} on any trouble."""
     try:
-        run = subprocess.run([sys.executable, "-c", _CUDA_SMS], capture_output=True,
-                             text=True, timeout=30)
-        return {_bus_id(bus): int(n) for bus, n in
-                (line.split() for line in run.stdout.splitlines() if line.strip())}
+        run = subprocess.run([sys.executable, "-c", _CUDA_SMS], capture_output=True, text=True, timeout=30)
+        return {_bus_id(bus): int(n) for bus, n in (line.split() for line in run.stdout.splitlines() if line.strip())}
     except Exception:
         return {}
 
@@ -258,6 +289,7 @@ def _gpus() -> list[dict]:
     """NVIDIA GPUs through NVML; [] when pynvml or the driver is absent."""
     try:
         import pynvml
+
         pynvml.nvmlInit()
     except Exception:
         return []
@@ -288,22 +320,25 @@ def _gpus() -> list[dict]:
             name, uuid = ask(pynvml.nvmlDeviceGetName, h), ask(pynvml.nvmlDeviceGetUUID, h)
             width = ask(pynvml.nvmlDeviceGetMemoryBusWidth, h)
             mem_clock = ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_MEM)
-            gpus.append({
-                "index": i, "vendor": "nvidia",
-                "name": _text(name) if name is not None else "",
-                "uuid": _text(uuid) if uuid is not None else None,
-                "memory_bytes": int(mem.total) if mem is not None else 0,
-                "compute_capability": [int(cc[0]), int(cc[1])] if cc else [0, 0],
-                # The GPU backend sizes launches from the SM count and clock; the
-                # GPU benchmark quotes measured bandwidth against the datasheet peak.
-                "multiprocessors": mps,
-                "max_sm_clock_mhz": ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_SM),
-                "memory_bus_width": width,
-                "max_memory_clock_mhz": mem_clock,
-                "memory_bandwidth_bytes_per_s": _bandwidth(width, mem_clock),
-                "pci_bus_id": bus,
-                "driver_version": _text(driver) if driver is not None else None,
-            })
+            gpus.append(
+                {
+                    "index": i,
+                    "vendor": "nvidia",
+                    "name": _text(name) if name is not None else "",
+                    "uuid": _text(uuid) if uuid is not None else None,
+                    "memory_bytes": int(mem.total) if mem is not None else 0,
+                    "compute_capability": [int(cc[0]), int(cc[1])] if cc else [0, 0],
+                    # The GPU backend sizes launches from the SM count and clock; the
+                    # GPU benchmark quotes measured bandwidth against the datasheet peak.
+                    "multiprocessors": mps,
+                    "max_sm_clock_mhz": ask(pynvml.nvmlDeviceGetMaxClockInfo, h, pynvml.NVML_CLOCK_SM),
+                    "memory_bus_width": width,
+                    "max_memory_clock_mhz": mem_clock,
+                    "memory_bandwidth_bytes_per_s": _bandwidth(width, mem_clock),
+                    "pci_bus_id": bus,
+                    "driver_version": _text(driver) if driver is not None else None,
+                }
+            )
     finally:
         try:
             pynvml.nvmlShutdown()
@@ -330,9 +365,9 @@ def read_pci_ids(path: str) -> dict:
                 line = line.rstrip("\n")
                 if not line.strip() or line.startswith("#"):
                     continue
-                if line.startswith("C "):       # the device-class list ends the vendors
+                if line.startswith("C "):  # the device-class list ends the vendors
                     break
-                if line.startswith("\t\t"):     # subsystem lines: not needed
+                if line.startswith("\t\t"):  # subsystem lines: not needed
                     continue
                 if line.startswith("\t"):
                     if current is not None:
@@ -356,10 +391,16 @@ def _bars(resource: str | None) -> list[dict]:
         size = end - start + 1 if end > start else 0
         if size == 0 or not flags & (IORESOURCE_IO | IORESOURCE_MEM):
             continue
-        bars.append({"index": index, "start": start, "size": size,
-                     "kind": "io" if flags & IORESOURCE_IO else "mem",
-                     "prefetchable": bool(flags & IORESOURCE_PREFETCH),
-                     "64bit": bool(flags & IORESOURCE_MEM_64)})
+        bars.append(
+            {
+                "index": index,
+                "start": start,
+                "size": size,
+                "kind": "io" if flags & IORESOURCE_IO else "mem",
+                "prefetchable": bool(flags & IORESOURCE_PREFETCH),
+                "64bit": bool(flags & IORESOURCE_MEM_64),
+            }
+        )
     return bars
 
 
@@ -372,8 +413,9 @@ def virtio_structures(config: bytes) -> list[dict]:
     (virtio spec 4.1.4): [{type, bar, offset, length[, multiplier]}].  Only
     the first 256 bytes of config space are needed, and sysfs gives those to
     any user."""
-    if len(config) < 64 or int.from_bytes(config[0:2], "little") != VIRTIO_VENDOR \
-            or not config[6] & 0x10:               # status: no capability list
+    if (
+        len(config) < 64 or int.from_bytes(config[0:2], "little") != VIRTIO_VENDOR or not config[6] & 0x10
+    ):  # status: no capability list
         return []
     out: list[dict] = []
     at, seen = config[0x34] & 0xFC, set()
@@ -385,11 +427,14 @@ def virtio_structures(config: bytes) -> list[dict]:
         cap_id, nxt = config[at], config[at + 1] & 0xFC
         if cap_id == PCI_CAP_VENDOR and at + 16 <= len(config):
             kind, bar = config[at + 3], config[at + 4]
-            entry = {"type": kind, "bar": bar,
-                     "offset": int.from_bytes(config[at + 8:at + 12], "little"),
-                     "length": int.from_bytes(config[at + 12:at + 16], "little")}
-            if kind == 2 and at + 20 <= len(config):          # notify: + notify_off_multiplier
-                entry["multiplier"] = int.from_bytes(config[at + 16:at + 20], "little")
+            entry = {
+                "type": kind,
+                "bar": bar,
+                "offset": int.from_bytes(config[at + 8 : at + 12], "little"),
+                "length": int.from_bytes(config[at + 12 : at + 16], "little"),
+            }
+            if kind == 2 and at + 20 <= len(config):  # notify: + notify_off_multiplier
+                entry["multiplier"] = int.from_bytes(config[at + 16 : at + 20], "little")
             # Types 1-4 locate a structure in a BAR; keep the first of each
             # (the spec lets later ones be alternatives), skip the rest.
             if 1 <= kind <= 4 and bar <= 5 and kind not in {e["type"] for e in out}:
@@ -417,15 +462,21 @@ def _pci(root: str = "/sys/bus/pci/devices", ids_path: str | None = None) -> lis
             continue
         driver = os.path.realpath(f"{d}/driver") if os.path.exists(f"{d}/driver") else None
         vname, dnames = ids.get(vendor[2:].lower().zfill(4), (None, {}))
-        devices.append({
-            "address": os.path.basename(d), "vendor": vendor, "device": device,
-            "subsystem_vendor": _read(f"{d}/subsystem_vendor"),
-            "subsystem_device": _read(f"{d}/subsystem_device"),
-            "class": _read(f"{d}/class") or "0x000000", "revision": _read(f"{d}/revision"),
-            "bars": _bars(_read(f"{d}/resource")),
-            "driver": os.path.basename(driver) if driver else None,
-            "vendor_name": vname, "device_name": dnames.get(device[2:].lower().zfill(4)),
-        })
+        devices.append(
+            {
+                "address": os.path.basename(d),
+                "vendor": vendor,
+                "device": device,
+                "subsystem_vendor": _read(f"{d}/subsystem_vendor"),
+                "subsystem_device": _read(f"{d}/subsystem_device"),
+                "class": _read(f"{d}/class") or "0x000000",
+                "revision": _read(f"{d}/revision"),
+                "bars": _bars(_read(f"{d}/resource")),
+                "driver": os.path.basename(driver) if driver else None,
+                "vendor_name": vname,
+                "device_name": dnames.get(device[2:].lower().zfill(4)),
+            }
+        )
         virtio = virtio_structures(_read_bytes(f"{d}/config"))
         if virtio:
             devices[-1]["virtio"] = virtio
@@ -434,23 +485,31 @@ def _pci(root: str = "/sys/bus/pci/devices", ids_path: str | None = None) -> lis
 
 # ------------------------------------------------------- probe, fingerprint
 
+
 def probe() -> Probe:
     """Describe this machine (format atlas-probe/1)."""
-    return Probe.from_json({
-        "format": FORMAT,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": {"hostname": socket.gethostname(), "os": platform.system(),
-                 "kernel": platform.release()},
-        "cpu": _cpu(), "memory": _memory(), "gpus": _gpus(), "pci": _pci(),
-    }, "<this machine's probe>")
+    return Probe.from_json(
+        {
+            "format": FORMAT,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "host": {"hostname": socket.gethostname(), "os": platform.system(), "kernel": platform.release()},
+            "cpu": _cpu(),
+            "memory": _memory(),
+            "gpus": _gpus(),
+            "pci": _pci(),
+        },
+        "<this machine's probe>",
+    )
 
 
 def fingerprint(probe: Probe) -> str:
     """A short stable id of the machine: same hardware, same fingerprint."""
     p = probe.to_json()
     keyed = {
-        "cpu": {k: p["cpu"][k] for k in ("arch", "vendor", "model_name", "uarch", "llvm_cpu",
-                                         "features", "cores", "threads", "cache")},
+        "cpu": {
+            k: p["cpu"][k]
+            for k in ("arch", "vendor", "model_name", "uarch", "llvm_cpu", "features", "cores", "threads", "cache")
+        },
         "memory": probe.memory_bytes,
         "gpus": [{k: g[k] for k in ("name", "compute_capability", "memory_bytes")} for g in p["gpus"]],
         "pci": [{k: d[k] for k in ("address", "vendor", "device", "class")} for d in p["pci"]],
@@ -465,7 +524,7 @@ def _json(probe: Probe) -> str:
 
 def write_probe(probe: Probe, path) -> None:
     """Write probe JSON atomically: readers see the old file or the new, never half."""
-    write_atomic(path, _json(probe))                # _json fails before touching disk
+    write_atomic(path, _json(probe))  # _json fails before touching disk
 
 
 # -------------------------------------------------------------- validation
@@ -495,8 +554,10 @@ OBJ = ("an object", lambda v: isinstance(v, dict))
 LIST = ("a list", lambda v: isinstance(v, list))
 HEX = ('a hex string like "0x8086"', _match(r"0x[0-9a-fA-F]+"))
 ADDR = ('a PCI address like "0000:00:03.0"', _match(r"[0-9a-fA-F]{4,}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]"))
-CC = ("[major, minor] as two integers >= 0",
-      lambda v: isinstance(v, list) and len(v) == 2 and all(_int(0)(x) for x in v))
+CC = (
+    "[major, minor] as two integers >= 0",
+    lambda v: isinstance(v, list) and len(v) == 2 and all(_int(0)(x) for x in v),
+)
 BAR_INDEX = ("a BAR index 0..5", lambda v: _int(0)(v) and v <= 5)
 BAR_KIND = ('"mem" or "io"', lambda v: v in ("mem", "io"))
 
@@ -527,8 +588,8 @@ def _json_error(src: str, e: json.JSONDecodeError) -> str:
     start = max(0, col - 61) if len(line) > 100 else 0
     lead = "..." if start else ""
     tail = "..." if start + 100 < len(line) else ""
-    shown = line[start:start + 100]
-    pad = "".join(c if c == "\t" else " " for c in lead + shown[:col - 1 - start])
+    shown = line[start : start + 100]
+    pad = "".join(c if c == "\t" else " " for c in lead + shown[: col - 1 - start])
     return f"{src}:{e.lineno}:{col}: malformed JSON: {e.msg}\n{lead}{shown}{tail}\n{pad}^"
 
 
@@ -543,8 +604,9 @@ def load_probe(path) -> Probe:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ProbeError(f"{src}: cannot read: not UTF-8 text "
-                         f"(byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+        raise ProbeError(
+            f"{src}: cannot read: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -566,7 +628,7 @@ class _Fields:
     def field(self, obj, key, where, want, default=_MISSING):
         v = obj.get(key, _MISSING)
         if v is _MISSING and default is not _MISSING:
-            v = json.loads(json.dumps(default))     # a fresh copy of a mutable default
+            v = json.loads(json.dumps(default))  # a fresh copy of a mutable default
         elif not want[1](v):
             self.fail(f"{where}.{key}" if where else key, want, v)
         obj[key] = v
@@ -601,8 +663,14 @@ class _Fields:
         self.field(g, "memory_bytes", at, INT0, 0)
         # Launch sizing (SMs, clock), bandwidth for benchmark reports and the bus
         # id are optional: older probes and odd drivers leave them out or null.
-        for key in ("index", "multiprocessors", "memory_bus_width", "max_memory_clock_mhz",
-                    "max_sm_clock_mhz", "memory_bandwidth_bytes_per_s"):
+        for key in (
+            "index",
+            "multiprocessors",
+            "memory_bus_width",
+            "max_memory_clock_mhz",
+            "max_sm_clock_mhz",
+            "memory_bandwidth_bytes_per_s",
+        ):
             self.field(g, key, at, _or_null(INT0), None)
         for key in ("vendor", "uuid", "driver_version", "pci_bus_id"):
             self.field(g, key, at, _or_null(STR), None)
@@ -622,13 +690,13 @@ class _Fields:
             self.field(b, "kind", bat, BAR_KIND)
             self.field(b, "prefetchable", bat, BOOL, False)
             self.field(b, "64bit", bat, BOOL, False)
-        if "virtio" in d:             # only virtio devices carry `virtio`; absent elsewhere, not []
+        if "virtio" in d:  # only virtio devices carry `virtio`; absent elsewhere, not []
             for cat, c in self.objects(d, "virtio", at):
                 self.field(c, "type", cat, INT1)
                 self.field(c, "bar", cat, BAR_INDEX)
                 self.field(c, "offset", cat, INT0)
                 self.field(c, "length", cat, INT0)
-                if "multiplier" in c:                     # the notify structure's only
+                if "multiplier" in c:  # the notify structure's only
                     self.field(c, "multiplier", cat, INT0)
 
 
@@ -637,7 +705,7 @@ def _normalise(data, src: str) -> dict:
     check = _Fields(src)
     if not isinstance(data, dict):
         check.fail("(top level)", OBJ, data)
-    p = json.loads(json.dumps(data))                 # never mutate the caller's value
+    p = json.loads(json.dumps(data))  # never mutate the caller's value
     check.field(p, "format", "", (json.dumps(FORMAT), lambda v: v == FORMAT))
     if "created" in p:
         check.field(p, "created", "", STR)
@@ -656,9 +724,11 @@ def _normalise(data, src: str) -> dict:
 
 # ------------------------------------------------------------ typed probe
 
+
 @dataclass(frozen=True)
 class Cache:
     """Cache sizes in bytes; 0 where unknown."""
+
     l1d: int = 0
     l1i: int = 0
     l2: int = 0
@@ -668,13 +738,13 @@ class Cache:
 @dataclass(frozen=True)
 class Cpu:
     arch: str
-    features: tuple[str, ...]                 # lower case, sorted, each once
+    features: tuple[str, ...]  # lower case, sorted, each once
     cores: int
     threads: int
     vendor: str = ""
     model_name: str = ""
-    uarch: str = ""                           # archspec's name
-    llvm_cpu: str = "x86-64"                  # LLVM's -mcpu
+    uarch: str = ""  # archspec's name
+    llvm_cpu: str = "x86-64"  # LLVM's -mcpu
     cache: Cache = Cache()
 
     def has(self, flag: str) -> bool:
@@ -704,18 +774,18 @@ class Bar:
     index: int
     start: int
     size: int
-    kind: str                                 # "mem" or "io"
+    kind: str  # "mem" or "io"
     prefetchable: bool = False
-    wide: bool = False                        # "64bit" in the file
+    wide: bool = False  # "64bit" in the file
 
 
 @dataclass(frozen=True)
 class VirtioStructure:
-    type: int                                 # virtio spec 4.1.4: 1 common, 2 notify, 3 isr, 4 device
+    type: int  # virtio spec 4.1.4: 1 common, 2 notify, 3 isr, 4 device
     bar: int
     offset: int
     length: int
-    multiplier: int | None = None             # the notify structure's only
+    multiplier: int | None = None  # the notify structure's only
 
 
 # The PCI identifiers a device description may match on, by their names in
@@ -726,9 +796,9 @@ PCI_IDS = ("vendor", "device", "class", "subsystem_vendor", "subsystem_device", 
 @dataclass(frozen=True)
 class PciDevice:
     address: str
-    vendor: str                               # hex text, "0x8086"
+    vendor: str  # hex text, "0x8086"
     device: str
-    device_class: str                         # "class" in the file
+    device_class: str  # "class" in the file
     subsystem_vendor: str | None = None
     subsystem_device: str | None = None
     revision: str | None = None
@@ -736,7 +806,7 @@ class PciDevice:
     vendor_name: str | None = None
     device_name: str | None = None
     bars: tuple[Bar, ...] = ()
-    virtio: tuple[VirtioStructure, ...] | None = None      # virtio devices only
+    virtio: tuple[VirtioStructure, ...] | None = None  # virtio devices only
 
     def ident(self, name: str) -> str | None:
         """One of PCI_IDS by its name, as hex text (None if not probed)."""
@@ -750,10 +820,11 @@ class Probe:
     """One machine, as `probe()` finds it or a probe file describes it.
     `created` and `host` say where the probe came from, not what the machine
     is: they take no part in equality (or the fingerprint)."""
+
     cpu: Cpu
     memory_bytes: int = 0
     gpus: tuple[Gpu, ...] = ()
-    pci: tuple[PciDevice, ...] = ()           # sorted by address
+    pci: tuple[PciDevice, ...] = ()  # sorted by address
     created: str | None = field(default=None, compare=False)
     host: dict | None = field(default=None, compare=False)
 
@@ -763,24 +834,46 @@ class Probe:
         file and the field) and build it, with defaults filled."""
         p = _normalise(data, src)
         c = p["cpu"]
-        cpu = Cpu(arch=c["arch"], features=tuple(c["features"]), cores=c["cores"], threads=c["threads"],
-                  vendor=c["vendor"], model_name=c["model_name"], uarch=c["uarch"], llvm_cpu=c["llvm_cpu"],
-                  cache=Cache(**{k: c["cache"][k] for k in ("l1d", "l1i", "l2", "l3")}))
-        gpus = tuple(Gpu(**{**{k: g[k] for k in _GPU_KEYS}, "compute_capability": tuple(g["compute_capability"])})
-                     for g in p["gpus"])
-        return cls(cpu=cpu, memory_bytes=p["memory"]["total_bytes"], gpus=gpus,
-                   pci=tuple(_pci_device(d) for d in p["pci"]),
-                   created=p.get("created"), host=p.get("host"))
+        cpu = Cpu(
+            arch=c["arch"],
+            features=tuple(c["features"]),
+            cores=c["cores"],
+            threads=c["threads"],
+            vendor=c["vendor"],
+            model_name=c["model_name"],
+            uarch=c["uarch"],
+            llvm_cpu=c["llvm_cpu"],
+            cache=Cache(**{k: c["cache"][k] for k in ("l1d", "l1i", "l2", "l3")}),
+        )
+        gpus = tuple(
+            Gpu(**{**{k: g[k] for k in _GPU_KEYS}, "compute_capability": tuple(g["compute_capability"])})
+            for g in p["gpus"]
+        )
+        return cls(
+            cpu=cpu,
+            memory_bytes=p["memory"]["total_bytes"],
+            gpus=gpus,
+            pci=tuple(_pci_device(d) for d in p["pci"]),
+            created=p.get("created"),
+            host=p.get("host"),
+        )
 
     def to_json(self) -> dict:
         """The probe file's form (format atlas-probe/1): from_json(to_json()) == self."""
-        out = {"format": FORMAT,
-               "cpu": {**{k: getattr(self.cpu, k) for k in ("arch", "vendor", "model_name", "uarch",
-                                                            "llvm_cpu", "cores", "threads")},
-                       "features": list(self.cpu.features), "cache": asdict(self.cpu.cache)},
-               "memory": {"total_bytes": self.memory_bytes},
-               "gpus": [{**asdict(g), "compute_capability": list(g.compute_capability)} for g in self.gpus],
-               "pci": [_pci_json(d) for d in self.pci]}
+        out = {
+            "format": FORMAT,
+            "cpu": {
+                **{
+                    k: getattr(self.cpu, k)
+                    for k in ("arch", "vendor", "model_name", "uarch", "llvm_cpu", "cores", "threads")
+                },
+                "features": list(self.cpu.features),
+                "cache": asdict(self.cpu.cache),
+            },
+            "memory": {"total_bytes": self.memory_bytes},
+            "gpus": [{**asdict(g), "compute_capability": list(g.compute_capability)} for g in self.gpus],
+            "pci": [_pci_json(d) for d in self.pci],
+        }
         if self.created is not None:
             out["created"] = self.created
         if self.host is not None:
@@ -793,29 +886,65 @@ _GPU_KEYS = tuple(f.name for f in fields(Gpu))
 
 def _pci_device(d: dict) -> PciDevice:
     return PciDevice(
-        address=d["address"], vendor=d["vendor"], device=d["device"], device_class=d["class"],
-        **{k: d[k] for k in ("subsystem_vendor", "subsystem_device", "revision", "driver",
-                             "vendor_name", "device_name")},
-        bars=tuple(Bar(index=b["index"], start=b["start"], size=b["size"], kind=b["kind"],
-                       prefetchable=b["prefetchable"], wide=b["64bit"]) for b in d["bars"]),
-        virtio=None if "virtio" not in d else tuple(
-            VirtioStructure(type=c["type"], bar=c["bar"], offset=c["offset"], length=c["length"],
-                            multiplier=c.get("multiplier")) for c in d["virtio"]))
+        address=d["address"],
+        vendor=d["vendor"],
+        device=d["device"],
+        device_class=d["class"],
+        **{
+            k: d[k]
+            for k in ("subsystem_vendor", "subsystem_device", "revision", "driver", "vendor_name", "device_name")
+        },
+        bars=tuple(
+            Bar(
+                index=b["index"],
+                start=b["start"],
+                size=b["size"],
+                kind=b["kind"],
+                prefetchable=b["prefetchable"],
+                wide=b["64bit"],
+            )
+            for b in d["bars"]
+        ),
+        virtio=None
+        if "virtio" not in d
+        else tuple(
+            VirtioStructure(
+                type=c["type"], bar=c["bar"], offset=c["offset"], length=c["length"], multiplier=c.get("multiplier")
+            )
+            for c in d["virtio"]
+        ),
+    )
 
 
 def _pci_json(d: PciDevice) -> dict:
-    out = {"address": d.address, "vendor": d.vendor, "device": d.device, "class": d.device_class,
-           **{k: getattr(d, k) for k in ("subsystem_vendor", "subsystem_device", "revision", "driver",
-                                         "vendor_name", "device_name")},
-           "bars": [{"index": b.index, "start": b.start, "size": b.size, "kind": b.kind,
-                     "prefetchable": b.prefetchable, "64bit": b.wide} for b in d.bars]}
+    out = {
+        "address": d.address,
+        "vendor": d.vendor,
+        "device": d.device,
+        "class": d.device_class,
+        **{
+            k: getattr(d, k)
+            for k in ("subsystem_vendor", "subsystem_device", "revision", "driver", "vendor_name", "device_name")
+        },
+        "bars": [
+            {
+                "index": b.index,
+                "start": b.start,
+                "size": b.size,
+                "kind": b.kind,
+                "prefetchable": b.prefetchable,
+                "64bit": b.wide,
+            }
+            for b in d.bars
+        ],
+    }
     if d.virtio is not None:
-        out["virtio"] = [{k: v for k, v in asdict(c).items() if k != "multiplier" or v is not None}
-                         for c in d.virtio]
+        out["virtio"] = [{k: v for k, v in asdict(c).items() if k != "multiplier" or v is not None} for c in d.virtio]
     return out
 
 
 # ---------------------------------------------------------------- command
+
 
 def main(argv=None) -> None:
     """`python -m atlas.machine.probe [-o FILE]`: the probe without the `atlas` CLI, for
@@ -826,8 +955,7 @@ def main(argv=None) -> None:
     p = probe()
     if args.output:
         write_probe(p, args.output)
-        print(f"wrote {args.output}: {len(p.gpus)} GPU(s), fingerprint {fingerprint(p)}",
-              file=sys.stderr)
+        print(f"wrote {args.output}: {len(p.gpus)} GPU(s), fingerprint {fingerprint(p)}", file=sys.stderr)
     else:
         sys.stdout.write(_json(p))
 

@@ -12,6 +12,7 @@ memory.  Compiled code relies on all of this (it marks arrays `noalias`).
 Run-time counters (ir.Count) live in the library as exported 64-bit
 globals; `lib.counters()` reads them and `lib.reset_counters()` zeroes them.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -27,6 +28,7 @@ class CpuMismatch(RuntimeError):
 
 # ---------------------------------------------------------------- the CPU check
 
+
 def host_cpu_flags() -> set[str] | None:
     """The flags of /proc/cpuinfo, or None where there is none to read."""
     try:
@@ -41,7 +43,7 @@ def host_cpu_flags() -> set[str] | None:
 
 def _check_cpu(manifest: Manifest, where: Path) -> None:
     need = manifest.cpu_flags
-    if need is None and manifest.probe is not None:      # an older manifest: the probe's ISA flags
+    if need is None and manifest.probe is not None:  # an older manifest: the probe's ISA flags
         need = manifest.probe.features
     if not need:
         return
@@ -50,12 +52,15 @@ def _check_cpu(manifest: Manifest, where: Path) -> None:
         return
     missing = sorted(set(need) - have)
     if missing:
-        raise CpuMismatch(f"{where} was compiled for a CPU with {', '.join(missing)}, which this "
-                          "machine lacks; running it could crash with an illegal instruction. "
-                          "Recompile for this machine (or load with check_cpu=False).")
+        raise CpuMismatch(
+            f"{where} was compiled for a CPU with {', '.join(missing)}, which this "
+            "machine lacks; running it could crash with an illegal instruction. "
+            "Recompile for this machine (or load with check_cpu=False)."
+        )
 
 
 # ---------------------------------------------------------------- calling
+
 
 def counter_symbol(symbol: str, label: str) -> str:
     """The exported 64-bit global that counts `label` in the function
@@ -64,9 +69,18 @@ def counter_symbol(symbol: str, label: str) -> str:
 
 
 CTYPES: dict[str, type[ctypes._SimpleCData]] = {
-    "i8": ctypes.c_int8, "i16": ctypes.c_int16, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
-    "u8": ctypes.c_uint8, "u16": ctypes.c_uint16, "u32": ctypes.c_uint32, "u64": ctypes.c_uint64,
-    "f32": ctypes.c_float, "f64": ctypes.c_double, "bool": ctypes.c_bool}
+    "i8": ctypes.c_int8,
+    "i16": ctypes.c_int16,
+    "i32": ctypes.c_int32,
+    "i64": ctypes.c_int64,
+    "u8": ctypes.c_uint8,
+    "u16": ctypes.c_uint16,
+    "u32": ctypes.c_uint32,
+    "u64": ctypes.c_uint64,
+    "f32": ctypes.c_float,
+    "f64": ctypes.c_double,
+    "bool": ctypes.c_bool,
+}
 
 
 class Function:
@@ -76,8 +90,7 @@ class Function:
     def __init__(self, name: str, entry: FunctionEntry, cfunc):
         self.name, self.entry = name, entry
         self.sig = entry.function
-        cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
-                          for p in self.sig.params]
+        cfunc.argtypes = [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name] for p in self.sig.params]
         cfunc.restype = CTYPES[self.sig.ret.name] if self.sig.ret else None
         self._c = cfunc
         self.__name__ = name
@@ -98,8 +111,10 @@ class Function:
         """Check a call as __call__ does; the raw C arguments it would pass
         (array addresses and plain scalars).  The arrays must outlive their use."""
         scalars, _ = interp.bind(self.sig, args, compiled=True)
-        return [a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
-                for p, a in zip(self.sig.params, args)]
+        return [
+            a.ctypes.data if isinstance(p.ty, ir.Array) else interp.from_value(p.ty, scalars[p.name])
+            for p, a in zip(self.sig.params, args)
+        ]
 
 
 class Library:
@@ -107,8 +122,9 @@ class Library:
 
     def __init__(self, path: Path, manifest: Manifest, dll: ctypes.CDLL):
         self.path, self.manifest, self._dll = path, manifest, dll
-        self._functions = {name: Function(name, entry, getattr(dll, entry.symbol))
-                           for name, entry in manifest.functions.items()}
+        self._functions = {
+            name: Function(name, entry, getattr(dll, entry.symbol)) for name, entry in manifest.functions.items()
+        }
 
     @property
     def functions(self) -> list[str]:
@@ -138,11 +154,14 @@ class Library:
                 if not entry.counters:
                     continue
                 try:
-                    cells[name] = {label: ctypes.c_uint64.in_dll(self._dll, counter_symbol(entry.symbol, label))
-                                   for label in entry.counters}
-                except ValueError as exc:          # dlsym found no such symbol
-                    raise ValueError(f"{self.path}: the manifest lists counters of {name} that "
-                                     f"the library does not export: {exc}") from None
+                    cells[name] = {
+                        label: ctypes.c_uint64.in_dll(self._dll, counter_symbol(entry.symbol, label))
+                        for label in entry.counters
+                    }
+                except ValueError as exc:  # dlsym found no such symbol
+                    raise ValueError(
+                        f"{self.path}: the manifest lists counters of {name} that the library does not export: {exc}"
+                    ) from None
             self.__dict__["_cells"] = cells
         return cells
 
@@ -150,8 +169,7 @@ class Library:
         """{function: {label: count}} for every function that has counters.
         The values are read while other threads may still count: each is
         whole, the set is not a snapshot."""
-        return {fn: {label: int(c.value) for label, c in cells.items()}
-                for fn, cells in self._counter_cells().items()}
+        return {fn: {label: int(c.value) for label, c in cells.items()} for fn, cells in self._counter_cells().items()}
 
     def reset_counters(self) -> None:
         for cells in self._counter_cells().values():
@@ -173,6 +191,5 @@ def load(path, check_cpu: bool = True) -> Library:
     dll = ctypes.CDLL(str((path / manifest.library).resolve()))
     try:
         return Library(path, manifest, dll)
-    except AttributeError as exc:          # dlsym found no such function
-        raise ValueError(f"{path / 'manifest.json'}: damaged manifest, {exc} "
-                         "(recompile the artefact)") from None
+    except AttributeError as exc:  # dlsym found no such function
+        raise ValueError(f"{path / 'manifest.json'}: damaged manifest, {exc} (recompile the artefact)") from None

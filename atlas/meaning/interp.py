@@ -7,6 +7,7 @@ what an intent means.  Compiled code is tested against it.
 Arrays are numpy arrays, written in place (as compiled code does).  Integer
 arrays are viewed as unsigned so that loads give bit patterns directly.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,9 +19,19 @@ from .semantics import PyDomain
 D = PyDomain()
 
 _UNSIGNED = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
-_DTYPES = {"i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
-           "u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64,
-           "f32": np.float32, "f64": np.float64, "bool": np.bool_}
+_DTYPES = {
+    "i8": np.int8,
+    "i16": np.int16,
+    "i32": np.int32,
+    "i64": np.int64,
+    "u8": np.uint8,
+    "u16": np.uint16,
+    "u32": np.uint32,
+    "u64": np.uint64,
+    "f32": np.float32,
+    "f64": np.float64,
+    "bool": np.bool_,
+}
 
 
 def dtype(t: ir.Scalar):
@@ -43,6 +54,7 @@ class OutOfFuel(Exception):
 
 
 # ---------------------------------------------------------------- values at the boundary
+
 
 def to_value(t: ir.Scalar, v):
     """A Python or numpy argument -> the interpreter's value of type t."""
@@ -92,12 +104,19 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
         a, b = evaluate(e.a, scalars, True), evaluate(e.b, scalars, True)
         if e.op in ("div", "rem"):
             if b == 0:
-                return -1                # no buffer has this length: the call is refused
-            q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)     # toward zero, as the intent divides
+                return -1  # no buffer has this length: the call is refused
+            q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # toward zero, as the intent divides
             return q if e.op == "div" else a - b * q
-        ops = {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
-               "shl": lambda: a << b if 0 <= b < 64 else -1, "shr": lambda: a >> b if 0 <= b < 64 else 0,
-               "and": lambda: a & b, "or": lambda: a | b, "xor": lambda: a ^ b}
+        ops = {
+            "add": lambda: a + b,
+            "sub": lambda: a - b,
+            "mul": lambda: a * b,
+            "shl": lambda: a << b if 0 <= b < 64 else -1,
+            "shr": lambda: a >> b if 0 <= b < 64 else 0,
+            "and": lambda: a & b,
+            "or": lambda: a | b,
+            "xor": lambda: a ^ b,
+        }
         if e.op in ops:
             return ops[e.op]()
     raise ValueError(f"unsupported length expression {ir.pretty_expr(e)}")
@@ -132,8 +151,9 @@ def _check_array(where: str, ty: ir.Array, a, scalars: dict, compiled: bool, dev
     if a.size != n:
         raise ValueError(f"{where} has {a.size} elements, its declared length {ir.pretty_expr(ty.length)} is {n}")
     if compiled and not (a.flags.c_contiguous and getattr(a.flags, "aligned", True)):
-        raise ValueError(f"{where} must be contiguous and aligned (pass a contiguous copy, "
-                         "e.g. np.ascontiguousarray(...))")
+        raise ValueError(
+            f"{where} must be contiguous and aligned (pass a contiguous copy, e.g. np.ascontiguousarray(...))"
+        )
     if ty.mutable and not getattr(a.flags, "writeable", True):
         raise ValueError(f"{where} is written but the array is read-only")
 
@@ -143,8 +163,9 @@ class ArityError(TypeError, ValueError):
     Python function, and a ValueError, as every other refused call."""
 
 
-def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
-         alignment: int = 16) -> tuple[dict, dict]:
+def bind(
+    fn: ir.Function, args, *, compiled: bool = False, device: bool = False, alignment: int = 16
+) -> tuple[dict, dict]:
     """Check a call against fn's signature and return (scalars as bit
     patterns, arrays): the one statement of the call contract, for the
     interpreter, the CPU runtime (`compiled`) and the GPU host (`device`).
@@ -165,7 +186,7 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
                 scalars[p.name] = to_value(p.ty, a)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
-    spans: list[tuple[str, int, int]] = []          # device arrays: (name, start, end) in GPU memory
+    spans: list[tuple[str, int, int]] = []  # device arrays: (name, start, end) in GPU memory
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):
             continue
@@ -174,8 +195,10 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
         if device:
             start = a.__cuda_array_interface__["data"][0]
             if a.nbytes and start % alignment:
-                raise ValueError(f"{where} starts at {start:#x}, not on a {alignment}-byte boundary as the "
-                                 "kernels need (pass a fresh array, not an offset view)")
+                raise ValueError(
+                    f"{where} starts at {start:#x}, not on a {alignment}-byte boundary as the "
+                    "kernels need (pass a fresh array, not an offset view)"
+                )
             for other, lo, hi in spans:
                 if a.nbytes and lo < start + a.nbytes and start < hi:
                     raise ValueError(f"{where} overlaps '{other}'; arrays must not overlap")
@@ -190,6 +213,7 @@ def bind(fn: ir.Function, args, *, compiled: bool = False, device: bool = False,
 
 # ---------------------------------------------------------------- execution
 
+
 def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | list[int] | None = None, bus=None):
     """Run function `name` of a specialised module, or operation `name` of a
     placed device against `bus` (atlas.front.devices.run); arrays are updated in place."""
@@ -197,7 +221,7 @@ def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | list[int] |
     scalars, arrays = bind(fn, args)
     # a one-element list as fuel is spent in place: the caller sees what is left
     tank = fuel if isinstance(fuel, list) else [fuel]
-    with np.errstate(all="ignore"):          # IEEE results (inf, NaN) are the defined answers
+    with np.errstate(all="ignore"):  # IEEE results (inf, NaN) are the defined answers
         elems = {p.name: p.ty.elem for p in fn.params if isinstance(p.ty, ir.Array)}
         return _call(module, fn, scalars, {k: _view(v, elems[k]) for k, v in arrays.items()}, tank, bus)
 
@@ -214,8 +238,9 @@ def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
 
 def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
     frame = _Frame(module, dict(scalars), arrays, fuel, bus)
-    frame.lengths = {p.name: evaluate(p.ty.length, scalars, exact=True)
-                     for p in fn.params if isinstance(p.ty, ir.Array)}
+    frame.lengths = {
+        p.name: evaluate(p.ty.length, scalars, exact=True) for p in fn.params if isinstance(p.ty, ir.Array)
+    }
     try:
         frame.block(fn.body)
     except _Return as r:
@@ -225,8 +250,8 @@ def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
 
 class _Frame:
     def __init__(self, module, env, arrays, fuel=None, bus=None):
-        self.module = module          # an ir.Module, or an ir.Device running an operation
-        self.bus = bus                # a device's registers: read/write/delay (atlas.front.devices)
+        self.module = module  # an ir.Module, or an ir.Device running an operation
+        self.bus = bus  # a device's registers: read/write/delay (atlas.front.devices)
         self.env = env
         self.arrays = arrays
         self.lengths: dict[str, int] = {}
@@ -249,7 +274,7 @@ class _Frame:
         elif isinstance(s, ir.Store):
             i = self.expr(s.index)
             v = self.expr(s.value)
-            if i < self.lengths[s.array]:               # out of range: the write does nothing
+            if i < self.lengths[s.array]:  # out of range: the write does nothing
                 self.arrays[s.array][i] = v
         elif isinstance(s, ir.If):
             self.block(s.then if self.expr(s.cond) else s.else_)
@@ -287,7 +312,7 @@ class _Frame:
                     break
                 if s.every and k + 1 < s.tries:
                     self.bus.delay(s.every)
-            if hasattr(self.bus, "polled"):             # a test bus may count each poll's outcome
+            if hasattr(self.bus, "polled"):  # a test bus may count each poll's outcome
                 self.bus.polled(s, held)
             if not held:
                 self.block(s.else_)
@@ -306,7 +331,7 @@ class _Frame:
             return self.env[e.name]
         if isinstance(e, ir.Load):
             i = self.expr(e.index)
-            if i >= self.lengths[e.array]:              # out of range: reads 0
+            if i >= self.lengths[e.array]:  # out of range: reads 0
                 return False if e.ty.is_bool else (D.fconst(e.ty.bits, 0.0) if e.ty.is_float else 0)
             v = self.arrays[e.array][i]
             return bool(v) if e.ty.is_bool else (v if e.ty.is_float else int(v))
@@ -331,7 +356,7 @@ class _Frame:
         return self.module.locate(reg, None if index is None else self.expr(index))
 
     def binary(self, e: ir.Binary):
-        if e.op == "land":                              # short-circuit: the right side may call
+        if e.op == "land":  # short-circuit: the right side may call
             return bool(self.expr(e.a)) and bool(self.expr(e.b))
         if e.op == "lor":
             return bool(self.expr(e.a)) or bool(self.expr(e.b))

@@ -5,6 +5,7 @@ every node carries the source span it came from, so later stages can still
 point at the user's text.  Locals have unique names within a function (the
 checker renames shadowed ones), so no stage needs scopes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -12,6 +13,7 @@ from typing import Union
 
 
 # ---------------------------------------------------------------- spans
+
 
 @dataclass(frozen=True)
 class Span:
@@ -30,9 +32,11 @@ NOSPAN = Span("<builtin>", 0, 0)
 
 # ---------------------------------------------------------------- types
 
+
 @dataclass(frozen=True)
 class Scalar:
     """A scalar type: kind is 'int' (signed), 'uint', 'float' or 'bool'."""
+
     kind: str
     bits: int
 
@@ -78,6 +82,7 @@ SCALARS = {t.name: t for t in (I8, I16, I32, I64, U8, U16, U32, U64, F32, F64, B
 class Array:
     """An array parameter.  `length` is an expression over the function's
     integer parameters (which are immutable), evaluated once on entry."""
+
     elem: Scalar
     length: "Expr"
     mutable: bool
@@ -91,9 +96,10 @@ Type = Union[Scalar, Array]
 
 # ---------------------------------------------------------------- expressions
 
+
 @dataclass(frozen=True)
 class Const:
-    value: Union[int, float, bool]   # ints are stored in [0, 2**bits) (two's complement)
+    value: Union[int, float, bool]  # ints are stored in [0, 2**bits) (two's complement)
     ty: Scalar
     span: Span = field(default=NOSPAN, compare=False)
 
@@ -108,7 +114,7 @@ class Var:
 @dataclass(frozen=True)
 class Load:
     array: str
-    index: "Expr"          # any integer type; its value is read as unsigned
+    index: "Expr"  # any integer type; its value is read as unsigned
     ty: Scalar
     span: Span = field(default=NOSPAN, compare=False)
     # Set only by a transformation that proved the index below the array's
@@ -118,7 +124,7 @@ class Load:
 
 @dataclass(frozen=True)
 class Unary:
-    op: str                # 'neg' (wrapping / IEEE), 'not' (bitwise on ints, logical on bool)
+    op: str  # 'neg' (wrapping / IEEE), 'not' (bitwise on ints, logical on bool)
     a: "Expr"
     ty: Scalar
     span: Span = field(default=NOSPAN, compare=False)
@@ -152,6 +158,7 @@ class Cast:
 @dataclass(frozen=True)
 class Prim:
     """A built-in primitive (see primitives/core.yaml)."""
+
     name: str
     args: tuple["Expr", ...]
     ty: Scalar
@@ -162,6 +169,7 @@ class Prim:
 class Call:
     """A call of another function of the module.  Array arguments are
     passed as Var-like names in `args` (ArrayRef)."""
+
     func: str
     args: tuple["Expr | ArrayRef", ...]
     ty: Scalar | None
@@ -171,6 +179,7 @@ class Call:
 @dataclass(frozen=True)
 class ArrayRef:
     """An array passed whole to a call."""
+
     name: str
     ty: Array
     span: Span = field(default=NOSPAN, compare=False)
@@ -181,11 +190,13 @@ Expr = Union[Const, Var, Load, Unary, Binary, Cast, Prim, Call]
 
 # ---------------------------------------------------------------- hardware facts
 
+
 @dataclass(frozen=True)
 class Fact:
     """`hw.<path> <op> <literal>`; a bare `hw.x` is `hw.x == true`."""
-    path: str              # without the leading 'hw.'
-    op: str                # one of COMPARE
+
+    path: str  # without the leading 'hw.'
+    op: str  # one of COMPARE
     value: Union[int, float, bool, str]
     span: Span = field(default=NOSPAN, compare=False)
 
@@ -198,7 +209,7 @@ class FactNot:
 
 @dataclass(frozen=True)
 class FactBin:
-    op: str                # 'land' or 'lor'
+    op: str  # 'land' or 'lor'
     a: "HwCond"
     b: "HwCond"
     span: Span = field(default=NOSPAN, compare=False)
@@ -208,6 +219,7 @@ HwCond = Union[Fact, FactNot, FactBin]
 
 
 # ---------------------------------------------------------------- statements
+
 
 @dataclass(frozen=True)
 class Let:
@@ -230,7 +242,7 @@ class Store:
     index: Expr
     value: Expr
     span: Span = field(default=NOSPAN, compare=False)
-    inbounds: bool = False     # as Load.inbounds
+    inbounds: bool = False  # as Load.inbounds
 
 
 @dataclass(frozen=True)
@@ -245,6 +257,7 @@ class If:
 class For:
     """for var in lo..hi: lo and hi evaluated once, var = lo, lo+1, ... < hi
     (compared with var's signedness); var is immutable in the body."""
+
     var: str
     ty: Scalar
     lo: Expr
@@ -275,6 +288,7 @@ class ExprStmt:
 @dataclass(frozen=True)
 class When:
     """A hardware branch; `specialise` replaces it by the branch taken."""
+
     cond: HwCond
     then: tuple["Stmt", ...]
     else_: tuple["Stmt", ...]
@@ -287,15 +301,18 @@ class Count:
     makes these (a speculative tier counts its fallbacks); they have no
     effect on what the function computes, and the surface language has no
     syntax for them."""
+
     label: str
     span: Span = field(default=NOSPAN, compare=False)
 
 
 # ---- device access (only in a device's operations; docs/devices.md)
 
+
 @dataclass(frozen=True)
 class RegRead:
     """Read register `reg` (element `index` of a register array)."""
+
     reg: str
     index: Expr | None
     ty: Scalar
@@ -314,6 +331,7 @@ class RegWrite:
 class Poll:
     """Evaluate `cond` up to `tries` times, pausing `every` microseconds
     between tries; if it never holds, run `else_`."""
+
     cond: Expr
     tries: int
     every: int
@@ -336,6 +354,7 @@ Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count, 
 
 
 # ---------------------------------------------------------------- functions
+
 
 @dataclass(frozen=True)
 class Param:
@@ -381,15 +400,16 @@ class Function:
     def signature(self) -> str:
         ps = ", ".join(f"{p.name}: {p.ty}" for p in self.params)
         # As written, modifier included: typecheck.signature_of parses it back.
-        return (("reassoc " if self.reassoc else "") + f"fn {self.name}({ps})"
-                + (f" -> {self.ret}" if self.ret else ""))
+        return ("reassoc " if self.reassoc else "") + f"fn {self.name}({ps})" + (f" -> {self.ret}" if self.ret else "")
 
 
 # ---------------------------------------------------------------- devices
 
+
 @dataclass(frozen=True)
 class Field:
     """Bits lo..hi (inclusive) of a register."""
+
     name: str
     lo: int
     hi: int
@@ -404,6 +424,7 @@ class Region:
     """Where registers live.  As written: `bar` (arg = BAR index, plus
     `offset`) or `virtio` (arg = structure name).  A placed region (see
     atlas.front.devices.place) has `bar`, `base` and `size` from the probe."""
+
     name: str
     source: str
     arg: Union[int, str]
@@ -419,11 +440,11 @@ class Register:
     name: str
     ty: Scalar
     region: str
-    offset: int                      # bytes from the region's start
-    access: str                      # 'ro', 'wo', 'rw'
+    offset: int  # bytes from the region's start
+    access: str  # 'ro', 'wo', 'rw'
     fields: tuple[Field, ...] = ()
-    count: int | None = None         # a register array: this many elements ...
-    stride: Union[int, tuple[str, str], None] = None   # ... this many bytes apart (or a region attribute)
+    count: int | None = None  # a register array: this many elements ...
+    stride: Union[int, tuple[str, str], None] = None  # ... this many bytes apart (or a region attribute)
     span: Span = field(default=NOSPAN, compare=False)
 
     def field(self, name: str) -> Field:
@@ -437,8 +458,9 @@ class Register:
 class Device:
     """A device description: what it matches, where its registers are, and
     its operations.  `address` is set once placed on one probed device."""
+
     name: str
-    match: tuple[tuple[str, int], ...]        # ('vendor', 0x8086), ('device', 0x100e), ...
+    match: tuple[tuple[str, int], ...]  # ('vendor', 0x8086), ('device', 0x100e), ...
     regions: tuple[Region, ...]
     registers: tuple[Register, ...]
     ops: tuple[Function, ...]
@@ -490,7 +512,7 @@ class Device:
 @dataclass(frozen=True)
 class Module:
     functions: tuple[Function, ...]
-    sources: tuple[tuple[str, str], ...] = ()     # (file name, sha256 of text)
+    sources: tuple[tuple[str, str], ...] = ()  # (file name, sha256 of text)
     devices: tuple[Device, ...] = ()
 
     def function(self, name: str) -> Function:
@@ -563,10 +585,26 @@ def length_from_json(d) -> "Expr":
 
 # ---------------------------------------------------------------- printing
 
-_BINSYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%",
-           "and": "&", "or": "|", "xor": "^", "shl": "<<", "shr": ">>",
-           "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
-           "land": "&&", "lor": "||"}
+_BINSYM = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "rem": "%",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "shl": "<<",
+    "shr": ">>",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "land": "&&",
+    "lor": "||",
+}
 
 
 def blocks(s) -> tuple:
@@ -631,8 +669,7 @@ def map_expr(e, var=None, load=None):
     if isinstance(e, Binary):
         return replace(e, a=map_expr(e.a, var, load), b=map_expr(e.b, var, load))
     if isinstance(e, (Prim, Call)):
-        return replace(e, args=tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load)
-                                                  for a in e.args))
+        return replace(e, args=tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load) for a in e.args))
     return e
 
 
@@ -643,6 +680,7 @@ def substitute(e, env: dict):
 
 def rename_locals(stmts, names: dict[str, str]) -> tuple:
     """Statements with locals renamed everywhere (declarations and uses)."""
+
     def sub(e):
         return map_expr(e, var=lambda v: replace(v, name=names.get(v.name, v.name)))
 
@@ -655,13 +693,11 @@ def rename_locals(stmts, names: dict[str, str]) -> tuple:
         elif isinstance(s, Store):
             s = replace(s, index=sub(s.index), value=sub(s.value))
         elif isinstance(s, If):
-            s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names),
-                                    else_=rename_locals(s.else_, names))
+            s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
         elif isinstance(s, When):
             s = replace(s, then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
         elif isinstance(s, For):
-            s = replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi),
-                                    body=rename_locals(s.body, names))
+            s = replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi), body=rename_locals(s.body, names))
         elif isinstance(s, While):
             s = replace(s, cond=sub(s.cond), body=rename_locals(s.body, names))
         elif isinstance(s, Return):
@@ -711,7 +747,7 @@ def const_text(value, ty: Scalar) -> str:
     if ty.is_float:
         return f"{float(value)!r}{ty.name}"
     v = value - (1 << ty.bits) if ty.signed and value >> (ty.bits - 1) else value
-    if v >= 1 << 16:                 # masks and magic numbers read better in hex
+    if v >= 1 << 16:  # masks and magic numbers read better in hex
         return f"{v:#x}{ty.name}"
     return f"{v}{ty.name}"
 
@@ -737,8 +773,11 @@ def pretty_expr(e) -> str:
     if isinstance(e, RegRead):
         return f"read({e.reg}{'' if e.index is None else '[' + pretty_expr(e.index) + ']'})"
     if isinstance(e, Fact):
-        v = ("true" if e.value else "false") if isinstance(e.value, bool) else (
-            f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
+        v = (
+            ("true" if e.value else "false")
+            if isinstance(e.value, bool)
+            else (f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
+        )
         return f"hw.{e.path} {_BINSYM[e.op]} {v}"
     if isinstance(e, FactNot):
         return f"!({pretty_expr(e.a)})"

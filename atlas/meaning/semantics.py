@@ -30,6 +30,7 @@ The stated results, which every backend must reproduce exactly:
 * Out-of-range array reads give 0 and out-of-range writes do nothing (this
   is decided in the interpreter and the backends, which see arrays).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -40,6 +41,7 @@ from .ir import Scalar
 
 
 # ============================================================ the domain for Python
+
 
 class PyDomain:
     """Bit-vectors as Python ints in [0, 2**w); floats as numpy scalars."""
@@ -72,19 +74,19 @@ class PyDomain:
     def not_(self, w, a):
         return a ^ ((1 << w) - 1)
 
-    def udiv(self, w, a, b):          # b != 0 (the definitions make sure)
+    def udiv(self, w, a, b):  # b != 0 (the definitions make sure)
         return a // b if b else 0
 
-    def urem(self, w, a, b):          # b != 0
+    def urem(self, w, a, b):  # b != 0
         return a % b if b else 0
 
-    def shl(self, w, a, s):           # s < w
+    def shl(self, w, a, s):  # s < w
         return (a << s) & ((1 << w) - 1) if s < w else 0
 
-    def lshr(self, w, a, s):          # s < w
+    def lshr(self, w, a, s):  # s < w
         return a >> s if s < w else 0
 
-    def ashr(self, w, a, s):          # s < w
+    def ashr(self, w, a, s):  # s < w
         return (_signed(w, a) >> min(s, w - 1)) & ((1 << w) - 1)
 
     def eq(self, w, a, b):
@@ -105,7 +107,7 @@ class PyDomain:
     def trunc(self, w_from, w_to, a):
         return a & ((1 << w_to) - 1)
 
-    def bit(self, w, a, i):           # bit i of a as a 1-bit vector (i a Python int)
+    def bit(self, w, a, i):  # bit i of a as a 1-bit vector (i a Python int)
         return (a >> i) & 1
 
     # -- booleans
@@ -199,6 +201,7 @@ def _round_int(v: int, mant: int) -> float:
 
 # ============================================================ the definitions
 
+
 def _c(D, t, v):
     return D.const(t.bits, v)
 
@@ -242,7 +245,7 @@ def div(D, t, a, b):
         return D.ite(by_zero, _c(D, t, t.mask), q)
     na, nb, ua, ub = _magnitudes(D, t, a, b)
     q = D.udiv(w, ua, D.ite(by_zero, _c(D, t, 1), ub))
-    q = D.ite(D.ite(na, D.bnot(nb), nb), D.neg(w, q), q)        # signs differ: negate
+    q = D.ite(D.ite(na, D.bnot(nb), nb), D.neg(w, q), q)  # signs differ: negate
     return D.ite(by_zero, D.ite(na, _c(D, t, 1), _c(D, t, t.mask)), q)
 
 
@@ -298,24 +301,28 @@ def shr(D, t, ts, a, s):
 def compare(D, t, op, a, b):
     if t.is_float:
         w = t.bits
-        return {"eq": lambda: D.feq(w, a, b),
-                "ne": lambda: D.bnot(D.feq(w, a, b)),
-                "lt": lambda: D.flt(w, a, b),
-                "le": lambda: D.fle(w, a, b),
-                "gt": lambda: D.flt(w, b, a),
-                "ge": lambda: D.fle(w, b, a)}[op]()
+        return {
+            "eq": lambda: D.feq(w, a, b),
+            "ne": lambda: D.bnot(D.feq(w, a, b)),
+            "lt": lambda: D.flt(w, a, b),
+            "le": lambda: D.fle(w, a, b),
+            "gt": lambda: D.flt(w, b, a),
+            "ge": lambda: D.fle(w, b, a),
+        }[op]()
     if t.is_bool:
         a = D.ite(a, D.const(1, 1), D.const(1, 0))
         b = D.ite(b, D.const(1, 1), D.const(1, 0))
         t = Scalar("uint", 1)
     w = t.bits
     lt = D.slt if t.signed else D.ult
-    return {"eq": lambda: D.eq(w, a, b),
-            "ne": lambda: D.bnot(D.eq(w, a, b)),
-            "lt": lambda: lt(w, a, b),
-            "le": lambda: D.bnot(lt(w, b, a)),
-            "gt": lambda: lt(w, b, a),
-            "ge": lambda: D.bnot(lt(w, a, b))}[op]()
+    return {
+        "eq": lambda: D.eq(w, a, b),
+        "ne": lambda: D.bnot(D.eq(w, a, b)),
+        "lt": lambda: lt(w, a, b),
+        "le": lambda: D.bnot(lt(w, b, a)),
+        "gt": lambda: lt(w, b, a),
+        "ge": lambda: D.bnot(lt(w, a, b)),
+    }[op]()
 
 
 def cast(D, src: Scalar, dst: Scalar, a):
@@ -347,16 +354,21 @@ def _float_to_int(D, src, dst, a):
     """Saturating truncation toward zero; NaN gives 0."""
     wf, wi = src.bits, dst.bits
     if dst.signed:
-        lo, hi = -(1 << (wi - 1)), 1 << (wi - 1)          # both exact in any float width
+        lo, hi = -(1 << (wi - 1)), 1 << (wi - 1)  # both exact in any float width
         lo_val, hi_val = 1 << (wi - 1), (1 << (wi - 1)) - 1
     else:
         lo, hi = 0, 1 << wi
         lo_val, hi_val = 0, (1 << wi) - 1
     flo, fhi = D.fconst(wf, float(lo)), D.fconst(wf, float(hi))
-    return D.ite(D.fisnan(wf, a), _c(D, dst, 0),
-                 D.ite(D.flt(wf, a, flo), _c(D, dst, lo_val),
-                       D.ite(D.fle(wf, fhi, a), _c(D, dst, hi_val),
-                             D.ftoi(wf, wi, dst.signed, a))))
+    return D.ite(
+        D.fisnan(wf, a),
+        _c(D, dst, 0),
+        D.ite(
+            D.flt(wf, a, flo),
+            _c(D, dst, lo_val),
+            D.ite(D.fle(wf, fhi, a), _c(D, dst, hi_val), D.ftoi(wf, wi, dst.signed, a)),
+        ),
+    )
 
 
 def select(D, t, c, a, b):
@@ -395,7 +407,7 @@ def clz(D, t, a):
     """Leading zeros: scan from the top bit down; clz(0) = width."""
     w = t.bits
     n = _c(D, t, w)
-    for i in range(w):                       # the highest set bit wins: visit it last
+    for i in range(w):  # the highest set bit wins: visit it last
         n = D.ite(D.eq(1, D.bit(w, a, i), D.const(1, 1)), _c(D, t, w - 1 - i), n)
     return n
 
@@ -404,7 +416,7 @@ def ctz(D, t, a):
     """Trailing zeros; ctz(0) = width."""
     w = t.bits
     n = _c(D, t, w)
-    for i in reversed(range(w)):             # the lowest set bit wins: visit it last
+    for i in reversed(range(w)):  # the lowest set bit wins: visit it last
         n = D.ite(D.eq(1, D.bit(w, a, i), D.const(1, 1)), _c(D, t, i), n)
     return n
 
@@ -413,7 +425,7 @@ def _rot_amount(D, t, ts, s):
     """s mod width, as a count of t's width."""
     w = t.bits
     s = D.trunc(ts.bits, w, s) if ts.bits > w else (D.zext(ts.bits, w, s) if ts.bits < w else s)
-    return D.and_(w, s, _c(D, t, w - 1))     # widths are powers of two
+    return D.and_(w, s, _c(D, t, w - 1))  # widths are powers of two
 
 
 def rotl(D, t, ts, a, s):
@@ -460,8 +472,9 @@ def add_sat(D, t, a, b):
         return D.ite(D.ult(w, s, a), _c(D, t, t.mask), s)
     zero = _c(D, t, 0)
     # overflow iff a and b have one sign and s the other
-    over = D.band(D.eq(1, D.bit(w, a, w - 1), D.bit(w, b, w - 1)),
-                  D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, s, w - 1))))
+    over = D.band(
+        D.eq(1, D.bit(w, a, w - 1), D.bit(w, b, w - 1)), D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, s, w - 1)))
+    )
     limit = D.ite(D.slt(w, a, zero), _c(D, t, 1 << (w - 1)), _c(D, t, (1 << (w - 1)) - 1))
     return D.ite(over, limit, s)
 
@@ -473,8 +486,9 @@ def sub_sat(D, t, a, b):
         return D.ite(D.ult(w, a, b), _c(D, t, 0), s)
     zero = _c(D, t, 0)
     # overflow iff a and b have different signs and s differs from a
-    over = D.band(D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, b, w - 1))),
-                  D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, s, w - 1))))
+    over = D.band(
+        D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, b, w - 1))), D.bnot(D.eq(1, D.bit(w, a, w - 1), D.bit(w, s, w - 1)))
+    )
     limit = D.ite(D.slt(w, a, zero), _c(D, t, 1 << (w - 1)), _c(D, t, (1 << (w - 1)) - 1))
     return D.ite(over, limit, s)
 
@@ -484,17 +498,33 @@ def sqrt(D, t, a):
 
 
 # Binary operator name -> definition (shifts and comparisons have their own shape).
-BINARY: dict[str, Callable[..., Any]] = {"add": add, "sub": sub, "mul": mul, "div": div, "rem": rem,
-          "and": bitand, "or": bitor, "xor": bitxor}
+BINARY: dict[str, Callable[..., Any]] = {
+    "add": add,
+    "sub": sub,
+    "mul": mul,
+    "div": div,
+    "rem": rem,
+    "and": bitand,
+    "or": bitor,
+    "xor": bitxor,
+}
 
 # Primitive name -> (definition, shape).  Shapes: 'unary' (D,t,a), 'binary'
 # (D,t,a,b), 'shift' (D,t,ts,a,s), 'select' (D,t,c,a,b).
 PRIMITIVES: dict[str, tuple[Callable[..., Any], str]] = {
-    "popcount": (popcount, "unary"), "clz": (clz, "unary"), "ctz": (ctz, "unary"),
-    "abs": (abs_, "unary"), "bswap": (bswap, "unary"), "sqrt": (sqrt, "unary"),
-    "min": (min_, "binary"), "max": (max_, "binary"),
-    "wmul": (wmul, "binary"), "mulhi": (mulhi, "binary"),
-    "add_sat": (add_sat, "binary"), "sub_sat": (sub_sat, "binary"),
-    "rotl": (rotl, "shift"), "rotr": (rotr, "shift"),
+    "popcount": (popcount, "unary"),
+    "clz": (clz, "unary"),
+    "ctz": (ctz, "unary"),
+    "abs": (abs_, "unary"),
+    "bswap": (bswap, "unary"),
+    "sqrt": (sqrt, "unary"),
+    "min": (min_, "binary"),
+    "max": (max_, "binary"),
+    "wmul": (wmul, "binary"),
+    "mulhi": (mulhi, "binary"),
+    "add_sat": (add_sat, "binary"),
+    "sub_sat": (sub_sat, "binary"),
+    "rotl": (rotl, "shift"),
+    "rotr": (rotr, "shift"),
     "select": (select, "select"),
 }

@@ -16,6 +16,7 @@ Operators (`op`), by shape:
            'land' 'lor' and the binary primitives
   ternary  'select' (and the shift-shaped primitives rotl/rotr are binary)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class Term:
     op: str
     ty: ir.Scalar
     args: tuple["Term", ...] = ()
-    value: Any = None          # var, load: the name; const: bits (int, bool) or a float's hex text
+    value: Any = None  # var, load: the name; const: bits (int, bool) or a float's hex text
 
     def __str__(self) -> str:
         return pretty(self)
@@ -99,7 +100,7 @@ def const(value, ty: ir.Scalar) -> Term:
     if ty.is_int:
         value = int(value) & ty.mask
     elif ty.is_float:
-        value = float(value).hex()      # -0.0 and 0.0 are different constants
+        value = float(value).hex()  # -0.0 and 0.0 are different constants
     else:
         value = bool(value)
     return Term("const", ty, (), value)
@@ -128,6 +129,7 @@ def subterms(t: Term):
 
 
 # ---------------------------------------------------------------- meaning
+
 
 def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | None = None):
     """The value of `t` over domain D.  `env` maps variable names to domain
@@ -182,6 +184,7 @@ def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | N
 
 
 # ---------------------------------------------------------------- IR <-> terms
+
 
 def from_expr(e, env: dict[str, Term]) -> Term | None:
     """An IR expression as a term, with local variables replaced by the terms
@@ -238,7 +241,7 @@ def pretty(t: Term, memo: dict | None = None) -> str:
     def text(u: Term) -> str:
         s = memo.get(u)
         if s is None:
-            if u.args:      # the operands as variables named by their text
+            if u.args:  # the operands as variables named by their text
                 u2 = Term(u.op, u.ty, tuple(Term("var", a.ty, (), text(a)) for a in u.args), u.value)
                 s = ir.pretty_expr(to_expr(u2))
             else:
@@ -262,7 +265,7 @@ def fold(t: Term) -> Term:
     args = tuple(fold(a) for a in t.args)
     t = Term(t.op, t.ty, args, t.value) if args != t.args else t
     if t.op == "load" or not all(a.op == "const" for a in args):
-        return t                    # a load reads an array: never a constant
+        return t  # a load reads an array: never a constant
     with np.errstate(all="ignore"):
         v = evaluate(t, _PY, {})
     return const(float(v) if t.ty.is_float else v, t.ty)

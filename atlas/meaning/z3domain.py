@@ -13,6 +13,7 @@ obvious SMT-LIB function.
 Python values may be passed where the definitions build constants (a shift
 amount of a Python int, a Python bool condition); they are lifted here.
 """
+
 from __future__ import annotations
 
 import struct
@@ -24,7 +25,7 @@ _SORT = {32: z3.Float32(), 64: z3.Float64()}
 
 
 def _rne():
-    return z3.RNE()             # every float operation rounds to nearest, ties to even
+    return z3.RNE()  # every float operation rounds to nearest, ties to even
 
 
 class Z3Domain:
@@ -74,13 +75,13 @@ class Z3Domain:
         return z3.URem(self._bv(w, a), self._bv(w, b))
 
     def shl(self, w, a, s):
-        return self._bv(w, a) << self._bv(w, s)          # bvshl
+        return self._bv(w, a) << self._bv(w, s)  # bvshl
 
     def lshr(self, w, a, s):
         return z3.LShR(self._bv(w, a), self._bv(w, s))
 
     def ashr(self, w, a, s):
-        return self._bv(w, a) >> self._bv(w, s)          # z3's >> is bvashr
+        return self._bv(w, a) >> self._bv(w, s)  # z3's >> is bvashr
 
     def eq(self, w, a, b):
         return self._bv(w, a) == self._bv(w, b)
@@ -89,7 +90,7 @@ class Z3Domain:
         return z3.ULT(self._bv(w, a), self._bv(w, b))
 
     def slt(self, w, a, b):
-        return self._bv(w, a) < self._bv(w, b)           # z3's < is signed
+        return self._bv(w, a) < self._bv(w, b)  # z3's < is signed
 
     def zext(self, w_from, w_to, a):
         a = self._bv(w_from, a)
@@ -120,7 +121,7 @@ class Z3Domain:
         return z3.Not(self._b(a))
 
     def ite(self, c, a, b):
-        if isinstance(c, bool):                  # decided in Python: no term needed
+        if isinstance(c, bool):  # decided in Python: no term needed
             return a if c else b
         return z3.If(c, a, b)
 
@@ -159,7 +160,7 @@ class Z3Domain:
         return z3.fpSqrt(_rne(), a)
 
     def feq(self, w, a, b):
-        return z3.fpEQ(a, b)                     # IEEE equality: NaN != NaN, -0 == +0
+        return z3.fpEQ(a, b)  # IEEE equality: NaN != NaN, -0 == +0
 
     def flt(self, w, a, b):
         return z3.fpLT(a, b)
@@ -224,6 +225,7 @@ def _to_f32(v: float) -> float:
 
 # ---------------------------------------------------------------- values back
 
+
 def sort_of(ty) -> z3.SortRef:
     """The Z3 sort of an atlas scalar type."""
     if ty.is_bool:
@@ -260,7 +262,7 @@ def to_python(v: z3.ExprRef, ty):
 
 def bits_of(v: z3.ExprRef, ty) -> int:
     """The IEEE bit pattern of a float numeral (NaN: Z3's one canonical NaN)."""
-    if z3.is_fp_value(v) and v.isNaN():         # fpToIEEEBV leaves NaN's pattern open
+    if z3.is_fp_value(v) and v.isNaN():  # fpToIEEEBV leaves NaN's pattern open
         return _QNAN[ty.bits]
     b = z3.simplify(z3.fpToIEEEBV(v))
     if not z3.is_bv_value(b):

@@ -15,6 +15,7 @@ machine says nothing about another.
 Two processes may write at once: WAL mode lets readers run beside a writer,
 and the busy timeout makes a second writer wait instead of failing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ..files import cache_dir     # not .rules: that needs z3
+from ..files import cache_dir  # not .rules: that needs z3
 from ..meaning import ir
 
 SCHEMA_VERSION = 2
@@ -39,6 +40,7 @@ def intent_hash(module: ir.Module) -> str:
     for f, digest in sorted(module.sources):
         h.update(f"{os.path.basename(f)}\0{digest}\0".encode())
     return h.hexdigest()
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -84,8 +86,10 @@ class ArchiveError(Exception):
 def _damaged(exc: sqlite3.DatabaseError) -> bool:
     """Whether sqlite found the file's contents damaged (not a database, or
     corrupt), as opposed to a file it could not open or lock."""
-    return getattr(exc, "sqlite_errorname", None) in ("SQLITE_NOTADB", "SQLITE_CORRUPT") \
+    return (
+        getattr(exc, "sqlite_errorname", None) in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
         or type(exc) is sqlite3.DatabaseError
+    )
 
 
 class ArchiveNotice(UserWarning):
@@ -109,8 +113,7 @@ class Archive:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ArchiveError(f"the search archive {self.path} cannot be created: "
-                               f"{exc.strerror or exc}") from None
+            raise ArchiveError(f"the search archive {self.path} cannot be created: {exc.strerror or exc}") from None
         try:
             row = self._open(timeout_s)
         except sqlite3.DatabaseError as exc:
@@ -145,7 +148,7 @@ class Archive:
         if verdict != "ok":
             raise sqlite3.DatabaseError(verdict)
         with self._write():
-            for stmt in filter(str.strip, _SCHEMA.split(";")):   # executescript would commit early
+            for stmt in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit early
                 self._db.execute(stmt)
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
@@ -156,12 +159,13 @@ class Archive:
         aside = self.path.with_name(f"{self.path.name}.{suffix}-{int(time.time())}")
         try:
             self.path.rename(aside)
-        except FileNotFoundError:       # another process moved it aside first
+        except FileNotFoundError:  # another process moved it aside first
             return
         for extra in ("-wal", "-shm"):
             Path(str(self.path) + extra).unlink(missing_ok=True)
-        warnings.warn(ArchiveNotice(f"the search archive {self.path} {why}; moved aside to {aside}, "
-                                    "and a new one started"))
+        warnings.warn(
+            ArchiveNotice(f"the search archive {self.path} {why}; moved aside to {aside}, and a new one started")
+        )
 
     # ------------------------------------------------------------ transactions
 
@@ -183,19 +187,39 @@ class Archive:
 
     # ------------------------------------------------------------ writing
 
-    def record(self, intent_hash: str, machine: str, function: str, genome: dict,
-               variant_hash: str, status: str, median_ns: float | None, times_ns: list,
-               evidence: dict | None = None, context: str = "") -> int:
+    def record(
+        self,
+        intent_hash: str,
+        machine: str,
+        function: str,
+        genome: dict,
+        variant_hash: str,
+        status: str,
+        median_ns: float | None,
+        times_ns: list,
+        evidence: dict | None = None,
+        context: str = "",
+    ) -> int:
         """Store one evaluated variant; returns its row id."""
         with self._write():
             cur = self._db.execute(
                 "INSERT INTO variants (intent_hash, machine, function, context, variant_hash, genome,"
                 " status, median_ns, times_ns, evidence, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (intent_hash, machine, function, context, variant_hash, json.dumps(genome, sort_keys=True),
-                 status, None if median_ns is None else float(median_ns),
-                 json.dumps([int(t) for t in times_ns]),
-                 None if evidence is None else json.dumps(evidence, sort_keys=True), time.time()))
-            return cur.lastrowid or 0         # an INSERT always sets it
+                (
+                    intent_hash,
+                    machine,
+                    function,
+                    context,
+                    variant_hash,
+                    json.dumps(genome, sort_keys=True),
+                    status,
+                    None if median_ns is None else float(median_ns),
+                    json.dumps([int(t) for t in times_ns]),
+                    None if evidence is None else json.dumps(evidence, sort_keys=True),
+                    time.time(),
+                ),
+            )
+            return cur.lastrowid or 0  # an INSERT always sets it
 
     # ------------------------------------------------------------ reading
 
@@ -208,10 +232,11 @@ class Archive:
         return d
 
     # Fastest ok first; failures (and unmeasured rows) after, oldest first among equals.
-    _ORDER = ("ORDER BY (status = 'ok' AND median_ns IS NOT NULL) DESC, median_ns ASC, id ASC")
+    _ORDER = "ORDER BY (status = 'ok' AND median_ns IS NOT NULL) DESC, median_ns ASC, id ASC"
 
-    def variants(self, intent_hash: str, machine: str, function: str | None = None,
-                 context: str | None = None) -> list[dict]:
+    def variants(
+        self, intent_hash: str, machine: str, function: str | None = None, context: str | None = None
+    ) -> list[dict]:
         sql, params = "SELECT * FROM variants WHERE intent_hash = ? AND machine = ?", [intent_hash, machine]
         if function is not None:
             sql += " AND function = ?"
@@ -226,39 +251,53 @@ class Archive:
         r = self._db.execute(
             "SELECT * FROM variants WHERE intent_hash = ? AND machine = ? AND function = ?"
             " AND status = 'ok' AND median_ns IS NOT NULL ORDER BY median_ns ASC, id ASC LIMIT 1",
-            (intent_hash, machine, function)).fetchone()
+            (intent_hash, machine, function),
+        ).fetchone()
         return None if r is None else self._row(r)
 
     def seen(self, intent_hash: str, machine: str, variant_hash: str) -> bool:
         """Whether this structural variant was already evaluated on this machine."""
-        return self._db.execute(
-            "SELECT 1 FROM variants WHERE intent_hash = ? AND machine = ? AND variant_hash = ? LIMIT 1",
-            (intent_hash, machine, variant_hash)).fetchone() is not None
+        return (
+            self._db.execute(
+                "SELECT 1 FROM variants WHERE intent_hash = ? AND machine = ? AND variant_hash = ? LIMIT 1",
+                (intent_hash, machine, variant_hash),
+            ).fetchone()
+            is not None
+        )
 
-    def measured(self, intent_hash: str, machine: str, function: str, context: str,
-                 variant_hash: str) -> dict | None:
+    def measured(self, intent_hash: str, machine: str, function: str, context: str, variant_hash: str) -> dict | None:
         """The latest evaluation of this structural variant in this context, or None."""
         r = self._db.execute(
             "SELECT * FROM variants WHERE intent_hash = ? AND machine = ? AND function = ?"
             " AND context = ? AND variant_hash = ? ORDER BY id DESC LIMIT 1",
-            (intent_hash, machine, function, context, variant_hash)).fetchone()
+            (intent_hash, machine, function, context, variant_hash),
+        ).fetchone()
         return None if r is None else self._row(r)
 
     # ------------------------------------------------------------ champions
 
-    def crown(self, intent_hash: str, machine: str, function: str, context: str,
-              genome: dict, summary: dict) -> None:
+    def crown(self, intent_hash: str, machine: str, function: str, context: str, genome: dict, summary: dict) -> None:
         """Remember the winner of a search, so an unchanged recompile needs none."""
         with self._write():
             self._db.execute(
                 "INSERT OR REPLACE INTO champions VALUES (?,?,?,?,?,?,?)",
-                (intent_hash, machine, function, context, json.dumps(genome, sort_keys=True),
-                 json.dumps(summary, sort_keys=True), time.time()))
+                (
+                    intent_hash,
+                    machine,
+                    function,
+                    context,
+                    json.dumps(genome, sort_keys=True),
+                    json.dumps(summary, sort_keys=True),
+                    time.time(),
+                ),
+            )
 
     def champion(self, intent_hash: str, machine: str, function: str, context: str) -> dict | None:
         r = self._db.execute(
             "SELECT genome, summary FROM champions WHERE intent_hash = ? AND machine = ?"
-            " AND function = ? AND context = ?", (intent_hash, machine, function, context)).fetchone()
+            " AND function = ? AND context = ?",
+            (intent_hash, machine, function, context),
+        ).fetchone()
         return None if r is None else {"genome": json.loads(r[0]), "summary": json.loads(r[1])}
 
     # ------------------------------------------------------------ lifetime

@@ -21,6 +21,7 @@ default variant measured in the same search.  Everything measured goes into
 the archive (atlas/search/archive.py); an unchanged recompile takes the champion
 from there without measuring anything.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,16 +48,17 @@ from .worker import Measured
 from ..front.diagnostics import AtlasError
 from ..logic.differential import same
 
-SEARCH_VERSION = "1"          # part of the archive context: a new search space invalidates old champions
+SEARCH_VERSION = "1"  # part of the archive context: a new search space invalidates old champions
 
 
 # ---------------------------------------------------------------- the genome
 
+
 @dataclass(frozen=True)
 class Genome:
-    forms: tuple[bool, ...] = ()     # per rewritten root (Space.roots): the atlas's form?
+    forms: tuple[bool, ...] = ()  # per rewritten root (Space.roots): the atlas's form?
     shape: str = "plain"
-    vector_width: int = 0            # 0: the backend decides
+    vector_width: int = 0  # 0: the backend decides
     interleave: int = 0
     unroll: int = 0
     prefer_width_bits: int = 0
@@ -69,13 +71,26 @@ class Genome:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Genome":
-        return cls(tuple(bool(x) for x in d.get("forms", ())), d.get("shape", "plain"),
-                   int(d.get("vector_width", 0)), int(d.get("interleave", 0)),
-                   int(d.get("unroll", 0)), int(d.get("prefer_width_bits", 0)))
+        return cls(
+            tuple(bool(x) for x in d.get("forms", ())),
+            d.get("shape", "plain"),
+            int(d.get("vector_width", 0)),
+            int(d.get("interleave", 0)),
+            int(d.get("unroll", 0)),
+            int(d.get("prefer_width_bits", 0)),
+        )
 
     def describe(self) -> str:
-        knobs = [f"{k}={v}" for k, v in (("vw", self.vector_width), ("il", self.interleave),
-                                          ("ur", self.unroll), ("pw", self.prefer_width_bits)) if v]
+        knobs = [
+            f"{k}={v}"
+            for k, v in (
+                ("vw", self.vector_width),
+                ("il", self.interleave),
+                ("ur", self.unroll),
+                ("pw", self.prefer_width_bits),
+            )
+            if v
+        ]
         forms = f"atlas {sum(self.forms)}/{len(self.forms)}" if self.forms else ""
         return " ".join(filter(None, [self.shape, forms, *knobs])) or "default"
 
@@ -86,6 +101,7 @@ KNOBS = ("vector_width", "interleave", "unroll", "prefer_width_bits")
 @dataclass(frozen=True)
 class Space:
     """The values each gene may take for one function."""
+
     roots: tuple[str, ...] = ()
     shapes: tuple[str, ...] = ("plain",)
     vector_width: tuple[int, ...] = (0, 1, 4, 8, 16)
@@ -104,8 +120,11 @@ class Space:
         return out + [(k, getattr(self, k)) for k in KNOBS]
 
     def contains(self, g: Genome) -> bool:
-        return (len(g.forms) == len(self.roots) and g.shape in self.shapes
-                and all(getattr(g, k) in getattr(self, k) for k in KNOBS))
+        return (
+            len(g.forms) == len(self.roots)
+            and g.shape in self.shapes
+            and all(getattr(g, k) in getattr(self, k) for k in KNOBS)
+        )
 
     def size(self) -> int:
         return math.prod(len(v) for _, v in self.genes())
@@ -120,7 +139,7 @@ def _get(g: Genome, gene: str):
 def _set(g: Genome, gene: str, value) -> Genome:
     if gene.startswith("form:"):
         i = int(gene[5:])
-        return replace(g, forms=g.forms[:i] + (value,) + g.forms[i + 1:])
+        return replace(g, forms=g.forms[:i] + (value,) + g.forms[i + 1 :])
     return replace(g, **{gene: value})
 
 
@@ -147,41 +166,43 @@ def crossover(a: Genome, b: Genome, space: Space, rng: random.Random) -> Genome:
 
 # ---------------------------------------------------------------- evaluation
 
+
 @dataclass
 class Evaluation:
     genome: Genome
     status: Measured
     variant_hash: str = ""
-    times: list[float] = field(default_factory=list)   # median ns per input size
-    fitness: float = math.inf          # geometric mean of time / baseline time (lower is better)
+    times: list[float] = field(default_factory=list)  # median ns per input size
+    fitness: float = math.inf  # geometric mean of time / baseline time (lower is better)
     detail: str = ""
     from_archive: bool = False
-    cut_off: bool = False              # stopped at the search's deadline: says nothing of the variant
+    cut_off: bool = False  # stopped at the search's deadline: says nothing of the variant
 
 
 @dataclass
 class Options:
     """What a search may spend and what it measures on."""
-    budget_s: float = 60.0             # the whole search: every function, its confirmation included
-    max_evals: int = 48                # per function
+
+    budget_s: float = 60.0  # the whole search: every function, its confirmation included
+    max_evals: int = 48  # per function
     population: int = 8
     elite: int = 2
-    plateau: int = 3                   # generations without a 2% gain end the search
+    plateau: int = 3  # generations without a 2% gain end the search
     seed: int = 0
-    repeats: int = 7                   # timed samples per candidate and input
-    timeout_s: float = 20.0            # a candidate that runs longer is killed
-    profiles: dict = field(default_factory=dict)   # function name -> atlas.search.profile.Profile
-    feedback: dict | None = None       # function -> {counter label: count}, from a previous run
-    generated_size: int = 4096         # elements per array when a function has no profile
-    archive_path: str | None = None    # default: the user's cache dir
-    reuse: bool = True                 # take an archived champion instead of searching again
-    confirm_leaders: int = 2           # leaders measured again beside the default at the end
+    repeats: int = 7  # timed samples per candidate and input
+    timeout_s: float = 20.0  # a candidate that runs longer is killed
+    profiles: dict = field(default_factory=dict)  # function name -> atlas.search.profile.Profile
+    feedback: dict | None = None  # function -> {counter label: count}, from a previous run
+    generated_size: int = 4096  # elements per array when a function has no profile
+    archive_path: str | None = None  # default: the user's cache dir
+    reuse: bool = True  # take an archived champion instead of searching again
+    confirm_leaders: int = 2  # leaders measured again beside the default at the end
     confirm_rounds: int = 3
-    noise: float = 0.02                # a leader must beat the default by more than this
-    fixed: dict[str, "Genome | Pinned"] = field(default_factory=dict)   # function -> what to emit, unsearched
-    only_fixed: bool = False           # search nothing else
-    search_new: bool = True            # False: champions from the archive only, the rest as they are
-    progress: Callable | None = None   # progress(function, done, total, best Evaluation | None, note)
+    noise: float = 0.02  # a leader must beat the default by more than this
+    fixed: dict[str, "Genome | Pinned"] = field(default_factory=dict)  # function -> what to emit, unsearched
+    only_fixed: bool = False  # search nothing else
+    search_new: bool = True  # False: champions from the archive only, the rest as they are
+    progress: Callable | None = None  # progress(function, done, total, best Evaluation | None, note)
 
 
 @dataclass
@@ -191,27 +212,29 @@ class Outcome:
     variant: ir.Function
     evidence: dict
     summary: SearchSummary
-    forms: list = field(default_factory=list)     # names of the roots given their atlas form
+    forms: list = field(default_factory=list)  # names of the roots given their atlas form
 
 
 @dataclass(frozen=True)
 class Ran:
     """How one search went."""
-    stop: str                  # why it ended
+
+    stop: str  # why it ended
     evaluations: int
     generations: int
-    space: int | None = None   # genomes in the space searched
+    space: int | None = None  # genomes in the space searched
 
 
 class _Candidates:
     """Builds the variant function a genome names; every shape proven once."""
 
-    def __init__(self, module: ir.Module, fn_name: str, roots, chosen: dict, samples, profiled: bool,
-                 feedback: dict | None):
+    def __init__(
+        self, module: ir.Module, fn_name: str, roots, chosen: dict, samples, profiled: bool, feedback: dict | None
+    ):
         self.module, self.fn_name = module, fn_name
         self.roots = tuple(r.name for r in roots if r.function == fn_name and r.name in chosen)
         self.chosen = chosen
-        self.samples = samples          # () -> the inputs, drawn only when a hot path is wanted
+        self.samples = samples  # () -> the inputs, drawn only when a hot path is wanted
         self.profiled = profiled
         self.feedback = feedback or {}
         self._bases: dict = {}
@@ -238,12 +261,15 @@ class _Candidates:
         made = None
         if shape == "wide-accumulator":
             from .loops import end_around_carry
+
             made = end_around_carry(fn)
         elif shape in ("inbounds", "interchange"):
             from . import nests
+
             made = nests.guarded_inbounds(fn) if shape == "inbounds" else nests.interchange(fn)
         elif (shape == "hot-path" or shape.startswith("tier")) and self.profiled:
-            from . import shapes   # hot paths are read off a profile, never guessed
+            from . import shapes  # hot paths are read off a profile, never guessed
+
             hot = shapes.hot_path(fn, self.samples())
             if hot is not None:
                 made = shapes.hoist(fn, hot) if shape == "hot-path" else shapes.tier(fn, hot, int(shape[4:]))
@@ -267,17 +293,19 @@ class _Candidates:
         for label, blocks in fb.items():
             if not label.endswith("blocks") or not blocks:
                 continue
-            falls = fb.get(label[:-len("blocks")] + "fallbacks", 0)
-            size = int(fb.get(label[:-len("blocks")] + "block", 0)) or None
+            falls = fb.get(label[: -len("blocks")] + "fallbacks", 0)
+            size = int(fb.get(label[: -len("blocks")] + "block", 0)) or None
             if size is None:
                 continue
             r = min(max(falls / blocks, 0.0), 1.0)
             p = 1.0 - (1.0 - r) ** (1.0 / size)
             predicted = 1.0 - (1.0 - p) ** block
             if predicted > 0.05:
-                self.notes.append(f"tier{block} not offered: feedback shows {falls} fallbacks in "
-                                  f"{blocks} blocks of {size}, so about {predicted:.0%} of blocks "
-                                  f"of {block} would fall back")
+                self.notes.append(
+                    f"tier{block} not offered: feedback shows {falls} fallbacks in "
+                    f"{blocks} blocks of {size}, so about {predicted:.0%} of blocks "
+                    f"of {block} would fall back"
+                )
                 return False
         return True
 
@@ -285,18 +313,26 @@ class _Candidates:
 def space_for(candidates: _Candidates, probe: Probe) -> Space:
     wide = (0, 256, 512) if probe.cpu.has("avx512f") else (0, 256)
     widths = (0, 1, 4, 8, 16, 32) if probe.cpu.has("avx512f") else (0, 1, 4, 8, 16)
-    return Space(roots=candidates.roots, shapes=candidates.offered(), vector_width=widths,
-                 prefer_width_bits=wide)
+    return Space(roots=candidates.roots, shapes=candidates.offered(), vector_width=widths, prefer_width_bits=wide)
 
 
 def context_key(fn: ir.Function, options: Options, backend: str) -> str:
     """What a measurement depends on besides the intent and the machine."""
     prof = options.profiles.get(fn.name)
     fb = (options.feedback or {}).get(fn.name)
-    h = hashlib.sha256(json.dumps({
-        "search": SEARCH_VERSION, "atlas": __version__, "backend": backend,
-        "profile": prof.digest if prof is not None else f"generated:{options.generated_size}",
-        "feedback": fb, "repeats": options.repeats}, sort_keys=True).encode())
+    h = hashlib.sha256(
+        json.dumps(
+            {
+                "search": SEARCH_VERSION,
+                "atlas": __version__,
+                "backend": backend,
+                "profile": prof.digest if prof is not None else f"generated:{options.generated_size}",
+                "feedback": fb,
+                "repeats": options.repeats,
+            },
+            sort_keys=True,
+        ).encode()
+    )
     return h.hexdigest()[:32]
 
 
@@ -335,14 +371,15 @@ def _same_outputs(a: dict | None, b: dict | None) -> bool:
 @dataclass(frozen=True)
 class Target:
     """What a search works on and for which machine."""
-    module: ir.Module           # the specialised source the roots belong to
-    final: ir.Module            # the proven module a candidate is compiled beside
-    roots: list                 # lower.Root, every function's
-    chosen: dict                # proven root name -> its atlas form
+
+    module: ir.Module  # the specialised source the roots belong to
+    final: ir.Module  # the proven module a candidate is compiled beside
+    roots: list  # lower.Root, every function's
+    chosen: dict  # proven root name -> its atlas form
     probe: Probe
     backend: Backend
-    intent: str                 # the intent's hash: the archive's key
-    machine: str                # the probe's fingerprint
+    intent: str  # the intent's hash: the archive's key
+    machine: str  # the probe's fingerprint
 
 
 class Search:
@@ -357,19 +394,20 @@ class Search:
         self._fn = fn
         self._inputs: list | None = None
         prof = options.profiles.get(fn_name)
-        self.candidates = _Candidates(target.module, fn_name, target.roots, target.chosen, lambda: self.inputs,
-                                      prof is not None, options.feedback)
+        self.candidates = _Candidates(
+            target.module, fn_name, target.roots, target.chosen, lambda: self.inputs, prof is not None, options.feedback
+        )
         self.context = context_key(fn, options, target.backend.name)
         self.evaluated: dict[Genome, Evaluation] = {}
         self.by_hash: dict[str, Evaluation] = {}
         self.baseline: Evaluation | None = None
-        self.reference: list | None = None      # the default variant's outputs, per input
+        self.reference: list | None = None  # the default variant's outputs, per input
         self.workdir = Path(tempfile.mkdtemp(prefix=f"atlas-search-{fn_name}-"))
         self._space: Space | None = None
         self._saved: list | None = None
         self.measure: Callable[[Genome], Evaluation] = self._measure
-        self.until = math.inf                   # the deadline of what runs now (time.monotonic())
-        self.spent = 0.0                        # seconds measuring before run()
+        self.until = math.inf  # the deadline of what runs now (time.monotonic())
+        self.spent = 0.0  # seconds measuring before run()
         self._ga: Genetic | None = None
 
     @property
@@ -378,9 +416,13 @@ class Search:
         champion taken from the archive needs none."""
         if self._inputs is None:
             from .profile import generated
+
             prof = self.options.profiles.get(self.fn_name)
-            self._inputs = (prof.inputs(self._fn) if prof is not None
-                            else generated(self._fn, self.options.generated_size, self.options.seed))
+            self._inputs = (
+                prof.inputs(self._fn)
+                if prof is not None
+                else generated(self._fn, self.options.generated_size, self.options.seed)
+            )
         return self._inputs
 
     @property
@@ -408,19 +450,20 @@ class Search:
     # -- one candidate
     def _measure(self, g: Genome, again: bool = False) -> Evaluation:
         from . import worker
+
         made = self.candidates.shape(g.forms, g.shape)
         if made is None:
             return Evaluation(g, Measured.INAPPLICABLE, detail=f"shape {g.shape} does not apply to these forms")
         fn, _ = made
         out = Path(tempfile.mkdtemp(dir=self.workdir, prefix="cand-"))
         try:
-            emitted = self.backend.emit(_module_with(self.module, fn), self.probe, out,
-                                        {self.fn_name: g.realisation()})
-        except Exception as exc:                 # a backend that cannot realise it: not a winner
+            emitted = self.backend.emit(_module_with(self.module, fn), self.probe, out, {self.fn_name: g.realisation()})
+        except Exception as exc:  # a backend that cannot realise it: not a winner
             return Evaluation(g, Measured.ERROR, detail=f"emit failed: {exc}")
         (out / "manifest.json").write_text(json.dumps({"format": "atlas-artefact/1", **emitted.manifest}))
-        vhash = hashlib.sha256((emitted.dumps.get("llvm-opt") or "".join(
-            (out / f).read_bytes().hex() for f in emitted.files)).encode()).hexdigest()[:24]
+        vhash = hashlib.sha256(
+            (emitted.dumps.get("llvm-opt") or "".join((out / f).read_bytes().hex() for f in emitted.files)).encode()
+        ).hexdigest()[:24]
         if vhash in self.by_hash and not again:  # the same code under another name
             prior = self.by_hash[vhash]
             shutil.rmtree(out, ignore_errors=True)
@@ -431,16 +474,17 @@ class Search:
             if left <= 0:
                 shutil.rmtree(out, ignore_errors=True)
                 return Evaluation(g, Measured.TIMEOUT, vhash, detail="the search's time ran out", cut_off=True)
-            m = worker.measure(out, self.fn_name, args, repeats=self.options.repeats,
-                               timeout_s=min(self.options.timeout_s, left))
+            m = worker.measure(
+                out, self.fn_name, args, repeats=self.options.repeats, timeout_s=min(self.options.timeout_s, left)
+            )
             if m.status is Measured.TIMEOUT and left < self.options.timeout_s:
-                shutil.rmtree(out, ignore_errors=True)     # cut off in flight, not too slow
-                return Evaluation(g, Measured.TIMEOUT, vhash, detail="cut off: the search's time ran out",
-                                  cut_off=True)
+                shutil.rmtree(out, ignore_errors=True)  # cut off in flight, not too slow
+                return Evaluation(g, Measured.TIMEOUT, vhash, detail="cut off: the search's time ran out", cut_off=True)
             if not m.ok or m.median_ns is None:
                 shutil.rmtree(out, ignore_errors=True)
-                return Evaluation(g, m.status if not m.ok else Measured.ERROR, vhash,
-                                  detail=m.detail or "no timing came back")
+                return Evaluation(
+                    g, m.status if not m.ok else Measured.ERROR, vhash, detail=m.detail or "no timing came back"
+                )
             times.append(m.median_ns)
             results.append(m.result)
         shutil.rmtree(out, ignore_errors=True)
@@ -480,21 +524,32 @@ class Search:
 
     def outcome(self, g: Genome, made: tuple, summary: SearchSummary) -> Outcome:
         """The champion `g`, built as `made` = (function, shape evidence)."""
-        return Outcome(self.fn_name, g, made[0], made[1], summary,
-                       [r for r, keep in zip(self.candidates.roots, g.forms) if keep])
+        return Outcome(
+            self.fn_name, g, made[0], made[1], summary, [r for r, keep in zip(self.candidates.roots, g.forms) if keep]
+        )
 
     def _record(self, e: Evaluation) -> None:
-        if e.cut_off:                  # says nothing of the variant: neither reused nor archived
+        if e.cut_off:  # says nothing of the variant: neither reused nor archived
             return
         if e.variant_hash:
             self.by_hash.setdefault(e.variant_hash, e)
         if e.from_archive or self.measure != self._measure or e.status is Measured.INAPPLICABLE:
             return
         from .archive import Archive
+
         with Archive(self.options.archive_path) as a:
-            a.record(self.intent, self.machine, self.fn_name, e.genome.as_dict(), e.variant_hash, e.status.value,
-                     e.times[0] if e.times else None, [int(t) for t in e.times],
-                     {"times_per_input": e.times, "detail": e.detail}, context=self.context)
+            a.record(
+                self.intent,
+                self.machine,
+                self.fn_name,
+                e.genome.as_dict(),
+                e.variant_hash,
+                e.status.value,
+                e.times[0] if e.times else None,
+                [int(t) for t in e.times],
+                {"times_per_input": e.times, "detail": e.detail},
+                context=self.context,
+            )
 
     def _confirm(self, best: Evaluation) -> Evaluation:
         """The leaders measured again, each in rounds side by side with the
@@ -507,8 +562,10 @@ class Search:
         if self.baseline is None:
             return best
         leaders, seen = [], set()
-        for e in sorted((e for e in self.evaluated.values() if e.status is Measured.OK and e.genome != default),
-                        key=lambda e: e.fitness):
+        for e in sorted(
+            (e for e in self.evaluated.values() if e.status is Measured.OK and e.genome != default),
+            key=lambda e: e.fitness,
+        ):
             if e.variant_hash not in seen and e.fitness < 1.0:
                 seen.add(e.variant_hash)
                 leaders.append(e)
@@ -520,7 +577,7 @@ class Search:
             ratios: list[list[float]] = [[] for _ in self._args]
             ran = True
             for _ in range(self.options.confirm_rounds):
-                if time.monotonic() >= self.until:        # unconfirmed: not crowned
+                if time.monotonic() >= self.until:  # unconfirmed: not crowned
                     ran = False
                     break
                 base = self._measure(default, again=True)
@@ -552,19 +609,25 @@ class Genetic:
     Deterministic for a seed: the random choices depend on nothing else
     (measurements only rank the genomes)."""
 
-    def __init__(self, space: Space, measure: Callable[[Genome], Evaluation], options: Options,
-                 name: str = "", on_result: Callable[[Evaluation], None] | None = None):
+    def __init__(
+        self,
+        space: Space,
+        measure: Callable[[Genome], Evaluation],
+        options: Options,
+        name: str = "",
+        on_result: Callable[[Evaluation], None] | None = None,
+    ):
         self.space, self.measure, self.options, self.name = space, measure, options, name
         self.on_result = on_result or (lambda e: None)
         self.evaluated: dict[Genome, Evaluation] = {}
-        self.order: list[Genome] = []              # in the order they were measured
+        self.order: list[Genome] = []  # in the order they were measured
         self.baseline: Evaluation | None = None
 
     def evaluate(self, g: Genome) -> Evaluation:
         if g in self.evaluated:
             return self.evaluated[g]
         e = self.measure(g)
-        if e.cut_off:                  # measured again if there is time for it
+        if e.cut_off:  # measured again if there is time for it
             return e
         if e.status is Measured.OK:
             if self.baseline is None:
@@ -635,7 +698,7 @@ class Genetic:
         """Children of tournament winners; the elite stay in the pool of
         parents (already measured, they are not run again)."""
         o = self.options
-        pool = ranked[:max(o.elite, len(ranked) // 2)]
+        pool = ranked[: max(o.elite, len(ranked) // 2)]
 
         def pick() -> Genome:
             group = rng.sample(pool, min(3, len(pool)))
@@ -660,8 +723,11 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
     module, roots, chosen = target.module, target.roots, target.chosen
     # a function whose whole body became one proven term has no loop left
     flat = {r.function for r in roots if r.role == lower.FUNCTION and r.name in chosen}
-    names = functions or [f.name for f in module.functions if ir.has_loops(f.body)
-                          and f.name not in flat and (f.name in options.fixed or not options.only_fixed)]
+    names = functions or [
+        f.name
+        for f in module.functions
+        if ir.has_loops(f.body) and f.name not in flat and (f.name in options.fixed or not options.only_fixed)
+    ]
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:
         raise AtlasError(None, f"--pin names no function of these files: {', '.join(unknown)}")
@@ -690,14 +756,18 @@ def _pinned(s: Search) -> Outcome | None:
     g = pin if isinstance(pin, Genome) else Genome(tuple(True for _ in s.candidates.roots), pin.shape)
     made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
     if made is None:
-        raise AtlasError(None, f"{s.fn_name}: the shape {g.shape} does not apply to it (or could "
-                               f"not be proven; without a profile there is no hot path)")
+        raise AtlasError(
+            None,
+            f"{s.fn_name}: the shape {g.shape} does not apply to it (or could "
+            f"not be proven; without a profile there is no hot path)",
+        )
     return s.outcome(g, made, SearchSummary(g.describe(), Origin.PINNED))
 
 
 def _archived(s: Search) -> Outcome | None:
     """The archive's champion for this intent, machine and context, if any."""
     from .archive import Archive
+
     if not s.options.reuse:
         return None
     with Archive(s.options.archive_path) as a:
@@ -738,18 +808,27 @@ def _shares(pending: list[Search], budget_s: float):
 def _searched(s: Search, until: float) -> Outcome:
     """The search of one function until `until`, its champion crowned in the archive."""
     from .archive import Archive
+
     started = time.monotonic()
     best, how = s.run(until=until)
     g = best.genome if best.status is Measured.OK else s.space.default()
     fn, ev = s.candidates.shape(g.forms, g.shape)
     base = s.baseline.times if s.baseline else []
     summary = SearchSummary(
-        g.describe(), Origin.SEARCHED, stop=how.stop, evaluations=how.evaluations,
-        generations=how.generations, seconds=round(s.spent + time.monotonic() - started, 2),  # all of it
-        space=how.space, median_ns=tuple(best.times), default_ns=tuple(base),
+        g.describe(),
+        Origin.SEARCHED,
+        stop=how.stop,
+        evaluations=how.evaluations,
+        generations=how.generations,
+        seconds=round(s.spent + time.monotonic() - started, 2),  # all of it
+        space=how.space,
+        median_ns=tuple(best.times),
+        default_ns=tuple(base),
         confirmed=tuple(getattr(s, "confirmed", [])),
         speedup=round(1 / best.fitness, 3) if best.status is Measured.OK and best.fitness else None,
-        inputs=tuple(_describe_inputs(s.inputs)), notes=tuple(s.candidates.notes))
+        inputs=tuple(_describe_inputs(s.inputs)),
+        notes=tuple(s.candidates.notes),
+    )
     with Archive(s.options.archive_path) as a:
         a.crown(s.intent, s.machine, s.fn_name, s.context, g.as_dict(), summary.to_json())
     return s.outcome(g, (fn, ev), summary)
@@ -762,6 +841,7 @@ SHAPES = ("plain", "wide-accumulator", "inbounds", "interchange", "hot-path", "t
 class Pinned:
     """A shape alone, to emit without searching: with every proven form and
     the backend's own knobs."""
+
     shape: str
 
 

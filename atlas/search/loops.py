@@ -73,6 +73,7 @@ same state.  So after t <= B iterations Inv holds of the two states (init,
 then t steps), and the exit obligation gives `sum` its source value.  When
 the guard fails, the source loop runs as written.
 """
+
 from __future__ import annotations
 
 import time
@@ -89,8 +90,8 @@ from ..meaning.z3domain import Z3Domain, sort_of
 D = Z3Domain()
 
 MASK16 = 0xFFFF
-TRIP_BOUND_BITS = 40          # the guard `hi < 2^40` for a u64 loop variable
-PROOF_TIMEOUT_MS = 30_000     # per obligation: a safety net; Z3's resource limit decides (below)
+TRIP_BOUND_BITS = 40  # the guard `hi < 2^40` for a u64 loop variable
+PROOF_TIMEOUT_MS = 30_000  # per obligation: a safety net; Z3's resource limit decides (below)
 # A claim expected false gets short runs with fresh seeds before the full
 # one.  Resource units, not time, so that the verdict is the same on any
 # machine under any load: the shipped cases' refutations take up to 1.4
@@ -100,10 +101,17 @@ SEED_RLIMIT = 2_000_000
 
 # ================================================================ the public entry
 
-def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
-                     folds: int | None = None, trip_bound_bits: int = TRIP_BOUND_BITS,
-                     timeout_ms: int = PROOF_TIMEOUT_MS, differential: bool = True,
-                     seed: int = 0) -> Shaped | None:
+
+def end_around_carry(
+    fn: ir.Function,
+    module: ir.Module | None = None,
+    *,
+    folds: int | None = None,
+    trip_bound_bits: int = TRIP_BOUND_BITS,
+    timeout_ms: int = PROOF_TIMEOUT_MS,
+    differential: bool = True,
+    seed: int = 0,
+) -> Shaped | None:
     """Every end-around-carry loop of `fn` rewritten to a wide accumulator,
     each proven; None when there is none, or a proof (or the differential
     check) fails.  `module` supplies the callees for the differential run.
@@ -121,15 +129,20 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
         for s in stmts:
             site = _match(s, fn) if isinstance(s, ir.For) else None
             try:
-                proof = None if site is None else prove_site(
-                    site, used=used, folds=folds, trip_bound_bits=trip_bound_bits, timeout_ms=timeout_ms)
-            except ValueError:                      # outside what the proof covers: not this shape
+                proof = (
+                    None
+                    if site is None
+                    else prove_site(
+                        site, used=used, folds=folds, trip_bound_bits=trip_bound_bits, timeout_ms=timeout_ms
+                    )
+                )
+            except ValueError:  # outside what the proof covers: not this shape
                 proof = None
             if proof is not None and proof.proven:
                 used.update(proof.wide.fresh)
                 sites.append(proof.as_dict())
                 out.append(proof.wide.statement())
-            elif proof is not None:                 # refuted or undecided: the loop stays as it is
+            elif proof is not None:  # refuted or undecided: the loop stays as it is
                 refused.append({"loop": str(s.span), "why": proof.why})
                 out.append(replace(s, body=rewrite(s.body)))
             elif isinstance(s, (ir.If, ir.When)):
@@ -146,17 +159,21 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
     new = replace(fn, body=body)
     evidence = {
         "shape": "wide-accumulator",
-        "proof": ("z3, by induction over the iteration count (bit-vectors of the exact widths, the "
-                  "statements run through atlas/meaning/semantics.py): with a ghost q, "
-                  "w == zext64(s) + 0xffff*q && s <= 0xffff && (s == 0 -> q == 0) && q <= k "
-                  "holds on entry (init), is kept by one iteration of each loop on any element "
-                  "(step, k < B), and gives the source's sum after the final folds (exit); the "
-                  "guard bounds the trip count by B (trip).  " +
-                  "; ".join(f"{s['loop']}: {s['folds']} final folds"
-                            f"{' (' + s['fewer_folds'].split(' (')[0] + ')' if s['fewer_folds'] else ''}, "
-                            f"B = {s['trip_bound']}, "
-                            f"obligations {', '.join(f'{k} {v}' for k, v in s['obligations'].items())}"
-                            for s in sites)),
+        "proof": (
+            "z3, by induction over the iteration count (bit-vectors of the exact widths, the "
+            "statements run through atlas/meaning/semantics.py): with a ghost q, "
+            "w == zext64(s) + 0xffff*q && s <= 0xffff && (s == 0 -> q == 0) && q <= k "
+            "holds on entry (init), is kept by one iteration of each loop on any element "
+            "(step, k < B), and gives the source's sum after the final folds (exit); the "
+            "guard bounds the trip count by B (trip).  "
+            + "; ".join(
+                f"{s['loop']}: {s['folds']} final folds"
+                f"{' (' + s['fewer_folds'].split(' (')[0] + ')' if s['fewer_folds'] else ''}, "
+                f"B = {s['trip_bound']}, "
+                f"obligations {', '.join(f'{k} {v}' for k, v in s['obligations'].items())}"
+                for s in sites
+            )
+        ),
         "guard": " ; ".join(s["guard"] for s in sites),
         "loops": sites,
     }
@@ -167,11 +184,13 @@ def end_around_carry(fn: ir.Function, module: ir.Module | None = None, *,
 
 # ================================================================ recognition
 
+
 @dataclass(frozen=True)
 class Site:
     """A matched loop: `loop`, accumulating into the u32 `sum` the element
     `load` (unsigned, at most 16 bits; its index reads neither `sum` nor
     anything the body writes)."""
+
     loop: ir.For
     sum: str
     load: ir.Load
@@ -187,8 +206,9 @@ def _match(loop: ir.For, fn: ir.Function) -> Site | None:
         return None
     tail = body[-1]
     branches = (tail.then, tail.else_) if isinstance(tail, ir.If) else ()
-    if not isinstance(tail, (ir.Let, ir.Assign, ir.If)) or \
-            not all(isinstance(s, (ir.Let, ir.Assign)) for b in branches for s in b):
+    if not isinstance(tail, (ir.Let, ir.Assign, ir.If)) or not all(
+        isinstance(s, (ir.Let, ir.Assign)) for b in branches for s in b
+    ):
         return None
     exprs = [_stmt_expr(s) for s in _flat(body)]
     if any(_has_call(e) for e in exprs):
@@ -266,8 +286,14 @@ def _fold_arg(e: ir.Expr):
     if not (isinstance(e, ir.Binary) and e.op == "add"):
         return None
     for lo, hi in ((e.a, e.b), (e.b, e.a)):
-        if isinstance(lo, ir.Binary) and lo.op == "and" and isinstance(hi, ir.Binary) and \
-                hi.op == "shr" and _const(hi.b, 16) and not hi.ty.signed:
+        if (
+            isinstance(lo, ir.Binary)
+            and lo.op == "and"
+            and isinstance(hi, ir.Binary)
+            and hi.op == "shr"
+            and _const(hi.b, 16)
+            and not hi.ty.signed
+        ):
             X = hi.a
             if (lo.a == X and _const(lo.b, MASK16)) or (lo.b == X and _const(lo.a, MASK16)):
                 return X
@@ -289,26 +315,33 @@ def _overflow_test(c: ir.Expr, X: ir.Expr) -> bool | None:
         return None
     k = int(b.value)
     if a == X:
-        table = {("gt", MASK16): True, ("ge", MASK16 + 1): True,
-                 ("le", MASK16): False, ("lt", MASK16 + 1): False}
+        table = {("gt", MASK16): True, ("ge", MASK16 + 1): True, ("le", MASK16): False, ("lt", MASK16 + 1): False}
         return table.get((op, k))
     if isinstance(a, ir.Binary) and a.op == "shr" and a.a == X and _const(a.b, 16):
-        table = {("ne", 0): True, ("gt", 0): True, ("ge", 1): True,
-                 ("eq", 0): False, ("le", 0): False, ("lt", 1): False}
+        table = {
+            ("ne", 0): True,
+            ("gt", 0): True,
+            ("ge", 1): True,
+            ("eq", 0): False,
+            ("le", 0): False,
+            ("lt", 1): False,
+        }
         return table.get((op, k))
     return None
 
 
 # ================================================================ the rewrite
 
+
 @dataclass
 class Wide:
     """The statements that replace a matched loop."""
+
     site: Site
-    w: str                      # the u64 accumulator
-    j: str                      # the new loop's variable
+    w: str  # the u64 accumulator
+    j: str  # the new loop's variable
     folds: int
-    trip_bits: int | None       # the guard bounds hi by 2^trip_bits (None: the type does)
+    trip_bits: int | None  # the guard bounds hi by 2^trip_bits (None: the type does)
 
     @property
     def fresh(self) -> tuple[str, str]:
@@ -344,10 +377,15 @@ class Wide:
 
     def epilogue(self) -> tuple:
         W = ir.Var(self.w, ir.U64)
-        fold = ir.Binary("add", ir.Binary("and", W, ir.Const(MASK16, ir.U64), ir.U64),
-                         ir.Binary("shr", W, ir.Const(16, ir.U64), ir.U64), ir.U64)
-        return tuple(ir.Assign(self.w, fold) for _ in range(self.folds)) + \
-            (ir.Assign(self.site.sum, ir.Cast(W, ir.U32)),)
+        fold = ir.Binary(
+            "add",
+            ir.Binary("and", W, ir.Const(MASK16, ir.U64), ir.U64),
+            ir.Binary("shr", W, ir.Const(16, ir.U64), ir.U64),
+            ir.U64,
+        )
+        return tuple(ir.Assign(self.w, fold) for _ in range(self.folds)) + (
+            ir.Assign(self.site.sum, ir.Cast(W, ir.U32)),
+        )
 
     def statement(self) -> ir.If:
         loop = self.site.loop
@@ -357,6 +395,7 @@ class Wide:
 
 
 # ================================================================ the proof
+
 
 @dataclass
 class Proof:
@@ -368,19 +407,31 @@ class Proof:
 
     def as_dict(self) -> dict:
         s = self.wide.site
-        return {"loop": str(s.loop.span), "sum": s.sum, "accumulator": self.wide.w,
-                "folds": self.wide.folds, "trip_bound": _trip_bound(self.wide),
-                "guard": ir.pretty_expr(self.wide.guard()),
-                "obligations": {k: str(v) for k, v in self.obligations.items()}, "fewer_folds": self.fewer_folds}
+        return {
+            "loop": str(s.loop.span),
+            "sum": s.sum,
+            "accumulator": self.wide.w,
+            "folds": self.wide.folds,
+            "trip_bound": _trip_bound(self.wide),
+            "guard": ir.pretty_expr(self.wide.guard()),
+            "obligations": {k: str(v) for k, v in self.obligations.items()},
+            "fewer_folds": self.fewer_folds,
+        }
 
 
 def _trip_bound(wide: Wide) -> int:
     return _trip_bound_of(wide.site.loop.ty, wide.trip_bits)
 
 
-def prove_site(site: Site, *, used: set[str] | None = None, folds: int | None = None,
-               trip_bound_bits: int = TRIP_BOUND_BITS, timeout_ms: int = PROOF_TIMEOUT_MS,
-               obligations: type | None = None) -> Proof:
+def prove_site(
+    site: Site,
+    *,
+    used: set[str] | None = None,
+    folds: int | None = None,
+    trip_bound_bits: int = TRIP_BOUND_BITS,
+    timeout_ms: int = PROOF_TIMEOUT_MS,
+    obligations: type | None = None,
+) -> Proof:
     """Build the rewrite of `site` and prove it (see the module's docstring).
     `site` need not come from `_match`: the proof reads the loop's own
     statements.  `folds` None: the least number of final folds the proof
@@ -400,8 +451,7 @@ def prove_site(site: Site, *, used: set[str] | None = None, folds: int | None = 
     wide = Wide(site, w, j, needed if folds is None else folds, trip_bits)
     proof = Proof(wide, False)
     ob = (obligations or _Obligations)(site, wide, _trip_bound(wide), timeout_ms)
-    checks = (("times", ob.times), ("trip", ob.trip), ("init", ob.init), ("step", ob.step),
-              ("exit", ob.exit))
+    checks = (("times", ob.times), ("trip", ob.trip), ("init", ob.init), ("step", ob.step), ("exit", ob.exit))
     for name, check in checks:
         verdict = check()
         proof.obligations[name] = verdict
@@ -439,8 +489,7 @@ def _side_conditions(site: Site) -> str | None:
     temps = {s.name for s in stmts if isinstance(s, ir.Let)}
     if {s.name for s in stmts if isinstance(s, ir.Assign)} - temps != {site.sum} or site.sum in temps:
         return f"the body must assign `{site.sum}` and nothing else declared outside it"
-    if any(isinstance(x, ir.Var) and x.name == site.sum and x.ty != ir.U32
-           for e in exprs for x in ir.walk(e)):
+    if any(isinstance(x, ir.Var) and x.name == site.sum and x.ty != ir.U32 for e in exprs for x in ir.walk(e)):
         return f"`{site.sum}` is not a u32"
     if any(s.value.ty != ir.U32 for s in stmts if isinstance(s, ir.Assign) and s.name == site.sum):
         return f"`{site.sum}` is not a u32"
@@ -486,10 +535,9 @@ class _Obligations:
 
     def inv(self, s, w, q, k):
         """The coupling invariant after k iterations (k a term or a bound)."""
-        return z3.And(w == z3.ZeroExt(32, s) + _times_ffff(q),
-                      z3.ULE(s, MASK16),
-                      z3.Implies(s == 0, q == 0),
-                      z3.ULE(q, k))
+        return z3.And(
+            w == z3.ZeroExt(32, s) + _times_ffff(q), z3.ULE(s, MASK16), z3.Implies(s == 0, q == 0), z3.ULE(q, k)
+        )
 
     def _check(self, claim, tries: int = 0) -> Verdict:
         """`tries` > 0: a claim expected false, whose counterexample Z3 finds
@@ -544,8 +592,11 @@ class _Obligations:
         qs = _q_bounds(self.B)
         t0, lemmas = time.perf_counter(), []
         for j in range(len(folds) + 1):
-            pre = z3.And(self.inv(s, w, q, k), z3.ULE(k, self.B)) if j == 0 else \
-                self.inv(s, w, q, z3.BitVecVal(qs[min(j, len(qs) - 1)], 64))
+            pre = (
+                z3.And(self.inv(s, w, q, k), z3.ULE(k, self.B))
+                if j == 0
+                else self.inv(s, w, q, z3.BitVecVal(qs[min(j, len(qs) - 1)], 64))
+            )
             if j < len(folds):
                 w2 = _run((folds[j],), {self.wide.w: w}, None)[self.wide.w]
                 post = self.inv(s, w2, q - z3.LShR(w, 16), z3.BitVecVal(qs[min(j + 1, len(qs) - 1)], 64))
@@ -571,6 +622,7 @@ class _Obligations:
 
 # ---------------------------------------------------------------- IR on Z3 terms
 
+
 def _run(stmts, env: dict, load) -> dict:
     """Run straight-line statements (lets, assigns, ifs) on Z3 terms through
     the semantics; every load gives `load` (the one element the body reads)."""
@@ -581,8 +633,7 @@ def _run(stmts, env: dict, load) -> dict:
         elif isinstance(s, ir.If):
             c = _eval(s.cond, env, load)
             a, b = _run(s.then, env, load), _run(s.else_, env, load)
-            env = {n: (D.ite(c, a[n], b[n]) if n in a and n in b else env.get(n))
-                   for n in set(a) | set(b)}
+            env = {n: (D.ite(c, a[n], b[n]) if n in a and n in b else env.get(n)) for n in set(a) | set(b)}
             env = {n: v for n, v in env.items() if v is not None}
         else:
             raise ValueError(f"the prover runs only lets, assignments and ifs, not {type(s).__name__}")
@@ -610,6 +661,7 @@ def _eval(e: ir.Expr, env: dict, load=None):
 
 # ================================================================ IR helpers
 
+
 def _stmt_expr(s) -> ir.Expr:
     return s.init if isinstance(s, ir.Let) else s.value
 
@@ -632,7 +684,7 @@ def _flat(stmts):
 
 
 @dataclass(frozen=True)
-class _CondStmt:          # an if's condition, seen as an expression of the body
+class _CondStmt:  # an if's condition, seen as an expression of the body
     value: ir.Expr
 
 
@@ -687,7 +739,7 @@ def _reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
     if not names:
         return False
 
-    def own(s):                      # a statement's own expressions, not its blocks'
+    def own(s):  # a statement's own expressions, not its blocks'
         if isinstance(s, (ir.If, ir.While)):
             return (s.cond,)
         if isinstance(s, ir.For):
@@ -709,6 +761,7 @@ def _reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
             if any(walk(b) for b in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ()))):
                 return True
         return False
+
     return walk(fn.body)
 
 
@@ -720,9 +773,11 @@ def _names(fn: ir.Function) -> set[str]:
 
 
 def _stmt_names(loop: ir.For) -> set[str]:
-    return {loop.var} | {n for n, _ in ir.declared(loop.body)} | \
-        {x.name for e in _stmt_exprs(loop.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
+    return (
+        {loop.var}
+        | {n for n, _ in ir.declared(loop.body)}
+        | {x.name for e in _stmt_exprs(loop.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
+    )
 
 
 # ================================================================ the second check
-

@@ -72,6 +72,7 @@ This ordering argument is the proof of the interchange; it is not a Z3
 equivalence of the two loops.  A differential run in the interpreter
 (atlas/logic/differential.py) checks the result once more.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,21 +87,25 @@ from ..logic.verdict import Status, Verdict, of_check
 from ..meaning import ir
 from .shapes import Shaped, finish
 
-GUARD_BITS = 32                # the guard bounds every wide parameter under a product by 2^32
+GUARD_BITS = 32  # the guard bounds every wide parameter under a product by 2^32
 # Per obligation, a safety net: Z3's resource limit (rules.PROOF_RLIMIT)
 # decides, the same on any machine under any load; the shipped cases take
 # up to 2.4 million units, matmul's a few tenths of a second.
 PROOF_TIMEOUT_MS = 30_000
-SUFFIX = ".g"                  # locals of the guarded copy are renamed x -> x.g
+SUFFIX = ".g"  # locals of the guarded copy are renamed x -> x.g
 
-PROOF_INBOUNDS = ("z3 (integer arithmetic, no wrap-around): every marked index is below its "
-                  "array's length whenever the guard holds")
-PROOF_INTERCHANGE = ("per element the same operations in the same order; z3: indices distinct "
-                     "and in range under the guard (integer arithmetic, no wrap-around); "
-                     "not a z3 equivalence of the loops")
+PROOF_INBOUNDS = (
+    "z3 (integer arithmetic, no wrap-around): every marked index is below its array's length whenever the guard holds"
+)
+PROOF_INTERCHANGE = (
+    "per element the same operations in the same order; z3: indices distinct "
+    "and in range under the guard (integer arithmetic, no wrap-around); "
+    "not a z3 equivalence of the loops"
+)
 
 
 # ================================================================ statements and expressions
+
 
 def _vars(e) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
@@ -111,8 +116,7 @@ def _has(e, kind) -> bool:
 
 
 def _declared(stmts) -> list[str]:
-    return [s.name if isinstance(s, ir.Let) else s.var
-            for s in ir.walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
+    return [s.name if isinstance(s, ir.Let) else s.var for s in ir.walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
 
 
 def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Function:
@@ -129,13 +133,15 @@ def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Fun
 
 # ================================================================ polynomials on Z3 integers
 
+
 @dataclass
 class _Poly:
     """An index-like expression as a Z3 integer, with what keeps it exact."""
+
     value: z3.ArithRef
-    safe: list = field(default_factory=list)     # every add/mul result below 2^bits of its type
-    vars: set = field(default_factory=set)       # names read
-    product: set = field(default_factory=set)    # names read under a multiplication
+    safe: list = field(default_factory=list)  # every add/mul result below 2^bits of its type
+    vars: set = field(default_factory=set)  # names read
+    product: set = field(default_factory=set)  # names read under a multiplication
 
 
 def _unsigned(t: object) -> TypeGuard[ir.Scalar]:
@@ -162,7 +168,7 @@ def _poly(e, env: dict) -> _Poly | None:
             return None
         v = a.value + b.value if e.op == "add" else a.value * b.value
         product = a.product | b.product | ((a.vars | b.vars) if e.op == "mul" else set())
-        return _Poly(v, a.safe + b.safe + [v < 2 ** e.ty.bits], a.vars | b.vars, product)
+        return _Poly(v, a.safe + b.safe + [v < 2**e.ty.bits], a.vars | b.vars, product)
     return None
 
 
@@ -170,6 +176,7 @@ def _poly(e, env: dict) -> _Poly | None:
 class _Frame:
     """An enclosing `for`: its variable and those of its bounds that are
     polynomials (each gives a premise; see Prover.claim)."""
+
     loop: ir.For
     lo: _Poly | None
     hi: _Poly | None
@@ -259,14 +266,13 @@ class Prover:
                 if f.hi is not None:
                     premises.append(v < f.hi.value)
             used += [b for b in (f.lo, f.hi) if b is not None]
-        guard_params = {n for p in used for n in p.product
-                        if n in self.fixed and self.fixed[n].bits > self.guard_bits}
+        guard_params = {n for p in used for n in p.product if n in self.fixed and self.fixed[n].bits > self.guard_bits}
         types = self.types(frames)
         domain = []
         for n in sorted(set().union(*(p.vars for p in used))):
             for v in [z3.Int(n)] + list(copies.get(n, ())):
                 domain += [v >= 0, v < 2 ** types[n].bits]
-        guard = [z3.Int(n) < 2 ** self.guard_bits for n in sorted(guard_params)]
+        guard = [z3.Int(n) < 2**self.guard_bits for n in sorted(guard_params)]
         exact = [c for p in polys for c in p.safe]
         return z3.Implies(z3.And(*domain, *guard, *premises), z3.And(*exact, goal)), guard_params
 
@@ -312,8 +318,9 @@ class Prover:
         if x1 is None or x2 is None:
             return _NOT_POLYNOMIAL, set()
         differ = z3.Or(*(one[v] != two[v] for v in one))
-        claim, guard = self.claim(frames, [x1, x2], z3.Implies(differ, x1.value != x2.value),
-                                  copies={v: (one[v], two[v]) for v in one})
+        claim, guard = self.claim(
+            frames, [x1, x2], z3.Implies(differ, x1.value != x2.value), copies={v: (one[v], two[v]) for v in one}
+        )
         return self.check(claim), guard
 
 
@@ -333,6 +340,7 @@ def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
 
 # ================================================================ marking accesses
 
+
 class _Marker:
     """Walks a body with its stack of enclosing loops and marks each access
     whose index Z3 proves in range."""
@@ -349,8 +357,12 @@ class _Marker:
         if not frames:
             return False
         verdict, guard = self.p.in_range(array, index, frames)
-        entry = {"access": f"{array}[{ir.pretty_expr(index)}]", "kind": kind, "line": span.line,
-                 "verdict": str(verdict)}
+        entry = {
+            "access": f"{array}[{ir.pretty_expr(index)}]",
+            "kind": kind,
+            "line": span.line,
+            "verdict": str(verdict),
+        }
         if verdict.proven:
             self.proven.append(entry)
             self.guard |= guard
@@ -362,6 +374,7 @@ class _Marker:
         def load(x):
             ok = self.access("load", x.array, x.index, frames, x.span, x.inbounds)
             return dataclasses.replace(x, inbounds=True) if ok and not x.inbounds else x
+
         return ir.map_expr(e, load=load)
 
     def block(self, stmts, frames: list[_Frame]) -> tuple:
@@ -376,8 +389,12 @@ class _Marker:
                 if self.access("store", s.array, s.index, frames, s.span, s.inbounds):
                     s = dataclasses.replace(s, inbounds=True)
             elif isinstance(s, ir.If):
-                s = dataclasses.replace(s, cond=self.expr(s.cond, frames), then=self.block(s.then, frames),
-                                        else_=self.block(s.else_, frames))
+                s = dataclasses.replace(
+                    s,
+                    cond=self.expr(s.cond, frames),
+                    then=self.block(s.then, frames),
+                    else_=self.block(s.else_, frames),
+                )
             elif isinstance(s, ir.When):
                 s = dataclasses.replace(s, then=self.block(s.then, frames), else_=self.block(s.else_, frames))
             elif isinstance(s, ir.For):
@@ -396,9 +413,16 @@ class _Marker:
 
 # ================================================================ 1. guarded range checks
 
-def guarded_inbounds(fn: ir.Function, module: ir.Module | None = None, *,
-                     guard_bits: int = GUARD_BITS, timeout_ms: int = PROOF_TIMEOUT_MS,
-                     differential: bool = True, seed: int = 0) -> Shaped | None:
+
+def guarded_inbounds(
+    fn: ir.Function,
+    module: ir.Module | None = None,
+    *,
+    guard_bits: int = GUARD_BITS,
+    timeout_ms: int = PROOF_TIMEOUT_MS,
+    differential: bool = True,
+    seed: int = 0,
+) -> Shaped | None:
     """`fn` with every access inside `for` loops whose index Z3 proves below
     its array's length marked `inbounds`, under a guard on the parameters
     tested once per call (the original body runs when it fails).  None when
@@ -431,10 +455,12 @@ def _evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
 
 # ================================================================ 2. the ikj interchange
 
+
 @dataclass(frozen=True)
 class Nest:
     """A matched reduction nest: `for j in B { let s: T = INIT;
     for k in C { s = s + E; } c[IDX] = s; }`."""
+
     j: ir.For
     s: ir.Let
     k: ir.For
@@ -460,8 +486,15 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
         return None, "the k loop's body is not exactly `s = s + E`"
     upd = kloop.body[0]
     v = upd.value
-    if not (upd.name == let.name and isinstance(v, ir.Binary) and v.op == "add" and v.ty == T
-            and isinstance(v.a, ir.Var) and v.a.name == let.name and v.b.ty == T):
+    if not (
+        upd.name == let.name
+        and isinstance(v, ir.Binary)
+        and v.op == "add"
+        and v.ty == T
+        and isinstance(v.a, ir.Var)
+        and v.a.name == let.name
+        and v.b.ty == T
+    ):
         return None, "the k loop's body is not exactly `s = s + E`"
     E = v.b
     c = store.array
@@ -479,8 +512,10 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
     if any(isinstance(x, ir.Load) and x.array == c for x in ir.walk(E)):
         return None, f"E reads `{c}`, the array the nest writes"
     if not _vars(E) <= i_vars | {loop.var, kloop.var}:
-        return None, f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables " \
-                     "or fixed parameters"
+        return (
+            None,
+            f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables or fixed parameters",
+        )
     idx = store.index
     if _has(idx, ir.Load) or _has(idx, ir.Call):
         return None, "the index reads an array or calls"
@@ -491,8 +526,7 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
             if _has(b, ir.Load) or _has(b, ir.Call) or not _vars(b) <= ok:
                 return None, f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
-    if any(let.name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop)
-           for e in ir.own_exprs(s)):
+    if any(let.name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
         return None, f"`{let.name}` is read outside the nest"
     return Nest(loop, let, kloop, E, store), ""
 
@@ -507,17 +541,23 @@ def _interchanged(nest: Nest, taken: set[str]) -> tuple:
     T = nest.s.ty
     j0 = ir.fresh_name(f"{J.var}.init", taken)
     idx0 = ir.substitute(st.index, {J.var: ir.Var(j0, J.ty, J.span)})
-    init = ir.For(j0, J.ty, J.lo, J.hi,
-                  (ir.Store(st.array, idx0, nest.s.init, st.span),), J.span)
+    init = ir.For(j0, J.ty, J.lo, J.hi, (ir.Store(st.array, idx0, nest.s.init, st.span),), J.span)
     acc = ir.Binary("add", ir.Load(st.array, st.index, T, st.span), nest.e, T, K.body[0].span)
     inner = ir.For(J.var, J.ty, J.lo, J.hi, (ir.Store(st.array, st.index, acc, st.span),), J.span)
     update = ir.For(K.var, K.ty, K.lo, K.hi, (inner,), K.span)
     return (init, update)
 
 
-def interchange(fn: ir.Function, module: ir.Module | None = None, *,
-                guard_bits: int = GUARD_BITS, timeout_ms: int = PROOF_TIMEOUT_MS,
-                differential: bool = True, seed: int = 0, why: list | None = None) -> Shaped | None:
+def interchange(
+    fn: ir.Function,
+    module: ir.Module | None = None,
+    *,
+    guard_bits: int = GUARD_BITS,
+    timeout_ms: int = PROOF_TIMEOUT_MS,
+    differential: bool = True,
+    seed: int = 0,
+    why: list | None = None,
+) -> Shaped | None:
     """Every reduction nest of `fn` (see the module docstring) in the ikj
     form, each once Z3 proves its index distinct per j and in range under
     the guard; the other provable accesses of the new body marked in range
@@ -546,8 +586,9 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
                 frame = prover.frame(s, frames)
                 out.append(dataclasses.replace(s, body=rewrite(s.body, outer + [s], frames + [frame])))
             elif isinstance(s, (ir.If, ir.When)):
-                out.append(dataclasses.replace(s, then=rewrite(s.then, outer, frames),
-                                               else_=rewrite(s.else_, outer, frames)))
+                out.append(
+                    dataclasses.replace(s, then=rewrite(s.then, outer, frames), else_=rewrite(s.else_, outer, frames))
+                )
             elif isinstance(s, ir.While):
                 out.append(dataclasses.replace(s, body=rewrite(s.body, outer, frames)))
             else:
@@ -559,9 +600,14 @@ def interchange(fn: ir.Function, module: ir.Module | None = None, *,
         idx = nest.store.index
         ranged, g1 = prover.in_range(nest.store.array, idx, here)
         distinct, g2 = prover.distinct(idx, here, nest.j)
-        entry = {"loop": str(nest.j.span), "array": nest.store.array,
-                 "index": ir.pretty_expr(idx), "init": ir.pretty_expr(nest.s.init),
-                 "in_range": str(ranged), "distinct": str(distinct)}
+        entry = {
+            "loop": str(nest.j.span),
+            "array": nest.store.array,
+            "index": ir.pretty_expr(idx),
+            "init": ir.pretty_expr(nest.s.init),
+            "in_range": str(ranged),
+            "distinct": str(distinct),
+        }
         if not (ranged.proven and distinct.proven):
             reasons.append(f"{nest.j.span}: index {entry['index']}: in range {ranged}; distinct {distinct}")
             return None

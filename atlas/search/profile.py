@@ -23,6 +23,7 @@ expected and what was found, the line and a caret.
 Drawing is vectorised numpy, seeded per (seed, sample, parameter), so a
 sample does not change when another parameter or size is added.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -42,10 +43,10 @@ from ..meaning import ir
 from ..front.diagnostics import AtlasError
 from ..meaning.interp import dtype, evaluate, to_value
 
-FORMAT = "atlas-profile/1"       # part of the digest: bump it when drawing changes
-ALIGN = 64                       # bytes; every array's data starts on this boundary
-MAX_ELEMENTS = 1 << 32           # per array; a larger length is refused, not allocated
-DEFAULT_INT, DEFAULT_FLOAT, DEFAULT_BOOL = 3, 1.5, True   # scalars nobody mentions
+FORMAT = "atlas-profile/1"  # part of the digest: bump it when drawing changes
+ALIGN = 64  # bytes; every array's data starts on this boundary
+MAX_ELEMENTS = 1 << 32  # per array; a larger length is refused, not allocated
+DEFAULT_INT, DEFAULT_FLOAT, DEFAULT_BOOL = 3, 1.5, True  # scalars nobody mentions
 
 _TOP_KEYS = ("function", "sizes", "seed", "scalars", "arrays", "records")
 _DIST_KEYS = ("value", "uniform", "choice", "mix")
@@ -53,6 +54,7 @@ _MAX_DEPTH = 64
 
 
 # ---------------------------------------------------------------- distributions
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -63,6 +65,7 @@ class Constant:
 @dataclass(frozen=True)
 class Uniform:
     """Integers: every value in [lo, hi] except `exclude`; floats: [lo, hi)."""
+
     lo: Union[int, float]
     hi: Union[int, float]
     exclude: tuple = ()
@@ -75,6 +78,7 @@ class Uniform:
 @dataclass(frozen=True)
 class Choice:
     """Each element one of `values`, all equally likely."""
+
     values: tuple
     spans: tuple = ()
     span: ir.Span | None = None
@@ -83,6 +87,7 @@ class Choice:
 @dataclass(frozen=True)
 class Mix:
     """Parts in proportion to their (relative) weights, shuffled together."""
+
     weights: tuple
     parts: tuple
     span: ir.Span | None = None
@@ -95,14 +100,16 @@ Dist = Union[Constant, Uniform, Choice, Mix]
 class Records:
     """A joint distribution over several arrays: each record class gives
     one distribution per field (array); classes in proportion to weights."""
-    fields: tuple                      # array names, in the order of the first record
+
+    fields: tuple  # array names, in the order of the first record
     weights: tuple
-    entries: tuple                     # per class: {field: Dist}
+    entries: tuple  # per class: {field: Dist}
     span: ir.Span | None = None
-    field_spans: dict = field(default_factory=dict)    # field -> span of its key in the first record
+    field_spans: dict = field(default_factory=dict)  # field -> span of its key in the first record
 
 
 # ---------------------------------------------------------------- the YAML tree
+
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader reading floats as YAML 1.2 does: `1e6` and `1.5e-3` are
@@ -111,22 +118,29 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:float"]
-    for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
                   |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                   |[-+]?\.(?:inf|Inf|INF)
-                  |\.(?:nan|NaN|NAN))$""", re.X),
-    list("-+0123456789."))
+                  |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
 
 @dataclass
 class _N:
     """A YAML node: kind 'scalar' (value: the Python value), 'seq' (value:
     list of _N) or 'map' (value: list of (key _N, value _N))."""
+
     kind: str
-    value: Any          # YAML data, by kind: a scalar, a list of _N, or a list of (_N, _N)
+    value: Any  # YAML data, by kind: a scalar, a list of _N, or a list of (_N, _N)
     span: ir.Span
 
     def get(self, key: str):
@@ -151,13 +165,12 @@ def _span(file: str, node) -> ir.Span:
 def _wrap(loader, node, file: str, text: str, depth: int = 0) -> _N:
     span = _span(file, node)
     if depth > _MAX_DEPTH:
-        raise AtlasError(span, "the profile nests too deeply (or refers to itself through an alias)",
-                         source=text)
+        raise AtlasError(span, "the profile nests too deeply (or refers to itself through an alias)", source=text)
     if isinstance(node, yaml.ScalarNode):
         return _N("scalar", loader.construct_object(node), span)
     if isinstance(node, yaml.SequenceNode):
         return _N("seq", [_wrap(loader, n, file, text, depth + 1) for n in node.value], span)
-    loader.flatten_mapping(node)              # `<<: *anchor` merges
+    loader.flatten_mapping(node)  # `<<: *anchor` merges
     pairs: list[tuple[_N, _N]] = []
     seen: dict[object, ir.Span] = {}
     for k, v in node.value:
@@ -165,8 +178,12 @@ def _wrap(loader, node, file: str, text: str, depth: int = 0) -> _N:
         if key.kind != "scalar":
             raise AtlasError(key.span, "expected a name as a key, found " + _found(key), source=text)
         if key.value in seen:
-            raise AtlasError(key.span, f"duplicate key '{key.value}'",
-                             f"it is first given on line {seen[key.value].line}", source=text)
+            raise AtlasError(
+                key.span,
+                f"duplicate key '{key.value}'",
+                f"it is first given on line {seen[key.value].line}",
+                source=text,
+            )
         seen[key.value] = key.span
         pairs.append((key, _wrap(loader, v, file, text, depth + 1)))
     return _N("map", pairs, span)
@@ -210,6 +227,7 @@ def _suggest(word, choices) -> str | None:
 
 # ---------------------------------------------------------------- the profile
 
+
 class Profile:
     """A loaded profile.  `inputs(fn)` draws its samples for a function."""
 
@@ -217,19 +235,23 @@ class Profile:
         self.path = path
         self.text = text
         self.digest = hashlib.sha256(
-            (FORMAT + "\n" + json.dumps(root.plain(), sort_keys=True, separators=(",", ":"),
-                                        default=str)).encode()).hexdigest()
+            (FORMAT + "\n" + json.dumps(root.plain(), sort_keys=True, separators=(",", ":"), default=str)).encode()
+        ).hexdigest()
         self._root = root
         if root.kind != "map":
-            raise self._err(root.span, "expected a mapping with `function`, `sizes` and "
-                            "`arrays` or `records`, found " + _found(root))
+            raise self._err(
+                root.span,
+                "expected a mapping with `function`, `sizes` and `arrays` or `records`, found " + _found(root),
+            )
         for k, _ in root.value:
             if k.value not in _TOP_KEYS:
                 raise self._unknown(k, _TOP_KEYS, "a profile")
         fkey, fnode = root.get("function")
         if fnode is None:
-            raise self._err(root.span, "missing `function`: expected the name of the function "
-                            "this profile is for, e.g. `function: tiered`")
+            raise self._err(
+                root.span,
+                "missing `function`: expected the name of the function this profile is for, e.g. `function: tiered`",
+            )
         if fnode.kind != "scalar" or not isinstance(fnode.value, str) or not fnode.value.isidentifier():
             raise self._err(fnode.span, "expected the name of a function, found " + _found(fnode))
         self.function: str = fnode.value
@@ -239,17 +261,19 @@ class Profile:
         self.scalars: dict[str, Dist] = self._read_params(root.get("scalars")[1], "scalars")
         self.arrays: dict[str, Dist] = self._read_params(root.get("arrays")[1], "arrays")
         self.records: Records | None = self._read_records(root.get("records")[1])
-        self._keys = {}                 # parameter name -> span of the key that names it
+        self._keys = {}  # parameter name -> span of the key that names it
         for section in ("scalars", "arrays"):
             node = root.get(section)[1]
-            for k, _ in (node.value if node is not None and node.kind == "map" else ()):
+            for k, _ in node.value if node is not None and node.kind == "map" else ():
                 self._keys[str(k.value)] = k.span
         if self.records is not None:
             for f in self.records.fields:
                 if f in self.arrays:
-                    raise self._err(self._keys[f], f"'{f}' is given both in `arrays` and in "
-                                    "`records`; expected one distribution per array",
-                                    "records already give it a joint distribution")
+                    raise self._err(
+                        self._keys[f],
+                        f"'{f}' is given both in `arrays` and in `records`; expected one distribution per array",
+                        "records already give it a joint distribution",
+                    )
                 self._keys[f] = self.records.field_spans[f]
 
     def __repr__(self) -> str:
@@ -264,9 +288,11 @@ class Profile:
         """Refuse a profile whose function is not among `names` (the compiled
         files' functions): it would otherwise be silently unused."""
         if self.function not in names:
-            raise self._err(self._function_span,
-                            f"the profile is for '{self.function}', which the compiled files do not define",
-                            note=f"they define: {', '.join(names) or 'no functions'}")
+            raise self._err(
+                self._function_span,
+                f"the profile is for '{self.function}', which the compiled files do not define",
+                note=f"they define: {', '.join(names) or 'no functions'}",
+            )
 
     # -- errors
 
@@ -274,8 +300,11 @@ class Profile:
         return AtlasError(span, message, note, source=self.text)
 
     def _unknown(self, key: _N, allowed, where: str) -> AtlasError:
-        return self._err(key.span, f"unknown key '{key.value}' in {where}; expected one of "
-                         + ", ".join(allowed), _suggest(key.value, allowed))
+        return self._err(
+            key.span,
+            f"unknown key '{key.value}' in {where}; expected one of " + ", ".join(allowed),
+            _suggest(key.value, allowed),
+        )
 
     # -- reading
 
@@ -288,28 +317,32 @@ class Profile:
         def values(n: _N) -> list:
             items = [n] if n.kind == "scalar" else n.value if n.kind == "seq" else None
             if items is None or not items:
-                raise self._err(n.span, "expected a list of sizes (non-negative integers, one "
-                                "sample each), found " + ("an empty list" if items == [] else _found(n)))
+                raise self._err(
+                    n.span,
+                    "expected a list of sizes (non-negative integers, one "
+                    "sample each), found " + ("an empty list" if items == [] else _found(n)),
+                )
             for it in items:
                 if it.kind != "scalar" or not _is_int(it.value) or it.value < 0:
-                    raise self._err(it.span, "expected a size (a non-negative integer), found "
-                                    + _found(it))
+                    raise self._err(it.span, "expected a size (a non-negative integer), found " + _found(it))
             return [(it.value, it.span) for it in items]
 
         if node.kind != "map":
             vs = values(node)
             return ("list", vs, len(vs))
         if not node.value:
-            raise self._err(node.span, "expected sizes per length parameter, e.g. {n: [1024]}, "
-                            "found an empty mapping")
+            raise self._err(node.span, "expected sizes per length parameter, e.g. {n: [1024]}, found an empty mapping")
         per, count, first = {}, None, None
         for k, v in node.value:
             vs = values(v)
             if v.kind == "seq":
                 if count is not None and len(vs) != count:
-                    raise self._err(v.span, f"expected {count} sizes, as for '{first}', found {len(vs)}",
-                                    "sample i takes the i-th size of every length parameter; "
-                                    "a single integer (not a list) is used for every sample")
+                    raise self._err(
+                        v.span,
+                        f"expected {count} sizes, as for '{first}', found {len(vs)}",
+                        "sample i takes the i-th size of every length parameter; "
+                        "a single integer (not a list) is used for every sample",
+                    )
                 count, first = len(vs), first or k.value
             per[str(k.value)] = (k.span, vs, v.kind == "seq")
         count = count or 1
@@ -323,93 +356,121 @@ class Profile:
         return node.value
 
     def _read_params(self, node: _N | None, section: str) -> dict[str, Dist]:
-        if node is None or (node.kind == "scalar" and node.value is None):   # `arrays:` left empty
+        if node is None or (node.kind == "scalar" and node.value is None):  # `arrays:` left empty
             return {}
         if node.kind != "map":
-            raise self._err(node.span, f"expected `{section}` to map parameter names to values or "
-                            "distributions, found " + _found(node))
+            raise self._err(
+                node.span,
+                f"expected `{section}` to map parameter names to values or distributions, found " + _found(node),
+            )
         return {str(k.value): self._dist(v) for k, v in node.value}
 
     def _read_records(self, node: _N | None) -> Records | None:
         if node is None:
             return None
         if node.kind != "seq" or not node.value:
-            raise self._err(node.span, "expected `records` to be a list of record classes, e.g. "
-                            "- {weight: 85, port: 443, flags: 0}, found "
-                            + ("an empty list" if node.kind == "seq" else _found(node)))
+            raise self._err(
+                node.span,
+                "expected `records` to be a list of record classes, e.g. "
+                "- {weight: 85, port: 443, flags: 0}, found "
+                + ("an empty list" if node.kind == "seq" else _found(node)),
+            )
         fields, field_spans, weights, entries = None, {}, [], []
         for rec in node.value:
             if rec.kind != "map":
-                raise self._err(rec.span, "expected a record class: a mapping with `weight` and "
-                                "one value or distribution per array, found " + _found(rec))
+                raise self._err(
+                    rec.span,
+                    "expected a record class: a mapping with `weight` and "
+                    "one value or distribution per array, found " + _found(rec),
+                )
             wkey, wnode = rec.get("weight")
             if wnode is None:
-                raise self._err(rec.span, "missing `weight` in this record class (expected a "
-                                "positive number: its share, relative to the other classes)")
+                raise self._err(
+                    rec.span,
+                    "missing `weight` in this record class (expected a "
+                    "positive number: its share, relative to the other classes)",
+                )
             weights.append(self._weight(wnode))
             names = [(k.value, k) for k, _ in rec.value if k.value != "weight"]
             if not names:
-                raise self._err(rec.span, "expected at least one array in this record class, "
-                                "found only `weight`")
+                raise self._err(rec.span, "expected at least one array in this record class, found only `weight`")
             if fields is None:
                 fields = tuple(str(n) for n, _ in names)
                 field_spans = {str(n): k.span for n, k in names}
             else:
                 for n, k in names:
                     if n not in fields:
-                        raise self._err(k.span, f"unexpected field '{n}': expected the fields of "
-                                        f"the first record class ({', '.join(fields)})",
-                                        "every record class gives every field")
+                        raise self._err(
+                            k.span,
+                            f"unexpected field '{n}': expected the fields of "
+                            f"the first record class ({', '.join(fields)})",
+                            "every record class gives every field",
+                        )
                 missing = [f for f in fields if f not in dict(names)]
                 if missing:
-                    raise self._err(rec.span, f"missing field '{missing[0]}' in this record class: "
-                                    f"expected the fields of the first one ({', '.join(fields)})",
-                                    "every record class gives every field")
+                    raise self._err(
+                        rec.span,
+                        f"missing field '{missing[0]}' in this record class: "
+                        f"expected the fields of the first one ({', '.join(fields)})",
+                        "every record class gives every field",
+                    )
             entries.append({str(k.value): self._dist(v) for k, v in rec.value if k.value != "weight"})
         return Records(fields or (), tuple(weights), tuple(entries), node.span, field_spans)
 
     def _weight(self, node: _N) -> float:
         v = node.value if node.kind == "scalar" else None
         if not _is_number(v) or not _finite(v) or v <= 0:
-            raise self._err(node.span, "expected a positive weight (a number above 0, relative "
-                            "to the others), found " + _found(node))
+            raise self._err(
+                node.span,
+                "expected a positive weight (a number above 0, relative to the others), found " + _found(node),
+            )
         return float(v)
 
     def _dist(self, node: _N, entry: bool = False) -> Dist:
         """A value or a distribution; `entry`: one part of a mix (has `weight`)."""
         if node.kind == "scalar":
             if not isinstance(node.value, (bool, int, float)):
-                raise self._err(node.span, "expected a value (a number, `true` or `false`) or a "
-                                "distribution ({uniform: [lo, hi]}, {choice: [...]}, {mix: [...]}), "
-                                "found " + _found(node))
+                raise self._err(
+                    node.span,
+                    "expected a value (a number, `true` or `false`) or a "
+                    "distribution ({uniform: [lo, hi]}, {choice: [...]}, {mix: [...]}), "
+                    "found " + _found(node),
+                )
             return Constant(node.value, node.span)
         if node.kind == "seq":
-            raise self._err(node.span, "expected a value or a distribution, found a list",
-                            "for one of several values write {choice: [...]}")
+            raise self._err(
+                node.span,
+                "expected a value or a distribution, found a list",
+                "for one of several values write {choice: [...]}",
+            )
         allowed = _DIST_KEYS + ("except",) + (("weight",) if entry else ())
         for k, _ in node.value:
             if k.value not in allowed:
                 if k.value == "weight":
-                    raise self._err(k.span, "unexpected `weight`: expected a distribution "
-                                    "(weights belong to the entries of a mix or of records)")
+                    raise self._err(
+                        k.span,
+                        "unexpected `weight`: expected a distribution "
+                        "(weights belong to the entries of a mix or of records)",
+                    )
                 raise self._unknown(k, allowed, "a distribution")
         kinds = [(k, v) for k, v in node.value if k.value in _DIST_KEYS]
         if not kinds:
-            raise self._err(node.span, "expected a distribution: one of "
-                            + ", ".join(_DIST_KEYS) + ", found none")
+            raise self._err(node.span, "expected a distribution: one of " + ", ".join(_DIST_KEYS) + ", found none")
         if len(kinds) > 1:
-            raise self._err(kinds[1][0].span, f"expected one distribution, found both "
-                            f"`{kinds[0][0].value}` and `{kinds[1][0].value}`",
-                            "to combine distributions use {mix: [...]}")
-        (key, val), = kinds
+            raise self._err(
+                kinds[1][0].span,
+                f"expected one distribution, found both `{kinds[0][0].value}` and `{kinds[1][0].value}`",
+                "to combine distributions use {mix: [...]}",
+            )
+        ((key, val),) = kinds
         ekey, enode = node.get("except")
         if enode is not None and key.value != "uniform":
-            raise self._err(ekey.span, f"unexpected `except` with `{key.value}`: expected it "
-                            "only with `uniform` (over integers)")
+            raise self._err(
+                ekey.span, f"unexpected `except` with `{key.value}`: expected it only with `uniform` (over integers)"
+            )
         if key.value == "value":
             if val.kind != "scalar" or not isinstance(val.value, (bool, int, float)):
-                raise self._err(val.span, "expected a value (a number, `true` or `false`), found "
-                                + _found(val))
+                raise self._err(val.span, "expected a value (a number, `true` or `false`), found " + _found(val))
             return Constant(val.value, val.span)
         if key.value == "uniform":
             return self._uniform(val, enode)
@@ -419,8 +480,11 @@ class Profile:
 
     def _uniform(self, val: _N, enode: _N | None) -> Uniform:
         if val.kind != "seq" or len(val.value) != 2:
-            raise self._err(val.span, "expected [lo, hi] (two numbers), found "
-                            + (f"a list of {len(val.value)}" if val.kind == "seq" else _found(val)))
+            raise self._err(
+                val.span,
+                "expected [lo, hi] (two numbers), found "
+                + (f"a list of {len(val.value)}" if val.kind == "seq" else _found(val)),
+            )
         lo, hi = val.value
         for b in (lo, hi):
             if b.kind != "scalar" or not _is_number(b.value) or not _finite(b.value):
@@ -431,8 +495,7 @@ class Profile:
         if enode is not None:
             items = enode.value if enode.kind == "seq" else None
             if items is None:
-                raise self._err(enode.span, "expected a list of integers to leave out, found "
-                                + _found(enode))
+                raise self._err(enode.span, "expected a list of integers to leave out, found " + _found(enode))
             for it in items:
                 if it.kind != "scalar" or not _is_int(it.value):
                     raise self._err(it.span, "expected an integer to leave out, found " + _found(it))
@@ -441,28 +504,39 @@ class Profile:
 
     def _choice(self, val: _N) -> Choice:
         if val.kind != "seq" or not val.value:
-            raise self._err(val.span, "expected a non-empty list of values to choose from, found "
-                            + ("an empty list" if val.kind == "seq" else _found(val)))
+            raise self._err(
+                val.span,
+                "expected a non-empty list of values to choose from, found "
+                + ("an empty list" if val.kind == "seq" else _found(val)),
+            )
         for it in val.value:
             if it.kind != "scalar" or not isinstance(it.value, (bool, int, float)):
-                raise self._err(it.span, "expected a value (a number, `true` or `false`), found "
-                                + _found(it))
+                raise self._err(it.span, "expected a value (a number, `true` or `false`), found " + _found(it))
         return Choice(tuple(it.value for it in val.value), tuple(it.span for it in val.value), val.span)
 
     def _mix(self, val: _N) -> Mix:
         if val.kind != "seq" or not val.value:
-            raise self._err(val.span, "expected a non-empty list of weighted parts, e.g. "
-                            "[{weight: 90, uniform: [21, 1000]}, ...], found "
-                            + ("an empty list" if val.kind == "seq" else _found(val)))
+            raise self._err(
+                val.span,
+                "expected a non-empty list of weighted parts, e.g. "
+                "[{weight: 90, uniform: [21, 1000]}, ...], found "
+                + ("an empty list" if val.kind == "seq" else _found(val)),
+            )
         weights, parts = [], []
         for it in val.value:
             if it.kind != "map":
-                raise self._err(it.span, "expected a part of the mix: a mapping with `weight` and "
-                                "a distribution, e.g. {weight: 5, value: 0}, found " + _found(it))
+                raise self._err(
+                    it.span,
+                    "expected a part of the mix: a mapping with `weight` and "
+                    "a distribution, e.g. {weight: 5, value: 0}, found " + _found(it),
+                )
             wkey, wnode = it.get("weight")
             if wnode is None:
-                raise self._err(it.span, "missing `weight` in this part of the mix (expected a "
-                                "positive number, relative to the other parts)")
+                raise self._err(
+                    it.span,
+                    "missing `weight` in this part of the mix (expected a "
+                    "positive number, relative to the other parts)",
+                )
             weights.append(self._weight(wnode))
             parts.append(self._dist(it, entry=True))
         return Mix(tuple(weights), tuple(parts), val.span)
@@ -475,28 +549,34 @@ class Profile:
         for scalars.  Raises AtlasError, pointing into the profile, where the
         profile does not fit fn's signature."""
         if fn.name != self.function:
-            raise self._err(self._function_span, f"expected a profile for '{fn.name}', found one "
-                            f"for '{self.function}'")
+            raise self._err(self._function_span, f"expected a profile for '{fn.name}', found one for '{self.function}'")
         params = {p.name: p for p in fn.params}
         lengths = length_params(fn)
         for name, span in self._keys.items():
             if name not in params:
-                raise self._err(span, f"unknown parameter '{name}': expected a parameter of "
-                                f"{fn.signature}", _suggest(name, params))
+                raise self._err(
+                    span, f"unknown parameter '{name}': expected a parameter of {fn.signature}", _suggest(name, params)
+                )
         for name in self.scalars:
             p = params[name]
             if isinstance(p.ty, ir.Array):
-                raise self._err(self._keys[name], f"'{name}' is an array ({p.ty}): expected it "
-                                "under `arrays` or `records`, not `scalars`")
+                raise self._err(
+                    self._keys[name],
+                    f"'{name}' is an array ({p.ty}): expected it under `arrays` or `records`, not `scalars`",
+                )
             if name in lengths:
-                raise self._err(self._keys[name], f"'{name}' is a length parameter: expected its "
-                                "values under `sizes`, not `scalars`")
+                raise self._err(
+                    self._keys[name],
+                    f"'{name}' is a length parameter: expected its values under `sizes`, not `scalars`",
+                )
         for name in [*self.arrays, *(self.records.fields if self.records else ())]:
             p = params[name]
             if not isinstance(p.ty, ir.Array):
-                raise self._err(self._keys[name], f"'{name}' is a scalar ({p.ty}): expected it "
-                                "under `scalars`" + (", or `sizes` as a length parameter"
-                                                     if name in lengths else ""))
+                raise self._err(
+                    self._keys[name],
+                    f"'{name}' is a scalar ({p.ty}): expected it "
+                    "under `scalars`" + (", or `sizes` as a length parameter" if name in lengths else ""),
+                )
         # Every value against its type, before anything is drawn.
         for name, d in self.scalars.items():
             self._check(d, fn.scalar(name), name)
@@ -525,33 +605,50 @@ class Profile:
         if not lengths:
             if self._sizes is not None:
                 node = self._root.get("sizes")[1]
-                raise self._err(node.span, f"unexpected `sizes`: {fn.name} has no length parameter",
-                                f"its signature is {fn.signature}")
+                raise self._err(
+                    node.span,
+                    f"unexpected `sizes`: {fn.name} has no length parameter",
+                    f"its signature is {fn.signature}",
+                )
             return [{}]
         if self._sizes is None:
             first = self._root.value[0][0].span
-            eg = (f"sizes: [{DEFAULT_SIZE}]" if len(lengths) == 1
-                  else "sizes: {" + ", ".join(f"{n}: [64]" for n in lengths) + "}")
-            raise self._err(first, f"missing `sizes`: expected values for the length parameter"
-                            f"{'s' if len(lengths) > 1 else ''} {', '.join(lengths)} of {fn.name}",
-                            f"e.g. `{eg}`: one sample per entry")
+            eg = (
+                f"sizes: [{DEFAULT_SIZE}]"
+                if len(lengths) == 1
+                else "sizes: {" + ", ".join(f"{n}: [64]" for n in lengths) + "}"
+            )
+            raise self._err(
+                first,
+                f"missing `sizes`: expected values for the length parameter"
+                f"{'s' if len(lengths) > 1 else ''} {', '.join(lengths)} of {fn.name}",
+                f"e.g. `{eg}`: one sample per entry",
+            )
         kind, data, count = self._sizes
         node = self._root.get("sizes")[1]
         if kind == "list":
             if len(lengths) > 1:
-                raise self._err(node.span, "expected sizes per length parameter, e.g. "
-                                "{" + ", ".join(f"{n}: [64]" for n in lengths) + "}, found a list",
-                                f"{fn.name} has the length parameters {', '.join(lengths)}")
+                raise self._err(
+                    node.span,
+                    "expected sizes per length parameter, e.g. "
+                    "{" + ", ".join(f"{n}: [64]" for n in lengths) + "}, found a list",
+                    f"{fn.name} has the length parameters {', '.join(lengths)}",
+                )
             per = {lengths[0]: (None, data)}
         else:
             for name, (kspan, _) in data.items():
                 if name not in lengths:
-                    raise self._err(kspan, f"'{name}' is not a length parameter of {fn.name}: "
-                                    f"expected one of {', '.join(lengths)}", _suggest(name, lengths))
+                    raise self._err(
+                        kspan,
+                        f"'{name}' is not a length parameter of {fn.name}: expected one of {', '.join(lengths)}",
+                        _suggest(name, lengths),
+                    )
             for name in lengths:
                 if name not in data:
-                    raise self._err(node.span, f"missing the sizes of length parameter '{name}' "
-                                    f"(expected values for {', '.join(lengths)})")
+                    raise self._err(
+                        node.span,
+                        f"missing the sizes of length parameter '{name}' (expected values for {', '.join(lengths)})",
+                    )
             per = data
         for name, (_, vs) in per.items():
             t = fn.scalar(name)
@@ -561,10 +658,10 @@ class Profile:
 
     def _lengths(self, fn: ir.Function, values: dict, i: int) -> dict[str, int]:
         spans = {}
-        if self._sizes is not None:          # else no length parameter: no values
+        if self._sizes is not None:  # else no length parameter: no values
             kind, data, _ = self._sizes
             for name in values:
-                spans[name] = (data[i][1] if kind == "list" else data[name][1][i][1])
+                spans[name] = data[i][1] if kind == "list" else data[name][1][i][1]
         where = next(iter(spans.values()), self._function_span)
         try:
             lens = array_lengths(fn, values)
@@ -572,21 +669,32 @@ class Profile:
             raise self._err(where, f"cannot compute the array lengths for these sizes: {exc}") from None
         for name, n in lens.items():
             if not 0 <= n <= MAX_ELEMENTS:
-                raise self._err(where, f"expected array lengths from 0 to {MAX_ELEMENTS}, found "
-                                f"{n} for '{name}' ({ir.pretty_expr(fn.array(name).length)})")
+                raise self._err(
+                    where,
+                    f"expected array lengths from 0 to {MAX_ELEMENTS}, found "
+                    f"{n} for '{name}' ({ir.pretty_expr(fn.array(name).length)})",
+                )
         if self.records is not None:
             got = {f: lens[f] for f in self.records.fields}
             if len(set(got.values())) > 1:
-                raise self._err(self.records.span, "expected the arrays of `records` to have one "
-                                "length, found " + ", ".join(f"{f}: {n}" for f, n in got.items()),
-                                "records are joint, element by element")
+                raise self._err(
+                    self.records.span,
+                    "expected the arrays of `records` to have one "
+                    "length, found " + ", ".join(f"{f}: {n}" for f, n in got.items()),
+                    "records are joint, element by element",
+                )
         return lens
 
     def _fit(self, v, span, t: ir.Scalar, name: str):
         """Refuse a value that is not of type t."""
+
         def no(expected):
-            return self._err(span, f"expected {expected} for '{name}', found "
-                             + _found(_N("scalar", v, span)), f"'{name}' is of type {t}")
+            return self._err(
+                span,
+                f"expected {expected} for '{name}', found " + _found(_N("scalar", v, span)),
+                f"'{name}' is of type {t}",
+            )
+
         if t.is_bool:
             if not isinstance(v, bool):
                 raise no("`true` or `false`")
@@ -613,28 +721,35 @@ class Profile:
             for part in d.parts:
                 self._check(part, t, name)
         elif t.is_bool:
-            raise self._err(d.span, f"expected a distribution of bools for '{name}', found "
-                            "`uniform`", "write {choice: [false, true]}")
+            raise self._err(
+                d.span,
+                f"expected a distribution of bools for '{name}', found `uniform`",
+                "write {choice: [false, true]}",
+            )
         else:
             self._fit(d.lo, d.lo_span, t, name)
             self._fit(d.hi, d.hi_span, t, name)
             if t.is_float:
                 if d.exclude:
-                    raise self._err(d.exclude_spans[0] if d.exclude_spans else d.span,
-                                    f"unexpected `except` for '{name}': expected it only over "
-                                    f"integers, and '{name}' is of type {t}")
+                    raise self._err(
+                        d.exclude_spans[0] if d.exclude_spans else d.span,
+                        f"unexpected `except` for '{name}': expected it only over "
+                        f"integers, and '{name}' is of type {t}",
+                    )
                 if not d.lo < d.hi:
-                    raise self._err(d.span, f"expected lo < hi for floats ([lo, hi) must not be "
-                                    f"empty), found [{d.lo}, {d.hi})")
+                    raise self._err(
+                        d.span, f"expected lo < hi for floats ([lo, hi) must not be empty), found [{d.lo}, {d.hi})"
+                    )
             else:
                 for v, s in zip(d.exclude, d.exclude_spans):
                     self._fit(v, s, t, name)
                     if not d.lo <= v <= d.hi:
-                        raise self._err(s, f"expected a value from {d.lo} to {d.hi} to leave out, "
-                                        f"found {v}")
+                        raise self._err(s, f"expected a value from {d.lo} to {d.hi} to leave out, found {v}")
                 if len(set(d.exclude)) > d.hi - d.lo:
-                    raise self._err(d.span, f"expected some value of [{d.lo}, {d.hi}] to remain, "
-                                    "found every one left out by `except`")
+                    raise self._err(
+                        d.span,
+                        f"expected some value of [{d.lo}, {d.hi}] to remain, found every one left out by `except`",
+                    )
 
 
 def load_profile(path) -> Profile:
@@ -656,8 +771,11 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise AtlasError(ir.Span(path, 1, 1), "expected a mapping with `function`, `sizes` and "
-                             "`arrays` or `records`, found an empty file", source=text)
+            raise AtlasError(
+                ir.Span(path, 1, 1),
+                "expected a mapping with `function`, `sizes` and `arrays` or `records`, found an empty file",
+                source=text,
+            )
         root = _wrap(loader, node, path, text)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -673,6 +791,7 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
 
 # ---------------------------------------------------------------- signatures
 
+
 def length_params(fn: ir.Function) -> list[str]:
     """The parameters that some array's length expression reads, in parameter order."""
     used: set[str] = set()
@@ -685,8 +804,7 @@ def length_params(fn: ir.Function) -> list[str]:
 def array_lengths(fn: ir.Function, values: dict) -> dict[str, int]:
     """Each array's length (exact arithmetic) for given length-parameter values."""
     bits = {name: to_value(fn.scalar(name), v) for name, v in values.items()}
-    return {p.name: evaluate(p.ty.length, bits, exact=True)
-            for p in fn.params if isinstance(p.ty, ir.Array)}
+    return {p.name: evaluate(p.ty.length, bits, exact=True) for p in fn.params if isinstance(p.ty, ir.Array)}
 
 
 def _a(t: ir.Scalar) -> str:
@@ -735,10 +853,13 @@ def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0) -> list[
                 return False
             return all(0 <= v <= size for v in lens.values())
 
-        lo, hi = 0, max(cap, 0)                 # the largest m in [0, cap] that fits
+        lo, hi = 0, max(cap, 0)  # the largest m in [0, cap] that fits
         if not fits(lo):
-            raise AtlasError(fn.span, f"cannot choose sizes for {fn.name}: even with "
-                             f"{', '.join(lengths)} = 0 an array is not 0 to {size} elements long")
+            raise AtlasError(
+                fn.span,
+                f"cannot choose sizes for {fn.name}: even with "
+                f"{', '.join(lengths)} = 0 an array is not 0 to {size} elements long",
+            )
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if fits(mid):
@@ -747,13 +868,13 @@ def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0) -> list[
                 hi = mid - 1
         values = {n: lo for n in lengths}
     lens = array_lengths(fn, values)
-    scal = {p.name: _default_scalar(p.ty) for p in fn.params
-            if isinstance(p.ty, ir.Scalar) and p.name not in values}
+    scal = {p.name: _default_scalar(p.ty) for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in values}
     arrs = {p.name: _default_array(p.ty) for p in fn.params if isinstance(p.ty, ir.Array)}
     return [_sample(fn, values, lens, scal, arrs, None, seed, 0)]
 
 
 # ---------------------------------------------------------------- drawing
+
 
 def _rng(seed: int, index: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, index, zlib.crc32(name.encode())])
@@ -781,7 +902,7 @@ def _sample(fn, values, lens, scalars, arrays, records, seed, index) -> list:
 def _aligned(n: int, dt: np.dtype) -> np.ndarray:
     buf = np.empty(n * dt.itemsize + ALIGN, np.uint8)
     off = (-buf.ctypes.data) % ALIGN
-    return buf[off:off + n * dt.itemsize].view(dt)
+    return buf[off : off + n * dt.itemsize].view(dt)
 
 
 def _split(k: int, weights, rng) -> np.ndarray:
@@ -817,13 +938,13 @@ def _draw(d: Dist, t: ir.Scalar, k: int, rng) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             if np.isfinite(hi - lo):
                 x = (lo + (hi - lo) * rng.random(k, dtype=dt)).astype(dt)
-            else:                        # a range wider than the type: never form hi - lo
+            else:  # a range wider than the type: never form hi - lo
                 r = rng.random(k)
                 x = (r * float(hi) + (1 - r) * float(lo)).astype(dt)
-        return np.clip(x, lo, np.nextafter(hi, lo), out=x)      # [lo, hi), whatever the rounding
+        return np.clip(x, lo, np.nextafter(hi, lo), out=x)  # [lo, hi), whatever the rounding
     excl = sorted(v for v in set(d.exclude) if d.lo <= v <= d.hi)
     x = rng.integers(d.lo, d.hi - len(excl), k, dtype=dt, endpoint=True)
-    for e in excl:                       # the ascending gaps: shift everything at or above each
+    for e in excl:  # the ascending gaps: shift everything at or above each
         x[x >= dt.type(e)] += dt.type(1)
     return x
 
@@ -835,7 +956,7 @@ def _draw_records(fn, rec: Records, lens, rng) -> dict:
     for entry, c in zip(rec.entries, counts):
         for f in rec.fields:
             cols[f].append(_draw(entry[f], fn.array(f).elem, int(c), rng))
-    order = rng.permutation(n)           # one shuffle for every field: records stay whole
+    order = rng.permutation(n)  # one shuffle for every field: records stay whole
     out = {}
     for f in rec.fields:
         a = _aligned(n, dtype(fn.param(f).ty.elem))

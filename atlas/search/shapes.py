@@ -13,6 +13,7 @@ and its straight-line body give two shapes:
 Each shape is accepted only once Z3 proves the new body equal to the old
 (bodies.prove_equal) and a differential run in the interpreter agrees.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,15 +27,16 @@ from ..meaning import interp, ir
 from ..meaning import semantics as sem
 from ..meaning.terms import Term, const, evaluate, from_expr
 
-MAX_PATHS = 64               # per loop body; more and the loop is left alone
+MAX_PATHS = 64  # per loop body; more and the loop is left alone
 PROOF_TIMEOUT_MS = 10_000
-SAMPLE_FUEL = 50_000_000     # interpreter steps for a differential run on a sample
+SAMPLE_FUEL = 50_000_000  # interpreter steps for a differential run on a sample
 
 
 @dataclass(frozen=True)
 class LoopRef:
     """Where a loop is: statement indices from the function body down.  An
     index into an If counts its then-branch, then its else-branch."""
+
     path: tuple[int, ...]
     loop: ir.For
 
@@ -42,18 +44,19 @@ class LoopRef:
 @dataclass(frozen=True)
 class Path:
     """One control path through a loop body."""
-    id: tuple[bool, ...]                    # each If met: taken or not
-    conds: tuple[ir.Expr, ...]              # over the start of the iteration
-    body: tuple                             # the statements it executes, Ifs removed
+
+    id: tuple[bool, ...]  # each If met: taken or not
+    conds: tuple[ir.Expr, ...]  # over the start of the iteration
+    body: tuple  # the statements it executes, Ifs removed
 
 
 @dataclass(frozen=True)
 class HotPath:
     loop: LoopRef
     path: tuple[bool, ...]
-    condition: ir.Expr                      # tested once, at the start of the iteration
-    body: tuple                             # straight-line statements
-    share: float                            # of the iterations counted on the samples
+    condition: ir.Expr  # tested once, at the start of the iteration
+    body: tuple  # straight-line statements
+    share: float  # of the iterations counted on the samples
 
 
 @dataclass
@@ -62,8 +65,9 @@ class Shaped:
     evidence: dict
 
 
-def finish(fn: ir.Function, new: ir.Function, module, evidence: dict, run: bool = True,
-           seed: int = 0, t0: float | None = None) -> Shaped | None:
+def finish(
+    fn: ir.Function, new: ir.Function, module, evidence: dict, run: bool = True, seed: int = 0, t0: float | None = None
+) -> Shaped | None:
     """A proven rewrite, run once more against its source on random inputs
     (atlas/logic/differential.py) as a second check; None if they disagree."""
     if run:
@@ -77,6 +81,7 @@ def finish(fn: ir.Function, new: ir.Function, module, evidence: dict, run: bool 
 
 
 # ---------------------------------------------------------------- finding loops
+
 
 def _loop_free(stmts) -> bool:
     for s in stmts:
@@ -96,8 +101,11 @@ def candidate_loops(fn: ir.Function) -> list[LoopRef]:
     def walk(stmts, prefix):
         for k, s in enumerate(stmts):
             here = prefix + (k,)
-            if isinstance(s, ir.For) and _loop_free(s.body) and \
-                    any(isinstance(x, ir.If) for x in ir.walk_stmts(s.body)):
+            if (
+                isinstance(s, ir.For)
+                and _loop_free(s.body)
+                and any(isinstance(x, ir.If) for x in ir.walk_stmts(s.body))
+            ):
                 out.append(LoopRef(here, s))
             walk(ir.blocks(s), here)
 
@@ -114,7 +122,7 @@ def _replace(stmts: tuple, path, new: tuple) -> tuple:
     """stmts with the statement at `path` replaced by the statements `new`."""
     k = path[0]
     if len(path) == 1:
-        return stmts[:k] + tuple(new) + stmts[k + 1:]
+        return stmts[:k] + tuple(new) + stmts[k + 1 :]
     s, rest = stmts[k], path[1:]
     if isinstance(s, (ir.If, ir.When)):
         if rest[0] < len(s.then):
@@ -123,15 +131,15 @@ def _replace(stmts: tuple, path, new: tuple) -> tuple:
             s = dataclasses.replace(s, else_=_replace(s.else_, (rest[0] - len(s.then),) + rest[1:], new))
     else:
         s = dataclasses.replace(s, body=_replace(s.body, rest, new))
-    return stmts[:k] + (s,) + stmts[k + 1:]
+    return stmts[:k] + (s,) + stmts[k + 1 :]
 
 
 # ---------------------------------------------------------------- rewriting expressions
 
+
 def _negate(c):
     """not c, written as the opposite comparison where that is exact."""
-    if isinstance(c, ir.Binary) and c.op in ir.COMPARE and \
-            (not c.a.ty.is_float or c.op in ("eq", "ne")):
+    if isinstance(c, ir.Binary) and c.op in ir.COMPARE and (not c.a.ty.is_float or c.op in ("eq", "ne")):
         flip = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "gt": "le", "le": "gt"}
         return dataclasses.replace(c, op=flip[c.op])
     if isinstance(c, ir.Unary) and c.op == "not":
@@ -148,14 +156,17 @@ def _conj(conds):
 
 # ---------------------------------------------------------------- paths
 
+
 class _GiveUp(Exception):
     pass
 
 
 def _reads(e, assigned: set[str], written: set[str]) -> bool:
     """Whether e reads a scalar in `assigned` or an array in `written`."""
-    return any((isinstance(x, ir.Var) and x.name in assigned) or
-               (isinstance(x, ir.Load) and x.array in written) for x in ir.walk(e))
+    return any(
+        (isinstance(x, ir.Var) and x.name in assigned) or (isinstance(x, ir.Load) and x.array in written)
+        for x in ir.walk(e)
+    )
 
 
 def paths(fn: ir.Function, loop: ir.For) -> list[Path] | None:
@@ -218,12 +229,11 @@ def path_counts(fn: ir.Function, loop: LoopRef, samples: list, max_iterations: i
     for args in samples:
         try:
             scalars, arrays = interp.bind(fn, list(args))
-            lengths = {name: interp.evaluate(fn.array(name).length, scalars, exact=True)
-                       for name in arrays}
+            lengths = {name: interp.evaluate(fn.array(name).length, scalars, exact=True) for name in arrays}
             env = dict(scalars)
             a, b = (interp.from_value(ty, evaluate(t, D, env)) for t in (lo, hi))
         except (ValueError, TypeError, KeyError):
-            continue                        # a bad sample, or bounds over locals: not counted
+            continue  # a bad sample, or bounds over locals: not counted
         views = {k: v.view(f"u{v.itemsize}") if v.dtype.kind in "iu" else v for k, v in arrays.items()}
 
         def load(name, index, elem):
@@ -233,8 +243,9 @@ def path_counts(fn: ir.Function, loop: LoopRef, samples: list, max_iterations: i
             return bool(v) if elem.is_bool else (v if elem.is_float else int(v))
 
         trips = max(0, b - a)
-        steps = range(trips) if trips <= max_iterations else \
-            (k * trips // max_iterations for k in range(max_iterations))
+        steps = (
+            range(trips) if trips <= max_iterations else (k * trips // max_iterations for k in range(max_iterations))
+        )
         try:
             for off in steps:
                 env[var] = (a + off) & ty.mask
@@ -243,7 +254,7 @@ def path_counts(fn: ir.Function, loop: LoopRef, samples: list, max_iterations: i
                     if all(evaluate(t, D, env, load, memo) for t in ts):
                         counts[pid] += 1
                         break
-        except KeyError:                    # a condition over a local of an outer loop
+        except KeyError:  # a condition over a local of an outer loop
             return {}
     return counts
 
@@ -253,11 +264,14 @@ def _simplify(conds, timeout_ms: int = PROOF_TIMEOUT_MS):
     keep = list(dict.fromkeys(conds))
     k = 0
     while k < len(keep) and len(keep) > 1:
-        others = keep[:k] + keep[k + 1:]
+        others = keep[:k] + keep[k + 1 :]
         when, this = from_expr(_conj(others), {}), from_expr(keep[k], {})
         try:
-            implied = this is not None and when is not None and \
-                rules.prove(this, const(True, ir.BOOL), timeout_ms, when=when) is None
+            implied = (
+                this is not None
+                and when is not None
+                and rules.prove(this, const(True, ir.BOOL), timeout_ms, when=when) is None
+            )
         except (rules.Undecided, ValueError):
             implied = False
         if implied:
@@ -278,7 +292,7 @@ def hot_paths(fn: ir.Function, samples: list) -> list[HotPath]:
         total = sum(counts.values())
         if not ps or not total:
             continue
-        best = max(ps, key=lambda p: counts[p.id])        # the first of equals
+        best = max(ps, key=lambda p: counts[p.id])  # the first of equals
         out.append(HotPath(ref, best.id, _simplify(best.conds), best.body, counts[best.id] / total))
     return out
 
@@ -290,17 +304,17 @@ def hot_path(fn: ir.Function, samples: list) -> HotPath | None:
 
 # ---------------------------------------------------------------- shapes
 
+
 def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples) -> differential.Runs:
     """Differential runs of fn against new: the schedule's inputs, then the
     given samples.  The interpreter's counters are left as they were."""
     source = module or ir.Module((fn,), ())
-    candidate = ir.Module(tuple(new if f.name == fn.name else f for f in source.functions),
-                          source.sources)
+    candidate = ir.Module(tuple(new if f.name == fn.name else f for f in source.functions), source.sources)
     saved = dict(interp.COUNTS)
     try:
         try:
             diff = differential.run_both(source, candidate, fn)
-        except (ValueError, TypeError, KeyError, RuntimeError) as exc:     # a shape the interpreter refuses
+        except (ValueError, TypeError, KeyError, RuntimeError) as exc:  # a shape the interpreter refuses
             return differential.Runs(False, error=str(exc))
         for args in samples if diff.agree else ():
             a1 = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
@@ -311,7 +325,7 @@ def _check(fn: ir.Function, new: ir.Function, module: ir.Module | None, samples)
             except interp.OutOfFuel:
                 return dataclasses.replace(diff, agree=False, samples="out of fuel")
             except ValueError:
-                continue                    # a sample the function refuses
+                continue  # a sample the function refuses
             if not (differential.same(r1, r2) and all(differential.same(x, y) for x, y in zip(a1, a2))):
                 return dataclasses.replace(diff, agree=False, samples="disagreed")
             diff = dataclasses.replace(diff, samples=(diff.samples if isinstance(diff.samples, int) else 0) + 1)
@@ -339,8 +353,9 @@ def _refuse(why: list | None, reason: str):
     return None
 
 
-def hoist(fn: ir.Function, hot: HotPath, module: ir.Module | None = None,
-          samples=(), why: list | None = None) -> Shaped | None:
+def hoist(
+    fn: ir.Function, hot: HotPath, module: ir.Module | None = None, samples=(), why: list | None = None
+) -> Shaped | None:
     """The loop body becomes `if H { hot body } else { original body }`.
     None (with the reason appended to `why`) unless proven and tested."""
     if not _located(fn, hot):
@@ -356,13 +371,27 @@ def hoist(fn: ir.Function, hot: HotPath, module: ir.Module | None = None,
     diff = _check(fn, new, module, samples)
     if not diff.agree:
         return _refuse(why, f"differential run disagreed: {diff.to_json()}")
-    return Shaped(new, {"shape": "hoist", "condition": ir.pretty_expr(hot.condition), "share": hot.share,
-                        "proof": "z3: the new loop body equals the old for every start state",
-                        "differential": diff.to_json()})
+    return Shaped(
+        new,
+        {
+            "shape": "hoist",
+            "condition": ir.pretty_expr(hot.condition),
+            "share": hot.share,
+            "proof": "z3: the new loop body equals the old for every start state",
+            "differential": diff.to_json(),
+        },
+    )
 
 
-def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
-         module: ir.Module | None = None, samples=(), why: list | None = None) -> Shaped | None:
+def tier(
+    fn: ir.Function,
+    hot: HotPath,
+    block: int,
+    label: str = "fallbacks",
+    module: ir.Module | None = None,
+    samples=(),
+    why: list | None = None,
+) -> Shaped | None:
     """The loop runs in blocks of `block` iterations: a branch-free test of H
     over the block, then the block through the hot body alone, or (counting
     `label`) through the original body.  None (reason in `why`) where it
@@ -395,17 +424,21 @@ def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
     names = {**_hot_locals(hot, taken), loop.var: i_hot}
     vb, ve, vok, B = ir.Var(b, T), ir.Var(e, T), ir.Var(ok, ir.BOOL), ir.Const(block, T)
     hi = loop.hi
-    upto = ir.Prim("min", (ve, hi), T)      # == e; the shape the backend knows is in range
-    end = ir.Prim("select", (ir.Binary("gt", ir.Binary("sub", hi, vb, T), B, ir.BOOL),
-                             ir.Binary("add", vb, B, T), hi), T)    # no wrap-around past hi
+    upto = ir.Prim("min", (ve, hi), T)  # == e; the shape the backend knows is in range
+    end = ir.Prim(
+        "select", (ir.Binary("gt", ir.Binary("sub", hi, vb, T), B, ir.BOOL), ir.Binary("add", vb, B, T), hi), T
+    )  # no wrap-around past hi
     test = ir.substitute(H, {loop.var: ir.Var(i_chk, T)})
     per_block = (
         ir.Let(e, T, end),
         ir.Count("blocks"),
         ir.Let(ok, ir.BOOL, ir.Const(True, ir.BOOL)),
         ir.For(i_chk, T, vb, upto, (ir.Assign(ok, ir.Binary("land", vok, test, ir.BOOL)),)),
-        ir.If(vok, (ir.For(i_hot, T, vb, upto, ir.rename_locals(hot.body, names)),),
-              (ir.Count(label), ir.For(loop.var, T, vb, upto, loop.body))),
+        ir.If(
+            vok,
+            (ir.For(i_hot, T, vb, upto, ir.rename_locals(hot.body, names)),),
+            (ir.Count(label), ir.For(loop.var, T, vb, upto, loop.body)),
+        ),
         ir.Assign(b, ve),
     )
     blocks = (ir.Let(b, T, loop.lo), ir.While(ir.Binary("lt", vb, hi, ir.BOOL), per_block))
@@ -413,8 +446,16 @@ def tier(fn: ir.Function, hot: HotPath, block: int, label: str = "fallbacks",
     diff = _check(fn, new, module, samples)
     if not diff.agree:
         return _refuse(why, f"differential run disagreed: {diff.to_json()}")
-    return Shaped(new, {"shape": "tier", "condition": ir.pretty_expr(H), "share": hot.share,
-                        "block": block, "label": label,
-                        "proof": "z3: under the condition the hot body equals the loop body; "
-                                 "the blocks run the same iterations in the same order",
-                        "differential": diff.to_json()})
+    return Shaped(
+        new,
+        {
+            "shape": "tier",
+            "condition": ir.pretty_expr(H),
+            "share": hot.share,
+            "block": block,
+            "label": label,
+            "proof": "z3: under the condition the hot body equals the loop body; "
+            "the blocks run the same iterations in the same order",
+            "differential": diff.to_json(),
+        },
+    )

@@ -27,6 +27,7 @@ calls share those copies, so a function that writes its inputs sees its own
 output on the next call (as in `atlas bench`).  Without a C compiler (and no
 cached loop) the child falls back to timing one ctypes call per sample.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -55,25 +56,26 @@ class TimerNotice(UserWarning):
 
 class Measured(enum.Enum):
     """What came of running one candidate (the search adds the last two)."""
+
     OK = "ok"
-    CRASHED = "crashed"                  # killed by a signal, or died without an answer
-    TIMEOUT = "timeout"                  # killed at the time limit
-    ERROR = "error"                      # the child raised (e.g. the call was refused)
-    WRONG = "wrong"                      # ran, and its outputs differ from the default variant's
-    INAPPLICABLE = "inapplicable"        # the genome names a shape that does not apply
+    CRASHED = "crashed"  # killed by a signal, or died without an answer
+    TIMEOUT = "timeout"  # killed at the time limit
+    ERROR = "error"  # the child raised (e.g. the call was refused)
+    WRONG = "wrong"  # ran, and its outputs differ from the default variant's
+    INAPPLICABLE = "inapplicable"  # the genome names a shape that does not apply
 
 
 @dataclass
 class Measurement:
     status: Measured
-    detail: str = ""                     # signal name, exception text, or why it timed out
+    detail: str = ""  # signal name, exception text, or why it timed out
     times_ns: list = field(default_factory=list)
     median_ns: float | None = None
-    result: dict | None = None           # {"return": value, "arrays": {index: ndarray}}
-    wall_s: float = 0.0                  # the child's life, start-up included
-    method: str = ""                     # "native": C timing loop; "python": a ctypes call per sample
-    reps: int = 1                        # calls per timed sample
-    note: str = ""                       # why native timing was not used, when it was not
+    result: dict | None = None  # {"return": value, "arrays": {index: ndarray}}
+    wall_s: float = 0.0  # the child's life, start-up included
+    method: str = ""  # "native": C timing loop; "python": a ctypes call per sample
+    reps: int = 1  # calls per timed sample
+    note: str = ""  # why native timing was not used, when it was not
 
     @property
     def ok(self) -> bool:
@@ -87,9 +89,17 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
-            timeout_s: float = 10.0, check_cpu: bool = True, native: bool = True,
-            min_sample_ns: float = 200_000) -> Measurement:
+def measure(
+    artefact_dir,
+    function: str,
+    args: Args,
+    *,
+    repeats: int = 7,
+    timeout_s: float = 10.0,
+    check_cpu: bool = True,
+    native: bool = True,
+    min_sample_ns: float = 200_000,
+) -> Measurement:
     """Run `function` of the artefact in `artefact_dir` in a child process:
     one warm-up call on fresh copies of the array arguments (its outputs are
     `result`), then `repeats` timed samples, each on fresh copies.  `args` is
@@ -99,26 +109,40 @@ def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
     native: time in a C loop, each sample repeating the call until it lasts
     at least `min_sample_ns` (falls back to Python timing, one call per
     sample, when no C compiler is found); False: always Python timing."""
-    request = pickle.dumps({"dir": str(Path(artefact_dir).resolve()), "function": function,
-                            "args": args, "repeats": int(repeats), "check_cpu": check_cpu,
-                            "native": bool(native), "min_sample_ns": float(min_sample_ns)})
+    request = pickle.dumps(
+        {
+            "dir": str(Path(artefact_dir).resolve()),
+            "function": function,
+            "args": args,
+            "repeats": int(repeats),
+            "check_cpu": check_cpu,
+            "native": bool(native),
+            "min_sample_ns": float(min_sample_ns),
+        }
+    )
     env = dict(os.environ)
     # The child must import this same atlas, installed or not.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "atlas.search.worker"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            start_new_session=True)   # a terminal's Ctrl-C is the parent's to handle
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atlas.search.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )  # a terminal's Ctrl-C is the parent's to handle
     try:
         out, err = proc.communicate(request, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return Measurement(Measured.TIMEOUT, f"no answer within {timeout_s:g} s; killed",
-                           wall_s=time.monotonic() - start)
+        return Measurement(
+            Measured.TIMEOUT, f"no answer within {timeout_s:g} s; killed", wall_s=time.monotonic() - start
+        )
     except BaseException:
-        proc.kill()                      # never leave a stray child behind (e.g. KeyboardInterrupt)
+        proc.kill()  # never leave a stray child behind (e.g. KeyboardInterrupt)
         proc.wait()
         raise
     wall = time.monotonic() - start
@@ -128,24 +152,45 @@ def measure(artefact_dir, function: str, args: Args, *, repeats: int = 7,
         reply = pickle.loads(out)
     except Exception:
         tail = err.decode(errors="replace").strip().splitlines()[-5:]
-        return Measurement(Measured.CRASHED, f"exit status {proc.returncode} without an answer"
-                           + (": " + " | ".join(tail) if tail else ""), wall_s=wall)
-    if reply.get("notice"):             # the child repaired the cache: the user hears of it here
+        return Measurement(
+            Measured.CRASHED,
+            f"exit status {proc.returncode} without an answer" + (": " + " | ".join(tail) if tail else ""),
+            wall_s=wall,
+        )
+    if reply.get("notice"):  # the child repaired the cache: the user hears of it here
         warnings.warn(TimerNotice(reply["notice"]))
-    if reply["status"] != "ok":            # the child's own reply: "error" and why
+    if reply["status"] != "ok":  # the child's own reply: "error" and why
         return Measurement(Measured(reply["status"]), reply["detail"], wall_s=wall)
     times = reply["times_ns"]
-    return Measurement(Measured.OK, "", times, float(statistics.median(times)) if times else None,
-                       reply["result"], wall, method=reply.get("method", "python"),
-                       reps=reply.get("reps", 1), note=reply.get("note", ""))
+    return Measurement(
+        Measured.OK,
+        "",
+        times,
+        float(statistics.median(times)) if times else None,
+        reply["result"],
+        wall,
+        method=reply.get("method", "python"),
+        reps=reply.get("reps", 1),
+        note=reply.get("note", ""),
+    )
 
 
 # ---------------------------------------------------------------- the C timing loop
 
 TIMER_FLAGS = ("-O2", "-fPIC", "-shared")
-_C_TYPE = {"i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
-           "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
-           "f32": "float", "f64": "double", "bool": "_Bool"}
+_C_TYPE = {
+    "i8": "int8_t",
+    "i16": "int16_t",
+    "i32": "int32_t",
+    "i64": "int64_t",
+    "u8": "uint8_t",
+    "u16": "uint16_t",
+    "u32": "uint32_t",
+    "u64": "uint64_t",
+    "f32": "float",
+    "f64": "double",
+    "bool": "_Bool",
+}
 MAX_REPS = 1 << 26
 
 
@@ -156,25 +201,34 @@ def timer_source(sig) -> str:
     value.  The pointer is opaque to the C compiler, so no call can be
     hoisted or dropped."""
     from ..meaning import ir
+
     types = ["void *" if isinstance(p.ty, ir.Array) else _C_TYPE[p.ty.name] for p in sig.params]
     ret = _C_TYPE[sig.ret.name] if sig.ret is not None else None
     args = ", ".join(f"a{i}" for i in range(len(types)))
     decls = "".join(f", {t} a{i}" for i, t in enumerate(types))
     call = f"r = f({args});" if ret else f"f({args});"
-    return "\n".join([
-        "/* atlas.search.worker timing loop, v1 */",
-        "#include <stdint.h>", "#include <string.h>", "#include <time.h>", "",
-        f"typedef {ret or 'void'} (*fn_t)({', '.join(types) or 'void'});", "",
-        f"double atlas_time(void *fp{decls}, long reps, void *last) {{",
-        "    fn_t f = (fn_t)fp;",
-        f"    {ret} r = 0;" if ret else "    (void)last;",
-        "    struct timespec t0, t1;",
-        "    clock_gettime(CLOCK_MONOTONIC, &t0);",
-        f"    for (long i = 0; i < reps; i++) {call}",
-        "    clock_gettime(CLOCK_MONOTONIC, &t1);",
-        *(["    if (last) memcpy(last, &r, sizeof r);"] if ret else []),
-        "    return (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);",
-        "}", ""])
+    return "\n".join(
+        [
+            "/* atlas.search.worker timing loop, v1 */",
+            "#include <stdint.h>",
+            "#include <string.h>",
+            "#include <time.h>",
+            "",
+            f"typedef {ret or 'void'} (*fn_t)({', '.join(types) or 'void'});",
+            "",
+            f"double atlas_time(void *fp{decls}, long reps, void *last) {{",
+            "    fn_t f = (fn_t)fp;",
+            f"    {ret} r = 0;" if ret else "    (void)last;",
+            "    struct timespec t0, t1;",
+            "    clock_gettime(CLOCK_MONOTONIC, &t0);",
+            f"    for (long i = 0; i < reps; i++) {call}",
+            "    clock_gettime(CLOCK_MONOTONIC, &t1);",
+            *(["    if (last) memcpy(last, &r, sizeof r);"] if ret else []),
+            "    return (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);",
+            "}",
+            "",
+        ]
+    )
 
 
 def find_cc() -> str | None:
@@ -201,6 +255,7 @@ def timer_library(sig) -> tuple[str | None, str]:
     loop that does not load (a damaged file) is moved aside and rebuilt; the
     notice then says so, else it is empty."""
     from ..logic.rules import cache_dir
+
     source = timer_source(sig)
     digest = hashlib.sha256((source + "\0" + " ".join(TIMER_FLAGS)).encode()).hexdigest()[:32]
     folder = cache_dir() / "timers"
@@ -214,7 +269,7 @@ def timer_library(sig) -> tuple[str | None, str]:
         try:
             os.replace(path, aside)
         except OSError:
-            pass                         # another worker moved it first
+            pass  # another worker moved it first
         notice = f"the cached timing loop {path} is damaged ({why}); moved aside to {aside}, and rebuilt"
     cc = find_cc()
     if cc is None:
@@ -227,8 +282,9 @@ def timer_library(sig) -> tuple[str | None, str]:
             fd, partial = tempfile.mkstemp(prefix=f".{digest}.", suffix=".so.tmp", dir=folder)
             os.close(fd)
             try:
-                done = subprocess.run([cc, *TIMER_FLAGS, "-o", partial, str(src)],
-                                      capture_output=True, text=True, timeout=60)
+                done = subprocess.run(
+                    [cc, *TIMER_FLAGS, "-o", partial, str(src)], capture_output=True, text=True, timeout=60
+                )
                 if done.returncode != 0:
                     return None, f"{cc} failed on the timing loop: {done.stderr.strip()[:300]}"
                 os.chmod(partial, 0o755)
@@ -247,24 +303,27 @@ class NativeTimer:
     def __init__(self, so_path: str, fn):
         from ..meaning import ir
         from ..machine.runtime import CTYPES
+
         self.fn = fn
         self._t = ctypes.CDLL(so_path).atlas_time
-        self._t.argtypes = ([ctypes.c_void_p]
-                            + [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name]
-                               for p in fn.sig.params] + [ctypes.c_long, ctypes.c_void_p])
+        self._t.argtypes = (
+            [ctypes.c_void_p]
+            + [ctypes.c_void_p if isinstance(p.ty, ir.Array) else CTYPES[p.ty.name] for p in fn.sig.params]
+            + [ctypes.c_long, ctypes.c_void_p]
+        )
         self._t.restype = ctypes.c_double
 
     def sample(self, args: list, reps: int) -> float:
         """ns for `reps` calls on fresh copies of args (copied before the clock starts)."""
         call = _fresh(args)
-        raw = self.fn.c_args(*call)      # the runtime's checks; `call` keeps the arrays alive
+        raw = self.fn.c_args(*call)  # the runtime's checks; `call` keeps the arrays alive
         return self._t(self.fn.address, *raw, reps, None)
 
     def reps_for(self, args: list, min_sample_ns: float) -> int:
         """Calls per sample so that a sample lasts at least min_sample_ns;
         these samples also warm the loop up (caches, branch predictors, clock)."""
         reps = 1
-        ns = self.sample(args, reps)     # a slow function is not called again just to calibrate
+        ns = self.sample(args, reps)  # a slow function is not called again just to calibrate
         while ns < min_sample_ns and reps < MAX_REPS:
             # aim a quarter past the target, at least doubling, at most x1000 a step
             want = int(reps * min_sample_ns * 1.25 / max(ns, 1.0)) + 1
@@ -275,23 +334,25 @@ class NativeTimer:
 
 # ---------------------------------------------------------------- the child
 
+
 def _fresh(args: list) -> list:
     """Copies of the array arguments, so every call sees the same inputs."""
     import numpy as np
+
     return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
 
 
 def _run(request: dict) -> dict:
     from ..meaning import ir
     from ..machine import runtime
+
     lib = runtime.load(request["dir"], check_cpu=request["check_cpu"])
     fn = lib[request["function"]]
     args = request["args"]
     args = list(args() if callable(args) else args)
-    written = [i for i, p in enumerate(fn.sig.params)
-               if isinstance(p.ty, ir.Array) and p.ty.mutable and i < len(args)]
+    written = [i for i, p in enumerate(fn.sig.params) if isinstance(p.ty, ir.Array) and p.ty.mutable and i < len(args)]
     first = _fresh(args)
-    ret = fn(*first)                     # the warm-up call; its outputs are the result
+    ret = fn(*first)  # the warm-up call; its outputs are the result
     result = {"return": ret, "arrays": {i: first[i] for i in written}}
     note = "Python timing asked for"
     if request.get("native", True):
@@ -300,26 +361,32 @@ def _run(request: dict) -> dict:
             timer = NativeTimer(so, fn)
             reps = timer.reps_for(args, request.get("min_sample_ns", 200_000))
             times = [timer.sample(args, reps) / reps for _ in range(request["repeats"])]
-            return {"status": "ok", "times_ns": times, "result": result, "method": "native",
-                    "reps": reps, "notice": note}
+            return {
+                "status": "ok",
+                "times_ns": times,
+                "result": result,
+                "method": "native",
+                "reps": reps,
+                "notice": note,
+            }
     times = []
     for _ in range(request["repeats"]):
         call = _fresh(args)
         t0 = time.perf_counter_ns()
         fn(*call)
         times.append(time.perf_counter_ns() - t0)
-    return {"status": "ok", "times_ns": times, "result": result, "method": "python", "reps": 1,
-            "note": note}
+    return {"status": "ok", "times_ns": times, "result": result, "method": "python", "reps": 1, "note": note}
 
 
 def _child() -> int:
-    try:                                 # a crashing candidate should not leave core files around
+    try:  # a crashing candidate should not leave core files around
         import resource
+
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (ImportError, ValueError, OSError):
         pass
     reply_fd = os.dup(1)
-    os.dup2(2, 1)                        # the candidate's prints go to stderr, not into the reply
+    os.dup2(2, 1)  # the candidate's prints go to stderr, not into the reply
     request = pickle.loads(sys.stdin.buffer.read())
     try:
         reply = _run(request)
@@ -327,7 +394,7 @@ def _child() -> int:
         reply = {"status": "error", "detail": f"{type(e).__name__}: {e}"}
     try:
         data = pickle.dumps(reply)
-    except Exception as e:               # e.g. an unpicklable return value
+    except Exception as e:  # e.g. an unpicklable return value
         data = pickle.dumps({"status": "error", "detail": f"cannot send the result back: {e}"})
     with os.fdopen(reply_fd, "wb") as f:
         f.write(data)

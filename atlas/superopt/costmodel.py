@@ -68,6 +68,7 @@ three they are computed from.  A shift's count is a run-time value here, so
 its cost includes the backend's guard (a cmov, or the count masked); a
 shift by a constant is cheaper.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -85,17 +86,40 @@ from pathlib import Path
 from ..meaning import ir
 from ..machine.probe import Probe
 
-OPS: tuple[str, ...] = ("add", "sub", "mul", "and", "or", "xor", "not", "neg", "shl", "shr",
-                        "popcount", "clz", "ctz", "bswap", "rotl", "rotr", "min", "max", "abs",
-                        "mulhi", "select", "eq", "lt", "cast")
+OPS: tuple[str, ...] = (
+    "add",
+    "sub",
+    "mul",
+    "and",
+    "or",
+    "xor",
+    "not",
+    "neg",
+    "shl",
+    "shr",
+    "popcount",
+    "clz",
+    "ctz",
+    "bswap",
+    "rotl",
+    "rotr",
+    "min",
+    "max",
+    "abs",
+    "mulhi",
+    "select",
+    "eq",
+    "lt",
+    "cast",
+)
 TYPES = (ir.U32, ir.U64, ir.I32, ir.I64)
 
-K = 32                      # ops per trip, in both kinds of benchmark
-CHAINS, ROUNDS = 8, 4       # throughput: independent chains x ops on each per trip (= K)
-SAMPLE_NS = 400_000         # the length of one timed call
-MIN_COST = 0.1              # no operator is free (and below this it is noise)
+K = 32  # ops per trip, in both kinds of benchmark
+CHAINS, ROUNDS = 8, 4  # throughput: independent chains x ops on each per trip (= K)
+SAMPLE_NS = 400_000  # the length of one timed call
+MIN_COST = 0.1  # no operator is free (and below this it is noise)
 FORMAT = "atlas-costs/1"
-METHOD = 1                  # bump when the way of measuring changes: cached tables are then stale
+METHOD = 1  # bump when the way of measuring changes: cached tables are then stale
 
 _UNARY = {"not", "neg", "popcount", "clz", "ctz", "bswap", "abs"}
 _COUNTED = {"shl", "shr", "rotl", "rotr"}
@@ -110,16 +134,17 @@ _X, _Y, _Z, _S = 0x12345, 0x9E3779B1, 1, 3
 
 # ---------------------------------------------------------------- the table
 
+
 @dataclass(frozen=True)
 class OpCost:
-    latency: float      # in units of this machine's 64-bit add latency
-    throughput: float   # reciprocal throughput (time per op, many in flight), same unit
+    latency: float  # in units of this machine's 64-bit add latency
+    throughput: float  # reciprocal throughput (time per op, many in flight), same unit
 
 
 @dataclass(frozen=True)
 class CostTable:
-    costs: dict[str, OpCost]   # "op@type", e.g. "popcount@u64", "shr@i32"
-    source: str                # "measured on <fingerprint> <date>" or "static hints (...): <why>"
+    costs: dict[str, OpCost]  # "op@type", e.g. "popcount@u64", "shr@i32"
+    source: str  # "measured on <fingerprint> <date>" or "static hints (...): <why>"
     ns_per_unit: float | None  # what 1.0 is in nanoseconds when measured, else None
 
     def cost(self, op: str, ty) -> OpCost:
@@ -137,21 +162,26 @@ class CostTable:
         if hit is not None:
             return hit
         from ..logic.egraph import node_cost
+
         hints = _static_hints()
         c = float(hints.get(op, 0) if op in ("var", "const") else node_cost(hints, op, t, (t,)))
         return OpCost(c, c)
 
     def as_dict(self) -> dict:
-        return {"source": self.source, "ns_per_unit": self.ns_per_unit,
-                "costs": {k: {"latency": v.latency, "throughput": v.throughput}
-                          for k, v in sorted(self.costs.items())}}
+        return {
+            "source": self.source,
+            "ns_per_unit": self.ns_per_unit,
+            "costs": {k: {"latency": v.latency, "throughput": v.throughput} for k, v in sorted(self.costs.items())},
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "CostTable":
         unit = d.get("ns_per_unit")
-        return cls({str(k): OpCost(float(v["latency"]), float(v["throughput"]))
-                    for k, v in d["costs"].items()},
-                   str(d["source"]), None if unit is None else float(unit))
+        return cls(
+            {str(k): OpCost(float(v["latency"]), float(v["throughput"])) for k, v in d["costs"].items()},
+            str(d["source"]),
+            None if unit is None else float(unit),
+        )
 
 
 _ALIAS = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
@@ -168,6 +198,7 @@ def _nearest(t: ir.Scalar) -> ir.Scalar:
 @functools.lru_cache(maxsize=1)
 def _static_hints() -> dict[str, int]:
     from ..logic.egraph import costs
+
     return costs()
 
 
@@ -175,13 +206,14 @@ def static_table(probe: Probe | None, why: str) -> CostTable:
     """egraph.costs(probe) as a table (latency = throughput = the hint),
     with `why` it was not measured."""
     from ..logic.egraph import costs
+
     hints = costs(probe)
-    table = {f"{op}@{t.name}": OpCost(float(hints.get(op, 1)), float(hints.get(op, 1)))
-             for op in OPS for t in TYPES}
+    table = {f"{op}@{t.name}": OpCost(float(hints.get(op, 1)), float(hints.get(op, 1))) for op in OPS for t in TYPES}
     return CostTable(table, f"static hints (primitives/core.yaml): {why}", None)
 
 
 # ---------------------------------------------------------------- the benchmarks
+
 
 def _op_name(op: str, t: ir.Scalar) -> str:
     return f"op_{op}_{t.name}"
@@ -227,6 +259,7 @@ def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
     functions first also leaves the large module much less to do."""
     from atlas.backends.x86_64 import target as tgt
     from atlas.backends.llvm.codegen import lower_module
+
     functions = tuple(_op_function(op, t) for t in types for op in ops)
     lowered = lower_module(ir.Module(functions), triple, str(tm.target_data)).text
     text = str(tgt.optimise(lowered, tm))
@@ -240,8 +273,7 @@ def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
             # the same IR at the same width is the same machine code
             key = (t.bits, bodies[_op_name(op, t)])
             timed_as[op, t] = first.setdefault(key, t)
-    text, made = _HEADER.subn(lambda m: m.group(1).replace("define ", "define internal ", 1)
-                              + " alwaysinline {", text)
+    text, made = _HEADER.subn(lambda m: m.group(1).replace("define ", "define internal ", 1) + " alwaysinline {", text)
     if made != len(functions):
         raise RuntimeError(f"internal error: could mark {made} of the {len(functions)} operations inlinable")
     return text, timed_as
@@ -257,12 +289,18 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
     interleaved ones ("thr"), each result passed through the barrier."""
     ty = f"i{t.bits}"
     chains, rounds = (1, K) if mode == "lat" else (CHAINS, ROUNDS)
-    out = [f'define {ty} @"{_bench_name(op, t, mode)}"(i64 %n, {ty} %x, {ty} %y, {ty} %z, {ty} %s) '
-           "nounwind {", "entry:"]
+    out = [
+        f'define {ty} @"{_bench_name(op, t, mode)}"(i64 %n, {ty} %x, {ty} %y, {ty} %z, {ty} %s) nounwind {{',
+        "entry:",
+    ]
     # distinct starting values, so that no two chains are one value
     out += [f"  %x.{j} = add {ty} %x, {j}" for j in range(chains)]
-    out += ["  %go = icmp ne i64 %n, 0", "  br i1 %go, label %trip, label %done",
-            "trip:", "  %i = phi i64 [0, %entry], [%i.next, %latch]"]
+    out += [
+        "  %go = icmp ne i64 %n, 0",
+        "  br i1 %go, label %trip, label %done",
+        "trip:",
+        "  %i = phi i64 [0, %entry], [%i.next, %latch]",
+    ]
     out += [f"  %a{j}.0 = phi {ty} [%x.{j}, %entry], [%a{j}.end, %latch]" for j in range(chains)]
     cur = [f"%a{j}.0" for j in range(chains)]
     c = "0"
@@ -276,22 +314,30 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
             step += 1
             v = cur[j]
             if op is not None:
-                out.append(f'  %r{step} = call {ty} @"{_op_name(op, t)}"({ty} {v}, {ty} %y, {ty} %z, '
-                           f"{ty} %s, i8 {c})")
+                out.append(f'  %r{step} = call {ty} @"{_op_name(op, t)}"({ty} {v}, {ty} %y, {ty} %z, {ty} %s, i8 {c})')
                 v = f"%r{step}"
             out.append(f"  %k{step} = {_keep(ty, v)}")
             cur[j] = f"%k{step}"
     # the inner loop that never runs (see the module's docstring)
-    out += [f"  %m = {_keep(ty, '0')}", f"  %inner.go = icmp ne {ty} %m, 0",
-            "  br i1 %inner.go, label %inner, label %latch",
-            "inner:", f"  %j = phi {ty} [0, %trip], [%j.next, %inner]",
-            f"  %j.kept = {_keep(ty, '%j')}", f"  %j.next = add {ty} %j, 1",
-            f"  %j.more = icmp ult {ty} %j.next, %m",
-            "  br i1 %j.more, label %inner, label %latch",
-            "latch:"]
+    out += [
+        f"  %m = {_keep(ty, '0')}",
+        f"  %inner.go = icmp ne {ty} %m, 0",
+        "  br i1 %inner.go, label %inner, label %latch",
+        "inner:",
+        f"  %j = phi {ty} [0, %trip], [%j.next, %inner]",
+        f"  %j.kept = {_keep(ty, '%j')}",
+        f"  %j.next = add {ty} %j, 1",
+        f"  %j.more = icmp ult {ty} %j.next, %m",
+        "  br i1 %j.more, label %inner, label %latch",
+        "latch:",
+    ]
     out += [f"  %a{j}.end = phi {ty} [{cur[j]}, %trip], [{cur[j]}, %inner]" for j in range(chains)]
-    out += ["  %i.next = add i64 %i, 1", "  %more = icmp ult i64 %i.next, %n",
-            "  br i1 %more, label %trip, label %done", "done:"]
+    out += [
+        "  %i.next = add i64 %i, 1",
+        "  %more = icmp ult i64 %i.next, %n",
+        "  br i1 %more, label %trip, label %done",
+        "done:",
+    ]
     out += [f"  %out{j} = phi {ty} [%x.{j}, %entry], [%a{j}.end, %latch]" for j in range(chains)]
     acc = "%out0"
     for j in range(1, chains):
@@ -304,12 +350,15 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
 def _build(probe: Probe, ops, types):
     """(target machine, optimised module, {(op, t): timed as}, benchmark keys)."""
     from atlas.backends.x86_64 import target as tgt
+
     target = tgt.target_for(probe)
     tm = tgt.target_machine(target)
     text, timed_as = _operations(ops, types, tm, target.triple)
-    keys = sorted({(op, u, mode) for (op, _), u in timed_as.items() for mode in ("lat", "thr")}
-                  | {(None, u, mode) for u in timed_as.values() for mode in ("lat", "thr")},
-                  key=lambda k: (k[1].name, k[2], k[0] or ""))
+    keys = sorted(
+        {(op, u, mode) for (op, _), u in timed_as.items() for mode in ("lat", "thr")}
+        | {(None, u, mode) for u in timed_as.values() for mode in ("lat", "thr")},
+        key=lambda k: (k[1].name, k[2], k[0] or ""),
+    )
     text += "\n" + "\n".join(_bench_text(*k) for k in keys)
     opt = tgt.optimise(text, tm)
     if re.search(r'@"?op_', str(opt)):
@@ -324,12 +373,13 @@ def benchmark_asm(probe: Probe, op: str, ty) -> str:
     Needs an x86_64 probe, not an x86_64 host."""
     t = ir.SCALARS[ty] if isinstance(ty, str) else ty
     if op not in OPS or t not in TYPES:
-        raise ValueError(f"no benchmark for {op}@{t.name}: the ops are {', '.join(OPS)}; "
-                         f"the types {', '.join(x.name for x in TYPES)}")
+        raise ValueError(
+            f"no benchmark for {op}@{t.name}: the ops are {', '.join(OPS)}; "
+            f"the types {', '.join(x.name for x in TYPES)}"
+        )
     arch = probe.cpu.arch if probe else None
     if arch not in ("x86_64", "amd64"):
-        raise ValueError("the benchmarks are x86_64 code, and the probe's CPU is "
-                         f"{arch or 'of no stated kind'}")
+        raise ValueError(f"the benchmarks are x86_64 code, and the probe's CPU is {arch or 'of no stated kind'}")
     tm, opt, _, _ = _build(probe, [op], [t])
     return tm.emit_assembly(opt)
 
@@ -372,8 +422,9 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
     for t in wanted:
         if t not in TYPES:
             raise ValueError(f"costs are measured at {', '.join(x.name for x in TYPES)}, not {t.name}")
-    built = tuple(dict.fromkeys((*wanted, ir.U64)))          # u64's add latency is the unit
+    built = tuple(dict.fromkeys((*wanted, ir.U64)))  # u64's add latency is the unit
     from atlas.backends.x86_64 import target as tgt
+
     tm, opt, timed_as, keys = _build(probe, OPS, built)
     with tempfile.TemporaryDirectory(prefix="atlas-costs-") as tmp:
         lib = ctypes.CDLL(str(Path(tmp) / tgt.link_shared(tm.emit_object(opt), Path(tmp), "atlas_costs")))
@@ -392,11 +443,11 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
             samples[k].append(_trip_ns(calls[k], trips[k]))
     trip = {k: statistics.median(v) for k, v in samples.items()}
 
-    def raw(op, t, mode):               # ns per op, the loop's own cost taken off
+    def raw(op, t, mode):  # ns per op, the loop's own cost taken off
         u = timed_as[op, t]
         return (trip[op, u, mode] - trip[None, u, mode]) / K
 
-    def alone(op, t, mode):             # ... and what the op needed to form a chain
+    def alone(op, t, mode):  # ... and what the op needed to form a chain
         if op in ("eq", "lt"):
             return raw(op, t, mode) - raw("select", t, mode)
         if op == "cast":
@@ -406,15 +457,19 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
     unit = raw("add", ir.U64, "lat")
     if not unit > 0:
         raise RuntimeError(f"the 64-bit add latency measured {unit:.3g} ns, which cannot be")
-    costs = {f"{op}@{t.name}": OpCost(*(max(MIN_COST, round(alone(op, t, mode) / unit, 2))
-                                        for mode in ("lat", "thr")))
-             for t in wanted for op in OPS}
+    costs = {
+        f"{op}@{t.name}": OpCost(*(max(MIN_COST, round(alone(op, t, mode) / unit, 2)) for mode in ("lat", "thr")))
+        for t in wanted
+        for op in OPS
+    }
     from ..machine.probe import fingerprint
+
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return CostTable(costs, f"measured on {fingerprint(probe)} {when}", unit)
 
 
 # ---------------------------------------------------------------- for a probe
+
 
 def can_measure(probe: Probe) -> str | None:
     """None when code compiled for `probe` runs on this machine: the host is
@@ -428,24 +483,26 @@ def can_measure(probe: Probe) -> str | None:
         return f"this machine is {host or 'of an unknown architecture'}, and the benchmarks are x86_64 code"
     arch = probe.cpu.arch if probe else None
     if arch not in ("x86_64", "amd64"):
-        return (f"the probe's CPU is {arch or 'of no stated kind'}, not x86_64, and costs are measured "
-                "for the x86_64 backend only")
+        return (
+            f"the probe's CPU is {arch or 'of no stated kind'}, not x86_64, and costs are measured "
+            "for the x86_64 backend only"
+        )
     from atlas.backends.x86_64.target import target_for
     from ..machine.runtime import host_cpu_flags
+
     have = host_cpu_flags()
     if have is None:
-        return ("this machine's CPU flags cannot be read (/proc/cpuinfo), so code for the probe "
-                "may not run here")
+        return "this machine's CPU flags cannot be read (/proc/cpuinfo), so code for the probe may not run here"
     missing = sorted(set(target_for(probe).cpu_flags) - have)
     if missing:
-        return (f"the probe's CPU has {', '.join(missing)}, which this machine lacks, so code for it "
-                "cannot run here")
+        return f"the probe's CPU has {', '.join(missing)}, which this machine lacks, so code for it cannot run here"
     return None
 
 
 def cache_path(probe: Probe) -> Path:
     from ..machine.probe import fingerprint
     from ..logic.rules import cache_dir
+
     return cache_dir() / "costs" / f"{fingerprint(probe)}.json"
 
 
@@ -453,6 +510,7 @@ def _stamp() -> dict:
     """What a cached table depends on besides the machine."""
     import llvmlite
     from .. import __version__
+
     return {"format": FORMAT, "method": METHOD, "atlas": __version__, "llvmlite": llvmlite.__version__}
 
 
@@ -486,6 +544,7 @@ def for_probe(probe: Probe, *, cache: bool = True, remeasure: bool = False) -> C
         if hit is not None:
             return hit
     from atlas.machine.backend import BackendError
+
     try:
         table = measure(probe)
     except (BackendError, RuntimeError, OSError) as e:
@@ -493,10 +552,13 @@ def for_probe(probe: Probe, *, cache: bool = True, remeasure: bool = False) -> C
     if cache:
         from ..files import write_atomic
         from ..machine.probe import fingerprint
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps({**_stamp(), "fingerprint": fingerprint(probe),
-                                           "table": table.as_dict()}, indent=1) + "\n")
+            write_atomic(
+                path,
+                json.dumps({**_stamp(), "fingerprint": fingerprint(probe), "table": table.as_dict()}, indent=1) + "\n",
+            )
         except OSError:
-            pass          # an unwritable cache costs a measurement next time, nothing more
+            pass  # an unwritable cache costs a measurement next time, nothing more
     return table

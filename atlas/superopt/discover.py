@@ -8,6 +8,7 @@ atlas's own cost table (which decides extraction), becomes a learned rule
 (atlas/logic/learned.py).  A root whose learned rule is already in the file is not
 searched again: the atlas applies the rule by saturation.
 """
+
 from __future__ import annotations
 
 import enum
@@ -23,17 +24,18 @@ from . import stochastic as so
 from ..meaning.terms import Term
 from ..machine.probe import Probe
 
-MIN_LENGTH = 2              # a root of one operation has nothing to gain
+MIN_LENGTH = 2  # a root of one operation has nothing to gain
 
 
 class Found(enum.Enum):
     """What the search of one root came to."""
-    LEARNED = "learned"                  # a cheaper program, proven, stored as a rule
-    KNOWN = "known"                      # its learned rule is already loaded
-    RULES_SUFFICE = "rules suffice"      # the atlas's form is a single operation
-    NO_GAIN = "no gain"                  # a proven program, not cheaper
-    NOT_FOUND = "not found"              # no proven program within the budget
-    SKIPPED = "skipped"                  # not searched (why says why)
+
+    LEARNED = "learned"  # a cheaper program, proven, stored as a rule
+    KNOWN = "known"  # its learned rule is already loaded
+    RULES_SUFFICE = "rules suffice"  # the atlas's form is a single operation
+    NO_GAIN = "no gain"  # a proven program, not cheaper
+    NOT_FOUND = "not found"  # no proven program within the budget
+    SKIPPED = "skipped"  # not searched (why says why)
 
 
 @dataclass
@@ -43,7 +45,7 @@ class Discovery:
     where: str
     status: Found
     why: str = ""
-    source_length: int | None = None      # operations of the atlas's extraction (the starting point)
+    source_length: int | None = None  # operations of the atlas's extraction (the starting point)
     found: str = ""
     found_length: int | None = None
     cost_before: float | None = None
@@ -60,19 +62,29 @@ def candidates(sat, verified) -> list[tuple[lower.Root, Term]]:
     out = []
     for r in sat.roots:
         if r.function in flat and r.role != lower.FUNCTION:
-            continue                    # the function's own root covers it
+            continue  # the function's own root covers it
         outcome = verified.outcomes.get(r.name)
         out.append((r, outcome.term if outcome is not None else r.term))
     return out
 
 
-def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_path=None,
-        only=(), again: bool = False, costs=None,
-        progress: Callable[[str], None] | None = None) -> list[Discovery]:
+def run(
+    paths,
+    probe: Probe,
+    *,
+    budget_s: float = 60.0,
+    seed: int = 0,
+    learned_path=None,
+    only=(),
+    again: bool = False,
+    costs=None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Discovery]:
     """Search the roots of `paths`; store what is learned in `learned_path`
     (default: the user's learned-rule file).  `costs`: a costmodel.CostTable
     (default: this machine's, measured once and cached)."""
     from . import costmodel
+
     say = progress or (lambda text: None)
     path = learned_path or learned.default_path()
     _, specialised, _ = pipeline.front(paths, probe)
@@ -89,18 +101,34 @@ def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_p
         spec, why = so.spec_of(root.name, source)
         name = learned.rule_name(root.function if root.role == lower.FUNCTION else root.name, source.ty)
         if name in known and not again:
-            out.append(Discovery(root.name, root.function, str(root.where), Found.KNOWN,
-                                 "its learned rule is loaded: the atlas applies it", so.term_length(best),
-                                 rule=name))
+            out.append(
+                Discovery(
+                    root.name,
+                    root.function,
+                    str(root.where),
+                    Found.KNOWN,
+                    "its learned rule is loaded: the atlas applies it",
+                    so.term_length(best),
+                    rule=name,
+                )
+            )
             continue
         if so.term_length(best) < MIN_LENGTH:
-            if root.role == lower.FUNCTION:         # say so for a function; a body's leaves go unmentioned
-                out.append(Discovery(root.name, root.function, str(root.where), Found.RULES_SUFFICE,
-                                     "the atlas's form is a single operation", so.term_length(best),
-                                     found=str(best), found_length=so.term_length(best)))
+            if root.role == lower.FUNCTION:  # say so for a function; a body's leaves go unmentioned
+                out.append(
+                    Discovery(
+                        root.name,
+                        root.function,
+                        str(root.where),
+                        Found.RULES_SUFFICE,
+                        "the atlas's form is a single operation",
+                        so.term_length(best),
+                        found=str(best),
+                        found_length=so.term_length(best),
+                    )
+                )
             continue
-        d = Discovery(root.name, root.function, str(root.where), Found.SKIPPED,
-                      source_length=so.term_length(best))
+        d = Discovery(root.name, root.function, str(root.where), Found.SKIPPED, source_length=so.term_length(best))
         out.append(d)
         if spec is None:
             d.why = why
@@ -120,18 +148,33 @@ def run(paths, probe: Probe, *, budget_s: float = 60.0, seed: int = 0, learned_p
         cheaper_atlas = egraph.term_cost(f.term, static) < egraph.term_cost(start, static)
         if not (cheaper_here and cheaper_atlas):
             d.status = Found.NO_GAIN
-            d.why = ("not cheaper on this machine than the atlas's form" if not cheaper_here else
-                     "cheaper here, but not by the atlas's cost table, so extraction would not pick it")
+            d.why = (
+                "not cheaper on this machine than the atlas's form"
+                if not cheaper_here
+                else "cheaper here, but not by the atlas's cost table, so extraction would not pick it"
+            )
             continue
         # the variables that stood for array reads, read again
         found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
-        entry = learned.entry(root.function if root.role == lower.FUNCTION else root.name,
-                              str(root.where), root.term, found_term, spec.term.ty, {
-                                  "machine": table.source, "seed": seed, "search_s": round(r.seconds, 2),
-                                  "proposals": r.proposals, "proofs": r.proofs,
-                                  "counterexamples": r.counterexamples,
-                                  "cost_before": _round(r.start_cost), "cost_after": _round(f.cost),
-                                  "length_before": d.source_length, "length_after": f.length})
+        entry = learned.entry(
+            root.function if root.role == lower.FUNCTION else root.name,
+            str(root.where),
+            root.term,
+            found_term,
+            spec.term.ty,
+            {
+                "machine": table.source,
+                "seed": seed,
+                "search_s": round(r.seconds, 2),
+                "proposals": r.proposals,
+                "proofs": r.proofs,
+                "counterexamples": r.counterexamples,
+                "cost_before": _round(r.start_cost),
+                "cost_after": _round(f.cost),
+                "length_before": d.source_length,
+                "length_after": f.length,
+            },
+        )
         learned.add(path, [entry], expect={entry["name"]: root.term})
         known.add(entry["name"])
         d.status, d.rule = Found.LEARNED, entry["name"]

@@ -26,6 +26,7 @@ Test vectors are evaluated by the operators' single definitions
 popcount, clz and ctz have exact shortcuts (tests compare them with the
 definitions).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,15 +43,16 @@ from ..meaning import ir
 from ..logic import rules as rulebook
 from ..meaning.terms import Term, const, evaluate, subterms
 
-MAX_LENGTH = 8              # instructions in a program
-TESTS = 64                  # random test vectors to start with
+MAX_LENGTH = 8  # instructions in a program
+TESTS = 64  # random test vectors to start with
 PROOF_MS = 20_000
-BLOAT = 0.05                # score per instruction, live or dead
-BETA = 0.1                  # Metropolis: a move that adds d to the score is taken with exp(-BETA d)
-RESTART = 4000              # proposals between restarts of a chain that is not at a correct program
+BLOAT = 0.05  # score per instruction, live or dead
+BETA = 0.1  # Metropolis: a move that adds d to the score is taken with exp(-BETA d)
+RESTART = 4000  # proposals between restarts of a chain that is not at a correct program
 
 
 # ---------------------------------------------------------------- the numpy domain
+
 
 class NumpyDomain:
     """semantics' domain over numpy arrays: one element per test vector.
@@ -112,8 +114,11 @@ class NumpyDomain:
 
     def _signed(self, w, a):
         sb = np.uint64(1 << (w - 1))
-        return (np.asarray(a, dtype=np.uint64) ^ sb).astype(np.int64) - np.int64(1 << (w - 1)) \
-            if w < 64 else np.asarray(a, dtype=np.uint64).view(np.int64)
+        return (
+            (np.asarray(a, dtype=np.uint64) ^ sb).astype(np.int64) - np.int64(1 << (w - 1))
+            if w < 64
+            else np.asarray(a, dtype=np.uint64).view(np.int64)
+        )
 
     def eq(self, w, a, b):
         return a == b
@@ -165,8 +170,8 @@ def fast_popcount(w: int, a):
 
 
 def fast_ctz(w: int, a):
-    low = a & _ND.neg(w, a)                     # the lowest set bit (0 for 0)
-    return fast_popcount(w, _ND.sub(w, low, np.uint64(1)))   # ctz(0): all ones, the width
+    low = a & _ND.neg(w, a)  # the lowest set bit (0 for 0)
+    return fast_popcount(w, _ND.sub(w, low, np.uint64(1)))  # ctz(0): all ones, the width
 
 
 def fast_clz(w: int, a):
@@ -198,13 +203,14 @@ def run_term(t: Term, env: dict, memo: dict | None = None):
 
 # ---------------------------------------------------------------- the program space
 
+
 @dataclass(frozen=True)
 class Op:
     name: str
-    args: str               # one letter per operand: W (the integer type) or B (bool)
-    out: str                # W or B
-    build: Callable[[ir.Scalar, list[Term]], Term]      # (W type, operand terms) -> the term
-    cost: str               # the cost model's operator
+    args: str  # one letter per operand: W (the integer type) or B (bool)
+    out: str  # W or B
+    build: Callable[[ir.Scalar, list[Term]], Term]  # (W type, operand terms) -> the term
+    cost: str  # the cost model's operator
 
 
 def _t(op):
@@ -213,10 +219,11 @@ def _t(op):
 
 def _cmp(op, flip=False):
     def build(W, a):
-        if flip:                            # the other signedness: compare as its twin type
+        if flip:  # the other signedness: compare as its twin type
             twin = ir.Scalar("uint" if W.signed else "int", W.bits)
             a = [Term("cast", twin, (x,)) for x in a]
         return Term(op, ir.BOOL, tuple(a))
+
     return build
 
 
@@ -225,20 +232,25 @@ def _other_shr(W, a):
     return Term("cast", W, (Term("shr", twin, tuple(Term("cast", twin, (x,)) for x in a)),))
 
 
-OPCODES = {o.name: o for o in [
-    *(Op(n, "WW", "W", _t(n), n) for n in ("add", "sub", "mul", "and", "or", "xor", "shl", "shr",
-                                           "rotl", "rotr", "min", "max", "mulhi")),
-    *(Op(n, "W", "W", _t(n), n) for n in ("not", "neg", "popcount", "clz", "ctz", "abs", "bswap")),
-    Op("shr'", "WW", "W", _other_shr, "shr"),           # the shift of the other signedness
-    *(Op(n, "WW", "B", _cmp(n), "eq" if n in ("eq", "ne") else "lt") for n in ("eq", "ne", "lt", "le")),
-    *(Op(n + "'", "WW", "B", _cmp(n, True), "lt") for n in ("lt", "le")),
-    Op("select", "BWW", "W", lambda W, a: Term("select", W, tuple(a)), "select"),
-    Op("as", "B", "W", lambda W, a: Term("cast", W, tuple(a)), "cast"),
-    Op("land", "BB", "B", lambda W, a: Term("land", ir.BOOL, tuple(a)), "and"),
-    Op("lor", "BB", "B", lambda W, a: Term("lor", ir.BOOL, tuple(a)), "or"),
-    Op("bnot", "B", "B", lambda W, a: Term("not", ir.BOOL, tuple(a)), "not"),
-]}
-FREE = {"cast"}             # same-width casts cost nothing
+OPCODES = {
+    o.name: o
+    for o in [
+        *(
+            Op(n, "WW", "W", _t(n), n)
+            for n in ("add", "sub", "mul", "and", "or", "xor", "shl", "shr", "rotl", "rotr", "min", "max", "mulhi")
+        ),
+        *(Op(n, "W", "W", _t(n), n) for n in ("not", "neg", "popcount", "clz", "ctz", "abs", "bswap")),
+        Op("shr'", "WW", "W", _other_shr, "shr"),  # the shift of the other signedness
+        *(Op(n, "WW", "B", _cmp(n), "eq" if n in ("eq", "ne") else "lt") for n in ("eq", "ne", "lt", "le")),
+        *(Op(n + "'", "WW", "B", _cmp(n, True), "lt") for n in ("lt", "le")),
+        Op("select", "BWW", "W", lambda W, a: Term("select", W, tuple(a)), "select"),
+        Op("as", "B", "W", lambda W, a: Term("cast", W, tuple(a)), "cast"),
+        Op("land", "BB", "B", lambda W, a: Term("land", ir.BOOL, tuple(a)), "and"),
+        Op("lor", "BB", "B", lambda W, a: Term("lor", ir.BOOL, tuple(a)), "or"),
+        Op("bnot", "B", "B", lambda W, a: Term("not", ir.BOOL, tuple(a)), "not"),
+    ]
+}
+FREE = {"cast"}  # same-width casts cost nothing
 
 
 def opcodes_for(W: ir.Scalar) -> list[Op]:
@@ -253,7 +265,7 @@ def opcodes_for(W: ir.Scalar) -> list[Op]:
 @dataclass(frozen=True)
 class Instr:
     op: str
-    args: tuple             # each ("in", k) | ("r", j) | ("imm", value)
+    args: tuple  # each ("in", k) | ("r", j) | ("imm", value)
 
 
 @dataclass(frozen=True)
@@ -301,16 +313,20 @@ class Program:
 def term_length(t: Term) -> int:
     """Operations in a term: each distinct non-leaf node once; casts between
     types of one width (no instruction) not counted."""
-    return sum(1 for u in subterms(t) if u.args and not (
-        u.op == "cast" and (u.args[0].ty.bits == u.ty.bits and not u.args[0].ty.is_bool)))
+    return sum(
+        1
+        for u in subterms(t)
+        if u.args and not (u.op == "cast" and (u.args[0].ty.bits == u.ty.bits and not u.args[0].ty.is_bool))
+    )
 
 
 # ---------------------------------------------------------------- the problem
 
+
 @dataclass(frozen=True)
 class Spec:
-    name: str                    # what is searched (a root or function name)
-    term: Term                   # its meaning
+    name: str  # what is searched (a root or function name)
+    term: Term  # its meaning
     inputs: tuple[tuple[str, ir.Scalar], ...]
     W: ir.Scalar
 
@@ -332,8 +348,11 @@ def spec_of(name: str, term: Term) -> tuple[Spec | None, str]:
         return None, "it computes with floats"
     if term.ty not in (W, ir.BOOL):
         return None, f"its result is a {term.ty}, not {W} or bool"
-    if any(u.ty.is_int and u.ty.bits != W.bits and not (u.op == "const" and u.ty.bits <= 64)
-           for u in subterms(term) if u.op not in ("mulhi", "wmul")):
+    if any(
+        u.ty.is_int and u.ty.bits != W.bits and not (u.op == "const" and u.ty.bits <= 64)
+        for u in subterms(term)
+        if u.op not in ("mulhi", "wmul")
+    ):
         return None, "it mixes integer widths"
     seen: dict[str, ir.Scalar] = {}
     for u in leaves:
@@ -359,22 +378,23 @@ def load_inputs(term: Term, names: dict | None = None) -> tuple[Term, dict[Term,
 
 # ---------------------------------------------------------------- search state
 
+
 @dataclass
 class Found:
     program: Program
     term: Term
     length: int
-    cost: float                  # estimated cost on this machine (costmodel units)
+    cost: float  # estimated cost on this machine (costmodel units)
 
 
 @dataclass
 class Result:
     spec: Spec
-    found: Found | None          # the cheapest proven program, if any
-    start_cost: float | None     # the estimated cost of the starting point (the atlas's extraction)
+    found: Found | None  # the cheapest proven program, if any
+    start_cost: float | None  # the estimated cost of the starting point (the atlas's extraction)
     seconds: float
     proposals: int
-    proofs: int                  # Z3 calls
+    proofs: int  # Z3 calls
     counterexamples: int
     chains: int
     notes: list[str] = field(default_factory=list)
@@ -389,18 +409,18 @@ class _Chain:
         self.W = spec.W
         self.ops = opcodes_for(spec.W)
         self.by_out = {k: [o for o in self.ops if o.out == k] for k in "WB"}
-        self.want = "B" if spec.term.ty.is_bool else "W"       # the kind of the result
+        self.want = "B" if spec.term.ty.is_bool else "W"  # the kind of the result
         rng = np.random.default_rng(seed)
         cols = {}
         for name, ty in spec.inputs:
             if ty.is_bool:
                 cols[name] = rng.integers(0, 2, TESTS).astype(bool)
             else:
-                v = rng.integers(0, 1 << 63, TESTS, dtype=np.uint64) * np.uint64(2) + \
-                    rng.integers(0, 2, TESTS, dtype=np.uint64)
-                special = np.array([0, 1, ty.mask, 1 << (ty.bits - 1), (1 << (ty.bits - 1)) - 1, 2],
-                                   dtype=np.uint64)
-                v[:len(special)] = special[rng.permutation(len(special))]
+                v = rng.integers(0, 1 << 63, TESTS, dtype=np.uint64) * np.uint64(2) + rng.integers(
+                    0, 2, TESTS, dtype=np.uint64
+                )
+                special = np.array([0, 1, ty.mask, 1 << (ty.bits - 1), (1 << (ty.bits - 1)) - 1, 2], dtype=np.uint64)
+                v[: len(special)] = special[rng.permutation(len(special))]
                 # small values and single bits too: most bit tricks turn on them
                 v[8:24] = rng.integers(0, 40, 16, dtype=np.uint64)
                 v[24:40] = np.uint64(1) << rng.integers(0, ty.bits, 16, dtype=np.uint64)
@@ -419,8 +439,7 @@ class _Chain:
 
     def constants(self) -> list[int]:
         W = self.W
-        pool = {0, 1, 2, 3, 4, 8, 16, W.bits - 1, W.bits, W.mask, 1 << (W.bits - 1),
-                (1 << (W.bits - 1)) - 1}
+        pool = {0, 1, 2, 3, 4, 8, 16, W.bits - 1, W.bits, W.mask, 1 << (W.bits - 1), (1 << (W.bits - 1)) - 1}
         for u in subterms(self.spec.term):
             if u.op == "const" and u.ty.is_int:
                 pool.add(u.value & W.mask)
@@ -451,7 +470,7 @@ class _Chain:
         that prefix: a move re-evaluates from the instruction it changed."""
         vals: dict[int, object] = {}
         for j in prog.live():
-            key = prog.code[:j + 1]
+            key = prog.code[: j + 1]
             v = self.cache.get(key)
             if v is None:
                 ins = prog.code[j]
@@ -476,8 +495,9 @@ class _Chain:
         t = self.templates.get(name)
         if t is None:
             op = OPCODES[name]
-            t = self.templates[name] = op.build(self.W, [
-                Term("var", ir.BOOL if k == "B" else self.W, (), f"a{i}") for i, k in enumerate(op.args)])
+            t = self.templates[name] = op.build(
+                self.W, [Term("var", ir.BOOL if k == "B" else self.W, (), f"a{i}") for i, k in enumerate(op.args)]
+            )
         return t
 
     def estimate(self, prog: Program) -> float:
@@ -518,21 +538,21 @@ class _Chain:
         code = list(prog.code)
         n = len(code)
         move = self.rng.random()
-        if move < 0.25 and n:                       # another operator of the same shape
+        if move < 0.25 and n:  # another operator of the same shape
             j = self.rng.randrange(n)
             old = OPCODES[code[j].op]
             same = [o for o in self.ops if o.args == old.args and o.out == old.out and o.name != old.name]
             if not same:
                 return None
             code[j] = Instr(self.rng.choice(same).name, code[j].args)
-        elif move < 0.5 and n:                      # another operand
+        elif move < 0.5 and n:  # another operand
             j = self.rng.randrange(n)
             k = self.rng.randrange(len(code[j].args))
             kind = OPCODES[code[j].op].args[k]
             args = list(code[j].args)
             args[k] = self.operand(code, j, kind)
             code[j] = Instr(code[j].op, tuple(args))
-        elif move < 0.6 and n:                      # another constant
+        elif move < 0.6 and n:  # another constant
             j = self.rng.randrange(n)
             imms = [k for k, a in enumerate(code[j].args) if a[0] == "imm" and not isinstance(a[1], bool)]
             if not imms:
@@ -540,42 +560,52 @@ class _Chain:
             k = self.rng.choice(imms)
             v = code[j].args[k][1]
             r = self.rng.random()
-            v = (self.rng.choice(self.pool) if r < 0.4 else v ^ (1 << self.rng.randrange(self.W.bits))
-                 if r < 0.7 else v + self.rng.choice((-1, 1)))
+            v = (
+                self.rng.choice(self.pool)
+                if r < 0.4
+                else v ^ (1 << self.rng.randrange(self.W.bits))
+                if r < 0.7
+                else v + self.rng.choice((-1, 1))
+            )
             args = list(code[j].args)
             args[k] = ("imm", v & self.W.mask)
             code[j] = Instr(code[j].op, tuple(args))
-        elif move < 0.7 and n < MAX_LENGTH:         # insert
-            if self.rng.random() < 0.5:             # grow: a new last instruction on the old result
+        elif move < 0.7 and n < MAX_LENGTH:  # insert
+            if self.rng.random() < 0.5:  # grow: a new last instruction on the old result
                 op = self.rng.choice(self.ops)
                 want = OPCODES[code[-1].op].out if n else "W"
                 if op.args[0] != want:
                     return None
-                code.append(Instr(op.name, (("r", n - 1),) + tuple(
-                    self.operand(code, n, k) for k in op.args[1:])))
+                code.append(Instr(op.name, (("r", n - 1),) + tuple(self.operand(code, n, k) for k in op.args[1:])))
             else:
                 j = self.rng.randrange(n + 1)
                 shifted = [_renumber(ins, lambda i: i + 1 if i >= j else i) for ins in code]
                 code = shifted[:j] + [self.random_instr(shifted, j)] + shifted[j:]
-        elif move < 0.8 and n:                      # resample one instruction, same kind of result
+        elif move < 0.8 and n:  # resample one instruction, same kind of result
             j = self.rng.randrange(n)
             code[j] = self.random_instr(code, j, OPCODES[code[j].op].out)
-        elif move < 0.95 and n > 1:                 # delete: uses of it read one of its operands
+        elif move < 0.95 and n > 1:  # delete: uses of it read one of its operands
             j = self.rng.randrange(n)
             gone = code[j]
             subst = next((a for a in gone.args if self._kind(code, a) == OPCODES[gone.op].out), None)
             if subst is None:
                 return None
-            code = code[:j] + [_renumber(ins, lambda i: (subst if i == j else ("r", i - 1 if i > j else i)),
-                                         whole=True) for ins in code[j + 1:]]
-        elif n > 1:                                 # swap two neighbours that do not depend on each other
+            code = code[:j] + [
+                _renumber(ins, lambda i: subst if i == j else ("r", i - 1 if i > j else i), whole=True)
+                for ins in code[j + 1 :]
+            ]
+        elif n > 1:  # swap two neighbours that do not depend on each other
             j = self.rng.randrange(n - 1)
             a, b = code[j], code[j + 1]
             if ("r", j) in b.args:
                 return None
             code[j], code[j + 1] = (_renumber(b, lambda i: i), _renumber(a, lambda i: i))
-            code = [code[i] if i <= j + 1 else _renumber(code[i], lambda i, j=j: j + 1 if i == j else
-                                                          (j if i == j + 1 else i)) for i in range(n)]
+            code = [
+                code[i]
+                if i <= j + 1
+                else _renumber(code[i], lambda i, j=j: j + 1 if i == j else (j if i == j + 1 else i))
+                for i in range(n)
+            ]
         else:
             code = [self.random_instr(code, 0, self.want)]
         return Program(self.W, self.spec.inputs, tuple(code))
@@ -608,11 +638,10 @@ class _Chain:
         self.proven[key] = False
         for name, ty in self.spec.inputs:
             v = cex.get(name, 0)
-            col = np.asarray([bool(v)] if ty.is_bool else [int(v) & ty.mask],
-                             dtype=bool if ty.is_bool else np.uint64)
+            col = np.asarray([bool(v)] if ty.is_bool else [int(v) & ty.mask], dtype=bool if ty.is_bool else np.uint64)
             self.env[name] = np.concatenate([self.env[name], col])
         self.expected = self.evaluate_spec()
-        self.cache.clear()                      # every value now has one more element
+        self.cache.clear()  # every value now has one more element
         return False
 
 
@@ -682,8 +711,16 @@ def program_of(t: Term, spec: Spec) -> Program | None:
 
 # ---------------------------------------------------------------- the search
 
-def _chain(spec: Spec, costs, seed: int, budget_s: float, start: Program | None,
-           patience_s: float, max_proposals: int | None = None) -> tuple[Found | None, int, int, int]:
+
+def _chain(
+    spec: Spec,
+    costs,
+    seed: int,
+    budget_s: float,
+    start: Program | None,
+    patience_s: float,
+    max_proposals: int | None = None,
+) -> tuple[Found | None, int, int, int]:
     ch = _Chain(spec, costs, seed)
     rng = ch.rng
     t0 = time.perf_counter()
@@ -694,8 +731,11 @@ def _chain(spec: Spec, costs, seed: int, budget_s: float, start: Program | None,
     proposals, since = 0, t0
     while True:
         now = time.perf_counter()
-        if now - t0 > budget_s or (best is not None and now - since > patience_s) \
-                or (max_proposals is not None and proposals >= max_proposals):
+        if (
+            now - t0 > budget_s
+            or (best is not None and now - since > patience_s)
+            or (max_proposals is not None and proposals >= max_proposals)
+        ):
             break
         proposals += 1
         new = ch.propose(cur)
@@ -713,7 +753,7 @@ def _chain(spec: Spec, costs, seed: int, budget_s: float, start: Program | None,
                     best = Found(new, term, new.length, ch.estimate(new))
                     since = time.perf_counter()
                 else:
-                    cur_mis = ch.mismatch(cur)          # the counterexample counts now
+                    cur_mis = ch.mismatch(cur)  # the counterexample counts now
                     cur_cost = ch.score(cur, cur_mis)
         # restart a chain that wandered far off (or never found its way)
         if proposals % RESTART == 0 and cur_mis > 0:
@@ -727,9 +767,17 @@ def _chain_job(args):
     return _chain(*args)
 
 
-def search(spec: Spec, costs: dict[str, tuple[float, float]], *, budget_s: float = 60.0,
-           seed: int = 0, start: Term | None = None, chains: int | None = None,
-           patience_s: float | None = None, max_proposals: int | None = None) -> Result:
+def search(
+    spec: Spec,
+    costs: dict[str, tuple[float, float]],
+    *,
+    budget_s: float = 60.0,
+    seed: int = 0,
+    start: Term | None = None,
+    chains: int | None = None,
+    patience_s: float | None = None,
+    max_proposals: int | None = None,
+) -> Result:
     """The cheapest program found within `budget_s` that Z3 proves equal to
     `spec.term`.  `costs` maps a cost-model operator to (latency, reciprocal
     throughput); `start` (the atlas's best extraction) seeds one chain.  A
@@ -744,8 +792,10 @@ def search(spec: Spec, costs: dict[str, tuple[float, float]], *, budget_s: float
     if start is not None and start_prog is None:
         notes.append("the atlas's extraction is outside the program space: every chain starts at random")
     start_cost = estimate(start_prog, costs) if start_prog is not None else None
-    jobs = [(spec, costs, seed * 1000 + k, budget_s, start_prog if k % 2 == 0 else None, patience_s,
-             max_proposals) for k in range(chains)]
+    jobs = [
+        (spec, costs, seed * 1000 + k, budget_s, start_prog if k % 2 == 0 else None, patience_s, max_proposals)
+        for k in range(chains)
+    ]
     if chains == 1:
         outs = [_chain(*jobs[0])]
     else:
@@ -753,8 +803,17 @@ def search(spec: Spec, costs: dict[str, tuple[float, float]], *, budget_s: float
             outs = list(pool.map(_chain_job, jobs))
     founds = [o[0] for o in outs if o[0] is not None]
     best = min(founds, key=lambda f: (f.cost, f.length, str(f.term)), default=None)
-    return Result(spec, best, start_cost, time.perf_counter() - t0,
-                  sum(o[1] for o in outs), sum(o[2] for o in outs), sum(o[3] for o in outs), chains, notes)
+    return Result(
+        spec,
+        best,
+        start_cost,
+        time.perf_counter() - t0,
+        sum(o[1] for o in outs),
+        sum(o[2] for o in outs),
+        sum(o[3] for o in outs),
+        chains,
+        notes,
+    )
 
 
 def cost_pairs(table, W: ir.Scalar) -> dict[str, tuple[float, float]]:

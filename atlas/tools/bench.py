@@ -21,6 +21,7 @@ For the streaming kernels at their large sizes a plain memcpy, timed the
 same way in the same loop, gives the time the machine needs just to move
 the bytes (see COPY_NOTE).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -45,13 +46,15 @@ from ..machine.probe import Probe
 
 REPO = Path(__file__).resolve().parents[2]
 INTENTS = REPO / "intents"
-C_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared")     # as README.md prescribes
+C_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared")  # as README.md prescribes
 SHIM_FLAGS = ("-O2", "-fPIC", "-shared")
 ALIGN = 64
 
-COPY_NOTE = ("copy bound: the time of one memcpy whose traffic equals the kernel's, i.e. "
-             "memcpy of (bytes read + bytes written) / 2, timed in the same C loop and run; "
-             "x/bound near 1.0 means x runs at the speed of memory")
+COPY_NOTE = (
+    "copy bound: the time of one memcpy whose traffic equals the kernel's, i.e. "
+    "memcpy of (bytes read + bytes written) / 2, timed in the same C loop and run; "
+    "x/bound near 1.0 means x runs at the speed of memory"
+)
 
 
 class BenchError(Exception):
@@ -59,6 +62,7 @@ class BenchError(Exception):
 
 
 # ------------------------------------------------------------------ the kernels
+
 
 def _uniform_f32(rng, n):
     # [0, 1) in float32, mapped exactly onto [-1, 1): 2r is exact and 2r - 1 never reaches 1.
@@ -79,9 +83,13 @@ def _counts(n: int, fractions) -> list[int]:
 
 def _tiered_inputs(rng, n):
     hot, mid, low = _counts(n, (0.90, 0.08, 0.02))
-    x = np.concatenate([_ints(rng, hot, 21, 1001, np.int32),       # (20, 1000]
-                        _ints(rng, mid, 11, 21, np.int32),         # (10, 20]
-                        _ints(rng, low, -1000, 11, np.int32)])     # [-1000, 10]
+    x = np.concatenate(
+        [
+            _ints(rng, hot, 21, 1001, np.int32),  # (20, 1000]
+            _ints(rng, mid, 11, 21, np.int32),  # (10, 20]
+            _ints(rng, low, -1000, 11, np.int32),
+        ]
+    )  # [-1000, 10]
     return {"x": rng.permutation(x)}
 
 
@@ -104,11 +112,16 @@ def _classify_inputs(rng, n):
 
     bad_port = np.choose(_ints(rng, bad, 0, 3, u8), [np.full(bad, 443, u16), np.full(bad, 53, u16), others(bad)])
     port = np.concatenate([np.full(bulk + small, 443, u16), np.full(dns, 53, u16), others(other), bad_port])
-    size = np.concatenate([_ints(rng, bulk, 1001, 1501, u16), _ints(rng, small, 40, 1001, u16),
-                           _ints(rng, dns, 40, 513, u16), _ints(rng, other + bad, 40, 1501, u16)])
-    flags = np.concatenate([np.zeros(bulk, u8), low_flags(small + dns + other),
-                            low_flags(bad) | u8(0x80)])
-    order = rng.permutation(n)           # one shuffle for all three fields: packets stay whole
+    size = np.concatenate(
+        [
+            _ints(rng, bulk, 1001, 1501, u16),
+            _ints(rng, small, 40, 1001, u16),
+            _ints(rng, dns, 40, 513, u16),
+            _ints(rng, other + bad, 40, 1501, u16),
+        ]
+    )
+    flags = np.concatenate([np.zeros(bulk, u8), low_flags(small + dns + other), low_flags(bad) | u8(0x80)])
+    order = rng.permutation(n)  # one shuffle for all three fields: packets stay whole
     return {"port": port[order], "size": size[order], "flags": flags[order]}
 
 
@@ -123,15 +136,15 @@ def _matmul_terms(a, b):
 @dataclass(frozen=True)
 class Kernel:
     name: str
-    ret: str | None                         # C return type; None for void
-    params: tuple[tuple[str, str], ...]     # (name, C type), in kernels.c's order
-    sizes: tuple[int, ...]                  # the n of README.md
-    inputs: Callable                        # (rng, n) -> {param: array or scalar}; not n
-    length: Callable = lambda n: n          # elements in each array parameter
-    tol: float | None = None                # None: bit for bit; else relative error per element
-    magnitude: Callable | None = None       # (inputs) -> per-element size of the terms summed
-    moved: Callable | None = None           # n -> bytes read + written (streaming kernels)
-    bound_sizes: tuple[int, ...] = ()       # README sizes that get the copy bound
+    ret: str | None  # C return type; None for void
+    params: tuple[tuple[str, str], ...]  # (name, C type), in kernels.c's order
+    sizes: tuple[int, ...]  # the n of README.md
+    inputs: Callable  # (rng, n) -> {param: array or scalar}; not n
+    length: Callable = lambda n: n  # elements in each array parameter
+    tol: float | None = None  # None: bit for bit; else relative error per element
+    magnitude: Callable | None = None  # (inputs) -> per-element size of the terms summed
+    moved: Callable | None = None  # n -> bytes read + written (streaming kernels)
+    bound_sizes: tuple[int, ...] = ()  # README sizes that get the copy bound
 
     @property
     def written(self) -> list[str]:
@@ -140,50 +153,132 @@ class Kernel:
 
 
 KERNELS = (
-    Kernel("saxpy", None, (("n", "size_t"), ("a", "float"), ("x", "const float *"), ("y", "float *")),
-           (4096, 1 << 24), lambda rng, n: {"a": 1.5, "x": _uniform_f32(rng, n), "y": _uniform_f32(rng, n)},
-           tol=1e-5,
-           # The terms of a*x + y: an unfused a*x rounds where C's fma does not,
-           # so where they cancel only their size bounds the honest error.
-           magnitude=lambda v: np.abs(np.float64(v["a"]) * v["x"]) + np.abs(v["y"].astype(np.float64)),
-           moved=lambda n: 12 * n, bound_sizes=(1 << 24,)),
-    Kernel("dot_i32", "int32_t", (("n", "size_t"), ("a", "const int32_t *"), ("b", "const int32_t *")),
-           (4096, 1 << 22), lambda rng, n: {"a": _ints(rng, n, -2**15, 2**15, np.int32),
-                                            "b": _ints(rng, n, -2**15, 2**15, np.int32)},
-           moved=lambda n: 8 * n, bound_sizes=(1 << 22,)),
-    Kernel("inet_checksum", "uint16_t", (("n", "size_t"), ("data", "const uint16_t *")),
-           (750, 1 << 20), lambda rng, n: {"data": _ints(rng, n, 0, 1 << 16, np.uint16)}),
-    Kernel("popcount_total", "uint64_t", (("n", "size_t"), ("w", "const uint64_t *")),
-           (1 << 20,), lambda rng, n: {"w": _ints(rng, n, 0, 1 << 64, np.uint64)},
-           moved=lambda n: 8 * n, bound_sizes=(1 << 20,)),
-    Kernel("tiered", None, (("n", "size_t"), ("x", "const int32_t *"), ("out", "int32_t *")),
-           (1 << 20,), _tiered_inputs, moved=lambda n: 8 * n, bound_sizes=(1 << 20,)),
-    Kernel("classify", None, (("n", "size_t"), ("port", "const uint16_t *"), ("size", "const uint16_t *"),
-                              ("flags", "const uint8_t *"), ("cls", "uint8_t *")),
-           (1 << 20,), _classify_inputs),
-    Kernel("brighten", None, (("n", "size_t"), ("pixels", "const uint8_t *"), ("delta", "uint8_t"),
-                              ("out", "uint8_t *")),
-           (1 << 22,), lambda rng, n: {"pixels": _ints(rng, n, 0, 256, np.uint8), "delta": 40},
-           moved=lambda n: 2 * n, bound_sizes=(1 << 22,)),
-    Kernel("matmul", None, (("n", "size_t"), ("a", "const float *"), ("b", "const float *"), ("c", "float *")),
-           (64, 256), lambda rng, n: {"a": _uniform_f32(rng, n * n), "b": _uniform_f32(rng, n * n)},
-           length=lambda n: n * n, tol=1e-4, magnitude=lambda v: _matmul_terms(v["a"], v["b"])),
-    Kernel("prefix_sum", None, (("n", "size_t"), ("x", "const int32_t *"), ("out", "int32_t *")),
-           (1 << 22,), lambda rng, n: {"x": _ints(rng, n, -2**20, 2**20, np.int32)},
-           moved=lambda n: 8 * n, bound_sizes=(1 << 22,)),
-    Kernel("argmax_i32", "size_t", (("n", "size_t"), ("x", "const int32_t *")),
-           (1 << 22,), lambda rng, n: {"x": _ints(rng, n, -2**31, 2**31, np.int32)},
-           moved=lambda n: 4 * n, bound_sizes=(1 << 22,)),
+    Kernel(
+        "saxpy",
+        None,
+        (("n", "size_t"), ("a", "float"), ("x", "const float *"), ("y", "float *")),
+        (4096, 1 << 24),
+        lambda rng, n: {"a": 1.5, "x": _uniform_f32(rng, n), "y": _uniform_f32(rng, n)},
+        tol=1e-5,
+        # The terms of a*x + y: an unfused a*x rounds where C's fma does not,
+        # so where they cancel only their size bounds the honest error.
+        magnitude=lambda v: np.abs(np.float64(v["a"]) * v["x"]) + np.abs(v["y"].astype(np.float64)),
+        moved=lambda n: 12 * n,
+        bound_sizes=(1 << 24,),
+    ),
+    Kernel(
+        "dot_i32",
+        "int32_t",
+        (("n", "size_t"), ("a", "const int32_t *"), ("b", "const int32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"a": _ints(rng, n, -(2**15), 2**15, np.int32), "b": _ints(rng, n, -(2**15), 2**15, np.int32)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "inet_checksum",
+        "uint16_t",
+        (("n", "size_t"), ("data", "const uint16_t *")),
+        (750, 1 << 20),
+        lambda rng, n: {"data": _ints(rng, n, 0, 1 << 16, np.uint16)},
+    ),
+    Kernel(
+        "popcount_total",
+        "uint64_t",
+        (("n", "size_t"), ("w", "const uint64_t *")),
+        (1 << 20,),
+        lambda rng, n: {"w": _ints(rng, n, 0, 1 << 64, np.uint64)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 20,),
+    ),
+    Kernel(
+        "tiered",
+        None,
+        (("n", "size_t"), ("x", "const int32_t *"), ("out", "int32_t *")),
+        (1 << 20,),
+        _tiered_inputs,
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 20,),
+    ),
+    Kernel(
+        "classify",
+        None,
+        (
+            ("n", "size_t"),
+            ("port", "const uint16_t *"),
+            ("size", "const uint16_t *"),
+            ("flags", "const uint8_t *"),
+            ("cls", "uint8_t *"),
+        ),
+        (1 << 20,),
+        _classify_inputs,
+    ),
+    Kernel(
+        "brighten",
+        None,
+        (("n", "size_t"), ("pixels", "const uint8_t *"), ("delta", "uint8_t"), ("out", "uint8_t *")),
+        (1 << 22,),
+        lambda rng, n: {"pixels": _ints(rng, n, 0, 256, np.uint8), "delta": 40},
+        moved=lambda n: 2 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "matmul",
+        None,
+        (("n", "size_t"), ("a", "const float *"), ("b", "const float *"), ("c", "float *")),
+        (64, 256),
+        lambda rng, n: {"a": _uniform_f32(rng, n * n), "b": _uniform_f32(rng, n * n)},
+        length=lambda n: n * n,
+        tol=1e-4,
+        magnitude=lambda v: _matmul_terms(v["a"], v["b"]),
+    ),
+    Kernel(
+        "prefix_sum",
+        None,
+        (("n", "size_t"), ("x", "const int32_t *"), ("out", "int32_t *")),
+        (1 << 22,),
+        lambda rng, n: {"x": _ints(rng, n, -(2**20), 2**20, np.int32)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "argmax_i32",
+        "size_t",
+        (("n", "size_t"), ("x", "const int32_t *")),
+        (1 << 22,),
+        lambda rng, n: {"x": _ints(rng, n, -(2**31), 2**31, np.int32)},
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
 )
 BY_NAME = {k.name: k for k in KERNELS}
 
-_DTYPE = {"float": np.float32, "double": np.float64, "int8_t": np.int8, "int16_t": np.int16,
-          "int32_t": np.int32, "int64_t": np.int64, "uint8_t": np.uint8, "uint16_t": np.uint16,
-          "uint32_t": np.uint32, "uint64_t": np.uint64, "size_t": np.uint64}
-_CTYPE = {"float": ctypes.c_float, "double": ctypes.c_double, "int8_t": ctypes.c_int8,
-          "int16_t": ctypes.c_int16, "int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64,
-          "uint8_t": ctypes.c_uint8, "uint16_t": ctypes.c_uint16, "uint32_t": ctypes.c_uint32,
-          "uint64_t": ctypes.c_uint64, "size_t": ctypes.c_size_t}
+_DTYPE = {
+    "float": np.float32,
+    "double": np.float64,
+    "int8_t": np.int8,
+    "int16_t": np.int16,
+    "int32_t": np.int32,
+    "int64_t": np.int64,
+    "uint8_t": np.uint8,
+    "uint16_t": np.uint16,
+    "uint32_t": np.uint32,
+    "uint64_t": np.uint64,
+    "size_t": np.uint64,
+}
+_CTYPE = {
+    "float": ctypes.c_float,
+    "double": ctypes.c_double,
+    "int8_t": ctypes.c_int8,
+    "int16_t": ctypes.c_int16,
+    "int32_t": ctypes.c_int32,
+    "int64_t": ctypes.c_int64,
+    "uint8_t": ctypes.c_uint8,
+    "uint16_t": ctypes.c_uint16,
+    "uint32_t": ctypes.c_uint32,
+    "uint64_t": ctypes.c_uint64,
+    "size_t": ctypes.c_size_t,
+}
 
 
 def _base(ctype: str) -> str:
@@ -191,6 +286,7 @@ def _base(ctype: str) -> str:
 
 
 # ------------------------------------------------------------------ building
+
 
 def find_kernels_c(path=None) -> Path:
     """--kernels PATH, else the repository's bench/kernels.c."""
@@ -201,8 +297,9 @@ def find_kernels_c(path=None) -> Path:
     mine = REPO / "bench" / "kernels.c"
     if mine.is_file():
         return mine
-    raise BenchError(f"cannot find the reference kernels.c at {mine} (run from a clone of the "
-                     "repository); pass --kernels PATH")
+    raise BenchError(
+        f"cannot find the reference kernels.c at {mine} (run from a clone of the repository); pass --kernels PATH"
+    )
 
 
 def gcc() -> str:
@@ -225,12 +322,19 @@ def build_shared(source: Path, out: Path, flags) -> Path:
 
 def shim_source(kernels) -> str:
     """C source of the timing loops: one per kernel signature, and one for memcpy."""
-    out = ["#include <stddef.h>", "#include <stdint.h>", "#include <string.h>", "#include <time.h>", "",
-           "static double now_ns(void) {",
-           "    struct timespec t;",
-           "    clock_gettime(CLOCK_MONOTONIC, &t);",
-           "    return t.tv_sec * 1e9 + t.tv_nsec;",
-           "}", ""]
+    out = [
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+        "#include <string.h>",
+        "#include <time.h>",
+        "",
+        "static double now_ns(void) {",
+        "    struct timespec t;",
+        "    clock_gettime(CLOCK_MONOTONIC, &t);",
+        "    return t.tv_sec * 1e9 + t.tv_nsec;",
+        "}",
+        "",
+    ]
     for k in kernels:
         ret = k.ret or "void"
         types = [t for _, t in k.params]
@@ -239,25 +343,31 @@ def shim_source(kernels) -> str:
         call = f"r = fn({args});" if k.ret else f"fn({args});"
         # The function pointer is opaque to gcc, so no call can be hoisted
         # or dropped; `last` keeps the final result for the output check.
-        out += [f"typedef {ret} (*{k.name}_fn)({', '.join(types)});",
-                f"double time_{k.name}({k.name}_fn fn, {decls}, long reps, void *last) {{",
-                f"    {k.ret} r = 0;" if k.ret else "    (void)last;",
-                "    double t0 = now_ns();",
-                f"    for (long i = 0; i < reps; i++) {call}",
-                "    double t1 = now_ns();",
-                *(["    if (last) memcpy(last, &r, sizeof r);"] if k.ret else []),
-                "    return (t1 - t0) / (double)reps;",
-                "}", ""]
+        out += [
+            f"typedef {ret} (*{k.name}_fn)({', '.join(types)});",
+            f"double time_{k.name}({k.name}_fn fn, {decls}, long reps, void *last) {{",
+            f"    {k.ret} r = 0;" if k.ret else "    (void)last;",
+            "    double t0 = now_ns();",
+            f"    for (long i = 0; i < reps; i++) {call}",
+            "    double t1 = now_ns();",
+            *(["    if (last) memcpy(last, &r, sizeof r);"] if k.ret else []),
+            "    return (t1 - t0) / (double)reps;",
+            "}",
+            "",
+        ]
     # memcpy through a volatile pointer: gcc cannot inline or elide it, and it
     # pays the same indirect call as the kernels.
-    out += ["static void *(*volatile copy_fn)(void *, const void *, size_t) = memcpy;",
-            "double time_copy(void *dst, const void *src, size_t bytes, long reps) {",
-            "    void *(*cp)(void *, const void *, size_t) = copy_fn;",
-            "    double t0 = now_ns();",
-            "    for (long i = 0; i < reps; i++) cp(dst, src, bytes);",
-            "    double t1 = now_ns();",
-            "    return (t1 - t0) / (double)reps;",
-            "}", ""]
+    out += [
+        "static void *(*volatile copy_fn)(void *, const void *, size_t) = memcpy;",
+        "double time_copy(void *dst, const void *src, size_t bytes, long reps) {",
+        "    void *(*cp)(void *, const void *, size_t) = copy_fn;",
+        "    double t0 = now_ns();",
+        "    for (long i = 0; i < reps; i++) cp(dst, src, bytes);",
+        "    double t1 = now_ns();",
+        "    return (t1 - t0) / (double)reps;",
+        "}",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -270,9 +380,11 @@ class Shim:
         self.lib = ctypes.CDLL(str(build_shared(src, workdir / "bench_shim.so", SHIM_FLAGS)))
         for k in kernels:
             f = getattr(self.lib, f"time_{k.name}")
-            f.argtypes = ([ctypes.c_void_p]
-                          + [ctypes.c_void_p if t.endswith("*") else _CTYPE[t] for _, t in k.params]
-                          + [ctypes.c_long, ctypes.c_void_p])
+            f.argtypes = (
+                [ctypes.c_void_p]
+                + [ctypes.c_void_p if t.endswith("*") else _CTYPE[t] for _, t in k.params]
+                + [ctypes.c_long, ctypes.c_void_p]
+            )
             f.restype = ctypes.c_double
         self.lib.time_copy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
         self.lib.time_copy.restype = ctypes.c_double
@@ -291,7 +403,7 @@ class Shim:
         if k.ret is None:
             return None
         dt = np.dtype(_DTYPE[k.ret])
-        return np.frombuffer(last.raw[:dt.itemsize], dt)[0]
+        return np.frombuffer(last.raw[: dt.itemsize], dt)[0]
 
     def copier(self, dst: np.ndarray, src: np.ndarray) -> Callable[[int], float]:
         return lambda reps: self.lib.time_copy(dst.ctypes.data, src.ctypes.data, src.nbytes, reps)
@@ -299,16 +411,25 @@ class Shim:
 
 def address(lib: ctypes.CDLL, name: str) -> int:
     at = ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
-    if at is None:          # a symbol the library exports is never at address 0
+    if at is None:  # a symbol the library exports is never at address 0
         raise BenchError(f"{name} is at address 0")
     return at
 
 
 # ------------------------------------------------------------------ Atlas side
 
-_C_OF_INTENT = {"i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
-                "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
-                "f32": "float", "f64": "double"}
+_C_OF_INTENT = {
+    "i8": "int8_t",
+    "i16": "int16_t",
+    "i32": "int32_t",
+    "i64": "int64_t",
+    "u8": "uint8_t",
+    "u16": "uint16_t",
+    "u32": "uint32_t",
+    "u64": "uint64_t",
+    "f32": "float",
+    "f64": "double",
+}
 
 
 def _abi(ret: str | None, types) -> tuple:
@@ -323,6 +444,7 @@ def intent_abi(signature: str) -> tuple:
     from ..meaning import ir
     from ..front.check import check
     from ..front.syntax import parse
+
     fn = check(parse(signature + (" { return 0; }" if "->" in signature else " { }"), "<manifest>")).functions[0]
     types = []
     for p in fn.params:
@@ -340,10 +462,12 @@ def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENT
     timed on.  Refuses an artefact whose signature is not kernels.c's: calling
     it would pass the arguments wrongly, not just give a wrong answer."""
     from ..pipeline import compile_files
+
     out = workdir / "atlas" / k.name
     if search is not None:
         from dataclasses import replace as _with
         from ..search.profile import load_profile
+
         prof = intents / "profiles" / f"{k.name}.yaml"
         search = _with(search, profiles={k.name: load_profile(prof)} if prof.exists() else {})
     compiled = compile_files([intents / f"{k.name}.ax"], probe, out, search=search)
@@ -358,11 +482,12 @@ def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENT
 
 # ------------------------------------------------------------------ measuring
 
+
 def aligned(values: np.ndarray) -> np.ndarray:
     """A copy at a 64-byte boundary: the same alignment on every run and for both sides."""
     buf = np.empty(values.nbytes + ALIGN, np.uint8)
     off = -buf.ctypes.data % ALIGN
-    out = buf[off:off + values.nbytes].view(values.dtype)
+    out = buf[off : off + values.nbytes].view(values.dtype)
     out[...] = values
     return out
 
@@ -375,17 +500,19 @@ def make_inputs(k: Kernel, n: int) -> dict:
         if p == "n":
             continue
         if t.endswith("*"):
-            if p not in values:                    # a pure output
+            if p not in values:  # a pure output
                 values[p] = np.zeros(k.length(n), _DTYPE[_base(t)])
             values[p] = aligned(np.asarray(values[p], _DTYPE[_base(t)]))
         else:
-            values[p] = _DTYPE[t](values[p]).item()   # as the C scalar type holds it
+            values[p] = _DTYPE[t](values[p]).item()  # as the C scalar type holds it
     return values
 
 
 def _args(k: Kernel, n: int, values: dict, fresh: bool) -> list:
-    return [n if p == "n" else (aligned(values[p]) if fresh and isinstance(values[p], np.ndarray)
-                                else values[p]) for p, _ in k.params]
+    return [
+        n if p == "n" else (aligned(values[p]) if fresh and isinstance(values[p], np.ndarray) else values[p])
+        for p, _ in k.params
+    ]
 
 
 def compare(k: Kernel, values: dict, c: dict, atlas: dict) -> tuple[bool, str, float | None]:
@@ -398,8 +525,7 @@ def compare(k: Kernel, values: dict, c: dict, atlas: dict) -> tuple[bool, str, f
             if differ.size:
                 i = differ[0]
                 where = f"{name}[{i}]" if name != "return" else "return value"
-                return False, (f"{where}: C {want[i]}, Atlas {got[i]} "
-                               f"({differ.size} of {want.size} differ)"), None
+                return False, (f"{where}: C {want[i]}, Atlas {got[i]} ({differ.size} of {want.size} differ)"), None
             continue
         w, g = want.astype(np.float64), got.astype(np.float64)
         scale = np.abs(w)
@@ -407,14 +533,20 @@ def compare(k: Kernel, values: dict, c: dict, atlas: dict) -> tuple[bool, str, f
             scale = np.maximum(scale, k.magnitude(values))
         with np.errstate(invalid="ignore", divide="ignore"):
             err = np.abs(g - w) / np.maximum(scale, np.finfo(np.float32).tiny)
-        err[np.isnan(w) & np.isnan(g)] = 0.0          # NaN where C has NaN is a match
+        err[np.isnan(w) & np.isnan(g)] = 0.0  # NaN where C has NaN is a match
         err[np.isnan(err)] = np.inf
         i = int(np.argmax(err))
         worst = max(worst or 0.0, float(err[i]))
         if err[i] > k.tol:
             bad = int(np.count_nonzero(err > k.tol))
-            return False, (f"{name}[{i}]: C {want[i]!r}, Atlas {got[i]!r}, relative error {err[i]:.3g} "
-                           f"> {k.tol:g} ({bad} of {err.size} elements)"), worst
+            return (
+                False,
+                (
+                    f"{name}[{i}]: C {want[i]!r}, Atlas {got[i]!r}, relative error {err[i]:.3g} "
+                    f"> {k.tol:g} ({bad} of {err.size} elements)"
+                ),
+                worst,
+            )
     return True, "", worst
 
 
@@ -447,7 +579,7 @@ def per_call_ns(call: Callable[[int], float]) -> float:
     reps = 1
     while True:
         ns = call(reps)
-        if ns * reps >= 1e6 or reps >= 1 << 24:       # 1 ms: the clock is well resolved
+        if ns * reps >= 1e6 or reps >= 1 << 24:  # 1 ms: the clock is well resolved
             return max(ns, 1e-3)
         reps *= 8
 
@@ -457,19 +589,19 @@ class Row:
     kernel: str
     n: int
     ok: bool = False
-    detail: str = ""                     # why not ok
-    compared: int = 0                    # output elements compared
-    max_rel_error: float | None = None   # float kernels
-    c_ns: float | None = None            # medians, ns per call
+    detail: str = ""  # why not ok
+    compared: int = 0  # output elements compared
+    max_rel_error: float | None = None  # float kernels
+    c_ns: float | None = None  # medians, ns per call
     atlas_ns: float | None = None
-    ratio: float | None = None           # median of the pairwise ratios C/Atlas
-    ratio_iqr: tuple | None = None       # their quartiles: how much the machine moved
+    ratio: float | None = None  # median of the pairwise ratios C/Atlas
+    ratio_iqr: tuple | None = None  # their quartiles: how much the machine moved
     copy_ns: float | None = None
     copy_bytes: int | None = None
-    variant: str = ""                    # the search's champion, in short
-    search_s: float | None = None        # how long its search took (0: from the archive)
+    variant: str = ""  # the search's champion, in short
+    search_s: float | None = None  # how long its search took (0: from the archive)
     reps: dict = field(default_factory=dict)
-    samples: dict = field(default_factory=dict)   # label -> every sample, ns per call
+    samples: dict = field(default_factory=dict)  # label -> every sample, ns per call
 
     @property
     def c_bound(self):
@@ -484,13 +616,23 @@ def _iqr(r: "Row") -> str:
     return f" ({_x(r.ratio_iqr[0])}–{_x(r.ratio_iqr[1])})" if r.ratio_iqr else ""
 
 
-def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, samples: int,
-               target_s: float, budget_s: float, with_bound: bool) -> Row:
+def bench_case(
+    k: Kernel,
+    n: int,
+    shim: Shim,
+    c_fn: int,
+    atlas_fn: int,
+    *,
+    samples: int,
+    target_s: float,
+    budget_s: float,
+    with_bound: bool,
+) -> Row:
     row = Row(k.name, n)
     values = make_inputs(k, n)
     row.ok, row.detail, row.max_rel_error, row.compared = check_outputs(k, n, values, shim, c_fn, atlas_fn)
     if not row.ok:
-        return row                       # a wrong answer gets no time
+        return row  # a wrong answer gets no time
     # Both sides share these buffers, as README asks.  saxpy's y grows by
     # a*x on every call; it stays far from overflow, and saxpy's speed does
     # not depend on the values.
@@ -498,15 +640,14 @@ def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, sampl
     calls = {"C": shim.caller(k, c_fn, args), "Atlas": shim.caller(k, atlas_fn, args)}
     if with_bound and k.moved is not None:
         row.copy_bytes = k.moved(n) // 2
-        src = aligned(np.ones(row.copy_bytes, np.uint8))   # written, so no page is the shared zero page
+        src = aligned(np.ones(row.copy_bytes, np.uint8))  # written, so no page is the shared zero page
         dst = aligned(np.ones(row.copy_bytes, np.uint8))
         calls["copy"] = shim.copier(dst, src)
     per = {label: per_call_ns(call) for label, call in calls.items()}
     # C and Atlas repeat the same number of times, so each sample does the
     # same work; the slower of the two sets it at ~target_s per sample.
     both = max(1, round(target_s * 1e9 / max(per["C"], per["Atlas"])))
-    row.reps = {label: both if label != "copy" else max(1, round(target_s * 1e9 / per[label]))
-                for label in calls}
+    row.reps = {label: both if label != "copy" else max(1, round(target_s * 1e9 / per[label])) for label in calls}
     # A very slow side must not blow the run time: fewer samples (never under 3).
     round_ns = sum(per[label] * row.reps[label] for label in calls)
     samples = max(min(samples, 3), min(samples, int(budget_s * 1e9 / round_ns)))
@@ -523,6 +664,7 @@ def bench_case(k: Kernel, n: int, shim: Shim, c_fn: int, atlas_fn: int, *, sampl
 
 
 # ------------------------------------------------------------------ the whole run
+
 
 @dataclass
 class Report:
@@ -553,9 +695,22 @@ class Report:
         return d
 
 
-def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, target_s=None,
-              budget_s=8.0, probe=None, workdir=None, contender=None, intents=INTENTS,
-              search=None, log: Callable[[str], None] = lambda s: None) -> Report:
+def run_bench(
+    kernels_c=None,
+    *,
+    only=(),
+    sizes=(),
+    quick=False,
+    samples=None,
+    target_s=None,
+    budget_s=8.0,
+    probe=None,
+    workdir=None,
+    contender=None,
+    intents=INTENTS,
+    search=None,
+    log: Callable[[str], None] = lambda s: None,
+) -> Report:
     """Measure the kernels named in `only` (default: all ten).
 
     sizes: n to time instead of README's (then every streaming kernel gets
@@ -565,6 +720,7 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
     atlas.search.explode.Options to search each kernel (on its profile) first."""
     from .. import __version__
     from ..machine import probe as hwprobe
+
     unknown = [name for name in only if name not in BY_NAME]
     if unknown:
         raise BenchError(f"unknown kernel(s) {', '.join(unknown)} (kernels: {', '.join(BY_NAME)})")
@@ -590,27 +746,49 @@ def run_bench(kernels_c=None, *, only=(), sizes=(), quick=False, samples=None, t
                     if other is not None:
                         lib, atlas_fn = other, address(other, k.name)
                     else:
-                        log(f"compiling intents/{k.name}.ax with Atlas for {cpu.llvm_cpu}"
-                            + (" (searching)" if search is not None else ""))
+                        log(
+                            f"compiling intents/{k.name}.ax with Atlas for {cpu.llvm_cpu}"
+                            + (" (searching)" if search is not None else "")
+                        )
                         lib, atlas_fn, found = compile_atlas(k, probe, work, intents, search)
-                except Exception as exc:   # one kernel that fails to build must not hide the others
+                except Exception as exc:  # one kernel that fails to build must not hide the others
                     why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     rows += [Row(k.name, n, detail=f"not compiled: {why}") for n in cases]
                     continue
                 for n in cases:
                     log(f"timing {k.name} n={n}")
-                    row = bench_case(k, n, shim, address(c_lib, k.name), atlas_fn, samples=samples,
-                                     target_s=target_s, budget_s=budget_s,
-                                     with_bound=n in k.bound_sizes or bool(sizes))
+                    row = bench_case(
+                        k,
+                        n,
+                        shim,
+                        address(c_lib, k.name),
+                        atlas_fn,
+                        samples=samples,
+                        target_s=target_s,
+                        budget_s=budget_s,
+                        with_bound=n in k.bound_sizes or bool(sizes),
+                    )
                     if found:
                         row.variant = found.genome
                         row.search_s = 0.0 if found.origin is Origin.ARCHIVE else found.seconds
                     rows.append(row)
-    return Report(date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  machine={"model_name": cpu.model_name, "uarch": cpu.uarch, "llvm_cpu": cpu.llvm_cpu,
-                           "cores": cpu.cores, "threads": cpu.threads, "fingerprint": hwprobe.fingerprint(probe)},
-                  gcc=gcc_version(), kernels_c=str(source), atlas_version=__version__,
-                  samples=samples, target_ms=target_s * 1e3, rows=rows)
+    return Report(
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine={
+            "model_name": cpu.model_name,
+            "uarch": cpu.uarch,
+            "llvm_cpu": cpu.llvm_cpu,
+            "cores": cpu.cores,
+            "threads": cpu.threads,
+            "fingerprint": hwprobe.fingerprint(probe),
+        },
+        gcc=gcc_version(),
+        kernels_c=str(source),
+        atlas_version=__version__,
+        samples=samples,
+        target_ms=target_s * 1e3,
+        rows=rows,
+    )
 
 
 class pinned:
@@ -632,11 +810,12 @@ class pinned:
 
 # ------------------------------------------------------------------ output
 
+
 def _time(ns: float | None) -> str:
     if ns is None:
         return ""
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if ns >= scale * 0.9995:         # so 999.7 ns reads "1 µs", not "1e+03 ns"
+        if ns >= scale * 0.9995:  # so 999.7 ns reads "1 µs", not "1e+03 ns"
             return f"{ns / scale:.3g} {unit}"
     return f"{ns:.3g} ns"
 
@@ -653,7 +832,7 @@ def _bound(r: Row) -> str:
     """The copy bound's cell: its time and the bytes it moved."""
     if not r.copy_ns:
         return ""
-    if r.copy_bytes is None:    # bench_case sets copy_bytes whenever it times the copy
+    if r.copy_bytes is None:  # bench_case sets copy_bytes whenever it times the copy
         raise BenchError(f"{r.kernel}: a copy time without the bytes copied")
     return f"{_time(r.copy_ns)} ({r.copy_bytes / 2**20:.3g} MiB)"
 
@@ -685,20 +864,27 @@ def render(report: Report) -> str:
         else:
             check = ("**MISMATCH**: " if r.compared else "**FAILED**: ") + r.detail.replace("|", "\\|")
         bound = _bound(r)
-        lines.append(f"| {r.kernel} | {_n(r.n)} | {_time(r.c_ns)} | {_time(r.atlas_ns)} | "
-                     f"{'**' + _x(r.ratio) + '**' + _iqr(r) if r.ratio else '—'} | {bound} | "
-                     f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} | {r.variant} | "
-                     f"{'' if r.search_s is None else ('archive' if r.search_s == 0 else f'{r.search_s:.0f} s')} |")
+        lines.append(
+            f"| {r.kernel} | {_n(r.n)} | {_time(r.c_ns)} | {_time(r.atlas_ns)} | "
+            f"{'**' + _x(r.ratio) + '**' + _iqr(r) if r.ratio else '—'} | {bound} | "
+            f"{_x(r.c_bound)} | {_x(r.atlas_bound)} | {check} | {r.variant} | "
+            f"{'' if r.search_s is None else ('archive' if r.search_s == 0 else f'{r.search_s:.0f} s')} |"
+        )
     bad = [r for r in report.rows if not r.ok]
     lines.append("")
     if bad:
-        lines.append(f"**{len(bad)} of {len(report.rows)} rows FAILED their output check or did not "
-                     f"compile; they are left out of the mean.**")
+        lines.append(
+            f"**{len(bad)} of {len(report.rows)} rows FAILED their output check or did not "
+            f"compile; they are left out of the mean.**"
+        )
         lines.append("")
     g = report.geomean
     counted = len(report.rows) - len(bad)
-    lines.append(f"geometric mean of C/Atlas over {counted} rows: {g:.2f}" if g is not None
-                 else "geometric mean of C/Atlas: none (no row passed)")
+    lines.append(
+        f"geometric mean of C/Atlas over {counted} rows: {g:.2f}"
+        if g is not None
+        else "geometric mean of C/Atlas: none (no row passed)"
+    )
     return "\n".join(lines)
 
 

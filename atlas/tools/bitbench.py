@@ -25,6 +25,7 @@ How one problem is measured (`measure`):
 The search's fields of a Row (found program, its length, search time,
 whether it is proven) are left for the caller, which runs the search.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -38,8 +39,7 @@ from typing import Callable, Optional
 import numpy as np
 import yaml
 
-from .bench import (REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned,
-                    per_call_ns, sample)
+from .bench import REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned, per_call_ns, sample
 from ..machine.manifest import Manifest
 from ..machine.probe import Probe
 
@@ -50,11 +50,28 @@ LITERATURE_AX = BITS / "literature.ax"
 NAIVE_C = BITS / "naive.c"
 
 INT_TYPES = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
-_C = {"u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
-      "i8": "int8_t", "i16": "int16_t", "i32": "int32_t", "i64": "int64_t",
-      "bool": "uint8_t"}                   # Atlas stores a bool array as bytes 0/1
-_NP = {"u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64,
-       "i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64, "bool": np.uint8}
+_C = {
+    "u8": "uint8_t",
+    "u16": "uint16_t",
+    "u32": "uint32_t",
+    "u64": "uint64_t",
+    "i8": "int8_t",
+    "i16": "int16_t",
+    "i32": "int32_t",
+    "i64": "int64_t",
+    "bool": "uint8_t",
+}  # Atlas stores a bool array as bytes 0/1
+_NP = {
+    "u8": np.uint8,
+    "u16": np.uint16,
+    "u32": np.uint32,
+    "u64": np.uint64,
+    "i8": np.int8,
+    "i16": np.int16,
+    "i32": np.int32,
+    "i64": np.int64,
+    "bool": np.uint8,
+}
 
 
 class ProblemsError(BenchError):
@@ -63,24 +80,25 @@ class ProblemsError(BenchError):
 
 # ------------------------------------------------------------------ the problems
 
+
 @dataclass(frozen=True)
 class Problem:
     name: str
-    function: str                        # the naive specification, in naive.ax and naive.c
-    literature: str                      # the known program, in literature.ax
-    known_length: int                    # operations in the literature program
+    function: str  # the naive specification, in naive.ax and naive.c
+    literature: str  # the known program, in literature.ax
+    known_length: int  # operations in the literature program
     source: str
     doc: str
-    primitive: Optional[str] = None      # a shorter program with primitives (an expression over x, y)
+    primitive: Optional[str] = None  # a shorter program with primitives (an expression over x, y)
     primitive_length: Optional[int] = None
     # From the signature in naive.ax (filled by load_problems):
-    ty: str = ""                         # the type of every parameter
-    arity: int = 0                       # 1 (x) or 2 (x, y)
-    ret: str = ""                        # the result type: ty or bool
+    ty: str = ""  # the type of every parameter
+    arity: int = 0  # 1 (x) or 2 (x, y)
+    ret: str = ""  # the result type: ty or bool
 
     @property
     def params(self) -> tuple[str, ...]:
-        return ("x", "y")[:self.arity]
+        return ("x", "y")[: self.arity]
 
 
 _REQUIRED = {"name": str, "function": str, "literature": str, "known_length": int, "source": str, "doc": str}
@@ -117,8 +135,9 @@ def load_problems(path=PROBLEMS, naive=None, literature=None) -> list[Problem]:
                 continue
             v = entry[key]
             if not isinstance(v, kind) or isinstance(v, bool) or (isinstance(v, str) and not v.strip()):
-                raise ProblemsError(f"{where}: '{key}' must be a{' non-empty string' if kind is str else 'n integer'}"
-                                    f", got {v!r}")
+                raise ProblemsError(
+                    f"{where}: '{key}' must be a{' non-empty string' if kind is str else 'n integer'}, got {v!r}"
+                )
         for key in ("known_length", "primitive_length"):
             if key in entry and entry[key] < 1:
                 raise ProblemsError(f"{where}: '{key}' must be at least 1, got {entry[key]}")
@@ -128,8 +147,10 @@ def load_problems(path=PROBLEMS, naive=None, literature=None) -> list[Problem]:
             raise ProblemsError(f"{where}: the name {entry['name']} is used twice")
         seen.add(entry["name"])
         raw.append((where, entry))
-    module = _module(Path(naive) if naive else path.parent / "naive.ax",
-                     Path(literature) if literature else path.parent / "literature.ax")
+    module = _module(
+        Path(naive) if naive else path.parent / "naive.ax",
+        Path(literature) if literature else path.parent / "literature.ax",
+    )
     return [_with_signature(where, Problem(**entry), module) for where, entry in raw]
 
 
@@ -137,6 +158,7 @@ def _module(*paths):
     from ..front.check import check
     from ..front.diagnostics import AtlasError
     from ..pipeline import read_sources
+
     try:
         return check(*read_sources(paths))
     except AtlasError as exc:
@@ -145,6 +167,7 @@ def _module(*paths):
 
 def _with_signature(where: str, p: Problem, module) -> Problem:
     from ..meaning import ir
+
     names = {f.name: f for f in module.functions}
     for role in ("function", "literature"):
         if getattr(p, role) not in names:
@@ -165,13 +188,16 @@ def _with_signature(where: str, p: Problem, module) -> Problem:
 
 # ------------------------------------------------------------------ building
 
+
 def _map(name: str, fn: str, p: Problem) -> str:
     args = ", ".join(f"{a}[i]" for a in p.params)
-    return (f"fn {name}(n: u64, x: [{p.ty}; n], y: [{p.ty}; n], out: mut [{p.ret}; n]) {{\n"
-            f"    for i in 0..n {{\n"
-            f"        out[i] = {fn}({args});\n"
-            f"    }}\n"
-            f"}}\n")
+    return (
+        f"fn {name}(n: u64, x: [{p.ty}; n], y: [{p.ty}; n], out: mut [{p.ret}; n]) {{\n"
+        f"    for i in 0..n {{\n"
+        f"        out[i] = {fn}({args});\n"
+        f"    }}\n"
+        f"}}\n"
+    )
 
 
 def driver_source(problems, prefix: str = "map_") -> str:
@@ -186,11 +212,11 @@ def driver_source(problems, prefix: str = "map_") -> str:
     return "\n".join(out)
 
 
-def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX,
-                  **options):
+def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX, **options):
     """Compile naive.ax, literature.ax and the driver into the artefact folder
     `out` (options go to atlas.pipeline.compile_files); the Compiled result."""
     from ..pipeline import compile_files
+
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
         driver = Path(workdir or tmp) / "bits_driver.ax"
         driver.parent.mkdir(parents=True, exist_ok=True)
@@ -207,36 +233,41 @@ def build_c(workdir, source=NAIVE_C) -> Path:
 
 # ------------------------------------------------------------------ measuring
 
+
 @dataclass
 class Row:
     problem: str
     known_length: int
     source: str
     n: int = 0
-    ok: bool = False                     # the three outputs matched
-    detail: str = ""                     # why not
-    gcc_ns: float | None = None          # medians, ns per element
-    atlas_ns: float | None = None        # the naive specification as Atlas compiled it
-    literature_ns: float | None = None   # the literature program as Atlas compiled it
+    ok: bool = False  # the three outputs matched
+    detail: str = ""  # why not
+    gcc_ns: float | None = None  # medians, ns per element
+    atlas_ns: float | None = None  # the naive specification as Atlas compiled it
+    literature_ns: float | None = None  # the literature program as Atlas compiled it
     gcc_over_atlas: float | None = None  # medians of side-by-side sample ratios
     literature_over_atlas: float | None = None
     reps: int = 0
-    samples: dict = field(default_factory=dict)   # label -> every sample, ns per call
+    samples: dict = field(default_factory=dict)  # label -> every sample, ns per call
     # Filled by the caller, which runs the search:
     found_program: Optional[str] = None
     found_length: Optional[int] = None
     search_s: Optional[float] = None
     proven: Optional[bool] = None
-    rules_length: Optional[int] = None   # operations of the atlas's form from the shipped rules alone
-    status: str = ""                     # the search's word: learned, known, no gain, not found
+    rules_length: Optional[int] = None  # operations of the atlas's form from the shipped rules alone
+    status: str = ""  # the search's word: learned, known, no gain, not found
 
 
 def _kernel(p: Problem) -> Kernel:
     """The shape of the map loops of p, as atlas.tools.bench's shim knows kernels."""
     t, r = _C[p.ty], _C[p.ret]
-    return Kernel(f"bits_{p.ty}_{p.ret}", None,
-                  (("n", "uint64_t"), ("x", f"const {t} *"), ("y", f"const {t} *"), ("out", f"{r} *")),
-                  (), lambda rng, n: {})
+    return Kernel(
+        f"bits_{p.ty}_{p.ret}",
+        None,
+        (("n", "uint64_t"), ("x", f"const {t} *"), ("y", f"const {t} *"), ("out", f"{r} *")),
+        (),
+        lambda rng, n: {},
+    )
 
 
 def make_inputs(p: Problem, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -260,14 +291,24 @@ def _address(lib: ctypes.CDLL, symbol: str, where) -> int:
         at = ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
     except AttributeError:
         raise BenchError(f"{where} exports no {symbol}") from None
-    if at is None:          # a symbol the library exports is never at address 0
+    if at is None:  # a symbol the library exports is never at address 0
         raise BenchError(f"{where}: {symbol} is at address 0")
     return at
 
 
-def measure(problems, c_lib_path, atlas_artefact_dir, *, n: int = 1 << 16, samples: int = 11,
-            target_s: float = 0.005, seed: int = 0, prefix: str = "map_", workdir=None,
-            log: Callable[[str], None] = lambda s: None) -> list[Row]:
+def measure(
+    problems,
+    c_lib_path,
+    atlas_artefact_dir,
+    *,
+    n: int = 1 << 16,
+    samples: int = 11,
+    target_s: float = 0.005,
+    seed: int = 0,
+    prefix: str = "map_",
+    workdir=None,
+    log: Callable[[str], None] = lambda s: None,
+) -> list[Row]:
     """Check and time each problem's three loops (see the module's doc); one Row each."""
     artefact = Path(atlas_artefact_dir)
     try:
@@ -285,17 +326,17 @@ def measure(problems, c_lib_path, atlas_artefact_dir, *, n: int = 1 << 16, sampl
         with pinned():
             for p in problems:
                 k = kernels[_kernel(p).name]
-                fns = {"gcc": _address(c_lib, prefix + p.function, c_lib_path),
-                       "atlas": _address(atlas_lib, _symbol(manifest, prefix + p.function, artefact), artefact),
-                       "literature": _address(atlas_lib, _symbol(manifest, prefix + p.literature, artefact),
-                                              artefact)}
+                fns = {
+                    "gcc": _address(c_lib, prefix + p.function, c_lib_path),
+                    "atlas": _address(atlas_lib, _symbol(manifest, prefix + p.function, artefact), artefact),
+                    "literature": _address(atlas_lib, _symbol(manifest, prefix + p.literature, artefact), artefact),
+                }
                 log(f"timing {p.name} n={n}")
                 rows.append(_measure_one(p, k, shim, fns, n, samples, target_s, seed))
     return rows
 
 
-def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: int,
-                 target_s: float, seed: int) -> Row:
+def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: int, target_s: float, seed: int) -> Row:
     row = Row(p.name, p.known_length, p.source, n)
     x, y = make_inputs(p, n, seed)
     outs = {}
@@ -308,9 +349,11 @@ def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: 
         if differ.size:
             i = int(differ[0])
             args = ", ".join(f"{a} = {v[i]}" for a, v in zip(p.params, (x, y)))
-            row.detail = (f"{label} differs from gcc at {args}: gcc {outs['gcc'][i]}, {label} {outs[label][i]} "
-                          f"({differ.size} of {n} elements differ)")
-            return row                   # a wrong answer gets no time
+            row.detail = (
+                f"{label} differs from gcc at {args}: gcc {outs['gcc'][i]}, {label} {outs[label][i]} "
+                f"({differ.size} of {n} elements differ)"
+            )
+            return row  # a wrong answer gets no time
     row.ok = True
     out = aligned(np.zeros(n, _NP[p.ret]))
     calls = {label: shim.caller(k, fn, [n, x, y, out]) for label, fn in fns.items()}
@@ -327,6 +370,7 @@ def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: 
 
 # ------------------------------------------------------------------ output
 
+
 def _cell(text) -> str:
     return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -341,9 +385,11 @@ def _x(v: float | None) -> str:
 
 def render(rows) -> str:
     """The rows as a markdown table."""
-    lines = ["| problem | found program | length | known | rules alone | source | gcc naive ns/elt | "
-             "Atlas ns/elt | gcc/Atlas | literature/Atlas | search s |",
-             "|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|"]
+    lines = [
+        "| problem | found program | length | known | rules alone | source | gcc naive ns/elt | "
+        "Atlas ns/elt | gcc/Atlas | literature/Atlas | search s |",
+        "|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|",
+    ]
     for r in rows:
         found = f"`{_cell(r.found_program)}`" if r.found_program else ""
         if r.status and r.status != "learned":
@@ -352,19 +398,31 @@ def render(rows) -> str:
             found += " (unproven)"
         if not r.ok:
             found = (found + " " if found else "") + f"**MISMATCH**: {_cell(r.detail)}"
-        lines.append(f"| {r.problem} | {found} | {'' if r.found_length is None else r.found_length} | "
-                     f"{r.known_length} | {'' if r.rules_length is None else r.rules_length} | "
-                     f"{_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
-                     f"{_x(r.gcc_over_atlas)} | {_x(r.literature_over_atlas)} | "
-                     f"{'' if r.search_s is None else f'{r.search_s:.1f}'} |")
+        lines.append(
+            f"| {r.problem} | {found} | {'' if r.found_length is None else r.found_length} | "
+            f"{r.known_length} | {'' if r.rules_length is None else r.rules_length} | "
+            f"{_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
+            f"{_x(r.gcc_over_atlas)} | {_x(r.literature_over_atlas)} | "
+            f"{'' if r.search_s is None else f'{r.search_s:.1f}'} |"
+        )
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ the whole benchmark
 
-def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned_path=None,
-        n: int = 1 << 16, samples: int = 11, log: Callable[[str], None] = lambda s: None,
-        costs=None) -> list[Row]:
+
+def run(
+    probe: Probe,
+    *,
+    budget_s: float = 60.0,
+    seed: int = 0,
+    only=(),
+    learned_path=None,
+    n: int = 1 << 16,
+    samples: int = 11,
+    log: Callable[[str], None] = lambda s: None,
+    costs=None,
+) -> list[Row]:
     """Search every problem's naive specification (atlas superopt), compile
     naive.ax with what was learned, and time it against gcc on the same
     naive C and against the literature's program.  Learned rules go to
@@ -372,6 +430,7 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
     from ..superopt import discover
     from ..superopt.discover import Found
     from ..logic import learned
+
     problems = load_problems()
     if only:
         unknown = sorted(set(only) - {p.name for p in problems})
@@ -381,8 +440,16 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp_name:
         tmp = Path(tmp_name)
         path = Path(learned_path) if learned_path else tmp / "learned-rules.yaml"
-        found = discover.run([NAIVE_AX], probe, budget_s=budget_s, seed=seed, learned_path=path,
-                             only=[p.function for p in problems], costs=costs, progress=log)
+        found = discover.run(
+            [NAIVE_AX],
+            probe,
+            budget_s=budget_s,
+            seed=seed,
+            learned_path=path,
+            only=[p.function for p in problems],
+            costs=costs,
+            progress=log,
+        )
         by_fn = {d.function: d for d in found}
         log("compiling the naive specifications with the learned rules")
         compiled = compile_atlas(problems, probe, tmp / "atlas", learned=[path] if path.exists() else [])
@@ -401,4 +468,3 @@ def run(probe: Probe, *, budget_s: float = 60.0, seed: int = 0, only=(), learned
                 row.found_program, row.proven = rules[d.rule]["rhs"], True
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
     return rows
-

@@ -1,4 +1,5 @@
 """The `atlas` command."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from ..front.diagnostics import AtlasError
 from ..meaning.interp import dtype, evaluate, to_value
 
 USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError)
-BUDGET_S = 60.0         # a search's default time, for the whole compile
+BUDGET_S = 60.0  # a search's default time, for the whole compile
 
 
 def _fail(exc) -> None:
@@ -40,6 +41,7 @@ def _writable_folder(out: str) -> None:
     exists must take a new entry (tried for real: as root, os.access says
     yes to nearly anything)."""
     import tempfile
+
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise AtlasError(None, f"{out} exists and is not a folder; refusing to overwrite it")
@@ -63,6 +65,7 @@ def _readable(files) -> list[str]:
     error (the stages' own reader, pipeline.read_sources, decodes without
     one).  The names of the functions the files define."""
     from ..front.syntax import parse, read_source
+
     return [fn.name for f in files for fn in parse(read_source(f), f).funcs]
 
 
@@ -75,11 +78,13 @@ def _one_line_warnings(shown):
     """A warnings.showwarning that prints Atlas's own warnings (an archive
     moved aside, ...) as one line for the user, and hands any other to
     `shown`, which keeps Python's form that locates it."""
+
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, UserWarning) and category.__module__.startswith("atlas"):
             click.echo(f"warning: {message}", err=True)
         else:
             shown(message, category, filename, lineno, file, line)
+
     return show
 
 
@@ -91,8 +96,9 @@ class _DeepGroup(click.Group):
         from ..front.syntax import run_deep
 
         def body():
-            with ctx:                 # click's current context is per thread
+            with ctx:  # click's current context is per thread
                 return click.Group.invoke(self, ctx)
+
         shown = warnings.showwarning
         warnings.showwarning = _one_line_warnings(shown)
         try:
@@ -129,59 +135,126 @@ def probe(output):
         except OSError as exc:
             _fail(f"{output}: cannot write: {exc.strerror or exc}")
         cpu = p.cpu
-        click.echo(f"wrote {output}: {cpu.model_name or cpu.arch} ({cpu.uarch}, "
-                   f"{len(cpu.features)} features), {len(p.gpus)} GPU(s), "
-                   f"{len(p.pci)} PCI device(s); fingerprint {hwprobe.fingerprint(p)}")
+        click.echo(
+            f"wrote {output}: {cpu.model_name or cpu.arch} ({cpu.uarch}, "
+            f"{len(cpu.features)} features), {len(p.gpus)} GPU(s), "
+            f"{len(p.pci)} PCI device(s); fingerprint {hwprobe.fingerprint(p)}"
+        )
     else:
         click.echo(json.dumps(p.to_json(), indent=2, sort_keys=True))
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--hw", type=click.Path(dir_okay=False),
-              help="probe.json of the target machine (default: probe this one).")
-@click.option("-o", "--output", type=click.Path(file_okay=False), required=False,
-              help="Output folder (default: out/<first file's name>).")
-@click.option("--backend", default=None,
-              help="Which backend emits the code (default: x86_64; stubs for files with only device descriptions).")
-@click.option("--dump", "dumps", multiple=True, metavar="STAGE",
-              help="Print a stage: ast, ir, specialised, atlas, verified, explode, and the backend's own "
-                   "(x86_64: llvm, llvm-opt, asm; nvptx: llvm, llvm-opt, ptx); repeatable.")
+@click.option(
+    "--hw", type=click.Path(dir_okay=False), help="probe.json of the target machine (default: probe this one)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    required=False,
+    help="Output folder (default: out/<first file's name>).",
+)
+@click.option(
+    "--backend",
+    default=None,
+    help="Which backend emits the code (default: x86_64; stubs for files with only device descriptions).",
+)
+@click.option(
+    "--dump",
+    "dumps",
+    multiple=True,
+    metavar="STAGE",
+    help="Print a stage: ast, ir, specialised, atlas, verified, explode, and the backend's own "
+    "(x86_64: llvm, llvm-opt, asm; nvptx: llvm, llvm-opt, ptx); repeatable.",
+)
 @click.option("--no-atlas", is_flag=True, help="Skip the logic atlas: translate the source form directly.")
-@click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True,
-              help="E-graph node limit.")
-@click.option("--max-iterations", type=click.IntRange(1), default=12, show_default=True,
-              help="Saturation iteration limit.")
-@click.option("--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="Saturation time limit.")
-@click.option("--search/--no-search", default=None,
-              help="Search each function with a loop for its fastest proven variant, measured here "
-                   "(default: with --profile, --feedback or --budget; else the archive's champions are taken "
-                   "and nothing is measured).")
-@click.option("--profile", "profiles", multiple=True, type=click.Path(dir_okay=False),
-              help="Sample inputs of one function (docs/profile.md); repeatable.")
-@click.option("--budget", type=click.FloatRange(1), default=None,
-              help=f"Seconds the whole search may take, every function together (default {BUDGET_S:g}; "
-                   "implies --search).")
-@click.option("--evals", type=click.IntRange(2), default=48, show_default=True,
-              help="Most candidates measured per function.")
+@click.option("--max-nodes", type=click.IntRange(1), default=20_000, show_default=True, help="E-graph node limit.")
+@click.option(
+    "--max-iterations", type=click.IntRange(1), default=12, show_default=True, help="Saturation iteration limit."
+)
+@click.option(
+    "--max-seconds", type=click.FloatRange(0.1), default=10.0, show_default=True, help="Saturation time limit."
+)
+@click.option(
+    "--search/--no-search",
+    default=None,
+    help="Search each function with a loop for its fastest proven variant, measured here "
+    "(default: with --profile, --feedback or --budget; else the archive's champions are taken "
+    "and nothing is measured).",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Sample inputs of one function (docs/profile.md); repeatable.",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(1),
+    default=None,
+    help=f"Seconds the whole search may take, every function together (default {BUDGET_S:g}; implies --search).",
+)
+@click.option(
+    "--evals", type=click.IntRange(2), default=48, show_default=True, help="Most candidates measured per function."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
-@click.option("--feedback", type=click.Path(dir_okay=False),
-              help="Run-time counts from `atlas run --feedback` (fallbacks of speculative tiers).")
+@click.option(
+    "--feedback",
+    type=click.Path(dir_okay=False),
+    help="Run-time counts from `atlas run --feedback` (fallbacks of speculative tiers).",
+)
 @click.option("--fresh", is_flag=True, help="Search again even if the archive holds a champion.")
-@click.option("--pin", "pins", multiple=True, metavar="FUNCTION=SHAPE",
-              help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.")
-@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
-              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option(
+    "--pin",
+    "pins",
+    multiple=True,
+    metavar="FUNCTION=SHAPE",
+    help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.",
+)
+@click.option(
+    "--learned",
+    "learned_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).",
+)
 @click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
-@click.option("--variants", is_flag=True,
-              help="nvptx: also write every launch shape's PTX (variants/), for the search on the GPU.")
-@click.option("--archive", "archive_file", type=click.Path(dir_okay=False, exists=True),
-              help="nvptx: the archive holding the launch shapes the GPU search crowned "
-                   "(default: the user's archive).")
-def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iterations, max_seconds,
-            search, profiles, budget, evals, seed, feedback, fresh, pins, learned_file, no_learned,
-            variants, archive_file):
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="nvptx: also write every launch shape's PTX (variants/), for the search on the GPU.",
+)
+@click.option(
+    "--archive",
+    "archive_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="nvptx: the archive holding the launch shapes the GPU search crowned (default: the user's archive).",
+)
+def compile(
+    files,
+    hw,
+    output,
+    backend,
+    dumps,
+    no_atlas,
+    max_nodes,
+    max_iterations,
+    max_seconds,
+    search,
+    profiles,
+    budget,
+    evals,
+    seed,
+    feedback,
+    fresh,
+    pins,
+    learned_file,
+    no_learned,
+    variants,
+    archive_file,
+):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -196,15 +269,18 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
     from ..logic import learned
     from ..pipeline import DUMP_STAGES, compile_files
     from ..logic.rules import RuleError
+
     out = output or str(Path("out") / Path(files[0]).stem)
 
     def dump(stage, text):
         if stage in dumps:
             click.echo(f";; ---- {stage} " + "-" * 50)
             click.echo(text.rstrip("\n"))
+
     try:
         from ..logic.egraph import Limits
         from ..pipeline import only_devices
+
         defined = _readable(files)
         _writable_folder(out)
         devices_only = only_devices(files)
@@ -222,23 +298,43 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
         archive_only = search is None and not (profiles or feedback or budget is not None)
         search = bool(search) or (search is None and not archive_only)
         if devices_only:
-            pass                    # device operations are emitted as written: nothing to search
+            pass  # device operations are emitted as written: nothing to search
         elif cls is not None and not cls.searchable:
             if search or pins:
-                where = (" (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive "
-                         "--archive reads)" if backend == "nvptx" else "")
-                click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}",
-                           err=True)
+                where = (
+                    " (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive --archive reads)"
+                    if backend == "nvptx"
+                    else ""
+                )
+                click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}", err=True)
         elif search or pins or archive_only:
-            options = _search_options(target, profiles, BUDGET_S if budget is None else budget, evals, seed,
-                                      feedback, fresh, pins, measure=search, probed_here=hw is None,
-                                      defined=defined, archive_only=archive_only)
+            options = _search_options(
+                target,
+                profiles,
+                BUDGET_S if budget is None else budget,
+                evals,
+                seed,
+                feedback,
+                fresh,
+                pins,
+                measure=search,
+                probed_here=hw is None,
+                defined=defined,
+                archive_only=archive_only,
+            )
         with _SearchProgress(options):
-            result = compile_files(list(files), target, out, dump, backend=backend, use_atlas=not no_atlas,
-                                   limits=Limits(nodes=max_nodes, iterations=max_iterations,
-                                                 seconds=max_seconds), search=options,
-                                   learned=learned.paths(learned_file, use=not no_learned),
-                                   backend_options=backend_options)
+            result = compile_files(
+                list(files),
+                target,
+                out,
+                dump,
+                backend=backend,
+                use_atlas=not no_atlas,
+                limits=Limits(nodes=max_nodes, iterations=max_iterations, seconds=max_seconds),
+                search=options,
+                learned=learned.paths(learned_file, use=not no_learned),
+                backend_options=backend_options,
+            )
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     _report_compiled(files, out, result, err=bool(dumps))
@@ -248,26 +344,39 @@ def compile(files, hw, output, backend, dumps, no_atlas, max_nodes, max_iteratio
 
 def _worth_a_search(result, err: bool) -> None:
     """Say which functions a search could speed up, and how to run one."""
-    waiting = [f.name for f in result.module.functions
-               if ir.has_loops(f.body) and f.name in result.manifest.functions
-               and result.manifest.functions[f.name].search is None]
+    waiting = [
+        f.name
+        for f in result.module.functions
+        if ir.has_loops(f.body)
+        and f.name in result.manifest.functions
+        and result.manifest.functions[f.name].search is None
+    ]
     if waiting:
-        click.echo(f"  not searched: {', '.join(waiting)} (the proven default emitted; `--search` times "
-                   f"variants here, within --budget seconds, default {BUDGET_S:g})", err=err)
+        click.echo(
+            f"  not searched: {', '.join(waiting)} (the proven default emitted; `--search` times "
+            f"variants here, within --budget seconds, default {BUDGET_S:g})",
+            err=err,
+        )
 
 
 def _report_compiled(files, out, result, err: bool) -> None:
     """What `atlas compile` says of what it built (on stderr when --dump owns stdout)."""
     m = result.manifest
     if result.module.devices and "devices" not in m.target:
-        click.echo(f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
-                   "are compiled by --backend stubs", err=True)
+        click.echo(
+            f"  note: device descriptions ({', '.join(d.name for d in result.module.devices)}) "
+            "are compiled by --backend stubs",
+            err=True,
+        )
     if "devices" in m.target:
         _report_stubs(files, out, m.target)
         return
     fns = ", ".join(m.functions)
-    click.echo(f"compiled {len(files)} file(s) -> {out}/{m.library or m.ptx or ''} [{fns}] "
-               f"for {m.arch or (m.probe.llvm_cpu if m.probe else '') or 'x86-64'}", err=err)
+    click.echo(
+        f"compiled {len(files)} file(s) -> {out}/{m.library or m.ptx or ''} [{fns}] "
+        f"for {m.arch or (m.probe.llvm_cpu if m.probe else '') or 'x86-64'}",
+        err=err,
+    )
     for d in result.decisions:
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=err)
     for name, f in m.functions.items():
@@ -283,19 +392,34 @@ def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     ev = f.evidence
     if ev is not None and ((ev.terms and ev.terms.rewritten) or ev.champion_refused or ev.form is Form.SEARCHED):
         out.append(f"  {name}: {_validation_line(ev)}; {ev.form.value} form emitted")
-    if "gpu" in f.target:           # the nvptx backend's launch record
+    if "gpu" in f.target:  # the nvptx backend's launch record
         gpu = f.target["gpu"]
-        out.append(f"  {name}: " + (f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
-                                    f"shape {gpu['shape_text']} ({gpu['shape_from']})"
-                                    if gpu else f"no kernel: {f.target.get('gpu_why_not')}"))
+        out.append(
+            f"  {name}: "
+            + (
+                f"{gpu['plan']} on the GPU, {len(gpu['launches'])} launch(es), "
+                f"shape {gpu['shape_text']} ({gpu['shape_from']})"
+                if gpu
+                else f"no kernel: {f.target.get('gpu_why_not')}"
+            )
+        )
     found = f.search
     if found:
         pinned = found.origin is Origin.PINNED
-        how = ("given, not searched" if pinned else "champion from the archive"
-               if found.origin is Origin.ARCHIVE else
-               f"{found.evaluations} variants in {found.seconds or 0:.1f} s, stopped: {found.stop}")
-        speed = (f"{found.speedup:.2f}x the default variant; " if found.speedup else
-                 "" if pinned else "nothing faster than the default; ")
+        how = (
+            "given, not searched"
+            if pinned
+            else "champion from the archive"
+            if found.origin is Origin.ARCHIVE
+            else f"{found.evaluations} variants in {found.seconds or 0:.1f} s, stopped: {found.stop}"
+        )
+        speed = (
+            f"{found.speedup:.2f}x the default variant; "
+            if found.speedup
+            else ""
+            if pinned
+            else "nothing faster than the default; "
+        )
         out.append(f"  {name}: {found.genome} ({speed}{how})")
         out += [f"    {note}" for note in found.notes]
     return out
@@ -309,42 +433,61 @@ def _validation_line(ev: Evidence) -> str:
     proof = ev.check.proof if ev.check else None
     if proof:
         scope = "every input" if proof.bound is None else f"loops up to {proof.bound} iterations"
-        parts.append(f"whole function {proof.status.value} ({scope})" if proof.status is Status.PROVEN
-                     else f"whole function {proof.status.value}")
+        parts.append(
+            f"whole function {proof.status.value} ({scope})"
+            if proof.status is Status.PROVEN
+            else f"whole function {proof.status.value}"
+        )
     runs = ev.check.runs if ev.check else None
     if runs:
         from ..logic.differential import VERDICT
+
         parts.append(f"{runs.get('runs', 0)} differential runs {VERDICT.get(runs.get('agree'), '?')}")
     if ev.champion_refused:
         parts.append("the search's champion was not validated")
     return ", ".join(parts) or "nothing rewritten"
 
 
-def _report_stubs(files, out, m: dict):   # the stubs backend's own fields
+def _report_stubs(files, out, m: dict):  # the stubs backend's own fields
     """What the stubs backend wrote, and why each other description wrote nothing."""
     click.echo(f"compiled {len(files)} file(s) -> {out}/: driver stubs for {len(m['devices'])} device(s)")
     for stem, d in m["devices"].items():
         ops = ", ".join(d["operations"])
-        click.echo(f"  {d['description']} ({d['pci']}) at {', '.join(d['addresses'])}: "
-                   f"{stem}.h {stem}.c [{ops}]")
+        click.echo(f"  {d['description']} ({d['pci']}) at {', '.join(d['addresses'])}: {stem}.h {stem}.c [{ops}]")
     for name, why in m["absent"].items():
         click.echo(f"  {name}: nothing emitted ({why})")
     for u in m["unplaced"]:
         click.echo(f"  {u['description']} at {u['address']}: nothing emitted ({u['why']})")
     if m.get("undescribed"):
-        click.echo("  no description matches: " + ", ".join(
-            f"{u['pci']} at {u['address']}" + (f" ({u['name']})" if u.get("name") else "")
-            for u in m["undescribed"]))
+        click.echo(
+            "  no description matches: "
+            + ", ".join(
+                f"{u['pci']} at {u['address']}" + (f" ({u['name']})" if u.get("name") else "") for u in m["undescribed"]
+            )
+        )
 
 
-def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedback, fresh, pins=(), measure=True,
-                    probed_here=False, defined=None, archive_only=False):
+def _search_options(
+    target: hwprobe.Probe,
+    profiles,
+    budget,
+    evals,
+    seed,
+    feedback,
+    fresh,
+    pins=(),
+    measure=True,
+    probed_here=False,
+    defined=None,
+    archive_only=False,
+):
     """Search options, or None (with a note) where the candidates could not be
     timed on the target: a probe of another machine.  `probed_here`: the
     target is this machine's own probe, taken just now (no second probe).
     `defined`: the compiled files' functions, which each profile must name.
     `archive_only`: take the archive's champions, measure nothing."""
     from ..search.explode import Genome, Options, Pinned, pinned
+
     fixed: dict[str, Genome | Pinned] = {}
     for pin in pins:
         name, eq, shape = pin.partition("=")
@@ -353,23 +496,35 @@ def _search_options(target: hwprobe.Probe, profiles, budget, evals, seed, feedba
         fixed[name] = pinned(shape)
     here = hwprobe.probe() if measure and not probed_here else target
     if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed and not archive_only:
-        click.echo("  search skipped: the probe is not this machine's, and candidates are timed "
-                   "where they will run (compile on the target, or pass --no-search)", err=True)
+        click.echo(
+            "  search skipped: the probe is not this machine's, and candidates are timed "
+            "where they will run (compile on the target, or pass --no-search)",
+            err=True,
+        )
         return None
     from ..search.profile import Profile, load_profile
+
     loaded: dict[str, Profile] = {}
     for path in profiles:
         prof = load_profile(path)
         if defined is not None:
             prof.check_function(defined)
         if prof.function in loaded:
-            raise AtlasError(None, f"{path}: a second profile for '{prof.function}' "
-                                   f"(the first is {loaded[prof.function].path})")
+            raise AtlasError(
+                None, f"{path}: a second profile for '{prof.function}' (the first is {loaded[prof.function].path})"
+            )
         loaded[prof.function] = prof
-    return Options(budget_s=budget, max_evals=evals, seed=seed, profiles=loaded,
-                   feedback=_read_feedback(feedback) if feedback else None, reuse=not fresh,
-                   fixed=fixed, search_new=measure and not archive_only,
-                   only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target))
+    return Options(
+        budget_s=budget,
+        max_evals=evals,
+        seed=seed,
+        profiles=loaded,
+        feedback=_read_feedback(feedback) if feedback else None,
+        reuse=not fresh,
+        fixed=fixed,
+        search_new=measure and not archive_only,
+        only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target),
+    )
 
 
 def _read_feedback(path) -> dict:
@@ -379,10 +534,16 @@ def _read_feedback(path) -> dict:
         raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise AtlasError(None, f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or data.get("format") != "atlas-feedback/1" \
-            or not isinstance(data.get("functions"), dict):
-        raise AtlasError(None, f"{path}: not an Atlas feedback file (expected "
-                               '{"format": "atlas-feedback/1", "functions": {...}}, as `atlas run --feedback` writes)')
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != "atlas-feedback/1"
+        or not isinstance(data.get("functions"), dict)
+    ):
+        raise AtlasError(
+            None,
+            f"{path}: not an Atlas feedback file (expected "
+            '{"format": "atlas-feedback/1", "functions": {...}}, as `atlas run --feedback` writes)',
+        )
     return data["functions"]
 
 
@@ -395,14 +556,19 @@ class _SearchProgress:
             options.progress = self.update
 
     def update(self, function, done, total, best, note):
-        if total == 0:                                  # nothing to measure: from the archive
+        if total == 0:  # nothing to measure: from the archive
             click.echo(f"  {function}: {note}", err=True)
             return
         if function != self.current:
             self.close()
             self.current = function
-            self.bar = click.progressbar(length=total, label=f"  searching {function}", file=sys.stderr,
-                                         show_eta=False, item_show_func=lambda x: x)
+            self.bar = click.progressbar(
+                length=total,
+                label=f"  searching {function}",
+                file=sys.stderr,
+                show_eta=False,
+                item_show_func=lambda x: x,
+            )
             self.bar.__enter__()
         fit = f"best {1 / best.fitness:.2f}x" if best is not None and best.fitness not in (0, float("inf")) else ""
         self.bar.update(max(0, min(done, total) - self.bar.pos), current_item=f"{fit} {note}"[:60])
@@ -431,6 +597,7 @@ def variants(files, hw, function, fmt):
     from ..search.archive import Archive
     from ..pipeline import front
     from ..search.archive import intent_hash
+
     try:
         _readable(files)
         module, _, _ = front(list(files), _probe_for(hw))
@@ -450,11 +617,13 @@ def variants(files, hw, function, fmt):
         click.echo(f"{name}: {len(mine)} variants")
         for r in mine:
             from ..search.explode import Genome
+
             t = r["evidence"].get("times_per_input") if r["evidence"] else None
             when = " / ".join(_ns(x) for x in t) if t else "-"
-            click.echo(f"  {r['status']:<12} {when:>24}  {Genome.from_dict(r['genome']).describe()}"
-                       + (f"  ({r['evidence'].get('detail')})"
-                          if r["evidence"] and r["evidence"].get("detail") else ""))
+            click.echo(
+                f"  {r['status']:<12} {when:>24}  {Genome.from_dict(r['genome']).describe()}"
+                + (f"  ({r['evidence'].get('detail')})" if r["evidence"] and r["evidence"].get("detail") else "")
+            )
 
 
 def _ns(x: float) -> str:
@@ -470,6 +639,7 @@ def check(files):
     """Parse and type-check intent files; report the first error."""
     from ..front.check import check as check_stage
     from ..front.syntax import parse, read_source
+
     try:
         module = check_stage(*(parse(read_source(f), f) for f in files))
     except USER_ERRORS as exc:
@@ -478,19 +648,26 @@ def check(files):
         click.echo(f"ok  {f.signature}")
     for d in module.devices:
         what = f"matches pci {d.ids}" if d.match else "(a base for other descriptions)"
-        click.echo(f"ok  device {d.name} {what}: {len(d.registers)} registers, "
-                   f"operations {', '.join(f.name for f in d.ops) or 'none'}")
+        click.echo(
+            f"ok  device {d.name} {what}: {len(d.registers)} registers, "
+            f"operations {', '.join(f.name for f in d.ops) or 'none'}"
+        )
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target", type=click.Path(exists=True))
 @click.argument("func")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("--hw", type=click.Path(dir_okay=False),
-              help="With an .ax TARGET: the probe that decides `when` branches (default: this machine).")
-@click.option("--feedback", type=click.Path(dir_okay=False),
-              help="Add the run's counters (fallbacks of speculative tiers) to this file, for "
-                   "`atlas compile --feedback`.")
+@click.option(
+    "--hw",
+    type=click.Path(dir_okay=False),
+    help="With an .ax TARGET: the probe that decides `when` branches (default: this machine).",
+)
+@click.option(
+    "--feedback",
+    type=click.Path(dir_okay=False),
+    help="Add the run's counters (fallbacks of speculative tiers) to this file, for `atlas compile --feedback`.",
+)
 def run(target, func, args, hw, feedback):
     """Run FUNC from a compiled folder (native code) or an .ax file (the
     reference interpreter).
@@ -505,18 +682,20 @@ def run(target, func, args, hw, feedback):
     Written arrays are printed after the call, then the result.
     """
     from ..machine.runtime import CpuMismatch
+
     try:
         if Path(target).is_dir():
             from ..machine.runtime import load
+
             lib = load(target)
             if func not in lib.functions:
-                raise AtlasError(None, f"the artefact has no function '{func}' "
-                                       f"(it has: {', '.join(lib.functions)})")
+                raise AtlasError(None, f"the artefact has no function '{func}' (it has: {', '.join(lib.functions)})")
             call = lib[func]
             fn = call.sig
         else:
             from ..meaning import interp
             from ..pipeline import front
+
             _readable([target])
             _, module, _ = front([target], _probe_for(hw))
             try:
@@ -526,6 +705,7 @@ def run(target, func, args, hw, feedback):
 
             def call(*a):
                 return interp.run(module, func, *a)
+
         values = _parse_args(fn, list(args))
         result = call(*values)
         if feedback:
@@ -537,9 +717,9 @@ def run(target, func, args, hw, feedback):
                 raise AtlasError(None, f"{feedback}: cannot write: {exc.strerror or exc}") from None
     except USER_ERRORS + (ValueError,) as exc:
         _fail(exc)
-    except OSError as exc:          # a folder that is no artefact, a library that will not load
+    except OSError as exc:  # a folder that is no artefact, a library that will not load
         _fail(_os_text(exc))
-    except CpuMismatch as exc:      # compiled for another CPU
+    except CpuMismatch as exc:  # compiled for another CPU
         _fail(exc)
     with np.printoptions(threshold=16, edgeitems=4):
         for p, v in zip(fn.params, values):
@@ -554,6 +734,7 @@ def _write_feedback(path, lib) -> None:
     with each tier's block size from the manifest, so the next search can
     tell how often a block fell back."""
     from ..files import write_atomic
+
     functions: dict[str, dict] = _read_feedback(path) if Path(path).exists() else {}
     for fname, counts in lib.counters().items():
         mine = functions.setdefault(fname, {})
@@ -587,7 +768,7 @@ def _parse_args(fn: ir.Function, args: list[str]) -> list:
 
 def _scalar(p: ir.Param, text: str):
     t = p.ty
-    if not isinstance(t, ir.Scalar):        # _parse_args passes only scalar parameters here
+    if not isinstance(t, ir.Scalar):  # _parse_args passes only scalar parameters here
         raise TypeError(f"argument '{p.name}' is an array, not a scalar")
     try:
         if t.is_bool:
@@ -643,7 +824,7 @@ def _array_of(p: ir.Param, text: str, n: int) -> np.ndarray:
         try:
             items = json.loads(text.replace("true", "1").replace("false", "0"))
             return np.array(items).astype(dt)
-        except (ValueError, TypeError, OverflowError):      # not JSON, ragged, not numbers
+        except (ValueError, TypeError, OverflowError):  # not JSON, ragged, not numbers
             raise ValueError(f"argument '{p.name}': cannot read the list {text!r}") from None
     raise ValueError(f"argument '{p.name}': expected an array ([1,2], @file.npy, zeros, iota, random)")
 
@@ -652,12 +833,16 @@ def _array_of(p: ir.Param, text: str, n: int) -> np.ndarray:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
 @click.option("--function", "functions", multiple=True, help="Only this function (repeatable).")
-@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
-              help="Search time per root, in seconds.")
+@click.option(
+    "--budget", type=click.FloatRange(0.5), default=60.0, show_default=True, help="Search time per root, in seconds."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
-@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
-              help="Learned-rule file to add to (default: $ATLAS_LEARNED, else learned-rules.yaml "
-                   "in the cache directory).")
+@click.option(
+    "--learned",
+    "learned_file",
+    type=click.Path(dir_okay=False),
+    help="Learned-rule file to add to (default: $ATLAS_LEARNED, else learned-rules.yaml in the cache directory).",
+)
 @click.option("--again", is_flag=True, help="Search roots whose learned rule is already in the file.")
 def superopt(files, hw, functions, budget, seed, learned_file, again):
     """Search the loop-free code of intent files for cheaper programs.
@@ -674,15 +859,24 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     from ..superopt.discover import Found
     from ..logic import learned
     from ..logic.rules import RuleError
+
     path = Path(learned_file) if learned_file else learned.default_path()
     try:
         _readable(files)
         target = _probe_for(hw)
         table = costmodel.for_probe(target)
         click.echo(f"costs: {table.source}")
-        found = discover.run(list(files), target, budget_s=budget, seed=seed, learned_path=path,
-                             only=functions, again=again, costs=table,
-                             progress=lambda text: click.echo(f"  {text}"))
+        found = discover.run(
+            list(files),
+            target,
+            budget_s=budget,
+            seed=seed,
+            learned_path=path,
+            only=functions,
+            again=again,
+            costs=table,
+            progress=lambda text: click.echo(f"  {text}"),
+        )
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     if functions and not found:
@@ -693,31 +887,48 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
             # not searched ("rules suffice": the atlas's form is one operation): no costs to show
             click.echo(f"    {d.found}")
         elif d.found:
-            cost = (f"cost {d.cost_before:.2f} -> {d.cost_after:.2f}" if d.cost_before is not None
-                    else f"cost {d.cost_after:.2f}")
-            click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, "
-                       f"{d.seconds:.1f} s: {d.found}")
+            cost = (
+                f"cost {d.cost_before:.2f} -> {d.cost_after:.2f}"
+                if d.cost_before is not None
+                else f"cost {d.cost_after:.2f}"
+            )
+            click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, {d.seconds:.1f} s: {d.found}")
         if d.rule and d.status is Found.LEARNED:
             click.echo(f"    learned rule {d.rule} -> {path}")
 
 
 @main.command("explain")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "dot"]), default="text",
-              show_default=True, help="text for people, json for tools, dot for Graphviz.")
-@click.option("--hw", type=click.Path(dir_okay=False),
-              help="probe.json of the target machine (default: probe this one).")
-@click.option("--all", "show_all", is_flag=True,
-              help="Show every member, class, shared leaf and rule; terms in full.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write here (default: print).  With --format dot and a .svg/.png/.pdf "
-                   "name, Graphviz `dot` renders it.")
-@click.option("--learned", "learned_file", type=click.Path(dir_okay=False, exists=True),
-              help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "dot"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, dot for Graphviz.",
+)
+@click.option(
+    "--hw", type=click.Path(dir_okay=False), help="probe.json of the target machine (default: probe this one)."
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every member, class, shared leaf and rule; terms in full.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write here (default: print).  With --format dot and a .svg/.png/.pdf name, Graphviz `dot` renders it.",
+)
+@click.option(
+    "--learned",
+    "learned_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Learned-rule file to load (default: $ATLAS_LEARNED or the one `atlas superopt` writes).",
+)
 @click.option("--no-learned", is_flag=True, help="Load no learned rules, only the shipped ones.")
-@click.option("--backend", default=None,
-              help="Show the atlas `atlas compile --backend` builds, with that backend's own rules "
-                   "(default: x86_64).")
+@click.option(
+    "--backend",
+    default=None,
+    help="Show the atlas `atlas compile --backend` builds, with that backend's own rules (default: x86_64).",
+)
 def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned, backend):
     """Show the logic atlas of intent files: their equivalence classes.
 
@@ -730,12 +941,12 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned, back
     from ..logic import learned
     from ..pipeline import rule_files
     from ..logic.rules import RuleError, load_rules
+
     try:
         _readable(files)
         be = backends.get(backend or backends.DEFAULT)
         rules = load_rules(rule_files(be, learned.paths(learned_file, use=not no_learned)))
-        doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now",
-                        show_all=show_all, rules=rules)
+        doc = X.explain(list(files), _probe_for(hw), hw or "this machine, probed now", show_all=show_all, rules=rules)
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     color = fmt == "text" and not output and sys.stdout.isatty()
@@ -754,13 +965,17 @@ def explain_cmd(files, fmt, hw, show_all, output, learned_file, no_learned, back
 
 
 @main.command("backends")
-@click.option("--hw", type=click.Path(dir_okay=False),
-              help="probe.json of the machine to check each backend against (default: probe this one).")
+@click.option(
+    "--hw",
+    type=click.Path(dir_okay=False),
+    help="probe.json of the machine to check each backend against (default: probe this one).",
+)
 def list_backends(hw):
     """List the installed backends (plugins of the `atlas.backends` entry-point
     group, built-in ones included), where each comes from, and whether it can
     target the probed machine.  A plugin that fails to load is a warning."""
     import warnings
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = backends.available()
@@ -773,26 +988,44 @@ def list_backends(hw):
     for name, cls in sorted(found.items()):
         try:
             why = cls().accepts(target)
-        except Exception as exc:          # a plugin's own bug: shown, not raised
+        except Exception as exc:  # a plugin's own bug: shown, not raised
             why = f"its accepts() failed: {type(exc).__name__}: {exc}"
         click.echo(f"{name:10} {cls.description}")
-        click.echo(f"{'':10} from {backends.origin(cls)}; "
-                   + ("can target this machine" if why is None else f"cannot target this machine: {why}"))
+        click.echo(
+            f"{'':10} from {backends.origin(cls)}; "
+            + ("can target this machine" if why is None else f"cannot target this machine: {why}")
+        )
 
 
 @main.command()
-@click.option("--kernels", "kernels_c", type=click.Path(dir_okay=False),
-              help="The reference kernels.c (default: the repository's bench/kernels.c).")
+@click.option(
+    "--kernels",
+    "kernels_c",
+    type=click.Path(dir_okay=False),
+    help="The reference kernels.c (default: the repository's bench/kernels.c).",
+)
 @click.option("--only", multiple=True, metavar="KERNEL", help="Time only this kernel (repeatable).")
-@click.option("-n", "--size", "sizes", multiple=True, type=click.IntRange(1), metavar="N",
-              help="Time at this n instead of the README's sizes (repeatable).")
+@click.option(
+    "-n",
+    "--size",
+    "sizes",
+    multiple=True,
+    type=click.IntRange(1),
+    metavar="N",
+    help="Time at this n instead of the README's sizes (repeatable).",
+)
 @click.option("--samples", type=click.IntRange(1), help="Samples per side (default 15; 5 with --quick).")
 @click.option("--quick", is_flag=True, help="Smallest README size only, 5 short samples.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the raw figures here.")
-@click.option("--search/--no-search", default=True, show_default=True,
-              help="Search each kernel on its profile (intents/profiles/) before timing it.")
-@click.option("--budget", type=click.FloatRange(1), default=45.0, show_default=True,
-              help="Search time per kernel, in seconds.")
+@click.option(
+    "--search/--no-search",
+    default=True,
+    show_default=True,
+    help="Search each kernel on its profile (intents/profiles/) before timing it.",
+)
+@click.option(
+    "--budget", type=click.FloatRange(1), default=45.0, show_default=True, help="Search time per kernel, in seconds."
+)
 @click.option("--fresh", is_flag=True, help="Search again even where the archive holds a champion.")
 def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fresh):
     """Time the ten benchmark kernels, compiled by Atlas for this machine,
@@ -804,18 +1037,27 @@ def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fres
     """
     import faulthandler
     from . import bench as B
-    try:                             # a crash in compiled code still shows where it happened
+
+    try:  # a crash in compiled code still shows where it happened
         faulthandler.enable(sys.__stderr__)
     except (AttributeError, ValueError, OSError):
-        pass                         # no real stderr (e.g. under a test runner)
+        pass  # no real stderr (e.g. under a test runner)
     options = None
     if search:
         from ..search.explode import Options
+
         options = Options(budget_s=budget, reuse=not fresh)
     try:
         with _SearchProgress(options):
-            report = B.run_bench(kernels_c, only=only, sizes=sizes, quick=quick, samples=samples,
-                                 search=options, log=lambda s: click.echo(f"bench: {s}", err=True))
+            report = B.run_bench(
+                kernels_c,
+                only=only,
+                sizes=sizes,
+                quick=quick,
+                samples=samples,
+                search=options,
+                log=lambda s: click.echo(f"bench: {s}", err=True),
+            )
     except USER_ERRORS + (B.BenchError,) as exc:
         _fail(exc)
     click.echo(B.render(report))
@@ -829,13 +1071,19 @@ def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fres
 
 
 @main.command("bench-bits")
-@click.option("--only", multiple=True, metavar="PROBLEM",
-              help="Only this problem (repeatable), e.g. p01_clear_lowest_one.")
-@click.option("--budget", type=click.FloatRange(0.5), default=60.0, show_default=True,
-              help="Search time per problem, in seconds.")
+@click.option(
+    "--only", multiple=True, metavar="PROBLEM", help="Only this problem (repeatable), e.g. p01_clear_lowest_one."
+)
+@click.option(
+    "--budget", type=click.FloatRange(0.5), default=60.0, show_default=True, help="Search time per problem, in seconds."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="The search's random seed.")
-@click.option("--learned", "learned_file", type=click.Path(dir_okay=False),
-              help="Learned-rule file to use and add to (default: a new one, so every problem is searched).")
+@click.option(
+    "--learned",
+    "learned_file",
+    type=click.Path(dir_okay=False),
+    help="Learned-rule file to use and add to (default: a new one, so every problem is searched).",
+)
 @click.option("--samples", type=click.IntRange(3), default=11, show_default=True, help="Timing samples per side.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
 def bench_bits(only, budget, seed, learned_file, samples, json_out):
@@ -850,18 +1098,29 @@ def bench_bits(only, budget, seed, learned_file, samples, json_out):
     from .bench import BenchError
     from ..files import write_atomic
     from ..logic.rules import RuleError
+
     try:
         target = hwprobe.probe()
         table = costmodel.for_probe(target)
         click.echo(f"bench-bits: costs: {table.source}", err=True)
-        rows = BB.run(target, budget_s=budget, seed=seed, only=only, learned_path=learned_file,
-                      samples=samples, costs=table, log=lambda s: click.echo(f"bench-bits: {s}", err=True))
+        rows = BB.run(
+            target,
+            budget_s=budget,
+            seed=seed,
+            only=only,
+            learned_path=learned_file,
+            samples=samples,
+            costs=table,
+            log=lambda s: click.echo(f"bench-bits: {s}", err=True),
+        )
     except USER_ERRORS + (BenchError, RuleError) as exc:
         _fail(exc)
     click.echo(BB.render(rows))
     if json_out:
-        write_atomic(Path(json_out), json.dumps([{k: v for k, v in asdict(r).items() if k != "samples"}
-                                                 for r in rows], indent=2) + "\n")
+        write_atomic(
+            Path(json_out),
+            json.dumps([{k: v for k, v in asdict(r).items() if k != "samples"} for r in rows], indent=2) + "\n",
+        )
     if not all(r.ok for r in rows):
         sys.exit(1)
 

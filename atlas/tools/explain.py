@@ -27,6 +27,7 @@ m' sits in its operand's class; we say m' "collapses by" r.  Only rules that
 matched during saturation are considered.  A member that no rule explains
 and that is not in the source is shown without a rule, never with a guess.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from ..logic import egraph, lower, stages
 from ..machine import probe as hwprobe
-from ..logic.egraph import node_parts as node_head    # the encoding's one definition of (ctor, literals)
+from ..logic.egraph import node_parts as node_head  # the encoding's one definition of (ctor, literals)
 from ..logic.differential import VERDICT
 from ..pipeline import front, logic_atlas, rule_files
 from ..meaning.terms import Term, pretty, subterms
@@ -44,11 +45,11 @@ from ..machine.probe import Probe
 FORMAT = "atlas-explain/1"
 
 # Shown by default; --all shows everything.
-MAX_MEMBERS = 6          # members listed per class
-MAX_INNER = 4            # classes inside one root listed besides the root's own
-MAX_SHARED = 12          # entries of "shared across intents"
-MAX_TERM = 120           # characters of one pretty-printed term
-MAX_RULES = 10           # most active rules in the footer
+MAX_MEMBERS = 6  # members listed per class
+MAX_INNER = 4  # classes inside one root listed besides the root's own
+MAX_SHARED = 12  # entries of "shared across intents"
+MAX_TERM = 120  # characters of one pretty-printed term
+MAX_RULES = 10  # most active rules in the footer
 
 # Keys whose values change from run to run (times, proof-cache hits); the
 # golden tests drop them, everything else is deterministic.
@@ -56,6 +57,7 @@ VOLATILE = frozenset({"elapsed_s", "prove_elapsed_s", "proven_now", "from_cache"
 
 
 # ---------------------------------------------------------------- the e-graph, read for matching
+
 
 def _is_pvar(t: Term) -> bool:
     return t.op == "var" and isinstance(t.value, str) and t.value.startswith("?")
@@ -67,21 +69,20 @@ class _Graph:
 
     def __init__(self, atlas: egraph.Atlas):
         self.classes = {c.id: c for c in atlas.classes()}
-        self.nodes = {cid: [(n.ctor, n.lits, n.kids) for n in c.nodes]
-                      for cid, c in self.classes.items()}
+        self.nodes = {cid: [(n.ctor, n.lits, n.kids) for n in c.nodes] for cid, c in self.classes.items()}
         self.index = {n: cid for cid, ns in self.nodes.items() for n in ns}
         self.heads: dict[tuple, list] = defaultdict(list)
         for cid, ns in self.nodes.items():
             for n in ns:
                 self.heads[n[:2]].append((cid, n))
-        self._head_memo: dict[int, tuple] = {}      # by identity: hashing a big pattern is slow
+        self._head_memo: dict[int, tuple] = {}  # by identity: hashing a big pattern is slow
         self._vars: dict[int, tuple] = {}
         self._memo: dict[tuple, list] = {}
 
     def head(self, pat: Term) -> tuple:
         k = id(pat)
         if k not in self._head_memo:
-            self._head_memo[k] = (pat, node_head(pat))      # the term kept alive: its id stays its own
+            self._head_memo[k] = (pat, node_head(pat))  # the term kept alive: its id stays its own
         return self._head_memo[k][1]
 
     def class_of(self, t: Term, memo: dict) -> str:
@@ -122,7 +123,7 @@ class _Graph:
                     for e in self.match_kids(pat.args, n[2], mine):
                         found.setdefault(frozenset(e.items()), e)
                         if len(mine) == len(names):
-                            break           # all bound: one match decides
+                            break  # all bound: one match decides
             self._memo[key] = list(found.values())
         return [{**env, **e} for e in self._memo[key]]
 
@@ -188,15 +189,18 @@ def _attribute(g: _Graph, rules, fired: dict) -> dict:
 
 # ---------------------------------------------------------------- the document
 
-def explain(paths, probe: Probe, probe_label: str, *, show_all: bool = False,
-            rules=None, limits: egraph.Limits | None = None) -> dict:
+
+def explain(
+    paths, probe: Probe, probe_label: str, *, show_all: bool = False, rules=None, limits: egraph.Limits | None = None
+) -> dict:
     """Everything `atlas explain` shows, as one deterministic JSON-able dict.
     Lists are cut to the MAX_* sizes unless show_all (the cut is recorded)."""
     paths = [str(p) for p in paths]
-    if rules is None:           # what a compile for the default backend loads
+    if rules is None:  # what a compile for the default backend loads
         from ..logic import learned
         from ..machine.backend import DEFAULT, get
         from ..logic.rules import load_rules
+
         rules = load_rules(rule_files(get(DEFAULT), learned.paths()))
     _, module, decisions = front(paths, probe)
     sat, verified = logic_atlas(module, probe, rules, limits)
@@ -214,14 +218,19 @@ def explain(paths, probe: Probe, probe_label: str, *, show_all: bool = False,
         "atlas": _atlas_doc(report),
         "rules": _rules_doc(sat, report),
         "functions": _function_docs(module, sat, verified, view, classes),
-        "shared": {"count": len(shared_doc), "count_with_leaves": len(report["shared_classes"]),
-                   "classes": shared_doc if show_all else shared_doc[:MAX_SHARED]},
+        "shared": {
+            "count": len(shared_doc),
+            "count_with_leaves": len(report["shared_classes"]),
+            "classes": shared_doc if show_all else shared_doc[:MAX_SHARED],
+        },
         "classes": [classes[cid] for cid in view.order],
         "show_all": show_all,
     }
-    if module.devices:       # their operations are emitted as written, not terms of the atlas
-        doc["devices"] = [{"name": d.name, "pci": d.ids, "registers": len(d.registers),
-                           "operations": [f.name for f in d.ops]} for d in module.devices]
+    if module.devices:  # their operations are emitted as written, not terms of the atlas
+        doc["devices"] = [
+            {"name": d.name, "pci": d.ids, "registers": len(d.registers), "operations": [f.name for f in d.ops]}
+            for d in module.devices
+        ]
     return doc
 
 
@@ -241,12 +250,11 @@ class _Numbered:
                 self._see(g.class_of(t, self.memo))
                 self.source_nodes.add(g.node_of(t, self.memo))
         member_terms = {cid: dict(zip(g.nodes[cid], c.members())) for cid, c in g.classes.items()}
-        printed: dict = {}               # one text per distinct subterm, shared by every member
-        self.member_text = {cid: {n: pretty(t, printed) for n, t in ms.items()}
-                            for cid, ms in member_terms.items()}
+        printed: dict = {}  # one text per distinct subterm, shared by every member
+        self.member_text = {cid: {n: pretty(t, printed) for n, t in ms.items()} for cid, ms in member_terms.items()}
         self.totals = {cid: {(n.ctor, n.lits, n.kids): n.total for n in c.nodes} for cid, c in g.classes.items()}
         i = 0
-        while i < len(self.order):       # breadth first through the members
+        while i < len(self.order):  # breadth first through the members
             cid = self.order[i]
             for n in sorted(g.nodes[cid], key=lambda n: self.member_key(cid, n)):
                 for k in n[2]:
@@ -255,8 +263,8 @@ class _Numbered:
         for cid in sorted(set(g.classes) - self.seen, key=lambda c: (pretty(g.classes[c].best), str(g.classes[c].ty))):
             self._see(cid)
         self.cname = {cid: f"c{j + 1}" for j, cid in enumerate(self.order)}
-        self.owners = defaultdict(set)         # class -> functions whose source terms reach it
-        self.roots_in = defaultdict(list)      # class -> root names landing in it
+        self.owners = defaultdict(set)  # class -> functions whose source terms reach it
+        self.roots_in = defaultdict(list)  # class -> root names landing in it
         for r in sat.roots:
             self.roots_in[self.memo[r.term]].append(r.name)
             for t in subterms(r.term):
@@ -274,17 +282,16 @@ class _Numbered:
         g, cname = self.g, self.cname
         c = g.classes[cid]
         chosen = _chosen_node(g, cid)
-        produced: dict[tuple, set[str]] = defaultdict(set)      # node -> rules that made it
-        collapses: dict[tuple, set[str]] = defaultdict(set)     # node -> rules that rewrite it to one of its kids
-        merged: dict[tuple[str, str], int] = defaultdict(int)   # (ruleset, rule) -> node pairs merged
+        produced: dict[tuple, set[str]] = defaultdict(set)  # node -> rules that made it
+        collapses: dict[tuple, set[str]] = defaultdict(set)  # node -> rules that rewrite it to one of its kids
+        merged: dict[tuple[str, str], int] = defaultdict(int)  # (ruleset, rule) -> node pairs merged
         for rule, ruleset, lhs, rhs in attributed.get(cid, ()):
             merged[(ruleset, rule)] += 1
             if rhs is None:
                 collapses[lhs].add(rule)
             else:
                 produced[rhs].add(rule)
-        nodes = sorted(g.nodes[cid], key=lambda n: (n != chosen, n not in self.source_nodes,
-                                                    self.member_key(cid, n)))
+        nodes = sorted(g.nodes[cid], key=lambda n: (n != chosen, n not in self.source_nodes, self.member_key(cid, n)))
         shown = nodes if show_all else nodes[:MAX_MEMBERS]
         members = []
         for n in shown:
@@ -301,10 +308,13 @@ class _Numbered:
             m["kids"] = [cname[k] for k in n[2]]
             members.append(m)
         return {
-            "id": cname[cid], "type": str(c.ty), "best": pretty(c.best), "cost": c.cost,
-            "member_count": len(nodes), "members": members,
-            "merged_by": [{"rule": rule, "ruleset": rs, "pairs": k}
-                          for (rs, rule), k in sorted(merged.items())],
+            "id": cname[cid],
+            "type": str(c.ty),
+            "best": pretty(c.best),
+            "cost": c.cost,
+            "member_count": len(nodes),
+            "members": members,
+            "merged_by": [{"rule": rule, "ruleset": rs, "pairs": k} for (rs, rule), k in sorted(merged.items())],
             "functions": sorted(self.owners.get(cid, ())),
             "roots": sorted(self.roots_in.get(cid, ())),
         }
@@ -323,8 +333,8 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
         for r in (r for r in sat.roots if r.function == f.name):
             cid = memo[r.term]
             outcome = verified.outcomes[r.name]
-            best = outcome.term                           # the form emitted
-            rewritten = outcome.status is not stages.RootStatus.UNCHANGED    # a rewrite was attempted
+            best = outcome.term  # the form emitted
+            rewritten = outcome.status is not stages.RootStatus.UNCHANGED  # a rewrite was attempted
             inner: list[str] = []
             changed: list[str] = []
             for t in _preorder(r.term)[1:]:
@@ -334,26 +344,49 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                 # classes whose choice differs from the source come first: they explain the rewrite
                 (changed if view.g.classes[k].best != t else inner).append(k)
             inner = changed + inner
-            roots.append({
-                "role": r.role, "where": str(r.where), "class": cname[cid],
-                "source": pretty(r.term), "source_cost": atlas.cost(r.term),
-                "chosen": pretty(best), "cost": atlas.cost(best),
-                "rewritten": rewritten, "status": str(outcome),
-                "inner_classes": [cname[k] for k in inner],
-            })
-        functions.append({"name": f.name, "where": str(f.span), "roots": roots,
-                          "loops": loops.get(f.name, []), "evidence": verified.evidence[f.name].to_json()
-                          if f.name in verified.evidence else {}})
+            roots.append(
+                {
+                    "role": r.role,
+                    "where": str(r.where),
+                    "class": cname[cid],
+                    "source": pretty(r.term),
+                    "source_cost": atlas.cost(r.term),
+                    "chosen": pretty(best),
+                    "cost": atlas.cost(best),
+                    "rewritten": rewritten,
+                    "status": str(outcome),
+                    "inner_classes": [cname[k] for k in inner],
+                }
+            )
+        functions.append(
+            {
+                "name": f.name,
+                "where": str(f.span),
+                "roots": roots,
+                "loops": loops.get(f.name, []),
+                "evidence": verified.evidence[f.name].to_json() if f.name in verified.evidence else {},
+            }
+        )
     return functions
 
 
 def _shared_doc(report: dict, cname: dict, classes: dict, show_all: bool) -> list[dict]:
     """The classes several functions share (leaves only with show_all)."""
     shared = [s for s in report["shared_classes"] if show_all or not s["leaf"]]
-    return sorted(({"class": cname[s["class"]], "type": classes[s["class"]]["type"],
-                    "best": s["best"], "cost": s["cost"], "leaf": s["leaf"],
-                    "functions": s["intents"]} for s in shared),
-                  key=lambda s: int(s["class"][1:]))
+    return sorted(
+        (
+            {
+                "class": cname[s["class"]],
+                "type": classes[s["class"]]["type"],
+                "best": s["best"],
+                "cost": s["cost"],
+                "leaf": s["leaf"],
+                "functions": s["intents"],
+            }
+            for s in shared
+        ),
+        key=lambda s: int(s["class"][1:]),
+    )
 
 
 def _atlas_doc(report: dict) -> dict:
@@ -364,9 +397,16 @@ def _atlas_doc(report: dict) -> dict:
         "eclasses": report["eclasses"],
         "enodes": report["enodes"],
         "compression": report["compression"],
-        "iterations": [{"iteration": s["iteration"], "enodes": s["nodes"],
-                        "eclasses": s["classes"], "matches": s["matches"],
-                        "elapsed_s": round(s["seconds"], 4)} for s in report["iterations"]],
+        "iterations": [
+            {
+                "iteration": s["iteration"],
+                "enodes": s["nodes"],
+                "eclasses": s["classes"],
+                "matches": s["matches"],
+                "elapsed_s": round(s["seconds"], 4),
+            }
+            for s in report["iterations"]
+        ],
         "stop_reason": report["stop_reason"],
         "limits": report["limits"],
         "elapsed_s": report["seconds"],
@@ -393,9 +433,28 @@ def _chosen_node(g: _Graph, cid: str) -> tuple:
     return g.head(best) + (kids,)
 
 
-_SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "rem": "%", "and": "&", "or": "|",
-        "xor": "^", "shl": "<<", "shr": ">>", "eq": "==", "ne": "!=", "lt": "<", "le": "<=",
-        "gt": ">", "ge": ">=", "land": "&&", "lor": "||", "neg": "-", "not": "~"}
+_SYM = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "rem": "%",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "shl": "<<",
+    "shr": ">>",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "land": "&&",
+    "lor": "||",
+    "neg": "-",
+    "not": "~",
+}
 
 
 def _op_label(n: tuple) -> str:
@@ -415,9 +474,13 @@ def _op_label(n: tuple) -> str:
 def _probe_doc(probe: Probe, label: str) -> dict:
     # What this probe changes in the cost model (e.g. popcount without popcnt).
     base, here = egraph.costs(None), egraph.costs(probe)
-    return {"source": label, "fingerprint": hwprobe.fingerprint(probe),
-            "arch": probe.cpu.arch, "uarch": probe.cpu.uarch,
-            "costs_changed": {op: here[op] for op in sorted(here) if here[op] != base.get(op)}}
+    return {
+        "source": label,
+        "fingerprint": hwprobe.fingerprint(probe),
+        "arch": probe.cpu.arch,
+        "uarch": probe.cpu.uarch,
+        "costs_changed": {op: here[op] for op in sorted(here) if here[op] != base.get(op)},
+    }
 
 
 def _rules_doc(sat, report: dict) -> dict:
@@ -428,17 +491,21 @@ def _rules_doc(sat, report: dict) -> dict:
     reassoc_per: dict[str, int] = defaultdict(int)
     for r in sat.rules:
         reassoc_per[r.ruleset] += r.reassoc
-    proven_per = {rs: counts[1] - reassoc_per.get(rs, 0)
-                  for rs, counts in (getattr(st, "rulesets", None) or {}).items()}
+    proven_per = {
+        rs: counts[1] - reassoc_per.get(rs, 0) for rs, counts in (getattr(st, "rulesets", None) or {}).items()
+    }
     matches = report["rule_matches"]
     ruleset_of = {r.name: r.ruleset for r in sat.rules}
     per_set = {}
     for rs in sorted({r.ruleset for r in sat.rules}):
         tpl_inst = (getattr(st, "rulesets", None) or {}).get(rs, [None, None])
-        per_set[rs] = {"templates": tpl_inst[0], "instances": tpl_inst[1],
-                       "proven": proven_per.get(rs, 0),
-                       "loaded": report["rules_per_ruleset"].get(rs, 0),
-                       "matches": sum(v for k, v in matches.items() if ruleset_of.get(k) == rs)}
+        per_set[rs] = {
+            "templates": tpl_inst[0],
+            "instances": tpl_inst[1],
+            "proven": proven_per.get(rs, 0),
+            "loaded": report["rules_per_ruleset"].get(rs, 0),
+            "matches": sum(v for k, v in matches.items() if ruleset_of.get(k) == rs),
+        }
     return {
         "templates": getattr(st, "templates", None),
         "instances": len(sat.rules),
@@ -469,6 +536,7 @@ def to_json(doc: dict) -> str:
 
 # ---------------------------------------------------------------- text
 
+
 class _Style:
     def __init__(self, color: bool):
         self.color = color
@@ -477,6 +545,7 @@ class _Style:
         if not self.color:
             return text
         import click
+
         return click.style(text, **kw)
 
 
@@ -515,24 +584,35 @@ def _header_text(doc: dict, s: _Style, w) -> None:
     w(s("atlas explain", bold=True) + "  " + " ".join(doc["files"]))
     p = doc["probe"]
     costs = ", ".join(f"{op} costs {c}" for op, c in p["costs_changed"].items())
-    w(label("probe") + f"{p['source']} ({p['arch']} {p['uarch']}, fingerprint {p['fingerprint']})"
-      + (f"; {costs}" if costs else ""))
+    w(
+        label("probe")
+        + f"{p['source']} ({p['arch']} {p['uarch']}, fingerprint {p['fingerprint']})"
+        + (f"; {costs}" if costs else "")
+    )
     for d in doc["decisions"]:
         w(label("decision") + f"{d['where']}: when {d['condition']} -> {d['taken']} branch")
     fns = doc["functions_in_order"]
     w(label("functions") + f"{len(fns)}: {', '.join(fns)}")
     for d in doc.get("devices", []):
-        w(label("device") + f"{d['name']} ({d['pci']}): {d['registers']} registers, "
-          f"{len(d['operations'])} operations, emitted as written (not in the atlas)")
-    w(label("atlas") + f"{_plural(a['roots'], 'root')}, {a['source_nodes']} source term nodes "
-      f"({a['source_distinct_nodes']} distinct) -> {a['eclasses']} e-classes, {a['enodes']} e-nodes; "
-      f"compression {a['compression']} (source nodes per e-class)")
+        w(
+            label("device") + f"{d['name']} ({d['pci']}): {d['registers']} registers, "
+            f"{len(d['operations'])} operations, emitted as written (not in the atlas)"
+        )
+    w(
+        label("atlas") + f"{_plural(a['roots'], 'root')}, {a['source_nodes']} source term nodes "
+        f"({a['source_distinct_nodes']} distinct) -> {a['eclasses']} e-classes, {a['enodes']} e-nodes; "
+        f"compression {a['compression']} (source nodes per e-class)"
+    )
     lim = a["limits"]
-    w(label("saturation") + f"{_plural(len(a['iterations']) - 1, 'iteration')}, stopped: "
-      + s(a["stop_reason"], fg="yellow" if "limit" in a["stop_reason"] else "green")
-      + f" (limits: {lim['nodes']} e-nodes, {lim['iterations']} iterations, {lim['seconds']:g} s"
-      + (f", {lim['matches']} matches per rule and pass" if "matches" in lim else "") + ")"
-      + (f" in {a['elapsed_s']:.2f} s" if "elapsed_s" in a else ""))
+    w(
+        label("saturation")
+        + f"{_plural(len(a['iterations']) - 1, 'iteration')}, stopped: "
+        + s(a["stop_reason"], fg="yellow" if "limit" in a["stop_reason"] else "green")
+        + f" (limits: {lim['nodes']} e-nodes, {lim['iterations']} iterations, {lim['seconds']:g} s"
+        + (f", {lim['matches']} matches per rule and pass" if "matches" in lim else "")
+        + ")"
+        + (f" in {a['elapsed_s']:.2f} s" if "elapsed_s" in a else "")
+    )
     sizes = [f"{it['iteration']}: {it['enodes']}/{it['eclasses']}" for it in a["iterations"]]
     w(" " * 13 + "e-nodes/e-classes per iteration  " + "  ".join(sizes))
     how = ""
@@ -540,29 +620,35 @@ def _header_text(doc: dict, s: _Style, w) -> None:
         if rl["proven_now"] == 0 and rl.get("from_cache"):
             how = f" (proofs from the cache, loaded in {rl.get('elapsed_s', 0):.2f} s)"
         else:
-            how = (f" by Z3 in {rl.get('prove_elapsed_s', 0):.2f} s"
-                   + (f" ({rl['from_cache']} from the cache)" if rl.get("from_cache") else ""))
-    w(label("rules") + f"{rl['proven']} proven{how}"
-      + (f" from {rl['templates']} templates" if rl.get("templates") is not None else "")
-      + f"; {rl['instances']} given to the e-graph for these constants"
-      + (f"; {rl['reassoc_only']} reassoc-only (not used)" if rl["reassoc_only"] else ""))
+            how = f" by Z3 in {rl.get('prove_elapsed_s', 0):.2f} s" + (
+                f" ({rl['from_cache']} from the cache)" if rl.get("from_cache") else ""
+            )
+    w(
+        label("rules")
+        + f"{rl['proven']} proven{how}"
+        + (f" from {rl['templates']} templates" if rl.get("templates") is not None else "")
+        + f"; {rl['instances']} given to the e-graph for these constants"
+        + (f"; {rl['reassoc_only']} reassoc-only (not used)" if rl["reassoc_only"] else "")
+    )
     for name, r in rl["rulesets"].items():
-        w(" " * 13 + f"{name:<14} {r['proven']:>4} proven, {r['loaded']:>4} loaded, "
-          f"{r['matches']:>6} {'match' if r['matches'] == 1 else 'matches'}")
-
+        w(
+            " " * 13 + f"{name:<14} {r['proven']:>4} proven, {r['loaded']:>4} loaded, "
+            f"{r['matches']:>6} {'match' if r['matches'] == 1 else 'matches'}"
+        )
 
 
 def _functions_text(doc: dict, s: _Style, w) -> None:
     """Each function: its evidence, its loops, where each root landed."""
     full = doc["show_all"]
     classes = {c["id"]: c for c in doc["classes"]}
-    shown: set[str] = set()             # each class in detail once, later by its id
+    shown: set[str] = set()  # each class in detail once, later by its id
 
     w("")
-    w(s("legend", bold=True) + "  member lines: cost, term in intent syntax, and [chosen] the extracted one, "
-      "[source] as the intent wrote it")
-    w("        (its operands in their chosen form), [by R] rule R rewrites another member of the class "
-      "into this one,")
+    w(
+        s("legend", bold=True) + "  member lines: cost, term in intent syntax, and [chosen] the extracted one, "
+        "[source] as the intent wrote it"
+    )
+    w("        (its operands in their chosen form), [by R] rule R rewrites another member of the class into this one,")
     w("        [equals an operand by R] rule R puts it in the class of one of its own operands")
     for f in doc["functions"]:
         e = f["evidence"]
@@ -570,17 +656,20 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
         head = s(f"fn {f['name']}", bold=True) + f"  {f['where']}"
         if e:
             diff = e.get("differential") or {}
-            head += (f"   {e.get('form', '?')}: {e.get('rewritten', 0)} of {_plural(e.get('roots', 0), 'root')} "
-                     f"rewritten, {e.get('proven', 0)} proven by Z3")
+            head += (
+                f"   {e.get('form', '?')}: {e.get('rewritten', 0)} of {_plural(e.get('roots', 0), 'root')} "
+                f"rewritten, {e.get('proven', 0)} proven by Z3"
+            )
             if diff:
                 verdict = VERDICT.get(diff.get("agree"), "?")
-                head += (f"; differential {diff.get('runs', 0)} runs "
-                         + (verdict if diff.get("agree") else s(verdict, fg="red")))
+                head += f"; differential {diff.get('runs', 0)} runs " + (
+                    verdict if diff.get("agree") else s(verdict, fg="red")
+                )
         w(head)
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")
         v = e.get("validation") or {}
-        if v:                           # what was proven of this function, what tested, what neither
+        if v:  # what was proven of this function, what tested, what neither
             w(f"  proven:  {v['proven']}")
             w(f"  tested:  {v['tested']}")
             w(f"  neither: {v['neither']}")
@@ -590,23 +679,25 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
             _root_text(r, classes, s, full, w, shown)
 
 
-
 def _shared_text(doc: dict, s: _Style, w) -> None:
     full = doc["show_all"]
     sh = doc["shared"]
     w("")
     hidden = sh["count_with_leaves"] - sh["count"]
-    w(s("shared across intents", bold=True) + f"  {_plural(sh['count'], 'class')} reached by several functions"
-      + (f" ({hidden} leaf classes such as variables and constants not listed; --all lists them)"
-         if hidden else ""))
+    w(
+        s("shared across intents", bold=True)
+        + f"  {_plural(sh['count'], 'class')} reached by several functions"
+        + (f" ({hidden} leaf classes such as variables and constants not listed; --all lists them)" if hidden else "")
+    )
     if not sh["count"]:
         w("  (none)")
     for x in sh["classes"]:
-        w(f"  {s(format(x['class'], '<6'), fg='magenta')} {x['type']:<5} cost {x['cost']:<4} "
-          f"{_cut(x['best'], full)}   <- {', '.join(x['functions'])}")
+        w(
+            f"  {s(format(x['class'], '<6'), fg='magenta')} {x['type']:<5} cost {x['cost']:<4} "
+            f"{_cut(x['best'], full)}   <- {', '.join(x['functions'])}"
+        )
     if len(sh["classes"]) < sh["count"]:
         w(f"  … {sh['count'] - len(sh['classes'])} more (--all)")
-
 
 
 def _matches_text(doc: dict, s: _Style, w) -> None:
@@ -620,6 +711,7 @@ def _matches_text(doc: dict, s: _Style, w) -> None:
     if shown:
         w("  " + ", ".join(f"{k} {v}" for k, v in shown) + ("" if len(shown) == len(top) else ", … (--all)"))
 
+
 def _root_text(r: dict, classes: dict, s: _Style, full: bool, w, shown: set) -> None:
     c = classes[r["class"]]
     tag = s(r["class"], fg="magenta")
@@ -629,8 +721,10 @@ def _root_text(r: dict, classes: dict, s: _Style, full: bool, w, shown: set) -> 
         w(f"      source  {r['source_cost']:>5}  {_cut(r['source'], full)}")
         w(f"      chosen  {r['cost']:>5}  {_cut(r['chosen'], full)}")
     else:
-        w(f"  {s(r['role'], bold=True)}  {r['where']}  -> {tag}  {r['status']}, cost {r['cost']}: "
-          f"{_cut(r['chosen'], full)}")
+        w(
+            f"  {s(r['role'], bold=True)}  {r['where']}  -> {tag}  {r['status']}, cost {r['cost']}: "
+            f"{_cut(r['chosen'], full)}"
+        )
     again, more, listed = [], 0, 0
     own = [c["id"]] if c["member_count"] > 1 else []
     for k in own + r["inner_classes"]:
@@ -650,8 +744,10 @@ def _root_text(r: dict, classes: dict, s: _Style, full: bool, w, shown: set) -> 
 
 def _class_text(c: dict, s: _Style, full: bool, w) -> None:
     merged = ", ".join(f"{m['rule']} ({m['ruleset']})" for m in c["merged_by"])
-    w(f"      {s('class ' + c['id'], fg='magenta')} {c['type']}, {_plural(c['member_count'], 'member')}"
-      + (f"; merged by {merged}" if merged else ""))
+    w(
+        f"      {s('class ' + c['id'], fg='magenta')} {c['type']}, {_plural(c['member_count'], 'member')}"
+        + (f"; merged by {merged}" if merged else "")
+    )
     for m in c["members"]:
         notes = []
         if m.get("chosen"):
@@ -671,6 +767,7 @@ def _class_text(c: dict, s: _Style, full: bool, w) -> None:
 
 # ---------------------------------------------------------------- Graphviz
 
+
 def _dot_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
@@ -680,9 +777,13 @@ def render_dot(doc: dict) -> str:
     chosen member), one box per e-node shown, edges from an e-node to its
     child classes; classes where a root lands are drawn bold and red."""
     full = doc["show_all"]
-    out = ["digraph atlas {", "  compound=true;", "  rankdir=TB;",
-           '  node [shape=box, fontname="monospace", fontsize=10];',
-           '  graph [fontname="monospace", fontsize=10];']
+    out = [
+        "digraph atlas {",
+        "  compound=true;",
+        "  rankdir=TB;",
+        '  node [shape=box, fontname="monospace", fontsize=10];',
+        '  graph [fontname="monospace", fontsize=10];',
+    ]
     first: dict[str, str] = {}
     edges = []
     for c in doc["classes"]:
@@ -693,13 +794,16 @@ def render_dot(doc: dict) -> str:
             label += f"   (+{c['member_count'] - len(c['members'])} more members)"
         out.append(f"  subgraph cluster_{cid} {{")
         out.append(f"    label={_dot_str(label)};")
-        out.append("    style=\"rounded,bold\"; color=red; penwidth=2;" if is_root
-                   else "    style=rounded; color=gray50;")
+        out.append(
+            '    style="rounded,bold"; color=red; penwidth=2;' if is_root else "    style=rounded; color=gray50;"
+        )
         for j, m in enumerate(c["members"]):
             node = f"{cid}_{j}"
             first.setdefault(cid, node)
-            attrs = [f"label={_dot_str(m['op'])}",
-                     f"tooltip={_dot_str(_cut(m['term'], full) + '  cost ' + str(m['cost']))}"]
+            attrs = [
+                f"label={_dot_str(m['op'])}",
+                f"tooltip={_dot_str(_cut(m['term'], full) + '  cost ' + str(m['cost']))}",
+            ]
             if m.get("chosen"):
                 attrs.append("style=filled, fillcolor=palegreen")
             out.append(f"    {node} [{', '.join(attrs)}];")
@@ -715,8 +819,11 @@ def render_dot(doc: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": lambda doc, color=False: to_json(doc),
-             "dot": lambda doc, color=False: render_dot(doc)}
+RENDERERS = {
+    "text": render_text,
+    "json": lambda doc, color=False: to_json(doc),
+    "dot": lambda doc, color=False: render_dot(doc),
+}
 
 
 class GraphvizError(Exception):
@@ -727,11 +834,11 @@ def render_graphviz(dot_text: str, output: str) -> None:
     """Render dot text to output (.svg, .png or .pdf) with Graphviz `dot`."""
     import shutil
     import subprocess
+
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizError("Graphviz `dot` is not installed; write a .dot file instead")
     fmt = Path(output).suffix[1:]
-    proc = subprocess.run([exe, f"-T{fmt}", "-o", output], input=dot_text, text=True,
-                          capture_output=True, timeout=120)
+    proc = subprocess.run([exe, f"-T{fmt}", "-o", output], input=dot_text, text=True, capture_output=True, timeout=120)
     if proc.returncode != 0:
         raise GraphvizError(f"dot failed: {proc.stderr.strip()}")

@@ -15,6 +15,7 @@ The search's knobs (atlas.machine.backend.Realisation) become loop metadata on t
 latch of every innermost loop and function attributes; see `loop_hints`.
 Run-time counters (ir.Count) are exported i64 globals, incremented atomically.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,6 +33,7 @@ I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
 
 class ArgAttrs(ArgumentAttributes):
     """llvmlite's attribute list lacks 'readonly' on parameters (valid LLVM)."""
+
     _known = MappingProxyType({**ArgumentAttributes._known, "readonly": False})
 
 
@@ -46,6 +48,7 @@ class _FnAttrs(FunctionAttributes):
 
 
 # ---------------------------------------------------------------- types and constants
+
 
 def value_type(t: ir.Scalar) -> ll.Type:
     """The type of a value inside a function."""
@@ -94,6 +97,7 @@ def _vars(e) -> set[str]:
 
 # ---------------------------------------------------------------- the bounds proof
 
+
 def _same_value(hi: ir.Expr, length: ir.Expr) -> bool:
     """hi is the length expression itself, or a cast of it that keeps every
     value (e.g. `len(x)`, the length widened to u64)."""
@@ -112,12 +116,18 @@ def _at_most_length(hi: ir.Expr, length: ir.Expr) -> bool:
     and order the loop compares its variable in."""
     if _same_value(hi, length):
         return True
-    return (isinstance(hi, ir.Prim) and hi.name == "min" and len(hi.args) == 2 and hi.ty.is_int
-            and any(_same_value(a, length) for a in hi.args))
+    return (
+        isinstance(hi, ir.Prim)
+        and hi.name == "min"
+        and len(hi.args) == 2
+        and hi.ty.is_int
+        and any(_same_value(a, length) for a in hi.args)
+    )
 
 
-def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
-                   assigned: set[str] | frozenset[str] = frozenset()) -> bool:
+def index_in_range(
+    index: ir.Expr, array: ir.Array, loops: list[ir.For], assigned: set[str] | frozenset[str] = frozenset()
+) -> bool:
     """True when `index` is provably inside `array`, so the access needs no check.
 
     The proof, kept deliberately small: the index is the variable of an
@@ -138,21 +148,24 @@ def index_in_range(index: ir.Expr, array: ir.Array, loops: list[ir.For],
     if not loop.ty.signed:
         return True
     lo = loop.lo
-    return isinstance(lo, ir.Const) and lo.ty.is_int and \
-        (not lo.ty.signed or isinstance(lo.value, int) and not lo.value >> (lo.ty.bits - 1))
+    return (
+        isinstance(lo, ir.Const)
+        and lo.ty.is_int
+        and (not lo.ty.signed or isinstance(lo.value, int) and not lo.value >> (lo.ty.bits - 1))
+    )
 
 
 # ---------------------------------------------------------------- loops and their hints
 
+
 def _callees(stmts) -> set[str]:
-    return {x.func for s in ir.walk_stmts(stmts) for e in ir.own_exprs(s)
-            for x in ir.walk(e) if isinstance(x, ir.Call)}
+    return {x.func for s in ir.walk_stmts(stmts) for e in ir.own_exprs(s) for x in ir.walk(e) if isinstance(x, ir.Call)}
 
 
 @dataclass(frozen=True)
 class _CalleeFacts:
-    has_loop: bool          # the function, or one it calls, loops
-    stores_float: bool      # ... or writes a float array
+    has_loop: bool  # the function, or one it calls, loops
+    stores_float: bool  # ... or writes a float array
 
 
 def callee_facts(module: ir.Module) -> dict[str, _CalleeFacts]:
@@ -161,11 +174,13 @@ def callee_facts(module: ir.Module) -> dict[str, _CalleeFacts]:
     for f in module.functions:
         floats = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
         body = list(ir.walk_stmts(f.body))
-        direct[f.name] = [any(isinstance(s, (ir.For, ir.While)) for s in body),
-                          any(isinstance(s, ir.Store) and s.array in floats for s in body)]
+        direct[f.name] = [
+            any(isinstance(s, (ir.For, ir.While)) for s in body),
+            any(isinstance(s, ir.Store) and s.array in floats for s in body),
+        ]
         calls[f.name] = _callees(f.body)
     changed = True
-    while changed:                       # close over calls (a fixed point: recursion is fine)
+    while changed:  # close over calls (a fixed point: recursion is fine)
         changed = False
         for name, callees in calls.items():
             for c in callees:
@@ -217,15 +232,16 @@ def carries_float(loop, float_arrays: set[str], facts: dict[str, _CalleeFacts]) 
     return any(facts.get(c, _CalleeFacts(True, True)).stores_float for c in _loop_callees(loop))
 
 
-_MAX_WIDTH, _MAX_INTERLEAVE = 64, 16     # what LLVM's loop vectoriser accepts in a hint
+_MAX_WIDTH, _MAX_INTERLEAVE = 64, 16  # what LLVM's loop vectoriser accepts in a hint
 
 
 def check_realisation(name: str, r: Realisation) -> None:
     """Refuse knobs LLVM would silently ignore, so a search never credits one."""
+
     def bad(what, why):
         raise BackendError(f"realisation of {name}: {what} {why}")
-    for what, v, top in (("vector_width", r.vector_width, _MAX_WIDTH),
-                         ("interleave", r.interleave, _MAX_INTERLEAVE)):
+
+    for what, v, top in (("vector_width", r.vector_width, _MAX_WIDTH), ("interleave", r.interleave, _MAX_INTERLEAVE)):
         if v < 0 or v > top or v & (v - 1):
             bad(what, f"must be 0 or a power of two up to {top}, not {v}")
     if r.unroll < 0:
@@ -271,21 +287,29 @@ def counter_symbol(function: str, label: str) -> str:
 
 # ---------------------------------------------------------------- the module
 
+
 @dataclass
 class Generated:
     """The unoptimised module and what the manifest reports about it."""
+
     text: str
-    loops: dict[str, list[dict]] = field(default_factory=dict)   # function -> its innermost loops' hints
+    loops: dict[str, list[dict]] = field(default_factory=dict)  # function -> its innermost loops' hints
     counters: dict[str, list[str]] = field(default_factory=dict)  # function -> counter labels
-    prefer_width: dict[str, int] = field(default_factory=dict)   # function -> prefer-vector-width given
+    prefer_width: dict[str, int] = field(default_factory=dict)  # function -> prefer-vector-width given
 
 
 class ModuleCodegen:
-    def __init__(self, module: ir.Module, triple: str, data_layout: str,
-                 realise: dict[str, Realisation] | None = None, vector_bits=frozenset()):
+    def __init__(
+        self,
+        module: ir.Module,
+        triple: str,
+        data_layout: str,
+        realise: dict[str, Realisation] | None = None,
+        vector_bits=frozenset(),
+    ):
         self.src = module
         self.realise = dict(realise or {})
-        self.vector_bits = frozenset(vector_bits)     # prefer-vector-width values the CPU can honour
+        self.vector_bits = frozenset(vector_bits)  # prefer-vector-width values the CPU can honour
         self.facts = callee_facts(module)
         self.out = Generated("")
         self.loop_ids = 0
@@ -340,8 +364,10 @@ class ModuleCodegen:
         if key not in self.counter_globals:
             name = counter_symbol(f.name, label)
             if name in self.m.globals:
-                raise BackendError(f"{f.span}: the counter {label!r} of {f.name} would be exported as "
-                                   f"{name!r}, a name already taken; choose another label")
+                raise BackendError(
+                    f"{f.span}: the counter {label!r} of {f.name} would be exported as "
+                    f"{name!r}, a name already taken; choose another label"
+                )
             g = ll.GlobalVariable(self.m, I64, name)
             g.initializer = ll.Constant(I64, 0)
             g.align = 8
@@ -351,8 +377,10 @@ class ModuleCodegen:
 
     def loop_id(self, props: list[tuple[str, int | None]]):
         """A stand-in node for one loop's ID; patch_loop_ids makes it distinct."""
-        ops = [self.m.add_metadata([ll.MetaDataString(self.m, name)] +
-                                   ([] if v is None else [ll.Constant(I32, v)])) for name, v in props]
+        ops = [
+            self.m.add_metadata([ll.MetaDataString(self.m, name)] + ([] if v is None else [ll.Constant(I32, v)]))
+            for name, v in props
+        ]
         self.loop_ids += 1
         return self.m.add_metadata([ll.MetaDataString(self.m, f"atlas.loopid.{self.loop_ids}"), *ops])
 
@@ -384,6 +412,7 @@ class Arr:
 
 
 # ---------------------------------------------------------------- one function
+
 
 class FunctionCodegen:
     def __init__(self, mc: ModuleCodegen, f: ir.Function):
@@ -443,7 +472,7 @@ class FunctionCodegen:
     # -- statements
     def block(self, stmts) -> None:
         for s in stmts:
-            if self.b.block.is_terminated:      # after a return: dead code
+            if self.b.block.is_terminated:  # after a return: dead code
                 return
             getattr(self, "s_" + type(s).__name__)(s)
 
@@ -474,7 +503,7 @@ class FunctionCodegen:
         self.arm(then, s.then, merge)
         if s.else_:
             self.arm(other, s.else_, merge)
-        self.b.position_at_end(merge)      # no predecessors if both arms return: dead, still valid
+        self.b.position_at_end(merge)  # no predecessors if both arms return: dead, still valid
 
     def arm(self, blk: ll.Block, body, merge: ll.Block) -> None:
         self.b.position_at_end(blk)
@@ -500,9 +529,13 @@ class FunctionCodegen:
         carried = carries_float(loop, self.float_arrays, self.mc.facts)
         hints = loop_hints(self.realise, carried)
         self.mc.out.loops.setdefault(self.f.name, []).append(
-            {"loop": f"for {loop.var}" if isinstance(loop, ir.For) else "while",
-             "line": loop.span.line, "carries_float": carried,
-             "hints": {name: (True if v is None else v) for name, v in hints}})
+            {
+                "loop": f"for {loop.var}" if isinstance(loop, ir.For) else "while",
+                "line": loop.span.line,
+                "carries_float": carried,
+                "hints": {name: (True if v is None else v) for name, v in hints},
+            }
+        )
         if hints:
             br.set_metadata("llvm.loop", self.mc.loop_id(hints))
 
@@ -511,7 +544,7 @@ class FunctionCodegen:
         self.b.atomic_rmw("add", self.mc.counter(self.f, s.label), ll.Constant(I64, 1), "monotonic")
 
     def s_For(self, s: ir.For):
-        lo, hi = self.expr(s.lo), self.expr(s.hi)          # evaluated once
+        lo, hi = self.expr(s.lo), self.expr(s.hi)  # evaluated once
         slot = self.local(s.var, s.ty)
         self.b.store(lo, slot)
         head, body, done = self.new_block("for.cond"), self.new_block("for.body"), self.new_block("for.end")
@@ -546,8 +579,9 @@ class FunctionCodegen:
         self.b.position_at_end(done)
 
     def s_When(self, s):
-        raise BackendError("internal error: a `when` reached the LLVM lowering "
-                           "(the specialise stage must resolve every `when` first)")
+        raise BackendError(
+            "internal error: a `when` reached the LLVM lowering (the specialise stage must resolve every `when` first)"
+        )
 
     # -- memory
     def index64(self, e: ir.Expr):
@@ -601,7 +635,7 @@ class FunctionCodegen:
         a = self.expr(e.a)
         if e.op == "neg":
             return self.b.fneg(a) if e.ty.is_float else self.b.neg(a)
-        return self.b.not_(a)                           # xor with all ones (i1: logical not)
+        return self.b.not_(a)  # xor with all ones (i1: logical not)
 
     def e_Cast(self, e: ir.Cast):
         return self.cast(type_of(e.a), e.ty, self.expr(e.a))
@@ -621,7 +655,7 @@ class FunctionCodegen:
         if e.op in ir.LOGIC:
             return self.logic(e)
         t = type_of(e.a)
-        a, b = self.expr(e.a), self.expr(e.b)           # left to right, as the interpreter
+        a, b = self.expr(e.a), self.expr(e.b)  # left to right, as the interpreter
         B = self.b
         if e.op in ir.COMPARE:
             sym = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[e.op]
@@ -668,21 +702,22 @@ class FunctionCodegen:
         B = self.b
         if isinstance(b_expr, ir.Const) and b_expr.value != 0 and not (t.signed and b_expr.value == t.mask):
             # a constant divisor that is neither 0 nor (signed) -1: plain instruction
-            return {("div", False): B.udiv, ("div", True): B.sdiv,
-                    ("rem", False): B.urem, ("rem", True): B.srem}[op, t.signed](a, b)
+            return {("div", False): B.udiv, ("div", True): B.sdiv, ("rem", False): B.urem, ("rem", True): B.srem}[
+                op, t.signed
+            ](a, b)
         zero, one, ones = const(t, 0), const(t, 1), const(t, t.mask)
         by_zero = B.icmp_unsigned("==", b, zero)
         if not t.signed:
             safe = B.select(by_zero, one, b)
             if op == "div":
-                return B.select(by_zero, ones, B.udiv(a, safe))       # a / 0 = all ones
-            return B.select(by_zero, a, B.urem(a, safe))              # a % 0 = a
+                return B.select(by_zero, ones, B.udiv(a, safe))  # a / 0 = all ones
+            return B.select(by_zero, a, B.urem(a, safe))  # a % 0 = a
         by_m1 = B.icmp_unsigned("==", b, ones)
-        safe = B.select(B.or_(by_zero, by_m1), one, b)                # never 0, never -1
+        safe = B.select(B.or_(by_zero, by_m1), one, b)  # never 0, never -1
         if op == "div":
-            q = B.select(by_m1, B.neg(a), B.sdiv(a, safe))            # MIN / -1 wraps to MIN
+            q = B.select(by_m1, B.neg(a), B.sdiv(a, safe))  # MIN / -1 wraps to MIN
             neg_a = B.icmp_signed("<", a, zero)
-            return B.select(by_zero, B.select(neg_a, one, ones), q)   # a / 0 = a < 0 ? 1 : -1
+            return B.select(by_zero, B.select(neg_a, one, ones), q)  # a / 0 = a < 0 ? 1 : -1
         # a % -1 = srem(a, 1) = 0, as stated; a % 0 = a
         return B.select(by_zero, a, B.srem(a, safe))
 
@@ -697,15 +732,15 @@ class FunctionCodegen:
             if s_expr.value < w:
                 return plain(a, const(t, s_expr.value))
             return B.ashr(a, const(t, w - 1)) if arith else const(t, 0)
-        if ts.bits > w:                                 # compare in the count's own width
+        if ts.bits > w:  # compare in the count's own width
             ok = B.icmp_unsigned("<", s, ll.Constant(s.type, w))
             k = B.trunc(s, value_type(t))
         else:
             k = B.zext(s, value_type(t)) if ts.bits < w else s
             ok = B.icmp_unsigned("<", k, const(t, w))
         if arith:
-            return B.ashr(a, B.select(ok, k, const(t, w - 1)))       # >> (w-1) = all sign bits
-        r = plain(a, B.and_(k, const(t, w - 1)))                      # always in range
+            return B.ashr(a, B.select(ok, k, const(t, w - 1)))  # >> (w-1) = all sign bits
+        r = plain(a, B.and_(k, const(t, w - 1)))  # always in range
         return B.select(ok, r, const(t, 0))
 
     def cast(self, src: ir.Scalar, dst: ir.Scalar, v):
@@ -716,7 +751,7 @@ class FunctionCodegen:
             return B.uitofp(v, value_type(dst)) if dst.is_float else B.zext(v, value_type(dst))
         if dst.is_bool:
             if src.is_float:
-                return B.fcmp_unordered("!=", v, const(src, 0.0))    # NaN is true
+                return B.fcmp_unordered("!=", v, const(src, 0.0))  # NaN is true
             return B.icmp_unsigned("!=", v, const(src, 0))
         if src.is_float and dst.is_float:
             return (B.fpext if dst.bits > src.bits else B.fptrunc)(v, value_type(dst))
@@ -730,7 +765,7 @@ class FunctionCodegen:
             return B.trunc(v, value_type(dst))
         if dst.bits > src.bits:
             return (B.sext if src.signed else B.zext)(v, value_type(dst))
-        return v                                        # same width, other signedness
+        return v  # same width, other signedness
 
     def call_intrinsic(self, base: str, t: ir.Scalar, args, extra=()):
         vt = value_type(t)
@@ -748,7 +783,7 @@ class FunctionCodegen:
         n = e.name
         if n == "popcount":
             return self.call_intrinsic("llvm.ctpop", t, [a])
-        if n in ("clz", "ctz"):                         # i1 false: defined (= width) at 0
+        if n in ("clz", "ctz"):  # i1 false: defined (= width) at 0
             return self.call_intrinsic("llvm.ctlz" if n == "clz" else "llvm.cttz", t, [a], [false])
         if n == "abs":
             if t.is_float:
@@ -762,7 +797,7 @@ class FunctionCodegen:
         if n in ("min", "max"):
             sym = "<" if n == "min" else ">"
             if t.is_float:
-                c = B.fcmp_ordered(sym, a, b)           # a NaN on either side gives b
+                c = B.fcmp_ordered(sym, a, b)  # a NaN on either side gives b
             else:
                 c = (B.icmp_signed if t.signed else B.icmp_unsigned)(sym, a, b)
             return B.select(c, a, b)
@@ -791,14 +826,18 @@ class FunctionCodegen:
 RESERVED = frozenset({"memcpy", "memmove", "memset", "memcmp", "bcmp"})
 
 
-def generate(module: ir.Module, triple: str, data_layout: str,
-             realise: dict[str, Realisation] | None = None) -> str:
+def generate(module: ir.Module, triple: str, data_layout: str, realise: dict[str, Realisation] | None = None) -> str:
     """The module as LLVM IR text (unoptimised)."""
     return lower_module(module, triple, data_layout, realise).text
 
 
-def lower_module(module: ir.Module, triple: str, data_layout: str,
-                 realise: dict[str, Realisation] | None = None, vector_bits=frozenset()) -> Generated:
+def lower_module(
+    module: ir.Module,
+    triple: str,
+    data_layout: str,
+    realise: dict[str, Realisation] | None = None,
+    vector_bits=frozenset(),
+) -> Generated:
     """The module as LLVM IR text (unoptimised), with the loop hints and
     counters it carries.  `realise` maps function names to their knobs;
     `vector_bits` holds the prefer-vector-width values the CPU supports
@@ -807,9 +846,11 @@ def lower_module(module: ir.Module, triple: str, data_layout: str,
         check_realisation(name, r)
     for f in module.functions:
         if f.name in RESERVED or f.name.startswith("llvm."):
-            raise BackendError(f"{f.span}: a library cannot export a function named "
-                               f"{f.name!r}: the generated code itself calls the C library's "
-                               f"{f.name}; please rename it")
+            raise BackendError(
+                f"{f.span}: a library cannot export a function named "
+                f"{f.name!r}: the generated code itself calls the C library's "
+                f"{f.name}; please rename it"
+            )
         _reject_when(f.body)
     return ModuleCodegen(module, triple, data_layout, realise, vector_bits).emit()
 
@@ -817,7 +858,9 @@ def lower_module(module: ir.Module, triple: str, data_layout: str,
 def _reject_when(stmts) -> None:
     for s in stmts:
         if isinstance(s, ir.When):
-            raise BackendError(f"internal error: a `when` at {s.span} reached the LLVM lowering "
-                               "(the specialise stage must resolve every `when` first)")
+            raise BackendError(
+                f"internal error: a `when` at {s.span} reached the LLVM lowering "
+                "(the specialise stage must resolve every `when` first)"
+            )
         for body in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
             _reject_when(body)

@@ -10,6 +10,7 @@ for this GPU when the GPU search (scripts/gpu_check.py) has crowned one,
 else from `kernels.default_shape`; the same run's CPU and GPU times per
 size become the manifest's "actuator" table: which wins where.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,9 @@ from .kernels import KernelModule, Shape, default_shape, launches, space
 from .plan import NotParallel, Plan, plan_for
 from atlas.machine.probe import Probe
 
-DEFAULT_SMS = 80        # when the probe could not count multiprocessors: only caps grid-stride grids
-CONTEXT = "gpu"         # the archive context of launch-shape measurements
-ACTUATOR = "actuator"   # ... and of CPU-or-GPU measurements per size
+DEFAULT_SMS = 80  # when the probe could not count multiprocessors: only caps grid-stride grids
+CONTEXT = "gpu"  # the archive context of launch-shape measurements
+ACTUATOR = "actuator"  # ... and of CPU-or-GPU measurements per size
 
 
 class NvptxBackend(Backend):
@@ -34,8 +35,8 @@ class NvptxBackend(Backend):
     dump_stages = ("llvm", "llvm-opt", "ptx")
 
     def __init__(self, variants: bool = False, archive=None):
-        self.variants = variants      # also write every launch shape's PTX, for the GPU search
-        self.archive = archive        # where to look for crowned shapes (default: the user's archive)
+        self.variants = variants  # also write every launch shape's PTX, for the GPU search
+        self.archive = archive  # where to look for crowned shapes (default: the user's archive)
 
     def accepts(self, probe: Probe) -> str | None:
         gpu = tgt.gpu_of(probe)
@@ -47,13 +48,14 @@ class NvptxBackend(Backend):
             return str(exc)
         return None
 
-    def emit(self, module: ir.Module, probe: Probe, outdir: Path,
-             realise: dict[str, Realisation] | None = None) -> Emitted:
+    def emit(
+        self, module: ir.Module, probe: Probe, outdir: Path, realise: dict[str, Realisation] | None = None
+    ) -> Emitted:
         why = self.accepts(probe)
         if why:
             raise BackendError(why)
         gpu = tgt.gpu_of(probe)
-        if gpu is None:             # accepts() has refused a probe without one
+        if gpu is None:  # accepts() has refused a probe without one
             raise BackendError("internal error: the probe lists no NVIDIA GPU")
         sm, ptx_version = tgt.arch(gpu)
         sms = gpu.multiprocessors or DEFAULT_SMS
@@ -69,24 +71,35 @@ class NvptxBackend(Backend):
         for name, p in plans.items():
             shape = crowned.get(name) or default_shape(p)
             km.add(p, shape)
-            functions[name]["gpu"] = {**launches(p, shape, sms),
-                                      "shape_text": shape.describe(),
-                                      "shape_from": "archive champion" if name in crowned else "default"}
+            functions[name]["gpu"] = {
+                **launches(p, shape, sms),
+                "shape_text": shape.describe(),
+                "shape_from": "archive champion" if name in crowned else "default",
+            }
             functions[name]["actuator"] = actuators.get(name) or (
                 "not measured on this machine: scripts/gpu_check.py times the CPU and the GPU at "
-                "the profile's sizes, and --archive brings its findings here (docs/gpu.md)")
+                "the profile's sizes, and --archive brings its findings here (docs/gpu.md)"
+            )
         text = km.text()
         opt, ptx = tgt.to_ptx(text, sm, ptx_version)
         outdir = Path(outdir)
-        (outdir / "kernels.ptx").write_text(ptx)    # outdir is the pipeline's fresh folder, swapped in whole
+        (outdir / "kernels.ptx").write_text(ptx)  # outdir is the pipeline's fresh folder, swapped in whole
         files = ["kernels.ptx"]
         if self.variants:
             files += write_variants(plans, outdir, sm, ptx_version, sms)
-        manifest = {"ptx": "kernels.ptx", "triple": tgt.TRIPLE, "arch": sm,
-                    "ptx_version": f"{ptx_version // 10}.{ptx_version % 10}",
-                    "gpu": {"name": gpu.name, "compute_capability": list(gpu.compute_capability),
-                            "multiprocessors": gpu.multiprocessors},
-                    "alignment": 16, "functions": functions}
+        manifest = {
+            "ptx": "kernels.ptx",
+            "triple": tgt.TRIPLE,
+            "arch": sm,
+            "ptx_version": f"{ptx_version // 10}.{ptx_version % 10}",
+            "gpu": {
+                "name": gpu.name,
+                "compute_capability": list(gpu.compute_capability),
+                "multiprocessors": gpu.multiprocessors,
+            },
+            "alignment": 16,
+            "functions": functions,
+        }
         return Emitted(files=files, manifest=manifest, dumps={"llvm": text, "llvm-opt": opt, "ptx": ptx})
 
     def _from_archive(self, module: ir.Module, probe: Probe, names: list[str]):
@@ -97,6 +110,7 @@ class NvptxBackend(Backend):
             return {}, {}
         from atlas.search.archive import Archive, intent_hash
         from atlas.machine.probe import fingerprint
+
         crowned, actuators = {}, {}
         intent, machine = intent_hash(module), fingerprint(probe)
         with Archive(self.archive) as a:
@@ -145,8 +159,7 @@ def write_variants(plans: dict[str, Plan], outdir: Path, sm: str, ptx_version: i
             _, ptx = tgt.to_ptx(km.text(), sm, ptx_version)
             rel = f"variants/{name}-{shape.hash}.ptx"
             (Path(outdir) / rel).write_text(ptx)
-            entries.append({"genome": shape.as_dict(), "hash": shape.hash, "ptx": rel,
-                            "gpu": launches(p, shape, sms)})
+            entries.append({"genome": shape.as_dict(), "hash": shape.hash, "ptx": rel, "gpu": launches(p, shape, sms)})
             files.append(rel)
         rel = f"variants/{name}.json"
         (Path(outdir) / rel).write_text(json.dumps(entries, indent=1) + "\n")
@@ -156,4 +169,3 @@ def write_variants(plans: dict[str, Plan], outdir: Path, sm: str, ptx_version: i
 
 def _stem(module: ir.Module) -> str:
     return Path(module.sources[0][0]).stem if module.sources else "atlas"
-

@@ -19,6 +19,7 @@ array has exactly the declared dtype and length, is C-contiguous, writeable
 when written, and no two arrays share memory (the kernels assume they do
 not).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ class NoKernel(RuntimeError):
 
 # ---------------------------------------------------------------- types
 
+
 def dtype_of(type_name: str) -> np.dtype:
     """The numpy dtype of one element of an intent type ("f32" -> float32; bool -> bool_, 1 byte)."""
     try:
@@ -68,22 +70,27 @@ def scalar_arg(type_name: str, value, where: str = "argument"):
     if t.is_bool:
         return np.uint8(bits)
     if t.is_float:
-        return bits                      # already a numpy float32/float64 (rounded as the interpreter does)
+        return bits  # already a numpy float32/float64 (rounded as the interpreter does)
     return dtype_of(type_name).type(interp.from_value(t, bits))
 
 
 # ---------------------------------------------------------------- array lengths
 
+
 def lengths(params: list[dict], values: dict) -> dict[str, int]:
     """Each array parameter's length, given the scalar parameters' values
     (natural numbers): interp.machine_length, the CPU runtime's own check."""
     sig = signature_of("lengths", {"params": params})
-    bits = {p.name: interp.to_value(p.ty, values[p.name])
-            for p in sig.params if isinstance(p.ty, ir.Scalar) and p.name in values}
+    bits = {
+        p.name: interp.to_value(p.ty, values[p.name])
+        for p in sig.params
+        if isinstance(p.ty, ir.Scalar) and p.name in values
+    }
     return {p.name: interp.machine_length(p.ty.length, bits) for p in sig.params if isinstance(p.ty, ir.Array)}
 
 
 # ---------------------------------------------------------------- checking a call
+
 
 def bind_args(fname: str, params: list[dict], args, device: bool = False, alignment: int = 16) -> dict:
     """Check a call's arguments against the manifest's params (interp.bind:
@@ -92,8 +99,11 @@ def bind_args(fname: str, params: list[dict], args, device: bool = False, alignm
     scalars kernels take, arrays as given."""
     sig = signature_of(fname, {"params": params})
     _, arrays = interp.bind(sig, args, compiled=True, device=device, alignment=alignment)
-    values = {p["name"]: scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
-              for p, a in zip(params, args) if "type" in p}
+    values = {
+        p["name"]: scalar_arg(p["type"], a, f"{fname}: argument {p['name']!r}")
+        for p, a in zip(params, args)
+        if "type" in p
+    }
     return {**values, **arrays}
 
 
@@ -107,8 +117,9 @@ def check_requires(fname: str, gpu: dict, values: dict) -> None:
     for r in gpu.get("requires", []):
         v = int(values[r["param"]])
         if not v < r["below"]:
-            raise ValueError(f"{fname}: the GPU kernels need {r['param']} < {r['below']}, got {v}; "
-                             "run this call on the CPU")
+            raise ValueError(
+                f"{fname}: the GPU kernels need {r['param']} < {r['below']}, got {v}; run this call on the CPU"
+            )
 
 
 def grid_of(launch: dict, values: dict) -> tuple[int, int]:
@@ -121,12 +132,13 @@ def grid_of(launch: dict, values: dict) -> tuple[int, int]:
         elif "param" in spec:
             g = max(1, -(-int(values[spec["param"]]) // int(spec["per_block"])))
             if spec.get("max") is not None:
-                g = min(g, int(spec["max"]))        # a grid-stride kernel covers the rest
+                g = min(g, int(spec["max"]))  # a grid-stride kernel covers the rest
         else:
             raise ValueError(f"kernel {launch['kernel']}: grid {axis} {spec!r} is neither fixed nor per param")
         if not 1 <= g <= MAX_GRID[axis]:
-            raise ValueError(f"kernel {launch['kernel']}: grid {axis} of {g} blocks is beyond CUDA's "
-                             f"limit of {MAX_GRID[axis]}")
+            raise ValueError(
+                f"kernel {launch['kernel']}: grid {axis} of {g} blocks is beyond CUDA's limit of {MAX_GRID[axis]}"
+            )
         dims.append(g)
     return dims[0], dims[1]
 
@@ -197,11 +209,13 @@ def cupy():
         try:
             import cupy as cp
         except ImportError as exc:
-            raise GpuUnavailable(f"CuPy is not installed ({exc}); install the wheel matching the "
-                                 "driver's CUDA, e.g. pip install cupy-cuda12x or cupy-cuda13x") from None
+            raise GpuUnavailable(
+                f"CuPy is not installed ({exc}); install the wheel matching the "
+                "driver's CUDA, e.g. pip install cupy-cuda12x or cupy-cuda13x"
+            ) from None
         try:
             count = cp.cuda.runtime.getDeviceCount()
-        except Exception as exc:                 # no driver, or a driver too old for this CuPy
+        except Exception as exc:  # no driver, or a driver too old for this CuPy
             raise GpuUnavailable(f"CuPy finds no usable CUDA driver: {exc}") from None
         if count == 0:
             raise GpuUnavailable("no CUDA GPU is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
@@ -245,6 +259,7 @@ def time_ms(fn, reps: int = 20, warmup: int = 3) -> list[float]:
 
 # ---------------------------------------------------------------- functions and libraries
 
+
 class GpuFunction:
     """One function's launches (a "gpu" block of the manifest) over one
     loaded PTX module, called like the interpreter or compiled code."""
@@ -252,7 +267,7 @@ class GpuFunction:
     def __init__(self, name: str, spec: dict, gpu: dict | None, module_of):
         self.name, self.spec, self.gpu = name, spec, gpu
         self.params, self.ret = spec["params"], spec.get("ret")
-        self._module_of = module_of          # () -> cupy.RawModule, loaded on first use
+        self._module_of = module_of  # () -> cupy.RawModule, loaded on first use
         self.__name__, self.__doc__ = name, spec.get("signature")
 
     def __repr__(self) -> str:
@@ -260,8 +275,9 @@ class GpuFunction:
 
     def _gpu(self) -> dict:
         if self.gpu is None:
-            raise NoKernel(f"{self.name} has no GPU kernel: "
-                           f"{self.spec.get('gpu_why_not') or 'the manifest gives no reason'}")
+            raise NoKernel(
+                f"{self.name} has no GPU kernel: {self.spec.get('gpu_why_not') or 'the manifest gives no reason'}"
+            )
         return self.gpu
 
     def plan(self, values: dict, scratch=None, result=None) -> list[tuple]:
@@ -270,7 +286,7 @@ class GpuFunction:
         gl = grids(self.name, gpu, values)
         scratch = scratch if scratch is not None else {s: s for s in scratch_counts(gpu, gl)}
         if result is None and gpu.get("result"):
-            result = "result"                    # buffers named by role, as scratch is above
+            result = "result"  # buffers named by role, as scratch is above
         return marshal(gpu, values, gl, scratch, result)
 
     def prepare(self, device_args: dict):
@@ -286,13 +302,16 @@ class GpuFunction:
         cp, module = cupy(), self._module_of()
         scratch = {s: cp.empty(n, dt) for s, (dt, n) in scratch_counts(gpu, gl).items()}
         result = cp.empty(1, dtype_of(gpu["result"]["elem"])) if gpu.get("result") else None
-        launches = [(module.get_function(k), grid, block, args)
-                    for k, grid, block, args in marshal(gpu, values, gl, scratch, result)]
+        launches = [
+            (module.get_function(k), grid, block, args)
+            for k, grid, block, args in marshal(gpu, values, gl, scratch, result)
+        ]
 
         def launcher():
             for kernel, grid, block, kargs in launches:
                 kernel(grid, block, kargs)
             return result
+
         return launcher
 
     def run(self, device_args: dict):
@@ -324,8 +343,10 @@ class GpuLibrary:
         ptx = path / (manifest.ptx or "")
         # each entry as this backend wrote it: its "gpu" block is the launch record
         specs = {name: entry.to_json() for name, entry in manifest.functions.items()}
-        self._functions = {name: GpuFunction(name, spec, spec.get("gpu"), lambda ptx=ptx: self.module(ptx))
-                           for name, spec in specs.items()}
+        self._functions = {
+            name: GpuFunction(name, spec, spec.get("gpu"), lambda ptx=ptx: self.module(ptx))
+            for name, spec in specs.items()
+        }
 
     def module(self, ptx: Path):
         """The CUDA module of a PTX file (loaded once; the driver JIT-compiles it)."""
@@ -354,8 +375,12 @@ class GpuLibrary:
         (a cupy.RawModule) run another launch plan, e.g. a tuning variant's."""
         f = self[name]
         if gpu_block is not None or module is not None:
-            f = GpuFunction(name, f.spec, gpu_block if gpu_block is not None else f.gpu,
-                            (lambda: module) if module is not None else f._module_of)
+            f = GpuFunction(
+                name,
+                f.spec,
+                gpu_block if gpu_block is not None else f.gpu,
+                (lambda: module) if module is not None else f._module_of,
+            )
         return f.run(device_args)
 
     def variants(self, name: str) -> list[dict]:
@@ -386,6 +411,8 @@ def load(folder, check: bool = True) -> GpuLibrary:
         have = device_cc()
         need = arch_number(manifest.arch) if manifest.arch else 0
         if have < need:
-            raise GpuMismatch(f"{path} targets {manifest.arch} (compute capability "
-                              f"{need // 10}.{need % 10}); this GPU is {have // 10}.{have % 10}")
+            raise GpuMismatch(
+                f"{path} targets {manifest.arch} (compute capability "
+                f"{need // 10}.{need % 10}); this GPU is {have // 10}.{have % 10}"
+            )
     return GpuLibrary(path, manifest)

@@ -20,6 +20,7 @@ Launch shape (the search's genome for a GPU function):
                  stages tile x tile operands in shared memory per step of k
                  (0: each thread reads its own operands)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,14 +31,25 @@ from llvmlite import ir as ll
 
 from atlas.meaning import ir
 from atlas.machine.backend import BackendError
-from atlas.backends.llvm.codegen import (I32, I64, Arr, ArgAttrs, FunctionCodegen, ModuleCodegen,
-                                         abi_type, const, from_abi, to_abi, value_type)
+from atlas.backends.llvm.codegen import (
+    I32,
+    I64,
+    Arr,
+    ArgAttrs,
+    FunctionCodegen,
+    ModuleCodegen,
+    abi_type,
+    const,
+    from_abi,
+    to_abi,
+    value_type,
+)
 
 from .plan import Plan
 
-SHARED = 3                     # NVPTX's address space for block-shared memory
+SHARED = 3  # NVPTX's address space for block-shared memory
 WARP = 32
-RESIDENT_THREADS = 2048        # per multiprocessor, every architecture since sm_30
+RESIDENT_THREADS = 2048  # per multiprocessor, every architecture since sm_30
 
 
 @dataclass(frozen=True)
@@ -59,10 +71,19 @@ class Shape:
 
     def describe(self) -> str:
         b = f"{self.block}x{self.block_y}" if self.block_y > 1 else str(self.block)
-        return " ".join(filter(None, [f"block={b}", f"per_thread={self.per_thread}", self.layout,
-                                      "grid-stride" if self.grid_stride else "",
-                                      self.reduce if self.reduce != "warp" else "",
-                                      f"tile={self.tile}" if self.tile else ""]))
+        return " ".join(
+            filter(
+                None,
+                [
+                    f"block={b}",
+                    f"per_thread={self.per_thread}",
+                    self.layout,
+                    "grid-stride" if self.grid_stride else "",
+                    self.reduce if self.reduce != "warp" else "",
+                    f"tile={self.tile}" if self.tile else "",
+                ],
+            )
+        )
 
 
 def _acc_ty(plan: Plan) -> ir.Scalar:
@@ -94,8 +115,9 @@ def space(plan: Plan) -> list[Shape]:
     """Every launch shape the search may try for the plan."""
     if plan.kind == "map2d":
         tiled = [Shape(block=t, block_y=t, tile=t) for t in (8, 16, 32)] if plan.dot else []
-        return tiled + [Shape(block=x, block_y=y) for x, y in ((32, 4), (32, 8), (32, 16), (64, 4),
-                                                               (128, 2), (256, 1), (16, 16))]
+        return tiled + [
+            Shape(block=x, block_y=y) for x, y in ((32, 4), (32, 8), (32, 16), (64, 4), (128, 2), (256, 1), (16, 16))
+        ]
     pers = (1, 2, 4, 8, 16) if _elem_bytes(plan) == 1 else (1, 2, 4, 8)
     out = []
     for block in (128, 256, 512, 1024):
@@ -114,15 +136,25 @@ def space(plan: Plan) -> list[Shape]:
 
 def check_shape(plan: Plan, s: Shape) -> None:
     threads = s.block * s.block_y
-    if s.block % WARP and plan.kind != "map2d" or threads > 1024 or threads % WARP or \
-            s.block & (s.block - 1) or s.per_thread < 1 or s.layout not in ("strided", "contiguous") \
-            or s.reduce not in ("warp", "tree") or \
-            (s.tile and not (plan.dot and s.block == s.block_y == s.tile)):
-        raise BackendError(f"{plan.fn.name}: launch shape {s.describe()} is not one this backend "
-                           "builds (a power-of-two block of 32..1024 threads)")
+    if (
+        s.block % WARP
+        and plan.kind != "map2d"
+        or threads > 1024
+        or threads % WARP
+        or s.block & (s.block - 1)
+        or s.per_thread < 1
+        or s.layout not in ("strided", "contiguous")
+        or s.reduce not in ("warp", "tree")
+        or (s.tile and not (plan.dot and s.block == s.block_y == s.tile))
+    ):
+        raise BackendError(
+            f"{plan.fn.name}: launch shape {s.describe()} is not one this backend "
+            "builds (a power-of-two block of 32..1024 threads)"
+        )
 
 
 # ---------------------------------------------------------------- launch records
+
 
 def launches(plan: Plan, s: Shape, sms: int) -> dict:
     """The host's part: the kernels to launch, in order, with their grids and
@@ -134,42 +166,78 @@ def launches(plan: Plan, s: Shape, sms: int) -> dict:
     cap = sms * (RESIDENT_THREADS // s.block) if s.grid_stride else None
     one = {"x": {"fixed": 1}, "y": {"fixed": 1}}
     block = [s.block, s.block_y]
-    gpu = {"plan": plan.kind, "shape": s.as_dict(), "requires": [
-        {"param": p, "below": b} for p, b in plan.requires], "scratch": {}, "result": None,
-        "evidence": plan.evidence}
+    gpu = {
+        "plan": plan.kind,
+        "shape": s.as_dict(),
+        "requires": [{"param": p, "below": b} for p, b in plan.requires],
+        "scratch": {},
+        "result": None,
+        "evidence": plan.evidence,
+    }
     if plan.kind == "map":
-        gpu["launches"] = [{"kernel": f"{name}__map", "block": block, "args": params,
-                            "grid": {"x": {"param": n, "per_block": tile, "max": cap},
-                                     "y": {"fixed": 1}}}]
+        gpu["launches"] = [
+            {
+                "kernel": f"{name}__map",
+                "block": block,
+                "args": params,
+                "grid": {"x": {"param": n, "per_block": tile, "max": cap}, "y": {"fixed": 1}},
+            }
+        ]
     elif plan.kind == "map2d":
         outer, inner = plan.counts
-        gpu["launches"] = [{"kernel": f"{name}__map2d", "block": block, "args": params,
-                            "grid": {"x": {"param": inner, "per_block": s.block, "max": 2 ** 31 - 1},
-                                     "y": {"param": outer, "per_block": s.block_y, "max": 65535}}}]
+        gpu["launches"] = [
+            {
+                "kernel": f"{name}__map2d",
+                "block": block,
+                "args": params,
+                "grid": {
+                    "x": {"param": inner, "per_block": s.block, "max": 2**31 - 1},
+                    "y": {"param": outer, "per_block": s.block_y, "max": 65535},
+                },
+            }
+        ]
     elif plan.kind == "fold":
-        if plan.fn.ret is None:     # plan_for does not refuse this: say so rather than fail on None
+        if plan.fn.ret is None:  # plan_for does not refuse this: say so rather than fail on None
             raise BackendError(f"{plan.fn.name}: a GPU fold needs a result, and the function returns nothing")
         gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
         gpu["result"] = {"elem": plan.fn.ret.name}
         gpu["launches"] = [
-            {"kernel": f"{name}__fold", "block": block, "args": params + [{"scratch": "partials"}],
-             "grid": {"x": {"param": n, "per_block": tile, "max": cap}, "y": {"fixed": 1}}},
-            {"kernel": f"{name}__finish", "block": block, "grid": one,
-             "args": params + [{"scratch": "partials"}, {"blocks_of": 0}, {"result": True}]}]
+            {
+                "kernel": f"{name}__fold",
+                "block": block,
+                "args": params + [{"scratch": "partials"}],
+                "grid": {"x": {"param": n, "per_block": tile, "max": cap}, "y": {"fixed": 1}},
+            },
+            {
+                "kernel": f"{name}__finish",
+                "block": block,
+                "grid": one,
+                "args": params + [{"scratch": "partials"}, {"blocks_of": 0}, {"result": True}],
+            },
+        ]
     else:
         gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
         grid = {"x": {"param": n, "per_block": tile, "max": None}, "y": {"fixed": 1}}
         gpu["launches"] = [
-            {"kernel": f"{name}__scan_reduce", "block": block, "grid": grid,
-             "args": params + [{"scratch": "partials"}]},
-            {"kernel": f"{name}__scan_carry", "block": block, "grid": one,
-             "args": params + [{"scratch": "partials"}, {"blocks_of": 0}]},
-            {"kernel": f"{name}__scan_apply", "block": block, "grid": grid,
-             "args": params + [{"scratch": "partials"}]}]
+            {
+                "kernel": f"{name}__scan_reduce",
+                "block": block,
+                "grid": grid,
+                "args": params + [{"scratch": "partials"}],
+            },
+            {
+                "kernel": f"{name}__scan_carry",
+                "block": block,
+                "grid": one,
+                "args": params + [{"scratch": "partials"}, {"blocks_of": 0}],
+            },
+            {"kernel": f"{name}__scan_apply", "block": block, "grid": grid, "args": params + [{"scratch": "partials"}]},
+        ]
     return gpu
 
 
 # ---------------------------------------------------------------- the module
+
 
 class KernelModule:
     """One LLVM module of kernels for one GPU."""
@@ -188,13 +256,16 @@ class KernelModule:
             k.tiled() if s.tile else k.map2d()
         elif plan.kind == "fold":
             _Kernel(self.mc, plan, s, f"{name}__fold", [("partials", ll.PointerType())]).fold()
-            _Kernel(self.mc, plan, s, f"{name}__finish",
-                    [("partials", ll.PointerType()), ("blocks", I32),
-                     ("result", ll.PointerType())]).finish()
+            _Kernel(
+                self.mc,
+                plan,
+                s,
+                f"{name}__finish",
+                [("partials", ll.PointerType()), ("blocks", I32), ("result", ll.PointerType())],
+            ).finish()
         else:
             _Kernel(self.mc, plan, s, f"{name}__scan_reduce", [("partials", ll.PointerType())]).fold()
-            _Kernel(self.mc, plan, s, f"{name}__scan_carry",
-                    [("partials", ll.PointerType()), ("blocks", I32)]).carry()
+            _Kernel(self.mc, plan, s, f"{name}__scan_carry", [("partials", ll.PointerType()), ("blocks", I32)]).carry()
             _Kernel(self.mc, plan, s, f"{name}__scan_apply", [("partials", ll.PointerType())]).apply()
 
     def text(self) -> str:
@@ -202,6 +273,7 @@ class KernelModule:
 
 
 # ---------------------------------------------------------------- one kernel
+
 
 class _Kernel(FunctionCodegen):
     """A kernel whose element code is the function's own loop body."""
@@ -227,7 +299,7 @@ class _Kernel(FunctionCodegen):
                     a.add_attribute("readonly")
                 a.attributes.align = 16
         self.extra = {}
-        for (xname, _), a in zip(extra, kfn.args[len(f.params):]):
+        for (xname, _), a in zip(extra, kfn.args[len(f.params) :]):
             a.name = xname
             self.extra[xname] = a
         self.mc, self.f, self.fn, self.plan, self.shape = mc, f, kfn, plan, shape
@@ -237,7 +309,7 @@ class _Kernel(FunctionCodegen):
         self.assigned = ir.assigned(f.body)
         self.realise = None
         self.float_arrays: set[str] = set()
-        self.quiet = False            # run the body without its stores (a scan's first pass)
+        self.quiet = False  # run the body without its stores (a scan's first pass)
         self.entry = kfn.append_basic_block("entry")
         self.b = ll.IRBuilder(self.entry)
         scalars = [(p, a) for p, a in zip(f.params, kfn.args) if isinstance(p.ty, ir.Scalar)]
@@ -245,7 +317,7 @@ class _Kernel(FunctionCodegen):
             self.local(p.name, p.ty)
         for n, t in ir.declared(f.body):
             self.local(n, t)
-        if plan.dot is not None:       # a tile's operands, as the dot's combine reads them
+        if plan.dot is not None:  # a tile's operands, as the dot's combine reads them
             self.local("x.tile", plan.dot.x.ty)
             self.local("y.tile", plan.dot.y.ty)
         # the kernel's own counters, made here with the other slots (see FunctionCodegen.local)
@@ -297,8 +369,7 @@ class _Kernel(FunctionCodegen):
 
     def set_var(self, loop: ir.For, v) -> None:
         """A loop variable's slot := v (i64)."""
-        self.b.store(self.b.trunc(v, value_type(loop.ty)) if loop.ty.bits < 64 else v,
-                     self.vars[loop.var][0])
+        self.b.store(self.b.trunc(v, value_type(loop.ty)) if loop.ty.bits < 64 else v, self.vars[loop.var][0])
 
     def element(self, e, loops=None) -> None:
         """Run the loop body for element e (i64; (i, j) for a 2-d map)."""
@@ -307,7 +378,7 @@ class _Kernel(FunctionCodegen):
             self.set_var(loop, v)
             self.loops.append(loop)
         self.block(self.plan.body)
-        del self.loops[-len(loops):]
+        del self.loops[-len(loops) :]
 
     def s_Store(self, s: ir.Store):
         if not self.quiet:
@@ -316,7 +387,7 @@ class _Kernel(FunctionCodegen):
     def s_Return(self, s: ir.Return):
         # only a fold's finishing code returns: its value goes to the result buffer
         ret = self.f.ret
-        if ret is None:             # plan_for does not refuse this: say so rather than fail on None
+        if ret is None:  # plan_for does not refuse this: say so rather than fail on None
             raise BackendError(f"{self.f.name}: a GPU fold needs a result, and the function returns nothing")
         v = to_abi(self.b, self.expr(s.value), ret)
         self.b.store(v, self.extra["result"], align=max(1, ret.bits // 8))
@@ -371,12 +442,12 @@ class _Kernel(FunctionCodegen):
         whole = self.b.icmp_unsigned("<=", self.b.add(first, self.i64(s.per_thread)), n)
         full, part, done = self.new_block("k.full"), self.new_block("k.part"), self.new_block("k.chunk")
         self.b.cbranch(whole, full, part)
-        self.b.position_at_end(full)      # no checks: neighbouring loads become vector loads
+        self.b.position_at_end(full)  # no checks: neighbouring loads become vector loads
         for j in range(s.per_thread):
             self.element(self.b.add(first, self.i64(j)))
         self.b.branch(done)
-        self.b.position_at_end(part)      # the range's ragged end: a loop, so that no copy of
-        end = self.b.add(first, self.i64(s.per_thread))   # the full path's code is shared with it
+        self.b.position_at_end(part)  # the range's ragged end: a loop, so that no copy of
+        end = self.b.add(first, self.i64(s.per_thread))  # the full path's code is shared with it
         end = self.b.select(self.b.icmp_unsigned("<", end, n), end, n)
         self.counted("pos", first, end, self.i64(1), self.element)
         self.b.branch(done)
@@ -392,6 +463,7 @@ class _Kernel(FunctionCodegen):
 
         def one(w):
             return self.b.call(fn, [ll.Constant(I32, -1), w, ll.Constant(I32, lanes), ll.Constant(I32, 31)])
+
         if bits <= 32:
             r = one(self.b.zext(x, I32) if bits < 32 else x)
             r = self.b.trunc(r, ll.IntType(bits)) if bits < 32 else r
@@ -407,10 +479,14 @@ class _Kernel(FunctionCodegen):
         return v
 
     def shared(self, count: int, ty: ir.Scalar | None = None):
-        g = ll.GlobalVariable(self.mc.m, ll.ArrayType(value_type(ty or self.plan.acc_ty), count),
-                              f"{self.fn.name}.shared{len(self.mc.m.globals)}", addrspace=SHARED)
+        g = ll.GlobalVariable(
+            self.mc.m,
+            ll.ArrayType(value_type(ty or self.plan.acc_ty), count),
+            f"{self.fn.name}.shared{len(self.mc.m.globals)}",
+            addrspace=SHARED,
+        )
         g.linkage = "internal"
-        g.initializer = ll.Constant(g.value_type, ll.Undefined)    # shared memory has no initial value
+        g.initializer = ll.Constant(g.value_type, ll.Undefined)  # shared memory has no initial value
         return g
 
     def at(self, g, i):
@@ -426,10 +502,12 @@ class _Kernel(FunctionCodegen):
             self.barrier()
             half = B // 2
             while half:
+
                 def fold_in(h=half):
                     mine = self.at(sh, tid)
                     other = self.b.load(self.at(sh, self.b.add(tid, self.i64(h))), typ=t)
                     self.b.store(self.combine(self.b.load(mine, typ=t), other), mine)
+
                 self.when(self.b.icmp_unsigned("<", tid, self.i64(half)), fold_in)
                 self.barrier()
                 half //= 2
@@ -440,8 +518,7 @@ class _Kernel(FunctionCodegen):
             return v
         sh = self.shared(WARP)
         lane, warp = self.b.and_(tid, self.i64(WARP - 1)), self.b.lshr(tid, self.i64(5))
-        self.when(self.b.icmp_unsigned("==", lane, self.i64(0)),
-                  lambda: self.b.store(v, self.at(sh, warp)))
+        self.when(self.b.icmp_unsigned("==", lane, self.i64(0)), lambda: self.b.store(v, self.at(sh, warp)))
         self.barrier()
         w = self.b.load(self.at(sh, lane), typ=t)
         w = self.b.select(self.b.icmp_unsigned("<", lane, self.i64(warps)), w, self.identity())
@@ -470,8 +547,7 @@ class _Kernel(FunctionCodegen):
         return self.b.select(has, x, self.identity())
 
     def partial(self, index):
-        return self.b.gep(self.extra["partials"], [index], inbounds=True,
-                          source_etype=value_type(self.plan.acc_ty))
+        return self.b.gep(self.extra["partials"], [index], inbounds=True, source_etype=value_type(self.plan.acc_ty))
 
     # -- the kernels
     def prologue(self):
@@ -494,8 +570,13 @@ class _Kernel(FunctionCodegen):
         j0 = self.b.add(self.b.mul(self.sreg("ctaid.x"), bx), self.sreg("tid.x"))
         step_i = self.b.mul(self.sreg("nctaid.y"), by)
         step_j = self.b.mul(self.sreg("nctaid.x"), bx)
-        self.counted("base", i0, rows, step_i, lambda i: self.counted(
-            "pos", j0, cols, step_j, lambda j: self.element(None, [(outer, i), (inner, j)])))
+        self.counted(
+            "base",
+            i0,
+            rows,
+            step_i,
+            lambda i: self.counted("pos", j0, cols, step_j, lambda j: self.element(None, [(outer, i), (inner, j)])),
+        )
         self.b.ret_void()
 
     def tiled(self) -> None:
@@ -506,10 +587,10 @@ class _Kernel(FunctionCodegen):
         self.prologue()
         d, T = self.plan.dot, self.shape.tile
         outer, inner = self.plan.loop, self.plan.inner
-        if d is None or inner is None:      # check_shape allows a tile only for a 2-d map's dot
+        if d is None or inner is None:  # check_shape allows a tile only for a 2-d map's dot
             raise BackendError(f"internal error: a tiled kernel for {self.f.name}, which has no dot product")
         v = d.combine.value
-        if not (isinstance(v, ir.Binary) and isinstance(v.b, ir.Binary)):      # _dot's `s + x * y`
+        if not (isinstance(v, ir.Binary) and isinstance(v.b, ir.Binary)):  # _dot's `s + x * y`
             raise BackendError(f"internal error: {d.combine.span}: the dot's combine is not `s + x * y`")
         rows, cols, depth = self.n, self.count(inner), self.count(d.loop)
         xs, ys = self.shared(T * T, d.x.ty), self.shared(T * T, d.y.ty)
@@ -542,22 +623,30 @@ class _Kernel(FunctionCodegen):
                     self.b.store(x, self.vars["x.tile"][0])
                     self.b.store(y, self.vars["y.tile"][0])
                     self.s_Assign(combine)
+
                 self.counted("kk", self.i64(0), end, self.i64(1), add)
                 self.barrier()
+
             self.counted("k", self.i64(0), depth, t, step)
 
             def out():
                 self.set_var(outer, i)
                 self.set_var(inner, j)
                 self.s_Store(d.store)
+
             inside = self.b.and_(self.b.icmp_unsigned("<", i, rows), self.b.icmp_unsigned("<", j, cols))
             self.when(inside, out)
 
         # every thread of a block runs the same tiles, so all reach each barrier
         step_i = self.b.mul(self.sreg("nctaid.y"), t)
         step_j = self.b.mul(self.sreg("nctaid.x"), t)
-        self.counted("base", self.b.mul(self.sreg("ctaid.y"), t), rows, step_i, lambda ib: self.counted(
-            "pos", self.b.mul(self.sreg("ctaid.x"), t), cols, step_j, lambda jb: tile(ib, jb)))
+        self.counted(
+            "base",
+            self.b.mul(self.sreg("ctaid.y"), t),
+            rows,
+            step_i,
+            lambda ib: self.counted("pos", self.b.mul(self.sreg("ctaid.x"), t), cols, step_j, lambda jb: tile(ib, jb)),
+        )
         self.b.ret_void()
 
     def fold(self) -> None:
@@ -568,8 +657,10 @@ class _Kernel(FunctionCodegen):
         self.b.store(self.identity(), self.acc_slot())
         self.tiles(self.chunk)
         total = self.reduce(self.b.load(self.acc_slot(), typ=value_type(self.plan.acc_ty)))
-        self.when(self.b.icmp_unsigned("==", self.sreg("tid.x"), self.i64(0)),
-                  lambda: self.b.store(total, self.partial(self.sreg("ctaid.x"))))
+        self.when(
+            self.b.icmp_unsigned("==", self.sreg("tid.x"), self.i64(0)),
+            lambda: self.b.store(total, self.partial(self.sreg("ctaid.x"))),
+        )
         self.b.ret_void()
 
     def finish(self) -> None:
@@ -578,15 +669,22 @@ class _Kernel(FunctionCodegen):
         t = value_type(self.plan.acc_ty)
         blocks = self.b.zext(self.extra["blocks"], I64)
         self.b.store(self.identity(), self.acc_slot())
-        self.counted("pos", self.sreg("tid.x"), blocks, self.i64(self.shape.block), lambda p:
-                     self.b.store(self.combine(self.b.load(self.acc_slot(), typ=t),
-                                               self.b.load(self.partial(p), typ=t)), self.acc_slot()))
+        self.counted(
+            "pos",
+            self.sreg("tid.x"),
+            blocks,
+            self.i64(self.shape.block),
+            lambda p: self.b.store(
+                self.combine(self.b.load(self.acc_slot(), typ=t), self.b.load(self.partial(p), typ=t)), self.acc_slot()
+            ),
+        )
         total = self.reduce(self.b.load(self.acc_slot(), typ=t))
 
         def last():
             self.block(self.plan.pre)
             self.b.store(self.combine(self.b.load(self.acc_slot(), typ=t), total), self.acc_slot())
             self.block(self.plan.post)
+
         self.when(self.b.icmp_unsigned("==", self.sreg("tid.x"), self.i64(0)), last)
         if not self.b.block.is_terminated:
             self.b.ret_void()
@@ -602,8 +700,13 @@ class _Kernel(FunctionCodegen):
         end = self.b.select(self.b.icmp_unsigned("<", end, blocks), end, blocks)
         acc = self.acc_slot()
         self.b.store(self.identity(), acc)
-        self.counted("pos", first, end, self.i64(1), lambda p: self.b.store(
-            self.combine(self.b.load(acc, typ=t), self.b.load(self.partial(p), typ=t)), acc))
+        self.counted(
+            "pos",
+            first,
+            end,
+            self.i64(1),
+            lambda p: self.b.store(self.combine(self.b.load(acc, typ=t), self.b.load(self.partial(p), typ=t)), acc),
+        )
         self.b.store(self.exclusive(self.b.load(acc, typ=t)), acc)
 
         def rewrite(p):
@@ -611,6 +714,7 @@ class _Kernel(FunctionCodegen):
             running = self.b.load(acc, typ=t)
             self.b.store(running, self.partial(p))
             self.b.store(self.combine(running, x), acc)
+
         self.counted("pos", first, end, self.i64(1), rewrite)
         self.b.ret_void()
 

@@ -26,6 +26,7 @@ them is the accumulator, whose operator may be regrouped: any order of
 threads computes what the loop computes.  Anything else stays on the CPU,
 with the reason.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,19 +40,19 @@ FLOAT_REASSOC = {"add", "mul"}
 
 @dataclass(frozen=True)
 class Plan:
-    kind: str                         # map | map2d | fold | scan
+    kind: str  # map | map2d | fold | scan
     fn: ir.Function
-    pre: tuple                        # statements before the loop
-    loop: ir.For                      # the parallel loop (the outer one of a map2d)
-    post: tuple = ()                  # a fold's statements after the loop
-    inner: ir.For | None = None       # map2d: the inner parallel loop
-    acc: str | None = None            # fold, scan: the accumulator
+    pre: tuple  # statements before the loop
+    loop: ir.For  # the parallel loop (the outer one of a map2d)
+    post: tuple = ()  # a fold's statements after the loop
+    inner: ir.For | None = None  # map2d: the inner parallel loop
+    acc: str | None = None  # fold, scan: the accumulator
     acc_ty: ir.Scalar | None = None
     op: str | None = None
-    counts: tuple[str, ...] = ()      # the parameters bounding the loops, outer first
-    requires: tuple[tuple[str, int], ...] = ()   # (param, bound): value < bound, checked by the host
+    counts: tuple[str, ...] = ()  # the parameters bounding the loops, outer first
+    requires: tuple[tuple[str, int], ...] = ()  # (param, bound): value < bound, checked by the host
     evidence: dict = field(default_factory=dict, compare=False)
-    dot: "Dot | None" = None          # map2d: its body is a dot product (tiles may stage its operands)
+    dot: "Dot | None" = None  # map2d: its body is a dot product (tiles may stage its operands)
 
     @property
     def body(self) -> tuple:
@@ -64,11 +65,12 @@ class Dot:
     where x reads only (i, k) and y only (k, j): a block can load a tile of
     each operand once into shared memory for all its threads, and every
     output still sums its products in the order k = 0, 1, ..."""
+
     init: ir.Let
-    loop: ir.For                      # the k loop
+    loop: ir.For  # the k loop
     combine: ir.Assign
-    x: ir.Load                        # reads (i, k)
-    y: ir.Load                        # reads (k, j)
+    x: ir.Load  # reads (i, k)
+    y: ir.Load  # reads (k, j)
     store: ir.Store
 
 
@@ -83,10 +85,11 @@ def plan_for(fn: ir.Function) -> Plan:
     fn = tidy(fn)
     loops = [(k, s) for k, s in enumerate(fn.body) if isinstance(s, ir.For)]
     if len(loops) != 1:
-        raise NotParallel("its body is not one counted loop between straight-line code"
-                          if loops else "it has no counted loop")
+        raise NotParallel(
+            "its body is not one counted loop between straight-line code" if loops else "it has no counted loop"
+        )
     k, loop = loops[0]
-    pre, post = fn.body[:k], fn.body[k + 1:]
+    pre, post = fn.body[:k], fn.body[k + 1 :]
     params = _fixed_params(fn)
     for s in pre:
         if not isinstance(s, (ir.Let, ir.Assign)) or _calls(s):
@@ -101,17 +104,29 @@ def plan_for(fn: ir.Function) -> Plan:
         _no_post(post)
         _stored_read_only_at(loop.body, ir.Var(loop.var, loop.ty), pre)
         _plain_body(loop.body)
-        return Plan("map", fn, pre, loop, counts=(outer,),
-                    evidence={"form": "map", "independent": f"each iteration writes only element "
-                              f"{loop.var} of its outputs and reads them only there"})
+        return Plan(
+            "map",
+            fn,
+            pre,
+            loop,
+            counts=(outer,),
+            evidence={
+                "form": "map",
+                "independent": f"each iteration writes only element "
+                f"{loop.var} of its outputs and reads them only there",
+            },
+        )
     if form == "scan":
         return _scan(fn, pre, loop, post, outer)
-    raise NotParallel(f"{loop.span}: the loop is not a map, fold, scan or 2-d map "
-                      "(it carries a value, nests differently or stores elsewhere than element "
-                      f"{loop.var})")
+    raise NotParallel(
+        f"{loop.span}: the loop is not a map, fold, scan or 2-d map "
+        "(it carries a value, nests differently or stores elsewhere than element "
+        f"{loop.var})"
+    )
 
 
 # ---------------------------------------------------------------- forms
+
 
 def _map2d(fn, pre, loop, post, outer, params) -> Plan:
     inner = loop.body[0]
@@ -121,8 +136,9 @@ def _map2d(fn, pre, loop, post, outer, params) -> Plan:
     _plain_body(body, nested_ok=True)
     carried = _carried(body)
     if carried:
-        raise NotParallel(f"{carried[0].span}: {carried[0].name} is carried from one "
-                          f"({loop.var}, {inner.var}) to the next")
+        raise NotParallel(
+            f"{carried[0].span}: {carried[0].name} is carried from one ({loop.var}, {inner.var}) to the next"
+        )
     stores = [s for s in ir.walk_stmts(body) if isinstance(s, ir.Store)]
     if not stores:
         raise NotParallel(f"{loop.span}: the nest stores nothing")
@@ -133,33 +149,58 @@ def _map2d(fn, pre, loop, post, outer, params) -> Plan:
         raise NotParallel(f"{stores[0].span}: the store's index reads a local")
     _stored_read_only_at(body, index, pre)
     requires = _distinct(fn, loop, inner, index)
-    guard = " under " + " and ".join(f"{p} < 2^{b.bit_length() - 1}" for p, b in requires) \
-        if requires else ""
-    return Plan("map2d", fn, pre, loop, inner=inner, counts=(outer, inner_count),
-                requires=requires, dot=_dot(body, loop.var, inner.var, params),
-                evidence={"form": "map2d", "independent": f"every ({loop.var}, {inner.var}) writes "
-                          f"only {ir.pretty_expr(index)}, and reads the arrays it writes only there",
-                          "proof": f"Z3: {ir.pretty_expr(index)} differs for distinct "
-                                   f"({loop.var}, {inner.var}) in range{guard}"})
+    guard = " under " + " and ".join(f"{p} < 2^{b.bit_length() - 1}" for p, b in requires) if requires else ""
+    return Plan(
+        "map2d",
+        fn,
+        pre,
+        loop,
+        inner=inner,
+        counts=(outer, inner_count),
+        requires=requires,
+        dot=_dot(body, loop.var, inner.var, params),
+        evidence={
+            "form": "map2d",
+            "independent": f"every ({loop.var}, {inner.var}) writes "
+            f"only {ir.pretty_expr(index)}, and reads the arrays it writes only there",
+            "proof": f"Z3: {ir.pretty_expr(index)} differs for distinct ({loop.var}, {inner.var}) in range{guard}",
+        },
+    )
 
 
 def _dot(body, i: str, j: str, params: set[str]) -> Dot | None:
     """The body as a Dot, or None (then each thread just runs it)."""
-    if len(body) != 3 or not (isinstance(body[0], ir.Let) and isinstance(body[0].init, ir.Const)
-                               and isinstance(body[1], ir.For) and isinstance(body[2], ir.Store)):
+    if len(body) != 3 or not (
+        isinstance(body[0], ir.Let)
+        and isinstance(body[0].init, ir.Const)
+        and isinstance(body[1], ir.For)
+        and isinstance(body[2], ir.Store)
+    ):
         return None
     init, kloop, store = body
     s, k = init.name, kloop.var
-    if not (isinstance(kloop.lo, ir.Const) and kloop.lo.value == 0 and not kloop.ty.signed
-            and _names(kloop.hi) <= params and len(kloop.body) == 1
-            and isinstance(kloop.body[0], ir.Assign) and kloop.body[0].name == s
-            and store.value == ir.Var(s, init.ty)):
+    if not (
+        isinstance(kloop.lo, ir.Const)
+        and kloop.lo.value == 0
+        and not kloop.ty.signed
+        and _names(kloop.hi) <= params
+        and len(kloop.body) == 1
+        and isinstance(kloop.body[0], ir.Assign)
+        and kloop.body[0].name == s
+        and store.value == ir.Var(s, init.ty)
+    ):
         return None
     combine = kloop.body[0]
     v = combine.value
-    if not (isinstance(v, ir.Binary) and v.op == "add" and v.a == ir.Var(s, init.ty)
-            and isinstance(v.b, ir.Binary) and v.b.op == "mul"
-            and isinstance(v.b.a, ir.Load) and isinstance(v.b.b, ir.Load)):
+    if not (
+        isinstance(v, ir.Binary)
+        and v.op == "add"
+        and v.a == ir.Var(s, init.ty)
+        and isinstance(v.b, ir.Binary)
+        and v.b.op == "mul"
+        and isinstance(v.b.a, ir.Load)
+        and isinstance(v.b.b, ir.Load)
+    ):
         return None
     x, y = v.b.a, v.b.b
     if not (_names(x.index) <= params | {i, k} and _names(y.index) <= params | {k, j}):
@@ -180,16 +221,30 @@ def _fold(fn, pre, loop, post, outer) -> Plan:
         if not isinstance(s, (ir.Let, ir.Assign, ir.Return)) or _calls(s):
             raise NotParallel(f"{s.span}: only lets, assignments and a return may follow a fold")
     if not post or not isinstance(post[-1], ir.Return):
-        raise NotParallel(f"{loop.span}: a fold must be followed by straight-line code ending "
-                          "in a return")
-    if fn.ret is None:              # nothing carries the result out of the kernel
-        raise NotParallel(f"{loop.span}: a fold whose function returns nothing computes nothing "
-                          "to keep")
-    order = ("in any order: the function is `reassoc`" if ty.is_float else
-             f"in any order: {op} is associative and commutative on {ty}")
-    return Plan("fold", fn, pre, loop, post=post, acc=acc, acc_ty=ty, op=op, counts=(outer,),
-                evidence={"form": "fold", "independent": f"only {acc} passes between iterations, "
-                          f"combined by {op} {order}", "reassociated": ty.is_float})
+        raise NotParallel(f"{loop.span}: a fold must be followed by straight-line code ending in a return")
+    if fn.ret is None:  # nothing carries the result out of the kernel
+        raise NotParallel(f"{loop.span}: a fold whose function returns nothing computes nothing to keep")
+    order = (
+        "in any order: the function is `reassoc`"
+        if ty.is_float
+        else f"in any order: {op} is associative and commutative on {ty}"
+    )
+    return Plan(
+        "fold",
+        fn,
+        pre,
+        loop,
+        post=post,
+        acc=acc,
+        acc_ty=ty,
+        op=op,
+        counts=(outer,),
+        evidence={
+            "form": "fold",
+            "independent": f"only {acc} passes between iterations, combined by {op} {order}",
+            "reassociated": ty.is_float,
+        },
+    )
 
 
 def _scan(fn, pre, loop, post, outer) -> Plan:
@@ -203,7 +258,7 @@ def _scan(fn, pre, loop, post, outer) -> Plan:
         raise NotParallel(f"{combine.span}: the scan's combine is conditional")
     # what the combine adds must not depend on acc, directly or through a local
     tainted = {acc}
-    for s in top[:top.index(combine)]:
+    for s in top[: top.index(combine)]:
         if isinstance(s, (ir.Let, ir.Assign)) and _stmt_reads(s) & tainted:
             tainted.add(s.name)
     if _names(_operand(combine)) & tainted:
@@ -212,12 +267,25 @@ def _scan(fn, pre, loop, post, outer) -> Plan:
         if isinstance(s, ir.If) and acc in _names(s.cond):
             raise NotParallel(f"{s.span}: a branch depends on {acc}")
     _stored_read_only_at(loop.body, ir.Var(loop.var, loop.ty), pre)
-    return Plan("scan", fn, pre, loop, acc=acc, acc_ty=ty, op=op, counts=(outer,),
-                evidence={"form": "scan", "independent": f"element {loop.var} is written from "
-                          f"the running {acc} alone, and {op} is associative on {ty}"})
+    return Plan(
+        "scan",
+        fn,
+        pre,
+        loop,
+        acc=acc,
+        acc_ty=ty,
+        op=op,
+        counts=(outer,),
+        evidence={
+            "form": "scan",
+            "independent": f"element {loop.var} is written from "
+            f"the running {acc} alone, and {op} is associative on {ty}",
+        },
+    )
 
 
 # ---------------------------------------------------------------- checks
+
 
 def _fixed_params(fn) -> set[str]:
     """Scalar parameters the function never assigns (the same in every thread)."""
@@ -228,13 +296,18 @@ def _fixed_params(fn) -> set[str]:
 def _count(loop: ir.For, params: set[str]) -> str:
     """The parameter a loop `0..P` runs to."""
     hi = loop.hi
-    if isinstance(hi, ir.Cast) and isinstance(hi.a, ir.Var) and hi.ty.is_int and hi.a.ty.is_int \
-            and hi.ty.bits >= hi.a.ty.bits and (hi.ty.signed or not hi.a.ty.signed):
+    if (
+        isinstance(hi, ir.Cast)
+        and isinstance(hi.a, ir.Var)
+        and hi.ty.is_int
+        and hi.a.ty.is_int
+        and hi.ty.bits >= hi.a.ty.bits
+        and (hi.ty.signed or not hi.a.ty.signed)
+    ):
         hi = hi.a
     lo_zero = isinstance(loop.lo, ir.Const) and loop.lo.value == 0
     if not (lo_zero and isinstance(hi, ir.Var) and hi.name in params) or loop.ty.signed:
-        raise NotParallel(f"{loop.span}: the loop does not run an unsigned variable from 0 to a "
-                          "parameter")
+        raise NotParallel(f"{loop.span}: the loop does not run an unsigned variable from 0 to a parameter")
     return hi.name
 
 
@@ -249,10 +322,12 @@ def _no_post(post) -> None:
 
 def _plain_body(body, nested_ok: bool = False) -> None:
     for s in ir.walk_stmts(body):
-        if isinstance(s, (ir.While, ir.Return, ir.Count, ir.ExprStmt, ir.When)) or \
-                (isinstance(s, ir.For) and not nested_ok) or _calls(s):
-            raise NotParallel(f"{s.span}: a {type(s).__name__.lower()} in the loop body "
-                              "does not run in a GPU thread")
+        if (
+            isinstance(s, (ir.While, ir.Return, ir.Count, ir.ExprStmt, ir.When))
+            or (isinstance(s, ir.For) and not nested_ok)
+            or _calls(s)
+        ):
+            raise NotParallel(f"{s.span}: a {type(s).__name__.lower()} in the loop body does not run in a GPU thread")
 
 
 def _stored_read_only_at(body, index: ir.Expr, pre) -> None:
@@ -262,11 +337,9 @@ def _stored_read_only_at(body, index: ir.Expr, pre) -> None:
         for e in ir.own_exprs(s):
             for x in ir.walk(e):
                 if isinstance(x, ir.Load) and x.array in stored and x.index != index:
-                    raise NotParallel(f"{s.span}: {x.array} is written and also read at "
-                                      f"{ir.pretty_expr(x.index)}")
+                    raise NotParallel(f"{s.span}: {x.array} is written and also read at {ir.pretty_expr(x.index)}")
     for s in pre:
-        if any(isinstance(x, ir.Load) and x.array in stored
-               for e in ir.own_exprs(s) for x in ir.walk(e)):
+        if any(isinstance(x, ir.Load) and x.array in stored for e in ir.own_exprs(s) for x in ir.walk(e)):
             raise NotParallel(f"{s.span}: the code before the loop reads an array the loop writes")
 
 
@@ -279,12 +352,13 @@ def _combine_of(body, fn):
     v = a.value
     op = v.op if isinstance(v, ir.Binary) else v.name if isinstance(v, ir.Prim) else None
     args = (v.a, v.b) if isinstance(v, ir.Binary) else tuple(getattr(v, "args", ()))
-    if op not in ASSOCIATIVE or len(args) != 2 or \
-            not any(isinstance(x, ir.Var) and x.name == a.name for x in args):
+    if op not in ASSOCIATIVE or len(args) != 2 or not any(isinstance(x, ir.Var) and x.name == a.name for x in args):
         raise NotParallel(f"{a.span}: {a.name} is not combined by an associative operator")
     if v.ty.is_float and not (fn.reassoc and op in FLOAT_REASSOC):
-        raise NotParallel(f"{a.span}: float {op} in this order is what the intent asks for "
-                          "(mark the function `reassoc` to allow another)")
+        raise NotParallel(
+            f"{a.span}: float {op} in this order is what the intent asks for "
+            "(mark the function `reassoc` to allow another)"
+        )
     return a.name, v.ty, op, a
 
 
@@ -294,7 +368,7 @@ def _float_fold(loop) -> bool:
     if len(carried) != 1:
         return False
     ty = carried[0].value.ty
-    if ty is None:          # the checker lets a call that gives no value stand only as a statement
+    if ty is None:  # the checker lets a call that gives no value stand only as a statement
         raise TypeError(f"{carried[0].span}: {carried[0].name} is assigned a call that gives no value")
     return ty.is_float and not any(isinstance(s, ir.Store) for s in ir.walk_stmts(loop.body))
 
@@ -307,7 +381,7 @@ def _operand(a: ir.Assign) -> ir.Expr:
         args = (v.a, v.b)
     elif isinstance(v, ir.Prim):
         args = v.args
-    else:                   # _combine_of takes only an operator or a primitive
+    else:  # _combine_of takes only an operator or a primitive
         raise TypeError(f"{a.span}: {a.name} is not combined by an operator")
     first_is_acc = isinstance(args[0], ir.Var) and args[0].name == a.name
     return args[1] if first_is_acc else args[0]
@@ -346,6 +420,5 @@ def _distinct(fn, outer: ir.For, inner: ir.For, index: ir.Expr) -> tuple:
     frames = [first, prover.frame(inner, [first])]
     verdict, guard = prover.distinct(index, frames, outer, inner)
     if not verdict.proven:
-        raise NotParallel(f"{outer.span}: {ir.pretty_expr(index)} for distinct ({outer.var}, "
-                          f"{inner.var}): {verdict}")
+        raise NotParallel(f"{outer.span}: {ir.pretty_expr(index)} for distinct ({outer.var}, {inner.var}): {verdict}")
     return tuple((p, 1 << GUARD_BITS) for p in sorted(guard))

@@ -5,6 +5,7 @@ when the module loads, so nothing here needs a GPU.  The PTX version asked
 for is the lowest that knows the probe's architecture, so that the oldest
 driver able to run that card can load the kernels.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,8 +22,19 @@ from atlas.machine.probe import Gpu, Probe
 TRIPLE = "nvptx64-nvidia-cuda"
 
 # compute capability -> the first PTX ISA version that targets it (PTX ISA notes)
-_FIRST_PTX = {(7, 0): 60, (7, 2): 61, (7, 5): 63, (8, 0): 70, (8, 6): 71, (8, 7): 74,
-              (8, 9): 78, (9, 0): 78, (10, 0): 86, (10, 1): 86, (12, 0): 87}
+_FIRST_PTX = {
+    (7, 0): 60,
+    (7, 2): 61,
+    (7, 5): 63,
+    (8, 0): 70,
+    (8, 6): 71,
+    (8, 7): 74,
+    (8, 9): 78,
+    (9, 0): 78,
+    (10, 0): 86,
+    (10, 1): 86,
+    (12, 0): 87,
+}
 
 
 def gpu_of(probe: Probe | None) -> Gpu | None:
@@ -38,8 +50,10 @@ def arch(gpu: Gpu) -> tuple[str, int]:
     cc = gpu.compute_capability
     if cc not in _FIRST_PTX:
         known = ", ".join(f"{a}.{b}" for a, b in sorted(_FIRST_PTX))
-        raise BackendError(f"the probed GPU {gpu.name!r} has compute capability "
-                           f"{cc[0]}.{cc[1]}, which this backend does not target (known: {known})")
+        raise BackendError(
+            f"the probed GPU {gpu.name!r} has compute capability "
+            f"{cc[0]}.{cc[1]}, which this backend does not target (known: {known})"
+        )
     return f"sm_{cc[0]}{cc[1]}", _FIRST_PTX[cc]
 
 
@@ -93,8 +107,9 @@ def assemble(ptx_text: str, sm: str) -> str:
     with tempfile.TemporaryDirectory(prefix="atlas-ptxas-") as tmp:
         src = Path(tmp) / "k.ptx"
         src.write_text(ptx_text)
-        run = subprocess.run([exe, f"-arch={sm}", "-v", str(src), "-o", str(Path(tmp) / "k.cubin")],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [exe, f"-arch={sm}", "-v", str(src), "-o", str(Path(tmp) / "k.cubin")], capture_output=True, text=True
+        )
     if run.returncode != 0:
         raise BackendError(f"ptxas -arch={sm} refused the kernels:\n{run.stderr.strip()}")
     return run.stderr.strip()

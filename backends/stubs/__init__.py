@@ -7,6 +7,7 @@ operations), plus one `atlas_mmio.h` through which every access goes.
 Descriptions of devices the probe does not list produce nothing, and no
 stub dispatches on vendor or model: the probe made that choice.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,11 +49,14 @@ class StubsBackend(Backend):
             (outdir / f"{stem}.h").write_text(header)
             (outdir / f"{stem}.c").write_text(source)
             files += [f"{stem}.h", f"{stem}.c"]
-            entries[stem] = {"description": dev.name, "pci": dev.ids, "addresses": list(addresses),
-                             "files": [f"{stem}.h", f"{stem}.c"],
-                             "regions": {r.name: {"bar": r.bar, "offset": r.base, "size": r.size}
-                                         for r in dev.regions},
-                             "operations": {f.name: f.signature for f in dev.ops}}
+            entries[stem] = {
+                "description": dev.name,
+                "pci": dev.ids,
+                "addresses": list(addresses),
+                "files": [f"{stem}.h", f"{stem}.c"],
+                "regions": {r.name: {"bar": r.bar, "offset": r.base, "size": r.size} for r in dev.regions},
+                "operations": {f.name: f.signature for f in dev.ops},
+            }
         if files:
             (outdir / "atlas_mmio.h").write_text(env.get_template("atlas_mmio.h.j2").render(widths=(8, 16, 32, 64)))
             files.append("atlas_mmio.h")
@@ -61,8 +65,10 @@ class StubsBackend(Backend):
             "devices": entries,
             "absent": {d.name: f"no {d.ids} device in the probe" for d in chosen.absent},
             "unplaced": [{"description": d.name, "address": a, "why": why} for d, a, why in chosen.unplaced],
-            "undescribed": [{"address": p.address, "pci": f"{p.vendor[2:]}:{p.device[2:]}",
-                             "name": p.device_name} for p in chosen.undescribed],
+            "undescribed": [
+                {"address": p.address, "pci": f"{p.vendor[2:]}:{p.device[2:]}", "name": p.device_name}
+                for p in chosen.undescribed
+            ],
             "c_files": [f for f in files if f.endswith(".c")],
             "c_flags": C_FLAGS,
         }
@@ -70,8 +76,13 @@ class StubsBackend(Backend):
 
 
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("atlas.backends.stubs", "templates"), trim_blocks=True,
-                       lstrip_blocks=True, keep_trailing_newline=True, undefined=StrictUndefined)
+    return Environment(
+        loader=PackageLoader("atlas.backends.stubs", "templates"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+    )
 
 
 def _source_of(dev: ir.Device) -> str:
@@ -85,43 +96,69 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
         raise BackendError(f"{dev.name}: two registers differ only in case; their C accessors would clash")
     regions = {q.name: _placed(dev, q) for q in dev.regions}
     by_base = sorted(regions.values(), key=lambda q: q.base)
-    bar_list = [{"index": bar, "size": ", ".join(f"{q.name} at {q.base:#x} ({_size(q.size)})"
-                                                 for q in by_base if q.bar == bar)}
-                for bar in sorted({r.bar for r in regions.values()})]
+    bar_list = [
+        {"index": bar, "size": ", ".join(f"{q.name} at {q.base:#x} ({_size(q.size)})" for q in by_base if q.bar == bar)}
+        for bar in sorted({r.bar for r in regions.values()})
+    ]
     prefix = stem.upper()
     regs = []
     for g in dev.registers:
         region = regions[g.region]
         where = f"BAR {region.bar} + {region.base + g.offset:#06x}"
-        doc = (f"{g.name}: {g.count} x {g.ty}, {g.access}, at {where}, {g.stride} bytes apart"
-               if g.count else f"{g.name}: {g.ty}, {g.access}, at {where}")
-        regs.append({
-            "doc": doc, "ctype": ctype(g.ty), "bits": g.ty.bits, "bar": region.bar,
-            "offset": hexu(region.base + g.offset), "count": g.count, "stride": g.stride,
-            "index_param": ", uint64_t i" if g.count else "",
-            "readable": g.access != "wo", "writable": g.access != "ro",
-            "read": accessor(stem, "read", g.name), "write": accessor(stem, "write", g.name),
-            "fields": [{"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty),
-                        "lo": f.lo} for f in g.fields],
-        })
+        doc = (
+            f"{g.name}: {g.count} x {g.ty}, {g.access}, at {where}, {g.stride} bytes apart"
+            if g.count
+            else f"{g.name}: {g.ty}, {g.access}, at {where}"
+        )
+        regs.append(
+            {
+                "doc": doc,
+                "ctype": ctype(g.ty),
+                "bits": g.ty.bits,
+                "bar": region.bar,
+                "offset": hexu(region.base + g.offset),
+                "count": g.count,
+                "stride": g.stride,
+                "index_param": ", uint64_t i" if g.count else "",
+                "readable": g.access != "wo",
+                "writable": g.access != "ro",
+                "read": accessor(stem, "read", g.name),
+                "write": accessor(stem, "write", g.name),
+                "fields": [
+                    {"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty), "lo": f.lo}
+                    for f in g.fields
+                ],
+            }
+        )
     accessors = {r["read"] for r in regs} | {r["write"] for r in regs}
     for fn in dev.ops:
         if f"{stem}_{fn.name}" in accessors:
-            raise BackendError(f"{dev.name}: operation '{fn.name}' would have the C name of a register "
-                               f"accessor ({stem}_{fn.name}); rename it")
+            raise BackendError(
+                f"{dev.name}: operation '{fn.name}' would have the C name of a register "
+                f"accessor ({stem}_{fn.name}); rename it"
+            )
     helpers: dict[str, str] = {}
     ops = []
     for fn in dev.ops:
         w = OpWriter(stem, dev, fn, helpers)
         ops.append({"signature": fn.signature, "prototype": w.prototype(), "body": w.body()})
-    ctx = {"dev": dev, "stem": stem, "addresses": addresses, "source": source,
-           "guard": f"ATLAS_STUB_{prefix}_H", "bars": bar_list, "registers": regs, "ops": ops,
-           "helpers": list(helpers.values())}
+    ctx = {
+        "dev": dev,
+        "stem": stem,
+        "addresses": addresses,
+        "source": source,
+        "guard": f"ATLAS_STUB_{prefix}_H",
+        "bars": bar_list,
+        "registers": regs,
+        "ops": ops,
+        "helpers": list(helpers.values()),
+    }
     return env.get_template("stub.h.j2").render(**ctx), env.get_template("stub.c.j2").render(**ctx)
 
 
 class _Placed(NamedTuple):
     """A region of a placed device: where it is, every part known."""
+
     name: str
     bar: int
     base: int

@@ -11,17 +11,34 @@ operation is a small static inline helper, emitted only where used and
 evaluating every argument exactly once, so a register read inside one
 happens once, as in the interpreter.
 """
+
 from __future__ import annotations
 
 from atlas.front import devices
 from atlas.meaning import interp, ir
 
-C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
+C_KEYWORDS = frozenset(
+    """auto break case char const continue default do double else enum extern
 float for goto if inline int long register restrict return short signed sizeof static struct
-switch typedef union unsigned void volatile while bool true false dev i value""".split())
+switch typedef union unsigned void volatile while bool true false dev i value""".split()
+)
 
-_OPS = {"add": "+", "sub": "-", "mul": "*", "and": "&", "or": "|", "xor": "^",
-        "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "land": "&&", "lor": "||"}
+_OPS = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "land": "&&",
+    "lor": "||",
+}
 
 
 def ctype(t: ir.Scalar) -> str:
@@ -46,7 +63,7 @@ def bare(text: str) -> str:
         depth += ch == "("
         depth -= ch == ")"
         if depth == 0 and i < len(text) - 1:
-            return text            # "(a) + (b)": the first pair closes early
+            return text  # "(a) + (b)": the first pair closes early
     return text[1:-1]
 
 
@@ -82,14 +99,14 @@ class OpWriter:
                     self.used.add(e.name)
                 elif isinstance(e, ir.Call):
                     self.used |= {a.name for a in e.args if isinstance(a, ir.ArrayRef)}
-        for p in fn.params:                    # array lengths name scalar parameters
+        for p in fn.params:  # array lengths name scalar parameters
             if isinstance(p.ty, ir.Array):
                 self.used |= {e.name for e in ir.walk(p.ty.length) if isinstance(e, ir.Var)}
 
     # -- names and signature
     def name(self, n: str) -> str:
         if n not in self.names:
-            c = n.replace(".", "__")          # the checker names a shadowing local `x.1`
+            c = n.replace(".", "__")  # the checker names a shadowing local `x.1`
             self.names[n] = c + "_" if c in C_KEYWORDS else c
         return self.names[n]
 
@@ -123,7 +140,7 @@ class OpWriter:
         pad = "    " * depth
         if isinstance(s, ir.Let):
             line = [f"{pad}{ctype(s.ty)} {self.name(s.name)} = {bare(self.expr(s.init))};"]
-            if s.name not in self.used:                 # read for its effect on the device
+            if s.name not in self.used:  # read for its effect on the device
                 line.append(f"{pad}(void){self.name(s.name)};")
             return line
         if isinstance(s, ir.Assign):
@@ -133,8 +150,9 @@ class OpWriter:
                 return [f"{pad}{self.name(s.array)}[{s.index.value}] = {bare(self.expr(s.value))};"]
             elem = self.fn.array(s.array).elem
             h = self.helper_store(elem)
-            return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, "
-                    f"{self.expr(s.value)});"]
+            return [
+                f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, {self.expr(s.value)});"
+            ]
         if isinstance(s, ir.If):
             out = [f"{pad}if ({bare(self.expr(s.cond))}) {{", *self.block(s.then, depth + 1)]
             if s.else_:
@@ -143,9 +161,14 @@ class OpWriter:
         if isinstance(s, ir.For):
             v, t = self.name(s.var), ctype(s.ty)
             hi = f"{v}_end"
-            return [f"{pad}{{", f"{pad}    {t} {hi} = {self.expr(s.hi)};",
-                    f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
-                    *self.block(s.body, depth + 2), f"{pad}    }}", f"{pad}}}"]
+            return [
+                f"{pad}{{",
+                f"{pad}    {t} {hi} = {self.expr(s.hi)};",
+                f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
+                *self.block(s.body, depth + 2),
+                f"{pad}    }}",
+                f"{pad}}}",
+            ]
         if isinstance(s, ir.While):
             return [f"{pad}while ({bare(self.expr(s.cond))}) {{", *self.block(s.body, depth + 1), f"{pad}}}"]
         if isinstance(s, ir.Return):
@@ -164,17 +187,22 @@ class OpWriter:
             pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
             test = f"!({bare(self.expr(s.cond))})"
             declare = []
-            if s.var is not None:        # the value, then the test, each try
+            if s.var is not None:  # the value, then the test, each try
                 if s.ty is None:
                     raise TypeError(f"{s.span}: a poll that keeps its value in {s.var} has no type for it")
                 v = self.name(s.var)
                 declare = [f"{pad}{ctype(s.ty)} {v};"]
                 test = f"({v} = {bare(self.expr(s.value))}, {test})"
-            return declare + [f"{pad}{{", f"{pad}    uint32_t {k} = 0;",
-                    f"{pad}    while ({test} && ++{k} < {s.tries}u)",
-                    f"{pad}        {pause}",
-                    f"{pad}    if ({k} == {s.tries}u) {{", *self.block(s.else_, depth + 2), f"{pad}    }}",
-                    f"{pad}}}"]
+            return declare + [
+                f"{pad}{{",
+                f"{pad}    uint32_t {k} = 0;",
+                f"{pad}    while ({test} && ++{k} < {s.tries}u)",
+                f"{pad}        {pause}",
+                f"{pad}    if ({k} == {s.tries}u) {{",
+                *self.block(s.else_, depth + 2),
+                f"{pad}    }}",
+                f"{pad}}}",
+            ]
         if isinstance(s, ir.Delay):
             return [f"{pad}atlas_delay_us({s.us}u);"]
         raise TypeError(f"a device operation holds no {type(s).__name__}")
@@ -192,7 +220,7 @@ class OpWriter:
     def expr(self, e) -> str:
         if isinstance(e, ir.Const):
             return const(e.value, e.ty)
-        if _constant(e):             # e.g. put(R.F, 1): the field's bits, computed here
+        if _constant(e):  # e.g. put(R.F, 1): the field's bits, computed here
             return const(interp.constant(e), e.ty)
         if isinstance(e, ir.Var):
             return self.name(e.name)
@@ -227,19 +255,19 @@ class OpWriter:
     @staticmethod
     def wide(t: ir.Scalar, a: str) -> str:
         """u8/u16 operands as uint32_t, so C never promotes them to int."""
-        if t.is_bool or t.bits >= 32 or a[0].isdigit():        # a literal is unsigned int already
+        if t.is_bool or t.bits >= 32 or a[0].isdigit():  # a literal is unsigned int already
             return a
         return f"(uint32_t){a}"
 
     def binary(self, e: ir.Binary) -> str:
         a, b = self.expr(e.a), self.expr(e.b)
         t = e.a.ty
-        if t is None:               # the checker lets a call that gives no value stand only as a statement
+        if t is None:  # the checker lets a call that gives no value stand only as a statement
             raise TypeError(f"{e.span}: the left operand of {e.op} gives no value")
         if e.op in ("land", "lor") or e.op in ir.COMPARE:
             return f"({a} {_OPS[e.op]} {b})"
         if e.op in ("shl", "shr"):
-            if isinstance(e.b, ir.Const) and e.b.value < t.bits:     # the usual case: a field's shift
+            if isinstance(e.b, ir.Const) and e.b.value < t.bits:  # the usual case: a field's shift
                 sym = "<<" if e.op == "shl" else ">>"
                 if t.bits >= 32:
                     return f"({a} {sym} {e.b.value})"
@@ -247,7 +275,7 @@ class OpWriter:
             return f"{self.helper_shift(e.op, t)}({a}, (uint64_t)({b}))"
         if e.op in ("div", "rem"):
             return f"{self.helper_div(e.op, t)}({a}, {b})"
-        if t.is_bool or t.bits >= 32:     # bools, or unsigned C types that wrap as they are
+        if t.is_bool or t.bits >= 32:  # bools, or unsigned C types that wrap as they are
             return f"({a} {_OPS[e.op]} {b})"
         return f"(({ctype(t)})({self.wide(t, a)} {_OPS[e.op]} {self.wide(t, b)}))"
 
@@ -260,19 +288,25 @@ class OpWriter:
 
     def helper_load(self, t: ir.Scalar) -> str:
         c = ctype(t)
-        return self._helper(f"atlas_load_{_tag(t)}", c, f"const {c} *a, uint64_t n, uint64_t i",
-                            f"return i < n ? a[i] : ({c})0;")
+        return self._helper(
+            f"atlas_load_{_tag(t)}", c, f"const {c} *a, uint64_t n, uint64_t i", f"return i < n ? a[i] : ({c})0;"
+        )
 
     def helper_store(self, t: ir.Scalar) -> str:
         c = ctype(t)
-        return self._helper(f"atlas_store_{_tag(t)}", "void", f"{c} *a, uint64_t n, uint64_t i, {c} v",
-                            "if (i < n)", "    a[i] = v;")
+        return self._helper(
+            f"atlas_store_{_tag(t)}", "void", f"{c} *a, uint64_t n, uint64_t i, {c} v", "if (i < n)", "    a[i] = v;"
+        )
 
     def helper_shift(self, op: str, t: ir.Scalar) -> str:
         c = ctype(t)
         sym = "<<" if op == "shl" else ">>"
-        return self._helper(f"atlas_{op}_{_tag(t)}", c, f"{c} a, uint64_t s",
-                            f"return s < {t.bits}u ? ({c})({self.wide(t, 'a')} {sym} s) : ({c})0;")
+        return self._helper(
+            f"atlas_{op}_{_tag(t)}",
+            c,
+            f"{c} a, uint64_t s",
+            f"return s < {t.bits}u ? ({c})({self.wide(t, 'a')} {sym} s) : ({c})0;",
+        )
 
     def helper_div(self, op: str, t: ir.Scalar) -> str:
         c = ctype(t)
@@ -298,5 +332,6 @@ def _tag(t: ir.Scalar) -> str:
 
 
 def _touches_device(stmts) -> bool:
-    return any(isinstance(s, ir.RegWrite) or any(devices.touches(x) for x in ir.own_exprs(s))
-               for s in ir.walk_stmts(stmts))
+    return any(
+        isinstance(s, ir.RegWrite) or any(devices.touches(x) for x in ir.own_exprs(s)) for s in ir.walk_stmts(stmts)
+    )

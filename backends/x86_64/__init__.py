@@ -4,6 +4,7 @@ Each function is exported under its own name with the C signature a person
 would write by hand (`void saxpy(uint64_t n, float a, const float *x, float *y)`),
 so the library can be called from C as well as through `atlas.machine.runtime.load`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,25 +29,28 @@ class X86Backend(Backend):
             return None
         return f"the probed CPU is {arch or 'unknown'}, not x86_64"
 
-    def emit(self, module: ir.Module, probe: Probe, outdir: Path,
-             realise: dict[str, Realisation] | None = None) -> Emitted:
+    def emit(
+        self, module: ir.Module, probe: Probe, outdir: Path, realise: dict[str, Realisation] | None = None
+    ) -> Emitted:
         why = self.accepts(probe)
         if why:
             raise BackendError(why)
         target = tgt.target_for(probe)
         tm = tgt.target_machine(target)
         # a dict (as read back from JSON) is taken for the Realisation it spells
-        realise = {name: r if isinstance(r, Realisation) else Realisation(**r)
-                   for name, r in (realise or {}).items() if r is not None}
-        gen = lower_module(module, target.triple, str(tm.target_data), realise,
-                           tgt.vector_widths(target))
+        realise = {
+            name: r if isinstance(r, Realisation) else Realisation(**r)
+            for name, r in (realise or {}).items()
+            if r is not None
+        }
+        gen = lower_module(module, target.triple, str(tm.target_data), realise, tgt.vector_widths(target))
         text = gen.text
         notes: list[str] = []
         if any(gen.loops.values()):
             opt, notes = tgt.optimise_noting(text, tm)
         else:
             opt = tgt.optimise(text, tm)
-        opt_text = str(opt)       # before code generation, which rewrites the module in place
+        opt_text = str(opt)  # before code generation, which rewrites the module in place
         lib = tgt.link_shared(tm.emit_object(opt), Path(outdir), tgt.library_stem(module))
         asm = tm.emit_assembly(tgt.parse(opt_text))
         functions = {f.name: describe(f) for f in module.functions}
@@ -73,4 +77,3 @@ class X86Backend(Backend):
             manifest["llvm_remarks"] = notes
         dumps = {"llvm": text, "llvm-opt": opt_text, "asm": asm}
         return Emitted(files=[lib], manifest=manifest, dumps=dumps)
-

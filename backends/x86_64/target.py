@@ -6,6 +6,7 @@ feature LLVM knows is either switched on (the probe reports it) or off: a
 `-mcpu` name that implies, say, AVX-512 cannot bring it back when the probe
 did not report it.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,39 +29,113 @@ TRIPLE = "x86_64-unknown-linux-gnu"
 # that report it.  The LLVM name itself is accepted too.  Baseline x86_64
 # (sse, sse2, cmov, cx8, fxsr, mmx) is implied by the triple and never listed.
 FEATURES: dict[str, tuple[str, ...]] = {
-    "sse3": ("pni", "sse3"), "ssse3": ("ssse3",), "sse4.1": ("sse4_1",), "sse4.2": ("sse4_2",),
-    "crc32": ("sse4_2",), "sse4a": ("sse4a",), "popcnt": ("popcnt",), "lzcnt": ("abm",),
-    "bmi": ("bmi1",), "bmi2": ("bmi2",), "tbm": ("tbm",), "adx": ("adx",), "movbe": ("movbe",),
-    "avx": ("avx",), "avx2": ("avx2",), "fma": ("fma",), "fma4": ("fma4",), "xop": ("xop",),
-    "f16c": ("f16c",), "aes": ("aes",), "pclmul": ("pclmulqdq",), "vaes": ("vaes",),
-    "vpclmulqdq": ("vpclmulqdq",), "gfni": ("gfni",), "sha": ("sha_ni",), "sha512": ("sha512",),
-    "sm3": ("sm3",), "sm4": ("sm4",),
-    "avx512f": ("avx512f",), "avx512bw": ("avx512bw",), "avx512dq": ("avx512dq",),
-    "avx512vl": ("avx512vl",), "avx512cd": ("avx512cd",), "avx512ifma": ("avx512ifma",),
-    "avx512vbmi": ("avx512vbmi",), "avx512vbmi2": ("avx512_vbmi2",),
-    "avx512vnni": ("avx512_vnni",), "avx512bitalg": ("avx512_bitalg",),
-    "avx512vpopcntdq": ("avx512_vpopcntdq",), "avx512bf16": ("avx512_bf16",),
-    "avx512fp16": ("avx512_fp16",), "avx512vp2intersect": ("avx512_vp2intersect",),
-    "avx10.1": (), "avx10.2": (),
-    "avxvnni": ("avx_vnni",), "avxifma": ("avx_ifma",), "avxneconvert": ("avx_ne_convert",),
-    "avxvnniint8": ("avx_vnni_int8",), "avxvnniint16": ("avx_vnni_int16",),
-    "amx-tile": ("amx_tile",), "amx-int8": ("amx_int8",), "amx-bf16": ("amx_bf16",),
-    "amx-fp16": ("amx_fp16",), "amx-complex": ("amx_complex",), "amx-fp8": ("amx_fp8",),
-    "amx-tf32": ("amx_tf32",), "amx-avx512": ("amx_avx512",), "amx-movrs": ("amx_movrs",),
-    "egpr": ("apx",), "push2pop2": ("apx",), "ppx": ("apx",), "ndd": ("apx",),
-    "ccmp": ("apx",), "nf": ("apx",), "cf": ("apx",), "zu": ("apx",),
-    "cx16": ("cx16",), "sahf": ("lahf_lm",), "prfchw": ("3dnowprefetch", "prfchw"),
-    "xsave": ("xsave",), "xsaveopt": ("xsaveopt",), "xsavec": ("xsavec",), "xsaves": ("xsaves",),
-    "fsgsbase": ("fsgsbase",), "rdrnd": ("rdrand",), "rdseed": ("rdseed",), "rdpid": ("rdpid",),
-    "clflushopt": ("clflushopt",), "clwb": ("clwb",), "clzero": ("clzero",),
-    "wbnoinvd": ("wbnoinvd",), "invpcid": ("invpcid",), "pku": ("pku",), "rtm": ("rtm",),
-    "sgx": ("sgx",), "shstk": ("user_shstk", "shstk"), "movdiri": ("movdiri",),
-    "movdir64b": ("movdir64b",), "movrs": ("movrs",), "serialize": ("serialize",),
-    "tsxldtrk": ("tsxldtrk",), "cldemote": ("cldemote",), "waitpkg": ("waitpkg",),
-    "enqcmd": ("enqcmd",), "uintr": ("uintr",), "hreset": ("hreset",), "ptwrite": ("ptwrite",),
-    "pconfig": ("pconfig",), "kl": ("keylocker",), "widekl": ("widekl",),
-    "cmpccxadd": ("cmpccxadd",), "prefetchi": ("prefetchi",), "raoint": ("raoint",),
-    "usermsr": ("user_msr",), "mwaitx": ("mwaitx",), "rdpru": ("rdpru",), "lwp": ("lwp",),
+    "sse3": ("pni", "sse3"),
+    "ssse3": ("ssse3",),
+    "sse4.1": ("sse4_1",),
+    "sse4.2": ("sse4_2",),
+    "crc32": ("sse4_2",),
+    "sse4a": ("sse4a",),
+    "popcnt": ("popcnt",),
+    "lzcnt": ("abm",),
+    "bmi": ("bmi1",),
+    "bmi2": ("bmi2",),
+    "tbm": ("tbm",),
+    "adx": ("adx",),
+    "movbe": ("movbe",),
+    "avx": ("avx",),
+    "avx2": ("avx2",),
+    "fma": ("fma",),
+    "fma4": ("fma4",),
+    "xop": ("xop",),
+    "f16c": ("f16c",),
+    "aes": ("aes",),
+    "pclmul": ("pclmulqdq",),
+    "vaes": ("vaes",),
+    "vpclmulqdq": ("vpclmulqdq",),
+    "gfni": ("gfni",),
+    "sha": ("sha_ni",),
+    "sha512": ("sha512",),
+    "sm3": ("sm3",),
+    "sm4": ("sm4",),
+    "avx512f": ("avx512f",),
+    "avx512bw": ("avx512bw",),
+    "avx512dq": ("avx512dq",),
+    "avx512vl": ("avx512vl",),
+    "avx512cd": ("avx512cd",),
+    "avx512ifma": ("avx512ifma",),
+    "avx512vbmi": ("avx512vbmi",),
+    "avx512vbmi2": ("avx512_vbmi2",),
+    "avx512vnni": ("avx512_vnni",),
+    "avx512bitalg": ("avx512_bitalg",),
+    "avx512vpopcntdq": ("avx512_vpopcntdq",),
+    "avx512bf16": ("avx512_bf16",),
+    "avx512fp16": ("avx512_fp16",),
+    "avx512vp2intersect": ("avx512_vp2intersect",),
+    "avx10.1": (),
+    "avx10.2": (),
+    "avxvnni": ("avx_vnni",),
+    "avxifma": ("avx_ifma",),
+    "avxneconvert": ("avx_ne_convert",),
+    "avxvnniint8": ("avx_vnni_int8",),
+    "avxvnniint16": ("avx_vnni_int16",),
+    "amx-tile": ("amx_tile",),
+    "amx-int8": ("amx_int8",),
+    "amx-bf16": ("amx_bf16",),
+    "amx-fp16": ("amx_fp16",),
+    "amx-complex": ("amx_complex",),
+    "amx-fp8": ("amx_fp8",),
+    "amx-tf32": ("amx_tf32",),
+    "amx-avx512": ("amx_avx512",),
+    "amx-movrs": ("amx_movrs",),
+    "egpr": ("apx",),
+    "push2pop2": ("apx",),
+    "ppx": ("apx",),
+    "ndd": ("apx",),
+    "ccmp": ("apx",),
+    "nf": ("apx",),
+    "cf": ("apx",),
+    "zu": ("apx",),
+    "cx16": ("cx16",),
+    "sahf": ("lahf_lm",),
+    "prfchw": ("3dnowprefetch", "prfchw"),
+    "xsave": ("xsave",),
+    "xsaveopt": ("xsaveopt",),
+    "xsavec": ("xsavec",),
+    "xsaves": ("xsaves",),
+    "fsgsbase": ("fsgsbase",),
+    "rdrnd": ("rdrand",),
+    "rdseed": ("rdseed",),
+    "rdpid": ("rdpid",),
+    "clflushopt": ("clflushopt",),
+    "clwb": ("clwb",),
+    "clzero": ("clzero",),
+    "wbnoinvd": ("wbnoinvd",),
+    "invpcid": ("invpcid",),
+    "pku": ("pku",),
+    "rtm": ("rtm",),
+    "sgx": ("sgx",),
+    "shstk": ("user_shstk", "shstk"),
+    "movdiri": ("movdiri",),
+    "movdir64b": ("movdir64b",),
+    "movrs": ("movrs",),
+    "serialize": ("serialize",),
+    "tsxldtrk": ("tsxldtrk",),
+    "cldemote": ("cldemote",),
+    "waitpkg": ("waitpkg",),
+    "enqcmd": ("enqcmd",),
+    "uintr": ("uintr",),
+    "hreset": ("hreset",),
+    "ptwrite": ("ptwrite",),
+    "pconfig": ("pconfig",),
+    "kl": ("keylocker",),
+    "widekl": ("widekl",),
+    "cmpccxadd": ("cmpccxadd",),
+    "prefetchi": ("prefetchi",),
+    "raoint": ("raoint",),
+    "usermsr": ("user_msr",),
+    "mwaitx": ("mwaitx",),
+    "rdpru": ("rdpru",),
+    "lwp": ("lwp",),
 }
 
 
@@ -68,15 +143,15 @@ FEATURES: dict[str, tuple[str, ...]] = {
 class Target:
     triple: str
     cpu: str
-    features: str            # the LLVM feature string: +on,...,-off,...
-    cpu_flags: tuple[str, ...]   # probe flags the code needs (for the loader's CPU check)
+    features: str  # the LLVM feature string: +on,...,-off,...
+    cpu_flags: tuple[str, ...]  # probe flags the code needs (for the loader's CPU check)
 
 
 def _init() -> None:
     try:
         llvm.initialize_all_targets()
         llvm.initialize_all_asmprinters()
-    except Exception:                                  # a build with only the native target
+    except Exception:  # a build with only the native target
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
 
@@ -128,8 +203,7 @@ def target_machine(target: Target) -> llvm.TargetMachine:
     t = llvm.Target.from_triple(target.triple)
     # PIC for a shared library; 'default' is the small code model ('jitdefault'
     # would pick the large one on 64-bit).
-    return t.create_target_machine(cpu=target.cpu, features=target.features, opt=3,
-                                   reloc="pic", codemodel="default")
+    return t.create_target_machine(cpu=target.cpu, features=target.features, opt=3, reloc="pic", codemodel="default")
 
 
 def parse(ir_text: str) -> llvm.ModuleRef:
@@ -146,6 +220,7 @@ def optimise_noting(ir_text: str, tm: llvm.TargetMachine) -> tuple[llvm.ModuleRe
     they are caught on file descriptor 2 for the duration; used only when
     there are hints, so that a plain compile's stderr is never touched."""
     import sys
+
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as caught:
@@ -158,7 +233,7 @@ def optimise_noting(ir_text: str, tm: llvm.TargetMachine) -> tuple[llvm.ModuleRe
             caught.seek(0)
             text = caught.read().decode(errors="replace")
     notes = [line.strip() for line in text.splitlines() if line.strip()]
-    return mod, list(dict.fromkeys(notes))          # once each, in order
+    return mod, list(dict.fromkeys(notes))  # once each, in order
 
 
 def optimise(ir_text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
@@ -182,8 +257,10 @@ def find_cc() -> str:
         found = shutil.which(name) if name else None
         if found:
             return found
-    raise BackendError("the x86_64 backend links a shared library with a C compiler, but none "
-                       "was found (tried $CC, cc, gcc, clang): install one, e.g. `apt install gcc`")
+    raise BackendError(
+        "the x86_64 backend links a shared library with a C compiler, but none "
+        "was found (tried $CC, cc, gcc, clang): install one, e.g. `apt install gcc`"
+    )
 
 
 def link_shared(obj: bytes, outdir: Path, stem: str) -> str:
@@ -196,8 +273,9 @@ def link_shared(obj: bytes, outdir: Path, stem: str) -> str:
         # -Bsymbolic: a call between our functions binds to our definition,
         # never to a same-named symbol elsewhere in the process (libc's
         # `select`, `labs`, ...), which the optimiser already assumed
-        proc = subprocess.run([cc, "-shared", "-Wl,-Bsymbolic", "-o", str(Path(outdir) / name), str(o)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [cc, "-shared", "-Wl,-Bsymbolic", "-o", str(Path(outdir) / name), str(o)], capture_output=True, text=True
+        )
     if proc.returncode != 0:
         raise BackendError(f"linking {name} with {cc} failed:\n{proc.stderr.strip()}")
     return name

@@ -4,6 +4,7 @@ Runs a differential campaign: generated programs compiled in every flag
 combination and compared with the interpreter.  Prints the figures, writes
 DIR/summary.json and the reduced reproducers under DIR/findings/, and
 exits 1 on any mismatch, compiler crash or hang."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from ...machine.probe import probe
+
     combos = C.QUICK if args.quick else C.all_combos()
     seeds = itertools.count(args.seed) if args.programs is None else range(args.seed, args.seed + args.programs)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -47,17 +49,28 @@ def main(argv=None) -> int:
         so_far.add(res)
         write_summary(args.out / "summary.json", so_far, args.seed, combos, time.monotonic() - started, True)
 
-    total = C.campaign(seeds, combos, probe(), jobs=args.jobs, timeout_s=args.timeout,
-                       deadline=started + args.seconds, findings=args.out / "findings",
-                       reduce_s=args.reduce_seconds, memory_gb=args.memory_gb, progress=progress)
+    total = C.campaign(
+        seeds,
+        combos,
+        probe(),
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+        deadline=started + args.seconds,
+        findings=args.out / "findings",
+        reduce_s=args.reduce_seconds,
+        memory_gb=args.memory_gb,
+        progress=progress,
+    )
     seconds = round(time.monotonic() - started, 1)
     write_summary(args.out / "summary.json", total, args.seed, combos, seconds, total.interrupted)
-    print(f"programs {total.programs}, calls compared {total.calls}, combos {len(total.combos)} "
-          f"({total.compiles} compiles, {total.not_applicable} not applicable), "
-          f"mismatches {len(total.mismatches)}, crashes {len(total.crashes) - total.hangs}, "
-          f"hangs {total.hangs}, skipped (interpreter out of fuel) {total.out_of_fuel}, "
-          f"rejected by the checker {total.rejected}, {seconds} s"
-          + (" (interrupted: the programs under way were not counted)" if total.interrupted else ""))
+    print(
+        f"programs {total.programs}, calls compared {total.calls}, combos {len(total.combos)} "
+        f"({total.compiles} compiles, {total.not_applicable} not applicable), "
+        f"mismatches {len(total.mismatches)}, crashes {len(total.crashes) - total.hangs}, "
+        f"hangs {total.hangs}, skipped (interpreter out of fuel) {total.out_of_fuel}, "
+        f"rejected by the checker {total.rejected}, {seconds} s"
+        + (" (interrupted: the programs under way were not counted)" if total.interrupted else "")
+    )
     for m in total.mismatches:
         print(f"MISMATCH seed {m.seed} [{m.combo}] {m.call.describe()[:200]}: {m.detail} -> {m.reduced}")
     for c in total.crashes:
@@ -67,10 +80,17 @@ def main(argv=None) -> int:
 
 def write_summary(path: Path, total: C.Result, seed: int, combos, seconds: float, partial: bool) -> None:
     summary = {
-        "seed": seed, "seconds": round(seconds, 1), "partial": partial, "programs": total.programs,
-        "calls": total.calls, "combos": sorted(total.combos), "combos_tried": [c.name for c in combos],
-        "compiles": total.compiles, "not_applicable": total.not_applicable,
-        "out_of_fuel": total.out_of_fuel, "rejected": total.rejected,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "partial": partial,
+        "programs": total.programs,
+        "calls": total.calls,
+        "combos": sorted(total.combos),
+        "combos_tried": [c.name for c in combos],
+        "compiles": total.compiles,
+        "not_applicable": total.not_applicable,
+        "out_of_fuel": total.out_of_fuel,
+        "rejected": total.rejected,
         "mismatches": [{**asdict(m), "call": m.call.describe()} for m in total.mismatches],
         "crashes": [asdict(c) for c in total.crashes if c.kind != "hang"],
         "hangs": [asdict(c) for c in total.crashes if c.kind == "hang"],

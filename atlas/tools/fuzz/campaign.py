@@ -8,6 +8,7 @@ combination it was in).  The compile itself is the only thing that could
 legitimately refuse: a pinned shape that does not apply is "not
 applicable", never a failure.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,24 +34,30 @@ from ...front.diagnostics import AtlasError
 from . import gen
 from ...machine.probe import Probe
 
-FUEL = 400_000                   # interpreter steps per call; a slower call is skipped, not compared
+FUEL = 400_000  # interpreter steps per call; a slower call is skipped, not compared
 SIZES = (0, 1, 3, gen.MAX_CONST_INDEX + 1, 64, 70)
 
 
 # ---------------------------------------------------------------- flag combinations
 
+
 @dataclass(frozen=True)
 class Combo:
     name: str
     use_atlas: bool = True
-    search: bool = False         # the search with a tiny budget
-    shape: str | None = None     # every looped function pinned to this shape
+    search: bool = False  # the search with a tiny budget
+    shape: str | None = None  # every looped function pinned to this shape
 
 
 def all_combos() -> tuple[Combo, ...]:
     from ...search.explode import SHAPES
-    return (Combo("default"), Combo("no-atlas", use_atlas=False), Combo("search", search=True),
-            *(Combo(f"pin:{s}", shape=s) for s in SHAPES))
+
+    return (
+        Combo("default"),
+        Combo("no-atlas", use_atlas=False),
+        Combo("search", search=True),
+        *(Combo(f"pin:{s}", shape=s) for s in SHAPES),
+    )
 
 
 QUICK = (Combo("default"), Combo("no-atlas", use_atlas=False))
@@ -58,16 +65,16 @@ QUICK = (Combo("default"), Combo("no-atlas", use_atlas=False))
 
 # ---------------------------------------------------------------- inputs
 
+
 def edge_values(t: ir.Scalar) -> list:
     if t.is_bool:
         return [False, True]
     if t.is_float:
         tiny = 1e-45 if t.bits == 32 else 5e-324
         big = float(np.finfo(np.float32 if t.bits == 32 else np.float64).max)
-        return [0.0, -0.0, 1.0, -1.0, 0.5, math.nan, math.inf, -math.inf, big, -big, tiny, 255.5, 2.0 ** 31]
+        return [0.0, -0.0, 1.0, -1.0, 0.5, math.nan, math.inf, -math.inf, big, -big, tiny, 255.5, 2.0**31]
     lo, hi = gen.int_range(t.name)
-    return sorted({v for v in (0, 1, 2, -1, lo, hi, lo + 1, hi - 1, t.bits - 1, t.bits, 255, 256)
-                   if lo <= v <= hi})
+    return sorted({v for v in (0, 1, 2, -1, lo, hi, lo + 1, hi - 1, t.bits - 1, t.bits, 255, 256) if lo <= v <= hi})
 
 
 def random_scalar(t: ir.Scalar, rng: np.random.Generator):
@@ -81,7 +88,7 @@ def random_scalar(t: ir.Scalar, rng: np.random.Generator):
     lo, hi = gen.int_range(t.name)
     if rng.random() < 0.5:
         return int(rng.integers(max(lo, -100), min(hi, 100) + 1))
-    return lo + int.from_bytes(rng.bytes(8), "little") % (hi - lo + 1)     # numpy stops at int64
+    return lo + int.from_bytes(rng.bytes(8), "little") % (hi - lo + 1)  # numpy stops at int64
 
 
 def random_array(t: ir.Scalar, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -91,7 +98,7 @@ def random_array(t: ir.Scalar, size: int, rng: np.random.Generator) -> np.ndarra
 @dataclass
 class Call:
     function: str
-    args: list                   # numpy arrays and Python scalars, in parameter order
+    args: list  # numpy arrays and Python scalars, in parameter order
 
     def fresh(self) -> list:
         return [a.copy() if isinstance(a, np.ndarray) else a for a in self.args]
@@ -136,9 +143,11 @@ def calls_for(spec: gen.FnSpec, fn: ir.Function, rng: np.random.Generator) -> li
 
 # ---------------------------------------------------------------- comparing
 
+
 @dataclass(frozen=True)
 class Outcome:
     """One call's result: the returned value and every array after the call."""
+
     value: object
     arrays: tuple
 
@@ -147,9 +156,8 @@ class Outcome:
             return f"returned {other.value!r}, expected {self.value!r}"
         for k, (a, b) in enumerate(zip(self.arrays, other.arrays)):
             if not same(a, b):
-                bad = [i for i in range(a.size) if not same(a[i:i + 1], b[i:i + 1])]
-                return (f"array argument #{k}: at {bad[:8]} got {b[bad[:8]].tolist()}, "
-                        f"expected {a[bad[:8]].tolist()}")
+                bad = [i for i in range(a.size) if not same(a[i : i + 1], b[i : i + 1])]
+                return f"array argument #{k}: at {bad[:8]} got {b[bad[:8]].tolist()}, expected {a[bad[:8]].tolist()}"
         return None
 
 
@@ -169,20 +177,21 @@ def interpret(module: ir.Module, call: Call) -> Outcome | None:
 
 # ---------------------------------------------------------------- findings and figures
 
+
 @dataclass(frozen=True)
 class Mismatch:
     seed: int
     combo: str
     call: Call
     detail: str
-    reduced: str = ""            # the reduced intent's file, once reduced
+    reduced: str = ""  # the reduced intent's file, once reduced
 
 
 @dataclass(frozen=True)
 class Crash:
     seed: int
     combo: str
-    kind: str                    # "compiler" | "runtime" | "worker" | "hang"
+    kind: str  # "compiler" | "runtime" | "worker" | "hang"
     detail: str
     reduced: str = ""
 
@@ -190,16 +199,17 @@ class Crash:
 @dataclass
 class Result:
     """What one program (or, summed, a campaign) came to."""
+
     programs: int = 0
-    rejected: int = 0            # generated candidates the checker refused
-    calls: int = 0               # compiled calls compared with the interpreter
-    compiles: int = 0            # successful (program, combo) compiles
-    not_applicable: int = 0      # pinned shapes refused cleanly
-    out_of_fuel: int = 0         # calls skipped: the interpreter could not finish
+    rejected: int = 0  # generated candidates the checker refused
+    calls: int = 0  # compiled calls compared with the interpreter
+    compiles: int = 0  # successful (program, combo) compiles
+    not_applicable: int = 0  # pinned shapes refused cleanly
+    out_of_fuel: int = 0  # calls skipped: the interpreter could not finish
     combos: set = field(default_factory=set)
     mismatches: list = field(default_factory=list)
     crashes: list = field(default_factory=list)
-    interrupted: bool = False    # stopped by Ctrl-C: the programs under way are not in it
+    interrupted: bool = False  # stopped by Ctrl-C: the programs under way are not in it
 
     def add(self, other: "Result") -> None:
         for name in ("programs", "rejected", "calls", "compiles", "not_applicable", "out_of_fuel"):
@@ -218,6 +228,7 @@ class Result:
 
 
 # ---------------------------------------------------------------- compiling one way
+
 
 class SampleProfile:
     """A stand-in for atlas.search.profile.Profile: the campaign's own inputs, so
@@ -238,6 +249,7 @@ class NotApplicable(Exception):
 def native_compile(source: Path, combo: Combo, options, out: Path, probe: Probe) -> None:
     from ...pipeline import compile_files
     from ...front.syntax import run_deep
+
     # As `atlas compile` does: on a thread whose stack and recursion limit
     # hold deep terms, so that a RecursionError is a finding of the CLI too.
     run_deep(compile_files, [source], probe, out, use_atlas=combo.use_atlas, search=options, learned=[])
@@ -245,6 +257,7 @@ def native_compile(source: Path, combo: Combo, options, out: Path, probe: Probe)
 
 def native_runner(out: Path) -> Callable:
     from ...machine.runtime import load
+
     lib = load(out)
     return lambda name, args: lib[name](*args)
 
@@ -252,27 +265,47 @@ def native_runner(out: Path) -> Callable:
 def search_options(combo: Combo, looped: list[str], calls: list[Call], seed: int, scratch: Path):
     """atlas.search.explode.Options for a combination (None: no search)."""
     from ...search.explode import Options, pinned
+
     archive = str(scratch / "archive.sqlite3")
     if combo.search:
-        return Options(budget_s=1.0, max_evals=3, population=2, elite=1, plateau=1, repeats=1,
-                       timeout_s=10.0, generated_size=64, confirm_leaders=1, confirm_rounds=1,
-                       seed=seed, archive_path=archive, reuse=False)
+        return Options(
+            budget_s=1.0,
+            max_evals=3,
+            population=2,
+            elite=1,
+            plateau=1,
+            repeats=1,
+            timeout_s=10.0,
+            generated_size=64,
+            confirm_leaders=1,
+            confirm_rounds=1,
+            seed=seed,
+            archive_path=archive,
+            reuse=False,
+        )
     if combo.shape is None:
         return None
-    return Options(fixed={n: pinned(combo.shape) for n in looped}, only_fixed=True, reuse=False,
-                   archive_path=archive, profiles={n: SampleProfile(calls, seed) for n in looped})
+    return Options(
+        fixed={n: pinned(combo.shape) for n in looped},
+        only_fixed=True,
+        reuse=False,
+        archive_path=archive,
+        profiles={n: SampleProfile(calls, seed) for n in looped},
+    )
 
 
 @dataclass
 class Target:
     """How to build and run one program: the real compiler and loader, or
     (in tests) a planted miscompiling one."""
-    probe: Probe
-    compile: Callable | None = None          # (source, combo, options, out) -> None
-    runner: Callable = native_runner         # out -> run(function name, args)
 
-    def build(self, source: Path, combo: Combo, specialised: ir.Module, calls: list[Call], seed: int,
-              out: Path) -> Callable:
+    probe: Probe
+    compile: Callable | None = None  # (source, combo, options, out) -> None
+    runner: Callable = native_runner  # out -> run(function name, args)
+
+    def build(
+        self, source: Path, combo: Combo, specialised: ir.Module, calls: list[Call], seed: int, out: Path
+    ) -> Callable:
         """Compile `source` in `combo` and load it.  A pinned shape is tried on
         every looped function, then without each one that refuses it; if it
         fits none, NotApplicable."""
@@ -285,8 +318,9 @@ class Target:
                 compile_fn(source, combo, search_options(combo, looped, calls, seed, out.parent), out)
                 break
             except AtlasError as exc:
-                refusing = [n for n in looped if str(exc).startswith(f"{n}: the shape")
-                            or f" {n}: the shape" in str(exc)]
+                refusing = [
+                    n for n in looped if str(exc).startswith(f"{n}: the shape") or f" {n}: the shape" in str(exc)
+                ]
                 if combo.shape is None or "does not apply" not in str(exc) or not refusing:
                     raise
                 looped.remove(refusing[0])
@@ -299,11 +333,14 @@ def _first_line(exc: Exception) -> str:
 
 # ---------------------------------------------------------------- one program
 
-def run_program(prog: gen.Program, combos, target: Target, scratch: Path,
-                note: Callable[[str], None] = lambda s: None) -> Result:
+
+def run_program(
+    prog: gen.Program, combos, target: Target, scratch: Path, note: Callable[[str], None] = lambda s: None
+) -> Result:
     """Compile `prog` in each combination, call every function on the same
     inputs, compare with the interpreter."""
     from ...pipeline import front
+
     res = Result(programs=1, rejected=prog.rejected)
     source = scratch / f"p{prog.seed}.ax"
     source.write_text(prog.source)
@@ -325,7 +362,7 @@ def run_program(prog: gen.Program, combos, target: Target, scratch: Path,
         except NotApplicable:
             res.not_applicable += 1
             continue
-        except Exception as exc:      # noqa: BLE001 -- any compiler exception is a finding
+        except Exception as exc:  # noqa: BLE001 -- any compiler exception is a finding
             res.crashes.append(Crash(prog.seed, combo.name, "compiler", _first_line(exc)))
             continue
         res.compiles += 1
@@ -346,6 +383,7 @@ def run_program(prog: gen.Program, combos, target: Target, scratch: Path,
 
 # ---------------------------------------------------------------- still failing? (for the reducer)
 
+
 def mismatch_predicate(call: Call, combo: Combo, target: Target, scratch: Path) -> Callable[[str], bool]:
     """Whether a variant of the program still computes something else than
     the interpreter for `call` in `combo`."""
@@ -362,10 +400,11 @@ def mismatch_predicate(call: Call, combo: Combo, target: Target, scratch: Path) 
                 return False
             run = target.build(path, combo, specialised, [call], 0, out)
             return want.differs(outcome(run, call)) is not None
-        except Exception:             # noqa: BLE001 -- a variant that fails otherwise is not this failure
+        except Exception:  # noqa: BLE001 -- a variant that fails otherwise is not this failure
             return False
         finally:
             shutil.rmtree(out, ignore_errors=True)
+
     return fails
 
 
@@ -383,18 +422,21 @@ def crash_predicate(message: str, combo: Combo, target: Target, scratch: Path) -
             return False
         except NotApplicable:
             return False
-        except Exception as exc:      # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001
             return _first_line(exc).split(":")[0] == message.split(":")[0]
         finally:
             shutil.rmtree(out, ignore_errors=True)
+
     return fails
 
 
-def reduce_findings(prog: gen.Program, res: Result, combos, target: Target, scratch: Path,
-                    findings: Path, budget_s: float) -> Result:
+def reduce_findings(
+    prog: gen.Program, res: Result, combos, target: Target, scratch: Path, findings: Path, budget_s: float
+) -> Result:
     """Reduce the first mismatch and the first compiler crash of each
     combination and write them to `findings`; the Result names the files."""
     from .reduce import reduce, write_finding
+
     by_name = {c.name: c for c in combos}
     done: set = set()
     mismatches, crashes = [], []
@@ -404,8 +446,10 @@ def reduce_findings(prog: gen.Program, res: Result, combos, target: Target, scra
             continue
         done.add((m.combo, "mismatch"))
         r = reduce(prog.source, mismatch_predicate(m.call, by_name[m.combo], target, scratch), budget_s)
-        report = (f"seed {prog.seed}, flags {m.combo}\ncall: {m.call.describe()}\n{m.detail}\n"
-                  f"({r.accepted} reductions in {r.tries} tries)\n")
+        report = (
+            f"seed {prog.seed}, flags {m.combo}\ncall: {m.call.describe()}\n{m.detail}\n"
+            f"({r.accepted} reductions in {r.tries} tries)\n"
+        )
         name = f"seed{prog.seed}-{m.combo.replace(':', '-')}-mismatch"
         mismatches.append(replace(m, reduced=str(write_finding(findings, name, r.source, report))))
     for c in res.crashes:
@@ -423,8 +467,8 @@ def reduce_findings(prog: gen.Program, res: Result, combos, target: Target, scra
 
 # ---------------------------------------------------------------- many programs, each in a worker
 
-def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: float, memory_gb: float,
-            conn) -> None:
+
+def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: float, memory_gb: float, conn) -> None:
     # Ctrl-C at a terminal reaches every process of the group: the campaign
     # stops its workers itself, and they print nothing of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -432,7 +476,8 @@ def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: fl
     # finding), not have the machine's OOM killer pick some other process.
     if memory_gb:
         import resource
-        limit = int(memory_gb * 2 ** 30)
+
+        limit = int(memory_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     scratch = Path(tempfile.mkdtemp(prefix=f"atlas-fuzz-{seed}-"))
     try:
@@ -440,10 +485,10 @@ def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: fl
         target = Target(probe)
         res = run_program(prog, combos, target, scratch, note=lambda name: conn.send(("combo", name)))
         if findings is not None and res.failed:
-            conn.send(("unreduced", res))          # kept should the reduction itself be killed
+            conn.send(("unreduced", res))  # kept should the reduction itself be killed
             res = reduce_findings(prog, res, combos, target, scratch, findings, reduce_s)
         conn.send(("done", res))
-    except Exception:             # noqa: BLE001 -- reported, the campaign goes on
+    except Exception:  # noqa: BLE001 -- reported, the campaign goes on
         conn.send(("error", traceback.format_exc()))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -460,9 +505,18 @@ class _Running:
     unreduced: Result | None = None
 
 
-def campaign(seeds, combos, probe: Probe, jobs: int = 1, timeout_s: float = 300.0,
-             deadline: float | None = None, findings: Path | None = None, reduce_s: float = 120.0,
-             memory_gb: float = 6.0, progress: Callable[[int, Result], None] = lambda s, r: None) -> Result:
+def campaign(
+    seeds,
+    combos,
+    probe: Probe,
+    jobs: int = 1,
+    timeout_s: float = 300.0,
+    deadline: float | None = None,
+    findings: Path | None = None,
+    reduce_s: float = 120.0,
+    memory_gb: float = 6.0,
+    progress: Callable[[int, Result], None] = lambda s, r: None,
+) -> Result:
     """Run programs `seeds` (an iterable, possibly endless) until it ends or
     time.monotonic() passes `deadline`; each program in a worker process
     killed after `timeout_s` (a hang; reducing its findings gets its own
@@ -485,15 +539,15 @@ def campaign(seeds, combos, probe: Probe, jobs: int = 1, timeout_s: float = 300.
                     exhausted = True
                     break
                 here, there = ctx.Pipe(duplex=False)
-                p = ctx.Process(target=_worker, daemon=True,
-                                args=(seed, combos, probe, findings, reduce_s, memory_gb, there))
+                p = ctx.Process(
+                    target=_worker, daemon=True, args=(seed, combos, probe, findings, reduce_s, memory_gb, there)
+                )
                 p.start()
                 there.close()
                 running.append(_Running(seed, p, here, time.monotonic()))
             if not running:
                 break
-            multiprocessing.connection.wait([r.conn for r in running] + [r.proc.sentinel for r in running],
-                                            timeout=1.0)
+            multiprocessing.connection.wait([r.conn for r in running] + [r.proc.sentinel for r in running], timeout=1.0)
             for r in list(running):
                 res = _poll(r, timeout_s + (2 * reduce_s if r.combo == "reducing" else 0))
                 if res is not None:
@@ -501,7 +555,7 @@ def campaign(seeds, combos, probe: Probe, jobs: int = 1, timeout_s: float = 300.
                     total.add(res)
                     progress(r.seed, res)
     except KeyboardInterrupt:
-        for r in running:          # a stopped campaign leaves no worker behind
+        for r in running:  # a stopped campaign leaves no worker behind
             r.proc.kill()
             r.proc.join()
         total.interrupted = True
@@ -530,15 +584,15 @@ def _poll(r: _Running, timeout_s: float) -> Result | None:
         r.proc.join()
         if r.unreduced is not None:
             return r.unreduced
-        return Result(programs=1, crashes=[Crash(r.seed, r.combo, "worker",
-                                                 f"the worker died (exit code {r.proc.exitcode})")])
+        return Result(
+            programs=1, crashes=[Crash(r.seed, r.combo, "worker", f"the worker died (exit code {r.proc.exitcode})")]
+        )
     if time.monotonic() - r.started > timeout_s:
         r.proc.kill()
         r.proc.join()
         if r.unreduced is not None:
             return r.unreduced
-        return Result(programs=1, crashes=[Crash(r.seed, r.combo, "hang",
-                                                 f"no result after {timeout_s:.0f} s")])
+        return Result(programs=1, crashes=[Crash(r.seed, r.combo, "hang", f"no result after {timeout_s:.0f} s")])
     return None
 
 

@@ -14,6 +14,7 @@ Loops are bounded by construction (a length parameter, a constant, or a
 `bound` parameter the campaign keeps small), so only a deliberately slow
 nest can exhaust the interpreter's fuel.
 """
+
 from __future__ import annotations
 
 import random
@@ -50,11 +51,12 @@ def int_range(t: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- what a program is
 
+
 @dataclass(frozen=True)
 class Param:
     name: str
-    ty: str                     # a scalar name, or the element type of an array
-    kind: str                   # "length" | "bound" | "value" | "array"
+    ty: str  # a scalar name, or the element type of an array
+    kind: str  # "length" | "bound" | "value" | "array"
     mutable: bool = False
 
 
@@ -70,10 +72,11 @@ class Program:
     seed: int
     source: str
     functions: tuple[FnSpec, ...]
-    rejected: int = 0           # candidates the checker refused before this one
+    rejected: int = 0  # candidates the checker refused before this one
 
 
 # ---------------------------------------------------------------- the generator
+
 
 @dataclass
 class _Var:
@@ -84,12 +87,13 @@ class _Var:
 @dataclass
 class _Fn:
     """What is in scope while one function's body is written."""
-    arrays: dict[str, tuple[str, bool]]          # name -> (element type, mutable)
-    length: str                                  # the length parameter's name
+
+    arrays: dict[str, tuple[str, bool]]  # name -> (element type, mutable)
+    length: str  # the length parameter's name
     length_ty: str
-    bounds: list[str]                            # `bound` parameters (int scalars)
+    bounds: list[str]  # `bound` parameters (int scalars)
     scopes: list[dict[str, _Var]] = field(default_factory=lambda: [{}])
-    loop_vars: list[tuple[str, str]] = field(default_factory=list)   # (name, type), innermost last
+    loop_vars: list[tuple[str, str]] = field(default_factory=list)  # (name, type), innermost last
     loop_depth: int = 0
     ret: str | None = None
 
@@ -129,13 +133,45 @@ class Generator:
         if t == "bool":
             return self.pick(("true", "false"))
         if t in FLOATS:
-            v = self.pick((0.0, -0.0, 1.0, -1.0, 0.5, 2.5, 3.0, 255.0, 1e10, -1e-30, 3.0e38, 1e-45,
-                           round(r.uniform(-300, 300), 3)))
+            v = self.pick(
+                (
+                    0.0,
+                    -0.0,
+                    1.0,
+                    -1.0,
+                    0.5,
+                    2.5,
+                    3.0,
+                    255.0,
+                    1e10,
+                    -1e-30,
+                    3.0e38,
+                    1e-45,
+                    round(r.uniform(-300, 300), 3),
+                )
+            )
             text = repr(abs(v)) + t
             return f"(-{text})" if str(v).startswith("-") else text
         lo, hi = int_range(t)
-        v = self.pick((0, 1, 2, 3, 7, bits(t) - 1, bits(t), bits(t) + 1, lo, hi, hi - 1, lo + 1,
-                       -1 if lo else 255, r.randint(lo, hi), r.randint(-100, 100)))
+        v = self.pick(
+            (
+                0,
+                1,
+                2,
+                3,
+                7,
+                bits(t) - 1,
+                bits(t),
+                bits(t) + 1,
+                lo,
+                hi,
+                hi - 1,
+                lo + 1,
+                -1 if lo else 255,
+                r.randint(lo, hi),
+                r.randint(-100, 100),
+            )
+        )
         v = min(max(v, lo), hi)
         return f"({v}{t})" if v < 0 else f"{v}{t}"
 
@@ -179,8 +215,7 @@ class Generator:
         k = self.rng.random()
         if f.loop_vars and k < 0.6:
             v, vt = self.pick(f.loop_vars) if self.chance(0.3) else f.loop_vars[-1]
-            return self.pick((v, v, f"({v} + 1{vt})", f"({v} * 2{vt})", f"({v} ^ 1{vt})",
-                              f"(({v} as i64) - 1i64)"))
+            return self.pick((v, v, f"({v} + 1{vt})", f"({v} * 2{vt})", f"({v} ^ 1{vt})", f"(({v} as i64) - 1i64)"))
         if k < 0.85:
             return f"{self.pick(CONST_INDEXES)}{self.pick(('u64', 'u64', 'i32', 'u8'))}"
         return self.expr(self.pick(INTS), 1)
@@ -235,8 +270,7 @@ class Generator:
         if not fits:
             return self.compare(t, depth)
         name, params = self.pick(fits)
-        args = [self.expr(t, depth - 1) if p == "T" else self.expr(self.pick(INTS), depth - 1)
-                for p in params]
+        args = [self.expr(t, depth - 1) if p == "T" else self.expr(self.pick(INTS), depth - 1) for p in params]
         return f"{name}({', '.join(args)})"
 
     # -- statements
@@ -320,13 +354,17 @@ class Generator:
 
     def s_when(self, depth: int) -> list[str]:
         fact = self.pick(HW_FACTS)
-        return [f"when {'!' if self.chance(0.3) else ''}{fact} {{",
-                *self.indent(self.block(self.rng.randint(1, 2), depth - 1)),
-                "} else {", *self.indent(self.block(self.rng.randint(1, 2), depth - 1)), "}"]
+        return [
+            f"when {'!' if self.chance(0.3) else ''}{fact} {{",
+            *self.indent(self.block(self.rng.randint(1, 2), depth - 1)),
+            "} else {",
+            *self.indent(self.block(self.rng.randint(1, 2), depth - 1)),
+            "}",
+        ]
 
     def s_early_return(self, depth: int) -> list[str]:
         ret = self.cur.ret
-        if ret is None:     # `stmt` offers an early return only in a function with a result
+        if ret is None:  # `stmt` offers an early return only in a function with a result
             raise RuntimeError("fuzz generator: early return in a function without a result")
         return [f"if {self.expr('bool', 1)} {{", f"    return {self.expr(ret)};", "}"]
 
@@ -337,7 +375,7 @@ class Generator:
         var = self.fresh("i")
         kinds = ["length", "length", "const"] + (["bound"] if f.bounds else [])
         if f.loop_depth > 0:
-            kinds = ["const", "const", "length"]      # keep nests cheap for the interpreter
+            kinds = ["const", "const", "length"]  # keep nests cheap for the interpreter
         k = self.pick(kinds)
         if k == "length":
             lo = self.pick((0, 0, 0, 1))
@@ -372,7 +410,7 @@ class Generator:
         f = self.cur
         w = self.fresh("w")
         t = f.length_ty
-        self.declare(w, t, assignable=False)       # only the loop's own step moves it
+        self.declare(w, t, assignable=False)  # only the loop's own step moves it
         extra = f" && {self.expr('bool', 1)}" if self.chance(0.3) else ""
         f.loop_vars.append((w, t))
         f.loop_depth += 1
@@ -381,13 +419,27 @@ class Generator:
         finally:
             f.loop_depth -= 1
             f.loop_vars.pop()
-        return [f"let {w}: {t} = 0{t};", f"while ({w} < {f.length}){extra} {{", *self.indent(body),
-                f"    {w} += 1{t};", "}"]
+        return [
+            f"let {w}: {t} = 0{t};",
+            f"while ({w} < {f.length}){extra} {{",
+            *self.indent(body),
+            f"    {w} += 1{t};",
+            "}",
+        ]
 
     # -- templates: loop shapes written on purpose
     def s_template(self, depth: int) -> list[str]:
-        return self.pick((self.t_swap, self.t_copy, self.t_store_reassign, self.t_scan,
-                          self.t_cond_float, self.t_fold, self.t_swap_elements))()
+        return self.pick(
+            (
+                self.t_swap,
+                self.t_copy,
+                self.t_store_reassign,
+                self.t_scan,
+                self.t_cond_float,
+                self.t_fold,
+                self.t_swap_elements,
+            )
+        )()
 
     def _arrays(self, t: str | None = None, mutable: bool = False) -> list[str]:
         return [a for a, (e, m) in self.cur.arrays.items() if (t is None or e == t) and (m or not mutable)]
@@ -414,6 +466,7 @@ class Generator:
             if muts:
                 lines.append(f"{self.pick(muts)}[{self.index()}] = {a};")
             return lines
+
         return out + (self.loop(body) if self.chance(0.7) else body())
 
     def t_swap_elements(self) -> list[str]:
@@ -427,6 +480,7 @@ class Generator:
         def body():
             i, j = self.index(), self.index()
             return [f"let {tmp}: {t} = {y}[{i}];", f"{y}[{i}] = {y}[{j}];", f"{y}[{j}] = {tmp};"]
+
         return self.loop(body)
 
     def t_copy(self) -> list[str]:
@@ -447,8 +501,8 @@ class Generator:
         def body():
             first = f"let {v}: {t} = {self.expr(t, 1)};"
             self.declare(v, t)
-            return [first, f"{y}[{self.index()}] = {v};",
-                    f"{v} = {self.expr(t, 1)};", f"{y}[{self.index()}] = {v};"]
+            return [first, f"{y}[{self.index()}] = {v};", f"{v} = {self.expr(t, 1)};", f"{y}[{self.index()}] = {v};"]
+
         return self.loop(body)
 
     def t_scan(self) -> list[str]:
@@ -466,6 +520,7 @@ class Generator:
             step = f"{s} = {s} {op} {x}[{i}];"
             put = f"{y}[{i}] = {s};"
             return [step, put] if inclusive else [put, step]
+
         out += self.loop(body)
         self.declare(s, t)
         return out
@@ -477,6 +532,7 @@ class Generator:
 
         def body():
             return [f"if {self.expr('bool', 1)} {{", f"    {v} = {v} + {self.expr(t, 1)};", "}"]
+
         out += self.loop(body)
         self.declare(v, t)
         return out
@@ -531,6 +587,7 @@ class Generator:
             if p.kind != "array":
                 return f"{p.name}: {p.ty}"
             return f"{p.name}: {'mut ' if p.mutable else ''}[{p.ty}; n]"
+
         head = f"fn {name}({', '.join(ptext(p) for p in params)})" + (f" -> {ret}" if ret else "")
         return "\n".join([head + " {", *self.indent(body), "}"])
 
@@ -542,8 +599,12 @@ class Generator:
         z = f"0{length_ty}"
         if kind == "saxpy":
             t = self.pick(FLOATS + INTS)
-            params = [Param("n", length_ty, "length"), Param("a", t, "value"), Param("x", t, "array"),
-                      Param("y", t, "array", True)]
+            params = [
+                Param("n", length_ty, "length"),
+                Param("a", t, "value"),
+                Param("x", t, "array"),
+                Param("y", t, "array", True),
+            ]
             head = f"fn {name}({n}, a: {t}, x: [{t}; n], y: mut [{t}; n])"
             body = [f"for i in {z}..n {{", "    y[i] = a * x[i] + y[i];", "}"]
             ret = None
@@ -551,16 +612,27 @@ class Generator:
             t = self.pick(FLOATS + INTS)
             params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array")]
             head = f"fn {name}({n}, x: [{t}; n], y: [{t}; n]) -> {t}"
-            body = [f"let s: {t} = {self.pick(('0', '1'))}{t};", f"for i in {z}..n {{",
-                    f"    s {self.pick(('+=', '-='))} x[i] * y[i];", "}", "return s;"]
+            body = [
+                f"let s: {t} = {self.pick(('0', '1'))}{t};",
+                f"for i in {z}..n {{",
+                f"    s {self.pick(('+=', '-='))} x[i] * y[i];",
+                "}",
+                "return s;",
+            ]
             ret = t
         elif kind == "checksum":
             t = self.pick(("u32", "u64", "u16"))
             e = self.pick(("u8", "u16", "u32"))
             params = [Param("n", length_ty, "length"), Param("x", e, "array"), Param("h0", t, "value")]
             head = f"fn {name}({n}, x: [{e}; n], h0: {t}) -> {t}"
-            mix = self.pick((f"(h ^ (x[i] as {t})) * {16777619 & int_range(t)[1]}{t}", f"rotl(h, 5u32) + (x[i] as {t})",
-                             f"add_sat(h, x[i] as {t})", f"(h + (x[i] as {t})) % 65521{t}"))
+            mix = self.pick(
+                (
+                    f"(h ^ (x[i] as {t})) * {16777619 & int_range(t)[1]}{t}",
+                    f"rotl(h, 5u32) + (x[i] as {t})",
+                    f"add_sat(h, x[i] as {t})",
+                    f"(h + (x[i] as {t})) % 65521{t}",
+                )
+            )
             body = ["let h = h0;", f"for i in {z}..n {{", f"    h = {mix};", "}", "return h;"]
             ret = t
         elif kind == "popcount":
@@ -568,36 +640,70 @@ class Generator:
             params = [Param("n", length_ty, "length"), Param("w", t, "array")]
             head = f"fn {name}({n}, w: [{t}; n]) -> {t}"
             loop = [f"for i in {z}..n {{", "    total += popcount(w[i]);", "}"]
-            manual = [f"for i in {z}..n {{", "    let x = w[i];", "    while x != 0" + t + " {",
-                      f"        total += x & 1{t};", f"        x = x >> 1{t};" if t[0] == "u"
-                      else f"        x = (x as u{t[1:]} >> 1u8) as {t};", "    }", "}"]
-            body = [f"let total: {t} = 0{t};", "when hw.cpu.popcnt {", *self.indent(loop), "} else {",
-                    *self.indent(manual), "}", "return total;"]
+            manual = [
+                f"for i in {z}..n {{",
+                "    let x = w[i];",
+                "    while x != 0" + t + " {",
+                f"        total += x & 1{t};",
+                f"        x = x >> 1{t};" if t[0] == "u" else f"        x = (x as u{t[1:]} >> 1u8) as {t};",
+                "    }",
+                "}",
+            ]
+            body = [
+                f"let total: {t} = 0{t};",
+                "when hw.cpu.popcnt {",
+                *self.indent(loop),
+                "} else {",
+                *self.indent(manual),
+                "}",
+                "return total;",
+            ]
             ret = t
         elif kind == "argmax":
             t = self.pick(SCALARS[:-1])
             params = [Param("n", length_ty, "length"), Param("x", t, "array")]
             head = f"fn {name}({n}, x: [{t}; n]) -> {length_ty}"
             cmp = self.pick((">", ">="))
-            body = [f"let best: {length_ty} = {z};", "let bv = x[0];", f"for i in 1{length_ty}..n {{",
-                    f"    if x[i] {cmp} bv {{", "        bv = x[i];", "        best = i;", "    }", "}",
-                    "return best;"]
+            body = [
+                f"let best: {length_ty} = {z};",
+                "let bv = x[0];",
+                f"for i in 1{length_ty}..n {{",
+                f"    if x[i] {cmp} bv {{",
+                "        bv = x[i];",
+                "        best = i;",
+                "    }",
+                "}",
+                "return best;",
+            ]
             ret = length_ty
         elif kind == "prefix":
             t = self.pick(FLOATS + INTS)
             params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array", True)]
             head = f"fn {name}({n}, x: [{t}; n], y: mut [{t}; n]) -> {t}"
             step = ["    s += x[i];", "    y[i] = s;"]
-            body = [f"let s: {t} = 0{t};", f"for i in {z}..n {{",
-                    *(step if self.chance(0.5) else step[::-1]), "}", "return s;"]
+            body = [
+                f"let s: {t} = 0{t};",
+                f"for i in {z}..n {{",
+                *(step if self.chance(0.5) else step[::-1]),
+                "}",
+                "return s;",
+            ]
             ret = t
-        else:                                              # brighten / clamp
-            params = [Param("n", length_ty, "length"), Param("x", "u8", "array"), Param("y", "u8", "array", True),
-                      Param("d", "i32", "value")]
+        else:  # brighten / clamp
+            params = [
+                Param("n", length_ty, "length"),
+                Param("x", "u8", "array"),
+                Param("y", "u8", "array", True),
+                Param("d", "i32", "value"),
+            ]
             head = f"fn {name}({n}, x: [u8; n], y: mut [u8; n], d: i32)"
-            v = self.pick(("min(max((x[i] as i32) + d, 0i32), 255i32) as u8",
-                           "add_sat(x[i], d as u8)",
-                           "select((x[i] as i32) + d > 255i32, 255u8, ((x[i] as i32) + d) as u8)"))
+            v = self.pick(
+                (
+                    "min(max((x[i] as i32) + d, 0i32), 255i32) as u8",
+                    "add_sat(x[i], d as u8)",
+                    "select((x[i] as i32) + d > 255i32, 255u8, ((x[i] as i32) + d) as u8)",
+                )
+            )
             body = [f"for i in {z}..n {{", f"    y[i] = {v};", "}"]
             ret = None
         return "\n".join([head + " {", *self.indent(body), "}"]), FnSpec(name, tuple(params), ret)
@@ -631,6 +737,7 @@ def generate(seed: int, max_tries: int = 50) -> Program:
 
 # ---------------------------------------------------------------- coverage
 
+
 def features(module: ir.Module) -> set[str]:
     """What a checked module exercises: operators and primitives by type,
     casts, parameter and local widths, statement kinds."""
@@ -663,9 +770,11 @@ def features(module: ir.Module) -> set[str]:
 
     for fn in module.functions:
         for p in fn.params:
-            out.add(f"param:{'mut ' if isinstance(p.ty, ir.Array) and p.ty.mutable else ''}"
-                    f"{'array' if isinstance(p.ty, ir.Array) else 'scalar'}:"
-                    f"{(p.ty.elem if isinstance(p.ty, ir.Array) else p.ty).name}")
+            out.add(
+                f"param:{'mut ' if isinstance(p.ty, ir.Array) and p.ty.mutable else ''}"
+                f"{'array' if isinstance(p.ty, ir.Array) else 'scalar'}:"
+                f"{(p.ty.elem if isinstance(p.ty, ir.Array) else p.ty).name}"
+            )
         stmts(fn.body)
     return out
 

@@ -19,6 +19,7 @@ the worker is killed and a fresh one started.  The counts are printed, and
 each failing mutant is kept with its output; the exit status is 1 if any
 mutant ended in a traceback or a hang.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,15 +91,17 @@ def splice(data: bytes, others, rng: random.Random) -> bytes:
     mine, theirs = data.split(b"\n"), rng.choice(others).split(b"\n")
     at, n = rng.randrange(len(mine) + 1), rng.randint(1, 8)
     start = rng.randrange(len(theirs))
-    cut = rng.randint(0, 3)              # lines of ours the splice replaces
-    return b"\n".join(mine[:at] + theirs[start:start + n] + mine[at + cut:])
+    cut = rng.randint(0, 3)  # lines of ours the splice replaces
+    return b"\n".join(mine[:at] + theirs[start : start + n] + mine[at + cut :])
 
 
 def _depth(rng: random.Random) -> int:
     """Mostly near the nesting limit, on either side of it."""
     from ...front.syntax import MAX_DEPTH
-    return rng.choice((rng.randint(1, 300), rng.randint(MAX_DEPTH - 20, MAX_DEPTH + 20),
-                       rng.randint(MAX_DEPTH, 3 * MAX_DEPTH)))
+
+    return rng.choice(
+        (rng.randint(1, 300), rng.randint(MAX_DEPTH - 20, MAX_DEPTH + 20), rng.randint(MAX_DEPTH, 3 * MAX_DEPTH))
+    )
 
 
 def _function_body_start(data: bytes, rng: random.Random) -> int | None:
@@ -113,11 +116,11 @@ def deep_nesting(data: bytes, others, rng: random.Random) -> bytes:
         return data
     n = _depth(rng)
     kind = rng.randrange(3)
-    if kind == 0:       # parenthesised
+    if kind == 0:  # parenthesised
         stmt = b"let deep_ = " + b"(" * n + b"1" + b")" * n + b";"
-    elif kind == 1:     # unary signs
+    elif kind == 1:  # unary signs
         stmt = b"let deep_ = " + b"-" * n + b"1;"
-    else:               # nested blocks
+    else:  # nested blocks
         stmt = b"if true { " * n + b"let deep_ = 1;" + b" }" * n
     return data[:at] + b"\n" + stmt + b"\n" + data[at:]
 
@@ -143,9 +146,15 @@ def shared_chain(data: bytes, others, rng: random.Random) -> bytes:
 
 def huge_literal(data: bytes, others, rng: random.Random) -> bytes:
     nums = [m.span() for m in re.finditer(rb"\b[0-9][0-9_]*\b", data)]
-    big = rng.choice((b"9" * rng.randint(20, 6000), b"0x" + b"f" * rng.randint(17, 3000),
-                      b"1" + b"0" * rng.randint(300, 320), b"1e" + b"9" * rng.randint(3, 400),
-                      b"0b" + b"1" * rng.randint(65, 2000)))
+    big = rng.choice(
+        (
+            b"9" * rng.randint(20, 6000),
+            b"0x" + b"f" * rng.randint(17, 3000),
+            b"1" + b"0" * rng.randint(300, 320),
+            b"1e" + b"9" * rng.randint(3, 400),
+            b"0b" + b"1" * rng.randint(65, 2000),
+        )
+    )
     if not nums:
         return data + b"\n" + big
     s, e = rng.choice(nums)
@@ -166,9 +175,22 @@ def reserved_name(data: bytes, others, rng: random.Random) -> bytes:
     return data[:s] + rng.choice(_RESERVED) + data[e:]
 
 
-MUTATIONS = {f.__name__: f for f in (byte_flip, token_delete, token_duplicate, token_swap, splice,
-                                     deep_nesting, long_chain, shared_chain, huge_literal, non_utf8,
-                                     reserved_name)}
+MUTATIONS = {
+    f.__name__: f
+    for f in (
+        byte_flip,
+        token_delete,
+        token_duplicate,
+        token_swap,
+        splice,
+        deep_nesting,
+        long_chain,
+        shared_chain,
+        huge_literal,
+        non_utf8,
+        reserved_name,
+    )
+}
 
 
 def seeds(root: Path = ROOT) -> dict[str, bytes]:
@@ -205,11 +227,13 @@ def mutants(count: int, seed: int, root: Path = ROOT):
 
 # ---------------------------------------------------------------- running one
 
+
 def run_cli(args: list[str]) -> tuple[int, str]:
     """`atlas ARGS` in this process: (exit status, what it printed).  An
     exception that escapes the command is printed as the traceback a user
     would see."""
     from ..cli import main
+
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
@@ -217,9 +241,10 @@ def run_cli(args: list[str]) -> tuple[int, str]:
             status = 0
         except SystemExit as exc:
             status = exc.code if isinstance(exc.code, int) else 1
-        except Exception as exc:                         # noqa: BLE001 -- exactly what we look for
+        except Exception as exc:  # noqa: BLE001 -- exactly what we look for
             import click
-            if isinstance(exc, click.ClickException):    # a usage error, reported by click
+
+            if isinstance(exc, click.ClickException):  # a usage error, reported by click
                 exc.show()
                 status = exc.exit_code
             else:
@@ -238,7 +263,7 @@ def classify(status: int, output: str) -> str:
         return "located error"
     if message and len(message.splitlines()[0]) < 2000:
         return "clear error"
-    return "traceback"                   # a failure that says nothing is as bad as a traceback
+    return "traceback"  # a failure that says nothing is as bad as a traceback
 
 
 def _serve(conn, compile_args) -> None:
@@ -279,7 +304,7 @@ class Worker:
             return "hang", f"no answer within {timeout_s:g} s"
         try:
             status, output = self.conn.recv()
-        except EOFError:             # the worker died: a crash of the interpreter itself
+        except EOFError:  # the worker died: a crash of the interpreter itself
             code = self.proc.exitcode if self.proc is not None else None
             self.stop()
             return "traceback", f"the worker died (exit status {code})"
@@ -297,11 +322,12 @@ class Worker:
 
 # ---------------------------------------------------------------- the campaign
 
+
 @dataclass
 class Report:
     counts: Counter = field(default_factory=Counter)
     by_mutation: dict = field(default_factory=dict)
-    failures: list = field(default_factory=list)     # (mutant, outcome, output)
+    failures: list = field(default_factory=list)  # (mutant, outcome, output)
 
     @property
     def ok(self) -> bool:
@@ -316,8 +342,16 @@ class Report:
         return "\n".join(lines)
 
 
-def campaign(count: int, seed: int, *, compile: bool = False, timeout_s: float = 20.0,
-             keep: Path | None = None, root: Path = ROOT, log=None) -> Report:
+def campaign(
+    count: int,
+    seed: int,
+    *,
+    compile: bool = False,
+    timeout_s: float = 20.0,
+    keep: Path | None = None,
+    root: Path = ROOT,
+    log=None,
+) -> Report:
     """Run `count` mutants; failing ones are written to `keep` (with their
     output beside them) when it is given."""
     report = Report()
@@ -325,8 +359,9 @@ def campaign(count: int, seed: int, *, compile: bool = False, timeout_s: float =
     with tempfile.TemporaryDirectory(prefix="atlas-mutate-") as tmp:
         if compile:
             from ...machine import probe
+
             hw = Path(tmp) / "probe.json"
-            probe.write_probe(probe.probe(), hw)       # probed once, not per mutant
+            probe.write_probe(probe.probe(), hw)  # probed once, not per mutant
             compile_args = ["--hw", str(hw)]
         worker = Worker(compile_args)
         try:
@@ -344,11 +379,12 @@ def campaign(count: int, seed: int, *, compile: bool = False, timeout_s: float =
                         stem = keep / f"seed{seed}-{m.index:05d}"
                         stem.with_suffix(".ax").write_bytes(m.data)
                         stem.with_suffix(".txt").write_text(
-                            json.dumps({"origin": m.origin, "mutations": m.mutations,
-                                        "outcome": outcome}) + "\n" + output)
+                            json.dumps({"origin": m.origin, "mutations": m.mutations, "outcome": outcome})
+                            + "\n"
+                            + output
+                        )
                 if log and (m.index + 1) % 100 == 0:
-                    log(f"{m.index + 1} mutants: " + ", ".join(
-                        f"{report.counts[o]} {o}" for o in OUTCOMES))
+                    log(f"{m.index + 1} mutants: " + ", ".join(f"{report.counts[o]} {o}" for o in OUTCOMES))
         finally:
             worker.stop()
     return report
@@ -358,16 +394,31 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m atlas.tools.fuzz.mutate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=1000, help="mutants to run (default 1000)")
     ap.add_argument("--seed", type=int, default=0, help="the campaign's seed (default 0)")
-    ap.add_argument("--compile", action="store_true",
-                    help="also `atlas compile --no-search` every mutant the checker accepts")
-    ap.add_argument("--timeout", type=float, default=None,
-                    help="seconds per mutant before it counts as a hang (default 20; 120 with --compile)")
-    ap.add_argument("--keep", type=Path, default=Path("mutate-failures"),
-                    help="folder for failing mutants and their output (default mutate-failures/)")
+    ap.add_argument(
+        "--compile", action="store_true", help="also `atlas compile --no-search` every mutant the checker accepts"
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per mutant before it counts as a hang (default 20; 120 with --compile)",
+    )
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=Path("mutate-failures"),
+        help="folder for failing mutants and their output (default mutate-failures/)",
+    )
     args = ap.parse_args(argv)
     timeout = args.timeout or (120.0 if args.compile else 20.0)
-    report = campaign(args.count, args.seed, compile=args.compile, timeout_s=timeout, keep=args.keep,
-                      log=lambda s: print(s, file=sys.stderr, flush=True))
+    report = campaign(
+        args.count,
+        args.seed,
+        compile=args.compile,
+        timeout_s=timeout,
+        keep=args.keep,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )
     print(report.render())
     for m, outcome, output in report.failures[:10]:
         tail = output.strip().splitlines()[-1:] or [""]

@@ -7,6 +7,7 @@ replace parenthesised subexpressions by their operands or by small
 literals.  Every candidate must still pass the checker (cheap, tried
 first) and still fail the caller's predicate (a compile and a call).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,8 @@ Predicate = Callable[[str], bool]
 @dataclass
 class Reduction:
     source: str
-    tries: int                   # candidates given to the predicate
-    accepted: int                # of which still failed (each a step down)
+    tries: int  # candidates given to the predicate
+    accepted: int  # of which still failed (each a step down)
 
 
 def well_typed(source: str) -> bool:
@@ -49,35 +50,51 @@ def _block_end(lines: list[str], start: int) -> int:
 def _line_candidates(lines: list[str]):
     """Smaller variants of `lines`, biggest cuts first."""
     n = len(lines)
-    for k, line in enumerate(lines):                     # whole blocks (functions first)
+    for k, line in enumerate(lines):  # whole blocks (functions first)
         if line.rstrip().endswith("{"):
             end = _block_end(lines, k)
-            if line.strip().startswith("} else"):          # an else branch: drop it, keep the `}`
-                yield lines[:k] + ["}"] + lines[end + 1:]
+            if line.strip().startswith("} else"):  # an else branch: drop it, keep the `}`
+                yield lines[:k] + ["}"] + lines[end + 1 :]
             else:
-                yield lines[:k] + lines[end + 1:]
+                yield lines[:k] + lines[end + 1 :]
     chunk = max(1, n // 2)
-    while chunk >= 1:                                    # runs of simple statements
+    while chunk >= 1:  # runs of simple statements
         for start in range(0, n, chunk):
-            cut = lines[start:start + chunk]
+            cut = lines[start : start + chunk]
             if all(c.rstrip().endswith(";") for c in cut):
-                yield lines[:start] + lines[start + chunk:]
+                yield lines[:start] + lines[start + chunk :]
         chunk //= 2
-    for k, line in enumerate(lines):                     # unwrap a block: keep its body
+    for k, line in enumerate(lines):  # unwrap a block: keep its body
         s = line.strip()
         if s.endswith("{") and not s.startswith(("fn ", "}")):
             end = _block_end(lines, k)
-            body = lines[k + 1:end]
+            body = lines[k + 1 : end]
             if "} else {" in [b.strip() for b in body]:
                 split = [b.strip() for b in body].index("} else {")
-                yield lines[:k] + body[:split] + lines[end + 1:]
-                yield lines[:k] + body[split + 1:] + lines[end + 1:]
+                yield lines[:k] + body[:split] + lines[end + 1 :]
+                yield lines[:k] + body[split + 1 :] + lines[end + 1 :]
             else:
-                yield lines[:k] + body + lines[end + 1:]
+                yield lines[:k] + body + lines[end + 1 :]
 
 
-_LITERALS = ("0u64", "1u64", "0i32", "1i32", "0u8", "0u16", "0u32", "0i8", "0i16", "0i64",
-             "0.0f32", "0.0f64", "1.0f32", "1.0f64", "true", "false")
+_LITERALS = (
+    "0u64",
+    "1u64",
+    "0i32",
+    "1i32",
+    "0u8",
+    "0u16",
+    "0u32",
+    "0i8",
+    "0i16",
+    "0i64",
+    "0.0f32",
+    "0.0f64",
+    "1.0f32",
+    "1.0f64",
+    "true",
+    "false",
+)
 
 
 def _groups(line: str) -> list[tuple[int, int]]:
@@ -97,13 +114,13 @@ _OPERAND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\[[^\[\]]*\]|[A-Za-z_][A-Za-z0-9_]
 def _expr_candidates(lines: list[str]):
     for k, line in enumerate(lines):
         if line.strip().startswith("fn "):
-            continue                                     # the signature stays: the failing call binds to it
+            continue  # the signature stays: the failing call binds to it
         for start, end in _groups(line):
-            inner = line[start + 1:end - 1]
+            inner = line[start + 1 : end - 1]
             subs = [inner[s:e] for s, e in _groups(inner)][:4] + _OPERAND.findall(inner)[:4]
             for rep in [*subs, *_LITERALS]:
                 if rep != line[start:end]:
-                    yield lines[:k] + [line[:start] + rep + line[end:]] + lines[k + 1:]
+                    yield lines[:k] + [line[:start] + rep + line[end:]] + lines[k + 1 :]
 
 
 def reduce(source: str, still_fails: Predicate, budget_s: float = 120.0, max_tries: int = 400) -> Reduction:

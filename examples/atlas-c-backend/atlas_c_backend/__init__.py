@@ -6,6 +6,7 @@ through the `atlas.backends` entry-point group like the built-in backends:
 
     atlas compile intents/saxpy.ax --backend c -o out/saxpy-c
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,7 @@ class CBackend(Backend):
     description = "plain C11 for any machine with a C compiler (an example plugin)"
 
     def accepts(self, probe: Probe) -> str | None:
-        return None           # C compiles anywhere; the probe only decided the `when`s
+        return None  # C compiles anywhere; the probe only decided the `when`s
 
     def emit(self, module: ir.Module, probe: Probe, outdir: Path, realise=None) -> Emitted:
         # `realise` (the search's knobs) has no meaning here: this backend is
@@ -36,12 +37,15 @@ class CBackend(Backend):
         (outdir / f"{stem}.c").write_text(source)
         functions = {}
         for f in module.functions:
-            entry = {**describe(f), "c_prototype": prototype(f)}   # the shape atlas.machine.runtime reads
+            entry = {**describe(f), "c_prototype": prototype(f)}  # the shape atlas.machine.runtime reads
             if counters.get(f.name):
                 entry["counters"] = list(counters[f.name])
             functions[f.name] = entry
-        manifest = {"functions": functions, "c_files": [f"{stem}.c", f"{stem}.h"],
-                    "c_flags": "-std=c11 -O2 -ffp-contract=off"}
+        manifest = {
+            "functions": functions,
+            "c_files": [f"{stem}.c", f"{stem}.h"],
+            "c_flags": "-std=c11 -O2 -ffp-contract=off",
+        }
         return Emitted(files=[f"{stem}.h", f"{stem}.c"], manifest=manifest)
 
 

@@ -15,6 +15,7 @@ Assumes a C11 compiler where `int` is 32 bits wide and float/double are
 IEEE 754 binary32/binary64 evaluated at their own precision
 (FLT_EVAL_METHOD 0, as on x86_64 and AArch64).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,15 +29,30 @@ from atlas.machine.backend import BackendError
 U = {8: "uint8_t", 16: "uint16_t", 32: "uint32_t", 64: "uint64_t"}
 S = {8: "int8_t", 16: "int16_t", 32: "int32_t", 64: "int64_t"}
 F = {32: "float", 64: "double"}
-_SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "and": "&", "or": "|", "xor": "^",
-        "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_SYM = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "and": "&",
+    "or": "|",
+    "xor": "^",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+}
 
 # Words an intent may use as a name but C may not.
-_RESERVED = set("""auto break case char const continue default do double else enum extern float for
+_RESERVED = set(
+    """auto break case char const continue default do double else enum extern float for
 goto if inline int long register restrict return short signed sizeof static struct switch typedef
 union unsigned void volatile while _Bool _Complex _Imaginary _Alignas _Alignof _Atomic _Generic
 _Noreturn _Static_assert _Thread_local bool true false NULL main
-int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t size_t""".split())
+int8_t int16_t int32_t int64_t uint8_t uint16_t uint32_t uint64_t size_t""".split()
+)
 
 
 def wide(w: int) -> str:
@@ -84,6 +100,7 @@ def counter_symbol(fn: str, label: str) -> str:
 
 # ================================================================ the prelude
 
+
 class Prelude:
     """The helpers a module needs, each written once, in the order asked."""
 
@@ -101,23 +118,32 @@ class Prelude:
     # -- conversions at the boundary
     def to_signed(self, w: int) -> str:
         """bit pattern -> the signed value (without implementation-defined conversion)."""
+
         def make():
             if w < 64:
-                return [f"static inline {S[w]} atlas_sval{w}({U[w]} x) {{",
-                        f"    return ({S[w]})((int64_t)x - ((x >> {w - 1}) ? ((int64_t)1 << {w}) : 0));",
-                        "}"]
-            return ["static inline int64_t atlas_sval64(uint64_t x) {",
-                    "    if (x <= (uint64_t)INT64_MAX) return (int64_t)x;",
-                    "    return (int64_t)(x - ((uint64_t)1 << 63)) + INT64_MIN;",
-                    "}"]
+                return [
+                    f"static inline {S[w]} atlas_sval{w}({U[w]} x) {{",
+                    f"    return ({S[w]})((int64_t)x - ((x >> {w - 1}) ? ((int64_t)1 << {w}) : 0));",
+                    "}",
+                ]
+            return [
+                "static inline int64_t atlas_sval64(uint64_t x) {",
+                "    if (x <= (uint64_t)INT64_MAX) return (int64_t)x;",
+                "    return (int64_t)(x - ((uint64_t)1 << 63)) + INT64_MIN;",
+                "}",
+            ]
+
         return self.need(f"atlas_sval{w}", make)
 
     def float_bits(self, w: int) -> str:
         def make():
-            return [f"static inline {F[w]} atlas_f{w}_bits({U[w]} b) {{",
-                    f"    union {{ {U[w]} u; {F[w]} f; }} v;   /* C11 allows reading the other member */",
-                    "    v.u = b; return v.f;",
-                    "}"]
+            return [
+                f"static inline {F[w]} atlas_f{w}_bits({U[w]} b) {{",
+                f"    union {{ {U[w]} u; {F[w]} f; }} v;   /* C11 allows reading the other member */",
+                "    v.u = b; return v.f;",
+                "}",
+            ]
+
         return self.need(f"atlas_f{w}_bits", make)
 
     # -- integer helpers (t an integer Scalar)
@@ -126,8 +152,10 @@ class Prelude:
         """C lines giving signed division's operands as sign flags na, nb and
         magnitudes ua, ub, in the unsigned type (MIN's magnitude fits there)."""
         w, u, W = t.bits, U[t.bits], wide(t.bits)
-        return [f"    {u} na = ({u})(a >> {w - 1}), nb = ({u})(b >> {w - 1});",
-                f"    {u} ua = na ? ({u})(({W})0 - a) : a, ub = nb ? ({u})(({W})0 - b) : b;"]
+        return [
+            f"    {u} na = ({u})(a >> {w - 1}), nb = ({u})(b >> {w - 1});",
+            f"    {u} ua = na ? ({u})(({W})0 - a) : a, ub = nb ? ({u})(({W})0 - b) : b;",
+        ]
 
     def int_op(self, op: str, t: ir.Scalar) -> str:
         w, u, W = t.bits, U[t.bits], wide(t.bits)
@@ -150,71 +178,113 @@ class Prelude:
             sym = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
             if op in ("eq", "ne"):
                 a, b = "a", "b"
-            return self.need(name, [f"static inline bool {name}({u} a, {u} b) {{",
-                                    f"    return {a} {sym} {b};", "}"])
+            return self.need(name, [f"static inline bool {name}({u} a, {u} b) {{", f"    return {a} {sym} {b};", "}"])
         if op == "div":
             if not t.signed:
                 body = [f"    if (b == 0) return ({u}){hex(t.mask)}u;", "    return a / b;"]
             else:
-                body = [*self.magnitudes(t),
-                        f"    if (b == 0) return na ? ({u})1 : ({u}){hex(t.mask)}u;",
-                        f"    {u} q = ({u})(ua / ub);",
-                        f"    return (na != nb) ? ({u})(({W})0 - q) : q;"]
+                body = [
+                    *self.magnitudes(t),
+                    f"    if (b == 0) return na ? ({u})1 : ({u}){hex(t.mask)}u;",
+                    f"    {u} q = ({u})(ua / ub);",
+                    f"    return (na != nb) ? ({u})(({W})0 - q) : q;",
+                ]
             return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{", *body, "}"])
         if op == "rem":
             if not t.signed:
                 body = ["    if (b == 0) return a;", f"    return ({u})(a % b);"]
             else:
-                body = ["    if (b == 0) return a;", *self.magnitudes(t),
-                        f"    {u} r = ({u})(ua % ub);",
-                        f"    return na ? ({u})(({W})0 - r) : r;"]
+                body = [
+                    "    if (b == 0) return a;",
+                    *self.magnitudes(t),
+                    f"    {u} r = ({u})(ua % ub);",
+                    f"    return na ? ({u})(({W})0 - r) : r;",
+                ]
             return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{", *body, "}"])
         if op == "shl":
-            return self.need(name, [f"static inline {u} {name}({u} a, uint64_t s) {{",
-                                    f"    return s < {w} ? ({u})(({W})a << s) : 0;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a, uint64_t s) {{",
+                    f"    return s < {w} ? ({u})(({W})a << s) : 0;",
+                    "}",
+                ],
+            )
         if op == "shr":
             if not t.signed:
                 body = [f"    return s < {w} ? ({u})(a >> s) : 0;"]
-            else:   # arithmetic: shift the complement of a negative value, complement back
-                body = [f"    {u} neg = ({u})(a >> {w - 1});",
-                        f"    if (s >= {w}) return neg ? ({u}){hex(t.mask)}u : 0;",
-                        f"    return neg ? ({u})~(({W})({u})~({W})a >> s) : ({u})(a >> s);"]
+            else:  # arithmetic: shift the complement of a negative value, complement back
+                body = [
+                    f"    {u} neg = ({u})(a >> {w - 1});",
+                    f"    if (s >= {w}) return neg ? ({u}){hex(t.mask)}u : 0;",
+                    f"    return neg ? ({u})~(({W})({u})~({W})a >> s) : ({u})(a >> s);",
+                ]
             return self.need(name, [f"static inline {u} {name}({u} a, uint64_t s) {{", *body, "}"])
         if op in ("rotl", "rotr"):
             there, back = ("<<", ">>") if op == "rotl" else (">>", "<<")
-            return self.need(name, [f"static inline {u} {name}({u} a, uint64_t s) {{",
-                                    f"    unsigned k = (unsigned)(s & {w - 1}u);",
-                                    "    if (k == 0) return a;",
-                                    f"    return ({u})((({W})a {there} k) | (({W})a {back} ({w}u - k)));",
-                                    "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a, uint64_t s) {{",
+                    f"    unsigned k = (unsigned)(s & {w - 1}u);",
+                    "    if (k == 0) return a;",
+                    f"    return ({u})((({W})a {there} k) | (({W})a {back} ({w}u - k)));",
+                    "}",
+                ],
+            )
         if op == "popcount":
-            return self.need(name, [f"static inline {u} {name}({u} a) {{",
-                                    "    uint64_t x = a, n = 0;",
-                                    "    while (x) { x &= x - 1; n++; }",
-                                    f"    return ({u})n;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a) {{",
+                    "    uint64_t x = a, n = 0;",
+                    "    while (x) { x &= x - 1; n++; }",
+                    f"    return ({u})n;",
+                    "}",
+                ],
+            )
         if op == "clz":
-            return self.need(name, [f"static inline {u} {name}({u} a) {{",
-                                    "    unsigned n = 0;",
-                                    f"    while (n < {w}u && !((a >> ({w - 1}u - n)) & 1u)) n++;",
-                                    f"    return ({u})n;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a) {{",
+                    "    unsigned n = 0;",
+                    f"    while (n < {w}u && !((a >> ({w - 1}u - n)) & 1u)) n++;",
+                    f"    return ({u})n;",
+                    "}",
+                ],
+            )
         if op == "ctz":
-            return self.need(name, [f"static inline {u} {name}({u} a) {{",
-                                    "    unsigned n = 0;",
-                                    f"    while (n < {w}u && !((a >> n) & 1u)) n++;",
-                                    f"    return ({u})n;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a) {{",
+                    "    unsigned n = 0;",
+                    f"    while (n < {w}u && !((a >> n) & 1u)) n++;",
+                    f"    return ({u})n;",
+                    "}",
+                ],
+            )
         if op == "abs":
-            body = (f"return (a >> {w - 1}) ? ({u})(({W})0 - a) : a;" if t.signed else "return a;")
+            body = f"return (a >> {w - 1}) ? ({u})(({W})0 - a) : a;" if t.signed else "return a;"
             return self.need(name, [f"static inline {u} {name}({u} a) {{", "    " + body, "}"])
         if op == "bswap":
-            return self.need(name, [f"static inline {u} {name}({u} a) {{",
-                                    f"    {u} r = 0;",
-                                    f"    for (unsigned i = 0; i < {w // 8}u; i++)",
-                                    f"        r = ({u})((({W})r << 8) | ((a >> (8u * i)) & 0xffu));",
-                                    "    return r;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a) {{",
+                    f"    {u} r = 0;",
+                    f"    for (unsigned i = 0; i < {w // 8}u; i++)",
+                    f"        r = ({u})((({W})r << 8) | ((a >> (8u * i)) & 0xffu));",
+                    "    return r;",
+                    "}",
+                ],
+            )
         if op in ("min", "max"):
             cmp = self.int_op("lt" if op == "min" else "gt", t)
-            return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{",
-                                    f"    return {cmp}(a, b) ? a : b;", "}"])
+            return self.need(
+                name, [f"static inline {u} {name}({u} a, {u} b) {{", f"    return {cmp}(a, b) ? a : b;", "}"]
+            )
         if op == "wmul":
             w2 = 2 * w
             if t.signed:
@@ -223,46 +293,73 @@ class Prelude:
             else:
                 args = f"({U[w2]})a, ({U[w2]})b"
             mul = self.int_op("mul", ir.Scalar("uint", w2))
-            return self.need(name, [f"static inline {U[w2]} {name}({u} a, {u} b) {{",
-                                    f"    return {mul}({args});", "}"])
+            return self.need(
+                name, [f"static inline {U[w2]} {name}({u} a, {u} b) {{", f"    return {mul}({args});", "}"]
+            )
         if op == "mulhi":
             if w < 64:
                 ext = self.sext(w, 64) if t.signed else ""
-                return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{",
-                                        f"    uint64_t p = (uint64_t){ext}(a) * (uint64_t){ext}(b);",
-                                        f"    return ({u})(p >> {w});", "}"])
-            body = ["    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;",
-                    "    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;",
-                    "    uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);",
-                    "    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);"]
-            if t.signed:   # the signed high half from the unsigned one
+                return self.need(
+                    name,
+                    [
+                        f"static inline {u} {name}({u} a, {u} b) {{",
+                        f"    uint64_t p = (uint64_t){ext}(a) * (uint64_t){ext}(b);",
+                        f"    return ({u})(p >> {w});",
+                        "}",
+                    ],
+                )
+            body = [
+                "    uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;",
+                "    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;",
+                "    uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);",
+                "    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);",
+            ]
+            if t.signed:  # the signed high half from the unsigned one
                 body += ["    if (a >> 63) hi -= b;", "    if (b >> 63) hi -= a;"]
-            return self.need(name, [f"static inline uint64_t {name}(uint64_t a, uint64_t b) {{",
-                                    *body, "    return hi;", "}"])
+            return self.need(
+                name, [f"static inline uint64_t {name}(uint64_t a, uint64_t b) {{", *body, "    return hi;", "}"]
+            )
         if op in ("add_sat", "sub_sat"):
             plain = self.int_op(op[:3], t)
             if not t.signed:
                 test = "s < a" if op == "add_sat" else "a < b"
                 limit = f"({u}){hex(t.mask)}u" if op == "add_sat" else "0"
-                return self.need(name, [f"static inline {u} {name}({u} a, {u} b) {{",
-                                        f"    {u} s = {plain}(a, b);",
-                                        f"    return ({test}) ? {limit} : s;", "}"])
+                return self.need(
+                    name,
+                    [
+                        f"static inline {u} {name}({u} a, {u} b) {{",
+                        f"    {u} s = {plain}(a, b);",
+                        f"    return ({test}) ? {limit} : s;",
+                        "}",
+                    ],
+                )
             same = "==" if op == "add_sat" else "!="
-            return self.need(name, [
-                f"static inline {u} {name}({u} a, {u} b) {{",
-                f"    {u} s = {plain}(a, b);",
-                f"    unsigned sa = (unsigned)(a >> {w - 1}), sb = (unsigned)(b >> {w - 1}), "
-                f"ss = (unsigned)(s >> {w - 1});",
-                f"    if (sa {same} sb && sa != ss)",
-                f"        return sa ? ({u})(({u})1 << {w - 1}) : ({u}){hex(t.mask >> 1)}u;",
-                "    return s;", "}"])
+            return self.need(
+                name,
+                [
+                    f"static inline {u} {name}({u} a, {u} b) {{",
+                    f"    {u} s = {plain}(a, b);",
+                    f"    unsigned sa = (unsigned)(a >> {w - 1}), sb = (unsigned)(b >> {w - 1}), "
+                    f"ss = (unsigned)(s >> {w - 1});",
+                    f"    if (sa {same} sb && sa != ss)",
+                    f"        return sa ? ({u})(({u})1 << {w - 1}) : ({u}){hex(t.mask >> 1)}u;",
+                    "    return s;",
+                    "}",
+                ],
+            )
         raise BackendError(f"the C backend has no helper for {op} on {t}")
 
     def sext(self, w_from: int, w_to: int) -> str:
         name = f"atlas_sext{w_from}_{w_to}"
         sign = f"(uint64_t)1 << {w_from - 1}"
-        return self.need(name, [f"static inline {U[w_to]} {name}({U[w_from]} a) {{",
-                                f"    return ({U[w_to]})((((uint64_t)a ^ ({sign})) - ({sign})));", "}"])
+        return self.need(
+            name,
+            [
+                f"static inline {U[w_to]} {name}({U[w_from]} a) {{",
+                f"    return ({U[w_to]})((((uint64_t)a ^ ({sign})) - ({sign})));",
+                "}",
+            ],
+        )
 
     def ftoi(self, src: ir.Scalar, dst: ir.Scalar) -> str:
         """Saturating truncation toward zero, NaN -> 0 (semantics._float_to_int)."""
@@ -271,39 +368,63 @@ class Prelude:
         if dst.signed:
             lo, hi = f"-0x1p{wi - 1}{sfx}", f"0x1p{wi - 1}{sfx}"
             lo_val, hi_val = f"({u})(({u})1 << {wi - 1})", f"({u}){hex((1 << (wi - 1)) - 1)}u"
-            inner = f"({u})({S[wi]})a"          # in range: truncation is defined, negatives convert modulo
+            inner = f"({u})({S[wi]})a"  # in range: truncation is defined, negatives convert modulo
         else:
             lo, hi = f"0x0p0{sfx}", f"0x1p{wi}{sfx}"
             lo_val, hi_val = "0", f"({u}){hex((1 << wi) - 1)}u"
             inner = f"({u})a"
         name = f"atlas_{src.name}_to_{dst.name}"
-        return self.need(name, [f"static inline {u} {name}({f} a) {{",
-                                "    if (a != a) return 0;",
-                                f"    if (a < {lo}) return {lo_val};",
-                                f"    if ({hi} <= a) return {hi_val};",
-                                f"    return {inner};", "}"])
+        return self.need(
+            name,
+            [
+                f"static inline {u} {name}({f} a) {{",
+                "    if (a != a) return 0;",
+                f"    if (a < {lo}) return {lo_val};",
+                f"    if ({hi} <= a) return {hi_val};",
+                f"    return {inner};",
+                "}",
+            ],
+        )
 
     def fabs(self, w: int) -> str:
         name = f"atlas_fabs{w}"
-        return self.need(name, [f"static inline {F[w]} {name}({F[w]} a) {{",
-                                f"    union {{ {F[w]} f; {U[w]} u; }} v;",
-                                f"    v.f = a; v.u &= ({U[w]})~(({U[w]})1 << {w - 1}); return v.f;", "}"])
+        return self.need(
+            name,
+            [
+                f"static inline {F[w]} {name}({F[w]} a) {{",
+                f"    union {{ {F[w]} f; {U[w]} u; }} v;",
+                f"    v.f = a; v.u &= ({U[w]})~(({U[w]})1 << {w - 1}); return v.f;",
+                "}",
+            ],
+        )
 
     def load(self, t: ir.Scalar) -> str:
         name = f"atlas_load_{t.name}"
         zero = "false" if t.is_bool else "0"
-        return self.need(name, [f"static inline {ctype(t)} {name}(const {natural(t)} *p, uint64_t n, uint64_t i) {{",
-                                f"    return i < n ? ({ctype(t)})p[i] : {zero};", "}"])
+        return self.need(
+            name,
+            [
+                f"static inline {ctype(t)} {name}(const {natural(t)} *p, uint64_t n, uint64_t i) {{",
+                f"    return i < n ? ({ctype(t)})p[i] : {zero};",
+                "}",
+            ],
+        )
 
     def store(self, t: ir.Scalar) -> str:
         name = f"atlas_store_{t.name}"
         v = f"{self.to_signed(t.bits)}(v)" if t.is_int and t.signed else "v"
-        return self.need(name, [f"static inline void {name}({natural(t)} *p, uint64_t n, uint64_t i, "
-                                f"{ctype(t)} v) {{",
-                                f"    if (i < n) p[i] = {v};", "}"])
+        return self.need(
+            name,
+            [
+                f"static inline void {name}({natural(t)} *p, uint64_t n, uint64_t i, {ctype(t)} v) {{",
+                f"    if (i < n) p[i] = {v};",
+                "}",
+            ],
+        )
 
 
 # ================================================================ one module
+
 
 class Emitter:
     def __init__(self, module: ir.Module):
@@ -319,8 +440,9 @@ class Emitter:
         if t.is_float:
             v = np.float32(c.value) if t.bits == 32 else np.float64(c.value)
             if not np.isfinite(v):
-                bits = struct.unpack("<I" if t.bits == 32 else "<Q",
-                                     struct.pack("<f" if t.bits == 32 else "<d", float(v)))[0]
+                bits = struct.unpack(
+                    "<I" if t.bits == 32 else "<Q", struct.pack("<f" if t.bits == 32 else "<d", float(v))
+                )[0]
                 return f"{self.pre.float_bits(t.bits)}({hex(bits)}u)"
             return f"{float(v).hex()}{'f' if t.bits == 32 else ''}"
         v = int(c.value) & t.mask
@@ -457,15 +579,24 @@ class Emitter:
     def prim(self, e: ir.Prim, k: list[str]) -> str:
         P = self.pre
         if e.name == "select":
-            return f"({k[0]} ? {k[1]} : {k[2]})"        # operands are pure or already computed
+            return f"({k[0]} ? {k[1]} : {k[2]})"  # operands are pure or already computed
         t = e.args[0].ty
         if t.is_float:
             w = t.bits
             if e.name == "sqrt":
-                P.need("atlas_sqrt", ["#if defined(__GNUC__)   /* no <math.h>: its names stay free for the intent */",
-                                      "#define ATLAS_SQRTF __builtin_sqrtf", "#define ATLAS_SQRT __builtin_sqrt",
-                                      "#else", "#include <math.h>", "#define ATLAS_SQRTF sqrtf",
-                                      "#define ATLAS_SQRT sqrt", "#endif"])
+                P.need(
+                    "atlas_sqrt",
+                    [
+                        "#if defined(__GNUC__)   /* no <math.h>: its names stay free for the intent */",
+                        "#define ATLAS_SQRTF __builtin_sqrtf",
+                        "#define ATLAS_SQRT __builtin_sqrt",
+                        "#else",
+                        "#include <math.h>",
+                        "#define ATLAS_SQRTF sqrtf",
+                        "#define ATLAS_SQRT sqrt",
+                        "#endif",
+                    ],
+                )
                 return f"{'ATLAS_SQRTF' if w == 32 else 'ATLAS_SQRT'}({k[0]})"
             if e.name == "abs":
                 return f"{P.fabs(w)}({k[0]})"
@@ -479,8 +610,9 @@ class Emitter:
     def fminmax(self, w: int, which: str, k: list[str]) -> str:
         name = f"atlas_f{which}{w}"
         test = "a < b" if which == "min" else "b < a"
-        self.pre.need(name, [f"static inline {F[w]} {name}({F[w]} a, {F[w]} b) {{",
-                             f"    return ({test}) ? a : b;", "}"])
+        self.pre.need(
+            name, [f"static inline {F[w]} {name}({F[w]} a, {F[w]} b) {{", f"    return ({test}) ? a : b;", "}"]
+        )
         return f"{name}({', '.join(k)})"
 
     # -- statements
@@ -512,16 +644,20 @@ class Emitter:
                 lt = self.pre.int_op("lt", s.ty)
                 add = self.pre.int_op("add", s.ty)
                 v = self.local(s.var)
-                lines = [f"for ({v} = {lo}; {lt}({v}, {hi_t}); {v} = {add}({v}, 1)) {{",
-                         *self.block(f, s.body, 1), "}"]
+                lines = [f"for ({v} = {lo}; {lt}({v}, {hi_t}); {v} = {add}({v}, 1)) {{", *self.block(f, s.body, 1), "}"]
                 lines = ["{", *("    " + x for x in pre + lines), "}"]
                 pre = []
             elif isinstance(s, ir.While):
                 cpre: list[str] = []
                 c = self.expr(s.cond, cpre)
                 if cpre:
-                    lines = ["for (;;) {", *("    " + x for x in cpre), f"    if (!({c})) break;",
-                             *self.block(f, s.body, 1), "}"]
+                    lines = [
+                        "for (;;) {",
+                        *("    " + x for x in cpre),
+                        f"    if (!({c})) break;",
+                        *self.block(f, s.body, 1),
+                        "}",
+                    ]
                 else:
                     lines = [f"while ({c}) {{", *self.block(f, s.body, 1), "}"]
             elif isinstance(s, ir.Return):
@@ -543,8 +679,9 @@ class Emitter:
                     labels.append(s.label)
                 lines = [f"{sym} += 1;"]
             elif isinstance(s, ir.When):
-                raise BackendError(f"{s.span}: a `when` reached the C backend; the module must be "
-                                   "specialised for a probe first")
+                raise BackendError(
+                    f"{s.span}: a `when` reached the C backend; the module must be specialised for a probe first"
+                )
             else:
                 raise BackendError(f"the C backend cannot emit {type(s).__name__}")
             out.extend(pad + x for x in pre + lines)
@@ -576,8 +713,11 @@ class Emitter:
         self.ntemps = 0
         self.names: dict[tuple[str, str], str] = {}
         self.taken: set[str] = set()
-        if (not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", f.name) or f.name in _RESERVED
-                or f.name.startswith(("atlas_", "ATLAS_"))):
+        if (
+            not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", f.name)
+            or f.name in _RESERVED
+            or f.name.startswith(("atlas_", "ATLAS_"))
+        ):
             raise BackendError(f"{f.span}: {f.name!r} cannot be the name of a C function")
         params = []
         entry: list[str] = []
@@ -591,7 +731,7 @@ class Emitter:
                 params.append(f"{natural(p.ty)} {arg}")
                 entry.append(f"{ctype(p.ty)} {self.local(p.name)} = ({ctype(p.ty)}){arg};")
                 uses.append(f"(void){self.local(p.name)};")
-        for p in f.params:       # lengths, evaluated once on entry from the (immutable) scalars
+        for p in f.params:  # lengths, evaluated once on entry from the (immutable) scalars
             if isinstance(p.ty, ir.Array):
                 pre: list[str] = []
                 n = self.expr(p.ty.length, pre)
@@ -604,8 +744,7 @@ class Emitter:
         uses += [f"(void){self.local(n)};" for n in locals_]
         body = self.block(f, f.body, 1)
         ret = natural(f.ret) if f.ret else "void"
-        lines = [f"{ret} {f.name}({', '.join(params) or 'void'}) {{",
-                 *("    " + x for x in entry + decls)]
+        lines = [f"{ret} {f.name}({', '.join(params) or 'void'}) {{", *("    " + x for x in entry + decls)]
         if uses:
             lines.append("    " + " ".join(uses) + "   /* quiet 'unused' warnings */")
         lines += body
@@ -624,24 +763,52 @@ def generate(module: ir.Module, stem: str) -> tuple[str, str, dict[str, list[str
     guard = re.sub(r"[^A-Za-z0-9]", "_", stem).upper() + "_ATLAS_H"
     sources = ", ".join(name for name, _ in module.sources) or "(no source)"
     counters = [counter_symbol(fn, label) for fn, labels in em.counters.items() for label in labels]
-    header = "\n".join([
-        f"/* {stem}.h: generated by atlas-c-backend from {sources}. */",
-        f"#ifndef {guard}", f"#define {guard}", "",
-        "#include <stdbool.h>", "#include <stdint.h>", "",
-        "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
-        *(f"/* {f.signature} */\n{prototype(f)};" for f in module.functions),
-        *([""] + [f"extern uint64_t {c};   /* run-time counter */" for c in counters] if counters else []),
-        "", "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""])
-    source = "\n".join([
-        f"/* {stem}.c: generated by atlas-c-backend from {sources}.",
-        " * Plain C11; build without FP contraction (-ffp-contract=off) so that",
-        " * every float operation rounds exactly as the intent says. */",
-        f'#include "{stem}.h"', "",
-        "#if defined(__GNUC__) && !defined(__clang__)",
-        "/* GCC ignores the standard pragma (and -std=c11 already turns contraction off) */",
-        "#else", "#pragma STDC FP_CONTRACT OFF", "#endif", "",
-        *([f"uint64_t {c} = 0;" for c in counters] + [""] if counters else []),
-        "/* ---- helpers: the exact semantics of each operation (atlas/meaning/semantics.py) ---- */", "",
-        em.pre.text(), "", "/* ---- the functions ---- */", "",
-        "\n\n".join(bodies), ""])
+    header = "\n".join(
+        [
+            f"/* {stem}.h: generated by atlas-c-backend from {sources}. */",
+            f"#ifndef {guard}",
+            f"#define {guard}",
+            "",
+            "#include <stdbool.h>",
+            "#include <stdint.h>",
+            "",
+            "#ifdef __cplusplus",
+            'extern "C" {',
+            "#endif",
+            "",
+            *(f"/* {f.signature} */\n{prototype(f)};" for f in module.functions),
+            *([""] + [f"extern uint64_t {c};   /* run-time counter */" for c in counters] if counters else []),
+            "",
+            "#ifdef __cplusplus",
+            "}",
+            "#endif",
+            "",
+            f"#endif /* {guard} */",
+            "",
+        ]
+    )
+    source = "\n".join(
+        [
+            f"/* {stem}.c: generated by atlas-c-backend from {sources}.",
+            " * Plain C11; build without FP contraction (-ffp-contract=off) so that",
+            " * every float operation rounds exactly as the intent says. */",
+            f'#include "{stem}.h"',
+            "",
+            "#if defined(__GNUC__) && !defined(__clang__)",
+            "/* GCC ignores the standard pragma (and -std=c11 already turns contraction off) */",
+            "#else",
+            "#pragma STDC FP_CONTRACT OFF",
+            "#endif",
+            "",
+            *([f"uint64_t {c} = 0;" for c in counters] + [""] if counters else []),
+            "/* ---- helpers: the exact semantics of each operation (atlas/meaning/semantics.py) ---- */",
+            "",
+            em.pre.text(),
+            "",
+            "/* ---- the functions ---- */",
+            "",
+            "\n\n".join(bodies),
+            "",
+        ]
+    )
     return header, source, em.counters
