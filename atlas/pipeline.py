@@ -113,7 +113,7 @@ def middle(
     from .logic.rules import SHIPPED, load_rules
 
     timings = {} if timings is None else timings
-    rules = _timed(timings, "saturate", lambda: load_rules(rule_paths or [SHIPPED]))
+    rules = _timed(timings, "rules", lambda: load_rules(rule_paths or [SHIPPED]))  # proven once, then cached
     sat, verified = logic_atlas(specialised, probe, rules, limits, dump, timings)
     account_learned = sorted({r.name for r in sat.rules if r.ruleset == "learned"})
     report = sat.atlas.report()

@@ -2,6 +2,7 @@
 reused, profile-driven, and speculative tiers that count their fallbacks."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -368,6 +369,8 @@ def test_a_compile_measures_nothing_unless_asked_and_takes_what_the_archive_hold
     r = runner.invoke(main, ["compile", src, "-o", str(tmp_path / "a")])
     assert r.exit_code == 0, r.output
     assert "not searched: saxpy" in r.output and "--search" in r.output and not calls
+    # the stages line accounts for the whole compile
+    assert re.search(r"stages: probe \d+ ms .* rules \d+ ms .* other \d+ ms  \(wall \d+\.\d s\)", r.output)
     assert "search" not in _json.loads((tmp_path / "a" / "manifest.json").read_text())["functions"]["saxpy"]
     r = runner.invoke(main, ["compile", src, "--budget", "5", "--evals", "2", "-o", str(tmp_path / "b")])
     assert r.exit_code == 0, r.output

@@ -124,7 +124,8 @@ def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs
     t = err.rule.lhs.ty
     assert f" is {_show(err.lhs_value, t)} but " in msg and msg.endswith(f" is {_show(err.rhs_value, t)}")
     # the sound rule before it was proven and cached; the unsound one was not
-    assert len(json.loads((cache / "proofs.json").read_text())["proven"]) == 10
+    (env,) = json.loads((cache / "proofs.json").read_text())["environments"].values()
+    assert len(env["proven"]) == 10
 
 
 def test_unsound_messages_name_the_witness(tmp_path, cache):
@@ -255,6 +256,29 @@ def test_duplicate_names_and_bad_yaml(tmp_path, cache):
         load_rules(bad)
 
 
+def test_the_proofs_left_to_make_are_told_as_they_are_made(tmp_path, cache, monkeypatch):
+    from atlas.logic import rules
+
+    path = write(
+        tmp_path,
+        """
+        ruleset: small
+        rules:
+          - name: double
+            lhs: x + x
+            rhs: x << 1
+            types: [u8, u16, u32]
+        """,
+    )
+    told = []
+    monkeypatch.setattr(rules, "progress_hook", lambda done, total: told.append((done, total)))
+    load_rules(path)
+    assert told == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    told.clear()
+    load_rules(path)  # all cached: nothing to tell
+    assert told == []
+
+
 def test_cache_is_keyed_by_the_environment_and_survives_garbage(tmp_path, cache):
     path = write(
         tmp_path,
@@ -272,8 +296,12 @@ def test_cache_is_keyed_by_the_environment_and_survives_garbage(tmp_path, cache)
     assert load_rules(path, cache=False).stats.proven == 2  # cache=False proves again
     proofs = cache / "proofs.json"
     data = json.loads(proofs.read_text())
-    proofs.write_text(json.dumps({**data, "env": "other semantics"}))
+    (mine,) = data["environments"]
+    proofs.write_text(json.dumps({**data, "environments": {"other semantics": data["environments"][mine]}}))
     assert load_rules(path).stats.proven == 2  # other definitions: prove again
+    # two versions side by side (two installs): neither proves again after the other
+    assert set(json.loads(proofs.read_text())["environments"]) == {"other semantics", mine}
+    assert load_rules(path).stats.cached == 2
     proofs.write_text("{not json")
     assert load_rules(path).stats.proven == 2
     assert load_rules(path).stats.cached == 2

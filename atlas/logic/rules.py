@@ -65,6 +65,7 @@ import itertools
 import json
 import os
 import time
+from typing import Callable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from importlib.resources import files
 from pathlib import Path
@@ -930,21 +931,27 @@ def _rule_key(env: str, r: Rule) -> str:
 
 
 class _ProofCache:
-    """Successful proofs, keyed by rule instance and environment digest."""
+    """Successful proofs, keyed by rule instance and environment digest.
+    The proofs of the last few environments are kept side by side, so that
+    two versions of Atlas on one machine (two virtual environments, a
+    checkout beside an install) do not prove everything again in turn."""
 
-    FORMAT = 1
+    FORMAT = 2
+    ENVIRONMENTS = 4
 
     def __init__(self, env: str):
         self.env = env
         self.path = cache_dir() / "proofs.json"
-        self.proven: dict[str, str] = {}
+        self.proven: dict[str, str] = dict(self._read().get(env, {}).get("proven", {}))
         self.dirty = False
+
+    def _read(self) -> dict:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") == self.FORMAT and data.get("env") == env:
-                self.proven = dict(data.get("proven", {}))
+            envs = data.get("environments") if data.get("format") == self.FORMAT else None
+            return envs if isinstance(envs, dict) else {}
         except (OSError, ValueError, AttributeError, TypeError):
-            pass  # no cache yet, or unreadable: prove again
+            return {}  # no cache yet, or unreadable: prove again
 
     def __contains__(self, key: str) -> bool:
         return key in self.proven
@@ -958,20 +965,24 @@ class _ProofCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            merged = dict(self.proven)
-            try:  # keep what another process proved meanwhile
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if data.get("format") == self.FORMAT and data.get("env") == self.env:
-                    merged = {**data.get("proven", {}), **merged}
-            except (OSError, ValueError, AttributeError, TypeError):
-                pass
+            envs = self._read()  # keep what other processes proved meanwhile
+            mine = envs.get(self.env, {}).get("proven", {})
+            envs[self.env] = {"used": time.time(), "proven": {**mine, **self.proven}}
+            kept = sorted(envs, key=lambda e: envs[e].get("used", 0), reverse=True)[: self.ENVIRONMENTS]
             write_atomic(
                 self.path,
-                json.dumps({"format": self.FORMAT, "env": self.env, "proven": merged}, indent=0, sort_keys=True),
+                json.dumps(
+                    {"format": self.FORMAT, "environments": {e: envs[e] for e in kept}}, indent=0, sort_keys=True
+                ),
             )
             self.dirty = False
         except OSError:
             pass  # a read-only cache folder costs time, not correctness
+
+
+# Told (done, total) while rule instances not yet in the proof cache are
+# proven: the command line shows it (a first compile proves hundreds).
+progress_hook: Callable[[int, int], None] | None = None
 
 
 def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimit: int = RULE_RLIMIT) -> Rules:
@@ -987,6 +998,8 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
     rules, n_templates, per_set = parse_rules(paths)
     st = LoadStats(templates=n_templates, instances=len(rules), rulesets=per_set)
     store = _ProofCache(_environment_digest()) if cache else None
+    todo = sum(1 for r in rules if not r.reassoc and not (store is not None and _rule_key(store.env, r) in store))
+    tell = progress_hook if todo else None
     try:
         for r in rules:
             if r.reassoc:
@@ -996,6 +1009,8 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
             if store is not None and key is not None and key in store:
                 st.cached += 1
                 continue
+            if tell is not None:
+                tell(st.proven, todo)
             t = time.perf_counter()
             try:
                 found = _refute_rule(r, timeout_ms, rlimit)
@@ -1008,6 +1023,8 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
             st.proven += 1
             if store is not None and key is not None:
                 store.add(key, r.id)
+        if tell is not None:
+            tell(st.proven, todo)
     finally:
         if store:
             store.save()  # keep the proofs made before a refusal

@@ -578,6 +578,10 @@ class Search:
             ran = True
             for _ in range(self.options.confirm_rounds):
                 if time.monotonic() >= self.until:  # unconfirmed: not crowned
+                    self.candidates.notes.append(
+                        f"{e.genome.describe()} ({1 / e.fitness:.2f}x while searching) was not confirmed: "
+                        "the budget ran out (a larger --budget leaves time to confirm it)"
+                    )
                     ran = False
                     break
                 base = self._measure(default, again=True)

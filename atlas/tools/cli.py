@@ -118,6 +118,39 @@ def main():
       atlas compile intents/saxpy.ax --hw probe.json -o out/saxpy
       atlas run out/saxpy saxpy 4 2.0 [1,2,3,4] zeros
     """
+    from ..logic import rules
+
+    rules.progress_hook = _Proving()
+
+
+class _Proving:
+    """What the one-off rule proofs are doing, on stderr: a bar on a
+    terminal, a line per tenth in a log."""
+
+    def __init__(self):
+        self.started: float | None = None
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        from ..files import cache_dir
+
+        if self.started is None:
+            self.started = time.monotonic()
+            click.echo(
+                f"  proving {total} rule instance(s) with Z3, once: the proofs are kept in {cache_dir()}",
+                err=True,
+            )
+        tenth = done * 10 // max(total, 1)
+        if sys.stderr.isatty():
+            click.echo(f"\r  proven {done}/{total}", err=True, nl=done == total)
+        elif tenth != self.shown:
+            click.echo(f"  proven {done}/{total}", err=True)
+        self.shown = tenth
+        if done == total:
+            click.echo(f"  rules proven in {time.monotonic() - self.started:.1f} s", err=True)
+            self.started, self.shown = None, -1
 
 
 @main.command()
@@ -270,6 +303,9 @@ def compile(
     from ..pipeline import DUMP_STAGES, compile_files
     from ..logic.rules import RuleError
 
+    import time
+
+    started = time.monotonic()
     out = output or str(Path("out") / Path(files[0]).stem)
 
     def dump(stage, text):
@@ -285,7 +321,9 @@ def compile(
         _writable_folder(out)
         devices_only = only_devices(files)
         backend = backend or ("stubs" if devices_only else backends.DEFAULT)
+        t = time.monotonic()
         target = _probe_for(hw)
+        probed = time.monotonic() - t
         options = None
         backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
         cls = backends.available().get(backend)
@@ -337,7 +375,8 @@ def compile(
             )
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
-    _report_compiled(files, out, result, err=bool(dumps))
+    result.timings = {"probe": probed, **result.timings}
+    _report_compiled(files, out, result, err=bool(dumps), wall=time.monotonic() - started)
     if options is not None and not options.search_new:
         _worth_a_search(result, err=bool(dumps))
 
@@ -359,7 +398,7 @@ def _worth_a_search(result, err: bool) -> None:
         )
 
 
-def _report_compiled(files, out, result, err: bool) -> None:
+def _report_compiled(files, out, result, err: bool, wall: float) -> None:
     """What `atlas compile` says of what it built (on stderr when --dump owns stdout)."""
     m = result.manifest
     if result.module.devices and "devices" not in m.target:
@@ -383,7 +422,8 @@ def _report_compiled(files, out, result, err: bool) -> None:
         for line in _function_lines(name, f):
             click.echo(line, err=err)
     times = "  ".join(f"{k} {v * 1000:.0f} ms" for k, v in result.timings.items())
-    click.echo(f"  stages: {times}", err=err)
+    rest = wall - sum(result.timings.values())  # reading files, loading the backend, swapping the folder in
+    click.echo(f"  stages: {times}  other {rest * 1000:.0f} ms  (wall {wall:.1f} s)", err=err)
 
 
 def _function_lines(name: str, f: FunctionEntry) -> list[str]:
@@ -552,12 +592,20 @@ class _SearchProgress:
 
     def __init__(self, options):
         self.options, self.bar, self.current = options, None, None
+        self.best: float | None = None
         if options is not None:
             options.progress = self.update
 
     def update(self, function, done, total, best, note):
         if total == 0:  # nothing to measure: from the archive
             click.echo(f"  {function}: {note}", err=True)
+            return
+        if not sys.stderr.isatty():  # a log: a line per new best and per ten candidates
+            fit = best.fitness if best is not None else None
+            if function != self.current or done % 10 == 0 or fit != self.best:
+                speed = f", best {1 / fit:.2f}x" if fit not in (None, 0, float("inf")) else ""
+                click.echo(f"  searching {function}: {done}/{total} candidates{speed} ({note})", err=True)
+            self.current, self.best = function, fit
             return
         if function != self.current:
             self.close()
