@@ -17,13 +17,13 @@ def cache_dir() -> Path:
     return Path(base) / "atlas"
 
 
-def write_atomic(path, text: str) -> None:
-    """Write `text` to `path`: readers see the old file or the new, never half."""
+def write_atomic(path, text: str | bytes) -> None:
+    """Write `text` (or bytes) to `path`: readers see the old file or the new, never half."""
     path = os.fspath(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes 0600 files; keep an existing file's mode, else the usual 0644.

@@ -354,3 +354,26 @@ def test_mutation_campaign_slice():
     assert sum(report.counts.values()) == 200
     assert report.ok, report.render() + "\n" + "\n".join(out[-2000:] for _, _, out in report.failures[:3])
     assert report.counts["accepted"] and report.counts["located error"]
+
+
+def test_run_saves_its_outputs_whole(tmp_path):
+    import numpy as np
+
+    f = write(
+        tmp_path / "k.ax",
+        "fn f(n: u64, x: [i32; n], y: mut [i32; n]) -> i32 {\n"
+        "    let s: i32 = 0;\n"
+        "    for i in 0..n { y[i] = x[i] * 2; s += x[i]; }\n"
+        "    return s;\n}\n",
+    )
+    status, text = atlas("run", f, "f", 40, "iota", "zeros", "--out", tmp_path / "o")
+    assert status == 0, text
+    y = np.load(tmp_path / "o" / "y.npy")
+    assert y.dtype == np.int32 and y.tolist() == [2 * i for i in range(40)]
+    assert np.load(tmp_path / "o" / "return.npy") == sum(range(40))
+    assert "..." in text and f"(all 40 in {tmp_path / 'o' / 'y.npy'})" in text
+    status, text = atlas("run", f, "f", 40, "iota", "zeros")
+    assert status == 0 and "--out DIR saves them whole" in text
+    blocker = write(tmp_path / "file", "")
+    message = clear_failure(*atlas("run", f, "f", 4, "iota", "zeros", "--out", blocker))
+    assert str(blocker) in message

@@ -6,6 +6,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import numpy as np
@@ -22,7 +23,7 @@ USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveErr
 BUDGET_S = 60.0  # a search's default time, for the whole compile
 
 
-def _fail(exc) -> None:
+def _fail(exc) -> NoReturn:
     click.echo(str(exc), err=True)
     sys.exit(1)
 
@@ -716,7 +717,13 @@ def check(files):
     type=click.Path(dir_okay=False),
     help="Add the run's counters (fallbacks of speculative tiers) to this file, for `atlas compile --feedback`.",
 )
-def run(target, func, args, hw, feedback):
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Save every written array whole as DIR/<name>.npy (and the result as DIR/return.npy).",
+)
+def run(target, func, args, hw, feedback, out_dir):
     """Run FUNC from a compiled folder (native code) or an .ax file (the
     reference interpreter).
 
@@ -727,7 +734,8 @@ def run(target, func, args, hw, feedback):
       zeros          zeros of the declared length
       iota           0, 1, 2, ...
       random[:SEED]  uniform random values of the element type
-    Written arrays are printed after the call, then the result.
+    Written arrays are printed after the call (long ones in part; --out
+    saves them whole), then the result.
     """
     from ..machine.runtime import CpuMismatch
 
@@ -769,12 +777,40 @@ def run(target, func, args, hw, feedback):
         _fail(_os_text(exc))
     except CpuMismatch as exc:  # compiled for another CPU
         _fail(exc)
+    written = {p.name: v for p, v in zip(fn.params, values) if isinstance(p.ty, ir.Array) and p.ty.mutable}
+    saved = _save_outputs(out_dir, written, fn, result) if out_dir else {}
     with np.printoptions(threshold=16, edgeitems=4):
-        for p, v in zip(fn.params, values):
-            if isinstance(p.ty, ir.Array) and p.ty.mutable:
-                click.echo(f"{p.name} = {np.array2string(v, separator=', ')}")
+        for name, v in written.items():
+            whole = f"   (all {v.size} in {saved[name]})" if name in saved and v.size > 16 else ""
+            click.echo(f"{name} = {np.array2string(v, separator=', ')}{whole}")
     if fn.ret is not None:
         click.echo(f"{result}")
+    if not out_dir and any(v.size > 16 for v in written.values()):
+        click.echo("(long arrays shown in part; --out DIR saves them whole)", err=True)
+
+
+def _save_outputs(out_dir, written: dict, fn: ir.Function, result) -> dict[str, str]:
+    """Each written array as out_dir/<name>.npy, the result as return.npy,
+    each file written whole or not at all; name -> path."""
+    import io
+
+    from ..files import write_atomic
+
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        outputs = dict(written)
+        if fn.ret is not None:
+            outputs["return"] = np.asarray(result, dtype=dtype(fn.ret))  # a keyword: no parameter's name
+        saved = {}
+        for name, v in outputs.items():
+            buf = io.BytesIO()
+            np.save(buf, v, allow_pickle=False)
+            write_atomic(folder / f"{name}.npy", buf.getvalue())
+            saved[name] = str(folder / f"{name}.npy")
+        return saved
+    except OSError as exc:
+        _fail(f"--out {out_dir}: cannot write: {exc.strerror or exc}")
 
 
 def _write_feedback(path, lib) -> None:
