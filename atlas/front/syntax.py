@@ -21,7 +21,7 @@ import lark
 from lark import Lark, Transformer, v_args
 
 from .diagnostics import AtlasError
-from ..meaning.ir import Span
+from ..meaning.ir import SCALARS, Span
 
 
 # ---------------------------------------------------------------- the AST
@@ -843,6 +843,11 @@ class _Blame:
     def at(self, line, col, width=1) -> Span:
         return Span(self.file, line, col, line, col + width)
 
+    def text_at(self, tok, width: int) -> str:
+        """The `width` characters of the source where `tok` starts."""
+        line = self.lines[tok.line - 1] if 1 <= tok.line <= len(self.lines) else ""
+        return line[tok.column - 1 : tok.column - 1 + width]
+
     def end(self) -> Span:
         return Span(self.file, len(self.lines), len(self.lines[-1]) + 1)
 
@@ -860,6 +865,9 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
             "unterminated block comment",
             "a block comment that opens with `/*` must be closed with `*/`",
         )
+    foreign = _foreign(b, exc)
+    if foreign is not None:
+        return foreign
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         line = b.lines[exc.line - 1]
         if exc.char == "." and line[max(exc.column - 3, 0) : exc.column - 1] == "hw":
@@ -872,6 +880,69 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
     if isinstance(exc, lark.exceptions.UnexpectedEOF):
         return b.err(b.end(), f"unexpected end of file, expected {_expected_text(exc.expected)}")
     return AtlasError(None, f"{file}: cannot parse: {exc}")
+
+
+_SELECT = "write `select(c, a, b)`: a when c holds, else b (both are computed)"
+_C_TYPES = frozenset({"int", "long", "short", "char", "float", "double", "unsigned", "signed", "auto", "var",
+                      "const", "bool", "size_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "int8_t",
+                      "int16_t", "int32_t", "int64_t", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64",
+                      "f32", "f64"})  # fmt: skip
+
+
+def _foreign(b: _Blame, exc: lark.exceptions.LarkError) -> AtlasError | None:
+    """A construct of C, Rust or Python where Atlas has its own way (or none
+    yet): said so, with the Atlas way, at the construct."""
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        if exc.char == "?":
+            return b.err(b.at(exc.line, exc.column), "Atlas has no conditional expression `c ? a : b`", _SELECT)
+        if exc.char == "#":
+            return b.err(b.at(exc.line, exc.column), "unexpected character '#'", "a comment starts with `//`")
+        return None
+    if not isinstance(exc, lark.exceptions.UnexpectedToken) or exc.token.type == "$END":
+        return None
+    tok, file = exc.token, b.file
+    before = _tokens_before(b.text, tok.line, tok.column)
+    prev = before[-1] if before else None
+    opens = len(before) < 2 or str(before[-2]) in (";", "{", "}")  # prev starts a statement
+    word = str(prev) if prev is not None else ""
+    if prev is not None and opens and word in ("break", "continue") and str(tok) == ";":
+        how = (
+            "a `for` loop runs its whole range; to leave early, write a `while` loop whose condition says when to stop"
+            if word == "break"
+            else "guard the rest of the loop's body with `if`"
+        )
+        return b.err(_span_tok(file, prev), f"Atlas has no `{word}` (yet)", how)
+    if (
+        prev is not None
+        and opens
+        and prev.type == "NAME"
+        and str(tok) in ("+", "-")
+        and b.text_at(tok, 2) in ("++", "--")
+    ):
+        return b.err(b.at(tok.line, tok.column, 2), f"Atlas has no `{str(tok) * 2}`", f"write `{word} {tok}= 1`")
+    if prev is not None and word == "if" and len(before) > 1 and str(before[-2]) not in (";", "{", "}", "else"):
+        return b.err(_span_tok(file, prev), "an `if` is a statement in Atlas, not a value", _SELECT)
+    if str(tok) == "if" and prev is not None and not opens and word not in ("else",):
+        return b.err(_span_tok(file, tok), "Atlas has no `a if c else b`", _SELECT)
+    if str(tok) == "[" and word == ":" and len(before) > 2 and str(before[-3]) == "let":
+        return b.err(
+            _span_tok(file, tok),
+            "Atlas has no local arrays (yet)",
+            "arrays are parameters, given by the caller: `a: mut [u32; n]` to write one",
+        )
+    if str(tok) == "(" and word == "for":
+        return b.err(
+            _span_tok(file, tok), "Atlas's `for` is not C's", "write `for i in lo..hi { ... }`: i from lo up to hi - 1"
+        )
+    if prev is not None and opens and word in _C_TYPES and tok.type == "NAME":
+        return b.err(
+            _span_tok(file, prev),
+            "a local is declared with `let`, not a type",
+            f"write `let {tok}: {word if word in SCALARS else 'i32'} = ...;`",
+        )
+    if tok.type == "NAME" and str(tok) in ("def", "function", "func", "fun") and (prev is None or str(prev) == "}"):
+        return b.err(_span_tok(file, tok), "a function starts with `fn`", "write `fn name(x: u32) -> u32 { ... }`")
+    return None
 
 
 def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasError:
