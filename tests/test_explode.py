@@ -311,7 +311,7 @@ def test_the_budget_is_shared_by_what_each_function_has_to_gain(monkeypatch):
     )
     start = clock.now
     deadlines = []
-    for s, until in X._shares([big, small, broken], 60.0):
+    for s, until in X._shares([big, small, broken], clock.now + 60.0):
         deadlines.append((s.fn_name, until - clock.now))
         clock.now = until  # each search spends its whole share
     # each default within an equal share of what was left
@@ -382,3 +382,19 @@ def test_a_compile_measures_nothing_unless_asked_and_takes_what_the_archive_hold
     again = _json.loads((tmp_path / "c" / "manifest.json").read_text())["functions"]["saxpy"]["search"]
     assert not calls and again["from_archive"] and again["genome"] == crowned["genome"]
     assert "champion from the archive" in r.output and "not searched" not in r.output
+
+
+@needs_cc
+def test_a_search_left_no_time_crowns_nothing(tmp_path, here, monkeypatch):
+    import atlas.search.explode as X
+    from atlas.search.archive import Archive
+
+    archive = tmp_path / "a.sqlite3"
+    s = _search(INTENTS / "saxpy.ax", here, Options(generated_size=64, archive_path=str(archive)), "saxpy")
+    try:
+        out = X._searched(s, until=X.time.monotonic() - 1)
+    finally:
+        s.close()
+    assert out.summary.stop.startswith("no time left") and out.genome == s.space.default()
+    with Archive(archive) as a:
+        assert a.champion(s.intent, s.machine, "saxpy", s.context) is None

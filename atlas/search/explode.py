@@ -184,6 +184,7 @@ class Options:
     """What a search may spend and what it measures on."""
 
     budget_s: float = 60.0  # the whole search: every function, its confirmation included
+    deadline: float | None = None  # time.monotonic() by which it ends, if set (the CLI's: its start + --budget)
     max_evals: int = 48  # per function
     population: int = 8
     elite: int = 2
@@ -745,7 +746,8 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
                 outcomes[s.fn_name] = found
             elif options.search_new:
                 pending.append(s)
-        for s, until in _shares(pending, options.budget_s):
+        end = options.deadline if options.deadline is not None else time.monotonic() + options.budget_s
+        for s, until in _shares(pending, end):
             outcomes[s.fn_name] = _searched(s, until)
     finally:
         for s in searches:
@@ -788,13 +790,12 @@ def _archived(s: Search) -> Outcome | None:
     return s.outcome(g, made, replace(summary, origin=Origin.ARCHIVE))
 
 
-def _shares(pending: list[Search], budget_s: float):
+def _shares(pending: list[Search], deadline: float):
     """(search, its deadline) for each search, the budget shared by what
     each has to gain: first every default variant is timed (within an equal
     share), then each search gets the time left in proportion to its
     default's time (at least a tenth of the largest's), the least first, so
     that what a search leaves unused goes to the larger ones after it."""
-    deadline = time.monotonic() + budget_s
     weight: dict[str, float] = {}
     for i, s in enumerate(pending):
         now = time.monotonic()
@@ -833,6 +834,8 @@ def _searched(s: Search, until: float) -> Outcome:
         inputs=tuple(_describe_inputs(s.inputs)),
         notes=tuple(s.candidates.notes),
     )
+    if best.cut_off:  # no time was left to run even the default: nothing learned, nothing crowned
+        return s.outcome(g, (fn, ev), replace(summary, stop="no time left: the budget was spent before the search"))
     with Archive(s.options.archive_path) as a:
         a.crown(s.intent, s.machine, s.fn_name, s.context, g.as_dict(), summary.to_json())
     return s.outcome(g, (fn, ev), summary)

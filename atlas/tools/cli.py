@@ -360,6 +360,7 @@ def compile(
                 probed_here=hw is None,
                 defined=defined,
                 archive_only=archive_only,
+                deadline=started + (BUDGET_S if budget is None else budget),  # the whole compile's
             )
         with _SearchProgress(options):
             result = compile_files(
@@ -521,6 +522,7 @@ def _search_options(
     probed_here=False,
     defined=None,
     archive_only=False,
+    deadline=None,
 ):
     """Search options, or None (with a note) where the candidates could not be
     timed on the target: a probe of another machine.  `probed_here`: the
@@ -564,6 +566,7 @@ def _search_options(
         reuse=not fresh,
         fixed=fixed,
         search_new=measure and not archive_only,
+        deadline=deadline,
         only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target),
     )
 
