@@ -585,7 +585,23 @@ def length_from_json(d) -> "Expr":
 
 # ---------------------------------------------------------------- printing
 
-_BINSYM = {
+# Each scalar type as C spells it (stdint.h): what the timing loops and the
+# benchmark's shims declare.
+C_TYPE = {
+    "i8": "int8_t",
+    "i16": "int16_t",
+    "i32": "int32_t",
+    "i64": "int64_t",
+    "u8": "uint8_t",
+    "u16": "uint16_t",
+    "u32": "uint32_t",
+    "u64": "uint64_t",
+    "f32": "float",
+    "f64": "double",
+    "bool": "_Bool",
+}
+
+BINARY_SYMBOL = {  # each binary operator as the intent language writes it
     "add": "+",
     "sub": "-",
     "mul": "*",
@@ -764,7 +780,7 @@ def pretty_expr(e) -> str:
         sym = "-" if e.op == "neg" else ("!" if e.ty.is_bool else "~")
         return f"{sym}{pretty_expr(e.a)}"
     if isinstance(e, Binary):
-        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+        return f"({pretty_expr(e.a)} {BINARY_SYMBOL[e.op]} {pretty_expr(e.b)})"
     if isinstance(e, Cast):
         return f"({pretty_expr(e.a)} as {e.ty})"
     if isinstance(e, (Prim, Call)):
@@ -778,11 +794,11 @@ def pretty_expr(e) -> str:
             if isinstance(e.value, bool)
             else (f'"{e.value}"' if isinstance(e.value, str) else repr(e.value))
         )
-        return f"hw.{e.path} {_BINSYM[e.op]} {v}"
+        return f"hw.{e.path} {BINARY_SYMBOL[e.op]} {v}"
     if isinstance(e, FactNot):
         return f"!({pretty_expr(e.a)})"
     if isinstance(e, FactBin):
-        return f"({pretty_expr(e.a)} {_BINSYM[e.op]} {pretty_expr(e.b)})"
+        return f"({pretty_expr(e.a)} {BINARY_SYMBOL[e.op]} {pretty_expr(e.b)})"
     raise TypeError(f"not an expression: {e!r}")
 
 

@@ -178,19 +178,6 @@ def measure(
 # ---------------------------------------------------------------- the C timing loop
 
 TIMER_FLAGS = ("-O2", "-fPIC", "-shared")
-_C_TYPE = {
-    "i8": "int8_t",
-    "i16": "int16_t",
-    "i32": "int32_t",
-    "i64": "int64_t",
-    "u8": "uint8_t",
-    "u16": "uint16_t",
-    "u32": "uint32_t",
-    "u64": "uint64_t",
-    "f32": "float",
-    "f64": "double",
-    "bool": "_Bool",
-}
 MAX_REPS = 1 << 26
 
 
@@ -202,8 +189,8 @@ def timer_source(sig) -> str:
     hoisted or dropped."""
     from ..meaning import ir
 
-    types = ["void *" if isinstance(p.ty, ir.Array) else _C_TYPE[p.ty.name] for p in sig.params]
-    ret = _C_TYPE[sig.ret.name] if sig.ret is not None else None
+    types = ["void *" if isinstance(p.ty, ir.Array) else ir.C_TYPE[p.ty.name] for p in sig.params]
+    ret = ir.C_TYPE[sig.ret.name] if sig.ret is not None else None
     args = ", ".join(f"a{i}" for i in range(len(types)))
     decls = "".join(f", {t} a{i}" for i, t in enumerate(types))
     call = f"r = f({args});" if ret else f"f({args});"

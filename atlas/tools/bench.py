@@ -418,18 +418,6 @@ def address(lib: ctypes.CDLL, name: str) -> int:
 
 # ------------------------------------------------------------------ Atlas side
 
-_C_OF_INTENT = {
-    "i8": "int8_t",
-    "i16": "int16_t",
-    "i32": "int32_t",
-    "i64": "int64_t",
-    "u8": "uint8_t",
-    "u16": "uint16_t",
-    "u32": "uint32_t",
-    "u64": "uint64_t",
-    "f32": "float",
-    "f64": "double",
-}
 
 
 def _abi(ret: str | None, types) -> tuple:
@@ -449,10 +437,10 @@ def intent_abi(signature: str) -> tuple:
     types = []
     for p in fn.params:
         if isinstance(p.ty, ir.Array):
-            types.append(("" if p.ty.mutable else "const ") + _C_OF_INTENT[p.ty.elem.name] + " *")
+            types.append(("" if p.ty.mutable else "const ") + ir.C_TYPE[p.ty.elem.name] + " *")
         else:
-            types.append(_C_OF_INTENT[p.ty.name])
-    return _abi(_C_OF_INTENT[fn.ret.name] if fn.ret else None, types)
+            types.append(ir.C_TYPE[p.ty.name])
+    return _abi(ir.C_TYPE[fn.ret.name] if fn.ret else None, types)
 
 
 def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENTS, search=None):

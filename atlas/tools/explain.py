@@ -39,6 +39,7 @@ from ..machine import probe as hwprobe
 from ..logic.egraph import node_parts as node_head  # the encoding's one definition of (ctor, literals)
 from ..logic.differential import VERDICT
 from ..pipeline import front, logic_atlas, rule_files
+from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
 from ..machine.probe import Probe
 
@@ -433,28 +434,7 @@ def _chosen_node(g: _Graph, cid: str) -> tuple:
     return g.head(best) + (kids,)
 
 
-_SYM = {
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "div": "/",
-    "rem": "%",
-    "and": "&",
-    "or": "|",
-    "xor": "^",
-    "shl": "<<",
-    "shr": ">>",
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "land": "&&",
-    "lor": "||",
-    "neg": "-",
-    "not": "~",
-}
+_SYM = {**ir.BINARY_SYMBOL, "neg": "-", "not": "~"}
 
 
 def _op_label(n: tuple) -> str:
