@@ -419,7 +419,6 @@ def address(lib: ctypes.CDLL, name: str) -> int:
 # ------------------------------------------------------------------ Atlas side
 
 
-
 def _abi(ret: str | None, types) -> tuple:
     """A signature in C types, with size_t read as the uint64_t it is on x86_64."""
     norm = lambda t: t.replace("size_t", "uint64_t") if t else t  # noqa: E731
