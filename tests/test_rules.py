@@ -53,7 +53,7 @@ def test_every_shipped_rule_is_proven_and_cached(cache):
     reassoc = [r for r in cold if r.reassoc]
     assert reassoc and all(r.ty.is_float for r in reassoc)
     assert len({r.id for r in cold.all()}) == st.instances
-    assert (cache / "proofs.json").exists()
+    assert (cache / "proofs-2.json").exists()
 
     warm = load_rules()
     print(f"warm: {warm.stats}")
@@ -124,7 +124,7 @@ def test_unsound_rule_is_refused_with_a_counterexample(tmp_path, cache, lhs, rhs
     t = err.rule.lhs.ty
     assert f" is {_show(err.lhs_value, t)} but " in msg and msg.endswith(f" is {_show(err.rhs_value, t)}")
     # the sound rule before it was proven and cached; the unsound one was not
-    (env,) = json.loads((cache / "proofs.json").read_text())["environments"].values()
+    (env,) = json.loads((cache / "proofs-2.json").read_text())["environments"].values()
     assert len(env["proven"]) == 10
 
 
@@ -294,7 +294,7 @@ def test_cache_is_keyed_by_the_environment_and_survives_garbage(tmp_path, cache)
     assert load_rules(path).stats.proven == 2
     assert load_rules(path).stats.cached == 2
     assert load_rules(path, cache=False).stats.proven == 2  # cache=False proves again
-    proofs = cache / "proofs.json"
+    proofs = cache / "proofs-2.json"
     data = json.loads(proofs.read_text())
     (mine,) = data["environments"]
     proofs.write_text(json.dumps({**data, "environments": {"other semantics": data["environments"][mine]}}))

@@ -941,7 +941,7 @@ class _ProofCache:
 
     def __init__(self, env: str):
         self.env = env
-        self.path = cache_dir() / "proofs.json"
+        self.path = cache_dir() / f"proofs-{self.FORMAT}.json"  # a file per format: an older Atlas keeps its own
         self.proven: dict[str, str] = dict(self._read().get(env, {}).get("proven", {}))
         self.dirty = False
 

@@ -380,11 +380,14 @@ def compile(
     result.timings = {"probe": probed, **result.timings}
     _report_compiled(files, out, result, err=bool(dumps), wall=time.monotonic() - started)
     if options is not None and not options.search_new:
-        _worth_a_search(result, err=bool(dumps))
+        _worth_a_search(result, target if hw is not None else None, err=bool(dumps))
 
 
-def _worth_a_search(result, err: bool) -> None:
-    """Say which functions a search could speed up, and how to run one."""
+def _worth_a_search(result, other: hwprobe.Probe | None, err: bool) -> None:
+    """Say which functions a search could speed up, and how to run one
+    (only for this machine: `other` is the --hw probe, if one was given)."""
+    if other is not None and hwprobe.fingerprint(other) != hwprobe.fingerprint(hwprobe.probe()):
+        return  # candidates are timed where they will run: nothing to suggest here
     waiting = [
         f.name
         for f in result.module.functions
