@@ -197,3 +197,17 @@ def test_a_constant_index_the_runs_cannot_reach_leaves_them_inconclusive(monkeyp
     assert not v.validated and "inconclusive" in v.tested_text()
     monkeypatch.setattr(differential, "FUEL", 200_000)
     assert differential.run_both(ir.Module((src,)), ir.Module((other,)), src).agree is True
+
+
+def test_an_unrolled_nest_of_stores_and_reads_is_too_large_not_slow():
+    # every read passes the writes before it: 4,096 iterations, each reading
+    # past up to 4,096 writes, are far more work than their statement count
+    text = """fn f(n: u64, a: mut [u32; n]) {
+        for i in 0u64..64u64 { for j in 0u64..64u64 { a[(i * 64u64 + j) % n] = a[j % n] + %s; } }
+    }"""
+    source, candidate = fn(text.replace("%s", "1u32")), fn(text.replace("%s", "(2u32 - 1u32)"))
+    proof = bodies.prove_functions(source, candidate, 8, validate.BUDGET, validate.TIMEOUT_MS, (), validate.RLIMIT)
+    assert proof.status is Status.UNSUPPORTED and proof.too_large
+    assert "reads counted by the writes they pass" in proof.detail
+    check = validate.function(source, candidate)
+    assert not check.validated and check.tested is not None  # the runs still ran; the source form is kept

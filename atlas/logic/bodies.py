@@ -212,6 +212,12 @@ class _State:
         return _and(self.pc, _not(self.done)) if self.done != FALSE else self.pc
 
 
+# A read of an array written this many times in the unrolled run costs one
+# statement of the budget more: reads pass the writes before them one by one,
+# and an unrolled nest of stores makes that the whole cost.
+WRITES_PER_STEP = 32
+
+
 @dataclass
 class _Unroll:
     """The bound of a whole-function run and what it found past it."""
@@ -231,7 +237,12 @@ def _expr(e, st: _State) -> Term:
         raise _Unsupported(f"a call of {e.func}")
     if isinstance(e, ir.Load):
         k = to_u64(_expr(e.index, st))
-        return _content(st.fn, e.array, st.writes.get(e.array, ()), k, length=st.length(e.array))
+        writes = st.writes.get(e.array, ())
+        if st.loops is not None:  # a read may look through every write before it: counted as work
+            st.loops.steps += len(writes) // WRITES_PER_STEP
+            if st.loops.steps > st.loops.budget:
+                raise _TooLarge("reads counted by the writes they pass")
+        return _content(st.fn, e.array, writes, k, length=st.length(e.array))
     kids = tuple(_expr(c, st) for c in ir.children(e))
     if isinstance(e, (ir.Unary, ir.Binary)):
         return _folded(Term(e.op, e.ty, kids))
@@ -528,8 +539,11 @@ def _prove_case(
     spent, timeout_ms, rlimit = limits
     try:
         a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
-    except _TooLarge:
-        return FunctionProof(Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll", too_large=True)
+    except _TooLarge as exc:
+        why = f" ({exc})" if str(exc).startswith("reads") else ""
+        return FunctionProof(
+            Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll{why}", too_large=True
+        )
     except (_Unsupported, KeyError) as exc:
         return FunctionProof(Status.UNSUPPORTED, None, str(exc).strip("'"))
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
