@@ -38,7 +38,12 @@ class _Unsupported(Exception):
 
 
 class _TooLarge(_Unsupported):
-    """More statements to unroll than the budget allows."""
+    """More statements to unroll than the budget allows (`reads`: reads
+    counted by the writes they pass brought it there)."""
+
+    def __init__(self, reads: bool = False):
+        super().__init__("reads counted by the writes they pass" if reads else "")
+        self.reads = reads
 
 
 # ---------------------------------------------------------------- small term builders
@@ -227,6 +232,12 @@ class _Unroll:
     steps: int = 0
     over: list = field(default_factory=list)  # guards under which a loop runs more than k times
 
+    def charge(self, steps: int, reads: bool = False) -> None:
+        """Count `steps` statements of work; _TooLarge past the budget."""
+        self.steps += steps
+        if self.steps > self.budget:
+            raise _TooLarge(reads)
+
 
 def _expr(e, st: _State) -> Term:
     if isinstance(e, ir.Const):
@@ -239,9 +250,7 @@ def _expr(e, st: _State) -> Term:
         k = to_u64(_expr(e.index, st))
         writes = st.writes.get(e.array, ())
         if st.loops is not None:  # a read may look through every write before it: counted as work
-            st.loops.steps += len(writes) // WRITES_PER_STEP
-            if st.loops.steps > st.loops.budget:
-                raise _TooLarge("reads counted by the writes they pass")
+            st.loops.charge(len(writes) // WRITES_PER_STEP, reads=True)
         return _content(st.fn, e.array, writes, k, length=st.length(e.array))
     kids = tuple(_expr(c, st) for c in ir.children(e))
     if isinstance(e, (ir.Unary, ir.Binary)):
@@ -256,9 +265,7 @@ def _expr(e, st: _State) -> Term:
 def _run(stmts, st: _State) -> None:
     for s in stmts:
         if st.loops is not None:
-            st.loops.steps += 1
-            if st.loops.steps > st.loops.budget:
-                raise _TooLarge(f"more than {st.loops.budget} statements to unroll")
+            st.loops.charge(1)
         if isinstance(s, _Bind):
             st.scalars[s.name] = s.term
             st.declared.add(s.name)
@@ -540,7 +547,7 @@ def _prove_case(
     try:
         a, b = spent.take(source, k, fixed), spent.take(candidate, k, fixed)
     except _TooLarge as exc:
-        why = f" ({exc})" if str(exc).startswith("reads") else ""
+        why = f" ({exc})" if exc.reads else ""
         return FunctionProof(
             Status.UNSUPPORTED, None, f"more than {spent.budget} statements to unroll{why}", too_large=True
         )

@@ -998,19 +998,15 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
     rules, n_templates, per_set = parse_rules(paths)
     st = LoadStats(templates=n_templates, instances=len(rules), rulesets=per_set)
     store = _ProofCache(_environment_digest()) if cache else None
-    todo = sum(1 for r in rules if not r.reassoc and not (store is not None and _rule_key(store.env, r) in store))
+    # each instance's key once: those the cache holds are done, the rest are proven in order
+    keyed = [(r, _rule_key(store.env, r) if store is not None else "") for r in rules if not r.reassoc]
+    todo = [(r, key) for r, key in keyed if store is None or key not in store]
+    st.reassoc, st.cached = len(rules) - len(keyed), len(keyed) - len(todo)
     tell = progress_hook if todo else None
     try:
-        for r in rules:
-            if r.reassoc:
-                st.reassoc += 1
-                continue
-            key = _rule_key(store.env, r) if store else None
-            if store is not None and key is not None and key in store:
-                st.cached += 1
-                continue
+        for r, key in todo:
             if tell is not None:
-                tell(st.proven, todo)
+                tell(st.proven, len(todo))
             t = time.perf_counter()
             try:
                 found = _refute_rule(r, timeout_ms, rlimit)
@@ -1021,10 +1017,10 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
             if found is not None:
                 raise _unsound(r, *found)
             st.proven += 1
-            if store is not None and key is not None:
+            if store is not None:
                 store.add(key, r.id)
         if tell is not None:
-            tell(st.proven, todo)
+            tell(st.proven, len(todo))
     finally:
         if store:
             store.save()  # keep the proofs made before a refusal

@@ -131,14 +131,7 @@ class Validation:
             if self.composed_of is not None:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
             proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail, self.proof.cases or "")
-        return Check(
-            self.validated,
-            self.proven_text(),
-            self.tested_text(),
-            self.untested_text(),
-            proof,
-            None if self.tested is None else self.tested.to_json(),
-        )
+        return Check(self.validated, self.proven_text(), self.tested_text(), self.untested_text(), proof, self.runs)
 
     @property
     def runs(self) -> dict | None:
