@@ -89,8 +89,39 @@ fn f(n: u64, c: [bool; n], x: [f32; n]) -> f32 {
 }
 """
 
+# Loops that leave early and conditional expressions (docs/language.md): a
+# `for` with a `break` is a `while` with a flag, a `continue` puts the rest of
+# the body under an `if`; no shape may take either for a plain loop.
+BREAK_AND_CONTINUE = """
+fn f(n: u64, x: [i32; n], out: mut [i32; n], stop: i32) -> i32 {
+    let s: i32 = 0;
+    for i in 0..n {
+        if x[i] < 0 { continue; }
+        s += x[i];
+        out[i] = s;
+        if s > stop { break; }
+    }
+    return s;
+}
+"""
+
+CONDITIONAL_CALLS = """
+fn f(n: u64, a: mut [u32; n], c: bool, k: u32) -> u32 {
+    let v = if c { bump(n, a, k) } else if k > 3 { k * 2 } else { 0 };
+    a[1] = if v > 5 { bump(n, a, 1) } else { if c { v } else { k } };
+    return v + if k == 0 { a[0] } else { k };
+}
+
+fn bump(n: u64, a: mut [u32; n], by: u32) -> u32 {
+    a[0] += by;
+    return a[0];
+}
+"""
+
 # (source, [(arguments, ...)]): the reported inputs, checked besides random ones
 CASES = {
+    "break_and_continue": (BREAK_AND_CONTINUE, [(5, [1, -2, 3, 4, 5], "zeros", 5)]),
+    "conditional_calls": (CONDITIONAL_CALLS, [(2, [1, 2], True, 4), (2, [1, 2], False, 4)]),
     "swap": (SWAP, [(1, 1, 2), (2, 1, 2), (7, 3, 4)]),
     "exclusive_scan": (EXCLUSIVE_SCAN, [(4, [1, 2, 3, 4], "zeros")]),
     "store_then_reassign": (STORE_THEN_REASSIGN, [(3, 9, "zeros")]),

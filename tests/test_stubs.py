@@ -354,6 +354,20 @@ device ops_check matches pci(vendor = 0x8086, device = 0x100e) {
         let z = read(A[(k % 6) as u64]);
         return y + (z as u64) + (-(x as u64)) + ((b > y) as u64) + ((a as u8 == k) as u64);
     }
+    // break, continue and conditional expressions (a read in an arm runs
+    // only when that arm is picked)
+    fn flow(a: u32, k: u8) -> u32 {
+        let s: u32 = 0;
+        for i in 0u32..6u32 {
+            if (a >> i) & 1 == 0 { continue; }
+            let r = read(A[i % 4]);
+            s += if r > a { r - a } else { a - r };
+            if s > 0x8000_0000 { break; }
+            write(A[i % 4], s);
+        }
+        let t = if k > 3 { read(R32) } else { 0 };
+        return s + t;
+    }
 }
 """
 
@@ -384,7 +398,7 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
         "atlas_select_u16",
     ):
         assert name in helpers  # each kind of helper is exercised
-    for op in ("narrow", "wide"):
+    for op in ("narrow", "wide", "flow"):
         for mode in MODES:
             for seed in range(60):
                 _same_run(stub, op, mode, seed)

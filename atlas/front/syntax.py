@@ -102,7 +102,17 @@ class CastA:
     span: Span
 
 
-ExprA = Union[Num, BoolLit, Name, Index, CallA, UnOp, BinOp, CastA]
+@dataclass(frozen=True)
+class IfExprA:
+    """`if cond { then } else { other }` as a value."""
+
+    cond: "ExprA"
+    then: "ExprA"
+    other: "ExprA"
+    span: Span
+
+
+ExprA = Union[Num, BoolLit, Name, Index, CallA, UnOp, BinOp, CastA, IfExprA]
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,15 @@ class PollA:
     value: ExprA | None = None
 
 
-StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA]
+@dataclass(frozen=True)
+class JumpA:
+    """`break;` or `continue;`: leave the innermost loop, or start its next round."""
+
+    kind: str  # 'break' | 'continue'
+    span: Span
+
+
+StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA, JumpA]
 
 
 @dataclass(frozen=True)
@@ -578,6 +596,12 @@ class _Build(Transformer):
     def call_stmt(self, meta, ch):
         return CallStmtA(ch[0], self._s(meta))
 
+    def break_stmt(self, meta, ch):
+        return JumpA("break", self._s(meta))
+
+    def continue_stmt(self, meta, ch):
+        return JumpA("continue", self._s(meta))
+
     # -- hardware conditions
     def hw_fact(self, meta, ch):
         path, op, lit = ch
@@ -684,6 +708,10 @@ class _Build(Transformer):
     def name(self, meta, ch):
         return Name(self._id(ch[0]), self._t(ch[0]))
 
+    def if_expr(self, meta, ch):
+        cond, then, other = ch
+        return IfExprA(cond, then, other, self._s(meta))
+
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
@@ -742,7 +770,7 @@ _OPERATORS = {
 }
 
 
-_EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG", "TILDE"}
+_EXPR_START = {"INT", "FLOAT", "NAME", "TRUE", "FALSE", "LPAR", "MINUS", "BANG", "TILDE", "IF"}
 
 
 def _expected_text(names) -> str:
@@ -882,7 +910,7 @@ def _parse_error(exc: lark.exceptions.LarkError, file: str, text: str) -> AtlasE
     return AtlasError(None, f"{file}: cannot parse: {exc}")
 
 
-_SELECT = "write `select(c, a, b)`: a when c holds, else b (both are computed)"
+_CONDITIONAL = "write `if c { a } else { b }`: only the arm c picks is computed"
 _C_TYPES = frozenset({"int", "long", "short", "char", "float", "double", "unsigned", "signed", "auto", "var",
                       "const", "bool", "size_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "int8_t",
                       "int16_t", "int32_t", "int64_t", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64",
@@ -894,7 +922,14 @@ def _foreign(b: _Blame, exc: lark.exceptions.LarkError) -> AtlasError | None:
     yet): said so, with the Atlas way, at the construct."""
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         if exc.char == "?":
-            return b.err(b.at(exc.line, exc.column), "Atlas has no conditional expression `c ? a : b`", _SELECT)
+            return b.err(b.at(exc.line, exc.column), "Atlas has no `c ? a : b`", _CONDITIONAL)
+        before = _tokens_before(b.text, exc.line, exc.column)
+        if exc.char == "'" and before and str(before[-1]) in ("break", "continue"):
+            return b.err(
+                b.at(exc.line, exc.column),
+                f"Atlas's `{before[-1]}` has no label: it is the innermost loop's",
+                "to leave an outer loop too, set a flag before `break` and test it after the inner loop",
+            )
         if exc.char == "#":
             return b.err(b.at(exc.line, exc.column), "unexpected character '#'", "a comment starts with `//`")
         return None
@@ -905,13 +940,12 @@ def _foreign(b: _Blame, exc: lark.exceptions.LarkError) -> AtlasError | None:
     prev = before[-1] if before else None
     opens = len(before) < 2 or str(before[-2]) in (";", "{", "}")  # prev starts a statement
     word = str(prev) if prev is not None else ""
-    if prev is not None and opens and word in ("break", "continue") and str(tok) == ";":
-        how = (
-            "a `for` loop runs its whole range; to leave early, write a `while` loop whose condition says when to stop"
-            if word == "break"
-            else "guard the rest of the loop's body with `if`"
+    if set(exc.expected) == {"ELSE"}:  # only a conditional expression's `}` wants nothing but `else`
+        return b.err(
+            _span_tok(file, tok),
+            "a conditional expression needs an `else`",
+            "its value comes from one arm or the other: `if c { a } else { b }`",
         )
-        return b.err(_span_tok(file, prev), f"Atlas has no `{word}` (yet)", how)
     if (
         prev is not None
         and opens
@@ -920,10 +954,8 @@ def _foreign(b: _Blame, exc: lark.exceptions.LarkError) -> AtlasError | None:
         and b.text_at(tok, 2) in ("++", "--")
     ):
         return b.err(b.at(tok.line, tok.column, 2), f"Atlas has no `{str(tok) * 2}`", f"write `{word} {tok}= 1`")
-    if prev is not None and word == "if" and len(before) > 1 and str(before[-2]) not in (";", "{", "}", "else"):
-        return b.err(_span_tok(file, prev), "an `if` is a statement in Atlas, not a value", _SELECT)
     if str(tok) == "if" and prev is not None and not opens and word not in ("else",):
-        return b.err(_span_tok(file, tok), "Atlas has no `a if c else b`", _SELECT)
+        return b.err(_span_tok(file, tok), "Atlas has no `a if c else b`", _CONDITIONAL)
     if str(tok) == "[" and word == ":" and len(before) > 2 and str(before[-3]) == "let":
         return b.err(
             _span_tok(file, tok),

@@ -19,7 +19,7 @@ from importlib.resources import files
 import yaml
 
 from ..meaning import ir
-from . import facts
+from . import control, facts
 from .diagnostics import AtlasError
 from ..meaning.ir import BOOL, F64, I32, U64, Scalar, Span
 from .syntax import (
@@ -36,7 +36,9 @@ from .syntax import (
     HwFactA,
     HwNotA,
     IfA,
+    IfExprA,
     Index,
+    JumpA,
     LetA,
     Name,
     Num,
@@ -99,6 +101,14 @@ class _Scopes:
                 return frame[name]
         return None
 
+    def fresh(self, base: str) -> str:
+        """A unique local name no source can write (it holds a dot)."""
+        n = 1
+        while f"{base}.{n}" in self.used:
+            n += 1
+        self.used.add(f"{base}.{n}")
+        return f"{base}.{n}"
+
     def declare(self, name: str, ty, kind: str) -> str:
         unique, n = name, 0
         while unique in self.used:  # a shadowing local gets a fresh name
@@ -147,6 +157,7 @@ class FunctionChecker:
         self.fn = fn
         self.scopes = _Scopes()
         self.calls: list[tuple[str, Span]] = []
+        self.loops: list[control.Loop] = []  # innermost last
         for p in fn.params:
             kind = "array" if isinstance(p.ty, ir.Array) else "param"
             self.scopes.declare(p.name, p.ty, kind)
@@ -187,6 +198,17 @@ class FunctionChecker:
             to = scalar_type(e.to)
             inner = self.expr(e.a, to if _is_untyped(e.a) else None)
             return ir.Cast(inner, to, e.span)
+        if isinstance(e, IfExprA):
+            v = self.value(e, want)
+            if isinstance(v, control.Branch):
+                raise AtlasError(
+                    e.span,
+                    "a conditional expression whose arms call a function must be the whole value "
+                    "of a `let`, an assignment, an element's store or a `return`",
+                    note="only the arm the condition picks may run; give the value a name first: "
+                    "`let v = if c { f(x) } else { y };`",
+                )
+            return v
         raise AtlasError(getattr(e, "span", None), f"not an expression: {type(e).__name__}")
 
     def literal(self, e: Num, want, negated: bool = False):
@@ -414,20 +436,84 @@ class FunctionChecker:
                 what += f" of at most {spec['max_bits']} bits"
             raise AtlasError(e.span, f"{e.func} needs {what}, found {t}", note=spec.get("doc"))
 
+    def value(self, e, want) -> control.Value:
+        """Type `e`, a conditional expression whose arms call a function
+        left as a control.Branch for the statement to spell out."""
+        if not isinstance(e, IfExprA):
+            return self.expr(e, want)
+        cond = self.condition(e.cond, "if")
+        # Type a typed arm first, so that a literal in the other takes its type.
+        flip = _is_untyped(e.then) and not _is_untyped(e.other)
+        first = self.value(e.other if flip else e.then, want)
+        second = self.value(e.then if flip else e.other, want or first.ty)
+        then, other = (second, first) if flip else (first, second)
+        return control.choose(cond, then, other, e.span)
+
     # -- statements ---------------------------------------------------
     def block(self, stmts) -> tuple:
         self.scopes.push()
         try:
-            return tuple(s for st in stmts for s in self.stmt(st))
+            return tuple(self.seq(stmts))
         finally:
             self.scopes.pop()
+
+    def seq(self, stmts) -> list:
+        """A statement list in the current scope; what follows a statement
+        that may jump runs only if it did not (atlas/front/control.py)."""
+        out: list = []
+        for k, s in enumerate(stmts):
+            rest = stmts[k + 1 :]
+            if isinstance(s, JumpA):
+                out += self.jump(s)
+                self.seq(rest)  # unreachable: checked, then dropped
+                return out
+            if rest and self.loops and control.may_jump(s):
+                return out + self.guarded(s, rest)
+            out += self.stmt(s)
+        return out
+
+    def guarded(self, s, rest) -> list:
+        """s, which may jump, then `rest` only where it did not."""
+        if isinstance(s, IfA) and (control.leaves(s.then) or control.leaves(s.else_)):
+            cond = self.condition(s.cond, "if")
+            then, other = self.block(s.then), self.block(s.else_)
+            # `rest` goes into the arm that falls through, checked in this
+            # scope (the arm's own names are out of sight, as in the source).
+            if control.leaves(s.then) and not control.may_jump(IfA(s.cond, (), s.else_, s.span)):
+                return [ir.If(cond, then, other + tuple(self.seq(rest)), s.span)]
+            if control.leaves(s.else_) and not control.may_jump(IfA(s.cond, s.then, (), s.span)):
+                return [ir.If(cond, then + tuple(self.seq(rest)), other, s.span)]
+            first = [ir.If(cond, then, other, s.span)]
+        else:
+            first = self.stmt(s)
+        left = self.loops[-1].left
+        return first + [ir.If(control.not_(left, s.span), tuple(self.seq(rest)), (), s.span)]
+
+    def jump(self, s: JumpA) -> list:
+        if not self.loops:
+            raise AtlasError(
+                s.span,
+                f"`{s.kind}` outside a loop",
+                note=f"`{s.kind}` belongs in the body of a `for` or a `while`"
+                + ("; to leave the function, `return`" if s.kind == "break" else ""),
+            )
+        return control.jump(self.loops[-1], s.kind, s.span)
+
+    def loop(self, keyword: str, body) -> control.Loop:
+        """The flags of a loop about to be checked (fresh names nobody can write)."""
+        broke = self.scopes.fresh("loop.broke") if control.holds_break(body) else None
+        return control.Loop(self.scopes.fresh("loop.left"), broke, keyword)
 
     def stmt(self, s) -> list:
         if isinstance(s, LetA):
             ty = scalar_type(s.ty) if s.ty is not None else None
-            init = self.expr(s.init, ty)
-            unique = self.scopes.declare(s.name, init.ty, "local")
-            return [ir.Let(unique, init.ty, init, s.span)]
+            v = self.value(s.init, ty)
+            vty = control.ty_of(v)
+            unique = self.scopes.declare(s.name, vty, "local")
+            if isinstance(v, control.Branch):
+                assign = lambda x: ir.Assign(unique, x, s.span)  # noqa: E731
+                return [ir.Let(unique, vty, control.zero(vty, s.span), s.span), *control.emit(v, assign)]
+            return [ir.Let(unique, vty, v, s.span)]
         if isinstance(s, AssignA):
             b = self.scopes.lookup(s.name)
             if b is None:
@@ -445,6 +531,9 @@ class FunctionChecker:
                     if b.kind != "array"
                     else f"assign an element: `{s.name}[i] = ...`",
                 )
+            if s.op == "=":
+                target = b.unique
+                return control.emit(self.value(s.value, b.scalar), lambda x: ir.Assign(target, x, s.span))
             value = self.compound(s, ir.Var(b.unique, b.scalar, s.name_span), b.scalar)
             return [ir.Assign(b.unique, value, s.span)]
         if isinstance(s, StoreA):
@@ -456,6 +545,14 @@ class FunctionChecker:
                     note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`",
                 )
             idx = self.index_expr(s.index)
+            if s.op == "=":
+                v = self.value(s.value, b.arr.elem)
+                if isinstance(v, control.Branch):  # the index first, as a store computes it
+                    at = self.scopes.fresh("store.at")
+                    where = ir.Var(at, idx.ty, s.span)
+                    store = lambda x: ir.Store(b.unique, where, x, s.span)  # noqa: E731
+                    return [ir.Let(at, idx.ty, idx, s.span), *control.emit(v, store)]
+                return [ir.Store(b.unique, idx, v, s.span)]
             value = self.compound(s, ir.Load(b.unique, idx, b.arr.elem, s.span), b.arr.elem)
             return [ir.Store(b.unique, idx, value, s.span)]
         if isinstance(s, IfA):
@@ -463,11 +560,12 @@ class FunctionChecker:
             return [ir.If(cond, self.block(s.then), self.block(s.else_), s.span)]
         if isinstance(s, WhileA):
             cond = self.condition(s.cond, "while")
-            return [ir.While(cond, self.block(s.body), s.span)]
+            loop = self.loop("while", s.body)
+            return control.while_(loop, cond, self.loop_body(loop, s.body), s.span)
         if isinstance(s, ForA):
-            return [self.for_(s)]
+            return self.for_(s)
         if isinstance(s, ReturnA):
-            return [self.return_(s)]
+            return self.return_(s)
         if isinstance(s, CallStmtA):
             return [ir.ExprStmt(self.call(s.call, None, as_value=False), s.span)]
         if isinstance(s, WhenA):
@@ -493,7 +591,7 @@ class FunctionChecker:
         rhs = BinOp(op, _Typed(current), s.value, s.span, s.span)  # type: ignore[arg-type]  # a checked operand
         return self.expr(rhs, ty)
 
-    def for_(self, s: ForA):
+    def for_(self, s: ForA) -> list:
         if _is_untyped(s.lo) and not _is_untyped(s.hi):
             hi = self.expr(s.hi)
             lo = self.expr(s.lo, hi.ty)
@@ -502,27 +600,36 @@ class FunctionChecker:
             hi = self.expr(s.hi, lo.ty)
         if not lo.ty.is_int:
             raise AtlasError(s.lo.span, f"a for loop counts over integers, found {lo.ty}")
+        loop = self.loop("for", s.body)
         self.scopes.push()
         try:
             var = self.scopes.declare(s.var, lo.ty, "loop")
-            body = tuple(x for st in s.body for x in self.stmt(st))
+            body = self.loop_body(loop, s.body, scope=False)
         finally:
             self.scopes.pop()
-        return ir.For(var, lo.ty, lo, hi, body, s.span)
+        end = self.scopes.fresh("loop.end")
+        return control.for_(loop, control.Counted(var, lo.ty, lo, hi, end), body, s.span)
 
-    def return_(self, s: ReturnA):
+    def loop_body(self, loop: control.Loop, stmts, scope: bool = True) -> tuple:
+        self.loops.append(loop)
+        try:
+            return self.block(stmts) if scope else tuple(self.seq(stmts))
+        finally:
+            self.loops.pop()
+
+    def return_(self, s: ReturnA) -> list:
         ret = self.fn.ret
         if s.value is None:
             if ret is not None:
                 raise AtlasError(s.span, f"{self.fn.name} must return a value of type {ret}")
-            return ir.Return(None, s.span)
+            return [ir.Return(None, s.span)]
         if ret is None:
             raise AtlasError(
                 s.value.span,
                 f"{self.fn.name} returns no value",
                 note=f"declare the result type: `fn {self.fn.name}(...) -> T`",
             )
-        return ir.Return(self.expr(s.value, ret), s.span)
+        return control.emit(self.value(s.value, ret), lambda x: ir.Return(x, s.span))
 
     # -- hardware conditions -----------------------------------------
     def hw(self, c):

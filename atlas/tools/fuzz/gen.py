@@ -95,6 +95,9 @@ class _Fn:
     scopes: list[dict[str, _Var]] = field(default_factory=lambda: [{}])
     loop_vars: list[tuple[str, str]] = field(default_factory=list)  # (name, type), innermost last
     loop_depth: int = 0
+    # 'for' or 'while' per enclosing loop, innermost last: a `continue` is
+    # written only in a `for` (a generated `while` steps at its body's end).
+    loop_kinds: list[str] = field(default_factory=list)
     ret: str | None = None
 
     def vars(self, ty: str | None = None, assignable: bool = False) -> list[str]:
@@ -251,7 +254,19 @@ class Generator:
         return f"({self.expr('bool', depth - 1)} {self.pick(('&&', '||'))} {self.expr('bool', depth - 1)})"
 
     def select(self, t: str, depth: int) -> str:
+        if self.chance(0.4):
+            return self.conditional(t, depth)
         return f"select({self.expr('bool', depth - 1)}, {self.expr(t, depth - 1)}, {self.expr(t, depth - 1)})"
+
+    def conditional(self, t: str, depth: int) -> str:
+        return f"({self._if_chain(t, depth)})"
+
+    def _if_chain(self, t: str, depth: int) -> str:
+        """`if c { a } else { b }`, sometimes `else if ...` (unparenthesised)."""
+        head = f"if {self.expr('bool', depth - 1)} {{ {self.expr(t, depth - 1)} }} else "
+        if depth > 1 and self.chance(0.3):
+            return head + self._if_chain(t, depth - 1)
+        return head + f"{{ {self.expr(t, depth - 1)} }}"
 
     def wmul(self, t: str, depth: int) -> str:
         if bits(t) < 16:
@@ -293,6 +308,8 @@ class Generator:
                 kinds += ["when"]
         if f.ret is not None and self.chance(0.05):
             kinds.append("early_return")
+        if f.loop_kinds and self.chance(0.3):
+            kinds.append("jump")
         return getattr(self, "s_" + self.pick(kinds))(depth)
 
     def s_let(self, depth: int) -> list[str]:
@@ -368,6 +385,18 @@ class Generator:
             raise RuntimeError("fuzz generator: early return in a function without a result")
         return [f"if {self.expr('bool', 1)} {{", f"    return {self.expr(ret)};", "}"]
 
+    def s_jump(self, depth: int) -> list[str]:
+        """`break` or `continue`, mostly under a condition, sometimes after
+        a statement in the same arm or with an `else` that falls through."""
+        word = "continue" if self.cur.loop_kinds[-1] == "for" and self.chance(0.5) else "break"
+        if self.chance(0.1):
+            return [f"{word};"]
+        then = self.block(self.rng.randint(0, 1), 0) + [f"{word};"]
+        out = [f"if {self.expr('bool', 1)} {{", *self.indent(then)]
+        if self.chance(0.3):
+            out += ["} else {", *self.indent(self.block(1, max(depth - 1, 0)))]
+        return out + ["}"]
+
     def loop_header(self) -> tuple[str, str, str]:
         """(variable, its type, `for` header) for a loop over the length,
         a constant range, or a bound parameter."""
@@ -395,9 +424,11 @@ class Generator:
         f.scopes.append({var: _Var(t, False)})
         f.loop_vars.append((var, t))
         f.loop_depth += 1
+        f.loop_kinds.append("for")
         try:
             lines = body()
         finally:
+            f.loop_kinds.pop()
             f.loop_depth -= 1
             f.loop_vars.pop()
             f.scopes.pop()
@@ -414,9 +445,11 @@ class Generator:
         extra = f" && {self.expr('bool', 1)}" if self.chance(0.3) else ""
         f.loop_vars.append((w, t))
         f.loop_depth += 1
+        f.loop_kinds.append("while")
         try:
             body = self.block(self.rng.randint(1, 3), depth - 1)
         finally:
+            f.loop_kinds.pop()
             f.loop_depth -= 1
             f.loop_vars.pop()
         return [
@@ -807,6 +840,7 @@ def required_features() -> set[str]:
     """Every operator, primitive and cast at every type that allows it, every
     scalar as a parameter and array element, and every statement kind."""
     need = {f"stmt:{k}" for k in ("Let", "Assign", "Store", "If", "For", "While", "Return", "When")}
+    need |= {"syntax:break", "syntax:continue", "syntax:if-expression"}
     for t in SCALARS:
         need |= {f"param:scalar:{t}", f"param:array:{t}", f"param:mut array:{t}", f"local:{t}", f"load:{t}"}
         need |= {f"cast:{t}:{u}" for u in SCALARS if u != t}
@@ -823,3 +857,26 @@ def required_features() -> set[str]:
             if kind_ok and spec.get("min_bits", 0) <= bits(t) <= spec.get("max_bits", 64):
                 need.add(f"prim:{name}:{t}")
     return need
+
+
+def source_features(source: str) -> set[str]:
+    """What a program's text exercises that its checked IR spells in other
+    terms: `break`, `continue` and the conditional expression."""
+    from ...front.syntax import IfExprA, JumpA
+
+    out: set[str] = set()
+
+    def visit(node) -> None:
+        if isinstance(node, JumpA):
+            out.add(f"syntax:{node.kind}")
+        elif isinstance(node, IfExprA):
+            out.add("syntax:if-expression")
+        for name in getattr(node, "__dataclass_fields__", {}):
+            v = getattr(node, name)
+            for x in v if isinstance(v, tuple) else (v,):
+                if hasattr(x, "__dataclass_fields__"):
+                    visit(x)
+
+    for fn in parse(source, "<generated>").funcs:
+        visit(fn)
+    return out
