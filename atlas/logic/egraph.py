@@ -672,39 +672,13 @@ def _root_lets(named: dict) -> list[str]:
 def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
     """Passes until saturation or a limit: (stats per pass, why it stopped,
     matches per rule)."""
-
-    def size():
-        rows = [
-            row
-            for fn in eg.freeze().functions.values()
-            if fn.output_sort == "Term" and not fn.is_let_binding
-            for row in fn.rows
-        ]
-        return len(rows), len({row.output for row in rows})
-
-    idents, rule_names = loaded.idents, loaded.rule_names
-    n, c = size()
+    n, c = _size(eg)
     stats = [IterationStat(0, n, c, 0.0, 0, True)]
     matches: dict[str, int] = defaultdict(int)
-    # The folding rules first, to their fixed point (see `folds`), then one
-    # pass of every other ruleset.  Once the graph is past a sixteenth of the
-    # node limit or PLAIN_NODES, passes run under egglog's back-off scheduler: a rule that
-    # finds more than `limits.matches` matches sits that pass out, so that no
-    # single pass can multiply the graph (a 16-term sum under add-assoc and
-    # add-commutes went from 167 000 to 2 million nodes in one 15 s pass,
-    # which nothing between passes could stop).  Small graphs skip the
-    # scheduler, which costs some 60 us per rule and pass.
-    fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
-    plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
-    capped = (
-        f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
-        + fold
-        + " ".join(f"(run-with capped {i})" for i in idents.values())
-        + ")"
-    )
+    plain, capped = _schedules(loaded, limits)
     start = time.perf_counter()
     stop = None
-    if not idents and not loaded.folding:
+    if not loaded.idents and not loaded.folding:
         stop = "saturated"
     elif n > limits.nodes:
         stop = "node limit"
@@ -718,25 +692,128 @@ def _run_passes(eg, run, loaded: _LoadedRules, limits: Limits):
         t0 = time.perf_counter()
         report = run(plain if n <= min(limits.nodes // 16, PLAIN_NODES) else capped)[0].report
         dt = time.perf_counter() - t0
-        found = 0
-        for k, v in report.num_matches_per_rule.items():
-            # a birewrite named r3 reports as "r3=>" and "r3<=": count both
-            base = k[:-2] if k.endswith(("=>", "<=")) and k[:-2] in rule_names else k
-            matches[rule_names.get(base, k)] += v
-            found += v
+        found = _count_matches(report.num_matches_per_rule, loaded.rule_names, matches)
         before = (n, c)
-        n, c = size()
+        n, c = _size(eg)
         stats.append(IterationStat(len(stats), n, c, dt, found, report.updated))
-        if not report.updated:
-            stop = "saturated"
-        elif n > limits.nodes:
-            stop = "node limit"
-        elif (n, c) == before:
-            # Nothing was added or merged, yet egglog reports a change: the
-            # only rules left are those held back at the match limit, and
-            # every later pass would repeat this one.
-            stop = "match limit"
+        stop = _stop_after(report.updated, before, (n, c), limits)
     return stats, stop, matches
+
+
+def _size(eg) -> tuple[int, int]:
+    """(nodes, classes) of Term in the e-graph now."""
+    rows = [
+        row
+        for fn in eg.freeze().functions.values()
+        if fn.output_sort == "Term" and not fn.is_let_binding
+        for row in fn.rows
+    ]
+    return len(rows), len({row.output for row in rows})
+
+
+def _schedules(loaded: _LoadedRules, limits: Limits) -> tuple[str, str]:
+    """The egglog command of one pass: (plain, capped).
+
+    The folding rules first, to their fixed point (see `folds`), then one
+    pass of every other ruleset.  Once the graph is past a sixteenth of the
+    node limit or PLAIN_NODES, passes run under egglog's back-off scheduler: a rule that
+    finds more than `limits.matches` matches sits that pass out, so that no
+    single pass can multiply the graph (a 16-term sum under add-assoc and
+    add-commutes went from 167 000 to 2 million nodes in one 15 s pass,
+    which nothing between passes could stop).  Small graphs skip the
+    scheduler, which costs some 60 us per rule and pass."""
+    idents = loaded.idents
+    fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
+    plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
+    capped = (
+        f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
+        + fold
+        + " ".join(f"(run-with capped {i})" for i in idents.values())
+        + ")"
+    )
+    return plain, capped
+
+
+def _count_matches(per_rule: dict, rule_names: dict[str, str], matches: dict[str, int]) -> int:
+    """Add one pass's matches (egglog's name -> count) to `matches` by
+    Rule.name; the pass's total."""
+    found = 0
+    for k, v in per_rule.items():
+        # a birewrite named r3 reports as "r3=>" and "r3<=": count both
+        base = k[:-2] if k.endswith(("=>", "<=")) and k[:-2] in rule_names else k
+        matches[rule_names.get(base, k)] += v
+        found += v
+    return found
+
+
+def _stop_after(updated: bool, before: tuple[int, int], after: tuple[int, int], limits: Limits) -> str | None:
+    """Why the passes stop after one that left the graph at `after` (nodes,
+    classes), or None to go on."""
+    if not updated:
+        return "saturated"
+    if after[0] > limits.nodes:
+        return "node limit"
+    if after == before:
+        # Nothing was added or merged, yet egglog reports a change: the
+        # only rules left are those held back at the match limit, and
+        # every later pass would repeat this one.
+        return "match limit"
+    return None
+
+
+def _read_classes(data: dict) -> dict[str, list]:
+    """The Term classes of a serialised e-graph: class -> [(ctor, lits, kids)],
+    each node's primitive children read as Python values (lits) and its Term
+    children as class ids (kids)."""
+    nodes = data["nodes"]
+    lit_of = {}  # primitive node id -> python value
+    raw: dict[str, list] = defaultdict(list)  # class -> [(ctor, lits, kids)]
+    for nid, nd in nodes.items():
+        if data["class_data"].get(nd["eclass"], {}).get("type") != "Term":
+            v = _atom(nd["op"]) if not nd["op"].startswith('"') else _unquote(parse_sexpr(nd["op"]))
+            lit_of[nid] = v
+    for nid, nd in nodes.items():
+        if nid in lit_of:
+            continue
+        ctor = nd["op"]
+        sig = _signature(ctor)
+        lits = tuple(lit_of[k] for s, k in zip(sig, nd["children"]) if s != "Term")
+        kids = tuple(nodes[k]["eclass"] for s, k in zip(sig, nd["children"]) if s == "Term")
+        raw[nd["eclass"]].append((ctor, lits, kids))
+    return raw
+
+
+def _node_ty(ctor, lits):
+    """A node's type; a class's type is any member's (rules preserve types)."""
+    if ctor in ("Var", "Int", "Flt"):
+        return _scalar(lits[1])
+    if ctor == "Bool":
+        return ir.BOOL
+    if ctor == "Load":
+        return _scalar(lits[1])
+    return ir.BOOL if BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
+
+
+def _cheapest(raw: dict[str, list], order: list, own: dict) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """(best (cost, size) of each class, the node that gives it): a
+    bottom-up fixed point on (cost, size), strictly better only, so the
+    first node found wins ties; nodes are visited in `order`, a fixed one.
+    A class with no finite member keeps (inf, 0) and no choice."""
+    INF = (float("inf"), 0)
+    best: dict[str, tuple] = {cid: INF for cid in raw}
+    choice: dict[str, tuple] = {}
+    changed = True
+    while changed:
+        changed = False
+        for cid, n in order:
+            kb = [best[k] for k in n[2]]
+            if any(k is INF for k in kb):
+                continue
+            cand = (own[cid, n] + sum(k[0] for k in kb), 1 + sum(k[1] for k in kb))
+            if cand < best[cid]:
+                best[cid], choice[cid] = cand, n
+                changed = True
+    return best, choice
 
 
 # ---------------------------------------------------------------- the atlas
@@ -779,57 +856,16 @@ class Atlas:
         if self._graph is not None:
             return self._graph
         data = json.loads(self.egraph.serialize([]).to_json())
-        nodes = data["nodes"]
-        lit_of = {}  # primitive node id -> python value
-        raw: dict[str, list] = defaultdict(list)  # class -> [(ctor, lits, kids)]
-        for nid, nd in nodes.items():
-            if data["class_data"].get(nd["eclass"], {}).get("type") != "Term":
-                v = _atom(nd["op"]) if not nd["op"].startswith('"') else _unquote(parse_sexpr(nd["op"]))
-                lit_of[nid] = v
-        for nid, nd in nodes.items():
-            if nid in lit_of:
-                continue
-            ctor = nd["op"]
-            sig = _signature(ctor)
-            lits = tuple(lit_of[k] for s, k in zip(sig, nd["children"]) if s != "Term")
-            kids = tuple(nodes[k]["eclass"] for s, k in zip(sig, nd["children"]) if s == "Term")
-            raw[nd["eclass"]].append((ctor, lits, kids))
-
-        # Each class's type, from any member (rules preserve types).
-        def node_ty(ctor, lits):
-            if ctor in ("Var", "Int", "Flt"):
-                return _scalar(lits[1])
-            if ctor == "Bool":
-                return ir.BOOL
-            if ctor == "Load":
-                return _scalar(lits[1])
-            return ir.BOOL if BY_CTOR[ctor][2] == "cmp" else _scalar(lits[0])
-
-        cls_ty = {cid: node_ty(*ns[0][:2]) for cid, ns in raw.items()}
+        raw = _read_classes(data)
+        cls_ty = {cid: _node_ty(*ns[0][:2]) for cid, ns in raw.items()}
 
         def own_cost(ctor, lits, kids):
             op = BY_CTOR[ctor][0] if ctor in BY_CTOR else {"Var": "var", "Load": "load"}.get(ctor, "const")
-            return node_cost(self.costs, op, node_ty(ctor, lits), [cls_ty[k] for k in kids])
+            return node_cost(self.costs, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids])
 
-        # Bottom-up fixed point on (cost, size): strictly better only, so the
-        # first node found wins ties; nodes are visited in a fixed order.
-        INF = (float("inf"), 0)
-        best: dict[str, tuple] = {cid: INF for cid in raw}
-        choice: dict[str, tuple] = {}
         order = sorted((cid, n) for cid, ns in raw.items() for n in ns)
         own = {(cid, n): own_cost(*n) for cid, n in order}
-        changed = True
-        while changed:
-            changed = False
-            for cid, n in order:
-                kb = [best[k] for k in n[2]]
-                if any(k is INF for k in kb):
-                    continue
-                cand = (own[cid, n] + sum(k[0] for k in kb), 1 + sum(k[1] for k in kb))
-                if cand < best[cid]:
-                    best[cid], choice[cid] = cand, n
-                    changed = True
-
+        best, choice = _cheapest(raw, order, own)
         terms: dict[str, Term] = {}
 
         def best_term(cid):

@@ -262,30 +262,15 @@ def refute(
     claim put to Z3."""
     if rlimit is None:
         rlimit = PROOF_RLIMIT  # read here, so that a caller may lower it for a run
-    if lhs.ty != rhs.ty:
-        raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
-    if when is not None and not when.ty.is_bool:
-        raise ValueError(f"the condition is a {when.ty}, not a bool")
+    _check_claim(lhs, rhs, when)
     free = _free_vars(lhs, rhs, *([when] if when is not None else []))  # in order of appearance
     keys: dict = {}
     claim = _claim_text(lhs, rhs, when)
     # Parts are found before the canonical ordering, which may pair them wrongly.
-    parts = _differing(lhs, rhs)
-    if parts != [(lhs, rhs)] and len(parts) <= MAX_PARTS:
-        if not parts:
-            return None  # the same term
-        try:
-            if all(refute(a, b, timeout_ms, when, rlimit, abstract_floats) is None for a, b in parts):
-                return None
-        except Undecided:
-            pass  # the whole claim may still be decided
+    if _parts_equal(lhs, rhs, timeout_ms, when, rlimit, abstract_floats):
+        return None
     lhs, rhs = _canonical(lhs, keys), _canonical(rhs, keys)
-    heavy = {t for side in (lhs, rhs) for t in subterms(side) if t.ty.is_float and t.op in _FLOAT_OPS}
-    if len(heavy) > MAX_FLOAT_OPS and not abstract_floats:
-        raise Undecided(
-            f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
-            f"are past the {MAX_FLOAT_OPS} it can decide"
-        )
+    _check_float_ops(lhs, rhs, claim, abstract_floats)
     env = {n: z3.Const(n, sort_of(t)) for n, t in free.items()}
     reads = _Reads()
     D = Z3AbstractFloats() if abstract_floats else Z3Domain()
@@ -297,6 +282,60 @@ def refute(
     differ = z3.simplify(differ)
     if z3.is_false(differ):  # the rewriter alone shows them equal
         return None
+    solver = _solve(reads, differ, rlimit, timeout_ms, claim)
+    if solver is None:
+        return None
+    if abstract_floats:
+        raise Undecided(f"`{claim}` is not shown with float operations abstracted")
+    m = solver.model()
+
+    def value(expr, ty):
+        return to_python(m.eval(expr, model_completion=True), ty)
+
+    cex = {n: value(env[n], t) for n, t in free.items()}
+    cex.update(reads.values(m, value))
+    return cex, value(zl, lhs.ty), value(zr, rhs.ty)
+
+
+def _check_claim(lhs: Term, rhs: Term, when: Term | None) -> None:
+    """Refuse a claim whose sides differ in type or whose condition is not a bool."""
+    if lhs.ty != rhs.ty:
+        raise ValueError(f"the sides have different types: {lhs.ty} and {rhs.ty}")
+    if when is not None and not when.ty.is_bool:
+        raise ValueError(f"the condition is a {when.ty}, not a bool")
+
+
+def _parts_equal(lhs: Term, rhs: Term, timeout_ms: int, when: Term | None, rlimit: int, abstract_floats: bool) -> bool:
+    """True when `refute` may stop at once: the sides are the same term, or
+    each of their (few) differing parts is proven equal on its own.  False
+    leaves the whole claim to Z3, also when a part is undecided."""
+    parts = _differing(lhs, rhs)
+    if parts != [(lhs, rhs)] and len(parts) <= MAX_PARTS:
+        if not parts:
+            return True  # the same term
+        try:
+            if all(refute(a, b, timeout_ms, when, rlimit, abstract_floats) is None for a, b in parts):
+                return True
+        except Undecided:
+            pass  # the whole claim may still be decided
+    return False
+
+
+def _check_float_ops(lhs: Term, rhs: Term, claim: str, abstract_floats: bool) -> None:
+    """Undecided, without asking Z3, for a claim with more float operations
+    than Z3 can decide (unless they are abstracted)."""
+    heavy = {t for side in (lhs, rhs) for t in subterms(side) if t.ty.is_float and t.op in _FLOAT_OPS}
+    if len(heavy) > MAX_FLOAT_OPS and not abstract_floats:
+        raise Undecided(
+            f"Z3 was not asked to decide `{claim}`: its {len(heavy)} float operations "
+            f"are past the {MAX_FLOAT_OPS} it can decide"
+        )
+
+
+def _solve(reads: _Reads, differ, rlimit: int, timeout_ms: int, claim: str) -> z3.Solver | None:
+    """Ask Z3 whether the sides can differ (`differ`, with the reads kept
+    consistent): None when they cannot (the claim is proven), the solver
+    holding a model when they can; Undecided when Z3 cannot tell."""
     # Z3's default solver picks its tactic by logic (bit-blasting for plain
     # bit-vectors, FP as needed); it proved every shipped rule faster than
     # hand-built tactic pipelines did.
@@ -312,16 +351,7 @@ def refute(
         raise Undecided(
             f"Z3 could not decide `{claim}` ({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})"
         )
-    if abstract_floats:
-        raise Undecided(f"`{claim}` is not shown with float operations abstracted")
-    m = solver.model()
-
-    def value(expr, ty):
-        return to_python(m.eval(expr, model_completion=True), ty)
-
-    cex = {n: value(env[n], t) for n, t in free.items()}
-    cex.update(reads.values(m, value))
-    return cex, value(zl, lhs.ty), value(zr, rhs.ty)
+    return solver
 
 
 class _Reads:
@@ -569,9 +599,16 @@ def _types(spec, where: str) -> tuple[ir.Scalar, ...]:
 
 def _read_file(path: str, text: str) -> list[_Template]:
     """The templates of one file, with the line of each rule and of its sides."""
+    root, doc = _parse_yaml(path, text)
+    ruleset, seq = _read_header(path, root, doc)
+    return [_read_rule(path, ruleset, node, data) for node, data in zip(seq.value, doc["rules"])]
+
+
+def _parse_yaml(path: str, text: str) -> tuple:
+    """(root node, constructed document) of a rule file: the node tree gives
+    each rule's line; the constructed document its values."""
     loader = yaml.SafeLoader(text)
     try:
-        # The node tree gives each rule's line; the constructed document its values.
         root = loader.get_single_node()
         doc = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as e:
@@ -580,6 +617,12 @@ def _read_file(path: str, text: str) -> list[_Template]:
         raise RuleError(f"{path}:{line}: not valid YAML: {e.problem or e}") from None
     finally:
         loader.dispose()
+    return root, doc
+
+
+def _read_header(path: str, root, doc) -> tuple:
+    """(ruleset name, the node of `rules`), once the file's top level is
+    checked: a mapping of ruleset, doc and rules, the rules a list."""
     if not isinstance(root, yaml.MappingNode) or not isinstance(doc, dict):
         raise RuleError(f"{path}:1: a rule file is a mapping with `ruleset`, `doc` and `rules`")
     top = {k.value: v for k, v in root.value}
@@ -592,87 +635,113 @@ def _read_file(path: str, text: str) -> list[_Template]:
     seq = top.get("rules")
     if not isinstance(seq, yaml.SequenceNode):
         raise RuleError(f"{path}:{_line(root, 'rules') if seq else 1}: `rules` must be a list of rules")
-    out = []
-    for node, data in zip(seq.value, doc["rules"]):
-        line = node.start_mark.line + 1
-        if not isinstance(node, yaml.MappingNode):
-            raise RuleError(f"{path}:{line}: each rule is a mapping with name, lhs, rhs, types")
-        entries = {k.value: v for k, v in node.value}
-        name = entries["name"].value if isinstance(entries.get("name"), yaml.ScalarNode) else None
-        where = f"{path}:{line}: rule '{name}'" if name else f"{path}:{line}: rule"
-        for key in entries:
-            if key not in _KEYS:
-                raise RuleError(
-                    f"{path}:{_line(node, key)}: rule '{name}': unknown key '{key}' "
-                    f"(a rule has {', '.join(sorted(_KEYS))})"
-                )
-        for key in ("name", "lhs", "rhs", "types"):
-            if key not in entries:
-                raise RuleError(f"{where}: missing `{key}`")
-        for key in ("name", "lhs", "rhs"):
-            if not isinstance(entries[key], yaml.ScalarNode) or not entries[key].value.strip():
-                raise RuleError(
-                    f"{path}:{_line(node, key)}: rule '{name}': `{key}` must be "
-                    "an expression on one line (quote it if YAML misreads it)"
-                )
-        types = _types(data["types"], f"{path}:{_line(node, 'types')}: rule '{name}'")
-        vars_ = data.get("vars") or {}
-        if not isinstance(vars_, dict):
-            raise RuleError(f"{path}:{_line(node, 'vars')}: rule '{name}': `vars` maps names to types")
-        for v, t in vars_.items():
-            if str(t) != "T" and str(t) not in ir.SCALARS:
-                raise RuleError(
-                    f"{path}:{_line(node, 'vars')}: rule '{name}': unknown type '{t}' "
-                    f"for variable '{v}' (the scalar types are {', '.join(ir.SCALARS)}, or T)"
-                )
-        reassoc = data.get("reassoc", False)
-        if not isinstance(reassoc, bool):
-            raise RuleError(f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is true or false")
-        if reassoc and not all(t.is_float for t in types):
+    return ruleset, seq
+
+
+@dataclass(frozen=True)
+class _RuleNode:
+    """One rule's mapping while it is read: what its messages name."""
+
+    path: str
+    node: yaml.MappingNode
+    name: str | None
+
+    def at(self, key: str) -> str:
+        """The start of a message about the rule's entry `key`: file:line and the rule's name."""
+        return f"{self.path}:{_line(self.node, key)}: rule '{self.name}'"
+
+
+def _read_rule(path: str, ruleset: str, node, data) -> _Template:
+    """One rule's template, from its node (for lines) and its constructed
+    mapping `data` (for values), every entry checked."""
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        raise RuleError(f"{path}:{line}: each rule is a mapping with name, lhs, rhs, types")
+    entries = {k.value: v for k, v in node.value}
+    name = entries["name"].value if isinstance(entries.get("name"), yaml.ScalarNode) else None
+    where = f"{path}:{line}: rule '{name}'" if name else f"{path}:{line}: rule"
+    rule = _RuleNode(path, node, name)
+    _check_entries(rule, entries, where)
+    types = _types(data["types"], rule.at("types"))
+    vars_ = _read_vars(rule, data)
+    reassoc = _read_reassoc(rule, data, types)
+    consts = _read_consts(rule, data)
+    when = _read_when(rule, entries, consts)
+    return _Template(
+        str(name),
+        ruleset,
+        _squash(entries["lhs"].value),
+        _squash(entries["rhs"].value),
+        types,
+        tuple((str(k), str(v)) for k, v in vars_.items()),
+        reassoc,
+        path,
+        line,
+        _line(node, "lhs"),
+        _line(node, "rhs"),
+        tuple(consts),
+        when,
+        _line(node, "consts"),
+        _line(node, "when"),
+    )
+
+
+def _check_entries(rule: _RuleNode, entries: dict, where: str) -> None:
+    """Only known keys; name, lhs, rhs and types present; name and the sides one line each."""
+    for key in entries:
+        if key not in _KEYS:
+            raise RuleError(f"{rule.at(key)}: unknown key '{key}' (a rule has {', '.join(sorted(_KEYS))})")
+    for key in ("name", "lhs", "rhs", "types"):
+        if key not in entries:
+            raise RuleError(f"{where}: missing `{key}`")
+    for key in ("name", "lhs", "rhs"):
+        if not isinstance(entries[key], yaml.ScalarNode) or not entries[key].value.strip():
+            raise RuleError(f"{rule.at(key)}: `{key}` must be an expression on one line (quote it if YAML misreads it)")
+
+
+def _read_vars(rule: _RuleNode, data: dict) -> dict:
+    """`vars`: variable name -> a scalar type's name, or T."""
+    vars_ = data.get("vars") or {}
+    if not isinstance(vars_, dict):
+        raise RuleError(f"{rule.at('vars')}: `vars` maps names to types")
+    for v, t in vars_.items():
+        if str(t) != "T" and str(t) not in ir.SCALARS:
             raise RuleError(
-                f"{path}:{_line(node, 'reassoc')}: rule '{name}': `reassoc` is for "
-                "float rules only (integer rules must be exact)"
+                f"{rule.at('vars')}: unknown type '{t}' "
+                f"for variable '{v}' (the scalar types are {', '.join(ir.SCALARS)}, or T)"
             )
-        consts = data.get("consts", [])
-        if not isinstance(consts, list) or not all(isinstance(c, str) and c.isidentifier() for c in consts):
-            raise RuleError(
-                f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` is a list of variable names, e.g. [c]"
-            )
-        if len(set(consts)) != len(consts):
-            raise RuleError(f"{path}:{_line(node, 'consts')}: rule '{name}': `consts` names a variable twice")
-        when = None
-        if "when" in entries:
-            if not isinstance(entries["when"], yaml.ScalarNode) or not entries["when"].value.strip():
-                raise RuleError(
-                    f"{path}:{_line(node, 'when')}: rule '{name}': `when` must be "
-                    "an expression on one line (quote it if YAML misreads it)"
-                )
-            if not consts:
-                raise RuleError(
-                    f"{path}:{_line(node, 'when')}: rule '{name}': `when` tests "
-                    "constants: name them in `consts` (e.g. consts: [c])"
-                )
-            when = _squash(entries["when"].value)
-        out.append(
-            _Template(
-                str(name),
-                ruleset,
-                _squash(entries["lhs"].value),
-                _squash(entries["rhs"].value),
-                types,
-                tuple((str(k), str(v)) for k, v in vars_.items()),
-                reassoc,
-                path,
-                line,
-                _line(node, "lhs"),
-                _line(node, "rhs"),
-                tuple(consts),
-                when,
-                _line(node, "consts"),
-                _line(node, "when"),
-            )
-        )
-    return out
+    return vars_
+
+
+def _read_reassoc(rule: _RuleNode, data: dict, types: tuple[ir.Scalar, ...]) -> bool:
+    """`reassoc`: a bool, true only for a rule over floats alone."""
+    reassoc = data.get("reassoc", False)
+    if not isinstance(reassoc, bool):
+        raise RuleError(f"{rule.at('reassoc')}: `reassoc` is true or false")
+    if reassoc and not all(t.is_float for t in types):
+        raise RuleError(f"{rule.at('reassoc')}: `reassoc` is for float rules only (integer rules must be exact)")
+    return reassoc
+
+
+def _read_consts(rule: _RuleNode, data: dict) -> list:
+    """`consts`: a list of distinct variable names."""
+    consts = data.get("consts", [])
+    if not isinstance(consts, list) or not all(isinstance(c, str) and c.isidentifier() for c in consts):
+        raise RuleError(f"{rule.at('consts')}: `consts` is a list of variable names, e.g. [c]")
+    if len(set(consts)) != len(consts):
+        raise RuleError(f"{rule.at('consts')}: `consts` names a variable twice")
+    return consts
+
+
+def _read_when(rule: _RuleNode, entries: dict, consts: list) -> str | None:
+    """`when`, squashed onto one line: an expression, only with `consts`; None without one."""
+    if "when" not in entries:
+        return None
+    if not isinstance(entries["when"], yaml.ScalarNode) or not entries["when"].value.strip():
+        raise RuleError(f"{rule.at('when')}: `when` must be an expression on one line (quote it if YAML misreads it)")
+    if not consts:
+        raise RuleError(f"{rule.at('when')}: `when` tests constants: name them in `consts` (e.g. consts: [c])")
+    return _squash(entries["when"].value)
 
 
 def _line(mapping: yaml.MappingNode, key: str) -> int:

@@ -120,19 +120,9 @@ def measure(
             "min_sample_ns": float(min_sample_ns),
         }
     )
-    env = dict(os.environ)
-    # The child must import this same atlas, installed or not.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    env = _child_env()
     start = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "atlas.search.worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-    )  # a terminal's Ctrl-C is the parent's to handle
+    proc = _start_child(env)
     try:
         out, err = proc.communicate(request, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -146,6 +136,34 @@ def measure(
         proc.wait()
         raise
     wall = time.monotonic() - start
+    return _measurement(proc, out, err, wall)
+
+
+def _child_env() -> dict[str, str]:
+    """This process's environment, with PYTHONPATH led by the folder that
+    holds atlas: the child must import this same atlas, installed or not."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _start_child(env: dict[str, str]) -> subprocess.Popen:
+    """The child `python -m atlas.search.worker`, its three streams piped,
+    in a session of its own: a terminal's Ctrl-C is the parent's to handle."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "atlas.search.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _measurement(proc: subprocess.Popen, out: bytes, err: bytes, wall: float) -> Measurement:
+    """The Measurement of a child that has exited, from its exit status and
+    its reply (`out`; `err` for the tail of a crash's output)."""
     if proc.returncode < 0:
         return Measurement(Measured.CRASHED, _signal_name(-proc.returncode), wall_s=wall)
     try:

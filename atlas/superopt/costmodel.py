@@ -289,6 +289,18 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
     interleaved ones ("thr"), each result passed through the barrier."""
     ty = f"i{t.bits}"
     chains, rounds = (1, K) if mode == "lat" else (CHAINS, ROUNDS)
+    out = _bench_entry(op, t, mode, chains)
+    body, cur = _bench_trip(op, t, chains, rounds)
+    out += body
+    out += _bench_inner(ty)
+    out += _bench_exit(ty, cur)
+    return "\n".join(out)
+
+
+def _bench_entry(op: str | None, t: ir.Scalar, mode: str, chains: int) -> list[str]:
+    """The benchmark's definition, its entry block and the head of the trip
+    loop: a phi per chain, each chain from its own starting value."""
+    ty = f"i{t.bits}"
     out = [
         f'define {ty} @"{_bench_name(op, t, mode)}"(i64 %n, {ty} %x, {ty} %y, {ty} %z, {ty} %s) nounwind {{',
         "entry:",
@@ -302,6 +314,14 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
         "  %i = phi i64 [0, %entry], [%i.next, %latch]",
     ]
     out += [f"  %a{j}.0 = phi {ty} [%x.{j}, %entry], [%a{j}.end, %latch]" for j in range(chains)]
+    return out
+
+
+def _bench_trip(op: str | None, t: ir.Scalar, chains: int, rounds: int) -> tuple[list[str], list[str]]:
+    """The applications of one trip, `rounds` of them on each chain in turn:
+    (their lines, the value that ends each chain)."""
+    ty = f"i{t.bits}"
+    out: list[str] = []
     cur = [f"%a{j}.0" for j in range(chains)]
     c = "0"
     if op == "select":
@@ -318,8 +338,12 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
                 v = f"%r{step}"
             out.append(f"  %k{step} = {_keep(ty, v)}")
             cur[j] = f"%k{step}"
-    # the inner loop that never runs (see the module's docstring)
-    out += [
+    return out, cur
+
+
+def _bench_inner(ty: str) -> list[str]:
+    """The inner loop that never runs (see the module's docstring)."""
+    return [
         f"  %m = {_keep(ty, '0')}",
         f"  %inner.go = icmp ne {ty} %m, 0",
         "  br i1 %inner.go, label %inner, label %latch",
@@ -331,7 +355,13 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
         "  br i1 %j.more, label %inner, label %latch",
         "latch:",
     ]
-    out += [f"  %a{j}.end = phi {ty} [{cur[j]}, %trip], [{cur[j]}, %inner]" for j in range(chains)]
+
+
+def _bench_exit(ty: str, cur: list[str]) -> list[str]:
+    """The latch (each chain's value at the end of a trip), the loop's exit,
+    and the return of every chain's result folded by xor into one."""
+    chains = len(cur)
+    out = [f"  %a{j}.end = phi {ty} [{cur[j]}, %trip], [{cur[j]}, %inner]" for j in range(chains)]
     out += [
         "  %i.next = add i64 %i, 1",
         "  %more = icmp ult i64 %i.next, %n",
@@ -344,7 +374,7 @@ def _bench_text(op: str | None, t: ir.Scalar, mode: str) -> str:
         out.append(f"  %acc{j} = xor {ty} {acc}, %out{j}")
         acc = f"%acc{j}"
     out += [f"  ret {ty} {acc}", "}", ""]
-    return "\n".join(out)
+    return out
 
 
 def _build(probe: Probe, ops, types):

@@ -14,12 +14,14 @@ from __future__ import annotations
 import enum
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from ..machine import backend
 from ..logic import egraph, learned, lower
 from .. import pipeline
 from ..logic import rules as rulebook
+from . import costmodel
 from . import stochastic as so
 from ..meaning.terms import Term
 from ..machine.probe import Probe
@@ -83,8 +85,6 @@ def run(
     """Search the roots of `paths`; store what is learned in `learned_path`
     (default: the user's learned-rule file).  `costs`: a costmodel.CostTable
     (default: this machine's, measured once and cached)."""
-    from . import costmodel
-
     say = progress or (lambda text: None)
     path = learned_path or learned.default_path()
     _, specialised, _ = pipeline.front(paths, probe)
@@ -92,93 +92,130 @@ def run(
     sat, verified = pipeline.logic_atlas(specialised, probe, rulebook.load_rules(files))
     table = costs or costmodel.for_probe(probe)
     static = egraph.costs(probe)
-    known = {e.get("name") for e in learned.read(path)}
+    known = {str(e.get("name")) for e in learned.read(path)}
+    session = _Session(path, table, static, known, again=again, budget_s=budget_s, seed=seed, say=say)
     out: list[Discovery] = []
     for root, best in candidates(sat, verified):
         if only and root.function not in only:
             continue
-        source, reads = so.load_inputs(root.term)
-        spec, why = so.spec_of(root.name, source)
-        name = learned.rule_name(root.function if root.role == lower.FUNCTION else root.name, source.ty)
-        if name in known and not again:
-            out.append(
-                Discovery(
-                    root.name,
-                    root.function,
-                    str(root.where),
-                    Found.KNOWN,
-                    "its learned rule is loaded: the atlas applies it",
-                    so.term_length(best),
-                    rule=name,
-                )
-            )
-            continue
-        if so.term_length(best) < MIN_LENGTH:
-            if root.role == lower.FUNCTION:  # say so for a function; a body's leaves go unmentioned
-                out.append(
-                    Discovery(
-                        root.name,
-                        root.function,
-                        str(root.where),
-                        Found.RULES_SUFFICE,
-                        "the atlas's form is a single operation",
-                        so.term_length(best),
-                        found=str(best),
-                        found_length=so.term_length(best),
-                    )
-                )
-            continue
-        d = Discovery(root.name, root.function, str(root.where), Found.SKIPPED, source_length=so.term_length(best))
-        out.append(d)
-        if spec is None:
-            d.why = why
-            continue
-        start, _ = so.load_inputs(best, reads)
-        say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
-        pairs = so.cost_pairs(table, spec.W)
-        r = so.search(spec, pairs, budget_s=budget_s, seed=seed, start=start)
-        d.result, d.seconds = r, r.seconds
-        d.cost_before = r.start_cost
-        if r.found is None:
-            d.status, d.why = Found.NOT_FOUND, f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
-            continue
-        f = r.found
-        d.found, d.found_length, d.cost_after = str(f.term), f.length, f.cost
-        cheaper_here = r.start_cost is None or f.cost < r.start_cost - 1e-9
-        cheaper_atlas = egraph.term_cost(f.term, static) < egraph.term_cost(start, static)
-        if not (cheaper_here and cheaper_atlas):
-            d.status = Found.NO_GAIN
-            d.why = (
-                "not cheaper on this machine than the atlas's form"
-                if not cheaper_here
-                else "cheaper here, but not by the atlas's cost table, so extraction would not pick it"
-            )
-            continue
-        # the variables that stood for array reads, read again
-        found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
-        entry = learned.entry(
-            root.function if root.role == lower.FUNCTION else root.name,
-            str(root.where),
-            root.term,
-            found_term,
-            spec.term.ty,
-            {
-                "machine": table.source,
-                "seed": seed,
-                "search_s": round(r.seconds, 2),
-                "proposals": r.proposals,
-                "proofs": r.proofs,
-                "counterexamples": r.counterexamples,
-                "cost_before": _round(r.start_cost),
-                "cost_after": _round(f.cost),
-                "length_before": d.source_length,
-                "length_after": f.length,
-            },
-        )
-        learned.add(path, [entry], expect={entry["name"]: root.term})
-        known.add(entry["name"])
-        d.status, d.rule = Found.LEARNED, entry["name"]
+        d = _discover(session, root, best)
+        if d is not None:
+            out.append(d)
     return out
+
+
+@dataclass(frozen=True)
+class _Session:
+    """What the search of every root in one `run` shares."""
+
+    path: Path  # the learned-rule file
+    table: costmodel.CostTable  # this machine's costs
+    static: dict  # the atlas's own cost table, which decides extraction
+    known: set[str]  # names of the learned rules in the file; grows as rules are learned
+    again: bool
+    budget_s: float
+    seed: int
+    say: Callable[[str], None]
+
+
+def _subject(root: lower.Root) -> str:
+    """What a learned rule is named after: the function for a whole-function root, else the root."""
+    return root.function if root.role == lower.FUNCTION else root.name
+
+
+def _discover(session: _Session, root: lower.Root, best: Term) -> Discovery | None:
+    """What came of one root (`best`: the atlas's form of it); None for a
+    loop body's root too small to search, which goes unmentioned."""
+    source, reads = so.load_inputs(root.term)
+    spec, why = so.spec_of(root.name, source)
+    name = learned.rule_name(_subject(root), source.ty)
+    if name in session.known and not session.again:
+        return Discovery(
+            root.name,
+            root.function,
+            str(root.where),
+            Found.KNOWN,
+            "its learned rule is loaded: the atlas applies it",
+            so.term_length(best),
+            rule=name,
+        )
+    if so.term_length(best) < MIN_LENGTH:
+        if root.role != lower.FUNCTION:  # say so for a function; a body's leaves go unmentioned
+            return None
+        return Discovery(
+            root.name,
+            root.function,
+            str(root.where),
+            Found.RULES_SUFFICE,
+            "the atlas's form is a single operation",
+            so.term_length(best),
+            found=str(best),
+            found_length=so.term_length(best),
+        )
+    d = Discovery(root.name, root.function, str(root.where), Found.SKIPPED, source_length=so.term_length(best))
+    if spec is None:
+        d.why = why
+        return d
+    _search(session, d, root, spec, best, reads)
+    return d
+
+
+def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, best: Term, reads: dict) -> None:
+    """Search the program space for `spec`, starting from `best`, and record
+    in `d` what was found: nothing, a program that gains nothing, or a
+    cheaper one, which is learned."""
+    start, _ = so.load_inputs(best, reads)
+    session.say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
+    pairs = so.cost_pairs(session.table, spec.W)
+    r = so.search(spec, pairs, budget_s=session.budget_s, seed=session.seed, start=start)
+    d.result, d.seconds = r, r.seconds
+    d.cost_before = r.start_cost
+    if r.found is None:
+        d.status, d.why = Found.NOT_FOUND, f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
+        return
+    f = r.found
+    d.found, d.found_length, d.cost_after = str(f.term), f.length, f.cost
+    cheaper_here = r.start_cost is None or f.cost < r.start_cost - 1e-9
+    cheaper_atlas = egraph.term_cost(f.term, session.static) < egraph.term_cost(start, session.static)
+    if not (cheaper_here and cheaper_atlas):
+        d.status = Found.NO_GAIN
+        d.why = (
+            "not cheaper on this machine than the atlas's form"
+            if not cheaper_here
+            else "cheaper here, but not by the atlas's cost table, so extraction would not pick it"
+        )
+        return
+    _learn(session, d, root, spec, r, reads)
+
+
+def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: so.Result, reads: dict) -> None:
+    """Store the proven, cheaper program `r` found for `root` as a learned rule."""
+    f = r.found
+    assert f is not None  # _search learns only what was found
+    # the variables that stood for array reads, read again
+    found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
+    entry = learned.entry(
+        _subject(root),
+        str(root.where),
+        root.term,
+        found_term,
+        spec.term.ty,
+        {
+            "machine": session.table.source,
+            "seed": session.seed,
+            "search_s": round(r.seconds, 2),
+            "proposals": r.proposals,
+            "proofs": r.proofs,
+            "counterexamples": r.counterexamples,
+            "cost_before": _round(r.start_cost),
+            "cost_after": _round(f.cost),
+            "length_before": d.source_length,
+            "length_after": f.length,
+        },
+    )
+    learned.add(session.path, [entry], expect={entry["name"]: root.term})
+    session.known.add(entry["name"])
+    d.status, d.rule = Found.LEARNED, entry["name"]
 
 
 def _round(v):

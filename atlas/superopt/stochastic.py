@@ -535,80 +535,116 @@ class _Chain:
         return Program(self.W, self.spec.inputs, tuple(code))
 
     def propose(self, prog: Program) -> Program | None:
+        """A random move from `prog`, or None when the move drawn does not apply."""
         code = list(prog.code)
         n = len(code)
         move = self.rng.random()
-        if move < 0.25 and n:  # another operator of the same shape
-            j = self.rng.randrange(n)
-            old = OPCODES[code[j].op]
-            same = [o for o in self.ops if o.args == old.args and o.out == old.out and o.name != old.name]
-            if not same:
-                return None
-            code[j] = Instr(self.rng.choice(same).name, code[j].args)
-        elif move < 0.5 and n:  # another operand
-            j = self.rng.randrange(n)
-            k = self.rng.randrange(len(code[j].args))
-            kind = OPCODES[code[j].op].args[k]
-            args = list(code[j].args)
-            args[k] = self.operand(code, j, kind)
-            code[j] = Instr(code[j].op, tuple(args))
-        elif move < 0.6 and n:  # another constant
-            j = self.rng.randrange(n)
-            imms = [k for k, a in enumerate(code[j].args) if a[0] == "imm" and not isinstance(a[1], bool)]
-            if not imms:
-                return None
-            k = self.rng.choice(imms)
-            v = code[j].args[k][1]
-            r = self.rng.random()
-            v = (
-                self.rng.choice(self.pool)
-                if r < 0.4
-                else v ^ (1 << self.rng.randrange(self.W.bits))
-                if r < 0.7
-                else v + self.rng.choice((-1, 1))
-            )
-            args = list(code[j].args)
-            args[k] = ("imm", v & self.W.mask)
-            code[j] = Instr(code[j].op, tuple(args))
-        elif move < 0.7 and n < MAX_LENGTH:  # insert
-            if self.rng.random() < 0.5:  # grow: a new last instruction on the old result
-                op = self.rng.choice(self.ops)
-                want = OPCODES[code[-1].op].out if n else "W"
-                if op.args[0] != want:
-                    return None
-                code.append(Instr(op.name, (("r", n - 1),) + tuple(self.operand(code, n, k) for k in op.args[1:])))
-            else:
-                j = self.rng.randrange(n + 1)
-                shifted = [_renumber(ins, lambda i: i + 1 if i >= j else i) for ins in code]
-                code = shifted[:j] + [self.random_instr(shifted, j)] + shifted[j:]
+        new: list[Instr] | None
+        if move < 0.25 and n:
+            new = self._new_operator(code)
+        elif move < 0.5 and n:
+            new = self._new_operand(code)
+        elif move < 0.6 and n:
+            new = self._new_constant(code)
+        elif move < 0.7 and n < MAX_LENGTH:
+            new = self._insert(code)
         elif move < 0.8 and n:  # resample one instruction, same kind of result
             j = self.rng.randrange(n)
             code[j] = self.random_instr(code, j, OPCODES[code[j].op].out)
-        elif move < 0.95 and n > 1:  # delete: uses of it read one of its operands
-            j = self.rng.randrange(n)
-            gone = code[j]
-            subst = next((a for a in gone.args if self._kind(code, a) == OPCODES[gone.op].out), None)
-            if subst is None:
-                return None
-            code = code[:j] + [
-                _renumber(ins, lambda i: subst if i == j else ("r", i - 1 if i > j else i), whole=True)
-                for ins in code[j + 1 :]
-            ]
-        elif n > 1:  # swap two neighbours that do not depend on each other
-            j = self.rng.randrange(n - 1)
-            a, b = code[j], code[j + 1]
-            if ("r", j) in b.args:
-                return None
-            code[j], code[j + 1] = (_renumber(b, lambda i: i), _renumber(a, lambda i: i))
-            code = [
-                code[i]
-                if i <= j + 1
-                else _renumber(code[i], lambda i, j=j: j + 1 if i == j else (j if i == j + 1 else i))
-                for i in range(n)
-            ]
+            new = code
+        elif move < 0.95 and n > 1:
+            new = self._delete(code)
+        elif n > 1:
+            new = self._swap(code)
         else:
-            code = [self.random_instr(code, 0, self.want)]
-        return Program(self.W, self.spec.inputs, tuple(code))
+            new = [self.random_instr(code, 0, self.want)]
+        if new is None:
+            return None
+        return Program(self.W, self.spec.inputs, tuple(new))
+
+    # Each move below takes propose's copy of the code (empty only for
+    # _insert), may change it in place, and returns the moved code, or None
+    # when the move does not apply to it.
+
+    def _new_operator(self, code: list[Instr]) -> list[Instr] | None:
+        """Another operator of the same shape for one instruction."""
+        j = self.rng.randrange(len(code))
+        old = OPCODES[code[j].op]
+        same = [o for o in self.ops if o.args == old.args and o.out == old.out and o.name != old.name]
+        if not same:
+            return None
+        code[j] = Instr(self.rng.choice(same).name, code[j].args)
+        return code
+
+    def _new_operand(self, code: list[Instr]) -> list[Instr]:
+        """Another operand, of the same kind, for one instruction."""
+        j = self.rng.randrange(len(code))
+        k = self.rng.randrange(len(code[j].args))
+        kind = OPCODES[code[j].op].args[k]
+        args = list(code[j].args)
+        args[k] = self.operand(code, j, kind)
+        code[j] = Instr(code[j].op, tuple(args))
+        return code
+
+    def _new_constant(self, code: list[Instr]) -> list[Instr] | None:
+        """Another value for one immediate: from the pool, one bit flipped, or one off."""
+        j = self.rng.randrange(len(code))
+        imms = [k for k, a in enumerate(code[j].args) if a[0] == "imm" and not isinstance(a[1], bool)]
+        if not imms:
+            return None
+        k = self.rng.choice(imms)
+        v = code[j].args[k][1]
+        r = self.rng.random()
+        v = (
+            self.rng.choice(self.pool)
+            if r < 0.4
+            else v ^ (1 << self.rng.randrange(self.W.bits))
+            if r < 0.7
+            else v + self.rng.choice((-1, 1))
+        )
+        args = list(code[j].args)
+        args[k] = ("imm", v & self.W.mask)
+        code[j] = Instr(code[j].op, tuple(args))
+        return code
+
+    def _insert(self, code: list[Instr]) -> list[Instr] | None:
+        """One more instruction (the code may be empty here)."""
+        n = len(code)
+        if self.rng.random() < 0.5:  # grow: a new last instruction on the old result
+            op = self.rng.choice(self.ops)
+            want = OPCODES[code[-1].op].out if n else "W"
+            if op.args[0] != want:
+                return None
+            code.append(Instr(op.name, (("r", n - 1),) + tuple(self.operand(code, n, k) for k in op.args[1:])))
+            return code
+        j = self.rng.randrange(n + 1)
+        shifted = [_renumber(ins, lambda i: i + 1 if i >= j else i) for ins in code]
+        return shifted[:j] + [self.random_instr(shifted, j)] + shifted[j:]
+
+    def _delete(self, code: list[Instr]) -> list[Instr] | None:
+        """One instruction fewer: uses of it read one of its operands."""
+        j = self.rng.randrange(len(code))
+        gone = code[j]
+        subst = next((a for a in gone.args if self._kind(code, a) == OPCODES[gone.op].out), None)
+        if subst is None:
+            return None
+        return code[:j] + [
+            _renumber(ins, lambda i: subst if i == j else ("r", i - 1 if i > j else i), whole=True)
+            for ins in code[j + 1 :]
+        ]
+
+    def _swap(self, code: list[Instr]) -> list[Instr] | None:
+        """Swap two neighbours that do not depend on each other."""
+        n = len(code)
+        j = self.rng.randrange(n - 1)
+        a, b = code[j], code[j + 1]
+        if ("r", j) in b.args:
+            return None
+        code[j], code[j + 1] = (_renumber(b, lambda i: i), _renumber(a, lambda i: i))
+        return [
+            code[i] if i <= j + 1 else _renumber(code[i], lambda i, j=j: j + 1 if i == j else (j if i == j + 1 else i))
+            for i in range(n)
+        ]
 
     def _kind(self, code, ref) -> str:
         """W or B: the kind of value an operand names."""

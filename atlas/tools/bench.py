@@ -36,7 +36,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -705,13 +705,9 @@ def run_bench(
     contender: a shared library to measure instead of compiling the intents
     with Atlas (the tests use it to check the harness itself).  search:
     atlas.search.explode.Options to search each kernel (on its profile) first."""
-    from .. import __version__
     from ..machine import probe as hwprobe
 
-    unknown = [name for name in only if name not in BY_NAME]
-    if unknown:
-        raise BenchError(f"unknown kernel(s) {', '.join(unknown)} (kernels: {', '.join(BY_NAME)})")
-    kernels = [BY_NAME[name] for name in only] if only else list(KERNELS)
+    kernels = _selected(only)
     samples = samples or (5 if quick else 15)
     target_s = target_s or (0.002 if quick else 0.010)
     source = find_kernels_c(kernels_c)
@@ -721,44 +717,114 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="atlas-bench-") as tmp:
         work = Path(workdir or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        log(f"building {source} with gcc {' '.join(C_FLAGS)}")
-        c_lib = ctypes.CDLL(str(build_shared(source, work / "kernels_c.so", C_FLAGS)))
-        shim = Shim(kernels, work)
-        other = ctypes.CDLL(str(contender)) if contender else None
+        c_lib, shim, other = _libraries(source, kernels, work, contender, log)
+        run = _Run(
+            work=work,
+            shim=shim,
+            c_lib=c_lib,
+            contender=other,
+            probe=probe,
+            cpu=cpu,
+            intents=intents,
+            search=search,
+            sizes=sizes,
+            quick=quick,
+            samples=samples,
+            target_s=target_s,
+            budget_s=budget_s,
+            log=log,
+        )
         with pinned():
             for k in kernels:
-                cases = sizes or (k.sizes[:1] if quick else k.sizes)
-                found = None
-                try:
-                    if other is not None:
-                        lib, atlas_fn = other, address(other, k.name)
-                    else:
-                        log(
-                            f"compiling intents/{k.name}.ax with Atlas for {cpu.llvm_cpu}"
-                            + (" (searching)" if search is not None else "")
-                        )
-                        lib, atlas_fn, found = compile_atlas(k, probe, work, intents, search)
-                except Exception as exc:  # one kernel that fails to build must not hide the others
-                    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    rows += [Row(k.name, n, detail=f"not compiled: {why}") for n in cases]
-                    continue
-                for n in cases:
-                    log(f"timing {k.name} n={n}")
-                    row = bench_case(
-                        k,
-                        n,
-                        shim,
-                        address(c_lib, k.name),
-                        atlas_fn,
-                        samples=samples,
-                        target_s=target_s,
-                        budget_s=budget_s,
-                        with_bound=n in k.bound_sizes or bool(sizes),
-                    )
-                    if found:
-                        row.variant = found.genome
-                        row.search_s = 0.0 if found.origin is Origin.ARCHIVE else found.seconds
-                    rows.append(row)
+                rows += _bench_kernel(run, k)
+    return _report(probe, source, samples, target_s, rows)
+
+
+def _libraries(
+    source: Path, kernels, work: Path, contender, log: Callable[[str], None]
+) -> tuple[ctypes.CDLL, Shim, ctypes.CDLL | None]:
+    """(the reference C built as README prescribes, the timing shims, the
+    contender's library or None)."""
+    log(f"building {source} with gcc {' '.join(C_FLAGS)}")
+    c_lib = ctypes.CDLL(str(build_shared(source, work / "kernels_c.so", C_FLAGS)))
+    shim = Shim(kernels, work)
+    other = ctypes.CDLL(str(contender)) if contender else None
+    return c_lib, shim, other
+
+
+def _selected(only) -> list[Kernel]:
+    """The kernels named in `only` (all of them when it names none)."""
+    unknown = [name for name in only if name not in BY_NAME]
+    if unknown:
+        raise BenchError(f"unknown kernel(s) {', '.join(unknown)} (kernels: {', '.join(BY_NAME)})")
+    return [BY_NAME[name] for name in only] if only else list(KERNELS)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every kernel of one `run_bench` shares: where to build, the two
+    libraries and the shim, the machine, and the settings of the timing."""
+
+    work: Path
+    shim: Shim
+    c_lib: ctypes.CDLL
+    contender: ctypes.CDLL | None  # measured instead of compiling the intents
+    probe: Probe
+    cpu: Any  # probe.cpu
+    intents: Path
+    search: Any  # atlas.search.explode.Options, or None
+    sizes: Sequence[int]  # n to time instead of README's; empty: README's
+    quick: bool
+    samples: int
+    target_s: float
+    budget_s: float
+    log: Callable[[str], None]
+
+
+def _bench_kernel(run: _Run, k: Kernel) -> list[Row]:
+    """The rows of one kernel, one per size; a kernel that fails to build
+    gets a row per size saying why, and must not hide the others."""
+    cases = run.sizes or (k.sizes[:1] if run.quick else k.sizes)
+    found = None
+    try:
+        if run.contender is not None:
+            lib, atlas_fn = run.contender, address(run.contender, k.name)
+        else:
+            run.log(
+                f"compiling intents/{k.name}.ax with Atlas for {run.cpu.llvm_cpu}"
+                + (" (searching)" if run.search is not None else "")
+            )
+            lib, atlas_fn, found = compile_atlas(k, run.probe, run.work, run.intents, run.search)
+    except Exception as exc:  # one kernel that fails to build must not hide the others
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [Row(k.name, n, detail=f"not compiled: {why}") for n in cases]
+    rows = []
+    for n in cases:  # `lib` stays referenced while its function is timed
+        run.log(f"timing {k.name} n={n}")
+        row = bench_case(
+            k,
+            n,
+            run.shim,
+            address(run.c_lib, k.name),
+            atlas_fn,
+            samples=run.samples,
+            target_s=run.target_s,
+            budget_s=run.budget_s,
+            with_bound=n in k.bound_sizes or bool(run.sizes),
+        )
+        if found:
+            row.variant = found.genome
+            row.search_s = 0.0 if found.origin is Origin.ARCHIVE else found.seconds
+        rows.append(row)
+    return rows
+
+
+def _report(probe: Probe, source: Path, samples: int, target_s: float, rows: list[Row]) -> Report:
+    """The Report of a run: its rows, with the machine and the tools that made them."""
+    from .. import __version__
+    from ..machine import probe as hwprobe
+
+    cpu = probe.cpu
     return Report(
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         machine={
