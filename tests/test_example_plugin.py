@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 import golden
-from atlas.meaning import interp
+from atlas.meaning import interp, ir
 from atlas.machine import runtime
 from atlas.machine.manifest import Manifest
 from atlas.tools.cli import main
@@ -339,6 +339,41 @@ def test_calls_and_short_circuits_run_in_the_interpreters_order(edge):
     x, y = np.arange(5, dtype=np.int32), np.arange(5, dtype=np.int32)
     assert lib["order"](5, x) == interp.run(module, "order", 5, y)
     assert x.tolist() == y.tolist()
+
+
+@pytest.mark.cc
+@pytest.mark.parametrize("case", ["ring", "tangled", "conditional_calls"])
+def test_local_arrays_jumps_and_conditionals_agree_with_the_interpreter(tmp_path, case):
+    import test_control
+    import test_local_arrays
+    import test_soundness
+
+    text = {
+        "ring": test_local_arrays.RING,
+        "tangled": test_control.TANGLED,
+        "conditional_calls": test_soundness.CONDITIONAL_CALLS,
+    }[case]
+    path = tmp_path / f"{case}.ax"
+    path.write_text(text)
+    out = tmp_path / "out"
+    module = compile_files([path], load_probe(POPCNT), out, backend="c", learned=[]).module
+    lib = _build(out)
+    rng = np.random.default_rng(23)
+    fn = module.function("f")
+    for _ in range(40):
+        n = int(rng.integers(0, 9))
+        args: list = []
+        for p in fn.params:
+            if p.name == "n":
+                args.append(n)
+            elif isinstance(p.ty, ir.Array):
+                dt = interp.dtype(p.ty.elem)
+                args.append(rng.integers(-6, 7, n).astype(dt) if p.ty.elem.is_int else np.zeros(n, dt))
+            else:
+                args.append(bool(rng.integers(0, 2)) if p.ty.is_bool else int(rng.integers(0, 7)))
+        mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        assert _bits(lib["f"](*args)) == _bits(interp.run(module, "f", *mine)), (case, args)
+        assert [_bits(a) for a in args] == [_bits(a) for a in mine], case
 
 
 def test_the_c_is_plain_c11_with_contraction_off(tmp_path):

@@ -15,7 +15,7 @@ from atlas.tools.fuzz import campaign as C
 from atlas.tools.fuzz import gen
 from atlas.tools.fuzz.reduce import reduce
 
-CHECKED = range(300)  # through the checker and the interpreter
+CHECKED = range(400)  # through the checker and the interpreter
 # Also compiled natively, two ways: seeds whose compiles take seconds.  (Seeds
 # 1001 and 1002 are left out: their compile with the atlas runs for minutes
 # and ends in a RecursionError, a finding listed in docs/fuzz.md.)

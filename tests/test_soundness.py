@@ -118,8 +118,26 @@ fn bump(n: u64, a: mut [u32; n], by: u32) -> u32 {
 }
 """
 
+# Local arrays: a histogram (stores at data-dependent indices), a window
+# refilled each round of an outer loop, and reads past the end (0).
+LOCAL_ARRAYS = """
+fn f(n: u64, x: [u8; n], out: mut [u32; n]) -> u32 {
+    let h = [0u32; 16];
+    for i in 0..n { h[x[i] & 15] += 1; }
+    let best: u32 = h[16];
+    for k in 0..16 { if h[k] > best { best = h[k]; } }
+    for i in 0..n {
+        let w: [u32; 4] = [i as u32; 4];
+        for j in 0u64..4 { w[j] += h[(x[i] as u64 + j) & 15]; }
+        out[i] = w[0] ^ w[3] ^ w[x[i]];
+    }
+    return best;
+}
+"""
+
 # (source, [(arguments, ...)]): the reported inputs, checked besides random ones
 CASES = {
+    "local_arrays": (LOCAL_ARRAYS, [(5, [1, 17, 2, 33, 1], "zeros")]),
     "break_and_continue": (BREAK_AND_CONTINUE, [(5, [1, -2, 3, 4, 5], "zeros", 5)]),
     "conditional_calls": (CONDITIONAL_CALLS, [(2, [1, 2], True, 4), (2, [1, 2], False, 4)]),
     "swap": (SWAP, [(1, 1, 2), (2, 1, 2), (7, 3, 4)]),

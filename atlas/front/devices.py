@@ -24,7 +24,21 @@ from ..meaning import interp, ir
 from . import typecheck
 from .diagnostics import AtlasError
 from ..meaning.ir import U32
-from .syntax import CallA, CallStmtA, CastA, DeviceA, FieldRefA, FuncA, Index, LetA, Name, PollA, WhenA, WhileA
+from .syntax import (
+    CallA,
+    CallStmtA,
+    CastA,
+    DeviceA,
+    FieldRefA,
+    FuncA,
+    Index,
+    LetA,
+    LetArrayA,
+    Name,
+    PollA,
+    WhenA,
+    WhileA,
+)
 
 MATCH_KEYS = {
     "vendor": 0xFFFF,
@@ -201,6 +215,12 @@ class _OpChecker(typecheck.FunctionChecker):
                 s.span,
                 "a device operation has no `while`: its loops are bounded",
                 note="repeat with `for i in 0..n`, or wait with `poll COND within N else { ... }`",
+            )
+        if isinstance(s, LetArrayA):
+            raise AtlasError(
+                s.span,
+                "a device operation has no local arrays",
+                note="keep values in registers' fields or in `let` scalars; buffers are parameters",
             )
         if isinstance(s, WhenA):
             raise AtlasError(

@@ -150,6 +150,19 @@ class LetA:
 
 
 @dataclass(frozen=True)
+class LetArrayA:
+    """`let t[: [T; N]] = [v; N];`"""
+
+    name: str
+    elem: TypeName | None
+    declared: Num | None  # N of the type, if written
+    init: ExprA
+    length: Num
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True)
 class AssignA:
     name: str
     op: str  # '=' or a compound like '+='
@@ -235,7 +248,7 @@ class JumpA:
     span: Span
 
 
-StmtA = Union[LetA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA, JumpA]
+StmtA = Union[LetA, LetArrayA, AssignA, StoreA, IfA, ForA, WhileA, ReturnA, CallStmtA, WhenA, PollA, JumpA]
 
 
 @dataclass(frozen=True)
@@ -558,6 +571,13 @@ class _Build(Transformer):
         name, ty, init = ch
         return LetA(self._id(name), ty, init, self._s(meta), self._t(name))
 
+    def let_array(self, meta, ch):
+        name, elem, declared, init, length = ch
+        declared = None if declared is None else self.int_lit(meta, [declared])
+        return LetArrayA(
+            self._id(name), elem, declared, init, self.int_lit(meta, [length]), self._s(meta), self._t(name)
+        )
+
     def assign_stmt(self, meta, ch):
         name, op, value = ch
         return AssignA(self._id(name), str(op), value, self._s(meta), self._t(name))
@@ -811,6 +831,22 @@ def _keywords() -> frozenset:
     )
 
 
+def _in_array_value(tokens) -> bool:
+    """Whether the tokens end inside `let NAME ... = [`, at its top level."""
+    depth = 0
+    for k in range(len(tokens) - 1, 0, -1):
+        t = str(tokens[k])
+        if t in (")", "]"):
+            depth += 1
+        elif t in ("(", "["):
+            if depth == 0:
+                return t == "[" and str(tokens[k - 1]) == "="
+            depth -= 1
+        elif t in (";", "{", "}"):
+            return False
+    return False
+
+
 def _tokens_before(text: str, line: int, col: int) -> list:
     """The tokens before (line, col), as far as the text can be lexed."""
     out = []
@@ -956,11 +992,11 @@ def _foreign(b: _Blame, exc: lark.exceptions.LarkError) -> AtlasError | None:
         return b.err(b.at(tok.line, tok.column, 2), f"Atlas has no `{str(tok) * 2}`", f"write `{word} {tok}= 1`")
     if str(tok) == "if" and prev is not None and not opens and word not in ("else",):
         return b.err(_span_tok(file, tok), "Atlas has no `a if c else b`", _CONDITIONAL)
-    if str(tok) == "[" and word == ":" and len(before) > 2 and str(before[-3]) == "let":
+    if str(tok) == "," and _in_array_value(before):
         return b.err(
             _span_tok(file, tok),
-            "Atlas has no local arrays (yet)",
-            "arrays are parameters, given by the caller: `a: mut [u32; n]` to write one",
+            "a local array is written `[value; N]`: N elements, each the value",
+            "then set the elements that differ: `t[1] = y;`",
         )
     if str(tok) == "(" and word == "for":
         return b.err(

@@ -39,6 +39,7 @@ from .syntax import (
     IfExprA,
     Index,
     JumpA,
+    LetArrayA,
     LetA,
     Name,
     Num,
@@ -146,6 +147,10 @@ _COMPOUND = {
 
 _SYM = ir.BINARY_SYMBOL
 
+# Local arrays live on the stack of the call: at most this many bytes of
+# them per function (a call chain holds one function's worth per level).
+LOCAL_ARRAY_BYTES = 65536
+
 
 # ---------------------------------------------------------------- the checker
 
@@ -158,6 +163,7 @@ class FunctionChecker:
         self.scopes = _Scopes()
         self.calls: list[tuple[str, Span]] = []
         self.loops: list[control.Loop] = []  # innermost last
+        self.local_bytes = 0  # of the local arrays declared so far
         for p in fn.params:
             kind = "array" if isinstance(p.ty, ir.Array) else "param"
             self.scopes.declare(p.name, p.ty, kind)
@@ -514,6 +520,8 @@ class FunctionChecker:
                 assign = lambda x: ir.Assign(unique, x, s.span)  # noqa: E731
                 return [ir.Let(unique, vty, control.zero(vty, s.span), s.span), *control.emit(v, assign)]
             return [ir.Let(unique, vty, v, s.span)]
+        if isinstance(s, LetArrayA):
+            return [self.let_array(s)]
         if isinstance(s, AssignA):
             b = self.scopes.lookup(s.name)
             if b is None:
@@ -572,6 +580,32 @@ class FunctionChecker:
             cond = self.hw(s.cond)
             return [ir.When(cond, self.block(s.then), self.block(s.else_), s.span)]
         raise AtlasError(getattr(s, "span", None), f"not a statement: {type(s).__name__}")
+
+    def let_array(self, s: LetArrayA) -> ir.LetArray:
+        elem = scalar_type(s.elem) if s.elem is not None else None
+        init = self.expr(s.init, elem)
+        n = int(s.length.value)
+        if s.length.is_float or s.length.suffix is not None or not 1 <= n <= LOCAL_ARRAY_BYTES:
+            raise AtlasError(
+                s.length.span,
+                f"a local array's length is a whole number from 1 to {LOCAL_ARRAY_BYTES}, without a suffix",
+                note=f"write `let {s.name} = [0u32; 16];`",
+            )
+        if s.declared is not None and s.declared.value != n:
+            raise AtlasError(
+                s.length.span,
+                f"the type says {s.declared.value} elements, the value has {n}",
+                note=f"`[{init.ty}; {n}]`",
+            )
+        self.local_bytes += n * max(1, init.ty.bits // 8)
+        if self.local_bytes > LOCAL_ARRAY_BYTES:
+            raise AtlasError(
+                s.span,
+                f"the local arrays of {self.fn.name} take more than {LOCAL_ARRAY_BYTES} bytes",
+                note="they live on the call's stack; pass a larger array as a `mut` parameter",
+            )
+        unique = self.scopes.declare(s.name, ir.Array(init.ty, ir.Const(n, U64, s.length.span), True), "array")
+        return ir.LetArray(unique, init.ty, n, init, s.span)
 
     def condition(self, e, keyword: str):
         """The condition of an `if` or `while`: a bool, never a number."""

@@ -154,7 +154,9 @@ def _content(
         length = length_term(fn, array, entry) if length is None else length
         t = _select(_folded(Term("lt", ir.BOOL, (k, length))), Term("load", elem, (k,), array), _zero(elem))
     for guard, idx, value in writes[last + 1 :]:
-        if idx.op == "const" and k.op == "const":  # both known: no term to build
+        if isinstance(idx, _Fill):
+            hit = _and(guard, idx.hits(k))
+        elif idx.op == "const" and k.op == "const":  # both known: no term to build
             if idx.value != k.value:
                 continue
             hit = guard
@@ -164,10 +166,22 @@ def _content(
     return t
 
 
+@dataclass(frozen=True)
+class _Fill:
+    """The index of a write that sets every element (a local array's `let`)."""
+
+    length: int
+
+    def hits(self, k: Term) -> Term:
+        return _folded(Term("lt", ir.BOOL, (k, const(self.length, U64))))
+
+
 def _sure_hit(write, k: Term) -> bool:
     """Whether the write (guard, index, value) certainly stores at k.  Its
     guard holds only in range, so the start content is not read then."""
     guard, idx, _ = write
+    if isinstance(idx, _Fill):
+        return guard == TRUE and idx.hits(k) == TRUE
     if idx.op == "const" and k.op == "const":
         same = idx.value == k.value
     else:
@@ -279,6 +293,9 @@ def _run(stmts, st: _State) -> None:
             v = _expr(s.value, st)
             inside = _folded(Term("lt", ir.BOOL, (k, st.length(s.array))))
             st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
+        elif isinstance(s, ir.LetArray):
+            v = _expr(s.init, st)
+            st.writes.setdefault(s.name, []).append((st.active(), _Fill(s.length), v))
         elif isinstance(s, ir.If):
             c = _expr(s.cond, st)
             _branch(st, c, s.then, s.else_)
@@ -577,6 +594,8 @@ def _prove_case(
     taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
     j = var(ir.fresh_name("__j", taken), U64)
     for arr in sorted(a.writes.keys() | b.writes.keys()):
+        if arr in source.local_arrays:
+            continue  # gone once the call returns: nobody sees it
         claims.append(
             (
                 f"{arr}[{j.value}]",

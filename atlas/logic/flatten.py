@@ -61,7 +61,7 @@ def why_not(fn: ir.Function) -> str | None:
     for s in ir.walk_stmts(fn.body):
         if isinstance(s, ir.While):
             return f"{s.span}: a while loop (its trip count is not known before it runs)"
-        if isinstance(s, (ir.Store, ir.ExprStmt, ir.Count, ir.When)):
+        if isinstance(s, (ir.Store, ir.LetArray, ir.ExprStmt, ir.Count, ir.When)):
             return f"{s.span}: a {type(s).__name__.lower()} statement"
     for s in ir.walk_stmts(fn.body):
         for e in ir.own_exprs(s):

@@ -340,7 +340,10 @@ def _tidy(stmts) -> tuple:
                 del pending[n]
         # whatever this statement changes ends every pending temporary that reads it
         changed = _changes(s)
-        for n in [n for n, e in pending.items() if _reads(e) & changed or isinstance(s, (ir.If, ir.For, ir.While))]:
+        ends_all = isinstance(s, (ir.If, ir.For, ir.While)) or any(  # a call may write any array passed
+            isinstance(x, ir.Call) for e in ir.own_exprs(s) for x in ir.walk(e)
+        )
+        for n in [n for n, e in pending.items() if _reads(e) & changed or ends_all]:
             del pending[n]
         out.append(s)
     return tuple(out)
@@ -374,7 +377,7 @@ def _reads(e) -> set[str]:
 
 
 def _changes(s) -> set[str]:
-    if isinstance(s, (ir.Let, ir.Assign)):
+    if isinstance(s, (ir.Let, ir.Assign, ir.LetArray)):
         return {s.name}
     if isinstance(s, ir.Store):
         return {s.array}

@@ -237,10 +237,13 @@ def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
 
 
 def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
-    frame = _Frame(module, dict(scalars), arrays, fuel, bus)
+    frame = _Frame(module, dict(scalars), dict(arrays), fuel, bus)
     frame.lengths = {
         p.name: evaluate(p.ty.length, scalars, exact=True) for p in fn.params if isinstance(p.ty, ir.Array)
     }
+    for name, la in fn.local_arrays.items():  # the call's own storage, set by each LetArray
+        frame.arrays[name] = _view(np.zeros(la.length, dtype(la.elem)), la.elem)
+        frame.lengths[name] = la.length
     try:
         frame.block(fn.body)
     except _Return as r:
@@ -271,6 +274,8 @@ class _Frame:
     def stmt(self, s):
         if isinstance(s, (ir.Let, ir.Assign)):
             self.env[s.name] = self.expr(s.init if isinstance(s, ir.Let) else s.value)
+        elif isinstance(s, ir.LetArray):
+            self.arrays[s.name][:] = self.expr(s.init)
         elif isinstance(s, ir.Store):
             i = self.expr(s.index)
             v = self.expr(s.value)

@@ -9,6 +9,7 @@ checker renames shadowed ones), so no stage needs scopes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Union
 
 
@@ -230,6 +231,24 @@ class Let:
 
 
 @dataclass(frozen=True)
+class LetArray:
+    """`let t = [init; N];`: a local array of N elements (a constant), each
+    set to init's value (computed once) whenever the statement runs.  Its
+    storage belongs to the call; it reads and writes as an array parameter
+    of length N does (`Function.local_arrays`)."""
+
+    name: str
+    elem: Scalar
+    length: int
+    init: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+    @property
+    def ty(self) -> "Array":
+        return Array(self.elem, Const(self.length, U64), True)
+
+
+@dataclass(frozen=True)
 class Assign:
     name: str
     value: Expr
@@ -350,7 +369,7 @@ class Delay:
     span: Span = field(default=NOSPAN, compare=False)
 
 
-Stmt = Union[Let, Assign, Store, If, For, While, Return, ExprStmt, When, Count, RegWrite, Poll, Delay]
+Stmt = Union[Let, LetArray, Assign, Store, If, For, While, Return, ExprStmt, When, Count, RegWrite, Poll, Delay]
 
 
 # ---------------------------------------------------------------- functions
@@ -377,10 +396,25 @@ class Function:
     reassoc: bool = False
 
     def param(self, name: str) -> Param:
+        """Parameter `name`, or the local array of that name as a
+        parameter of its type would be (every array is found here)."""
         for p in self.params:
             if p.name == name:
                 return p
+        if name in self.local_arrays:
+            return Param(name, self.local_arrays[name].ty, self.local_arrays[name].span)
         raise KeyError(name)
+
+    @cached_property
+    def local_arrays(self) -> dict[str, "LetArray"]:
+        """The local arrays the body declares, by name (unique in a function)."""
+        return {s.name: s for s in walk_stmts(self.body) if isinstance(s, LetArray)}
+
+    @property
+    def arrays(self) -> dict[str, Array]:
+        """Every array the function reads or writes, parameters and locals, by name."""
+        out = {p.name: p.ty for p in self.params if isinstance(p.ty, Array)}
+        return out | {name: s.ty for name, s in self.local_arrays.items()}
 
     def scalar(self, name: str) -> Scalar:
         """The type of scalar parameter `name` (TypeError for an array)."""
@@ -642,7 +676,7 @@ def has_loops(stmts) -> bool:
 
 def own_exprs(s) -> tuple:
     """The expressions a statement evaluates itself (not those of its blocks)."""
-    if isinstance(s, Let):
+    if isinstance(s, (Let, LetArray)):
         return (s.init,)
     if isinstance(s, Assign):
         return (s.value,)
@@ -708,6 +742,8 @@ def rename_locals(stmts, names: dict[str, str]) -> tuple:
             s = replace(s, name=names.get(s.name, s.name), value=sub(s.value))
         elif isinstance(s, Store):
             s = replace(s, index=sub(s.index), value=sub(s.value))
+        elif isinstance(s, LetArray):
+            s = replace(s, init=sub(s.init))
         elif isinstance(s, If):
             s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
         elif isinstance(s, When):
@@ -728,7 +764,7 @@ def names_used(fn: "Function") -> set[str]:
     """Every name a function uses: parameters, locals, loop variables."""
     out = {p.name for p in fn.params}
     for s in walk_stmts(fn.body):
-        if isinstance(s, (Let, Assign)):
+        if isinstance(s, (Let, LetArray, Assign)):
             out.add(s.name)
         elif isinstance(s, For):
             out.add(s.var)
@@ -744,7 +780,7 @@ def assigned(stmts) -> set[str]:
 
 def stored(stmts) -> set[str]:
     """The arrays stored to anywhere in a statement list."""
-    return {s.array for s in walk_stmts(stmts) if isinstance(s, Store)}
+    return {s.array if isinstance(s, Store) else s.name for s in walk_stmts(stmts) if isinstance(s, (Store, LetArray))}
 
 
 def fresh_name(base: str, taken: set[str]) -> str:
@@ -817,6 +853,8 @@ def pretty_stmts(stmts, indent: int = 1) -> list[str]:
     for s in stmts:
         if isinstance(s, Let):
             out.append(f"{pad}let {s.name}: {s.ty} = {pretty_expr(s.init)};")
+        elif isinstance(s, LetArray):
+            out.append(f"{pad}let {s.name}: [{s.elem}; {s.length}] = [{pretty_expr(s.init)}; {s.length}];")
         elif isinstance(s, Assign):
             out.append(f"{pad}{s.name} = {pretty_expr(s.value)};")
         elif isinstance(s, Store):

@@ -259,6 +259,10 @@ class _Candidates:
     def _make(self, fn: ir.Function, shape: str):
         if shape == "plain":
             return fn, {"shape": "plain"}
+        if fn.local_arrays:
+            # The loop shapes reason about parameters' arrays; a local one,
+            # refilled where declared, is a case none of them was written for.
+            return None
         made = None
         if shape == "wide-accumulator":
             from .loops import end_around_carry

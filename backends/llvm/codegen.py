@@ -109,6 +109,12 @@ def _same_value(hi: ir.Expr, length: ir.Expr) -> bool:
     return False
 
 
+def _int_value(c: ir.Const) -> int:
+    """An integer constant's value (stored two's complement)."""
+    v = int(c.value)
+    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v
+
+
 def _at_most_length(hi: ir.Expr, length: ir.Expr) -> bool:
     """hi <= length, in hi's own order: hi has the value of the length, or
     is `min(x, L)` / `min(L, x)` of such an L (a tiered loop's
@@ -116,6 +122,8 @@ def _at_most_length(hi: ir.Expr, length: ir.Expr) -> bool:
     and order the loop compares its variable in."""
     if _same_value(hi, length):
         return True
+    if isinstance(hi, ir.Const) and isinstance(length, ir.Const) and hi.ty.is_int and length.ty.is_int:
+        return 0 <= _int_value(hi) <= _int_value(length)  # e.g. `for k in 0..16` over a local `[T; 16]`
     return (
         isinstance(hi, ir.Prim)
         and hi.name == "min"
@@ -172,7 +180,7 @@ def callee_facts(module: ir.Module) -> dict[str, _CalleeFacts]:
     """What a call of each function brings into a loop once LLVM inlines it."""
     direct, calls = {}, {}
     for f in module.functions:
-        floats = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
+        floats = {name for name, a in f.arrays.items() if a.elem.is_float}
         body = list(ir.walk_stmts(f.body))
         direct[f.name] = [
             any(isinstance(s, (ir.For, ir.While)) for s in body),
@@ -423,7 +431,7 @@ class FunctionCodegen:
         self.loops: list[ir.For] = []
         self.assigned = ir.assigned(f.body)
         self.realise = mc.realise.get(f.name)
-        self.float_arrays = {p.name for p in f.params if isinstance(p.ty, ir.Array) and p.ty.elem.is_float}
+        self.float_arrays = {name for name, a in f.arrays.items() if a.elem.is_float}  # locals too
 
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")
@@ -433,6 +441,10 @@ class FunctionCodegen:
             self.local(name, t)
         for name, t in ir.declared(self.f.body):
             self.local(name, t)
+        for name, la in self.f.local_arrays.items():  # the call's own storage, aligned for vectors
+            slot = self.b.alloca(abi_type(la.elem), size=ll.Constant(I64, la.length), name=name)
+            slot.align = 16
+            self.arrays[name] = Arr(slot, la.ty, ll.Constant(I64, la.length))
         for name, t, a in scalars:
             self.b.store(from_abi(self.b, a, t), self.vars[name][0])
         for p, a in zip(self.f.params, self.fn.args):
@@ -562,6 +574,21 @@ class FunctionCodegen:
             nxt = self.b.add(i, ll.Constant(i.type, 1), flags=["nsw" if s.ty.signed else "nuw"])
             self.b.store(nxt, slot)
             self.latch(s, self.b.branch(head))
+        self.b.position_at_end(done)
+
+    def s_LetArray(self, s: ir.LetArray):
+        """Every element set to the value (a loop LLVM turns into memset where it can)."""
+        arr, v = self.arrays[s.name], self.expr(s.init)
+        before = self.b.block
+        body, done = self.new_block("fill"), self.new_block("fill.end")
+        self.b.branch(body)
+        self.b.position_at_end(body)
+        k = self.b.phi(I64)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        self.store_elem(arr, k, v)
+        nxt = self.b.add(k, ll.Constant(I64, 1), flags=["nuw"])
+        k.add_incoming(nxt, body)
+        self.b.cbranch(self.b.icmp_unsigned("<", nxt, arr.length), body, done)
         self.b.position_at_end(done)
 
     def s_Store(self, s: ir.Store):

@@ -83,6 +83,9 @@ def plan_for(fn: ir.Function) -> Plan:
     logic stage's temporaries (`let t.x1 = e;`) are first written back into
     their one use, so that the plain shapes above are seen."""
     fn = tidy(fn)
+    if fn.local_arrays:  # one array per call: a GPU thread would need its own
+        first = next(iter(fn.local_arrays.values()))
+        raise NotParallel(f"{first.span}: a local array is one per call, not one per GPU thread")
     loops = [(k, s) for k, s in enumerate(fn.body) if isinstance(s, ir.For)]
     if len(loops) != 1:
         raise NotParallel(

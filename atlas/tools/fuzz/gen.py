@@ -293,15 +293,18 @@ class Generator:
         self.cur.scopes[-1][name] = _Var(t, assignable)
 
     def block(self, count: int, depth: int) -> list[str]:
-        self.cur.scopes.append({})
+        f = self.cur
+        f.scopes.append({})
+        arrays = dict(f.arrays)
         try:
             return [line for _ in range(count) for line in self.stmt(depth)]
         finally:
-            self.cur.scopes.pop()
+            f.scopes.pop()
+            f.arrays = arrays  # a local array ends with its block
 
     def stmt(self, depth: int) -> list[str]:
         f = self.cur
-        kinds = ["let", "let", "assign", "assign", "compound", "store", "store", "if"]
+        kinds = ["let", "let", "assign", "assign", "compound", "store", "store", "if", "local_array"]
         if depth > 0:
             kinds += ["for", "for", "template", "template", "while"]
             if f.loop_depth == 0:
@@ -318,6 +321,16 @@ class Generator:
         init = self.expr(t)
         self.declare(name, t)
         return [f"let {name}: {t} = {init};"]
+
+    def s_local_array(self, depth: int) -> list[str]:
+        """`let t = [v; N];`: N within, at and past the constant indexes."""
+        t = self.pick(SCALARS)
+        name = self.fresh("t")
+        n = self.pick((1, 2, 4, 16, 41))
+        typed = f": [{t}; {n}]" if self.chance(0.5) else ""
+        line = f"let {name}{typed} = [{self.expr(t, 1)}; {n}];"
+        self.cur.arrays[name] = (t, True)
+        return [line]
 
     def s_assign(self, depth: int) -> list[str]:
         targets = self.cur.vars(assignable=True)
@@ -839,7 +852,7 @@ def _children(node):
 def required_features() -> set[str]:
     """Every operator, primitive and cast at every type that allows it, every
     scalar as a parameter and array element, and every statement kind."""
-    need = {f"stmt:{k}" for k in ("Let", "Assign", "Store", "If", "For", "While", "Return", "When")}
+    need = {f"stmt:{k}" for k in ("Let", "LetArray", "Assign", "Store", "If", "For", "While", "Return", "When")}
     need |= {"syntax:break", "syntax:continue", "syntax:if-expression"}
     for t in SCALARS:
         need |= {f"param:scalar:{t}", f"param:array:{t}", f"param:mut array:{t}", f"local:{t}", f"load:{t}"}

@@ -624,6 +624,11 @@ class Emitter:
             if isinstance(s, (ir.Let, ir.Assign)):
                 v = self.expr(s.init if isinstance(s, ir.Let) else s.value, pre)
                 lines = [f"{self.local(s.name)} = {v};"]
+            elif isinstance(s, ir.LetArray):  # every element set to the value, computed once
+                v, k = self.temp(), self.temp()
+                pre.append(f"{ctype(s.elem)} {v} = {self.expr(s.init, pre)};")
+                fill = f"{self.pre.store(s.elem)}({self.arr(s.name)}, {self.length(s.name)}, {k}, {v});"
+                lines = [f"for (uint64_t {k} = 0; {k} < {self.length(s.name)}; {k}++) {fill}"]
             elif isinstance(s, ir.Store):
                 seq = self.has_call(s.index) or self.has_call(s.value)
                 elem = f.param(s.array).ty.elem
@@ -742,6 +747,9 @@ class Emitter:
         locals_ = dict(ir.declared(f.body))
         decls = [f"{ctype(t)} {self.local(n)} = 0;" for n, t in locals_.items()]
         uses += [f"(void){self.local(n)};" for n in locals_]
+        for n, la in f.local_arrays.items():  # the call's own storage, filled where declared
+            decls.append(f"{natural(la.elem)} {self.arr(n)}[{la.length}];")
+            decls.append(f"uint64_t {self.length(n)} = {la.length};")
         body = self.block(f, f.body, 1)
         ret = natural(f.ret) if f.ret else "void"
         lines = [f"{ret} {f.name}({', '.join(params) or 'void'}) {{", *("    " + x for x in entry + decls)]
