@@ -331,7 +331,7 @@ def test_a_candidate_in_flight_at_the_deadline_is_cut_off(tmp_path, here, monkey
 
     asked = []
 
-    def slow(out, fn, args, repeats, timeout_s):
+    def slow(out, fn, args, repeats, timeout_s, cpu=None):
         asked.append(timeout_s)
         return W.Measurement(Measured.TIMEOUT, f"no answer within {timeout_s:g} s; killed")
 
@@ -402,3 +402,52 @@ def test_a_search_left_no_time_crowns_nothing(tmp_path, here, monkeypatch):
     assert out.summary.stop.startswith("no time left") and out.genome == s.space.default()
     with Archive(archive) as a:
         assert a.champion(s.intent, s.machine, "saxpy", s.context) is None
+
+
+@needs_cc
+def test_the_next_candidate_is_compiled_while_this_one_is_timed(here, monkeypatch):
+    """With two cores: each candidate is compiled once, on the build thread,
+    the one after it started before it is timed; the timing worker is pinned
+    to the core the build thread keeps off."""
+    import os
+    import threading
+
+    import atlas.search.worker as W
+
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: candidates are compiled and timed in turn")
+    events: list[tuple[str, str]] = []
+    real = W.measure
+
+    def timed(out, fn, args, repeats, timeout_s, cpu=None):
+        events.append(("time", Path(out).name))
+        assert cpu == max(os.sched_getaffinity(0))
+        return real(out, fn, args, repeats=1, timeout_s=timeout_s, cpu=cpu)
+
+    monkeypatch.setattr(W, "measure", timed)
+    s = _search(INTENTS / "saxpy.ax", here, Options(generated_size=64, repeats=1), "saxpy")
+    emit = s.backend.emit
+
+    def counted(module, probe, out, realise):
+        events.append(("build", Path(out).name, threading.current_thread().name))
+        return emit(module, probe, out, realise)
+
+    monkeypatch.setattr(s.backend, "emit", counted)
+    try:
+        import random
+
+        from atlas.search.explode import mutate
+
+        rng = random.Random(1)
+        first = s.space.default()
+        second = next(g for g in (mutate(first, s.space, rng, rate=0.9) for _ in range(100)) if g != first)
+        s.prefetch(second)
+        assert s._measure(first).status is Measured.OK
+        assert s._measure(second).status in (Measured.OK, Measured.WRONG)
+    finally:
+        s.close()
+    builds = [e for e in events if e[0] == "build"]
+    assert len(builds) == 2 and all(e[2].startswith("atlas-build") for e in builds)
+    times = [e[1] for e in events if e[0] == "time"]
+    # the second candidate's folder was made before the first was timed
+    assert events.index(builds[1]) < events.index(("time", times[0]))

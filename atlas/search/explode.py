@@ -20,6 +20,10 @@ generated ones), and scored by the median of repeated runs against the
 default variant measured in the same search.  Everything measured goes into
 the archive (atlas/search/archive.py); an unchanged recompile takes the champion
 from there without measuring anything.
+
+On a machine with two cores or more, the next candidate is compiled on one
+thread while the current one is timed in its worker, pinned to a core the
+compiling thread keeps off (`_Builder`).
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import shutil
 import statistics
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -387,6 +393,56 @@ class Target:
     machine: str  # the probe's fingerprint
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A candidate compiled into its folder, with the hash of its code."""
+
+    out: Path
+    vhash: str
+
+
+class _Builder:
+    """Compiles candidates on a thread of its own, pinned off the core the
+    candidates are timed on: the next candidate is built while this one
+    runs.  Every compile goes through it, so the backend is only ever used
+    by one thread at a time."""
+
+    def __init__(self, timing_cpu: int, build_cpus: set[int]):
+        self.timing_cpu = timing_cpu
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="atlas-build", initializer=_pin, initargs=(build_cpus,))
+        self.pending: dict[Genome, Future] = {}
+
+    @staticmethod
+    def for_this_machine() -> "_Builder | None":
+        """None where there is one core to use (or no way to pin)."""
+        if not hasattr(os, "sched_getaffinity") or os.environ.get("ATLAS_SEARCH_THREADS") == "1":
+            return None
+        cpus = os.sched_getaffinity(0)
+        if len(cpus) < 2:
+            return None
+        timing = max(cpus)
+        return _Builder(timing, cpus - {timing})
+
+    def settle(self) -> None:
+        """Drop what was built ahead and not measured: nothing left running
+        when another search, or anything else, compiles."""
+        for f in self.pending.values():
+            if not f.cancel():
+                f.result()
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.settle()
+        self.pool.shutdown(wait=True)
+
+
+def _pin(cpus: set[int]) -> None:
+    try:
+        os.sched_setaffinity(0, cpus)  # this thread only (and what it starts: the linker)
+    except OSError:
+        pass
+
+
 class Search:
     """One function's search.  `measure(genome) -> Evaluation` can be replaced
     (tests use a deterministic fitness); by default it compiles the candidate
@@ -414,6 +470,7 @@ class Search:
         self.until = math.inf  # the deadline of what runs now (time.monotonic())
         self.spent = 0.0  # seconds measuring before run()
         self._ga: Genetic | None = None
+        self._builder = _Builder.for_this_machine()
 
     @property
     def inputs(self) -> list:
@@ -450,16 +507,28 @@ class Search:
         return p
 
     def close(self) -> None:
+        if self._builder is not None:
+            self._builder.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- one candidate
-    def _measure(self, g: Genome, again: bool = False) -> Evaluation:
-        from . import worker
+    def prefetch(self, g: Genome) -> None:
+        """Start compiling g, to be timed next (where a second core allows)."""
+        b = self._builder
+        if b is None or self.measure != self._measure or g in b.pending or g in self.evaluated:
+            return
+        made = self.candidates.shape(g.forms, g.shape)  # proofs stay on this thread
+        if made is not None:
+            b.pending[g] = b.pool.submit(self._compile, made[0], g)
 
-        made = self.candidates.shape(g.forms, g.shape)
-        if made is None:
-            return Evaluation(g, Measured.INAPPLICABLE, detail=f"shape {g.shape} does not apply to these forms")
-        fn, _ = made
+    def _build(self, g: Genome, fn: ir.Function) -> "_Built | Evaluation":
+        b = self._builder
+        if b is None:
+            return self._compile(fn, g)
+        f = b.pending.pop(g, None) or b.pool.submit(self._compile, fn, g)
+        return f.result()
+
+    def _compile(self, fn: ir.Function, g: Genome) -> "_Built | Evaluation":
         out = Path(tempfile.mkdtemp(dir=self.workdir, prefix="cand-"))
         try:
             emitted = self.backend.emit(_module_with(self.module, fn), self.probe, out, {self.fn_name: g.realisation()})
@@ -469,6 +538,18 @@ class Search:
         vhash = hashlib.sha256(
             (emitted.dumps.get("llvm-opt") or "".join((out / f).read_bytes().hex() for f in emitted.files)).encode()
         ).hexdigest()[:24]
+        return _Built(out, vhash)
+
+    def _measure(self, g: Genome, again: bool = False) -> Evaluation:
+        from . import worker
+
+        made = self.candidates.shape(g.forms, g.shape)
+        if made is None:
+            return Evaluation(g, Measured.INAPPLICABLE, detail=f"shape {g.shape} does not apply to these forms")
+        built = self._build(g, made[0])
+        if isinstance(built, Evaluation):
+            return built
+        out, vhash = built.out, built.vhash
         if vhash in self.by_hash and not again:  # the same code under another name
             prior = self.by_hash[vhash]
             shutil.rmtree(out, ignore_errors=True)
@@ -480,7 +561,12 @@ class Search:
                 shutil.rmtree(out, ignore_errors=True)
                 return Evaluation(g, Measured.TIMEOUT, vhash, detail="the search's time ran out", cut_off=True)
             m = worker.measure(
-                out, self.fn_name, args, repeats=self.options.repeats, timeout_s=min(self.options.timeout_s, left)
+                out,
+                self.fn_name,
+                args,
+                repeats=self.options.repeats,
+                timeout_s=min(self.options.timeout_s, left),
+                cpu=None if self._builder is None else self._builder.timing_cpu,
             )
             if m.status is Measured.TIMEOUT and left < self.options.timeout_s:
                 shutil.rmtree(out, ignore_errors=True)  # cut off in flight, not too slow
@@ -503,6 +589,7 @@ class Search:
     def ga(self) -> Genetic:
         if self._ga is None:
             self._ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
+            self._ga.prefetch = self.prefetch
         return self._ga
 
     def default_ns(self, until: float = math.inf) -> float | None:
@@ -526,6 +613,8 @@ class Search:
         o = self.options
         need = 2 * o.confirm_leaders * o.confirm_rounds * self.spent
         best, how = self.ga.run(until=self.until - min(0.5 * span, max(0.25 * span, need)))
+        if self._builder is not None:
+            self._builder.settle()
         self.baseline = self.ga.baseline
         self.evaluated = self.ga.evaluated
         if self.measure == self._measure:
@@ -637,6 +726,7 @@ class Genetic:
         self.evaluated: dict[Genome, Evaluation] = {}
         self.order: list[Genome] = []  # in the order they were measured
         self.baseline: Evaluation | None = None
+        self.prefetch: Callable[[Genome], None] = lambda g: None  # told what is measured next
 
     def evaluate(self, g: Genome) -> Evaluation:
         if g in self.evaluated:
@@ -671,12 +761,14 @@ class Genetic:
         population = self._fresh(rng, o.population - 1, default)
         leader, stale, generation, stop = math.inf, 0, 0, "evaluation limit"
         while True:
-            for g in population:
+            for k, g in enumerate(population):
                 if len(self.evaluated) >= o.max_evals:
                     break
                 if time.monotonic() >= deadline:
                     stop = "time limit"
                     break
+                if k + 1 < len(population) and len(self.evaluated) + 1 < o.max_evals:
+                    self.prefetch(population[k + 1])
                 e = self.evaluate(g)
                 if e.cut_off:
                     stop = "time limit"

@@ -99,6 +99,7 @@ def measure(
     check_cpu: bool = True,
     native: bool = True,
     min_sample_ns: float = 200_000,
+    cpu: int | None = None,
 ) -> Measurement:
     """Run `function` of the artefact in `artefact_dir` in a child process:
     one warm-up call on fresh copies of the array arguments (its outputs are
@@ -108,7 +109,8 @@ def measure(
 
     native: time in a C loop, each sample repeating the call until it lasts
     at least `min_sample_ns` (falls back to Python timing, one call per
-    sample, when no C compiler is found); False: always Python timing."""
+    sample, when no C compiler is found); False: always Python timing.
+    cpu: the one core the child runs on (where the OS allows pinning)."""
     request = pickle.dumps(
         {
             "dir": str(Path(artefact_dir).resolve()),
@@ -123,6 +125,11 @@ def measure(
     env = _child_env()
     start = time.monotonic()
     proc = _start_child(env)
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        try:  # before it has imported anything: the timing runs there
+            os.sched_setaffinity(proc.pid, {cpu})
+        except OSError:
+            pass  # gone already, or the core was taken away: time where it runs
     try:
         out, err = proc.communicate(request, timeout=timeout_s)
     except subprocess.TimeoutExpired:
