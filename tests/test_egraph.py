@@ -210,6 +210,25 @@ def test_tiny_ruleset_saturates_and_extracts_the_shift():
     assert "(rewrite (Mul" in atlas.program
 
 
+def test_an_atlas_is_freed_as_soon_as_it_is_dropped():
+    """No reference cycle through its classes: egglog's e-graph must be freed
+    on the thread that made it, and the cyclic collector runs on any thread."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        atlas = saturate({"f@f.ax:1:1 r": T("add", U32, X2, y)}, [MUL2, COMM])
+        classes = atlas.classes()
+        gone = weakref.ref(atlas)
+        del atlas
+        assert gone() is None
+        with pytest.raises(ValueError, match="outside its atlas"):
+            classes[0].members()
+    finally:
+        gc.enable()
+
+
 def test_extraction_is_sound_and_agrees_with_egglogs_extractor():
     """The extracted term means what the root means (interpreter on random
     inputs), and egglog's own extractor, given the same node costs, finds

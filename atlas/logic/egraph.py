@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -524,12 +525,15 @@ class EClass:
     best: Term
     cost: int
     roots: list[str] = field(default_factory=list)
-    _atlas: "Atlas | None" = field(default=None, repr=False, compare=False)
+    # A weak reference: the atlas holds its classes, and a cycle would leave
+    # its e-graph to the cyclic collector, which may run on any thread
+    # (egglog's e-graph must be freed on the one that made it).
+    _atlas: "weakref.ref[Atlas] | None" = field(default=None, repr=False, compare=False)
 
     def members(self) -> list[Term]:
         """Each member with every child class replaced by its cheapest
         representative, cheapest first."""
-        atlas = self._atlas
+        atlas = self._atlas() if self._atlas is not None else None
         if atlas is None:
             raise ValueError("an e-class read outside its atlas has no members")
         return [atlas._member(n) for n in self.nodes]
@@ -926,7 +930,13 @@ class Atlas:
             nodes.sort(key=lambda e: (e.total, (e.ctor, e.lits, e.kids) != chosen))
             out.append(
                 EClass(
-                    cid, g["ty"][cid], nodes, g["best_term"](cid), g["best"][cid][0], sorted(landed.get(cid, [])), self
+                    cid,
+                    g["ty"][cid],
+                    nodes,
+                    g["best_term"](cid),
+                    g["best"][cid][0],
+                    sorted(landed.get(cid, [])),
+                    weakref.ref(self),
                 )
             )
         out.sort(key=lambda c: _id_key(c.id))

@@ -196,18 +196,33 @@ def _function(
 
 
 def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:
-    """The proof at bound k, or, where a deep nest is too large to unroll or
-    Z3 cannot decide in time, at the largest of k/2, k/4, ... down to 2 that
-    it decides: a smaller bound said plainly rather than no proof at all."""
+    """The proof at the largest bound of 2, 4, 8, ... up to k that Z3
+    decides, smallest first: a bound Z3 cannot decide within its limit costs
+    that limit once, not again for each bound below it, and a smaller bound
+    is said plainly rather than no proof at all.  A proof that holds for
+    every trip count (no loop's count depends on the input) ends the climb."""
     sizes = tuple(sorted(differential.small_params(source)))
-    proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
-    first = proof
-    while k > 2 and (proof.status is Status.UNDECIDED or proof.too_large):
-        k = max(2, k // 2)
-        proof = bodies.prove_functions(source, candidate, k, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
-    if proof.status in (Status.UNDECIDED, Status.UNSUPPORTED) and proof.status is not first.status:
-        return first
-    return proof
+    best = None
+    for bound in _ladder(k):
+        proof = bodies.prove_functions(source, candidate, bound, BUDGET, TIMEOUT_MS, sizes, RLIMIT)
+        if proof.status is not Status.PROVEN:
+            if proof.status is Status.REFUTED or best is None:
+                return proof  # a counterexample decides it; else why not even the least bound
+            return best
+        if proof.bound is None:
+            return proof
+        best = proof
+    assert best is not None, "the ladder is never empty"
+    return best
+
+
+def _ladder(k: int) -> list[int]:
+    """2, 4, 8, ... below k, then k."""
+    out, b = [], 2
+    while b < k:
+        out.append(b)
+        b *= 2
+    return out + [k]
 
 
 def searched(
