@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import warnings
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import NoReturn
+from typing import Callable, NoReturn, TypeVar
 
 import click
 import numpy as np
@@ -178,6 +180,60 @@ def probe(output):
         click.echo(json.dumps(p.to_json(), indent=2, sort_keys=True))
 
 
+_T = TypeVar("_T")
+
+
+def _gathered(name: str, cls: type[_T]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A command's options named as cls's fields, passed as one cls value
+    under `name` (place it under the options it gathers)."""
+
+    def wrap(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def gathered(*args, **kwargs) -> None:
+            kwargs[name] = cls(**{f.name: kwargs.pop(f.name) for f in fields(cls)})  # type: ignore[arg-type]
+            command(*args, **kwargs)
+
+        return gathered
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What `atlas compile` was asked to do, beside the search."""
+
+    hw: str | None
+    output: str | None
+    backend: str | None
+    dumps: tuple[str, ...]
+    no_atlas: bool
+    max_nodes: int
+    max_iterations: int
+    max_seconds: float
+    learned_file: str | None
+    no_learned: bool
+    variants: bool
+    archive_file: str | None
+
+
+@dataclass(frozen=True)
+class _SearchWanted:
+    """The search's options as given."""
+
+    search: bool | None
+    profiles: tuple[str, ...]
+    budget: float | None
+    evals: int
+    seed: int
+    feedback: str | None
+    fresh: bool
+    pins: tuple[str, ...]
+
+    @property
+    def budget_s(self) -> float:
+        return BUDGET_S if self.budget is None else self.budget
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
@@ -266,29 +322,9 @@ def probe(output):
     type=click.Path(dir_okay=False, exists=True),
     help="nvptx: the archive holding the launch shapes the GPU search crowned (default: the user's archive).",
 )
-def compile(
-    files,
-    hw,
-    output,
-    backend,
-    dumps,
-    no_atlas,
-    max_nodes,
-    max_iterations,
-    max_seconds,
-    search,
-    profiles,
-    budget,
-    evals,
-    seed,
-    feedback,
-    fresh,
-    pins,
-    learned_file,
-    no_learned,
-    variants,
-    archive_file,
-):
+@_gathered("wanted", _Wanted)
+@_gathered("asked", _SearchWanted)
+def compile(files, wanted: _Wanted, asked: _SearchWanted):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -307,10 +343,11 @@ def compile(
     import time
 
     started = time.monotonic()
-    out = output or str(Path("out") / Path(files[0]).stem)
+    w = wanted
+    out = w.output or str(Path("out") / Path(files[0]).stem)
 
     def dump(stage, text):
-        if stage in dumps:
+        if stage in w.dumps:
             click.echo(f";; ---- {stage} " + "-" * 50)
             click.echo(text.rstrip("\n"))
 
@@ -321,47 +358,40 @@ def compile(
         defined = _readable(files)
         _writable_folder(out)
         devices_only = only_devices(files)
-        backend = backend or ("stubs" if devices_only else backends.DEFAULT)
+        backend = w.backend or ("stubs" if devices_only else backends.DEFAULT)
         t = time.monotonic()
-        target = _probe_for(hw)
+        target = _probe_for(w.hw)
         probed = time.monotonic() - t
         options = None
-        backend_options = {k: v for k, v in (("variants", variants), ("archive", archive_file)) if v}
+        backend_options = {k: v for k, v in (("variants", w.variants), ("archive", w.archive_file)) if v}
         cls = backends.available().get(backend)
         known = DUMP_STAGES + (cls.dump_stages if cls is not None else ())
-        for d in dumps:
+        for d in w.dumps:
             if d not in known:
                 _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
         # Searching is asked for, or implied by what only a search uses; else
         # the archive's champions are taken and nothing is measured.
-        archive_only = search is None and not (profiles or feedback or budget is not None)
-        search = bool(search) or (search is None and not archive_only)
+        archive_only = asked.search is None and not (asked.profiles or asked.feedback or asked.budget is not None)
+        search = bool(asked.search) or (asked.search is None and not archive_only)
         if devices_only:
             pass  # device operations are emitted as written: nothing to search
         elif cls is not None and not cls.searchable:
-            if search or pins:
+            if search or asked.pins:
                 where = (
                     " (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive --archive reads)"
                     if backend == "nvptx"
                     else ""
                 )
                 click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}", err=True)
-        elif search or pins or archive_only:
-            options = _search_options(
-                target,
-                profiles,
-                BUDGET_S if budget is None else budget,
-                evals,
-                seed,
-                feedback,
-                fresh,
-                pins,
+        elif search or asked.pins or archive_only:
+            how = _How(
                 measure=search,
-                probed_here=hw is None,
+                probed_here=w.hw is None,
                 defined=defined,
                 archive_only=archive_only,
-                deadline=started + (BUDGET_S if budget is None else budget),  # the whole compile's
+                deadline=started + asked.budget_s,  # the whole compile's
             )
+            options = _search_options(target, asked, how)
         with _SearchProgress(options):
             result = compile_files(
                 list(files),
@@ -369,18 +399,18 @@ def compile(
                 out,
                 dump,
                 backend=backend,
-                use_atlas=not no_atlas,
-                limits=Limits(nodes=max_nodes, iterations=max_iterations, seconds=max_seconds),
+                use_atlas=not w.no_atlas,
+                limits=Limits(nodes=w.max_nodes, iterations=w.max_iterations, seconds=w.max_seconds),
                 search=options,
-                learned=learned.paths(learned_file, use=not no_learned),
+                learned=learned.paths(w.learned_file, use=not w.no_learned),
                 backend_options=backend_options,
             )
     except USER_ERRORS + (RuleError,) as exc:
         _fail(exc)
     result.timings = {"probe": probed, **result.timings}
-    _report_compiled(files, out, result, err=bool(dumps), wall=time.monotonic() - started)
+    _report_compiled(files, out, result, err=bool(w.dumps), wall=time.monotonic() - started)
     if options is not None and not options.search_new:
-        _worth_a_search(result, target if hw is not None else None, err=bool(dumps))
+        _worth_a_search(result, target if w.hw is not None else None, err=bool(w.dumps))
 
 
 def _worth_a_search(result, other: hwprobe.Probe | None, err: bool) -> None:
@@ -512,35 +542,33 @@ def _report_stubs(files, out, m: dict):  # the stubs backend's own fields
         )
 
 
-def _search_options(
-    target: hwprobe.Probe,
-    profiles,
-    budget,
-    evals,
-    seed,
-    feedback,
-    fresh,
-    pins=(),
-    measure=True,
-    probed_here=False,
-    defined=None,
-    archive_only=False,
-    deadline=None,
-):
-    """Search options, or None (with a note) where the candidates could not be
-    timed on the target: a probe of another machine.  `probed_here`: the
-    target is this machine's own probe, taken just now (no second probe).
-    `defined`: the compiled files' functions, which each profile must name.
+@dataclass(frozen=True)
+class _How:
+    """How a compile's search runs.  `probed_here`: the target is this
+    machine's own probe, taken just now (no second probe).  `defined`: the
+    compiled files' functions, which each profile must name.
     `archive_only`: take the archive's champions, measure nothing."""
+
+    measure: bool = True
+    probed_here: bool = False
+    defined: list[str] | None = None
+    archive_only: bool = False
+    deadline: float | None = None
+
+
+def _search_options(target: hwprobe.Probe, asked: _SearchWanted, how: _How):
+    """Search options, or None (with a note) where the candidates could not be
+    timed on the target: a probe of another machine."""
     from ..search.explode import Genome, Options, Pinned, pinned
 
+    measure, archive_only = how.measure, how.archive_only
     fixed: dict[str, Genome | Pinned] = {}
-    for pin in pins:
+    for pin in asked.pins:
         name, eq, shape = pin.partition("=")
         if not eq or not name or not shape:
             raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
         fixed[name] = pinned(shape)
-    here = hwprobe.probe() if measure and not probed_here else target
+    here = hwprobe.probe() if measure and not how.probed_here else target
     if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed and not archive_only:
         click.echo(
             "  search skipped: the probe is not this machine's, and candidates are timed "
@@ -551,25 +579,25 @@ def _search_options(
     from ..search.profile import Profile, load_profile
 
     loaded: dict[str, Profile] = {}
-    for path in profiles:
+    for path in asked.profiles:
         prof = load_profile(path)
-        if defined is not None:
-            prof.check_function(defined)
+        if how.defined is not None:
+            prof.check_function(how.defined)
         if prof.function in loaded:
             raise AtlasError(
                 None, f"{path}: a second profile for '{prof.function}' (the first is {loaded[prof.function].path})"
             )
         loaded[prof.function] = prof
     return Options(
-        budget_s=budget,
-        max_evals=evals,
-        seed=seed,
+        budget_s=asked.budget_s,
+        max_evals=asked.evals,
+        seed=asked.seed,
         profiles=loaded,
-        feedback=_read_feedback(feedback) if feedback else None,
-        reuse=not fresh,
+        feedback=_read_feedback(asked.feedback) if asked.feedback else None,
+        reuse=not asked.fresh,
         fixed=fixed,
         search_new=measure and not archive_only,
-        deadline=deadline,
+        deadline=how.deadline,
         only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target),
     )
 
