@@ -120,7 +120,17 @@ def middle(
     stats = sat.rule_stats
     account: dict[str, Any] = {
         "egraph": {
-            k: report[k] for k in ("source_nodes", "eclasses", "enodes", "compression", "stop_reason", "limits")
+            k: report[k]
+            for k in (
+                "source_nodes",
+                "eclasses",
+                "enodes",
+                "compression",
+                "forms_per_class",
+                "programs",
+                "stop_reason",
+                "limits",
+            )
         },
         "iterations": [{"nodes": it.nodes, "classes": it.classes} for it in sat.atlas.stats],
         "rules": {
@@ -141,7 +151,8 @@ def atlas_summary(sat, report: dict) -> str:
     return (
         f"{len(sat.roots)} roots, {report['source_nodes']} source term nodes -> "
         f"{report['eclasses']} e-classes, {report['enodes']} e-nodes "
-        f"(compression {report['compression'] or 0:.2f}); iterations: {sizes}; "
+        f"(compression {report['compression'] or 0:.2f}, {report['forms_per_class'] or 0:.2f} forms per class); "
+        f"iterations: {sizes}; "
         f"stopped: {report['stop_reason']}; {len(sat.rules)} rule instances"
     )
 

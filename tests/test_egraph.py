@@ -210,6 +210,18 @@ def test_tiny_ruleset_saturates_and_extracts_the_shift():
     assert "(rewrite (Mul" in atlas.program
 
 
+def test_the_report_counts_forms_and_programs():
+    """x * 2 and x << 1, each sum in two orders: 4 programs for f; a rule
+    that puts x * 1 into x's own class (a cycle) adds no program."""
+    rep = saturate({"f@f.ax:1:1 r": T("add", U32, X2, y)}, [MUL2, COMM]).report()
+    assert rep["programs"] == {"f": 4}
+    assert rep["classes_with_alternatives"] == 2 and rep["forms_per_class"] == round(8 / 6, 3)
+    one = R("mul-one", "algebra", U32, T("mul", U32, a_, const(1, U32)), a_)
+    looped = saturate({"g@g.ax:1:1 r": T("add", U32, T("mul", U32, x, const(1, U32)), y)}, [one, COMM])
+    assert looped.class_of("g@g.ax:1:1 r").members_pretty() == ["(x + y)", "(y + x)"]
+    assert looped.report()["programs"] == {"g": 2}
+
+
 def test_an_atlas_is_freed_as_soon_as_it_is_dropped():
     """No reference cycle through its classes: egglog's e-graph must be freed
     on the thread that made it, and the cyclic collector runs on any thread."""

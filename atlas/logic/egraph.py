@@ -45,6 +45,7 @@ subterm is paid at each use), matching egglog's tree-additive model.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import weakref
@@ -971,6 +972,11 @@ class Atlas:
             if len(owners[cid]) > 1
         ]
         last = self.stats[-1]
+        classes = self.classes()
+        counts = _programs(classes)
+        per_intent: dict[str, int] = {}
+        for name, (intent, term) in self.roots.items():
+            per_intent[intent] = per_intent.get(intent, 1) * counts[self._class_id(term, memo)]
         return {
             "roots": len(self.roots),
             "intents": sorted({i for i, _ in self.roots.values()}),
@@ -979,6 +985,12 @@ class Atlas:
             "eclasses": last.classes,
             "enodes": last.nodes,
             "compression": round(source_nodes / last.classes, 3) if last.classes else None,
+            # equal forms held per class: the atlas's real content
+            "forms_per_class": round(sum(len(c.nodes) for c in classes) / len(classes), 3) if classes else None,
+            "classes_with_alternatives": sum(len(c.nodes) > 1 for c in classes),
+            # distinct programs each intent's roots stand for together (no class
+            # repeated along a path: a rewrite cycle adds no new program)
+            "programs": per_intent,
             "shared_classes": shared,
             "iterations": [asdict(s) for s in self.stats],
             "limits": asdict(self.limits),
@@ -988,6 +1000,46 @@ class Atlas:
             "reassoc_rules_skipped": self.skipped_reassoc,
             "rule_matches": dict(self.rule_matches),
         }
+
+
+def _programs(classes: list[EClass]) -> dict[str, int]:
+    """Per class, how many distinct terms it holds in which no class repeats
+    along a path: the nodes through which a class reaches itself (x * 1 in
+    x's class) are left out, and what remains is counted bottom-up."""
+    kids = {c.id: [n.kids for n in c.nodes] for c in classes}
+    reach: dict[str, set[str]] = {}
+
+    def reachable(cid: str) -> set[str]:
+        # iterative: classes reachable from cid through any node (cid itself only via a cycle)
+        if cid not in reach:
+            seen: set[str] = set()
+            todo = [k for ks in kids[cid] for k in ks]
+            while todo:
+                k = todo.pop()
+                if k not in seen:
+                    seen.add(k)
+                    todo.extend(x for ks in kids.get(k, ()) for x in ks)
+            reach[cid] = seen
+        return reach[cid]
+
+    acyclic = {
+        cid: [ks for ks in nodes if not any(k == cid or cid in reachable(k) for k in ks)] for cid, nodes in kids.items()
+    }
+    count: dict[str, int] = {}
+
+    def total(cid: str) -> int:
+        if cid not in count:
+            order, todo = [], [cid]
+            while todo:  # children first, without recursion (deep terms)
+                c = todo.pop()
+                order.append(c)
+                todo.extend(k for ks in acyclic[c] for k in ks if k not in count)
+            for c in reversed(order):
+                if c not in count:
+                    count[c] = sum(math.prod(count[k] for k in ks) for ks in acyclic[c])
+        return count[cid]
+
+    return {cid: total(cid) for cid in kids}
 
 
 def _id_key(cid: str):
