@@ -10,6 +10,8 @@ arrays are viewed as unsigned so that loads give bit patterns directly.
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Sequence, cast
+
 import numpy as np
 
 from . import ir
@@ -34,7 +36,7 @@ _DTYPES = {
 }
 
 
-def dtype(t: ir.Scalar):
+def dtype(t: ir.Scalar) -> np.dtype[Any]:
     """The numpy dtype that holds one element of type t."""
     return np.dtype(_DTYPES[t.name])
 
@@ -45,7 +47,7 @@ COUNTS: dict[str, int] = {}
 
 
 class _Return(Exception):
-    def __init__(self, value):
+    def __init__(self, value: Any) -> None:
         self.value = value
 
 
@@ -56,7 +58,7 @@ class OutOfFuel(Exception):
 # ---------------------------------------------------------------- values at the boundary
 
 
-def to_value(t: ir.Scalar, v):
+def to_value(t: ir.Scalar, v: Any) -> Any:
     """A Python or numpy argument -> the interpreter's value of type t."""
     is_bool = isinstance(v, (bool, np.bool_))
     if t.is_bool:
@@ -75,7 +77,9 @@ def to_value(t: ir.Scalar, v):
     return v & t.mask
 
 
-def from_value(t: ir.Scalar, v):
+# An int, a float or a bool, by t; Any because callers (atlas/search/shapes.py)
+# use the result as the int that t makes it.
+def from_value(t: ir.Scalar, v: Any) -> Any:
     """The interpreter's value -> the natural Python value (signed ints negative)."""
     if t.is_bool:
         return bool(v)
@@ -84,7 +88,7 @@ def from_value(t: ir.Scalar, v):
     return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
 
 
-def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
+def evaluate(e: ir.Expr, scalars: dict[str, Any], exact: bool = False) -> int:
     """An expression over integer parameters (an array length), given their
     bit patterns: as the program computes it (wrapping, the natural value of
     the result), or with `exact`, in unbounded integers.  A length that would
@@ -93,11 +97,11 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
     if not isinstance(e.ty, ir.Scalar) or not e.ty.is_int:
         raise ValueError(f"a length is an integer expression, not {ir.pretty_expr(e)}")
     if not exact:
-        return from_value(e.ty, _Frame(None, scalars, {}).expr(e))
+        return cast(int, from_value(e.ty, _Frame(None, scalars, {}).expr(e)))
     if isinstance(e, ir.Const):
-        return from_value(e.ty, e.value)
+        return cast(int, from_value(e.ty, e.value))
     if isinstance(e, ir.Var):
-        return from_value(e.ty, scalars[e.name])
+        return cast(int, from_value(e.ty, scalars[e.name]))
     if isinstance(e, ir.Cast):
         return evaluate(e.a, scalars, True)
     if isinstance(e, ir.Binary):
@@ -122,7 +126,7 @@ def evaluate(e: ir.Expr, scalars: dict, exact: bool = False) -> int:
     raise ValueError(f"unsupported length expression {ir.pretty_expr(e)}")
 
 
-def machine_length(e: ir.Expr, scalars: dict) -> int:
+def machine_length(e: ir.Expr, scalars: dict[str, Any]) -> int:
     """An array's length as compiled code needs it: the exact value, refused
     (ValueError) where computing it in its declared types, as machine code
     does, would wrap and so disagree with the buffer it describes.  The one
@@ -133,7 +137,7 @@ def machine_length(e: ir.Expr, scalars: dict) -> int:
     return exact
 
 
-def _check_array(where: str, ty: ir.Array, a, scalars: dict, compiled: bool, device: bool) -> None:
+def _check_array(where: str, ty: ir.Array, a: Any, scalars: dict[str, Any], compiled: bool, device: bool) -> None:
     """One array argument against its declared type (bind's contract)."""
     want = dtype(ty.elem)
     if device and not hasattr(a, "__cuda_array_interface__"):
@@ -164,8 +168,8 @@ class ArityError(TypeError, ValueError):
 
 
 def bind(
-    fn: ir.Function, args, *, compiled: bool = False, device: bool = False, alignment: int = 16
-) -> tuple[dict, dict]:
+    fn: ir.Function, args: Sequence[Any], *, compiled: bool = False, device: bool = False, alignment: int = 16
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Check a call against fn's signature and return (scalars as bit
     patterns, arrays): the one statement of the call contract, for the
     interpreter, the CPU runtime (`compiled`) and the GPU host (`device`).
@@ -178,7 +182,7 @@ def bind(
     vectors."""
     if len(args) != len(fn.params):
         raise ArityError(f"{fn.name} takes {len(fn.params)} argument(s), got {len(args)}")
-    scalars: dict = {}
+    scalars: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
     for p, a in zip(fn.params, args):
         if isinstance(p.ty, ir.Scalar):
@@ -214,7 +218,9 @@ def bind(
 # ---------------------------------------------------------------- execution
 
 
-def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | list[int] | None = None, bus=None):
+def run(
+    module: ir.Module | ir.Device, name: str, *args: Any, fuel: int | list[int] | None = None, bus: Any = None
+) -> int | float | bool | None:
     """Run function `name` of a specialised module, or operation `name` of a
     placed device against `bus` (atlas.front.devices.run); arrays are updated in place."""
     fn = module.function(name)
@@ -226,7 +232,7 @@ def run(module: ir.Module | ir.Device, name: str, *args, fuel: int | list[int] |
         return _call(module, fn, scalars, {k: _view(v, elems[k]) for k, v in arrays.items()}, tank, bus)
 
 
-def constant(e: ir.Expr):
+def constant(e: ir.Expr) -> Any:
     """The value of an expression made of literals alone (a backend folding it)."""
     with np.errstate(all="ignore"):
         return _Frame(None, {}, {}).expr(e)
@@ -236,7 +242,14 @@ def _view(a: np.ndarray, t: ir.Scalar) -> np.ndarray:
     return a.view(_UNSIGNED[t.bits]) if t.is_int else a
 
 
-def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
+def _call(
+    module: ir.Module | ir.Device | None,
+    fn: ir.Function,
+    scalars: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    fuel: list[Any],
+    bus: Any = None,
+) -> int | float | bool | None:
     frame = _Frame(module, dict(scalars), dict(arrays), fuel, bus)
     frame.lengths = {
         p.name: evaluate(p.ty.length, scalars, exact=True) for p in fn.params if isinstance(p.ty, ir.Array)
@@ -252,26 +265,33 @@ def _call(module, fn: ir.Function, scalars: dict, arrays: dict, fuel, bus=None):
 
 
 class _Frame:
-    def __init__(self, module, env, arrays, fuel=None, bus=None):
+    def __init__(
+        self,
+        module: ir.Module | ir.Device | None,
+        env: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        fuel: list[Any] | None = None,
+        bus: Any = None,
+    ) -> None:
         self.module = module  # an ir.Module, or an ir.Device running an operation
         self.bus = bus  # a device's registers: read/write/delay (atlas.front.devices)
         self.env = env
         self.arrays = arrays
         self.lengths: dict[str, int] = {}
-        self.fuel = fuel if fuel is not None else [None]
+        self.fuel: list[Any] = fuel if fuel is not None else [None]  # [steps left], or [None]: no limit
 
-    def tick(self):
+    def tick(self) -> None:
         if self.fuel[0] is not None:
             self.fuel[0] -= 1
             if self.fuel[0] < 0:
                 raise OutOfFuel("the interpreter's step budget ran out")
 
     # -- statements
-    def block(self, stmts):
+    def block(self, stmts: Iterable[ir.Stmt]) -> None:
         for s in stmts:
             self.stmt(s)
 
-    def stmt(self, s):
+    def stmt(self, s: ir.Stmt) -> None:
         if isinstance(s, (ir.Let, ir.Assign)):
             self.env[s.name] = self.expr(s.init if isinstance(s, ir.Let) else s.value)
         elif isinstance(s, ir.LetArray):
@@ -305,13 +325,13 @@ class _Frame:
             at = self.locate(s.reg, s.index)
             v = self.expr(s.value)
             if at is not None:
-                self.bus.write(*at, self.module.register(s.reg).ty.bits, v)
+                self.bus.write(*at, cast(ir.Device, self.module).register(s.reg).ty.bits, v)
         elif isinstance(s, ir.Poll):
             held = False
             for k in range(s.tries):
                 self.tick()
                 if s.var is not None:
-                    self.env[s.var] = self.expr(s.value)
+                    self.env[s.var] = self.expr(cast(ir.Expr, s.value))
                 if self.expr(s.cond):
                     held = True
                     break
@@ -329,7 +349,7 @@ class _Frame:
             raise TypeError(f"not a statement: {s!r}")
 
     # -- expressions
-    def expr(self, e):
+    def expr(self, e: ir.Expr | ir.RegRead) -> Any:
         if isinstance(e, ir.Const):
             return D.fconst(e.ty.bits, e.value) if e.ty.is_float else e.value
         if isinstance(e, ir.Var):
@@ -346,7 +366,7 @@ class _Frame:
         if isinstance(e, ir.Binary):
             return self.binary(e)
         if isinstance(e, ir.Cast):
-            return sem.cast(D, e.a.ty, e.ty, self.expr(e.a))
+            return sem.cast(D, cast(ir.Scalar, e.a.ty), e.ty, self.expr(e.a))
         if isinstance(e, ir.Prim):
             return self.prim(e)
         if isinstance(e, ir.Call):
@@ -356,25 +376,25 @@ class _Frame:
             return 0 if at is None else self.bus.read(*at, e.ty.bits) & e.ty.mask
         raise TypeError(f"not an expression: {e!r}")
 
-    def locate(self, reg: str, index):
+    def locate(self, reg: str, index: ir.Expr | None) -> tuple[int, int] | None:
         """(BAR, offset) of a register access, None past a register array's end."""
-        return self.module.locate(reg, None if index is None else self.expr(index))
+        return cast(ir.Device, self.module).locate(reg, None if index is None else self.expr(index))
 
-    def binary(self, e: ir.Binary):
+    def binary(self, e: ir.Binary) -> Any:
         if e.op == "land":  # short-circuit: the right side may call
             return bool(self.expr(e.a)) and bool(self.expr(e.b))
         if e.op == "lor":
             return bool(self.expr(e.a)) or bool(self.expr(e.b))
         a, b = self.expr(e.a), self.expr(e.b)
         if e.op in ir.COMPARE:
-            return sem.compare(D, e.a.ty, e.op, a, b)
+            return sem.compare(D, cast(ir.Scalar, e.a.ty), e.op, a, b)
         if e.op == "shl":
-            return sem.shl(D, e.ty, e.b.ty, a, b)
+            return sem.shl(D, e.ty, cast(ir.Scalar, e.b.ty), a, b)
         if e.op == "shr":
-            return sem.shr(D, e.ty, e.b.ty, a, b)
+            return sem.shr(D, e.ty, cast(ir.Scalar, e.b.ty), a, b)
         return sem.BINARY[e.op](D, e.ty, a, b)
 
-    def prim(self, e: ir.Prim):
+    def prim(self, e: ir.Prim) -> Any:
         fn, shape = sem.PRIMITIVES[e.name]
         args = [self.expr(a) for a in e.args]
         if shape == "select":
@@ -384,8 +404,8 @@ class _Frame:
             return fn(D, t, e.args[1].ty, *args)
         return fn(D, t, *args)
 
-    def call(self, e: ir.Call):
-        callee = self.module.function(e.func)
+    def call(self, e: ir.Call) -> Any:
+        callee = cast("ir.Module | ir.Device", self.module).function(e.func)
         scalars, arrays = {}, {}
         for p, a in zip(callee.params, e.args):
             if isinstance(a, ir.ArrayRef):
@@ -393,4 +413,4 @@ class _Frame:
             else:
                 scalars[p.name] = self.expr(a)
         value = _call(self.module, callee, scalars, arrays, self.fuel, self.bus)
-        return None if value is None else to_value(callee.ret, value)
+        return None if value is None else to_value(cast(ir.Scalar, callee.ret), value)

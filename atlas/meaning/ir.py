@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Union, cast
 
 
 # ---------------------------------------------------------------- spans
@@ -556,7 +556,7 @@ class Module:
         raise KeyError(name)
 
 
-def children(e) -> tuple:
+def children(e: Expr | RegRead) -> tuple[Expr, ...]:
     """The direct scalar subexpressions of an expression."""
     if isinstance(e, (Unary, Cast)):
         return (e.a,)
@@ -571,7 +571,7 @@ def children(e) -> tuple:
     return ()
 
 
-def walk(e):
+def walk(e: Expr | RegRead) -> Iterator[Expr | RegRead]:
     """An expression and all its subexpressions, outermost first."""
     yield e
     for c in children(e):
@@ -588,7 +588,7 @@ def walk(e):
 LENGTH_OPS = ARITH + BITWISE + SHIFTS
 
 
-def length_to_json(e) -> dict:
+def length_to_json(e: Expr) -> dict[str, Any]:
     if isinstance(e, Var):
         return {"var": e.name, "type": e.ty.name}
     if isinstance(e, Const):
@@ -600,7 +600,7 @@ def length_to_json(e) -> dict:
     raise ValueError(f"not a length expression: {pretty_expr(e)}")
 
 
-def length_from_json(d) -> "Expr":
+def length_from_json(d: Any) -> "Expr":
     """The inverse of length_to_json; ValueError on anything it did not write."""
     name = d.get("type") if isinstance(d, dict) else None
     ty = SCALARS.get(name) if isinstance(name, str) else None
@@ -657,24 +657,27 @@ BINARY_SYMBOL = {  # each binary operator as the intent language writes it
 }
 
 
-def blocks(s) -> tuple:
+def blocks(s: Stmt) -> tuple[Stmt, ...]:
     """The statements nested in s: an if's arms, a loop's body."""
     return tuple(getattr(s, "then", ())) + tuple(getattr(s, "else_", ())) + tuple(getattr(s, "body", ()))
 
 
-def walk_stmts(stmts):
+# Each statement yielded is a Stmt; the item type is Any because a caller
+# (backends/nvptx/plan.py, _fold) compares one by identity with an untyped
+# value, which a precise type would narrow to Stmt there.
+def walk_stmts(stmts: Iterable[Stmt]) -> Iterator[Any]:
     """Every statement of a list, nested ones included, each before those inside it."""
     for s in stmts:
         yield s
         yield from walk_stmts(blocks(s))
 
 
-def has_loops(stmts) -> bool:
+def has_loops(stmts: Iterable[Stmt]) -> bool:
     """Whether a statement list holds a loop, at any depth."""
     return any(isinstance(s, (For, While)) for s in walk_stmts(stmts))
 
 
-def own_exprs(s) -> tuple:
+def own_exprs(s: Stmt) -> tuple[Expr, ...]:
     """The expressions a statement evaluates itself (not those of its blocks)."""
     if isinstance(s, (Let, LetArray)):
         return (s.init,)
@@ -697,7 +700,9 @@ def own_exprs(s) -> tuple:
     return ()
 
 
-def declared(stmts):
+# Each name is a str; Any because a caller (backends/nvptx/kernels.py) reuses
+# an int variable for it.
+def declared(stmts: Iterable[Stmt]) -> Iterator[tuple[Any, Scalar]]:
     """(name, type) of every local a statement list declares, loop variables included."""
     for s in walk_stmts(stmts):
         if isinstance(s, Let):
@@ -706,7 +711,7 @@ def declared(stmts):
             yield s.var, s.ty
 
 
-def map_expr(e, var=None, load=None):
+def map_expr(e: Expr, var: Callable[[Var], Expr] | None = None, load: Callable[[Load], Expr] | None = None) -> Expr:
     """e rebuilt bottom-up: each Var through `var`, each Load (its index
     already rebuilt) through `load`."""
     if isinstance(e, Var):
@@ -719,19 +724,22 @@ def map_expr(e, var=None, load=None):
     if isinstance(e, Binary):
         return replace(e, a=map_expr(e.a, var, load), b=map_expr(e.b, var, load))
     if isinstance(e, (Prim, Call)):
-        return replace(e, args=tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load) for a in e.args))
+        # cast: a Prim keeps only Exprs in its args, which mypy cannot see through the union
+        return replace(
+            e, args=cast(Any, tuple(a if isinstance(a, ArrayRef) else map_expr(a, var, load) for a in e.args))
+        )
     return e
 
 
-def substitute(e, env: dict):
+def substitute(e: Expr, env: Mapping[str, Expr]) -> Expr:
     """e with each Var named in env replaced by env's expression."""
     return map_expr(e, var=lambda v: env.get(v.name, v))
 
 
-def rename_locals(stmts, names: dict[str, str]) -> tuple:
+def rename_locals(stmts: Iterable[Stmt], names: dict[str, str]) -> tuple[Stmt, ...]:
     """Statements with locals renamed everywhere (declarations and uses)."""
 
-    def sub(e):
+    def sub(e: Expr) -> Expr:
         return map_expr(e, var=lambda v: replace(v, name=names.get(v.name, v.name)))
 
     out = []
@@ -755,7 +763,7 @@ def rename_locals(stmts, names: dict[str, str]) -> tuple:
         elif isinstance(s, Return):
             s = replace(s, value=None if s.value is None else sub(s.value))
         elif isinstance(s, ExprStmt):
-            s = replace(s, expr=sub(s.expr))
+            s = replace(s, expr=cast(Call, sub(s.expr)))  # map_expr rebuilds a Call as a Call
         out.append(s)
     return tuple(out)
 
@@ -773,12 +781,12 @@ def names_used(fn: "Function") -> set[str]:
     return out
 
 
-def assigned(stmts) -> set[str]:
+def assigned(stmts: Iterable[Stmt]) -> set[str]:
     """The scalars assigned anywhere in a statement list (not those declared)."""
     return {s.name for s in walk_stmts(stmts) if isinstance(s, Assign)}
 
 
-def stored(stmts) -> set[str]:
+def stored(stmts: Iterable[Stmt]) -> set[str]:
     """The arrays stored to anywhere in a statement list."""
     return {s.array if isinstance(s, Store) else s.name for s in walk_stmts(stmts) if isinstance(s, (Store, LetArray))}
 
@@ -793,18 +801,18 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def const_text(value, ty: Scalar) -> str:
+def const_text(value: Union[int, float, bool], ty: Scalar) -> str:
     if ty.is_bool:
         return "true" if value else "false"
     if ty.is_float:
         return f"{float(value)!r}{ty.name}"
-    v = value - (1 << ty.bits) if ty.signed and value >> (ty.bits - 1) else value
+    v = value - (1 << ty.bits) if ty.signed and cast(int, value) >> (ty.bits - 1) else value
     if v >= 1 << 16:  # masks and magic numbers read better in hex
         return f"{v:#x}{ty.name}"
     return f"{v}{ty.name}"
 
 
-def pretty_expr(e) -> str:
+def pretty_expr(e: Expr | ArrayRef | RegRead | HwCond) -> str:
     """Intent-like syntax, fully parenthesised, literals suffixed with their type."""
     if isinstance(e, Const):
         return const_text(e.value, e.ty)
@@ -838,11 +846,11 @@ def pretty_expr(e) -> str:
     raise TypeError(f"not an expression: {e!r}")
 
 
-def pretty_stmts(stmts, indent: int = 1) -> list[str]:
+def pretty_stmts(stmts: Iterable[Stmt], indent: int = 1) -> list[str]:
     pad = "    " * indent
     out: list[str] = []
 
-    def block(head, body, tail_else=None):
+    def block(head: str, body: Iterable[Stmt], tail_else: tuple[Stmt, ...] | None = None) -> None:
         out.append(pad + head + " {")
         out.extend(pretty_stmts(body, indent + 1))
         if tail_else:
@@ -878,7 +886,7 @@ def pretty_stmts(stmts, indent: int = 1) -> list[str]:
             out.append(f"{pad}write({s.reg}{at}, {pretty_expr(s.value)});")
         elif isinstance(s, Poll):
             every = f" every {s.every}" if s.every else ""
-            bind = "" if s.var is None else f"{s.var}: {s.ty} = {pretty_expr(s.value)} until "
+            bind = "" if s.var is None else f"{s.var}: {s.ty} = {pretty_expr(cast(Expr, s.value))} until "
             block(f"poll {bind}{pretty_expr(s.cond)} within {s.tries}{every} else", s.else_)
         elif isinstance(s, Delay):
             out.append(f"{pad}delay({s.us});")

@@ -33,11 +33,73 @@ The stated results, which every backend must reproduce exactly:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import builtins
+from typing import Any, Callable, Protocol, SupportsFloat, TypeVar
 
 import numpy as np
 
 from .ir import Scalar
+
+
+# ============================================================ the domain interface
+
+# A domain's value: for PyDomain a Python int (a bit pattern), a bool or a
+# numpy float; for a Z3 domain a Z3 term.  The definitions below are written
+# once for all of them, so to them a value is opaque.
+Value = Any
+
+_T = TypeVar("_T")
+
+
+class Domain(Protocol):
+    """What the definitions ask of a domain (PyDomain, z3domain.Z3Domain)."""
+
+    # -- bit-vectors (w: the width in bits)
+    def const(self, w: int, v: int) -> Value: ...
+    def add(self, w: int, a: Value, b: Value) -> Value: ...
+    def sub(self, w: int, a: Value, b: Value) -> Value: ...
+    def mul(self, w: int, a: Value, b: Value) -> Value: ...
+    def neg(self, w: int, a: Value) -> Value: ...
+    def and_(self, w: int, a: Value, b: Value) -> Value: ...
+    def or_(self, w: int, a: Value, b: Value) -> Value: ...
+    def xor(self, w: int, a: Value, b: Value) -> Value: ...
+    def not_(self, w: int, a: Value) -> Value: ...
+    def udiv(self, w: int, a: Value, b: Value) -> Value: ...
+    def urem(self, w: int, a: Value, b: Value) -> Value: ...
+    def shl(self, w: int, a: Value, s: Value) -> Value: ...
+    def lshr(self, w: int, a: Value, s: Value) -> Value: ...
+    def ashr(self, w: int, a: Value, s: Value) -> Value: ...
+    def eq(self, w: int, a: Value, b: Value) -> Value: ...
+    def ult(self, w: int, a: Value, b: Value) -> Value: ...
+    def slt(self, w: int, a: Value, b: Value) -> Value: ...
+    def zext(self, w_from: int, w_to: int, a: Value) -> Value: ...
+    def sext(self, w_from: int, w_to: int, a: Value) -> Value: ...
+    def trunc(self, w_from: int, w_to: int, a: Value) -> Value: ...
+    def bit(self, w: int, a: Value, i: int) -> Value: ...
+
+    # -- booleans
+    def bool(self, v: Any) -> Value: ...
+    def band(self, a: Value, b: Value) -> Value: ...
+    def bor(self, a: Value, b: Value) -> Value: ...
+    def bnot(self, a: Value) -> Value: ...
+    def ite(self, c: Value, a: Value, b: Value) -> Value: ...
+
+    # -- IEEE floats (w: 32 or 64)
+    def fconst(self, w: int, v: float) -> Value: ...
+    def fadd(self, w: int, a: Value, b: Value) -> Value: ...
+    def fsub(self, w: int, a: Value, b: Value) -> Value: ...
+    def fmul(self, w: int, a: Value, b: Value) -> Value: ...
+    def fdiv(self, w: int, a: Value, b: Value) -> Value: ...
+    def fneg(self, w: int, a: Value) -> Value: ...
+    def fabs(self, w: int, a: Value) -> Value: ...
+    def fsqrt(self, w: int, a: Value) -> Value: ...
+    def feq(self, w: int, a: Value, b: Value) -> Value: ...
+    def flt(self, w: int, a: Value, b: Value) -> Value: ...
+    def fle(self, w: int, a: Value, b: Value) -> Value: ...
+    def fisnan(self, w: int, a: Value) -> Value: ...
+    def fcvt(self, w_from: int, w_to: int, a: Value) -> Value: ...
+    def itof(self, w_int: int, signed: builtins.bool, w_float: int, a: Value) -> Value: ...
+    def ftoi(self, w_float: int, w_int: int, signed: builtins.bool, a: Value) -> Value: ...
 
 
 # ============================================================ the domain for Python
@@ -47,140 +109,141 @@ class PyDomain:
     """Bit-vectors as Python ints in [0, 2**w); floats as numpy scalars."""
 
     # -- bit-vectors
-    def const(self, w, v):
+    def const(self, w: int, v: int) -> int:
         return v & ((1 << w) - 1)
 
-    def add(self, w, a, b):
+    def add(self, w: int, a: int, b: int) -> int:
         return (a + b) & ((1 << w) - 1)
 
-    def sub(self, w, a, b):
+    def sub(self, w: int, a: int, b: int) -> int:
         return (a - b) & ((1 << w) - 1)
 
-    def mul(self, w, a, b):
+    def mul(self, w: int, a: int, b: int) -> int:
         return (a * b) & ((1 << w) - 1)
 
-    def neg(self, w, a):
+    def neg(self, w: int, a: int) -> int:
         return -a & ((1 << w) - 1)
 
-    def and_(self, w, a, b):
+    def and_(self, w: int, a: int, b: int) -> int:
         return a & b
 
-    def or_(self, w, a, b):
+    def or_(self, w: int, a: int, b: int) -> int:
         return a | b
 
-    def xor(self, w, a, b):
+    def xor(self, w: int, a: int, b: int) -> int:
         return a ^ b
 
-    def not_(self, w, a):
+    def not_(self, w: int, a: int) -> int:
         return a ^ ((1 << w) - 1)
 
-    def udiv(self, w, a, b):  # b != 0 (the definitions make sure)
+    def udiv(self, w: int, a: int, b: int) -> int:  # b != 0 (the definitions make sure)
         return a // b if b else 0
 
-    def urem(self, w, a, b):  # b != 0
+    def urem(self, w: int, a: int, b: int) -> int:  # b != 0
         return a % b if b else 0
 
-    def shl(self, w, a, s):  # s < w
+    def shl(self, w: int, a: int, s: int) -> int:  # s < w
         return (a << s) & ((1 << w) - 1) if s < w else 0
 
-    def lshr(self, w, a, s):  # s < w
+    def lshr(self, w: int, a: int, s: int) -> int:  # s < w
         return a >> s if s < w else 0
 
-    def ashr(self, w, a, s):  # s < w
+    def ashr(self, w: int, a: int, s: int) -> int:  # s < w
         return (_signed(w, a) >> min(s, w - 1)) & ((1 << w) - 1)
 
-    def eq(self, w, a, b):
+    def eq(self, w: int, a: int, b: int) -> bool:
         return a == b
 
-    def ult(self, w, a, b):
+    def ult(self, w: int, a: int, b: int) -> bool:
         return a < b
 
-    def slt(self, w, a, b):
+    def slt(self, w: int, a: int, b: int) -> bool:
         return _signed(w, a) < _signed(w, b)
 
-    def zext(self, w_from, w_to, a):
+    def zext(self, w_from: int, w_to: int, a: int) -> int:
         return a
 
-    def sext(self, w_from, w_to, a):
+    def sext(self, w_from: int, w_to: int, a: int) -> int:
         return _signed(w_from, a) & ((1 << w_to) - 1)
 
-    def trunc(self, w_from, w_to, a):
+    def trunc(self, w_from: int, w_to: int, a: int) -> int:
         return a & ((1 << w_to) - 1)
 
-    def bit(self, w, a, i):  # bit i of a as a 1-bit vector (i a Python int)
+    def bit(self, w: int, a: int, i: int) -> int:  # bit i of a as a 1-bit vector (i a Python int)
         return (a >> i) & 1
 
-    # -- booleans
-    def bool(self, v):
+    # -- booleans (this method's name hides the type `bool` from the annotations
+    # after it in the class: they say `builtins.bool`)
+    def bool(self, v: object) -> builtins.bool:
         return bool(v)
 
-    def band(self, a, b):
+    def band(self, a: builtins.bool, b: builtins.bool) -> builtins.bool:
         return a and b
 
-    def bor(self, a, b):
+    def bor(self, a: builtins.bool, b: builtins.bool) -> builtins.bool:
         return a or b
 
-    def bnot(self, a):
+    def bnot(self, a: builtins.bool) -> builtins.bool:
         return not a
 
-    def ite(self, c, a, b):
+    def ite(self, c: object, a: _T, b: _T) -> _T:
         return a if c else b
 
     # -- IEEE floats (numpy computes each f32/f64 op correctly rounded)
-    def fconst(self, w, v):
+    def fconst(self, w: int, v: SupportsFloat) -> np.floating[Any]:
         return _FT[w](v)
 
-    def fadd(self, w, a, b):
+    def fadd(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](a + b)
 
-    def fsub(self, w, a, b):
+    def fsub(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](a - b)
 
-    def fmul(self, w, a, b):
+    def fmul(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](a * b)
 
-    def fdiv(self, w, a, b):
+    def fdiv(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](a / b)
 
-    def fneg(self, w, a):
+    def fneg(self, w: int, a: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](-a)
 
-    def fabs(self, w, a):
+    def fabs(self, w: int, a: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](np.abs(a))
 
-    def fsqrt(self, w, a):
+    def fsqrt(self, w: int, a: np.floating[Any]) -> np.floating[Any]:
         return _FT[w](np.sqrt(a))
 
-    def feq(self, w, a, b):
+    def feq(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> builtins.bool:
         return bool(a == b)
 
-    def flt(self, w, a, b):
+    def flt(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> builtins.bool:
         return bool(a < b)
 
-    def fle(self, w, a, b):
+    def fle(self, w: int, a: np.floating[Any], b: np.floating[Any]) -> builtins.bool:
         return bool(a <= b)
 
-    def fisnan(self, w, a):
+    def fisnan(self, w: int, a: np.floating[Any]) -> builtins.bool:
         return bool(np.isnan(a))
 
-    def fcvt(self, w_from, w_to, a):
+    def fcvt(self, w_from: int, w_to: int, a: np.floating[Any]) -> np.floating[Any]:
         return _FT[w_to](a)
 
-    def itof(self, w_int, signed, w_float, a):
+    def itof(self, w_int: int, signed: builtins.bool, w_float: int, a: int) -> np.floating[Any]:
         v = _signed(w_int, a) if signed else a
         return _FT[w_float](_round_int(v, 24 if w_float == 32 else 53))
 
-    def ftoi(self, w_float, w_int, signed, a):
+    def ftoi(self, w_float: int, w_int: int, signed: builtins.bool, a: np.floating[Any]) -> int:
         """Truncation toward zero; only called for values in range."""
         if not np.isfinite(a):
             return 0
         return int(a) & ((1 << w_int) - 1)
 
 
-_FT = {32: np.float32, 64: np.float64}
+_FT: dict[int, Callable[[Any], np.floating[Any]]] = {32: np.float32, 64: np.float64}
 
 
-def _signed(w, a):
+def _signed(w: int, a: int) -> int:
     return a - (1 << w) if a >> (w - 1) else a
 
 
@@ -202,31 +265,31 @@ def _round_int(v: int, mant: int) -> float:
 # ============================================================ the definitions
 
 
-def _c(D, t, v):
+def _c(D: Domain, t: Scalar, v: int) -> Value:
     return D.const(t.bits, v)
 
 
-def neg(D, t, a):
+def neg(D: Domain, t: Scalar, a: Value) -> Value:
     return D.fneg(t.bits, a) if t.is_float else D.neg(t.bits, a)
 
 
-def bitnot(D, t, a):
+def bitnot(D: Domain, t: Scalar, a: Value) -> Value:
     return D.bnot(a) if t.is_bool else D.not_(t.bits, a)
 
 
-def add(D, t, a, b):
+def add(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     return D.fadd(t.bits, a, b) if t.is_float else D.add(t.bits, a, b)
 
 
-def sub(D, t, a, b):
+def sub(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     return D.fsub(t.bits, a, b) if t.is_float else D.sub(t.bits, a, b)
 
 
-def mul(D, t, a, b):
+def mul(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     return D.fmul(t.bits, a, b) if t.is_float else D.mul(t.bits, a, b)
 
 
-def _magnitudes(D, t, a, b):
+def _magnitudes(D: Domain, t: Scalar, a: Value, b: Value) -> tuple[Value, Value, Value, Value]:
     w = t.bits
     zero = _c(D, t, 0)
     na, nb = D.slt(w, a, zero), D.slt(w, b, zero)
@@ -235,7 +298,7 @@ def _magnitudes(D, t, a, b):
     return na, nb, ua, ub
 
 
-def div(D, t, a, b):
+def div(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     if t.is_float:
         return D.fdiv(t.bits, a, b)
     w = t.bits
@@ -249,7 +312,7 @@ def div(D, t, a, b):
     return D.ite(by_zero, D.ite(na, _c(D, t, 1), _c(D, t, t.mask)), q)
 
 
-def rem(D, t, a, b):
+def rem(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     w = t.bits
     by_zero = D.eq(w, b, _c(D, t, 0))
     if not t.signed:
@@ -260,21 +323,21 @@ def rem(D, t, a, b):
     return D.ite(by_zero, a, D.ite(na, D.neg(w, r), r))
 
 
-def bitand(D, t, a, b):
+def bitand(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     return D.band(a, b) if t.is_bool else D.and_(t.bits, a, b)
 
 
-def bitor(D, t, a, b):
+def bitor(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     return D.bor(a, b) if t.is_bool else D.or_(t.bits, a, b)
 
 
-def bitxor(D, t, a, b):
+def bitxor(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     if t.is_bool:
         return D.bnot(D.eq(1, D.ite(a, D.const(1, 1), D.const(1, 0)), D.ite(b, D.const(1, 1), D.const(1, 0))))
     return D.xor(t.bits, a, b)
 
 
-def _amount(D, t, ts, s):
+def _amount(D: Domain, t: Scalar, ts: Scalar, s: Value) -> tuple[Value, Value]:
     """The shift count s (of integer type ts) as (in_range, count of width t.bits)."""
     w, ws = t.bits, ts.bits
     if ws > w:
@@ -284,12 +347,12 @@ def _amount(D, t, ts, s):
     return D.ult(w, s, D.const(w, w)), s
 
 
-def shl(D, t, ts, a, s):
+def shl(D: Domain, t: Scalar, ts: Scalar, a: Value, s: Value) -> Value:
     ok, s = _amount(D, t, ts, s)
     return D.ite(ok, D.shl(t.bits, a, D.ite(ok, s, _c(D, t, 0))), _c(D, t, 0))
 
 
-def shr(D, t, ts, a, s):
+def shr(D: Domain, t: Scalar, ts: Scalar, a: Value, s: Value) -> Value:
     ok, s = _amount(D, t, ts, s)
     s = D.ite(ok, s, _c(D, t, 0))
     if t.signed:
@@ -298,7 +361,7 @@ def shr(D, t, ts, a, s):
     return D.ite(ok, D.lshr(t.bits, a, s), _c(D, t, 0))
 
 
-def compare(D, t, op, a, b):
+def compare(D: Domain, t: Scalar, op: str, a: Value, b: Value) -> Value:
     if t.is_float:
         w = t.bits
         return {
@@ -325,7 +388,7 @@ def compare(D, t, op, a, b):
     }[op]()
 
 
-def cast(D, src: Scalar, dst: Scalar, a):
+def cast(D: Domain, src: Scalar, dst: Scalar, a: Value) -> Value:
     if src == dst:
         return a
     if src.is_bool:
@@ -350,7 +413,7 @@ def cast(D, src: Scalar, dst: Scalar, a):
     return a
 
 
-def _float_to_int(D, src, dst, a):
+def _float_to_int(D: Domain, src: Scalar, dst: Scalar, a: Value) -> Value:
     """Saturating truncation toward zero; NaN gives 0."""
     wf, wi = src.bits, dst.bits
     if dst.signed:
@@ -371,23 +434,23 @@ def _float_to_int(D, src, dst, a):
     )
 
 
-def select(D, t, c, a, b):
+def select(D: Domain, t: Scalar, c: Value, a: Value, b: Value) -> Value:
     return D.ite(c, a, b)
 
 
-def min_(D, t, a, b):
+def min_(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     if t.is_float:
         return D.ite(D.flt(t.bits, a, b), a, b)
     return D.ite(compare(D, t, "lt", a, b), a, b)
 
 
-def max_(D, t, a, b):
+def max_(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     if t.is_float:
         return D.ite(D.flt(t.bits, b, a), a, b)
     return D.ite(compare(D, t, "gt", a, b), a, b)
 
 
-def abs_(D, t, a):
+def abs_(D: Domain, t: Scalar, a: Value) -> Value:
     if t.is_float:
         return D.fabs(t.bits, a)
     if not t.signed:
@@ -395,7 +458,7 @@ def abs_(D, t, a):
     return D.ite(D.slt(t.bits, a, _c(D, t, 0)), D.neg(t.bits, a), a)
 
 
-def popcount(D, t, a):
+def popcount(D: Domain, t: Scalar, a: Value) -> Value:
     w = t.bits
     total = _c(D, t, 0)
     for i in range(w):
@@ -403,7 +466,7 @@ def popcount(D, t, a):
     return total
 
 
-def clz(D, t, a):
+def clz(D: Domain, t: Scalar, a: Value) -> Value:
     """Leading zeros: scan from the top bit down; clz(0) = width."""
     w = t.bits
     n = _c(D, t, w)
@@ -412,7 +475,7 @@ def clz(D, t, a):
     return n
 
 
-def ctz(D, t, a):
+def ctz(D: Domain, t: Scalar, a: Value) -> Value:
     """Trailing zeros; ctz(0) = width."""
     w = t.bits
     n = _c(D, t, w)
@@ -421,28 +484,28 @@ def ctz(D, t, a):
     return n
 
 
-def _rot_amount(D, t, ts, s):
+def _rot_amount(D: Domain, t: Scalar, ts: Scalar, s: Value) -> Value:
     """s mod width, as a count of t's width."""
     w = t.bits
     s = D.trunc(ts.bits, w, s) if ts.bits > w else (D.zext(ts.bits, w, s) if ts.bits < w else s)
     return D.and_(w, s, _c(D, t, w - 1))  # widths are powers of two
 
 
-def rotl(D, t, ts, a, s):
+def rotl(D: Domain, t: Scalar, ts: Scalar, a: Value, s: Value) -> Value:
     w = t.bits
     k = _rot_amount(D, t, ts, s)
     back = D.and_(w, D.sub(w, _c(D, t, w), k), _c(D, t, w - 1))
     return D.ite(D.eq(w, k, _c(D, t, 0)), a, D.or_(w, D.shl(w, a, k), D.lshr(w, a, back)))
 
 
-def rotr(D, t, ts, a, s):
+def rotr(D: Domain, t: Scalar, ts: Scalar, a: Value, s: Value) -> Value:
     w = t.bits
     k = _rot_amount(D, t, ts, s)
     back = D.and_(w, D.sub(w, _c(D, t, w), k), _c(D, t, w - 1))
     return D.ite(D.eq(w, k, _c(D, t, 0)), a, D.or_(w, D.lshr(w, a, k), D.shl(w, a, back)))
 
 
-def bswap(D, t, a):
+def bswap(D: Domain, t: Scalar, a: Value) -> Value:
     w = t.bits
     out = _c(D, t, 0)
     for i in range(w // 8):
@@ -451,21 +514,21 @@ def bswap(D, t, a):
     return out
 
 
-def wmul(D, t, a, b):
+def wmul(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     """Widening multiply: the full product in the type of twice the width."""
     w = t.bits
     ext = D.sext if t.signed else D.zext
     return D.mul(2 * w, ext(w, 2 * w, a), ext(w, 2 * w, b))
 
 
-def mulhi(D, t, a, b):
+def mulhi(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     """The high half of the full product."""
     w = t.bits
     p = wmul(D, t, a, b)
     return D.trunc(2 * w, w, D.lshr(2 * w, p, D.const(2 * w, w)))
 
 
-def add_sat(D, t, a, b):
+def add_sat(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     w = t.bits
     s = D.add(w, a, b)
     if not t.signed:
@@ -479,7 +542,7 @@ def add_sat(D, t, a, b):
     return D.ite(over, limit, s)
 
 
-def sub_sat(D, t, a, b):
+def sub_sat(D: Domain, t: Scalar, a: Value, b: Value) -> Value:
     w = t.bits
     s = D.sub(w, a, b)
     if not t.signed:
@@ -493,7 +556,7 @@ def sub_sat(D, t, a, b):
     return D.ite(over, limit, s)
 
 
-def sqrt(D, t, a):
+def sqrt(D: Domain, t: Scalar, a: Value) -> Value:
     return D.fsqrt(t.bits, a)
 
 

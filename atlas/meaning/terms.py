@@ -20,7 +20,7 @@ Operators (`op`), by shape:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class Term:
             object.__setattr__(self, "_hash", h)
         return h
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if self is other:
             return True
         if other.__class__ is not Term or hash(self) != hash(other):
@@ -84,7 +84,7 @@ class Term:
             t = up
         return root
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # string hashes differ between processes: a pickled hash would be wrong
         state = dict(self.__dict__)
         state.pop("_hash", None)
@@ -96,7 +96,7 @@ def var(name: str, ty: ir.Scalar) -> Term:
     return Term("var", ty, (), name)
 
 
-def const(value, ty: ir.Scalar) -> Term:
+def const(value: Any, ty: ir.Scalar) -> Term:
     if ty.is_int:
         value = int(value) & ty.mask
     elif ty.is_float:
@@ -111,12 +111,14 @@ def size(t: Term) -> int:
     return 1 + sum(size(a) for a in t.args)
 
 
-def subterms(t: Term):
+# Each item is a Term; Any because a caller (atlas/superopt/stochastic.py,
+# program_of) gives a variable a narrower tuple type than Term.args.
+def subterms(t: Term) -> list[Any]:
     """Each distinct subterm once, children before parents."""
     seen: set[Term] = set()
     order: list[Term] = []
 
-    def visit(u: Term):
+    def visit(u: Term) -> None:
         if u in seen:
             return
         for a in u.args:
@@ -131,7 +133,13 @@ def subterms(t: Term):
 # ---------------------------------------------------------------- meaning
 
 
-def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | None = None):
+def evaluate(
+    t: Term,
+    D: Any,  # a semantics.Domain, or one with only its bit-vector ops (superopt's NumpyDomain)
+    env: Mapping[str, Any],
+    load: Callable[[str, Any, ir.Scalar], Any] | None = None,
+    memo: dict[Term, Any] | None = None,
+) -> Any:
     """The value of `t` over domain D.  `env` maps variable names to domain
     values; `load(array, index_value, elem_type)` reads an array."""
     memo = {} if memo is None else memo
@@ -186,7 +194,7 @@ def evaluate(t: Term, D, env: dict, load: Callable | None = None, memo: dict | N
 # ---------------------------------------------------------------- IR <-> terms
 
 
-def from_expr(e, env: dict[str, Term]) -> Term | None:
+def from_expr(e: ir.Expr, env: dict[str, Term]) -> Term | None:
     """An IR expression as a term, with local variables replaced by the terms
     they hold (`env`; names not in env stay variables).  None when the
     expression calls a function (calls may write arrays: they stay statements)."""
@@ -231,7 +239,7 @@ def to_expr(t: Term) -> ir.Expr:
     return ir.Prim(t.op, args, t.ty)
 
 
-def pretty(t: Term, memo: dict | None = None) -> str:
+def pretty(t: Term, memo: dict[Term, str] | None = None) -> str:
     """Intent syntax.  The printing is compositional (every operator writes
     its own parentheses), so each distinct subterm is printed once and its
     text reused: `memo` may be shared between calls on terms with common
@@ -271,7 +279,9 @@ def fold(t: Term) -> Term:
     return const(float(v) if t.ty.is_float else v, t.ty)
 
 
-def natural_value(c: Term):
+# An int, a float or a bool; Any because callers (atlas/logic/flatten.py)
+# take a loop bound's value as an int from the constant's type.
+def natural_value(c: Term) -> Any:
     """A constant's natural Python value: signed ints negative, floats as floats."""
     if c.ty.is_bool:
         return c.value
