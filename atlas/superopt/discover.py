@@ -21,7 +21,7 @@ from ..machine import backend
 from ..logic import egraph, learned, lower
 from .. import pipeline
 from ..logic import rules as rulebook
-from . import costmodel
+from . import costmodel, enumeration
 from . import stochastic as so
 from ..meaning.terms import Term
 from ..machine.probe import Probe
@@ -167,7 +167,11 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     start, _ = so.load_inputs(best, reads)
     session.say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
     pairs = so.cost_pairs(session.table, spec.W)
-    r = so.search(spec, pairs, budget_s=session.budget_s, seed=session.seed, start=start)
+    r, spent = _enumerated(spec, pairs, session, start)
+    if r is None:
+        r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
+        r.seconds += spent
+        r.notes.append(f"enumeration first: no program in {spent:.1f} s")
     d.result, d.seconds = r, r.seconds
     d.cost_before = r.start_cost
     if r.found is None:
@@ -186,6 +190,18 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
         )
         return
     _learn(session, d, root, spec, r, reads)
+
+
+def _enumerated(spec: so.Spec, pairs: dict, session: _Session, start: Term) -> tuple[so.Result | None, float]:
+    """The shortest proven program by enumeration (atlas/superopt/enumeration.py),
+    as the chain's Result, and the seconds it took; None where it found
+    none (the chain goes on)."""
+    e = enumeration.search(spec, pairs, budget_s=session.budget_s / 2, seed=session.seed)
+    if e.found is None:
+        return None, e.seconds
+    start_cost = enumeration.term_cost(start, pairs)
+    note = f"found by enumeration ({e.terms} distinct behaviours built)"
+    return so.Result(spec, e.found, start_cost, e.seconds, e.terms, e.proofs, e.counterexamples, 0, [note]), e.seconds
 
 
 def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: so.Result, reads: dict) -> None:

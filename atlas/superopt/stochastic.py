@@ -381,7 +381,7 @@ def load_inputs(term: Term, names: dict | None = None) -> tuple[Term, dict[Term,
 
 @dataclass
 class Found:
-    program: Program
+    program: Program | None  # None: found by enumeration, outside the chain's program space
     term: Term
     length: int
     cost: float  # estimated cost on this machine (costmodel units)
@@ -793,7 +793,8 @@ def _chain(
                     cur_cost = ch.score(cur, cur_mis)
         # restart a chain that wandered far off (or never found its way)
         if proposals % RESTART == 0 and cur_mis > 0:
-            cur = best.program if best is not None and rng.random() < 0.5 else ch.random_program()
+            back = best.program if best is not None and rng.random() < 0.5 else None
+            cur = back if back is not None else ch.random_program()
             cur_mis = ch.mismatch(cur)
             cur_cost = ch.score(cur, cur_mis)
     return best, proposals, ch.proofs, ch.cex

@@ -966,10 +966,11 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     """Search the loop-free code of intent files for cheaper programs.
 
     Every scalar function whose loops have constant bounds (unrolled into one
-    term) and every loop body is searched by a stochastic search over short
-    straight-line programs, scored by bits wrong on test vectors plus the
-    cost on this machine; what matches every test goes to Z3, and a
-    counterexample becomes a test.  A proven program cheaper than the
+    term) and every loop body is searched first by enumerating short
+    straight-line programs bottom-up (each behaviour on the test vectors
+    once), then, if none is found, by a stochastic search scored by bits
+    wrong on test vectors plus the cost on this machine; what matches every
+    test goes to Z3, and a counterexample becomes a test.  A proven program cheaper than the
     atlas's form is stored as a learned rule, which later compiles apply by
     saturation without searching.
     """

@@ -1,0 +1,331 @@
+"""Bottom-up enumeration of short straight-line programs, beside the chain.
+
+The stochastic chain (stochastic.py) finds a program when its score leads
+there; a program of four operations whose parts score no better than
+nothing is found by luck.  Enumeration finds every short one:
+
+* **Tables by size.**  Every term over the spec's inputs, the constant pool
+  and the operators of its type W is built in order of size (operations),
+  evaluated at once on every test vector (numpy, an operator applied to all
+  pairs of smaller terms in one broadcast).  Two terms with the same values
+  on every vector are one behaviour: the first (smallest) is kept, so the
+  tables hold distinct behaviours only (observational equivalence).
+* **Goal-directed last step.**  A program `a + b`, `a - b`, `b - a` or
+  `a ^ b` equal to the spec needs `b` to have the values `t - a`, `a - t`,
+  `t + a` or `t ^ a`: one table look-up per kept term `a`, so programs of
+  up to twice the tables' size plus one are reached without building them.
+* **Proof loop.**  A term equal to the spec on every vector goes to Z3,
+  cheapest first under the machine's cost model; a counterexample joins the
+  vectors and the tables are built again.  Only proven programs come out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..logic import rules as rulebook
+from ..meaning import ir
+from ..meaning.terms import Term, const, subterms
+from . import stochastic as so
+
+MAX_ROWS = 150_000  # kept behaviours, all sizes together
+MAX_SIZE = 3  # operations per table term
+CHUNK = 1 << 22  # elements evaluated in one broadcast
+COMMUTATIVE = {"add", "mul", "and", "or", "xor", "min", "max", "eq", "ne", "land", "lor"}
+_INVERSES = ("add", "sub", "sub'", "xor")  # last steps solved for their second operand
+
+
+@dataclass
+class _Entry:
+    term: Term
+    size: int
+    kind: str  # "W" or "B"
+
+
+@dataclass
+class Outcome:
+    """What one enumeration did (Result's counterpart for the chain)."""
+
+    found: so.Found | None
+    seconds: float
+    terms: int  # distinct behaviours built, every round together
+    proofs: int
+    counterexamples: int
+    sizes: int  # the table size reached (every program that small was seen)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Tables:
+    """Distinct behaviours on the current test vectors, by size."""
+
+    def __init__(self, spec: so.Spec, env: dict, pool: list[int], target: np.ndarray):
+        self.spec, self.W, self.env = spec, spec.W, env
+        self.T = len(next(iter(env.values())))
+        rng = np.random.default_rng(7)
+        self.mix = rng.integers(1, 1 << 63, self.T, dtype=np.uint64) | np.uint64(1)
+        self.entries: list[_Entry] = []
+        self.rows: list[np.ndarray] = []  # per entry, its values as uint64 (bool: 0/1)
+        self.seen: dict[tuple[str, int], list[int]] = {}
+        self.levels: list[dict[str, list[int]]] = []
+        self.ops = [o for o in so.opcodes_for(spec.W)]
+        self.constant: list[bool] = []  # per entry: a constant of the pool
+        self.want = "B" if spec.term.ty.is_bool else "W"
+        self.target = self._row(target)
+        self.target_hash = int(self._hash(self.target))
+        self.hits: list[tuple[int, Term]] = []  # table terms equal to the target on every vector
+        leaves: dict[str, list[int]] = {"W": [], "B": []}
+        for name, ty in spec.inputs:
+            self._add(Term("var", ty, (), name), 0, self._row(env[name]), leaves)
+        for c in pool:
+            self._add(const(c, self.W), 0, np.full(self.T, c & self.W.mask, dtype=np.uint64), leaves)
+        self.levels.append(leaves)
+
+    def _row(self, v) -> np.ndarray:
+        return np.broadcast_to(np.asarray(v).astype(np.uint64), (self.T,)).copy()
+
+    def _hash(self, rows: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (rows * self.mix).sum(axis=-1, dtype=np.uint64)
+
+    def find(self, kind: str, row: np.ndarray, h: int) -> int | None:
+        for k in self.seen.get((kind, h), ()):
+            if np.array_equal(self.rows[k], row):
+                return k
+        return None
+
+    def _add(self, term: Term, size: int, row: np.ndarray, level: dict, h: int | None = None) -> None:
+        kind = "B" if term.ty.is_bool else "W"
+        h = int(self._hash(row)) if h is None else h
+        if self.find(kind, row, h) is not None:
+            return
+        self.seen.setdefault((kind, h), []).append(len(self.entries))
+        self.entries.append(_Entry(term, size, kind))
+        self.rows.append(row)
+        self.constant.append(term.op == "const")
+        level[kind].append(len(self.entries) - 1)
+        if kind == self.want and h == self.target_hash and np.array_equal(row, self.target):
+            self.hits.append((size, term))
+
+    def values(self, k: int) -> np.ndarray:
+        row = self.rows[k]
+        return row.astype(bool) if self.entries[k].kind == "B" else row
+
+    def grow(self, size: int, deadline: float) -> bool:
+        """Build the level of `size` operations; False when the time or
+        the row budget ran out before it was whole."""
+        level: dict[str, list[int]] = {"W": [], "B": []}
+        self.levels.append(level)
+        for op in self.ops:
+            for split in _splits(size - 1, len(op.args)):
+                if op.name in COMMUTATIVE and split != tuple(sorted(split)):
+                    continue  # the other order is the same behaviour
+                groups = [self.levels[s][kind] for s, kind in zip(split, op.args)]
+                if not all(groups):
+                    continue
+                if not self._apply(op, groups, size, level, deadline):
+                    return False
+        return True
+
+    def _apply(self, op: so.Op, groups: list[list[int]], size: int, level: dict, deadline: float) -> bool:
+        holes = [Term("var", ir.BOOL if k == "B" else self.W, (), f"#{j}") for j, k in enumerate(op.args)]
+        top = op.build(self.W, holes)
+        kind = "B" if top.ty.is_bool else "W"
+        first, rest = groups[0], groups[1:]
+        per = max(1, CHUNK // (self.T * max(1, math.prod(len(g) for g in rest))))
+        for at in range(0, len(first), per):
+            if time.monotonic() > deadline or len(self.entries) > MAX_ROWS:
+                return False
+            block = first[at : at + per]
+            shape = [len(block)] + [len(g) for g in rest]
+            env = {}
+            for j, g in enumerate([block, *rest]):
+                vals = np.stack([self.values(k) for k in g])
+                env[f"#{j}"] = vals.reshape([len(g) if i == j else 1 for i in range(len(shape))] + [self.T])
+            with np.errstate(all="ignore"):
+                out = np.asarray(so.run_term(top, env))
+            out = np.broadcast_to(out, shape + [self.T]).reshape(-1, self.T).astype(np.uint64)
+            hashes = self._hash(out)
+            # an operation on constants alone is a constant: folded, never searched
+            folded = np.ones(shape, dtype=bool)
+            for j, g in enumerate([block, *rest]):
+                flags = np.array([self.constant[k] for k in g])
+                folded &= flags.reshape([len(g) if i == j else 1 for i in range(len(shape))])
+            skip = folded.reshape(-1).tolist()
+            for flat, h in enumerate(hashes.tolist()):
+                if skip[flat] or self.find(kind, out[flat], h) is not None:
+                    continue
+                picks = np.unravel_index(flat, shape)
+                kids = [block[picks[0]]] + [g[p] for g, p in zip(rest, picks[1:])]
+                term = op.build(self.W, [self.entries[k].term for k in kids])
+                self._add(term, size, out[flat].copy(), level, h)
+        return True
+
+
+def _pool(spec: so.Spec) -> list[int]:
+    """The constants a table term may use: the spec's own and the few that
+    bit tricks are made of (each one more multiplies every level)."""
+    W = spec.W
+    pool = {0, 1, 2, W.bits - 1, W.mask, 1 << (W.bits - 1)}
+    own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
+    if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
+        pool |= own
+    return sorted(pool)
+
+
+def _splits(total: int, parts: int):
+    """Ways to give `parts` operands sizes summing to `total`."""
+    for cut in itertools.product(range(total + 1), repeat=parts):
+        if sum(cut) == total:
+            yield cut
+
+
+def _inverse(op: str, target: np.ndarray, a: np.ndarray, mask: np.uint64) -> np.ndarray:
+    """The values b needs for `a op b` (or `b - a` for sub') to equal target."""
+    with np.errstate(over="ignore"):
+        if op == "add":
+            return (target - a) & mask
+        if op == "sub":
+            return (a - target) & mask
+        if op == "sub'":
+            return (target + a) & mask
+        return target ^ a
+
+
+def term_cost(t: Term, costs: dict[str, tuple[float, float]]) -> float:
+    """The stochastic estimate on a term: the larger of its critical path's
+    latency and the sum of its operations' reciprocal throughputs."""
+    ready: dict[Term, float] = {}
+    total = 0.0
+    for u in subterms(t):
+        if not u.args:
+            ready[u] = 0.0
+            continue
+        kind = _COST.get(u.op, u.op)
+        if kind in ("shl", "shr", "rotl", "rotr") and u.args[1].op == "const":
+            kind = "and"  # by a constant: one plain instruction
+        lat, thr = (0.0, 0.0) if u.op == "cast" else costs.get(kind, (1.0, 1.0))
+        ready[u] = max(ready[a] for a in u.args) + lat
+        total += thr
+    return max(ready[t], total)
+
+
+_COST = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
+
+
+def search(
+    spec: so.Spec,
+    costs: dict[str, tuple[float, float]],
+    *,
+    budget_s: float = 20.0,
+    seed: int = 0,
+    max_size: int = MAX_SIZE,
+) -> Outcome:
+    """The cheapest proven program among the shortest the tables reach
+    within `budget_s`: terms of up to `max_size` operations, and one more
+    operation over two of them."""
+    t0 = time.monotonic()
+    deadline = t0 + budget_s
+    chain = so._Chain(spec, costs, seed)  # its test vectors and constant pool
+    built = proofs = cex = 0
+    reached = 0
+    tried: set[Term] = set()
+    while time.monotonic() < deadline:
+        tables = _Tables(spec, chain.env, _pool(spec), chain.expected)
+        found = None
+        for size in range(0, max_size + 1):
+            whole = not size or tables.grow(size, deadline)
+            found = _first_proven(_candidates(tables, size), tried, spec, costs, chain)
+            if found is not None or chain.cex > cex or not whole:
+                break
+            reached = size
+        built += len(tables.entries)
+        proofs, changed = chain.proofs, chain.cex > cex
+        cex = chain.cex
+        if found is not None:
+            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached)
+        if not changed:
+            break  # the tables are exhausted (or out of time) with no counterexample to learn from
+    return Outcome(
+        None,
+        time.monotonic() - t0,
+        built,
+        proofs,
+        cex,
+        reached,
+        [f"no program of up to {2 * reached + 1} operations of this form is equal on every test vector"],
+    )
+
+
+def _candidates(tables: _Tables, size: int) -> list[tuple[int, Term]]:
+    """(size, term) equal to the target on every vector: a table term of
+    this size, or a last step over two table terms with one of them this size."""
+    out = [(s, t) for s, t in tables.hits if s == size]
+    target = tables.target
+    if size >= len(tables.levels):
+        return out
+    if tables.want == "B":
+        return out + _tested(tables, size)
+    W = tables.W
+    mask = np.uint64(W.mask)
+    mine = tables.levels[size]["W"]
+    if not mine:
+        return out
+    a = np.stack([tables.rows[k] for k in mine])
+    for op in _INVERSES:
+        need = _inverse(op, target[None, :], a, mask)
+        for row, k, hb in zip(need, mine, tables._hash(need).tolist()):
+            b = tables.find("W", row, hb)
+            if b is None:
+                continue
+            ta, tb = tables.entries[k].term, tables.entries[b].term
+            name, args = (op, (ta, tb)) if op != "sub'" else ("sub", (tb, ta))
+            out.append((1 + size + tables.entries[b].size, Term(name, W, args)))
+    return out
+
+
+def _tested(tables: _Tables, size: int) -> list[tuple[int, Term]]:
+    """A bool target as `a == 0` or `a != 0` of a table term a of this size."""
+    mine = tables.levels[size]["W"]
+    if not mine:
+        return []
+    a = np.stack([tables.rows[k] for k in mine])
+    zero = (a == 0).astype(np.uint64)
+    out = []
+    for op, rows in (("eq", zero), ("ne", np.uint64(1) - zero)):
+        for k in np.flatnonzero((rows == tables.target).all(axis=1)).tolist():
+            out.append((size + 1, Term(op, ir.BOOL, (tables.entries[mine[k]].term, const(0, tables.W)))))
+    return out
+
+
+def _first_proven(found: list, tried: set, spec: so.Spec, costs, chain) -> so.Found | None:
+    """The cheapest candidate Z3 proves equal to the spec; a counterexample
+    (kept by the chain's test vectors) ends the round."""
+    for size, term in sorted(found, key=lambda c: (c[0], term_cost(c[1], costs), str(c[1]))):
+        if term in tried:
+            continue
+        tried.add(term)
+        chain.proofs += 1
+        try:
+            counter = rulebook.prove(spec.term, term, timeout_ms=so.PROOF_MS)
+        except rulebook.Undecided:
+            continue
+        if counter is None:
+            return so.Found(so.program_of(term, spec), term, so.term_length(term), term_cost(term, costs))
+        _learn(chain, spec, counter)
+        return None
+    return None
+
+
+def _learn(chain, spec: so.Spec, counter: dict) -> None:
+    """A counterexample becomes one more test vector."""
+    chain.cex += 1
+    for name, ty in spec.inputs:
+        v = counter.get(name, 0)
+        col = np.asarray([bool(v)] if ty.is_bool else [int(v) & ty.mask], dtype=bool if ty.is_bool else np.uint64)
+        chain.env[name] = np.concatenate([chain.env[name], col])
+    chain.expected = chain.evaluate_spec()
