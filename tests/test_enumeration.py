@@ -82,6 +82,13 @@ def test_the_suites_short_programs_are_found(name, length):
     assert out.found.length == length
 
 
+def test_a_table_hit_is_said_to_be_shortest_and_a_last_step_is_not():
+    clear_low = found(spec_of("p01_clear_lowest_one", NAIVE.read_text(), str(NAIVE)))
+    assert clear_low.shortest and "fewer than 2 operations" in clear_low.notes[0]
+    average = found(spec_of("p14_floor_average", NAIVE.read_text(), str(NAIVE)))
+    assert not average.shortest and not average.notes  # found as a last step over two tables
+
+
 @pytest.mark.parametrize(
     # sign_extend_12's two shifts by 20 need a constant outside the pool: three operations
     "name, at_most",

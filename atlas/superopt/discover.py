@@ -200,8 +200,8 @@ def _enumerated(spec: so.Spec, pairs: dict, session: _Session, start: Term) -> t
     if e.found is None:
         return None, e.seconds
     start_cost = enumeration.term_cost(start, pairs)
-    note = f"found by enumeration ({e.terms} distinct behaviours built)"
-    return so.Result(spec, e.found, start_cost, e.seconds, e.terms, e.proofs, e.counterexamples, 0, [note]), e.seconds
+    notes = [f"found by enumeration ({e.terms} distinct behaviours built)", *e.notes]
+    return so.Result(spec, e.found, start_cost, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes), e.seconds
 
 
 def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: so.Result, reads: dict) -> None:

@@ -58,6 +58,7 @@ class Outcome:
     counterexamples: int
     sizes: int  # the table size reached (every program that small was seen)
     notes: list[str] = field(default_factory=list)
+    shortest: bool = False  # every shorter term over these operators and constants was seen, none equal
 
 
 class _Tables:
@@ -247,7 +248,15 @@ def search(
         proofs, changed = chain.proofs, chain.cex > cex
         cex = chain.cex
         if found is not None:
-            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached)
+            # a table term, with every smaller table whole: nothing shorter exists among them
+            whole_below = reached >= size - 1
+            shortest = whole_below and any(t == found.term and k == size for k, t in tables.hits)
+            note = (
+                f"no program of fewer than {size} operations over these operators and constants is equal"
+                if shortest
+                else ""
+            )
+            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached, [note] if note else [], shortest)
         if not changed:
             break  # the tables are exhausted (or out of time) with no counterexample to learn from
     return Outcome(

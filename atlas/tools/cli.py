@@ -1012,6 +1012,8 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
                 else f"cost {d.cost_after:.2f}"
             )
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, {d.seconds:.1f} s: {d.found}")
+        for note in d.result.notes if d.result is not None else ():
+            click.echo(f"    {note}")
         if d.rule and d.status is Found.LEARNED:
             click.echo(f"    learned rule {d.rule} -> {path}")
 
