@@ -81,6 +81,14 @@ def test_interpreter_agrees_with_python():
         assert out.tolist() == want_out
 
 
+def test_a_local_array_passes_where_the_callees_length_has_its_value():
+    m = module("""
+    fn g(n: u32, a: mut [u32; n]) -> u32 { a[n - 1] = 7; return a[0] + n; }
+    fn f() -> u32 { let t = [5u32; 4]; let r = g(4, t); return r * 10 + t[3]; }
+    """)
+    assert interp.run(m, "f") == 97
+
+
 def test_a_local_array_is_an_array_of_its_function():
     fn = module(RING).functions[0]
     assert set(fn.local_arrays) == {"ring", "acc", "row"}

@@ -1017,39 +1017,14 @@ def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasE
     file, tok = b.file, exc.token
     expected = set(exc.accepts or exc.expected or ())
     span = b.end() if tok.type == "$END" else _span_tok(file, tok)
-    # `hw.cpu.x` where a value stands lexes as a field reference
-    # `hw.cpu` and fails at the next dot.
-    if tok.type != "$END":
-        pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
-        for m in pattern.finditer(b.lines[span.line - 1]):
-            if m.start() < span.col - 1 < m.end():
-                return b.err(
-                    b.at(span.line, m.start() + 1, m.end() - m.start()),
-                    "a hardware fact cannot be used as a value",
-                    _FACT_NOTE,
-                )
+    fact = _fact_as_value(b, tok, span)
+    if fact is not None:
+        return fact
     before = _tokens_before(b.text, span.line, span.col)
     prev = before[-1] if before else None
-    # A keyword where a name or statement was expected is lexed as a NAME.
-    if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
-        return b.err(
-            _span_tok(file, prev),
-            "'else' without 'if'",
-            "`else` must follow the closing '}' of an `if` or `when` block",
-        )
-    if tok.type == "NAME" and str(tok) in _keywords():
-        return b.err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
-    # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
-    # as a variable (`poll` became one with device descriptions).
-    if (
-        prev is not None
-        and prev.type != "NAME"
-        and str(prev) in _keywords()
-        and str(prev) != "let"
-        and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=")
-        and "ASSIGN_OP" not in expected
-    ):
-        return b.err(_span_tok(file, prev), f"'{prev}' is a keyword and cannot be used as a name")
+    named = _keyword_misused(b, tok, prev, expected, span)
+    if named is not None:
+        return named
     # A statement that ends on one line and is followed by more on the next
     # is, almost always, missing its semicolon: point after the statement.
     if "SEMICOLON" in expected and prev is not None and (tok.type == "$END" or prev.end_line < tok.line):
@@ -1078,6 +1053,46 @@ def _unexpected_token(b: _Blame, exc: lark.exceptions.UnexpectedToken) -> AtlasE
     if str(tok) == "=" and any(_describe(n) == "'=='" for n in expected):
         return b.err(span, f"expected {_expected_text(expected)}, found '='", "to compare two values, write `==`")
     return b.err(span, f"expected {_expected_text(expected)}, found {_found(tok)}", _token_note(tok, expected, before))
+
+
+def _fact_as_value(b: _Blame, tok, span: Span) -> AtlasError | None:
+    """`hw.cpu.x` where a value stands lexes as a field reference `hw.cpu`
+    and fails at the next dot: said as what it is."""
+    if tok.type == "$END":
+        return None
+    pattern = re.compile(r"(?<![A-Za-z0-9_])" + _parser().get_terminal("HW_PATH").pattern.value)
+    for m in pattern.finditer(b.lines[span.line - 1]):
+        if m.start() < span.col - 1 < m.end():
+            return b.err(
+                b.at(span.line, m.start() + 1, m.end() - m.start()),
+                "a hardware fact cannot be used as a value",
+                _FACT_NOTE,
+            )
+    return None
+
+
+def _keyword_misused(b: _Blame, tok, prev, expected: set, span: Span) -> AtlasError | None:
+    """A keyword where a name or a statement was expected (lexed as a NAME)."""
+    if prev is not None and str(prev) == "else" and "ASSIGN_OP" in expected:
+        return b.err(
+            _span_tok(b.file, prev),
+            "'else' without 'if'",
+            "`else` must follow the closing '}' of an `if` or `when` block",
+        )
+    if tok.type == "NAME" and str(tok) in _keywords():
+        return b.err(span, f"expected {_expected_text(expected)}, found the keyword '{tok}'")
+    # `poll = 3;` or `poll[i] = x;`: a keyword that opens a statement, used
+    # as a variable (`poll` became one with device descriptions).
+    if (
+        prev is not None
+        and prev.type != "NAME"
+        and str(prev) in _keywords()
+        and str(prev) != "let"
+        and (tok.type in ("ASSIGN_OP", "LSQB") or str(tok) == "=")
+        and "ASSIGN_OP" not in expected
+    ):
+        return b.err(_span_tok(b.file, prev), f"'{prev}' is a keyword and cannot be used as a name")
+    return None
 
 
 def _token_note(tok, expected: set, before: list) -> str | None:

@@ -364,34 +364,39 @@ class FunctionChecker:
             v = self.expr(a, p.ty)
             subst[p.name] = v
             args.append(v)
-        passed: dict[str, bool] = {}
+        passed: dict[str, bool] = {}  # array -> whether a callee writes it
         for i, (p, a) in enumerate(zip(callee.params, e.args)):
-            if not isinstance(p.ty, ir.Array):
-                continue
-            if not isinstance(a, Name):
-                raise AtlasError(a.span, f"parameter '{p.name}' of {e.func} is an array; pass an array by name")
-            b = self.array(a.id, a.span)
-            if b.arr.elem != p.ty.elem:
-                raise AtlasError(a.span, f"'{a.id}' holds {b.arr.elem}, {e.func} expects [{p.ty.elem}]")
-            if p.ty.mutable and not b.arr.mutable:
-                raise AtlasError(
-                    a.span,
-                    f"{e.func} writes '{p.name}', but '{a.id}' is read-only here",
-                    note=f"declare it `mut [{b.arr.elem}; ...]`",
-                )
-            want_len = _substitute(p.ty.length, subst)
-            if want_len != b.arr.length:
-                raise AtlasError(
-                    a.span,
-                    f"'{a.id}' has length {ir.pretty_expr(b.arr.length)}, "
-                    f"{e.func} expects length {ir.pretty_expr(want_len)}",
-                    note="array lengths must match exactly at a call",
-                )
-            if a.id in passed and (passed[a.id] or p.ty.mutable):
-                raise AtlasError(a.span, f"'{a.id}' is passed twice and written: arrays must not overlap")
-            passed[a.id] = passed.get(a.id, False) or p.ty.mutable
-            args[i] = ir.ArrayRef(b.unique, b.arr, a.span)
+            if isinstance(p.ty, ir.Array):
+                args[i] = self.array_arg(e.func, p, a, subst, passed)
         return ir.Call(e.func, tuple(args), callee.ret, e.span)
+
+    def array_arg(self, func: str, p: ir.Param, a, subst: dict, passed: dict[str, bool]) -> ir.ArrayRef:
+        """The array passed as parameter p: by name, of p's element type,
+        writable where p is written, of p's length, not passed twice where
+        written."""
+        assert isinstance(p.ty, ir.Array)
+        if not isinstance(a, Name):
+            raise AtlasError(a.span, f"parameter '{p.name}' of {func} is an array; pass an array by name")
+        b = self.array(a.id, a.span)
+        if b.arr.elem != p.ty.elem:
+            raise AtlasError(a.span, f"'{a.id}' holds {b.arr.elem}, {func} expects [{p.ty.elem}]")
+        if p.ty.mutable and not b.arr.mutable:
+            raise AtlasError(
+                a.span,
+                f"{func} writes '{p.name}', but '{a.id}' is read-only here",
+                note=f"declare it `mut [{b.arr.elem}; ...]`",
+            )
+        want_len = _substitute(p.ty.length, subst)
+        if not _same_length(want_len, b.arr.length):
+            raise AtlasError(
+                a.span,
+                f"'{a.id}' has length {ir.pretty_expr(b.arr.length)}, {func} expects length {ir.pretty_expr(want_len)}",
+                note="array lengths must match exactly at a call",
+            )
+        if a.id in passed and (passed[a.id] or p.ty.mutable):
+            raise AtlasError(a.span, f"'{a.id}' is passed twice and written: arrays must not overlap")
+        passed[a.id] = passed.get(a.id, False) or p.ty.mutable
+        return ir.ArrayRef(b.unique, b.arr, a.span)
 
     def prim(self, e: CallA, want):
         spec = primitives()[e.func]
@@ -722,6 +727,21 @@ class _Typed:
     @property
     def span(self):
         return self.node.span
+
+
+def _same_length(want: ir.Expr, have: ir.Expr) -> bool:
+    """The same length expression, or two constants of one value (a local
+    array's `[T; 4]` is 4 whichever integer type the callee's length has)."""
+    if want == have:
+        return True
+    if not (isinstance(want, ir.Const) and isinstance(have, ir.Const)):
+        return False
+    return _value(want) == _value(have) >= 0
+
+
+def _value(c: ir.Const) -> int:
+    v = int(c.value)
+    return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v
 
 
 def _substitute(e, subst: dict):

@@ -639,120 +639,148 @@ class Generator:
 
     # -- kernels
     def kernel(self, name: str) -> tuple[str, FnSpec]:
+        """A small kernel of a shape the benchmarks have (its kind drawn first)."""
         kind = self.pick(("saxpy", "dot", "checksum", "popcount", "argmax", "prefix", "brighten"))
         length_ty = self.pick(("u64", "u64", "u32"))
-        n = f"n: {length_ty}"
-        z = f"0{length_ty}"
-        if kind == "saxpy":
-            t = self.pick(FLOATS + INTS)
-            params = [
-                Param("n", length_ty, "length"),
-                Param("a", t, "value"),
-                Param("x", t, "array"),
-                Param("y", t, "array", True),
-            ]
-            head = f"fn {name}({n}, a: {t}, x: [{t}; n], y: mut [{t}; n])"
-            body = [f"for i in {z}..n {{", "    y[i] = a * x[i] + y[i];", "}"]
-            ret = None
-        elif kind == "dot":
-            t = self.pick(FLOATS + INTS)
-            params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array")]
-            head = f"fn {name}({n}, x: [{t}; n], y: [{t}; n]) -> {t}"
-            body = [
-                f"let s: {t} = {self.pick(('0', '1'))}{t};",
-                f"for i in {z}..n {{",
-                f"    s {self.pick(('+=', '-='))} x[i] * y[i];",
-                "}",
-                "return s;",
-            ]
-            ret = t
-        elif kind == "checksum":
-            t = self.pick(("u32", "u64", "u16"))
-            e = self.pick(("u8", "u16", "u32"))
-            params = [Param("n", length_ty, "length"), Param("x", e, "array"), Param("h0", t, "value")]
-            head = f"fn {name}({n}, x: [{e}; n], h0: {t}) -> {t}"
-            mix = self.pick(
-                (
-                    f"(h ^ (x[i] as {t})) * {16777619 & int_range(t)[1]}{t}",
-                    f"rotl(h, 5u32) + (x[i] as {t})",
-                    f"add_sat(h, x[i] as {t})",
-                    f"(h + (x[i] as {t})) % 65521{t}",
-                )
-            )
-            body = ["let h = h0;", f"for i in {z}..n {{", f"    h = {mix};", "}", "return h;"]
-            ret = t
-        elif kind == "popcount":
-            t = self.pick(INTS)
-            params = [Param("n", length_ty, "length"), Param("w", t, "array")]
-            head = f"fn {name}({n}, w: [{t}; n]) -> {t}"
-            loop = [f"for i in {z}..n {{", "    total += popcount(w[i]);", "}"]
-            manual = [
-                f"for i in {z}..n {{",
-                "    let x = w[i];",
-                "    while x != 0" + t + " {",
-                f"        total += x & 1{t};",
-                f"        x = x >> 1{t};" if t[0] == "u" else f"        x = (x as u{t[1:]} >> 1u8) as {t};",
-                "    }",
-                "}",
-            ]
-            body = [
-                f"let total: {t} = 0{t};",
-                "when hw.cpu.popcnt {",
-                *self.indent(loop),
-                "} else {",
-                *self.indent(manual),
-                "}",
-                "return total;",
-            ]
-            ret = t
-        elif kind == "argmax":
-            t = self.pick(SCALARS[:-1])
-            params = [Param("n", length_ty, "length"), Param("x", t, "array")]
-            head = f"fn {name}({n}, x: [{t}; n]) -> {length_ty}"
-            cmp = self.pick((">", ">="))
-            body = [
-                f"let best: {length_ty} = {z};",
-                "let bv = x[0];",
-                f"for i in 1{length_ty}..n {{",
-                f"    if x[i] {cmp} bv {{",
-                "        bv = x[i];",
-                "        best = i;",
-                "    }",
-                "}",
-                "return best;",
-            ]
-            ret = length_ty
-        elif kind == "prefix":
-            t = self.pick(FLOATS + INTS)
-            params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array", True)]
-            head = f"fn {name}({n}, x: [{t}; n], y: mut [{t}; n]) -> {t}"
-            step = ["    s += x[i];", "    y[i] = s;"]
-            body = [
-                f"let s: {t} = 0{t};",
-                f"for i in {z}..n {{",
-                *(step if self.chance(0.5) else step[::-1]),
-                "}",
-                "return s;",
-            ]
-            ret = t
-        else:  # brighten / clamp
-            params = [
-                Param("n", length_ty, "length"),
-                Param("x", "u8", "array"),
-                Param("y", "u8", "array", True),
-                Param("d", "i32", "value"),
-            ]
-            head = f"fn {name}({n}, x: [u8; n], y: mut [u8; n], d: i32)"
-            v = self.pick(
-                (
-                    "min(max((x[i] as i32) + d, 0i32), 255i32) as u8",
-                    "add_sat(x[i], d as u8)",
-                    "select((x[i] as i32) + d > 255i32, 255u8, ((x[i] as i32) + d) as u8)",
-                )
-            )
-            body = [f"for i in {z}..n {{", f"    y[i] = {v};", "}"]
-            ret = None
+        params, head, body, ret = getattr(self, "_k_" + kind)(name, length_ty)
         return "\n".join([head + " {", *self.indent(body), "}"]), FnSpec(name, tuple(params), ret)
+
+    def _k_saxpy(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """The saxpy shape: y = a x + y."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(FLOATS + INTS)
+        params = [
+            Param("n", length_ty, "length"),
+            Param("a", t, "value"),
+            Param("x", t, "array"),
+            Param("y", t, "array", True),
+        ]
+        head = f"fn {name}({n}, a: {t}, x: [{t}; n], y: mut [{t}; n])"
+        body = [f"for i in {z}..n {{", "    y[i] = a * x[i] + y[i];", "}"]
+        ret = None
+        return params, head, body, ret
+
+    def _k_dot(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """A dot product, added or subtracted."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(FLOATS + INTS)
+        params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array")]
+        head = f"fn {name}({n}, x: [{t}; n], y: [{t}; n]) -> {t}"
+        body = [
+            f"let s: {t} = {self.pick(('0', '1'))}{t};",
+            f"for i in {z}..n {{",
+            f"    s {self.pick(('+=', '-='))} x[i] * y[i];",
+            "}",
+            "return s;",
+        ]
+        ret = t
+        return params, head, body, ret
+
+    def _k_checksum(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """A running hash or checksum of narrower elements."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(("u32", "u64", "u16"))
+        e = self.pick(("u8", "u16", "u32"))
+        params = [Param("n", length_ty, "length"), Param("x", e, "array"), Param("h0", t, "value")]
+        head = f"fn {name}({n}, x: [{e}; n], h0: {t}) -> {t}"
+        mix = self.pick(
+            (
+                f"(h ^ (x[i] as {t})) * {16777619 & int_range(t)[1]}{t}",
+                f"rotl(h, 5u32) + (x[i] as {t})",
+                f"add_sat(h, x[i] as {t})",
+                f"(h + (x[i] as {t})) % 65521{t}",
+            )
+        )
+        body = ["let h = h0;", f"for i in {z}..n {{", f"    h = {mix};", "}", "return h;"]
+        ret = t
+        return params, head, body, ret
+
+    def _k_popcount(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """A popcount total, by the primitive or bit by bit as the machine allows."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(INTS)
+        params = [Param("n", length_ty, "length"), Param("w", t, "array")]
+        head = f"fn {name}({n}, w: [{t}; n]) -> {t}"
+        loop = [f"for i in {z}..n {{", "    total += popcount(w[i]);", "}"]
+        manual = [
+            f"for i in {z}..n {{",
+            "    let x = w[i];",
+            "    while x != 0" + t + " {",
+            f"        total += x & 1{t};",
+            f"        x = x >> 1{t};" if t[0] == "u" else f"        x = (x as u{t[1:]} >> 1u8) as {t};",
+            "    }",
+            "}",
+        ]
+        body = [
+            f"let total: {t} = 0{t};",
+            "when hw.cpu.popcnt {",
+            *self.indent(loop),
+            "} else {",
+            *self.indent(manual),
+            "}",
+            "return total;",
+        ]
+        ret = t
+        return params, head, body, ret
+
+    def _k_argmax(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """The index of the largest element."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(SCALARS[:-1])
+        params = [Param("n", length_ty, "length"), Param("x", t, "array")]
+        head = f"fn {name}({n}, x: [{t}; n]) -> {length_ty}"
+        cmp = self.pick((">", ">="))
+        body = [
+            f"let best: {length_ty} = {z};",
+            "let bv = x[0];",
+            f"for i in 1{length_ty}..n {{",
+            f"    if x[i] {cmp} bv {{",
+            "        bv = x[i];",
+            "        best = i;",
+            "    }",
+            "}",
+            "return best;",
+        ]
+        ret = length_ty
+        return params, head, body, ret
+
+    def _k_prefix(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """An inclusive scan."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(FLOATS + INTS)
+        params = [Param("n", length_ty, "length"), Param("x", t, "array"), Param("y", t, "array", True)]
+        head = f"fn {name}({n}, x: [{t}; n], y: mut [{t}; n]) -> {t}"
+        step = ["    s += x[i];", "    y[i] = s;"]
+        body = [
+            f"let s: {t} = 0{t};",
+            f"for i in {z}..n {{",
+            *(step if self.chance(0.5) else step[::-1]),
+            "}",
+            "return s;",
+        ]
+        ret = t
+        return params, head, body, ret
+
+    def _k_brighten(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """A clamped brightness shift."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        params = [
+            Param("n", length_ty, "length"),
+            Param("x", "u8", "array"),
+            Param("y", "u8", "array", True),
+            Param("d", "i32", "value"),
+        ]
+        head = f"fn {name}({n}, x: [u8; n], y: mut [u8; n], d: i32)"
+        v = self.pick(
+            (
+                "min(max((x[i] as i32) + d, 0i32), 255i32) as u8",
+                "add_sat(x[i], d as u8)",
+                "select((x[i] as i32) + d > 255i32, 255u8, ((x[i] as i32) + d) as u8)",
+            )
+        )
+        body = [f"for i in {z}..n {{", f"    y[i] = {v};", "}"]
+        ret = None
+        return params, head, body, ret
 
     def program(self, seed: int) -> Program:
         texts, specs = [], []
