@@ -774,28 +774,7 @@ def run(target, func, args, hw, feedback, out_dir):
     from ..machine.runtime import CpuMismatch
 
     try:
-        if Path(target).is_dir():
-            from ..machine.runtime import load
-
-            lib = load(target)
-            if func not in lib.functions:
-                raise AtlasError(None, f"the artefact has no function '{func}' (it has: {', '.join(lib.functions)})")
-            call = lib[func]
-            fn = call.sig
-        else:
-            from ..meaning import interp
-            from ..pipeline import front
-
-            _readable([target])
-            _, module, _ = front([target], _probe_for(hw))
-            try:
-                fn = module.function(func)
-            except KeyError:
-                raise AtlasError(None, f"{target} has no function '{func}'") from None
-
-            def call(*a):
-                return interp.run(module, func, *a)
-
+        fn, call, lib = _callable(target, func, hw)
         values = _parse_args(fn, list(args))
         result = call(*values)
         if feedback:
@@ -811,6 +790,33 @@ def run(target, func, args, hw, feedback, out_dir):
         _fail(_os_text(exc))
     except CpuMismatch as exc:  # compiled for another CPU
         _fail(exc)
+    _show_outputs(fn, values, result, out_dir)
+
+
+def _callable(target, func: str, hw):
+    """(signature, callable, library or None): FUNC of a compiled folder, or
+    of an intent file run by the reference interpreter."""
+    if Path(target).is_dir():
+        from ..machine.runtime import load
+
+        lib = load(target)
+        if func not in lib.functions:
+            raise AtlasError(None, f"the artefact has no function '{func}' (it has: {', '.join(lib.functions)})")
+        return lib[func].sig, lib[func], lib
+    from ..meaning import interp
+    from ..pipeline import front
+
+    _readable([target])
+    _, module, _ = front([target], _probe_for(hw))
+    try:
+        fn = module.function(func)
+    except KeyError:
+        raise AtlasError(None, f"{target} has no function '{func}'") from None
+    return fn, (lambda *a: interp.run(module, func, *a)), None
+
+
+def _show_outputs(fn: ir.Function, values: list, result, out_dir) -> None:
+    """The written arrays (long ones in part, or saved whole under out_dir), then the result."""
     written = {p.name: v for p, v in zip(fn.params, values) if isinstance(p.ty, ir.Array) and p.ty.mutable}
     saved = _save_outputs(out_dir, written, fn, result) if out_dir else {}
     with np.printoptions(threshold=16, edgeitems=4):
