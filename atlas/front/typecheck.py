@@ -517,57 +517,13 @@ class FunctionChecker:
 
     def stmt(self, s) -> list:
         if isinstance(s, LetA):
-            ty = scalar_type(s.ty) if s.ty is not None else None
-            v = self.value(s.init, ty)
-            vty = control.ty_of(v)
-            unique = self.scopes.declare(s.name, vty, "local")
-            if isinstance(v, control.Branch):
-                assign = lambda x: ir.Assign(unique, x, s.span)  # noqa: E731
-                return [ir.Let(unique, vty, control.zero(vty, s.span), s.span), *control.emit(v, assign)]
-            return [ir.Let(unique, vty, v, s.span)]
+            return self.let(s)
         if isinstance(s, LetArrayA):
             return [self.let_array(s)]
         if isinstance(s, AssignA):
-            b = self.scopes.lookup(s.name)
-            if b is None:
-                raise AtlasError(
-                    s.name_span,
-                    f"unknown name '{s.name}'",
-                    note=self._did_you_mean(s.name) or f"declare it with `let {s.name} = ...;`",
-                )
-            if b.kind != "local":
-                what = {"param": "parameter", "loop": "loop variable", "array": "array"}[b.kind]
-                raise AtlasError(
-                    s.name_span,
-                    f"cannot assign to {what} '{s.name}'",
-                    note="parameters and loop variables are immutable; copy into a `let`"
-                    if b.kind != "array"
-                    else f"assign an element: `{s.name}[i] = ...`",
-                )
-            if s.op == "=":
-                target = b.unique
-                return control.emit(self.value(s.value, b.scalar), lambda x: ir.Assign(target, x, s.span))
-            value = self.compound(s, ir.Var(b.unique, b.scalar, s.name_span), b.scalar)
-            return [ir.Assign(b.unique, value, s.span)]
+            return self.assign(s)
         if isinstance(s, StoreA):
-            b = self.array(s.array, s.name_span)
-            if not b.arr.mutable:
-                raise AtlasError(
-                    s.name_span,
-                    f"cannot write to '{s.array}': it is read-only",
-                    note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`",
-                )
-            idx = self.index_expr(s.index)
-            if s.op == "=":
-                v = self.value(s.value, b.arr.elem)
-                if isinstance(v, control.Branch):  # the index first, as a store computes it
-                    at = self.scopes.fresh("store.at")
-                    where = ir.Var(at, idx.ty, s.span)
-                    store = lambda x: ir.Store(b.unique, where, x, s.span)  # noqa: E731
-                    return [ir.Let(at, idx.ty, idx, s.span), *control.emit(v, store)]
-                return [ir.Store(b.unique, idx, v, s.span)]
-            value = self.compound(s, ir.Load(b.unique, idx, b.arr.elem, s.span), b.arr.elem)
-            return [ir.Store(b.unique, idx, value, s.span)]
+            return self.store(s)
         if isinstance(s, IfA):
             cond = self.condition(s.cond, "if")
             return [ir.If(cond, self.block(s.then), self.block(s.else_), s.span)]
@@ -585,6 +541,59 @@ class FunctionChecker:
             cond = self.hw(s.cond)
             return [ir.When(cond, self.block(s.then), self.block(s.else_), s.span)]
         raise AtlasError(getattr(s, "span", None), f"not a statement: {type(s).__name__}")
+
+    def let(self, s: LetA) -> list:
+        ty = scalar_type(s.ty) if s.ty is not None else None
+        v = self.value(s.init, ty)
+        vty = control.ty_of(v)
+        unique = self.scopes.declare(s.name, vty, "local")
+        if isinstance(v, control.Branch):
+            assign = lambda x: ir.Assign(unique, x, s.span)  # noqa: E731
+            return [ir.Let(unique, vty, control.zero(vty, s.span), s.span), *control.emit(v, assign)]
+        return [ir.Let(unique, vty, v, s.span)]
+
+    def assign(self, s: AssignA) -> list:
+        b = self.scopes.lookup(s.name)
+        if b is None:
+            raise AtlasError(
+                s.name_span,
+                f"unknown name '{s.name}'",
+                note=self._did_you_mean(s.name) or f"declare it with `let {s.name} = ...;`",
+            )
+        if b.kind != "local":
+            what = {"param": "parameter", "loop": "loop variable", "array": "array"}[b.kind]
+            raise AtlasError(
+                s.name_span,
+                f"cannot assign to {what} '{s.name}'",
+                note="parameters and loop variables are immutable; copy into a `let`"
+                if b.kind != "array"
+                else f"assign an element: `{s.name}[i] = ...`",
+            )
+        if s.op == "=":
+            target = b.unique
+            return control.emit(self.value(s.value, b.scalar), lambda x: ir.Assign(target, x, s.span))
+        value = self.compound(s, ir.Var(b.unique, b.scalar, s.name_span), b.scalar)
+        return [ir.Assign(b.unique, value, s.span)]
+
+    def store(self, s: StoreA) -> list:
+        b = self.array(s.array, s.name_span)
+        if not b.arr.mutable:
+            raise AtlasError(
+                s.name_span,
+                f"cannot write to '{s.array}': it is read-only",
+                note=f"declare the parameter `{s.array}: mut [{b.arr.elem}; ...]`",
+            )
+        idx = self.index_expr(s.index)
+        if s.op == "=":
+            v = self.value(s.value, b.arr.elem)
+            if isinstance(v, control.Branch):  # the index first, as a store computes it
+                at = self.scopes.fresh("store.at")
+                where = ir.Var(at, idx.ty, s.span)
+                store = lambda x: ir.Store(b.unique, where, x, s.span)  # noqa: E731
+                return [ir.Let(at, idx.ty, idx, s.span), *control.emit(v, store)]
+            return [ir.Store(b.unique, idx, v, s.span)]
+        value = self.compound(s, ir.Load(b.unique, idx, b.arr.elem, s.span), b.arr.elem)
+        return [ir.Store(b.unique, idx, value, s.span)]
 
     def let_array(self, s: LetArrayA) -> ir.LetArray:
         elem = scalar_type(s.elem) if s.elem is not None else None

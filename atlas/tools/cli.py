@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, NoReturn, TypeVar
 
@@ -135,8 +136,6 @@ class _Proving:
         self.shown = -1
 
     def __call__(self, done: int, total: int) -> None:
-        import time
-
         from ..files import cache_dir
 
         if self.started is None:
@@ -322,9 +321,9 @@ class _SearchWanted:
     type=click.Path(dir_okay=False, exists=True),
     help="nvptx: the archive holding the launch shapes the GPU search crowned (default: the user's archive).",
 )
-@_gathered("wanted", _Wanted)
+@_gathered("w", _Wanted)
 @_gathered("asked", _SearchWanted)
-def compile(files, wanted: _Wanted, asked: _SearchWanted):
+def compile(files, w: _Wanted, asked: _SearchWanted):
     """Compile intent files for one machine.
 
     Every `when hw.*` branch is decided from the probe; the branch not taken
@@ -337,20 +336,13 @@ def compile(files, wanted: _Wanted, asked: _SearchWanted):
     shared library and manifest.json, and is replaced whole or not at all.
     """
     from ..logic import learned
-    from ..pipeline import DUMP_STAGES, compile_files
+    from ..pipeline import compile_files
     from ..logic.rules import RuleError
 
-    import time
-
     started = time.monotonic()
-    w = wanted
     out = w.output or str(Path("out") / Path(files[0]).stem)
 
-    def dump(stage, text):
-        if stage in w.dumps:
-            click.echo(f";; ---- {stage} " + "-" * 50)
-            click.echo(text.rstrip("\n"))
-
+    dump = _dumper(w.dumps)
     try:
         from ..logic.egraph import Limits
         from ..pipeline import only_devices
@@ -364,34 +356,14 @@ def compile(files, wanted: _Wanted, asked: _SearchWanted):
         probed = time.monotonic() - t
         options = None
         backend_options = {k: v for k, v in (("variants", w.variants), ("archive", w.archive_file)) if v}
-        cls = backends.available().get(backend)
-        known = DUMP_STAGES + (cls.dump_stages if cls is not None else ())
-        for d in w.dumps:
-            if d not in known:
-                _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
-        # Searching is asked for, or implied by what only a search uses; else
-        # the archive's champions are taken and nothing is measured.
-        archive_only = asked.search is None and not (asked.profiles or asked.feedback or asked.budget is not None)
-        search = bool(asked.search) or (asked.search is None and not archive_only)
-        if devices_only:
-            pass  # device operations are emitted as written: nothing to search
-        elif cls is not None and not cls.searchable:
-            if search or asked.pins:
-                where = (
-                    " (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive --archive reads)"
-                    if backend == "nvptx"
-                    else ""
-                )
-                click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}", err=True)
-        elif search or asked.pins or archive_only:
-            how = _How(
-                measure=search,
-                probed_here=w.hw is None,
-                defined=defined,
-                archive_only=archive_only,
-                deadline=started + asked.budget_s,  # the whole compile's
+        _check_dumps(w.dumps, backend)
+        if not devices_only:  # device operations are emitted as written: nothing to search
+            options = _compile_search(
+                target,
+                asked,
+                backend,
+                _How(probed_here=w.hw is None, defined=defined, deadline=started + asked.budget_s),
             )
-            options = _search_options(target, asked, how)
         with _SearchProgress(options):
             result = compile_files(
                 list(files),
@@ -411,6 +383,49 @@ def compile(files, wanted: _Wanted, asked: _SearchWanted):
     _report_compiled(files, out, result, err=bool(w.dumps), wall=time.monotonic() - started)
     if options is not None and not options.search_new:
         _worth_a_search(result, target if w.hw is not None else None, err=bool(w.dumps))
+
+
+def _check_dumps(dumps: tuple[str, ...], backend: str) -> None:
+    """Each --dump names a stage of the pipeline or of the backend."""
+    from ..pipeline import DUMP_STAGES
+
+    cls = backends.available().get(backend)
+    known = DUMP_STAGES + (cls.dump_stages if cls is not None else ())
+    for d in dumps:
+        if d not in known:
+            _fail(f"--dump: unknown stage '{d}' (stages of the {backend} backend: {', '.join(known)})")
+
+
+def _dumper(dumps: tuple[str, ...]):
+    """What prints the stages asked for by --dump, each under a header."""
+
+    def dump(stage: str, text: str) -> None:
+        if stage in dumps:
+            click.echo(f";; ---- {stage} " + "-" * 50)
+            click.echo(text.rstrip("\n"))
+
+    return dump
+
+
+def _compile_search(target: hwprobe.Probe, asked: _SearchWanted, backend: str, how: _How):
+    """The compile's search options, or None.  Searching is asked for, or
+    implied by what only a search uses; else the archive's champions are
+    taken and nothing is measured (`how` gives the compile's deadline)."""
+    archive_only = asked.search is None and not (asked.profiles or asked.feedback or asked.budget is not None)
+    search = bool(asked.search) or (asked.search is None and not archive_only)
+    cls = backends.available().get(backend)
+    if cls is not None and not cls.searchable:
+        if search or asked.pins:
+            where = (
+                " (nvptx's are timed on the GPU by scripts/gpu_check.py, whose archive --archive reads)"
+                if backend == "nvptx"
+                else ""
+            )
+            click.echo(f"  search skipped: the {backend} backend's artefacts are not timed here{where}", err=True)
+        return None
+    if not (search or asked.pins or archive_only):
+        return None
+    return _search_options(target, asked, replace(how, measure=search, archive_only=archive_only))
 
 
 def _worth_a_search(result, other: hwprobe.Probe | None, err: bool) -> None:
