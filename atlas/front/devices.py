@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
-from ..machine.probe import PciDevice, Probe
+from ..machine.probe import Bar, PciDevice, Probe, VirtioStructure
 from ..meaning import interp, ir
 from . import typecheck
 from .diagnostics import AtlasError
@@ -525,60 +525,75 @@ def place(dev: ir.Device, pci: PciDevice) -> ir.Device:
     regions = {}
     for r in dev.regions:
         if isinstance(r.arg, int):  # bar(N): the region's BAR as written
-            bar = bars.get(r.arg)
-            if bar is None:
-                raise ValueError(f"{where} has no BAR {r.arg} (region '{r.name}')")
-            if bar.kind != "mem":
-                raise ValueError(
-                    f"BAR {r.arg} of {where} is {bar.kind} space; region '{r.name}' needs memory-mapped registers"
-                )
-            if r.offset >= bar.size:
-                raise ValueError(f"region '{r.name}' starts past the end of BAR {r.arg} of {where}")
-            regions[r.name] = replace(r, bar=r.arg, base=r.offset, size=bar.size - r.offset)
+            regions[r.name] = _bar_region(r, r.arg, bars, where)
         else:
-            cap = caps.get(VIRTIO_STRUCTURES[r.arg])
-            if cap is None:
-                raise ValueError(
-                    f"the probe lists no virtio {r.arg} structure for {where} (region "
-                    f"'{r.name}'; a probe must read the device's PCI capabilities)"
-                )
-            bar = bars.get(cap.bar)
-            if bar is None or bar.kind != "mem":
-                raise ValueError(
-                    f"the virtio {r.arg} structure of {where} is in BAR {cap.bar}, which is not a memory BAR"
-                )
-            if cap.offset + cap.length > bar.size:
-                # A structure the BAR cannot hold: its registers would be past the BAR's end.
-                raise ValueError(
-                    f"the virtio {r.arg} structure of {where} ends at byte "
-                    f"{cap.offset + cap.length:#x} of BAR {cap.bar}, "
-                    f"which is {bar.size:#x} bytes"
-                )
-            regions[r.name] = replace(r, bar=cap.bar, base=cap.offset, size=cap.length)
-    regs = []
-    for g in dev.registers:
-        stride = g.stride
-        if isinstance(stride, tuple):
-            cap = caps[VIRTIO_STRUCTURES["notify"]]
-            stride = cap.multiplier
-            if stride is None:
-                raise ValueError(f"the probe gives no notify multiplier for {where}")
-            if stride % (g.ty.bits // 8):
-                raise ValueError(
-                    f"the notify multiplier of {where} is {stride}, so the elements of "
-                    f"{g.name} ({g.ty}) would not be aligned"
-                )
-        width = g.ty.bits // 8
-        end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
-        if end > (regions[g.region].size or 0):
-            raise ValueError(
-                f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
-                f"which is {regions[g.region].size:#x} bytes on {where}"
-            )
-        # A multiplier of 0 means every queue shares one address (virtio
-        # 4.1.4.4): the stride stays 0, and every element is that address.
-        regs.append(replace(g, stride=stride))
+            regions[r.name] = _virtio_region(r, r.arg, bars, caps, where)
+    regs = [_placed_register(g, regions, caps, where) for g in dev.registers]
     return replace(dev, regions=tuple(regions[r.name] for r in dev.regions), registers=tuple(regs), address=where)
+
+
+def _bar_region(r: ir.Region, index: int, bars: dict[int, Bar], where: str) -> ir.Region:
+    """Region `r`, written `bar(index)`, placed in that BAR of the device at `where`."""
+    bar = bars.get(index)
+    if bar is None:
+        raise ValueError(f"{where} has no BAR {index} (region '{r.name}')")
+    if bar.kind != "mem":
+        raise ValueError(f"BAR {index} of {where} is {bar.kind} space; region '{r.name}' needs memory-mapped registers")
+    if r.offset >= bar.size:
+        raise ValueError(f"region '{r.name}' starts past the end of BAR {index} of {where}")
+    return replace(r, bar=index, base=r.offset, size=bar.size - r.offset)
+
+
+def _virtio_region(
+    r: ir.Region, structure: str, bars: dict[int, Bar], caps: dict[int, VirtioStructure], where: str
+) -> ir.Region:
+    """Region `r`, written `virtio(structure)`, placed where the probe found
+    that structure of the device at `where` (`caps`, by type)."""
+    cap = caps.get(VIRTIO_STRUCTURES[structure])
+    if cap is None:
+        raise ValueError(
+            f"the probe lists no virtio {structure} structure for {where} (region "
+            f"'{r.name}'; a probe must read the device's PCI capabilities)"
+        )
+    bar = bars.get(cap.bar)
+    if bar is None or bar.kind != "mem":
+        raise ValueError(f"the virtio {structure} structure of {where} is in BAR {cap.bar}, which is not a memory BAR")
+    if cap.offset + cap.length > bar.size:
+        # A structure the BAR cannot hold: its registers would be past the BAR's end.
+        raise ValueError(
+            f"the virtio {structure} structure of {where} ends at byte "
+            f"{cap.offset + cap.length:#x} of BAR {cap.bar}, "
+            f"which is {bar.size:#x} bytes"
+        )
+    return replace(r, bar=cap.bar, base=cap.offset, size=cap.length)
+
+
+def _placed_register(
+    g: ir.Register, regions: dict[str, ir.Region], caps: dict[int, VirtioStructure], where: str
+) -> ir.Register:
+    """Register `g` with its stride's value (a virtio notify multiplier, from
+    `caps`), checked to lie within its placed region."""
+    stride = g.stride
+    if isinstance(stride, tuple):
+        cap = caps[VIRTIO_STRUCTURES["notify"]]
+        stride = cap.multiplier
+        if stride is None:
+            raise ValueError(f"the probe gives no notify multiplier for {where}")
+        if stride % (g.ty.bits // 8):
+            raise ValueError(
+                f"the notify multiplier of {where} is {stride}, so the elements of "
+                f"{g.name} ({g.ty}) would not be aligned"
+            )
+    width = g.ty.bits // 8
+    end = g.offset + width + (0 if g.count is None else (g.count - 1) * (stride or 0))
+    if end > (regions[g.region].size or 0):
+        raise ValueError(
+            f"register {g.name} ends at byte {end:#x} of region '{g.region}', "
+            f"which is {regions[g.region].size:#x} bytes on {where}"
+        )
+    # A multiplier of 0 means every queue shares one address (virtio
+    # 4.1.4.4): the stride stays 0, and every element is that address.
+    return replace(g, stride=stride)
 
 
 @dataclass(frozen=True)

@@ -573,36 +573,15 @@ def _prove_case(
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
     bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None
-    over = FALSE
-    for g in a.loops.over + b.loops.over:
-        over = _or(over, g)
-    when = None if over == FALSE else _not(over)
-    claims = []
-    if when is not None:
-        # a claim under a condition no input meets would be proven vacuously
-        try:
-            if rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None:
-                if fixed:
-                    return FunctionProof(Status.PROVEN, bound)  # this case is past the bound
-                return FunctionProof(Status.UNSUPPORTED, bound, f"no input keeps every loop within {k} iterations")
-        except rules.Undecided:
-            pass
-    if source.ret is not None:
-        if a.ret is None or b.ret is None:
-            return FunctionProof(Status.UNSUPPORTED, bound, "a path returns no value")
-        claims.append(("the value returned", a.ret, b.ret))
-    taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
-    j = var(ir.fresh_name("__j", taken), U64)
-    for arr in sorted(a.writes.keys() | b.writes.keys()):
-        if arr in source.local_arrays:
-            continue  # gone once the call returns: nobody sees it
-        claims.append(
-            (
-                f"{arr}[{j.value}]",
-                _content(source, arr, a.writes.get(arr, ()), j, a.entry),
-                _content(candidate, arr, b.writes.get(arr, ()), j, b.entry),
-            )
-        )
+    when = _within_bounds(a.loops.over + b.loops.over)
+    # a claim under a condition no input meets would be proven vacuously
+    if when is not None and _unsatisfiable(when, timeout_ms, rlimit):
+        if fixed:
+            return FunctionProof(Status.PROVEN, bound)  # this case is past the bound
+        return FunctionProof(Status.UNSUPPORTED, bound, f"no input keeps every loop within {k} iterations")
+    if source.ret is not None and (a.ret is None or b.ret is None):
+        return FunctionProof(Status.UNSUPPORTED, bound, "a path returns no value")
+    claims = _claims(source, candidate, a, b)
     for what, x, y in claims:
         if x == y:
             continue
@@ -626,6 +605,46 @@ def _prove_case(
             cex = {**(fixed or {}), **cex}
             return FunctionProof(Status.REFUTED, bound, f"{what} differs with {_show(cex)}")
     return FunctionProof(Status.PROVEN, bound)
+
+
+def _within_bounds(overs: list) -> Term | None:
+    """That no loop went past its bound (`overs`: the guards under which
+    one does), as a condition on the input; None when none can."""
+    over = FALSE
+    for g in overs:
+        over = _or(over, g)
+    return None if over == FALSE else _not(over)
+
+
+def _unsatisfiable(when: Term, timeout_ms: int, rlimit: int | None) -> bool:
+    """Whether Z3 shows that no input meets `when` (undecided: it may)."""
+    try:
+        return rules.prove(when, FALSE, timeout_ms, rlimit=rlimit) is None
+    except rules.Undecided:
+        return False
+
+
+def _claims(source: ir.Function, candidate: ir.Function, a: _State, b: _State) -> list[tuple]:
+    """What must be equal after the two runs: the value returned, and each
+    element (at a symbolic index) of every array either writes and the
+    caller sees (the caller has checked that where the source returns a
+    value, both runs do)."""
+    claims = []
+    if source.ret is not None:
+        claims.append(("the value returned", a.ret, b.ret))
+    taken = {p.name for p in source.params} | a.scalars.keys() | b.scalars.keys()
+    j = var(ir.fresh_name("__j", taken), U64)
+    for arr in sorted(a.writes.keys() | b.writes.keys()):
+        if arr in source.local_arrays:
+            continue  # gone once the call returns: nobody sees it
+        claims.append(
+            (
+                f"{arr}[{j.value}]",
+                _content(source, arr, a.writes.get(arr, ()), j, a.entry),
+                _content(candidate, arr, b.writes.get(arr, ()), j, b.entry),
+            )
+        )
+    return claims
 
 
 def _floats(*ts: Term) -> bool:

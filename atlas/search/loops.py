@@ -120,43 +120,70 @@ def end_around_carry(
     test can hand it a wrong fold count or too loose a bound and see it
     refuse: left alone, the fold count is the least that is proven."""
     t0 = time.perf_counter()
-    used = _names(fn)
-    sites: list[dict] = []
-    refused: list[dict] = []
-
-    def rewrite(stmts: tuple) -> tuple:
-        out: list[ir.Stmt] = []
-        for s in stmts:
-            site = _match(s, fn) if isinstance(s, ir.For) else None
-            try:
-                proof = (
-                    None
-                    if site is None
-                    else prove_site(
-                        site, used=used, folds=folds, trip_bound_bits=trip_bound_bits, timeout_ms=timeout_ms
-                    )
-                )
-            except ValueError:  # outside what the proof covers: not this shape
-                proof = None
-            if proof is not None and proof.proven:
-                used.update(proof.wide.fresh)
-                sites.append(proof.as_dict())
-                out.append(proof.wide.statement())
-            elif proof is not None:  # refuted or undecided: the loop stays as it is
-                refused.append({"loop": str(s.span), "why": proof.why})
-                out.append(replace(s, body=rewrite(s.body)))
-            elif isinstance(s, (ir.If, ir.When)):
-                out.append(replace(s, then=rewrite(s.then), else_=rewrite(s.else_)))
-            elif isinstance(s, (ir.For, ir.While)):
-                out.append(replace(s, body=rewrite(s.body)))
-            else:
-                out.append(s)
-        return tuple(out)
-
-    body = rewrite(fn.body)
-    if not sites:
+    walk = _Rewrite(fn, folds, trip_bound_bits, timeout_ms)
+    body = walk.block(fn.body)
+    if not walk.sites:
         return None
     new = replace(fn, body=body)
+    evidence = _evidence(walk.sites, walk.refused)
+    return finish(fn, new, module, evidence, differential, seed, t0)
+
+
+@dataclass
+class _Rewrite:
+    """One pass of `end_around_carry` over a function: each loop matched and
+    proven is replaced; what was rewritten and what was refused, in order."""
+
+    fn: ir.Function
+    folds: int | None
+    trip_bound_bits: int
+    timeout_ms: int
+    used: set[str] = field(init=False)  # names taken: the fresh ones must not clash
+    sites: list[dict] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.used = _names(self.fn)
+
+    def block(self, stmts: tuple) -> tuple:
+        return tuple(self.stmt(s) for s in stmts)
+
+    def stmt(self, s: ir.Stmt) -> ir.Stmt:
+        """`s` rewritten if it is a proven loop, else with its blocks walked."""
+        if isinstance(s, ir.For):
+            proof = self.prove(s)
+            if proof is not None and proof.proven:
+                self.used.update(proof.wide.fresh)
+                self.sites.append(proof.as_dict())
+                return proof.wide.statement()
+            if proof is not None:  # refuted or undecided: the loop stays as it is
+                self.refused.append({"loop": str(s.span), "why": proof.why})
+                return replace(s, body=self.block(s.body))
+        if isinstance(s, (ir.If, ir.When)):
+            return replace(s, then=self.block(s.then), else_=self.block(s.else_))
+        if isinstance(s, (ir.For, ir.While)):
+            return replace(s, body=self.block(s.body))
+        return s
+
+    def prove(self, loop: ir.For) -> Proof | None:
+        """The proof of `loop` as an end-around-carry loop; None when it is not one."""
+        site = _match(loop, self.fn)
+        if site is None:
+            return None
+        try:
+            return prove_site(
+                site,
+                used=self.used,
+                folds=self.folds,
+                trip_bound_bits=self.trip_bound_bits,
+                timeout_ms=self.timeout_ms,
+            )
+        except ValueError:  # outside what the proof covers: not this shape
+            return None
+
+
+def _evidence(sites: list[dict], refused: list[dict]) -> dict:
+    """What the rewritten function rests on: each loop's proof, the guards."""
     evidence = {
         "shape": "wide-accumulator",
         "proof": (
@@ -179,7 +206,7 @@ def end_around_carry(
     }
     if refused:
         evidence["refused"] = refused
-    return finish(fn, new, module, evidence, differential, seed, t0)
+    return evidence
 
 
 # ================================================================ recognition
@@ -197,6 +224,37 @@ class Site:
 
 
 def _match(loop: ir.For, fn: ir.Function) -> Site | None:
+    """The site `loop` is, or None: the skeleton first, then the values its
+    statements compute (the spellings taken: see the module docstring)."""
+    skeleton = _skeleton(loop, fn)
+    if skeleton is None:
+        return None
+    acc, temps, only_load = skeleton
+    body = loop.body
+    tail = body[-1]
+
+    # The values: forward-substitute the temporaries.
+    S = ir.Var(acc, ir.U32)
+    env: dict[str, ir.Expr] = {acc: S}
+    straight = body[:-1] if isinstance(tail, ir.If) else body
+    _substitute(straight, env)
+    A = env[acc]
+    if not isinstance(tail, ir.If):
+        # the fold applied unconditionally (it is the identity below 2^16)
+        X = _fold_arg(A)
+        load = None if X is None else _addend(X, S)
+    else:
+        load = _addend(A, S)
+    if load is None or load != only_load or _mentions(load.index, {acc} | temps):
+        return None
+    if isinstance(tail, ir.If) and not _folds_on_overflow(tail, env, acc):
+        return None
+    return Site(loop, acc, load)
+
+
+def _skeleton(loop: ir.For, fn: ir.Function) -> tuple[str, set[str], ir.Load] | None:
+    """The accumulator, the temporaries and the one load of a loop body of
+    the right form; None when it is not."""
     if loop.ty.kind != "uint" or _has_call(loop.lo) or _has_call(loop.hi):
         return None
     body = loop.body
@@ -225,40 +283,30 @@ def _match(loop: ir.For, fn: ir.Function) -> Site | None:
         return None
     if _reads_outside(fn, loop, temps):
         return None
+    return acc, temps, loads[0]
 
-    # The values: forward-substitute the temporaries.
-    S = ir.Var(acc, ir.U32)
-    env: dict[str, ir.Expr] = {acc: S}
-    straight = body[:-1] if isinstance(tail, ir.If) else body
-    for s in straight:
+
+def _substitute(stmts, env: dict[str, ir.Expr]) -> dict[str, ir.Expr]:
+    """Forward substitution: each let and assign of `stmts` bound in `env`
+    to its value in terms of the values before it (`env` is updated in
+    place, and returned)."""
+    for s in stmts:
         name, value = _bound(s)
         env[name] = _subst(value, env)
+    return env
+
+
+def _folds_on_overflow(tail: ir.If, env: dict[str, ir.Expr], acc: str) -> bool:
+    """Whether the closing `if` folds the carry of `acc` back in when it
+    overflows 16 bits and keeps it otherwise (`env`: the values before it)."""
     A = env[acc]
-    if not isinstance(tail, ir.If):
-        # the fold applied unconditionally (it is the identity below 2^16)
-        A = _fold_arg(A)
-        load = None if A is None else _addend(A, S)
-        if load is None or load != loads[0] or _mentions(load.index, {acc} | temps):
-            return None
-        return Site(loop, acc, load)
-    load = _addend(A, S)
-    if load is None or load != loads[0] or _mentions(load.index, {acc} | temps):
-        return None
     cond = _subst(tail.cond, env)
-    finals = []
-    for branch in (tail.then, tail.else_):
-        benv = dict(env)
-        for s in branch:
-            name, value = _bound(s)
-            benv[name] = _subst(value, benv)
-        finals.append(benv[acc])
+    finals = [_substitute(branch, dict(env))[acc] for branch in (tail.then, tail.else_)]
     pol = _overflow_test(cond, A)
     if pol is None:
-        return None
+        return False
     folded, kept = finals if pol else finals[::-1]
-    if kept != A or not _is_fold(folded, A):
-        return None
-    return Site(loop, acc, load)
+    return kept == A and _is_fold(folded, A)
 
 
 def _addend(A: ir.Expr, S: ir.Var) -> ir.Load | None:

@@ -471,19 +471,35 @@ class Nest:
 def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest | None, str]:
     """The nest `loop` is, or None and why not.  `outer`: the enclosing
     `for` loops, whose variables the nest may read."""
+    nest = _nest_form(loop)
+    if isinstance(nest, str):
+        return None, nest
+    why = _nest_target(nest, fn) or _nest_reads(nest, fn, outer)
+    if why:
+        return None, why
+    return nest, ""
+
+
+_NOT_A_NEST = "the j loop's body is not exactly `let s; for k {..}; c[..] = s`"
+_NOT_A_SUM = "the k loop's body is not exactly `s = s + E`"
+
+
+def _nest_form(loop: ir.For) -> Nest | str:
+    """The parts of `loop` if it has the nest's form (whatever they read),
+    else why not."""
     body = loop.body
     if len(body) != 3:
-        return None, "the j loop's body is not exactly `let s; for k {..}; c[..] = s`"
+        return _NOT_A_NEST
     let, kloop, store = body
     if not (isinstance(let, ir.Let) and isinstance(kloop, ir.For) and isinstance(store, ir.Store)):
-        return None, "the j loop's body is not exactly `let s; for k {..}; c[..] = s`"
+        return _NOT_A_NEST
     T = let.ty
     if not (T.is_float or T.is_int):
-        return None, f"the accumulator's type {T} is neither float nor int"
+        return f"the accumulator's type {T} is neither float nor int"
     if not (isinstance(let.init, ir.Const) and let.init.ty == T):
-        return None, "the accumulator's initial value is not a constant"
+        return "the accumulator's initial value is not a constant"
     if len(kloop.body) != 1 or not isinstance(kloop.body[0], ir.Assign):
-        return None, "the k loop's body is not exactly `s = s + E`"
+        return _NOT_A_SUM
     upd = kloop.body[0]
     v = upd.value
     if not (
@@ -495,40 +511,49 @@ def match_nest(loop: ir.For, fn: ir.Function, outer: list[ir.For]) -> tuple[Nest
         and v.a.name == let.name
         and v.b.ty == T
     ):
-        return None, "the k loop's body is not exactly `s = s + E`"
-    E = v.b
-    c = store.array
+        return _NOT_A_SUM
+    return Nest(loop, let, kloop, v.b, store)
+
+
+def _nest_target(nest: Nest, fn: ir.Function) -> str:
+    """Why the nest's store is not one it may move ("" when it is): it must
+    write the accumulator to a mutable array parameter of its type."""
+    T, c, store = nest.s.ty, nest.store.array, nest.store
     arr = fn.param(c).ty if c in {p.name for p in fn.params} else None
     if not (isinstance(arr, ir.Array) and arr.mutable and arr.elem == T):
-        return None, f"`{c}` is not a mutable array parameter of {T}"
-    if not (isinstance(store.value, ir.Var) and store.value.name == let.name):
-        return None, "the store does not write the accumulator"
+        return f"`{c}` is not a mutable array parameter of {T}"
+    if not (isinstance(store.value, ir.Var) and store.value.name == nest.s.name):
+        return "the store does not write the accumulator"
+    return ""
+
+
+def _nest_reads(nest: Nest, fn: ir.Function, outer: list[ir.For]) -> str:
+    """Why what the nest reads may change while it runs, or why its
+    accumulator is not its own ("" when neither)."""
+    loop, kloop, E, c, idx = nest.j, nest.k, nest.e, nest.store.array, nest.store.index
     assigned = ir.assigned(fn.body)
     fixed = {p.name for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in assigned}
     outer_vars = {f.var for f in outer}
     i_vars = fixed | outer_vars
     if _has(E, ir.Call):
-        return None, "E calls a function"
+        return "E calls a function"
     if any(isinstance(x, ir.Load) and x.array == c for x in ir.walk(E)):
-        return None, f"E reads `{c}`, the array the nest writes"
+        return f"E reads `{c}`, the array the nest writes"
     if not _vars(E) <= i_vars | {loop.var, kloop.var}:
-        return (
-            None,
-            f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables or fixed parameters",
-        )
-    idx = store.index
+        return f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables or fixed parameters"
     if _has(idx, ir.Load) or _has(idx, ir.Call):
-        return None, "the index reads an array or calls"
+        return "the index reads an array or calls"
     if not _vars(idx) <= i_vars | {loop.var}:
-        return None, f"the index depends on {sorted(_vars(idx) - i_vars - {loop.var})}"
+        return f"the index depends on {sorted(_vars(idx) - i_vars - {loop.var})}"
     for what, bounds, ok in (("B", (loop.lo, loop.hi), i_vars), ("C", (kloop.lo, kloop.hi), i_vars)):
         for b in bounds:
             if _has(b, ir.Load) or _has(b, ir.Call) or not _vars(b) <= ok:
-                return None, f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
+                return f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
-    if any(let.name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
-        return None, f"`{let.name}` is read outside the nest"
-    return Nest(loop, let, kloop, E, store), ""
+    name = nest.s.name
+    if any(name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
+        return f"`{name}` is read outside the nest"
+    return ""
 
 
 def _within(s, loop) -> bool:
@@ -565,41 +590,68 @@ def interchange(
     nest is matched and proven."""
     t0 = time.perf_counter()
     prover = Prover(fn, guard_bits, timeout_ms)
-    taken = ir.names_used(fn)
-    nests: list[dict] = []
-    guard: set[str] = set()
-    reasons = why if why is not None else []
+    walk = _Interchange(fn, prover, why if why is not None else [])
+    body = walk.block(fn.body, [], [])
+    if not walk.nests:
+        return None
+    marker = _Marker(prover)
+    body = marker.block(body, [])
+    walk.guard |= marker.guard
+    g = _guard_expr(prover, walk.guard)
+    new = _guarded_copy(fn, body, g)
+    evidence = _evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=walk.nests)
+    return finish(fn, new, module, evidence, differential, seed, t0)
 
-    def rewrite(stmts: tuple, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+
+class _Interchange:
+    """One pass of `interchange` over a function: each nest matched and
+    proven is replaced by its ikj form.  It collects the nests' evidence,
+    the parameters their guard needs, and why nests were refused."""
+
+    def __init__(self, fn: ir.Function, prover: Prover, reasons: list):
+        self.fn, self.prover, self.reasons = fn, prover, reasons
+        self.taken = ir.names_used(fn)
+        self.nests: list[dict] = []
+        self.guard: set[str] = set()
+
+    def block(self, stmts: tuple, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+        """`stmts` rewritten; `outer`: the enclosing loops, `frames` their bounds."""
         out: list[ir.Stmt] = []
         for s in stmts:
             if isinstance(s, ir.For):
-                nest, reason = match_nest(s, fn, outer)
-                if nest is not None:
-                    done = _prove_nest(nest, frames)
-                    if done is not None:
-                        nests.append(done)
-                        out.extend(_interchanged(nest, taken))
-                        continue
-                elif _looks_like_nest(s):
-                    reasons.append(f"{s.span}: {reason}")
-                frame = prover.frame(s, frames)
-                out.append(dataclasses.replace(s, body=rewrite(s.body, outer + [s], frames + [frame])))
+                out.extend(self.loop(s, outer, frames))
             elif isinstance(s, (ir.If, ir.When)):
                 out.append(
-                    dataclasses.replace(s, then=rewrite(s.then, outer, frames), else_=rewrite(s.else_, outer, frames))
+                    dataclasses.replace(
+                        s, then=self.block(s.then, outer, frames), else_=self.block(s.else_, outer, frames)
+                    )
                 )
             elif isinstance(s, ir.While):
-                out.append(dataclasses.replace(s, body=rewrite(s.body, outer, frames)))
+                out.append(dataclasses.replace(s, body=self.block(s.body, outer, frames)))
             else:
                 out.append(s)
         return tuple(out)
 
-    def _prove_nest(nest: Nest, frames: list[_Frame]) -> dict | None:
-        here = frames + [prover.frame(nest.j, frames)]
+    def loop(self, s: ir.For, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+        """A `for`: the interchanged nest it is, or itself with its body rewritten."""
+        nest, reason = match_nest(s, self.fn, outer)
+        if nest is not None:
+            done = self.prove(nest, frames)
+            if done is not None:
+                self.nests.append(done)
+                return _interchanged(nest, self.taken)
+        elif _looks_like_nest(s):
+            self.reasons.append(f"{s.span}: {reason}")
+        frame = self.prover.frame(s, frames)
+        return (dataclasses.replace(s, body=self.block(s.body, outer + [s], frames + [frame])),)
+
+    def prove(self, nest: Nest, frames: list[_Frame]) -> dict | None:
+        """The nest's evidence once its index is proven in range and distinct
+        per j (the guard those need added), else None (the reason kept)."""
+        here = frames + [self.prover.frame(nest.j, frames)]
         idx = nest.store.index
-        ranged, g1 = prover.in_range(nest.store.array, idx, here)
-        distinct, g2 = prover.distinct(idx, here, nest.j)
+        ranged, g1 = self.prover.in_range(nest.store.array, idx, here)
+        distinct, g2 = self.prover.distinct(idx, here, nest.j)
         entry = {
             "loop": str(nest.j.span),
             "array": nest.store.array,
@@ -609,21 +661,10 @@ def interchange(
             "distinct": str(distinct),
         }
         if not (ranged.proven and distinct.proven):
-            reasons.append(f"{nest.j.span}: index {entry['index']}: in range {ranged}; distinct {distinct}")
+            self.reasons.append(f"{nest.j.span}: index {entry['index']}: in range {ranged}; distinct {distinct}")
             return None
-        guard.update(g1 | g2)
+        self.guard.update(g1 | g2)
         return entry
-
-    body = rewrite(fn.body, [], [])
-    if not nests:
-        return None
-    marker = _Marker(prover)
-    body = marker.block(body, [])
-    guard |= marker.guard
-    g = _guard_expr(prover, guard)
-    new = _guarded_copy(fn, body, g)
-    evidence = _evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=nests)
-    return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 def _looks_like_nest(s: ir.For) -> bool:

@@ -396,28 +396,63 @@ def tier(
     over the block, then the block through the hot body alone, or (counting
     `label`) through the original body.  None (reason in `why`) where it
     does not apply or is not proven."""
+    refusal = _tier_refusal(fn, hot, block)
+    if refusal is not None:
+        return _refuse(why, refusal)
+    blocks = _tier_blocks(fn, hot, block, label)
+    new = dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, blocks))
+    diff = _check(fn, new, module, samples)
+    if not diff.agree:
+        return _refuse(why, f"differential run disagreed: {diff.to_json()}")
+    return Shaped(
+        new,
+        {
+            "shape": "tier",
+            "condition": ir.pretty_expr(hot.condition),
+            "share": hot.share,
+            "block": block,
+            "label": label,
+            "proof": "z3: under the condition the hot body equals the loop body; "
+            "the blocks run the same iterations in the same order",
+            "differential": diff.to_json(),
+        },
+    )
+
+
+def _tier_refusal(fn: ir.Function, hot: HotPath, block: int) -> str | None:
+    """Why `tier` does not apply to the hot path, or None when it does: the
+    loop's counter, bound and locals allow blocks, and under the condition
+    the hot body is proven equal to the loop body."""
     if not _located(fn, hot):
-        return _refuse(why, "the hot path's loop is not in this function")
+        return "the hot path's loop is not in this function"
     loop = hot.loop.loop
     T, H = loop.ty, hot.condition
     if not (T.is_int and not T.signed):
-        return _refuse(why, f"the loop counts over {T}, not an unsigned type")
+        return f"the loop counts over {T}, not an unsigned type"
     if not 1 <= block <= T.mask:
-        return _refuse(why, f"a block of {block} does not fit {T}")
+        return f"a block of {block} does not fit {T}"
     assigned, written = ir.assigned(loop.body), ir.stored(loop.body)
     if _reads(H, assigned, written):
-        return _refuse(why, "the condition reads what the loop changes")
+        return "the condition reads what the loop changes"
     # `hi` is evaluated once per block instead of once per loop: it must not change.
     if _reads(loop.hi, assigned, written) or any(isinstance(x, ir.Call) for x in ir.walk(loop.hi)):
-        return _refuse(why, "the loop bound may change while the loop runs")
+        return "the loop bound may change while the loop runs"
     declared = {s.name for s in ir.walk_stmts(loop.body) if isinstance(s, ir.Let)}
     outside = ir.names_used(dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, ())))
     if declared & outside:
-        return _refuse(why, f"the body declares {sorted(declared & outside)}, used outside it")
+        return f"the body declares {sorted(declared & outside)}, used outside it"
     failed = bodies.prove_equal(loop.body, hot.body, fn, assume=H, timeout_ms=PROOF_TIMEOUT_MS)
     if failed:
-        return _refuse(why, f"proof: {failed}")
+        return f"proof: {failed}"
+    return None
 
+
+def _tier_blocks(fn: ir.Function, hot: HotPath, block: int, label: str) -> tuple:
+    """The statements that replace the loop: its iterations in blocks of
+    `block`, each tested for H, then run through the hot body or, counting
+    `label`, through the original body."""
+    loop = hot.loop.loop
+    T, H = loop.ty, hot.condition
     taken = ir.names_used(fn)
     b, e, ok = (ir.fresh_name(f"{loop.var}_{s}", taken) for s in ("block", "end", "ok"))
     i_chk, i_hot = ir.fresh_name(f"{loop.var}_chk", taken), ir.fresh_name(f"{loop.var}_hot", taken)
@@ -441,21 +476,4 @@ def tier(
         ),
         ir.Assign(b, ve),
     )
-    blocks = (ir.Let(b, T, loop.lo), ir.While(ir.Binary("lt", vb, hi, ir.BOOL), per_block))
-    new = dataclasses.replace(fn, body=_replace(fn.body, hot.loop.path, blocks))
-    diff = _check(fn, new, module, samples)
-    if not diff.agree:
-        return _refuse(why, f"differential run disagreed: {diff.to_json()}")
-    return Shaped(
-        new,
-        {
-            "shape": "tier",
-            "condition": ir.pretty_expr(H),
-            "share": hot.share,
-            "block": block,
-            "label": label,
-            "proof": "z3: under the condition the hot body equals the loop body; "
-            "the blocks run the same iterations in the same order",
-            "differential": diff.to_json(),
-        },
-    )
+    return (ir.Let(b, T, loop.lo), ir.While(ir.Binary("lt", vb, hi, ir.BOOL), per_block))

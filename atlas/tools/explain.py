@@ -557,35 +557,42 @@ def render_text(doc: dict, color: bool = False) -> str:
 def _header_text(doc: dict, s: _Style, w) -> None:
     """The files, the probe and its decisions, the atlas's figures and the rules'."""
     a, rl = doc["atlas"], doc["rules"]
-
-    def label(name):
-        return s(f"  {name:<11}", bold=True)
-
     w(s("atlas explain", bold=True) + "  " + " ".join(doc["files"]))
     p = doc["probe"]
     costs = ", ".join(f"{op} costs {c}" for op, c in p["costs_changed"].items())
     w(
-        label("probe")
+        _label(s, "probe")
         + f"{p['source']} ({p['arch']} {p['uarch']}, fingerprint {p['fingerprint']})"
         + (f"; {costs}" if costs else "")
     )
     for d in doc["decisions"]:
-        w(label("decision") + f"{d['where']}: when {d['condition']} -> {d['taken']} branch")
+        w(_label(s, "decision") + f"{d['where']}: when {d['condition']} -> {d['taken']} branch")
     fns = doc["functions_in_order"]
-    w(label("functions") + f"{len(fns)}: {', '.join(fns)}")
+    w(_label(s, "functions") + f"{len(fns)}: {', '.join(fns)}")
     for d in doc.get("devices", []):
         w(
-            label("device") + f"{d['name']} ({d['pci']}): {d['registers']} registers, "
+            _label(s, "device") + f"{d['name']} ({d['pci']}): {d['registers']} registers, "
             f"{len(d['operations'])} operations, emitted as written (not in the atlas)"
         )
+    _atlas_text(a, s, w)
+    _rules_text(rl, s, w)
+
+
+def _label(s: _Style, name: str) -> str:
+    """A header line's name, in bold, in a column of its own."""
+    return s(f"  {name:<11}", bold=True)
+
+
+def _atlas_text(a: dict, s: _Style, w) -> None:
+    """The atlas's size and compression, and how its saturation went."""
     w(
-        label("atlas") + f"{_plural(a['roots'], 'root')}, {a['source_nodes']} source term nodes "
+        _label(s, "atlas") + f"{_plural(a['roots'], 'root')}, {a['source_nodes']} source term nodes "
         f"({a['source_distinct_nodes']} distinct) -> {a['eclasses']} e-classes, {a['enodes']} e-nodes; "
         f"compression {a['compression']} (source nodes per e-class)"
     )
     lim = a["limits"]
     w(
-        label("saturation")
+        _label(s, "saturation")
         + f"{_plural(len(a['iterations']) - 1, 'iteration')}, stopped: "
         + s(a["stop_reason"], fg="yellow" if "limit" in a["stop_reason"] else "green")
         + f" (limits: {lim['nodes']} e-nodes, {lim['iterations']} iterations, {lim['seconds']:g} s"
@@ -595,6 +602,10 @@ def _header_text(doc: dict, s: _Style, w) -> None:
     )
     sizes = [f"{it['iteration']}: {it['enodes']}/{it['eclasses']}" for it in a["iterations"]]
     w(" " * 13 + "e-nodes/e-classes per iteration  " + "  ".join(sizes))
+
+
+def _rules_text(rl: dict, s: _Style, w) -> None:
+    """The rules: how many were proven and how, and per ruleset."""
     how = ""
     if rl.get("proven_now") is not None:
         if rl["proven_now"] == 0 and rl.get("from_cache"):
@@ -604,7 +615,7 @@ def _header_text(doc: dict, s: _Style, w) -> None:
                 f" ({rl['from_cache']} from the cache)" if rl.get("from_cache") else ""
             )
     w(
-        label("rules")
+        _label(s, "rules")
         + f"{rl['proven']} proven{how}"
         + (f" from {rl['templates']} templates" if rl.get("templates") is not None else "")
         + f"; {rl['instances']} given to the e-graph for these constants"

@@ -45,7 +45,7 @@ from atlas.backends.llvm.codegen import (
     value_type,
 )
 
-from .plan import Plan
+from .plan import Dot, Plan
 
 SHARED = 3  # NVPTX's address space for block-shared memory
 WARP = 32
@@ -159,13 +159,14 @@ def check_shape(plan: Plan, s: Shape) -> None:
 def launches(plan: Plan, s: Shape, sms: int) -> dict:
     """The host's part: the kernels to launch, in order, with their grids and
     arguments (the manifest's "gpu" block; see backends/nvptx/host.py)."""
-    name = plan.fn.name
-    params = [{"param": p.name} for p in plan.fn.params]
-    n = plan.counts[0]
-    tile = s.block * s.per_thread
-    cap = sms * (RESIDENT_THREADS // s.block) if s.grid_stride else None
-    one = {"x": {"fixed": 1}, "y": {"fixed": 1}}
-    block = [s.block, s.block_y]
+    parts = _LaunchParts(
+        name=plan.fn.name,
+        params=[{"param": p.name} for p in plan.fn.params],
+        n=plan.counts[0],
+        tile=s.block * s.per_thread,
+        cap=sms * (RESIDENT_THREADS // s.block) if s.grid_stride else None,
+        block=[s.block, s.block_y],
+    )
     gpu = {
         "plan": plan.kind,
         "shape": s.as_dict(),
@@ -175,65 +176,106 @@ def launches(plan: Plan, s: Shape, sms: int) -> dict:
         "evidence": plan.evidence,
     }
     if plan.kind == "map":
-        gpu["launches"] = [
-            {
-                "kernel": f"{name}__map",
-                "block": block,
-                "args": params,
-                "grid": {"x": {"param": n, "per_block": tile, "max": cap}, "y": {"fixed": 1}},
-            }
-        ]
+        gpu["launches"] = _map_launches(parts)
     elif plan.kind == "map2d":
-        outer, inner = plan.counts
-        gpu["launches"] = [
-            {
-                "kernel": f"{name}__map2d",
-                "block": block,
-                "args": params,
-                "grid": {
-                    "x": {"param": inner, "per_block": s.block, "max": 2**31 - 1},
-                    "y": {"param": outer, "per_block": s.block_y, "max": 65535},
-                },
-            }
-        ]
+        gpu["launches"] = _map2d_launches(parts, plan, s)
     elif plan.kind == "fold":
         if plan.fn.ret is None:  # plan_for does not refuse this: say so rather than fail on None
             raise BackendError(f"{plan.fn.name}: a GPU fold needs a result, and the function returns nothing")
-        gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
+        gpu["scratch"] = _partials(plan)
         gpu["result"] = {"elem": plan.fn.ret.name}
-        gpu["launches"] = [
-            {
-                "kernel": f"{name}__fold",
-                "block": block,
-                "args": params + [{"scratch": "partials"}],
-                "grid": {"x": {"param": n, "per_block": tile, "max": cap}, "y": {"fixed": 1}},
-            },
-            {
-                "kernel": f"{name}__finish",
-                "block": block,
-                "grid": one,
-                "args": params + [{"scratch": "partials"}, {"blocks_of": 0}, {"result": True}],
-            },
-        ]
+        gpu["launches"] = _fold_launches(parts)
     else:
-        gpu["scratch"] = {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
-        grid = {"x": {"param": n, "per_block": tile, "max": None}, "y": {"fixed": 1}}
-        gpu["launches"] = [
-            {
-                "kernel": f"{name}__scan_reduce",
-                "block": block,
-                "grid": grid,
-                "args": params + [{"scratch": "partials"}],
-            },
-            {
-                "kernel": f"{name}__scan_carry",
-                "block": block,
-                "grid": one,
-                "args": params + [{"scratch": "partials"}, {"blocks_of": 0}],
-            },
-            {"kernel": f"{name}__scan_apply", "block": block, "grid": grid, "args": params + [{"scratch": "partials"}]},
-        ]
+        gpu["scratch"] = _partials(plan)
+        gpu["launches"] = _scan_launches(parts)
     return gpu
+
+
+@dataclass(frozen=True)
+class _LaunchParts:
+    """What the launch records of one plan and shape are made of."""
+
+    name: str  # the function's: every kernel's name starts with it
+    params: list[dict]  # the function's arguments, which every kernel takes first
+    n: str  # the parameter that bounds the (outer) loop
+    tile: int  # elements per block
+    cap: int | None  # at most this many blocks (a grid-stride loop covers the rest)
+    block: list[int]  # threads per block, x and y
+
+
+def _partials(plan: Plan) -> dict:
+    """The scratch buffer of a fold or a scan: one accumulator per block."""
+    return {"partials": {"elem": _acc_ty(plan).name, "count": {"blocks_of": 0}}}
+
+
+def _map_launches(k: _LaunchParts) -> list[dict]:
+    return [
+        {
+            "kernel": f"{k.name}__map",
+            "block": k.block,
+            "args": k.params,
+            "grid": {"x": {"param": k.n, "per_block": k.tile, "max": k.cap}, "y": {"fixed": 1}},
+        }
+    ]
+
+
+def _map2d_launches(k: _LaunchParts, plan: Plan, s: Shape) -> list[dict]:
+    outer, inner = plan.counts
+    return [
+        {
+            "kernel": f"{k.name}__map2d",
+            "block": k.block,
+            "args": k.params,
+            "grid": {
+                "x": {"param": inner, "per_block": s.block, "max": 2**31 - 1},
+                "y": {"param": outer, "per_block": s.block_y, "max": 65535},
+            },
+        }
+    ]
+
+
+def _fold_launches(k: _LaunchParts) -> list[dict]:
+    """Each block's partial result, then one block combining them into the result."""
+    return [
+        {
+            "kernel": f"{k.name}__fold",
+            "block": k.block,
+            "args": k.params + [{"scratch": "partials"}],
+            "grid": {"x": {"param": k.n, "per_block": k.tile, "max": k.cap}, "y": {"fixed": 1}},
+        },
+        {
+            "kernel": f"{k.name}__finish",
+            "block": k.block,
+            "grid": {"x": {"fixed": 1}, "y": {"fixed": 1}},
+            "args": k.params + [{"scratch": "partials"}, {"blocks_of": 0}, {"result": True}],
+        },
+    ]
+
+
+def _scan_launches(k: _LaunchParts) -> list[dict]:
+    """Each block's total, then one block turning the totals into each
+    block's carry-in, then every block's elements again from its carry."""
+    grid = {"x": {"param": k.n, "per_block": k.tile, "max": None}, "y": {"fixed": 1}}
+    return [
+        {
+            "kernel": f"{k.name}__scan_reduce",
+            "block": k.block,
+            "grid": grid,
+            "args": k.params + [{"scratch": "partials"}],
+        },
+        {
+            "kernel": f"{k.name}__scan_carry",
+            "block": k.block,
+            "grid": {"x": {"fixed": 1}, "y": {"fixed": 1}},
+            "args": k.params + [{"scratch": "partials"}, {"blocks_of": 0}],
+        },
+        {
+            "kernel": f"{k.name}__scan_apply",
+            "block": k.block,
+            "grid": grid,
+            "args": k.params + [{"scratch": "partials"}],
+        },
+    ]
 
 
 # ---------------------------------------------------------------- the module
@@ -273,6 +315,34 @@ class KernelModule:
 
 
 # ---------------------------------------------------------------- one kernel
+
+
+@dataclass(frozen=True)
+class _Tiling:
+    """What every step of a tiled kernel (_Kernel.tiled) reads."""
+
+    dot: Dot
+    outer: ir.For  # the 2-d map's loops: rows, columns
+    inner: ir.For
+    t: ll.Constant  # the tile's side, as an i64
+    xs: ll.GlobalVariable  # the x operands of a step, in shared memory
+    ys: ll.GlobalVariable  # the y operands
+    rows: ll.Value  # the loops' trip counts, i64
+    cols: ll.Value
+    depth: ll.Value  # the dot's k loop's
+    combine: ir.Assign  # acc = acc + x.tile * y.tile
+
+
+@dataclass(frozen=True)
+class _TileThread:
+    """Where one thread of a tiled kernel is: its output (i, j), its place
+    in the block (ty, tx), and its slot in the shared tiles."""
+
+    i: ll.Value
+    j: ll.Value
+    ty: ll.Value
+    tx: ll.Value
+    mine: ll.Value
 
 
 class _Kernel(FunctionCodegen):
@@ -585,6 +655,26 @@ class _Kernel(FunctionCodegen):
         (each the intent's own load, range-checked as the source reads it),
         then adds its products in k order, exactly as the loop does."""
         self.prologue()
+        k = self._tiling()
+        t = k.t
+        # every thread of a block runs the same tiles, so all reach each barrier
+        step_i = self.b.mul(self.sreg("nctaid.y"), t)
+        step_j = self.b.mul(self.sreg("nctaid.x"), t)
+        self.counted(
+            "base",
+            self.b.mul(self.sreg("ctaid.y"), t),
+            k.rows,
+            step_i,
+            lambda ib: self.counted(
+                "pos", self.b.mul(self.sreg("ctaid.x"), t), k.cols, step_j, lambda jb: self._tile(k, ib, jb)
+            ),
+        )
+        self.b.ret_void()
+
+    def _tiling(self) -> _Tiling:
+        """What the tiled kernel's steps share, the plan checked to be a 2-d
+        map of a dot `s + x * y`: the shared arrays for the operands' tiles
+        made, the loops' counts computed, the product-adding statement."""
         d, T = self.plan.dot, self.shape.tile
         outer, inner = self.plan.loop, self.plan.inner
         if d is None or inner is None:  # check_shape allows a tile only for a 2-d map's dot
@@ -594,60 +684,52 @@ class _Kernel(FunctionCodegen):
             raise BackendError(f"internal error: {d.combine.span}: the dot's combine is not `s + x * y`")
         rows, cols, depth = self.n, self.count(inner), self.count(d.loop)
         xs, ys = self.shared(T * T, d.x.ty), self.shared(T * T, d.y.ty)
-        t = self.i64(T)
         acc = ir.Var(d.init.name, d.init.ty)
         mul = v.b
         product = ir.Binary("mul", ir.Var("x.tile", d.x.ty), ir.Var("y.tile", d.y.ty), mul.ty, mul.span)
         combine = ir.Assign(acc.name, ir.Binary("add", acc, product, v.ty), d.combine.span)
+        return _Tiling(d, outer, inner, self.i64(T), xs, ys, rows, cols, depth, combine)
 
-        def tile(ib, jb):
-            ty, tx = self.sreg("tid.y"), self.sreg("tid.x")
-            i, j = self.b.add(ib, ty), self.b.add(jb, tx)
-            mine = self.b.add(self.b.mul(ty, t), tx)
-            self.s_Let(d.init)
+    def _tile(self, k: _Tiling, ib, jb) -> None:
+        """This thread's output of the tile whose first row is ib and first
+        column jb: the steps of k, then the store (where it is in range)."""
+        ty, tx = self.sreg("tid.y"), self.sreg("tid.x")
+        i, j = self.b.add(ib, ty), self.b.add(jb, tx)
+        me = _TileThread(i, j, ty, tx, mine=self.b.add(self.b.mul(ty, k.t), tx))
+        self.s_Let(k.dot.init)
+        self.counted("k", self.i64(0), k.depth, k.t, lambda k0: self._tile_step(k, me, k0))
 
-            def step(k0):
-                self.set_var(outer, i)
-                self.set_var(d.loop, self.b.add(k0, tx))
-                self.b.store(self.expr(d.x), self.at(xs, mine))
-                self.set_var(inner, j)
-                self.set_var(d.loop, self.b.add(k0, ty))
-                self.b.store(self.expr(d.y), self.at(ys, mine))
-                self.barrier()
-                left = self.b.sub(depth, k0)
-                end = self.b.select(self.b.icmp_unsigned("<", left, t), left, t)
+        def out():
+            self.set_var(k.outer, i)
+            self.set_var(k.inner, j)
+            self.s_Store(k.dot.store)
 
-                def add(kk):
-                    x = self.b.load(self.at(xs, self.b.add(self.b.mul(ty, t), kk)), typ=value_type(d.x.ty))
-                    y = self.b.load(self.at(ys, self.b.add(self.b.mul(kk, t), tx)), typ=value_type(d.y.ty))
-                    self.b.store(x, self.vars["x.tile"][0])
-                    self.b.store(y, self.vars["y.tile"][0])
-                    self.s_Assign(combine)
+        inside = self.b.and_(self.b.icmp_unsigned("<", i, k.rows), self.b.icmp_unsigned("<", j, k.cols))
+        self.when(inside, out)
 
-                self.counted("kk", self.i64(0), end, self.i64(1), add)
-                self.barrier()
+    def _tile_step(self, k: _Tiling, me: _TileThread, k0) -> None:
+        """The step of k from k0: this thread stages its x and its y in
+        shared memory, then, once all have, adds the step's products."""
+        self.set_var(k.outer, me.i)
+        self.set_var(k.dot.loop, self.b.add(k0, me.tx))
+        self.b.store(self.expr(k.dot.x), self.at(k.xs, me.mine))
+        self.set_var(k.inner, me.j)
+        self.set_var(k.dot.loop, self.b.add(k0, me.ty))
+        self.b.store(self.expr(k.dot.y), self.at(k.ys, me.mine))
+        self.barrier()
+        left = self.b.sub(k.depth, k0)
+        end = self.b.select(self.b.icmp_unsigned("<", left, k.t), left, k.t)
+        self.counted("kk", self.i64(0), end, self.i64(1), lambda kk: self._tile_product(k, me, kk))
+        self.barrier()
 
-            self.counted("k", self.i64(0), depth, t, step)
-
-            def out():
-                self.set_var(outer, i)
-                self.set_var(inner, j)
-                self.s_Store(d.store)
-
-            inside = self.b.and_(self.b.icmp_unsigned("<", i, rows), self.b.icmp_unsigned("<", j, cols))
-            self.when(inside, out)
-
-        # every thread of a block runs the same tiles, so all reach each barrier
-        step_i = self.b.mul(self.sreg("nctaid.y"), t)
-        step_j = self.b.mul(self.sreg("nctaid.x"), t)
-        self.counted(
-            "base",
-            self.b.mul(self.sreg("ctaid.y"), t),
-            rows,
-            step_i,
-            lambda ib: self.counted("pos", self.b.mul(self.sreg("ctaid.x"), t), cols, step_j, lambda jb: tile(ib, jb)),
-        )
-        self.b.ret_void()
+    def _tile_product(self, k: _Tiling, me: _TileThread, kk) -> None:
+        """acc += x[ty][kk] * y[kk][tx], the operands read from shared memory."""
+        t = k.t
+        x = self.b.load(self.at(k.xs, self.b.add(self.b.mul(me.ty, t), kk)), typ=value_type(k.dot.x.ty))
+        y = self.b.load(self.at(k.ys, self.b.add(self.b.mul(kk, t), me.tx)), typ=value_type(k.dot.y.ty))
+        self.b.store(x, self.vars["x.tile"][0])
+        self.b.store(y, self.vars["y.tile"][0])
+        self.s_Assign(k.combine)
 
     def fold(self) -> None:
         """Each block's combined value of its elements -> partials[block].

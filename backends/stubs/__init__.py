@@ -101,35 +101,7 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
         for bar in sorted({r.bar for r in regions.values()})
     ]
     prefix = stem.upper()
-    regs = []
-    for g in dev.registers:
-        region = regions[g.region]
-        where = f"BAR {region.bar} + {region.base + g.offset:#06x}"
-        doc = (
-            f"{g.name}: {g.count} x {g.ty}, {g.access}, at {where}, {g.stride} bytes apart"
-            if g.count
-            else f"{g.name}: {g.ty}, {g.access}, at {where}"
-        )
-        regs.append(
-            {
-                "doc": doc,
-                "ctype": ctype(g.ty),
-                "bits": g.ty.bits,
-                "bar": region.bar,
-                "offset": hexu(region.base + g.offset),
-                "count": g.count,
-                "stride": g.stride,
-                "index_param": ", uint64_t i" if g.count else "",
-                "readable": g.access != "wo",
-                "writable": g.access != "ro",
-                "read": accessor(stem, "read", g.name),
-                "write": accessor(stem, "write", g.name),
-                "fields": [
-                    {"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty), "lo": f.lo}
-                    for f in g.fields
-                ],
-            }
-        )
+    regs = [_register(g, regions[g.region], stem) for g in dev.registers]
     accessors = {r["read"] for r in regs} | {r["write"] for r in regs}
     for fn in dev.ops:
         if f"{stem}_{fn.name}" in accessors:
@@ -154,6 +126,36 @@ def render(env: Environment, dev: ir.Device, stem: str, addresses, source: str) 
         "helpers": list(helpers.values()),
     }
     return env.get_template("stub.h.j2").render(**ctx), env.get_template("stub.c.j2").render(**ctx)
+
+
+def _register(g: ir.Register, region: _Placed, stem: str) -> dict:
+    """What the templates say of register `g` (in its placed `region`): its
+    address, C type, accessors and field masks."""
+    where = f"BAR {region.bar} + {region.base + g.offset:#06x}"
+    doc = (
+        f"{g.name}: {g.count} x {g.ty}, {g.access}, at {where}, {g.stride} bytes apart"
+        if g.count
+        else f"{g.name}: {g.ty}, {g.access}, at {where}"
+    )
+    prefix = stem.upper()
+    return {
+        "doc": doc,
+        "ctype": ctype(g.ty),
+        "bits": g.ty.bits,
+        "bar": region.bar,
+        "offset": hexu(region.base + g.offset),
+        "count": g.count,
+        "stride": g.stride,
+        "index_param": ", uint64_t i" if g.count else "",
+        "readable": g.access != "wo",
+        "writable": g.access != "ro",
+        "read": accessor(stem, "read", g.name),
+        "write": accessor(stem, "write", g.name),
+        "fields": [
+            {"macro": f"{prefix}_{g.name.upper()}_{f.name.upper()}", "mask": _mask(f.mask, g.ty), "lo": f.lo}
+            for f in g.fields
+        ],
+    }
 
 
 class _Placed(NamedTuple):

@@ -146,29 +146,14 @@ class OpWriter:
         if isinstance(s, ir.Assign):
             return [f"{pad}{self.name(s.name)} = {bare(self.expr(s.value))};"]
         if isinstance(s, ir.Store):
-            if isinstance(s.index, ir.Const) and self.in_range(s.array, s.index):
-                return [f"{pad}{self.name(s.array)}[{s.index.value}] = {bare(self.expr(s.value))};"]
-            elem = self.fn.array(s.array).elem
-            h = self.helper_store(elem)
-            return [
-                f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, {self.expr(s.value)});"
-            ]
+            return self._store(s, depth)
         if isinstance(s, ir.If):
             out = [f"{pad}if ({bare(self.expr(s.cond))}) {{", *self.block(s.then, depth + 1)]
             if s.else_:
                 out += [f"{pad}}} else {{", *self.block(s.else_, depth + 1)]
             return out + [f"{pad}}}"]
         if isinstance(s, ir.For):
-            v, t = self.name(s.var), ctype(s.ty)
-            hi = f"{v}_end"
-            return [
-                f"{pad}{{",
-                f"{pad}    {t} {hi} = {self.expr(s.hi)};",
-                f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
-                *self.block(s.body, depth + 2),
-                f"{pad}    }}",
-                f"{pad}}}",
-            ]
+            return self._for(s, depth)
         if isinstance(s, ir.While):
             return [f"{pad}while ({bare(self.expr(s.cond))}) {{", *self.block(s.body, depth + 1), f"{pad}}}"]
         if isinstance(s, ir.Return):
@@ -180,32 +165,60 @@ class OpWriter:
             idx = "" if s.index is None else f", {self.expr(s.index)}"
             return [f"{pad}{accessor(self.stem, 'write', reg.name)}(dev{idx}, {bare(self.expr(s.value))});"]
         if isinstance(s, ir.Poll):
-            # The interpreter's poll: up to `tries` evaluations, a pause
-            # between two of them, the else block if none held.
-            k = f"tries{self.polls}"
-            self.polls += 1
-            pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
-            test = f"!({bare(self.expr(s.cond))})"
-            declare = []
-            if s.var is not None:  # the value, then the test, each try
-                if s.ty is None:
-                    raise TypeError(f"{s.span}: a poll that keeps its value in {s.var} has no type for it")
-                v = self.name(s.var)
-                declare = [f"{pad}{ctype(s.ty)} {v};"]
-                test = f"({v} = {bare(self.expr(s.value))}, {test})"
-            return declare + [
-                f"{pad}{{",
-                f"{pad}    uint32_t {k} = 0;",
-                f"{pad}    while ({test} && ++{k} < {s.tries}u)",
-                f"{pad}        {pause}",
-                f"{pad}    if ({k} == {s.tries}u) {{",
-                *self.block(s.else_, depth + 2),
-                f"{pad}    }}",
-                f"{pad}}}",
-            ]
+            return self._poll(s, depth)
         if isinstance(s, ir.Delay):
             return [f"{pad}atlas_delay_us({s.us}u);"]
         raise TypeError(f"a device operation holds no {type(s).__name__}")
+
+    def _store(self, s: ir.Store, depth: int) -> list[str]:
+        """An element stored: directly where the index is a constant in
+        range, else through the helper that checks it."""
+        pad = "    " * depth
+        if isinstance(s.index, ir.Const) and self.in_range(s.array, s.index):
+            return [f"{pad}{self.name(s.array)}[{s.index.value}] = {bare(self.expr(s.value))};"]
+        elem = self.fn.array(s.array).elem
+        h = self.helper_store(elem)
+        return [f"{pad}{h}({self.name(s.array)}, {self.length(s.array)}, {self.expr(s.index)}, {self.expr(s.value)});"]
+
+    def _for(self, s: ir.For, depth: int) -> list[str]:
+        """A counted loop: its bound evaluated once, before it, as the IR's is."""
+        pad = "    " * depth
+        v, t = self.name(s.var), ctype(s.ty)
+        hi = f"{v}_end"
+        return [
+            f"{pad}{{",
+            f"{pad}    {t} {hi} = {self.expr(s.hi)};",
+            f"{pad}    for ({t} {v} = {self.expr(s.lo)}; {v} < {hi}; {v} = ({t})({v} + 1u)) {{",
+            *self.block(s.body, depth + 2),
+            f"{pad}    }}",
+            f"{pad}}}",
+        ]
+
+    def _poll(self, s: ir.Poll, depth: int) -> list[str]:
+        """The interpreter's poll: up to `tries` evaluations, a pause
+        between two of them, the else block if none held."""
+        pad = "    " * depth
+        k = f"tries{self.polls}"
+        self.polls += 1
+        pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
+        test = f"!({bare(self.expr(s.cond))})"
+        declare = []
+        if s.var is not None:  # the value, then the test, each try
+            if s.ty is None:
+                raise TypeError(f"{s.span}: a poll that keeps its value in {s.var} has no type for it")
+            v = self.name(s.var)
+            declare = [f"{pad}{ctype(s.ty)} {v};"]
+            test = f"({v} = {bare(self.expr(s.value))}, {test})"
+        return declare + [
+            f"{pad}{{",
+            f"{pad}    uint32_t {k} = 0;",
+            f"{pad}    while ({test} && ++{k} < {s.tries}u)",
+            f"{pad}        {pause}",
+            f"{pad}    if ({k} == {s.tries}u) {{",
+            *self.block(s.else_, depth + 2),
+            f"{pad}    }}",
+            f"{pad}}}",
+        ]
 
     def length(self, array: str) -> str:
         n = self.lengths[array]
