@@ -416,6 +416,7 @@ def test_the_next_candidate_is_compiled_while_this_one_is_timed(here, monkeypatc
 
     if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: candidates are compiled and timed in turn")
+    monkeypatch.delenv("ATLAS_SEARCH_THREADS")  # the suite turns it off for every other test
     events: list[tuple[str, str]] = []
     real = W.measure
 
