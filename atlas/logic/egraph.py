@@ -45,7 +45,6 @@ subterm is paid at each use), matching egglog's tree-additive model.
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 import weakref
@@ -1007,39 +1006,73 @@ def _programs(classes: list[EClass]) -> dict[str, int]:
     along a path: the nodes through which a class reaches itself (x * 1 in
     x's class) are left out, and what remains is counted bottom-up."""
     kids = {c.id: [n.kids for n in c.nodes] for c in classes}
-    reach: dict[str, set[str]] = {}
-
-    def reachable(cid: str) -> set[str]:
-        # iterative: classes reachable from cid through any node (cid itself only via a cycle)
-        if cid not in reach:
-            seen: set[str] = set()
-            todo = [k for ks in kids[cid] for k in ks]
-            while todo:
-                k = todo.pop()
-                if k not in seen:
-                    seen.add(k)
-                    todo.extend(x for ks in kids.get(k, ()) for x in ks)
-            reach[cid] = seen
-        return reach[cid]
-
-    acyclic = {
-        cid: [ks for ks in nodes if not any(k == cid or cid in reachable(k) for k in ks)] for cid, nodes in kids.items()
-    }
+    comp = _components(kids)
+    acyclic = {cid: [ks for ks in nodes if all(comp[k] != comp[cid] for k in ks)] for cid, nodes in kids.items()}
     count: dict[str, int] = {}
+    for cid in kids:
+        order, todo = [], [cid]
+        while todo:  # children first, without recursion (deep terms)
+            c = todo.pop()
+            if c in count:
+                continue
+            order.append(c)
+            todo.extend(k for ks in acyclic[c] for k in ks if k not in count)
+        for c in reversed(order):
+            if c not in count:
+                count[c] = min(PROGRAMS_CAP, sum(_capped_prod(count[k] for k in ks) for ks in acyclic[c]))
+    return count
 
-    def total(cid: str) -> int:
-        if cid not in count:
-            order, todo = [], [cid]
-            while todo:  # children first, without recursion (deep terms)
-                c = todo.pop()
-                order.append(c)
-                todo.extend(k for ks in acyclic[c] for k in ks if k not in count)
-            for c in reversed(order):
-                if c not in count:
-                    count[c] = sum(math.prod(count[k] for k in ks) for ks in acyclic[c])
-        return count[cid]
 
-    return {cid: total(cid) for cid in kids}
+# Counts stop here: a shared term doubles the count at every use (60 uses of
+# `x = x * x + x` stand for 2^(2^60) programs), which no integer should hold.
+PROGRAMS_CAP = 10**18
+
+
+def _capped_prod(values) -> int:
+    out = 1
+    for v in values:
+        out = min(PROGRAMS_CAP, out * v)
+    return out
+
+
+def _components(kids: dict[str, list]) -> dict[str, int]:
+    """The strongly connected component of each class (Tarjan's, iterative):
+    a node whose child is in its own class's component lies on a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    comp: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    for root in kids:
+        if root in index:
+            continue
+        work = [(root, iter({k for ks in kids[root] for k in ks}))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            nxt = next(it, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on.add(nxt)
+                    work.append((nxt, iter({k for ks in kids.get(nxt, ()) for k in ks})))
+                elif nxt in on:
+                    low[v] = min(low[v], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp[w] = index[v]
+                    if w == v:
+                        break
+    return comp
 
 
 def _id_key(cid: str):
