@@ -180,7 +180,7 @@ def test_a_counterexample_becomes_a_test_vector():
         (("x", ir.U32),),
         ir.U32,
     )
-    ch = so._Chain(spec, pairs(), seed=0)
+    ch = so.Chain(spec, pairs(), seed=0)
     zero = so.Program(ir.U32, spec.inputs, (so.Instr("and", (("in", 0), ("imm", 0))),))
     assert ch.mismatch(zero) == 0  # no random test vector hits the one value
     assert not ch.prove(zero)  # Z3 finds it

@@ -231,7 +231,7 @@ def search(
     operation over two of them."""
     t0 = time.monotonic()
     deadline = t0 + budget_s
-    chain = so._Chain(spec, costs, seed)  # its test vectors and constant pool
+    chain = so.Chain(spec, costs, seed)  # its test vectors and constant pool
     built = proofs = cex = 0
     reached = 0
     tried: set[Term] = set()

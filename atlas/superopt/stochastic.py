@@ -400,7 +400,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-class _Chain:
+class Chain:
     """One Markov chain: its own test vectors, RNG and proof cache."""
 
     def __init__(self, spec: Spec, costs: dict[str, tuple[float, float]], seed: int):
@@ -757,7 +757,7 @@ def _chain(
     patience_s: float,
     max_proposals: int | None = None,
 ) -> tuple[Found | None, int, int, int]:
-    ch = _Chain(spec, costs, seed)
+    ch = Chain(spec, costs, seed)
     rng = ch.rng
     t0 = time.perf_counter()
     best: Found | None = None
