@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from atlas.meaning import interp, ir
-from atlas.search import loops
+from atlas.search import loops, straight
 from atlas.front.check import check
 from atlas.pipeline import front
 from atlas.logic.verdict import Status
@@ -292,7 +292,7 @@ def site_of(src: str) -> loops.Site:
     """A Site built by hand, bypassing the recogniser, from a loop's first load."""
     fn = module(src).functions[0]
     loop = next(s for s in fn.body if isinstance(s, ir.For))
-    load = next(x for s in loop.body for e in loops._stmt_exprs((s,)) for x in ir.walk(e) if isinstance(x, ir.Load))
+    load = next(x for s in loop.body for e in straight.stmt_exprs((s,)) for x in ir.walk(e) if isinstance(x, ir.Load))
     return loops.Site(loop, "sum", load)
 
 

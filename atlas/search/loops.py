@@ -83,9 +83,23 @@ import z3
 
 from ..logic import rules
 from ..logic.verdict import Status, Verdict, of_check
-from ..meaning import ir, terms
+from ..meaning import ir
 from .shapes import Shaped, finish
-from ..meaning.z3domain import Z3Domain, sort_of
+from .straight import (
+    run as _run,
+    evaluate as _eval,
+    stmt_expr as _stmt_expr,
+    bound as _bound,
+    has_call as _has_call,
+    mentions as _mentions,
+    subst as _subst,
+    rename as _rename,
+    var_type as _var_type,
+    reads_outside as _reads_outside,
+    names_of as _names,
+    loop_names as _stmt_names,
+)
+from ..meaning.z3domain import Z3Domain
 
 D = Z3Domain()
 
@@ -671,56 +685,7 @@ class _Obligations:
 # ---------------------------------------------------------------- IR on Z3 terms
 
 
-def _run(stmts, env: dict, load) -> dict:
-    """Run straight-line statements (lets, assigns, ifs) on Z3 terms through
-    the semantics; every load gives `load` (the one element the body reads)."""
-    env = dict(env)
-    for s in stmts:
-        if isinstance(s, (ir.Let, ir.Assign)):
-            env[s.name] = _eval(_stmt_expr(s), env, load)
-        elif isinstance(s, ir.If):
-            c = _eval(s.cond, env, load)
-            a, b = _run(s.then, env, load), _run(s.else_, env, load)
-            env = {n: (D.ite(c, a[n], b[n]) if n in a and n in b else env.get(n)) for n in set(a) | set(b)}
-            env = {n: v for n, v in env.items() if v is not None}
-        else:
-            raise ValueError(f"the prover runs only lets, assignments and ifs, not {type(s).__name__}")
-    return env
-
-
-def _eval(e: ir.Expr, env: dict, load=None):
-    """e on Z3 terms by the one evaluator of terms (atlas/meaning/terms.py); a
-    variable not in env is unconstrained (added to env), and every load
-    gives `load`."""
-    t = terms.from_expr(e, {})
-    if t is None:
-        raise ValueError("the prover does not model calls")
-    for u in terms.subterms(t):
-        if u.op == "var" and u.value not in env:
-            env[u.value] = z3.Const(f"ir!{u.value}", sort_of(u.ty))
-
-    def read(array, index, ty):
-        if load is None or load.size() != ty.bits:
-            raise ValueError("a load the proof does not model")
-        return load
-
-    return terms.evaluate(t, D, env, read)
-
-
 # ================================================================ IR helpers
-
-
-def _stmt_expr(s) -> ir.Expr:
-    return s.init if isinstance(s, ir.Let) else s.value
-
-
-def _bound(s: ir.Stmt) -> tuple[str, ir.Expr]:
-    """The name a let or an assignment sets, and its value."""
-    if isinstance(s, ir.Let):
-        return s.name, s.init
-    if isinstance(s, ir.Assign):
-        return s.name, s.value
-    raise TypeError(f"{s.span}: not a let or an assignment")
 
 
 def _flat(stmts):
@@ -734,98 +699,6 @@ def _flat(stmts):
 @dataclass(frozen=True)
 class _CondStmt:  # an if's condition, seen as an expression of the body
     value: ir.Expr
-
-
-def _has_call(e) -> bool:
-    return any(isinstance(x, ir.Call) for x in ir.walk(e))
-
-
-def _mentions(e, names) -> bool:
-    return any(isinstance(x, ir.Var) and x.name in names for x in ir.walk(e))
-
-
-def _subst(e: ir.Expr, env: dict) -> ir.Expr:
-    """e with every variable env names replaced by its value there."""
-    if isinstance(e, ir.Var):
-        return env.get(e.name, e)
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return replace(e, a=_subst(e.a, env))
-    if isinstance(e, ir.Binary):
-        return replace(e, a=_subst(e.a, env), b=_subst(e.b, env))
-    if isinstance(e, ir.Load):
-        return replace(e, index=_subst(e.index, env))
-    if isinstance(e, ir.Prim):
-        return replace(e, args=tuple(_subst(a, env) for a in e.args))
-    if isinstance(e, ir.Call):
-        return replace(e, args=tuple(a if isinstance(a, ir.ArrayRef) else _subst(a, env) for a in e.args))
-    return e
-
-
-def _rename(e: ir.Expr, old: str, new: ir.Var) -> ir.Expr:
-    return _subst(e, {old: new})
-
-
-def _var_type(fn: ir.Function, name: str):
-    for p in fn.params:
-        if p.name == name:
-            return p.ty
-    for n, t in ir.declared(fn.body):
-        if n == name:
-            return t
-    return None
-
-
-def _stmt_exprs(stmts):
-    """Every expression of a statement list, nested blocks included."""
-    for s in ir.walk_stmts(stmts):
-        yield from ir.own_exprs(s)
-
-
-def _reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
-    """Whether anything outside `loop` touches one of its body's temporaries
-    (the rewrite drops them; scoping already forbids it, this makes sure)."""
-    if not names:
-        return False
-
-    def own(s):  # a statement's own expressions, not its blocks'
-        if isinstance(s, (ir.If, ir.While)):
-            return (s.cond,)
-        if isinstance(s, ir.For):
-            return (s.lo, s.hi)
-        if isinstance(s, ir.When):
-            return ()
-        return tuple(_stmt_exprs((s,)))
-
-    def walk(stmts):
-        for s in stmts:
-            if s is loop:
-                continue
-            if isinstance(s, (ir.Let, ir.Assign)) and s.name in names:
-                return True
-            if isinstance(s, ir.For) and s.var in names:
-                return True
-            if any(_mentions(e, names) for e in own(s)):
-                return True
-            if any(walk(b) for b in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ()))):
-                return True
-        return False
-
-    return walk(fn.body)
-
-
-def _names(fn: ir.Function) -> set[str]:
-    names = {p.name for p in fn.params}
-    names |= {n for n, _ in ir.declared(fn.body)}
-    names |= {x.name for e in _stmt_exprs(fn.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
-    return names
-
-
-def _stmt_names(loop: ir.For) -> set[str]:
-    return (
-        {loop.var}
-        | {n for n, _ in ir.declared(loop.body)}
-        | {x.name for e in _stmt_exprs(loop.body) for x in ir.walk(e) if isinstance(x, ir.Var)}
-    )
 
 
 # ================================================================ the second check
