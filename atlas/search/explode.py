@@ -274,6 +274,10 @@ class _Candidates:
             from .loops import end_around_carry
 
             made = end_around_carry(fn)
+        elif shape == "deferred-reduction":
+            from .deferred import deferred_reduction
+
+            made = deferred_reduction(fn)
         elif shape in ("inbounds", "interchange"):
             from . import nests
 
@@ -289,7 +293,7 @@ class _Candidates:
     def offered(self) -> tuple[str, ...]:
         """The shapes that apply (and are proven) for the default forms."""
         forms = tuple(True for _ in self.roots)
-        names = ["plain", "wide-accumulator", "inbounds", "interchange"]
+        names = ["plain", "wide-accumulator", "deferred-reduction", "inbounds", "interchange"]
         if self.profiled:
             names += ["hot-path", "tier16", "tier64", "tier256"]
         names = [n for n in names if not n.startswith("tier") or self._tier_allowed(int(n[4:]))]
@@ -943,7 +947,17 @@ def _searched(s: Search, until: float) -> Outcome:
     return s.outcome(g, (fn, ev), summary)
 
 
-SHAPES = ("plain", "wide-accumulator", "inbounds", "interchange", "hot-path", "tier16", "tier64", "tier256")
+SHAPES = (
+    "plain",
+    "wide-accumulator",
+    "deferred-reduction",
+    "inbounds",
+    "interchange",
+    "hot-path",
+    "tier16",
+    "tier64",
+    "tier256",
+)
 
 
 @dataclass(frozen=True)

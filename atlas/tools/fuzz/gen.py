@@ -640,7 +640,7 @@ class Generator:
     # -- kernels
     def kernel(self, name: str) -> tuple[str, FnSpec]:
         """A small kernel of a shape the benchmarks have (its kind drawn first)."""
-        kind = self.pick(("saxpy", "dot", "checksum", "popcount", "argmax", "prefix", "brighten"))
+        kind = self.pick(("saxpy", "dot", "checksum", "modular", "popcount", "argmax", "prefix", "brighten"))
         length_ty = self.pick(("u64", "u64", "u32"))
         params, head, body, ret = getattr(self, "_k_" + kind)(name, length_ty)
         return "\n".join([head + " {", *self.indent(body), "}"]), FnSpec(name, tuple(params), ret)
@@ -694,6 +694,38 @@ class Generator:
         body = ["let h = h0;", f"for i in {z}..n {{", f"    h = {mix};", "}", "return h;"]
         ret = t
         return params, head, body, ret
+
+    def _k_modular(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
+        """Running sums reduced modulo m (Adler, Fletcher, a modular sum),
+        reduced by `%` or by a subtraction, from starts that may lie above m."""
+        n, z = f"n: {length_ty}", f"0{length_ty}"
+        t = self.pick(("u16", "u32", "u64"))
+        e = self.pick(tuple(u for u in ("u8", "u16", "u32") if int_range(u)[1] <= int_range(t)[1]))
+        m = self.pick(tuple(v for v in (2, 7, 251, 255, 65521, 65535, 2147483647) if v <= int_range(t)[1]))
+        params = [
+            Param("n", length_ty, "length"),
+            Param("x", e, "array"),
+            Param("a0", t, "value"),
+            Param("b0", t, "value"),
+        ]
+        head = f"fn {name}({n}, x: [{e}; n], a0: {t}, b0: {t}) -> {t}"
+
+        def reduce(v: str, into: str) -> list[str]:
+            return [
+                [f"    {into} = ({v}) % {m}{t};"],
+                [f"    {into} = {v};", f"    if {into} >= {m}{t} {{ {into} -= {m}{t}; }}"],
+                [
+                    f"    let {into}_t = {v};",
+                    f"    {into} = if {into}_t < {m}{t} {{ {into}_t }} else {{ {into}_t - {m}{t} }};",
+                ],
+            ][self.rng.randrange(3)]
+
+        body = ["let a = a0;", "let b = b0;", f"for i in {z}..n {{"]
+        body += reduce(f"a + (x[i] as {t})", "a")
+        if self.rng.random() < 0.7:  # a second sum over the first, as Adler and Fletcher keep
+            body += reduce(self.pick(("b + a", "a + b", f"b + a + {self.rng.randrange(4)}{t}")), "b")
+        body += ["}", f"return a ^ (b << {self.rng.randrange(1, 9)}u32);"]
+        return params, head, body, t
 
     def _k_popcount(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
         """A popcount total, by the primitive or bit by bit as the machine allows."""

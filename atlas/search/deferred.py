@@ -1,0 +1,795 @@
+"""Deferred modular reduction: a fold that reduces modulo m on every
+iteration accumulates wide instead and reduces once every K iterations.
+
+The loops it applies to keep one or more unsigned accumulators, each set
+once per iteration to a reduction of a sum:
+
+    for i in lo..hi {                       // Adler-32, as written by hand
+        a = (a + (data[i] as u32)) % 65521;
+        b = (b + a) % 65521;
+    }
+
+The reduction may be `v % m`, or a conditional subtraction of m spelled as
+an `if` or a conditional expression (`if v >= m { v - m } else { v }`, any
+comparison that says the same).  The sum may add the accumulators' old and
+new values, constants, multiples of them by constants, and *element terms*:
+any call-free expression that reads no accumulator (`data[i] as u32`,
+`x[i] * y[i]`, ...).  Accumulators that read each other share one modulus.
+Nothing else: no stores, calls, nested loops, signed accumulators.
+
+The rewrite, for accumulator types of at most 64 bits:
+
+    if a < m && b < m {
+        let wa: u32 = a as u32; let wb: u32 = b as u32;
+        let j = lo;
+        while j < hi {
+            let e = if hi - j > K { j + K } else { hi };
+            for jj in j..e { let na = wa + data[jj] as u32; let nb = wb + na; wa = na; wb = nb; }
+            wa = wa % m; wb = wb % m;
+            j = e;
+        }
+        a = wa as u32; b = wb as u32;
+    } else { <the loop as written> }
+
+The inner loop is a plain sum, which LLVM vectorises; the wide type is u32
+when that still leaves blocks of at least MIN_BLOCK_U32 iterations, else
+u64.  K is the largest block with no wrap: from wide values below m at the
+start of a block and every element term at its upper bound (`_upper`), the
+sums are iterated in exact integers until one would pass the wide type
+(capped at MAX_BLOCK).  For Adler-32 with bytes in u32 that gives 5552.
+
+The proof, at every site, on the statements themselves (nothing rests on
+the recogniser: the source body is run as written, the new body as
+emitted).  With s the source's accumulators, w the wide ones, A_j the sum
+of accumulator j with its leaves (old values, new values of the others,
+element terms) read as exact integers:
+
+    source: s_k < m_k for all k  ->  the body's new s_j == A_j(s, s') mod m_j
+            (bit-vectors of the source's widths: the body neither wraps nor
+            reduces to anything but the canonical residue);
+    wide:   w_k <= U_k (the largest value at the start of any iteration of
+            a block)  ->  the wide body's new w_j == A_j(w, w') exactly, and
+            A_j <= its bound after K iterations (no wrap in the wide type);
+    congruence: A_j is a sum of multiples of its leaves by constants, so
+            leaves congruent modulo m_j give congruent sums (Z3, integers);
+    block:  w == s (mod m), s < m, w below the wide type  ->  after
+            `w = w % m; s = w as T`, s is unchanged; the prologue starts
+            every w at s.
+
+By induction over the iterations of a block, w_k is congruent to s_k and
+below its bound; at the end of each block the reduction gives back s
+exactly, so after the last block the source's values are restored.
+What Z3 does not see, argued here once: the sums use only additions,
+multiplications by non-negative constants and zero extensions, so they are
+monotone in every leaf, and the largest start U bounds every iteration;
+both loops visit i = lo, lo+1, .., hi-1 in order (lo and hi are call-free
+and read nothing the body writes); the body writes nothing but the
+accumulators and its own temporaries, which nothing outside reads.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TypeGuard
+
+import z3
+
+from ..logic import rules
+from ..logic.verdict import Verdict, of_check
+from ..meaning import ir
+from ..meaning.z3domain import Z3Domain, sort_of
+from . import straight
+from .shapes import Shaped, finish
+
+D = Z3Domain()
+
+MAX_BLOCK = 1 << 16  # a reduction per 65536 iterations costs nothing measurable
+MIN_BLOCK = 16  # shorter blocks than this: the reductions would dominate
+MIN_BLOCK_U32 = 1024  # u32 lanes, twice as many per vector, when blocks stay this long
+PROOF_TIMEOUT_MS = 30_000  # a safety net; Z3's resource limit decides
+
+
+# ================================================================ recognition
+
+
+@dataclass(frozen=True)
+class New:
+    """A leaf of a sum: the value accumulator `name` has *after* this
+    iteration (an earlier statement of the same body set it)."""
+
+    name: str
+    ty: ir.Scalar
+
+
+@dataclass(frozen=True)
+class Old:
+    """A leaf of a sum: accumulator `name`'s value before this iteration."""
+
+    name: str
+    ty: ir.Scalar
+
+
+@dataclass(frozen=True)
+class Elem:
+    """A leaf of a sum: an element term, read as the source computes it."""
+
+    expr: ir.Expr
+
+
+@dataclass(frozen=True)
+class Add:
+    a: "Sum"
+    b: "Sum"
+
+
+@dataclass(frozen=True)
+class Scale:
+    k: int
+    x: "Sum"
+
+
+Sum = New | Old | Elem | Add | Scale  # read as exact, unbounded integers
+
+
+@dataclass(frozen=True)
+class Acc:
+    """An accumulator: `name` (unsigned `ty`) becomes `sum` reduced modulo
+    `modulus` on every iteration."""
+
+    name: str
+    ty: ir.Scalar
+    modulus: int
+    sum: Sum
+
+
+@dataclass(frozen=True)
+class Site:
+    loop: ir.For
+    accs: tuple[Acc, ...]  # each reads only the new values of earlier ones
+
+
+def match(loop: ir.For, fn: ir.Function) -> Site | None:
+    """The site `loop` is, or None (see the module docstring for the form)."""
+    if loop.ty.kind != "uint" or _calls(loop.lo) or _calls(loop.hi):
+        return None
+    if not _straight(loop.body):
+        return None
+    temps = {n for n, _ in ir.declared(loop.body)}
+    assigned = {s.name for s in ir.walk_stmts(loop.body) if isinstance(s, ir.Assign)} - temps
+    if not assigned or loop.var in assigned or straight.reads_outside(fn, loop, temps):
+        return None
+    if any(straight.mentions(e, assigned | temps) for e in (loop.lo, loop.hi)):
+        return None
+    types = {n: straight.var_type(fn, n) for n in assigned}
+    if any(t is None or t.kind != "uint" for t in types.values()):
+        return None
+    finals = _values(loop.body, {})
+    accs: list[Acc] = []
+    for name in _order(loop.body, assigned):
+        acc = _acc(name, types[name], finals, accs, assigned)
+        if acc is None:
+            return None
+        accs.append(acc)
+    moduli = {a.name: a.modulus for a in accs}
+    if any(moduli[x.name] != a.modulus for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
+        return None  # congruence modulo m needs every accumulator a sum reads kept modulo m
+    return Site(loop, tuple(accs))
+
+
+def _straight(stmts) -> bool:
+    """Lets, assignments and ifs of them only, with no call anywhere."""
+    for s in stmts:
+        if isinstance(s, ir.If):
+            if _calls(s.cond) or not (_straight(s.then) and _straight(s.else_)):
+                return False
+        elif not isinstance(s, (ir.Let, ir.Assign)) or _calls(straight.stmt_expr(s)):
+            return False
+    return True
+
+
+def _values(stmts, env: dict) -> dict:
+    """Each name's value after `stmts`, in terms of the values before them
+    (an `if` gives a select of its branches' values)."""
+    env = dict(env)
+    for s in stmts:
+        if isinstance(s, ir.If):
+            c = straight.subst(s.cond, env)
+            a, b = _values(s.then, env), _values(s.else_, env)
+            for n in set(a) | set(b):  # a name not set yet holds its value on entry
+                known: ir.Expr = a[n] if n in a else b[n]
+                x, y = a.get(n, ir.Var(n, _ty(known))), b.get(n, ir.Var(n, _ty(known)))
+                env[n] = x if x == y else ir.Prim("select", (c, x, y), _ty(x))
+        else:
+            name, value = straight.bound(s)
+            env[name] = straight.subst(value, env)
+    return env
+
+
+def _order(stmts, names: set[str]) -> list[str]:
+    """`names` in the order of their last assignment in `stmts`."""
+    last: dict[str, int] = {}
+    for k, s in enumerate(ir.walk_stmts(stmts)):
+        if isinstance(s, ir.Assign) and s.name in names:
+            last[s.name] = k
+    return sorted(names, key=last.__getitem__)
+
+
+def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[str]) -> Acc | None:
+    """Accumulator `name` if its new value is a reduction of a sum of the
+    allowed leaves; None otherwise (moduli are compared by `match`)."""
+    if ty.bits > 64:
+        return None
+    reduced = _reduction(finals[name], ty)
+    if reduced is None:
+        return None
+    total, m = reduced
+    s = _leaves(total, {finals[a.name]: New(a.name, a.ty) for a in earlier}, accs)
+    if s is None or not _sum_shape(s, accs) or m > ty.mask:
+        return None
+    return Acc(name, ty, m, _tree(s, accs))
+
+
+def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
+    """(A, m) when v reduces A modulo m: `A % m`, or A less m when A >= m."""
+    if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and _pos_const(v.b):
+        m = int(v.b.value)
+        return (v.a, m) if m >= 2 else None
+    if isinstance(v, ir.Prim) and v.name == "select":
+        c, x, y = v.args
+        for sub, keep, subtract_when in ((x, y, True), (y, x, False)):
+            if isinstance(sub, ir.Binary) and sub.op == "sub" and sub.a == keep and _pos_const(sub.b):
+                m = int(sub.b.value)
+                if m >= 2 and _says_at_least(c, keep, m) is subtract_when:
+                    return keep, m
+    return None
+
+
+def _says_at_least(c: ir.Expr, a: ir.Expr, m: int) -> bool | None:
+    """True when c says a >= m, False when it says a < m (unsigned), else None."""
+    if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
+        p = _says_at_least(c.a, a, m)
+        return None if p is None else not p
+    if not (isinstance(c, ir.Binary) and c.op in ("lt", "le", "gt", "ge")):
+        return None
+    x, op, k = c.a, c.op, c.b
+    if _pos_const(x) and not _pos_const(k):
+        x, op, k = k, {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le"}[op], x
+    if x != a or not _pos_const(k):
+        return None
+    return {("ge", m): True, ("gt", m - 1): True, ("lt", m): False, ("le", m - 1): False}.get((op, int(k.value)))
+
+
+def _leaves(e, news: dict, accs: set[str]):
+    """e with every earlier accumulator's new value replaced by its `New`;
+    None when an accumulator is read some other way."""
+    if e in news:
+        return news[e]
+    if isinstance(e, ir.Binary) and e.op in ("add", "mul"):
+        a, b = _leaves(e.a, news, accs), _leaves(e.b, news, accs)
+        return None if a is None or b is None else replace(e, a=a, b=b)
+    if isinstance(e, ir.Cast):
+        a = _leaves(e.a, news, accs)
+        return None if a is None else replace(e, a=a)
+    if isinstance(e, ir.Var) and e.name in accs:
+        return e
+    return None if straight.mentions(e, accs) else e
+
+
+def _sum_shape(s, accs: set[str]) -> bool:
+    """The sum adds, multiplies by constants and widens, over unsigned
+    values; the rest are element terms, which read no accumulator."""
+    if isinstance(s, New):
+        return True
+    if isinstance(s, ir.Var) and s.name in accs:
+        return s.ty.kind == "uint"
+    if not _mentions_acc(s, accs):
+        return s.ty.kind == "uint" and s.ty.bits <= 64  # an element term
+    if isinstance(s, ir.Binary) and s.op == "add":
+        return s.ty.kind == "uint" and _sum_shape(s.a, accs) and _sum_shape(s.b, accs)
+    if isinstance(s, ir.Binary) and s.op == "mul":
+        k, x = (s.a, s.b) if _pos_const(s.a) else (s.b, s.a)
+        return s.ty.kind == "uint" and _pos_const(k) and _sum_shape(x, accs)
+    if isinstance(s, ir.Cast):
+        inner = _ty(s.a)
+        return s.ty.kind == "uint" and inner.kind == "uint" and inner.bits <= s.ty.bits and _sum_shape(s.a, accs)
+    return False
+
+
+def _tree(s, accs: set[str]) -> Sum:
+    """A sum that passed `_sum_shape` as a tree of exact operations."""
+    if isinstance(s, New):
+        return s
+    if isinstance(s, ir.Var) and s.name in accs:
+        return Old(s.name, s.ty)
+    if not _mentions_acc(s, accs):
+        return Elem(s)
+    if isinstance(s, ir.Cast):
+        return _tree(s.a, accs)
+    if s.op == "add":
+        return Add(_tree(s.a, accs), _tree(s.b, accs))
+    k, x = (s.a, s.b) if _pos_const(s.a) else (s.b, s.a)
+    return Scale(int(k.value), _tree(x, accs))
+
+
+def leaves(t: Sum):
+    """The leaves of a sum, left to right."""
+    if isinstance(t, Add):
+        yield from leaves(t.a)
+        yield from leaves(t.b)
+    elif isinstance(t, Scale):
+        yield from leaves(t.x)
+    else:
+        yield t
+
+
+def _mentions_acc(s, accs: set[str]) -> bool:
+    return any(isinstance(x, New) or (isinstance(x, ir.Var) and x.name in accs) for x in _walk(s))
+
+
+def _walk(s):
+    """The nodes of a sum, its `New` leaves included."""
+    yield s
+    if isinstance(s, ir.Binary):
+        yield from _walk(s.a)
+        yield from _walk(s.b)
+    elif isinstance(s, ir.Cast):
+        yield from _walk(s.a)
+    elif not isinstance(s, New):
+        yield from (x for c in ir.children(s) for x in _walk(c))
+
+
+def _pos_const(e: object) -> TypeGuard[ir.Const]:
+    return isinstance(e, ir.Const) and e.ty.kind == "uint" and int(e.value) > 0
+
+
+def _ty(e: ir.Expr) -> ir.Scalar:
+    """The type of a call-free expression (only a void call has none)."""
+    assert e.ty is not None, "a call-free expression has a type"
+    return e.ty
+
+
+def _calls(e) -> bool:
+    return any(isinstance(x, ir.Call) for x in ir.walk(e))
+
+
+# ================================================================ bounds
+
+
+def _upper(e: ir.Expr) -> int:
+    """An upper bound of an unsigned element term (its type's largest value
+    where nothing tighter is evident)."""
+    top = _ty(e).mask
+    if isinstance(e, ir.Const):
+        return int(e.value)
+    if isinstance(e, ir.Cast) and _ty(e.a).kind == "uint" and _ty(e.a).bits <= e.ty.bits:
+        return _upper(e.a)
+    if isinstance(e, ir.Binary) and e.ty.kind == "uint":
+        if e.op == "and":
+            return min(_upper(e.a), _upper(e.b))
+        if e.op == "rem" and _pos_const(e.b):
+            return min(_upper(e.a), int(e.b.value) - 1)
+        if e.op == "shr" and isinstance(e.b, ir.Const):
+            return _upper(e.a) >> int(e.b.value) if int(e.b.value) < e.ty.bits else 0
+        if e.op in ("add", "mul"):
+            x, y = _upper(e.a), _upper(e.b)
+            v = x + y if e.op == "add" else x * y
+            return v if v <= top else top  # it may wrap: then only the type bounds it
+    if isinstance(e, ir.Prim) and e.name == "select" and e.ty.kind == "uint":
+        return max(_upper(e.args[1]), _upper(e.args[2]))
+    return top
+
+
+def value(t: Sum, leaf):
+    """A sum's exact value, from each leaf's (`leaf(x)`, for an Old, New or
+    Elem x): Python ints, Z3 integers or wide enough bit-vectors."""
+    if isinstance(t, Add):
+        return value(t.a, leaf) + value(t.b, leaf)
+    if isinstance(t, Scale):
+        return t.k * value(t.x, leaf)
+    return leaf(t)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Blocks of K iterations in a wide type of `bits`; each accumulator's
+    bound at the start of a block's last iteration, and after it."""
+
+    bits: int
+    K: int
+    start: dict[str, int]
+    end: dict[str, int]
+
+
+def block(site: Site, bits: int, length: int | None = None) -> Block | None:
+    """The longest block (at most MAX_BLOCK) whose sums stay below 2^bits
+    from starts below each modulus, each element term at its bound; None
+    when that is shorter than MIN_BLOCK or a leaf is wider than the type.
+    `length`: the bounds of blocks of exactly that many iterations, whether
+    they fit or not (for the proof to judge)."""
+    if any(a.ty.bits > bits for a in site.accs) or any(
+        isinstance(x, Elem) and _ty(x.expr).bits > bits for a in site.accs for x in leaves(a.sum)
+    ):
+        return None
+    limit = (1 << bits) - 1
+    ups = {x: _upper(x.expr) for a in site.accs for x in leaves(a.sum) if isinstance(x, Elem)}
+
+    def step(U: dict[str, int]) -> dict[str, int]:
+        new: dict[str, int] = {}
+        for a in site.accs:
+            new[a.name] = value(
+                a.sum, lambda x: new[x.name] if isinstance(x, New) else U[x.name] if isinstance(x, Old) else ups[x]
+            )
+        return new
+
+    # U: the bounds after k iterations; M: the largest start so far, from
+    # which (the sums being monotone) every iteration's bound follows.
+    U = {a.name: a.modulus - 1 for a in site.accs}
+    M, found = dict(U), None
+    for k in range(MAX_BLOCK if length is None else length):
+        M = {n: max(M[n], U[n]) for n in M}
+        top = step(M)
+        if length is None and max(top.values()) > limit:
+            break
+        found, U = Block(bits, k + 1, M, top), step(U)
+    if length is not None:
+        return found
+    return found if found is not None and found.K >= MIN_BLOCK else None
+
+
+# ================================================================ the rewrite
+
+
+@dataclass
+class Wide:
+    """The statements that replace a matched loop: fresh names, wide type."""
+
+    site: Site
+    block: Block
+    taken: set[str]
+    w: dict[str, str] = field(init=False)  # accumulator -> its wide copy
+    nxt: dict[str, str] = field(init=False)  # accumulator -> its new wide value in the body
+    j: str = field(init=False)  # the first iteration of a block
+    end: str = field(init=False)  # one past its last
+    jj: str = field(init=False)  # the inner loop's variable
+
+    def __post_init__(self) -> None:
+        var = self.site.loop.var
+        self.w = {a.name: ir.fresh_name(f"{a.name}.wide", self.taken) for a in self.site.accs}
+        self.nxt = {a.name: ir.fresh_name(f"{a.name}.next", self.taken) for a in self.site.accs}
+        self.j = ir.fresh_name(f"{var}.block", self.taken)
+        self.end = ir.fresh_name(f"{var}.end", self.taken)
+        self.jj = ir.fresh_name(f"{var}.wide", self.taken)
+
+    @property
+    def WT(self) -> ir.Scalar:
+        return ir.U32 if self.block.bits == 32 else ir.U64
+
+    @property
+    def K(self) -> int:
+        # a block never outruns the loop variable's type: hi - j <= its mask
+        return min(self.block.K, self.site.loop.ty.mask)
+
+    def wv(self, name: str) -> ir.Var:
+        return ir.Var(self.w[name], self.WT)
+
+    def guard(self) -> ir.Expr:
+        tests = [ir.Binary("lt", ir.Var(a.name, a.ty), ir.Const(a.modulus, a.ty), ir.BOOL) for a in self.site.accs]
+        g = tests[0]
+        for t in tests[1:]:
+            g = ir.Binary("land", g, t, ir.BOOL)
+        return g
+
+    def prologue(self) -> tuple:
+        return tuple(ir.Let(self.w[a.name], self.WT, ir.Cast(ir.Var(a.name, a.ty), self.WT)) for a in self.site.accs)
+
+    def widen(self, t: Sum) -> ir.Expr:
+        W = self.WT
+        if isinstance(t, Add):
+            return ir.Binary("add", self.widen(t.a), self.widen(t.b), W)
+        if isinstance(t, Scale):
+            return ir.Binary("mul", ir.Const(t.k, W), self.widen(t.x), W)
+        if isinstance(t, Old):
+            return self.wv(t.name)
+        if isinstance(t, New):
+            return ir.Var(self.nxt[t.name], W)
+        loop = self.site.loop
+        e = straight.rename(t.expr, loop.var, ir.Var(self.jj, loop.ty))
+        return e if e.ty == W else ir.Cast(e, W)
+
+    def body(self) -> tuple:
+        lets = tuple(ir.Let(self.nxt[a.name], self.WT, self.widen(a.sum)) for a in self.site.accs)
+        return lets + tuple(ir.Assign(self.w[a.name], ir.Var(self.nxt[a.name], self.WT)) for a in self.site.accs)
+
+    def reduce(self) -> tuple:
+        W = self.WT
+        return tuple(
+            ir.Assign(self.w[a.name], ir.Binary("rem", self.wv(a.name), ir.Const(a.modulus, W), W))
+            for a in self.site.accs
+        )
+
+    def epilogue(self) -> tuple:
+        return tuple(ir.Assign(a.name, ir.Cast(self.wv(a.name), a.ty)) for a in self.site.accs)
+
+    def block_end(self, hi: ir.Expr) -> ir.Expr:
+        """One past a block's last iteration: j + K, or hi when that is nearer."""
+        T = self.site.loop.ty
+        j, K = ir.Var(self.j, T), ir.Const(self.K, T)
+        longer = ir.Binary("gt", ir.Binary("sub", hi, j, T), K, ir.BOOL)
+        return ir.Prim("select", (longer, ir.Binary("add", j, K, T), hi), T)
+
+    def statement(self) -> ir.If:
+        loop = self.site.loop
+        T = loop.ty
+        j, end = ir.Var(self.j, T), ir.Var(self.end, T)
+        blocks = ir.While(
+            ir.Binary("lt", j, loop.hi, ir.BOOL),
+            (
+                ir.Let(self.end, T, self.block_end(loop.hi)),
+                ir.For(self.jj, T, j, end, self.body(), loop.span),
+            )
+            + self.reduce()
+            + (ir.Assign(self.j, end),),
+            loop.span,
+        )
+        then = self.prologue() + (ir.Let(self.j, T, loop.lo), blocks) + self.epilogue()
+        return ir.If(self.guard(), then, (loop,), loop.span)
+
+
+# ================================================================ the proof
+
+
+class Obligations:
+    """The proof obligations of one rewrite (the module docstring), each
+    checked as the unsatisfiability of its negation."""
+
+    def __init__(self, wide: Wide, timeout_ms: int = PROOF_TIMEOUT_MS):
+        self.rw, self.site, self.timeout_ms = wide, wide.site, timeout_ms
+        loop = self.site.loop
+        i = z3.BitVec("inv!i", loop.ty.bits)
+        self.env0 = {loop.var: i, wide.jj: i}  # both loops' k-th iteration reads the same elements
+        self.loads: dict = {}
+        self.s = {a.name: z3.BitVec(f"inv!{a.name}", a.ty.bits) for a in self.site.accs}
+        self.w = {a.name: z3.BitVec(f"inv!{a.name}.wide", wide.block.bits) for a in self.site.accs}
+
+    def all(self) -> dict[str, Verdict]:
+        """Every obligation, in order, up to the first that is not proven."""
+        out: dict[str, Verdict] = {}
+        for name in ("source", "wide", "congruence", "blocks", "init", "reduce"):
+            out[name] = getattr(self, name)()
+            if not out[name].proven:
+                break
+        return out
+
+    def read(self, array: str, index, ty: ir.Scalar):
+        """One unconstrained value per element read (array and index)."""
+        key = (array, z3.simplify(index).sexpr(), ty)
+        if key not in self.loads:
+            self.loads[key] = z3.Const(f"inv!{array}[{len(self.loads)}]", sort_of(ty))
+        return self.loads[key]
+
+    def elem(self, x: Elem, bits: int):
+        v = straight.evaluate(x.expr, dict(self.env0), self.read)
+        return z3.ZeroExt(bits - _ty(x.expr).bits, v)
+
+    def _check(self, claim) -> Verdict:
+        t0 = time.perf_counter()
+        solver = z3.Solver()
+        solver.set("rlimit", rules.PROOF_RLIMIT)
+        solver.set("timeout", self.timeout_ms)
+        solver.add(z3.Not(claim))
+        r = solver.check()
+        return of_check(r, solver, (time.perf_counter() - t0) * 1000, shown=lambda n: n.removeprefix("inv!"))
+
+    def source(self) -> Verdict:
+        """Below the moduli, the body as written sets each accumulator to
+        the canonical residue of its exact sum."""
+        env = dict(self.env0) | self.s
+        out = straight.run(self.site.loop.body, env, self.read)
+        below = [z3.ULT(self.s[a.name], a.modulus) for a in self.site.accs]
+        widths = [a.ty.bits for a in self.site.accs]
+        claims = []
+        for a in self.site.accs:
+            bits = max([_width(a.sum, {b.name: b.modulus - 1 for b in self.site.accs})] + widths) + 1
+
+            def leaf(x, bits=bits):
+                if isinstance(x, Elem):
+                    return self.elem(x, bits)
+                v = self.s[x.name] if isinstance(x, Old) else out[x.name]
+                return z3.ZeroExt(bits - x.ty.bits, v)
+
+            total = value(a.sum, leaf)
+            claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == z3.URem(total, a.modulus))
+        return self._check(z3.Implies(z3.And(below), z3.And(claims)))
+
+    def wide(self) -> Verdict:
+        """From any start within the block's bounds, the wide body computes
+        each exact sum, within its bound after the block: no wrap."""
+        B = self.rw.block
+        env = dict(self.env0) | {self.rw.w[n]: v for n, v in self.w.items()}
+        out = straight.run(self.rw.body(), env, self.read)
+        within = [z3.ULE(self.w[n], bound) for n, bound in B.start.items()]
+        bits = _exact_bits(self.site, (1 << B.bits) - 1)
+        exact: dict[str, object] = {}
+        claims = []
+        for a in self.site.accs:
+
+            def leaf(x):
+                if isinstance(x, Elem):
+                    return self.elem(x, bits)
+                return z3.ZeroExt(bits - B.bits, self.w[x.name]) if isinstance(x, Old) else exact[x.name]
+
+            exact[a.name] = total = value(a.sum, leaf)
+            got = z3.ZeroExt(bits - B.bits, out[self.rw.w[a.name]])
+            claims += [z3.ULE(total, B.end[a.name]), got == total]
+        return self._check(z3.Implies(z3.And(within), z3.And(claims)))
+
+    def congruence(self) -> Verdict:
+        """Each sum of leaves congruent modulo its modulus is congruent."""
+        claims = []
+        for a in self.site.accs:
+            m = a.modulus
+
+            def src(x):
+                return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
+
+            def wide(x):
+                return src(x) if isinstance(x, Elem) else src(x) + m * z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
+
+            claims.append((value(a.sum, wide) - value(a.sum, src)) % m == 0)
+        return self._check(z3.And(claims))
+
+    def blocks(self) -> Verdict:
+        """A block runs from j to its end: at least one iteration, at most K,
+        not past hi (for any hi: the loop's bound is call-free)."""
+        T = self.site.loop.ty
+        j, hi = z3.BitVec("inv!j", T.bits), z3.BitVec("inv!hi", T.bits)
+        end = self.rw.block_end(ir.Var("hi!", T))
+        e = straight.evaluate(end, {self.rw.j: j, "hi!": hi})
+        K = z3.BitVecVal(self.rw.K, T.bits)
+        return self._check(z3.Implies(z3.ULT(j, hi), z3.And(z3.ULT(j, e), z3.ULE(e, hi), z3.ULE(e - j, K))))
+
+    def init(self) -> Verdict:
+        """Under the guard the prologue starts each wide value at its source's."""
+        out = straight.run(self.rw.prologue(), dict(self.s), self.read)
+        guard = straight.evaluate(self.rw.guard(), dict(self.s), self.read)
+        claims = [
+            z3.And(out[self.rw.w[a.name]] == z3.ZeroExt(self.rw.block.bits - a.ty.bits, self.s[a.name]))
+            for a in self.site.accs
+        ]
+        below = [z3.ULT(self.s[a.name], a.modulus) for a in self.site.accs]
+        return self._check(z3.Implies(guard, z3.And(claims + below)))
+
+    def reduce(self) -> Verdict:
+        """A wide value congruent to its source's gives the source's back
+        through the reduction and the final cast.  In two parts, as Z3
+        decides neither in one piece on bit-vectors: the emitted statements
+        set s to the low bits of w's unsigned remainder by m (bit-vectors),
+        and a remainder is unique: w == s + m*q == m*d + r with s and r in
+        [0, m) gives r == s (integers).  m < 2^bits of s, so the cast keeps
+        the remainder whole."""
+        bits = self.rw.block.bits
+        env = dict(self.s) | {self.rw.w[n]: v for n, v in self.w.items()}
+        out = straight.run(self.rw.reduce() + self.rw.epilogue(), env, self.read)
+        form = [out[a.name] == z3.Extract(a.ty.bits - 1, 0, z3.URem(self.w[a.name], a.modulus)) for a in self.site.accs]
+        s, q, d, r = z3.Ints("inv!s inv!q inv!d inv!r")
+        unique = []
+        for m in sorted({a.modulus for a in self.site.accs}):
+            hyps = [0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
+            unique.append(z3.Implies(z3.And(hyps), r == s))
+        fits = all(a.modulus <= a.ty.mask for a in self.site.accs) and bits >= max(a.ty.bits for a in self.site.accs)
+        return self._check(z3.And(form + unique + [z3.BoolVal(fits)]))
+
+
+def _width(t: Sum, bounds: dict[str, int]) -> int:
+    """Bits that hold a sum exactly when its accumulator leaves are within
+    `bounds` and each element term anywhere in its type."""
+
+    def leaf(x):
+        return _ty(x.expr).mask if isinstance(x, Elem) else bounds[x.name]
+
+    return value(t, leaf).bit_length()
+
+
+def _exact_bits(site: Site, top: int) -> int:
+    """Bits that hold every wide sum exactly, whatever the values of the
+    wide type (`top` its largest) and of the element terms."""
+    bounds: dict[str, int] = {a.name: top for a in site.accs}
+    widest = 0
+    for a in site.accs:  # a New leaf is an earlier sum, bounded before it
+        widest = max(widest, _width(a.sum, bounds))
+        bounds[a.name] = max(top, (1 << _width(a.sum, bounds)) - 1)
+    return widest + 1
+
+
+# ================================================================ the public entry
+
+
+@dataclass
+class Proof:
+    wide: Wide
+    obligations: dict[str, Verdict]
+
+    @property
+    def proven(self) -> bool:
+        return len(self.obligations) == 6 and all(v.proven for v in self.obligations.values())
+
+    def as_dict(self) -> dict:
+        w = self.wide
+        return {
+            "loop": str(w.site.loop.span),
+            "accumulators": [f"{a.name} mod {a.modulus}" for a in w.site.accs],
+            "wide_type": w.WT.name,
+            "block": w.K,
+            "guard": ir.pretty_expr(w.guard()),
+            "obligations": {k: str(v) for k, v in self.obligations.items()},
+        }
+
+
+def prove(site: Site, taken: set[str], *, bits: int | None = None, block_len: int | None = None) -> Proof | None:
+    """The rewrite of `site` and its proof; None when no block length fits.
+    `bits` forces the wide type and `block_len` the block length (a test's
+    way to hand the prover a block too long and see it refuse)."""
+    choices = [bits] if bits else ([32, 64] if all(a.ty.bits <= 32 for a in site.accs) else [64])
+    found = [b for b in (block(site, n) for n in choices) if b is not None]
+    if not found:
+        return None
+    chosen = found[0] if found[0].K >= MIN_BLOCK_U32 or len(found) == 1 else found[1]
+    if block_len is not None:
+        chosen = block(site, chosen.bits, block_len) or chosen
+    wide = Wide(site, chosen, set(taken) | straight.loop_names(site.loop))
+    return Proof(wide, Obligations(wide).all())
+
+
+def deferred_reduction(
+    fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0, **knobs
+) -> Shaped | None:
+    """Every modular fold of `fn` rewritten to blocks of wide sums, each
+    proven; None when there is none, or a proof or the differential check
+    fails.  `knobs`: `prove`'s `bits` and `block_len`."""
+    t0 = time.perf_counter()
+    taken = straight.names_of(fn)
+    sites: list[dict] = []
+    refused: list[dict] = []
+
+    def walk(stmts: tuple) -> tuple:
+        out: list[ir.Stmt] = []
+        for s in stmts:
+            site = match(s, fn) if isinstance(s, ir.For) else None
+            proof = None if site is None else prove(site, taken, **knobs)
+            if proof is not None and proof.proven:
+                taken.update(proof.wide.taken)
+                sites.append(proof.as_dict())
+                out.append(proof.wide.statement())
+                continue
+            if proof is not None:
+                refused.append({"loop": str(s.span), "obligations": {k: str(v) for k, v in proof.obligations.items()}})
+            out.append(_walk_blocks(s, walk))
+        return tuple(out)
+
+    body = walk(fn.body)
+    if not sites:
+        return None
+    evidence: dict = {"shape": "deferred-reduction", "proof": PROOF_TEXT, "loops": sites}
+    if refused:
+        evidence["refused"] = refused
+    return finish(fn, replace(fn, body=body), module, evidence, differential, seed, t0)
+
+
+def _walk_blocks(s: ir.Stmt, walk) -> ir.Stmt:
+    if isinstance(s, (ir.If, ir.When)):
+        return replace(s, then=walk(s.then), else_=walk(s.else_))
+    if isinstance(s, (ir.For, ir.While)):
+        return replace(s, body=walk(s.body))
+    return s
+
+
+PROOF_TEXT = (
+    "z3, at this loop, on its statements as written and as emitted (atlas/search/deferred.py): "
+    "below the moduli the body sets each accumulator to the residue of its exact sum (source); "
+    "from any start within the block's bounds the wide body computes the exact sums without wrapping "
+    "(wide); congruent leaves give congruent sums (congruence, integers); each block runs 1..K "
+    "iterations (blocks); the guard starts the wide values at the source's (init); reducing a "
+    "congruent wide value gives the source's back (reduce).  By induction over a block's "
+    "iterations, then over the blocks."
+)

@@ -1,0 +1,289 @@
+"""atlas/search/deferred.py: modular folds rewritten to blocks of wide sums
+reduced once per block, proven at each site, held to the interpreter and
+(natively) to zlib's Adler-32."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlas import load
+from atlas.front.check import check
+from atlas.front.specialise import specialise
+from atlas.front.syntax import parse
+from atlas.machine.probe import load_probe
+from atlas.meaning import interp, ir
+from atlas.pipeline import compile_files, front
+from atlas.search import deferred, explode
+
+ROOT = Path(__file__).resolve().parent.parent
+FAMILY = ROOT / "intents" / "family"
+PROBE = load_probe(Path(__file__).parent / "fixtures" / "probe-popcnt.json")
+
+# Written in other words than the family's kernels: each should be found.
+SPELLINGS = """
+fn adler_select(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 1;
+    let b: u32 = 0;
+    for i in 0..n {
+        a = a + data[i] as u32;
+        a = if a >= 65521 { a - 65521 } else { a };
+        let t = b + a;
+        b = if 65521 <= t { t - 65521 } else { t };
+    }
+    return (b << 16) | a;
+}
+fn fletcher_not(n: u64, w: [u16; n]) -> u32 {
+    let s1: u32 = 0;
+    let s2: u32 = 0;
+    for k in 0..n {
+        s1 += w[k] as u32;
+        if !(s1 < 65535) { s1 -= 65535; }
+        s2 += s1;
+        if 65534 < s2 { s2 = s2 - 65535; }
+    }
+    return (s2 << 16) | s1;
+}
+fn count_mod(n: u64, x: [i32; n]) -> u32 {
+    let c: u32 = 0;
+    for i in 0..n { c = (c + if x[i] > 0 { 1 } else { 0 }) % 7; }
+    return c;
+}
+fn weighted(n: u64, x: [u16; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = (s + 3 * (x[i] as u32) + 1) % 1000003; }
+    return s;
+}
+fn old_first(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n {
+        b = (b + a) % 251;
+        a = (a + data[i] as u32) % 251;
+    }
+    return (b << 8) | a;
+}
+fn dot_mod(n: u64, x: [u16; n], y: [u16; n]) -> u64 {
+    let s: u64 = 0;
+    for i in 0..n { s = (s + (x[i] as u64) * (y[i] as u64)) % 998244353; }
+    return s;
+}
+fn short_index(n: u8, data: [u8; n]) -> u16 {
+    let s: u16 = 0;
+    for i in 0..n { s = (s + data[i] as u16) % 255; }
+    return s;
+}
+fn from_params(n: u64, x: [u16; n], a0: u32, b0: u32) -> u32 {
+    let a = a0;
+    let b = b0;
+    for i in 0..n {
+        let t = a + (x[i] as u32);
+        a = t % 65521;
+        b = (b + a + 1) % 65521;
+    }
+    return a ^ (b << 3);
+}
+"""
+
+# Folds the rewrite must leave alone.
+REFUSED = """
+fn two_moduli(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n { a = (a + data[i] as u32) % 251; b = (b + a) % 241; }
+    return (b << 8) | a;
+}
+fn signed_sum(n: u64, data: [i8; n]) -> i32 {
+    let a: i32 = 0;
+    for i in 0..n { a = (a + data[i] as i32) % 251; }
+    return a;
+}
+fn off_by_one(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    for i in 0..n { a += data[i] as u32; if a > 251 { a -= 251; } }
+    return a;
+}
+fn product(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 1;
+    for i in 0..n { a = (a * (data[i] as u32)) % 251; }
+    return a;
+}
+fn only_sometimes(n: u64, x: [i32; n]) -> u32 {
+    let c: u32 = 0;
+    for i in 0..n { if x[i] > 0 { c = (c + 1) % 7; } }
+    return c;
+}
+fn one_subtraction_too_few(n: u64, data: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    for i in 0..n { a += data[i] as u32; if a >= 7 { a -= 7; } }
+    return a;
+}
+fn wraps_first(n: u64, data: [u16; n]) -> u16 {
+    let a: u16 = 0;
+    for i in 0..n { a = (a + data[i] as u16) % 65521; }
+    return a;
+}
+fn stores(n: u64, data: [u8; n], out: mut [u32; n]) -> u32 {
+    let a: u32 = 0;
+    for i in 0..n { a = (a + data[i] as u32) % 251; out[i] = a; }
+    return a;
+}
+"""
+
+
+def module(src: str) -> ir.Module:
+    return specialise(check(parse(src, "t.ax")), PROBE)[0]
+
+
+def family(name: str) -> ir.Module:
+    return front([FAMILY / f"{name}.ax"], PROBE)[1]
+
+
+def with_function(m: ir.Module, fn: ir.Function) -> ir.Module:
+    return ir.Module(tuple(fn if f.name == fn.name else f for f in m.functions), m.sources)
+
+
+def site_of(fn: ir.Function) -> deferred.Site:
+    (loop,) = [s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For)]
+    site = deferred.match(loop, fn)
+    assert site is not None
+    return site
+
+
+def args_for(fn: ir.Function, rng, n: int, top: bool = False) -> list:
+    """n elements per array (all at their largest when `top`), scalars drawn."""
+    out: list = []
+    for p in fn.params:
+        if isinstance(p.ty, ir.Array):
+            info = np.iinfo(interp.dtype(p.ty.elem))
+            data = np.full(n, info.max) if top else rng.integers(info.min, info.max, n, endpoint=True)
+            out.append(data.astype(interp.dtype(p.ty.elem)))
+        elif p.name == "n":
+            out.append(n)
+        else:
+            out.append(int(rng.choice([0, 1, 65520, 65521, 70000, p.ty.mask])))
+    return out
+
+
+def agree(m: ir.Module, new: ir.Module, name: str, lengths, seed: int = 3) -> None:
+    rng = np.random.default_rng(seed)
+    fn = m.function(name)
+    for n in lengths:
+        for top in (False, True):
+            args = args_for(fn, rng, n, top)
+            want = interp.run(m, name, *[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+            assert interp.run(new, name, *args) == want, (name, n, top)
+
+
+# ---------------------------------------------------------------- the family
+
+
+@pytest.mark.parametrize("name", ["adler32", "fletcher16", "fletcher32", "modsum"])
+def test_family_kernels_are_rewritten_with_every_obligation_proven(name):
+    m = family(name)
+    shaped = deferred.deferred_reduction(m.functions[0], m)
+    assert shaped is not None
+    ev = shaped.evidence
+    assert ev["shape"] == "deferred-reduction" and "induction" in ev["proof"]
+    (site,) = ev["loops"]
+    assert list(site["obligations"]) == ["source", "wide", "congruence", "blocks", "init", "reduce"]
+    assert all(v.startswith("proven") for v in site["obligations"].values())
+    assert ev["differential"]["agree"] is True
+    json.dumps(ev)  # goes into a manifest as it is
+    text = ir.pretty_function(shaped.function)
+    assert "% " in text and "while" in text  # reduced once per block
+    (wide_loop,) = [s for s in ir.walk_stmts(shaped.function.body) if isinstance(s, ir.For) and s.var.endswith(".wide")]
+    assert not any(
+        isinstance(x, ir.Binary) and x.op == "rem"
+        for e in map(ir.own_exprs, wide_loop.body)
+        for x in (y for z in e for y in ir.walk(z))
+    )
+
+
+def test_adler32_blocks_are_the_longest_that_cannot_wrap():
+    """5552 in u32 is zlib's NMAX, found here from the value ranges alone."""
+    site = site_of(family("adler32").functions[0])
+    b32 = deferred.block(site, 32)
+    assert b32 is not None and b32.K == 5552
+    assert b32.end["b"] <= 0xFFFFFFFF < deferred.block(site, 32, 5553).end["b"]
+
+
+def test_a_block_one_too_long_is_refuted_with_a_counterexample():
+    m = family("adler32")
+    fn = m.functions[0]
+    proof = deferred.prove(site_of(fn), set(), bits=32, block_len=5553)
+    assert not proof.proven
+    assert str(proof.obligations["wide"]).startswith("refuted")
+    assert deferred.deferred_reduction(fn, m, bits=32, block_len=5553) is None
+
+
+def test_the_proof_does_not_trust_the_recogniser():
+    """A site claiming the wrong modulus (as a faulty recogniser might) is refuted."""
+    fn = family("adler32").functions[0]
+    site = site_of(fn)
+    wrong = replace(site, accs=tuple(replace(a, modulus=65519) for a in site.accs))
+    proof = deferred.prove(wrong, set(), bits=32)
+    assert proof is not None and not proof.proven
+    assert str(proof.obligations["source"]).startswith("refuted")
+
+
+@pytest.mark.parametrize("name", ["adler32", "fletcher16", "fletcher32", "modsum"])
+def test_short_blocks_agree_with_the_interpreter_across_block_ends(name):
+    m = family(name)
+    shaped = deferred.deferred_reduction(m.functions[0], m, block_len=16)
+    assert shaped is not None
+    agree(m, with_function(m, shaped.function), name, [0, 1, 15, 16, 17, 31, 32, 33, 100])
+
+
+# ---------------------------------------------------------------- other spellings
+
+
+def test_other_spellings_are_found_and_agree():
+    m = module(SPELLINGS)
+    for fn in m.functions:
+        shaped = deferred.deferred_reduction(fn, m, block_len=8)
+        assert shaped is not None, fn.name
+        agree(m, with_function(m, shaped.function), fn.name, [0, 1, 7, 8, 9, 40])
+
+
+def test_starts_at_or_above_the_modulus_run_the_loop_as_written():
+    m = module(SPELLINGS)
+    shaped = deferred.deferred_reduction(m.function("from_params"), m, block_len=8)
+    new = with_function(m, shaped.function)
+    x = np.arange(30, dtype=np.uint16) * 2000
+    for a0, b0 in ((65521, 0), (0, 65521), (0xFFFFFFFF, 7), (65520, 65520)):
+        assert interp.run(new, "from_params", 30, x, a0, b0) == interp.run(m, "from_params", 30, x, a0, b0)
+
+
+def test_folds_outside_the_form_are_left_alone():
+    m = module(REFUSED)
+    for fn in m.functions:
+        assert deferred.deferred_reduction(fn, m) is None, fn.name
+
+
+# ---------------------------------------------------------------- natively
+
+
+@pytest.fixture(scope="module")
+def adler_native(tmp_path_factory):
+    from atlas.machine.probe import probe as probe_this
+
+    out = tmp_path_factory.mktemp("adler")
+    how = explode.Options(fixed={"adler32": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
+    compile_files([FAMILY / "adler32.ax"], probe_this(), out, search=how)
+    return out
+
+
+def test_native_adler32_is_zlibs(adler_native):
+    lib = load(adler_native)
+    manifest = json.loads((adler_native / "manifest.json").read_text())
+    assert "deferred-reduction" in json.dumps(manifest)
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 5551, 5552, 5553, 100_000):
+        for data in (rng.integers(0, 256, n, dtype=np.uint8), np.full(n, 255, np.uint8)):
+            assert lib.adler32(n, data) == zlib.adler32(data.tobytes())
