@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 PY ?= python3
 
-.PHONY: install demo test test-fast bench fuzz clean
+.PHONY: install demo test test-fast bench bench-family fuzz clean
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
@@ -38,6 +38,11 @@ test-fast: install
 
 bench: install
 	$(PY) -m atlas.tools.cli bench
+
+# The kernel families: unseen kernels of the benchmark's families
+# (intents/family/, bench/family.c), timed as `make bench` times the ten.
+bench-family: install
+	$(PY) -m atlas.tools.cli bench --family
 
 # A fuzzing campaign: generated programs compiled every way and compared with
 # the interpreter for FUZZ_SECONDS, then mutated intent files through

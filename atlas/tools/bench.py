@@ -1,5 +1,7 @@
 """`atlas bench`: the ten benchmark kernels, compiled by Atlas for this
-machine, timed against the reference C in bench/kernels.c.
+machine, timed against the reference C in bench/kernels.c; with `--family`,
+the kernel families (FAMILY: unseen kernels of the benchmark's families,
+nothing in Atlas tuned to them) against bench/family.c, measured the same way.
 
 How a kernel at one size is measured (see bench/README.md):
 
@@ -253,6 +255,119 @@ KERNELS = (
 )
 BY_NAME = {k.name: k for k in KERNELS}
 
+
+def _bytes(rng, n):
+    return {"data": _ints(rng, n, 0, 256, np.uint8)}
+
+
+# Kernels of the benchmark's families that nothing in Atlas was written or
+# tuned for (no profile, no shape, no rule made for them): intents/family/,
+# reference C in bench/family.c.  Large sizes take about a millisecond or
+# more per call; the streaming ones get the copy bound there.
+_N = ("n", "uint64_t")
+FAMILY = (
+    Kernel("adler32", "uint32_t", (_N, ("data", "const uint8_t *")), (4096, 1 << 20), _bytes),
+    Kernel("fletcher16", "uint16_t", (_N, ("data", "const uint8_t *")), (4096, 1 << 20), _bytes),
+    Kernel(
+        "fletcher32",
+        "uint32_t",
+        (_N, ("w", "const uint16_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"w": _ints(rng, n, 0, 1 << 16, np.uint16)},
+    ),
+    Kernel(
+        "modsum",
+        "uint64_t",
+        (_N, ("x", "const uint32_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"x": _ints(rng, n, 0, 1 << 32, np.uint32)},
+    ),
+    Kernel(
+        "sum_u8",
+        "uint64_t",
+        (_N, ("x", "const uint8_t *")),
+        (4096, 1 << 24),
+        lambda rng, n: {"x": _ints(rng, n, 0, 256, np.uint8)},
+        moved=lambda n: n,
+        bound_sizes=(1 << 24,),
+    ),
+    Kernel(
+        "count_above",
+        "uint64_t",
+        (_N, ("x", "const int32_t *"), ("t", "int32_t")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, -(2**31), 2**31, np.int32), "t": 1 << 30},  # a quarter above t
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "matvec_t",
+        None,
+        (_N, ("a", "const int32_t *"), ("x", "const int32_t *"), ("y", "int32_t *")),
+        (64, 1024),
+        lambda rng, n: {
+            "a": _ints(rng, n * n, -(2**15), 2**15, np.int32),
+            "x": _ints(rng, n, -(2**15), 2**15, np.int32),
+        },
+    ),
+    Kernel(
+        "stencil3",
+        None,
+        (_N, ("x", "const int32_t *"), ("out", "int32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, -(2**31), 2**31, np.int32)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "bitcount_loop",
+        "uint64_t",
+        (_N, ("w", "const uint64_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"w": _ints(rng, n, 0, 1 << 64, np.uint64)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 22,),
+    ),
+)
+FAMILY_BY_NAME = {k.name: k for k in FAMILY}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A set of kernels timed together: the reference C that holds them, the
+    folder of their intents (intents/<kernel>.ax; a search's profile, where
+    there is one, in its profiles/<kernel>.yaml) and how the table names them."""
+
+    name: str
+    kernels: tuple[Kernel, ...]
+    c_file: Path  # the reference C
+    intents: Path
+    title: str
+    note: str  # what n means where it is not the length of every array
+
+    @property
+    def by_name(self) -> dict[str, Kernel]:
+        return {k.name: k for k in self.kernels}
+
+
+TEN = Suite(
+    "ten",
+    KERNELS,
+    REPO / "bench" / "kernels.c",
+    INTENTS,
+    "Atlas against the reference C",
+    "matmul's n is the edge of n x n matrices",
+)
+FAMILY_SUITE = Suite(
+    "family",
+    FAMILY,
+    REPO / "bench" / "family.c",
+    INTENTS / "family",
+    "the kernel families (unseen kernels), Atlas against the reference C",
+    "matvec_t's n is the edge of its n x n matrix",
+)
+SUITES = {s.name: s for s in (TEN, FAMILY_SUITE)}
+
 _DTYPE = {
     "float": np.float32,
     "double": np.float64,
@@ -288,17 +403,17 @@ def _base(ctype: str) -> str:
 # ------------------------------------------------------------------ building
 
 
-def find_kernels_c(path=None) -> Path:
-    """--kernels PATH, else the repository's bench/kernels.c."""
+def find_kernels_c(path=None, suite: Suite = TEN) -> Path:
+    """--kernels PATH, else the suite's reference C (bench/kernels.c, bench/family.c)."""
     if path is not None:
         if not Path(path).is_file():
-            raise BenchError(f"{path}: no such file (--kernels names the reference kernels.c)")
+            raise BenchError(f"{path}: no such file (--kernels names the reference {suite.c_file.name})")
         return Path(path)
-    mine = REPO / "bench" / "kernels.c"
+    mine = suite.c_file
     if mine.is_file():
         return mine
     raise BenchError(
-        f"cannot find the reference kernels.c at {mine} (run from a clone of the repository); pass --kernels PATH"
+        f"cannot find the reference {mine.name} at {mine} (run from a clone of the repository); pass --kernels PATH"
     )
 
 
@@ -443,11 +558,14 @@ def intent_abi(signature: str) -> tuple:
 
 
 def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENTS, search=None):
-    """Compile intents/<kernel>.ax for the probed machine; (library, fn address,
+    """Compile <intents>/<kernel>.ax for the probed machine; (library, fn address,
     the search's account or None).  With `search` (atlas.search.explode.Options), the
-    kernel's profile intents/profiles/<kernel>.yaml is what candidates are
-    timed on.  Refuses an artefact whose signature is not kernels.c's: calling
-    it would pass the arguments wrongly, not just give a wrong answer."""
+    kernel's profile <intents>/profiles/<kernel>.yaml is what candidates are
+    timed on; a kernel without one (every family kernel) is searched as
+    `atlas compile --search` searches any function, on generated inputs
+    (atlas.search.profile.generated: Options.generated_size elements).
+    Refuses an artefact whose signature is not the reference C's: calling it
+    would pass the arguments wrongly, not just give a wrong answer."""
     from ..pipeline import compile_files
 
     out = workdir / "atlas" / k.name
@@ -462,7 +580,7 @@ def compile_atlas(k: Kernel, probe: Probe, workdir: Path, intents: Path = INTENT
     entry = manifest.functions[k.name]
     want = _abi(k.ret, [t for _, t in k.params])
     if intent_abi(entry.signature) != want:
-        raise BenchError(f"{k.name}: intent signature `{entry.signature}` is not kernels.c's {want}")
+        raise BenchError(f"{k.name}: intent signature `{entry.signature}` is not the reference C's {want}")
     lib = ctypes.CDLL(str(out / (manifest.library or "")))
     return lib, address(lib, k.name), entry.search
 
@@ -663,6 +781,7 @@ class Report:
     samples: int
     target_ms: float
     rows: list[Row]
+    suite: str = "ten"  # a name in SUITES
 
     @property
     def ok(self) -> bool:
@@ -685,6 +804,7 @@ class Report:
 def run_bench(
     kernels_c=None,
     *,
+    suite: Suite = TEN,
     only=(),
     sizes=(),
     quick=False,
@@ -694,23 +814,24 @@ def run_bench(
     probe=None,
     workdir=None,
     contender=None,
-    intents=INTENTS,
+    intents=None,
     search=None,
     log: Callable[[str], None] = lambda s: None,
 ) -> Report:
-    """Measure the kernels named in `only` (default: all ten).
+    """Measure the kernels of `suite` (TEN, FAMILY_SUITE) named in `only` (default: all)
+    against kernels_c (default: the suite's C); intents: their folder (default: the suite's).
 
     sizes: n to time instead of README's (then every streaming kernel gets
     the copy bound).  quick: only README's smallest size, 5 samples of ~2 ms.
     contender: a shared library to measure instead of compiling the intents
     with Atlas (the tests use it to check the harness itself).  search:
-    atlas.search.explode.Options to search each kernel (on its profile) first."""
+    atlas.search.explode.Options to search each kernel (on its profile, if any) first."""
     from ..machine import probe as hwprobe
 
-    kernels = _selected(only)
+    kernels = _selected(only, suite)
     samples = samples or (5 if quick else 15)
     target_s = target_s or (0.002 if quick else 0.010)
-    source = find_kernels_c(kernels_c)
+    source = find_kernels_c(kernels_c, suite)
     probe = probe or hwprobe.probe()
     cpu = probe.cpu
     rows = []
@@ -725,7 +846,7 @@ def run_bench(
             contender=other,
             probe=probe,
             cpu=cpu,
-            intents=intents,
+            intents=Path(intents) if intents is not None else suite.intents,
             search=search,
             sizes=sizes,
             quick=quick,
@@ -737,7 +858,7 @@ def run_bench(
         with pinned():
             for k in kernels:
                 rows += _bench_kernel(run, k)
-    return _report(probe, source, samples, target_s, rows)
+    return _report(probe, source, samples, target_s, rows, suite)
 
 
 def _libraries(
@@ -752,12 +873,16 @@ def _libraries(
     return c_lib, shim, other
 
 
-def _selected(only) -> list[Kernel]:
-    """The kernels named in `only` (all of them when it names none)."""
-    unknown = [name for name in only if name not in BY_NAME]
+def _selected(only, suite: Suite = TEN) -> list[Kernel]:
+    """The suite's kernels named in `only` (all of them when it names none)."""
+    known = suite.by_name
+    unknown = [name for name in only if name not in known]
     if unknown:
-        raise BenchError(f"unknown kernel(s) {', '.join(unknown)} (kernels: {', '.join(BY_NAME)})")
-    return [BY_NAME[name] for name in only] if only else list(KERNELS)
+        flag = "with" if suite is TEN else "without"
+        elsewhere = all(name in SUITES["family" if suite is TEN else "ten"].by_name for name in unknown)
+        hint = f"; run {flag} --family for those" if elsewhere else ""
+        raise BenchError(f"unknown kernel(s) {', '.join(unknown)} (kernels: {', '.join(known)}{hint})")
+    return [known[name] for name in only] if only else list(suite.kernels)
 
 
 @dataclass(frozen=True)
@@ -791,7 +916,7 @@ def _bench_kernel(run: _Run, k: Kernel) -> list[Row]:
             lib, atlas_fn = run.contender, address(run.contender, k.name)
         else:
             run.log(
-                f"compiling intents/{k.name}.ax with Atlas for {run.cpu.llvm_cpu}"
+                f"compiling {_shown(run.intents / f'{k.name}.ax')} with Atlas for {run.cpu.llvm_cpu}"
                 + (" (searching)" if run.search is not None else "")
             )
             lib, atlas_fn, found = compile_atlas(k, run.probe, run.work, run.intents, run.search)
@@ -819,7 +944,15 @@ def _bench_kernel(run: _Run, k: Kernel) -> list[Row]:
     return rows
 
 
-def _report(probe: Probe, source: Path, samples: int, target_s: float, rows: list[Row]) -> Report:
+def _shown(path: Path) -> str:
+    """A path as the log shows it: relative to the repository where it is inside it."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def _report(probe: Probe, source: Path, samples: int, target_s: float, rows: list[Row], suite: Suite = TEN) -> Report:
     """The Report of a run: its rows, with the machine and the tools that made them."""
     from .. import __version__
     from ..machine import probe as hwprobe
@@ -841,6 +974,7 @@ def _report(probe: Probe, source: Path, samples: int, target_s: float, rows: lis
         samples=samples,
         target_ms=target_s * 1e3,
         rows=rows,
+        suite=suite.name,
     )
 
 
@@ -892,19 +1026,20 @@ def _bound(r: Row) -> str:
 
 def render(report: Report) -> str:
     m = report.machine
+    suite = SUITES[report.suite]
     lines = [
-        "# atlas bench: Atlas against the reference C",
+        f"# atlas bench: {suite.title}",
         "",
         f"- date: {report.date}",
         f"- machine: {m['model_name'] or 'unknown CPU'} ({m['uarch'] or 'unknown uarch'}), "
         f"{m['cores']} cores / {m['threads']} threads, probe fingerprint {m['fingerprint']}",
         f"- C: {report.gcc}, `gcc {' '.join(C_FLAGS)}` on {report.kernels_c}",
-        f"- Atlas {report.atlas_version}: intents/*.ax compiled for this probe ({m['llvm_cpu']})",
+        f"- Atlas {report.atlas_version}: {_shown(suite.intents)}/*.ax compiled for this probe ({m['llvm_cpu']})",
         f"- timing: median of up to {report.samples} samples per side, C and Atlas alternating on the "
         f"same buffers; each sample is a C loop of calls through the same function-pointer shim "
         f"(~{report.target_ms:g} ms), reported as time per call",
         "- C/Atlas above 1.0: Atlas is faster: the median of the ratios of adjacent C and Atlas samples, "
-        "with their quartiles in brackets; matmul's n is the edge of n x n matrices",
+        f"with their quartiles in brackets; {suite.note}",
         f"- {COPY_NOTE}",
         "",
         "| kernel | n | C | Atlas | C/Atlas | copy bound | C/bound | Atlas/bound | outputs | variant | search |",

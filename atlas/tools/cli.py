@@ -1144,7 +1144,13 @@ def list_backends(hw):
     "--kernels",
     "kernels_c",
     type=click.Path(dir_okay=False),
-    help="The reference kernels.c (default: the repository's bench/kernels.c).",
+    help="The reference C (default: the repository's bench/kernels.c; with --family, bench/family.c).",
+)
+@click.option(
+    "--family",
+    is_flag=True,
+    help="Time the kernel families instead: unseen kernels of the benchmark's families "
+    "(intents/family/, bench/family.c), which nothing in Atlas was tuned to.",
 )
 @click.option("--only", multiple=True, metavar="KERNEL", help="Time only this kernel (repeatable).")
 @click.option(
@@ -1163,15 +1169,16 @@ def list_backends(hw):
     "--search/--no-search",
     default=True,
     show_default=True,
-    help="Search each kernel on its profile (intents/profiles/) before timing it.",
+    help="Search each kernel on its profile (intents/profiles/; generated inputs where it has none) before timing it.",
 )
 @click.option(
     "--budget", type=click.FloatRange(1), default=45.0, show_default=True, help="Search time per kernel, in seconds."
 )
 @click.option("--fresh", is_flag=True, help="Search again even where the archive holds a champion.")
-def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fresh):
-    """Time the ten benchmark kernels, compiled by Atlas for this machine,
-    against the reference C built with gcc -O3 -march=native.
+def bench(kernels_c, family, only, sizes, samples, quick, json_out, search, budget, fresh):
+    """Time the ten benchmark kernels (with --family: the kernel families),
+    compiled by Atlas for this machine, against the reference C built with
+    gcc -O3 -march=native.
 
     Prints a Markdown table of median times, the ratio t(C)/t(Atlas) (above
     1.0: Atlas is faster) and, for streaming kernels, the memory-copy bound.
@@ -1193,6 +1200,7 @@ def bench(kernels_c, only, sizes, samples, quick, json_out, search, budget, fres
         with _SearchProgress(options):
             report = B.run_bench(
                 kernels_c,
+                suite=B.FAMILY_SUITE if family else B.TEN,
                 only=only,
                 sizes=sizes,
                 quick=quick,

@@ -1,0 +1,59 @@
+// Reference C for the kernel families of `atlas bench --family`: kernels of
+// the benchmark's families that nothing in Atlas was written for, each the
+// plain loop a C programmer would write, compiled with gcc -O3 -march=native.
+
+#include <stdint.h>
+#include <stddef.h>
+uint32_t adler32(uint64_t n, const uint8_t *data) {
+    uint32_t a = 1, b = 0;
+    for (uint64_t i = 0; i < n; i++) { a = (a + data[i]) % 65521; b = (b + a) % 65521; }
+    return (b << 16) | a;
+}
+uint16_t fletcher16(uint64_t n, const uint8_t *data) {
+    uint16_t lo = 0, hi = 0;
+    for (uint64_t i = 0; i < n; i++) { lo = (lo + data[i]) % 255; hi = (hi + lo) % 255; }
+    return (uint16_t)((hi << 8) | lo);
+}
+uint32_t fletcher32(uint64_t n, const uint16_t *w) {
+    uint32_t s1 = 0, s2 = 0;
+    for (uint64_t k = 0; k < n; k++) { s1 += w[k]; if (s1 >= 65535) s1 -= 65535; s2 += s1; if (s2 >= 65535) s2 -= 65535; }
+    return (s2 << 16) | s1;
+}
+uint64_t modsum(uint64_t n, const uint32_t *x) {
+    uint64_t t = 0;
+    for (uint64_t i = 0; i < n; i++) t = (t + x[i]) % 2147483647u;
+    return t;
+}
+uint64_t sum_u8(uint64_t n, const uint8_t *x) {
+    uint64_t s = 0;
+    for (uint64_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+uint64_t count_above(uint64_t n, const int32_t *x, int32_t t) {
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < n; i++) if (x[i] > t) c++;
+    return c;
+}
+// Wrapping 32-bit arithmetic, as in kernels.c: unsigned sums and products.
+void matvec_t(uint64_t n, const int32_t *a, const int32_t *x, int32_t *y) {
+    for (uint64_t j = 0; j < n; j++) {
+        uint32_t s = 0;
+        for (uint64_t i = 0; i < n; i++) s += (uint32_t)a[i * n + j] * (uint32_t)x[i];
+        y[j] = (int32_t)s;
+    }
+}
+void stencil3(uint64_t n, const int32_t *x, int32_t *out) {
+    if (n == 0) return;
+    out[0] = x[0];
+    out[n - 1] = x[n - 1];
+    for (uint64_t i = 1; i + 1 < n; i++)
+        out[i] = (int32_t)((uint32_t)x[i - 1] + (uint32_t)x[i] + (uint32_t)x[i + 1]);
+}
+uint64_t bitcount_loop(uint64_t n, const uint64_t *w) {
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v = w[i];
+        while (v) { v &= v - 1; c++; }
+    }
+    return c;
+}
