@@ -403,3 +403,53 @@ def test_native_inner_loop_vectorises_without_a_reduction(native):
     assert re.search(r"fmul <\d+ x float>", opt)
     assert re.search(r"fadd <\d+ x float>", opt)
     assert "vector.reduce.fadd" not in opt
+
+
+SUBTRACTING = """
+fn stencil(n: u64, x: [i32; n], out: mut [i32; n]) {
+    if n > 2 { for i in 1..n - 1 { out[i] = x[i - 1] + x[i] + x[i + 1]; } }
+}
+fn reverse(n: u64, x: [i32; n], out: mut [i32; n]) {
+    for i in 0..n { out[i] = x[n - 1 - i]; }
+}
+fn lagged(n: u64, x: [i32; n], out: mut [i32; n]) {
+    if n < 3 { } else { for i in 2..n { out[i] = x[i - 2] - x[i]; } }
+}
+fn before_the_start(n: u64, x: [i32; n], out: mut [i32; n]) {
+    for i in 0..n { out[i] = x[i - 1]; }
+}
+fn one_past(n: u64, x: [i32; n], out: mut [i32; n]) {
+    if n >= 1 { for i in 0..n { out[i] = x[i + 1]; } }
+}
+fn bound_may_wrap(n: u64, x: [i32; n], out: mut [i32; n]) {
+    for i in 0..n - 1 { out[i] = x[i + 1]; }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "name, unproven",
+    [
+        ("stencil", []),
+        ("reverse", []),
+        ("lagged", []),
+        ("before_the_start", ["x[(i - 1u64)]"]),
+        ("one_past", ["x[(i + 1u64)]"]),
+        ("bound_may_wrap", None),  # n = 0: the loop runs to 2^64 - 1, nothing is proven
+    ],
+)
+def test_subtractions_and_enclosing_conditions(name, unproven):
+    """`i - 1` is exact only where i >= 1, `n - 1` only where n >= 1: the
+    loop bounds and the enclosing `if`s are the premises that say so."""
+    m = check(parse(SUBTRACTING, "t.ax"))
+    fn = m.function(name)
+    shaped = nests.guarded_inbounds(fn, m)
+    if unproven is None:
+        assert shaped is None
+        return
+    assert [u["access"] for u in shaped.evidence["unproven"]] == unproven
+    assert all(u["verdict"].startswith("refuted") for u in shaped.evidence["unproven"])
+    rng = np.random.default_rng(5)
+    for n in range(8):
+        args = [n, rng.integers(-9, 9, n).astype(np.int32), np.zeros(n, np.int32)]
+        assert identical(run(fn, args), run(shaped.function, args))

@@ -4,22 +4,30 @@ reduction nest.
 `guarded_inbounds`: an access `a[i * n + k]` is not a plain loop variable,
 so the backend guards it with a range check (a branch per access), and a
 loop with such branches does not vectorise.  For every load and store
-inside `for` loops whose index is a *polynomial* (+ and * over unsigned loop
-variables, unsigned parameters that are never assigned, and constants;
+inside `for` loops whose index is a *polynomial* (+, - and * over unsigned
+loop variables, unsigned parameters that are never assigned, and constants;
 widening casts between unsigned types), Z3 is asked to prove, over
 mathematical integers, that
 
     G  &&  the bounds of the enclosing loops (lo <= v < hi, each a polynomial)
+       &&  the conditions of the enclosing ifs that compare polynomials
        ->  index < length
 
 and that no intermediate value of the index or of the length expression
-leaves its type's range (below 2^bits), so that the wrapping bit-vector
-arithmetic the program performs computes exactly the integers the proof is
-about.  A loop runs on the wrapped values of its bounds: v < hi holds of the
-integer hi regardless (wrapping only lowers a sum or product of
-non-negative values), lo <= v only where lo's operations do not wrap, and
-that is how the premises are stated (`Prover.claim`).  (Bit-vector proofs of `i*n + j < n*n` time out;
-over the integers they take a fraction of a second.)  G is a guard on the
+leaves its type's range (below 2^bits, and not below 0 after a
+subtraction), so that the wrapping bit-vector arithmetic the program
+performs computes exactly the integers the proof is about.  An enclosing
+if's condition is a premise only where every value it compares is exact
+(then the program's comparison is the integers' one); its names are fixed
+parameters and enclosing loop variables, so it still holds in the branch.
+
+A loop runs on the wrapped values of its bounds: v < hi holds of the
+integer hi regardless when hi only adds and multiplies (wrapping only
+lowers a sum or product of non-negative values), and only where hi is
+exact when it subtracts; lo <= v only where lo's operations do not wrap,
+and that is how the premises are stated (`Prover.claim`).  (Bit-vector
+proofs of `i*n + j < n*n` time out; over the integers they take a fraction
+of a second.)  G is a guard on the
 parameters, `p < 2^32` for each wide parameter that appears under a
 multiplication: it keeps the products from wrapping.  Proven accesses get
 `inbounds=True`; the function becomes
@@ -142,6 +150,9 @@ class _Poly:
     safe: list = field(default_factory=list)  # every add/mul result below 2^bits of its type
     vars: set = field(default_factory=set)  # names read
     product: set = field(default_factory=set)  # names read under a multiplication
+    # whether wrapping can only lower it (+ and * of non-negative values): a
+    # subtraction that wraps raises it instead
+    lowers: bool = True
 
 
 def _unsigned(t: object) -> TypeGuard[ir.Scalar]:
@@ -162,13 +173,65 @@ def _poly(e, env: dict) -> _Poly | None:
         if _unsigned(e.ty) and _unsigned(e.a.ty) and e.ty.bits >= e.a.ty.bits:
             return _poly(e.a, env)
         return None
-    if isinstance(e, ir.Binary) and e.op in ("add", "mul") and _unsigned(e.ty):
+    if isinstance(e, ir.Binary) and e.op in ("add", "mul", "sub") and _unsigned(e.ty):
         a, b = _poly(e.a, env), _poly(e.b, env)
         if a is None or b is None:
             return None
-        v = a.value + b.value if e.op == "add" else a.value * b.value
+        v = a.value + b.value if e.op == "add" else a.value * b.value if e.op == "mul" else a.value - b.value
         product = a.product | b.product | ((a.vars | b.vars) if e.op == "mul" else set())
-        return _Poly(v, a.safe + b.safe + [v < 2**e.ty.bits], a.vars | b.vars, product)
+        exact = v >= 0 if e.op == "sub" else v < 2**e.ty.bits
+        lowers = a.lowers and b.lowers and e.op != "sub"
+        return _Poly(v, a.safe + b.safe + [exact], a.vars | b.vars, product, lowers)
+    return None
+
+
+@dataclass
+class _Cond:
+    """An enclosing `if` whose condition compares polynomials: inside its
+    then-branch (`holds`) or its else-branch.  Its names are fixed
+    parameters and enclosing loop variables, so it still holds wherever the
+    branch's accesses run."""
+
+    fact: z3.BoolRef
+    polys: list
+    holds: bool
+
+    @property
+    def vars(self) -> set:
+        return set().union(*(p.vars for p in self.polys))
+
+    def premise(self):
+        """Where every compared value is exact, the program's comparison is
+        the integers' one."""
+        return z3.Implies(
+            z3.And(*[c for p in self.polys for c in p.safe]), self.fact if self.holds else z3.Not(self.fact)
+        )
+
+
+_RELATIONS = {
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+}
+
+
+def _fact(e, env: dict):
+    """(z3 formula, polynomials) of a condition made of comparisons of
+    polynomials, `&&`, `||` and `!`; None when it is anything else."""
+    if isinstance(e, ir.Binary) and e.op in _RELATIONS:
+        a, b = _poly(e.a, env), _poly(e.b, env)
+        return None if a is None or b is None else (_RELATIONS[e.op](a.value, b.value), [a, b])
+    if isinstance(e, ir.Binary) and e.op in ("land", "lor"):
+        a, b = _fact(e.a, env), _fact(e.b, env)
+        if a is None or b is None:
+            return None
+        return (z3.And if e.op == "land" else z3.Or)(a[0], b[0]), a[1] + b[1]
+    if isinstance(e, ir.Unary) and e.op == "not" and e.ty.is_bool:
+        a = _fact(e.a, env)
+        return None if a is None else (z3.Not(a[0]), a[1])
     return None
 
 
@@ -184,6 +247,10 @@ class _Frame:
     @property
     def var(self) -> str:
         return self.loop.var
+
+
+def _loops(frames: list) -> list[_Frame]:
+    return [f for f in frames if isinstance(f, _Frame)]
 
 
 _NOT_POLYNOMIAL = Verdict(Status.UNSUPPORTED, "the index is not a polynomial of loop variables and fixed parameters")
@@ -210,7 +277,7 @@ class Prover:
     def env(self, frames: list[_Frame], rename: dict | None = None) -> dict:
         """name -> z3 Int for the names a polynomial here may read."""
         out = {n: z3.Int(n) for n, t in self.fixed.items() if _unsigned(t)}
-        for f in frames:
+        for f in _loops(frames):
             if _unsigned(f.loop.ty) and f.var not in self.assigned:
                 out[f.var] = z3.Int(f.var)
         out.update(rename or {})
@@ -224,7 +291,7 @@ class Prover:
 
     def types(self, frames: list[_Frame]) -> dict:
         out = {n: t for n, t in self.fixed.items() if _unsigned(t)}
-        out.update({f.var: f.loop.ty for f in frames})
+        out.update({f.var: f.loop.ty for f in _loops(frames)})
         return out
 
     # -- claims
@@ -252,7 +319,10 @@ class Prover:
         while grown:
             grown = False
             for f in frames:
-                names = {f.var}.union(*(b.vars for b in (f.lo, f.hi) if b is not None))
+                if isinstance(f, _Cond):
+                    names = f.vars
+                else:
+                    names = {f.var}.union(*(b.vars for b in (f.lo, f.hi) if b is not None))
                 if not any(f is r for r in relevant) and names & need:
                     relevant.append(f)
                     need |= names
@@ -260,11 +330,16 @@ class Prover:
         used = list(polys)
         premises = []
         for f in relevant:
+            if isinstance(f, _Cond):
+                premises.append(f.premise())
+                used += f.polys
+                continue
             for v in [z3.Int(f.var)] + list(copies.get(f.var, ())):
                 if f.lo is not None:
                     premises.append(z3.Implies(z3.And(*f.lo.safe), f.lo.value <= v))
                 if f.hi is not None:
-                    premises.append(v < f.hi.value)
+                    below = v < f.hi.value
+                    premises.append(below if f.hi.lowers else z3.Implies(z3.And(*f.hi.safe), below))
             used += [b for b in (f.lo, f.hi) if b is not None]
         guard_params = {n for p in used for n in p.product if n in self.fixed and self.fixed[n].bits > self.guard_bits}
         types = self.types(frames)
@@ -354,8 +429,8 @@ class _Marker:
     def access(self, kind: str, array: str, index, frames, span, already: bool) -> bool:
         if already:
             return True
-        if not frames:
-            return False
+        if not _loops(frames):
+            return False  # outside loops a check runs once: not worth a guard
         verdict, guard = self.p.in_range(array, index, frames)
         entry = {
             "access": f"{array}[{ir.pretty_expr(index)}]",
@@ -377,7 +452,7 @@ class _Marker:
 
         return ir.map_expr(e, load=load)
 
-    def block(self, stmts, frames: list[_Frame]) -> tuple:
+    def block(self, stmts, frames: list) -> tuple:
         out = []
         for s in stmts:
             if isinstance(s, ir.Let):
@@ -389,11 +464,14 @@ class _Marker:
                 if self.access("store", s.array, s.index, frames, s.span, s.inbounds):
                     s = dataclasses.replace(s, inbounds=True)
             elif isinstance(s, ir.If):
+                fact = _fact(s.cond, self.p.env(frames))
+                known: list = [] if fact is None else [_Cond(fact[0], fact[1], True)]
+                unknown: list = [] if fact is None else [_Cond(fact[0], fact[1], False)]
                 s = dataclasses.replace(
                     s,
                     cond=self.expr(s.cond, frames),
-                    then=self.block(s.then, frames),
-                    else_=self.block(s.else_, frames),
+                    then=self.block(s.then, frames + known),
+                    else_=self.block(s.else_, frames + unknown),
                 )
             elif isinstance(s, ir.When):
                 s = dataclasses.replace(s, then=self.block(s.then, frames), else_=self.block(s.else_, frames))
