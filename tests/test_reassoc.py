@@ -175,3 +175,59 @@ def test_the_manifest_records_the_modifier(tmp_path):
     spec = json.loads((tmp_path / "out" / "manifest.json").read_text())["functions"]["sum_f32"]
     assert spec["signature"] == "reassoc fn sum_f32(n: u64, x: [f32; n]) -> f32"
     assert spec["reassoc"] is True and signature_of_entry("sum_f32", spec).reassoc
+
+
+# ---------------------------------------------------------------- the LLVM backend
+
+
+FOLDS = """\
+reassoc fn sum(n: u64, x: [f32; n]) -> f32 { let s: f32 = 0.0; for i in 0..n { s += x[i]; } return s; }
+reassoc fn down(n: u64, x: [f64; n]) -> f64 { let s: f64 = 1.0; for i in 0..n { s = s - x[i] * 2.0; } return s; }
+reassoc fn prod(n: u64, x: [f32; n]) -> f32 { let p: f32 = 1.0; for i in 0..n { p = x[i] * p; } return p; }
+reassoc fn seen(n: u64, x: [f32; n], out: mut [f32; n]) -> f32 {
+    let s: f32 = 0.0;
+    for i in 0..n { s += x[i]; out[i] = s; }
+    return s;
+}
+reassoc fn flipped(n: u64, x: [f32; n]) -> f32 { let s: f32 = 0.0; for i in 0..n { s = x[i] - s; } return s; }
+reassoc fn twice(n: u64, x: [f32; n]) -> f32 { let s: f32 = 0.0; for i in 0..n { s += x[i]; s += 1.0; } return s; }
+"""
+
+
+def llvm_text(src: str) -> dict[str, str]:
+    """Each function's LLVM IR (unoptimised), by name."""
+    from atlas.backends.llvm import codegen
+
+    out = {}
+    for chunk in codegen.generate(check(parse(src, "t.ax")), "x86_64-unknown-linux-gnu", "").split("define ")[1:]:
+        name = chunk.split('@"', 1)[1].split('"', 1)[0]
+        out[name] = chunk.split("\n}", 1)[0]
+    return out
+
+
+def test_only_the_folds_of_a_reassoc_fn_may_be_regrouped():
+    """The backend marks a fold's own add, subtract or multiply `reassoc`
+    (LLVM may then keep partial sums and tree-reduce them, as the language
+    allows) and nothing else: not the product inside the addend, not an
+    accumulator read elsewhere, not `e - s`, not a function without the flag."""
+    text = llvm_text(FOLDS)
+    assert text["sum"].count("fadd reassoc") == 1
+    assert text["down"].count("fsub reassoc") == 1 and "fmul reassoc" not in text["down"]
+    assert text["prod"].count("fmul reassoc") == 1
+    for name in ("seen", "flipped", "twice"):
+        assert "reassoc" not in text[name], name
+    plain = llvm_text(FOLDS.replace("reassoc fn", "fn"))
+    assert not any("reassoc" in body for body in plain.values())
+
+
+def test_two_orders_of_a_sum_lie_within_the_regrouping_slack():
+    from atlas.logic import differential
+
+    x = np.array([1e8, 1, -1e8, 1], np.float32)
+    slack = differential.regroup_slack([4, x])
+    assert 2 <= slack < 200  # 2 * gamma_5 * (2e8 + 2), gamma_5 about 3e-7
+    assert differential.within(np.float32(1.0), np.float32(2.0), slack)  # source order, and the exact sum
+    assert not differential.within(np.float32(1.0), np.float32(1.0 + 2 * slack), slack)
+    assert differential.within(float("nan"), float("nan"), slack)
+    assert not differential.within(1, 2, 5.0)  # integers are compared bit for bit
+    assert differential.regroup_slack([3, np.arange(3, dtype=np.int32)]) == 0.0

@@ -194,6 +194,35 @@ def function(src: ir.Function, new: ir.Function, module: ir.Module | None, seed:
         return Runs(None, unrunnable=f"could not run: {exc}")
 
 
+def regroup_slack(args) -> float:
+    """How far two orders of a `reassoc fn`'s sums over these arguments may
+    lie apart: 2 * gamma_n * sum |x_i| over the float inputs (each order is
+    within gamma_n = n eps / (1 - n eps) of the exact sum; eps the unit
+    roundoff of the narrowest float type).  Exact for a plain sum of the
+    inputs, and smaller than the truth for a sum of larger products: a
+    disagreement then rejects a variant that was right, never the reverse."""
+    xs = [np.asarray(a) for a in args if isinstance(a, (np.ndarray, float)) and np.asarray(a).dtype.kind == "f"]
+    if not xs:
+        return 0.0
+    n = sum(x.size for x in xs) + 1
+    eps = max(float(np.finfo(x.dtype).eps) for x in xs) / 2
+    size = sum(float(np.abs(x.astype(np.float64)).sum()) for x in xs)
+    return 2 * (n * eps / (1 - n * eps)) * size if n * eps < 1 else float("inf")
+
+
+def within(a, b, slack: float) -> bool:
+    """Floats (or float arrays) within `slack` of each other, NaN where NaN."""
+    try:
+        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if x.shape != y.shape or np.asarray(a).dtype.kind != "f":
+        return False
+    nan = np.isnan(x) & np.isnan(y)
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(nan | (np.abs(x - y) <= slack) | (x == y)))
+
+
 def same(a, b) -> bool:
     """Bit for bit, except that any NaN equals any NaN (-0.0 is not 0.0);
     arrays element by element."""

@@ -52,6 +52,7 @@ from ..machine.backend import Backend, Realisation
 from ..machine.manifest import Origin, SearchSummary
 from .worker import Measured
 from ..front.diagnostics import AtlasError
+from ..logic import differential
 from ..logic.differential import same
 
 SEARCH_VERSION = "1"  # part of the archive context: a new search space invalidates old champions
@@ -373,14 +374,20 @@ class _NpyArgs:
         return [np.load(v) if kind == "npy" else v for kind, v in self.items]
 
 
-def _same_outputs(a: dict | None, b: dict | None) -> bool:
-    """Two variants' outputs on one input, bit for bit (any NaN equal to any NaN)."""
+def _same_outputs(a: dict | None, b: dict | None, slack: float | None = None) -> bool:
+    """Two variants' outputs on one input, bit for bit (any NaN equal to any
+    NaN); floats within `slack` where it is given (a `reassoc fn`'s folds may
+    be summed in another order: differential.regroup_slack)."""
     if a is None or b is None:
         return False
-    if not same(a.get("return"), b.get("return")):
+
+    def eq(x, y) -> bool:
+        return same(x, y) or (slack is not None and differential.within(x, y, slack))
+
+    if not eq(a.get("return"), b.get("return")):
         return False
     arrays_a, arrays_b = a.get("arrays") or {}, b.get("arrays") or {}
-    return arrays_a.keys() == arrays_b.keys() and all(same(arrays_a[k], arrays_b[k]) for k in arrays_a)
+    return arrays_a.keys() == arrays_b.keys() and all(eq(arrays_a[k], arrays_b[k]) for k in arrays_a)
 
 
 @dataclass(frozen=True)
@@ -467,6 +474,7 @@ class Search:
         self.by_hash: dict[str, Evaluation] = {}
         self.baseline: Evaluation | None = None
         self.reference: list | None = None  # the default variant's outputs, per input
+        self._slack_cache: list | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix=f"atlas-search-{fn_name}-"))
         self._space: Space | None = None
         self._saved: list | None = None
@@ -544,6 +552,14 @@ class Search:
         ).hexdigest()[:24]
         return _Built(out, vhash)
 
+    def _slacks(self) -> list:
+        """Per input, how far a `reassoc fn`'s float outputs may move between
+        variants (None: bit for bit), worked out once."""
+        if self._slack_cache is None:
+            reassoc = self.module.function(self.fn_name).reassoc
+            self._slack_cache = [differential.regroup_slack(a()) if reassoc else None for a in self._args]
+        return self._slack_cache
+
     def _measure(self, g: Genome, again: bool = False) -> Evaluation:
         from . import worker
 
@@ -583,7 +599,7 @@ class Search:
             times.append(m.median_ns)
             results.append(m.result)
         shutil.rmtree(out, ignore_errors=True)
-        if self.reference is not None and not all(map(_same_outputs, results, self.reference)):
+        if self.reference is not None and not all(map(_same_outputs, results, self.reference, self._slacks())):
             return Evaluation(g, Measured.WRONG, vhash, times, detail="outputs differ from the default variant's")
         if self.reference is None:
             self.reference = results

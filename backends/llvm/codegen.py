@@ -422,6 +422,46 @@ class Arr:
 # ---------------------------------------------------------------- one function
 
 
+def reassoc_folds(f: ir.Function) -> set[int]:
+    """The float folds a `reassoc fn` lets be regrouped: in a `for` body,
+    `s = s + e`, `s = e + s`, `s = s - e` or a product the same way, where s
+    is a float declared outside the loop, set once in the body and read
+    nowhere else in it.  The ids of those Binary nodes."""
+    out: set[int] = set()
+    if not f.reassoc:
+        return out
+    for loop in ir.walk_stmts(f.body):
+        if not isinstance(loop, ir.For):
+            continue
+        local = {n for n, _ in ir.declared(loop.body)}
+        for s in loop.body:
+            if isinstance(s, ir.Assign) and s.name not in local and _is_fold(s, loop.body):
+                out.add(id(s.value))
+    return out
+
+
+def _is_fold(s: ir.Assign, body: tuple) -> bool:
+    v = s.value
+    if not (isinstance(v, ir.Binary) and v.ty.is_float and v.op in ("add", "sub", "mul")):
+        return False
+    acc = ir.Var(s.name, v.ty)
+    if v.a == acc:
+        other = v.b
+    elif v.b == acc and v.op != "sub":
+        other = v.a
+    else:
+        return False
+    reads = sum(
+        1
+        for t in ir.walk_stmts(body)
+        for e in ir.own_exprs(t)
+        for x in ir.walk(e)
+        if isinstance(x, ir.Var) and x.name == s.name
+    )
+    sets = sum(1 for t in ir.walk_stmts(body) if isinstance(t, ir.Assign) and t.name == s.name)
+    return reads == 1 and sets == 1 and not any(isinstance(x, ir.Var) and x.name == s.name for x in ir.walk(other))
+
+
 class FunctionCodegen:
     def __init__(self, mc: ModuleCodegen, f: ir.Function):
         self.mc, self.f = mc, f
@@ -432,6 +472,7 @@ class FunctionCodegen:
         self.assigned = ir.assigned(f.body)
         self.realise = mc.realise.get(f.name)
         self.float_arrays = {name for name, a in f.arrays.items() if a.elem.is_float}  # locals too
+        self.folds = reassoc_folds(f)
 
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")
@@ -697,7 +738,12 @@ class FunctionCodegen:
         if t.is_float:
             if e.op == "rem":
                 raise BackendError("internal error: `%` on floats reached the LLVM lowering")
-            return {"add": B.fadd, "sub": B.fsub, "mul": B.fmul, "div": B.fdiv}[e.op](a, b)
+            op = {"add": B.fadd, "sub": B.fsub, "mul": B.fmul, "div": B.fdiv}[e.op](a, b)
+            if id(e) in self.folds:
+                # regrouping only (docs/language.md): LLVM may split the fold
+                # into partial sums started at -0.0 (1.0) and tree-reduce them
+                op.flags.append("reassoc")
+            return op
         if e.op in ("div", "rem"):
             return self.divrem(e.op, t, a, b, e.b)
         return {"add": B.add, "sub": B.sub, "mul": B.mul}[e.op](a, b)
