@@ -378,6 +378,7 @@ class _Kernel(FunctionCodegen):
         self.loops: list[ir.For] = []
         self.assigned = ir.assigned(f.body)
         self.realise = None
+        self.folds: set[int] = set()  # a kernel's fold is the plan's (per block, then the partials)
         self.float_arrays: set[str] = set()
         self.quiet = False  # run the body without its stores (a scan's first pass)
         self.entry = kfn.append_basic_block("entry")
