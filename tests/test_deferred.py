@@ -287,3 +287,189 @@ def test_native_adler32_is_zlibs(adler_native):
     for n in (0, 1, 5551, 5552, 5553, 100_000):
         for data in (rng.integers(0, 256, n, dtype=np.uint8), np.full(n, 255, np.uint8)):
             assert lib.adler32(n, data) == zlib.adler32(data.tobytes())
+
+
+# ---------------------------------------------------------------- one's complement (RFC 1071)
+
+
+def checksum_src(body: str, elem: str = "u16", init: str = "0", loop: str = "for i in 0..n", n: str = "u64") -> str:
+    return f"""
+fn f(n: {n}, s0: u32, data: [{elem}; n]) -> u32 {{
+    let sum: u32 = {init};
+    {loop} {{
+        {body}
+    }}
+    return sum;
+}}
+"""
+
+
+FOLD = "sum = (sum & 0xffff) + (sum >> 16);"
+CHECKSUMS = {
+    "as-written": f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}",
+    "decimal": "sum = sum + data[i] as u32; if sum > 65535 { sum = (sum & 65535) + (sum >> 16); }",
+    "addend-first": f"sum = data[i] as u32 + sum; if sum > 0xffff {{ {FOLD} }}",
+    "const-first": f"sum += data[i] as u32; if 0xffff < sum {{ {FOLD} }}",
+    "ge": f"sum += data[i] as u32; if sum >= 0x10000 {{ {FOLD} }}",
+    "high-half": f"sum += data[i] as u32; if (sum >> 16) != 0 {{ {FOLD} }}",
+    "fold-swapped": "sum += data[i] as u32; if sum > 0xffff { sum = (sum >> 16) + (0xffff & sum); }",
+    "negated": f"sum += data[i] as u32; if sum <= 0xffff {{ }} else {{ {FOLD} }}",
+    "not": f"sum += data[i] as u32; if !(sum <= 0xffff) {{ {FOLD} }}",
+    "temporary": "let t = sum + data[i] as u32; sum = t; "
+    "if sum > 0xffff { let u = (sum & 0xffff) + (sum >> 16); sum = u; }",
+    "unconditional": f"sum += data[i] as u32; {FOLD}",
+    "subtracting": "sum += data[i] as u32; if sum > 0xffff { sum -= 0xffff; }",
+    "u8-data": f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}",
+}
+NOT_CHECKSUMS = {
+    "fold-0xfffe": checksum_src("sum += data[i] as u32; if sum > 0xffff { sum = (sum & 0xfffe) + (sum >> 16); }"),
+    "test-0x1ffff": checksum_src(f"sum += data[i] as u32; if sum > 0x1ffff {{ {FOLD} }}"),
+    "shift-15": checksum_src("sum += data[i] as u32; if sum > 0xffff { sum = (sum & 0xffff) + (sum >> 15); }"),
+    "u32-data": checksum_src(f"sum += data[i]; if sum > 0xffff {{ {FOLD} }}", elem="u32"),  # may pass 2m
+    "i16-data": checksum_src(f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}", elem="i16"),
+    "no-fold": checksum_src("sum += data[i] as u32;"),
+    "fold-other": checksum_src("sum += data[i] as u32; if s0 > 0xffff { sum = (sum & 0xffff) + (sum >> 16); }"),
+    "index-reads-sum": checksum_src(f"sum += data[sum as u64 % n] as u32; if sum > 0xffff {{ {FOLD} }}"),
+    "signed-index": checksum_src(
+        f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}", loop="for i in 0 as i64..n as i64"
+    ),
+    "subtract-too-little": checksum_src("sum += data[i] as u32; if sum > 251 { sum -= 251; }", elem="u8"),
+}
+
+
+def word_inputs(rng, dtype=np.uint16):
+    """Lengths 0..50 of random words, and the edges: all ones, all zeros, mixed."""
+    top = np.iinfo(dtype).max
+    out = [rng.integers(0, top, n, dtype=dtype, endpoint=True) for n in range(51)]
+    for n in (0, 1, 2, 3, 17, 50):
+        mixed = np.zeros(n, dtype=dtype)
+        mixed[::2] = top
+        mixed[1::3] = 1
+        out += [np.full(n, top, dtype=dtype), np.zeros(n, dtype=dtype), mixed]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CHECKSUMS))
+def test_end_around_carry_spellings_are_ones_complement_folds(name):
+    m = module(checksum_src(CHECKSUMS[name], elem="u8" if name == "u8-data" else "u16"))
+    shaped = deferred.deferred_reduction(m.functions[0], m, block_len=16)
+    assert shaped is not None, name
+    (site,) = shaped.evidence["loops"]
+    assert site["accumulators"] == ["sum ones-complement mod 65535"] and site["guard"] == "(sum <= 65535u32)"
+    new = with_function(m, shaped.function)
+    elem = np.uint8 if name == "u8-data" else np.uint16
+    for data in word_inputs(np.random.default_rng(11), elem)[::3]:
+        for s0 in (0, 0xFFFF):
+            assert interp.run(new, "f", len(data), s0, data.copy()) == interp.run(m, "f", len(data), s0, data.copy())
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CHECKSUMS))
+def test_near_misses_of_the_checksum_are_left_alone(name):
+    m = module(NOT_CHECKSUMS[name])
+    assert deferred.deferred_reduction(m.functions[0], m) is None
+
+
+def test_a_subtraction_that_cannot_bring_the_sum_back_is_refuted():
+    """`if sum > 251 { sum -= 251; }` over bytes: 251 + 255 needs two."""
+    fn = module(NOT_CHECKSUMS["subtract-too-little"]).functions[0]
+    proof = deferred.prove(site_of(fn), set())
+    assert not proof.proven and str(proof.obligations["source"]).startswith("refuted")
+
+
+def test_ones_complement_is_not_the_residue():
+    """Read as a plain residue, the checksum is refuted: it keeps 0xffff
+    where the residue is 0 (and 0 only while every word was 0)."""
+    fn = family_checksum().functions[0]
+    site = site_of(fn)
+    residue = replace(site, accs=tuple(replace(a, ones=False) for a in site.accs))
+    proof = deferred.prove(residue, set())
+    assert not proof.proven and str(proof.obligations["source"]).startswith("refuted")
+    assert deferred.prove(site, set()).proven
+
+
+def family_checksum() -> ir.Module:
+    return front([ROOT / "intents" / "inet_checksum.ax"], PROBE)[1]
+
+
+def checksum_reference(data) -> int:
+    """RFC 1071, written out in Python."""
+    s = 0
+    for x in data:
+        s = (s + int(x)) & 0xFFFFFFFF
+        if s > 0xFFFF:
+            s = (s & 0xFFFF) + (s >> 16)
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def test_native_checksum_across_blocks(tmp_path):
+    from atlas.machine.probe import probe as probe_this
+
+    how = explode.Options(fixed={"inet_checksum": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
+    compile_files([ROOT / "intents" / "inet_checksum.ax"], probe_this(), tmp_path, search=how)
+    lib = load(tmp_path)
+    rng = np.random.default_rng(1)
+    words = np.full((1 << 17) + 5, 0xFFFF, dtype=np.uint16)
+    for data in [words, np.zeros(70_000, np.uint16), rng.integers(0, 0xFFFF, 200_003, dtype=np.uint16, endpoint=True)]:
+        assert lib.inet_checksum(len(data), data) == checksum_reference(data)
+
+
+def test_the_logic_stages_spelling_is_recognised():
+    """After saturate/verify the body holds lets of temporaries (`let t.x1 =
+    sum + ..; sum = t.x1;`): the search hands the rewrite that form."""
+    from atlas.pipeline import middle
+
+    verified, _ = middle(family_checksum(), PROBE)
+    m = verified.module
+    shaped = deferred.deferred_reduction(m.functions[0], m, block_len=16)
+    assert shaped is not None, ir.pretty_module(m)
+    new = with_function(m, shaped.function)
+    for data in word_inputs(np.random.default_rng(3))[::4]:
+        assert interp.run(new, "inet_checksum", len(data), data.copy()) == checksum_reference(data)
+
+
+def test_two_loops_get_distinct_fresh_names():
+    src = """
+fn g(n: u64, a: [u16; n], b: [u16; n]) -> u32 {
+    let sum: u32 = 0;
+    for i in 0..n { sum += a[i] as u32; if sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16); } }
+    let other: u32 = sum;
+    for i in 0..n { other = (other + b[i] as u32) % 65521; }
+    return sum ^ (other << 16);
+}
+"""
+    m = module(src)
+    fn = m.functions[0]
+    clash = replace(
+        fn, body=(ir.Let("sum.wide", ir.U8, ir.Const(0, ir.U8)),) + fn.body
+    )  # a name the rewrite would pick
+    m = ir.Module((clash,), m.sources)
+    shaped = deferred.deferred_reduction(clash, m, block_len=16)
+    assert shaped is not None and len(shaped.evidence["loops"]) == 2
+    names = [n for n, _ in ir.declared(shaped.function.body)]
+    assert len(names) == len(set(names)), names
+    new = with_function(m, shaped.function)
+    rng = np.random.default_rng(9)
+    for n in (0, 1, 5, 40):
+        a = rng.integers(0, 0xFFFF, n, dtype=np.uint16, endpoint=True)
+        b = np.full(n, 0xFFFF, dtype=np.uint16)
+        assert interp.run(new, "g", n, a.copy(), b.copy()) == interp.run(m, "g", n, a.copy(), b.copy())
+
+
+def test_the_shipped_intents_without_a_modular_fold_are_left_alone():
+    for path in sorted((ROOT / "intents").glob("*.ax")):
+        m = front([path], PROBE)[1]
+        for fn in m.functions:
+            shaped = deferred.deferred_reduction(fn, m)
+            assert (shaped is not None) == (fn.name == "inet_checksum"), (path.name, fn.name)
+
+
+def test_checksum_loads_are_read_unchecked_in_the_wide_loop():
+    m = family_checksum()
+    shaped = deferred.deferred_reduction(m.functions[0], m)
+    (site,) = shaped.evidence["loops"]
+    assert site["unchecked"] == ["data[i]"] and site["wide_type"] == "u32" and site["block"] == 65536
+    (wide_loop,) = [s for s in ir.walk_stmts(shaped.function.body) if isinstance(s, ir.For) and s.var.endswith(".wide")]
+    loads = [x for s in wide_loop.body for e in ir.own_exprs(s) for x in ir.walk(e) if isinstance(x, ir.Load)]
+    assert loads and all(x.inbounds for x in loads)

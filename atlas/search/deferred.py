@@ -9,23 +9,28 @@ once per iteration to a reduction of a sum:
         b = (b + a) % 65521;
     }
 
-The reduction may be `v % m`, or a conditional subtraction of m spelled as
-an `if` or a conditional expression (`if v >= m { v - m } else { v }`, any
-comparison that says the same).  The sum may add the accumulators' old and
-new values, constants, multiples of them by constants, and *element terms*:
-any call-free expression that reads no accumulator (`data[i] as u32`,
-`x[i] * y[i]`, ...).  Accumulators that read each other share one modulus.
-Nothing else: no stores, calls, nested loops, signed accumulators.
+The reduction keeps either the *residue*, `v % m`, or a subtraction of m
+once v reaches m (spelled as an `if` or a conditional expression, `if v >=
+m { v - m } else { v }`, any comparison that says the same); or the *one's
+complement* value, in [0, m] and 0 only while every term was 0: a
+subtraction of m once v passes m, or the end-around carry of RFC 1071,
+`(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M).  Which
+one the source computes is proven, not assumed (obligation `source`).  The
+sum may add the accumulators' old and new values, constants, multiples of
+them by constants, and *element terms*: any call-free expression that reads
+no accumulator (`data[i] as u32`, `x[i] * y[i]`, ...).  Accumulators that
+read each other share one modulus and kind.  Nothing else: no stores,
+calls, nested loops, signed accumulators.
 
 The rewrite, for accumulator types of at most 64 bits:
 
-    if a < m && b < m {
+    if a < m && b < m {                     // (for one's complement: <= m)
         let wa: u32 = a as u32; let wb: u32 = b as u32;
         let j = lo;
         while j < hi {
             let e = if hi - j > K { j + K } else { hi };
             for jj in j..e { let na = wa + data[jj] as u32; let nb = wb + na; wa = na; wb = nb; }
-            wa = wa % m; wb = wb % m;
+            wa = wa % m; wb = wb % m;       // rep(wa), rep(wb)
             j = e;
         }
         a = wa as u32; b = wb as u32;
@@ -33,8 +38,8 @@ The rewrite, for accumulator types of at most 64 bits:
 
 The inner loop is a plain sum, which LLVM vectorises; the wide type is u32
 when that still leaves blocks of at least MIN_BLOCK_U32 iterations, else
-u64.  K is the largest block with no wrap: from wide values below m at the
-start of a block and every element term at its upper bound (`_upper`), the
+u64.  K is the largest block with no wrap: from wide values at most the
+source's largest (m - 1, or m) at the start of a block and every element term at its upper bound (`_upper`), the
 sums are iterated in exact integers until one would pass the wide type
 (capped at MAX_BLOCK).  For Adler-32 with bytes in u32 that gives 5552.
 
@@ -42,23 +47,29 @@ The proof, at every site, on the statements themselves (nothing rests on
 the recogniser: the source body is run as written, the new body as
 emitted).  With s the source's accumulators, w the wide ones, A_j the sum
 of accumulator j with its leaves (old values, new values of the others,
-element terms) read as exact integers:
+element terms) read as exact integers, and rep(v) the source's value for
+v (v mod m; for one's complement 0 for 0, else (v - 1) mod m + 1):
 
-    source: s_k < m_k for all k  ->  the body's new s_j == A_j(s, s') mod m_j
-            (bit-vectors of the source's widths: the body neither wraps nor
-            reduces to anything but the canonical residue);
+    source: each s_k within the guard (s_k < m, or s_k <= m)  ->  the
+            body's new s_j == rep_j(A_j(s, s')) (bit-vectors of the
+            source's widths: the body neither wraps nor keeps any other
+            value);
     wide:   w_k <= U_k (the largest value at the start of any iteration of
             a block)  ->  the wide body's new w_j == A_j(w, w') exactly, and
             A_j <= its bound after K iterations (no wrap in the wide type);
-    congruence: A_j is a sum of multiples of its leaves by constants, so
-            leaves congruent modulo m_j give congruent sums (Z3, integers);
-    block:  w == s (mod m), s < m, w below the wide type  ->  after
-            `w = w % m; s = w as T`, s is unchanged; the prologue starts
-            every w at s.
+    congruence: A_j is a sum of multiples of its leaves by positive
+            constants, so leaves congruent modulo m_j give congruent sums,
+            and leaves 0 together give sums 0 together (Z3, integers);
+    blocks: each block runs 1..K iterations, never past hi;
+    init:   the guard starts every w at its s;
+    reduce: w == s (mod m), w and s 0 together, s within the guard  ->
+            after `w = rep(w); s = w as T`, s is unchanged.
 
-By induction over the iterations of a block, w_k is congruent to s_k and
-below its bound; at the end of each block the reduction gives back s
-exactly, so after the last block the source's values are restored.
+By induction over the iterations of a block, w_k is congruent to s_k, 0
+with it (for one's complement) and below its bound; at the end of each
+block rep gives back s exactly, so after the last block the source's
+values are restored.
+
 What Z3 does not see, argued here once: the sums use only additions,
 multiplications by non-negative constants and zero extensions, so they are
 monotone in every leaf, and the largest start U bounds every iteration;
@@ -141,6 +152,19 @@ class Acc:
     ty: ir.Scalar
     modulus: int
     sum: Sum
+    # one's complement: the source keeps values in [0, m], 0 only while
+    # every term so far was 0 (an end-around carry, or a subtraction of m
+    # once the sum passes m); otherwise the residue in [0, m)
+    ones: bool = False
+
+    @property
+    def top(self) -> int:
+        """The largest value the source keeps between iterations."""
+        return self.modulus if self.ones else self.modulus - 1
+
+    @property
+    def kind(self) -> tuple[int, bool]:
+        return self.modulus, self.ones
 
 
 @dataclass(frozen=True)
@@ -171,9 +195,9 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
         if acc is None:
             return None
         accs.append(acc)
-    moduli = {a.name: a.modulus for a in accs}
-    if any(moduli[x.name] != a.modulus for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
-        return None  # congruence modulo m needs every accumulator a sum reads kept modulo m
+    kinds = {a.name: a.kind for a in accs}
+    if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
+        return None  # congruence modulo m needs every accumulator a sum reads kept the same way
     return Site(loop, tuple(accs))
 
 
@@ -223,25 +247,52 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
     reduced = _reduction(finals[name], ty)
     if reduced is None:
         return None
-    total, m = reduced
+    total, m, ones = reduced
     s = _leaves(total, {finals[a.name]: New(a.name, a.ty) for a in earlier}, accs)
     if s is None or not _sum_shape(s, accs) or m > ty.mask:
         return None
-    return Acc(name, ty, m, _tree(s, accs))
+    return Acc(name, ty, m, _tree(s, accs), ones)
 
 
-def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
-    """(A, m) when v reduces A modulo m: `A % m`, or A less m when A >= m."""
+def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
+    """(A, m, one's complement) when v reduces A modulo m: `A % m`, or A less
+    m when A >= m (the residue); A less m when A > m, or the end-around carry
+    `(A & M) + (A >> k)` with M = 2^k - 1 (one's complement modulo m, M)."""
     if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and _pos_const(v.b):
         m = int(v.b.value)
-        return (v.a, m) if m >= 2 else None
-    if isinstance(v, ir.Prim) and v.name == "select":
-        c, x, y = v.args
-        for sub, keep, subtract_when in ((x, y, True), (y, x, False)):
-            if isinstance(sub, ir.Binary) and sub.op == "sub" and sub.a == keep and _pos_const(sub.b):
-                m = int(sub.b.value)
-                if m >= 2 and _says_at_least(c, keep, m) is subtract_when:
-                    return keep, m
+        return (v.a, m, False) if m >= 2 else None
+    folded = _fold_of(v)
+    if folded is not None:
+        return folded[0], folded[1], True
+    if not (isinstance(v, ir.Prim) and v.name == "select"):
+        return None
+    c, x, y = v.args
+    for low, keep, when in ((x, y, True), (y, x, False)):
+        if isinstance(low, ir.Binary) and low.op == "sub" and low.a == keep and _pos_const(low.b):
+            m = int(low.b.value)
+            if m >= 2 and _says_at_least(c, keep, m) is when:
+                return keep, m, False
+            if m >= 2 and _says_at_least(c, keep, m + 1) is when:
+                return keep, m, True
+        folded = _fold_of(low)
+        if folded is not None and folded[0] == keep and _says_at_least(c, keep, folded[1] + 1) is when:
+            return keep, folded[1], True
+    return None
+
+
+def _fold_of(e: ir.Expr) -> tuple[ir.Expr, int] | None:
+    """(A, M) when e is `(A & M) + (A >> k)`, M = 2^k - 1, in either order."""
+    if not (isinstance(e, ir.Binary) and e.op == "add" and e.ty.kind == "uint"):
+        return None
+    for lo, hi in ((e.a, e.b), (e.b, e.a)):
+        if not (isinstance(lo, ir.Binary) and lo.op == "and" and isinstance(hi, ir.Binary) and hi.op == "shr"):
+            continue
+        if not isinstance(hi.b, ir.Const) or not 1 <= int(hi.b.value) < e.ty.bits:
+            continue
+        k = int(hi.b.value)
+        for a, mask in ((lo.a, lo.b), (lo.b, lo.a)):
+            if a == hi.a and _pos_const(mask) and int(mask.value) == (1 << k) - 1:
+                return a, (1 << k) - 1
     return None
 
 
@@ -250,6 +301,11 @@ def _says_at_least(c: ir.Expr, a: ir.Expr, m: int) -> bool | None:
     if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
         p = _says_at_least(c.a, a, m)
         return None if p is None else not p
+    if isinstance(c, ir.Binary) and c.op in ("ne", "eq", "gt") and _is_const(c.b, 0):
+        x = c.a  # `(a >> k) != 0`: a >= 2^k
+        if isinstance(x, ir.Binary) and x.op == "shr" and x.a == a and isinstance(x.b, ir.Const):
+            if m == 1 << int(x.b.value):
+                return c.op != "eq"
     if not (isinstance(c, ir.Binary) and c.op in ("lt", "le", "gt", "ge")):
         return None
     x, op, k = c.a, c.op, c.b
@@ -343,6 +399,10 @@ def _pos_const(e: object) -> TypeGuard[ir.Const]:
     return isinstance(e, ir.Const) and e.ty.kind == "uint" and int(e.value) > 0
 
 
+def _is_const(e: object, value: int) -> bool:
+    return isinstance(e, ir.Const) and e.ty.is_int and int(e.value) == value
+
+
 def _ty(e: ir.Expr) -> ir.Scalar:
     """The type of a call-free expression (only a void call has none)."""
     assert e.ty is not None, "a call-free expression has a type"
@@ -424,7 +484,7 @@ def block(site: Site, bits: int, length: int | None = None) -> Block | None:
 
     # U: the bounds after k iterations; M: the largest start so far, from
     # which (the sums being monotone) every iteration's bound follows.
-    U = {a.name: a.modulus - 1 for a in site.accs}
+    U = {a.name: a.top for a in site.accs}
     M, found = dict(U), None
     for k in range(MAX_BLOCK if length is None else length):
         M = {n: max(M[n], U[n]) for n in M}
@@ -447,6 +507,9 @@ class Wide:
     site: Site
     block: Block
     taken: set[str]
+    # loads (array, index) proven below their array's length for every i in
+    # lo..hi: the wide loop visits a subset of those i, so they need no check
+    in_range: frozenset = frozenset()
     w: dict[str, str] = field(init=False)  # accumulator -> its wide copy
     nxt: dict[str, str] = field(init=False)  # accumulator -> its new wide value in the body
     j: str = field(init=False)  # the first iteration of a block
@@ -474,7 +537,12 @@ class Wide:
         return ir.Var(self.w[name], self.WT)
 
     def guard(self) -> ir.Expr:
-        tests = [ir.Binary("lt", ir.Var(a.name, a.ty), ir.Const(a.modulus, a.ty), ir.BOOL) for a in self.site.accs]
+        tests = [
+            ir.Binary(
+                "le" if a.ones else "lt", ir.Var(a.name, a.ty), ir.Const(a.top if a.ones else a.modulus, a.ty), ir.BOOL
+            )
+            for a in self.site.accs
+        ]
         g = tests[0]
         for t in tests[1:]:
             g = ir.Binary("land", g, t, ir.BOOL)
@@ -494,7 +562,8 @@ class Wide:
         if isinstance(t, New):
             return ir.Var(self.nxt[t.name], W)
         loop = self.site.loop
-        e = straight.rename(t.expr, loop.var, ir.Var(self.jj, loop.ty))
+        e = ir.map_expr(t.expr, load=lambda x: replace(x, inbounds=True) if (x.array, x.index) in self.in_range else x)
+        e = straight.rename(e, loop.var, ir.Var(self.jj, loop.ty))
         return e if e.ty == W else ir.Cast(e, W)
 
     def body(self) -> tuple:
@@ -502,11 +571,17 @@ class Wide:
         return lets + tuple(ir.Assign(self.w[a.name], ir.Var(self.nxt[a.name], self.WT)) for a in self.site.accs)
 
     def reduce(self) -> tuple:
-        W = self.WT
-        return tuple(
-            ir.Assign(self.w[a.name], ir.Binary("rem", self.wv(a.name), ir.Const(a.modulus, W), W))
-            for a in self.site.accs
-        )
+        return tuple(ir.Assign(self.w[a.name], self.representative(a)) for a in self.site.accs)
+
+    def representative(self, a: Acc) -> ir.Expr:
+        """The source's value of a wide value: its residue, or for one's
+        complement 0 for 0 and else the residue in [1, m]."""
+        W, w = self.WT, self.wv(a.name)
+        m, one, zero = ir.Const(a.modulus, W), ir.Const(1, W), ir.Const(0, W)
+        if not a.ones:
+            return ir.Binary("rem", w, m, W)
+        nonzero = ir.Binary("add", ir.Binary("rem", ir.Binary("sub", w, one, W), m, W), one, W)
+        return ir.Prim("select", (ir.Binary("eq", w, zero, ir.BOOL), zero, nonzero), W)
 
     def epilogue(self) -> tuple:
         return tuple(ir.Assign(a.name, ir.Cast(self.wv(a.name), a.ty)) for a in self.site.accs)
@@ -582,15 +657,15 @@ class Obligations:
         return of_check(r, solver, (time.perf_counter() - t0) * 1000, shown=lambda n: n.removeprefix("inv!"))
 
     def source(self) -> Verdict:
-        """Below the moduli, the body as written sets each accumulator to
-        the canonical residue of its exact sum."""
+        """Within the guard's range, the body as written sets each
+        accumulator to the source's representative of its exact sum."""
         env = dict(self.env0) | self.s
         out = straight.run(self.site.loop.body, env, self.read)
-        below = [z3.ULT(self.s[a.name], a.modulus) for a in self.site.accs]
+        below = [z3.ULE(self.s[a.name], a.top) for a in self.site.accs]
         widths = [a.ty.bits for a in self.site.accs]
         claims = []
         for a in self.site.accs:
-            bits = max([_width(a.sum, {b.name: b.modulus - 1 for b in self.site.accs})] + widths) + 1
+            bits = max([_width(a.sum, {b.name: b.top for b in self.site.accs})] + widths) + 1
 
             def leaf(x, bits=bits):
                 if isinstance(x, Elem):
@@ -599,7 +674,7 @@ class Obligations:
                 return z3.ZeroExt(bits - x.ty.bits, v)
 
             total = value(a.sum, leaf)
-            claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == z3.URem(total, a.modulus))
+            claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == _representative(a, total))
         return self._check(z3.Implies(z3.And(below), z3.And(claims)))
 
     def wide(self) -> Verdict:
@@ -625,7 +700,9 @@ class Obligations:
         return self._check(z3.Implies(z3.And(within), z3.And(claims)))
 
     def congruence(self) -> Verdict:
-        """Each sum of leaves congruent modulo its modulus is congruent."""
+        """Each sum of leaves congruent modulo its modulus is congruent; for
+        one's complement, of leaves that are 0 together, 0 together too
+        (leaves and multiples never negative: they are unsigned values)."""
         claims = []
         for a in self.site.accs:
             m = a.modulus
@@ -633,10 +710,19 @@ class Obligations:
             def src(x):
                 return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
 
-            def wide(x):
-                return src(x) if isinstance(x, Elem) else src(x) + m * z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
+            def q(x):
+                return z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
 
-            claims.append((value(a.sum, wide) - value(a.sum, src)) % m == 0)
+            def wide(x):
+                return src(x) if isinstance(x, Elem) else src(x) + m * q(x)
+
+            claim = (value(a.sum, wide) - value(a.sum, src)) % m == 0
+            if a.ones:
+                xs = list(leaves(a.sum))
+                hyps = [src(x) >= 0 for x in xs] + [q(x) >= 0 for x in xs if not isinstance(x, Elem)]
+                hyps += [(wide(x) == 0) == (src(x) == 0) for x in xs]
+                claim = z3.Implies(z3.And(hyps), z3.And(claim, (value(a.sum, wide) == 0) == (value(a.sum, src) == 0)))
+            claims.append(claim)
         return self._check(z3.And(claims))
 
     def blocks(self) -> Verdict:
@@ -657,7 +743,7 @@ class Obligations:
             z3.And(out[self.rw.w[a.name]] == z3.ZeroExt(self.rw.block.bits - a.ty.bits, self.s[a.name]))
             for a in self.site.accs
         ]
-        below = [z3.ULT(self.s[a.name], a.modulus) for a in self.site.accs]
+        below = [z3.ULE(self.s[a.name], a.top) for a in self.site.accs]
         return self._check(z3.Implies(guard, z3.And(claims + below)))
 
     def reduce(self) -> Verdict:
@@ -671,14 +757,28 @@ class Obligations:
         bits = self.rw.block.bits
         env = dict(self.s) | {self.rw.w[n]: v for n, v in self.w.items()}
         out = straight.run(self.rw.reduce() + self.rw.epilogue(), env, self.read)
-        form = [out[a.name] == z3.Extract(a.ty.bits - 1, 0, z3.URem(self.w[a.name], a.modulus)) for a in self.site.accs]
-        s, q, d, r = z3.Ints("inv!s inv!q inv!d inv!r")
+        form = [out[a.name] == z3.Extract(a.ty.bits - 1, 0, _representative(a, self.w[a.name])) for a in self.site.accs]
+        s, q, d, r, w = z3.Ints("inv!s inv!q inv!d inv!r inv!w")
         unique = []
-        for m in sorted({a.modulus for a in self.site.accs}):
-            hyps = [0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
-            unique.append(z3.Implies(z3.And(hyps), r == s))
+        for m, ones in sorted({a.kind for a in self.site.accs}):
+            if not ones:
+                hyps = [0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
+                unique.append(z3.Implies(z3.And(hyps), r == s))
+                continue
+            # one's complement: 0 stays 0; else w - 1 == m*d + r, r in [0, m), gives r + 1
+            hyps = [0 <= s, s <= m, q >= 0, w == s + m * q, (w == 0) == (s == 0), w - 1 == m * d + r, 0 <= r, r < m]
+            unique.append(z3.Implies(z3.And(hyps), z3.If(w == 0, 0, r + 1) == s))
         fits = all(a.modulus <= a.ty.mask for a in self.site.accs) and bits >= max(a.ty.bits for a in self.site.accs)
         return self._check(z3.And(form + unique + [z3.BoolVal(fits)]))
+
+
+def _representative(a: Acc, x):
+    """The source's value for a bit-vector x congruent to it: x's residue,
+    or for one's complement 0 for 0 and else the residue in [1, m]."""
+    if not a.ones:
+        return z3.URem(x, a.modulus)
+    one = z3.BitVecVal(1, x.size())
+    return z3.If(x == 0, z3.BitVecVal(0, x.size()), z3.URem(x - one, a.modulus) + one)
 
 
 def _width(t: Sum, bounds: dict[str, int]) -> int:
@@ -718,16 +818,26 @@ class Proof:
         w = self.wide
         return {
             "loop": str(w.site.loop.span),
-            "accumulators": [f"{a.name} mod {a.modulus}" for a in w.site.accs],
+            "accumulators": [f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}" for a in w.site.accs],
             "wide_type": w.WT.name,
             "block": w.K,
+            "unchecked": sorted(f"{a}[{ir.pretty_expr(i)}]" for a, i in w.in_range),
             "guard": ir.pretty_expr(w.guard()),
             "obligations": {k: str(v) for k, v in self.obligations.items()},
         }
 
 
-def prove(site: Site, taken: set[str], *, bits: int | None = None, block_len: int | None = None) -> Proof | None:
+def prove(
+    site: Site,
+    taken: set[str],
+    *,
+    fn: ir.Function | None = None,
+    bits: int | None = None,
+    block_len: int | None = None,
+) -> Proof | None:
     """The rewrite of `site` and its proof; None when no block length fits.
+    `fn`, the function the loop is in, lets the element loads be proven in
+    range (nests.Prover), so that the wide loop reads them unchecked.
     `bits` forces the wide type and `block_len` the block length (a test's
     way to hand the prover a block too long and see it refuse)."""
     choices = [bits] if bits else ([32, 64] if all(a.ty.bits <= 32 for a in site.accs) else [64])
@@ -737,8 +847,27 @@ def prove(site: Site, taken: set[str], *, bits: int | None = None, block_len: in
     chosen = found[0] if found[0].K >= MIN_BLOCK_U32 or len(found) == 1 else found[1]
     if block_len is not None:
         chosen = block(site, chosen.bits, block_len) or chosen
-    wide = Wide(site, chosen, set(taken) | straight.loop_names(site.loop))
+    wide = Wide(site, chosen, set(taken) | straight.loop_names(site.loop), _in_range(site, fn))
     return Proof(wide, Obligations(wide).all())
+
+
+def _in_range(site: Site, fn: ir.Function | None) -> frozenset:
+    """The element loads proven below their array's length for every i in
+    lo..hi, with no guard (the blocks visit only such i)."""
+    if fn is None:
+        return frozenset()
+    from . import nests
+
+    prover = nests.Prover(fn, nests.GUARD_BITS, PROOF_TIMEOUT_MS)
+    frames = [prover.frame(site.loop, [])]
+    out = set()
+    for a in site.accs:
+        for x in leaves(a.sum):
+            for load in (y for y in ir.walk(x.expr) if isinstance(y, ir.Load)) if isinstance(x, Elem) else ():
+                verdict, guard = prover.in_range(load.array, load.index, frames)
+                if verdict.proven and not guard:
+                    out.add((load.array, load.index))
+    return frozenset(out)
 
 
 def deferred_reduction(
@@ -756,7 +885,7 @@ def deferred_reduction(
         out: list[ir.Stmt] = []
         for s in stmts:
             site = match(s, fn) if isinstance(s, ir.For) else None
-            proof = None if site is None else prove(site, taken, **knobs)
+            proof = None if site is None else prove(site, taken, fn=fn, **knobs)
             if proof is not None and proof.proven:
                 taken.update(proof.wide.taken)
                 sites.append(proof.as_dict())

@@ -8,7 +8,7 @@ A variant is named by a Genome, a small immutable record of choices:
     shape       how the loops are written: as given, hot path first, a
                 speculative block tier, a wide accumulator, range checks
                 proven away, loops interchanged (each one a proven
-                transformation: atlas/search/shapes.py, loops.py, nests.py)
+                transformation: atlas/search/shapes.py, deferred.py, nests.py)
     knobs       how the backend realises the loops: vector width, interleaved
                 iterations (accumulators), unrolling, preferred register width.
                 They change how the code runs, never what it computes.
@@ -271,11 +271,7 @@ class _Candidates:
             # refilled where declared, is a case none of them was written for.
             return None
         made = None
-        if shape == "wide-accumulator":
-            from .loops import end_around_carry
-
-            made = end_around_carry(fn)
-        elif shape == "deferred-reduction":
+        if shape == "deferred-reduction":
             from .deferred import deferred_reduction
 
             made = deferred_reduction(fn)
@@ -294,7 +290,7 @@ class _Candidates:
     def offered(self) -> tuple[str, ...]:
         """The shapes that apply (and are proven) for the default forms."""
         forms = tuple(True for _ in self.roots)
-        names = ["plain", "wide-accumulator", "deferred-reduction", "inbounds", "interchange"]
+        names = ["plain", "deferred-reduction", "inbounds", "interchange"]
         if self.profiled:
             names += ["hot-path", "tier16", "tier64", "tier256"]
         names = [n for n in names if not n.startswith("tier") or self._tier_allowed(int(n[4:]))]
@@ -965,7 +961,6 @@ def _searched(s: Search, until: float) -> Outcome:
 
 SHAPES = (
     "plain",
-    "wide-accumulator",
     "deferred-reduction",
     "inbounds",
     "interchange",
