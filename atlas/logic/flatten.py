@@ -205,7 +205,7 @@ class _Run:
         lo, hi = self.term(loop.lo, env), self.term(loop.hi, env)
         if lo.op != "const" or hi.op != "const":
             raise Refused(f"{self.fn.name}: {loop.span}: the loop's bounds are not constants")
-        a, b = natural_value(lo), natural_value(hi)
+        a, b = int(natural_value(lo)), int(natural_value(hi))
         if b - a > MAX_STEPS:
             raise Refused(f"{self.fn.name}: {loop.span}: {b - a} iterations")
         out: list[ir.Stmt] = []

@@ -79,13 +79,14 @@ def to_value(t: ir.Scalar, v: Any) -> Any:
 
 # An int, a float or a bool, by t; Any because callers (atlas/search/shapes.py)
 # use the result as the int that t makes it.
-def from_value(t: ir.Scalar, v: Any) -> Any:
+def from_value(t: ir.Scalar, v: Any) -> int | float | bool:
     """The interpreter's value -> the natural Python value (signed ints negative)."""
     if t.is_bool:
         return bool(v)
     if t.is_float:
         return float(v)
-    return v - (1 << t.bits) if t.signed and v >> (t.bits - 1) else v
+    n = int(v)
+    return n - (1 << t.bits) if t.signed and n >> (t.bits - 1) else n
 
 
 def evaluate(e: ir.Expr, scalars: dict[str, Any], exact: bool = False) -> int:

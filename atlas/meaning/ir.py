@@ -665,7 +665,7 @@ def blocks(s: Stmt) -> tuple[Stmt, ...]:
 # Each statement yielded is a Stmt; the item type is Any because a caller
 # (backends/nvptx/plan.py, _fold) compares one by identity with an untyped
 # value, which a precise type would narrow to Stmt there.
-def walk_stmts(stmts: Iterable[Stmt]) -> Iterator[Any]:
+def walk_stmts(stmts: Iterable[Stmt]) -> Iterator[Stmt]:
     """Every statement of a list, nested ones included, each before those inside it."""
     for s in stmts:
         yield s
@@ -702,7 +702,7 @@ def own_exprs(s: Stmt) -> tuple[Expr, ...]:
 
 # Each name is a str; Any because a caller (backends/nvptx/kernels.py) reuses
 # an int variable for it.
-def declared(stmts: Iterable[Stmt]) -> Iterator[tuple[Any, Scalar]]:
+def declared(stmts: Iterable[Stmt]) -> Iterator[tuple[str, Scalar]]:
     """(name, type) of every local a statement list declares, loop variables included."""
     for s in walk_stmts(stmts):
         if isinstance(s, Let):

@@ -113,7 +113,7 @@ def size(t: Term) -> int:
 
 # Each item is a Term; Any because a caller (atlas/superopt/stochastic.py,
 # program_of) gives a variable a narrower tuple type than Term.args.
-def subterms(t: Term) -> list[Any]:
+def subterms(t: Term) -> list[Term]:
     """Each distinct subterm once, children before parents."""
     seen: set[Term] = set()
     order: list[Term] = []
@@ -281,11 +281,11 @@ def fold(t: Term) -> Term:
 
 # An int, a float or a bool; Any because callers (atlas/logic/flatten.py)
 # take a loop bound's value as an int from the constant's type.
-def natural_value(c: Term) -> Any:
+def natural_value(c: Term) -> int | float | bool:
     """A constant's natural Python value: signed ints negative, floats as floats."""
     if c.ty.is_bool:
-        return c.value
+        return bool(c.value)
     if c.ty.is_float:
         return float.fromhex(c.value)
-    v = c.value
+    v = int(c.value)
     return v - (1 << c.ty.bits) if c.ty.signed and v >> (c.ty.bits - 1) else v

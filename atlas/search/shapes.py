@@ -231,7 +231,7 @@ def path_counts(fn: ir.Function, loop: LoopRef, samples: list, max_iterations: i
             scalars, arrays = interp.bind(fn, list(args))
             lengths = {name: interp.evaluate(fn.array(name).length, scalars, exact=True) for name in arrays}
             env = dict(scalars)
-            a, b = (interp.from_value(ty, evaluate(t, D, env)) for t in (lo, hi))
+            a, b = (int(interp.from_value(ty, evaluate(t, D, env))) for t in (lo, hi))
         except (ValueError, TypeError, KeyError):
             continue  # a bad sample, or bounds over locals: not counted
         views = {k: v.view(f"u{v.itemsize}") if v.dtype.kind in "iu" else v for k, v in arrays.items()}

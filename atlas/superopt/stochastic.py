@@ -732,6 +732,7 @@ def program_of(t: Term, spec: Spec) -> Program | None:
         name = {"cast": "as", "not": "bnot" if u.ty.is_bool else "not"}.get(u.op, u.op)
         if u.op == "cast" and not u.args[0].ty.is_bool:
             return None
+        args: tuple[Term, ...]
         if name in ("gt", "ge"):
             name, args = {"gt": "lt", "ge": "le"}[name], (u.args[1], u.args[0])
         else:

@@ -386,8 +386,8 @@ class _Kernel(FunctionCodegen):
         scalars = [(p, a) for p, a in zip(f.params, kfn.args) if isinstance(p.ty, ir.Scalar)]
         for p, _ in scalars:
             self.local(p.name, p.ty)
-        for n, t in ir.declared(f.body):
-            self.local(n, t)
+        for name, t in ir.declared(f.body):
+            self.local(name, t)
         if plan.dot is not None:  # a tile's operands, as the dot's combine reads them
             self.local("x.tile", plan.dot.x.ty)
             self.local("y.tile", plan.dot.y.ty)

@@ -346,7 +346,7 @@ def _stored_read_only_at(body, index: ir.Expr, pre) -> None:
             raise NotParallel(f"{s.span}: the code before the loop reads an array the loop writes")
 
 
-def _combine_of(body, fn):
+def _combine_of(body, fn) -> tuple[str, ir.Scalar, str, ir.Assign]:
     """(acc, type, op, the assignment) of the loop's one carried combine."""
     carried = _carried(body)
     if len(carried) != 1:
@@ -357,12 +357,15 @@ def _combine_of(body, fn):
     args = (v.a, v.b) if isinstance(v, ir.Binary) else tuple(getattr(v, "args", ()))
     if op not in ASSOCIATIVE or len(args) != 2 or not any(isinstance(x, ir.Var) and x.name == a.name for x in args):
         raise NotParallel(f"{a.span}: {a.name} is not combined by an associative operator")
-    if v.ty.is_float and not (fn.reassoc and op in FLOAT_REASSOC):
+    ty = v.ty
+    if ty is None:  # a call returning nothing is no combine (the checker refuses it anyway)
+        raise NotParallel(f"{a.span}: {a.name} is not combined by an associative operator")
+    if ty.is_float and not (fn.reassoc and op in FLOAT_REASSOC):
         raise NotParallel(
             f"{a.span}: float {op} in this order is what the intent asks for "
             "(mark the function `reassoc` to allow another)"
         )
-    return a.name, v.ty, op, a
+    return a.name, ty, op, a
 
 
 def _float_fold(loop) -> bool:
