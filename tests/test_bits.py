@@ -202,11 +202,13 @@ def test_the_constraint_checks_can_fail():
         "bounded": "not constants",
         "calls": "calls bounded",
         "straight": "no branch or loop",
-        "wide": "mixes integer widths",
         "flagged": "nodes",
     }  # the flag doubles the term
     for name, reason in why.items():
         assert any(reason in f for f in constraint_faults(bad.function(name))), name
+    # computing in a wider type inside is no fault: only the inputs and the
+    # result need one type (P25's high half of a product)
+    assert constraint_faults(bad.function("wide")) == []
 
 
 # ---------------------------------------------------------------- proofs
@@ -214,7 +216,13 @@ def test_the_constraint_checks_can_fail():
 
 @pytest.mark.parametrize("p", PROBLEMS, ids=IDS)
 def test_naive_is_proven_equal_to_literature(module, p):
-    """For every input, not only those tried: Z3 on the unrolled terms."""
+    """For every input, not only those tried: Z3 on the unrolled terms
+    (where problems.yaml says Z3 does not decide it, that it indeed does not:
+    test_naive_equals_literature then compares them on inputs only)."""
+    if p.undecided:
+        with pytest.raises(rules.Undecided):
+            rules.prove(unroll(module.function(p.function)), unroll(module.function(p.literature)), timeout_ms=60000)
+        return
     cex = rules.prove(unroll(module.function(p.function)), unroll(module.function(p.literature)), timeout_ms=60000)
     assert cex is None, f"{p.function} and {p.literature} differ at {cex}"
 

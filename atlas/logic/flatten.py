@@ -68,7 +68,7 @@ def why_not(fn: ir.Function) -> str | None:
             for x in ir.walk(e):
                 if isinstance(x, (ir.Load, ir.Call)):
                     return f"{x.span}: it {'reads an array' if isinstance(x, ir.Load) else 'calls ' + x.func}"
-    if not any(isinstance(s, (ir.If, ir.For)) for s in ir.walk_stmts(fn.body)):
+    if not any(isinstance(s, (ir.If, ir.For)) for s in ir.walk_stmts(fn.body)) and len(fn.body) == 1:
         return _STRAIGHT + " (its return is already one term)"
     return None
 

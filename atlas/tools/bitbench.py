@@ -91,6 +91,9 @@ class Problem:
     doc: str
     primitive: Optional[str] = None  # a shorter program with primitives (an expression over x, y)
     primitive_length: Optional[int] = None
+    # why Z3 does not decide the naive form equal to the literature's (then
+    # the two are compared on test inputs only); None: it is proven
+    undecided: Optional[str] = None
     # From the signature in naive.ax (filled by load_problems):
     ty: str = ""  # the type of every parameter
     arity: int = 0  # 1 (x) or 2 (x, y)
@@ -102,7 +105,7 @@ class Problem:
 
 
 _REQUIRED = {"name": str, "function": str, "literature": str, "known_length": int, "source": str, "doc": str}
-_OPTIONAL = {"primitive": str, "primitive_length": int}
+_OPTIONAL = {"primitive": str, "primitive_length": int, "undecided": str}
 
 
 def load_problems(path=PROBLEMS, naive=None, literature=None) -> list[Problem]:

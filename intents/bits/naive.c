@@ -242,6 +242,11 @@ static inline uint32_t p24_round_up_power_of_two(uint32_t x) {
     return 0;
 }
 
+static inline uint32_t p25_product_high(uint32_t x, uint32_t y) {
+    uint64_t product = (uint64_t)x * (uint64_t)y;
+    return (uint32_t)(product >> 32);
+}
+
 /* ---- one loop per problem, for timing: out[i] = f(x[i], y[i]) */
 
 #define MAP1(name, T, R)                                                          \
@@ -275,3 +280,4 @@ MAP1(p18_is_power_of_two, uint32_t, uint8_t)
 MAP1(p22_parity, uint32_t, uint32_t)
 MAP1(p23_popcount, uint32_t, uint32_t)
 MAP1(p24_round_up_power_of_two, uint32_t, uint32_t)
+MAP2(p25_product_high, uint32_t, uint32_t)
