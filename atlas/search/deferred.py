@@ -915,10 +915,13 @@ def _walk_blocks(s: ir.Stmt, walk) -> ir.Stmt:
 
 PROOF_TEXT = (
     "z3, at this loop, on its statements as written and as emitted (atlas/search/deferred.py): "
-    "below the moduli the body sets each accumulator to the residue of its exact sum (source); "
-    "from any start within the block's bounds the wide body computes the exact sums without wrapping "
-    "(wide); congruent leaves give congruent sums (congruence, integers); each block runs 1..K "
-    "iterations (blocks); the guard starts the wide values at the source's (init); reducing a "
-    "congruent wide value gives the source's back (reduce).  By induction over a block's "
-    "iterations, then over the blocks."
+    "within the guard the body sets each accumulator to its kind's representative of its exact sum: "
+    "the residue mod m, or for a one's complement accumulator 0 for 0 and else the residue in [1, m] "
+    "(source); from any start within the block's bounds the wide body computes the exact sums without "
+    "wrapping (wide); congruent leaves give congruent sums, and for one's complement leaves 0 together "
+    "give sums 0 together (congruence, integers); each block runs 1..K iterations (blocks); the guard "
+    "starts the wide values at the source's (init); the representative of a wide value congruent to "
+    "the source's (and 0 with it) is the source's value (reduce).  By induction over a block's "
+    "iterations, then over the blocks; the loads marked unchecked proven in range for every i of the loop "
+    "(nests.Prover)."
 )
