@@ -405,3 +405,25 @@ def test_popcount_is_extracted_when_popcnt_is_present():
     assert atlas.cost(T("popcount", U32, x)) == 1 < atlas.cost(_swar32(x))
     assert atlas.rule_matches == {"popcount-swar": 2}  # both directions fired
     assert {"popcount(x)", pretty(_swar32(x))} <= set(atlas.class_of("pc@popcount_total.ax:3:1").members_pretty())
+
+
+def test_sharing_by_structure_sets_names_aside_but_not_shape():
+    """`x[i] * y[i]` in f and `a[k] * b[k]` in g are one pattern; `a[k] * a[k]`
+    in h is not (one array read twice is another computation), nor is a
+    pattern held by one function only; and no class is merged for it."""
+
+    def product(p, q, i):
+        idx = var(i, U64)
+        return T("mul", U32, Term("load", U32, (idx,), p), Term("load", U32, (idx,), q))
+
+    roots = {
+        "f@f.ax:1:1 r": product("x", "y", "i"),
+        "g@g.ax:1:1 r": product("a", "b", "k"),
+        "h@h.ax:1:1 r": product("a", "a", "k"),
+    }
+    atlas = saturate(roots, [])
+    rep = atlas.report()
+    patterns = {p["pattern"]: p["intents"] for p in rep["shared_by_structure"]}
+    assert patterns["(a0[v0] * a1[v0]): u32"] == ["f", "g"]
+    assert "(a0[v0] * a0[v0]): u32" not in patterns
+    assert all("*" not in s["best"] for s in rep["shared_classes"])  # no product class is merged

@@ -991,6 +991,7 @@ class Atlas:
             # repeated along a path: a rewrite cycle adds no new program)
             "programs": per_intent,
             "shared_classes": shared,
+            "shared_by_structure": _shared_by_structure(self.roots),
             "iterations": [asdict(s) for s in self.stats],
             "limits": asdict(self.limits),
             "stop_reason": self.stop_reason,
@@ -999,6 +1000,54 @@ class Atlas:
             "reassoc_rules_skipped": self.skipped_reassoc,
             "rule_matches": dict(self.rule_matches),
         }
+
+
+STRUCTURE_MAX_NODES = 12  # patterns up to this size are compared by structure
+
+
+def _shared_by_structure(roots: dict) -> list[dict]:
+    """The computations several intents share once names are set aside: each
+    subterm of up to STRUCTURE_MAX_NODES nodes (two at least), its variables
+    and arrays renamed in order of first use, and the intents holding it.
+    Only a report: terms over different variables are different values, so
+    the e-graph does not merge them."""
+    owners: dict[Term, set] = defaultdict(set)
+    for intent, term in roots.values():
+        for t in subterms(term):
+            if t.args and _small(t, STRUCTURE_MAX_NODES):
+                owners[_alpha(t)].add(intent)
+    found = [(f"{pretty(t)}: {t.ty}", sorted(who)) for t, who in owners.items() if len(who) > 1]
+    return [{"pattern": text, "intents": who} for text, who in sorted(found, key=lambda f: (-len(f[1]), f[0]))]
+
+
+def _small(t: Term, limit: int) -> bool:
+    """Whether t has at most `limit` nodes counted as a tree (stops early)."""
+    todo, n = [t], 0
+    while todo:
+        n += 1
+        if n > limit:
+            return False
+        todo.extend(todo.pop().args)
+    return True
+
+
+def _alpha(t: Term) -> Term:
+    """t with its variables named v0, v1, .. and its arrays a0, a1, .. in
+    order of first use (left to right), so that terms equal up to names
+    compare equal."""
+    names: dict[tuple[str, str], str] = {}
+
+    def go(u: Term) -> Term:
+        args = tuple(go(a) for a in u.args)
+        if u.op in ("var", "load"):
+            kind = "v" if u.op == "var" else "a"
+            key = (kind, u.value)
+            if key not in names:
+                names[key] = f"{kind}{sum(1 for k in names if k[0] == kind)}"
+            return Term(u.op, u.ty, args, names[key])
+        return Term(u.op, u.ty, args, u.value) if args else u
+
+    return go(t)
 
 
 def _programs(classes: list[EClass]) -> dict[str, int]:

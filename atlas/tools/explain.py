@@ -223,6 +223,7 @@ def explain(
             "count": len(shared_doc),
             "count_with_leaves": len(report["shared_classes"]),
             "classes": shared_doc if show_all else shared_doc[:MAX_SHARED],
+            "by_structure": report["shared_by_structure"],
         },
         "classes": [classes[cid] for cid in view.order],
         "show_all": show_all,
@@ -689,6 +690,16 @@ def _shared_text(doc: dict, s: _Style, w) -> None:
         )
     if len(sh["classes"]) < sh["count"]:
         w(f"  … {sh['count'] - len(sh['classes'])} more (--all)")
+    structure = sh.get("by_structure", [])
+    w(
+        s("shared by structure", bold=True)
+        + f"  {_plural(len(structure), 'pattern')} of up to a dozen nodes in several functions once names are set aside"
+        + " (a report: over different variables they are different values, so not one class)"
+    )
+    for x in structure if full else structure[:MAX_SHARED]:
+        w(f"  {x['pattern']}   <- {', '.join(x['intents'])}")
+    if not full and len(structure) > MAX_SHARED:
+        w(f"  … {len(structure) - MAX_SHARED} more (--all)")
 
 
 def _matches_text(doc: dict, s: _Style, w) -> None:
