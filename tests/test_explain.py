@@ -313,3 +313,15 @@ def _class_blocks(text: str) -> list[str]:
         else:
             cur = None
     return ["\n".join(b) for b in blocks]
+
+
+def test_each_loop_shows_its_proven_forms():
+    """Beside the loop as written: the shapes that apply, each with what proves it."""
+    forms = {f["name"]: [lf["shape"] for lf in f["loop_forms"]] for f in document("all")["functions"]}
+    assert forms["inet_checksum"] == ["deferred-reduction", "inbounds"]
+    assert forms["matmul"] == ["inbounds", "interchange"]
+    assert forms["sum_f32"] == ["inbounds"]
+    assert forms["scale"] == []  # no loop
+    (inet,) = [f for f in document("all")["functions"] if f["name"] == "inet_checksum"]
+    assert "ones-complement mod 65535" in inet["loop_forms"][0]["what"]
+    assert "6 of 6 obligations proven by Z3" in inet["loop_forms"][0]["what"]

@@ -322,13 +322,58 @@ class _Numbered:
         }
 
 
+def _loop_forms(verified) -> dict[str, list[dict]]:
+    """Per function, the proven forms of its loops that the search chooses
+    among beside the loops as written: each shape that applies to the
+    atlas's form, with what it rests on (proven here, not run: the search
+    runs each once more).  Hot paths and tiers need a profile: not listed."""
+    from ..search import deferred, nests
+
+    makers = (
+        ("deferred-reduction", deferred.deferred_reduction),
+        ("inbounds", nests.guarded_inbounds),
+        ("interchange", nests.interchange),
+    )
+    out: dict[str, list[dict]] = defaultdict(list)
+    for f in verified.module.functions:
+        if not ir.has_loops(f.body) or f.local_arrays:
+            continue
+        base = lower.tidy(f)
+        for name, make in makers:
+            shaped = make(base, differential=False)
+            if shaped is not None:
+                out[f.name].append({"shape": name, "what": _shape_summary(name, shaped.evidence)})
+    return out
+
+
+def _shape_summary(name: str, ev: dict) -> str:
+    """One line of what a loop shape did and what proves it."""
+    if name == "deferred-reduction":
+        return "; ".join(
+            f"{lp['loop']}: {', '.join(lp['accumulators'])} summed in {lp['wide_type']} blocks of {lp['block']}, "
+            f"{sum(v.startswith('proven') for v in lp['obligations'].values())} of 6 obligations proven by Z3"
+            for lp in ev["loops"]
+        )
+    guard = "" if ev.get("guard") in (None, "true") else f" under the guard {ev['guard']}"
+    if name == "interchange":
+        return "; ".join(
+            f"{nst['loop']}: the reduction into {nst['array']}[{nst['index']}] interchanged (ikj), "
+            f"slots proven distinct and in range by Z3{guard}"
+            for nst in ev["nests"]
+        )
+    accesses = list(dict.fromkeys(ev["accesses"]))  # each access once, in order
+    shown = ", ".join(accesses[:4]) + (f" and {len(accesses) - 4} more" if len(accesses) > 4 else "")
+    return f"{_plural(len(accesses), 'access')} proven in range by Z3, read unchecked ({shown}){guard}"
+
+
 def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> list[dict]:
     """Per function, in source order: where each root landed, what was
-    chosen and why, its loops and its evidence."""
+    chosen and why, its loops (with their proven forms) and its evidence."""
     atlas, memo, cname = sat.atlas, view.memo, view.cname
     loops = defaultdict(list)
     for lf in lower.loop_forms(module):
         loops[lf["function"]].append({"where": lf["where"], "form": lf["form"]})
+    forms = _loop_forms(verified)
     functions = []
     for f in module.functions:
         roots = []
@@ -366,6 +411,7 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                 "where": str(f.span),
                 "roots": roots,
                 "loops": loops.get(f.name, []),
+                "loop_forms": forms.get(f.name, []),
                 "evidence": verified.evidence[f.name].to_json() if f.name in verified.evidence else {},
             }
         )
@@ -660,6 +706,8 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
         w(head)
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")
+        for lf in f.get("loop_forms", []):
+            w(f"  loop form {s(lf['shape'], fg='cyan')}: {lf['what']}")
         v = e.get("validation") or {}
         if v:  # what was proven of this function, what tested, what neither
             w(f"  proven:  {v['proven']}")
