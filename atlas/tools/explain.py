@@ -327,20 +327,15 @@ def _loop_forms(verified) -> dict[str, list[dict]]:
     among beside the loops as written: each shape that applies to the
     atlas's form, with what it rests on (proven here, not run: the search
     runs each once more).  Hot paths and tiers need a profile: not listed."""
-    from ..search import deferred, nests
+    from ..search.explode import LOOP_SHAPES, loop_shape
 
-    makers = (
-        ("deferred-reduction", deferred.deferred_reduction),
-        ("inbounds", nests.guarded_inbounds),
-        ("interchange", nests.interchange),
-    )
     out: dict[str, list[dict]] = defaultdict(list)
     for f in verified.module.functions:
         if not ir.has_loops(f.body) or f.local_arrays:
             continue
         base = lower.tidy(f)
-        for name, make in makers:
-            shaped = make(base, differential=False)
+        for name in LOOP_SHAPES:
+            shaped = loop_shape(name)(base, differential=False)
             if shaped is not None:
                 out[f.name].append({"shape": name, "what": _shape_summary(name, shaped.evidence)})
     return out
@@ -361,6 +356,8 @@ def _shape_summary(name: str, ev: dict) -> str:
             f"slots proven distinct and in range by Z3{guard}"
             for nst in ev["nests"]
         )
+    if name != "inbounds":  # a shape this summary does not know: its own account of its proof
+        return str(ev.get("proof", "proven"))
     accesses = list(dict.fromkeys(ev["accesses"]))  # each access once, in order
     shown = ", ".join(accesses[:4]) + (f" and {len(accesses) - 4} more" if len(accesses) > 4 else "")
     return f"{_plural(len(accesses), 'access')} proven in range by Z3, read unchecked ({shown}){guard}"
