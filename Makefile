@@ -5,9 +5,9 @@ PY ?= python3
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
-	@echo "installing atlas and its dependencies (pip install -e '.[test]')"
-	@# quiet when it works; on failure run again with every message shown
-	@$(PY) -m pip install -q -e '.[test]' >/dev/null 2>&1 || $(PY) -m pip install -e '.[test]'
+	@echo "installing atlas and its dependencies (scripts/install.py: pip install -e '.[test]' without egglog's notebook packages)"
+	@# quiet when it works; should the lighter install fail, the plain one, every message shown
+	@$(PY) scripts/install.py >/dev/null 2>&1 || $(PY) -m pip install -e '.[test]'
 	@# the example plugin, installed as a user would install their own package;
 	@# --no-deps: it depends on atlas-compiler, which is the editable install
 	@# above and is not on PyPI, so pip must not try to fetch it from there
