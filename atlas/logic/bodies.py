@@ -21,7 +21,7 @@ the same value and leave every array element the same.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 
 from ..meaning import ir
 from . import rules
@@ -483,6 +483,7 @@ class FunctionProof:
     detail: str = ""  # the counterexample, or why it was not decided
     cases: str = ""  # proven case by case: the sizes taken, e.g. "n = 0..8"
     too_large: bool = False  # unsupported only for its size: a smaller bound may do
+    steps: int = 0  # statements unrolled, every case together
 
 
 MAX_CASES = 100  # size assignments tried one by one, at most
@@ -518,17 +519,18 @@ def prove_functions(
     their values from 0 to k in turn, everything else symbolic: indices are
     then constants, where over a symbolic n Z3 must reason about products
     of 64-bit numbers (and the terms of a nest grow with every write)."""
-    limits = (_Spent(budget), timeout_ms, rlimit)  # one statement budget for every case
+    spent = _Spent(budget)
+    limits = (spent, timeout_ms, rlimit)  # one statement budget for every case
     if not sizes or not (_open_loops(source.body) or _open_loops(candidate.body)):
-        return _prove_case(source, candidate, k, limits, None)
+        return replace(_prove_case(source, candidate, k, limits, None), steps=spent.steps)
     per = k
     while per > 1 and (per + 1) ** len(sizes) > MAX_CASES:
         per -= 1
     for values in itertools.product(*[range(per + 1)] * len(sizes)):
         case = _prove_case(source, candidate, k, limits, dict(zip(sizes, values)))
         if case.status is not Status.PROVEN:
-            return case
-    return FunctionProof(Status.PROVEN, k, "", ", ".join(f"{n} = 0..{per}" for n in sizes))
+            return replace(case, steps=spent.steps)
+    return FunctionProof(Status.PROVEN, k, "", ", ".join(f"{n} = 0..{per}" for n in sizes), steps=spent.steps)
 
 
 def _open_loops(stmts) -> bool:
