@@ -115,10 +115,24 @@ def test_a_pass_cannot_multiply_a_big_graph():
     atlas = saturate({"p@r": root}, shipped(), limits=limits)
     sizes = [s.nodes for s in atlas.stats]
     for before, after in zip(sizes, sizes[1:]):
-        if before > PLAIN_NODES:
+        if before > 2_000:  # a pass may still add its matches to a small graph: a few thousand nodes
             assert after < 3 * before, sizes
     assert max(sizes) < 50_000, sizes
     assert atlas.stop_reason in ("match limit", "node limit", "iteration limit")
+
+
+def test_a_square_of_differences_stays_small():
+    """A generated program's `(33 - (x - x)) * (33 - (x - x))`: distributing
+    and reassociating it, one pass over a graph of 472 nodes found 74 724
+    matches and made 11 791 nodes, and the compile took 13 s and 2.6 GB (the
+    search's, past 6 GB, died in egglog).  Past PLAIN_NODES every pass runs
+    under the match limit."""
+    x = T("cast", ir.U32, T("not", ir.I32, var("p0", ir.I32)))
+    diff = T("sub", ir.U32, T("rem", ir.U32, const(33, ir.U32), const(2397792482, ir.U32)), T("sub", ir.U32, x, x))
+    root = T("div", ir.U32, T("mul", ir.U32, diff, diff), T("rotr", ir.U32, const(31, ir.U32), const(1 << 63, U64)))
+    atlas = saturate({"f@r": root}, shipped())
+    sizes = [s.nodes for s in atlas.stats]
+    assert PLAIN_NODES <= 256 and max(sizes) < 6_000, sizes  # 18 617 with the limit from 1 250 nodes
 
 
 def test_ctrl_c_stops_saturation():
