@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import golden
+from atlas.logic import differential
 from atlas.meaning import interp
 from atlas.machine import runtime
 from atlas.pipeline import compile_files, front
@@ -26,22 +27,13 @@ def _same(got, want):
     return got == want
 
 
-def _regrouped(got, want, args) -> bool:
-    """A `reassoc fn` sum in another order: within 2 * gamma_n * sum |x_i|
-    of the interpreter's source order (each within gamma_n of the exact
-    sum; gamma_n = n eps / (1 - n eps), eps the type's unit roundoff)."""
-    xs = [a for a in args if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
-    n = sum(a.size for a in xs) + 1
-    eps = float(np.finfo(xs[0].dtype if xs else np.float64).eps) / 2
-    size = sum(float(np.abs(a.astype(np.float64)).sum()) for a in xs)
-    return abs(got - want) <= 2 * (n * eps / (1 - n * eps)) * size
-
-
 def _check(call, case, signature, native=False):
     args = [golden.decode(a) for a in case["args"]]
     result = call(*args)
     if native and signature.reassoc and isinstance(case["result"], float):
-        assert _regrouped(result, case["result"], args), (case["function"], result, case["result"])
+        # a `reassoc fn` sum in another order: within the bound of two summation orders
+        slack = differential.regroup_slack(args)
+        assert differential.within(result, case["result"], slack), (case["function"], result, case["result"])
     else:
         assert _same(result, case["result"]), (case["function"], result, case["result"])
     names = [p.name for p in signature.params]

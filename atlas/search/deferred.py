@@ -175,7 +175,7 @@ class Site:
 
 def match(loop: ir.For, fn: ir.Function) -> Site | None:
     """The site `loop` is, or None (see the module docstring for the form)."""
-    if loop.ty.kind != "uint" or _calls(loop.lo) or _calls(loop.hi):
+    if loop.ty.kind != "uint" or straight.has_call(loop.lo) or straight.has_call(loop.hi):
         return None
     if not _straight(loop.body):
         return None
@@ -205,9 +205,9 @@ def _straight(stmts) -> bool:
     """Lets, assignments and ifs of them only, with no call anywhere."""
     for s in stmts:
         if isinstance(s, ir.If):
-            if _calls(s.cond) or not (_straight(s.then) and _straight(s.else_)):
+            if straight.has_call(s.cond) or not (_straight(s.then) and _straight(s.else_)):
                 return False
-        elif not isinstance(s, (ir.Let, ir.Assign)) or _calls(straight.stmt_expr(s)):
+        elif not isinstance(s, (ir.Let, ir.Assign)) or straight.has_call(straight.stmt_expr(s)):
             return False
     return True
 
@@ -407,10 +407,6 @@ def _ty(e: ir.Expr) -> ir.Scalar:
     """The type of a call-free expression (only a void call has none)."""
     assert e.ty is not None, "a call-free expression has a type"
     return e.ty
-
-
-def _calls(e) -> bool:
-    return any(isinstance(x, ir.Call) for x in ir.walk(e))
 
 
 # ================================================================ bounds
