@@ -488,6 +488,8 @@ def _worker(seed: int, combos, probe: Probe, findings: Path | None, reduce_s: fl
             conn.send(("unreduced", res))  # kept should the reduction itself be killed
             res = reduce_findings(prog, res, combos, target, scratch, findings, reduce_s)
         conn.send(("done", res))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the campaign stopped and closed its end: nobody is left to tell
     except Exception:  # noqa: BLE001 -- reported, the campaign goes on
         conn.send(("error", traceback.format_exc()))
     finally:
