@@ -176,6 +176,7 @@ def explode(
         be,
         intent,
         hwprobe.fingerprint(probe),
+        verified.alternatives if verified is not None else {},
     )
     outcomes = _timed(timings, "explode", lambda: run_search(target, search))
     module = ir.Module(

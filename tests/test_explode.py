@@ -17,7 +17,7 @@ from atlas.machine.manifest import Origin
 from atlas.tools.cli import main
 from atlas.pipeline import compile_files, front, middle
 from atlas.search.archive import intent_hash
-from atlas.search.explode import Evaluation, Genome, Options, Search, Space, Target
+from atlas.search.explode import Evaluation, Genome, Options, Search, Space, Target, pinned
 from atlas.search.worker import Measured
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,7 @@ def _search(path, probe, options, name):
         get_backend("x86_64"),
         intent_hash(module),
         hwprobe.fingerprint(probe),
+        verified.alternatives,
     )
     return Search(target, name, options)
 
@@ -193,8 +194,15 @@ def test_a_candidate_that_crashes_or_hangs_costs_only_itself(tmp_path, here):
     s = _search(INTENTS / "saxpy.ax", here, Options(max_evals=3, timeout_s=3, generated_size=256), "saxpy")
     try:
         s.backend = _Saboteur()
+        forms = s.candidates.default_forms()  # held as they are: only the width varies
         s._space = Space(
-            roots=s.candidates.roots, vector_width=(0, 4, 8), interleave=(0,), unroll=(0,), prefer_width_bits=(0,)
+            roots=s.candidates.roots,
+            choices=tuple((k,) for k in forms),
+            defaults=forms,
+            vector_width=(0, 4, 8),
+            interleave=(0,),
+            unroll=(0,),
+            prefer_width_bits=(0,),
         )
         best, how = s.run()
         statuses = {g.vector_width: e.status.value for g, e in s.evaluated.items()}
@@ -206,7 +214,7 @@ def test_a_candidate_that_crashes_or_hangs_costs_only_itself(tmp_path, here):
 
 @needs_cc
 def test_a_speculative_tier_counts_its_fallbacks_and_feedback_steers_the_next_search(tmp_path, here):
-    tier = Genome((True,), "tier64")
+    tier = pinned("tier64")
     prof = _profile(tmp_path, "tiered", HOT.replace("sizes: [1500]", "sizes: [4096]"))
     out = tmp_path / "tier"
     compiled = compile_files(
@@ -452,3 +460,39 @@ def test_the_next_candidate_is_compiled_while_this_one_is_timed(here, monkeypatc
     times = [e[1] for e in events if e[0] == "time"]
     # the second candidate's folder was made before the first was timed
     assert events.index(builds[1]) < events.index(("time", times[0]))
+
+
+def test_the_genome_chooses_among_the_e_class_members_each_proven(here):
+    """A root whose class holds several forms (a saturating add written as a
+    carry test: `add_sat`, and the select in two spellings) offers each of
+    them, proven, and every combination computes what the source does."""
+    from atlas.meaning.terms import Term
+
+    s = _search(INTENTS / "naive.ax", here, Options(generated_size=64), "add_clamped")
+    try:
+        space = s.space
+        assert max(len(c) for c in space.choices) >= 3
+        root = next(r for r, c in zip(space.roots, space.choices) if len(c) >= 3)
+        forms = s.candidates.forms(root)
+        assert forms[0] == s.candidates.sources[root] and len(set(forms)) == len(forms)
+        assert any(t.op == "add_sat" for t in forms)
+        source = ir.Module((s.candidates.base(tuple(0 for _ in space.roots)),), ())
+        rng = np.random.default_rng(3)
+        a, b = rng.integers(0, 256, 64, dtype=np.uint8), rng.integers(0, 256, 64, dtype=np.uint8)
+        want = np.zeros(64, np.uint8)
+        interp.run(source, "add_clamped", 64, a, b, want)
+        for k in range(len(forms)):
+            g = space.default()
+            g = Genome(tuple(k if r == root else f for r, f in zip(space.roots, g.forms)))
+            assert space.contains(g)
+            got = np.zeros(64, np.uint8)
+            interp.run(ir.Module((s.candidates.base(g.forms),), ()), "add_clamped", 64, a, b, got)
+            assert np.array_equal(got, want), forms[k]
+        # a member that is not equal (an e-graph fault) is refuted, not offered
+        wrong = Term("sub", forms[0].ty, forms[0].args[1:] if forms[0].op == "select" else forms[0].args)
+        s.candidates.alternatives = {**s.candidates.alternatives, root: (*s.candidates.alternatives[root], wrong)}
+        s.candidates._forms.clear()
+        assert wrong not in s.candidates.forms(root)
+        assert any("refuted" in note for note in s.candidates.notes)
+    finally:
+        s.close()

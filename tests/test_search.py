@@ -2,11 +2,13 @@
 bounded, stops on a plateau, survives candidates that crash, finds a good
 genome in a space too large to try whole."""
 
+import math
 import random
 
 import pytest
 
-from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
+from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate, with_gene
+from atlas.search.screen import CostModel, target
 from atlas.search.worker import Measured
 
 SPACE = Space(
@@ -39,6 +41,12 @@ def test_genome_round_trip_and_description():
     assert g.describe() == "tier64 atlas 1/2 vw=8 il=2 pw=512"
     assert SPACE.default() == Genome((True, True))
     assert SPACE.size() == 4 * 2 * 5 * 4 * 4 * 3
+    # a root with more forms than the source's and the atlas's cheapest
+    wide = Genome((2, 0), "plain", 8)
+    assert Genome.from_dict(wide.as_dict()) == wide and wide.describe() == "plain forms 2.0 vw=8"
+    three = Space(roots=("r0", "r1"), choices=((0, 1, 2), (0,)), defaults=(1, 0))
+    assert three.default() == Genome((1, 0)) and three.contains(wide) and not three.contains(Genome((3, 0)))
+    assert three.size() == 3 * 1 * 1 * 5 * 4 * 4 * 2
 
 
 def test_mutation_and_crossover_stay_in_the_space():
@@ -121,3 +129,57 @@ def test_never_measures_a_genome_twice(seed):
 
     Genetic(SPACE, counting, Options(max_evals=50, seed=seed, plateau=99)).run()
     assert len(calls) == len(set(calls))
+
+
+def _random_genomes(k: int, seed: int) -> list[Genome]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(k):
+        g = SPACE.default()
+        for name, values in SPACE.genes():
+            g = with_gene(g, name, rng.choice(values))
+        out.append(g)
+    return out
+
+
+def test_the_cost_model_learns_a_landscape_from_few_measurements():
+    model = CostModel(SPACE)
+    assert not model.fit([(g, target(bowl(g).times)) for g in _random_genomes(5, 0)])  # too few yet
+    train = _random_genomes(30, 1)
+    assert model.fit([(g, target(bowl(g).times)) for g in train]) and model.trained_on == 30
+    held_out = _random_genomes(60, 2)
+    predicted = model.predict(held_out)
+    actual = [target(bowl(g).times) for g in held_out]
+    # rank agreement on genomes it never saw (Spearman's rho)
+    rp = {g: r for r, g in enumerate(sorted(range(60), key=lambda i: predicted[i]))}
+    ra = {g: r for r, g in enumerate(sorted(range(60), key=lambda i: actual[i]))}
+    rho = 1 - 6 * sum((rp[i] - ra[i]) ** 2 for i in range(60)) / (60 * (60**2 - 1))
+    assert rho > 0.9
+    # its own descent reaches the landscape's best from the default
+    assert model.improve(SPACE.default()) == BEST
+
+
+def _best_found(strategy: str, screen: int) -> float:
+    """Geometric mean over seeds of the best fitness found in 40
+    measurements, over the landscape's best."""
+    optimum = bowl(BEST).times[0] / bowl(SPACE.default()).times[0]
+    logs = []
+    for seed in range(12):
+        ga = Genetic(SPACE, bowl, Options(max_evals=40, plateau=99, seed=seed, screen=screen, strategy=strategy))
+        best, how = ga.run()
+        assert how.evaluations == 40 and how.considered >= 39
+        assert (how.screened > 0) == (screen > 1 and strategy == "genetic")
+        logs.append(math.log(best.fitness / optimum))
+    return math.exp(sum(logs) / len(logs))
+
+
+def test_screening_by_the_cost_model_finds_more_for_the_same_measurements():
+    screened, bred, drawn = _best_found("genetic", 4), _best_found("genetic", 1), _best_found("random", 1)
+    assert screened < bred < drawn
+
+
+def test_an_unknown_strategy_is_a_clear_error():
+    from atlas.front.diagnostics import AtlasError
+
+    with pytest.raises(AtlasError, match="unknown search strategy 'annealing'"):
+        Genetic(SPACE, bowl, Options(strategy="annealing"))

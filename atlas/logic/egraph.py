@@ -51,6 +51,7 @@ import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from typing import Callable, Hashable
 
 from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
@@ -911,6 +912,55 @@ class Atlas:
         """The cheapest term equal to the root under the cost model."""
         g = self._load()
         return g["best_term"](self._class_id(self.roots[root_name][1], {}))
+
+    def extract_k(self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t) -> list[Term]:
+        """Up to k terms equal to the root, distinct under `same` (e.g. up
+        to commuted operands), cheapest first under the cost model, the
+        cheapest (extract's) first of all.  Each candidate
+        of a class is one of its nodes over its children's best terms, or
+        over them with one child swapped for that child's next-best: not
+        every combination, but every class's own forms and their nearest
+        neighbours.  A node whose child is an enclosing class (a cycle) is
+        skipped there.  Every term returned is a member of the class."""
+        g = self._load()
+        memo: dict[str, list[tuple[float, Term]]] = {}
+
+        def best_of(cid: str, visiting: frozenset) -> list[tuple[float, Term]]:
+            if cid in memo:
+                return memo[cid]
+            if cid not in g["choice"]:  # no finite member
+                return []
+            found: dict[Term, float] = {g["best_term"](cid): g["best"][cid][0]}
+            inside = visiting | {cid}
+            for n in g["raw"][cid]:
+                ctor, lits, kids = n
+                if any(kid in inside for kid in kids):
+                    continue
+                lists = [best_of(kid, inside) for kid in kids]
+                if any(not ls for ls in lists):
+                    continue
+                picks = [tuple(0 for _ in kids)]  # every child its best, then one swapped
+                picks += [
+                    tuple(i if j == c else 0 for j in range(len(kids)))
+                    for c in range(len(kids))
+                    for i in range(1, len(lists[c]))
+                ]
+                for pick in picks:
+                    parts = [lists[c][i] for c, i in enumerate(pick)]
+                    term = build_node(ctor, list(lits), [t for _, t in parts])
+                    cost = g["own"][cid, n] + sum(c for c, _ in parts)
+                    if cost < found.get(term, float("inf")):
+                        found[term] = cost
+            first = g["best_term"](cid)
+            kept, seen = [(found[first], first)], {same(first)}
+            for c, _, t in sorted((c, i, t) for i, (t, c) in enumerate(found.items())):
+                if len(kept) < k and same(t) not in seen:
+                    seen.add(same(t))
+                    kept.append((c, t))
+            memo[cid] = kept
+            return kept
+
+        return [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())][:k]
 
     def cost(self, term: Term) -> int:
         return term_cost(term, self.costs)

@@ -481,6 +481,13 @@ def _canonical(t: Term, keys: dict, memo: dict | None = None) -> Term:
     return out
 
 
+def canonical(t: Term) -> Term:
+    """`t` up to the order of commutative operands and the direction of
+    comparisons: two terms with the same canonical form compute the same
+    by definition, and a compiler emits the same code for them."""
+    return _canonical(t, {})
+
+
 CLAIM_NODES = 400  # a claim shown in a message is at most this many tree nodes
 
 

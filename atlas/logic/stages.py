@@ -23,6 +23,8 @@ from ..machine.manifest import Evidence, Fallback, Form, Terms
 from ..machine.probe import Probe
 
 PROOF_TIMEOUT_MS = 30_000  # per rewritten root: a safety net; rules.PROOF_RLIMIT bounds each proof
+FORMS_PER_ROOT = 4  # the search's choice per root: the source and up to this many members of its class,
+# distinct up to commuted operands (the same code)
 
 
 @dataclass
@@ -57,6 +59,9 @@ class Verified:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     outcomes: dict[str, RootOutcome] = field(default_factory=dict)  # root name -> what became of it
     roots: list = field(default_factory=list)  # lower.Root, every function's
+    # root name -> the cheapest members of its e-class (not yet proven, apart
+    # from the one in outcomes): what the search may choose among
+    alternatives: dict[str, tuple[Term, ...]] = field(default_factory=dict)
 
     def proven(self) -> dict[str, Term]:
         """Root name -> its proven atlas form, for the roots that were rewritten."""
@@ -132,7 +137,12 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         roots, rewritten, _ = counts[src.name]
         terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]))
         evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
-    return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots))
+    alternatives = {
+        r.name: tuple(sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical))
+        for r in sat.roots
+        if r.role != lower.FUNCTION
+    }
+    return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots), alternatives)
 
 
 def _source_terms(src: ir.Function, run_form: ir.Module, roots, chosen: dict) -> ir.Function:

@@ -261,6 +261,8 @@ class SearchSummary:
     generations: int = 0
     seconds: float | None = None  # the search's own time, confirmation included
     space: int | None = None  # genomes in the space searched
+    considered: int = 0  # genomes bred as candidates
+    screened: int = 0  # of them, ranked by the learned cost model before measuring
     median_ns: tuple[float, ...] = ()  # the champion's timings, one per input
     default_ns: tuple[float, ...] = ()  # the default variant's
     confirmed: tuple = ()
@@ -281,6 +283,8 @@ class SearchSummary:
                 generations=self.generations,
                 seconds=self.seconds,
                 space=self.space,
+                considered=self.considered,
+                screened=self.screened,
                 median_ns=list(self.median_ns),
                 default_ns=list(self.default_ns),
                 confirmed=list(self.confirmed),
@@ -312,6 +316,8 @@ class SearchSummary:
             _get(d, "generations", int, where, 0),
             None if seconds is None else float(seconds),
             _get(d, "space", int, where),
+            _get(d, "considered", int, where, 0),
+            _get(d, "screened", int, where, 0),
             seq("median_ns"),
             seq("default_ns"),
             seq("confirmed"),

@@ -3,8 +3,10 @@ one that runs fastest on this machine, on the inputs it will really see.
 
 A variant is named by a Genome, a small immutable record of choices:
 
-    forms       per rewritten root: the logic atlas's proven cheaper member of
-                its e-class, or the source's own member
+    forms       per root whose e-class holds other forms: which member of the
+                class, 0 for the source's own, then the class's cheapest
+                members under the probe's cost model, each proven equal to
+                the source by Z3 before it is offered
     shape       how the loops are written: as given, hot path first, a
                 speculative block tier, a wide accumulator, range checks
                 proven away, loops interchanged (each one a proven
@@ -46,6 +48,7 @@ import numpy as np
 
 from .. import __version__
 from ..meaning import ir
+from ..meaning.terms import Term, pretty
 from ..logic import lower
 from ..machine.probe import Probe
 from ..machine.backend import Backend, Realisation
@@ -55,7 +58,7 @@ from ..front.diagnostics import AtlasError
 from ..logic import differential
 from ..logic.differential import same
 
-SEARCH_VERSION = "1"  # part of the archive context: a new search space invalidates old champions
+SEARCH_VERSION = "2"  # part of the archive context: a new search space invalidates old champions
 
 
 # ---------------------------------------------------------------- the genome
@@ -63,7 +66,7 @@ SEARCH_VERSION = "1"  # part of the archive context: a new search space invalida
 
 @dataclass(frozen=True)
 class Genome:
-    forms: tuple[bool, ...] = ()  # per rewritten root (Space.roots): the atlas's form?
+    forms: tuple[int, ...] = ()  # per root (Space.roots): which of its forms (0: the source's)
     shape: str = "plain"
     vector_width: int = 0  # 0: the backend decides
     interleave: int = 0
@@ -79,7 +82,7 @@ class Genome:
     @classmethod
     def from_dict(cls, d: dict) -> "Genome":
         return cls(
-            tuple(bool(x) for x in d.get("forms", ())),
+            tuple(int(x) for x in d.get("forms", ())),
             d.get("shape", "plain"),
             int(d.get("vector_width", 0)),
             int(d.get("interleave", 0)),
@@ -98,7 +101,11 @@ class Genome:
             )
             if v
         ]
-        forms = f"atlas {sum(self.forms)}/{len(self.forms)}" if self.forms else ""
+        forms = ""
+        if self.forms:
+            forms = f"atlas {sum(map(bool, self.forms))}/{len(self.forms)}"
+            if any(f > 1 for f in self.forms):  # beyond the cheapest member somewhere: say which
+                forms = "forms " + ".".join(map(str, self.forms))
         return " ".join(filter(None, [self.shape, forms, *knobs])) or "default"
 
 
@@ -110,6 +117,8 @@ class Space:
     """The values each gene may take for one function."""
 
     roots: tuple[str, ...] = ()
+    choices: tuple[tuple[int, ...], ...] = ()  # per root: the forms on offer (default: 0 and 1)
+    defaults: tuple[int, ...] = ()  # per root: the form compiled without a search (default: 1)
     shapes: tuple[str, ...] = ("plain",)
     vector_width: tuple[int, ...] = (0, 1, 4, 8, 16)
     interleave: tuple[int, ...] = (0, 1, 2, 4)
@@ -119,16 +128,20 @@ class Space:
     def default(self) -> Genome:
         """What the compiler does without a search: every proven rewrite, the
         loops as written, the backend's own choices."""
-        return Genome(tuple(True for _ in self.roots))
+        return Genome(self.defaults or tuple(1 for _ in self.roots))
+
+    def form_choices(self) -> tuple[tuple[int, ...], ...]:
+        return self.choices or tuple((0, 1) for _ in self.roots)
 
     def genes(self) -> list[tuple[str, tuple]]:
-        out: list[tuple[str, tuple]] = [(f"form:{i}", (True, False)) for i in range(len(self.roots))]
+        out: list[tuple[str, tuple]] = [(f"form:{i}", c) for i, c in enumerate(self.form_choices())]
         out.append(("shape", self.shapes))
         return out + [(k, getattr(self, k)) for k in KNOBS]
 
     def contains(self, g: Genome) -> bool:
         return (
             len(g.forms) == len(self.roots)
+            and all(f in c for f, c in zip(g.forms, self.form_choices()))
             and g.shape in self.shapes
             and all(getattr(g, k) in getattr(self, k) for k in KNOBS)
         )
@@ -137,13 +150,13 @@ class Space:
         return math.prod(len(v) for _, v in self.genes())
 
 
-def _get(g: Genome, gene: str):
+def gene_value(g: Genome, gene: str):
     if gene.startswith("form:"):
         return g.forms[int(gene[5:])]
     return getattr(g, gene)
 
 
-def _set(g: Genome, gene: str, value) -> Genome:
+def with_gene(g: Genome, gene: str, value) -> Genome:
     if gene.startswith("form:"):
         i = int(gene[5:])
         return replace(g, forms=g.forms[:i] + (value,) + g.forms[i + 1 :])
@@ -158,7 +171,7 @@ def mutate(g: Genome, space: Space, rng: random.Random, rate: float = 0.3) -> Ge
     forced = rng.randrange(len(genes))
     for k, (name, values) in enumerate(genes):
         if k == forced or rng.random() < rate:
-            g = _set(g, name, rng.choice([v for v in values if v != _get(g, name)]))
+            g = with_gene(g, name, rng.choice([v for v in values if v != gene_value(g, name)]))
     return g
 
 
@@ -167,7 +180,7 @@ def crossover(a: Genome, b: Genome, space: Space, rng: random.Random) -> Genome:
     child = a
     for name, _ in space.genes():
         if rng.random() < 0.5:
-            child = _set(child, name, _get(b, name))
+            child = with_gene(child, name, gene_value(b, name))
     return child
 
 
@@ -211,6 +224,9 @@ class Options:
     only_fixed: bool = False  # search nothing else
     search_new: bool = True  # False: champions from the archive only, the rest as they are
     progress: Callable | None = None  # progress(function, done, total, best Evaluation | None, note)
+    strategy: str = "genetic"  # or "random": uniform sampling of the space, the search's yardstick
+    screen: int = 4  # children bred per one measured, ranked by the learned cost model (1: no screening)
+    explore: int = 2  # of each generation, measured at random from what the model ranked lower
 
 
 @dataclass
@@ -220,7 +236,7 @@ class Outcome:
     variant: ir.Function
     evidence: dict
     summary: SearchSummary
-    forms: list = field(default_factory=list)  # names of the roots given their atlas form
+    forms: list = field(default_factory=list)  # the roots not in their source form, each with its form
 
 
 @dataclass(frozen=True)
@@ -231,32 +247,92 @@ class Ran:
     evaluations: int
     generations: int
     space: int | None = None  # genomes in the space searched
+    considered: int = 0  # genomes bred (or drawn) as candidates
+    screened: int = 0  # of them, ranked by the learned cost model
+    trained_on: int = 0  # measurements the model last learned from, the archive's included
 
 
 class _Candidates:
-    """Builds the variant function a genome names; every shape proven once."""
+    """Builds the variant function a genome names; every form and shape
+    proven before it is offered."""
 
-    def __init__(
-        self, module: ir.Module, fn_name: str, roots, chosen: dict, samples, profiled: bool, feedback: dict | None
-    ):
-        self.module, self.fn_name = module, fn_name
-        self.roots = tuple(r.name for r in roots if r.function == fn_name and r.name in chosen)
-        self.chosen = chosen
+    def __init__(self, target: "Target", fn_name: str, samples, profiled: bool, feedback: dict | None):
+        self.module, self.fn_name = target.module, fn_name
+        mine = [r for r in target.roots if r.function == fn_name]
+        self.sources = {r.name: r.term for r in mine}
+        self.chosen = target.chosen
+        self.alternatives = target.alternatives
+        self.roots = tuple(r.name for r in mine if len(self._unproven(r.name)) > 1)
         self.samples = samples  # () -> the inputs, drawn only when a hot path is wanted
         self.profiled = profiled
         self.feedback = feedback or {}
+        self._forms: dict[str, tuple[Term, ...]] = {}
         self._bases: dict = {}
         self._shaped: dict = {}
         self.notes: list[str] = []
 
-    def base(self, forms: tuple[bool, ...]) -> ir.Function:
+    def forms(self, root: str) -> tuple[Term, ...]:
+        """The forms of a root on offer: the source's first, then the
+        verified one (the atlas's cheapest, proven when the module was),
+        then the class's next cheapest members, each proven equal to the
+        source by Z3 here; one that is not proven is not offered."""
+        if root not in self._forms:
+            from ..logic import rules as rulebook
+            from ..logic.stages import PROOF_TIMEOUT_MS
+
+            source, *others = self._unproven(root)
+            out = [source]
+            for t in others:
+                if t is self.chosen.get(root):  # proven when the module was
+                    out.append(t)
+                    continue
+                try:
+                    counter = rulebook.prove(source, t, timeout_ms=PROOF_TIMEOUT_MS)
+                except rulebook.Undecided as exc:
+                    self.notes.append(f"{root}: the form {pretty(t)} is not offered: undecided ({exc})")
+                    continue
+                if counter is not None:  # never expected: a rule or the e-graph is wrong
+                    self.notes.append(f"{root}: the form {pretty(t)} is not offered: refuted by {counter}")
+                    continue
+                out.append(t)
+            self._forms[root] = tuple(out)
+        return self._forms[root]
+
+    def _unproven(self, root: str) -> list[Term]:
+        """The source's form, the verified one, then the class's others,
+        one of each that differ beyond the order of commuted operands
+        (which changes no code)."""
+        from ..logic.rules import canonical
+
+        out, seen = [], set()
+        for t in (self.sources[root], self.chosen.get(root), *self.alternatives.get(root, ())):
+            if t is not None and canonical(t) not in seen:
+                seen.add(canonical(t))
+                out.append(t)
+        return out
+
+    def default_forms(self) -> tuple[int, ...]:
+        """What the compile without a search emits: the verified form where
+        there is one (up to commuted operands: the same code)."""
+        return tuple(1 if self._unproven(r)[1] is self.chosen.get(r) else 0 for r in self.roots)
+
+    def described(self, forms: tuple[int, ...]) -> list[str]:
+        """The roots not in their source form, each with the form chosen."""
+        out = []
+        for r, k in zip(self.roots, forms):
+            if k:
+                offered = self.forms(r)
+                out.append(f"{r}: {pretty(offered[k])} (form {k} of the {len(offered) - 1} proven equal by Z3)")
+        return out
+
+    def base(self, forms: tuple[int, ...]) -> ir.Function:
         if forms not in self._bases:
-            use = {n for n, keep in zip(self.roots, forms) if keep}
-            m, _ = lower.transform(self.module, lambda r: self.chosen[r.name] if r.name in use else r.term)
+            use = {r: self.forms(r)[k] for r, k in zip(self.roots, forms) if k}
+            m, _ = lower.transform(self.module, lambda r: use.get(r.name, r.term))
             self._bases[forms] = lower.tidy(m.function(self.fn_name))
         return self._bases[forms]
 
-    def shape(self, forms: tuple[bool, ...], shape: str):
+    def shape(self, forms: tuple[int, ...], shape: str):
         """(function, evidence) or None when the shape does not apply to this base."""
         key = (forms, shape)
         if key not in self._shaped:
@@ -283,7 +359,7 @@ class _Candidates:
 
     def offered(self) -> tuple[str, ...]:
         """The shapes that apply (and are proven) for the default forms."""
-        forms = tuple(True for _ in self.roots)
+        forms = self.default_forms()
         names = ["plain", *LOOP_SHAPES]
         if self.profiled:
             names += ["hot-path", "tier16", "tier64", "tier256"]
@@ -319,7 +395,14 @@ class _Candidates:
 def space_for(candidates: _Candidates, probe: Probe) -> Space:
     wide = (0, 256, 512) if probe.cpu.has("avx512f") else (0, 256)
     widths = (0, 1, 4, 8, 16, 32) if probe.cpu.has("avx512f") else (0, 1, 4, 8, 16)
-    return Space(roots=candidates.roots, shapes=candidates.offered(), vector_width=widths, prefer_width_bits=wide)
+    return Space(
+        roots=candidates.roots,
+        choices=tuple(tuple(range(len(candidates.forms(r)))) for r in candidates.roots),
+        defaults=candidates.default_forms(),
+        shapes=candidates.offered(),
+        vector_width=widths,
+        prefer_width_bits=wide,
+    )
 
 
 def context_key(fn: ir.Function, options: Options, backend: str) -> str:
@@ -392,6 +475,7 @@ class Target:
     backend: Backend
     intent: str  # the intent's hash: the archive's key
     machine: str  # the probe's fingerprint
+    alternatives: dict = field(default_factory=dict)  # root name -> its class's cheapest members, unproven
 
 
 @dataclass(frozen=True)
@@ -456,9 +540,7 @@ class Search:
         self._fn = fn
         self._inputs: list | None = None
         prof = options.profiles.get(fn_name)
-        self.candidates = _Candidates(
-            target.module, fn_name, target.roots, target.chosen, lambda: self.inputs, prof is not None, options.feedback
-        )
+        self.candidates = _Candidates(target, fn_name, lambda: self.inputs, prof is not None, options.feedback)
         self.context = context_key(fn, options, target.backend.name)
         self.evaluated: dict[Genome, Evaluation] = {}
         self.by_hash: dict[str, Evaluation] = {}
@@ -598,9 +680,25 @@ class Search:
     @property
     def ga(self) -> Genetic:
         if self._ga is None:
-            self._ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record)
+            prior = self._archived_measurements() if self.measure == self._measure else []
+            self._ga = Genetic(self.space, self.measure, self.options, self.fn_name, self._record, prior)
             self._ga.prefetch = self.prefetch
         return self._ga
+
+    def _archived_measurements(self) -> list:
+        """What earlier searches of this function measured on this machine
+        and these inputs, for the cost model: (genome, its target)."""
+        from .archive import Archive
+        from .screen import target
+
+        with Archive(self.options.archive_path) as a:
+            rows = a.variants(self.intent, self.machine, self.fn_name, self.context)
+        out = []
+        for row in rows:
+            y = target(row["times_ns"]) if row["status"] == Measured.OK.value else None
+            if y is not None:
+                out.append((Genome.from_dict(row["genome"]), y))
+        return out
 
     def default_ns(self, until: float = math.inf) -> float | None:
         """The default variant measured (once): its time summed over the
@@ -633,9 +731,7 @@ class Search:
 
     def outcome(self, g: Genome, made: tuple, summary: SearchSummary) -> Outcome:
         """The champion `g`, built as `made` = (function, shape evidence)."""
-        return Outcome(
-            self.fn_name, g, made[0], made[1], summary, [r for r, keep in zip(self.candidates.roots, g.forms) if keep]
-        )
+        return Outcome(self.fn_name, g, made[0], made[1], summary, self.candidates.described(g.forms))
 
     def _record(self, e: Evaluation) -> None:
         if e.cut_off:  # says nothing of the variant: neither reused nor archived
@@ -719,9 +815,12 @@ def _geomean_ratio(times, base) -> float:
 
 
 class Genetic:
-    """Mutation, crossover and selection with elitism over one Space.
-    Deterministic for a seed: the random choices depend on nothing else
-    (measurements only rank the genomes)."""
+    """Mutation, crossover and selection with elitism over one Space, each
+    generation's children screened by a learned cost model (screen.py)
+    before any is measured.  Deterministic for a seed: the random choices
+    depend on nothing else (measurements only rank the genomes).  With
+    strategy "random", genomes drawn uniformly instead: the yardstick the
+    search is measured against."""
 
     def __init__(
         self,
@@ -730,13 +829,22 @@ class Genetic:
         options: Options,
         name: str = "",
         on_result: Callable[[Evaluation], None] | None = None,
+        prior: list | None = None,
     ):
+        from .screen import CostModel, Screening
+
+        if options.strategy not in STRATEGIES:
+            known = ", ".join(STRATEGIES)
+            raise AtlasError(None, f"unknown search strategy {options.strategy!r} (strategies: {known})")
         self.space, self.measure, self.options, self.name = space, measure, options, name
         self.on_result = on_result or (lambda e: None)
         self.evaluated: dict[Genome, Evaluation] = {}
         self.order: list[Genome] = []  # in the order they were measured
         self.baseline: Evaluation | None = None
         self.prefetch: Callable[[Genome], None] = lambda g: None  # told what is measured next
+        self.prior = list(prior or [])  # (genome, screen.target) from earlier searches
+        self.model = CostModel(space)
+        self.screening = Screening()
 
     def evaluate(self, g: Genome) -> Evaluation:
         if g in self.evaluated:
@@ -763,21 +871,21 @@ class Genetic:
 
         def report(note):
             if o.progress:
-                o.progress(self.name, len(self.evaluated), o.max_evals, best, note)
+                o.progress(self.name, self.measured, o.max_evals, best, note)
 
         report("default variant")
         if best.status is not Measured.OK:
-            return best, Ran(f"the default variant did not run: {best.status.value} {best.detail}", 1, 0)
+            return best, self._ran(f"the default variant did not run: {best.status.value} {best.detail}", 0)
         population = self._fresh(rng, o.population - 1, default)
         leader, stale, generation, stop = math.inf, 0, 0, "evaluation limit"
         while True:
             for k, g in enumerate(population):
-                if len(self.evaluated) >= o.max_evals:
+                if self.spent_all():
                     break
                 if time.monotonic() >= deadline:
                     stop = "time limit"
                     break
-                if k + 1 < len(population) and len(self.evaluated) + 1 < o.max_evals:
+                if k + 1 < len(population) and self.measured + 1 < o.max_evals:
                     self.prefetch(population[k + 1])
                 e = self.evaluate(g)
                 if e.cut_off:
@@ -786,34 +894,72 @@ class Genetic:
                 if e.status is Measured.OK and e.fitness < best.fitness:
                     best = e
                 report(g.describe())
-            if len(self.evaluated) >= o.max_evals or stop == "time limit":
+            if self.spent_all() or stop == "time limit":
                 break
             generation += 1
             stale = stale + 1 if best.fitness > leader / 1.02 else 0
             leader = min(leader, best.fitness)
-            if stale >= o.plateau:
+            if stale >= o.plateau and o.strategy == "genetic":
                 stop = f"plateau: no gain over 2% in {o.plateau} generations"
                 break
             ranked = sorted((e for e in self.evaluated.values() if e.status is Measured.OK), key=lambda e: e.fitness)
-            population = self._next(ranked, rng)
+            population = self._drawn(rng, o.population) if o.strategy == "random" else self._next(ranked, rng)
             if not population:
                 stop = "search space exhausted"
                 break
-        return best, Ran(stop, len(self.evaluated), generation, self.space.size())
+        return best, self._ran(stop, generation)
+
+    @property
+    def measured(self) -> int:
+        """Genomes measured: a shape that does not apply to a genome's forms
+        is found out without compiling or running anything."""
+        return sum(e.status is not Measured.INAPPLICABLE for e in self.evaluated.values())
+
+    def spent_all(self) -> bool:
+        # inapplicable genomes cost little, but not nothing: at most as many again thrice
+        return self.measured >= self.options.max_evals or len(self.evaluated) >= 4 * self.options.max_evals
+
+    def _ran(self, stop: str, generations: int) -> Ran:
+        return Ran(
+            stop,
+            self.measured,
+            generations,
+            self.space.size(),
+            self.screening.considered,
+            self.screening.screened,
+            self.model.trained_on,
+        )
 
     def _fresh(self, rng, k: int, around: Genome) -> list[Genome]:
+        if self.options.strategy == "random":
+            return self._drawn(rng, k)
         out: list[Genome] = []
-        tries = 0
-        while len(out) < k and tries < 50 * k:
+        tries, want = 0, k * max(1, self.options.screen)
+        while len(out) < want and tries < 50 * want:
             tries += 1
             g = mutate(around, self.space, rng, rate=0.5)
             if g not in self.evaluated and g not in out:
                 out.append(g)
+        return self._screened(out, k, rng)
+
+    def _drawn(self, rng, k: int) -> list[Genome]:
+        """k genomes not measured yet, each gene drawn uniformly."""
+        out: list[Genome] = []
+        tries = 0
+        while len(out) < k and tries < 50 * k:
+            tries += 1
+            g = self.space.default()
+            for name, values in self.space.genes():
+                g = with_gene(g, name, rng.choice(values))
+            if g not in self.evaluated and g not in out:
+                out.append(g)
+        self.screening.considered += len(out)
         return out
 
     def _next(self, ranked: list[Evaluation], rng) -> list[Genome]:
-        """Children of tournament winners; the elite stay in the pool of
-        parents (already measured, they are not run again)."""
+        """Children of tournament winners (the elite stay in the pool of
+        parents: already measured, they are not run again), bred `screen`
+        times over and screened down to one generation."""
         o = self.options
         pool = ranked[: max(o.elite, len(ranked) // 2)]
 
@@ -822,14 +968,43 @@ class Genetic:
             return min(group, key=lambda e: e.fitness).genome
 
         children: list[Genome] = []
-        tries = 0
-        while len(children) < o.population and tries < 400:
+        tries, want = 0, o.population * max(1, o.screen)
+        while len(children) < want and tries < 50 * want:
             tries += 1
             a = pick()
             child = mutate(crossover(a, pick(), self.space, rng), self.space, rng, rate=0.2)
             if child not in self.evaluated and child not in children and self.space.contains(child):
                 children.append(child)
-        return children
+        return self._screened(children, o.population, rng)
+
+    def _screened(self, bred: list[Genome], k: int, rng) -> list[Genome]:
+        """k of the bred genomes to measure: the model's best, and
+        `explore` of the rest at random; the first k while the model has
+        too little to learn from."""
+        from .screen import target
+
+        self.screening.considered += len(bred)
+        if len(bred) <= k:
+            return bred
+        mine = [(g, target(e.times)) for g, e in self.evaluated.items() if e.status is Measured.OK]
+        samples = [(g, y) for g, y in self.prior + mine if y is not None]
+        if not self.model.fit(samples):
+            return bred[:k]
+        # the model's own descent from its favourites: genomes no parent bred
+        for g in self.model.rank(bred)[:2]:
+            better = self.model.improve(g)
+            if better not in self.evaluated and better not in bred:
+                bred.append(better)
+                self.screening.considered += 1
+        self.screening.screened += len(bred)
+        ranked = self.model.rank(bred)
+        explore = min(self.options.explore, k - 1) if k > 1 else 0
+        chosen = ranked[: k - explore]
+        rest = ranked[k - explore :]
+        return chosen + rng.sample(rest, min(explore, len(rest)))
+
+
+STRATEGIES = ("genetic", "random")
 
 
 def explode(target: Target, options: Options, functions=None) -> dict[str, Outcome]:
@@ -871,7 +1046,7 @@ def _pinned(s: Search) -> Outcome | None:
     pin = s.options.fixed.get(s.fn_name)
     if pin is None:
         return None
-    g = pin if isinstance(pin, Genome) else Genome(tuple(True for _ in s.candidates.roots), pin.shape)
+    g = pin if isinstance(pin, Genome) else Genome(s.candidates.default_forms(), pin.shape)
     made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
     if made is None:
         raise AtlasError(
@@ -939,6 +1114,8 @@ def _searched(s: Search, until: float) -> Outcome:
         generations=how.generations,
         seconds=round(s.spent + time.monotonic() - started, 2),  # all of it
         space=how.space,
+        considered=how.considered,
+        screened=how.screened,
         median_ns=tuple(best.times),
         default_ns=tuple(base),
         confirmed=tuple(getattr(s, "confirmed", [])),

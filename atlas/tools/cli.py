@@ -476,6 +476,13 @@ def _report_compiled(files, out, result, err: bool, wall: float) -> None:
     click.echo(f"  stages: {times}  other {rest * 1000:.0f} ms  (wall {wall:.1f} s)", err=err)
 
 
+def _screened(found) -> str:
+    """How many candidates the cost model ranked to pick those measured."""
+    if not found.screened:
+        return ""
+    return f" of {found.considered} bred ({found.screened} ranked by the learned cost model)"
+
+
 def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     """One function's lines of the compile report: its proof, its GPU plan, its search."""
     out = []
@@ -501,7 +508,8 @@ def _function_lines(name: str, f: FunctionEntry) -> list[str]:
             if pinned
             else "champion from the archive"
             if found.origin is Origin.ARCHIVE
-            else f"{found.evaluations} variants in {found.seconds or 0:.1f} s, stopped: {found.stop}"
+            else f"{found.evaluations} variants measured{_screened(found)} in {found.seconds or 0:.1f} s, "
+            f"stopped: {found.stop}"
         )
         speed = (
             f"{found.speedup:.2f}x the default variant; "
@@ -1218,6 +1226,39 @@ def bench(kernels_c, family, only, sizes, samples, quick, json_out, search, budg
             _fail(f"{json_out}: cannot write: {exc.strerror or exc}")
     if not report.ok:
         sys.exit(1)
+
+
+@main.command("bench-search")
+@click.option("--only", multiple=True, metavar="KERNEL", help="Only this kernel (repeatable).")
+@click.option(
+    "--evals",
+    type=click.IntRange(4),
+    default=32,
+    show_default=True,
+    help="Variants each strategy measures per kernel (the shared budget).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The searches' random seed.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
+def bench_search(only, evals, seed, json_out):
+    """The search against random sampling of the same budget: each kernel of
+    the benchmark and of the unseen families searched by the genetic search
+    (its children screened by the learned cost model) and by uniform random
+    draws, the same number of variants measured, each champion confirmed
+    against the default variant in the same run.
+    """
+    from . import searchbench as SB
+    from .bench import BenchError
+    from ..files import write_atomic
+
+    try:
+        rows = SB.run(
+            hwprobe.probe(), evals=evals, seed=seed, only=only, log=lambda s: click.echo(f"bench-search: {s}", err=True)
+        )
+    except USER_ERRORS + (BenchError,) as exc:
+        _fail(exc)
+    click.echo(SB.render(rows, evals))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps(SB.to_json(rows), indent=2) + "\n")
 
 
 @main.command("bench-bits")
