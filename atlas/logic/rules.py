@@ -1107,6 +1107,24 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
     return Rules([r for r in rules if not r.conditioned], st, conditioned)
 
 
+def holds(r: Rule, timeout_ms: int = 60000, rlimit: int = PROOF_RLIMIT) -> bool:
+    """Whether a rule made at compile time (not read from a file) holds:
+    proven by Z3, or found in the proof cache the rule files use.  False
+    where it is refuted or undecided."""
+    store = _ProofCache(_environment_digest())
+    key = _rule_key(store.env, r)
+    if key in store:
+        return True
+    try:
+        if _refute_rule(r, timeout_ms, rlimit) is not None:
+            return False
+    except Undecided:
+        return False
+    store.add(key, r.id)
+    store.save()
+    return True
+
+
 CASE_SPLIT_LIMIT = 256  # a condition with at most this many solutions is proven case by case
 
 

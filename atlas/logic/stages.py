@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from . import egraph, lower, validate
+from . import egraph, idioms, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, to_expr
@@ -76,6 +76,8 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
     # egglog cannot test a rule's condition: conditioned rules go in as their
     # instances for the constants the roots hold (`udiv-pow2-is-shr[c=16]`).
     concrete = rulebook.for_terms(rules, [r.term for r in roots])
+    # idioms recognised by their values, whatever their spelling
+    concrete += idioms.recognise([r.term for r in roots])
     atlas = egraph.saturate(
         {r.name: (r.function, r.term) for r in roots},
         concrete,

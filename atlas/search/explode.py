@@ -51,137 +51,15 @@ from ..meaning import ir
 from ..meaning.terms import Term, pretty
 from ..logic import lower
 from ..machine.probe import Probe
-from ..machine.backend import Backend, Realisation
+from ..machine.backend import Backend
 from ..machine.manifest import Origin, SearchSummary
 from .worker import Measured
+from .genome import KNOBS, Genome, Space, crossover, gene_value, mutate, with_gene  # noqa: F401 (the search's API)
 from ..front.diagnostics import AtlasError
 from ..logic import differential
 from ..logic.differential import same
 
 SEARCH_VERSION = "2"  # part of the archive context: a new search space invalidates old champions
-
-
-# ---------------------------------------------------------------- the genome
-
-
-@dataclass(frozen=True)
-class Genome:
-    forms: tuple[int, ...] = ()  # per root (Space.roots): which of its forms (0: the source's)
-    shape: str = "plain"
-    vector_width: int = 0  # 0: the backend decides
-    interleave: int = 0
-    unroll: int = 0
-    prefer_width_bits: int = 0
-
-    def realisation(self) -> Realisation:
-        return Realisation(self.vector_width, self.interleave, self.unroll, self.prefer_width_bits)
-
-    def as_dict(self) -> dict:
-        return {"forms": list(self.forms), "shape": self.shape, **self.realisation().as_dict()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Genome":
-        return cls(
-            tuple(int(x) for x in d.get("forms", ())),
-            d.get("shape", "plain"),
-            int(d.get("vector_width", 0)),
-            int(d.get("interleave", 0)),
-            int(d.get("unroll", 0)),
-            int(d.get("prefer_width_bits", 0)),
-        )
-
-    def describe(self) -> str:
-        knobs = [
-            f"{k}={v}"
-            for k, v in (
-                ("vw", self.vector_width),
-                ("il", self.interleave),
-                ("ur", self.unroll),
-                ("pw", self.prefer_width_bits),
-            )
-            if v
-        ]
-        forms = ""
-        if self.forms:
-            forms = f"atlas {sum(map(bool, self.forms))}/{len(self.forms)}"
-            if any(f > 1 for f in self.forms):  # beyond the cheapest member somewhere: say which
-                forms = "forms " + ".".join(map(str, self.forms))
-        return " ".join(filter(None, [self.shape, forms, *knobs])) or "default"
-
-
-KNOBS = ("vector_width", "interleave", "unroll", "prefer_width_bits")
-
-
-@dataclass(frozen=True)
-class Space:
-    """The values each gene may take for one function."""
-
-    roots: tuple[str, ...] = ()
-    choices: tuple[tuple[int, ...], ...] = ()  # per root: the forms on offer (default: 0 and 1)
-    defaults: tuple[int, ...] = ()  # per root: the form compiled without a search (default: 1)
-    shapes: tuple[str, ...] = ("plain",)
-    vector_width: tuple[int, ...] = (0, 1, 4, 8, 16)
-    interleave: tuple[int, ...] = (0, 1, 2, 4)
-    unroll: tuple[int, ...] = (0, 1, 2, 4)
-    prefer_width_bits: tuple[int, ...] = (0, 256)
-
-    def default(self) -> Genome:
-        """What the compiler does without a search: every proven rewrite, the
-        loops as written, the backend's own choices."""
-        return Genome(self.defaults or tuple(1 for _ in self.roots))
-
-    def form_choices(self) -> tuple[tuple[int, ...], ...]:
-        return self.choices or tuple((0, 1) for _ in self.roots)
-
-    def genes(self) -> list[tuple[str, tuple]]:
-        out: list[tuple[str, tuple]] = [(f"form:{i}", c) for i, c in enumerate(self.form_choices())]
-        out.append(("shape", self.shapes))
-        return out + [(k, getattr(self, k)) for k in KNOBS]
-
-    def contains(self, g: Genome) -> bool:
-        return (
-            len(g.forms) == len(self.roots)
-            and all(f in c for f, c in zip(g.forms, self.form_choices()))
-            and g.shape in self.shapes
-            and all(getattr(g, k) in getattr(self, k) for k in KNOBS)
-        )
-
-    def size(self) -> int:
-        return math.prod(len(v) for _, v in self.genes())
-
-
-def gene_value(g: Genome, gene: str):
-    if gene.startswith("form:"):
-        return g.forms[int(gene[5:])]
-    return getattr(g, gene)
-
-
-def with_gene(g: Genome, gene: str, value) -> Genome:
-    if gene.startswith("form:"):
-        i = int(gene[5:])
-        return replace(g, forms=g.forms[:i] + (value,) + g.forms[i + 1 :])
-    return replace(g, **{gene: value})
-
-
-def mutate(g: Genome, space: Space, rng: random.Random, rate: float = 0.3) -> Genome:
-    """Each gene changes with probability `rate`; at least one changes."""
-    genes = [(n, v) for n, v in space.genes() if len(v) > 1]
-    if not genes:
-        return g
-    forced = rng.randrange(len(genes))
-    for k, (name, values) in enumerate(genes):
-        if k == forced or rng.random() < rate:
-            g = with_gene(g, name, rng.choice([v for v in values if v != gene_value(g, name)]))
-    return g
-
-
-def crossover(a: Genome, b: Genome, space: Space, rng: random.Random) -> Genome:
-    """Uniform crossover: each gene from either parent."""
-    child = a
-    for name, _ in space.genes():
-        if rng.random() < 0.5:
-            child = with_gene(child, name, gene_value(b, name))
-    return child
 
 
 # ---------------------------------------------------------------- evaluation
@@ -931,35 +809,34 @@ class Genetic:
         )
 
     def _fresh(self, rng, k: int, around: Genome) -> list[Genome]:
+        """The first generation: drawn across the whole space (the default,
+        `around`, is measured already), screened where the archive taught
+        the model something."""
         if self.options.strategy == "random":
             return self._drawn(rng, k)
-        out: list[Genome] = []
-        tries, want = 0, k * max(1, self.options.screen)
-        while len(out) < want and tries < 50 * want:
-            tries += 1
-            g = mutate(around, self.space, rng, rate=0.5)
-            if g not in self.evaluated and g not in out:
-                out.append(g)
-        return self._screened(out, k, rng)
+        return self._screened(self._drawn(rng, k * max(1, self.options.screen), count=False), k, rng)
 
-    def _drawn(self, rng, k: int) -> list[Genome]:
-        """k genomes not measured yet, each gene drawn uniformly."""
+    def _drawn(self, rng, k: int, count: bool = True, besides: list[Genome] | None = None) -> list[Genome]:
+        """k genomes not measured yet (nor in `besides`), each gene drawn uniformly."""
         out: list[Genome] = []
+        taken = set(besides or ())
         tries = 0
         while len(out) < k and tries < 50 * k:
             tries += 1
             g = self.space.default()
             for name, values in self.space.genes():
                 g = with_gene(g, name, rng.choice(values))
-            if g not in self.evaluated and g not in out:
+            if g not in self.evaluated and g not in out and g not in taken:
                 out.append(g)
-        self.screening.considered += len(out)
+        if count:
+            self.screening.considered += len(out)
         return out
 
     def _next(self, ranked: list[Evaluation], rng) -> list[Genome]:
         """Children of tournament winners (the elite stay in the pool of
-        parents: already measured, they are not run again), bred `screen`
-        times over and screened down to one generation."""
+        parents: already measured, they are not run again) and as many
+        genomes drawn afresh, `screen` times a generation in all, screened
+        down to one generation (without screening, children only)."""
         o = self.options
         pool = ranked[: max(o.elite, len(ranked) // 2)]
 
@@ -969,12 +846,15 @@ class Genetic:
 
         children: list[Genome] = []
         tries, want = 0, o.population * max(1, o.screen)
-        while len(children) < want and tries < 50 * want:
+        bred = want // 2 if o.screen > 1 else want  # screened: half the pool bred, half drawn afresh
+        while len(children) < bred and tries < 50 * want:
             tries += 1
             a = pick()
             child = mutate(crossover(a, pick(), self.space, rng), self.space, rng, rate=0.2)
             if child not in self.evaluated and child not in children and self.space.contains(child):
                 children.append(child)
+        if o.screen > 1:
+            children += self._drawn(rng, want - len(children), count=False, besides=children)
         return self._screened(children, o.population, rng)
 
     def _screened(self, bred: list[Genome], k: int, rng) -> list[Genome]:
@@ -997,7 +877,7 @@ class Genetic:
                 bred.append(better)
                 self.screening.considered += 1
         self.screening.screened += len(bred)
-        ranked = self.model.rank(bred)
+        ranked = self.model.rank(bred, optimistic=True)
         explore = min(self.options.explore, k - 1) if k > 1 else 0
         chosen = ranked[: k - explore]
         rest = ranked[k - explore :]

@@ -1,0 +1,166 @@
+"""Idiom recognition by meaning, not by spelling.
+
+A popcount can be written as a shift-and-mask ladder in a dozen orders, a
+byte swap as four masks and shifts in any grouping, a rotate as a pair of
+shifts joined by `|`, `^` or `+`.  A rule per spelling recognises the
+spellings someone wrote rules for.  Here every integer subterm of the
+roots with one input (a variable or an array element) is run on test
+vectors beside the one-operation primitives over that input (popcount,
+bswap, clz, ctz, abs, rotl by every constant); a subterm whose values
+agree with one on every vector is proven equal to it by Z3, and the
+equality enters the saturation as a rule over a pattern variable (so the
+same spelling over another operand is recognised too).  The e-graph then
+holds the primitive in the subterm's class, and extraction takes it where
+the cost model says it is cheaper.  The superoptimiser learns rules of the
+same kind (logic/learned.py); these are found at every compile, for
+whatever the intents hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..meaning import ir
+from ..meaning import semantics as sem
+from ..meaning.terms import Term, const, evaluate, subterms
+from . import rules as rulebook
+
+RULESET = "idioms"
+UNARY = ("popcount", "bswap", "clz", "ctz", "abs")
+MIN_OPERATIONS = 3  # a rotate as two shifts and an or is the shortest spelling worth a look
+MAX_OPERATIONS = 64  # larger subterms are not looked at (a 64-bit byte swap a byte at a time is 32)
+VECTORS = 96
+
+
+def _vectors(w: int, rng: np.random.Generator) -> np.ndarray:
+    """Test values of width w: the edges, single bits, small numbers, and
+    uniform random bit patterns."""
+    mask = (1 << w) - 1
+    edges = [0, 1, 2, 3, mask, mask - 1, 1 << (w - 1), (1 << (w - 1)) - 1, 0x5555555555555555 & mask]
+    edges += [0xAAAAAAAAAAAAAAAA & mask, 0x0123456789ABCDEF & mask]
+    bits = [1 << int(k) for k in rng.integers(0, w, 16)]
+    small = [int(v) for v in rng.integers(0, 64, 8)]
+    rest = VECTORS - len(edges) - len(bits) - len(small)
+    rand = [int(v) & mask for v in rng.integers(0, 1 << 63, rest, dtype=np.uint64) * 2 + rng.integers(0, 2, rest)]
+    return np.array(edges + bits + small + rand, dtype=np.uint64)
+
+
+def _inputs(t: Term) -> list[Term]:
+    """The distinct leaves of t that vary: variables and array reads (a
+    read's index is part of the read: the whole read is one input)."""
+    out: list[Term] = []
+    todo = [t]
+    seen: set[Term] = set()
+    while todo:
+        u = todo.pop()
+        if u in seen:
+            continue
+        seen.add(u)
+        if u.op in ("var", "load"):
+            out.append(u)
+        elif u.op != "const":
+            todo.extend(u.args)
+    return out
+
+
+def _operations(t: Term, limit: int) -> int:
+    """Operations in t's tree, counted up to `limit`."""
+    n, todo = 0, [t]
+    while todo and n < limit:
+        u = todo.pop()
+        if u.op not in ("var", "load", "const"):
+            n += 1
+            todo.extend(u.args)
+    return n
+
+
+def _candidates(x: Term, w: int) -> list[Term]:
+    """The one-operation primitives over input x, at x's own type."""
+    out = [Term(p, x.ty, (x,)) for p in UNARY if not (p == "bswap" and (w < 16 or w % 16)) and _allowed(p, x.ty)]
+    return out + [Term("rotl", x.ty, (x, const(k, x.ty))) for k in range(1, w)]
+
+
+def _allowed(prim: str, ty: ir.Scalar) -> bool:
+    return prim != "abs" or ty.signed
+
+
+_PY = sem.PyDomain()
+
+
+def _value(t: Term, x: int, memo: dict) -> int | None:
+    try:
+        v = evaluate(t, _PY, {"x": x}, None, memo)
+    except (ArithmeticError, ValueError):
+        return None
+    return int(v)
+
+
+def recognise(terms, seed: int = 0) -> list[rulebook.Rule]:
+    """Proven rules `subterm => primitive(input)` for the subterms of `terms`
+    that compute a primitive of their one input, each over a pattern
+    variable in the input's place."""
+    rng = np.random.default_rng(seed)
+    found: dict[Term, rulebook.Rule] = {}
+    tried: set[Term] = set()
+    for root in terms:
+        for t in subterms(root):
+            if t in tried or not t.ty.is_int or t.op in ("var", "load", "const"):
+                continue
+            tried.add(t)
+            if not MIN_OPERATIONS <= _operations(t, MAX_OPERATIONS + 1) <= MAX_OPERATIONS:
+                continue
+            inputs = _inputs(t)
+            if len(inputs) != 1 or inputs[0].ty != t.ty:
+                continue
+            rule = _match(t, inputs[0], rng)
+            if rule is not None:
+                found.setdefault(rule.lhs, rule)
+    return list(found.values())
+
+
+def _match(t: Term, x: Term, rng: np.random.Generator) -> rulebook.Rule | None:
+    w = t.ty.bits
+    var = Term("var", x.ty, (), "x")
+    body = _replace(t, x, var)
+    if any(u.ty.is_float for u in subterms(body)):
+        return None  # an integer computed through floats: not a bit idiom
+    alive = _candidates(var, w)
+    for v in map(int, _vectors(w, rng)):  # most candidates are out after a vector or two
+        memo: dict = {}
+        got = _value(body, v, memo)
+        alive = [c for c in alive if got is not None and _value(c, v, memo) == got]
+        if not alive:
+            return None
+    for cand in alive:
+        pattern = Term("var", x.ty, (), "?x")
+        lhs, rhs = _replace(body, var, pattern), _replace(cand, var, pattern)
+        text = f"{rulebook.pattern_text(lhs)} => {rulebook.pattern_text(rhs)}"
+        rule = rulebook.Rule(
+            name=f"idiom-{cand.op}-{t.ty}-{hashlib.blake2b(text.encode(), digest_size=6).hexdigest()}",
+            ruleset=RULESET,
+            ty=t.ty,
+            lhs=lhs,
+            rhs=rhs,
+            source="recognised by its values, proven by Z3 (atlas/logic/idioms.py)",
+            text=text,
+        )
+        if rulebook.holds(rule):  # the vectors may have missed a difference: Z3 decides
+            return rule
+    return None
+
+
+def _replace(t: Term, old: Term, new: Term) -> Term:
+    memo: dict[Term, Term] = {}
+
+    def go(u: Term) -> Term:
+        if u == old:
+            return new
+        if not u.args:
+            return u
+        if u not in memo:
+            memo[u] = Term(u.op, u.ty, tuple(go(a) for a in u.args), u.value)
+        return memo[u]
+
+    return go(t)
