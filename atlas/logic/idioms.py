@@ -2,14 +2,15 @@
 
 A popcount can be written as a shift-and-mask ladder in a dozen orders, a
 byte swap as four masks and shifts in any grouping, a rotate as a pair of
-shifts joined by `|`, `^` or `+`.  A rule per spelling recognises the
-spellings someone wrote rules for.  Here every integer subterm of the
-roots with one input (a variable or an array element) is run on test
-vectors beside the one-operation primitives over that input (popcount,
-bswap, clz, ctz, abs, rotl by every constant); a subterm whose values
-agree with one on every vector is proven equal to it by Z3, and the
-equality enters the saturation as a rule over a pattern variable (so the
-same spelling over another operand is recognised too).  The e-graph then
+shifts joined by `|`, `^` or `+`, a minimum as a select or a mask of xors.
+A rule per spelling recognises the spellings someone wrote rules for.
+Here every integer subterm of the roots with one or two inputs (variables
+or array elements) is run on test samples beside the one-operation
+primitives over those inputs (popcount, bswap, clz, ctz, abs, rotl by
+every constant; min, max, add_sat, sub_sat, mulhi either way round); a
+subterm whose values agree with one on every sample is proven equal to it
+by Z3, and the equality enters the saturation as a rule over pattern
+variables (so the same spelling over other operands is recognised too).  The e-graph then
 holds the primitive in the subterm's class, and extraction takes it where
 the cost model says it is cheaper.  The superoptimiser learns rules of the
 same kind (logic/learned.py); these are found at every compile, for
@@ -29,6 +30,8 @@ from . import rules as rulebook
 
 RULESET = "idioms"
 UNARY = ("popcount", "bswap", "clz", "ctz", "abs")
+BINARY = ("min", "max", "add_sat", "sub_sat", "mulhi")
+COMMUTING = ("min", "max", "add_sat", "mulhi")
 MIN_OPERATIONS = 3  # a rotate as two shifts and an or is the shortest spelling worth a look
 MAX_OPERATIONS = 64  # larger subterms are not looked at (a 64-bit byte swap a byte at a time is 32)
 VECTORS = 96
@@ -76,31 +79,56 @@ def _operations(t: Term, limit: int) -> int:
     return n
 
 
-def _candidates(x: Term, w: int) -> list[Term]:
-    """The one-operation primitives over input x, at x's own type."""
-    out = [Term(p, x.ty, (x,)) for p in UNARY if not (p == "bswap" and (w < 16 or w % 16)) and _allowed(p, x.ty)]
-    return out + [Term("rotl", x.ty, (x, const(k, x.ty))) for k in range(1, w)]
+def _candidates(xs: list[Term], w: int) -> list[Term]:
+    """The one-operation primitives over the inputs, at their own type."""
+    ty = xs[0].ty
+    if len(xs) == 1:
+        x = xs[0]
+        out = [Term(p, ty, (x,)) for p in UNARY if _allowed(p, ty, w)]
+        return out + [Term("rotl", ty, (x, const(k, ty))) for k in range(1, w)]
+    x, y = xs
+    out = [Term(p, ty, (x, y)) for p in BINARY if _allowed(p, ty, w)]
+    return out + [Term(p, ty, (y, x)) for p in BINARY if p not in COMMUTING and _allowed(p, ty, w)]
 
 
-def _allowed(prim: str, ty: ir.Scalar) -> bool:
-    return prim != "abs" or ty.signed
+def _allowed(prim: str, ty: ir.Scalar, w: int) -> bool:
+    if prim == "abs":
+        return ty.signed
+    if prim == "bswap":
+        return w >= 16 and w % 16 == 0
+    if prim == "mulhi":
+        return w <= 32  # the language's mulhi takes up to 32 bits
+    return True
 
 
 _PY = sem.PyDomain()
 
 
-def _value(t: Term, x: int, memo: dict) -> int | None:
+def _value(t: Term, env: dict[str, int], memo: dict) -> int | None:
     try:
-        v = evaluate(t, _PY, {"x": x}, None, memo)
+        v = evaluate(t, _PY, env, None, memo)
     except (ArithmeticError, ValueError):
         return None
     return int(v)
 
 
+def _samples(n: int, w: int, rng: np.random.Generator) -> list[dict[str, int]]:
+    """Test inputs: each value list crossed with a shuffled copy, and equal
+    pairs and neighbours for two inputs (where min and max tie, where a
+    saturating sum starts to saturate)."""
+    xs = [int(v) for v in _vectors(w, rng)]
+    if n == 1:
+        return [{"x": v} for v in xs]
+    ys = [xs[i] for i in rng.permutation(len(xs))]
+    mask = (1 << w) - 1
+    pairs = [(v, v) for v in xs[:12]] + [(v, (v + 1) & mask) for v in xs[:12]] + list(zip(xs, ys))
+    return [{"x": a, "y": b} for a, b in pairs]
+
+
 def recognise(terms, seed: int = 0) -> list[rulebook.Rule]:
-    """Proven rules `subterm => primitive(input)` for the subterms of `terms`
-    that compute a primitive of their one input, each over a pattern
-    variable in the input's place."""
+    """Proven rules `subterm => primitive(inputs)` for the subterms of
+    `terms` that compute a primitive of their one or two inputs, each over
+    pattern variables in the inputs' places."""
     rng = np.random.default_rng(seed)
     found: dict[Term, rulebook.Rule] = {}
     tried: set[Term] = set()
@@ -112,30 +140,31 @@ def recognise(terms, seed: int = 0) -> list[rulebook.Rule]:
             if not MIN_OPERATIONS <= _operations(t, MAX_OPERATIONS + 1) <= MAX_OPERATIONS:
                 continue
             inputs = _inputs(t)
-            if len(inputs) != 1 or inputs[0].ty != t.ty:
+            if not 1 <= len(inputs) <= 2 or any(x.ty != t.ty for x in inputs):
                 continue
-            rule = _match(t, inputs[0], rng)
+            rule = _match(t, inputs, rng)
             if rule is not None:
                 found.setdefault(rule.lhs, rule)
     return list(found.values())
 
 
-def _match(t: Term, x: Term, rng: np.random.Generator) -> rulebook.Rule | None:
+def _match(t: Term, inputs: list[Term], rng: np.random.Generator) -> rulebook.Rule | None:
     w = t.ty.bits
-    var = Term("var", x.ty, (), "x")
-    body = _replace(t, x, var)
+    names = ("x", "y")[: len(inputs)]
+    local = [Term("var", t.ty, (), n) for n in names]
+    body = _substitute(t, dict(zip(inputs, local)))
     if any(u.ty.is_float for u in subterms(body)):
         return None  # an integer computed through floats: not a bit idiom
-    alive = _candidates(var, w)
-    for v in map(int, _vectors(w, rng)):  # most candidates are out after a vector or two
+    alive = _candidates(local, w)
+    for env in _samples(len(inputs), w, rng):  # most candidates are out after a sample or two
         memo: dict = {}
-        got = _value(body, v, memo)
-        alive = [c for c in alive if got is not None and _value(c, v, memo) == got]
+        got = _value(body, env, memo)
+        alive = [c for c in alive if got is not None and _value(c, env, memo) == got]
         if not alive:
             return None
     for cand in alive:
-        pattern = Term("var", x.ty, (), "?x")
-        lhs, rhs = _replace(body, var, pattern), _replace(cand, var, pattern)
+        patterns = {v: Term("var", t.ty, (), "?" + v.value) for v in local}
+        lhs, rhs = _substitute(body, patterns), _substitute(cand, patterns)
         text = f"{rulebook.pattern_text(lhs)} => {rulebook.pattern_text(rhs)}"
         rule = rulebook.Rule(
             name=f"idiom-{cand.op}-{t.ty}-{hashlib.blake2b(text.encode(), digest_size=6).hexdigest()}",
@@ -146,17 +175,18 @@ def _match(t: Term, x: Term, rng: np.random.Generator) -> rulebook.Rule | None:
             source="recognised by its values, proven by Z3 (atlas/logic/idioms.py)",
             text=text,
         )
-        if rulebook.holds(rule):  # the vectors may have missed a difference: Z3 decides
+        if rulebook.holds(rule):  # the samples may have missed a difference: Z3 decides
             return rule
     return None
 
 
-def _replace(t: Term, old: Term, new: Term) -> Term:
+def _substitute(t: Term, mapping: dict[Term, Term]) -> Term:
+    """t with every leaf in `mapping` replaced, all at once."""
     memo: dict[Term, Term] = {}
 
     def go(u: Term) -> Term:
-        if u == old:
-            return new
+        if u in mapping:
+            return mapping[u]
         if not u.args:
             return u
         if u not in memo:
