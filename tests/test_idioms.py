@@ -105,3 +105,19 @@ def test_agreeing_on_the_vectors_is_not_enough():
     near = Term("add", U32, (Term("popcount", U32, (x,)), Term("cast", U32, (odd,))))
     assert idioms.recognise([near]) == []
     assert rulebook.prove(near, Term("popcount", U32, (x,))) is not None
+
+
+def test_a_claim_z3_refused_is_not_put_to_it_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path))
+    x = Term("var", U32, (), "?x")
+    wrong = rulebook.Rule("idiom-test", idioms.RULESET, U32, Term("add", U32, (x, x)), Term("popcount", U32, (x,)), "t")
+    right = rulebook.Rule(
+        "idiom-test2", idioms.RULESET, U32, Term("add", U32, (x, x)), Term("shl", U32, (x, const(1, U32))), "t"
+    )
+    assert not rulebook.holds(wrong) and rulebook.holds(right)
+
+    def no_more(*args, **kwargs):
+        raise AssertionError("Z3 asked again")
+
+    monkeypatch.setattr(rulebook, "_refute_rule", no_more)
+    assert not rulebook.holds(wrong) and rulebook.holds(right)  # both from the cache

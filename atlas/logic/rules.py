@@ -1018,7 +1018,11 @@ class _ProofCache:
     def __init__(self, env: str):
         self.env = env
         self.path = cache_dir() / f"proofs-{self.FORMAT}.json"  # a file per format: an older Atlas keeps its own
-        self.proven: dict[str, str] = dict(self._read().get(env, {}).get("proven", {}))
+        mine = self._read().get(env, {})
+        self.proven: dict[str, str] = dict(mine.get("proven", {}))
+        # claims made at compile time that Z3 refuted or could not decide
+        # (`holds`): not put to it again on every compile
+        self.refused: dict[str, str] = dict(mine.get("refused", {}))
         self.dirty = False
 
     def _read(self) -> dict:
@@ -1036,14 +1040,22 @@ class _ProofCache:
         self.proven[key] = rule_id
         self.dirty = True
 
+    def refuse(self, key: str, why: str) -> None:
+        self.refused[key] = why
+        self.dirty = True
+
     def save(self) -> None:
         if not self.dirty:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             envs = self._read()  # keep what other processes proved meanwhile
-            mine = envs.get(self.env, {}).get("proven", {})
-            envs[self.env] = {"used": time.time(), "proven": {**mine, **self.proven}}
+            mine = envs.get(self.env, {})
+            envs[self.env] = {
+                "used": time.time(),
+                "proven": {**mine.get("proven", {}), **self.proven},
+                "refused": {**mine.get("refused", {}), **self.refused},
+            }
             kept = sorted(envs, key=lambda e: envs[e].get("used", 0), reverse=True)[: self.ENVIRONMENTS]
             write_atomic(
                 self.path,
@@ -1110,19 +1122,25 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
 def holds(r: Rule, timeout_ms: int = 60000, rlimit: int = PROOF_RLIMIT) -> bool:
     """Whether a rule made at compile time (not read from a file) holds:
     proven by Z3, or found in the proof cache the rule files use.  False
-    where it is refuted or undecided."""
+    where it is refuted or undecided, which the cache remembers too (the
+    same environment digest: a new Z3 or new definitions try again)."""
     store = _ProofCache(_environment_digest())
     key = _rule_key(store.env, r)
     if key in store:
         return True
-    try:
-        if _refute_rule(r, timeout_ms, rlimit) is not None:
-            return False
-    except Undecided:
+    if key in store.refused:
         return False
-    store.add(key, r.id)
+    try:
+        found = _refute_rule(r, timeout_ms, rlimit)
+    except Undecided:
+        store.refuse(key, "undecided")
+    else:
+        if found is None:
+            store.add(key, r.id)
+        else:
+            store.refuse(key, "refuted")
     store.save()
-    return True
+    return key in store
 
 
 CASE_SPLIT_LIMIT = 256  # a condition with at most this many solutions is proven case by case
