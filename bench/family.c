@@ -57,3 +57,11 @@ uint64_t bitcount_loop(uint64_t n, const uint64_t *w) {
     }
     return c;
 }
+void chain3(uint64_t n, int32_t *a, const int32_t *b) {
+    for (uint64_t i = 0; i < n; i++)
+        a[i] = (int32_t)((uint32_t)a[i] * 3u);
+    for (uint64_t i = 0; i < n; i++)
+        a[i] = (int32_t)((uint32_t)a[i] + (uint32_t)b[i]);
+    for (uint64_t i = 0; i < n; i++)
+        a[i] = a[i] > 0 ? a[i] : 0;
+}

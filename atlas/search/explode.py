@@ -1013,17 +1013,18 @@ def _searched(s: Search, until: float) -> Outcome:
 # The shapes that need no profile: each a proven rewrite of a function's
 # loops, None where it does not apply.  `atlas explain` lists them too, so a
 # new one is added here (and its module) and nowhere else.
-LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange")
+LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion")
 
 
 def loop_shape(name: str) -> Callable[..., Any]:
     """The function that makes loop shape `name` (f(fn, module=None, *, differential=True))."""
-    from . import deferred, nests
+    from . import deferred, fusion, nests
 
     return {
         "deferred-reduction": deferred.deferred_reduction,
         "inbounds": nests.guarded_inbounds,
         "interchange": nests.interchange,
+        "fusion": fusion.fusion,
     }[name]
 
 
@@ -1032,6 +1033,7 @@ SHAPES = (
     "deferred-reduction",
     "inbounds",
     "interchange",
+    "fusion",
     "hot-path",
     "tier16",
     "tier64",

@@ -115,11 +115,11 @@ PROOF_INTERCHANGE = (
 # ================================================================ statements and expressions
 
 
-def _vars(e) -> set[str]:
+def names_read(e) -> set[str]:
     return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
 
 
-def _has(e, kind) -> bool:
+def has(e, kind) -> bool:
     return any(isinstance(x, kind) for x in ir.walk(e))
 
 
@@ -127,7 +127,7 @@ def _declared(stmts) -> list[str]:
     return [s.name if isinstance(s, ir.Let) else s.var for s in ir.walk_stmts(stmts) if isinstance(s, (ir.Let, ir.For))]
 
 
-def _guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Function:
+def guarded_copy(fn: ir.Function, fast: tuple, guard: ir.Expr | None) -> ir.Function:
     """`if guard { fast } else { original body }`, the fast copy's locals
     renamed so that names stay unique in the function."""
     if guard is None:
@@ -159,7 +159,7 @@ def _unsigned(t: object) -> TypeGuard[ir.Scalar]:
     return isinstance(t, ir.Scalar) and t.kind == "uint"
 
 
-def _poly(e, env: dict) -> _Poly | None:
+def poly(e, env: dict) -> _Poly | None:
     """e as a polynomial over the names in env (name -> z3 term), or None
     when it is anything else (a load, a local, a signed value, ...)."""
     if isinstance(e, ir.Const):
@@ -171,10 +171,10 @@ def _poly(e, env: dict) -> _Poly | None:
     if isinstance(e, ir.Cast):
         # widening an unsigned value to a wider (or equal) unsigned type keeps it
         if _unsigned(e.ty) and _unsigned(e.a.ty) and e.ty.bits >= e.a.ty.bits:
-            return _poly(e.a, env)
+            return poly(e.a, env)
         return None
     if isinstance(e, ir.Binary) and e.op in ("add", "mul", "sub") and _unsigned(e.ty):
-        a, b = _poly(e.a, env), _poly(e.b, env)
+        a, b = poly(e.a, env), poly(e.b, env)
         if a is None or b is None:
             return None
         v = a.value + b.value if e.op == "add" else a.value * b.value if e.op == "mul" else a.value - b.value
@@ -222,7 +222,7 @@ def _fact(e, env: dict):
     """(z3 formula, polynomials) of a condition made of comparisons of
     polynomials, `&&`, `||` and `!`; None when it is anything else."""
     if isinstance(e, ir.Binary) and e.op in _RELATIONS:
-        a, b = _poly(e.a, env), _poly(e.b, env)
+        a, b = poly(e.a, env), poly(e.b, env)
         return None if a is None or b is None else (_RELATIONS[e.op](a.value, b.value), [a, b])
     if isinstance(e, ir.Binary) and e.op in ("land", "lor"):
         a, b = _fact(e.a, env), _fact(e.b, env)
@@ -236,7 +236,7 @@ def _fact(e, env: dict):
 
 
 @dataclass
-class _Frame:
+class Frame:
     """An enclosing `for`: its variable and those of its bounds that are
     polynomials (each gives a premise; see Prover.claim)."""
 
@@ -249,11 +249,11 @@ class _Frame:
         return self.loop.var
 
 
-def _loops(frames: list) -> list[_Frame]:
-    return [f for f in frames if isinstance(f, _Frame)]
+def _loops(frames: list) -> list[Frame]:
+    return [f for f in frames if isinstance(f, Frame)]
 
 
-_NOT_POLYNOMIAL = Verdict(Status.UNSUPPORTED, "the index is not a polynomial of loop variables and fixed parameters")
+NOT_POLYNOMIAL = Verdict(Status.UNSUPPORTED, "the index is not a polynomial of loop variables and fixed parameters")
 
 
 class Prover:
@@ -274,7 +274,7 @@ class Prover:
         self.seconds = 0.0
 
     # -- terms
-    def env(self, frames: list[_Frame], rename: dict | None = None) -> dict:
+    def env(self, frames: list[Frame], rename: dict | None = None) -> dict:
         """name -> z3 Int for the names a polynomial here may read."""
         out = {n: z3.Int(n) for n, t in self.fixed.items() if _unsigned(t)}
         for f in _loops(frames):
@@ -283,19 +283,19 @@ class Prover:
         out.update(rename or {})
         return out
 
-    def frame(self, loop: ir.For, frames: list[_Frame]) -> _Frame:
+    def frame(self, loop: ir.For, frames: list[Frame]) -> Frame:
         env = self.env(frames)
         if not _unsigned(loop.ty) or loop.lo.ty != loop.ty or loop.hi.ty != loop.ty:
-            return _Frame(loop, None, None)
-        return _Frame(loop, _poly(loop.lo, env), _poly(loop.hi, env))
+            return Frame(loop, None, None)
+        return Frame(loop, poly(loop.lo, env), poly(loop.hi, env))
 
-    def types(self, frames: list[_Frame]) -> dict:
+    def types(self, frames: list[Frame]) -> dict:
         out = {n: t for n, t in self.fixed.items() if _unsigned(t)}
         out.update({f.var: f.loop.ty for f in _loops(frames)})
         return out
 
     # -- claims
-    def claim(self, frames: list[_Frame], polys: list[_Poly], goal, copies: dict | None = None):
+    def claim(self, frames: list[Frame], polys: list[_Poly], goal, copies: dict | None = None):
         """G && domains && the premises of the relevant loops -> every poly
         exact (no add/mul result leaves its type) && goal.  Returns (claim,
         guard parameter names).  `copies` maps a loop's variable to extra z3
@@ -314,7 +314,7 @@ class Prover:
         # does not read i): dropping a premise only weakens the claim, and
         # keeps unrelated parameters out of the guard
         need = set().union(*(p.vars for p in polys))
-        relevant: list[_Frame] = []
+        relevant: list[Frame] = []
         grown = True
         while grown:
             grown = False
@@ -369,29 +369,29 @@ class Prover:
         return verdict
 
     # -- the two obligations
-    def in_range(self, array: str, index: ir.Expr, frames: list[_Frame]):
+    def in_range(self, array: str, index: ir.Expr, frames: list[Frame]):
         """(verdict, guard parameters): index < len(array) wherever it runs."""
         if array not in self.arrays:
             return Verdict(Status.UNSUPPORTED, "not an array parameter"), set()
         env = self.env(frames)
-        x = _poly(index, env)
-        n = _poly(self.arrays[array].length, env)
+        x = poly(index, env)
+        n = poly(self.arrays[array].length, env)
         if x is None:
-            return _NOT_POLYNOMIAL, set()
+            return NOT_POLYNOMIAL, set()
         if n is None:
             return Verdict(Status.UNSUPPORTED, "the length is not a polynomial of fixed parameters"), set()
         claim, guard = self.claim(frames, [x, n], x.value < n.value)
         return self.check(claim), guard
 
-    def distinct(self, index: ir.Expr, frames: list[_Frame], *loops: ir.For):
+    def distinct(self, index: ir.Expr, frames: list[Frame], *loops: ir.For):
         """(verdict, guard parameters): two different values of the variables
         of `loops` (among the frames) give distinct indices."""
         one = {lp.var: z3.Int(lp.var + "!1") for lp in loops}
         two = {lp.var: z3.Int(lp.var + "!2") for lp in loops}
-        x1 = _poly(index, self.env(frames, one))
-        x2 = _poly(index, self.env(frames, two))
+        x1 = poly(index, self.env(frames, one))
+        x2 = poly(index, self.env(frames, two))
         if x1 is None or x2 is None:
-            return _NOT_POLYNOMIAL, set()
+            return NOT_POLYNOMIAL, set()
         differ = z3.Or(*(one[v] != two[v] for v in one))
         claim, guard = self.claim(
             frames, [x1, x2], z3.Implies(differ, x1.value != x2.value), copies={v: (one[v], two[v]) for v in one}
@@ -399,7 +399,7 @@ class Prover:
         return self.check(claim), guard
 
 
-def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
+def guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
     conds = []
     for p in prover.fn.params:
         if p.name in params and isinstance(p.ty, ir.Scalar):
@@ -416,7 +416,7 @@ def _guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
 # ================================================================ marking accesses
 
 
-class _Marker:
+class Marker:
     """Walks a body with its stack of enclosing loops and marks each access
     whose index Z3 proves in range."""
 
@@ -507,17 +507,17 @@ def guarded_inbounds(
     no access is proven.  `module` supplies callees for the differential run."""
     t0 = time.perf_counter()
     prover = Prover(fn, guard_bits, timeout_ms)
-    marker = _Marker(prover)
+    marker = Marker(prover)
     body = marker.block(fn.body, [])
     if not marker.proven:
         return None
-    guard = _guard_expr(prover, marker.guard)
-    new = _guarded_copy(fn, body, guard)
-    evidence = _evidence("guarded-inbounds", PROOF_INBOUNDS, guard, marker, prover)
+    guard = guard_expr(prover, marker.guard)
+    new = guarded_copy(fn, body, guard)
+    evidence = shape_evidence("guarded-inbounds", PROOF_INBOUNDS, guard, marker, prover)
     return finish(fn, new, module, evidence, differential, seed, t0)
 
 
-def _evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
+def shape_evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
     """What a guarded shape rests on: its accesses, guard, obligations, Z3's work."""
     return {
         "shape": shape,
@@ -613,23 +613,24 @@ def _nest_reads(nest: Nest, fn: ir.Function, outer: list[ir.For]) -> str:
     fixed = {p.name for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in assigned}
     outer_vars = {f.var for f in outer}
     i_vars = fixed | outer_vars
-    if _has(E, ir.Call):
+    if has(E, ir.Call):
         return "E calls a function"
     if any(isinstance(x, ir.Load) and x.array == c for x in ir.walk(E)):
         return f"E reads `{c}`, the array the nest writes"
-    if not _vars(E) <= i_vars | {loop.var, kloop.var}:
-        return f"E reads {sorted(_vars(E) - i_vars - {loop.var, kloop.var})}, not loop variables or fixed parameters"
-    if _has(idx, ir.Load) or _has(idx, ir.Call):
+    stray = names_read(E) - i_vars - {loop.var, kloop.var}
+    if stray:
+        return f"E reads {sorted(stray)}, not loop variables or fixed parameters"
+    if has(idx, ir.Load) or has(idx, ir.Call):
         return "the index reads an array or calls"
-    if not _vars(idx) <= i_vars | {loop.var}:
-        return f"the index depends on {sorted(_vars(idx) - i_vars - {loop.var})}"
+    if not names_read(idx) <= i_vars | {loop.var}:
+        return f"the index depends on {sorted(names_read(idx) - i_vars - {loop.var})}"
     for what, bounds, ok in (("B", (loop.lo, loop.hi), i_vars), ("C", (kloop.lo, kloop.hi), i_vars)):
         for b in bounds:
-            if _has(b, ir.Load) or _has(b, ir.Call) or not _vars(b) <= ok:
+            if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= ok:
                 return f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
     name = nest.s.name
-    if any(name in _vars(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
+    if any(name in names_read(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
         return f"`{name}` is read outside the nest"
     return ""
 
@@ -672,12 +673,12 @@ def interchange(
     body = walk.block(fn.body, [], [])
     if not walk.nests:
         return None
-    marker = _Marker(prover)
+    marker = Marker(prover)
     body = marker.block(body, [])
     walk.guard |= marker.guard
-    g = _guard_expr(prover, walk.guard)
-    new = _guarded_copy(fn, body, g)
-    evidence = _evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=walk.nests)
+    g = guard_expr(prover, walk.guard)
+    new = guarded_copy(fn, body, g)
+    evidence = shape_evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=walk.nests)
     return finish(fn, new, module, evidence, differential, seed, t0)
 
 
@@ -692,7 +693,7 @@ class _Interchange:
         self.nests: list[dict] = []
         self.guard: set[str] = set()
 
-    def block(self, stmts: tuple, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+    def block(self, stmts: tuple, outer: list[ir.For], frames: list[Frame]) -> tuple:
         """`stmts` rewritten; `outer`: the enclosing loops, `frames` their bounds."""
         out: list[ir.Stmt] = []
         for s in stmts:
@@ -710,7 +711,7 @@ class _Interchange:
                 out.append(s)
         return tuple(out)
 
-    def loop(self, s: ir.For, outer: list[ir.For], frames: list[_Frame]) -> tuple:
+    def loop(self, s: ir.For, outer: list[ir.For], frames: list[Frame]) -> tuple:
         """A `for`: the interchanged nest it is, or itself with its body rewritten."""
         nest, reason = match_nest(s, self.fn, outer)
         if nest is not None:
@@ -723,7 +724,7 @@ class _Interchange:
         frame = self.prover.frame(s, frames)
         return (dataclasses.replace(s, body=self.block(s.body, outer + [s], frames + [frame])),)
 
-    def prove(self, nest: Nest, frames: list[_Frame]) -> dict | None:
+    def prove(self, nest: Nest, frames: list[Frame]) -> dict | None:
         """The nest's evidence once its index is proven in range and distinct
         per j (the guard those need added), else None (the reason kept)."""
         here = frames + [self.prover.frame(nest.j, frames)]

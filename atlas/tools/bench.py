@@ -328,6 +328,15 @@ FAMILY = (
         moved=lambda n: 8 * n,
         bound_sizes=(1 << 22,),
     ),
+    Kernel(
+        "chain3",
+        None,
+        (_N, ("a", "int32_t *"), ("b", "const int32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"a": _ints(rng, n, -(2**31), 2**31, np.int32), "b": _ints(rng, n, -(2**31), 2**31, np.int32)},
+        moved=lambda n: 12 * n,  # fused: a and b read once, a written once
+        bound_sizes=(1 << 22,),
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 

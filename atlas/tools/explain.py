@@ -518,6 +518,11 @@ def _rules_doc(sat, report: dict) -> dict:
     proven_per = {
         rs: counts[1] - reassoc_per.get(rs, 0) for rs, counts in (getattr(st, "rulesets", None) or {}).items()
     }
+    # rules made for this program (idioms recognised by their values) are
+    # proven as they are made: every one given to the e-graph
+    from ..logic import idioms
+
+    proven_per[idioms.RULESET] = sum(r.ruleset == idioms.RULESET for r in sat.rules)
     matches = report["rule_matches"]
     ruleset_of = {r.name: r.ruleset for r in sat.rules}
     per_set = {}
