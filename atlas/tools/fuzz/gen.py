@@ -430,10 +430,11 @@ class Generator:
         lo, hi = self.pick(((0, 4), (0, 8), (0, 16), (1, 9), (3, 3), (0, 41)))
         return var, t, f"for {var} in {lo}{t}..{hi}{t} {{"
 
-    def loop(self, body) -> list[str]:
-        """A loop whose body `body()` writes with the loop variable in scope."""
+    def loop(self, body, header: tuple[str, str, str] | None = None) -> list[str]:
+        """A loop whose body `body()` writes with the loop variable in scope
+        (over `header`'s range where given: (variable, type, header))."""
         f = self.cur
-        var, t, header = self.loop_header()
+        var, t, header_text = header or self.loop_header()
         f.scopes.append({var: _Var(t, False)})
         f.loop_vars.append((var, t))
         f.loop_depth += 1
@@ -445,7 +446,7 @@ class Generator:
             f.loop_depth -= 1
             f.loop_vars.pop()
             f.scopes.pop()
-        return [header, *self.indent(lines), "}"]
+        return [header_text, *self.indent(lines), "}"]
 
     def s_for(self, depth: int) -> list[str]:
         return self.loop(lambda: self.block(self.rng.randint(1, 4), depth - 1))
@@ -484,6 +485,7 @@ class Generator:
                 self.t_cond_float,
                 self.t_fold,
                 self.t_swap_elements,
+                self.t_passes,
             )
         )()
 
@@ -528,6 +530,31 @@ class Generator:
             return [f"let {tmp}: {t} = {y}[{i}];", f"{y}[{i}] = {y}[{j}];", f"{y}[{j}] = {tmp};"]
 
         return self.loop(body)
+
+    def t_passes(self) -> list[str]:
+        """Two or three loops over one range, one after the other, each a
+        pass of stores (what loop fusion takes, and near misses of it:
+        indexes ahead of or behind the loop variable)."""
+        muts = self._arrays(mutable=True)
+        if not muts:
+            return self.t_copy()
+        var, t, header = self.loop_header()
+        out: list[str] = []
+        for k in range(self.rng.randint(2, 3)):
+            v = var if k == 0 else self.fresh("i")
+            here = (v, t, header.replace(f"for {var} in", f"for {v} in", 1))
+
+            def body(v=v):
+                y = self.pick(muts)
+                e = self.cur.arrays[y][0]
+                lines = []
+                for _ in range(self.rng.randint(1, 2)):
+                    at = v if self.chance(0.7) else self.index()  # mostly the element of this iteration
+                    lines.append(f"{y}[{at}] = {self.expr(e, 2)};")
+                return lines
+
+            out += self.loop(body, here)
+        return out
 
     def t_copy(self) -> list[str]:
         found = self._mut_and_source()
