@@ -129,3 +129,13 @@ def test_the_fused_kernel_runs_natively_and_agrees(tmp_path):
         interp.run(module, "chain3", n, want, b)
         lib.chain3(n, got, b)
         assert np.array_equal(got, want), n
+
+
+def test_explain_lists_the_fused_form():
+    from atlas.machine import probe as hwprobe
+    from atlas.tools import explain as X
+
+    doc = X.explain([ROOT / "intents/family/chain3.ax"], hwprobe.probe(), "this machine")
+    forms = {lf["shape"]: lf["what"] for f in doc["functions"] for lf in f["loop_forms"]}
+    assert "fusion" in forms and forms["fusion"].count(" fused") == 2
+    assert "9 pairs of accesses proven apart by Z3" in forms["fusion"]

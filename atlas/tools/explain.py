@@ -356,6 +356,12 @@ def _shape_summary(name: str, ev: dict) -> str:
             f"slots proven distinct and in range by Z3{guard}"
             for nst in ev["nests"]
         )
+    if name == "fusion":
+        checks = [c for f in ev["fused"] for c in f["checks"]]
+        return (
+            "; ".join(f"the loops at {f['loops']} fused" for f in ev["fused"])
+            + f", {_plural(len(checks), 'pair')} of accesses proven apart by Z3{guard}"
+        )
     if name != "inbounds":  # a shape this summary does not know: its own account of its proof
         return str(ev.get("proof", "proven"))
     accesses = list(dict.fromkeys(ev["accesses"]))  # each access once, in order
