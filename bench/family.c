@@ -65,3 +65,35 @@ void chain3(uint64_t n, int32_t *a, const int32_t *b) {
     for (uint64_t i = 0; i < n; i++)
         a[i] = a[i] > 0 ? a[i] : 0;
 }
+uint8_t max_u8(uint64_t n, const uint8_t *x) {
+    uint8_t m = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
+    return m;
+}
+int64_t dot_i16(uint64_t n, const int16_t *a, const int16_t *b) {
+    int64_t s = 0;
+    for (uint64_t i = 0; i < n; i++)
+        s += (int64_t)a[i] * (int64_t)b[i];
+    return s;
+}
+void transpose(uint64_t n, const float *a, float *out) {
+    for (uint64_t i = 0; i < n; i++)
+        for (uint64_t j = 0; j < n; j++)
+            out[j * n + i] = a[i * n + j];
+}
+int64_t abs_sum(uint64_t n, const int32_t *x) {
+    int64_t s = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int64_t v = x[i];
+        s += v < 0 ? -v : v;
+    }
+    return s;
+}
+uint64_t argmin_i16(uint64_t n, const int16_t *x) {
+    uint64_t at = 0;
+    int16_t low = 32767;
+    for (uint64_t i = 0; i < n; i++)
+        if (x[i] < low) { low = x[i]; at = i; }
+    return at;
+}

@@ -88,7 +88,8 @@ def _cases(k):
     top = B.make_inputs(k, 300)
     for p, t in k.params:
         if t.endswith("*") and t.startswith("const"):
-            top[p][...] = np.iinfo(top[p].dtype).max
+            dt = top[p].dtype
+            top[p][...] = np.finfo(dt).max if dt.kind == "f" else np.iinfo(dt).max
     yield 300, top
     if k.name == "count_above":  # thresholds at the edges of i32
         for t in (-(2**31), 2**31 - 1, 0):
@@ -130,7 +131,8 @@ def test_family_run_compiles_compares_and_renders(tmp_path):
     assert [r.kernel for r in report.rows] == NAMES and report.suite == "family"
     for r in report.rows:
         assert r.ok, (r.kernel, r.detail)
-        assert r.compared == (100 if B.FAMILY_BY_NAME[r.kernel].ret is None else 1)
+        k = B.FAMILY_BY_NAME[r.kernel]
+        assert r.compared == (k.length(100) if k.ret is None else 1)
         assert r.ratio and r.ratio > 0
     text = B.render(report)
     assert text.startswith("# atlas bench: the kernel families") and "intents/family/*.ax" in text

@@ -337,6 +337,48 @@ FAMILY = (
         moved=lambda n: 12 * n,  # fused: a and b read once, a written once
         bound_sizes=(1 << 22,),
     ),
+    Kernel(
+        "max_u8",
+        "uint8_t",
+        (_N, ("x", "const uint8_t *")),
+        (4096, 1 << 24),
+        lambda rng, n: {"x": _ints(rng, n, 0, 255, np.uint8)},  # 255 never drawn: the whole array is read
+        moved=lambda n: n,
+        bound_sizes=(1 << 24,),
+    ),
+    Kernel(
+        "dot_i16",
+        "int64_t",
+        (_N, ("a", "const int16_t *"), ("b", "const int16_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"a": _ints(rng, n, -(2**15), 2**15, np.int16), "b": _ints(rng, n, -(2**15), 2**15, np.int16)},
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "transpose",
+        None,
+        (_N, ("a", "const float *"), ("out", "float *")),
+        (64, 1024),
+        lambda rng, n: {"a": _uniform_f32(rng, n * n)},
+        length=lambda n: n * n,
+    ),
+    Kernel(
+        "abs_sum",
+        "int64_t",
+        (_N, ("x", "const int32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, -(2**31), 2**31, np.int32)},
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "argmin_i16",
+        "uint64_t",
+        (_N, ("x", "const int16_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, -(2**15), 2**15, np.int16)},
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 
