@@ -60,6 +60,7 @@ from ..logic import differential
 from ..logic.differential import same
 
 SEARCH_VERSION = "2"  # part of the archive context: a new search space invalidates old champions
+LARGE_INPUT_NS = 20e6  # the large generated input is searched on where the default takes at most this per call
 
 
 # ---------------------------------------------------------------- evaluation
@@ -93,6 +94,9 @@ class Options:
     profiles: dict = field(default_factory=dict)  # function name -> atlas.search.profile.Profile
     feedback: dict | None = None  # function -> {counter label: count}, from a previous run
     generated_size: int = 4096  # elements per array when a function has no profile
+    # ... and a second input this many times larger, out of the caches (0: none),
+    # kept where the default variant takes at most LARGE_INPUT_NS per call on it
+    generated_scale: int = 256
     archive_path: str | None = None  # default: the user's cache dir
     reuse: bool = True  # take an archived champion instead of searching again
     confirm_leaders: int = 2  # leaders measured again beside the default at the end
@@ -293,7 +297,9 @@ def context_key(fn: ir.Function, options: Options, backend: str) -> str:
                 "search": SEARCH_VERSION,
                 "atlas": __version__,
                 "backend": backend,
-                "profile": prof.digest if prof is not None else f"generated:{options.generated_size}",
+                "profile": prof.digest
+                if prof is not None
+                else f"generated:{options.generated_size}x{options.generated_scale}",
                 "feedback": fb,
                 "repeats": options.repeats,
             },
@@ -417,6 +423,7 @@ class Search:
         fn = target.module.function(fn_name)
         self._fn = fn
         self._inputs: list | None = None
+        self._large = False  # the inputs end with a large generated one, not yet timed
         prof = options.profiles.get(fn_name)
         self.candidates = _Candidates(target, fn_name, lambda: self.inputs, prof is not None, options.feedback)
         self.context = context_key(fn, options, target.backend.name)
@@ -441,12 +448,17 @@ class Search:
         if self._inputs is None:
             from .profile import generated
 
-            prof = self.options.profiles.get(self.fn_name)
-            self._inputs = (
-                prof.inputs(self._fn)
-                if prof is not None
-                else generated(self._fn, self.options.generated_size, self.options.seed)
-            )
+            o = self.options
+            prof = o.profiles.get(self.fn_name)
+            if prof is not None:
+                self._inputs = prof.inputs(self._fn)
+            else:
+                self._inputs = generated(self._fn, o.generated_size, o.seed)
+                if o.generated_scale > 1:
+                    large = generated(self._fn, o.generated_size * o.generated_scale, o.seed)
+                    if _elements(large) > _elements(self._inputs):
+                        self._inputs = self._inputs + large
+                        self._large = True
         return self._inputs
 
     @property
@@ -584,9 +596,48 @@ class Search:
         where it did not run."""
         self.until = until
         t0 = time.monotonic()
+        if self.measure == self._measure and self.inputs and self._large:
+            self._check_large()
         e = self.ga.evaluate(self.space.default())
         self.spent += time.monotonic() - t0
         return sum(e.times) if e.status is Measured.OK else None
+
+    def _check_large(self) -> None:
+        """Keep the large generated input only where the default variant
+        runs it within LARGE_INPUT_NS per call: a search measures many
+        candidates, each several times."""
+        from . import worker
+
+        self._large = False
+        made = self.candidates.shape(self.space.default().forms, "plain")
+        built = self._compile(made[0], self.space.default()) if made is not None else None
+        if not isinstance(built, _Built):
+            self._drop_large("the default variant could not be built to time it")
+            return
+        try:
+            m = worker.measure(
+                built.out,
+                self.fn_name,
+                self._args[-1],
+                repeats=1,
+                timeout_s=min(self.options.timeout_s, LARGE_INPUT_NS * 20 / 1e9),
+                min_sample_ns=0,
+                cpu=None if self._builder is None else self._builder.timing_cpu,
+            )
+        finally:
+            shutil.rmtree(built.out, ignore_errors=True)
+        if not m.ok or m.median_ns is None or m.median_ns > LARGE_INPUT_NS:
+            took = "did not finish" if not m.ok or m.median_ns is None else f"takes {m.median_ns / 1e6:.1f} ms"
+            self._drop_large(f"the default variant {took} per call on it")
+
+    def _drop_large(self, why: str) -> None:
+        inputs = self.inputs
+        self.candidates.notes.append(
+            f"the large generated input ({_elements(inputs[-1:])} elements) is not searched on: {why}"
+        )
+        self._inputs = inputs[:-1]
+        if self._saved is not None:
+            self._saved = self._saved[:-1]
 
     def run(self, until: float | None = None) -> tuple[Evaluation, Ran]:
         """The search, ended by `until` (default: the options' budget from
@@ -1013,18 +1064,19 @@ def _searched(s: Search, until: float) -> Outcome:
 # The shapes that need no profile: each a proven rewrite of a function's
 # loops, None where it does not apply.  `atlas explain` lists them too, so a
 # new one is added here (and its module) and nowhere else.
-LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion")
+LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion", "tiling")
 
 
 def loop_shape(name: str) -> Callable[..., Any]:
     """The function that makes loop shape `name` (f(fn, module=None, *, differential=True))."""
-    from . import deferred, fusion, nests
+    from . import deferred, fusion, nests, tiling
 
     return {
         "deferred-reduction": deferred.deferred_reduction,
         "inbounds": nests.guarded_inbounds,
         "interchange": nests.interchange,
         "fusion": fusion.fusion,
+        "tiling": tiling.tiling,
     }[name]
 
 
@@ -1034,6 +1086,7 @@ SHAPES = (
     "inbounds",
     "interchange",
     "fusion",
+    "tiling",
     "hot-path",
     "tier16",
     "tier64",
@@ -1053,6 +1106,11 @@ def pinned(shape: str) -> Pinned:
     if shape not in SHAPES:
         raise AtlasError(None, f"unknown shape {shape!r} (shapes: {', '.join(SHAPES)})")
     return Pinned(shape)
+
+
+def _elements(inputs: list) -> int:
+    """The elements of the largest array of any argument list."""
+    return max((a.size for args in inputs for a in args if isinstance(a, np.ndarray)), default=0)
 
 
 def _describe_inputs(inputs: list) -> list[str]:

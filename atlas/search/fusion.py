@@ -120,8 +120,8 @@ class _Fuse:
         body2 = ir.rename_locals(second.body, {second.var: first.var}) if second.var != first.var else second.body
         here = frames + [self.prover.frame(first, frames)]
         checks = []
-        for a in _accesses(first.body):
-            for b in _accesses(body2):
+        for a in accesses(first.body):
+            for b in accesses(body2):
                 if a[1] != b[1] or (a[0] == "load" and b[0] == "load"):
                     continue
                 verdict, guard = self._apart(a[2], b[2], here, first)
@@ -148,7 +148,7 @@ class _Fuse:
             if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= self.fixed | enclosing:
                 return f"the bound {ir.pretty_expr(b)} may change between the loops"
         for loop in (first, second):
-            why = _plain_body(loop)
+            why = plain_body(loop)
             if why:
                 return why
         mine1, mine2 = _declared(first.body), _declared(second.body)
@@ -174,7 +174,7 @@ class _Fuse:
         return p.check(claim), guard
 
 
-def _plain_body(loop: ir.For) -> str:
+def plain_body(loop: ir.For) -> str:
     """Why the body is not one that only computes and stores per element."""
     own = _declared(loop.body)
     for s in ir.walk_stmts(loop.body):
@@ -203,7 +203,7 @@ def _used(stmts) -> set[str]:
     return out
 
 
-def _accesses(stmts) -> list[tuple[str, str, ir.Expr]]:
+def accesses(stmts) -> list[tuple[str, str, ir.Expr]]:
     """Every (kind, array, index) the statements make, loads and stores."""
     out: list[tuple[str, str, ir.Expr]] = []
     for s in ir.walk_stmts(stmts):

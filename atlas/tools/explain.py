@@ -362,6 +362,12 @@ def _shape_summary(name: str, ev: dict) -> str:
             "; ".join(f"the loops at {f['loops']} fused" for f in ev["fused"])
             + f", {_plural(len(checks), 'pair')} of accesses proven apart by Z3{guard}"
         )
+    if name == "tiling":
+        return "; ".join(
+            f"{t['loop']}: run in {t['tile']} x {t['tile']} tiles, "
+            f"{_plural(len(t['checks']), 'pair')} of accesses proven never to meet by Z3{guard}"
+            for t in ev["tiled"]
+        )
     if name != "inbounds":  # a shape this summary does not know: its own account of its proof
         return str(ev.get("proof", "proven"))
     accesses = list(dict.fromkeys(ev["accesses"]))  # each access once, in order

@@ -277,6 +277,7 @@ def search_options(combo: Combo, looped: list[str], calls: list[Call], seed: int
             repeats=1,
             timeout_s=10.0,
             generated_size=64,
+            generated_scale=0,  # the campaign compares outputs itself, on every size it calls
             confirm_leaders=1,
             confirm_rounds=1,
             seed=seed,
