@@ -164,6 +164,8 @@ class _Tile:
         for loop, allowed in ((outer, self.fixed | enclosing), (inner, self.fixed | enclosing)):
             if not (loop.ty.is_int and not loop.ty.signed):
                 return f"the loop variable {loop.var} is not unsigned"
+            if loop.lo.ty != loop.ty or loop.hi.ty != loop.ty:
+                return f"the bounds of {loop.var} are not of its type"
             for b in (loop.lo, loop.hi):
                 if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= allowed:
                     return f"the bound {ir.pretty_expr(b)} is not fixed for the nest (a rectangle is needed)"
