@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 PY ?= python3
 
-.PHONY: install demo test test-fast bench bench-family fuzz clean
+.PHONY: install demo test test-fast bench bench-family bench-search fuzz clean
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
@@ -43,6 +43,11 @@ bench: install
 # (intents/family/, bench/family.c), timed as `make bench` times the ten.
 bench-family: install
 	$(PY) -m atlas.tools.cli bench --family
+
+# The search beside random sampling of the same number of measurements,
+# on the ten kernels and the families (`atlas bench-search`).
+bench-search: install
+	$(PY) -m atlas.tools.cli bench-search
 
 # A fuzzing campaign: generated programs compiled every way and compared with
 # the interpreter for FUZZ_SECONDS, then mutated intent files through
