@@ -427,3 +427,20 @@ def test_sharing_by_structure_sets_names_aside_but_not_shape():
     assert patterns["(a0[v0] * a1[v0]): u32"] == ["f", "g"]
     assert "(a0[v0] * a0[v0]): u32" not in patterns
     assert all("*" not in s["best"] for s in rep["shared_classes"])  # no product class is merged
+
+
+def test_counting_programs_walks_each_class_once():
+    """A class shared along many paths (`s = s * s + s`, chained forty times:
+    3^40 paths to the bottom) is counted from its children once, not once
+    per path (the mutated-intent campaign found a compile that never ended)."""
+    from types import SimpleNamespace as NS
+
+    from atlas.logic import egraph
+
+    classes = [NS(id="c0", nodes=[NS(kids=())])]
+    for k in range(1, 41):
+        prev = f"c{k - 1}"
+        classes.append(NS(id=f"c{k}", nodes=[NS(kids=(prev, prev)), NS(kids=(f"m{k}", prev))]))
+        classes.append(NS(id=f"m{k}", nodes=[NS(kids=(prev, prev))]))
+    counts = egraph._programs(classes)
+    assert counts["c0"] == 1 and counts["c1"] == 2 and counts["c40"] == egraph.PROGRAMS_CAP

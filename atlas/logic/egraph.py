@@ -1112,16 +1112,19 @@ def _programs(classes: list[EClass]) -> dict[str, int]:
     acyclic = {cid: [ks for ks in nodes if all(comp[k] != comp[cid] for k in ks)] for cid, nodes in kids.items()}
     count: dict[str, int] = {}
     for cid in kids:
-        order, todo = [], [cid]
-        while todo:  # children first, without recursion (deep terms)
-            c = todo.pop()
+        # children first, without recursion (deep terms); each class is
+        # expanded once, when it is first reached: a class shared along many
+        # paths (`s = s * s + s` chained) would otherwise be walked once per path
+        todo: list[tuple[str, bool]] = [(cid, False)]
+        while todo:
+            c, children_done = todo.pop()
             if c in count:
                 continue
-            order.append(c)
-            todo.extend(k for ks in acyclic[c] for k in ks if k not in count)
-        for c in reversed(order):
-            if c not in count:
+            if children_done:
                 count[c] = min(PROGRAMS_CAP, sum(_capped_prod(count[k] for k in ks) for ks in acyclic[c]))
+                continue
+            todo.append((c, True))
+            todo.extend((k, False) for ks in acyclic[c] for k in ks if k not in count)
     return count
 
 
