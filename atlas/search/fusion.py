@@ -47,7 +47,7 @@ import z3
 
 from ..meaning import ir
 from . import nests
-from .nests import Prover, Frame, guard_expr, guarded_copy, has, Marker, poly, names_read
+from .nests import Frame, Marker, Prover, guard_expr, guarded_copy, has, names_read, poly, unchanging
 from .shapes import Shaped, finish
 
 PROOF_FUSION = (
@@ -145,7 +145,7 @@ class _Fuse:
             return "not the same range"
         enclosing = {f.var for f in frames if isinstance(f, Frame)}
         for b in (first.lo, first.hi):
-            if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= self.fixed | enclosing:
+            if not unchanging(b, self.fixed | enclosing):
                 return f"the bound {ir.pretty_expr(b)} may change between the loops"
         for loop in (first, second):
             why = plain_body(loop)

@@ -383,13 +383,14 @@ class Prover:
         claim, guard = self.claim(frames, [x, n], x.value < n.value)
         return self.check(claim), guard
 
-    def distinct(self, index: ir.Expr, frames: list[Frame], *loops: ir.For):
+    def distinct(self, index: ir.Expr, frames: list[Frame], *loops: ir.For, other: ir.Expr | None = None):
         """(verdict, guard parameters): two different values of the variables
-        of `loops` (among the frames) give distinct indices."""
+        of `loops` (among the frames) give distinct indices; with `other`,
+        `index` at the one and `other` at the second are distinct."""
         one = {lp.var: z3.Int(lp.var + "!1") for lp in loops}
         two = {lp.var: z3.Int(lp.var + "!2") for lp in loops}
         x1 = poly(index, self.env(frames, one))
-        x2 = poly(index, self.env(frames, two))
+        x2 = poly(index if other is None else other, self.env(frames, two))
         if x1 is None or x2 is None:
             return NOT_POLYNOMIAL, set()
         differ = z3.Or(*(one[v] != two[v] for v in one))
@@ -405,12 +406,22 @@ def guard_expr(prover: Prover, params: set[str]) -> ir.Expr | None:
         if p.name in params and isinstance(p.ty, ir.Scalar):
             bound = ir.Const(1 << prover.guard_bits, p.ty)
             conds.append(ir.Binary("lt", ir.Var(p.name, p.ty), bound, ir.BOOL))
-    if not conds:
-        return None
-    out = conds[0]
-    for c in conds[1:]:
-        out = ir.Binary("land", out, c, ir.BOOL)
+    return conjunction(*conds)
+
+
+def conjunction(*conds: ir.Expr | None) -> ir.Expr | None:
+    """The conditions joined by `&&` (those that are None left out); None for none."""
+    out = None
+    for c in conds:
+        if c is not None:
+            out = c if out is None else ir.Binary("land", out, c, ir.BOOL)
     return out
+
+
+def unchanging(e: ir.Expr, allowed: set[str]) -> bool:
+    """Whether e reads no array, calls nothing and names only `allowed`:
+    the same value wherever it is evaluated inside a loop nest."""
+    return not has(e, ir.Load) and not has(e, ir.Call) and names_read(e) <= allowed
 
 
 # ================================================================ marking accesses
@@ -626,7 +637,7 @@ def _nest_reads(nest: Nest, fn: ir.Function, outer: list[ir.For]) -> str:
         return f"the index depends on {sorted(names_read(idx) - i_vars - {loop.var})}"
     for what, bounds, ok in (("B", (loop.lo, loop.hi), i_vars), ("C", (kloop.lo, kloop.hi), i_vars)):
         for b in bounds:
-            if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= ok:
+            if not unchanging(b, ok):
                 return f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
     name = nest.s.name

@@ -43,12 +43,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import z3
-
 from ..meaning import ir
 from . import nests
 from .fusion import accesses, plain_body
-from .nests import Frame, Marker, Prover, guard_expr, guarded_copy, has, names_read, poly
+from .nests import Frame, Marker, Prover, conjunction, guard_expr, guarded_copy, unchanging
 from .shapes import Shaped, finish
 
 LINE_BYTES = 64
@@ -81,18 +79,10 @@ def tiling(
     body = walk.block(marked, [])
     if not walk.tiled:
         return None
-    guard = _and(guard_expr(prover, walk.guard | marker.guard), *walk.limits)
+    guard = conjunction(guard_expr(prover, walk.guard | marker.guard), *walk.limits)
     new = guarded_copy(fn, body, guard)
     evidence = nests.shape_evidence("tiling", PROOF_TILING, guard, marker, prover, tiled=walk.tiled)
     return finish(fn, new, module, evidence, differential, seed, t0)
-
-
-def _and(*conds: ir.Expr | None) -> ir.Expr | None:
-    out = None
-    for c in conds:
-        if c is not None:
-            out = c if out is None else ir.Binary("land", out, c, ir.BOOL)
-    return out
 
 
 class _Tile:
@@ -140,7 +130,7 @@ class _Tile:
             for b in found[k:] + [x for x in found[:k] if x[0] == "load"]:
                 if b[1] != a[1]:
                     continue
-                verdict, guard = self._never_meet(a[2], b[2], here, outer, inner)
+                verdict, guard = self.prover.distinct(a[2], here, outer, inner, other=b[2])
                 checks.append(
                     {
                         "store": f"{a[1]}[{ir.pretty_expr(a[2])}]",
@@ -160,30 +150,16 @@ class _Tile:
         return self._tiled(outer, inner, tile)
 
     def _refusal(self, outer: ir.For, inner: ir.For, frames: list) -> str:
-        enclosing = {f.var for f in frames if isinstance(f, Frame)}
-        for loop, allowed in ((outer, self.fixed | enclosing), (inner, self.fixed | enclosing)):
+        allowed = self.fixed | {f.var for f in frames if isinstance(f, Frame)}  # not the outer variable
+        for loop in (outer, inner):
             if not (loop.ty.is_int and not loop.ty.signed):
                 return f"the loop variable {loop.var} is not unsigned"
             if loop.lo.ty != loop.ty or loop.hi.ty != loop.ty:
                 return f"the bounds of {loop.var} are not of its type"
             for b in (loop.lo, loop.hi):
-                if has(b, ir.Load) or has(b, ir.Call) or not names_read(b) <= allowed:
+                if not unchanging(b, allowed):
                     return f"the bound {ir.pretty_expr(b)} is not fixed for the nest (a rectangle is needed)"
         return plain_body(inner)
-
-    def _never_meet(self, index1: ir.Expr, index2: ir.Expr, frames: list, outer: ir.For, inner: ir.For):
-        p = self.prover
-        one = {lp.var: z3.Int(lp.var + "!1") for lp in (outer, inner)}
-        two = {lp.var: z3.Int(lp.var + "!2") for lp in (outer, inner)}
-        x1 = poly(index1, p.env(frames, one))
-        x2 = poly(index2, p.env(frames, two))
-        if x1 is None or x2 is None:
-            return nests.NOT_POLYNOMIAL, set()
-        differ = z3.Or(*(one[v] != two[v] for v in one))
-        claim, guard = p.claim(
-            frames, [x1, x2], z3.Implies(differ, x1.value != x2.value), copies={v: (one[v], two[v]) for v in one}
-        )
-        return p.check(claim), guard
 
     def _tiled(self, outer: ir.For, inner: ir.For, tile: int) -> ir.For:
         def blocks(loop: ir.For) -> tuple[ir.Var, ir.Expr, ir.Expr, ir.Expr]:
