@@ -492,6 +492,8 @@ def test_the_genome_chooses_among_the_e_class_members_each_proven(here):
         wrong = Term("sub", forms[0].ty, forms[0].args[1:] if forms[0].op == "select" else forms[0].args)
         s.candidates.alternatives = {**s.candidates.alternatives, root: (*s.candidates.alternatives[root], wrong)}
         s.candidates._forms.clear()
+        s.candidates._unproven[root] = s.candidates._distinct_forms(root)
+        assert wrong in s.candidates._unproven[root]  # put to Z3, not dropped before
         assert wrong not in s.candidates.forms(root)
         assert any("refuted" in note for note in s.candidates.notes)
     finally:

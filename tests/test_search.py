@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate, with_gene
+from atlas.search.explode import Evaluation, Genetic, Genome, Options, Space, crossover, mutate
 from atlas.search.screen import CostModel, target
 from atlas.search.worker import Measured
 
@@ -133,13 +133,7 @@ def test_never_measures_a_genome_twice(seed):
 
 def _random_genomes(k: int, seed: int) -> list[Genome]:
     rng = random.Random(seed)
-    out = []
-    for _ in range(k):
-        g = SPACE.default()
-        for name, values in SPACE.genes():
-            g = with_gene(g, name, rng.choice(values))
-        out.append(g)
-    return out
+    return [SPACE.draw(rng) for _ in range(k)]
 
 
 def test_the_cost_model_learns_a_landscape_from_few_measurements():

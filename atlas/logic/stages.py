@@ -101,13 +101,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
         n[1] += 1
-        why: str | None
-        try:
-            counter = rulebook.prove(r.term, best, timeout_ms=PROOF_TIMEOUT_MS)
-        except rulebook.Undecided as exc:
-            why = f"undecided: {exc}"
-        else:  # a refutation is never expected: a rule or the e-graph is wrong
-            why = None if counter is None else f"refuted by {counter}"
+        why = unproven_because(r.term, best)
         if why is not None:
             fallbacks[r.function].append(Fallback(r.name, why))
             outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
@@ -145,6 +139,16 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if r.role != lower.FUNCTION
     }
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots), alternatives)
+
+
+def unproven_because(source: Term, form: Term) -> str | None:
+    """None where Z3 proves `form` equal to `source`, else why not: undecided,
+    or refuted (never expected: a rule or the e-graph is wrong)."""
+    try:
+        counter = rulebook.prove(source, form, timeout_ms=PROOF_TIMEOUT_MS)
+    except rulebook.Undecided as exc:
+        return f"undecided: {exc}"
+    return None if counter is None else f"refuted by {counter}"
 
 
 def _source_terms(src: ir.Function, run_form: ir.Module, roots, chosen: dict) -> ir.Function:

@@ -144,7 +144,8 @@ class _Candidates:
         self.sources = {r.name: r.term for r in mine}
         self.chosen = target.chosen
         self.alternatives = target.alternatives
-        self.roots = tuple(r.name for r in mine if len(self._unproven(r.name)) > 1)
+        self._unproven = {r.name: self._distinct_forms(r.name) for r in mine}  # before their proofs
+        self.roots = tuple(r.name for r in mine if len(self._unproven[r.name]) > 1)
         self.samples = samples  # () -> the inputs, drawn only when a hot path is wanted
         self.profiled = profiled
         self.feedback = feedback or {}
@@ -159,28 +160,20 @@ class _Candidates:
         then the class's next cheapest members, each proven equal to the
         source by Z3 here; one that is not proven is not offered."""
         if root not in self._forms:
-            from ..logic import rules as rulebook
-            from ..logic.stages import PROOF_TIMEOUT_MS
+            from ..logic.stages import unproven_because
 
-            source, *others = self._unproven(root)
+            source, *others = self._unproven[root]
             out = [source]
             for t in others:
-                if t is self.chosen.get(root):  # proven when the module was
+                why = None if t is self.chosen.get(root) else unproven_because(source, t)  # chosen: proven already
+                if why is None:
                     out.append(t)
-                    continue
-                try:
-                    counter = rulebook.prove(source, t, timeout_ms=PROOF_TIMEOUT_MS)
-                except rulebook.Undecided as exc:
-                    self.notes.append(f"{root}: the form {pretty(t)} is not offered: undecided ({exc})")
-                    continue
-                if counter is not None:  # never expected: a rule or the e-graph is wrong
-                    self.notes.append(f"{root}: the form {pretty(t)} is not offered: refuted by {counter}")
-                    continue
-                out.append(t)
+                else:
+                    self.notes.append(f"{root}: the form {pretty(t)} is not offered: {why}")
             self._forms[root] = tuple(out)
         return self._forms[root]
 
-    def _unproven(self, root: str) -> list[Term]:
+    def _distinct_forms(self, root: str) -> list[Term]:
         """The source's form, the verified one, then the class's others,
         one of each that differ beyond the order of commuted operands
         (which changes no code)."""
@@ -196,7 +189,7 @@ class _Candidates:
     def default_forms(self) -> tuple[int, ...]:
         """What the compile without a search emits: the verified form where
         there is one (up to commuted operands: the same code)."""
-        return tuple(1 if self._unproven(r)[1] is self.chosen.get(r) else 0 for r in self.roots)
+        return tuple(1 if self._unproven[r][1] is self.chosen.get(r) else 0 for r in self.roots)
 
     def described(self, forms: tuple[int, ...]) -> list[str]:
         """The roots not in their source form, each with the form chosen."""
@@ -874,9 +867,7 @@ class Genetic:
         tries = 0
         while len(out) < k and tries < 50 * k:
             tries += 1
-            g = self.space.default()
-            for name, values in self.space.genes():
-                g = with_gene(g, name, rng.choice(values))
+            g = self.space.draw(rng)
             if g not in self.evaluated and g not in out and g not in taken:
                 out.append(g)
         if count:

@@ -93,6 +93,13 @@ class Space:
             and all(getattr(g, k) in getattr(self, k) for k in KNOBS)
         )
 
+    def draw(self, rng: random.Random) -> Genome:
+        """A genome with every gene drawn uniformly from its values."""
+        g = self.default()
+        for name, values in self.genes():
+            g = with_gene(g, name, rng.choice(values))
+        return g
+
     def size(self) -> int:
         return math.prod(len(v) for _, v in self.genes())
 
