@@ -37,7 +37,7 @@ MAX_OPERATIONS = 64  # larger subterms are not looked at (a 64-bit byte swap a b
 VECTORS = 96
 
 
-def _vectors(w: int, rng: np.random.Generator) -> np.ndarray:
+def _vectors(w: int, rng: np.random.Generator) -> list[int]:
     """Test values of width w: the edges, single bits, small numbers, and
     uniform random bit patterns."""
     mask = (1 << w) - 1
@@ -47,7 +47,7 @@ def _vectors(w: int, rng: np.random.Generator) -> np.ndarray:
     small = [int(v) for v in rng.integers(0, 64, 8)]
     rest = VECTORS - len(edges) - len(bits) - len(small)
     rand = [int(v) & mask for v in rng.integers(0, 1 << 63, rest, dtype=np.uint64) * 2 + rng.integers(0, 2, rest)]
-    return np.array(edges + bits + small + rand, dtype=np.uint64)
+    return edges + bits + small + rand
 
 
 def _inputs(t: Term) -> list[Term]:
@@ -116,7 +116,7 @@ def _samples(n: int, w: int, rng: np.random.Generator) -> list[dict[str, int]]:
     """Test inputs: each value list crossed with a shuffled copy, and equal
     pairs and neighbours for two inputs (where min and max tie, where a
     saturating sum starts to saturate)."""
-    xs = [int(v) for v in _vectors(w, rng)]
+    xs = _vectors(w, rng)
     if n == 1:
         return [{"x": v} for v in xs]
     ys = [xs[i] for i in rng.permutation(len(xs))]
@@ -130,6 +130,7 @@ def recognise(terms, seed: int = 0) -> list[rulebook.Rule]:
     `terms` that compute a primitive of their one or two inputs, each over
     pattern variables in the inputs' places."""
     rng = np.random.default_rng(seed)
+    samples: dict[tuple[int, int], list[dict[str, int]]] = {}  # per (inputs, width): drawn once
     found: dict[Term, rulebook.Rule] = {}
     tried: set[Term] = set()
     for root in terms:
@@ -142,13 +143,16 @@ def recognise(terms, seed: int = 0) -> list[rulebook.Rule]:
             inputs = _inputs(t)
             if not 1 <= len(inputs) <= 2 or any(x.ty != t.ty for x in inputs):
                 continue
-            rule = _match(t, inputs, rng)
+            key = (len(inputs), t.ty.bits)
+            if key not in samples:
+                samples[key] = _samples(*key, rng)
+            rule = _match(t, inputs, samples[key])
             if rule is not None:
                 found.setdefault(rule.lhs, rule)
     return list(found.values())
 
 
-def _match(t: Term, inputs: list[Term], rng: np.random.Generator) -> rulebook.Rule | None:
+def _match(t: Term, inputs: list[Term], samples: list[dict[str, int]]) -> rulebook.Rule | None:
     w = t.ty.bits
     names = ("x", "y")[: len(inputs)]
     local = [Term("var", t.ty, (), n) for n in names]
@@ -156,7 +160,7 @@ def _match(t: Term, inputs: list[Term], rng: np.random.Generator) -> rulebook.Ru
     if any(u.ty.is_float for u in subterms(body)):
         return None  # an integer computed through floats: not a bit idiom
     alive = _candidates(local, w)
-    for env in _samples(len(inputs), w, rng):  # most candidates are out after a sample or two
+    for env in samples:  # most candidates are out after a sample or two
         memo: dict = {}
         got = _value(body, env, memo)
         alive = [c for c in alive if got is not None and _value(c, env, memo) == got]
