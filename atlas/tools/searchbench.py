@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..machine.probe import Probe
-
-STRATEGIES = ("genetic", "random")
+from .bench import FAMILY_SUITE, TEN, BenchError, Kernel, Suite, compile_atlas
 
 
 @dataclass(frozen=True)
@@ -51,48 +50,35 @@ class Row:
         return None if g is None or r is None else g.speedup / r.speedup
 
 
-def _kernels(only) -> list[tuple[str, Path, str]]:
-    from .bench import FAMILY_SUITE, TEN
-
-    out = [(k.name, s.intents, s.name) for s in (TEN, FAMILY_SUITE) for k in s.kernels]
+def _kernels(only) -> list[tuple[Kernel, Suite]]:
+    out = [(k, s) for s in (TEN, FAMILY_SUITE) for k in s.kernels]
     if only:
-        known = {name for name, _, _ in out}
+        known = {k.name for k, _ in out}
         unknown = sorted(set(only) - known)
         if unknown:
-            from .bench import BenchError
-
             raise BenchError(f"unknown kernel(s): {', '.join(unknown)} (kernels: {', '.join(sorted(known))})")
-        out = [k for k in out if k[0] in only]
+        out = [(k, s) for k, s in out if k.name in only]
     return out
 
 
-def search_once(probe: Probe, kernel: str, intents: Path, options) -> Found:
-    """Compile one kernel with the search on `options`, in a scratch folder
-    and a scratch archive; what its summary says."""
-    from ..pipeline import compile_files
-    from ..search.profile import load_profile
-
-    prof = intents / "profiles" / f"{kernel}.yaml"
+def search_once(probe: Probe, kernel: Kernel, suite: Suite, options) -> Found:
+    """Compile one kernel as `atlas bench` does (on its profile where it has
+    one) with the search on `options`, in a scratch folder and a scratch
+    archive; what its summary says."""
     with tempfile.TemporaryDirectory(prefix="atlas-bench-search-") as tmp:
-        options = replace(
-            options,
-            profiles={kernel: load_profile(prof)} if prof.exists() else {},
-            archive_path=str(Path(tmp) / "archive.sqlite3"),
-            reuse=False,
-        )
-        compiled = compile_files([intents / f"{kernel}.ax"], probe, Path(tmp) / "out", search=options)
-    s = compiled.manifest.functions[kernel].search
+        options = replace(options, archive_path=str(Path(tmp) / "archive.sqlite3"), reuse=False)
+        _, _, s = compile_atlas(kernel, probe, Path(tmp), suite.intents, search=options)
     if s is None:
-        raise RuntimeError(f"{kernel}: the compile made no search")
+        raise RuntimeError(f"{kernel.name}: the compile made no search")
     return Found(s.speedup or 1.0, s.genome, s.evaluations, s.considered, s.screened, s.seconds or 0.0, s.space)
 
 
 def run(probe: Probe, evals: int = 32, seed: int = 0, only=(), log: Callable[[str], None] = print) -> list[Row]:
-    from ..search.explode import Options
+    from ..search.explode import STRATEGIES, Options
 
     rows = []
-    for kernel, intents, suite in _kernels(only):
-        row = Row(kernel, suite)
+    for kernel, suite in _kernels(only):
+        row = Row(kernel.name, suite.name)
         for strategy in STRATEGIES:
             options = Options(
                 budget_s=60.0 + 10.0 * evals,  # the measurements bind, not the clock
@@ -101,8 +87,8 @@ def run(probe: Probe, evals: int = 32, seed: int = 0, only=(), log: Callable[[st
                 seed=seed,
                 strategy=strategy,
             )
-            row.found[strategy] = f = search_once(probe, kernel, intents, options)
-            log(f"{kernel}: {strategy}: {f.speedup:.3f}x ({f.genome}), {f.measured} measured in {f.seconds:.0f} s")
+            row.found[strategy] = f = search_once(probe, kernel, suite, options)
+            log(f"{kernel.name}: {strategy}: {f.speedup:.3f}x ({f.genome}), {f.measured} measured in {f.seconds:.0f} s")
         rows.append(row)
     return rows
 
