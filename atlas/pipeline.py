@@ -140,6 +140,7 @@ def middle(
             "from_cache": getattr(stats, "from_cache", None),
         },
         "loops": loop_forms(specialised),
+        "cost_model": report["cost_model"],  # what extraction weighed the forms by
     }
     if account_learned:
         account["rules"]["learned"] = account_learned

@@ -14,7 +14,7 @@ from atlas.superopt import costmodel as cm
 from atlas.meaning import ir
 from atlas.machine import probe as hwprobe
 from atlas.machine.probe import Cpu, Probe, load_probe
-from atlas.logic.egraph import costs as static_costs
+from atlas.logic.costs import costs as static_costs
 from atlas.machine.runtime import host_cpu_flags
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -18,7 +18,8 @@ import pytest
 
 from atlas.meaning import ir, semantics as sem
 from atlas.machine.probe import load_probe
-from atlas.logic.egraph import Limits, costs, decode, encode, parse_sexpr, saturate, term_cost
+from atlas.logic.costs import costs, term_cost
+from atlas.logic.egraph import Limits, decode, encode, parse_sexpr, saturate
 from atlas.meaning.terms import Term, const, evaluate, pretty, subterms, var
 
 U8, U32, U64, I32, F32, BOOL = ir.U8, ir.U32, ir.U64, ir.I32, ir.F32, ir.BOOL

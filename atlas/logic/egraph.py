@@ -40,6 +40,10 @@ e-graph once (`serialize().to_json()`) and run the usual bottom-up
 fixed point with the documented cost table (`costs`), minimising (cost,
 size) so ties go to the smaller term.  Costs are tree costs (a shared
 subterm is paid at each use), matching egglog's tree-additive model.
+With a measured table (atlas/logic/costs.py) the estimate is the larger of
+a term's critical-path latency and its throughput sum, not a sum over
+children, so each class keeps a few Pareto points instead of one best
+(`_pareto`).
 """
 
 from __future__ import annotations
@@ -50,12 +54,12 @@ import time
 import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+import itertools
 from typing import Callable, Hashable
 
 from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
-from ..machine.probe import Probe
+from .costs import Table, default_costs, estimate, is_measured, node_cost, node_figures, term_cost
 
 # ---------------------------------------------------------------- operators
 
@@ -120,110 +124,6 @@ def _signature(ctor: str) -> tuple[str, ...]:
         return LEAVES[ctor]
     _, n, shape = BY_CTOR[ctor]
     return ("String",) * _TAGS[shape] + ("Term",) * n
-
-
-# ---------------------------------------------------------------- costs
-
-# Cost of ONE node, roughly its x86_64 latency in cycles; a term costs the
-# sum over its nodes.  Keys are term ops, plus float variants ("fadd" is an
-# add on floats, "fcmp" a float compare, "fcast" a cast to or from a float).
-# Primitives take their `cost` from primitives/core.yaml (merged in
-# `costs`), so that file stays the one place their hints live.
-BASE_COSTS: dict[str, int] = {
-    # leaves: a variable or constant is already in a register or an immediate
-    "var": 0,
-    "const": 0,
-    "load": 4,
-    "add": 1,
-    "sub": 1,
-    "neg": 1,
-    "not": 1,
-    "and": 1,
-    "or": 1,
-    "xor": 1,
-    "shl": 1,
-    "shr": 1,
-    "land": 1,
-    "lor": 1,
-    "cast": 1,
-    "select": 1,
-    "eq": 1,
-    "ne": 1,
-    "lt": 1,
-    "le": 1,
-    "gt": 1,
-    "ge": 1,
-    "mul": 3,
-    "div": 26,
-    "rem": 26,
-    "fadd": 4,
-    "fsub": 4,
-    "fmul": 4,
-    "fdiv": 13,
-    "frem": 30,
-    "fneg": 1,
-    "fabs": 1,
-    "fmin": 4,
-    "fmax": 4,
-    "fcmp": 3,
-    "fcast": 4,
-    "sqrt": 15,
-}
-_FLOAT_KEYED = {"add", "sub", "mul", "div", "rem", "neg", "abs", "min", "max"}
-
-# Without these x86 features the primitive is a multi-instruction sequence:
-# popcount is the ~12-op SWAR sum, clz is bsr + cmov + xor, ctz bsf + cmov.
-_X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4), "ctz": ({"bmi1"}, 3)}
-
-
-@lru_cache(maxsize=1)
-def _primitive_costs() -> dict[str, int]:
-    from ..front.typecheck import primitives
-
-    return {name: int(p["cost"]) for name, p in primitives().items() if isinstance(p, dict) and "cost" in p}
-
-
-def costs(probe: Probe | None = None) -> dict[str, int]:
-    """The cost table for a machine.  With no probe, the optimistic hints
-    (every feature present); an x86_64 probe lacking popcnt / lzcnt (abm) /
-    bmi1 makes popcount / clz / ctz cost their fallback sequences."""
-    table = dict(BASE_COSTS)
-    table.update(_primitive_costs())
-    if probe is not None and probe.cpu.arch in ("x86_64", "amd64"):
-        have = set(probe.cpu.features)
-        for op, (needs, fallback) in _X86_FALLBACK.items():
-            if not have & needs:
-                table[op] = max(table.get(op, 1), fallback)
-    return table
-
-
-default_costs = costs  # `saturate` has a parameter named costs
-
-
-def _cost_key(op: str, ty: ir.Scalar, arg_tys) -> str:
-    if op in _FLOAT_KEYED and ty.is_float:
-        return "f" + op
-    if op in ("eq", "ne", "lt", "le", "gt", "ge") and arg_tys[0].is_float:
-        return "fcmp"
-    if op == "cast" and (ty.is_float or arg_tys[0].is_float):
-        return "fcast"
-    return op
-
-
-def node_cost(table: dict[str, int], op: str, ty: ir.Scalar, arg_tys=()) -> int:
-    """Cost of one node; operators never cost less than 1 (which also keeps
-    extraction well founded: a cycle through an operator is never free)."""
-    c = table.get(_cost_key(op, ty, arg_tys), table.get(op, 1))
-    return c if op in ("var", "const") else max(1, c)
-
-
-def term_cost(t: Term, table: dict[str, int]) -> int:
-    """Tree cost: a shared subterm is paid at each use (memoised, so a
-    term with much sharing is still cheap to cost)."""
-    memo: dict[Term, int] = {}
-    for u in subterms(t):
-        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + sum(memo[a] for a in u.args)
-    return memo[t]
 
 
 # ---------------------------------------------------------------- literals
@@ -517,8 +417,8 @@ class ENode:
     ctor: str
     lits: tuple
     kids: tuple[str, ...]
-    cost: int  # this node alone
-    total: int  # with each child's best representative
+    cost: float  # this node alone (an int on the static hints)
+    total: float  # with each child's best representative
 
 
 @dataclass
@@ -527,7 +427,7 @@ class EClass:
     ty: ir.Scalar
     nodes: list[ENode]
     best: Term
-    cost: int
+    cost: float
     roots: list[str] = field(default_factory=list)
     # A weak reference: the atlas holds its classes, and a cycle would leave
     # its e-graph to the cyclic collector, which may run on any thread
@@ -557,6 +457,7 @@ def saturate(
     limits: Limits = Limits(),
     costs: dict[str, int] | None = None,
     allow_reassoc: bool = False,
+    table: Table | None = None,
 ) -> "Atlas":
     """Load every root into one e-graph, run the rules to saturation or a
     limit, and return the Atlas.
@@ -564,10 +465,14 @@ def saturate(
     `roots` maps a root name to a Term, or to (intent, Term).  With a bare
     Term the intent is the part of the name before '@' (so
     "saxpy@intents/saxpy.ax:4:9 ..." belongs to intent "saxpy").
-    Rules with `reassoc` set are left out unless `allow_reassoc`."""
+    Rules with `reassoc` set are left out unless `allow_reassoc`.
+    `table` (atlas/logic/costs.py) is what extraction weighs terms by: a
+    static table's hints, or a measured one's latencies and throughputs;
+    without it, `costs` (default: the static hints) alone."""
     import egglog.bindings as b
 
-    table = default_costs() if costs is None else dict(costs)
+    hints = getattr(table, "hints", None)
+    ints = dict(hints) if hints is not None else default_costs() if costs is None else dict(costs)
     named: dict[str, tuple[str, Term]] = {}
     for name, v in roots.items():
         intent, term = v if isinstance(v, tuple) else (_intent_of(name), v)
@@ -578,7 +483,7 @@ def saturate(
     def run(text: str):
         return eg.run_program(*eg.parse_program(text))
 
-    program = [_datatype(table)]
+    program = [_datatype(ints)]
     loaded = _LoadedRules(rules, allow_reassoc)
     program += loaded.declarations()
     run("\n".join(program))
@@ -593,7 +498,7 @@ def saturate(
     return Atlas(
         eg,
         named,
-        table,
+        ints,
         limits,
         stats,
         stop,
@@ -602,6 +507,7 @@ def saturate(
         dict(matches),
         "\n".join(program),
         time.perf_counter() - start,
+        table,
     )
 
 
@@ -824,6 +730,80 @@ def _cheapest(raw: dict[str, list], order: list, own: dict) -> tuple[dict[str, t
     return best, choice
 
 
+FRONTIER = 4  # Pareto points kept per class under a measured table
+
+
+@dataclass(frozen=True, eq=False)
+class _Point:
+    """One way to build a class's term: a node over chosen points of its
+    children, with the term's critical-path latency and throughput sum."""
+
+    lat: float
+    thr: float
+    size: int
+    node: tuple
+    kids: tuple  # of _Point
+
+    @property
+    def est(self) -> float:
+        return max(self.lat, self.thr)
+
+    def rank(self) -> tuple:
+        return (self.est, self.size, self.lat)
+
+    def covers(self, other: "_Point") -> bool:
+        return self.lat <= other.lat and self.thr <= other.thr and self.size <= other.size
+
+
+def _admit(front: list, p: _Point) -> bool:
+    """Add p to a class's points unless one covers it or it would be the
+    worst of a full set; whether it was added."""
+    if any(q.covers(p) for q in front):
+        return False
+    front[:] = [q for q in front if not p.covers(q)]
+    if len(front) >= FRONTIER:
+        worst = max(front, key=_Point.rank)
+        if p.rank() >= worst.rank():
+            return False
+        front.remove(worst)
+    front.append(p)
+    return True
+
+
+def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list]:
+    """Each class's Pareto points of (latency, throughput, size), a bottom-up
+    fixed point like `_cheapest`.  The estimate max(latency, throughput) is
+    not a sum over children, so one best per class would not do: a child's
+    slower but shorter form can make the parent's path the shorter.  A
+    cycle only adds size, so its points are covered and never admitted;
+    the passes are bounded all the same."""
+    front: dict[str, list] = {cid: [] for cid in raw}
+    version = {cid: 0 for cid in raw}  # bumped whenever a class's points change
+    seen: dict = {}  # node -> its children's versions when it was last combined
+    changed = True
+    for _ in range(len(raw) + 2):
+        if not changed:
+            break
+        changed = False
+        for cid, n in order:
+            kids_now = tuple(version[k] for k in n[2])
+            if seen.get((cid, n)) == kids_now:
+                continue  # nothing new below it
+            seen[cid, n] = kids_now
+            kid_points = [tuple(front[k]) for k in n[2]]
+            if any(not ps for ps in kid_points):
+                continue
+            lat0, thr0 = pairs[cid, n]
+            for picks in itertools.product(*kid_points):
+                lat = lat0 + max((q.lat for q in picks), default=0.0)
+                thr = thr0 + sum(q.thr for q in picks)
+                size = 1 + sum(q.size for q in picks)
+                if _admit(front[cid], _Point(lat, thr, size, n, picks)):
+                    version[cid] += 1
+                    changed = True
+    return front
+
+
 # ---------------------------------------------------------------- the atlas
 
 
@@ -843,10 +823,14 @@ class Atlas:
         rule_matches,
         program,
         seconds,
+        table=None,
     ):
         self.egraph = eg
         self.roots: dict[str, tuple[str, Term]] = roots  # name -> (intent, term)
-        self.costs = costs
+        self.costs = costs  # the static hints (the egglog program's :cost, explain's comparisons)
+        # what extraction weighs terms by, when it is a measured table
+        self.measured = table if table is not None and is_measured(table) else None
+        self.cost_source = self.measured.source if self.measured is not None else "static hints (primitives/core.yaml)"
         self.limits = limits
         self.stats: list[IterationStat] = stats
         self.stop_reason: str = stop_reason
@@ -872,19 +856,80 @@ class Atlas:
             return node_cost(self.costs, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids])
 
         order = sorted((cid, n) for cid, ns in raw.items() for n in ns)
-        own = {(cid, n): own_cost(*n) for cid, n in order}
-        best, choice = _cheapest(raw, order, own)
-        terms: dict[str, Term] = {}
+        if self.measured is not None:
+            own, best, choice, best_term, node_total = self._measured_choice(raw, order, cls_ty)
+        else:
+            own = {(cid, n): own_cost(*n) for cid, n in order}
+            best, choice = _cheapest(raw, order, own)
+            terms: dict[str, Term] = {}
 
-        def best_term(cid):
-            if cid not in terms:
-                ctor, lits, kids = choice[cid]
-                terms[cid] = build_node(ctor, list(lits), [best_term(k) for k in kids])
-            return terms[cid]
+            def best_term(cid):
+                if cid not in terms:
+                    ctor, lits, kids = choice[cid]
+                    terms[cid] = build_node(ctor, list(lits), [best_term(k) for k in kids])
+                return terms[cid]
+
+            def node_total(cid, n):  # the node over its children's best
+                return own[cid, n] + sum(best[k][0] for k in n[2])
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
-        self._graph = dict(raw=raw, best=best, choice=choice, best_term=best_term, own=own, index=index, ty=cls_ty)
+        self._graph = dict(
+            raw=raw,
+            best=best,
+            choice=choice,
+            best_term=best_term,
+            own=own,
+            index=index,
+            ty=cls_ty,
+            node_total=node_total,
+        )
         return self._graph
+
+    def _measured_choice(self, raw, order, cls_ty):
+        """Extraction under a measured table: each class's Pareto points of
+        (critical-path latency, throughput sum), the best by the estimate
+        (atlas/logic/costs.py).  Returns what the static path does: each
+        node's own cost, each class's best (estimate, size), the node
+        chosen, and the term builder."""
+        table = self.measured
+        assert table is not None
+        constants = {cid for cid, ns in raw.items() if any(n[0] == "Int" for n in ns)}
+
+        def figs(ctor, lits, kids):
+            if ctor not in BY_CTOR:
+                op = {"Var": "var", "Load": "load"}.get(ctor, "const")
+                return node_figures(table, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids])
+            op = BY_CTOR[ctor][0]
+            const_count = len(kids) > 1 and kids[1] in constants
+            return node_figures(table, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids], const_count)
+
+        pairs = {(cid, n): figs(*n) for cid, n in order}
+        front = _pareto(raw, order, pairs)
+        own = {key: round(max(lat, thr), 2) for key, (lat, thr) in pairs.items()}
+        best, choice, top = {}, {}, {}
+        for cid, points in front.items():
+            if points:
+                top[cid] = min(points, key=_Point.rank)
+                best[cid] = (round(top[cid].est, 2), top[cid].size)
+                choice[cid] = top[cid].node
+            else:
+                best[cid] = (float("inf"), 0)
+        built: dict[int, Term] = {}
+
+        def term_of(pt: "_Point") -> Term:
+            if id(pt) not in built:
+                ctor, lits, _ = pt.node
+                built[id(pt)] = build_node(ctor, list(lits), [term_of(k) for k in pt.kids])
+            return built[id(pt)]
+
+        def node_total(cid, n) -> float:  # the node over its children's best points
+            if any(k not in top for k in n[2]):
+                return float("inf")
+            lat0, thr0 = pairs[cid, n]
+            lat = lat0 + max((top[k].lat for k in n[2]), default=0.0)
+            return round(max(lat, thr0 + sum(top[k].thr for k in n[2])), 2)
+
+        return own, best, choice, lambda cid: term_of(top[cid]), node_total
 
     def _member(self, n: ENode) -> Term:
         g = self._load()
@@ -948,7 +993,10 @@ class Atlas:
                 for pick in picks:
                     parts = [lists[c][i] for c, i in enumerate(pick)]
                     term = build_node(ctor, list(lits), [t for _, t in parts])
-                    cost = g["own"][cid, n] + sum(c for c, _ in parts)
+                    if self.measured is not None:  # not additive: the estimate of the whole term
+                        cost = self.cost(term)
+                    else:
+                        cost = g["own"][cid, n] + sum(c for c, _ in parts)
                     if cost < found.get(term, float("inf")):
                         found[term] = cost
             first = g["best_term"](cid)
@@ -962,7 +1010,10 @@ class Atlas:
 
         return [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())][:k]
 
-    def cost(self, term: Term) -> int:
+    def cost(self, term: Term) -> float:
+        """What extraction weighs `term` by (an int on the static hints)."""
+        if self.measured is not None:
+            return round(estimate(term, self.measured), 2)
         return term_cost(term, self.costs)
 
     def classes(self) -> list[EClass]:
@@ -977,7 +1028,7 @@ class Atlas:
         for cid, ns in g["raw"].items():
             nodes = []
             for n in ns:
-                total = g["own"][cid, n] + sum(g["best"][k][0] for k in n[2])
+                total = g["node_total"](cid, n)
                 nodes.append(ENode(n[0], n[1], n[2], g["own"][cid, n], total))
             chosen = g["choice"][cid]
             nodes.sort(key=lambda e: (e.total, (e.ctor, e.lits, e.kids) != chosen))
@@ -1052,6 +1103,7 @@ class Atlas:
             "rules_per_ruleset": dict(self.rules_per_ruleset),
             "reassoc_rules_skipped": self.skipped_reassoc,
             "rule_matches": dict(self.rule_matches),
+            "cost_model": self.cost_source,  # what extraction weighed terms by
         }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from . import egraph, idioms, lower, validate
+from . import costs, egraph, idioms, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, to_expr
@@ -82,7 +82,7 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
         {r.name: (r.function, r.term) for r in roots},
         concrete,
         limits=limits or egraph.Limits(),
-        costs=egraph.costs(probe),
+        table=costs.model_for(probe),
     )
     return Saturated(atlas, roots, concrete, rule_stats)
 

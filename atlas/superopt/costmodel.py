@@ -72,54 +72,26 @@ shift by a constant is cheaper.
 from __future__ import annotations
 
 import ctypes
-import functools
 import json
 import platform
 import re
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..logic.costs import OPS, TYPES, CostTable, OpCost, cache_path, cached, stamp, static_table
 from ..meaning import ir
 from ..machine.probe import Probe
 
-OPS: tuple[str, ...] = (
-    "add",
-    "sub",
-    "mul",
-    "and",
-    "or",
-    "xor",
-    "not",
-    "neg",
-    "shl",
-    "shr",
-    "popcount",
-    "clz",
-    "ctz",
-    "bswap",
-    "rotl",
-    "rotr",
-    "min",
-    "max",
-    "abs",
-    "mulhi",
-    "select",
-    "eq",
-    "lt",
-    "cast",
-)
-TYPES = (ir.U32, ir.U64, ir.I32, ir.I64)
+__all__ = ["OPS", "TYPES", "CostTable", "OpCost", "cache_path", "static_table", "for_probe", "measure", "can_measure"]
+
 
 K = 32  # ops per trip, in both kinds of benchmark
 CHAINS, ROUNDS = 8, 4  # throughput: independent chains x ops on each per trip (= K)
 SAMPLE_NS = 400_000  # the length of one timed call
 MIN_COST = 0.1  # no operator is free (and below this it is noise)
-FORMAT = "atlas-costs/1"
-METHOD = 1  # bump when the way of measuring changes: cached tables are then stale
 
 _UNARY = {"not", "neg", "popcount", "clz", "ctz", "bswap", "abs"}
 _COUNTED = {"shl", "shr", "rotl", "rotr"}
@@ -130,86 +102,6 @@ _PRIMS = {"popcount", "clz", "ctz", "bswap", "rotl", "rotr", "min", "max", "abs"
 # of a compare's select and (non-zero) the select benchmark's condition, s
 # a shift or rotate count.
 _X, _Y, _Z, _S = 0x12345, 0x9E3779B1, 1, 3
-
-
-# ---------------------------------------------------------------- the table
-
-
-@dataclass(frozen=True)
-class OpCost:
-    latency: float  # in units of this machine's 64-bit add latency
-    throughput: float  # reciprocal throughput (time per op, many in flight), same unit
-
-
-@dataclass(frozen=True)
-class CostTable:
-    costs: dict[str, OpCost]  # "op@type", e.g. "popcount@u64", "shr@i32"
-    source: str  # "measured on <fingerprint> <date>" or "static hints (...): <why>"
-    ns_per_unit: float | None  # what 1.0 is in nanoseconds when measured, else None
-
-    def cost(self, op: str, ty) -> OpCost:
-        """The cost of `op` at `ty` (an ir.Scalar or its name: the operand
-        type for a compare, the integer type made for cast).  Not in the
-        table: an 8- or 16-bit integer takes the 32-bit figure of its
-        signedness, a bool the u32 one; ne/le/gt/ge cost what eq/lt cost,
-        land/lor what and/or cost; anything else (floats, div, load, ...)
-        is egraph's static hint, in cycles, which are close to this unit."""
-        t = ir.SCALARS[ty] if isinstance(ty, str) else ty
-        op = _ALIAS.get(op, op)
-        hit = self.costs.get(f"{op}@{t.name}")
-        if hit is None and (t.is_int or t.is_bool):
-            hit = self.costs.get(f"{op}@{_nearest(t).name}")
-        if hit is not None:
-            return hit
-        from ..logic.egraph import node_cost
-
-        hints = _static_hints()
-        c = float(hints.get(op, 0) if op in ("var", "const") else node_cost(hints, op, t, (t,)))
-        return OpCost(c, c)
-
-    def as_dict(self) -> dict:
-        return {
-            "source": self.source,
-            "ns_per_unit": self.ns_per_unit,
-            "costs": {k: {"latency": v.latency, "throughput": v.throughput} for k, v in sorted(self.costs.items())},
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "CostTable":
-        unit = d.get("ns_per_unit")
-        return cls(
-            {str(k): OpCost(float(v["latency"]), float(v["throughput"])) for k, v in d["costs"].items()},
-            str(d["source"]),
-            None if unit is None else float(unit),
-        )
-
-
-_ALIAS = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
-
-
-def _nearest(t: ir.Scalar) -> ir.Scalar:
-    if t.is_bool:
-        return ir.U32
-    if t.bits > 32:
-        return ir.I64 if t.signed else ir.U64
-    return ir.I32 if t.signed else ir.U32
-
-
-@functools.lru_cache(maxsize=1)
-def _static_hints() -> dict[str, int]:
-    from ..logic.egraph import costs
-
-    return costs()
-
-
-def static_table(probe: Probe | None, why: str) -> CostTable:
-    """egraph.costs(probe) as a table (latency = throughput = the hint),
-    with `why` it was not measured."""
-    from ..logic.egraph import costs
-
-    hints = costs(probe)
-    table = {f"{op}@{t.name}": OpCost(float(hints.get(op, 1)), float(hints.get(op, 1))) for op in OPS for t in TYPES}
-    return CostTable(table, f"static hints (primitives/core.yaml): {why}", None)
 
 
 # ---------------------------------------------------------------- the benchmarks
@@ -529,48 +421,17 @@ def can_measure(probe: Probe) -> str | None:
     return None
 
 
-def cache_path(probe: Probe) -> Path:
-    from ..machine.probe import fingerprint
-    from ..logic.rules import cache_dir
-
-    return cache_dir() / "costs" / f"{fingerprint(probe)}.json"
-
-
-def _stamp() -> dict:
-    """What a cached table depends on besides the machine."""
-    import llvmlite
-    from .. import __version__
-
-    return {"format": FORMAT, "method": METHOD, "atlas": __version__, "llvmlite": llvmlite.__version__}
-
-
-def _cached(path: Path) -> CostTable | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or any(data.get(k) != v for k, v in _stamp().items()):
-        return None
-    try:
-        table = CostTable.from_dict(data["table"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    if any(f"{op}@{t.name}" not in table.costs for op in OPS for t in TYPES):
-        return None
-    return table
-
-
 def for_probe(probe: Probe, *, cache: bool = True, remeasure: bool = False) -> CostTable:
     """The table for `probe`: from the cache (cache_dir()/costs/<fingerprint>.json,
     valid for this atlas, llvmlite and way of measuring), else measured here
     and cached, else (it cannot be measured here, or measuring failed) the
-    static hints of egraph.costs(probe), with the reason in `source`."""
+    static hints of costs.costs(probe) (atlas/logic/costs.py), with the reason in `source`."""
     why = can_measure(probe)
     if why:
         return static_table(probe, why)
     path = cache_path(probe)
     if cache and not remeasure:
-        hit = _cached(path)
+        hit = cached(path)
         if hit is not None:
             return hit
     from atlas.machine.backend import BackendError
@@ -587,7 +448,7 @@ def for_probe(probe: Probe, *, cache: bool = True, remeasure: bool = False) -> C
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(
                 path,
-                json.dumps({**_stamp(), "fingerprint": fingerprint(probe), "table": table.as_dict()}, indent=1) + "\n",
+                json.dumps({**stamp(), "fingerprint": fingerprint(probe), "table": table.as_dict()}, indent=1) + "\n",
             )
         except OSError:
             pass  # an unwritable cache costs a measurement next time, nothing more

@@ -3,9 +3,9 @@
 For every whole-function root (atlas/logic/flatten.py) and every loop-body root of
 the files, in the program space of atlas/superopt/stochastic.py, the search starts from
 the atlas's best extraction and from random programs.  A proven program
-cheaper than that extraction, by the cost model of this machine and by the
-atlas's own cost table (which decides extraction), becomes a learned rule
-(atlas/logic/learned.py).  A root whose learned rule is already in the file is not
+cheaper than that extraction by the one cost model (atlas/logic/costs.py:
+this machine's table, the estimate extraction weighs by) becomes a learned
+rule (atlas/logic/learned.py).  A root whose learned rule is already in the file is not
 searched again: the atlas applies the rule by saturation.
 """
 
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..machine import backend
-from ..logic import egraph, learned, lower
+from ..logic import costs as cost_model
+from ..logic import learned, lower
 from .. import pipeline
 from ..logic import rules as rulebook
 from . import costmodel, enumeration
@@ -91,9 +92,8 @@ def run(
     files = pipeline.rule_files(backend.get(backend.DEFAULT), learned.paths(path))
     sat, verified = pipeline.logic_atlas(specialised, probe, rulebook.load_rules(files))
     table = costs or costmodel.for_probe(probe)
-    static = egraph.costs(probe)
     known = {str(e.get("name")) for e in learned.read(path)}
-    session = _Session(path, table, static, known, again=again, budget_s=budget_s, seed=seed, say=say)
+    session = _Session(path, table, known, again=again, budget_s=budget_s, seed=seed, say=say)
     out: list[Discovery] = []
     for root, best in candidates(sat, verified):
         if only and root.function not in only:
@@ -109,8 +109,7 @@ class _Session:
     """What the search of every root in one `run` shares."""
 
     path: Path  # the learned-rule file
-    table: costmodel.CostTable  # this machine's costs
-    static: dict  # the atlas's own cost table, which decides extraction
+    table: costmodel.CostTable  # this machine's costs: what extraction weighs by too (logic/costs.py)
     known: set[str]  # names of the learned rules in the file; grows as rules are learned
     again: bool
     budget_s: float
@@ -166,50 +165,58 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     cheaper one, which is learned."""
     start, _ = so.load_inputs(best, reads)
     session.say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
+    # One model decides (atlas/logic/costs.py): the estimate that extraction
+    # weighs the atlas's forms by, on this machine's table, over the terms
+    # with their array reads, as extraction sees them; so what is learned as
+    # cheaper is what the next compile extracts.
+    before = cost_model.estimate(best, session.table)
+    d.cost_before = round(before, 3)
     pairs = so.cost_pairs(session.table, spec.W)
-    r, spent = _enumerated(spec, pairs, session, start)
+    r, spent = _enumerated(
+        spec, pairs, session, start, lambda t: cost_model.estimate(_reads_back(t, reads), session.table), before
+    )
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
         r.seconds += spent
-        r.notes.append(f"enumeration first: no program in {spent:.1f} s")
+        r.notes.append(f"enumeration first: no cheaper program in {spent:.1f} s")
     d.result, d.seconds = r, r.seconds
-    d.cost_before = r.start_cost
     if r.found is None:
         d.status, d.why = Found.NOT_FOUND, f"no proven program in {r.seconds:.1f} s ({r.proposals} proposals)"
         return
     f = r.found
-    d.found, d.found_length, d.cost_after = str(f.term), f.length, f.cost
-    cheaper_here = r.start_cost is None or f.cost < r.start_cost - 1e-9
-    cheaper_atlas = egraph.term_cost(f.term, session.static) < egraph.term_cost(start, session.static)
-    if not (cheaper_here and cheaper_atlas):
+    found_term = _reads_back(f.term, reads)
+    after = cost_model.estimate(found_term, session.table)
+    d.found, d.found_length, d.cost_after = str(f.term), f.length, round(after, 3)
+    if not after < before - 1e-9:
         d.status = Found.NO_GAIN
-        d.why = (
-            "not cheaper on this machine than the atlas's form"
-            if not cheaper_here
-            else "cheaper here, but not by the atlas's cost table, so extraction would not pick it"
-        )
+        d.why = "not cheaper on this machine than the atlas's form"
         return
-    _learn(session, d, root, spec, r, reads)
+    _learn(session, d, root, spec, r, found_term)
 
 
-def _enumerated(spec: so.Spec, pairs: dict, session: _Session, start: Term) -> tuple[so.Result | None, float]:
-    """The shortest proven program by enumeration (atlas/superopt/enumeration.py),
-    as the chain's Result, and the seconds it took; None where it found
-    none (the chain goes on)."""
-    e = enumeration.search(spec, pairs, budget_s=session.budget_s / 2, seed=session.seed)
+def _enumerated(
+    spec: so.Spec, pairs: dict, session: _Session, start: Term, weigh: Callable[[Term], float], below: float
+) -> tuple[so.Result | None, float]:
+    """The shortest proven program by enumeration (atlas/superopt/enumeration.py)
+    that `weigh` prices under `below`, as the chain's Result, and the
+    seconds it took; None where it found none (the chain goes on)."""
+    e = enumeration.search(spec, pairs, budget_s=session.budget_s / 2, seed=session.seed, weigh=weigh, below=below)
     if e.found is None:
         return None, e.seconds
-    start_cost = enumeration.term_cost(start, pairs)
     notes = [f"found by enumeration ({e.terms} distinct behaviours built)", *e.notes]
-    return so.Result(spec, e.found, start_cost, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes), e.seconds
+    return so.Result(spec, e.found, below, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes), e.seconds
 
 
-def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: so.Result, reads: dict) -> None:
-    """Store the proven, cheaper program `r` found for `root` as a learned rule."""
+def _reads_back(term: Term, reads: dict) -> Term:
+    """`term` with the variables that stood for array reads read again."""
+    return rulebook.substitute(term, {v.value: load for load, v in reads.items()})
+
+
+def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: so.Result, found_term: Term) -> None:
+    """Store the proven, cheaper program `r` found for `root` (`found_term`,
+    with its array reads) as a learned rule."""
     f = r.found
     assert f is not None  # _search learns only what was found
-    # the variables that stood for array reads, read again
-    found_term = rulebook.substitute(f.term, {v.value: load for load, v in reads.items()})
     entry = learned.entry(
         _subject(root),
         str(root.where),
@@ -223,8 +230,8 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
             "proposals": r.proposals,
             "proofs": r.proofs,
             "counterexamples": r.counterexamples,
-            "cost_before": _round(r.start_cost),
-            "cost_after": _round(f.cost),
+            "cost_before": d.cost_before,
+            "cost_after": d.cost_after,
             "length_before": d.source_length,
             "length_after": f.length,
         },
@@ -232,7 +239,3 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
     learned.add(session.path, [entry], expect={entry["name"]: root.term})
     session.known.add(entry["name"])
     d.status, d.rule = Found.LEARNED, entry["name"]
-
-
-def _round(v):
-    return None if v is None else round(v, 3)

@@ -25,6 +25,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -225,22 +226,35 @@ def search(
     budget_s: float = 20.0,
     seed: int = 0,
     max_size: int = MAX_SIZE,
+    weigh: Callable[[Term], float] | None = None,
+    below: float | None = None,
 ) -> Outcome:
     """The cheapest proven program among the shortest the tables reach
     within `budget_s`: terms of up to `max_size` operations, and one more
-    operation over two of them."""
+    operation over two of them.  `weigh` prices a candidate (default: its
+    estimate on `costs`); with `below`, only candidates priced under it are
+    proven, and the enumeration goes on to longer programs past equal ones
+    that are no cheaper (the superoptimiser wants what beats the atlas's
+    form, not merely the shortest)."""
+    price = weigh or (lambda t: term_cost(t, costs))
     t0 = time.monotonic()
     deadline = t0 + budget_s
     chain = so.Chain(spec, costs, seed)  # its test vectors and constant pool
     built = proofs = cex = 0
     reached = 0
     tried: set[Term] = set()
+    passed_over = False  # an equal-looking candidate left unproven for its price
     while time.monotonic() < deadline:
         tables = _Tables(spec, chain.env, _pool(spec), chain.expected)
         found = None
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)
-            found = _first_proven(_candidates(tables, size), tried, spec, costs, chain)
+            candidates = _candidates(tables, size)
+            if below is not None:
+                cheap = [c for c in candidates if price(c[1]) < below - 1e-9]
+                passed_over |= len(cheap) < len(candidates)
+                candidates = cheap
+            found = _first_proven(candidates, tried, spec, price, chain)
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
@@ -250,7 +264,7 @@ def search(
         if found is not None:
             # a table term, with every smaller table whole: nothing shorter exists among them
             whole_below = reached >= size - 1
-            shortest = whole_below and any(t == found.term and k == size for k, t in tables.hits)
+            shortest = whole_below and not passed_over and any(t == found.term and k == size for k, t in tables.hits)
             note = (
                 f"no program of fewer than {size} operations over these operators and constants is equal"
                 if shortest
@@ -311,10 +325,10 @@ def _tested(tables: _Tables, size: int) -> list[tuple[int, Term]]:
     return out
 
 
-def _first_proven(found: list, tried: set, spec: so.Spec, costs, chain) -> so.Found | None:
+def _first_proven(found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain) -> so.Found | None:
     """The cheapest candidate Z3 proves equal to the spec; a counterexample
     (kept by the chain's test vectors) ends the round."""
-    for size, term in sorted(found, key=lambda c: (c[0], term_cost(c[1], costs), str(c[1]))):
+    for size, term in sorted(found, key=lambda c: (c[0], price(c[1]), str(c[1]))):
         if term in tried:
             continue
         tried.add(term)
@@ -324,7 +338,7 @@ def _first_proven(found: list, tried: set, spec: so.Spec, costs, chain) -> so.Fo
         except rulebook.Undecided:
             continue
         if counter is None:
-            return so.Found(so.program_of(term, spec), term, so.term_length(term), term_cost(term, costs))
+            return so.Found(so.program_of(term, spec), term, so.term_length(term), price(term))
         _learn(chain, spec, counter)
         return None
     return None

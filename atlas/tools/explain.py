@@ -34,6 +34,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from ..logic import costs as cost_model
 from ..logic import egraph, lower, stages
 from ..machine import probe as hwprobe
 from ..logic.egraph import node_parts as node_head  # the encoding's one definition of (ctor, literals)
@@ -467,6 +468,7 @@ def _atlas_doc(report: dict) -> dict:
         "stop_reason": report["stop_reason"],
         "limits": report["limits"],
         "elapsed_s": report["seconds"],
+        "cost_model": report["cost_model"],
     }
 
 
@@ -509,7 +511,7 @@ def _op_label(n: tuple) -> str:
 
 def _probe_doc(probe: Probe, label: str) -> dict:
     # What this probe changes in the cost model (e.g. popcount without popcnt).
-    base, here = egraph.costs(None), egraph.costs(probe)
+    base, here = cost_model.costs(None), cost_model.costs(probe)
     return {
         "source": label,
         "fingerprint": hwprobe.fingerprint(probe),
@@ -663,6 +665,8 @@ def _atlas_text(a: dict, s: _Style, w) -> None:
     )
     sizes = [f"{it['iteration']}: {it['enodes']}/{it['eclasses']}" for it in a["iterations"]]
     w(" " * 13 + "e-nodes/e-classes per iteration  " + "  ".join(sizes))
+    if "cost_model" in a:
+        w(_label(s, "costs") + f"members weighed by {a['cost_model']}")
 
 
 def _rules_text(rl: dict, s: _Style, w) -> None:

@@ -1,0 +1,347 @@
+"""One cost model for the whole compiler: extraction from the atlas, the
+search's forms and the superoptimiser's decision to learn a rule all weigh
+a term by the same estimate on the same table.
+
+    table = model_for(probe)          # this machine's measured table if cached, else the static hints
+    estimate(term, table)             # the larger of the critical path's latency and
+                                      # the sum of the operations' reciprocal throughputs
+
+Two kinds of table.  The static hints (`costs`, from primitives/core.yaml and
+BASE_COSTS) give each operation one figure, used as both its latency and
+its throughput; the estimate is then the plain sum over the nodes, since a
+path never costs more than all the nodes together.  A measured table
+(atlas/superopt/costmodel.py measures one per machine and caches it under
+the probe's fingerprint, `cache_path`) has both figures per operation and
+type; the compile reads it from the cache and never measures.
+
+Why an estimate of both figures: a chain of dependent operations costs its
+latencies; independent ones overlap and cost their throughputs.  The larger
+of the two is a lower bound that ranks both kinds of code sensibly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from ..files import cache_dir
+from ..machine.probe import Probe
+from ..meaning import ir
+from ..meaning.terms import Term, subterms
+
+# Cost of ONE node, roughly its x86_64 latency in cycles; a term costs the
+# sum over its nodes.  Keys are term ops, plus float variants ("fadd" is an
+# add on floats, "fcmp" a float compare, "fcast" a cast to or from a float).
+# Primitives take their `cost` from primitives/core.yaml (merged in
+# `costs`), so that file stays the one place their hints live.
+BASE_COSTS: dict[str, int] = {
+    # leaves: a variable or constant is already in a register or an immediate
+    "var": 0,
+    "const": 0,
+    "load": 4,
+    "add": 1,
+    "sub": 1,
+    "neg": 1,
+    "not": 1,
+    "and": 1,
+    "or": 1,
+    "xor": 1,
+    "shl": 1,
+    "shr": 1,
+    "land": 1,
+    "lor": 1,
+    "cast": 1,
+    "select": 1,
+    "eq": 1,
+    "ne": 1,
+    "lt": 1,
+    "le": 1,
+    "gt": 1,
+    "ge": 1,
+    "mul": 3,
+    "div": 26,
+    "rem": 26,
+    "fadd": 4,
+    "fsub": 4,
+    "fmul": 4,
+    "fdiv": 13,
+    "frem": 30,
+    "fneg": 1,
+    "fabs": 1,
+    "fmin": 4,
+    "fmax": 4,
+    "fcmp": 3,
+    "fcast": 4,
+    "sqrt": 15,
+}
+_FLOAT_KEYED = {"add", "sub", "mul", "div", "rem", "neg", "abs", "min", "max"}
+
+# Without these x86 features the primitive is a multi-instruction sequence:
+# popcount is the ~12-op SWAR sum, clz is bsr + cmov + xor, ctz bsf + cmov.
+_X86_FALLBACK = {"popcount": ({"popcnt"}, 12), "clz": ({"abm", "lzcnt"}, 4), "ctz": ({"bmi1"}, 3)}
+
+
+@lru_cache(maxsize=1)
+def _primitive_costs() -> dict[str, int]:
+    from ..front.typecheck import primitives
+
+    return {name: int(p["cost"]) for name, p in primitives().items() if isinstance(p, dict) and "cost" in p}
+
+
+def costs(probe: Probe | None = None) -> dict[str, int]:
+    """The cost table for a machine.  With no probe, the optimistic hints
+    (every feature present); an x86_64 probe lacking popcnt / lzcnt (abm) /
+    bmi1 makes popcount / clz / ctz cost their fallback sequences."""
+    table = dict(BASE_COSTS)
+    table.update(_primitive_costs())
+    if probe is not None and probe.cpu.arch in ("x86_64", "amd64"):
+        have = set(probe.cpu.features)
+        for op, (needs, fallback) in _X86_FALLBACK.items():
+            if not have & needs:
+                table[op] = max(table.get(op, 1), fallback)
+    return table
+
+
+default_costs = costs  # `saturate` has a parameter named costs
+
+
+def _cost_key(op: str, ty: ir.Scalar, arg_tys) -> str:
+    if op in _FLOAT_KEYED and ty.is_float:
+        return "f" + op
+    if op in ("eq", "ne", "lt", "le", "gt", "ge") and arg_tys[0].is_float:
+        return "fcmp"
+    if op == "cast" and (ty.is_float or arg_tys[0].is_float):
+        return "fcast"
+    return op
+
+
+def node_cost(table: dict[str, int], op: str, ty: ir.Scalar, arg_tys=()) -> int:
+    """Cost of one node; operators never cost less than 1 (which also keeps
+    extraction well founded: a cycle through an operator is never free)."""
+    c = table.get(_cost_key(op, ty, arg_tys), table.get(op, 1))
+    return c if op in ("var", "const") else max(1, c)
+
+
+def term_cost(t: Term, table: dict[str, int]) -> int:
+    """Tree cost: a shared subterm is paid at each use (memoised, so a
+    term with much sharing is still cheap to cost)."""
+    memo: dict[Term, int] = {}
+    for u in subterms(t):
+        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + sum(memo[a] for a in u.args)
+    return memo[t]
+
+
+# ---------------------------------------------------------------- measured tables
+
+# The operations and types a measured table holds.
+OPS: tuple[str, ...] = (
+    "add",
+    "sub",
+    "mul",
+    "and",
+    "or",
+    "xor",
+    "not",
+    "neg",
+    "shl",
+    "shr",
+    "popcount",
+    "clz",
+    "ctz",
+    "bswap",
+    "rotl",
+    "rotr",
+    "min",
+    "max",
+    "abs",
+    "mulhi",
+    "select",
+    "eq",
+    "lt",
+    "cast",
+)
+TYPES = (ir.U32, ir.U64, ir.I32, ir.I64)
+
+FORMAT = "atlas-costs/1"
+METHOD = 1  # bump when the way of measuring changes: cached tables are then stale
+
+
+@dataclass(frozen=True)
+class OpCost:
+    latency: float  # in units of this machine's 64-bit add latency
+    throughput: float  # reciprocal throughput (time per op, many in flight), same unit
+
+
+@dataclass(frozen=True)
+class CostTable:
+    costs: dict[str, OpCost]  # "op@type", e.g. "popcount@u64", "shr@i32"
+    source: str  # "measured on <fingerprint> <date>" or "static hints (...): <why>"
+    ns_per_unit: float | None  # what 1.0 is in nanoseconds when measured, else None
+    hints: dict[str, int] | None = None  # a static table's hints (`costs`), which then price every node
+
+    def cost(self, op: str, ty) -> OpCost:
+        """The cost of `op` at `ty` (an ir.Scalar or its name: the operand
+        type for a compare, the integer type made for cast).  Not in the
+        table: an 8- or 16-bit integer takes the 32-bit figure of its
+        signedness, a bool the u32 one; ne/le/gt/ge cost what eq/lt cost,
+        land/lor what and/or cost; anything else (floats, div, load, ...)
+        is egraph's static hint, in cycles, which are close to this unit."""
+        t = ir.SCALARS[ty] if isinstance(ty, str) else ty
+        op = _ALIAS.get(op, op)
+        hit = self.costs.get(f"{op}@{t.name}")
+        if hit is None and (t.is_int or t.is_bool):
+            hit = self.costs.get(f"{op}@{_nearest(t).name}")
+        if hit is not None:
+            return hit
+        hints = _static_hints()
+        c = float(hints.get(op, 0) if op in ("var", "const") else node_cost(hints, op, t, (t,)))
+        return OpCost(c, c)
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "ns_per_unit": self.ns_per_unit,
+            "costs": {k: {"latency": v.latency, "throughput": v.throughput} for k, v in sorted(self.costs.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CostTable":
+        unit = d.get("ns_per_unit")
+        return cls(
+            {str(k): OpCost(float(v["latency"]), float(v["throughput"])) for k, v in d["costs"].items()},
+            str(d["source"]),
+            None if unit is None else float(unit),
+        )
+
+
+_ALIAS = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
+
+
+def _nearest(t: ir.Scalar) -> ir.Scalar:
+    if t.is_bool:
+        return ir.U32
+    if t.bits > 32:
+        return ir.I64 if t.signed else ir.U64
+    return ir.I32 if t.signed else ir.U32
+
+
+@lru_cache(maxsize=1)
+def _static_hints() -> dict[str, int]:
+    return costs()
+
+
+def static_table(probe: Probe | None, why: str) -> CostTable:
+    """costs(probe) as a table (latency = throughput = the hint),
+    with `why` it was not measured."""
+    hints = costs(probe)
+    table = {f"{op}@{t.name}": OpCost(float(hints.get(op, 1)), float(hints.get(op, 1))) for op in OPS for t in TYPES}
+    return CostTable(table, f"static hints (primitives/core.yaml): {why}", None, hints)
+
+
+def cache_path(probe: Probe) -> Path:
+    from ..machine.probe import fingerprint
+
+    return cache_dir() / "costs" / f"{fingerprint(probe)}.json"
+
+
+def stamp() -> dict:
+    """What a cached table depends on besides the machine."""
+    import llvmlite
+    from .. import __version__  # the package root, outside the layers
+
+    return {"format": FORMAT, "method": METHOD, "atlas": __version__, "llvmlite": llvmlite.__version__}
+
+
+def cached(path: Path) -> CostTable | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in stamp().items()):
+        return None
+    try:
+        table = CostTable.from_dict(data["table"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if any(f"{op}@{t.name}" not in table.costs for op in OPS for t in TYPES):
+        return None
+    return table
+
+
+# ---------------------------------------------------------------- the one estimate
+
+
+class Table(Protocol):
+    """What the estimate needs of a table (CostTable, or a test's own)."""
+
+    @property
+    def source(self) -> str: ...
+
+    def cost(self, op: str, ty) -> OpCost: ...
+
+
+def figures(table: Table, t: Term) -> tuple[float, float]:
+    """(latency, throughput) of the node at the top of `t` (see node_figures)."""
+    constant_count = len(t.args) > 1 and t.args[1].op == "const"
+    return node_figures(table, t.op, t.ty, [a.ty for a in t.args], constant_count)
+
+
+def node_figures(table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: bool = False) -> tuple[float, float]:
+    """(latency, throughput) of one node: `op` making `ty` from `arg_tys`.
+    A static table's hint is both figures, exactly as `node_cost` prices
+    the node.  On a measured table a variable or a constant is free (a
+    register, an immediate); a cast between integers of one width emits no
+    instruction; a shift or rotate by a constant count is one plain
+    instruction, priced as an `and` (the measured shift pays for its
+    run-time count's guard)."""
+    hints = getattr(table, "hints", None)
+    if hints is not None:
+        hint = float(node_cost(hints, op, ty, arg_tys))
+        return hint, hint
+    if op in ("var", "const"):
+        return 0.0, 0.0
+    if op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits:
+        return 0.0, 0.0
+    if op in ("shl", "shr", "rotl", "rotr") and constant_count:
+        op = "and"
+    c = table.cost(op, arg_tys[0] if op in ("eq", "ne", "lt", "le", "gt", "ge") else ty)
+    return c.latency, c.throughput
+
+
+def estimate(t: Term, table: Table) -> float:
+    """The larger of the critical path's latency and the sum of the
+    reciprocal throughputs, over the term as a tree (a shared subterm is
+    paid at each use, as extraction pays it)."""
+    ready: dict[Term, tuple[float, float]] = {}  # subterm -> (path latency, throughput sum)
+    for u in subterms(t):
+        lat, thr = figures(table, u)
+        kids = [ready[a] for a in u.args]
+        ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
+    path, total = ready[t]
+    return max(path, total)
+
+
+def is_measured(table: Table) -> bool:
+    """Whether the table's two figures can differ: any table but the static
+    hints' (a test's made-up table counts as measured)."""
+    return getattr(table, "hints", None) is None
+
+
+def model_for(probe: Probe | None) -> CostTable:
+    """The table the compile weighs terms by: the one measured on this
+    machine for `probe` (read from the cache; the compile never measures),
+    else the static hints with the reason.  ATLAS_COSTS=static asks for the
+    static hints whatever is cached (the tests do, so that what they assert
+    does not depend on what a developer's machine has measured)."""
+    if probe is None:
+        return static_table(None, "no probe")
+    if os.environ.get("ATLAS_COSTS") == "static":
+        return static_table(probe, "ATLAS_COSTS=static")
+    hit = cached(cache_path(probe))
+    if hit is None:
+        return static_table(probe, "no table measured for this machine yet (atlas superopt measures one)")
+    return hit

@@ -1,0 +1,143 @@
+"""One cost model (atlas/logic/costs.py): extraction, the search's forms and
+the superoptimiser's learning weigh a term by the same estimate on the same
+table, static or measured."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from atlas.logic import costs, egraph, lower
+from atlas.logic import rules as rulebook
+from atlas.machine.probe import load_probe
+from atlas.meaning import ir
+from atlas.meaning.terms import Term, const, var
+from atlas.pipeline import front
+
+PROBE = "tests/fixtures/probe-popcnt.json"
+
+
+def made_up(figures: dict[str, tuple[float, float]], default=(1.0, 0.25)) -> costs.CostTable:
+    """A measured-kind table: every operation and type the cache asks for."""
+    table = {f"{op}@{t.name}": costs.OpCost(*figures.get(op, default)) for op in costs.OPS for t in costs.TYPES}
+    return costs.CostTable(table, "made up for a test", 1.0)
+
+
+def random_term(rng: random.Random, depth: int) -> Term:
+    x, y = var("x", ir.U32), var("y", ir.U32)
+    if depth == 0 or rng.random() < 0.2:
+        return rng.choice([x, y, const(rng.choice([1, 3, 255]), ir.U32)])
+    op = rng.choice(["add", "sub", "mul", "and", "or", "xor", "shl", "shr", "popcount", "min", "select", "cast"])
+    if op == "popcount":
+        return Term(op, ir.U32, (random_term(rng, depth - 1),))
+    if op == "cast":
+        return Term("cast", ir.U32, (Term("cast", ir.I32, (random_term(rng, depth - 1),)),))
+    if op == "select":
+        cond = Term("lt", ir.BOOL, (random_term(rng, depth - 1), random_term(rng, depth - 1)))
+        return Term(op, ir.U32, (cond, random_term(rng, depth - 1), random_term(rng, depth - 1)))
+    return Term(op, ir.U32, (random_term(rng, depth - 1), random_term(rng, depth - 1)))
+
+
+def test_the_estimate_on_static_hints_is_their_sum():
+    probe = load_probe(PROBE)
+    table, hints = costs.static_table(probe, "a test"), costs.costs(probe)
+    rng = random.Random(3)
+    for _ in range(200):
+        t = random_term(rng, 4)
+        assert costs.estimate(t, table) == costs.term_cost(t, hints)
+
+
+def test_the_estimate_weighs_a_chain_by_latency_and_a_fan_by_throughput():
+    table = made_up({"add": (1.0, 0.25), "mul": (3.0, 1.0)})
+    x = var("x", ir.U32)
+    chain = x
+    for _ in range(4):  # each add waits for the one before
+        chain = Term("add", ir.U32, (chain, x))
+    assert costs.estimate(chain, table) == 4.0  # the path, not the 1.0 of throughput
+    fan = Term("mul", ir.U32, (Term("mul", ir.U32, (x, x)), Term("mul", ir.U32, (x, x))))
+    assert costs.estimate(fan, table) == 6.0  # two multiplies deep
+    # free: a cast within one width; a shift by a constant is an `and`
+    same = Term("cast", ir.I32, (x,))
+    assert costs.estimate(same, table) == 0.0
+    by3 = Term("shl", ir.U32, (x, const(3, ir.U8)))
+    assert costs.estimate(by3, made_up({"and": (1.0, 0.2), "shl": (2.0, 0.5)})) == 1.0
+
+
+def roots_of(text: str, tmp_path):
+    p = tmp_path / "k.ax"
+    p.write_text(text)
+    _, module, _ = front([p], load_probe(PROBE))
+    _, roots = lower.transform(module)
+    return {r.name: (r.function, r.term) for r in roots}
+
+
+KERNELS = """\
+fn scale(x: u32) -> u32 { return x * 8; }
+fn mix(x: u32, y: u32) -> u32 { return ((x + y) * 2 + (x - y) * 2) ^ (y << 1); }
+fn sign(x: i32) -> i32 { if x > 0 { return 1; } else if x < 0 { return -1; } return 0; }
+fn avg(x: u32, y: u32) -> u32 { return (x & y) + ((x ^ y) >> 1); }
+"""
+
+
+def rules_for(roots: dict):
+    """The shipped rules as the compile gives them to the e-graph: conditioned
+    ones instantiated for the constants the roots hold."""
+    return rulebook.for_terms(rulebook.load_rules(), [t for _, t in roots.values()])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_measured_extraction_takes_the_member_the_estimate_ranks_first(tmp_path, seed):
+    # Random figures, so latency and throughput disagree on the order of forms.
+    rng = random.Random(seed)
+    figures = {op: (rng.choice([1.0, 2.0, 3.0, 5.0]), rng.choice([0.2, 0.5, 1.0, 2.0])) for op in costs.OPS}
+    table = made_up(figures)
+    roots = roots_of(KERNELS, tmp_path)
+    atlas = egraph.saturate(roots, rules_for(roots), table=table)
+    assert atlas.report()["cost_model"] == "made up for a test"
+    for name in roots:
+        best = atlas.extract(name)
+        assert atlas.cost(best) == round(costs.estimate(best, table), 2)
+        for other in atlas.extract_k(name, 8):
+            assert costs.estimate(best, table) <= costs.estimate(other, table) + 1e-9, (name, other)
+
+
+def test_a_measured_table_changes_what_is_extracted(tmp_path):
+    roots = roots_of(KERNELS, tmp_path)
+    [scale] = [n for n in roots if n.startswith("scale")]
+    static = egraph.saturate(roots, rules_for(roots))
+    assert static.extract(scale).op == "shl"  # the hints: a shift is cheaper than a multiply
+    dear_shifts = made_up({"and": (4.0, 2.0), "mul": (1.0, 0.25)})  # a shift by 3 is priced as an `and`
+    measured = egraph.saturate(roots, rules_for(roots), table=dear_shifts)
+    assert measured.extract(scale).op == "mul"
+
+
+SIGN = "fn sign(x: i32) -> i32 { if x > 0 { return 1; } else if x < 0 { return -1; } return 0; }\n"
+
+
+def test_what_is_learned_as_cheaper_here_is_what_the_compile_extracts(tmp_path, monkeypatch):
+    """The superoptimiser learns by the table the compile then extracts by
+    (read from the cache), so the two cannot disagree."""
+    from atlas.machine import probe as hwprobe
+    from atlas.pipeline import compile_files
+    from atlas.superopt import discover
+
+    # compares and selects dear, shifts and bit operations cheap
+    table = made_up({"lt": (3.0, 1.0), "eq": (3.0, 1.0), "select": (3.0, 1.0)})
+    cached = tmp_path / "costs.json"
+    cached.write_text(json.dumps({**costs.stamp(), "table": table.as_dict()}))
+    monkeypatch.setattr(costs, "cache_path", lambda probe: cached)
+    monkeypatch.delenv("ATLAS_COSTS", raising=False)
+    host = hwprobe.probe()
+    assert costs.model_for(host) == table
+    src = tmp_path / "sign.ax"
+    src.write_text(SIGN)
+    learned_file = tmp_path / "learned.yaml"
+    [d] = discover.run([src], host, budget_s=30, seed=0, learned_path=learned_file, costs=table)
+    assert d.status is discover.Found.LEARNED, d.why
+    assert d.cost_after < d.cost_before
+    out = compile_files([src], host, tmp_path / "out", learned=[learned_file])
+    assert out.manifest.atlas["cost_model"] == "made up for a test"
+    emitted = ir.pretty_function(next(f for f in out.module.functions if f.name == "sign"))
+    assert "select" not in emitted and "if" not in emitted, emitted
