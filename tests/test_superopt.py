@@ -237,7 +237,8 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     [d] = found
     assert d.status.value == "learned" and d.found == "popcount(x)" and d.found_length == 1
     doc = yaml.safe_load(learned_file.read_text())
-    [rule] = doc["rules"]
+    rule, *wider = doc["rules"]  # the rule, then the same where it holds at other widths
+    assert rule["name"] == d.rule and [w["name"] for w in wider] == d.generalised
     assert rule["rhs"] == "popcount(x)" and rule["provenance"]["function"] == "pop"
     # loaded beside the shipped rules, proven again
     loaded = rulebook.load_rules([rulebook.SHIPPED, learned_file])
@@ -249,7 +250,7 @@ def test_a_discovery_is_learned_reloaded_and_used_without_searching(naive_file, 
     from atlas.pipeline import compile_files
 
     out = compile_files([naive_file], host(), tmp_path / "out")
-    assert out.manifest.atlas["rules"]["learned"] == [rule["name"]]
+    assert out.manifest.atlas["rules"]["learned"] == sorted([rule["name"], *d.generalised])
     assert "return popcount(x);" in ir.pretty_function(fn(out.module, "pop"))
     from atlas.machine import runtime
 
@@ -306,3 +307,88 @@ def test_superopt_command(naive_file, learned_file, monkeypatch):
     bad.write_text("fn f(x: u32) -> u32 { return x +; }\n")
     r = CliRunner().invoke(main, ["superopt", str(bad)])
     assert r.exit_code != 0 and "bad.ax:1:" in r.output and "Traceback" not in r.output
+
+
+# ---------------------------------------------------------------- rules that generalise
+
+
+def test_a_learned_rule_is_narrowed_to_the_part_the_program_replaces():
+    x, y = var("x", ir.U32), var("y", ir.U32)
+    one = const(1, ir.U32)
+    source = Term("xor", ir.U32, (Term("and", ir.U32, (x, Term("sub", ir.U32, (x, one)))), y))
+    found = Term("xor", ir.U32, (Term("and", ir.U32, (x, Term("add", ir.U32, (x, const(-1, ir.U32))))), y))
+    lhs, rhs = learned.narrowest(source, found)
+    assert (lhs.op, rhs.op) == ("sub", "add")  # x - 1 -> x + 0xffffffff, wherever it stands
+    # where the differing parts are not equal on their own, the whole pair stays
+    either = Term("and", ir.U32, (Term("or", ir.U32, (x, y)), x))
+    same = Term("and", ir.U32, (x, x))
+    assert learned.narrowest(either, same) == (either, same)
+
+
+def test_a_learned_rule_is_proven_again_at_every_width_it_holds_for():
+    x = var("x", ir.I32)
+    shifted = Term("shr", ir.I32, (x, const(31, ir.I32)))  # all ones where x is negative
+    masked = Term("select", ir.I32, (Term("lt", ir.BOOL, (x, const(0, ir.I32))), const(-1, ir.I32), const(0, ir.I32)))
+    widths = {lhs.ty.bits: lhs for lhs, _ in learned.other_widths(shifted, masked)}
+    assert sorted(widths) == [8, 16, 64]
+    assert widths[16].args[1] == const(15, ir.I16)  # the top bit's index, said of 16 bits
+    # the all-ones mask is said of each width; a claim about 32 bits alone is carried nowhere
+    u = var("x", ir.U32)
+    low = Term("and", ir.U32, (u, const(0xFFFFFFFF, ir.U32)))
+    assert [lhs.ty.bits for lhs, _ in learned.other_widths(low, u)] == [8, 16, 64]
+    high = Term("and", ir.U32, (u, const(0xFFFF0000, ir.U32)))
+    rest = Term("sub", ir.U32, (u, Term("and", ir.U32, (u, const(0xFFFF, ir.U32)))))
+    assert learned.other_widths(high, rest) == []
+
+
+def test_a_rule_learned_at_32_bits_rewrites_a_16_bit_function(tmp_path, learned_file, monkeypatch):
+    import json
+
+    from atlas.logic import costs
+    from atlas.pipeline import compile_files
+
+    # a machine where compares and selects are dear (the learned program is
+    # no cheaper on the static hints), its table in the cache the compile reads
+    dear = {"lt": (3.0, 1.0), "eq": (3.0, 1.0), "select": (3.0, 1.0)}
+    table = costs.CostTable(
+        {f"{op}@{t.name}": costs.OpCost(*dear.get(op, (1.0, 0.25))) for op in costs.OPS for t in costs.TYPES},
+        "made up for a test",
+        1.0,
+    )
+    cached = tmp_path / "costs.json"
+    cached.write_text(json.dumps({**costs.stamp(), "table": table.as_dict()}))
+    monkeypatch.setattr(costs, "cache_path", lambda probe: cached)
+    monkeypatch.delenv("ATLAS_COSTS", raising=False)
+
+    x = var("x", ir.I32)
+    source = flatten.flatten(fn(module_of(NAIVE), "sign"))
+    program = Term(
+        "sub",
+        ir.I32,
+        (
+            Term("or", ir.I32, (const(1, ir.I32), Term("shr", ir.I32, (x, x)))),
+            Term("shr", ir.I32, (const(1, ir.I32), x)),
+        ),
+    )
+    made = learned.entries("sign", "naive.ax", source, program, ir.I32, {})
+    assert [e["name"] for e in made] == [
+        "learned-sign-i32",
+        "learned-sign-i32-as-8-bit",
+        "learned-sign-i32-as-16-bit",
+        "learned-sign-i32-as-64-bit",
+    ]
+    learned.add(learned_file, made, expect={"learned-sign-i32": source})
+    small = tmp_path / "small.ax"
+    small.write_text(
+        "fn sign16(v: i16) -> i16 {\n    if v > 0 { return 1; } else if v < 0 { return -1; }\n    return 0;\n}\n"
+    )
+    without = compile_files([small], host(), tmp_path / "without", learned=[])
+    assert ">> v" not in ir.pretty_module(without.module)
+    out = compile_files([small], host(), tmp_path / "out", learned=[learned_file])
+    assert "learned-sign-i32-as-16-bit" in out.manifest.atlas["rules"]["learned"]
+    assert "return (((v >> v) | 1i16) - (1i16 >> v));" in ir.pretty_module(out.module)
+    from atlas.machine import runtime
+
+    lib = runtime.load(out.out)
+    for v in (-32768, -5, -1, 0, 1, 7, 32767):
+        assert lib.sign16(v) == (v > 0) - (v < 0)

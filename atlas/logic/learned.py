@@ -28,7 +28,7 @@ from .. import __version__
 from ..meaning import ir
 from . import rules as rulebook
 from ..files import write_atomic
-from ..meaning.terms import Term, subterms
+from ..meaning.terms import Term, const, natural_value, subterms
 
 RULESET = "learned"
 HEADER = (
@@ -82,6 +82,137 @@ def _pattern_name(name: str, k: int) -> str:
     # a variable of the source keeps its name; names the rule syntax
     # reserves (T, the type) or that are not identifiers get a plain one
     return name if name.isidentifier() and name != "T" and not name.startswith("_") else f"v{k}"
+
+
+# ---------------------------------------------------------------- generalising
+
+WIDTHS = (8, 16, 32, 64)
+PROOF_MS = 20_000  # per width tried; bounded by Z3's resource limit too
+
+
+def _equal(lhs: Term, rhs: Term) -> bool:
+    """Proven equal by Z3 (refuted or undecided: not)."""
+    try:
+        return rulebook.prove(lhs, rhs, timeout_ms=PROOF_MS, rlimit=rulebook.PROOF_RLIMIT) is None
+    except rulebook.Undecided:
+        return False
+
+
+def narrowest(source: Term, found: Term) -> tuple[Term, Term]:
+    """The smallest pair the program replaces: where the two sides share
+    their outer operators and all but one operand, the differing operands,
+    innermost first, once Z3 proves them equal on their own (equal parts in
+    an equal context make equal wholes, so the narrower rule is sound and
+    fires in more places).  The whole pair where nothing narrower holds."""
+    pairs = [(source, found)]
+    s, f = source, found
+    while s.args and (s.op, s.ty, s.value, len(s.args)) == (f.op, f.ty, f.value, len(f.args)):
+        differ = [i for i, (a, b) in enumerate(zip(s.args, f.args)) if a != b]
+        if len(differ) != 1:
+            break
+        s, f = s.args[differ[0]], f.args[differ[0]]
+        pairs.append((s, f))
+    for s, f in reversed(pairs[1:]):
+        if s.args and _equal(s, f):
+            return s, f
+    return source, found
+
+
+def _width_constant(v: int, frm: int, to: int, signed: bool) -> int:
+    """A constant that says something about the width `frm`, said of `to`:
+    the width, the top bit's index, the all-ones mask, the top bit, the
+    largest signed value.  Any other constant is kept."""
+    named = {frm: to, frm - 1: to - 1}
+    if not signed:
+        named |= {
+            (1 << frm) - 1: (1 << to) - 1,
+            1 << (frm - 1): 1 << (to - 1),
+            (1 << (frm - 1)) - 1: (1 << (to - 1)) - 1,
+        }
+    else:
+        named |= {-(1 << (frm - 1)): -(1 << (to - 1)), (1 << (frm - 1)) - 1: (1 << (to - 1)) - 1}
+    return named.get(v, v)
+
+
+def _fits(v: int, ty: ir.Scalar) -> bool:
+    lo = -(1 << (ty.bits - 1)) if ty.signed else 0
+    hi = (1 << (ty.bits - 1)) if ty.signed else (1 << ty.bits)
+    return lo <= v < hi
+
+
+def at_width(ty: ir.Scalar, frm: int, to: int) -> ir.Scalar:
+    """An integer type of `frm` bits as the one of `to` bits, same signedness."""
+    if ty.is_int and ty.bits == frm:
+        return next(u for u in ir.SCALARS.values() if u.is_int and u.bits == to and u.signed == ty.signed)
+    return ty
+
+
+def retyped(t: Term, frm: int, to: int, width_constants: bool) -> Term | None:
+    """`t` with every integer of `frm` bits made `to` bits (signedness kept);
+    constants too, with `width_constants` those that name the width said of
+    the new one.  None where a constant does not fit its new type."""
+
+    def ty_of(ty: ir.Scalar) -> ir.Scalar:
+        return at_width(ty, frm, to)
+
+    if t.op == "const" and t.ty.is_int:
+        v, new = int(natural_value(t)), ty_of(t.ty)
+        if width_constants:
+            v = _width_constant(v, frm, to, t.ty.signed)
+        return const(v, new) if _fits(v, new) else None
+    if not t.args:
+        return Term(t.op, ty_of(t.ty), (), t.value) if t.op == "var" else t
+    args = [retyped(a, frm, to, width_constants) for a in t.args]
+    if any(a is None for a in args):
+        return None
+    return Term(t.op, ty_of(t.ty), tuple(a for a in args if a is not None), t.value)
+
+
+def width_of(source: Term) -> int | None:
+    """The one width of the source's integer inputs, if they share one."""
+    widths = {u.ty.bits for u in subterms(source) if u.op in ("var", "load") and u.ty.is_int}
+    return widths.pop() if len(widths) == 1 else None
+
+
+def other_widths(source: Term, found: Term) -> list[tuple[Term, Term]]:
+    """The pair at each other width of 8..64 bits where Z3 proves it, the
+    inputs' signedness kept: first with the constants that name the width
+    said of the new one (31 -> 15 for a 16-bit shift), else with the
+    constants as they are."""
+    frm = width_of(source)
+    if frm not in WIDTHS:
+        return []
+    out = []
+    for to in WIDTHS:
+        if to == frm:
+            continue
+        tried = set()
+        for named in (True, False):
+            lhs, rhs = retyped(source, frm, to, named), retyped(found, frm, to, named)
+            if lhs is None or rhs is None or (lhs, rhs) in tried:
+                continue
+            tried.add((lhs, rhs))
+            if _equal(lhs, rhs):
+                out.append((lhs, rhs))
+                break
+    return out
+
+
+def entries(function: str, where: str, lhs: Term, rhs: Term, ty: ir.Scalar, provenance: dict) -> list[dict]:
+    """The rule `lhs` -> `rhs` learned at `ty` (narrowed by `narrowest`
+    first, where it can be), then the same at every other width where Z3
+    proves it (`other_widths`), each a rule of its own."""
+    first = entry(function, where, lhs, rhs, ty, provenance)
+    out = [first]
+    frm = width_of(lhs)
+    for wl, wr in other_widths(lhs, rhs):
+        to = width_of(wl)
+        assert frm is not None and to is not None  # other_widths found both
+        e = entry(function, where, wl, wr, at_width(ty, frm, to), {**provenance, "generalised_from": first["name"]})
+        e["name"] = f"{first['name']}-as-{to}-bit"  # never the name of a rule learned at that width itself
+        e["doc"] = f"{first['doc']}, proven again for {to}-bit inputs"
+        out.append(e)
+    return out
 
 
 def entry(function: str, where: str, source: Term, found: Term, ty: ir.Scalar, provenance: dict) -> dict:

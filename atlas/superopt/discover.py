@@ -53,6 +53,7 @@ class Discovery:
     found_length: int | None = None
     cost_before: float | None = None
     cost_after: float | None = None
+    generalised: list[str] = field(default_factory=list)  # the learned rule again at other widths
     seconds: float = 0.0
     result: so.Result | None = field(default=None, repr=False)
     rule: str = ""
@@ -217,11 +218,12 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
     with its array reads) as a learned rule."""
     f = r.found
     assert f is not None  # _search learns only what was found
-    entry = learned.entry(
+    lhs, rhs = learned.narrowest(root.term, found_term)
+    made = learned.entries(
         _subject(root),
         str(root.where),
-        root.term,
-        found_term,
+        lhs,
+        rhs,
         spec.term.ty,
         {
             "machine": session.table.source,
@@ -234,8 +236,11 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
             "cost_after": d.cost_after,
             "length_before": d.source_length,
             "length_after": f.length,
+            **({"narrowed": "to the smallest part of the source the program replaces"} if lhs is not root.term else {}),
         },
     )
-    learned.add(session.path, [entry], expect={entry["name"]: root.term})
-    session.known.add(entry["name"])
-    d.status, d.rule = Found.LEARNED, entry["name"]
+    main, *others = made
+    learned.add(session.path, made, expect={main["name"]: lhs})
+    session.known.add(main["name"])
+    d.status, d.rule = Found.LEARNED, main["name"]
+    d.generalised = [e["name"] for e in others]

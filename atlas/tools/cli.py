@@ -1045,6 +1045,8 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
             click.echo(f"    {note}")
         if d.rule and d.status is Found.LEARNED:
             click.echo(f"    learned rule {d.rule} -> {path}")
+            if d.generalised:
+                click.echo(f"    and, proven again at other widths: {', '.join(d.generalised)}")
 
 
 @main.command("explain")
