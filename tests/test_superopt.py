@@ -329,13 +329,13 @@ def test_a_learned_rule_is_proven_again_at_every_width_it_holds_for():
     x = var("x", ir.I32)
     shifted = Term("shr", ir.I32, (x, const(31, ir.I32)))  # all ones where x is negative
     masked = Term("select", ir.I32, (Term("lt", ir.BOOL, (x, const(0, ir.I32))), const(-1, ir.I32), const(0, ir.I32)))
-    widths = {lhs.ty.bits: lhs for lhs, _ in learned.other_widths(shifted, masked)}
+    widths = {lhs.ty.bits: lhs for lhs, _, _ in learned.other_widths(shifted, masked)}
     assert sorted(widths) == [8, 16, 64]
     assert widths[16].args[1] == const(15, ir.I16)  # the top bit's index, said of 16 bits
     # the all-ones mask is said of each width; a claim about 32 bits alone is carried nowhere
     u = var("x", ir.U32)
     low = Term("and", ir.U32, (u, const(0xFFFFFFFF, ir.U32)))
-    assert [lhs.ty.bits for lhs, _ in learned.other_widths(low, u)] == [8, 16, 64]
+    assert [lhs.ty.bits for lhs, _, _ in learned.other_widths(low, u)] == [8, 16, 64]
     high = Term("and", ir.U32, (u, const(0xFFFF0000, ir.U32)))
     rest = Term("sub", ir.U32, (u, Term("and", ir.U32, (u, const(0xFFFF, ir.U32)))))
     assert learned.other_widths(high, rest) == []

@@ -292,6 +292,8 @@ def _device(d: DeviceA) -> ir.Device:
             raise AtlasError(f.name_span, f"'{f.name}' is already a name in this description; choose another")
         if f.reassoc is not None:
             raise AtlasError(f.reassoc, "`reassoc` has no meaning for a device operation")
+        if f.requires is not None:
+            raise AtlasError(f.requires.span, "a device operation takes no precondition (`requires`)")
         sig = typecheck.signature(f)
         for p in sig.params:
             t = p.ty.elem if isinstance(p.ty, ir.Array) else p.ty

@@ -281,6 +281,9 @@ class FuncA:
     # The `reassoc` keyword before `fn`, if written: the function allows its
     # float arithmetic to be reordered (docs/language.md, "Reassociation").
     reassoc: Span | None = None
+    # `requires COND` after the signature: callers promise COND holds
+    # (docs/language.md, "Preconditions").
+    requires: "ExprA | None" = None
 
 
 @dataclass(frozen=True)
@@ -536,8 +539,9 @@ class _Build(Transformer):
     def func(self, meta, ch):
         reassoc, name, *rest = ch
         body = rest[-1]
-        ret = rest[-2]
-        params = tuple(p for p in rest[:-2] if p is not None)
+        requires = rest[-2]
+        ret = rest[-3]
+        params = tuple(p for p in rest[:-3] if p is not None)
         end = Span(self.file, meta.end_line, max(meta.end_column - 1, 1), meta.end_line, meta.end_column)
         return FuncA(
             self._id(name),
@@ -548,7 +552,11 @@ class _Build(Transformer):
             self._t(name),
             end,
             None if reassoc is None else self._t(reassoc),
+            requires,
         )
+
+    def precondition(self, meta, ch):
+        return ch[0]
 
     def param(self, meta, ch):
         name, ty = ch
@@ -1137,7 +1145,7 @@ def _in_signature(tokens) -> bool:
 MAX_DEPTH = 1000
 
 # Lark's wrappers that are not a level of nesting a user wrote.
-_NOT_A_LEVEL = frozenset({"start", "func", "fn_body", "block", "device", "param", "type_name"})
+_NOT_A_LEVEL = frozenset({"start", "func", "fn_body", "precondition", "block", "device", "param", "type_name"})
 
 
 def _check_depth(tree, file: str, text: str) -> None:

@@ -632,6 +632,26 @@ class FunctionChecker:
             )
         return cond
 
+    def precondition(self, e) -> ir.Expr:
+        """`requires COND`: a bool over the scalar parameters alone (the
+        runtime checks it before a call, with no memory to read)."""
+        for node in _subexpressions(e):
+            if isinstance(node, IfExprA):
+                raise AtlasError(
+                    node.span, "a precondition cannot hold a conditional expression; write it with && and ||"
+                )
+        cond = self._expr(e, BOOL)
+        if cond.ty != BOOL:
+            raise AtlasError(e.span, f"a precondition must be a bool, found {cond.ty}")
+        for node in ir.walk(cond):
+            if isinstance(node, (ir.Load, ir.Call)):
+                what = "an array element" if isinstance(node, ir.Load) else f"a call of {node.func}"
+                raise AtlasError(
+                    node.span if node.span is not ir.NOSPAN else e.span,
+                    f"a precondition may read only the scalar parameters, not {what}",
+                )
+        return cond
+
     def compound(self, s, current, ty: Scalar):
         if s.op == "=":
             return self.expr(s.value, ty)
@@ -794,6 +814,20 @@ def _hw_literal(value) -> str:
     return repr(value)
 
 
+_EXPR_NODES = (Num, BoolLit, Name, Index, CallA, UnOp, BinOp, CastA, IfExprA)
+
+
+def _subexpressions(e):
+    """`e` and every expression inside it, as written."""
+    todo = [e]
+    while todo:
+        node = todo.pop()
+        yield node
+        for v in vars(node).values():
+            items = v if isinstance(v, tuple) else (v,)
+            todo.extend(x for x in items if isinstance(x, _EXPR_NODES))
+
+
 def always_returns(stmts) -> bool:
     for s in stmts:
         if isinstance(s, ir.Return):
@@ -923,6 +957,7 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
     graph: dict[str, list[tuple[str, Span]]] = {}
     for f in funcs:
         fc = FunctionChecker(sigs, f, sigs[f.name])
+        requires = None if f.requires is None else fc.precondition(f.requires)
         body = fc.block(f.body)
         ret = sigs[f.name].ret
         if ret is not None and not always_returns(body):
@@ -940,7 +975,9 @@ def check_functions(funcs: list[FuncA]) -> tuple[ir.Function, ...]:
                 f"`reassoc` allows reordering float arithmetic, and {f.name} has none",
                 note="integer `+` and `*` wrap, so their order never changes the result; remove `reassoc`",
             )
-        functions.append(ir.Function(sig.name, sig.params, sig.ret, body, f.span, reassoc=sig.reassoc))
+        functions.append(
+            ir.Function(sig.name, sig.params, sig.ret, body, f.span, reassoc=sig.reassoc, requires=requires)
+        )
     no_recursion(graph)
     return tuple(functions)
 

@@ -575,11 +575,15 @@ def _prove_case(
     where = "" if not fixed else " (with " + ", ".join(f"{n} = {v}" for n, v in fixed.items()) + ")"
     bounded = bool(a.loops.over or b.loops.over) or bool(fixed)
     bound = k if bounded else None
-    when = _within_bounds(a.loops.over + b.loops.over)
+    within = _within_bounds(a.loops.over + b.loops.over)
+    pre = precondition(source, fixed)
+    when = within if pre is None else pre if within is None else _and(within, pre)
     # a claim under a condition no input meets would be proven vacuously
     if when is not None and _unsatisfiable(when, timeout_ms, rlimit):
         if fixed:
-            return FunctionProof(Status.PROVEN, bound)  # this case is past the bound
+            return FunctionProof(Status.PROVEN, bound)  # this case is past the bound or the precondition
+        if pre is not None and _unsatisfiable(pre, timeout_ms, rlimit):
+            return FunctionProof(Status.UNSUPPORTED, bound, "no input meets the precondition")
         return FunctionProof(Status.UNSUPPORTED, bound, f"no input keeps every loop within {k} iterations")
     if source.ret is not None and (a.ret is None or b.ret is None):
         return FunctionProof(Status.UNSUPPORTED, bound, "a path returns no value")
@@ -607,6 +611,22 @@ def _prove_case(
             cex = {**(fixed or {}), **cex}
             return FunctionProof(Status.REFUTED, bound, f"{what} differs with {_show(cex)}")
     return FunctionProof(Status.PROVEN, bound)
+
+
+def precondition(fn: ir.Function, fixed: dict[str, int] | None = None) -> Term | None:
+    """fn's `requires` as a term over its parameters (those in `fixed` set
+    to their values), or None: the claims are proven where it holds, as
+    callers promise it does."""
+    if fn.requires is None:
+        return None
+    from ..meaning.terms import from_expr
+
+    pre = from_expr(fn.requires, {})
+    assert pre is not None  # a precondition calls no function (typecheck)
+    if fixed:
+        types = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar)}
+        pre = fold(rules.substitute(pre, {n: const(v, types[n]) for n, v in fixed.items()}))
+    return pre
 
 
 def _within_bounds(overs: list) -> Term | None:

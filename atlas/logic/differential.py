@@ -5,7 +5,8 @@ more after their own proofs.
 
 Lengths and trip counts follow a schedule (every one up to SMALL, just past
 the largest constant index, larger ones up to MAX_LENGTH); other scalars
-are random with their type's edge values.  A run the source cannot finish
+are random with their type's edge values, repaired where they miss the
+function's precondition (atlas/logic/requires.py).  A run the source cannot finish
 within the step budget is a disagreement at the lengths every function
 must reach; one the candidate cannot finish is a disagreement.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..meaning import interp, ir
+from . import requires
 
 SMALL = 8  # every length and trip count 0..SMALL is tried
 MAX_LENGTH = 64  # larger ones up to this, as the step budget allows
@@ -260,20 +262,22 @@ def _random_scalar(t: ir.Scalar, rng):
 def _random_args(fn: ir.Function, rng, small: set[str], k: int):
     """Arguments for one run: the first parameter that sets a size is k, any
     other one k or a smaller value, so nests and pairs of lengths vary too."""
-    scalars: dict = {}
-    values: list = []
+    drawn: dict = {}
     first = True
     for p in fn.params:
         if isinstance(p.ty, ir.Scalar):
             if p.name in small:
-                v = k if first or rng.random() < 0.5 else int(rng.integers(0, k + 1))
+                drawn[p.name] = k if first or rng.random() < 0.5 else int(rng.integers(0, k + 1))
                 first = False
             else:
-                v = _random_scalar(p.ty, rng)
-            scalars[p.name] = interp.to_value(p.ty, v)
-            values.append(v)
-        else:
-            values.append(None)
+                drawn[p.name] = _random_scalar(p.ty, rng)
+    if fn.requires is not None:  # only inputs the function is defined for
+        met = requires.satisfying(fn, drawn, rng, keep_first=tuple(n for n in drawn if n in small))
+        if met is None:
+            return None
+        drawn = met
+    values: list = [drawn.get(p.name) for p in fn.params]
+    scalars = {p.name: interp.to_value(p.ty, drawn[p.name]) for p in fn.params if isinstance(p.ty, ir.Scalar)}
     for i, p in enumerate(fn.params):
         if isinstance(p.ty, ir.Array):
             n = interp.evaluate(p.ty.length, scalars, exact=True)

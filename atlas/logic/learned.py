@@ -61,13 +61,15 @@ def rule_name(function: str, ty: ir.Scalar) -> str:
     return f"learned-{re.sub(r'[^A-Za-z0-9_]+', '-', function)}-{ty}"
 
 
-def generalise(source: Term, found: Term) -> tuple[str, str, dict[str, str]]:
-    """(lhs, rhs, vars): the two sides in intent syntax with every input a
-    pattern variable, and each variable's type."""
+def generalise(source: Term, found: Term, pre: Term | None = None) -> tuple[str, str, dict[str, str], str | None]:
+    """(lhs, rhs, vars, requires): the two sides in intent syntax with every
+    input a pattern variable, each variable's type, and the precondition
+    over the same variables (None without one)."""
     names: dict[str, str] = {}
     lhs, rhs = _patterned(source, names), _patterned(found, names)
     types = {u.value: u.ty.name for u in subterms(lhs) if u.op == "var"}
-    return rulebook.pattern_text(lhs), rulebook.pattern_text(rhs), types
+    text = None if pre is None else rulebook.pattern_text(_patterned(pre, names))
+    return rulebook.pattern_text(lhs), rulebook.pattern_text(rhs), types, text
 
 
 def _patterned(t: Term, names: dict[str, str]) -> Term:
@@ -90,15 +92,15 @@ WIDTHS = (8, 16, 32, 64)
 PROOF_MS = 20_000  # per width tried; bounded by Z3's resource limit too
 
 
-def _equal(lhs: Term, rhs: Term) -> bool:
-    """Proven equal by Z3 (refuted or undecided: not)."""
+def _equal(lhs: Term, rhs: Term, pre: Term | None = None) -> bool:
+    """Proven equal by Z3 where `pre` holds (refuted or undecided: not)."""
     try:
-        return rulebook.prove(lhs, rhs, timeout_ms=PROOF_MS, rlimit=rulebook.PROOF_RLIMIT) is None
+        return rulebook.prove(lhs, rhs, timeout_ms=PROOF_MS, when=pre, rlimit=rulebook.PROOF_RLIMIT) is None
     except rulebook.Undecided:
         return False
 
 
-def narrowest(source: Term, found: Term) -> tuple[Term, Term]:
+def narrowest(source: Term, found: Term, pre: Term | None = None) -> tuple[Term, Term]:
     """The smallest pair the program replaces: where the two sides share
     their outer operators and all but one operand, the differing operands,
     innermost first, once Z3 proves them equal on their own (equal parts in
@@ -113,7 +115,7 @@ def narrowest(source: Term, found: Term) -> tuple[Term, Term]:
         s, f = s.args[differ[0]], f.args[differ[0]]
         pairs.append((s, f))
     for s, f in reversed(pairs[1:]):
-        if s.args and _equal(s, f):
+        if s.args and _equal(s, f, pre):
             return s, f
     return source, found
 
@@ -174,11 +176,11 @@ def width_of(source: Term) -> int | None:
     return widths.pop() if len(widths) == 1 else None
 
 
-def other_widths(source: Term, found: Term) -> list[tuple[Term, Term]]:
-    """The pair at each other width of 8..64 bits where Z3 proves it, the
-    inputs' signedness kept: first with the constants that name the width
-    said of the new one (31 -> 15 for a 16-bit shift), else with the
-    constants as they are."""
+def other_widths(source: Term, found: Term, pre: Term | None = None) -> list[tuple[Term, Term, Term | None]]:
+    """The pair (and its precondition) at each other width of 8..64 bits
+    where Z3 proves it, the inputs' signedness kept: first with the
+    constants that name the width said of the new one (31 -> 15 for a
+    16-bit shift), else with the constants as they are."""
     frm = width_of(source)
     if frm not in WIDTHS:
         return []
@@ -189,40 +191,47 @@ def other_widths(source: Term, found: Term) -> list[tuple[Term, Term]]:
         tried = set()
         for named in (True, False):
             lhs, rhs = retyped(source, frm, to, named), retyped(found, frm, to, named)
-            if lhs is None or rhs is None or (lhs, rhs) in tried:
+            wide_pre = None if pre is None else retyped(pre, frm, to, named)
+            if lhs is None or rhs is None or (pre is not None and wide_pre is None) or (lhs, rhs) in tried:
                 continue
             tried.add((lhs, rhs))
-            if _equal(lhs, rhs):
-                out.append((lhs, rhs))
+            if _equal(lhs, rhs, wide_pre):
+                out.append((lhs, rhs, wide_pre))
                 break
     return out
 
 
-def entries(function: str, where: str, lhs: Term, rhs: Term, ty: ir.Scalar, provenance: dict) -> list[dict]:
+def entries(
+    function: str, where: str, lhs: Term, rhs: Term, ty: ir.Scalar, provenance: dict, pre: Term | None = None
+) -> list[dict]:
     """The rule `lhs` -> `rhs` learned at `ty` (narrowed by `narrowest`
     first, where it can be), then the same at every other width where Z3
-    proves it (`other_widths`), each a rule of its own."""
-    first = entry(function, where, lhs, rhs, ty, provenance)
+    proves it (`other_widths`), each a rule of its own.  With `pre` (the
+    function's precondition), each holds only where it does (`requires`)."""
+    first = entry(function, where, lhs, rhs, ty, provenance, pre)
     out = [first]
     frm = width_of(lhs)
-    for wl, wr in other_widths(lhs, rhs):
+    for wl, wr, wp in other_widths(lhs, rhs, pre):
         to = width_of(wl)
         assert frm is not None and to is not None  # other_widths found both
-        e = entry(function, where, wl, wr, at_width(ty, frm, to), {**provenance, "generalised_from": first["name"]})
+        e = entry(function, where, wl, wr, at_width(ty, frm, to), {**provenance, "generalised_from": first["name"]}, wp)
         e["name"] = f"{first['name']}-as-{to}-bit"  # never the name of a rule learned at that width itself
         e["doc"] = f"{first['doc']}, proven again for {to}-bit inputs"
         out.append(e)
     return out
 
 
-def entry(function: str, where: str, source: Term, found: Term, ty: ir.Scalar, provenance: dict) -> dict:
-    lhs, rhs, types = generalise(source, found)
+def entry(
+    function: str, where: str, source: Term, found: Term, ty: ir.Scalar, provenance: dict, pre: Term | None = None
+) -> dict:
+    lhs, rhs, types, requires = generalise(source, found, pre)
     return {
         "name": rule_name(function, ty),
         "lhs": lhs,
         "rhs": rhs,
         "types": ty.name,
         "vars": types,
+        **({"requires": requires} if requires is not None else {}),
         "doc": f"found by the superoptimiser for {function} ({where})",
         "provenance": {
             "function": function,
@@ -256,11 +265,11 @@ def add(path, entries: list[dict], expect: dict[str, Term] | None = None) -> lis
         trial = Path(tmp) / p.name
         trial.write_text(text)
         loaded = rulebook.load_rules([trial], cache=True)
-    for r in loaded:
+    for r in loaded.all():
         want = (expect or {}).get(r.name)
         if want is not None and rulebook.without_marks(r.lhs) != _patterned(want, {}):
             raise rulebook.RuleError(
                 f"learned rule {r.name}: its lhs does not read back as the term it was learned from; not stored"
             )
     write_atomic(p, text)
-    return list(loaded)
+    return loaded.all()

@@ -92,7 +92,7 @@ TYPE_GROUPS: dict[str, list[ir.Scalar]] = {
     "bools": [ir.BOOL],
 }
 
-_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "doc", "provenance"}
+_KEYS = {"name", "lhs", "rhs", "types", "vars", "reassoc", "consts", "when", "requires", "doc", "provenance"}
 
 
 # ---------------------------------------------------------------- the values
@@ -115,6 +115,11 @@ class Rule:
     when: Term | None = None  # bool term over the consts: the rule holds where it is true
     when_text: str = ""  # `when` as written
     origin: str = ""  # an instance of a conditioned rule: that rule's name
+    # A bool term over the pattern variables: the rule holds only where it
+    # does, which egglog cannot test, so it is applied where a function's
+    # precondition implies it (stages.verify), never by saturation.
+    requires: Term | None = None
+    requires_text: str = ""
 
     @property
     def id(self) -> str:
@@ -125,9 +130,15 @@ class Rule:
         """Whether this rule must be instantiated (`for_terms`) before egglog can run it."""
         return bool(self.consts)
 
+    @property
+    def guarded(self) -> bool:
+        """Whether this rule holds only under its `requires`."""
+        return self.requires is not None
+
     def __str__(self) -> str:
         cond = f" if {self.when_text}" if self.when_text else ""
-        return f"{self.name} [{self.ty}]: {self.text}{cond}"
+        pre = f" where {self.requires_text}" if self.requires_text else ""
+        return f"{self.name} [{self.ty}]: {self.text}{cond}{pre}"
 
 
 class RuleError(Exception):
@@ -177,13 +188,14 @@ class Rules(list):
     `conditioned`, so that nothing that iterates the list can hand egglog a
     rule without its condition (`for_terms` instantiates them)."""
 
-    def __init__(self, rules=(), stats: LoadStats | None = None, conditioned=()):
+    def __init__(self, rules=(), stats: LoadStats | None = None, conditioned=(), guarded=()):
         super().__init__(rules)
         self.stats = stats or LoadStats()
         self.conditioned: list[Rule] = list(conditioned)
+        self.guarded: list[Rule] = list(guarded)  # with `requires`: applied under preconditions only
 
     def all(self) -> list[Rule]:
-        return list(self) + self.conditioned
+        return list(self) + self.conditioned + self.guarded
 
     def ruleset(self, name: str) -> list[Rule]:
         return [r for r in self if r.ruleset == name]
@@ -543,6 +555,8 @@ class _Template:
     when: str | None = None  # the condition over the consts, as written
     consts_line: int = 0
     when_line: int = 0
+    requires: str | None = None  # where the rule holds, over any of its variables, as written
+    requires_line: int = 0
 
     def where(self, line: int | None = None) -> str:
         return f"{self.path}:{line or self.line}: rule '{self.name}'"
@@ -674,6 +688,7 @@ def _read_rule(path: str, ruleset: str, node, data) -> _Template:
     reassoc = _read_reassoc(rule, data, types)
     consts = _read_consts(rule, data)
     when = _read_when(rule, entries, consts)
+    requires = _read_requires(rule, entries, consts)
     return _Template(
         str(name),
         ruleset,
@@ -690,7 +705,20 @@ def _read_rule(path: str, ruleset: str, node, data) -> _Template:
         when,
         _line(node, "consts"),
         _line(node, "when"),
+        requires,
+        _line(node, "requires"),
     )
+
+
+def _read_requires(rule: _RuleNode, entries: dict, consts: list) -> str | None:
+    """`requires`, squashed onto one line: where the rule holds; None without one."""
+    if "requires" not in entries:
+        return None
+    if not isinstance(entries["requires"], yaml.ScalarNode) or not entries["requires"].value.strip():
+        raise RuleError(f"{rule.at('requires')}: `requires` must be an expression on one line")
+    if consts:
+        raise RuleError(f"{rule.at('requires')}: a rule has either `consts` or `requires`, not both")
+    return _squash(entries["requires"].value)
 
 
 def _check_entries(rule: _RuleNode, entries: dict, where: str) -> None:
@@ -774,7 +802,7 @@ class _Parsed:
         self.tpl = tpl
         # The two sides (and the condition) as `let`s of one function, one per
         # line, so that an error's line says which part it is in.
-        parts = [tpl.lhs, tpl.rhs] + ([tpl.when] if tpl.when is not None else [])
+        parts = [tpl.lhs, tpl.rhs] + [c for c in (tpl.when, tpl.requires) if c is not None]
         self.source = "fn rule_sides() {\n" + "".join(f"{_PREFIX}{p};\n" for p in parts) + "}\n"
         try:
             ast = syntax.parse(self.source, tpl.path)
@@ -787,7 +815,7 @@ class _Parsed:
             or len(lets) != len(parts)
             or [s.span.line for s in lets] != list(range(2, 2 + len(parts)))
         ):
-            raise RuleError(f"{tpl.where()}: lhs, rhs and when must each be one expression")
+            raise RuleError(f"{tpl.where()}: lhs, rhs, when and requires must each be one expression")
         lhs_names: set[str] = set()
         rhs_names: set[str] = set()
         _collect(lets[0].init, lhs_names, tpl, tpl.lhs_line)
@@ -808,6 +836,15 @@ class _Parsed:
                     f"{tpl.path}:{tpl.when_line}: rule '{tpl.name}': the condition "
                     f"may test only the consts ({', '.join(tpl.consts)}), not "
                     f"{', '.join(repr(o) for o in others)}"
+                )
+        if tpl.requires is not None:
+            pre_names: set = set()
+            _collect(lets[-1].init, pre_names, tpl, tpl.requires_line)
+            stray = sorted(pre_names - lhs_names - {"T"})
+            if stray:
+                raise RuleError(
+                    f"{tpl.path}:{tpl.requires_line}: rule '{tpl.name}': `requires` uses "
+                    f"{', '.join(repr(o) for o in stray)}, which the lhs does not bind"
                 )
         unbound = sorted(rhs_names - lhs_names)
         if unbound:
@@ -856,7 +893,9 @@ class _Parsed:
             raise _side_error(tpl, err, ty) from None
         # Constant subterms are folded (`~0` is the constant all-ones), so that a
         # pattern matches the constants the program's terms hold.
-        lhs, rhs, *when = (fold(_patterns(_side_term(s, tpl))) for s in mod.functions[0].body)
+        lhs, rhs, *conds = (fold(_patterns(_side_term(s, tpl))) for s in mod.functions[0].body)
+        when = conds[:1] if tpl.when is not None else []
+        pre = conds[-1] if tpl.requires is not None else None
         return Rule(
             tpl.name,
             tpl.ruleset,
@@ -869,6 +908,8 @@ class _Parsed:
             tuple("?" + c for c in tpl.consts),
             when[0] if when else None,
             tpl.when or "",
+            requires=pre,
+            requires_text=tpl.requires or "",
         )
 
 
@@ -1003,6 +1044,7 @@ def _environment_digest() -> str:
 
 def _rule_key(env: str, r: Rule) -> str:
     cond = f"\n{r.consts!r}\n{r.when!r}" if r.conditioned else ""  # plain rules keep their keys
+    cond += f"\nrequires {r.requires!r}" if r.guarded else ""
     return hashlib.sha256(f"{env}\n{r.ty!r}\n{r.lhs!r}\n{r.rhs!r}{cond}".encode()).hexdigest()
 
 
@@ -1114,9 +1156,10 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
             store.save()  # keep the proofs made before a refusal
     st.seconds = time.perf_counter() - t0
     conditioned = [r for r in rules if r.conditioned]
+    guarded = [r for r in rules if r.guarded]
     st.conditioned = len(conditioned)
     _last_stats = st
-    return Rules([r for r in rules if not r.conditioned], st, conditioned)
+    return Rules([r for r in rules if not r.conditioned and not r.guarded], st, conditioned, guarded)
 
 
 def holds(r: Rule, timeout_ms: int = 60000, rlimit: int = PROOF_RLIMIT) -> bool:
@@ -1154,6 +1197,16 @@ def _refute_rule(r: Rule, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     the value substituted: the same claim, as the list is complete, and Z3
     decides `x / 16 == x >> 4` at once where the symbolic 64-bit division
     takes it some 20 s.  Otherwise it is proven symbolically in the consts."""
+    if r.guarded:
+        assert r.requires is not None
+        # a rule that holds nowhere would be "proven" vacuously
+        try:
+            never = refute(r.requires, const(False, ir.BOOL), timeout_ms, rlimit=rlimit) is None
+        except Undecided:
+            never = False
+        if never:
+            raise RuleError(f"{r.source}: rule '{r.name}' for {r.ty}: `requires {r.requires_text}` never holds")
+        return refute(r.lhs, r.rhs, timeout_ms, r.requires, rlimit)
     if not r.conditioned:
         return refute(r.lhs, r.rhs, timeout_ms, rlimit=rlimit)
     cases = _solutions(r, CASE_SPLIT_LIMIT, timeout_ms, rlimit) if r.when is not None else None
@@ -1260,6 +1313,23 @@ def _order(c: Term):
     """Constants by natural value (NaN last; the stored text breaks ties, e.g. -0.0 / 0.0)."""
     v = natural_value(c)
     return (1, 0, str(c.value)) if v != v else (0, v, str(c.value))
+
+
+def match(pattern: Term, t: Term, bound: dict[str, Term] | None = None) -> dict[str, Term] | None:
+    """The pattern variables ('?x') of `pattern` bound so that it reads as
+    `t` (each variable one subterm of its type throughout), or None."""
+    bound = {} if bound is None else bound
+    if pattern.op == "var" and str(pattern.value).startswith("?"):
+        if pattern.ty != t.ty:
+            return None
+        seen = bound.setdefault(pattern.value, t)
+        return bound if seen == t else None
+    if (pattern.op, pattern.ty, pattern.value, len(pattern.args)) != (t.op, t.ty, t.value, len(t.args)):
+        return None
+    for p, u in zip(pattern.args, t.args):
+        if match(p, u, bound) is None:
+            return None
+    return bound
 
 
 def substitute(t: Term, env: dict[str, Term]) -> Term:

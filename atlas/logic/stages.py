@@ -15,10 +15,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from . import costs, egraph, idioms, lower, validate
+from . import bodies, costs, egraph, idioms, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
-from ..meaning.terms import Term, to_expr
+from ..meaning.terms import Term, const, to_expr
 from ..machine.manifest import Evidence, Fallback, Form, Terms
 from ..machine.probe import Probe
 
@@ -33,6 +33,7 @@ class Saturated:
     roots: list[lower.Root]
     rules: list
     rule_stats: object = None
+    guarded: list = field(default_factory=list)  # rules that hold under a `requires` (rules.Rule.guarded)
 
 
 class RootStatus(enum.Enum):
@@ -84,7 +85,7 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
         limits=limits or egraph.Limits(),
         table=costs.model_for(probe),
     )
-    return Saturated(atlas, roots, concrete, rule_stats)
+    return Saturated(atlas, roots, concrete, rule_stats, list(getattr(rules, "guarded", ())))
 
 
 def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
@@ -93,15 +94,19 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     outcomes: dict[str, RootOutcome] = {}
     counts = {f.name: [0, 0, 0] for f in module.functions}  # roots, rewritten, proven
     fallbacks: dict[str, list[Fallback]] = {f.name: [] for f in module.functions}
+    pre = {f.name: bodies.precondition(f) for f in module.functions}
     for r in sat.roots:
         n = counts[r.function]
         n[0] += 1
+        when = pre[r.function]  # parameters never change (locals that shadow one are renamed): it holds throughout
         best = sat.atlas.extract(r.name)
+        if when is not None:
+            best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=sat.atlas.cost)
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
         n[1] += 1
-        why = unproven_because(r.term, best)
+        why = unproven_because(r.term, best, when)
         if why is not None:
             fallbacks[r.function].append(Fallback(r.name, why))
             outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
@@ -141,11 +146,31 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots), alternatives)
 
 
-def unproven_because(source: Term, form: Term) -> str | None:
-    """None where Z3 proves `form` equal to `source`, else why not: undecided,
-    or refuted (never expected: a rule or the e-graph is wrong)."""
+def guarded_forms(source: Term, guarded: list, pre: Term) -> list[Term]:
+    """What the rules that hold only under a condition (`requires`) make of
+    `source`, where its function's precondition `pre` implies theirs (Z3
+    decides; refuted or undecided: not used)."""
+    out = []
+    for rule in guarded:
+        env = rulebook.match(rule.lhs, source)
+        if env is None:
+            continue
+        theirs = rulebook.substitute(rule.requires, env)
+        try:
+            implied = rulebook.prove(theirs, const(True, ir.BOOL), PROOF_TIMEOUT_MS, when=pre) is None
+        except rulebook.Undecided:
+            implied = False
+        if implied:
+            out.append(rulebook.substitute(rule.rhs, env))
+    return out
+
+
+def unproven_because(source: Term, form: Term, when: Term | None = None) -> str | None:
+    """None where Z3 proves `form` equal to `source` (where `when` holds:
+    a function's precondition), else why not: undecided, or refuted (never
+    expected: a rule or the e-graph is wrong)."""
     try:
-        counter = rulebook.prove(source, form, timeout_ms=PROOF_TIMEOUT_MS)
+        counter = rulebook.prove(source, form, timeout_ms=PROOF_TIMEOUT_MS, when=when)
     except rulebook.Undecided as exc:
         return f"undecided: {exc}"
     return None if counter is None else f"refuted by {counter}"

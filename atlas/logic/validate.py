@@ -51,6 +51,7 @@ class Validation:
     # same statements around them) equal to the source whole, and this many
     # rewritten terms each equal to the one it replaces
     composed_of: int | None = None
+    requires: str = ""  # the function's precondition, as written: proofs and runs are where it holds
 
     @property
     def validated(self) -> bool:
@@ -70,16 +71,17 @@ class Validation:
             return "not proven (no proof was attempted)"
         if p.status is not Status.PROVEN:
             return f"not proven ({p.status.value}: {p.detail})"
+        meets = f" that meets its precondition `{self.requires}`" if self.requires else ""
         if p.bound is None:
-            scope = "for every input"
+            scope = f"for every input{meets}"
         elif p.cases:
             scope = (
-                f"for {p.cases} and every value of the other inputs on which no loop runs more than "
+                f"for {p.cases} and every value of the other inputs{meets} on which no loop runs more than "
                 f"{p.bound} times (bounded symbolic execution, one size at a time, K = {p.bound})"
             )
         else:
             scope = (
-                f"for every input on which no loop runs more than {p.bound} times (bounded symbolic "
+                f"for every input{meets} on which no loop runs more than {p.bound} times (bounded symbolic "
                 f"execution, K = {p.bound}; loops with constant bounds unrolled whole)"
             )
         if self.composed_of is not None:
@@ -103,6 +105,8 @@ class Validation:
             if t.sizes
             else "random inputs with edge values"
         )
+        if self.requires:
+            what += ", each meeting the precondition"
         note = f" ({t.note})" if t.note else ""
         return f"{t.runs} differential runs in the interpreter, {what}: {verdict}{note}"
 
@@ -114,7 +118,7 @@ class Validation:
         if p is None:
             return "every input not among the tested ones"
         if p.status is Status.PROVEN and p.bound is None:
-            return "none"
+            return "none" + (" (a call whose inputs break the precondition is refused)" if self.requires else "")
         if p.status is Status.PROVEN:
             past = (
                 f"inputs with {p.cases.replace(' = 0..', ' past ').replace(', ', ' or ')}"
@@ -197,7 +201,8 @@ def _function(
     tested = None
     if proof.status is not Status.REFUTED:  # a counterexample already decides it
         tested = differential.function(source, candidate, module, seed)
-    return Validation(source.name, False, proof, tested, composed)
+    pre = ir.pretty_expr(source.requires) if source.requires is not None else ""
+    return Validation(source.name, False, proof, tested, composed, pre)
 
 
 def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:

@@ -84,7 +84,9 @@ def describe(f: ir.Function) -> dict:
     intent syntax (for people), the parameters as data (what signature_of
     reads back to check each call: each array's length an expression in
     ir.length_to_json's form), the result type, whether the function is
-    `reassoc` and the exported symbol."""
+    `reassoc`, the exported symbol, and its precondition, if any (in
+    ir.scalar_to_json's form, which each call is checked against, and as
+    text)."""
     params = []
     for p in f.params:
         if isinstance(p.ty, ir.Array):
@@ -104,6 +106,11 @@ def describe(f: ir.Function) -> dict:
         "ret": f.ret.name if f.ret else None,
         "reassoc": f.reassoc,
         "symbol": f.name,
+        **(
+            {"requires": ir.scalar_to_json(f.requires), "requires_text": ir.pretty_expr(f.requires)}
+            if f.requires
+            else {}
+        ),
     }
 
 
@@ -131,8 +138,14 @@ def signature_of(name: str, entry: dict) -> ir.Function:
             ty = scalar(p.get("type"), p["name"])
         out.append(ir.Param(p["name"], ty))
     ret = entry.get("ret")
+    requires = None if entry.get("requires") is None else ir.scalar_from_json(entry["requires"])
     return ir.Function(
-        name, tuple(out), None if ret is None else scalar(ret, "the result"), (), reassoc=bool(entry.get("reassoc"))
+        name,
+        tuple(out),
+        None if ret is None else scalar(ret, "the result"),
+        (),
+        reassoc=bool(entry.get("reassoc")),
+        requires=requires,
     )
 
 

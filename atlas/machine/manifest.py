@@ -329,7 +329,7 @@ class SearchSummary:
 
 # ---------------------------------------------------------------- the manifest
 
-_DECLARED = ("signature", "params", "ret", "reassoc", "symbol")
+_DECLARED = ("signature", "params", "ret", "reassoc", "symbol", "requires", "requires_text")
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,19 @@ def _check_array(where: str, ty: ir.Array, a: Any, scalars: dict[str, Any], comp
         raise ValueError(f"{where} is written but the array is read-only")
 
 
+class PreconditionError(ValueError):
+    """A call whose arguments break the function's `requires`: refused, as
+    the compiled code may assume it holds."""
+
+
+def holds(fn: ir.Function, scalars: dict[str, Any]) -> bool:
+    """Whether fn's precondition holds for these scalars (bit patterns)."""
+    if fn.requires is None:
+        return True
+    with np.errstate(all="ignore"):
+        return bool(_Frame(None, scalars, {}).expr(fn.requires))
+
+
 class ArityError(TypeError, ValueError):
     """A call with the wrong number of arguments: a TypeError, as for any
     Python function, and a ValueError, as every other refused call."""
@@ -174,7 +187,8 @@ def bind(
     """Check a call against fn's signature and return (scalars as bit
     patterns, arrays): the one statement of the call contract, for the
     interpreter, the CPU runtime (`compiled`) and the GPU host (`device`).
-    Each scalar fits its type; each array is 1-D, has the declared dtype and
+    Each scalar fits its type, and together they meet the function's
+    precondition (`requires`); each array is 1-D, has the declared dtype and
     exact length, is writeable when written, and shares no memory with
     another.  Machine code also needs each length, computed in its declared
     types, to agree with the exact one (machine_length), and each array
@@ -191,6 +205,13 @@ def bind(
                 scalars[p.name] = to_value(p.ty, a)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
+    if not holds(fn, scalars):
+        shown = ", ".join(
+            f"{p.name} = {from_value(p.ty, scalars[p.name])}" for p in fn.params if isinstance(p.ty, ir.Scalar)
+        )
+        raise PreconditionError(
+            f"{fn.name}: the precondition `{ir.pretty_expr(fn.requires)}` does not hold for {shown}"  # type: ignore[arg-type]
+        )
     spans: list[tuple[str, int, int]] = []  # device arrays: (name, start, end) in GPU memory
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):

@@ -394,6 +394,10 @@ class Function:
     # that positional constructions keep their meaning; it takes part in
     # equality because it widens what the function may compute.
     reassoc: bool = False
+    # `requires COND`: the function is called only where COND (a bool over
+    # its scalar parameters) holds; what it computes elsewhere is not
+    # defined, so proofs may assume COND (docs/language.md, "Preconditions").
+    requires: "Expr | None" = None
 
     def param(self, name: str) -> Param:
         """Parameter `name`, or the local array of that name as a
@@ -598,6 +602,45 @@ def length_to_json(e: Expr) -> dict[str, Any]:
     if isinstance(e, Binary) and e.op in LENGTH_OPS:
         return {"op": e.op, "a": length_to_json(e.a), "b": length_to_json(e.b), "type": e.ty.name}
     raise ValueError(f"not a length expression: {pretty_expr(e)}")
+
+
+def scalar_to_json(e: Expr) -> dict[str, Any]:
+    """A scalar expression (a precondition: no loads, no calls) as data that
+    the runtime reads back (scalar_from_json) without the front end."""
+    if isinstance(e, Var):
+        return {"var": e.name, "type": e.ty.name}
+    if isinstance(e, Const):
+        return {"const": e.value, "type": e.ty.name}
+    if isinstance(e, Cast):
+        return {"cast": scalar_to_json(e.a), "type": e.ty.name}
+    if isinstance(e, Unary):
+        return {"unary": e.op, "a": scalar_to_json(e.a), "type": e.ty.name}
+    if isinstance(e, Binary):
+        return {"op": e.op, "a": scalar_to_json(e.a), "b": scalar_to_json(e.b), "type": e.ty.name}
+    if isinstance(e, Prim):
+        return {"prim": e.name, "args": [scalar_to_json(a) for a in e.args], "type": e.ty.name}
+    raise ValueError(f"not a scalar expression: {pretty_expr(e)}")
+
+
+def scalar_from_json(d: Any) -> "Expr":
+    """The inverse of scalar_to_json; ValueError on anything it did not write."""
+    name = d.get("type") if isinstance(d, dict) else None
+    ty = SCALARS.get(name) if isinstance(name, str) else None
+    if ty is None or not isinstance(d, dict):
+        raise ValueError(f"not a scalar expression: {d!r}")
+    if isinstance(d.get("var"), str):
+        return Var(d["var"], ty)
+    if "const" in d and isinstance(d["const"], (int, float, bool)):
+        return Const(d["const"], ty)
+    if "cast" in d:
+        return Cast(scalar_from_json(d["cast"]), ty)
+    if isinstance(d.get("unary"), str):
+        return Unary(d["unary"], scalar_from_json(d.get("a")), ty)
+    if isinstance(d.get("op"), str):
+        return Binary(d["op"], scalar_from_json(d.get("a")), scalar_from_json(d.get("b")), ty)
+    if isinstance(d.get("prim"), str) and isinstance(d.get("args"), list):
+        return Prim(d["prim"], tuple(scalar_from_json(a) for a in d["args"]), ty)
+    raise ValueError(f"not a scalar expression: {d!r}")
 
 
 def length_from_json(d: Any) -> "Expr":
@@ -896,7 +939,8 @@ def pretty_stmts(stmts: Iterable[Stmt], indent: int = 1) -> list[str]:
 
 
 def pretty_function(f: Function) -> str:
-    return "\n".join([f.signature + " {", *pretty_stmts(f.body), "}"])
+    pre = f" requires {pretty_expr(f.requires)}" if f.requires is not None else ""
+    return "\n".join([f.signature + pre + " {", *pretty_stmts(f.body), "}"])
 
 
 def pretty_module(m: Module) -> str:

@@ -41,6 +41,7 @@ import yaml
 
 from ..meaning import ir
 from ..front.diagnostics import AtlasError
+from ..logic import requires
 from ..meaning.interp import dtype, evaluate, to_value
 
 FORMAT = "atlas-profile/1"  # part of the digest: bump it when drawing changes
@@ -896,7 +897,17 @@ def _sample(fn, values, lens, scalars, arrays, records, seed, index) -> list:
             out[p.name] = a
     if records is not None:
         out.update(_draw_records(fn, records, lens, _rng(seed, index, "records:" + ",".join(records.fields))))
+    if fn.requires is not None:  # a function is measured only where it is defined
+        drawn = {p.name: out[p.name] for p in fn.params if isinstance(p.ty, ir.Scalar)}
+        met = requires.satisfying(fn, drawn, _rng(seed, index, "requires"), keep_first=tuple(values))
+        if met is None:
+            raise AtlasError(fn.span, f"no inputs of {fn.name} meet its precondition with {_sizes(values)}")
+        out.update(met)
     return [out[p.name] for p in fn.params]
+
+
+def _sizes(values: dict) -> str:
+    return ", ".join(f"{n} = {v}" for n, v in values.items()) or "any sizes"
 
 
 def _aligned(n: int, dt: np.dtype) -> np.ndarray:

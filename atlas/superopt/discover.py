@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..machine import backend
 from ..logic import costs as cost_model
-from ..logic import learned, lower
+from ..logic import learned, lower, requires
 from .. import pipeline
 from ..logic import rules as rulebook
 from . import costmodel, enumeration
@@ -94,7 +94,8 @@ def run(
     sat, verified = pipeline.logic_atlas(specialised, probe, rulebook.load_rules(files))
     table = costs or costmodel.for_probe(probe)
     known = {str(e.get("name")) for e in learned.read(path)}
-    session = _Session(path, table, known, again=again, budget_s=budget_s, seed=seed, say=say)
+    pre = {f.name: t for f in specialised.functions if (t := requires.term(f)) is not None}
+    session = _Session(path, table, known, pre, again=again, budget_s=budget_s, seed=seed, say=say)
     out: list[Discovery] = []
     for root, best in candidates(sat, verified):
         if only and root.function not in only:
@@ -112,6 +113,7 @@ class _Session:
     path: Path  # the learned-rule file
     table: costmodel.CostTable  # this machine's costs: what extraction weighs by too (logic/costs.py)
     known: set[str]  # names of the learned rules in the file; grows as rules are learned
+    preconditions: dict[str, Term]  # function -> its `requires`, as a term over its parameters
     again: bool
     budget_s: float
     seed: int
@@ -127,7 +129,7 @@ def _discover(session: _Session, root: lower.Root, best: Term) -> Discovery | No
     """What came of one root (`best`: the atlas's form of it); None for a
     loop body's root too small to search, which goes unmentioned."""
     source, reads = so.load_inputs(root.term)
-    spec, why = so.spec_of(root.name, source)
+    spec, why = so.spec_of(root.name, source, _precondition(session, root))
     name = learned.rule_name(_subject(root), source.ty)
     if name in session.known and not session.again:
         return Discovery(
@@ -158,6 +160,13 @@ def _discover(session: _Session, root: lower.Root, best: Term) -> Discovery | No
         return d
     _search(session, d, root, spec, best, reads)
     return d
+
+
+def _precondition(session: _Session, root: lower.Root) -> Term | None:
+    """What the search may assume of a root: its function's precondition,
+    which holds throughout the body (parameters never change, and a local
+    that shadows one is renamed)."""
+    return session.preconditions.get(root.function)
 
 
 def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, best: Term, reads: dict) -> None:
@@ -218,7 +227,8 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
     with its array reads) as a learned rule."""
     f = r.found
     assert f is not None  # _search learns only what was found
-    lhs, rhs = learned.narrowest(root.term, found_term)
+    pre = _precondition(session, root)
+    lhs, rhs = learned.narrowest(root.term, found_term, pre)
     made = learned.entries(
         _subject(root),
         str(root.where),
@@ -238,6 +248,7 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
             "length_after": f.length,
             **({"narrowed": "to the smallest part of the source the program replaces"} if lhs is not root.term else {}),
         },
+        pre,
     )
     main, *others = made
     learned.add(session.path, made, expect={main["name"]: lhs})

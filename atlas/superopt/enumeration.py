@@ -267,7 +267,7 @@ def search(
             shortest = whole_below and not passed_over and any(t == found.term and k == size for k, t in tables.hits)
             note = (
                 f"no program of fewer than {size} operations over these operators and constants is equal"
-                if shortest
+                if shortest and size > 0
                 else ""
             )
             return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached, [note] if note else [], shortest)
@@ -334,7 +334,7 @@ def _first_proven(found: list, tried: set, spec: so.Spec, price: Callable[[Term]
         tried.add(term)
         chain.proofs += 1
         try:
-            counter = rulebook.prove(spec.term, term, timeout_ms=so.PROOF_MS)
+            counter = rulebook.prove(spec.term, term, timeout_ms=so.PROOF_MS, when=spec.pre)
         except rulebook.Undecided:
             continue
         if counter is None:

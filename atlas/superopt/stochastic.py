@@ -329,14 +329,20 @@ class Spec:
     term: Term  # its meaning
     inputs: tuple[tuple[str, ir.Scalar], ...]
     W: ir.Scalar
+    # the function's precondition: programs need equal it only where it
+    # holds, and every test vector meets it
+    pre: Term | None = None
 
 
-def spec_of(name: str, term: Term) -> tuple[Spec | None, str]:
-    """A Spec for `term`, or None and why it is outside the program space:
-    every input must be a variable of one integer type W (or a bool), and
-    the result W or bool; what lies between may use other widths, up to 128
-    bits.  Loads are read as inputs (`load_inputs`)."""
+def spec_of(name: str, term: Term, pre: Term | None = None) -> tuple[Spec | None, str]:
+    """A Spec for `term` (where `pre` holds, if given), or None and why it
+    is outside the program space: every input must be a variable of one
+    integer type W (or a bool), and the result W or bool; what lies between
+    may use other widths, up to 128 bits.  Loads are read as inputs
+    (`load_inputs`)."""
     leaves = [u for u in subterms(term) if u.op == "var"]
+    if pre is not None:
+        leaves += [u for u in subterms(pre) if u.op == "var"]
     if any(u.op == "load" for u in subterms(term)):
         return None, "it reads arrays (read them as inputs first)"
     ints = {u.ty for u in leaves if u.ty.is_int}
@@ -357,7 +363,7 @@ def spec_of(name: str, term: Term) -> tuple[Spec | None, str]:
     seen: dict[str, ir.Scalar] = {}
     for u in leaves:
         seen.setdefault(u.value, u.ty)
-    return Spec(name, term, tuple(seen.items()), W), ""
+    return Spec(name, term, tuple(seen.items()), W, pre), ""
 
 
 def load_inputs(term: Term, names: dict | None = None) -> tuple[Term, dict[Term, Term]]:
@@ -425,7 +431,7 @@ class Chain:
                 v[8:24] = rng.integers(0, 40, 16, dtype=np.uint64)
                 v[24:40] = np.uint64(1) << rng.integers(0, ty.bits, 16, dtype=np.uint64)
                 cols[name] = v & np.uint64(ty.mask)
-        self.env = cols
+        self.env = _meeting(spec, cols, rng)
         self.expected = self.evaluate_spec()
         self.pool = self.constants()
         self.proven: dict[str, bool] = {}
@@ -663,7 +669,7 @@ class Chain:
             return self.proven[key]
         self.proofs += 1
         try:
-            cex = rulebook.prove(self.spec.term, prog.term(), timeout_ms=PROOF_MS)
+            cex = rulebook.prove(self.spec.term, prog.term(), timeout_ms=PROOF_MS, when=self.spec.pre)
         except rulebook.Undecided:
             self.proven[key] = False
             return False
@@ -679,6 +685,31 @@ class Chain:
         self.expected = self.evaluate_spec()
         self.cache.clear()  # every value now has one more element
         return False
+
+
+def _meeting(spec: Spec, cols: dict, rng) -> dict:
+    """The test vectors with each that misses the precondition repaired by
+    Z3 (atlas/logic/requires.py): only inputs the function is defined for
+    tell programs apart."""
+    if spec.pre is None:
+        return cols
+    from ..logic.requires import repaired
+    from ..meaning.terms import natural_value
+
+    with np.errstate(all="ignore"):
+        ok = np.asarray(run_term(spec.pre, cols), dtype=bool)
+    types = dict(spec.inputs)
+    for row in np.flatnonzero(~ok).tolist():
+        drawn = {
+            n: natural_value(const(bool(c[row]) if types[n].is_bool else int(c[row]), types[n]))
+            for n, c in cols.items()
+        }
+        met = repaired(spec.pre, types, drawn, rng)
+        if met is None:
+            raise ValueError(f"{spec.name}: no input meets its precondition")
+        for n, v in met.items():
+            cols[n][row] = bool(v) if types[n].is_bool else int(v) & types[n].mask
+    return cols
 
 
 def _renumber(ins: Instr, f, whole: bool = False) -> Instr:

@@ -488,7 +488,7 @@ def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     out = []
     ev = f.evidence
     if ev is not None and ((ev.terms and ev.terms.rewritten) or ev.champion_refused or ev.form is Form.SEARCHED):
-        out.append(f"  {name}: {_validation_line(ev)}; {ev.form.value} form emitted")
+        out.append(f"  {name}: {_validation_line(ev, f.function.requires is not None)}; {ev.form.value} form emitted")
     if "gpu" in f.target:  # the nvptx backend's launch record
         gpu = f.target["gpu"]
         out.append(
@@ -523,14 +523,16 @@ def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     return out
 
 
-def _validation_line(ev: Evidence) -> str:
-    """One line of a function's evidence: its terms, then the whole function."""
+def _validation_line(ev: Evidence, requires: bool = False) -> str:
+    """One line of a function's evidence: its terms, then the whole function
+    (`requires`: proven where its precondition holds)."""
     parts = []
     if ev.terms and ev.terms.rewritten:
         parts.append(f"{ev.terms.proven} of {ev.terms.rewritten} rewritten terms proven by Z3")
     proof = ev.check.proof if ev.check else None
     if proof:
         scope = "every input" if proof.bound is None else f"loops up to {proof.bound} iterations"
+        scope += " meeting the precondition" if requires else ""
         parts.append(
             f"whole function {proof.status.value} ({scope})"
             if proof.status is Status.PROVEN

@@ -423,6 +423,7 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                 "loops": loops.get(f.name, []),
                 "loop_forms": forms.get(f.name, []),
                 "evidence": verified.evidence[f.name].to_json() if f.name in verified.evidence else {},
+                **({"requires": ir.pretty_expr(f.requires)} if f.requires is not None else {}),
             }
         )
     return functions
@@ -722,6 +723,8 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
                     verdict if diff.get("agree") else s(verdict, fg="red")
                 )
         w(head)
+        if "requires" in f:
+            w(f"  requires {f['requires']}: what is proven holds where this does; calls that break it are refused")
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")
         for lf in f.get("loop_forms", []):
