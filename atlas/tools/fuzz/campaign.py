@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ...meaning import interp, ir
+from ...logic import requires
 from ...logic.differential import same
 from ...front.diagnostics import AtlasError
 from . import gen
@@ -116,7 +117,8 @@ def _show(a) -> str:
 def calls_for(spec: gen.FnSpec, fn: ir.Function, rng: np.random.Generator) -> list[Call]:
     """One call per size: the length parameter is the size, a bound parameter
     runs its loop the whole length (or a little past it, or not at all),
-    value parameters and array elements are random and edge values."""
+    value parameters and array elements are random and edge values, those
+    that miss the function's precondition repaired (atlas/logic/requires.py)."""
     kinds = {p.name: p.kind for p in spec.params}
     out = []
     for size in SIZES:
@@ -130,6 +132,12 @@ def calls_for(spec: gen.FnSpec, fn: ir.Function, rng: np.random.Generator) -> li
                 scalars[p.name] = [size, size + 3, 0][rng.integers(3)]
             else:
                 scalars[p.name] = random_scalar(p.ty, rng)
+        if fn.requires is not None:  # only calls the function is defined for
+            sizes = tuple(n for n in scalars if kinds.get(n) in ("length", "bound"))
+            met = requires.satisfying(fn, scalars, rng, keep_first=sizes)
+            if met is None:
+                continue
+            scalars = met
         bits = {p.name: interp.to_value(p.ty, scalars[p.name]) for p in fn.params if isinstance(p.ty, ir.Scalar)}
         args: list[object] = []
         for p in fn.params:

@@ -653,15 +653,38 @@ class Generator:
         body = self.block(r.randint(2, 6), depth=2)
         if ret is not None:
             body.append(f"return {self.expr(ret)};")
-        return self.render(name, params, ret, body), FnSpec(name, tuple(params), ret)
+        pre = self.precondition(params) if self.chance(0.25) else None
+        return self.render(name, params, ret, body, pre), FnSpec(name, tuple(params), ret)
 
-    def render(self, name: str, params: list[Param], ret: str | None, body: list[str]) -> str:
+    def precondition(self, params: list[Param]) -> str | None:
+        """`requires`: one or two comparisons over the value parameters (never
+        the sizes, which the campaign sets), each of which some values meet."""
+        ints = [p for p in params if p.kind == "value" and p.ty in INTS]
+        if not ints:
+            return None
+        parts = []
+        for _ in range(self.rng.randint(1, 2)):
+            a = self.pick(ints)
+            others = [q for q in ints if q.ty == a.ty and q.name != a.name]
+            if others and self.chance(0.4):
+                parts.append(f"({a.name} {self.pick(('<', '!=', '>='))} {self.pick(others).name})")
+            elif self.chance(0.3):
+                m = self.pick((1, 3, 7, 15))
+                parts.append(f"(({a.name} & {m}{a.ty}) == {self.rng.randint(0, m)}{a.ty})")
+            else:
+                lo, hi = int_range(a.ty)
+                v = self.rng.randint(max(lo, -100), min(hi, 100))
+                parts.append(f"({a.name} {self.pick(('<', '>', '!=', '<=', '>='))} {v}{a.ty})")
+        return " && ".join(parts)
+
+    def render(self, name: str, params: list[Param], ret: str | None, body: list[str], pre: str | None = None) -> str:
         def ptext(p: Param) -> str:
             if p.kind != "array":
                 return f"{p.name}: {p.ty}"
             return f"{p.name}: {'mut ' if p.mutable else ''}[{p.ty}; n]"
 
         head = f"fn {name}({', '.join(ptext(p) for p in params)})" + (f" -> {ret}" if ret else "")
+        head += f" requires {pre}" if pre else ""
         return "\n".join([head + " {", *self.indent(body), "}"])
 
     # -- kernels
@@ -902,6 +925,8 @@ def features(module: ir.Module) -> set[str]:
                 out.add(f"local:{s.ty.name}")
 
     for fn in module.functions:
+        if fn.requires is not None:
+            out.add("requires")
         for p in fn.params:
             out.add(
                 f"param:{'mut ' if isinstance(p.ty, ir.Array) and p.ty.mutable else ''}"
@@ -938,8 +963,10 @@ def _children(node):
 
 def required_features() -> set[str]:
     """Every operator, primitive and cast at every type that allows it, every
-    scalar as a parameter and array element, and every statement kind."""
+    scalar as a parameter and array element, every statement kind, and a
+    precondition."""
     need = {f"stmt:{k}" for k in ("Let", "LetArray", "Assign", "Store", "If", "For", "While", "Return", "When")}
+    need.add("requires")  # a function with a precondition
     need |= {"syntax:break", "syntax:continue", "syntax:if-expression"}
     for t in SCALARS:
         need |= {f"param:scalar:{t}", f"param:array:{t}", f"param:mut array:{t}", f"local:{t}", f"load:{t}"}
