@@ -16,11 +16,12 @@ from typing import Any
 import z3
 
 from ..meaning import ir
-from ..meaning.terms import Term, evaluate, from_expr
+from ..meaning.terms import Term, evaluate, from_expr, subterms
 from ..meaning.z3domain import Z3Domain, sort_of, to_python
 from ..meaning import interp
 
 RLIMIT = 2_000_000  # Z3's resource units per repair (a precondition is small)
+SPREAD = (4, 2, 1, 0)  # bits of each variable not kept whole, kept as drawn: fewer until Z3 finds a model
 
 
 def term(fn: ir.Function) -> Term | None:
@@ -55,31 +56,54 @@ def repaired(pre: Term, types: dict[str, ir.Scalar], drawn: dict[str, Any], rng,
     """A Z3 model of `pre` (natural values of the variables in `types`)
     keeping the values `drawn` gives `keep_first`, then as many of the
     others as it can (tried in a random order: all of them, then half, then
-    none).  None where nothing meets it."""
+    none), with a few random bits of each of the rest kept too, so that
+    repaired draws spread over the values that meet `pre` rather than
+    gathering at Z3's first answer.  None where nothing meets it.
+
+    Each repair runs in a context of its own: in a shared one Z3's answer
+    depends on what it was asked before, and a seed must give the same
+    inputs whatever ran earlier in the process."""
+    # a variable the precondition does not mention always keeps its draw
+    named = {u.value for u in subterms(pre) if u.op == "var"}
+    keep_first = (*keep_first, *(n for n in types if n not in named and n not in keep_first))
+    ctx = z3.Context()
     env = {n: z3.Const(n, sort_of(t)) for n, t in types.items()}
-    solver = z3.Solver()
+    formula = evaluate(pre, Z3Domain(), env).translate(ctx)
+    mine = {n: v.translate(ctx) for n, v in env.items()}
+    solver = z3.Solver(ctx=ctx)
     solver.set("rlimit", RLIMIT)
-    solver.add(evaluate(pre, Z3Domain(), env))
+    solver.add(formula)
     others = [n for n in types if n not in keep_first and n in drawn]
     order = [others[int(i)] for i in rng.permutation(len(others))]
     for keep in (len(order) - 1, len(order) // 2, 0):
         for fixed in (tuple(keep_first), ()):
-            solver.push()
-            for n in (*fixed, *order[:keep]):
-                if n in drawn:
-                    solver.add(env[n] == _z3_value(drawn[n], types[n]))
-            if solver.check() == z3.sat:
-                m = solver.model()
-                out = {n: to_python(m.eval(env[n], model_completion=True), t) for n, t in types.items()}
+            kept = [n for n in (*fixed, *order[:keep]) if n in drawn]
+            for spread in SPREAD:
+                solver.push()
+                for n in kept:
+                    solver.add(mine[n] == _z3_value(drawn[n], types[n], ctx))
+                for n in types:  # a few bits of each of the others, as drawn
+                    if spread and n not in kept and n in drawn and types[n].is_int:
+                        m = _random_mask(types[n], spread, rng)
+                        solver.add(mine[n] & m == _z3_value(int(drawn[n]) & m, types[n], ctx))
+                if solver.check() == z3.sat:
+                    model = solver.model()
+                    out = {n: to_python(model.eval(mine[n], model_completion=True), t) for n, t in types.items()}
+                    solver.pop()
+                    return out
                 solver.pop()
-                return out
-            solver.pop()
     return None
 
 
-def _z3_value(v: Any, ty: ir.Scalar):
+def _random_mask(ty: ir.Scalar, count: int, rng) -> int:
+    """`count` random bit positions of an integer type."""
+    picks = rng.choice(ty.bits, size=min(count, ty.bits), replace=False)
+    return sum(1 << int(b) for b in picks)
+
+
+def _z3_value(v: Any, ty: ir.Scalar, ctx: z3.Context):
     if ty.is_bool:
-        return z3.BoolVal(bool(v))
+        return z3.BoolVal(bool(v), ctx)
     if ty.is_float:
-        return z3.FPVal(float(v), sort_of(ty))
-    return z3.BitVecVal(int(v) & ty.mask, ty.bits)
+        return z3.FPVal(float(v), fps=sort_of(ty).translate(ctx), ctx=ctx)
+    return z3.BitVecVal(int(v) & ty.mask, ty.bits, ctx)

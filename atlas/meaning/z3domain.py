@@ -268,7 +268,7 @@ def bits_of(v: z3.ExprRef, ty: Scalar) -> int:
     """The IEEE bit pattern of a float numeral (NaN: Z3's one canonical NaN)."""
     if z3.is_fp_value(v) and v.isNaN():  # fpToIEEEBV leaves NaN's pattern open
         return _QNAN[ty.bits]
-    b = z3.simplify(z3.fpToIEEEBV(v))
+    b = z3.simplify(z3.fpToIEEEBV(v, ctx=v.ctx))  # v may live in a context of its own
     if not z3.is_bv_value(b):
         raise ValueError(f"not a float constant: {v}")
     return cast(int, b.as_long())

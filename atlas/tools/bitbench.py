@@ -7,11 +7,17 @@ naive specification, timed against gcc -O3 -march=native on the same naive C.
     intents/bits/literature.ax    the known short programs, `lit_<name>`
     intents/bits/naive.c          the naive specifications in C, with `map_<name>` loops
 
+A problem takes one to four parameters of one integer type (its naive
+function's, by name) and may have a precondition (`requires`), which its
+literature program states too, the same as the checker reads it.
+
 How one problem is measured (`measure`):
 
-1. Inputs x, y: n values uniform over the parameter type, seeded by the
-   problem's name, in 64-byte aligned buffers.
-2. Three element-wise loops, `map_<name>(n, x, y, out)`: gcc's build of the
+1. Inputs, one array per parameter: n values uniform over the parameter
+   type, seeded by the problem's name, in 64-byte aligned buffers.  Under a
+   precondition, the elements that miss it are filled from rows Z3 repaired
+   (`make_inputs`): the functions are defined only there.
+2. Three element-wise loops, `map_<name>(n, x, ..., out)`: gcc's build of the
    naive C, Atlas's build of the naive specification (what the compiler
    made of it, learned rules included), Atlas's build of the literature
    program.  Each runs once on its own zeroed output buffer; the three
@@ -42,6 +48,7 @@ import yaml
 from .bench import REPO, BenchError, C_FLAGS, Kernel, Shim, aligned, build_shared, pinned, per_call_ns, sample
 from ..machine.manifest import Manifest
 from ..machine.probe import Probe
+from ..meaning.terms import Term
 
 BITS = REPO / "intents" / "bits"
 PROBLEMS = BITS / "problems.yaml"
@@ -50,6 +57,12 @@ LITERATURE_AX = BITS / "literature.ax"
 NAIVE_C = BITS / "naive.c"
 
 INT_TYPES = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
+MAX_PARAMS = 4
+# The element-wise loops' own names (driver_source), so no parameter may take them.
+_LOOP_NAMES = ("n", "i", "out")
+# Rows repaired by Z3 to fill the inputs that miss a precondition (make_inputs):
+# enough that the timed loop does not see one short pattern repeat.
+REPAIRED_ROWS = 256
 _C = {
     "u8": "uint8_t",
     "u16": "uint16_t",
@@ -89,19 +102,21 @@ class Problem:
     known_length: int  # operations in the literature program
     source: str
     doc: str
-    primitive: Optional[str] = None  # a shorter program with primitives (an expression over x, y)
+    primitive: Optional[str] = None  # a shorter program with primitives (an expression over the parameters)
     primitive_length: Optional[int] = None
     # why Z3 does not decide the naive form equal to the literature's (then
     # the two are compared on test inputs only); None: it is proven
     undecided: Optional[str] = None
     # From the signature in naive.ax (filled by load_problems):
+    params: tuple[str, ...] = ()  # the naive function's parameter names, 1 to MAX_PARAMS
     ty: str = ""  # the type of every parameter
-    arity: int = 0  # 1 (x) or 2 (x, y)
     ret: str = ""  # the result type: ty or bool
+    requires: str = ""  # the precondition as written back (ir.pretty_expr); "" for none
+    pre: Optional[Term] = field(default=None, compare=False, repr=False)  # the same, as a term
 
     @property
-    def params(self) -> tuple[str, ...]:
-        return ("x", "y")[: self.arity]
+    def arity(self) -> int:
+        return len(self.params)
 
 
 _REQUIRED = {"name": str, "function": str, "literature": str, "known_length": int, "source": str, "doc": str}
@@ -169,6 +184,7 @@ def _module(*paths):
 
 
 def _with_signature(where: str, p: Problem, module) -> Problem:
+    from ..logic import requires
     from ..meaning import ir
 
     names = {f.name: f for f in module.functions}
@@ -176,17 +192,39 @@ def _with_signature(where: str, p: Problem, module) -> Problem:
         if getattr(p, role) not in names:
             raise ProblemsError(f"{where}: no function {getattr(p, role)} ({role}) in the intents")
     fn, lit = names[p.function], names[p.literature]
-    if not 1 <= len(fn.params) <= 2 or not all(isinstance(q.ty, ir.Scalar) for q in fn.params):
-        raise ProblemsError(f"{where}: {fn.signature}: a problem takes one or two scalars")
+    if not 1 <= len(fn.params) <= MAX_PARAMS or not all(isinstance(q.ty, ir.Scalar) for q in fn.params):
+        raise ProblemsError(f"{where}: {fn.signature}: a problem takes one to {MAX_PARAMS} scalars")
+    clash = [q.name for q in fn.params if q.name in _LOOP_NAMES]
+    if clash:
+        raise ProblemsError(
+            f"{where}: {fn.signature}: parameter {clash[0]} takes a name of the element-wise loop "
+            f"({', '.join(_LOOP_NAMES)})"
+        )
     ty = fn.params[0].ty.name
     if ty not in INT_TYPES or any(q.ty.name != ty for q in fn.params):
         raise ProblemsError(f"{where}: {fn.signature}: the parameters must share one integer type")
     if fn.ret is None or fn.ret.name not in (ty, "bool"):
         raise ProblemsError(f"{where}: {fn.signature}: the result must be {ty} or bool")
-    want = [q.ty for q in fn.params], fn.ret
-    if ([q.ty for q in lit.params], lit.ret) != want:
+    # names too: the precondition, repeated, must speak of the same parameters
+    want = [(q.name, q.ty) for q in fn.params], fn.ret
+    if ([(q.name, q.ty) for q in lit.params], lit.ret) != want:
         raise ProblemsError(f"{where}: {lit.signature} does not have the signature of {fn.signature}")
-    return Problem(**{**p.__dict__, "ty": ty, "arity": len(fn.params), "ret": fn.ret.name})
+    pre = "" if fn.requires is None else ir.pretty_expr(fn.requires)
+    lit_pre = "" if lit.requires is None else ir.pretty_expr(lit.requires)
+    if lit_pre != pre:
+        raise ProblemsError(
+            f"{where}: {lit.name} requires `{lit_pre or 'nothing'}`, but {fn.name} requires `{pre or 'nothing'}`"
+        )
+    return Problem(
+        **{
+            **p.__dict__,
+            "params": tuple(q.name for q in fn.params),
+            "ty": ty,
+            "ret": fn.ret.name,
+            "requires": pre,
+            "pre": requires.term(fn),
+        }
+    )
 
 
 # ------------------------------------------------------------------ building
@@ -194,8 +232,9 @@ def _with_signature(where: str, p: Problem, module) -> Problem:
 
 def _map(name: str, fn: str, p: Problem) -> str:
     args = ", ".join(f"{a}[i]" for a in p.params)
+    arrays = "".join(f"{a}: [{p.ty}; n], " for a in p.params)
     return (
-        f"fn {name}(n: u64, x: [{p.ty}; n], y: [{p.ty}; n], out: mut [{p.ret}; n]) {{\n"
+        f"fn {name}(n: u64, {arrays}out: mut [{p.ret}; n]) {{\n"
         f"    for i in 0..n {{\n"
         f"        out[i] = {fn}({args});\n"
         f"    }}\n"
@@ -206,8 +245,9 @@ def _map(name: str, fn: str, p: Problem) -> str:
 def driver_source(problems, prefix: str = "map_") -> str:
     """Intent text of the element-wise loops: `<prefix><function>` over the
     naive specification and `<prefix><literature>` over the literature
-    program, each `(n: u64, x: [T; n], y: [T; n], out: mut [R; n])` (a unary
-    problem ignores y).  Compiled together with naive.ax and literature.ax."""
+    program, each `(n: u64, x: [T; n], ..., out: mut [R; n])` with one array
+    per parameter, named as it.  Compiled together with naive.ax and
+    literature.ax."""
     out = ["// Generated by atlas.tools.bitbench.driver_source: one element-wise loop per function.", ""]
     for p in problems:
         out.append(_map(prefix + p.function, p.function, p))
@@ -262,24 +302,82 @@ class Row:
 
 
 def _kernel(p: Problem) -> Kernel:
-    """The shape of the map loops of p, as atlas.tools.bench's shim knows kernels."""
+    """The shape of the map loops of p, as atlas.tools.bench's shim knows
+    kernels: one per type, result type and arity (the shim's C names its
+    arguments by position, so problems of one shape share it)."""
     t, r = _C[p.ty], _C[p.ret]
     return Kernel(
-        f"bits_{p.ty}_{p.ret}",
+        f"bits_{p.ty}_{p.ret}_{p.arity}",
         None,
-        (("n", "uint64_t"), ("x", f"const {t} *"), ("y", f"const {t} *"), ("out", f"{r} *")),
+        (("n", "uint64_t"), *((f"in{j}", f"const {t} *") for j in range(p.arity)), ("out", f"{r} *")),
         (),
         lambda rng, n: {},
     )
 
 
-def make_inputs(p: Problem, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """x, y: n values uniform over p's parameter type, seeded by (problem, n, seed), 64-byte aligned."""
+def make_inputs(p: Problem, n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """One array per parameter: n values uniform over p's parameter type,
+    seeded by (problem, n, seed), 64-byte aligned.  Under a precondition,
+    each element that misses it is replaced by a row of a pool Z3 repaired
+    (REPAIRED_ROWS of them, from the first draws that miss), picked at
+    random, so every element meets it."""
     rng = np.random.default_rng(zlib.crc32(f"{p.name}:{n}:{seed}".encode()))
     dt = np.dtype(_NP[p.ty])
-    bits = rng.integers(0, 1 << 64, (2, n), dtype=np.uint64, endpoint=False)
-    x, y = (b.astype(np.dtype(f"u{dt.itemsize}")).view(dt) for b in bits)
-    return aligned(x), aligned(y)
+    # row j is what a problem of fewer parameters draws for its j-th: the
+    # same stream, so a problem keeps its inputs whatever it is given later
+    bits = rng.integers(0, 1 << 64, (p.arity, n), dtype=np.uint64, endpoint=False)
+    if p.pre is not None:
+        _meet(p, bits, rng)
+    return tuple(aligned(b.astype(np.dtype(f"u{dt.itemsize}")).view(dt)) for b in bits)
+
+
+def _meet(p: Problem, bits: np.ndarray, rng) -> None:
+    """Make every column of `bits` (one row per parameter, full 64-bit
+    draws) meet p's precondition, in place."""
+    from ..meaning import ir
+    from ..superopt.stochastic import run_term
+
+    assert p.pre is not None
+    ty = ir.SCALARS[p.ty]
+    bits &= np.uint64(ty.mask)  # the values as run_term reads them: bit patterns of the type
+    with np.errstate(all="ignore"):
+        ok = np.broadcast_to(np.asarray(run_term(p.pre, dict(zip(p.params, bits))), dtype=bool), bits.shape[1:])
+    missing = np.flatnonzero(~ok)
+    if not missing.size:
+        return
+    drawn = [
+        {q: _natural(int(v), ty) for q, v in zip(p.params, bits[:, col].tolist())}
+        for col in missing[:REPAIRED_ROWS].tolist()
+    ]
+    pool = _repair(p.pre, p.ty, p.params, drawn, int(rng.integers(0, 1 << 63)))
+    if pool is None:
+        raise ProblemsError(f"{p.name}: Z3 finds no input that meets its precondition `{p.requires}`")
+    rows = np.array(pool, dtype=np.uint64).T
+    bits[:, missing] = rows[:, rng.integers(0, len(pool), missing.size)]
+
+
+def _repair(pre: Term, ty_name: str, params: tuple[str, ...], drawn: list[dict], seed: int) -> list[list[int]] | None:
+    """Each row of `drawn` (natural values) repaired by Z3 to meet `pre`, as
+    bit patterns in params' order; None where none can be (the repair's last
+    try fixes no value, so it fails for every row alike)."""
+    from ..logic.requires import repaired
+    from ..meaning import ir
+
+    ty = ir.SCALARS[ty_name]
+    types = dict.fromkeys(params, ty)
+    rng = np.random.default_rng(seed)
+    pool = []
+    for row in drawn:
+        met = repaired(pre, types, row, rng)
+        if met is None:
+            return None
+        pool.append([int(met[q]) & ty.mask for q in params])
+    return pool
+
+
+def _natural(bits: int, ty) -> int:
+    """A bit pattern of an integer type as its value (signed types negative)."""
+    return bits - (1 << ty.bits) if ty.signed and bits >> (ty.bits - 1) else bits
 
 
 def _symbol(manifest: Manifest, name: str, where: Path) -> str:
@@ -341,17 +439,17 @@ def measure(
 
 def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: int, target_s: float, seed: int) -> Row:
     row = Row(p.name, p.known_length, p.source, n)
-    x, y = make_inputs(p, n, seed)
+    ins = make_inputs(p, n, seed)
     outs = {}
     for label, fn in fns.items():
         out = aligned(np.zeros(n, _NP[p.ret]))
-        shim.call_once(k, fn, [n, x, y, out])
+        shim.call_once(k, fn, [n, *ins, out])
         outs[label] = out
     for label in ("atlas", "literature"):
         differ = np.flatnonzero(outs["gcc"] != outs[label])
         if differ.size:
             i = int(differ[0])
-            args = ", ".join(f"{a} = {v[i]}" for a, v in zip(p.params, (x, y)))
+            args = ", ".join(f"{a} = {v[i]}" for a, v in zip(p.params, ins))
             row.detail = (
                 f"{label} differs from gcc at {args}: gcc {outs['gcc'][i]}, {label} {outs[label][i]} "
                 f"({differ.size} of {n} elements differ)"
@@ -359,7 +457,7 @@ def _measure_one(p: Problem, k: Kernel, shim: Shim, fns: dict, n: int, samples: 
             return row  # a wrong answer gets no time
     row.ok = True
     out = aligned(np.zeros(n, _NP[p.ret]))
-    calls = {label: shim.caller(k, fn, [n, x, y, out]) for label, fn in fns.items()}
+    calls = {label: shim.caller(k, fn, [n, *ins, out]) for label, fn in fns.items()}
     per = {label: per_call_ns(call) for label, call in calls.items()}
     row.reps = max(1, round(target_s * 1e9 / max(per.values())))
     row.samples = sample(calls, dict.fromkeys(calls, row.reps), samples)

@@ -5,9 +5,10 @@
  * Our semantics where C's differ: shifts by a count at or past the width give
  * 0 (only p17 can shift by 32; it says so), and signed arithmetic wraps, so
  * the negations of int32_t go through uint32_t.  bool results are bytes (0/1),
- * as Atlas stores bool arrays.
+ * as Atlas stores bool arrays.  A function with a precondition (`requires`)
+ * need only agree where it holds: it is never called elsewhere.
  *
- * map_<name>(n, x, y, out): out[i] = <name>(x[i], y[i]) (unary problems ignore y).
+ * map_<name>(n, x, ..., out): out[i] = <name>(x[i], ...), one array per parameter.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -211,6 +212,37 @@ static inline bool p18_is_power_of_two(uint32_t x) {
     return ones == 1;
 }
 
+/* P19: x with the bit field selected by m and the one k places above it
+ * exchanged.  Requires k < 32, (m & (m << k)) == 0 and (m << k) >> k == m;
+ * then no count reaches 32: bit i of m is set only below 32 - k, and bit i
+ * of m << k only from k up, so C's shifts are ours. */
+static inline uint32_t p19_exchange_fields(uint32_t x, uint32_t m, uint32_t k) {
+    uint32_t y = 0;
+    for (uint32_t i = 0; i < 32; i++) {
+        uint32_t from = i;
+        if (((m >> i) & 1) == 1) {
+            from = i + k;
+        }
+        if ((((m << k) >> i) & 1) == 1) {
+            from = i - k;
+        }
+        y = y | (((x >> from) & 1) << i);
+    }
+    return y;
+}
+
+/* P21: the next of three distinct values in the cycle a -> b -> c -> a.
+ * Requires x to be one of a, b, c, and the three distinct. */
+static inline uint32_t p21_cycle(uint32_t x, uint32_t a, uint32_t b, uint32_t c) {
+    if (x == a) {
+        return b;
+    }
+    if (x == b) {
+        return c;
+    }
+    return a;
+}
+
 /* P22: the parity of x (0 or 1). */
 static inline uint32_t p22_parity(uint32_t x) {
     uint32_t p = 0;
@@ -247,16 +279,25 @@ static inline uint32_t p25_product_high(uint32_t x, uint32_t y) {
     return (uint32_t)(product >> 32);
 }
 
-/* ---- one loop per problem, for timing: out[i] = f(x[i], y[i]) */
+/* ---- one loop per problem, for timing: out[i] = f(x[i], ...) */
 
 #define MAP1(name, T, R)                                                          \
-    void map_##name(uint64_t n, const T *x, const T *y, R *out) {                 \
-        (void)y;                                                                  \
+    void map_##name(uint64_t n, const T *x, R *out) {                             \
         for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i]);                  \
     }
 #define MAP2(name, T, R)                                                          \
     void map_##name(uint64_t n, const T *x, const T *y, R *out) {                 \
         for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i], y[i]);            \
+    }
+#define MAP3(name, T, R)                                                          \
+    void map_##name(uint64_t n, const T *x, const T *y, const T *z, R *out) {     \
+        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i], y[i], z[i]);      \
+    }
+#define MAP4(name, T, R)                                                          \
+    void map_##name(uint64_t n, const T *x, const T *y, const T *z, const T *w,   \
+                    R *out) {                                                     \
+        for (uint64_t i = 0; i < n; i++)                                          \
+            out[i] = (R)name(x[i], y[i], z[i], w[i]);                             \
     }
 
 MAP1(p01_clear_lowest_one, uint32_t, uint32_t)
@@ -277,6 +318,8 @@ MAP2(p15_ceil_average, uint32_t, uint32_t)
 MAP2(p16_max, uint32_t, uint32_t)
 MAP1(p17_clear_lowest_run, uint32_t, uint32_t)
 MAP1(p18_is_power_of_two, uint32_t, uint8_t)
+MAP3(p19_exchange_fields, uint32_t, uint32_t)
+MAP4(p21_cycle, uint32_t, uint32_t)
 MAP1(p22_parity, uint32_t, uint32_t)
 MAP1(p23_popcount, uint32_t, uint32_t)
 MAP1(p24_round_up_power_of_two, uint32_t, uint32_t)
