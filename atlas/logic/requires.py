@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import z3
 
 from ..meaning import ir
@@ -39,6 +40,16 @@ def meets(fn: ir.Function, scalars: dict[str, Any]) -> bool:
         return True
     bits = {p.name: interp.to_value(p.ty, scalars[p.name]) for p in fn.params if isinstance(p.ty, ir.Scalar)}
     return interp.holds(fn, bits)
+
+
+def never_met(fn: ir.Function) -> bool:
+    """Whether no arguments meet fn's precondition (then no call can be made,
+    nothing can be measured, and a generated program was drawn wrong)."""
+    if fn.requires is None:
+        return False
+    types = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar)}
+    zero = {n: (False if t.is_bool else 0.0 if t.is_float else 0) for n, t in types.items()}
+    return satisfying(fn, zero, np.random.default_rng(0)) is None
 
 
 def satisfying(fn: ir.Function, drawn: dict[str, Any], rng, keep_first: tuple[str, ...] = ()) -> dict | None:

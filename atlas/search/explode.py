@@ -49,7 +49,7 @@ import numpy as np
 from .. import __version__
 from ..meaning import ir
 from ..meaning.terms import Term, pretty
-from ..logic import lower
+from ..logic import lower, requires
 from ..machine.probe import Probe
 from ..machine.backend import Backend
 from ..machine.manifest import Origin, SearchSummary
@@ -940,7 +940,10 @@ def explode(target: Target, options: Options, functions=None) -> dict[str, Outco
     names = functions or [
         f.name
         for f in module.functions
-        if ir.has_loops(f.body) and f.name not in flat and (f.name in options.fixed or not options.only_fixed)
+        if ir.has_loops(f.body)
+        and f.name not in flat
+        and (f.name in options.fixed or not options.only_fixed)
+        and not requires.never_met(f)  # never called: nothing to measure it on
     ]
     unknown = sorted(set(options.fixed) - {f.name for f in module.functions})
     if unknown:

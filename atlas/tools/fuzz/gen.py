@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ...meaning import ir
 from ...front.check import check
+from ...logic import requires
 from ...front.typecheck import primitives
 from ...front.diagnostics import AtlasError
 from ...front.syntax import parse
@@ -884,9 +885,11 @@ def generate(seed: int, max_tries: int = 50) -> Program:
     for attempt in range(max_tries):
         prog = Generator(seed * 1000 + attempt).program(seed)
         try:
-            check_source(prog.source)
+            module = check_source(prog.source)
         except AtlasError:
             continue
+        if any(requires.never_met(f) for f in module.functions):
+            continue  # a precondition no call meets: nothing could be compared
         return Program(prog.seed, prog.source, prog.functions, attempt)
     raise RuntimeError(f"seed {seed}: no well-typed program in {max_tries} tries")
 
