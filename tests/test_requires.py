@@ -223,3 +223,16 @@ def test_a_precondition_nothing_meets_is_never_searched_nor_generated(tmp_path):
 
     prog = gen.generate(76098)
     assert not any(requires.never_met(f) for f in gen.check_source(prog.source).functions)
+
+
+def test_a_call_that_breaks_the_callees_precondition_is_refused_too():
+    m = module_of(
+        LOW + "fn caller(a: u32, b: u32) -> u32 {\n    return low(a, b) + 1;\n}\n"
+    )
+    assert interp.run(m, "caller", 2, 5) == 3
+    with pytest.raises(interp.PreconditionError, match="called at"):
+        interp.run(m, "caller", 5, 2)
+    # the differential runs leave such inputs out rather than compare them
+    caller = m.function("caller")
+    runs = differential.function(caller, caller, m)
+    assert runs.agree is True and runs.skipped > 0

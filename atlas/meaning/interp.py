@@ -176,6 +176,17 @@ def holds(fn: ir.Function, scalars: dict[str, Any]) -> bool:
         return bool(_Frame(None, scalars, {}).expr(fn.requires))
 
 
+def _check_precondition(fn: ir.Function, scalars: dict[str, Any], where: str = "") -> None:
+    if fn.requires is None or holds(fn, scalars):
+        return
+    shown = ", ".join(
+        f"{p.name} = {from_value(p.ty, scalars[p.name])}" for p in fn.params if isinstance(p.ty, ir.Scalar)
+    )
+    raise PreconditionError(
+        f"{fn.name}: the precondition `{ir.pretty_expr(fn.requires)}` does not hold for {shown}{where}"
+    )
+
+
 class ArityError(TypeError, ValueError):
     """A call with the wrong number of arguments: a TypeError, as for any
     Python function, and a ValueError, as every other refused call."""
@@ -205,13 +216,7 @@ def bind(
                 scalars[p.name] = to_value(p.ty, a)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{fn.name}: argument '{p.name}': {exc}") from None
-    if not holds(fn, scalars):
-        shown = ", ".join(
-            f"{p.name} = {from_value(p.ty, scalars[p.name])}" for p in fn.params if isinstance(p.ty, ir.Scalar)
-        )
-        raise PreconditionError(
-            f"{fn.name}: the precondition `{ir.pretty_expr(fn.requires)}` does not hold for {shown}"  # type: ignore[arg-type]
-        )
+    _check_precondition(fn, scalars)
     spans: list[tuple[str, int, int]] = []  # device arrays: (name, start, end) in GPU memory
     for p, a in zip(fn.params, args):
         if not isinstance(p.ty, ir.Array):
@@ -434,5 +439,8 @@ class _Frame:
                 arrays[p.name] = self.arrays[a.name]
             else:
                 scalars[p.name] = self.expr(a)
+        # A call that breaks the callee's precondition is the caller's fault:
+        # what follows is not defined (compiled code may assume it holds).
+        _check_precondition(callee, scalars, f" (called at {e.span})")
         value = _call(self.module, callee, scalars, arrays, self.fuel, self.bus)
         return None if value is None else to_value(cast(ir.Scalar, callee.ret), value)
