@@ -116,3 +116,19 @@ def test_nothing_unproven_comes_out(monkeypatch):
     # every candidate refuted: the rounds go on until the budget, and end with nothing
     out = en.search(spec_of("p14_floor_average", NAIVE.read_text(), str(NAIVE)), pairs(ir.U32), budget_s=2.0)
     assert out.found is None and out.proofs >= 1
+
+
+def test_a_term_used_twice_is_built_once():
+    """y ^ (t ^ (t >> 3)) with t = x + (x >> 1): five operations as a DAG,
+    seven as a tree, past what the tables hold; the shared stage reaches it."""
+    U = ir.U32
+    x, y = var("x", U), var("y", U)
+
+    def t():
+        return Term("add", U, (x, Term("shr", U, (x, const(1, U)))))
+
+    term = Term("xor", U, (y, Term("xor", U, (t(), Term("shr", U, (t(), const(3, U)))))))
+    spec, _ = so.spec_of("mixed", term)
+    assert spec is not None
+    out = found(spec)
+    assert out.found.length == 5 and not out.shortest

@@ -39,6 +39,11 @@ MAX_SIZE = 3  # operations per table term
 CHUNK = 1 << 22  # elements evaluated in one broadcast
 COMMUTATIVE = {"add", "mul", "and", "or", "xor", "min", "max", "eq", "ne", "land", "lor"}
 _INVERSES = ("add", "sub", "sub'", "xor")  # last steps solved for their second operand
+# A term combined with a transform of itself, q(t, p(t, s)) for a leaf s
+# (`_shared`): the shared t is counted once, as in the programs' DAGs.
+SHARE_DERIVE = ("shl", "shr", "and", "or", "xor", "add", "sub")
+SHARE_COMBINE = ("xor", "or", "and", "add", "sub")
+SHARE_ROWS = 1 << 14  # terms t evaluated in one block
 
 
 @dataclass
@@ -258,6 +263,13 @@ def search(
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
+        # Then, every tree tried, the terms that use one of them twice (the
+        # last level too, as far as it was built).
+        for size in range(1, len(tables.levels)) if found is None and chain.cex == cex else ():
+            shared = [c for c in _shared(tables, size, deadline) if below is None or price(c[1]) < below - 1e-9]
+            found = _first_proven(shared, tried, spec, price, chain)
+            if found is not None or chain.cex > cex:
+                break
         built += len(tables.entries)
         proofs, changed = chain.proofs, chain.cex > cex
         cex = chain.cex
@@ -282,6 +294,64 @@ def search(
         reached,
         [f"no program of up to {2 * reached + 1} operations of this form is equal on every test vector"],
     )
+
+
+def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term]]:
+    """(size, term) equal to the target on every vector, of the form
+    q(t, p(t, s)) with t a table term of `size` operations, s a leaf and p,
+    q binary operations, as a whole or before a last `+ - ^` over another
+    table term: t appears twice and is built once, which no table term
+    (a tree) reaches within its size.  `x ^ (x >> 1)` over a derived term,
+    `t ^ (t << k)` in a field exchange."""
+    mine = tables.levels[size]["W"] if size < len(tables.levels) else []
+    if tables.want != "W" or not size or not mine:
+        return []
+    W, mask = tables.W, np.uint64(tables.W.mask)
+    by = {o.name: o for o in tables.ops if o.args == "WW" and o.out == "W"}
+    derive = [by[n] for n in SHARE_DERIVE if n in by]
+    combine = [by[n] for n in SHARE_COMBINE if n in by]
+    leaves = tables.levels[0]["W"]
+    known = np.array(sorted({h for kind, h in tables.seen if kind == "W"}), dtype=np.uint64)
+    out: list[tuple[int, Term]] = []
+    for at in range(0, len(mine), SHARE_ROWS):
+        block = mine[at : at + SHARE_ROWS]
+        ts = np.stack([tables.values(k) for k in block])
+        for p in derive:
+            for s in leaves:
+                if time.monotonic() > deadline:
+                    return out
+                made = _run2(p, W, ts, tables.values(s)[None, :])
+                for q in combine:
+                    v = _run2(q, W, ts, made)
+                    for row in np.flatnonzero(tables._hash(v) == np.uint64(tables.target_hash)).tolist():
+                        if np.array_equal(v[row], tables.target):
+                            out.append((size + 2, _share_term(tables, q, p, block[row], s)))
+                    for inv in _INVERSES:
+                        need = _inverse(inv, tables.target[None, :], v, mask)
+                        hashes = tables._hash(need)
+                        at_known = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+                        for row in np.flatnonzero(known[at_known] == hashes).tolist():
+                            b = tables.find("W", need[row], int(hashes[row]))
+                            if b is None:
+                                continue
+                            whole = _share_term(tables, q, p, block[row], s)
+                            other = tables.entries[b].term
+                            name, args = (inv, (whole, other)) if inv != "sub'" else ("sub", (other, whole))
+                            out.append((size + 3 + tables.entries[b].size, Term(name, W, args)))
+    return out
+
+
+def _run2(op: so.Op, W: ir.Scalar, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A binary operation over rows of values at once (b broadcast)."""
+    holes = [Term("var", W, (), "#0"), Term("var", W, (), "#1")]
+    with np.errstate(all="ignore"):
+        res = np.asarray(so.run_term(op.build(W, holes), {"#0": a, "#1": b}))
+    return np.broadcast_to(res, np.broadcast_shapes(a.shape, b.shape)).astype(np.uint64)
+
+
+def _share_term(tables: _Tables, q: so.Op, p: so.Op, t: int, s: int) -> Term:
+    shared = tables.entries[t].term
+    return q.build(tables.W, [shared, p.build(tables.W, [shared, tables.entries[s].term])])
 
 
 def _candidates(tables: _Tables, size: int) -> list[tuple[int, Term]]:
