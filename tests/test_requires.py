@@ -226,9 +226,7 @@ def test_a_precondition_nothing_meets_is_never_searched_nor_generated(tmp_path):
 
 
 def test_a_call_that_breaks_the_callees_precondition_is_refused_too():
-    m = module_of(
-        LOW + "fn caller(a: u32, b: u32) -> u32 {\n    return low(a, b) + 1;\n}\n"
-    )
+    m = module_of(LOW + "fn caller(a: u32, b: u32) -> u32 {\n    return low(a, b) + 1;\n}\n")
     assert interp.run(m, "caller", 2, 5) == 3
     with pytest.raises(interp.PreconditionError, match="called at"):
         interp.run(m, "caller", 5, 2)
@@ -236,3 +234,24 @@ def test_a_call_that_breaks_the_callees_precondition_is_refused_too():
     caller = m.function("caller")
     runs = differential.function(caller, caller, m)
     assert runs.agree is True and runs.skipped > 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["requires"].update(op="frob"),
+        lambda d: d["requires"].update(b={"const": -1, "type": "u32"}),
+        lambda d: d.update(requires={"prim": "nosuch", "args": [], "type": "bool"}),
+        lambda d: d.update(requires={"var": "x", "type": "u32"}),  # not a bool
+    ],
+)
+def test_a_damaged_precondition_in_a_manifest_is_refused(damage):
+    from atlas.machine.backend import describe, signature_of
+    from atlas.machine.manifest import DamagedManifest, FunctionEntry
+
+    entry = json.loads(json.dumps(describe(module_of(LOW).functions[0])))
+    damage(entry)
+    with pytest.raises(ValueError):
+        signature_of("low", entry)
+    with pytest.raises(DamagedManifest):
+        FunctionEntry.from_json("low", entry, "manifest.json: functions.low")

@@ -138,7 +138,7 @@ def signature_of(name: str, entry: dict) -> ir.Function:
             ty = scalar(p.get("type"), p["name"])
         out.append(ir.Param(p["name"], ty))
     ret = entry.get("ret")
-    requires = None if entry.get("requires") is None else ir.scalar_from_json(entry["requires"])
+    requires = None if entry.get("requires") is None else _precondition(name, entry["requires"])
     return ir.Function(
         name,
         tuple(out),
@@ -147,6 +147,18 @@ def signature_of(name: str, entry: dict) -> ir.Function:
         reassoc=bool(entry.get("reassoc")),
         requires=requires,
     )
+
+
+def _precondition(name: str, data) -> ir.Expr:
+    """A manifest's precondition read back: a bool over the parameters,
+    every primitive one the interpreter knows.  ValueError otherwise."""
+    from ..meaning.semantics import PRIMITIVES
+
+    e = ir.scalar_from_json(data)
+    unknown = sorted({x.name for x in ir.walk(e) if isinstance(x, ir.Prim) and x.name not in PRIMITIVES})
+    if e.ty != ir.BOOL or unknown:
+        raise ValueError(f"{name}: the precondition is not a bool over the parameters ({data!r})")
+    return e
 
 
 class BackendError(Exception):

@@ -593,20 +593,41 @@ LENGTH_OPS = ARITH + BITWISE + SHIFTS
 
 
 def length_to_json(e: Expr) -> dict[str, Any]:
-    if isinstance(e, Var):
-        return {"var": e.name, "type": e.ty.name}
-    if isinstance(e, Const):
-        return {"const": e.value, "type": e.ty.name}
+    if not _is_length(e):
+        raise ValueError(f"not a length expression: {pretty_expr(e)}")
+    return scalar_to_json(e)
+
+
+def length_from_json(d: Any) -> "Expr":
+    """The inverse of length_to_json; ValueError on anything it did not write."""
+    try:
+        e = scalar_from_json(d)
+    except ValueError:
+        e = None
+    if e is None or not _is_length(e):
+        raise ValueError(f"not a length expression: {d!r}")
+    return e
+
+
+def _is_length(e: Expr) -> bool:
+    """An integer expression of variables, constants, casts and LENGTH_OPS."""
+    if not (isinstance(e.ty, Scalar) and e.ty.is_int):
+        return False
+    if isinstance(e, (Var, Const)):
+        return True
     if isinstance(e, Cast):
-        return {"cast": length_to_json(e.a), "type": e.ty.name}
-    if isinstance(e, Binary) and e.op in LENGTH_OPS:
-        return {"op": e.op, "a": length_to_json(e.a), "b": length_to_json(e.b), "type": e.ty.name}
-    raise ValueError(f"not a length expression: {pretty_expr(e)}")
+        return _is_length(e.a)
+    return isinstance(e, Binary) and e.op in LENGTH_OPS and _is_length(e.a) and _is_length(e.b)
+
+
+_UNARY_OPS = ("neg", "not")
+_BINARY_OPS = ARITH + BITWISE + SHIFTS + COMPARE + LOGIC
 
 
 def scalar_to_json(e: Expr) -> dict[str, Any]:
-    """A scalar expression (a precondition: no loads, no calls) as data that
-    the runtime reads back (scalar_from_json) without the front end."""
+    """A scalar expression (a length, a precondition: no loads, no calls) as
+    data that an artefact's runtime reads back (scalar_from_json) without
+    the front end."""
     if isinstance(e, Var):
         return {"var": e.name, "type": e.ty.name}
     if isinstance(e, Const):
@@ -623,41 +644,34 @@ def scalar_to_json(e: Expr) -> dict[str, Any]:
 
 
 def scalar_from_json(d: Any) -> "Expr":
-    """The inverse of scalar_to_json; ValueError on anything it did not write."""
+    """The inverse of scalar_to_json; ValueError on anything it did not
+    write (a primitive's name is for the caller to check)."""
     name = d.get("type") if isinstance(d, dict) else None
     ty = SCALARS.get(name) if isinstance(name, str) else None
     if ty is None or not isinstance(d, dict):
         raise ValueError(f"not a scalar expression: {d!r}")
     if isinstance(d.get("var"), str):
         return Var(d["var"], ty)
-    if "const" in d and isinstance(d["const"], (int, float, bool)):
+    if "const" in d and _fits(d["const"], ty):
         return Const(d["const"], ty)
     if "cast" in d:
         return Cast(scalar_from_json(d["cast"]), ty)
-    if isinstance(d.get("unary"), str):
+    if d.get("unary") in _UNARY_OPS:
         return Unary(d["unary"], scalar_from_json(d.get("a")), ty)
-    if isinstance(d.get("op"), str):
+    if d.get("op") in _BINARY_OPS:
         return Binary(d["op"], scalar_from_json(d.get("a")), scalar_from_json(d.get("b")), ty)
     if isinstance(d.get("prim"), str) and isinstance(d.get("args"), list):
         return Prim(d["prim"], tuple(scalar_from_json(a) for a in d["args"]), ty)
     raise ValueError(f"not a scalar expression: {d!r}")
 
 
-def length_from_json(d: Any) -> "Expr":
-    """The inverse of length_to_json; ValueError on anything it did not write."""
-    name = d.get("type") if isinstance(d, dict) else None
-    ty = SCALARS.get(name) if isinstance(name, str) else None
-    if ty is None or not ty.is_int:
-        raise ValueError(f"not a length expression: {d!r}")
-    if isinstance(d.get("var"), str):
-        return Var(d["var"], ty)
-    if isinstance(d.get("const"), int) and not isinstance(d["const"], bool) and 0 <= d["const"] <= ty.mask:
-        return Const(d["const"], ty)
-    if "cast" in d:
-        return Cast(length_from_json(d["cast"]), ty)
-    if d.get("op") in LENGTH_OPS:
-        return Binary(d["op"], length_from_json(d.get("a")), length_from_json(d.get("b")), ty)
-    raise ValueError(f"not a length expression: {d!r}")
+def _fits(v: Any, ty: Scalar) -> bool:
+    """Whether v is a constant of ty as Const stores it."""
+    if ty.is_bool:
+        return isinstance(v, bool)
+    if ty.is_int:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= ty.mask
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 # ---------------------------------------------------------------- printing
