@@ -1058,18 +1058,19 @@ def _searched(s: Search, until: float) -> Outcome:
 # The shapes that need no profile: each a proven rewrite of a function's
 # loops, None where it does not apply.  `atlas explain` lists them too, so a
 # new one is added here (and its module) and nowhere else.
-LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion", "tiling")
+LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion", "fission", "tiling")
 
 
 def loop_shape(name: str) -> Callable[..., Any]:
     """The function that makes loop shape `name` (f(fn, module=None, *, differential=True))."""
-    from . import deferred, fusion, nests, tiling
+    from . import deferred, fission, fusion, nests, tiling
 
     return {
         "deferred-reduction": deferred.deferred_reduction,
         "inbounds": nests.guarded_inbounds,
         "interchange": nests.interchange,
         "fusion": fusion.fusion,
+        "fission": fission.fission,
         "tiling": tiling.tiling,
     }[name]
 
@@ -1080,6 +1081,7 @@ SHAPES = (
     "inbounds",
     "interchange",
     "fusion",
+    "fission",
     "tiling",
     "hot-path",
     "tier16",

@@ -124,7 +124,7 @@ class _Fuse:
             for b in accesses(body2):
                 if a[1] != b[1] or (a[0] == "load" and b[0] == "load"):
                     continue
-                verdict, guard = self._apart(a[2], b[2], here, first)
+                verdict, guard = apart(self.prover, a[2], b[2], here, first)
                 checks.append(
                     {
                         "array": a[1],
@@ -159,19 +159,20 @@ class _Fuse:
             return f"the second body uses `{first.var}`, the first loop's variable"
         return ""
 
-    def _apart(self, index1: ir.Expr, index2: ir.Expr, frames: list, loop: ir.For):
-        """(verdict, guard parameters): index1 at v and index2 at w differ
-        for all w < v in the loop's range."""
-        p = self.prover
-        v = {loop.var: z3.Int(loop.var + "!v")}
-        w = {loop.var: z3.Int(loop.var + "!w")}
-        x1 = poly(index1, p.env(frames, v))
-        x2 = poly(index2, p.env(frames, w))
-        if x1 is None or x2 is None:
-            return nests.NOT_POLYNOMIAL, set()
-        goal = z3.Implies(w[loop.var] < v[loop.var], x1.value != x2.value)
-        claim, guard = p.claim(frames, [x1, x2], goal, copies={loop.var: (v[loop.var], w[loop.var])})
-        return p.check(claim), guard
+
+def apart(p: Prover, index1: ir.Expr, index2: ir.Expr, frames: list, loop: ir.For):
+    """(verdict, guard parameters): index1 at v and index2 at w differ for
+    all w < v in the loop's range (an access of the earlier body or
+    statement at a later iteration, and one of the later at an earlier)."""
+    v = {loop.var: z3.Int(loop.var + "!v")}
+    w = {loop.var: z3.Int(loop.var + "!w")}
+    x1 = poly(index1, p.env(frames, v))
+    x2 = poly(index2, p.env(frames, w))
+    if x1 is None or x2 is None:
+        return nests.NOT_POLYNOMIAL, set()
+    goal = z3.Implies(w[loop.var] < v[loop.var], x1.value != x2.value)
+    claim, guard = p.claim(frames, [x1, x2], goal, copies={loop.var: (v[loop.var], w[loop.var])})
+    return p.check(claim), guard
 
 
 def plain_body(loop: ir.For) -> str:

@@ -363,6 +363,12 @@ def _shape_summary(name: str, ev: dict) -> str:
             "; ".join(f"the loops at {f['loops']} fused" for f in ev["fused"])
             + f", {_plural(len(checks), 'pair')} of accesses proven apart by Z3{guard}"
         )
+    if name == "fission":
+        checks = [c for f in ev["split"] for c in f["checks"]]
+        return (
+            "; ".join(f"{f['loop']}: split into {f['loops']} loops" for f in ev["split"])
+            + f", {_plural(len(checks), 'pair')} of accesses proven apart by Z3{guard}"
+        )
     if name == "tiling":
         return "; ".join(
             f"{t['loop']}: run in {t['tile']} x {t['tile']} tiles, "
