@@ -255,3 +255,11 @@ def test_a_damaged_precondition_in_a_manifest_is_refused(damage):
         signature_of("low", entry)
     with pytest.raises(DamagedManifest):
         FunctionEntry.from_json("low", entry, "manifest.json: functions.low")
+
+
+def test_compile_warns_of_a_function_that_can_never_be_called(tmp_path):
+    src = tmp_path / "never.ax"
+    src.write_text("fn f(x: u8) -> u8 requires x > 200 && x < 100 { return x; }\n")
+    done = CliRunner().invoke(main, ["compile", str(src), "--no-search", "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "warning: " in done.output and "never.ax:1:1" in done.output and "can never be called" in done.output

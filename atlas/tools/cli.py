@@ -17,6 +17,7 @@ import numpy as np
 from ..machine import backend as backends
 from ..machine.manifest import Evidence, Form, FunctionEntry, Origin, Status
 from ..meaning import ir
+from ..logic import requires
 from ..machine import probe as hwprobe
 from ..search.archive import ArchiveError
 from ..front.diagnostics import AtlasError
@@ -468,6 +469,12 @@ def _report_compiled(files, out, result, err: bool, wall: float) -> None:
     )
     for d in result.decisions:
         click.echo(f"  {d.where}: when {d.condition} -> {d.taken} branch kept", err=err)
+    for fn in result.module.functions:
+        if requires.never_met(fn):
+            click.echo(
+                f"  warning: {fn.span}: no arguments meet the precondition of {fn.name}: it can never be called",
+                err=err,
+            )
     for name, f in m.functions.items():
         for line in _function_lines(name, f):
             click.echo(line, err=err)
