@@ -44,6 +44,7 @@ _INVERSES = ("add", "sub", "sub'", "xor")  # last steps solved for their second 
 SHARE_DERIVE = ("shl", "shr", "and", "or", "xor", "add", "sub")
 SHARE_COMBINE = ("xor", "or", "and", "add", "sub")
 SHARE_ROWS = 1 << 14  # terms t evaluated in one block
+SHARE_FOUND = 256  # candidates kept per size: all equal on every vector, the first are as short
 
 
 @dataclass
@@ -322,6 +323,8 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
                     return out
                 made = _run2(p, W, ts, tables.values(s)[None, :])
                 for q in combine:
+                    if len(out) >= SHARE_FOUND or time.monotonic() > deadline:
+                        return out
                     v = _run2(q, W, ts, made)
                     for row in np.flatnonzero(tables._hash(v) == np.uint64(tables.target_hash)).tolist():
                         if np.array_equal(v[row], tables.target):
@@ -338,6 +341,8 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
                             other = tables.entries[b].term
                             name, args = (inv, (whole, other)) if inv != "sub'" else ("sub", (other, whole))
                             out.append((size + 3 + tables.entries[b].size, Term(name, W, args)))
+                            if len(out) >= SHARE_FOUND:
+                                return out
     return out
 
 
