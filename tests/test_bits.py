@@ -487,10 +487,10 @@ def test_measure_checks_and_times(smoke):
         for v in (r.gcc_ns, r.atlas_ns, r.literature_ns, r.gcc_over_atlas, r.literature_over_atlas):
             assert v is not None and v > 0
         assert r.found_program is None and r.search_s is None
-    rows[0] = replace(rows[0], found_program="x & (x - 1)", found_length=2, search_s=1.5, proven=True)
+    rows[0] = replace(rows[0], found_program="x & (x - 1)", found_length=2, search_s=1.5, proven=True, shortest=True)
     table = bb.render(rows)
     assert table.count("\n") == 1 + len(rows)
-    assert "| p01_clear_lowest_one | `x & (x - 1)` | 2 | 2 |  | Hacker's Delight 2-1; PLDI'11 P1 |" in table
+    assert "| p01_clear_lowest_one | `x & (x - 1)` | 2 | proven | 2 |  | Hacker's Delight 2-1; PLDI'11 P1 |" in table
     assert table.splitlines()[2].endswith("| 1.5 |")
 
 

@@ -214,7 +214,8 @@ def _enumerated(
     if e.found is None:
         return None, e.seconds
     notes = [f"found by enumeration ({e.terms} distinct behaviours built)", *e.notes]
-    return so.Result(spec, e.found, below, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes), e.seconds
+    result = so.Result(spec, e.found, below, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes, e.shortest)
+    return result, e.seconds
 
 
 def _reads_back(term: Term, reads: dict) -> Term:

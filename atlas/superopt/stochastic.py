@@ -404,6 +404,9 @@ class Result:
     counterexamples: int
     chains: int
     notes: list[str] = field(default_factory=list)
+    # found by enumeration with every smaller table whole: no shorter
+    # program over these operators and constants is equal
+    shortest: bool = False
 
 
 class Chain:

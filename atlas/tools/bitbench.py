@@ -299,6 +299,7 @@ class Row:
     proven: Optional[bool] = None
     rules_length: Optional[int] = None  # operations of the atlas's form from the shipped rules alone
     status: str = ""  # the search's word: learned, known, no gain, not found
+    shortest: bool = False  # the enumeration saw every shorter program over its operators: none is equal
 
 
 def _kernel(p: Problem) -> Kernel:
@@ -487,9 +488,9 @@ def _x(v: float | None) -> str:
 def render(rows) -> str:
     """The rows as a markdown table."""
     lines = [
-        "| problem | found program | length | known | rules alone | source | gcc naive ns/elt | "
+        "| problem | found program | length | shortest | known | rules alone | source | gcc naive ns/elt | "
         "Atlas ns/elt | gcc/Atlas | literature/Atlas | search s |",
-        "|---|---|--:|--:|--:|---|--:|--:|--:|--:|--:|",
+        "|---|---|--:|---|--:|--:|---|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         found = f"`{_cell(r.found_program)}`" if r.found_program else ""
@@ -501,6 +502,7 @@ def render(rows) -> str:
             found = (found + " " if found else "") + f"**MISMATCH**: {_cell(r.detail)}"
         lines.append(
             f"| {r.problem} | {found} | {'' if r.found_length is None else r.found_length} | "
+            f"{'proven' if r.shortest else ''} | "
             f"{r.known_length} | {'' if r.rules_length is None else r.rules_length} | "
             f"{_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
             f"{_x(r.gcc_over_atlas)} | {_x(r.literature_over_atlas)} | "
@@ -565,6 +567,7 @@ def run(
             row.status, row.rules_length, row.search_s = d.status.value, d.source_length, round(d.seconds, 1)
             if d.status in (Found.LEARNED, Found.RULES_SUFFICE):
                 row.found_program, row.found_length, row.proven = d.found, d.found_length, True
+                row.shortest = bool(d.result and d.result.shortest)
             elif d.status is Found.KNOWN and d.rule in rules:
                 row.found_program, row.proven = rules[d.rule]["rhs"], True
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
