@@ -1058,17 +1058,18 @@ def _searched(s: Search, until: float) -> Outcome:
 # The shapes that need no profile: each a proven rewrite of a function's
 # loops, None where it does not apply.  `atlas explain` lists them too, so a
 # new one is added here (and its module) and nowhere else.
-LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "fusion", "fission", "tiling")
+LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "unroll-jam", "fusion", "fission", "tiling")
 
 
 def loop_shape(name: str) -> Callable[..., Any]:
     """The function that makes loop shape `name` (f(fn, module=None, *, differential=True))."""
-    from . import deferred, fission, fusion, nests, tiling
+    from . import deferred, fission, fusion, nests, tiling, unrolljam
 
     return {
         "deferred-reduction": deferred.deferred_reduction,
         "inbounds": nests.guarded_inbounds,
         "interchange": nests.interchange,
+        "unroll-jam": unrolljam.unroll_jam,
         "fusion": fusion.fusion,
         "fission": fission.fission,
         "tiling": tiling.tiling,
@@ -1080,6 +1081,7 @@ SHAPES = (
     "deferred-reduction",
     "inbounds",
     "interchange",
+    "unroll-jam",
     "fusion",
     "fission",
     "tiling",

@@ -730,7 +730,7 @@ class _Interchange:
             if done is not None:
                 self.nests.append(done)
                 return _interchanged(nest, self.taken)
-        elif _looks_like_nest(s):
+        elif looks_like_nest(s):
             self.reasons.append(f"{s.span}: {reason}")
         frame = self.prover.frame(s, frames)
         return (dataclasses.replace(s, body=self.block(s.body, outer + [s], frames + [frame])),)
@@ -757,6 +757,6 @@ class _Interchange:
         return entry
 
 
-def _looks_like_nest(s: ir.For) -> bool:
+def looks_like_nest(s: ir.For) -> bool:
     """A j loop worth a reason when it is refused: it holds a k loop and stores."""
     return any(isinstance(x, ir.For) for x in s.body) and any(isinstance(x, ir.Store) for x in s.body)
