@@ -13,7 +13,7 @@ from atlas.logic import costs, egraph, lower
 from atlas.logic import rules as rulebook
 from atlas.machine.probe import load_probe
 from atlas.meaning import ir
-from atlas.meaning.terms import Term, const, var
+from atlas.meaning.terms import Term, const, subterms, var
 from atlas.pipeline import front
 
 PROBE = "tests/fixtures/probe-popcnt.json"
@@ -141,3 +141,26 @@ def test_what_is_learned_as_cheaper_here_is_what_the_compile_extracts(tmp_path, 
     assert out.manifest.atlas["cost_model"] == "made up for a test"
     emitted = ir.pretty_function(next(f for f in out.module.functions if f.name == "sign"))
     assert "select" not in emitted and "if" not in emitted, emitted
+
+
+def test_no_form_of_a_root_names_another_functions_variable(tmp_path):
+    """The e-graph holds every function's terms: `m - m` (g's m) is in the
+    class of 0u64, so `x[m - m]` is a member of f's `x[0u64]`, equal in
+    value but naming a variable f does not have (campaign seed 80001).  No
+    such form is chosen or offered to the search."""
+    from atlas.logic import stages
+
+    p = tmp_path / "two.ax"
+    p.write_text(
+        "fn g(n: u64, m: u64, a: mut [u64; n]) { for i in 0..n { a[i] = m - m; } }\n"
+        "fn f(n: u32, x: [u32; n], b: mut [u32; n]) { for i in 0..n { b[i] = x[0u64] * 3; } }\n"
+    )
+    _, module, _ = front([p], load_probe(PROBE))
+    sat = stages.saturate(module, load_probe(PROBE))
+    verified = stages.verify(module, sat)
+    for r in sat.roots:
+        if r.function != "f":
+            continue
+        for t in (verified.outcomes[r.name].term, *verified.alternatives.get(r.name, ())):
+            names = {(u.value, u.ty) for u in subterms(t) if u.op == "var"}
+            assert ("m", ir.U64) not in names and ("n", ir.U64) not in names, t

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from . import bodies, costs, egraph, idioms, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
-from ..meaning.terms import Term, const, to_expr
+from ..meaning.terms import Term, const, subterms, to_expr
 from ..machine.manifest import Evidence, Fallback, Form, Terms
 from ..machine.probe import Probe
 
@@ -102,6 +102,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         best = sat.atlas.extract(r.name)
         if when is not None:
             best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=sat.atlas.cost)
+        if strays(r.term, best):
+            best = r.term  # another function's variable: not a form of this root
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
@@ -139,11 +141,22 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]))
         evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
     alternatives = {
-        r.name: tuple(sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical))
+        r.name: tuple(
+            t for t in sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical) if not strays(r.term, t)
+        )
         for r in sat.roots
         if r.role != lower.FUNCTION
     }
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots), alternatives)
+
+
+def strays(source: Term, form: Term) -> set[tuple[str, str]]:
+    """The variables of `form` that `source` does not have.  The e-graph
+    holds every function's terms, so an equal member may name another
+    function's variable (`n - n` for 0, with that function's n): equal in
+    value, but not a term of this function."""
+    mine = {(u.value, u.ty.name) for u in subterms(source) if u.op == "var"}
+    return {(u.value, u.ty.name) for u in subterms(form) if u.op == "var"} - mine
 
 
 def guarded_forms(source: Term, guarded: list, pre: Term) -> list[Term]:
