@@ -45,8 +45,8 @@ import time
 from ..meaning import ir
 from . import nests
 from .fusion import accesses, apart
-from .nests import Frame, Marker, Prover, guard_expr, guarded_copy, has, names_read, unchanging
-from .shapes import Shaped, finish
+from .nests import Frame, Prover, has, names_read, unchanging
+from .shapes import Shaped
 
 PROOF_FISSION = (
     "per iteration the same statements in the same order within each new loop; z3: no statement of a later "
@@ -76,12 +76,8 @@ def fission(
     body = walk.block(fn.body, [])
     if not walk.split:
         return None
-    marker = Marker(prover)
-    body = marker.block(body, [])
-    guard = guard_expr(prover, walk.guard | marker.guard)
-    new = guarded_copy(fn, body, guard)
-    evidence = nests.shape_evidence("fission", PROOF_FISSION, guard, marker, prover, split=walk.split)
-    return finish(fn, new, module, evidence, differential, seed, t0)
+    made = nests.Rewritten(fn, body, prover, walk.guard, "fission", PROOF_FISSION, {"split": walk.split})
+    return nests.emit_guarded(made, module, differential, seed, t0)
 
 
 class _Split:

@@ -47,8 +47,8 @@ import z3
 
 from ..meaning import ir
 from . import nests
-from .nests import Frame, Marker, Prover, guard_expr, guarded_copy, has, names_read, poly, unchanging
-from .shapes import Shaped, finish
+from .nests import Frame, Prover, has, names_read, poly, unchanging
+from .shapes import Shaped
 
 PROOF_FUSION = (
     "per element the same operations in the same order within each body; z3: no iteration of the "
@@ -76,12 +76,8 @@ def fusion(
     body = walk.block(fn.body, [])
     if not walk.fused:
         return None
-    marker = Marker(prover)
-    body = marker.block(body, [])
-    guard = guard_expr(prover, walk.guard | marker.guard)
-    new = guarded_copy(fn, body, guard)
-    evidence = nests.shape_evidence("fusion", PROOF_FUSION, guard, marker, prover, fused=walk.fused)
-    return finish(fn, new, module, evidence, differential, seed, t0)
+    made = nests.Rewritten(fn, body, prover, walk.guard, "fusion", PROOF_FUSION, {"fused": walk.fused})
+    return nests.emit_guarded(made, module, differential, seed, t0)
 
 
 class _Fuse:

@@ -528,6 +528,33 @@ def guarded_inbounds(
     return finish(fn, new, module, evidence, differential, seed, t0)
 
 
+@dataclass(frozen=True)
+class Rewritten:
+    """A loop shape's new body, before its accesses are marked: what the
+    shape's walk made and what it rests on."""
+
+    fn: ir.Function  # the source
+    body: tuple
+    prover: "Prover"
+    guard: set  # parameters the walk's proofs need bounded
+    shape: str
+    proof: str  # in words, for the evidence
+    evidence: dict  # the walk's own account (its loops and checks)
+
+
+def emit_guarded(r: Rewritten, module, differential: bool, seed: int, t0: float) -> Shaped | None:
+    """The end every guarded loop shape shares: the new body's accesses
+    marked in range where Z3 proves it, the whole under the guard its
+    proofs need (the source as the fallback), its evidence, and the
+    differential run (`shapes.finish`)."""
+    marker = Marker(r.prover)
+    body = marker.block(r.body, [])
+    guard = guard_expr(r.prover, r.guard | marker.guard)
+    new = guarded_copy(r.fn, body, guard)
+    evidence = shape_evidence(r.shape, r.proof, guard, marker, r.prover, **r.evidence)
+    return finish(r.fn, new, module, evidence, differential, seed, t0)
+
+
 def shape_evidence(shape: str, proof: str, guard, marker, prover, **more) -> dict:
     """What a guarded shape rests on: its accesses, guard, obligations, Z3's work."""
     return {
@@ -684,13 +711,8 @@ def interchange(
     body = walk.block(fn.body, [], [])
     if not walk.nests:
         return None
-    marker = Marker(prover)
-    body = marker.block(body, [])
-    walk.guard |= marker.guard
-    g = guard_expr(prover, walk.guard)
-    new = guarded_copy(fn, body, g)
-    evidence = shape_evidence("interchange", PROOF_INTERCHANGE, g, marker, prover, nests=walk.nests)
-    return finish(fn, new, module, evidence, differential, seed, t0)
+    made = Rewritten(fn, body, prover, walk.guard, "interchange", PROOF_INTERCHANGE, {"nests": walk.nests})
+    return emit_guarded(made, module, differential, seed, t0)
 
 
 class _Interchange:

@@ -38,8 +38,8 @@ import time
 
 from ..meaning import ir
 from . import nests
-from .nests import Marker, Nest, Prover, guard_expr, guarded_copy, looks_like_nest, match_nest
-from .shapes import Shaped, finish
+from .nests import Nest, Prover, looks_like_nest, match_nest
+from .shapes import Shaped
 
 FACTOR = 4  # rows per pass: four independent sums fill an x86 core's adders
 PROOF_UNROLL_JAM = (
@@ -68,12 +68,8 @@ def unroll_jam(
     body = walk.block(fn.body, [])
     if not walk.jammed:
         return None
-    marker = Marker(prover)
-    body = marker.block(body, [])
-    guard = guard_expr(prover, marker.guard)
-    new = guarded_copy(fn, body, guard)
-    evidence = nests.shape_evidence("unroll-jam", PROOF_UNROLL_JAM, guard, marker, prover, jammed=walk.jammed)
-    return finish(fn, new, module, evidence, differential, seed, t0)
+    made = nests.Rewritten(fn, body, prover, set(), "unroll-jam", PROOF_UNROLL_JAM, {"jammed": walk.jammed})
+    return nests.emit_guarded(made, module, differential, seed, t0)
 
 
 class _Jam:
