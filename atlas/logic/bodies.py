@@ -24,7 +24,7 @@ import itertools
 from dataclasses import replace, dataclass, field
 
 from ..meaning import ir
-from . import rules
+from . import requires, rules
 from .verdict import Status
 from ..meaning.terms import Term, const, fold, var
 
@@ -617,13 +617,8 @@ def precondition(fn: ir.Function, fixed: dict[str, int] | None = None) -> Term |
     """fn's `requires` as a term over its parameters (those in `fixed` set
     to their values), or None: the claims are proven where it holds, as
     callers promise it does."""
-    if fn.requires is None:
-        return None
-    from ..meaning.terms import from_expr
-
-    pre = from_expr(fn.requires, {})
-    assert pre is not None  # a precondition calls no function (typecheck)
-    if fixed:
+    pre = requires.term(fn)
+    if pre is not None and fixed:
         types = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar)}
         pre = fold(rules.substitute(pre, {n: const(v, types[n]) for n, v in fixed.items()}))
     return pre
