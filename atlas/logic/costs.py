@@ -16,7 +16,9 @@ type; the compile reads it from the cache and never measures.
 
 Why an estimate of both figures: a chain of dependent operations costs its
 latencies; independent ones overlap and cost their throughputs.  The larger
-of the two is a lower bound that ranks both kinds of code sensibly.
+of the two bounds a scalar evaluation from below.  The figures are scalar:
+in a loop the backend vectorises, operations rank otherwise (a variable
+shift is dear in vectors), which this model does not see.
 """
 
 from __future__ import annotations
