@@ -696,23 +696,42 @@ def _meeting(spec: Spec, cols: dict, rng) -> dict:
     tell programs apart."""
     if spec.pre is None:
         return cols
+    types = dict(spec.inputs)
+    rows = misses(spec.pre, cols).tolist()
+    met = repairs(spec.pre, types, cols, rows, rng)
+    if met is None:
+        raise ValueError(f"{spec.name}: no input meets its precondition")
+    for row, values in zip(rows, met):
+        for n, v in values.items():
+            cols[n][row] = bool(v) if types[n].is_bool else int(v) & types[n].mask
+    return cols
+
+
+def misses(pre: Term, cols: dict) -> np.ndarray:
+    """The indices of the vectors (one element of each column, as bit
+    patterns) on which `pre` is false."""
+    with np.errstate(all="ignore"):
+        ok = np.asarray(run_term(pre, cols), dtype=bool)
+    return np.flatnonzero(~np.broadcast_to(ok, (len(next(iter(cols.values()))),)))
+
+
+def repairs(pre: Term, types: dict, cols: dict, rows, rng) -> list[dict] | None:
+    """The vectors `rows` names, each repaired by Z3 to meet `pre`
+    (requires.repaired), as natural values; None where nothing meets it."""
     from ..logic.requires import repaired
     from ..meaning.terms import natural_value
 
-    with np.errstate(all="ignore"):
-        ok = np.asarray(run_term(spec.pre, cols), dtype=bool)
-    types = dict(spec.inputs)
-    for row in np.flatnonzero(~ok).tolist():
+    out = []
+    for row in rows:
         drawn = {
             n: natural_value(const(bool(c[row]) if types[n].is_bool else int(c[row]), types[n]))
             for n, c in cols.items()
         }
-        met = repaired(spec.pre, types, drawn, rng)
+        met = repaired(pre, types, drawn, rng)
         if met is None:
-            raise ValueError(f"{spec.name}: no input meets its precondition")
-        for n, v in met.items():
-            cols[n][row] = bool(v) if types[n].is_bool else int(v) & types[n].mask
-    return cols
+            return None
+        out.append(met)
+    return out
 
 
 def _renumber(ins: Instr, f, whole: bool = False) -> Instr:

@@ -336,49 +336,23 @@ def _meet(p: Problem, bits: np.ndarray, rng) -> None:
     """Make every column of `bits` (one row per parameter, full 64-bit
     draws) meet p's precondition, in place."""
     from ..meaning import ir
-    from ..superopt.stochastic import run_term
+    from ..superopt.stochastic import misses, repairs
 
     assert p.pre is not None
     ty = ir.SCALARS[p.ty]
     bits &= np.uint64(ty.mask)  # the values as run_term reads them: bit patterns of the type
-    with np.errstate(all="ignore"):
-        ok = np.broadcast_to(np.asarray(run_term(p.pre, dict(zip(p.params, bits))), dtype=bool), bits.shape[1:])
-    missing = np.flatnonzero(~ok)
+    cols = dict(zip(p.params, bits))
+    missing = misses(p.pre, cols)
     if not missing.size:
         return
-    drawn = [
-        {q: _natural(int(v), ty) for q, v in zip(p.params, bits[:, col].tolist())}
-        for col in missing[:REPAIRED_ROWS].tolist()
-    ]
-    pool = _repair(p.pre, p.ty, p.params, drawn, int(rng.integers(0, 1 << 63)))
-    if pool is None:
+    # the pool's own generator, seeded from the inputs' stream: the pool
+    # depends on the problem, n and seed alone
+    pool_rng = np.random.default_rng(int(rng.integers(0, 1 << 63)))
+    met = repairs(p.pre, dict.fromkeys(p.params, ty), cols, missing[:REPAIRED_ROWS].tolist(), pool_rng)
+    if met is None:
         raise ProblemsError(f"{p.name}: Z3 finds no input that meets its precondition `{p.requires}`")
-    rows = np.array(pool, dtype=np.uint64).T
-    bits[:, missing] = rows[:, rng.integers(0, len(pool), missing.size)]
-
-
-def _repair(pre: Term, ty_name: str, params: tuple[str, ...], drawn: list[dict], seed: int) -> list[list[int]] | None:
-    """Each row of `drawn` (natural values) repaired by Z3 to meet `pre`, as
-    bit patterns in params' order; None where none can be (the repair's last
-    try fixes no value, so it fails for every row alike)."""
-    from ..logic.requires import repaired
-    from ..meaning import ir
-
-    ty = ir.SCALARS[ty_name]
-    types = dict.fromkeys(params, ty)
-    rng = np.random.default_rng(seed)
-    pool = []
-    for row in drawn:
-        met = repaired(pre, types, row, rng)
-        if met is None:
-            return None
-        pool.append([int(met[q]) & ty.mask for q in params])
-    return pool
-
-
-def _natural(bits: int, ty) -> int:
-    """A bit pattern of an integer type as its value (signed types negative)."""
-    return bits - (1 << ty.bits) if ty.signed and bits >> (ty.bits - 1) else bits
+    pool = np.array([[int(row[q]) & ty.mask for q in p.params] for row in met], dtype=np.uint64).T
+    bits[:, missing] = pool[:, rng.integers(0, len(met), missing.size)]
 
 
 def _symbol(manifest: Manifest, name: str, where: Path) -> str:
