@@ -153,21 +153,17 @@ def retyped(t: Term, frm: int, to: int, width_constants: bool) -> Term | None:
     """`t` with every integer of `frm` bits made `to` bits (signedness kept);
     constants too, with `width_constants` those that name the width said of
     the new one.  None where a constant does not fit its new type."""
-
-    def ty_of(ty: ir.Scalar) -> ir.Scalar:
-        return at_width(ty, frm, to)
-
     if t.op == "const" and t.ty.is_int:
-        v, new = int(natural_value(t)), ty_of(t.ty)
+        v, new = int(natural_value(t)), at_width(t.ty, frm, to)
         if width_constants:
             v = _width_constant(v, frm, to, t.ty.signed)
         return const(v, new) if _fits(v, new) else None
     if not t.args:
-        return Term(t.op, ty_of(t.ty), (), t.value) if t.op == "var" else t
+        return Term(t.op, at_width(t.ty, frm, to), (), t.value) if t.op == "var" else t
     args = [retyped(a, frm, to, width_constants) for a in t.args]
     if any(a is None for a in args):
         return None
-    return Term(t.op, ty_of(t.ty), tuple(a for a in args if a is not None), t.value)
+    return Term(t.op, at_width(t.ty, frm, to), tuple(a for a in args if a is not None), t.value)
 
 
 def width_of(source: Term) -> int | None:

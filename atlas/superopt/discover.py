@@ -183,7 +183,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     d.cost_before = round(before, 3)
     pairs = so.cost_pairs(session.table, spec.W)
     r, spent = _enumerated(
-        spec, pairs, session, start, lambda t: cost_model.estimate(_reads_back(t, reads), session.table), before
+        spec, pairs, session, lambda t: cost_model.estimate(_reads_back(t, reads), session.table), before
     )
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
@@ -205,7 +205,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
 
 
 def _enumerated(
-    spec: so.Spec, pairs: dict, session: _Session, start: Term, weigh: Callable[[Term], float], below: float
+    spec: so.Spec, pairs: dict, session: _Session, weigh: Callable[[Term], float], below: float
 ) -> tuple[so.Result | None, float]:
     """The shortest proven program by enumeration (atlas/superopt/enumeration.py)
     that `weigh` prices under `below`, as the chain's Result, and the

@@ -250,25 +250,28 @@ def search(
     reached = 0
     tried: set[Term] = set()
     passed_over = False  # an equal-looking candidate left unproven for its price
+
+    def affordable(candidates: list) -> list:
+        nonlocal passed_over
+        if below is None:
+            return candidates
+        cheap = [c for c in candidates if price(c[1]) < below - 1e-9]
+        passed_over |= len(cheap) < len(candidates)
+        return cheap
+
     while time.monotonic() < deadline:
         tables = _Tables(spec, chain.env, _pool(spec), chain.expected)
         found = None
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)
-            candidates = _candidates(tables, size)
-            if below is not None:
-                cheap = [c for c in candidates if price(c[1]) < below - 1e-9]
-                passed_over |= len(cheap) < len(candidates)
-                candidates = cheap
-            found = _first_proven(candidates, tried, spec, price, chain)
+            found = _first_proven(affordable(_candidates(tables, size)), tried, spec, price, chain)
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
         # Then, every tree tried, the terms that use one of them twice (the
         # last level too, as far as it was built).
         for size in range(1, len(tables.levels)) if found is None and chain.cex == cex else ():
-            shared = [c for c in _shared(tables, size, deadline) if below is None or price(c[1]) < below - 1e-9]
-            found = _first_proven(shared, tried, spec, price, chain)
+            found = _first_proven(affordable(_shared(tables, size, deadline)), tried, spec, price, chain)
             if found is not None or chain.cex > cex:
                 break
         built += len(tables.entries)

@@ -364,9 +364,10 @@ def _shape_summary(name: str, ev: dict) -> str:
             + f", {_plural(len(checks), 'pair')} of accesses proven apart by Z3{guard}"
         )
     if name == "unroll-jam":
-        return "; ".join(
-            f"{j['loop']}: {j['rows']} rows of {j['array']} summed in one inner loop" for j in ev["jammed"]
-        ) + (guard and f"{guard}")
+        return (
+            "; ".join(f"{j['loop']}: {j['rows']} rows of {j['array']} summed in one inner loop" for j in ev["jammed"])
+            + guard
+        )
     if name == "fission":
         checks = [c for f in ev["split"] for c in f["checks"]]
         return (
