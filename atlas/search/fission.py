@@ -44,8 +44,8 @@ import time
 
 from ..meaning import ir
 from . import nests
-from .fusion import accesses, apart
-from .nests import Frame, Prover, has, names_read, unchanging
+from .fusion import accesses_apart, plain_body
+from .nests import Frame, Prover, names_read, unchanging
 from .shapes import Shaped
 
 PROOF_FISSION = (
@@ -131,14 +131,7 @@ class _Split:
         for b in (loop.lo, loop.hi):
             if not unchanging(b, self.fixed | enclosing):
                 return f"the bound {ir.pretty_expr(b)} may change between the loops"
-        for s in ir.walk_stmts(loop.body):
-            if isinstance(s, (ir.For, ir.While)):
-                return "the body holds a loop"
-            if isinstance(s, (ir.Return, ir.ExprStmt, ir.LetArray, ir.When, ir.Count)):
-                return f"the body holds a `{type(s).__name__.lower()}`"
-            if any(has(e, ir.Call) for e in ir.own_exprs(s)):
-                return "the body calls a function"
-        return ""
+        return plain_body(loop, assigns=True)  # the scalars it carries are weighed statement by statement (_ties)
 
     def _ties(self, body: tuple, frames: list, loop: ir.For):
         """The pairs (i, j), i < j, of statements that must stay in one
@@ -153,26 +146,11 @@ class _Split:
                 if wi & (rj | wj) or wj & ri:
                     tied.append((i, j))
                     continue
-                for a in accesses((body[i],)):
-                    for b in accesses((body[j],)):
-                        if a[1] != b[1] or (a[0] == "load" and b[0] == "load"):
-                            continue
-                        verdict, g = apart(self.prover, a[2], b[2], frames, loop)
-                        checks.append(
-                            {
-                                "array": a[1],
-                                "earlier": f"{a[0]} {a[1]}[{ir.pretty_expr(a[2])}]",
-                                "later": f"{b[0]} {b[1]}[{ir.pretty_expr(b[2])}]",
-                                "apart": str(verdict),
-                            }
-                        )
-                        if not verdict.proven:
-                            tied.append((i, j))
-                            break
-                        guard |= g
-                    else:
-                        continue
-                    break
+                needs, failed = accesses_apart(self.prover, (body[i],), (body[j],), frames, loop, checks)
+                if failed is not None:
+                    tied.append((i, j))
+                else:
+                    guard |= needs
         return tied, checks, guard
 
 

@@ -115,24 +115,12 @@ class _Fuse:
             return None
         body2 = ir.rename_locals(second.body, {second.var: first.var}) if second.var != first.var else second.body
         here = frames + [self.prover.frame(first, frames)]
-        checks = []
-        for a in accesses(first.body):
-            for b in accesses(body2):
-                if a[1] != b[1] or (a[0] == "load" and b[0] == "load"):
-                    continue
-                verdict, guard = apart(self.prover, a[2], b[2], here, first)
-                checks.append(
-                    {
-                        "array": a[1],
-                        "first": f"{a[0]} {a[1]}[{ir.pretty_expr(a[2])}]",
-                        "second": f"{b[0]} {b[1]}[{ir.pretty_expr(b[2])}]",
-                        "apart": str(verdict),
-                    }
-                )
-                if not verdict.proven:
-                    self.reasons.append(f"{where}: {checks[-1]['first']} and {checks[-1]['second']}: {verdict}")
-                    return None
-                self.guard |= guard
+        checks: list[dict] = []
+        guard, failed = accesses_apart(self.prover, first.body, body2, here, first, checks)
+        self.guard |= guard
+        if failed is not None:
+            self.reasons.append(f"{where}: {failed['first']} and {failed['second']}: {failed['apart']}")
+            return None
         self.fused.append({"loops": where, "checks": checks})
         return dataclasses.replace(first, body=first.body + body2)
 
@@ -171,15 +159,41 @@ def apart(p: Prover, index1: ir.Expr, index2: ir.Expr, frames: list, loop: ir.Fo
     return p.check(claim), guard
 
 
-def plain_body(loop: ir.For) -> str:
-    """Why the body is not one that only computes and stores per element."""
+def accesses_apart(p: Prover, earlier, later, frames: list, loop: ir.For, checks: list) -> tuple[set, dict | None]:
+    """Every access of the statements `earlier` against every access of
+    `later` to the same array, one of them a store, proven apart (`apart`),
+    each check appended to `checks`: (the guard parameters the proofs made
+    so far need, the first check not proven, or None)."""
+    guard: set[str] = set()
+    for a in accesses(earlier):
+        for b in accesses(later):
+            if a[1] != b[1] or (a[0] == "load" and b[0] == "load"):
+                continue
+            verdict, g = apart(p, a[2], b[2], frames, loop)
+            checks.append(
+                {
+                    "array": a[1],
+                    "first": f"{a[0]} {a[1]}[{ir.pretty_expr(a[2])}]",
+                    "second": f"{b[0]} {b[1]}[{ir.pretty_expr(b[2])}]",
+                    "apart": str(verdict),
+                }
+            )
+            if not verdict.proven:
+                return guard, checks[-1]
+            guard |= g
+    return guard, None
+
+
+def plain_body(loop: ir.For, assigns: bool = False) -> str:
+    """Why the body is not one that only computes and stores per element
+    (with `assigns`, and assigns variables declared outside it too)."""
     own = _declared(loop.body)
     for s in ir.walk_stmts(loop.body):
         if isinstance(s, (ir.For, ir.While)):
             return "a body holds a loop"
         if isinstance(s, (ir.Return, ir.ExprStmt, ir.LetArray, ir.When, ir.Count)):
             return f"a body holds a `{type(s).__name__.lower()}`"
-        if isinstance(s, ir.Assign) and s.name not in own:
+        if not assigns and isinstance(s, ir.Assign) and s.name not in own:
             return f"a body assigns `{s.name}`, declared outside it"
         if any(has(e, ir.Call) for e in ir.own_exprs(s)):
             return "a body calls a function"
