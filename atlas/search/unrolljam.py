@@ -116,9 +116,10 @@ class _Jam:
             for u in range(FACTOR)
         ]
         sums = [self.fresh(f"{acc.name}.{u}") for u in range(FACTOR)]
-        start = ir.Binary(
-            "add", J.lo, ir.Binary("mul", ir.Var(b, T, where), ir.Const(FACTOR, T, where), T, where), T, where
-        )
+
+        def row_of(block: ir.Expr) -> ir.Expr:  # lo + block * FACTOR: the first row of a block
+            return ir.Binary("add", J.lo, ir.Binary("mul", block, ir.Const(FACTOR, T, where), T, where), T, where)
+
         inner = tuple(
             ir.Assign(
                 s_u,
@@ -128,7 +129,7 @@ class _Jam:
             for s_u, r in zip(sums, row)
         )
         body: tuple[ir.Stmt, ...] = (
-            ir.Let(j0, T, start, where),
+            ir.Let(j0, T, row_of(ir.Var(b, T, where)), where),
             *(ir.Let(s_u, acc.ty, acc.init, acc.span) for s_u in sums),
             ir.For(K.var, K.ty, K.lo, K.hi, inner, K.span),
             *(
@@ -136,10 +137,9 @@ class _Jam:
                 for s_u, r in zip(sums, row)
             ),
         )
-        done = ir.Binary("add", J.lo, ir.Binary("mul", blocks, ir.Const(FACTOR, T, where), T, where), T, where)
         self.jammed.append({"loop": str(where), "rows": FACTOR, "array": st.array})
         return (
             ir.Let(span_name, T, length, where),
             ir.For(b, T, ir.Const(0, T, where), blocks, body, where),
-            ir.For(J.var, T, done, J.hi, J.body, where),
+            ir.For(J.var, T, row_of(blocks), J.hi, J.body, where),  # the rows past the last whole block
         )
