@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import traceback
 import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -478,25 +479,37 @@ def saturate(
         intent, term = v if isinstance(v, tuple) else (_intent_of(name), v)
         named[name] = (intent, term)
 
-    eg = b.EGraph()
+    # egglog's EGraph must be freed on the thread that made it (dropped on
+    # another, it prints a traceback and leaks), and a later garbage
+    # collection may run on any thread (the search's builder): so the
+    # Atlas keeps the saturated graph's serialised form, and the EGraph is
+    # let go here, on this thread, however this ends.
+    held = [b.EGraph()]
 
     def run(text: str):
-        return eg.run_program(*eg.parse_program(text))
+        return held[0].run_program(*held[0].parse_program(text))
 
-    program = [_datatype(ints)]
-    loaded = _LoadedRules(rules, allow_reassoc)
-    program += loaded.declarations()
-    run("\n".join(program))
-    program += loaded.load(run)
-    lets = _root_lets(named)
-    if lets:
-        run("\n".join(lets))
-    program += lets
-    start = time.perf_counter()
-    stats, stop, matches = _run_passes(eg, run, loaded, limits)
+    try:
+        program = [_datatype(ints)]
+        loaded = _LoadedRules(rules, allow_reassoc)
+        program += loaded.declarations()
+        run("\n".join(program))
+        program += loaded.load(run)
+        lets = _root_lets(named)
+        if lets:
+            run("\n".join(lets))
+        program += lets
+        start = time.perf_counter()
+        stats, stop, matches = _run_passes(held[0], run, loaded, limits)
+        graph = held[0].serialize([]).to_json()
+    except BaseException as e:
+        traceback.clear_frames(e.__traceback__)
+        raise
+    finally:
+        held.clear()
     program.append(f";; {stop} after {len(stats) - 1} iterations")
     return Atlas(
-        eg,
+        graph,
         named,
         ints,
         limits,
@@ -812,7 +825,7 @@ class Atlas:
 
     def __init__(
         self,
-        eg,
+        graph: str,
         roots,
         costs,
         limits,
@@ -825,7 +838,7 @@ class Atlas:
         seconds,
         table=None,
     ):
-        self.egraph = eg
+        self.graph_json = graph  # egglog's serialisation of the saturated graph
         self.roots: dict[str, tuple[str, Term]] = roots  # name -> (intent, term)
         self.costs = costs  # the static hints (the egglog program's :cost, explain's comparisons)
         # what extraction weighs terms by, when it is a measured table
@@ -847,7 +860,7 @@ class Atlas:
     def _load(self):
         if self._graph is not None:
             return self._graph
-        data = json.loads(self.egraph.serialize([]).to_json())
+        data = json.loads(self.graph_json)
         raw = _read_classes(data)
         cls_ty = {cid: _node_ty(*ns[0][:2]) for cid, ns in raw.items()}
 
