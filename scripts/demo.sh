@@ -153,3 +153,11 @@ done
 echo "-- e1000 reset on simulated registers: the interpreter and the compiled stub, access by access"
 python3 tests/stub_harness.py intents/devices/*.ax --hw tests/fixtures/probe-popcnt.json --op e1000.reset
 echo "(every operation of every device, under five register behaviours: tests/test_stubs.py)"
+
+step "11. The compute market, simulated: units bidding with selectors that are intent functions"
+echo "-- the tiled Cholesky (364 tasks) on 8 CPU cores and a GPU, every scheduler on the same draw:"
+atlas market simulate workloads/cholesky-hetero.yaml --seed 1 --trace "$OUT/market-trace.json" | sed -n '1,9p'
+echo "   timeline for chrome://tracing or ui.perfetto.dev: $OUT/market-trace.json"
+echo "-- the selector each class bids with (an intent function, checked and compiled by Atlas):"
+atlas market selectors workloads/cholesky-hetero.yaml | sed -n '1,6p'
+echo "(evolve them on the run's records: atlas market evolve workloads/cholesky-hetero.yaml)"

@@ -95,6 +95,7 @@ LAYERS = [
     "atlas.search",
     "atlas.pipeline",
     "atlas.superopt",
+    "atlas.market",
     "atlas.tools",
 ]
 # What a backend plugin may use: the layers up to the search.

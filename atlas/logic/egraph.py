@@ -852,8 +852,8 @@ class Atlas:
         self.rule_matches = rule_matches  # Rule.name -> matches over all iterations
         self.program = program  # the egglog text that built it
         self.seconds = seconds
-        self._graph = None
-        self._classes = None
+        self._graph: dict | None = None
+        self._classes: list[EClass] | None = None
 
     # -- reading the e-graph back (once; it no longer changes)
 

@@ -1327,5 +1327,123 @@ def bench_bits(only, budget, seed, learned_file, samples, json_out):
         sys.exit(1)
 
 
+@main.group("market")
+def market():
+    """The compute market, simulated: units bidding for tasks with
+    selectors (intent functions, evolved), beside StarPU's schedulers.
+
+    \b
+      atlas market simulate workloads/cholesky-hetero.yaml --policy all
+      atlas market evolve workloads/cholesky-hetero.yaml
+      atlas market selectors workloads/cholesky-hetero.yaml
+    """
+
+
+POLICY_NAMES = ("eager", "random", "ws", "dmda", "market")
+
+
+@market.command("simulate")
+@click.argument("workload", type=click.Path(dir_okay=False))
+@click.option(
+    "--policy",
+    type=click.Choice(POLICY_NAMES + ("all",)),
+    default="all",
+    show_default=True,
+    help="The scheduler; 'all' runs each on the same machine and seed.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="The run times' random draw.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the reports as JSON.")
+@click.option(
+    "--trace",
+    type=click.Path(dir_okay=False),
+    help="Write a Chrome-trace (Perfetto) timeline of the market's run (of the first policy without 'market').",
+)
+def market_simulate(workload, policy, seed, json_out, trace):
+    """Run WORKLOAD (a YAML file: a platform and a task graph) in the
+    simulator under one policy or all, and print the report.  The market
+    bids with the selectors `atlas market evolve` stored for this platform,
+    or the hand-written one."""
+    from ..market import dispatch, policies, report as R, sim, store, workloads
+    from ..market.selector import HAND_WRITTEN, Selector
+    from ..files import write_atomic
+
+    try:
+        w = workloads.load(workload)
+        kept = store.selectors(w.platform)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    hand = Selector.parse(HAND_WRITTEN)
+    sels = {k: kept.get(k, hand) for k in w.platform.classes()}
+    names = POLICY_NAMES if policy == "all" else (policy,)
+    runs = []
+    for name in names:
+        pol = policies.Market(sels) if name == "market" else policies.POLICIES[name]()
+        runs.append(sim.simulate(w.graph, w.platform, pol, dispatch.Dispatcher(), seed=seed))
+    reports = [R.report(r) for r in runs]
+    click.echo(f"{w.name}: {len(w.graph)} tasks on {len(w.platform.units)} simulated units, seed {seed}")
+    click.echo(
+        "market selectors: " + ", ".join(f"{k} {'stored' if k in kept else 'hand-written'}" for k in sorted(sels))
+    )
+    click.echo(R.table(reports))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps([r.to_json() for r in reports], indent=2) + "\n")
+    if trace:
+        chosen = next((r for r in runs if r.policy == "market"), runs[0])
+        write_atomic(Path(trace), R.trace(chosen))
+
+
+@market.command("evolve")
+@click.argument("workload", type=click.Path(dir_okay=False))
+@click.option("--generations", type=click.IntRange(1), default=12, show_default=True)
+@click.option("--population", type=click.IntRange(4), default=24, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="The evolution's and the recorded run's seed.")
+def market_evolve(workload, generations, population, seed):
+    """Run WORKLOAD's market once with the current selectors, evolve new
+    ones on the replay of its records, and store them for this platform
+    when they earn more on the replay.  Prints both selectors' text."""
+    from ..market import dispatch, evolve, policies, sim, store, workloads
+    from ..market.selector import HAND_WRITTEN, Selector
+
+    try:
+        w = workloads.load(workload)
+        kept = store.selectors(w.platform)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    hand = Selector.parse(HAND_WRITTEN)
+    before = {k: kept.get(k, hand) for k in w.platform.classes()}
+    recorded = sim.simulate(w.graph, w.platform, policies.Market(before), dispatch.Dispatcher(), seed=seed)
+    click.echo(
+        f"recorded: {len(w.graph)} tasks, makespan {recorded.makespan * 1e3:.2f} ms, earned {recorded.earnings:.0f}"
+    )
+    ev = evolve.evolve(recorded, generations=generations, population=population, seed=seed, start=before)
+    click.echo(f"replay earnings: {ev.initial:.0f} with the current selectors, {ev.earnings:.0f} evolved")
+    click.echo("best per generation: " + " ".join(f"{h:.0f}" for h in ev.history))
+    for k in sorted(ev.selectors):
+        click.echo(f"\n-- {k}: before\n{before[k].text}-- {k}: evolved\n{ev.selectors[k].text}")
+    if ev.earnings > ev.initial:
+        where = store.save(w.platform, ev.selectors, recorded.model)
+        click.echo(f"stored in {where}")
+    else:
+        click.echo("nothing stored: the evolved selectors earn no more on the replay")
+
+
+@market.command("selectors")
+@click.argument("workload", type=click.Path(dir_okay=False))
+def market_selectors(workload):
+    """Print the selector each unit class of WORKLOAD's platform bids with."""
+    from ..market import store, workloads
+    from ..market.selector import HAND_WRITTEN
+
+    try:
+        w = workloads.load(workload)
+        kept = store.selectors(w.platform)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    for k in w.platform.classes():
+        where = f"stored in {store.folder(w.platform) / (k + '.ax')}" if k in kept else "the hand-written one"
+        click.echo(f"-- {k}: {where}")
+        click.echo(kept[k].text if k in kept else HAND_WRITTEN)
+
+
 if __name__ == "__main__":
     main()

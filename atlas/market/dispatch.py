@@ -1,0 +1,165 @@
+"""The dispatcher: what a task pays, and how the price is steered.
+
+A task's reward is its kind's price times its weight: its nominal work
+(microseconds on the fastest class that can run it), doubled at most for
+a task on a long path to the end of its graph.  Prices are steered as the
+market runs: a kind whose ready tasks pile up pays more, in proportion to
+its share of the queue.
+
+What is paid follows the goal.  Independent tasks (`latency`) pay their
+reward if done by their deadline (Task.deadline after the release, else
+twice the nominal time) and in proportion to how much longer they took
+beyond it: a task that took four times its allowed time pays a quarter
+(the inverse of its stretch, the usual measure of a stream's latency).  A
+graph (`makespan`) is paid when it is done: every task its reward, if the
+graph ends by the dispatcher's own plan (HEFT's list schedule on the
+nominal times, or the lower bounds where they are later), and half as
+much for every quarter of the plan later.  Per-task payments for a graph
+were tried and dropped: with rewards decaying per task, greedy schedules
+that finish many tasks early out-earned ones with a shorter makespan.
+So the units earn most by doing what the system wants: the graph soon,
+the stream promptly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sim import State
+from .tasks import Task
+
+
+@dataclass
+class Dispatcher:
+    goal: str = "auto"  # "makespan", "latency", or "auto": makespan when tasks depend on each other
+    steer: bool = True
+
+    def start(self, state: State) -> None:
+        nominal = state.platform.nominal
+        tasks = state.graph.tasks
+        levels = state.graph.bottom_levels(nominal)
+        top = max(levels, default=0.0) or 1.0
+        self.weight = [nominal(t) * 1e6 * (1.0 + lv / top) for t, lv in zip(tasks, levels)]
+        goal = self.goal
+        if goal == "auto":
+            goal = "makespan" if any(t.deps for t in tasks) else "latency"
+        if goal not in ("makespan", "latency"):
+            raise ValueError(f"unknown goal {self.goal!r} (makespan, latency or auto)")
+        self.deferred = goal == "makespan"
+        # makespan: the plan's end; latency: each task's release plus twice its nominal time
+        self.target = max(max(plan(state, levels), default=0.0), area(state), top)
+        self.deadline = [t.release + 2 * nominal(t) for t in tasks]
+        self.half_life = self.target / 4
+        for t in tasks:
+            if t.deadline is not None:
+                self.deadline[t.ident] = t.release + t.deadline
+        self.queued: dict[str, int] = {k: 0 for k in state.kinds}
+        self.total_queued = 0
+
+    def price(self, kind: str) -> float:
+        if not self.steer or self.total_queued == 0:
+            return 1.0
+        return 1.0 + self.queued[kind] / self.total_queued
+
+    def reward(self, task: Task, state: State) -> float:
+        return task.reward * self.weight[task.ident] * self.price(task.kind)
+
+    def became_ready(self, task: Task) -> None:
+        self.queued[task.kind] += 1
+        self.total_queued += 1
+
+    def taken(self, task: Task) -> None:
+        self.queued[task.kind] -= 1
+        self.total_queued -= 1
+
+    def pay(self, task: Task, reward: float, end: float) -> float:
+        """What `task`, taken at `reward`, pays when it is done at `end`:
+        for a graph nothing yet (see `settle`); for a stream its reward
+        scaled by its allowed time over its time in the system, at most 1
+        (the inverse of its stretch, counted against its deadline)."""
+        if self.deferred:
+            return 0.0
+        allowed = self.deadline[task.ident] - task.release
+        took = end - task.release
+        return reward * min(1.0, allowed / took) if took > 0 else reward
+
+    def settle(self, makespan: float) -> float:
+        """For a graph, paid when it is done: the share of each task's
+        reward that the graph's end earns (1 by the plan's end)."""
+        return self._late(1.0, makespan - self.target) if self.deferred else 0.0
+
+    def _late(self, reward: float, late: float) -> float:
+        return reward * 0.5 ** (max(0.0, late) / max(self.half_life, 1e-12))
+
+
+def area(state: State) -> float:
+    """The time the graph's work takes when it is spread over the units
+    fractionally, each piece on a class that can run it, ignoring the
+    order between tasks: a binary search on the time, filling each kind's
+    work into its classes fastest first, the kinds with the strongest
+    preference first (exact for two classes, an estimate beyond)."""
+    platform = state.platform
+    classes = platform.classes()
+    count = {k: sum(1 for u in state.units if u.spec.klass == k) for k in classes}
+    work: dict[str, dict[str, float]] = {}
+    for t in state.graph.tasks:
+        per = work.setdefault(t.kind, {})
+        for c in classes:
+            if platform.can_run(t.kind, c):
+                per[c] = per.get(c, 0.0) + platform.mean(t, c)
+
+    def strength(kind: str) -> float:
+        times = sorted(work[kind].values())
+        return times[1] / times[0] if len(times) > 1 and times[0] > 0 else float("inf")
+
+    order = sorted(work, key=strength, reverse=True)
+
+    def fits(T: float) -> bool:
+        room = {c: T * count[c] for c in classes}
+        for kind in order:
+            left = 1.0  # the fraction of this kind's work still to place
+            for c in sorted(work[kind], key=lambda c: work[kind][c]):
+                if left <= 0:
+                    break
+                take = min(left, room[c] / work[kind][c]) if work[kind][c] > 0 else left
+                room[c] -= take * work[kind][c]
+                left -= take
+            if left > 1e-9:
+                return False
+        return True
+
+    lo, hi = 0.0, sum(min(w.values()) for w in work.values()) + 1e-12
+    while not fits(hi):
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return hi
+
+
+def plan(state: State, levels: list[float]) -> list[float]:
+    """Each task's finish time in the dispatcher's own plan: HEFT's list
+    schedule (tasks by their path to the end, each to the unit where it
+    ends first) on the nominal run times, transfers left out."""
+    platform = state.platform
+    tasks = state.graph.tasks
+    free = [0.0] * len(state.units)
+    finish = [0.0] * len(tasks)
+    for i in sorted(range(len(tasks)), key=lambda i: (-levels[i], i)):
+        t = tasks[i]
+        start = max((finish[d] for d in t.deps), default=0.0)
+        start = max(start, t.release)
+        best = min(
+            (
+                max(start, free[u.index]) + platform.mean(t, u.spec.klass)
+                for u in state.units
+                if platform.can_run(t.kind, u.spec.klass)
+            ),
+        )
+        unit = next(
+            u.index
+            for u in state.units
+            if platform.can_run(t.kind, u.spec.klass)
+            and max(start, free[u.index]) + platform.mean(t, u.spec.klass) == best
+        )
+        free[unit] = finish[i] = best
+    return finish

@@ -1,0 +1,234 @@
+"""Selectors evolved by genetic programming, scored on recorded history.
+
+A genome is one expression tree per unit class over the selector's
+FEATURES and constants, with + - * / min max abs, unary minus and
+select(a < b, c, d).  Every candidate is printed as intent text and read
+back by Atlas's front end (selector.Selector.parse), so what is scored is
+exactly the term that will be compiled.  Its fitness is the earnings of a
+replay: the recorded run's tasks, on a platform whose run times are
+fitted to the records (`fitted`), under the candidate's selectors, on a
+few seeds.  Tournament selection, subtree crossover and mutation, the two
+best kept each generation; deterministic per seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .dispatch import Dispatcher
+from .policies import Market
+from .selector import FEATURES, HAND_WRITTEN, Selector
+from .sim import Cost, Platform, Run, simulate
+from ..meaning.terms import Term
+
+BINARY = ("+", "-", "*", "/", "min", "max")
+UNARY = ("neg", "abs")
+MAX_NODES = 25
+
+
+@dataclass(frozen=True)
+class Tree:
+    op: str  # a feature name, "const", one of BINARY or UNARY, or "select"
+    kids: tuple["Tree", ...] = ()
+    value: float = 0.0
+
+    def size(self) -> int:
+        return 1 + sum(k.size() for k in self.kids)
+
+    def text(self) -> str:
+        if self.op == "const":
+            return _literal(self.value)
+        if self.op in FEATURES:
+            return self.op
+        k = [c.text() for c in self.kids]
+        if self.op in ("+", "-", "*", "/"):
+            return f"({k[0]} {self.op} {k[1]})"
+        if self.op in ("min", "max", "abs"):
+            return f"{self.op}({', '.join(k)})"
+        if self.op == "neg":
+            return f"-({k[0]})"
+        return f"select({k[0]} < {k[1]}, {k[2]}, {k[3]})"
+
+    def nodes(self) -> list[tuple[tuple[int, ...], "Tree"]]:
+        """Every subtree with its path from the root."""
+        out: list[tuple[tuple[int, ...], Tree]] = [((), self)]
+        for i, k in enumerate(self.kids):
+            out += [((i, *p), t) for p, t in k.nodes()]
+        return out
+
+    def put(self, path: tuple[int, ...], sub: "Tree") -> "Tree":
+        if not path:
+            return sub
+        kids = list(self.kids)
+        kids[path[0]] = kids[path[0]].put(path[1:], sub)
+        return replace(self, kids=tuple(kids))
+
+
+def _literal(v: float) -> str:
+    """An f64 literal of the grammar (digits, a point or an exponent, f64)."""
+    text = repr(abs(float(v)))
+    if "e" not in text and "." not in text:
+        text += ".0"
+    return f"-{text}f64" if v < 0 else f"{text}f64"
+
+
+def source(trees: dict[str, Tree]) -> dict[str, str]:
+    """Each class's selector as intent text."""
+    head = HAND_WRITTEN[HAND_WRITTEN.index("fn bid") : HAND_WRITTEN.index("{")]
+    return {
+        k: f"// evolved selector for the {k} units\n{head}{{\n    return {t.text()};\n}}\n" for k, t in trees.items()
+    }
+
+
+class _Maker:
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def leaf(self) -> Tree:
+        if self.rng.random() < 0.7:
+            return Tree(self.rng.choice(FEATURES))
+        return Tree("const", value=round(self.rng.choice([-1, 1]) * 10 ** self.rng.uniform(-2, 3), 3))
+
+    def tree(self, depth: int) -> Tree:
+        r = self.rng.random()
+        if depth <= 0 or r < 0.25:
+            return self.leaf()
+        if r < 0.75:
+            return Tree(self.rng.choice(BINARY), (self.tree(depth - 1), self.tree(depth - 1)))
+        if r < 0.85:
+            return Tree(self.rng.choice(UNARY), (self.tree(depth - 1),))
+        return Tree("select", tuple(self.tree(depth - 1) for _ in range(4)))
+
+    def mutate(self, t: Tree) -> Tree:
+        path, sub = self.rng.choice(t.nodes())
+        if sub.op == "const" and self.rng.random() < 0.6:
+            return t.put(path, replace(sub, value=round(sub.value * self.rng.uniform(0.5, 2.0), 3)))
+        if sub.op in BINARY and self.rng.random() < 0.5:
+            return t.put(path, replace(sub, op=self.rng.choice(BINARY)))
+        return t.put(path, self.tree(2))
+
+    def cross(self, a: Tree, b: Tree) -> Tree:
+        path, _ = self.rng.choice(a.nodes())
+        _, sub = self.rng.choice(b.nodes())
+        return a.put(path, sub)
+
+
+HAND_TREE = Tree(
+    "/", (Tree("reward"), Tree("+", (Tree("+", (Tree("predicted"), Tree("transfer"))), Tree("const", value=1.0))))
+)
+
+
+def fitted(run: Run) -> Platform:
+    """The run's platform with its run times replaced by what the records
+    show: per (kind, class), a line through the measured times against
+    the task sizes (least squares, not below zero), or their mean where
+    all sizes are one.  Kinds never run on a class keep the platform's
+    cost there: the replay has nothing better to go on."""
+    done = run.ledger.array()
+    done = done[done["task"] >= 0]
+    costs = dict(run.platform.costs)
+    klass = [u.klass for u in run.platform.units]
+    seen: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for r in done:
+        task = run.graph.tasks[int(r["task"])]
+        tt = run.times[task.ident]
+        seen.setdefault((task.kind, klass[int(r["unit"])]), []).append((task.size, tt.end - tt.start - tt.transfer))
+    for key, pts in seen.items():
+        sizes = np.array([p[0] for p in pts], dtype=float)
+        secs = np.array([p[1] for p in pts], dtype=float)
+        if np.ptp(sizes) > 0:
+            slope, icept = np.polyfit(sizes, secs, 1)
+            costs[key] = Cost(max(0.0, float(icept)), max(0.0, float(slope)))
+        else:
+            costs[key] = Cost(float(secs.mean()), 0.0)
+    return replace(run.platform, costs=costs)
+
+
+@dataclass
+class Evolved:
+    selectors: dict[str, Selector]
+    earnings: float  # the best genome's replay earnings
+    initial: float  # the hand-written selector's, on the same replay
+    history: list[float]  # the best earnings per generation
+
+
+def evolve(
+    run: Run,
+    *,
+    generations: int = 12,
+    population: int = 24,
+    seeds=(1, 2, 3, 4),
+    seed: int = 0,
+    start: dict[str, Selector] | None = None,
+) -> Evolved:
+    """Selectors for each class of `run`'s units, evolved on its replay.
+    `start`: the selectors the run used (the baseline `initial` is theirs;
+    default the hand-written one), in the first generation where they are
+    trees of this module's shape."""
+    rng = random.Random(seed)
+    make = _Maker(rng)
+    platform = fitted(run)
+    classes = platform.classes()
+    cache: dict[tuple[str, ...], float] = {}
+
+    def replay(sels: dict[str, Selector]) -> float:
+        return float(
+            np.mean([simulate(run.graph, platform, Market(sels), Dispatcher(), seed=s).earnings for s in seeds])
+        )
+
+    def score(genome: dict[str, Tree]) -> float:
+        texts = source(genome)
+        key = tuple(texts[k] for k in classes)
+        if key not in cache:
+            cache[key] = replay({k: Selector.parse(texts[k], f"<evolved {k} selector>") for k in classes})
+        return cache[key]
+
+    hand = {k: HAND_TREE for k in classes}
+    first = [hand]
+    if start is not None:
+        trees = {k: tree_of(start[k].term) if k in start else HAND_TREE for k in classes}
+        if all(t is not None for t in trees.values()):
+            first.append({k: t for k, t in trees.items() if t is not None})
+    pop = first + [{k: make.tree(3) for k in classes} for _ in range(population - len(first))]
+    history = []
+    for _ in range(generations):
+        ranked = sorted(pop, key=score, reverse=True)
+        history.append(score(ranked[0]))
+        nxt = ranked[:2]
+        while len(nxt) < population:
+            a = max(rng.sample(ranked, 3), key=score)
+            b = max(rng.sample(ranked, 3), key=score)
+            k = rng.choice(classes)
+            child = dict(a)
+            child[k] = make.cross(a[k], b[k]) if rng.random() < 0.6 else make.mutate(a[k])
+            if child[k].size() <= MAX_NODES:
+                nxt.append(child)
+        pop = nxt
+    best = max(pop, key=score)
+    texts = source(best)
+    return Evolved(
+        {k: Selector.parse(texts[k], f"<evolved {k} selector>") for k in classes},
+        score(best),
+        replay(start) if start is not None else score(hand),
+        history,
+    )
+
+
+_TERM_OPS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "min": "min", "max": "max", "abs": "abs", "neg": "neg"}
+
+
+def tree_of(t: Term) -> Tree | None:
+    """A selector's term as a genome tree, where it has this module's shape."""
+    if t.op == "var" and t.value in FEATURES:
+        return Tree(t.value)
+    if t.op == "const" and t.ty.is_float:
+        return Tree("const", value=float.fromhex(t.value))
+    if t.op in _TERM_OPS:
+        kids = [tree_of(a) for a in t.args]
+        return None if any(k is None for k in kids) else Tree(_TERM_OPS[t.op], tuple(k for k in kids if k is not None))
+    if t.op == "select" and t.args[0].op == "lt":
+        parts = [tree_of(a) for a in (*t.args[0].args, t.args[1], t.args[2])]
+        return None if any(p is None for p in parts) else Tree("select", tuple(p for p in parts if p is not None))
+    return None

@@ -1,0 +1,265 @@
+"""The simulator: a market's units, their run times and the transfers
+between their memories, driven by the same policies and selectors as a
+real run.  Deterministic per seed: each task's deviation from its mean run
+time is drawn once, before the run, so every policy meets the same
+machine.  It is the evolution's fitness and the way to test scheduling at
+scales this machine lacks.
+
+Simplifications, stated: a transfer costs its latency plus bytes over the
+link's bandwidth and does not contend with other transfers; a unit runs
+one task at a time; a written handle's other copies become invalid (one
+valid copy after a write, as StarPU's MSI protocol keeps it)."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models import PerfModel
+from .records import DONE, SETTLED, Ledger
+from .tasks import Task, TaskGraph
+
+HOST = 0  # the memory node of the CPU cores
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    name: str  # "cpu0", "gpu0"
+    klass: str  # units of one class share a selector and run-time model
+    node: int = HOST  # its memory node
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A task kind's mean run time on a unit class: per call plus per element."""
+
+    per_call: float
+    per_element: float
+
+    def mean(self, size: int) -> float:
+        return self.per_call + self.per_element * size
+
+
+@dataclass(frozen=True)
+class Platform:
+    units: tuple[UnitSpec, ...]
+    costs: dict[tuple[str, str], Cost]  # (kind, class) -> cost; a missing pair cannot run there
+    bandwidth: float = 12e9  # bytes/s between the host and a device node
+    latency: float = 10e-6  # seconds per transfer
+    noise: float = 0.1  # the spread of run times around their mean (log-normal sigma)
+
+    def can_run(self, kind: str, klass: str) -> bool:
+        return (kind, klass) in self.costs
+
+    def mean(self, task: Task, klass: str) -> float:
+        return self.costs[(task.kind, klass)].mean(task.size)
+
+    def classes(self) -> list[str]:
+        return sorted({u.klass for u in self.units})
+
+    def nominal(self, task: Task) -> float:
+        """The task's mean run time on the fastest class that can run it."""
+        return min(self.mean(task, k) for k in self.classes() if self.can_run(task.kind, k))
+
+
+@dataclass
+class UnitState:
+    spec: UnitSpec
+    index: int
+    busy_until: float = 0.0
+    running: int | None = None
+    busy: float = 0.0  # seconds spent running tasks
+    earnings: float = 0.0
+
+
+class State:
+    """What a policy sees: the clock, the units, the history model, where
+    the data is, and what the dispatcher pays."""
+
+    def __init__(self, graph: TaskGraph, platform: Platform, model: PerfModel, dispatcher):
+        self.now = 0.0
+        self.graph, self.platform, self.model, self.dispatcher = graph, platform, model, dispatcher
+        self.units = [UnitState(u, i) for i, u in enumerate(platform.units)]
+        self.copies: dict[str, set[int]] = {}
+        self.ready_at: dict[int, float] = {}
+        self.kinds = sorted({t.kind for t in graph.tasks})
+
+    def predicted(self, task: Task, unit: UnitState) -> float:
+        """The history model's run time, or 0 where it has none (so the
+        policies try the pair: StarPU's calibration)."""
+        p = self.model.predict(task.kind, task.size, unit.spec.klass)
+        return 0.0 if p is None else p
+
+    def transfer(self, task: Task, unit: UnitState) -> float:
+        seconds = 0.0
+        for use in task.uses:
+            if use.access.reads and unit.spec.node not in self.copies.get(use.handle.name, {HOST}):
+                seconds += self.platform.latency + use.handle.nbytes / self.platform.bandwidth
+        return seconds
+
+    def can_run(self, task: Task, unit: UnitState) -> bool:
+        return self.platform.can_run(task.kind, unit.spec.klass)
+
+    def finish_estimate(self, task: Task, unit: UnitState) -> float:
+        """dmda's expected completion time of `task` on `unit`."""
+        return max(self.now, unit.busy_until) + self.transfer(task, unit) + self.predicted(task, unit)
+
+
+@dataclass
+class TaskTimes:
+    unit: int = -1
+    ready: float = math.nan
+    start: float = math.nan  # when its transfers begin
+    end: float = math.nan
+    transfer: float = 0.0
+    reward: float = 0.0  # what the task paid when it was taken
+    earnings: float = 0.0
+
+
+@dataclass
+class Run:
+    """What a simulated (or real) run did."""
+
+    policy: str
+    platform: Platform
+    graph: TaskGraph
+    times: list[TaskTimes]
+    units: list[UnitState]
+    ledger: Ledger
+    model: PerfModel
+    decisions: int = 0
+
+    @property
+    def makespan(self) -> float:
+        return max((t.end for t in self.times), default=0.0)
+
+    @property
+    def earnings(self) -> float:
+        return sum(t.earnings for t in self.times)
+
+
+@dataclass(order=True)
+class _Event:
+    time: float
+    seq: int
+    what: str = field(compare=False)
+    task: int = field(compare=False, default=-1)
+    unit: int = field(compare=False, default=-1)
+
+
+def simulate(graph: TaskGraph, platform: Platform, policy, dispatcher, *, seed: int = 0, model=None) -> Run:
+    """Run every task of `graph` on `platform` under `policy` (policies.py),
+    paid by `dispatcher` (dispatch.py).  `model`: the history to start
+    from (a fresh one by default); the run adds to it."""
+    for t in graph.tasks:
+        if not any(platform.can_run(t.kind, k) for k in platform.classes()):
+            raise ValueError(f"task {t.ident} ({t.kind}) can run on no unit of the platform")
+    rng = np.random.default_rng(seed)
+    factor = np.exp(rng.normal(0.0, platform.noise, len(graph))) if platform.noise > 0 else np.ones(len(graph))
+    model = PerfModel() if model is None else model
+    state = State(graph, platform, model, dispatcher)
+    dispatcher.start(state)
+    policy.start(state, seed)
+    times = [TaskTimes() for _ in graph.tasks]
+    waiting = [len(t.deps) for t in graph.tasks]
+    succ = graph.successors()
+    ledger = Ledger(len(graph) + len(platform.units))  # a record per task, a settlement per unit
+    events: list[_Event] = []
+    seq = 0
+
+    def push(time: float, what: str, task: int = -1, unit: int = -1) -> None:
+        nonlocal seq
+        heapq.heappush(events, _Event(time, seq, what, task, unit))
+        seq += 1
+
+    for t in graph.tasks:
+        if not t.deps:
+            push(t.release, "ready", t.ident)
+    done = 0
+    decisions = 0
+
+    def start(u: UnitState, task: Task) -> None:
+        moved = state.transfer(task, u)
+        run = platform.mean(task, u.spec.klass) * float(factor[task.ident])
+        tt = times[task.ident]
+        tt.unit, tt.start, tt.transfer = u.index, state.now, moved
+        tt.reward = dispatcher.reward(task, state)
+        dispatcher.taken(task)
+        tt.end = state.now + moved + run
+        u.running, u.busy_until = task.ident, tt.end
+        u.busy += run
+        push(tt.end, "end", task.ident, u.index)
+
+    def offer() -> None:
+        nonlocal decisions
+        for u in policy.order(state):
+            if u.running is None:
+                task = policy.pick(u, state)
+                decisions += 1
+                if task is not None:
+                    start(u, task)
+        if all(u.running is None for u in state.units) and policy.waiting(state) and not _pending(events):
+            unit, task = policy.clear(state)
+            start(unit, task)
+
+    while events:
+        ev = heapq.heappop(events)
+        state.now = ev.time
+        task = graph.tasks[ev.task]
+        if ev.what == "ready":
+            state.ready_at[task.ident] = ev.time
+            times[task.ident].ready = ev.time
+            dispatcher.became_ready(task)
+            policy.ready(task, state)
+        else:
+            u = state.units[ev.unit]
+            tt = times[task.ident]
+            run_time = tt.end - tt.start - tt.transfer
+            model.observe(task.kind, task.size, u.spec.klass, run_time)
+            for use in task.uses:
+                have = state.copies.setdefault(use.handle.name, {HOST})
+                if use.access.writes:
+                    have.clear()
+                have.add(u.spec.node)
+            tt.earnings = dispatcher.pay(task, tt.reward, tt.end)
+            u.earnings += tt.earnings
+            u.running = None
+            ledger.append(
+                state.kinds.index(task.kind),
+                u.index,
+                DONE,
+                task.ident,
+                tt.start,
+                tt.end,
+                tt.earnings,
+                tt.reward,
+                task.nbytes,
+            )
+            done += 1
+            policy.finished(task, u, state)
+            for s in succ[task.ident]:
+                waiting[s] -= 1
+                if waiting[s] == 0:
+                    push(max(ev.time, graph.tasks[s].release), "ready", s)
+        # events at the same instant first, then one round of offers
+        if events and events[0].time == ev.time:
+            continue
+        offer()
+    if done != len(graph):
+        raise RuntimeError(f"the simulation ended with {len(graph) - done} tasks not run (policy {policy.name})")
+    share = dispatcher.settle(max((t.end for t in times), default=0.0))
+    if share:
+        for tt in times:
+            tt.earnings = tt.reward * share
+            state.units[tt.unit].earnings += tt.earnings
+        for u in state.units:
+            ledger.append(-1, u.index, SETTLED, -1, state.now, state.now, u.earnings, 0.0, 0)
+    return Run(policy.name, platform, graph, times, state.units, ledger, model, decisions)
+
+
+def _pending(events: list[_Event]) -> bool:
+    """A release still to come (nothing is running, so no end is)."""
+    return any(e.what == "ready" for e in events)

@@ -1,0 +1,464 @@
+"""The compute market's brain in simulation: dependency inference, the
+policies on small graphs whose best schedules are known, bookkeeping,
+selectors (checked, evaluated, compiled), evolution, the report, the trace,
+the workload files and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from atlas.front.diagnostics import AtlasError
+from atlas.market import dispatch, evolve, policies, report, sim, store, workloads
+from atlas.market.models import PerfModel
+from atlas.market.records import DONE, Ledger
+from atlas.market.selector import FEATURES, HAND_WRITTEN, Selector
+from atlas.market.tasks import Access, Handle, Task, TaskGraph, Use
+from atlas.meaning import interp
+from atlas.front.check import check
+from atlas.front.syntax import parse
+
+HEAD = HAND_WRITTEN[HAND_WRITTEN.index("fn bid") : HAND_WRITTEN.index("{") + 1]
+
+
+def selector(body: str) -> Selector:
+    return Selector.parse(f"{HEAD}\n    {body}\n}}\n")
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+def test_dependencies_follow_the_data_accesses():
+    a, b = Handle("a", 8), Handle("b", 8)
+    g = TaskGraph()
+    w1 = g.submit(Task("k", 1, (Use(a, Access.W),)))
+    r1 = g.submit(Task("k", 1, (Use(a, Access.R),)))
+    r2 = g.submit(Task("k", 1, (Use(a, Access.R), Use(b, Access.W))))
+    w2 = g.submit(Task("k", 1, (Use(a, Access.RW),)))
+    r3 = g.submit(Task("k", 1, (Use(b, Access.R),)))
+    assert w1.deps == ()
+    assert r1.deps == (w1.ident,) and r2.deps == (w1.ident,)  # read after write; readers run together
+    assert w2.deps == (w1.ident, r1.ident, r2.ident)  # write after read and after write
+    assert r3.deps == (r2.ident,)
+
+
+def _tile_kernels(A, tiles, t, task):
+    """Run one Cholesky tile task on the blocks of A (numpy, lower triangle)."""
+    blk = lambda i, j: A[i * t : (i + 1) * t, j * t : (j + 1) * t]  # noqa: E731
+    if task.kind == "potrf":
+        k, _ = task.args
+        blk(k, k)[:] = np.linalg.cholesky(blk(k, k))
+    elif task.kind == "trsm":
+        i, k = task.args
+        blk(i, k)[:] = np.linalg.solve(blk(k, k), blk(i, k).T).T
+    elif task.kind == "syrk":
+        i, k = task.args
+        blk(i, i)[:] -= blk(i, k) @ blk(i, k).T
+    else:
+        i, j, k = task.args
+        blk(i, j)[:] -= blk(i, k) @ blk(j, k).T
+
+
+@pytest.mark.parametrize("order_seed", [1, 2, 3])
+def test_the_cholesky_graph_gives_the_factor_in_any_order_its_dependencies_allow(order_seed):
+    """Run the tiles in a random order that respects only the inferred
+    dependencies: the factor is numpy's.  A missing dependency would let a
+    tile be read before it is final."""
+    tiles, t = 4, 3
+    g = workloads.cholesky(tiles, t)
+    assert [sum(1 for x in g.tasks if x.kind == k) for k in workloads.CHOLESKY_KINDS] == [4, 6, 6, 4]
+    rng = np.random.default_rng(0)
+    m = rng.standard_normal((tiles * t, tiles * t))
+    spd = m @ m.T + tiles * t * np.eye(tiles * t)
+    A = spd.copy()
+    waiting = [len(x.deps) for x in g.tasks]
+    succ = g.successors()
+    ready = [x.ident for x in g.tasks if not x.deps]
+    pick = random.Random(order_seed)
+    while ready:
+        i = ready.pop(pick.randrange(len(ready)))
+        _tile_kernels(A, tiles, t, g.tasks[i])
+        for s in succ[i]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                ready.append(s)
+    assert np.allclose(np.tril(A), np.linalg.cholesky(spd))
+
+
+# ---------------------------------------------------------------- the policies
+
+
+def _platform(units, costs, noise=0.0):
+    """Exact run times and free transfers, so the best schedule is known."""
+    return sim.Platform(
+        tuple(units), {k: sim.Cost(*v) for k, v in costs.items()}, bandwidth=math.inf, latency=0.0, noise=noise
+    )
+
+
+def _independent(n, kind="k", size=1):
+    g = TaskGraph()
+    for i in range(n):
+        g.submit(Task(kind, size, (Use(Handle(f"d{i}", 8), Access.RW),)))
+    return g
+
+
+ALL = [lambda: policies.Eager(), lambda: policies.WorkStealing(), lambda: policies.Dmda(), lambda: policies.Random()]
+
+
+@pytest.mark.parametrize("make", ALL + [lambda: policies.Market({"cpu": Selector.parse(HAND_WRITTEN)})])
+def test_identical_units_split_equal_tasks_evenly(make):
+    """Four equal tasks on two equal units: the best makespan is two tasks'
+    time, and every policy but random must reach it."""
+    p = _platform([sim.UnitSpec("cpu0", "cpu"), sim.UnitSpec("cpu1", "cpu")], {("k", "cpu"): (1.0, 0.0)})
+    pol = make()
+    run = sim.simulate(_independent(4), p, pol, dispatch.Dispatcher(), seed=0)
+    if pol.name == "random":
+        assert run.makespan in (2.0, 3.0, 4.0)
+    else:
+        assert run.makespan == 2.0
+    assert sorted(t.end for t in run.times) == (
+        [1.0, 1.0, 2.0, 2.0] if pol.name != "random" else sorted(t.end for t in run.times)
+    )
+
+
+def test_a_chain_runs_in_order_whatever_the_policy():
+    h = Handle("x", 8)
+    g = TaskGraph()
+    for _ in range(5):
+        g.submit(Task("k", 1, (Use(h, Access.RW),)))
+    p = _platform([sim.UnitSpec("cpu0", "cpu"), sim.UnitSpec("cpu1", "cpu")], {("k", "cpu"): (1.0, 0.0)})
+    for make in ALL:
+        run = sim.simulate(g, p, make(), dispatch.Dispatcher(), seed=0)
+        assert [t.end for t in run.times] == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def _fast_and_slow():
+    """A unit ten times faster than the other at the only kind."""
+    return _platform(
+        [sim.UnitSpec("cpu0", "cpu"), sim.UnitSpec("gpu0", "gpu", node=1)],
+        {("k", "cpu"): (10.0, 0.0), ("k", "gpu"): (1.0, 0.0)},
+    )
+
+
+def _measured(**seconds) -> PerfModel:
+    """A history model that has seen kind k on each class, `seconds` each."""
+    model = PerfModel()
+    for klass, t in seconds.items():
+        for _ in range(policies.CALIBRATION):
+            model.observe("k", 1, klass, t)
+    return model
+
+
+def test_dmda_sends_work_to_the_fast_unit_and_eager_does_not():
+    """Eight equal tasks, one unit 10x faster, the models measured: the best
+    schedule runs all eight on the fast unit (8 s); eager gives the slow
+    unit the first task (10 s)."""
+    p = _fast_and_slow()
+    g = _independent(8)
+    dmda = sim.simulate(g, p, policies.Dmda(), dispatch.Dispatcher(), seed=0, model=_measured(cpu=10.0, gpu=1.0))
+    eager = sim.simulate(g, p, policies.Eager(), dispatch.Dispatcher(), seed=0)
+    assert dmda.makespan == 8.0 and all(t.unit == 1 for t in dmda.times)
+    assert eager.makespan == 10.0
+
+
+def test_dmda_calibrates_each_class_it_has_no_history_for():
+    p = _fast_and_slow()
+    run = sim.simulate(_independent(8), p, policies.Dmda(), dispatch.Dispatcher(), seed=0)
+    assert {t.unit for t in run.times} == {0, 1}
+    assert run.model.samples("k", 1, "cpu") >= 1 and run.model.samples("k", 1, "gpu") >= 1
+
+
+def test_a_selector_can_leave_work_to_a_faster_unit():
+    """The slow unit bids only where it is the better place (`advantage`);
+    the market then matches the best schedule; the hand-written selector,
+    which ignores the other units, does not."""
+    p = _fast_and_slow()
+    g = _independent(8)
+    model = _measured(cpu=10.0, gpu=1.0)
+    wise = selector("return select(advantage < 1.0, -1.0, reward);")
+    run = sim.simulate(g, p, policies.Market({"cpu": wise, "gpu": wise}), dispatch.Dispatcher(), seed=0, model=model)
+    assert run.makespan == 8.0 and all(t.unit == 1 for t in run.times)
+    hand = Selector.parse(HAND_WRITTEN)
+    naive = sim.simulate(
+        g,
+        p,
+        policies.Market({"cpu": hand, "gpu": hand}),
+        dispatch.Dispatcher(),
+        seed=0,
+        model=_measured(cpu=10.0, gpu=1.0),
+    )
+    assert naive.makespan > 8.0
+
+
+def test_the_market_clears_when_every_unit_declines():
+    never = selector("return -1.0;")
+    p = _platform([sim.UnitSpec("cpu0", "cpu")], {("k", "cpu"): (1.0, 0.0)})
+    run = sim.simulate(_independent(3), p, policies.Market({"cpu": never}), dispatch.Dispatcher(), seed=0)
+    assert run.makespan == 3.0
+
+
+def test_transfers_are_paid_once_and_a_write_invalidates_other_copies():
+    h = Handle("x", 12_000)
+    g = TaskGraph()
+    g.submit(Task("k", 1, (Use(h, Access.R),)))
+    g.submit(Task("k", 1, (Use(h, Access.R),)))
+    g.submit(Task("w", 1, (Use(h, Access.RW),)))
+    g.submit(Task("k", 1, (Use(h, Access.R),)))
+    p = sim.Platform(
+        (sim.UnitSpec("gpu0", "gpu", node=1), sim.UnitSpec("cpu0", "cpu")),
+        {("k", "gpu"): sim.Cost(1.0, 0.0), ("w", "cpu"): sim.Cost(1.0, 0.0)},
+        bandwidth=12_000.0,
+        latency=0.5,
+        noise=0.0,
+    )
+    run = sim.simulate(g, p, policies.Eager(), dispatch.Dispatcher(), seed=0)
+    # the GPU copies x in (0.5 + 1 s), reads it again for free, the CPU's
+    # write makes the GPU's copy stale, so the last read copies it again
+    assert [t.transfer for t in run.times] == [1.5, 0.0, 0.0, 1.5]
+
+
+def test_a_run_is_the_same_for_the_same_seed():
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    hand = Selector.parse(HAND_WRITTEN)
+    runs = [
+        sim.simulate(w.graph, w.platform, policies.Market({"cpu": hand, "gpu": hand}), dispatch.Dispatcher(), seed=5)
+        for _ in range(2)
+    ]
+    assert [t.end for t in runs[0].times] == [t.end for t in runs[1].times]
+    other = sim.simulate(w.graph, w.platform, policies.Dmda(), dispatch.Dispatcher(), seed=6)
+    assert [t.end for t in other.times] != [t.end for t in runs[0].times]
+
+
+def test_a_graph_is_paid_by_its_end():
+    """For a graph the earnings fall as the makespan grows past the plan."""
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    runs = [sim.simulate(w.graph, w.platform, make(), dispatch.Dispatcher(), seed=1) for make in ALL]
+    by_makespan = sorted(runs, key=lambda r: r.makespan)
+    assert [r.earnings for r in by_makespan] == sorted((r.earnings for r in runs), reverse=True)
+
+
+def test_a_task_no_unit_can_run_is_refused():
+    p = _platform([sim.UnitSpec("cpu0", "cpu")], {("k", "cpu"): (1.0, 0.0)})
+    with pytest.raises(ValueError, match="can run on no unit"):
+        sim.simulate(_independent(1, kind="other"), p, policies.Eager(), dispatch.Dispatcher())
+
+
+# ---------------------------------------------------------------- bookkeeping
+
+
+def test_the_ledger_keeps_the_newest_records_in_order():
+    led = Ledger(capacity=4)
+    for i in range(6):
+        led.append(1, 2, DONE, i, float(i), i + 0.5, 1.0, 2.0, 64)
+    assert led.lost == 2
+    rows = led.records()
+    assert [r.task for r in rows] == [2, 3, 4, 5]
+    assert rows[0].start == 2.0 and rows[0].end == 2.5 and rows[0].bytes == 64
+
+
+def test_a_simulated_run_records_every_task():
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    run = sim.simulate(w.graph, w.platform, policies.Dmda(), dispatch.Dispatcher(), seed=1)
+    done = run.ledger.array()
+    done = done[done["task"] >= 0]
+    assert sorted(done["task"].tolist()) == list(range(len(w.graph)))
+    assert math.isclose(float(run.ledger.array()["earnings"][done.size :].sum()), run.earnings)
+
+
+def test_a_model_round_trips_through_its_file(tmp_path):
+    m = PerfModel()
+    for x in (1.0, 2.0, 3.0):
+        m.observe("gemm", 1000, "cpu", x)
+    m.save(tmp_path / "model.json")
+    back = PerfModel.from_json(json.loads((tmp_path / "model.json").read_text()))
+    assert back.predict("gemm", 1000, "cpu") == 2.0 and back.samples("gemm", 700, "cpu") == 3
+    assert back.predict("gemm", 1000, "gpu") is None
+
+
+# ---------------------------------------------------------------- selectors
+
+
+def _features(n, seed):
+    rng = np.random.default_rng(seed)
+    cols = {k: rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4, n) for k in FEATURES}
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan])
+    for k in FEATURES:
+        cols[k][: len(special)] = rng.permutation(special)
+    return cols
+
+
+BODIES = [
+    "return reward / (predicted + transfer + 1.0);",
+    "return select(advantage < 0.5, -1.0, critical);",
+    "let b: f64 = min(reward, others); if waited > 3.0 { b = b * 2.0; } return max(abs(b), sqrt(queued));",
+    "return (kind - queued) * -(size) / kbytes;",
+    "let n: i64 = kind as i64; return (n * 3 + 1) as f64 / (predicted + 0.5);",
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_bids_are_the_interpreters_values_bit_for_bit(body):
+    """The vectorised bids (or, with integers inside, the element-by-element
+    ones) against the reference interpreter running the intent function,
+    on random features with zeros, infinities and NaNs among them."""
+    sel = selector(body)
+    cols = _features(40, 3)
+    bids = sel.bids(cols)
+    module = check(parse(sel.text, "<selector>"))
+    for i in range(40):
+        want = interp.run(module, "bid", *(np.float64(cols[k][i]) for k in FEATURES))
+        assert np.float64(want).tobytes() == bids[i].tobytes() or (np.isnan(want) and np.isnan(bids[i]))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("fn other(x: f64) -> f64 { return x; }", "defines fn bid"),
+        ("fn bid(x: f64) -> f64 { return x; }", "signature is bid"),
+        (
+            HEAD + " let s: f64 = 0.0; while s < reward { s = s + 1.0; } return s; }",
+            "must be one term",
+        ),
+        (HEAD + " return reward +; }", "expected"),
+    ],
+)
+def test_what_is_not_a_selector_is_refused_with_a_reason(text, message):
+    with pytest.raises(AtlasError, match=message):
+        Selector.parse(text)
+
+
+def test_an_evolved_selector_round_trips_through_the_checker_and_the_compiler(tmp_path):
+    """The genome printed as intent text, read back to the same tree,
+    compiled by Atlas for this machine; the native function's bids are the
+    vectorised ones bit for bit."""
+    from atlas.machine.probe import probe
+
+    tree = evolve.Tree(
+        "select",
+        (
+            evolve.Tree("advantage"),
+            evolve.Tree("const", value=0.5),
+            evolve.Tree("neg", (evolve.Tree("kbytes"),)),
+            evolve.Tree(
+                "/",
+                (evolve.Tree("critical"), evolve.Tree("+", (evolve.Tree("waited"), evolve.Tree("const", value=2.25)))),
+            ),
+        ),
+    )
+    sel = Selector.parse(evolve.source({"cpu": tree})["cpu"])
+    assert evolve.tree_of(sel.term) == tree
+    native = sel.compile(probe(), tmp_path / "sel")
+    cols = _features(30, 9)
+    bids = sel.bids(cols)
+    for i in range(30):
+        got = np.float64(native(*(float(cols[k][i]) for k in FEATURES)))
+        assert got.tobytes() == bids[i].tobytes() or (np.isnan(got) and np.isnan(bids[i]))
+
+
+def test_evolution_earns_more_on_its_replay_than_where_it_started():
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    small = workloads.cholesky(6, 256)
+    hand = Selector.parse(HAND_WRITTEN)
+    recorded = sim.simulate(
+        small, w.platform, policies.Market({"cpu": hand, "gpu": hand}), dispatch.Dispatcher(), seed=1
+    )
+    ev = evolve.evolve(recorded, generations=4, population=8, seeds=(1,), seed=0)
+    assert ev.history == sorted(ev.history)  # the best is kept
+    assert ev.earnings > ev.initial
+    for s in ev.selectors.values():
+        assert Selector.parse(s.text).term == s.term
+
+
+def test_the_fitted_replay_platform_learns_the_run_times_from_the_records():
+    p = _fast_and_slow()
+    g = TaskGraph()
+    for size in (1, 2, 3, 4) * 2:
+        g.submit(Task("k", size, (Use(Handle(f"d{len(g)}", 8), Access.RW),)))
+    truth = sim.Platform(p.units, {("k", "cpu"): sim.Cost(1.0, 2.0), ("k", "gpu"): sim.Cost(0.5, 0.25)}, noise=0.0)
+    run = sim.simulate(g, truth, policies.Eager(), dispatch.Dispatcher(), seed=0)
+    fit = evolve.fitted(run)
+    for key, c in truth.costs.items():
+        assert math.isclose(fit.costs[key].per_call, c.per_call, abs_tol=1e-9)
+        assert math.isclose(fit.costs[key].per_element, c.per_element, abs_tol=1e-9)
+
+
+# ---------------------------------------------------------------- report, trace, files, CLI
+
+
+def test_the_trace_is_chrome_trace_json_with_a_slice_per_task():
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    run = sim.simulate(w.graph, w.platform, policies.Dmda(), dispatch.Dispatcher(), seed=1)
+    data = json.loads(report.trace(run))
+    tasks = [e for e in data["traceEvents"] if e.get("cat") == "task"]
+    assert len(tasks) == len(w.graph)
+    assert all(e["ph"] == "X" and e["dur"] > 0 and e["ts"] >= 0 for e in tasks)
+    names = {e["tid"]: e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "thread_name"}
+    assert set(names.values()) == {u.name for u in w.platform.units}
+    rep = report.report(run)
+    assert sum(u.tasks for u in rep.units) == len(w.graph) and rep.makespan_s == run.makespan
+    assert rep.latency_p50_s <= rep.latency_p95_s <= rep.makespan_s
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("platform: [1, 2\n", ":1:"),
+        ("cholesky: {tiles: 2, tile: 4}\n", "missing 'platform'"),
+        (
+            "platform: {units: [{class: cpu}], costs: {potrf: {cpu: [1, 0]}}}\ncholesky: {tiles: 2, tile: 4}\n",
+            "no cost for syrk, trsm",
+        ),
+        ("platform: {units: [{class: cpu}], costs: {}}\n", "needs 'cholesky' or 'stream'"),
+    ],
+)
+def test_a_bad_workload_file_is_a_clear_error(tmp_path, text, message):
+    f = tmp_path / "w.yaml"
+    f.write_text(text)
+    with pytest.raises(AtlasError, match=message) as e:
+        workloads.load(f)
+    assert str(f) in str(e.value)
+
+
+def test_the_cli_simulates_evolves_and_shows_the_selectors(tmp_path, monkeypatch):
+    from atlas.tools.cli import main
+
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    wl = tmp_path / "small.yaml"
+    wl.write_text(
+        open("workloads/cholesky-hetero.yaml")
+        .read()
+        .replace("cholesky: {tiles: 12, tile: 256}", "cholesky: {tiles: 5, tile: 256}")
+    )
+    r = CliRunner().invoke(
+        main, ["market", "simulate", str(wl), "--trace", str(tmp_path / "t.json"), "--json", str(tmp_path / "r.json")]
+    )
+    assert r.exit_code == 0, r.output
+    for name in ("eager", "random", "ws", "dmda", "market"):
+        assert f"\n{name} " in r.output
+    assert "cpu hand-written" in r.output
+    assert len(json.loads((tmp_path / "r.json").read_text())) == 5
+    json.loads((tmp_path / "t.json").read_text())
+    r = CliRunner().invoke(main, ["market", "evolve", str(wl), "--generations", "3", "--population", "6"])
+    assert r.exit_code == 0, r.output
+    assert "-- cpu: evolved" in r.output
+    stored = "stored in" in r.output
+    r = CliRunner().invoke(main, ["market", "selectors", str(wl)])
+    assert r.exit_code == 0 and ("stored in" in r.output) == stored
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("platform: [\n")
+    r = CliRunner().invoke(main, ["market", "simulate", str(bad)])
+    assert r.exit_code == 1 and "Traceback" not in r.output and str(bad) in r.output
+
+
+def test_stored_selectors_are_per_platform(tmp_path):
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    sel = selector("return critical;")
+    store.save(w.platform, {"cpu": sel}, root=tmp_path)
+    assert store.selectors(w.platform, root=tmp_path)["cpu"].term == sel.term
+    other = workloads.load("workloads/stream-phase.yaml").platform
+    assert store.selectors(other, root=tmp_path) == {}
