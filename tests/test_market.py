@@ -45,6 +45,8 @@ def test_dependencies_follow_the_data_accesses():
     assert r1.deps == (w1.ident,) and r2.deps == (w1.ident,)  # read after write; readers run together
     assert w2.deps == (w1.ident, r1.ident, r2.ident)  # write after read and after write
     assert r3.deps == (r2.ident,)
+    # what each reads from an earlier writer, apart from what only orders it
+    assert r1.needs == (w1.ident,) and w2.needs == (w1.ident,) and r3.needs == (r2.ident,)
 
 
 def _tile_kernels(A, tiles, t, task):

@@ -50,3 +50,24 @@ def selectors(platform: Platform, root=None) -> dict[str, Selector]:
         if path.exists():
             out[klass] = Selector.parse(path.read_text(encoding="utf-8"), str(path))
     return out
+
+
+def _machine_folder(probe) -> Path:
+    from ..machine.probe import fingerprint
+
+    return cache_dir() / "market" / f"machine-{fingerprint(probe)}"
+
+
+def machine_model(probe) -> PerfModel:
+    """The run-time history this machine's market has kept (empty at first)."""
+    path = _machine_folder(probe) / "model.json"
+    try:
+        return PerfModel.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return PerfModel()  # none yet, or damaged: the history starts again
+
+
+def save_machine_model(probe, model: PerfModel) -> None:
+    where = _machine_folder(probe)
+    where.mkdir(parents=True, exist_ok=True)
+    model.save(where / "model.json")

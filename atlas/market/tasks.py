@@ -59,6 +59,7 @@ class Task:
     args: tuple = ()  # what a real run passes to the function; the simulator ignores it
     ident: int = -1
     deps: tuple[int, ...] = ()
+    needs: tuple[int, ...] = ()  # the deps whose written data it reads (the others only order it)
 
     @property
     def nbytes(self) -> int:
@@ -83,10 +84,12 @@ class TaskGraph:
 
     def submit(self, task: Task) -> Task:
         deps: set[int] = set()
+        needs: set[int] = set()
         for use in task.uses:
             last = self._last.setdefault(use.handle.name, _Last())
             if use.access.reads and last.writer is not None:
                 deps.add(last.writer)
+                needs.add(last.writer)
             if use.access.writes:
                 deps.update(last.readers)
                 if last.writer is not None:
@@ -94,6 +97,7 @@ class TaskGraph:
         task.ident = len(self.tasks)
         deps.discard(task.ident)
         task.deps = tuple(sorted(deps))
+        task.needs = tuple(sorted(needs))
         for use in task.uses:
             last = self._last[use.handle.name]
             if use.access.writes:

@@ -1392,6 +1392,94 @@ def market_simulate(workload, policy, seed, json_out, trace):
         write_atomic(Path(trace), R.trace(chosen))
 
 
+@market.command("run")
+@click.argument("workload", type=click.Path(dir_okay=False))
+@click.option(
+    "--policy",
+    type=click.Choice(POLICY_NAMES + ("all",)),
+    default="all",
+    show_default=True,
+    help="The scheduler; 'all' runs each on fresh copies of the same data.",
+)
+@click.option(
+    "--artefact",
+    type=click.Path(file_okay=False),
+    help="A folder `atlas compile` made from the workload's intents (default: compile them now, no search).",
+)
+@click.option("--cores", help="The cores to run daemons on, e.g. 0,1 (default: every core this process may use).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=600.0, show_default=True, help="Seconds a task may run.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the reports as JSON.")
+@click.option(
+    "--trace", type=click.Path(dir_okay=False), help="Write a Chrome-trace timeline of the market's (or first) run."
+)
+def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
+    """Run WORKLOAD (intents and a task graph) on a daemon per core of this
+    machine, under one policy or all; check the result and print the report."""
+    import tempfile
+    from ..market import daemons, execute, policies, report as R, store
+    from ..market.models import PerfModel
+    from ..market.selector import HAND_WRITTEN, Selector
+    from ..pipeline import compile_files
+    from ..files import write_atomic
+
+    try:
+        w = execute.load(workload)
+        target = hwprobe.probe()
+        chosen = [int(c) for c in cores.split(",")] if cores else None
+    except ValueError:
+        _fail(AtlasError(None, f"--cores {cores}: expected core numbers separated by commas, e.g. 0,1"))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    with tempfile.TemporaryDirectory(prefix="atlas-market-") as tmp:
+        if artefact is None:
+            artefact = str(Path(tmp) / "kernels")
+            try:
+                _readable([str(p) for p in w.intents])
+                compile_files([str(p) for p in w.intents], target, artefact)
+            except USER_ERRORS as exc:
+                _fail(exc)
+        base = store.machine_model(target)
+        hand = Selector.parse(HAND_WRITTEN)
+        names = POLICY_NAMES if policy == "all" else (policy,)
+        matrix = execute.spd(w.n, w.seed)
+        outcomes, checks = [], []
+        for name in names:
+            pol = policies.Market({"cpu": hand}) if name == "market" else policies.POLICIES[name]()
+            try:
+                with daemons.Market(chosen, timeout=timeout) as m:
+                    m.register(artefact)
+                    job = execute.Cholesky.submit(m, matrix, w.tile)
+                    if name == names[0]:
+                        counts = execute.tasks_by_kind(m.graph.tasks)
+                        click.echo(
+                            f"{w.name}: Cholesky of {w.n}x{w.n} in {w.tile}x{w.tile} tiles, {len(m.graph)} tasks "
+                            f"({', '.join(f'{k} {v}' for k, v in counts.items())}) on {len(m.cores)} core daemon(s)"
+                        )
+                    model = PerfModel.from_json(base.to_json())  # every policy starts from the same history
+                    out = m.run(pol, model=model)
+                    outcomes.append(out)
+                    checks.append(None if out.failed else job.error())
+            except (daemons.MarketError, USER_ERRORS) as exc:
+                _fail(exc)
+        store.save_machine_model(target, outcomes[-1].run.model)
+    reports = [R.report(o.run) for o in outcomes]
+    click.echo(R.table(reports))
+    for o, err in zip(outcomes, checks):
+        if err is None:
+            click.echo(f"{o.run.policy}: {len(o.failed)} task(s) failed: {next(iter(o.failed.values()))}")
+        else:
+            verdict = "matches numpy's" if err < 1e-8 else "DIFFERS from numpy's"
+            click.echo(f"{o.run.policy}: the factor {verdict} to {err:.1e} (largest difference, relative)")
+    if json_out:
+        write_atomic(Path(json_out), json.dumps([r.to_json() for r in reports], indent=2) + "\n")
+    if trace:
+        chosen_run = next((o.run for o in outcomes if o.run.policy == "market"), outcomes[0].run)
+        write_atomic(Path(trace), R.trace(chosen_run))
+    if any(o.failed for o in outcomes) or any(e is not None and e >= 1e-8 for e in checks):
+        click.echo("the factor is wrong or incomplete", err=True)
+        sys.exit(1)
+
+
 @market.command("evolve")
 @click.argument("workload", type=click.Path(dir_okay=False))
 @click.option("--generations", type=click.IntRange(1), default=12, show_default=True)

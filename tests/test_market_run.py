@@ -1,0 +1,154 @@
+"""The market on this machine's cores: daemons that run compiled tasks on
+shared arrays, under every policy, through crashes, kill -9 and hangs,
+with nothing lost and nothing run twice into the result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import golden
+from atlas.market import daemons, execute, policies
+from atlas.market.records import DONE
+from atlas.market.selector import HAND_WRITTEN, Selector
+from atlas.machine.probe import probe
+from atlas.pipeline import compile_files
+
+pytestmark = pytest.mark.cc
+
+KERNELS = """
+fn scale(n: u64, k: f64, x: mut [f64; n]) {
+    for i in 0..n { x[i] = x[i] * k; }
+}
+fn addto(n: u64, x: [f64; n], y: mut [f64; n]) {
+    for i in 0..n { y[i] = y[i] + x[i]; }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    where = tmp_path_factory.mktemp("market-kernels")
+    (where / "k.ax").write_text(KERNELS)
+    compile_files([str(where / "k.ax")], probe(), where / "out", search=None)
+    return where / "out"
+
+
+def _graph(m: daemons.Market, n: int = 16):
+    """x = 2x; y += x; y = 3y; x = x / 2; z += y: five tasks, a chain with a side branch."""
+    x = m.put(np.arange(n, dtype=np.float64), "x")
+    y = m.put(np.ones(n), "y")
+    z = m.put(np.full(n, 10.0), "z")
+    m.submit("scale", n, 2.0, x)
+    m.submit("addto", n, x, y)
+    m.submit("scale", n, 3.0, y)
+    m.submit("scale", n, 0.5, x)
+    m.submit("addto", n, y, z)
+    a = np.arange(n, dtype=np.float64)
+    want_y = (1 + 2 * a) * 3
+    return (x, a), (y, want_y), (z, 10 + want_y)
+
+
+def _policies():
+    hand = Selector.parse(HAND_WRITTEN)
+    return [
+        policies.Eager(),
+        policies.Random(),
+        policies.WorkStealing(),
+        policies.Dmda(),
+        policies.Market({"cpu": hand}),
+    ]
+
+
+@pytest.mark.parametrize("pol", _policies(), ids=lambda p: p.name)
+def test_every_policy_computes_the_sequential_result(kernels, pol):
+    with daemons.Market() as m:
+        m.register(kernels)
+        checks = _graph(m)
+        out = m.run(pol)
+        for data, want in checks:
+            assert np.array_equal(data.array, want)
+        assert out.failed == {} and out.restarts == 0
+        done = out.run.ledger.array()
+        assert sorted(done[done["outcome"] == DONE]["task"].tolist()) == list(range(5))
+        assert all(t.end >= t.start >= 0 for t in out.run.times)
+
+
+@pytest.mark.parametrize("fault", ["crash", "kill", "hang"])
+def test_a_lost_task_is_run_again_from_its_saved_data(kernels, fault):
+    """Task 1 (y += x) loses its daemon: a crash after it scribbled on y,
+    a kill -9, or a hang past the timeout.  The daemon is started again, y
+    is put back, the task runs once more, and the result is exact."""
+    with daemons.Market(timeout=5.0 if fault == "hang" else 60.0) as m:
+        m.register(kernels)
+        checks = _graph(m)
+        out = m.run(policies.Eager(), inject={1: fault})
+        for data, want in checks:
+            assert np.array_equal(data.array, want)
+        assert out.failed == {} and out.restarts == 1 and out.retried == 1
+
+
+def test_without_retries_the_task_and_what_needs_it_fail_and_the_rest_completes(kernels):
+    with daemons.Market(retries=0) as m:
+        m.register(kernels)
+        (x, want_x), _, _ = _graph(m)
+        out = m.run(policies.Eager(), inject={1: "crash"})
+        assert set(out.failed) == {1, 2, 4}  # y += x, then y = 3y and z += y, which read what it wrote
+        assert "died" in out.failed[1] and "task 1" in out.failed[2]
+        # x = x / 2 only waited for y += x to read x: released, it runs
+        assert np.array_equal(x.array, want_x)
+        assert out.restarts == 1
+
+
+def test_a_call_the_contract_refuses_fails_alone_and_the_daemon_lives_on(kernels):
+    with daemons.Market() as m:
+        m.register(kernels)
+        short = m.put(np.ones(4), "short")
+        fine = m.put(np.ones(8), "fine")
+        m.submit("scale", 8, 2.0, short)  # n = 8 over an array of 4: refused by the call's checks
+        m.submit("scale", 8, 2.0, fine)
+        out = m.run(policies.Eager())
+        assert list(out.failed) == [0] and "length" in out.failed[0]
+        assert np.array_equal(fine.array, np.full(8, 2.0)) and out.restarts == 0
+
+
+def test_bad_submissions_are_refused_before_anything_runs(kernels):
+    with daemons.Market() as m:
+        m.register(kernels)
+        x = m.put(np.ones(4, dtype=np.float32))
+        with pytest.raises(daemons.MarketError, match="no registered function 'nope'"):
+            m.submit("nope", 4)
+        with pytest.raises(daemons.MarketError, match="holds f64, the data is float32"):
+            m.submit("scale", 4, 2.0, x)
+        with pytest.raises(daemons.MarketError, match="pass the Data"):
+            m.submit("scale", 4, 2.0, np.ones(4))
+
+
+def test_the_tiled_cholesky_runs_on_the_daemons_and_matches_numpy(tmp_path):
+    out = tmp_path / "chol"
+    compile_files([str(golden.ROOT / "intents" / "market" / "cholesky.ax")], probe(), out, search=None)
+    matrix = execute.spd(64, 1)
+    with daemons.Market() as m:
+        m.register(out)
+        job = execute.Cholesky.submit(m, matrix, 16)
+        assert execute.tasks_by_kind(m.graph.tasks) == {"potrf": 4, "trsm": 6, "syrk": 6, "gemm": 4}
+        res = m.run(policies.Dmda())
+        assert res.failed == {}
+        assert job.correct() and job.error() < 1e-12
+
+
+def test_atlas_market_run_checks_the_factor(tmp_path, monkeypatch):
+    from atlas.tools.cli import main
+
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))
+    wl = tmp_path / "w.yaml"
+    wl.write_text(f"intents: [{golden.ROOT / 'intents' / 'market' / 'cholesky.ax'}]\ncholesky: {{n: 96, tile: 32}}\n")
+    r = CliRunner().invoke(main, ["market", "run", str(wl), "--policy", "market", "--trace", str(tmp_path / "t.json")])
+    assert r.exit_code == 0, r.output
+    assert "10 tasks" in r.output and "market: the factor matches numpy's" in r.output
+    assert (tmp_path / "cache").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("intents: [x.ax]\ncholesky: {n: 100, tile: 32}\n")
+    r = CliRunner().invoke(main, ["market", "run", str(bad)])
+    assert r.exit_code == 1 and "multiple of tile" in r.output and "Traceback" not in r.output
