@@ -152,3 +152,18 @@ def test_atlas_market_run_checks_the_factor(tmp_path, monkeypatch):
     bad.write_text("intents: [x.ax]\ncholesky: {n: 100, tile: 32}\n")
     r = CliRunner().invoke(main, ["market", "run", str(bad)])
     assert r.exit_code == 1 and "multiple of tile" in r.output and "Traceback" not in r.output
+
+
+def test_the_bench_measures_the_record_site_and_empty_tasks_and_renders(tmp_path):
+    import os
+
+    from atlas.tools import marketbench as MB
+
+    f = MB.Figures(workers=len(os.sched_getaffinity(0)))
+    f.record_ns = MB.record_cost(20_000)
+    f.empty_task_us = MB.empty_tasks(probe(), sorted(os.sched_getaffinity(0)), 40, tmp_path)
+    assert f.record_ns > 0 and f.empty_task_us > 0
+    f.real = {"eager": {"makespan_ms": 1.0, "error": 1e-16, "failed": 0.0}}
+    f.real_size = (64, 16)
+    text = MB.render(f)
+    assert "ns per record" in text and "per empty task" in text and "eager" in text

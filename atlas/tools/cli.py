@@ -1480,6 +1480,43 @@ def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
         sys.exit(1)
 
 
+@market.command("bench")
+@click.option(
+    "--seeds", type=click.IntRange(1), default=4, show_default=True, help="Judging seeds per simulated workload."
+)
+@click.option("--generations", type=click.IntRange(1), default=12, show_default=True)
+@click.option("--population", type=click.IntRange(4), default=24, show_default=True)
+@click.option("--n", "size", type=click.IntRange(1), default=2048, show_default=True, help="The real Cholesky's order.")
+@click.option("--tile", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--tasks", type=click.IntRange(1), default=20000, show_default=True, help="Empty tasks for the overhead.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
+def market_bench(seeds, generations, population, size, tile, tasks, json_out):
+    """The market's benchmark: bookkeeping cost, overhead per task beside
+    StarPU's, scheduling in the simulator (every policy, the hand-written
+    and the evolved selectors), and the tiled Cholesky run for real here."""
+    from . import marketbench as MB
+    from ..files import write_atomic
+
+    if size % tile:
+        _fail(AtlasError(None, f"--n {size} must be a multiple of --tile {tile}"))
+    try:
+        figures = MB.run(
+            hwprobe.probe(),
+            seeds=seeds,
+            generations=generations,
+            population=population,
+            n=size,
+            tile=tile,
+            tasks=tasks,
+            log=lambda s: click.echo(f"market bench: {s}", err=True),
+        )
+    except USER_ERRORS as exc:
+        _fail(exc)
+    click.echo(MB.render(figures))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps(MB.as_json(figures), indent=2) + "\n")
+
+
 @market.command("evolve")
 @click.argument("workload", type=click.Path(dir_okay=False))
 @click.option("--generations", type=click.IntRange(1), default=12, show_default=True)

@@ -1,0 +1,220 @@
+"""`atlas market bench`: the market's figures, each beside its yardstick
+measured in the same run.
+
+- bookkeeping: the cost of one record at the record site (Ledger.append),
+  over a million records;
+- overhead: empty tasks through the daemons of this machine, per task,
+  beside StarPU's `async_tasks_overhead` on as many workers, where StarPU
+  is installed (`apt-get install starpu-examples`);
+- scheduling in the simulator: the shipped simulated workloads under every
+  policy, the market with the hand-written selector and with selectors
+  evolved on a recorded run (seed 0) and judged on other seeds;
+- the tiled Cholesky run for real on this machine's cores, checked against
+  numpy, under eager, dmda and the market; beside it StarPU's
+  `cholesky_implicit` (its BLAS tile kernels, so only its scheduling is
+  comparable) under eager and dmda."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..market import daemons, dispatch, evolve, execute, policies, sim, workloads
+from ..market.records import DONE, Ledger
+from ..market.selector import HAND_WRITTEN, Selector
+from ..pipeline import compile_files
+
+STARPU = Path("/usr/lib/x86_64-linux-gnu/starpu/examples")
+POLICY_ORDER = ("eager", "random", "ws", "dmda", "market", "evolved")
+
+
+@dataclass
+class Figures:
+    record_ns: float = 0.0
+    empty_task_us: float = 0.0
+    starpu_task_us: float | None = None
+    workers: int = 0
+    simulated: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # workload -> policy -> figures
+    evolved_text: dict[str, dict[str, str]] = field(default_factory=dict)  # workload -> class -> selector
+    evolution: dict[str, dict[str, float]] = field(default_factory=dict)  # workload -> replay earnings
+    real: dict[str, dict[str, float]] = field(default_factory=dict)  # policy -> makespan, error
+    starpu_cholesky_ms: dict[str, float] = field(default_factory=dict)
+    real_size: tuple[int, int] = (0, 0)
+
+
+def record_cost(n: int = 1_000_000) -> float:
+    """Nanoseconds per Ledger.append, the loop's own cost taken off."""
+    led = Ledger(1 << 16)
+    ap = led.append
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        ap(1, 0, DONE, i, 1.0, 2.0, 3.0, 4.0, 64)
+    t1 = time.perf_counter_ns()
+    for i in range(n):
+        pass
+    t2 = time.perf_counter_ns()
+    return ((t1 - t0) - (t2 - t1)) / n
+
+
+def empty_tasks(probe, cores: list[int], n: int, where: Path) -> float:
+    """Microseconds per empty task through the market (eager), daemons up."""
+    src = where / "nop.ax"
+    src.write_text("// an empty task: the market's own cost per task\nfn nop(n: u64) {\n}\n")
+    compile_files([str(src)], probe, where / "nop", search=None)
+    with daemons.Market(cores) as m:
+        m.register(where / "nop")
+        for i in range(n):
+            m.submit("nop", i)
+        out = m.run(policies.Eager())
+    return out.run.makespan / n * 1e6
+
+
+def starpu_overhead(workers: int, n: int) -> float | None:
+    exe = STARPU / "async_tasks_overhead"
+    if not exe.exists():
+        return None
+    env = dict(os.environ, STARPU_NCPU=str(workers), STARPU_NCUDA="0", STARPU_NOPENCL="0")
+    done = subprocess.run([str(exe), "-i", str(n)], capture_output=True, text=True, env=env, timeout=600)
+    m = re.search(r"Per task: ([0-9.]+) usecs", done.stdout + done.stderr)
+    return float(m.group(1)) if m else None
+
+
+def starpu_cholesky(workers: int, size: int, blocks: int, sched: str) -> float | None:
+    exe = STARPU / "cholesky_implicit"
+    if not exe.exists():
+        return None
+    env = dict(os.environ, STARPU_NCPU=str(workers), STARPU_SCHED=sched, STARPU_NCUDA="0", STARPU_NOPENCL="0")
+    times = []
+    for _ in range(3):  # the first runs calibrate dmda's models
+        out = subprocess.run(
+            [str(exe), "-size", str(size), "-nblocks", str(blocks)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        ).stdout
+        rows = [line.split() for line in out.splitlines() if line and line[0].isdigit()]
+        if rows:
+            times.append(float(rows[-1][1]))
+    return times[-1] if times else None
+
+
+def simulated(path: Path, seeds: list[int], figures: Figures, generations: int, population: int, log) -> None:
+    w = workloads.load(path)
+    hand = Selector.parse(HAND_WRITTEN)
+    classes = w.platform.classes()
+    recorded = sim.simulate(
+        w.graph, w.platform, policies.Market({k: hand for k in classes}), dispatch.Dispatcher(), seed=0
+    )
+    log(f"{w.name}: evolving selectors on the seed-0 run's replay")
+    ev = evolve.evolve(recorded, generations=generations, population=population, start={k: hand for k in classes})
+    figures.evolved_text[w.name] = {k: s.text for k, s in ev.selectors.items()}
+    figures.evolution[w.name] = {"replay_initial": ev.initial, "replay_evolved": ev.earnings}
+    rows: dict[str, dict[str, list[float]]] = {}
+    for s in seeds:
+        for name in POLICY_ORDER:
+            pol: policies.Policy
+            if name == "market":
+                pol = policies.Market({k: hand for k in classes})
+            elif name == "evolved":
+                pol = policies.Market(ev.selectors, name="evolved")
+            else:
+                pol = policies.POLICIES[name]()
+            r = sim.simulate(w.graph, w.platform, pol, dispatch.Dispatcher(), seed=s)
+            lat = sorted(t.end - task.release for t, task in zip(r.times, w.graph.tasks))
+            got = rows.setdefault(name, {"makespan_ms": [], "earnings": [], "p95_ms": []})
+            got["makespan_ms"].append(r.makespan * 1e3)
+            got["earnings"].append(r.earnings)
+            got["p95_ms"].append(lat[int(0.95 * (len(lat) - 1))] * 1e3)
+    figures.simulated[w.name] = {p: {k: statistics.mean(v) for k, v in fig.items()} for p, fig in rows.items()}
+
+
+def real_cholesky(probe, cores: list[int], n: int, tile: int, where: Path, figures: Figures) -> None:
+    src = Path(__file__).resolve().parents[2] / "intents" / "market" / "cholesky.ax"
+    compile_files([str(src)], probe, where / "chol", search=None)
+    matrix = execute.spd(n, 0)
+    hand = Selector.parse(HAND_WRITTEN)
+    figures.real_size = (n, tile)
+    for name in ("eager", "dmda", "market"):
+        pol = policies.Market({"cpu": hand}) if name == "market" else policies.POLICIES[name]()
+        with daemons.Market(cores) as m:
+            m.register(where / "chol")
+            job = execute.Cholesky.submit(m, matrix, tile)
+            out = m.run(pol)
+            figures.real[name] = {
+                "makespan_ms": out.run.makespan * 1e3,
+                "error": job.error() if not out.failed else float("nan"),
+                "failed": float(len(out.failed)),
+            }
+
+
+def run(probe, *, seeds: int, generations: int, population: int, n: int, tile: int, tasks: int, log) -> Figures:
+    cores = sorted(os.sched_getaffinity(0))
+    f = Figures(workers=len(cores))
+    log("the record site")
+    f.record_ns = record_cost()
+    with tempfile.TemporaryDirectory(prefix="atlas-market-bench-") as tmp:
+        log(f"{tasks} empty tasks through the daemons")
+        f.empty_task_us = empty_tasks(probe, cores, tasks, Path(tmp))
+        f.starpu_task_us = starpu_overhead(len(cores), tasks)
+        root = Path(__file__).resolve().parents[2] / "workloads"
+        for name in ("cholesky-hetero.yaml", "stream-phase.yaml"):
+            simulated(root / name, list(range(11, 11 + seeds)), f, generations, population, log)
+        log(f"the tiled Cholesky, {n}x{n} in {tile}x{tile} tiles, on {len(cores)} core daemon(s)")
+        real_cholesky(probe, cores, n, tile, Path(tmp), f)
+        for sched in ("eager", "dmda"):
+            ms = starpu_cholesky(len(cores), n, n // tile, sched)
+            if ms is not None:
+                f.starpu_cholesky_ms[sched] = ms
+    return f
+
+
+def render(f: Figures) -> str:
+    out = [
+        f"bookkeeping: {f.record_ns:.0f} ns per record at the record site (1,000,000 records)",
+        f"overhead per empty task, {f.workers} worker(s): Atlas's market {f.empty_task_us:.1f} us"
+        + (
+            f", StarPU {f.starpu_task_us:.1f} us ({f.empty_task_us / f.starpu_task_us:.1f}x StarPU's)"
+            if f.starpu_task_us
+            else ", StarPU not installed"
+        ),
+    ]
+    for w, rows in f.simulated.items():
+        out += ["", f"simulated {w} (mean of the judging seeds):"]
+        out.append(f"  {'policy':<9} {'makespan':>12} {'p95 latency':>12} {'earnings':>12}")
+        for p in POLICY_ORDER:
+            r = rows[p]
+            out.append(f"  {p:<9} {r['makespan_ms']:>9.2f} ms {r['p95_ms']:>9.2f} ms {r['earnings']:>12.0f}")
+        ev = f.evolution[w]
+        out.append(
+            f"  evolution on the replay: earnings {ev['replay_initial']:.0f} -> {ev['replay_evolved']:.0f} "
+            f"({ev['replay_evolved'] / max(ev['replay_initial'], 1e-9):.2f}x)"
+        )
+    n, tile = f.real_size
+    out += ["", f"the tiled Cholesky {n}x{n}, {tile}x{tile} tiles, on {f.workers} core daemon(s), Atlas's kernels:"]
+    for p, r in f.real.items():
+        out.append(f"  {p:<7} {r['makespan_ms']:>9.1f} ms, factor within {r['error']:.1e} of numpy's")
+    for s, ms in f.starpu_cholesky_ms.items():
+        out.append(f"  StarPU cholesky_implicit ({s}, its BLAS kernels): {ms:.0f} ms")
+    return "\n".join(out)
+
+
+def have_starpu() -> bool:
+    return (STARPU / "async_tasks_overhead").exists() or shutil.which("starpu_machine_display") is not None
+
+
+def as_json(f: Figures) -> dict:
+    from dataclasses import asdict
+
+    d = asdict(f)
+    d["numpy"] = np.__version__
+    return d
