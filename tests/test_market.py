@@ -464,3 +464,42 @@ def test_stored_selectors_are_per_platform(tmp_path):
     assert store.selectors(w.platform, root=tmp_path)["cpu"].term == sel.term
     other = workloads.load("workloads/stream-phase.yaml").platform
     assert store.selectors(other, root=tmp_path) == {}
+
+
+def test_folding_a_genome_keeps_its_bids():
+    """Random trees with constant parts: the folded tree's selector bids
+    exactly what the unfolded one does (NaN where it does)."""
+    import random as _random
+
+    make = evolve._Maker(_random.Random(5))
+    cols = _features(25, 4)
+    checked = 0
+    for i in range(60):
+        t = make.ramped(i)
+        f = evolve.folded(t)
+        if f == t:
+            continue
+        checked += 1
+        a = Selector.parse(evolve.source({"cpu": t})["cpu"]).bids(cols)
+        b = Selector.parse(evolve.source({"cpu": f})["cpu"]).bids(cols)
+        assert a.tobytes() == b.tobytes() or np.array_equal(a, b, equal_nan=True)
+    assert checked >= 5
+
+
+def test_a_ledger_refuses_a_buffer_too_small_and_wraps_a_shared_one():
+    from multiprocessing import shared_memory
+
+    from atlas.market.records import RECORD_BYTES
+
+    with pytest.raises(ValueError, match="needs 256 bytes"):
+        Ledger(4, buffer=bytearray(255))
+    shm = shared_memory.SharedMemory(create=True, size=3 * RECORD_BYTES)
+    try:
+        led = Ledger(3, buffer=shm.buf)
+        for i in range(7):  # past the end of the buffer twice
+            led.append(0, 0, DONE, i, 0.0, 1.0, 0.0, 0.0, 0)
+        assert [r.task for r in led.records()] == [4, 5, 6] and led.lost == 4
+        del led
+    finally:
+        shm.close()
+        shm.unlink()

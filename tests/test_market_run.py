@@ -72,6 +72,11 @@ def test_every_policy_computes_the_sequential_result(kernels, pol):
         assert out.failed == {} and out.restarts == 0
         done = out.run.ledger.array()
         assert sorted(done[done["outcome"] == DONE]["task"].tolist()) == list(range(5))
+        # the daemons' own records: each task once, by the unit that ran it
+        assert out.executed is not None and sorted(out.executed["task"].tolist()) == list(range(5))
+        assert [int(out.executed[out.executed["task"] == i]["unit"][0]) for i in range(5)] == [
+            t.unit for t in out.run.times
+        ]
         assert all(t.end >= t.start >= 0 for t in out.run.times)
 
 

@@ -40,7 +40,7 @@ from ..meaning import ir
 from ..meaning.interp import dtype
 from .dispatch import Dispatcher
 from .models import PerfModel
-from .records import DONE, FAILED, REQUEUED, Ledger
+from .records import DONE, FAILED, REQUEUED, RECORD_BYTES, Ledger
 from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec
 from .tasks import Access, Handle, Task, TaskGraph, Use
 
@@ -93,6 +93,7 @@ class Outcome:
     failed: dict[int, str] = field(default_factory=dict)  # task -> why (its dependents: "a task it needs failed")
     restarts: int = 0  # daemons started again
     retried: int = 0  # task runs repeated after a failure
+    executed: np.ndarray | None = None  # the records the daemons wrote (records.DTYPE), their clock
 
 
 def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str], unit: int) -> None:
@@ -138,6 +139,8 @@ def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str
         end = time.perf_counter()
         ledger.append(kind, unit, DONE if error is None else FAILED, ident, start, end, 0.0, reward, nbytes)
         conn.send(("done", ident, attempt, start, end, error))
+    conn.send(("bye", ledger.written))  # how many records the market may read back
+    del ledger
     for shm in mapped.values():
         shm.close()
     ledger_shm.close()
@@ -259,6 +262,7 @@ class _Session:
         self.seed = seed
         self.t0 = 0.0
         self.ledger = Ledger(len(self.graph) * (market.retries + 1) + len(self.daemons) + 16)
+        self.executed: list[np.ndarray] = []  # the daemons' own ledgers, read back as they stop
 
     def now(self) -> float:
         return time.perf_counter() - self.t0
@@ -290,13 +294,14 @@ class _Session:
                     tt.earnings = tt.reward * share
                     units[tt.unit].earnings += tt.earnings
         run = Run(self.policy.name, self.platform, self.graph, self.times, units, self.ledger, self.model)
-        return Outcome(run, dict(sorted(self.failed.items())), self.restarts, self.retried)
+        executed = np.concatenate(self.executed) if self.executed else None
+        return Outcome(run, dict(sorted(self.failed.items())), self.restarts, self.retried, executed)
 
     # -- daemons
     def _start(self, d: _Daemon) -> None:
         parent, child = self.m._ctx.Pipe()
         if d.ledger_shm is None:
-            d.ledger_shm = shared_memory.SharedMemory(create=True, size=LEDGER_RECORDS * 56)
+            d.ledger_shm = shared_memory.SharedMemory(create=True, size=LEDGER_RECORDS * RECORD_BYTES)
         d.process = self.m._ctx.Process(
             target=_serve,
             args=(d.core, child, d.ledger_shm.name, LEDGER_RECORDS, self.m.artefacts, d.index),
@@ -310,26 +315,41 @@ class _Session:
             raise MarketError(f"the daemon for core {d.core} did not start")
 
     def _stop(self, d: _Daemon) -> None:
+        """Stop the daemon; read back its ledger, the record of every task it ran."""
+        written = None
         if d.process is not None and d.process.is_alive():
             try:
                 d.conn.send(None)
-            except OSError:
+                if d.conn.poll(10):
+                    msg = d.conn.recv()
+                    written = msg[1] if msg[0] == "bye" else None
+            except (OSError, EOFError):
                 pass
             d.process.join(2)
             if d.process.is_alive():
                 d.process.kill()
                 d.process.join()
+        if d.ledger_shm is not None and written is not None:
+            led = Ledger(LEDGER_RECORDS, buffer=d.ledger_shm.buf)
+            led.written = written
+            self.executed.append(led.array())
+            del led
         if d.ledger_shm is not None:
             d.ledger_shm.close()
             d.ledger_shm.unlink()
             d.ledger_shm = None
 
     def _replace(self, d: _Daemon) -> None:
-        """The daemon died or hung: kill what is left, start it again."""
+        """The daemon died or hung: kill what is left, start it again (its
+        ledger goes with it; the market's own keeps the failure)."""
         if d.process is not None and d.process.is_alive():
             d.process.kill()
         if d.process is not None:
             d.process.join()
+        if d.ledger_shm is not None:
+            d.ledger_shm.close()
+            d.ledger_shm.unlink()
+            d.ledger_shm = None
         self.restarts += 1
         d.restarts += 1
         self._start(d)

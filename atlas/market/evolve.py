@@ -12,6 +12,7 @@ best kept each generation; deterministic per seed."""
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, replace
 
@@ -71,7 +72,32 @@ def _literal(v: float) -> str:
     text = repr(abs(float(v)))
     if "e" not in text and "." not in text:
         text += ".0"
-    return f"-{text}f64" if v < 0 else f"{text}f64"
+    return f"-{text}f64" if math.copysign(1.0, v) < 0 else f"{text}f64"
+
+
+def folded(t: Tree) -> Tree:
+    """The tree with every subtree of constants alone replaced by its value
+    (so no generation carries `select(725.2 < -1.7, ...)` along)."""
+    kids = tuple(folded(k) for k in t.kids)
+    t = replace(t, kids=kids)
+    if t.op == "select" and kids[0].op == kids[1].op == "const":
+        return kids[2] if kids[0].value < kids[1].value else kids[3]
+    if not kids or any(k.op != "const" for k in kids):
+        return t
+    v = [k.value for k in kids]
+    with np.errstate(all="ignore"):
+        value = {
+            "+": lambda: v[0] + v[1],
+            "-": lambda: v[0] - v[1],
+            "*": lambda: v[0] * v[1],
+            "/": lambda: float(np.float64(v[0]) / np.float64(v[1])),
+            "min": lambda: v[0] if v[0] < v[1] else v[1],
+            "max": lambda: v[0] if v[0] > v[1] else v[1],
+            "abs": lambda: abs(v[0]),
+            "neg": lambda: -v[0],
+            "select": lambda: v[2] if v[0] < v[1] else v[3],
+        }[t.op]()
+    return Tree("const", value=value) if np.isfinite(value) else t
 
 
 def source(trees: dict[str, Tree]) -> dict[str, str]:
@@ -91,22 +117,35 @@ class _Maker:
             return Tree(self.rng.choice(FEATURES))
         return Tree("const", value=round(self.rng.choice([-1, 1]) * 10 ** self.rng.uniform(-2, 3), 3))
 
-    def tree(self, depth: int) -> Tree:
+    def tree(self, depth: int, full: bool = False) -> Tree:
+        """A random tree at most `depth` deep; `full`: no leaf above that depth."""
         r = self.rng.random()
-        if depth <= 0 or r < 0.25:
+        if depth <= 0 or (not full and r < 0.3):
             return self.leaf()
+        r = self.rng.random()
+        if r < 0.6:
+            return Tree(self.rng.choice(BINARY), (self.tree(depth - 1, full), self.tree(depth - 1, full)))
         if r < 0.75:
-            return Tree(self.rng.choice(BINARY), (self.tree(depth - 1), self.tree(depth - 1)))
-        if r < 0.85:
-            return Tree(self.rng.choice(UNARY), (self.tree(depth - 1),))
-        return Tree("select", tuple(self.tree(depth - 1) for _ in range(4)))
+            return Tree(self.rng.choice(UNARY), (self.tree(depth - 1, full),))
+        return Tree("select", tuple(self.tree(depth - 1, full) for _ in range(4)))
+
+    def ramped(self, i: int) -> Tree:
+        """The i-th tree of the first generation: depths 1 to 3 in turn,
+        every other one full (ramped half-and-half), so small trees are there
+        from the start."""
+        return self.tree(1 + i % 3, full=i % 2 == 0)
 
     def mutate(self, t: Tree) -> Tree:
         path, sub = self.rng.choice(t.nodes())
-        if sub.op == "const" and self.rng.random() < 0.6:
+        r = self.rng.random()
+        if sub.op == "const" and r < 0.6:
             return t.put(path, replace(sub, value=round(sub.value * self.rng.uniform(0.5, 2.0), 3)))
-        if sub.op in BINARY and self.rng.random() < 0.5:
+        if sub.op in FEATURES and r < 0.5:
+            return t.put(path, Tree(self.rng.choice(FEATURES)))
+        if sub.op in BINARY and r < 0.4:
             return t.put(path, replace(sub, op=self.rng.choice(BINARY)))
+        if sub.kids and r < 0.6:  # hoist: a subtree takes its parent's place
+            return t.put(path, self.rng.choice(sub.kids))
         return t.put(path, self.tree(2))
 
     def cross(self, a: Tree, b: Tree) -> Tree:
@@ -191,7 +230,7 @@ def evolve(
         trees = {k: tree_of(start[k].term) if k in start else HAND_TREE for k in classes}
         if all(t is not None for t in trees.values()):
             first.append({k: t for k, t in trees.items() if t is not None})
-    pop = first + [{k: make.tree(3) for k in classes} for _ in range(population - len(first))]
+    pop = first + [{k: make.ramped(i) for k in classes} for i in range(population - len(first))]
     history = []
     for _ in range(generations):
         ranked = sorted(pop, key=score, reverse=True)
@@ -203,6 +242,7 @@ def evolve(
             k = rng.choice(classes)
             child = dict(a)
             child[k] = make.cross(a[k], b[k]) if rng.random() < 0.6 else make.mutate(a[k])
+            child[k] = folded(child[k])
             if child[k].size() <= MAX_NODES:
                 nxt.append(child)
         pop = nxt

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# kind, unit, outcome (int32 each); task id (int64); start, end, earnings,
-# reward (f64 seconds / units); bytes (int64): 56 bytes a record
-_FORMAT = struct.Struct("<iiiqddddq")
+# kind, unit, outcome, padding (int32 each); task id (int64); start, end,
+# earnings, reward (f64: seconds, units); bytes (int64): 64 bytes a record
+_FORMAT = struct.Struct("<iiiiqddddq")
 RECORD_BYTES = _FORMAT.size
 DTYPE = np.dtype(
     [
         ("kind", "<i4"),
         ("unit", "<i4"),
         ("outcome", "<i4"),
+        ("pad", "<i4"),
         ("task", "<i8"),
         ("start", "<f8"),
         ("end", "<f8"),
@@ -31,7 +32,7 @@ DTYPE = np.dtype(
     ],
     align=False,
 )
-assert DTYPE.itemsize == RECORD_BYTES
+assert DTYPE.itemsize == RECORD_BYTES == 64
 
 DONE, FAILED, REQUEUED, SETTLED = 0, 1, 2, 3  # SETTLED: a unit's pay for a whole graph (task -1)
 
@@ -56,6 +57,10 @@ class Ledger:
     def __init__(self, capacity: int = 1 << 16, buffer=None):
         self.capacity = capacity
         self.buffer = buffer if buffer is not None else bytearray(capacity * RECORD_BYTES)
+        if len(self.buffer) < capacity * RECORD_BYTES:
+            raise ValueError(
+                f"a ledger of {capacity} records needs {capacity * RECORD_BYTES} bytes, not {len(self.buffer)}"
+            )
         self.written = 0
         self._pack = _FORMAT.pack_into
 
@@ -66,6 +71,7 @@ class Ledger:
             kind,
             unit,
             outcome,
+            0,
             task,
             start,
             end,
@@ -89,4 +95,4 @@ class Ledger:
         return np.concatenate([raw[head:], raw[:head]])
 
     def records(self) -> list[Record]:
-        return [Record(*row) for row in self.array().tolist()]
+        return [Record(*row[:3], *row[4:]) for row in self.array().tolist()]
