@@ -318,13 +318,38 @@ def estimate(t: Term, table: Table) -> float:
     """The larger of the critical path's latency and the sum of the
     reciprocal throughputs, over the term as a tree (a shared subterm is
     paid at each use, as extraction pays it)."""
-    ready: dict[Term, tuple[float, float]] = {}  # subterm -> (path latency, throughput sum)
-    for u in subterms(t):
+    ready = _figures_seen(table)  # subterm -> (path latency, throughput sum)
+    stack = [t]
+    while stack:  # children first; a subterm seen before (here or by an earlier call) is not walked again
+        u = stack[-1]
+        if u in ready:
+            stack.pop()
+            continue
+        todo = [a for a in u.args if a not in ready]
+        if todo:
+            stack += todo
+            continue
+        stack.pop()
         lat, thr = figures(table, u)
         kids = [ready[a] for a in u.args]
         ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
     path, total = ready[t]
     return max(path, total)
+
+
+_SEEN: dict[int, tuple[Table, dict]] = {}  # id(table) -> (the table, its figures per subterm)
+
+
+def _figures_seen(table: Table) -> dict:
+    """The figures already worked out under `table`: extraction weighs
+    the members of a class one by one, and they share most of their
+    subterms.  Kept for a few tables, each up to a bound."""
+    hit = _SEEN.get(id(table))
+    if hit is None or hit[0] is not table or len(hit[1]) > 200_000:
+        if len(_SEEN) >= 4:
+            _SEEN.clear()
+        hit = _SEEN[id(table)] = (table, {})
+    return hit[1]
 
 
 def is_measured(table: Table) -> bool:

@@ -49,6 +49,7 @@ children, so each class keeps a few Pareto points instead of one best
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import traceback
@@ -783,16 +784,25 @@ def _admit(front: list, p: _Point) -> bool:
     return True
 
 
-def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list]:
+# Combinations of children's points one extraction may weigh, per e-node:
+# four full passes with two-child nodes at a full frontier (4 x 4 x 4).
+PARETO_WORK = 64
+PARETO_FLOOR = 10_000  # and at least this many, for small graphs
+
+
+def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] | None:
     """Each class's Pareto points of (latency, throughput, size), a bottom-up
     fixed point like `_cheapest`.  The estimate max(latency, throughput) is
     not a sum over children, so one best per class would not do: a child's
     slower but shorter form can make the parent's path the shorter.  A
     cycle only adds size, so its points are covered and never admitted;
-    the passes are bounded all the same."""
+    the passes are bounded all the same, and so is the work: past
+    PARETO_WORK combinations per e-node (PARETO_FLOOR for small graphs) it
+    gives up (None) and the caller weighs by the static sums instead."""
     front: dict[str, list] = {cid: [] for cid in raw}
     version = {cid: 0 for cid in raw}  # bumped whenever a class's points change
     seen: dict = {}  # node -> its children's versions when it was last combined
+    work = PARETO_WORK * len(order) + PARETO_FLOOR
     changed = True
     for _ in range(len(raw) + 2):
         if not changed:
@@ -807,6 +817,9 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list]:
             if any(not ps for ps in kid_points):
                 continue
             lat0, thr0 = pairs[cid, n]
+            work -= math.prod(len(ps) for ps in kid_points)
+            if work < 0:
+                return None
             for picks in itertools.product(*kid_points):
                 lat = lat0 + max((q.lat for q in picks), default=0.0)
                 thr = thr0 + sum(q.thr for q in picks)
@@ -869,8 +882,16 @@ class Atlas:
             return node_cost(self.costs, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids])
 
         order = sorted((cid, n) for cid, ns in raw.items() for n in ns)
-        if self.measured is not None:
-            own, best, choice, best_term, node_total = self._measured_choice(raw, order, cls_ty)
+        measured = self._measured_choice(raw, order, cls_ty) if self.measured is not None else None
+        if measured is None and self.measured is not None:
+            # the Pareto fixed point would pass its bound (a long chain of
+            # shared terms re-combines every class above it, pass after pass)
+            self.cost_source = (
+                "static hints (primitives/core.yaml): the measured table's extraction "
+                f"passed its bound of {PARETO_WORK} combinations per e-node on this e-graph"
+            )
+        if measured is not None:
+            own, best, choice, best_term, node_total = measured
         else:
             own = {(cid, n): own_cost(*n) for cid, n in order}
             best, choice = _cheapest(raw, order, own)
@@ -918,6 +939,8 @@ class Atlas:
 
         pairs = {(cid, n): figs(*n) for cid, n in order}
         front = _pareto(raw, order, pairs)
+        if front is None:
+            return None
         own = {key: round(max(lat, thr), 2) for key, (lat, thr) in pairs.items()}
         best, choice, top = {}, {}, {}
         for cid, points in front.items():
