@@ -435,3 +435,19 @@ def _walk(t: Term):
 
 def _show(v, ty=None) -> str:
     return rules._show(v, ty)
+
+
+def test_canonical_forms_kept_between_calls_are_the_ones_worked_out_afresh():
+    """canonical keeps what it worked out for later calls; a term met again,
+    alone or inside another, gets the form a fresh walk gives."""
+    from atlas.logic.rules import _canonical, canonical
+    from atlas.meaning.terms import Term, var
+
+    rng = random.Random(11)
+    terms = [var(n, ir.U32) for n in "abc"]
+    for _ in range(200):  # a DAG: each new term over two earlier ones
+        op = rng.choice(["add", "mul", "xor", "sub", "and"])
+        terms.append(Term(op, ir.U32, (rng.choice(terms), rng.choice(terms))))
+    terms += [Term("gt", ir.BOOL, (rng.choice(terms), rng.choice(terms))) for _ in range(20)]
+    for t in terms + list(reversed(terms)):
+        assert canonical(t) == _canonical(t, {}, {})

@@ -496,8 +496,17 @@ def _canonical(t: Term, keys: dict, memo: dict | None = None) -> Term:
 def canonical(t: Term) -> Term:
     """`t` up to the order of commutative operands and the direction of
     comparisons: two terms with the same canonical form compute the same
-    by definition, and a compiler emits the same code for them."""
-    return _canonical(t, {})
+    by definition, and a compiler emits the same code for them.  What was
+    worked out is kept for the next call (extract_k asks for every member of
+    every class, and they share most of their subterms), up to a bound."""
+    if len(_CANONICAL) > 200_000:
+        _CANONICAL.clear()
+        _ORDER_KEYS.clear()
+    return _canonical(t, _ORDER_KEYS, _CANONICAL)
+
+
+_CANONICAL: dict[Term, Term] = {}  # a term -> its canonical form (a pure function of the term)
+_ORDER_KEYS: dict[Term, str] = {}  # a term -> its structural digest
 
 
 CLAIM_NODES = 400  # a claim shown in a message is at most this many tree nodes
