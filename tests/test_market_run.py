@@ -113,8 +113,10 @@ def test_a_call_the_contract_refuses_fails_alone_and_the_daemon_lives_on(kernels
         fine = m.put(np.ones(8), "fine")
         m.submit("scale", 8, 2.0, short)  # n = 8 over an array of 4: refused by the call's checks
         m.submit("scale", 8, 2.0, fine)
-        out = m.run(policies.Eager())
+        seen: list[tuple[int, int, int]] = []
+        out = m.run(policies.Eager(), progress=lambda *a: seen.append(a))
         assert list(out.failed) == [0] and "length" in out.failed[0]
+        assert sorted(seen) == [(0, 1, 2), (1, 1, 2)] or sorted(seen) == [(1, 0, 2), (1, 1, 2)]
         assert np.array_equal(fine.array, np.full(8, 2.0)) and out.restarts == 0
 
 

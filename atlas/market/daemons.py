@@ -210,9 +210,20 @@ class Market:
         return task
 
     # -- running
-    def run(self, policy, *, model: PerfModel | None = None, inject: dict[int, str] | None = None, seed: int = 0):
-        """Run every submitted task; an Outcome (the Run, what failed)."""
-        return _Session(self, policy, model or PerfModel(), inject or {}, seed).go()
+    def run(
+        self,
+        policy,
+        *,
+        model: PerfModel | None = None,
+        inject: dict[int, str] | None = None,
+        seed: int = 0,
+        progress=None,
+    ) -> Outcome:
+        """Run every submitted task; an Outcome (the Run, what failed).
+        `progress(done, failed, total)` is called as tasks end."""
+        session = _Session(self, policy, model or PerfModel(), inject or {}, seed)
+        session.progress = progress
+        return session.go()
 
     def close(self) -> None:
         for d in self.data:
@@ -259,6 +270,7 @@ class _Session:
         self.daemons = [_Daemon(c, i) for i, c in enumerate(market.cores)]
         self.data_by_shm = {d.shm.name: d for d in market.data}
         self.restarts = self.retried = 0
+        self.progress = None
         self.seed = seed
         self.t0 = 0.0
         self.ledger = Ledger(len(self.graph) * (market.retries + 1) + len(self.daemons) + 16)
@@ -444,6 +456,7 @@ class _Session:
         )
         self.saved.pop(ident, None)
         self.done.add(ident)
+        self._tell()
         self.policy.finished(task, u, self.state)
         for s in self.succ[ident]:
             self._release(s)
@@ -479,6 +492,7 @@ class _Session:
             if i in self.failed or i in self.done:
                 continue
             self.failed[i] = reason
+            self._tell()
             self.ledger.append(
                 self.state.kinds.index(self.graph.tasks[i].kind), -1, FAILED, i, 0.0, self.now(), 0.0, 0.0, 0
             )
@@ -487,6 +501,10 @@ class _Session:
                     stack.append((s, f"task {i}, whose data it reads, failed"))
                 else:
                     self._release(s)
+
+    def _tell(self) -> None:
+        if self.progress is not None:
+            self.progress(len(self.done), len(self.failed), len(self.graph))
 
     def _release(self, s: int) -> None:
         self.waiting[s] -= 1

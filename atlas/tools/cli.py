@@ -1456,7 +1456,7 @@ def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
                             f"({', '.join(f'{k} {v}' for k, v in counts.items())}) on {len(m.cores)} core daemon(s)"
                         )
                     model = PerfModel.from_json(base.to_json())  # every policy starts from the same history
-                    out = m.run(pol, model=model)
+                    out = m.run(pol, model=model, progress=_progress_line(name))
                     outcomes.append(out)
                     checks.append(None if out.failed else job.error())
             except (daemons.MarketError, USER_ERRORS) as exc:
@@ -1478,6 +1478,18 @@ def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
     if any(o.failed for o in outcomes) or any(e is not None and e >= 1e-8 for e in checks):
         click.echo("the factor is wrong or incomplete", err=True)
         sys.exit(1)
+
+
+def _progress_line(label: str):
+    """Tasks done so far, on one line of a terminal's stderr (nothing in a log)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, failed: int, total: int) -> None:
+        tail = f", {failed} failed" if failed else ""
+        click.echo(f"\r  {label}: {done + failed}/{total} tasks{tail}", err=True, nl=done + failed == total)
+
+    return show
 
 
 @market.command("bench")
