@@ -457,6 +457,12 @@ def test_the_cli_simulates_evolves_and_shows_the_selectors(tmp_path, monkeypatch
     assert r.exit_code == 1 and "Traceback" not in r.output and str(bad) in r.output
 
 
+def test_the_cli_offers_every_policy():
+    from atlas.tools import cli
+
+    assert cli.POLICY_NAMES == policies.NAMES
+
+
 def test_stored_selectors_are_per_platform(tmp_path):
     w = workloads.load("workloads/cholesky-hetero.yaml")
     sel = selector("return critical;")

@@ -41,7 +41,7 @@ from ..meaning.interp import dtype
 from .dispatch import Dispatcher
 from .models import PerfModel
 from .records import DONE, FAILED, REQUEUED, RECORD_BYTES, Ledger
-from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec
+from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec, settle
 from .tasks import Access, Handle, Task, TaskGraph, Use
 
 LEDGER_RECORDS = 1 << 14  # per daemon: a ring, read after the run
@@ -298,13 +298,8 @@ class _Session:
         finally:
             for d in self.daemons:
                 self._stop(d)
-        share = self.dispatcher.settle(max((t.end for t in self.times if t.end == t.end), default=0.0))
         units = self.state.units
-        if share:
-            for i, tt in enumerate(self.times):
-                if i in self.done:
-                    tt.earnings = tt.reward * share
-                    units[tt.unit].earnings += tt.earnings
+        settle(self.dispatcher, self.times, units, self.ledger, self.now(), sorted(self.done))
         run = Run(self.policy.name, self.platform, self.graph, self.times, units, self.ledger, self.model)
         executed = np.concatenate(self.executed) if self.executed else None
         return Outcome(run, dict(sorted(self.failed.items())), self.restarts, self.retried, executed)

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
-
 from ..front.diagnostics import AtlasError
 from . import daemons
+from .workloads import read_yaml
 from .tasks import Task
 
 
@@ -35,14 +34,7 @@ class RealWorkload:
 
 def load(path) -> RealWorkload:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise AtlasError(None, f"{where}: not a YAML workload: {getattr(exc, 'problem', None) or exc}") from None
+    data = read_yaml(path)
     try:
         if not isinstance(data, dict) or "cholesky" not in data or "intents" not in data:
             raise ValueError("a workload to run names 'intents' and a 'cholesky' graph ({n: ..., tile: ...})")

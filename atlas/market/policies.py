@@ -11,8 +11,10 @@ selector (selector.py)."""
 
 from __future__ import annotations
 
+import abc
 import collections
 import random
+from typing import Callable
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from .sim import State, UnitState
 from .tasks import Task
 
 
-class Policy:
+class Policy(abc.ABC):
     name = "policy"
 
     def start(self, state: State, seed: int) -> None:
@@ -31,14 +33,14 @@ class Policy:
         """The order idle units are offered work in."""
         return state.units
 
-    def ready(self, task: Task, state: State) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def ready(self, task: Task, state: State) -> None: ...
 
-    def pick(self, unit: UnitState, state: State) -> Task | None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def pick(self, unit: UnitState, state: State) -> Task | None: ...
 
-    def waiting(self, state: State) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def waiting(self, state: State) -> bool: ...
 
     def clear(self, state: State) -> tuple[UnitState, Task]:
         """Nothing runs and nothing will arrive: some unit must take a task."""
@@ -85,8 +87,8 @@ class _PerUnit(Policy):
     def ready(self, task, state):
         self.queues[self.place(task, state).index].append(task)
 
-    def place(self, task: Task, state: State) -> UnitState:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def place(self, task: Task, state: State) -> UnitState: ...
 
     def pick(self, unit, state):
         q = self.queues[unit.index]
@@ -275,4 +277,10 @@ def features(tasks: list[Task], unit: UnitState, state: State, critical: list[fl
     return {k: np.array(v, dtype=np.float64) for k, v in cols.items()}
 
 
-POLICIES = {"eager": Eager, "random": Random, "ws": WorkStealing, "dmda": Dmda}
+POLICIES: dict[str, Callable[[], Policy]] = {"eager": Eager, "random": Random, "ws": WorkStealing, "dmda": Dmda}
+NAMES = (*POLICIES, "market")
+
+
+def by_name(name: str, selectors: dict[str, Selector]) -> Policy:
+    """A fresh policy: one of POLICIES, or "market" bidding with `selectors`."""
+    return Market(selectors) if name == "market" else POLICIES[name]()

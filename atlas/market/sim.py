@@ -250,16 +250,23 @@ def simulate(graph: TaskGraph, platform: Platform, policy, dispatcher, *, seed: 
         offer()
     if done != len(graph):
         raise RuntimeError(f"the simulation ended with {len(graph) - done} tasks not run (policy {policy.name})")
-    share = dispatcher.settle(max((t.end for t in times), default=0.0))
-    if share:
-        for tt in times:
-            tt.earnings = tt.reward * share
-            state.units[tt.unit].earnings += tt.earnings
-        for u in state.units:
-            ledger.append(-1, u.index, SETTLED, -1, state.now, state.now, u.earnings, 0.0, 0)
+    settle(dispatcher, times, state.units, ledger, state.now, range(len(times)))
     return Run(policy.name, platform, graph, times, state.units, ledger, model, decisions)
 
 
 def _pending(events: list[_Event]) -> bool:
     """A release still to come (nothing is running, so no end is)."""
     return any(e.what == "ready" for e in events)
+
+
+def settle(dispatcher, times: list[TaskTimes], units: list[UnitState], ledger: Ledger, now: float, done) -> None:
+    """Pay a graph's tasks (those in `done`) when it ends, if the dispatcher
+    pays that way (dispatch.Dispatcher.settle), and record each unit's pay."""
+    share = dispatcher.settle(max((times[i].end for i in done), default=0.0))
+    if share:
+        for i in done:
+            tt = times[i]
+            tt.earnings = tt.reward * share
+            units[tt.unit].earnings += tt.earnings
+        for u in units:
+            ledger.append(-1, u.index, SETTLED, -1, now, now, u.earnings, 0.0, 0)

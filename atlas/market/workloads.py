@@ -87,17 +87,23 @@ class Workload:
     graph: TaskGraph
 
 
-def load(path) -> Workload:
-    """A workload file, or an AtlasError naming the file and what is wrong."""
-    path = Path(path)
+def read_yaml(path: Path):
+    """A workload file's YAML, or an AtlasError naming the file (and the
+    line and column where the YAML breaks)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise AtlasError(None, f"{path}: cannot read: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
         raise AtlasError(None, f"{where}: not a YAML workload: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def load(path) -> Workload:
+    """A workload file, or an AtlasError naming the file and what is wrong."""
+    path = Path(path)
+    data = read_yaml(path)
     try:
         return _read(path, data)
     except (KeyError, TypeError, ValueError) as exc:

@@ -1339,18 +1339,33 @@ def market():
     """
 
 
-POLICY_NAMES = ("eager", "random", "ws", "dmda", "market")
+POLICY_NAMES = ("eager", "random", "ws", "dmda", "market")  # policies.NAMES (market imports lazily)
+
+
+def _policy_option(help_text: str):
+    return click.option(
+        "--policy", type=click.Choice(POLICY_NAMES + ("all",)), default="all", show_default=True, help=help_text
+    )
+
+
+def _workload_selectors(workload: str):
+    """A simulated workload, the selectors stored for its platform, and the
+    ones its market bids with (the stored, else the hand-written one)."""
+    from ..market import store, workloads
+    from ..market.selector import HAND_WRITTEN, Selector
+
+    try:
+        w = workloads.load(workload)
+        kept = store.selectors(w.platform)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    hand = Selector.parse(HAND_WRITTEN)
+    return w, kept, {k: kept.get(k, hand) for k in w.platform.classes()}
 
 
 @market.command("simulate")
 @click.argument("workload", type=click.Path(dir_okay=False))
-@click.option(
-    "--policy",
-    type=click.Choice(POLICY_NAMES + ("all",)),
-    default="all",
-    show_default=True,
-    help="The scheduler; 'all' runs each on the same machine and seed.",
-)
+@_policy_option("The scheduler; 'all' runs each on the same machine and seed.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The run times' random draw.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the reports as JSON.")
 @click.option(
@@ -1363,22 +1378,15 @@ def market_simulate(workload, policy, seed, json_out, trace):
     simulator under one policy or all, and print the report.  The market
     bids with the selectors `atlas market evolve` stored for this platform,
     or the hand-written one."""
-    from ..market import dispatch, policies, report as R, sim, store, workloads
-    from ..market.selector import HAND_WRITTEN, Selector
+    from ..market import dispatch, policies, report as R, sim
     from ..files import write_atomic
 
-    try:
-        w = workloads.load(workload)
-        kept = store.selectors(w.platform)
-    except USER_ERRORS as exc:
-        _fail(exc)
-    hand = Selector.parse(HAND_WRITTEN)
-    sels = {k: kept.get(k, hand) for k in w.platform.classes()}
+    w, kept, sels = _workload_selectors(workload)
     names = POLICY_NAMES if policy == "all" else (policy,)
-    runs = []
-    for name in names:
-        pol = policies.Market(sels) if name == "market" else policies.POLICIES[name]()
-        runs.append(sim.simulate(w.graph, w.platform, pol, dispatch.Dispatcher(), seed=seed))
+    runs = [
+        sim.simulate(w.graph, w.platform, policies.by_name(name, sels), dispatch.Dispatcher(), seed=seed)
+        for name in names
+    ]
     reports = [R.report(r) for r in runs]
     click.echo(f"{w.name}: {len(w.graph)} tasks on {len(w.platform.units)} simulated units, seed {seed}")
     click.echo(
@@ -1394,13 +1402,7 @@ def market_simulate(workload, policy, seed, json_out, trace):
 
 @market.command("run")
 @click.argument("workload", type=click.Path(dir_okay=False))
-@click.option(
-    "--policy",
-    type=click.Choice(POLICY_NAMES + ("all",)),
-    default="all",
-    show_default=True,
-    help="The scheduler; 'all' runs each on fresh copies of the same data.",
-)
+@_policy_option("The scheduler; 'all' runs each on fresh copies of the same data.")
 @click.option(
     "--artefact",
     type=click.Path(file_okay=False),
@@ -1444,7 +1446,7 @@ def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
         matrix = execute.spd(w.n, w.seed)
         outcomes, checks = [], []
         for name in names:
-            pol = policies.Market({"cpu": hand}) if name == "market" else policies.POLICIES[name]()
+            pol = policies.by_name(name, {"cpu": hand})
             try:
                 with daemons.Market(chosen, timeout=timeout) as m:
                     m.register(artefact)
@@ -1538,16 +1540,9 @@ def market_evolve(workload, generations, population, seed):
     """Run WORKLOAD's market once with the current selectors, evolve new
     ones on the replay of its records, and store them for this platform
     when they earn more on the replay.  Prints both selectors' text."""
-    from ..market import dispatch, evolve, policies, sim, store, workloads
-    from ..market.selector import HAND_WRITTEN, Selector
+    from ..market import dispatch, evolve, policies, sim, store
 
-    try:
-        w = workloads.load(workload)
-        kept = store.selectors(w.platform)
-    except USER_ERRORS as exc:
-        _fail(exc)
-    hand = Selector.parse(HAND_WRITTEN)
-    before = {k: kept.get(k, hand) for k in w.platform.classes()}
+    w, _, before = _workload_selectors(workload)
     recorded = sim.simulate(w.graph, w.platform, policies.Market(before), dispatch.Dispatcher(), seed=seed)
     click.echo(
         f"recorded: {len(w.graph)} tasks, makespan {recorded.makespan * 1e3:.2f} ms, earned {recorded.earnings:.0f}"
@@ -1568,18 +1563,13 @@ def market_evolve(workload, generations, population, seed):
 @click.argument("workload", type=click.Path(dir_okay=False))
 def market_selectors(workload):
     """Print the selector each unit class of WORKLOAD's platform bids with."""
-    from ..market import store, workloads
-    from ..market.selector import HAND_WRITTEN
+    from ..market import store
 
-    try:
-        w = workloads.load(workload)
-        kept = store.selectors(w.platform)
-    except USER_ERRORS as exc:
-        _fail(exc)
+    w, kept, sels = _workload_selectors(workload)
     for k in w.platform.classes():
         where = f"stored in {store.folder(w.platform) / (k + '.ax')}" if k in kept else "the hand-written one"
         click.echo(f"-- {k}: {where}")
-        click.echo(kept[k].text if k in kept else HAND_WRITTEN)
+        click.echo(sels[k].text)
 
 
 if __name__ == "__main__":

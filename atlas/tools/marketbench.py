@@ -122,13 +122,11 @@ def simulated(path: Path, seeds: list[int], figures: Figures, generations: int, 
     rows: dict[str, dict[str, list[float]]] = {}
     for s in seeds:
         for name in POLICY_ORDER:
-            pol: policies.Policy
-            if name == "market":
-                pol = policies.Market({k: hand for k in classes})
-            elif name == "evolved":
-                pol = policies.Market(ev.selectors, name="evolved")
-            else:
-                pol = policies.POLICIES[name]()
+            pol = (
+                policies.Market(ev.selectors, name="evolved")
+                if name == "evolved"
+                else policies.by_name(name, {k: hand for k in classes})
+            )
             r = sim.simulate(w.graph, w.platform, pol, dispatch.Dispatcher(), seed=s)
             lat = [t.end - task.release for t, task in zip(r.times, w.graph.tasks)]
             late = sorted(lat[len(lat) // 2 :])  # a stream's second half: after its phase change
@@ -148,7 +146,7 @@ def real_cholesky(probe, cores: list[int], n: int, tile: int, where: Path, figur
     hand = Selector.parse(HAND_WRITTEN)
     figures.real_size = (n, tile)
     for name in ("eager", "dmda", "market"):
-        pol = policies.Market({"cpu": hand}) if name == "market" else policies.POLICIES[name]()
+        pol = policies.by_name(name, {"cpu": hand})
         with daemons.Market(cores) as m:
             m.register(where / "chol")
             job = execute.Cholesky.submit(m, matrix, tile)
