@@ -128,12 +128,23 @@ def node_cost(table: dict[str, int], op: str, ty: ir.Scalar, arg_tys=()) -> int:
     return c if op in ("var", "const") else max(1, c)
 
 
+# A fold's body (atlas/logic/loops.py) is priced as if its loop ran this
+# many times: enough that work moved out of the loop pays for itself.
+TRIPS = 16
+
+
+def kid_weights(op: str, n: int) -> tuple[int, ...]:
+    """How many times each of an `op` node's n children is paid."""
+    return (1, 1, 1, TRIPS) if op == "reduce" else (1,) * n
+
+
 def term_cost(t: Term, table: dict[str, int]) -> int:
     """Tree cost: a shared subterm is paid at each use (memoised, so a
     term with much sharing is still cheap to cost)."""
     memo: dict[Term, int] = {}
     for u in subterms(t):
-        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + sum(memo[a] for a in u.args)
+        w = kid_weights(u.op, len(u.args))
+        memo[u] = node_cost(table, u.op, u.ty, [a.ty for a in u.args]) + sum(k * memo[a] for k, a in zip(w, u.args))
     return memo[t]
 
 
@@ -331,7 +342,7 @@ def estimate(t: Term, table: Table) -> float:
             continue
         stack.pop()
         lat, thr = figures(table, u)
-        kids = [ready[a] for a in u.args]
+        kids = [(w * ready[a][0], w * ready[a][1]) for w, a in zip(kid_weights(u.op, len(u.args)), u.args)]
         ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
     path, total = ready[t]
     return max(path, total)

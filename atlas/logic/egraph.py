@@ -61,7 +61,7 @@ from typing import Callable, Hashable
 
 from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
-from .costs import Table, default_costs, estimate, is_measured, node_cost, node_figures, term_cost
+from .costs import Table, default_costs, estimate, is_measured, kid_weights, node_cost, node_figures, term_cost
 
 # ---------------------------------------------------------------- operators
 
@@ -105,6 +105,9 @@ OPS: dict[str, tuple[str, int, str]] = {
     "rotl": ("Rotl", 2, "shift"),
     "rotr": ("Rotr", 2, "shift"),
     "select": ("Select", 3, "plain"),
+    # loops as terms (atlas/logic/loops.py): tagged with their index type
+    "reduce": ("Reduce", 4, "cast"),  # reduce(lo, hi, init, body): a fold
+    "trip": ("Trip", 2, "cast"),  # trip(lo, hi): its number of iterations
 }
 _TAGS = {"plain": 1, "cmp": 1, "cast": 2, "shift": 2}
 
@@ -351,7 +354,9 @@ def rule_text(rule, egg_name: str, ruleset: str) -> str:
     rhs = r.tree(rule.rhs)
     kind = "birewrite" if getattr(rule, "bidirectional", False) else "rewrite"
     subsume = " :subsume" if folds(rule) else ""
-    return f'({kind} {lhs} {rhs}{subsume} :ruleset {ruleset} :name "{egg_name}")'
+    invariant = getattr(rule, "invariant", ())
+    when = " :when (" + " ".join(f"(Inv {r.var(v)})" for v in invariant) + ")" if invariant else ""
+    return f'({kind} {lhs} {rhs}{when}{subsume} :ruleset {ruleset} :name "{egg_name}")'
 
 
 FOLD_RULESET = "fold_constants"  # egglog ruleset of the `folds` rules (never rs_*)
@@ -561,10 +566,14 @@ class _LoadedRules:
             except ValueError as e:
                 raise ValueError(f"rule {rule.name} ({getattr(rule, 'source', '?')}): {e}") from e
         self.folding = any(folds(rule) for rule, _ in self.commands)
+        # loop rules ask for invariant classes (see _invariance)
+        self.invariance = any(getattr(rule, "invariant", ()) for rule, _ in self.commands)
 
     def declarations(self) -> list[str]:
-        return [f"(ruleset {i})" for i in self.idents.values()] + (
-            [f"(ruleset {FOLD_RULESET})"] if self.folding else []
+        return (
+            [f"(ruleset {i})" for i in self.idents.values()]
+            + ([f"(ruleset {FOLD_RULESET})"] if self.folding else [])
+            + (_invariance() if self.invariance else [])
         )
 
     def load(self, run) -> list[str]:
@@ -576,6 +585,30 @@ class _LoadedRules:
                 where = f" ({rule.source})" if getattr(rule, "source", None) else ""
                 raise ValueError(f"rule {rule.name}{where} does not load into egglog: {e}") from e
         return [text for _, text in self.commands]
+
+
+INVARIANCE = "invariance"  # the ruleset that derives Inv
+
+
+def _invariance() -> list[str]:
+    """The relation `Inv` of the classes a fold's iterations cannot change:
+    those that name neither placeholder of a fold's body (atlas/logic/loops.py).
+    A fold's loop stores nothing, so an array element at an invariant index
+    is invariant too; a fold is, where its range and start are."""
+    from .loops import PLACEHOLDERS
+
+    out = ["(relation Inv (Term))", f"(ruleset {INVARIANCE})"]
+    for ctor in [*LEAVES, *BY_CTOR]:
+        sig = _signature(ctor)
+        args = " ".join(f"a{i}" for i in range(len(sig)))
+        kids = [i for i, sort in enumerate(sig) if sort == "Term"]
+        if ctor == "Reduce":
+            kids = kids[:3]  # the body is over the placeholders: range and start decide
+        conds = [f"(Inv a{i})" for i in kids]
+        if ctor == "Var":
+            conds += [f"(!= a0 {_quote(p)})" for p in PLACEHOLDERS]
+        out.append(f"(rule ((= e ({ctor} {args})) {' '.join(conds)}) ((Inv e)) :ruleset {INVARIANCE})")
+    return out
 
 
 def _root_lets(named: dict) -> list[str]:
@@ -652,6 +685,8 @@ def _schedules(loaded: _LoadedRules, limits: Limits) -> tuple[str, str]:
     scheduler, which costs some 60 us per rule and pass."""
     idents = loaded.idents
     fold = f"(saturate (run {FOLD_RULESET})) " if loaded.folding else ""
+    if loaded.invariance:
+        fold += f"(saturate (run {INVARIANCE})) "
     plain = "(run-schedule " + fold + " ".join(f"(run {i})" for i in idents.values()) + ")"
     capped = (
         f"(run-schedule (let-scheduler capped (back-off :match-limit {limits.matches})) "
@@ -737,11 +772,18 @@ def _cheapest(raw: dict[str, list], order: list, own: dict) -> tuple[dict[str, t
             kb = [best[k] for k in n[2]]
             if any(k is INF for k in kb):
                 continue
-            cand = (own[cid, n] + sum(k[0] for k in kb), 1 + sum(k[1] for k in kb))
+            w = _weights(n)
+            cand = (own[cid, n] + sum(x * k[0] for x, k in zip(w, kb)), 1 + sum(k[1] for k in kb))
             if cand < best[cid]:
                 best[cid], choice[cid] = cand, n
                 changed = True
     return best, choice
+
+
+def _weights(n: tuple) -> tuple[int, ...]:
+    """How many times each child of e-node n (ctor, lits, kids) is paid."""
+    ctor, _, kids = n
+    return kid_weights(BY_CTOR[ctor][0] if ctor in BY_CTOR else "", len(kids))
 
 
 FRONTIER = 4  # Pareto points kept per class under a measured table
@@ -820,9 +862,10 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             work -= math.prod(len(ps) for ps in kid_points)
             if work < 0:
                 return None
+            w = _weights(n)
             for picks in itertools.product(*kid_points):
-                lat = lat0 + max((q.lat for q in picks), default=0.0)
-                thr = thr0 + sum(q.thr for q in picks)
+                lat = lat0 + max((x * q.lat for x, q in zip(w, picks)), default=0.0)
+                thr = thr0 + sum(x * q.thr for x, q in zip(w, picks))
                 size = 1 + sum(q.size for q in picks)
                 if _admit(front[cid], _Point(lat, thr, size, n, picks)):
                     version[cid] += 1
@@ -904,7 +947,7 @@ class Atlas:
                 return terms[cid]
 
             def node_total(cid, n):  # the node over its children's best
-                return own[cid, n] + sum(best[k][0] for k in n[2])
+                return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n), n[2]))
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
         self._graph = dict(
@@ -962,8 +1005,9 @@ class Atlas:
             if any(k not in top for k in n[2]):
                 return float("inf")
             lat0, thr0 = pairs[cid, n]
-            lat = lat0 + max((top[k].lat for k in n[2]), default=0.0)
-            return round(max(lat, thr0 + sum(top[k].thr for k in n[2])), 2)
+            w = _weights(n)
+            lat = lat0 + max((x * top[k].lat for x, k in zip(w, n[2])), default=0.0)
+            return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total
 

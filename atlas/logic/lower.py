@@ -28,6 +28,7 @@ from typing import Callable
 
 from ..meaning import ir
 from ..meaning.terms import Term, from_expr, subterms, to_expr, var
+from . import loops
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ class _Lowering:
             out += self.flush(run)
             run = _Run()
             if not self.absorb(run, s):
-                out.append(self.statement(s))
+                done = self.statement(s)
+                out += done if isinstance(done, tuple) else [done]
         out += self.flush(run)
         return tuple(out)
 
@@ -151,6 +153,10 @@ class _Lowering:
         out += [ir.Store(a, i, v, sp) for a, i, v, sp in stores]
         return out
 
+    def fresh(self, what: str) -> str:
+        self.temps += 1
+        return f"t.{what}{self.temps}"
+
     def bind(self, t: Term, out: list, where: ir.Span) -> ir.Var:
         """A temporary holding t, declared at the end of `out`."""
         self.temps += 1
@@ -190,14 +196,14 @@ class _Lowering:
         if isinstance(s, ir.While):
             return ir.While(self.expr(s.cond, "condition", s.span), self.block(s.body), s.span)
         if isinstance(s, ir.For):
-            return ir.For(
-                s.var,
-                s.ty,
-                self.expr(s.lo, "lower bound", s.span),
-                self.expr(s.hi, "upper bound", s.span),
-                self.block(s.body),
-                s.span,
-            )
+            lo, hi = self.expr(s.lo, "lower bound", s.span), self.expr(s.hi, "upper bound", s.span)
+            fold = loops.recognise(s)
+            if fold is not None:
+                # each carried value as a fold: a root of its own
+                chosen = [self.root(t, s.span, f"{FOLD} {n}") for n, t in zip(fold.carried, fold.terms)]
+                if any(loops.restructured(t, c) for t, c in zip(fold.terms, chosen)):
+                    return loops.emit(replace(s, lo=lo, hi=hi), fold, chosen, self.fresh)
+            return ir.For(s.var, s.ty, lo, hi, self.block(s.body), s.span)
         if isinstance(s, ir.Return):
             return s if s.value is None else ir.Return(self.expr(s.value, "return", s.span), s.span)
         return s  # calls and anything holding one stay as written
@@ -226,6 +232,7 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
 
 
 FUNCTION = "function"  # the role of a whole-function root (atlas/logic/flatten.py)
+FOLD = "fold of"  # the role of a loop's carried value as a fold (atlas/logic/loops.py), before its name
 SHARED_TREE = 256  # a term larger than this as a tree gets its shared parts named
 
 

@@ -606,7 +606,7 @@ def _rule_files(paths) -> list[tuple[str, str]]:
     return out
 
 
-def _types(spec, where: str) -> tuple[ir.Scalar, ...]:
+def types_of(spec, where: str) -> tuple[ir.Scalar, ...]:
     items = spec if isinstance(spec, list) else [spec]
     out: list[ir.Scalar] = []
     for item in items:
@@ -692,7 +692,7 @@ def _read_rule(path: str, ruleset: str, node, data) -> _Template:
     where = f"{path}:{line}: rule '{name}'" if name else f"{path}:{line}: rule"
     rule = _RuleNode(path, node, name)
     _check_entries(rule, entries, where)
-    types = _types(data["types"], rule.at("types"))
+    types = types_of(data["types"], rule.at("types"))
     vars_ = _read_vars(rule, data)
     reassoc = _read_reassoc(rule, data, types)
     consts = _read_consts(rule, data)
@@ -1039,7 +1039,7 @@ def _parse_files(files) -> tuple[list[Rule], int, dict]:
 # ---------------------------------------------------------------- loading (and the proof cache)
 
 
-def _environment_digest() -> str:
+def environment_digest() -> str:
     """What a proof depends on besides the rule: the definitions, the domain,
     the term evaluator, this prover, and Z3 itself."""
     from ..meaning import semantics, terms, z3domain
@@ -1136,7 +1136,7 @@ def load_rules(paths=None, *, cache: bool = True, timeout_ms: int = 60000, rlimi
     t0 = time.perf_counter()
     rules, n_templates, per_set = parse_rules(paths)
     st = LoadStats(templates=n_templates, instances=len(rules), rulesets=per_set)
-    store = _ProofCache(_environment_digest()) if cache else None
+    store = _ProofCache(environment_digest()) if cache else None
     # each instance's key once: those the cache holds are done, the rest are proven in order
     keyed = [(r, _rule_key(store.env, r) if store is not None else "") for r in rules if not r.reassoc]
     todo = [(r, key) for r, key in keyed if store is None or key not in store]
@@ -1176,7 +1176,7 @@ def holds(r: Rule, timeout_ms: int = 60000, rlimit: int = PROOF_RLIMIT) -> bool:
     proven by Z3, or found in the proof cache the rule files use.  False
     where it is refuted or undecided, which the cache remembers too (the
     same environment digest: a new Z3 or new definitions try again)."""
-    store = _ProofCache(_environment_digest())
+    store = _ProofCache(environment_digest())
     key = _rule_key(store.env, r)
     if key in store:
         return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from . import bodies, costs, egraph, idioms, lower, validate
+from . import bodies, costs, egraph, idioms, loops, lower, validate
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, const, subterms, to_expr
@@ -51,7 +51,9 @@ class RootOutcome:
     why: str = ""
 
     def __str__(self) -> str:
-        return f"fallback: {self.why}" if self.status is RootStatus.FALLBACK else self.status.value
+        if self.status is RootStatus.FALLBACK:
+            return f"fallback: {self.why}"
+        return f"{self.status.value}, {self.why}" if self.why else self.status.value
 
 
 @dataclass
@@ -76,9 +78,11 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
     _, roots = lower.transform(module)
     # egglog cannot test a rule's condition: conditioned rules go in as their
     # instances for the constants the roots hold (`udiv-pow2-is-shr[c=16]`).
-    concrete = rulebook.for_terms(rules, [r.term for r in roots])
+    concrete: list = rulebook.for_terms(rules, [r.term for r in roots])  # Rule, and loops.LoopRule below
     # idioms recognised by their values, whatever their spelling
     concrete += idioms.recognise([r.term for r in roots])
+    # loop rules, at the fold and index types the roots' folds have
+    concrete += loops.for_terms(loops.load_rules(), [r.term for r in roots])
     atlas = egraph.saturate(
         {r.name: (r.function, r.term) for r in roots},
         concrete,
@@ -92,7 +96,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
     """Replace each root by its extracted form where Z3 proves them equal."""
     chosen: dict[str, Term] = {}
     outcomes: dict[str, RootOutcome] = {}
-    counts = {f.name: [0, 0, 0] for f in module.functions}  # roots, rewritten, proven
+    counts = {f.name: [0, 0, 0, 0] for f in module.functions}  # roots, rewritten, proven, of which loops
     fallbacks: dict[str, list[Fallback]] = {f.name: [] for f in module.functions}
     pre = {f.name: bodies.precondition(f) for f in module.functions}
     for r in sat.roots:
@@ -104,6 +108,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=sat.atlas.cost)
         if strays(r.term, best):
             best = r.term  # another function's variable: not a form of this root
+        if r.term.op == "reduce" and not loops.restructured(r.term, best):
+            best = r.term  # a fold with a new body only: the body's own roots rewrite it
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
@@ -115,7 +121,9 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             continue
         n[2] += 1
         chosen[r.name] = best
-        outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best)
+        by = loops.PROOF if r.term.op == "reduce" else ""
+        n[3] += bool(by)
+        outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best, by)
     optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
     run_form, _ = lower.transform(module)
     functions = []
@@ -137,8 +145,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
                     {r.name: RootOutcome(RootStatus.FALLBACK, r.term, why) for r in sat.roots if r.function == src.name}
                 )
         functions.append(emitted)
-        roots, rewritten, _ = counts[src.name]
-        terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]))
+        roots, rewritten, _, whole_loops = counts[src.name]
+        terms = Terms(roots, rewritten, proven, tuple(fallbacks[src.name]), whole_loops)
         evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
     alternatives = {
         r.name: tuple(
@@ -181,7 +189,10 @@ def guarded_forms(source: Term, guarded: list, pre: Term) -> list[Term]:
 def unproven_because(source: Term, form: Term, when: Term | None = None) -> str | None:
     """None where Z3 proves `form` equal to `source` (where `when` holds:
     a function's precondition), else why not: undecided, or refuted (never
-    expected: a rule or the e-graph is wrong)."""
+    expected: a rule or the e-graph is wrong).  A fold is proven by
+    induction (atlas/logic/loops.py)."""
+    if source.op == "reduce":
+        return loops.unproven_because(source, form, when)
     try:
         counter = rulebook.prove(source, form, timeout_ms=PROOF_TIMEOUT_MS, when=when)
     except rulebook.Undecided as exc:

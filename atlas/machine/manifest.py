@@ -173,6 +173,7 @@ class Terms:
     rewritten: int = 0  # a cheaper form was found
     proven: int = 0  # ... and proven equal by Z3
     fallbacks: tuple[Fallback, ...] = ()
+    loops: int = 0  # of those proven, whole loops (folds), by induction over every trip count
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,8 @@ class Evidence:
                 proven=t.proven,
                 fallbacks=[{"root": f.root, "why": f.why} for f in t.fallbacks],
             )
+            if t.loops:
+                out["loops_proven"] = t.loops
         out["form"] = self.form.value
         if self.check is not None:
             out["validation"] = self.check.to_json()
@@ -231,6 +234,7 @@ class Evidence:
                 _get(d, "rewritten", int, where, 0),
                 _get(d, "proven", int, where, 0),
                 tuple(fallbacks),
+                _get(d, "loops_proven", int, where, 0),
             )
         check = d.get("validation")
         forms = _get(d, "atlas_forms", list, where)

@@ -248,6 +248,11 @@ def pretty(t: Term, memo: dict[Term, str] | None = None) -> str:
 
     def text(u: Term) -> str:
         s = memo.get(u)
+        if s is None and u.op == "reduce":  # a fold over its placeholders ($i, $acc)
+            lo, hi, init, body = (text(a) for a in u.args)
+            s = memo[u] = f"fold($i in {lo}..{hi}, $acc = {init}: {body})"
+        elif s is None and u.op == "trip":
+            s = memo[u] = f"trips({text(u.args[0])}..{text(u.args[1])})"
         if s is None:
             if u.args:  # the operands as variables named by their text
                 u2 = Term(u.op, u.ty, tuple(Term("var", a.ty, (), text(a)) for a in u.args), u.value)

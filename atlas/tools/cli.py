@@ -535,7 +535,8 @@ def _validation_line(ev: Evidence, requires: bool = False) -> str:
     (`requires`: proven where its precondition holds)."""
     parts = []
     if ev.terms and ev.terms.rewritten:
-        parts.append(f"{ev.terms.proven} of {ev.terms.rewritten} rewritten terms proven by Z3")
+        whole = f" ({ev.terms.loops} of them whole loops, by induction)" if ev.terms.loops else ""
+        parts.append(f"{ev.terms.proven} of {ev.terms.rewritten} rewritten terms proven by Z3{whole}")
     proof = ev.check.proof if ev.check else None
     if proof:
         scope = "every input" if proof.bound is None else f"loops up to {proof.bound} iterations"

@@ -546,9 +546,13 @@ def _rules_doc(sat, report: dict) -> dict:
     }
     # rules made for this program (idioms recognised by their values) are
     # proven as they are made: every one given to the e-graph
-    from ..logic import idioms
+    from ..logic import idioms, loops
 
     proven_per[idioms.RULESET] = sum(r.ruleset == idioms.RULESET for r in sat.rules)
+    # loop rules are proven by induction when they load (atlas/logic/loops.py)
+    for r in sat.rules:
+        if isinstance(r, loops.LoopRule):
+            proven_per[r.ruleset] = proven_per.get(r.ruleset, 0) + 1
     matches = report["rule_matches"]
     ruleset_of = {r.name: r.ruleset for r in sat.rules}
     per_set = {}
@@ -728,6 +732,8 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
                 f"   {e.get('form', '?')}: {e.get('rewritten', 0)} of {_plural(e.get('roots', 0), 'root')} "
                 f"rewritten, {e.get('proven', 0)} proven by Z3"
             )
+            if e.get("loops_proven"):
+                head += f" ({_plural(e['loops_proven'], 'whole loop')}, by induction)"
             if diff:
                 verdict = VERDICT.get(diff.get("agree"), "?")
                 head += f"; differential {diff.get('runs', 0)} runs " + (
