@@ -97,3 +97,13 @@ uint64_t argmin_i16(uint64_t n, const int16_t *x) {
         if (x[i] < low) { low = x[i]; at = i; }
     return at;
 }
+int32_t scaled_sum(uint64_t n, const int32_t *x, int32_t w) {
+    uint32_t s = 0;
+    for (uint64_t i = 0; i < n; i++) s = (uint32_t)x[i] * (uint32_t)w + s;
+    return (int32_t)s;
+}
+uint32_t centred_sum(uint64_t n, const uint16_t *x, uint32_t b) {
+    uint32_t s = 0;
+    for (uint64_t i = 0; i < n; i++) s += (uint32_t)x[i] - b;
+    return s;
+}

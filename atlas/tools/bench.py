@@ -379,6 +379,24 @@ FAMILY = (
         (4096, 1 << 22),
         lambda rng, n: {"x": _ints(rng, n, -(2**15), 2**15, np.int16)},
     ),
+    Kernel(
+        "scaled_sum",
+        "int32_t",
+        (_N, ("x", "const int32_t *"), ("w", "int32_t")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, -(2**31), 2**31, np.int32), "w": -7919},
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
+        "centred_sum",
+        "uint32_t",
+        (_N, ("x", "const uint16_t *"), ("b", "uint32_t")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, 0, 1 << 16, np.uint16), "b": 32768},
+        moved=lambda n: 2 * n,
+        bound_sizes=(1 << 22,),
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 

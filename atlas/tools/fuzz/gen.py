@@ -485,6 +485,7 @@ class Generator:
                 self.t_scan,
                 self.t_cond_float,
                 self.t_fold,
+                self.t_loop_rule,
                 self.t_swap_elements,
                 self.t_passes,
             )
@@ -618,6 +619,42 @@ class Generator:
         op = self.compound_op(t)
         out += self.loop(lambda: [f"{s} {op} {self.compound_rhs(t, op)};"])
         self.declare(s, t)
+        return out
+
+    # The shapes of the loop rules (primitives/loops.yaml) and their near
+    # misses: the "unchanging" value c is sometimes built inside the loop,
+    # where it may read the index or the accumulator.
+    _LOOP_RULE_BODIES = (
+        "{s} += {c} * ({e});",
+        "{s} = ({e}) * {c} + {s};",
+        "{s} -= {e};",
+        "{s} -= {c} * ({e});",
+        "{s} += ({e}) + {c};",
+        "{s} ^= ({e}) & {c};",
+        "{s} |= {c} & ({e});",
+        "{s} += {c};",
+        "{s} ^= {c};",
+        "{s} |= {c};",
+        "{s} &= {c};",
+        "{s} = min({s}, {c});",
+        "{s} = max({c}, {s});",
+        "if {p} {{ {s} += {c}; }} else {{ {s} += {c}; }}",
+        "if {p} {{ {s} += {c} * ({e}); }}",
+    )
+
+    def t_loop_rule(self) -> list[str]:
+        t = self.pick(INTS)
+        s = self.fresh("acc")
+        out = [f"let {s}: {t} = {self.literal(t)};"]
+        template = self.pick(self._LOOP_RULE_BODIES)
+        outside = self.expr(t, 1)  # before the loop: it cannot read the index
+        self.declare(s, t)
+
+        def body() -> list[str]:
+            c = outside if self.chance(0.8) else self.expr(t, 1)
+            return [template.format(s=s, c=c, e=self.expr(t, 1), p=self.expr("bool", 1))]
+
+        out += self.loop(body)
         return out
 
     @staticmethod
