@@ -351,3 +351,31 @@ def test_native_folds_agree_with_the_interpreter(native, name):
         args = _args(name, n, rng)
         want = interp.run(module, name, *[a.copy() if isinstance(a, np.ndarray) else a for a in args])
         assert getattr(lib, name)(*args) == want, (name, n)
+
+
+def test_a_body_term_that_reads_the_accumulator_is_not_moved_out():
+    # `w * (s ^ x[i])`: the product's other factor reads s, so it is not a
+    # value that may change only with the index; the e-graph holds no
+    # hoisted form (the site's proof would refute one: fallback)
+    text = """fn f(n: u64, x: [u32; n], w: u32) -> u32 {
+        let s: u32 = 1;
+        for i in 0..n { s += w * (s ^ x[i]); }
+        return s;
+    }"""
+    v = verified(text)
+    (outcome,) = [o for name, o in v.outcomes.items() if lower.FOLD in name]
+    assert outcome.status is stages.RootStatus.UNCHANGED
+
+
+def test_a_measured_table_prices_a_fold_by_its_throughput(monkeypatch):
+    # loads are slow on the path but overlap across iterations: a sum split
+    # so that its bias is added once is cheaper under either model
+    from atlas.logic import costs
+
+    # figures of the kind this machine measured (x86_64, 2026-12-05)
+    measured = {"mul": (3.06, 1.0), "select": (1.0, 0.5), "lt": (1.03, 0.1), "cast": (1.05, 0.52)}
+    table = {f"{op}@{t.name}": costs.OpCost(*measured.get(op, (1.0, 0.24))) for op in costs.OPS for t in costs.TYPES}
+    monkeypatch.setattr(costs, "model_for", lambda probe: costs.CostTable(table, "made up for a test", 1.0))
+    v = verified(SOURCE)
+    assert loops_in(v.module.function("biased")) == 1
+    assert len(chosen(v, "biased")) == 2 and chosen(v, "weighted")  # s split, c in closed form

@@ -130,12 +130,20 @@ def node_cost(table: dict[str, int], op: str, ty: ir.Scalar, arg_tys=()) -> int:
 
 # A fold's body (atlas/logic/loops.py) is priced as if its loop ran this
 # many times: enough that work moved out of the loop pays for itself.
-TRIPS = 16
+TRIPS = 64
 
 
 def kid_weights(op: str, n: int) -> tuple[int, ...]:
-    """How many times each of an `op` node's n children is paid."""
+    """How many times each of an `op` node's n children is paid (its
+    throughput, and its cost on the static hints)."""
     return (1, 1, 1, TRIPS) if op == "reduce" else (1,) * n
+
+
+def kid_latency_weights(op: str, n: int) -> tuple[int, ...]:
+    """How much each child's latency adds to the node's path: a fold's
+    iterations overlap (only the accumulator is carried), so its body is
+    priced by throughput alone."""
+    return (1, 1, 1, 0) if op == "reduce" else (1,) * n
 
 
 def term_cost(t: Term, table: dict[str, int]) -> int:
@@ -342,7 +350,11 @@ def estimate(t: Term, table: Table) -> float:
             continue
         stack.pop()
         lat, thr = figures(table, u)
-        kids = [(w * ready[a][0], w * ready[a][1]) for w, a in zip(kid_weights(u.op, len(u.args)), u.args)]
+        n = len(u.args)
+        kids = [
+            (lw * ready[a][0], w * ready[a][1])
+            for lw, w, a in zip(kid_latency_weights(u.op, n), kid_weights(u.op, n), u.args)
+        ]
         ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
     path, total = ready[t]
     return max(path, total)

@@ -61,7 +61,17 @@ from typing import Callable, Hashable
 
 from ..meaning import ir
 from ..meaning.terms import Term, pretty, subterms
-from .costs import Table, default_costs, estimate, is_measured, kid_weights, node_cost, node_figures, term_cost
+from .costs import (
+    Table,
+    default_costs,
+    estimate,
+    is_measured,
+    kid_latency_weights,
+    kid_weights,
+    node_cost,
+    node_figures,
+    term_cost,
+)
 
 # ---------------------------------------------------------------- operators
 
@@ -354,8 +364,9 @@ def rule_text(rule, egg_name: str, ruleset: str) -> str:
     rhs = r.tree(rule.rhs)
     kind = "birewrite" if getattr(rule, "bidirectional", False) else "rewrite"
     subsume = " :subsume" if folds(rule) else ""
-    invariant = getattr(rule, "invariant", ())
-    when = " :when (" + " ".join(f"(Inv {r.var(v)})" for v in invariant) + ")" if invariant else ""
+    facts = [f"(Inv {r.var(v)})" for v in getattr(rule, "invariant", ())]
+    facts += [f"(Free {r.var(v)})" for v in getattr(rule, "variant", ())]
+    when = " :when (" + " ".join(facts) + ")" if facts else ""
     return f'({kind} {lhs} {rhs}{when}{subsume} :ruleset {ruleset} :name "{egg_name}")'
 
 
@@ -567,7 +578,9 @@ class _LoadedRules:
                 raise ValueError(f"rule {rule.name} ({getattr(rule, 'source', '?')}): {e}") from e
         self.folding = any(folds(rule) for rule, _ in self.commands)
         # loop rules ask for invariant classes (see _invariance)
-        self.invariance = any(getattr(rule, "invariant", ()) for rule, _ in self.commands)
+        self.invariance = any(
+            getattr(rule, "invariant", ()) or getattr(rule, "variant", ()) for rule, _ in self.commands
+        )
 
     def declarations(self) -> list[str]:
         return (
@@ -591,23 +604,27 @@ INVARIANCE = "invariance"  # the ruleset that derives Inv
 
 
 def _invariance() -> list[str]:
-    """The relation `Inv` of the classes a fold's iterations cannot change:
-    those that name neither placeholder of a fold's body (atlas/logic/loops.py).
-    A fold's loop stores nothing, so an array element at an invariant index
-    is invariant too; a fold is, where its range and start are."""
-    from .loops import PLACEHOLDERS
+    """Two relations over the classes of a fold's body (atlas/logic/loops.py):
+    `Inv`, the classes its iterations cannot change (they name neither
+    placeholder), and `Free`, those that do not read the accumulator (they
+    may read the index).  A fold's loop stores nothing, so an array element
+    at an invariant index is invariant too; a fold is, where its range and
+    start are (its body is over placeholders of its own)."""
+    from .loops import ACC, IDX
 
-    out = ["(relation Inv (Term))", f"(ruleset {INVARIANCE})"]
-    for ctor in [*LEAVES, *BY_CTOR]:
-        sig = _signature(ctor)
-        args = " ".join(f"a{i}" for i in range(len(sig)))
-        kids = [i for i, sort in enumerate(sig) if sort == "Term"]
-        if ctor == "Reduce":
-            kids = kids[:3]  # the body is over the placeholders: range and start decide
-        conds = [f"(Inv a{i})" for i in kids]
-        if ctor == "Var":
-            conds += [f"(!= a0 {_quote(p)})" for p in PLACEHOLDERS]
-        out.append(f"(rule ((= e ({ctor} {args})) {' '.join(conds)}) ((Inv e)) :ruleset {INVARIANCE})")
+    out = [f"(ruleset {INVARIANCE})"]
+    for rel, excluded in (("Inv", (ACC, IDX)), ("Free", (ACC,))):
+        out.append(f"(relation {rel} (Term))")
+        for ctor in [*LEAVES, *BY_CTOR]:
+            sig = _signature(ctor)
+            args = " ".join(f"a{i}" for i in range(len(sig)))
+            kids = [i for i, sort in enumerate(sig) if sort == "Term"]
+            if ctor == "Reduce":
+                kids = kids[:3]
+            conds = [f"({rel} a{i})" for i in kids]
+            if ctor == "Var":
+                conds += [f"(!= a0 {_quote(p)})" for p in excluded]
+            out.append(f"(rule ((= e ({ctor} {args})) {' '.join(conds)}) (({rel} e)) :ruleset {INVARIANCE})")
     return out
 
 
@@ -786,6 +803,12 @@ def _weights(n: tuple) -> tuple[int, ...]:
     return kid_weights(BY_CTOR[ctor][0] if ctor in BY_CTOR else "", len(kids))
 
 
+def _latency_weights(n: tuple) -> tuple[int, ...]:
+    """How much each child's latency adds to e-node n's path."""
+    ctor, _, kids = n
+    return kid_latency_weights(BY_CTOR[ctor][0] if ctor in BY_CTOR else "", len(kids))
+
+
 FRONTIER = 4  # Pareto points kept per class under a measured table
 
 
@@ -862,9 +885,9 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             work -= math.prod(len(ps) for ps in kid_points)
             if work < 0:
                 return None
-            w = _weights(n)
+            w, lw = _weights(n), _latency_weights(n)
             for picks in itertools.product(*kid_points):
-                lat = lat0 + max((x * q.lat for x, q in zip(w, picks)), default=0.0)
+                lat = lat0 + max((x * q.lat for x, q in zip(lw, picks)), default=0.0)
                 thr = thr0 + sum(x * q.thr for x, q in zip(w, picks))
                 size = 1 + sum(q.size for q in picks)
                 if _admit(front[cid], _Point(lat, thr, size, n, picks)):
@@ -1006,7 +1029,7 @@ class Atlas:
                 return float("inf")
             lat0, thr0 = pairs[cid, n]
             w = _weights(n)
-            lat = lat0 + max((x * top[k].lat for x, k in zip(w, n[2])), default=0.0)
+            lat = lat0 + max((x * top[k].lat for x, k in zip(_latency_weights(n), n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total

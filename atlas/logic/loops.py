@@ -20,7 +20,9 @@ Loop rules (primitives/loops.yaml, `load_rules`) rewrite folds in the
 e-graph: a product by a value the loop does not change moved out of a sum,
 a sum split in two, a fold of an unchanging value in closed form.  A rule
 may ask that a pattern variable be *invariant*: the e-graph's `Inv`
-relation holds of the classes that name neither placeholder.  Each rule,
+relation holds of the classes that name neither placeholder; every other
+pattern variable of a body matches only what `Free` holds of, the classes
+that do not read the accumulator (the proof takes them for any value).  Each rule,
 at every width it claims, and each form the atlas chooses for a loop, is
 proven by induction on the iteration count with Z3 (`unproven_because`):
 
@@ -323,6 +325,7 @@ class LoopRule:
     lhs: Term
     rhs: Term
     invariant: tuple[str, ...]
+    variant: tuple[str, ...]  # the others: may read the index, never the accumulator
     source: str
     text: str
     reassoc: bool = False  # what every rule says; a loop rule holds for integers only
@@ -420,7 +423,9 @@ def _instance(spec: _Spec, ruleset: str, ty: ir.Scalar, index: ir.Scalar) -> Loo
         raise LoopRuleError(f"{spec.where}: `invariant` names a variable the body does not use")
     text = f"{spec.body} => {spec.form}" + "".join(f" where {n} = fold from {s}: {b}" for n, s, b in spec.folds)
     inv = tuple("?" + n for n in spec.invariant)
-    return LoopRule(spec.name, ruleset, ty, index, lhs, rhs, inv, spec.where, text)
+    return LoopRule(
+        spec.name, ruleset, ty, index, lhs, rhs, inv, tuple("?" + n for n in sorted(variant)), spec.where, text
+    )
 
 
 def _plain(t: Term) -> Term:
