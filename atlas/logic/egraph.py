@@ -366,6 +366,7 @@ def rule_text(rule, egg_name: str, ruleset: str) -> str:
     subsume = " :subsume" if folds(rule) else ""
     facts = [f"(Inv {r.var(v)})" for v in getattr(rule, "invariant", ())]
     facts += [f"(Free {r.var(v)})" for v in getattr(rule, "variant", ())]
+    facts += [f"(Varies {r.var(v)})" for v in getattr(rule, "varies", ())]
     when = " :when (" + " ".join(facts) + ")" if facts else ""
     return f'({kind} {lhs} {rhs}{when}{subsume} :ruleset {ruleset} :name "{egg_name}")'
 
@@ -624,8 +625,24 @@ def _invariance() -> list[str]:
             conds = [f"({rel} a{i})" for i in kids]
             if ctor == "Var":
                 conds += [f"(!= a0 {_quote(p)})" for p in excluded]
-            out.append(f"(rule ((= e ({ctor} {args})) {' '.join(conds)}) (({rel} e)) :ruleset {INVARIANCE})")
+            out.append(_fact_rule(f"(= e ({ctor} {args})) {' '.join(conds)}", f"({rel} e)", len(out)))
+    # `Varies`: the classes with a member that reads the index (of a nested
+    # fold, its range and start only: its body has an index of its own)
+    out.append("(relation Varies (Term))")
+    out.append(_fact_rule(f"(= e (Var {_quote(IDX)} t))", "(Varies e)", len(out)))
+    for ctor in [*LEAVES, *BY_CTOR]:
+        sig = _signature(ctor)
+        args = " ".join(f"a{i}" for i in range(len(sig)))
+        kids = [i for i, sort in enumerate(sig) if sort == "Term"]
+        for k in kids[:3] if ctor == "Reduce" else kids:
+            out.append(_fact_rule(f"(= e ({ctor} {args})) (Varies a{k})", "(Varies e)", len(out)))
     return out
+
+
+def _fact_rule(query: str, fact: str, n: int) -> str:
+    """One rule of the invariance ruleset, named so that its matches are
+    told apart from the rewrites' (`_count_matches`)."""
+    return f'(rule ({query}) ({fact}) :ruleset {INVARIANCE} :name "{INVARIANCE}.{n}")'
 
 
 def _root_lets(named: dict) -> list[str]:
@@ -719,6 +736,8 @@ def _count_matches(per_rule: dict, rule_names: dict[str, str], matches: dict[str
     Rule.name; the pass's total."""
     found = 0
     for k, v in per_rule.items():
+        if k.startswith(INVARIANCE + "."):
+            continue  # bookkeeping (which classes a loop changes), not a rewrite
         # a birewrite named r3 reports as "r3=>" and "r3<=": count both
         base = k[:-2] if k.endswith(("=>", "<=")) and k[:-2] in rule_names else k
         matches[rule_names.get(base, k)] += v

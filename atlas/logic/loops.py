@@ -309,7 +309,7 @@ def emit(loop: ir.For, fold: Fold, chosen: list[Term], fresh: Callable[[str], st
 # ---------------------------------------------------------------- rules
 
 LOOP_RULES = Path(__file__).resolve().parents[2] / "primitives" / "loops.yaml"
-_KEYS = {"name", "body", "form", "folds", "invariant", "types", "doc"}
+_KEYS = {"name", "body", "form", "folds", "invariant", "varies", "types", "doc"}
 
 
 @dataclass(frozen=True)
@@ -326,6 +326,7 @@ class LoopRule:
     rhs: Term
     invariant: tuple[str, ...]
     variant: tuple[str, ...]  # the others: may read the index, never the accumulator
+    varies: tuple[str, ...]  # those that must read the index (a rule that would only feed another)
     source: str
     text: str
     reassoc: bool = False  # what every rule says; a loop rule holds for integers only
@@ -345,6 +346,7 @@ class _Spec:
     form: str
     folds: tuple[tuple[str, str, str], ...]  # (name, start, body)
     invariant: tuple[str, ...]
+    varies: tuple[str, ...]
     types: tuple[ir.Scalar, ...]
     where: str
 
@@ -369,9 +371,8 @@ def _specs(path: Path) -> tuple[str, list[_Spec]]:
         types = rulebook.types_of(r.get("types", "ints"), where)
         if any(not t.is_int for t in types):
             raise LoopRuleError(f"{where}: loop rules hold for integer folds only (float folds are not associative)")
-        out.append(
-            _Spec(str(r["name"]), str(r["body"]), str(r["form"]), folds, tuple(r.get("invariant") or ()), types, where)
-        )
+        invariant, varies = tuple(r.get("invariant") or ()), tuple(r.get("varies") or ())
+        out.append(_Spec(str(r["name"]), str(r["body"]), str(r["form"]), folds, invariant, varies, types, where))
     return str(data.get("ruleset", "loops")), out
 
 
@@ -421,11 +422,12 @@ def _instance(spec: _Spec, ruleset: str, ty: ir.Scalar, index: ir.Scalar) -> Loo
         raise LoopRuleError(f"{spec.where}: the form uses a variant ({', '.join(sorted(variant))}) outside a fold")
     if set(spec.invariant) - set(pattern):
         raise LoopRuleError(f"{spec.where}: `invariant` names a variable the body does not use")
+    if set(spec.varies) - variant:
+        raise LoopRuleError(f"{spec.where}: `varies` names a variable that is not a variant of the body")
     text = f"{spec.body} => {spec.form}" + "".join(f" where {n} = fold from {s}: {b}" for n, s, b in spec.folds)
     inv = tuple("?" + n for n in spec.invariant)
-    return LoopRule(
-        spec.name, ruleset, ty, index, lhs, rhs, inv, tuple("?" + n for n in sorted(variant)), spec.where, text
-    )
+    marked = (tuple("?" + n for n in sorted(variant)), tuple("?" + n for n in spec.varies))
+    return LoopRule(spec.name, ruleset, ty, index, lhs, rhs, inv, *marked, spec.where, text)
 
 
 def _plain(t: Term) -> Term:
@@ -435,33 +437,53 @@ def _plain(t: Term) -> Term:
     )
 
 
-_LOADED: dict[str, list[LoopRule]] = {}
+class LoopRules:
+    """The loop rules of one file: instances made at a fold type and an
+    index type when asked for (each is a few parses), every one of them
+    proven when the file is first loaded on a machine."""
+
+    def __init__(self, ruleset: str, specs: list[_Spec]):
+        self.ruleset, self.specs = ruleset, specs
+        self._made: dict[tuple[ir.Scalar, ir.Scalar], list[LoopRule]] = {}
+
+    def at(self, ty: ir.Scalar, index: ir.Scalar) -> list[LoopRule]:
+        """Every rule's instance for folds of `ty` over an `index` range."""
+        if (ty, index) not in self._made:
+            self._made[ty, index] = [_instance(s, self.ruleset, ty, index) for s in self.specs if ty in s.types]
+        return self._made[ty, index]
+
+    def all(self) -> list[LoopRule]:
+        return [r for ty in INTS for index in INTS for r in self.at(ty, index)]
 
 
-def load_rules(path: Path = LOOP_RULES) -> list[LoopRule]:
-    """Every rule of the file at every accumulator and index type, each
-    proven by induction (proofs cached by content, as the other rules')."""
+INTS = [t for t in ir.SCALARS.values() if t.is_int]
+_LOADED: dict[str, LoopRules] = {}
+
+
+def load_rules(path: Path = LOOP_RULES) -> LoopRules:
+    """The file's rules, each proven by induction at every accumulator and
+    index type (once per machine: the proofs are remembered by content, as
+    the other rules' are)."""
     text = path.read_text(encoding="utf-8")
     key = hashlib.sha256((text + rulebook.environment_digest() + Path(__file__).read_text()).encode()).hexdigest()
     if key in _LOADED:
         return _LOADED[key]
-    ruleset, specs = _specs(path)
-    ints = [t for t in ir.SCALARS.values() if t.is_int]
-    out = [_instance(s, ruleset, ty, index) for s in specs for ty in s.types for index in ints]
+    rules = LoopRules(*_specs(path))
     stamp = cache_dir() / "loop-rules" / f"{key}.json"
     if not stamp.exists():
-        for r in out:
+        every = rules.all()
+        for r in every:
             why = unproven_because(_plain(r.lhs), _plain(r.rhs))
             if why is not None:
                 raise LoopRuleError(f"{r.source} at {r.ty} over a {r.index} index: not proven: {why}")
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(stamp, json.dumps({"proven": len(out)}))
-    _LOADED[key] = out
-    return out
+        write_atomic(stamp, json.dumps({"proven": len(every)}))
+    _LOADED[key] = rules
+    return rules
 
 
-def for_terms(loop_rules: list[LoopRule], terms) -> list[LoopRule]:
+def for_terms(loop_rules: LoopRules, terms) -> list[LoopRule]:
     """The instances egglog needs for `terms`: those of the (fold type,
     index type) pairs their folds have."""
     pairs = {(u.ty, u.args[0].ty) for t in terms for u in subterms(t) if u.op == "reduce"}
-    return [r for r in loop_rules if (r.ty, r.index) in pairs]
+    return [r for ty, index in sorted(pairs, key=str) for r in loop_rules.at(ty, index)]
