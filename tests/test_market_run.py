@@ -94,6 +94,26 @@ def test_a_lost_task_is_run_again_from_its_saved_data(kernels, fault):
         assert out.failed == {} and out.restarts == 1 and out.retried == 1
 
 
+@pytest.mark.parametrize("fault", ["crash", "kill", "hang"])
+@pytest.mark.parametrize("prefetch", [0, 3])
+def test_tasks_a_lost_daemon_held_and_had_not_begun_are_offered_again(kernels, fault, prefetch):
+    """Forty independent tasks, the daemons holding up to `prefetch` each
+    beyond the one they run: the one lost is run again, those queued behind
+    it on the lost daemon go elsewhere or wait, and every array is scaled
+    exactly once."""
+    with daemons.Market(timeout=5.0 if fault == "hang" else 60.0, prefetch=prefetch) as m:
+        m.register(kernels)
+        arrays = [m.put(np.full(8, float(i + 1))) for i in range(40)]
+        for a in arrays:
+            m.submit("scale", 8, 2.0, a)
+        out = m.run(policies.Eager(), inject={5: fault})
+        assert out.failed == {} and out.restarts == 1 and out.retried == 1
+        for i, a in enumerate(arrays):
+            assert np.array_equal(a.array, np.full(8, 2.0 * (i + 1))), i
+        done = out.run.ledger.array()
+        assert sorted(done[done["outcome"] == DONE]["task"].tolist()) == list(range(40))
+
+
 def test_without_retries_the_task_and_what_needs_it_fail_and_the_rest_completes(kernels):
     with daemons.Market(retries=0) as m:
         m.register(kernels)

@@ -6,6 +6,9 @@ Each daemon is a process pinned to its core.  It loads the registered
 artefacts once, then takes one task at a time from its pipe, calls the
 native function on the shared arrays, appends one record to its ledger
 (shared memory, records.Ledger) and says it is done; it does nothing else.
+A daemon holds up to `prefetch` tasks beyond the one it runs, in its pipe
+(as StarPU's workers hold theirs in a queue), so that it never waits for
+the market's round trip between two tasks.
 The market (this process) keeps the graph, the policy, the history model
 and the dispatcher, and watches the daemons:
 
@@ -25,12 +28,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import selectors
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from multiprocessing import shared_memory
-from multiprocessing.connection import wait
 from pathlib import Path
 
 import numpy as np
@@ -81,10 +85,14 @@ class _Daemon:
     conn: Any = None  # the market's end of its pipe
     ledger_shm: shared_memory.SharedMemory | None = None
     generation: int = 0
-    task: int | None = None
-    attempt: int = 0
-    started: float = 0.0
+    inflight: deque = field(default_factory=deque)  # (task, attempt) sent, in the order it runs them
+    since: float = 0.0  # when the first of them started, at the latest
     restarts: int = 0
+
+    @property
+    def task(self) -> int | None:
+        """The task it runs now (the first one sent and not answered)."""
+        return self.inflight[0][0] if self.inflight else None
 
 
 @dataclass
@@ -150,9 +158,9 @@ class Market:
     """Tasks on this machine's cores.  Register artefacts, put arrays in
     shared memory (`data`), submit calls, `run` them all."""
 
-    def __init__(self, cores: list[int] | None = None, *, timeout: float = 60.0, retries: int = 1):
+    def __init__(self, cores: list[int] | None = None, *, timeout: float = 60.0, retries: int = 1, prefetch: int = 1):
         self.cores = sorted(cores if cores is not None else os.sched_getaffinity(0))
-        self.timeout, self.retries = timeout, retries
+        self.timeout, self.retries, self.prefetch = timeout, retries, prefetch
         self.graph = TaskGraph()
         self.artefacts: list[str] = []
         self.libraries: list[runtime.Library] = []
@@ -275,6 +283,7 @@ class _Session:
         self.t0 = 0.0
         self.ledger = Ledger(len(self.graph) * (market.retries + 1) + len(self.daemons) + 16)
         self.executed: list[np.ndarray] = []  # the daemons' own ledgers, read back as they stop
+        self.watch = selectors.DefaultSelector()  # every daemon's pipe and process, registered once
 
     def now(self) -> float:
         return time.perf_counter() - self.t0
@@ -292,12 +301,13 @@ class _Session:
             while len(self.done) + len(self.failed) < len(self.graph):
                 self.state.now = self.now()
                 self._offer()
-                if all(d.task is None for d in self.daemons):
+                if all(not d.inflight for d in self.daemons):
                     raise MarketError(f"{self.policy.name}: tasks are left that no daemon was given")
                 self._wait()
         finally:
             for d in self.daemons:
                 self._stop(d)
+            self.watch.close()
         units = self.state.units
         settle(self.dispatcher, self.times, units, self.ledger, self.now(), sorted(self.done))
         run = Run(self.policy.name, self.platform, self.graph, self.times, units, self.ledger, self.model)
@@ -317,9 +327,12 @@ class _Session:
         )
         d.process.start()
         child.close()
-        d.conn, d.generation, d.task = parent, d.generation + 1, None
+        d.conn, d.generation = parent, d.generation + 1
+        d.inflight.clear()
         if not parent.poll(120) or parent.recv() != ("up",):
             raise MarketError(f"the daemon for core {d.core} did not start")
+        self.watch.register(d.conn, selectors.EVENT_READ, d)
+        self.watch.register(d.process.sentinel, selectors.EVENT_READ, d)
 
     def _stop(self, d: _Daemon) -> None:
         """Stop the daemon; read back its ledger, the record of every task it ran."""
@@ -349,6 +362,9 @@ class _Session:
     def _replace(self, d: _Daemon) -> None:
         """The daemon died or hung: kill what is left, start it again (its
         ledger goes with it; the market's own keeps the failure)."""
+        self.watch.unregister(d.conn)
+        if d.process is not None:
+            self.watch.unregister(d.process.sentinel)
         if d.process is not None and d.process.is_alive():
             d.process.kill()
         if d.process is not None:
@@ -369,13 +385,14 @@ class _Session:
         self.policy.ready(task, self.state)
 
     def _offer(self) -> None:
-        units = self.state.units
         for u in self.policy.order(self.state):
-            if u.running is None:
+            d = self.daemons[u.index]
+            while len(d.inflight) <= self.m.prefetch:
                 task = self.policy.pick(u, self.state)
-                if task is not None:
-                    self._send(self.daemons[u.index], task)
-        if all(u.running is None for u in units) and self.policy.waiting(self.state):
+                if task is None:
+                    break
+                self._send(d, task)
+        if all(not d.inflight for d in self.daemons) and self.policy.waiting(self.state):
             unit, task = self.policy.clear(self.state)
             self._send(self.daemons[unit.index], task)
 
@@ -392,44 +409,65 @@ class _Session:
         tt.unit, tt.start = d.index, self.now()
         tt.reward = self.dispatcher.reward(task, self.state)
         self.dispatcher.taken(task)
-        u.running = task.ident
-        u.busy_until = tt.start + self.state.predicted(task, u)
-        d.task, d.attempt, d.started = task.ident, self.tries[task.ident], time.perf_counter()
-        fault = self.inject.get(task.ident) if self.tries[task.ident] == 0 else None
-        msg = (task.ident, d.attempt, call, self.state.kinds.index(task.kind), tt.reward, task.nbytes, fault)
-        d.conn.send(msg)
-        if fault == "kill":
+        u.busy_until = max(tt.start, u.busy_until) + self.state.predicted(task, u)
+        attempt = self.tries[task.ident]
+        if not d.inflight:
+            d.since = time.perf_counter()
+        d.inflight.append((task.ident, attempt))
+        u.running = d.task
+        fault = self.inject.get(task.ident) if attempt == 0 else None
+        msg = (task.ident, attempt, call, self.state.kinds.index(task.kind), tt.reward, task.nbytes, fault)
+        try:
+            d.conn.send(msg)
+        except OSError:
+            pass  # it died since it last answered: its sentinel tells, and what it held is offered again
+        if len(d.inflight) == 1:
+            self._kill_if_asked(d)
+
+    def _kill_if_asked(self, d: _Daemon) -> None:
+        """The test's SIGKILL, once the task it is for is the one running."""
+        if d.inflight and d.inflight[0][1] == 0 and self.inject.get(d.inflight[0][0]) == "kill":
             assert d.process is not None and d.process.pid is not None
             os.kill(d.process.pid, signal.SIGKILL)
 
     def _wait(self) -> None:
-        busy = [d for d in self.daemons if d.task is not None]
+        busy = [d for d in self.daemons if d.inflight]
         if not busy:
             return
-        limit = min(d.started + self.m.timeout for d in busy) - time.perf_counter()
-        watched: list[Any] = [d.conn for d in busy] + [d.process.sentinel for d in busy if d.process]
-        ready = wait(watched, max(0.0, limit))
+        limit = min(d.since + self.m.timeout for d in busy) - time.perf_counter()
+        said: set[int] = set()
+        died: set[int] = set()
+        for key, _ in self.watch.select(max(0.0, limit)):
+            (said if key.fileobj is key.data.conn else died).add(id(key.data))
         for d in busy:
-            if d.conn in ready:
+            if id(d) in said and id(d) not in died:
                 try:
-                    msg = d.conn.recv()
+                    self._finished(d, d.conn.recv())  # one answer; the next select sees any other
                 except (EOFError, OSError):
                     self._lost(d, "its daemon died")
-                    continue
-                self._finished(d, msg)
-            elif d.process is not None and d.process.sentinel in ready:
-                self._lost(d, "its daemon died")
-            elif time.perf_counter() - d.started > self.m.timeout:
+            elif id(d) in died:
+                # what it said before it died stands: those tasks did finish
+                while d.inflight and d.conn.poll():
+                    try:
+                        self._finished(d, d.conn.recv())
+                    except (EOFError, OSError):
+                        break
+                if d.inflight:
+                    self._lost(d, "its daemon died")
+            elif time.perf_counter() - d.since > self.m.timeout:
                 self._lost(d, f"it ran past the timeout of {self.m.timeout} s")
 
     def _finished(self, d: _Daemon, msg) -> None:
         _, ident, attempt, start, end, error = msg
-        if ident != d.task or attempt != d.attempt or ident in self.done:
+        if not d.inflight or (ident, attempt) != d.inflight[0] or ident in self.done:
             return  # a word from an attempt already given up on
+        d.inflight.popleft()
+        d.since = end  # the next one starts when this one ended
         task = self.graph.tasks[ident]
         u = self.state.units[d.index]
         tt = self.times[ident]
-        d.task, u.running = None, None
+        u.running = d.task
+        self._kill_if_asked(d)
         if error is not None:
             self._fail(task, error)
             return
@@ -458,13 +496,18 @@ class _Session:
 
     def _lost(self, d: _Daemon, why: str) -> None:
         """The running task's daemon is gone: start it again, and run the
-        task again from its saved data or report it failed."""
+        task again from its saved data or report it failed; the tasks it
+        held and had not begun are offered again as they were."""
         ident = d.task
         assert ident is not None
         task = self.graph.tasks[ident]
         u = self.state.units[d.index]
-        d.task, u.running = None, None
+        waiting = [self.graph.tasks[i] for i, _ in list(d.inflight)[1:]]
+        u.running = None
+        u.busy_until = self.now()
         self._replace(d)
+        for t in waiting:
+            self._ready(t)
         self.tries[ident] += 1
         if ident in self.saved and self.tries[ident] <= self.m.retries:
             for data, before in self.saved.pop(ident):

@@ -1411,11 +1411,18 @@ def market_simulate(workload, policy, seed, json_out, trace):
 )
 @click.option("--cores", help="The cores to run daemons on, e.g. 0,1 (default: every core this process may use).")
 @click.option("--timeout", type=click.FloatRange(0.1), default=600.0, show_default=True, help="Seconds a task may run.")
+@click.option(
+    "--prefetch",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="Tasks a daemon may hold beyond the one it runs (0: it waits for the market between tasks).",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the reports as JSON.")
 @click.option(
     "--trace", type=click.Path(dir_okay=False), help="Write a Chrome-trace timeline of the market's (or first) run."
 )
-def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
+def market_run(workload, policy, artefact, cores, timeout, prefetch, json_out, trace):
     """Run WORKLOAD (intents and a task graph) on a daemon per core of this
     machine, under one policy or all; check the result and print the report."""
     import tempfile
@@ -1449,7 +1456,7 @@ def market_run(workload, policy, artefact, cores, timeout, json_out, trace):
         for name in names:
             pol = policies.by_name(name, {"cpu": hand})
             try:
-                with daemons.Market(chosen, timeout=timeout) as m:
+                with daemons.Market(chosen, timeout=timeout, prefetch=prefetch) as m:
                     m.register(artefact)
                     job = execute.Cholesky.submit(m, matrix, w.tile)
                     if name == names[0]:

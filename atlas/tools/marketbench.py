@@ -40,7 +40,8 @@ POLICY_ORDER = ("eager", "random", "ws", "dmda", "market", "evolved")
 @dataclass
 class Figures:
     record_ns: float = 0.0
-    empty_task_us: float = 0.0
+    empty_task_us: float = 0.0  # daemons holding one task ahead (the default)
+    empty_task_us_waiting: float = 0.0  # daemons that wait for the market between tasks (prefetch 0)
     starpu_task_us: float | None = None
     workers: int = 0
     simulated: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # workload -> policy -> figures
@@ -65,12 +66,13 @@ def record_cost(n: int = 1_000_000) -> float:
     return ((t1 - t0) - (t2 - t1)) / n
 
 
-def empty_tasks(probe, cores: list[int], n: int, where: Path) -> float:
+def empty_tasks(probe, cores: list[int], n: int, where: Path, prefetch: int = 1) -> float:
     """Microseconds per empty task through the market (eager), daemons up."""
     src = where / "nop.ax"
-    src.write_text("// an empty task: the market's own cost per task\nfn nop(n: u64) {\n}\n")
-    compile_files([str(src)], probe, where / "nop", search=None)
-    with daemons.Market(cores) as m:
+    if not (where / "nop").exists():
+        src.write_text("// an empty task: the market's own cost per task\nfn nop(n: u64) {\n}\n")
+        compile_files([str(src)], probe, where / "nop", search=None)
+    with daemons.Market(cores, prefetch=prefetch) as m:
         m.register(where / "nop")
         for i in range(n):
             m.submit("nop", i)
@@ -165,6 +167,7 @@ def run(probe, *, seeds: int, generations: int, population: int, n: int, tile: i
     f.record_ns = record_cost()
     with tempfile.TemporaryDirectory(prefix="atlas-market-bench-") as tmp:
         log(f"{tasks} empty tasks through the daemons")
+        f.empty_task_us_waiting = empty_tasks(probe, cores, tasks, Path(tmp), prefetch=0)
         f.empty_task_us = empty_tasks(probe, cores, tasks, Path(tmp))
         f.starpu_task_us = starpu_overhead(len(cores), tasks)
         root = Path(__file__).resolve().parents[2] / "workloads"
@@ -183,6 +186,7 @@ def render(f: Figures) -> str:
     out = [
         f"bookkeeping: {f.record_ns:.0f} ns per record at the record site (1,000,000 records)",
         f"overhead per empty task, {f.workers} worker(s): Atlas's market {f.empty_task_us:.1f} us"
+        f" ({f.empty_task_us_waiting:.1f} us with daemons that wait for the market between tasks)"
         + (
             f", StarPU {f.starpu_task_us:.1f} us ({f.empty_task_us / f.starpu_task_us:.1f}x StarPU's)"
             if f.starpu_task_us
