@@ -96,6 +96,7 @@ LAYERS = [
     "atlas.pipeline",
     "atlas.superopt",
     "atlas.market",
+    "atlas.boot",
     "atlas.tools",
 ]
 # What a backend plugin may use: the layers up to the search.

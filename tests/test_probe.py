@@ -443,10 +443,10 @@ def test_llvm_cpu_names():
 def test_x86_level_without_archspec():
     base = "fpu cx8 cmov mmx fxsr sse sse2 syscall lm nx".split()
     fixture = list(load_probe(POPCNT).cpu.features)
-    assert P._x86_level(base) == "x86_64"
-    assert P._x86_level(fixture) == "x86_64_v3"  # haswell: no avx512
-    assert P._x86_level(fixture + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64_v4"
-    assert P._x86_level(base + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64"
+    assert P.x86_level(base) == "x86_64"
+    assert P.x86_level(fixture) == "x86_64_v3"  # haswell: no avx512
+    assert P.x86_level(fixture + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64_v4"
+    assert P.x86_level(base + ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]) == "x86_64"
 
 
 # ------------------------------------- on a machine with only the runtime's packages
@@ -491,7 +491,7 @@ def test_python_m_atlas_probe_without_the_compiler_dependencies(tmp_path):
     written = load_probe(tmp_path / "out.json")
     assert written.cpu.arch and written.cpu.features
     if written.cpu.arch == "x86_64":  # no archspec: the psABI level from the flags
-        assert written.cpu.uarch == P._x86_level(list(written.cpu.features))
+        assert written.cpu.uarch == P.x86_level(list(written.cpu.features))
 
 
 def test_python_m_atlas_probe_prints_to_stdout(tmp_path):

@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
@@ -308,7 +309,7 @@ def emit(loop: ir.For, fold: Fold, chosen: list[Term], fresh: Callable[[str], st
 
 # ---------------------------------------------------------------- rules
 
-LOOP_RULES = Path(__file__).resolve().parents[2] / "primitives" / "loops.yaml"
+LOOP_RULES = Path(str(files("atlas.primitives").joinpath("loops.yaml")))
 _KEYS = {"name", "body", "form", "folds", "invariant", "varies", "types", "doc"}
 
 

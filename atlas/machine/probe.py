@@ -179,7 +179,7 @@ _X86_LEVELS = (
 )
 
 
-def _x86_level(features: list[str]) -> str:
+def x86_level(features: list[str]) -> str:
     """Without archspec, the best psABI level the flags support (each includes the last)."""
     have, level = set(features), "x86_64"
     for name, need in reversed(_X86_LEVELS):  # v2, then v3, then v4
@@ -214,7 +214,7 @@ def _cpu() -> dict:
     except Exception:
         # No archspec (e.g. a GPU machine with only the runtime's packages):
         # name the psABI level the /proc/cpuinfo flags prove, never a guessed chip.
-        uarch = _x86_level(features) if arch == "x86_64" else ""
+        uarch = x86_level(features) if arch == "x86_64" else ""
     return {
         "arch": arch,
         "vendor": first.get("vendor_id") or _cpuinfo_lib().get("vendor_id_raw", ""),

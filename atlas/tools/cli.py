@@ -158,13 +158,30 @@ class _Proving:
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the probe here (default: print it).")
-def probe(output):
+@click.option(
+    "--from-serial",
+    "serial",
+    type=click.Path(dir_okay=False),
+    help="Read the machine from the serial log of Atlas's discovery kernel (`atlas boot discover --log`).",
+)
+def probe(output, serial):
     """Discover this machine: CPU, caches, memory, GPUs, PCI devices.
 
     The result (format atlas-probe/1, see docs/probe.md) is what `compile
     --hw` reads to decide every `when hw.*` branch and to pick the target.
     """
-    p = hwprobe.probe()
+    if serial:
+        from ..boot import discover
+
+        try:
+            text = Path(serial).read_text(errors="replace")
+            p = discover.probe_from_serial(text, serial)
+        except OSError as exc:
+            _fail(f"{serial}: cannot read: {exc.strerror or exc}")
+        except discover.BootError as exc:
+            _fail(str(exc))
+    else:
+        p = hwprobe.probe()
     if output:
         try:
             hwprobe.write_probe(p, output)
@@ -1057,6 +1074,93 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
             click.echo(f"    learned rule {d.rule} -> {path}")
             if d.generalised:
                 click.echo(f"    and, proven again at other widths: {', '.join(d.generalised)}")
+
+
+@main.group()
+def boot():
+    """Bare metal: boot a machine under QEMU, discover it, install only its drivers."""
+
+
+@boot.command("discover")
+@click.option(
+    "--device",
+    "devices",
+    multiple=True,
+    help='QEMU options of one device, quoted (repeatable), e.g. "-device e1000,netdev=n0 -netdev user,id=n0".',
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the probe here (default: print it).")
+@click.option("--log", "log_out", type=click.Path(dir_okay=False), help="Also keep the serial log here.")
+@click.option(
+    "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
+)
+def boot_discover(devices, output, log_out, timeout):
+    """Boot Atlas's discovery kernel under QEMU with the given devices; it
+    walks PCI and CPUID and prints them on the serial port, which becomes
+    the machine's probe (the stage before its drivers are compiled)."""
+    from ..boot import discover
+    from ..files import write_atomic
+
+    try:
+        run = discover.boot(discover.kernel(), list(devices), timeout)
+        if log_out:
+            write_atomic(Path(log_out), run.log)
+        p = discover.probe_from_serial(run.log, log_out or "<serial log>")
+    except discover.BootError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{log_out}: cannot write: {exc.strerror or exc}")
+    if output:
+        try:
+            hwprobe.write_probe(p, output)
+        except OSError as exc:
+            _fail(f"{output}: cannot write: {exc.strerror or exc}")
+        names = ", ".join(f"{d.address[5:]} {d.vendor}:{d.device}" for d in p.pci)
+        click.echo(f"wrote {output}: {p.cpu.model_name or p.cpu.arch}, {len(p.pci)} PCI function(s): {names}")
+    else:
+        click.echo(json.dumps(p.to_json(), indent=2, sort_keys=True))
+
+
+@boot.command("build")
+@click.option("--hw", required=True, type=click.Path(dir_okay=False), help="The machine's probe (atlas boot discover).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The kernel image to write.")
+@click.option(
+    "--intents",
+    type=click.Path(file_okay=False, exists=True),
+    help="The folder of device descriptions (default: the repository's intents/devices).",
+)
+def boot_build(hw, output, intents):
+    """Build the kernel for the machine HW describes: the stubs of exactly
+    the devices it has, compiled for it, and a program that drives each."""
+    from ..boot import discover, image
+
+    try:
+        where = Path(intents) if intents else image.DEVICE_INTENTS
+        built = image.build(hwprobe.load_probe(hw), Path(output), where)
+    except discover.BootError as exc:
+        _fail(str(exc))
+    except USER_ERRORS as exc:
+        _fail(exc)
+    found = ", ".join(f"{name} at {', '.join(a[5:] for a in where)}" for name, where in built.devices.items())
+    click.echo(f"wrote {output}: drivers for {found or 'no device'}")
+
+
+@boot.command("run")
+@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, exists=True))
+@click.option("--device", "devices", multiple=True, help="QEMU options of one device, quoted (repeatable).")
+@click.option(
+    "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
+)
+def boot_run(image_path, devices, timeout):
+    """Boot IMAGE under QEMU with the given devices and show its serial log."""
+    from ..boot import discover
+
+    try:
+        run = discover.boot(Path(image_path), list(devices), timeout)
+    except discover.BootError as exc:
+        _fail(str(exc))
+    click.echo(run.log, nl=False)
+    if run.status != discover.EXIT_DONE:
+        _fail(f"the guest ended with QEMU status {run.status}, not {discover.EXIT_DONE} (the kernel's own exit)")
 
 
 @main.command("explain")

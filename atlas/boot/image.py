@@ -1,0 +1,143 @@
+"""Stage 2 of `atlas boot`: a kernel holding exactly the drivers of the
+devices a machine has.
+
+`build` compiles the device descriptions (`intents/devices/*.ax`) for the
+machine's probe, which gives the C stubs of the devices present and no
+others (their BARs laid out as that machine has them), writes a driver
+program that uses each stub (`DRIVERS`: reset the device, read what
+identifies it, say so on the serial port), and links the runtime, the
+stubs and the program into one multiboot kernel.  Nothing in it asks
+which device it runs on: a device absent from the probe has no code in
+the image at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..machine.probe import Probe
+from ..pipeline import compile_files
+from .discover import BootError, link
+
+DEVICE_INTENTS = Path(__file__).resolve().parents[2] / "intents" / "devices"
+
+# What the driver program does with each device it finds, in C over `d`
+# (the stub's device, its BARs mapped).  Every line it prints starts with
+# the device's name and PCI address.
+DRIVERS = {
+    "e1000": """
+    ok = e1000_reset(&d);
+    e1000_link_setup(&d);
+    e1000_read_mac(&d, mac);
+    say_mac(mac);
+    put_text(e1000_link_up(&d) ? " link up" : " link down");
+""",
+    "rtl8139": """
+    rtl8139_power_on(&d);
+    ok = rtl8139_reset(&d);
+    rtl8139_read_mac(&d, mac);
+    say_mac(mac);
+    put_text(rtl8139_link_up(&d) ? " link up" : " link down");
+""",
+    "virtio_net": """
+    ok = virtio_net_reset(&d) && virtio_net_negotiate(&d, 1u << 5, 0u);  /* VIRTIO_NET_F_MAC */
+    if (ok && virtio_net_read_mac(&d, mac)) say_mac(mac);
+""",
+    "virtio_blk": """
+    uint64_t sectors = 0;
+    ok = virtio_blk_reset(&d) && virtio_blk_negotiate(&d, 0u, 0u) && virtio_blk_capacity(&d, &sectors);
+    put_text(" capacity ");
+    put_hex((uint32_t)(sectors >> 32), 8);
+    put_hex((uint32_t)sectors, 8);
+""",
+    "virtio_rng": """
+    ok = virtio_rng_reset(&d) && virtio_rng_negotiate(&d, 0u, 0u);
+    put_text(" queues ");
+    put_hex(virtio_rng_num_queues(&d), 4);
+""",
+}
+
+_BAR_FIELD = re.compile(r"volatile void \*bar(\d+);")
+
+
+@dataclass(frozen=True)
+class Built:
+    """A kernel image and the devices it drives (name -> PCI addresses)."""
+
+    image: Path
+    devices: dict[str, list[str]]
+    undriven: tuple[str, ...]  # stubs present with no driver program here
+
+
+def build(probe: Probe, out: Path, intents: Path = DEVICE_INTENTS) -> Built:
+    """The kernel for `probe`'s machine, written to `out`."""
+    sources = sorted(intents.glob("*.ax"))
+    if not sources:
+        raise BootError(f"{intents}: no device descriptions (*.ax) to compile")
+    with tempfile.TemporaryDirectory(prefix="atlas-boot-") as tmp:
+        stubs = Path(tmp) / "stubs"
+        compile_files([str(p) for p in sources], probe, stubs, backend="stubs")
+        manifest = json.loads((stubs / "manifest.json").read_text())
+        devices = {name: list(d["addresses"]) for name, d in manifest.get("devices", {}).items()}
+        main = Path(tmp) / "main.c"
+        main.write_text(program(devices, stubs))
+        c_files = [stubs / f for f in manifest.get("c_files", [])]
+        link([*c_files, main], [stubs], out)
+    return Built(out, devices, tuple(sorted(n for n in devices if n not in DRIVERS)))
+
+
+def program(devices: dict[str, list[str]], stubs: Path) -> str:
+    """The driver program's C: each device at each of its addresses, in turn."""
+    lines = [
+        "/* Written by atlas boot build: drive each device this machine has. */",
+        "#include <stdbool.h>",
+        '#include "runtime.h"',
+        *[f'#include "{name}.h"' for name in sorted(devices)],
+        "",
+        "static void say_mac(const uint8_t *mac) {",
+        '    put_text(" mac ");',
+        "    for (int i = 0; i < 6; i++) {",
+        "        put_hex(mac[i], 2);",
+        "        if (i < 5) put_char(':');",
+        "    }",
+        "}",
+        "",
+    ]
+    calls = []
+    for name in sorted(devices):
+        for k, address in enumerate(devices[name]):
+            bus, dev, fn = _bdf(address)
+            header = (stubs / f"{name}.h").read_text()
+            bars = [int(b) for b in _BAR_FIELD.findall(header)]
+            init = ", ".join(f".bar{b} = pci_bar({bus}, {dev}, {fn}, {b})" for b in bars)
+            body = DRIVERS.get(name, "    ok = true;  /* no driver program for it yet */\n")
+            fn_name = f"drive_{name}_{k}"
+            lines += [
+                f"static void {fn_name}(void) {{",
+                f"    pci_enable({bus}, {dev}, {fn});",
+                f"    struct {name} d = {{{init}}};",
+                "    uint8_t mac[6] = {0};",
+                "    (void)mac;",
+                "    bool ok = true;",
+                f'    put_text("{name} {address[5:]}");',
+                body.strip("\n"),
+                '    put_text(ok ? " ok\\n" : " failed\\n");',
+                "}",
+                "",
+            ]
+            calls.append(f"    {fn_name}();")
+    lines += ["void kmain(void) {", "    serial_init();", '    put_text("atlas-drivers 1\\n");', *calls]
+    lines += ['    put_text("end\\n");', "    leave(0x31);", "}", ""]
+    return "\n".join(lines)
+
+
+def _bdf(address: str) -> tuple[int, int, int]:
+    """'0000:00:03.0' -> (0, 3, 0)."""
+    m = re.fullmatch(r"[0-9a-f]{4}:([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])", address)
+    if m is None:
+        raise BootError(f"not a PCI address: {address!r}")
+    return int(m.group(1), 16), int(m.group(2), 16), int(m.group(3))

@@ -1,0 +1,88 @@
+/* The bare-metal runtime of Atlas's kernels: a multiboot entry with a
+ * stack, the first serial port, PCI configuration space through ports
+ * 0xCF8/0xCFC, and QEMU's isa-debug-exit.  Nothing else: no interrupts,
+ * no paging (memory is identity-mapped in protected mode). */
+#include "runtime.h"
+
+__attribute__((section(".multiboot"), used, aligned(4)))
+static const uint32_t multiboot_header[3] = {0x1BADB002u, 0u, (uint32_t)-(0x1BADB002u)};
+
+__asm__(
+    ".section .bss\n"
+    ".align 16\n"
+    "stack_bottom: .skip 16384\n"
+    "stack_top:\n"
+    ".section .text\n"
+    ".global _start\n"
+    "_start:\n"
+    "    mov $stack_top, %esp\n"
+    "    call kmain\n"
+    "1:  cli\n"
+    "    hlt\n"
+    "    jmp 1b\n");
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+#define COM1 0x3F8
+
+void serial_init(void) {
+    outb(COM1 + 1, 0x00);  /* no interrupts */
+    outb(COM1 + 3, 0x80);  /* divisor follows */
+    outb(COM1 + 0, 0x01);  /* 115200 baud */
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + 3, 0x03);  /* 8 bits, no parity, one stop bit */
+    outb(COM1 + 2, 0xC7);  /* FIFO on, cleared */
+    outb(COM1 + 4, 0x03);
+}
+
+void put_char(char c) {
+    while (!(inb(COM1 + 5) & 0x20)) {
+    }
+    outb(COM1, (uint8_t)c);
+}
+
+void put_text(const char *s) {
+    while (*s) put_char(*s++);
+}
+
+void put_hex(uint32_t v, int digits) {
+    static const char d[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; i--) put_char(d[(v >> (4 * i)) & 15]);
+}
+
+static uint32_t config_address(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t off) {
+    return 0x80000000u | (bus << 16) | (dev << 11) | (fn << 8) | (off & 0xFC);
+}
+
+uint32_t pci_read(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t off) {
+    outl(0xCF8, config_address(bus, dev, fn, off));
+    return inl(0xCFC);
+}
+
+void pci_write(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t off, uint32_t v) {
+    outl(0xCF8, config_address(bus, dev, fn, off));
+    outl(0xCFC, v);
+}
+
+volatile void *pci_bar(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t index) {
+    uint32_t low = pci_read(bus, dev, fn, 0x10 + 4 * index);
+    return (volatile void *)(uintptr_t)(low & 0xFFFFFFF0u);
+}
+
+void pci_enable(uint32_t bus, uint32_t dev, uint32_t fn) {
+    uint32_t command = pci_read(bus, dev, fn, 0x04);
+    pci_write(bus, dev, fn, 0x04, (command & 0xFFFFu) | 0x6u);  /* memory space, bus master */
+}
+
+void atlas_delay_us(uint32_t us) {
+    /* a write to port 0x80 takes about a microsecond on PC hardware */
+    while (us--) outb(0x80, 0);
+}
+
+void leave(uint8_t code) {
+    outb(0xF4, code);
+    for (;;) __asm__ volatile("cli; hlt");
+}
