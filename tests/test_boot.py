@@ -146,7 +146,12 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
 
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(3 << 20))  # 3 MiB: 6144 sectors
-    machines = {"net": [NET, VIRTIO_NET], "other": [RTL, _blk(disk)]}
+    e1000_pcap, rtl_pcap = tmp_path / "e1000.pcap", tmp_path / "rtl8139.pcap"
+    dump = "-object filter-dump,id=f{0},netdev={0},file={1}"
+    machines = {
+        "net": [NET + " " + dump.format("n0", e1000_pcap), VIRTIO_NET],
+        "other": [RTL + " " + dump.format("n2", rtl_pcap), _blk(disk)],
+    }
     logs, symbols = {}, {}
     for name, devices in machines.items():
         probe = probe_of(discover.boot(discover.kernel(), devices).log)
@@ -161,10 +166,29 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     assert {"rtl8139_reset", "virtio_blk_capacity"} <= symbols["other"]
     assert not any(s.startswith(("e1000_", "virtio_net_")) for s in symbols["other"])
     # checked from outside: the MACs QEMU was given, the disk's size
-    assert "e1000 00:" in logs["net"] and "mac 52:54:00:12:34:56 link up ok" in logs["net"]
+    assert "e1000 00:" in logs["net"] and "mac 52:54:00:12:34:56 link up sent arp ok" in logs["net"]
     assert "virtio_net" in logs["net"] and logs["net"].count(" ok\n") == 2
-    assert "mac 52:54:00:ab:cd:ef link up ok" in logs["other"]
+    assert "mac 52:54:00:ab:cd:ef link up sent arp ok" in logs["other"]
     assert f"capacity {(3 << 20) // 512:016x} ok" in logs["other"]
+    # each network card sent its ARP request onto the wire, and QEMU's user network answered it
+    for pcap, mac in ((e1000_pcap, "525400123456"), (rtl_pcap, "525400abcdef")):
+        sent = [f for f in _frames(pcap) if f[6:12].hex() == mac]
+        assert sent and sent[0][12:14] == b"\x08\x06" and sent[0][20:22] == b"\x00\x01"  # ARP request
+        assert sent[0][38:42] == bytes([10, 0, 2, 2])
+        replies = [f for f in _frames(pcap) if f[0:6].hex() == mac and f[20:22] == b"\x00\x02"]
+        assert replies, "no ARP reply seen: the frame was not a valid one"
+
+
+def _frames(pcap: Path) -> list[bytes]:
+    """The frames of a pcap file (QEMU's filter-dump: little-endian, microseconds)."""
+    data = pcap.read_bytes()
+    assert data[:4] == bytes.fromhex("d4c3b2a1"), "not a little-endian pcap"
+    out, at = [], 24
+    while at + 16 <= len(data):
+        length = int.from_bytes(data[at + 8 : at + 12], "little")
+        out.append(data[at + 16 : at + 16 + length])
+        at += 16 + length
+    return out
 
 
 @needs_qemu

@@ -35,6 +35,21 @@ DRIVERS = {
     e1000_read_mac(&d, mac);
     say_mac(mac);
     put_text(e1000_link_up(&d) ? " link up" : " link down");
+    /* send one frame: a legacy descriptor (8254x manual 3.3.3) in a ring of 8 */
+    static volatile uint32_t ring[4 * 8] __attribute__((aligned(128)));
+    static uint8_t frame[60] __attribute__((aligned(16)));
+    arp_request(frame, mac);
+    ring[0] = (uint32_t)(uintptr_t)frame;
+    ring[1] = 0;
+    ring[2] = 60u | ((0x01u | 0x02u | 0x08u) << 24);  /* EOP, insert FCS, report status */
+    ring[3] = 0;
+    e1000_setup_tx(&d, (uint64_t)(uintptr_t)ring, sizeof ring);
+    e1000_enable_tx(&d);
+    e1000_set_tx_tail(&d, 1);
+    uint32_t tries = 0;
+    while (!(ring[3] & 1u) && ++tries < 100000u) atlas_delay_us(1);
+    put_text(ring[3] & 1u ? " sent arp" : " not sent");
+    ok = ok && (ring[3] & 1u);
 """,
     "rtl8139": """
     rtl8139_power_on(&d);
@@ -42,6 +57,17 @@ DRIVERS = {
     rtl8139_read_mac(&d, mac);
     say_mac(mac);
     put_text(rtl8139_link_up(&d) ? " link up" : " link down");
+    /* send one frame from transmit slot 0; TOK (bit 15) says it went */
+    static uint8_t frame[60] __attribute__((aligned(16)));
+    arp_request(frame, mac);
+    rtl8139_enable(&d, false, true);
+    rtl8139_configure_tx(&d);
+    bool queued = rtl8139_transmit(&d, 0u, (uint32_t)(uintptr_t)frame, 60u);
+    uint32_t tries = 0;
+    while (queued && !(rtl8139_tx_status(&d, 0u) & 0x8000u) && ++tries < 100000u) atlas_delay_us(1);
+    bool sent = queued && (rtl8139_tx_status(&d, 0u) & 0x8000u);
+    put_text(sent ? " sent arp" : " not sent");
+    ok = ok && sent;
 """,
     "virtio_net": """
     ok = virtio_net_reset(&d) && virtio_net_negotiate(&d, 1u << 5, 0u);  /* VIRTIO_NET_F_MAC */

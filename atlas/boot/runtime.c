@@ -82,6 +82,20 @@ void atlas_delay_us(uint32_t us) {
     while (us--) outb(0x80, 0);
 }
 
+void arp_request(uint8_t frame[60], const uint8_t mac[6]) {
+    static const uint8_t head[] = {0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01};
+    static const uint8_t me[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2};
+    int n = 0;
+    for (int i = 0; i < 60; i++) frame[i] = 0;
+    for (int i = 0; i < 6; i++) frame[n++] = 0xFF;  /* to everyone */
+    for (int i = 0; i < 6; i++) frame[n++] = mac[i];
+    for (unsigned i = 0; i < sizeof head; i++) frame[n++] = head[i];  /* ARP, Ethernet/IPv4, request */
+    for (int i = 0; i < 6; i++) frame[n++] = mac[i];
+    for (int i = 0; i < 4; i++) frame[n++] = me[i];
+    n += 6;  /* the target's hardware address: unknown */
+    for (int i = 0; i < 4; i++) frame[n++] = gateway[i];
+}
+
 void leave(uint8_t code) {
     outb(0xF4, code);
     for (;;) __asm__ volatile("cli; hlt");
