@@ -145,7 +145,8 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     from atlas.boot import image
 
     disk = tmp_path / "disk.img"
-    disk.write_bytes(bytes(3 << 20))  # 3 MiB: 6144 sectors
+    first = bytes(range(256)) * 2  # sector 0, which the guest reads
+    disk.write_bytes(first + bytes((3 << 20) - 512))  # 3 MiB: 6144 sectors
     e1000_pcap, rtl_pcap = tmp_path / "e1000.pcap", tmp_path / "rtl8139.pcap"
     dump = "-object filter-dump,id=f{0},netdev={0},file={1}"
     machines = {
@@ -169,7 +170,9 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     assert "e1000 00:" in logs["net"] and "mac 52:54:00:12:34:56 link up sent arp ok" in logs["net"]
     assert "virtio_net" in logs["net"] and logs["net"].count(" ok\n") == 2
     assert "mac 52:54:00:ab:cd:ef link up sent arp ok" in logs["other"]
-    assert f"capacity {(3 << 20) // 512:016x} ok" in logs["other"]
+    assert f"capacity {(3 << 20) // 512:016x} sector0 0001020304050607 wrote sector1 ok" in logs["other"]
+    # the sector it wrote, in the backing file: sector 0, each byte inverted
+    assert disk.read_bytes()[512:1024] == bytes(255 - b for b in first)
     # each network card sent its ARP request onto the wire, and QEMU's user network answered it
     for pcap, mac in ((e1000_pcap, "525400123456"), (rtl_pcap, "525400abcdef")):
         sent = [f for f in _frames(pcap) if f[6:12].hex() == mac]
@@ -202,3 +205,20 @@ def test_atlas_boot_build_and_run(tmp_path):
     assert done.exit_code == 0 and "drivers for rtl8139" in done.output, done.output
     done = runner.invoke(main, ["boot", "run", str(kernel), "--device", RTL])
     assert done.exit_code == 0 and "rtl8139 00:" in done.output and "mac 52:54:00:ab:cd:ef" in done.output
+
+
+@needs_qemu
+def test_the_entropy_device_gives_other_bytes_at_each_boot(tmp_path):
+    import re
+
+    from atlas.boot import image
+
+    probe = probe_of(discover.boot(discover.kernel(), [VIRTIO_RNG]).log)
+    built = image.build(probe, tmp_path / "rng.elf")
+    seen = []
+    for _ in range(2):
+        run = discover.boot(built.image, [VIRTIO_RNG])
+        m = re.search(r"virtio_rng 00:..\.\d random ([0-9a-f]{32}) ok", run.log)
+        assert m, run.log
+        seen.append(m.group(1))
+    assert seen[0] != seen[1] and seen[0] != "0" * 32

@@ -82,6 +82,53 @@ void atlas_delay_us(uint32_t us) {
     while (us--) outb(0x80, 0);
 }
 
+static uint8_t arena[1 << 16] __attribute__((aligned(4096)));
+static uint32_t arena_used;
+
+void *dma_alloc(uint32_t bytes, uint32_t align) {
+    uint32_t at = (arena_used + align - 1) & ~(align - 1);
+    if (at + bytes > sizeof arena) return 0;
+    arena_used = at + bytes;
+    for (uint32_t i = 0; i < bytes; i++) arena[at + i] = 0;
+    return arena + at;
+}
+
+int vq_init(struct vq *q, uint16_t size) {
+    q->size = size;
+    q->desc = dma_alloc(16u * size, 16);
+    q->avail = dma_alloc(6u + 2u * size, 2);
+    q->used = dma_alloc(6u + 8u * size, 4);
+    q->next_desc = q->avail_idx = q->used_seen = 0;
+    return q->desc && q->avail && q->used;
+}
+
+void vq_offer(struct vq *q, int n, const uint64_t *addr, const uint32_t *len, const uint16_t *writable) {
+    uint16_t head = q->next_desc;
+    for (int i = 0; i < n; i++) {
+        uint16_t k = (uint16_t)((head + i) % q->size);
+        volatile uint8_t *d = q->desc + 16u * k;
+        *(volatile uint32_t *)d = (uint32_t)addr[i];
+        *(volatile uint32_t *)(d + 4) = (uint32_t)(addr[i] >> 32);
+        *(volatile uint32_t *)(d + 8) = len[i];
+        *(volatile uint16_t *)(d + 12) = (uint16_t)((writable[i] ? 2u : 0u) | (i + 1 < n ? 1u : 0u));  /* WRITE, NEXT */
+        *(volatile uint16_t *)(d + 14) = (uint16_t)((head + i + 1) % q->size);
+    }
+    q->next_desc = (uint16_t)((head + n) % q->size);
+    volatile uint16_t *avail = (volatile uint16_t *)q->avail;  /* flags, idx, ring[size] */
+    avail[2 + q->avail_idx % q->size] = head;
+    __sync_synchronize();  /* the ring entry before the index that shows it */
+    avail[1] = ++q->avail_idx;
+    __sync_synchronize();
+}
+
+int vq_used(struct vq *q, uint32_t tries) {
+    volatile uint16_t *used = (volatile uint16_t *)q->used;  /* flags, idx, ring[size] of (id, len) */
+    while (used[1] == q->used_seen && tries--) atlas_delay_us(1);
+    if (used[1] == q->used_seen) return 0;
+    q->used_seen++;
+    return 1;
+}
+
 void arp_request(uint8_t frame[60], const uint8_t mac[6]) {
     static const uint8_t head[] = {0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01};
     static const uint8_t me[4] = {10, 0, 2, 15}, gateway[4] = {10, 0, 2, 2};

@@ -16,6 +16,24 @@ volatile void *pci_bar(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t index);
 /* Memory decoding and bus mastering on, as a driver needs them. */
 void pci_enable(uint32_t bus, uint32_t dev, uint32_t fn);
 void atlas_delay_us(uint32_t us);
+/* Memory for rings and buffers a device reads and writes (DMA): a bump
+ * allocator over a static arena, zeroed; 0 when the arena is spent. */
+void *dma_alloc(uint32_t bytes, uint32_t align);
+
+/* A split virtqueue (virtio 1.x, 2.7): its three areas and where the
+ * driver is in them. */
+struct vq {
+    volatile uint8_t *desc, *avail, *used;
+    uint16_t size, next_desc, avail_idx, used_seen;
+};
+/* `size` descriptors (a power of two), their areas from dma_alloc. */
+int vq_init(struct vq *q, uint16_t size);
+/* Offer one chain of n buffers (addr, len; `writable` ones the device
+ * fills); the caller then notifies the device. */
+void vq_offer(struct vq *q, int n, const uint64_t *addr, const uint32_t *len, const uint16_t *writable);
+/* Wait (at most `tries` microseconds) for the device to use a chain. */
+int vq_used(struct vq *q, uint32_t tries);
+
 /* An ARP request from `mac` (10.0.2.15, QEMU's user network's guest)
  * for 10.0.2.2 (its gateway), padded to the 60 bytes of a minimal frame. */
 void arp_request(uint8_t frame[60], const uint8_t mac[6]);
