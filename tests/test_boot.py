@@ -167,9 +167,10 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     assert {"rtl8139_reset", "virtio_blk_capacity"} <= symbols["other"]
     assert not any(s.startswith(("e1000_", "virtio_net_")) for s in symbols["other"])
     # checked from outside: the MACs QEMU was given, the disk's size
-    assert "e1000 00:" in logs["net"] and "mac 52:54:00:12:34:56 link up sent arp ok" in logs["net"]
+    reply = " got arp reply from mac 52:55:0a:00:02:02 ok"  # QEMU's user network's gateway answering
+    assert "e1000 00:" in logs["net"] and "mac 52:54:00:12:34:56 link up sent arp" + reply in logs["net"]
     assert "virtio_net" in logs["net"] and logs["net"].count(" ok\n") == 2
-    assert "mac 52:54:00:ab:cd:ef link up sent arp ok" in logs["other"]
+    assert "mac 52:54:00:ab:cd:ef link up sent arp" + reply in logs["other"]
     assert f"capacity {(3 << 20) // 512:016x} sector0 0001020304050607 wrote sector1 ok" in logs["other"]
     # the sector it wrote, in the backing file: sector 0, each byte inverted
     assert disk.read_bytes()[512:1024] == bytes(255 - b for b in first)
@@ -222,3 +223,29 @@ def test_the_entropy_device_gives_other_bytes_at_each_boot(tmp_path):
         assert m, run.log
         seen.append(m.group(1))
     assert seen[0] != seen[1] and seen[0] != "0" * 32
+
+
+@needs_qemu
+def test_a_link_that_never_comes_up_ends_in_waits_that_give_up(tmp_path):
+    """QEMU started with the card's link down (over QMP, before the guest
+    runs): the driver's bounded waits give up and say so, and the boot ends."""
+    from atlas.boot import image
+
+    probe = probe_of(discover.boot(discover.kernel(), [NET]).log)
+    built = image.build(probe, tmp_path / "net.elf")
+    run = discover.boot(built.image, options=discover.Options((NET,), links_down=("n0",), timeout=60))
+    assert run.status == discover.EXIT_DONE
+    assert "link down (gave up after 1000 ms)" in run.log and "nothing received (gave up after 3 s)" in run.log
+    assert run.log.rstrip().endswith("end")
+
+
+@needs_qemu
+def test_a_guest_that_runs_past_its_time_is_stopped(tmp_path):
+    # a kernel built for a card that is not there waits on registers that never answer;
+    # given a second, the boot is stopped and that is an error, not a wait forever
+    from atlas.boot import image
+
+    probe = probe_of(discover.boot(discover.kernel(), [NET]).log)
+    built = image.build(probe, tmp_path / "net.elf")
+    with pytest.raises(discover.BootError, match="did not finish within 1 s"):
+        discover.boot(built.image, [], timeout=1)

@@ -83,34 +83,94 @@ class Boot:
     command: tuple[str, ...]
 
 
-def boot(image: Path, devices: list[str] = (), timeout: float = 30.0, memory_mb: int = 64) -> Boot:  # type: ignore[assignment]
-    """Boot `image` under QEMU with `devices` (each a `-device` or `-nic`
-    argument list written as one string, e.g. "-device e1000,netdev=n0")
-    and no display; the serial port goes to the log."""
+@dataclass(frozen=True)
+class Options:
+    """How to boot: the devices (each one string of QEMU options, e.g.
+    "-device e1000,netdev=n0 -netdev user,id=n0"), the network backends
+    to start with their link down (by netdev id), and the bounds."""
+
+    devices: tuple[str, ...] = ()
+    links_down: tuple[str, ...] = ()
+    timeout: float = 30.0
+    memory_mb: int = 64
+    # TCG by default: these guests run for milliseconds, and starting KVM
+    # costs more (the discovery boot: 0.08 s under TCG, 3.06 s under a
+    # nested KVM, measured on the development machine).
+    accel: str = "tcg"
+
+
+def boot(image: Path, devices=(), timeout: float = 30.0, options: Options | None = None) -> Boot:
+    """Boot `image` under QEMU with no display; the serial port goes to the log.  A guest
+    still running after the timeout is killed and that is an error: a boot
+    never waits forever."""
+    opts = options or Options(tuple(devices), timeout=timeout)
     if shutil.which(QEMU) is None:
         raise BootError(f"booting needs QEMU (`{QEMU}`; on Debian: apt-get install qemu-system-x86)")
     with tempfile.TemporaryDirectory(prefix="atlas-boot-") as tmp:
-        serial = Path(tmp) / "serial.log"
+        serial, qmp = Path(tmp) / "serial.log", Path(tmp) / "qmp.sock"
         cmd = [
             QEMU,
             "-kernel", str(image),
+            "-accel", opts.accel,
             "-display", "none",
             "-monitor", "none",
             "-serial", f"file:{serial}",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-no-reboot",
-            "-m", f"{memory_mb}M",
+            "-m", f"{opts.memory_mb}M",
             "-nodefaults",
-            *[part for d in devices for part in d.split()],
+            *[part for d in opts.devices for part in d.split()],
         ]  # fmt: skip
+        if opts.links_down:  # start paused, take the links down, then run
+            cmd += ["-S", "-qmp", f"unix:{qmp},server=on,wait=off"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            if opts.links_down:
+                _links_down(qmp, opts.links_down, proc)
+            _, err = proc.communicate(timeout=opts.timeout)
         except subprocess.TimeoutExpired:
-            raise BootError(f"the guest did not finish within {timeout:g} s: {' '.join(cmd)}") from None
+            proc.kill()
+            proc.communicate()
+            raise BootError(f"the guest did not finish within {opts.timeout:g} s: {' '.join(cmd)}") from None
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
         log = serial.read_text(errors="replace") if serial.exists() else ""
-        if done.returncode not in (EXIT_DONE,) and not log:
-            raise BootError(f"QEMU failed (status {done.returncode}): {done.stderr.strip()}")
-        return Boot(done.returncode, log, tuple(cmd))
+        if proc.returncode != EXIT_DONE and not log:
+            raise BootError(f"QEMU failed (status {proc.returncode}): {err.strip()}")
+        return Boot(proc.returncode, log, tuple(cmd))
+
+
+def _links_down(sock: Path, names: tuple[str, ...], proc: subprocess.Popen) -> None:
+    """Over QMP: set each named link down, then let the paused guest run."""
+    import json
+    import socket
+    import time
+
+    deadline = time.monotonic() + 10
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _, err = proc.communicate()
+            raise BootError(f"QEMU failed (status {proc.returncode}): {err.strip()}")
+        time.sleep(0.01)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(sock))
+        reader = s.makefile("r")
+        reader.readline()  # the greeting
+        commands: list[dict] = [
+            {"execute": "qmp_capabilities"},
+            *({"execute": "set_link", "arguments": {"name": n, "up": False}} for n in names),
+            {"execute": "cont"},
+        ]
+        for command in commands:
+            s.sendall(json.dumps(command).encode() + b"\n")
+            while True:  # events may come before the answer
+                answer = json.loads(reader.readline())
+                if "error" in answer:
+                    raise BootError(f"QEMU refused {command['execute']}: {answer['error'].get('desc')}")
+                if "return" in answer:
+                    break
 
 
 # ---------------------------------------------------------------- the log, read

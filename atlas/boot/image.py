@@ -34,8 +34,20 @@ DRIVERS = {
     e1000_link_setup(&d);
     e1000_read_mac(&d, mac);
     say_mac(mac);
-    put_text(e1000_link_up(&d) ? " link up" : " link down");
-    /* send one frame: a legacy descriptor (8254x manual 3.3.3) in a ring of 8 */
+    uint32_t waited = 0;
+    while (!e1000_link_up(&d) && ++waited < 1000u) atlas_delay_us(1000);
+    put_text(e1000_link_up(&d) ? " link up" : " link down (gave up after 1000 ms)");
+    /* receive first: 8 legacy receive descriptors (3.2.3) over 2 KiB buffers */
+    static volatile uint32_t rx_ring[4 * 8] __attribute__((aligned(128)));
+    static uint8_t rx_buffers[8][2048] __attribute__((aligned(16)));
+    for (int i = 0; i < 8; i++) {
+        rx_ring[4 * i] = (uint32_t)(uintptr_t)rx_buffers[i];
+        rx_ring[4 * i + 1] = rx_ring[4 * i + 2] = rx_ring[4 * i + 3] = 0;
+    }
+    e1000_setup_rx(&d, (uint64_t)(uintptr_t)rx_ring, sizeof rx_ring);
+    e1000_enable_rx(&d);
+    e1000_set_rx_tail(&d, 7);
+    /* send one frame: a legacy descriptor (3.3.3) in a ring of 8 */
     static volatile uint32_t ring[4 * 8] __attribute__((aligned(128)));
     static uint8_t frame[60] __attribute__((aligned(16)));
     arp_request(frame, mac);
@@ -50,17 +62,29 @@ DRIVERS = {
     while (!(ring[3] & 1u) && ++tries < 100000u) atlas_delay_us(1);
     put_text(ring[3] & 1u ? " sent arp" : " not sent");
     ok = ok && (ring[3] & 1u);
+    /* the gateway's answer: descriptor 0 done (DD), an ARP reply in its buffer
+       (QEMU's model holds received frames for a second after RCTL.EN is set) */
+    tries = 0;
+    while (!(rx_ring[3] & 1u) && ++tries < 3000u) atlas_delay_us(1000);
+    if (rx_ring[3] & 1u) say_arp_reply(rx_buffers[0], rx_ring[2] & 0xFFFFu);
+    else put_text(" nothing received (gave up after 3 s)");
 """,
     "rtl8139": """
     rtl8139_power_on(&d);
     ok = rtl8139_reset(&d);
     rtl8139_read_mac(&d, mac);
     say_mac(mac);
-    put_text(rtl8139_link_up(&d) ? " link up" : " link down");
+    uint32_t waited = 0;
+    while (!rtl8139_link_up(&d) && ++waited < 1000u) atlas_delay_us(1000);
+    put_text(rtl8139_link_up(&d) ? " link up" : " link down (gave up after 1000 ms)");
+    /* receive into an 8 KiB ring (+16 and one frame's spill, as the WRAP bit wants) */
+    static uint8_t rx_ring[8192 + 16 + 1536] __attribute__((aligned(16)));
+    rtl8139_set_rx_buffer(&d, (uint32_t)(uintptr_t)rx_ring);
     /* send one frame from transmit slot 0; TOK (bit 15) says it went */
     static uint8_t frame[60] __attribute__((aligned(16)));
     arp_request(frame, mac);
-    rtl8139_enable(&d, false, true);
+    rtl8139_enable(&d, true, true);
+    rtl8139_configure_rx(&d, 0u, false);
     rtl8139_configure_tx(&d);
     bool queued = rtl8139_transmit(&d, 0u, (uint32_t)(uintptr_t)frame, 60u);
     uint32_t tries = 0;
@@ -68,6 +92,11 @@ DRIVERS = {
     bool sent = queued && (rtl8139_tx_status(&d, 0u) & 0x8000u);
     put_text(sent ? " sent arp" : " not sent");
     ok = ok && sent;
+    /* each frame in the ring: a 4-byte header (status, length) then the frame */
+    tries = 0;
+    while (rtl8139_rx_empty(&d) && ++tries < 3000u) atlas_delay_us(1000);
+    if (!rtl8139_rx_empty(&d)) say_arp_reply(rx_ring + 4, (uint32_t)(rx_ring[2] | (rx_ring[3] << 8)));
+    else put_text(" nothing received (gave up after 3 s)");
 """,
     "virtio_net": """
     ok = virtio_net_reset(&d) && virtio_net_negotiate(&d, 1u << 5, 0u);  /* VIRTIO_NET_F_MAC */
@@ -170,6 +199,16 @@ def program(devices: dict[str, list[str]], stubs: Path) -> str:
         "    for (int i = 0; i < 6; i++) {",
         "        put_hex(mac[i], 2);",
         "        if (i < 5) put_char(':');",
+        "    }",
+        "}",
+        "",
+        "__attribute__((unused)) static void say_arp_reply(const uint8_t *frame, uint32_t length) {",
+        "    /* an ARP reply (op 2) of at least 42 bytes: from whom */",
+        "    if (length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2) {",
+        '        put_text(" got arp reply from");',
+        "        say_mac(frame + 6);",
+        "    } else {",
+        '        put_text(" got another frame");',
         "    }",
         "}",
         "",

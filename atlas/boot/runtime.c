@@ -77,9 +77,45 @@ void pci_enable(uint32_t bus, uint32_t dev, uint32_t fn) {
     pci_write(bus, dev, fn, 0x04, (command & 0xFFFFu) | 0x6u);  /* memory space, bus master */
 }
 
+/* The PIT's channel 2 counts at 1.193182 MHz in real time (QEMU's too):
+ * one-shot (mode 0) for `us` (at most 50 ms), its output (port 0x61 bit
+ * 5) rising at the end.  Should it never rise, the spins bound the wait. */
+static void pit_wait(uint32_t us) {
+    uint32_t count = us * 1193u / 1000u + 1u;
+    outb(0x61, (uint8_t)((inb(0x61) & ~0x02u) | 0x01u)); /* speaker off, channel 2 gated on */
+    outb(0x43, 0xB0);                                    /* channel 2, low then high byte, mode 0 */
+    outb(0x42, (uint8_t)count);
+    outb(0x42, (uint8_t)(count >> 8));
+    uint32_t spins = us * 1024u + 1024u;
+    while (!(inb(0x61) & 0x20) && spins--) {
+    }
+}
+
+static uint32_t tsc_low(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    (void)hi;
+    return lo;
+}
+
 void atlas_delay_us(uint32_t us) {
-    /* a write to port 0x80 takes about a microsecond on PC hardware */
-    while (us--) outb(0x80, 0);
+    /* The time-stamp counter, its rate measured once against the PIT over
+     * 10 ms: cheap to read, so short waits stay short.  Low halves only
+     * (no 64-bit division here), a second at a time. */
+    static uint32_t per_us;
+    if (per_us == 0) {
+        uint32_t start = tsc_low();
+        pit_wait(10000);
+        per_us = (tsc_low() - start) / 10000u;
+        if (per_us == 0) per_us = 1;
+    }
+    while (us) {
+        uint32_t chunk = us > 1000000u ? 1000000u : us;
+        uint32_t start = tsc_low(), ticks = chunk * per_us;
+        while (tsc_low() - start < ticks) {
+        }
+        us -= chunk;
+    }
 }
 
 static uint8_t arena[1 << 16] __attribute__((aligned(4096)));
