@@ -84,6 +84,7 @@ needs_qemu = pytest.mark.skipif(
 NET = "-device e1000,netdev=n0,mac=52:54:00:12:34:56 -netdev user,id=n0"
 VIRTIO_NET = "-device virtio-net-pci,disable-legacy=on,netdev=n1 -netdev user,id=n1"
 VIRTIO_RNG = "-device virtio-rng-pci,disable-legacy=on"
+VIRTIO_NET_MAC = "-device virtio-net-pci,disable-legacy=on,netdev=n1,mac=52:54:00:01:02:03 -netdev user,id=n1"
 
 
 @needs_qemu
@@ -147,10 +148,10 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     disk = tmp_path / "disk.img"
     first = bytes(range(256)) * 2  # sector 0, which the guest reads
     disk.write_bytes(first + bytes((3 << 20) - 512))  # 3 MiB: 6144 sectors
-    e1000_pcap, rtl_pcap = tmp_path / "e1000.pcap", tmp_path / "rtl8139.pcap"
+    e1000_pcap, rtl_pcap, virtio_pcap = (tmp_path / f"{n}.pcap" for n in ("e1000", "rtl8139", "virtio_net"))
     dump = "-object filter-dump,id=f{0},netdev={0},file={1}"
     machines = {
-        "net": [NET + " " + dump.format("n0", e1000_pcap), VIRTIO_NET],
+        "net": [NET + " " + dump.format("n0", e1000_pcap), VIRTIO_NET_MAC + " " + dump.format("n1", virtio_pcap)],
         "other": [RTL + " " + dump.format("n2", rtl_pcap), _blk(disk)],
     }
     logs, symbols = {}, {}
@@ -175,7 +176,8 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     # the sector it wrote, in the backing file: sector 0, each byte inverted
     assert disk.read_bytes()[512:1024] == bytes(255 - b for b in first)
     # each network card sent its ARP request onto the wire, and QEMU's user network answered it
-    for pcap, mac in ((e1000_pcap, "525400123456"), (rtl_pcap, "525400abcdef")):
+    assert "mac 52:54:00:01:02:03 sent arp" + reply in logs["net"]  # virtio-net, through its queue pair
+    for pcap, mac in ((e1000_pcap, "525400123456"), (rtl_pcap, "525400abcdef"), (virtio_pcap, "525400010203")):
         sent = [f for f in _frames(pcap) if f[6:12].hex() == mac]
         assert sent and sent[0][12:14] == b"\x08\x06" and sent[0][20:22] == b"\x00\x01"  # ARP request
         assert sent[0][38:42] == bytes([10, 0, 2, 2])
