@@ -1093,7 +1093,14 @@ def boot():
 @click.option(
     "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
 )
-def boot_discover(devices, output, log_out, timeout):
+@click.option(
+    "--accel",
+    type=click.Choice(["tcg", "kvm"]),
+    default="tcg",
+    show_default=True,
+    help="QEMU's accelerator (tcg starts faster for guests this small; kvm where /dev/kvm is usable).",
+)
+def boot_discover(devices, output, log_out, timeout, accel):
     """Boot Atlas's discovery kernel under QEMU with the given devices; it
     walks PCI and CPUID and prints them on the serial port, which becomes
     the machine's probe (the stage before its drivers are compiled)."""
@@ -1101,7 +1108,8 @@ def boot_discover(devices, output, log_out, timeout):
     from ..files import write_atomic
 
     try:
-        run = discover.boot(discover.kernel(), list(devices), timeout)
+        opts = discover.Options(tuple(devices), timeout=timeout, accel=accel)
+        run = discover.boot(discover.kernel(), options=opts)
         if log_out:
             write_atomic(Path(log_out), run.log)
         p = discover.probe_from_serial(run.log, log_out or "<serial log>")
@@ -1150,12 +1158,19 @@ def boot_build(hw, output, intents):
 @click.option(
     "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
 )
-def boot_run(image_path, devices, timeout):
+@click.option(
+    "--accel",
+    type=click.Choice(["tcg", "kvm"]),
+    default="tcg",
+    show_default=True,
+    help="QEMU's accelerator (tcg starts faster for guests this small; kvm where /dev/kvm is usable).",
+)
+def boot_run(image_path, devices, timeout, accel):
     """Boot IMAGE under QEMU with the given devices and show its serial log."""
     from ..boot import discover
 
     try:
-        run = discover.boot(Path(image_path), list(devices), timeout)
+        run = discover.boot(Path(image_path), options=discover.Options(tuple(devices), timeout=timeout, accel=accel))
     except discover.BootError as exc:
         _fail(str(exc))
     click.echo(run.log, nl=False)
