@@ -90,8 +90,8 @@ VIRTIO_NET_MAC = "-device virtio-net-pci,disable-legacy=on,netdev=n1,mac=52:54:0
 @needs_qemu
 def test_two_machines_are_told_apart_by_what_they_hold():
     image = discover.kernel()
-    one = discover.boot(image, [NET, VIRTIO_NET])
-    two = discover.boot(image, [VIRTIO_RNG])
+    one = discover.boot(image, discover.Options((NET, VIRTIO_NET)))
+    two = discover.boot(image, discover.Options((VIRTIO_RNG,)))
     assert one.status == two.status == discover.EXIT_DONE
     a, b = by_id(probe_of(one.log)), by_id(probe_of(two.log))
     assert {"0x8086:0x100e", "0x1af4:0x1041"} <= set(a) and not {"0x8086:0x100e", "0x1af4:0x1041"} & set(b)
@@ -156,10 +156,10 @@ def test_each_machine_gets_the_drivers_of_its_devices_and_they_drive_them(tmp_pa
     }
     logs, symbols = {}, {}
     for name, devices in machines.items():
-        probe = probe_of(discover.boot(discover.kernel(), devices).log)
+        probe = probe_of(discover.boot(discover.kernel(), discover.Options(tuple(devices))).log)
         built = image.build(probe, tmp_path / f"{name}.elf")
         symbols[name] = _symbols(built.image)
-        run = discover.boot(built.image, devices)
+        run = discover.boot(built.image, discover.Options(tuple(devices)))
         assert run.status == discover.EXIT_DONE, run.log
         logs[name] = run.log
     # only what is present: the stubs of the machine's own devices, no others
@@ -216,11 +216,11 @@ def test_the_entropy_device_gives_other_bytes_at_each_boot(tmp_path):
 
     from atlas.boot import image
 
-    probe = probe_of(discover.boot(discover.kernel(), [VIRTIO_RNG]).log)
+    probe = probe_of(discover.boot(discover.kernel(), discover.Options((VIRTIO_RNG,))).log)
     built = image.build(probe, tmp_path / "rng.elf")
     seen = []
     for _ in range(2):
-        run = discover.boot(built.image, [VIRTIO_RNG])
+        run = discover.boot(built.image, discover.Options((VIRTIO_RNG,)))
         m = re.search(r"virtio_rng 00:..\.\d random ([0-9a-f]{32}) ok", run.log)
         assert m, run.log
         seen.append(m.group(1))
@@ -233,9 +233,9 @@ def test_a_link_that_never_comes_up_ends_in_waits_that_give_up(tmp_path):
     runs): the driver's bounded waits give up and say so, and the boot ends."""
     from atlas.boot import image
 
-    probe = probe_of(discover.boot(discover.kernel(), [NET]).log)
+    probe = probe_of(discover.boot(discover.kernel(), discover.Options((NET,))).log)
     built = image.build(probe, tmp_path / "net.elf")
-    run = discover.boot(built.image, options=discover.Options((NET,), links_down=("n0",), timeout=60))
+    run = discover.boot(built.image, discover.Options((NET,), links_down=("n0",), timeout=60))
     assert run.status == discover.EXIT_DONE
     assert "link down (gave up after 1000 ms)" in run.log and "nothing received (gave up after 3 s)" in run.log
     assert run.log.rstrip().endswith("end")
@@ -247,7 +247,7 @@ def test_a_guest_that_runs_past_its_time_is_stopped(tmp_path):
     # given a second, the boot is stopped and that is an error, not a wait forever
     from atlas.boot import image
 
-    probe = probe_of(discover.boot(discover.kernel(), [NET]).log)
+    probe = probe_of(discover.boot(discover.kernel(), discover.Options((NET,))).log)
     built = image.build(probe, tmp_path / "net.elf")
     with pytest.raises(discover.BootError, match="did not finish within 1 s"):
-        discover.boot(built.image, [], timeout=1)
+        discover.boot(built.image, discover.Options(timeout=1))

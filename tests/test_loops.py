@@ -173,50 +173,48 @@ def _rule_file(tmp_path, text: str) -> Path:
     return p
 
 
-def test_an_unsound_loop_rule_is_refused(tmp_path):
-    p = _rule_file(
-        tmp_path,
-        """
-        - name: off-by-one
-          body: acc + c
-          form: init + c * (n + 1)
-          invariant: [c]
-          types: u32
-        """,
-    )
-    with pytest.raises(loops.LoopRuleError, match="off-by-one.*refuted"):
-        loops.load_rules(p)
-
-
-def test_a_count_cast_to_a_narrow_type_is_caught(tmp_path):
-    # 256 iterations are 0 as a u8: "ran" cannot be read from n at u8
-    p = _rule_file(
-        tmp_path,
-        """
-        - name: or-by-count
-          body: acc | c
-          form: "if n != 0 { init | c } else { init }"
-          invariant: [c]
-          types: u8
-        """,
-    )
-    with pytest.raises(loops.LoopRuleError, match="or-by-count.*u8 over a (u|i)(16|32|64) index"):
-        loops.load_rules(p)
-
-
-def test_a_variant_outside_a_fold_is_refused(tmp_path):
-    p = _rule_file(
-        tmp_path,
-        """
-        - name: hoist-anything
-          body: acc + c * f
-          form: init + c * r
-          folds: {r: {from: "0", body: "acc + f"}}
-          types: u32
-        """,
-    )
-    with pytest.raises(loops.LoopRuleError, match="variant"):
-        loops.load_rules(p)
+@pytest.mark.parametrize(
+    "rule, refusal",
+    [
+        # a closed form off by one
+        (
+            """
+            - name: off-by-one
+              body: acc + c
+              form: init + c * (n + 1)
+              invariant: [c]
+              types: u32
+            """,
+            "off-by-one.*refuted",
+        ),
+        # 256 iterations are 0 as a u8: "ran" cannot be read from n at u8
+        (
+            """
+            - name: or-by-count
+              body: acc | c
+              form: "if n != 0 { init | c } else { init }"
+              invariant: [c]
+              types: u8
+            """,
+            "or-by-count.*u8 over a (u|i)(16|32|64) index",
+        ),
+        # c may change with the index: it cannot leave the fold
+        (
+            """
+            - name: hoist-anything
+              body: acc + c * f
+              form: init + c * r
+              folds: {r: {from: "0", body: "acc + f"}}
+              types: u32
+            """,
+            "variant",
+        ),
+    ],
+    ids=["off-by-one", "narrow-count", "variant-outside"],
+)
+def test_a_loop_rule_that_does_not_hold_is_refused(tmp_path, rule, refusal):
+    with pytest.raises(loops.LoopRuleError, match=refusal):
+        loops.load_rules(_rule_file(tmp_path, rule))
 
 
 # ---------------------------------------------------------------- per-site proofs

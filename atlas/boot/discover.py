@@ -14,10 +14,13 @@ capabilities, exactly as `atlas probe` reads them from sysfs.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,11 +102,10 @@ class Options:
     accel: str = "tcg"
 
 
-def boot(image: Path, devices=(), timeout: float = 30.0, options: Options | None = None) -> Boot:
+def boot(image: Path, opts: Options) -> Boot:
     """Boot `image` under QEMU with no display; the serial port goes to the log.  A guest
     still running after the timeout is killed and that is an error: a boot
     never waits forever."""
-    opts = options or Options(tuple(devices), timeout=timeout)
     if shutil.which(QEMU) is None:
         raise BootError(f"booting needs QEMU (`{QEMU}`; on Debian: apt-get install qemu-system-x86)")
     with tempfile.TemporaryDirectory(prefix="atlas-boot-") as tmp:
@@ -144,10 +146,6 @@ def boot(image: Path, devices=(), timeout: float = 30.0, options: Options | None
 
 def _links_down(sock: Path, names: tuple[str, ...], proc: subprocess.Popen) -> None:
     """Over QMP: set each named link down, then let the paused guest run."""
-    import json
-    import socket
-    import time
-
     deadline = time.monotonic() + 10
     while not sock.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

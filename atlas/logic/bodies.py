@@ -57,14 +57,17 @@ def _select(c: Term, a: Term, b: Term) -> Term:
     return Term("select", a.ty, (c, a, b))
 
 
-def _and(a: Term, b: Term) -> Term:
-    if a == TRUE:
-        return b
-    if b == TRUE:
-        return a
-    if FALSE in (a, b):
-        return FALSE
-    return Term("land", ir.BOOL, (a, b))
+def conjoin(*cs: Term | None) -> Term:
+    """The conjunction of the conditions given (None: no condition), with
+    TRUE and FALSE folded away."""
+    out = TRUE
+    for c in cs:
+        if c is None or c == TRUE:
+            continue
+        if FALSE in (out, c):
+            return FALSE
+        out = c if out == TRUE else Term("land", ir.BOOL, (out, c))
+    return out
 
 
 def _not(a: Term) -> Term:
@@ -155,13 +158,13 @@ def _content(
         t = _select(_folded(Term("lt", ir.BOOL, (k, length))), Term("load", elem, (k,), array), _zero(elem))
     for guard, idx, value in writes[last + 1 :]:
         if isinstance(idx, _Fill):
-            hit = _and(guard, idx.hits(k))
+            hit = conjoin(guard, idx.hits(k))
         elif idx.op == "const" and k.op == "const":  # both known: no term to build
             if idx.value != k.value:
                 continue
             hit = guard
         else:
-            hit = _and(guard, _folded(Term("eq", ir.BOOL, (idx, k))))
+            hit = conjoin(guard, _folded(Term("eq", ir.BOOL, (idx, k))))
         t = _select(hit, value, t)
     return t
 
@@ -228,7 +231,7 @@ class _State:
 
     def active(self) -> Term:
         """Whether a statement here runs: its path is taken and no return came first."""
-        return _and(self.pc, _not(self.done)) if self.done != FALSE else self.pc
+        return conjoin(self.pc, _not(self.done)) if self.done != FALSE else self.pc
 
 
 # A read of an array written this many times in the unrolled run costs one
@@ -292,7 +295,7 @@ def _run(stmts, st: _State) -> None:
             k = to_u64(_expr(s.index, st))
             v = _expr(s.value, st)
             inside = _folded(Term("lt", ir.BOOL, (k, st.length(s.array))))
-            st.writes.setdefault(s.array, []).append((_and(st.active(), inside), k, v))
+            st.writes.setdefault(s.array, []).append((conjoin(st.active(), inside), k, v))
         elif isinstance(s, ir.LetArray):
             v = _expr(s.init, st)
             st.writes.setdefault(s.name, []).append((st.active(), _Fill(s.length), v))
@@ -320,7 +323,7 @@ def _branch(st: _State, c: Term, then_stmts, else_stmts) -> None:
     if c == TRUE or c == FALSE:  # a constant condition: the arm taken only
         _run(then_stmts if c == TRUE else else_stmts, st)
         return
-    then, else_ = st.fork(_and(st.pc, c)), st.fork(_and(st.pc, _not(c)))
+    then, else_ = st.fork(conjoin(st.pc, c)), st.fork(conjoin(st.pc, _not(c)))
     _run(then_stmts, then)
     _run(else_stmts, else_)
     for name in then.scalars.keys() | else_.scalars.keys():
@@ -347,11 +350,11 @@ def _unroll_for(loop: ir.For, st: _State, loops: _Unroll) -> None:
     guard, k = TRUE, 0
     while True:
         i = _folded(Term("add", loop.ty, (lo, const(k, loop.ty)))) if k else lo
-        guard = _and(guard, _folded(Term("lt", ir.BOOL, (i, hi))))
+        guard = conjoin(guard, _folded(Term("lt", ir.BOOL, (i, hi))))
         if guard == FALSE:
             return
         if k >= loops.k and not _constant(lo, hi):
-            loops.over.append(_and(st.active(), guard))
+            loops.over.append(conjoin(st.active(), guard))
             return
         body = (_Bind(loop.var, i),) + tuple(loop.body)
         _branch(st, guard, body, ())
@@ -361,13 +364,13 @@ def _unroll_for(loop: ir.For, st: _State, loops: _Unroll) -> None:
 def _unroll_while(loop: ir.While, st: _State, loops: _Unroll) -> None:
     guard = TRUE
     for _ in range(loops.k):
-        guard = _and(guard, _folded(_expr(loop.cond, st)))
+        guard = conjoin(guard, _folded(_expr(loop.cond, st)))
         if guard == FALSE:
             return
         _branch(st, guard, loop.body, ())
-    guard = _and(guard, _folded(_expr(loop.cond, st)))
+    guard = conjoin(guard, _folded(_expr(loop.cond, st)))
     if guard != FALSE:
-        loops.over.append(_and(st.active(), guard))
+        loops.over.append(conjoin(st.active(), guard))
 
 
 def _constant(*ts: Term) -> bool:
@@ -577,7 +580,7 @@ def _prove_case(
     bound = k if bounded else None
     within = _within_bounds(a.loops.over + b.loops.over)
     pre = precondition(source, fixed)
-    when = within if pre is None else pre if within is None else _and(within, pre)
+    when = within if pre is None else pre if within is None else conjoin(within, pre)
     # a claim under a condition no input meets would be proven vacuously
     if when is not None and _unsatisfiable(when, timeout_ms, rlimit):
         if fixed:

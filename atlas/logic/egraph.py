@@ -808,7 +808,7 @@ def _cheapest(raw: dict[str, list], order: list, own: dict) -> tuple[dict[str, t
             kb = [best[k] for k in n[2]]
             if any(k is INF for k in kb):
                 continue
-            w = _weights(n)
+            w, _ = _weights(n)
             cand = (own[cid, n] + sum(x * k[0] for x, k in zip(w, kb)), 1 + sum(k[1] for k in kb))
             if cand < best[cid]:
                 best[cid], choice[cid] = cand, n
@@ -816,16 +816,12 @@ def _cheapest(raw: dict[str, list], order: list, own: dict) -> tuple[dict[str, t
     return best, choice
 
 
-def _weights(n: tuple) -> tuple[int, ...]:
-    """How many times each child of e-node n (ctor, lits, kids) is paid."""
+def _weights(n: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """How many times each child of e-node n (ctor, lits, kids) is paid, and
+    how much each child's latency adds to its path (costs.kid_weights)."""
     ctor, _, kids = n
-    return kid_weights(BY_CTOR[ctor][0] if ctor in BY_CTOR else "", len(kids))
-
-
-def _latency_weights(n: tuple) -> tuple[int, ...]:
-    """How much each child's latency adds to e-node n's path."""
-    ctor, _, kids = n
-    return kid_latency_weights(BY_CTOR[ctor][0] if ctor in BY_CTOR else "", len(kids))
+    op = BY_CTOR[ctor][0] if ctor in BY_CTOR else ""
+    return kid_weights(op, len(kids)), kid_latency_weights(op, len(kids))
 
 
 FRONTIER = 4  # Pareto points kept per class under a measured table
@@ -904,7 +900,7 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             work -= math.prod(len(ps) for ps in kid_points)
             if work < 0:
                 return None
-            w, lw = _weights(n), _latency_weights(n)
+            w, lw = _weights(n)
             for picks in itertools.product(*kid_points):
                 lat = lat0 + max((x * q.lat for x, q in zip(lw, picks)), default=0.0)
                 thr = thr0 + sum(x * q.thr for x, q in zip(w, picks))
@@ -989,7 +985,7 @@ class Atlas:
                 return terms[cid]
 
             def node_total(cid, n):  # the node over its children's best
-                return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n), n[2]))
+                return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n)[0], n[2]))
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
         self._graph = dict(
@@ -1047,8 +1043,8 @@ class Atlas:
             if any(k not in top for k in n[2]):
                 return float("inf")
             lat0, thr0 = pairs[cid, n]
-            w = _weights(n)
-            lat = lat0 + max((x * top[k].lat for x, k in zip(_latency_weights(n), n[2])), default=0.0)
+            w, lw = _weights(n)
+            lat = lat0 + max((x * top[k].lat for x, k in zip(lw, n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total

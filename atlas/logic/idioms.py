@@ -25,7 +25,7 @@ import numpy as np
 
 from ..meaning import ir
 from ..meaning import semantics as sem
-from ..meaning.terms import Term, const, evaluate, subterms
+from ..meaning.terms import Term, const, evaluate, replace_subterms, subterms
 from . import rules as rulebook
 
 RULESET = "idioms"
@@ -156,7 +156,7 @@ def _match(t: Term, inputs: list[Term], samples: list[dict[str, int]]) -> rulebo
     w = t.ty.bits
     names = ("x", "y")[: len(inputs)]
     local = [Term("var", t.ty, (), n) for n in names]
-    body = _substitute(t, dict(zip(inputs, local)))
+    body = replace_subterms(t, dict(zip(inputs, local)))
     if any(u.ty.is_float for u in subterms(body)):
         return None  # an integer computed through floats: not a bit idiom
     alive = _candidates(local, w)
@@ -168,7 +168,7 @@ def _match(t: Term, inputs: list[Term], samples: list[dict[str, int]]) -> rulebo
             return None
     for cand in alive:
         patterns = {v: Term("var", t.ty, (), "?" + v.value) for v in local}
-        lhs, rhs = _substitute(body, patterns), _substitute(cand, patterns)
+        lhs, rhs = replace_subterms(body, patterns), replace_subterms(cand, patterns)
         text = f"{rulebook.pattern_text(lhs)} => {rulebook.pattern_text(rhs)}"
         rule = rulebook.Rule(
             name=f"idiom-{cand.op}-{t.ty}-{hashlib.blake2b(text.encode(), digest_size=6).hexdigest()}",
@@ -182,19 +182,3 @@ def _match(t: Term, inputs: list[Term], samples: list[dict[str, int]]) -> rulebo
         if rulebook.holds(rule):  # the samples may have missed a difference: Z3 decides
             return rule
     return None
-
-
-def _substitute(t: Term, mapping: dict[Term, Term]) -> Term:
-    """t with every leaf in `mapping` replaced, all at once."""
-    memo: dict[Term, Term] = {}
-
-    def go(u: Term) -> Term:
-        if u in mapping:
-            return mapping[u]
-        if not u.args:
-            return u
-        if u not in memo:
-            memo[u] = Term(u.op, u.ty, tuple(go(a) for a in u.args), u.value)
-        return memo[u]
-
-    return go(t)

@@ -53,14 +53,14 @@ from ..front import syntax
 from ..front.check import check
 from ..front.diagnostics import AtlasError
 from ..meaning import ir
-from ..meaning.terms import Term, const, from_expr, subterms, to_expr, var
+from ..meaning.terms import Term, const, from_expr, replace_subterms, subterms, to_expr, var
 from . import rules as rulebook
+from .bodies import conjoin
 
 ACC = "$acc"  # the carried value at an iteration's start, in a fold's body
 IDX = "$i"  # the iteration's index
 PLACEHOLDERS = (ACC, IDX)
 
-TRUE = const(True, ir.BOOL)
 PROOF = "by induction over the iteration count (every trip count)"  # what a fold's proof covers
 
 
@@ -86,33 +86,6 @@ def has_fold(t: Term) -> bool:
 
 def _names(t: Term) -> set[str]:
     return {u.value for u in subterms(t) if u.op == "var"}
-
-
-def _replace(t: Term, mapping: dict[Term, Term]) -> Term:
-    """t with each subterm that is a key of `mapping` replaced (outermost first)."""
-    memo: dict[Term, Term] = {}
-
-    def go(u: Term) -> Term:
-        if u in mapping:
-            return mapping[u]
-        if not u.args:
-            return u
-        got = memo.get(u)
-        if got is None:
-            args = tuple(go(a) for a in u.args)
-            got = memo[u] = u if args == u.args else Term(u.op, u.ty, args, u.value)
-        return got
-
-    return go(t)
-
-
-def _land(*cs: Term | None) -> Term:
-    out = TRUE
-    for c in cs:
-        if c is None or c == TRUE:
-            continue
-        out = c if out == TRUE else Term("land", ir.BOOL, (out, c))
-    return out
 
 
 def trip_value(lo: Term, hi: Term) -> Term:
@@ -154,7 +127,7 @@ def recognise(loop: ir.For) -> Fold | None:
         if update.ty.is_bool or (_names(update) & set(carried)) - {name}:
             return None  # a flag, or an accumulator that reads another
         acc = var(name, update.ty)
-        body = _replace(update, {acc: var(ACC, update.ty), index: var(IDX, loop.ty)})
+        body = replace_subterms(update, {acc: var(ACC, update.ty), index: var(IDX, loop.ty)})
         terms.append(reduce_term(lo, hi, acc, body))
     return Fold(tuple(carried), tuple(terms))
 
@@ -213,11 +186,11 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
     if any(u.op == "trip" and u.args != (lo, hi) for u in subterms(form)) or any(r.args[:2] != (lo, hi) for r in folds):
         return "the form folds over another range"
     k = var("fold.k", lo.ty)
-    in_range = _land(when, Term("le", ir.BOOL, (lo, k)), Term("lt", ir.BOOL, (k, hi)))
+    in_range = conjoin(when, Term("le", ir.BOOL, (lo, k)), Term("lt", ir.BOOL, (k, hi)))
     y = var("fold.y", source.ty)
 
     def step(b: Term, acc: Term) -> Term:
-        return _replace(b, {var(ACC, b.ty): acc, var(IDX, lo.ty): k})
+        return replace_subterms(b, {var(ACC, b.ty): acc, var(IDX, lo.ty): k})
 
     try:
         if not restructured(source, form):  # the same fold, another body
@@ -233,7 +206,7 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
         ms = {t: var(f"fold.m{j}", t.ty) for j, t in enumerate(counts)}
 
         def at(done: Term, values: dict[Term, Term], count: Callable[[Term], Term]) -> Term:
-            return _replace(form, {**values, n: done, **{t: count(t) for t in counts}})
+            return replace_subterms(form, {**values, n: done, **{t: count(t) for t in counts}})
 
         def zero(t: Term) -> Term:
             return const(0, t.ty)
@@ -246,7 +219,7 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
             return f"refuted with no iteration by {base}"
         done = Term("sub", lo.ty, (k, lo))
         done = done if u == lo.ty else Term("cast", u, (done,))
-        hyp = _land(
+        hyp = conjoin(
             in_range,
             *(Term("eq", ir.BOOL, (m, Term("cast", m.ty, (done,)))) for m in ms.values()),
             Term("eq", ir.BOOL, (y, at(done, xs, ms.__getitem__))),
@@ -286,7 +259,7 @@ def emit(loop: ir.For, fold: Fold, chosen: list[Term], fresh: Callable[[str], st
         body = tuple(
             ir.Assign(
                 accs[r].value,
-                to_expr(_replace(r.args[3], {var(ACC, r.ty): accs[r], var(IDX, loop.ty): index})),
+                to_expr(replace_subterms(r.args[3], {var(ACC, r.ty): accs[r], var(IDX, loop.ty): index})),
                 loop.span,
             )
             for r in folds
@@ -295,7 +268,7 @@ def emit(loop: ir.For, fold: Fold, chosen: list[Term], fresh: Callable[[str], st
     values = []
     for form in chosen:
         trips = {u: trip_value(*u.args) for u in subterms(form) if u.op == "trip"}
-        values.append(to_expr(_replace(form, {**accs, **trips})))
+        values.append(to_expr(replace_subterms(form, {**accs, **trips})))
     if len(chosen) == 1:
         return (*out, ir.Assign(fold.carried[0], values[0], loop.span))
     # every form reads the carried values as the loop found them
@@ -402,23 +375,23 @@ def _instance(spec: _Spec, ruleset: str, ty: ir.Scalar, index: ir.Scalar) -> Loo
         var("init", ty): var("?init", ty),
         var("acc", ty): var(ACC, ty),
     }
-    body = _replace(_expression(spec.body, types, ty, spec.where), marks)
+    body = replace_subterms(_expression(spec.body, types, ty, spec.where), marks)
     lhs = reduce_term(lo, hi, var("?init", ty), body)
     inner = {}
     for name, start, fbody in spec.folds:
-        s = _replace(_expression(start, types, ty, spec.where), marks)
-        b = _replace(_expression(fbody, types, ty, spec.where), marks)
+        s = replace_subterms(_expression(start, types, ty, spec.where), marks)
+        b = replace_subterms(_expression(fbody, types, ty, spec.where), marks)
         inner[var(name, ty)] = reduce_term(lo, hi, s, b)
     types |= {n: ty for n in fold_names}
     n_term = trip(lo, hi)
     ran = Term("ne", ir.BOOL, (n_term, const(0, n_term.ty)))
     n_term = n_term if n_term.ty == ty else Term("cast", ty, (n_term,))
-    rhs = _replace(
+    rhs = replace_subterms(
         _expression(spec.form, types, ty, spec.where),
         {**marks, **inner, var("n", ty): n_term, var("ran", ir.BOOL): ran},
     )
     variant = set(pattern) - set(spec.invariant)
-    outside = _replace(rhs, {r: var("?fold", ty) for r in inner.values()})
+    outside = replace_subterms(rhs, {r: var("?fold", ty) for r in inner.values()})
     if {n[1:] for n in _names(outside) if n.startswith("?")} & variant:
         raise LoopRuleError(f"{spec.where}: the form uses a variant ({', '.join(sorted(variant))}) outside a fold")
     if set(spec.invariant) - set(pattern):
@@ -433,7 +406,7 @@ def _instance(spec: _Spec, ruleset: str, ty: ir.Scalar, index: ir.Scalar) -> Loo
 
 def _plain(t: Term) -> Term:
     """A pattern's variables as free variables, for the proof."""
-    return _replace(
+    return replace_subterms(
         t, {u: var("p." + u.value[1:], u.ty) for u in subterms(t) if u.op == "var" and u.value.startswith("?")}
     )
 

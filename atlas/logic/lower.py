@@ -159,8 +159,7 @@ class _Lowering:
 
     def bind(self, t: Term, out: list, where: ir.Span) -> ir.Var:
         """A temporary holding t, declared at the end of `out`."""
-        self.temps += 1
-        name = f"t.x{self.temps}"
+        name = self.fresh("x")
         out.append(ir.Let(name, t.ty, to_expr(t), where))
         return ir.Var(name, t.ty)
 

@@ -130,6 +130,26 @@ def subterms(t: Term) -> list[Term]:
     return order
 
 
+def replace_subterms(t: Term, mapping: Mapping[Term, Term]) -> Term:
+    """`t` with each subterm that is a key of `mapping` replaced, all at once
+    (outermost first; a replacement is not looked into); parts with nothing
+    replaced are kept as they are."""
+    memo: dict[Term, Term] = {}
+
+    def go(u: Term) -> Term:
+        if u in mapping:
+            return mapping[u]
+        if not u.args:
+            return u
+        got = memo.get(u)
+        if got is None:
+            args = tuple(go(a) for a in u.args)
+            got = memo[u] = u if args == u.args else Term(u.op, u.ty, args, u.value)
+        return got
+
+    return go(t)
+
+
 # ---------------------------------------------------------------- meaning
 
 

@@ -1081,26 +1081,40 @@ def boot():
     """Bare metal: boot a machine under QEMU, discover it, install only its drivers."""
 
 
+def _guest_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The QEMU guest's options of a boot command (--device, --timeout,
+    --accel), passed to it as one boot.discover.Options named `guest`."""
+
+    @click.option(
+        "--device",
+        "devices",
+        multiple=True,
+        help='QEMU options of one device, quoted (repeatable), e.g. "-device e1000,netdev=n0 -netdev user,id=n0".',
+    )
+    @click.option(
+        "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
+    )
+    @click.option(
+        "--accel",
+        type=click.Choice(["tcg", "kvm"]),
+        default="tcg",
+        show_default=True,
+        help="QEMU's accelerator (tcg starts faster for guests this small; kvm where /dev/kvm is usable).",
+    )
+    @functools.wraps(command)
+    def gathered(*args, devices, timeout, accel, **kwargs) -> None:
+        from ..boot import discover
+
+        command(*args, guest=discover.Options(tuple(devices), timeout=timeout, accel=accel), **kwargs)
+
+    return gathered
+
+
 @boot.command("discover")
-@click.option(
-    "--device",
-    "devices",
-    multiple=True,
-    help='QEMU options of one device, quoted (repeatable), e.g. "-device e1000,netdev=n0 -netdev user,id=n0".',
-)
+@_guest_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the probe here (default: print it).")
 @click.option("--log", "log_out", type=click.Path(dir_okay=False), help="Also keep the serial log here.")
-@click.option(
-    "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
-)
-@click.option(
-    "--accel",
-    type=click.Choice(["tcg", "kvm"]),
-    default="tcg",
-    show_default=True,
-    help="QEMU's accelerator (tcg starts faster for guests this small; kvm where /dev/kvm is usable).",
-)
-def boot_discover(devices, output, log_out, timeout, accel):
+def boot_discover(output, log_out, guest):
     """Boot Atlas's discovery kernel under QEMU with the given devices; it
     walks PCI and CPUID and prints them on the serial port, which becomes
     the machine's probe (the stage before its drivers are compiled)."""
@@ -1108,8 +1122,7 @@ def boot_discover(devices, output, log_out, timeout, accel):
     from ..files import write_atomic
 
     try:
-        opts = discover.Options(tuple(devices), timeout=timeout, accel=accel)
-        run = discover.boot(discover.kernel(), options=opts)
+        run = discover.boot(discover.kernel(), guest)
         if log_out:
             write_atomic(Path(log_out), run.log)
         p = discover.probe_from_serial(run.log, log_out or "<serial log>")
@@ -1154,23 +1167,13 @@ def boot_build(hw, output, intents):
 
 @boot.command("run")
 @click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, exists=True))
-@click.option("--device", "devices", multiple=True, help="QEMU options of one device, quoted (repeatable).")
-@click.option(
-    "--timeout", type=click.FloatRange(1.0), default=30.0, show_default=True, help="Seconds the guest may run."
-)
-@click.option(
-    "--accel",
-    type=click.Choice(["tcg", "kvm"]),
-    default="tcg",
-    show_default=True,
-    help="QEMU's accelerator (tcg starts faster for guests this small; kvm where /dev/kvm is usable).",
-)
-def boot_run(image_path, devices, timeout, accel):
+@_guest_options
+def boot_run(image_path, guest):
     """Boot IMAGE under QEMU with the given devices and show its serial log."""
     from ..boot import discover
 
     try:
-        run = discover.boot(Path(image_path), options=discover.Options(tuple(devices), timeout=timeout, accel=accel))
+        run = discover.boot(Path(image_path), guest)
     except discover.BootError as exc:
         _fail(str(exc))
     click.echo(run.log, nl=False)
