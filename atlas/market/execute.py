@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from ..front.diagnostics import AtlasError
-from . import daemons
+from .session import Data, Front
 from .workloads import read_yaml
 from .tasks import Task
 
@@ -61,13 +61,13 @@ def spd(n: int, seed: int) -> np.ndarray:
 class Cholesky:
     """The tiled factorisation submitted to a market: its tiles and a check."""
 
-    market: daemons.Market
+    market: Front
     matrix: np.ndarray
     tile: int
-    tiles: dict[tuple[int, int], daemons.Data]
+    tiles: dict[tuple[int, int], Data]
 
     @staticmethod
-    def submit(market: daemons.Market, matrix: np.ndarray, tile: int) -> "Cholesky":
+    def submit(market, matrix: np.ndarray, tile: int) -> "Cholesky":
         T = matrix.shape[0] // tile
         blk = {
             (i, j): market.put(matrix[i * tile : (i + 1) * tile, j * tile : (j + 1) * tile], f"A[{i}][{j}]")

@@ -53,6 +53,11 @@ class Policy(abc.ABC):
     def finished(self, task: Task, unit: UnitState, state: State) -> None:
         pass
 
+    def retire(self, unit: UnitState, state: State) -> list[Task]:
+        """The unit is gone for good: the tasks given to it and not sent,
+        to be offered again."""
+        return []
+
 
 class Eager(Policy):
     """One FIFO queue; an idle unit takes the oldest task it can run."""
@@ -96,6 +101,11 @@ class _PerUnit(Policy):
 
     def waiting(self, state):
         return any(self.queues)
+
+    def retire(self, unit, state):
+        left = list(self.queues[unit.index])
+        self.queues[unit.index].clear()
+        return left
 
     def capable(self, task: Task, state: State) -> list[UnitState]:
         return [u for u in state.units if state.can_run(task, u)]
@@ -243,11 +253,11 @@ def features(tasks: list[Task], unit: UnitState, state: State, critical: list[fl
     # earliest free one matters to dmda's estimate
     groups: dict[tuple[str, int], UnitState] = {}
     for o in state.units:
-        if o is not unit:
+        if o is not unit and not o.gone:
             key = (o.spec.klass, o.spec.node)
             if key not in groups or o.busy_until < groups[key].busy_until:
                 groups[key] = o
-    size = {key: sum(1 for o in state.units if (o.spec.klass, o.spec.node) == key) for key in groups}
+    size = {key: sum(1 for o in state.units if not o.gone and (o.spec.klass, o.spec.node) == key) for key in groups}
     backlog: dict[str, int] = collections.Counter(t.kind for t in tasks)
     cols: dict[str, list[float]] = {k: [] for k in FEATURES}
     for t in tasks:

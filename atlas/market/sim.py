@@ -73,6 +73,7 @@ class UnitState:
     running: int | None = None
     busy: float = 0.0  # seconds spent running tasks
     earnings: float = 0.0
+    gone: bool = False  # lost for good (its machine left): it takes nothing more
 
 
 class State:
@@ -101,7 +102,7 @@ class State:
         return seconds
 
     def can_run(self, task: Task, unit: UnitState) -> bool:
-        return self.platform.can_run(task.kind, unit.spec.klass)
+        return not unit.gone and self.platform.can_run(task.kind, unit.spec.klass)
 
     def finish_estimate(self, task: Task, unit: UnitState) -> float:
         """dmda's expected completion time of `task` on `unit`."""
