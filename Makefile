@@ -5,9 +5,9 @@ PY ?= python3
 
 install: .installed
 .installed: pyproject.toml examples/atlas-c-backend/pyproject.toml $(wildcard examples/atlas-c-backend/atlas_c_backend/*.py)
-	@echo "installing atlas and its dependencies (scripts/install.py: pip install -e '.[test]' without egglog's notebook packages)"
+	@echo "installing atlas and its dependencies (scripts/install.py: pip install -e '.[test,cluster]' without egglog's notebook packages)"
 	@# quiet when it works; should the lighter install fail, the plain one, every message shown
-	@$(PY) scripts/install.py >/dev/null 2>&1 || $(PY) -m pip install -e '.[test]'
+	@$(PY) scripts/install.py >/dev/null 2>&1 || $(PY) -m pip install -e '.[test,cluster]'
 	@# the example plugin, installed as a user would install their own package;
 	@# --no-deps: it depends on atlas-compiler, which is the editable install
 	@# above and is not on PyPI, so pip must not try to fetch it from there
@@ -21,12 +21,13 @@ demo: install
 # The lint, format and type gates first (pyproject.toml [tool.ruff], [tool.mypy];
 # `ruff format .` makes the code as the format gate wants it),
 # then the suite, one worker per core up to four (pytest-xdist; each worker
-# may hold a gigabyte).
+# may hold a gigabyte; tests of one xdist_group, such as those sharing a Ray
+# cluster, run in one worker, in their order).
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q -n auto --maxprocesses 4
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadgroup
 
 # The tests that take under half a second each (tests/slow.txt lists the
 # others): a check while working, not a substitute for `make test`.

@@ -1,4 +1,4 @@
-"""Install Atlas (editable, with the test tools) and what it uses at run
+"""Install Atlas (editable, with the test tools and Ray for the cluster market) and what it uses at run
 time, without the notebook packages that egglog's package requires and
 Atlas never loads: anywidget, and through it IPython, jedi and the widgets.
 
@@ -45,8 +45,8 @@ def required(dist: str, extras: tuple[str, ...] = ()) -> list[str]:
 
 
 def main() -> int:
-    pip("--no-deps", "-e", ".[test]")
-    atlas = required(PROJECT, ("test",))
+    pip("--no-deps", "-e", ".[test,cluster]")
+    atlas = required(PROJECT, ("test", "cluster"))
     egglog = [r for r in atlas if name(r) == "egglog"]
     pip("--no-deps", *egglog)
     try:

@@ -136,6 +136,9 @@ class Market(Front):
         self.data.append(d)
         return d
 
+    def units(self) -> tuple[UnitSpec, ...]:
+        return tuple(UnitSpec(f"cpu{c}", "cpu", HOST) for c in self.cores)
+
     def crew(self, inject: dict[int, str]) -> Crew:
         return _Processes(self, {i for i, f in inject.items() if f == "kill"})
 
@@ -163,7 +166,7 @@ class _Processes(Crew):
     def __init__(self, market: Market, kill: set[int]):
         self.m = market
         self.kill = kill  # tasks whose daemon is sent SIGKILL once they start (tests)
-        self.specs = tuple(UnitSpec(f"cpu{c}", "cpu", HOST) for c in market.cores)
+        self.specs = market.units()
         self.daemons = [_Daemon(c, i) for i, c in enumerate(market.cores)]
         self.saved: dict[int, list[tuple[Data, np.ndarray]]] = {}
         self.watch = selectors.DefaultSelector()  # every daemon's pipe and process, registered once

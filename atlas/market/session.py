@@ -29,7 +29,7 @@ from ..meaning.interp import dtype
 from .dispatch import Dispatcher
 from .models import PerfModel
 from .records import DONE, FAILED, REQUEUED, Ledger
-from .sim import Cost, Platform, Run, State, TaskTimes, UnitSpec, settle
+from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec, settle
 from .tasks import Access, Handle, Task, TaskGraph, Use
 
 
@@ -187,6 +187,14 @@ class Front(abc.ABC):
         return task
 
     @abc.abstractmethod
+    def put(self, array: np.ndarray, name: str | None = None) -> Data:
+        """A copy of `array` where this market's units can reach it."""
+
+    @abc.abstractmethod
+    def units(self) -> tuple[UnitSpec, ...]:
+        """The units a run gets, one daemon each."""
+
+    @abc.abstractmethod
     def crew(self, inject: dict[int, str]) -> Crew: ...
 
     def run(
@@ -302,15 +310,19 @@ class Session:
         self.policy.ready(task, self.state)
 
     def _offer(self) -> None:
-        for u in self.policy.order(self.state):
-            if u.gone:
-                continue
-            slot = self.slots[u.index]
-            while len(slot.inflight) <= self.m.prefetch:
+        # one task a unit a pass, so that the ready tasks are shared out
+        # before any unit fills the queue it may hold
+        hungry = [u for u in self.policy.order(self.state) if not u.gone]
+        while hungry:
+            took = []
+            for u in hungry:
+                if len(self.slots[u.index].inflight) > self.m.prefetch:
+                    continue
                 task = self.policy.pick(u, self.state)
-                if task is None:
-                    break
-                self._send(u.index, task)
+                if task is not None:
+                    self._send(u.index, task)
+                    took.append(u)
+            hungry = took
         if all(not s.inflight for s in self.slots) and self.policy.waiting(self.state):
             unit, task = self.policy.clear(self.state)
             self._send(unit.index, task)
@@ -372,6 +384,12 @@ class Session:
         u.earnings += tt.earnings
         kind = self.state.kinds.index(task.kind)
         self.ledger.append(kind, ev.unit, DONE, ev.ident, tt.start, tt.end, tt.earnings, tt.reward, task.nbytes)
+        for use in task.uses:  # where its data is now: the unit's node, and the market's copy of what it wrote
+            have = self.state.copies.setdefault(use.handle.name, {HOST})
+            if use.access.writes:
+                have.clear()
+                have.add(HOST)
+            have.add(u.spec.node)
         self.done.add(ev.ident)
         self._tell()
         self.policy.finished(task, u, self.state)
