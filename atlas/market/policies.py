@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from .selector import FEATURES, Selector
-from .sim import State, UnitState
+from .sim import HOST, State, UnitState
 from .tasks import Task
 
 
@@ -246,19 +246,77 @@ class Market(Policy):
         return best[1], self.pool.pop(best[2].ident)
 
 
+class _Others:
+    """dmda's estimate of a task on the best group of units other than
+    `unit` (by class and memory node: within a group only the earliest free
+    unit matters), after that group has shared out the ready tasks of the
+    task's kind ahead of it.  Groups whose node holds none of the task's
+    data differ only in when they are free and in their size, so they are
+    visited in that order and the first suffice: the cost per task grows
+    with the nodes that hold its data, not with the machine count."""
+
+    def __init__(self, unit: UnitState, state: State, backlog: dict[str, int]):
+        self.state, self.backlog = state, backlog
+        self.groups: dict[tuple[str, int], UnitState] = {}
+        for o in state.units:
+            if o is not unit and not o.gone:
+                key = (o.spec.klass, o.spec.node)
+                if key not in self.groups or o.busy_until < self.groups[key].busy_until:
+                    self.groups[key] = o
+        self.size = collections.Counter((o.spec.klass, o.spec.node) for o in state.units if not o.gone)
+        self.on_node: dict[int, list[tuple[str, int]]] = collections.defaultdict(list)
+        for key in self.groups:
+            self.on_node[key[1]].append(key)
+        self.sorted: dict[tuple[str, int, str], list[tuple[float, tuple[str, int]]]] = {}
+
+    def exact(self, t: Task, key: tuple[str, int]) -> float:
+        o = self.groups[key]
+        return self.state.finish_estimate(t, o) + self.backlog[t.kind] * self.state.predicted(t, o) / self.size[key]
+
+    def _by_free(self, t: Task, klass: str) -> list[tuple[float, tuple[str, int]]]:
+        """The groups of `klass`, by their estimate less the transfer."""
+        ident = (t.kind, t.size, klass)
+        if ident not in self.sorted:
+            rows = []
+            for key, o in self.groups.items():
+                if key[0] == klass:
+                    p = self.state.predicted(t, o)
+                    free = max(self.state.now, o.busy_until)
+                    rows.append((free + p + self.backlog[t.kind] * p / self.size[key], key))
+            rows.sort()
+            self.sorted[ident] = rows
+        return self.sorted[ident]
+
+    def best(self, t: Task) -> float:
+        state = self.state
+        holders: set[int] = set()
+        full = 0.0  # the transfer to a node that holds none of its data
+        for use in t.uses:
+            if use.access.reads:
+                holders |= state.copies.get(use.handle.name, {HOST})
+                full += state.platform.latency + use.handle.nbytes / state.platform.bandwidth
+        best = float("inf")
+        for node in holders:
+            for key in self.on_node.get(node, ()):
+                if state.platform.can_run(t.kind, key[0]):
+                    best = min(best, self.exact(t, key))
+        for klass in {k for k, _ in self.groups}:
+            if not state.platform.can_run(t.kind, klass):
+                continue
+            for free, key in self._by_free(t, klass):
+                if key[1] in holders:
+                    continue
+                if free + full > best + 1e-12 * (abs(best) + abs(free) + full):
+                    break  # the rest are later still (the margin covers rounding)
+                best = min(best, self.exact(t, key))
+        return best
+
+
 def features(tasks: list[Task], unit: UnitState, state: State, critical: list[float]) -> dict[str, np.ndarray]:
     """FEATURES for each task, as `unit` sees them (times in microseconds)."""
     us = 1e6
-    # the other units by (class, memory node): within a group only the
-    # earliest free one matters to dmda's estimate
-    groups: dict[tuple[str, int], UnitState] = {}
-    for o in state.units:
-        if o is not unit and not o.gone:
-            key = (o.spec.klass, o.spec.node)
-            if key not in groups or o.busy_until < groups[key].busy_until:
-                groups[key] = o
-    size = {key: sum(1 for o in state.units if not o.gone and (o.spec.klass, o.spec.node) == key) for key in groups}
     backlog: dict[str, int] = collections.Counter(t.kind for t in tasks)
+    others = _Others(unit, state, backlog)
     cols: dict[str, list[float]] = {k: [] for k in FEATURES}
     for t in tasks:
         cols["kind"].append(float(state.kinds.index(t.kind)))
@@ -267,17 +325,7 @@ def features(tasks: list[Task], unit: UnitState, state: State, critical: list[fl
         cols["reward"].append(state.dispatcher.reward(t, state))
         cols["predicted"].append(state.predicted(t, unit) * us)
         cols["transfer"].append(state.transfer(t, unit) * us)
-        # dmda's estimate on the best other group, after that group has
-        # shared out the ready tasks of this kind ahead of this one
-        best = min(
-            (
-                state.finish_estimate(t, o) + backlog[t.kind] * state.predicted(t, o) / size[key]
-                for key, o in groups.items()
-                if state.can_run(t, o)
-            ),
-            default=float("inf"),
-        )
-        cols["others"].append((best - state.now) * us)
+        cols["others"].append((others.best(t) - state.now) * us)
         mine = cols["predicted"][-1] + cols["transfer"][-1]
         cols["advantage"].append(cols["others"][-1] / mine if mine > 0 else float("inf"))
         cols["waited"].append((state.now - state.ready_at.get(t.ident, state.now)) * us)

@@ -1695,6 +1695,45 @@ def market_bench(seeds, generations, population, size, tile, tasks, json_out):
         write_atomic(Path(json_out), json.dumps(MB.as_json(figures), indent=2) + "\n")
 
 
+@market.command("bench-cluster")
+@click.option("--tasks", type=click.IntRange(1), default=5000, show_default=True, help="Empty tasks through each.")
+@click.option("--n", "size", type=click.IntRange(1), default=1024, show_default=True, help="The real Cholesky's order.")
+@click.option("--tile", type=click.IntRange(1), default=128, show_default=True)
+@click.option("--generations", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--population", type=click.IntRange(4), default=12, show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
+def market_bench_cluster(tasks, size, tile, generations, population, json_out):
+    """The market across machines: tasks per second on Ray beside the
+    embedded market and plain Ray, batched and not; the Cholesky through
+    both; 16 to 256 machines in the simulator.  Needs the cluster extra."""
+    from ..files import write_atomic
+    from ..market.session import MarketError
+
+    if size % tile:
+        _fail(AtlasError(None, f"--n {size} must be a multiple of --tile {tile}"))
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        _fail(AtlasError(None, "the cluster benchmark needs Ray: pip install 'atlas-compiler[cluster]'"))
+    from . import clusterbench as CB
+
+    try:
+        figures = CB.run(
+            hwprobe.probe(),
+            tasks=tasks,
+            n=size,
+            tile=tile,
+            generations=generations,
+            population=population,
+            log=lambda s: click.echo(f"cluster bench: {s}", err=True),
+        )
+    except (MarketError, *USER_ERRORS) as exc:
+        _fail(exc)
+    click.echo(CB.render(figures))
+    if json_out:
+        write_atomic(Path(json_out), json.dumps(CB.as_json(figures), indent=2) + "\n")
+
+
 @market.command("evolve")
 @click.argument("workload", type=click.Path(dir_okay=False))
 @click.option("--generations", type=click.IntRange(1), default=12, show_default=True)
