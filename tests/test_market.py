@@ -175,6 +175,18 @@ def test_dmda_calibrates_each_class_it_has_no_history_for():
     assert run.model.samples("k", 1, "cpu") >= 1 and run.model.samples("k", 1, "gpu") >= 1
 
 
+def test_dmda_sends_a_class_it_calibrates_no_more_than_calibration_takes():
+    """Forty tasks ready at once; the gpu class is measured, the cpu class
+    not: the cpu unit gets its calibration runs, not the whole wave."""
+    p = _platform(
+        [sim.UnitSpec("cpu0", "cpu")] + [sim.UnitSpec(f"gpu{i}", "gpu", node=1) for i in range(4)],
+        {("k", "cpu"): (1.0, 0.0), ("k", "gpu"): (1.0, 0.0)},
+    )
+    run = sim.simulate(_independent(40), p, policies.Dmda(), dispatch.Dispatcher(), seed=0, model=_measured(gpu=1.0))
+    assert sum(t.unit == 0 for t in run.times) == policies.CALIBRATION
+    assert run.makespan <= 10.0  # 37 tasks on four units
+
+
 def test_a_selector_can_leave_work_to_a_faster_unit():
     """The slow unit bids only where it is the better place (`advantage`);
     the market then matches the best schedule; the hand-written selector,

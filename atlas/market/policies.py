@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from .models import bucket
 from .selector import FEATURES, Selector
 from .sim import HOST, State, UnitState
 from .tasks import Task
@@ -167,21 +168,37 @@ class Dmda(_PerUnit):
     def start(self, state, seed):
         super().start(state, seed)
         self.queued_until = [0.0] * len(state.units)
+        # calibration runs placed and not yet finished, per (kind, size bucket, class):
+        # a class is sent no more than it takes to learn it, however many tasks are ready
+        self.trials: collections.Counter[tuple[str, int, str]] = collections.Counter()
+        self.trial_of: dict[int, tuple[str, int, str]] = {}
 
     def place(self, task, state):
         capable = self.capable(task, state)
+
+        def seen(u: UnitState) -> int:
+            return state.model.samples(task.kind, task.size, u.spec.klass)
+
+        def out(u: UnitState) -> int:
+            return self.trials[(task.kind, bucket(task.size), u.spec.klass)]
+
         # a class with too little history for this kind and size is
         # calibrated first: the task goes to its unit that is free first
-        unknown = [u for u in capable if state.model.samples(task.kind, task.size, u.spec.klass) < CALIBRATION]
+        unknown = [u for u in capable if seen(u) + out(u) < CALIBRATION]
         if unknown:
-            best = min(
-                unknown,
-                key=lambda u: (len(self.queues[u.index]), max(state.now, u.busy_until, self.queued_until[u.index])),
-            )
-            self.queued_until[best.index] = max(state.now, best.busy_until, self.queued_until[best.index])
+            best = self._first_free(unknown, state)
+            key = (task.kind, bucket(task.size), best.spec.klass)
+            self.trials[key] += 1
+            self.trial_of[task.ident] = key
             return best
+        # a class whose calibration runs are still out has no estimate yet
+        # (it would look free): the others take the task while they run,
+        # and while no class has one, the tasks are spread as for calibration
+        known = [u for u in capable if seen(u) >= CALIBRATION]
+        if not known:
+            return self._first_free(capable, state)
         best, best_t = None, float("inf")
-        for u in capable:
+        for u in known:
             free = max(state.now, u.busy_until, self.queued_until[u.index])
             t = free + state.transfer(task, u) + state.predicted(task, u)
             if t < best_t:
@@ -189,6 +206,25 @@ class Dmda(_PerUnit):
         assert best is not None
         self.queued_until[best.index] = best_t
         return best
+
+    def _first_free(self, units: list[UnitState], state: State) -> UnitState:
+        """The unit with the shortest queue, then the one free first."""
+        best = min(
+            units, key=lambda u: (len(self.queues[u.index]), max(state.now, u.busy_until, self.queued_until[u.index]))
+        )
+        self.queued_until[best.index] = max(state.now, best.busy_until, self.queued_until[best.index])
+        return best
+
+    def finished(self, task, unit, state):
+        key = self.trial_of.pop(task.ident, None)
+        if key is not None:
+            self.trials[key] -= 1
+
+    def retire(self, unit, state):
+        left = super().retire(unit, state)
+        for t in left:
+            self.finished(t, unit, state)  # placed again, counted again
+        return left
 
 
 class Market(Policy):
