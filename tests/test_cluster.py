@@ -102,6 +102,25 @@ def test_a_crashed_daemon_is_started_again_and_its_task_run_again(three):
     assert set(_once(out).values()) == {1}
 
 
+def test_a_node_that_joins_mid_run_installs_itself_and_starts_earning(three):
+    c, _, inst, _ = three
+    added = []
+
+    def progress(done, failed, total):
+        if done >= 1 and not added:  # the market waits here until the node is up
+            added.append(c.add_node(num_cpus=1))
+            c.wait_for_nodes()
+
+    with cluster.Market(inst, cores_per_node=1, timeout=120.0, watch=0.0) as m:
+        job = execute.Stream.submit(m, 200, MIX, seed=9)
+        out = m.run(policies.Eager(), progress=progress)
+    assert added and out.joined == ("n3.cpu0",) and len(inst.nodes) == 4
+    assert inst.nodes[3].ident == added[0].node_id and not inst.nodes[3].compiled  # same fingerprint: no compile
+    assert not out.failed and job.error() < execute.TOLERANCE
+    assert len(_once(out)) == 200 and set(_once(out).values()) == {1}
+    assert any(t.unit == 3 for t in out.run.times) and out.run.units[3].earnings > 0
+
+
 def test_a_node_that_leaves_mid_run_loses_no_task(three):
     """Runs last of this module: it takes a worker node away for good."""
     c, workers, inst, _ = three

@@ -151,15 +151,41 @@ class Installation:
     """Every node's artefact for the registered intents, and what the
     market needs to schedule between them."""
 
-    nodes: list[Node]
-    signatures: dict  # function name -> ir.Function
-    installers: dict[str, Any]  # node id -> its Installer actor
-    bandwidth: float  # bytes/s between nodes (the slowest measured)
-    latency: float  # seconds per call to another node (median)
+    sources: list[tuple[str, str]]  # the intent files: name, text
+    nodes: list[Node] = field(default_factory=list)
+    signatures: dict = field(default_factory=dict)  # function name -> ir.Function
+    installers: dict[str, Any] = field(default_factory=dict)  # node id -> its Installer actor
+    blobs: dict[str, Any] = field(default_factory=dict)  # fingerprint -> the packed artefact (an object)
+    bandwidth: float = float("inf")  # bytes/s between nodes (the slowest measured)
+    latency: float = 0.0  # seconds per call to another node (median)
 
     @property
     def compiles(self) -> int:
         return sum(n.compiled for n in self.nodes)
+
+    def add(self, ids: list[str], say=lambda s: None) -> list[Node]:
+        """Install the nodes `ids`: probe each; compile on the first of
+        each fingerprint not seen yet, and hand every node its folder."""
+        ray = _ray()
+        actor = ray.remote(Installer)
+        for i in ids:
+            self.installers[i] = actor.options(**_on(i)).remote()
+        about = dict(zip(ids, ray.get([self.installers[i].about.remote() for i in ids], timeout=START_TIMEOUT)))
+        compiled = set()
+        for i in ids:
+            fp = about[i][0]
+            if fp not in self.blobs:
+                sharing = sum(about[j][0] == fp for j in ids)
+                say(f"compiling for fingerprint {fp} on {about[i][2]} ({sharing} node(s) share it)")
+                self.blobs[fp] = self.installers[i].compile.remote(self.sources)
+                compiled.add(i)
+        paths = ray.get([self.installers[i].receive.remote(self.blobs[about[i][0]]) for i in ids])
+        new = [
+            Node(i, len(self.nodes) + k, about[i][0], about[i][2], tuple(about[i][1]), i in compiled, path)
+            for k, (i, path) in enumerate(zip(ids, paths))
+        ]
+        self.nodes += new
+        return new
 
     def close(self) -> None:
         ray = _ray()
@@ -183,29 +209,17 @@ def install(intents, *, say=lambda s: None) -> Installation:
         raise MarketError("two intent files of the same name: the cluster gets them side by side")
     here = ray.get_runtime_context().get_node_id()
     alive = sorted((n["NodeID"] for n in ray.nodes() if n["Alive"]), key=lambda i: (i != here, i))
-    actor = ray.remote(Installer)
-    installers = {i: actor.options(**_on(i)).remote() for i in alive}
-    about = dict(zip(alive, ray.get([installers[i].about.remote() for i in alive], timeout=START_TIMEOUT)))
-    groups: dict[str, list[str]] = {}
-    for i in alive:
-        groups.setdefault(about[i][0], []).append(i)
-    blobs = {fp: installers[ids[0]].compile.remote(sources) for fp, ids in groups.items()}
-    for fp, ids in groups.items():
-        say(f"compiling for fingerprint {fp} on {about[ids[0]][2]} ({len(ids)} node(s) share it)")
-    paths = ray.get([installers[i].receive.remote(blobs[about[i][0]]) for i in alive])
+    inst = Installation(sources)
+    inst.add(alive, say)
     first = Path(tempfile.mkdtemp(prefix="atlas-cluster-signatures-"))
     try:
-        _unpack(ray.get(next(iter(blobs.values()))), first)
+        _unpack(ray.get(next(iter(inst.blobs.values()))), first)
         manifest = Manifest.read(first)
     finally:
         shutil.rmtree(first, ignore_errors=True)
-    signatures = {name: entry.function for name, entry in manifest.functions.items()}
-    nodes = [
-        Node(i, k, about[i][0], about[i][2], tuple(about[i][1]), i == groups[about[i][0]][0], path)
-        for k, (i, path) in enumerate(zip(alive, paths))
-    ]
-    bandwidth, latency = _link(installers, alive[1:])
-    return Installation(nodes, signatures, installers, bandwidth, latency)
+    inst.signatures = {name: entry.function for name, entry in manifest.functions.items()}
+    inst.bandwidth, inst.latency = _link(inst.installers, alive[1:])
+    return inst
 
 
 def _link(installers: dict, others: list[str]) -> tuple[float, float]:
@@ -313,10 +327,12 @@ class Market(Front):
         timeout: float = 60.0,
         retries: int = 1,
         prefetch: int = 8,
+        watch: float | None = 1.0,
     ):
         super().__init__(timeout=timeout, retries=retries, prefetch=prefetch)
         self.installation = installation
         self.cores_per_node = cores_per_node
+        self.watch = watch  # seconds between looks for nodes that joined (None: never)
         self._functions("the installation", 0, installation.signatures)
 
     def put(self, array: np.ndarray, name: str | None = None) -> Remote:
@@ -332,11 +348,15 @@ class Market(Front):
         return [(node, core) for node in self.installation.nodes for core in node.cores[: self.cores_per_node]]
 
     def units(self) -> tuple[UnitSpec, ...]:
-        # a unit is named by its memory node (0: the market's) and its core
-        return tuple(UnitSpec(f"n{node.memory}.cpu{core}", "cpu", node.memory) for node, core in self.placed())
+        return tuple(_spec(node, core) for node, core in self.placed())
 
     def crew(self, inject: dict[int, str]) -> Crew:
         return _Actors(self)
+
+
+def _spec(node: Node, core: int) -> UnitSpec:
+    """A unit named by its memory node (0: the market's) and its core."""
+    return UnitSpec(f"n{node.memory}.cpu{core}", "cpu", node.memory)
 
 
 @dataclass
@@ -362,6 +382,7 @@ class _Actors(Crew):
         self.bandwidth, self.latency = inst.bandwidth, inst.latency
         self.live: dict[tuple[int, int], Send] = {}  # (task, attempt) sent and not answered
         self.left: set[str] = set()  # nodes gone
+        self.looked = time.perf_counter()  # for nodes that joined
         self.executed: list[np.ndarray] = []
 
     def start(self) -> None:
@@ -378,6 +399,28 @@ class _Actors(Crew):
         t0 = time.perf_counter()
         theirs = ray.get(u.actor.clock.remote(), timeout=START_TIMEOUT)
         u.offset = theirs - (t0 + time.perf_counter()) / 2
+
+    def joined(self) -> list[UnitSpec]:
+        """Nodes that joined the cluster since the last look get installed
+        (compiled for, where their fingerprint is new) and a daemon per core."""
+        if self.m.watch is None or time.perf_counter() - self.looked < self.m.watch:
+            return []
+        self.looked = time.perf_counter()
+        inst = self.m.installation
+        known = {n.ident for n in inst.nodes}
+        fresh = [n["NodeID"] for n in _ray().nodes() if n["Alive"] and n["NodeID"] not in known]
+        if not fresh:
+            return []
+        specs = []
+        for node in inst.add(fresh):
+            for core in node.cores[: self.m.cores_per_node]:
+                u = _Unit(len(self.units), node, core)
+                self.units.append(u)
+                self._start(u)
+                self._clock(u)
+                specs.append(_spec(node, core))
+        self.specs += tuple(specs)
+        return specs
 
     def send(self, unit: int, task: Send) -> None:
         self.live[(task.ident, task.attempt)] = task

@@ -59,6 +59,9 @@ class Policy(abc.ABC):
         to be offered again."""
         return []
 
+    def join(self, unit: UnitState, state: State) -> None:
+        """A unit came during the run (the last of `state.units`)."""
+
 
 class Eager(Policy):
     """One FIFO queue; an idle unit takes the oldest task it can run."""
@@ -102,6 +105,9 @@ class _PerUnit(Policy):
 
     def waiting(self, state):
         return any(self.queues)
+
+    def join(self, unit, state):
+        self.queues.append(collections.deque())
 
     def retire(self, unit, state):
         left = list(self.queues[unit.index])
@@ -214,6 +220,10 @@ class Dmda(_PerUnit):
         )
         self.queued_until[best.index] = max(state.now, best.busy_until, self.queued_until[best.index])
         return best
+
+    def join(self, unit, state):
+        super().join(unit, state)
+        self.queued_until.append(0.0)
 
     def finished(self, task, unit, state):
         key = self.trial_of.pop(task.ident, None)

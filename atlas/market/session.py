@@ -20,7 +20,7 @@ from __future__ import annotations
 import abc
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,8 +29,11 @@ from ..meaning.interp import dtype
 from .dispatch import Dispatcher
 from .models import PerfModel
 from .records import DONE, FAILED, REQUEUED, Ledger
-from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec, settle
+from .sim import HOST, Cost, Platform, Run, State, TaskTimes, UnitSpec, UnitState, settle
 from .tasks import Access, Handle, Task, TaskGraph, Use
+
+
+JOIN_ROOM = 1024  # ledger records kept for the settlements of units that join during a run
 
 
 class MarketError(RuntimeError):
@@ -126,6 +129,11 @@ class Crew(abc.ABC):
     def started(self, unit: int, ident: int, attempt: int) -> None:
         """The unit now runs this task (tests kill units here)."""
 
+    def joined(self) -> list[UnitSpec]:
+        """Units that came up since the last look (a machine joined), ready
+        to take tasks; they follow the others in unit order."""
+        return []
+
     @abc.abstractmethod
     def stop(self) -> list[np.ndarray]:
         """Stop every unit; the records their ledgers hold (records.DTYPE)."""
@@ -139,6 +147,7 @@ class Outcome:
     retried: int = 0  # task runs repeated after a failure
     executed: np.ndarray | None = None  # the records the units wrote (records.DTYPE), their clock
     retired: tuple[str, ...] = ()  # units lost for good (their machine left)
+    joined: tuple[str, ...] = ()  # units that came during the run (their machine joined)
 
 
 class Front(abc.ABC):
@@ -268,10 +277,12 @@ class Session:
         self.slots = [_Slot() for _ in crew.specs]
         self.restarts = self.retried = 0
         self.retired: list[str] = []
+        self.joined: list[str] = []
         self.progress = None
         self.seed = seed
         self.t0 = 0.0
-        self.ledger = Ledger(len(self.graph) * (front.retries + 1) + len(self.slots) + 16)
+        # a record per attempt, a settlement per unit (room for units that join)
+        self.ledger = Ledger(len(self.graph) * (front.retries + 1) + len(self.slots) + JOIN_ROOM)
         self.executed: list[np.ndarray] = []
 
     def now(self) -> float:
@@ -288,6 +299,8 @@ class Session:
                     self._ready(t)
             while len(self.done) + len(self.failed) < len(self.graph):
                 self.state.now = self.now()
+                for spec in self.crew.joined():
+                    self._join(spec)
                 self._offer()
                 self.crew.flush()
                 if all(not s.inflight for s in self.slots):
@@ -300,7 +313,17 @@ class Session:
         run = Run(self.policy.name, self.platform, self.graph, self.times, units, self.ledger, self.model)
         executed = np.concatenate(self.executed) if self.executed else None
         failed = dict(sorted(self.failed.items()))
-        return Outcome(run, failed, self.restarts, self.retried, executed, tuple(self.retired))
+        return Outcome(run, failed, self.restarts, self.retried, executed, tuple(self.retired), tuple(self.joined))
+
+    def _join(self, spec: UnitSpec) -> None:
+        """A unit that came during the run: from now on it is offered work."""
+        unit = UnitState(spec, len(self.slots))
+        self.slots.append(_Slot())
+        self.platform = replace(self.platform, units=self.platform.units + (spec,))
+        self.state.platform = self.platform
+        self.state.units.append(unit)
+        self.joined.append(spec.name)
+        self.policy.join(unit, self.state)
 
     # -- tasks
     def _ready(self, task: Task) -> None:
