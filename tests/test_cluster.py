@@ -7,16 +7,21 @@ twice.  Skipped where Ray is not installed (the `cluster` extra)."""
 from __future__ import annotations
 
 import collections
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from atlas.market import cluster, execute, policies
 from atlas.market.records import DONE
 from atlas.market.selector import HAND_WRITTEN, Selector
+from atlas.machine.nodes import ClusterError
+from atlas.machine.probe import probe
 from atlas.market.session import MarketError
+from atlas.tools.cli import main
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -24,7 +29,8 @@ from ray.cluster_utils import Cluster  # noqa: E402
 # one worker runs them all, in this order: the last takes a node away
 pytestmark = [pytest.mark.cc, pytest.mark.xdist_group("ray-cluster")]
 
-CHOLESKY = Path(__file__).resolve().parents[1] / "intents" / "market" / "cholesky.ax"
+INTENTS = Path(__file__).resolve().parents[1] / "intents"
+CHOLESKY = INTENTS / "market" / "cholesky.ax"
 MIX = (execute.StreamMix("gemm", 24, 3.0), execute.StreamMix("syrk", 32), execute.StreamMix("trsm", 40))
 MIX += (execute.StreamMix("potrf", 48),)
 
@@ -102,6 +108,37 @@ def test_a_crashed_daemon_is_started_again_and_its_task_run_again(three):
     assert set(_once(out).values()) == {1}
 
 
+def test_a_search_times_its_candidates_on_the_cluster_nodes_of_the_targets_fingerprint(three, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))  # an empty archive: the search runs
+    import atlas.search.worker
+
+    def not_here(*a, **k):
+        raise AssertionError("a candidate was timed by this process, not on the cluster")
+
+    monkeypatch.setattr(atlas.search.worker, "measure", not_here)
+    src, out = str(INTENTS / "saxpy.ax"), tmp_path / "out"
+    r = CliRunner().invoke(main, ["compile", src, "--budget", "30", "--evals", "3", "--ray", "auto", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "candidates timed on 3 node(s) of the Ray cluster" in r.output
+    found = json.loads((out / "manifest.json").read_text())["functions"]["saxpy"]["search"]
+    assert found["evaluations"] == 3 and not found["from_archive"]
+    rows = CliRunner().invoke(main, ["variants", src])  # in the archive as if measured here
+    assert rows.exit_code == 0 and "ok" in rows.output
+
+
+def test_a_target_no_node_of_the_cluster_has_is_a_clear_error(three, tmp_path):
+    other = probe().to_json()
+    other["cpu"]["model_name"] = "a processor this cluster lacks"
+    hw = tmp_path / "other.json"
+    hw.write_text(json.dumps(other))
+    src = str(INTENTS / "saxpy.ax")
+    r = CliRunner().invoke(
+        main, ["compile", src, "--hw", str(hw), "--budget", "5", "--ray", "auto", "-o", str(tmp_path / "o")]
+    )
+    assert r.exit_code != 0 and "no node of the Ray cluster at auto has fingerprint" in r.output
+    assert "Traceback" not in r.output
+
+
 def test_a_node_that_joins_mid_run_installs_itself_and_starts_earning(three):
     c, _, inst, _ = three
     added = []
@@ -148,7 +185,7 @@ def test_a_node_that_leaves_mid_run_loses_no_task(three):
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(MarketError, match=r"pip install 'atlas-compiler\[cluster\]'"):
+    with pytest.raises(ClusterError, match=r"pip install 'atlas-compiler\[cluster\]'"):
         cluster.connect("auto")
 
 

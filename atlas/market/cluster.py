@@ -26,12 +26,10 @@ the data as it was, the tasks it held are offered again."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import socket
 import statistics
-import tarfile
 import tempfile
 import time
 from collections import deque
@@ -41,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from ..machine import nodes
 from ..machine.manifest import Manifest
+from ..machine.nodes import connect, on
 from .records import DONE, FAILED, Ledger
 from .session import Crew, Data, Front, Gone, MarketError, Said, Send
 from .sim import HOST, UnitSpec
@@ -50,45 +50,6 @@ from .tasks import Handle
 LEDGER_RECORDS = 1 << 14  # per daemon
 START_TIMEOUT = 120.0  # seconds for an actor to come up (a node that left never answers)
 PROBE_BYTES = 4 << 20  # the array timed to estimate the bandwidth between nodes
-
-
-def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise MarketError("the market across machines needs Ray: pip install 'atlas-compiler[cluster]'") from None
-    return ray
-
-
-def connect(address: str | None = "auto") -> None:
-    """Join a running Ray cluster (`auto`: the one this machine belongs
-    to; None: a private one on this machine)."""
-    ray = _ray()
-    if ray.is_initialized():
-        return
-    try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    except ConnectionError as exc:
-        raise MarketError(f"cannot reach a Ray cluster at {address}: {exc}") from None
-
-
-def _on(node_id: str) -> dict:
-    """Actor options that place it on the Ray node `node_id` and nowhere else."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    return {"num_cpus": 0, "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False)}
-
-
-def _pack(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        tar.add(str(folder), arcname=".")
-    return buf.getvalue()
-
-
-def _unpack(blob: bytes, folder: Path) -> None:
-    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-        tar.extractall(folder, filter="data")
 
 
 class Installer:
@@ -113,17 +74,17 @@ class Installer:
         for name, text in sources:
             (src / name).write_text(text, encoding="utf-8")
         compile_files([str(src / name) for name, _ in sources], hwprobe.probe(), self.home / "kernels")
-        return _pack(self.home / "kernels")
+        return nodes.pack(self.home / "kernels")
 
     def receive(self, blob: bytes) -> str:
         """Take the artefact another node of the same fingerprint compiled."""
         if not (self.home / "kernels").exists():
-            _unpack(blob, self.home / "kernels")
+            nodes.unpack(blob, self.home / "kernels")
         return str(self.home / "kernels")
 
     def fetch(self, refs: list) -> float:
         """Seconds to bring `refs` to this node (the bandwidth estimate)."""
-        ray = _ray()
+        ray = nodes.ray_module()
         t0 = time.perf_counter()
         ray.get(refs)
         return time.perf_counter() - t0
@@ -166,10 +127,10 @@ class Installation:
     def add(self, ids: list[str], say=lambda s: None) -> list[Node]:
         """Install the nodes `ids`: probe each; compile on the first of
         each fingerprint not seen yet, and hand every node its folder."""
-        ray = _ray()
+        ray = nodes.ray_module()
         actor = ray.remote(Installer)
         for i in ids:
-            self.installers[i] = actor.options(**_on(i)).remote()
+            self.installers[i] = actor.options(**on(i)).remote()
         about = dict(zip(ids, ray.get([self.installers[i].about.remote() for i in ids], timeout=START_TIMEOUT)))
         compiled = set()
         for i in ids:
@@ -188,7 +149,7 @@ class Installation:
         return new
 
     def close(self) -> None:
-        ray = _ray()
+        ray = nodes.ray_module()
         for a in self.installers.values():
             try:
                 ray.get(a.clean.remote(), timeout=30)
@@ -202,18 +163,17 @@ def install(intents, *, say=lambda s: None) -> Installation:
     """Install the intent files on every node of the cluster: probe each,
     compile once per fingerprint on a node that has it, hand the folder
     to the others."""
-    ray = _ray()
+    ray = nodes.ray_module()
     connect()
     sources = [(Path(p).name, Path(p).read_text(encoding="utf-8")) for p in intents]
     if len({n for n, _ in sources}) != len(sources):
         raise MarketError("two intent files of the same name: the cluster gets them side by side")
-    here = ray.get_runtime_context().get_node_id()
-    alive = sorted((n["NodeID"] for n in ray.nodes() if n["Alive"]), key=lambda i: (i != here, i))
+    alive = nodes.alive()
     inst = Installation(sources)
     inst.add(alive, say)
     first = Path(tempfile.mkdtemp(prefix="atlas-cluster-signatures-"))
     try:
-        _unpack(ray.get(next(iter(inst.blobs.values()))), first)
+        nodes.unpack(ray.get(next(iter(inst.blobs.values()))), first)
         manifest = Manifest.read(first)
     finally:
         shutil.rmtree(first, ignore_errors=True)
@@ -227,7 +187,7 @@ def _link(installers: dict, others: list[str]) -> tuple[float, float]:
     to the others (infinite and zero where there are none)."""
     if not others:
         return float("inf"), 0.0
-    ray = _ray()
+    ray = nodes.ray_module()
     probe = ray.put(np.zeros(PROBE_BYTES, dtype=np.uint8))
     secs = ray.get([installers[i].fetch.remote([probe]) for i in others])
     calls = []
@@ -261,7 +221,7 @@ class Daemon:
         """For each task: the arrays it wrote, each its own object, then
         ("said", ident, attempt, start, end, error); or ("lost", ident,
         attempt) where its data could not be fetched."""
-        ray = _ray()
+        ray = nodes.ray_module()
         for task, args in batch:
             refs = [a for a in args if isinstance(a, ray.ObjectRef)]
             try:
@@ -329,7 +289,7 @@ class Market(Front):
         prefetch: int = 8,
         watch: float | None = 1.0,
     ):
-        super().__init__(timeout=timeout, retries=retries, prefetch=prefetch)
+        super().__init__(timeout=timeout, retries=retries, prefetch=prefetch, refill=prefetch // 2)
         self.installation = installation
         self.cores_per_node = cores_per_node
         self.watch = watch  # seconds between looks for nodes that joined (None: never)
@@ -339,7 +299,7 @@ class Market(Front):
         """A copy of `array` in Ray's object store, for tasks to use."""
         a = np.ascontiguousarray(array).reshape(-1).copy()
         d = Remote(Handle(name or f"data{len(self.data)}", a.nbytes), a.dtype.str, a.size, len(self.data))
-        d.ref, d.value = _ray().put(a), a
+        d.ref, d.value = nodes.ray_module().put(a), a
         self.data.append(d)
         return d
 
@@ -392,10 +352,11 @@ class _Actors(Crew):
             self._clock(u)
 
     def _start(self, u: _Unit) -> None:
-        u.actor = _ray().remote(Daemon).options(**_on(u.node.ident)).remote(u.core, u.index, [u.node.artefact])
+        daemon = nodes.ray_module().remote(Daemon)
+        u.actor = daemon.options(**on(u.node.ident)).remote(u.core, u.index, [u.node.artefact])
 
     def _clock(self, u: _Unit) -> None:
-        ray = _ray()
+        ray = nodes.ray_module()
         t0 = time.perf_counter()
         theirs = ray.get(u.actor.clock.remote(), timeout=START_TIMEOUT)
         u.offset = theirs - (t0 + time.perf_counter()) / 2
@@ -408,7 +369,7 @@ class _Actors(Crew):
         self.looked = time.perf_counter()
         inst = self.m.installation
         known = {n.ident for n in inst.nodes}
-        fresh = [n["NodeID"] for n in _ray().nodes() if n["Alive"] and n["NodeID"] not in known]
+        fresh = [i for i in nodes.alive() if i not in known]
         if not fresh:
             return []
         specs = []
@@ -446,7 +407,7 @@ class _Actors(Crew):
         return out
 
     def wait(self, timeout: float) -> list[Said | Gone]:
-        ray = _ray()
+        ray = nodes.ray_module()
         calls = [g for u in self.units for g in u.calls]
         if not calls:
             return []
@@ -458,38 +419,49 @@ class _Actors(Crew):
         return out
 
     def _drain(self, u: _Unit) -> list[Said | Gone]:
-        """What the unit has said so far, without waiting."""
-        ray = _ray()
-        out: list[Said | Gone] = []
+        """What the unit has said so far, without waiting: the items its
+        batches have yielded, fetched in one go."""
+        ray = nodes.ray_module()
+        refs, died = [], None
         while u.calls:
             g = u.calls[0]
-            ready, _ = ray.wait([g], num_returns=1, timeout=0, fetch_local=False)
-            if not ready:
+            if not g.next_ready():  # a look at the stream, no call to Ray
+                if g.is_finished():
+                    u.calls.popleft()
+                    continue
                 break
             try:
-                ref = next(g)
-                value = ray.get(ref)
+                refs.append(next(g))
             except StopIteration:
                 u.calls.popleft()
-                continue
-            except ray.exceptions.RayError as exc:
-                out.append(Gone(u.index, f"its daemon died ({type(exc).__name__})"))
-                u.calls.clear()
-                break
+        try:
+            values = ray.get(refs)
+        except ray.exceptions.RayError:  # the daemon died: what it said before stands
+            values = []
+            for ref in refs:
+                try:
+                    values.append(ray.get(ref))
+                except ray.exceptions.RayError as exc:
+                    died = exc
+                    break
+        out: list[Said | Gone] = []
+        for ref, value in zip(refs, values):
             if isinstance(value, np.ndarray):
                 u.arrays.append((ref, value))
-                continue
-            if value[0] == "lost":  # an input went with a node that left: put it back, send the task again
+            elif value[0] == "lost":  # an input went with a node that left: put it back, send the task again
                 again = self.live[(value[1], value[2])]
                 self._check_inputs(again)
                 u.outbox.append(again)
-                continue
-            _, ident, attempt, start, end, error = value
-            task = self.live.pop((ident, attempt)) if (ident, attempt) in self.live else None
-            if task is not None and error is None:
-                self._commit(u, task)
-            u.arrays = []
-            out.append(Said(u.index, ident, attempt, start - u.offset, end - u.offset, error))
+            else:
+                _, ident, attempt, start, end, error = value
+                task = self.live.pop((ident, attempt)) if (ident, attempt) in self.live else None
+                if task is not None and error is None:
+                    self._commit(u, task)
+                u.arrays = []
+                out.append(Said(u.index, ident, attempt, start - u.offset, end - u.offset, error))
+        if died is not None:
+            out.append(Gone(u.index, f"its daemon died ({type(died).__name__})"))
+            u.calls.clear()
         return out
 
     def _commit(self, u: _Unit, task: Send) -> None:
@@ -501,7 +473,7 @@ class _Actors(Crew):
             d.ref, d.value, d.node = ref, value, u.node.memory
 
     def replace(self, unit: int) -> bool:
-        ray = _ray()
+        ray = nodes.ray_module()
         u = self.units[unit]
         try:
             ray.kill(u.actor, no_restart=True)
@@ -509,7 +481,7 @@ class _Actors(Crew):
             pass
         u.calls.clear()
         u.outbox, u.arrays = [], []
-        if u.node.ident not in self.left and self._alive(u.node.ident):
+        if u.node.ident not in self.left and nodes.is_alive(u.node.ident):
             try:
                 self._start(u)
                 self._clock(u)
@@ -526,26 +498,22 @@ class _Actors(Crew):
                 d = self.m.data[a[1]]
                 assert isinstance(d, Remote)
                 node = self.m.installation.nodes[d.node]
-                if d.node != HOST and not self._alive(node.ident):
+                if d.node != HOST and not nodes.is_alive(node.ident):
                     self._leave(node)
-
-    def _alive(self, node: str) -> bool:
-        ray = _ray()
-        return any(n["NodeID"] == node and n["Alive"] for n in ray.nodes())
 
     def _leave(self, node: Node) -> None:
         """The node left: the versions it held are put again from the market's copies."""
         if node.ident in self.left:
             return
         self.left.add(node.ident)
-        ray = _ray()
+        ray = nodes.ray_module()
         for d in self.m.data:
             assert isinstance(d, Remote)
             if d.node == node.memory:
                 d.ref, d.node = ray.put(d.value), HOST
 
     def stop(self) -> list[np.ndarray]:
-        ray = _ray()
+        ray = nodes.ray_module()
         for u in self.units:
             if u.actor is None:
                 continue

@@ -154,8 +154,12 @@ class Front(abc.ABC):
     """What a user holds: register functions, put data, submit calls,
     `run` them all."""
 
-    def __init__(self, *, timeout: float, retries: int, prefetch: int):
+    def __init__(self, *, timeout: float, retries: int, prefetch: int, refill: int | None = None):
         self.timeout, self.retries, self.prefetch = timeout, retries, prefetch
+        # a unit is given more work once it holds no more than `refill` tasks
+        # (and then up to prefetch + 1): below prefetch, what it is sent goes
+        # in fewer, larger batches
+        self.refill = prefetch if refill is None else min(refill, prefetch)
         self.graph = TaskGraph()
         self.functions: dict[str, tuple[int, ir.Function]] = {}
         self.calls: dict[int, Call] = {}
@@ -336,6 +340,7 @@ class Session:
         # one task a unit a pass, so that the ready tasks are shared out
         # before any unit fills the queue it may hold
         hungry = [u for u in self.policy.order(self.state) if not u.gone]
+        hungry = [u for u in hungry if len(self.slots[u.index].inflight) <= self.m.refill]
         while hungry:
             took = []
             for u in hungry:

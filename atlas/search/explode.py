@@ -109,6 +109,7 @@ class Options:
     strategy: str = "genetic"  # or "random": uniform sampling of the space, the search's yardstick
     screen: int = 4  # children bred per one measured, ranked by the learned cost model (1: no screening)
     explore: int = 2  # of each generation, measured at random from what the model ranked lower
+    remote: Any = None  # where candidates are timed: None for this machine, else a remote.Remote
 
 
 @dataclass
@@ -515,9 +516,14 @@ class Search:
             self._slack_cache = [differential.regroup_slack(a()) if reassoc else None for a in self._args]
         return self._slack_cache
 
-    def _measure(self, g: Genome, again: bool = False) -> Evaluation:
+    def _timer(self, *args, **options):
+        """worker.measure here, or on the target's machines of a cluster."""
         from . import worker
 
+        remote = self.options.remote
+        return worker.measure(*args, **options) if remote is None else remote.measure(*args, **options)
+
+    def _measure(self, g: Genome, again: bool = False) -> Evaluation:
         made = self.candidates.shape(g.forms, g.shape)
         if made is None:
             return Evaluation(g, Measured.INAPPLICABLE, detail=f"shape {g.shape} does not apply to these forms")
@@ -535,7 +541,7 @@ class Search:
             if left <= 0:
                 shutil.rmtree(out, ignore_errors=True)
                 return Evaluation(g, Measured.TIMEOUT, vhash, detail="the search's time ran out", cut_off=True)
-            m = worker.measure(
+            m = self._timer(
                 out,
                 self.fn_name,
                 args,
@@ -599,8 +605,6 @@ class Search:
         """Keep the large generated input only where the default variant
         runs it within LARGE_INPUT_NS per call: a search measures many
         candidates, each several times."""
-        from . import worker
-
         self._large = False
         made = self.candidates.shape(self.space.default().forms, "plain")
         built = self._compile(made[0], self.space.default()) if made is not None else None
@@ -608,7 +612,7 @@ class Search:
             self._drop_large("the default variant could not be built to time it")
             return
         try:
-            m = worker.measure(
+            m = self._timer(
                 built.out,
                 self.fn_name,
                 self._args[-1],

@@ -20,11 +20,12 @@ from ..machine.manifest import Evidence, Form, FunctionEntry, Origin, Status
 from ..meaning import ir
 from ..logic import requires
 from ..machine import probe as hwprobe
+from ..machine.nodes import ClusterError
 from ..search.archive import ArchiveError
 from ..front.diagnostics import AtlasError
 from ..meaning.interp import dtype, evaluate, to_value
 
-USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError)
+USER_ERRORS = (AtlasError, hwprobe.ProbeError, backends.BackendError, ArchiveError, ClusterError)
 BUDGET_S = 60.0  # a search's default time, for the whole compile
 
 
@@ -246,6 +247,7 @@ class _SearchWanted:
     feedback: str | None
     fresh: bool
     pins: tuple[str, ...]
+    ray: str | None
 
     @property
     def budget_s(self) -> float:
@@ -321,6 +323,12 @@ class _SearchWanted:
     multiple=True,
     metavar="FUNCTION=SHAPE",
     help="Emit FUNCTION in this shape (plain, hot-path, tier64, ...) without searching it; repeatable.",
+)
+@click.option(
+    "--ray",
+    metavar="ADDRESS",
+    help="Time the search's candidates on the nodes of this Ray cluster ('auto': the one this machine has "
+    "joined) whose fingerprint is the target's: a search for a --hw machine other than this one.",
 )
 @click.option(
     "--learned",
@@ -620,10 +628,19 @@ def _search_options(target: hwprobe.Probe, asked: _SearchWanted, how: _How):
             raise AtlasError(None, f"--pin {pin}: expected FUNCTION=SHAPE, e.g. tiered=hot-path")
         fixed[name] = pinned(shape)
     here = hwprobe.probe() if measure and not how.probed_here else target
-    if hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed and not archive_only:
+    remote = None
+    if asked.ray is not None and measure and not archive_only:
+        from ..search.remote import Remote
+
+        remote = Remote(asked.ray, hwprobe.fingerprint(target))
+        click.echo(
+            f"  candidates timed on {len(remote.nodes)} node(s) of the Ray cluster, fingerprint {remote.fingerprint}",
+            err=True,
+        )
+    elif hwprobe.fingerprint(here) != hwprobe.fingerprint(target) and not fixed and not archive_only:
         click.echo(
             "  search skipped: the probe is not this machine's, and candidates are timed "
-            "where they will run (compile on the target, or pass --no-search)",
+            "where they will run (compile on the target, pass --ray with a cluster that has it, or --no-search)",
             err=True,
         )
         return None
@@ -649,7 +666,9 @@ def _search_options(target: hwprobe.Probe, asked: _SearchWanted, how: _How):
         fixed=fixed,
         search_new=measure and not archive_only,
         deadline=how.deadline,
-        only_fixed=not (measure or archive_only) or hwprobe.fingerprint(here) != hwprobe.fingerprint(target),
+        only_fixed=not (measure or archive_only)
+        or (remote is None and hwprobe.fingerprint(here) != hwprobe.fingerprint(target)),
+        remote=remote,
     )
 
 
