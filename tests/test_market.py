@@ -187,6 +187,37 @@ def test_dmda_sends_a_class_it_calibrates_no_more_than_calibration_takes():
     assert run.makespan <= 10.0  # 37 tasks on four units
 
 
+@pytest.mark.parametrize("make", ALL)
+def test_a_retired_unit_gives_back_what_it_was_given_and_takes_nothing_more(make):
+    """A unit whose machine left: the policy hands back the tasks it had
+    queued for it and never offers it another; a unit that joins is asked
+    like the others, and nothing is lost or given twice."""
+    p = _platform([sim.UnitSpec("cpu0", "cpu"), sim.UnitSpec("cpu1", "cpu")], {("k", "cpu"): (1.0, 0.0)})
+    g = _independent(6)
+    state = sim.State(g, p, PerfModel(), dispatch.Dispatcher())
+    pol = make()
+    pol.start(state, 0)
+    for t in g.tasks:
+        pol.ready(t, state)
+    gone = state.units[1]
+    gone.gone = True
+    back = pol.retire(gone, state)
+    for t in back:
+        pol.ready(t, state)
+    assert pol.pick(gone, state) is None
+    late = sim.UnitState(sim.UnitSpec("cpu2", "cpu"), 2)
+    state.units.append(late)
+    pol.join(late, state)
+    taken = []
+    for u in (state.units[0], late, state.units[0], late, state.units[0], late):
+        t = pol.pick(u, state)
+        if t is not None:
+            taken.append(t.ident)
+    while (t := pol.pick(state.units[0], state)) is not None:
+        taken.append(t.ident)
+    assert sorted(taken) == list(range(6))  # nothing lost, nothing twice
+
+
 def test_a_selector_can_leave_work_to_a_faster_unit():
     """The slow unit bids only where it is the better place (`advantage`);
     the market then matches the best schedule; the hand-written selector,
