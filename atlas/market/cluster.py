@@ -43,7 +43,7 @@ from ..machine import nodes
 from ..machine.manifest import Manifest
 from ..machine.nodes import connect, on
 from .records import DONE, FAILED, Ledger
-from .session import Crew, Data, Front, Gone, MarketError, Said, Send
+from .session import Crew, Data, Front, Gone, MarketError, Said, Send, call
 from .sim import HOST, UnitSpec
 from .tasks import Handle
 
@@ -239,18 +239,7 @@ class Daemon:
                     values.append(v)
                 else:
                     values.append(a)
-            if task.fault == "crash":
-                os._exit(3)
-            if task.fault == "hang":
-                while True:
-                    time.sleep(3600)
-            start = time.perf_counter()
-            error = None
-            try:
-                self.libs[task.call.library][task.call.function](*values)
-            except Exception as exc:  # a call the contract refuses: reported, the daemon lives on
-                error = f"{type(exc).__name__}: {exc}"
-            end = time.perf_counter()
+            start, end, error = call(self.libs, task, values)
             outcome = DONE if error is None else FAILED
             self.ledger.append(task.kind, self.unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
             for v in written:  # (Ray's generators take no `yield from`)

@@ -23,7 +23,6 @@ import multiprocessing as mp
 import os
 import selectors
 import signal
-import time
 from dataclasses import dataclass
 from typing import Any
 from multiprocessing import shared_memory
@@ -33,7 +32,7 @@ import numpy as np
 
 from ..machine import runtime
 from .records import DONE, FAILED, RECORD_BYTES, Ledger
-from .session import Crew, Data, Front, Gone, MarketError, Outcome, Said, Send
+from .session import Crew, Data, Front, Gone, MarketError, Outcome, Said, Send, call
 from .sim import HOST, UnitSpec
 from .tasks import Handle
 
@@ -86,17 +85,7 @@ def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str
             for a, x in zip(args, values):
                 if isinstance(a, tuple) and a[3]:
                     x[:] = 0  # half-done work the market must undo
-            os._exit(3)
-        if task.fault == "hang":
-            while True:
-                time.sleep(3600)
-        start = time.perf_counter()
-        error = None
-        try:
-            libs[task.call.library][task.call.function](*values)
-        except Exception as exc:  # a call the contract refuses: reported, the daemon lives on
-            error = f"{type(exc).__name__}: {exc}"
-        end = time.perf_counter()
+        start, end, error = call(libs, task, values)
         outcome = DONE if error is None else FAILED
         ledger.append(task.kind, unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
         conn.send(("done", task.ident, task.attempt, start, end, error))

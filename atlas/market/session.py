@@ -18,6 +18,7 @@ its unit and says what became of it, and that is all a crew does:
 from __future__ import annotations
 
 import abc
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -95,6 +96,24 @@ class Gone:
 
     unit: int
     why: str
+
+
+def call(libraries: list, task: Send, values: list) -> tuple[float, float, str | None]:
+    """A daemon's run of one task on its arguments (`values`): the injected
+    fault of a test first, then the native call, timed; its start, end and
+    error (a call the contract refuses is reported, the daemon lives on)."""
+    if task.fault == "crash":
+        os._exit(3)
+    if task.fault == "hang":
+        while True:
+            time.sleep(3600)
+    start = time.perf_counter()
+    error = None
+    try:
+        libraries[task.call.library][task.call.function](*values)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return start, time.perf_counter(), error
 
 
 class Crew(abc.ABC):

@@ -1692,7 +1692,6 @@ def market_bench(seeds, generations, population, size, tile, tasks, json_out):
     StarPU's, scheduling in the simulator (every policy, the hand-written
     and the evolved selectors), and the tiled Cholesky run for real here."""
     from . import marketbench as MB
-    from ..files import write_atomic
 
     if size % tile:
         _fail(AtlasError(None, f"--n {size} must be a multiple of --tile {tile}"))
@@ -1709,9 +1708,16 @@ def market_bench(seeds, generations, population, size, tile, tasks, json_out):
         )
     except USER_ERRORS as exc:
         _fail(exc)
-    click.echo(MB.render(figures))
+    _figures(MB.render(figures), MB.as_json(figures), json_out)
+
+
+def _figures(text: str, data: dict, json_out: str | None) -> None:
+    """A benchmark's figures: printed, and written as JSON where asked."""
+    from ..files import write_atomic
+
+    click.echo(text)
     if json_out:
-        write_atomic(Path(json_out), json.dumps(MB.as_json(figures), indent=2) + "\n")
+        write_atomic(Path(json_out), json.dumps(data, indent=2) + "\n")
 
 
 @market.command("bench-cluster")
@@ -1725,7 +1731,6 @@ def market_bench_cluster(tasks, size, tile, generations, population, json_out):
     """The market across machines: tasks per second on Ray beside the
     embedded market and plain Ray, batched and not; the Cholesky through
     both; 16 to 256 machines in the simulator.  Needs the cluster extra."""
-    from ..files import write_atomic
     from ..market.session import MarketError
 
     if size % tile:
@@ -1748,9 +1753,7 @@ def market_bench_cluster(tasks, size, tile, generations, population, json_out):
         )
     except (MarketError, *USER_ERRORS) as exc:
         _fail(exc)
-    click.echo(CB.render(figures))
-    if json_out:
-        write_atomic(Path(json_out), json.dumps(CB.as_json(figures), indent=2) + "\n")
+    _figures(CB.render(figures), CB.as_json(figures), json_out)
 
 
 @market.command("evolve")
