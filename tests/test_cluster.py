@@ -139,6 +139,20 @@ def test_a_target_no_node_of_the_cluster_has_is_a_clear_error(three, tmp_path):
     assert "Traceback" not in r.output
 
 
+def test_market_run_across_the_cluster_from_the_command_line(three, tmp_path):
+    work = tmp_path / "stream.yaml"
+    work.write_text(
+        f"intents: [{CHOLESKY}]\n"
+        "stream: {count: 30, mix: [{kind: gemm, tile: 16}, {kind: potrf, tile: 32}], seed: 1}\n"
+    )
+    r = CliRunner().invoke(main, ["market", "run", str(work), "--ray", "auto", "--cores-per-node", "1"])
+    assert r.exit_code == 0, r.output
+    assert "3 node(s), 1 compile(s)" in r.output and "on 3 daemon(s)" in r.output
+    assert "market: every result matches numpy's" in r.output
+    bad = CliRunner().invoke(main, ["market", "run", str(work), "--ray", "auto", "--cores", "0"])
+    assert bad.exit_code != 0 and "--ray: each node compiles for itself" in bad.output
+
+
 def test_a_node_that_joins_mid_run_installs_itself_and_starts_earning(three):
     c, _, inst, _ = three
     added = []

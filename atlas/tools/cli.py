@@ -1604,10 +1604,12 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
                 cluster.connect(ray_address)
                 installed = cluster.install(w.intents, say=lambda s: click.echo(f"install: {s}", err=True))
                 hold.callback(installed.close)
-                click.echo(
-                    f"{len(installed.nodes)} node(s), {installed.compiles} compile(s); link "
-                    f"{installed.bandwidth / 1e6:.0f} MB/s, {installed.latency * 1e6:.0f} us a call"
+                link = (
+                    f"links {installed.bandwidth / 1e6:.0f} MB/s, {installed.latency * 1e6:.0f} us a call"
+                    if len(installed.nodes) > 1
+                    else "no link to measure"
                 )
+                click.echo(f"{len(installed.nodes)} node(s), {installed.compiles} compile(s); {link}")
 
                 ahead = 8 if prefetch is None else prefetch
 
