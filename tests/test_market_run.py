@@ -194,3 +194,18 @@ def test_the_bench_measures_the_record_site_and_empty_tasks_and_renders(tmp_path
     f.real_size = (64, 16)
     text = MB.render(f)
     assert "ns per record" in text and "per empty task" in text and "eager" in text
+
+
+def test_an_unreachable_ray_cluster_is_a_clear_error(tmp_path):
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("this process has joined a Ray cluster already")
+    from atlas.tools.cli import main
+
+    work = tmp_path / "w.yaml"
+    work.write_text("intents: [k.ax]\ncholesky: {n: 4, tile: 2}\n")
+    (tmp_path / "k.ax").write_text(KERNELS)
+    wrong = {"127.0.0.1:1": "cannot reach a Ray cluster at 127.0.0.1:1", "nowhere": "expected HOST:PORT"}
+    for address, said in wrong.items():
+        r = CliRunner().invoke(main, ["market", "run", str(work), "--ray", address])
+        assert r.exit_code == 1 and said in r.output and "Traceback" not in r.output

@@ -10,6 +10,7 @@ nodes as bytes, through Ray's object store."""
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
 from pathlib import Path
 
@@ -35,10 +36,24 @@ def connect(address: str | None = "auto") -> None:
     ray = ray_module()
     if ray.is_initialized():
         return
+    if address not in (None, "auto") and not address.startswith("ray://"):
+        _reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     except ConnectionError as exc:
         raise ClusterError(f"cannot reach a Ray cluster at {address}: {exc}") from None
+
+
+def _reachable(address: str) -> None:
+    """HOST:PORT answers, else a ClusterError at once (Ray itself retries
+    an address that does not answer for minutes)."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except ValueError:
+        raise ClusterError(f"--ray {address}: expected HOST:PORT (as `ray start --head` printed it) or auto") from None
+    except OSError as exc:
+        raise ClusterError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def alive() -> list[str]:

@@ -1645,7 +1645,7 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
                     err = None if out.failed else job.error()
                     checks.append(err)
                     verdicts.append(None if err is None else job.verdict(err))
-        except (daemons.MarketError, USER_ERRORS) as exc:
+        except (daemons.MarketError, *USER_ERRORS) as exc:
             _fail(exc)
         store.save_machine_model(target, outcomes[-1].run.model)
     reports = [R.report(o.run) for o in outcomes]
