@@ -67,6 +67,16 @@ fn counted(n: u64, x: [i32; n], t: i32) -> u64 {
     }
     return c;
 }
+fn shifted_sum(n: u64, x: [u16; n], k: u16) -> u16 {
+    let s: u16 = 7;
+    for i in 0..n { s += x[i] << k; }
+    return s;
+}
+fn folded_high(n: u32, x: [i64; n], k: i64) -> i64 {
+    let h: i64 = -1;
+    for i in 0..n { h ^= x[i] >> k; }
+    return h;
+}
 """
 
 
@@ -288,6 +298,17 @@ def test_a_mask_leaves_an_xor_fold(done):
     assert "and" not in {u.op for u in _subterms(fold.args[3])}
 
 
+@pytest.mark.parametrize("fn, shift", [("shifted_sum", "shl"), ("folded_high", "shr")])
+def test_an_unchanging_shift_leaves_the_fold(done, fn, shift):
+    """A sum of left shifts by one count, an xor of arithmetic right
+    shifts (by a signed count, read unsigned): the loop sums or xors the
+    elements, the result is shifted once."""
+    (form,) = chosen(done, fn)
+    (fold,) = [u for u in _subterms(form) if u.op == "reduce"]
+    assert shift not in {u.op for u in _subterms(fold.args[3])}
+    assert shift in {u.op for u in _subterms(form)}
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -328,6 +349,10 @@ def _args(name: str, n: int, rng) -> list:
         return [lo, hi, int(rng.integers(0, 2**63))]
     if name == "flags":
         return [n, int(rng.integers(0, 256))]
+    if name == "shifted_sum":  # counts past the width too
+        return [n, rng.integers(0, 2**16, n, dtype=np.uint16), int(rng.integers(0, 20))]
+    if name == "folded_high":
+        return [n, rng.integers(-(2**63), 2**63, n, dtype=np.int64, endpoint=False), int(rng.integers(-3, 70))]
     dtype = {
         "weighted": np.int32,
         "scaled_down": np.uint16,
@@ -341,7 +366,10 @@ def _args(name: str, n: int, rng) -> list:
     return [n, x, scalar]
 
 
-@pytest.mark.parametrize("name", ["weighted", "scaled_down", "biased", "steps", "flags", "masked_xor", "counted"])
+NATIVE = ["weighted", "scaled_down", "biased", "steps", "flags", "masked_xor", "counted", "shifted_sum", "folded_high"]
+
+
+@pytest.mark.parametrize("name", NATIVE)
 def test_native_folds_agree_with_the_interpreter(native, name):
     lib, module = native
     rng = np.random.default_rng(5)
