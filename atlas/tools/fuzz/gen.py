@@ -640,6 +640,9 @@ class Generator:
         "{s} = max({c}, {s});",
         "if {p} {{ {s} += {c}; }} else {{ {s} += {c}; }}",
         "if {p} {{ {s} += {c} * ({e}); }}",
+        "{s} += ({e}) << {c};",
+        "{s} ^= ({e}) >> {c};",
+        "{s} |= ({e}) << {c};",
     )
 
     def t_loop_rule(self) -> list[str]:
