@@ -109,7 +109,6 @@ def test_a_crashed_daemon_is_started_again_and_its_task_run_again(three):
 
 
 def test_a_search_times_its_candidates_on_the_cluster_nodes_of_the_targets_fingerprint(three, tmp_path, monkeypatch):
-    monkeypatch.setenv("ATLAS_CACHE_DIR", str(tmp_path / "cache"))  # an empty archive: the search runs
     import atlas.search.worker
 
     def not_here(*a, **k):
@@ -117,7 +116,9 @@ def test_a_search_times_its_candidates_on_the_cluster_nodes_of_the_targets_finge
 
     monkeypatch.setattr(atlas.search.worker, "measure", not_here)
     src, out = str(INTENTS / "saxpy.ax"), tmp_path / "out"
-    r = CliRunner().invoke(main, ["compile", src, "--budget", "30", "--evals", "3", "--ray", "auto", "-o", str(out)])
+    # --fresh: searched again whatever the archive holds; a budget that three candidates never reach
+    asked = ["--budget", "300", "--evals", "3", "--fresh", "--ray", "auto"]
+    r = CliRunner().invoke(main, ["compile", src, *asked, "-o", str(out)])
     assert r.exit_code == 0, r.output
     assert "candidates timed on 3 node(s) of the Ray cluster" in r.output
     found = json.loads((out / "manifest.json").read_text())["functions"]["saxpy"]["search"]
