@@ -19,6 +19,7 @@ from atlas.market import cluster, execute, policies
 from atlas.market.records import DONE
 from atlas.market.selector import HAND_WRITTEN, Selector
 from atlas.machine.nodes import ClusterError
+from atlas.machine.manifest import Manifest, Origin
 from atlas.machine.probe import probe
 from atlas.market.session import MarketError
 from atlas.tools.cli import main
@@ -125,6 +126,15 @@ def test_a_search_times_its_candidates_on_the_cluster_nodes_of_the_targets_finge
     assert found["evaluations"] == 3 and not found["from_archive"]
     rows = CliRunner().invoke(main, ["variants", src])  # in the archive as if measured here
     assert rows.exit_code == 0 and "ok" in rows.output
+    # the nodes of that fingerprint install the champion, measuring nothing
+    inst = cluster.install([src])
+    try:
+        for node in inst.nodes:
+            entry = Manifest.read(Path(node.artefact)).functions["saxpy"]
+            assert entry.search is not None and entry.search.origin is Origin.ARCHIVE
+            assert entry.search.genome == found["genome"]
+    finally:
+        inst.close()
 
 
 def test_a_target_no_node_of_the_cluster_has_is_a_clear_error(three, tmp_path):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -42,6 +43,7 @@ import numpy as np
 from ..machine import nodes
 from ..machine.manifest import Manifest
 from ..machine.nodes import connect, on
+from ..search.archive import default_path as default_archive
 from .records import DONE, FAILED, Ledger
 from .session import Crew, Data, Front, Gone, MarketError, Said, Send, call
 from .sim import HOST, UnitSpec
@@ -64,16 +66,23 @@ class Installer:
 
         return hwprobe.fingerprint(hwprobe.probe()), sorted(os.sched_getaffinity(0)), socket.gethostname()
 
-    def compile(self, sources: list[tuple[str, str]]) -> bytes:
-        """Compile the intents (file name, text) for this node; the folder, packed."""
+    def compile(self, sources: list[tuple[str, str]], archive: bytes | None) -> bytes:
+        """Compile the intents (file name, text) for this node, taking the
+        champions the market's archive holds for its fingerprint (measured
+        on a node like it); the folder, packed."""
         from ..machine import probe as hwprobe
         from ..pipeline import compile_files
+        from ..search.explode import Options
 
         src = self.home / "intents"
         src.mkdir(exist_ok=True)
         for name, text in sources:
             (src / name).write_text(text, encoding="utf-8")
-        compile_files([str(src / name) for name, _ in sources], hwprobe.probe(), self.home / "kernels")
+        search = None
+        if archive is not None:
+            (self.home / "archive.sqlite3").write_bytes(archive)
+            search = Options(search_new=False, archive_path=str(self.home / "archive.sqlite3"))
+        compile_files([str(src / name) for name, _ in sources], hwprobe.probe(), self.home / "kernels", search=search)
         return nodes.pack(self.home / "kernels")
 
     def receive(self, blob: bytes) -> str:
@@ -117,6 +126,7 @@ class Installation:
     signatures: dict = field(default_factory=dict)  # function name -> ir.Function
     installers: dict[str, Any] = field(default_factory=dict)  # node id -> its Installer actor
     blobs: dict[str, Any] = field(default_factory=dict)  # fingerprint -> the packed artefact (an object)
+    archive: Any = None  # the market's archive, a copy (an object), or None
     bandwidth: float = float("inf")  # bytes/s between nodes (the slowest measured)
     latency: float = 0.0  # seconds per call to another node (median)
 
@@ -138,7 +148,7 @@ class Installation:
             if fp not in self.blobs:
                 sharing = sum(about[j][0] == fp for j in ids)
                 say(f"compiling for fingerprint {fp} on {about[i][2]} ({sharing} node(s) share it)")
-                self.blobs[fp] = self.installers[i].compile.remote(self.sources)
+                self.blobs[fp] = self.installers[i].compile.remote(self.sources, self.archive)
                 compiled.add(i)
         paths = ray.get([self.installers[i].receive.remote(self.blobs[about[i][0]]) for i in ids])
         new = [
@@ -159,10 +169,11 @@ class Installation:
         self.installers = {}
 
 
-def install(intents, *, say=lambda s: None) -> Installation:
+def install(intents, *, archive: Path | None = None, say=lambda s: None) -> Installation:
     """Install the intent files on every node of the cluster: probe each,
-    compile once per fingerprint on a node that has it, hand the folder
-    to the others."""
+    compile once per fingerprint on a node that has it (with the
+    champions the search archive `archive`, default the user's, holds for
+    that fingerprint), hand the folder to the others."""
     ray = nodes.ray_module()
     connect()
     sources = [(Path(p).name, Path(p).read_text(encoding="utf-8")) for p in intents]
@@ -170,6 +181,7 @@ def install(intents, *, say=lambda s: None) -> Installation:
         raise MarketError("two intent files of the same name: the cluster gets them side by side")
     alive = nodes.alive()
     inst = Installation(sources)
+    inst.archive = _archive_copy(archive or default_archive())
     inst.add(alive, say)
     first = Path(tempfile.mkdtemp(prefix="atlas-cluster-signatures-"))
     try:
@@ -180,6 +192,21 @@ def install(intents, *, say=lambda s: None) -> Installation:
     inst.signatures = {name: entry.function for name, entry in manifest.functions.items()}
     inst.bandwidth, inst.latency = _link(inst.installers, alive[1:])
     return inst
+
+
+def _archive_copy(path: Path):
+    """A consistent copy of the archive (SQLite's backup, as a search may
+    be writing it), in the object store; None where there is none."""
+    if not path.exists():
+        return None
+    with tempfile.TemporaryDirectory(prefix="atlas-archive-copy-") as tmp:
+        src, dst = sqlite3.connect(path), sqlite3.connect(Path(tmp) / "archive.sqlite3")
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        return nodes.ray_module().put((Path(tmp) / "archive.sqlite3").read_bytes())
 
 
 def _link(installers: dict, others: list[str]) -> tuple[float, float]:
