@@ -95,13 +95,14 @@ def test_a_lost_task_is_run_again_from_its_saved_data(kernels, fault):
 
 
 @pytest.mark.parametrize("fault", ["crash", "kill", "hang"])
-@pytest.mark.parametrize("prefetch", [0, 3])
-def test_tasks_a_lost_daemon_held_and_had_not_begun_are_offered_again(kernels, fault, prefetch):
+@pytest.mark.parametrize("prefetch, refill", [(0, None), (3, None), (7, 3)])
+def test_tasks_a_lost_daemon_held_and_had_not_begun_are_offered_again(kernels, fault, prefetch, refill):
     """Forty independent tasks, the daemons holding up to `prefetch` each
-    beyond the one they run: the one lost is run again, those queued behind
-    it on the lost daemon go elsewhere or wait, and every array is scaled
-    exactly once."""
-    with daemons.Market(timeout=5.0 if fault == "hang" else 60.0, prefetch=prefetch) as m:
+    beyond the one they run (sent in batches when refilled at `refill`):
+    the one lost is run again, those queued behind it on the lost daemon go
+    elsewhere or wait, and every array is scaled exactly once."""
+    timeout = 5.0 if fault == "hang" else 60.0
+    with daemons.Market(timeout=timeout, prefetch=prefetch, refill=refill) as m:
         m.register(kernels)
         arrays = [m.put(np.full(8, float(i + 1))) for i in range(40)]
         for a in arrays:

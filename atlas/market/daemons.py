@@ -3,7 +3,8 @@ compiled functions on arrays in shared memory, chosen by the same
 policies and selectors as the simulator.
 
 Each daemon is a process pinned to its core.  It loads the registered
-artefacts once, then takes one task at a time from its pipe, calls the
+artefacts once, then takes the tasks of one round (one message on its
+pipe) and runs them one at a time: it calls the
 native function on the shared arrays, appends one record to its ledger
 (shared memory, records.Ledger) and says it is done; it does nothing else.
 A daemon holds up to `prefetch` tasks beyond the one it runs, in its pipe
@@ -68,27 +69,27 @@ def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str
     mapped: dict[str, shared_memory.SharedMemory] = {}
     conn.send(("up",))
     while True:
-        msg = conn.recv()
-        if msg is None:
+        batch = conn.recv()
+        if batch is None:
             break
-        task, args = msg
-        values = []
-        for a in args:
-            if isinstance(a, tuple):
-                shm = mapped.get(a[0])
-                if shm is None:
-                    shm = mapped[a[0]] = shared_memory.SharedMemory(name=a[0])
-                values.append(np.ndarray((a[2],), dtype=a[1], buffer=shm.buf))
-            else:
-                values.append(a)
-        if task.fault == "crash":
-            for a, x in zip(args, values):
-                if isinstance(a, tuple) and a[3]:
-                    x[:] = 0  # half-done work the market must undo
-        start, end, error = call(libs, task, values)
-        outcome = DONE if error is None else FAILED
-        ledger.append(task.kind, unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
-        conn.send(("done", task.ident, task.attempt, start, end, error))
+        for task, args in batch:  # what the market sent in one round, answered task by task
+            values = []
+            for a in args:
+                if isinstance(a, tuple):
+                    shm = mapped.get(a[0])
+                    if shm is None:
+                        shm = mapped[a[0]] = shared_memory.SharedMemory(name=a[0])
+                    values.append(np.ndarray((a[2],), dtype=a[1], buffer=shm.buf))
+                else:
+                    values.append(a)
+            if task.fault == "crash":
+                for a, x in zip(args, values):
+                    if isinstance(a, tuple) and a[3]:
+                        x[:] = 0  # half-done work the market must undo
+            start, end, error = call(libs, task, values)
+            outcome = DONE if error is None else FAILED
+            ledger.append(task.kind, unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
+            conn.send(("done", task.ident, task.attempt, start, end, error))
     conn.send(("bye", ledger.written))  # how many records the market may read back
     del ledger
     for shm in mapped.values():
@@ -100,8 +101,16 @@ class Market(Front):
     """Tasks on this machine's cores.  Register artefacts, put arrays in
     shared memory (`put`), submit calls, `run` them all."""
 
-    def __init__(self, cores: list[int] | None = None, *, timeout: float = 60.0, retries: int = 1, prefetch: int = 1):
-        super().__init__(timeout=timeout, retries=retries, prefetch=prefetch)
+    def __init__(
+        self,
+        cores: list[int] | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 1,
+        prefetch: int = 1,
+        refill: int | None = None,
+    ):
+        super().__init__(timeout=timeout, retries=retries, prefetch=prefetch, refill=refill)
         self.cores = sorted(cores if cores is not None else os.sched_getaffinity(0))
         self.artefacts: list[str] = []
         self.libraries: list[runtime.Library] = []
@@ -158,6 +167,8 @@ class _Processes(Crew):
         self.specs = market.units()
         self.daemons = [_Daemon(c, i) for i, c in enumerate(market.cores)]
         self.saved: dict[int, list[tuple[Data, np.ndarray]]] = {}
+        self.outbox: list[list] = [[] for _ in self.daemons]  # this round's tasks, sent at flush
+        self.kill_at_flush: set[int] = set()
         self.watch = selectors.DefaultSelector()  # every daemon's pipe and process, registered once
         self.executed: list[np.ndarray] = []
 
@@ -196,16 +207,32 @@ class _Processes(Crew):
                 args.append((d.shm.name, d.dtype, d.length, a[2]))
             else:
                 args.append(a[1])
-        try:
-            self.daemons[unit].conn.send((task, args))
-        except OSError:
-            pass  # it died since it last answered: its sentinel tells, and what it held is offered again
+        self.outbox[unit].append((task, args))
+
+    def flush(self) -> None:
+        """Each daemon's tasks of this round in one message."""
+        for d in self.daemons:
+            if self.outbox[d.index]:
+                try:
+                    d.conn.send(self.outbox[d.index])
+                except OSError:
+                    pass  # it died since it last answered: its sentinel tells, and what it held is offered again
+                self.outbox[d.index] = []
+            if d.index in self.kill_at_flush:
+                self.kill_at_flush.discard(d.index)
+                self._kill(d)
 
     def started(self, unit: int, ident: int, attempt: int) -> None:
-        d = self.daemons[unit]
         if attempt == 0 and ident in self.kill:
-            assert d.process is not None and d.process.pid is not None
-            os.kill(d.process.pid, signal.SIGKILL)
+            if any(t.ident == ident for t, _ in self.outbox[unit]):
+                self.kill_at_flush.add(unit)  # once it has the task
+            else:
+                self._kill(self.daemons[unit])
+
+    @staticmethod
+    def _kill(d: _Daemon) -> None:
+        assert d.process is not None and d.process.pid is not None
+        os.kill(d.process.pid, signal.SIGKILL)
 
     def wait(self, timeout: float) -> list[Said | Gone]:
         said: set[int] = set()
@@ -239,6 +266,8 @@ class _Processes(Crew):
         """The daemon died or hung: kill what is left, start it again (its
         ledger goes with it; the market's own keeps the failure)."""
         d = self.daemons[unit]
+        self.outbox[unit] = []  # not sent: the session offers them again
+        self.kill_at_flush.discard(unit)
         self.watch.unregister(d.conn)
         if d.process is not None:
             self.watch.unregister(d.process.sentinel)
