@@ -319,9 +319,11 @@ class Market(Front):
         self.data.append(d)
         return d
 
-    def placed(self) -> list[tuple[Node, int]]:
-        """(node, core) of each daemon, in unit order."""
-        return [(node, core) for node in self.installation.nodes for core in node.cores[: self.cores_per_node]]
+    def placed(self, among: list[Node] | None = None) -> list[tuple[Node, int]]:
+        """(node, core) of each daemon on the nodes `among` (default all the
+        installation's), in unit order."""
+        where = self.installation.nodes if among is None else among
+        return [(node, core) for node in where for core in node.cores[: self.cores_per_node]]
 
     def units(self) -> tuple[UnitSpec, ...]:
         return tuple(_spec(node, core) for node, core in self.placed())
@@ -389,13 +391,12 @@ class _Actors(Crew):
         if not fresh:
             return []
         specs = []
-        for node in inst.add(fresh):
-            for core in node.cores[: self.m.cores_per_node]:
-                u = _Unit(len(self.units), node, core)
-                self.units.append(u)
-                self._start(u)
-                self._clock(u)
-                specs.append(_spec(node, core))
+        for node, core in self.m.placed(inst.add(fresh)):
+            u = _Unit(len(self.units), node, core)
+            self.units.append(u)
+            self._start(u)
+            self._clock(u)
+            specs.append(_spec(node, core))
         self.specs += tuple(specs)
         return specs
 

@@ -313,6 +313,7 @@ class _Others:
         self.on_node: dict[int, list[tuple[str, int]]] = collections.defaultdict(list)
         for key in self.groups:
             self.on_node[key[1]].append(key)
+        self.classes = sorted({klass for klass, _ in self.groups})
         self.sorted: dict[tuple[str, int, str], list[tuple[float, tuple[str, int]]]] = {}
 
     def exact(self, t: Task, key: tuple[str, int]) -> float:
@@ -346,7 +347,7 @@ class _Others:
             for key in self.on_node.get(node, ()):
                 if state.platform.can_run(t.kind, key[0]):
                     best = min(best, self.exact(t, key))
-        for klass in {k for k, _ in self.groups}:
+        for klass in self.classes:
             if not state.platform.can_run(t.kind, klass):
                 continue
             for free, key in self._by_free(t, klass):

@@ -42,7 +42,7 @@ class MarketError(RuntimeError):
 
 
 @dataclass
-class Data:
+class Data(abc.ABC):
     """An array that tasks read and write: its handle (for the
     dependencies), its place among the market's data, and the market's
     view of its current value (`array`, given by each kind of market)."""
@@ -53,8 +53,8 @@ class Data:
     index: int
 
     @property
-    def array(self) -> np.ndarray:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def array(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -262,8 +262,9 @@ def platform_for(crew: Crew, graph: TaskGraph, model: PerfModel) -> Platform:
     nanosecond per element: the dispatcher's weights and the market's
     critical paths start from it and the history corrects it."""
     costs = {}
+    classes = {u.klass for u in crew.specs}
     for t in graph.tasks:
-        for klass in {u.klass for u in crew.specs}:
+        for klass in classes:
             seen = model.predict(t.kind, t.size, klass)
             costs[(t.kind, klass)] = Cost(0.0, seen / max(1, t.size) if seen else 1e-9)
     return Platform(crew.specs, costs, bandwidth=crew.bandwidth, latency=crew.latency, noise=0.0)

@@ -1695,31 +1695,37 @@ def market_bench(seeds, generations, population, size, tile, tasks, json_out):
     and the evolved selectors), and the tiled Cholesky run for real here."""
     from . import marketbench as MB
 
-    if size % tile:
-        _fail(AtlasError(None, f"--n {size} must be a multiple of --tile {tile}"))
-    try:
-        figures = MB.run(
-            hwprobe.probe(),
-            seeds=seeds,
-            generations=generations,
-            population=population,
-            n=size,
-            tile=tile,
-            tasks=tasks,
-            log=lambda s: click.echo(f"market bench: {s}", err=True),
-        )
-    except USER_ERRORS as exc:
-        _fail(exc)
-    _figures(MB.render(figures), MB.as_json(figures), json_out)
+    _market_bench(
+        MB,
+        "market bench",
+        json_out,
+        size,
+        tile,
+        seeds=seeds,
+        generations=generations,
+        population=population,
+        tasks=tasks,
+    )
 
 
-def _figures(text: str, data: dict, json_out: str | None) -> None:
-    """A benchmark's figures: printed, and written as JSON where asked."""
+def _market_bench(bench, label: str, json_out: str | None, n: int, tile: int, **rest) -> None:
+    """Run one of the market's benchmarks (a module with run, render and
+    as_json) with the real Cholesky's order `n` and `tile` and its other
+    options `rest`: its figures printed, and written as JSON where asked."""
     from ..files import write_atomic
+    from ..market.session import MarketError
 
-    click.echo(text)
+    if n % tile:
+        _fail(AtlasError(None, f"--n {n} must be a multiple of --tile {tile}"))
+    try:
+        figures = bench.run(
+            hwprobe.probe(), n=n, tile=tile, log=lambda s: click.echo(f"{label}: {s}", err=True), **rest
+        )
+    except (MarketError, *USER_ERRORS) as exc:
+        _fail(exc)
+    click.echo(bench.render(figures))
     if json_out:
-        write_atomic(Path(json_out), json.dumps(data, indent=2) + "\n")
+        write_atomic(Path(json_out), json.dumps(bench.as_json(figures), indent=2) + "\n")
 
 
 @market.command("bench-cluster")
@@ -1733,29 +1739,11 @@ def market_bench_cluster(tasks, size, tile, generations, population, json_out):
     """The market across machines: tasks per second on Ray beside the
     embedded market and plain Ray, batched and not; the Cholesky through
     both; 16 to 256 machines in the simulator.  Needs the cluster extra."""
-    from ..market.session import MarketError
-
-    if size % tile:
-        _fail(AtlasError(None, f"--n {size} must be a multiple of --tile {tile}"))
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        _fail(AtlasError(None, "the cluster benchmark needs Ray: pip install 'atlas-compiler[cluster]'"))
     from . import clusterbench as CB
 
-    try:
-        figures = CB.run(
-            hwprobe.probe(),
-            tasks=tasks,
-            n=size,
-            tile=tile,
-            generations=generations,
-            population=population,
-            log=lambda s: click.echo(f"cluster bench: {s}", err=True),
-        )
-    except (MarketError, *USER_ERRORS) as exc:
-        _fail(exc)
-    _figures(CB.render(figures), CB.as_json(figures), json_out)
+    _market_bench(
+        CB, "cluster bench", json_out, size, tile, tasks=tasks, generations=generations, population=population
+    )
 
 
 @market.command("evolve")

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..machine import nodes
 from ..market import cluster, daemons, dispatch, evolve, execute, policies, sim, workloads
 from ..market.models import PerfModel
 from ..market.selector import HAND_WRITTEN, Selector
@@ -72,7 +73,7 @@ class _Nop:
 def plain_ray(n: int, cores: int) -> tuple[float, float, float]:
     """Tasks per second of plain remote functions and of actor calls, and
     one actor call's round trip (µs)."""
-    import ray
+    ray = nodes.ray_module()
 
     nop = ray.remote(_nop)
     actor: Any = ray.remote(num_cpus=0)(_Nop)
@@ -150,8 +151,7 @@ def scale(f: Figures, model: PerfModel, tile: int, call: float, generations: int
         log(f"{machines} simulated machines: {len(g)} tasks on {len(plat.units)} units")
         f.scale[machines], f.scheduler_us[machines] = {}, {}
         for name in SCALE_POLICIES:
-            evolved = policies.Market(ev.selectors, name="evolved")
-            pol = evolved if name == "evolved" else policies.by_name(name, classes)
+            pol = policies.by_name(name, classes) if name != "evolved" else policies.Market(ev.selectors, name=name)
             t0 = time.process_time()
             r = sim.simulate(g, plat, pol, dispatch.Dispatcher(), seed=7)
             f.scheduler_us[machines][name] = (time.process_time() - t0) / len(g) * 1e6
@@ -159,8 +159,7 @@ def scale(f: Figures, model: PerfModel, tile: int, call: float, generations: int
 
 
 def run(probe, *, tasks: int, n: int, tile: int, generations: int, population: int, log) -> Figures:
-    import ray
-
+    ray = nodes.ray_module()  # or a ClusterError saying how to install it
     cores = sorted(os.sched_getaffinity(0))
     f = Figures(cores=len(cores), tasks=tasks, ray_version=ray.__version__, cholesky_size=(n, tile))
     with tempfile.TemporaryDirectory(prefix="atlas-cluster-bench-") as tmp:
