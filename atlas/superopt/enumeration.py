@@ -25,6 +25,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -45,6 +46,10 @@ SHARE_DERIVE = ("shl", "shr", "and", "or", "xor", "add", "sub")
 SHARE_COMBINE = ("xor", "or", "and", "add", "sub")
 SHARE_ROWS = 1 << 14  # terms t evaluated in one block
 SHARE_FOUND = 256  # candidates kept per size: all equal on every vector, the first are as short
+# q(t, p(t, s)) that determines t (for s not 0: each round of t = f(u, p(t, s))
+# fixes at least one more bit), so the t it needs can be looked for.
+INVERTIBLE = {("xor", "shl"): "xor", ("xor", "shr"): "xor", ("add", "shl"): "sub", ("sub", "shl"): "add"}
+GOALS = 1 << 17  # values the streamed level is compared with, at most
 
 
 @dataclass
@@ -127,27 +132,31 @@ class _Tables:
         """Build the level of `size` operations; False when the time or
         the row budget ran out before it was whole."""
         level: dict[str, list[int]] = {"W": [], "B": []}
+        shapes = list(self.shapes(size))
         self.levels.append(level)
-        for op in self.ops:
-            for split in _splits(size - 1, len(op.args)):
-                if op.name in COMMUTATIVE and split != tuple(sorted(split)):
-                    continue  # the other order is the same behaviour
-                groups = [self.levels[s][kind] for s, kind in zip(split, op.args)]
-                if not all(groups):
-                    continue
-                if not self._apply(op, groups, size, level, deadline):
-                    return False
-        return True
+        return all(self._apply(op, groups, size, level, deadline) for op, groups in shapes)
 
     def _apply(self, op: so.Op, groups: list[list[int]], size: int, level: dict, deadline: float) -> bool:
+        kind = "B" if op.out == "B" else "W"
+        for kids, out, hashes, skip in self.combine(op, groups):
+            if time.monotonic() > deadline or len(self.entries) > MAX_ROWS:
+                return False
+            for flat, h in enumerate(hashes.tolist()):
+                if skip[flat] or self.find(kind, out[flat], h) is not None:
+                    continue
+                term = op.build(self.W, [self.entries[k].term for k in kids(flat)])
+                self._add(term, size, out[flat].copy(), level, h)
+        return True
+
+    def combine(self, op: so.Op, groups: list[list[int]]):
+        """`op` over every combination of one term of each group, in blocks:
+        (the entries of one combination by its flat index, the values,
+        their hashes, which combinations are of constants alone)."""
         holes = [Term("var", ir.BOOL if k == "B" else self.W, (), f"#{j}") for j, k in enumerate(op.args)]
         top = op.build(self.W, holes)
-        kind = "B" if top.ty.is_bool else "W"
         first, rest = groups[0], groups[1:]
         per = max(1, CHUNK // (self.T * max(1, math.prod(len(g) for g in rest))))
         for at in range(0, len(first), per):
-            if time.monotonic() > deadline or len(self.entries) > MAX_ROWS:
-                return False
             block = first[at : at + per]
             shape = [len(block)] + [len(g) for g in rest]
             env = {}
@@ -157,21 +166,30 @@ class _Tables:
             with np.errstate(all="ignore"):
                 out = np.asarray(so.run_term(top, env))
             out = np.broadcast_to(out, shape + [self.T]).reshape(-1, self.T).astype(np.uint64)
-            hashes = self._hash(out)
             # an operation on constants alone is a constant: folded, never searched
             folded = np.ones(shape, dtype=bool)
             for j, g in enumerate([block, *rest]):
                 flags = np.array([self.constant[k] for k in g])
                 folded &= flags.reshape([len(g) if i == j else 1 for i in range(len(shape))])
-            skip = folded.reshape(-1).tolist()
-            for flat, h in enumerate(hashes.tolist()):
-                if skip[flat] or self.find(kind, out[flat], h) is not None:
-                    continue
+
+            def kids(flat: int, block=block, shape=shape) -> list[int]:
                 picks = np.unravel_index(flat, shape)
-                kids = [block[picks[0]]] + [g[p] for g, p in zip(rest, picks[1:])]
-                term = op.build(self.W, [self.entries[k].term for k in kids])
-                self._add(term, size, out[flat].copy(), level, h)
-        return True
+                return [block[picks[0]]] + [g[p] for g, p in zip(rest, picks[1:])]
+
+            yield kids, out, self._hash(out), folded.reshape(-1).tolist()
+
+    def shapes(self, size: int):
+        """(op, groups) whose combinations are the terms of `size` operations
+        over the levels built (each combination once up to commutation)."""
+        for op in self.ops:
+            for split in _splits(size - 1, len(op.args)):
+                if op.name in COMMUTATIVE and split != tuple(sorted(split)):
+                    continue  # the other order is the same behaviour
+                if max(split, default=0) >= len(self.levels):
+                    continue
+                groups = [self.levels[s][kind] for s, kind in zip(split, op.args)]
+                if all(groups):
+                    yield op, groups
 
 
 def _pool(spec: so.Spec) -> list[int]:
@@ -182,6 +200,10 @@ def _pool(spec: so.Spec) -> list[int]:
     own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
     if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
         pool |= own
+    if spec.pre is not None:  # a precondition names the distances and masks the problem is about
+        said = {u.value & W.mask for u in subterms(spec.pre) if u.op == "const" and u.ty == W} - pool
+        if len(said) <= 3:
+            pool |= said
     return sorted(pool)
 
 
@@ -268,10 +290,15 @@ def search(
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
-        # Then, every tree tried, the terms that use one of them twice (the
-        # last level too, as far as it was built).
-        for size in range(1, len(tables.levels)) if found is None and chain.cex == cex else ():
-            found = _first_proven(affordable(_shared(tables, size, deadline)), tried, spec, price, chain)
+        # Then, every tree tried: the terms that use one of them twice, the
+        # first level the tables could not hold streamed against goals, and
+        # the twice-used terms of that level as far as it was built.
+        later = [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
+        later.append(partial(_streamed, tables, reached + 1, deadline))
+        if reached + 1 < len(tables.levels):
+            later.append(partial(_shared, tables, reached + 1, deadline))
+        for stage in later if found is None and chain.cex == cex else ():
+            found = _first_proven(affordable(stage()), tried, spec, price, chain)
             if found is not None or chain.cex > cex:
                 break
         built += len(tables.entries)
@@ -347,6 +374,112 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
                             if len(out) >= SHARE_FOUND:
                                 return out
     return out
+
+
+def _streamed(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term]]:
+    """Meet in the middle: the terms of `size` operations (the first level
+    the tables could not hold whole: over three inputs a third operation
+    makes millions) made block by block from the whole levels below, kept
+    nowhere, each compared with a set of goals (`_Goals`).  A match is a
+    candidate: the goal's program around the streamed term."""
+    goals = _Goals(tables)
+    kind = "B" if tables.want == "B" else "W"
+    out: list[tuple[int, Term]] = []
+    for op, groups in tables.shapes(size):
+        if op.out != kind:
+            continue
+        for kids, values, hashes, skip in tables.combine(op, groups):
+            if time.monotonic() > deadline:
+                return out
+            at = np.minimum(np.searchsorted(goals.hashes, hashes), len(goals.hashes) - 1)
+            for flat in np.flatnonzero(goals.hashes[at] == hashes).tolist():
+                if skip[flat]:
+                    continue
+                for g in goals.by_hash[int(hashes[flat])]:
+                    if np.array_equal(values[flat], goals.rows[g]):
+                        term = op.build(tables.W, [tables.entries[k].term for k in kids(flat)])
+                        out.append((size + goals.extra[g], goals.wrap[g](term)))
+                        if len(out) >= SHARE_FOUND:
+                            return out
+    return out
+
+
+class _Goals:
+    """What a term must equal on every vector to complete a program: the
+    target; the b that `a + b`, `a - b`, `b - a` or `a ^ b` needs to equal
+    it, for table terms a (shortest first, up to GOALS); and, for the
+    target and those of a with at most one operation, the t that an
+    invertible q(t, p(t, s)) needs (INVERTIBLE, s a leaf), as `t ^ (t << k)`
+    in a field exchange.  Each goal keeps its program around the term it
+    waits for (`wrap`) and that program's own operations (`extra`)."""
+
+    def __init__(self, tables: _Tables):
+        W, mask = tables.W, np.uint64(tables.W.mask)
+        rows: list[np.ndarray] = [tables.target[None, :]]
+        self.extra: list[int] = [0]
+        self.wrap: list[Callable[[Term], Term]] = [lambda t: t]
+        if tables.want == "W":
+            firm = [k for level in tables.levels for k in level["W"]][: GOALS // (2 * len(_INVERSES))]
+            a = np.stack([tables.rows[k] for k in firm]) if firm else np.zeros((0, tables.T), np.uint64)
+            for inv in _INVERSES:
+                rows.append(_inverse(inv, tables.target[None, :], a, mask))
+                for k in firm:
+                    self.extra.append(1 + tables.entries[k].size)
+                    self.wrap.append(_around(inv, tables.entries[k].term, W))
+            near = [0] + [
+                1 + j + n * len(firm)
+                for n in range(len(_INVERSES))
+                for j, k in enumerate(firm)
+                if tables.entries[k].size <= 1
+            ]
+            base = np.concatenate(rows)
+            self._invert_shares(tables, base[near], [self.extra[j] for j in near], [self.wrap[j] for j in near], rows)
+        self.rows = np.concatenate(rows)
+        hashes = tables._hash(self.rows)
+        self.by_hash: dict[int, list[int]] = {}
+        for g, h in enumerate(hashes.tolist()):
+            self.by_hash.setdefault(h, []).append(g)
+        self.hashes = np.unique(hashes)
+
+    def _invert_shares(self, tables: _Tables, u: np.ndarray, extra: list[int], wrap: list, rows: list) -> None:
+        """Goals for the t of q(t, p(t, s)) = u, for each row of u (its own
+        program's `extra` operations and `wrap`), where one exists."""
+        W = tables.W
+        by = {o.name: o for o in tables.ops}
+        for (q, p), undo in INVERTIBLE.items():
+            if q not in by or p not in by:
+                continue
+            for s in tables.levels[0]["W"]:
+                sv = tables.values(s)[None, :]
+                t = _solve_share(by[q], by[p], by[undo], W, u, sv)
+                ok = np.flatnonzero((_run2(by[q], W, t, _run2(by[p], W, t, sv)) == u).all(axis=1))
+                s_term = tables.entries[s].term
+                rows.append(t[ok])
+                for j in ok.tolist():
+                    self.extra.append(extra[j] + 2)
+                    self.wrap.append(_shared_around(wrap[j], by[q], by[p], s_term, W))
+
+
+def _solve_share(q: so.Op, p: so.Op, undo: so.Op, W: ir.Scalar, u: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The t with q(t, p(t, s)) = u, by the fixed point t = undo(u, p(t, s)):
+    where p shifts by s > 0 each round fixes s more bits, so W rounds reach
+    it; elsewhere (s = 0, or past the width) the result is checked by the caller."""
+    t = u.copy()
+    for _ in range(W.bits):
+        t = _run2(undo, W, u, _run2(p, W, t, s))
+    return t
+
+
+def _around(inv: str, a: Term, W: ir.Scalar) -> Callable[[Term], Term]:
+    """The program `a inv b` (b - a for sub') around the b still to be found."""
+    if inv == "sub'":
+        return lambda b: Term("sub", W, (b, a))
+    return lambda b: Term(inv, W, (a, b))
+
+
+def _shared_around(outer: Callable[[Term], Term], q: so.Op, p: so.Op, s: Term, W: ir.Scalar) -> Callable[[Term], Term]:
+    """`outer` around q(t, p(t, s)) for the t still to be found."""
+    return lambda t: outer(q.build(W, [t, p.build(W, [t, s])]))
 
 
 def _run2(op: so.Op, W: ir.Scalar, a: np.ndarray, b: np.ndarray) -> np.ndarray:
