@@ -1,11 +1,13 @@
 """The bit-manipulation benchmark of the superoptimiser: classic problems
-(Hacker's Delight; Gulwani et al., PLDI 2011, P1-P24), each written as its
-naive specification, timed against gcc -O3 -march=native on the same naive C.
+(Hacker's Delight; Gulwani et al., PLDI 2011, P1-P25), and problems they do
+not contain written in other words (intents/bits/unseen/), each written as
+its naive specification, timed against gcc -O3 -march=native on the same
+naive C.  Each suite is a folder of four files:
 
-    intents/bits/problems.yaml    the list: naive function, literature program, its length, source
-    intents/bits/naive.ax         the naive specifications (loops over bits, conditions)
-    intents/bits/literature.ax    the known short programs, `lit_<name>`
-    intents/bits/naive.c          the naive specifications in C, with `map_<name>` loops
+    problems.yaml    the list: naive function, literature program, its length, source
+    naive.ax         the naive specifications (loops over bits, conditions)
+    literature.ax    the known short programs, `lit_<name>`
+    naive.c          the naive specifications in C, with `map_<name>` loops (maps.h)
 
 A problem takes one to four parameters of one integer type (its naive
 function's, by name) and may have a precondition (`requires`), which its
@@ -51,10 +53,41 @@ from ..machine.probe import Probe
 from ..meaning.terms import Term
 
 BITS = REPO / "intents" / "bits"
-PROBLEMS = BITS / "problems.yaml"
-NAIVE_AX = BITS / "naive.ax"
-LITERATURE_AX = BITS / "literature.ax"
-NAIVE_C = BITS / "naive.c"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One table of the benchmark: a folder of problems.yaml, naive.ax,
+    literature.ax and naive.c."""
+
+    name: str
+    title: str
+    folder: Path
+
+    @property
+    def problems(self) -> Path:
+        return self.folder / "problems.yaml"
+
+    @property
+    def naive_ax(self) -> Path:
+        return self.folder / "naive.ax"
+
+    @property
+    def literature_ax(self) -> Path:
+        return self.folder / "literature.ax"
+
+    @property
+    def naive_c(self) -> Path:
+        return self.folder / "naive.c"
+
+
+CLASSIC = Suite("classic", "Classic problems (Hacker's Delight; PLDI'11 P1-P25)", BITS)
+UNSEEN = Suite("unseen", "Problems the classic suite does not contain, in other words", BITS / "unseen")
+SUITES = {s.name: s for s in (CLASSIC, UNSEEN)}
+PROBLEMS = CLASSIC.problems
+NAIVE_AX = CLASSIC.naive_ax
+LITERATURE_AX = CLASSIC.literature_ax
+NAIVE_C = CLASSIC.naive_c
 
 INT_TYPES = ("u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64")
 MAX_PARAMS = 4
@@ -268,10 +301,11 @@ def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, 
 
 
 def build_c(workdir, source=NAIVE_C) -> Path:
-    """naive.c built as README.md prescribes for the reference C (gcc -O3 -march=native)."""
+    """naive.c built as README.md prescribes for the reference C (gcc -O3
+    -march=native), with intents/bits on the include path for maps.h."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    return build_shared(Path(source), workdir / "bits_naive_c.so", C_FLAGS)
+    return build_shared(Path(source), workdir / "bits_naive_c.so", [*C_FLAGS, f"-I{BITS}"])
 
 
 # ------------------------------------------------------------------ measuring
@@ -283,6 +317,7 @@ class Row:
     known_length: int
     source: str
     n: int = 0
+    suite: str = ""  # the Suite's name (filled by run)
     ok: bool = False  # the three outputs matched
     detail: str = ""  # why not
     gcc_ns: float | None = None  # medians, ns per element
@@ -499,26 +534,27 @@ def run(
     samples: int = 11,
     log: Callable[[str], None] = lambda s: None,
     costs=None,
+    suite: Suite = CLASSIC,
 ) -> list[Row]:
     """Search every problem's naive specification (atlas superopt), compile
-    naive.ax with what was learned, and time it against gcc on the same
-    naive C and against the literature's program.  Learned rules go to
-    `learned_path` (default: a new file, so every problem is searched)."""
+    the suite's naive.ax with what was learned, and time it against gcc on
+    the same naive C and against the literature's program.  Learned rules
+    go to `learned_path` (default: a new file, so every problem is searched)."""
     from ..superopt import discover
     from ..superopt.discover import Found
     from ..logic import learned
 
-    problems = load_problems()
+    problems = load_problems(suite.problems)
     if only:
         unknown = sorted(set(only) - {p.name for p in problems})
         if unknown:
-            raise ProblemsError(f"no such problem: {', '.join(unknown)} (see {PROBLEMS})")
+            raise ProblemsError(f"no such problem: {', '.join(unknown)} (see {suite.problems})")
         problems = [p for p in problems if p.name in only]
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp_name:
         tmp = Path(tmp_name)
         path = Path(learned_path) if learned_path else tmp / "learned-rules.yaml"
         found = discover.run(
-            [NAIVE_AX],
+            [suite.naive_ax],
             probe,
             budget_s=budget_s,
             seed=seed,
@@ -529,11 +565,19 @@ def run(
         )
         by_fn = {d.function: d for d in found}
         log("compiling the naive specifications with the learned rules")
-        compiled = compile_atlas(problems, probe, tmp / "atlas", learned=[path] if path.exists() else [])
-        c_lib = build_c(tmp / "c")
+        compiled = compile_atlas(
+            problems,
+            probe,
+            tmp / "atlas",
+            naive=suite.naive_ax,
+            literature=suite.literature_ax,
+            learned=[path] if path.exists() else [],
+        )
+        c_lib = build_c(tmp / "c", suite.naive_c)
         rows = measure(problems, c_lib, compiled.out, n=n, samples=samples, workdir=tmp, log=log)
         rules = {r["name"]: r for r in learned.read(path)}
         for p, row in zip(problems, rows):
+            row.suite = suite.name
             d = by_fn.get(p.function)
             if d is None:
                 row.status = "not searched"

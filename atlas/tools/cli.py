@@ -1430,12 +1430,20 @@ def bench_search(only, evals, seed, json_out):
     help="Learned-rule file to use and add to (default: a new one, so every problem is searched).",
 )
 @click.option("--samples", type=click.IntRange(3), default=11, show_default=True, help="Timing samples per side.")
+@click.option(
+    "--suite",
+    type=click.Choice(["classic", "unseen", "all"]),
+    default="all",
+    show_default=True,
+    help="The classic problems (intents/bits), those in other words (intents/bits/unseen), or both tables.",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the rows as JSON.")
-def bench_bits(only, budget, seed, learned_file, samples, json_out):
+def bench_bits(only, budget, seed, learned_file, samples, suite, json_out):
     """The superoptimiser's benchmark: classic bit-manipulation problems
-    (intents/bits) written as naive specifications, searched, proven and
-    compiled, then timed against gcc -O3 -march=native on the same naive C
-    and against the shortest program known from the literature.
+    (intents/bits) and problems they do not contain, written in other words
+    (intents/bits/unseen), each as a naive specification, searched, proven
+    and compiled, then timed against gcc -O3 -march=native on the same naive
+    C and against the shortest program known.
     """
     from dataclasses import asdict
     from . import bitbench as BB
@@ -1448,19 +1456,33 @@ def bench_bits(only, budget, seed, learned_file, samples, json_out):
         target = hwprobe.probe()
         table = costmodel.for_probe(target)
         click.echo(f"bench-bits: costs: {table.source}", err=True)
-        rows = BB.run(
-            target,
-            budget_s=budget,
-            seed=seed,
-            only=only,
-            learned_path=learned_file,
-            samples=samples,
-            costs=table,
-            log=lambda s: click.echo(f"bench-bits: {s}", err=True),
-        )
+        suites = list(BB.SUITES.values()) if suite == "all" else [BB.SUITES[suite]]
+        names = {s.name: {p.name for p in BB.load_problems(s.problems)} for s in suites}
+        unknown = sorted(set(only) - set().union(*names.values()))
+        if unknown:
+            raise BB.ProblemsError(
+                f"no such problem: {', '.join(unknown)} (see {', '.join(str(s.problems) for s in suites)})"
+            )
+        tables = []
+        for s in suites:
+            if only and not names[s.name] & set(only):
+                continue
+            rows = BB.run(
+                target,
+                budget_s=budget,
+                seed=seed,
+                only=[o for o in only if o in names[s.name]],
+                learned_path=learned_file,
+                samples=samples,
+                costs=table,
+                log=lambda text: click.echo(f"bench-bits: {text}", err=True),
+                suite=s,
+            )
+            tables.append((s, rows))
     except USER_ERRORS + (BenchError, RuleError) as exc:
         _fail(exc)
-    click.echo(BB.render(rows))
+    click.echo("\n\n".join(f"### {s.title}\n\n{BB.render(rows)}" for s, rows in tables))
+    rows = [r for _, rows in tables for r in rows]
     if json_out:
         write_atomic(
             Path(json_out),

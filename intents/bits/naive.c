@@ -231,6 +231,24 @@ static inline uint32_t p19_exchange_fields(uint32_t x, uint32_t m, uint32_t k) {
     return y;
 }
 
+/* P20: the next number above x with as many set bits.  Requires some set
+ * bit of x to have a clear bit above it; then p + 2 <= 32 and below < 31. */
+static inline uint32_t p20_next_same_count(uint32_t x) {
+    for (uint32_t p = 0; p < 31; p++) {
+        if (((x >> p) & 3) == 1) {
+            uint32_t below = 0;
+            for (uint32_t j = 0; j < 32; j++) {
+                if (j < p) {
+                    below += (x >> j) & 1;
+                }
+            }
+            uint32_t above = p + 2 < 32 ? (x >> (p + 2)) << (p + 2) : 0;
+            return above | (1u << (p + 1)) | ((1u << below) - 1);
+        }
+    }
+    return x;
+}
+
 /* P21: the next of three distinct values in the cycle a -> b -> c -> a.
  * Requires x to be one of a, b, c, and the three distinct. */
 static inline uint32_t p21_cycle(uint32_t x, uint32_t a, uint32_t b, uint32_t c) {
@@ -281,24 +299,7 @@ static inline uint32_t p25_product_high(uint32_t x, uint32_t y) {
 
 /* ---- one loop per problem, for timing: out[i] = f(x[i], ...) */
 
-#define MAP1(name, T, R)                                                          \
-    void map_##name(uint64_t n, const T *x, R *out) {                             \
-        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i]);                  \
-    }
-#define MAP2(name, T, R)                                                          \
-    void map_##name(uint64_t n, const T *x, const T *y, R *out) {                 \
-        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i], y[i]);            \
-    }
-#define MAP3(name, T, R)                                                          \
-    void map_##name(uint64_t n, const T *x, const T *y, const T *z, R *out) {     \
-        for (uint64_t i = 0; i < n; i++) out[i] = (R)name(x[i], y[i], z[i]);      \
-    }
-#define MAP4(name, T, R)                                                          \
-    void map_##name(uint64_t n, const T *x, const T *y, const T *z, const T *w,   \
-                    R *out) {                                                     \
-        for (uint64_t i = 0; i < n; i++)                                          \
-            out[i] = (R)name(x[i], y[i], z[i], w[i]);                             \
-    }
+#include "maps.h"
 
 MAP1(p01_clear_lowest_one, uint32_t, uint32_t)
 MAP1(p02_is_low_mask, uint32_t, uint8_t)
@@ -319,6 +320,7 @@ MAP2(p16_max, uint32_t, uint32_t)
 MAP1(p17_clear_lowest_run, uint32_t, uint32_t)
 MAP1(p18_is_power_of_two, uint32_t, uint8_t)
 MAP3(p19_exchange_fields, uint32_t, uint32_t)
+MAP1(p20_next_same_count, uint32_t, uint32_t)
 MAP4(p21_cycle, uint32_t, uint32_t)
 MAP1(p22_parity, uint32_t, uint32_t)
 MAP1(p23_popcount, uint32_t, uint32_t)
