@@ -136,13 +136,18 @@ TRIPS = 64
 def kid_weights(op: str, n: int) -> tuple[int, ...]:
     """How many times each of an `op` node's n children is paid (its
     throughput, and its cost on the static hints)."""
+    if op == "until":  # a while loop: its condition, step and update each iteration
+        return (1, 1, TRIPS, TRIPS, TRIPS)
     return (1, 1, 1, TRIPS) if op == "reduce" else (1,) * n
 
 
 def kid_latency_weights(op: str, n: int) -> tuple[int, ...]:
     """How much each child's latency adds to the node's path: a fold's
     iterations overlap (only the accumulator is carried), so its body is
-    priced by throughput alone."""
+    priced by throughput alone; a while loop's next iteration waits for
+    its step."""
+    if op == "until":
+        return (1, 1, TRIPS, TRIPS, TRIPS)
     return (1, 1, 1, 0) if op == "reduce" else (1,) * n
 
 

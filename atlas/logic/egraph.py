@@ -118,6 +118,8 @@ OPS: dict[str, tuple[str, int, str]] = {
     # loops as terms (atlas/logic/loops.py): tagged with their index type
     "reduce": ("Reduce", 4, "cast"),  # reduce(lo, hi, init, body): a fold
     "trip": ("Trip", 2, "cast"),  # trip(lo, hi): its number of iterations
+    # until(v0, a0, cond, step, update): a while loop's value (atlas/logic/whiles.py)
+    "until": ("Until", 5, "plain"),
 }
 _TAGS = {"plain": 1, "cmp": 1, "cast": 2, "shift": 2}
 

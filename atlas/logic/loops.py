@@ -112,7 +112,7 @@ def recognise(loop: ir.For) -> Fold | None:
     """The loop's folds, or None where it is not one (see the module doc)."""
     env: dict[str, Term] = {}
     declared: set[str] = set()
-    if not _run(loop.body, env, declared):
+    if not run_body(loop.body, env, declared):
         return None
     carried = [n for n in env if n not in declared and n != loop.var]
     if not carried or loop.var in env:
@@ -132,7 +132,7 @@ def recognise(loop: ir.For) -> Fold | None:
     return Fold(tuple(carried), tuple(terms))
 
 
-def _run(stmts, env: dict[str, Term], declared: set[str]) -> bool:
+def run_body(stmts, env: dict[str, Term], declared: set[str]) -> bool:
     """Run straight-line statements and ifs symbolically; False at anything else."""
     for s in stmts:
         if isinstance(s, (ir.Let, ir.Assign)):
@@ -149,7 +149,7 @@ def _run(stmts, env: dict[str, Term], declared: set[str]) -> bool:
             arms = []
             for block in (s.then, s.else_):
                 e, d = dict(env), set(declared)
-                if not _run(block, e, d):
+                if not run_body(block, e, d):
                     return False
                 arms.append((e, d))
             (te, td), (ee, ed) = arms

@@ -28,7 +28,7 @@ from typing import Callable
 
 from ..meaning import ir
 from ..meaning.terms import Term, from_expr, subterms, to_expr, var
-from . import loops
+from . import loops, whiles
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,12 @@ class _Lowering:
         if isinstance(s, ir.If):
             return ir.If(self.expr(s.cond, "condition", s.span), self.block(s.then), self.block(s.else_), s.span)
         if isinstance(s, ir.While):
+            until = whiles.recognise(s)
+            if until is not None:
+                # each carried value as an until term: a root of its own
+                chosen = [self.root(t, s.span, f"{UNTIL} {n}") for n, t in zip(until.carried, until.terms)]
+                if not any(whiles.has_until(c) for c in chosen):
+                    return whiles.emit(s, until, chosen, self.fresh)
             return ir.While(self.expr(s.cond, "condition", s.span), self.block(s.body), s.span)
         if isinstance(s, ir.For):
             lo, hi = self.expr(s.lo, "lower bound", s.span), self.expr(s.hi, "upper bound", s.span)
@@ -232,6 +238,7 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
 
 FUNCTION = "function"  # the role of a whole-function root (atlas/logic/flatten.py)
 FOLD = "fold of"  # the role of a loop's carried value as a fold (atlas/logic/loops.py), before its name
+UNTIL = "after the while loop,"  # the role of a while loop's carried value (atlas/logic/whiles.py)
 SHARED_TREE = 256  # a term larger than this as a tree gets its shared parts named
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from . import bodies, costs, egraph, idioms, loops, lower, validate
+from . import bodies, costs, egraph, idioms, loops, lower, validate, whiles
 from ..meaning import ir
 from . import rules as rulebook
 from ..meaning.terms import Term, const, subterms, to_expr
@@ -83,6 +83,8 @@ def saturate(module: ir.Module, probe: Probe, limits: "egraph.Limits | None" = N
     concrete += idioms.recognise([r.term for r in roots])
     # loop rules, at the fold and index types the roots' folds have
     concrete += loops.for_terms(loops.load_rules(), [r.term for r in roots])
+    # while loops in closed form, found by enumeration and proven
+    concrete += whiles.closed_forms([r.term for r in roots])
     atlas = egraph.saturate(
         {r.name: (r.function, r.term) for r in roots},
         concrete,
@@ -110,6 +112,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             best = r.term  # another function's variable: not a form of this root
         if r.term.op == "reduce" and not loops.restructured(r.term, best):
             best = r.term  # a fold with a new body only: the body's own roots rewrite it
+        if r.term.op == "until" and whiles.has_until(best):
+            best = r.term  # a while loop is rewritten only into a closed form
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
         if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
@@ -121,9 +125,10 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
             continue
         n[2] += 1
         chosen[r.name] = best
-        by = loops.PROOF if r.term.op == "reduce" else ""
+        by = loops.PROOF if r.term.op == "reduce" else whiles.proof_text(r.term) if r.term.op == "until" else ""
         n[3] += bool(by)
         outcomes[r.name] = RootOutcome(RootStatus.PROVEN, best, by)
+    _whole_whiles(sat.roots, chosen, outcomes, counts, fallbacks)
     optimised, _ = lower.transform(module, lambda r: chosen.get(r.name, r.term))
     run_form, _ = lower.transform(module)
     functions = []
@@ -156,6 +161,27 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if r.role != lower.FUNCTION
     }
     return Verified(ir.Module(tuple(functions), module.sources), evidence, outcomes, list(sat.roots), alternatives)
+
+
+def _whole_whiles(roots, chosen: dict, outcomes: dict, counts: dict, fallbacks: dict) -> None:
+    """A while loop is replaced only where every value it carries has a
+    closed form (lower emits it so); the closed forms of a loop that keeps
+    one value without are not used, and said so."""
+    loops_of: dict[tuple, list] = {}
+    for r in roots:
+        if r.term.op == "until":
+            loops_of.setdefault((r.function, r.where), []).append(r)
+    for group in loops_of.values():
+        if all(r.name in chosen for r in group):
+            continue
+        why = "another value the while loop carries has no closed form: the loop stays"
+        for r in group:
+            if r.name in chosen:
+                del chosen[r.name]
+                counts[r.function][2] -= 1
+                counts[r.function][3] -= 1
+                fallbacks[r.function].append(Fallback(r.name, why))
+                outcomes[r.name] = RootOutcome(RootStatus.FALLBACK, r.term, why)
 
 
 def strays(source: Term, form: Term) -> set[tuple[str, str]]:
@@ -193,6 +219,8 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
     induction (atlas/logic/loops.py)."""
     if source.op == "reduce":
         return loops.unproven_because(source, form, when)
+    if source.op == "until":
+        return whiles.unproven_because(source, form, when)
     try:
         counter = rulebook.prove(source, form, timeout_ms=PROOF_TIMEOUT_MS, when=when)
     except rulebook.Undecided as exc:

@@ -271,6 +271,9 @@ def pretty(t: Term, memo: dict[Term, str] | None = None) -> str:
         if s is None and u.op == "reduce":  # a fold over its placeholders ($i, $acc)
             lo, hi, init, body = (text(a) for a in u.args)
             s = memo[u] = f"fold($i in {lo}..{hi}, $acc = {init}: {body})"
+        elif s is None and u.op == "until":  # a while loop over its placeholders ($v, $acc)
+            v0, a0, cond, step, update = (text(a) for a in u.args)
+            s = memo[u] = f"until($v = {v0}, $acc = {a0} while {cond}: $acc = {update}; $v = {step})"
         elif s is None and u.op == "trip":
             s = memo[u] = f"trips({text(u.args[0])}..{text(u.args[1])})"
         if s is None:

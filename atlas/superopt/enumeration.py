@@ -196,7 +196,7 @@ def _pool(spec: so.Spec) -> list[int]:
     """The constants a table term may use: the spec's own and the few that
     bit tricks are made of (each one more multiplies every level)."""
     W = spec.W
-    pool = {0, 1, 2, W.bits - 1, W.mask, 1 << (W.bits - 1)}
+    pool = {0, 1, 2, W.bits - 1, W.bits, W.mask, 1 << (W.bits - 1)}  # the width: a bit length is W - clz
     own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
     if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
         pool |= own
@@ -256,6 +256,8 @@ def search(
     max_size: int = MAX_SIZE,
     weigh: Callable[[Term], float] | None = None,
     below: float | None = None,
+    prove: Callable[[Term], dict | None] | None = None,
+    deep: bool = True,
 ) -> Outcome:
     """The cheapest proven program among the shortest the tables reach
     within `budget_s`: terms of up to `max_size` operations, and one more
@@ -263,8 +265,15 @@ def search(
     estimate on `costs`); with `below`, only candidates priced under it are
     proven, and the enumeration goes on to longer programs past equal ones
     that are no cheaper (the superoptimiser wants what beats the atlas's
-    form, not merely the shortest)."""
+    form, not merely the shortest).  `prove` decides a candidate: None where
+    it is equal to the spec, else a counterexample (input -> value); it may
+    raise rulebook.Undecided (default: Z3 on the spec's term and the
+    candidate; atlas/logic/whiles.py proves by induction instead).  Without
+    `deep`, only the tables and their last steps are searched (no term used
+    twice, no streamed level): bounded by size alone, the search then ends
+    the same on any machine, well within its budget."""
     price = weigh or (lambda t: term_cost(t, costs))
+    decide = prove or (lambda t: rulebook.prove(spec.term, t, timeout_ms=so.PROOF_MS, when=spec.pre))
     t0 = time.monotonic()
     deadline = t0 + budget_s
     chain = so.Chain(spec, costs, seed)  # its test vectors and constant pool
@@ -286,7 +295,7 @@ def search(
         found = None
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)
-            found = _first_proven(affordable(_candidates(tables, size)), tried, spec, price, chain)
+            found = _first_proven(affordable(_candidates(tables, size)), tried, spec, price, chain, decide)
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
@@ -297,8 +306,8 @@ def search(
         later.append(partial(_streamed, tables, reached + 1, deadline))
         if reached + 1 < len(tables.levels):
             later.append(partial(_shared, tables, reached + 1, deadline))
-        for stage in later if found is None and chain.cex == cex else ():
-            found = _first_proven(affordable(stage()), tried, spec, price, chain)
+        for stage in later if deep and found is None and chain.cex == cex else ():
+            found = _first_proven(affordable(stage()), tried, spec, price, chain, decide)
             if found is not None or chain.cex > cex:
                 break
         built += len(tables.entries)
@@ -382,7 +391,7 @@ def _streamed(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Te
     makes millions) made block by block from the whole levels below, kept
     nowhere, each compared with a set of goals (`_Goals`).  A match is a
     candidate: the goal's program around the streamed term."""
-    goals = _Goals(tables)
+    goals = _Goals(tables, deadline)
     kind = "B" if tables.want == "B" else "W"
     out: list[tuple[int, Term]] = []
     for op, groups in tables.shapes(size):
@@ -413,7 +422,7 @@ class _Goals:
     in a field exchange.  Each goal keeps its program around the term it
     waits for (`wrap`) and that program's own operations (`extra`)."""
 
-    def __init__(self, tables: _Tables):
+    def __init__(self, tables: _Tables, deadline: float):
         W, mask = tables.W, np.uint64(tables.W.mask)
         rows: list[np.ndarray] = [tables.target[None, :]]
         self.extra: list[int] = [0]
@@ -433,7 +442,8 @@ class _Goals:
                 if tables.entries[k].size <= 1
             ]
             base = np.concatenate(rows)
-            self._invert_shares(tables, base[near], [self.extra[j] for j in near], [self.wrap[j] for j in near], rows)
+            near_extra, near_wrap = [self.extra[j] for j in near], [self.wrap[j] for j in near]
+            self._invert_shares(tables, base[near], near_extra, near_wrap, rows, deadline)
         self.rows = np.concatenate(rows)
         hashes = tables._hash(self.rows)
         self.by_hash: dict[int, list[int]] = {}
@@ -441,7 +451,9 @@ class _Goals:
             self.by_hash.setdefault(h, []).append(g)
         self.hashes = np.unique(hashes)
 
-    def _invert_shares(self, tables: _Tables, u: np.ndarray, extra: list[int], wrap: list, rows: list) -> None:
+    def _invert_shares(
+        self, tables: _Tables, u: np.ndarray, extra: list[int], wrap: list, rows: list, deadline: float
+    ) -> None:
         """Goals for the t of q(t, p(t, s)) = u, for each row of u (its own
         program's `extra` operations and `wrap`), where one exists."""
         W = tables.W
@@ -450,6 +462,8 @@ class _Goals:
             if q not in by or p not in by:
                 continue
             for s in tables.levels[0]["W"]:
+                if time.monotonic() > deadline:
+                    return
                 sv = tables.values(s)[None, :]
                 t = _solve_share(by[q], by[p], by[undo], W, u, sv)
                 ok = np.flatnonzero((_run2(by[q], W, t, _run2(by[p], W, t, sv)) == u).all(axis=1))
@@ -536,7 +550,9 @@ def _tested(tables: _Tables, size: int) -> list[tuple[int, Term]]:
     return out
 
 
-def _first_proven(found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain) -> so.Found | None:
+def _first_proven(
+    found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide: Callable[[Term], dict | None]
+) -> so.Found | None:
     """The cheapest candidate Z3 proves equal to the spec; a counterexample
     (kept by the chain's test vectors) ends the round."""
     for size, term in sorted(found, key=lambda c: (c[0], price(c[1]), str(c[1]))):
@@ -545,7 +561,7 @@ def _first_proven(found: list, tried: set, spec: so.Spec, price: Callable[[Term]
         tried.add(term)
         chain.proofs += 1
         try:
-            counter = rulebook.prove(spec.term, term, timeout_ms=so.PROOF_MS, when=spec.pre)
+            counter = decide(term)
         except rulebook.Undecided:
             continue
         if counter is None:
