@@ -17,7 +17,7 @@ from atlas.tools import bitbench as bb
 from atlas.logic import bodies, flatten, requires, rules
 from atlas.meaning import interp, ir
 from atlas.machine import probe
-from atlas.superopt import stochastic as so
+from atlas.logic import stochastic as so
 from atlas.front.check import check
 from atlas.meaning.semantics import PyDomain
 from atlas.front.syntax import parse
@@ -288,7 +288,7 @@ def test_naive_is_proven_equal_to_literature(p):
 
 
 def operation_count(fn: ir.Function) -> int:
-    """problems.yaml's measure of a program: atlas.superopt.stochastic.term_length."""
+    """problems.yaml's measure of a program: atlas.logic.stochastic.term_length."""
     return so.term_length(unroll(fn))
 
 

@@ -1,4 +1,4 @@
-"""Bottom-up enumeration (atlas/superopt/enumeration.py): the four-operation
+"""Bottom-up enumeration (atlas/logic/enumeration.py): the four-operation
 programs the chain misses, problems written in other words than the suite's,
 a counterexample that sends the tables round again, and nothing unproven."""
 
@@ -15,8 +15,8 @@ from atlas.logic import flatten, requires
 from atlas.logic import rules as rulebook
 from atlas.meaning import ir
 from atlas.meaning.terms import Term, const, var
-from atlas.superopt import enumeration as en
-from atlas.superopt import stochastic as so
+from atlas.logic import enumeration as en
+from atlas.logic import stochastic as so
 
 NAIVE = Path(__file__).resolve().parent.parent / "intents" / "bits" / "naive.ax"
 BUDGET = 120.0  # a limit only: the tables are bounded by size, not by time

@@ -16,7 +16,7 @@ from atlas.superopt import discover
 from atlas.logic import flatten, learned, lower
 from atlas.meaning import interp, ir
 from atlas.logic import rules as rulebook
-from atlas.superopt import stochastic as so
+from atlas.logic import stochastic as so
 from atlas.front.check import check
 from atlas.tools.cli import main
 from atlas.meaning.semantics import PyDomain

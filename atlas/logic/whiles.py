@@ -18,7 +18,7 @@ Such a loop is recognised by what it computes, not by how it is spelled
 `x ^= x & -x`): where Z3 proves that the loop stops within W iterations
 (W the driver's width) for every start value, the value after the loop
 is the loop unrolled W times, an ordinary term over the start values; the
-superoptimiser's enumeration (atlas/superopt/enumeration.py) looks for a
+superoptimiser's enumeration (atlas/logic/enumeration.py) looks for a
 short program equal to it on test vectors and Z3 proves the two equal for
 every input.  The equality enters the saturation as a rule over pattern
 variables in the start values' places, so the same loop over other
@@ -39,7 +39,8 @@ from ..meaning import ir
 from ..meaning import semantics as sem
 from ..meaning.terms import Term, const, evaluate, from_expr, replace_subterms, subterms, to_expr, var
 from ..files import cache_dir, write_atomic
-from . import egraph, loops
+from . import egraph, enumeration, loops
+from . import stochastic as so
 from . import rules as rulebook
 from .bodies import conjoin
 
@@ -177,10 +178,9 @@ class _Cache:
     does not search again what an earlier one searched."""
 
     def __init__(self) -> None:
-        from ..superopt import enumeration, stochastic
 
         h = hashlib.sha256(rulebook.environment_digest().encode())
-        for mod in (enumeration, stochastic):
+        for mod in (enumeration, so):
             h.update(Path(str(mod.__file__)).read_bytes())
         h.update(Path(__file__).read_bytes())
         self.digest = h.hexdigest()
@@ -220,9 +220,6 @@ def _pattern(t: Term) -> Term:
 
 
 def _closed(pattern: Term, search_s: float) -> rulebook.Rule | None:
-    from ..superopt import enumeration
-    from ..superopt import stochastic as so
-
     v0, a0 = pattern.args[:2]
     local = {v0: var("v", v0.ty)} if a0 == v0 else {v0: var("v", v0.ty), a0: var("a", a0.ty)}
     t = Term("until", pattern.ty, (local[v0], local[a0], *pattern.args[2:]))
@@ -237,7 +234,8 @@ def _closed(pattern: Term, search_s: float) -> rulebook.Rule | None:
         counter = by_induction(t, form)
         return None if counter is None else _against(t, value, form, counter)
 
-    out = enumeration.search(spec, {}, budget_s=search_s, max_size=2, prove=decide, deep=False)
+    # the loop's bound among the constants: a bit length is the width less clz
+    out = enumeration.search(spec, {}, budget_s=search_s, max_size=2, prove=decide, deep=False, constants=(bound(t),))
     if out.found is None or out.found.length > MAX_LENGTH:
         return None
     return _rule(pattern, replace_subterms(out.found.term, {b: a for a, b in local.items()}))

@@ -111,7 +111,7 @@ def size(t: Term) -> int:
     return 1 + sum(size(a) for a in t.args)
 
 
-# Each item is a Term; Any because a caller (atlas/superopt/stochastic.py,
+# Each item is a Term; Any because a caller (atlas/logic/stochastic.py,
 # program_of) gives a variable a narrower tuple type than Term.args.
 def subterms(t: Term) -> list[Term]:
     """Each distinct subterm once, children before parents."""

@@ -1,7 +1,7 @@
 """`atlas superopt`: search the loop-free code of intent files, learn rules.
 
 For every whole-function root (atlas/logic/flatten.py) and every loop-body root of
-the files, in the program space of atlas/superopt/stochastic.py, the search starts from
+the files, in the program space of atlas/logic/stochastic.py, the search starts from
 the atlas's best extraction and from random programs.  A proven program
 cheaper than that extraction by the one cost model (atlas/logic/costs.py:
 this machine's table, the estimate extraction weighs by) becomes a learned
@@ -22,8 +22,9 @@ from ..logic import costs as cost_model
 from ..logic import learned, lower, requires
 from .. import pipeline
 from ..logic import rules as rulebook
-from . import costmodel, enumeration
-from . import stochastic as so
+from . import costmodel
+from ..logic import enumeration
+from ..logic import stochastic as so
 from ..meaning.terms import Term
 from ..machine.probe import Probe
 
@@ -207,7 +208,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
 def _enumerated(
     spec: so.Spec, pairs: dict, session: _Session, weigh: Callable[[Term], float], below: float
 ) -> tuple[so.Result | None, float]:
-    """The shortest proven program by enumeration (atlas/superopt/enumeration.py)
+    """The shortest proven program by enumeration (atlas/logic/enumeration.py)
     that `weigh` prices under `below`, as the chain's Result, and the
     seconds it took; None where it found none (the chain goes on)."""
     e = enumeration.search(spec, pairs, budget_s=session.budget_s / 2, seed=session.seed, weigh=weigh, below=below)

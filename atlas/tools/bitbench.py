@@ -371,7 +371,7 @@ def _meet(p: Problem, bits: np.ndarray, rng) -> None:
     """Make every column of `bits` (one row per parameter, full 64-bit
     draws) meet p's precondition, in place."""
     from ..meaning import ir
-    from ..superopt.stochastic import misses, repairs
+    from ..logic.stochastic import misses, repairs
 
     assert p.pre is not None
     ty = ir.SCALARS[p.ty]

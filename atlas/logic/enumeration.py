@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..logic import rules as rulebook
+from . import rules as rulebook
 from ..meaning import ir
 from ..meaning.terms import Term, const, subterms
 from . import stochastic as so
@@ -192,11 +192,11 @@ class _Tables:
                     yield op, groups
 
 
-def _pool(spec: so.Spec) -> list[int]:
+def _pool(spec: so.Spec, extra: tuple[int, ...] = ()) -> list[int]:
     """The constants a table term may use: the spec's own and the few that
     bit tricks are made of (each one more multiplies every level)."""
     W = spec.W
-    pool = {0, 1, 2, W.bits - 1, W.bits, W.mask, 1 << (W.bits - 1)}  # the width: a bit length is W - clz
+    pool = {0, 1, 2, W.bits - 1, W.mask, 1 << (W.bits - 1)} | {c & W.mask for c in extra}
     own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
     if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
         pool |= own
@@ -258,6 +258,7 @@ def search(
     below: float | None = None,
     prove: Callable[[Term], dict | None] | None = None,
     deep: bool = True,
+    constants: tuple[int, ...] = (),
 ) -> Outcome:
     """The cheapest proven program among the shortest the tables reach
     within `budget_s`: terms of up to `max_size` operations, and one more
@@ -271,7 +272,8 @@ def search(
     candidate; atlas/logic/whiles.py proves by induction instead).  Without
     `deep`, only the tables and their last steps are searched (no term used
     twice, no streamed level): bounded by size alone, the search then ends
-    the same on any machine, well within its budget."""
+    the same on any machine, well within its budget.  `constants` join
+    the pool the table terms may use."""
     price = weigh or (lambda t: term_cost(t, costs))
     decide = prove or (lambda t: rulebook.prove(spec.term, t, timeout_ms=so.PROOF_MS, when=spec.pre))
     t0 = time.monotonic()
@@ -291,7 +293,7 @@ def search(
         return cheap
 
     while time.monotonic() < deadline:
-        tables = _Tables(spec, chain.env, _pool(spec), chain.expected)
+        tables = _Tables(spec, chain.env, _pool(spec, constants), chain.expected)
         found = None
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)

@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from ..meaning import ir
-from ..logic import rules as rulebook
+from . import rules as rulebook
 from ..meaning.terms import Term, const, evaluate, subterms
 
 MAX_LENGTH = 8  # instructions in a program
@@ -718,7 +718,7 @@ def misses(pre: Term, cols: dict) -> np.ndarray:
 def repairs(pre: Term, types: dict, cols: dict, rows, rng) -> list[dict] | None:
     """The vectors `rows` names, each repaired by Z3 to meet `pre`
     (requires.repaired), as natural values; None where nothing meets it."""
-    from ..logic.requires import repaired
+    from .requires import repaired
     from ..meaning.terms import natural_value
 
     out = []
