@@ -57,6 +57,15 @@ uint64_t bitcount_loop(uint64_t n, const uint64_t *w) {
     }
     return c;
 }
+uint64_t ones_shifted(uint64_t n, const uint32_t *w) {
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t v = w[i], c = 0;
+        while (v) { c += v & 1; v >>= 1; }
+        total += c;
+    }
+    return total;
+}
 void chain3(uint64_t n, int32_t *a, const int32_t *b) {
     for (uint64_t i = 0; i < n; i++)
         a[i] = (int32_t)((uint32_t)a[i] * 3u);

@@ -329,6 +329,15 @@ FAMILY = (
         bound_sizes=(1 << 22,),
     ),
     Kernel(
+        "ones_shifted",
+        "uint64_t",
+        (_N, ("w", "const uint32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"w": _ints(rng, n, 0, 1 << 32, np.uint32)},
+        moved=lambda n: 4 * n,
+        bound_sizes=(1 << 22,),
+    ),
+    Kernel(
         "chain3",
         None,
         (_N, ("a", "int32_t *"), ("b", "const int32_t *")),
