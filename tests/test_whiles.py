@@ -88,6 +88,24 @@ fn halvings(y: i32) -> i32 {
     }
     return c;
 }
+fn ones_wide(x: u32) -> u64 {
+    let v = x;
+    let c: u64 = 0;
+    while v != 0 {
+        c += (v & 1) as u64;
+        v >>= 1;
+    }
+    return c;
+}
+fn ones_narrow(x: u32) -> u8 {
+    let v = x;
+    let c: u8 = 250;
+    while v != 0 {
+        v &= v - 1;
+        c += 1;
+    }
+    return c;
+}
 fn total_ones(n: u64, w: [u64; n]) -> u64 {
     let c: u64 = 0;
     for i in 0..n {
@@ -101,7 +119,16 @@ fn total_ones(n: u64, w: [u64; n]) -> u64 {
 }
 """
 
-CLOSED = ["ones_by_clearing", "ones_by_shifting", "ones_by_lowest", "bit_length", "odd", "total_ones"]
+CLOSED = [
+    "ones_by_clearing",
+    "ones_by_shifting",
+    "ones_by_lowest",
+    "bit_length",
+    "odd",
+    "ones_wide",  # a count wider than the word: `c + (popcount(v) as u64)`
+    "ones_narrow",  # narrower, wrapping: `c + (popcount(v) as u8)`
+    "total_ones",
+]
 KEPT = ["decimal_digits", "halvings"]
 
 
@@ -219,6 +246,8 @@ SCALARS = {
     "bit_length": np.uint64,
     "odd": np.uint32,
     "decimal_digits": np.uint32,
+    "ones_wide": np.uint32,
+    "ones_narrow": np.uint32,
 }
 
 

@@ -46,8 +46,12 @@ from .bodies import conjoin
 
 V = "$v"  # the driver's value at an iteration's start, in an until's bodies
 RULESET = "whiles"
-SEARCH_S = 60.0  # a safety net: the enumeration is bounded by size (two operations per table term)
+SEARCH_S = 300.0  # a safety net: the enumeration is bounded by size (two operations per table term)
 MAX_LENGTH = 6  # operations a closed form may take
+# Z3 is bounded by its resource limit (rules.PROOF_RLIMIT), the same on any
+# machine; the time limit is a safety net only, far past it even when loaded
+# (the induction for a 64-bit popcount takes 2 to 3 s of one idle core).
+TIMEOUT_MS = 300_000
 _PY = sem.PyDomain()
 PROOF = (
     "by induction over its iterations: it stops within {k} for every start value, the form is the start"
@@ -137,7 +141,7 @@ def stops(t: Term, when: Term | None = None) -> str | None:
     """None where Z3 proves `t`'s loop never runs past bound(t) iterations, else why not."""
     _, still = unrolled(t, bound(t))
     try:
-        counter = rulebook.prove(still, const(False, ir.BOOL), when=when)
+        counter = rulebook.prove(still, const(False, ir.BOOL), TIMEOUT_MS, when=when)
     except rulebook.Undecided as exc:
         return f"undecided whether it stops within {bound(t)} iterations: {exc}"
     return None if counter is None else f"it may run past {bound(t)} iterations (from {counter})"
@@ -227,18 +231,41 @@ def _closed(pattern: Term, search_s: float) -> rulebook.Rule | None:
         return None
     value, _ = unrolled(t, bound(t))
     spec, _ = so.spec_of("until", value)
-    if spec is None:  # the driver and the value of different types: outside the program space
-        return None
+    form_of: Callable[[Term], Term] = lambda h: h  # noqa: E731  the program found is the form
+    if spec is None:  # the value of another width than the driver
+        spec, form_of = _across(t)
+        if spec is None:
+            return None
 
-    def decide(form: Term) -> dict | None:
-        counter = by_induction(t, form)
-        return None if counter is None else _against(t, value, form, counter)
+    def decide(h: Term) -> dict | None:
+        counter = by_induction(t, form_of(h))
+        return None if counter is None else _against(t, value, form_of(h), counter)
 
     # the loop's bound among the constants: a bit length is the width less clz
     out = enumeration.search(spec, {}, budget_s=search_s, max_size=2, prove=decide, deep=False, constants=(bound(t),))
     if out.found is None or out.found.length > MAX_LENGTH:
         return None
-    return _rule(pattern, replace_subterms(out.found.term, {b: a for a, b in local.items()}))
+    return _rule(pattern, replace_subterms(form_of(out.found.term), {b: a for a, b in local.items()}))
+
+
+def _across(t: Term) -> tuple[so.Spec | None, Callable[[Term], Term]]:
+    """For a value of another width than its driver (a u64 count of a u32
+    word's bits), updated as `$acc + f`, `$acc ^ f` or `$acc | f` with f
+    reading the driver alone: what the loop adds to a start of 0, at the
+    driver's type, as the spec of a program h of the driver; the form is
+    then `a + (h(v) as A)` (or ^, |), which the induction proves or refutes
+    at the value's own width."""
+    v0, a0, cond, step, update = t.args
+    acc = var(loops.ACC, a0.ty)
+    if a0 == v0 or update.op not in ("add", "xor", "or") or acc not in update.args:
+        return None, lambda h: h
+    (f,) = [u for u in update.args if u != acc] or [acc]
+    if loops.ACC in _names(f):
+        return None, lambda h: h
+    gained, _ = unrolled(Term("until", t.ty, (v0, const(0, a0.ty), cond, step, update)), bound(t))
+    spec, _ = so.spec_of("until", Term("cast", v0.ty, (gained,)))
+    op = update.op
+    return spec, lambda h: Term(op, a0.ty, (a0, Term("cast", a0.ty, (h,))))
 
 
 def _rule(pattern: Term, rhs: Term) -> rulebook.Rule:
@@ -266,10 +293,10 @@ def by_induction(t: Term, form: Term, when: Term | None = None) -> dict | None:
     at_v = {var(V, v0.ty): v0, var(loops.ACC, a0.ty): a0}
     c, s, u = (replace_subterms(b, at_v) for b in (cond, step, update))
     after = replace_subterms(form, {v0: s} if a0 == v0 else {v0: s, a0: u})
-    base = rulebook.prove(form, a0, when=conjoin(when, Term("not", ir.BOOL, (c,))))
+    base = rulebook.prove(form, a0, TIMEOUT_MS, when=conjoin(when, Term("not", ir.BOOL, (c,))))
     if base is not None:
         return base
-    return rulebook.prove(form, after, when=conjoin(when, c))
+    return rulebook.prove(form, after, TIMEOUT_MS, when=conjoin(when, c))
 
 
 def _against(t: Term, value: Term, form: Term, counter: dict) -> dict:
