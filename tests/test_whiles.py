@@ -106,6 +106,15 @@ fn ones_narrow(x: u32) -> u8 {
     }
     return c;
 }
+fn low_zeros(x: u32) -> u32 {
+    let v = x;
+    let n: u32 = 0;
+    while v != 0 && (v & 1) == 0 {
+        v >>= 1;
+        n += 1;
+    }
+    return v + n;
+}
 fn total_ones(n: u64, w: [u64; n]) -> u64 {
     let c: u64 = 0;
     for i in 0..n {
@@ -127,6 +136,7 @@ CLOSED = [
     "odd",
     "ones_wide",  # a count wider than the word: `c + (popcount(v) as u64)`
     "ones_narrow",  # narrower, wrapping: `c + (popcount(v) as u8)`
+    "low_zeros",  # a condition of two parts; the driver's own value is `v >> ctz(v)`
     "total_ones",
 ]
 KEPT = ["decimal_digits", "halvings"]
@@ -248,6 +258,7 @@ SCALARS = {
     "decimal_digits": np.uint32,
     "ones_wide": np.uint32,
     "ones_narrow": np.uint32,
+    "low_zeros": np.uint32,
 }
 
 

@@ -52,6 +52,10 @@ MAX_LENGTH = 6  # operations a closed form may take
 # machine; the time limit is a safety net only, far past it even when loaded
 # (the induction for a 64-bit popcount takes 2 to 3 s of one idle core).
 TIMEOUT_MS = 300_000
+# Candidates Z3 may leave undecided before a loop's search gives up (each
+# costs up to its resource limit, about 5 s): a count, so the same on any machine.
+MAX_UNDECIDED = 1
+RLIMIT = 15_000_000  # Z3's resource units per induction claim (a 64-bit popcount's step needs about half)
 _PY = sem.PyDomain()
 PROOF = (
     "by induction over its iterations: it stops within {k} for every start value, the form is the start"
@@ -237,8 +241,19 @@ def _closed(pattern: Term, search_s: float) -> rulebook.Rule | None:
         if spec is None:
             return None
 
+    undecided = 0
+
     def decide(h: Term) -> dict | None:
-        counter = by_induction(t, form_of(h))
+        nonlocal undecided
+        if undecided >= MAX_UNDECIDED:  # the rest are passed over, unproven: not emitted
+            raise rulebook.Undecided("too many candidates Z3 could not decide")
+        if _nonlinear(form_of(h)):
+            raise rulebook.Undecided("a product of two variables: its induction step is not put to Z3")
+        try:
+            counter = by_induction(t, form_of(h))
+        except rulebook.Undecided:
+            undecided += 1
+            raise
         return None if counter is None else _against(t, value, form_of(h), counter)
 
     # the loop's bound among the constants: a bit length is the width less clz
@@ -281,6 +296,12 @@ def _rule(pattern: Term, rhs: Term) -> rulebook.Rule:
     )
 
 
+def _nonlinear(t: Term) -> bool:
+    """Whether t multiplies two values that vary: Z3 seldom decides such an
+    induction step within its limit, and spends the whole limit trying."""
+    return any(u.op in ("mul", "mulhi") and all(a.op != "const" for a in u.args) for u in subterms(t))
+
+
 def by_induction(t: Term, form: Term, when: Term | None = None) -> dict | None:
     """Whether `form` (over t's start values, which must be variables) is
     the value of the until `t`, given that its loop stops (`stops`): where
@@ -293,10 +314,10 @@ def by_induction(t: Term, form: Term, when: Term | None = None) -> dict | None:
     at_v = {var(V, v0.ty): v0, var(loops.ACC, a0.ty): a0}
     c, s, u = (replace_subterms(b, at_v) for b in (cond, step, update))
     after = replace_subterms(form, {v0: s} if a0 == v0 else {v0: s, a0: u})
-    base = rulebook.prove(form, a0, TIMEOUT_MS, when=conjoin(when, Term("not", ir.BOOL, (c,))))
+    base = rulebook.prove(form, a0, TIMEOUT_MS, when=conjoin(when, Term("not", ir.BOOL, (c,))), rlimit=RLIMIT)
     if base is not None:
         return base
-    return rulebook.prove(form, after, TIMEOUT_MS, when=conjoin(when, c))
+    return rulebook.prove(form, after, TIMEOUT_MS, when=conjoin(when, c), rlimit=RLIMIT)
 
 
 def _against(t: Term, value: Term, form: Term, counter: dict) -> dict:
