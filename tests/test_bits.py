@@ -532,3 +532,15 @@ def test_measure_reports_a_wrong_answer(smoke, tmp_path):
     detail = next(r.detail for r in rows if r.problem == "p21_cycle")
     assert re.match(r"atlas differs from gcc at x = (\d+), a = \d+, b = \1, c = \d+: ", detail), detail
     assert "**MISMATCH**" in bb.render(rows)
+
+
+def test_the_rates_are_each_searchs_own():
+    rows = [
+        bb.Row("a", 2, "", enumerated=(1000, 0.5), proposed=None),
+        bb.Row("b", 3, "", enumerated=(3000, 1.5), proposed=(40_000, 2.0)),
+        bb.Row("c", 3, ""),
+    ]
+    text = bb.rates(rows)
+    assert "enumeration: 4,000 programs run on every test vector in 2.0 s over 2 problems: 2,000 per second" in text
+    assert "stochastic chain: 40,000 proposals in 2.0 s over 1 problems: 20,000 per second" in text
+    assert bb.rates([bb.Row("c", 3, "")]) == ""

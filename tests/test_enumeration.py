@@ -84,6 +84,13 @@ def test_the_suites_short_programs_are_found(name, length):
     assert out.found.length == length
 
 
+def test_the_programs_run_are_counted():
+    """Every behaviour kept was run first, and most that were run were not
+    kept (equal to an earlier one): the count is the search's rate."""
+    out = found(spec_of("p14_floor_average", NAIVE.read_text(), str(NAIVE)))
+    assert out.evaluated > out.terms > 0
+
+
 def test_a_table_hit_is_said_to_be_shortest_and_a_last_step_is_not():
     clear_low = found(spec_of("p01_clear_lowest_one", NAIVE.read_text(), str(NAIVE)))
     assert clear_low.shortest and "fewer than 2 operations" in clear_low.notes[0]

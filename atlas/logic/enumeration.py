@@ -71,6 +71,7 @@ class Outcome:
     sizes: int  # the table size reached (every program that small was seen)
     notes: list[str] = field(default_factory=list)
     shortest: bool = False  # every shorter term over these operators and constants was seen, none equal
+    evaluated: int = 0  # programs run on every test vector, kept or not, every stage and round together
 
 
 class _Tables:
@@ -91,6 +92,7 @@ class _Tables:
         self.target = self._row(target)
         self.target_hash = int(self._hash(self.target))
         self.hits: list[tuple[int, Term]] = []  # table terms equal to the target on every vector
+        self.evaluated = 0  # programs run on every vector (the search's rate: atlas bench-bits)
         leaves: dict[str, list[int]] = {"W": [], "B": []}
         for name, ty in spec.inputs:
             self._add(Term("var", ty, (), name), 0, self._row(env[name]), leaves)
@@ -166,6 +168,7 @@ class _Tables:
             with np.errstate(all="ignore"):
                 out = np.asarray(so.run_term(top, env))
             out = np.broadcast_to(out, shape + [self.T]).reshape(-1, self.T).astype(np.uint64)
+            self.evaluated += out.shape[0]
             # an operation on constants alone is a constant: folded, never searched
             folded = np.ones(shape, dtype=bool)
             for j, g in enumerate([block, *rest]):
@@ -279,7 +282,7 @@ def search(
     t0 = time.monotonic()
     deadline = t0 + budget_s
     chain = so.Chain(spec, costs, seed)  # its test vectors and constant pool
-    built = proofs = cex = 0
+    built = proofs = cex = evaluated = 0
     reached = 0
     tried: set[Term] = set()
     passed_over = False  # an equal-looking candidate left unproven for its price
@@ -313,6 +316,7 @@ def search(
             if found is not None or chain.cex > cex:
                 break
         built += len(tables.entries)
+        evaluated += tables.evaluated
         proofs, changed = chain.proofs, chain.cex > cex
         cex = chain.cex
         if found is not None:
@@ -324,7 +328,8 @@ def search(
                 if shortest and size > 0
                 else ""
             )
-            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached, [note] if note else [], shortest)
+            notes = [note] if note else []
+            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached, notes, shortest, evaluated)
         if not changed:
             break  # the tables are exhausted (or out of time) with no counterexample to learn from
     return Outcome(
@@ -335,6 +340,7 @@ def search(
         cex,
         reached,
         [f"no program of up to {2 * reached + 1} operations of this form is equal on every test vector"],
+        evaluated=evaluated,
     )
 
 
@@ -367,6 +373,7 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
                     if len(out) >= SHARE_FOUND or time.monotonic() > deadline:
                         return out
                     v = _run2(q, W, ts, made)
+                    tables.evaluated += v.shape[0]
                     for row in np.flatnonzero(tables._hash(v) == np.uint64(tables.target_hash)).tolist():
                         if np.array_equal(v[row], tables.target):
                             out.append((size + 2, _share_term(tables, q, p, block[row], s)))

@@ -58,6 +58,10 @@ class Discovery:
     seconds: float = 0.0
     result: so.Result | None = field(default=None, repr=False)
     rule: str = ""
+    # what each search did, for its rate: (programs run on every test
+    # vector, seconds) for the enumeration, (proposals, seconds) for the chain
+    enumerated: tuple[int, float] | None = None
+    proposed: tuple[int, float] | None = None
 
 
 def candidates(sat, verified) -> list[tuple[lower.Root, Term]]:
@@ -183,11 +187,14 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     before = cost_model.estimate(best, session.table)
     d.cost_before = round(before, 3)
     pairs = so.cost_pairs(session.table, spec.W)
-    r, spent = _enumerated(
+    r, e = _enumerated(
         spec, pairs, session, lambda t: cost_model.estimate(_reads_back(t, reads), session.table), before
     )
+    spent = e.seconds
+    d.enumerated = (e.evaluated, e.seconds)
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
+        d.proposed = (r.proposals, r.seconds)
         r.seconds += spent
         r.notes.append(f"enumeration first: no cheaper program in {spent:.1f} s")
     d.result, d.seconds = r, r.seconds
@@ -207,16 +214,16 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
 
 def _enumerated(
     spec: so.Spec, pairs: dict, session: _Session, weigh: Callable[[Term], float], below: float
-) -> tuple[so.Result | None, float]:
+) -> tuple[so.Result | None, enumeration.Outcome]:
     """The shortest proven program by enumeration (atlas/logic/enumeration.py)
-    that `weigh` prices under `below`, as the chain's Result, and the
-    seconds it took; None where it found none (the chain goes on)."""
+    that `weigh` prices under `below`, as the chain's Result (None where it
+    found none: the chain goes on), and what the enumeration did."""
     e = enumeration.search(spec, pairs, budget_s=session.budget_s / 2, seed=session.seed, weigh=weigh, below=below)
     if e.found is None:
-        return None, e.seconds
+        return None, e
     notes = [f"found by enumeration ({e.terms} distinct behaviours built)", *e.notes]
     result = so.Result(spec, e.found, below, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes, e.shortest)
-    return result, e.seconds
+    return result, e
 
 
 def _reads_back(term: Term, reads: dict) -> Term:

@@ -334,6 +334,8 @@ class Row:
     proven: Optional[bool] = None
     rules_length: Optional[int] = None  # operations of the atlas's form from the shipped rules alone
     status: str = ""  # the search's word: learned, known, no gain, not found
+    enumerated: tuple[int, float] | None = None  # (programs run on every test vector, seconds)
+    proposed: tuple[int, float] | None = None  # the chain's (proposals, seconds), where it ran
     shortest: bool = False  # the enumeration saw every shorter program over its operators: none is equal
 
 
@@ -520,6 +522,22 @@ def render(rows) -> str:
     return "\n".join(lines)
 
 
+def rates(rows) -> str:
+    """Each search's rate over the rows that ran it: the enumeration's
+    programs run on every test vector (kept or not) and the chain's
+    proposals, per second of its own time."""
+    out = []
+    for label, what, pick in (
+        ("enumeration", "programs run on every test vector", lambda r: r.enumerated),
+        ("stochastic chain", "proposals", lambda r: r.proposed),
+    ):
+        done = [pick(r) for r in rows if pick(r)]
+        n, sec = sum(c for c, _ in done), sum(t for _, t in done)
+        if done and sec > 0:
+            out.append(f"- {label}: {n:,} {what} in {sec:.1f} s over {len(done)} problems: {n / sec:,.0f} per second")
+    return "\n".join(out)
+
+
 # ------------------------------------------------------------------ the whole benchmark
 
 
@@ -583,6 +601,7 @@ def run(
                 row.status = "not searched"
                 continue
             row.status, row.rules_length, row.search_s = d.status.value, d.source_length, round(d.seconds, 1)
+            row.enumerated, row.proposed = d.enumerated, d.proposed
             if d.status in (Found.LEARNED, Found.RULES_SUFFICE):
                 row.found_program, row.found_length, row.proven = d.found, d.found_length, True
                 row.shortest = bool(d.result and d.result.shortest)

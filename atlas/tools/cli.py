@@ -1481,7 +1481,7 @@ def bench_bits(only, budget, seed, learned_file, samples, suite, json_out):
             tables.append((s, rows))
     except USER_ERRORS + (BenchError, RuleError) as exc:
         _fail(exc)
-    click.echo("\n\n".join(f"### {s.title}\n\n{BB.render(rows)}" for s, rows in tables))
+    click.echo("\n\n".join(f"### {s.title}\n\n{BB.render(rows)}\n\n{BB.rates(rows)}" for s, rows in tables))
     rows = [r for _, rows in tables for r in rows]
     if json_out:
         write_atomic(
