@@ -84,7 +84,8 @@ def has_fold(t: Term) -> bool:
     return any(u.op in ("reduce", "trip") for u in subterms(t))
 
 
-def _names(t: Term) -> set[str]:
+def var_names(t: Term) -> set[str]:
+    """The names of the variables t reads."""
     return {u.value for u in subterms(t) if u.op == "var"}
 
 
@@ -118,13 +119,13 @@ def recognise(loop: ir.For) -> Fold | None:
     if not carried or loop.var in env:
         return None
     lo, hi = from_expr(loop.lo, {}), from_expr(loop.hi, {})
-    if lo is None or hi is None or (_names(lo) | _names(hi)) & set(carried):
+    if lo is None or hi is None or (var_names(lo) | var_names(hi)) & set(carried):
         return None
     index = var(loop.var, loop.ty)
     terms = []
     for name in carried:
         update = env[name]
-        if update.ty.is_bool or (_names(update) & set(carried)) - {name}:
+        if update.ty.is_bool or (var_names(update) & set(carried)) - {name}:
             return None  # a flag, or an accumulator that reads another
         acc = var(name, update.ty)
         body = replace_subterms(update, {acc: var(ACC, update.ty), index: var(IDX, loop.ty)})
@@ -212,7 +213,7 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
             return const(0, t.ty)
 
         outer = at(const(0, u), xs, zero)
-        if _names(outer) & set(PLACEHOLDERS):
+        if var_names(outer) & set(PLACEHOLDERS):
             return "the form reads the loop's index or accumulator outside a fold"
         base = rulebook.prove(init, at(const(0, u), {r: r.args[2] for r in folds}, zero), when=when)
         if base is not None:
@@ -392,7 +393,7 @@ def _instance(spec: _Spec, ruleset: str, ty: ir.Scalar, index: ir.Scalar) -> Loo
     )
     variant = set(pattern) - set(spec.invariant)
     outside = replace_subterms(rhs, {r: var("?fold", ty) for r in inner.values()})
-    if {n[1:] for n in _names(outside) if n.startswith("?")} & variant:
+    if {n[1:] for n in var_names(outside) if n.startswith("?")} & variant:
         raise LoopRuleError(f"{spec.where}: the form uses a variant ({', '.join(sorted(variant))}) outside a fold")
     if set(spec.invariant) - set(pattern):
         raise LoopRuleError(f"{spec.where}: `invariant` names a variable the body does not use")

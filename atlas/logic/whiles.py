@@ -37,7 +37,7 @@ from typing import Callable
 
 from ..meaning import ir
 from ..meaning import semantics as sem
-from ..meaning.terms import Term, const, evaluate, from_expr, replace_subterms, subterms, to_expr, var
+from ..meaning.terms import Term, const, evaluate, from_expr, pretty, replace_subterms, subterms, to_expr, var
 from ..files import cache_dir, write_atomic
 from . import egraph, enumeration, loops
 from . import stochastic as so
@@ -89,19 +89,19 @@ def recognise(loop: ir.While) -> Until | None:
     cond = from_expr(loop.cond, {})
     if cond is None or not carried:
         return None
-    drivers = _names(cond) & set(carried)
+    drivers = loops.var_names(cond) & set(carried)
     if len(drivers) != 1:
         return None
     (d,) = drivers
     step = env.get(d)
-    if step is None or not step.ty.is_int or _names(step) & set(carried) - {d} or _names(cond) - {d}:
+    if step is None or not step.ty.is_int or loops.var_names(step) & set(carried) - {d} or loops.var_names(cond) - {d}:
         return None
     place = {var(d, step.ty): var(V, step.ty)}
     cond_b, step_b = replace_subterms(cond, place), replace_subterms(step, place)
     terms = []
     for name in carried:
         update = env[name]
-        if not update.ty.is_int or _names(update) & set(carried) - {name, d}:
+        if not update.ty.is_int or loops.var_names(update) & set(carried) - {name, d}:
             return None  # a flag, a float, or an accumulator that reads another
         if name == d:
             terms.append(until_term(var(d, step.ty), var(d, step.ty), cond_b, step_b, step_b))
@@ -110,10 +110,6 @@ def recognise(loop: ir.While) -> Until | None:
         body = replace_subterms(update, {**place, acc: var(loops.ACC, update.ty)})
         terms.append(until_term(var(d, step.ty), acc, cond_b, step_b, body))
     return Until(tuple(carried), tuple(terms))
-
-
-def _names(t: Term) -> set[str]:
-    return {u.value for u in subterms(t) if u.op == "var"}
 
 
 def unrolled(t: Term, k: int) -> tuple[Term, Term]:
@@ -158,25 +154,23 @@ def closed_forms(terms, search_s: float = SEARCH_S) -> list[rulebook.Rule]:
     """Proven rules `until(?v, ?a ...) => form(?v, ?a)` for the until terms
     among `terms` (the roots) that have a closed form of at most MAX_LENGTH
     operations over their start values."""
-    found: dict[Term, rulebook.Rule | None] = {}
+    patterns = list(dict.fromkeys(_pattern(t) for root in terms for t in subterms(root) if t.op == "until"))
+    if not patterns:
+        return []  # no while loop: the cache is not even read
+    found: list[rulebook.Rule] = []
     cache = _Cache()
-    for root in terms:
-        for t in subterms(root):
-            if t.op != "until":
-                continue
-            pattern = _pattern(t)
-            if pattern in found:
-                continue
-            key = cache.key(pattern)
-            if key in cache.forms:  # found (or not) before, by this same code
-                text = cache.forms[key]
-                found[pattern] = _rule(pattern, egraph.decode(text)) if text else None
-            else:
-                found[pattern] = _closed(pattern, search_s)
-                rule = found[pattern]
-                cache.put(key, egraph.encode(rule.rhs) if rule is not None else "")
+    for pattern in patterns:
+        key = cache.key(pattern)
+        if key in cache.forms:  # found (or not) before, by this same code
+            text = cache.forms[key]
+            rule = _rule(pattern, egraph.decode(text)) if text else None
+        else:
+            rule = _closed(pattern, search_s)
+            cache.put(key, egraph.encode(rule.rhs) if rule is not None else "")
+        if rule is not None:
+            found.append(rule)
     cache.save()
-    return [r for r in found.values() if r is not None]
+    return found
 
 
 class _Cache:
@@ -275,7 +269,7 @@ def _across(t: Term) -> tuple[so.Spec | None, Callable[[Term], Term]]:
     if a0 == v0 or update.op not in ("add", "xor", "or") or acc not in update.args:
         return None, lambda h: h
     (f,) = [u for u in update.args if u != acc] or [acc]
-    if loops.ACC in _names(f):
+    if loops.ACC in loops.var_names(f):
         return None, lambda h: h
     gained, _ = unrolled(Term("until", t.ty, (v0, const(0, a0.ty), cond, step, update)), bound(t))
     spec, _ = so.spec_of("until", Term("cast", v0.ty, (gained,)))
@@ -284,7 +278,7 @@ def _across(t: Term) -> tuple[so.Spec | None, Callable[[Term], Term]]:
 
 
 def _rule(pattern: Term, rhs: Term) -> rulebook.Rule:
-    text = f"{_text(pattern)} => {rulebook.pattern_text(rhs)}"
+    text = f"{pretty(pattern)} => {rulebook.pattern_text(rhs)}"
     return rulebook.Rule(
         name=f"until-{hashlib.blake2b(text.encode(), digest_size=6).hexdigest()}",
         ruleset=RULESET,
@@ -338,12 +332,6 @@ def _against(t: Term, value: Term, form: Term, counter: dict) -> dict:
     return start  # not expected: the form then satisfies both claims there
 
 
-def _text(t: Term) -> str:
-    from ..meaning.terms import pretty
-
-    return pretty(t)
-
-
 def unproven_because(source: Term, form: Term, when: Term | None = None) -> str | None:
     """None where `form` is proven to be the value of the until `source`
     (`stops`, then `by_induction` with its start values taken as any
@@ -354,7 +342,7 @@ def unproven_because(source: Term, form: Term, when: Term | None = None) -> str 
     local = {v0: var("until.v", v0.ty)} if a0 == v0 else {v0: var("until.v", v0.ty), a0: var("until.a", a0.ty)}
     general = Term("until", source.ty, (local[v0], local[a0], *source.args[2:]))
     abstract = replace_subterms(form, local)
-    if _names(abstract) - {u.value for u in local.values()}:
+    if loops.var_names(abstract) - {u.value for u in local.values()}:
         return "the form reads the start values other than whole"
     why = stops(general)
     if why is not None:
