@@ -12,6 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import golden.py
 os.environ["ATLAS_ARCHIVE"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-archive-"), "archive.sqlite3")
 # So are its learned rules: none, unless a test writes some.
 os.environ["ATLAS_LEARNED"] = os.path.join(tempfile.mkdtemp(prefix="atlas-test-learned-"), "learned-rules.yaml")
+# So are its caches (proofs, closed forms, cost tables), empty at the start:
+# a test passes or fails the same on a machine that never ran Atlas.  Set
+# once, before the workers start, so that they share what they prove.
+if "ATLAS_TEST_CACHE" not in os.environ:
+    os.environ["ATLAS_TEST_CACHE"] = os.environ["ATLAS_CACHE_DIR"] = tempfile.mkdtemp(prefix="atlas-test-cache-")
 # Several test workers search at once: none pins its timing to a core of its
 # own (they would all take the same one); the one test of that runs alone.
 os.environ["ATLAS_SEARCH_THREADS"] = "1"

@@ -487,6 +487,7 @@ class FunctionProof:
     cases: str = ""  # proven case by case: the sizes taken, e.g. "n = 0..8"
     too_large: bool = False  # unsupported only for its size: a smaller bound may do
     steps: int = 0  # statements unrolled, every case together
+    same_shape: bool = False  # proven by prove_same_shape: every input, no bound on any loop
 
 
 MAX_CASES = 100  # size assignments tried one by one, at most
@@ -671,3 +672,171 @@ def _floats(*ts: Term) -> bool:
     from ..meaning.terms import subterms
 
     return any(u.ty.is_float and u.op in ("add", "sub", "mul", "div", "sqrt") for t in ts for u in subterms(t))
+
+
+# ---------------------------------------------------------------- the same shape, every input
+
+
+def prove_same_shape(source: ir.Function, other: ir.Function, timeout_ms: int = 60_000) -> str | None:
+    """None when `other` is proven to return what `source` returns and to
+    leave every array element as it does, for every input and with no
+    bound on any loop; else why not.  Both must have the same shape: the
+    same loops, branches holding loops or returns, and returns, in the same
+    places, with any straight code between them (a function's run form is
+    so: lower.transform puts its terms back as statements, in new
+    temporaries).
+
+    Each stretch of straight code is proven equal from any start state the
+    two share, on the names read after it; each loop's bounds or condition
+    are proven equal, and its bodies equal from any shared state, so by
+    induction over its iterations the loop keeps the states equal however
+    often it runs.  Equal stretches compose into equal functions."""
+    if source.params != other.params or source.ret != other.ret:
+        return "the signatures differ"
+    try:
+        _same_lists(source.body, other.body, (source, other), frozenset(), timeout_ms)
+    except _Unsupported as exc:
+        return str(exc).strip("'")
+    except KeyError as exc:
+        return f"unsupported: {exc}"
+    return None
+
+
+def _control(s) -> bool:
+    """Whether s is a statement the shapes must share (a stretch of straight code ends at it)."""
+    return isinstance(s, (ir.For, ir.While, ir.Return)) or (
+        isinstance(s, ir.If) and any(isinstance(u, (ir.For, ir.While, ir.Return)) for u in ir.walk_stmts(ir.blocks(s)))
+    )
+
+
+def _stretches(stmts) -> tuple[list[list], list[int]]:
+    """The straight stretches of a list, and the places of the statements
+    between them (one stretch more than places)."""
+    parts: list[list] = [[]]
+    cuts = []
+    for i, s in enumerate(stmts):
+        if _control(s):
+            cuts.append(i)
+            parts.append([])
+        else:
+            parts[-1].append(s)
+    return parts, cuts
+
+
+def _names(*es) -> frozenset[str]:
+    return frozenset(x.name for e in es for x in ir.walk(e) if isinstance(x, ir.Var))
+
+
+def _live(stmts, out: frozenset[str]) -> frozenset[str]:
+    """The names whose values at the start of `stmts` may be read, where
+    `out` are those read once the list ends (backward liveness: a name
+    declared or assigned before any read is not)."""
+    live = out
+    for s in reversed(stmts):
+        if isinstance(s, (ir.Let, ir.Assign)):
+            live = (live - {s.name}) | _names(*ir.own_exprs(s))
+        elif isinstance(s, ir.Return):
+            live = _names(*ir.own_exprs(s))  # nothing after it runs
+        elif isinstance(s, ir.If):
+            live = _live(s.then, live) | _live(s.else_, live) | _names(s.cond)
+        elif isinstance(s, (ir.For, ir.While)):
+            live = _loop_live(s, live)
+        else:
+            live = live | _names(*ir.own_exprs(s))
+    return live
+
+
+def _loop_live(s, out: frozenset[str]) -> frozenset[str]:
+    """The names live at a loop's head: read after it, by its condition or
+    bounds, or by its body before the body sets them (in any iteration)."""
+    head = out | _names(*ir.own_exprs(s))
+    while True:
+        more = head | (_live(s.body, head) - ({s.var} if isinstance(s, ir.For) else frozenset()))
+        if more == head:
+            return head
+        head = more
+
+
+def _same_lists(a, b, fns: tuple, after: frozenset[str], timeout_ms: int) -> None:
+    """From any state the two share, lists a and b (of fns[0] and fns[1])
+    leave equal every name in `after` (those read once they end) and every
+    array, and return equal values where they return; _Unsupported (why)
+    where that is not shown."""
+    parts_a, cuts_a = _stretches(a)
+    parts_b, cuts_b = _stretches(b)
+    if [type(a[i]) for i in cuts_a] != [type(b[j]) for j in cuts_b]:
+        raise _Unsupported("the loops, branches and returns differ in shape")
+    for n, (i, j) in enumerate(zip(cuts_a, cuts_b)):
+        _same_stretch(parts_a[n], parts_b[n], fns, _live(a[i:], after) | _live(b[j:], after), timeout_ms)
+        _same_control(a[i], b[j], fns, _live(a[i + 1 :], after) | _live(b[j + 1 :], after), timeout_ms)
+    _same_stretch(parts_a[-1], parts_b[-1], fns, after, timeout_ms)
+
+
+def _same_control(x, y, fns: tuple, after: frozenset[str], timeout_ms: int) -> None:
+    def same(e, f, what: str) -> None:
+        _same_terms(
+            _expr(e, _State(fns[0], {}, {}, TRUE, set())),
+            _expr(f, _State(fns[1], {}, {}, TRUE, set())),
+            what,
+            timeout_ms,
+        )
+
+    if isinstance(x, ir.Return):
+        if (x.value is None) != (y.value is None):
+            raise _Unsupported("one returns a value where the other does not")
+        if x.value is not None:
+            same(x.value, y.value, "the value returned")
+    elif isinstance(x, ir.If):
+        same(x.cond, y.cond, "a branch's condition")
+        _same_lists(x.then, y.then, fns, after, timeout_ms)
+        _same_lists(x.else_, y.else_, fns, after, timeout_ms)
+    elif isinstance(x, ir.For):
+        if (x.var, x.ty) != (y.var, y.ty):
+            raise _Unsupported("the loops' variables differ")
+        same(x.lo, y.lo, "a loop's start")
+        same(x.hi, y.hi, "a loop's end")
+        # what the body leaves is read by the next iteration, or after the loop
+        _same_lists(x.body, y.body, fns, _loop_live(x, after) | _loop_live(y, after), timeout_ms)
+    else:
+        same(x.cond, y.cond, "a while loop's condition")
+        _same_lists(x.body, y.body, fns, _loop_live(x, after) | _loop_live(y, after), timeout_ms)
+
+
+def _same_stretch(a, b, fns: tuple, after: frozenset[str], timeout_ms: int) -> None:
+    """Straight code a and b, run from any state the two share, leave equal
+    every name in `after` and every array element."""
+    if a == b:
+        return
+    ea, why = _analyse(a, fns[0])
+    if ea is None:
+        raise _Unsupported(why)
+    eb, why = _analyse(b, fns[1])
+    if eb is None:
+        raise _Unsupported(why)
+    for name in sorted((ea.scalars.keys() | eb.scalars.keys()) & after):
+        x = ea.scalars.get(name) or var(name, eb.scalars[name].ty)  # untouched on one side: the start value
+        y = eb.scalars.get(name) or var(name, x.ty)
+        _same_terms(x, y, name, timeout_ms)
+    taken = set(ea.scalars) | set(eb.scalars) | after
+    j = var(ir.fresh_name("__j", taken), U64)
+    for arr in sorted(ea.writes.keys() | eb.writes.keys()):
+        _same_terms(ea.content(arr, j), eb.content(arr, j), f"{arr}[{j.value}]", timeout_ms)
+
+
+def _same_terms(x: Term, y: Term, what: str, timeout_ms: int) -> None:
+    if x == y:
+        return
+    try:
+        if _floats(x, y):
+            try:  # the same float operations on equal operands, shown without bit-blasting them
+                rules.prove(x, y, timeout_ms, abstract_floats=True)
+                return
+            except rules.Undecided:
+                pass
+        cex = rules.prove(x, y, timeout_ms)
+    except rules.Undecided as exc:
+        raise _Unsupported(f"{what}: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise _Unsupported(f"{what}: {exc}") from None
+    if cex is not None:
+        raise _Unsupported(f"{what} differs from some start state ({_show(cex)})")

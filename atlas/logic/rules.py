@@ -218,10 +218,12 @@ def stats() -> LoadStats | None:
 # f64 `x / 2.0 == x * 0.5`, 7 million (2 s here); the hardest translation
 # validation of intents/*.ax and intents/bits, 11.4 million (8 s, with the
 # popcnt-less probe).  Z3 spends 1.5 to 3.5 million a second, so a claim it
-# cannot decide gives up in 10 to 20 s.  The time limits callers pass stay,
-# far above, only as a safety net.
+# cannot decide gives up in 10 to 20 s.  The time limits callers pass stay
+# as a safety net only, raised where needed (`safety_ms`) to lie far above
+# what the resource limit takes even on a loaded machine.
 PROOF_RLIMIT = 30_000_000  # per claim put to Z3 by `prove` / `refute`
 RULE_RLIMIT = 200_000_000  # per rule instance at load: generous, proven once and cached
+SLOWEST = 250_000  # Z3 units a second: a sixth of the slowest pace measured here, for a loaded machine
 MAX_PARTS = 8  # differing parts proven one by one before the whole (`refute`)
 # Z3 bit-blasts each float operation into thousands of clauses; past a few
 # dozen in one claim it spends its whole limit and gives up (a 64-step f64
@@ -344,6 +346,14 @@ def _check_float_ops(lhs: Term, rhs: Term, claim: str, abstract_floats: bool) ->
         )
 
 
+def safety_ms(rlimit: int) -> int:
+    """The least time limit that goes with `rlimit`: what Z3 takes to spend
+    it at SLOWEST units a second.  A caller's shorter limit is raised to it,
+    so that on a loaded machine too the resource limit decides, the same
+    way everywhere, and the time limit stays a safety net."""
+    return rlimit * 1000 // SLOWEST
+
+
 def _solve(reads: _Reads, differ, rlimit: int, timeout_ms: int, claim: str) -> z3.Solver | None:
     """Ask Z3 whether the sides can differ (`differ`, with the reads kept
     consistent): None when they cannot (the claim is proven), the solver
@@ -353,7 +363,7 @@ def _solve(reads: _Reads, differ, rlimit: int, timeout_ms: int, claim: str) -> z
     # hand-built tactic pipelines did.
     solver = z3.Solver()
     solver.set("rlimit", rlimit)
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", max(timeout_ms, safety_ms(rlimit)))
     solver.add(*reads.consistent(), differ)
     started = time.perf_counter()
     result = solver.check()
@@ -408,6 +418,7 @@ def _why_unknown(solver, rlimit: int, timeout_ms: int, seconds: float) -> str:
     """Which limit stopped Z3, in words.  Z3 says "timeout" for its time
     limit and "canceled" for its resource limit (as for an interrupt)."""
     reason = solver.reason_unknown()
+    timeout_ms = max(timeout_ms, safety_ms(rlimit))
     if reason == "timeout" or seconds * 1000 >= timeout_ms:
         return f"time limit of {timeout_ms} ms reached"
     if reason == "canceled" or "resource" in reason:
@@ -1247,7 +1258,7 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     env = {c: z3.Const(c, sort_of(free[c])) for c in names}
     solver = z3.Solver()
     solver.set("rlimit", rlimit)
-    solver.set("timeout", timeout_ms)
+    solver.set("timeout", max(timeout_ms, safety_ms(rlimit)))
     solver.add(evaluate(r.when, Z3Domain(), env))
     out: list[dict] = []
     while len(out) <= limit:

@@ -8,7 +8,11 @@ faults hide.  So whatever will be emitted is checked whole:
   proven  by Z3 (bodies.prove_functions): loop-free code for every input;
           code with loops by bounded symbolic execution, for every input on
           which each loop runs at most K times, K past every constant index
-          the function uses;
+          the function uses; and, where the atlas's rewritten terms were
+          each proven for every input, in two steps: the function with its
+          terms put back in source form (its run form, the source's loops
+          in their places) proven equal to the source in lock-step
+          (bodies.prove_same_shape), for every input with no bound;
   tested  by differential runs in the interpreter (atlas/logic/differential.py):
           lengths and trip counts from 0 up to 64 and past every constant
           index, every loop run to its end; a run that cannot finish is a
@@ -72,7 +76,13 @@ class Validation:
         if p.status is not Status.PROVEN:
             return f"not proven ({p.status.value}: {p.detail})"
         meets = f" that meets its precondition `{self.requires}`" if self.requires else ""
-        if p.bound is None:
+        if p.same_shape:
+            scope = (
+                f"for every input{meets}, with no bound on any loop (the same loops and branches in the same "
+                "places; the straight code between them proven equal from any state the two share, and so each "
+                "loop by induction over its iterations)"
+            )
+        elif p.bound is None:
             scope = f"for every input{meets}"
         elif p.cases:
             scope = (
@@ -87,8 +97,7 @@ class Validation:
         if self.composed_of is not None:
             return (
                 f"Z3, in two steps: the function with its terms in source form equal to the source "
-                f"as a whole function {scope}; each of its {self.composed_of} rewritten terms equal "
-                "to the term it replaces, for every input"
+                f"as a whole function {scope}; {_each(self.composed_of)} equal to the term it replaces, for every input"
             )
         return f"Z3: equal to the source as a whole function {scope}"
 
@@ -136,7 +145,13 @@ class Validation:
         """The manifest's record of this function's check."""
         proof = None
         if self.proof is not None:
-            method = "z3 bounded symbolic execution" if self.proof.bound else "z3 whole-function equivalence"
+            method = (
+                "z3 lock-step over the same loops"
+                if self.proof.same_shape
+                else "z3 bounded symbolic execution"
+                if self.proof.bound
+                else "z3 whole-function equivalence"
+            )
             if self.composed_of is not None:
                 method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
             proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail, self.proof.cases or "")
@@ -179,6 +194,10 @@ def function(
     return _DONE[key]
 
 
+def _each(n: int) -> str:
+    return "its one rewritten term" if n == 1 else f"each of its {n} rewritten terms"
+
+
 _DONE: dict[tuple, Validation] = {}
 MAX_KEPT = 256
 
@@ -194,10 +213,18 @@ def _function(
     k = bound_for(source)
     proof = prove(source, candidate, k)
     composed = None
-    if proof.status is Status.UNDECIDED and run_form is not None:
-        first = prove(source, run_form, k)
-        if first.status is Status.PROVEN:
-            proof, composed = first, terms_proven
+    whole = proof.status is Status.PROVEN and proof.bound is None
+    if run_form is not None and proof.status is not Status.REFUTED and not whole:
+        # The run form has the source's loops in their places: proven equal
+        # to it for every input, it makes the terms' proofs (each for every
+        # input) a proof of the whole function with no bound, where the
+        # direct proof above holds up to K iterations or is undecided.
+        if bodies.prove_same_shape(source, run_form) is None:
+            proof, composed = bodies.FunctionProof(Status.PROVEN, None, same_shape=True), terms_proven
+        elif proof.status is Status.UNDECIDED:
+            first = prove(source, run_form, k)
+            if first.status is Status.PROVEN:
+                proof, composed = first, terms_proven
     tested = None
     if proof.status is not Status.REFUTED:  # a counterexample already decides it
         tested = differential.function(source, candidate, module, seed)

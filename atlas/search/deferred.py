@@ -647,7 +647,7 @@ class Obligations:
         t0 = time.perf_counter()
         solver = z3.Solver()
         solver.set("rlimit", rules.PROOF_RLIMIT)
-        solver.set("timeout", self.timeout_ms)
+        solver.set("timeout", max(self.timeout_ms, rules.safety_ms(rules.PROOF_RLIMIT)))
         solver.add(z3.Not(claim))
         r = solver.check()
         return of_check(r, solver, (time.perf_counter() - t0) * 1000, shown=lambda n: n.removeprefix("inv!"))

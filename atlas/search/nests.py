@@ -357,7 +357,7 @@ class Prover:
             return dataclasses.replace(self.cache[key], note="the same obligation as before")
         solver = z3.Solver()
         solver.set("rlimit", rules.PROOF_RLIMIT)
-        solver.set("timeout", self.timeout_ms)
+        solver.set("timeout", max(self.timeout_ms, rules.safety_ms(rules.PROOF_RLIMIT)))
         solver.add(z3.Not(claim))
         t0 = time.perf_counter()
         r = solver.check()
