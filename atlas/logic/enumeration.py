@@ -195,6 +195,19 @@ class _Tables:
                     yield op, groups
 
 
+def _derived(constants: set[int], bits: int) -> set[int]:
+    """The field widths k that masks 2^k - 1 and powers 2^k among the
+    spec's constants name, and the distances bits - k: a field of k bits
+    is moved to the top and back down by those shifts (a sign extension
+    is the pair of them)."""
+    out = set()
+    for c in constants:
+        mask = (c + 1).bit_length() - 1 if c & (c + 1) == 0 else None
+        power = c.bit_length() - 1 if c & (c - 1) == 0 else None
+        out |= {d for k in (mask, power) if k is not None and 1 < k < bits - 1 for d in (k, bits - k)}
+    return out
+
+
 def _pool(spec: so.Spec, extra: tuple[int, ...] = ()) -> list[int]:
     """The constants a table term may use: the spec's own and the few that
     bit tricks are made of (each one more multiplies every level)."""
@@ -202,7 +215,7 @@ def _pool(spec: so.Spec, extra: tuple[int, ...] = ()) -> list[int]:
     pool = {0, 1, 2, W.bits - 1, W.mask, 1 << (W.bits - 1)} | {c & W.mask for c in extra}
     own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
     if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
-        pool |= own
+        pool |= own | _derived(own, W.bits)
     if spec.pre is not None:  # a precondition names the distances and masks the problem is about
         said = {u.value & W.mask for u in subterms(spec.pre) if u.op == "const" and u.ty == W} - pool
         if len(said) <= 3:
