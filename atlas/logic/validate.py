@@ -146,14 +146,14 @@ class Validation:
         proof = None
         if self.proof is not None:
             method = (
-                "z3 lock-step over the same loops"
+                "z3 lock-step, loop by loop"
                 if self.proof.same_shape
                 else "z3 bounded symbolic execution"
                 if self.proof.bound
                 else "z3 whole-function equivalence"
             )
             if self.composed_of is not None:
-                method += f" of the source-form terms, and z3 per rewritten term ({self.composed_of})"
+                method += f", with the terms in source form; z3 per rewritten term ({self.composed_of})"
             proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail, self.proof.cases or "")
         return Check(self.validated, self.proven_text(), self.tested_text(), self.untested_text(), proof, self.runs)
 
