@@ -450,16 +450,7 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None, t
             return f"unsupported: the assumption is a {when.ty}, not a bool"
 
     hidden = a.declared | b.declared
-    claims = []
-    for name in sorted((a.scalars.keys() | b.scalars.keys()) - hidden):
-        x = a.scalars.get(name) or var(name, b.scalars[name].ty)  # untouched on one side:
-        y = b.scalars.get(name) or var(name, x.ty)  # the start value
-        claims.append((name, x, y))
-    taken = {p.name for p in fn.params} | a.scalars.keys() | b.scalars.keys()
-    j = var(ir.fresh_name("__j", taken), U64)
-    for arr in sorted(a.writes.keys() | b.writes.keys()):
-        claims.append((f"{arr}[{j.value}]", a.content(arr, j), b.content(arr, j)))
-
+    claims = _effect_claims(a, b, (a.scalars.keys() | b.scalars.keys()) - hidden, {p.name for p in fn.params})
     for what, x, y in claims:
         if x == y:
             continue
@@ -472,6 +463,21 @@ def prove_equal(before, after, fn: ir.Function, assume: ir.Expr | None = None, t
         if cex is not None:
             return f"refuted: {what} differs with {_show(cex)}"
     return None
+
+
+def _effect_claims(a: Effects, b: Effects, names, taken: set[str]) -> list[tuple[str, Term, Term]]:
+    """What must be equal for two lists' effects to agree: each scalar of
+    `names` (a name one side leaves untouched keeps its start value) and
+    every element, at a symbolic index, of each array either writes."""
+    claims = []
+    for name in sorted(names):
+        x = a.scalars.get(name) or var(name, b.scalars[name].ty)
+        y = b.scalars.get(name) or var(name, x.ty)
+        claims.append((name, x, y))
+    j = var(ir.fresh_name("__j", taken | a.scalars.keys() | b.scalars.keys()), U64)
+    for arr in sorted(a.writes.keys() | b.writes.keys()):
+        claims.append((f"{arr}[{j.value}]", a.content(arr, j), b.content(arr, j)))
+    return claims
 
 
 # ---------------------------------------------------------------- whole functions
@@ -596,15 +602,7 @@ def _prove_case(
         if x == y:
             continue
         try:
-            if _floats(x, y):
-                # the same float operations on equal operands: shown without
-                # bit-blasting one of them; where that fails, exactly
-                try:
-                    rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit, abstract_floats=True)
-                    continue
-                except rules.Undecided:
-                    pass
-            cex = rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit)
+            cex = _prove_pair(x, y, timeout_ms, when, rlimit)
         except rules.Undecided as exc:
             return FunctionProof(Status.UNDECIDED, bound, f"{what}{where}: {exc}")
         except RecursionError:
@@ -615,6 +613,19 @@ def _prove_case(
             cex = {**(fixed or {}), **cex}
             return FunctionProof(Status.REFUTED, bound, f"{what} differs with {_show(cex)}")
     return FunctionProof(Status.PROVEN, bound)
+
+
+def _prove_pair(x: Term, y: Term, timeout_ms: int, when: Term | None = None, rlimit: int | None = None) -> dict | None:
+    """rules.prove, where float terms are first tried with their operations
+    abstracted: the same float operations on equal operands are shown so
+    without bit-blasting them; where that fails, exactly."""
+    if _floats(x, y):
+        try:
+            rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit, abstract_floats=True)
+            return None
+        except rules.Undecided:
+            pass
+    return rules.prove(x, y, timeout_ms, when=when, rlimit=rlimit)
 
 
 def precondition(fn: ir.Function, fixed: dict[str, int] | None = None) -> Term | None:
@@ -723,10 +734,6 @@ def _stretches(stmts) -> tuple[list[list], list[int]]:
     return parts, cuts
 
 
-def _names(*es) -> frozenset[str]:
-    return frozenset(x.name for e in es for x in ir.walk(e) if isinstance(x, ir.Var))
-
-
 def _live(stmts, out: frozenset[str]) -> frozenset[str]:
     """The names whose values at the start of `stmts` may be read, where
     `out` are those read once the list ends (backward liveness: a name
@@ -734,22 +741,22 @@ def _live(stmts, out: frozenset[str]) -> frozenset[str]:
     live = out
     for s in reversed(stmts):
         if isinstance(s, (ir.Let, ir.Assign)):
-            live = (live - {s.name}) | _names(*ir.own_exprs(s))
+            live = (live - {s.name}) | ir.names_read(*ir.own_exprs(s))
         elif isinstance(s, ir.Return):
-            live = _names(*ir.own_exprs(s))  # nothing after it runs
+            live = frozenset(ir.names_read(*ir.own_exprs(s)))  # nothing after it runs
         elif isinstance(s, ir.If):
-            live = _live(s.then, live) | _live(s.else_, live) | _names(s.cond)
+            live = _live(s.then, live) | _live(s.else_, live) | ir.names_read(s.cond)
         elif isinstance(s, (ir.For, ir.While)):
             live = _loop_live(s, live)
         else:
-            live = live | _names(*ir.own_exprs(s))
+            live = live | ir.names_read(*ir.own_exprs(s))
     return live
 
 
 def _loop_live(s, out: frozenset[str]) -> frozenset[str]:
     """The names live at a loop's head: read after it, by its condition or
     bounds, or by its body before the body sets them (in any iteration)."""
-    head = out | _names(*ir.own_exprs(s))
+    head = out | ir.names_read(*ir.own_exprs(s))
     while True:
         more = head | (_live(s.body, head) - ({s.var} if isinstance(s, ir.For) else frozenset()))
         if more == head:
@@ -813,27 +820,15 @@ def _same_stretch(a, b, fns: tuple, after: frozenset[str], timeout_ms: int) -> N
     eb, why = _analyse(b, fns[1])
     if eb is None:
         raise _Unsupported(why)
-    for name in sorted((ea.scalars.keys() | eb.scalars.keys()) & after):
-        x = ea.scalars.get(name) or var(name, eb.scalars[name].ty)  # untouched on one side: the start value
-        y = eb.scalars.get(name) or var(name, x.ty)
-        _same_terms(x, y, name, timeout_ms)
-    taken = set(ea.scalars) | set(eb.scalars) | after
-    j = var(ir.fresh_name("__j", taken), U64)
-    for arr in sorted(ea.writes.keys() | eb.writes.keys()):
-        _same_terms(ea.content(arr, j), eb.content(arr, j), f"{arr}[{j.value}]", timeout_ms)
+    for what, x, y in _effect_claims(ea, eb, (ea.scalars.keys() | eb.scalars.keys()) & after, set(after)):
+        _same_terms(x, y, what, timeout_ms)
 
 
 def _same_terms(x: Term, y: Term, what: str, timeout_ms: int) -> None:
     if x == y:
         return
     try:
-        if _floats(x, y):
-            try:  # the same float operations on equal operands, shown without bit-blasting them
-                rules.prove(x, y, timeout_ms, abstract_floats=True)
-                return
-            except rules.Undecided:
-                pass
-        cex = rules.prove(x, y, timeout_ms)
+        cex = _prove_pair(x, y, timeout_ms)
     except rules.Undecided as exc:
         raise _Unsupported(f"{what}: {exc}") from None
     except (ValueError, RecursionError) as exc:

@@ -296,12 +296,12 @@ def refute(
     differ = z3.simplify(differ)
     if z3.is_false(differ):  # the rewriter alone shows them equal
         return None
-    solver = _solve(reads, differ, rlimit, timeout_ms, claim)
-    if solver is None:
+    z = _solve(reads, differ, rlimit, timeout_ms, claim)
+    if z is None:
         return None
     if abstract_floats:
         raise Undecided(f"`{claim}` is not shown with float operations abstracted")
-    m = solver.model()
+    m = z.model()
 
     def value(expr, ty):
         return to_python(m.eval(expr, model_completion=True), ty)
@@ -354,6 +354,15 @@ def safety_ms(rlimit: int) -> int:
     return rlimit * 1000 // SLOWEST
 
 
+def solver(rlimit: int, timeout_ms: int) -> z3.Solver:
+    """A Z3 solver bounded by `rlimit` and, as a safety net, by `timeout_ms`
+    raised to `safety_ms(rlimit)`."""
+    out = z3.Solver()
+    out.set("rlimit", rlimit)
+    out.set("timeout", max(timeout_ms, safety_ms(rlimit)))
+    return out
+
+
 def _solve(reads: _Reads, differ, rlimit: int, timeout_ms: int, claim: str) -> z3.Solver | None:
     """Ask Z3 whether the sides can differ (`differ`, with the reads kept
     consistent): None when they cannot (the claim is proven), the solver
@@ -361,19 +370,17 @@ def _solve(reads: _Reads, differ, rlimit: int, timeout_ms: int, claim: str) -> z
     # Z3's default solver picks its tactic by logic (bit-blasting for plain
     # bit-vectors, FP as needed); it proved every shipped rule faster than
     # hand-built tactic pipelines did.
-    solver = z3.Solver()
-    solver.set("rlimit", rlimit)
-    solver.set("timeout", max(timeout_ms, safety_ms(rlimit)))
-    solver.add(*reads.consistent(), differ)
+    z = solver(rlimit, timeout_ms)
+    z.add(*reads.consistent(), differ)
     started = time.perf_counter()
-    result = solver.check()
+    result = z.check()
     if result == z3.unsat:
         return None
     if result != z3.sat:
         raise Undecided(
-            f"Z3 could not decide `{claim}` ({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})"
+            f"Z3 could not decide `{claim}` ({_why_unknown(z, rlimit, timeout_ms, time.perf_counter() - started)})"
         )
-    return solver
+    return z
 
 
 class _Reads:
@@ -1256,29 +1263,27 @@ def _solutions(r: Rule, limit: int, timeout_ms: int, rlimit: int = RULE_RLIMIT):
     free = _free_vars(r.lhs)
     names = list(r.consts)
     env = {c: z3.Const(c, sort_of(free[c])) for c in names}
-    solver = z3.Solver()
-    solver.set("rlimit", rlimit)
-    solver.set("timeout", max(timeout_ms, safety_ms(rlimit)))
-    solver.add(evaluate(r.when, Z3Domain(), env))
+    z = solver(rlimit, timeout_ms)
+    z.add(evaluate(r.when, Z3Domain(), env))
     out: list[dict] = []
     while len(out) <= limit:
         started = time.perf_counter()
-        result = solver.check()
+        result = z.check()
         if result == z3.unsat:  # smallest first: a refutation then shows the simplest case
             return sorted(out, key=lambda env: [abs(natural_value(v)) for v in env.values()])
         if result != z3.sat:
             if not out:  # unknown whether it ever holds: a proof could be vacuous
                 raise Undecided(
                     f"Z3 could not decide whether `{r.when_text}` ever holds "
-                    f"({_why_unknown(solver, rlimit, timeout_ms, time.perf_counter() - started)})"
+                    f"({_why_unknown(z, rlimit, timeout_ms, time.perf_counter() - started)})"
                 )
             return None
         if any(free[c].is_float for c in names):
             return None  # it holds somewhere; float values are not listed
-        m = solver.model()
+        m = z.model()
         vals = {c: m.eval(env[c], model_completion=True) for c in names}
         out.append({c: const(_pattern_of(v), free[c]) for c, v in vals.items()})
-        solver.add(z3.Or([env[c] != v for c, v in vals.items()]))
+        z.add(z3.Or([env[c] != v for c, v in vals.items()]))
     return None
 
 

@@ -48,14 +48,12 @@ V = "$v"  # the driver's value at an iteration's start, in an until's bodies
 RULESET = "whiles"
 SEARCH_S = 300.0  # a safety net: the enumeration is bounded by size (two operations per table term)
 MAX_LENGTH = 6  # operations a closed form may take
-# Z3 is bounded by its resource limit (rules.PROOF_RLIMIT), the same on any
-# machine; the time limit is a safety net only, far past it even when loaded
-# (the induction for a 64-bit popcount takes 2 to 3 s of one idle core).
-TIMEOUT_MS = 300_000
 # Candidates Z3 may leave undecided before a loop's search gives up (each
 # costs up to its resource limit, about 5 s): a count, so the same on any machine.
 MAX_UNDECIDED = 1
-RLIMIT = 15_000_000  # Z3's resource units per induction claim (a 64-bit popcount's step needs about half)
+# Z3's resource units per induction claim (a 64-bit popcount's step needs 2 to 4 million); its time
+# limit, a safety net, is raised by rules.safety_ms to lie far past that on any machine
+RLIMIT = 15_000_000
 _PY = sem.PyDomain()
 PROOF = (
     "by induction over its iterations: it stops within {k} for every start value, the form is the start"
@@ -141,7 +139,7 @@ def stops(t: Term, when: Term | None = None) -> str | None:
     """None where Z3 proves `t`'s loop never runs past bound(t) iterations, else why not."""
     _, still = unrolled(t, bound(t))
     try:
-        counter = rulebook.prove(still, const(False, ir.BOOL), TIMEOUT_MS, when=when)
+        counter = rulebook.prove(still, const(False, ir.BOOL), when=when)
     except rulebook.Undecided as exc:
         return f"undecided whether it stops within {bound(t)} iterations: {exc}"
     return None if counter is None else f"it may run past {bound(t)} iterations (from {counter})"
@@ -308,10 +306,10 @@ def by_induction(t: Term, form: Term, when: Term | None = None) -> dict | None:
     at_v = {var(V, v0.ty): v0, var(loops.ACC, a0.ty): a0}
     c, s, u = (replace_subterms(b, at_v) for b in (cond, step, update))
     after = replace_subterms(form, {v0: s} if a0 == v0 else {v0: s, a0: u})
-    base = rulebook.prove(form, a0, TIMEOUT_MS, when=conjoin(when, Term("not", ir.BOOL, (c,))), rlimit=RLIMIT)
+    base = rulebook.prove(form, a0, when=conjoin(when, Term("not", ir.BOOL, (c,))), rlimit=RLIMIT)
     if base is not None:
         return base
-    return rulebook.prove(form, after, TIMEOUT_MS, when=conjoin(when, c), rlimit=RLIMIT)
+    return rulebook.prove(form, after, when=conjoin(when, c), rlimit=RLIMIT)
 
 
 def _against(t: Term, value: Term, form: Term, counter: dict) -> dict:

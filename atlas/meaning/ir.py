@@ -838,6 +838,11 @@ def names_used(fn: "Function") -> set[str]:
     return out
 
 
+def names_read(*es: Expr) -> set[str]:
+    """The names of the scalars the expressions read."""
+    return {x.name for e in es for x in walk(e) if isinstance(x, Var)}
+
+
 def assigned(stmts: Iterable[Stmt]) -> set[str]:
     """The scalars assigned anywhere in a statement list (not those declared)."""
     return {s.name for s in walk_stmts(stmts) if isinstance(s, Assign)}

@@ -645,9 +645,7 @@ class Obligations:
 
     def _check(self, claim) -> Verdict:
         t0 = time.perf_counter()
-        solver = z3.Solver()
-        solver.set("rlimit", rules.PROOF_RLIMIT)
-        solver.set("timeout", max(self.timeout_ms, rules.safety_ms(rules.PROOF_RLIMIT)))
+        solver = rules.solver(rules.PROOF_RLIMIT, self.timeout_ms)
         solver.add(z3.Not(claim))
         r = solver.check()
         return of_check(r, solver, (time.perf_counter() - t0) * 1000, shown=lambda n: n.removeprefix("inv!"))

@@ -45,7 +45,7 @@ import time
 from ..meaning import ir
 from . import nests
 from .fusion import accesses_apart, plain_body
-from .nests import Frame, Prover, names_read, unchanging
+from .nests import Frame, Prover, unchanging
 from .shapes import Shaped
 
 PROOF_FISSION = (
@@ -185,5 +185,5 @@ def _scalars(s: ir.Stmt) -> tuple[set[str], set[str]]:
         if isinstance(t, (ir.Let, ir.Assign)):
             written.add(t.name)
         for e in ir.own_exprs(t):
-            read |= names_read(e)
+            read |= ir.names_read(e)
     return read, written

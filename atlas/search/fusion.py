@@ -47,7 +47,7 @@ import z3
 
 from ..meaning import ir
 from . import nests
-from .nests import Frame, Prover, has, names_read, poly, unchanging
+from .nests import Frame, Prover, has, poly, unchanging
 from .shapes import Shaped
 
 PROOF_FUSION = (
@@ -210,7 +210,7 @@ def _used(stmts) -> set[str]:
         if isinstance(s, ir.Assign):
             out.add(s.name)
         for e in ir.own_exprs(s):
-            out |= names_read(e)
+            out |= ir.names_read(e)
     return out
 
 

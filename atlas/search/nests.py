@@ -115,10 +115,6 @@ PROOF_INTERCHANGE = (
 # ================================================================ statements and expressions
 
 
-def names_read(e) -> set[str]:
-    return {x.name for x in ir.walk(e) if isinstance(x, ir.Var)}
-
-
 def has(e, kind) -> bool:
     return any(isinstance(x, kind) for x in ir.walk(e))
 
@@ -355,9 +351,7 @@ class Prover:
         key = claim.sexpr()
         if key in self.cache:
             return dataclasses.replace(self.cache[key], note="the same obligation as before")
-        solver = z3.Solver()
-        solver.set("rlimit", rules.PROOF_RLIMIT)
-        solver.set("timeout", max(self.timeout_ms, rules.safety_ms(rules.PROOF_RLIMIT)))
+        solver = rules.solver(rules.PROOF_RLIMIT, self.timeout_ms)
         solver.add(z3.Not(claim))
         t0 = time.perf_counter()
         r = solver.check()
@@ -421,7 +415,7 @@ def conjunction(*conds: ir.Expr | None) -> ir.Expr | None:
 def unchanging(e: ir.Expr, allowed: set[str]) -> bool:
     """Whether e reads no array, calls nothing and names only `allowed`:
     the same value wherever it is evaluated inside a loop nest."""
-    return not has(e, ir.Load) and not has(e, ir.Call) and names_read(e) <= allowed
+    return not has(e, ir.Load) and not has(e, ir.Call) and ir.names_read(e) <= allowed
 
 
 # ================================================================ marking accesses
@@ -655,20 +649,20 @@ def _nest_reads(nest: Nest, fn: ir.Function, outer: list[ir.For]) -> str:
         return "E calls a function"
     if any(isinstance(x, ir.Load) and x.array == c for x in ir.walk(E)):
         return f"E reads `{c}`, the array the nest writes"
-    stray = names_read(E) - i_vars - {loop.var, kloop.var}
+    stray = ir.names_read(E) - i_vars - {loop.var, kloop.var}
     if stray:
         return f"E reads {sorted(stray)}, not loop variables or fixed parameters"
     if has(idx, ir.Load) or has(idx, ir.Call):
         return "the index reads an array or calls"
-    if not names_read(idx) <= i_vars | {loop.var}:
-        return f"the index depends on {sorted(names_read(idx) - i_vars - {loop.var})}"
+    if not ir.names_read(idx) <= i_vars | {loop.var}:
+        return f"the index depends on {sorted(ir.names_read(idx) - i_vars - {loop.var})}"
     for what, bounds, ok in (("B", (loop.lo, loop.hi), i_vars), ("C", (kloop.lo, kloop.hi), i_vars)):
         for b in bounds:
             if not unchanging(b, ok):
                 return f"the bound {ir.pretty_expr(b)} ({what}) may change inside the nest"
     # the accumulator lives only here (scoping guarantees it; checked again)
     name = nest.s.name
-    if any(name in names_read(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
+    if any(name in ir.names_read(e) for s in ir.walk_stmts(fn.body) if not _within(s, loop) for e in ir.own_exprs(s)):
         return f"`{name}` is read outside the nest"
     return ""
 
