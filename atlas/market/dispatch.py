@@ -22,6 +22,7 @@ the stream promptly."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .sim import State
@@ -34,20 +35,21 @@ class Dispatcher:
     steer: bool = True
 
     def start(self, state: State) -> None:
-        nominal = state.platform.nominal
         tasks = state.graph.tasks
+        nominal = state.platform.nominals(tasks)
         levels = state.graph.bottom_levels(nominal)
         top = max(levels, default=0.0) or 1.0
-        self.weight = [nominal(t) * 1e6 * (1.0 + lv / top) for t, lv in zip(tasks, levels)]
+        self.weight = [n * 1e6 * (1.0 + lv / top) for n, lv in zip(nominal, levels)]
         goal = self.goal
         if goal == "auto":
             goal = "makespan" if any(t.deps for t in tasks) else "latency"
         if goal not in ("makespan", "latency"):
             raise ValueError(f"unknown goal {self.goal!r} (makespan, latency or auto)")
         self.deferred = goal == "makespan"
-        # makespan: the plan's end; latency: each task's release plus twice its nominal time
-        self.target = max(max(plan(state, levels), default=0.0), area(state), top)
-        self.deadline = [t.release + 2 * nominal(t) for t in tasks]
+        # makespan: the plan's end (a stream's payments do not use it); latency:
+        # each task's release plus twice its nominal time
+        self.target = max(max(plan(state, levels), default=0.0), area(state), top) if self.deferred else top
+        self.deadline = [t.release + 2 * n for t, n in zip(tasks, nominal)]
         self.half_life = self.target / 4
         for t in tasks:
             if t.deadline is not None:
@@ -144,22 +146,23 @@ def plan(state: State, levels: list[float]) -> list[float]:
     tasks = state.graph.tasks
     free = [0.0] * len(state.units)
     finish = [0.0] * len(tasks)
-    for i in sorted(range(len(tasks)), key=lambda i: (-levels[i], i)):
+    runnable: dict[tuple[str, int], list[tuple[int, float]]] = {}  # (kind, size) -> (unit, mean run time)
+    # the longest path first, ties in submission order (a reversed sort keeps it)
+    for i in sorted(range(len(tasks)), key=levels.__getitem__, reverse=True):
         t = tasks[i]
-        start = max((finish[d] for d in t.deps), default=0.0)
+        start = max([finish[d] for d in t.deps]) if t.deps else 0.0
         start = max(start, t.release)
-        best = min(
-            (
-                max(start, free[u.index]) + platform.mean(t, u.spec.klass)
-                for u in state.units
-                if platform.can_run(t.kind, u.spec.klass)
-            ),
-        )
-        unit = next(
-            u.index
-            for u in state.units
-            if platform.can_run(t.kind, u.spec.klass)
-            and max(start, free[u.index]) + platform.mean(t, u.spec.klass) == best
-        )
+        where = runnable.get((t.kind, t.size))
+        if where is None:
+            where = runnable[(t.kind, t.size)] = [
+                (u.index, platform.mean(t, u.spec.klass)) for u in state.units if platform.can_run(t.kind, u.spec.klass)
+            ]
+        best, unit = math.inf, -1
+        for u, mean in where:  # the first unit in order where it ends soonest
+            end = max(start, free[u]) + mean
+            if end < best:
+                best, unit = end, u
+        if unit < 0:
+            raise ValueError(f"no unit can run a task of kind {t.kind}")
         free[unit] = finish[i] = best
     return finish

@@ -252,7 +252,7 @@ class Market(Policy):
     def start(self, state, seed):
         super().start(state, seed)
         self.pool: dict[int, Task] = {}
-        self.critical = state.graph.bottom_levels(state.platform.nominal)
+        self.critical = state.graph.bottom_levels(state.platform.nominals(state.graph.tasks))
 
     def ready(self, task, state):
         self.pool[task.ident] = task

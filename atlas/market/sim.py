@@ -12,6 +12,7 @@ valid copy after a write, as StarPU's MSI protocol keeps it)."""
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -58,11 +59,28 @@ class Platform:
         return self.costs[(task.kind, klass)].mean(task.size)
 
     def classes(self) -> list[str]:
-        return sorted({u.klass for u in self.units})
+        return list(self._classes)
+
+    @functools.cached_property
+    def _classes(self) -> tuple[str, ...]:
+        return tuple(sorted({u.klass for u in self.units}))
 
     def nominal(self, task: Task) -> float:
         """The task's mean run time on the fastest class that can run it."""
-        return min(self.mean(task, k) for k in self.classes() if self.can_run(task.kind, k))
+        return min(self.mean(task, k) for k in self._classes if self.can_run(task.kind, k))
+
+    def nominals(self, tasks: list[Task]) -> list[float]:
+        """`nominal` of each task, worked out once per kind and size (a
+        stream has many tasks of few shapes)."""
+        seen: dict[tuple[str, int], float] = {}
+        out = []
+        for t in tasks:
+            key = (t.kind, t.size)
+            v = seen.get(key)
+            if v is None:
+                v = seen[key] = self.nominal(t)
+            out.append(v)
+        return out
 
 
 @dataclass

@@ -117,11 +117,12 @@ class TaskGraph:
                 out[d].append(t.ident)
         return out
 
-    def bottom_levels(self, cost) -> list[float]:
+    def bottom_levels(self, costs: list[float]) -> list[float]:
         """Each task's longest path to the end, its own cost included, with
-        `cost(task)` per task (the critical path that HEFT ranks by)."""
+        `costs[ident]` per task (the critical path that HEFT ranks by)."""
         succ = self.successors()
         level = [0.0] * len(self.tasks)
-        for t in reversed(self.tasks):  # successors come later in submission order
-            level[t.ident] = cost(t) + max((level[s] for s in succ[t.ident]), default=0.0)
+        for i in range(len(self.tasks) - 1, -1, -1):  # successors come later in submission order
+            after = succ[i]
+            level[i] = costs[i] + (max([level[s] for s in after]) if after else 0.0)
         return level
