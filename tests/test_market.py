@@ -535,6 +535,22 @@ def test_folding_a_genome_keeps_its_bids():
     assert checked >= 5
 
 
+def test_a_reader_takes_each_record_once_it_is_written_through_every_lap():
+    """A ring of two slots written 600 times (past the mark's 255 laps):
+    the reader sees nothing before a record is written, then exactly it."""
+    from atlas.market.records import Reader
+
+    led = Ledger(capacity=2)
+    reader = Reader(2, led.buffer)
+    assert reader.next() is None
+    for i in range(600):
+        led.append(1, 0, DONE, i, float(i), i + 0.5, 0.0, 2.0, 8)
+        row = reader.next()
+        assert row is not None and row[3] == i and row[4] == float(i) and row[5] == i + 0.5
+        assert reader.next() is None
+    assert reader.taken == 600
+
+
 def test_a_ledger_refuses_a_buffer_too_small_and_wraps_a_shared_one():
     from multiprocessing import shared_memory
 

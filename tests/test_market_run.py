@@ -141,6 +141,33 @@ def test_a_call_the_contract_refuses_fails_alone_and_the_daemon_lives_on(kernels
         assert np.array_equal(fine.array, np.full(8, 2.0)) and out.restarts == 0
 
 
+def test_the_market_reads_each_daemons_ring_through_many_laps(kernels, monkeypatch):
+    """The daemons' ledgers are the market's word of what ended: with rings
+    of three records, 60 tasks lap them many times, each task is taken
+    once, in the order its daemon ran it, and a failure in between keeps
+    its own error."""
+    monkeypatch.setattr(daemons, "LEDGER_RECORDS", 3)
+    with daemons.Market(prefetch=1) as m:
+        m.register(kernels)
+        arrays = [m.put(np.full(8, float(i + 1))) for i in range(60)]
+        short = m.put(np.ones(4), "short")
+        for i, a in enumerate(arrays):
+            m.submit("scale", 8, 2.0, a)
+            if i == 30:
+                m.submit("scale", 8, 2.0, short)  # refused: the call's length check
+        out = m.run(policies.Eager())
+        assert list(out.failed) == [31] and "length" in out.failed[31]
+        for i, a in enumerate(arrays):
+            assert np.array_equal(a.array, np.full(8, 2.0 * (i + 1))), i
+        done = out.run.ledger.array()
+        assert sorted(done[done["outcome"] == DONE]["task"].tolist()) == [i for i in range(61) if i != 31]
+
+
+def test_a_market_refuses_to_prefetch_past_its_daemons_rings(kernels):
+    with pytest.raises(daemons.MarketError, match="prefetch"):
+        daemons.Market(prefetch=daemons.LEDGER_RECORDS)
+
+
 def test_bad_submissions_are_refused_before_anything_runs(kernels):
     with daemons.Market() as m:
         m.register(kernels)

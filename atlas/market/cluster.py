@@ -266,7 +266,7 @@ class Daemon:
                     values.append(v)
                 else:
                     values.append(a)
-            start, end, error = call(self.libs, task, values)
+            start, end, error = call(self.libs, task.call.library, task.call.function, task.fault, values)
             outcome = DONE if error is None else FAILED
             self.ledger.append(task.kind, self.unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
             for v in written:  # (Ray's generators take no `yield from`)

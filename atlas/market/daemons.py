@@ -4,9 +4,14 @@ policies and selectors as the simulator.
 
 Each daemon is a process pinned to its core.  It loads the registered
 artefacts once, then takes the tasks of one round (one message on its
-pipe) and runs them one at a time: it calls the
-native function on the shared arrays, appends one record to its ledger
-(shared memory, records.Ledger) and says it is done; it does nothing else.
+pipe) and runs them one at a time: it calls the native function on the
+shared arrays and appends one record to its ledger (shared memory,
+records.Ledger); it does nothing else.  The record is also its word that
+the task ended: the market reads the ledgers as they are written
+(records.Reader), so nothing is sent back per task.  Only where the
+market has said it is going to sleep (a flag in the ledger's header)
+does a daemon wake it, with an empty message on its pipe; a failed
+call's error goes on the pipe before its record.
 A daemon holds up to `prefetch` tasks beyond the one it runs, in its pipe
 (as StarPU's workers hold theirs in a queue), so that it never waits for
 the market's round trip between two tasks.  The market (this process)
@@ -22,9 +27,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import platform
 import selectors
 import signal
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 from multiprocessing import shared_memory
 from pathlib import Path
@@ -32,14 +40,21 @@ from pathlib import Path
 import numpy as np
 
 from ..machine import runtime
-from .records import DONE, FAILED, RECORD_BYTES, Ledger
+from .records import DONE, FAILED, RECORD_BYTES, Ledger, Reader
 from .session import Crew, Data, Front, Gone, MarketError, Outcome, Said, Send, call
 from .sim import HOST, UnitSpec
 from .tasks import Handle
 
 __all__ = ["Market", "MarketError", "Outcome", "Shared"]
 
-LEDGER_RECORDS = 1 << 14  # per daemon: a ring, read after the run
+LEDGER_RECORDS = 1 << 14  # per daemon: a ring
+HEADER = 64  # bytes before the ring: byte 0 is set while the market sleeps
+RECHECK = 0.005  # seconds the market sleeps at most before it reads the ledgers again
+
+
+def _buf(shm: shared_memory.SharedMemory) -> memoryview:
+    assert shm.buf is not None
+    return shm.buf
 
 
 @dataclass
@@ -51,13 +66,14 @@ class Shared(Data):
     @property
     def array(self) -> np.ndarray:
         assert self.shm is not None
-        return np.ndarray((self.length,), dtype=self.dtype, buffer=self.shm.buf)
+        return np.ndarray((self.length,), dtype=self.dtype, buffer=_buf(self.shm))
 
 
 def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str], unit: int) -> None:
-    """A daemon's life: pinned to `core`, one task at a time.  A task's
-    arrays come as (shared memory name, dtype, length, written) beside
-    it (session.Send)."""
+    """A daemon's life: pinned to `core`, one task at a time.  A task
+    comes as (ident, kind, library, function, reward, bytes, fault,
+    arguments), an array argument as (shared memory name, dtype, length,
+    written)."""
     try:
         os.sched_setaffinity(0, {core})
     except (AttributeError, OSError):
@@ -65,14 +81,16 @@ def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the market's to handle
     libs = [runtime.load(p) for p in artefacts]
     ledger_shm = shared_memory.SharedMemory(name=ledger_name)
-    ledger = Ledger(capacity, buffer=ledger_shm.buf)
+    header = _buf(ledger_shm)[:HEADER]
+    ring = _buf(ledger_shm)[HEADER:]
+    ledger = Ledger(capacity, buffer=ring)
     mapped: dict[str, shared_memory.SharedMemory] = {}
     conn.send(("up",))
     while True:
         batch = conn.recv()
         if batch is None:
             break
-        for task, args in batch:  # what the market sent in one round, answered task by task
+        for ident, kind, library, function, reward, nbytes, fault, args in batch:  # one round, task by task
             values = []
             for a in args:
                 if isinstance(a, tuple):
@@ -82,16 +100,21 @@ def _serve(core: int, conn, ledger_name: str, capacity: int, artefacts: list[str
                     values.append(np.ndarray((a[2],), dtype=a[1], buffer=shm.buf))
                 else:
                     values.append(a)
-            if task.fault == "crash":
+            if fault == "crash":
                 for a, x in zip(args, values):
                     if isinstance(a, tuple) and a[3]:
                         x[:] = 0  # half-done work the market must undo
-            start, end, error = call(libs, task, values)
-            outcome = DONE if error is None else FAILED
-            ledger.append(task.kind, unit, outcome, task.ident, start, end, 0.0, task.reward, task.nbytes)
-            conn.send(("done", task.ident, task.attempt, start, end, error))
+            start, end, error = call(libs, library, function, fault, values)
+            if error is not None:
+                conn.send(("error", ident, error))
+            ledger.append(kind, unit, DONE if error is None else FAILED, ident, start, end, 0.0, reward, nbytes)
+            if header[0]:  # the market sleeps: wake it
+                header[0] = 0
+                conn.send_bytes(b"")
     conn.send(("bye", ledger.written))  # how many records the market may read back
     del ledger
+    header.release()
+    ring.release()
     for shm in mapped.values():
         shm.close()
     ledger_shm.close()
@@ -111,6 +134,13 @@ class Market(Front):
         refill: int | None = None,
     ):
         super().__init__(timeout=timeout, retries=retries, prefetch=prefetch, refill=refill)
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            raise MarketError(
+                f"the market on this machine's cores reads its daemons' ledgers as they are written, which"
+                f" relies on x86_64's order of memory writes; this is {platform.machine()}"
+            )
+        if prefetch + 1 >= LEDGER_RECORDS:  # the market reads a daemon's ring as it is written: never a lap behind
+            raise MarketError(f"prefetch must be below {LEDGER_RECORDS - 1}, the records a daemon's ledger holds")
         self.cores = sorted(cores if cores is not None else os.sched_getaffinity(0))
         self.artefacts: list[str] = []
         self.libraries: list[runtime.Library] = []
@@ -155,6 +185,10 @@ class _Daemon:
     process: mp.process.BaseProcess | None = None
     conn: Any = None  # the market's end of its pipe
     ledger_shm: shared_memory.SharedMemory | None = None
+    header: memoryview | None = None  # its ledger's header (the market's flag)
+    reader: Reader | None = None  # its ledger, read as it is written
+    sent: deque = field(default_factory=deque)  # (task, attempt) sent, in the order it runs them
+    errors: dict = field(default_factory=dict)  # task -> the error it said before its record
 
 
 class _Processes(Crew):
@@ -179,7 +213,9 @@ class _Processes(Crew):
     def _start(self, d: _Daemon) -> None:
         parent, child = self.m._ctx.Pipe()
         if d.ledger_shm is None:
-            d.ledger_shm = shared_memory.SharedMemory(create=True, size=LEDGER_RECORDS * RECORD_BYTES)
+            d.ledger_shm = shared_memory.SharedMemory(create=True, size=HEADER + LEDGER_RECORDS * RECORD_BYTES)
+            d.header = _buf(d.ledger_shm)[:HEADER]
+            d.reader = Reader(LEDGER_RECORDS, _buf(d.ledger_shm)[HEADER:])
         d.process = self.m._ctx.Process(
             target=_serve,
             args=(d.core, child, d.ledger_shm.name, LEDGER_RECORDS, self.m.artefacts, d.index),
@@ -207,7 +243,11 @@ class _Processes(Crew):
                 args.append((d.shm.name, d.dtype, d.length, a[2]))
             else:
                 args.append(a[1])
-        self.outbox[unit].append((task, args))
+        c = task.call
+        self.outbox[unit].append(
+            (task.ident, task.kind, c.library, c.function, task.reward, task.nbytes, task.fault, args)
+        )
+        self.daemons[unit].sent.append((task.ident, task.attempt))
 
     def flush(self) -> None:
         """Each daemon's tasks of this round in one message."""
@@ -224,7 +264,7 @@ class _Processes(Crew):
 
     def started(self, unit: int, ident: int, attempt: int) -> None:
         if attempt == 0 and ident in self.kill:
-            if any(t.ident == ident for t, _ in self.outbox[unit]):
+            if any(t[0] == ident for t in self.outbox[unit]):
                 self.kill_at_flush.add(unit)  # once it has the task
             else:
                 self._kill(self.daemons[unit])
@@ -235,38 +275,69 @@ class _Processes(Crew):
         os.kill(d.process.pid, signal.SIGKILL)
 
     def wait(self, timeout: float) -> list[Said | Gone]:
-        said: set[int] = set()
+        out = self._records()
+        if out:
+            return out
+        for d in self.daemons:
+            if d.header is not None:
+                d.header[0] = 1  # asleep: the next record wakes us
+        out = self._records()  # written before a daemon saw the flag
         died: set[int] = set()
-        for key, _ in self.watch.select(timeout):
-            (said if key.fileobj is key.data.conn else died).add(key.data.index)
-        out: list[Said | Gone] = []
-        for i in sorted(said | died):
-            d = self.daemons[i]
-            if i in died:
-                # what it said before it died stands: those tasks did finish
-                while d.conn.poll():
-                    try:
-                        out.append(self._said(d, d.conn.recv()))
-                    except (EOFError, OSError):
-                        break
-                out.append(Gone(i, "its daemon died"))
-            else:
-                try:
-                    out.append(self._said(d, d.conn.recv()))  # one answer; the next select sees any other
-                except (EOFError, OSError):
-                    out.append(Gone(i, "its daemon died"))
-        return out
+        if not out:
+            # the daemons' word and the flag cross in memory without a lock,
+            # so a wake-up can be missed: the ledgers are read again soon anyway
+            for key, _ in self.watch.select(min(timeout, RECHECK)):
+                d = key.data
+                if key.fileobj is d.conn:
+                    if not self._hear(d):
+                        died.add(d.index)
+                else:
+                    died.add(d.index)
+        for d in self.daemons:
+            if d.header is not None:
+                d.header[0] = 0
+        out += self._records()  # what a daemon wrote before it died stands: those tasks did finish
+        return out + [Gone(i, "its daemon died") for i in sorted(died)]
 
-    @staticmethod
-    def _said(d: _Daemon, msg) -> Said:
-        _, ident, attempt, start, end, error = msg
-        return Said(d.index, ident, attempt, start, end, error)
+    def _hear(self, d: _Daemon) -> bool:
+        """Read what the daemon said on its pipe (wake-ups, errors); False
+        where the pipe is closed (it died)."""
+        try:
+            while d.conn.poll():
+                msg = d.conn.recv_bytes()
+                if msg:
+                    said = pickle.loads(msg)
+                    if said[0] == "error":
+                        d.errors[said[1]] = said[2]
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _records(self) -> list[Said | Gone]:
+        """The tasks the daemons' ledgers say ended since the last look."""
+        out: list[Said | Gone] = []
+        for d in self.daemons:
+            if d.reader is None:
+                continue
+            while (row := d.reader.next()) is not None:
+                ident, outcome, start, end = row[3], row[2], row[4], row[5]
+                expected, attempt = d.sent.popleft()
+                assert expected == ident, f"daemon {d.index} ran task {ident}, sent {expected}"
+                error = None
+                if outcome != DONE:
+                    if ident not in d.errors:
+                        self._hear(d)  # said on its pipe before the record was written
+                    error = d.errors.pop(ident, "the call failed")
+                out.append(Said(d.index, ident, attempt, start, end, error))
+        return out
 
     def replace(self, unit: int) -> bool:
         """The daemon died or hung: kill what is left, start it again (its
         ledger goes with it; the market's own keeps the failure)."""
         d = self.daemons[unit]
         self.outbox[unit] = []  # not sent: the session offers them again
+        d.sent.clear()
+        d.errors.clear()
         self.kill_at_flush.discard(unit)
         self.watch.unregister(d.conn)
         if d.process is not None:
@@ -274,10 +345,7 @@ class _Processes(Crew):
             if d.process.is_alive():
                 d.process.kill()
             d.process.join()
-        if d.ledger_shm is not None:
-            d.ledger_shm.close()
-            d.ledger_shm.unlink()
-            d.ledger_shm = None
+        self._drop_ledger(d)
         self._start(d)
         return True
 
@@ -297,9 +365,11 @@ class _Processes(Crew):
         if d.process is not None and d.process.is_alive():
             try:
                 d.conn.send(None)
-                if d.conn.poll(10):
-                    msg = d.conn.recv()
-                    written = msg[1] if msg[0] == "bye" else None
+                while d.conn.poll(10):
+                    msg = d.conn.recv_bytes()
+                    if msg and (said := pickle.loads(msg))[0] == "bye":
+                        written = said[1]
+                        break
             except (OSError, EOFError):
                 pass
             d.process.join(2)
@@ -307,10 +377,20 @@ class _Processes(Crew):
                 d.process.kill()
                 d.process.join()
         if d.ledger_shm is not None and written is not None:
-            led = Ledger(LEDGER_RECORDS, buffer=d.ledger_shm.buf)
+            ring = _buf(d.ledger_shm)[HEADER:]
+            led = Ledger(LEDGER_RECORDS, buffer=ring)
             led.written = written
             self.executed.append(led.array())
             del led
+            ring.release()
+        self._drop_ledger(d)
+
+    @staticmethod
+    def _drop_ledger(d: _Daemon) -> None:
+        if d.reader is not None and d.header is not None:
+            d.reader.buffer.release()  # no view may outlive the memory it shows
+            d.header.release()
+            d.reader = d.header = None
         if d.ledger_shm is not None:
             d.ledger_shm.close()
             d.ledger_shm.unlink()

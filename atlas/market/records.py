@@ -4,7 +4,14 @@ The executing side appends a record (`Ledger.append`, a single
 `struct.pack_into` into a preallocated buffer) and does nothing else; the
 performance models and the evolution read the records later, off the
 task path.  The buffer is a ring: when it is full the oldest records are
-overwritten, and `Ledger.lost` counts them."""
+overwritten, and `Ledger.lost` counts them.
+
+A record ends with its *mark*, the number of the ring's lap it was
+written in (1 to 255, then 1 again), packed last: another process that
+reads the ring as it is written (the market reading its daemons' ledgers,
+`Reader`) takes a record once its slot carries the mark of the lap it
+expects, and not before, so a record is its own word that the task
+ended."""
 
 from __future__ import annotations
 
@@ -13,22 +20,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# kind, unit, outcome, padding (int32 each); task id (int64); start, end,
-# earnings, reward (f64: seconds, units); bytes (int64): 64 bytes a record
-_FORMAT = struct.Struct("<iiiiqddddq")
+# kind, unit, outcome (int32 each); task id (int64); start, end, earnings,
+# reward (f64: seconds, units); bytes (int64); the lap's mark (int32): 64
+# bytes a record.  struct packs the fields in this order, the mark last.
+_FORMAT = struct.Struct("<iiiqddddqi")
 RECORD_BYTES = _FORMAT.size
+_MARK = struct.Struct("<i")
+_MARK_AT = RECORD_BYTES - _MARK.size
 DTYPE = np.dtype(
     [
         ("kind", "<i4"),
         ("unit", "<i4"),
         ("outcome", "<i4"),
-        ("pad", "<i4"),
         ("task", "<i8"),
         ("start", "<f8"),
         ("end", "<f8"),
         ("earnings", "<f8"),
         ("reward", "<f8"),
         ("bytes", "<i8"),
+        ("mark", "<i4"),
     ],
     align=False,
 )
@@ -63,23 +73,19 @@ class Ledger:
             )
         self.written = 0
         self._pack = _FORMAT.pack_into
+        self._at = 0  # where the next record goes, and its lap's mark
+        self._mark = 1
+        self._last = (capacity - 1) * RECORD_BYTES
 
     def append(self, kind, unit, outcome, task, start, end, earnings, reward, nbytes) -> None:
-        self._pack(
-            self.buffer,
-            (self.written % self.capacity) * RECORD_BYTES,
-            kind,
-            unit,
-            outcome,
-            0,
-            task,
-            start,
-            end,
-            earnings,
-            reward,
-            nbytes,
-        )
+        at = self._at
+        self._pack(self.buffer, at, kind, unit, outcome, task, start, end, earnings, reward, nbytes, self._mark)
         self.written += 1
+        if at == self._last:  # the ring's end: the next lap
+            self._at = 0
+            self._mark = self._mark % 255 + 1
+        else:
+            self._at = at + RECORD_BYTES
 
     @property
     def lost(self) -> int:
@@ -95,4 +101,29 @@ class Ledger:
         return np.concatenate([raw[head:], raw[:head]])
 
     def records(self) -> list[Record]:
-        return [Record(*row[:3], *row[4:]) for row in self.array().tolist()]
+        return [Record(*row[:9]) for row in self.array().tolist()]
+
+
+class Reader:
+    """Another process's view of a ledger being written: `next()` is the
+    record after the last one taken (its fields as `Record`'s, in order),
+    or None while it is not yet written.  The writer never runs a lap
+    ahead of the reader (the market sends a daemon only a few tasks at a
+    time), so a slot holds either the record expected or an older one."""
+
+    def __init__(self, capacity: int, buffer):
+        self.capacity = capacity
+        self.buffer = buffer
+        self.taken = 0
+        self._unpack = _FORMAT.unpack_from
+        self._mark = _MARK.unpack_from
+
+    def next(self) -> tuple | None:
+        lap, slot = divmod(self.taken, self.capacity)
+        at = slot * RECORD_BYTES
+        # the mark first: the fields were all written before it, and once it
+        # is seen they are too (x86 keeps each core's stores, and loads, in order)
+        if self._mark(self.buffer, at + _MARK_AT)[0] != lap % 255 + 1:
+            return None
+        self.taken += 1
+        return self._unpack(self.buffer, at)

@@ -98,19 +98,22 @@ class Gone:
     why: str
 
 
-def call(libraries: list, task: Send, values: list) -> tuple[float, float, str | None]:
-    """A daemon's run of one task on its arguments (`values`): the injected
-    fault of a test first, then the native call, timed; its start, end and
-    error (a call the contract refuses is reported, the daemon lives on)."""
-    if task.fault == "crash":
+def call(
+    libraries: list, library: int, function: str, fault: str | None, values: list
+) -> tuple[float, float, str | None]:
+    """A daemon's run of one task, `libraries[library][function]` on its
+    arguments (`values`): the injected fault of a test first, then the
+    native call, timed; its start, end and error (a call the contract
+    refuses is reported, the daemon lives on)."""
+    if fault == "crash":
         os._exit(3)
-    if task.fault == "hang":
+    if fault == "hang":
         while True:
             time.sleep(3600)
     start = time.perf_counter()
     error = None
     try:
-        libraries[task.call.library][task.call.function](*values)
+        libraries[library][function](*values)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     return start, time.perf_counter(), error

@@ -42,6 +42,7 @@ class Figures:
     record_ns: float = 0.0
     empty_task_us: float = 0.0  # daemons holding one task ahead (the default)
     empty_task_us_waiting: float = 0.0  # daemons that wait for the market between tasks (prefetch 0)
+    empty_task_us_batched: float = 0.0  # daemons holding up to BATCHED tasks ahead, refilled in rounds
     starpu_task_us: float | None = None
     workers: int = 0
     simulated: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # workload -> policy -> figures
@@ -66,13 +67,16 @@ def record_cost(n: int = 1_000_000) -> float:
     return ((t1 - t0) - (t2 - t1)) / n
 
 
-def empty_tasks(probe, cores: list[int], n: int, where: Path, prefetch: int = 1) -> float:
+BATCHED = (32, 16)  # prefetch, refill: what a stream of tiny tasks is run with
+
+
+def empty_tasks(probe, cores: list[int], n: int, where: Path, prefetch: int = 1, refill: int | None = None) -> float:
     """Microseconds per empty task through the market (eager), daemons up."""
     src = where / "nop.ax"
     if not (where / "nop").exists():
         src.write_text("// an empty task: the market's own cost per task\nfn nop(n: u64) {\n}\n")
         compile_files([str(src)], probe, where / "nop", search=None)
-    with daemons.Market(cores, prefetch=prefetch) as m:
+    with daemons.Market(cores, prefetch=prefetch, refill=refill) as m:
         m.register(where / "nop")
         for i in range(n):
             m.submit("nop", i)
@@ -166,10 +170,18 @@ def run(probe, *, seeds: int, generations: int, population: int, n: int, tile: i
     log("the record site")
     f.record_ns = record_cost()
     with tempfile.TemporaryDirectory(prefix="atlas-market-bench-") as tmp:
-        log(f"{tasks} empty tasks through the daemons")
-        f.empty_task_us_waiting = empty_tasks(probe, cores, tasks, Path(tmp), prefetch=0)
-        f.empty_task_us = empty_tasks(probe, cores, tasks, Path(tmp))
-        f.starpu_task_us = starpu_overhead(len(cores), tasks)
+        log(f"{tasks} empty tasks through the daemons and through StarPU, three times each, alternating")
+        runs: dict[str, list[float]] = {"waiting": [], "default": [], "batched": [], "starpu": []}
+        for _ in range(3):
+            runs["waiting"].append(empty_tasks(probe, cores, tasks, Path(tmp), prefetch=0))
+            runs["default"].append(empty_tasks(probe, cores, tasks, Path(tmp)))
+            runs["batched"].append(empty_tasks(probe, cores, tasks, Path(tmp), *BATCHED))
+            if (us := starpu_overhead(len(cores), tasks)) is not None:
+                runs["starpu"].append(us)
+        f.empty_task_us_waiting = statistics.median(runs["waiting"])
+        f.empty_task_us = statistics.median(runs["default"])
+        f.empty_task_us_batched = statistics.median(runs["batched"])
+        f.starpu_task_us = statistics.median(runs["starpu"]) if runs["starpu"] else None
         root = Path(__file__).resolve().parents[2] / "workloads"
         for name in ("cholesky-hetero.yaml", "stream-phase.yaml"):
             simulated(root / name, list(range(11, 11 + seeds)), f, generations, population, log)
@@ -185,12 +197,15 @@ def run(probe, *, seeds: int, generations: int, population: int, n: int, tile: i
 def render(f: Figures) -> str:
     out = [
         f"bookkeeping: {f.record_ns:.0f} ns per record at the record site (1,000,000 records)",
-        f"overhead per empty task, {f.workers} worker(s): Atlas's market {f.empty_task_us:.1f} us"
-        f" ({f.empty_task_us_waiting:.1f} us with daemons that wait for the market between tasks)"
+        f"overhead per empty task, {f.workers} worker(s), the median of three runs each:"
+        f" Atlas's market {f.empty_task_us:.1f} us holding one task ahead (the default),"
+        f" {f.empty_task_us_waiting:.1f} us with daemons that wait for the market between tasks,"
+        f" {f.empty_task_us_batched:.1f} us holding up to {BATCHED[0]} ahead, refilled at {BATCHED[1]}"
         + (
-            f", StarPU {f.starpu_task_us:.1f} us ({f.empty_task_us / f.starpu_task_us:.1f}x StarPU's)"
+            f"; StarPU {f.starpu_task_us:.1f} us (Atlas {f.empty_task_us / f.starpu_task_us:.1f}x StarPU's,"
+            f" {f.empty_task_us_batched / f.starpu_task_us:.1f}x batched)"
             if f.starpu_task_us
-            else ", StarPU not installed"
+            else "; StarPU not installed"
         ),
     ]
     for w, rows in f.simulated.items():
