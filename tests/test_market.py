@@ -405,6 +405,65 @@ def test_an_evolved_selector_round_trips_through_the_checker_and_the_compiler(tm
         assert got.tobytes() == bids[i].tobytes() or (np.isnan(got) and np.isnan(bids[i]))
 
 
+def _features_one_by_one(tasks, unit, state, critical):
+    """FEATURES worked out task by task from the state, as a reader of
+    selector.py would: the reference for the market's columns."""
+    us = 1e6
+    backlog = {k: sum(1 for t in tasks if t.kind == k) for k in state.kinds}
+    others = policies._Others(unit, state, backlog)
+    rows = []
+    for t in tasks:
+        predicted, transfer = state.predicted(t, unit) * us, state.transfer(t, unit) * us
+        other = (others.best(t) - state.now) * us
+        mine = predicted + transfer
+        rows.append(
+            {
+                "kind": float(state.kinds.index(t.kind)),
+                "size": float(t.size),
+                "kbytes": t.nbytes / 1024.0,
+                "reward": state.dispatcher.reward(t, state),
+                "predicted": predicted,
+                "transfer": transfer,
+                "others": other,
+                "advantage": other / mine if mine > 0 else math.inf,
+                "waited": (state.now - state.ready_at[t.ident]) * us,
+                "critical": critical[t.ident] * us,
+                "queued": float(len(tasks)),
+            }
+        )
+    return {k: np.array([r[k] for r in rows]) for k in FEATURES}
+
+
+@pytest.mark.parametrize("workload", ["cholesky-hetero", "stream-phase"])
+def test_the_pools_columns_are_each_tasks_features_at_every_pick(workload):
+    """The market keeps its ready tasks as columns and works out what
+    tasks share once per group; at every bid of a run whose data moves
+    between a CPU's and a GPU's memory, the columns are, bit for bit, the
+    features worked out task by task."""
+    w = workloads.load(f"workloads/{workload}.yaml")
+    graph = workloads.cholesky(5, 64) if workload == "cholesky-hetero" else w.graph
+    if workload == "stream-phase":
+        graph.tasks[:] = graph.tasks[:600]
+    body = "return select(advantage < 1.0, waited - transfer, others / (critical + 1.0));"
+    sel = Selector.parse(HAND_WRITTEN.replace("return reward / (predicted + transfer + 1.0);", body))
+    checked = []
+
+    class Checked(policies.Market):
+        def _bids(self, unit, state):
+            at, bids = super()._bids(unit, state)
+            if at.size:
+                tasks = [self.pool.tasks[i] for i in at.tolist()]
+                want = _features_one_by_one(tasks, unit, state, self.pool.critical)
+                got = self.pool.features(at, unit)
+                for k in FEATURES:
+                    assert got[k].tobytes() == want[k].tobytes(), (k, state.now)
+                checked.append(len(tasks))
+            return at, bids
+
+    sim.simulate(graph, w.platform, Checked({k: sel for k in w.platform.classes()}), dispatch.Dispatcher(), seed=2)
+    assert len(checked) > 50 and max(checked) > 5
+
+
 def test_evolution_earns_more_on_its_replay_than_where_it_started():
     w = workloads.load("workloads/cholesky-hetero.yaml")
     small = workloads.cholesky(6, 256)

@@ -217,11 +217,13 @@ def test_the_bench_measures_the_record_site_and_empty_tasks_and_renders(tmp_path
     f = MB.Figures(workers=len(os.sched_getaffinity(0)))
     f.record_ns = MB.record_cost(20_000)
     f.empty_task_us = MB.empty_tasks(probe(), sorted(os.sched_getaffinity(0)), 40, tmp_path)
-    assert f.record_ns > 0 and f.empty_task_us > 0
+    f.empty_task_us_batched = MB.empty_tasks(probe(), sorted(os.sched_getaffinity(0)), 40, tmp_path, *MB.BATCHED)
+    assert f.record_ns > 0 and f.empty_task_us > 0 and f.empty_task_us_batched > 0
     f.real = {"eager": {"makespan_ms": 1.0, "error": 1e-16, "failed": 0.0}}
     f.real_size = (64, 16)
     text = MB.render(f)
     assert "ns per record" in text and "per empty task" in text and "eager" in text
+    assert f"refilled at {MB.BATCHED[1]}" in text
 
 
 def test_an_unreachable_ray_cluster_is_a_clear_error(tmp_path):

@@ -63,7 +63,11 @@ class Dispatcher:
         return 1.0 + self.queued[kind] / self.total_queued
 
     def reward(self, task: Task, state: State) -> float:
-        return task.reward * self.weight[task.ident] * self.price(task.kind)
+        return self.base(task) * self.price(task.kind)
+
+    def base(self, task: Task) -> float:
+        """The reward before its kind's price (the part that does not change)."""
+        return task.reward * self.weight[task.ident]
 
     def became_ready(self, task: Task) -> None:
         self.queued[task.kind] += 1

@@ -239,9 +239,10 @@ class Dmda(_PerUnit):
 
 class Market(Policy):
     """Ready tasks in one pool; an idle unit bids for each with its class's
-    selector and takes the highest bid above zero, or waits for the next
-    event.  When nothing runs and nothing will arrive, the highest bid of
-    any unit takes its task, so the market always clears."""
+    selector and takes the highest bid above zero (the oldest among equal
+    bids), or waits for the next event.  When nothing runs and nothing will
+    arrive, the highest bid of any unit takes its task, so the market
+    always clears."""
 
     name = "market"
 
@@ -251,45 +252,182 @@ class Market(Policy):
 
     def start(self, state, seed):
         super().start(state, seed)
-        self.pool: dict[int, Task] = {}
-        self.critical = state.graph.bottom_levels(state.platform.nominals(state.graph.tasks))
+        self.pool = _Pool(state, state.graph.bottom_levels(state.platform.nominals(state.graph.tasks)))
 
     def ready(self, task, state):
-        self.pool[task.ident] = task
+        self.pool.add(task)
 
     def waiting(self, state):
-        return bool(self.pool)
+        return bool(self.pool.pos)
 
-    def _bids(self, unit: UnitState, state: State) -> tuple[list[Task], np.ndarray]:
-        tasks = [t for t in self.pool.values() if state.can_run(t, unit)]
-        if not tasks:
-            return tasks, np.empty(0)
+    def finished(self, task, unit, state):
+        self.pool.moved(task)
+
+    def _bids(self, unit: UnitState, state: State) -> tuple[np.ndarray, np.ndarray]:
+        at = self.pool.runnable(unit)
+        if not at.size:
+            return at, np.empty(0)
         sel = self.selectors.get(unit.spec.klass)
         if sel is None:
             raise ValueError(f"no selector for unit class {unit.spec.klass!r}")
-        return tasks, sel.bids(features(tasks, unit, state, self.critical))
+        return at, sel.bids(self.pool.features(at, unit))
 
     def pick(self, unit, state):
-        tasks, bids = self._bids(unit, state)
-        if not tasks:
+        at, bids = self._bids(unit, state)
+        if not at.size:
             return None
         i = int(np.argmax(np.where(np.isnan(bids), -np.inf, bids)))
         if not bids[i] > 0:
             return None
-        return self.pool.pop(tasks[i].ident)
+        return self.pool.take(int(at[i]))
 
     def clear(self, state):
         best = None
         for u in state.units:
-            tasks, bids = self._bids(u, state)
-            if tasks:
+            at, bids = self._bids(u, state)
+            if at.size:
                 clean = np.where(np.isnan(bids), -np.inf, bids)
                 i = int(np.argmax(clean))
                 if best is None or clean[i] > best[0]:
-                    best = (clean[i], u, tasks[i])
+                    best = (clean[i], u, int(at[i]))
         if best is None:
             raise RuntimeError("market: tasks wait that no unit can run")
-        return best[1], self.pool.pop(best[2].ident)
+        return best[1], self.pool.take(best[2])
+
+
+class _Pool:
+    """The market's ready tasks as columns, in the order they became
+    ready, so that a unit's bids for all of them come from numpy, not from
+    a loop over the tasks.  What depends on a task's kind, size and where
+    its inputs are (its predicted run, its transfer, the best other unit's
+    finish) is worked out once a pick for each *group* of tasks that share
+    them; a task's group is found again once a task that used its inputs
+    ends (their copies moved)."""
+
+    def __init__(self, state: State, critical: list[float]):
+        self.state = state
+        self.kinds = {k: i for i, k in enumerate(state.kinds)}
+        self.critical = critical
+        self.tasks: list[Task | None] = []  # by position; None once taken
+        self.pos: dict[int, int] = {}  # task -> its position
+        self.cols = {k: np.empty(64) for k in ("kind", "size", "kbytes", "base", "critical", "ready", "group")}
+        self.alive = np.zeros(64, dtype=bool)  # by position: not yet taken
+        self.groups: dict[tuple, int] = {}  # (kind, size, where its inputs are) -> group
+        self.readers: dict[str, set[int]] = collections.defaultdict(set)  # data -> the pooled tasks reading it
+        self.stale: set[int] = set()  # tasks whose inputs moved since their group was found
+
+    def _group(self, t: Task) -> int:
+        copies = self.state.copies
+        where = tuple(
+            (u.handle.nbytes, frozenset(copies[u.handle.name]) if u.handle.name in copies else None)
+            for u in t.uses
+            if u.access.reads
+        )
+        key = (t.kind, t.size, where)
+        return self.groups.setdefault(key, len(self.groups))
+
+    def add(self, t: Task) -> None:
+        n = len(self.tasks)
+        if n == len(self.cols["kind"]):
+            self._compact()
+            n = len(self.tasks)
+            if n * 2 > len(self.cols["kind"]):
+                self.cols = {k: np.resize(v, 2 * len(v)) for k, v in self.cols.items()}
+                self.alive = np.resize(self.alive, 2 * len(self.alive))
+        c = self.cols
+        self.alive[n] = True
+        c["kind"][n] = self.kinds[t.kind]
+        c["size"][n] = t.size
+        c["kbytes"][n] = t.nbytes / 1024.0
+        c["base"][n] = self.state.dispatcher.base(t)
+        c["critical"][n] = self.critical[t.ident] * 1e6
+        c["ready"][n] = self.state.ready_at.get(t.ident, self.state.now)
+        c["group"][n] = self._group(t)
+        self.tasks.append(t)
+        self.pos[t.ident] = n
+        for u in t.uses:
+            if u.access.reads:
+                self.readers[u.handle.name].add(t.ident)
+
+    def _compact(self) -> None:
+        keep = [i for i, t in enumerate(self.tasks) if t is not None]
+        for k, v in self.cols.items():
+            v[: len(keep)] = v[keep]
+        self.alive[:] = False
+        self.alive[: len(keep)] = True
+        self.tasks = [self.tasks[i] for i in keep]
+        self.pos = {t.ident: i for i, t in enumerate(self.tasks) if t is not None}
+
+    def take(self, i: int) -> Task:
+        t = self.tasks[i]
+        assert t is not None
+        self.tasks[i] = None
+        self.alive[i] = False
+        del self.pos[t.ident]
+        self.stale.discard(t.ident)
+        for u in t.uses:
+            if u.access.reads:
+                self.readers[u.handle.name].discard(t.ident)
+        return t
+
+    def moved(self, task: Task) -> None:
+        """`task` ended: the copies of what it used changed."""
+        for u in task.uses:
+            self.stale |= self.readers.get(u.handle.name, set())
+
+    def runnable(self, unit: UnitState) -> np.ndarray:
+        """The positions of the tasks `unit` can run, oldest first."""
+        if unit.gone:
+            return np.empty(0, dtype=np.int64)
+        klass = unit.spec.klass
+        can = np.array([self.state.platform.can_run(k, klass) for k in self.kinds])
+        n = len(self.tasks)
+        return np.flatnonzero(self.alive[:n] & can[self.cols["kind"][:n].astype(np.int64)])
+
+    def features(self, at: np.ndarray, unit: UnitState) -> dict[str, np.ndarray]:
+        """FEATURES of the tasks at positions `at`, as `unit` sees them
+        (times in microseconds)."""
+        state, c, us = self.state, self.cols, 1e6
+        for ident in self.stale:
+            i = self.pos[ident]
+            t = self.tasks[i]
+            assert t is not None
+            c["group"][i] = self._group(t)
+        self.stale.clear()
+        kind = c["kind"][at].astype(np.int64)
+        counts = np.bincount(kind, minlength=len(self.kinds))
+        backlog = {k: int(counts[i]) for k, i in self.kinds.items()}
+        others = _Others(unit, state, backlog)
+        group = c["group"][at].astype(np.int64)
+        present, first = np.unique(group, return_index=True)
+        table = np.zeros((int(present.max()) + 1, 3))
+        for g, i in zip(present.tolist(), at[first].tolist()):
+            t = self.tasks[i]  # the group's first task: its inputs are where the group's are
+            assert t is not None
+            table[g] = (
+                state.predicted(t, unit) * us,
+                state.transfer(t, unit) * us,
+                (others.best(t) - state.now) * us,
+            )
+        predicted, transfer, other = table[group, 0], table[group, 1], table[group, 2]
+        mine = predicted + transfer
+        advantage = np.full(len(at), np.inf)
+        np.divide(other, mine, out=advantage, where=mine > 0)
+        prices = np.array([state.dispatcher.price(k) for k in self.kinds])
+        cols = {
+            "kind": kind.astype(np.float64),
+            "size": c["size"][at],
+            "kbytes": c["kbytes"][at],
+            "reward": c["base"][at] * prices[kind],
+            "predicted": predicted,
+            "transfer": transfer,
+            "others": other,
+            "advantage": advantage,
+            "waited": (state.now - c["ready"][at]) * us,
+            "critical": c["critical"][at],
+            "queued": np.full(len(at), float(len(at))),
+        }
+        return {k: cols[k] for k in FEATURES}
 
 
 class _Others:
@@ -357,29 +495,6 @@ class _Others:
                     break  # the rest are later still (the margin covers rounding)
                 best = min(best, self.exact(t, key))
         return best
-
-
-def features(tasks: list[Task], unit: UnitState, state: State, critical: list[float]) -> dict[str, np.ndarray]:
-    """FEATURES for each task, as `unit` sees them (times in microseconds)."""
-    us = 1e6
-    backlog: dict[str, int] = collections.Counter(t.kind for t in tasks)
-    others = _Others(unit, state, backlog)
-    cols: dict[str, list[float]] = {k: [] for k in FEATURES}
-    for t in tasks:
-        cols["kind"].append(float(state.kinds.index(t.kind)))
-        cols["size"].append(float(t.size))
-        cols["kbytes"].append(t.nbytes / 1024.0)
-        cols["reward"].append(state.dispatcher.reward(t, state))
-        cols["predicted"].append(state.predicted(t, unit) * us)
-        cols["transfer"].append(state.transfer(t, unit) * us)
-        cols["others"].append((others.best(t) - state.now) * us)
-        mine = cols["predicted"][-1] + cols["transfer"][-1]
-        cols["advantage"].append(cols["others"][-1] / mine if mine > 0 else float("inf"))
-        cols["waited"].append((state.now - state.ready_at.get(t.ident, state.now)) * us)
-        cols["critical"].append(critical[t.ident] * us)
-    n = float(len(tasks))
-    cols["queued"] = [n] * len(tasks)
-    return {k: np.array(v, dtype=np.float64) for k, v in cols.items()}
 
 
 POLICIES: dict[str, Callable[[], Policy]] = {"eager": Eager, "random": Random, "ws": WorkStealing, "dmda": Dmda}
