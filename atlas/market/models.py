@@ -42,7 +42,11 @@ class PerfModel:
         self._stats: dict[tuple[str, int, str], _Stats] = {}
 
     def observe(self, kind: str, size: int, klass: str, seconds: float) -> None:
-        self._stats.setdefault((kind, bucket(size), klass), _Stats()).add(seconds)
+        key = (kind, bucket(size), klass)
+        s = self._stats.get(key)
+        if s is None:
+            s = self._stats[key] = _Stats()
+        s.add(seconds)
 
     def predict(self, kind: str, size: int, klass: str) -> float | None:
         s = self._stats.get((kind, bucket(size), klass))

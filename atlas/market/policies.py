@@ -315,6 +315,7 @@ class _Pool:
         self.groups: dict[tuple, int] = {}  # (kind, size, where its inputs are) -> group
         self.readers: dict[str, set[int]] = collections.defaultdict(set)  # data -> the pooled tasks reading it
         self.stale: set[int] = set()  # tasks whose inputs moved since their group was found
+        self.can: dict[str, np.ndarray] = {}  # unit class -> which kinds it runs
 
     def _group(self, t: Task) -> int:
         copies = self.state.copies
@@ -377,10 +378,12 @@ class _Pool:
 
     def runnable(self, unit: UnitState) -> np.ndarray:
         """The positions of the tasks `unit` can run, oldest first."""
-        if unit.gone:
+        if unit.gone or not self.pos:
             return np.empty(0, dtype=np.int64)
         klass = unit.spec.klass
-        can = np.array([self.state.platform.can_run(k, klass) for k in self.kinds])
+        can = self.can.get(klass)
+        if can is None:
+            can = self.can[klass] = np.array([self.state.platform.can_run(k, klass) for k in self.kinds])
         n = len(self.tasks)
         return np.flatnonzero(self.alive[:n] & can[self.cols["kind"][:n].astype(np.int64)])
 

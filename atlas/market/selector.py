@@ -16,6 +16,8 @@ a daemon (`Selector.compile`)."""
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -86,7 +88,7 @@ class Selector:
         """The bid for each task: `features` maps each of FEATURES to an
         array (one entry per task), the result has their length."""
         n = len(next(iter(features.values())))
-        if _vectorisable(self.term):
+        if self._vectorisable:
             with np.errstate(all="ignore"):
                 out = evaluate(self.term, _VECTOR, {k: np.asarray(v, dtype=np.float64) for k, v in features.items()})
             return np.broadcast_to(np.asarray(out, dtype=np.float64), (n,)).copy()
@@ -96,6 +98,10 @@ class Selector:
         return np.array(
             [float(evaluate(self.term, py, {k: np.float64(c[i]) for k, c in zip(FEATURES, cols)})) for i in range(n)]
         )
+
+    @functools.cached_property
+    def _vectorisable(self) -> bool:
+        return _vectorisable(self.term)
 
     def compile(self, probe, out: Path):
         """Compile the selector with Atlas for `probe` into the folder `out`;

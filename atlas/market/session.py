@@ -22,6 +22,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -64,9 +65,9 @@ class Call:
     args: tuple  # ("data", index into the market's data, written) or ("value", python scalar)
 
 
-@dataclass(frozen=True)
-class Send:
-    """A task on its way to a unit, as the crew needs it."""
+class Send(NamedTuple):
+    """A task on its way to a unit, as the crew needs it (a tuple: one is
+    made per task, on the market's path)."""
 
     ident: int
     attempt: int
@@ -78,8 +79,7 @@ class Send:
     keep: bool  # a retry may follow: keep what it writes as it was
 
 
-@dataclass(frozen=True)
-class Said:
+class Said(NamedTuple):
     """A unit ran a task (times on the market's clock, time.perf_counter)."""
 
     unit: int
@@ -295,6 +295,7 @@ class Session:
         self.platform = platform_for(crew, self.graph, model)
         self.dispatcher = Dispatcher()
         self.state = State(self.graph, self.platform, model, self.dispatcher)
+        self.kind_index = {k: i for i, k in enumerate(self.state.kinds)}
         self.times = [TaskTimes() for _ in self.graph.tasks]
         self.waiting = [len(t.deps) for t in self.graph.tasks]
         self.succ = self.graph.successors()
@@ -393,7 +394,7 @@ class Session:
         u.running = slot.task
         fault = self.inject.get(task.ident) if attempt == 0 else None
         keep = self.m.retries > attempt
-        kind = self.state.kinds.index(task.kind)
+        kind = self.kind_index[task.kind]
         call = self.m.calls[task.ident]
         self.crew.send(unit, Send(task.ident, attempt, call, kind, tt.reward, task.nbytes, fault, keep))
         if len(slot.inflight) == 1:
@@ -433,7 +434,7 @@ class Session:
         self.model.observe(task.kind, task.size, u.spec.klass, ev.end - ev.start)
         tt.earnings = self.dispatcher.pay(task, tt.reward, tt.end)
         u.earnings += tt.earnings
-        kind = self.state.kinds.index(task.kind)
+        kind = self.kind_index[task.kind]
         self.ledger.append(kind, ev.unit, DONE, ev.ident, tt.start, tt.end, tt.earnings, tt.reward, task.nbytes)
         for use in task.uses:  # where its data is now: the unit's node, and the market's copy of what it wrote
             have = self.state.copies.setdefault(use.handle.name, {HOST})
@@ -471,7 +472,7 @@ class Session:
         for t in waiting:
             self._ready(t)
         self.tries[ident] += 1
-        kind = self.state.kinds.index(task.kind)
+        kind = self.kind_index[task.kind]
         if self.tries[ident] <= self.m.retries:
             self.crew.undo(ident)
             self.retried += 1
@@ -491,7 +492,7 @@ class Session:
                 continue
             self.failed[i] = reason
             self._tell()
-            kind = self.state.kinds.index(self.graph.tasks[i].kind)
+            kind = self.kind_index[self.graph.tasks[i].kind]
             self.ledger.append(kind, -1, FAILED, i, 0.0, self.now(), 0.0, 0.0, 0)
             for s in self.succ[i]:
                 if i in self.graph.tasks[s].needs:
