@@ -464,6 +464,31 @@ def test_the_pools_columns_are_each_tasks_features_at_every_pick(workload):
     assert len(checked) > 50 and max(checked) > 5
 
 
+def test_no_policy_beats_the_benchs_lower_bound_on_mean_run_times():
+    """The bench's lower bound (the longest path from release to end, or
+    the work spread over the units) holds for every policy when run times
+    are their means, and is met by one unit running a chain."""
+    from dataclasses import replace
+
+    from atlas.tools.marketbench import lower_bound
+
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    exact = replace(w.platform, noise=0.0)
+    small = workloads.Workload("small", exact, workloads.cholesky(5, 64))
+    bound = lower_bound(small)
+    hand = Selector.parse(HAND_WRITTEN)
+    for pol in [*(policies.POLICIES[n]() for n in policies.POLICIES), policies.Market({"cpu": hand, "gpu": hand})]:
+        run = sim.simulate(small.graph, exact, pol, dispatch.Dispatcher(), seed=0)
+        assert run.makespan >= bound * (1 - 1e-12), pol.name
+    p = sim.Platform((sim.UnitSpec("cpu0", "cpu"),), {("f", "cpu"): sim.Cost(1.0, 0.0)}, noise=0.0)
+    g = TaskGraph()
+    x = Handle("x", 8)
+    for _ in range(3):
+        g.submit(Task("f", 1, (Use(x, Access.RW),)))
+    chain = workloads.Workload("chain", p, g)
+    assert lower_bound(chain) == sim.simulate(g, p, policies.Eager(), dispatch.Dispatcher()).makespan == 3.0
+
+
 def test_evolution_earns_more_on_its_replay_than_where_it_started():
     w = workloads.load("workloads/cholesky-hetero.yaml")
     small = workloads.cholesky(6, 256)

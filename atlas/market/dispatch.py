@@ -1,8 +1,13 @@
 """The dispatcher: what a task pays, and how the price is steered.
 
-A task's reward is its kind's price times its weight: its nominal work
-(microseconds on the fastest class that can run it), doubled at most for
-a task on a long path to the end of its graph.  Prices are steered as the
+A task's reward is its kind's price times its weight.  In a graph the
+weight is its nominal work (microseconds on the fastest class that can
+run it), doubled at most for a task on a long path to the end of the
+graph.  In a stream every task weighs the same (times its own `reward`),
+so that what the units earn is the stream's mean inverse stretch: with
+weights by work, evolution found selectors that earned 2.2 times as much
+by leaving the CPU cores idle and the small tasks waiting behind the
+GPU's large ones, at 90 times the p95 latency.  Prices are steered as the
 market runs: a kind whose ready tasks pile up pays more, in proportion to
 its share of the queue.
 
@@ -46,6 +51,8 @@ class Dispatcher:
         if goal not in ("makespan", "latency"):
             raise ValueError(f"unknown goal {self.goal!r} (makespan, latency or auto)")
         self.deferred = goal == "makespan"
+        if not self.deferred:  # a stream: each task counts once (see the module's note)
+            self.weight = [1.0] * len(tasks)
         # makespan: the plan's end (a stream's payments do not use it); latency:
         # each task's release plus twice its nominal time
         self.target = max(max(plan(state, levels), default=0.0), area(state), top) if self.deferred else top
