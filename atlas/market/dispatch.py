@@ -44,14 +44,16 @@ class Dispatcher:
         nominal = state.platform.nominals(tasks)
         levels = state.graph.bottom_levels(nominal)
         top = max(levels, default=0.0) or 1.0
-        self.weight = [n * 1e6 * (1.0 + lv / top) for n, lv in zip(nominal, levels)]
         goal = self.goal
         if goal == "auto":
             goal = "makespan" if any(t.deps for t in tasks) else "latency"
         if goal not in ("makespan", "latency"):
             raise ValueError(f"unknown goal {self.goal!r} (makespan, latency or auto)")
         self.deferred = goal == "makespan"
-        if not self.deferred:  # a stream: each task counts once (see the module's note)
+        # a graph's task weighs its work; a stream's each count once (see the module's note)
+        if self.deferred:
+            self.weight = [n * 1e6 * (1.0 + lv / top) for n, lv in zip(nominal, levels)]
+        else:
             self.weight = [1.0] * len(tasks)
         # makespan: the plan's end (a stream's payments do not use it); latency:
         # each task's release plus twice its nominal time
