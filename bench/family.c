@@ -116,3 +116,17 @@ uint32_t centred_sum(uint64_t n, const uint16_t *x, uint32_t b) {
     for (uint64_t i = 0; i < n; i++) s += (uint32_t)x[i] - b;
     return s;
 }
+void running_max_u8(uint64_t n, const uint8_t *x, uint8_t *out) {
+    uint8_t m = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (x[i] > m) m = x[i];
+        out[i] = m;
+    }
+}
+void offsets_u16(uint64_t n, const uint16_t *len, uint32_t *at) {
+    uint32_t o = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        at[i] = o;
+        o += len[i];
+    }
+}

@@ -56,7 +56,7 @@ def specialise(module: ir.Module, probe: Probe) -> tuple[ir.Module, list[Decisio
             elif isinstance(s, ir.If):
                 out.append(ir.If(s.cond, block(s.then), block(s.else_), s.span))
             elif isinstance(s, ir.For):
-                out.append(ir.For(s.var, s.ty, s.lo, s.hi, block(s.body), s.span))
+                out.append(ir.For(s.var, s.ty, s.lo, s.hi, block(s.body), s.span, s.lanes))
             elif isinstance(s, ir.While):
                 out.append(ir.While(s.cond, block(s.body), s.span))
             else:

@@ -208,7 +208,7 @@ class _Lowering:
                 chosen = [self.root(t, s.span, f"{FOLD} {n}") for n, t in zip(fold.carried, fold.terms)]
                 if any(loops.restructured(t, c) for t, c in zip(fold.terms, chosen)):
                     return loops.emit(replace(s, lo=lo, hi=hi), fold, chosen, self.fresh)
-            return ir.For(s.var, s.ty, lo, hi, self.block(s.body), s.span)
+            return ir.For(s.var, s.ty, lo, hi, self.block(s.body), s.span, s.lanes)
         if isinstance(s, ir.Return):
             return s if s.value is None else ir.Return(self.expr(s.value, "return", s.span), s.span)
         return s  # calls and anything holding one stay as written
@@ -366,7 +366,7 @@ def _tidy_nested(s):
     if isinstance(s, ir.If):
         return ir.If(s.cond, _tidy(s.then), _tidy(s.else_), s.span)
     if isinstance(s, ir.For):
-        return ir.For(s.var, s.ty, s.lo, s.hi, _tidy(s.body), s.span)
+        return ir.For(s.var, s.ty, s.lo, s.hi, _tidy(s.body), s.span, s.lanes)
     if isinstance(s, ir.While):
         return ir.While(s.cond, _tidy(s.body), s.span)
     return s

@@ -283,6 +283,10 @@ class For:
     hi: Expr
     body: tuple["Stmt", ...]
     span: Span = field(default=NOSPAN, compare=False)
+    # Set only by search/lanes.py, on a scan (meaning/scans.py) whose
+    # operation it proved may be regrouped: the backend may then run it a
+    # vector of steps at a time.  What the loop computes is unchanged.
+    lanes: bool = False
 
 
 @dataclass(frozen=True)

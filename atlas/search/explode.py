@@ -975,7 +975,10 @@ def _pinned(s: Search) -> Outcome | None:
     pin = s.options.fixed.get(s.fn_name)
     if pin is None:
         return None
-    g = pin if isinstance(pin, Genome) else Genome(s.candidates.default_forms(), pin.shape)
+    if isinstance(pin, Genome):  # a genome that names no forms takes the default ones
+        g = pin if pin.forms or not s.candidates.roots else replace(pin, forms=s.candidates.default_forms())
+    else:
+        g = Genome(s.candidates.default_forms(), pin.shape)
     made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
     if made is None:
         raise AtlasError(
@@ -1062,12 +1065,21 @@ def _searched(s: Search, until: float) -> Outcome:
 # The shapes that need no profile: each a proven rewrite of a function's
 # loops, None where it does not apply.  `atlas explain` lists them too, so a
 # new one is added here (and its module) and nowhere else.
-LOOP_SHAPES = ("deferred-reduction", "inbounds", "interchange", "unroll-jam", "fusion", "fission", "tiling")
+LOOP_SHAPES = (
+    "deferred-reduction",
+    "inbounds",
+    "interchange",
+    "unroll-jam",
+    "fusion",
+    "fission",
+    "tiling",
+    "scan-lanes",
+)
 
 
 def loop_shape(name: str) -> Callable[..., Any]:
     """The function that makes loop shape `name` (f(fn, module=None, *, differential=True))."""
-    from . import deferred, fission, fusion, nests, tiling, unrolljam
+    from . import deferred, fission, fusion, lanes, nests, tiling, unrolljam
 
     return {
         "deferred-reduction": deferred.deferred_reduction,
@@ -1077,6 +1089,7 @@ def loop_shape(name: str) -> Callable[..., Any]:
         "fusion": fusion.fusion,
         "fission": fission.fission,
         "tiling": tiling.tiling,
+        "scan-lanes": lanes.scan_lanes,
     }[name]
 
 
@@ -1089,6 +1102,7 @@ SHAPES = (
     "fusion",
     "fission",
     "tiling",
+    "scan-lanes",
     "hot-path",
     "tier16",
     "tier64",

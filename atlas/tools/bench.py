@@ -406,6 +406,24 @@ FAMILY = (
         moved=lambda n: 2 * n,
         bound_sizes=(1 << 22,),
     ),
+    Kernel(
+        "running_max_u8",
+        None,
+        (_N, ("x", "const uint8_t *"), ("out", "uint8_t *")),
+        (4096, 1 << 24),
+        lambda rng, n: {"x": _ints(rng, n, 0, 256, np.uint8)},
+        moved=lambda n: 2 * n,
+        bound_sizes=(1 << 24,),
+    ),
+    Kernel(
+        "offsets_u16",
+        None,
+        (_N, ("len", "const uint16_t *"), ("at", "uint32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"len": _ints(rng, n, 0, 1 << 16, np.uint16)},
+        moved=lambda n: 6 * n,
+        bound_sizes=(1 << 22,),
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 

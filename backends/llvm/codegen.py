@@ -25,7 +25,7 @@ from types import MappingProxyType
 from llvmlite import ir as ll
 from llvmlite.ir.values import ArgumentAttributes, FunctionAttributes
 
-from atlas.meaning import ir
+from atlas.meaning import ir, scans
 from atlas.machine.backend import BackendError, Realisation
 
 I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
@@ -473,6 +473,7 @@ class FunctionCodegen:
         self.realise = mc.realise.get(f.name)
         self.float_arrays = {name for name, a in f.arrays.items() if a.elem.is_float}  # locals too
         self.folds = reassoc_folds(f)
+        self.lane_tiles: dict[ir.Scalar, ll.AllocaInstr] = {}  # lanes.py's tiles, one per element type
 
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")
@@ -599,7 +600,13 @@ class FunctionCodegen:
     def s_For(self, s: ir.For):
         lo, hi = self.expr(s.lo), self.expr(s.hi)  # evaluated once
         slot = self.local(s.var, s.ty)
-        self.b.store(lo, slot)
+        scan = scans.match(s, self.f) if s.lanes else None
+        if scan is not None:
+            from .lanes import LaneScan  # whole blocks first; the plain loop below runs the rest
+
+            LaneScan(self, scan).emit(s, lo, hi)
+        else:
+            self.b.store(lo, slot)
         head, body, done = self.new_block("for.cond"), self.new_block("for.body"), self.new_block("for.end")
         self.b.branch(head)
         self.b.position_at_end(head)

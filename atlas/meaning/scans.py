@@ -1,0 +1,193 @@
+"""Scans: a counted loop that carries one value through an associative
+operation and stores each step of it.
+
+    for i in lo..hi {                 for i in lo..hi {
+        let t = ...;                      out[i] = s;         (exclusive)
+        s = s (+) e(i);                   s = s (+) e(i);
+        out[i] = s;      (inclusive)  }
+    }
+
+where (+) is `+ * & | ^ min max` on an integer type (or `-`, a sum of the
+negated elements), e(i) reads neither s nor `out`, and nothing else in the
+body has an effect.  Such a loop can run W steps at once: the elements of
+a block first, then their running combination in log2(W) shifted steps,
+then the carried value combined into every lane (search/lanes.py proves
+the algebra that allows it; the LLVM backend emits the vector code).
+
+This module only recognises the form, for both of those; it decides
+nothing about soundness beyond what the form itself guarantees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import ir
+
+OPS = ("add", "mul", "and", "or", "xor", "min", "max")
+
+
+@dataclass(frozen=True)
+class Scan:
+    loop: ir.For
+    acc: str  # the carried value, declared before the loop
+    ty: ir.Scalar  # its type, the stored array's element type
+    op: str  # one of OPS
+    negate: bool  # `s = s - e`: a sum of -e
+    element: ir.Expr  # e(i), over the loop variable and values the loop does not change (lets inlined)
+    out: str  # the array each step is stored to, at index i
+    exclusive: bool  # stored before the step (the value before element i)
+    branch: ir.Expr | None = None  # the step was `if branch { s = e; }`, read as min or max
+
+    def direct(self, arrays: dict[str, ir.Array]) -> str | None:
+        """The array e(i) is element i of, unchanged, when it is one
+        (`s += x[i]`): the elements can then be read as a vector."""
+        e = self.element
+        if self.negate or not isinstance(e, ir.Load) or e.index != self.index():
+            return None
+        a = arrays.get(e.array)
+        return e.array if a is not None and a.elem == self.ty else None
+
+    def index(self) -> ir.Var:
+        return ir.Var(self.loop.var, self.loop.ty)
+
+
+def identity(op: str, t: ir.Scalar) -> int:
+    """The value that leaves every other unchanged under `op` at `t`, as bits."""
+    top = (1 << (t.bits - 1)) - 1 if t.signed else (1 << t.bits) - 1
+    bottom = -(1 << (t.bits - 1)) if t.signed else 0
+    v = {"add": 0, "or": 0, "xor": 0, "mul": 1, "and": -1, "min": top, "max": bottom}[op]
+    return v & ((1 << t.bits) - 1)
+
+
+def _reads(e: ir.Expr, name: str) -> bool:
+    return any(isinstance(x, ir.Var) and x.name == name for x in ir.walk(e))
+
+
+def _pure(e: ir.Expr) -> bool:
+    """Computes a value and does nothing else: no call, no device access."""
+    return all(isinstance(x, (ir.Var, ir.Const, ir.Load, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for x in ir.walk(e))
+
+
+def _step(s: ir.Assign) -> tuple[str, bool, ir.Expr] | None:
+    """(op, negate, element) of `s = s (+) e` or `s = e (+) s`."""
+    acc = s.name
+    v = s.value
+    if isinstance(v, ir.Binary) and v.op in ("add", "mul", "and", "or", "xor", "sub"):
+        a, b = v.a, v.b
+    elif isinstance(v, ir.Prim) and v.name in ("min", "max") and len(v.args) == 2:
+        a, b = v.args
+    else:
+        return None
+    op = v.op if isinstance(v, ir.Binary) else v.name
+    if isinstance(a, ir.Var) and a.name == acc and not _reads(b, acc):
+        return ("add", True, b) if op == "sub" else (op, False, b)
+    if op != "sub" and isinstance(b, ir.Var) and b.name == acc and not _reads(a, acc):
+        return op, False, a
+    return None
+
+
+def match(loop: ir.For, fn: ir.Function) -> Scan | None:
+    """The scan `loop` is, or None.  The body's lets are inlined first (the
+    lowering may name the new value, `let t = s + x[i]; s = s + x[i];
+    out[i] = t;`), each read of s standing for its value where it is read."""
+    if loop.ty.kind != "uint":  # indices i..i+W-1 then address W adjacent elements
+        return None
+    body = tuple(_as_step(s) for s in loop.body)
+    steps = [s for s in body if isinstance(s, ir.Assign)]
+    stores = [s for s in body if isinstance(s, ir.Store)]
+    if len(steps) != 1 or len(stores) != 1 or not all(isinstance(s, (ir.Let, ir.Assign, ir.Store)) for s in body):
+        return None
+    acc = steps[0].name
+    ty = _scalar_of(fn, acc)
+    if ty is None or ty.kind not in ("int", "uint"):
+        return None
+    before = ir.Var(acc, ty)
+    env: dict[str, ir.Expr] = {}
+    now: ir.Expr = before  # what s holds at this point of the body
+    step: ir.Assign | None = None
+    store: ir.Store | None = None
+    branch: ir.Expr | None = None
+    for s in body:
+        if isinstance(s, ir.Let):
+            if s.name == acc or not _pure(s.init):
+                return None
+            env[s.name] = _inline(s.init, env, acc, now)
+        elif isinstance(s, ir.Assign):
+            step = ir.Assign(acc, _inline(s.value, env, acc, now), s.span)
+            if isinstance(s, _Branch):
+                branch = _inline(s.cond, env, acc, now)
+            now = step.value
+        elif isinstance(s, ir.Store):
+            store = ir.Store(s.array, _inline(s.index, env, acc, now), _inline(s.value, env, acc, now), s.span)
+    assert step is not None and store is not None
+    found = _step(step)
+    if found is None or not _pure(step.value):
+        return None
+    op, negate, element = found
+    arr = fn.arrays.get(store.array)
+    if arr is None or arr.elem != ty or store.index != ir.Var(loop.var, loop.ty):
+        return None
+    if store.value == step.value:
+        exclusive = False
+    elif store.value == before:
+        exclusive = True
+    else:
+        return None
+    # e(i) of a whole block is computed before its stores: it may read the
+    # stored array only at i, and only where the store ends the body (an
+    # in-place scan, `s += x[i]; x[i] = s;`), so every read precedes it
+    last = isinstance(body[-1], ir.Store)
+    index = ir.Var(loop.var, loop.ty)
+    if _reads(element, acc) or any(
+        isinstance(x, ir.Load) and x.array == store.array and not (last and x.index == index) for x in ir.walk(element)
+    ):
+        return None
+    return Scan(loop, acc, ty, op, negate, element, store.array, exclusive, branch)
+
+
+def _inline(e: ir.Expr, env: dict[str, ir.Expr], acc: str, now: ir.Expr) -> ir.Expr:
+    return ir.map_expr(e, var=lambda v: now if v.name == acc else env.get(v.name, v))
+
+
+@dataclass(frozen=True)
+class _Branch(ir.Assign):
+    """`if c { s = e; }` read as `s = max(s, e)` or `min`, as c says."""
+
+    cond: ir.Expr = ir.Const(False, ir.BOOL)
+
+
+_TOWARD = {"gt": "max", "ge": "max", "lt": "min", "le": "min"}
+_FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+_NOT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
+
+
+def _as_step(s: ir.Stmt) -> ir.Stmt:
+    """An `if` that sets the carried value to e where e compares above (or
+    below) it, and leaves it otherwise, as the step it is; any other
+    statement as it is.  search/lanes.py proves the reading."""
+    if not isinstance(s, ir.If) or len(s.then) + len(s.else_) != 1:
+        return s
+    arm, c = (s.then or s.else_)[0], s.cond
+    if not isinstance(arm, ir.Assign) or not isinstance(c, ir.Binary) or c.op not in _TOWARD:
+        return s
+    e = arm.value
+    rel = c.op if s.then else _NOT[c.op]  # s becomes e where `c.a rel c.b`
+    if c.a == e and isinstance(c.b, ir.Var) and c.b.name == arm.name:
+        acc = c.b
+    elif c.b == e and isinstance(c.a, ir.Var) and c.a.name == arm.name:
+        acc, rel = c.a, _FLIP[rel]
+    else:
+        return s
+    cond = c if s.then else ir.Unary("not", c, ir.BOOL)
+    return _Branch(arm.name, ir.Prim(_TOWARD[rel], (acc, e), acc.ty, arm.span), arm.span, cond=cond)
+
+
+def _scalar_of(fn: ir.Function, name: str) -> ir.Scalar | None:
+    for p in fn.params:
+        if p.name == name:
+            return p.ty if isinstance(p.ty, ir.Scalar) else None
+    for n, t in ir.declared(fn.body):
+        if n == name:
+            return t
+    return None

@@ -1,0 +1,171 @@
+"""Scans in lanes: a loop that stores each step of a running combination
+(a prefix sum, a running maximum, a running xor; atlas/meaning/scans.py)
+marked to run a vector of W steps at a time.
+
+    for i in lo..hi { s = s (+) e(i); out[i] = s; }
+
+The backend computes W elements, combines them among themselves in log2(W)
+shifted steps, combines the carried s into every lane, stores the W
+results and carries the last (backends/llvm/lanes.py).  Lane k then holds
+s (+) (e(i) (+) ... (+) e(i+k)) grouped differently from the loop's
+((s (+) e(i)) (+) ...) (+) e(i+k), with the identity padding the shifted
+lanes.  That is the same value for every k exactly when (+) is
+associative and commutative and has that identity at the loop's type,
+which Z3 proves here for the type (and `s - e` equal to `s + (-e)` where
+the loop subtracts), before the loop is marked.  The form also requires
+(checked by scans.match) that e(i) reads neither s nor the stored array
+and has no effect, so computing the elements of a block before its stores
+changes nothing.
+
+Nothing else about the function changes: the mark licenses the vector
+code, the loop keeps its meaning, and the search compares the compiled
+variant's outputs with the default variant's as for every shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import z3
+
+from ..meaning import ir, scans
+from ..meaning import semantics as sem
+from ..meaning.terms import evaluate, from_expr
+from ..meaning.z3domain import Z3Domain, fresh
+from .shapes import Shaped, finish
+
+D = Z3Domain()
+
+
+def proof_text(marked: list[scans.Scan]) -> str:
+    """What the marked loops rest on, saying only what holds of them."""
+    extra = []
+    if any(m.negate for m in marked):
+        extra.append("s - e equal to s + (-e) where a loop subtracts")
+    if any(m.branch is not None for m in marked):
+        extra.append("`if c { s = e; }` equal to the minimum or maximum of s and e where a loop branches")
+    laws = "; ".join(["associative and commutative at its type, with the identity the shifted lanes take", *extra])
+    return (
+        f"z3: each scan's operation {laws}; scans.match: the elements read neither the carried value "
+        "nor the stored array and have no effect"
+    )
+
+
+_OPS = {
+    "add": sem.add,
+    "mul": sem.mul,
+    "and": sem.bitand,
+    "or": sem.bitor,
+    "xor": sem.bitxor,
+    "min": sem.min_,
+    "max": sem.max_,
+}
+
+
+def obligations(scan: scans.Scan) -> dict[str, str]:
+    """Each law the lanes rest on, with Z3's verdict ('proven' or why not)."""
+    t, f = scan.ty, _OPS[scan.op]
+    a, b, c = (fresh(n, t) for n in "abc")
+    e = z3.BitVecVal(scans.identity(scan.op, t), t.bits)
+    laws = {
+        "associative": f(D, t, f(D, t, a, b), c) == f(D, t, a, f(D, t, b, c)),
+        "commutative": f(D, t, a, b) == f(D, t, b, a),
+        "identity": f(D, t, e, a) == a,
+    }
+    if scan.negate:
+        laws["subtraction"] = sem.sub(D, t, a, b) == sem.add(D, t, a, sem.neg(D, t, b))
+    out = {}
+    if scan.branch is not None:
+        law = _branch_law(scan, f, a, b)
+        if law is None:
+            out["branch"] = "not decided: the condition reads more than the element and the carried value"
+        else:
+            laws["branch"] = law
+    for name, law in laws.items():
+        s = z3.Solver()
+        s.set("rlimit", 5_000_000)
+        s.add(z3.Not(law))
+        r = s.check()
+        out[name] = "proven" if r == z3.unsat else ("refuted" if r == z3.sat else "undecided")
+    return out
+
+
+def _branch_law(scan: scans.Scan, f, s, e):
+    """`if c { s = e; }` is `s = op(s, e)`: c over the element and the
+    carried value only (each abstracted to a variable), for all of them."""
+    assert scan.branch is not None
+    cond = _abstract(scan.branch, scan.element, ir.Var("$e", scan.ty))
+    cond = ir.substitute(cond, {scan.acc: ir.Var("$s", scan.ty)})
+    term = from_expr(cond, {})
+    names = {x.name for x in ir.walk(cond) if isinstance(x, ir.Var)}
+    if term is None or names - {"$e", "$s"} or any(isinstance(x, ir.Load) for x in ir.walk(cond)):
+        return None
+    c = evaluate(term, D, {"$e": e, "$s": s})
+    return z3.If(c, e, s) == f(D, scan.ty, s, e)
+
+
+def _abstract(x: ir.Expr, part: ir.Expr, by: ir.Expr) -> ir.Expr:
+    """x with every subexpression equal to `part` replaced by `by`."""
+    if x == part:
+        return by
+    if isinstance(x, (ir.Unary, ir.Cast)):
+        return dataclasses.replace(x, a=_abstract(x.a, part, by))
+    if isinstance(x, ir.Binary):
+        return dataclasses.replace(x, a=_abstract(x.a, part, by), b=_abstract(x.b, part, by))
+    if isinstance(x, ir.Prim):
+        return dataclasses.replace(x, args=tuple(_abstract(a, part, by) for a in x.args))
+    if isinstance(x, ir.Load):
+        return dataclasses.replace(x, index=_abstract(x.index, part, by))
+    return x
+
+
+def scan_lanes(
+    fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0
+) -> Shaped | None:
+    """`fn` with every scan whose laws Z3 proves marked to run in lanes;
+    None when there is none."""
+    t0 = time.perf_counter()
+    sites: list[dict] = []
+    refused: list[dict] = []
+    marked: list[scans.Scan] = []
+
+    def walk(stmts: tuple) -> tuple:
+        out: list[ir.Stmt] = []
+        for s in stmts:
+            if isinstance(s, ir.For):
+                scan = scans.match(s, fn)
+                if scan is not None:
+                    laws = obligations(scan)
+                    site = {"loop": str(s.span), "scan": describe(scan), "obligations": laws}
+                    if all(v == "proven" for v in laws.values()):
+                        sites.append(site)
+                        marked.append(scan)
+                        out.append(dataclasses.replace(s, lanes=True))
+                        continue
+                    refused.append(site)
+                out.append(dataclasses.replace(s, body=walk(s.body)))
+            elif isinstance(s, (ir.If, ir.When)):
+                out.append(dataclasses.replace(s, then=walk(s.then), else_=walk(s.else_)))
+            elif isinstance(s, ir.While):
+                out.append(dataclasses.replace(s, body=walk(s.body)))
+            else:
+                out.append(s)
+        return tuple(out)
+
+    body = walk(fn.body)
+    if not sites:
+        return None
+    evidence: dict = {"shape": "scan-lanes", "proof": proof_text(marked), "loops": sites}
+    if refused:
+        evidence["refused"] = refused
+    return finish(fn, dataclasses.replace(fn, body=body), module, evidence, differential, seed, t0)
+
+
+def describe(scan: scans.Scan) -> str:
+    sym = {"add": "+", "mul": "*", "and": "&", "or": "|", "xor": "^"}.get(scan.op)
+    step = f"{scan.acc} {sym} e" if sym else f"{scan.op}({scan.acc}, e)"
+    if scan.negate:
+        step = f"{scan.acc} - e"
+    kind = "exclusive" if scan.exclusive else "inclusive"
+    return f"{kind} scan {scan.out}[{scan.loop.var}] = {step} at {scan.ty}, e = {ir.pretty_expr(scan.element)}"

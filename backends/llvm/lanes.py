@@ -1,0 +1,197 @@
+"""A scan (atlas/meaning/scans.py) run W steps at a time.
+
+For each block of W elements at i:
+
+    v      = <e(i), ..., e(i+W-1)>              a vector load when e(i) is x[i],
+                                                 else a tile of e computed by a
+                                                 plain loop first (LLVM vectorises it)
+    v      = v (+) (v shifted up 1, 2, 4, ... lanes, the identity shifted in)
+    out[i..i+W) = splat(s) (+) v                 (exclusive: v shifted up one lane)
+    s      = s (+) v[W-1]
+
+which is the loop's own result because (+) is associative and commutative
+with that identity (search/lanes.py proves it for the type before it marks
+a loop).  Blocks run while W steps remain and their stores (and the vector
+loads) are within their arrays; the rest runs as the plain loop, which
+also does whatever the source does out of range.  The loop variable is
+unsigned, so i..i+W-1 are W adjacent elements.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import llvmlite.ir as ll
+
+from atlas.meaning import ir, scans
+from atlas.meaning.scans import Scan
+
+from .codegen import Arr
+
+if TYPE_CHECKING:
+    from .codegen import FunctionCodegen
+
+I1, I32, I64 = ll.IntType(1), ll.IntType(32), ll.IntType(64)
+TILE = 1024  # elements of a computed tile: a few KiB, in the first-level cache
+MAX_LANES = 64
+
+
+def lanes_for(cg: "FunctionCodegen", ty: ir.Scalar) -> int:
+    """W: the search's vector width when it set one, else as many lanes as
+    the vectors the function prefers (the CPU's widest up to 256 bits)."""
+    r = cg.realise
+    if r is not None and r.vector_width >= 2:
+        return min(r.vector_width, MAX_LANES)
+    bits = cg.mc.out.prefer_width.get(cg.f.name)
+    if bits is None:
+        usable = [b for b in cg.mc.vector_bits if b <= 256]
+        bits = max(usable) if usable else 128
+    return max(2, min(MAX_LANES, bits // ty.bits))
+
+
+class LaneScan:
+    def __init__(self, cg: "FunctionCodegen", scan: Scan):
+        self.cg, self.scan, self.b = cg, scan, cg.b
+        self.et = ll.IntType(scan.ty.bits)
+        self.w = lanes_for(cg, scan.ty)
+        self.vt = ll.VectorType(self.et, self.w)
+        self.ident = ll.Constant(self.vt, [ll.Constant(self.et, scans.identity(scan.op, scan.ty))] * self.w)
+
+    # -- vector pieces
+    def combine(self, a, b):
+        """a (+) b, on vectors or on scalars alike."""
+        B, op = self.b, self.scan.op
+        if op in ("min", "max"):
+            less = B.icmp_signed if self.scan.ty.signed else B.icmp_unsigned
+            return B.select(less("<" if op == "min" else ">", a, b), a, b)
+        return {"add": B.add, "mul": B.mul, "and": B.and_, "or": B.or_, "xor": B.xor}[op](a, b)
+
+    def shifted(self, v, d: int):
+        """v moved up d lanes, the identity in the d lanes at the bottom."""
+        mask = [self.w + k if k < d else k - d for k in range(self.w)]
+        return self.b.shuffle_vector(v, self.ident, ll.Constant(ll.VectorType(I32, self.w), mask))
+
+    def splat(self, x):
+        one = self.b.insert_element(ll.Constant(self.vt, ll.Undefined), x, ll.Constant(I32, 0))
+        return self.b.shuffle_vector(
+            one, ll.Constant(self.vt, ll.Undefined), ll.Constant(ll.VectorType(I32, self.w), [0] * self.w)
+        )
+
+    def step(self, v, carry):
+        """Store the block's values at the current pointer and give the new carry."""
+        d = 1
+        while d < self.w:
+            v = self.combine(v, self.shifted(v, d))
+            d *= 2
+        stored = self.shifted(v, 1) if self.scan.exclusive else v
+        last = self.b.extract_element(v, ll.Constant(I32, self.w - 1))
+        return self.combine(self.splat(carry), stored), self.combine(carry, last)
+
+    def vptr(self, arr, idx):
+        return self.cg.elem_ptr(arr, idx)  # pointers are opaque: the access gives the vector type
+
+    def vload(self, arr, idx):
+        return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.et.width // 8)
+
+    # -- the blocks
+    def emit(self, loop: ir.For, lo, hi) -> None:
+        """Run whole blocks from lo, leaving the loop variable's and the
+        carried value's slots where the plain loop is to go on."""
+        cg, B, scan = self.cg, self.b, self.scan
+        islot = cg.local(loop.var, loop.ty)
+        sslot, _ = cg.vars[scan.acc]
+        B.store(lo, islot)
+        arrays = {n: a.ty for n, a in cg.arrays.items()}
+        src = scan.direct(arrays)
+        out = cg.arrays[scan.out]
+        limits = [out.length] + ([cg.arrays[src].length] if src else [])
+        head, body, done = cg.new_block("lanes.cond"), cg.new_block("lanes.body"), cg.new_block("lanes.end")
+        B.branch(head)
+        B.position_at_end(head)
+        i = B.load(islot, typ=ll.IntType(loop.ty.bits))
+        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
+        # how many steps may run as blocks now: those left, and those whose
+        # elements lie within every array read or written as a vector
+        room = B.select(B.icmp_unsigned("<", i, hi), B.sub(hi, i), ll.Constant(i.type, 0))
+        room = B.zext(room, I64) if loop.ty.bits < 64 else room
+        for n in limits:
+            past = B.icmp_unsigned(">=", i64, n)
+            room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, i64)))
+        if src is None:
+            room = _umin(B, room, ll.Constant(I64, TILE))
+        count = B.and_(room, ll.Constant(I64, -self.w))  # whole blocks only
+        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
+        B.position_at_end(body)
+        if src is None:
+            tile = self.tile(loop, i, count)
+            self.blocks(count, lambda k: self.vload(tile, k), out, i64)
+        else:
+            xs = cg.arrays[src]
+            self.blocks(count, lambda k: self.vload(xs, B.add(i64, k)), out, i64)
+        nxt = B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count)
+        B.store(nxt, islot)
+        B.branch(head)
+        B.position_at_end(done)
+
+    def blocks(self, count, load, out, base) -> None:
+        """For k = 0, W, ... < count: the step on load(k), stored at out[base + k]."""
+        cg, B = self.cg, self.b
+        sslot, _ = cg.vars[self.scan.acc]
+        before = B.block
+        loop_b, end = cg.new_block("lanes.block"), cg.new_block("lanes.blocks.end")
+        carry0 = B.load(sslot, typ=self.et)
+        B.branch(loop_b)
+        B.position_at_end(loop_b)
+        k = B.phi(I64)
+        carry = B.phi(self.et)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        carry.add_incoming(carry0, before)
+        stored, new = self.step(load(k), carry)
+        B.store(stored, self.vptr(out, B.add(base, k)), align=self.et.width // 8)
+        k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
+        k.add_incoming(k2, B.block)
+        carry.add_incoming(new, B.block)
+        B.cbranch(B.icmp_unsigned("<", k2, count), loop_b, end)
+        B.position_at_end(end)
+        B.store(new, sslot)
+
+    def tile(self, loop: ir.For, i, count):
+        """A tile of e(i), e(i+1), ... (count of them), computed by a plain
+        loop, which LLVM may vectorise."""
+        cg, B, scan = self.cg, self.b, self.scan
+        key = scan.ty
+        if key not in cg.lane_tiles:
+            here = B.block
+            B.position_at_start(cg.entry)
+            slot = B.alloca(self.et, size=ll.Constant(I64, TILE), name="lanes.tile")
+            slot.align = 64
+            B.position_at_end(here)
+            cg.lane_tiles[key] = slot
+        tmp = Arr(
+            cg.lane_tiles[key], ir.Array(scan.ty, ir.Const(TILE, ir.Scalar("uint", 64)), True), ll.Constant(I64, TILE)
+        )
+        islot = cg.local(loop.var, loop.ty)
+        before = B.block
+        fill, filled = cg.new_block("lanes.fill"), cg.new_block("lanes.filled")
+        B.branch(fill)
+        B.position_at_end(fill)
+        k = B.phi(I64)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        kk = B.trunc(k, i.type) if loop.ty.bits < 64 else k
+        B.store(B.add(i, kk), islot)
+        cg.loops.append(loop)
+        v = cg.expr(scan.element)
+        cg.loops.pop()
+        if scan.negate:
+            v = B.neg(v)
+        cg.store_elem(tmp, k, v)
+        k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
+        k.add_incoming(k2, B.block)
+        cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), fill, filled))
+        B.position_at_end(filled)
+        B.store(i, islot)
+        return tmp
+
+
+def _umin(B: ll.IRBuilder, a, b):
+    return B.select(B.icmp_unsigned("<", a, b), a, b)

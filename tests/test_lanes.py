@@ -1,0 +1,214 @@
+"""Scans in lanes (atlas/search/lanes.py, backends/llvm/lanes.py): a loop
+that stores each step of a running combination is marked, after Z3 proves
+its operation's laws, and compiled to vector code that agrees with the
+interpreter at every length, start and output length; loops the form does
+not hold for are left alone, each for its reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atlas.front.check import check
+from atlas.front.syntax import parse
+from atlas.meaning import interp, ir, scans
+from atlas.search import lanes
+
+ROOT = Path(__file__).resolve().parent.parent
+UNSEEN = ROOT / "tests/fixtures/scans/unseen.ax"
+FILES = [UNSEEN, ROOT / "intents/family/running_max_u8.ax", ROOT / "intents/family/offsets_u16.ax"]
+
+
+def functions(src: str) -> list[ir.Function]:
+    return list(check(parse(src, "t.ax")).functions)
+
+
+def the_loop(fn: ir.Function) -> ir.For:
+    return next(s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For))
+
+
+def scan_of(src: str) -> scans.Scan | None:
+    fn = next(f for f in functions(src) if f.name == "f")
+    return scans.match(the_loop(fn), fn)
+
+
+def ints(rng, dt, n):
+    info = np.iinfo(dt)
+    return rng.integers(info.min, info.max, n, dtype=dt, endpoint=True)
+
+
+def arguments(name: str, n: int, rng) -> list:
+    """Arguments for each function of the fixture at length n (some with a
+    shorter or longer output, or a window that starts late)."""
+    if name == "running_max_u8":
+        return [n, ints(rng, np.uint8, n), np.zeros(n, np.uint8)]
+    if name == "offsets_u16":
+        return [n, ints(rng, np.uint16, n), np.zeros(n, np.uint32)]
+    if name == "xor_chain":
+        return [n, ints(rng, np.uint64, n), int(rng.integers(0, 2**63)), np.zeros(n, np.uint64)]
+    if name == "running_low":
+        return [n, ints(rng, np.int16, n), int(rng.integers(-300, 300)), np.zeros(n, np.int16)]
+    if name == "balance":
+        first = int(rng.integers(0, n + 3))  # past the end too: the loop does not run
+        return [first, n, int(rng.integers(-(2**40), 2**40)), ints(rng, np.int64, n), np.zeros(n, np.int64)]
+    if name == "seen":
+        m = max(0, n + int(rng.integers(-20, 20)))  # stores past m are skipped
+        return [
+            n,
+            m,
+            rng.integers(0, 256, n, dtype=np.uint8) & rng.integers(0, 256, n, dtype=np.uint8),
+            np.zeros(m, np.uint8),
+        ]
+    if name == "in_place":
+        return [n, ints(rng, np.uint32, n)]
+    if name == "odd_product":
+        return [n, ints(rng, np.uint32, n), np.zeros(n, np.uint32)]
+    raise AssertionError(name)
+
+
+NAMES = ["running_max_u8", "offsets_u16", "xor_chain", "running_low", "balance", "seen", "odd_product", "in_place"]
+LENGTHS = [*range(0, 40), 63, 64, 65, 127, 1000, 1023, 1024, 1025, 2049, 5000]
+
+
+def test_every_unseen_scan_is_matched_and_proven():
+    fns = [f for p in FILES for f in functions(p.read_text())]
+    assert sorted(f.name for f in fns) == sorted(NAMES)
+    for fn in fns:
+        made = lanes.scan_lanes(fn, ir.Module((fn,)))
+        assert made is not None, fn.name
+        (site,) = made.evidence["loops"]
+        assert set(site["obligations"].values()) == {"proven"}, (fn.name, site)
+        assert the_loop(made.function).lanes
+    by_name = {f.name: scans.match(the_loop(f), f) for f in fns}
+    assert by_name["running_max_u8"].op == "max" and by_name["running_max_u8"].branch is not None
+    assert by_name["offsets_u16"].exclusive and by_name["offsets_u16"].op == "add"
+    assert by_name["balance"].negate and by_name["running_low"].op == "min"
+    assert by_name["odd_product"].op == "mul" and by_name["seen"].op == "or"
+    assert (
+        by_name["in_place"].out == "x"
+        and by_name["in_place"].direct({f.name: f for f in fns}["in_place"].arrays) == "x"
+    )
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """Each fixture function compiled with its loop in lanes, and a second
+    time with 512-bit vectors preferred (more lanes)."""
+    from atlas.machine import probe as hwprobe
+    from atlas.machine.runtime import load
+    from atlas.pipeline import compile_files, front
+    from atlas.search.explode import Options, pinned
+    from atlas.search.genome import Genome
+
+    probe = hwprobe.probe()
+    out = {}
+    for wide in (0, 512):
+        pins = {
+            name: (Genome((), "scan-lanes", prefer_width_bits=wide) if wide else pinned("scan-lanes")) for name in NAMES
+        }
+        d = tmp_path_factory.mktemp(f"lanes{wide}") / "out"
+        compile_files(FILES, probe, d, search=Options(fixed=pins))
+        out[wide] = (load(d), json.loads((d / "manifest.json").read_text()))
+    return front(FILES, probe)[1], out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_lanes_agree_with_the_interpreter(compiled, name):
+    module, libs = compiled
+    rng = np.random.default_rng(NAMES.index(name))
+    for wide, (lib, manifest) in libs.items():
+        assert manifest["functions"][name]["evidence"]["shape"]["shape"] == "scan-lanes"
+        for n in LENGTHS:
+            args = arguments(name, n, rng)
+            want = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+            interp.run(module, name, *want)
+            getattr(lib, name)(*got)
+            for w, g in zip(want, got):
+                if isinstance(w, np.ndarray):
+                    assert np.array_equal(w, g), (name, wide, n)
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("s += out[i + 1]; out[i] = s;", "reads the stored array ahead"),
+        ("out[i] = s; s += out[i];", "reads the stored array after the store"),
+        ("s = x[i] - s; out[i] = s;", "not associative"),
+        ("s = s << x[i]; out[i] = s;", "not associative"),
+        ("s += x[i]; out[i] = s + 1;", "stores something else"),
+        ("s += x[i]; out[i + 1] = s;", "not element i"),
+        ("s += x[i]; t += s; out[i] = s;", "carries two values"),
+        ("s += x[i] * s; out[i] = s;", "element reads s"),
+        ("s += x[i]; out[i] = s; if s > 3 { out[i] = 0; }", "a second store"),
+    ],
+)
+def test_what_is_not_a_scan_is_left_alone(body, reason):
+    src = f"""fn f(n: u64, x: [i32; n], out: mut [i32; n]) -> i32 {{
+        let s: i32 = 0; let t: i32 = 0;
+        for i in 0..n {{ {body} }}
+        return s + t;
+    }}"""
+    assert scan_of(src) is None, reason
+
+
+def test_signed_indices_floats_and_calls_are_left_alone():
+    assert (
+        scan_of(
+            "fn f(n: i64, x: [i32; n], out: mut [i32; n]) { let s: i32 = 0; for i in 0..n { s += x[i]; out[i] = s; } }"
+        )
+        is None
+    )
+    assert (
+        scan_of(
+            "fn f(n: u64, x: [f32; n], out: mut [f32; n]) { let s: f32 = 0.0; "
+            "for i in 0..n { s += x[i]; out[i] = s; } }"
+        )
+        is None
+    )
+    assert (
+        scan_of(
+            """fn g(v: i32) -> i32 { return v * 3; }
+        fn f(n: u64, x: [i32; n], out: mut [i32; n]) { let s: i32 = 0; for i in 0..n { s += g(x[i]); out[i] = s; } }"""
+        )
+        is None
+    )
+
+
+def test_a_branch_that_is_not_a_maximum_is_refused():
+    # `if x > s { s = x - 1 }` is not max(s, x - 1): the element differs from the one compared
+    assert (
+        scan_of(
+            "fn f(n: u64, x: [u8; n], out: mut [u8; n]) { let s: u8 = 0; "
+            "for i in 0..n { if x[i] > s { s = x[i] - 1; } out[i] = s; } }"
+        )
+        is None
+    )
+    # the else arm sets it: `if s >= x {} else { s = x }` is a maximum too
+    got = scan_of(
+        "fn f(n: u64, x: [u8; n], out: mut [u8; n]) { let s: u8 = 0; "
+        "for i in 0..n { if s >= x[i] { } else { s = x[i]; } out[i] = s; } }"
+    )
+    assert got is not None and got.op == "max"
+
+
+def test_the_prefix_sum_runs_in_lanes_and_says_what_was_proven(tmp_path):
+    from atlas.machine import probe as hwprobe
+    from atlas.machine.runtime import load
+    from atlas.pipeline import compile_files
+    from atlas.search.explode import Options, pinned
+
+    path = ROOT / "intents/prefix_sum.ax"
+    compile_files([path], hwprobe.probe(), tmp_path / "out", search=Options(fixed={"prefix_sum": pinned("scan-lanes")}))
+    ev = json.loads((tmp_path / "out/manifest.json").read_text())["functions"]["prefix_sum"]["evidence"]
+    (site,) = ev["shape"]["loops"]
+    assert site["scan"] == "inclusive scan out[i] = s + e at i32, e = x[i]"
+    assert site["obligations"] == {"associative": "proven", "commutative": "proven", "identity": "proven"}
+    assert "subtract" not in ev["shape"]["proof"]  # this loop adds: the proof says nothing of subtraction
+    x = np.arange(-50, 53, dtype=np.int32) * 7919
+    out = np.zeros_like(x)
+    load(tmp_path / "out").prefix_sum(x.size, x, out)
+    assert np.array_equal(out, np.cumsum(x, dtype=np.int32))
