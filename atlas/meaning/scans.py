@@ -8,7 +8,7 @@ operation and stores each step of it.
     }
 
 where (+) is `+ * & | ^ min max` on an integer type (or `-`, a sum of the
-negated elements), e(i) reads neither s nor `out`, and nothing else in the
+negated elements), or `+ *` on a float in a `reassoc fn`, e(i) reads neither s nor `out`, and nothing else in the
 body has an effect.  Such a loop can run W steps at once: the elements of
 a block first, then their running combination in log2(W) shifted steps,
 then the carried value combined into every lane (search/lanes.py proves
@@ -52,8 +52,11 @@ class Scan:
         return ir.Var(self.loop.var, self.loop.ty)
 
 
-def identity(op: str, t: ir.Scalar) -> int:
-    """The value that leaves every other unchanged under `op` at `t`, as bits."""
+def identity(op: str, t: ir.Scalar) -> int | float:
+    """The value that leaves every other unchanged under `op` at `t` (an
+    integer's as its bits; a float sum's is -0.0, since -0.0 + 0.0 is 0.0)."""
+    if t.is_float:
+        return {"add": -0.0, "mul": 1.0}[op]
     top = (1 << (t.bits - 1)) - 1 if t.signed else (1 << t.bits) - 1
     bottom = -(1 << (t.bits - 1)) if t.signed else 0
     v = {"add": 0, "or": 0, "xor": 0, "mul": 1, "and": -1, "min": top, "max": bottom}[op]
@@ -100,7 +103,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
         return None
     acc = steps[0].name
     ty = _scalar_of(fn, acc)
-    if ty is None or ty.kind not in ("int", "uint"):
+    if ty is None or ty.is_bool or (ty.is_float and not fn.reassoc):
         return None
     before = ir.Var(acc, ty)
     env: dict[str, ir.Expr] = {}
@@ -125,6 +128,8 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     if found is None or not _pure(step.value):
         return None
     op, negate, element = found
+    if ty.is_float and (op not in ("add", "mul") or branch is not None):
+        return None  # a float sum or product, regrouped as the `reassoc fn` allows; min and max order NaNs
     arr = fn.arrays.get(store.array)
     if arr is None or arr.elem != ty or store.index != ir.Var(loop.var, loop.ty):
         return None

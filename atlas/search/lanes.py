@@ -32,22 +32,32 @@ import z3
 from ..meaning import ir, scans
 from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr
-from ..meaning.z3domain import Z3Domain, fresh
+from ..meaning.z3domain import Z3Domain, fresh, sort_of
 from .shapes import Shaped, finish
 
 D = Z3Domain()
+REGROUPED = "allowed by `reassoc fn`, not proven: outputs compared within the bound of two summation orders"
 
 
 def proof_text(marked: list[scans.Scan]) -> str:
     """What the marked loops rest on, saying only what holds of them."""
-    extra = []
+    laws = []
+    if any(not m.ty.is_float for m in marked):
+        laws.append(
+            "each integer scan's operation associative and commutative at its type, with the identity "
+            "the shifted lanes take"
+        )
+    if any(m.ty.is_float for m in marked):
+        laws.append(
+            "each float scan's operation commutative, with the identity the shifted lanes take, and "
+            "regrouped as its `reassoc fn` allows (IEEE sums and products are not associative: not proven)"
+        )
     if any(m.negate for m in marked):
-        extra.append("s - e equal to s + (-e) where a loop subtracts")
+        laws.append("s - e equal to s + (-e) where a loop subtracts")
     if any(m.branch is not None for m in marked):
-        extra.append("`if c { s = e; }` equal to the minimum or maximum of s and e where a loop branches")
-    laws = "; ".join(["associative and commutative at its type, with the identity the shifted lanes take", *extra])
+        laws.append("`if c { s = e; }` equal to the minimum or maximum of s and e where a loop branches")
     return (
-        f"z3: each scan's operation {laws}; scans.match: the elements read neither the carried value "
+        f"z3: {'; '.join(laws)}; scans.match: the elements read neither the carried value "
         "nor the stored array and have no effect"
     )
 
@@ -67,15 +77,19 @@ def obligations(scan: scans.Scan) -> dict[str, str]:
     """Each law the lanes rest on, with Z3's verdict ('proven' or why not)."""
     t, f = scan.ty, _OPS[scan.op]
     a, b, c = (fresh(n, t) for n in "abc")
-    e = z3.BitVecVal(scans.identity(scan.op, t), t.bits)
+    unit = scans.identity(scan.op, t)
+    e = z3.FPVal(unit, sort_of(t)) if t.is_float else z3.BitVecVal(unit, t.bits)
     laws = {
         "associative": f(D, t, f(D, t, a, b), c) == f(D, t, a, f(D, t, b, c)),
         "commutative": f(D, t, a, b) == f(D, t, b, a),
         "identity": f(D, t, e, a) == a,
     }
+    out = {}
+    if t.is_float:  # not so in IEEE arithmetic: the intent allows the regrouping instead
+        del laws["associative"]
+        out["associative"] = REGROUPED
     if scan.negate:
         laws["subtraction"] = sem.sub(D, t, a, b) == sem.add(D, t, a, sem.neg(D, t, b))
-    out = {}
     if scan.branch is not None:
         law = _branch_law(scan, f, a, b)
         if law is None:
@@ -138,7 +152,7 @@ def scan_lanes(
                 if scan is not None:
                     laws = obligations(scan)
                     site = {"loop": str(s.span), "scan": describe(scan), "obligations": laws}
-                    if all(v == "proven" for v in laws.values()):
+                    if all(v in ("proven", REGROUPED) for v in laws.values()):
                         sites.append(site)
                         marked.append(scan)
                         out.append(dataclasses.replace(s, lanes=True))

@@ -26,7 +26,7 @@ import llvmlite.ir as ll
 from atlas.meaning import ir, scans
 from atlas.meaning.scans import Scan
 
-from .codegen import Arr
+from .codegen import Arr, value_type
 
 if TYPE_CHECKING:
     from .codegen import FunctionCodegen
@@ -52,7 +52,8 @@ def lanes_for(cg: "FunctionCodegen", ty: ir.Scalar) -> int:
 class LaneScan:
     def __init__(self, cg: "FunctionCodegen", scan: Scan):
         self.cg, self.scan, self.b = cg, scan, cg.b
-        self.et = ll.IntType(scan.ty.bits)
+        self.et = value_type(scan.ty)
+        self.align = scan.ty.bits // 8
         self.w = lanes_for(cg, scan.ty)
         self.vt = ll.VectorType(self.et, self.w)
         self.ident = ll.Constant(self.vt, [ll.Constant(self.et, scans.identity(scan.op, scan.ty))] * self.w)
@@ -61,6 +62,8 @@ class LaneScan:
     def combine(self, a, b):
         """a (+) b, on vectors or on scalars alike."""
         B, op = self.b, self.scan.op
+        if self.scan.ty.is_float:  # a `reassoc fn`'s sum or product, in the order the lanes give it
+            return B.fadd(a, b) if op == "add" else B.fmul(a, b)
         if op in ("min", "max"):
             less = B.icmp_signed if self.scan.ty.signed else B.icmp_unsigned
             return B.select(less("<" if op == "min" else ">", a, b), a, b)
@@ -91,7 +94,7 @@ class LaneScan:
         return self.cg.elem_ptr(arr, idx)  # pointers are opaque: the access gives the vector type
 
     def vload(self, arr, idx):
-        return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.et.width // 8)
+        return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.align)
 
     # -- the blocks
     def emit(self, loop: ir.For, lo, hi) -> None:
@@ -147,7 +150,7 @@ class LaneScan:
         k.add_incoming(ll.Constant(I64, 0), before)
         carry.add_incoming(carry0, before)
         stored, new = self.step(load(k), carry)
-        B.store(stored, self.vptr(out, B.add(base, k)), align=self.et.width // 8)
+        B.store(stored, self.vptr(out, B.add(base, k)), align=self.align)
         k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
         k.add_incoming(k2, B.block)
         carry.add_incoming(new, B.block)
@@ -183,7 +186,7 @@ class LaneScan:
         v = cg.expr(scan.element)
         cg.loops.pop()
         if scan.negate:
-            v = B.neg(v)
+            v = B.fneg(v) if scan.ty.is_float else B.neg(v)
         cg.store_elem(tmp, k, v)
         k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
         k.add_incoming(k2, B.block)
