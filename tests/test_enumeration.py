@@ -60,6 +60,24 @@ fn low_byte_signed(x: i32) -> i32 {
     if (b & 128) != 0 { b = b | -256; }
     return b;
 }
+// every byte's high nibble moved down, a byte at a time
+fn high_nibbles_down(x: u32) -> u32 {
+    let y: u32 = 0;
+    for k in 0u32..4 {
+        let b = (x >> (8 * k)) & 0xff;
+        y = y | ((b >> 4) << (8 * k));
+    }
+    return y;
+}
+// the two bytes of every 16-bit quarter exchanged, a quarter at a time
+fn swap_bytes_in_quarters(x: u64) -> u64 {
+    let y: u64 = 0;
+    for k in 0u64..4 {
+        let h = (x >> (16 * k)) & 0xffff;
+        y = y | ((((h & 0xff) << 8) | (h >> 8)) << (16 * k));
+    }
+    return y;
+}
 """
 
 
@@ -113,7 +131,7 @@ def test_a_table_hit_is_said_to_be_shortest_and_a_last_step_is_not():
 
 @pytest.mark.parametrize(
     # the sign extensions' shifts (by 20, 11, 24) are derived from the masks
-    # and powers the specs name (enumeration._derived)
+    # and powers the specs name (enumeration._derived); SWAR masks from lanes
     "name, at_most",
     [
         ("ones_if_nonzero", 2),
@@ -122,6 +140,10 @@ def test_a_table_hit_is_said_to_be_shortest_and_a_last_step_is_not():
         ("mean_bytes", 4),
         ("field5", 2),
         ("low_byte_signed", 2),
+        # a lane at a time: the masks over the whole word are derived from
+        # the lane's field and the lane's width (enumeration._lanes)
+        ("high_nibbles_down", 2),
+        ("swap_bytes_in_quarters", 5),
     ],
 )
 def test_problems_in_other_words_are_found(name, at_most):

@@ -208,6 +208,32 @@ def _derived(constants: set[int], bits: int) -> set[int]:
     return out
 
 
+def _lanes(constants: set[int], bits: int) -> set[int]:
+    """A loop over the lanes of a word (a byte at a time), unrolled, shifts
+    by every multiple of the lane's width.  A field it keeps in each lane
+    (a mask 2^k - 1 narrower than the lane, or what a shift by d < the
+    lane's width leaves of it) is one mask over the whole word, low in each
+    lane or at its top, and k the distance between the two (SWAR: every
+    byte's low nibble at once is `(x & 0x0f0f0f0f) << 4`).  Two multiples
+    at least, so a single 16 is not read as a lane, and few distances below
+    the lane's width: a loop over every bit shifts by all of them, and is
+    not a loop over lanes."""
+    out: set[int] = set()
+    for lane in (8, 16):
+        if bits // lane < 3 or not all(lane * j in constants for j in range(1, bits // lane)):
+            continue
+        if len({d for d in constants if 0 < d < lane}) > 2:
+            continue
+        widths = {(c + 1).bit_length() - 1 for c in constants if 0 < c < (1 << lane) - 1 and c & (c + 1) == 0}
+        widths |= {lane - d for d in constants if 0 < d < lane}
+        for k in widths:
+            low = (1 << k) - 1
+            for mask in (low, low << (lane - k)):
+                out.add(sum(mask << (lane * j) for j in range(bits // lane)))
+            out |= {k, lane - k}
+    return out
+
+
 def _pool(spec: so.Spec, extra: tuple[int, ...] = ()) -> list[int]:
     """The constants a table term may use: the spec's own and the few that
     bit tricks are made of (each one more multiplies every level)."""
@@ -216,6 +242,8 @@ def _pool(spec: so.Spec, extra: tuple[int, ...] = ()) -> list[int]:
     own = {u.value & W.mask for u in subterms(spec.term) if u.op == "const" and u.ty.is_int} - pool
     if len(own) <= 3:  # more are an unrolled loop's counters, not the trick's constants
         pool |= own | _derived(own, W.bits)
+    else:
+        pool |= _lanes(own, W.bits)
     if spec.pre is not None:  # a precondition names the distances and masks the problem is about
         said = {u.value & W.mask for u in subterms(spec.pre) if u.op == "const" and u.ty == W} - pool
         if len(said) <= 3:

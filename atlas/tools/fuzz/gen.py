@@ -586,13 +586,20 @@ class Generator:
             return self.t_fold()
         y, x, t = found
         s = self.fresh("s")
-        op = self.pick(("+", "+", "^", "*", "|")) if t in INTS else self.pick("+*")
+        ints = ("+", "+", "^", "*", "|", "&", "-", "min", "max", "if>", "if<=")
+        op = self.pick(ints) if t in INTS else self.pick("+*")
         inclusive = self.chance(0.5)
         out = [f"let {s}: {t} = {self.literal(t) if self.chance(0.3) else '0' + t};"]
 
         def body():
             i = self.cur.loop_vars[-1][0]
-            step = f"{s} = {s} {op} {x}[{i}];"
+            e = f"{x}[{i}]"
+            if op in ("min", "max"):
+                step = f"{s} = {op}({s}, {e});"
+            elif op.startswith("if"):  # a running maximum or minimum written with a branch
+                step = f"if {e} {op[2:]} {s} {{ {s} = {e}; }}"
+            else:
+                step = f"{s} = {s} {op} {e};"
             put = f"{y}[{i}] = {s};"
             return [step, put] if inclusive else [put, step]
 
