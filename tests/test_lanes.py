@@ -28,7 +28,10 @@ def functions(src: str) -> list[ir.Function]:
 
 
 def the_loop(fn: ir.Function) -> ir.For:
-    return next(s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For))
+    """The first innermost loop."""
+    return next(
+        s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For) and not any(isinstance(u, ir.For) for u in s.body)
+    )
 
 
 def scan_of(src: str) -> scans.Scan | None:
@@ -67,6 +70,13 @@ def arguments(name: str, n: int, rng) -> list:
         return [n, rng.uniform(-1, 1, n).astype(np.float32), np.zeros(n, np.float32)]
     if name == "growth":
         return [n, rng.uniform(-0.01, 0.01, n), np.zeros(n)]
+    if name == "row_sums":
+        m = int(rng.integers(0, 5))
+        return [m, n, ints(rng, np.int64, m * n), np.zeros(m * n, np.int64)]
+    if name == "into_window":
+        at = [0, 3, n // 2, 2**64 - 5][int(rng.integers(0, 4))]  # the last wraps: only indices past it store
+        size = n + int(rng.integers(0, 40))
+        return [n, at, size, ints(rng, np.uint16, n), np.zeros(size, np.uint16)]
     if name == "in_place":
         return [n, ints(rng, np.uint32, n)]
     if name == "odd_product":
@@ -85,6 +95,8 @@ NAMES = [
     "in_place",
     "cumulative",
     "growth",
+    "row_sums",
+    "into_window",
 ]
 LENGTHS = [*range(0, 40), 63, 64, 65, 127, 1000, 1023, 1024, 1025, 2049, 5000]
 
@@ -108,11 +120,11 @@ def test_every_unseen_scan_is_matched_and_proven():
     assert by_name["offsets_u16"].exclusive and by_name["offsets_u16"].op == "add"
     assert by_name["balance"].negate and by_name["running_low"].op == "min"
     assert by_name["odd_product"].op == "mul" and by_name["seen"].op == "or"
+    assert by_name["row_sums"].base is not None and by_name["into_window"].base is not None
     assert by_name["cumulative"].ty.is_float and by_name["growth"].exclusive and by_name["growth"].op == "mul"
-    assert (
-        by_name["in_place"].out == "x"
-        and by_name["in_place"].direct({f.name: f for f in fns}["in_place"].arrays) == "x"
-    )
+    assert by_name["in_place"].out == "x" and by_name["in_place"].direct(
+        {f.name: f for f in fns}["in_place"].arrays
+    ) == ("x", None)
 
 
 def agree(name: str, args: list, want: np.ndarray, got: np.ndarray) -> bool:
@@ -172,7 +184,8 @@ def test_the_lanes_agree_with_the_interpreter(compiled, name):
         ("s = x[i] - s; out[i] = s;", "not associative"),
         ("s = s << x[i]; out[i] = s;", "not associative"),
         ("s += x[i]; out[i] = s + 1;", "stores something else"),
-        ("s += x[i]; out[i + 1] = s;", "not element i"),
+        ("s += x[i]; out[i * 2] = s;", "not adjacent elements"),
+        ("s += x[i]; out[i + (s as u64)] = s;", "an offset the loop changes"),
         ("s += x[i]; t += s; out[i] = s;", "carries two values"),
         ("s += x[i] * s; out[i] = s;", "element reads s"),
         ("s += x[i]; out[i] = s; if s > 3 { out[i] = 0; }", "a second store"),

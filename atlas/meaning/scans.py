@@ -35,21 +35,44 @@ class Scan:
     op: str  # one of OPS
     negate: bool  # `s = s - e`: a sum of -e
     element: ir.Expr  # e(i), over the loop variable and values the loop does not change (lets inlined)
-    out: str  # the array each step is stored to, at index i
+    out: str  # the array each step is stored to, at index base + i
     exclusive: bool  # stored before the step (the value before element i)
     branch: ir.Expr | None = None  # the step was `if branch { s = e; }`, read as min or max
+    base: ir.Expr | None = None  # the store's index is base + i (None: i), base unchanged by the loop
 
-    def direct(self, arrays: dict[str, ir.Array]) -> str | None:
-        """The array e(i) is element i of, unchanged, when it is one
+    def direct(self, arrays: dict[str, ir.Array]) -> tuple[str, ir.Expr | None] | None:
+        """(x, its base) where e(i) is x[base + i] (or x[i]) unchanged
         (`s += x[i]`): the elements can then be read as a vector."""
         e = self.element
-        if self.negate or not isinstance(e, ir.Load) or e.index != self.index():
+        if self.negate or not isinstance(e, ir.Load):
             return None
         a = arrays.get(e.array)
-        return e.array if a is not None and a.elem == self.ty else None
+        at = offset(e.index, self.loop)
+        return (e.array, at[0]) if at is not None and a is not None and a.elem == self.ty else None
 
-    def index(self) -> ir.Var:
-        return ir.Var(self.loop.var, self.loop.ty)
+
+def offset(index: ir.Expr, loop: ir.For) -> tuple[ir.Expr | None] | None:
+    """(base,) where `index` is the loop variable plus a value the loop does
+    not change (None: the variable alone); None for any other index.  An
+    offset only at 64 bits: a narrower sum could wrap inside a block."""
+    i = ir.Var(loop.var, loop.ty)
+    if index == i:
+        return (None,)
+    if loop.ty.bits != 64 or not isinstance(index, ir.Binary) or index.op != "add":
+        return None
+    base = index.b if index.a == i else index.a if index.b == i else None
+    if base is None or not _fixed(base, loop):
+        return None
+    return (base,)
+
+
+def _fixed(e: ir.Expr, loop: ir.For) -> bool:
+    """Reads only constants and variables the loop does not assign (nor its
+    own variable), and no array: the same value in every iteration."""
+    changing = ir.assigned(loop.body) | {loop.var} | {n for n, _ in ir.declared(loop.body)}
+    return all(isinstance(x, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast)) for x in ir.walk(e)) and not any(
+        isinstance(x, ir.Var) and x.name in changing for x in ir.walk(e)
+    )
 
 
 def identity(op: str, t: ir.Scalar) -> int | float:
@@ -131,7 +154,8 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     if ty.is_float and (op not in ("add", "mul") or branch is not None):
         return None  # a float sum or product, regrouped as the `reassoc fn` allows; min and max order NaNs
     arr = fn.arrays.get(store.array)
-    if arr is None or arr.elem != ty or store.index != ir.Var(loop.var, loop.ty):
+    at = offset(store.index, loop)
+    if arr is None or arr.elem != ty or at is None:
         return None
     if store.value == step.value:
         exclusive = False
@@ -143,12 +167,12 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     # stored array only at i, and only where the store ends the body (an
     # in-place scan, `s += x[i]; x[i] = s;`), so every read precedes it
     last = isinstance(body[-1], ir.Store)
-    index = ir.Var(loop.var, loop.ty)
     if _reads(element, acc) or any(
-        isinstance(x, ir.Load) and x.array == store.array and not (last and x.index == index) for x in ir.walk(element)
+        isinstance(x, ir.Load) and x.array == store.array and not (last and x.index == store.index)
+        for x in ir.walk(element)
     ):
         return None
-    return Scan(loop, acc, ty, op, negate, element, store.array, exclusive, branch)
+    return Scan(loop, acc, ty, op, negate, element, store.array, exclusive, branch, at[0])
 
 
 def _inline(e: ir.Expr, env: dict[str, ir.Expr], acc: str, now: ir.Expr) -> ir.Expr:

@@ -14,7 +14,9 @@ with that identity (search/lanes.py proves it for the type before it marks
 a loop).  Blocks run while W steps remain and their stores (and the vector
 loads) are within their arrays; the rest runs as the plain loop, which
 also does whatever the source does out of range.  The loop variable is
-unsigned, so i..i+W-1 are W adjacent elements.
+unsigned, so i..i+W-1 are W adjacent elements; at 64 bits an index may be
+base + i (a row of a matrix), base fixed in the loop, and a block runs only
+where base + i .. base + i + W - 1 lies within the array, so without wrapping.
 """
 
 from __future__ import annotations
@@ -107,19 +109,25 @@ class LaneScan:
         arrays = {n: a.ty for n, a in cg.arrays.items()}
         src = scan.direct(arrays)
         out = cg.arrays[scan.out]
-        limits = [out.length] + ([cg.arrays[src].length] if src else [])
+        # a store at base + i (a row of a matrix): the base is the same in
+        # every iteration, so it is evaluated once, here
+        out_base = None if scan.base is None else cg.expr(scan.base)
+        src_base = None if src is None or src[1] is None else cg.expr(src[1])
         head, body, done = cg.new_block("lanes.cond"), cg.new_block("lanes.body"), cg.new_block("lanes.end")
         B.branch(head)
         B.position_at_end(head)
         i = B.load(islot, typ=ll.IntType(loop.ty.bits))
         i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
+        at_out = i64 if out_base is None else B.add(out_base, i64)  # wraps as the source's index does
+        at_src = i64 if src_base is None else B.add(src_base, i64)
         # how many steps may run as blocks now: those left, and those whose
         # elements lie within every array read or written as a vector
         room = B.select(B.icmp_unsigned("<", i, hi), B.sub(hi, i), ll.Constant(i.type, 0))
         room = B.zext(room, I64) if loop.ty.bits < 64 else room
-        for n in limits:
-            past = B.icmp_unsigned(">=", i64, n)
-            room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, i64)))
+        limits = [(out.length, at_out)] + ([(cg.arrays[src[0]].length, at_src)] if src else [])
+        for n, at in limits:
+            past = B.icmp_unsigned(">=", at, n)
+            room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, at)))
         if src is None:
             room = _umin(B, room, ll.Constant(I64, TILE))
         count = B.and_(room, ll.Constant(I64, -self.w))  # whole blocks only
@@ -127,10 +135,10 @@ class LaneScan:
         B.position_at_end(body)
         if src is None:
             tile = self.tile(loop, i, count)
-            self.blocks(count, lambda k: self.vload(tile, k), out, i64)
+            self.blocks(count, lambda k: self.vload(tile, k), out, at_out)
         else:
-            xs = cg.arrays[src]
-            self.blocks(count, lambda k: self.vload(xs, B.add(i64, k)), out, i64)
+            xs = cg.arrays[src[0]]
+            self.blocks(count, lambda k: self.vload(xs, B.add(at_src, k)), out, at_out)
         nxt = B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count)
         B.store(nxt, islot)
         B.branch(head)
