@@ -77,6 +77,10 @@ def arguments(name: str, n: int, rng) -> list:
         at = [0, 3, n // 2, 2**64 - 5][int(rng.integers(0, 4))]  # the last wraps: only indices past it store
         size = n + int(rng.integers(0, 40))
         return [n, at, size, ints(rng, np.uint16, n), np.zeros(size, np.uint16)]
+    if name == "widen_signed":
+        return [n, ints(rng, np.int8, n), np.zeros(n, np.int64)]
+    if name == "narrow_xor":
+        return [n, ints(rng, np.uint32, n), np.zeros(n, np.uint8)]
     if name == "in_place":
         return [n, ints(rng, np.uint32, n)]
     if name == "odd_product":
@@ -97,6 +101,8 @@ NAMES = [
     "growth",
     "row_sums",
     "into_window",
+    "widen_signed",
+    "narrow_xor",
 ]
 LENGTHS = [*range(0, 40), 63, 64, 65, 127, 1000, 1023, 1024, 1025, 2049, 5000]
 
@@ -120,6 +126,10 @@ def test_every_unseen_scan_is_matched_and_proven():
     assert by_name["offsets_u16"].exclusive and by_name["offsets_u16"].op == "add"
     assert by_name["balance"].negate and by_name["running_low"].op == "min"
     assert by_name["odd_product"].op == "mul" and by_name["seen"].op == "or"
+    arrays = {n: f.arrays for n, f in {f.name: f for f in fns}.items()}
+    for name in ("offsets_u16", "widen_signed", "narrow_xor"):  # read as vectors, cast as vectors
+        assert by_name[name].direct(arrays[name]) is not None, name
+    assert by_name["running_low"].direct(arrays["running_low"]) is None  # x[i] - bias: a tile first
     assert by_name["row_sums"].base is not None and by_name["into_window"].base is not None
     assert by_name["cumulative"].ty.is_float and by_name["growth"].exclusive and by_name["growth"].op == "mul"
     assert by_name["in_place"].out == "x" and by_name["in_place"].direct(

@@ -41,14 +41,18 @@ class Scan:
     base: ir.Expr | None = None  # the store's index is base + i (None: i), base unchanged by the loop
 
     def direct(self, arrays: dict[str, ir.Array]) -> tuple[str, ir.Expr | None] | None:
-        """(x, its base) where e(i) is x[base + i] (or x[i]) unchanged
-        (`s += x[i]`): the elements can then be read as a vector."""
+        """(x, its base) where e(i) is x[base + i] (or x[i]), unchanged or
+        cast from another integer type (`s += x[i] as u32`): the elements
+        can then be read as a vector (and widened or narrowed as one)."""
         e = self.element
+        if isinstance(e, ir.Cast) and isinstance(e.a, ir.Load) and e.ty.is_int and e.a.ty.is_int:
+            e = e.a
         if self.negate or not isinstance(e, ir.Load):
             return None
         a = arrays.get(e.array)
         at = offset(e.index, self.loop)
-        return (e.array, at[0]) if at is not None and a is not None and a.elem == self.ty else None
+        ok = a is not None and (a.elem == self.ty or (a.elem.is_int and self.ty.is_int))
+        return (e.array, at[0]) if at is not None and ok else None
 
 
 def offset(index: ir.Expr, loop: ir.For) -> tuple[ir.Expr | None] | None:

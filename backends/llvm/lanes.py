@@ -2,9 +2,10 @@
 
 For each block of W elements at i:
 
-    v      = <e(i), ..., e(i+W-1)>              a vector load when e(i) is x[i],
-                                                 else a tile of e computed by a
-                                                 plain loop first (LLVM vectorises it)
+    v      = <e(i), ..., e(i+W-1)>              a vector load when e(i) is x[i]
+                                                 (or an integer cast of it), else a
+                                                 tile of e computed by a plain loop
+                                                 first (LLVM vectorises it)
     v      = v (+) (v shifted up 1, 2, 4, ... lanes, the identity shifted in)
     out[i..i+W) = splat(s) (+) v                 (exclusive: v shifted up one lane)
     s      = s (+) v[W-1]
@@ -98,6 +99,19 @@ class LaneScan:
     def vload(self, arr, idx):
         return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.align)
 
+    def widened(self, arr, idx):
+        """W elements of `arr` from idx, cast to the scan's type as the
+        source's `as` does: truncated, or extended by their own signedness."""
+        t = arr.ty.elem
+        if t == self.scan.ty:
+            return self.vload(arr, idx)
+        v = self.b.load(self.vptr(arr, idx), typ=ll.VectorType(value_type(t), self.w), align=t.bits // 8)
+        if t.bits > self.scan.ty.bits:
+            return self.b.trunc(v, self.vt)
+        if t.bits < self.scan.ty.bits:
+            return (self.b.sext if t.signed else self.b.zext)(v, self.vt)
+        return v  # the same bits, read with the other signedness
+
     # -- the blocks
     def emit(self, loop: ir.For, lo, hi) -> None:
         """Run whole blocks from lo, leaving the loop variable's and the
@@ -138,7 +152,7 @@ class LaneScan:
             self.blocks(count, lambda k: self.vload(tile, k), out, at_out)
         else:
             xs = cg.arrays[src[0]]
-            self.blocks(count, lambda k: self.vload(xs, B.add(at_src, k)), out, at_out)
+            self.blocks(count, lambda k: self.widened(xs, B.add(at_src, k)), out, at_out)
         nxt = B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count)
         B.store(nxt, islot)
         B.branch(head)
