@@ -1093,21 +1093,7 @@ def loop_shape(name: str) -> Callable[..., Any]:
     }[name]
 
 
-SHAPES = (
-    "plain",
-    "deferred-reduction",
-    "inbounds",
-    "interchange",
-    "unroll-jam",
-    "fusion",
-    "fission",
-    "tiling",
-    "scan-lanes",
-    "hot-path",
-    "tier16",
-    "tier64",
-    "tier256",
-)
+SHAPES = ("plain", *LOOP_SHAPES, "hot-path", "tier16", "tier64", "tier256")
 
 
 @dataclass(frozen=True)
