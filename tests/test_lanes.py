@@ -267,3 +267,41 @@ def test_the_prefix_sum_runs_in_lanes_and_says_what_was_proven(tmp_path):
     out = np.zeros_like(x)
     load(tmp_path / "out").prefix_sum(x.size, x, out)
     assert np.array_equal(out, np.cumsum(x, dtype=np.int32))
+
+
+def test_narrow_loop_variables_run_to_the_top_of_their_range(tmp_path):
+    """A u8 and a u16 loop variable: the blocks' room is worked out in the
+    variable's own width, and the loop may run to 255 or 65535."""
+    from atlas.machine import probe as hwprobe
+    from atlas.machine.runtime import load
+    from atlas.pipeline import compile_files, front
+    from atlas.search.explode import Options, pinned
+
+    src = tmp_path / "narrow.ax"
+    src.write_text(
+        """fn by_u8(lo: u8, hi: u8, x: [u16; 300], out: mut [u16; 300]) {
+            let s: u16 = 7;
+            for i in lo..hi { s += x[i]; out[i] = s; }
+        }
+        fn by_u16(lo: u16, hi: u16, x: [u8; 70000], out: mut [u8; 70000]) {
+            let s: u8 = 0;
+            for i in lo..hi { s = max(s, x[i]); out[i] = s; }
+        }"""
+    )
+    probe = hwprobe.probe()
+    pins = {"by_u8": pinned("scan-lanes"), "by_u16": pinned("scan-lanes")}
+    compile_files([src], probe, tmp_path / "out", search=Options(fixed=pins))
+    lib, module = load(tmp_path / "out"), front([src], probe)[1]
+    rng = np.random.default_rng(5)
+    cases = {
+        "by_u8": [(0, 255), (3, 250), (200, 100), (254, 255), (0, 0)],
+        "by_u16": [(0, 65535), (65000, 65535), (9, 40000), (40000, 9)],
+    }
+    for name, ranges in cases.items():
+        size, dt = (300, np.uint16) if name == "by_u8" else (70000, np.uint8)
+        for lo, hi in ranges:
+            x = ints(rng, dt, size)
+            want, got = np.zeros(size, dt), np.zeros(size, dt)
+            interp.run(module, name, lo, hi, x, want)
+            getattr(lib, name)(lo, hi, x, got)
+            assert np.array_equal(want, got), (name, lo, hi)
