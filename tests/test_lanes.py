@@ -81,6 +81,10 @@ def arguments(name: str, n: int, rng) -> list:
         return [n, ints(rng, np.int8, n), np.zeros(n, np.int64)]
     if name == "narrow_xor":
         return [n, ints(rng, np.uint32, n), np.zeros(n, np.uint8)]
+    if name == "byte_offsets":
+        return [n, ints(rng, np.uint16, n), np.zeros(n, np.uint64)]
+    if name == "coarse_sum":
+        return [n, ints(rng, np.int32, n), np.zeros(n, np.int16)]
     if name == "in_place":
         return [n, ints(rng, np.uint32, n)]
     if name == "odd_product":
@@ -103,6 +107,8 @@ NAMES = [
     "into_window",
     "widen_signed",
     "narrow_xor",
+    "byte_offsets",
+    "coarse_sum",
 ]
 LENGTHS = [*range(0, 40), 63, 64, 65, 127, 1000, 1023, 1024, 1025, 2049, 5000]
 
@@ -130,6 +136,8 @@ def test_every_unseen_scan_is_matched_and_proven():
     for name in ("offsets_u16", "widen_signed", "narrow_xor"):  # read as vectors, cast as vectors
         assert by_name[name].direct(arrays[name]) is not None, name
     assert by_name["running_low"].direct(arrays["running_low"]) is None  # x[i] - bias: a tile first
+    assert by_name["byte_offsets"].post is not None and by_name["coarse_sum"].post is not None
+    assert by_name["offsets_u16"].post is None
     assert by_name["row_sums"].base is not None and by_name["into_window"].base is not None
     assert by_name["cumulative"].ty.is_float and by_name["growth"].exclusive and by_name["growth"].op == "mul"
     assert by_name["in_place"].out == "x" and by_name["in_place"].direct(
@@ -193,7 +201,8 @@ def test_the_lanes_agree_with_the_interpreter(compiled, name):
         ("out[i] = s; s += out[i];", "reads the stored array after the store"),
         ("s = x[i] - s; out[i] = s;", "not associative"),
         ("s = s << x[i]; out[i] = s;", "not associative"),
-        ("s += x[i]; out[i] = s + 1;", "stores something else"),
+        ("t = s; s += x[i]; out[i] = s + t;", "stores a value of the old s and the new"),
+        ("s += x[i]; out[i] = x[i];", "stores no value of s"),
         ("s += x[i]; out[i * 2] = s;", "not adjacent elements"),
         ("s += x[i]; out[i + (s as u64)] = s;", "an offset the loop changes"),
         ("s += x[i]; t += s; out[i] = s;", "carries two values"),

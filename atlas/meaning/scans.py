@@ -20,7 +20,7 @@ nothing about soundness beyond what the form itself guarantees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import ir
 
@@ -39,6 +39,9 @@ class Scan:
     exclusive: bool  # stored before the step (the value before element i)
     branch: ir.Expr | None = None  # the step was `if branch { s = e; }`, read as min or max
     base: ir.Expr | None = None  # the store's index is base + i (None: i), base unchanged by the loop
+    post: ir.Expr | None = None  # the value stored, of s (the step's value, or the old one where
+    # exclusive) and values the loop does not change; None: s itself
+    index: ir.Expr | None = None  # the store's index as written
 
     def direct(self, arrays: dict[str, ir.Array]) -> tuple[str, ir.Expr | None] | None:
         """(x, its base) where e(i) is x[base + i] (or x[i]), unchanged or
@@ -159,13 +162,23 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
         return None  # a float sum or product, regrouped as the `reassoc fn` allows; min and max order NaNs
     arr = fn.arrays.get(store.array)
     at = offset(store.index, loop)
-    if arr is None or arr.elem != ty or at is None:
+    if arr is None or at is None:
         return None
-    if store.value == step.value:
-        exclusive = False
-    elif store.value == before:
-        exclusive = True
-    else:
+    # the value stored: s itself or a value of it (`out[i] = s >> 8`), of the new s (inclusive) or of the old (exclusive,
+    # `out[i] = s;` before the step, or a let that kept it), not of both
+    marked = abstract(store.value, step.value, ir.Var("$s", ty))
+    old, new = _reads(marked, acc), _reads(marked, "$s")
+    if old == new:
+        return None
+    exclusive = old
+    post: ir.Expr | None = marked if exclusive else ir.substitute(marked, {"$s": before})
+    if post == before:
+        post = None
+    elif not _pure(post):
+        return None
+    elif any(isinstance(x, ir.Load) and x.array == store.array for x in ir.walk(post)):
+        return None
+    if post is None and arr.elem != ty:
         return None
     # e(i) of a whole block is computed before its stores: it may read the
     # stored array only at i, and only where the store ends the body (an
@@ -176,7 +189,22 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
         for x in ir.walk(element)
     ):
         return None
-    return Scan(loop, acc, ty, op, negate, element, store.array, exclusive, branch, at[0])
+    return Scan(loop, acc, ty, op, negate, element, store.array, exclusive, branch, at[0], post, store.index)
+
+
+def abstract(x: ir.Expr, part: ir.Expr, by: ir.Expr) -> ir.Expr:
+    """x with every subexpression equal to `part` replaced by `by`."""
+    if x == part:
+        return by
+    if isinstance(x, (ir.Unary, ir.Cast)):
+        return replace(x, a=abstract(x.a, part, by))
+    if isinstance(x, ir.Binary):
+        return replace(x, a=abstract(x.a, part, by), b=abstract(x.b, part, by))
+    if isinstance(x, ir.Prim):
+        return replace(x, args=tuple(abstract(a, part, by) for a in x.args))
+    if isinstance(x, ir.Load):
+        return replace(x, index=abstract(x.index, part, by))
+    return x
 
 
 def _inline(e: ir.Expr, env: dict[str, ir.Expr], acc: str, now: ir.Expr) -> ir.Expr:

@@ -109,7 +109,7 @@ def _branch_law(scan: scans.Scan, f, s, e):
     """`if c { s = e; }` is `s = op(s, e)`: c over the element and the
     carried value only (each abstracted to a variable), for all of them."""
     assert scan.branch is not None
-    cond = _abstract(scan.branch, scan.element, ir.Var("$e", scan.ty))
+    cond = scans.abstract(scan.branch, scan.element, ir.Var("$e", scan.ty))
     cond = ir.substitute(cond, {scan.acc: ir.Var("$s", scan.ty)})
     term = from_expr(cond, {})
     names = {x.name for x in ir.walk(cond) if isinstance(x, ir.Var)}
@@ -117,21 +117,6 @@ def _branch_law(scan: scans.Scan, f, s, e):
         return None
     c = evaluate(term, D, {"$e": e, "$s": s})
     return z3.If(c, e, s) == f(D, scan.ty, s, e)
-
-
-def _abstract(x: ir.Expr, part: ir.Expr, by: ir.Expr) -> ir.Expr:
-    """x with every subexpression equal to `part` replaced by `by`."""
-    if x == part:
-        return by
-    if isinstance(x, (ir.Unary, ir.Cast)):
-        return dataclasses.replace(x, a=_abstract(x.a, part, by))
-    if isinstance(x, ir.Binary):
-        return dataclasses.replace(x, a=_abstract(x.a, part, by), b=_abstract(x.b, part, by))
-    if isinstance(x, ir.Prim):
-        return dataclasses.replace(x, args=tuple(_abstract(a, part, by) for a in x.args))
-    if isinstance(x, ir.Load):
-        return dataclasses.replace(x, index=_abstract(x.index, part, by))
-    return x
 
 
 def scan_lanes(

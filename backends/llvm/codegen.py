@@ -473,7 +473,7 @@ class FunctionCodegen:
         self.realise = mc.realise.get(f.name)
         self.float_arrays = {name for name, a in f.arrays.items() if a.elem.is_float}  # locals too
         self.folds = reassoc_folds(f)
-        self.lane_tiles: dict[ir.Scalar, ll.AllocaInstr] = {}  # lanes.py's tiles, one per element type
+        self.lane_tiles: dict[tuple[ir.Scalar, str], ll.AllocaInstr] = {}  # lanes.py's, per type and role
 
     def emit(self) -> None:
         self.entry = self.fn.append_basic_block("entry")

@@ -94,7 +94,9 @@ class LaneScan:
         return self.combine(self.splat(carry), stored), self.combine(carry, last)
 
     def vptr(self, arr, idx):
-        return self.cg.elem_ptr(arr, idx)  # pointers are opaque: the access gives the vector type
+        p = self.cg.elem_ptr(arr, idx)
+        # arguments' pointers are opaque (the access gives the vector type); a scratch alloca's is typed
+        return p if getattr(p.type, "is_opaque", True) else self.b.bitcast(p, self.vt.as_pointer())
 
     def vload(self, arr, idx):
         return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.align)
@@ -142,24 +144,37 @@ class LaneScan:
         for n, at in limits:
             past = B.icmp_unsigned(">=", at, n)
             room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, at)))
-        if src is None:
+        if src is None or scan.post is not None:
             room = _umin(B, room, ll.Constant(I64, TILE))
         count = B.and_(room, ll.Constant(I64, -self.w))  # whole blocks only
         B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
         B.position_at_end(body)
+        if scan.post is None:
+
+            def put(k, v):
+                B.store(v, self.vptr(out, B.add(at_out, k)), align=self.align)
+
+        else:  # the values of s first, then what the source stores of each
+            values = self.scratch("values")
+
+            def put(k, v):
+                B.store(v, self.vptr(values, k), align=self.align)
+
         if src is None:
             tile = self.tile(loop, i, count)
-            self.blocks(count, lambda k: self.vload(tile, k), out, at_out)
+            self.blocks(count, lambda k: self.vload(tile, k), put)
         else:
             xs = cg.arrays[src[0]]
-            self.blocks(count, lambda k: self.widened(xs, B.add(at_src, k)), out, at_out)
+            self.blocks(count, lambda k: self.widened(xs, B.add(at_src, k)), put)
+        if scan.post is not None:
+            self.stores(loop, i, count, values)
         nxt = B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count)
         B.store(nxt, islot)
         B.branch(head)
         B.position_at_end(done)
 
-    def blocks(self, count, load, out, base) -> None:
-        """For k = 0, W, ... < count: the step on load(k), stored at out[base + k]."""
+    def blocks(self, count, load, put) -> None:
+        """For k = 0, W, ... < count: the step on load(k), its values put(k, vector)."""
         cg, B = self.cg, self.b
         sslot, _ = cg.vars[self.scan.acc]
         before = B.block
@@ -172,7 +187,7 @@ class LaneScan:
         k.add_incoming(ll.Constant(I64, 0), before)
         carry.add_incoming(carry0, before)
         stored, new = self.step(load(k), carry)
-        B.store(stored, self.vptr(out, B.add(base, k)), align=self.align)
+        put(k, stored)
         k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
         k.add_incoming(k2, B.block)
         carry.add_incoming(new, B.block)
@@ -180,21 +195,53 @@ class LaneScan:
         B.position_at_end(end)
         B.store(new, sslot)
 
+    def stores(self, loop: ir.For, i, count, values: Arr) -> None:
+        """out[index] = post for each of the block's steps, s set to its
+        value: a plain loop (LLVM may vectorise it), leaving s and the loop
+        variable as the blocks left them."""
+        cg, B, scan = self.cg, self.b, self.scan
+        assert scan.post is not None and scan.index is not None
+        islot = cg.local(loop.var, loop.ty)
+        sslot, _ = cg.vars[scan.acc]
+        carry = B.load(sslot, typ=self.et)
+        before = B.block
+        each, done = cg.new_block("lanes.store"), cg.new_block("lanes.stored")
+        B.branch(each)
+        B.position_at_end(each)
+        k = B.phi(I64)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        B.store(B.add(i, B.trunc(k, i.type) if loop.ty.bits < 64 else k), islot)
+        B.store(cg.load_elem(values, k), sslot)
+        cg.loops.append(loop)
+        cg.s_Store(ir.Store(scan.out, scan.index, scan.post))
+        cg.loops.pop()
+        k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
+        k.add_incoming(k2, B.block)
+        cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), each, done))
+        B.position_at_end(done)
+        B.store(carry, sslot)
+        B.store(i, islot)
+
+    def scratch(self, role: str) -> Arr:
+        """TILE elements of the scan's type on the stack, one per role and
+        type in a function (made at the top of the entry block)."""
+        cg, B = self.cg, self.b
+        key = (self.scan.ty, role)
+        if key not in cg.lane_tiles:
+            here = B.block
+            B.position_at_start(cg.entry)
+            slot = B.alloca(self.et, size=ll.Constant(I64, TILE), name=f"lanes.{role}")
+            slot.align = 64
+            B.position_at_end(here)
+            cg.lane_tiles[key] = slot
+        length = ir.Const(TILE, ir.Scalar("uint", 64))
+        return Arr(cg.lane_tiles[key], ir.Array(self.scan.ty, length, True), ll.Constant(I64, TILE))
+
     def tile(self, loop: ir.For, i, count):
         """A tile of e(i), e(i+1), ... (count of them), computed by a plain
         loop, which LLVM may vectorise."""
         cg, B, scan = self.cg, self.b, self.scan
-        key = scan.ty
-        if key not in cg.lane_tiles:
-            here = B.block
-            B.position_at_start(cg.entry)
-            slot = B.alloca(self.et, size=ll.Constant(I64, TILE), name="lanes.tile")
-            slot.align = 64
-            B.position_at_end(here)
-            cg.lane_tiles[key] = slot
-        tmp = Arr(
-            cg.lane_tiles[key], ir.Array(scan.ty, ir.Const(TILE, ir.Scalar("uint", 64)), True), ll.Constant(I64, TILE)
-        )
+        tmp = self.scratch("tile")
         islot = cg.local(loop.var, loop.ty)
         before = B.block
         fill, filled = cg.new_block("lanes.fill"), cg.new_block("lanes.filled")
