@@ -164,20 +164,18 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     at = offset(store.index, loop)
     if arr is None or at is None:
         return None
-    # the value stored: s itself or a value of it (`out[i] = s >> 8`), of the new s (inclusive) or of the old (exclusive,
-    # `out[i] = s;` before the step, or a let that kept it), not of both
+    # the value stored: s itself or a value of it (`out[i] = s >> 8`), of
+    # the new s (inclusive) or of the old (exclusive: `out[i] = s;` before
+    # the step, or a let that kept it), not of both
     marked = abstract(store.value, step.value, ir.Var("$s", ty))
     old, new = _reads(marked, acc), _reads(marked, "$s")
     if old == new:
         return None
     exclusive = old
-    post: ir.Expr | None = marked if exclusive else ir.substitute(marked, {"$s": before})
-    if post == before:
-        post = None
-    elif not _pure(post):
+    stored = marked if exclusive else ir.substitute(marked, {"$s": before})
+    if not _pure(stored) or any(isinstance(x, ir.Load) and x.array == store.array for x in ir.walk(stored)):
         return None
-    elif any(isinstance(x, ir.Load) and x.array == store.array for x in ir.walk(post)):
-        return None
+    post = None if stored == before else stored
     if post is None and arr.elem != ty:
         return None
     # e(i) of a whole block is computed before its stores: it may read the
