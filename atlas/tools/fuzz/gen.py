@@ -601,6 +601,8 @@ class Generator:
             else:
                 step = f"{s} = {s} {op} {e};"
             put = f"{y}[{i}] = {s};"
+            if t in INTS and self.chance(0.25):  # a value of the running value, not itself
+                put = f"{y}[{i}] = {s} ^ {self.literal(t)};"
             return [step, put] if inclusive else [put, step]
 
         out += self.loop(body)
