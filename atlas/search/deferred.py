@@ -887,7 +887,7 @@ def deferred_reduction(
                 continue
             if proof is not None:
                 refused.append({"loop": str(s.span), "obligations": {k: str(v) for k, v in proof.obligations.items()}})
-            out.append(_walk_blocks(s, walk))
+            out.append(straight.walk_blocks(s, walk))
         return tuple(out)
 
     body = walk(fn.body)
@@ -897,14 +897,6 @@ def deferred_reduction(
     if refused:
         evidence["refused"] = refused
     return finish(fn, replace(fn, body=body), module, evidence, differential, seed, t0)
-
-
-def _walk_blocks(s: ir.Stmt, walk) -> ir.Stmt:
-    if isinstance(s, (ir.If, ir.When)):
-        return replace(s, then=walk(s.then), else_=walk(s.else_))
-    if isinstance(s, (ir.For, ir.While)):
-        return replace(s, body=walk(s.body))
-    return s
 
 
 PROOF_TEXT = (

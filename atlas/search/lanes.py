@@ -33,6 +33,7 @@ from ..meaning import ir, scans
 from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
+from . import straight
 from .shapes import Shaped, finish
 
 D = Z3Domain()
@@ -62,20 +63,10 @@ def proof_text(marked: list[scans.Scan]) -> str:
     )
 
 
-_OPS = {
-    "add": sem.add,
-    "mul": sem.mul,
-    "and": sem.bitand,
-    "or": sem.bitor,
-    "xor": sem.bitxor,
-    "min": sem.min_,
-    "max": sem.max_,
-}
-
-
 def obligations(scan: scans.Scan) -> dict[str, str]:
     """Each law the lanes rest on, with Z3's verdict ('proven' or why not)."""
-    t, f = scan.ty, _OPS[scan.op]
+    t = scan.ty
+    f = sem.BINARY[scan.op] if scan.op in sem.BINARY else sem.PRIMITIVES[scan.op][0]  # the semantics' own
     a, b, c = (fresh(n, t) for n in "abc")
     unit = scans.identity(scan.op, t)
     e = z3.FPVal(unit, sort_of(t)) if t.is_float else z3.BitVecVal(unit, t.bits)
@@ -143,13 +134,7 @@ def scan_lanes(
                         out.append(dataclasses.replace(s, lanes=True))
                         continue
                     refused.append(site)
-                out.append(dataclasses.replace(s, body=walk(s.body)))
-            elif isinstance(s, (ir.If, ir.When)):
-                out.append(dataclasses.replace(s, then=walk(s.then), else_=walk(s.else_)))
-            elif isinstance(s, ir.While):
-                out.append(dataclasses.replace(s, body=walk(s.body)))
-            else:
-                out.append(s)
+            out.append(straight.walk_blocks(s, walk))
         return tuple(out)
 
     body = walk(fn.body)

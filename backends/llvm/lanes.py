@@ -197,29 +197,40 @@ class LaneScan:
 
     def stores(self, loop: ir.For, i, count, values: Arr) -> None:
         """out[index] = post for each of the block's steps, s set to its
-        value: a plain loop (LLVM may vectorise it), leaving s and the loop
-        variable as the blocks left them."""
+        value: a plain loop (LLVM may vectorise it), leaving s as the blocks
+        left it."""
         cg, B, scan = self.cg, self.b, self.scan
         assert scan.post is not None and scan.index is not None
-        islot = cg.local(loop.var, loop.ty)
         sslot, _ = cg.vars[scan.acc]
         carry = B.load(sslot, typ=self.et)
+
+        def store(k):
+            B.store(cg.load_elem(values, k), sslot)
+            cg.s_Store(ir.Store(scan.out, scan.index, scan.post))
+
+        self.each_step(loop, i, count, "store", store)
+        B.store(carry, sslot)
+
+    def each_step(self, loop: ir.For, i, count, name: str, body) -> None:
+        """A plain loop over k = 0 .. count - 1 with the loop variable at
+        i + k, running body(k) (hung with the realisation's hints, so LLVM
+        may vectorise it), the variable left at i."""
+        cg, B = self.cg, self.b
+        islot = cg.local(loop.var, loop.ty)
         before = B.block
-        each, done = cg.new_block("lanes.store"), cg.new_block("lanes.stored")
+        each, done = cg.new_block(f"lanes.{name}"), cg.new_block(f"lanes.{name}.end")
         B.branch(each)
         B.position_at_end(each)
         k = B.phi(I64)
         k.add_incoming(ll.Constant(I64, 0), before)
         B.store(B.add(i, B.trunc(k, i.type) if loop.ty.bits < 64 else k), islot)
-        B.store(cg.load_elem(values, k), sslot)
         cg.loops.append(loop)
-        cg.s_Store(ir.Store(scan.out, scan.index, scan.post))
+        body(k)
         cg.loops.pop()
         k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
         k.add_incoming(k2, B.block)
         cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), each, done))
         B.position_at_end(done)
-        B.store(carry, sslot)
         B.store(i, islot)
 
     def scratch(self, role: str) -> Arr:
@@ -240,28 +251,16 @@ class LaneScan:
     def tile(self, loop: ir.For, i, count):
         """A tile of e(i), e(i+1), ... (count of them), computed by a plain
         loop, which LLVM may vectorise."""
-        cg, B, scan = self.cg, self.b, self.scan
+        B, scan = self.b, self.scan
         tmp = self.scratch("tile")
-        islot = cg.local(loop.var, loop.ty)
-        before = B.block
-        fill, filled = cg.new_block("lanes.fill"), cg.new_block("lanes.filled")
-        B.branch(fill)
-        B.position_at_end(fill)
-        k = B.phi(I64)
-        k.add_incoming(ll.Constant(I64, 0), before)
-        kk = B.trunc(k, i.type) if loop.ty.bits < 64 else k
-        B.store(B.add(i, kk), islot)
-        cg.loops.append(loop)
-        v = cg.expr(scan.element)
-        cg.loops.pop()
-        if scan.negate:
-            v = B.fneg(v) if scan.ty.is_float else B.neg(v)
-        cg.store_elem(tmp, k, v)
-        k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
-        k.add_incoming(k2, B.block)
-        cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), fill, filled))
-        B.position_at_end(filled)
-        B.store(i, islot)
+
+        def fill(k):
+            v = self.cg.expr(scan.element)
+            if scan.negate:
+                v = B.fneg(v) if scan.ty.is_float else B.neg(v)
+            self.cg.store_elem(tmp, k, v)
+
+        self.each_step(loop, i, count, "fill", fill)
         return tmp
 
 
