@@ -106,6 +106,23 @@ uint64_t argmin_i16(uint64_t n, const int16_t *x) {
         if (x[i] < low) { low = x[i]; at = i; }
     return at;
 }
+uint64_t last_min_u8(uint64_t n, const uint8_t *x) {
+    uint64_t pos = 0;
+    uint8_t least = 255;
+    for (uint64_t i = 0; i < n; i++)
+        if (least >= x[i]) { least = x[i]; pos = i; }
+    return pos;
+}
+uint64_t closest_u16(uint64_t n, const uint16_t *x, uint16_t target) {
+    uint16_t gap = 65535;
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t hi = x[i] > target ? x[i] : target, lo = x[i] > target ? target : x[i];
+        uint16_t d = (uint16_t)(hi - lo);
+        if (d < gap) { gap = d; at = i; }
+    }
+    return at;
+}
 int32_t scaled_sum(uint64_t n, const int32_t *x, int32_t w) {
     uint32_t s = 0;
     for (uint64_t i = 0; i < n; i++) s = (uint32_t)x[i] * (uint32_t)w + s;

@@ -47,15 +47,22 @@ class Scan:
         """(x, its base) where e(i) is x[base + i] (or x[i]), unchanged or
         cast from another integer type (`s += x[i] as u32`): the elements
         can then be read as a vector (and widened or narrowed as one)."""
-        e = self.element
-        if isinstance(e, ir.Cast) and isinstance(e.a, ir.Load) and e.ty.is_int and e.a.ty.is_int:
-            e = e.a
-        if self.negate or not isinstance(e, ir.Load):
-            return None
-        a = arrays.get(e.array)
-        at = offset(e.index, self.loop)
-        ok = a is not None and (a.elem == self.ty or (a.elem.is_int and self.ty.is_int))
-        return (e.array, at[0]) if at is not None and ok else None
+        return None if self.negate else direct_load(self.element, self.loop, arrays, self.ty)
+
+
+def direct_load(
+    e: ir.Expr, loop: ir.For, arrays: dict[str, ir.Array], ty: ir.Scalar
+) -> tuple[str, ir.Expr | None] | None:
+    """(x, base) where e is x[base + i] (or x[i]) of type ty, or an integer
+    cast of it to ty: W of them are then one vector load."""
+    if isinstance(e, ir.Cast) and isinstance(e.a, ir.Load) and e.ty.is_int and e.a.ty.is_int:
+        e = e.a
+    if not isinstance(e, ir.Load):
+        return None
+    a = arrays.get(e.array)
+    at = offset(e.index, loop)
+    ok = a is not None and (a.elem == ty or (a.elem.is_int and ty.is_int))
+    return (e.array, at[0]) if at is not None and ok else None
 
 
 def offset(index: ir.Expr, loop: ir.For) -> tuple[ir.Expr | None] | None:
@@ -97,7 +104,7 @@ def _reads(e: ir.Expr, name: str) -> bool:
     return any(isinstance(x, ir.Var) and x.name == name for x in ir.walk(e))
 
 
-def _pure(e: ir.Expr) -> bool:
+def pure(e: ir.Expr) -> bool:
     """Computes a value and does nothing else: no call, no device access."""
     return all(isinstance(x, (ir.Var, ir.Const, ir.Load, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for x in ir.walk(e))
 
@@ -132,7 +139,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     if len(steps) != 1 or len(stores) != 1 or not all(isinstance(s, (ir.Let, ir.Assign, ir.Store)) for s in body):
         return None
     acc = steps[0].name
-    ty = _scalar_of(fn, acc)
+    ty = scalar_of(fn, acc)
     if ty is None or ty.is_bool or (ty.is_float and not fn.reassoc):
         return None
     before = ir.Var(acc, ty)
@@ -143,7 +150,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     branch: ir.Expr | None = None
     for s in body:
         if isinstance(s, ir.Let):
-            if s.name == acc or not _pure(s.init):
+            if s.name == acc or not pure(s.init):
                 return None
             env[s.name] = _inline(s.init, env, acc, now)
         elif isinstance(s, ir.Assign):
@@ -155,7 +162,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
             store = ir.Store(s.array, _inline(s.index, env, acc, now), _inline(s.value, env, acc, now), s.span)
     assert step is not None and store is not None
     found = _step(step)
-    if found is None or not _pure(step.value):
+    if found is None or not pure(step.value):
         return None
     op, negate, element = found
     if ty.is_float and (op not in ("add", "mul") or branch is not None):
@@ -173,7 +180,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
         return None
     exclusive = old
     stored = marked if exclusive else ir.substitute(marked, {"$s": before})
-    if not _pure(stored) or any(isinstance(x, ir.Load) and x.array == store.array for x in ir.walk(stored)):
+    if not pure(stored) or any(isinstance(x, ir.Load) and x.array == store.array for x in ir.walk(stored)):
         return None
     post = None if stored == before else stored
     if post is None and arr.elem != ty:
@@ -242,7 +249,7 @@ def _as_step(s: ir.Stmt) -> ir.Stmt:
     return _Branch(arm.name, ir.Prim(_TOWARD[rel], (acc, e), acc.ty, arm.span), arm.span, cond=cond)
 
 
-def _scalar_of(fn: ir.Function, name: str) -> ir.Scalar | None:
+def scalar_of(fn: ir.Function, name: str) -> ir.Scalar | None:
     for p in fn.params:
         if p.name == name:
             return p.ty if isinstance(p.ty, ir.Scalar) else None

@@ -1074,6 +1074,7 @@ LOOP_SHAPES = (
     "fission",
     "tiling",
     "scan-lanes",
+    "arg-lanes",
 )
 
 
@@ -1090,6 +1091,7 @@ def loop_shape(name: str) -> Callable[..., Any]:
         "fission": fission.fission,
         "tiling": tiling.tiling,
         "scan-lanes": lanes.scan_lanes,
+        "arg-lanes": lanes.arg_lanes,
     }[name]
 
 

@@ -29,7 +29,7 @@ import time
 
 import z3
 
-from ..meaning import ir, scans
+from ..meaning import argfolds, ir, scans
 from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
@@ -162,3 +162,85 @@ def describe(scan: scans.Scan) -> str:
         step = f"{scan.acc} - e"
     kind = "exclusive" if scan.exclusive else "inclusive"
     return f"{kind} scan {scan.out}[{scan.loop.var}] = {step} at {scan.ty}, e = {ir.pretty_expr(scan.element)}"
+
+
+# ---------------------------------------------------------------- arg-folds
+
+
+def arg_obligations(fold: argfolds.ArgFold) -> dict[str, str]:
+    """The laws an arg-fold's lanes rest on, with Z3's verdicts: the loop's
+    step is `better` (the order's choice between the best pair so far and
+    the new one) wherever k <= i, and `better` is associative and
+    commutative, so the pairs may be combined in lanes and the lanes in
+    any order.  backends/llvm/lanes.py emits exactly `better`."""
+    t, kt = fold.ty, fold.loop.ty
+    m, e = fresh("m", t), fresh("e", t)
+    k, i = fresh("k", kt), fresh("i", kt)
+    took = sem.compare(D, t, fold.rel, e, m)
+    stepped = (z3.If(took, e, m), z3.If(took, i, k))
+    best = better(fold, (m, k), (e, i))
+    pairs = [(fresh(f"v{n}", t), fresh(f"j{n}", kt)) for n in range(3)]
+    a, b, c = pairs
+    ab_c, a_bc = better(fold, better(fold, a, b), c), better(fold, a, better(fold, b, c))
+    ab, ba = better(fold, a, b), better(fold, b, a)
+    return _verdicts(
+        {
+            "step": z3.Implies(z3.ULE(k, i), z3.And(stepped[0] == best[0], stepped[1] == best[1])),
+            "associative": z3.And(ab_c[0] == a_bc[0], ab_c[1] == a_bc[1]),
+            "commutative": z3.And(ab[0] == ba[0], ab[1] == ba[1]),
+        }
+    )
+
+
+def better(fold: argfolds.ArgFold, a: tuple, b: tuple) -> tuple:
+    """Of the pairs (element, index) a and b, the one the order keeps: the
+    greater (or lesser) element, and between equal ones the earlier index
+    (`>`, `<`) or the later (`>=`, `<=`)."""
+    strict = {"gt": "gt", "ge": "gt", "lt": "lt", "le": "lt"}[fold.rel]
+    later = z3.UGT(b[1], a[1]) if fold.later else z3.ULT(b[1], a[1])
+    wins = z3.Or(sem.compare(D, fold.ty, strict, b[0], a[0]), z3.And(b[0] == a[0], later))
+    return z3.If(wins, b[0], a[0]), z3.If(wins, b[1], a[1])
+
+
+ARG_PROOF = (
+    "z3: each loop's step equal to keeping the better of (best, k) and (e(i), i) under its order wherever k <= i, "
+    "and that choice associative and commutative at the loop's types; argfolds.match: the body only compares "
+    "e(i) with the best so far and takes it and i, e(i) reads neither, and the loop stores nothing; "
+    "the blocks run only where k <= i, tested where they start"
+)
+
+
+def arg_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
+    """`fn` with every arg-fold whose laws Z3 proves marked to run in lanes;
+    None when there is none."""
+    t0 = time.perf_counter()
+    sites: list[dict] = []
+    refused: list[dict] = []
+
+    def walk(stmts: tuple) -> tuple:
+        out: list[ir.Stmt] = []
+        for s in stmts:
+            if isinstance(s, ir.For) and (fold := argfolds.match(s, fn)) is not None:
+                laws = arg_obligations(fold)
+                site = {"loop": str(s.span), "fold": describe_arg(fold), "obligations": laws}
+                if all(v == "proven" for v in laws.values()):
+                    sites.append(site)
+                    out.append(dataclasses.replace(s, lanes=True))
+                    continue
+                refused.append(site)
+            out.append(straight.walk_blocks(s, walk))
+        return tuple(out)
+
+    body = walk(fn.body)
+    if not sites:
+        return None
+    evidence: dict = {"shape": "arg-lanes", "proof": ARG_PROOF, "loops": sites}
+    if refused:
+        evidence["refused"] = refused
+    return finish(fn, dataclasses.replace(fn, body=body), module, evidence, differential, seed, t0)
+
+
+def describe_arg(fold: argfolds.ArgFold) -> str:
+    kind = {"gt": "first maximum", "ge": "last maximum", "lt": "first minimum", "le": "last minimum"}[fold.rel]
+    best = f"kept in {fold.value}" if fold.value is not None else f"read as {fold.array}[{fold.index}]"
+    return f"{kind} of {ir.pretty_expr(fold.element)} at {fold.ty}, the best {best}, its index kept in {fold.index}"

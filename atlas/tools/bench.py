@@ -407,6 +407,20 @@ FAMILY = (
         bound_sizes=(1 << 22,),
     ),
     Kernel(
+        "last_min_u8",
+        "uint64_t",
+        (_N, ("x", "const uint8_t *")),
+        (4096, 1 << 24),
+        lambda rng, n: {"x": _ints(rng, n, 0, 256, np.uint8)},
+    ),
+    Kernel(
+        "closest_u16",
+        "uint64_t",
+        (_N, ("x", "const uint16_t *"), ("target", "uint16_t")),
+        (4096, 1 << 22),
+        lambda rng, n: {"x": _ints(rng, n, 0, 1 << 16, np.uint16), "target": 40000},
+    ),
+    Kernel(
         "running_max_u8",
         None,
         (_N, ("x", "const uint8_t *"), ("out", "uint8_t *")),

@@ -386,6 +386,12 @@ def _shape_summary(name: str, ev: dict) -> str:
             f"{sum(v == 'proven' for v in lp['obligations'].values())} of {len(lp['obligations'])} laws proven by Z3"
             for lp in ev["loops"]
         )
+    if name == "arg-lanes":
+        return "; ".join(
+            f"{lp['loop']}: {lp['fold']}, run a vector of elements at a time, "
+            f"{sum(v == 'proven' for v in lp['obligations'].values())} of {len(lp['obligations'])} laws proven by Z3"
+            for lp in ev["loops"]
+        )
     if name != "inbounds":  # a shape this summary does not know: its own account of its proof
         return str(ev.get("proof", "proven"))
     accesses = list(dict.fromkeys(ev["accesses"]))  # each access once, in order

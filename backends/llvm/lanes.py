@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import llvmlite.ir as ll
 
 from atlas.meaning import ir, scans
+from atlas.meaning.argfolds import ArgFold
 from atlas.meaning.scans import Scan
 
 from .codegen import Arr, value_type
@@ -52,13 +53,114 @@ def lanes_for(cg: "FunctionCodegen", ty: ir.Scalar) -> int:
     return max(2, min(MAX_LANES, bits // ty.bits))
 
 
-class LaneScan:
-    def __init__(self, cg: "FunctionCodegen", scan: Scan):
-        self.cg, self.scan, self.b = cg, scan, cg.b
-        self.et = value_type(scan.ty)
-        self.align = scan.ty.bits // 8
-        self.w = lanes_for(cg, scan.ty)
+class _Lanes:
+    """What a loop run W elements at a time needs, whatever it computes:
+    the elements of a block as a vector, read or computed into a tile."""
+
+    def __init__(self, cg: "FunctionCodegen", ty: ir.Scalar, element: ir.Expr, negate: bool = False):
+        self.cg, self.b = cg, cg.b
+        self.ty, self.element, self.negate = ty, element, negate
+        self.et = value_type(ty)
+        self.align = ty.bits // 8
+        self.w = lanes_for(cg, ty)
         self.vt = ll.VectorType(self.et, self.w)
+
+    def splat(self, x, vt=None):
+        vt = vt or self.vt
+        one = self.b.insert_element(ll.Constant(vt, ll.Undefined), x, ll.Constant(I32, 0))
+        return self.b.shuffle_vector(
+            one, ll.Constant(vt, ll.Undefined), ll.Constant(ll.VectorType(I32, self.w), [0] * self.w)
+        )
+
+    def vptr(self, arr, idx):
+        p = self.cg.elem_ptr(arr, idx)
+        # arguments' pointers are opaque (the access gives the vector type); a scratch alloca's is typed
+        return p if getattr(p.type, "is_opaque", True) else self.b.bitcast(p, self.vt.as_pointer())
+
+    def vload(self, arr, idx):
+        return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.align)
+
+    def widened(self, arr, idx):
+        """W elements of `arr` from idx, cast to the loop's type as the
+        source's `as` does: truncated, or extended by their own signedness."""
+        t = arr.ty.elem
+        if t == self.ty:
+            return self.vload(arr, idx)
+        v = self.b.load(self.vptr(arr, idx), typ=ll.VectorType(value_type(t), self.w), align=t.bits // 8)
+        if t.bits > self.ty.bits:
+            return self.b.trunc(v, self.vt)
+        if t.bits < self.ty.bits:
+            return (self.b.sext if t.signed else self.b.zext)(v, self.vt)
+        return v  # the same bits, read with the other signedness
+
+    def room(self, loop: ir.For, i, hi, limits):
+        """Whole blocks' worth of steps from i: those left, within each
+        (array length, index) of `limits`."""
+        B = self.b
+        room = B.select(B.icmp_unsigned("<", i, hi), B.sub(hi, i), ll.Constant(i.type, 0))
+        room = B.zext(room, I64) if loop.ty.bits < 64 else room
+        for n, at in limits:
+            past = B.icmp_unsigned(">=", at, n)
+            room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, at)))
+        return room
+
+    def each_step(self, loop: ir.For, i, count, name: str, body) -> None:
+        """A plain loop over k = 0 .. count - 1 with the loop variable at
+        i + k, running body(k) (hung with the realisation's hints, so LLVM
+        may vectorise it), the variable left at i."""
+        cg, B = self.cg, self.b
+        islot = cg.local(loop.var, loop.ty)
+        before = B.block
+        each, done = cg.new_block(f"lanes.{name}"), cg.new_block(f"lanes.{name}.end")
+        B.branch(each)
+        B.position_at_end(each)
+        k = B.phi(I64)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        B.store(B.add(i, B.trunc(k, i.type) if loop.ty.bits < 64 else k), islot)
+        cg.loops.append(loop)
+        body(k)
+        cg.loops.pop()
+        k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
+        k.add_incoming(k2, B.block)
+        cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), each, done))
+        B.position_at_end(done)
+        B.store(i, islot)
+
+    def scratch(self, role: str) -> Arr:
+        """TILE elements of the scan's type on the stack, one per role and
+        type in a function (made at the top of the entry block)."""
+        cg, B = self.cg, self.b
+        key = (self.ty, role)
+        if key not in cg.lane_tiles:
+            here = B.block
+            B.position_at_start(cg.entry)
+            slot = B.alloca(self.et, size=ll.Constant(I64, TILE), name=f"lanes.{role}")
+            slot.align = 64
+            B.position_at_end(here)
+            cg.lane_tiles[key] = slot
+        length = ir.Const(TILE, ir.Scalar("uint", 64))
+        return Arr(cg.lane_tiles[key], ir.Array(self.ty, length, True), ll.Constant(I64, TILE))
+
+    def tile(self, loop: ir.For, i, count):
+        """A tile of e(i), e(i+1), ... (count of them), computed by a plain
+        loop, which LLVM may vectorise."""
+        B = self.b
+        tmp = self.scratch("tile")
+
+        def fill(k):
+            v = self.cg.expr(self.element)
+            if self.negate:
+                v = B.fneg(v) if self.ty.is_float else B.neg(v)
+            self.cg.store_elem(tmp, k, v)
+
+        self.each_step(loop, i, count, "fill", fill)
+        return tmp
+
+
+class LaneScan(_Lanes):
+    def __init__(self, cg: "FunctionCodegen", scan: Scan):
+        super().__init__(cg, scan.ty, scan.element, scan.negate)
+        self.scan = scan
         self.ident = ll.Constant(self.vt, [ll.Constant(self.et, scans.identity(scan.op, scan.ty))] * self.w)
 
     # -- vector pieces
@@ -77,12 +179,6 @@ class LaneScan:
         mask = [self.w + k if k < d else k - d for k in range(self.w)]
         return self.b.shuffle_vector(v, self.ident, ll.Constant(ll.VectorType(I32, self.w), mask))
 
-    def splat(self, x):
-        one = self.b.insert_element(ll.Constant(self.vt, ll.Undefined), x, ll.Constant(I32, 0))
-        return self.b.shuffle_vector(
-            one, ll.Constant(self.vt, ll.Undefined), ll.Constant(ll.VectorType(I32, self.w), [0] * self.w)
-        )
-
     def step(self, v, carry):
         """Store the block's values at the current pointer and give the new carry."""
         d = 1
@@ -92,27 +188,6 @@ class LaneScan:
         stored = self.shifted(v, 1) if self.scan.exclusive else v
         last = self.b.extract_element(v, ll.Constant(I32, self.w - 1))
         return self.combine(self.splat(carry), stored), self.combine(carry, last)
-
-    def vptr(self, arr, idx):
-        p = self.cg.elem_ptr(arr, idx)
-        # arguments' pointers are opaque (the access gives the vector type); a scratch alloca's is typed
-        return p if getattr(p.type, "is_opaque", True) else self.b.bitcast(p, self.vt.as_pointer())
-
-    def vload(self, arr, idx):
-        return self.b.load(self.vptr(arr, idx), typ=self.vt, align=self.align)
-
-    def widened(self, arr, idx):
-        """W elements of `arr` from idx, cast to the scan's type as the
-        source's `as` does: truncated, or extended by their own signedness."""
-        t = arr.ty.elem
-        if t == self.scan.ty:
-            return self.vload(arr, idx)
-        v = self.b.load(self.vptr(arr, idx), typ=ll.VectorType(value_type(t), self.w), align=t.bits // 8)
-        if t.bits > self.scan.ty.bits:
-            return self.b.trunc(v, self.vt)
-        if t.bits < self.scan.ty.bits:
-            return (self.b.sext if t.signed else self.b.zext)(v, self.vt)
-        return v  # the same bits, read with the other signedness
 
     # -- the blocks
     def emit(self, loop: ir.For, lo, hi) -> None:
@@ -138,12 +213,8 @@ class LaneScan:
         at_src = i64 if src_base is None else B.add(src_base, i64)
         # how many steps may run as blocks now: those left, and those whose
         # elements lie within every array read or written as a vector
-        room = B.select(B.icmp_unsigned("<", i, hi), B.sub(hi, i), ll.Constant(i.type, 0))
-        room = B.zext(room, I64) if loop.ty.bits < 64 else room
         limits = [(out.length, at_out)] + ([(cg.arrays[src[0]].length, at_src)] if src else [])
-        for n, at in limits:
-            past = B.icmp_unsigned(">=", at, n)
-            room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, at)))
+        room = self.room(loop, i, hi, limits)
         if src is None or scan.post is not None:
             room = _umin(B, room, ll.Constant(I64, TILE))
         count = B.and_(room, ll.Constant(I64, -self.w))  # whole blocks only
@@ -211,57 +282,110 @@ class LaneScan:
         self.each_step(loop, i, count, "store", store)
         B.store(carry, sslot)
 
-    def each_step(self, loop: ir.For, i, count, name: str, body) -> None:
-        """A plain loop over k = 0 .. count - 1 with the loop variable at
-        i + k, running body(k) (hung with the realisation's hints, so LLVM
-        may vectorise it), the variable left at i."""
-        cg, B = self.cg, self.b
+
+class LaneArg(_Lanes):
+    """An arg-fold (atlas/meaning/argfolds.py) in W lanes: lane l keeps the
+    best pair (element, index) of the elements at i = l (mod W) of the
+    blocks, by the loop's own comparison (each lane sees its indices in
+    increasing order, so the step is the order's choice there, as the
+    proof requires); the lanes and the best so far are then combined by
+    the order's choice, `better` in search/lanes.py, exactly."""
+
+    def __init__(self, cg: "FunctionCodegen", fold: ArgFold):
+        super().__init__(cg, fold.ty, fold.element)
+        self.fold = fold
+        self.it = value_type(fold.loop.ty)
+        self.ivt = ll.VectorType(self.it, self.w)
+
+    def compare(self, rel: str, a, b):
+        B = self.b
+        sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[rel]
+        return (B.icmp_signed if self.ty.signed else B.icmp_unsigned)(sym, a, b)
+
+    def emit(self, loop: ir.For, lo, hi) -> None:
+        """Whole blocks from lo while k <= i, the best so far and k left
+        where the plain loop is to go on."""
+        cg, B, fold = self.cg, self.b, self.fold
         islot = cg.local(loop.var, loop.ty)
-        before = B.block
-        each, done = cg.new_block(f"lanes.{name}"), cg.new_block(f"lanes.{name}.end")
-        B.branch(each)
-        B.position_at_end(each)
-        k = B.phi(I64)
-        k.add_incoming(ll.Constant(I64, 0), before)
-        B.store(B.add(i, B.trunc(k, i.type) if loop.ty.bits < 64 else k), islot)
-        cg.loops.append(loop)
-        body(k)
-        cg.loops.pop()
-        k2 = B.add(k, ll.Constant(I64, 1), flags=["nuw"])
-        k.add_incoming(k2, B.block)
-        cg.latch(loop, B.cbranch(B.icmp_unsigned("<", k2, count), each, done))
+        kslot, _ = cg.vars[fold.index]
+        B.store(lo, islot)
+        src = fold.direct({n: a.ty for n, a in cg.arrays.items()})
+        src_base = None if src is None or src[1] is None else cg.expr(src[1])
+        head, body, done = cg.new_block("arg.cond"), cg.new_block("arg.body"), cg.new_block("arg.end")
+        B.branch(head)
+        B.position_at_end(head)
+        i = B.load(islot, typ=self.it)
+        k = B.load(kslot, typ=self.it)
+        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
+        at_src = i64 if src_base is None else B.add(src_base, i64)
+        if src is None:
+            room = _umin(B, self.room(loop, i, hi, []), ll.Constant(I64, TILE))
+        else:
+            room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
+        count = B.and_(room, ll.Constant(I64, -self.w))
+        go = B.and_(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), B.icmp_unsigned("<=", k, i))
+        B.cbranch(go, body, done)
+        B.position_at_end(body)
+        if src is None:
+            tile = self.tile(loop, i, count)
+            load = lambda kk: self.vload(tile, kk)  # noqa: E731
+        else:
+            xs = cg.arrays[src[0]]
+            load = lambda kk: self.widened(xs, B.add(at_src, kk))  # noqa: E731
+        best, where = self.blocks(i, count, load)
+        m = B.load(cg.vars[fold.value][0], typ=self.et) if fold.value is not None else cg.expr(fold.best())
+        for lane in range(self.w):
+            at = ll.Constant(I32, lane)
+            m, k = self.better((m, k), (B.extract_element(best, at), B.extract_element(where, at)))
+        if fold.value is not None:
+            B.store(m, cg.vars[fold.value][0])
+        B.store(k, kslot)
+        B.store(B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count), islot)
+        B.branch(head)
         B.position_at_end(done)
-        B.store(i, islot)
 
-    def scratch(self, role: str) -> Arr:
-        """TILE elements of the scan's type on the stack, one per role and
-        type in a function (made at the top of the entry block)."""
+    def blocks(self, i, count, load):
+        """Each lane's best pair over the blocks k = 0, W, ... < count, the
+        first block taken as it is."""
         cg, B = self.cg, self.b
-        key = (self.scan.ty, role)
-        if key not in cg.lane_tiles:
-            here = B.block
-            B.position_at_start(cg.entry)
-            slot = B.alloca(self.et, size=ll.Constant(I64, TILE), name=f"lanes.{role}")
-            slot.align = 64
-            B.position_at_end(here)
-            cg.lane_tiles[key] = slot
-        length = ir.Const(TILE, ir.Scalar("uint", 64))
-        return Arr(cg.lane_tiles[key], ir.Array(self.scan.ty, length, True), ll.Constant(I64, TILE))
+        iota = ll.Constant(self.ivt, [ll.Constant(self.it, n) for n in range(self.w)])
 
-    def tile(self, loop: ir.For, i, count):
-        """A tile of e(i), e(i+1), ... (count of them), computed by a plain
-        loop, which LLVM may vectorise."""
-        B, scan = self.b, self.scan
-        tmp = self.scratch("tile")
+        def indices(kk):
+            at = B.add(i, B.trunc(kk, self.it) if self.it.width < 64 else kk)
+            return B.add(self.splat(at, self.ivt), iota)
 
-        def fill(k):
-            v = self.cg.expr(scan.element)
-            if scan.negate:
-                v = B.fneg(v) if scan.ty.is_float else B.neg(v)
-            self.cg.store_elem(tmp, k, v)
+        zero = ll.Constant(I64, 0)
+        first, first_at = load(zero), indices(zero)
+        before = B.block
+        cond, step, end = cg.new_block("arg.block.cond"), cg.new_block("arg.block"), cg.new_block("arg.blocks.end")
+        B.branch(cond)
+        B.position_at_end(cond)
+        kk, best, where = B.phi(I64), B.phi(self.vt), B.phi(self.ivt)
+        kk.add_incoming(ll.Constant(I64, self.w), before)
+        best.add_incoming(first, before)
+        where.add_incoming(first_at, before)
+        B.cbranch(B.icmp_unsigned("<", kk, count), step, end)
+        B.position_at_end(step)
+        v = load(kk)
+        took = self.compare(self.fold.rel, v, best)
+        chosen, at, nxt = (
+            B.select(took, v, best),
+            B.select(took, indices(kk), where),
+            B.add(kk, ll.Constant(I64, self.w)),
+        )
+        for phi, value in ((best, chosen), (where, at), (kk, nxt)):
+            phi.add_incoming(value, B.block)
+        B.branch(cond)
+        B.position_at_end(end)
+        return best, where
 
-        self.each_step(loop, i, count, "fill", fill)
-        return tmp
+    def better(self, a: tuple, b: tuple) -> tuple:
+        """Of the pairs a and b, the one the order keeps (search/lanes.py's `better`)."""
+        B = self.b
+        strict = "gt" if self.fold.rel in ("gt", "ge") else "lt"
+        later = B.icmp_unsigned(">" if self.fold.later else "<", b[1], a[1])
+        wins = B.or_(self.compare(strict, b[0], a[0]), B.and_(B.icmp_unsigned("==", b[0], a[0]), later))
+        return B.select(wins, b[0], a[0]), B.select(wins, b[1], a[1])
 
 
 def _umin(B: ll.IRBuilder, a, b):

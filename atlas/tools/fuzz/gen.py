@@ -483,6 +483,7 @@ class Generator:
                 self.t_copy,
                 self.t_store_reassign,
                 self.t_scan,
+                self.t_argfold,
                 self.t_cond_float,
                 self.t_fold,
                 self.t_loop_rule,
@@ -607,6 +608,38 @@ class Generator:
 
         out += self.loop(body)
         self.declare(s, t)
+        return out
+
+    def t_argfold(self) -> list[str]:
+        """Where the first or last extreme element is (an argmax or argmin),
+        kept with its value or read back as x[k], and near misses: an
+        element that is not the one taken, a k that starts past the loop."""
+        xs = [a for a in self._arrays() if self.cur.arrays[a][0] in INTS]
+        if not xs:
+            return self.t_fold()
+        x = self.pick(xs)
+        t = self.cur.arrays[x][0]
+        var, lt, header = self.loop_header()
+        k, m = self.fresh("at"), self.fresh("best")
+        rel = self.pick((">", ">=", "<", "<="))
+        kept = self.chance(0.7)  # else compared with x[k]
+        out = [f"let {k}: {lt} = {self.pick(('0' + lt, '0' + lt, self.literal(lt)))};"]
+        if kept:
+            out.append(f"let {m}: {t} = {self.literal(t)};")
+
+        def body():
+            if not kept:
+                return [f"if {x}[{var}] {rel} {x}[{k}] {{ {k} = {var}; }}"]
+            e = f"{x}[{var}]" if self.chance(0.6) else self.expr(t, 1)
+            taken = e if self.chance(0.9) else self.expr(t, 1)
+            flip = {">": "<", ">=": "<=", "<": ">", "<=": ">="}[rel]
+            cond = f"{e} {rel} {m}" if self.chance(0.5) else f"{m} {flip} {e}"
+            return [f"if {cond} {{ {m} = {taken}; {k} = {var}; }}"]
+
+        out += self.loop(body, (var, lt, header))
+        self.declare(k, lt)
+        if kept:
+            self.declare(m, t)
         return out
 
     def t_cond_float(self) -> list[str]:

@@ -1,0 +1,224 @@
+"""Arg-folds in lanes (atlas/meaning/argfolds.py, atlas/search/lanes.py,
+backends/llvm/lanes.py): a loop that keeps the first or last extreme
+element and its index is marked once Z3 proves its step and its order's
+laws, and compiled to vector code that agrees with the interpreter at every
+length and on ties; loops of other forms are left alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import z3
+
+from atlas.front.check import check
+from atlas.front.syntax import parse
+from atlas.meaning import argfolds, interp, ir
+from atlas.search import lanes
+
+ROOT = Path(__file__).resolve().parent.parent
+UNSEEN = ROOT / "tests/fixtures/argfolds/unseen.ax"
+FILES = [UNSEEN, ROOT / "intents/argmax_i32.ax", ROOT / "intents/family/argmin_i16.ax"]
+NAMES = [
+    "first_peak_u8",
+    "last_low_i16",
+    "last_high_u64",
+    "keyed_peak",
+    "nearest_u16",
+    "window_max_i32",
+    "low_u32",
+    "row_peaks",
+    "argmax_i32",
+    "argmin_i16",
+]
+LENGTHS = [*range(0, 35), 63, 64, 65, 127, 129, 1000, 1024, 1025, 2049, 5000]
+
+
+def functions(src: str) -> list[ir.Function]:
+    return list(check(parse(src, "t.ax")).functions)
+
+
+def the_loop(fn: ir.Function) -> ir.For:
+    return next(
+        s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For) and not any(isinstance(u, ir.For) for u in s.body)
+    )
+
+
+def fold_of(src: str) -> argfolds.ArgFold | None:
+    fn = next(f for f in functions(src) if f.name == "f")
+    return argfolds.match(the_loop(fn), fn)
+
+
+def values(rng, dt, n: int, kind: int) -> np.ndarray:
+    """Elements of four kinds: the whole range, a few values (ties
+    everywhere), all equal, and rising (the best moves every step)."""
+    info = np.iinfo(dt)
+    if kind == 0:
+        return rng.integers(info.min, info.max, n, dtype=dt, endpoint=True)
+    if kind == 1:
+        return rng.integers(0, 3, n).astype(dt) + np.array(info.max - 2 if kind else 0, dtype=dt)
+    if kind == 2:
+        return np.full(n, info.min if rng.integers(0, 2) else info.max, dtype=dt)
+    return np.arange(n).astype(dt)
+
+
+def arguments(name: str, n: int, rng, kind: int) -> list:
+    if name == "first_peak_u8":
+        return [n, values(rng, np.uint8, n, kind)]
+    if name in ("last_low_i16", "argmin_i16"):
+        return [n, values(rng, np.int16, n, kind)]
+    if name == "last_high_u64":
+        return [n, values(rng, np.uint64, n, kind)]
+    if name == "keyed_peak":
+        return [n, values(rng, np.uint32, n, kind), values(rng, np.uint32, n, kind), int(rng.integers(0, 2**32))]
+    if name == "nearest_u16":
+        return [n, values(rng, np.uint16, n, kind), int(rng.integers(0, 2**16))]
+    if name == "window_max_i32":
+        lo = int(rng.integers(0, n + 2))  # past the end too: the loop does not run
+        start = [0, lo, lo + 40, 2**64 - 1][int(rng.integers(0, 4))]  # past lo: no block until i reaches it
+        return [lo, n, start, values(rng, np.int32, n, kind)]
+    if name == "low_u32":
+        return [n, values(rng, np.int8, n, kind)]
+    if name == "row_peaks":
+        rows = int(rng.integers(0, 4))
+        return [rows, n, values(rng, np.int16, rows * n, kind), np.zeros(rows, np.uint64)]
+    assert name == "argmax_i32"
+    return [n, values(rng, np.int32, n, kind)]
+
+
+def test_every_unseen_arg_fold_is_matched_and_proven():
+    fns = [f for p in FILES for f in functions(p.read_text())]
+    assert sorted(f.name for f in fns) == sorted(NAMES)
+    for fn in fns:
+        made = lanes.arg_lanes(fn, ir.Module((fn,)))
+        assert made is not None, fn.name
+        (site,) = made.evidence["loops"]
+        assert set(site["obligations"].values()) == {"proven"}, (fn.name, site)
+        assert the_loop(made.function).lanes
+    by_name = {f.name: argfolds.match(the_loop(f), f) for f in fns}
+    assert by_name["first_peak_u8"].rel == "gt"  # `top < x[i]` read as x[i] > top
+    assert by_name["last_low_i16"].later and not by_name["argmin_i16"].later
+    assert by_name["last_high_u64"].value is None and by_name["last_high_u64"].array == "x"
+    arrays = {f.name: f.arrays for f in fns}
+    assert by_name["keyed_peak"].direct(arrays["keyed_peak"]) is None  # computed into a tile first
+    assert by_name["row_peaks"].direct(arrays["row_peaks"]) is not None  # a row's base plus c, widened
+
+
+@pytest.mark.parametrize("rel", ["gt", "ge", "lt", "le"])
+def test_a_wrong_tie_break_is_refuted(rel, monkeypatch):
+    """The proof can fail: keeping the other of two equal elements than the
+    loop keeps is not the loop's step, and Z3 says so."""
+    (fn,) = functions(
+        f"""fn f(n: u64, x: [i32; n]) -> u64 {{
+            let m: i32 = 0; let k: u64 = 0;
+            for i in 0..n {{ if x[i] {ir_sym(rel)} m {{ m = x[i]; k = i; }} }}
+            return k;
+        }}"""
+    )
+    fold = argfolds.match(the_loop(fn), fn)
+    assert fold is not None and fold.rel == rel
+    assert lanes.arg_obligations(fold)["step"] == "proven"
+    flipped = type(fold).later.fget  # the order with the other tie-break
+    monkeypatch.setattr(type(fold), "later", property(lambda self: not flipped(self)))
+    assert lanes.arg_obligations(fold)["step"] == "refuted"
+    assert lanes.arg_lanes(fn) is None
+
+
+def ir_sym(rel: str) -> str:
+    return {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[rel]
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("if x[i] > m { m = x[i]; k = i + 1; }", "k takes another value than i"),
+        ("if x[i] > m { m = x[i] - 1; k = i; }", "m takes another value than the one compared"),
+        ("if x[i] > m { m = x[i]; k = i; } else { c += 1; }", "an else arm"),
+        ("if x[i] > m { m = x[i]; k = i; c += 1; }", "a third assignment"),
+        ("if x[i] > m { m = x[i]; k = i; } x[i] = 0;", "a store"),
+        ("if x[i] != m { m = x[i]; k = i; }", "not an order"),
+        ("if x[i] + m > m { m = x[i] + m; k = i; }", "the element reads m"),
+        ("if x[i] > x[k] { k = i; x[0] = 1; }", "the compared array is stored"),
+        ("if x[i] > x[k + 1] { k = i; }", "compared with another element than x[k]"),
+        ("if x[i] > x[k] { k = i; m = 3; }", "x[k] and a second value"),
+    ],
+)
+def test_what_is_not_an_arg_fold_is_left_alone(body, reason):
+    src = f"""fn f(n: u64, x: mut [i32; n]) -> u64 {{
+        let m: i32 = 0; let k: u64 = 0; let c: u64 = 0;
+        for i in 0..n {{ {body} }}
+        return k + c + (m as u64);
+    }}"""
+    assert fold_of(src) is None, reason
+
+
+def test_floats_and_signed_loop_variables_are_left_alone():
+    assert (
+        fold_of(
+            "fn f(n: u64, x: [f32; n]) -> u64 { let m: f32 = 0.0; let k: u64 = 0; "
+            "for i in 0..n { if x[i] > m { m = x[i]; k = i; } } return k; }"
+        )
+        is None
+    )  # NaN compares false both ways: no total order
+    assert (
+        fold_of(
+            "fn f(n: i64, x: [i32; n]) -> i64 { let m: i32 = 0; let k: i64 = 0; "
+            "for i in 0..n { if x[i] > m { m = x[i]; k = i; } } return k; }"
+        )
+        is None
+    )
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """Each function compiled with its loop in lanes, and again with
+    512-bit vectors preferred (more lanes)."""
+    from atlas.machine import probe as hwprobe
+    from atlas.machine.runtime import load
+    from atlas.pipeline import compile_files, front
+    from atlas.search.explode import Options, pinned
+    from atlas.search.genome import Genome
+
+    probe = hwprobe.probe()
+    out = {}
+    for wide in (0, 512):
+        pins = {n: (Genome((), "arg-lanes", prefer_width_bits=wide) if wide else pinned("arg-lanes")) for n in NAMES}
+        d = tmp_path_factory.mktemp(f"arg{wide}") / "out"
+        compile_files(FILES, probe, d, search=Options(fixed=pins))
+        out[wide] = (load(d), json.loads((d / "manifest.json").read_text()))
+    return front(FILES, probe)[1], out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_lanes_agree_with_the_interpreter(compiled, name):
+    module, libs = compiled
+    rng = np.random.default_rng(NAMES.index(name))
+    for wide, (lib, manifest) in libs.items():
+        assert manifest["functions"][name]["evidence"]["shape"]["shape"] == "arg-lanes"
+        for n in LENGTHS:
+            for kind in range(4):
+                args = arguments(name, n, rng, kind)
+                want = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+                got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+                r_want = interp.run(module, name, *want)
+                r_got = getattr(lib, name)(*got)
+                assert r_want == r_got, (name, wide, n, kind)
+                for w, g in zip(want, got):
+                    if isinstance(w, np.ndarray):
+                        assert np.array_equal(w, g), (name, wide, n, kind)
+
+
+def test_z3_sees_the_order_as_written():
+    """`better` itself: between equal elements the earlier index for `>`."""
+    (fn,) = functions(
+        "fn f(n: u64, x: [u8; n]) -> u64 { let m: u8 = 0; let k: u64 = 0; "
+        "for i in 0..n { if x[i] > m { m = x[i]; k = i; } } return k; }"
+    )
+    fold = argfolds.match(the_loop(fn), fn)
+    assert fold is not None
+    a = (z3.BitVecVal(5, 8), z3.BitVecVal(9, 64))
+    b = (z3.BitVecVal(5, 8), z3.BitVecVal(3, 64))
+    v, j = lanes.better(fold, a, b)
+    assert z3.simplify(j).as_long() == 3 and z3.simplify(v).as_long() == 5
