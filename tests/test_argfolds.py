@@ -6,17 +6,15 @@ length and on ties; loops of other forms are left alone."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import z3
 
-from atlas.front.check import check
-from atlas.front.syntax import parse
 from atlas.meaning import argfolds, interp, ir
 from atlas.search import lanes
+from test_lanes import compile_pinned, functions, the_loop  # the scan tests' helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 UNSEEN = ROOT / "tests/fixtures/argfolds/unseen.ax"
@@ -34,16 +32,6 @@ NAMES = [
     "argmin_i16",
 ]
 LENGTHS = [*range(0, 35), 63, 64, 65, 127, 129, 1000, 1024, 1025, 2049, 5000]
-
-
-def functions(src: str) -> list[ir.Function]:
-    return list(check(parse(src, "t.ax")).functions)
-
-
-def the_loop(fn: ir.Function) -> ir.For:
-    return next(
-        s for s in ir.walk_stmts(fn.body) if isinstance(s, ir.For) and not any(isinstance(u, ir.For) for u in s.body)
-    )
 
 
 def fold_of(src: str) -> argfolds.ArgFold | None:
@@ -173,22 +161,7 @@ def test_floats_and_signed_loop_variables_are_left_alone():
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    """Each function compiled with its loop in lanes, and again with
-    512-bit vectors preferred (more lanes)."""
-    from atlas.machine import probe as hwprobe
-    from atlas.machine.runtime import load
-    from atlas.pipeline import compile_files, front
-    from atlas.search.explode import Options, pinned
-    from atlas.search.genome import Genome
-
-    probe = hwprobe.probe()
-    out = {}
-    for wide in (0, 512):
-        pins = {n: (Genome((), "arg-lanes", prefer_width_bits=wide) if wide else pinned("arg-lanes")) for n in NAMES}
-        d = tmp_path_factory.mktemp(f"arg{wide}") / "out"
-        compile_files(FILES, probe, d, search=Options(fixed=pins))
-        out[wide] = (load(d), json.loads((d / "manifest.json").read_text()))
-    return front(FILES, probe)[1], out
+    return compile_pinned(tmp_path_factory, FILES, NAMES, "arg-lanes")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -155,10 +155,10 @@ def agree(name: str, args: list, want: np.ndarray, got: np.ndarray) -> bool:
     return differential.within(want, got, differential.regroup_slack(args))
 
 
-@pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """Each fixture function compiled with its loop in lanes, and a second
-    time with 512-bit vectors preferred (more lanes)."""
+def compile_pinned(factory, files: list[Path], names: list[str], shape: str):
+    """(the specialised module, {width: (library, manifest)}): each function
+    compiled with `shape` pinned, and a second time with 512-bit vectors
+    preferred (more lanes)."""
     from atlas.machine import probe as hwprobe
     from atlas.machine.runtime import load
     from atlas.pipeline import compile_files, front
@@ -168,13 +168,16 @@ def compiled(tmp_path_factory):
     probe = hwprobe.probe()
     out = {}
     for wide in (0, 512):
-        pins = {
-            name: (Genome((), "scan-lanes", prefer_width_bits=wide) if wide else pinned("scan-lanes")) for name in NAMES
-        }
-        d = tmp_path_factory.mktemp(f"lanes{wide}") / "out"
-        compile_files(FILES, probe, d, search=Options(fixed=pins))
+        pins = {n: (Genome((), shape, prefer_width_bits=wide) if wide else pinned(shape)) for n in names}
+        d = factory.mktemp(f"{shape}{wide}") / "out"
+        compile_files(files, probe, d, search=Options(fixed=pins))
         out[wide] = (load(d), json.loads((d / "manifest.json").read_text()))
-    return front(FILES, probe)[1], out
+    return front(files, probe)[1], out
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    return compile_pinned(tmp_path_factory, FILES, NAMES, "scan-lanes")
 
 
 @pytest.mark.parametrize("name", NAMES)

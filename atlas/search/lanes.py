@@ -125,34 +125,58 @@ def scan_lanes(
     """`fn` with every scan whose laws Z3 proves marked to run in lanes;
     None when there is none."""
     t0 = time.perf_counter()
-    sites: list[dict] = []
-    refused: list[dict] = []
-    marked: list[scans.Scan] = []
+
+    def judge(loop: ir.For):
+        scan = scans.match(loop, fn)
+        if scan is None:
+            return None
+        laws = obligations(scan)
+        site = {"loop": str(loop.span), "scan": describe(scan), "obligations": laws}
+        return scan, site, all(v in ("proven", REGROUPED) for v in laws.values())
+
+    m = _mark(fn, judge)
+    if not m.sites:
+        return None
+    evidence = {"shape": "scan-lanes", "proof": proof_text(m.matched), "loops": m.sites}
+    return m.finish(fn, module, evidence, differential, seed, t0)
+
+
+@dataclasses.dataclass
+class _Marked:
+    body: tuple
+    sites: list[dict]  # the marked loops' accounts
+    refused: list[dict]  # loops of the form whose laws were not all proven
+    matched: list  # what the marked loops were read as
+
+    def finish(self, fn: ir.Function, module, evidence: dict, differential: bool, seed: int, t0: float):
+        if self.refused:
+            evidence["refused"] = self.refused
+        return finish(fn, dataclasses.replace(fn, body=self.body), module, evidence, differential, seed, t0)
+
+
+def _mark(fn: ir.Function, judge) -> _Marked:
+    """fn's body with each loop that judge(loop) accepts marked to run in
+    lanes; judge gives (what the loop was read as, its account, accepted)
+    or None for a loop of another form."""
+    m = _Marked((), [], [], [])
 
     def walk(stmts: tuple) -> tuple:
         out: list[ir.Stmt] = []
         for s in stmts:
-            if isinstance(s, ir.For):
-                scan = scans.match(s, fn)
-                if scan is not None:
-                    laws = obligations(scan)
-                    site = {"loop": str(s.span), "scan": describe(scan), "obligations": laws}
-                    if all(v in ("proven", REGROUPED) for v in laws.values()):
-                        sites.append(site)
-                        marked.append(scan)
-                        out.append(dataclasses.replace(s, lanes=True))
-                        continue
-                    refused.append(site)
+            judged = judge(s) if isinstance(s, ir.For) else None
+            if judged is not None:
+                read, site, accepted = judged
+                if accepted:
+                    m.sites.append(site)
+                    m.matched.append(read)
+                    out.append(dataclasses.replace(s, lanes=True))
+                    continue
+                m.refused.append(site)
             out.append(straight.walk_blocks(s, walk))
         return tuple(out)
 
-    body = walk(fn.body)
-    if not sites:
-        return None
-    evidence: dict = {"shape": "scan-lanes", "proof": proof_text(marked), "loops": sites}
-    if refused:
-        evidence["refused"] = refused
-    return finish(fn, dataclasses.replace(fn, body=body), module, evidence, differential, seed, t0)
+    m.body = walk(fn.body)
+    return m
 
 
 def describe(scan: scans.Scan) -> str:
@@ -214,30 +238,19 @@ def arg_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential:
     """`fn` with every arg-fold whose laws Z3 proves marked to run in lanes;
     None when there is none."""
     t0 = time.perf_counter()
-    sites: list[dict] = []
-    refused: list[dict] = []
 
-    def walk(stmts: tuple) -> tuple:
-        out: list[ir.Stmt] = []
-        for s in stmts:
-            if isinstance(s, ir.For) and (fold := argfolds.match(s, fn)) is not None:
-                laws = arg_obligations(fold)
-                site = {"loop": str(s.span), "fold": describe_arg(fold), "obligations": laws}
-                if all(v == "proven" for v in laws.values()):
-                    sites.append(site)
-                    out.append(dataclasses.replace(s, lanes=True))
-                    continue
-                refused.append(site)
-            out.append(straight.walk_blocks(s, walk))
-        return tuple(out)
+    def judge(loop: ir.For):
+        fold = argfolds.match(loop, fn)
+        if fold is None:
+            return None
+        laws = arg_obligations(fold)
+        site = {"loop": str(loop.span), "fold": describe_arg(fold), "obligations": laws}
+        return fold, site, all(v == "proven" for v in laws.values())
 
-    body = walk(fn.body)
-    if not sites:
+    m = _mark(fn, judge)
+    if not m.sites:
         return None
-    evidence: dict = {"shape": "arg-lanes", "proof": ARG_PROOF, "loops": sites}
-    if refused:
-        evidence["refused"] = refused
-    return finish(fn, dataclasses.replace(fn, body=body), module, evidence, differential, seed, t0)
+    return m.finish(fn, module, {"shape": "arg-lanes", "proof": ARG_PROOF, "loops": m.sites}, differential, seed, t0)
 
 
 def describe_arg(fold: argfolds.ArgFold) -> str:
