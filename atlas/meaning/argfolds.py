@@ -30,10 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .scans import direct_load, pure, scalar_of
+from .scans import FLIP, direct_load, pure, scalar_of
 
 RELATIONS = ("gt", "ge", "lt", "le")
-_FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,12 @@ class ArgFold:
     def later(self) -> bool:
         """Between equal elements, the later one is kept (`>=`, `<=`)."""
         return self.rel in ("ge", "le")
+
+    @property
+    def strict(self) -> str:
+        """The comparison by which one element is better than another: `gt`
+        for a maximum, `lt` for a minimum, whichever tie-break the loop has."""
+        return "gt" if self.rel in ("gt", "ge") else "lt"
 
     def best(self) -> ir.Expr:
         """The best element so far, as the loop reads it."""
@@ -91,18 +96,16 @@ def match(loop: ir.For, fn: ir.Function) -> ArgFold | None:
         return None
     value = next((n for n in sets if n != index), None)
     k = ir.Var(index, loop.ty)
-    for rel, e, best in ((cond.op, cond.a, cond.b), (_FLIP[cond.op], cond.b, cond.a)):
+    for rel, e, best in ((cond.op, cond.a, cond.b), (FLIP[cond.op], cond.b, cond.a)):
         if value is not None:
             ok = isinstance(best, ir.Var) and best.name == value and sets[value] == e
-            array = None
         else:  # `x[i] > x[k]`: the element itself, of an array the loop does not store
-            ok = isinstance(e, ir.Load) and isinstance(best, ir.Load) and e.index == i and best.index == k
-            array = e.array if ok and isinstance(e, ir.Load) and isinstance(best, ir.Load) else None
-            ok = ok and array is not None and array == getattr(best, "array", None)
+            ok = _at(e, i) and _at(best, k) and getattr(e, "array", None) == getattr(best, "array", None)
         if ok:
             break
     else:
         return None
+    array = e.array if value is None and isinstance(e, ir.Load) else None
     ty = e_type(e)
     if ty is None or not ty.is_int or (value is not None and scalar_of(fn, value) != ty):
         return None
@@ -115,3 +118,8 @@ def match(loop: ir.For, fn: ir.Function) -> ArgFold | None:
 def e_type(e: ir.Expr) -> ir.Scalar | None:
     t = getattr(e, "ty", None)
     return t if isinstance(t, ir.Scalar) else None
+
+
+def _at(e: ir.Expr, index: ir.Var) -> bool:
+    """e reads an array at `index` and does nothing else."""
+    return isinstance(e, ir.Load) and e.index == index

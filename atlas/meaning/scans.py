@@ -224,7 +224,7 @@ class _Branch(ir.Assign):
 
 
 _TOWARD = {"gt": "max", "ge": "max", "lt": "min", "le": "min"}
-_FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}  # a rel b is b FLIP[rel] a
 _NOT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
 
 
@@ -242,7 +242,7 @@ def _as_step(s: ir.Stmt) -> ir.Stmt:
     if c.a == e and isinstance(c.b, ir.Var) and c.b.name == arm.name:
         acc = c.b
     elif c.b == e and isinstance(c.a, ir.Var) and c.a.name == arm.name:
-        acc, rel = c.a, _FLIP[rel]
+        acc, rel = c.a, FLIP[rel]
     else:
         return s
     cond = c if s.then else ir.Unary("not", c, ir.BOOL)

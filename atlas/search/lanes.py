@@ -203,8 +203,7 @@ def arg_obligations(fold: argfolds.ArgFold) -> dict[str, str]:
     took = sem.compare(D, t, fold.rel, e, m)
     stepped = (z3.If(took, e, m), z3.If(took, i, k))
     best = better(fold, (m, k), (e, i))
-    pairs = [(fresh(f"v{n}", t), fresh(f"j{n}", kt)) for n in range(3)]
-    a, b, c = pairs
+    a, b, c = ((fresh(f"v{n}", t), fresh(f"j{n}", kt)) for n in range(3))
     ab_c, a_bc = better(fold, better(fold, a, b), c), better(fold, a, better(fold, b, c))
     ab, ba = better(fold, a, b), better(fold, b, a)
     return _verdicts(
@@ -220,9 +219,8 @@ def better(fold: argfolds.ArgFold, a: tuple, b: tuple) -> tuple:
     """Of the pairs (element, index) a and b, the one the order keeps: the
     greater (or lesser) element, and between equal ones the earlier index
     (`>`, `<`) or the later (`>=`, `<=`)."""
-    strict = {"gt": "gt", "ge": "gt", "lt": "lt", "le": "lt"}[fold.rel]
     later = z3.UGT(b[1], a[1]) if fold.later else z3.ULT(b[1], a[1])
-    wins = z3.Or(sem.compare(D, fold.ty, strict, b[0], a[0]), z3.And(b[0] == a[0], later))
+    wins = z3.Or(sem.compare(D, fold.ty, fold.strict, b[0], a[0]), z3.And(b[0] == a[0], later))
     return z3.If(wins, b[0], a[0]), z3.If(wins, b[1], a[1])
 
 

@@ -380,15 +380,10 @@ def _shape_summary(name: str, ev: dict) -> str:
             f"{_plural(len(t['checks']), 'pair')} of accesses proven never to meet by Z3{guard}"
             for t in ev["tiled"]
         )
-    if name == "scan-lanes":
+    if name in ("scan-lanes", "arg-lanes"):
+        unit = "steps" if name == "scan-lanes" else "elements"
         return "; ".join(
-            f"{lp['loop']}: {lp['scan']}, run a vector of steps at a time, "
-            f"{sum(v == 'proven' for v in lp['obligations'].values())} of {len(lp['obligations'])} laws proven by Z3"
-            for lp in ev["loops"]
-        )
-    if name == "arg-lanes":
-        return "; ".join(
-            f"{lp['loop']}: {lp['fold']}, run a vector of elements at a time, "
+            f"{lp['loop']}: {lp['scan'] if name == 'scan-lanes' else lp['fold']}, run a vector of {unit} at a time, "
             f"{sum(v == 'proven' for v in lp['obligations'].values())} of {len(lp['obligations'])} laws proven by Z3"
             for lp in ev["loops"]
         )

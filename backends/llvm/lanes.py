@@ -104,6 +104,11 @@ class _Lanes:
             room = _umin(B, room, B.select(past, ll.Constant(I64, 0), B.sub(n, at)))
         return room
 
+    def past(self, i, k):
+        """i + k in the loop variable's type (k an i64 count of steps, which
+        fits there: the blocks lie within the loop's range)."""
+        return self.b.add(i, self.b.trunc(k, i.type) if i.type.width < 64 else k)
+
     def each_step(self, loop: ir.For, i, count, name: str, body) -> None:
         """A plain loop over k = 0 .. count - 1 with the loop variable at
         i + k, running body(k) (hung with the realisation's hints, so LLVM
@@ -116,7 +121,7 @@ class _Lanes:
         B.position_at_end(each)
         k = B.phi(I64)
         k.add_incoming(ll.Constant(I64, 0), before)
-        B.store(B.add(i, B.trunc(k, i.type) if loop.ty.bits < 64 else k), islot)
+        B.store(self.past(i, k), islot)
         cg.loops.append(loop)
         body(k)
         cg.loops.pop()
@@ -239,7 +244,7 @@ class LaneScan(_Lanes):
             self.blocks(count, lambda k: self.widened(xs, B.add(at_src, k)), put)
         if scan.post is not None:
             self.stores(loop, i, count, values)
-        nxt = B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count)
+        nxt = self.past(i, count)
         B.store(nxt, islot)
         B.branch(head)
         B.position_at_end(done)
@@ -333,14 +338,14 @@ class LaneArg(_Lanes):
             xs = cg.arrays[src[0]]
             load = lambda kk: self.widened(xs, B.add(at_src, kk))  # noqa: E731
         best, where = self.blocks(i, count, load)
-        m = B.load(cg.vars[fold.value][0], typ=self.et) if fold.value is not None else cg.expr(fold.best())
+        m = cg.expr(fold.best())  # m, or x[k] where the loop keeps no value
         for lane in range(self.w):
             at = ll.Constant(I32, lane)
             m, k = self.better((m, k), (B.extract_element(best, at), B.extract_element(where, at)))
         if fold.value is not None:
             B.store(m, cg.vars[fold.value][0])
         B.store(k, kslot)
-        B.store(B.add(i, B.trunc(count, i.type) if loop.ty.bits < 64 else count), islot)
+        B.store(self.past(i, count), islot)
         B.branch(head)
         B.position_at_end(done)
 
@@ -351,8 +356,7 @@ class LaneArg(_Lanes):
         iota = ll.Constant(self.ivt, [ll.Constant(self.it, n) for n in range(self.w)])
 
         def indices(kk):
-            at = B.add(i, B.trunc(kk, self.it) if self.it.width < 64 else kk)
-            return B.add(self.splat(at, self.ivt), iota)
+            return B.add(self.splat(self.past(i, kk), self.ivt), iota)
 
         zero = ll.Constant(I64, 0)
         first, first_at = load(zero), indices(zero)
@@ -382,9 +386,8 @@ class LaneArg(_Lanes):
     def better(self, a: tuple, b: tuple) -> tuple:
         """Of the pairs a and b, the one the order keeps (search/lanes.py's `better`)."""
         B = self.b
-        strict = "gt" if self.fold.rel in ("gt", "ge") else "lt"
         later = B.icmp_unsigned(">" if self.fold.later else "<", b[1], a[1])
-        wins = B.or_(self.compare(strict, b[0], a[0]), B.and_(B.icmp_unsigned("==", b[0], a[0]), later))
+        wins = B.or_(self.compare(self.fold.strict, b[0], a[0]), B.and_(B.icmp_unsigned("==", b[0], a[0]), later))
         return B.select(wins, b[0], a[0]), B.select(wins, b[1], a[1])
 
 
