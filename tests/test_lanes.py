@@ -317,3 +317,40 @@ def test_narrow_loop_variables_run_to_the_top_of_their_range(tmp_path):
             interp.run(module, name, lo, hi, x, want)
             getattr(lib, name)(lo, hi, x, got)
             assert np.array_equal(want, got), (name, lo, hi)
+
+
+def test_a_law_z3_leaves_undecided_refuses_the_loop_and_says_which(tmp_path, monkeypatch):
+    """With no attempt allowed, every float law stays undecided: the loop is
+    not marked, and pinning the shape names the loop and the law."""
+    from atlas.front.diagnostics import AtlasError
+    from atlas.machine import probe as hwprobe
+    from atlas.pipeline import compile_files
+    from atlas.search.explode import Options, pinned
+
+    monkeypatch.setattr(lanes, "FLOAT_TRIES", 0)
+    fn = next(f for f in functions(UNSEEN.read_text()) if f.name == "growth")
+    assert lanes.scan_lanes(fn, differential=False) is None
+    (why,) = lanes.refusals(fn, "scan-lanes")
+    assert "commutative undecided" in why and "identity undecided" in why and "associative" not in why
+    src = tmp_path / "growth.ax"
+    text = UNSEEN.read_text()
+    src.write_text(text[text.index("reassoc fn growth") :].split("\n}\n")[0] + "\n}\n")
+    said = r"growth: the shape scan-lanes does not apply to it \(the loop at .*commutative"
+    with pytest.raises(AtlasError, match=said):
+        compile_files([src], hwprobe.probe(), tmp_path / "out", search=Options(fixed={"growth": pinned("scan-lanes")}))
+
+
+def test_a_law_is_tried_with_other_seeds_until_z3_decides(monkeypatch):
+    """An attempt that runs out of its resource limit is not the verdict:
+    the next seed is tried (here the first attempt is made to fail)."""
+    tried = []
+    real = lanes.z3.Solver.check
+
+    def check(self, *a):
+        tried.append(1)
+        return lanes.z3.unknown if len(tried) == 1 else real(self, *a)
+
+    monkeypatch.setattr(lanes.z3.Solver, "check", check)
+    a, b = lanes.fresh("a", ir.U32), lanes.fresh("b", ir.U32)
+    assert lanes._verdicts({"commutative": a + b == b + a}) == {"commutative": "proven"}
+    assert len(tried) == 2

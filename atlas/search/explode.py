@@ -981,12 +981,18 @@ def _pinned(s: Search) -> Outcome | None:
         g = Genome(s.candidates.default_forms(), pin.shape)
     made = s.candidates.shape(g.forms, g.shape) if len(g.forms) == len(s.candidates.roots) else None
     if made is None:
-        raise AtlasError(
-            None,
-            f"{s.fn_name}: the shape {g.shape} does not apply to it (or could "
-            f"not be proven; without a profile there is no hot path)",
-        )
+        raise AtlasError(None, f"{s.fn_name}: the shape {g.shape} does not apply to it ({_why_not(s, g)})")
     return s.outcome(g, made, SearchSummary(g.describe(), Origin.PINNED))
+
+
+def _why_not(s: Search, g: Genome) -> str:
+    if g.shape in ("scan-lanes", "arg-lanes") and len(g.forms) == len(s.candidates.roots):
+        from .lanes import refusals
+
+        said = refusals(s.candidates.base(g.forms), g.shape)
+        if said:
+            return "; ".join(said)
+    return "or could not be proven; without a profile there is no hot path"
 
 
 def _archived(s: Search) -> Outcome | None:
