@@ -123,6 +123,13 @@ uint64_t closest_u16(uint64_t n, const uint16_t *x, uint16_t target) {
     }
     return at;
 }
+uint64_t best_score_f32(uint64_t n, const float *score) {
+    float top = -3.4e38f;
+    uint64_t winner = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (top < score[i]) { top = score[i]; winner = i; }
+    return winner;
+}
 int32_t scaled_sum(uint64_t n, const int32_t *x, int32_t w) {
     uint32_t s = 0;
     for (uint64_t i = 0; i < n; i++) s = (uint32_t)x[i] * (uint32_t)w + s;

@@ -8,19 +8,21 @@ and where it was, the argmax and argmin family.
         }                                  }
     }
 
-with `>`, `>=`, `<` or `<=` (either way round) on an integer type, e(i)
-reading neither m nor k and nothing in the body but lets and that `if`.
-The right-hand form keeps no m: it compares with x[k], and since the loop
-stores nothing, x[k] is the element last taken, so it is read as the left
-form with m = x[k] (a read out of range is 0 in both).
+with `>`, `>=`, `<` or `<=` (either way round) on an integer or float
+type, k taking i or i cast to k's integer type, e(i) reading neither m nor
+k and nothing in the body but lets and that `if`.  The right-hand form
+keeps no m: it compares with x[k], and since the loop stores nothing, x[k]
+is the element last taken, so it is read as the left form with m = x[k]
+(a read out of range is 0 in both).
 
-Such a loop is a fold of the pairs (e(i), i) under one total order (the
-larger element first; between equal ones the earlier for `>` and `<`, the
-later for `>=` and `<=`), provided k never exceeds i, which holds when k
-starts at most at lo.  A fold under a total order can run in W lanes, each
+Such a loop is a fold of the pairs (e(i), position of i) under one total
+order, the best so far at a position before every element: the larger
+element first, and between equal ones the earlier for `>` and `<`, the
+later for `>=` and `<=`.  Floats are ordered so only without NaN, but a
+NaN element is never taken (it compares false), and a NaN best so far
+takes nothing.  A fold under a total order can run in W lanes, each
 keeping its own best pair, combined at the end (search/lanes.py proves the
-step and the order's laws; the LLVM backend emits the vector code and tests
-k <= lo where the blocks start).
+step and the order's laws; the LLVM backend emits the vector code).
 
 This module only recognises the form.
 """
@@ -38,7 +40,8 @@ RELATIONS = ("gt", "ge", "lt", "le")
 @dataclass(frozen=True)
 class ArgFold:
     loop: ir.For
-    index: str  # k: where the best element was, of the loop variable's type
+    index: str  # k: where the best element was, i or i cast to its type
+    index_ty: ir.Scalar  # k's type: an integer type
     value: str | None  # m: the best element; None where the loop compares with array[k]
     array: str | None  # that array, when value is None
     ty: ir.Scalar  # the elements' type
@@ -61,7 +64,7 @@ class ArgFold:
         if self.value is not None:
             return ir.Var(self.value, self.ty)
         assert self.array is not None
-        return ir.Load(self.array, ir.Var(self.index, self.loop.ty), self.ty)
+        return ir.Load(self.array, ir.Var(self.index, self.index_ty), self.ty)
 
     def direct(self, arrays: dict[str, ir.Array]) -> tuple[str, ir.Expr | None] | None:
         """(x, base) where e(i) is x[base + i] or an integer cast of it."""
@@ -91,11 +94,14 @@ def match(loop: ir.For, fn: ir.Function) -> ArgFold | None:
     if len(sets) != len(arms):
         return None
     i = ir.Var(loop.var, loop.ty)
-    index = next((n for n, v in sets.items() if v == i), None)
-    if index is None or scalar_of(fn, index) != loop.ty:
+    index = next((n for n, v in sets.items() if v == i or (isinstance(v, ir.Cast) and v.a == i)), None)
+    kty = scalar_of(fn, index) if index is not None else None
+    if index is None or kty is None or not kty.is_int or e_type(sets[index]) != kty:
         return None
     value = next((n for n in sets if n != index), None)
-    k = ir.Var(index, loop.ty)
+    if value is None and kty != loop.ty:  # x[k] reads the array at k as the loop read it at i
+        return None
+    k = ir.Var(index, kty)
     for rel, e, best in ((cond.op, cond.a, cond.b), (FLIP[cond.op], cond.b, cond.a)):
         if value is not None:
             ok = isinstance(best, ir.Var) and best.name == value and sets[value] == e
@@ -107,12 +113,12 @@ def match(loop: ir.For, fn: ir.Function) -> ArgFold | None:
         return None
     array = e.array if value is None and isinstance(e, ir.Load) else None
     ty = e_type(e)
-    if ty is None or not ty.is_int or (value is not None and scalar_of(fn, value) != ty):
+    if ty is None or not (ty.is_int or ty.is_float) or (value is not None and scalar_of(fn, value) != ty):
         return None
     taken = {index} | ({value} if value else set())
     if not pure(e) or ir.names_read(e) & taken:
         return None
-    return ArgFold(loop, index, value, array, ty, rel, e)
+    return ArgFold(loop, index, kty, value, array, ty, rel, e)
 
 
 def e_type(e: ir.Expr) -> ir.Scalar | None:

@@ -247,43 +247,62 @@ def describe(scan: scans.Scan) -> str:
 
 
 def arg_obligations(fold: argfolds.ArgFold) -> dict[str, str]:
-    """The laws an arg-fold's lanes rest on, with Z3's verdicts: the loop's
-    step is `better` (the order's choice between the best pair so far and
-    the new one) wherever k <= i, and `better` is associative and
-    commutative, so the pairs may be combined in lanes and the lanes in
-    any order.  backends/llvm/lanes.py emits exactly `better`."""
-    t, kt = fold.ty, fold.loop.ty
+    """The laws an arg-fold's lanes rest on, with Z3's verdicts, over pairs
+    (element, position): the loop's step is `better` (the order's choice
+    between the best so far, at an earlier position, and the new pair);
+    `better` is associative and commutative over the pairs lanes hold
+    (`_held`), so the pairs may be combined in lanes and the lanes in any
+    order; and it keeps a pair met with itself (every lane may still hold
+    the best so far, NaN or not).  backends/llvm/lanes.py emits exactly
+    `better`, with the best so far at position 0 and i at i + 1."""
+    t, pt = fold.ty, fold.loop.ty
     m, e = fresh("m", t), fresh("e", t)
-    k, i = fresh("k", kt), fresh("i", kt)
+    p, q = fresh("p", pt), fresh("q", pt)
     took = sem.compare(D, t, fold.rel, e, m)
-    stepped = (z3.If(took, e, m), z3.If(took, i, k))
-    best = better(fold, (m, k), (e, i))
-    a, b, c = ((fresh(f"v{n}", t), fresh(f"j{n}", kt)) for n in range(3))
+    stepped = (z3.If(took, e, m), z3.If(took, q, p))
+    best = better(fold, (m, p), (e, q))
+    a, b, c = ((fresh(f"v{n}", t), fresh(f"j{n}", pt)) for n in range(3))
     ab_c, a_bc = better(fold, better(fold, a, b), c), better(fold, a, better(fold, b, c))
-    ab, ba = better(fold, a, b), better(fold, b, a)
+    ab, ba, aa = better(fold, a, b), better(fold, b, a), better(fold, a, a)
     return _verdicts(
         {
-            "step": z3.Implies(z3.ULE(k, i), z3.And(stepped[0] == best[0], stepped[1] == best[1])),
-            "associative": z3.And(ab_c[0] == a_bc[0], ab_c[1] == a_bc[1]),
-            "commutative": z3.And(ab[0] == ba[0], ab[1] == ba[1]),
+            "step": z3.Implies(z3.ULT(p, q), z3.And(stepped[0] == best[0], stepped[1] == best[1])),
+            "associative": z3.Implies(_held(t, a, b, c), z3.And(ab_c[0] == a_bc[0], ab_c[1] == a_bc[1])),
+            "commutative": z3.Implies(_held(t, a, b), z3.And(ab[0] == ba[0], ab[1] == ba[1])),
+            "idempotent": z3.And(aa[0] == a[0], aa[1] == a[1]),
         }
     )
 
 
+def _held(t: ir.Scalar, *pairs: tuple):
+    """What the pairs that lanes combine satisfy when they are not all the
+    best so far: no NaN (a NaN element is never taken, and a best so far
+    that an element beat was not NaN), and two at one position are the
+    same pair (each element is at its own position, the best so far at 0)."""
+    out = []
+    for n, (v, j) in enumerate(pairs):
+        if t.is_float:
+            out.append(z3.Not(z3.fpIsNaN(v)))
+        out += [z3.Implies(j == h, v == w) for w, h in pairs[n + 1 :]]
+    return z3.And(out)
+
+
 def better(fold: argfolds.ArgFold, a: tuple, b: tuple) -> tuple:
-    """Of the pairs (element, index) a and b, the one the order keeps: the
-    greater (or lesser) element, and between equal ones the earlier index
-    (`>`, `<`) or the later (`>=`, `<=`)."""
+    """Of the pairs (element, position) a and b, the one the order keeps:
+    the greater (or lesser) element, and between equal ones (by the type's
+    own equality: -0.0 equals 0.0) the earlier position (`>`, `<`) or the
+    later (`>=`, `<=`)."""
     later = z3.UGT(b[1], a[1]) if fold.later else z3.ULT(b[1], a[1])
-    wins = z3.Or(sem.compare(D, fold.ty, fold.strict, b[0], a[0]), z3.And(b[0] == a[0], later))
+    tie = sem.compare(D, fold.ty, "eq", b[0], a[0])  # -0.0 ties 0.0
+    wins = z3.Or(sem.compare(D, fold.ty, fold.strict, b[0], a[0]), z3.And(tie, later))
     return z3.If(wins, b[0], a[0]), z3.If(wins, b[1], a[1])
 
 
 ARG_PROOF = (
-    "z3: each loop's step equal to keeping the better of (best, k) and (e(i), i) under its order wherever k <= i, "
-    "and that choice associative and commutative at the loop's types; argfolds.match: the body only compares "
-    "e(i) with the best so far and takes it and i, e(i) reads neither, and the loop stores nothing; "
-    "the blocks run only where k <= i, tested where they start"
+    "z3: each loop's step equal to keeping the better of the best so far and (e(i), i) under its order, the best "
+    "so far before i, and that choice associative, commutative and keeping a pair met with itself at the loop's "
+    "types, over pairs without NaN, one to a position; argfolds.match: the body only compares e(i) with the best "
+    "so far and takes it and i, e(i) reads neither, and the loop stores nothing"
 )
 
 

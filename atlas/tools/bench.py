@@ -421,6 +421,13 @@ FAMILY = (
         lambda rng, n: {"x": _ints(rng, n, 0, 1 << 16, np.uint16), "target": 40000},
     ),
     Kernel(
+        "best_score_f32",
+        "uint64_t",
+        (_N, ("score", "const float *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"score": _uniform_f32(rng, n)},
+    ),
+    Kernel(
         "running_max_u8",
         None,
         (_N, ("x", "const uint8_t *"), ("out", "uint8_t *")),

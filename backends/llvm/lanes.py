@@ -290,11 +290,13 @@ class LaneScan(_Lanes):
 
 class LaneArg(_Lanes):
     """An arg-fold (atlas/meaning/argfolds.py) in W lanes: lane l keeps the
-    best pair (element, index) of the elements at i = l (mod W) of the
-    blocks, by the loop's own comparison (each lane sees its indices in
-    increasing order, so the step is the order's choice there, as the
-    proof requires); the lanes and the best so far are then combined by
-    the order's choice, `better` in search/lanes.py, exactly."""
+    best pair (element, position) of the best so far and the elements at
+    i = l (mod W) of the blocks, by the loop's own comparison (each lane
+    sees its positions in increasing order, so the step is the order's
+    choice there, as the proof requires); the lanes are then combined by
+    the order's choice, `better` in search/lanes.py, exactly.  The best so
+    far is at position 0 and i at i + 1 (which fits: i < hi), so the kept
+    index need not be before the blocks, nor of the loop variable's type."""
 
     def __init__(self, cg: "FunctionCodegen", fold: ArgFold):
         super().__init__(cg, fold.ty, fold.element)
@@ -303,13 +305,16 @@ class LaneArg(_Lanes):
         self.ivt = ll.VectorType(self.it, self.w)
 
     def compare(self, rel: str, a, b):
+        """a rel b as the language compares: floats ordered (false on NaN)."""
         B = self.b
-        sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[rel]
+        sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "=="}[rel]
+        if self.ty.is_float:
+            return B.fcmp_ordered(sym, a, b)
         return (B.icmp_signed if self.ty.signed else B.icmp_unsigned)(sym, a, b)
 
     def emit(self, loop: ir.For, lo, hi) -> None:
-        """Whole blocks from lo while k <= i, the best so far and k left
-        where the plain loop is to go on."""
+        """Whole blocks from lo, the best so far and k left where the plain
+        loop is to go on."""
         cg, B, fold = self.cg, self.b, self.fold
         islot = cg.local(loop.var, loop.ty)
         kslot, _ = cg.vars[fold.index]
@@ -320,7 +325,6 @@ class LaneArg(_Lanes):
         B.branch(head)
         B.position_at_end(head)
         i = B.load(islot, typ=self.it)
-        k = B.load(kslot, typ=self.it)
         i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
         at_src = i64 if src_base is None else B.add(src_base, i64)
         if src is None:
@@ -328,8 +332,7 @@ class LaneArg(_Lanes):
         else:
             room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
         count = B.and_(room, ll.Constant(I64, -self.w))
-        go = B.and_(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), B.icmp_unsigned("<=", k, i))
-        B.cbranch(go, body, done)
+        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
         B.position_at_end(body)
         if src is None:
             tile = self.tile(loop, i, count)
@@ -337,35 +340,39 @@ class LaneArg(_Lanes):
         else:
             xs = cg.arrays[src[0]]
             load = lambda kk: self.widened(xs, B.add(at_src, kk))  # noqa: E731
-        best, where = self.blocks(i, count, load)
         m = cg.expr(fold.best())  # m, or x[k] where the loop keeps no value
+        best, where = self.blocks(i, count, load, m)
+        at = ll.Constant(self.it, 0)
         for lane in range(self.w):
-            at = ll.Constant(I32, lane)
-            m, k = self.better((m, k), (B.extract_element(best, at), B.extract_element(where, at)))
+            lane_at = ll.Constant(I32, lane)
+            m, at = self.better((m, at), (B.extract_element(best, lane_at), B.extract_element(where, lane_at)))
         if fold.value is not None:
             B.store(m, cg.vars[fold.value][0])
-        B.store(k, kslot)
+        kt = value_type(fold.index_ty)
+        k = _resize(B, B.sub(at, ll.Constant(self.it, 1)), kt)
+        kept = B.icmp_unsigned("==", at, ll.Constant(self.it, 0))
+        B.store(B.select(kept, B.load(kslot, typ=kt), k), kslot)
         B.store(self.past(i, count), islot)
         B.branch(head)
         B.position_at_end(done)
 
-    def blocks(self, i, count, load):
-        """Each lane's best pair over the blocks k = 0, W, ... < count, the
-        first block taken as it is."""
+    def blocks(self, i, count, load, m):
+        """Each lane's best pair (element, position) over the best so far m,
+        at position 0, and the blocks k = 0, W, ... < count (a lane that
+        began at its first element would keep a NaN there)."""
         cg, B = self.cg, self.b
-        iota = ll.Constant(self.ivt, [ll.Constant(self.it, n) for n in range(self.w)])
+        iota = ll.Constant(self.ivt, [ll.Constant(self.it, n + 1) for n in range(self.w)])
 
-        def indices(kk):
+        def indices(kk):  # the positions i + kk + l + 1
             return B.add(self.splat(self.past(i, kk), self.ivt), iota)
 
-        zero = ll.Constant(I64, 0)
-        first, first_at = load(zero), indices(zero)
+        first, first_at = self.splat(m, self.vt), ll.Constant(self.ivt, [ll.Constant(self.it, 0)] * self.w)
         before = B.block
         cond, step, end = cg.new_block("arg.block.cond"), cg.new_block("arg.block"), cg.new_block("arg.blocks.end")
         B.branch(cond)
         B.position_at_end(cond)
         kk, best, where = B.phi(I64), B.phi(self.vt), B.phi(self.ivt)
-        kk.add_incoming(ll.Constant(I64, self.w), before)
+        kk.add_incoming(ll.Constant(I64, 0), before)
         best.add_incoming(first, before)
         where.add_incoming(first_at, before)
         B.cbranch(B.icmp_unsigned("<", kk, count), step, end)
@@ -387,8 +394,15 @@ class LaneArg(_Lanes):
         """Of the pairs a and b, the one the order keeps (search/lanes.py's `better`)."""
         B = self.b
         later = B.icmp_unsigned(">" if self.fold.later else "<", b[1], a[1])
-        wins = B.or_(self.compare(self.fold.strict, b[0], a[0]), B.and_(B.icmp_unsigned("==", b[0], a[0]), later))
+        wins = B.or_(self.compare(self.fold.strict, b[0], a[0]), B.and_(self.compare("eq", b[0], a[0]), later))
         return B.select(wins, b[0], a[0]), B.select(wins, b[1], a[1])
+
+
+def _resize(B: ll.IRBuilder, x, t):
+    """The unsigned x in integer type t: truncated or zero-extended, as `as` does."""
+    if x.type.width == t.width:
+        return x
+    return B.trunc(x, t) if x.type.width > t.width else B.zext(x, t)
 
 
 def _umin(B: ll.IRBuilder, a, b):

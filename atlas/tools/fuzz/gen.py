@@ -613,8 +613,10 @@ class Generator:
     def t_argfold(self) -> list[str]:
         """Where the first or last extreme element is (an argmax or argmin),
         kept with its value or read back as x[k], and near misses: an
-        element that is not the one taken, a k that starts past the loop."""
-        xs = [a for a in self._arrays() if self.cur.arrays[a][0] in INTS]
+        element that is not the one taken, a k that starts past the loop;
+        over integers or floats (NaN, infinities and both zeros among the
+        inputs)."""
+        xs = [a for a in self._arrays() if self.cur.arrays[a][0] in INTS + FLOATS]
         if not xs:
             return self.t_fold()
         x = self.pick(xs)
