@@ -300,10 +300,16 @@ def test_the_ledger_keeps_the_newest_records_in_order():
     led = Ledger(capacity=4)
     for i in range(6):
         led.append(1, 2, DONE, i, float(i), i + 0.5, 1.0, 2.0, 64)
-    assert led.lost == 2
+    assert led.lost == 2 and led.written == 6
     rows = led.records()
     assert [r.task for r in rows] == [2, 3, 4, 5]
     assert rows[0].start == 2.0 and rows[0].end == 2.5 and rows[0].bytes == 64
+    # another view of the same buffer, told how many were written, reads the
+    # same records and goes on where the writer was, marks included
+    view = Ledger(capacity=4, buffer=led.buffer, written=6)
+    assert [r.task for r in view.records()] == [2, 3, 4, 5]
+    view.append(1, 2, DONE, 6, 6.0, 6.5, 1.0, 2.0, 64)
+    assert [r.task for r in view.records()] == [3, 4, 5, 6] and view.lost == 3
 
 
 def test_a_simulated_run_records_every_task():

@@ -378,8 +378,7 @@ class _Processes(Crew):
                 d.process.join()
         if d.ledger_shm is not None and written is not None:
             ring = _buf(d.ledger_shm)[HEADER:]
-            led = Ledger(LEDGER_RECORDS, buffer=ring)
-            led.written = written
+            led = Ledger(LEDGER_RECORDS, buffer=ring, written=written)
             self.executed.append(led.array())
             del led
             ring.release()
