@@ -615,7 +615,7 @@ class Generator:
         kept with its value or read back as x[k], and near misses: an
         element that is not the one taken, a k that starts past the loop;
         over integers or floats (NaN, infinities and both zeros among the
-        inputs)."""
+        inputs), k sometimes of another integer type, set to `i as T`."""
         xs = [a for a in self._arrays() if self.cur.arrays[a][0] in INTS + FLOATS]
         if not xs:
             return self.t_fold()
@@ -625,9 +625,11 @@ class Generator:
         k, m = self.fresh("at"), self.fresh("best")
         rel = self.pick((">", ">=", "<", "<="))
         kept = self.chance(0.7)  # else compared with x[k]
-        out = [f"let {k}: {lt} = {self.pick(('0' + lt, '0' + lt, self.literal(lt)))};"]
+        kt = self.pick(INTS) if kept and self.chance(0.3) else lt  # k = i as kt
+        out = [f"let {k}: {kt} = {self.pick(('0' + kt, '0' + kt, self.literal(kt)))};"]
         if kept:
             out.append(f"let {m}: {t} = {self.literal(t)};")
+        at = var if kt == lt else f"{var} as {kt}"
 
         def body():
             if not kept:
@@ -636,10 +638,10 @@ class Generator:
             taken = e if self.chance(0.9) else self.expr(t, 1)
             flip = {">": "<", ">=": "<=", "<": ">", "<=": ">="}[rel]
             cond = f"{e} {rel} {m}" if self.chance(0.5) else f"{m} {flip} {e}"
-            return [f"if {cond} {{ {m} = {taken}; {k} = {var}; }}"]
+            return [f"if {cond} {{ {m} = {taken}; {k} = {at}; }}"]
 
         out += self.loop(body, (var, lt, header))
-        self.declare(k, lt)
+        self.declare(k, kt)
         if kept:
             self.declare(m, t)
         return out
