@@ -352,5 +352,5 @@ def test_a_law_is_tried_with_other_seeds_until_z3_decides(monkeypatch):
 
     monkeypatch.setattr(lanes.z3.Solver, "check", check)
     a, b = lanes.fresh("a", ir.U32), lanes.fresh("b", ir.U32)
-    assert lanes._verdicts({"commutative": a + b == b + a}) == {"commutative": "proven"}
+    assert lanes._verdicts({"commutative": a + b == b + a}, floats=False) == {"commutative": "proven"}
     assert len(tried) == 2

@@ -87,19 +87,19 @@ def obligations(scan: scans.Scan) -> dict[str, str]:
             out["branch"] = "not decided: the condition reads more than the element and the carried value"
         else:
             laws["branch"] = law
-    return out | _verdicts(laws)
+    return out | _verdicts(laws, t.is_float)
 
 
-def _verdicts(laws: dict) -> dict[str, str]:
+def _verdicts(laws: dict, floats: bool) -> dict[str, str]:
     """Each law put to Z3 in a context of its own, with a few random seeds in
     turn: what a bit-blasted law costs Z3 is heavy-tailed and depends on the
     seed and on the process's earlier work (f64 multiplication's
     commutativity took from 0.5 to 70 million units, mostly under 3), and
     another seed decorrelates it.  A law is proven by any attempt that finds
-    no counterexample and refuted by any that finds one."""
+    no counterexample and refuted by any that finds one.  `floats`: the laws
+    are over a float type, whose bit-blasted operations cost more."""
     out = {}
     for name, law in laws.items():
-        floats = any(z3.is_fp(x) for x in _atoms(law))
         out[name] = "undecided"
         for seed in range(FLOAT_TRIES if floats else INT_TRIES):
             ctx = z3.Context()
@@ -117,20 +117,6 @@ def _verdicts(laws: dict) -> dict[str, str]:
 # Attempts per law: measured on f64 commutativity, one in eight runs passes
 # 10 million units, so six seeds leave about four in a million undecided.
 FLOAT_TRIES, INT_TRIES = 6, 3
-
-
-def _atoms(e: z3.ExprRef) -> list:
-    """The constants a Z3 expression is built over."""
-    seen, out, todo = set(), [], [e]
-    while todo:
-        x = todo.pop()
-        if x.get_id() in seen:
-            continue
-        seen.add(x.get_id())
-        if z3.is_const(x):
-            out.append(x)
-        todo.extend(x.children())
-    return out
 
 
 def _branch_law(scan: scans.Scan, f, s, e):
@@ -270,7 +256,8 @@ def arg_obligations(fold: argfolds.ArgFold) -> dict[str, str]:
             "associative": z3.Implies(_held(t, a, b, c), z3.And(ab_c[0] == a_bc[0], ab_c[1] == a_bc[1])),
             "commutative": z3.Implies(_held(t, a, b), z3.And(ab[0] == ba[0], ab[1] == ba[1])),
             "idempotent": z3.And(aa[0] == a[0], aa[1] == a[1]),
-        }
+        },
+        t.is_float,
     )
 
 

@@ -348,10 +348,9 @@ class LaneArg(_Lanes):
             m, at = self.better((m, at), (B.extract_element(best, lane_at), B.extract_element(where, lane_at)))
         if fold.value is not None:
             B.store(m, cg.vars[fold.value][0])
-        kt = value_type(fold.index_ty)
-        k = _resize(B, B.sub(at, ll.Constant(self.it, 1)), kt)
+        k = cg.cast(loop.ty, fold.index_ty, B.sub(at, ll.Constant(self.it, 1)))  # `i as T`, as the loop wrote it
         kept = B.icmp_unsigned("==", at, ll.Constant(self.it, 0))
-        B.store(B.select(kept, B.load(kslot, typ=kt), k), kslot)
+        B.store(B.select(kept, B.load(kslot, typ=value_type(fold.index_ty)), k), kslot)
         B.store(self.past(i, count), islot)
         B.branch(head)
         B.position_at_end(done)
@@ -396,13 +395,6 @@ class LaneArg(_Lanes):
         later = B.icmp_unsigned(">" if self.fold.later else "<", b[1], a[1])
         wins = B.or_(self.compare(self.fold.strict, b[0], a[0]), B.and_(self.compare("eq", b[0], a[0]), later))
         return B.select(wins, b[0], a[0]), B.select(wins, b[1], a[1])
-
-
-def _resize(B: ll.IRBuilder, x, t):
-    """The unsigned x in integer type t: truncated or zero-extended, as `as` does."""
-    if x.type.width == t.width:
-        return x
-    return B.trunc(x, t) if x.type.width > t.width else B.zext(x, t)
 
 
 def _umin(B: ll.IRBuilder, a, b):
