@@ -90,6 +90,65 @@ fn from_params(n: u64, x: [u16; n], a0: u32, b0: u32) -> u32 {
 }
 """
 
+# Accumulators that read each other, in other words than the family's:
+# the first three are chains (each block in closed form), the last two not
+# (a third sum of the second, a first that doubles), whose blocks stay loops.
+CHAINS = """
+fn two_firsts(n: u64, x: [u8; n], y: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let c: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n {
+        a = (a + x[i] as u32) % 65521;
+        c = (c + y[i] as u32) % 65521;
+        b = (b + a + 2 * c + (x[i] as u32)) % 65521;
+    }
+    return a ^ (b << 1) ^ (c << 7);
+}
+fn two_seconds(n: u64, x: [u16; n]) -> u64 {
+    let a: u64 = 1;
+    let b: u64 = 0;
+    let d: u64 = 0;
+    for i in 0..n {
+        b = (b + 3 * a) % 4294967291;
+        a = (a + x[i] as u64) % 4294967291;
+        d = (d + a) % 4294967291;
+    }
+    return a ^ (b << 3) ^ (d << 9);
+}
+fn negated_constant(n: u64, words: [u16; n]) -> u32 {
+    let s1: u32 = 0;
+    let s2: u32 = 0;
+    for k in 0..n {
+        s1 += words[k] as u32;
+        if s1 >= 65535 { s1 = -65535 + s1; }
+        s2 += s1;
+        if s2 >= 65535 { s2 = s2 + 4294901761; }
+    }
+    return (s2 << 16) | s1;
+}
+fn third_level(n: u64, x: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    let c: u32 = 0;
+    for i in 0..n {
+        a = (a + x[i] as u32) % 251;
+        b = (b + a) % 251;
+        c = (c + b) % 251;
+    }
+    return a | (b << 8) | (c << 16);
+}
+fn doubling_first(n: u64, x: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n {
+        a = (2 * a + x[i] as u32) % 251;
+        b = (b + a) % 251;
+    }
+    return a | (b << 8);
+}
+"""
+
 # Folds the rewrite must leave alone.
 REFUSED = """
 fn two_moduli(n: u64, data: [u8; n]) -> u32 {
@@ -191,8 +250,11 @@ def test_family_kernels_are_rewritten_with_every_obligation_proven(name):
     ev = shaped.evidence
     assert ev["shape"] == "deferred-reduction" and "induction" in ev["proof"]
     (site,) = ev["loops"]
-    assert list(site["obligations"]) == ["source", "wide", "congruence", "blocks", "init", "reduce"]
+    chained = name != "modsum"  # a second sum reads the first: the block has a closed form
+    closed = ["chain"] if chained else []
+    assert list(site["obligations"]) == ["source", "wide", *closed, "congruence", "blocks", "init", "reduce"]
     assert all(v.startswith("proven") for v in site["obligations"].values())
+    assert (site["closed_form"] is not None) == chained
     assert ev["differential"]["agree"] is True
     json.dumps(ev)  # goes into a manifest as it is
     text = ir.pretty_function(shaped.function)
@@ -203,6 +265,13 @@ def test_family_kernels_are_rewritten_with_every_obligation_proven(name):
         for e in map(ir.own_exprs, wide_loop.body)
         for x in (y for z in e for y in ir.walk(z))
     )
+    if chained:  # no sum in the blocks' loop reads another: each runs on its own, in vectors
+        sums = {s.name for s in wide_loop.body if isinstance(s, ir.Assign)}
+        assert all(
+            not sums & {x.name for x in ir.walk(s.value) if isinstance(x, ir.Var)} - {s.name}
+            for s in wide_loop.body
+            if isinstance(s, ir.Assign)
+        )
 
 
 def test_adler32_blocks_are_the_longest_that_cannot_wrap():
@@ -249,6 +318,36 @@ def test_other_spellings_are_found_and_agree():
         shaped = deferred.deferred_reduction(fn, m, block_len=8)
         assert shaped is not None, fn.name
         agree(m, with_function(m, shaped.function), fn.name, [0, 1, 7, 8, 9, 40])
+
+
+@pytest.mark.parametrize("block_len", [None, 8])
+def test_chains_are_summed_in_closed_form_and_agree(block_len):
+    m = module(CHAINS)
+    knobs = {} if block_len is None else {"block_len": block_len}
+    for fn in m.functions:
+        shaped = deferred.deferred_reduction(fn, m, **knobs)
+        assert shaped is not None, fn.name
+        (site,) = shaped.evidence["loops"]
+        chained = fn.name not in ("third_level", "doubling_first")
+        assert (site["closed_form"] is not None) == chained, fn.name
+        assert ("chain" in site["obligations"]) == chained
+        agree(m, with_function(m, shaped.function), fn.name, [0, 1, 7, 8, 9, 40, 300])
+
+
+def test_a_wrong_closed_form_is_refuted_and_the_blocks_stay_loops(monkeypatch):
+    """b reads a's new value; a closed form that says its old is refuted at
+    the loop, and the rewrite falls back to the blocks' loop."""
+    site = site_of(family("adler32").functions[0])
+    right = deferred.chain(site)
+    assert right is not None and right.reads == {"b": {"a": (0, 1)}}
+    wrong = replace(right, reads={"b": {"a": (1, 0)}})
+    plain = deferred.prove(site, set())
+    assert plain.proven and plain.wide.chain == right
+    verdict = deferred.Obligations(deferred.Wide(site, plain.wide.block, set(), chain=wrong)).chain()
+    assert str(verdict).startswith("refuted")
+    monkeypatch.setattr(deferred, "chain", lambda s: wrong)
+    fallen = deferred.prove(site, set())
+    assert fallen.proven and fallen.wide.chain is None and "chain" not in fallen.obligations
 
 
 def test_starts_at_or_above_the_modulus_run_the_loop_as_written():

@@ -177,3 +177,24 @@ def test_an_unknown_strategy_is_a_clear_error():
 
     with pytest.raises(AtlasError, match="unknown search strategy 'annealing'"):
         Genetic(SPACE, bowl, Options(strategy="annealing"))
+
+
+def test_every_shape_on_offer_is_measured_in_the_first_generation():
+    """With the default's forms and knobs, before anything drawn: a shape
+    that applies only to the default forms (inapplicable elsewhere) must
+    not be left to a uniform draw over forms and knobs."""
+    space = Space(roots=("r0", "r1"), shapes=("plain", "deferred-reduction", "inbounds", "fusion"))
+    default = space.default()
+
+    def only_at_default_forms(g: Genome) -> Evaluation:
+        if g.shape == "deferred-reduction" and g.forms != default.forms:
+            return Evaluation(g, Measured.INAPPLICABLE)
+        return Evaluation(g, Measured.OK, times=[10.0 if g.shape == "deferred-reduction" else 100.0])
+
+    for seed in range(5):
+        ga = Genetic(space, only_at_default_forms, Options(max_evals=12, plateau=1, seed=seed))
+        best, _ = ga.run()
+        first = ga.order[1:4]
+        assert {g.shape for g in first} == {"deferred-reduction", "inbounds", "fusion"}
+        assert all(g.forms == default.forms and g.vector_width == default.vector_width for g in first)
+        assert best.genome.shape == "deferred-reduction" and best.fitness == pytest.approx(0.1)

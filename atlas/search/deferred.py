@@ -36,9 +36,11 @@ The rewrite, for accumulator types of at most 64 bits:
         a = wa as u32; b = wb as u32;
     } else { <the loop as written> }
 
-The inner loop is a plain sum, which LLVM vectorises; the wide type is u32
-when that still leaves blocks of at least MIN_BLOCK_U32 iterations, else
-u64.  K is the largest block with no wrap: from wide values at most the
+The inner loop is a plain sum, which LLVM vectorises, except where the
+accumulators read each other (`wb + na` above): that chain is summed in
+closed form (Chain, obligation `chain`), so the loop holds independent sums
+only.  The wide type is u32 when that still leaves blocks of at least
+MIN_BLOCK_U32 iterations, else u64.  K is the largest block with no wrap: from wide values at most the
 source's largest (m - 1, or m) at the start of a block and every element term at its upper bound (`_upper`), the
 sums are iterated in exact integers until one would pass the wide type
 (capped at MAX_BLOCK).  For Adler-32 with bytes in u32 that gives 5552.
@@ -60,6 +62,9 @@ v (v mod m; for one's complement 0 for 0, else (v - 1) mod m + 1):
     congruence: A_j is a sum of multiples of its leaves by positive
             constants, so leaves congruent modulo m_j give congruent sums,
             and leaves 0 together give sums 0 together (Z3, integers);
+    chain:  (where the block is in closed form) from any start and for any
+            elements, the closed form after k iterations equals the wide
+            loop's values after k, by induction over k < K;
     blocks: each block runs 1..K iterations, never past hi;
     init:   the guard starts every w at its s;
     reduce: w == s (mod m), w and s 0 together, s within the guard  ->
@@ -97,7 +102,11 @@ D = Z3Domain()
 
 MAX_BLOCK = 1 << 16  # a reduction per 65536 iterations costs nothing measurable
 MIN_BLOCK = 16  # shorter blocks than this: the reductions would dominate
-MIN_BLOCK_U32 = 1024  # u32 lanes, twice as many per vector, when blocks stay this long
+# u32 lanes, twice as many per vector, when blocks stay this long: a block's
+# reduction costs tens of cycles, a few hundredths of one per iteration here
+# (Fletcher-32's closed form in u32 blocks of 362 ran 1.28x its u64 blocks of
+# 65536 on 2^20 words, measured 2026-12-06)
+MIN_BLOCK_U32 = 256
 PROOF_TIMEOUT_MS = 30_000  # a safety net; Z3's resource limit decides
 
 
@@ -268,15 +277,30 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
         return None
     c, x, y = v.args
     for low, keep, when in ((x, y, True), (y, x, False)):
-        if isinstance(low, ir.Binary) and low.op == "sub" and low.a == keep and _pos_const(low.b):
-            m = int(low.b.value)
-            if m >= 2 and _says_at_least(c, keep, m) is when:
-                return keep, m, False
-            if m >= 2 and _says_at_least(c, keep, m + 1) is when:
-                return keep, m, True
+        less = _less(low, keep)
+        if less is not None and less >= 2:
+            if _says_at_least(c, keep, less) is when:
+                return keep, less, False
+            if _says_at_least(c, keep, less + 1) is when:
+                return keep, less, True
         folded = _fold_of(low)
         if folded is not None and folded[0] == keep and _says_at_least(c, keep, folded[1] + 1) is when:
             return keep, folded[1], True
+    return None
+
+
+def _less(low: ir.Expr, keep: ir.Expr) -> int | None:
+    """m where `low` is keep less a positive constant m: `keep - m`, or
+    keep plus m's negation (`keep + 0xffff0001` for m = 65535 in u32,
+    which is how `-65535 + s` reads), either way round."""
+    if not isinstance(low, ir.Binary):
+        return None
+    if low.op == "sub" and low.a == keep and _pos_const(low.b):
+        return int(low.b.value)
+    if low.op == "add" and low.ty.kind == "uint":
+        for a, c in ((low.a, low.b), (low.b, low.a)):
+            if a == keep and isinstance(c, ir.Const) and c.ty == low.ty and (-int(c.value)) & low.ty.mask:
+                return (-int(c.value)) & low.ty.mask
     return None
 
 
@@ -409,6 +433,85 @@ def _ty(e: ir.Expr) -> ir.Scalar:
     return e.ty
 
 
+# ================================================================ chains in closed form
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A block whose accumulators read each other only as a chain of sums,
+    which has a closed form (Adler-32's and Fletcher's second sum):
+
+        first  x:  x' = x + E_x                      (element terms only)
+        second q:  q' = q + sum over firsts x of (c_qx * x + d_qx * x') + E_q
+
+    After L iterations, with S0_x = sum of E_x(t) and S1_x = sum of t*E_x(t)
+    over t = 0..L-1 (t counted from the block's start), x gains S0_x and q
+    gains sum of E_q plus, per x it reads,
+    (c + d) * (L*x0 + (L-1)*S0_x - S1_x) + d*S0_x.  S0, S1 and the E_q sums
+    carry nothing but themselves, so the block's loop becomes plain sums,
+    which vectorise; the serial chain q' = q + x' does not."""
+
+    firsts: dict[str, tuple]  # x -> its element terms, (multiple, Elem) pairs
+    seconds: dict[str, tuple]  # q -> its element terms
+    reads: dict[str, dict[str, tuple[int, int]]]  # q -> x -> (c, d): multiples of x's old and new values
+
+
+def chain(site: Site) -> Chain | None:
+    """The chain `site`'s sums form, or None: any other dependence, or no
+    accumulator reading another (a plain sum vectorises as it is)."""
+    lin = {a.name: _linear(a.sum) for a in site.accs}
+    firsts = {n: elems for n, (refs, elems) in lin.items() if refs == {Old(n, _acc_ty(site, n)): 1}}
+    seconds: dict[str, tuple] = {}
+    reads: dict[str, dict[str, tuple[int, int]]] = {}
+    for n, (refs, elems) in lin.items():
+        if n in firsts:
+            continue
+        own = Old(n, _acc_ty(site, n))
+        if refs.get(own) != 1 or any(r.name not in firsts for r in refs if r != own):
+            return None
+        reads[n] = {}
+        for r, k in refs.items():
+            if r != own:
+                c, d = reads[n].get(r.name, (0, 0))
+                reads[n][r.name] = (c + k, d) if isinstance(r, Old) else (c, d + k)
+        seconds[n] = elems
+    return Chain(firsts, seconds, reads) if seconds else None
+
+
+def _acc_ty(site: Site, name: str) -> ir.Scalar:
+    return next(a.ty for a in site.accs if a.name == name)
+
+
+def _linear(t: Sum) -> tuple[dict, tuple]:
+    """A sum as the multiples of its accumulator leaves (Old and New) and
+    its element terms with their multiples."""
+    refs: dict = {}
+    elems: list = []
+
+    def walk(t: Sum, k: int) -> None:
+        if isinstance(t, Add):
+            walk(t.a, k)
+            walk(t.b, k)
+        elif isinstance(t, Scale):
+            walk(t.x, k * t.k)
+        elif isinstance(t, Elem):
+            elems.append((k, t))
+        else:
+            refs[t] = refs.get(t, 0) + k
+
+    walk(t, 1)
+    return refs, tuple(elems)
+
+
+def _elem_sum(elems: tuple) -> Sum | None:
+    """The element terms as one sum (None: there are none)."""
+    out: Sum | None = None
+    for k, e in elems:
+        term: Sum = e if k == 1 else Scale(k, e)
+        out = term if out is None else Add(out, term)
+    return out
+
+
 # ================================================================ bounds
 
 
@@ -506,11 +609,18 @@ class Wide:
     # loads (array, index) proven below their array's length for every i in
     # lo..hi: the wide loop visits a subset of those i, so they need no check
     in_range: frozenset = frozenset()
+    chain: Chain | None = None  # the block's closed form, where its sums form one
     w: dict[str, str] = field(init=False)  # accumulator -> its wide copy
     nxt: dict[str, str] = field(init=False)  # accumulator -> its new wide value in the body
     j: str = field(init=False)  # the first iteration of a block
     end: str = field(init=False)  # one past its last
     jj: str = field(init=False)  # the inner loop's variable
+    a0: dict[str, str] = field(init=False)
+    e: dict[str, str] = field(init=False)
+    s1: dict[str, str] = field(init=False)
+    eq: dict[str, str] = field(init=False)
+    t: str = field(init=False)  # the iteration's place in its block, in the wide type
+    L: str = field(init=False)  # the block's length, in the wide type
 
     def __post_init__(self) -> None:
         var = self.site.loop.var
@@ -519,6 +629,18 @@ class Wide:
         self.j = ir.fresh_name(f"{var}.block", self.taken)
         self.end = ir.fresh_name(f"{var}.end", self.taken)
         self.jj = ir.fresh_name(f"{var}.wide", self.taken)
+        # the closed form's own values: per first that a second reads, its
+        # start (a0), this iteration's elements (e) and their weighted sum
+        # (s1); per second with element terms, their sum (eq)
+        ch = self.chain
+        read = sorted({x for r in ch.reads.values() for x in r}) if ch else []
+        self.a0, self.e, self.s1 = (
+            {x: ir.fresh_name(f"{x}.{tag}", self.taken) for x in read} for tag in ("a0", "e", "s1")
+        )
+        summed = [q for q, elems in ch.seconds.items() if elems] if ch else []
+        self.eq = {q: ir.fresh_name(f"{q}.elems", self.taken) for q in summed}
+        self.t = ir.fresh_name(f"{var}.t", self.taken)
+        self.L = ir.fresh_name(f"{var}.len", self.taken)
 
     @property
     def WT(self) -> ir.Scalar:
@@ -589,16 +711,84 @@ class Wide:
         longer = ir.Binary("gt", ir.Binary("sub", hi, j, T), K, ir.BOOL)
         return ir.Prim("select", (longer, ir.Binary("add", j, K, T), hi), T)
 
+    def block_loop(self) -> tuple:
+        """One block, j to end: the wide body's loop, or the chain's plain
+        sums and then its closed form."""
+        loop, T = self.site.loop, self.site.loop.ty
+        j, end = ir.Var(self.j, T), ir.Var(self.end, T)
+        if self.chain is None:
+            return (ir.For(self.jj, T, j, end, self.body(), loop.span),)
+        return self.chain_start() + (ir.For(self.jj, T, j, end, self.chain_body(), loop.span),) + self.chain_end()
+
+    def _in_wide(self, e: ir.Expr) -> ir.Expr:
+        return e if e.ty == self.WT else ir.Cast(e, self.WT)
+
+    def _v(self, name: str) -> ir.Var:
+        return ir.Var(name, self.WT)
+
+    def chain_start(self) -> tuple:
+        zero = ir.Const(0, self.WT)
+        out = [ir.Let(self.a0[x], self.WT, self.wv(x)) for x in self.a0]
+        out += [ir.Let(self.s1[x], self.WT, zero) for x in self.s1]
+        return tuple(out + [ir.Let(self.eq[q], self.WT, zero) for q in self.eq])
+
+    def chain_body(self) -> tuple:
+        assert self.chain is not None
+        W, T = self.WT, self.site.loop.ty
+        add = lambda a, b: ir.Binary("add", a, b, W)  # noqa: E731
+        out: list[ir.Stmt] = []
+        if self.s1:
+            since = ir.Binary("sub", ir.Var(self.jj, T), ir.Var(self.j, T), T)
+            out.append(ir.Let(self.t, W, self._in_wide(since)))
+        for x, elems in self.chain.firsts.items():
+            total = _elem_sum(elems)
+            e = ir.Const(0, W) if total is None else self.widen(total)
+            if x in self.e:
+                out.append(ir.Let(self.e[x], W, e))
+                e = self._v(self.e[x])
+                weighted = ir.Binary("mul", self._v(self.t), e, W)
+                out.append(ir.Assign(self.s1[x], add(self._v(self.s1[x]), weighted)))
+            out.append(ir.Assign(self.w[x], add(self.wv(x), e)))
+        for q, name in self.eq.items():
+            total = _elem_sum(self.chain.seconds[q])
+            assert total is not None
+            out.append(ir.Assign(name, add(self._v(name), self.widen(total))))
+        return tuple(out)
+
+    def chain_end(self) -> tuple:
+        """Each second's value after the block, from its start, the firsts'
+        starts and ends, and the block's sums (the Chain's formula)."""
+        assert self.chain is not None
+        W, T = self.WT, self.site.loop.ty
+        add = lambda a, b: ir.Binary("add", a, b, W)  # noqa: E731
+        sub = lambda a, b: ir.Binary("sub", a, b, W)  # noqa: E731
+        mul = lambda k, b: ir.Binary("mul", ir.Const(k, W) if isinstance(k, int) else k, b, W)  # noqa: E731
+        length = ir.Binary("sub", ir.Var(self.end, T), ir.Var(self.j, T), T)
+        L = self._v(self.L)
+        out: list[ir.Stmt] = [ir.Let(self.L, W, self._in_wide(length))]
+        for q, refs in self.chain.reads.items():
+            v: ir.Expr = self.wv(q)
+            if q in self.eq:
+                v = add(v, self._v(self.eq[q]))
+            for x, (c, d) in refs.items():
+                a0 = self._v(self.a0[x])
+                s0 = sub(self.wv(x), a0)
+                before = sub(add(mul(L, a0), mul(sub(L, ir.Const(1, W)), s0)), self._v(self.s1[x]))
+                if c + d:
+                    v = add(v, mul(c + d, before))
+                if d:
+                    v = add(v, mul(d, s0))
+            out.append(ir.Assign(self.w[q], v))
+        return tuple(out)
+
     def statement(self) -> ir.If:
         loop = self.site.loop
         T = loop.ty
         j, end = ir.Var(self.j, T), ir.Var(self.end, T)
         blocks = ir.While(
             ir.Binary("lt", j, loop.hi, ir.BOOL),
-            (
-                ir.Let(self.end, T, self.block_end(loop.hi)),
-                ir.For(self.jj, T, j, end, self.body(), loop.span),
-            )
+            (ir.Let(self.end, T, self.block_end(loop.hi)),)
+            + self.block_loop()
             + self.reduce()
             + (ir.Assign(self.j, end),),
             loop.span,
@@ -608,6 +798,12 @@ class Wide:
 
 
 # ================================================================ the proof
+
+
+def names(wide: Wide) -> tuple[str, ...]:
+    """The obligations of a rewrite, in the order they are checked."""
+    closed = ("chain",) if wide.chain is not None else ()
+    return ("source", "wide") + closed + ("congruence", "blocks", "init", "reduce")
 
 
 class Obligations:
@@ -626,7 +822,7 @@ class Obligations:
     def all(self) -> dict[str, Verdict]:
         """Every obligation, in order, up to the first that is not proven."""
         out: dict[str, Verdict] = {}
-        for name in ("source", "wide", "congruence", "blocks", "init", "reduce"):
+        for name in names(self.rw):
             out[name] = getattr(self, name)()
             if not out[name].proven:
                 break
@@ -692,6 +888,37 @@ class Obligations:
             got = z3.ZeroExt(bits - B.bits, out[self.rw.w[a.name]])
             claims += [z3.ULE(total, B.end[a.name]), got == total]
         return self._check(z3.Implies(z3.And(within), z3.And(claims)))
+
+    def chain(self) -> Verdict:
+        """A block in closed form leaves the wide values its loop leaves,
+        from any start and for any elements, by induction over its
+        iterations: with no iteration the closed form gives the start
+        values back; if, after k < K iterations of both loops, the closed
+        form of the chain's values gives the loop's values, it does so after
+        one more iteration of each.  On bit-vectors of the wide type: the
+        closed form is a polynomial identity, true modulo 2^bits as over the
+        integers, so it holds whether or not a partial sum wraps."""
+        rw = self.rw
+        T, bits = self.site.loop.ty, rw.block.bits
+        j, k = z3.BitVec("inv!j", T.bits), z3.BitVec("inv!k", T.bits)
+        names = [a.name for a in self.site.accs]
+
+        def ends(env: dict, done) -> dict:
+            """The wide values if the block ended after `done` iterations."""
+            out = straight.run(rw.chain_end(), env | {rw.j: j, rw.end: j + done}, self.read)
+            return {n: out[rw.w[n]] for n in names}
+
+        start = {rw.w[n]: self.w[n] for n in names}
+        first = ends(straight.run(rw.chain_start(), start, self.read), z3.BitVecVal(0, T.bits))
+        base = z3.And([first[n] == self.w[n] for n in names])
+        kept = [*rw.a0.values(), *rw.s1.values(), *rw.eq.values(), *rw.w.values()]
+        state = {v: z3.BitVec(f"inv!{v}", bits) for v in kept}
+        loop = straight.run(rw.body(), start | {rw.jj: j + k}, self.read)
+        closed = straight.run(rw.chain_body(), state | {rw.jj: j + k, rw.j: j}, self.read)
+        before, after = ends(state, k), ends(closed, k + 1)
+        holds = z3.And([before[n] == self.w[n] for n in names])
+        step = z3.Implies(z3.And(z3.ULT(k, rw.K), holds), z3.And([after[n] == loop[rw.w[n]] for n in names]))
+        return self._check(z3.And(base, step))
 
     def congruence(self) -> Verdict:
         """Each sum of leaves congruent modulo its modulus is congruent; for
@@ -806,7 +1033,7 @@ class Proof:
 
     @property
     def proven(self) -> bool:
-        return len(self.obligations) == 6 and all(v.proven for v in self.obligations.values())
+        return tuple(self.obligations) == names(self.wide) and all(v.proven for v in self.obligations.values())
 
     def as_dict(self) -> dict:
         w = self.wide
@@ -815,6 +1042,7 @@ class Proof:
             "accumulators": [f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}" for a in w.site.accs],
             "wide_type": w.WT.name,
             "block": w.K,
+            "closed_form": closed_form(w.chain),
             "unchecked": sorted(f"{a}[{ir.pretty_expr(i)}]" for a, i in w.in_range),
             "guard": ir.pretty_expr(w.guard()),
             "obligations": {k: str(v) for k, v in self.obligations.items()},
@@ -841,8 +1069,21 @@ def prove(
     chosen = found[0] if found[0].K >= MIN_BLOCK_U32 or len(found) == 1 else found[1]
     if block_len is not None:
         chosen = block(site, chosen.bits, block_len) or chosen
-    wide = Wide(site, chosen, set(taken) | straight.loop_names(site.loop), _in_range(site, fn))
-    return Proof(wide, Obligations(wide).all())
+    names_taken = set(taken) | straight.loop_names(site.loop)
+    wide = Wide(site, chosen, set(names_taken), _in_range(site, fn), chain(site))
+    proof = Proof(wide, Obligations(wide).all())
+    if wide.chain is not None and not proof.proven:  # the blocks still pay without the closed form
+        wide = Wide(site, chosen, names_taken, wide.in_range)
+        proof = Proof(wide, Obligations(wide).all())
+    return proof
+
+
+def closed_form(c: Chain | None) -> str | None:
+    """What a chain's closed form sums, in words; None without one."""
+    if c is None:
+        return None
+    parts = [f"{q} from {', '.join(sorted(r))}" for q, r in c.reads.items()]
+    return f"{'; '.join(parts)}: each block as sums of the elements and of their places times them"
 
 
 def _in_range(site: Site, fn: ir.Function | None) -> frozenset:
@@ -893,7 +1134,12 @@ def deferred_reduction(
     body = walk(fn.body)
     if not sites:
         return None
-    evidence: dict = {"shape": "deferred-reduction", "proof": PROOF_TEXT, "loops": sites}
+    closed = any(site["closed_form"] for site in sites)
+    evidence: dict = {
+        "shape": "deferred-reduction",
+        "proof": PROOF_TEXT + (CHAIN_TEXT if closed else ""),
+        "loops": sites,
+    }
     if refused:
         evidence["refused"] = refused
     return finish(fn, replace(fn, body=body), module, evidence, differential, seed, t0)
@@ -910,4 +1156,9 @@ PROOF_TEXT = (
     "the source's (and 0 with it) is the source's value (reduce).  By induction over a block's "
     "iterations, then over the blocks; the loads marked unchecked proven in range for every i of the loop "
     "(nests.Prover)."
+)
+CHAIN_TEXT = (
+    "  Where a loop's accumulators read each other as a chain (its `closed_form`), each block is summed in "
+    "closed form, proven equal to the wide loop's values by induction over the block's iterations (chain, "
+    "bit-vectors of the wide type)."
 )

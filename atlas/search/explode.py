@@ -862,7 +862,16 @@ class Genetic:
         the model something."""
         if self.options.strategy == "random":
             return self._drawn(rng, k)
-        return self._screened(self._drawn(rng, k * max(1, self.options.screen), count=False), k, rng)
+        # Every shape on offer once, with the default's forms and knobs (the
+        # forms its proof was made for): a family's win is often one shape,
+        # which a uniform draw over forms and knobs can miss in a whole
+        # search where it applies to few forms (Fletcher-32's deferred
+        # reduction applies only where the subtraction of m keeps its form).
+        shapes = dict(self.space.genes()).get("shape", ())
+        first = [with_gene(around, "shape", v) for v in shapes if v != gene_value(around, "shape")][:k]
+        self.screening.considered += len(first)
+        drawn = self._drawn(rng, (k - len(first)) * max(1, self.options.screen), count=False, besides=first)
+        return first + self._screened(drawn, k - len(first), rng)
 
     def _drawn(self, rng, k: int, count: bool = True, besides: list[Genome] | None = None) -> list[Genome]:
         """k genomes not measured yet (nor in `besides`), each gene drawn uniformly."""

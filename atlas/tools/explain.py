@@ -347,7 +347,8 @@ def _shape_summary(name: str, ev: dict) -> str:
     if name == "deferred-reduction":
         return "; ".join(
             f"{lp['loop']}: {', '.join(lp['accumulators'])} summed in {lp['wide_type']} blocks of {lp['block']}, "
-            f"{sum(v.startswith('proven') for v in lp['obligations'].values())} of 6 obligations proven by Z3"
+            f"{sum(v.startswith('proven') for v in lp['obligations'].values())} of {len(lp['obligations'])} "
+            "obligations proven by Z3" + (f"; {lp['closed_form']}" if lp.get("closed_form") else "")
             for lp in ev["loops"]
         )
     guard = "" if ev.get("guard") in (None, "true") else f" under the guard {ev['guard']}"
