@@ -19,6 +19,11 @@ uint32_t fletcher32(uint64_t n, const uint16_t *w) {
     for (uint64_t k = 0; k < n; k++) { s1 += w[k]; if (s1 >= 65535) s1 -= 65535; s2 += s1; if (s2 >= 65535) s2 -= 65535; }
     return (s2 << 16) | s1;
 }
+uint16_t ubx_checksum(uint64_t n, const uint8_t *frame) {
+    uint8_t ck_a = 0, ck_b = 0;
+    for (uint64_t i = 0; i < n; i++) { ck_a += frame[i]; ck_b += ck_a; }
+    return (uint16_t)((ck_b << 8) | ck_a);
+}
 uint64_t modsum(uint64_t n, const uint32_t *x) {
     uint64_t t = 0;
     for (uint64_t i = 0; i < n; i++) t = (t + x[i]) % 2147483647u;

@@ -91,8 +91,10 @@ fn from_params(n: u64, x: [u16; n], a0: u32, b0: u32) -> u32 {
 """
 
 # Accumulators that read each other, in other words than the family's:
-# the first three are chains (each block in closed form), the last two not
-# (a third sum of the second, a first that doubles), whose blocks stay loops.
+# all but the last two are chains (each block in closed form), three of
+# them sums that are never reduced but wrap at their type (taken as reduced
+# modulo 2^bits); the last two are not chains (a third sum of the second, a
+# first that doubles), whose blocks stay loops.
 CHAINS = """
 fn two_firsts(n: u64, x: [u8; n], y: [u8; n]) -> u32 {
     let a: u32 = 0;
@@ -126,6 +128,24 @@ fn negated_constant(n: u64, words: [u16; n]) -> u32 {
         if s2 >= 65535 { s2 = s2 + 4294901761; }
     }
     return (s2 << 16) | s1;
+}
+fn wrapping_bytes(n: u64, frame: [u8; n]) -> u16 {
+    let p: u8 = 0;
+    let q: u8 = 0;
+    for i in 0..n { p = p + frame[i]; q = q + p; }
+    return ((q as u16) << 8) | (p as u16);
+}
+fn wrapping_old_first(n: u64, x: [u16; n]) -> u32 {
+    let w: u32 = 7;
+    let s: u32 = 0;
+    for i in 0..n { w = w + s; s = s + (x[i] as u32); }
+    return w ^ s;
+}
+fn wrapping_with_terms(n: u64, x: [u16; n]) -> u16 {
+    let a: u16 = 0;
+    let b: u16 = 1;
+    for i in 0..n { a += x[i]; b = b + 2 * a + x[i]; }
+    return a ^ b;
 }
 fn third_level(n: u64, x: [u8; n]) -> u32 {
     let a: u32 = 0;
@@ -186,6 +206,30 @@ fn wraps_first(n: u64, data: [u16; n]) -> u16 {
     let a: u16 = 0;
     for i in 0..n { a = (a + data[i] as u16) % 65521; }
     return a;
+}
+fn wrapping_sum(n: u64, data: [u8; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s += data[i] as u32; }
+    return s;
+}
+fn wrapping_u64_chain(n: u64, data: [u8; n]) -> u64 {
+    let a: u64 = 0;
+    let b: u64 = 0;
+    for i in 0..n { a += data[i] as u64; b += a; }
+    return a ^ b;
+}
+fn wrapping_third_level(n: u64, x: [u8; n]) -> u8 {
+    let a: u8 = 0;
+    let b: u8 = 0;
+    let c: u8 = 0;
+    for i in 0..n { a += x[i]; b += a; c += b; }
+    return a ^ b ^ c;
+}
+fn half_reduced(n: u64, x: [u8; n]) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n { a = (a + x[i] as u32) % 251; b = b + a; }
+    return a ^ b;
 }
 fn stores(n: u64, data: [u8; n], out: mut [u32; n]) -> u32 {
     let a: u32 = 0;

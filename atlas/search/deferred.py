@@ -39,7 +39,10 @@ The rewrite, for accumulator types of at most 64 bits:
 The inner loop is a plain sum, which LLVM vectorises, except where the
 accumulators read each other (`wb + na` above): that chain is summed in
 closed form (Chain, obligation `chain`), so the loop holds independent sums
-only.  The wide type is u32 when that still leaves blocks of at least
+only.  Sums that are not reduced but wrap at their type (u8 to u32) count
+as reduced modulo 2^bits where they form such a chain (an 8-bit Fletcher
+sum, `a += x[i]; b += a;` in u8), and only there: a lone wrapping sum
+vectorises as written.  The wide type is u32 when that still leaves blocks of at least
 MIN_BLOCK_U32 iterations, else u64.  K is the largest block with no wrap: from wide values at most the
 source's largest (m - 1, or m) at the start of a block and every element term at its upper bound (`_upper`), the
 sums are iterated in exact integers until one would pass the wide type
@@ -198,16 +201,23 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
     if any(t is None or t.kind != "uint" for t in types.values()):
         return None
     finals = _values(loop.body, {})
-    accs: list[Acc] = []
-    for name in _order(loop.body, assigned):
-        acc = _acc(name, types[name], finals, accs, assigned)
-        if acc is None:
-            return None
-        accs.append(acc)
-    kinds = {a.name: a.kind for a in accs}
-    if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
-        return None  # congruence modulo m needs every accumulator a sum reads kept the same way
-    return Site(loop, tuple(accs))
+    for wrapping in (False, True):
+        accs: list[Acc] = []
+        for name in _order(loop.body, assigned):
+            acc = _acc(name, types[name], finals, accs, assigned, wrapping)
+            if acc is None:
+                break
+            accs.append(acc)
+        else:
+            kinds = {a.name: a.kind for a in accs}
+            if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
+                return None  # congruence modulo m needs every accumulator a sum reads kept the same way
+            site = Site(loop, tuple(accs))
+            # sums that only wrap are left as they are (a plain sum vectorises),
+            # unless they read each other: then the chain's closed form pays
+            if not wrapping or chain(site) is not None:
+                return site
+    return None
 
 
 def _straight(stmts) -> bool:
@@ -248,17 +258,23 @@ def _order(stmts, names: set[str]) -> list[str]:
     return sorted(names, key=last.__getitem__)
 
 
-def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[str]) -> Acc | None:
+def _acc(
+    name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[str], wrapping: bool = False
+) -> Acc | None:
     """Accumulator `name` if its new value is a reduction of a sum of the
-    allowed leaves; None otherwise (moduli are compared by `match`)."""
+    allowed leaves; None otherwise (moduli are compared by `match`).
+    `wrapping`: a sum that is not reduced is taken as reduced modulo 2^bits
+    by its type's own wrap (u8 to u32: a wider type must hold its blocks)."""
     if ty.bits > 64:
         return None
     reduced = _reduction(finals[name], ty)
+    if reduced is None and wrapping and ty.bits <= 32:
+        reduced = finals[name], 1 << ty.bits, False
     if reduced is None:
         return None
     total, m, ones = reduced
     s = _leaves(total, {finals[a.name]: New(a.name, a.ty) for a in earlier}, accs)
-    if s is None or not _sum_shape(s, accs) or m > ty.mask:
+    if s is None or not _sum_shape(s, accs) or m > ty.mask + 1:
         return None
     return Acc(name, ty, m, _tree(s, accs), ones)
 
@@ -660,7 +676,10 @@ class Wide:
                 "le" if a.ones else "lt", ir.Var(a.name, a.ty), ir.Const(a.top if a.ones else a.modulus, a.ty), ir.BOOL
             )
             for a in self.site.accs
+            if a.modulus <= a.ty.mask  # a sum modulo 2^bits is always within it
         ]
+        if not tests:
+            return ir.Const(True, ir.BOOL)
         g = tests[0]
         for t in tests[1:]:
             g = ir.Binary("land", g, t, ir.BOOL)
@@ -989,7 +1008,8 @@ class Obligations:
             # one's complement: 0 stays 0; else w - 1 == m*d + r, r in [0, m), gives r + 1
             hyps = [0 <= s, s <= m, q >= 0, w == s + m * q, (w == 0) == (s == 0), w - 1 == m * d + r, 0 <= r, r < m]
             unique.append(z3.Implies(z3.And(hyps), z3.If(w == 0, 0, r + 1) == s))
-        fits = all(a.modulus <= a.ty.mask for a in self.site.accs) and bits >= max(a.ty.bits for a in self.site.accs)
+        accs = self.site.accs
+        fits = all(a.modulus <= a.ty.mask + 1 for a in accs) and bits >= max(a.ty.bits for a in accs)
         return self._check(z3.And(form + unique + [z3.BoolVal(fits)]))
 
 

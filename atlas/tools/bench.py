@@ -437,6 +437,13 @@ FAMILY = (
         bound_sizes=(1 << 24,),
     ),
     Kernel(
+        "ubx_checksum",
+        "uint16_t",
+        (_N, ("frame", "const uint8_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"frame": _ints(rng, n, 0, 256, np.uint8)},
+    ),
+    Kernel(
         "offsets_u16",
         None,
         (_N, ("len", "const uint16_t *"), ("at", "uint32_t *")),
