@@ -836,7 +836,7 @@ class Generator:
         """Running sums reduced modulo m (Adler, Fletcher, a modular sum),
         reduced by `%` or by a subtraction, from starts that may lie above m."""
         n, z = f"n: {length_ty}", f"0{length_ty}"
-        t = self.pick(("u16", "u32", "u64"))
+        t = self.pick(("u8", "u16", "u32", "u64"))
         e = self.pick(tuple(u for u in ("u8", "u16", "u32") if int_range(u)[1] <= int_range(t)[1]))
         m = self.pick(tuple(v for v in (2, 7, 251, 255, 65521, 65535, 2147483647) if v <= int_range(t)[1]))
         params = [
@@ -847,7 +847,14 @@ class Generator:
         ]
         head = f"fn {name}({n}, x: [{e}; n], a0: {t}, b0: {t}) -> {t}"
 
+        # the sums reduced by `%`, by a subtraction, by a select, or (with
+        # both sums so) not at all: wrapping at their type, as an 8-bit
+        # Fletcher sum does
+        wrap = self.rng.random() < 0.25
+
         def reduce(v: str, into: str) -> list[str]:
+            if wrap:
+                return [f"    {into} = {v};"]
             return [
                 [f"    {into} = ({v}) % {m}{t};"],
                 [f"    {into} = {v};", f"    if {into} >= {m}{t} {{ {into} -= {m}{t}; }}"],
