@@ -178,6 +178,12 @@ class Acc:
     def kind(self) -> tuple[int, bool]:
         return self.modulus, self.ones
 
+    @property
+    def wraps(self) -> bool:
+        """Not reduced in the source: its type's own wrap, modulo 2^bits
+        (an explicit modulus is a constant of the type, so below that)."""
+        return self.modulus > self.ty.mask
+
 
 @dataclass(frozen=True)
 class Site:
@@ -201,23 +207,19 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
     if any(t is None or t.kind != "uint" for t in types.values()):
         return None
     finals = _values(loop.body, {})
-    for wrapping in (False, True):
-        accs: list[Acc] = []
-        for name in _order(loop.body, assigned):
-            acc = _acc(name, types[name], finals, accs, assigned, wrapping)
-            if acc is None:
-                break
-            accs.append(acc)
-        else:
-            kinds = {a.name: a.kind for a in accs}
-            if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
-                return None  # congruence modulo m needs every accumulator a sum reads kept the same way
-            site = Site(loop, tuple(accs))
-            # sums that only wrap are left as they are (a plain sum vectorises),
-            # unless they read each other: then the chain's closed form pays
-            if not wrapping or chain(site) is not None:
-                return site
-    return None
+    accs: list[Acc] = []
+    for name in _order(loop.body, assigned):
+        acc = _acc(name, types[name], finals, accs, assigned)
+        if acc is None:
+            return None
+        accs.append(acc)
+    kinds = {a.name: a.kind for a in accs}
+    if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
+        return None  # congruence modulo m needs every accumulator a sum reads kept the same way
+    site = Site(loop, tuple(accs))
+    # sums that only wrap are left as they are (a plain sum vectorises),
+    # unless they read each other: then the chain's closed form pays
+    return None if any(a.wraps for a in accs) and chain(site) is None else site
 
 
 def _straight(stmts) -> bool:
@@ -258,17 +260,16 @@ def _order(stmts, names: set[str]) -> list[str]:
     return sorted(names, key=last.__getitem__)
 
 
-def _acc(
-    name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[str], wrapping: bool = False
-) -> Acc | None:
+def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[str]) -> Acc | None:
     """Accumulator `name` if its new value is a reduction of a sum of the
-    allowed leaves; None otherwise (moduli are compared by `match`).
-    `wrapping`: a sum that is not reduced is taken as reduced modulo 2^bits
-    by its type's own wrap (u8 to u32: a wider type must hold its blocks)."""
+    allowed leaves; None otherwise (moduli are compared by `match`).  A sum
+    that is not reduced is taken as reduced modulo 2^bits by its type's own
+    wrap (u8 to u32: a wider type must hold its blocks; `match` keeps it
+    only in a chain)."""
     if ty.bits > 64:
         return None
     reduced = _reduction(finals[name], ty)
-    if reduced is None and wrapping and ty.bits <= 32:
+    if reduced is None and ty.bits <= 32:
         reduced = finals[name], 1 << ty.bits, False
     if reduced is None:
         return None
@@ -676,7 +677,7 @@ class Wide:
                 "le" if a.ones else "lt", ir.Var(a.name, a.ty), ir.Const(a.top if a.ones else a.modulus, a.ty), ir.BOOL
             )
             for a in self.site.accs
-            if a.modulus <= a.ty.mask  # a sum modulo 2^bits is always within it
+            if not a.wraps  # a sum modulo 2^bits is always within it
         ]
         if not tests:
             return ir.Const(True, ir.BOOL)
@@ -688,20 +689,23 @@ class Wide:
     def prologue(self) -> tuple:
         return tuple(ir.Let(self.w[a.name], self.WT, ir.Cast(ir.Var(a.name, a.ty), self.WT)) for a in self.site.accs)
 
-    def widen(self, t: Sum) -> ir.Expr:
+    def op(self, name: str, a: ir.Expr | int, b: ir.Expr) -> ir.Binary:
+        """`a name b` in the wide type (an int a: a constant of it)."""
         W = self.WT
+        return ir.Binary(name, ir.Const(a, W) if isinstance(a, int) else a, b, W)
+
+    def widen(self, t: Sum) -> ir.Expr:
         if isinstance(t, Add):
-            return ir.Binary("add", self.widen(t.a), self.widen(t.b), W)
+            return self.op("add", self.widen(t.a), self.widen(t.b))
         if isinstance(t, Scale):
-            return ir.Binary("mul", ir.Const(t.k, W), self.widen(t.x), W)
+            return self.op("mul", t.k, self.widen(t.x))
         if isinstance(t, Old):
             return self.wv(t.name)
         if isinstance(t, New):
-            return ir.Var(self.nxt[t.name], W)
+            return ir.Var(self.nxt[t.name], self.WT)
         loop = self.site.loop
         e = ir.map_expr(t.expr, load=lambda x: replace(x, inbounds=True) if (x.array, x.index) in self.in_range else x)
-        e = straight.rename(e, loop.var, ir.Var(self.jj, loop.ty))
-        return e if e.ty == W else ir.Cast(e, W)
+        return self._in_wide(straight.rename(e, loop.var, ir.Var(self.jj, loop.ty)))
 
     def body(self) -> tuple:
         lets = tuple(ir.Let(self.nxt[a.name], self.WT, self.widen(a.sum)) for a in self.site.accs)
@@ -754,7 +758,6 @@ class Wide:
     def chain_body(self) -> tuple:
         assert self.chain is not None
         W, T = self.WT, self.site.loop.ty
-        add = lambda a, b: ir.Binary("add", a, b, W)  # noqa: E731
         out: list[ir.Stmt] = []
         if self.s1:
             since = ir.Binary("sub", ir.Var(self.jj, T), ir.Var(self.j, T), T)
@@ -765,38 +768,36 @@ class Wide:
             if x in self.e:
                 out.append(ir.Let(self.e[x], W, e))
                 e = self._v(self.e[x])
-                weighted = ir.Binary("mul", self._v(self.t), e, W)
-                out.append(ir.Assign(self.s1[x], add(self._v(self.s1[x]), weighted)))
-            out.append(ir.Assign(self.w[x], add(self.wv(x), e)))
+                weighted = self.op("mul", self._v(self.t), e)
+                out.append(ir.Assign(self.s1[x], self.op("add", self._v(self.s1[x]), weighted)))
+            out.append(ir.Assign(self.w[x], self.op("add", self.wv(x), e)))
         for q, name in self.eq.items():
             total = _elem_sum(self.chain.seconds[q])
             assert total is not None
-            out.append(ir.Assign(name, add(self._v(name), self.widen(total))))
+            out.append(ir.Assign(name, self.op("add", self._v(name), self.widen(total))))
         return tuple(out)
 
     def chain_end(self) -> tuple:
         """Each second's value after the block, from its start, the firsts'
         starts and ends, and the block's sums (the Chain's formula)."""
         assert self.chain is not None
-        W, T = self.WT, self.site.loop.ty
-        add = lambda a, b: ir.Binary("add", a, b, W)  # noqa: E731
-        sub = lambda a, b: ir.Binary("sub", a, b, W)  # noqa: E731
-        mul = lambda k, b: ir.Binary("mul", ir.Const(k, W) if isinstance(k, int) else k, b, W)  # noqa: E731
+        W, T, op = self.WT, self.site.loop.ty, self.op
         length = ir.Binary("sub", ir.Var(self.end, T), ir.Var(self.j, T), T)
         L = self._v(self.L)
         out: list[ir.Stmt] = [ir.Let(self.L, W, self._in_wide(length))]
         for q, refs in self.chain.reads.items():
             v: ir.Expr = self.wv(q)
             if q in self.eq:
-                v = add(v, self._v(self.eq[q]))
+                v = op("add", v, self._v(self.eq[q]))
             for x, (c, d) in refs.items():
                 a0 = self._v(self.a0[x])
-                s0 = sub(self.wv(x), a0)
-                before = sub(add(mul(L, a0), mul(sub(L, ir.Const(1, W)), s0)), self._v(self.s1[x]))
+                s0 = op("sub", self.wv(x), a0)
+                spread = op("add", op("mul", L, a0), op("mul", op("sub", L, ir.Const(1, W)), s0))
+                before = op("sub", spread, self._v(self.s1[x]))
                 if c + d:
-                    v = add(v, mul(c + d, before))
+                    v = op("add", v, op("mul", c + d, before))
                 if d:
-                    v = add(v, mul(d, s0))
+                    v = op("add", v, op("mul", d, s0))
             out.append(ir.Assign(self.w[q], v))
         return tuple(out)
 
@@ -920,23 +921,23 @@ class Obligations:
         rw = self.rw
         T, bits = self.site.loop.ty, rw.block.bits
         j, k = z3.BitVec("inv!j", T.bits), z3.BitVec("inv!k", T.bits)
-        names = [a.name for a in self.site.accs]
+        accs = [a.name for a in self.site.accs]
 
         def ends(env: dict, done) -> dict:
             """The wide values if the block ended after `done` iterations."""
             out = straight.run(rw.chain_end(), env | {rw.j: j, rw.end: j + done}, self.read)
-            return {n: out[rw.w[n]] for n in names}
+            return {n: out[rw.w[n]] for n in accs}
 
-        start = {rw.w[n]: self.w[n] for n in names}
+        start = {rw.w[n]: self.w[n] for n in accs}
         first = ends(straight.run(rw.chain_start(), start, self.read), z3.BitVecVal(0, T.bits))
-        base = z3.And([first[n] == self.w[n] for n in names])
+        base = z3.And([first[n] == self.w[n] for n in accs])
         kept = [*rw.a0.values(), *rw.s1.values(), *rw.eq.values(), *rw.w.values()]
         state = {v: z3.BitVec(f"inv!{v}", bits) for v in kept}
         loop = straight.run(rw.body(), start | {rw.jj: j + k}, self.read)
         closed = straight.run(rw.chain_body(), state | {rw.jj: j + k, rw.j: j}, self.read)
         before, after = ends(state, k), ends(closed, k + 1)
-        holds = z3.And([before[n] == self.w[n] for n in names])
-        step = z3.Implies(z3.And(z3.ULT(k, rw.K), holds), z3.And([after[n] == loop[rw.w[n]] for n in names]))
+        holds = z3.And([before[n] == self.w[n] for n in accs])
+        step = z3.Implies(z3.And(z3.ULT(k, rw.K), holds), z3.And([after[n] == loop[rw.w[n]] for n in accs]))
         return self._check(z3.And(base, step))
 
     def congruence(self) -> Verdict:

@@ -834,7 +834,8 @@ class Generator:
 
     def _k_modular(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
         """Running sums reduced modulo m (Adler, Fletcher, a modular sum),
-        reduced by `%` or by a subtraction, from starts that may lie above m."""
+        reduced by `%` or by a subtraction, or (both sums) left to wrap at
+        their type, from starts that may lie above m."""
         n, z = f"n: {length_ty}", f"0{length_ty}"
         t = self.pick(("u8", "u16", "u32", "u64"))
         e = self.pick(tuple(u for u in ("u8", "u16", "u32") if int_range(u)[1] <= int_range(t)[1]))
