@@ -130,7 +130,7 @@ class Market(Front):
         *,
         timeout: float = 60.0,
         retries: int = 1,
-        prefetch: int = 1,
+        prefetch: int | None = None,
         refill: int | None = None,
     ):
         super().__init__(timeout=timeout, retries=retries, prefetch=prefetch, refill=refill)
@@ -139,7 +139,7 @@ class Market(Front):
                 f"the market on this machine's cores reads its daemons' ledgers as they are written, which"
                 f" relies on x86_64's order of memory writes; this is {platform.machine()}"
             )
-        if prefetch + 1 >= LEDGER_RECORDS:  # the market reads a daemon's ring as it is written: never a lap behind
+        if self.prefetch + 1 >= LEDGER_RECORDS:  # the market reads a daemon's ring as it is written: never a lap behind
             raise MarketError(f"prefetch must be below {LEDGER_RECORDS - 1}, the records a daemon's ledger holds")
         self.cores = sorted(cores if cores is not None else os.sched_getaffinity(0))
         self.artefacts: list[str] = []

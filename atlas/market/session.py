@@ -36,6 +36,13 @@ from .tasks import Access, Handle, Task, TaskGraph, Use
 
 
 JOIN_ROOM = 1024  # ledger records kept for the settlements of units that join during a run
+# The adaptive window (a Front made with prefetch=None): a unit holds one
+# task beyond the one it runs, and more while the history says they are
+# short: at most AHEAD, and at most HORIZON seconds of predicted work, so
+# a stream of tiny tasks goes in rounds (one message, one wake-up, for
+# many) while long ones are still bound to a unit late, one at a time.
+AHEAD = 32
+HORIZON = 1e-3
 
 
 class MarketError(RuntimeError):
@@ -176,12 +183,17 @@ class Front(abc.ABC):
     """What a user holds: register functions, put data, submit calls,
     `run` them all."""
 
-    def __init__(self, *, timeout: float, retries: int, prefetch: int, refill: int | None = None):
-        self.timeout, self.retries, self.prefetch = timeout, retries, prefetch
+    def __init__(self, *, timeout: float, retries: int, prefetch: int | None, refill: int | None = None):
+        self.timeout, self.retries = timeout, retries
+        # None: the adaptive window (AHEAD, HORIZON); its rounds refill at half
+        self.adaptive = prefetch is None
+        self.prefetch = AHEAD if prefetch is None else prefetch
         # a unit is given more work once it holds no more than `refill` tasks
         # (and then up to prefetch + 1): below prefetch, what it is sent goes
         # in fewer, larger batches
-        self.refill = prefetch if refill is None else min(refill, prefetch)
+        if refill is None:
+            refill = self.prefetch // 2 if self.adaptive else self.prefetch
+        self.refill = min(refill, self.prefetch)
         self.graph = TaskGraph()
         self.functions: dict[str, tuple[int, ir.Function]] = {}
         self.calls: dict[int, Call] = {}
@@ -279,6 +291,7 @@ class _Slot:
 
     inflight: deque = field(default_factory=deque)  # (task, attempt) sent, in the order it runs them
     since: float = 0.0  # when the first of them started, at the latest
+    held: float = 0.0  # predicted seconds of the tasks it holds beyond the running one (adaptive window)
 
     @property
     def task(self) -> int | None:
@@ -303,6 +316,7 @@ class Session:
         self.failed: dict[int, str] = {}
         self.tries = [0] * len(self.graph)
         self.slots = [_Slot() for _ in crew.specs]
+        self.counted: dict[int, float] = {}  # a held task -> what it counts for in its unit's window
         self.restarts = self.retried = 0
         self.retired: list[str] = []
         self.joined: list[str] = []
@@ -364,11 +378,11 @@ class Session:
         # one task a unit a pass, so that the ready tasks are shared out
         # before any unit fills the queue it may hold
         hungry = [u for u in self.policy.order(self.state) if not u.gone]
-        hungry = [u for u in hungry if len(self.slots[u.index].inflight) <= self.m.refill]
+        hungry = [u for u in hungry if self._room(self.slots[u.index], self.m.refill, HORIZON / 2)]
         while hungry:
             took = []
             for u in hungry:
-                if len(self.slots[u.index].inflight) > self.m.prefetch:
+                if not self._room(self.slots[u.index], self.m.prefetch, HORIZON):
                     continue
                 task = self.policy.pick(u, self.state)
                 if task is not None:
@@ -379,6 +393,15 @@ class Session:
             unit, task = self.policy.clear(self.state)
             self._send(unit.index, task)
 
+    def _room(self, slot: _Slot, most: int, horizon: float) -> bool:
+        """Whether a unit holding `slot` may be sent one more task: it holds
+        no more than `most` (the adaptive window: one, or more while they
+        are predicted to take less than `horizon` together)."""
+        n = len(slot.inflight)
+        if not self.m.adaptive or n <= 1:
+            return n <= most
+        return n <= most and slot.held < horizon
+
     def _send(self, unit: int, task: Task) -> None:
         u = self.state.units[unit]
         slot = self.slots[unit]
@@ -386,10 +409,14 @@ class Session:
         tt.unit, tt.start = unit, self.now()
         tt.reward = self.dispatcher.reward(task, self.state)
         self.dispatcher.taken(task)
-        u.busy_until = max(tt.start, u.busy_until) + self.state.predicted(task, u)
+        seen = self.model.predict(task.kind, task.size, u.spec.klass)
+        u.busy_until = max(tt.start, u.busy_until) + (seen or 0.0)  # none yet: 0, as State.predicted
         attempt = self.tries[task.ident]
         if not slot.inflight:
             slot.since = time.perf_counter()
+        else:  # held: it counts in the adaptive window for its predicted time, the whole horizon if unknown
+            self.counted[task.ident] = HORIZON if seen is None else seen
+            slot.held += self.counted[task.ident]
         slot.inflight.append((task.ident, attempt))
         u.running = slot.task
         fault = self.inject.get(task.ident) if attempt == 0 else None
@@ -422,6 +449,10 @@ class Session:
         slot.since = ev.end  # the next one starts when this one ended
         task = self.graph.tasks[ev.ident]
         u = self.state.units[ev.unit]
+        if slot.inflight:  # the next one runs now: it no longer counts as held
+            slot.held -= self.counted.pop(slot.inflight[0][0], 0.0)
+        if len(slot.inflight) <= 1:
+            slot.held = 0.0  # nothing held: no rounding left over
         tt = self.times[ev.ident]
         u.running = slot.task
         if slot.inflight:
@@ -460,6 +491,7 @@ class Session:
         u = self.state.units[unit]
         waiting = [self.graph.tasks[i] for i, _ in list(slot.inflight)[1:]]
         slot.inflight.clear()
+        slot.held = 0.0
         u.running = None
         u.busy_until = self.now()
         self.restarts += 1

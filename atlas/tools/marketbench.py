@@ -42,7 +42,8 @@ POLICY_ORDER = ("eager", "random", "ws", "dmda", "market", "evolved")
 @dataclass
 class Figures:
     record_ns: float = 0.0
-    empty_task_us: float = 0.0  # daemons holding one task ahead (the default)
+    empty_task_us: float = 0.0  # the adaptive window (the default: session.AHEAD, session.HORIZON)
+    empty_task_us_one_ahead: float = 0.0  # daemons holding one task ahead (prefetch 1, the default before)
     empty_task_us_waiting: float = 0.0  # daemons that wait for the market between tasks (prefetch 0)
     empty_task_us_batched: float = 0.0  # daemons holding up to BATCHED tasks ahead, refilled in rounds
     starpu_task_us: float | None = None
@@ -74,7 +75,9 @@ def record_cost(n: int = 1_000_000) -> float:
 BATCHED = (32, 16)  # prefetch, refill: what a stream of tiny tasks is run with
 
 
-def empty_tasks(probe, cores: list[int], n: int, where: Path, prefetch: int = 1, refill: int | None = None) -> float:
+def empty_tasks(
+    probe, cores: list[int], n: int, where: Path, prefetch: int | None = None, refill: int | None = None
+) -> float:
     """Microseconds per empty task through the market (eager), daemons up."""
     src = where / "nop.ax"
     if not (where / "nop").exists():
@@ -205,15 +208,17 @@ def run(probe, *, seeds: int, generations: int, population: int, n: int, tile: i
     f.record_ns = record_cost()
     with tempfile.TemporaryDirectory(prefix="atlas-market-bench-") as tmp:
         log(f"{tasks} empty tasks through the daemons and through StarPU, three times each, alternating")
-        runs: dict[str, list[float]] = {"waiting": [], "default": [], "batched": [], "starpu": []}
+        runs: dict[str, list[float]] = {"waiting": [], "one": [], "default": [], "batched": [], "starpu": []}
         for _ in range(3):
             runs["waiting"].append(empty_tasks(probe, cores, tasks, Path(tmp), prefetch=0))
+            runs["one"].append(empty_tasks(probe, cores, tasks, Path(tmp), prefetch=1))
             runs["default"].append(empty_tasks(probe, cores, tasks, Path(tmp)))
             runs["batched"].append(empty_tasks(probe, cores, tasks, Path(tmp), *BATCHED))
             if (us := starpu_overhead(len(cores), tasks)) is not None:
                 runs["starpu"].append(us)
         f.empty_task_us_waiting = statistics.median(runs["waiting"])
         f.empty_task_us = statistics.median(runs["default"])
+        f.empty_task_us_one_ahead = statistics.median(runs["one"])
         f.empty_task_us_batched = statistics.median(runs["batched"])
         f.starpu_task_us = statistics.median(runs["starpu"]) if runs["starpu"] else None
         root = Path(__file__).resolve().parents[2] / "workloads"
@@ -235,7 +240,8 @@ def render(f: Figures) -> str:
     out = [
         f"bookkeeping: {f.record_ns:.0f} ns per record at the record site (1,000,000 records)",
         f"overhead per empty task, {f.workers} worker(s), the median of three runs each:"
-        f" Atlas's market {f.empty_task_us:.1f} us holding one task ahead (the default),"
+        f" Atlas's market {f.empty_task_us:.1f} us with the adaptive window (the default),"
+        f" {f.empty_task_us_one_ahead:.1f} us holding one task ahead,"
         f" {f.empty_task_us_waiting:.1f} us with daemons that wait for the market between tasks,"
         f" {f.empty_task_us_batched:.1f} us holding up to {BATCHED[0]} ahead, refilled at {BATCHED[1]}"
         + (
