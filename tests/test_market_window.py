@@ -17,8 +17,8 @@ from atlas.market import policies, session
 from atlas.market.session import Crew, Front, Said, Send
 from atlas.market.sim import UnitSpec
 
-SOURCE = "fn short(n: u64) {\n}\nfn long(n: u64) {\n}\n"
-RUN_TIME = {"short": 2e-6, "long": 5e-3}  # seconds each kind reports
+RUN_TIME = {"short": 2e-6, "mid": 3e-4, "long": 5e-3}  # seconds each kind reports
+SOURCE = "".join(f"fn {kind}(n: u64) {{\n}}\n" for kind in RUN_TIME)
 
 
 class _Instant(Crew):
@@ -100,13 +100,6 @@ def test_a_fixed_prefetch_is_kept_whatever_the_tasks_take(prefetch):
 def test_the_window_holds_no_more_predicted_work_than_its_horizon():
     """Tasks of 0.3 ms: beyond the running one, a unit holds at most what
     fits under the horizon, plus the one that crossed it."""
-    RUN_TIME["mid"] = 3e-4
-    try:
-        global SOURCE
-        saved, SOURCE = SOURCE, SOURCE + "fn mid(n: u64) {\n}\n"
-        most = _most_held("mid", None)
-    finally:
-        SOURCE = saved
-        del RUN_TIME["mid"]
-    fits = int(np.ceil(session.HORIZON / 3e-4))
+    most = _most_held("mid", None)
+    fits = int(np.ceil(session.HORIZON / RUN_TIME["mid"]))
     assert 2 < most <= fits + 2

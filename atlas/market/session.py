@@ -490,6 +490,8 @@ class Session:
         task = self.graph.tasks[ident]
         u = self.state.units[unit]
         waiting = [self.graph.tasks[i] for i, _ in list(slot.inflight)[1:]]
+        for t in waiting:  # offered again: each counts afresh wherever it goes next
+            self.counted.pop(t.ident, None)
         slot.inflight.clear()
         slot.held = 0.0
         u.running = None
