@@ -416,7 +416,7 @@ def _features_one_by_one(tasks, unit, state, critical):
     selector.py would: the reference for the market's columns."""
     us = 1e6
     backlog = {k: sum(1 for t in tasks if t.kind == k) for k in state.kinds}
-    others = policies._Others(unit, state, backlog)
+    others = policies._Others(policies._nearest(unit, state), state, backlog)
     rows = []
     for t in tasks:
         predicted, transfer = state.predicted(t, unit) * us, state.transfer(t, unit) * us
@@ -443,9 +443,11 @@ def _features_one_by_one(tasks, unit, state, critical):
 @pytest.mark.parametrize("workload", ["cholesky-hetero", "stream-phase"])
 def test_the_pools_columns_are_each_tasks_features_at_every_pick(workload):
     """The market keeps its ready tasks as columns and works out what
-    tasks share once per group; at every bid of a run whose data moves
-    between a CPU's and a GPU's memory, the columns are, bit for bit, the
-    features worked out task by task."""
+    tasks share once per group, and the bids once per group of units that
+    see the market alike; at every bid of a run whose data moves between a
+    CPU's and a GPU's memory, the columns are, bit for bit, the features
+    worked out task by task, and the bids (those a unit alike worked out,
+    where one did) are the selector's on them."""
     w = workloads.load(f"workloads/{workload}.yaml")
     graph = workloads.cholesky(5, 64) if workload == "cholesky-hetero" else w.graph
     if workload == "stream-phase":
@@ -460,14 +462,17 @@ def test_the_pools_columns_are_each_tasks_features_at_every_pick(workload):
             if at.size:
                 tasks = [self.pool.tasks[i] for i in at.tolist()]
                 want = _features_one_by_one(tasks, unit, state, self.pool.critical)
-                got = self.pool.features(at, unit)
+                got = self.pool.features(at, unit, policies._nearest(unit, state))
                 for k in FEATURES:
                     assert got[k].tobytes() == want[k].tobytes(), (k, state.now)
+                assert bids.tobytes() == sel.bids(want).tobytes(), state.now
                 checked.append(len(tasks))
             return at, bids
 
-    sim.simulate(graph, w.platform, Checked({k: sel for k in w.platform.classes()}), dispatch.Dispatcher(), seed=2)
+    market = Checked({k: sel for k in w.platform.classes()})
+    sim.simulate(graph, w.platform, market, dispatch.Dispatcher(), seed=2)
     assert len(checked) > 50 and max(checked) > 5
+    assert len(checked) > market.worked, "no unit's bids were those of a unit alike"
 
 
 def test_no_policy_beats_the_benchs_lower_bound_on_mean_run_times():

@@ -40,6 +40,7 @@ class PerfModel:
 
     def __init__(self) -> None:
         self._stats: dict[tuple[str, int, str], _Stats] = {}
+        self.seen = 0  # run times observed since it was made (a version, for what caches predictions)
 
     def observe(self, kind: str, size: int, klass: str, seconds: float) -> None:
         key = (kind, bucket(size), klass)
@@ -47,6 +48,7 @@ class PerfModel:
         if s is None:
             s = self._stats[key] = _Stats()
         s.add(seconds)
+        self.seen += 1
 
     def predict(self, kind: str, size: int, klass: str) -> float | None:
         s = self._stats.get((kind, bucket(size), klass))

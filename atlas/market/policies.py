@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import collections
 import random
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -253,6 +254,8 @@ class Market(Policy):
     def start(self, state, seed):
         super().start(state, seed)
         self.pool = _Pool(state, state.graph.bottom_levels(state.platform.nominals(state.graph.tasks)))
+        self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.worked = 0  # the rounds of bids worked out (the others were a unit alike's)
 
     def ready(self, task, state):
         self.pool.add(task)
@@ -270,7 +273,26 @@ class Market(Policy):
         sel = self.selectors.get(unit.spec.klass)
         if sel is None:
             raise ValueError(f"no selector for unit class {unit.spec.klass!r}")
-        return at, sel.bids(self.pool.features(at, unit))
+        # Units of one class on one node that see the others alike bid
+        # alike, and most idle units decline: a round of offers works the
+        # bids out once per such group, not once per unit.
+        near = _nearest(unit, state)
+        key = (
+            unit.spec.klass,
+            unit.spec.node,
+            state.now,
+            self.pool.version,
+            state.model.seen,
+            tuple(state.dispatcher.price(k) for k in state.kinds),
+            tuple(sorted((k, max(state.now, o.busy_until), near.size[k]) for k, o in near.groups.items())),
+        )
+        got = self.memo.get(key)
+        if got is None:
+            if len(self.memo) > 64:
+                self.memo.clear()
+            got = self.memo[key] = (at, sel.bids(self.pool.features(at, unit, near)))
+            self.worked += 1
+        return got
 
     def pick(self, unit, state):
         at, bids = self._bids(unit, state)
@@ -316,6 +338,7 @@ class _Pool:
         self.readers: dict[str, set[int]] = collections.defaultdict(set)  # data -> the pooled tasks reading it
         self.stale: set[int] = set()  # tasks whose inputs moved since their group was found
         self.can: dict[str, np.ndarray] = {}  # unit class -> which kinds it runs
+        self.version = 0  # bumped by every change of the tasks or of where their inputs are
 
     def _group(self, t: Task) -> int:
         copies = self.state.copies
@@ -328,6 +351,7 @@ class _Pool:
         return self.groups.setdefault(key, len(self.groups))
 
     def add(self, t: Task) -> None:
+        self.version += 1
         n = len(self.tasks)
         if n == len(self.cols["kind"]):
             self._compact()
@@ -362,6 +386,7 @@ class _Pool:
     def take(self, i: int) -> Task:
         t = self.tasks[i]
         assert t is not None
+        self.version += 1
         self.tasks[i] = None
         self.alive[i] = False
         del self.pos[t.ident]
@@ -373,6 +398,7 @@ class _Pool:
 
     def moved(self, task: Task) -> None:
         """`task` ended: the copies of what it used changed."""
+        self.version += 1
         for u in task.uses:
             self.stale |= self.readers.get(u.handle.name, set())
 
@@ -387,9 +413,9 @@ class _Pool:
         n = len(self.tasks)
         return np.flatnonzero(self.alive[:n] & can[self.cols["kind"][:n].astype(np.int64)])
 
-    def features(self, at: np.ndarray, unit: UnitState) -> dict[str, np.ndarray]:
+    def features(self, at: np.ndarray, unit: UnitState, near: "_Nearest") -> dict[str, np.ndarray]:
         """FEATURES of the tasks at positions `at`, as `unit` sees them
-        (times in microseconds)."""
+        (times in microseconds); `near`: the other units (`_nearest`)."""
         state, c, us = self.state, self.cols, 1e6
         for ident in self.stale:
             i = self.pos[ident]
@@ -400,7 +426,7 @@ class _Pool:
         kind = c["kind"][at].astype(np.int64)
         counts = np.bincount(kind, minlength=len(self.kinds))
         backlog = {k: int(counts[i]) for k, i in self.kinds.items()}
-        others = _Others(unit, state, backlog)
+        others = _Others(near, state, backlog)
         group = c["group"][at].astype(np.int64)
         present, first = np.unique(group, return_index=True)
         table = np.zeros((int(present.max()) + 1, 3))
@@ -433,33 +459,59 @@ class _Pool:
         return {k: cols[k] for k in FEATURES}
 
 
+@dataclass
+class _Nearest:
+    """The units other than one, by group (class and memory node): within
+    a group only the earliest free matters (`groups`), and how many units
+    the group has, that one included (`size`)."""
+
+    groups: dict[tuple[str, int], UnitState]
+    size: collections.Counter
+
+
+def _nearest(unit: UnitState, state: State) -> _Nearest:
+    groups: dict[tuple[str, int], UnitState] = {}
+    size: collections.Counter = collections.Counter()
+    for o in state.units:
+        if not o.gone:
+            key = (o.spec.klass, o.spec.node)
+            size[key] += 1
+            if o is not unit and (key not in groups or o.busy_until < groups[key].busy_until):
+                groups[key] = o
+    return _Nearest(groups, size)
+
+
 class _Others:
     """dmda's estimate of a task on the best group of units other than
-    `unit` (by class and memory node: within a group only the earliest free
-    unit matters), after that group has shared out the ready tasks of the
-    task's kind ahead of it.  Groups whose node holds none of the task's
+    one (`_nearest`), after that group has shared out the ready tasks of
+    the task's kind ahead of it.  Groups whose node holds none of the task's
     data differ only in when they are free and in their size, so they are
     visited in that order and the first suffice: the cost per task grows
     with the nodes that hold its data, not with the machine count."""
 
-    def __init__(self, unit: UnitState, state: State, backlog: dict[str, int]):
+    def __init__(self, near: _Nearest, state: State, backlog: dict[str, int]):
         self.state, self.backlog = state, backlog
-        self.groups: dict[tuple[str, int], UnitState] = {}
-        for o in state.units:
-            if o is not unit and not o.gone:
-                key = (o.spec.klass, o.spec.node)
-                if key not in self.groups or o.busy_until < self.groups[key].busy_until:
-                    self.groups[key] = o
-        self.size = collections.Counter((o.spec.klass, o.spec.node) for o in state.units if not o.gone)
+        self.groups, self.size = near.groups, near.size
         self.on_node: dict[int, list[tuple[str, int]]] = collections.defaultdict(list)
         for key in self.groups:
             self.on_node[key[1]].append(key)
         self.classes = sorted({klass for klass, _ in self.groups})
         self.sorted: dict[tuple[str, int, str], list[tuple[float, tuple[str, int]]]] = {}
+        self.predictions: dict[tuple[str, int, str], float] = {}  # (kind, size, class) -> the model's time
+
+    def _predicted(self, t: Task, o: UnitState) -> float:
+        key = (t.kind, t.size, o.spec.klass)
+        p = self.predictions.get(key)
+        if p is None:
+            p = self.predictions[key] = self.state.predicted(t, o)
+        return p
 
     def exact(self, t: Task, key: tuple[str, int]) -> float:
         o = self.groups[key]
-        return self.state.finish_estimate(t, o) + self.backlog[t.kind] * self.state.predicted(t, o) / self.size[key]
+        p = self._predicted(t, o)
+        # State.finish_estimate's sum, in its order, with the prediction looked up once
+        done = max(self.state.now, o.busy_until) + self.state.transfer(t, o) + p
+        return done + self.backlog[t.kind] * p / self.size[key]
 
     def _by_free(self, t: Task, klass: str) -> list[tuple[float, tuple[str, int]]]:
         """The groups of `klass`, by their estimate less the transfer."""
@@ -468,7 +520,7 @@ class _Others:
             rows = []
             for key, o in self.groups.items():
                 if key[0] == klass:
-                    p = self.state.predicted(t, o)
+                    p = self._predicted(t, o)
                     free = max(self.state.now, o.busy_until)
                     rows.append((free + p + self.backlog[t.kind] * p / self.size[key], key))
             rows.sort()
