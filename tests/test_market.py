@@ -514,6 +514,40 @@ def test_evolution_earns_more_on_its_replay_than_where_it_started():
         assert Selector.parse(s.text).term == s.term
 
 
+def test_a_gene_is_a_guard_and_a_bid_that_round_trip_as_one_selector():
+    """A guard under 1 declines the task (bid -1), else the unit bids the
+    bid; the selector's text reads back to the same gene, and a gene whose
+    guard declines nothing is its bid alone (the hand-written selector)."""
+    T = evolve.Tree
+    gene = evolve.Gene(T("*", (T("advantage"), T("const", value=1.25))), T("+", (T("critical"), T("waited"))))
+    sel = Selector.parse(evolve.source({"cpu": gene.tree()})["cpu"])
+    back = evolve.tree_of(sel.term)
+    assert back is not None and evolve.gene_of(back) == gene
+    cols = _features(40, 3)
+    want = np.where(cols["advantage"] * 1.25 < 1.0, -1.0, cols["critical"] + cols["waited"])
+    assert sel.bids(cols).tobytes() == want.tobytes()
+    assert (want == -1.0).any() and (want != -1.0).any()
+    assert evolve.Gene(evolve.NO_GUARD, evolve.HAND_TREE).tree() == evolve.HAND_TREE
+
+
+def test_the_first_generation_holds_every_pairing_of_the_yardsticks_rules():
+    """Placements (anywhere, dmda's earliest finish) times orders (FIFO,
+    the critical path, the hand-written bid), each a genome of the first
+    generation: one generation's best earns at least what each earns."""
+    w = workloads.load("workloads/cholesky-hetero.yaml")
+    small = workloads.cholesky(5, 256)
+    hand = Selector.parse(HAND_WRITTEN)
+    recorded = sim.simulate(small, w.platform, policies.Market({"cpu": hand, "gpu": hand}), dispatch.Dispatcher())
+    assert len(evolve.RULES) == len(evolve.PLACEMENTS) * len(evolve.ORDERS) == 6
+    ev = evolve.evolve(recorded, generations=1, population=8, seeds=(1,), seed=0)
+    platform = evolve.fitted(recorded)
+    for name, gene in evolve.RULES.items():
+        text = evolve.source({"cpu": gene.tree()})["cpu"]
+        sel = Selector.parse(text)
+        got = sim.simulate(small, platform, policies.Market({"cpu": sel, "gpu": sel}), dispatch.Dispatcher(), seed=1)
+        assert ev.history[0] >= got.earnings, name
+
+
 def test_the_fitted_replay_platform_learns_the_run_times_from_the_records():
     p = _fast_and_slow()
     g = TaskGraph()

@@ -1,8 +1,13 @@
 """Selectors evolved by genetic programming, scored on recorded history.
 
-A genome is one expression tree per unit class over the selector's
-FEATURES and constants, with + - * / min max abs, unary minus and
-select(a < b, c, d).  Every candidate is printed as intent text and read
+A genome is one gene per unit class, and a gene two expression trees
+over the selector's FEATURES and constants, with + - * / min max abs,
+unary minus and select(a < b, c, d): a *guard* and a *bid*.  The unit
+declines a task whose guard is under 1 and bids the bid for the others
+(`select(guard < 1.0, -1.0, bid)`), so where to run a task and which
+task first evolve apart, as a list scheduler splits placement from
+priority; a guard that is a constant of at least 1 declines nothing,
+and the selector is the bid alone (the hand-written one is such).  Every candidate is printed as intent text and read
 back by Atlas's front end (selector.Selector.parse), so what is scored is
 exactly the term that will be compiled.  Its fitness is the earnings of a
 replay: the recorded run's tasks, on a platform whose run times are
@@ -100,6 +105,32 @@ def folded(t: Tree) -> Tree:
     return Tree("const", value=value) if np.isfinite(value) else t
 
 
+@dataclass(frozen=True)
+class Gene:
+    guard: Tree
+    bid: Tree
+
+    def tree(self) -> Tree:
+        g = self.guard
+        if g.op == "const" and g.value >= 1.0:
+            return self.bid
+        return Tree("select", (g, Tree("const", value=1.0), Tree("const", value=-1.0), self.bid))
+
+    def size(self) -> int:
+        return self.guard.size() + self.bid.size()
+
+
+NO_GUARD = Tree("const", value=1.0)
+
+
+def gene_of(t: Tree) -> Gene:
+    """The gene whose selector is `t`: its guard where it has this module's
+    shape, else `t` as the bid of a gene that declines nothing."""
+    if t.op == "select" and t.kids[1] == NO_GUARD and t.kids[2] == Tree("const", value=-1.0):
+        return Gene(t.kids[0], t.kids[3])
+    return Gene(NO_GUARD, t)
+
+
 def source(trees: dict[str, Tree]) -> dict[str, str]:
     """Each class's selector as intent text."""
     head = HAND_WRITTEN[HAND_WRITTEN.index("fn bid") : HAND_WRITTEN.index("{")]
@@ -153,10 +184,41 @@ class _Maker:
         _, sub = self.rng.choice(b.nodes())
         return a.put(path, sub)
 
+    def gene(self, i: int) -> Gene:
+        """The i-th gene of the first generation: half decline nothing."""
+        guard = NO_GUARD if self.rng.random() < 0.5 else self.ramped(i + 1)
+        return Gene(guard, self.ramped(i))
+
+    def child(self, a: Gene, b: Gene) -> Gene:
+        """`a` with its guard or its bid crossed with `b`'s or mutated."""
+        which = "guard" if self.rng.random() < 0.5 else "bid"
+        mine, theirs = getattr(a, which), getattr(b, which)
+        made = self.cross(mine, theirs) if self.rng.random() < 0.6 else self.mutate(mine)
+        return replace(a, **{which: folded(made)})
+
 
 HAND_TREE = Tree(
     "/", (Tree("reward"), Tree("+", (Tree("+", (Tree("predicted"), Tree("transfer"))), Tree("const", value=1.0))))
 )
+
+
+def _plus_one(feature: str) -> Tree:
+    return Tree("+", (Tree(feature), Tree("const", value=1.0)))
+
+
+# The yardsticks' rules, split into where a task runs (a guard) and which
+# task comes first (a bid), and every pairing of the two is a genome of
+# the first generation, beside the hand-written selector (as dispatching
+# rules seed genetic programming for job-shop scheduling): evolution
+# starts from the classic rules and their combinations, not from noise
+# alone.  Placements: anywhere (eager's), or dmda's, declining a task
+# another unit would finish sooner (`advantage`, the best other finish
+# over this unit's, under 1).  Orders: the oldest first (FIFO), the
+# longest path to the end first (HEFT's), and the hand-written bid.  A bid
+# must be above zero to take a task, hence the + 1.
+PLACEMENTS = {"anywhere": NO_GUARD, "earliest-finish": Tree("advantage")}
+ORDERS = {"hand-written": HAND_TREE, "fifo": _plus_one("waited"), "critical-path": _plus_one("critical")}
+RULES = {f"{p}, {o}": Gene(guard, bid) for p, guard in PLACEMENTS.items() for o, bid in ORDERS.items()}
 
 
 def fitted(run: Run) -> Platform:
@@ -217,20 +279,21 @@ def evolve(
             np.mean([simulate(run.graph, platform, Market(sels), Dispatcher(), seed=s).earnings for s in seeds])
         )
 
-    def score(genome: dict[str, Tree]) -> float:
-        texts = source(genome)
+    def score(genome: dict[str, Gene]) -> float:
+        texts = source({k: g.tree() for k, g in genome.items()})
         key = tuple(texts[k] for k in classes)
         if key not in cache:
             cache[key] = replay({k: Selector.parse(texts[k], f"<evolved {k} selector>") for k in classes})
         return cache[key]
 
-    hand = {k: HAND_TREE for k in classes}
+    hand = {k: Gene(NO_GUARD, HAND_TREE) for k in classes}
     first = [hand]
     if start is not None:
         trees = {k: tree_of(start[k].term) if k in start else HAND_TREE for k in classes}
         if all(t is not None for t in trees.values()):
-            first.append({k: t for k, t in trees.items() if t is not None})
-    pop = first + [{k: make.ramped(i) for k in classes} for i in range(population - len(first))]
+            first.append({k: gene_of(t) for k, t in trees.items() if t is not None})
+    first += [{k: g for k in classes} for g in RULES.values() if g != hand[classes[0]]]
+    pop = first + [{k: make.gene(i) for k in classes} for i in range(population - len(first))]
     history = []
     for _ in range(generations):
         ranked = sorted(pop, key=score, reverse=True)
@@ -241,13 +304,12 @@ def evolve(
             b = max(rng.sample(ranked, 3), key=score)
             k = rng.choice(classes)
             child = dict(a)
-            child[k] = make.cross(a[k], b[k]) if rng.random() < 0.6 else make.mutate(a[k])
-            child[k] = folded(child[k])
+            child[k] = make.child(a[k], b[k])
             if child[k].size() <= MAX_NODES:
                 nxt.append(child)
         pop = nxt
     best = max(pop, key=score)
-    texts = source(best)
+    texts = source({k: g.tree() for k, g in best.items()})
     return Evolved(
         {k: Selector.parse(texts[k], f"<evolved {k} selector>") for k in classes},
         score(best),
