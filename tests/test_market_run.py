@@ -252,6 +252,26 @@ def test_the_bench_evolves_on_each_workloads_replay_and_judges_elsewhere_too(tmp
     assert "evolved elsewhere" in text and "best of the first generation" in text and "evolved gpu:" in text
 
 
+def test_the_phase_change_is_measured_window_by_window(tmp_path):
+    """A stream whose mix changes: every policy's windows of tasks from the
+    change, and from which task each serves every window within 10% of the
+    best policy's rate."""
+    from atlas.tools import marketbench as MB
+
+    rates = {"slow": [1.0, 1.0, 2.0, 2.0], "fast": [2.0, 2.0, 2.0, 2.0], "late": [2.0, 2.0, 2.0, 1.0]}
+    assert MB.recovery(rates, "fast") == 0
+    assert MB.recovery(rates, "slow") == 2 * MB.WINDOW
+    assert MB.recovery(rates, "late") is None
+    shipped = Path("workloads/stream-phase.yaml").read_text()
+    (tmp_path / "s.yaml").write_text(shipped.replace("count: 4000", "count: 1100").replace("stream-phase", "s"))
+    f = MB.Figures()
+    MB.simulated(tmp_path / "s.yaml", [11], f, MB.Evolution(1, 4, (1,)), lambda _: None)
+    assert set(f.phase["s"]) == set(MB.POLICY_ORDER)
+    assert all(len(r) == 2 and min(r) > 0 for r in f.phase["s"].values())  # 550 tasks after the change
+    assert min(n for n in f.recovered["s"].values() if n is not None) == 0  # the best is within 10% of itself
+    assert "after the phase change" in MB.render(f)
+
+
 def test_an_unreachable_ray_cluster_is_a_clear_error(tmp_path):
     ray = pytest.importorskip("ray")
     if ray.is_initialized():

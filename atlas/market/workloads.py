@@ -85,6 +85,7 @@ class Workload:
     name: str
     platform: Platform
     graph: TaskGraph
+    change: int | None = None  # a stream's first task of its second mix (its phase change)
 
 
 def read_yaml(path: Path):
@@ -120,17 +121,20 @@ def _read(path: Path, data) -> Workload:
     if not isinstance(data, dict):
         raise ValueError("a workload is a mapping with 'platform' and one of 'cholesky' or 'stream'")
     platform = read_platform(data["platform"])
+    change = None
     if "cholesky" in data:
         c = data["cholesky"]
         graph = cholesky(int(c["tiles"]), int(c["tile"]))
     elif "stream" in data:
         s = data["stream"]
+        count, switch = int(s["count"]), float(s.get("switch", 0.5))
+        change = next((i for i in range(count) if i >= switch * count), None) if "after" in s else None
         graph = stream(
-            int(s["count"]),
+            count,
             float(s["interval"]),
             [_mix(m) for m in s["mix"]],
             after=[_mix(m) for m in s["after"]] if "after" in s else None,
-            switch=float(s.get("switch", 0.5)),
+            switch=switch,
             seed=int(s.get("seed", 0)),
         )
     else:
@@ -138,7 +142,7 @@ def _read(path: Path, data) -> Workload:
     missing = sorted({t.kind for t in graph.tasks} - {k for k, _ in platform.costs})
     if missing:
         raise ValueError(f"the platform gives no cost for {', '.join(missing)}")
-    return Workload(str(data.get("name", path.stem)), platform, graph)
+    return Workload(str(data.get("name", path.stem)), platform, graph, change)
 
 
 def _mix(m) -> Mix:

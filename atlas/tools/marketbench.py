@@ -57,6 +57,11 @@ class Figures:
     judged_with: dict[str, str] = field(default_factory=dict)  # workload -> the other workload also judged with
     bound_ms: dict[str, float] = field(default_factory=dict)  # workload -> no schedule of the mean times is shorter
     real: dict[str, dict[str, float]] = field(default_factory=dict)  # policy -> makespan, error
+    # a stream with a phase change: workload -> policy -> the rate each window of WINDOW tasks from
+    # the change was served at (tasks/s, mean of the seeds), and from how many tasks after the change
+    # every window is within 10% of the best policy's (None: not before the stream ends)
+    phase: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    recovered: dict[str, dict[str, int | None]] = field(default_factory=dict)
     starpu_cholesky_ms: dict[str, float] = field(default_factory=dict)
     real_size: tuple[int, int] = (0, 0)
 
@@ -166,6 +171,7 @@ def simulated(
         judged[ELSEWHERE] = {k: Selector.parse(texts[k], f"<selector evolved on {also}>") for k in classes}
         figures.judged_with[w.name] = also
     rows: dict[str, dict[str, list[float]]] = {}
+    rates: dict[str, list[list[float]]] = {}
     for s in seeds:
         for name, other in judged.items():
             if other is not None:
@@ -183,7 +189,37 @@ def simulated(
             got["earnings"].append(r.earnings)
             got["p95_ms"].append(lat[int(0.95 * (len(lat) - 1))] * 1e3)
             got["p95_second_half_ms"].append(late[int(0.95 * (len(late) - 1))] * 1e3)
+            if w.change is not None:
+                rates.setdefault(name, []).append(served(r, w.change))
     figures.simulated[w.name] = {p: {k: statistics.mean(v) for k, v in fig.items()} for p, fig in rows.items()}
+    if rates:
+        mean = {p: [statistics.mean(col) for col in zip(*per_seed)] for p, per_seed in rates.items()}
+        figures.phase[w.name] = mean
+        figures.recovered[w.name] = {p: recovery(mean, p) for p in mean}
+
+
+WINDOW = 250  # tasks, in release order, of the phase change's windows
+
+
+def served(run: sim.Run, start: int) -> list[float]:
+    """The rate (tasks/s) at which each window of WINDOW tasks from `start`
+    on, in release order, was served: its tasks over the time from the
+    first one's release to the last end among them."""
+    tasks = run.graph.tasks
+    out = []
+    for a in range(start, len(tasks) - WINDOW + 1, WINDOW):
+        span = max(run.times[i].end for i in range(a, a + WINDOW)) - tasks[a].release
+        out.append(WINDOW / span)
+    return out
+
+
+def recovery(rates: dict[str, list[float]], policy: str) -> int | None:
+    """How many tasks after the change `policy` serves every window from
+    within 10% of the best policy's rate in that window; None if the
+    stream ends first."""
+    mine = rates[policy]
+    ok = [mine[i] >= 0.9 * max(r[i] for r in rates.values()) for i in range(len(mine))]
+    return next((i * WINDOW for i in range(len(ok)) if all(ok[i:])), None)
 
 
 @dataclass(frozen=True)
@@ -294,6 +330,12 @@ def render(f: Figures) -> str:
             )
         if w in f.judged_with:
             out.append(f"  {ELSEWHERE}: the selectors evolved on {f.judged_with[w]}")
+        if w in f.recovered:
+            said = ", ".join(f"{p} {'never' if n is None else f'+{n}'}" for p, n in f.recovered[w].items())
+            out.append(
+                f"  after the phase change, every window of {WINDOW} tasks served within 10% of the best"
+                f" policy's rate from task: {said}"
+            )
         ev = f.evolution[w]
         out.append(
             f"  evolution on the replay ({ev['generations']:.0f} generations of {ev['population']:.0f},"
