@@ -14,6 +14,8 @@ nothing is found by luck.  Enumeration finds every short one:
   `a ^ b` equal to the spec needs `b` to have the values `t - a`, `a - t`,
   `t + a` or `t ^ a`: one table look-up per kept term `a`, so programs of
   up to twice the tables' size plus one are reached without building them.
+  Such a program waits until the tables hold every program one operation
+  shorter than it (or can grow no further): a table term may be shorter.
 * **Proof loop.**  A term equal to the spec on every vector goes to Z3,
   cheapest first under the machine's cost model; a counterexample joins the
   vectors and the tables are built again.  Only proven programs come out.
@@ -339,9 +341,19 @@ def search(
     while time.monotonic() < deadline:
         tables = _Tables(spec, chain.env, _pool(spec, constants), chain.expected)
         found = None
+        length = 0  # the found program's operations, as a tree
+        # A last step over two table terms makes a program longer than the
+        # tables, and a table term not yet built may be shorter: it waits
+        # until the tables have every program one operation shorter than it
+        # (or can grow no further), so the shortest comes out, not the first.
+        waiting: list[tuple[int, Term]] = []
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)
-            found = _first_proven(affordable(_candidates(tables, size)), tried, spec, price, chain, decide)
+            waiting += affordable(_candidates(tables, size))
+            final = not whole or size == max_size
+            ready = [c for c in waiting if final or c[0] <= size + 1]
+            waiting = [c for c in waiting if not (final or c[0] <= size + 1)]
+            found, length = _first_proven(ready, tried, spec, price, chain, decide)
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
@@ -353,7 +365,7 @@ def search(
         if reached + 1 < len(tables.levels):
             later.append(partial(_shared, tables, reached + 1, deadline))
         for stage in later if deep and found is None and chain.cex == cex else ():
-            found = _first_proven(affordable(stage()), tried, spec, price, chain, decide)
+            found, length = _first_proven(affordable(stage()), tried, spec, price, chain, decide)
             if found is not None or chain.cex > cex:
                 break
         built += len(tables.entries)
@@ -361,12 +373,16 @@ def search(
         proofs, changed = chain.proofs, chain.cex > cex
         cex = chain.cex
         if found is not None:
-            # a table term, with every smaller table whole: nothing shorter exists among them
-            whole_below = reached >= size - 1
-            shortest = whole_below and not passed_over and any(t == found.term and k == size for k, t in tables.hits)
+            # found in the tables' rounds with every table of fewer operations whole (the
+            # tables through `size` are whole unless that size ran out of time): nothing
+            # shorter exists among them
+            through = size if whole else size - 1
+            shortest = (
+                not passed_over and through >= length - 1 and any(found.term == t for _, t in (*tables.hits, *ready))
+            )
             note = (
-                f"no program of fewer than {size} operations over these operators and constants is equal"
-                if shortest and size > 0
+                f"no program of fewer than {length} operations over these operators and constants is equal"
+                if shortest and length > 0
                 else ""
             )
             notes = [note] if note else []
@@ -602,9 +618,10 @@ def _tested(tables: _Tables, size: int) -> list[tuple[int, Term]]:
 
 def _first_proven(
     found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide: Callable[[Term], dict | None]
-) -> so.Found | None:
-    """The cheapest candidate Z3 proves equal to the spec; a counterexample
-    (kept by the chain's test vectors) ends the round."""
+) -> tuple[so.Found | None, int]:
+    """The shortest, then cheapest, candidate Z3 proves equal to the spec,
+    with its size; a counterexample (kept by the chain's test vectors)
+    ends the round."""
     for size, term in sorted(found, key=lambda c: (c[0], price(c[1]), str(c[1]))):
         if term in tried:
             continue
@@ -615,10 +632,10 @@ def _first_proven(
         except rulebook.Undecided:
             continue
         if counter is None:
-            return so.Found(so.program_of(term, spec), term, so.term_length(term), price(term))
+            return so.Found(so.program_of(term, spec), term, so.term_length(term), price(term)), size
         _learn(chain, spec, counter)
-        return None
-    return None
+        return None, 0
+    return None, 0
 
 
 def _learn(chain, spec: so.Spec, counter: dict) -> None:
