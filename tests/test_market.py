@@ -524,7 +524,8 @@ def test_a_gene_is_a_guard_and_a_bid_that_round_trip_as_one_selector():
     back = evolve.tree_of(sel.term)
     assert back is not None and evolve.gene_of(back) == gene
     cols = _features(40, 3)
-    want = np.where(cols["advantage"] * 1.25 < 1.0, -1.0, cols["critical"] + cols["waited"])
+    with np.errstate(invalid="ignore"):  # the features hold infinities of both signs
+        want = np.where(cols["advantage"] * 1.25 < 1.0, -1.0, cols["critical"] + cols["waited"])
     assert sel.bids(cols).tobytes() == want.tobytes()
     assert (want == -1.0).any() and (want != -1.0).any()
     assert evolve.Gene(evolve.NO_GUARD, evolve.HAND_TREE).tree() == evolve.HAND_TREE
