@@ -7,13 +7,14 @@ declines a task whose guard is under 1 and bids the bid for the others
 (`select(guard < 1.0, -1.0, bid)`), so where to run a task and which
 task first evolve apart, as a list scheduler splits placement from
 priority; a guard that is a constant of at least 1 declines nothing,
-and the selector is the bid alone (the hand-written one is such).  Every candidate is printed as intent text and read
-back by Atlas's front end (selector.Selector.parse), so what is scored is
-exactly the term that will be compiled.  Its fitness is the earnings of a
-replay: the recorded run's tasks, on a platform whose run times are
-fitted to the records (`fitted`), under the candidate's selectors, on a
-few seeds.  Tournament selection, subtree crossover and mutation, the two
-best kept each generation; deterministic per seed."""
+and the selector is the bid alone (the hand-written one is such).  Every
+candidate is printed as intent text and read back by Atlas's front end
+(selector.Selector.parse), so what is scored is exactly the term that
+will be compiled.  Its fitness is the earnings of a replay: the recorded
+run's tasks, on a platform whose run times are fitted to the records
+(`fitted`), under the candidate's selectors, on a few seeds.  Tournament
+selection, subtree crossover and mutation, the two best kept each
+generation; deterministic per seed."""
 
 from __future__ import annotations
 
