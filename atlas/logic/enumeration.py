@@ -350,13 +350,14 @@ def search(
         for size in range(0, max_size + 1):
             whole = not size or tables.grow(size, deadline)
             waiting += affordable(_candidates(tables, size))
-            final = not whole or size == max_size
-            ready = [c for c in waiting if final or c[0] <= size + 1]
-            waiting = [c for c in waiting if not (final or c[0] <= size + 1)]
+            longest = math.inf if not whole or size == max_size else size + 1
+            ready = [c for c in waiting if c[0] <= longest]
+            waiting = [c for c in waiting if c[0] > longest]
             found, length = _first_proven(ready, tried, spec, price, chain, decide)
             if found is not None or chain.cex > cex or not whole:
                 break
             reached = size
+        in_tables = found is not None  # found in the tables' rounds, not by a later stage
         # Then, every tree tried: the terms that use one of them twice, the
         # first level the tables could not hold streamed against goals, and
         # the twice-used terms of that level as far as it was built.
@@ -377,9 +378,7 @@ def search(
             # tables through `size` are whole unless that size ran out of time): nothing
             # shorter exists among them
             through = size if whole else size - 1
-            shortest = (
-                not passed_over and through >= length - 1 and any(found.term == t for _, t in (*tables.hits, *ready))
-            )
+            shortest = in_tables and not passed_over and through >= length - 1
             note = (
                 f"no program of fewer than {length} operations over these operators and constants is equal"
                 if shortest and length > 0

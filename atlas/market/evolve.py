@@ -33,6 +33,7 @@ from ..meaning.terms import Term
 BINARY = ("+", "-", "*", "/", "min", "max")
 UNARY = ("neg", "abs")
 MAX_NODES = 25
+REPLAY_SEEDS = (1, 2, 3, 4)  # the simulator's seeds a candidate's replay is run on
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,7 @@ def evolve(
     *,
     generations: int = 12,
     population: int = 24,
-    seeds=(1, 2, 3, 4),
+    seeds: tuple[int, ...] = REPLAY_SEEDS,
     seed: int = 0,
     start: dict[str, Selector] | None = None,
 ) -> Evolved:

@@ -509,9 +509,7 @@ class _Others:
     def exact(self, t: Task, key: tuple[str, int]) -> float:
         o = self.groups[key]
         p = self._predicted(t, o)
-        # State.finish_estimate's sum, in its order, with the prediction looked up once
-        done = max(self.state.now, o.busy_until) + self.state.transfer(t, o) + p
-        return done + self.backlog[t.kind] * p / self.size[key]
+        return self.state.finish_estimate(t, o, p) + self.backlog[t.kind] * p / self.size[key]
 
     def _by_free(self, t: Task, klass: str) -> list[tuple[float, tuple[str, int]]]:
         """The groups of `klass`, by their estimate less the transfer."""

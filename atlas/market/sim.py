@@ -122,9 +122,11 @@ class State:
     def can_run(self, task: Task, unit: UnitState) -> bool:
         return not unit.gone and self.platform.can_run(task.kind, unit.spec.klass)
 
-    def finish_estimate(self, task: Task, unit: UnitState) -> float:
-        """dmda's expected completion time of `task` on `unit`."""
-        return max(self.now, unit.busy_until) + self.transfer(task, unit) + self.predicted(task, unit)
+    def finish_estimate(self, task: Task, unit: UnitState, predicted: float | None = None) -> float:
+        """dmda's expected completion time of `task` on `unit`; `predicted`:
+        its run time there where the caller has looked it up already."""
+        p = self.predicted(task, unit) if predicted is None else predicted
+        return max(self.now, unit.busy_until) + self.transfer(task, unit) + p
 
 
 @dataclass

@@ -19,6 +19,7 @@ A workload file (YAML) names a platform to simulate and one of these:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,14 +71,21 @@ def stream(count: int, interval: float, mix: list[Mix], *, after=None, switch: f
     rng = np.random.default_rng(seed)
     g = TaskGraph()
     now = 0.0
+    first = switched(count, switch)
     for i in range(count):
-        pool = after if after is not None and i >= switch * count else mix
+        pool = after if after is not None and i >= first else mix
         w = np.array([m.weight for m in pool], dtype=float)
         m = pool[int(rng.choice(len(pool), p=w / w.sum()))]
         now += float(rng.exponential(interval))
         data = Handle(f"t{i}", m.size * m.elem_bytes)
         g.submit(Task(m.kind, m.size, (Use(data, Access.RW),), release=now))
     return g
+
+
+def switched(count: int, switch: float) -> int:
+    """The first of `count` tasks that a stream switching at `switch` of
+    them draws from its second mix (`count` or more: none does)."""
+    return max(0, math.ceil(switch * count))
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ def _read(path: Path, data) -> Workload:
     elif "stream" in data:
         s = data["stream"]
         count, switch = int(s["count"]), float(s.get("switch", 0.5))
-        change = next((i for i in range(count) if i >= switch * count), None) if "after" in s else None
+        change = switched(count, switch) if "after" in s and switched(count, switch) < count else None
         graph = stream(
             count,
             float(s["interval"]),

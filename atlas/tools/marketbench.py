@@ -229,7 +229,7 @@ class Evolution:
 
     generations: int
     population: int
-    seeds: tuple[int, ...] = (1, 2, 3, 4)
+    seeds: tuple[int, ...] = evolve.REPLAY_SEEDS
 
     def smaller(self) -> "Evolution":
         return Evolution(max(1, self.generations // 2), max(4, self.population // 2), self.seeds[:2])
