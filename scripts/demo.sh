@@ -176,3 +176,6 @@ echo "   timeline for chrome://tracing or ui.perfetto.dev: $OUT/market-trace.jso
 echo "-- the selector each class bids with (an intent function, checked and compiled by Atlas):"
 atlas market selectors workloads/cholesky-hetero.yaml | sed -n '1,6p'
 echo "(evolve them on the run's records: atlas market evolve workloads/cholesky-hetero.yaml)"
+
+step "13. The compute market on this machine: a daemon per core, learning its selector as it runs"
+atlas market run workloads/cholesky-cpu.yaml --policy market

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import golden
-from atlas.market import daemons, execute, policies
+from atlas.market import daemons, execute, learn, policies
 from atlas.market.records import DONE
 from atlas.market.selector import HAND_WRITTEN, Selector
 from atlas.machine.probe import probe
@@ -179,6 +179,28 @@ def test_bad_submissions_are_refused_before_anything_runs(kernels):
             m.submit("scale", 4, 2.0, x)
         with pytest.raises(daemons.MarketError, match="pass the Data"):
             m.submit("scale", 4, 2.0, np.ones(4))
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "own-process"])
+def test_a_market_on_the_daemons_learns_without_losing_or_repeating_a_task(kernels, inline):
+    n, count = 64, 120
+    with daemons.Market() as m:
+        m.register(kernels)
+        xs = [m.put(np.full(n, float(i))) for i in range(count)]
+        for x in xs:
+            m.submit("scale", n, 2.0, x)
+            m.submit("scale", n, 3.0, x)
+        declines = HAND_WRITTEN.replace("return reward / (predicted + transfer + 1.0);", "return 0.0 - 1.0;")
+        slow = policies.Market({"cpu": Selector.parse(declines)})  # the market clears one task at a time
+        learner = learn.Learner(learn.Plan(every=30, window=200, generations=2, population=6), inline=inline)
+        out = m.run(slow, learner=learner)
+        assert out.failed == {}
+        for i, x in enumerate(xs):
+            assert np.array_equal(x.array, np.full(n, 6.0 * i))  # each task ran once: 2 * 3
+    assert learner.given >= 1
+    if inline:  # answered within the run, so swapped in
+        assert learner.swaps and {k: s.text for k, s in slow.selectors.items()} == learner.swaps[-1].texts
+    assert learner._pool is None  # the learner's process is gone with the run
 
 
 def test_the_tiled_cholesky_runs_on_the_daemons_and_matches_numpy(tmp_path):

@@ -257,6 +257,12 @@ class Market(Policy):
         self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.worked = 0  # the rounds of bids worked out (the others were a unit alike's)
 
+    def swap(self, selectors: dict[str, Selector]) -> None:
+        """Bid with `selectors` from the next round on (the market calls it
+        between rounds, so no round mixes two)."""
+        self.selectors = dict(selectors)
+        self.memo.clear()
+
     def ready(self, task, state):
         self.pool.add(task)
 

@@ -252,13 +252,17 @@ class Front(abc.ABC):
         inject: dict[int, str] | None = None,
         seed: int = 0,
         progress=None,
+        learner=None,
     ) -> Outcome:
         """Run every submitted task; an Outcome (the Run, what failed).
-        `progress(done, failed, total)` is called as tasks end.  `inject`
-        is for tests: task ident -> a fault its unit meets (the crew says
-        which it knows)."""
+        `progress(done, failed, total)` is called as tasks end.  `learner`:
+        a learn.Learner that evolves a policies.Market's selectors while it
+        runs, in a process of its own.  `inject` is for tests: task ident
+        -> a fault its unit meets (the crew says which it knows)."""
+        if learner is not None and not hasattr(policy, "swap"):
+            raise ValueError(f"only the market's selectors learn, not {policy.name}'s")
         session = Session(self, self.crew(inject or {}), policy, model or PerfModel(), inject or {}, seed)
-        session.progress = progress
+        session.progress, session.learner = progress, learner
         return session.go()
 
     def close(self) -> None:
@@ -321,6 +325,7 @@ class Session:
         self.retired: list[str] = []
         self.joined: list[str] = []
         self.progress = None
+        self.learner = None
         self.seed = seed
         self.t0 = 0.0
         # a record per attempt, a settlement per unit (room for units that join)
@@ -332,6 +337,8 @@ class Session:
 
     def go(self) -> Outcome:
         try:
+            if self.learner is not None:
+                self.learner.start()
             self.crew.start()
             self.t0 = time.perf_counter()
             self.dispatcher.start(self.state)
@@ -348,7 +355,11 @@ class Session:
                 if all(not s.inflight for s in self.slots):
                     raise MarketError(f"{self.policy.name}: tasks are left that no unit was given")
                 self._wait()
+                if self.learner is not None:
+                    self.learner.tick(self.policy, len(self.done), self.now(), self._so_far)
         finally:
+            if self.learner is not None:
+                self.learner.close()
             self.executed = self.crew.stop()
         units = self.state.units
         settle(self.dispatcher, self.times, units, self.ledger, self.now(), sorted(self.done))
@@ -356,6 +367,10 @@ class Session:
         executed = np.concatenate(self.executed) if self.executed else None
         failed = dict(sorted(self.failed.items()))
         return Outcome(run, failed, self.restarts, self.retried, executed, tuple(self.retired), tuple(self.joined))
+
+    def _so_far(self):
+        """The run so far, for a lesson."""
+        return self.graph, self.platform, self.times, self.ledger.array()
 
     def _join(self, spec: UnitSpec) -> None:
         """A unit that came during the run: from now on it is offered work."""

@@ -171,10 +171,14 @@ class _Event:
     unit: int = field(compare=False, default=-1)
 
 
-def simulate(graph: TaskGraph, platform: Platform, policy, dispatcher, *, seed: int = 0, model=None) -> Run:
+def simulate(
+    graph: TaskGraph, platform: Platform, policy, dispatcher, *, seed: int = 0, model=None, learner=None
+) -> Run:
     """Run every task of `graph` on `platform` under `policy` (policies.py),
     paid by `dispatcher` (dispatch.py).  `model`: the history to start
-    from (a fresh one by default); the run adds to it."""
+    from (a fresh one by default); the run adds to it.  `learner`: a
+    learn.Learner (inline) that evolves the market's selectors while it
+    runs."""
     for t in graph.tasks:
         if not any(platform.can_run(t.kind, k) for k in platform.classes()):
             raise ValueError(f"task {t.ident} ({t.kind}) can run on no unit of the platform")
@@ -268,6 +272,8 @@ def simulate(graph: TaskGraph, platform: Platform, policy, dispatcher, *, seed: 
         # events at the same instant first, then one round of offers
         if events and events[0].time == ev.time:
             continue
+        if learner is not None:
+            learner.tick(policy, done, state.now, lambda: (graph, platform, times, ledger.array()))
         offer()
     if done != len(graph):
         raise RuntimeError(f"the simulation ended with {len(graph) - done} tasks not run (policy {policy.name})")

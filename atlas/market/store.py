@@ -3,7 +3,8 @@ and the performance models, per platform, beside the search's archive in
 Atlas's cache folder, so that a market started again starts from them.
 
 A simulated platform is keyed by a hash of its description (units, costs,
-links); the key and the files are plain text, readable and removable."""
+links), this machine by its probe's fingerprint (what `atlas market run`
+learns); the keys and the files are plain text, readable and removable."""
 
 from __future__ import annotations
 
@@ -32,9 +33,7 @@ def folder(platform: Platform, root: Path | None = None) -> Path:
 
 def save(platform: Platform, selectors: dict[str, Selector], model: PerfModel | None = None, root=None) -> Path:
     where = folder(platform, root)
-    where.mkdir(parents=True, exist_ok=True)
-    for klass, sel in selectors.items():
-        write_atomic(where / f"{klass}.ax", sel.text)
+    _write(where, selectors)
     if model is not None:
         model.save(where / "model.json")
     return where
@@ -43,16 +42,25 @@ def save(platform: Platform, selectors: dict[str, Selector], model: PerfModel | 
 def selectors(platform: Platform, root=None) -> dict[str, Selector]:
     """The stored selectors of the platform's classes (an AtlasError if one
     is damaged: it names the file and the line)."""
-    where = folder(platform, root)
+    return _read(folder(platform, root), platform.classes())
+
+
+def _read(where: Path, classes) -> dict[str, Selector]:
     out = {}
-    for klass in platform.classes():
+    for klass in classes:
         path = where / f"{klass}.ax"
         if path.exists():
             out[klass] = Selector.parse(path.read_text(encoding="utf-8"), str(path))
     return out
 
 
-def _machine_folder(probe) -> Path:
+def _write(where: Path, selectors: dict[str, Selector]) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    for klass, sel in selectors.items():
+        write_atomic(where / f"{klass}.ax", sel.text)
+
+
+def machine_folder(probe) -> Path:
     from ..machine.probe import fingerprint
 
     return cache_dir() / "market" / f"machine-{fingerprint(probe)}"
@@ -60,7 +68,7 @@ def _machine_folder(probe) -> Path:
 
 def machine_model(probe) -> PerfModel:
     """The run-time history this machine's market has kept (empty at first)."""
-    path = _machine_folder(probe) / "model.json"
+    path = machine_folder(probe) / "model.json"
     try:
         return PerfModel.from_json(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
@@ -68,6 +76,18 @@ def machine_model(probe) -> PerfModel:
 
 
 def save_machine_model(probe, model: PerfModel) -> None:
-    where = _machine_folder(probe)
+    where = machine_folder(probe)
     where.mkdir(parents=True, exist_ok=True)
     model.save(where / "model.json")
+
+
+def machine_selectors(probe, classes=("cpu",)) -> dict[str, Selector]:
+    """The selectors this machine's market learned, per unit class (an
+    AtlasError if one is damaged: it names the file and the line)."""
+    return _read(machine_folder(probe), classes)
+
+
+def save_machine_selectors(probe, selectors: dict[str, Selector]) -> Path:
+    where = machine_folder(probe)
+    _write(where, selectors)
+    return where

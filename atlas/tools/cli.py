@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
+import os
 import sys
 import time
 import warnings
@@ -1538,18 +1540,32 @@ def _workload_selectors(workload: str):
     type=click.Path(dir_okay=False),
     help="Write a Chrome-trace (Perfetto) timeline of the market's run (of the first policy without 'market').",
 )
-def market_simulate(workload, policy, seed, json_out, trace):
+@click.option(
+    "--learn",
+    is_flag=True,
+    help="The market evolves its selectors on its records while it runs and swaps the winners in "
+    "(a lesson every 200 tasks on the latest 1,000; stores nothing).",
+)
+def market_simulate(workload, policy, seed, json_out, trace, learn):
     """Run WORKLOAD (a YAML file: a platform and a task graph) in the
     simulator under one policy or all, and print the report.  The market
     bids with the selectors `atlas market evolve` stored for this platform,
     or the hand-written one."""
-    from ..market import dispatch, policies, report as R, sim
+    from ..market import dispatch, learn as L, policies, report as R, sim
     from ..files import write_atomic
 
     w, kept, sels = _workload_selectors(workload)
     names = POLICY_NAMES if policy == "all" else (policy,)
+    learner = L.Learner(inline=True) if learn else None
     runs = [
-        sim.simulate(w.graph, w.platform, policies.by_name(name, sels), dispatch.Dispatcher(), seed=seed)
+        sim.simulate(
+            w.graph,
+            w.platform,
+            policies.by_name(name, sels),
+            dispatch.Dispatcher(),
+            seed=seed,
+            learner=learner if name == "market" else None,
+        )
         for name in names
     ]
     reports = [R.report(r) for r in runs]
@@ -1558,6 +1574,8 @@ def market_simulate(workload, policy, seed, json_out, trace):
         "market selectors: " + ", ".join(f"{k} {'stored' if k in kept else 'hand-written'}" for k in sorted(sels))
     )
     click.echo(R.table(reports))
+    if learner is not None:
+        _say_swaps(learner)
     if json_out:
         write_atomic(Path(json_out), json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     if trace:
@@ -1592,16 +1610,25 @@ def market_simulate(workload, policy, seed, json_out, trace):
     "with --ray they go in one call. Default: an adaptive window (one, and up to 32 while the history "
     "says they take under 1 ms together), and 8 with --ray.",
 )
+@click.option(
+    "--learn/--no-learn",
+    default=True,
+    show_default=True,
+    help="The market evolves its selectors on its records while it runs (in a process of its own), and once "
+    "more on the whole run, and keeps the winners for this machine; --no-learn bids with the kept ones only.",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the reports as JSON.")
 @click.option(
     "--trace", type=click.Path(dir_okay=False), help="Write a Chrome-trace timeline of the market's (or first) run."
 )
-def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, timeout, prefetch, json_out, trace):
+def market_run(
+    workload, policy, artefact, cores, ray_address, cores_per_node, timeout, prefetch, learn, json_out, trace
+):
     """Run WORKLOAD (intents and a task graph) on a daemon per core of this
     machine, or of every machine of a Ray cluster, under one policy or
     all; check the result and print the report."""
     import tempfile
-    from ..market import daemons, execute, policies, report as R, store
+    from ..market import daemons, execute, learn as L, policies, report as R, store
     from ..market.models import PerfModel
     from ..market.selector import HAND_WRITTEN, Selector
     from ..pipeline import compile_files
@@ -1649,11 +1676,17 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
                     return m
 
             base = store.machine_model(target)
-            hand = Selector.parse(HAND_WRITTEN)
+            kept = store.machine_selectors(target)
+            sels = {"cpu": kept.get("cpu") or Selector.parse(HAND_WRITTEN)}
             names = POLICY_NAMES if policy == "all" else (policy,)
+            if "market" in names:
+                click.echo(f"market selector: {'kept for this machine' if kept else 'the hand-written one'}")
             outcomes, checks, verdicts = [], [], []
+            learner = None
             for name in names:
-                pol = policies.by_name(name, {"cpu": hand})
+                pol = policies.by_name(name, sels)
+                if learn and name == "market":
+                    learner = L.Learner(spare=_spare_cores(chosen, bool(ray_address)))
                 with market() as m:
                     job = w.submit(m)
                     if name == names[0]:
@@ -1663,7 +1696,9 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
                             f"({', '.join(f'{k} {v}' for k, v in counts.items())}) on {len(m.units())} daemon(s)"
                         )
                     model = PerfModel.from_json(base.to_json())  # every policy starts from the same history
-                    out = m.run(pol, model=model, progress=_progress_line(name))
+                    out = m.run(
+                        pol, model=model, progress=_progress_line(name), learner=learner if name == "market" else None
+                    )
                     outcomes.append(out)
                     err = None if out.failed else job.error()
                     checks.append(err)
@@ -1680,6 +1715,8 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
             click.echo(f"{o.run.policy}: {verdict} (largest difference, relative)")
         if o.retired:
             click.echo(f"{o.run.policy}: {len(o.retired)} unit(s) left with their node ({', '.join(o.retired)})")
+    if learner is not None:
+        _learned(target, learner, next(o.run for o in outcomes if o.run.policy == "market"), sels)
     if json_out:
         write_atomic(Path(json_out), json.dumps([r.to_json() for r in reports], indent=2) + "\n")
     if trace:
@@ -1688,6 +1725,50 @@ def market_run(workload, policy, artefact, cores, ray_address, cores_per_node, t
     if any(o.failed for o in outcomes) or any(e is not None and e >= execute.TOLERANCE for e in checks):
         click.echo("the result is wrong or incomplete", err=True)
         sys.exit(1)
+
+
+def _spare_cores(chosen: list[int] | None, ray: bool) -> frozenset[int]:
+    """The cores this process may use that no daemon of this machine runs on."""
+    if ray or not hasattr(os, "sched_getaffinity"):
+        return frozenset()
+    usable = os.sched_getaffinity(0)
+    return frozenset(usable - set(chosen)) if chosen else frozenset()
+
+
+def _say_swaps(learner) -> None:
+    """What a market learned while it ran, swap by swap."""
+    click.echo(f"learned while it ran: {learner.given} lesson(s), {len(learner.swaps)} swap(s) of selectors")
+    for sw in learner.swaps:
+        click.echo(
+            f"  at {sw.at * 1e3:.2f} ms: a lesson of {sw.tasks} tasks taken after {sw.done} done; "
+            f"replay earnings {sw.before:.0f} in use, {sw.after:.0f} swapped in"
+        )
+
+
+def _learned(target, learner, run, sels) -> None:
+    """After a market run that learned: one lesson more on the whole run
+    (nothing waits on it now), and what was learned kept for this machine."""
+    from ..market import learn as L, store
+    from ..market.selector import Selector
+
+    swapped = len(learner.swaps)
+    _say_swaps(learner)
+    in_use = {k: s.text for k, s in sels.items()}
+    for sw in learner.swaps:
+        in_use = sw.texts
+    final = L.study(L.lesson(run.graph, run.platform, run.times, run.ledger.array(), math.inf, in_use, learner.plan))
+    if final is not None:
+        in_use = final.texts
+        click.echo(f"learned after the run: replay earnings {final.before:.0f} in use, {final.after:.0f} evolved")
+    if final is None and not swapped:
+        click.echo("nothing learned: no selector evolved on the run's replay earns more")
+        return
+    where = store.save_machine_selectors(
+        target, {k: Selector.parse(t, f"<learned {k} selector>") for k, t in in_use.items()}
+    )
+    click.echo(f"kept for this machine in {where} (atlas market selectors):")
+    for k in sorted(in_use):
+        click.echo(in_use[k].rstrip())
 
 
 def _progress_line(label: str):
@@ -1798,11 +1879,25 @@ def market_evolve(workload, generations, population, seed):
 
 
 @market.command("selectors")
-@click.argument("workload", type=click.Path(dir_okay=False))
+@click.argument("workload", type=click.Path(dir_okay=False), required=False)
 def market_selectors(workload):
-    """Print the selector each unit class of WORKLOAD's platform bids with."""
+    """Print the selector each unit class of WORKLOAD's simulated platform
+    bids with, or without WORKLOAD, the one this machine's market learned
+    (`atlas market run`)."""
     from ..market import store
 
+    if workload is None:
+        from ..market.selector import HAND_WRITTEN
+
+        target = hwprobe.probe()
+        try:
+            mine = store.machine_selectors(target)
+        except USER_ERRORS as exc:
+            _fail(exc)
+        where = store.machine_folder(target) / "cpu.ax"
+        click.echo(f"-- cpu: {'kept in ' + str(where) if mine else 'the hand-written one (nothing learned yet)'}")
+        click.echo(mine["cpu"].text if mine else HAND_WRITTEN)
+        return
     w, kept, sels = _workload_selectors(workload)
     for k in w.platform.classes():
         where = f"stored in {store.folder(w.platform) / (k + '.ax')}" if k in kept else "the hand-written one"
