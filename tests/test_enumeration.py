@@ -211,6 +211,32 @@ def test_a_term_used_twice_is_built_once():
     assert out.found.length == 5 and not out.shortest
 
 
+UNSEEN_SUITE = NAIVE.parent / "unseen" / "naive.ax"
+
+
+def _tree_size(t: Term) -> int:
+    return (1 if t.args else 0) + sum(_tree_size(a) for a in t.args)
+
+
+@pytest.mark.parametrize(
+    "name, path",
+    [("p20_next_same_count", NAIVE), ("next_same_ones_u16", UNSEEN_SUITE)],
+)
+def test_a_value_read_several_times_is_named_and_enumerated_again(name, path, monkeypatch):
+    """The next number with as many set bits, at 32 bits and at 16 in other
+    words: r = x + (x & -x) is read twice and x & -x within it, so the
+    program is longer as a tree than the streamed level reaches.  Naming
+    the table term nearest the target and enumerating again over it finds
+    it; without that stage the search ends having found nothing (checked
+    at 32 bits: it runs its stages to the end, a minute or more)."""
+    spec = spec_of(name, path.read_text(), str(path))
+    out = found(spec)
+    assert out.found.length <= 8 and _tree_size(out.found.term) > out.found.length
+    if path == NAIVE:
+        monkeypatch.setattr(en, "LET_VALUES", 0)
+        assert en.search(spec, pairs(spec.W), budget_s=BUDGET).found is None
+
+
 # Three inputs make millions of three-operation terms, more than the tables
 # hold: the level is streamed against goals (the t of `x ^ t ^ (t << k)`).
 FIELDS = """\

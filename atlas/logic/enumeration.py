@@ -16,6 +16,11 @@ nothing is found by luck.  Enumeration finds every short one:
   up to twice the tables' size plus one are reached without building them.
   Such a program waits until the tables hold every program one operation
   shorter than it (or can grow no further): a table term may be shorter.
+* **A value read several times.**  A program that reads a computed value
+  twice is longer as a tree than as the DAG it runs as, and may lie past
+  every stage above.  The table terms nearest the target (fewest bits
+  apart) are named, with each operation inside them, and a second
+  enumeration runs over the inputs and those names (`_let`).
 * **Proof loop.**  A term equal to the spec on every vector goes to Z3,
   cheapest first under the machine's cost model; a counterexample joins the
   vectors and the tables are built again.  Only proven programs come out.
@@ -34,7 +39,7 @@ import numpy as np
 
 from . import rules as rulebook
 from ..meaning import ir
-from ..meaning.terms import Term, const, subterms
+from ..meaning.terms import Term, const, replace_subterms, subterms
 from . import stochastic as so
 
 MAX_ROWS = 150_000  # kept behaviours, all sizes together
@@ -52,6 +57,8 @@ SHARE_FOUND = 256  # candidates kept per size: all equal on every vector, the fi
 # fixes at least one more bit), so the t it needs can be looked for.
 INVERTIBLE = {("xor", "shl"): "xor", ("xor", "shr"): "xor", ("add", "shl"): "sub", ("sub", "shl"): "add"}
 GOALS = 1 << 17  # values the streamed level is compared with, at most
+LET_VALUES = 2  # table terms tried as a named value a second enumeration may use again (`_let`)
+LET_SIZE = 2  # operations per term of that enumeration's tables (one level more is streamed)
 
 
 @dataclass
@@ -363,6 +370,7 @@ def search(
         # the twice-used terms of that level as far as it was built.
         later = [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
         later.append(partial(_streamed, tables, reached + 1, deadline))
+        later.append(partial(_let, tables, chain.env, _pool(spec, constants), deadline))
         if reached + 1 < len(tables.levels):
             later.append(partial(_shared, tables, reached + 1, deadline))
         for stage in later if deep and found is None and chain.cex == cex else ():
@@ -448,6 +456,60 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
                             if len(out) >= SHARE_FOUND:
                                 return out
     return out
+
+
+def _let(tables: _Tables, env: dict, pool: list[int], deadline: float) -> list[tuple[int, Term]]:
+    """Programs that use a value several times, where the value is a table
+    term: for the LET_VALUES table terms nearest the target (fewest bits
+    apart on the vectors: a program that ends `t ^ small`, `t + small`),
+    a second enumeration whose leaves are the inputs, t and each operation
+    inside t, named; its tables, its last steps and its next level streamed
+    against its goals.  Each candidate is written back with the named
+    values in place and counted as a DAG, so t's operations count once
+    however often the program reads them.  P20's `r | (((x ^ r) >> 2) >> s)`
+    with r = x + (x & -x) reads r twice and x & -x within it."""
+    if tables.want != "W":
+        return []
+    near = [k for level in tables.levels[1:] for k in level["W"]]
+    if not near:
+        return []
+    apart = _bits_apart(np.stack([tables.rows[k] for k in near]), tables.target)
+    out: list[tuple[int, Term]] = []
+    for j in np.argsort(apart, kind="stable")[:LET_VALUES].tolist():
+        if time.monotonic() > deadline:
+            break
+        shared = tables.entries[near[j]].term
+        named = {f"%{i}": u for i, u in enumerate(dict.fromkeys(u for u in subterms(shared) if u.args))}
+        more = dict(env)
+        for name, u in named.items():
+            more[name] = np.broadcast_to(np.asarray(so.run_term(u, env)).astype(np.uint64), (tables.T,))
+        spec = tables.spec
+        inner = _Tables(
+            so.Spec(spec.name, spec.term, spec.inputs + tuple((n, tables.W) for n in named), tables.W, spec.pre),
+            more,
+            pool,
+            tables.target,
+        )
+        found = list(inner.hits)
+        for size in range(1, LET_SIZE + 1):
+            if not inner.grow(size, deadline):
+                break
+        for size in range(len(inner.levels)):
+            found += _candidates(inner, size)
+        if not found and len(inner.levels) == LET_SIZE + 1:
+            found += _streamed(inner, LET_SIZE + 1, deadline)
+        back = {Term("var", tables.W, (), n): u for n, u in named.items()}
+        for _, term in found:
+            whole = replace_subterms(term, back)
+            out.append((so.term_length(whole), whole))
+    return out
+
+
+def _bits_apart(rows: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per row, how many bits it differs from the target in, every vector together."""
+    diff = rows ^ target[None, :]
+    bytes_ = diff.view(np.uint8).reshape(diff.shape[0], -1)
+    return np.unpackbits(bytes_, axis=1).sum(axis=1)
 
 
 def _streamed(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term]]:

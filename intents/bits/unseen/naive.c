@@ -139,6 +139,24 @@ static inline int32_t to_byte_range(int32_t x) {
     return x;
 }
 
+static inline uint16_t next_same_ones_u16(uint16_t x) {
+    for (uint16_t p = 0; p < 15; p++) {
+        if (((x >> p) & 3) == 1) {
+            uint16_t below = (uint16_t)(x & ((1u << p) - 1));
+            uint16_t n = 0;
+            for (uint16_t j = 0; j < 16; j++) {
+                n = (uint16_t)(n + ((below >> j) & 1));
+            }
+            uint16_t high = 0;
+            if (p < 14) {
+                high = (uint16_t)(x & ~((1u << (p + 2)) - 1));
+            }
+            return (uint16_t)(high | (1u << (p + 1)) | ((1u << n) - 1));
+        }
+    }
+    return x;
+}
+
 #include "maps.h" /* intents/bits/maps.h: build_c puts that folder on the include path */
 
 MAP1(highest_bit, uint32_t, uint32_t)
@@ -155,3 +173,4 @@ MAP1(odd_ones, uint32_t, uint32_t)
 MAP1(nonzero_bytes, uint32_t, uint32_t)
 MAP2(byte_sum_capped, uint8_t, uint8_t)
 MAP1(to_byte_range, int32_t, int32_t)
+MAP1(next_same_ones_u16, uint16_t, uint16_t)
