@@ -177,7 +177,7 @@ def test_a_lesson_crosses_to_the_learners_process_and_its_answer_comes_back():
     try:
         learner.give(learn.lesson(g, run.platform, run.times, run.ledger.array(), math.inf, slow, SMALL))
         got = None
-        while got is None and learner._out is not None:
+        while got is None and learner._busy:
             time.sleep(0.05)
             got = learner.take(len(g), 1.5)
     finally:

@@ -200,7 +200,7 @@ def test_a_market_on_the_daemons_learns_without_losing_or_repeating_a_task(kerne
     assert learner.given >= 1
     if inline:  # answered within the run, so swapped in
         assert learner.swaps and {k: s.text for k, s in slow.selectors.items()} == learner.swaps[-1].texts
-    assert learner._pool is None  # the learner's process is gone with the run
+    assert learner._proc is None  # the learner's process is gone with the run
 
 
 def test_the_tiled_cholesky_runs_on_the_daemons_and_matches_numpy(tmp_path):

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -127,43 +126,57 @@ def study(lesson: Lesson) -> Swap | None:
 class Learner:
     """Gives lessons and takes back what they found.  `inline`: study each
     lesson at once and hand its answer back `plan.every` tasks later (the
-    simulator); else in a process of its own (`start`, `close`)."""
+    simulator); else in a process of its own (`start`, `close`), which
+    `close` stops even mid-lesson."""
 
     def __init__(self, plan: Plan = Plan(), *, inline: bool = False, spare: frozenset[int] = frozenset()):
         self.plan, self.inline, self.spare = plan, inline, spare
         self.given = 0  # lessons given
         self.swaps: list[Swap] = []
         self._last = 0  # tasks done at the last lesson
-        self._out: Future | None = None
+        self._busy = False  # a lesson is out with the process
+        self._gone = False  # the process died: no more lessons
         self._answer: tuple[int, Swap | None] | None = None  # inline: (due at tasks done, answer)
-        self._pool: ProcessPoolExecutor | None = None
+        self._proc: Any = None  # a forkserver Process
+        self._conn: Any = None  # our end of its pipe
 
     def start(self) -> None:
-        if not self.inline and self._pool is None:
-            ctx = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_aside, initargs=(self.spare,))
-            self._pool.submit(int).result()  # its process started now, not on the task path
+        if self.inline or self._proc is not None:
+            return
+        ctx = multiprocessing.get_context("forkserver")
+        self._conn, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_serve, args=(theirs, self.spare), name="atlas-learner", daemon=True)
+        proc.start()  # started now, before the run's clock, not on the task path
+        self._proc = proc
+        theirs.close()
 
     def due(self, done: int) -> bool:
         """Whether to take a lesson now (none out, `every` tasks since the last)."""
-        return self._out is None and self._answer is None and done - self._last >= self.plan.every
+        idle = not self._busy and not self._gone and self._answer is None
+        return idle and done - self._last >= self.plan.every
 
     def give(self, lesson: Lesson) -> None:
         self._last = lesson.done
         self.given += 1
         if self.inline:
             self._answer = (lesson.done + self.plan.every, study(lesson))
-        else:
-            assert self._pool is not None, "Learner.start first"
-            self._out = self._pool.submit(study, lesson)
+            return
+        if self._conn is None:
+            raise RuntimeError("Learner.start first")
+        self._conn.send(lesson)
+        self._busy = True
 
     def take(self, done: int, now: float) -> Swap | None:
         """What a finished lesson found, when there is something to swap in."""
         got: Swap | None = None
         if self._answer is not None and done >= self._answer[0]:
             got, self._answer = self._answer[1], None
-        elif self._out is not None and self._out.done():
-            got, self._out = self._out.result(), None
+        elif self._busy and self._conn is not None and self._conn.poll():
+            self._busy = False
+            try:
+                got = self._conn.recv()
+            except EOFError:  # the learner's process is gone: the market bids on with what it has
+                self._gone = True
         if got is None:
             return None
         got = replace(got, at=now)
@@ -183,11 +196,25 @@ class Learner:
             self.give(lesson(graph, platform, times, records, now, texts, self.plan))
 
     def close(self) -> None:
-        if self._out is not None:
-            self._out.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.join()
+            self._proc = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._busy = False
+
+
+def _serve(conn, spare: frozenset[int]) -> None:
+    """The learner's process: lessons in, answers out, until the pipe closes."""
+    _aside(spare)
+    while True:
+        try:
+            lesson = conn.recv()
+        except EOFError:
+            return
+        conn.send(study(lesson))
 
 
 def _aside(spare: frozenset[int]) -> None:
