@@ -411,6 +411,24 @@ def test_an_evolved_selector_round_trips_through_the_checker_and_the_compiler(tm
         assert got.tobytes() == bids[i].tobytes() or (np.isnan(got) and np.isnan(bids[i]))
 
 
+@pytest.mark.cc
+def test_a_round_compiled_by_atlas_bids_as_numpy_does_bit_for_bit(tmp_path):
+    """Every body above, compiled as a loop over a round's columns: the
+    same bits as the numpy evaluation (NaNs, infinities and signed zeros
+    among the features), for rounds of every size as its buffer grows and
+    is reused for smaller ones."""
+    from atlas.machine.probe import probe
+
+    for j, body in enumerate(BODIES):
+        sel = selector(body)
+        native = sel.compiled(probe(), tmp_path / f"round{j}")
+        assert native.native is not None and native.text == sel.text
+        for n in (8, 5, 100, 30, 1000, 7):
+            cols = _features(n, n + j)
+            want, got = sel.bids(cols), native.bids(cols)
+            assert got.tobytes() == want.tobytes(), (body, n)
+
+
 def _features_one_by_one(tasks, unit, state, critical):
     """FEATURES worked out task by task from the state, as a reader of
     selector.py would: the reference for the market's columns."""

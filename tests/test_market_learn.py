@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
+
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +17,7 @@ import golden
 from atlas.market import daemons, dispatch, learn, policies, sim, store, workloads
 from atlas.market.models import PerfModel
 from atlas.market.records import DONE
-from atlas.market.selector import HAND_WRITTEN, Selector
+from atlas.market.selector import FEATURES, HAND_WRITTEN, Selector
 from atlas.market.tasks import Access, Handle, Task, TaskGraph, Use
 from atlas.machine.probe import probe
 
@@ -166,13 +168,14 @@ def test_atlas_market_run_learns_and_keeps_the_selector_for_this_machine(tmp_pat
     assert store.machine_selectors(target)["cpu"].text == kept.text
 
 
-def test_a_lesson_crosses_to_the_learners_process_and_its_answer_comes_back():
+@pytest.mark.cc
+def test_a_lesson_crosses_to_the_learners_process_and_its_answer_comes_back_compiled(tmp_path):
     g = _stream()
     slow = {"cpu": selector("return 0.0 - 1.0;").text, "gpu": selector("return 0.0 - 1.0;").text}
     run = sim.simulate(
         g, _platform(), policies.Market({k: Selector.parse(t) for k, t in slow.items()}), dispatch.Dispatcher()
     )
-    learner = learn.Learner(SMALL)
+    learner = learn.Learner(SMALL, build=(probe(), tmp_path / "learned"))
     learner.start()
     try:
         learner.give(learn.lesson(g, run.platform, run.times, run.ledger.array(), math.inf, slow, SMALL))
@@ -185,3 +188,10 @@ def test_a_lesson_crosses_to_the_learners_process_and_its_answer_comes_back():
     assert got is not None and got.after > got.before and got.at == 1.5
     inline = learn.study(learn.lesson(g, run.platform, run.times, run.ledger.array(), math.inf, slow, SMALL))
     assert inline is not None and inline.texts == got.texts  # the same lesson learns the same anywhere
+    # the learner compiled the winners' rounds: the market loads them and bids the same bits
+    assert set(got.folders) == set(got.texts)
+    compiled, plain = got.selectors(), inline.selectors()
+    cols = {f: np.linspace(-3.0, 50.0, 40) + i for i, f in enumerate(FEATURES)}
+    for k in got.texts:
+        assert compiled[k].native is not None and plain[k].native is None
+        assert compiled[k].bids(cols).tobytes() == plain[k].bids(cols).tobytes()

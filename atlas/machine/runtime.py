@@ -107,6 +107,11 @@ class Function:
     def __call__(self, *args):
         return self._c(*self.c_args(*args))
 
+    def raw(self, *c_args):
+        """Call with raw C arguments, unchecked: for a caller that had
+        `c_args` check arrays it reuses (the market's rounds of bids)."""
+        return self._c(*c_args)
+
     def c_args(self, *args) -> list:
         """Check a call as __call__ does; the raw C arguments it would pass
         (array addresses and plain scalars).  The arrays must outlive their use."""

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -79,9 +80,16 @@ class Swap:
     done: int  # tasks done in the run when the lesson was taken
     tasks: int  # tasks in the lesson
     at: float = 0.0  # the run's clock when they were swapped in (set by the market)
+    folders: dict[str, str] = field(default_factory=dict)  # their rounds, compiled by the learner
 
     def selectors(self) -> dict[str, Selector]:
-        return {k: Selector.parse(t, f"<learned {k} selector>") for k, t in self.texts.items()}
+        """The selectors, bidding through their compiled rounds where the
+        learner compiled them."""
+        out = {}
+        for k, t in self.texts.items():
+            sel = Selector.parse(t, f"<learned {k} selector>")
+            out[k] = sel.loaded(Path(self.folders[k])) if k in self.folders else sel
+        return out
 
 
 def lesson(
@@ -129,8 +137,17 @@ class Learner:
     simulator); else in a process of its own (`start`, `close`), which
     `close` stops even mid-lesson."""
 
-    def __init__(self, plan: Plan = Plan(), *, inline: bool = False, spare: frozenset[int] = frozenset()):
-        self.plan, self.inline, self.spare = plan, inline, spare
+    def __init__(
+        self,
+        plan: Plan = Plan(),
+        *,
+        inline: bool = False,
+        spare: frozenset[int] = frozenset(),
+        build: tuple[Any, Path] | None = None,
+    ):
+        """`build`: (probe, folder) to compile each winner's round for, in
+        the learner's process, so that the market loads it compiled."""
+        self.plan, self.inline, self.spare, self.build = plan, inline, spare, build
         self.given = 0  # lessons given
         self.swaps: list[Swap] = []
         self._last = 0  # tasks done at the last lesson
@@ -145,7 +162,7 @@ class Learner:
             return
         ctx = multiprocessing.get_context("forkserver")
         self._conn, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_serve, args=(theirs, self.spare), name="atlas-learner", daemon=True)
+        proc = ctx.Process(target=_serve, args=(theirs, self.spare, self.build), name="atlas-learner", daemon=True)
         proc.start()  # started now, before the run's clock, not on the task path
         self._proc = proc
         theirs.close()
@@ -206,15 +223,27 @@ class Learner:
         self._busy = False
 
 
-def _serve(conn, spare: frozenset[int]) -> None:
-    """The learner's process: lessons in, answers out, until the pipe closes."""
+def _serve(conn, spare: frozenset[int], build: tuple[Any, Path] | None) -> None:
+    """The learner's process: lessons in, answers out (their rounds
+    compiled, where `build` says for what and where), until the pipe closes."""
     _aside(spare)
+    given = 0
     while True:
         try:
             lesson = conn.recv()
         except EOFError:
             return
-        conn.send(study(lesson))
+        given += 1
+        got = study(lesson)
+        if got is not None and build is not None:
+            probe, root = build
+            folders = {}
+            for k, text in got.texts.items():
+                where = Path(root) / f"lesson{given}-{k}"
+                Selector.parse(text).compiled(probe, where)
+                folders[k] = str(where)
+            got = replace(got, folders=folders)
+        conn.send(got)
 
 
 def _aside(spare: frozenset[int]) -> None:

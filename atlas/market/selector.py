@@ -11,16 +11,17 @@ accepted can never fault, hang or crash the daemon that runs it.
 
 The one term is what is evaluated everywhere: over every ready task at
 once with numpy (`Selector.bids`, the simulator's and the evolution's
-path, bit for bit the interpreter's arithmetic), and compiled by Atlas for
-a daemon (`Selector.compile`)."""
+path, bit for bit the interpreter's arithmetic), or compiled by Atlas
+(`Selector.compiled`: a loop of `bid` over a round's feature columns, one
+native call a round, what a market on real units bids with)."""
 
 from __future__ import annotations
 
 import functools
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -63,6 +64,7 @@ class Selector:
     text: str
     term: Term
     file: str = "<selector>"
+    native: Any = field(default=None, compare=False, repr=False)  # a _Round, where compiled
 
     @staticmethod
     def parse(text: str, file: str = "<selector>") -> "Selector":
@@ -88,6 +90,8 @@ class Selector:
         """The bid for each task: `features` maps each of FEATURES to an
         array (one entry per task), the result has their length."""
         n = len(next(iter(features.values())))
+        if self.native is not None:
+            return self.native.bids(features, n)
         if self._vectorisable:
             with np.errstate(all="ignore"):
                 out = evaluate(self.term, _VECTOR, {k: np.asarray(v, dtype=np.float64) for k, v in features.items()})
@@ -116,6 +120,57 @@ class Selector:
         write_atomic(src, self.text)
         compile_files([str(src)], probe, out)
         return runtime.load(out).bid
+
+    def round_text(self) -> str:
+        """The selector and `bids`, a loop of it over a round's columns:
+        the intent Atlas compiles for a market."""
+        cols = ", ".join(f"{f}: [f64; n]" for f in FEATURES)
+        call = ", ".join(f"{f}[i]" for f in FEATURES)
+        loop = f"fn bids(n: u64, {cols}, out: mut [f64; n]) {{\n    for i in 0..n {{ out[i] = bid({call}); }}\n}}\n"
+        return f"{self.text.rstrip()}\n\n// one round of bids, a call for every ready task\n{loop}"
+
+    def compiled(self, probe, out: Path) -> "Selector":
+        """This selector, bidding through its round compiled by Atlas for
+        `probe` into the folder `out` (the same bids, bit for bit)."""
+        from ..pipeline import compile_files
+        from ..files import write_atomic
+
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        src = out.parent / f"{out.name}.ax"
+        write_atomic(src, self.round_text())
+        compile_files([str(src)], probe, out, search=None)
+        return self.loaded(out)
+
+    def loaded(self, out: Path) -> "Selector":
+        """This selector bidding through the round compiled in `out`."""
+        from ..machine import runtime
+
+        return replace(self, native=_Round(runtime.load(out).bids))
+
+
+class _Round:
+    """A compiled round: the feature columns copied into one buffer of its
+    own (rows of a 2-d array, so every column is contiguous and none
+    overlaps another), checked by the runtime once per size of buffer, then
+    one native call per round with the count of tasks.  The loop reads and
+    writes the first n entries of each row only, so a buffer longer than the
+    round is safe."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.cols = np.empty((len(FEATURES) + 1, 0))
+        self.addrs: list[int] = []
+
+    def bids(self, features: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        if self.cols.shape[1] < n:
+            self.cols = np.empty((len(FEATURES) + 1, max(n, 2 * self.cols.shape[1], 64)))
+            rows = list(self.cols)
+            self.addrs = self.fn.c_args(self.cols.shape[1], *rows)[1:]  # the runtime's checks, once
+        for j, f in enumerate(FEATURES):
+            self.cols[j, :n] = features[f]
+        self.fn.raw(n, *self.addrs)
+        return self.cols[-1, :n].copy()
 
 
 def _vectorisable(t: Term) -> bool:

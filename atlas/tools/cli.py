@@ -1680,13 +1680,17 @@ def market_run(
             sels = {"cpu": kept.get("cpu") or Selector.parse(HAND_WRITTEN)}
             names = POLICY_NAMES if policy == "all" else (policy,)
             if "market" in names:
-                click.echo(f"market selector: {'kept for this machine' if kept else 'the hand-written one'}")
+                # it bids through a round compiled by Atlas, as what it learns will
+                sels = {k: s.compiled(target, Path(tmp) / f"selector-{k}") for k, s in sels.items()}
+                click.echo(f"market selector: {'kept for this machine' if kept else 'the hand-written one'}, compiled")
             outcomes, checks, verdicts = [], [], []
             learner = None
             for name in names:
                 pol = policies.by_name(name, sels)
                 if learn and name == "market":
-                    learner = L.Learner(spare=_spare_cores(chosen, bool(ray_address)))
+                    learner = L.Learner(
+                        spare=_spare_cores(chosen, bool(ray_address)), build=(target, Path(tmp) / "learned")
+                    )
                 with market() as m:
                     job = w.submit(m)
                     if name == names[0]:
