@@ -11,8 +11,10 @@ selectors in use on the same replay; the market swaps it in between two
 rounds of bids (policies.Market.swap), so no round mixes two selectors.
 
 A real market learns in a process of its own, on a core its daemons do
-not use where there is one, else at the lowest priority: the task path
-pays for taking the snapshot, every `every` tasks, and nothing else.  The
+not use where there is one, else at the lowest priority, which also
+compiles the winner with Atlas (`build`): the task path pays for taking
+the snapshot, every `every` tasks, and for loading a winner's library,
+and nothing else.  The
 simulator learns inline, deterministic per seed, and swaps the winner in
 `every` tasks after the lesson was taken, as learning takes time."""
 

@@ -257,7 +257,7 @@ class Front(abc.ABC):
         """Run every submitted task; an Outcome (the Run, what failed).
         `progress(done, failed, total)` is called as tasks end.  `learner`:
         a learn.Learner that evolves a policies.Market's selectors while it
-        runs, in a process of its own.  `inject` is for tests: task ident
+        runs (in a process of its own, unless it is inline).  `inject` is for tests: task ident
         -> a fault its unit meets (the crew says which it knows)."""
         if learner is not None and not hasattr(policy, "swap"):
             raise ValueError(f"only the market's selectors learn, not {policy.name}'s")
