@@ -345,8 +345,9 @@ def search(
         passed_over |= len(cheap) < len(candidates)
         return cheap
 
+    pool = _pool(spec, constants)
     while time.monotonic() < deadline:
-        tables = _Tables(spec, chain.env, _pool(spec, constants), chain.expected)
+        tables = _Tables(spec, chain.env, pool, chain.expected)
         found = None
         length = 0  # the found program's operations, as a tree
         # A last step over two table terms makes a program longer than the
@@ -370,7 +371,7 @@ def search(
         # the twice-used terms of that level as far as it was built.
         later = [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
         later.append(partial(_streamed, tables, reached + 1, deadline))
-        later.append(partial(_let, tables, chain.env, _pool(spec, constants), deadline))
+        later.append(partial(_let, tables, pool, deadline))
         if reached + 1 < len(tables.levels):
             later.append(partial(_shared, tables, reached + 1, deadline))
         for stage in later if deep and found is None and chain.cex == cex else ():
@@ -458,7 +459,7 @@ def _shared(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Term
     return out
 
 
-def _let(tables: _Tables, env: dict, pool: list[int], deadline: float) -> list[tuple[int, Term]]:
+def _let(tables: _Tables, pool: list[int], deadline: float) -> list[tuple[int, Term]]:
     """Programs that use a value several times, where the value is a table
     term: for the LET_VALUES table terms nearest the target (fewest bits
     apart on the vectors: a program that ends `t ^ small`, `t + small`),
@@ -480,9 +481,9 @@ def _let(tables: _Tables, env: dict, pool: list[int], deadline: float) -> list[t
             break
         shared = tables.entries[near[j]].term
         named = {f"%{i}": u for i, u in enumerate(dict.fromkeys(u for u in subterms(shared) if u.args))}
-        more = dict(env)
+        more = dict(tables.env)
         for name, u in named.items():
-            more[name] = np.broadcast_to(np.asarray(so.run_term(u, env)).astype(np.uint64), (tables.T,))
+            more[name] = np.broadcast_to(np.asarray(so.run_term(u, tables.env)).astype(np.uint64), (tables.T,))
         spec = tables.spec
         inner = _Tables(
             so.Spec(spec.name, spec.term, spec.inputs + tuple((n, tables.W) for n in named), tables.W, spec.pre),
@@ -490,7 +491,7 @@ def _let(tables: _Tables, env: dict, pool: list[int], deadline: float) -> list[t
             pool,
             tables.target,
         )
-        found = list(inner.hits)
+        found: list[tuple[int, Term]] = []  # each size's hits come with its _candidates
         for size in range(1, LET_SIZE + 1):
             if not inner.grow(size, deadline):
                 break

@@ -242,7 +242,7 @@ def _serve(conn, spare: frozenset[int], build: tuple[Any, Path] | None) -> None:
             folders = {}
             for k, text in got.texts.items():
                 where = Path(root) / f"lesson{given}-{k}"
-                Selector.parse(text).compiled(probe, where)
+                Selector.parse(text).build_round(probe, where)
                 folders[k] = str(where)
             got = replace(got, folders=folders)
         conn.send(got)

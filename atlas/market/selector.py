@@ -111,14 +111,8 @@ class Selector:
         """Compile the selector with Atlas for `probe` into the folder `out`;
         the loaded native function, called with the FEATURES in order."""
         from ..machine import runtime
-        from ..pipeline import compile_files
-        from ..files import write_atomic
 
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        src = out.parent / f"{out.name}.ax"
-        write_atomic(src, self.text)
-        compile_files([str(src)], probe, out)
+        _build(self.text, probe, Path(out))
         return runtime.load(out).bid
 
     def round_text(self) -> str:
@@ -129,17 +123,16 @@ class Selector:
         loop = f"fn bids(n: u64, {cols}, out: mut [f64; n]) {{\n    for i in 0..n {{ out[i] = bid({call}); }}\n}}\n"
         return f"{self.text.rstrip()}\n\n// one round of bids, a call for every ready task\n{loop}"
 
+    def build_round(self, probe, out: Path) -> None:
+        """Compile the round (`round_text`) with Atlas for `probe` into the
+        folder `out`, without loading it (the learner's process builds
+        what the market loads)."""
+        _build(self.round_text(), probe, Path(out), search=None)
+
     def compiled(self, probe, out: Path) -> "Selector":
         """This selector, bidding through its round compiled by Atlas for
         `probe` into the folder `out` (the same bids, bit for bit)."""
-        from ..pipeline import compile_files
-        from ..files import write_atomic
-
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        src = out.parent / f"{out.name}.ax"
-        write_atomic(src, self.round_text())
-        compile_files([str(src)], probe, out, search=None)
+        self.build_round(probe, out)
         return self.loaded(out)
 
     def loaded(self, out: Path) -> "Selector":
@@ -147,6 +140,17 @@ class Selector:
         from ..machine import runtime
 
         return replace(self, native=_Round(runtime.load(out).bids))
+
+
+def _build(text: str, probe, out: Path, **request) -> None:
+    """Compile intent `text` into the folder `out`, its source kept beside it."""
+    from ..pipeline import compile_files
+    from ..files import write_atomic
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = out.parent / f"{out.name}.ax"
+    write_atomic(src, text)
+    compile_files([str(src)], probe, out, **request)
 
 
 class _Round:

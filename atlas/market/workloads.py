@@ -136,7 +136,8 @@ def _read(path: Path, data) -> Workload:
     elif "stream" in data:
         s = data["stream"]
         count, switch = int(s["count"]), float(s.get("switch", 0.5))
-        change = switched(count, switch) if "after" in s and switched(count, switch) < count else None
+        first = switched(count, switch)
+        change = first if "after" in s and first < count else None
         graph = stream(
             count,
             float(s["interval"]),

@@ -1757,9 +1757,8 @@ def _learned(target, learner, run, sels) -> None:
 
     swapped = len(learner.swaps)
     _say_swaps(learner)
-    in_use = {k: s.text for k, s in sels.items()}
-    for sw in learner.swaps:
-        in_use = sw.texts
+    # what bids at the end of the run: the last swap's, else what it started with
+    in_use = learner.swaps[-1].texts if swapped else {k: s.text for k, s in sels.items()}
     final = L.study(L.lesson(run.graph, run.platform, run.times, run.ledger.array(), math.inf, in_use, learner.plan))
     if final is not None:
         in_use = final.texts
