@@ -153,6 +153,10 @@ def test_second_compile_hits_the_archive(tmp_path, here, monkeypatch):
     found2 = again.manifest.functions["saxpy"].search
     assert found2.origin is Origin.ARCHIVE
     assert found2.genome == found.genome
+    # the champion's timings by input size, kept through the archive (what a market plans on)
+    assert len(found.sizes) == len(found.inputs) == len(found.median_ns) and 512 in found.sizes
+    assert [f"arrays of {n} elements" in d for n, d in zip(found.sizes, found.inputs)] == [True] * len(found.sizes)
+    assert (found2.sizes, found2.median_ns) == (found.sizes, found.median_ns)
     # the emitted library carries none of the bookkeeping
     lib = (tmp_path / "b" / again.manifest.library).read_bytes()
     assert b"archive" not in lib and b"sqlite" not in lib.lower()

@@ -331,6 +331,65 @@ def test_a_model_round_trips_through_its_file(tmp_path):
     assert back.predict("gemm", 1000, "gpu") is None
 
 
+def test_a_prior_stands_in_until_the_history_has_the_bucket():
+    """The search's timings of a variant, per size, answer where nothing
+    was seen: the measured size itself, a power law between the two
+    measured sizes nearest, and never once a run time of the pair is seen;
+    they are not kept with the history."""
+    m = PerfModel()
+    m.prior("gemm", "cpu", [(4096, 1e-6), (65536, 64e-6)])  # time grows as size^1.5
+    assert m.predict("gemm", 4096, "cpu") == 1e-6
+    assert math.isclose(m.predict("gemm", 16384, "cpu"), 8e-6)
+    assert math.isclose(m.predict("gemm", 1 << 20, "cpu"), 64e-6 * 64)  # beyond: the nearest two's law
+    assert m.predict("gemm", 4096, "gpu") is None and m.predict("potrf", 4096, "cpu") is None
+    m.prior("potrf", "cpu", [(1000, 2e-6), (0, 5.0), (2000, math.nan)])  # nonsense points are dropped
+    assert math.isclose(m.predict("potrf", 8000, "cpu"), 16e-6)  # one size: in proportion
+    m.observe("gemm", 16384, "cpu", 3e-6)
+    assert m.predict("gemm", 16384, "cpu") == 3e-6 and m.samples("gemm", 16384, "cpu") == 1
+    assert math.isclose(m.predict("gemm", 65536, "cpu"), 64e-6)  # other buckets: still the prior
+    assert PerfModel.from_json(m.to_json()).predict("gemm", 65536, "cpu") is None
+
+
+def test_a_first_run_judges_kinds_without_history_by_the_times_it_sees():
+    """A real run's first platform takes the search's timings (the prior),
+    else guesses a nanosecond per element, where the history knows nothing
+    of a kind: a stream's task of such a kind is allowed twice the time the
+    model has seen by its end, and a graph's plan is made again on what ran
+    before it is paid (the guessed plan ended 250 times too early, so the
+    graph earned nothing)."""
+    from types import SimpleNamespace
+
+    from atlas.market.session import platform_for
+
+    crew = SimpleNamespace(specs=(sim.UnitSpec("cpu0", "cpu"), sim.UnitSpec("cpu1", "cpu")), bandwidth=1e9, latency=0.0)
+    stream = _independent(2, size=1000)
+    model = PerfModel()
+    model.prior("k", "cpu", [(1000, 4e-6)])
+    seeded = platform_for(crew, stream, model)
+    assert seeded.costs[("k", "cpu")].mean(1000) == pytest.approx(4e-6) and seeded.unseen == {("k", "cpu")}
+    model.observe("k", 1000, "cpu", 5e-6)
+    assert platform_for(crew, stream, model).unseen == frozenset()
+    model = PerfModel()
+    guessed = platform_for(crew, stream, model)
+    assert guessed.costs[("k", "cpu")].mean(1000) == pytest.approx(1e-6) and guessed.unseen == {("k", "cpu")}
+    d = dispatch.Dispatcher()
+    d.start(sim.State(stream, guessed, model, d))
+    task = stream.tasks[0]
+    model.observe("k", 1000, "cpu", 250e-6)
+    assert d.pay(task, 1.0, 250e-6) == 1.0 and d.pay(task, 1.0, 1e-3) == 0.5
+    chain = TaskGraph()
+    for _ in range(4):
+        chain.submit(Task("k", 1000, (Use(Handle("x", 8), Access.RW),)))
+    model = PerfModel()
+    d = dispatch.Dispatcher()
+    d.start(sim.State(chain, platform_for(crew, chain, model), model, d))
+    assert math.isclose(d.target, 4e-6) and d.settle(1e-3) < 1e-100
+    for _ in range(4):
+        model.observe("k", 1000, "cpu", 250e-6)
+    d.replan(sim.State(chain, platform_for(crew, chain, model), model, None))
+    assert math.isclose(d.target, 1e-3) and d.settle(1e-3) == 1.0 and d.settle(1.25e-3) == 0.5
+
+
 # ---------------------------------------------------------------- selectors
 
 

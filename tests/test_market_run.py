@@ -203,6 +203,32 @@ def test_a_market_on_the_daemons_learns_without_losing_or_repeating_a_task(kerne
     assert learner._proc is None  # the learner's process is gone with the run
 
 
+def test_the_searchs_timings_in_the_manifest_seed_the_run_time_model(kernels, tmp_path):
+    """A function the search timed (its manifest's champion timings, by
+    input size) is planned on those times from the first run; one it did
+    not is guessed; both are judged by the times the run sees."""
+    import json
+    import shutil
+
+    art = tmp_path / "art"
+    shutil.copytree(kernels, art)
+    manifest = json.loads((art / "manifest.json").read_text())
+    manifest["functions"]["scale"]["search"] = {"genome": "plain", "median_ns": [2e6, 16e6], "sizes": [16, 128]}
+    (art / "manifest.json").write_text(json.dumps(manifest))
+    with daemons.Market() as m:
+        m.register(art)
+        assert m.measured == {"scale": ((16, 2e-3), (128, 16e-3))}
+        _graph(m)
+        out = m.run(policies.Dmda())
+        assert out.failed == {}
+        assert out.run.platform.unseen == {("addto", "cpu"), ("scale", "cpu")}
+        assert out.run.platform.costs[("scale", "cpu")].mean(16) == pytest.approx(2e-3)
+        assert out.run.platform.costs[("addto", "cpu")].mean(16) == pytest.approx(16e-9)
+        # the history replaced the prior where the run saw the kind
+        assert out.run.model.samples("scale", 16, "cpu") == 3
+        assert out.run.model.predict("scale", 16, "cpu") != pytest.approx(2e-3)
+
+
 def test_the_tiled_cholesky_runs_on_the_daemons_and_matches_numpy(tmp_path):
     out = tmp_path / "chol"
     compile_files([str(golden.ROOT / "intents" / "market" / "cholesky.ax")], probe(), out, search=None)

@@ -273,6 +273,7 @@ class SearchSummary:
     speedup: float | None = None  # over the default variant, where the champion ran
     inputs: tuple[str, ...] = ()  # the inputs it was timed on, described
     notes: tuple[str, ...] = ()
+    sizes: tuple[int, ...] = ()  # each input's largest array, in elements (what a market task's size counts)
 
     def to_json(self) -> dict:
         """Keyed as the archive and older manifests keep it ("fixed",
@@ -295,6 +296,7 @@ class SearchSummary:
                 speedup=self.speedup,
                 inputs=list(self.inputs),
                 notes=list(self.notes),
+                sizes=list(self.sizes),
                 from_archive=self.origin is Origin.ARCHIVE,
             )
         if not self.emitted:
@@ -328,6 +330,7 @@ class SearchSummary:
             None if speedup is None else float(speedup),
             seq("inputs"),
             seq("notes"),
+            tuple(int(n) for n in seq("sizes") if isinstance(n, int) and n >= 0),
         )
 
 

@@ -45,7 +45,7 @@ from ..machine.manifest import Manifest
 from ..machine.nodes import connect, on
 from ..search.archive import default_path as default_archive
 from .records import DONE, FAILED, Ledger
-from .session import Crew, Data, Front, Gone, MarketError, Said, Send, call
+from .session import Crew, Data, Front, Gone, MarketError, Said, Send, call, measured
 from .sim import HOST, UnitSpec
 from .tasks import Handle
 
@@ -124,6 +124,7 @@ class Installation:
     sources: list[tuple[str, str]]  # the intent files: name, text
     nodes: list[Node] = field(default_factory=list)
     signatures: dict = field(default_factory=dict)  # function name -> ir.Function
+    measured: dict = field(default_factory=dict)  # function name -> the search's (size, seconds), first node's
     installers: dict[str, Any] = field(default_factory=dict)  # node id -> its Installer actor
     blobs: dict[str, Any] = field(default_factory=dict)  # fingerprint -> the packed artefact (an object)
     archive: Any = None  # the market's archive, a copy (an object), or None
@@ -190,6 +191,7 @@ def install(intents, *, archive: Path | None = None, say=lambda s: None) -> Inst
     finally:
         shutil.rmtree(first, ignore_errors=True)
     inst.signatures = {name: entry.function for name, entry in manifest.functions.items()}
+    inst.measured = {name: measured(entry) for name, entry in manifest.functions.items()}
     inst.bandwidth, inst.latency = _link(inst.installers, alive[1:])
     return inst
 
@@ -309,7 +311,7 @@ class Market(Front):
         self.installation = installation
         self.cores_per_node = cores_per_node
         self.watch = watch  # seconds between looks for nodes that joined (None: never)
-        self._functions("the installation", 0, installation.signatures)
+        self._functions("the installation", 0, installation.signatures, installation.measured)
 
     def put(self, array: np.ndarray, name: str | None = None) -> Remote:
         """A copy of `array` in Ray's object store, for tasks to use."""

@@ -41,7 +41,7 @@ import numpy as np
 
 from ..machine import runtime
 from .records import DONE, FAILED, RECORD_BYTES, Ledger, Reader
-from .session import Crew, Data, Front, Gone, MarketError, Outcome, Said, Send, call
+from .session import Crew, Data, Front, Gone, MarketError, Outcome, Said, Send, call, measured
 from .sim import HOST, UnitSpec
 from .tasks import Handle
 
@@ -149,8 +149,9 @@ class Market(Front):
     def register(self, path) -> list[str]:
         """An artefact folder (atlas compile's output); its functions become task kinds."""
         lib = runtime.load(path)
-        signatures = {n: lib.manifest.functions[n].function for n in lib.functions}
-        named = self._functions(path, len(self.libraries), signatures)
+        entries = {n: lib.manifest.functions[n] for n in lib.functions}
+        signatures = {n: e.function for n, e in entries.items()}
+        named = self._functions(path, len(self.libraries), signatures, {n: measured(e) for n, e in entries.items()})
         self.artefacts.append(str(Path(path).resolve()))
         self.libraries.append(lib)
         return named

@@ -63,8 +63,25 @@ class Dispatcher:
         for t in tasks:
             if t.deadline is not None:
                 self.deadline[t.ident] = t.release + t.deadline
+        # kinds whose nominal time on some class no history gave (a guess,
+        # or the search's timing at other sizes): their tasks' deadlines are
+        # judged by the times the run sees instead
+        self.state = state
+        self.unseen = {k for k, _ in state.platform.unseen}
         self.queued: dict[str, int] = {k: 0 for k in state.kinds}
         self.total_queued = 0
+
+    def replan(self, state: State) -> None:
+        """The graph's plan made again on `state`'s platform (one whose
+        costs are the times seen in the run), where the first was made
+        without history; what each task was paid when taken is left as it
+        was."""
+        if self.deferred:
+            nominal = state.platform.nominals(state.graph.tasks)
+            levels = state.graph.bottom_levels(nominal)
+            top = max(levels, default=0.0) or 1.0
+            self.target = max(max(plan(state, levels), default=0.0), area(state), top)
+            self.half_life = self.target / 4
 
     def price(self, kind: str) -> float:
         if not self.steer or self.total_queued == 0:
@@ -94,8 +111,19 @@ class Dispatcher:
         if self.deferred:
             return 0.0
         allowed = self.deadline[task.ident] - task.release
+        if task.kind in self.unseen and task.deadline is None:
+            allowed = 2 * self._seen(task)
         took = end - task.release
         return reward * min(1.0, allowed / took) if took > 0 else reward
+
+    def _seen(self, task: Task) -> float:
+        """The task's nominal time by the model as it stands (the history
+        holds this task's own run by now), the start's guess where it
+        holds nothing of the kind."""
+        platform, model = self.state.platform, self.state.model
+        seen = [model.predict(task.kind, task.size, c) for c in platform.classes() if platform.can_run(task.kind, c)]
+        known = [p for p in seen if p is not None]
+        return min(known) if known else platform.nominal(task)
 
     def settle(self, makespan: float) -> float:
         """For a graph, paid when it is done: the share of each task's

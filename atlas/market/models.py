@@ -1,7 +1,11 @@
 """Performance models from history, as StarPU's history-based models:
 per (task kind, size bucket, unit class) the mean and spread of the run
-times seen.  A model with no history for a pair says so (`predict` gives
-None) and the policies treat that as a calibration to make."""
+times seen.  Where a pair has no history yet, a *prior* stands in: the
+times the search measured for the compiled variant (its manifest's
+champion timings, per input size), scaled to the task's size; a model with
+neither says so (`predict` gives None) and the policies treat that as a
+calibration to make.  Priors are not history: they are not saved, and the
+first run time seen of a pair replaces them."""
 
 from __future__ import annotations
 
@@ -40,7 +44,17 @@ class PerfModel:
 
     def __init__(self) -> None:
         self._stats: dict[tuple[str, int, str], _Stats] = {}
+        self._priors: dict[tuple[str, str], tuple[tuple[int, float], ...]] = {}  # (kind, class) -> (size, s) by size
         self.seen = 0  # run times observed since it was made (a version, for what caches predictions)
+
+    def prior(self, kind: str, klass: str, points) -> None:
+        """Measured run times of `kind` on `klass` outside this model's
+        history, (size in elements, seconds) pairs: what `predict` answers
+        with where there is no history for a bucket."""
+        kept = sorted((int(n), float(t)) for n, t in points if n > 0 and t > 0 and math.isfinite(t))
+        if kept:
+            self._priors[(kind, klass)] = tuple(kept)
+            self.seen += 1
 
     def observe(self, kind: str, size: int, klass: str, seconds: float) -> None:
         key = (kind, bucket(size), klass)
@@ -53,8 +67,28 @@ class PerfModel:
     def predict(self, kind: str, size: int, klass: str) -> float | None:
         s = self._stats.get((kind, bucket(size), klass))
         if s is None or s.n == 0:
-            return None
+            return self.from_prior(kind, size, klass)
         return s.mean
+
+    def from_prior(self, kind: str, size: int, klass: str) -> float | None:
+        """The prior's time at `size`: a measured point of the same bucket,
+        else a power law through the two measured sizes nearest it (time
+        in proportion to size where only one was measured)."""
+        points = self._priors.get((kind, klass))
+        if not points:
+            return None
+        size = max(1, size)
+        same = [t for n, t in points if bucket(n) == bucket(size)]
+        if same:
+            return sum(same) / len(same)
+        near = sorted(points, key=lambda p: abs(math.log(p[0] / size)))[:2]
+        (n0, t0), (n1, t1) = near[0], near[-1]
+        # a time that falls with size is noise: held constant there
+        power = max(0.0, math.log(t1 / t0) / math.log(n1 / n0)) if n1 != n0 else 1.0
+        return t0 * (size / n0) ** power
+
+    def has_prior(self, kind: str, klass: str) -> bool:
+        return (kind, klass) in self._priors
 
     def samples(self, kind: str, size: int, klass: str) -> int:
         s = self._stats.get((kind, bucket(size), klass))

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..machine.manifest import FunctionEntry
 from ..meaning import ir
 from ..meaning.interp import dtype
 from .dispatch import Dispatcher
@@ -196,14 +197,19 @@ class Front(abc.ABC):
         self.refill = min(refill, self.prefetch)
         self.graph = TaskGraph()
         self.functions: dict[str, tuple[int, ir.Function]] = {}
+        self.measured: dict[str, tuple[tuple[int, float], ...]] = {}  # function -> the search's (size, seconds)
         self.calls: dict[int, Call] = {}
         self.data: list[Data] = []
 
-    def _functions(self, where, library: int, functions: dict[str, ir.Function]) -> list[str]:
+    def _functions(self, where, library: int, functions: dict[str, ir.Function], measured=None) -> list[str]:
+        """Register `functions` of library number `library`; `measured`:
+        name -> the search's timings of its variant (see `measured`)."""
         for name, fn in functions.items():
             if name in self.functions:
                 raise MarketError(f"{where}: function {name} is registered twice")
             self.functions[name] = (library, fn)
+            if measured and measured.get(name):
+                self.measured[name] = measured[name]
         return list(functions)
 
     def submit(self, function: str, *args, reward: float = 1.0, deadline: float | None = None) -> Task:
@@ -261,7 +267,12 @@ class Front(abc.ABC):
         -> a fault its unit meets (the crew says which it knows)."""
         if learner is not None and not hasattr(policy, "swap"):
             raise ValueError(f"only the market's selectors learn, not {policy.name}'s")
-        session = Session(self, self.crew(inject or {}), policy, model or PerfModel(), inject or {}, seed)
+        model = model or PerfModel()
+        # what the search measured of each variant stands in where the history has nothing yet
+        for klass in {u.klass for u in self.units()}:
+            for name, points in self.measured.items():
+                model.prior(name, klass, points)
+        session = Session(self, self.crew(inject or {}), policy, model, inject or {}, seed)
         session.progress, session.learner = progress, learner
         return session.go()
 
@@ -275,18 +286,36 @@ class Front(abc.ABC):
         self.close()
 
 
+def measured(entry: FunctionEntry) -> tuple[tuple[int, float], ...]:
+    """The search's timings of a compiled function's variant, from its
+    manifest: (size in elements, seconds) per input it was timed on; none
+    where it was not searched (or the summary predates sizes)."""
+    found = entry.search
+    if found is None or not found.emitted:
+        return ()
+    return tuple((n, ns * 1e-9) for n, ns in zip(found.sizes, found.median_ns))
+
+
 def platform_for(crew: Crew, graph: TaskGraph, model: PerfModel) -> Platform:
     """The crew's units as a platform, each kind's cost from the history
-    where there is one (its mean per element), else a guess of a
-    nanosecond per element: the dispatcher's weights and the market's
-    critical paths start from it and the history corrects it."""
+    where there is one (its mean per element), else the search's timings
+    of the variant (the model's prior), else a guess of a nanosecond per
+    element: the dispatcher's weights and the market's critical paths
+    start from it and the history corrects it.  The platform names the
+    pairs the history did not give, which the dispatcher judges again by
+    the times the run sees."""
     costs = {}
+    unseen = set()
     classes = {u.klass for u in crew.specs}
     for t in graph.tasks:
         for klass in classes:
             seen = model.predict(t.kind, t.size, klass)
             costs[(t.kind, klass)] = Cost(0.0, seen / max(1, t.size) if seen else 1e-9)
-    return Platform(crew.specs, costs, bandwidth=crew.bandwidth, latency=crew.latency, noise=0.0)
+            if model.samples(t.kind, t.size, klass) == 0:
+                unseen.add((t.kind, klass))
+    return Platform(
+        crew.specs, costs, bandwidth=crew.bandwidth, latency=crew.latency, noise=0.0, unseen=frozenset(unseen)
+    )
 
 
 @dataclass
@@ -362,6 +391,8 @@ class Session:
                 self.learner.close()
             self.executed = self.crew.stop()
         units = self.state.units
+        if self.platform.unseen:  # the plan the graph is paid against was made without history: made again on what ran
+            self.dispatcher.replan(State(self.graph, platform_for(self.crew, self.graph, self.model), self.model, None))
         settle(self.dispatcher, self.times, units, self.ledger, self.now(), sorted(self.done))
         run = Run(self.policy.name, self.platform, self.graph, self.times, units, self.ledger, self.model)
         executed = np.concatenate(self.executed) if self.executed else None

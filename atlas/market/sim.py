@@ -51,6 +51,7 @@ class Platform:
     bandwidth: float = 12e9  # bytes/s between the host and a device node
     latency: float = 10e-6  # seconds per transfer
     noise: float = 0.1  # the spread of run times around their mean (log-normal sigma)
+    unseen: frozenset[tuple[str, str]] = frozenset()  # (kind, class) pairs whose cost no history gave (a real run's)
 
     def can_run(self, kind: str, klass: str) -> bool:
         return (kind, klass) in self.costs

@@ -1069,6 +1069,7 @@ def _searched(s: Search, until: float) -> Outcome:
         speedup=round(1 / best.fitness, 3) if best.status is Measured.OK and best.fitness else None,
         inputs=tuple(_describe_inputs(s.inputs)),
         notes=tuple(s.candidates.notes),
+        sizes=tuple(_elements([args]) for args in s.inputs),
     )
     if best.cut_off:  # no time was left to run even the default: nothing learned, nothing crowned
         return s.outcome(g, (fn, ev), replace(summary, stop="no time left: the budget was spent before the search"))

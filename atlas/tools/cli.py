@@ -1633,6 +1633,7 @@ def market_run(
     from ..market.selector import HAND_WRITTEN, Selector
     from ..pipeline import compile_files
     from ..files import write_atomic
+    from ..search.explode import Options
 
     try:
         w = execute.load(workload)
@@ -1666,9 +1667,9 @@ def market_run(
                 def market():
                     return cluster.Market(installed, cores_per_node=cores_per_node, timeout=timeout, prefetch=ahead)
             else:
-                if artefact is None:
+                if artefact is None:  # as `atlas compile` does: the archive's champions, nothing measured
                     artefact = str(Path(tmp) / "kernels")
-                    compile_files([str(p) for p in w.intents], target, artefact)
+                    compile_files([str(p) for p in w.intents], target, artefact, search=Options(search_new=False))
 
                 def market():
                     m = daemons.Market(chosen, timeout=timeout, prefetch=prefetch)
