@@ -12,6 +12,7 @@ selector (selector.py)."""
 from __future__ import annotations
 
 import abc
+import bisect
 import collections
 import random
 from dataclasses import dataclass
@@ -256,6 +257,7 @@ class Market(Policy):
         self.pool = _Pool(state, state.graph.bottom_levels(state.platform.nominals(state.graph.tasks)))
         self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.worked = 0  # the rounds of bids worked out (the others were a unit alike's)
+        self.summary: _Summary | None = None  # the units by group, as of `summary.moved`
 
     def swap(self, selectors: dict[str, Selector]) -> None:
         """Bid with `selectors` from the next round on (the market calls it
@@ -281,21 +283,29 @@ class Market(Policy):
             raise ValueError(f"no selector for unit class {unit.spec.klass!r}")
         # Units of one class on one node that see the others alike bid
         # alike, and most idle units decline: a round of offers works the
-        # bids out once per such group, not once per unit.
-        near = _nearest(unit, state)
+        # bids out once per such group, not once per unit.  A unit sees the
+        # other groups as they are, and its own as the earliest free of
+        # its group other than itself: when that one is free is what
+        # differs within a group.
+        if self.summary is None or self.summary.moved != state.moved:
+            self.summary = _Summary(state)
+        group = (unit.spec.klass, unit.spec.node)
+        first = self.summary.best.get(group) is unit
+        mate = self.summary.after.get(group) if first else self.summary.best.get(group)
         key = (
-            unit.spec.klass,
-            unit.spec.node,
+            group,
+            None if mate is None else max(state.now, mate.busy_until),
             state.now,
+            state.moved,
             self.pool.version,
             state.model.seen,
             tuple(state.dispatcher.price(k) for k in state.kinds),
-            tuple(sorted((k, max(state.now, o.busy_until), near.size[k]) for k, o in near.groups.items())),
         )
         got = self.memo.get(key)
         if got is None:
             if len(self.memo) > 64:
                 self.memo.clear()
+            near = self.summary.without(unit) if first else _Nearest(self.summary.best, self.summary.size, self.summary)
             got = self.memo[key] = (at, sel.bids(self.pool.features(at, unit, near)))
             self.worked += 1
         return got
@@ -473,18 +483,67 @@ class _Nearest:
 
     groups: dict[tuple[str, int], UnitState]
     size: collections.Counter
+    # where `groups` is a summary's but for the group `own`, the summary,
+    # whose rows for every other group are shared by all its views
+    summary: "_Summary | None" = None
+    own: tuple[str, int] | None = None
 
 
 def _nearest(unit: UnitState, state: State) -> _Nearest:
-    groups: dict[tuple[str, int], UnitState] = {}
-    size: collections.Counter = collections.Counter()
-    for o in state.units:
-        if not o.gone:
+    """The units other than `unit`, by group."""
+    return _Summary(state).without(unit)
+
+
+class _Summary:
+    """The units by group, worked out once for as long as none of them
+    moves (State.moved): each group's earliest free unit (the first in
+    unit order among equals), the one after it, and the group's size."""
+
+    def __init__(self, state: State):
+        self.moved = state.moved
+        self.best: dict[tuple[str, int], UnitState] = {}
+        self.after: dict[tuple[str, int], UnitState] = {}
+        self.size: collections.Counter = collections.Counter()
+        # _Others' rows of every group and each group's row, by the time and what they depend on
+        self.rows: dict[tuple, tuple[list, dict[tuple[str, int], int]]] = {}
+        self._nodes: tuple[dict[int, list[tuple[str, int]]], list[str]] | None = None
+        for o in state.units:  # in unit order, so a strict < keeps the first of equals
+            if o.gone:
+                continue
             key = (o.spec.klass, o.spec.node)
-            size[key] += 1
-            if o is not unit and (key not in groups or o.busy_until < groups[key].busy_until):
-                groups[key] = o
-    return _Nearest(groups, size)
+            self.size[key] += 1
+            best = self.best.get(key)
+            if best is None or o.busy_until < best.busy_until:
+                if best is not None:
+                    self.after[key] = best
+                self.best[key] = o
+            elif key not in self.after or o.busy_until < self.after[key].busy_until:
+                self.after[key] = o
+
+    def without(self, unit: UnitState) -> _Nearest:
+        """The units other than `unit`, the earliest free of its group."""
+        groups = dict(self.best)
+        key = (unit.spec.klass, unit.spec.node)
+        if groups.get(key) is unit:
+            if key in self.after:
+                groups[key] = self.after[key]
+            else:
+                del groups[key]
+            return _Nearest(groups, self.size, self, key)
+        return _Nearest(groups, self.size, self)
+
+    def nodes(self) -> tuple[dict[int, list[tuple[str, int]]], list[str]]:
+        """The groups on each node, and the classes (`_by_node` of `best`)."""
+        if self._nodes is None:
+            self._nodes = _by_node(self.best)
+        return self._nodes
+
+
+def _by_node(groups: dict[tuple[str, int], UnitState]) -> tuple[dict[int, list[tuple[str, int]]], list[str]]:
+    on_node: dict[int, list[tuple[str, int]]] = collections.defaultdict(list)
+    for key in groups:
+        on_node[key[1]].append(key)
+    return on_node, sorted({klass for klass, _ in groups})
 
 
 class _Others:
@@ -492,17 +551,17 @@ class _Others:
     one (`_nearest`), after that group has shared out the ready tasks of
     the task's kind ahead of it.  Groups whose node holds none of the task's
     data differ only in when they are free and in their size, so they are
-    visited in that order and the first suffice: the cost per task grows
-    with the nodes that hold its data, not with the machine count."""
+    visited in that order, those alike in both as one, and the first
+    suffice: the cost per task grows with the nodes that hold its data and
+    the distinct times units are free, not with the machine count."""
 
     def __init__(self, near: _Nearest, state: State, backlog: dict[str, int]):
         self.state, self.backlog = state, backlog
         self.groups, self.size = near.groups, near.size
-        self.on_node: dict[int, list[tuple[str, int]]] = collections.defaultdict(list)
-        for key in self.groups:
-            self.on_node[key[1]].append(key)
-        self.classes = sorted({klass for klass, _ in self.groups})
-        self.sorted: dict[tuple[str, int, str], list[tuple[float, tuple[str, int]]]] = {}
+        self.near = near
+        # a view of a summary holds its groups, or all but its own
+        self.on_node, self.classes = near.summary.nodes() if near.summary is not None else _by_node(self.groups)
+        self.sorted: dict[tuple[str, int, str], list[tuple[float, tuple[tuple[str, int], ...]]]] = {}
         self.predictions: dict[tuple[str, int, str], float] = {}  # (kind, size, class) -> the model's time
 
     def _predicted(self, t: Task, o: UnitState) -> float:
@@ -517,19 +576,47 @@ class _Others:
         p = self._predicted(t, o)
         return self.state.finish_estimate(t, o, p) + self.backlog[t.kind] * p / self.size[key]
 
-    def _by_free(self, t: Task, klass: str) -> list[tuple[float, tuple[str, int]]]:
-        """The groups of `klass`, by their estimate less the transfer."""
+    def _by_free(self, t: Task, klass: str) -> list[tuple[float, tuple[tuple[str, int], ...]]]:
+        """The groups of `klass` by their estimate less the transfer, those
+        free at the same time and of the same size in one row."""
         ident = (t.kind, t.size, klass)
         if ident not in self.sorted:
-            rows = []
-            for key, o in self.groups.items():
-                if key[0] == klass:
-                    p = self._predicted(t, o)
-                    free = max(self.state.now, o.busy_until)
-                    rows.append((free + p + self.backlog[t.kind] * p / self.size[key], key))
-            rows.sort()
-            self.sorted[ident] = rows
+            shared = self.near.summary
+            if shared is None:
+                self.sorted[ident] = self._rows(t, klass, self.groups)
+            else:  # the summary's rows, this view's own group put right
+                at = (self.state.now, self.state.model.seen, t.kind, t.size, klass, self.backlog[t.kind])
+                got = shared.rows.get(at)
+                if got is None:
+                    if len(shared.rows) > 256:
+                        shared.rows.clear()
+                    rows = self._rows(t, klass, shared.best)
+                    got = shared.rows[at] = (rows, {k: i for i, (_, keys) in enumerate(rows) for k in keys})
+                rows, row_of = got
+                own = self.near.own
+                if own is not None and own[0] == klass:
+                    i = row_of[own]
+                    rest = tuple(k for k in rows[i][1] if k != own)
+                    rows = rows[:i] + ([(rows[i][0], rest)] if rest else []) + rows[i + 1 :]
+                    if own in self.groups:
+                        bisect.insort(rows, self._rows(t, klass, {own: self.groups[own]})[0], key=_first)
+                self.sorted[ident] = rows
         return self.sorted[ident]
+
+    def _rows(self, t: Task, klass: str, groups: dict[tuple[str, int], UnitState]) -> list:
+        """The groups of `klass` among `groups` as `_by_free` has them."""
+        alike: dict[tuple[float, int], list[tuple[str, int]]] = {}
+        p = None  # one class, one prediction
+        for key, o in groups.items():
+            if key[0] == klass:
+                if p is None:
+                    p = self._predicted(t, o)
+                alike.setdefault((max(self.state.now, o.busy_until), self.size[key]), []).append(key)
+        if p is None:
+            return []
+        rows = [(free + p + self.backlog[t.kind] * p / size, tuple(keys)) for (free, size), keys in alike.items()]
+        rows.sort(key=_first)
+        return rows
 
     def best(self, t: Task) -> float:
         state = self.state
@@ -542,18 +629,23 @@ class _Others:
         best = float("inf")
         for node in holders:
             for key in self.on_node.get(node, ()):
-                if state.platform.can_run(t.kind, key[0]):
+                if key in self.groups and state.platform.can_run(t.kind, key[0]):
                     best = min(best, self.exact(t, key))
         for klass in self.classes:
             if not state.platform.can_run(t.kind, klass):
                 continue
-            for free, key in self._by_free(t, klass):
-                if key[1] in holders:
-                    continue
+            for free, keys in self._by_free(t, klass):
                 if free + full > best + 1e-12 * (abs(best) + abs(free) + full):
                     break  # the rest are later still (the margin covers rounding)
-                best = min(best, self.exact(t, key))
+                # groups alike on nodes without its data are estimated alike: one stands for all
+                alike = next((k for k in keys if k[1] not in holders), None)
+                if alike is not None:
+                    best = min(best, self.exact(t, alike))
         return best
+
+
+def _first(row: tuple) -> float:
+    return row[0]
 
 
 POLICIES: dict[str, Callable[[], Policy]] = {"eager": Eager, "random": Random, "ws": WorkStealing, "dmda": Dmda}

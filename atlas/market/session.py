@@ -409,7 +409,7 @@ class Session:
         self.slots.append(_Slot())
         self.platform = replace(self.platform, units=self.platform.units + (spec,))
         self.state.platform = self.platform
-        self.state.units.append(unit)
+        self.state.join(unit)
         self.joined.append(spec.name)
         self.policy.join(unit, self.state)
 
@@ -456,7 +456,7 @@ class Session:
         tt.reward = self.dispatcher.reward(task, self.state)
         self.dispatcher.taken(task)
         seen = self.model.predict(task.kind, task.size, u.spec.klass)
-        u.busy_until = max(tt.start, u.busy_until) + (seen or 0.0)  # none yet: 0, as State.predicted
+        self.state.occupy(u, max(tt.start, u.busy_until) + (seen or 0.0))  # none yet: 0, as State.predicted
         attempt = self.tries[task.ident]
         if not slot.inflight:
             slot.since = time.perf_counter()
@@ -541,10 +541,10 @@ class Session:
         slot.inflight.clear()
         slot.held = 0.0
         u.running = None
-        u.busy_until = self.now()
+        self.state.occupy(u, self.now())
         self.restarts += 1
         if not self.crew.replace(unit):
-            u.gone = True
+            self.state.lose(u)
             self.retired.append(u.spec.name)
             waiting += self.policy.retire(u, self.state)
             if all(v.gone for v in self.state.units):

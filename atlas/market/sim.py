@@ -106,6 +106,23 @@ class State:
         self.copies: dict[str, set[int]] = {}
         self.ready_at: dict[int, float] = {}
         self.kinds = sorted({t.kind for t in graph.tasks})
+        # bumped whenever a unit's busy_until or gone changes or a unit joins:
+        # what the policies work out from the units is kept until it moves
+        self.moved = 0
+
+    def occupy(self, unit: UnitState, until: float) -> None:
+        """The unit is busy until `until` (or, with the time past, free)."""
+        unit.busy_until = until
+        self.moved += 1
+
+    def lose(self, unit: UnitState) -> None:
+        """The unit is gone for good."""
+        unit.gone = True
+        self.moved += 1
+
+    def join(self, unit: UnitState) -> None:
+        self.units.append(unit)
+        self.moved += 1
 
     def predicted(self, task: Task, unit: UnitState) -> float:
         """The history model's run time, or 0 where it has none (so the
@@ -215,7 +232,8 @@ def simulate(
         tt.reward = dispatcher.reward(task, state)
         dispatcher.taken(task)
         tt.end = state.now + moved + run
-        u.running, u.busy_until = task.ident, tt.end
+        u.running = task.ident
+        state.occupy(u, tt.end)
         u.busy += run
         push(tt.end, "end", task.ident, u.index)
 
