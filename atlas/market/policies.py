@@ -183,12 +183,15 @@ class Dmda(_PerUnit):
 
     def place(self, task, state):
         capable = self.capable(task, state)
+        # what depends on a unit's class, or its memory node, once each
+        size = bucket(task.size)
+        runs = {k: state.model.samples(task.kind, task.size, k) for k in {u.spec.klass for u in capable}}
 
         def seen(u: UnitState) -> int:
-            return state.model.samples(task.kind, task.size, u.spec.klass)
+            return runs[u.spec.klass]
 
         def out(u: UnitState) -> int:
-            return self.trials[(task.kind, bucket(task.size), u.spec.klass)]
+            return self.trials[(task.kind, size, u.spec.klass)]
 
         # a class with too little history for this kind and size is
         # calibrated first: the task goes to its unit that is free first
@@ -205,10 +208,23 @@ class Dmda(_PerUnit):
         known = [u for u in capable if seen(u) >= CALIBRATION]
         if not known:
             return self._first_free(capable, state)
+        # a node that holds none of the task's data receives all of it: the same transfer as any such node
+        holders: set[int] = set()
+        for use in task.uses:
+            if use.access.reads:
+                holders |= state.copies.get(use.handle.name, {HOST})
+        moved: dict[int | None, float] = {}
+        ran: dict[str, float] = {}
         best, best_t = None, float("inf")
         for u in known:
             free = max(state.now, u.busy_until, self.queued_until[u.index])
-            t = free + state.transfer(task, u) + state.predicted(task, u)
+            node = u.spec.node if u.spec.node in holders else None
+            klass = u.spec.klass
+            if node not in moved:
+                moved[node] = state.transfer(task, u)
+            if klass not in ran:
+                ran[klass] = state.predicted(task, u)
+            t = free + moved[node] + ran[klass]
             if t < best_t:
                 best, best_t = u, t
         assert best is not None
