@@ -274,6 +274,7 @@ class Market(Policy):
         self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.worked = 0  # the rounds of bids worked out (the others were a unit alike's)
         self.summary: _Summary | None = None  # the units by group, as of `summary.moved`
+        self.layout: _Layout | None = None
 
     def swap(self, selectors: dict[str, Selector]) -> None:
         """Bid with `selectors` from the next round on (the market calls it
@@ -304,7 +305,9 @@ class Market(Policy):
         # its group other than itself: when that one is free is what
         # differs within a group.
         if self.summary is None or self.summary.moved != state.moved:
-            self.summary = _Summary(state)
+            if self.layout is None or len(self.layout.group) != len(state.units):
+                self.layout = _Layout.of(state.units)  # units joined
+            self.summary = _Summary(state, self.layout)
         group = (unit.spec.klass, unit.spec.node)
         first = self.summary.best.get(group) is unit
         mate = self.summary.after.get(group) if first else self.summary.best.get(group)
@@ -327,6 +330,8 @@ class Market(Policy):
         return got
 
     def pick(self, unit, state):
+        if not self.pool.pos:  # nothing to bid for (most units, most of the time, on a large platform)
+            return None
         at, bids = self._bids(unit, state)
         if not at.size:
             return None
@@ -507,7 +512,22 @@ class _Nearest:
 
 def _nearest(unit: UnitState, state: State) -> _Nearest:
     """The units other than `unit`, by group."""
-    return _Summary(state).without(unit)
+    return _Summary(state, _Layout.of(state.units)).without(unit)
+
+
+@dataclass
+class _Layout:
+    """Which group (class and memory node) each unit is in, numbered in
+    the order the groups first appear among the units."""
+
+    keys: list[tuple[str, int]]
+    group: np.ndarray  # by unit index
+
+    @staticmethod
+    def of(units: list[UnitState]) -> "_Layout":
+        number: dict[tuple[str, int], int] = {}
+        group = [number.setdefault((o.spec.klass, o.spec.node), len(number)) for o in units]
+        return _Layout(list(number), np.array(group, dtype=np.int64))
 
 
 class _Summary:
@@ -515,7 +535,7 @@ class _Summary:
     moves (State.moved): each group's earliest free unit (the first in
     unit order among equals), the one after it, and the group's size."""
 
-    def __init__(self, state: State):
+    def __init__(self, state: State, layout: _Layout):
         self.moved = state.moved
         self.best: dict[tuple[str, int], UnitState] = {}
         self.after: dict[tuple[str, int], UnitState] = {}
@@ -523,18 +543,22 @@ class _Summary:
         # _Others' rows of every group and each group's row, by the time and what they depend on
         self.rows: dict[tuple, tuple[list, dict[tuple[str, int], int]]] = {}
         self._nodes: tuple[dict[int, list[tuple[str, int]]], list[str]] | None = None
-        for o in state.units:  # in unit order, so a strict < keeps the first of equals
-            if o.gone:
-                continue
-            key = (o.spec.klass, o.spec.node)
-            self.size[key] += 1
-            best = self.best.get(key)
-            if best is None or o.busy_until < best.busy_until:
-                if best is not None:
-                    self.after[key] = best
-                self.best[key] = o
-            elif key not in self.after or o.busy_until < self.after[key].busy_until:
-                self.after[key] = o
+        units = state.units
+        n = len(units)
+        busy = np.fromiter((o.busy_until for o in units), np.float64, n)
+        alive = np.flatnonzero(np.fromiter((not o.gone for o in units), bool, n))
+        group = layout.group[alive]
+        # by group, then free time, then unit order: each group's first two
+        order = alive[np.lexsort((alive, busy[alive], group))]
+        by = layout.group[order]
+        starts = np.flatnonzero(np.r_[True, by[1:] != by[:-1]]) if len(order) else np.empty(0, dtype=np.int64)
+        ends = np.r_[starts[1:], len(order)]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            key = layout.keys[int(by[a])]
+            self.best[key] = units[int(order[a])]
+            if b - a > 1:
+                self.after[key] = units[int(order[a + 1])]
+            self.size[key] = b - a
 
     def without(self, unit: UnitState) -> _Nearest:
         """The units other than `unit`, the earliest free of its group."""
