@@ -213,18 +213,18 @@ class Dmda(_PerUnit):
         for use in task.uses:
             if use.access.reads:
                 holders |= state.copies.get(use.handle.name, {HOST})
-        moved: dict[int | None, float] = {}
+        transfers: dict[int | None, float] = {}  # by node, None for every node without its data
         ran: dict[str, float] = {}
         best, best_t = None, float("inf")
         for u in known:
             free = max(state.now, u.busy_until, self.queued_until[u.index])
             node = u.spec.node if u.spec.node in holders else None
             klass = u.spec.klass
-            if node not in moved:
-                moved[node] = state.transfer(task, u)
+            if node not in transfers:
+                transfers[node] = state.transfer(task, u)
             if klass not in ran:
                 ran[klass] = state.predicted(task, u)
-            t = free + moved[node] + ran[klass]
+            t = free + transfers[node] + ran[klass]
             if t < best_t:
                 best, best_t = u, t
         assert best is not None
