@@ -57,9 +57,8 @@ class Dispatcher:
             self.weight = [1.0] * len(tasks)
         # makespan: the plan's end (a stream's payments do not use it); latency:
         # each task's release plus twice its nominal time
-        self.target = max(max(plan(state, levels), default=0.0), area(state), top) if self.deferred else top
+        self._aim(state, levels, top)
         self.deadline = [t.release + 2 * n for t, n in zip(tasks, nominal)]
-        self.half_life = self.target / 4
         for t in tasks:
             if t.deadline is not None:
                 self.deadline[t.ident] = t.release + t.deadline
@@ -77,11 +76,14 @@ class Dispatcher:
         without history; what each task was paid when taken is left as it
         was."""
         if self.deferred:
-            nominal = state.platform.nominals(state.graph.tasks)
-            levels = state.graph.bottom_levels(nominal)
-            top = max(levels, default=0.0) or 1.0
-            self.target = max(max(plan(state, levels), default=0.0), area(state), top)
-            self.half_life = self.target / 4
+            levels = state.graph.bottom_levels(state.platform.nominals(state.graph.tasks))
+            self._aim(state, levels, max(levels, default=0.0) or 1.0)
+
+    def _aim(self, state: State, levels: list[float], top: float) -> None:
+        """The end a graph is paid against (its plan's, or the lower bounds
+        where they are later), and the lateness that halves its pay."""
+        self.target = max(max(plan(state, levels), default=0.0), area(state), top) if self.deferred else top
+        self.half_life = self.target / 4
 
     def price(self, kind: str) -> float:
         if not self.steer or self.total_queued == 0:

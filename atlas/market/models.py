@@ -87,9 +87,6 @@ class PerfModel:
         power = max(0.0, math.log(t1 / t0) / math.log(n1 / n0)) if n1 != n0 else 1.0
         return t0 * (size / n0) ** power
 
-    def has_prior(self, kind: str, klass: str) -> bool:
-        return (kind, klass) in self._priors
-
     def samples(self, kind: str, size: int, klass: str) -> int:
         s = self._stats.get((kind, bucket(size), klass))
         return 0 if s is None else s.n

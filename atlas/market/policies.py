@@ -22,7 +22,7 @@ import numpy as np
 
 from .models import bucket
 from .selector import FEATURES, Selector
-from .sim import HOST, State, UnitState
+from .sim import State, UnitState
 from .tasks import Task
 
 
@@ -209,10 +209,7 @@ class Dmda(_PerUnit):
         if not known:
             return self._first_free(capable, state)
         # a node that holds none of the task's data receives all of it: the same transfer as any such node
-        holders: set[int] = set()
-        for use in task.uses:
-            if use.access.reads:
-                holders |= state.copies.get(use.handle.name, {HOST})
+        holders = state.holders(task)
         transfers: dict[int | None, float] = {}  # by node, None for every node without its data
         ran: dict[str, float] = {}
         best, best_t = None, float("inf")
@@ -324,8 +321,7 @@ class Market(Policy):
         if got is None:
             if len(self.memo) > 64:
                 self.memo.clear()
-            near = self.summary.without(unit) if first else _Nearest(self.summary.best, self.summary.size, self.summary)
-            got = self.memo[key] = (at, sel.bids(self.pool.features(at, unit, near)))
+            got = self.memo[key] = (at, sel.bids(self.pool.features(at, unit, self.summary.without(unit))))
             self.worked += 1
         return got
 
@@ -562,15 +558,15 @@ class _Summary:
 
     def without(self, unit: UnitState) -> _Nearest:
         """The units other than `unit`, the earliest free of its group."""
-        groups = dict(self.best)
         key = (unit.spec.klass, unit.spec.node)
-        if groups.get(key) is unit:
-            if key in self.after:
-                groups[key] = self.after[key]
-            else:
-                del groups[key]
-            return _Nearest(groups, self.size, self, key)
-        return _Nearest(groups, self.size, self)
+        if self.best.get(key) is not unit:
+            return _Nearest(self.best, self.size, self)  # read only, so not copied
+        groups = dict(self.best)
+        if key in self.after:
+            groups[key] = self.after[key]
+        else:
+            del groups[key]
+        return _Nearest(groups, self.size, self, key)
 
     def nodes(self) -> tuple[dict[int, list[tuple[str, int]]], list[str]]:
         """The groups on each node, and the classes (`_by_node` of `best`)."""
@@ -660,11 +656,10 @@ class _Others:
 
     def best(self, t: Task) -> float:
         state = self.state
-        holders: set[int] = set()
+        holders = state.holders(t)
         full = 0.0  # the transfer to a node that holds none of its data
         for use in t.uses:
             if use.access.reads:
-                holders |= state.copies.get(use.handle.name, {HOST})
                 full += state.platform.latency + use.handle.nbytes / state.platform.bandwidth
         best = float("inf")
         for node in holders:

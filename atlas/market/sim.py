@@ -130,6 +130,14 @@ class State:
         p = self.model.predict(task.kind, task.size, unit.spec.klass)
         return 0.0 if p is None else p
 
+    def holders(self, task: Task) -> set[int]:
+        """The memory nodes that hold some of what `task` reads."""
+        out: set[int] = set()
+        for use in task.uses:
+            if use.access.reads:
+                out |= self.copies.get(use.handle.name, {HOST})
+        return out
+
     def transfer(self, task: Task, unit: UnitState) -> float:
         seconds = 0.0
         for use in task.uses:
