@@ -275,3 +275,65 @@ def test_a_shared_transform_is_undone_to_find_the_term_it_transforms():
             u = en._run2(so.OPCODES[q], U, t, en._run2(so.OPCODES[p], U, t, np.uint64(s)))
             got = en._solve_share(so.OPCODES[q], so.OPCODES[p], so.OPCODES[undo], U, u, np.full(64, s, np.uint64))
             assert np.array_equal(got, t), (q, p, s)
+
+
+def _divides(t: Term) -> bool:
+    return t.op == "div" or any(_divides(a) for a in t.args)
+
+
+def test_the_cheapest_proven_program_comes_out_and_a_shorter_dearer_one_is_said():
+    """At 16 bits, with division priced as this kind of machine prices it
+    (tens of cycles): the literature's seven operations divide, the rotate
+    and count of eight do not.  The eight come out; the seven are proven
+    and reported beside them, so what the search reached is said."""
+    path = UNSEEN_SUITE
+    spec = spec_of("next_same_ones_u16", path.read_text(), str(path))
+    costs = pairs(spec.W) | {"div": (26.0, 26.0)}
+    out = en.search(spec, costs, budget_s=BUDGET)
+    assert out.found is not None and out.shorter is not None
+    assert out.found.length == 8 and not _divides(out.found.term), str(out.found.term)
+    assert out.shorter.length == 7 and _divides(out.shorter.term), str(out.shorter.term)
+    assert out.shorter.cost > out.found.cost
+    for program in (out.found, out.shorter):
+        assert rulebook.prove(spec.term, program.term, when=spec.pre) is None
+
+
+def _candidates_for(name: str):
+    """(spec, chain, right, wrong): a program equal to the spec and one that
+    the tests cannot tell from it but Z3 refutes."""
+    x = var("x", ir.U32)
+    rare = Term(
+        "select", ir.U32, (Term("eq", ir.BOOL, (x, const(0xDEADBEEF, ir.U32))), const(7, ir.U32), const(0, ir.U32))
+    )
+    spec = so.Spec(name, rare, (("x", ir.U32),), ir.U32)
+    chain = so.Chain(spec, pairs(ir.U32), 0)
+    wrong = const(0, ir.U32)
+    right = Term("select", ir.U32, (Term("eq", ir.BOOL, (x, const(0xDEADBEEF, ir.U32))), const(7, ir.U32), wrong))
+    return spec, chain, right, wrong
+
+
+def test_a_counterexample_in_a_later_stage_strikes_out_candidates_and_the_next_is_proven():
+    spec, chain, right, wrong = _candidates_for("rare")
+    price = lambda t: float(so.term_length(t))  # noqa: E731
+    decide = lambda t: rulebook.prove(spec.term, t, timeout_ms=so.PROOF_MS)  # noqa: E731
+    since = len(chain.expected)
+    # the tables' rounds stop at the counterexample (their behaviours are distinct on the old vectors only)
+    got, _ = en._first_proven([(1, wrong), (3, right)], set(), spec, price, chain, decide)
+    assert got is None and chain.cex == 1
+    # a later stage strikes out what the counterexample refutes and proves the next
+    spec, chain, right, wrong = _candidates_for("rare")
+    also_wrong = Term("and", ir.U32, (var("x", ir.U32), const(0, ir.U32)))
+    got, size = en._first_proven([(1, wrong), (2, also_wrong), (3, right)], set(), spec, price, chain, decide, since)
+    assert got is not None and got.term == right and size == 3
+    assert chain.cex == 1  # also_wrong was struck out by the vector wrong's proof added, not proven
+
+
+def test_division_is_only_over_named_values():
+    """The first tables leave division out (its terms crowd the row limit);
+    the enumeration over named values has it, as its last operator."""
+    spec = spec_of("p14_floor_average", NAIVE.read_text(), str(NAIVE))
+    chain = so.Chain(spec, pairs(spec.W), 0)
+    first = en._Tables(spec, chain.env, en._pool(spec), chain.expected)
+    assert "div" not in [o.name for o in first.ops]
+    named = en._Tables(spec, chain.env, en._pool(spec), chain.expected, dear=True)
+    assert [o.name for o in named.ops][-1] == "div"

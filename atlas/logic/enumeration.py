@@ -46,6 +46,11 @@ MAX_ROWS = 150_000  # kept behaviours, all sizes together
 MAX_SIZE = 3  # operations per table term
 CHUNK = 1 << 22  # elements evaluated in one broadcast
 COMMUTATIVE = {"add", "mul", "and", "or", "xor", "min", "max", "eq", "ne", "land", "lor"}
+# Kept out of the first tables: each of their terms is one more that every
+# later level multiplies, and the row budget then fills before a cheap
+# operator's terms are built (p24's `0xffffffff >> clz(x - 1)` was lost so);
+# the enumeration over named values (`_let`), smaller, has them.
+DEAR = {"div"}
 _INVERSES = ("add", "sub", "sub'", "xor")  # last steps solved for their second operand
 # A term combined with a transform of itself, q(t, p(t, s)) for a leaf s
 # (`_shared`): the shared t is counted once, as in the programs' DAGs.
@@ -53,6 +58,7 @@ SHARE_DERIVE = ("shl", "shr", "and", "or", "xor", "add", "sub")
 SHARE_COMBINE = ("xor", "or", "and", "add", "sub")
 SHARE_ROWS = 1 << 14  # terms t evaluated in one block
 SHARE_FOUND = 256  # candidates kept per size: all equal on every vector, the first are as short
+FOUND_ALL = 4 * SHARE_FOUND  # candidates of every size a stage keeps, at most
 # q(t, p(t, s)) that determines t (for s not 0: each round of t = f(u, p(t, s))
 # fixes at least one more bit), so the t it needs can be looked for.
 INVERTIBLE = {("xor", "shl"): "xor", ("xor", "shr"): "xor", ("add", "shl"): "sub", ("sub", "shl"): "add"}
@@ -81,12 +87,13 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     shortest: bool = False  # every shorter term over these operators and constants was seen, none equal
     evaluated: int = 0  # programs run on every test vector, kept or not, every stage and round together
+    shorter: so.Found | None = None  # a proven program shorter than `found` and dearer on this machine
 
 
 class _Tables:
     """Distinct behaviours on the current test vectors, by size."""
 
-    def __init__(self, spec: so.Spec, env: dict, pool: list[int], target: np.ndarray):
+    def __init__(self, spec: so.Spec, env: dict, pool: list[int], target: np.ndarray, dear: bool = False):
         self.spec, self.W, self.env = spec, spec.W, env
         self.T = len(next(iter(env.values())))
         rng = np.random.default_rng(7)
@@ -95,7 +102,7 @@ class _Tables:
         self.rows: list[np.ndarray] = []  # per entry, its values as uint64 (bool: 0/1)
         self.seen: dict[tuple[str, int], list[int]] = {}
         self.levels: list[dict[str, list[int]]] = []
-        self.ops = [o for o in so.opcodes_for(spec.W)]
+        self.ops = [o for o in so.opcodes_for(spec.W) if dear or o.name not in DEAR]
         self.constant: list[bool] = []  # per entry: a constant of the pool
         self.want = "B" if spec.term.ty.is_bool else "W"
         self.target = self._row(target)
@@ -374,9 +381,12 @@ def search(
         later.append(partial(_let, tables, pool, deadline))
         if reached + 1 < len(tables.levels):
             later.append(partial(_shared, tables, reached + 1, deadline))
+        shorter = None
         for stage in later if deep and found is None and chain.cex == cex else ():
-            found, length = _first_proven(affordable(stage()), tried, spec, price, chain, decide)
-            if found is not None or chain.cex > cex:
+            # a counterexample met here strikes out candidates, not the stages after it
+            fresh = [c for c in affordable(stage()) if _still_equal(c[1], chain, tables.T)]
+            found, length, shorter = _cheapest_proven(fresh, tried, spec, price, chain, decide, tables.T)
+            if found is not None:
                 break
         built += len(tables.entries)
         evaluated += tables.evaluated
@@ -394,7 +404,9 @@ def search(
                 else ""
             )
             notes = [note] if note else []
-            return Outcome(found, time.monotonic() - t0, built, proofs, cex, reached, notes, shortest, evaluated)
+            return Outcome(
+                found, time.monotonic() - t0, built, proofs, cex, reached, notes, shortest, evaluated, shorter
+            )
         if not changed:
             break  # the tables are exhausted (or out of time) with no counterexample to learn from
     return Outcome(
@@ -490,6 +502,7 @@ def _let(tables: _Tables, pool: list[int], deadline: float) -> list[tuple[int, T
             more,
             pool,
             tables.target,
+            dear=True,
         )
         found: list[tuple[int, Term]] = []  # each size's hits come with its _candidates
         for size in range(1, LET_SIZE + 1):
@@ -504,6 +517,15 @@ def _let(tables: _Tables, pool: list[int], deadline: float) -> list[tuple[int, T
             whole = replace_subterms(term, back)
             out.append((so.term_length(whole), whole))
     return out
+
+
+def _full(out: list[tuple[int, Term]]) -> bool:
+    """Whether a stage has candidates enough: SHARE_FOUND of the shortest
+    size it has met, or FOUND_ALL.  A goal that wraps the streamed term in
+    fewer operations is met later than the first goals, at times after
+    hundreds of longer matches (P20's division after its rotates)."""
+    shortest = min(size for size, _ in out)
+    return sum(size == shortest for size, _ in out) >= SHARE_FOUND or len(out) >= FOUND_ALL
 
 
 def _bits_apart(rows: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -536,7 +558,7 @@ def _streamed(tables: _Tables, size: int, deadline: float) -> list[tuple[int, Te
                     if np.array_equal(values[flat], goals.rows[g]):
                         term = op.build(tables.W, [tables.entries[k].term for k in kids(flat)])
                         out.append((size + goals.extra[g], goals.wrap[g](term)))
-                        if len(out) >= SHARE_FOUND:
+                        if _full(out):
                             return out
     return out
 
@@ -679,12 +701,29 @@ def _tested(tables: _Tables, size: int) -> list[tuple[int, Term]]:
 
 
 def _first_proven(
-    found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide: Callable[[Term], dict | None]
+    found: list,
+    tried: set,
+    spec: so.Spec,
+    price: Callable[[Term], float],
+    chain,
+    decide: Callable[[Term], dict | None],
+    since: int | None = None,
+    cheap_first: bool = False,
 ) -> tuple[so.Found | None, int]:
     """The shortest, then cheapest, candidate Z3 proves equal to the spec,
-    with its size; a counterexample (kept by the chain's test vectors)
-    ends the round."""
-    for size, term in sorted(found, key=lambda c: (c[0], price(c[1]), str(c[1]))):
+    with its size.  A counterexample joins the chain's test vectors and ends
+    the round, or, given `since` (the vectors the tables were built on),
+    strikes out the candidates it or another vector past `since` refutes,
+    and the next is tried.  The tables' rounds end there: their behaviours are
+    distinct on the old vectors only, so a refuted term may stand for a
+    shorter equal one, and the claim that nothing shorter exists needs the
+    tables rebuilt.  The later stages claim nothing and go on, which saves
+    rebuilding everything (their stages take the most time) when one of
+    their hundreds of candidates is wrong."""
+    order = (lambda c: (price(c[1]), c[0], str(c[1]))) if cheap_first else (lambda c: (c[0], price(c[1]), str(c[1])))
+    queue = sorted(found, key=order)
+    while queue:
+        size, term = queue.pop(0)
         if term in tried:
             continue
         tried.add(term)
@@ -696,8 +735,39 @@ def _first_proven(
         if counter is None:
             return so.Found(so.program_of(term, spec), term, so.term_length(term), price(term)), size
         _learn(chain, spec, counter)
-        return None, 0
+        if since is None:
+            break
+        queue = [c for c in queue if c[1] not in tried and _still_equal(c[1], chain, since)]
     return None, 0
+
+
+def _cheapest_proven(
+    found: list, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide, since: int
+) -> tuple[so.Found | None, int, so.Found | None]:
+    """A later stage's outcome: the cheapest candidate proven, with its size,
+    and the shortest proven where a shorter candidate than it waits.  The
+    stages past the tables claim no minimality, and what is emitted is what
+    runs fastest here (P20's `/`, one operation fewer than its rotate and
+    count, takes tens of cycles and no vector form); the shorter program is
+    proven too, so what the search reached is said."""
+    best, size = _first_proven(found, tried, spec, price, chain, decide, since, cheap_first=True)
+    if best is None:
+        return None, 0, None
+    fewer = [c for c in found if c[0] < size and c[1] not in tried and _still_equal(c[1], chain, since)]
+    short, _ = _first_proven(fewer, tried, spec, price, chain, decide, since)
+    return best, size, short
+
+
+def _still_equal(term: Term, chain, since: int) -> bool:
+    """Whether `term` gives the spec's values on the test vectors from
+    `since` on (the counterexamples learned after the tables were built)."""
+    want = chain.expected[since:]
+    if not len(want):
+        return True
+    env = {name: col[since:] for name, col in chain.env.items()}
+    with np.errstate(all="ignore"):
+        got = np.broadcast_to(np.asarray(so.run_term(term, env)), want.shape)
+    return bool(np.array_equal(got.astype(want.dtype), want))
 
 
 def _learn(chain, spec: so.Spec, counter: dict) -> None:

@@ -248,6 +248,10 @@ OPCODES = {
         Op("land", "BB", "B", lambda W, a: Term("land", ir.BOOL, tuple(a)), "and"),
         Op("lor", "BB", "B", lambda W, a: Term("lor", ir.BOOL, tuple(a)), "or"),
         Op("bnot", "B", "B", lambda W, a: Term("not", ir.BOOL, tuple(a)), "not"),
+        # Division last: the dearest operator, and the one bit tricks need least
+        # (P20's); the enumeration builds its tables in this order, and a stage
+        # that stops at its count of candidates has the others' first.
+        Op("div", "WW", "W", _t("div"), "div"),
     ]
 }
 FREE = {"cast"}  # same-width casts cost nothing

@@ -330,6 +330,8 @@ class Row:
     # Filled by the caller, which runs the search:
     found_program: Optional[str] = None
     found_length: Optional[int] = None
+    shorter_program: Optional[str] = None  # proven, shorter than found_program, dearer on this machine
+    shorter_length: Optional[int] = None
     search_s: Optional[float] = None
     proven: Optional[bool] = None
     rules_length: Optional[int] = None  # operations of the atlas's form from the shipped rules alone
@@ -509,10 +511,15 @@ def render(rows) -> str:
             found = f"{found} ({r.status})" if found else f"({r.status})"
         if found and r.proven is False:
             found += " (unproven)"
+        if r.shorter_program:
+            found += f"; shorter, dearer here: `{_cell(r.shorter_program)}`"
         if not r.ok:
             found = (found + " " if found else "") + f"**MISMATCH**: {_cell(r.detail)}"
+        length = "" if r.found_length is None else str(r.found_length)
+        if r.shorter_length is not None:
+            length += f"; {r.shorter_length}"
         lines.append(
-            f"| {r.problem} | {found} | {'' if r.found_length is None else r.found_length} | "
+            f"| {r.problem} | {found} | {length} | "
             f"{'proven' if r.shortest else ''} | "
             f"{r.known_length} | {'' if r.rules_length is None else r.rules_length} | "
             f"{_cell(r.source)} | {_ns(r.gcc_ns)} | {_ns(r.atlas_ns)} | "
@@ -605,6 +612,7 @@ def run(
             if d.status in (Found.LEARNED, Found.RULES_SUFFICE):
                 row.found_program, row.found_length, row.proven = d.found, d.found_length, True
                 row.shortest = bool(d.result and d.result.shortest)
+                row.shorter_program, row.shorter_length = d.shorter or None, d.shorter_length
             elif d.status is Found.KNOWN and d.rule in rules:
                 row.found_program, row.proven = rules[d.rule]["rhs"], True
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")
