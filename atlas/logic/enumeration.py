@@ -21,6 +21,8 @@ nothing is found by luck.  Enumeration finds every short one:
   every stage above.  The table terms nearest the target (fewest bits
   apart) are named, with each operation inside them, and a second
   enumeration runs over the inputs and those names (`_let`).
+* **Bits moved.**  A function that only copies bits to other places (a
+  reversal, a gather) is built from its map of positions (bitmoves.py).
 * **Proof loop.**  A term equal to the spec on every vector goes to Z3,
   cheapest first under the machine's cost model; a counterexample joins the
   vectors and the tables are built again.  Only proven programs come out.
@@ -37,6 +39,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import bitmoves
 from . import rules as rulebook
 from ..meaning import ir
 from ..meaning.terms import Term, const, replace_subterms, subterms
@@ -376,7 +379,8 @@ def search(
         # Then, every tree tried: the terms that use one of them twice, the
         # first level the tables could not hold streamed against goals, and
         # the twice-used terms of that level as far as it was built.
-        later = [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
+        later = [partial(bitmoves.candidates, spec, chain.env, chain.expected)]  # built, not searched
+        later += [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
         later.append(partial(_streamed, tables, reached + 1, deadline))
         later.append(partial(_let, tables, pool, deadline))
         if reached + 1 < len(tables.levels):
