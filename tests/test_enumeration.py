@@ -337,3 +337,19 @@ def test_division_is_only_over_named_values():
     assert "div" not in [o.name for o in first.ops]
     named = en._Tables(spec, chain.env, en._pool(spec), chain.expected, dear=True)
     assert [o.name for o in named.ops][-1] == "div"
+
+
+def test_a_shorter_program_passed_over_for_its_price_is_proven_and_said():
+    """A clamp written as two ifs: min(max(x, 0), 100) is two operations
+    on one path of latency 4 under these costs; a three-operation program
+    of two parallel mins is cheaper and, priced under the form to beat
+    (`below`), comes out; the clamp is proven and reported beside it."""
+    text = "fn clamp_percent(x: i32) -> i32 { let v = x; if v > 100 { v = 100; } if v < 0 { v = 0; } return v; }\n"
+    spec = spec_of("clamp_percent", text, "clamp.ax")
+    costs = pairs(spec.W) | {"min": (2.0, 0.5), "max": (2.0, 0.5)}
+    out = en.search(spec, costs, budget_s=BUDGET, below=3.5)
+    assert out.found is not None and out.found.cost < 3.5
+    assert out.shorter is not None and out.shorter.length == 2 < out.found.length
+    assert not out.shortest  # a shorter program exists, so the found one is not said to be the shortest
+    for program in (out.found, out.shorter):
+        assert rulebook.prove(spec.term, program.term) is None

@@ -345,14 +345,13 @@ def search(
     built = proofs = cex = evaluated = 0
     reached = 0
     tried: set[Term] = set()
-    passed_over = False  # an equal-looking candidate left unproven for its price
+    dear: list[tuple[int, Term]] = []  # equal-looking candidates left unproven for their price
 
     def affordable(candidates: list) -> list:
-        nonlocal passed_over
         if below is None:
             return candidates
         cheap = [c for c in candidates if price(c[1]) < below - 1e-9]
-        passed_over |= len(cheap) < len(candidates)
+        dear.extend(c for c in candidates if price(c[1]) >= below - 1e-9)
         return cheap
 
     pool = _pool(spec, constants)
@@ -401,7 +400,9 @@ def search(
             # tables through `size` are whole unless that size ran out of time): nothing
             # shorter exists among them
             through = size if whole else size - 1
-            shortest = in_tables and not passed_over and through >= length - 1
+            shortest = in_tables and not dear and through >= length - 1
+            if shorter is None:  # a program passed over for its price may be shorter: said, not emitted
+                shorter = _shortest_proven(dear, found.length, tried, spec, price, chain, decide)
             note = (
                 f"no program of fewer than {length} operations over these operators and constants is equal"
                 if shortest and length > 0
@@ -760,6 +761,17 @@ def _cheapest_proven(
     fewer = [c for c in found if c[0] < size and c[1] not in tried and _still_equal(c[1], chain, since)]
     short, _ = _first_proven(fewer, tried, spec, price, chain, decide, since)
     return best, size, short
+
+
+def _shortest_proven(
+    dear: list, length: int, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide
+) -> so.Found | None:
+    """The shortest of the candidates passed over for their price that are
+    shorter than `length` operations, proven (on the vectors of every round
+    so far first: some were met before a counterexample)."""
+    fewer = [c for c in dear if so.term_length(c[1]) < length and _still_equal(c[1], chain, 0)]
+    short, _ = _first_proven(fewer, tried, spec, price, chain, decide, len(chain.expected))
+    return short if short is not None and short.length < length else None
 
 
 def _still_equal(term: Term, chain, since: int) -> bool:
