@@ -544,3 +544,15 @@ def test_the_rates_are_each_searchs_own():
     assert "enumeration: 4,000 programs run on every test vector in 2.0 s over 2 problems: 2,000 per second" in text
     assert "stochastic chain: 40,000 proposals in 2.0 s over 1 problems: 20,000 per second" in text
     assert bb.rates([bb.Row("c", 3, "")]) == ""
+
+
+def test_a_shorter_program_dearer_here_is_shown_beside_what_came_out():
+    rows = [
+        bb.Row("learned", 7, "", ok=True, found_program="a", found_length=8, status="learned"),
+        bb.Row("no_gain", 3, "", ok=True, status="no gain"),
+    ]
+    rows[0] = replace(rows[0], shorter_program="b / c", shorter_length=7)
+    rows[1] = replace(rows[1], shorter_program="max(x, y) - min(x, y)", shorter_length=3)
+    lines = bb.render(rows).splitlines()
+    assert "| learned | `a`; shorter, dearer here: `b / c` | 8; 7 |" in lines[2]
+    assert "| no_gain | (no gain); shorter, dearer here: `max(x, y) - min(x, y)` | -; 3 |" in lines[3]

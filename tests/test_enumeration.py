@@ -353,3 +353,6 @@ def test_a_shorter_program_passed_over_for_its_price_is_proven_and_said():
     assert not out.shortest  # a shorter program exists, so the found one is not said to be the shortest
     for program in (out.found, out.shorter):
         assert rulebook.prove(spec.term, program.term) is None
+    # nothing priced under the form to beat: nothing comes out, and the shortest passed over is still said
+    out = en.search(spec, costs, budget_s=BUDGET, below=1.0)
+    assert out.found is None and out.shorter is not None and out.shorter.length == 2

@@ -55,6 +55,7 @@ class Discovery:
     # a proven program shorter than `found` that this machine runs slower (the enumeration's later stages)
     shorter: str = ""
     shorter_length: int | None = None
+    shorter_cost: float | None = None
     cost_before: float | None = None
     cost_after: float | None = None
     generalised: list[str] = field(default_factory=list)  # the learned rule again at other widths
@@ -196,7 +197,9 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     spent = e.seconds
     d.enumerated = (e.evaluated, e.seconds)
     if e.shorter is not None:
-        d.shorter, d.shorter_length = str(_reads_back(e.shorter.term, reads)), e.shorter.length
+        shorter = _reads_back(e.shorter.term, reads)
+        d.shorter, d.shorter_length = str(shorter), e.shorter.length
+        d.shorter_cost = round(cost_model.estimate(shorter, session.table), 3)
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
         d.proposed = (r.proposals, r.seconds)
@@ -227,11 +230,6 @@ def _enumerated(
     if e.found is None:
         return None, e
     notes = [f"found by enumeration ({e.terms} distinct behaviours built)", *e.notes]
-    if e.shorter is not None:
-        notes.append(
-            f"also proven, shorter and dearer on this machine: {e.shorter.length} operations, "
-            f"cost {weigh(e.shorter.term):.2f}: {e.shorter.term}"
-        )
     result = so.Result(spec, e.found, below, e.seconds, e.terms, e.proofs, e.counterexamples, 0, notes, e.shortest)
     return result, e
 

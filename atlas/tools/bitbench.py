@@ -517,7 +517,7 @@ def render(rows) -> str:
             found = (found + " " if found else "") + f"**MISMATCH**: {_cell(r.detail)}"
         length = "" if r.found_length is None else str(r.found_length)
         if r.shorter_length is not None:
-            length += f"; {r.shorter_length}"
+            length = f"{length or '-'}; {r.shorter_length}"
         lines.append(
             f"| {r.problem} | {found} | {length} | "
             f"{'proven' if r.shortest else ''} | "
@@ -609,10 +609,10 @@ def run(
                 continue
             row.status, row.rules_length, row.search_s = d.status.value, d.source_length, round(d.seconds, 1)
             row.enumerated, row.proposed = d.enumerated, d.proposed
+            row.shorter_program, row.shorter_length = d.shorter or None, d.shorter_length
             if d.status in (Found.LEARNED, Found.RULES_SUFFICE):
                 row.found_program, row.found_length, row.proven = d.found, d.found_length, True
                 row.shortest = bool(d.result and d.result.shortest)
-                row.shorter_program, row.shorter_length = d.shorter or None, d.shorter_length
             elif d.status is Found.KNOWN and d.rule in rules:
                 row.found_program, row.proven = rules[d.rule]["rhs"], True
                 row.found_length = (rules[d.rule].get("provenance") or {}).get("length_after")

@@ -1092,6 +1092,11 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, {d.seconds:.1f} s: {d.found}")
         for note in d.result.notes if d.result is not None else ():
             click.echo(f"    {note}")
+        if d.shorter:
+            click.echo(
+                f"    also proven, shorter and dearer on this machine: {d.shorter_length} operations, "
+                f"cost {d.shorter_cost:.2f}: {d.shorter}"
+            )
         if d.rule and d.status is Found.LEARNED:
             click.echo(f"    learned rule {d.rule} -> {path}")
             if d.generalised:
