@@ -134,3 +134,15 @@ def test_the_search_reaches_a_reversal_at_the_literatures_length():
     out = en.search(spec, {}, budget_s=120.0)
     assert out.found is not None and out.found.length == 16
     assert rulebook.prove(spec.term, out.found.term) is None
+
+
+def test_a_program_that_reads_a_value_twice_is_shown_with_lets():
+    """A reversal's stages each read the last one twice: as a tree its text
+    doubles at every stage; shown with lets it reads at its length."""
+    from atlas.meaning.terms import pretty_lets
+
+    (_, stages) = min(built("backwards16"), key=lambda c: c[0])
+    text = pretty_lets(stages)
+    assert text.count("let ") == 2 and len(text) < len(str(stages)), text
+    # each operation written once: as many operators as the program's length
+    assert sum(text.count(op) for op in ("&", "|", "<<", ">>", "rotl", "bswap")) == 16

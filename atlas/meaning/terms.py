@@ -288,6 +288,28 @@ def pretty(t: Term, memo: dict[Term, str] | None = None) -> str:
     return text(t)
 
 
+def pretty_lets(t: Term) -> str:
+    """`t` in intent syntax, each operation it reads more than once named by
+    a `let` first, as the program computes it: once.  A program found as a
+    DAG (a reversal's stages each read the last twice) reads at its real
+    length, where the tree's text doubles with every reuse."""
+    reads: dict[Term, int] = {}
+    for u in subterms(t):
+        for a in u.args:
+            reads[a] = reads.get(a, 0) + 1
+    taken = {u.value for u in subterms(t) if u.op == "var"}
+    names = (n for k in range(len(reads) + len(taken) + 1) if (n := f"v{k}") not in taken)
+    named: dict[Term, Term] = {}
+    lets = []
+    for u in subterms(t):  # children first, so a let reads only the names before it
+        if u is t or not u.args or u.op == "cast" or reads.get(u, 0) < 2:
+            continue
+        body = Term(u.op, u.ty, tuple(replace_subterms(a, named) for a in u.args), u.value)
+        named[u] = Term("var", u.ty, (), next(names))
+        lets.append(f"let {named[u].value} = {pretty(body)}; ")
+    return "".join(lets) + pretty(replace_subterms(t, named))
+
+
 # ---------------------------------------------------------------- constants
 
 _PY = sem.PyDomain()

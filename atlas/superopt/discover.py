@@ -25,7 +25,7 @@ from ..logic import rules as rulebook
 from . import costmodel
 from ..logic import enumeration
 from ..logic import stochastic as so
-from ..meaning.terms import Term
+from ..meaning.terms import Term, pretty_lets
 from ..machine.probe import Probe
 
 MIN_LENGTH = 2  # a root of one operation has nothing to gain
@@ -198,7 +198,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     d.enumerated = (e.evaluated, e.seconds)
     if e.shorter is not None:
         shorter = _reads_back(e.shorter.term, reads)
-        d.shorter, d.shorter_length = str(shorter), e.shorter.length
+        d.shorter, d.shorter_length = pretty_lets(shorter), e.shorter.length
         d.shorter_cost = round(cost_model.estimate(shorter, session.table), 3)
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
@@ -212,7 +212,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     f = r.found
     found_term = _reads_back(f.term, reads)
     after = cost_model.estimate(found_term, session.table)
-    d.found, d.found_length, d.cost_after = str(f.term), f.length, round(after, 3)
+    d.found, d.found_length, d.cost_after = pretty_lets(f.term), f.length, round(after, 3)
     if not after < before - 1e-9:
         d.status = Found.NO_GAIN
         d.why = "not cheaper on this machine than the atlas's form"
