@@ -308,6 +308,36 @@ def test_a_run_is_the_same_for_the_same_seed():
     assert [t.end for t in other.times] != [t.end for t in runs[0].times]
 
 
+class _AskingAll:
+    """A policy that says work waits whenever a unit runs: the simulator
+    then asks every idle unit at every event, as it did before it asked
+    only while a task waits."""
+
+    def __init__(self, inner):
+        self.inner, self.name = inner, inner.name
+
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+
+    def waiting(self, state):
+        return self.inner.waiting(state) or any(u.running is not None for u in state.units)
+
+
+@pytest.mark.parametrize("path", ["workloads/cholesky-hetero.yaml", "workloads/stream-phase.yaml"])
+@pytest.mark.parametrize("name", policies.NAMES)
+def test_asking_idle_units_only_while_a_task_waits_changes_no_schedule(path, name):
+    w = workloads.load(path)
+    hand = Selector.parse(HAND_WRITTEN)
+
+    def run(wrap):
+        pol = policies.by_name(name, {k: hand for k in w.platform.classes()})
+        return sim.simulate(w.graph, w.platform, wrap(pol), dispatch.Dispatcher(), seed=2)
+
+    asked, plain = run(_AskingAll), run(lambda p: p)
+    assert [(t.unit, t.start, t.end) for t in plain.times] == [(t.unit, t.start, t.end) for t in asked.times]
+    assert plain.decisions < asked.decisions
+
+
 def test_a_graph_is_paid_by_its_end():
     """For a graph the earnings fall as the makespan grows past the plan."""
     w = workloads.load("workloads/cholesky-hetero.yaml")
