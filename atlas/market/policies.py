@@ -94,19 +94,24 @@ class _PerUnit(Policy):
     def start(self, state, seed):
         super().start(state, seed)
         self.queues: list[collections.deque[Task]] = [collections.deque() for _ in state.units]
+        self.queued = 0  # tasks in all the queues (asked at every event: a thousand queues are slow to look at)
 
     def ready(self, task, state):
         self.queues[self.place(task, state).index].append(task)
+        self.queued += 1
 
     @abc.abstractmethod
     def place(self, task: Task, state: State) -> UnitState: ...
 
     def pick(self, unit, state):
         q = self.queues[unit.index]
-        return q.popleft() if q else None
+        if not q:
+            return None
+        self.queued -= 1
+        return q.popleft()
 
     def waiting(self, state):
-        return any(self.queues)
+        return self.queued > 0
 
     def join(self, unit, state):
         self.queues.append(collections.deque())
@@ -114,6 +119,7 @@ class _PerUnit(Policy):
     def retire(self, unit, state):
         left = list(self.queues[unit.index])
         self.queues[unit.index].clear()
+        self.queued -= len(left)
         return left
 
     def capable(self, task: Task, state: State) -> list[UnitState]:
@@ -158,6 +164,7 @@ class WorkStealing(_PerUnit):
                 if state.can_run(q[i], unit):
                     t = q[i]
                     del q[i]
+                    self.queued -= 1
                     return t
         return None
 
@@ -175,58 +182,65 @@ class Dmda(_PerUnit):
 
     def start(self, state, seed):
         super().start(state, seed)
-        self.queued_until = [0.0] * len(state.units)
+        self.queued_until = np.zeros(len(state.units))
+        self.classes = state.platform.classes()
+        self.klass = np.array([self.classes.index(u.spec.klass) for u in state.units], dtype=np.int64)
+        self.node = np.array([u.spec.node for u in state.units], dtype=np.int64)
         # calibration runs placed and not yet finished, per (kind, size bucket, class):
         # a class is sent no more than it takes to learn it, however many tasks are ready
         self.trials: collections.Counter[tuple[str, int, str]] = collections.Counter()
         self.trial_of: dict[int, tuple[str, int, str]] = {}
 
     def place(self, task, state):
-        capable = self.capable(task, state)
-        # what depends on a unit's class, or its memory node, once each
+        # what depends on a unit's class, or its memory node, once each: by
+        # class, whether it can run the task, its runs seen and its
+        # calibration runs out; then every unit at once, in unit order
         size = bucket(task.size)
-        runs = {k: state.model.samples(task.kind, task.size, k) for k in {u.spec.klass for u in capable}}
-
-        def seen(u: UnitState) -> int:
-            return runs[u.spec.klass]
-
-        def out(u: UnitState) -> int:
-            return self.trials[(task.kind, size, u.spec.klass)]
-
+        can = np.array([state.platform.can_run(task.kind, k) for k in self.classes])
+        capable = np.flatnonzero(can[self.klass] & state.alive)
+        seen = np.array([state.model.samples(task.kind, task.size, k) for k in self.classes])[self.klass[capable]]
+        out = np.array([self.trials[(task.kind, size, k)] for k in self.classes])[self.klass[capable]]
         # a class with too little history for this kind and size is
         # calibrated first: the task goes to its unit that is free first
-        unknown = [u for u in capable if seen(u) + out(u) < CALIBRATION]
-        if unknown:
-            best = self._first_free(unknown, state)
-            key = (task.kind, bucket(task.size), best.spec.klass)
+        unknown = capable[seen + out < CALIBRATION]
+        if unknown.size:
+            best = self._first_free([state.units[i] for i in unknown.tolist()], state)
+            key = (task.kind, size, best.spec.klass)
             self.trials[key] += 1
             self.trial_of[task.ident] = key
             return best
         # a class whose calibration runs are still out has no estimate yet
         # (it would look free): the others take the task while they run,
         # and while no class has one, the tasks are spread as for calibration
-        known = [u for u in capable if seen(u) >= CALIBRATION]
-        if not known:
-            return self._first_free(capable, state)
-        # a node that holds none of the task's data receives all of it: the same transfer as any such node
+        known = capable[seen >= CALIBRATION]
+        if not known.size:
+            return self._first_free([state.units[i] for i in capable.tolist()], state)
+        ends = self._finish(task, state, known)
+        i = int(np.argmin(ends))  # the first of the earliest, in unit order
+        self.queued_until[known[i]] = ends[i]
+        return state.units[int(known[i])]
+
+    def _finish(self, task: Task, state: State, at: np.ndarray) -> np.ndarray:
+        """When `task` would end on each unit of `at`: free (the clock, its
+        run, its queue), then its data moved, then its run, added in that
+        order.  A node that holds none of the task's data receives all of
+        it: the same transfer as any such node."""
+        free = np.maximum(np.maximum(state.now, state.busy[at]), self.queued_until[at])
         holders = state.holders(task)
-        transfers: dict[int | None, float] = {}  # by node, None for every node without its data
-        ran: dict[str, float] = {}
-        best, best_t = None, float("inf")
-        for u in known:
-            free = max(state.now, u.busy_until, self.queued_until[u.index])
-            node = u.spec.node if u.spec.node in holders else None
-            klass = u.spec.klass
-            if node not in transfers:
-                transfers[node] = state.transfer(task, u)
-            if klass not in ran:
-                ran[klass] = state.predicted(task, u)
-            t = free + transfers[node] + ran[klass]
-            if t < best_t:
-                best, best_t = u, t
-        assert best is not None
-        self.queued_until[best.index] = best_t
-        return best
+        nodes = self.node[at]
+        held = np.isin(nodes, sorted(holders))
+        moved = np.zeros(len(at))
+        for n in holders:
+            on = nodes == n
+            if on.any():
+                moved[on] = state.transfer(task, state.units[int(at[int(np.argmax(on))])])
+        if not held.all():
+            moved[~held] = state.transfer(task, state.units[int(at[int(np.argmin(held))])])
+        klasses = self.klass[at]
+        ran = np.zeros(len(at))
+        for k in np.unique(klasses).tolist():
+            ran[klasses == k] = state.predicted(task, state.units[int(at[int(np.argmax(klasses == k))])])
+        return free + moved + ran
 
     def _first_free(self, units: list[UnitState], state: State) -> UnitState:
         """The unit with the shortest queue, then the one free first."""
@@ -238,7 +252,11 @@ class Dmda(_PerUnit):
 
     def join(self, unit, state):
         super().join(unit, state)
-        self.queued_until.append(0.0)
+        self.queued_until = np.append(self.queued_until, 0.0)
+        if unit.spec.klass not in self.classes:
+            self.classes = [*self.classes, unit.spec.klass]
+        self.klass = np.append(self.klass, self.classes.index(unit.spec.klass))
+        self.node = np.append(self.node, unit.spec.node)
 
     def finished(self, task, unit, state):
         key = self.trial_of.pop(task.ident, None)
@@ -540,9 +558,8 @@ class _Summary:
         self.rows: dict[tuple, tuple[list, dict[tuple[str, int], int]]] = {}
         self._nodes: tuple[dict[int, list[tuple[str, int]]], list[str]] | None = None
         units = state.units
-        n = len(units)
-        busy = np.fromiter((o.busy_until for o in units), np.float64, n)
-        alive = np.flatnonzero(np.fromiter((not o.gone for o in units), bool, n))
+        busy = state.busy
+        alive = np.flatnonzero(state.alive)
         group = layout.group[alive]
         # by group, then free time, then unit order: each group's first two
         order = alive[np.lexsort((alive, busy[alive], group))]

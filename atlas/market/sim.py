@@ -88,7 +88,7 @@ class Platform:
 class UnitState:
     spec: UnitSpec
     index: int
-    busy_until: float = 0.0
+    busy_until: float = 0.0  # written through State.occupy only (State.busy mirrors it)
     running: int | None = None
     busy: float = 0.0  # seconds spent running tasks
     earnings: float = 0.0
@@ -109,19 +109,28 @@ class State:
         # bumped whenever a unit's busy_until or gone changes or a unit joins:
         # what the policies work out from the units is kept until it moves
         self.moved = 0
+        # every unit's busy_until and whether it is there, by index: the
+        # policies read them whole (a thousand units' attributes one by one
+        # cost more than the rest of a decision)
+        self.busy = np.zeros(len(self.units))
+        self.alive = np.ones(len(self.units), dtype=bool)
 
     def occupy(self, unit: UnitState, until: float) -> None:
         """The unit is busy until `until` (or, with the time past, free)."""
         unit.busy_until = until
+        self.busy[unit.index] = until
         self.moved += 1
 
     def lose(self, unit: UnitState) -> None:
         """The unit is gone for good."""
         unit.gone = True
+        self.alive[unit.index] = False
         self.moved += 1
 
     def join(self, unit: UnitState) -> None:
         self.units.append(unit)
+        self.busy = np.append(self.busy, unit.busy_until)
+        self.alive = np.append(self.alive, not unit.gone)
         self.moved += 1
 
     def predicted(self, task: Task, unit: UnitState) -> float:
