@@ -89,7 +89,7 @@ class Outcome:
     counterexamples: int
     sizes: int  # the table size reached (every program that small was seen)
     notes: list[str] = field(default_factory=list)
-    shortest: bool = False  # every shorter term over these operators and constants was seen, none equal
+    shortest: bool = False  # every shorter term over the tables' operators (not DEAR) and constants was seen
     evaluated: int = 0  # programs run on every test vector, kept or not, every stage and round together
     shorter: so.Found | None = None  # a proven program shorter than `found` and dearer on this machine
 
@@ -405,7 +405,8 @@ def search(
             if shorter is None:  # a program passed over for its price may be shorter: said, not emitted
                 shorter = _shortest_proven(dear, found.length, tried, spec, price, chain, decide)
             note = (
-                f"no program of fewer than {length} operations over these operators and constants is equal"
+                f"no program of fewer than {length} operations over these operators (division aside) "
+                "and constants is equal"
                 if shortest and length > 0
                 else ""
             )

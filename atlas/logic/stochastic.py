@@ -409,7 +409,7 @@ class Result:
     chains: int
     notes: list[str] = field(default_factory=list)
     # found by enumeration with every smaller table whole: no shorter
-    # program over these operators and constants is equal
+    # program over these operators (division aside) and constants is equal
     shortest: bool = False
 
 

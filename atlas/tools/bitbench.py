@@ -338,7 +338,7 @@ class Row:
     status: str = ""  # the search's word: learned, known, no gain, not found
     enumerated: tuple[int, float] | None = None  # (programs run on every test vector, seconds)
     proposed: tuple[int, float] | None = None  # the chain's (proposals, seconds), where it ran
-    shortest: bool = False  # the enumeration saw every shorter program over its operators: none is equal
+    shortest: bool = False  # the enumeration saw every shorter program over its operators but division: none equal
 
 
 def _kernel(p: Problem) -> Kernel:
