@@ -21,8 +21,10 @@ nothing is found by luck.  Enumeration finds every short one:
   every stage above.  The table terms nearest the target (fewest bits
   apart) are named, with each operation inside them, and a second
   enumeration runs over the inputs and those names (`_let`).
-* **Bits moved.**  A function that only copies bits to other places (a
-  reversal, a gather) is built from its map of positions (bitmoves.py).
+* **Bits moved, lanes tested.**  A function that only copies bits to other
+  places (a reversal, a gather) is built from its map of positions
+  (bitmoves.py), and one that tests every byte or half of a word against a
+  threshold from the test's lane function (lanetests.py).
 * **Proof loop.**  A term equal to the spec on every vector goes to Z3,
   cheapest first under the machine's cost model; a counterexample joins the
   vectors and the tables are built again.  Only proven programs come out.
@@ -39,7 +41,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import bitmoves
+from . import bitmoves, lanetests
 from . import rules as rulebook
 from ..meaning import ir
 from ..meaning.terms import Term, const, replace_subterms, subterms
@@ -379,7 +381,8 @@ def search(
         # Then, every tree tried: the terms that use one of them twice, the
         # first level the tables could not hold streamed against goals, and
         # the twice-used terms of that level as far as it was built.
-        later = [partial(bitmoves.candidates, spec, chain.env, chain.expected)]  # built, not searched
+        # built, not searched: bits moved, and a test of every lane
+        later = [partial(f, spec, chain.env, chain.expected) for f in (bitmoves.candidates, lanetests.candidates)]
         later += [partial(_shared, tables, k, deadline) for k in range(1, reached + 1)]
         later.append(partial(_streamed, tables, reached + 1, deadline))
         later.append(partial(_let, tables, pool, deadline))
