@@ -55,9 +55,7 @@ def lane_test(spec: so.Spec, env: dict, expected: np.ndarray, lane: int) -> tupl
     if W.bits // lane < 2:
         return None
     full = (1 << lane) - 1
-    probes = np.arange(1 << lane, dtype=np.uint64)
-    with np.errstate(all="ignore"):
-        got = np.broadcast_to(np.asarray(so.run_term(spec.term, {name: probes})), probes.shape).astype(np.uint64)
+    got = _run(spec, name, np.arange(1 << lane, dtype=np.uint64))
     low = [int(v) & full for v in got.tolist()]
     value = max(low)
     if value not in (1, 1 << (lane - 1), full) or any(v not in (0, value) for v in low):
@@ -81,6 +79,18 @@ def lane_test(spec: so.Spec, env: dict, expected: np.ndarray, lane: int) -> tupl
         want |= np.where(passes, np.uint64(value << (lane * k)), np.uint64(0))
     agree = np.array_equal(want, np.broadcast_to(np.asarray(expected, dtype=np.uint64), xs.shape))
     return (c, at_least, value) if agree else None
+
+
+def _run(spec: so.Spec, name: str, xs: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """The spec's values at `xs`, a chunk at a time: every subterm's values
+    are kept while a chunk runs, and a large unrolled loop over 65,536
+    values at once would hold gigabytes."""
+    out = []
+    with np.errstate(all="ignore"):
+        for at in range(0, len(xs), chunk):
+            part = xs[at : at + chunk]
+            out.append(np.broadcast_to(np.asarray(so.run_term(spec.term, {name: part})), part.shape))
+    return np.concatenate(out).astype(np.uint64)
 
 
 def _rep(v: int, lane: int, W: ir.Scalar) -> Term:
