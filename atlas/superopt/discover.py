@@ -52,7 +52,8 @@ class Discovery:
     source_length: int | None = None  # operations of the atlas's extraction (the starting point)
     found: str = ""
     found_length: int | None = None
-    # a proven program shorter than `found` that this machine runs slower (the enumeration's later stages)
+    # a proven program shorter than `found` (or, with no gain, than the atlas's form) that the cost model
+    # prices higher on this machine: reported, not learned
     shorter: str = ""
     shorter_length: int | None = None
     shorter_cost: float | None = None
@@ -198,7 +199,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     d.enumerated = (e.evaluated, e.seconds)
     if e.shorter is not None:
         shorter = _reads_back(e.shorter.term, reads)
-        d.shorter, d.shorter_length = pretty_lets(shorter), e.shorter.length
+        d.shorter, d.shorter_length = pretty_lets(e.shorter.term), e.shorter.length
         d.shorter_cost = round(cost_model.estimate(shorter, session.table), 3)
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
