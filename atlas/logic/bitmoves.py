@@ -35,21 +35,31 @@ def candidates(spec: so.Spec, env: dict, expected: np.ndarray) -> list[tuple[int
     """(length, program) for each form of the bit map `spec` computes, or
     none where it is not one (on `env`'s test vectors, whose spec values are
     `expected`)."""
+    x = word_input(spec)
+    if x is None:
+        return []
     moves = bit_map(spec, env, expected)
     if moves is None:
         return []
-    x = Term("var", spec.W, (), spec.inputs[0][0])
     forms = [by_distance(x, spec.W, moves), by_stages(x, spec.W, moves)]
     return [(so.term_length(t), t) for t in forms if t is not None]
 
 
-def bit_map(spec: so.Spec, env: dict, expected: np.ndarray) -> dict[int, int] | None:
-    """{input bit: output bit} where the spec copies bits and zeroes the
-    rest, every output bit from at most one input bit; None otherwise."""
-    if len(spec.inputs) != 1 or spec.inputs[0][1] != spec.W or spec.term.ty != spec.W or not spec.W.is_int:
+def word_input(spec: so.Spec) -> Term | None:
+    """The input of a spec that is a function of one integer word to a word
+    of its type, with no precondition (what is read off single bits or lanes
+    need not meet one); None for any other spec."""
+    if len(spec.inputs) != 1 or spec.inputs[0][1] != spec.W or spec.term.ty != spec.W:
         return None
-    if spec.pre is not None:
-        return None  # a map read off single bits need not meet the precondition
+    if not spec.W.is_int or spec.pre is not None:
+        return None
+    return Term("var", spec.W, (), spec.inputs[0][0])
+
+
+def bit_map(spec: so.Spec, env: dict, expected: np.ndarray) -> dict[int, int] | None:
+    """{input bit: output bit} where the spec (a `word_input` one) copies
+    bits and zeroes the rest, every output bit from at most one input bit;
+    None otherwise."""
     name, W = spec.inputs[0][0], spec.W
     w = W.bits
     probes = np.array([0] + [1 << i for i in range(w)], dtype=np.uint64)

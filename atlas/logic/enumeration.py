@@ -64,7 +64,6 @@ SHARE_COMBINE = ("xor", "or", "and", "add", "sub")
 SHARE_ROWS = 1 << 14  # terms t evaluated in one block
 SHARE_FOUND = 256  # candidates kept per size: all equal on every vector, the first are as short
 FOUND_ALL = 4 * SHARE_FOUND  # candidates of every size a stage keeps, at most
-MAX_LENGTH = 1 << 30  # longer than any candidate
 # q(t, p(t, s)) that determines t (for s not 0: each round of t = f(u, p(t, s))
 # fixes at least one more bit), so the t it needs can be looked for.
 INVERTIBLE = {("xor", "shl"): "xor", ("xor", "shr"): "xor", ("add", "shl"): "sub", ("sub", "shl"): "add"}
@@ -353,8 +352,9 @@ def search(
     def affordable(candidates: list) -> list:
         if below is None:
             return candidates
-        cheap = [c for c in candidates if price(c[1]) < below - 1e-9]
-        dear.extend(c for c in candidates if price(c[1]) >= below - 1e-9)
+        cheap: list[tuple[int, Term]] = []
+        for c in candidates:  # each priced once
+            (cheap if price(c[1]) < below - 1e-9 else dear).append(c)
         return cheap
 
     pool = _pool(spec, constants)
@@ -429,7 +429,7 @@ def search(
         [f"no program of up to {2 * reached + 1} operations of this form is equal on every test vector"],
         evaluated=evaluated,
         # nothing priced under `below`: the shortest passed over for its price, proven, is still said
-        shorter=_shortest_proven(dear, MAX_LENGTH, tried, spec, price, chain, decide),
+        shorter=_shortest_proven(dear, math.inf, tried, spec, price, chain, decide),
     )
 
 
@@ -771,14 +771,14 @@ def _cheapest_proven(
 
 
 def _shortest_proven(
-    dear: list, length: int, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide
+    dear: list, length: float, tried: set, spec: so.Spec, price: Callable[[Term], float], chain, decide
 ) -> so.Found | None:
     """The shortest of the candidates passed over for their price that are
     shorter than `length` operations, proven (checked on the vectors of
     every round first: some were met before a counterexample)."""
     fewer = [c for c in dear if so.term_length(c[1]) < length and _still_equal(c[1], chain, 0)]
     short, _ = _first_proven(fewer, tried, spec, price, chain, decide, len(chain.expected))
-    return short if short is not None and short.length < length else None
+    return short
 
 
 def _still_equal(term: Term, chain, since: int) -> bool:

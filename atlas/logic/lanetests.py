@@ -26,6 +26,7 @@ import numpy as np
 from ..meaning import ir
 from ..meaning.terms import Term, const
 from . import stochastic as so
+from .bitmoves import word_input
 
 LANES = (8, 16)
 
@@ -33,12 +34,9 @@ LANES = (8, 16)
 def candidates(spec: so.Spec, env: dict, expected: np.ndarray) -> list[tuple[int, Term]]:
     """(length, program) for each form of the lane test `spec` computes,
     or none where it is not one (on `env`'s vectors, their values `expected`)."""
-    W = spec.W
-    if len(spec.inputs) != 1 or spec.inputs[0][1] != W or spec.term.ty != W or spec.pre is not None:
+    W, x = spec.W, word_input(spec)
+    if x is None or W.signed:  # the shifts down are logical
         return []
-    if not W.is_int or W.signed:  # the shifts down are logical
-        return []
-    x = Term("var", W, (), spec.inputs[0][0])
     out = []
     for lane in LANES:
         test = lane_test(spec, env, expected, lane)
