@@ -206,3 +206,149 @@ def test_past_its_bound_the_measured_extraction_falls_back_to_the_static_sums(mo
     again = egraph.saturate(roots, rules_for(roots), table=made_up({}), limits=egraph.Limits(iterations=2))
     assert again.report()["cost_model"] == "made up for a test"
     assert best in small.class_of("f@f.ax:1:1 return").members()
+
+
+# ---------------------------------------------------------------- priced where it runs
+
+
+def test_an_overlapped_term_is_priced_by_its_throughput_alone():
+    table = made_up({"add": (1.0, 0.25)})
+    x = var("x", ir.U32)
+    chain = x
+    for _ in range(4):
+        chain = Term("add", ir.U32, (chain, x))
+    assert costs.estimate(chain, table) == 4.0  # once: the path
+    assert costs.estimate(chain, table, overlapped=True) == 1.0  # iterations side by side: 4 x 0.25
+    # on the static hints the two agree: one figure per operation, summed
+    static = costs.static_table(load_probe(PROBE), "a test")
+    assert costs.estimate(chain, static, overlapped=True) == costs.estimate(chain, static)
+
+
+CONTEXTS = """\
+fn times8(x: u32) -> u32 { return x * 8; }
+fn mapped(n: u64, x: [u32; n], out: mut [u32; n]) {
+    for i in 0..n { let t: u32 = times8(x[i]); out[i] = x[i] * 8 + t; }
+}
+fn hashed(n: u64, x: [u32; n]) -> u32 {
+    let h: u32 = 0;
+    for i in 0..n { h = mix(h, x[i]); }
+    return h;
+}
+fn mix(h: u32, v: u32) -> u32 { return (h ^ v) * 16777619; }
+fn outer(v: u32) -> u32 { return inner(v) + 1; }
+fn inner(v: u32) -> u32 { return v * 5; }
+fn lone(v: u32) -> u32 { return v * 8; }
+fn twice(n: u64, x: [u32; n], out: mut [u32; n]) {
+    for i in 0..n { out[i] = outer(x[i]) + lone(x[i]); }
+    out[0] = lone(7);
+}
+fn running(n: u64, x: [u32; n], out: mut [u32; n]) {
+    let s: u32 = 0;
+    for i in 1..n { s = s + x[i] * 3; out[i] = out[i - 1] + x[i]; }
+    out[0] = s;
+}
+"""
+
+
+def lowered(text: str, tmp_path):
+    p = tmp_path / "k.ax"
+    p.write_text(text)
+    _, module, _ = front([p], load_probe(PROBE))
+    return module, lower.transform(module)[1]
+
+
+def test_a_root_is_overlapped_where_its_loop_carries_nothing_into_it(tmp_path):
+    module, roots = lowered(CONTEXTS, tmp_path)
+    # every call of times8 is in a loop, from nothing the loop carries; mix gets
+    # the hash the loop carries; outer is called only so, and inner only from
+    # outer's top level; lone once outside any loop too
+    assert lower.called_overlapped(module) == {"times8", "outer", "inner"}
+    by = {(r.function, r.role): r.overlapped for r in roots}
+    assert by["times8", "return"] and by["inner", "return"]
+    assert not by["mix", "return"] and not by["lone", "return"]
+    assert by["mapped", "value of out[]"]  # a map's element
+    assert not by["hashed", "return"]  # outside the loop, in a function nobody calls
+    running = {r.role: r.overlapped for r in roots if r.function == "running" and r.where.line == 20}
+    assert not running.pop("lower bound") and not running.pop("upper bound")  # outside the loop, called by nobody
+    # s + x[i] * 3 reads the carried s; out[i - 1] + x[i] reads the array the loop stores
+    assert running == {"s": False, "index of out[]": True, "value of out[]": False}, running
+
+
+def test_an_overlapped_root_takes_its_class_point_of_least_throughput(tmp_path):
+    # a multiply of short latency and poor throughput, a shift by a constant
+    # (priced as an `and`) the other way round: once, x * 8 stays a multiply;
+    # in a map, it becomes the shift
+    table = made_up({"mul": (1.0, 2.0), "and": (2.5, 0.4), "add": (1.0, 0.25)})
+    module, roots = lowered(CONTEXTS, tmp_path)
+    atlas = egraph.saturate(
+        {r.name: (r.function, r.term) for r in roots},
+        rules_for({r.name: (r.function, r.term) for r in roots}),
+        table=table,
+    )
+    [once] = [r for r in roots if r.function == "lone" and r.role == "return"]
+    [mapped] = [r for r in roots if r.function == "times8" and r.role == "return"]
+    assert atlas.extract(once.name, once.overlapped).op == "mul"
+    assert atlas.extract(mapped.name, mapped.overlapped).op == "shl"
+    assert atlas.cost(atlas.extract(mapped.name, True), True) < atlas.cost(mapped.term, True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_overlapped_extraction_is_the_least_throughput_of_the_members(tmp_path, seed):
+    rng = random.Random(seed)
+    table = made_up({op: (rng.choice([1.0, 2.0, 3.0, 5.0]), rng.choice([0.2, 0.5, 1.0, 2.0])) for op in costs.OPS})
+    roots = roots_of(KERNELS, tmp_path)
+    atlas = egraph.saturate(roots, rules_for(roots), table=table)
+    for name in roots:
+        best = atlas.extract(name, overlapped=True)
+        for other in atlas.extract_k(name, 8):
+            assert costs.estimate(best, table, True) <= costs.estimate(other, table, True) + 1e-9, (name, other)
+
+
+NONZERO = """\
+fn nonzero_bytes(x: u32) -> u32 {
+    let m: u32 = 0;
+    for k in 0u32..4 {
+        if (x >> (8 * k)) & 0xff != 0 {
+            m = m | (0xffu32 << (8 * k));
+        }
+    }
+    return m;
+}
+fn each(n: u64, x: [u32; n], out: mut [u32; n]) {
+    for i in 0..n { out[i] = nonzero_bytes(x[i]); }
+}
+"""
+
+
+def test_a_function_called_in_a_map_is_searched_and_extracted_by_throughput(tmp_path, monkeypatch):
+    """Hacker's Delight's six dependent operations for the zero-byte test
+    cost more once than the source's short parallel selects, and less where
+    iterations overlap: called in a map, the six are learned and emitted."""
+    from atlas.machine import probe as hwprobe
+    from atlas.pipeline import compile_files
+    from atlas.superopt import discover
+
+    table = made_up({"mul": (3.0, 0.25)})  # the rest latency 1.0, throughput 0.25
+    cached = tmp_path / "costs.json"
+    cached.write_text(json.dumps({**costs.stamp(), "table": table.as_dict()}))
+    monkeypatch.setattr(costs, "cache_path", lambda probe: cached)
+    monkeypatch.delenv("ATLAS_COSTS", raising=False)
+    host = hwprobe.probe()
+    src = tmp_path / "nz.ax"
+    src.write_text(NONZERO)
+    learned_file = tmp_path / "learned.yaml"
+    [d] = discover.run([src], host, budget_s=30, seed=0, learned_path=learned_file, costs=table, only=["nonzero_bytes"])
+    assert d.overlapped and d.status is discover.Found.LEARNED, d.why
+    assert d.found_length == 6, d.found
+    out = compile_files([src], host, tmp_path / "out", learned=[learned_file])
+    emitted = ir.pretty_function(next(f for f in out.module.functions if f.name == "nonzero_bytes"))
+    assert "select" not in emitted and "0x80808080" in emitted, emitted
+    # once, the same six are the dearer: the context decided
+    module, roots = lowered(NONZERO, tmp_path)
+    [whole] = [r for r in roots if r.role == lower.FUNCTION]
+    chosen = next(f for f in out.module.functions if f.name == "nonzero_bytes").body[-1].value
+    from atlas.meaning.terms import from_expr
+
+    six = from_expr(chosen, {})
+    assert costs.estimate(six, table) > costs.estimate(whole.term, table)
+    assert costs.estimate(six, table, True) < costs.estimate(whole.term, table, True)

@@ -5,6 +5,7 @@ a term by the same estimate on the same table.
     table = model_for(probe)          # this machine's measured table if cached, else the static hints
     estimate(term, table)             # the larger of the critical path's latency and
                                       # the sum of the operations' reciprocal throughputs
+    estimate(term, table, overlapped=True)  # the throughputs alone: a loop's iterations side by side
 
 Two kinds of table.  The static hints (`costs`, from primitives/core.yaml and
 BASE_COSTS) give each operation one figure, used as both its latency and
@@ -16,7 +17,11 @@ type; the compile reads it from the cache and never measures.
 
 Why an estimate of both figures: a chain of dependent operations costs its
 latencies; independent ones overlap and cost their throughputs.  The larger
-of the two bounds a scalar evaluation from below.  The figures are scalar:
+of the two bounds a scalar evaluation from below.  A term computed in every
+iteration of a loop, from nothing an earlier iteration made, is *overlapped*
+(lower.Root.overlapped): iterations run side by side, so only the
+throughputs count, and a six-operation chain can beat eighteen short
+parallel operations there while losing to them once.  The figures are scalar:
 in a loop the backend vectorises, operations rank otherwise (a variable
 shift is dear in vectors), which this model does not see.
 """
@@ -338,10 +343,15 @@ def node_figures(table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: 
     return c.latency, c.throughput
 
 
-def estimate(t: Term, table: Table) -> float:
+def estimate(t: Term, table: Table, overlapped: bool = False) -> float:
     """The larger of the critical path's latency and the sum of the
     reciprocal throughputs, over the term as a tree (a shared subterm is
-    paid at each use, as extraction pays it)."""
+    paid at each use, as extraction pays it).  `overlapped`: the term is
+    computed once per iteration of a loop and reads nothing an earlier
+    iteration made, so an out-of-order core (or the vectoriser) runs
+    iterations side by side and hides the latency: the throughput alone
+    bounds the rate (a loop's resource bound, where a recurrence would set
+    the other)."""
     ready = _figures_seen(table)  # subterm -> (path latency, throughput sum)
     stack = [t]
     while stack:  # children first; a subterm seen before (here or by an earlier call) is not walked again
@@ -362,7 +372,7 @@ def estimate(t: Term, table: Table) -> float:
         ]
         ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
     path, total = ready[t]
-    return max(path, total)
+    return total if overlapped else max(path, total)
 
 
 _SEEN: dict[int, tuple[Table, dict]] = {}  # id(table) -> (the table, its figures per subterm)

@@ -847,19 +847,25 @@ class _Point:
     def rank(self) -> tuple:
         return (self.est, self.size, self.lat)
 
+    def overlapped_rank(self) -> tuple:
+        """The order for a root whose loop iterations overlap (costs.estimate)."""
+        return (self.thr, self.size, self.lat)
+
     def covers(self, other: "_Point") -> bool:
         return self.lat <= other.lat and self.thr <= other.thr and self.size <= other.size
 
 
 def _admit(front: list, p: _Point) -> bool:
     """Add p to a class's points unless one covers it or it would be the
-    worst of a full set; whether it was added."""
+    worst of a full set; whether it was added.  The point of least
+    throughput is never the one dropped: an overlapped root wants it."""
     if any(q.covers(p) for q in front):
         return False
     front[:] = [q for q in front if not p.covers(q)]
     if len(front) >= FRONTIER:
-        worst = max(front, key=_Point.rank)
-        if p.rank() >= worst.rank():
+        keep = min((*front, p), key=_Point.overlapped_rank)
+        worst = max((q for q in (p, *front) if q is not keep), key=_Point.rank)  # p first: a tie keeps the old
+        if worst is p:
             return False
         front.remove(worst)
     front.append(p)
@@ -974,7 +980,7 @@ class Atlas:
                 f"passed its bound of {PARETO_WORK} combinations per e-node on this e-graph"
             )
         if measured is not None:
-            own, best, choice, best_term, node_total = measured
+            own, best, choice, best_term, node_total, overlapped_term = measured
         else:
             own = {(cid, n): own_cost(*n) for cid, n in order}
             best, choice = _cheapest(raw, order, own)
@@ -989,12 +995,15 @@ class Atlas:
             def node_total(cid, n):  # the node over its children's best
                 return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n)[0], n[2]))
 
+            overlapped_term = best_term  # one figure per operation: the sum is the throughput already
+
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
         self._graph = dict(
             raw=raw,
             best=best,
             choice=choice,
             best_term=best_term,
+            overlapped_term=overlapped_term,
             own=own,
             index=index,
             ty=cls_ty,
@@ -1049,7 +1058,11 @@ class Atlas:
             lat = lat0 + max((x * top[k].lat for x, k in zip(lw, n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
-        return own, best, choice, lambda cid: term_of(top[cid]), node_total
+        def overlapped_term(cid) -> Term:
+            points = front[cid]
+            return term_of(min(points, key=_Point.overlapped_rank)) if points else term_of(top[cid])
+
+        return own, best, choice, lambda cid: term_of(top[cid]), node_total, overlapped_term
 
     def _member(self, n: ENode) -> Term:
         g = self._load()
@@ -1073,10 +1086,13 @@ class Atlas:
         cid = self._class_id(self.roots[root_name][1], {})
         return next(c for c in self.classes() if c.id == cid)
 
-    def extract(self, root_name: str) -> Term:
-        """The cheapest term equal to the root under the cost model."""
+    def extract(self, root_name: str, overlapped: bool = False) -> Term:
+        """The cheapest term equal to the root under the cost model;
+        `overlapped`: priced as in a loop whose iterations overlap
+        (costs.estimate), the class's point of least throughput."""
         g = self._load()
-        return g["best_term"](self._class_id(self.roots[root_name][1], {}))
+        which = g["overlapped_term"] if overlapped else g["best_term"]
+        return which(self._class_id(self.roots[root_name][1], {}))
 
     def extract_k(self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t) -> list[Term]:
         """Up to k terms equal to the root, distinct under `same` (e.g. up
@@ -1130,10 +1146,10 @@ class Atlas:
 
         return [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())][:k]
 
-    def cost(self, term: Term) -> float:
+    def cost(self, term: Term, overlapped: bool = False) -> float:
         """What extraction weighs `term` by (an int on the static hints)."""
         if self.measured is not None:
-            return round(estimate(term, self.measured), 2)
+            return round(estimate(term, self.measured, overlapped), 2)
         return term_cost(term, self.costs)
 
     def classes(self) -> list[EClass]:

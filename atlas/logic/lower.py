@@ -38,6 +38,11 @@ class Root:
     role: str  # 'value of y[i]', 'index of y[i]', 'x', 'condition', 'return', ...
     term: Term
     where: ir.Span
+    # Computed in every iteration of a loop from nothing an earlier
+    # iteration made (in its own function, or in a function called only so):
+    # iterations overlap, and the cost model prices it by throughput alone
+    # (atlas/logic/costs.py).
+    overlapped: bool = False
 
 
 Choose = Callable[[Root], Term]
@@ -60,21 +65,37 @@ class _Run:
 
 
 class _Lowering:
-    def __init__(self, fn: ir.Function, choose: Choose | None):
+    def __init__(self, fn: ir.Function, choose: Choose | None, overlapped: bool = False):
         self.fn = fn
         self.choose = choose or (lambda r: r.term)
         self.roots: list[Root] = []
         self.names: dict[str, int] = {}
         self.temps = 0
+        self.overlapped = overlapped  # the function is called only where iterations overlap
+        self.carried: list[set[str]] = []  # per enclosing loop: what one iteration leaves to the next
 
     def root(self, term: Term, where: ir.Span, role: str) -> Term:
         name = f"{self.fn.name}@{where} {role}"
         self.names[name] = self.names.get(name, 0) + 1
         if self.names[name] > 1:  # the same statement seen again (rare)
             name += f" #{self.names[name]}"
-        r = Root(name, self.fn.name, role, term, where)
+        r = Root(name, self.fn.name, role, term, where, self.overlaps(term))
         self.roots.append(r)
         return self.choose(r)
+
+    def overlaps(self, term: Term) -> bool:
+        """Whether `term`'s evaluations overlap: it is in a loop and reads
+        nothing the enclosing loops carry (a local they assign, an array
+        they store), or it is outside loops in a function called only so.
+        A loop's own value (a fold, an until) is priced once."""
+        if term.op in ("reduce", "until"):
+            return False
+        if not self.carried:
+            return self.overlapped
+        return not (_term_reads(term) & set().union(*self.carried))
+
+    def looping(self, body) -> "_Loop":
+        return _Loop(self, ir.assigned(body) | ir.stored(body))
 
     def expr(self, e: ir.Expr, role: str, where: ir.Span) -> ir.Expr:
         """A single expression outside any run (conditions, bounds, returns)."""
@@ -199,7 +220,8 @@ class _Lowering:
                 chosen = [self.root(t, s.span, f"{UNTIL} {n}") for n, t in zip(until.carried, until.terms)]
                 if not any(whiles.has_until(c) for c in chosen):
                     return whiles.emit(s, until, chosen, self.fresh)
-            return ir.While(self.expr(s.cond, "condition", s.span), self.block(s.body), s.span)
+            with self.looping(s.body):
+                return ir.While(self.expr(s.cond, "condition", s.span), self.block(s.body), s.span)
         if isinstance(s, ir.For):
             lo, hi = self.expr(s.lo, "lower bound", s.span), self.expr(s.hi, "upper bound", s.span)
             fold = loops.recognise(s)
@@ -208,10 +230,70 @@ class _Lowering:
                 chosen = [self.root(t, s.span, f"{FOLD} {n}") for n, t in zip(fold.carried, fold.terms)]
                 if any(loops.restructured(t, c) for t, c in zip(fold.terms, chosen)):
                     return loops.emit(replace(s, lo=lo, hi=hi), fold, chosen, self.fresh)
-            return ir.For(s.var, s.ty, lo, hi, self.block(s.body), s.span, s.lanes)
+            with self.looping(s.body):
+                body = self.block(s.body)
+            return ir.For(s.var, s.ty, lo, hi, body, s.span, s.lanes)
         if isinstance(s, ir.Return):
             return s if s.value is None else ir.Return(self.expr(s.value, "return", s.span), s.span)
         return s  # calls and anything holding one stay as written
+
+
+class _Loop:
+    """While lowering a loop's body: what the loop carries is in scope."""
+
+    def __init__(self, lowering: _Lowering, carried: set[str]):
+        self.lowering, self.carried = lowering, carried
+
+    def __enter__(self):
+        self.lowering.carried.append(self.carried)
+
+    def __exit__(self, *exc):
+        self.lowering.carried.pop()
+
+
+def _term_reads(term: Term) -> set[str]:
+    return {u.value for u in subterms(term) if u.op in ("var", "load")}
+
+
+def called_overlapped(module: ir.Module) -> set[str]:
+    """The functions whose every call (one at least) is in a loop and passes
+    nothing the loop carries, or is outside loops in a function itself in
+    this set: their iterations overlap where they run (Root.overlapped)."""
+    sites: dict[str, list[tuple[str, bool | None]]] = {}  # callee -> (caller, overlapped there; None: as the caller)
+
+    def visit(fn: str, stmts, carried: list[set[str]]) -> None:
+        for s in stmts:
+            for e in ir.own_exprs(s):
+                for c in ir.walk(e):
+                    if isinstance(c, ir.Call):
+                        sites.setdefault(c.func, []).append((fn, _site_overlaps(c, carried)))
+            inner = (
+                carried + [ir.assigned(s.body) | ir.stored(s.body)] if isinstance(s, (ir.For, ir.While)) else carried
+            )
+            for block in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
+                visit(fn, block, inner)
+
+    for f in module.functions:
+        visit(f.name, f.body, [])
+    found = set(sites)
+    changed = True
+    while changed:  # drop a callee with a site that is not overlapped, until none is left to drop
+        changed = False
+        for callee in sorted(found):
+            if not all(ok or (ok is None and caller in found) for caller, ok in sites[callee]):
+                found.discard(callee)
+                changed = True
+    return found
+
+
+def _site_overlaps(call: ir.Call, carried: list[set[str]]) -> bool | None:
+    """At a call site: True where the call is in a loop and reads nothing
+    the loops carry, False where it reads some, None outside loops."""
+    if not carried:
+        return None
+    reads = {a.name for a in call.args if isinstance(a, ir.ArrayRef)}
+    reads = reads.union(*(_reads(a) for a in call.args if not isinstance(a, ir.ArrayRef)))
+    return not (reads & set().union(*carried))
 
 
 def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Module, list[Root]]:
@@ -220,8 +302,9 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
     from .flatten import whole_term
 
     functions, roots = [], []
+    overlapped = called_overlapped(module)
     for f in module.functions:
-        lo = _Lowering(f, choose)
+        lo = _Lowering(f, choose, f.name in overlapped)
         body = lo.block(f.body)
         whole = whole_term(f)
         if whole is not None:

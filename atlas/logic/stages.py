@@ -13,6 +13,7 @@ Every function's evidence goes into the manifest.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field, replace
 
 from . import bodies, costs, egraph, idioms, loops, lower, validate, whiles
@@ -105,9 +106,10 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         n = counts[r.function]
         n[0] += 1
         when = pre[r.function]  # parameters never change (locals that shadow one are renamed): it holds throughout
-        best = sat.atlas.extract(r.name)
+        best = sat.atlas.extract(r.name, r.overlapped)
+        cost = functools.partial(sat.atlas.cost, overlapped=r.overlapped)  # priced where it runs
         if when is not None:
-            best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=sat.atlas.cost)
+            best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=cost)
         if strays(r.term, best):
             best = r.term  # another function's variable: not a form of this root
         if r.term.op == "reduce" and not loops.restructured(r.term, best):
@@ -115,7 +117,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         if r.term.op == "until" and whiles.has_until(best):
             best = r.term  # a while loop is rewritten only into a closed form
         outcomes[r.name] = RootOutcome(RootStatus.UNCHANGED, r.term)
-        if best == r.term or sat.atlas.cost(best) >= sat.atlas.cost(r.term):
+        if best == r.term or cost(best) >= cost(r.term):
             continue  # no cheaper form: keep the source, nothing to prove
         n[1] += 1
         why = unproven_because(r.term, best, when)

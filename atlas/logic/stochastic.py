@@ -911,10 +911,12 @@ def search(
     )
 
 
-def cost_pairs(table, W: ir.Scalar) -> dict[str, tuple[float, float]]:
-    """A costmodel.CostTable as operator -> (latency, throughput) at type W."""
+def cost_pairs(table, W: ir.Scalar, overlapped: bool = False) -> dict[str, tuple[float, float]]:
+    """A costmodel.CostTable as operator -> (latency, throughput) at type W;
+    `overlapped` (a loop's iterations side by side, atlas/logic/costs.py):
+    the latencies hidden, so `estimate` is the throughput alone."""
     out = {}
     for o in OPCODES.values():
         c = table.cost(o.cost, W)
-        out[o.cost] = (c.latency, c.throughput)
+        out[o.cost] = (0.0 if overlapped else c.latency, c.throughput)
     return out

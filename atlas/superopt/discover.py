@@ -4,7 +4,8 @@ For every whole-function root (atlas/logic/flatten.py) and every loop-body root 
 the files, in the program space of atlas/logic/stochastic.py, the search starts from
 the atlas's best extraction and from random programs.  A proven program
 cheaper than that extraction by the one cost model (atlas/logic/costs.py:
-this machine's table, the estimate extraction weighs by) becomes a learned
+this machine's table, the estimate extraction weighs by, where the root
+runs: once, or in a loop whose iterations overlap) becomes a learned
 rule (atlas/logic/learned.py).  A root whose learned rule is already in the file is not
 searched again: the atlas applies the rule by saturation.
 """
@@ -29,6 +30,10 @@ from ..meaning.terms import Term, pretty_lets
 from ..machine.probe import Probe
 
 MIN_LENGTH = 2  # a root of one operation has nothing to gain
+PRICED = {  # how a root's programs were priced (atlas/logic/costs.py), by whether its iterations overlap
+    False: "run once: the larger of latency and throughput",
+    True: "in a loop whose iterations overlap: throughput alone",
+}
 
 
 class Found(enum.Enum):
@@ -59,6 +64,7 @@ class Discovery:
     shorter_cost: float | None = None
     cost_before: float | None = None
     cost_after: float | None = None
+    overlapped: bool = False  # priced as in a loop whose iterations overlap: throughput alone (lower.Root)
     generalised: list[str] = field(default_factory=list)  # the learned rule again at other widths
     seconds: float = 0.0
     result: so.Result | None = field(default=None, repr=False)
@@ -185,22 +191,25 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     cheaper one, which is learned."""
     start, _ = so.load_inputs(best, reads)
     session.say(f"{root.function}: searching {root.role} ({d.source_length} operations in the atlas's form)")
+
     # One model decides (atlas/logic/costs.py): the estimate that extraction
     # weighs the atlas's forms by, on this machine's table, over the terms
     # with their array reads, as extraction sees them; so what is learned as
     # cheaper is what the next compile extracts.
-    before = cost_model.estimate(best, session.table)
-    d.cost_before = round(before, 3)
-    pairs = so.cost_pairs(session.table, spec.W)
-    r, e = _enumerated(
-        spec, pairs, session, lambda t: cost_model.estimate(_reads_back(t, reads), session.table), before
-    )
+    # Priced where it runs: in a loop whose iterations overlap, by throughput alone.
+    def price(t: Term) -> float:
+        return cost_model.estimate(t, session.table, root.overlapped)
+
+    before = price(best)
+    d.cost_before, d.overlapped = round(before, 3), root.overlapped
+    pairs = so.cost_pairs(session.table, spec.W, root.overlapped)
+    r, e = _enumerated(spec, pairs, session, lambda t: price(_reads_back(t, reads)), before)
     spent = e.seconds
     d.enumerated = (e.evaluated, e.seconds)
     if e.shorter is not None:
         shorter = _reads_back(e.shorter.term, reads)
         d.shorter, d.shorter_length = pretty_lets(e.shorter.term), e.shorter.length
-        d.shorter_cost = round(cost_model.estimate(shorter, session.table), 3)
+        d.shorter_cost = round(price(shorter), 3)
     if r is None:
         r = so.search(spec, pairs, budget_s=max(1.0, session.budget_s - spent), seed=session.seed, start=start)
         d.proposed = (r.proposals, r.seconds)
@@ -212,7 +221,7 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
         return
     f = r.found
     found_term = _reads_back(f.term, reads)
-    after = cost_model.estimate(found_term, session.table)
+    after = price(found_term)
     d.found, d.found_length, d.cost_after = pretty_lets(f.term), f.length, round(after, 3)
     if not after < before - 1e-9:
         d.status = Found.NO_GAIN
@@ -262,6 +271,7 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
             "counterexamples": r.counterexamples,
             "cost_before": d.cost_before,
             "cost_after": d.cost_after,
+            "priced": PRICED[d.overlapped],
             "length_before": d.source_length,
             "length_after": f.length,
             **({"narrowed": "to the smallest part of the source the program replaces"} if lhs is not root.term else {}),

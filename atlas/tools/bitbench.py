@@ -288,15 +288,21 @@ def driver_source(problems, prefix: str = "map_") -> str:
     return "\n".join(out)
 
 
+def write_driver(problems, workdir) -> Path:
+    """The driver's intent file (driver_source) in `workdir`."""
+    driver = Path(workdir) / "bits_driver.ax"
+    driver.parent.mkdir(parents=True, exist_ok=True)
+    driver.write_text(driver_source(problems))
+    return driver
+
+
 def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX, **options):
     """Compile naive.ax, literature.ax and the driver into the artefact folder
     `out` (options go to atlas.pipeline.compile_files); the Compiled result."""
     from ..pipeline import compile_files
 
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
-        driver = Path(workdir or tmp) / "bits_driver.ax"
-        driver.parent.mkdir(parents=True, exist_ok=True)
-        driver.write_text(driver_source(problems))
+        driver = write_driver(problems, workdir or tmp)
         return compile_files([naive, literature, driver], probe, out, **options)
 
 
@@ -578,8 +584,11 @@ def run(
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp_name:
         tmp = Path(tmp_name)
         path = Path(learned_path) if learned_path else tmp / "learned-rules.yaml"
+        # searched beside the loops that call them, so each is priced where it runs
+        # (atlas/logic/costs.py: a map's iterations overlap)
+        driver = write_driver(problems, tmp)
         found = discover.run(
-            [suite.naive_ax],
+            [suite.naive_ax, suite.literature_ax, driver],
             probe,
             budget_s=budget_s,
             seed=seed,
@@ -596,6 +605,7 @@ def run(
             tmp / "atlas",
             naive=suite.naive_ax,
             literature=suite.literature_ax,
+            workdir=tmp,
             learned=[path] if path.exists() else [],
         )
         c_lib = build_c(tmp / "c", suite.naive_c)

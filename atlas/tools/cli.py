@@ -1090,6 +1090,8 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
                 else f"cost {d.cost_after:.2f}"
             )
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, {d.seconds:.1f} s: {d.found}")
+            if d.overlapped:
+                click.echo(f"    priced {discover.PRICED[True]}")
         for note in d.result.notes if d.result is not None else ():
             click.echo(f"    {note}")
         if d.shorter:
