@@ -14,6 +14,7 @@ from atlas.superopt import costmodel as cm
 from atlas.meaning import ir
 from atlas.machine import probe as hwprobe
 from atlas.machine.probe import Cpu, Probe, load_probe
+from atlas.logic import costs as cost_model
 from atlas.logic.costs import costs as static_costs
 from atlas.machine.runtime import host_cpu_flags
 
@@ -192,8 +193,26 @@ def test_shift_benchmark_carries_the_backends_guard():
 def test_benchmark_asm_refuses_what_it_cannot_build():
     with pytest.raises(ValueError, match="aarch64"):
         cm.benchmark_asm(other_arch("aarch64"), "add", ir.U64)
-    with pytest.raises(ValueError, match="div"):
-        cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "div", ir.U64)
+    with pytest.raises(ValueError, match="rem"):
+        cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "rem", ir.U64)
+
+
+def test_division_is_timed_as_a_divide_and_a_constant_divisor_as_a_multiply():
+    """The divide benchmark divides (by a count the compiler cannot see, so
+    no multiply stands in for it); a term dividing by a constant is priced
+    as the multiply-high LLVM emits instead."""
+    asm = function_asm(cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "div", ir.U64), "bench_div_u64_lat")
+    assert len(instructions(asm, "div")) >= cm.K
+    table = cm.CostTable(
+        {f"{op}@{t.name}": cm.OpCost(float(i + 1), 1.0) for i, op in enumerate(cm.OPS) for t in cm.TYPES},
+        "made up",
+        1.0,
+    )
+    x = ir.U32
+    by_var = cost_model.node_figures(table, "div", x, (x, x))
+    by_const = cost_model.node_figures(table, "div", x, (x, x), constant_count=True)
+    assert by_var == (table.costs["div@u32"].latency, 1.0)
+    assert by_const == (table.costs["mulhi@u32"].latency, 1.0)
 
 
 # ---------------------------------------------------------------- cannot measure
@@ -266,5 +285,6 @@ def test_cost_falls_back_sensibly():
     assert t.cost("ge", ir.U32) == costs["lt@u32"]
     assert t.cost("land", ir.BOOL) == costs["and@u32"]
     hints = static_costs()
-    assert t.cost("div", ir.U64) == cm.OpCost(hints["div"], hints["div"])
+    assert t.cost("div", ir.U64) == costs["div@u64"]
+    assert t.cost("rem", ir.U64) == cm.OpCost(hints["rem"], hints["rem"])
     assert t.cost("add", ir.F64) == cm.OpCost(hints["fadd"], hints["fadd"])

@@ -763,6 +763,8 @@ def estimate(prog: Program, costs: dict[str, tuple[float, float]]) -> float:
             # guard included; by a constant the guard folds away and the
             # shift is one plain ALU instruction, like `and`
             kind = "and"
+        elif kind == "div" and ins.args[1][0] == "imm":
+            kind = "mulhi"  # no divide for a constant divisor (costs.node_figures)
         lat, thr = (0.0, 0.0) if kind in FREE else costs.get(kind, (1.0, 1.0))
         start = max((ready[v] for tag, v in ins.args if tag == "r"), default=0.0)
         ready[j] = start + lat

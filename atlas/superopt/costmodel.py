@@ -44,7 +44,11 @@ Operations that need help to form a chain:
             through keep (a loop-invariant one would be unswitched);
   eq, lt    a bool cannot feed the next compare: the chain is
             a = select(a OP y, a, z), less the select's own cost;
-  cast      bool -> T, measured as a = (a < y) as T, less the compare (lt).
+  cast      bool -> T, measured as a = (a < y) as T, less the compare (lt);
+  div       a = (a / s) ^ y, less the xor: a divide by a run-time count
+            (guards included, as for shifts), whose quotient never shrinks
+            to 0 (some dividers finish early on small quotients).  A divide
+            by a constant is priced as mulhi: LLVM emits no divide for it.
 Every trip also holds an inner loop that never runs, whose bound comes
 through keep: the trip loop is then not innermost, and x86's cmov-to-branch
 conversion (which looks only at innermost loops) leaves min, max, abs and
@@ -126,6 +130,8 @@ def _op_expr(op: str, t: ir.Scalar) -> ir.Expr:
         return ir.Cast(ir.Binary("lt", a, y, ir.BOOL), t)
     if op == "select":
         return ir.Prim("select", (ir.Var("c", ir.BOOL), a, y), t)
+    if op == "div":  # by the count 3, xor y: the quotient stays full width, never 0
+        return ir.Binary("xor", ir.Binary("div", a, s, t), y, t)
     if op in _UNARY:
         return ir.Prim(op, (a,), t)
     second = s if op in _COUNTED else y
@@ -374,6 +380,8 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
             return raw(op, t, mode) - raw("select", t, mode)
         if op == "cast":
             return raw(op, t, mode) - alone("lt", t, mode)
+        if op == "div":
+            return raw(op, t, mode) - raw("xor", t, mode)
         return raw(op, t, mode)
 
     unit = raw("add", ir.U64, "lat")
