@@ -166,26 +166,36 @@ def test_no_form_of_a_root_names_another_functions_variable(tmp_path):
             assert ("m", ir.U64) not in names and ("n", ir.U64) not in names, t
 
 
-def _tree_estimate(t: Term, table) -> float:
-    """The estimate by its definition: the term walked as a tree."""
+def _dag_estimate(t: Term, table) -> float:
+    """The estimate by its definition: the path walked as a tree, each
+    distinct subterm's throughput paid once."""
 
-    def go(u: Term) -> tuple[float, float]:
-        lat, thr = costs.figures(table, u)
-        kids = [go(a) for a in u.args]
-        return lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids)
+    def path(u: Term) -> float:
+        return costs.figures(table, u)[0] + max((path(a) for a in u.args), default=0.0)
 
-    return max(go(t))
+    return max(path(t), sum(costs.figures(table, u)[1] for u in set(subterms(t))))
 
 
-def test_the_estimate_remembers_subterms_and_gives_the_trees_figure():
+def test_the_estimate_remembers_subterms_and_gives_the_dags_figure():
     """estimate keeps each subterm's figures for later calls under the same
     table (extraction weighs members sharing most of their terms); the
-    figure stays the tree's, for terms met in any order."""
+    figure stays the definition's, for terms met in any order."""
     rng = random.Random(3)
     table = made_up({"add": (1.0, 0.5), "mul": (3.0, 1.0), "xor": (1.0, 0.25)})
     terms = [random_term(rng, 4) for _ in range(40)]
     for t in terms + list(reversed(terms)):
-        assert costs.estimate(t, table) == pytest.approx(_tree_estimate(t, table))
+        assert costs.estimate(t, table) == pytest.approx(_dag_estimate(t, table))
+
+
+def test_a_shared_part_is_paid_once_on_a_measured_table():
+    """The emitted code computes a repeated subterm once: (x * y) + (x * y)
+    costs one multiply's throughput, not two (its path is the same either way)."""
+    table = made_up({"mul": (3.0, 1.0), "add": (1.0, 0.25)})
+    x, y = var("x", ir.U32), var("y", ir.U32)
+    m = Term("mul", ir.U32, (x, y))
+    twice = Term("add", ir.U32, (m, m))
+    assert costs.estimate(twice, table, overlapped=True) == 1.25
+    assert costs.estimate(twice, table) == 4.0  # the path: multiply, then add
 
 
 def test_past_its_bound_the_measured_extraction_falls_back_to_the_static_sums(monkeypatch):

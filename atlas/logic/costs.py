@@ -16,7 +16,11 @@ the probe's fingerprint, `cache_path`) has both figures per operation and
 type; the compile reads it from the cache and never measures.
 
 Why an estimate of both figures: a chain of dependent operations costs its
-latencies; independent ones overlap and cost their throughputs.  The larger
+latencies; independent ones overlap and cost their throughputs.  A part a
+term uses twice is computed once by the emitted code, so on a measured
+table its throughput is paid once (the e-graph's extraction combines
+points as trees, and a root then takes the point whose whole term this
+estimate ranks first).  The larger
 of the two bounds a scalar evaluation from below.  A term computed in every
 iteration of a loop, from nothing an earlier iteration made, is *overlapped*
 (lower.Root.overlapped): iterations run side by side, so only the
@@ -348,8 +352,11 @@ def node_figures(table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: 
 
 def estimate(t: Term, table: Table, overlapped: bool = False) -> float:
     """The larger of the critical path's latency and the sum of the
-    reciprocal throughputs, over the term as a tree (a shared subterm is
-    paid at each use, as extraction pays it).  `overlapped`: the term is
+    reciprocal throughputs.  On a measured table each distinct subterm's
+    throughput is paid once, as the emitted code computes it once (a
+    term that holds a loop, whose body is paid per trip, is summed as a
+    tree); on the static hints, as a tree, the additive cost extraction
+    weighs them by.  `overlapped`: the term is
     computed once per iteration of a loop and reads nothing an earlier
     iteration made, so an out-of-order core (or the vectoriser) runs
     iterations side by side and hides the latency: the throughput alone
@@ -375,6 +382,10 @@ def estimate(t: Term, table: Table, overlapped: bool = False) -> float:
         ]
         ready[u] = (lat + max((k[0] for k in kids), default=0.0), thr + sum(k[1] for k in kids))
     path, total = ready[t]
+    if is_measured(table):
+        parts = subterms(t)
+        if not any(u.op in ("reduce", "until") for u in parts):
+            total = sum(figures(table, u)[1] for u in parts)
     return total if overlapped else max(path, total)
 
 

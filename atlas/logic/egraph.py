@@ -980,7 +980,7 @@ class Atlas:
                 f"passed its bound of {PARETO_WORK} combinations per e-node on this e-graph"
             )
         if measured is not None:
-            own, best, choice, best_term, node_total, overlapped_term = measured
+            own, best, choice, best_term, node_total, root_term = measured
         else:
             own = {(cid, n): own_cost(*n) for cid, n in order}
             best, choice = _cheapest(raw, order, own)
@@ -995,7 +995,8 @@ class Atlas:
             def node_total(cid, n):  # the node over its children's best
                 return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n)[0], n[2]))
 
-            overlapped_term = best_term  # one figure per operation: the sum is the throughput already
+            def root_term(cid, overlapped: bool) -> Term:  # one figure per operation: the sum is the throughput
+                return best_term(cid)
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
         self._graph = dict(
@@ -1003,7 +1004,7 @@ class Atlas:
             best=best,
             choice=choice,
             best_term=best_term,
-            overlapped_term=overlapped_term,
+            root_term=root_term,
             own=own,
             index=index,
             ty=cls_ty,
@@ -1058,11 +1059,14 @@ class Atlas:
             lat = lat0 + max((x * top[k].lat for x, k in zip(lw, n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
-        def overlapped_term(cid) -> Term:
-            points = front[cid]
-            return term_of(min(points, key=_Point.overlapped_rank)) if points else term_of(top[cid])
+        def root_term(cid, overlapped: bool) -> Term:
+            # A root takes the point its whole term's estimate ranks first: the
+            # points were combined as trees, the estimate pays a shared part once.
+            points = front[cid] or [top[cid]]
+            ranked = _Point.overlapped_rank if overlapped else _Point.rank
+            return term_of(min(points, key=lambda q: (estimate(term_of(q), table, overlapped), ranked(q))))
 
-        return own, best, choice, lambda cid: term_of(top[cid]), node_total, overlapped_term
+        return own, best, choice, lambda cid: term_of(top[cid]), node_total, root_term
 
     def _member(self, n: ENode) -> Term:
         g = self._load()
@@ -1091,8 +1095,7 @@ class Atlas:
         `overlapped`: priced as in a loop whose iterations overlap
         (costs.estimate), the class's point of least throughput."""
         g = self._load()
-        which = g["overlapped_term"] if overlapped else g["best_term"]
-        return which(self._class_id(self.roots[root_name][1], {}))
+        return g["root_term"](self._class_id(self.roots[root_name][1], {}), overlapped)
 
     def extract_k(self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t) -> list[Term]:
         """Up to k terms equal to the root, distinct under `same` (e.g. up
