@@ -1097,10 +1097,12 @@ class Atlas:
         g = self._load()
         return g["root_term"](self._class_id(self.roots[root_name][1], {}), overlapped)
 
-    def extract_k(self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t) -> list[Term]:
+    def extract_k(
+        self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t, overlapped: bool = False
+    ) -> list[Term]:
         """Up to k terms equal to the root, distinct under `same` (e.g. up
-        to commuted operands), cheapest first under the cost model, the
-        cheapest (extract's) first of all.  Each candidate
+        to commuted operands), cheapest first under the cost model (priced
+        as `extract` prices with `overlapped`), extract's first of all.  Each candidate
         of a class is one of its nodes over its children's best terms, or
         over them with one child swapped for that child's next-best: not
         every combination, but every class's own forms and their nearest
@@ -1114,7 +1116,10 @@ class Atlas:
                 return memo[cid]
             if cid not in g["choice"]:  # no finite member
                 return []
-            found: dict[Term, float] = {g["best_term"](cid): g["best"][cid][0]}
+            first = g["best_term"](cid)
+            found: dict[Term, float] = {
+                first: self.cost(first, overlapped) if self.measured is not None else g["best"][cid][0]
+            }
             inside = visiting | {cid}
             for n in g["raw"][cid]:
                 ctor, lits, kids = n
@@ -1133,12 +1138,11 @@ class Atlas:
                     parts = [lists[c][i] for c, i in enumerate(pick)]
                     term = build_node(ctor, list(lits), [t for _, t in parts])
                     if self.measured is not None:  # not additive: the estimate of the whole term
-                        cost = self.cost(term)
+                        cost = self.cost(term, overlapped)
                     else:
                         cost = g["own"][cid, n] + sum(c for c, _ in parts)
                     if cost < found.get(term, float("inf")):
                         found[term] = cost
-            first = g["best_term"](cid)
             kept, seen = [(found[first], first)], {same(first)}
             for c, _, t in sorted((c, i, t) for i, (t, c) in enumerate(found.items())):
                 if len(kept) < k and same(t) not in seen:
@@ -1147,7 +1151,9 @@ class Atlas:
             memo[cid] = kept
             return kept
 
-        return [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())][:k]
+        head = self.extract(root_name, overlapped)
+        rest = [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())]
+        return [head, *(t for t in rest if same(t) != same(head))][:k]
 
     def cost(self, term: Term, overlapped: bool = False) -> float:
         """What extraction weighs `term` by (an int on the static hints)."""

@@ -157,7 +157,9 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
     alternatives = {
         r.name: tuple(
-            t for t in sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical) if not strays(r.term, t)
+            t
+            for t in sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical, r.overlapped)
+            if not strays(r.term, t)
         )
         for r in sat.roots
         if r.role != lower.FUNCTION
