@@ -194,7 +194,7 @@ def test_a_shared_part_is_paid_once_on_a_measured_table():
     x, y = var("x", ir.U32), var("y", ir.U32)
     m = Term("mul", ir.U32, (x, y))
     twice = Term("add", ir.U32, (m, m))
-    assert costs.estimate(twice, table, overlapped=True) == 1.25
+    assert costs.estimate(twice, table, loop=frozenset()) == 1.25
     assert costs.estimate(twice, table) == 4.0  # the path: multiply, then add
 
 
@@ -221,17 +221,17 @@ def test_past_its_bound_the_measured_extraction_falls_back_to_the_static_sums(mo
 # ---------------------------------------------------------------- priced where it runs
 
 
-def test_an_overlapped_term_is_priced_by_its_throughput_alone():
+def test_a_term_whose_iterations_overlap_is_priced_by_its_throughput_alone():
     table = made_up({"add": (1.0, 0.25)})
     x = var("x", ir.U32)
     chain = x
     for _ in range(4):
         chain = Term("add", ir.U32, (chain, x))
     assert costs.estimate(chain, table) == 4.0  # once: the path
-    assert costs.estimate(chain, table, overlapped=True) == 1.0  # iterations side by side: 4 x 0.25
+    assert costs.estimate(chain, table, loop=frozenset()) == 1.0  # iterations side by side: 4 x 0.25
     # on the static hints the two agree: one figure per operation, summed
     static = costs.static_table(load_probe(PROBE), "a test")
-    assert costs.estimate(chain, static, overlapped=True) == costs.estimate(chain, static)
+    assert costs.estimate(chain, static, loop=frozenset()) == costs.estimate(chain, static)
 
 
 CONTEXTS = """\
@@ -267,24 +267,25 @@ def lowered(text: str, tmp_path):
     return module, lower.transform(module)[1]
 
 
-def test_a_root_is_overlapped_where_its_loop_carries_nothing_into_it(tmp_path):
+def test_a_root_in_a_loop_knows_what_the_loop_carries_into_it(tmp_path):
     module, roots = lowered(CONTEXTS, tmp_path)
     # every call of times8 is in a loop, from nothing the loop carries; mix gets
     # the hash the loop carries; outer is called only so, and inner only from
     # outer's top level; lone once outside any loop too
-    assert lower.called_overlapped(module) == {"times8", "outer", "inner"}
-    by = {(r.function, r.role): r.overlapped for r in roots}
-    assert by["times8", "return"] and by["inner", "return"]
-    assert not by["mix", "return"] and not by["lone", "return"]
-    assert by["mapped", "value of out[]"]  # a map's element
-    assert not by["hashed", "return"]  # outside the loop, in a function nobody calls
-    running = {r.role: r.overlapped for r in roots if r.function == "running" and r.where.line == 20}
-    assert not running.pop("lower bound") and not running.pop("upper bound")  # outside the loop, called by nobody
+    none = frozenset()
+    assert lower.called_in_loops(module) == {"times8": none, "outer": none, "inner": none, "mix": {"h"}}
+    by = {(r.function, r.role): r.loop for r in roots}
+    assert by["times8", "return"] == by["inner", "return"] == none
+    assert by["mix", "return"] == {"h"} and by["lone", "return"] is None
+    assert by["mapped", "value of out[]"] == none  # a map's element
+    assert by["hashed", "return"] is None  # outside the loop, in a function nobody calls
+    running = {r.role: r.loop for r in roots if r.function == "running" and r.where.line == 20}
+    assert running.pop("lower bound") is running.pop("upper bound") is None  # outside the loop
     # s + x[i] * 3 reads the carried s; out[i - 1] + x[i] reads the array the loop stores
-    assert running == {"s": False, "index of out[]": True, "value of out[]": False}, running
+    assert running == {"s": {"s"}, "index of out[]": none, "value of out[]": {"out"}}, running
 
 
-def test_an_overlapped_root_takes_its_class_point_of_least_throughput(tmp_path):
+def test_a_root_whose_iterations_overlap_takes_its_class_point_of_least_throughput(tmp_path):
     # a multiply of short latency and poor throughput, a shift by a constant
     # (priced as an `and`) the other way round: once, x * 8 stays a multiply;
     # in a map, it becomes the shift
@@ -297,23 +298,23 @@ def test_an_overlapped_root_takes_its_class_point_of_least_throughput(tmp_path):
     )
     [once] = [r for r in roots if r.function == "lone" and r.role == "return"]
     [mapped] = [r for r in roots if r.function == "times8" and r.role == "return"]
-    assert atlas.extract(once.name, once.overlapped).op == "mul"
-    assert atlas.extract(mapped.name, mapped.overlapped).op == "shl"
-    assert atlas.cost(atlas.extract(mapped.name, True), True) < atlas.cost(mapped.term, True)
+    assert atlas.extract(once.name, once.loop).op == "mul"
+    assert atlas.extract(mapped.name, mapped.loop).op == "shl"
+    assert atlas.cost(atlas.extract(mapped.name, mapped.loop), mapped.loop) < atlas.cost(mapped.term, mapped.loop)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_overlapped_extraction_is_the_least_throughput_of_the_members(tmp_path, seed):
+def test_extraction_where_iterations_overlap_is_the_least_throughput_of_the_members(tmp_path, seed):
     rng = random.Random(seed)
     table = made_up({op: (rng.choice([1.0, 2.0, 3.0, 5.0]), rng.choice([0.2, 0.5, 1.0, 2.0])) for op in costs.OPS})
     roots = roots_of(KERNELS, tmp_path)
     atlas = egraph.saturate(roots, rules_for(roots), table=table)
     for name in roots:
-        best = atlas.extract(name, overlapped=True)
-        offered = atlas.extract_k(name, 8, overlapped=True)  # what the search chooses among, priced alike
+        best = atlas.extract(name, loop=frozenset())
+        offered = atlas.extract_k(name, 8, loop=frozenset())  # what the search chooses among, priced alike
         assert offered[0] == best
         for other in atlas.extract_k(name, 8) + offered:
-            assert costs.estimate(best, table, True) <= costs.estimate(other, table, True) + 1e-9, (name, other)
+            assert costs.estimate(best, table, frozenset()) <= costs.estimate(other, table, frozenset()) + 1e-9
 
 
 NONZERO = """\
@@ -350,7 +351,7 @@ def test_a_function_called_in_a_map_is_searched_and_extracted_by_throughput(tmp_
     src.write_text(NONZERO)
     learned_file = tmp_path / "learned.yaml"
     [d] = discover.run([src], host, budget_s=30, seed=0, learned_path=learned_file, costs=table, only=["nonzero_bytes"])
-    assert d.overlapped and d.status is discover.Found.LEARNED, d.why
+    assert d.loop == frozenset() and d.status is discover.Found.LEARNED, d.why
     assert d.found_length == 6, d.found
     out = compile_files([src], host, tmp_path / "out", learned=[learned_file])
     emitted = ir.pretty_function(next(f for f in out.module.functions if f.name == "nonzero_bytes"))
@@ -363,4 +364,22 @@ def test_a_function_called_in_a_map_is_searched_and_extracted_by_throughput(tmp_
 
     six = from_expr(chosen, {})
     assert costs.estimate(six, table) > costs.estimate(whole.term, table)
-    assert costs.estimate(six, table, True) < costs.estimate(whole.term, table, True)
+    assert costs.estimate(six, table, frozenset()) < costs.estimate(whole.term, table, frozenset())
+
+
+def test_in_a_loop_the_recurrence_through_what_it_carries_bounds_it():
+    """s + (x[i] - b) waits one add for the s before it; x[i] + (-b + s),
+    as many operations, waits two: in a loop carrying s the first is the
+    cheaper, though run once both take a path of the same length."""
+    table = made_up({"add": (1.0, 0.25), "sub": (1.0, 0.25), "neg": (1.0, 0.25)})  # a load: its static hint, 4
+    s, b, i = var("s", ir.U32), var("b", ir.U32), var("i", ir.U64)
+    x = Term("load", ir.U32, (i,), "x")
+    short = Term("add", ir.U32, (s, Term("sub", ir.U32, (x, b))))
+    long = Term("add", ir.U32, (x, Term("add", ir.U32, (Term("neg", ir.U32, (b,)), s))))
+    carried = frozenset({"s"})
+    assert costs.recurrence(short, table, carried) == 1.0 and costs.recurrence(long, table, carried) == 2.0
+    assert costs.estimate(short, table, carried) < costs.estimate(long, table, carried)
+    # an element stored by an earlier iteration is carried too: its load is on the recurrence
+    prev = Term("add", ir.U32, (Term("load", ir.U32, (i,), "out"), x))
+    assert costs.recurrence(prev, table, frozenset({"out"})) == 5.0
+    assert costs.where_priced(carried).startswith("in a loop carrying s")

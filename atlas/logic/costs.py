@@ -5,7 +5,7 @@ a term by the same estimate on the same table.
     table = model_for(probe)          # this machine's measured table if cached, else the static hints
     estimate(term, table)             # the larger of the critical path's latency and
                                       # the sum of the operations' reciprocal throughputs
-    estimate(term, table, overlapped=True)  # the throughputs alone: a loop's iterations side by side
+    estimate(term, table, loop=carried)   # in a loop: the recurrence through `carried`, or the throughputs
 
 Two kinds of table.  The static hints (`costs`, from primitives/core.yaml and
 BASE_COSTS) give each operation one figure, used as both its latency and
@@ -22,10 +22,11 @@ table its throughput is paid once (the e-graph's extraction combines
 points as trees, and a root then takes the point whose whole term this
 estimate ranks first).  The larger
 of the two bounds a scalar evaluation from below.  A term computed in every
-iteration of a loop, from nothing an earlier iteration made, is *overlapped*
-(lower.Root.overlapped): iterations run side by side, so only the
-throughputs count, and a six-operation chain can beat eighteen short
-parallel operations there while losing to them once.  The figures are scalar:
+iteration of a loop (lower.Root.loop) overlaps with the iterations beside
+it: only what an earlier iteration made (the recurrence) makes it wait, so
+it costs the larger of that path and its throughputs, its throughputs
+alone where it reads nothing carried, and a six-operation chain can beat
+eighteen short parallel operations there while losing to them once.  The figures are scalar:
 in a loop the backend vectorises, operations rank otherwise (a variable
 shift is dear in vectors), which this model does not see.
 """
@@ -350,18 +351,22 @@ def node_figures(table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: 
     return c.latency, c.throughput
 
 
-def estimate(t: Term, table: Table, overlapped: bool = False) -> float:
+def estimate(t: Term, table: Table, loop: frozenset[str] | None = None) -> float:
     """The larger of the critical path's latency and the sum of the
     reciprocal throughputs.  On a measured table each distinct subterm's
     throughput is paid once, as the emitted code computes it once (a
     term that holds a loop, whose body is paid per trip, is summed as a
     tree); on the static hints, as a tree, the additive cost extraction
-    weighs them by.  `overlapped`: the term is
-    computed once per iteration of a loop and reads nothing an earlier
-    iteration made, so an out-of-order core (or the vectoriser) runs
-    iterations side by side and hides the latency: the throughput alone
-    bounds the rate (a loop's resource bound, where a recurrence would set
-    the other)."""
+    weighs them by.
+
+    `loop` (lower.Root.loop): None for a term computed once.  Else the
+    term is computed in every iteration of a loop, and `loop` holds the
+    variables it reads that an earlier iteration made: iterations run side
+    by side (out of order, or in vector lanes), so the latency of what is
+    new each iteration hides, and the bound is the larger of the
+    recurrence (the longest latency path from those variables to the
+    result) and the throughput sum: a loop's two bounds.  With nothing
+    carried, the throughput alone."""
     ready = _figures_seen(table)  # subterm -> (path latency, throughput sum)
     stack = [t]
     while stack:  # children first; a subterm seen before (here or by an earlier call) is not walked again
@@ -386,7 +391,37 @@ def estimate(t: Term, table: Table, overlapped: bool = False) -> float:
         parts = subterms(t)
         if not any(u.op in ("reduce", "until") for u in parts):
             total = sum(figures(table, u)[1] for u in parts)
-    return total if overlapped else max(path, total)
+    if loop is None:
+        return max(path, total)
+    return max(recurrence(t, table, loop), total) if loop else total
+
+
+def recurrence(t: Term, table: Table, carried: frozenset[str]) -> float:
+    """The longest latency path in `t` from a variable of `carried` to its
+    result (0.0 when it reads none): how long each iteration of a loop
+    waits for the one before."""
+    since: dict[Term, float] = {}  # subterm -> its longest path from a carried variable, where it has one
+    for u in subterms(t):
+        if u.op == "var":
+            if u.value in carried:
+                since[u] = 0.0
+            continue
+        n = len(u.args)
+        paths = [lw * since[a] for lw, a in zip(kid_latency_weights(u.op, n), u.args) if a in since]
+        if u.op == "load" and u.value in carried:  # an element an earlier iteration stored
+            paths.append(0.0)
+        if paths:
+            since[u] = figures(table, u)[0] + max(paths)
+    return since.get(t, 0.0)
+
+
+def where_priced(loop: frozenset[str] | None) -> str:
+    """How `estimate` prices a term that runs so (lower.Root.loop), in words."""
+    if loop is None:
+        return "run once: the larger of latency and throughput"
+    if not loop:
+        return "in a loop whose iterations overlap: throughput alone"
+    return f"in a loop carrying {', '.join(sorted(loop))}: the larger of the recurrence through it and throughput"
 
 
 _SEEN: dict[int, tuple[Table, dict]] = {}  # id(table) -> (the table, its figures per subterm)

@@ -858,7 +858,7 @@ class _Point:
 def _admit(front: list, p: _Point) -> bool:
     """Add p to a class's points unless one covers it or it would be the
     worst of a full set; whether it was added.  The point of least
-    throughput is never the one dropped: an overlapped root wants it."""
+    throughput is never the one dropped: a root in a loop may want it."""
     if any(q.covers(p) for q in front):
         return False
     front[:] = [q for q in front if not p.covers(q)]
@@ -995,7 +995,7 @@ class Atlas:
             def node_total(cid, n):  # the node over its children's best
                 return own[cid, n] + sum(x * best[k][0] for x, k in zip(_weights(n)[0], n[2]))
 
-            def root_term(cid, overlapped: bool) -> Term:  # one figure per operation: the sum is the throughput
+            def root_term(cid, loop) -> Term:  # one figure per operation: the sum bounds every path
                 return best_term(cid)
 
         index = {(ctor, lits, kids): cid for cid, ns in raw.items() for ctor, lits, kids in ns}
@@ -1059,12 +1059,12 @@ class Atlas:
             lat = lat0 + max((x * top[k].lat for x, k in zip(lw, n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
 
-        def root_term(cid, overlapped: bool) -> Term:
+        def root_term(cid, loop: frozenset[str] | None) -> Term:
             # A root takes the point its whole term's estimate ranks first: the
             # points were combined as trees, the estimate pays a shared part once.
             points = front[cid] or [top[cid]]
-            ranked = _Point.overlapped_rank if overlapped else _Point.rank
-            return term_of(min(points, key=lambda q: (estimate(term_of(q), table, overlapped), ranked(q))))
+            ranked = _Point.rank if loop is None else _Point.overlapped_rank
+            return term_of(min(points, key=lambda q: (estimate(term_of(q), table, loop), ranked(q))))
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total, root_term
 
@@ -1090,19 +1090,19 @@ class Atlas:
         cid = self._class_id(self.roots[root_name][1], {})
         return next(c for c in self.classes() if c.id == cid)
 
-    def extract(self, root_name: str, overlapped: bool = False) -> Term:
+    def extract(self, root_name: str, loop: frozenset[str] | None = None) -> Term:
         """The cheapest term equal to the root under the cost model;
-        `overlapped`: priced as in a loop whose iterations overlap
+        `loop`: priced as the root runs (lower.Root.loop, costs.estimate)
         (costs.estimate), the class's point of least throughput."""
         g = self._load()
-        return g["root_term"](self._class_id(self.roots[root_name][1], {}), overlapped)
+        return g["root_term"](self._class_id(self.roots[root_name][1], {}), loop)
 
     def extract_k(
-        self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t, overlapped: bool = False
+        self, root_name: str, k: int, same: Callable[[Term], Hashable] = lambda t: t, loop: frozenset[str] | None = None
     ) -> list[Term]:
         """Up to k terms equal to the root, distinct under `same` (e.g. up
         to commuted operands), cheapest first under the cost model (priced
-        as `extract` prices with `overlapped`), extract's first of all.  Each candidate
+        as `extract` prices with `loop`), extract's first of all.  Each candidate
         of a class is one of its nodes over its children's best terms, or
         over them with one child swapped for that child's next-best: not
         every combination, but every class's own forms and their nearest
@@ -1118,7 +1118,7 @@ class Atlas:
                 return []
             first = g["best_term"](cid)
             found: dict[Term, float] = {
-                first: self.cost(first, overlapped) if self.measured is not None else g["best"][cid][0]
+                first: self.cost(first, loop) if self.measured is not None else g["best"][cid][0]
             }
             inside = visiting | {cid}
             for n in g["raw"][cid]:
@@ -1138,7 +1138,7 @@ class Atlas:
                     parts = [lists[c][i] for c, i in enumerate(pick)]
                     term = build_node(ctor, list(lits), [t for _, t in parts])
                     if self.measured is not None:  # not additive: the estimate of the whole term
-                        cost = self.cost(term, overlapped)
+                        cost = self.cost(term, loop)
                     else:
                         cost = g["own"][cid, n] + sum(c for c, _ in parts)
                     if cost < found.get(term, float("inf")):
@@ -1151,14 +1151,14 @@ class Atlas:
             memo[cid] = kept
             return kept
 
-        head = self.extract(root_name, overlapped)
+        head = self.extract(root_name, loop)
         rest = [t for _, t in best_of(self._class_id(self.roots[root_name][1], {}), frozenset())]
         return [head, *(t for t in rest if same(t) != same(head))][:k]
 
-    def cost(self, term: Term, overlapped: bool = False) -> float:
+    def cost(self, term: Term, loop: frozenset[str] | None = None) -> float:
         """What extraction weighs `term` by (an int on the static hints)."""
         if self.measured is not None:
-            return round(estimate(term, self.measured, overlapped), 2)
+            return round(estimate(term, self.measured, loop), 2)
         return term_cost(term, self.costs)
 
     def classes(self) -> list[EClass]:

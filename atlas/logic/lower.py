@@ -38,11 +38,16 @@ class Root:
     role: str  # 'value of y[i]', 'index of y[i]', 'x', 'condition', 'return', ...
     term: Term
     where: ir.Span
-    # Computed in every iteration of a loop from nothing an earlier
-    # iteration made (in its own function, or in a function called only so):
-    # iterations overlap, and the cost model prices it by throughput alone
-    # (atlas/logic/costs.py).
-    overlapped: bool = False
+    # Where it runs (atlas/logic/costs.py prices it so): None, once; else
+    # in every iteration of a loop (its function's own, or every caller's),
+    # and these are the variables it reads that an earlier iteration made.
+    # Empty: iterations overlap, and only throughput counts; else the
+    # recurrence through them bounds the loop too.
+    loop: frozenset[str] | None = None
+
+    @property
+    def overlapped(self) -> bool:
+        return self.loop == frozenset()
 
 
 Choose = Callable[[Root], Term]
@@ -65,13 +70,13 @@ class _Run:
 
 
 class _Lowering:
-    def __init__(self, fn: ir.Function, choose: Choose | None, overlapped: bool = False):
+    def __init__(self, fn: ir.Function, choose: Choose | None, called: frozenset[str] | None = None):
         self.fn = fn
         self.choose = choose or (lambda r: r.term)
         self.roots: list[Root] = []
         self.names: dict[str, int] = {}
         self.temps = 0
-        self.overlapped = overlapped  # the function is called only where iterations overlap
+        self.called = called  # called only in loops: the parameters some call's loop carries (called_in_loops)
         self.carried: list[set[str]] = []  # per enclosing loop: what one iteration leaves to the next
 
     def root(self, term: Term, where: ir.Span, role: str) -> Term:
@@ -79,20 +84,19 @@ class _Lowering:
         self.names[name] = self.names.get(name, 0) + 1
         if self.names[name] > 1:  # the same statement seen again (rare)
             name += f" #{self.names[name]}"
-        r = Root(name, self.fn.name, role, term, where, self.overlaps(term))
+        r = Root(name, self.fn.name, role, term, where, self.loop_of(term))
         self.roots.append(r)
         return self.choose(r)
 
-    def overlaps(self, term: Term) -> bool:
-        """Whether `term`'s evaluations overlap: it is in a loop and reads
-        nothing the enclosing loops carry (a local they assign, an array
-        they store), or it is outside loops in a function called only so.
-        A loop's own value (a fold, an until) is priced once."""
-        if term.op in ("reduce", "until"):
-            return False
-        if not self.carried:
-            return self.overlapped
-        return not (_term_reads(term) & set().union(*self.carried))
+    def loop_of(self, term: Term) -> frozenset[str] | None:
+        """Root.loop for `term`: None where it runs once; in a loop (the
+        function's own, or its callers'), what it reads of what the loops
+        carry (a local they assign, an array they store, a parameter a
+        call's loop passes back in).  A loop's own value (a fold, an until)
+        is priced once."""
+        if term.op in ("reduce", "until") or (not self.carried and self.called is None):
+            return None
+        return frozenset(_term_reads(term) & set().union(self.called or (), *self.carried))
 
     def looping(self, body) -> "_Loop":
         return _Loop(self, ir.assigned(body) | ir.stored(body))
@@ -255,45 +259,46 @@ def _term_reads(term: Term) -> set[str]:
     return {u.value for u in subterms(term) if u.op in ("var", "load")}
 
 
-def called_overlapped(module: ir.Module) -> set[str]:
-    """The functions whose every call (one at least) is in a loop and passes
-    nothing the loop carries, or is outside loops in a function itself in
-    this set: their iterations overlap where they run (Root.overlapped)."""
-    sites: dict[str, list[tuple[str, bool | None]]] = {}  # callee -> (caller, overlapped there; None: as the caller)
+def called_in_loops(module: ir.Module) -> dict[str, frozenset[str]]:
+    """The functions every call of which (one at least) runs in a loop,
+    directly or from the top of a function itself in this map, each with
+    its parameters that some call fills from what its loop carries
+    (Root.loop)."""
+    sites: dict[str, list[tuple[str, ir.Call, set[str] | None]]] = {}  # callee -> (caller, call, carried or None)
 
-    def visit(fn: str, stmts, carried: list[set[str]]) -> None:
+    def visit(fn: str, stmts, carried: set[str] | None) -> None:
         for s in stmts:
-            for e in ir.own_exprs(s):
-                for c in ir.walk(e):
-                    if isinstance(c, ir.Call):
-                        sites.setdefault(c.func, []).append((fn, _site_overlaps(c, carried)))
-            inner = (
-                carried + [ir.assigned(s.body) | ir.stored(s.body)] if isinstance(s, (ir.For, ir.While)) else carried
-            )
+            for c in (c for e in ir.own_exprs(s) for c in ir.walk(e) if isinstance(c, ir.Call)):
+                sites.setdefault(c.func, []).append((fn, c, carried))
+            inner = carried
+            if isinstance(s, (ir.For, ir.While)):
+                inner = (carried or set()) | ir.assigned(s.body) | ir.stored(s.body)
             for block in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
                 visit(fn, block, inner)
 
     for f in module.functions:
-        visit(f.name, f.body, [])
-    found = set(sites)
-    changed = True
-    while changed:  # drop a callee with a site that is not overlapped, until none is left to drop
-        changed = False
-        for callee in sorted(found):
-            if not all(ok or (ok is None and caller in found) for caller, ok in sites[callee]):
-                found.discard(callee)
-                changed = True
+        visit(f.name, f.body, None)
+    params = {f.name: [p.name for p in f.params] for f in module.functions}
+    found: dict[str, frozenset[str]] = {callee: frozenset() for callee in sites if callee in params}
+    for _ in range(len(params) + 2):  # membership only shrinks, carried sets only grow: a few rounds settle
+        before = dict(found)
+        for callee in list(found):
+            carried: set[str] = set()
+            for caller, call, there in sites[callee]:
+                if there is None and caller not in found:
+                    found.pop(callee)
+                    break
+                loop = there if there is not None else found[caller]
+                carried |= {p for p, a in zip(params[callee], call.args) if _arg_reads(a) & loop}
+            else:
+                found[callee] = frozenset(carried)
+        if found == before:
+            break
     return found
 
 
-def _site_overlaps(call: ir.Call, carried: list[set[str]]) -> bool | None:
-    """At a call site: True where the call is in a loop and reads nothing
-    the loops carry, False where it reads some, None outside loops."""
-    if not carried:
-        return None
-    reads = {a.name for a in call.args if isinstance(a, ir.ArrayRef)}
-    reads = reads.union(*(_reads(a) for a in call.args if not isinstance(a, ir.ArrayRef)))
-    return not (reads & set().union(*carried))
+def _arg_reads(a) -> set[str]:
+    return {a.name} if isinstance(a, ir.ArrayRef) else _reads(a)
 
 
 def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Module, list[Root]]:
@@ -302,9 +307,9 @@ def transform(module: ir.Module, choose: Choose | None = None) -> tuple[ir.Modul
     from .flatten import whole_term
 
     functions, roots = [], []
-    overlapped = called_overlapped(module)
+    called = called_in_loops(module)
     for f in module.functions:
-        lo = _Lowering(f, choose, f.name in overlapped)
+        lo = _Lowering(f, choose, called.get(f.name))
         body = lo.block(f.body)
         whole = whole_term(f)
         if whole is not None:

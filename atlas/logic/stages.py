@@ -106,8 +106,8 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         n = counts[r.function]
         n[0] += 1
         when = pre[r.function]  # parameters never change (locals that shadow one are renamed): it holds throughout
-        best = sat.atlas.extract(r.name, r.overlapped)
-        cost = functools.partial(sat.atlas.cost, overlapped=r.overlapped)  # priced where it runs
+        best = sat.atlas.extract(r.name, r.loop)
+        cost = functools.partial(sat.atlas.cost, loop=r.loop)  # priced where it runs
         if when is not None:
             best = min((best, *guarded_forms(r.term, sat.guarded, when)), key=cost)
         if strays(r.term, best):
@@ -157,9 +157,7 @@ def verify(module: ir.Module, sat: Saturated, seed: int = 0) -> Verified:
         evidence[src.name] = Evidence(form, check.proven_text(), terms, check.check(), check.runs)
     alternatives = {
         r.name: tuple(
-            t
-            for t in sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical, r.overlapped)
-            if not strays(r.term, t)
+            t for t in sat.atlas.extract_k(r.name, FORMS_PER_ROOT, rulebook.canonical, r.loop) if not strays(r.term, t)
         )
         for r in sat.roots
         if r.role != lower.FUNCTION

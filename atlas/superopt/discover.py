@@ -30,10 +30,6 @@ from ..meaning.terms import Term, pretty_lets
 from ..machine.probe import Probe
 
 MIN_LENGTH = 2  # a root of one operation has nothing to gain
-PRICED = {  # how a root's programs were priced (atlas/logic/costs.py), by whether its iterations overlap
-    False: "run once: the larger of latency and throughput",
-    True: "in a loop whose iterations overlap: throughput alone",
-}
 
 
 class Found(enum.Enum):
@@ -64,7 +60,7 @@ class Discovery:
     shorter_cost: float | None = None
     cost_before: float | None = None
     cost_after: float | None = None
-    overlapped: bool = False  # priced as in a loop whose iterations overlap: throughput alone (lower.Root)
+    loop: frozenset[str] | None = None  # where the root runs, as it was priced (lower.Root.loop)
     generalised: list[str] = field(default_factory=list)  # the learned rule again at other widths
     seconds: float = 0.0
     result: so.Result | None = field(default=None, repr=False)
@@ -196,12 +192,13 @@ def _search(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, be
     # weighs the atlas's forms by, on this machine's table, over the terms
     # with their array reads, as extraction sees them; so what is learned as
     # cheaper is what the next compile extracts.
-    # Priced where it runs: in a loop whose iterations overlap, by throughput alone.
+    # Priced where it runs (atlas/logic/costs.py): once, or in a loop, where only
+    # what an earlier iteration made makes an iteration wait.
     def price(t: Term) -> float:
-        return cost_model.estimate(t, session.table, root.overlapped)
+        return cost_model.estimate(t, session.table, root.loop)
 
     before = price(best)
-    d.cost_before, d.overlapped = round(before, 3), root.overlapped
+    d.cost_before, d.loop = round(before, 3), root.loop
     pairs = so.cost_pairs(session.table, spec.W, root.overlapped)
     r, e = _enumerated(spec, pairs, session, lambda t: price(_reads_back(t, reads)), before)
     spent = e.seconds
@@ -271,7 +268,7 @@ def _learn(session: _Session, d: Discovery, root: lower.Root, spec: so.Spec, r: 
             "counterexamples": r.counterexamples,
             "cost_before": d.cost_before,
             "cost_after": d.cost_after,
-            "priced": PRICED[d.overlapped],
+            "priced": cost_model.where_priced(d.loop),
             "length_before": d.source_length,
             "length_after": f.length,
             **({"narrowed": "to the smallest part of the source the program replaces"} if lhs is not root.term else {}),

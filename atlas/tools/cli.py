@@ -1054,6 +1054,7 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
     """
     from ..superopt import costmodel, discover
     from ..superopt.discover import Found
+    from ..logic.costs import where_priced
     from ..logic import learned
     from ..logic.rules import RuleError
 
@@ -1090,8 +1091,8 @@ def superopt(files, hw, functions, budget, seed, learned_file, again):
                 else f"cost {d.cost_after:.2f}"
             )
             click.echo(f"    {d.source_length} -> {d.found_length} operations, {cost}, {d.seconds:.1f} s: {d.found}")
-            if d.overlapped:
-                click.echo(f"    priced {discover.PRICED[True]}")
+            if d.loop is not None:
+                click.echo(f"    priced {where_priced(d.loop)}")
         for note in d.result.notes if d.result is not None else ():
             click.echo(f"    {note}")
         if d.shorter:

@@ -426,10 +426,10 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                     "where": str(r.where),
                     "class": cname[cid],
                     "source": pretty(r.term),
-                    "source_cost": atlas.cost(r.term, r.overlapped),
+                    "source_cost": atlas.cost(r.term, r.loop),
                     "chosen": pretty(best),
-                    "cost": atlas.cost(best, r.overlapped),
-                    "overlapped": r.overlapped,
+                    "cost": atlas.cost(best, r.loop),
+                    "loop": None if r.loop is None else sorted(r.loop),
                     "rewritten": rewritten,
                     "status": str(outcome),
                     "inner_classes": [cname[k] for k in inner],
@@ -812,8 +812,8 @@ def _matches_text(doc: dict, s: _Style, w) -> None:
 def _root_text(r: dict, classes: dict, s: _Style, full: bool, w, shown: set) -> None:
     c = classes[r["class"]]
     tag = s(r["class"], fg="magenta")
-    if r["overlapped"]:  # costs.estimate: iterations side by side, priced by throughput alone
-        tag += " (runs in a loop: priced by throughput)"
+    if r["loop"] is not None:  # priced as it runs (costs.estimate)
+        tag += f" ({cost_model.where_priced(frozenset(r['loop']))})"
     if r["rewritten"]:
         st = s(r["status"], fg="green" if r["status"].startswith("proven") else "red")
         w(f"  {s(r['role'], bold=True)}  {r['where']}  -> {tag}  rewritten, {st}")
