@@ -847,8 +847,8 @@ class _Point:
     def rank(self) -> tuple:
         return (self.est, self.size, self.lat)
 
-    def overlapped_rank(self) -> tuple:
-        """The order for a root whose loop iterations overlap (costs.estimate)."""
+    def throughput_rank(self) -> tuple:
+        """The order for a root in a loop, whose iterations overlap (costs.estimate)."""
         return (self.thr, self.size, self.lat)
 
     def covers(self, other: "_Point") -> bool:
@@ -863,7 +863,7 @@ def _admit(front: list, p: _Point) -> bool:
         return False
     front[:] = [q for q in front if not p.covers(q)]
     if len(front) >= FRONTIER:
-        keep = min((*front, p), key=_Point.overlapped_rank)
+        keep = min((*front, p), key=_Point.throughput_rank)
         worst = max((q for q in (p, *front) if q is not keep), key=_Point.rank)  # p first: a tie keeps the old
         if worst is p:
             return False
@@ -1063,7 +1063,7 @@ class Atlas:
             # A root takes the point its whole term's estimate ranks first: the
             # points were combined as trees, the estimate pays a shared part once.
             points = front[cid] or [top[cid]]
-            ranked = _Point.rank if loop is None else _Point.overlapped_rank
+            ranked = _Point.rank if loop is None else _Point.throughput_rank
             return term_of(min(points, key=lambda q: (estimate(term_of(q), table, loop), ranked(q))))
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total, root_term
@@ -1091,9 +1091,8 @@ class Atlas:
         return next(c for c in self.classes() if c.id == cid)
 
     def extract(self, root_name: str, loop: frozenset[str] | None = None) -> Term:
-        """The cheapest term equal to the root under the cost model;
-        `loop`: priced as the root runs (lower.Root.loop, costs.estimate)
-        (costs.estimate), the class's point of least throughput."""
+        """The cheapest term equal to the root under the cost model, priced
+        as the root runs (`loop`: lower.Root.loop, costs.estimate)."""
         g = self._load()
         return g["root_term"](self._class_id(self.roots[root_name][1], {}), loop)
 

@@ -23,6 +23,7 @@ each root equal to its replacement proves the function equal.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -98,8 +99,14 @@ class _Lowering:
             return None
         return frozenset(_term_reads(term) & set().union(self.called or (), *self.carried))
 
-    def looping(self, body) -> "_Loop":
-        return _Loop(self, ir.assigned(body) | ir.stored(body))
+    @contextlib.contextmanager
+    def looping(self, body):
+        """While a loop's body is lowered: what the loop carries is in scope."""
+        self.carried.append(ir.assigned(body) | ir.stored(body))
+        try:
+            yield
+        finally:
+            self.carried.pop()
 
     def expr(self, e: ir.Expr, role: str, where: ir.Span) -> ir.Expr:
         """A single expression outside any run (conditions, bounds, returns)."""
@@ -240,19 +247,6 @@ class _Lowering:
         if isinstance(s, ir.Return):
             return s if s.value is None else ir.Return(self.expr(s.value, "return", s.span), s.span)
         return s  # calls and anything holding one stay as written
-
-
-class _Loop:
-    """While lowering a loop's body: what the loop carries is in scope."""
-
-    def __init__(self, lowering: _Lowering, carried: set[str]):
-        self.lowering, self.carried = lowering, carried
-
-    def __enter__(self):
-        self.lowering.carried.append(self.carried)
-
-    def __exit__(self, *exc):
-        self.lowering.carried.pop()
 
 
 def _term_reads(term: Term) -> set[str]:
