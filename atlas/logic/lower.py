@@ -102,7 +102,7 @@ class _Lowering:
     @contextlib.contextmanager
     def looping(self, body):
         """While a loop's body is lowered: what the loop carries is in scope."""
-        self.carried.append(ir.assigned(body) | ir.stored(body))
+        self.carried.append(_carried(body))
         try:
             yield
         finally:
@@ -249,6 +249,12 @@ class _Lowering:
         return s  # calls and anything holding one stay as written
 
 
+def _carried(body) -> set[str]:
+    """What one iteration of a loop with this body may leave to the next:
+    the locals it assigns and the arrays it stores."""
+    return ir.assigned(body) | ir.stored(body)
+
+
 def _term_reads(term: Term) -> set[str]:
     return {u.value for u in subterms(term) if u.op in ("var", "load")}
 
@@ -266,7 +272,7 @@ def called_in_loops(module: ir.Module) -> dict[str, frozenset[str]]:
                 sites.setdefault(c.func, []).append((fn, c, carried))
             inner = carried
             if isinstance(s, (ir.For, ir.While)):
-                inner = (carried or set()) | ir.assigned(s.body) | ir.stored(s.body)
+                inner = (carried or set()) | _carried(s.body)
             for block in (getattr(s, "then", ()), getattr(s, "else_", ()), getattr(s, "body", ())):
                 visit(fn, block, inner)
 
