@@ -288,3 +288,30 @@ def test_cost_falls_back_sensibly():
     assert t.cost("div", ir.U64) == costs["div@u64"]
     assert t.cost("rem", ir.U64) == cm.OpCost(hints["rem"], hints["rem"])
     assert t.cost("add", ir.F64) == cm.OpCost(hints["fadd"], hints["fadd"])
+
+
+# ---------------------------------------------------------------- vectors
+
+ALL_VECTOR_KEYS = {f"{op}@{t.name}" for op in cm.OPS for t in cost_model.VECTOR_TYPES if cost_model.has_vector(op, t)}
+
+
+@pytest.mark.cc
+def test_measured_table_has_a_time_per_element_in_vectors_for_every_op_at_every_width(table):
+    assert set(table.vector) == ALL_VECTOR_KEYS
+    assert all(v >= cm.MIN_VECTOR for v in table.vector.values())
+    assert table.vector_cost("add", ir.U8) == table.vector["add@u8"]
+    assert table.vector_cost("ge", ir.I16) == table.vector["lt@i16"]  # as the scalar figures alias
+    assert table.vector_cost("add", ir.F32) is None
+
+
+def test_the_vector_benchmark_is_a_vectorised_loop_over_elements():
+    """The loop the backend's vectoriser takes: a 16-bit add is a packed
+    add; a divide, which x86_64 has no vector instruction for, is divided
+    lane by lane."""
+    probe = fixture_probe("probe-popcnt.json")
+    add = function_asm(cm.benchmark_asm(probe, "add", ir.U16), "vector_add_u16")
+    assert re.search(r"^\s+v?paddw\s", add, re.M), add
+    div = function_asm(cm.benchmark_asm(probe, "div", "u32"), "vector_div_u32")
+    assert instructions(div, "div") and not re.search(r"^\s+v?pdiv", div, re.M)
+    with pytest.raises(ValueError, match="no benchmark for bswap@u8"):
+        cm.benchmark_asm(probe, "bswap", ir.U8)

@@ -4,6 +4,7 @@ table, static or measured."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -383,3 +384,98 @@ def test_in_a_loop_the_recurrence_through_what_it_carries_bounds_it():
     prev = Term("add", ir.U32, (Term("load", ir.U32, (i,), "out"), x))
     assert costs.recurrence(prev, table, frozenset({"out"})) == 5.0
     assert costs.where_priced(carried).startswith("in a loop carrying s")
+
+
+def with_vectors(table: costs.CostTable, figures: dict[str, float], default: float = 0.05) -> costs.CostTable:
+    """`table` with a made-up time per element in vectors for every op and width."""
+    vector = {
+        f"{op}@{t.name}": figures.get(op, default)
+        for op in costs.OPS
+        for t in costs.VECTOR_TYPES
+        if costs.has_vector(op, t)
+    }
+    return dataclasses.replace(table, vector=vector)
+
+
+def test_where_iterations_overlap_a_term_costs_the_lesser_of_its_throughputs_and_its_time_in_vectors():
+    table = with_vectors(made_up({"mul": (3.0, 1.0), "shr": (1.0, 0.25)}), {"mul": 0.5, "shr": 4.0})
+    x, y = var("x", ir.U32), var("y", ir.U32)
+    product = Term("mul", ir.U32, (x, y))
+    shifted = Term("shr", ir.U32, (x, y))
+    assert costs.estimate(product, table) == 3.0  # once: latency, no vectors
+    assert costs.estimate(product, table, frozenset()) == 0.5  # in a map: the vector figure, the lesser
+    assert costs.estimate(shifted, table, frozenset()) == 0.25  # ... the scalar throughput, the lesser
+    assert costs.estimate(product, table, frozenset({"x"})) == 3.0  # carried: the recurrence
+    # the vector figures of the operand's width: a 16-bit multiply is its own
+    half = Term("mul", ir.U16, (var("a", ir.U16), var("b", ir.U16)))
+    assert costs.vector_total(half, dataclasses.replace(table, vector={**table.vector, "mul@u16": 0.125})) == 0.125
+    # a node with no vector figure (a float) leaves the whole term to the scalar figures
+    f = Term("add", ir.F32, (var("f", ir.F32), Term("cast", ir.F32, (product,))))
+    assert costs.vector_total(f, table) is None
+    assert costs.estimate(f, table, frozenset()) == sum(costs.figures(table, u)[1] for u in subterms(f))
+    # a static table has none at all
+    static = costs.static_table(load_probe(PROBE), "a test")
+    assert costs.vector_total(product, static) is None
+    assert costs.where_priced(frozenset()).endswith("or time per element in vectors where less")
+
+
+def test_a_root_in_a_map_takes_its_class_point_of_least_time_in_vectors(tmp_path):
+    # the shift by a constant (an `and`) beats the multiply by throughput,
+    # and loses to it in vectors: in a map, x * 8 stays a multiply
+    scalar = made_up({"mul": (1.0, 2.0), "and": (2.5, 0.4), "add": (1.0, 0.25)})
+    module, roots = lowered(CONTEXTS, tmp_path)
+    named = {r.name: (r.function, r.term) for r in roots}
+    [mapped] = [r for r in roots if r.function == "times8" and r.role == "return"]
+    for table, op in ((scalar, "shl"), (with_vectors(scalar, {"mul": 0.1, "and": 2.0}), "mul")):
+        atlas = egraph.saturate(named, rules_for(named), table=table)
+        best = atlas.extract(mapped.name, mapped.loop)
+        assert best.op == op, (op, best)
+        for other in atlas.extract_k(mapped.name, 8, loop=mapped.loop):
+            assert costs.estimate(best, table, mapped.loop) <= costs.estimate(other, table, mapped.loop) + 1e-9
+
+
+def test_a_division_by_a_power_of_two_known_by_its_form_is_priced_as_the_shift_it_compiles_to():
+    x, y, k = var("x", ir.U16), var("y", ir.U16), var("k", ir.U16)
+    zero, one = const(0, ir.U16), const(1, ir.U16)
+    lowest = Term("and", ir.U16, (y, Term("sub", ir.U16, (zero, y))))
+    for divisor in (
+        lowest,
+        Term("and", ir.U16, (Term("neg", ir.U16, (y,)), y)),
+        Term("shl", ir.U16, (one, k)),
+    ):
+        assert costs.power_of_two(divisor), divisor
+    for divisor in (Term("and", ir.U16, (y, x)), Term("shl", ir.U16, (const(2, ir.U16), k)), y):
+        assert not costs.power_of_two(divisor), divisor
+    table = with_vectors(
+        made_up(
+            {
+                "div": (13.0, 6.0),
+                "ctz": (3.0, 1.0),
+                "shr": (1.0, 0.5),
+                "eq": (1.0, 0.25),
+                "select": (1.0, 0.5),
+            }
+        ),
+        {"div": 7.0, "ctz": 0.1, "shr": 0.05, "eq": 0.02, "select": 0.03},
+    )
+    # a shift by the trailing zeros, with the zero test and its select beside it
+    assert costs.figures(table, Term("div", ir.U16, (x, lowest))) == (3.0 + 1.0 + 1.0, 1.0 + 0.5 + 0.25 + 0.5)
+    assert costs.vector_figure(table, Term("div", ir.U16, (x, lowest))) == pytest.approx(0.2)
+    assert costs.figures(table, Term("div", ir.U16, (x, y))) == (13.0, 6.0)
+    assert costs.vector_figure(table, Term("div", ir.U16, (x, y))) == 7.0
+
+
+def test_the_e_graph_knows_a_power_of_two_by_its_form_in_any_member_of_its_class(tmp_path):
+    """A class holding y & -y divides as a shift, whichever member extraction
+    then picks: the estimate of the extracted term agrees with the figures
+    the class was weighed by."""
+    text = "fn f(x: u32, y: u32) -> u32 { return x / (y & (0u32 - y)); }\n"
+    roots = roots_of(text, tmp_path)
+    table = made_up({"div": (13.0, 6.0)})
+    atlas = egraph.saturate(roots, rules_for(roots), table=table)
+    [name] = roots
+    best = atlas.extract(name)
+    assert best.op == "div" and costs.power_of_two(best.args[1])
+    assert atlas.cost(best) < 13.0
+    g = atlas._load()  # the class's own figure, as `atlas explain` shows it
+    assert g["best"][atlas._class_id(roots[name][1], {})][0] == atlas.cost(best)

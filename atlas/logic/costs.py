@@ -26,16 +26,20 @@ iteration of a loop (lower.Root.loop) overlaps with the iterations beside
 it: only what an earlier iteration made (the recurrence) makes it wait, so
 it costs the larger of that path and its throughputs, its throughputs
 alone where it reads nothing carried, and a six-operation chain can beat
-eighteen short parallel operations there while losing to them once.  The figures are scalar:
-in a loop the backend vectorises, operations rank otherwise (a variable
-shift is dear in vectors), which this model does not see.
+eighteen short parallel operations there while losing to them once.  Such
+a loop the backend may vectorise, where operations rank otherwise (x86
+has no vector divide, no byte shift, no 64-bit multiply-high), so a
+measured table also has each operation's time per element in a
+vectorised loop at every integer width, and a term that reads nothing
+carried costs the lesser of its scalar throughputs and its vector
+figures.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -202,9 +206,18 @@ OPS: tuple[str, ...] = (
     "cast",
 )
 TYPES = (ir.U32, ir.U64, ir.I32, ir.I64)
+# ... and the types of its vector figures: a lane's width sets how many an
+# instruction does at once, so every integer width has its own.
+VECTOR_TYPES = (ir.U8, ir.U16, ir.U32, ir.U64, ir.I8, ir.I16, ir.I32, ir.I64)
+
+
+def has_vector(op: str, t: ir.Scalar) -> bool:
+    """Whether the table measures `op` at `t` in vectors (bswap needs two bytes)."""
+    return not (op == "bswap" and t.bits < 16)
+
 
 FORMAT = "atlas-costs/1"
-METHOD = 2  # bump when the way of measuring changes: cached tables are then stale (2: division measured)
+METHOD = 3  # bump when the way of measuring changes: cached tables are then stale (2: division; 3: vectors)
 
 
 @dataclass(frozen=True)
@@ -219,6 +232,9 @@ class CostTable:
     source: str  # "measured on <fingerprint> <date>" or "static hints (...): <why>"
     ns_per_unit: float | None  # what 1.0 is in nanoseconds when measured, else None
     hints: dict[str, int] | None = None  # a static table's hints (`costs`), which then price every node
+    # "op@type" -> time per element in a loop the backend vectorises, same unit
+    # (at VECTOR_TYPES); empty when not measured
+    vector: dict[str, float] = field(default_factory=dict)
 
     def cost(self, op: str, ty) -> OpCost:
         """The cost of `op` at `ty` (an ir.Scalar or its name: the operand
@@ -238,11 +254,20 @@ class CostTable:
         c = float(hints.get(op, 0) if op in ("var", "const") else node_cost(hints, op, t, (t,)))
         return OpCost(c, c)
 
+    def vector_cost(self, op: str, ty) -> float | None:
+        """The time per element of `op` at `ty` in a vectorised loop; None
+        where the table has no such figure (floats, loads, a static table)."""
+        t = ir.SCALARS[ty] if isinstance(ty, str) else ty
+        if t.is_bool:
+            t = ir.U8
+        return self.vector.get(f"{_ALIAS.get(op, op)}@{t.name}")
+
     def as_dict(self) -> dict:
         return {
             "source": self.source,
             "ns_per_unit": self.ns_per_unit,
             "costs": {k: {"latency": v.latency, "throughput": v.throughput} for k, v in sorted(self.costs.items())},
+            "vector": dict(sorted(self.vector.items())),
         }
 
     @classmethod
@@ -252,6 +277,7 @@ class CostTable:
             {str(k): OpCost(float(v["latency"]), float(v["throughput"])) for k, v in d["costs"].items()},
             str(d["source"]),
             None if unit is None else float(unit),
+            vector={str(k): float(v) for k, v in d.get("vector", {}).items()},
         )
 
 
@@ -313,7 +339,8 @@ def cached(path: Path) -> CostTable | None:
 
 
 class Table(Protocol):
-    """What the estimate needs of a table (CostTable, or a test's own)."""
+    """What the estimate needs of a table (CostTable, or a test's own; a
+    table without `vector` and `vector_cost` has no vector figures)."""
 
     @property
     def source(self) -> str: ...
@@ -321,26 +348,118 @@ class Table(Protocol):
     def cost(self, op: str, ty) -> OpCost: ...
 
 
+def vector_figure(table: Table, t: Term) -> float | None:
+    """The time per element of the node at the top of `t` in a loop the
+    backend vectorises (see node_vector_figure)."""
+    constant_count = len(t.args) > 1 and t.args[1].op == "const"
+    return node_vector_figure(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _divisor(t) == "power")
+
+
+def node_vector_figure(
+    table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: bool = False, power_divisor: bool = False
+) -> float | None:
+    """The time per element of one node in a loop the backend vectorises,
+    or None where the table has no figure for it (a float operation, a
+    static table).  Free as in node_figures (a variable, a constant, a
+    same-width cast), a constant shift or rotate priced as an `and`, a
+    division by a constant as mulhi; a load is free too, since every form
+    of a root reads the same elements, and the figures were measured less
+    the loop's own loads and stores."""
+    figure = getattr(table, "vector_cost", None)
+    if figure is None or not getattr(table, "vector", None):
+        return None
+    if op in ("var", "const", "load"):
+        return 0.0
+    if op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits:
+        return 0.0
+    if ty.is_float or any(a.is_float for a in arg_tys):
+        return None
+    if op in ("shl", "shr", "rotl", "rotr") and constant_count:
+        op = "and"
+    elif op == "div" and constant_count:
+        op = "mulhi"
+    elif op == "div" and power_divisor:
+        parts = [figure(o, ty) for o in _POWER_DIVIDE]
+        return None if None in parts else sum(p for p in parts if p is not None)
+    return figure(op, arg_tys[0] if op in ("eq", "ne", "lt", "le", "gt", "ge") else ty)
+
+
+# What a division by a power of two known by its form compiles to: the
+# divisor's trailing zeros, the shift by them, and (in parallel) the test
+# for a zero divisor, whose quotient is all ones, and its select.
+_POWER_DIVIDE = ("ctz", "shr", "eq", "select")
+
+
+def vector_total(t: Term, table: Table) -> float | None:
+    """The time per element of `t` in a loop the backend vectorises: each
+    distinct subterm's vector figure once; None where a node has none, or
+    the term holds a loop of its own (which no vector lane runs)."""
+    total = 0.0
+    for u in subterms(t):
+        if u.op in ("reduce", "until"):
+            return None
+        v = vector_figure(table, u)
+        if v is None:
+            return None
+        total += v
+    return total
+
+
+def power_of_two(t: Term) -> bool:
+    """Whether `t` is zero or a power of two by its form: x & -x (the lowest
+    set bit) or 1 << k.  LLVM knows it too, and divides by such a value with
+    a shift by its trailing zeros, not a divide."""
+    if t.op == "shl":
+        return t.args[0].op == "const" and t.args[0].value == 1
+    if t.op != "and":
+        return False
+    a, b = t.args
+
+    def negates(n: Term, x: Term) -> bool:
+        return (n.op == "neg" and n.args[0] == x) or (
+            n.op == "sub" and n.args[0].op == "const" and n.args[0].value == 0 and n.args[1] == x
+        )
+
+    return negates(b, a) or negates(a, b)
+
+
+def _divisor(t: Term) -> str | None:
+    """How a division node's divisor prices it (node_figures' `divisor`)."""
+    if t.op != "div" or not t.ty.is_int:
+        return None
+    if t.args[1].op == "const":
+        return "constant"
+    return "power" if power_of_two(t.args[1]) else None
+
+
 def figures(table: Table, t: Term) -> tuple[float, float]:
     """(latency, throughput) of the node at the top of `t` (see node_figures)."""
     constant_count = len(t.args) > 1 and t.args[1].op == "const"
-    return node_figures(table, t.op, t.ty, [a.ty for a in t.args], constant_count)
+    return node_figures(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _divisor(t) == "power")
 
 
-def node_figures(table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: bool = False) -> tuple[float, float]:
+def node_figures(
+    table: Table, op: str, ty: ir.Scalar, arg_tys, constant_count: bool = False, power_divisor: bool = False
+) -> tuple[float, float]:
     """(latency, throughput) of one node: `op` making `ty` from `arg_tys`.
     A static table's hint is both figures, exactly as `node_cost` prices
     the node.  On a measured table a variable or a constant is free (a
     register, an immediate); a cast between integers of one width emits no
     instruction; a shift or rotate by a constant count is one plain
     instruction, priced as an `and` (the measured shift pays for its
-    run-time count's guard)."""
+    run-time count's guard); a division by a constant is a multiply-high,
+    and one by a power of two known by its form (`power_divisor`,
+    power_of_two) a shift by the divisor's trailing zeros, with the test
+    for a zero divisor and its select beside it."""
     hints = getattr(table, "hints", None)
     if hints is not None:
         hint = float(node_cost(hints, op, ty, arg_tys))
         return hint, hint
     if op in ("var", "const"):
         return 0.0, 0.0
+    if op == "div" and power_divisor and ty.is_int:
+        parts = [table.cost(o, ty) for o in _POWER_DIVIDE]
+        return parts[0].latency + parts[1].latency + parts[3].latency, sum(c.throughput for c in parts)
     if op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits:
         return 0.0, 0.0
     if op in ("shl", "shr", "rotl", "rotr") and constant_count:
@@ -366,7 +485,10 @@ def estimate(t: Term, table: Table, loop: frozenset[str] | None = None) -> float
     new each iteration hides, and the bound is the larger of the
     recurrence (the longest latency path from those variables to the
     result) and the throughput sum: a loop's two bounds.  With nothing
-    carried, the throughput alone."""
+    carried, the throughput alone, or the time per element in vectors
+    (`vector_total`) where the table has it and that is less: the
+    backend vectorises such a loop where its own cost model finds it
+    cheaper."""
     ready = _figures_seen(table)  # subterm -> (path latency, throughput sum)
     stack = [t]
     while stack:  # children first; a subterm seen before (here or by an earlier call) is not walked again
@@ -393,7 +515,10 @@ def estimate(t: Term, table: Table, loop: frozenset[str] | None = None) -> float
             total = sum(figures(table, u)[1] for u in parts)
     if loop is None:
         return max(path, total)
-    return max(recurrence(t, table, loop), total) if loop else total
+    if loop:
+        return max(recurrence(t, table, loop), total)
+    lanes = vector_total(t, table)
+    return total if lanes is None else min(total, lanes)
 
 
 def recurrence(t: Term, table: Table, carried: frozenset[str]) -> float:
@@ -420,7 +545,7 @@ def where_priced(loop: frozenset[str] | None) -> str:
     if loop is None:
         return "run once: the larger of latency and throughput"
     if not loop:
-        return "in a loop whose iterations overlap: throughput alone"
+        return "in a loop whose iterations overlap: throughput alone, or time per element in vectors where less"
     return f"in a loop carrying {', '.join(sorted(loop))}: the larger of the recurrence through it and throughput"
 
 

@@ -70,6 +70,7 @@ from .costs import (
     kid_weights,
     node_cost,
     node_figures,
+    node_vector_figure,
     term_cost,
 )
 
@@ -832,13 +833,15 @@ FRONTIER = 4  # Pareto points kept per class under a measured table
 @dataclass(frozen=True, eq=False)
 class _Point:
     """One way to build a class's term: a node over chosen points of its
-    children, with the term's critical-path latency and throughput sum."""
+    children, with the term's critical-path latency, throughput sum and
+    time per element in vectors (inf where the table has no figure)."""
 
     lat: float
     thr: float
     size: int
     node: tuple
     kids: tuple  # of _Point
+    vec: float = math.inf
 
     @property
     def est(self) -> float:
@@ -851,20 +854,25 @@ class _Point:
         """The order for a root in a loop, whose iterations overlap (costs.estimate)."""
         return (self.thr, self.size, self.lat)
 
+    def vector_rank(self) -> tuple:
+        """The order for a root in a loop the backend may vectorise."""
+        return (min(self.thr, self.vec), self.size, self.thr)
+
     def covers(self, other: "_Point") -> bool:
-        return self.lat <= other.lat and self.thr <= other.thr and self.size <= other.size
+        return self.lat <= other.lat and self.thr <= other.thr and self.vec <= other.vec and self.size <= other.size
 
 
 def _admit(front: list, p: _Point) -> bool:
     """Add p to a class's points unless one covers it or it would be the
-    worst of a full set; whether it was added.  The point of least
-    throughput is never the one dropped: a root in a loop may want it."""
+    worst of a full set; whether it was added.  The points of least
+    throughput and of least time in vectors are never the ones dropped: a
+    root in a loop may want them."""
     if any(q.covers(p) for q in front):
         return False
     front[:] = [q for q in front if not p.covers(q)]
     if len(front) >= FRONTIER:
-        keep = min((*front, p), key=_Point.throughput_rank)
-        worst = max((q for q in (p, *front) if q is not keep), key=_Point.rank)  # p first: a tie keeps the old
+        keep = {id(min((*front, p), key=_Point.throughput_rank)), id(min((*front, p), key=_Point.vector_rank))}
+        worst = max((q for q in (p, *front) if id(q) not in keep), key=_Point.rank)  # p first: a tie keeps the old
         if worst is p:
             return False
         front.remove(worst)
@@ -904,7 +912,7 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             kid_points = [tuple(front[k]) for k in n[2]]
             if any(not ps for ps in kid_points):
                 continue
-            lat0, thr0 = pairs[cid, n]
+            lat0, thr0, vec0 = pairs[cid, n]
             work -= math.prod(len(ps) for ps in kid_points)
             if work < 0:
                 return None
@@ -912,11 +920,38 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             for picks in itertools.product(*kid_points):
                 lat = lat0 + max((x * q.lat for x, q in zip(lw, picks)), default=0.0)
                 thr = thr0 + sum(x * q.thr for x, q in zip(w, picks))
+                vec = vec0 + sum(q.vec for q in picks) if w == (1,) * len(picks) else math.inf
                 size = 1 + sum(q.size for q in picks)
-                if _admit(front[cid], _Point(lat, thr, size, n, picks)):
+                if _admit(front[cid], _Point(lat, thr, size, n, picks, vec)):
                     version[cid] += 1
                     changed = True
     return front
+
+
+def _powers_of_two(raw: dict[str, list]) -> set[str]:
+    """The classes that hold a power of two or zero by its form, as
+    costs.power_of_two reads a term: x & -x (-x as Neg, or Sub from 0) or
+    1 << k."""
+    holds = {cid: {(n[0], n[1]) for n in ns} for cid, ns in raw.items()}
+
+    def is_int(cid: str, v: int) -> bool:
+        return any(ctor == "Int" and lits and lits[0] == v for ctor, lits in holds[cid])
+
+    def negates(n_cid: str, x: str) -> bool:
+        return any(
+            (n[0] == "Neg" and n[2] == (x,))
+            or (n[0] == "Sub" and len(n[2]) == 2 and is_int(n[2][0], 0) and n[2][1] == x)
+            for n in raw[n_cid]
+        )
+
+    out = set()
+    for cid, ns in raw.items():
+        for ctor, _, kids in ns:
+            if ctor == "Shl" and is_int(kids[0], 1):
+                out.add(cid)
+            elif ctor == "And" and (negates(kids[1], kids[0]) or negates(kids[0], kids[1])):
+                out.add(cid)
+    return out
 
 
 # ---------------------------------------------------------------- the atlas
@@ -1021,20 +1056,26 @@ class Atlas:
         table = self.measured
         assert table is not None
         constants = {cid for cid, ns in raw.items() if any(n[0] == "Int" for n in ns)}
+        powers = _powers_of_two(raw)
 
-        def figs(ctor, lits, kids):
+        def figs(ctor, lits, kids) -> tuple[float, float, float]:
+            ty, arg_tys = _node_ty(ctor, lits), [cls_ty[k] for k in kids]
             if ctor not in BY_CTOR:
                 op = {"Var": "var", "Load": "load"}.get(ctor, "const")
-                return node_figures(table, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids])
+                return (*node_figures(table, op, ty, arg_tys), 0.0)
             op = BY_CTOR[ctor][0]
             const_count = len(kids) > 1 and kids[1] in constants
-            return node_figures(table, op, _node_ty(ctor, lits), [cls_ty[k] for k in kids], const_count)
+            power = op == "div" and kids[1] in powers
+            vec = node_vector_figure(table, op, ty, arg_tys, const_count, power)
+            if op in ("reduce", "until"):
+                vec = None
+            return (*node_figures(table, op, ty, arg_tys, const_count, power), math.inf if vec is None else vec)
 
         pairs = {(cid, n): figs(*n) for cid, n in order}
         front = _pareto(raw, order, pairs)
         if front is None:
             return None
-        own = {key: round(max(lat, thr), 2) for key, (lat, thr) in pairs.items()}
+        own = {key: round(max(lat, thr), 2) for key, (lat, thr, _) in pairs.items()}
         best, choice, top = {}, {}, {}
         for cid, points in front.items():
             if points:
@@ -1054,7 +1095,7 @@ class Atlas:
         def node_total(cid, n) -> float:  # the node over its children's best points
             if any(k not in top for k in n[2]):
                 return float("inf")
-            lat0, thr0 = pairs[cid, n]
+            lat0, thr0, _ = pairs[cid, n]
             w, lw = _weights(n)
             lat = lat0 + max((x * top[k].lat for x, k in zip(lw, n[2])), default=0.0)
             return round(max(lat, thr0 + sum(x * top[k].thr for x, k in zip(w, n[2]))), 2)
@@ -1063,7 +1104,7 @@ class Atlas:
             # A root takes the point its whole term's estimate ranks first: the
             # points were combined as trees, the estimate pays a shared part once.
             points = front[cid] or [top[cid]]
-            ranked = _Point.rank if loop is None else _Point.throughput_rank
+            ranked = _Point.rank if loop is None else _Point.throughput_rank if loop else _Point.vector_rank
             return term_of(min(points, key=lambda q: (estimate(term_of(q), table, loop), ranked(q))))
 
         return own, best, choice, lambda cid: term_of(top[cid]), node_total, root_term

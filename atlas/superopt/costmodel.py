@@ -29,6 +29,13 @@ is one module and one shared library.
   latency      a = keep(op(a)) K times per trip: each op waits for the one before
   throughput   CHAINS accumulators, each a_j = keep(op(a_j)), ROUNDS times per trip
   baseline     the same loops with keep alone; each figure is (loop - baseline) / K
+  vector       out[i] = op(a[i], b[i]) over VEC_LEN elements, passes of it per
+               call: a loop the backend's vectoriser takes, at every integer
+               width (8 to 64 bits, where a lane's width sets how many one
+               instruction does); the figure is the time per element less
+               that of the same loop copying a, so an operation cheaper than
+               the loop's loads and stores comes out near MIN_VECTOR, and a
+               binary operation's includes loading its second operand
 
 op(a) is op(a, y), or op(a, s) for shifts and rotates: y and s (s = 3, in
 range, as programs use) are arguments the compiler cannot see, so they are
@@ -49,6 +56,15 @@ Operations that need help to form a chain:
             (guards included, as for shifts), whose quotient never shrinks
             to 0 (some dividers finish early on small quotients).  A divide
             by a constant is priced as mulhi: LLVM emits no divide for it.
+In the vector loop every operand varies by element, as in a map: b is
+the second operand and the count (1 to the width less one), a select's
+condition is b's low bit, and a compare's other arm a value the compiler
+cannot see.  What has no vector instruction here (a divide; a shift of
+bytes or a 64-bit multiply-high on most x86_64) is done lane by lane, and
+its figure says so.  The three arrays share one 64-byte-aligned buffer,
+apart by a few cache lines more than a multiple of 4 KiB, so that no
+benchmark's loads and stores alias by their low address bits (which slowed
+some benchmarks twofold and not others, from run to run).
 Every trip also holds an inner loop that never runs, whose bound comes
 through keep: the trip loop is then not innermost, and x86's cmov-to-branch
 conversion (which looks only at innermost loops) leaves min, max, abs and
@@ -85,7 +101,18 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..logic.costs import OPS, TYPES, CostTable, OpCost, cache_path, cached, stamp, static_table
+from ..logic.costs import (
+    OPS,
+    TYPES,
+    VECTOR_TYPES,
+    CostTable,
+    OpCost,
+    cache_path,
+    cached,
+    has_vector,
+    stamp,
+    static_table,
+)
 from ..meaning import ir
 from ..machine.probe import Probe
 
@@ -96,6 +123,8 @@ K = 32  # ops per trip, in both kinds of benchmark
 CHAINS, ROUNDS = 8, 4  # throughput: independent chains x ops on each per trip (= K)
 SAMPLE_NS = 400_000  # the length of one timed call
 MIN_COST = 0.1  # no operator is free (and below this it is noise)
+VEC_LEN = 2048  # elements per pass of a vector benchmark: its arrays stay in the L1 cache
+MIN_VECTOR = 0.01  # per element: the floor of a vector figure
 
 _UNARY = {"not", "neg", "popcount", "clz", "ctz", "bswap", "abs"}
 _COUNTED = {"shl", "shr", "rotl", "rotr"}
@@ -150,15 +179,17 @@ _DEFINE = re.compile(r'^define [^\n]*?@"?(op_\w+)"?\(.*?^\}$', re.M | re.S)
 _HEADER = re.compile(r'^(define [^\n]*?@"?op_\w+"?\([^\n]*\)[^\n]*?) \{$', re.M)
 
 
-def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
-    """The backend's code for every op at every type: (LLVM IR text with
-    each op_<op>_<t> lowered, optimised, made internal and always inlined,
-    {(op, t): the type whose benchmark times it}).  Optimising these small
+def _operations(ops, types, tm, triple: str, vector=()) -> tuple[str, dict]:
+    """The backend's code for every op at every type, and for the (op,
+    type) pairs of `vector` besides: (LLVM IR text with each op_<op>_<t>
+    lowered, optimised, made internal and always inlined, {(op, t): the
+    type whose scalar benchmark times it}).  Optimising these small
     functions first also leaves the large module much less to do."""
     from atlas.backends.x86_64 import target as tgt
     from atlas.backends.llvm.codegen import lower_module
 
-    functions = tuple(_op_function(op, t) for t in types for op in ops)
+    pairs = dict.fromkeys([(op, t) for t in types for op in ops] + list(vector))
+    functions = tuple(_op_function(op, t) for op, t in pairs)
     lowered = lower_module(ir.Module(functions), triple, str(tm.target_data)).text
     text = str(tgt.optimise(lowered, tm))
     bodies = {m.group(1): m.group(0).replace(m.group(1), "OP") for m in _DEFINE.finditer(text)}
@@ -166,7 +197,7 @@ def _operations(ops, types, tm, triple: str) -> tuple[str, dict]:
         raise RuntimeError(f"internal error: found {len(bodies)} of the {len(functions)} lowered operations")
     timed_as: dict = {}
     first: dict = {}
-    for t in types:
+    for t in types:  # the scalar benchmarks
         for op in ops:
             # the same IR at the same width is the same machine code
             key = (t.bits, bodies[_op_name(op, t)])
@@ -275,40 +306,99 @@ def _bench_exit(ty: str, cur: list[str]) -> list[str]:
     return out
 
 
-def _build(probe: Probe, ops, types):
-    """(target machine, optimised module, {(op, t): timed as}, benchmark keys)."""
+def _vector_name(op: str | None, t: ir.Scalar) -> str:
+    return f"vector_{op or 'none'}_{t.name}"
+
+
+def _vector_text(op: str | None, t: ir.Scalar) -> str:
+    """LLVM IR of one vector benchmark: `reps` passes of out[i] = op(a[i],
+    b[i]) over VEC_LEN elements, a loop the backend's vectoriser takes
+    (the baseline, op None, copies a).  Every operand varies by element, as
+    in a map: b is the second operand and the count (in range, never 0),
+    a select's condition is b's low bit; z, a compare's other arm, is a
+    value the compiler cannot see."""
+    ty = f"i{t.bits}"
+    out = [
+        f'define void @"{_vector_name(op, t)}"(i64 %reps, ptr noalias %a, ptr noalias %b, '
+        f"ptr noalias %out, {ty} %z) nounwind {{",
+        "entry:",
+        "  %go = icmp ne i64 %reps, 0",
+        "  br i1 %go, label %pass, label %done",
+        "pass:",
+        "  %r = phi i64 [0, %entry], [%r.next, %passed]",
+        "  br label %element",
+        "element:",
+        "  %i = phi i64 [0, %pass], [%i.next, %element]",
+        f"  %pa = getelementptr inbounds {ty}, ptr %a, i64 %i",
+        f"  %va = load {ty}, ptr %pa",
+        f"  %pb = getelementptr inbounds {ty}, ptr %b, i64 %i",
+        f"  %vb = load {ty}, ptr %pb",
+    ]
+    v = "%va"
+    if op is not None:
+        out += [f"  %cb = trunc {ty} %vb to i1", "  %c = zext i1 %cb to i8"]
+        out.append(f'  %v = call {ty} @"{_op_name(op, t)}"({ty} %va, {ty} %vb, {ty} %z, {ty} %vb, i8 %c)')
+        v = "%v"
+    out += [
+        f"  %po = getelementptr inbounds {ty}, ptr %out, i64 %i",
+        f"  store {ty} {v}, ptr %po",
+        "  %i.next = add i64 %i, 1",
+        f"  %more = icmp ult i64 %i.next, {VEC_LEN}",
+        "  br i1 %more, label %element, label %passed",
+        "passed:",
+        "  %r.next = add i64 %r, 1",
+        "  %again = icmp ult i64 %r.next, %reps",
+        "  br i1 %again, label %pass, label %done",
+        "done:",
+        "  ret void",
+        "}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _vector_pairs(ops, types) -> list:
+    return [(op, t) for t in types for op in ops if has_vector(op, t)]
+
+
+def _build(probe: Probe, ops, types, vector_types=()):
+    """(target machine, optimised module, {(op, t): timed as}, scalar
+    benchmark keys, vector benchmark keys)."""
     from atlas.backends.x86_64 import target as tgt
 
     target = tgt.target_for(probe)
     tm = tgt.target_machine(target)
-    text, timed_as = _operations(ops, types, tm, target.triple)
+    vector = _vector_pairs(ops, vector_types)
+    text, timed_as = _operations(ops, types, tm, target.triple, vector)
     keys = sorted(
         {(op, u, mode) for (op, _), u in timed_as.items() for mode in ("lat", "thr")}
         | {(None, u, mode) for u in timed_as.values() for mode in ("lat", "thr")},
         key=lambda k: (k[1].name, k[2], k[0] or ""),
     )
+    vkeys = vector + [(None, t) for t in vector_types]
     text += "\n" + "\n".join(_bench_text(*k) for k in keys)
+    text += "\n" + "\n".join(_vector_text(*k) for k in vkeys)
     opt = tgt.optimise(text, tm)
     if re.search(r'@"?op_', str(opt)):
         # a call left standing would time a call, not the operation
         raise RuntimeError("internal error: an operation was not inlined into its benchmark")
-    return tm, opt, timed_as, keys
+    return tm, opt, timed_as, keys, vkeys
 
 
 def benchmark_asm(probe: Probe, op: str, ty) -> str:
-    """The assembly of the benchmarks of `op` at `ty` (latency, throughput
-    and their baselines) compiled for `probe`: what a measurement times.
-    Needs an x86_64 probe, not an x86_64 host."""
+    """The assembly of the benchmarks of `op` at `ty` (latency, throughput,
+    the vector loop, and their baselines) compiled for `probe`: what a
+    measurement times.  Needs an x86_64 probe, not an x86_64 host."""
     t = ir.SCALARS[ty] if isinstance(ty, str) else ty
-    if op not in OPS or t not in TYPES:
+    if op not in OPS or t not in (*TYPES, *VECTOR_TYPES) or (t not in TYPES and not has_vector(op, t)):
         raise ValueError(
             f"no benchmark for {op}@{t.name}: the ops are {', '.join(OPS)}; "
-            f"the types {', '.join(x.name for x in TYPES)}"
+            f"the types {', '.join(x.name for x in dict.fromkeys((*TYPES, *VECTOR_TYPES)))}"
         )
     arch = probe.cpu.arch if probe else None
     if arch not in ("x86_64", "amd64"):
         raise ValueError(f"the benchmarks are x86_64 code, and the probe's CPU is {arch or 'of no stated kind'}")
-    tm, opt, _, _ = _build(probe, [op], [t])
+    tm, opt, _, _, _ = _build(probe, [op], [t] if t in TYPES else [], [t] if has_vector(op, t) else [])
     return tm.emit_assembly(opt)
 
 
@@ -332,15 +422,54 @@ def _caller(lib, op: str | None, t: ir.Scalar, mode: str):
     return lambda n: fn(n, *args)
 
 
+_NUMPY = {"u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64"}
+
+
+def _vector_arrays(t: ir.Scalar):
+    """(a, b, out) for the vector benchmarks at t, shared by all of them:
+    a of mixed bits, b from 1 to the width less one.  One buffer, aligned to
+    64 bytes, each array a few cache lines past a multiple of 4 KiB from
+    the others, so that no benchmark's loads and stores alias by their low
+    address bits (which slows some of them and not others)."""
+    import numpy as np
+
+    dtype = np.dtype(_NUMPY[f"u{t.bits}"])
+    step = -(-VEC_LEN * dtype.itemsize // 4096) * 4096 + 3 * 64  # bytes between arrays
+    raw = np.zeros(3 * step + 64, np.uint8)
+    start = -raw.ctypes.data % 64
+    a, b, out = (raw[start + k * step : start + k * step + VEC_LEN * dtype.itemsize].view(dtype) for k in range(3))
+    i = np.arange(VEC_LEN, dtype=np.uint64)
+    a[:] = ((i * np.uint64(0x9E3779B97F4A7C15) + np.uint64(_X)) & np.uint64(t.mask)).astype(dtype)
+    b[:] = (1 + (i * 5) % (t.bits - 1)).astype(dtype)
+    return raw, a, b, out
+
+
+def _vector_caller(lib, op: str | None, t: ir.Scalar, arrays):
+    """A call of a vector benchmark over `arrays` (_vector_arrays)."""
+    fn = getattr(lib, _vector_name(op, t))
+    fn.argtypes = [ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _CTYPES[_nearest_c(t)]]
+    fn.restype = None
+    _, a, b, out = arrays
+    z = _arg(ir.I64 if t.signed else ir.U64, _Z)
+    return lambda n: fn(n, a.ctypes.data, b.ctypes.data, out.ctypes.data, z)
+
+
+def _nearest_c(t: ir.Scalar) -> str:
+    """The ctypes type that passes a t argument (C promotes the narrow ones)."""
+    return ("i" if t.signed else "u") + ("64" if t.bits > 32 else "32")
+
+
 def _trip_ns(call, n: int) -> float:
     t0 = time.perf_counter_ns()
     call(n)
     return (time.perf_counter_ns() - t0) / n
 
 
-def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
+def measure(probe: Probe, *, types=TYPES, repeats: int = 5, vectors: bool = True) -> CostTable:
     """Measure every op of OPS at each of `types` now (no cache), for code
-    compiled for `probe` and run here.  ValueError when can_measure(probe)
+    compiled for `probe` and run here; with `vectors`, also each op's time
+    per element in a vectorised loop, at those types and the 8- and 16-bit
+    ones.  ValueError when can_measure(probe)
     gives a reason; the backend's BackendError when the library cannot be
     linked (no C compiler); RuntimeError when the timings make no sense."""
     why = can_measure(probe)
@@ -351,12 +480,16 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
         if t not in TYPES:
             raise ValueError(f"costs are measured at {', '.join(x.name for x in TYPES)}, not {t.name}")
     built = tuple(dict.fromkeys((*wanted, ir.U64)))  # u64's add latency is the unit
+    lanes = VECTOR_TYPES if vectors else ()
     from atlas.backends.x86_64 import target as tgt
 
-    tm, opt, timed_as, keys = _build(probe, OPS, built)
+    tm, opt, timed_as, keys, vkeys = _build(probe, OPS, built, lanes)
     with tempfile.TemporaryDirectory(prefix="atlas-costs-") as tmp:
         lib = ctypes.CDLL(str(Path(tmp) / tgt.link_shared(tm.emit_object(opt), Path(tmp), "atlas_costs")))
     calls = {k: _caller(lib, *k) for k in keys}
+    arrays = {t: _vector_arrays(t) for t in lanes}  # kept alive while the calls run
+    calls.update({("vector", op, t): _vector_caller(lib, op, t, arrays[t]) for op, t in vkeys})
+    keys = [*keys, *(("vector", *k) for k in vkeys)]
 
     # Trips per call for about SAMPLE_NS a call; these first calls also bring
     # the code into the caches and the clock up to speed.
@@ -372,6 +505,8 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
     trip = {k: statistics.median(v) for k, v in samples.items()}
 
     def raw(op, t, mode):  # ns per op, the loop's own cost taken off
+        if mode == "vector":  # a pass of VEC_LEN elements, less the copy's
+            return (trip["vector", op, t] - trip["vector", None, t]) / VEC_LEN
         u = timed_as[op, t]
         return (trip[op, u, mode] - trip[None, u, mode]) / K
 
@@ -392,10 +527,16 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5) -> CostTable:
         for t in wanted
         for op in OPS
     }
+    vector = {
+        f"{op}@{t.name}": max(MIN_VECTOR, round(alone(op, t, "vector") / unit, 3))
+        for t in lanes
+        for op in OPS
+        if has_vector(op, t)
+    }
     from ..machine.probe import fingerprint
 
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    return CostTable(costs, f"measured on {fingerprint(probe)} {when}", unit)
+    return CostTable(costs, f"measured on {fingerprint(probe)} {when}", unit, vector=vector)
 
 
 # ---------------------------------------------------------------- for a probe
