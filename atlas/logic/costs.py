@@ -200,6 +200,8 @@ OPS: tuple[str, ...] = (
     "max",
     "abs",
     "mulhi",
+    "add_sat",
+    "sub_sat",
     "select",
     "eq",
     "lt",
