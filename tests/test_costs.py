@@ -479,3 +479,14 @@ def test_the_e_graph_knows_a_power_of_two_by_its_form_in_any_member_of_its_class
     assert atlas.cost(best) < 13.0
     g = atlas._load()  # the class's own figure, as `atlas explain` shows it
     assert g["best"][atlas._class_id(roots[name][1], {})][0] == atlas.cost(best)
+
+
+def test_the_chains_score_in_a_map_takes_each_operations_lesser_figure():
+    from atlas.logic import stochastic as so
+
+    table = with_vectors(made_up({"mul": (3.0, 1.0), "shr": (1.0, 0.25)}), {"mul": 0.5, "shr": 4.0})
+    once = so.cost_pairs(table, ir.U32)
+    assert once["mul"] == (3.0, 1.0) and once["shr"] == (1.0, 0.25)
+    mapped = so.cost_pairs(table, ir.U32, overlapped=True)
+    assert mapped["mul"] == (0.0, 0.5) and mapped["shr"] == (0.0, 0.25)
+    assert so.cost_pairs(made_up({"mul": (3.0, 1.0)}), ir.U32, overlapped=True)["mul"] == (0.0, 1.0)

@@ -916,9 +916,18 @@ def search(
 def cost_pairs(table, W: ir.Scalar, overlapped: bool = False) -> dict[str, tuple[float, float]]:
     """A costmodel.CostTable as operator -> (latency, throughput) at type W;
     `overlapped` (a loop's iterations side by side, atlas/logic/costs.py):
-    the latencies hidden, so `estimate` is the throughput alone."""
+    the latencies hidden, so `estimate` is the throughput alone, each
+    operation's the lesser of its scalar figure and its time per element in
+    vectors where the table has one.  (The chain's score is a guide: the
+    estimate that decides takes the lesser of the two sums, not of each
+    operation's figures.)"""
     out = {}
+    vector = getattr(table, "vector_cost", None) if getattr(table, "vector", None) else None
     for o in OPCODES.values():
         c = table.cost(o.cost, W)
-        out[o.cost] = (0.0 if overlapped else c.latency, c.throughput)
+        thr = c.throughput
+        if overlapped and vector is not None:
+            v = vector(o.cost, W)
+            thr = thr if v is None else min(thr, v)
+        out[o.cost] = (0.0 if overlapped else c.latency, thr)
     return out
