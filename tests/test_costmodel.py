@@ -315,3 +315,34 @@ def test_the_vector_benchmark_is_a_vectorised_loop_over_elements():
     assert instructions(div, "div") and not re.search(r"^\s+v?pdiv", div, re.M)
     with pytest.raises(ValueError, match="no benchmark for bswap@u8"):
         cm.benchmark_asm(probe, "bswap", ir.U8)
+
+
+# ---------------------------------------------------------------- atlas costs
+
+
+def test_atlas_costs_shows_the_static_hints_where_the_probe_cannot_run_here(tmp_path, cache):
+    from click.testing import CliRunner
+    from atlas.tools.cli import main
+
+    probe = tmp_path / "arm.json"
+    hwprobe.write_probe(other_arch("aarch64"), probe)
+    out = tmp_path / "table.json"
+    r = CliRunner().invoke(main, ["costs", "--hw", str(probe), "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("cost table: static hints")
+    assert "| popcount |" in r.output and "vectorised loop: the static hints have none" in r.output
+    assert cm.CostTable.from_dict(json.loads(out.read_text())).costs == cm.static_table(other_arch("aarch64"), "").costs
+    missing = CliRunner().invoke(main, ["costs", "--hw", str(tmp_path / "none.json")])
+    assert missing.exit_code != 0 and "none.json" in missing.output and "Traceback" not in missing.output
+
+
+def test_atlas_costs_shows_a_measured_table_from_the_cache(table, host, cache, monkeypatch):
+    from click.testing import CliRunner
+    from atlas.tools.cli import main
+
+    monkeypatch.setattr(cm, "measure", lambda p, **kw: table)
+    r = CliRunner().invoke(main, ["costs"])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"cost table: {table.source}")
+    assert str(cm.cache_path(host)) in r.output
+    assert f"| bswap | - | {table.vector['bswap@u16']:.3f} |" in r.output  # bswap needs two bytes

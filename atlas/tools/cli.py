@@ -1392,6 +1392,33 @@ def bench(kernels_c, family, only, sizes, samples, quick, json_out, search, budg
         sys.exit(1)
 
 
+@main.command("costs")
+@click.option("--hw", type=click.Path(dir_okay=False), help="probe.json (default: probe this machine).")
+@click.option("--measure", "remeasure", is_flag=True, help="Measure this machine's table again, even if one is cached.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the table as JSON.")
+def costs_command(hw, remeasure, json_out):
+    """The cost table extraction, the search and the superoptimiser weigh
+    terms by: each operation's latency and reciprocal throughput, and its
+    time per element in a vectorised loop, measured once on this machine and
+    cached (measured now when none is cached), or the static hints where
+    code for the probe cannot run here.
+    """
+    from ..files import write_atomic
+    from ..logic.costs import cache_path, is_measured
+    from ..superopt import costmodel
+    from . import costtable
+
+    try:
+        target = _probe_for(hw)
+    except USER_ERRORS as exc:
+        _fail(exc)
+    table = costmodel.for_probe(target, remeasure=remeasure)
+    cached = str(cache_path(target)) if is_measured(table) else None
+    click.echo(costtable.render(table, cached), nl=False)
+    if json_out:
+        write_atomic(Path(json_out), json.dumps(table.as_dict(), indent=1) + "\n")
+
+
 @main.command("bench-search")
 @click.option("--only", multiple=True, metavar="KERNEL", help="Only this kernel (repeatable).")
 @click.option(
