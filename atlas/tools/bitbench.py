@@ -296,13 +296,17 @@ def write_driver(problems, workdir) -> Path:
     return driver
 
 
-def compile_atlas(problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX, **options):
-    """Compile naive.ax, literature.ax and the driver into the artefact folder
-    `out` (options go to atlas.pipeline.compile_files); the Compiled result."""
+def compile_atlas(
+    problems, probe: Probe, out, *, workdir=None, naive=NAIVE_AX, literature=LITERATURE_AX, driver=None, **options
+):
+    """Compile naive.ax, literature.ax and the driver (`driver`, a file
+    write_driver made for `problems`, else written now) into the artefact
+    folder `out` (options go to atlas.pipeline.compile_files); the Compiled
+    result."""
     from ..pipeline import compile_files
 
     with tempfile.TemporaryDirectory(prefix="atlas-bits-") as tmp:
-        driver = write_driver(problems, workdir or tmp)
+        driver = driver or write_driver(problems, workdir or tmp)
         return compile_files([naive, literature, driver], probe, out, **options)
 
 
@@ -605,7 +609,7 @@ def run(
             tmp / "atlas",
             naive=suite.naive_ax,
             literature=suite.literature_ax,
-            workdir=tmp,
+            driver=driver,
             learned=[path] if path.exists() else [],
         )
         c_lib = build_c(tmp / "c", suite.naive_c)
