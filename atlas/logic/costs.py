@@ -249,7 +249,7 @@ class CostTable:
         op = _ALIAS.get(op, op)
         hit = self.costs.get(f"{op}@{t.name}")
         if hit is None and (t.is_int or t.is_bool):
-            hit = self.costs.get(f"{op}@{_nearest(t).name}")
+            hit = self.costs.get(f"{op}@{nearest(t).name}")
         if hit is not None:
             return hit
         hints = _static_hints()
@@ -286,7 +286,8 @@ class CostTable:
 _ALIAS = {"ne": "eq", "le": "lt", "gt": "lt", "ge": "lt", "land": "and", "lor": "or"}
 
 
-def _nearest(t: ir.Scalar) -> ir.Scalar:
+def nearest(t: ir.Scalar) -> ir.Scalar:
+    """The measured scalar type an 8-, 16-bit or bool type is priced at."""
     if t.is_bool:
         return ir.U32
     if t.bits > 32:
@@ -354,7 +355,7 @@ def vector_figure(table: Table, t: Term) -> float | None:
     """The time per element of the node at the top of `t` in a loop the
     backend vectorises (see node_vector_figure)."""
     constant_count = len(t.args) > 1 and t.args[1].op == "const"
-    return node_vector_figure(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _divisor(t) == "power")
+    return node_vector_figure(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _power_divisor(t))
 
 
 def node_vector_figure(
@@ -362,34 +363,48 @@ def node_vector_figure(
 ) -> float | None:
     """The time per element of one node in a loop the backend vectorises,
     or None where the table has no figure for it (a float operation, a
-    static table).  Free as in node_figures (a variable, a constant, a
-    same-width cast), a constant shift or rotate priced as an `and`, a
-    division by a constant as mulhi; a load is free too, since every form
-    of a root reads the same elements, and the figures were measured less
-    the loop's own loads and stores."""
+    static table).  Priced as node_figures prices it (`_priced_as`); a
+    load is free too, since every form of a root reads the same elements,
+    and the figures were measured less the loop's own loads and stores."""
     figure = getattr(table, "vector_cost", None)
     if figure is None or not getattr(table, "vector", None):
         return None
-    if op in ("var", "const", "load"):
-        return 0.0
-    if op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits:
+    if op == "load":
         return 0.0
     if ty.is_float or any(a.is_float for a in arg_tys):
         return None
-    if op in ("shl", "shr", "rotl", "rotr") and constant_count:
-        op = "and"
-    elif op == "div" and constant_count:
-        op = "mulhi"
-    elif op == "div" and power_divisor:
-        parts = [figure(o, ty) for o in _POWER_DIVIDE]
-        return None if None in parts else sum(p for p in parts if p is not None)
-    return figure(op, arg_tys[0] if op in ("eq", "ne", "lt", "le", "gt", "ge") else ty)
+    parts, at = _priced_as(op, ty, arg_tys, constant_count, power_divisor)
+    each = [figure(o, at) for o in parts]
+    return None if None in each else sum(v for v in each if v is not None)
 
 
 # What a division by a power of two known by its form compiles to: the
 # divisor's trailing zeros, the shift by them, and (in parallel) the test
 # for a zero divisor, whose quotient is all ones, and its select.
 _POWER_DIVIDE = ("ctz", "shr", "eq", "select")
+
+
+def _priced_as(
+    op: str, ty: ir.Scalar, arg_tys, constant_count: bool, power_divisor: bool
+) -> tuple[tuple[str, ...], ir.Scalar]:
+    """What one node pays for on a measured table, scalar or in vectors:
+    (the measured operations, the type they are at).  None at all for a
+    variable, a constant or a cast between integers of one width (a
+    register, an immediate, no instruction); an `and` for a shift or rotate
+    by a constant count (one plain instruction: the measured shift pays for
+    its run-time count's guard); `_POWER_DIVIDE` for an integer division by
+    a power of two known by its form (power_of_two); a multiply-high for
+    one by another constant (LLVM emits no divide for either); a compare
+    at its operands' type."""
+    if op in ("var", "const") or (op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits):
+        return (), ty
+    if op in ("shl", "shr", "rotl", "rotr") and constant_count:
+        return ("and",), ty
+    if op == "div" and ty.is_int and power_divisor:
+        return _POWER_DIVIDE, ty
+    if op == "div" and ty.is_int and constant_count:
+        return ("mulhi",), ty
+    return (op,), arg_tys[0] if op in ("eq", "ne", "lt", "le", "gt", "ge") else ty
 
 
 def vector_total(t: Term, table: Table) -> float | None:
@@ -425,19 +440,15 @@ def power_of_two(t: Term) -> bool:
     return negates(b, a) or negates(a, b)
 
 
-def _divisor(t: Term) -> str | None:
-    """How a division node's divisor prices it (node_figures' `divisor`)."""
-    if t.op != "div" or not t.ty.is_int:
-        return None
-    if t.args[1].op == "const":
-        return "constant"
-    return "power" if power_of_two(t.args[1]) else None
+def _power_divisor(t: Term) -> bool:
+    """Whether `t` divides by a power of two known by its form (not a constant)."""
+    return t.op == "div" and t.args[1].op != "const" and power_of_two(t.args[1])
 
 
 def figures(table: Table, t: Term) -> tuple[float, float]:
     """(latency, throughput) of the node at the top of `t` (see node_figures)."""
     constant_count = len(t.args) > 1 and t.args[1].op == "const"
-    return node_figures(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _divisor(t) == "power")
+    return node_figures(table, t.op, t.ty, [a.ty for a in t.args], constant_count, _power_divisor(t))
 
 
 def node_figures(
@@ -445,30 +456,22 @@ def node_figures(
 ) -> tuple[float, float]:
     """(latency, throughput) of one node: `op` making `ty` from `arg_tys`.
     A static table's hint is both figures, exactly as `node_cost` prices
-    the node.  On a measured table a variable or a constant is free (a
-    register, an immediate); a cast between integers of one width emits no
-    instruction; a shift or rotate by a constant count is one plain
-    instruction, priced as an `and` (the measured shift pays for its
-    run-time count's guard); a division by a constant is a multiply-high,
-    and one by a power of two known by its form (`power_divisor`,
-    power_of_two) a shift by the divisor's trailing zeros, with the test
-    for a zero divisor and its select beside it."""
+    the node.  On a measured table, the figures of what it pays for
+    (`_priced_as`); a division by a power of two waits for the trailing
+    zeros, the shift and the select, with the test for zero beside them."""
     hints = getattr(table, "hints", None)
     if hints is not None:
         hint = float(node_cost(hints, op, ty, arg_tys))
         return hint, hint
-    if op in ("var", "const"):
+    parts, at = _priced_as(op, ty, arg_tys, constant_count, power_divisor)
+    if not parts:
         return 0.0, 0.0
-    if op == "div" and power_divisor and ty.is_int:
-        parts = [table.cost(o, ty) for o in _POWER_DIVIDE]
-        return parts[0].latency + parts[1].latency + parts[3].latency, sum(c.throughput for c in parts)
-    if op == "cast" and arg_tys[0].is_int and ty.is_int and arg_tys[0].bits == ty.bits:
-        return 0.0, 0.0
-    if op in ("shl", "shr", "rotl", "rotr") and constant_count:
-        op = "and"
-    elif op == "div" and constant_count and ty.is_int:
-        op = "mulhi"  # LLVM divides by a constant with a multiply-high and shifts, no divide
-    c = table.cost(op, arg_tys[0] if op in ("eq", "ne", "lt", "le", "gt", "ge") else ty)
+    each = {o: table.cost(o, at) for o in parts}
+    if parts == _POWER_DIVIDE:
+        return each["ctz"].latency + each["shr"].latency + each["select"].latency, sum(
+            c.throughput for c in each.values()
+        )
+    [c] = each.values()
     return c.latency, c.throughput
 
 

@@ -920,7 +920,7 @@ def _pareto(raw: dict[str, list], order: list, pairs: dict) -> dict[str, list] |
             for picks in itertools.product(*kid_points):
                 lat = lat0 + max((x * q.lat for x, q in zip(lw, picks)), default=0.0)
                 thr = thr0 + sum(x * q.thr for x, q in zip(w, picks))
-                vec = vec0 + sum(q.vec for q in picks) if w == (1,) * len(picks) else math.inf
+                vec = vec0 + sum(q.vec for q in picks)
                 size = 1 + sum(q.size for q in picks)
                 if _admit(front[cid], _Point(lat, thr, size, n, picks, vec)):
                     version[cid] += 1
@@ -1066,9 +1066,7 @@ class Atlas:
             op = BY_CTOR[ctor][0]
             const_count = len(kids) > 1 and kids[1] in constants
             power = op == "div" and kids[1] in powers
-            vec = node_vector_figure(table, op, ty, arg_tys, const_count, power)
-            if op in ("reduce", "until"):
-                vec = None
+            vec = node_vector_figure(table, op, ty, arg_tys, const_count, power)  # None for a loop's node
             return (*node_figures(table, op, ty, arg_tys, const_count, power), math.inf if vec is None else vec)
 
         pairs = {(cid, n): figs(*n) for cid, n in order}

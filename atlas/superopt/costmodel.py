@@ -29,13 +29,12 @@ is one module and one shared library.
   latency      a = keep(op(a)) K times per trip: each op waits for the one before
   throughput   CHAINS accumulators, each a_j = keep(op(a_j)), ROUNDS times per trip
   baseline     the same loops with keep alone; each figure is (loop - baseline) / K
-  vector       out[i] = op(a[i], b[i]) over VEC_LEN elements, passes of it per
-               call: a loop the backend's vectoriser takes, at every integer
-               width (8 to 64 bits, where a lane's width sets how many one
-               instruction does); the figure is the time per element less
-               that of the same loop copying a, so an operation cheaper than
-               the loop's loads and stores comes out near MIN_VECTOR, and a
-               binary operation's includes loading its second operand
+  vector       out[i] = VK applications of op to a[i] (with b[i]), each kept by
+               a rotate, over VEC_LEN elements, passes of it per call: a loop
+               the backend's vectoriser takes, at every integer width (8 to
+               64 bits, where a lane's width sets how many one instruction
+               does); the figure is (loop - the chain of rotates alone) /
+               (VEC_LEN * VK) per element
 
 op(a) is op(a, y), or op(a, s) for shifts and rotates: y and s (s = 3, in
 range, as programs use) are arguments the compiler cannot see, so they are
@@ -58,8 +57,12 @@ Operations that need help to form a chain:
             by a constant is priced as mulhi: LLVM emits no divide for it.
 In the vector loop every operand varies by element, as in a map: b is
 the second operand and the count (1 to the width less one), a select's
-condition is b's low bit, and a compare's other arm a value the compiler
-cannot see.  What has no vector instruction here (a divide; a shift of
+condition is the chain value's low bit, and a compare's other arm a value
+the compiler cannot see.  The rotate after each application is by a count
+that is 0 at run time but unknown to the compiler, so LLVM folds nothing
+(a + b + b would be a + 2b), and the vector units, not the loads and
+stores, bound the loop; four vectors are in flight per trip (an
+interleave hint), so a chain's latency is not what is timed.  What has no vector instruction here (a divide; a shift of
 bytes or a 64-bit multiply-high on most x86_64) is done lane by lane, and
 its figure says so.  The three arrays share one 64-byte-aligned buffer,
 apart by a few cache lines more than a multiple of 4 KiB, so that no
@@ -110,6 +113,7 @@ from ..logic.costs import (
     cache_path,
     cached,
     has_vector,
+    nearest,
     stamp,
     static_table,
 )
@@ -454,23 +458,18 @@ def _vector_arrays(t: ir.Scalar):
     i = np.arange(VEC_LEN, dtype=np.uint64)
     a[:] = ((i * np.uint64(0x9E3779B97F4A7C15) + np.uint64(_X)) & np.uint64(t.mask)).astype(dtype)
     b[:] = (1 + (i * 5) % (t.bits - 1)).astype(dtype)
-    return raw, a, b, out
+    return a, b, out  # views: they keep the buffer alive
 
 
 def _vector_caller(lib, op: str | None, t: ir.Scalar, arrays):
     """A call of a vector benchmark over `arrays` (_vector_arrays)."""
     fn = getattr(lib, _vector_name(op, t))
-    c = _CTYPES[_nearest_c(t)]
+    c = _CTYPES[nearest(t).name]  # C passes a narrow argument in a 32-bit register
     fn.argtypes = [ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, c, c]
     fn.restype = None
-    _, a, b, out = arrays
-    z = _arg(ir.I64 if t.signed else ir.U64, _Z)
+    a, b, out = arrays
+    z = _arg(nearest(t), _Z)
     return lambda n: fn(n, a.ctypes.data, b.ctypes.data, out.ctypes.data, z, 0)
-
-
-def _nearest_c(t: ir.Scalar) -> str:
-    """The ctypes type that passes a t argument (C promotes the narrow ones)."""
-    return ("i" if t.signed else "u") + ("64" if t.bits > 32 else "32")
 
 
 def _trip_ns(call, n: int) -> float:
@@ -501,7 +500,7 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5, vectors: bool = True
     with tempfile.TemporaryDirectory(prefix="atlas-costs-") as tmp:
         lib = ctypes.CDLL(str(Path(tmp) / tgt.link_shared(tm.emit_object(opt), Path(tmp), "atlas_costs")))
     calls = {k: _caller(lib, *k) for k in keys}
-    arrays = {t: _vector_arrays(t) for t in lanes}  # kept alive while the calls run
+    arrays = {t: _vector_arrays(t) for t in lanes}  # one set per width, shared by its benchmarks
     calls.update({("vector", op, t): _vector_caller(lib, op, t, arrays[t]) for op, t in vkeys})
     keys = [*keys, *(("vector", *k) for k in vkeys)]
 
