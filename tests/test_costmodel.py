@@ -317,6 +317,35 @@ def test_the_vector_benchmark_is_a_vectorised_loop_over_elements():
         cm.benchmark_asm(probe, "bswap", ir.U8)
 
 
+def packed(body: str, mnemonic: str) -> int:
+    return len(re.findall(rf"^\s+{mnemonic}\s", body, re.M))
+
+
+@pytest.mark.parametrize(
+    "op, ty, mnemonic",
+    [("add", "u32", "vpaddd"), ("and", "u32", "vpand"), ("or", "u32", "vpor"), ("xor", "u32", "vpxor"),
+     ("bswap", "u32", "vpshufb"), ("min", "u32", "vpminud"), ("sub", "u64", "vpsubq")],
+)  # fmt: skip
+def test_every_application_of_a_vector_chain_survives_the_optimiser(op, ty, mnemonic):
+    """Each of the VK applications per element is an instruction of its
+    own: a keeper the op distributes over would fold the chain (an and
+    kept by xors is one and per element)."""
+    asm = cm.benchmark_asm(fixture_probe("probe-popcnt.json"), op, ty)
+    assert packed(function_asm(asm, f"vector_{op}_{ty}"), mnemonic) >= 2 * cm.VK
+
+
+def test_the_vector_baseline_is_cheap_keepers_that_do_not_fold():
+    """The chain of keepers alone stays a chain of adds and xors, and no
+    keeper is a rotate: on AVX2 a 64-bit rotate is two shifts and an or,
+    beside which an op on the other ports measured as free."""
+    asm = cm.benchmark_asm(fixture_probe("probe-popcnt.json"), "add", ir.U64)
+    base = function_asm(asm, "vector_none_u64")
+    assert packed(base, "vpxor") + packed(base, "vpaddq") >= 2 * cm.VK
+    assert not re.search(r"^\s+vp(sll|srl|rol|ror)", base, re.M)
+    chain = function_asm(asm, "vector_add_u64")
+    assert not re.search(r"^\s+vp(sll|srl|rol|ror)", chain, re.M)
+
+
 # ---------------------------------------------------------------- atlas costs
 
 
