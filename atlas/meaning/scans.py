@@ -75,12 +75,12 @@ def offset(index: ir.Expr, loop: ir.For) -> tuple[ir.Expr | None] | None:
     if loop.ty.bits != 64 or not isinstance(index, ir.Binary) or index.op != "add":
         return None
     base = index.b if index.a == i else index.a if index.b == i else None
-    if base is None or not _fixed(base, loop):
+    if base is None or not fixed(base, loop):
         return None
     return (base,)
 
 
-def _fixed(e: ir.Expr, loop: ir.For) -> bool:
+def fixed(e: ir.Expr, loop: ir.For) -> bool:
     """Reads only constants and variables the loop does not assign (nor its
     own variable), and no array: the same value in every iteration."""
     changing = ir.assigned(loop.body) | {loop.var} | {n for n, _ in ir.declared(loop.body)}

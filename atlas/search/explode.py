@@ -995,7 +995,7 @@ def _pinned(s: Search) -> Outcome | None:
 
 
 def _why_not(s: Search, g: Genome) -> str:
-    if g.shape in ("scan-lanes", "arg-lanes") and len(g.forms) == len(s.candidates.roots):
+    if g.shape in ("scan-lanes", "arg-lanes", "affine-lanes") and len(g.forms) == len(s.candidates.roots):
         from .lanes import refusals
 
         said = refusals(s.candidates.base(g.forms), g.shape)
@@ -1091,6 +1091,7 @@ LOOP_SHAPES = (
     "tiling",
     "scan-lanes",
     "arg-lanes",
+    "affine-lanes",
 )
 
 
@@ -1108,6 +1109,7 @@ def loop_shape(name: str) -> Callable[..., Any]:
         "tiling": tiling.tiling,
         "scan-lanes": lanes.scan_lanes,
         "arg-lanes": lanes.arg_lanes,
+        "affine-lanes": lanes.affine_lanes,
     }[name]
 
 

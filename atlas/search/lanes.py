@@ -29,9 +29,9 @@ import time
 
 import z3
 
-from ..meaning import argfolds, ir, scans
+from ..meaning import affine, argfolds, ir, scans
 from ..meaning import semantics as sem
-from ..meaning.terms import evaluate, from_expr
+from ..meaning.terms import evaluate, from_expr, subterms
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
 from . import straight
 from .shapes import Shaped, finish
@@ -171,10 +171,11 @@ def _arg_judge(fn: ir.Function):
 
 
 def refusals(fn: ir.Function, shape: str) -> list[str]:
-    """Why `shape` ("scan-lanes" or "arg-lanes") marks no loop of fn: each
+    """Why `shape` ("scan-lanes", "arg-lanes" or "affine-lanes") marks no loop of fn: each
     loop of its form with the laws Z3 did not prove; empty when no loop has
     the form."""
-    m = _mark(fn, (_scan_judge if shape == "scan-lanes" else _arg_judge)(fn))
+    judges = {"scan-lanes": _scan_judge, "arg-lanes": _arg_judge, "affine-lanes": _affine_judge}
+    m = _mark(fn, judges[shape](fn))
     out = []
     for site in m.refused:
         laws = ", ".join(f"{k} {v}" for k, v in site["obligations"].items() if v not in ("proven", REGROUPED))
@@ -307,3 +308,98 @@ def describe_arg(fold: argfolds.ArgFold) -> str:
     kind = {"gt": "first maximum", "ge": "last maximum", "lt": "first minimum", "le": "last minimum"}[fold.rel]
     best = f"kept in {fold.value}" if fold.value is not None else f"read as {fold.array}[{fold.index}]"
     return f"{kind} of {ir.pretty_expr(fold.element)} at {fold.ty}, the best {best}, its index kept in {fold.index}"
+
+
+# ---------------------------------------------------------------- affine folds
+
+# The lane counts the backend may use (backends/llvm/lanes.py: powers of two up to its MAX_LANES)
+AFFINE_LANES = (2, 4, 8, 16, 32, 64)
+
+AFFINE_PROOF = (
+    "z3: each loop's step equal to h * a + e(i) at its type, a the same in every iteration and e(i) not "
+    "reading h; and the lanes' law (W lanes each g = g * a^W + e, h started in the last, combined as "
+    "sum g_j * a^(W-1-j), equal to W steps of the loop) as an identity of polynomials over the integers, "
+    "so in the integers modulo 2^bits, for every lane count the backend uses; affine.match: the body "
+    "only computes, and a reads nothing the loop changes"
+)
+
+
+def affine_obligations(fold: affine.Affine) -> dict[str, str]:
+    """The laws an affine fold's lanes rest on, with Z3's verdicts."""
+    t = fold.ty
+    h = fresh("$h", t)
+    names = {x.name: x.ty for e in (fold.step, fold.mul, fold.element) for x in ir.walk(e) if isinstance(x, ir.Var)}
+    env = {n: (h if n == fold.acc else fresh(n, ty)) for n, ty in names.items()}
+    arrays: dict = {}
+
+    def load(array: str, index, ty: ir.Scalar):  # any contents: one function of the index per array
+        key = (array, index.sort(), ty)
+        if key not in arrays:
+            arrays[key] = z3.Function(f"${array}", index.sort(), sort_of(ty))
+        return arrays[key](index)
+
+    def value(e: ir.Expr):
+        term = from_expr(e, {})
+        assert term is not None and not any(u.op == "call" for u in subterms(term))
+        return evaluate(term, D, env, load)
+
+    step = value(fold.step) == sem.add(D, t, sem.mul(D, t, h, value(fold.mul)), value(fold.element))
+    out = _verdicts({"step": step}, False)
+    out["lanes"] = next((v for v in map(lane_law, AFFINE_LANES) if v != "proven"), "proven")
+    return out
+
+
+_LAWS: dict[int, str] = {}
+
+
+def lane_law(w: int) -> str:
+    """Z3's verdict on whether, over the integers, W lanes each taking
+    g = g * a^W + e on their elements and combined as sum g_j a^(W-1-j)
+    give the value of W steps h = h * a + e from that combination: the
+    induction step over blocks (before the first, h alone in lane W - 1
+    combines to h).  A polynomial identity with integer coefficients holds
+    in every commutative ring, so at every integer width."""
+    if w not in _LAWS:
+        a = z3.Int("a")
+        g, e = [z3.Int(f"g{j}") for j in range(w)], [z3.Int(f"e{j}") for j in range(w)]
+        powers = [z3.IntVal(1)]
+        for _ in range(w):
+            powers.append(powers[-1] * a)
+        combined = z3.Sum([g[j] * powers[w - 1 - j] for j in range(w)])
+        stepped = combined
+        for j in range(w):
+            stepped = stepped * a + e[j]
+        blocks = z3.Sum([(g[j] * powers[w] + e[j]) * powers[w - 1 - j] for j in range(w)])
+        s = z3.Solver()
+        s.set("rlimit", 50_000_000)
+        s.add(blocks != stepped)
+        r = s.check()
+        _LAWS[w] = "proven" if r == z3.unsat else "refuted" if r == z3.sat else "undecided"
+    return _LAWS[w]
+
+
+def _affine_judge(fn: ir.Function):
+    def judge(loop: ir.For):
+        fold = affine.match(loop, fn)
+        if fold is None:
+            return None
+        laws = affine_obligations(fold)
+        site = {"loop": str(loop.span), "fold": describe_affine(fold), "obligations": laws}
+        return fold, site, all(v == "proven" for v in laws.values())
+
+    return judge
+
+
+def affine_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
+    """`fn` with every affine fold whose laws Z3 proves marked to run in
+    lanes; None when there is none."""
+    t0 = time.perf_counter()
+    m = _mark(fn, _affine_judge(fn))
+    if not m.sites:
+        return None
+    evidence = {"shape": "affine-lanes", "proof": AFFINE_PROOF, "loops": m.sites}
+    return m.finish(fn, module, evidence, differential, seed, t0)
+
+
+def describe_affine(fold: affine.Affine) -> str:
+    return f"{fold.acc} = {fold.acc} * {ir.pretty_expr(fold.mul)} + e at {fold.ty}, e = {ir.pretty_expr(fold.element)}"

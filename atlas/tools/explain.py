@@ -381,7 +381,7 @@ def _shape_summary(name: str, ev: dict) -> str:
             f"{_plural(len(t['checks']), 'pair')} of accesses proven never to meet by Z3{guard}"
             for t in ev["tiled"]
         )
-    if name in ("scan-lanes", "arg-lanes"):
+    if name in ("scan-lanes", "arg-lanes", "affine-lanes"):
         unit = "steps" if name == "scan-lanes" else "elements"
         return "; ".join(
             f"{lp['loop']}: {lp['scan'] if name == 'scan-lanes' else lp['fold']}, run a vector of {unit} at a time, "

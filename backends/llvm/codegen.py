@@ -25,7 +25,7 @@ from types import MappingProxyType
 from llvmlite import ir as ll
 from llvmlite.ir.values import ArgumentAttributes, FunctionAttributes
 
-from atlas.meaning import argfolds, ir, scans
+from atlas.meaning import affine, argfolds, ir, scans
 from atlas.machine.backend import BackendError, Realisation
 
 I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
@@ -609,6 +609,10 @@ class FunctionCodegen:
             from .lanes import LaneArg
 
             LaneArg(self, fold).emit(s, lo, hi)
+        elif s.lanes and (aff := affine.match(s, self.f)) is not None:
+            from .lanes import LaneAffine
+
+            LaneAffine(self, aff).emit(s, lo, hi)
         else:
             self.b.store(lo, slot)
         head, body, done = self.new_block("for.cond"), self.new_block("for.body"), self.new_block("for.end")

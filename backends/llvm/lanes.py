@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import llvmlite.ir as ll
 
 from atlas.meaning import ir, scans
+from atlas.meaning.affine import Affine
 from atlas.meaning.argfolds import ArgFold
 from atlas.meaning.scans import Scan
 
@@ -395,6 +396,84 @@ class LaneArg(_Lanes):
         later = B.icmp_unsigned(">" if self.fold.later else "<", b[1], a[1])
         wins = B.or_(self.compare(self.fold.strict, b[0], a[0]), B.and_(self.compare("eq", b[0], a[0]), later))
         return B.select(wins, b[0], a[0]), B.select(wins, b[1], a[1])
+
+
+class LaneAffine(_Lanes):
+    """An affine fold (atlas/meaning/affine.py) in W lanes: lane j gathers
+    the elements j, j + W, ... of the blocks by g = g * a^W + e, h starting
+    in lane W - 1, and h = sum_j g_j * a^(W-1-j) after the blocks, all in
+    the type's wrapping arithmetic (search/lanes.py proves the law).  W is
+    several vectors' worth of lanes (the interleave knob, else four), so
+    that as many multiply-add chains run at once: one alone waits on the
+    multiply's latency at every block."""
+
+    def __init__(self, cg: "FunctionCodegen", fold: Affine):
+        super().__init__(cg, fold.ty, fold.element)
+        r = cg.realise
+        chains = r.interleave if r is not None and r.interleave >= 1 else 4
+        self.w = min(MAX_LANES, self.w * chains)
+        self.vt = ll.VectorType(self.et, self.w)
+        self.fold = fold
+
+    def emit(self, loop: ir.For, lo, hi) -> None:
+        """Whole blocks from lo, h and the loop variable left where the
+        plain loop is to go on."""
+        cg, B, fold = self.cg, self.b, self.fold
+        islot = cg.local(loop.var, loop.ty)
+        hslot, _ = cg.vars[fold.acc]
+        B.store(lo, islot)
+        a = cg.expr(fold.mul)  # the same in every iteration: evaluated once
+        powers = [ll.Constant(self.et, 1)]  # a^0 .. a^W
+        for _ in range(self.w):
+            powers.append(B.mul(powers[-1], a))
+        weights = ll.Constant(self.vt, ll.Undefined)  # lane j weighs a^(W-1-j)
+        for j in range(self.w):
+            weights = B.insert_element(weights, powers[self.w - 1 - j], ll.Constant(I32, j))
+        stride = self.splat(powers[self.w])
+        src = fold.direct({n: x.ty for n, x in cg.arrays.items()})
+        src_base = None if src is None or src[1] is None else cg.expr(src[1])
+        head, body, done = cg.new_block("affine.cond"), cg.new_block("affine.body"), cg.new_block("affine.end")
+        B.branch(head)
+        B.position_at_end(head)
+        i = B.load(islot, typ=ll.IntType(loop.ty.bits))
+        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
+        at_src = i64 if src_base is None else B.add(src_base, i64)
+        if src is None:
+            room = _umin(B, self.room(loop, i, hi, []), ll.Constant(I64, TILE))
+        else:
+            room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
+        count = B.and_(room, ll.Constant(I64, -self.w))
+        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
+        B.position_at_end(body)
+        if src is None:
+            tile = self.tile(loop, i, count)
+            load = lambda k: self.vload(tile, k)  # noqa: E731
+        else:
+            xs = cg.arrays[src[0]]
+            load = lambda k: self.widened(xs, B.add(at_src, k))  # noqa: E731
+        zero = ll.Constant(self.vt, [ll.Constant(self.et, 0)] * self.w)
+        first = B.insert_element(zero, B.load(hslot, typ=self.et), ll.Constant(I32, self.w - 1))
+        before = B.block
+        step, end = cg.new_block("affine.block"), cg.new_block("affine.blocks.end")
+        B.branch(step)
+        B.position_at_end(step)
+        k, g = B.phi(I64), B.phi(self.vt)
+        k.add_incoming(ll.Constant(I64, 0), before)
+        g.add_incoming(first, before)
+        g2 = B.add(B.mul(g, stride), load(k))
+        k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
+        k.add_incoming(k2, B.block)
+        g.add_incoming(g2, B.block)
+        B.cbranch(B.icmp_unsigned("<", k2, count), step, end)
+        B.position_at_end(end)
+        weighed = B.mul(g2, weights)
+        h = B.extract_element(weighed, ll.Constant(I32, 0))
+        for j in range(1, self.w):
+            h = B.add(h, B.extract_element(weighed, ll.Constant(I32, j)))
+        B.store(h, hslot)
+        B.store(self.past(i, count), islot)
+        B.branch(head)
+        B.position_at_end(done)
 
 
 def _umin(B: ll.IRBuilder, a, b):
