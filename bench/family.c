@@ -24,6 +24,16 @@ uint16_t ubx_checksum(uint64_t n, const uint8_t *frame) {
     for (uint64_t i = 0; i < n; i++) { ck_a += frame[i]; ck_b += ck_a; }
     return (uint16_t)((ck_b << 8) | ck_a);
 }
+uint32_t djb2_hash(uint64_t n, const uint8_t *s) {
+    uint32_t h = 5381;
+    for (uint64_t i = 0; i < n; i++) h = ((h << 5) + h) + s[i];
+    return h;
+}
+uint64_t read_decimal(uint64_t n, const uint8_t *digits) {
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < n; i++) v = v * 10 + (uint8_t)(digits[i] - '0');
+    return v;
+}
 uint64_t modsum(uint64_t n, const uint32_t *x) {
     uint64_t t = 0;
     for (uint64_t i = 0; i < n; i++) t = (t + x[i]) % 2147483647u;

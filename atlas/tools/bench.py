@@ -444,6 +444,20 @@ FAMILY = (
         lambda rng, n: {"frame": _ints(rng, n, 0, 256, np.uint8)},
     ),
     Kernel(
+        "djb2_hash",
+        "uint32_t",
+        (_N, ("s", "const uint8_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"s": _ints(rng, n, 0, 256, np.uint8)},
+    ),
+    Kernel(
+        "read_decimal",
+        "uint64_t",
+        (_N, ("digits", "const uint8_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"digits": _ints(rng, n, 48, 58, np.uint8)},
+    ),
+    Kernel(
         "offsets_u16",
         None,
         (_N, ("len", "const uint16_t *"), ("at", "uint32_t *")),
