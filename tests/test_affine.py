@@ -69,6 +69,13 @@ def test_other_loops_are_not_affine(body, reason):
     assert fold_of(F.format(body)) is None, reason
 
 
+def test_a_large_constant_multiplier_is_read_without_evaluating_anything_else():
+    """Folding 1 * 2^63 computed every operator's value first, a shift by
+    2^63 among them (out of memory: found by the fuzzer)."""
+    fold = fold_of(F.replace("u32", "u64").format("h = h * 9223372036854775808 + x[i];"))
+    assert fold is not None and ir.pretty_expr(fold.mul) == "0x8000000000000000u64"
+
+
 def test_a_wrong_reading_is_refuted():
     """The proof is of the step as written: an element that leaves out a
     term of h is refuted, so a reading wrong by construction cannot pass."""

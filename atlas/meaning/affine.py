@@ -54,8 +54,12 @@ def _op(op: str, a: ir.Expr, b: ir.Expr, ty: ir.Scalar) -> ir.Expr:
     that `(h << 5) + h` reads as h * 33)."""
     if isinstance(a, ir.Const) and isinstance(b, ir.Const):
         x, y = int(a.value), int(b.value)
-        v = {"add": x + y, "sub": x - y, "mul": x * y, "shl": x << y}[op]
-        return ir.Const(v & ((1 << ty.bits) - 1), ty)
+        if op == "shl":  # counts in range only (linear): a wider one is not folded here
+            v = x << y if y < ty.bits else None
+        else:
+            v = x + y if op == "add" else x - y if op == "sub" else x * y
+        if v is not None:
+            return ir.Const(v & ((1 << ty.bits) - 1), ty)
     if op == "mul" and isinstance(a, ir.Const) and a.value == 1:
         return b
     return ir.Binary(op, a, b, ty)
