@@ -8,8 +8,9 @@ precedence never decide anything.  The same seed gives the same program.
 Besides free-form statements the generator writes, as templates, the
 shapes that have miscompiled before or that the compiler rewrites hardest:
 swaps through a local, copies, a store of a local then reassigning it,
-inclusive and exclusive scans, conditional float updates, and small
-kernels (saxpy, dot, checksum, popcount, argmax, prefix sum, brighten).
+inclusive and exclusive scans, affine folds (h = h * c + e), conditional
+float updates, and small kernels (saxpy, dot, checksum, popcount, argmax,
+prefix sum, brighten).
 Loops are bounded by construction (a length parameter, a constant, or a
 `bound` parameter the campaign keeps small), so only a deliberately slow
 nest can exhaust the interpreter's fuel.
@@ -484,6 +485,7 @@ class Generator:
                 self.t_store_reassign,
                 self.t_scan,
                 self.t_argfold,
+                self.t_affine,
                 self.t_cond_float,
                 self.t_fold,
                 self.t_loop_rule,
@@ -656,6 +658,29 @@ class Generator:
 
         out += self.loop(body)
         self.declare(v, t)
+        return out
+
+    # Affine folds (atlas/meaning/affine.py), the multiplier spelt as a
+    # product either way round, a shift and an add, or negated, and near
+    # misses: a multiplier the loop changes, an xor of h (not affine).
+    _AFFINE_BODIES = (
+        "{h} = ({h} * {c}) + ({e});",
+        "{h} = ({c} * {h}) + ({e});",
+        "{h} = (({h} << {k}) + {h}) + ({e});",
+        "{h} = ({e}) - ({h} * {c});",
+        "{h} = ({h} << {k}) - ({e});",
+        "{h} = ({h} * ({e})) + {c};",
+        "{h} = ({h} ^ ({e})) * {c};",
+    )
+
+    def t_affine(self) -> list[str]:
+        t = self.pick(INTS)
+        h = self.fresh("h")
+        out = [f"let {h}: {t} = {self.literal(t)};"]
+        form = self.pick(self._AFFINE_BODIES)
+        k = f"{self.rng.randint(1, bits(t) - 1)}{t}"
+        out += self.loop(lambda: [form.format(h=h, c=self.literal(t), e=self.expr(t, 2), k=k)])
+        self.declare(h, t)
         return out
 
     def t_fold(self) -> list[str]:
