@@ -162,6 +162,40 @@ class _Lanes:
         self.each_step(loop, i, count, "fill", fill)
         return tmp
 
+    def reading_blocks(self, loop: ir.For, lo, hi, src, name: str, run) -> None:
+        """The blocks of a loop that reads its elements and stores nothing:
+        while whole blocks of W steps remain, run(i, count, load) over
+        count of them from i, load(k) giving the W elements from i + k (a
+        vector load within the source array where src = (array, base) reads
+        them so, else a tile computed TILE at a time); the loop variable is
+        then left past them, where the plain loop goes on."""
+        cg, B = self.cg, self.b
+        islot = cg.local(loop.var, loop.ty)
+        B.store(lo, islot)
+        src_base = None if src is None or src[1] is None else cg.expr(src[1])
+        head, body, done = cg.new_block(f"{name}.cond"), cg.new_block(f"{name}.body"), cg.new_block(f"{name}.end")
+        B.branch(head)
+        B.position_at_end(head)
+        i = B.load(islot, typ=ll.IntType(loop.ty.bits))
+        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
+        at_src = i64 if src_base is None else B.add(src_base, i64)
+        if src is None:
+            room = _umin(B, self.room(loop, i, hi, []), ll.Constant(I64, TILE))
+        else:
+            room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
+        count = B.and_(room, ll.Constant(I64, -self.w))
+        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
+        B.position_at_end(body)
+        if src is None:
+            tile = self.tile(loop, i, count)
+            run(i, count, lambda k: self.vload(tile, k))
+        else:
+            xs = cg.arrays[src[0]]
+            run(i, count, lambda k: self.widened(xs, B.add(at_src, k)))
+        B.store(self.past(i, count), islot)
+        B.branch(head)
+        B.position_at_end(done)
+
 
 class LaneScan(_Lanes):
     def __init__(self, cg: "FunctionCodegen", scan: Scan):
@@ -317,44 +351,22 @@ class LaneArg(_Lanes):
         """Whole blocks from lo, the best so far and k left where the plain
         loop is to go on."""
         cg, B, fold = self.cg, self.b, self.fold
-        islot = cg.local(loop.var, loop.ty)
         kslot, _ = cg.vars[fold.index]
-        B.store(lo, islot)
-        src = fold.direct({n: a.ty for n, a in cg.arrays.items()})
-        src_base = None if src is None or src[1] is None else cg.expr(src[1])
-        head, body, done = cg.new_block("arg.cond"), cg.new_block("arg.body"), cg.new_block("arg.end")
-        B.branch(head)
-        B.position_at_end(head)
-        i = B.load(islot, typ=self.it)
-        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
-        at_src = i64 if src_base is None else B.add(src_base, i64)
-        if src is None:
-            room = _umin(B, self.room(loop, i, hi, []), ll.Constant(I64, TILE))
-        else:
-            room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
-        count = B.and_(room, ll.Constant(I64, -self.w))
-        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
-        B.position_at_end(body)
-        if src is None:
-            tile = self.tile(loop, i, count)
-            load = lambda kk: self.vload(tile, kk)  # noqa: E731
-        else:
-            xs = cg.arrays[src[0]]
-            load = lambda kk: self.widened(xs, B.add(at_src, kk))  # noqa: E731
-        m = cg.expr(fold.best())  # m, or x[k] where the loop keeps no value
-        best, where = self.blocks(i, count, load, m)
-        at = ll.Constant(self.it, 0)
-        for lane in range(self.w):
-            lane_at = ll.Constant(I32, lane)
-            m, at = self.better((m, at), (B.extract_element(best, lane_at), B.extract_element(where, lane_at)))
-        if fold.value is not None:
-            B.store(m, cg.vars[fold.value][0])
-        k = cg.cast(loop.ty, fold.index_ty, B.sub(at, ll.Constant(self.it, 1)))  # `i as T`, as the loop wrote it
-        kept = B.icmp_unsigned("==", at, ll.Constant(self.it, 0))
-        B.store(B.select(kept, B.load(kslot, typ=value_type(fold.index_ty)), k), kslot)
-        B.store(self.past(i, count), islot)
-        B.branch(head)
-        B.position_at_end(done)
+
+        def run(i, count, load):
+            m = cg.expr(fold.best())  # m, or x[k] where the loop keeps no value
+            best, where = self.blocks(i, count, load, m)
+            at = ll.Constant(self.it, 0)
+            for lane in range(self.w):
+                lane_at = ll.Constant(I32, lane)
+                m, at = self.better((m, at), (B.extract_element(best, lane_at), B.extract_element(where, lane_at)))
+            if fold.value is not None:
+                B.store(m, cg.vars[fold.value][0])
+            k = cg.cast(loop.ty, fold.index_ty, B.sub(at, ll.Constant(self.it, 1)))  # `i as T`, as the loop wrote it
+            kept = B.icmp_unsigned("==", at, ll.Constant(self.it, 0))
+            B.store(B.select(kept, B.load(kslot, typ=value_type(fold.index_ty)), k), kslot)
+
+        self.reading_blocks(loop, lo, hi, fold.direct({n: a.ty for n, a in cg.arrays.items()}), "arg", run)
 
     def blocks(self, i, count, load, m):
         """Each lane's best pair (element, position) over the best so far m,
@@ -419,9 +431,7 @@ class LaneAffine(_Lanes):
         """Whole blocks from lo, h and the loop variable left where the
         plain loop is to go on."""
         cg, B, fold = self.cg, self.b, self.fold
-        islot = cg.local(loop.var, loop.ty)
         hslot, _ = cg.vars[fold.acc]
-        B.store(lo, islot)
         a = cg.expr(fold.mul)  # the same in every iteration: evaluated once
         powers = [ll.Constant(self.et, 1)]  # a^0 .. a^W
         for _ in range(self.w):
@@ -430,50 +440,30 @@ class LaneAffine(_Lanes):
         for j in range(self.w):
             weights = B.insert_element(weights, powers[self.w - 1 - j], ll.Constant(I32, j))
         stride = self.splat(powers[self.w])
-        src = fold.direct({n: x.ty for n, x in cg.arrays.items()})
-        src_base = None if src is None or src[1] is None else cg.expr(src[1])
-        head, body, done = cg.new_block("affine.cond"), cg.new_block("affine.body"), cg.new_block("affine.end")
-        B.branch(head)
-        B.position_at_end(head)
-        i = B.load(islot, typ=ll.IntType(loop.ty.bits))
-        i64 = B.zext(i, I64) if loop.ty.bits < 64 else i
-        at_src = i64 if src_base is None else B.add(src_base, i64)
-        if src is None:
-            room = _umin(B, self.room(loop, i, hi, []), ll.Constant(I64, TILE))
-        else:
-            room = self.room(loop, i, hi, [(cg.arrays[src[0]].length, at_src)])
-        count = B.and_(room, ll.Constant(I64, -self.w))
-        B.cbranch(B.icmp_unsigned("!=", count, ll.Constant(I64, 0)), body, done)
-        B.position_at_end(body)
-        if src is None:
-            tile = self.tile(loop, i, count)
-            load = lambda k: self.vload(tile, k)  # noqa: E731
-        else:
-            xs = cg.arrays[src[0]]
-            load = lambda k: self.widened(xs, B.add(at_src, k))  # noqa: E731
         zero = ll.Constant(self.vt, [ll.Constant(self.et, 0)] * self.w)
-        first = B.insert_element(zero, B.load(hslot, typ=self.et), ll.Constant(I32, self.w - 1))
-        before = B.block
-        step, end = cg.new_block("affine.block"), cg.new_block("affine.blocks.end")
-        B.branch(step)
-        B.position_at_end(step)
-        k, g = B.phi(I64), B.phi(self.vt)
-        k.add_incoming(ll.Constant(I64, 0), before)
-        g.add_incoming(first, before)
-        g2 = B.add(B.mul(g, stride), load(k))
-        k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
-        k.add_incoming(k2, B.block)
-        g.add_incoming(g2, B.block)
-        B.cbranch(B.icmp_unsigned("<", k2, count), step, end)
-        B.position_at_end(end)
-        weighed = B.mul(g2, weights)
-        h = B.extract_element(weighed, ll.Constant(I32, 0))
-        for j in range(1, self.w):
-            h = B.add(h, B.extract_element(weighed, ll.Constant(I32, j)))
-        B.store(h, hslot)
-        B.store(self.past(i, count), islot)
-        B.branch(head)
-        B.position_at_end(done)
+
+        def run(i, count, load):
+            first = B.insert_element(zero, B.load(hslot, typ=self.et), ll.Constant(I32, self.w - 1))
+            before = B.block
+            step, end = cg.new_block("affine.block"), cg.new_block("affine.blocks.end")
+            B.branch(step)
+            B.position_at_end(step)
+            k, g = B.phi(I64), B.phi(self.vt)
+            k.add_incoming(ll.Constant(I64, 0), before)
+            g.add_incoming(first, before)
+            g2 = B.add(B.mul(g, stride), load(k))
+            k2 = B.add(k, ll.Constant(I64, self.w), flags=["nuw"])
+            k.add_incoming(k2, B.block)
+            g.add_incoming(g2, B.block)
+            B.cbranch(B.icmp_unsigned("<", k2, count), step, end)
+            B.position_at_end(end)
+            weighed = B.mul(g2, weights)
+            h = B.extract_element(weighed, ll.Constant(I32, 0))
+            for j in range(1, self.w):
+                h = B.add(h, B.extract_element(weighed, ll.Constant(I32, j)))
+            B.store(h, hslot)
+
+        self.reading_blocks(loop, lo, hi, fold.direct({n: x.ty for n, x in cg.arrays.items()}), "affine", run)
 
 
 def _umin(B: ll.IRBuilder, a, b):
