@@ -312,7 +312,9 @@ def describe_arg(fold: argfolds.ArgFold) -> str:
 
 # ---------------------------------------------------------------- affine folds
 
-# The lane counts the backend may use (backends/llvm/lanes.py: powers of two up to its MAX_LANES)
+# The lane counts the backend may use for an affine fold: its lanes times
+# the interleave knob, powers of two (check_realisation refuses other knob
+# values, and a preferred width is one of the CPU's), at most MAX_LANES (64)
 AFFINE_LANES = (2, 4, 8, 16, 32, 64)
 
 AFFINE_PROOF = (
