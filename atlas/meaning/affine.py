@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ir
-from .scans import direct_load, fixed, pure, scalar_of
+from .scans import direct_load, fixed, pure, reads, scalar_of
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,6 @@ class Affine:
         """(x, its base) where e(i) is x[base + i] or an integer cast of it:
         the elements of a block are then one vector load."""
         return direct_load(self.element, self.loop, arrays, self.ty)
-
-
-def _reads(e: ir.Expr, name: str) -> bool:
-    return any(isinstance(x, ir.Var) and x.name == name for x in ir.walk(e))
 
 
 def _op(op: str, a: ir.Expr, b: ir.Expr, ty: ir.Scalar) -> ir.Expr:
@@ -77,7 +73,7 @@ def _add(a: ir.Expr | None, b: ir.Expr | None, ty: ir.Scalar, op: str = "add") -
 def linear(e: ir.Expr, acc: str, ty: ir.Scalar) -> tuple[ir.Expr | None, ir.Expr | None] | None:
     """(c, r) with e = acc * c + r in the wrapping arithmetic of ty (None
     for a zero part), or None where e is not of that form by its terms."""
-    if not _reads(e, acc):
+    if not reads(e, acc):
         return None, e
     if isinstance(e, ir.Var):
         return ir.Const(1, ty), None
@@ -92,9 +88,9 @@ def linear(e: ir.Expr, acc: str, ty: ir.Scalar) -> tuple[ir.Expr | None, ir.Expr
         a = linear(e.a, acc, ty)
         return None if a is None else (_add(None, a[0], ty, "sub"), _add(None, a[1], ty, "sub"))
     if isinstance(e, ir.Binary) and e.op == "mul":
-        term, k = (e.a, e.b) if _reads(e.a, acc) else (e.b, e.a)
+        term, k = (e.a, e.b) if reads(e.a, acc) else (e.b, e.a)
         a = linear(term, acc, ty)
-        if a is None or _reads(k, acc):
+        if a is None or reads(k, acc):
             return None
         return tuple(None if p is None else _op("mul", p, k, ty) for p in a)  # type: ignore[return-value]
     if isinstance(e, ir.Binary) and e.op == "shl" and isinstance(e.b, ir.Const) and 0 <= e.b.value < ty.bits:
@@ -125,8 +121,8 @@ def match(loop: ir.For, fn: ir.Function) -> Affine | None:
         assert isinstance(s, ir.Let)
         if s.name == acc or not pure(s.init):
             return None
-        env[s.name] = ir.map_expr(s.init, var=lambda v: env.get(v.name, v))
-    step = ir.map_expr(steps[0].value, var=lambda v: env.get(v.name, v))
+        env[s.name] = ir.substitute(s.init, env)
+    step = ir.substitute(steps[0].value, env)
     if not pure(step):
         return None
     split = linear(step, acc, ty)

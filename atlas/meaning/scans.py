@@ -100,7 +100,8 @@ def identity(op: str, t: ir.Scalar) -> int | float:
     return v & ((1 << t.bits) - 1)
 
 
-def _reads(e: ir.Expr, name: str) -> bool:
+def reads(e: ir.Expr, name: str) -> bool:
+    """Whether e reads the variable `name`."""
     return any(isinstance(x, ir.Var) and x.name == name for x in ir.walk(e))
 
 
@@ -120,9 +121,9 @@ def _step(s: ir.Assign) -> tuple[str, bool, ir.Expr] | None:
     else:
         return None
     op = v.op if isinstance(v, ir.Binary) else v.name
-    if isinstance(a, ir.Var) and a.name == acc and not _reads(b, acc):
+    if isinstance(a, ir.Var) and a.name == acc and not reads(b, acc):
         return ("add", True, b) if op == "sub" else (op, False, b)
-    if op != "sub" and isinstance(b, ir.Var) and b.name == acc and not _reads(a, acc):
+    if op != "sub" and isinstance(b, ir.Var) and b.name == acc and not reads(a, acc):
         return op, False, a
     return None
 
@@ -175,7 +176,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     # the new s (inclusive) or of the old (exclusive: `out[i] = s;` before
     # the step, or a let that kept it), not of both
     marked = abstract(store.value, step.value, ir.Var("$s", ty))
-    old, new = _reads(marked, acc), _reads(marked, "$s")
+    old, new = reads(marked, acc), reads(marked, "$s")
     if old == new:
         return None
     exclusive = old
@@ -189,7 +190,7 @@ def match(loop: ir.For, fn: ir.Function) -> Scan | None:
     # stored array only at i, and only where the store ends the body (an
     # in-place scan, `s += x[i]; x[i] = s;`), so every read precedes it
     last = isinstance(body[-1], ir.Store)
-    if _reads(element, acc) or any(
+    if reads(element, acc) or any(
         isinstance(x, ir.Load) and x.array == store.array and not (last and x.index == store.index)
         for x in ir.walk(element)
     ):

@@ -138,36 +138,43 @@ def scan_lanes(
 ) -> Shaped | None:
     """`fn` with every scan whose laws Z3 proves marked to run in lanes;
     None when there is none."""
+    return _lanes_shape(fn, module, _scan_judge(fn), "scan-lanes", proof_text, differential, seed)
+
+
+def _lanes_shape(fn: ir.Function, module, judge, shape: str, proof, differential: bool, seed: int):
+    """`fn` with every loop judge accepts marked to run in lanes, its
+    evidence saying `proof(what the marked loops were read as)`; None when
+    judge accepts none."""
     t0 = time.perf_counter()
-    m = _mark(fn, _scan_judge(fn))
+    m = _mark(fn, judge)
     if not m.sites:
         return None
-    evidence = {"shape": "scan-lanes", "proof": proof_text(m.matched), "loops": m.sites}
+    evidence = {"shape": shape, "proof": proof(m.matched), "loops": m.sites}
     return m.finish(fn, module, evidence, differential, seed, t0)
 
 
-def _scan_judge(fn: ir.Function):
+def _judging(fn: ir.Function, match, laws_of, describe_read, key: str, accepted=("proven",)):
+    """A judge for _mark: a loop `match` reads is accepted when every law
+    laws_of(its reading) has a verdict in `accepted`; its account names
+    the reading under `key`."""
+
     def judge(loop: ir.For):
-        scan = scans.match(loop, fn)
-        if scan is None:
+        read = match(loop, fn)
+        if read is None:
             return None
-        laws = obligations(scan)
-        site = {"loop": str(loop.span), "scan": describe(scan), "obligations": laws}
-        return scan, site, all(v in ("proven", REGROUPED) for v in laws.values())
+        laws = laws_of(read)
+        site = {"loop": str(loop.span), key: describe_read(read), "obligations": laws}
+        return read, site, all(v in accepted for v in laws.values())
 
     return judge
+
+
+def _scan_judge(fn: ir.Function):
+    return _judging(fn, scans.match, obligations, describe, "scan", ("proven", REGROUPED))
 
 
 def _arg_judge(fn: ir.Function):
-    def judge(loop: ir.For):
-        fold = argfolds.match(loop, fn)
-        if fold is None:
-            return None
-        laws = arg_obligations(fold)
-        site = {"loop": str(loop.span), "fold": describe_arg(fold), "obligations": laws}
-        return fold, site, all(v == "proven" for v in laws.values())
-
-    return judge
+    return _judging(fn, argfolds.match, arg_obligations, describe_arg, "fold")
 
 
 def refusals(fn: ir.Function, shape: str) -> list[str]:
@@ -297,11 +304,7 @@ ARG_PROOF = (
 def arg_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
     """`fn` with every arg-fold whose laws Z3 proves marked to run in lanes;
     None when there is none."""
-    t0 = time.perf_counter()
-    m = _mark(fn, _arg_judge(fn))
-    if not m.sites:
-        return None
-    return m.finish(fn, module, {"shape": "arg-lanes", "proof": ARG_PROOF, "loops": m.sites}, differential, seed, t0)
+    return _lanes_shape(fn, module, _arg_judge(fn), "arg-lanes", lambda _: ARG_PROOF, differential, seed)
 
 
 def describe_arg(fold: argfolds.ArgFold) -> str:
@@ -381,26 +384,13 @@ def lane_law(w: int) -> str:
 
 
 def _affine_judge(fn: ir.Function):
-    def judge(loop: ir.For):
-        fold = affine.match(loop, fn)
-        if fold is None:
-            return None
-        laws = affine_obligations(fold)
-        site = {"loop": str(loop.span), "fold": describe_affine(fold), "obligations": laws}
-        return fold, site, all(v == "proven" for v in laws.values())
-
-    return judge
+    return _judging(fn, affine.match, affine_obligations, describe_affine, "fold")
 
 
 def affine_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
     """`fn` with every affine fold whose laws Z3 proves marked to run in
     lanes; None when there is none."""
-    t0 = time.perf_counter()
-    m = _mark(fn, _affine_judge(fn))
-    if not m.sites:
-        return None
-    evidence = {"shape": "affine-lanes", "proof": AFFINE_PROOF, "loops": m.sites}
-    return m.finish(fn, module, evidence, differential, seed, t0)
+    return _lanes_shape(fn, module, _affine_judge(fn), "affine-lanes", lambda _: AFFINE_PROOF, differential, seed)
 
 
 def describe_affine(fold: affine.Affine) -> str:
