@@ -324,14 +324,18 @@ def packed(body: str, mnemonic: str) -> int:
 @pytest.mark.parametrize(
     "op, ty, mnemonic",
     [("add", "u32", "vpaddd"), ("and", "u32", "vpand"), ("or", "u32", "vpor"), ("xor", "u32", "vpxor"),
-     ("bswap", "u32", "vpshufb"), ("min", "u32", "vpminud"), ("sub", "u64", "vpsubq")],
+     ("bswap", "u32", "vpshufb"), ("min", "u32", "vpminud"), ("sub", "u64", "vpsubq"),
+     ("eq", "u64", "vpcmpeqq"), ("lt", "i32", "vpcmpgtd"), ("lt", "u8", "vpcmpeqb")],
 )  # fmt: skip
 def test_every_application_of_a_vector_chain_survives_the_optimiser(op, ty, mnemonic):
     """Each of the VK applications per element is an instruction of its
     own: a keeper the op distributes over would fold the chain (an and
-    kept by xors is one and per element)."""
+    kept by xors is one and per element), and a compare is timed alone,
+    no blend beside it (an unsigned byte compare is a max and an equal)."""
     asm = cm.benchmark_asm(fixture_probe("probe-popcnt.json"), op, ty)
-    assert packed(function_asm(asm, f"vector_{op}_{ty}"), mnemonic) >= 2 * cm.VK
+    body = function_asm(asm, f"vector_{op}_{ty}")
+    assert packed(body, mnemonic) >= 2 * cm.VK
+    assert op not in ("eq", "lt") or "blend" not in body
 
 
 def test_the_vector_baseline_is_cheap_keepers_that_do_not_fold():

@@ -50,7 +50,9 @@ Operations that need help to form a chain:
   select    the condition is computed once per trip from a value passed
             through keep (a loop-invariant one would be unswitched);
   eq, lt    a bool cannot feed the next compare: the chain is
-            a = select(a OP y, a, z), less the select's own cost;
+            a = select(a OP y, a, z), less the select's own cost (in
+            the vector loop a compare's lanes are all ones or zeros, so it
+            chains alone: a = sext(a OP b), with no select to take off);
   cast      bool -> T, measured as a = (a < y) as T, less the compare (lt);
   div       a = (a / s) ^ y, less the xor: a divide by a run-time count
             (guards included, as for shifts), whose quotient never shrinks
@@ -364,7 +366,11 @@ def _vector_text(op: str | None, t: ir.Scalar) -> str:
     ]
     v = "%v0"
     for k in range(VK):
-        if op is not None:
+        if op in ("eq", "lt"):  # the compare alone: its lanes all ones or all zeros, as vectors compare
+            pred = "eq" if op == "eq" else ("slt" if t.signed else "ult")
+            out += [f"  %q{k} = icmp {pred} {ty} {v}, %vb", f"  %o{k} = sext i1 %q{k} to {ty}"]
+            v = f"%o{k}"
+        elif op is not None:
             out += [f"  %cb{k} = trunc {ty} {v} to i1", f"  %c{k} = zext i1 %cb{k} to i8"]
             out.append(f'  %o{k} = call {ty} @"{_op_name(op, t)}"({ty} {v}, {ty} %vb, {ty} %z, {ty} %vb, i8 %c{k})')
             v = f"%o{k}"
@@ -541,7 +547,7 @@ def measure(probe: Probe, *, types=TYPES, repeats: int = 5, vectors: bool = True
         return (trip[op, u, mode] - trip[None, u, mode]) / K
 
     def alone(op, t, mode):  # ... and what the op needed to form a chain
-        if op in ("eq", "lt"):
+        if op in ("eq", "lt") and mode != "vector":  # a vector compare is a chain alone (_vector_text)
             return raw(op, t, mode) - raw("select", t, mode)
         if op == "cast":
             return raw(op, t, mode) - alone("lt", t, mode)
