@@ -28,6 +28,7 @@ from .meaning import ir
 from .logic import validate
 from .machine import backend as backends
 from .machine import probe as hwprobe
+from .front.counted import counted_loops
 from .front.check import check
 from .front.diagnostics import AtlasError
 from .front.specialise import Decision, specialise
@@ -59,8 +60,9 @@ def read_sources(paths) -> list[ModuleA]:
     return [parse(read_source(p), str(p)) for p in paths]
 
 
-def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = None):
-    """parse, check, specialise: the stages every backend shares."""
+def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = None, counted: bool = True):
+    """parse, check, specialise (and read counted while loops as for loops,
+    unless `counted` is False): the stages every backend shares."""
     timings = {} if timings is None else timings
     dump = dump or (lambda stage, text: None)
     asts = _timed(timings, "parse", lambda: read_sources(paths))
@@ -68,6 +70,8 @@ def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = 
     module = _timed(timings, "check", lambda: check(*asts))
     dump("ir", ir.pretty_module(module))
     specialised, decisions = _timed(timings, "specialise", lambda: specialise(module, probe))
+    if counted:
+        specialised = counted_loops(specialised)
     dump("specialised", ir.pretty_module(specialised))
     return module, specialised, decisions
 

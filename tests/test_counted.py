@@ -1,0 +1,243 @@
+"""Counted while loops read as for loops (atlas/front/counted.py): which
+loops are read so and which are not, the same results as the loop as
+written on every input drawn, and the loop shapes written for `for` loops
+then taking them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from atlas.front.check import check
+from atlas.front.counted import counted_loops
+from atlas.front.syntax import parse
+from atlas.meaning import interp, ir
+
+RNG_SEED = 41
+
+
+def module(src: str) -> ir.Module:
+    return check(parse(src, "t.ax"))
+
+
+def loops(m: ir.Module, name: str = "f") -> list[str]:
+    return [type(s).__name__ for s in ir.walk_stmts(m.function(name).body) if isinstance(s, (ir.For, ir.While))]
+
+
+# Each read as a for loop: (text, what the function's loops become).
+READ = {
+    "sum": (
+        """fn f(n: u64, a: [i32; n]) -> i32 {
+            let s: i32 = 0;
+            let i: u64 = 0;
+            while i < n { s += a[i]; i += 1; }
+            return s;
+        }""",
+        ["For"],
+    ),
+    "flipped, one plus, index kept after": (
+        """fn f(n: u64, a: [u8; n], start: u64) -> u64 {
+            let k: u64 = start;
+            let c: u64 = 0;
+            while n > k { c += a[k] as u64; k = 1 + k; }
+            return c * 1000 + k;
+        }""",
+        ["For"],
+    ),
+    "signed, a bound computed once": (
+        """fn f(n: u64, a: [i16; n], lo: i32, hi: i32) -> i32 {
+            let s: i32 = 0;
+            let j: i32 = lo;
+            while j < hi - 3 { s = s * 3 + j; j += 1; }
+            return s + j;
+        }""",
+        ["For"],
+    ),
+    "narrow, near its top": (
+        """fn f(n: u64, a: [u8; n], from: u8) -> u8 {
+            let j: u8 = from;
+            let x: u8 = 0;
+            while j < 255 { x ^= j; j += 1; }
+            return x + j;
+        }""",
+        ["For"],
+    ),
+    "nested, the outer one's counter not reset": (
+        """fn f(n: u64, a: [u32; n], rows: u64) -> u32 {
+            let s: u32 = 0;
+            let c: u64 = 0;
+            for r in 0..rows {
+                while c < n { s += a[c] * (r as u32 + 1); c += 1; }
+            }
+            let r2: u64 = 0;
+            while r2 < rows {
+                let k: u64 = 0;
+                while k < n { s ^= a[k] + (r2 as u32); k += 1; }
+                r2 += 1;
+            }
+            return s;
+        }""",
+        ["For", "For", "For", "For"],
+    ),
+    "a return inside": (
+        """fn f(n: u64, a: [i32; n], x: i32) -> u64 {
+            let i: u64 = 0;
+            while i < n {
+                if a[i] == x { return i; }
+                i += 1;
+            }
+            return n + i;
+        }""",
+        ["For"],
+    ),
+}
+
+# Each kept as a while loop: the reading would not mean the same, or is
+# not one this module makes.
+KEPT = {
+    "step of two": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = 0;
+        while i < n { s += a[i]; i += 2; }
+        return s;
+    }""",
+    "at most": """fn f(n: u64, a: [i32; n], m: u8) -> u8 {
+        let s: u8 = 0; let i: u8 = 0;
+        while i <= m { s += i; if i == 255 { return s; } i += 1; }
+        return s;
+    }""",
+    "not equal": """fn f(n: u64, a: [i32; n], m: u64) -> u64 {
+        let s: u64 = 0; let i: u64 = 0;
+        while i != m { s += i; i += 1; }
+        return s;
+    }""",
+    "counter also set in the body": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = 0;
+        while i < n { s += a[i]; if a[i] < 0 { i += 1; } i += 1; }
+        return s;
+    }""",
+    "bound set in the body": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = 0; let m: u64 = n;
+        while i < m { s += a[i]; if a[i] < 0 { m -= 1; } i += 1; }
+        return s;
+    }""",
+    "bound read from an array the body writes": """fn f(n: u64, a: mut [u64; n]) -> u64 {
+        let i: u64 = 0;
+        while i < a[0] { a[0] = a[0] - 1; i += 1; }
+        return i;
+    }""",
+    "increment not last": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = 0;
+        while i < n { i += 1; s += i as i32; }
+        return s;
+    }""",
+    "a break": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = 0;
+        while i < n { if a[i] == 0 { break; } s += a[i]; i += 1; }
+        return s;
+    }""",
+    "a float counter": """fn f(n: u64, a: [i32; n], m: f64) -> f64 {
+        let x: f64 = 0.0; let s: f64 = 0.0;
+        while x < m { s += x; x += 1.0; if s > 1000.0 { return s; } }
+        return s;
+    }""",
+}
+
+
+@pytest.mark.parametrize("name", READ)
+def test_a_counted_while_is_read_as_a_for_loop(name):
+    src, want = READ[name]
+    assert loops(counted_loops(module(src))) == want
+
+
+@pytest.mark.parametrize("name", KEPT)
+def test_other_while_loops_are_kept_as_written(name):
+    m = module(KEPT[name])
+    assert counted_loops(m) == m
+
+
+def test_the_counter_keeps_its_final_value_only_where_it_is_read_after():
+    """j ends at hi where the loop ran: the `if` that says so is there when
+    something reads j after the loop, and left out when nothing does."""
+    read_after = counted_loops(module(READ["flipped, one plus, index kept after"][0])).function("f")
+    dead_after = counted_loops(module(READ["sum"][0])).function("f")
+    assert any(isinstance(s, ir.If) for s in read_after.body)
+    assert not any(isinstance(s, ir.If) for s in dead_after.body)
+
+
+def _args(fn: ir.Function, rng) -> list:
+    n = int(rng.integers(0, 12))
+    out: list = []
+    for p in fn.params:
+        if isinstance(p.ty, ir.Array):
+            lo, hi = (0, 1 << 8) if p.ty.elem.bits <= 8 else (-40, 40)
+            v = rng.integers(lo, hi, n) if p.ty.elem.signed or lo >= 0 else rng.integers(0, 40, n)
+            out.append(np.asarray(v).astype(interp.dtype(p.ty.elem)))
+        elif p.name == "n":
+            out.append(n)
+        elif p.ty.is_float:
+            out.append(float(rng.integers(-3, 30)))
+        else:
+            lo, hi = (-20, 20) if p.ty.signed else (0, 20)
+            v = int(rng.integers(lo, hi))
+            out.append(v if rng.random() < 0.8 else (250 if p.ty.bits == 8 else n + 2))
+    return out
+
+
+@pytest.mark.parametrize("name", [*READ, *KEPT])
+def test_the_reading_computes_what_the_loop_as_written_computes(name):
+    src = READ[name][0] if name in READ else KEPT[name]
+    written = module(src)
+    read = counted_loops(written)
+    rng = np.random.default_rng(RNG_SEED)
+    for _ in range(150):
+        args = _args(written.function("f"), rng)
+        mine = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        want = interp.run(written, "f", *args, fuel=200_000)
+        got = interp.run(read, "f", *mine, fuel=200_000)
+        assert got == want, (name, args)
+        assert all(np.array_equal(a, b) for a, b in zip(args, mine) if isinstance(a, np.ndarray))
+
+
+ADLER_WHILE = """
+fn adler(len: u64, buf: [u8; len]) -> u32 {
+    let lo: u64 = 1;
+    let hi: u64 = 0;
+    let j: u64 = 0;
+    while j < len {
+        lo = lo + (buf[j] as u64);
+        if lo >= 65521 { lo = lo - 65521; }
+        hi = hi + lo;
+        if hi >= 65521 { hi = hi - 65521; }
+        j += 1;
+    }
+    return ((hi as u32) << 16) | (lo as u32);
+}
+"""
+
+AFFINE_WHILE = """
+fn hash(n: u64, s: [u8; n]) -> u32 {
+    let h: u32 = 7;
+    let p: u64 = 0;
+    while p < n { h = 31 * h + (s[p] as u32); p = p + 1; }
+    return h;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "src, name, shape",
+    [
+        (ADLER_WHILE, "adler", "deferred-reduction"),
+        (AFFINE_WHILE, "hash", "affine-lanes"),
+        (ADLER_WHILE, "adler", "inbounds"),
+    ],
+)
+def test_a_loop_shape_written_for_for_loops_takes_the_counted_while(src, name, shape):
+    """The same kernel in its while spelling gets its family's shape, which
+    it did not before the reading (the shapes see only for loops)."""
+    from atlas.search.explode import loop_shape
+
+    written = module(src).function(name)
+    assert loop_shape(shape)(written, differential=False) is None
+    made = loop_shape(shape)(counted_loops(module(src)).function(name))
+    assert made is not None
