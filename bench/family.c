@@ -169,3 +169,24 @@ void offsets_u16(uint64_t n, const uint16_t *len, uint32_t *at) {
         o += len[i];
     }
 }
+uint32_t adler32_while(uint64_t n, const uint8_t *data) {
+    uint32_t a = 1, b = 0;
+    uint64_t pos = 0;
+    while (pos < n) {
+        a += data[pos];
+        if (a >= 65521) a -= 65521;
+        b += a;
+        if (b >= 65521) b -= 65521;
+        pos++;
+    }
+    return (b << 16) | a;
+}
+uint32_t poly_hash_while(uint64_t n, const uint8_t *s, uint64_t skip) {
+    uint32_t h = 0;
+    uint64_t k = skip;
+    while (k < n) {
+        h = 31 * h + s[k];
+        k++;
+    }
+    return h;
+}

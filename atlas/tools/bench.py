@@ -466,6 +466,15 @@ FAMILY = (
         moved=lambda n: 6 * n,
         bound_sizes=(1 << 22,),
     ),
+    # written with counted while loops (atlas/front/counted.py)
+    Kernel("adler32_while", "uint32_t", (_N, ("data", "const uint8_t *")), (4096, 1 << 20), _bytes),
+    Kernel(
+        "poly_hash_while",
+        "uint32_t",
+        (_N, ("s", "const uint8_t *"), ("skip", "uint64_t")),
+        (4096, 1 << 20),
+        lambda rng, n: {"s": _ints(rng, n, 0, 256, np.uint8), "skip": 3},
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 
