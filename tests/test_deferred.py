@@ -73,6 +73,22 @@ fn dot_mod(n: u64, x: [u16; n], y: [u16; n]) -> u64 {
     for i in 0..n { s = (s + (x[i] as u64) * (y[i] as u64)) % 998244353; }
     return s;
 }
+fn fletcher_branchless(n: u64, w: [u16; n]) -> u32 {
+    let s1: u32 = 0;
+    let s2: u32 = 0;
+    for k in 0..n {
+        s1 = s1 + w[k] as u32;
+        s1 = s1 - 65535 * ((s1 >= 65535) as u32);
+        s2 = s2 + s1;
+        s2 -= select(s2 > 65534, 65535, 0);
+    }
+    return (s2 << 16) | s1;
+}
+fn sum_mod_mask(n: u64, x: [u8; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = (s + x[i] as u32) & 0xfff; }
+    return s;
+}
 fn short_index(n: u8, data: [u8; n]) -> u16 {
     let s: u16 = 0;
     for i in 0..n { s = (s + data[i] as u16) % 255; }
@@ -462,6 +478,10 @@ CHECKSUMS = {
     "if sum > 0xffff { let u = (sum & 0xffff) + (sum >> 16); sum = u; }",
     "unconditional": f"sum += data[i] as u32; {FOLD}",
     "subtracting": "sum += data[i] as u32; if sum > 0xffff { sum -= 0xffff; }",
+    # read by what they compute (deferred._by_values), not by their spelling
+    "carry-bit": "sum += data[i] as u32; if (sum & 0x10000) != 0 { sum = (sum & 0xffff) + 1; }",
+    "carry-added": "sum += data[i] as u32; sum = (sum & 0xffff) + ((sum >> 16) & 1);",
+    "branchless": "sum += data[i] as u32; sum -= 0xffff * ((sum > 0xffff) as u32);",
     "u8-data": f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}",
 }
 NOT_CHECKSUMS = {
@@ -477,6 +497,8 @@ NOT_CHECKSUMS = {
         f"sum += data[i] as u32; if sum > 0xffff {{ {FOLD} }}", loop="for i in 0 as i64..n as i64"
     ),
     "subtract-too-little": checksum_src("sum += data[i] as u32; if sum > 251 { sum -= 251; }", elem="u8"),
+    "carry-bit-17": checksum_src("sum += data[i] as u32; if (sum & 0x20000) != 0 { sum = (sum & 0xffff) + 1; }"),
+    "carry-doubled": checksum_src("sum += data[i] as u32; sum = (sum & 0xffff) + 2 * (sum >> 16);"),
 }
 
 

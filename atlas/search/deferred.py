@@ -14,8 +14,9 @@ once v reaches m (spelled as an `if` or a conditional expression, `if v >=
 m { v - m } else { v }`, any comparison that says the same); or the *one's
 complement* value, in [0, m] and 0 only while every term was 0: a
 subtraction of m once v passes m, or the end-around carry of RFC 1071,
-`(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M).  Which
-one the source computes is proven, not assumed (obligation `source`).  The
+`(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M); or,
+in any other spelling, what Z3 finds a reduction computes (`_by_values`).
+Which one the source computes is proven, not assumed (obligation `source`).  The
 sum may add the accumulators' old and new values, constants, multiples of
 them by constants, and *element terms*: any call-free expression that reads
 no accumulator (`data[i] as u32`, `x[i] * y[i]`, ...).  Accumulators that
@@ -291,7 +292,7 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
     if folded is not None:
         return folded[0], folded[1], True
     if not (isinstance(v, ir.Prim) and v.name == "select"):
-        return None
+        return _by_values(v, ty)
     c, x, y = v.args
     for low, keep, when in ((x, y, True), (y, x, False)):
         less = _less(low, keep)
@@ -303,7 +304,68 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
         folded = _fold_of(low)
         if folded is not None and folded[0] == keep and _says_at_least(c, keep, folded[1] + 1) is when:
             return keep, folded[1], True
+    return _by_values(v, ty)
+
+
+# Candidates _by_values may put to Z3 for one accumulator: each is a small
+# bit-vector query, and a spelling has a few constants.
+MAX_GUESSES = 48
+
+
+def _by_values(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
+    """(A, m, one's complement) for a reduction in a spelling _reduction
+    does not read (`if (s & 0x10000) != 0 { s = (s & 0xffff) + 1; }`,
+    `s - 65535 * ((s >= 65535) as u32)`): A is a sum inside v, m one of v's
+    constants or one off it, and Z3 finds that v computes A's residue (or
+    one's complement value) modulo m for every A below 2m (up to 2m), what
+    one reduction meets when the old value is reduced and the term at most
+    m - 1 (m).
+    Only a guess: the site's `source` obligation proves the statements
+    themselves, over the terms' real ranges."""
+    sums = [e for e in _inner(v) if isinstance(e, ir.Binary) and e.op == "add" and e.ty == ty]
+    consts = {int(c.value) for c in ir.walk(v) if isinstance(c, ir.Const) and c.ty.is_int}
+    ms = sorted({m for k in consts for m in (k - 1, k, k + 1) if 2 <= m and 2 * m <= ty.mask})
+    guesses = [(a, m, ones) for a in dict.fromkeys(sums) for m in ms for ones in (False, True)]
+    for keep, m, ones in guesses[:MAX_GUESSES]:
+        if _computes(v, keep, ty, m, ones):
+            return keep, m, ones
     return None
+
+
+def _inner(e: ir.Expr):
+    """The subexpressions of e, e itself left out, outermost first."""
+    for x in ir.walk(e):
+        if x is not e:
+            yield x
+
+
+def _computes(v: ir.Expr, keep: ir.Expr, ty: ir.Scalar, m: int, ones: bool) -> bool:
+    a = z3.BitVec("guess!A", ty.bits)
+    try:
+        value = straight.evaluate(_swap(v, keep, ir.Var("guess!A", ty)), {"guess!A": a})
+    except ValueError:  # a load outside the sum: no reduction of it alone
+        return False
+    M = z3.BitVecVal(m, ty.bits)
+    rep = z3.URem(a, M) if not ones else z3.If(a == 0, z3.BitVecVal(0, ty.bits), z3.URem(a - 1, M) + 1)
+    solver = z3.Solver()
+    solver.set("timeout", 2000)
+    solver.add(z3.ULE(a, 2 * m if ones else 2 * m - 1), value != rep)
+    return solver.check() == z3.unsat
+
+
+def _swap(e: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
+    """e with every occurrence of the subexpression `old` replaced by `new`."""
+    if e == old:
+        return new
+    if isinstance(e, (ir.Unary, ir.Cast)):
+        return replace(e, a=_swap(e.a, old, new))
+    if isinstance(e, ir.Binary):
+        return replace(e, a=_swap(e.a, old, new), b=_swap(e.b, old, new))
+    if isinstance(e, ir.Prim):
+        return replace(e, args=tuple(_swap(x, old, new) for x in e.args))
+    if isinstance(e, ir.Load):
+        return replace(e, index=_swap(e.index, old, new))
+    return e
 
 
 def _less(low: ir.Expr, keep: ir.Expr) -> int | None:
