@@ -79,6 +79,44 @@ READ = {
         }""",
         ["For", "For", "For", "For"],
     ),
+    "down, the decrement first": (
+        """fn f(n: u64, a: [u32; n]) -> u32 {
+            let s: u32 = 0;
+            let i: u64 = n;
+            while i > 0 { i -= 1; s = s * 7 + a[i] + (i as u32); }
+            return s + (i as u32);
+        }""",
+        ["For"],
+    ),
+    "down to a bound, signed, the decrement last": (
+        """fn f(n: u64, a: [i16; n], lo: i32, hi: i32) -> i32 {
+            let s: i32 = 0;
+            let i: i32 = hi;
+            while lo < i { s = s * 3 + i; i = i - 1; }
+            return s * 100 + i;
+        }""",
+        ["For"],
+    ),
+    "down to zero, unsigned, not equal": (
+        """fn f(n: u64, a: [u8; n]) -> u8 {
+            let k: u64 = n;
+            let x: u8 = 1;
+            while k != 0 { k -= 1; x = x * 5 + a[k]; }
+            return x;
+        }""",
+        ["For"],
+    ),
+    "down, what the counter started at changed before the loop": (
+        """fn f(n: u64, a: [u32; n]) -> u32 {
+            let s: u32 = 0;
+            let top: u64 = n;
+            let i: u64 = top;
+            top = top / 2;
+            while i > top { i -= 1; s = s * 7 + a[i]; }
+            return s;
+        }""",
+        ["For"],
+    ),
     "a return inside": (
         """fn f(n: u64, a: [i32; n], x: i32) -> u64 {
             let i: u64 = 0;
@@ -135,6 +173,21 @@ KEPT = {
         while i < n { if a[i] == 0 { break; } s += a[i]; i += 1; }
         return s;
     }""",
+    "down by two": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = n;
+        while i > 1 { i -= 2; s = s * 3 + a[i]; }
+        return s;
+    }""",
+    "down, signed, not equal": """fn f(n: u64, a: [i32; n], x: i8) -> i32 {
+        let s: i32 = 0; let i: i8 = x;
+        while i != 0 { i -= 1; s = s * 3 + (i as i32); }
+        return s;
+    }""",
+    "down, the decrement in the middle": """fn f(n: u64, a: [i32; n]) -> i32 {
+        let s: i32 = 0; let i: u64 = n;
+        while i > 0 { s += 1; i -= 1; s = s * 3 + a[i]; }
+        return s;
+    }""",
     "a float counter": """fn f(n: u64, a: [i32; n], m: f64) -> f64 {
         let x: f64 = 0.0; let s: f64 = 0.0;
         while x < m { s += x; x += 1.0; if s > 1000.0 { return s; } }
@@ -179,7 +232,8 @@ def _args(fn: ir.Function, rng) -> list:
         else:
             lo, hi = (-20, 20) if p.ty.signed else (0, 20)
             v = int(rng.integers(lo, hi))
-            out.append(v if rng.random() < 0.8 else (250 if p.ty.bits == 8 else n + 2))
+            top = (127 if p.ty.signed else 250) if p.ty.bits == 8 else n + 2
+            out.append(v if rng.random() < 0.8 else top)
     return out
 
 
@@ -224,12 +278,27 @@ fn hash(n: u64, s: [u8; n]) -> u32 {
 """
 
 
+SUM_DOWN = """
+fn sum_down(n: u64, w: [u16; n]) -> u32 {
+    let s: u32 = 0;
+    let i: u64 = n;
+    while i > 0 {
+        i -= 1;
+        s = (s + (w[i] as u32)) % 65521;
+    }
+    return s;
+}
+"""
+
+
 @pytest.mark.parametrize(
     "src, name, shape",
     [
         (ADLER_WHILE, "adler", "deferred-reduction"),
         (AFFINE_WHILE, "hash", "affine-lanes"),
         (ADLER_WHILE, "adler", "inbounds"),
+        (SUM_DOWN, "sum_down", "deferred-reduction"),
+        (SUM_DOWN, "sum_down", "inbounds"),
     ],
 )
 def test_a_loop_shape_written_for_for_loops_takes_the_counted_while(src, name, shape):

@@ -6,23 +6,37 @@
         j += 1;                        }
     }                                  if j < hi { j = hi; }
 
+and the loops that count down to a bound, the decrement first or last
+(C's `while (n--)`):
+
+    while i > lo {                     for i.n in lo..i {
+        i -= 1;            becomes         body, reading (i + lo - 1) - i.n for i;
+        body;                          }
+    }                                  if i > lo { i = lo; }
+
 Every later stage (the logic atlas's folds, the loop shapes, the GPU
 planner) is written for `for` loops; a person porting C writes the same
 loop as a `while` as often as not, and should get the same code.
 
 The two mean the same when, as checked here:
-  - the condition is `j < hi` (or `hi > j`) on an integer j;
+  - the condition is `j < hi` (or `hi > j`) on an integer j counted up, or
+    `i > lo` (or `lo < i`, or `i != 0` on an unsigned i) on one counted down;
   - the body's last statement, at its top level, is `j += 1` (`j = j + 1`
-    or `j = 1 + j`), and nothing else in the body assigns j;
-  - hi reads only scalars the body does not assign, no array, no call and
-    no register: it has one value through the whole loop, so evaluating
-    it once, as a `for` does, is evaluating it each time;
+    or `j = 1 + j`), or its first or last is `i -= 1` (`i = i - 1`), and
+    nothing else in the body assigns the counter;
+  - the bound reads only scalars the body does not assign, no array, no
+    call and no register: it has one value through the whole loop, so
+    evaluating it once, as a `for` does, is evaluating it each time;
   - the body holds only the statements of computing code (no device
-    statement), so every read of j is one this module renames.
-Then the body runs for j = a, a+1, ..., hi-1 in both, j < hi keeps the
-increment from wrapping, and j ends at hi where the loop ran and at a where
-it did not, which the `if` after the `for` restores.  That `if` is left out
-where j is declared in the same block and nothing after the loop reads it.
+    statement), so every read of the counter is one this module rewrites.
+Then the body runs once for each value from the start to the bound, in
+the same order, each step by one keeps the counter from wrapping past the
+bound, and the counter ends at the bound where the loop ran and at its
+start where it did not, which the `if` after the `for` restores.  A value
+read counting down, (i + lo - 1) - t, is the true one modulo 2^bits and
+lies in [lo, i), so the wrapping arithmetic gives it exactly.  The `if` is
+left out where the counter is declared in the same block and nothing after
+the loop reads it.
 
 Nothing else changes: a `while` of any other form stays as it is.  The
 fuzzer's reference interpreter runs the loop before this reading
@@ -31,7 +45,7 @@ fuzzer's reference interpreter runs the loop before this reading
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..meaning import ir
 
@@ -51,6 +65,15 @@ def _function(fn: ir.Function) -> ir.Function:
     return replace(fn, body=_block(fn.body, taken))
 
 
+@dataclass(frozen=True)
+class _Count:
+    var: ir.Var
+    bound: ir.Expr  # hi counting up, lo counting down
+    down: bool
+    first: bool  # counting down, the decrement is the body's first statement
+    body: tuple  # the body without its step
+
+
 def _block(stmts: tuple, taken: set[str]) -> tuple:
     out: list = []
     for k, s in enumerate(stmts):
@@ -60,59 +83,137 @@ def _block(stmts: tuple, taken: set[str]) -> tuple:
             s = replace(s, body=_block(s.body, taken))
         elif isinstance(s, ir.While):
             s = replace(s, body=_block(s.body, taken))  # inner loops first: the outer one may then qualify
-            read = _counted(s)
-            if read is not None:
-                j, hi = read
-                declared_here = any(isinstance(p, ir.Let) and p.name == j.name for p in stmts[:k])
-                read_after = j.name in _reads(stmts[k + 1 :])
-                out += _as_for(s, j, hi, taken, keep_final=read_after or not declared_here)
+            count = _counted(s)
+            if count is not None:
+                name = count.var.name
+                declared_here = any(isinstance(p, ir.Let) and p.name == name for p in stmts[:k])
+                read_after = name in _reads(stmts[k + 1 :])
+                start = _start(stmts[:k], count.var)
+                out += _as_for(s, count, start, taken, keep_final=read_after or not declared_here)
                 continue
         out.append(s)
     return tuple(out)
 
 
-def _counted(loop: ir.While) -> tuple[ir.Var, ir.Expr] | None:
-    """(j, hi) when `loop` is `while j < hi { ...; j += 1; }` as the module docstring requires."""
+def _start(before: tuple, j: ir.Var) -> ir.Expr:
+    """The counter's value where the loop starts, as an expression the
+    proofs of the loop shapes can read (`n` rather than a `j` set to n
+    earlier): its `let`'s value where nothing between the `let` and the
+    loop sets j or what that value reads, else j itself."""
+    for k in range(len(before) - 1, -1, -1):
+        s = before[k]
+        if isinstance(s, ir.Let) and s.name == j.name:
+            pure = all(
+                isinstance(e, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for e in ir.walk(s.init)
+            )
+            moved = ir.assigned(before[k + 1 :]) & (ir.names_read(s.init) | {j.name})
+            return s.init if pure and not moved else j
+    return j
+
+
+def _counted(loop: ir.While) -> _Count | None:
+    """How `loop` counts, when it does as the module docstring requires."""
     c = loop.cond
-    if isinstance(c, ir.Binary) and c.op == "lt" and isinstance(c.a, ir.Var):
-        j, hi = c.a, c.b
-    elif isinstance(c, ir.Binary) and c.op == "gt" and isinstance(c.b, ir.Var):
-        j, hi = c.b, c.a
-    else:
+    if not isinstance(c, ir.Binary) or not loop.body:
         return None
-    if not j.ty.is_int or getattr(hi, "ty", None) != j.ty or not loop.body or not _is_increment(loop.body[-1], j):
-        return None
-    rest = loop.body[:-1]
-    if j.name in ir.assigned(rest) or not all(isinstance(s, _COMPUTING) for s in ir.walk_stmts(rest)):
-        return None
-    if not all(isinstance(e, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for e in ir.walk(hi)):
-        return None  # a load, a call or a register read may change, or act, between tests
-    if ir.names_read(hi) & (ir.assigned(loop.body) | {j.name}):
-        return None
-    return j, hi
+    first, last = loop.body[0], loop.body[-1]
+    # `lt` and `gt` name the smaller and the larger side; which is the counter
+    # is for its step to say
+    small, large = (c.a, c.b) if c.op == "lt" else (c.b, c.a) if c.op == "gt" else (None, None)
+    if c.op == "ne":  # an unsigned count down to 0, either way round
+        for v, z in ((c.a, c.b), (c.b, c.a)):
+            if _is_zero(z) and getattr(v, "ty", None) is not None and v.ty.kind == "uint":
+                small, large = z, v
+    tries: list[_Count] = []
+    if isinstance(small, ir.Var) and c.op != "ne" and _is_step(last, small, "add"):
+        tries.append(_Count(small, large, False, False, loop.body[:-1]))
+    if isinstance(large, ir.Var) and _is_step(first, large, "sub"):
+        tries.append(_Count(large, small, True, True, loop.body[1:]))
+    elif isinstance(large, ir.Var) and _is_step(last, large, "sub"):
+        tries.append(_Count(large, small, True, False, loop.body[:-1]))
+    return next((t for t in tries if _fits(t, loop)), None)
 
 
-def _is_increment(s, j: ir.Var) -> bool:
+def _fits(t: _Count, loop: ir.While) -> bool:
+    j, bound = t.var, t.bound
+    if not j.ty.is_int or getattr(bound, "ty", None) != j.ty:
+        return False
+    if j.name in ir.assigned(t.body) or not all(isinstance(s, _COMPUTING) for s in ir.walk_stmts(t.body)):
+        return False
+    if not all(isinstance(e, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for e in ir.walk(bound)):
+        return False  # a load, a call or a register read may change, or act, between tests
+    return not ir.names_read(bound) & (ir.assigned(loop.body) | {j.name})
+
+
+def _is_step(s, j: ir.Var, op: str) -> bool:
+    """s is `j = j + 1` (either way round) for op "add", `j = j - 1` for "sub"."""
     if not (isinstance(s, ir.Assign) and s.name == j.name):
         return False
     v = s.value
+    if not (isinstance(v, ir.Binary) and v.op == op):
+        return False
     one = ir.Const(1, j.ty)
-    return isinstance(v, ir.Binary) and v.op == "add" and {_key(v.a), _key(v.b)} == {_key(j), _key(one)}
+    if op == "sub":
+        return v.a == j and v.b == one
+    return {_key(v.a), _key(v.b)} == {_key(j), _key(one)}
+
+
+def _is_zero(e) -> bool:
+    return isinstance(e, ir.Const) and e.ty.is_int and e.value == 0
 
 
 def _key(e: ir.Expr):
     return ("var", e.name) if isinstance(e, ir.Var) else ("const", e.value) if isinstance(e, ir.Const) else None
 
 
-def _as_for(loop: ir.While, j: ir.Var, hi: ir.Expr, taken: set[str], keep_final: bool) -> list:
-    i = ir.fresh_name(f"{j.name}.n", taken)
-    body = ir.rename_locals(loop.body[:-1], {j.name: i})
-    out: list = [ir.For(i, j.ty, j, hi, body, loop.span)]
+def _as_for(loop: ir.While, count: _Count, start: ir.Expr, taken: set[str], keep_final: bool) -> list:
+    """The for loop (and the `if` that sets the counter's final value) for
+    `loop`, which counts as `count` says from `start`, the counter's value
+    on entry."""
+    j, bound, ty, span = count.var, count.bound, count.var.ty, loop.span
+    t = ir.Var(ir.fresh_name(f"{j.name}.n", taken), ty, span)
+    if not count.down:
+        body = ir.rename_locals(count.body, {j.name: t.name})
+        out: list = [ir.For(t.name, ty, start, bound, body, span)]
+        past = ir.Binary("lt", j, bound, ir.BOOL, span)
+    else:
+        top = start if _is_zero(bound) else ir.Binary("add", start, bound, ty, span)  # i + lo
+        if count.first:
+            top = ir.Binary("sub", top, ir.Const(1, ty, span), ty, span)
+        value = ir.Binary("sub", top, t, ty, span)
+        out = [ir.For(t.name, ty, bound, start, _substitute(count.body, {j.name: value}), span)]
+        past = ir.Binary("gt", j, bound, ir.BOOL, span)
     if keep_final:
-        out.append(
-            ir.If(ir.Binary("lt", j, hi, ir.BOOL, loop.span), (ir.Assign(j.name, hi, loop.span),), (), loop.span)
-        )
+        out.append(ir.If(past, (ir.Assign(j.name, bound, span),), (), span))
     return out
+
+
+def _substitute(stmts: tuple, env: dict) -> tuple:
+    """Statements of computing code (_COMPUTING) with each read of a name in env replaced by its expression."""
+
+    def sub(e):
+        return ir.substitute(e, env)
+
+    out: list = []
+    for s in stmts:
+        if isinstance(s, (ir.Let, ir.LetArray)):
+            s = replace(s, init=sub(s.init))
+        elif isinstance(s, ir.Assign):
+            s = replace(s, value=sub(s.value))
+        elif isinstance(s, ir.Store):
+            s = replace(s, index=sub(s.index), value=sub(s.value))
+        elif isinstance(s, ir.If):
+            s = replace(s, cond=sub(s.cond), then=_substitute(s.then, env), else_=_substitute(s.else_, env))
+        elif isinstance(s, ir.For):
+            s = replace(s, lo=sub(s.lo), hi=sub(s.hi), body=_substitute(s.body, env))
+        elif isinstance(s, ir.While):
+            s = replace(s, cond=sub(s.cond), body=_substitute(s.body, env))
+        elif isinstance(s, ir.Return):
+            s = replace(s, value=None if s.value is None else sub(s.value))
+        elif isinstance(s, ir.ExprStmt):
+            s = replace(s, expr=sub(s.expr))
+        out.append(s)
+    return tuple(out)
 
 
 def _reads(stmts) -> set[str]:

@@ -468,11 +468,24 @@ class Generator:
             f.loop_kinds.pop()
             f.loop_depth -= 1
             f.loop_vars.pop()
+        # counted up, or down from the length with the step first or last:
+        # the forms the front end reads as for loops (front/counted.py)
+        way = self.pick(("up", "up", "down-first", "down-last"))
+        if way == "up":
+            return [
+                f"let {w}: {t} = 0{t};",
+                f"while ({w} < {f.length}){extra} {{",
+                *self.indent(body),
+                f"    {w} += 1{t};",
+                "}",
+            ]
+        step = [f"    {w} -= 1{t};"]
         return [
-            f"let {w}: {t} = 0{t};",
-            f"while ({w} < {f.length}){extra} {{",
+            f"let {w}: {t} = {f.length};",
+            f"while ({w} > 0{t}){extra} {{",
+            *(step if way == "down-first" else []),
             *self.indent(body),
-            f"    {w} += 1{t};",
+            *(step if way == "down-last" else []),
             "}",
         ]
 
