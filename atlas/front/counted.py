@@ -119,11 +119,14 @@ def _counted(loop: ir.While) -> _Count | None:
     first, last = loop.body[0], loop.body[-1]
     # `lt` and `gt` name the smaller and the larger side; which is the counter
     # is for its step to say
-    small, large = (c.a, c.b) if c.op == "lt" else (c.b, c.a) if c.op == "gt" else (None, None)
+    sides: tuple[ir.Expr, ir.Expr] | None = (c.a, c.b) if c.op == "lt" else (c.b, c.a) if c.op == "gt" else None
     if c.op == "ne":  # an unsigned count down to 0, either way round
         for v, z in ((c.a, c.b), (c.b, c.a)):
-            if _is_zero(z) and getattr(v, "ty", None) is not None and v.ty.kind == "uint":
-                small, large = z, v
+            if _is_zero(z) and isinstance(v, ir.Var) and v.ty.kind == "uint":
+                sides = (z, v)
+    if sides is None:
+        return None
+    small, large = sides
     tries: list[_Count] = []
     if isinstance(small, ir.Var) and c.op != "ne" and _is_step(last, small, "add"):
         tries.append(_Count(small, large, False, False, loop.body[:-1]))
