@@ -34,6 +34,7 @@ from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr, subterms
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
 from . import straight
+from .carried import carried
 from .shapes import Shaped, finish
 
 D = Z3Domain()
@@ -137,20 +138,31 @@ def scan_lanes(
     fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0
 ) -> Shaped | None:
     """`fn` with every scan whose laws Z3 proves marked to run in lanes;
-    None when there is none."""
-    return _lanes_shape(fn, module, _scan_judge(fn), "scan-lanes", proof_text, differential, seed)
+    None when there is none.  A scan carried through the array it stores
+    (`out[i] = out[i - 1] + x[i]`) is read first as one carried in a
+    scalar (search/carried.py)."""
+    read = carried(fn)
+    return _lanes_shape(
+        read.function, module, _scan_judge(read.function), "scan-lanes", proof_text, differential, seed, fn, read.sites
+    )
 
 
-def _lanes_shape(fn: ir.Function, module, judge, shape: str, proof, differential: bool, seed: int):
+def _lanes_shape(
+    fn: ir.Function, module, judge, shape: str, proof, differential: bool, seed: int, source=None, carried_sites=()
+):
     """`fn` with every loop judge accepts marked to run in lanes, its
     evidence saying `proof(what the marked loops were read as)`; None when
-    judge accepts none."""
+    judge accepts none.  `source`, where given, is the function fn was read
+    from (search/carried.py, whose accounts are `carried_sites`): the
+    differential run compares the result with it."""
     t0 = time.perf_counter()
     m = _mark(fn, judge)
     if not m.sites:
         return None
     evidence = {"shape": shape, "proof": proof(m.matched), "loops": m.sites}
-    return m.finish(fn, module, evidence, differential, seed, t0)
+    if carried_sites:
+        evidence["carried"] = list(carried_sites)
+    return m.finish(source or fn, dataclasses.replace(fn, body=m.body), module, evidence, differential, seed, t0)
 
 
 def _judging(fn: ir.Function, match, laws_of, describe_read, key: str, accepted=("proven",)):
@@ -182,6 +194,8 @@ def refusals(fn: ir.Function, shape: str) -> list[str]:
     loop of its form with the laws Z3 did not prove; empty when no loop has
     the form."""
     judges = {"scan-lanes": _scan_judge, "arg-lanes": _arg_judge, "affine-lanes": _affine_judge}
+    if shape == "scan-lanes":
+        fn = carried(fn).function
     m = _mark(fn, judges[shape](fn))
     out = []
     for site in m.refused:
@@ -197,10 +211,11 @@ class _Marked:
     refused: list[dict]  # loops of the form whose laws were not all proven
     matched: list  # what the marked loops were read as
 
-    def finish(self, fn: ir.Function, module, evidence: dict, differential: bool, seed: int, t0: float):
+    def finish(self, fn: ir.Function, new: ir.Function, module, evidence: dict, differential: bool, seed: int, t0):
+        """`new` (fn's reading with these loops marked) as the shape of fn."""
         if self.refused:
             evidence["refused"] = self.refused
-        return finish(fn, dataclasses.replace(fn, body=self.body), module, evidence, differential, seed, t0)
+        return finish(fn, new, module, evidence, differential, seed, t0)
 
 
 def _mark(fn: ir.Function, judge) -> _Marked:
