@@ -190,3 +190,6 @@ uint32_t poly_hash_while(uint64_t n, const uint8_t *s, uint64_t skip) {
     }
     return h;
 }
+void prefix_in_place(uint64_t n, uint32_t *a) {
+    for (uint64_t i = 1; i < n; i++) a[i] += a[i - 1];
+}

@@ -475,6 +475,16 @@ FAMILY = (
         (4096, 1 << 20),
         lambda rng, n: {"s": _ints(rng, n, 0, 256, np.uint8), "skip": 3},
     ),
+    # a scan carried through the array it stores (atlas/search/carried.py)
+    Kernel(
+        "prefix_in_place",
+        None,
+        (_N, ("a", "uint32_t *")),
+        (4096, 1 << 22),
+        lambda rng, n: {"a": _ints(rng, n, 0, 1 << 32, np.uint32)},
+        moved=lambda n: 8 * n,
+        bound_sizes=(1 << 22,),
+    ),
 )
 FAMILY_BY_NAME = {k.name: k for k in FAMILY}
 
