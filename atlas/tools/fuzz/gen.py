@@ -497,6 +497,7 @@ class Generator:
                 self.t_copy,
                 self.t_store_reassign,
                 self.t_scan,
+                self.t_carried,
                 self.t_argfold,
                 self.t_affine,
                 self.t_cond_float,
@@ -624,6 +625,24 @@ class Generator:
         out += self.loop(body)
         self.declare(s, t)
         return out
+
+    def t_carried(self) -> list[str]:
+        """A scan carried through the array it stores, as C writes one
+        (`y[i] = y[i - 1] + x[i]`, or in place): search/carried.py."""
+        found = self._mut_and_source()
+        if found is None or found[2] == "bool":
+            return self.t_fold()
+        y, x, t = found
+        op = self.pick(("+", "+", "^", "*", "|", "&", "-", "min", "max") if t in INTS else "+*")
+
+        def body():
+            i, it = self.cur.loop_vars[-1]
+            back = f"{y}[{i} - 1{it}]"
+            e = f"{y}[{i}]" if self.chance(0.3) else f"{x}[{i}]"  # in place: the element not yet stored
+            value = f"{op}({back}, {e})" if op in ("min", "max") else f"{back} {op} {e}"
+            return [f"{y}[{i}] = {value};"]
+
+        return self.loop(body)
 
     def t_argfold(self) -> list[str]:
         """Where the first or last extreme element is (an argmax or argmin),
