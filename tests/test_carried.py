@@ -11,10 +11,10 @@ import pytest
 
 from atlas.front.check import check
 from atlas.front.syntax import parse
-from atlas.meaning import interp, ir
+from atlas.meaning import ir
 from atlas.search import lanes
 from atlas.search.carried import carried
-from test_lanes import LENGTHS, compile_pinned
+from test_lanes import LENGTHS, arrays_after, compile_pinned
 
 ROOT = Path(__file__).resolve().parent.parent
 CARRIED = ROOT / "tests/fixtures/scans/carried.ax"
@@ -90,11 +90,5 @@ def test_the_lanes_agree_with_the_interpreter(compiled, name):
         shape = manifest["functions"][name]["evidence"]["shape"]
         assert shape["shape"] == "scan-lanes" and shape["carried"]
         for n in LENGTHS:
-            args = arguments(name, n, rng)
-            want = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-            got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-            interp.run(module, name, *want)
-            getattr(lib, name)(*got)
-            for w, g in zip(want, got):
-                if isinstance(w, np.ndarray):
-                    assert np.array_equal(w, g), (name, wide, n)
+            for w, g in arrays_after(module, lib, name, arguments(name, n, rng)):
+                assert np.array_equal(w, g), (name, wide, n)

@@ -180,6 +180,16 @@ def compiled(tmp_path_factory):
     return compile_pinned(tmp_path_factory, FILES, NAMES, "scan-lanes")
 
 
+def arrays_after(module, lib, name: str, args: list) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(the interpreter's, the library's) of each array argument after one
+    call of `name` on copies of `args`."""
+    want = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    interp.run(module, name, *want)
+    getattr(lib, name)(*got)
+    return [(w, g) for w, g in zip(want, got) if isinstance(w, np.ndarray)]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_the_lanes_agree_with_the_interpreter(compiled, name):
     module, libs = compiled
@@ -188,13 +198,8 @@ def test_the_lanes_agree_with_the_interpreter(compiled, name):
         assert manifest["functions"][name]["evidence"]["shape"]["shape"] == "scan-lanes"
         for n in LENGTHS:
             args = arguments(name, n, rng)
-            want = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-            got = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-            interp.run(module, name, *want)
-            getattr(lib, name)(*got)
-            for w, g in zip(want, got):
-                if isinstance(w, np.ndarray):
-                    assert agree(name, args, w, g), (name, wide, n)
+            for w, g in arrays_after(module, lib, name, args):
+                assert agree(name, args, w, g), (name, wide, n)
 
 
 @pytest.mark.parametrize(

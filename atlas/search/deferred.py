@@ -98,6 +98,7 @@ import z3
 from ..logic import rules
 from ..logic.verdict import Verdict, of_check
 from ..meaning import ir
+from ..meaning.scans import abstract
 from ..meaning.z3domain import Z3Domain, sort_of
 from . import straight
 from .shapes import Shaped, finish
@@ -342,7 +343,7 @@ def _inner(e: ir.Expr):
 def _computes(v: ir.Expr, keep: ir.Expr, ty: ir.Scalar, m: int, ones: bool) -> bool:
     a = z3.BitVec("guess!A", ty.bits)
     try:
-        value = straight.evaluate(_swap(v, keep, ir.Var("guess!A", ty)), {"guess!A": a})
+        value = straight.evaluate(abstract(v, keep, ir.Var("guess!A", ty)), {"guess!A": a})
     except ValueError:  # a load outside the sum: no reduction of it alone
         return False
     M = z3.BitVecVal(m, ty.bits)
@@ -351,21 +352,6 @@ def _computes(v: ir.Expr, keep: ir.Expr, ty: ir.Scalar, m: int, ones: bool) -> b
     solver.set("timeout", 2000)
     solver.add(z3.ULE(a, 2 * m if ones else 2 * m - 1), value != rep)
     return solver.check() == z3.unsat
-
-
-def _swap(e: ir.Expr, old: ir.Expr, new: ir.Expr) -> ir.Expr:
-    """e with every occurrence of the subexpression `old` replaced by `new`."""
-    if e == old:
-        return new
-    if isinstance(e, (ir.Unary, ir.Cast)):
-        return replace(e, a=_swap(e.a, old, new))
-    if isinstance(e, ir.Binary):
-        return replace(e, a=_swap(e.a, old, new), b=_swap(e.b, old, new))
-    if isinstance(e, ir.Prim):
-        return replace(e, args=tuple(_swap(x, old, new) for x in e.args))
-    if isinstance(e, ir.Load):
-        return replace(e, index=_swap(e.index, old, new))
-    return e
 
 
 def _less(low: ir.Expr, keep: ir.Expr) -> int | None:
