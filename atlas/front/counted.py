@@ -49,7 +49,7 @@ from dataclasses import dataclass, replace
 
 from ..meaning import ir
 
-# Statements rename_locals rewrites in full: a body with any other kind keeps its while.
+# Statements ir.map_stmts rewrites in full: a body with any other kind keeps its while.
 _COMPUTING = (ir.Let, ir.LetArray, ir.Assign, ir.Store, ir.If, ir.For, ir.While, ir.Return, ir.ExprStmt)
 
 
@@ -103,11 +103,8 @@ def _start(before: tuple, j: ir.Var) -> ir.Expr:
     for k in range(len(before) - 1, -1, -1):
         s = before[k]
         if isinstance(s, ir.Let) and s.name == j.name:
-            pure = all(
-                isinstance(e, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for e in ir.walk(s.init)
-            )
             moved = ir.assigned(before[k + 1 :]) & (ir.names_read(s.init) | {j.name})
-            return s.init if pure and not moved else j
+            return s.init if _of_scalars(s.init) and not moved else j
     return j
 
 
@@ -143,9 +140,14 @@ def _fits(t: _Count, loop: ir.While) -> bool:
         return False
     if j.name in ir.assigned(t.body) or not all(isinstance(s, _COMPUTING) for s in ir.walk_stmts(t.body)):
         return False
-    if not all(isinstance(e, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for e in ir.walk(bound)):
+    if not _of_scalars(bound):
         return False  # a load, a call or a register read may change, or act, between tests
     return not ir.names_read(bound) & (ir.assigned(loop.body) | {j.name})
+
+
+def _of_scalars(e: ir.Expr) -> bool:
+    """Whether e computes from scalars alone: no load, call or register read."""
+    return all(isinstance(x, (ir.Var, ir.Const, ir.Unary, ir.Binary, ir.Cast, ir.Prim)) for x in ir.walk(e))
 
 
 def _is_step(s, j: ir.Var, op: str) -> bool:
@@ -184,39 +186,15 @@ def _as_for(loop: ir.While, count: _Count, start: ir.Expr, taken: set[str], keep
         if count.first:
             top = ir.Binary("sub", top, ir.Const(1, ty, span), ty, span)
         value = ir.Binary("sub", top, t, ty, span)
-        out = [ir.For(t.name, ty, bound, start, _substitute(count.body, {j.name: value}), span)]
+        out = [
+            ir.For(
+                t.name, ty, bound, start, ir.map_stmts(count.body, lambda e: ir.substitute(e, {j.name: value})), span
+            )
+        ]
         past = ir.Binary("gt", j, bound, ir.BOOL, span)
     if keep_final:
         out.append(ir.If(past, (ir.Assign(j.name, bound, span),), (), span))
     return out
-
-
-def _substitute(stmts: tuple, env: dict) -> tuple:
-    """Statements of computing code (_COMPUTING) with each read of a name in env replaced by its expression."""
-
-    def sub(e):
-        return ir.substitute(e, env)
-
-    out: list = []
-    for s in stmts:
-        if isinstance(s, (ir.Let, ir.LetArray)):
-            s = replace(s, init=sub(s.init))
-        elif isinstance(s, ir.Assign):
-            s = replace(s, value=sub(s.value))
-        elif isinstance(s, ir.Store):
-            s = replace(s, index=sub(s.index), value=sub(s.value))
-        elif isinstance(s, ir.If):
-            s = replace(s, cond=sub(s.cond), then=_substitute(s.then, env), else_=_substitute(s.else_, env))
-        elif isinstance(s, ir.For):
-            s = replace(s, lo=sub(s.lo), hi=sub(s.hi), body=_substitute(s.body, env))
-        elif isinstance(s, ir.While):
-            s = replace(s, cond=sub(s.cond), body=_substitute(s.body, env))
-        elif isinstance(s, ir.Return):
-            s = replace(s, value=None if s.value is None else sub(s.value))
-        elif isinstance(s, ir.ExprStmt):
-            s = replace(s, expr=sub(s.expr))
-        out.append(s)
-    return tuple(out)
 
 
 def _reads(stmts) -> set[str]:

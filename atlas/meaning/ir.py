@@ -797,36 +797,45 @@ def substitute(e: Expr, env: Mapping[str, Expr]) -> Expr:
     return map_expr(e, var=lambda v: env.get(v.name, v))
 
 
+def map_stmts(
+    stmts: Iterable[Stmt], expr: Callable[[Expr], Expr], name: Callable[[str], str] = lambda n: n
+) -> tuple[Stmt, ...]:
+    """Statements rebuilt with every expression they evaluate through `expr`
+    and every local they declare or assign (a let, an assignment, a loop
+    variable) through `name`, nested blocks included."""
+    out = []
+    for s in stmts:
+        if isinstance(s, Let):
+            s = replace(s, name=name(s.name), init=expr(s.init))
+        elif isinstance(s, Assign):
+            s = replace(s, name=name(s.name), value=expr(s.value))
+        elif isinstance(s, Store):
+            s = replace(s, index=expr(s.index), value=expr(s.value))
+        elif isinstance(s, LetArray):
+            s = replace(s, init=expr(s.init))
+        elif isinstance(s, If):
+            s = replace(s, cond=expr(s.cond), then=map_stmts(s.then, expr, name), else_=map_stmts(s.else_, expr, name))
+        elif isinstance(s, When):
+            s = replace(s, then=map_stmts(s.then, expr, name), else_=map_stmts(s.else_, expr, name))
+        elif isinstance(s, For):
+            s = replace(s, var=name(s.var), lo=expr(s.lo), hi=expr(s.hi), body=map_stmts(s.body, expr, name))
+        elif isinstance(s, While):
+            s = replace(s, cond=expr(s.cond), body=map_stmts(s.body, expr, name))
+        elif isinstance(s, Return):
+            s = replace(s, value=None if s.value is None else expr(s.value))
+        elif isinstance(s, ExprStmt):
+            s = replace(s, expr=cast(Call, expr(s.expr)))  # map_expr rebuilds a Call as a Call
+        out.append(s)
+    return tuple(out)
+
+
 def rename_locals(stmts: Iterable[Stmt], names: dict[str, str]) -> tuple[Stmt, ...]:
     """Statements with locals renamed everywhere (declarations and uses)."""
 
     def sub(e: Expr) -> Expr:
         return map_expr(e, var=lambda v: replace(v, name=names.get(v.name, v.name)))
 
-    out = []
-    for s in stmts:
-        if isinstance(s, Let):
-            s = replace(s, name=names.get(s.name, s.name), init=sub(s.init))
-        elif isinstance(s, Assign):
-            s = replace(s, name=names.get(s.name, s.name), value=sub(s.value))
-        elif isinstance(s, Store):
-            s = replace(s, index=sub(s.index), value=sub(s.value))
-        elif isinstance(s, LetArray):
-            s = replace(s, init=sub(s.init))
-        elif isinstance(s, If):
-            s = replace(s, cond=sub(s.cond), then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
-        elif isinstance(s, When):
-            s = replace(s, then=rename_locals(s.then, names), else_=rename_locals(s.else_, names))
-        elif isinstance(s, For):
-            s = replace(s, var=names.get(s.var, s.var), lo=sub(s.lo), hi=sub(s.hi), body=rename_locals(s.body, names))
-        elif isinstance(s, While):
-            s = replace(s, cond=sub(s.cond), body=rename_locals(s.body, names))
-        elif isinstance(s, Return):
-            s = replace(s, value=None if s.value is None else sub(s.value))
-        elif isinstance(s, ExprStmt):
-            s = replace(s, expr=cast(Call, sub(s.expr)))  # map_expr rebuilds a Call as a Call
-        out.append(s)
-    return tuple(out)
+    return map_stmts(stmts, sub, lambda n: names.get(n, n))
 
 
 def names_used(fn: "Function") -> set[str]:
