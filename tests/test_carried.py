@@ -14,7 +14,7 @@ from atlas.front.syntax import parse
 from atlas.meaning import ir
 from atlas.search import lanes
 from atlas.search.carried import carried
-from test_lanes import LENGTHS, arrays_after, compile_pinned
+from test_lanes import LENGTHS, arrays_after, compile_pinned, ints
 
 ROOT = Path(__file__).resolve().parent.parent
 CARRIED = ROOT / "tests/fixtures/scans/carried.ax"
@@ -60,20 +60,16 @@ def test_other_loops_are_not_read_so(name):
 
 
 def arguments(name: str, n: int, rng) -> list:
-    def ints(dtype, size):
-        info = np.iinfo(dtype)
-        return rng.integers(info.min, info.max, size, dtype=dtype, endpoint=True)
-
     if name == "prefix_mem":
-        return [n, ints(np.int32, n), ints(np.int32, n)]
+        return [n, ints(rng, np.int32, n), ints(rng, np.int32, n)]
     if name == "prefix_in_place":
-        return [n, ints(np.uint32, n)]
+        return [n, ints(rng, np.uint32, n)]
     if name == "running_max_mem":
-        return [n, ints(np.uint8, n), ints(np.uint8, n)]
+        return [n, ints(rng, np.uint8, n), ints(rng, np.uint8, n)]
     if name == "xor_back":
-        return [n, ints(np.uint64, n), ints(np.uint64, n)]
+        return [n, ints(rng, np.uint64, n), ints(rng, np.uint64, n)]
     if name == "keep_going":
-        return [n, ints(np.uint16, n), ints(np.uint16, n), int(rng.integers(0, 5))]
+        return [n, ints(rng, np.uint16, n), ints(rng, np.uint16, n), int(rng.integers(0, 5))]
     raise AssertionError(name)
 
 

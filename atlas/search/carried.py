@@ -56,14 +56,14 @@ class Carried:
 def carried(fn: ir.Function, timeout_ms: int = nests.PROOF_TIMEOUT_MS) -> Carried:
     """fn with every top-level loop of the form above carrying its value in
     a scalar; the same function, and no site, where there is none."""
-    if not any(isinstance(s, ir.For) and _form(s, fn) is not None for s in fn.body):
+    forms = [(s, _form(s, fn) if isinstance(s, ir.For) else None) for s in fn.body]
+    if all(out is None for _, out in forms):
         return Carried(fn, ())
     prover = nests.Prover(fn, nests.GUARD_BITS, timeout_ms)
     taken = ir.names_used(fn)
     body: list[ir.Stmt] = []
     sites: list[dict] = []
-    for s in fn.body:
-        out = _form(s, fn) if isinstance(s, ir.For) else None
+    for s, out in forms:
         if isinstance(s, ir.For) and out is not None:
             verdict, guard = prover.in_range(out, ir.Var(s.var, s.ty), [prover.frame(s, [])])
             if verdict.proven and not guard:
@@ -94,18 +94,20 @@ def _form(loop: ir.For, fn: ir.Function) -> str | None:
         for x in ir.walk(e)
         if isinstance(x, ir.Load) and x.array == store.array
     ]
-    if not all(x.index in (i, _previous(loop)) for x in reads):
+    prev = _less_one(i, loop.ty)
+    if not all(x.index in (i, prev) for x in reads):
         return None
-    return store.array if any(x.index == _previous(loop) for x in reads) else None
+    return store.array if any(x.index == prev for x in reads) else None
 
 
-def _previous(loop: ir.For) -> ir.Expr:
-    return ir.Binary("sub", ir.Var(loop.var, loop.ty), ir.Const(1, loop.ty), loop.ty)
+def _less_one(e: ir.Expr, ty: ir.Scalar) -> ir.Expr:
+    """e - 1 at the integer type ty."""
+    return ir.Binary("sub", e, ir.Const(1, ty), ty)
 
 
 def _rewritten(loop: ir.For, out: str, elem: ir.Scalar, taken: set[str]) -> list[ir.Stmt]:
     c = ir.Var(ir.fresh_name(f"{out}.carry", taken), elem, loop.span)
-    prev = _previous(loop)
+    prev = _less_one(ir.Var(loop.var, loop.ty), loop.ty)
 
     def sub(e: ir.Expr) -> ir.Expr:
         return ir.map_expr(e, load=lambda x: c if x.array == out and x.index == prev else x)
@@ -114,7 +116,7 @@ def _rewritten(loop: ir.For, out: str, elem: ir.Scalar, taken: set[str]) -> list
     store = loop.body[-1]
     assert isinstance(store, ir.Store)
     step = ir.Assign(c.name, sub(store.value), store.span)
-    first = ir.Load(out, ir.Binary("sub", loop.lo, ir.Const(1, loop.ty), loop.ty), elem, loop.span)
+    first = ir.Load(out, _less_one(loop.lo, loop.ty), elem, loop.span)
     return [
         ir.Let(c.name, elem, first, loop.span),
         replace(loop, body=(*lets, step, replace(store, value=c))),

@@ -34,7 +34,7 @@ from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr, subterms
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
 from . import straight
-from .carried import carried
+from .carried import Carried, carried
 from .shapes import Shaped, finish
 
 D = Z3Domain()
@@ -141,28 +141,26 @@ def scan_lanes(
     None when there is none.  A scan carried through the array it stores
     (`out[i] = out[i - 1] + x[i]`) is read first as one carried in a
     scalar (search/carried.py)."""
-    read = carried(fn)
-    return _lanes_shape(
-        read.function, module, _scan_judge(read.function), "scan-lanes", proof_text, differential, seed, fn, read.sites
-    )
+    return _lanes_shape(fn, module, _scan_judge, "scan-lanes", proof_text, differential, seed, carried(fn))
 
 
 def _lanes_shape(
-    fn: ir.Function, module, judge, shape: str, proof, differential: bool, seed: int, source=None, carried_sites=()
+    fn: ir.Function, module, judge_of, shape: str, proof, differential: bool, seed: int, read: Carried | None = None
 ):
-    """`fn` with every loop judge accepts marked to run in lanes, its
+    """`fn` with every loop judge_of(fn) accepts marked to run in lanes, its
     evidence saying `proof(what the marked loops were read as)`; None when
-    judge accepts none.  `source`, where given, is the function fn was read
-    from (search/carried.py, whose accounts are `carried_sites`): the
-    differential run compares the result with it."""
+    the judge accepts none.  With `read` (search/carried.py), the loops are
+    those of its reading of fn, and its accounts join the evidence; the
+    differential run compares the result with fn as written."""
     t0 = time.perf_counter()
-    m = _mark(fn, judge)
+    read = read or Carried(fn, ())
+    m = _mark(read.function, judge_of(read.function))
     if not m.sites:
         return None
     evidence = {"shape": shape, "proof": proof(m.matched), "loops": m.sites}
-    if carried_sites:
-        evidence["carried"] = list(carried_sites)
-    return m.finish(source or fn, dataclasses.replace(fn, body=m.body), module, evidence, differential, seed, t0)
+    if read.sites:
+        evidence["carried"] = list(read.sites)
+    return m.finish(fn, dataclasses.replace(read.function, body=m.body), module, evidence, differential, seed, t0)
 
 
 def _judging(fn: ir.Function, match, laws_of, describe_read, key: str, accepted=("proven",)):
@@ -319,7 +317,7 @@ ARG_PROOF = (
 def arg_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
     """`fn` with every arg-fold whose laws Z3 proves marked to run in lanes;
     None when there is none."""
-    return _lanes_shape(fn, module, _arg_judge(fn), "arg-lanes", lambda _: ARG_PROOF, differential, seed)
+    return _lanes_shape(fn, module, _arg_judge, "arg-lanes", lambda _: ARG_PROOF, differential, seed)
 
 
 def describe_arg(fold: argfolds.ArgFold) -> str:
@@ -405,7 +403,7 @@ def _affine_judge(fn: ir.Function):
 def affine_lanes(fn: ir.Function, module: ir.Module | None = None, *, differential: bool = True, seed: int = 0):
     """`fn` with every affine fold whose laws Z3 proves marked to run in
     lanes; None when there is none."""
-    return _lanes_shape(fn, module, _affine_judge(fn), "affine-lanes", lambda _: AFFINE_PROOF, differential, seed)
+    return _lanes_shape(fn, module, _affine_judge, "affine-lanes", lambda _: AFFINE_PROOF, differential, seed)
 
 
 def describe_affine(fold: affine.Affine) -> str:
