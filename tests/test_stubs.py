@@ -368,6 +368,24 @@ device ops_check matches pci(vendor = 0x8086, device = 0x100e) {
         let t = if k > 3 { read(R32) } else { 0 };
         return s + t;
     }
+    // locals spelled as the C's own names: a loop's bound, a poll's
+    // counter, a shadowed local's C name, the device pointer, an accessor
+    fn names(a: u32) -> u32 {
+        let i_end: u32 = a;
+        let tries: u32 = 1;
+        let tries_2: u32 = 5;
+        let dev: u32 = 2;
+        let x__1: u32 = 3;
+        let ops_check_read_r32: u32 = 7;
+        let x: u32 = a;
+        for i in 0u32..4u32 {
+            let x = read(A[i]);
+            i_end += x + x__1 + i;
+        }
+        poll v = read(R32) until v & 1 != 0 within 3 else { tries += 10; }
+        poll w = read(R32) until w & 2 != 0 within 2 else { tries_2 += 10; }
+        return i_end + tries + tries_2 + dev + x + x__1 + ops_check_read_r32;
+    }
 }
 """
 
@@ -398,7 +416,7 @@ def test_every_operator_in_an_operation_computes_as_the_interpreter(tmp_path):
         "atlas_select_u16",
     ):
         assert name in helpers  # each kind of helper is exercised
-    for op in ("narrow", "wide", "flow"):
+    for op in ("narrow", "wide", "flow", "names"):
         for mode in MODES:
             for seed in range(60):
                 _same_run(stub, op, mode, seed)

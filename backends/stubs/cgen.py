@@ -87,7 +87,9 @@ class OpWriter:
         self.stem, self.dev, self.fn = stem, dev, fn
         self.helpers = helpers
         self.names: dict[str, str] = {}
-        self.polls = 0
+        # Every C name this body declares, the user's and our own (`i_end`,
+        # `tries`), so a source local can never take one of ours.
+        self.taken: set[str] = {"dev"}
         self.lengths = {p.name: p.ty.length for p in fn.params if isinstance(p.ty, ir.Array)}
         # Names read anywhere: a local or parameter never read gets `(void)`.
         self.used: set[str] = set()
@@ -107,8 +109,19 @@ class OpWriter:
     def name(self, n: str) -> str:
         if n not in self.names:
             c = n.replace(".", "__")  # the checker names a shadowing local `x.1`
-            self.names[n] = c + "_" if c in C_KEYWORDS else c
+            if c in C_KEYWORDS or c.startswith((f"{self.stem}_", "atlas_")):
+                c += "_"  # a keyword, or the name of one of our functions
+            self.names[n] = self.fresh(c)
         return self.names[n]
+
+    def fresh(self, base: str) -> str:
+        """`base`, or `base_2`, `base_3`...: a C name not yet declared here."""
+        c, k = base, 1
+        while c in self.taken:
+            k += 1
+            c = f"{base}_{k}"
+        self.taken.add(c)
+        return c
 
     def prototype(self) -> str:
         fn = self.fn
@@ -184,7 +197,7 @@ class OpWriter:
         """A counted loop: its bound evaluated once, before it, as the IR's is."""
         pad = "    " * depth
         v, t = self.name(s.var), ctype(s.ty)
-        hi = f"{v}_end"
+        hi = self.fresh(f"{v}_end")
         return [
             f"{pad}{{",
             f"{pad}    {t} {hi} = {self.expr(s.hi)};",
@@ -198,8 +211,7 @@ class OpWriter:
         """The interpreter's poll: up to `tries` evaluations, a pause
         between two of them, the else block if none held."""
         pad = "    " * depth
-        k = f"tries{self.polls}"
-        self.polls += 1
+        k = self.fresh("tries")
         pause = f"atlas_delay_us({s.every}u);" if s.every else ";"
         test = f"!({bare(self.expr(s.cond))})"
         declare = []

@@ -9,10 +9,10 @@ bool e1000_reset(const struct e1000 *dev)
     e1000_write_ctrl(dev, ctrl | 0x4000000u);
     atlas_delay_us(5u);
     {
-        uint32_t tries0 = 0;
-        while (!((e1000_read_ctrl(dev) & 0x4000000u) == 0u) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while (!((e1000_read_ctrl(dev) & 0x4000000u) == 0u) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }
@@ -27,10 +27,10 @@ bool e1000_read_eeprom(const struct e1000 *dev, uint8_t address, uint16_t *word)
     e1000_write_eerd(dev, ((((uint32_t)address) << 8) & 65280u) | 1u);
     uint32_t eerd;
     {
-        uint32_t tries0 = 0;
-        while ((eerd = e1000_read_eerd(dev), !((eerd & 16u) != 0u)) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while ((eerd = e1000_read_eerd(dev), !((eerd & 16u) != 0u)) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }
@@ -86,10 +86,10 @@ bool e1000_read_phy(const struct e1000 *dev, uint8_t reg, uint16_t *value_)
     e1000_write_mdic(dev, (((((uint32_t)reg) << 16) & 0x1f0000u) | 0x200000u) | 0x8000000u);
     uint32_t mdic;
     {
-        uint32_t tries0 = 0;
-        while ((mdic = e1000_read_mdic(dev), !((mdic & 0x10000000u) != 0u)) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while ((mdic = e1000_read_mdic(dev), !((mdic & 0x10000000u) != 0u)) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }

@@ -13,10 +13,10 @@ bool rtl8139_reset(const struct rtl8139 *dev)
 {
     rtl8139_write_cr(dev, 16u);
     {
-        uint32_t tries0 = 0;
-        while (!(((uint8_t)((uint32_t)rtl8139_read_cr(dev) & 16u)) == 0u) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while (!(((uint8_t)((uint32_t)rtl8139_read_cr(dev) & 16u)) == 0u) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }

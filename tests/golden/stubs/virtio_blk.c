@@ -6,10 +6,10 @@ bool virtio_blk_reset(const struct virtio_blk *dev)
 {
     virtio_blk_write_device_status(dev, 0u);
     {
-        uint32_t tries0 = 0;
-        while (!(virtio_blk_read_device_status(dev) == 0u) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while (!(virtio_blk_read_device_status(dev) == 0u) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }
@@ -114,10 +114,10 @@ bool virtio_blk_capacity_once(const struct virtio_blk *dev, uint64_t *sectors)
 bool virtio_blk_capacity(const struct virtio_blk *dev, uint64_t *sectors)
 {
     {
-        uint32_t tries0 = 0;
-        while (!(virtio_blk_capacity_once(dev, sectors)) && ++tries0 < 8u)
+        uint32_t tries = 0;
+        while (!(virtio_blk_capacity_once(dev, sectors)) && ++tries < 8u)
             ;
-        if (tries0 == 8u) {
+        if (tries == 8u) {
             return false;
         }
     }

@@ -12,10 +12,10 @@ bool virtio_net_reset(const struct virtio_net *dev)
 {
     virtio_net_write_device_status(dev, 0u);
     {
-        uint32_t tries0 = 0;
-        while (!(virtio_net_read_device_status(dev) == 0u) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while (!(virtio_net_read_device_status(dev) == 0u) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }
@@ -120,10 +120,10 @@ bool virtio_net_read_mac_once(const struct virtio_net *dev, uint8_t *mac)
 bool virtio_net_read_mac(const struct virtio_net *dev, uint8_t *mac)
 {
     {
-        uint32_t tries0 = 0;
-        while (!(virtio_net_read_mac_once(dev, mac)) && ++tries0 < 8u)
+        uint32_t tries = 0;
+        while (!(virtio_net_read_mac_once(dev, mac)) && ++tries < 8u)
             ;
-        if (tries0 == 8u) {
+        if (tries == 8u) {
             return false;
         }
     }

@@ -6,10 +6,10 @@ bool virtio_rng_reset(const struct virtio_rng *dev)
 {
     virtio_rng_write_device_status(dev, 0u);
     {
-        uint32_t tries0 = 0;
-        while (!(virtio_rng_read_device_status(dev) == 0u) && ++tries0 < 1000u)
+        uint32_t tries = 0;
+        while (!(virtio_rng_read_device_status(dev) == 0u) && ++tries < 1000u)
             atlas_delay_us(10u);
-        if (tries0 == 1000u) {
+        if (tries == 1000u) {
             return false;
         }
     }
