@@ -34,7 +34,7 @@ from .front.diagnostics import AtlasError
 from .front.specialise import Decision, specialise
 from .front.syntax import ModuleA, parse, read_source
 from .search.archive import intent_hash
-from .machine.manifest import Evidence, Form, MachineSummary, Manifest, Source
+from .machine.manifest import Evidence, Form, MachineSummary, Manifest, Reading, Source
 from .machine.probe import Probe
 
 if TYPE_CHECKING:
@@ -60,9 +60,18 @@ def read_sources(paths) -> list[ModuleA]:
     return [parse(read_source(p), str(p)) for p in paths]
 
 
-def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = None, counted: bool = True):
+def front(
+    paths,
+    probe: Probe,
+    dump: Dump | None = None,
+    timings: dict | None = None,
+    counted: bool = True,
+    readings: dict[str, Reading] | None = None,
+):
     """parse, check, specialise (and read counted while loops as for loops,
-    unless `counted` is False): the stages every backend shares."""
+    each function so read checked whole against itself as written, unless
+    `counted` is False): the stages every backend shares.  `readings`, where
+    given, receives each read function's record."""
     timings = {} if timings is None else timings
     dump = dump or (lambda stage, text: None)
     asts = _timed(timings, "parse", lambda: read_sources(paths))
@@ -71,7 +80,10 @@ def front(paths, probe: Probe, dump: Dump | None = None, timings: dict | None = 
     dump("ir", ir.pretty_module(module))
     specialised, decisions = _timed(timings, "specialise", lambda: specialise(module, probe))
     if counted:
-        specialised = counted_loops(specialised)
+        written = specialised
+        specialised, found = _timed(timings, "read", lambda: validate.readings(written, counted_loops(written)))
+        if readings is not None:
+            readings.update(found)
     dump("specialised", ir.pretty_module(specialised))
     return module, specialised, decisions
 
@@ -233,6 +245,7 @@ class Compilation:
     realise: dict | None = None  # function -> the search's backend knobs (explode)
     searched: dict = field(default_factory=dict)  # function -> explode.Outcome
     checks: dict = field(default_factory=dict)  # function -> validate.Validation of its champion
+    readings: dict[str, Reading] = field(default_factory=dict)  # function -> its while loops read as for loops
 
 
 @dataclass(frozen=True)
@@ -246,8 +259,11 @@ def begin(paths, probe: Probe, request: Request, backend: backends.Backend, dump
     """The front end (parse, check, specialise: the same for every backend
     and every command) and the Compilation the stages then carry on."""
     timings: dict[str, float] = {}
-    module, specialised, decisions = front(paths, probe, dump, timings)
-    return Compilation(probe, request, backend, module, specialised, decisions, specialised, dump, timings)
+    readings: dict[str, Reading] = {}
+    module, specialised, decisions = front(paths, probe, dump, timings, readings=readings)
+    c = Compilation(probe, request, backend, module, specialised, decisions, specialised, dump, timings)
+    c.readings = readings
+    return c
 
 
 def _logic_stage(c: Compilation) -> None:
@@ -343,6 +359,8 @@ def _manifest(c: Compilation, emitted: backends.Emitted) -> Manifest:
             evidence = _champion_evidence(evidence, c.checks[name])
             if found is not None and not c.checks[name].validated:
                 found = replace(found, emitted=False)  # the form it was built from was
+        if name in c.readings:
+            evidence = _read_evidence(evidence, c.readings[name])
         functions[name] = replace(entry, evidence=evidence, search=found)
     return replace(
         base,
@@ -357,6 +375,23 @@ def _manifest(c: Compilation, emitted: backends.Emitted) -> Manifest:
         decisions=tuple(d.as_dict() for d in c.decisions),
         atlas=c.account,
     )
+
+
+def _read_evidence(evidence: Evidence, reading: Reading) -> Evidence:
+    """The evidence of a function whose while loops the front end read as
+    for loops: what it says of "the source" is said of the read form, so
+    the reading's own check is said beside it."""
+    evidence = replace(evidence, reading=reading)
+    if not reading.kept:
+        return evidence  # the function as written is the source: nothing else changes
+    r = reading.check
+    loops = "its while loop" if len(reading.loops) == 1 else f"its {len(reading.loops)} while loops"
+    said = f"the source is the function with {loops} read as for loops, checked against it as written: {r.proven}"
+    check = evidence.check
+    if check is not None:
+        neither = r.neither if check.neither.startswith("none") else f"{check.neither}; of the reading: {r.neither}"
+        check = replace(check, neither=neither)
+    return replace(evidence, proof=f"{evidence.proof}; {said}; {r.tested}", check=check)
 
 
 def _champion_evidence(before: Evidence, check: validate.Validation) -> Evidence:

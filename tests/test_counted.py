@@ -5,6 +5,9 @@ then taking them."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -310,3 +313,79 @@ def test_a_loop_shape_written_for_for_loops_takes_the_counted_while(src, name, s
     assert loop_shape(shape)(written, differential=False) is None
     made = loop_shape(shape)(counted_loops(module(src)).function(name))
     assert made is not None
+
+
+def _compile(tmp_path, src: str, stem: str):
+    from atlas.machine import probe as hw
+    from atlas.machine.manifest import Manifest
+    from atlas.pipeline import compile_files
+
+    path = tmp_path / f"{stem}.ax"
+    path.write_text(src)
+    out = tmp_path / stem
+    compile_files([str(path)], hw.probe(), out)
+    return Manifest.from_json(json.loads((out / "manifest.json").read_text()), "manifest"), out
+
+
+TWO = (
+    SUM_DOWN
+    + """
+fn plain(n: u64, w: [u16; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s += w[i] as u32; }
+    return s;
+}
+"""
+)
+
+
+def test_the_manifest_names_each_loop_read_and_how_the_reading_was_checked(tmp_path):
+    m, _ = _compile(tmp_path, TWO, "two")
+    read = m.functions["sum_down"].evidence
+    assert read.reading is not None and read.reading.kept
+    assert read.reading.loops == (f"{tmp_path / 'two.ax'}:5:5",)
+    assert read.reading.check.validated and read.reading.check.proven.startswith("Z3: equal")
+    assert read.reading.check.runs_agree is True
+    assert "while loop read as for loops" in read.proof
+    assert m.functions["plain"].evidence.reading is None  # nothing read, nothing said
+
+
+def test_a_reading_its_check_refutes_is_not_used(tmp_path, monkeypatch):
+    """A reading that leaves out the counter's final value, made here on
+    purpose: the check finds it, the function keeps its while loop, and its
+    library computes what the loop as written computes."""
+    from atlas import pipeline
+    from atlas.machine import runtime
+
+    def wrong(m: ir.Module) -> ir.Module:
+        read = counted_loops(m)
+        return ir.Module(
+            tuple(replace(f, body=tuple(s for s in f.body if not isinstance(s, ir.If))) for f in read.functions),
+            read.sources,
+            read.devices,
+        )
+
+    monkeypatch.setattr(pipeline, "counted_loops", wrong)
+    src = READ["flipped, one plus, index kept after"][0]
+    m, out = _compile(tmp_path, src, "kept")
+    r = m.functions["f"].evidence.reading
+    assert r is not None and not r.kept and not r.check.validated
+    lib = runtime.load(out)
+    rng = np.random.default_rng(RNG_SEED)
+    fn = module(src).function("f")
+    for _ in range(20):
+        args = _args(fn, rng)
+        assert lib.f(*args) == interp.run(module(src), "f", *args)
+
+
+def test_explain_shows_the_loops_read(tmp_path):
+    from atlas.machine import probe as hw
+    from atlas.tools.explain import explain, render_text
+
+    path = tmp_path / "two.ax"
+    path.write_text(TWO)
+    doc = explain([path], hw.probe(), "this machine")
+    by_name = {f["name"]: f for f in doc["functions"]}
+    assert by_name["sum_down"]["reading"]["loops"] == [f"{path}:5:5"]
+    assert "reading" not in by_name["plain"]
+    assert f"while {path}:5:5: read as a for loop" in render_text(doc)

@@ -39,8 +39,10 @@ left out where the counter is declared in the same block and nothing after
 the loop reads it.
 
 Nothing else changes: a `while` of any other form stays as it is.  The
+front end checks each function so read against itself as written
+(validate.readings) and keeps the while loops where that fails; the
 fuzzer's reference interpreter runs the loop before this reading
-(`pipeline.front(..., counted=False)`), so every campaign checks it.
+(`pipeline.front(..., counted=False)`), so every campaign checks it too.
 """
 
 from __future__ import annotations

@@ -25,12 +25,12 @@ what was proven, what was only tested and what was neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import bodies, differential
 from ..meaning import ir
 from .verdict import Status
-from ..machine.manifest import Check, ProofRecord
+from ..machine.manifest import Check, ProofRecord, Reading
 
 K = 8  # the least bound: every trip count 0..8
 MAX_K = 64  # a constant index past this is left to the tests
@@ -288,3 +288,26 @@ def searched(
                 fn = keep
         out.append(fn)
     return ir.Module(tuple(out), chosen.sources, chosen.devices), checks
+
+
+def readings(written: ir.Module, read: ir.Module) -> tuple[ir.Module, dict[str, Reading]]:
+    """The front end's readings (`read`, the module `written` with its
+    counted while loops read as for loops) checked whole, each function
+    against itself as written: one that is not validated keeps its while
+    loops.  Returns the module every later stage takes for the source, and
+    each read function's record."""
+    out, found = [], {}
+    for fn in read.functions:
+        plain = written.function(fn.name)
+        if fn != plain:
+            v = function(plain, fn, written)
+            found[fn.name] = Reading(_gone_whiles(plain, fn), v.validated, v.check())
+            fn = fn if v.validated else plain
+        out.append(fn)
+    return replace(read, functions=tuple(out)), found
+
+
+def _gone_whiles(plain: ir.Function, read: ir.Function) -> tuple[str, ...]:
+    """Where the while loops of `plain` that `read` no longer has are."""
+    left = {s.span for s in ir.walk_stmts(read.body) if isinstance(s, ir.While)}
+    return tuple(str(s.span) for s in ir.walk_stmts(plain.body) if isinstance(s, ir.While) and s.span not in left)

@@ -158,6 +158,29 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """The front end's reading of a function's counted while loops as for
+    loops (atlas/front/counted.py), checked whole like any variant: the
+    function as written is the source, the read one the candidate."""
+
+    loops: tuple[str, ...]  # where each loop read is, file:line:col
+    kept: bool  # False: the check failed, and the loops stayed while loops
+    check: Check
+
+    def to_json(self) -> dict:
+        return {"loops": list(self.loops), "kept": self.kept, "validation": self.check.to_json()}
+
+    @classmethod
+    def from_json(cls, data, where: str) -> "Reading":
+        d = _object(data, where)
+        return cls(
+            tuple(str(x) for x in _get(d, "loops", list, where, [])),
+            bool(_get(d, "kept", bool, where, False)),
+            Check.from_json(d.get("validation"), f"{where}.validation"),
+        )
+
+
+@dataclass(frozen=True)
 class Fallback:
     """A rewritten term (or, as "*", the whole function) kept in source form."""
 
@@ -188,6 +211,7 @@ class Evidence:
     shape: dict | None = None  # the search's loop shape and its own proof
     atlas_forms: tuple[str, ...] | None = None  # roots given their atlas form by the search
     champion_refused: str | None = None  # why the search's champion was not emitted
+    reading: Reading | None = None  # its while loops read as for loops, before everything else
 
     @classmethod
     def untouched(cls) -> "Evidence":
@@ -215,6 +239,7 @@ class Evidence:
             ("shape", self.shape),
             ("atlas_forms", None if self.atlas_forms is None else list(self.atlas_forms)),
             ("champion_refused", self.champion_refused),
+            ("reading", None if self.reading is None else self.reading.to_json()),
         ):
             if value is not None:
                 out[key] = value
@@ -238,6 +263,7 @@ class Evidence:
             )
         check = d.get("validation")
         forms = _get(d, "atlas_forms", list, where)
+        reading = d.get("reading")
         return cls(
             _enum(Form, d.get("form"), f"{where}.form"),
             _get(d, "proof", str, where, ""),
@@ -247,6 +273,7 @@ class Evidence:
             _get(d, "shape", dict, where),
             None if forms is None else tuple(str(x) for x in forms),
             _get(d, "champion_refused", str, where),
+            None if reading is None else Reading.from_json(reading, f"{where}.reading"),
         )
 
 

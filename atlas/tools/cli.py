@@ -522,6 +522,9 @@ def _function_lines(name: str, f: FunctionEntry) -> list[str]:
     """One function's lines of the compile report: its proof, its GPU plan, its search."""
     out = []
     ev = f.evidence
+    if ev is not None and ev.reading is not None:  # the manifest's evidence says how each was checked
+        what = "read as a for loop" if ev.reading.kept else "kept as written: its reading was not validated"
+        out += [f"  {name}: while {where} {what}" for where in ev.reading.loops]
     if ev is not None and ((ev.terms and ev.terms.rewritten) or ev.champion_refused or ev.form is Form.SEARCHED):
         out.append(f"  {name}: {_validation_line(ev, f.function.requires is not None)}; {ev.form.value} form emitted")
     if "gpu" in f.target:  # the nvptx backend's launch record

@@ -204,7 +204,8 @@ def explain(
         from ..logic.rules import load_rules
 
         rules = load_rules(rule_files(get(DEFAULT), learned.paths()))
-    _, module, decisions = front(paths, probe)
+    readings: dict = {}
+    _, module, decisions = front(paths, probe, readings=readings)
     sat, verified = logic_atlas(module, probe, rules, limits)
     report = sat.atlas.report()
     view = _Numbered(sat)
@@ -219,7 +220,7 @@ def explain(
         "functions_in_order": [f.name for f in module.functions],
         "atlas": _atlas_doc(report),
         "rules": _rules_doc(sat, report),
-        "functions": _function_docs(module, sat, verified, view, classes),
+        "functions": _function_docs(module, sat, verified, view, classes, readings),
         "shared": {
             "count": len(shared_doc),
             "count_with_leaves": len(report["shared_classes"]),
@@ -395,9 +396,10 @@ def _shape_summary(name: str, ev: dict) -> str:
     return f"{_plural(len(accesses), 'access')} proven in range by Z3, read unchecked ({shown}){guard}"
 
 
-def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> list[dict]:
+def _function_docs(module, sat, verified, view: _Numbered, classes: dict, readings: dict) -> list[dict]:
     """Per function, in source order: where each root landed, what was
-    chosen and why, its loops (with their proven forms) and its evidence."""
+    chosen and why, its loops (with their proven forms), the while loops
+    the front end read as for loops, and its evidence."""
     atlas, memo, cname = sat.atlas, view.memo, view.cname
     loops = defaultdict(list)
     for lf in lower.loop_forms(module):
@@ -444,6 +446,7 @@ def _function_docs(module, sat, verified, view: _Numbered, classes: dict) -> lis
                 "loop_forms": forms.get(f.name, []),
                 "evidence": verified.evidence[f.name].to_json() if f.name in verified.evidence else {},
                 **({"requires": ir.pretty_expr(f.requires)} if f.requires is not None else {}),
+                **({"reading": readings[f.name].to_json()} if f.name in readings else {}),
             }
         )
     return functions
@@ -751,6 +754,12 @@ def _functions_text(doc: dict, s: _Style, w) -> None:
         w(head)
         if "requires" in f:
             w(f"  requires {f['requires']}: what is proven holds where this does; calls that break it are refused")
+        if "reading" in f:  # the front end's: before the atlas saw the function
+            r, check = f["reading"], f["reading"]["validation"]
+            kept = "read as a for loop" if r["kept"] else s("kept as written (its check failed)", fg="red")
+            for where in r["loops"]:
+                w(f"  while {where}: {kept}")
+            w(f"    checked against the function as written: {check['proven']}; {check['tested']}")
         for lf in f["loops"]:
             w(f"  loop {lf['where']}: {s(lf['form'], fg='cyan')}")
         for lf in f.get("loop_forms", []):
