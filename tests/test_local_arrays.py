@@ -145,3 +145,57 @@ def test_compiled_agrees_with_the_interpreter(tmp_path):
         o1, o2 = np.zeros(n, np.int32), np.zeros(n, np.int32)
         assert lib.f(n, x, o1) == interp.run(m, "f", n, x, o2)
         assert o1.tolist() == o2.tolist()
+
+
+# A checksum whose function keeps a local table, filled before the loop and
+# read after it; and one whose loop reads a local table itself.
+BESIDE = """
+fn beside(n: u64, x: [u16; n]) -> u32 {
+    let seen = [0u32; 3];
+    seen[1] = 9;
+    let s: u32 = 0;
+    for i in 0..n { s = (s + (x[i] as u32)) % 65521; }
+    seen[2] = s;
+    return seen[1] * 100000 + seen[2];
+}
+
+fn inside(n: u64, x: [u16; n]) -> u32 {
+    let w = [1u32; 4];
+    w[3] = 5;
+    let s: u32 = 0;
+    for i in 0..n { s = (s + (x[i] as u32) * w[i & 3]) % 65521; }
+    return s;
+}
+"""
+
+
+def test_a_loop_shape_is_taken_where_it_leaves_the_local_arrays_as_they_are():
+    """A local array beside a loop no longer keeps the loop from its shape;
+    a loop that names one still takes none."""
+    from atlas.search.explode import LOOP_SHAPES, shaped
+
+    m = module(BESIDE)
+    assert shaped("deferred-reduction", m.function("beside")) is not None
+    assert shaped("inbounds", m.function("beside")) is not None
+    assert [s for s in LOOP_SHAPES if shaped(s, m.function("inside"))] == []
+
+
+def test_a_pinned_shape_beside_a_local_array_computes_as_the_interpreter(tmp_path):
+    """Emitted with its bounds checks dropped (`inbounds`: the cheaper of
+    the two shapes to validate), the function with a local table beside
+    its loop."""
+    from atlas.machine.probe import probe
+    from atlas.search.explode import Options, pinned
+
+    src = tmp_path / "beside.ax"
+    src.write_text(BESIDE)
+    m = module(BESIDE)
+    rng = np.random.default_rng(5)
+    compile_files([src], probe(), tmp_path / "out", search=Options(fixed={"beside": pinned("inbounds")}))
+    lib = load(tmp_path / "out")
+    assert lib.manifest.functions["beside"].evidence.shape["shape"].endswith("inbounds")
+    for n in (0, 1, 7, 100):
+        x = rng.integers(0, 1 << 16, n).astype(np.uint16)
+        assert lib.beside(n, x) == interp.run(m, "beside", n, x)
+    x = np.full(70000, 0xFFFF, np.uint16)  # (s + x) % m at each step is the whole sum's remainder
+    assert lib.beside(70000, x) == 900000 + int(x.astype(np.uint64).sum()) % 65521

@@ -218,20 +218,18 @@ class _Candidates:
     def _make(self, fn: ir.Function, shape: str):
         if shape == "plain":
             return fn, {"shape": "plain"}
-        if fn.local_arrays:
-            # The loop shapes reason about parameters' arrays; a local one,
-            # refilled where declared, is a case none of them was written for.
-            return None
         made = None
         if shape in LOOP_SHAPES:
-            made = loop_shape(shape)(fn)
+            made = shaped(shape, fn)
         elif (shape == "hot-path" or shape.startswith("tier")) and self.profiled:
             from . import shapes  # hot paths are read off a profile, never guessed
 
             hot = shapes.hot_path(fn, self.samples())
             if hot is not None:
                 made = shapes.hoist(fn, hot) if shape == "hot-path" else shapes.tier(fn, hot, int(shape[4:]))
-        return None if made is None else (made.function, made.evidence)
+        if made is None or _local_arrays_moved(fn, made.function):  # hot paths too
+            return None
+        return made.function, made.evidence
 
     def offered(self) -> tuple[str, ...]:
         """The shapes that apply (and are proven) for the default forms."""
@@ -1093,6 +1091,42 @@ LOOP_SHAPES = (
     "arg-lanes",
     "affine-lanes",
 )
+
+
+def shaped(name: str, fn: ir.Function, differential: bool = True):
+    """Loop shape `name` made of `fn` (its Shaped), or None where it does
+    not apply or would touch what names a local array."""
+    made = loop_shape(name)(fn, differential=differential)
+    return None if made is None or _local_arrays_moved(fn, made.function) else made
+
+
+def _local_arrays_moved(fn: ir.Function, shaped: ir.Function) -> bool:
+    """Whether a shape touched what names a local array.  The shapes reason
+    about parameters' arrays; a local one, refilled where it is declared,
+    is a case none of them was written for.  So a shape is taken only where
+    every top-level statement that names one comes out as it went in, in
+    the same order: the loops it rewrote name none."""
+    local = set(fn.local_arrays)
+    if not local:
+        return False
+    return _naming(fn.body, local) != _naming(shaped.body, local)
+
+
+def _naming(body: tuple, arrays: set[str]) -> list:
+    """The top-level statements of `body` that name one of `arrays`."""
+    return [s for s in body if _arrays_named(s) & arrays]
+
+
+def _arrays_named(s: ir.Stmt) -> set[str]:
+    """Every array a statement (and what it holds) declares, stores, loads or passes."""
+    inner = list(ir.walk_stmts([s]))
+    out = ir.stored(inner)
+    for e in (x for t in inner for y in ir.own_exprs(t) for x in ir.walk(y)):
+        if isinstance(e, ir.Load):
+            out.add(e.array)
+        elif isinstance(e, ir.Call):
+            out |= {a.name for a in e.args if isinstance(a, ir.ArrayRef)}
+    return out
 
 
 def loop_shape(name: str) -> Callable[..., Any]:

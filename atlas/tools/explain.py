@@ -329,17 +329,17 @@ def _loop_forms(verified) -> dict[str, list[dict]]:
     among beside the loops as written: each shape that applies to the
     atlas's form, with what it rests on (proven here, not run: the search
     runs each once more).  Hot paths and tiers need a profile: not listed."""
-    from ..search.explode import LOOP_SHAPES, loop_shape
+    from ..search.explode import LOOP_SHAPES, shaped
 
     out: dict[str, list[dict]] = defaultdict(list)
     for f in verified.module.functions:
-        if not ir.has_loops(f.body) or f.local_arrays:
+        if not ir.has_loops(f.body):
             continue
         base = lower.tidy(f)
         for name in LOOP_SHAPES:
-            shaped = loop_shape(name)(base, differential=False)
-            if shaped is not None:
-                out[f.name].append({"shape": name, "what": _shape_summary(name, shaped.evidence)})
+            made = shaped(name, base, differential=False)
+            if made is not None:
+                out[f.name].append({"shape": name, "what": _shape_summary(name, made.evidence)})
     return out
 
 
