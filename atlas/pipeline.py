@@ -283,8 +283,9 @@ def _explode_stage(c: Compilation) -> None:
     )
     # what the search crowned is checked whole against the source; what
     # fails gives way to the form it was built from
+    sites = {name: o.proven_sites for name, o in c.searched.items()}
     c.final, c.checks = _timed(
-        c.timings, "validate", lambda: validate.searched(c.specialised, before, c.final, set(c.searched))
+        c.timings, "validate", lambda: validate.searched(c.specialised, before, c.final, set(c.searched), sites=sites)
     )
 
 

@@ -193,3 +193,18 @@ uint32_t poly_hash_while(uint64_t n, const uint8_t *s, uint64_t skip) {
 void prefix_in_place(uint64_t n, uint32_t *a) {
     for (uint64_t i = 1; i < n; i++) a[i] += a[i - 1];
 }
+uint32_t bucket_sum(uint64_t n, const uint8_t *key, uint32_t m) {
+    uint32_t h = 0;
+    for (uint64_t k = 0; k < n; k++) h = (h + key[k]) % m;
+    return h;
+}
+uint32_t fletcher_mod(uint64_t len, const uint8_t *bytes, uint16_t m) {
+    uint32_t lo = 0, hi = 0;
+    uint64_t at = 0;
+    while (at < len) {
+        lo = (lo + bytes[at]) % m;
+        hi = (hi + lo) % m;
+        at++;
+    }
+    return (hi << 16) | lo;
+}

@@ -638,3 +638,149 @@ def test_checksum_loads_are_read_unchecked_in_the_wide_loop():
     (wide_loop,) = [s for s in ir.walk_stmts(shaped.function.body) if isinstance(s, ir.For) and s.var.endswith(".wide")]
     loads = [x for s in wide_loop.body for e in ir.own_exprs(s) for x in ir.walk(e) if isinstance(x, ir.Load)]
     assert loads and all(x.inbounds for x in loads)
+
+
+# ---------------------------------------------------------------- a modulus known at run time
+
+RUN_TIME = """
+fn modsum_m(n: u64, data: [u8; n], m: u32) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = (s + (data[i] as u32)) % m; }
+    return s;
+}
+fn pair_m(n: u64, data: [u8; n], m: u16) -> u32 {
+    let a: u32 = 1;
+    let b: u32 = 0;
+    for i in 0..n {
+        a = (a + (data[i] as u32)) % (m as u32);
+        b = (b + a) % (m as u32);
+    }
+    return (b << 16) | a;
+}
+fn words_m(n: u64, w: [u16; n], k: u32) -> u64 {
+    let s: u64 = 0;
+    for i in 0..n { s = (s + (w[i] as u64) * 3) % ((k as u64) + 7); }
+    return s;
+}
+"""
+
+RUN_TIME_REFUSED = """
+fn moved(n: u64, data: [u8; n], m: u32) -> u32 {
+    let s: u32 = 0;
+    let k: u32 = m;
+    for i in 0..n { s = (s + (data[i] as u32)) % k; k += 1; }
+    return s;
+}
+fn loaded(n: u64, data: [u8; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = (s + (data[i] as u32)) % ((data[0] as u32) + 2); }
+    return s;
+}
+fn no_room(n: u64, x: [u64; n], m: u64) -> u64 {
+    let s: u64 = 0;
+    for i in 0..n { s = (s + x[i]) % m; }
+    return s;
+}
+"""
+
+
+def run_time_moduli(fn: ir.Function, bound: int) -> list[int]:
+    """The modulus's edge values: 0 and 1, small, the bound the rewrite
+    takes and one past it (the loop as written), its type's largest."""
+    mask = fn.params[-1].ty.mask
+    return sorted({v for v in (0, 1, 2, 3, 251, 65521, bound - 1, bound, bound + 1, mask) if 0 <= v <= mask})
+
+
+@pytest.mark.parametrize("block_len", [None, 8])
+def test_a_run_time_modulus_is_deferred_and_checked_before_the_loop(block_len):
+    m = module(RUN_TIME)
+    knobs = {} if block_len is None else {"block_len": block_len}
+    rng = np.random.default_rng(17)
+    for fn in m.functions:
+        shaped = deferred.deferred_reduction(fn, m, **knobs)
+        assert shaped is not None, fn.name
+        (site,) = shaped.evidence["loops"]
+        assert all("checked before the loop" in a for a in site["accumulators"]), site
+        bound = deferred.match(next(s for s in fn.body if isinstance(s, ir.For)), fn).accs[0].modulus
+        new = with_function(m, shaped.function)
+        for n in (0, 1, 7, 8, 9, 40):
+            for k in run_time_moduli(fn, bound):
+                for top in (False, True):
+                    args = args_for(fn, rng, n, top)
+                    args[-1] = k
+                    assert interp.run(new, fn.name, *args) == interp.run(m, fn.name, *args), (fn.name, n, k)
+
+
+def test_a_run_time_modulus_bound_by_its_type_keeps_u32_blocks():
+    m = module(RUN_TIME)
+    site = site_of(m.function("pair_m"))
+    assert {a.modulus for a in site.accs} == {65535}  # `m as u32` of a u16
+    proof = deferred.prove(site, set())
+    assert proof.proven and proof.wide.block.bits == 32
+    # a u32 modulus leaves room only below 2^32 - 255: u64 blocks
+    site = site_of(m.function("modsum_m"))
+    assert site.accs[0].modulus == (1 << 32) - 255
+    assert deferred.prove(site, set()).wide.block.bits == 64
+
+
+def test_a_modulus_that_may_change_in_the_loop_or_leaves_no_room_is_refused():
+    m = module(RUN_TIME_REFUSED)
+    for fn in m.functions:
+        assert deferred.deferred_reduction(fn, m) is None, fn.name
+
+
+@pytest.mark.cc
+def test_a_run_time_modulus_natively_across_blocks(tmp_path):
+    from atlas.machine.probe import probe as probe_this
+
+    src = tmp_path / "rt.ax"
+    src.write_text(RUN_TIME)
+    how = explode.Options(fixed={"modsum_m": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
+    compile_files([src], probe_this(), tmp_path / "out", search=how)
+    lib = load(tmp_path / "out")
+    ev = lib.manifest.functions["modsum_m"].evidence
+    assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None
+    # Z3 cannot equate a remainder by an unknown m taken each step with one
+    # taken per block, even at one iteration: the loop's own induction is
+    # what proves it, and the rest of the function is the source's
+    assert ev.check.validated and ev.check.proven.startswith(
+        "Z3, in two steps: the function with its rewritten loop put back as written"
+    )
+    data = np.full(200_000, 255, np.uint8)  # past three blocks of 65536, every sum at its largest
+
+    def as_written(k: int) -> int:  # u32 sums; a remainder by 0 is the dividend
+        s = 0
+        for x in data.tolist():
+            s = (s + x) & 0xFFFFFFFF
+            s = s % k if k else s
+        return s
+
+    bound = (1 << 32) - 255
+    for k in (0, 1, 2, 65521, bound - 1, bound, bound + 1, (1 << 32) - 1):
+        assert lib.modsum_m(len(data), data, k) == as_written(k), k
+
+
+def test_a_loop_put_back_must_be_the_loop_the_source_runs():
+    """The composition puts each site's fallback loop back and proves the
+    rest the source's: a site whose fallback is another loop proves
+    nothing, whatever its shape proved of it."""
+    from atlas.logic import validate
+
+    m = module(RUN_TIME)
+    fn = m.function("modsum_m")
+    shaped = deferred.deferred_reduction(fn, m)
+    (site,) = [s for s in shaped.function.body if isinstance(s, ir.If)]
+    sites = frozenset({str(site.span)})
+    good = validate.function(fn, shaped.function, m, sites=sites)
+    assert good.validated and good.sites == 1 and good.proof.bound is None
+    (loop,) = site.else_
+    (step,) = loop.body
+    other = replace(
+        loop,
+        body=(replace(step, value=replace(step.value, b=ir.Binary("or", step.value.b, ir.Const(1, ir.U32), ir.U32))),),
+    )
+    bad = replace(
+        shaped.function, body=tuple(replace(s, else_=(other,)) if s is site else s for s in shaped.function.body)
+    )
+    v = validate.function(fn, bad, m, sites=sites)
+    assert v.sites is None and not v.validated

@@ -56,6 +56,10 @@ class Validation:
     # rewritten terms each equal to the one it replaces
     composed_of: int | None = None
     requires: str = ""  # the function's precondition, as written: proofs and runs are where it holds
+    # proven in two steps: the function with this many rewritten loops put
+    # back as written equal to the source whole, and each rewritten loop
+    # equal to the loop it replaced by its shape's own induction
+    sites: int | None = None
 
     @property
     def validated(self) -> bool:
@@ -98,6 +102,14 @@ class Validation:
             return (
                 f"Z3, in two steps: the function with its terms in source form equal to the source "
                 f"as a whole function {scope}; {_each(self.composed_of)} equal to the term it replaces, for every input"
+            )
+        if self.sites is not None:
+            loops = "its rewritten loop" if self.sites == 1 else f"its {self.sites} rewritten loops"
+            each = "that loop" if self.sites == 1 else "each"
+            return (
+                f"Z3, in two steps: the function with {loops} put back as written equal to the source as a "
+                f"whole function {scope}; {each} equal to the loop it replaces from every state on entry, "
+                "by induction over its iterations (its shape's obligations)"
             )
         return f"Z3: equal to the source as a whole function {scope}"
 
@@ -154,6 +166,8 @@ class Validation:
             )
             if self.composed_of is not None:
                 method += f", with the terms in source form; z3 per rewritten term ({self.composed_of})"
+            if self.sites is not None:
+                method += f", with the rewritten loops as written; z3 by induction per rewritten loop ({self.sites})"
             proof = ProofRecord(self.proof.status, self.proof.bound, method, self.proof.detail, self.proof.cases or "")
         return Check(self.validated, self.proven_text(), self.tested_text(), self.untested_text(), proof, self.runs)
 
@@ -176,21 +190,24 @@ def function(
     seed: int = 0,
     run_form: ir.Function | None = None,
     terms_proven: int = 0,
+    sites: frozenset[str] = frozenset(),
 ) -> Validation:
     """Check `candidate` against `source` (`module` gives the callees).  With
     `run_form` (the candidate with every rewritten term put back in source
     form) and the count of those terms proven, a whole-function proof that
-    Z3 cannot decide in time may be made in two steps instead."""
+    Z3 cannot decide in time may be made in two steps instead; so too with
+    `sites`, the places (file:line:col) of loops a shape replaced by a
+    statement proven equal to the loop on its own, by induction."""
     if candidate == source:
         return Validation(source.name, True, None, None)
     # The same pair comes back within one process (each flag combination of
     # a campaign, a test compiling one file again): the answer is a function
     # of the arguments alone, so it is kept rather than proven again.
-    key = (source, candidate, module.functions if module is not None else None, seed, run_form, terms_proven)
+    key = (source, candidate, module.functions if module is not None else None, seed, run_form, terms_proven, sites)
     if key not in _DONE:
         if len(_DONE) >= MAX_KEPT:
             _DONE.clear()
-        _DONE[key] = _function(source, candidate, module, seed, run_form, terms_proven)
+        _DONE[key] = _function(source, candidate, module, seed, run_form, terms_proven, sites)
     return _DONE[key]
 
 
@@ -209,10 +226,11 @@ def _function(
     seed: int,
     run_form: ir.Function | None,
     terms_proven: int,
+    sites: frozenset[str] = frozenset(),
 ) -> Validation:
     k = bound_for(source)
     proof = prove(source, candidate, k)
-    composed = None
+    composed = put_back = None
     whole = proof.status is Status.PROVEN and proof.bound is None
     if run_form is not None and proof.status is not Status.REFUTED and not whole:
         # The run form has the source's loops in their places: proven equal
@@ -225,11 +243,40 @@ def _function(
             first = prove(source, run_form, k)
             if first.status is Status.PROVEN:
                 proof, composed = first, terms_proven
+    if sites and proof.status is not Status.REFUTED and not whole and composed is None:
+        # Each site, a statement proven equal to the loop it holds as its
+        # fallback, put back as that loop: what is left to prove is that the
+        # rest is the source's, in lock-step, with no bound.
+        restored, count = _put_back(candidate.body, sites)
+        if count and bodies.prove_same_shape(source, replace(candidate, body=restored)) is None:
+            proof, put_back = bodies.FunctionProof(Status.PROVEN, None, same_shape=True), count
     tested = None
     if proof.status is not Status.REFUTED:  # a counterexample already decides it
         tested = differential.function(source, candidate, module, seed)
     pre = ir.pretty_expr(source.requires) if source.requires is not None else ""
-    return Validation(source.name, False, proof, tested, composed, pre)
+    return Validation(source.name, False, proof, tested, composed, pre, put_back)
+
+
+def _put_back(stmts: tuple, sites: frozenset[str]) -> tuple[tuple, int]:
+    """`stmts` with each site (an `if` at one of `sites` whose else branch is
+    the one loop it replaced, at the same place) back as that loop, and how
+    many were put back."""
+    out, count = [], 0
+    for s in stmts:
+        if isinstance(s, ir.If) and str(s.span) in sites and len(s.else_) == 1:
+            loop = s.else_[0]
+            if isinstance(loop, ir.For) and loop.span == s.span:
+                out.append(loop)
+                count += 1
+                continue
+        if isinstance(s, ir.If):
+            (then, a), (else_, b) = _put_back(s.then, sites), _put_back(s.else_, sites)
+            s, count = replace(s, then=then, else_=else_), count + a + b
+        elif isinstance(s, (ir.For, ir.While)):
+            body, a = _put_back(s.body, sites)
+            s, count = replace(s, body=body), count + a
+        out.append(s)
+    return tuple(out), count
 
 
 def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:
@@ -273,16 +320,18 @@ def _ladder(k: int) -> list[int]:
 
 
 def searched(
-    source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0
+    source: ir.Module, fallback: ir.Module, chosen: ir.Module, names, seed: int = 0, sites: dict | None = None
 ) -> tuple[ir.Module, dict[str, Validation]]:
     """The search's champions (functions `names` of `chosen`) checked against
     their source; one that is not validated gives way to its form in
-    `fallback` (the atlas's validated form, or the source)."""
+    `fallback` (the atlas's validated form, or the source).  `sites`: per
+    function, the places of the loops its shape proved on their own."""
     out, checks = [], {}
     for fn in chosen.functions:
         keep = fallback.function(fn.name)
         if fn.name in names and fn != keep:
-            v = function(source.function(fn.name), fn, chosen, seed)
+            own = (sites or {}).get(fn.name, frozenset())
+            v = function(source.function(fn.name), fn, chosen, seed, sites=own)
             checks[fn.name] = v
             if not v.validated:
                 fn = keep

@@ -16,6 +16,10 @@ complement* value, in [0, m] and 0 only while every term was 0: a
 subtraction of m once v passes m, or the end-around carry of RFC 1071,
 `(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M); or,
 in any other spelling, what Z3 finds a reduction computes (`_by_values`).
+The modulus of a residue may be known only at run time (`% m`, m a
+parameter or an expression of values the loop does not set, with no load
+or call): it is taken at most the largest m for which the body as written
+never wraps (`_shared_bounds`), and the guard checks that before the loop.
 Which one the source computes is proven, not assumed (obligation `source`).  The
 sum may add the accumulators' old and new values, constants, multiples of
 them by constants, and *element terms*: any call-free expression that reads
@@ -78,6 +82,13 @@ By induction over the iterations of a block, w_k is congruent to s_k, 0
 with it (for one's complement) and below its bound; at the end of each
 block rep gives back s exactly, so after the last block the source's
 values are restored.
+
+With a run-time modulus m the same obligations hold for every m the guard
+admits, m unknown: in `source` the body's remainder by m is left
+uninterpreted (_OpaqueRemainder; that an unsigned remainder by m > 0 is
+the residue is its definition), `congruence` is the identity sum(s + m*q)
+- sum(s) == m * sum(q), and `reduce` proves the remainder unique for any
+m >= 1.
 
 What Z3 does not see, argued here once: the sums use only additions,
 multiplications by non-negative constants and zero extensions, so they are
@@ -170,6 +181,9 @@ class Acc:
     # every term so far was 0 (an end-around carry, or a subtraction of m
     # once the sum passes m); otherwise the residue in [0, m)
     ones: bool = False
+    # a modulus known only at run time (`% m`, m a parameter): the residue
+    # modulo its value, which the rewrite's guard keeps at most `modulus`
+    divisor: ir.Expr | None = None
 
     @property
     def top(self) -> int:
@@ -177,14 +191,14 @@ class Acc:
         return self.modulus if self.ones else self.modulus - 1
 
     @property
-    def kind(self) -> tuple[int, bool]:
-        return self.modulus, self.ones
+    def kind(self) -> tuple[int, bool, ir.Expr | None]:
+        return self.modulus, self.ones, self.divisor
 
     @property
     def wraps(self) -> bool:
         """Not reduced in the source: its type's own wrap, modulo 2^bits
-        (an explicit modulus is a constant of the type, so below that)."""
-        return self.modulus > self.ty.mask
+        (an explicit modulus is a value of the type, so below that)."""
+        return self.divisor is None and self.modulus > self.ty.mask
 
 
 @dataclass(frozen=True)
@@ -215,10 +229,13 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
         if acc is None:
             return None
         accs.append(acc)
-    kinds = {a.name: a.kind for a in accs}
-    if any(kinds[x.name] != a.kind for a in accs for x in leaves(a.sum) if isinstance(x, (Old, New))):
+    bounded = _shared_bounds(accs, assigned | temps | {loop.var})
+    if bounded is None:
+        return None
+    kinds = {a.name: a.kind for a in bounded}
+    if any(kinds[x.name] != a.kind for a in bounded for x in leaves(a.sum) if isinstance(x, (Old, New))):
         return None  # congruence modulo m needs every accumulator a sum reads kept the same way
-    site = Site(loop, tuple(accs))
+    site = Site(loop, tuple(bounded))
     # sums that only wrap are left as they are (a plain sum vectorises),
     # unless they read each other: then the chain's closed form pays
     return None if any(a.wraps for a in accs) and chain(site) is None else site
@@ -277,18 +294,60 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
         return None
     total, m, ones = reduced
     s = _leaves(total, {finals[a.name]: New(a.name, a.ty) for a in earlier}, accs)
-    if s is None or not _sum_shape(s, accs) or m > ty.mask + 1:
+    if s is None or not _sum_shape(s, accs):
         return None
-    return Acc(name, ty, m, _tree(s, accs), ones)
+    if isinstance(m, int):
+        return Acc(name, ty, m, _tree(s, accs), ones) if m <= ty.mask + 1 else None
+    return Acc(name, ty, ty.mask, _tree(s, accs), ones, divisor=m)  # bounded by _shared_bounds
 
 
-def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
-    """(A, m, one's complement) when v reduces A modulo m: `A % m`, or A less
+def _shared_bounds(accs: list[Acc], moved: set[str]) -> list[Acc] | None:
+    """The accumulators with each run-time modulus bounded: the largest
+    value for which every sum reduced by it, from accumulators below it and
+    each element term at its bound, stays within its type, so that the body
+    as written computes each sum exactly (the rewrite's guard then checks
+    the modulus at run time).  None when a modulus may change inside the
+    loop (it reads what the loop sets, an array or a call) or no bound
+    leaves room for a sum."""
+    divisors = {a.divisor for a in accs if a.divisor is not None}
+    for d in divisors:
+        if any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(d)) or straight.mentions(d, moved):
+            return None
+    bound = {d: min(_upper(d), _largest_modulus([a for a in accs if a.divisor == d])) for d in divisors}
+    if any(b < 2 for b in bound.values()):
+        return None
+    return [a if a.divisor is None else replace(a, modulus=bound[a.divisor]) for a in accs]
+
+
+def _largest_modulus(accs: list[Acc]) -> int:
+    """The largest m for which each of `accs` (sharing one run-time modulus)
+    sums, from every accumulator at most m - 1 and every element term at
+    its bound, to at most its type's largest value (1 where none does):
+    the sums grow with m, so a bisection finds it."""
+
+    def fits(m: int) -> bool:
+        def leaf(x):
+            return _upper(x.expr) if isinstance(x, Elem) else m - 1
+
+        return all(value(a.sum, leaf) <= a.ty.mask for a in accs)
+
+    lo, hi = 1, max(a.ty.mask for a in accs)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lo
+
+
+def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, bool] | None:
+    """(A, m, one's complement) when v reduces A modulo m: `A % m` (m a
+    constant, or an expression known at run time), or A less
     m when A >= m (the residue); A less m when A > m, or the end-around carry
     `(A & M) + (A >> k)` with M = 2^k - 1 (one's complement modulo m, M)."""
     if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and _pos_const(v.b):
         m = int(v.b.value)
         return (v.a, m, False) if m >= 2 else None
+    if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and not isinstance(v.b, ir.Const):
+        return v.a, v.b, False  # its bound is for _shared_bounds to find
     folded = _fold_of(v)
     if folded is not None:
         return folded[0], folded[1], True
@@ -720,19 +779,28 @@ class Wide:
         return ir.Var(self.w[name], self.WT)
 
     def guard(self) -> ir.Expr:
-        tests = [
-            ir.Binary(
-                "le" if a.ones else "lt", ir.Var(a.name, a.ty), ir.Const(a.top if a.ones else a.modulus, a.ty), ir.BOOL
-            )
+        tests: list[ir.Expr] = [
+            ir.Binary("le", ir.Var(a.name, a.ty), ir.Const(a.top, a.ty), ir.BOOL)
+            if a.ones
+            else ir.Binary("lt", ir.Var(a.name, a.ty), self.modulus_of(a, a.ty), ir.BOOL)
             for a in self.site.accs
             if not a.wraps  # a sum modulo 2^bits is always within it
         ]
+        for d, top in sorted({(a.divisor, a.modulus) for a in self.site.accs if a.divisor is not None}, key=str):
+            if top < _upper(d):  # a run-time modulus no larger than its bound
+                tests.append(ir.Binary("le", d, ir.Const(top, _ty(d)), ir.BOOL))
         if not tests:
             return ir.Const(True, ir.BOOL)
         g = tests[0]
         for t in tests[1:]:
             g = ir.Binary("land", g, t, ir.BOOL)
         return g
+
+    def modulus_of(self, a: Acc, ty: ir.Scalar) -> ir.Expr:
+        """a's modulus as a value of `ty`: its constant, or its run-time value."""
+        if a.divisor is None:
+            return ir.Const(a.modulus, ty)
+        return a.divisor if _ty(a.divisor) == ty else ir.Cast(a.divisor, ty)
 
     def prologue(self) -> tuple:
         return tuple(ir.Let(self.w[a.name], self.WT, ir.Cast(ir.Var(a.name, a.ty), self.WT)) for a in self.site.accs)
@@ -766,7 +834,7 @@ class Wide:
         """The source's value of a wide value: its residue, or for one's
         complement 0 for 0 and else the residue in [1, m]."""
         W, w = self.WT, self.wv(a.name)
-        m, one, zero = ir.Const(a.modulus, W), ir.Const(1, W), ir.Const(0, W)
+        m, one, zero = self.modulus_of(a, W), ir.Const(1, W), ir.Const(0, W)
         if not a.ones:
             return ir.Binary("rem", w, m, W)
         nonzero = ir.Binary("add", ir.Binary("rem", ir.Binary("sub", w, one, W), m, W), one, W)
@@ -907,6 +975,31 @@ class Obligations:
         v = straight.evaluate(x.expr, dict(self.env0), self.read)
         return z3.ZeroExt(bits - _ty(x.expr).bits, v)
 
+    def modulus(self, a: Acc, bits: int):
+        """a's modulus as a bit-vector of `bits`: its constant, or the
+        run-time value (the same unconstrained value in every obligation)."""
+        if a.divisor is None:
+            return z3.BitVecVal(a.modulus, bits)
+        m = straight.evaluate(a.divisor, dict(self.env0))
+        return z3.ZeroExt(bits - m.size(), m)
+
+    def within(self, a: Acc):
+        """a's value within the guard: at most its top; below a run-time
+        modulus, itself at most its bound."""
+        if a.divisor is None:
+            return z3.ULE(self.s[a.name], a.top)
+        m = self.modulus(a, a.ty.bits)
+        return z3.And(z3.ULT(self.s[a.name], m), z3.ULE(m, a.modulus))
+
+    def representative(self, a: Acc, x):
+        """The source's value for a bit-vector x congruent to it: x's
+        residue, or for one's complement 0 for 0 and else the residue in [1, m]."""
+        m = self.modulus(a, x.size())
+        if not a.ones:
+            return z3.URem(x, m)
+        one = z3.BitVecVal(1, x.size())
+        return z3.If(x == 0, z3.BitVecVal(0, x.size()), z3.URem(x - one, m) + one)
+
     def _check(self, claim) -> Verdict:
         t0 = time.perf_counter()
         solver = rules.solver(rules.PROOF_RLIMIT, self.timeout_ms)
@@ -918,8 +1011,9 @@ class Obligations:
         """Within the guard's range, the body as written sets each
         accumulator to the source's representative of its exact sum."""
         env = dict(self.env0) | self.s
-        out = straight.run(self.site.loop.body, env, self.read)
-        below = [z3.ULE(self.s[a.name], a.top) for a in self.site.accs]
+        opaque = any(a.divisor is not None for a in self.site.accs)
+        out = straight.run(self.site.loop.body, env, self.read, _OPAQUE if opaque else straight.D)
+        below = [self.within(a) for a in self.site.accs]
         widths = [a.ty.bits for a in self.site.accs]
         claims = []
         for a in self.site.accs:
@@ -932,7 +1026,15 @@ class Obligations:
                 return z3.ZeroExt(bits - x.ty.bits, v)
 
             total = value(a.sum, leaf)
-            claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == _representative(a, total))
+            if a.divisor is None:
+                claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == self.representative(a, total))
+                continue
+            # the body's own remainder, of the exact sum, which fits the type;
+            # a remainder by m is below m (its definition: a later sum reads it)
+            low, m = z3.Extract(a.ty.bits - 1, 0, total), self.modulus(a, a.ty.bits)
+            rem = _OPAQUE.urem(a.ty.bits, low, m)
+            claims += [z3.ULE(total, a.ty.mask), out[a.name] == rem]
+            below.append(z3.Implies(m != 0, z3.ULT(rem, m)))
         return self._check(z3.Implies(z3.And(below), z3.And(claims)))
 
     def wide(self) -> Verdict:
@@ -994,6 +1096,9 @@ class Obligations:
         (leaves and multiples never negative: they are unsigned values)."""
         claims = []
         for a in self.site.accs:
+            if a.divisor is not None:  # residues only
+                claims.append(self._congruent(a))
+                continue
             m = a.modulus
 
             def src(x):
@@ -1014,6 +1119,21 @@ class Obligations:
             claims.append(claim)
         return self._check(z3.And(claims))
 
+    def _congruent(self, a: Acc):
+        """For a run-time modulus m >= 1: leaves each congruent modulo m
+        (a wide one its source's plus m times some q) give sums that differ
+        by m times the same sum of the q's, an identity of polynomials."""
+        m = z3.Int("inv!m")
+
+        def src(x):
+            return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
+
+        def q(x):
+            return z3.IntVal(0) if isinstance(x, Elem) else z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
+
+        diff = value(a.sum, lambda x: src(x) + m * q(x)) - value(a.sum, src)
+        return z3.Implies(m >= 1, diff == m * value(a.sum, q))
+
     def blocks(self) -> Verdict:
         """A block runs from j to its end: at least one iteration, at most K,
         not past hi (for any hi: the loop's bound is call-free)."""
@@ -1032,7 +1152,7 @@ class Obligations:
             z3.And(out[self.rw.w[a.name]] == z3.ZeroExt(self.rw.block.bits - a.ty.bits, self.s[a.name]))
             for a in self.site.accs
         ]
-        below = [z3.ULE(self.s[a.name], a.top) for a in self.site.accs]
+        below = [self.within(a) for a in self.site.accs]
         return self._check(z3.Implies(guard, z3.And(claims + below)))
 
     def reduce(self) -> Verdict:
@@ -1046,10 +1166,16 @@ class Obligations:
         bits = self.rw.block.bits
         env = dict(self.s) | {self.rw.w[n]: v for n, v in self.w.items()}
         out = straight.run(self.rw.reduce() + self.rw.epilogue(), env, self.read)
-        form = [out[a.name] == z3.Extract(a.ty.bits - 1, 0, _representative(a, self.w[a.name])) for a in self.site.accs]
+        form = [
+            out[a.name] == z3.Extract(a.ty.bits - 1, 0, self.representative(a, self.w[a.name])) for a in self.site.accs
+        ]
         s, q, d, r, w = z3.Ints("inv!s inv!q inv!d inv!r inv!w")
         unique = []
-        for m, ones in sorted({a.kind for a in self.site.accs}):
+        if any(a.divisor is not None for a in self.site.accs):  # any modulus m >= 1 (s < m)
+            m = z3.Int("inv!m")
+            hyps = [1 <= m, 0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
+            unique.append(z3.Implies(z3.And(hyps), r == s))
+        for m, ones in sorted({(a.modulus, a.ones) for a in self.site.accs if a.divisor is None}):
             if not ones:
                 hyps = [0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
                 unique.append(z3.Implies(z3.And(hyps), r == s))
@@ -1060,15 +1186,6 @@ class Obligations:
         accs = self.site.accs
         fits = all(a.modulus <= a.ty.mask + 1 for a in accs) and bits >= max(a.ty.bits for a in accs)
         return self._check(z3.And(form + unique + [z3.BoolVal(fits)]))
-
-
-def _representative(a: Acc, x):
-    """The source's value for a bit-vector x congruent to it: x's residue,
-    or for one's complement 0 for 0 and else the residue in [1, m]."""
-    if not a.ones:
-        return z3.URem(x, a.modulus)
-    one = z3.BitVecVal(1, x.size())
-    return z3.If(x == 0, z3.BitVecVal(0, x.size()), z3.URem(x - one, a.modulus) + one)
 
 
 def _width(t: Sum, bounds: dict[str, int]) -> int:
@@ -1108,7 +1225,7 @@ class Proof:
         w = self.wide
         return {
             "loop": str(w.site.loop.span),
-            "accumulators": [f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}" for a in w.site.accs],
+            "accumulators": [_modulus_text(a) for a in w.site.accs],
             "wide_type": w.WT.name,
             "block": w.K,
             "closed_form": closed_form(w.chain),
@@ -1145,6 +1262,30 @@ def prove(
         wide = Wide(site, chosen, names_taken, wide.in_range)
         proof = Proof(wide, Obligations(wide).all())
     return proof
+
+
+class _OpaqueRemainder(Z3Domain):
+    """The semantics with a remainder by a value known only at run time
+    left uninterpreted: what the `source` obligation needs of it is that
+    the body takes it of the exact sum, and an unsigned remainder of a
+    value of the type by a non-zero m is that value's residue modulo m, by
+    its definition.  Z3 then need not bit-blast a division (a 64-bit one
+    exhausts its resource limit)."""
+
+    def urem(self, w: int, a, b):
+        if z3.is_bv_value(b):
+            return super().urem(w, a, b)
+        bv = z3.BitVecSort(w)
+        return z3.Function(f"inv!rem{w}", bv, bv, bv)(self._bv(w, a), self._bv(w, b))
+
+
+_OPAQUE = _OpaqueRemainder()
+
+
+def _modulus_text(a: Acc) -> str:
+    if a.divisor is not None:
+        return f"{a.name} mod {ir.pretty_expr(a.divisor)} (at most {a.modulus}, checked before the loop)"
+    return f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}"
 
 
 def closed_form(c: Chain | None) -> str | None:
@@ -1221,7 +1362,8 @@ PROOF_TEXT = (
     "(source); from any start within the block's bounds the wide body computes the exact sums without "
     "wrapping (wide); congruent leaves give congruent sums, and for one's complement leaves 0 together "
     "give sums 0 together (congruence, integers); each block runs 1..K iterations (blocks); the guard "
-    "starts the wide values at the source's (init); the representative of a wide value congruent to "
+    "starts the wide values at the source's, and a run-time modulus at most its bound (init); "
+    "the representative of a wide value congruent to "
     "the source's (and 0 with it) is the source's value (reduce).  By induction over a block's "
     "iterations, then over the blocks; the loads marked unchecked proven in range for every i of the loop "
     "(nests.Prover)."

@@ -121,6 +121,15 @@ class Outcome:
     summary: SearchSummary
     forms: list = field(default_factory=list)  # the roots not in their source form, each with its form
 
+    @property
+    def proven_sites(self) -> frozenset[str]:
+        """Where the shape replaced a loop by a statement proven equal to it
+        on its own, by induction (file:line:col): deferred-reduction's
+        sites, each kept only with every obligation proven."""
+        if self.evidence.get("shape") != "deferred-reduction":
+            return frozenset()
+        return frozenset(site["loop"] for site in self.evidence.get("loops", ()))
+
 
 @dataclass(frozen=True)
 class Ran:

@@ -14,16 +14,16 @@ from ..meaning.z3domain import Z3Domain, sort_of
 D = Z3Domain()
 
 
-def run(stmts, env: dict, load) -> dict:
+def run(stmts, env: dict, load, domain: Z3Domain = D) -> dict:
     """Run straight-line statements (lets, assigns, ifs) on Z3 terms through
     the semantics; every load gives `load` (the one element the body reads)."""
     env = dict(env)
     for s in stmts:
         if isinstance(s, (ir.Let, ir.Assign)):
-            env[s.name] = evaluate(stmt_expr(s), env, load)
+            env[s.name] = evaluate(stmt_expr(s), env, load, domain)
         elif isinstance(s, ir.If):
-            c = evaluate(s.cond, env, load)
-            a, b = run(s.then, env, load), run(s.else_, env, load)
+            c = evaluate(s.cond, env, load, domain)
+            a, b = run(s.then, env, load, domain), run(s.else_, env, load, domain)
             env = {n: (D.ite(c, a[n], b[n]) if n in a and n in b else env.get(n)) for n in set(a) | set(b)}
             env = {n: v for n, v in env.items() if v is not None}
         else:
@@ -31,7 +31,7 @@ def run(stmts, env: dict, load) -> dict:
     return env
 
 
-def evaluate(e: ir.Expr, env: dict, load=None):
+def evaluate(e: ir.Expr, env: dict, load=None, domain: Z3Domain = D):
     """e on Z3 terms by the one evaluator of terms (atlas/meaning/terms.py); a
     variable not in env is unconstrained (added to env), and every load
     gives `load` (or, when `load` is a function, what it gives for the
@@ -50,7 +50,7 @@ def evaluate(e: ir.Expr, env: dict, load=None):
             raise ValueError("a load the proof does not model")
         return load
 
-    return terms.evaluate(t, D, env, read)
+    return terms.evaluate(t, domain, env, read)
 
 
 def stmt_expr(s) -> ir.Expr:

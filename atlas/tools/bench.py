@@ -475,6 +475,21 @@ FAMILY = (
         (4096, 1 << 20),
         lambda rng, n: {"s": _ints(rng, n, 0, 256, np.uint8), "skip": 3},
     ),
+    # a modulus known only at run time (atlas/search/deferred.py)
+    Kernel(
+        "bucket_sum",
+        "uint32_t",
+        (_N, ("key", "const uint8_t *"), ("m", "uint32_t")),
+        (4096, 1 << 20),
+        lambda rng, n: {"key": _ints(rng, n, 0, 256, np.uint8), "m": 1000003},
+    ),
+    Kernel(
+        "fletcher_mod",
+        "uint32_t",
+        (_N, ("bytes", "const uint8_t *"), ("m", "uint16_t")),
+        (4096, 1 << 20),
+        lambda rng, n: {"bytes": _ints(rng, n, 0, 256, np.uint8), "m": 65521},
+    ),
     # a scan carried through the array it stores (atlas/search/carried.py)
     Kernel(
         "prefix_in_place",

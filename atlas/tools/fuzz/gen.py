@@ -907,12 +907,18 @@ class Generator:
 
         # the sums reduced by `%`, by a subtraction, by a select, or (with
         # both sums so) not at all: wrapping at their type, as an 8-bit
-        # Fletcher sum does
+        # Fletcher sum does; or by `%` of a modulus the caller gives
         wrap = self.rng.random() < 0.25
+        given = not wrap and self.rng.random() < 0.3
+        if given:
+            params.append(Param("m", t, "value"))
+            head = f"fn {name}({n}, x: [{e}; n], a0: {t}, b0: {t}, m: {t}) -> {t}"
 
         def reduce(v: str, into: str) -> list[str]:
             if wrap:
                 return [f"    {into} = {v};"]
+            if given:
+                return [f"    {into} = ({v}) % m;"]
             return [
                 [f"    {into} = ({v}) % {m}{t};"],
                 [f"    {into} = {v};", f"    if {into} >= {m}{t} {{ {into} -= {m}{t}; }}"],
