@@ -784,3 +784,31 @@ def test_a_loop_put_back_must_be_the_loop_the_source_runs():
     )
     v = validate.function(fn, bad, m, sites=sites)
     assert v.sites is None and not v.validated
+
+
+def test_a_precondition_bounds_a_run_time_modulus():
+    """`requires m <= 65536` leaves room for u32 blocks (the guard still
+    checks it); a precondition that does not bound m leaves the bound the
+    body's own."""
+    m = module("""
+    fn bounded(n: u64, key: [u8; n], m: u32) -> u32 requires m >= 1 && m <= 65536 {
+        let h: u32 = 0;
+        for k in 0..n { h = (h + (key[k] as u32)) % m; }
+        return h;
+    }
+    fn unbounded(n: u64, key: [u8; n], m: u32, flag: bool) -> u32 requires flag || m < 1000 {
+        let h: u32 = 0;
+        for k in 0..n { h = (h + (key[k] as u32)) % m; }
+        return h;
+    }
+    """)
+    site = site_of(m.function("bounded"))
+    assert site.accs[0].modulus == 65536 and deferred.prove(site, set()).wide.block.bits == 32
+    assert site_of(m.function("unbounded")).accs[0].modulus == (1 << 32) - 255
+    shaped = deferred.deferred_reduction(m.function("bounded"), m, block_len=8)
+    new = with_function(m, shaped.function)
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 8, 9, 40):
+        for k in (1, 2, 255, 65535, 65536):
+            key = rng.integers(0, 256, n).astype(np.uint8)
+            assert interp.run(new, "bounded", n, key, k) == interp.run(m, "bounded", n, key, k)

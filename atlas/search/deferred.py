@@ -19,7 +19,8 @@ in any other spelling, what Z3 finds a reduction computes (`_by_values`).
 The modulus of a residue may be known only at run time (`% m`, m a
 parameter or an expression of values the loop does not set, with no load
 or call): it is taken at most the largest m for which the body as written
-never wraps (`_shared_bounds`), and the guard checks that before the loop.
+never wraps, or for which the precondition holds (`_shared_bounds`), and
+the guard checks that before the loop.
 Which one the source computes is proven, not assumed (obligation `source`).  The
 sum may add the accumulators' old and new values, constants, multiples of
 them by constants, and *element terms*: any call-free expression that reads
@@ -229,7 +230,7 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
         if acc is None:
             return None
         accs.append(acc)
-    bounded = _shared_bounds(accs, assigned | temps | {loop.var})
+    bounded = _shared_bounds(accs, assigned | temps | {loop.var}, fn.requires)
     if bounded is None:
         return None
     kinds = {a.name: a.kind for a in bounded}
@@ -301,22 +302,48 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
     return Acc(name, ty, ty.mask, _tree(s, accs), ones, divisor=m)  # bounded by _shared_bounds
 
 
-def _shared_bounds(accs: list[Acc], moved: set[str]) -> list[Acc] | None:
+def _shared_bounds(accs: list[Acc], moved: set[str], requires: ir.Expr | None = None) -> list[Acc] | None:
     """The accumulators with each run-time modulus bounded: the largest
     value for which every sum reduced by it, from accumulators below it and
     each element term at its bound, stays within its type, so that the body
-    as written computes each sum exactly (the rewrite's guard then checks
-    the modulus at run time).  None when a modulus may change inside the
-    loop (it reads what the loop sets, an array or a call) or no bound
-    leaves room for a sum."""
+    as written computes each sum exactly; or the largest the function's
+    precondition allows, or its type, where smaller (the rewrite's guard
+    then checks the modulus at run time).  None when a modulus may change
+    inside the loop (it reads what the loop sets, an array or a call) or
+    no bound leaves room for a sum."""
     divisors = {a.divisor for a in accs if a.divisor is not None}
     for d in divisors:
         if any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(d)) or straight.mentions(d, moved):
             return None
-    bound = {d: min(_upper(d), _largest_modulus([a for a in accs if a.divisor == d])) for d in divisors}
+    bound = {
+        d: min(_upper(d), _required_top(d, requires), _largest_modulus([a for a in accs if a.divisor == d]))
+        for d in divisors
+    }
     if any(b < 2 for b in bound.values()):
         return None
     return [a if a.divisor is None else replace(a, modulus=bound[a.divisor]) for a in accs]
+
+
+def _required_top(d: ir.Expr, requires: ir.Expr | None) -> int:
+    """The largest value of `d` where the precondition holds (Z3), or its
+    type's largest when there is none or Z3 cannot say: a bound only, the
+    guard checks it."""
+    top = _ty(d).mask
+    if requires is None:
+        return top
+    env: dict = {}
+    opt = z3.Optimize()
+    opt.set("timeout", 2000)
+    try:
+        value, holds = straight.evaluate(d, env), straight.evaluate(requires, env)
+    except ValueError:
+        return top
+    opt.add(holds)
+    best = opt.maximize(z3.ZeroExt(1, value))
+    if opt.check() != z3.sat:
+        return top
+    found = best.value()  # a number, or an expression where the maximum is unbounded
+    return min(top, found.as_long()) if isinstance(found, (z3.IntNumRef, z3.BitVecNumRef)) else top
 
 
 def _largest_modulus(accs: list[Acc]) -> int:
