@@ -657,6 +657,13 @@ fn pair_m(n: u64, data: [u8; n], m: u16) -> u32 {
     }
     return (b << 16) | a;
 }
+fn local_m(n: u64, data: [u8; n], m: u16) -> u32 {
+    let mm = m as u32;
+    let a: u32 = 1;
+    let b: u32 = 0;
+    for i in 0..n { a = (a + (data[i] as u32)) % mm; b = (b + a) % mm; }
+    return (b << 16) | a;
+}
 fn words_m(n: u64, w: [u16; n], k: u32) -> u64 {
     let s: u64 = 0;
     for i in 0..n { s = (s + (w[i] as u64) * 3) % ((k as u64) + 7); }
@@ -713,10 +720,11 @@ def test_a_run_time_modulus_is_deferred_and_checked_before_the_loop(block_len):
 
 def test_a_run_time_modulus_bound_by_its_type_keeps_u32_blocks():
     m = module(RUN_TIME)
-    site = site_of(m.function("pair_m"))
-    assert {a.modulus for a in site.accs} == {65535}  # `m as u32` of a u16
-    proof = deferred.prove(site, set())
-    assert proof.proven and proof.wide.block.bits == 32
+    for name in ("pair_m", "local_m"):  # `m as u32` of a u16, written in place or in a local
+        site = site_of(m.function(name))
+        assert {a.modulus for a in site.accs} == {65535}
+        proof = deferred.prove(site, set())
+        assert proof.proven and proof.wide.block.bits == 32
     # a u32 modulus leaves room only below 2^32 - 255: u64 blocks
     site = site_of(m.function("modsum_m"))
     assert site.accs[0].modulus == (1 << 32) - 255

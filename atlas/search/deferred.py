@@ -230,7 +230,7 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
         if acc is None:
             return None
         accs.append(acc)
-    bounded = _shared_bounds(accs, assigned | temps | {loop.var}, fn.requires)
+    bounded = _shared_bounds(accs, assigned | temps | {loop.var}, fn)
     if bounded is None:
         return None
     kinds = {a.name: a.kind for a in bounded}
@@ -302,7 +302,7 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
     return Acc(name, ty, ty.mask, _tree(s, accs), ones, divisor=m)  # bounded by _shared_bounds
 
 
-def _shared_bounds(accs: list[Acc], moved: set[str], requires: ir.Expr | None = None) -> list[Acc] | None:
+def _shared_bounds(accs: list[Acc], moved: set[str], fn: ir.Function) -> list[Acc] | None:
     """The accumulators with each run-time modulus bounded: the largest
     value for which every sum reduced by it, from accumulators below it and
     each element term at its bound, stays within its type, so that the body
@@ -310,18 +310,36 @@ def _shared_bounds(accs: list[Acc], moved: set[str], requires: ir.Expr | None = 
     precondition allows, or its type, where smaller (the rewrite's guard
     then checks the modulus at run time).  None when a modulus may change
     inside the loop (it reads what the loop sets, an array or a call) or
-    no bound leaves room for a sum."""
+    no bound leaves room for a sum.  A local set once from the parameters
+    (`let mm = m as u32;`) is read as its value."""
     divisors = {a.divisor for a in accs if a.divisor is not None}
     for d in divisors:
         if any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(d)) or straight.mentions(d, moved):
             return None
-    bound = {
-        d: min(_upper(d), _required_top(d, requires), _largest_modulus([a for a in accs if a.divisor == d]))
-        for d in divisors
-    }
+    lets = _fixed_lets(fn)
+    bound = {}
+    for d in divisors:
+        seen = straight.subst(d, lets)
+        own = _largest_modulus([a for a in accs if a.divisor == d])
+        bound[d] = min(_upper(seen), _required_top(seen, fn.requires), own)
     if any(b < 2 for b in bound.values()):
         return None
     return [a if a.divisor is None else replace(a, modulus=bound[a.divisor]) for a in accs]
+
+
+def _fixed_lets(fn: ir.Function) -> dict[str, ir.Expr]:
+    """fn's top-level lets that nothing assigns and that read only
+    parameters nothing assigns (or such lets before them), no array and no
+    call, each as an expression of the parameters: one value for the call."""
+    moved = ir.assigned(fn.body)
+    fixed = {p.name for p in fn.params if not isinstance(p.ty, ir.Array)} - moved
+    out: dict[str, ir.Expr] = {}
+    for s in fn.body:
+        if isinstance(s, ir.Let) and s.name not in moved and s.name not in out:
+            if not any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(s.init)):
+                if ir.names_read(s.init) <= fixed | set(out):
+                    out[s.name] = straight.subst(s.init, out)
+    return out
 
 
 def _required_top(d: ir.Expr, requires: ir.Expr | None) -> int:
