@@ -125,6 +125,10 @@ MIN_BLOCK = 16  # shorter blocks than this: the reductions would dominate
 # 65536 on 2^20 words, measured 2026-12-06)
 MIN_BLOCK_U32 = 256
 PROOF_TIMEOUT_MS = 30_000  # a safety net; Z3's resource limit decides
+# Z3's resource units for one guess or one precondition's maximum (about
+# two seconds here): a limit in units, not time, gives the same answer on
+# a loaded machine
+GUESS_RLIMIT = 3_000_000
 
 
 # ================================================================ recognition
@@ -351,7 +355,8 @@ def _required_top(d: ir.Expr, requires: ir.Expr | None) -> int:
         return top
     env: dict = {}
     opt = z3.Optimize()
-    opt.set("timeout", 2000)
+    opt.set("rlimit", GUESS_RLIMIT)  # the same answer on any machine, however loaded
+    opt.set("timeout", rules.safety_ms(GUESS_RLIMIT))
     try:
         value, holds = straight.evaluate(d, env), straight.evaluate(requires, env)
     except ValueError:
@@ -452,8 +457,7 @@ def _computes(v: ir.Expr, keep: ir.Expr, ty: ir.Scalar, m: int, ones: bool) -> b
         return False
     M = z3.BitVecVal(m, ty.bits)
     rep = z3.URem(a, M) if not ones else z3.If(a == 0, z3.BitVecVal(0, ty.bits), z3.URem(a - 1, M) + 1)
-    solver = z3.Solver()
-    solver.set("timeout", 2000)
+    solver = rules.solver(GUESS_RLIMIT, 2000)
     solver.add(z3.ULE(a, 2 * m if ones else 2 * m - 1), value != rep)
     return solver.check() == z3.unsat
 
