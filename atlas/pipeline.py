@@ -261,9 +261,9 @@ def begin(paths, probe: Probe, request: Request, backend: backends.Backend, dump
     timings: dict[str, float] = {}
     readings: dict[str, Reading] = {}
     module, specialised, decisions = front(paths, probe, dump, timings, readings=readings)
-    c = Compilation(probe, request, backend, module, specialised, decisions, specialised, dump, timings)
-    c.readings = readings
-    return c
+    return Compilation(
+        probe, request, backend, module, specialised, decisions, specialised, dump, timings, readings=readings
+    )
 
 
 def _logic_stage(c: Compilation) -> None:

@@ -261,22 +261,22 @@ def _put_back(stmts: tuple, sites: frozenset[str]) -> tuple[tuple, int]:
     """`stmts` with each site (an `if` at one of `sites` whose else branch is
     the one loop it replaced, at the same place) back as that loop, and how
     many were put back."""
-    out, count = [], 0
-    for s in stmts:
-        if isinstance(s, ir.If) and str(s.span) in sites and len(s.else_) == 1:
-            loop = s.else_[0]
-            if isinstance(loop, ir.For) and loop.span == s.span:
-                out.append(loop)
-                count += 1
-                continue
-        if isinstance(s, ir.If):
-            (then, a), (else_, b) = _put_back(s.then, sites), _put_back(s.else_, sites)
-            s, count = replace(s, then=then, else_=else_), count + a + b
-        elif isinstance(s, (ir.For, ir.While)):
-            body, a = _put_back(s.body, sites)
-            s, count = replace(s, body=body), count + a
-        out.append(s)
-    return tuple(out), count
+    count = 0
+
+    def walk(block: tuple) -> tuple:
+        nonlocal count
+        out: list[ir.Stmt] = []
+        for s in block:
+            if isinstance(s, ir.If) and str(s.span) in sites and len(s.else_) == 1:
+                loop = s.else_[0]
+                if isinstance(loop, ir.For) and loop.span == s.span:
+                    out.append(loop)
+                    count += 1
+                    continue
+            out.append(ir.walk_blocks(s, walk))
+        return tuple(out)
+
+    return walk(stmts), count
 
 
 def prove(source: ir.Function, candidate: ir.Function, k: int) -> bodies.FunctionProof:

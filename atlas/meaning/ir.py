@@ -726,6 +726,15 @@ def blocks(s: Stmt) -> tuple[Stmt, ...]:
 # Each statement yielded is a Stmt; the item type is Any because a caller
 # (backends/nvptx/plan.py, _fold) compares one by identity with an untyped
 # value, which a precise type would narrow to Stmt there.
+def walk_blocks(s: Stmt, walk: Callable[[tuple[Stmt, ...]], tuple[Stmt, ...]]) -> Stmt:
+    """`s` with `walk` (statements -> statements) applied to each block it holds."""
+    if isinstance(s, (If, When)):
+        return replace(s, then=walk(s.then), else_=walk(s.else_))
+    if isinstance(s, (For, While)):
+        return replace(s, body=walk(s.body))
+    return s
+
+
 def walk_stmts(stmts: Iterable[Stmt]) -> Iterator[Stmt]:
     """Every statement of a list, nested ones included, each before those inside it."""
     for s in stmts:

@@ -1150,21 +1150,16 @@ class Obligations:
                 continue
             m = a.modulus
 
-            def src(x):
-                return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
+            def wide(x, m=m):
+                return _int_leaf(x) + m * _quotient(x)
 
-            def q(x):
-                return z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
-
-            def wide(x):
-                return src(x) if isinstance(x, Elem) else src(x) + m * q(x)
-
-            claim = (value(a.sum, wide) - value(a.sum, src)) % m == 0
+            claim = (value(a.sum, wide) - value(a.sum, _int_leaf)) % m == 0
             if a.ones:
                 xs = list(leaves(a.sum))
-                hyps = [src(x) >= 0 for x in xs] + [q(x) >= 0 for x in xs if not isinstance(x, Elem)]
-                hyps += [(wide(x) == 0) == (src(x) == 0) for x in xs]
-                claim = z3.Implies(z3.And(hyps), z3.And(claim, (value(a.sum, wide) == 0) == (value(a.sum, src) == 0)))
+                hyps = [_int_leaf(x) >= 0 for x in xs] + [_quotient(x) >= 0 for x in xs]
+                hyps += [(wide(x) == 0) == (_int_leaf(x) == 0) for x in xs]
+                same_zero = (value(a.sum, wide) == 0) == (value(a.sum, _int_leaf) == 0)
+                claim = z3.Implies(z3.And(hyps), z3.And(claim, same_zero))
             claims.append(claim)
         return self._check(z3.And(claims))
 
@@ -1173,15 +1168,8 @@ class Obligations:
         (a wide one its source's plus m times some q) give sums that differ
         by m times the same sum of the q's, an identity of polynomials."""
         m = z3.Int("inv!m")
-
-        def src(x):
-            return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
-
-        def q(x):
-            return z3.IntVal(0) if isinstance(x, Elem) else z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
-
-        diff = value(a.sum, lambda x: src(x) + m * q(x)) - value(a.sum, src)
-        return z3.Implies(m >= 1, diff == m * value(a.sum, q))
+        diff = value(a.sum, lambda x: _int_leaf(x) + m * _quotient(x)) - value(a.sum, _int_leaf)
+        return z3.Implies(m >= 1, diff == m * value(a.sum, _quotient))
 
     def blocks(self) -> Verdict:
         """A block runs from j to its end: at least one iteration, at most K,
@@ -1313,6 +1301,17 @@ def prove(
     return proof
 
 
+def _int_leaf(x):
+    """A leaf of a sum as an unknown integer: the source's value."""
+    return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
+
+
+def _quotient(x):
+    """How many m a wide leaf exceeds its source's value by: unknown for an
+    accumulator, 0 for an element term (read the same in both loops)."""
+    return z3.IntVal(0) if isinstance(x, Elem) else z3.Int(f"inv!q.{type(x).__name__}.{x.name}")
+
+
 class _OpaqueRemainder(Z3Domain):
     """The semantics with a remainder by a value known only at run time
     left uninterpreted: what the `source` obligation needs of it is that
@@ -1387,7 +1386,7 @@ def deferred_reduction(
                 continue
             if proof is not None:
                 refused.append({"loop": str(s.span), "obligations": {k: str(v) for k, v in proof.obligations.items()}})
-            out.append(straight.walk_blocks(s, walk))
+            out.append(ir.walk_blocks(s, walk))
         return tuple(out)
 
     body = walk(fn.body)
@@ -1402,6 +1401,15 @@ def deferred_reduction(
     if refused:
         evidence["refused"] = refused
     return finish(fn, replace(fn, body=body), module, evidence, differential, seed, t0)
+
+
+def proven_sites(evidence: dict) -> frozenset[str]:
+    """Where (file:line:col) a deferred-reduction's evidence replaced a loop
+    by an `if` proven equal to it, for validation to put back: only sites
+    with every obligation proven are listed in its `loops`."""
+    if evidence.get("shape") != "deferred-reduction":
+        return frozenset()
+    return frozenset(site["loop"] for site in evidence.get("loops", ()))
 
 
 PROOF_TEXT = (

@@ -124,11 +124,10 @@ class Outcome:
     @property
     def proven_sites(self) -> frozenset[str]:
         """Where the shape replaced a loop by a statement proven equal to it
-        on its own, by induction (file:line:col): deferred-reduction's
-        sites, each kept only with every obligation proven."""
-        if self.evidence.get("shape") != "deferred-reduction":
-            return frozenset()
-        return frozenset(site["loop"] for site in self.evidence.get("loops", ()))
+        on its own, by induction (file:line:col)."""
+        from .deferred import proven_sites
+
+        return proven_sites(self.evidence)
 
 
 @dataclass(frozen=True)
@@ -229,14 +228,14 @@ class _Candidates:
             return fn, {"shape": "plain"}
         made = None
         if shape in LOOP_SHAPES:
-            made = shaped(shape, fn)
+            made = loop_shape(shape)(fn)
         elif (shape == "hot-path" or shape.startswith("tier")) and self.profiled:
             from . import shapes  # hot paths are read off a profile, never guessed
 
             hot = shapes.hot_path(fn, self.samples())
             if hot is not None:
                 made = shapes.hoist(fn, hot) if shape == "hot-path" else shapes.tier(fn, hot, int(shape[4:]))
-        if made is None or _local_arrays_moved(fn, made.function):  # hot paths too
+        if made is None or _local_arrays_moved(fn, made.function):  # as `shaped` does, hot paths too
             return None
         return made.function, made.evidence
 

@@ -33,7 +33,6 @@ from ..meaning import affine, argfolds, ir, scans
 from ..meaning import semantics as sem
 from ..meaning.terms import evaluate, from_expr, subterms
 from ..meaning.z3domain import Z3Domain, fresh, sort_of
-from . import straight
 from .carried import Carried, carried
 from .shapes import Shaped, finish
 
@@ -234,7 +233,7 @@ def _mark(fn: ir.Function, judge) -> _Marked:
                     out.append(dataclasses.replace(s, lanes=True))
                     continue
                 m.refused.append(site)
-            out.append(straight.walk_blocks(s, walk))
+            out.append(ir.walk_blocks(s, walk))
         return tuple(out)
 
     m.body = walk(fn.body)

@@ -143,15 +143,6 @@ def reads_outside(fn: ir.Function, loop: ir.For, names: set[str]) -> bool:
     return walk(fn.body)
 
 
-def walk_blocks(s: ir.Stmt, walk) -> ir.Stmt:
-    """`s` with `walk` (statements -> statements) applied to each block it holds."""
-    if isinstance(s, (ir.If, ir.When)):
-        return replace(s, then=walk(s.then), else_=walk(s.else_))
-    if isinstance(s, (ir.For, ir.While)):
-        return replace(s, body=walk(s.body))
-    return s
-
-
 def names_of(fn: ir.Function) -> set[str]:
     names = {p.name for p in fn.params}
     names |= {n for n, _ in ir.declared(fn.body)}
