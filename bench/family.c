@@ -208,3 +208,19 @@ uint32_t fletcher_mod(uint64_t len, const uint8_t *bytes, uint16_t m) {
     }
     return (hi << 16) | lo;
 }
+uint32_t capped_total(uint64_t n, const uint16_t *samples) {
+    uint32_t total = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        total += samples[i];
+        if (total > 20000000u) total = 20000000u;
+    }
+    return total;
+}
+uint16_t sat_level(uint64_t len, const uint8_t *bytes) {
+    uint16_t level = 0;
+    for (uint64_t p = 0; p < len; p++) {
+        uint32_t s = (uint32_t)level + bytes[p];
+        level = s > 0xffff ? 0xffff : (uint16_t)s;
+    }
+    return level;
+}

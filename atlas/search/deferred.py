@@ -1,5 +1,6 @@
-"""Deferred modular reduction: a fold that reduces modulo m on every
-iteration accumulates wide instead and reduces once every K iterations.
+"""Deferred reduction: a fold that reduces modulo m (or caps at c) on
+every iteration accumulates wide instead and reduces once every K
+iterations.
 
 The loops it applies to keep one or more unsigned accumulators, each set
 once per iteration to a reduction of a sum:
@@ -15,7 +16,12 @@ m { v - m } else { v }`, any comparison that says the same); or the *one's
 complement* value, in [0, m] and 0 only while every term was 0: a
 subtraction of m once v passes m, or the end-around carry of RFC 1071,
 `(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M); or,
-in any other spelling, what Z3 finds a reduction computes (`_by_values`).
+in any other spelling, what Z3 finds a reduction computes (`_by_values`);
+or the *cap*, min(v, c) for a constant c (`min(v, c)`, `add_sat(s, x)` at
+the type's largest, or an `if` or select that keeps c once v passes it):
+a saturating sum.  Its terms are never negative, so capping at every
+step or once at the end gives the same value: the least of c and the
+exact sum.
 The modulus of a residue may be known only at run time (`% m`, m a
 parameter or an expression of values the loop does not set, with no load
 or call): it is taken at most the largest m for which the body as written
@@ -30,7 +36,7 @@ calls, nested loops, signed accumulators.
 
 The rewrite, for accumulator types of at most 64 bits:
 
-    if a < m && b < m {                     // (for one's complement: <= m)
+    if a < m && b < m {                     // (one's complement: <= m; cap: <= c)
         let wa: u32 = a as u32; let wb: u32 = b as u32;
         let j = lo;
         while j < hi {
@@ -59,7 +65,8 @@ the recogniser: the source body is run as written, the new body as
 emitted).  With s the source's accumulators, w the wide ones, A_j the sum
 of accumulator j with its leaves (old values, new values of the others,
 element terms) read as exact integers, and rep(v) the source's value for
-v (v mod m; for one's complement 0 for 0, else (v - 1) mod m + 1):
+v (v mod m; for one's complement 0 for 0, else (v - 1) mod m + 1; for a
+cap min(v, c)):
 
     source: each s_k within the guard (s_k < m, or s_k <= m)  ->  the
             body's new s_j == rep_j(A_j(s, s')) (bit-vectors of the
@@ -70,7 +77,9 @@ v (v mod m; for one's complement 0 for 0, else (v - 1) mod m + 1):
             A_j <= its bound after K iterations (no wrap in the wide type);
     congruence: A_j is a sum of multiples of its leaves by positive
             constants, so leaves congruent modulo m_j give congruent sums,
-            and leaves 0 together give sums 0 together (Z3, integers);
+            and leaves 0 together give sums 0 together; for a cap, leaves
+            the same once capped give sums the same once capped (Z3,
+            integers);
     chain:  (where the block is in closed form) from any start and for any
             elements, the closed form after k iterations equals the wide
             loop's values after k, by induction over k < K;
@@ -103,7 +112,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import TypeGuard
+from typing import Literal, TypeGuard
 
 import z3
 
@@ -173,31 +182,39 @@ class Scale:
 Sum = New | Old | Elem | Add | Scale  # read as exact, unbounded integers
 
 
+# What an accumulator keeps of its exact sum v: the residue v mod m, in
+# [0, m); the one's complement value, in [0, m] and 0 only while every
+# term so far was 0 (an end-around carry, or a subtraction of m once the
+# sum passes m); or v capped at c, min(v, c) (a saturating sum)
+Rep = Literal["residue", "ones", "cap"]
+
+
 @dataclass(frozen=True)
 class Acc:
-    """An accumulator: `name` (unsigned `ty`) becomes `sum` reduced modulo
-    `modulus` on every iteration."""
+    """An accumulator: `name` (unsigned `ty`) becomes `sum` reduced on
+    every iteration, as `rep` says, by `modulus` (m, or the cap c)."""
 
     name: str
     ty: ir.Scalar
     modulus: int
     sum: Sum
-    # one's complement: the source keeps values in [0, m], 0 only while
-    # every term so far was 0 (an end-around carry, or a subtraction of m
-    # once the sum passes m); otherwise the residue in [0, m)
-    ones: bool = False
+    rep: Rep = "residue"
     # a modulus known only at run time (`% m`, m a parameter): the residue
     # modulo its value, which the rewrite's guard keeps at most `modulus`
     divisor: ir.Expr | None = None
 
     @property
-    def top(self) -> int:
-        """The largest value the source keeps between iterations."""
-        return self.modulus if self.ones else self.modulus - 1
+    def ones(self) -> bool:
+        return self.rep == "ones"
 
     @property
-    def kind(self) -> tuple[int, bool, ir.Expr | None]:
-        return self.modulus, self.ones, self.divisor
+    def top(self) -> int:
+        """The largest value the source keeps between iterations."""
+        return self.modulus - 1 if self.rep == "residue" else self.modulus
+
+    @property
+    def kind(self) -> tuple[int, Rep, ir.Expr | None]:
+        return self.modulus, self.rep, self.divisor
 
     @property
     def wraps(self) -> bool:
@@ -294,16 +311,16 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
         return None
     reduced = _reduction(finals[name], ty)
     if reduced is None and ty.bits <= 32:
-        reduced = finals[name], 1 << ty.bits, False
+        reduced = finals[name], 1 << ty.bits, "residue"
     if reduced is None:
         return None
-    total, m, ones = reduced
+    total, m, rep = reduced
     s = _leaves(total, {finals[a.name]: New(a.name, a.ty) for a in earlier}, accs)
     if s is None or not _sum_shape(s, accs):
         return None
     if isinstance(m, int):
-        return Acc(name, ty, m, _tree(s, accs), ones) if m <= ty.mask + 1 else None
-    return Acc(name, ty, ty.mask, _tree(s, accs), ones, divisor=m)  # bounded by _shared_bounds
+        return Acc(name, ty, m, _tree(s, accs), rep) if m <= ty.mask + 1 else None
+    return Acc(name, ty, ty.mask, _tree(s, accs), rep, divisor=m)  # bounded by _shared_bounds
 
 
 def _shared_bounds(accs: list[Acc], moved: set[str], fn: ir.Function) -> list[Acc] | None:
@@ -388,19 +405,24 @@ def _largest_modulus(accs: list[Acc]) -> int:
     return lo
 
 
-def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, bool] | None:
-    """(A, m, one's complement) when v reduces A modulo m: `A % m` (m a
-    constant, or an expression known at run time), or A less
-    m when A >= m (the residue); A less m when A > m, or the end-around carry
-    `(A & M) + (A >> k)` with M = 2^k - 1 (one's complement modulo m, M)."""
+def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, Rep] | None:
+    """(A, m, rep) when v reduces A: `A % m` (m a constant, or an
+    expression known at run time), or A less m when A >= m (the residue);
+    A less m when A > m, or the end-around carry `(A & M) + (A >> k)` with
+    M = 2^k - 1 (one's complement modulo m, M); A capped at a constant c
+    (`min(A, c)`, `add_sat(x, y)` at the type's largest, or a select of c
+    once A passes c)."""
     if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and _pos_const(v.b):
         m = int(v.b.value)
-        return (v.a, m, False) if m >= 2 else None
+        return (v.a, m, "residue") if m >= 2 else None
     if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and not isinstance(v.b, ir.Const):
-        return v.a, v.b, False  # its bound is for _shared_bounds to find
+        return v.a, v.b, "residue"  # its bound is for _shared_bounds to find
     folded = _fold_of(v)
     if folded is not None:
-        return folded[0], folded[1], True
+        return folded[0], folded[1], "ones"
+    capped = _cap_of(v, ty)
+    if capped is not None:
+        return capped[0], capped[1], "cap"
     if not (isinstance(v, ir.Prim) and v.name == "select"):
         return _by_values(v, ty)
     c, x, y = v.args
@@ -408,13 +430,36 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, bool]
         less = _less(low, keep)
         if less is not None and less >= 2:
             if _says_at_least(c, keep, less) is when:
-                return keep, less, False
+                return keep, less, "residue"
             if _says_at_least(c, keep, less + 1) is when:
-                return keep, less, True
+                return keep, less, "ones"
         folded = _fold_of(low)
         if folded is not None and folded[0] == keep and _says_at_least(c, keep, folded[1] + 1) is when:
-            return keep, folded[1], True
+            return keep, folded[1], "ones"
     return _by_values(v, ty)
+
+
+def _cap_of(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
+    """(A, c) when v is A capped at a positive constant c: `min(A, c)` either
+    way round, `add_sat(x, y)` (x + y capped at the type's largest), or a
+    select of c where the condition says A >= c (or A > c) and of A where
+    it says A < c (or A <= c), in either order."""
+    if not (isinstance(v, ir.Prim) and v.ty == ty and ty.kind == "uint"):
+        return None
+    if v.name == "add_sat":
+        return ir.Binary("add", v.args[0], v.args[1], ty), ty.mask
+    if v.name == "min":
+        for a, c in (v.args, v.args[::-1]):
+            if _pos_const(c):
+                return a, int(c.value)
+    if v.name == "select":
+        cond, x, y = v.args
+        for cap, keep, when in ((x, y, True), (y, x, False)):
+            if _pos_const(cap):
+                k = int(cap.value)
+                if when in (_says_at_least(cond, keep, k), _says_at_least(cond, keep, k + 1)):
+                    return keep, k
+    return None
 
 
 # Candidates _by_values may put to Z3 for one accumulator: each is a small
@@ -422,8 +467,8 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, bool]
 MAX_GUESSES = 48
 
 
-def _by_values(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
-    """(A, m, one's complement) for a reduction in a spelling _reduction
+def _by_values(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, Rep] | None:
+    """(A, m, residue or one's complement) for a reduction in a spelling _reduction
     does not read (`if (s & 0x10000) != 0 { s = (s & 0xffff) + 1; }`,
     `s - 65535 * ((s >= 65535) as u32)`): A is a sum inside v, m one of v's
     constants or one off it, and Z3 finds that v computes A's residue (or
@@ -438,7 +483,7 @@ def _by_values(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int, bool] | None:
     guesses = [(a, m, ones) for a in dict.fromkeys(sums) for m in ms for ones in (False, True)]
     for keep, m, ones in guesses[:MAX_GUESSES]:
         if _computes(v, keep, ty, m, ones):
-            return keep, m, ones
+            return keep, m, "ones" if ones else "residue"
     return None
 
 
@@ -829,11 +874,12 @@ class Wide:
 
     def guard(self) -> ir.Expr:
         tests: list[ir.Expr] = [
-            ir.Binary("le", ir.Var(a.name, a.ty), ir.Const(a.top, a.ty), ir.BOOL)
-            if a.ones
-            else ir.Binary("lt", ir.Var(a.name, a.ty), self.modulus_of(a, a.ty), ir.BOOL)
+            ir.Binary("lt", ir.Var(a.name, a.ty), self.modulus_of(a, a.ty), ir.BOOL)
+            if a.rep == "residue"
+            else ir.Binary("le", ir.Var(a.name, a.ty), ir.Const(a.top, a.ty), ir.BOOL)
             for a in self.site.accs
-            if not a.wraps  # a sum modulo 2^bits is always within it
+            # a sum modulo 2^bits, or capped at its type's largest, is always within it
+            if not a.wraps and a.top < a.ty.mask
         ]
         for d, top in sorted({(a.divisor, a.modulus) for a in self.site.accs if a.divisor is not None}, key=str):
             if top < _upper(d):  # a run-time modulus no larger than its bound
@@ -880,12 +926,15 @@ class Wide:
         return tuple(ir.Assign(self.w[a.name], self.representative(a)) for a in self.site.accs)
 
     def representative(self, a: Acc) -> ir.Expr:
-        """The source's value of a wide value: its residue, or for one's
-        complement 0 for 0 and else the residue in [1, m]."""
+        """The source's value of a wide value: its residue, for one's
+        complement 0 for 0 and else the residue in [1, m], for a cap the
+        least of it and c."""
         W, w = self.WT, self.wv(a.name)
         m, one, zero = self.modulus_of(a, W), ir.Const(1, W), ir.Const(0, W)
-        if not a.ones:
+        if a.rep == "residue":
             return ir.Binary("rem", w, m, W)
+        if a.rep == "cap":
+            return ir.Prim("min", (w, m), W)
         nonzero = ir.Binary("add", ir.Binary("rem", ir.Binary("sub", w, one, W), m, W), one, W)
         return ir.Prim("select", (ir.Binary("eq", w, zero, ir.BOOL), zero, nonzero), W)
 
@@ -1042,10 +1091,13 @@ class Obligations:
 
     def representative(self, a: Acc, x):
         """The source's value for a bit-vector x congruent to it: x's
-        residue, or for one's complement 0 for 0 and else the residue in [1, m]."""
+        residue, for one's complement 0 for 0 and else the residue in
+        [1, m], for a cap the least of x and c."""
         m = self.modulus(a, x.size())
-        if not a.ones:
+        if a.rep == "residue":
             return z3.URem(x, m)
+        if a.rep == "cap":
+            return z3.If(z3.ULE(x, m), x, m)
         one = z3.BitVecVal(1, x.size())
         return z3.If(x == 0, z3.BitVecVal(0, x.size()), z3.URem(x - one, m) + one)
 
@@ -1148,6 +1200,9 @@ class Obligations:
             if a.divisor is not None:  # residues only
                 claims.append(self._congruent(a))
                 continue
+            if a.rep == "cap":
+                claims.append(_same_capped(a))
+                continue
             m = a.modulus
 
             def wide(x, m=m):
@@ -1212,8 +1267,12 @@ class Obligations:
             m = z3.Int("inv!m")
             hyps = [1 <= m, 0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
             unique.append(z3.Implies(z3.And(hyps), r == s))
-        for m, ones in sorted({(a.modulus, a.ones) for a in self.site.accs if a.divisor is None}):
-            if not ones:
+        for m, rep in sorted({(a.modulus, a.rep) for a in self.site.accs if a.divisor is None}):
+            if rep == "cap":  # min(w, c) == s is the relation itself: s comes back
+                hyps = [0 <= s, s <= m, 0 <= w, z3.If(w <= m, w, m) == s]
+                unique.append(z3.Implies(z3.And(hyps), z3.If(w <= m, w, m) == s))
+                continue
+            if rep == "residue":
                 hyps = [0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
                 unique.append(z3.Implies(z3.And(hyps), r == s))
                 continue
@@ -1306,6 +1365,27 @@ def _int_leaf(x):
     return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
 
 
+def _same_capped(a: Acc):
+    """For an accumulator capped at c: leaves the same once capped (a wide
+    one at least its source's, the two equal below c) give sums the same
+    once capped.  Every leaf and multiple is non-negative, so a sum reaches
+    c whenever a capped leaf in it does (integers)."""
+    c = a.modulus
+
+    def wide(x):  # an element term is read the same by both loops
+        return _int_leaf(x) if isinstance(x, Elem) else z3.Int(f"inv!w.{type(x).__name__}.{x.name}")
+
+    hyps = []
+    for x in leaves(a.sum):
+        hyps += [
+            _int_leaf(x) >= 0,
+            wide(x) >= 0,
+            z3.If(wide(x) <= c, wide(x), c) == z3.If(_int_leaf(x) <= c, _int_leaf(x), c),
+        ]
+    w, s = value(a.sum, wide), value(a.sum, _int_leaf)
+    return z3.Implies(z3.And(hyps), z3.If(w <= c, w, c) == z3.If(s <= c, s, c))
+
+
 def _quotient(x):
     """How many m a wide leaf exceeds its source's value by: unknown for an
     accumulator, 0 for an element term (read the same in both loops)."""
@@ -1333,6 +1413,8 @@ _OPAQUE = _OpaqueRemainder()
 def _modulus_text(a: Acc) -> str:
     if a.divisor is not None:
         return f"{a.name} mod {ir.pretty_expr(a.divisor)} (at most {a.modulus}, checked before the loop)"
+    if a.rep == "cap":
+        return f"{a.name} capped at {a.modulus}"
     return f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}"
 
 
@@ -1415,15 +1497,16 @@ def proven_sites(evidence: dict) -> frozenset[str]:
 PROOF_TEXT = (
     "z3, at this loop, on its statements as written and as emitted (atlas/search/deferred.py): "
     "within the guard the body sets each accumulator to its kind's representative of its exact sum: "
-    "the residue mod m, or for a one's complement accumulator 0 for 0 and else the residue in [1, m] "
-    "(source); from any start within the block's bounds the wide body computes the exact sums without "
-    "wrapping (wide); congruent leaves give congruent sums, and for one's complement leaves 0 together "
-    "give sums 0 together (congruence, integers); each block runs 1..K iterations (blocks); the guard "
+    "the residue mod m, for a one's complement accumulator 0 for 0 and else the residue in [1, m], "
+    "for a capped one the least of the sum and its cap c (source); from any start within the block's "
+    "bounds the wide body computes the exact sums without wrapping (wide); congruent leaves give "
+    "congruent sums, for one's complement leaves 0 together give sums 0 together, and for a cap "
+    "leaves the same once capped give sums the same once capped (congruence, integers); each block "
+    "runs 1..K iterations (blocks); the guard "
     "starts the wide values at the source's, and a run-time modulus at most its bound (init); "
-    "the representative of a wide value congruent to "
-    "the source's (and 0 with it) is the source's value (reduce).  By induction over a block's "
-    "iterations, then over the blocks; the loads marked unchecked proven in range for every i of the loop "
-    "(nests.Prover)."
+    "the representative of a wide value congruent to the source's (and 0 with it; for a cap, the same "
+    "once capped) is the source's value (reduce).  By induction over a block's iterations, then over "
+    "the blocks; the loads marked unchecked proven in range for every i of the loop (nests.Prover)."
 )
 CHAIN_TEXT = (
     "  Where a loop's accumulators read each other as a chain (its `closed_form`), each block is summed in "

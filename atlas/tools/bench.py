@@ -490,6 +490,21 @@ FAMILY = (
         (4096, 1 << 20),
         lambda rng, n: {"bytes": _ints(rng, n, 0, 256, np.uint8), "m": 65521},
     ),
+    # saturating sums, capped once per block (atlas/search/deferred.py)
+    Kernel(
+        "capped_total",
+        "uint32_t",
+        (_N, ("samples", "const uint16_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"samples": _ints(rng, n, 0, 64, np.uint16)},  # the budget is reached in the larger
+    ),
+    Kernel(
+        "sat_level",
+        "uint16_t",
+        (_N, ("bytes", "const uint8_t *")),
+        (4096, 1 << 20),
+        lambda rng, n: {"bytes": _ints(rng, n, 0, 256, np.uint8)},
+    ),
     # a scan carried through the array it stores (atlas/search/carried.py)
     Kernel(
         "prefix_in_place",

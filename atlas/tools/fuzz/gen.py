@@ -891,8 +891,9 @@ class Generator:
 
     def _k_modular(self, name: str, length_ty: str) -> tuple[list, str, list[str], str | None]:
         """Running sums reduced modulo m (Adler, Fletcher, a modular sum),
-        reduced by `%` or by a subtraction, or (both sums) left to wrap at
-        their type, from starts that may lie above m."""
+        reduced by `%` or by a subtraction, capped at m (saturating), or
+        (both sums) left to wrap at their type, from starts that may lie
+        above m."""
         n, z = f"n: {length_ty}", f"0{length_ty}"
         t = self.pick(("u8", "u16", "u32", "u64"))
         e = self.pick(tuple(u for u in ("u8", "u16", "u32") if int_range(u)[1] <= int_range(t)[1]))
@@ -910,6 +911,7 @@ class Generator:
         # Fletcher sum does; or by `%` of a modulus the caller gives
         wrap = self.rng.random() < 0.25
         given = not wrap and self.rng.random() < 0.3
+        capped = not wrap and not given and self.rng.random() < 0.3  # saturating sums, held at m
         if given:
             params.append(Param("m", t, "value"))
             head = f"fn {name}({n}, x: [{e}; n], a0: {t}, b0: {t}, m: {t}) -> {t}"
@@ -919,6 +921,15 @@ class Generator:
                 return [f"    {into} = {v};"]
             if given:
                 return [f"    {into} = ({v}) % m;"]
+            if capped:
+                return [
+                    [f"    {into} = min({v}, {m}{t});"],
+                    [f"    {into} = {v};", f"    if {into} > {m}{t} {{ {into} = {m}{t}; }}"],
+                    [
+                        f"    let {into}_t = {v};",
+                        f"    {into} = if {into}_t >= {m}{t} {{ {m}{t} }} else {{ {into}_t }};",
+                    ],
+                ][self.rng.randrange(3)]
             return [
                 [f"    {into} = ({v}) % {m}{t};"],
                 [f"    {into} = {v};", f"    if {into} >= {m}{t} {{ {into} -= {m}{t}; }}"],
