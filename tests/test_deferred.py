@@ -669,6 +669,26 @@ fn words_m(n: u64, w: [u16; n], k: u32) -> u64 {
     for i in 0..n { s = (s + (w[i] as u64) * 3) % ((k as u64) + 7); }
     return s;
 }
+fn subtracted_m(n: u64, key: [u8; n], m: u32) -> u32 {
+    let h: u32 = 0;
+    for k in 0..n {
+        h += key[k] as u32;
+        if h >= m { h -= m; }
+    }
+    return h;
+}
+fn adler_subtracted_m(n: u64, data: [u8; n], m: u16) -> u32 {
+    let mm = m as u32;
+    let a: u32 = 1;
+    let b: u32 = 0;
+    for i in 0..n {
+        a = a + (data[i] as u32);
+        a = if a < mm { a } else { a - mm };
+        b = b + a;
+        if !(b < mm) { b = b - mm; }
+    }
+    return (b << 16) | a;
+}
 """
 
 RUN_TIME_REFUSED = """
@@ -688,14 +708,32 @@ fn no_room(n: u64, x: [u64; n], m: u64) -> u64 {
     for i in 0..n { s = (s + x[i]) % m; }
     return s;
 }
+fn one_subtraction_never_enough(n: u64, key: [u8; n], m: u32) -> u32 {
+    let h: u32 = 0;
+    for k in 0..n {
+        h += 3 * (key[k] as u32) + h;
+        if h >= m { h -= m; }
+    }
+    return h;
+}
+fn kept_at_m(n: u64, key: [u8; n], m: u32) -> u32 {
+    let h: u32 = 0;
+    for k in 0..n {
+        h += key[k] as u32;
+        if h > m { h -= m; }
+    }
+    return h;
+}
 """
 
 
-def run_time_moduli(fn: ir.Function, bound: int) -> list[int]:
+def run_time_moduli(fn: ir.Function, acc: deferred.Acc) -> list[int]:
     """The modulus's edge values: 0 and 1, small, the bound the rewrite
-    takes and one past it (the loop as written), its type's largest."""
-    mask = fn.params[-1].ty.mask
-    return sorted({v for v in (0, 1, 2, 3, 251, 65521, bound - 1, bound, bound + 1, mask) if 0 <= v <= mask})
+    takes and one past it (the loop as written), the least it takes (one
+    subtraction of m) and one below it, its type's largest."""
+    mask, bound, least = fn.params[-1].ty.mask, acc.modulus, acc.least
+    edges = (0, 1, 2, 3, 251, 65521, bound - 1, bound, bound + 1, least - 1, least, least + 1, mask)
+    return sorted({v for v in edges if 0 <= v <= mask})
 
 
 @pytest.mark.parametrize("block_len", [None, 8])
@@ -708,10 +746,11 @@ def test_a_run_time_modulus_is_deferred_and_checked_before_the_loop(block_len):
         assert shaped is not None, fn.name
         (site,) = shaped.evidence["loops"]
         assert all("checked before the loop" in a for a in site["accumulators"]), site
-        bound = deferred.match(next(s for s in fn.body if isinstance(s, ir.For)), fn).accs[0].modulus
+        acc = deferred.match(next(s for s in fn.body if isinstance(s, ir.For)), fn).accs[0]
+        assert (acc.least > 1) == ("subtracted" in fn.name) and acc.once == ("subtracted" in fn.name)
         new = with_function(m, shaped.function)
         for n in (0, 1, 7, 8, 9, 40):
-            for k in run_time_moduli(fn, bound):
+            for k in run_time_moduli(fn, acc):
                 for top in (False, True):
                     args = args_for(fn, rng, n, top)
                     args[-1] = k
@@ -980,3 +1019,42 @@ def test_family_capped_sums_natively_across_blocks(tmp_path, name):
     for n in (0, 1, 65535, 65536, 65537, 400_000):
         for data in (rng.integers(0, 64, n).astype(dt), np.full(n, np.iinfo(dt).max, dt)):
             assert fn(n, data) == min(int(data.sum(dtype=np.uint64)), cap), (n, data[:1])
+
+
+def test_one_subtraction_of_a_run_time_modulus_needs_it_large_enough():
+    """`h += byte; if h >= m { h -= m; }` is the residue only for m >= 255
+    (at m = 254, h = 253 plus 255 less m is 254, not below m): the guard
+    checks both ends and the loop as written runs outside them."""
+    m = module(RUN_TIME)
+    site = site_of(m.function("subtracted_m"))
+    (acc,) = site.accs
+    assert acc.once and acc.least == 255 and acc.modulus == (1 << 32) - 255
+    proof = deferred.prove(site, set())
+    assert proof.proven and "(m >= 255u32)" in ir.pretty_expr(proof.wide.guard())
+    # one less would be wrong, and the proof says so
+    low = deferred.prove(replace(site, accs=(replace(acc, least=254),)), set())
+    assert str(low.obligations["source"]).startswith("refuted")
+
+
+@pytest.mark.cc
+def test_one_subtraction_of_a_run_time_modulus_natively(tmp_path):
+    from atlas.machine.probe import probe as probe_this
+
+    src = tmp_path / "rt.ax"
+    src.write_text(RUN_TIME)
+    how = explode.Options(fixed={"subtracted_m": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
+    compile_files([src], probe_this(), tmp_path / "out", search=how)
+    lib = load(tmp_path / "out")
+    ev = lib.manifest.functions["subtracted_m"].evidence
+    assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None and ev.check.validated
+    data = np.full(200_000, 255, np.uint8)
+
+    def as_written(k: int) -> int:
+        h = 0
+        for x in data.tolist():
+            h = (h + x) & 0xFFFFFFFF
+            h = h - k if h >= k else h
+        return h
+
+    for k in (0, 1, 254, 255, 256, 65521, (1 << 32) - 256, (1 << 32) - 255, (1 << 32) - 254, (1 << 32) - 1):
+        assert lib.subtracted_m(len(data), data, k) == as_written(k), k

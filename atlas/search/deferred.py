@@ -202,6 +202,11 @@ class Acc:
     # a modulus known only at run time (`% m`, m a parameter): the residue
     # modulo its value, which the rewrite's guard keeps at most `modulus`
     divisor: ir.Expr | None = None
+    # a run-time modulus taken off once when the sum reaches it (`if s >= m
+    # { s -= m; }`): the residue only while the sum stays below 2m, so for
+    # m at least `least`, which the guard checks too
+    once: bool = False
+    least: int = 1
 
     @property
     def ones(self) -> bool:
@@ -320,7 +325,9 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
         return None
     if isinstance(m, int):
         return Acc(name, ty, m, _tree(s, accs), rep) if m <= ty.mask + 1 else None
-    return Acc(name, ty, ty.mask, _tree(s, accs), rep, divisor=m)  # bounded by _shared_bounds
+    # bounded by _shared_bounds; a run-time residue not taken by `%` is taken by a subtraction
+    once = not (isinstance(finals[name], ir.Binary) and finals[name].op == "rem")
+    return Acc(name, ty, ty.mask, _tree(s, accs), rep, divisor=m, once=once)
 
 
 def _shared_bounds(accs: list[Acc], moved: set[str], fn: ir.Function) -> list[Acc] | None:
@@ -338,14 +345,15 @@ def _shared_bounds(accs: list[Acc], moved: set[str], fn: ir.Function) -> list[Ac
         if any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(d)) or straight.mentions(d, moved):
             return None
     lets = _fixed_lets(fn)
-    bound = {}
+    bound, least = {}, {}
     for d in divisors:
         seen = straight.subst(d, lets)
         own = _largest_modulus([a for a in accs if a.divisor == d])
         bound[d] = min(_upper(seen), _required_top(seen, fn.requires), own)
-    if any(b < 2 for b in bound.values()):
+        least[d] = _least_modulus([a for a in accs if a.divisor == d and a.once])
+    if any(b < 2 or least[d] > b for d, b in bound.items()):
         return None
-    return [a if a.divisor is None else replace(a, modulus=bound[a.divisor]) for a in accs]
+    return [a if a.divisor is None else replace(a, modulus=bound[a.divisor], least=least[a.divisor]) for a in accs]
 
 
 def _fixed_lets(fn: ir.Function) -> dict[str, ir.Expr]:
@@ -405,6 +413,31 @@ def _largest_modulus(accs: list[Acc]) -> int:
     return lo
 
 
+def _least_modulus(accs: list[Acc]) -> int:
+    """The least m for which each of `accs`, reduced by one subtraction of
+    m, sums from every accumulator at most m - 1 and every element term at
+    its bound to below 2m, so that the one subtraction leaves the residue
+    (1 where there are none; past any type's largest where no m does).  A
+    sum reading its accumulators at most twice over grows no faster than
+    2m, so a bisection finds it; the proof checks whatever is found."""
+    if not accs:
+        return 1
+
+    def fits(m: int) -> bool:
+        def leaf(x):
+            return _upper(x.expr) if isinstance(x, Elem) else m - 1
+
+        return all(value(a.sum, leaf) <= 2 * m - 1 for a in accs)
+
+    lo, hi = 1, max(a.ty.mask for a in accs) + 1
+    if not fits(hi - 1):
+        return hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+    return lo
+
+
 def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, Rep] | None:
     """(A, m, rep) when v reduces A: `A % m` (m a constant, or an
     expression known at run time), or A less m when A >= m (the residue);
@@ -427,6 +460,9 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, Rep] 
         return _by_values(v, ty)
     c, x, y = v.args
     for low, keep, when in ((x, y, True), (y, x, False)):
+        if isinstance(low, ir.Binary) and low.op == "sub" and low.a == keep and not isinstance(low.b, ir.Const):
+            if _says_reaches(c, keep, low.b) is when:  # a run-time m taken off once the sum reaches it
+                return keep, low.b, "residue"
         less = _less(low, keep)
         if less is not None and less >= 2:
             if _says_at_least(c, keep, less) is when:
@@ -556,6 +592,16 @@ def _says_at_least(c: ir.Expr, a: ir.Expr, m: int) -> bool | None:
     if x != a or not _pos_const(k):
         return None
     return {("ge", m): True, ("gt", m - 1): True, ("lt", m): False, ("le", m - 1): False}.get((op, int(k.value)))
+
+
+def _says_reaches(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> bool | None:
+    """True when c says a >= d, False when it says a < d (unsigned), else None."""
+    if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
+        p = _says_reaches(c.a, a, d)
+        return None if p is None else not p
+    if isinstance(c, ir.Binary) and _ty(a).kind == "uint":
+        return {("ge", a, d): True, ("le", d, a): True, ("lt", a, d): False, ("gt", d, a): False}.get((c.op, c.a, c.b))
+    return None
 
 
 def _leaves(e, news: dict, accs: set[str]):
@@ -881,9 +927,12 @@ class Wide:
             # a sum modulo 2^bits, or capped at its type's largest, is always within it
             if not a.wraps and a.top < a.ty.mask
         ]
-        for d, top in sorted({(a.divisor, a.modulus) for a in self.site.accs if a.divisor is not None}, key=str):
+        moduli = {(a.divisor, a.modulus, a.least) for a in self.site.accs if a.divisor is not None}
+        for d, top, least in sorted(moduli, key=str):
             if top < _upper(d):  # a run-time modulus no larger than its bound
                 tests.append(ir.Binary("le", d, ir.Const(top, _ty(d)), ir.BOOL))
+            if least > 1:  # and no smaller than one subtraction needs
+                tests.append(ir.Binary("ge", d, ir.Const(least, _ty(d)), ir.BOOL))
         if not tests:
             return ir.Const(True, ir.BOOL)
         g = tests[0]
@@ -1083,11 +1132,11 @@ class Obligations:
 
     def within(self, a: Acc):
         """a's value within the guard: at most its top; below a run-time
-        modulus, itself at most its bound."""
+        modulus, itself within its bounds."""
         if a.divisor is None:
             return z3.ULE(self.s[a.name], a.top)
         m = self.modulus(a, a.ty.bits)
-        return z3.And(z3.ULT(self.s[a.name], m), z3.ULE(m, a.modulus))
+        return z3.And(z3.ULT(self.s[a.name], m), z3.ULE(m, a.modulus), z3.ULE(a.least, m))
 
     def representative(self, a: Acc, x):
         """The source's value for a bit-vector x congruent to it: x's
@@ -1131,10 +1180,14 @@ class Obligations:
                 claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == self.representative(a, total))
                 continue
             # the body's own remainder, of the exact sum, which fits the type;
-            # a remainder by m is below m (its definition: a later sum reads it)
+            # a remainder by m is below m (its definition: a later sum reads
+            # it); or, taken by a subtraction, a value below m that is the
+            # sum or the sum less m: the residue too
             low, m = z3.Extract(a.ty.bits - 1, 0, total), self.modulus(a, a.ty.bits)
             rem = _OPAQUE.urem(a.ty.bits, low, m)
-            claims += [z3.ULE(total, a.ty.mask), out[a.name] == rem]
+            got, wide_m = (z3.ZeroExt(bits - a.ty.bits, v) for v in (out[a.name], m))
+            residue = z3.And(z3.ULT(out[a.name], m), z3.Or(got == total, got + wide_m == total))
+            claims += [z3.ULE(total, a.ty.mask), z3.Or(out[a.name] == rem, residue)]
             below.append(z3.Implies(m != 0, z3.ULT(rem, m)))
         return self._check(z3.Implies(z3.And(below), z3.And(claims)))
 
@@ -1412,7 +1465,8 @@ _OPAQUE = _OpaqueRemainder()
 
 def _modulus_text(a: Acc) -> str:
     if a.divisor is not None:
-        return f"{a.name} mod {ir.pretty_expr(a.divisor)} (at most {a.modulus}, checked before the loop)"
+        low = f"at least {a.least} and " if a.least > 1 else ""
+        return f"{a.name} mod {ir.pretty_expr(a.divisor)} ({low}at most {a.modulus}, checked before the loop)"
     if a.rep == "cap":
         return f"{a.name} capped at {a.modulus}"
     return f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}"
