@@ -224,3 +224,16 @@ uint16_t sat_level(uint64_t len, const uint8_t *bytes) {
     }
     return level;
 }
+uint64_t sum64_mod(uint64_t n, const uint32_t *words, uint64_t m) {
+    uint64_t s = 0;
+    for (uint64_t i = 0; i < n; i++) s = (s + words[i]) % m;
+    return s;
+}
+uint32_t wrap_sum_m(uint64_t n, const uint8_t *steps, uint32_t m) {
+    uint32_t pos = 0;
+    for (uint64_t k = 0; k < n; k++) {
+        pos += steps[k];
+        if (pos >= m) pos -= m;
+    }
+    return pos;
+}

@@ -669,6 +669,17 @@ fn words_m(n: u64, w: [u16; n], k: u32) -> u64 {
     for i in 0..n { s = (s + (w[i] as u64) * 3) % ((k as u64) + 7); }
     return s;
 }
+fn sum64_m(n: u64, x: [u32; n], m: u64) -> u64 {
+    let s: u64 = 0;
+    for i in 0..n { s = (s + (x[i] as u64)) % m; }
+    return s;
+}
+fn pair64_m(n: u64, x: [u8; n], m: u64) -> u64 {
+    let a: u64 = 1;
+    let b: u64 = 0;
+    for i in 0..n { a = (a + (x[i] as u64)) % m; b = (b + a) % m; }
+    return a ^ (b << 1);
+}
 fn subtracted_m(n: u64, key: [u8; n], m: u32) -> u32 {
     let h: u32 = 0;
     for k in 0..n {
@@ -1058,3 +1069,20 @@ def test_one_subtraction_of_a_run_time_modulus_natively(tmp_path):
 
     for k in (0, 1, 254, 255, 256, 65521, (1 << 32) - 256, (1 << 32) - 255, (1 << 32) - 254, (1 << 32) - 1):
         assert lib.subtracted_m(len(data), data, k) == as_written(k), k
+
+
+def test_a_u64_run_time_modulus_is_bounded_to_leave_room_for_blocks():
+    """A u64 sum under a u64 m: any value of the type may be m - 1, so no
+    block fits until the bound is lowered, to the largest power of two
+    that leaves blocks of ROOM iterations (2^63 for a single sum of u32
+    words, 2^51 for a pair of byte sums that read each other)."""
+    m = module(RUN_TIME)
+    for name, bound in (("sum64_m", 1 << 63), ("pair64_m", 1 << 51)):
+        site = site_of(m.function(name))
+        assert {a.modulus for a in site.accs} == {bound}, name
+        proof = deferred.prove(site, set())
+        assert proof.proven and proof.wide.block.bits == 64 and proof.wide.K >= deferred.ROOM
+        # twice the bound leaves no such block: the bound is the largest power of two that does
+        doubled = replace(site, accs=tuple(replace(a, modulus=2 * bound) for a in site.accs))
+        room = deferred.block(doubled, 64, deferred.ROOM)
+        assert room is None or max(room.end.values()) > (1 << 64) - 1

@@ -331,8 +331,10 @@ def test_generated_sizes_follow_the_largest_array():
     [[n, a, x, y]] = generated(intent("saxpy"))
     assert (n, a) == (4096, 1.5) and x.dtype == np.float32 and -1 <= x.min() and x.max() < 1
     assert -1 <= y.min() and y.max() < 1  # y is read too: not zeros
-    [[n, pixels, delta, out]] = generated(intent("brighten"), size=100)
+    [[n, pixels, delta, out], [n2, pixels2, delta2, _]] = generated(intent("brighten"), size=100)
     assert (n, delta, pixels.size) == (100, 3, 100) and not out.any()
+    # the same arrays again, the integer that is not a length at the other value (what a u8 holds)
+    assert (n2, delta2) == (100, 255) and (pixels2 == pixels).all()
     for name in README_SIZES:
         if name != "tiered-cold":
             fn = intent(name)
@@ -346,15 +348,19 @@ def test_generated_defaults_and_several_length_params():
         "k: i8, s: f64, b: bool, out: mut [i64; rows + 1]) {}",
         "g",
     )
-    [[rows, cols, m, v, k, s, b, out]] = generated(fn)
+    [[rows, cols, m, v, k, s, b, out], large] = generated(fn)
     assert rows == cols == 64 and m.size == 4096 and out.size == 65
     assert m.dtype == np.float64 and -1 <= m.min() and m.max() < 1
     assert v.dtype == np.bool_ and v.any() and not v.all()
     assert (k, s, b) == (3, 1.5, True) and type(k) is int and type(s) is float
+    assert large[:2] == [64, 64] and large[4:7] == [127, 1.5, True]  # k at what an i8 holds
+    assert [len(generated(fn, both=False))] == [1]
     fn = function_of("fn small(n: u8, x: [u16; n]) {}", "small")
-    assert generated(fn)[0][0] == 255  # what u8 holds
+    assert generated(fn)[0][0] == 255 and len(generated(fn)) == 1  # what u8 holds; no other integer
     fn = function_of("fn noarrays(x: u32, y: f32) -> u32 { return x; }", "noarrays")
-    assert generated(fn) == [[3, 1.5]]
+    assert generated(fn) == [[3, 1.5], [1000, 1.5]]
+    fn = function_of("fn floats(n: u64, x: [f32; n], a: f32) {}", "floats")
+    assert len(generated(fn)) == 1  # only integers get a second value
 
 
 # ---------------------------------------------------------------- malformed profiles

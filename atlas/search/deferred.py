@@ -262,7 +262,7 @@ def match(loop: ir.For, fn: ir.Function) -> Site | None:
     kinds = {a.name: a.kind for a in bounded}
     if any(kinds[x.name] != a.kind for a in bounded for x in leaves(a.sum) if isinstance(x, (Old, New))):
         return None  # congruence modulo m needs every accumulator a sum reads kept the same way
-    site = Site(loop, tuple(bounded))
+    site = _with_room(Site(loop, tuple(bounded)))
     # sums that only wrap are left as they are (a plain sum vectorises),
     # unless they read each other: then the chain's closed form pays
     return None if any(a.wraps for a in accs) and chain(site) is None else site
@@ -354,6 +354,40 @@ def _shared_bounds(accs: list[Acc], moved: set[str], fn: ir.Function) -> list[Ac
     if any(b < 2 or least[d] > b for d, b in bound.items()):
         return None
     return [a if a.divisor is None else replace(a, modulus=bound[a.divisor], least=least[a.divisor]) for a in accs]
+
+
+# Iterations a lowered run-time bound leaves room for in u64 (_with_room):
+# a block's reduction, a 64-bit division, is then a small share of it
+ROOM = 4096
+
+
+def _with_room(site: Site) -> Site:
+    """`site`, or where its run-time moduli leave no block of ROOM
+    iterations even in u64 (a u64 sum under a u64 m: every value of the
+    type may be m - 1), the site with their bound lowered to the largest
+    power of two that does (the guard then checks m against it, and a
+    larger m runs the loop as written)."""
+
+    def roomy(s: Site) -> bool:
+        room = block(s, 64, ROOM)
+        return room is not None and max(room.end.values()) <= (1 << 64) - 1
+
+    def lowered(k: int) -> Site:
+        accs = tuple(a if a.divisor is None else replace(a, modulus=min(a.modulus, 1 << k)) for a in site.accs)
+        return replace(site, accs=accs)
+
+    def fits(k: int) -> bool:  # a smaller bound leaves more room: a bisection finds the largest
+        return roomy(lowered(k))
+
+    if all(a.divisor is None for a in site.accs) or roomy(site):
+        return site
+    lo, hi = max(a.least for a in site.accs).bit_length(), 63
+    if lo > hi or not fits(lo):
+        return site
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lowered(lo)
 
 
 def _fixed_lets(fn: ir.Function) -> dict[str, ir.Expr]:

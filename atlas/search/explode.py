@@ -289,6 +289,8 @@ def space_for(candidates: _Candidates, probe: Probe) -> Space:
 
 def context_key(fn: ir.Function, options: Options, backend: str) -> str:
     """What a measurement depends on besides the intent and the machine."""
+    from .profile import LARGE_INT
+
     prof = options.profiles.get(fn.name)
     fb = (options.feedback or {}).get(fn.name)
     h = hashlib.sha256(
@@ -299,7 +301,7 @@ def context_key(fn: ir.Function, options: Options, backend: str) -> str:
                 "backend": backend,
                 "profile": prof.digest
                 if prof is not None
-                else f"generated:{options.generated_size}x{options.generated_scale}",
+                else f"generated:{options.generated_size}x{options.generated_scale}:ints 3 and {LARGE_INT}",
                 "feedback": fb,
                 "repeats": options.repeats,
             },
@@ -455,7 +457,7 @@ class Search:
             else:
                 self._inputs = generated(self._fn, o.generated_size, o.seed)
                 if o.generated_scale > 1:
-                    large = generated(self._fn, o.generated_size * o.generated_scale, o.seed)
+                    large = generated(self._fn, o.generated_size * o.generated_scale, o.seed, both=False)
                     if _elements(large) > _elements(self._inputs):
                         self._inputs = self._inputs + large
                         self._large = True

@@ -48,6 +48,10 @@ FORMAT = "atlas-profile/1"  # part of the digest: bump it when drawing changes
 ALIGN = 64  # bytes; every array's data starts on this boundary
 MAX_ELEMENTS = 1 << 32  # per array; a larger length is refused, not allocated
 DEFAULT_INT, DEFAULT_FLOAT, DEFAULT_BOOL = 3, 1.5, True  # scalars nobody mentions
+# An integer parameter nobody mentions is also measured at this (at most
+# its type's largest): a modulus, a table size or a threshold is rarely 3,
+# and a variant guarded on it, or a branch on it, behaves otherwise there
+LARGE_INT = 1000
 
 _TOP_KEYS = ("function", "sizes", "seed", "scalars", "arrays", "records")
 _DIST_KEYS = ("value", "uniform", "choice", "mix")
@@ -828,20 +832,25 @@ def _default_array(t: ir.Array) -> Dist:
     return Uniform(*_int_range(e))
 
 
-def _default_scalar(t: ir.Scalar) -> Dist:
-    return Constant(DEFAULT_BOOL if t.is_bool else DEFAULT_FLOAT if t.is_float else DEFAULT_INT)
+def _default_scalar(t: ir.Scalar, large: bool = False) -> Dist:
+    if t.is_bool or t.is_float:
+        return Constant(DEFAULT_BOOL if t.is_bool else DEFAULT_FLOAT)
+    return Constant(min(LARGE_INT, _int_range(t)[1]) if large else DEFAULT_INT)
 
 
 DEFAULT_SIZE = 4096
 
 
-def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0) -> list[list]:
-    """Inputs when there is no profile: one argument list.  The length
+def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0, both: bool = True) -> list[list]:
+    """Inputs when there is no profile: one argument list, or two where fn
+    has integer parameters that are not lengths.  The length
     parameters all get one value m, the largest (up to `size`, and what
     their types hold) for which the largest array has at most `size`
     elements (n: n = size; n * n: n = isqrt(size)); arrays are uniform over
     their type (floats in [-1, 1), bools false/true), written arrays zeros;
-    other scalars 3 (ints), 1.5 (floats), true (bools)."""
+    other scalars 3 (ints), 1.5 (floats), true (bools), and in the second
+    list (`both`) the same arrays with the integers at LARGE_INT (or their
+    type's largest where smaller)."""
     lengths = length_params(fn)
     values: dict = {}
     if lengths:
@@ -869,9 +878,13 @@ def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0) -> list[
                 hi = mid - 1
         values = {n: lo for n in lengths}
     lens = array_lengths(fn, values)
-    scal = {p.name: _default_scalar(p.ty) for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in values}
+    others = [p for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in values]
     arrs = {p.name: _default_array(p.ty) for p in fn.params if isinstance(p.ty, ir.Array)}
-    return [_sample(fn, values, lens, scal, arrs, None, seed, 0)]
+    out = [_sample(fn, values, lens, {p.name: _default_scalar(p.ty) for p in others}, arrs, None, seed, 0)]
+    if both and any(p.ty.is_int for p in others):
+        large = {p.name: _default_scalar(p.ty, large=True) for p in others}
+        out.append(_sample(fn, values, lens, large, arrs, None, seed, 0))  # sample 0: the same arrays
+    return out
 
 
 # ---------------------------------------------------------------- drawing

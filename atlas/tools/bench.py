@@ -490,6 +490,20 @@ FAMILY = (
         (4096, 1 << 20),
         lambda rng, n: {"bytes": _ints(rng, n, 0, 256, np.uint8), "m": 65521},
     ),
+    Kernel(
+        "sum64_mod",
+        "uint64_t",
+        (_N, ("words", "const uint32_t *"), ("m", "uint64_t")),
+        (4096, 1 << 20),
+        lambda rng, n: {"words": _ints(rng, n, 0, 1 << 32, np.uint32), "m": (1 << 61) - 1},
+    ),
+    Kernel(
+        "wrap_sum_m",
+        "uint32_t",
+        (_N, ("steps", "const uint8_t *"), ("m", "uint32_t")),
+        (4096, 1 << 20),
+        lambda rng, n: {"steps": _ints(rng, n, 0, 256, np.uint8), "m": 1000},
+    ),
     # saturating sums, capped once per block (atlas/search/deferred.py)
     Kernel(
         "capped_total",
