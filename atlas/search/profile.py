@@ -878,11 +878,11 @@ def generated(fn: ir.Function, size: int = DEFAULT_SIZE, seed: int = 0, both: bo
                 hi = mid - 1
         values = {n: lo for n in lengths}
     lens = array_lengths(fn, values)
-    others = [p for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in values]
+    others = {p.name: p.ty for p in fn.params if isinstance(p.ty, ir.Scalar) and p.name not in values}
     arrs = {p.name: _default_array(p.ty) for p in fn.params if isinstance(p.ty, ir.Array)}
-    out = [_sample(fn, values, lens, {p.name: _default_scalar(p.ty) for p in others}, arrs, None, seed, 0)]
-    if both and any(p.ty.is_int for p in others):
-        large = {p.name: _default_scalar(p.ty, large=True) for p in others}
+    out = [_sample(fn, values, lens, {n: _default_scalar(t) for n, t in others.items()}, arrs, None, seed, 0)]
+    if both and any(t.is_int for t in others.values()):
+        large = {n: _default_scalar(t, large=True) for n, t in others.items()}
         out.append(_sample(fn, values, lens, large, arrs, None, seed, 0))  # sample 0: the same arrays
     return out
 
