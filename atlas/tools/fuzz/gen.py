@@ -919,7 +919,9 @@ class Generator:
         def reduce(v: str, into: str) -> list[str]:
             if wrap:
                 return [f"    {into} = {v};"]
-            if given:
+            if given:  # by `%`, or by one subtraction once the sum reaches m
+                if self.rng.random() < 0.5:
+                    return [f"    {into} = {v};", f"    if {into} >= m {{ {into} -= m; }}"]
                 return [f"    {into} = ({v}) % m;"]
             if capped:
                 return [
