@@ -299,6 +299,16 @@ def agree(m: ir.Module, new: ir.Module, name: str, lengths, seed: int = 3) -> No
             assert interp.run(new, name, *args) == want, (name, n, top)
 
 
+def pinned(name: str, source: Path, out: Path) -> Path:
+    """`name` compiled from `source` for this machine with deferred-reduction
+    pinned (no search), into `out`."""
+    from atlas.machine.probe import probe as probe_this
+
+    how = explode.Options(fixed={name: explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
+    compile_files([source], probe_this(), out, search=how)
+    return out
+
+
 # ---------------------------------------------------------------- the family
 
 
@@ -430,12 +440,7 @@ def test_folds_outside_the_form_are_left_alone():
 
 @pytest.fixture(scope="module")
 def adler_native(tmp_path_factory):
-    from atlas.machine.probe import probe as probe_this
-
-    out = tmp_path_factory.mktemp("adler")
-    how = explode.Options(fixed={"adler32": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
-    compile_files([FAMILY / "adler32.ax"], probe_this(), out, search=how)
-    return out
+    return pinned("adler32", FAMILY / "adler32.ax", tmp_path_factory.mktemp("adler"))
 
 
 def test_native_adler32_is_zlibs(adler_native):
@@ -569,11 +574,7 @@ def checksum_reference(data) -> int:
 
 
 def test_native_checksum_across_blocks(tmp_path):
-    from atlas.machine.probe import probe as probe_this
-
-    how = explode.Options(fixed={"inet_checksum": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
-    compile_files([ROOT / "intents" / "inet_checksum.ax"], probe_this(), tmp_path, search=how)
-    lib = load(tmp_path)
+    lib = load(pinned("inet_checksum", ROOT / "intents" / "inet_checksum.ax", tmp_path))
     rng = np.random.default_rng(1)
     words = np.full((1 << 17) + 5, 0xFFFF, dtype=np.uint16)
     for data in [words, np.zeros(70_000, np.uint16), rng.integers(0, 0xFFFF, 200_003, dtype=np.uint16, endpoint=True)]:
@@ -789,13 +790,9 @@ def test_a_modulus_that_may_change_in_the_loop_or_leaves_no_room_is_refused():
 
 @pytest.mark.cc
 def test_a_run_time_modulus_natively_across_blocks(tmp_path):
-    from atlas.machine.probe import probe as probe_this
-
     src = tmp_path / "rt.ax"
     src.write_text(RUN_TIME)
-    how = explode.Options(fixed={"modsum_m": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
-    compile_files([src], probe_this(), tmp_path / "out", search=how)
-    lib = load(tmp_path / "out")
+    lib = load(pinned("modsum_m", src, tmp_path / "out"))
     ev = lib.manifest.functions["modsum_m"].evidence
     assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None
     # Z3 cannot equate a remainder by an unknown m taken each step with one
@@ -1016,11 +1013,7 @@ def test_a_wrong_cap_is_refuted():
 @pytest.mark.cc
 @pytest.mark.parametrize("name", ["capped_total", "sat_level"])
 def test_family_capped_sums_natively_across_blocks(tmp_path, name):
-    from atlas.machine.probe import probe as probe_this
-
-    how = explode.Options(fixed={name: explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
-    compile_files([FAMILY / f"{name}.ax"], probe_this(), tmp_path, search=how)
-    lib = load(tmp_path)
+    lib = load(pinned(name, FAMILY / f"{name}.ax", tmp_path))
     ev = lib.manifest.functions[name].evidence
     assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None and ev.check.validated
     fn = getattr(lib, name)
@@ -1049,13 +1042,9 @@ def test_one_subtraction_of_a_run_time_modulus_needs_it_large_enough():
 
 @pytest.mark.cc
 def test_one_subtraction_of_a_run_time_modulus_natively(tmp_path):
-    from atlas.machine.probe import probe as probe_this
-
     src = tmp_path / "rt.ax"
     src.write_text(RUN_TIME)
-    how = explode.Options(fixed={"subtracted_m": explode.pinned("deferred-reduction")}, only_fixed=True, reuse=False)
-    compile_files([src], probe_this(), tmp_path / "out", search=how)
-    lib = load(tmp_path / "out")
+    lib = load(pinned("subtracted_m", src, tmp_path / "out"))
     ev = lib.manifest.functions["subtracted_m"].evidence
     assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None and ev.check.validated
     data = np.full(200_000, 255, np.uint8)
