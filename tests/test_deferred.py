@@ -285,7 +285,8 @@ def args_for(fn: ir.Function, rng, n: int, top: bool = False) -> list:
         elif p.name == "n":
             out.append(n)
         else:
-            out.append(int(rng.choice([v for v in (0, 1, 65520, 65521, 70000) if v <= p.ty.mask] + [p.ty.mask])))
+            values = [v for v in (0, 1, 65520, 65521, 70000) if v <= p.ty.mask] + [p.ty.mask]
+            out.append(values[int(rng.integers(len(values)))])  # an index: numpy would round 2^64 - 1
     return out
 
 
@@ -1075,3 +1076,96 @@ def test_a_u64_run_time_modulus_is_bounded_to_leave_room_for_blocks():
         doubled = replace(site, accs=tuple(replace(a, modulus=2 * bound) for a in site.accs))
         room = deferred.block(doubled, 64, deferred.ROOM)
         assert room is None or max(room.end.values()) > (1 << 64) - 1
+
+
+# A cap known only at run time: the guard checks the sums start at most the
+# cap and the cap at most the bound for which the body cannot wrap.
+RUN_TIME_CAPPED = """
+fn budget(n: u64, cost: [u16; n], limit: u32) -> u32 {
+    let spent: u32 = 0;
+    for i in 0..n { spent = min(spent + (cost[i] as u32), limit); }
+    return spent;
+}
+fn budget_if(n: u64, cost: [u8; n], limit: u16) -> u32 {
+    let lim = limit as u32;
+    let s: u32 = 0;
+    for i in 0..n {
+        s += cost[i] as u32;
+        if s > lim { s = lim; }
+    }
+    return s;
+}
+fn budget_select(n: u64, cost: [u8; n], s0: u64, limit: u64) -> u64 {
+    let s = s0;
+    for i in 0..n { let t = s + (cost[i] as u64); s = select(t < limit, t, limit); }
+    return s;
+}
+fn budget_pair(n: u64, d: [u8; n], limit: u32) -> u32 {
+    let a: u32 = 0;
+    let b: u32 = 0;
+    for i in 0..n { a = min(a + (d[i] as u32), limit); b = min(limit, b + a); }
+    return a ^ (b << 3);
+}
+"""
+
+RUN_TIME_CAPPED_REFUSED = """
+fn loaded_cap(n: u64, cost: [u16; n], lims: [u32; 4]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = min(s + (cost[i] as u32), lims[0]); }
+    return s;
+}
+fn moving_cap(n: u64, cost: [u16; n], limit: u32) -> u32 {
+    let s: u32 = 0;
+    let c = limit;
+    for i in 0..n { s = min(s + (cost[i] as u32), c); c += 1; }
+    return s;
+}
+fn capped_by_itself(n: u64, x: [u16; n]) -> u32 {
+    let s: u32 = 0;
+    for i in 0..n { s = min(x[i] as u32, s); }
+    return s;
+}
+"""
+
+
+@pytest.mark.parametrize("block_len", [None, 8])
+def test_a_run_time_cap_is_deferred_and_checked_before_the_loop(block_len):
+    m = module(RUN_TIME_CAPPED)
+    knobs = {} if block_len is None else {"block_len": block_len}
+    rng = np.random.default_rng(23)
+    for fn in m.functions:
+        shaped = deferred.deferred_reduction(fn, m, **knobs)
+        assert shaped is not None, fn.name
+        (site,) = shaped.evidence["loops"]
+        assert all(" capped at " in a and "checked before the loop" in a for a in site["accumulators"]), site
+        acc = site_of(fn).accs[0]
+        new = with_function(m, shaped.function)
+        mask = fn.params[-1].ty.mask
+        for n in (0, 1, 7, 8, 9, 40, 300):
+            for k in sorted({v for v in (0, 1, 254, 255, 1000, acc.modulus, acc.modulus + 1, mask) if v <= mask}):
+                for top in (False, True):
+                    args = args_for(fn, rng, n, top)
+                    args[-1] = k
+                    assert interp.run(new, fn.name, *args) == interp.run(m, fn.name, *args), (fn.name, n, k)
+
+
+def test_a_cap_that_is_loaded_moves_or_is_no_sum_is_refused():
+    m = module(RUN_TIME_CAPPED_REFUSED)
+    for fn in m.functions:
+        assert deferred.deferred_reduction(fn, m) is None, fn.name
+
+
+@pytest.mark.cc
+def test_a_run_time_cap_natively_across_blocks(tmp_path):
+    src = tmp_path / "cap.ax"
+    src.write_text(RUN_TIME_CAPPED)
+    lib = load(pinned("budget", src, tmp_path / "out"))
+    ev = lib.manifest.functions["budget"].evidence
+    assert ev.shape["shape"] == "deferred-reduction" and ev.champion_refused is None and ev.check.validated
+    cost = np.full(200_000, 0xFFFF, np.uint16)  # past three blocks, every term at its largest
+    bound = (1 << 32) - (1 << 16)
+    for limit in (0, 1, 65535, 10**9, bound - 1, bound, bound + 1, (1 << 32) - 1):
+        s = 0
+        for x in cost.tolist():  # as written: u32 sums, capped
+            s = min((s + x) & 0xFFFFFFFF, limit)
+        assert lib.budget(len(cost), cost, limit) == s, limit

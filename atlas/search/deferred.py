@@ -17,16 +17,19 @@ complement* value, in [0, m] and 0 only while every term was 0: a
 subtraction of m once v passes m, or the end-around carry of RFC 1071,
 `(v & M) + (v >> k)` with M = 2^k - 1 = m (always, or when v > M); or,
 in any other spelling, what Z3 finds a reduction computes (`_by_values`);
-or the *cap*, min(v, c) for a constant c (`min(v, c)`, `add_sat(s, x)` at
-the type's largest, or an `if` or select that keeps c once v passes it):
+or the *cap*, min(v, c) for a constant c or one known at run time
+(`min(v, c)`, `add_sat(s, x)` at the type's largest, or an `if` or
+select that keeps c once v passes it):
 a saturating sum.  Its terms are never negative, so capping at every
 step or once at the end gives the same value: the least of c and the
 exact sum.
-The modulus of a residue may be known only at run time (`% m`, m a
-parameter or an expression of values the loop does not set, with no load
-or call): it is taken at most the largest m for which the body as written
-never wraps, or for which the precondition holds (`_shared_bounds`), and
-the guard checks that before the loop.
+The modulus of a residue, or a cap, may be known only at run time (`% m`,
+m a parameter or an expression of values the loop does not set, with no
+load or call): it is taken at most the largest m for which the body as
+written never wraps, or for which the precondition holds
+(`_shared_bounds`), and the guard checks that before the loop; one
+subtraction of such an m needs it at least the least for which a step's
+sum stays below 2m (`_least_modulus`), which the guard checks too.
 Which one the source computes is proven, not assumed (obligation `source`).  The
 sum may add the accumulators' old and new values, constants, multiples of
 them by constants, and *element terms*: any call-free expression that reads
@@ -326,7 +329,7 @@ def _acc(name: str, ty: ir.Scalar, finals: dict, earlier: list[Acc], accs: set[s
     if isinstance(m, int):
         return Acc(name, ty, m, _tree(s, accs), rep) if m <= ty.mask + 1 else None
     # bounded by _shared_bounds; a run-time residue not taken by `%` is taken by a subtraction
-    once = not (isinstance(finals[name], ir.Binary) and finals[name].op == "rem")
+    once = rep == "residue" and not (isinstance(finals[name], ir.Binary) and finals[name].op == "rem")
     return Acc(name, ty, ty.mask, _tree(s, accs), rep, divisor=m, once=once)
 
 
@@ -430,13 +433,14 @@ def _required_top(d: ir.Expr, requires: ir.Expr | None) -> int:
 
 def _largest_modulus(accs: list[Acc]) -> int:
     """The largest m for which each of `accs` (sharing one run-time modulus)
-    sums, from every accumulator at most m - 1 and every element term at
-    its bound, to at most its type's largest value (1 where none does):
-    the sums grow with m, so a bisection finds it."""
+    sums, from every accumulator at most m - 1 (at most m, a cap) and every
+    element term at its bound, to at most its type's largest value (1
+    where none does): the sums grow with m, so a bisection finds it."""
+    capped = any(a.rep == "cap" for a in accs)
 
     def fits(m: int) -> bool:
         def leaf(x):
-            return _upper(x.expr) if isinstance(x, Elem) else m - 1
+            return _upper(x.expr) if isinstance(x, Elem) else m if capped else m - 1
 
         return all(value(a.sum, leaf) <= a.ty.mask for a in accs)
 
@@ -509,11 +513,12 @@ def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, Rep] 
     return _by_values(v, ty)
 
 
-def _cap_of(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
-    """(A, c) when v is A capped at a positive constant c: `min(A, c)` either
-    way round, `add_sat(x, y)` (x + y capped at the type's largest), or a
-    select of c where the condition says A >= c (or A > c) and of A where
-    it says A < c (or A <= c), in either order."""
+def _cap_of(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr] | None:
+    """(A, c) when v is A capped at c, a positive constant or a value known
+    at run time: `min(A, c)` either way round, `add_sat(x, y)` (x + y
+    capped at the type's largest), or a select of c where the condition
+    says A >= c (or A > c) and of A where it says A < c (or A <= c), in
+    either order.  A run-time c is for _shared_bounds to bound."""
     if not (isinstance(v, ir.Prim) and v.ty == ty and ty.kind == "uint"):
         return None
     if v.name == "add_sat":
@@ -522,6 +527,9 @@ def _cap_of(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
         for a, c in (v.args, v.args[::-1]):
             if _pos_const(c):
                 return a, int(c.value)
+        for a, c in (v.args, v.args[::-1]):
+            if _run_time_cap(a, c):
+                return a, c
     if v.name == "select":
         cond, x, y = v.args
         for cap, keep, when in ((x, y, True), (y, x, False)):
@@ -529,6 +537,28 @@ def _cap_of(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int] | None:
                 k = int(cap.value)
                 if when in (_says_at_least(cond, keep, k), _says_at_least(cond, keep, k + 1)):
                     return keep, k
+            elif _run_time_cap(keep, cap) and _says_past(cond, keep, cap) is when:
+                return keep, cap
+    return None
+
+
+def _run_time_cap(a: ir.Expr, c: ir.Expr) -> bool:
+    """a a sum and c a cap that may be known before the loop (no constant,
+    no load, no call), not the other way round: min is symmetric."""
+    plain = not any(isinstance(x, (ir.Load, ir.Call)) for x in ir.walk(c))
+    return isinstance(a, ir.Binary) and a.op == "add" and not isinstance(c, ir.Const) and plain
+
+
+def _says_past(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> bool | None:
+    """True when c says a >= d or a > d, False when it says a < d or a <= d
+    (unsigned), else None: either way a capped at d is d or a."""
+    if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
+        p = _says_past(c.a, a, d)
+        return None if p is None else not p
+    if isinstance(c, ir.Binary) and _ty(a).kind == "uint":
+        forms = {("ge", a, d): True, ("gt", a, d): True, ("le", d, a): True, ("lt", d, a): True}
+        forms |= {("lt", a, d): False, ("le", a, d): False, ("gt", d, a): False, ("ge", d, a): False}
+        return forms.get((c.op, c.a, c.b))
     return None
 
 
@@ -956,10 +986,12 @@ class Wide:
         tests: list[ir.Expr] = [
             ir.Binary("lt", ir.Var(a.name, a.ty), self.modulus_of(a, a.ty), ir.BOOL)
             if a.rep == "residue"
+            else ir.Binary("le", ir.Var(a.name, a.ty), self.modulus_of(a, a.ty), ir.BOOL)
+            if a.divisor is not None  # a run-time cap
             else ir.Binary("le", ir.Var(a.name, a.ty), ir.Const(a.top, a.ty), ir.BOOL)
             for a in self.site.accs
             # a sum modulo 2^bits, or capped at its type's largest, is always within it
-            if not a.wraps and a.top < a.ty.mask
+            if not a.wraps and (a.top < a.ty.mask or a.divisor is not None)
         ]
         moduli = {(a.divisor, a.modulus, a.least) for a in self.site.accs if a.divisor is not None}
         for d, top, least in sorted(moduli, key=str):
@@ -1170,7 +1202,8 @@ class Obligations:
         if a.divisor is None:
             return z3.ULE(self.s[a.name], a.top)
         m = self.modulus(a, a.ty.bits)
-        return z3.And(z3.ULT(self.s[a.name], m), z3.ULE(m, a.modulus), z3.ULE(a.least, m))
+        below = z3.ULE(self.s[a.name], m) if a.rep == "cap" else z3.ULT(self.s[a.name], m)
+        return z3.And(below, z3.ULE(m, a.modulus), *([z3.ULE(a.least, m)] if a.least > 1 else []))
 
     def representative(self, a: Acc, x):
         """The source's value for a bit-vector x congruent to it: x's
@@ -1210,7 +1243,7 @@ class Obligations:
                 return z3.ZeroExt(bits - x.ty.bits, v)
 
             total = value(a.sum, leaf)
-            if a.divisor is None:
+            if a.divisor is None or a.rep == "cap":  # a run-time cap needs no division
                 claims.append(z3.ZeroExt(bits - a.ty.bits, out[a.name]) == self.representative(a, total))
                 continue
             # the body's own remainder, of the exact sum, which fits the type;
@@ -1284,11 +1317,11 @@ class Obligations:
         (leaves and multiples never negative: they are unsigned values)."""
         claims = []
         for a in self.site.accs:
+            if a.rep == "cap":
+                claims.append(_same_capped(a, z3.IntVal(a.modulus) if a.divisor is None else z3.Int("inv!c")))
+                continue
             if a.divisor is not None:  # residues only
                 claims.append(self._congruent(a))
-                continue
-            if a.rep == "cap":
-                claims.append(_same_capped(a))
                 continue
             m = a.modulus
 
@@ -1350,10 +1383,14 @@ class Obligations:
         ]
         s, q, d, r, w = z3.Ints("inv!s inv!q inv!d inv!r inv!w")
         unique = []
-        if any(a.divisor is not None for a in self.site.accs):  # any modulus m >= 1 (s < m)
+        if any(a.divisor is not None and a.rep == "residue" for a in self.site.accs):  # any m >= 1 (s < m)
             m = z3.Int("inv!m")
             hyps = [1 <= m, 0 <= s, s < m, 0 <= r, r < m, s + m * q == m * d + r]
             unique.append(z3.Implies(z3.And(hyps), r == s))
+        if any(a.divisor is not None and a.rep == "cap" for a in self.site.accs):  # any cap c >= 0 (s <= c)
+            c = z3.Int("inv!c")
+            hyps = [0 <= c, 0 <= s, s <= c, 0 <= w, z3.If(w <= c, w, c) == s]
+            unique.append(z3.Implies(z3.And(hyps), z3.If(w <= c, w, c) == s))
         for m, rep in sorted({(a.modulus, a.rep) for a in self.site.accs if a.divisor is None}):
             if rep == "cap":  # min(w, c) == s is the relation itself: s comes back
                 hyps = [0 <= s, s <= m, 0 <= w, z3.If(w <= m, w, m) == s]
@@ -1452,17 +1489,17 @@ def _int_leaf(x):
     return z3.Int(f"inv!e{id(x)}" if isinstance(x, Elem) else f"inv!{type(x).__name__}.{x.name}")
 
 
-def _same_capped(a: Acc):
-    """For an accumulator capped at c: leaves the same once capped (a wide
-    one at least its source's, the two equal below c) give sums the same
-    once capped.  Every leaf and multiple is non-negative, so a sum reaches
-    c whenever a capped leaf in it does (integers)."""
-    c = a.modulus
+def _same_capped(a: Acc, c):
+    """For an accumulator capped at c (an integer, or an unknown one for a
+    cap known at run time): leaves the same once capped (a wide one at
+    least its source's, the two equal below c) give sums the same once
+    capped.  Every leaf and multiple is non-negative, so a sum reaches c
+    whenever a capped leaf in it does (integers)."""
 
     def wide(x):  # an element term is read the same by both loops
         return _int_leaf(x) if isinstance(x, Elem) else z3.Int(f"inv!w.{type(x).__name__}.{x.name}")
 
-    hyps = []
+    hyps = [c >= 0]
     for x in leaves(a.sum):
         hyps += [
             _int_leaf(x) >= 0,
@@ -1500,7 +1537,8 @@ _OPAQUE = _OpaqueRemainder()
 def _modulus_text(a: Acc) -> str:
     if a.divisor is not None:
         low = f"at least {a.least} and " if a.least > 1 else ""
-        return f"{a.name} mod {ir.pretty_expr(a.divisor)} ({low}at most {a.modulus}, checked before the loop)"
+        how = "capped at" if a.rep == "cap" else "mod"
+        return f"{a.name} {how} {ir.pretty_expr(a.divisor)} ({low}at most {a.modulus}, checked before the loop)"
     if a.rep == "cap":
         return f"{a.name} capped at {a.modulus}"
     return f"{a.name} {'ones-complement ' if a.ones else ''}mod {a.modulus}"
