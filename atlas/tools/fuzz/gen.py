@@ -911,7 +911,7 @@ class Generator:
         # Fletcher sum does; or by `%` of a modulus the caller gives
         wrap = self.rng.random() < 0.25
         given = not wrap and self.rng.random() < 0.3
-        capped = not wrap and not given and self.rng.random() < 0.3  # saturating sums, held at m
+        capped = not wrap and self.rng.random() < 0.3  # saturating sums, held at m (or the caller's m)
         if given:
             params.append(Param("m", t, "value"))
             head = f"fn {name}({n}, x: [{e}; n], a0: {t}, b0: {t}, m: {t}) -> {t}"
@@ -919,6 +919,11 @@ class Generator:
         def reduce(v: str, into: str) -> list[str]:
             if wrap:
                 return [f"    {into} = {v};"]
+            if given and capped:
+                return [
+                    [f"    {into} = min({v}, m);"],
+                    [f"    {into} = {v};", f"    if {into} > m {{ {into} = m; }}"],
+                ][self.rng.randrange(2)]
             if given:  # by `%`, or by one subtraction once the sum reaches m
                 if self.rng.random() < 0.5:
                     return [f"    {into} = {v};", f"    if {into} >= m {{ {into} -= m; }}"]
