@@ -477,12 +477,12 @@ def _least_modulus(accs: list[Acc]) -> int:
 
 
 def _reduction(v: ir.Expr, ty: ir.Scalar) -> tuple[ir.Expr, int | ir.Expr, Rep] | None:
-    """(A, m, rep) when v reduces A: `A % m` (m a constant, or an
-    expression known at run time), or A less m when A >= m (the residue);
-    A less m when A > m, or the end-around carry `(A & M) + (A >> k)` with
-    M = 2^k - 1 (one's complement modulo m, M); A capped at a constant c
-    (`min(A, c)`, `add_sat(x, y)` at the type's largest, or a select of c
-    once A passes c)."""
+    """(A, m, rep) when v reduces A: `A % m`, or A less m when A >= m (the
+    residue; m a constant, or an expression known at run time); A less m
+    when A > m, or the end-around carry `(A & M) + (A >> k)` with
+    M = 2^k - 1 (one's complement modulo a constant m, M); A capped at c,
+    a constant or known at run time (`min(A, c)`, `add_sat(x, y)` at the
+    type's largest, or a select of c once A passes c)."""
     if isinstance(v, ir.Binary) and v.op == "rem" and v.ty == ty and _pos_const(v.b):
         m = int(v.b.value)
         return (v.a, m, "residue") if m >= 2 else None
@@ -552,13 +552,26 @@ def _run_time_cap(a: ir.Expr, c: ir.Expr) -> bool:
 def _says_past(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> bool | None:
     """True when c says a >= d or a > d, False when it says a < d or a <= d
     (unsigned), else None: either way a capped at d is d or a."""
+    return {"ge": True, "gt": True, "lt": False, "le": False}.get(_relation(c, a, d) or "")
+
+
+def _says_reaches(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> bool | None:
+    """True when c says a >= d, False when it says a < d (unsigned), else None."""
+    return {"ge": True, "lt": False}.get(_relation(c, a, d) or "")
+
+
+def _relation(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> str | None:
+    """How c compares unsigned a with d, as `a OP d` (ge, gt, lt, le): its
+    operands either way round, under any number of negations; else None."""
     if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
-        p = _says_past(c.a, a, d)
-        return None if p is None else not p
-    if isinstance(c, ir.Binary) and _ty(a).kind == "uint":
-        forms = {("ge", a, d): True, ("gt", a, d): True, ("le", d, a): True, ("lt", d, a): True}
-        forms |= {("lt", a, d): False, ("le", a, d): False, ("gt", d, a): False, ("ge", d, a): False}
-        return forms.get((c.op, c.a, c.b))
+        inner = _relation(c.a, a, d)
+        return None if inner is None else {"ge": "lt", "gt": "le", "lt": "ge", "le": "gt"}[inner]
+    if not (isinstance(c, ir.Binary) and c.op in ("ge", "gt", "lt", "le") and _ty(a).kind == "uint"):
+        return None
+    if (c.a, c.b) == (a, d):
+        return c.op
+    if (c.a, c.b) == (d, a):
+        return {"ge": "le", "gt": "lt", "lt": "gt", "le": "ge"}[c.op]
     return None
 
 
@@ -656,16 +669,6 @@ def _says_at_least(c: ir.Expr, a: ir.Expr, m: int) -> bool | None:
     if x != a or not _pos_const(k):
         return None
     return {("ge", m): True, ("gt", m - 1): True, ("lt", m): False, ("le", m - 1): False}.get((op, int(k.value)))
-
-
-def _says_reaches(c: ir.Expr, a: ir.Expr, d: ir.Expr) -> bool | None:
-    """True when c says a >= d, False when it says a < d (unsigned), else None."""
-    if isinstance(c, ir.Unary) and c.op == "not" and c.ty.is_bool:
-        p = _says_reaches(c.a, a, d)
-        return None if p is None else not p
-    if isinstance(c, ir.Binary) and _ty(a).kind == "uint":
-        return {("ge", a, d): True, ("le", d, a): True, ("lt", a, d): False, ("gt", d, a): False}.get((c.op, c.a, c.b))
-    return None
 
 
 def _leaves(e, news: dict, accs: set[str]):
