@@ -300,6 +300,17 @@ def agree(m: ir.Module, new: ir.Module, name: str, lengths, seed: int = 3) -> No
             assert interp.run(new, name, *args) == want, (name, n, top)
 
 
+def agree_at_last(m: ir.Module, new: ir.Module, fn: ir.Function, values, rng, lengths=(0, 1, 7, 8, 9, 40)) -> None:
+    """`new` computes what `m` does with fn's last parameter (a modulus or a
+    cap) at each of `values`, arrays drawn or at their largest."""
+    for n in lengths:
+        for k in values:
+            for top in (False, True):
+                args = args_for(fn, rng, n, top)
+                args[-1] = k
+                assert interp.run(new, fn.name, *args) == interp.run(m, fn.name, *args), (fn.name, n, k)
+
+
 def pinned(name: str, source: Path, out: Path) -> Path:
     """`name` compiled from `source` for this machine with deferred-reduction
     pinned (no search), into `out`."""
@@ -761,13 +772,7 @@ def test_a_run_time_modulus_is_deferred_and_checked_before_the_loop(block_len):
         assert all("checked before the loop" in a for a in site["accumulators"]), site
         acc = deferred.match(next(s for s in fn.body if isinstance(s, ir.For)), fn).accs[0]
         assert (acc.least > 1) == ("subtracted" in fn.name) and acc.once == ("subtracted" in fn.name)
-        new = with_function(m, shaped.function)
-        for n in (0, 1, 7, 8, 9, 40):
-            for k in run_time_moduli(fn, acc):
-                for top in (False, True):
-                    args = args_for(fn, rng, n, top)
-                    args[-1] = k
-                    assert interp.run(new, fn.name, *args) == interp.run(m, fn.name, *args), (fn.name, n, k)
+        agree_at_last(m, with_function(m, shaped.function), fn, run_time_moduli(fn, acc), rng)
 
 
 def test_a_run_time_modulus_bound_by_its_type_keeps_u32_blocks():
@@ -1139,14 +1144,9 @@ def test_a_run_time_cap_is_deferred_and_checked_before_the_loop(block_len):
         (site,) = shaped.evidence["loops"]
         assert all(" capped at " in a and "checked before the loop" in a for a in site["accumulators"]), site
         acc = site_of(fn).accs[0]
-        new = with_function(m, shaped.function)
         mask = fn.params[-1].ty.mask
-        for n in (0, 1, 7, 8, 9, 40, 300):
-            for k in sorted({v for v in (0, 1, 254, 255, 1000, acc.modulus, acc.modulus + 1, mask) if v <= mask}):
-                for top in (False, True):
-                    args = args_for(fn, rng, n, top)
-                    args[-1] = k
-                    assert interp.run(new, fn.name, *args) == interp.run(m, fn.name, *args), (fn.name, n, k)
+        limits = sorted({v for v in (0, 1, 254, 255, 1000, acc.modulus, acc.modulus + 1, mask) if v <= mask})
+        agree_at_last(m, with_function(m, shaped.function), fn, limits, rng, (0, 1, 7, 8, 9, 40, 300))
 
 
 def test_a_cap_that_is_loaded_moves_or_is_no_sum_is_refused():

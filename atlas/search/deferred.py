@@ -384,13 +384,10 @@ def _with_room(site: Site) -> Site:
 
     if all(a.divisor is None for a in site.accs) or roomy(site):
         return site
-    lo, hi = max(a.least for a in site.accs).bit_length(), 63
-    if lo > hi or not fits(lo):
+    lo = max(a.least for a in site.accs).bit_length()
+    if lo > 63 or not fits(lo):
         return site
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-    return lowered(lo)
+    return lowered(_largest(lo, 63, fits))
 
 
 def _fixed_lets(fn: ir.Function) -> dict[str, ir.Expr]:
@@ -444,7 +441,12 @@ def _largest_modulus(accs: list[Acc]) -> int:
 
         return all(value(a.sum, leaf) <= a.ty.mask for a in accs)
 
-    lo, hi = 1, max(a.ty.mask for a in accs)
+    return _largest(1, max(a.ty.mask for a in accs), fits)
+
+
+def _largest(lo: int, hi: int, fits) -> int:
+    """The largest k in [lo, hi] that fits, for a `fits` true up to some k
+    and false past it (lo where none does): a bisection."""
     while lo < hi:
         mid = (lo + hi + 1) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
